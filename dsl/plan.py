@@ -1,0 +1,273 @@
+"""The compiled plan: what the runner executes. Typed, frozen, every node with its source position.
+
+The compiler turns a checked spec into one :class:`SpecPlan` per ``spec`` block, holding one
+:class:`ScenarioPlan` per scenario instance (scenario x example row, placeholders substituted). The runner
+turns each ScenarioPlan into one pytest item and executes ``setup + steps + teardown`` in order.
+
+Values are canonical: quantities carry a float in the canonical unit of their dimension (see
+:mod:`dsl.units`: A, V, W, Wh, s, Hz, ohm; percentages as fractions) and the text the spec wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a node came from. Lines and columns are 1-based; `text` is the whole source line."""
+
+    file: str
+    line: int
+    column: int
+    text: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A physical quantity: `value` in the canonical unit of `dimension`; `text` as written."""
+
+    value: float
+    dimension: str  # current | voltage | power | energy | time | frequency | resistance | ratio | count
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A recorded signal a condition reads, e.g. `analyzer current L1`.
+
+    `key` is the recorder's series name: ``analyzer.current.L1``, ``analyzer.power``, ``analyzer.energy``,
+    ``charger.Current.Import.L1``, ``charger.Energy.Active.Import.Register``, ``charger.status.evse1``,
+    ``ev.pwm_duty``, ``ev.offered_current``. `evse` is None for the station's first EVSE.
+    """
+
+    source: Literal["analyzer", "charger", "ev"]
+    key: str
+    dimension: str  # as Quantity.dimension, or "state" for status signals
+    text: str
+    evse: int | None = None
+
+
+Op = Literal["<", "<=", ">", ">=", "==", "!="]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    signal: Signal
+    op: Op
+    bound: Quantity
+
+    def __str__(self) -> str:
+        return f"{self.signal.text} {self.op} {self.bound.text}"
+
+
+@dataclass(frozen=True)
+class StateIs:
+    """`charger status evse 1 is Available`: a state signal equals one of `states`."""
+
+    signal: Signal
+    states: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.signal.text} is {' or '.join(self.states)}"
+
+
+Condition = Comparison | StateIs
+
+
+# ---- steps -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    """A statement resolved to a registered step definition, e.g. ``ev requests 32 A``.
+
+    `step` is the definition's name; `args` its typed parameters (Quantity, str, int, Mapping for OCPP
+    field objects).
+    """
+
+    step: str
+    args: Mapping[str, Any]
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class Measure:
+    """Open the named measurement window; it closes after `duration`, or when `until` happens.
+
+    `until` is an event name (``session ends``); with neither, the window stays open to the scenario end.
+    Runs the duration out (blocking) when `duration` is given and `until` is None.
+    """
+
+    window: str
+    duration: Quantity | None
+    until: str | None
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class ExpectNow:
+    condition: Condition
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class ExpectWithin:
+    """The first time `condition` holds, within `duration`; the time-to-comply is recorded."""
+
+    duration: Quantity
+    condition: Condition
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class ExpectFor:
+    """`condition` holds at every sample for `duration`; fails at the first violation."""
+
+    duration: Quantity
+    condition: Condition
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class ExpectAccuracy:
+    """`measured within tolerance of reference [over window]`.
+
+    `tolerance` is a ratio (``2 %`` -> 0.02, relative to the reference) or a quantity of the signals'
+    dimension (absolute). With a window, both signals are compared as their change over the window
+    (energy registers) ... for non-cumulative signals, as their mean over it.
+    """
+
+    measured: Signal
+    reference: Signal
+    tolerance: Quantity
+    window: str | None
+    measured_window: str | None
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class ExpectMessage:
+    """The charger sends `action` whose payload contains `fields` (nested subset), within `within`."""
+
+    action: str
+    fields: Mapping[str, Any]
+    within: Quantity | None
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class ExpectNoMessage:
+    """The charger sends no `action` (optionally matching `fields`) for `duration`."""
+
+    action: str
+    fields: Mapping[str, Any]
+    duration: Quantity
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class ExpectReply:
+    """The charger's reply to the harness's last call contains `fields`; `error` expects a CALLERROR code."""
+
+    fields: Mapping[str, Any]
+    error: str | None
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class ExpectInterval:
+    """The charger sends `action` every `every` +- `tolerance` during `window` (or the whole scenario)."""
+
+    action: str
+    every: Quantity
+    tolerance: Quantity
+    window: str | None
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class ExpectRule:
+    """A rule over the whole trace, e.g. rule="seqno_increments" over `action` events of the session."""
+
+    rule: str  # seqno_increments | offline_flagged | timestamps_within | schema_valid
+    action: str | None
+    params: Mapping[str, Any]
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class Repeat:
+    times: int
+    body: tuple[Step, ...]
+    source: Source
+    text: str
+
+
+@dataclass(frozen=True)
+class ExpectTrials:
+    """`expect at least P % of trials pass`, judged over the preceding `repeat` block."""
+
+    at_least: Quantity  # ratio
+    source: Source
+    text: str
+
+
+Expectation = (
+    ExpectNow | ExpectWithin | ExpectFor | ExpectAccuracy | ExpectMessage | ExpectNoMessage | ExpectReply
+    | ExpectInterval | ExpectRule | ExpectTrials
+)
+Step = Action | Measure | Repeat | Expectation
+
+
+# ---- plans -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScenarioPlan:
+    """One runnable scenario instance: a pytest item.
+
+    `name` is the readable instance id (``limit 6 A``); `params` the example values as written.
+    """
+
+    spec_title: str
+    name: str
+    params: Mapping[str, str]
+    setup: tuple[Step, ...]
+    steps: tuple[Step, ...]
+    teardown: tuple[Step, ...]
+    source: Source
+    refs: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SpecPlan:
+    title: str
+    file: str
+    version: str
+    refs: tuple[str, ...]
+    tags: tuple[str, ...]
+    scenarios: tuple[ScenarioPlan, ...]
+    source: Source
+    excerpt: str = ""  # the spec's text, for evidence
+    sha256: str = field(default="")

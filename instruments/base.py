@@ -1,0 +1,152 @@
+"""The abstract instrument protocols a bench is made of, and the values they return.
+
+Drivers subclass :class:`PowerAnalyzer` or :class:`EvEmulator` and register by name in
+:mod:`instruments.registry`. Values are in V, A, W, Wh, Hz, s; a quantity the instrument did not
+deliver (``NAN``, overrange) is ``None``, never zero. Signal values use the project's canonical
+units: A, V, W, Wh, s, Hz, and ratios as fractions (see :mod:`dsl.units`).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from instruments.clock import Clock
+from instruments.errors import InstrumentStateError
+
+PHASES = ("L1", "L2", "L3")
+
+
+@dataclass(frozen=True)
+class PhaseReading:
+    voltage_v: float | None = None
+    current_a: float | None = None
+    power_w: float | None = None
+    power_factor: float | None = None
+
+
+@dataclass(frozen=True)
+class AnalyzerReading:
+    """One update of the analyzer. `t` is bench seconds on the bench clock when it was read."""
+
+    t: float
+    phases: Mapping[str, PhaseReading] = field(default_factory=dict)
+    total_power_w: float | None = None
+    energy_wh: float | None = None  # integrated active energy, sum of elements, since integration reset
+
+    def signals(self) -> dict[str, float | None]:
+        """Flatten to signal names, as the recorder stores them: ``analyzer.current.L1`` ..."""
+        out: dict[str, float | None] = {
+            "analyzer.power": self.total_power_w,
+            "analyzer.energy": self.energy_wh,
+        }
+        for ph, r in self.phases.items():
+            out[f"analyzer.voltage.{ph}"] = r.voltage_v
+            out[f"analyzer.current.{ph}"] = r.current_a
+            out[f"analyzer.power.{ph}"] = r.power_w
+            out[f"analyzer.pf.{ph}"] = r.power_factor
+        return out
+
+
+@dataclass(frozen=True)
+class PwmReading:
+    duty_percent: float | None
+    frequency_hz: float | None
+
+
+class Instrument(ABC):
+    """Common lifecycle: built closed, `open()`, used, `close()`. Errors name the instrument."""
+
+    kind: str = "instrument"
+
+    def __init__(self, name: str, address: str, clock: Clock | None = None, **options: Any) -> None:
+        self.name = name
+        self.address = address
+        self.clock = clock or Clock()
+        self.options = options
+        self.last_command: str | None = None
+        self._open = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._open
+
+    def _require_open(self) -> None:
+        if not self._open:
+            raise InstrumentStateError(self.name, self.address, f"{self.kind} {self.name!r} is not open",
+                                       last_command=self.last_command)
+
+    @abstractmethod
+    def open(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    @abstractmethod
+    def identify(self) -> str:
+        """The instrument's own identification (``*IDN?``)."""
+
+    def __enter__(self) -> Instrument:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PowerAnalyzer(Instrument):
+    """A reference power analyzer: per-phase U/I/P/PF, totals, and an energy integrator."""
+
+    kind = "analyzer"
+
+    @abstractmethod
+    def configure(self, *, phases: int = 3, update_interval_s: float = 0.5) -> None:
+        """Set the items to read (per element U, I, P, PF; totals; energy) and the update rate."""
+
+    @property
+    @abstractmethod
+    def update_interval_s(self) -> float: ...
+
+    @abstractmethod
+    def read(self) -> AnalyzerReading:
+        """One reading of every configured item, timestamped on the bench clock."""
+
+    @abstractmethod
+    def integration_reset(self) -> None: ...
+
+    @abstractmethod
+    def integration_start(self) -> None: ...
+
+    @abstractmethod
+    def integration_stop(self) -> None: ...
+
+    @abstractmethod
+    def read_energy_wh(self) -> float | None:
+        """Integrated active energy since the last reset, all elements summed."""
+
+
+class EvEmulator(Instrument):
+    """An EV emulator on the charger's connector: pilot state, cable, load, pilot readback."""
+
+    kind = "ev"
+
+    @abstractmethod
+    def set_state(self, state: str) -> None:
+        """Pilot state A..F as IEC 61851-1 names them."""
+
+    @abstractmethod
+    def set_cable(self, ohms: float | None) -> None:
+        """Proximity (PP) resistor; None is an open PP (no cable)."""
+
+    @abstractmethod
+    def set_current(self, amps: float, phases: int = 3) -> None:
+        """Current the EV asks to draw, per phase."""
+
+    @abstractmethod
+    def follow_pilot(self, enabled: bool, lag_s: float = 5.0) -> None:
+        """Draw min(requested, offered by the pilot) after `lag_s`, like a car."""
+
+    @abstractmethod
+    def read_pwm(self) -> PwmReading: ...

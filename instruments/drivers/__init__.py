@@ -1,0 +1,1 @@
+"""Built-in drivers; importing this package registers them."""

@@ -1,0 +1,38 @@
+"""Instrument errors: each names the instrument, its address and the last command it was sent.
+
+An instrument error is a *bench* fault. The runner reports the scenario as broken, never as a charger
+failure.
+"""
+
+from __future__ import annotations
+
+
+class InstrumentError(Exception):
+    """A bench instrument could not do what it was asked."""
+
+    def __init__(self, instrument: str, address: str, message: str, *, last_command: str | None = None) -> None:
+        self.instrument = instrument
+        self.address = address
+        self.last_command = last_command
+        self.detail = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        last = f"; last command {self.last_command!r}" if self.last_command is not None else ""
+        return f"instrument {self.instrument!r} at {self.address}: {self.detail}{last}"
+
+
+class InstrumentTimeout(InstrumentError):
+    """No answer within the instrument's timeout."""
+
+
+class InstrumentConnectionLost(InstrumentError):
+    """The socket or serial line closed under us."""
+
+
+class InstrumentProtocolError(InstrumentError):
+    """The instrument answered something that is not its protocol (garbage, ERR, wrong item count)."""
+
+
+class InstrumentStateError(InstrumentError):
+    """A lifecycle or state-rule violation: not open, integrator not reset, ..."""

@@ -1,0 +1,1 @@
+"""The runner: pytest plugin, step library, expectation engine, CSMS harness, evidence, CLI."""
