@@ -10,7 +10,8 @@ from __future__ import annotations
 class InstrumentError(Exception):
     """A bench instrument could not do what it was asked."""
 
-    def __init__(self, instrument: str, address: str, message: str, *, last_command: str | None = None) -> None:
+    def __init__(self, instrument: str, address: str, message: str, *,
+                 last_command: str | None = None) -> None:
         self.instrument = instrument
         self.address = address
         self.last_command = last_command
@@ -36,3 +37,24 @@ class InstrumentProtocolError(InstrumentError):
 
 class InstrumentStateError(InstrumentError):
     """A lifecycle or state-rule violation: not open, integrator not reset, ..."""
+
+
+class InstrumentConfigError(InstrumentError):
+    """The bench file gives a driver an option it does not know, or a value it cannot use."""
+
+
+class InstrumentRejected(InstrumentProtocolError):
+    """The instrument understood the request and refused it (an ``ERR <code> <text>`` reply)."""
+
+    def __init__(self, instrument: str, address: str, code: int, text: str, *,
+                 last_command: str | None = None) -> None:
+        self.code = code
+        self.text = text
+        super().__init__(instrument, address, f"refused with ERR {code} {text}", last_command=last_command)
+
+
+class InstrumentUnsupported(InstrumentConfigError):
+    """The bench asks an instrument for something its protocol cannot do (a missing feature, not a fault).
+
+    It is a configuration error: the bench file gives the role a driver that cannot play it, so the fix is
+    a different emulator or analyzer, not a retry."""

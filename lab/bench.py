@@ -73,6 +73,20 @@ class CsmsConfig(_Model):
     cafile: str | None = None
     strict_schema: bool = True
     connect_timeout_s: float = Field(default=60.0, gt=0)
+    # Basic-auth password per station identity (profiles 1 and 2); `password` is for the others.
+    passwords: dict[str, str] = Field(default_factory=dict)
+    tls_handshake_timeout_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _security(self) -> CsmsConfig:
+        p = self.security_profile
+        if p in (1, 2) and self.password is None and not self.passwords:
+            raise ValueError(f"security_profile {p} uses HTTP Basic auth: set password (or passwords)")
+        if p in (2, 3) and not self.certfile:
+            raise ValueError(f"security_profile {p} uses TLS: set certfile (and keyfile) for the CSMS")
+        if p == 3 and not self.cafile:
+            raise ValueError("security_profile 3 verifies charger certificates: set cafile")
+        return self
 
 
 class ClockConfig(_Model):

@@ -174,7 +174,7 @@ class Recorder:
             fr = Frame(t, iso_utc(self.clock.wall(t)), station, direction, raw, mtype, uid, action, payload, code)
             self._frames.append(fr)
             self._write("ocpp.jsonl", json.dumps({
-                "t": round(t, 6), "wall": fr.wall, "station": station, "direction": direction,
+                "t": round(t - self.t_begin, 6), "wall": fr.wall, "station": station, "direction": direction,
                 "sender": fr.sender, "frame": redact_raw(raw)}))
             listeners = list(self._listeners)
             self._lock.notify_all()
@@ -189,7 +189,7 @@ class Recorder:
             s.t.append(t)
             s.v.append(value)
             if self._csv is not None:
-                self._csv.writerow([f"{t:.6f}", key, "" if value is None else value])
+                self._csv.writerow([f"{t - self.t_begin:.6f}", key, "" if value is None else value])
                 self._files["samples.csv"].flush()
             self._lock.notify_all()
 
@@ -203,7 +203,7 @@ class Recorder:
         ev = {"t": self.clock.now() if t is None else t, "kind": kind, **data}
         with self._lock:
             self._events.append(ev)
-            self._write("events.jsonl", json.dumps(ev, default=str))
+            self._write("events.jsonl", json.dumps({**ev, "t": ev["t"] - self.t_begin}, default=str))
             self._lock.notify_all()
         return ev
 
@@ -212,7 +212,7 @@ class Recorder:
         f = Finding(self.clock.now(), severity, message, station, raw)
         with self._lock:
             self._findings.append(f)
-            self._write("events.jsonl", json.dumps({"kind": "finding", **asdict(f)}))
+            self._write("events.jsonl", json.dumps({"kind": "finding", **asdict(f), "t": f.t - self.t_begin}))
             self._lock.notify_all()
         return f
 

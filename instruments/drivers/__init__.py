@@ -1,1 +1,21 @@
 """Built-in drivers; importing this package registers them."""
+
+from instruments.drivers import (
+    abcd_ev,
+    chargespec_ev,
+    generic_scpi,
+    hioki_pw3390,
+    yokogawa_wt300,
+    yokogawa_wt1800,
+    zes_lmg600,
+)
+
+__all__ = [
+    "abcd_ev",
+    "chargespec_ev",
+    "generic_scpi",
+    "hioki_pw3390",
+    "yokogawa_wt300",
+    "yokogawa_wt1800",
+    "zes_lmg600",
+]

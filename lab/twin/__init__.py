@@ -1,0 +1,123 @@
+"""The twin bench: a virtual charger, analyzer and EV emulator on loopback, speaking the real protocols.
+
+One :class:`~lab.twin.physics.Physics` per station couples them; one shared Clock times them all. The
+runner starts it on the bench loop and opens the instruments at the addresses it returns:
+
+    twin = Twin(bench, clock, faults=parse_faults({"meter_gain": "1.03"}))
+    endpoints = loop.run(twin.start(csms_url), timeout=10)
+    endpoints["TWIN-AC22-001"]["analyzer"]   # "TCPIP0::127.0.0.1::40123::SOCKET"
+    endpoints["TWIN-AC22-001"]["ev2"]        # "socket://127.0.0.1:40127"
+    loop.run(twin.stop(), timeout=10)
+
+Each EVSE n gets an analyzer (role ``analyzer`` for EVSE 1, ``analyzer<n>`` after) and an EV emulator
+(``ev``, ``ev<n>``); each station's charger connects to ``<csms_url>/<station id>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from instruments.clock import Clock
+from lab.bench import BenchConfig, StationConfig
+from lab.twin.analyzer_server import AnalyzerServer
+from lab.twin.charger import VirtualCharger
+from lab.twin.ev_server import EvServer
+from lab.twin.faults import FaultError, Faults, parse_fault_args, parse_faults, valid_knobs
+from lab.twin.physics import Physics
+
+__all__ = ["FaultError", "Faults", "Twin", "TwinStation", "parse_fault_args", "parse_faults", "valid_knobs"]
+
+
+def role(kind: str, evse: int) -> str:
+    """Instrument role of `kind` ("analyzer" or "ev") on EVSE `evse`: analyzer, analyzer2, ..."""
+    return kind if evse == 1 else f"{kind}{evse}"
+
+
+@dataclass
+class TwinStation:
+    """One station of the twin: its physics, charger and instrument servers."""
+
+    config: StationConfig
+    physics: Physics
+    charger: VirtualCharger
+    analyzers: dict[int, AnalyzerServer] = field(default_factory=dict)
+    evs: dict[int, EvServer] = field(default_factory=dict)
+
+    def endpoints(self) -> dict[str, str]:
+        out = {role("analyzer", n): a.address for n, a in self.analyzers.items()}
+        out.update({role("ev", n): e.address for n, e in self.evs.items()})
+        return out
+
+
+class Twin:
+    def __init__(self, bench: BenchConfig, clock: Clock, faults: Faults | None = None) -> None:
+        self.bench = bench
+        self.clock = clock
+        twin_cfg = bench.twin
+        self.faults = faults if faults is not None else parse_faults(twin_cfg.faults if twin_cfg else {})
+        options = dict(twin_cfg.options) if twin_cfg else {}
+        self.stations: dict[str, TwinStation] = {}
+        for cfg in bench.stations:
+            physics = Physics(
+                cfg,
+                clock,
+                ev_lag_s=twin_cfg.ev_lag_s if twin_cfg else 3.0,
+                noise=twin_cfg.noise if twin_cfg else 0.0005,
+                faults=self.faults,
+                meter_start_wh=float(options.get("meter_start_wh", 1000.0)),
+            )
+            charger = VirtualCharger(
+                cfg, physics, clock, self.faults, reboot_s=float(options.get("reboot_s", 10.0))
+            )
+            station = TwinStation(cfg, physics, charger)
+            for n in range(1, cfg.evses + 1):
+                station.analyzers[n] = AnalyzerServer(
+                    physics, n, serial=self._serial(cfg, role("analyzer", n), f"TWIN-WT310-{n:04d}")
+                )
+                station.evs[n] = EvServer(
+                    physics, n, serial=self._serial(cfg, role("ev", n), f"TWIN-EVE-{n:04d}")
+                )
+            self.stations[cfg.id] = station
+        self._started = False
+
+    @staticmethod
+    def _serial(cfg: StationConfig, role_name: str, default: str) -> str:
+        inst = cfg.instruments.get(role_name)
+        return inst.serial if inst is not None and inst.serial else default
+
+    @property
+    def physics(self) -> Physics:
+        """The first station's physics (the usual one-station twin)."""
+        return next(iter(self.stations.values())).physics
+
+    @property
+    def charger(self) -> VirtualCharger:
+        return next(iter(self.stations.values())).charger
+
+    def station(self, station_id: str | None = None) -> TwinStation:
+        if station_id is None:
+            return next(iter(self.stations.values()))
+        try:
+            return self.stations[station_id]
+        except KeyError:
+            raise KeyError(f"the twin has no station {station_id!r}; it has {list(self.stations)}") from None
+
+    async def start(self, csms_url: str) -> dict[str, dict[str, str]]:
+        """Open the instrument servers, start the chargers; the instrument addresses per station and role."""
+        if self._started:
+            raise RuntimeError("the twin is already running; stop() it before starting it again")
+        self._started = True
+        out: dict[str, dict[str, str]] = {}
+        for sid, st in self.stations.items():
+            for server in [*st.analyzers.values(), *st.evs.values()]:
+                await server.start("127.0.0.1", 0)
+            await st.charger.start(csms_url)
+            out[sid] = st.endpoints()
+        return out
+
+    async def stop(self) -> None:
+        for st in self.stations.values():
+            await st.charger.stop()
+            for server in [*st.analyzers.values(), *st.evs.values()]:
+                await server.stop()
+        self._started = False

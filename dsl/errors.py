@@ -1,0 +1,100 @@
+"""The language's one error type: every mistake in a spec, with where it is and what to do.
+
+`SpecError` is one finding (a value); `SpecErrors` is the exception carrying all findings of a run.
+Rendered for people, compiler style::
+
+    specs/x.spec:12:52: unknown unit "kwh" — did you mean "kWh"?
+      expect charger energy over "steady" within 2 kwh of analyzer energy
+                                                   ^^^
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from dsl.plan import Source
+
+
+@dataclass(frozen=True)
+class SpecError:
+    """One mistake: `source` points at it (1-based line/column), `width` characters are underlined."""
+
+    source: Source
+    message: str
+    hint: str | None = None
+    width: int = 1
+
+    def headline(self) -> str:
+        hint = f" — {self.hint}" if self.hint else ""
+        return f"{self.source}: {self.message}{hint}"
+
+    def __str__(self) -> str:
+        return self.headline()
+
+    def render(self) -> str:
+        """The headline, then the source line and a caret (``^^^`` over the span when known)."""
+        text = self.source.text.rstrip()
+        if not text.strip():
+            return self.headline()
+        stripped = text.lstrip()
+        lead = len(text) - len(stripped)
+        shown = "".join(c if c.isprintable() or c == "\t" else "?" for c in stripped)
+        offset = max(0, min(self.source.column - 1 - lead, len(shown)))
+        pad = "".join("\t" if c == "\t" else " " for c in shown[:offset])
+        width = max(1, min(self.width, len(shown) - offset)) if offset < len(shown) else 1
+        return f"{self.headline()}\n  {shown}\n  {pad}{'^' * width}"
+
+
+class SpecErrors(Exception):
+    """Raised by the language with every error found (never a bare Lark or Python error)."""
+
+    def __init__(self, errors: Iterable[SpecError]) -> None:
+        self.errors: tuple[SpecError, ...] = tuple(errors)
+        super().__init__(self.render())
+
+    def __iter__(self) -> Iterator[SpecError]:
+        return iter(self.errors)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+    def render(self) -> str:
+        return "\n".join(e.render() for e in self.errors)
+
+
+def sort_errors(errors: Iterable[SpecError]) -> list[SpecError]:
+    """File order, duplicates dropped (the same mistake seen once per scenario example)."""
+    seen: dict[tuple[str, int, int, str], SpecError] = {}
+    for e in errors:
+        seen.setdefault((e.source.file, e.source.line, e.source.column, e.message), e)
+    return sorted(seen.values(), key=lambda e: (e.source.file, e.source.line, e.source.column))
+
+
+class ErrorSink:
+    """Collects errors while checking; messages about substituted example values say which example."""
+
+    def __init__(self) -> None:
+        self.errors: list[SpecError] = []
+
+    def at(self, node: Any, message: str, hint: str | None = None) -> None:
+        origin = _origin(node)
+        if origin:
+            message = f"{message} (example {origin})"
+        self.errors.append(SpecError(node.source, message, hint, getattr(node, "width", 1)))
+
+    def extend(self, errors: Iterable[SpecError]) -> None:
+        self.errors.extend(errors)
+
+    def __len__(self) -> int:
+        return len(self.errors)
+
+
+def _origin(node: Any) -> str:
+    if getattr(node, "origin", ""):
+        return str(node.origin)
+    for atom in getattr(node, "atoms", ()):
+        if getattr(atom, "origin", ""):
+            return str(atom.origin)
+    return ""

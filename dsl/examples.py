@@ -1,0 +1,115 @@
+"""Scenario examples: one instance per example row, placeholders substituted on the AST.
+
+``scenario "limit {limit}" for limit in 6 A, 10 A`` has two instances; in each, ``{limit}`` in
+statements becomes the value's atoms (positioned at the placeholder, tagged with their origin so a
+message can say which example broke) and in strings its text ("limit 6 A").
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from dsl import ast
+from dsl.render import render_atoms
+
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+N = TypeVar("N")
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One example row: values as written (``{"limit": "6 A"}``) and as atoms for substitution."""
+
+    params: Mapping[str, str]
+    bindings: Mapping[str, ast.Atoms]
+    row: ast.Row | None
+
+
+def instances(scenario: ast.Scenario) -> list[Instance]:
+    """The scenario's instances (one without params when it has no examples).
+
+    Rows whose cell count does not match the header are skipped here; the checker reports them.
+    """
+    ex = scenario.examples
+    if ex is None:
+        return [Instance({}, {}, None)]
+    names = [n.text for n in ex.names]
+    out = []
+    for row in ex.rows:
+        if len(row.cells) != len(names):
+            continue
+        out.append(Instance(
+            params={n: render_atoms(c) for n, c in zip(names, row.cells, strict=True)},
+            bindings=dict(zip(names, row.cells, strict=True)),
+            row=row,
+        ))
+    return out
+
+
+def substitute(node: N, bindings: Mapping[str, ast.Atoms]) -> N:
+    """A copy of `node` with every bound placeholder replaced (unbound ones are left in place)."""
+    if not bindings:
+        return node
+    return _sub(node, bindings)
+
+
+def _sub(node: Any, b: Mapping[str, ast.Atoms]) -> Any:
+    if isinstance(node, tuple):
+        out: list[Any] = []
+        for item in node:
+            if isinstance(item, ast.Placeholder) and item.name in b:
+                out.extend(_splice(b[item.name], item))
+            else:
+                out.append(_sub(item, b))
+        return tuple(out)
+    if isinstance(node, ast.String):
+        return dataclasses.replace(node, value=substitute_text(node.value, b))
+    if isinstance(node, ast.Field) and isinstance(node.value, ast.Placeholder) and node.value.name in b:
+        atoms = _splice(b[node.value.name], node.value)
+        value = atoms[0] if len(atoms) == 1 else ast.String(
+            source=node.value.source, width=node.value.width, value=render_atoms(b[node.value.name]),
+            origin=atoms[0].origin if atoms else "")
+        return dataclasses.replace(node, value=value)
+    if isinstance(node, ast.Node):
+        changes = {}
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            if isinstance(value, ast.Node | tuple):
+                changes[f.name] = _sub(value, b)
+        return dataclasses.replace(node, **changes) if changes else node
+    return node
+
+
+def _splice(value: ast.Atoms, at: ast.Placeholder) -> tuple[ast.Atom, ...]:
+    origin = f"{at.name} = {render_atoms(value)}"
+    return tuple(dataclasses.replace(a, source=at.source, width=at.width, origin=origin) for a in value)
+
+
+def substitute_text(text: str, bindings: Mapping[str, ast.Atoms]) -> str:
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        return render_atoms(bindings[name]) if name in bindings else m.group(0)
+
+    return PLACEHOLDER.sub(repl, text)
+
+
+def placeholders(node: Any) -> Iterator[tuple[str, ast.Node]]:
+    """Every placeholder used under `node` (atoms and inside strings), with the node carrying it."""
+    if isinstance(node, tuple):
+        for item in node:
+            yield from placeholders(item)
+    elif isinstance(node, ast.Placeholder):
+        yield node.name, node
+    elif isinstance(node, ast.String):
+        for m in PLACEHOLDER.finditer(node.value):
+            yield m.group(1), node
+    elif isinstance(node, ast.Node):
+        for f in dataclasses.fields(node):
+            value = getattr(node, f.name)
+            if isinstance(value, ast.Node | tuple):
+                yield from placeholders(value)

@@ -1,0 +1,387 @@
+"""Statements of one scenario instance -> plan steps, reporting every name, unit and dimension error.
+
+Statements resolve through the step registry; expectations resolve their signals, quantities and OCPP
+names here. Errors go to an :class:`~dsl.errors.ErrorSink`; a step with an error is left out of the
+plan (the compiler refuses a spec with errors anyway).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dsl import ast, plan, units
+from dsl.errors import ErrorSink
+from dsl.examples import placeholders
+from dsl.includes import Includes
+from dsl.quantities import check_dimension, evaluate
+from dsl.render import field_value, render_atoms
+from dsl.render import stmt as render_stmt
+from dsl.signals import resolve
+from dsl.statements import ANY_MESSAGE, RULE_SCOPES, WINDOW_EVENTS
+from dsl.steps import QUANTITY_TYPES, Param, StepRegistry
+from dsl.suggest import did_you_mean
+from dsl.vocab import CALL_ERROR_CODES, CONNECTOR_STATES, OCPP_ACTIONS, PROFILE_PURPOSES
+
+PHYSICAL = tuple(d for d in units.CANONICAL if d != "count")
+
+
+@dataclass
+class Scope:
+    """What a block can see: the measurement windows opened so far, the includes being expanded."""
+
+    file: ast.SpecFile
+    windows: set[str] = field(default_factory=set)
+    including: tuple[str, ...] = ()
+
+    def child(self, file: ast.SpecFile, key: str) -> Scope:
+        return Scope(file, self.windows, (*self.including, key))
+
+
+class Lowering:
+    def __init__(self, registry: StepRegistry, rules: StepRegistry, includes: Includes,
+                 sink: ErrorSink) -> None:
+        self.registry, self.rules, self.includes, self.sink = registry, rules, includes, sink
+
+    # ---- blocks ----
+
+    def block(self, stmts: tuple[ast.Stmt, ...], scope: Scope) -> tuple[plan.Step, ...]:
+        steps: list[plan.Step] = []
+        previous: ast.Stmt | None = None
+        for s in stmts:
+            if any(True for _ in placeholders(s)):
+                previous = s
+                continue  # an undefined example variable: reported once, on the template
+            if isinstance(s, ast.Include):
+                steps.extend(self.include(s, scope))
+            elif isinstance(s, ast.ExpectTrials) and not isinstance(previous, ast.Repeat):
+                self.sink.at(s, "`expect at least … of trials pass` must follow a repeat block",
+                             "put it right after the repeat block, at the repeat's indentation")
+            else:
+                step = self.stmt(s, scope)
+                if step is not None:
+                    steps.append(step)
+            previous = s
+        return tuple(steps)
+
+    def include(self, inc: ast.Include, scope: Scope) -> tuple[plan.Step, ...]:
+        setup = self.includes.resolve(inc, scope.file, self.sink)
+        if setup is None:
+            return ()
+        key = f"{setup.file}:{setup.name.value}"
+        if key in scope.including:
+            chain = " -> ".join(k.rsplit(":", 1)[1] for k in (*scope.including, key))
+            self.sink.at(inc, f"include cycle: {chain}")
+            return ()
+        owner = scope.file if setup.file == scope.file.file else self._file_of(setup, scope)
+        for name, node in placeholders(setup.body):
+            self.sink.at(node, f"{{{name}}} in a shared setup: example variables belong to scenarios")
+        return self.block(setup.body, scope.child(owner, key))
+
+    def _file_of(self, setup: ast.NamedSetup, scope: Scope) -> ast.SpecFile:
+        # Includes inside an included file resolve relative to that file.
+        loaded = self.includes.loaded(setup.file)
+        return loaded if loaded is not None else scope.file
+
+    # ---- statements ----
+
+    def stmt(self, s: ast.Stmt, scope: Scope) -> plan.Step | None:
+        method = getattr(self, "stmt_" + type(s).__name__)
+        result: plan.Step | None = method(s, scope)
+        return result
+
+    def stmt_ActionStmt(self, s: ast.ActionStmt, scope: Scope) -> plan.Step | None:
+        found = self.registry.match(s.atoms)
+        if found is None:
+            self._unknown_statement(s)
+            return None
+        step, binding = found
+        args = self.args(step.params, binding, s)
+        if args is None:
+            return None
+        return plan.Action(step=step.name, args=args, source=s.source, text=render_atoms(s.atoms))
+
+    def _unknown_statement(self, s: ast.ActionStmt) -> None:
+        head = s.atoms[0]
+        word = render_atoms((head,))
+        actors = self.registry.actors
+        if word not in actors:
+            hint = did_you_mean(word, actors) or "statements start with " + ", ".join(actors)
+            self.sink.at(head, f'unknown actor "{word}"', hint)
+            return
+        nearest = self.registry.nearest(s.atoms)
+        hint = f'did you mean "{nearest.display()}"?' if nearest else None
+        self.sink.at(s, f'unknown statement "{render_atoms(s.atoms)}"', hint)
+
+    def args(self, params: tuple[Param, ...], binding: Mapping[str, ast.Atoms],
+             at: ast.Node) -> dict[str, Any] | None:
+        args: dict[str, Any] = {}
+        ok = True
+        for p in params:
+            if p.name not in binding:
+                continue  # an optional part left out
+            value = self.arg(p, binding[p.name], at)
+            if value is None:
+                ok = False
+            else:
+                args[p.name] = value
+        return args if ok else None
+
+    def arg(self, p: Param, atoms: ast.Atoms, at: ast.Node) -> Any:
+        if p.is_quantity:
+            node = ast.Expr(source=atoms[0].source, width=_span(atoms), atoms=atoms)
+            q = evaluate(atoms, node, self.sink)
+            if q is None:
+                return None
+            allowed = PHYSICAL if "quantity" in p.kinds else tuple(k for k in p.kinds if k in QUANTITY_TYPES)
+            return q if check_dimension(q, allowed, node, self.sink, what=f"<{p.name}>") else None
+        (a,) = atoms
+        if p.type == "int":
+            assert isinstance(a, ast.Number)
+            if not a.is_integer:
+                self.sink.at(a, f"<{p.name}> must be a whole number, not {a.text}")
+                return None
+            return int(a.text)
+        if p.type == "string":
+            assert isinstance(a, ast.String)
+            return a.value
+        if p.type == "fields":
+            assert isinstance(a, ast.Fields)
+            return self.fields(a)
+        assert isinstance(a, ast.Word)
+        if p.type == "action":
+            return self.action(a)
+        if p.type == "purpose":
+            return self.closed(a, PROFILE_PURPOSES, "charging profile purpose")
+        if p.type == "state":
+            return self.closed(a, CONNECTOR_STATES, "connector status")
+        return a.text
+
+    def action(self, word: ast.Word) -> str | None:
+        return self.closed(word, OCPP_ACTIONS, "OCPP action")
+
+    def closed(self, word: ast.Word, choices: Any, what: str) -> str | None:
+        if word.text in choices:
+            return word.text
+        self.sink.at(word, f'unknown {what} "{word.text}"', did_you_mean(word.text, sorted(choices)))
+        return None
+
+    def fields(self, f: ast.Fields) -> dict[str, Any] | None:
+        ok = True
+        for node in _walk_fields(f):
+            if isinstance(node, ast.Word) and node.text not in ("true", "false", "null"):
+                self.sink.at(node, f"field value {node.text} must be quoted", f'write "{node.text}"')
+                ok = False
+        keys = [i.key for i in f.items]
+        for item in f.items:
+            if keys.count(item.key) > 1:
+                self.sink.at(item, f'field "{item.key}" appears twice')
+                ok = False
+                break
+        value = field_value(f)
+        return value if ok and isinstance(value, dict) else None
+
+    def stmt_Measure(self, s: ast.Measure, scope: Scope) -> plan.Step | None:
+        name = s.window.value
+        if name in scope.windows:
+            self.sink.at(s.window, f'measurement window "{name}" is already measured in this scenario',
+                         "give each window its own name")
+        scope.windows.add(name)
+        duration = self.duration(s.duration) if s.duration else None
+        until = " ".join(w.text for w in s.until) if s.until else None
+        if until is not None and until not in WINDOW_EVENTS:
+            self.sink.at(s.until[0], f'unknown event "{until}"',
+                         did_you_mean(until, WINDOW_EVENTS) or "one of: " + ", ".join(WINDOW_EVENTS))
+            return None
+        if s.duration is not None and duration is None:
+            return None
+        return plan.Measure(window=name, duration=duration, until=until, source=s.source, text=render_stmt(s))
+
+    def stmt_Repeat(self, s: ast.Repeat, scope: Scope) -> plan.Step | None:
+        if not s.times.is_integer or int(s.times.text) < 1:
+            self.sink.at(s.times, f"repeat needs a whole number of times (1 or more), not {s.times.text}")
+            return None
+        body = self.block(s.body, scope)
+        return plan.Repeat(times=int(s.times.text), body=body, source=s.source, text=render_stmt(s))
+
+    # ---- expectations ----
+
+    def stmt_ExpectCondition(self, s: ast.ExpectCondition, scope: Scope) -> plan.Step | None:
+        condition = self.condition(s.condition)
+        duration = self.duration(s.duration) if s.duration is not None else None
+        if condition is None or (s.duration is not None and duration is None):
+            return None
+        text = render_stmt(s)
+        if s.mode == "within" and duration is not None:
+            return plan.ExpectWithin(duration=duration, condition=condition, source=s.source, text=text)
+        if s.mode == "for" and duration is not None:
+            return plan.ExpectFor(duration=duration, condition=condition, source=s.source, text=text)
+        return plan.ExpectNow(condition=condition, source=s.source, text=text)
+
+    def condition(self, c: ast.Condition) -> plan.Condition | None:
+        signal = resolve(c.signal, self.sink)
+        if isinstance(c, ast.StateIs):
+            states = [self.closed(w, CONNECTOR_STATES, "connector status") for w in c.states]
+            if signal is None or None in states:
+                return None
+            if signal.dimension != "state":
+                self.sink.at(c.signal, f"{signal.text} is {units.describe(signal.dimension)}, not a state",
+                             "compare it instead, e.g. with >= or <=")
+                return None
+            return plan.StateIs(signal=signal, states=tuple(s for s in states if s is not None))
+        bound = evaluate(c.bound.atoms, c.bound, self.sink)
+        if signal is None or bound is None:
+            return None
+        if signal.dimension == "state":
+            self.sink.at(c.signal, f"{signal.text} is a state, not a quantity",
+                         f'write "{signal.text} is Available" (or another connector status)')
+            return None
+        if not check_dimension(bound, (signal.dimension,), c.bound, self.sink, what=signal.text):
+            return None
+        return plan.Comparison(signal=signal, op=c.op, bound=bound)  # type: ignore[arg-type]
+
+    def stmt_ExpectAccuracy(self, s: ast.ExpectAccuracy, scope: Scope) -> plan.Step | None:
+        measured = resolve(s.measured, self.sink)
+        reference = resolve(s.reference, self.sink)
+        tolerance = evaluate(s.tolerance.atoms, s.tolerance, self.sink)
+        windows_ok = all([self.window(w, scope) for w in (s.measured_window, s.window) if w is not None])
+        if measured is None or reference is None or tolerance is None or not windows_ok:
+            return None
+        for sig, ref in ((measured, s.measured), (reference, s.reference)):
+            if sig.dimension == "state":
+                self.sink.at(ref, f"{sig.text} is a state: accuracy compares quantities")
+                return None
+        if measured.dimension != reference.dimension:
+            self.sink.at(s.reference, f"dimension mismatch: {measured.text} is "
+                         f"{units.describe(measured.dimension)}, but {reference.text} is "
+                         f"{units.describe(reference.dimension)}")
+            return None
+        if not check_dimension(tolerance, ("ratio", measured.dimension), s.tolerance, self.sink,
+                               what="the tolerance"):
+            return None
+        window = s.window or s.measured_window
+        measured_window = s.measured_window or s.window
+        return plan.ExpectAccuracy(
+            measured=measured, reference=reference, tolerance=tolerance,
+            window=window.value if window else None,
+            measured_window=measured_window.value if measured_window else None,
+            source=s.source, text=render_stmt(s),
+        )
+
+    def stmt_ExpectMessage(self, s: ast.ExpectMessage, scope: Scope) -> plan.Step | None:
+        action = self.action(s.action)
+        fields = self.fields(s.fields) if s.fields is not None else {}
+        within = self.duration(s.within) if s.within is not None else None
+        if action is None or fields is None or (s.within is not None and within is None):
+            return None
+        return plan.ExpectMessage(action=action, fields=fields, within=within, source=s.source,
+                                  text=render_stmt(s))
+
+    def stmt_ExpectInterval(self, s: ast.ExpectInterval, scope: Scope) -> plan.Step | None:
+        action = self.action(s.action)
+        if s.fields is not None:
+            self.sink.at(s.fields, "an interval expectation takes no field object",
+                         f"write: expect charger sends {s.action.text} every …")
+            return None
+        every = self.duration(s.every)
+        tolerance = self.duration(s.tolerance)
+        window_ok = s.window is None or self.window(s.window, scope)
+        if action is None or every is None or tolerance is None or not window_ok:
+            return None
+        return plan.ExpectInterval(action=action, every=every, tolerance=tolerance,
+                                   window=s.window.value if s.window else None, source=s.source,
+                                   text=render_stmt(s))
+
+    def stmt_ExpectReply(self, s: ast.ExpectReply, scope: Scope) -> plan.Step | None:
+        error = None
+        if s.error is not None:
+            error = self.closed(s.error, CALL_ERROR_CODES, "CALLERROR code")
+            if error is None:
+                return None
+        fields = self.fields(s.fields) if s.fields is not None else {}
+        if fields is None:
+            return None
+        return plan.ExpectReply(fields=fields, error=error, source=s.source, text=render_stmt(s))
+
+    def stmt_ExpectNoMessage(self, s: ast.ExpectNoMessage, scope: Scope) -> plan.Step | None:
+        action = self.action(s.action)
+        fields = self.fields(s.fields) if s.fields is not None else {}
+        duration = self.duration(s.duration)
+        if action is None or fields is None or duration is None:
+            return None
+        return plan.ExpectNoMessage(action=action, fields=fields, duration=duration, source=s.source,
+                                    text=render_stmt(s))
+
+    def stmt_ExpectRule(self, s: ast.ExpectRule, scope: Scope) -> plan.Step | None:
+        action = None if s.action.text == ANY_MESSAGE else self.action(s.action)
+        if action is None and s.action.text != ANY_MESSAGE:
+            return None
+        params: dict[str, Any] = {}
+        if s.scope:
+            said = " ".join(w.text for w in s.scope)
+            if said not in RULE_SCOPES:
+                self.sink.at(s.scope[0], f'unknown scope "of {said}"',
+                             did_you_mean(said, RULE_SCOPES) or "one of: " + ", ".join(RULE_SCOPES))
+                return None
+            params["scope"] = RULE_SCOPES[said]
+        found = self.rules.match(s.rule)
+        if found is None:
+            nearest = self.rules.nearest(s.rule)
+            node = ast.Expr(source=s.rule[0].source, width=_span(s.rule), atoms=s.rule)
+            self.sink.at(node, f'unknown rule "{render_atoms(s.rule)}"',
+                         f'did you mean "{nearest.display()}"?' if nearest else
+                         "rules: " + "; ".join(r.display() for r in self.rules))
+            return None
+        rule, binding = found
+        args = self.args(rule.params, binding, s)
+        if args is None:
+            return None
+        params.update(args)
+        return plan.ExpectRule(rule=rule.name, action=action, params=params, source=s.source,
+                               text=render_stmt(s))
+
+    def stmt_ExpectTrials(self, s: ast.ExpectTrials, scope: Scope) -> plan.Step | None:
+        q = evaluate(s.at_least.atoms, s.at_least, self.sink)
+        if q is None or not check_dimension(q, ("ratio",), s.at_least, self.sink, what="the pass rate"):
+            return None
+        if not 0 < q.value <= 1:
+            self.sink.at(s.at_least, f"the pass rate must be above 0 % and at most 100 %, not {q.text}")
+            return None
+        return plan.ExpectTrials(at_least=q, source=s.source, text=render_stmt(s))
+
+    # ---- parts ----
+
+    def duration(self, e: ast.Expr) -> plan.Quantity | None:
+        q = evaluate(e.atoms, e, self.sink)
+        if q is None or not check_dimension(q, ("time",), e, self.sink, what="a duration"):
+            return None
+        if q.value <= 0:
+            self.sink.at(e, f"a duration must be positive, not {q.text}")
+            return None
+        return q
+
+    def window(self, w: ast.String, scope: Scope) -> bool:
+        if w.value in scope.windows:
+            return True
+        self.sink.at(w, f'undefined measurement window "{w.value}"',
+                     did_you_mean(w.value, scope.windows) or f'open it first: measure "{w.value}" for …')
+        return False
+
+
+def _span(atoms: ast.Atoms) -> int:
+    first, last = atoms[0], atoms[-1]
+    if first.source.line != last.source.line:
+        return first.width
+    return max(1, last.source.column + last.width - first.source.column)
+
+
+def _walk_fields(node: ast.FieldValue) -> list[ast.FieldValue]:
+    out: list[ast.FieldValue] = [node]
+    if isinstance(node, ast.Fields):
+        for item in node.items:
+            out.extend(_walk_fields(item.value))
+    elif isinstance(node, ast.FieldList):
+        for v in node.items:
+            out.extend(_walk_fields(v))
+    return out

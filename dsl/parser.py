@@ -1,0 +1,587 @@
+"""Spec text -> typed AST (:mod:`dsl.ast`), or :class:`~dsl.errors.SpecErrors` naming every syntax error.
+
+Uses the Lark grammar in ``chargespec.lark`` (LALR, contextual lexer) with an indentation postlexer.
+After a syntax error the offending statement line is blanked out and parsing resumes, so one run
+reports the syntax errors of every statement, not just the first::
+
+    spec_file = parse(text, "specs/metering/accuracy.spec")
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Tree
+from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark.lark import PostLex
+
+from dsl import ast
+from dsl.errors import SpecError, SpecErrors
+from dsl.plan import Source
+
+MAX_SYNTAX_ERRORS = 50
+
+# Names of terminals as a person would say them, for "expected ..." hints.
+_TERMINAL_NAMES = {
+    "WORD": "a word",
+    "NUMBER": "a number",
+    "STRING": 'a "quoted string"',
+    "PLACEHOLDER": "a {placeholder}",
+    "OP": "a comparison (<, <=, >, >=, ==, !=)",
+    "PLUSMINUS": '"±"',
+    "_NL": "the end of the line",
+    "_INDENT": "an indented block",
+    "_DEDENT": "the end of the block",
+    "$END": "the end of the file",
+}
+
+
+class _IndentError(Exception):
+    def __init__(self, line: int, column: int, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.line, self.column, self.message, self.hint = line, column, message, hint
+
+
+class _Indenter(PostLex):
+    """Turns the indentation after each newline into _INDENT/_DEDENT tokens placed on the new line."""
+
+    always_accept = ("_NL",)
+
+    def process(self, stream: Iterator[Token]) -> Iterator[Token]:
+        levels = [0]
+        first = True
+        for tok in stream:
+            if first and tok.type != "_NL" and (tok.column or 1) != 1:
+                raise _IndentError(tok.line or 1, 1, "the first line of a file must not be indented",
+                                   "start `spec` and top-level `setup` at column 1")
+            first = False
+            yield tok
+            if tok.type != "_NL" or "\n" not in tok.value:
+                continue
+            indent = tok.value.rsplit("\n", 1)[1]
+            line = (tok.end_line or tok.line or 1)
+            if "\t" in indent:
+                raise _IndentError(line, 1, "tab in indentation", "indent with spaces only")
+            width = len(indent)
+            pos = dict(start_pos=tok.end_pos, line=line, column=width + 1, end_line=line,
+                       end_column=width + 1, end_pos=tok.end_pos)
+            if width > levels[-1]:
+                levels.append(width)
+                yield Token("_INDENT", indent, **pos)
+                continue
+            while width < levels[-1]:
+                levels.pop()
+                yield Token("_DEDENT", indent, **pos)
+            if width != levels[-1]:
+                raise _IndentError(
+                    line, width + 1, f"indentation of {width} spaces matches no enclosing block",
+                    f"indent by {levels[-1]} spaces to continue the block, or match an outer block",
+                )
+
+
+@functools.cache
+def _lark() -> Lark:
+    grammar = resources.files("dsl").joinpath("chargespec.lark").read_text(encoding="utf-8")
+    return Lark(grammar, parser="lalr", lexer="contextual", postlex=_Indenter(),
+                propagate_positions=True, maybe_placeholders=False)
+
+
+def normalize(text: str) -> str:
+    """One newline convention, no BOM, a final newline (the indenter needs one to close blocks)."""
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    return text if text.endswith("\n") else text + "\n"
+
+
+def sha256_text(text: str) -> str:
+    return sha256_bytes(text.encode("utf-8", "surrogateescape"))
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode(data: bytes, file: str) -> str:
+    """Bytes of a spec file -> text; undecodable bytes are SpecErrors (one per line holding them)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    errors: list[SpecError] = []
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            shown = raw.decode("utf-8", "replace").rstrip("\r")
+            column = len(raw[: e.start].decode("utf-8", "replace")) + 1
+            errors.append(SpecError(
+                Source(file, number, column, shown),
+                f"byte 0x{raw[e.start]:02x} is not UTF-8 text",
+                "save the file as UTF-8",
+            ))
+    raise SpecErrors(errors)
+
+
+def parse(text: str, file: str) -> ast.SpecFile:
+    """Parse a whole spec file; raises SpecErrors listing every syntax error found."""
+    spec_file, errors = parse_partial(text, file)
+    if errors or spec_file is None:
+        raise SpecErrors(errors)
+    return spec_file
+
+
+def parse_partial(text: str, file: str) -> tuple[ast.SpecFile | None, list[SpecError]]:
+    """Parse with error recovery: the AST of every line that parsed, and the syntax errors."""
+    text = normalize(text)
+    lines = text.split("\n")
+    work = list(lines)
+    skipped: set[int] = set()
+    errors: list[SpecError] = []
+    while True:
+        try:
+            tree = _lark().parse("\n".join(work))
+        except (LarkError, _IndentError) as exc:
+            error = _syntax_error(exc, file, lines)
+            errors.append(error)
+            line = error.source.line
+            if (len(errors) >= MAX_SYNTAX_ERRORS or line in skipped or isinstance(exc, _IndentError)
+                    or not _can_skip(lines, line, exc)):
+                return None, errors
+            work[line - 1] = _filler(lines[line - 1])
+            skipped.add(line)
+            continue
+        break
+    try:
+        spec_file = _Builder(file, lines, skipped).build(tree, text)
+    except (ValueError, IndexError) as exc:  # defensive: a builder bug must still name the file
+        errors.append(SpecError(Source(file, 1, 1, lines[0]), f"internal parser error: {exc}",
+                                "please report this spec to the chargespec maintainers"))
+        return None, errors
+    return spec_file, errors
+
+
+def _can_skip(lines: list[str], line: int, exc: Exception) -> bool:
+    """A statement line can be blanked; a block header (deeper-indented lines follow) cannot."""
+    if isinstance(exc, UnexpectedToken) and exc.token.type in ("_INDENT", "_DEDENT", "$END"):
+        return False
+    if not 1 <= line <= len(lines) or not lines[line - 1].strip():
+        return False
+    indent = _indent(lines[line - 1])
+    for following in lines[line:]:
+        if following.strip() and not following.lstrip().startswith("#"):
+            return _indent(following) <= indent
+    return True
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _filler(line: str) -> str:
+    """A line that parses wherever the broken one stood; the builder drops it again."""
+    indent = line[: _indent(line)]
+    first = line.strip().split(" ", 1)[0]
+    return indent + ("tags _" if first in ("refs", "tags", "version") else "_")
+
+
+def _syntax_error(exc: Exception, file: str, lines: list[str]) -> SpecError:
+    if isinstance(exc, _IndentError):
+        return error_at(file, lines, exc.line, exc.column, exc.message, exc.hint)
+    if isinstance(exc, UnexpectedCharacters):
+        char = lines[exc.line - 1][exc.column - 1] if _inside(lines, exc.line, exc.column) else "?"
+        shown = char if char.isprintable() else f"\\x{ord(char):02x}"
+        return error_at(file, lines, exc.line, exc.column, f'unexpected character "{shown}"',
+                        _expected(_accepted(exc) or getattr(exc, "allowed", None) or set()))
+    if isinstance(exc, UnexpectedToken):
+        tok = exc.token
+        width = 1 if tok.type in _TOKEN_NAMES else len(tok.value)
+        return error_at(file, lines, tok.line or len(lines), tok.column or 1, f"unexpected {_describe(tok)}",
+                        _expected(_accepted(exc) or exc.expected), width)
+    if isinstance(exc, UnexpectedEOF | UnexpectedInput):
+        return error_at(file, lines, len(lines), 1, "unexpected end of file",
+                   _expected(getattr(exc, "expected", None) or set()))
+    return error_at(file, lines, 1, 1, f"cannot parse: {exc}", None)
+
+
+def _accepted(exc: UnexpectedInput) -> set[str]:
+    """What the parser really accepts at the error (LALR's merged lookaheads over-promise)."""
+    interactive = getattr(exc, "interactive_parser", None)
+    if interactive is None:
+        return set()
+    try:
+        return set(interactive.accepts())
+    except LarkError:
+        return set()
+
+
+def _inside(lines: list[str], line: int, column: int) -> bool:
+    return 1 <= line <= len(lines) and 1 <= column <= len(lines[line - 1])
+
+
+def error_at(file: str, lines: list[str], line: int, column: int, message: str, hint: str | None,
+        width: int = 1) -> SpecError:
+    """An error clamped to a real position: line within the file, column within the line (or just past)."""
+    # The final newline does not make a line of its own.
+    last = len(lines) - 1 if len(lines) > 1 and lines[-1] == "" else max(1, len(lines))
+    line = min(max(1, line), last)
+    text = lines[line - 1] if lines else ""
+    column = min(max(1, column), len(text) + 1)
+    return SpecError(Source(file, line, column, text), message, hint, max(1, width))
+
+
+_TOKEN_NAMES = {"_NL": "end of line", "_INDENT": "indentation", "_DEDENT": "end of block",
+                "$END": "end of file"}
+
+
+def _describe(tok: Token) -> str:
+    return _TOKEN_NAMES.get(tok.type) or f'"{tok.value}"'
+
+
+def _expected(names: set[str] | frozenset[str]) -> str | None:
+    shown: list[str] = []
+    terminals = {t.name: t for t in _lark().terminals}
+    for name in sorted(names):
+        if name in _TERMINAL_NAMES:
+            shown.append(_TERMINAL_NAMES[name])
+        elif name in terminals and terminals[name].pattern.type == "str":
+            shown.append(f'"{terminals[name].pattern.value}"')
+        else:
+            shown.append(name.lower())
+    shown = sorted(set(shown), key=lambda s: (not s.startswith('"'), s))
+    if not shown:
+        return None
+    if len(shown) > 8:
+        shown = [*shown[:8], "…"]
+    return "expected " + (shown[0] if len(shown) == 1 else "one of " + ", ".join(shown))
+
+
+# ---- tree -> AST -------------------------------------------------------------------------------------
+
+_ESCAPE = re.compile(r"\\(.)")
+_PUNCT = {"COLON", "COMMA", "PLUS", "MINUS", "PERCENT", "PLUSMINUS"}
+
+
+class _Builder:
+    def __init__(self, file: str, lines: list[str], skipped: set[int]) -> None:
+        self.file, self.lines, self.skipped = file, lines, skipped
+
+    # -- positions --
+
+    def src(self, line: int | None, column: int | None) -> Source:
+        line = line or 1
+        text = self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
+        return Source(self.file, line, column or 1, text)
+
+    def tok_pos(self, tok: Token) -> dict[str, Any]:
+        return {"source": self.src(tok.line, tok.column), "width": max(1, len(tok.value))}
+
+    def tree_pos(self, tree: Tree) -> dict[str, Any]:
+        meta = tree.meta
+        if getattr(meta, "empty", True):
+            return {"source": self.src(1, 1), "width": 1}
+        same_line = meta.end_line == meta.line
+        line_end = len(self.lines[meta.line - 1]) + 1
+        width = (meta.end_column if same_line else line_end) - meta.column
+        return {"source": self.src(meta.line, meta.column), "width": max(1, width)}
+
+    def dropped(self, node: Tree | Token) -> bool:
+        line = node.line if isinstance(node, Token) else getattr(node.meta, "line", None)
+        return line in self.skipped
+
+    # -- file --
+
+    def build(self, tree: Tree, text: str) -> ast.SpecFile:
+        order: list[ast.Spec | ast.NamedSetup] = []
+        for child in tree.children:
+            if isinstance(child, Tree) and not self.dropped(child):
+                order.append(self.spec(child) if child.data == "spec" else self.named_setup(child))
+        return ast.SpecFile(
+            source=self.src(1, 1), text=text,
+            specs=tuple(s for s in order if isinstance(s, ast.Spec)),
+            setups=tuple(s for s in order if isinstance(s, ast.NamedSetup)),
+            comments=tuple(_comments(self.file, self.lines)),
+            sha256=sha256_text(text), order=tuple(order),
+        )
+
+    def spec(self, tree: Tree) -> ast.Spec:
+        title = self.string(_tokens(tree, "STRING")[0])
+        items: list[ast.SpecItem] = []
+        for child in tree.children:
+            if isinstance(child, Tree) and not self.dropped(child):
+                items.append(getattr(self, "item_" + child.data)(child))
+        return ast.Spec(**self.tree_pos(tree), title=title, items=tuple(items))
+
+    def named_setup(self, tree: Tree) -> ast.NamedSetup:
+        name = self.string(_tokens(tree, "STRING")[0])
+        return ast.NamedSetup(**self.tree_pos(tree), name=name, body=self.body(_subtree(tree, "body")))
+
+    def item_version(self, tree: Tree) -> ast.Version:
+        return ast.Version(**self.tree_pos(tree), number=self.atom(_tokens(tree, "NUMBER")[0]))
+
+    def item_refs(self, tree: Tree) -> ast.Refs:
+        return ast.Refs(**self.tree_pos(tree), refs=tuple(self.string(t) for t in _tokens(tree, "STRING")))
+
+    def item_tags(self, tree: Tree) -> ast.Tags:
+        return ast.Tags(**self.tree_pos(tree), tags=tuple(self.word(t) for t in _tokens(tree, "WORD")))
+
+    def item_setup(self, tree: Tree) -> ast.Block:
+        return ast.Block(**self.tree_pos(tree), kind="setup", body=self.body(_subtree(tree, "body")))
+
+    def item_teardown(self, tree: Tree) -> ast.Block:
+        return ast.Block(**self.tree_pos(tree), kind="teardown", body=self.body(_subtree(tree, "body")))
+
+    def item_scenario(self, tree: Tree) -> ast.Scenario:
+        title = self.string(_tokens(tree, "STRING")[0])
+        examples: ast.Examples | None = None
+        body: list[ast.Stmt] = []
+        for child in tree.children:
+            if not isinstance(child, Tree) or self.dropped(child):
+                continue
+            if child.data == "for_clause":
+                examples = self.for_clause(child)
+            elif child.data == "examples":
+                examples = self.examples(child)
+            else:
+                body.append(self.stmt(child))
+        return ast.Scenario(**self.tree_pos(tree), title=title, examples=examples, body=tuple(body))
+
+    def for_clause(self, tree: Tree) -> ast.Examples:
+        name = self.word(tree.children[0])
+        rows = []
+        for value in _subtrees(tree, "value"):
+            atoms = tuple(self.atom(t) for t in value.children)
+            rows.append(ast.Row(**self.tree_pos(value), cells=(atoms,)))
+        return ast.Examples(**self.tree_pos(tree), form="list", names=(name,), rows=tuple(rows))
+
+    def examples(self, tree: Tree) -> ast.Examples:
+        rows = [r for r in _subtrees(tree, "row") if not self.dropped(r)]
+        built = [ast.Row(**self.tree_pos(r), cells=tuple(
+            tuple(self.atom(t) for t in cell.children) for cell in _subtrees(r, "cell"))) for r in rows]
+        names: tuple[ast.Word, ...] = ()
+        if built:
+            header = built[0]
+            names = tuple(
+                ast.Word(source=c[0].source, width=c[0].width, text=_atom_text(c[0])) if c else
+                ast.Word(source=header.source, width=1, text="")
+                for c in header.cells
+            )
+            # Header cells must be single words; the checker reports anything else via the raw row.
+            names = tuple(n if len(c) == 1 and isinstance(c[0], ast.Word) else
+                          ast.Word(source=n.source, width=n.width, text="")
+                          for n, c in zip(names, header.cells, strict=True))
+        return ast.Examples(**self.tree_pos(tree), form="table", names=names, rows=tuple(built[1:]))
+
+    def body(self, tree: Tree) -> tuple[ast.Stmt, ...]:
+        return tuple(self.stmt(c) for c in tree.children if isinstance(c, Tree) and not self.dropped(c))
+
+    # -- statements --
+
+    def stmt(self, tree: Tree) -> ast.Stmt:
+        return getattr(self, "stmt_" + tree.data)(tree)
+
+    def stmt_action(self, tree: Tree) -> ast.ActionStmt:
+        return ast.ActionStmt(**self.tree_pos(tree), atoms=self.atoms(tree.children))
+
+    def stmt_include(self, tree: Tree) -> ast.Include:
+        strings = [self.string(t) for t in _tokens(tree, "STRING")]
+        path = strings[1] if len(strings) > 1 else None
+        return ast.Include(**self.tree_pos(tree), name=strings[0], path=path)
+
+    def stmt_measure(self, tree: Tree) -> ast.Measure:
+        window = self.string(_tokens(tree, "STRING")[0])
+        duration = until = None
+        for child in tree.children:
+            if isinstance(child, Tree) and child.data == "measure_for":
+                duration = self.expr(_subtree(child, "expr"))
+            elif isinstance(child, Tree) and child.data == "measure_until":
+                until = tuple(self.word(t) for t in child.children)
+        return ast.Measure(**self.tree_pos(tree), window=window, duration=duration, until=until or ())
+
+    def stmt_repeat(self, tree: Tree) -> ast.Repeat:
+        times = self.atom(_tokens(tree, "NUMBER")[0])
+        assert isinstance(times, ast.Number)
+        return ast.Repeat(**self.tree_pos(tree), times=times, body=self.body(_subtree(tree, "body")))
+
+    def stmt_expect_now(self, tree: Tree) -> ast.ExpectCondition:
+        return ast.ExpectCondition(**self.tree_pos(tree), mode="now", duration=None,
+                                   condition=self.condition(tree.children[0]))
+
+    def stmt_expect_within(self, tree: Tree) -> ast.ExpectCondition | ast.ExpectMessage:
+        duration = self.expr(_subtree(tree, "expr"))
+        body = next(c for c in tree.children if isinstance(c, Tree) and c.data != "expr")
+        if body.data == "sends":
+            action, fields = self.sends(body)
+            return ast.ExpectMessage(**self.tree_pos(tree), within=duration, action=action, fields=fields)
+        return ast.ExpectCondition(**self.tree_pos(tree), mode="within", duration=duration,
+                                   condition=self.condition(body))
+
+    def stmt_expect_for(self, tree: Tree) -> ast.ExpectCondition:
+        duration = self.expr(_subtree(tree, "expr"))
+        body = next(c for c in tree.children if isinstance(c, Tree) and c.data != "expr")
+        return ast.ExpectCondition(**self.tree_pos(tree), mode="for", duration=duration,
+                                   condition=self.condition(body))
+
+    def stmt_expect_accuracy(self, tree: Tree) -> ast.ExpectAccuracy:
+        # children: signal [window] expr signal [window]
+        parts = [c for c in tree.children if isinstance(c, Tree)]
+        measured = self.signal(parts.pop(0))
+        measured_window = self.window(parts.pop(0)) if parts[0].data == "window" else None
+        tolerance = self.expr(parts.pop(0))
+        reference = self.signal(parts.pop(0))
+        window = self.window(parts.pop(0)) if parts else None
+        return ast.ExpectAccuracy(**self.tree_pos(tree), measured=measured, measured_window=measured_window,
+                                  tolerance=tolerance, reference=reference, window=window)
+
+    def stmt_expect_message(self, tree: Tree) -> ast.ExpectMessage:
+        action, fields = self.sends(_subtree(tree, "sends"))
+        return ast.ExpectMessage(**self.tree_pos(tree), within=None, action=action, fields=fields)
+
+    def stmt_expect_interval(self, tree: Tree) -> ast.ExpectInterval:
+        action, fields = self.sends(_subtree(tree, "sends"))
+        every, tolerance = (self.expr(e) for e in _subtrees(tree, "expr"))
+        strings = _tokens(tree, "STRING")
+        return ast.ExpectInterval(**self.tree_pos(tree), action=action, fields=fields, every=every,
+                                  tolerance=tolerance, window=self.string(strings[0]) if strings else None)
+
+    def stmt_expect_reply(self, tree: Tree) -> ast.ExpectReply:
+        fields = _subtrees(tree, "fields")
+        words = _tokens(tree, "WORD")
+        return ast.ExpectReply(**self.tree_pos(tree), fields=self.fields(fields[0]) if fields else None,
+                               error=self.word(words[0]) if words else None)
+
+    def stmt_expect_no_message(self, tree: Tree) -> ast.ExpectNoMessage:
+        fields = _subtrees(tree, "fields")
+        return ast.ExpectNoMessage(**self.tree_pos(tree), action=self.word(_tokens(tree, "WORD")[0]),
+                                   fields=self.fields(fields[0]) if fields else None,
+                                   duration=self.expr(_subtree(tree, "expr")))
+
+    def stmt_expect_rule(self, tree: Tree) -> ast.ExpectRule:
+        action = self.word(tree.children[0])
+        scope_trees = _subtrees(tree, "scope")
+        scope = tuple(self.word(t) for t in scope_trees[0].children) if scope_trees else ()
+        colon = next(i for i, c in enumerate(tree.children) if isinstance(c, Token) and c.type == "COLON")
+        return ast.ExpectRule(**self.tree_pos(tree), action=action, scope=scope,
+                              rule=self.atoms(tree.children[colon + 1:]))
+
+    def stmt_expect_trials(self, tree: Tree) -> ast.ExpectTrials:
+        return ast.ExpectTrials(**self.tree_pos(tree), at_least=self.expr(_subtree(tree, "expr")))
+
+    # -- parts --
+
+    def sends(self, tree: Tree) -> tuple[ast.Word, ast.Fields | None]:
+        fields = _subtrees(tree, "fields")
+        return self.word(_tokens(tree, "WORD")[0]), self.fields(fields[0]) if fields else None
+
+    def window(self, tree: Tree) -> ast.String:
+        return self.string(_tokens(tree, "STRING")[0])
+
+    def condition(self, tree: Tree) -> ast.Condition:
+        signal = self.signal(_subtree(tree, "signal"))
+        if tree.data == "compare":
+            op = _tokens(tree, "OP")[0]
+            return ast.Compare(**self.tree_pos(tree), signal=signal, op=_canonical_op(op.value),
+                               bound=self.expr(_subtree(tree, "expr")))
+        return ast.StateIs(**self.tree_pos(tree), signal=signal,
+                           states=tuple(self.word(t) for t in _tokens(tree, "WORD")))
+
+    def signal(self, tree: Tree) -> ast.SignalRef:
+        return ast.SignalRef(**self.tree_pos(tree), atoms=self.atoms(tree.children))
+
+    def expr(self, tree: Tree) -> ast.Expr:
+        return ast.Expr(**self.tree_pos(tree), atoms=self.atoms(tree.children))
+
+    def atoms(self, children: list[Any]) -> ast.Atoms:
+        return tuple(self.atom(c) for c in children)
+
+    def atom(self, node: Token | Tree) -> ast.Atom:
+        if isinstance(node, Tree):
+            return self.fields(node)
+        kind = node.type
+        pos = self.tok_pos(node)
+        if kind in ("WORD", "CHARGER"):
+            return ast.Word(**pos, text=node.value)
+        if kind == "NUMBER":
+            return ast.Number(**pos, text=node.value)
+        if kind == "STRING":
+            return self.string(node)
+        if kind == "PLACEHOLDER":
+            return ast.Placeholder(**pos, name=node.value[1:-1])
+        if kind in _PUNCT:
+            return ast.Punct(**pos, text="±" if kind == "PLUSMINUS" else node.value)
+        raise ValueError(f"unexpected token {kind} at line {node.line}")
+
+    def word(self, tok: Token) -> ast.Word:
+        return ast.Word(**self.tok_pos(tok), text=tok.value)
+
+    def string(self, tok: Token) -> ast.String:
+        return ast.String(**self.tok_pos(tok), value=_ESCAPE.sub(r"\1", tok.value[1:-1]))
+
+    def fields(self, tree: Tree) -> ast.Fields | ast.FieldList:
+        if tree.data == "field_list":
+            return ast.FieldList(**self.tree_pos(tree), items=tuple(self.fvalue(c) for c in tree.children
+                                                                  if not _is_punct(c)))
+        items = []
+        for f in _subtrees(tree, "field"):
+            key_tok, value = f.children[0], next(c for c in f.children[1:] if not _is_punct(c, "COLON"))
+            key = key_tok.value if key_tok.type == "WORD" else _ESCAPE.sub(r"\1", key_tok.value[1:-1])
+            items.append(ast.Field(**self.tree_pos(f), key=key, value=self.fvalue(value)))
+        return ast.Fields(**self.tree_pos(tree), items=tuple(items))
+
+    def fvalue(self, node: Token | Tree) -> ast.FieldValue:
+        if isinstance(node, Tree):
+            if node.data == "negative":
+                number = _tokens(node, "NUMBER")[0]
+                return ast.Number(**self.tree_pos(node), text="-" + number.value)
+            return self.fields(node)
+        atom = self.atom(node)
+        assert isinstance(atom, ast.String | ast.Number | ast.Word | ast.Placeholder)
+        return atom
+
+
+def _is_punct(node: Any, kind: str | None = None) -> bool:
+    return isinstance(node, Token) and node.type in _PUNCT and (kind is None or node.type == kind)
+
+
+def _tokens(tree: Tree, kind: str) -> list[Token]:
+    return [c for c in tree.children if isinstance(c, Token) and c.type == kind]
+
+
+def _subtrees(tree: Tree, data: str) -> list[Tree]:
+    return [c for c in tree.children if isinstance(c, Tree) and c.data == data]
+
+
+def _subtree(tree: Tree, data: str) -> Tree:
+    return _subtrees(tree, data)[0]
+
+
+def _canonical_op(op: str) -> str:
+    return {"≤": "<=", "≥": ">=", "≠": "!="}.get(op, op)
+
+
+def _atom_text(atom: ast.Atom) -> str:
+    if isinstance(atom, ast.Word | ast.Number | ast.Punct):
+        return atom.text
+    if isinstance(atom, ast.String):
+        return atom.value
+    if isinstance(atom, ast.Placeholder):
+        return "{" + atom.name + "}"
+    return ""
+
+
+_COMMENT = re.compile(r'^((?:[^"#]|"(?:[^"\\\n]|\\.)*")*)(#.*)$')
+
+
+def _comments(file: str, lines: list[str]) -> Iterator[ast.Comment]:
+    """Comments with their positions (for `fmt`): '#' outside strings to the end of the line."""
+    for number, line in enumerate(lines, start=1):
+        if "#" not in line:
+            continue
+        m = _COMMENT.match(line)
+        if m:
+            column = len(m.group(1)) + 1
+            yield ast.Comment(source=Source(file, number, column, line), width=len(m.group(2)),
+                              text=m.group(2).rstrip(), own_line=not m.group(1).strip())

@@ -1,0 +1,153 @@
+"""Signal names in specs -> the recorder's series keys (:class:`dsl.plan.Signal`).
+
+    analyzer power | energy [L1|L2|L3]   -> analyzer.power, analyzer.power.L1, analyzer.energy
+    analyzer current | voltage | pf L1   -> analyzer.current.L1 (these need a phase: the analyzer
+                                            records no total for them)
+    charger <Measurand> [phase]          -> charger.Current.Import.L1, charger.SoC
+    charger energy | power | current | voltage [phase]
+                                         -> aliases of Energy.Active.Import.Register,
+                                            Power.Active.Import, Current.Import, Voltage
+    charger status evse N                -> charger.status.evseN (a state: Available, Occupied, ...)
+    ev pwm duty | ev offered current     -> ev.pwm_duty (ratio), ev.offered_current
+    ev current L1|L2|L3                  -> ev.current.L1
+
+Ratio signals (duty, SoC) are recorded as fractions; power factor is a plain number.
+"""
+
+from __future__ import annotations
+
+from dsl import ast
+from dsl.errors import ErrorSink
+from dsl.plan import Signal
+from dsl.render import render_atoms
+from dsl.suggest import did_you_mean
+from dsl.vocab import MEASURANDS, OCPP_PHASES
+
+ANALYZER_PHASES = ("L1", "L2", "L3")
+# quantity -> (dimension, has a total over all phases, recorded per phase)
+ANALYZER: dict[str, tuple[str, bool, bool]] = {
+    "power": ("power", True, True),
+    "energy": ("energy", True, False),
+    "current": ("current", False, True),
+    "voltage": ("voltage", False, True),
+    "pf": ("count", False, True),
+}
+CHARGER_ALIASES: dict[str, str] = {
+    "energy": "Energy.Active.Import.Register",
+    "power": "Power.Active.Import",
+    "current": "Current.Import",
+    "voltage": "Voltage",
+}
+EV: dict[tuple[str, ...], tuple[str, str]] = {
+    ("pwm", "duty"): ("ev.pwm_duty", "ratio"),
+    ("offered", "current"): ("ev.offered_current", "current"),
+}
+SOURCES = ("analyzer", "charger", "ev")
+
+
+def resolve(ref: ast.SignalRef, sink: ErrorSink) -> Signal | None:
+    """The signal `ref` names, or None after reporting what is wrong with it."""
+    atoms = ref.atoms
+    text = render_atoms(atoms)
+    head = atoms[0]
+    name = render_atoms((head,))
+    if name == "analyzer":
+        return _analyzer(ref, text, sink)
+    if name == "charger":
+        return _charger(ref, text, sink)
+    if name == "ev":
+        return _ev(ref, text, sink)
+    sink.at(head, f'unknown signal source "{name}"', did_you_mean(name, SOURCES) or
+            "signals start with analyzer, charger or ev")
+    return None
+
+
+def _words(ref: ast.SignalRef) -> list[str]:
+    return [render_atoms((a,)) for a in ref.atoms]
+
+
+def _analyzer(ref: ast.SignalRef, text: str, sink: ErrorSink) -> Signal | None:
+    words = _words(ref)
+    if len(words) < 2:
+        sink.at(ref, "analyzer needs a quantity", "one of: " + ", ".join(ANALYZER))
+        return None
+    quantity = words[1]
+    if quantity not in ANALYZER:
+        sink.at(ref.atoms[1], f'unknown analyzer signal "{quantity}"',
+                did_you_mean(quantity, ANALYZER) or "one of: " + ", ".join(ANALYZER))
+        return None
+    dimension, has_total, per_phase = ANALYZER[quantity]
+    phase = _phase(ref, 2, ANALYZER_PHASES, sink)
+    if phase is False:
+        return None
+    key = f"analyzer.{quantity}"
+    if phase is None and not has_total:
+        # Still a signal of known dimension, so the comparison it is in gets its dimension checked too.
+        sink.at(ref, f"analyzer {quantity} needs a phase", f'write "analyzer {quantity} L1" (or L2, L3)')
+    if phase is not None and not per_phase:
+        sink.at(ref.atoms[2], f"analyzer {quantity} is the total over all phases", f'drop "{phase}"')
+        return None
+    return Signal(source="analyzer", key=f"{key}.{phase}" if phase else key, dimension=dimension, text=text)
+
+
+def _charger(ref: ast.SignalRef, text: str, sink: ErrorSink) -> Signal | None:
+    words = _words(ref)
+    if len(words) < 2:
+        sink.at(ref, "charger needs a measurand or status",
+                'e.g. "charger energy" or "charger status evse 1"')
+        return None
+    if words[1] == "status":
+        if len(words) != 4 or words[2] != "evse" or not words[3].isdigit():
+            sink.at(ref, f'"{text}" is not a status signal', 'write "charger status evse <n>"')
+            return None
+        evse = int(words[3])
+        return Signal(source="charger", key=f"charger.status.evse{evse}", dimension="state", text=text,
+                      evse=evse)
+    measurand = CHARGER_ALIASES.get(words[1], words[1])
+    if measurand not in MEASURANDS:
+        sink.at(ref.atoms[1], f'unknown measurand "{words[1]}"',
+                did_you_mean(words[1], [*MEASURANDS, *CHARGER_ALIASES]))
+        return None
+    phase = _phase(ref, 2, OCPP_PHASES, sink)
+    if phase is False:
+        return None
+    key = f"charger.{measurand}" + (f".{phase}" if phase else "")
+    return Signal(source="charger", key=key, dimension=MEASURANDS[measurand], text=text)
+
+
+def _ev(ref: ast.SignalRef, text: str, sink: ErrorSink) -> Signal | None:
+    words = _words(ref)
+    rest = tuple(words[1:])
+    if rest in EV:
+        key, dimension = EV[rest]
+        return Signal(source="ev", key=key, dimension=dimension, text=text)
+    if rest[:1] == ("current",):
+        phase = _phase(ref, 2, ANALYZER_PHASES, sink)
+        if phase is False:
+            return None
+        if phase is None:
+            sink.at(ref, "ev current needs a phase", 'write "ev current L1" (or L2, L3)')
+            return None
+        return Signal(source="ev", key=f"ev.current.{phase}", dimension="current", text=text)
+    known = [" ".join(k) for k in EV] + ["current L1"]
+    said = " ".join(rest)
+    sink.at(ref, f'unknown ev signal "{said}"', did_you_mean(said, known) or "one of: " + ", ".join(known))
+    return None
+
+
+def _phase(ref: ast.SignalRef, index: int, phases: tuple[str, ...], sink: ErrorSink) -> str | bool | None:
+    """The phase word at `index` (None when absent); False after reporting a bad or extra word."""
+    atoms = ref.atoms
+    if len(atoms) <= index:
+        return None
+    word = render_atoms((atoms[index],))
+    if word not in phases:
+        sink.at(atoms[index], f'unknown phase "{word}"', did_you_mean(word, phases) or
+                "one of: " + ", ".join(phases))
+        return False
+    if len(atoms) > index + 1:
+        extra = atoms[index + 1]
+        sink.at(extra, f'unexpected "{render_atoms(atoms[index + 1:])}" after the signal "'
+                f'{render_atoms(atoms[: index + 1])}"')
+        return False
+    return word

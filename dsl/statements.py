@@ -1,0 +1,47 @@
+"""The built-in statements (name -> pattern) and the rules of ``expect every <Action>: <rule>``.
+
+The runner binds a Python implementation to each statement name; the names and parameter names here
+are that contract. See :mod:`dsl.steps` for the pattern syntax.
+"""
+
+from __future__ import annotations
+
+BUILTIN_STEPS: dict[str, str] = {
+    "charger.booted": "charger booted",
+    "ev.plugs_in": "ev plugs in [on evse {evse:int}]",
+    "ev.unplugs": "ev unplugs",
+    "ev.requests": "ev requests {current:current}",
+    "ev.draws": "ev draws {current:current}",
+    "ev.stops_charging": "ev stops charging",
+    "session.starts": "session starts with token {token:string}",
+    "session.stops": "session stops",
+    "csms.sets_profile": "csms sets {purpose:purpose} on evse {evse:int}: limit {limit:current|power}",
+    "csms.clears_profiles": "csms clears charging profiles",
+    "csms.sends": "csms sends {action:action} [{fields:fields}]",
+    "csms.drops": "csms drops the connection",
+    "csms.refuses": "csms refuses reconnects for {duration:time}",
+    "csms.drops_and_refuses": "csms drops the connection and refuses reconnects for {duration:time}",
+    "csms.accepts": "csms accepts reconnects",
+    "csms.sets_variable": "csms sets variable {variable:word} to {value:string}",
+    "wait": "wait {duration:time}",
+}
+
+# ExpectRule.rule name -> the phrase after the colon. Parameters land in ExpectRule.params.
+RULES: dict[str, str] = {
+    "seqno_increments": "seqNo increases by 1",
+    "offline_flagged": "offline is true when replayed",
+    "timestamps_within": "timestamp within {tolerance:time} of bench time",
+    "schema_valid": "matches the schema",
+}
+
+# `measure "w" until <event>`: the events the runner can close a window on.
+WINDOW_EVENTS: tuple[str, ...] = ("session ends", "ev unplugs")
+
+# `expect every <Action> of <scope>: ...`
+RULE_SCOPES: dict[str, str] = {"the session": "session", "the scenario": "scenario"}
+
+# `expect every message: ...` applies a rule to every message the charger sends.
+ANY_MESSAGE = "message"
+
+# Language versions this tool understands (`version 1` in a spec header; absent means the newest).
+LANGUAGE_VERSIONS: tuple[str, ...] = ("1",)

@@ -1,0 +1,327 @@
+"""The step registry: statement patterns with typed parameters, matched against spec statements.
+
+A pattern is literal words and punctuation, typed placeholders ``{name:type}`` and optional parts in
+``[...]``. A lab adds a statement for a new instrument in Python, without touching the grammar::
+
+    registry = builtin_registry()
+    registry.define("load bank draws {power:power} on {phase:word}", name="loadbank.draws")
+
+Parameter types: the quantity kinds (:data:`QUANTITY_TYPES`; ``quantity`` takes any dimension and
+``current|power`` takes either), ``int``, ``string``, ``word``, ``fields`` (an OCPP ``{...}`` object),
+``action`` (an OCPP action), ``purpose`` (a ChargingProfilePurpose) and ``state`` (a connector status).
+Matching is structural (which atoms go to which parameter); the checker then converts each parameter
+and reports unit, dimension and name errors at the atom that carries them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from dsl import ast
+
+QUANTITY_TYPES: frozenset[str] = frozenset(
+    {"current", "voltage", "power", "energy", "time", "frequency", "resistance", "ratio", "quantity"}
+)
+SINGLE_TYPES: frozenset[str] = frozenset({"int", "string", "word", "fields", "action", "purpose", "state"})
+PARAM_TYPES: frozenset[str] = QUANTITY_TYPES | SINGLE_TYPES
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str  # one type, or quantity kinds joined by "|" ("current|power")
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return tuple(self.type.split("|"))
+
+    @property
+    def is_quantity(self) -> bool:
+        return all(k in QUANTITY_TYPES for k in self.kinds)
+
+
+@dataclass(frozen=True)
+class _Lit:
+    text: str
+
+
+@dataclass(frozen=True)
+class _Opt:
+    parts: tuple[_Part, ...]
+
+
+_Part = _Lit | Param | _Opt
+
+
+@dataclass(frozen=True)
+class StepDef:
+    """A statement signature: `name` is what the runner binds an implementation to."""
+
+    name: str
+    pattern: str
+    params: tuple[Param, ...]
+    parts: tuple[_Part, ...] = field(default=(), repr=False, compare=False)
+
+    @property
+    def actor(self) -> str:
+        """The first literal word (``ev`` in ``ev requests {current:current}``)."""
+        first = self.parts[0]
+        return first.text if isinstance(first, _Lit) else ""
+
+    def display(self) -> str:
+        """The pattern as a person reads it: ``ev plugs in [on evse <evse>]``."""
+        return re.sub(r"\{(\w+):[^}]*\}", r"<\1>", self.pattern)
+
+    def literal_words(self) -> list[str]:
+        return [p.text for p in _flatten(self.parts) if isinstance(p, _Lit)]
+
+    def match(self, atoms: ast.Atoms) -> dict[str, ast.Atoms] | None:
+        """The atoms bound to each parameter, or None when the statement has another shape."""
+        for binding in _match(self.parts, 0, atoms, 0, {}):
+            return binding
+        return None
+
+
+class StepRegistry:
+    """Statement definitions by name; matching picks the first definition whose shape fits."""
+
+    def __init__(self, defs: Iterable[StepDef] = ()) -> None:
+        self._defs: dict[str, StepDef] = {}
+        for d in defs:
+            self._add(d)
+
+    def define(self, pattern: str, name: str) -> StepDef:
+        """Add a statement; a duplicate name or an identical pattern raises ValueError."""
+        parts = _parse_pattern(pattern)
+        params = tuple(p for p in _flatten(parts) if isinstance(p, Param))
+        names = [p.name for p in params]
+        if len(set(names)) != len(names):
+            raise ValueError(f"step pattern {pattern!r} uses a parameter name twice")
+        if not parts or not isinstance(parts[0], _Lit) or not re.match(r"^[A-Za-z]", parts[0].text):
+            raise ValueError(f"step pattern {pattern!r} must start with a literal word (its actor)")
+        step = StepDef(name=name, pattern=" ".join(pattern.split()), params=params, parts=parts)
+        self._add(step)
+        return step
+
+    def _add(self, step: StepDef) -> None:
+        if step.name in self._defs:
+            existing = self._defs[step.name].pattern
+            raise ValueError(f"step {step.name!r} is already defined (pattern {existing!r})")
+        for other in self._defs.values():
+            if other.pattern == step.pattern:
+                raise ValueError(f"step pattern {step.pattern!r} is already defined as {other.name!r}")
+        self._defs[step.name] = step
+
+    def copy(self) -> StepRegistry:
+        return StepRegistry(self._defs.values())
+
+    def __iter__(self) -> Iterator[StepDef]:
+        return iter(self._defs.values())
+
+    def __len__(self) -> int:
+        return len(self._defs)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._defs
+
+    def __getitem__(self, name: str) -> StepDef:
+        return self._defs[name]
+
+    @property
+    def actors(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(d.actor for d in self._defs.values()))
+
+    def match(self, atoms: ast.Atoms) -> tuple[StepDef, dict[str, ast.Atoms]] | None:
+        for step in self._defs.values():
+            binding = step.match(atoms)
+            if binding is not None:
+                return step, binding
+        return None
+
+    def nearest(self, atoms: ast.Atoms) -> StepDef | None:
+        """The definition most like a statement that matched none (for "did you mean")."""
+        said = " ".join(_shape(atoms))
+        best: tuple[float, StepDef] | None = None
+        for step in self._defs.values():
+            for variant in _variants(step.parts):
+                shape = " ".join(_pattern_shape(variant))
+                score = difflib.SequenceMatcher(None, said, shape).ratio()
+                if best is None or score > best[0]:
+                    best = (score, step)
+        return best[1] if best and best[0] >= 0.5 else None
+
+
+def builtin_registry() -> StepRegistry:
+    """A fresh registry holding the built-in statements of :mod:`dsl.statements`."""
+    from dsl.statements import BUILTIN_STEPS
+
+    registry = StepRegistry()
+    for name, pattern in BUILTIN_STEPS.items():
+        registry.define(pattern, name=name)
+    return registry
+
+
+# ---- patterns ----------------------------------------------------------------------------------------
+
+_PATTERN_TOKEN = re.compile(r"\{[^}]*\}|\[|\]|[:,]|[^\s\[\]{}:,]+")
+
+
+def _parse_pattern(pattern: str) -> tuple[_Part, ...]:
+    tokens = _PATTERN_TOKEN.findall(pattern)
+    parts, rest = _parse_parts(tokens, pattern)
+    if rest:
+        raise ValueError(f"step pattern {pattern!r} has an unmatched ']'")
+    return parts
+
+
+def _parse_parts(tokens: list[str], pattern: str) -> tuple[tuple[_Part, ...], list[str]]:
+    parts: list[_Part] = []
+    while tokens:
+        tok = tokens.pop(0)
+        if tok == "]":
+            return tuple(parts), [tok, *tokens]
+        if tok == "[":
+            inner, tokens = _parse_parts(tokens, pattern)
+            if not tokens or tokens[0] != "]":
+                raise ValueError(f"step pattern {pattern!r} has an unclosed '['")
+            tokens = tokens[1:]
+            if not inner:
+                raise ValueError(f"step pattern {pattern!r} has an empty optional part")
+            parts.append(_Opt(inner))
+        elif tok.startswith("{"):
+            m = re.fullmatch(r"\{([A-Za-z_]\w*):([a-z|]+)\}", tok)
+            if not m:
+                raise ValueError(f"step pattern {pattern!r}: write parameters as {{name:type}}, not {tok}")
+            name, type_ = m.groups()
+            kinds = type_.split("|")
+            unknown = [k for k in kinds if k not in PARAM_TYPES]
+            if unknown:
+                raise ValueError(f"step pattern {pattern!r}: unknown parameter type {unknown[0]!r} "
+                                 f"(known: {', '.join(sorted(PARAM_TYPES))})")
+            if len(kinds) > 1 and not all(k in QUANTITY_TYPES for k in kinds):
+                raise ValueError(f"step pattern {pattern!r}: only quantity types combine with '|'")
+            parts.append(Param(name, type_))
+        else:
+            parts.append(_Lit(tok))
+    return tuple(parts), []
+
+
+def _flatten(parts: Iterable[_Part]) -> Iterator[_Lit | Param]:
+    for p in parts:
+        if isinstance(p, _Opt):
+            yield from _flatten(p.parts)
+        else:
+            yield p
+
+
+def _variants(parts: tuple[_Part, ...]) -> Iterator[tuple[_Lit | Param, ...]]:
+    """Every expansion of the optional parts (with and without each)."""
+    if not parts:
+        yield ()
+        return
+    head, rest = parts[0], parts[1:]
+    for tail in _variants(rest):
+        if isinstance(head, _Opt):
+            for inner in _variants(head.parts):
+                yield (*inner, *tail)
+            yield tail
+        else:
+            yield (head, *tail)
+
+
+def _shape(atoms: ast.Atoms) -> list[str]:
+    out = []
+    for a in atoms:
+        if isinstance(a, ast.Word | ast.Punct):
+            out.append(a.text)
+        elif isinstance(a, ast.Number):
+            out.append("#")
+        else:
+            out.append("$")
+    return out
+
+
+def _pattern_shape(parts: Iterable[_Lit | Param]) -> list[str]:
+    return [p.text if isinstance(p, _Lit) else ("#" if p.is_quantity or p.type == "int" else "$")
+            for p in parts]
+
+
+# ---- matching ----------------------------------------------------------------------------------------
+
+
+def _match(parts: tuple[_Part, ...], i: int, atoms: ast.Atoms, j: int,
+           bound: dict[str, ast.Atoms]) -> Iterator[dict[str, ast.Atoms]]:
+    if i == len(parts):
+        if j == len(atoms):
+            yield dict(bound)
+        return
+    part = parts[i]
+    if isinstance(part, _Lit):
+        if j < len(atoms) and _atom_literal(atoms[j]) == part.text:
+            yield from _match(parts, i + 1, atoms, j + 1, bound)
+        return
+    if isinstance(part, _Opt):
+        yield from _match(part.parts + parts[i + 1:], 0, atoms, j, bound)
+        yield from _match(parts, i + 1, atoms, j, bound)
+        return
+    for end in _param_ends(part, atoms, j):
+        yield from _match(parts, i + 1, atoms, end, {**bound, part.name: atoms[j:end]})
+
+
+def _atom_literal(atom: ast.Atom) -> str | None:
+    if isinstance(atom, ast.Word | ast.Punct | ast.Number):
+        return atom.text
+    return None
+
+
+_SINGLE_KIND: dict[str, tuple[type, ...]] = {
+    "int": (ast.Number,),
+    "string": (ast.String,),
+    "word": (ast.Word,),
+    "action": (ast.Word,),
+    "purpose": (ast.Word,),
+    "state": (ast.Word,),
+    "fields": (ast.Fields,),
+}
+
+
+def _param_ends(param: Param, atoms: ast.Atoms, j: int) -> Iterator[int]:
+    """Where a parameter starting at atoms[j] may end, longest first."""
+    if j >= len(atoms):
+        return
+    if not param.is_quantity:
+        kinds = _SINGLE_KIND[param.type] + (ast.Placeholder,)
+        if isinstance(atoms[j], kinds):
+            yield j + 1
+        return
+    yield from reversed(list(_expr_ends(atoms, j)))
+
+
+def _expr_ends(atoms: ast.Atoms, j: int) -> Iterator[int]:
+    """Ends of `term ((+|-) term)*` where term is `number [unit]` or a placeholder."""
+    while True:
+        if j >= len(atoms):
+            return
+        a = atoms[j]
+        if isinstance(a, ast.Placeholder):
+            j += 1
+            yield j
+        elif isinstance(a, ast.Number):
+            j += 1
+            yield j
+            if j < len(atoms) and _is_unit_atom(atoms[j]):
+                j += 1
+                yield j
+        else:
+            return
+        if j < len(atoms) and isinstance(atoms[j], ast.Punct) and atoms[j].text in "+-":
+            j += 1
+        else:
+            return
+
+
+def _is_unit_atom(atom: ast.Atom) -> bool:
+    return isinstance(atom, ast.Word) or (isinstance(atom, ast.Punct) and atom.text == "%")

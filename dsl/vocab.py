@@ -1,0 +1,88 @@
+"""Closed vocabularies from OCPP 2.0.1 that specs name: actions, measurands, phases, purposes, states.
+
+Hard-coded on purpose: `dsl` must not import the `ocpp` package (a test in tests/dsl compares
+:data:`OCPP_ACTIONS` with the JSON schemas the package ships).
+"""
+
+from __future__ import annotations
+
+# The 64 OCPP 2.0.1 actions (each has a <Action>Request and <Action>Response schema).
+OCPP_ACTIONS: frozenset[str] = frozenset(
+    {
+        "Authorize", "BootNotification", "CancelReservation", "CertificateSigned", "ChangeAvailability",
+        "ClearCache", "ClearChargingProfile", "ClearDisplayMessage", "ClearVariableMonitoring",
+        "ClearedChargingLimit", "CostUpdated", "CustomerInformation", "DataTransfer",
+        "DeleteCertificate", "FirmwareStatusNotification", "Get15118EVCertificate", "GetBaseReport",
+        "GetCertificateStatus", "GetChargingProfiles", "GetCompositeSchedule", "GetDisplayMessages",
+        "GetInstalledCertificateIds", "GetLocalListVersion", "GetLog", "GetMonitoringReport",
+        "GetReport", "GetTransactionStatus", "GetVariables", "Heartbeat", "InstallCertificate",
+        "LogStatusNotification", "MeterValues", "NotifyChargingLimit", "NotifyCustomerInformation",
+        "NotifyDisplayMessages", "NotifyEVChargingNeeds", "NotifyEVChargingSchedule", "NotifyEvent",
+        "NotifyMonitoringReport", "NotifyReport", "PublishFirmware",
+        "PublishFirmwareStatusNotification", "ReportChargingProfiles", "RequestStartTransaction",
+        "RequestStopTransaction", "ReservationStatusUpdate", "ReserveNow", "Reset",
+        "SecurityEventNotification", "SendLocalList", "SetChargingProfile", "SetDisplayMessage",
+        "SetMonitoringBase", "SetMonitoringLevel", "SetNetworkProfile", "SetVariableMonitoring",
+        "SetVariables", "SignCertificate", "StatusNotification", "TransactionEvent", "TriggerMessage",
+        "UnlockConnector", "UnpublishFirmware", "UpdateFirmware",
+    }
+)
+
+# MeasurandEnumType -> the dimension of its values once unit and multiplier are applied.
+MEASURANDS: dict[str, str] = {
+    "Current.Export": "current",
+    "Current.Import": "current",
+    "Current.Offered": "current",
+    "Energy.Active.Export.Register": "energy",
+    "Energy.Active.Import.Register": "energy",
+    "Energy.Reactive.Export.Register": "reactive_energy",
+    "Energy.Reactive.Import.Register": "reactive_energy",
+    "Energy.Active.Export.Interval": "energy",
+    "Energy.Active.Import.Interval": "energy",
+    "Energy.Active.Net": "energy",
+    "Energy.Reactive.Export.Interval": "reactive_energy",
+    "Energy.Reactive.Import.Interval": "reactive_energy",
+    "Energy.Reactive.Net": "reactive_energy",
+    "Energy.Apparent.Net": "apparent_energy",
+    "Energy.Apparent.Import": "apparent_energy",
+    "Energy.Apparent.Export": "apparent_energy",
+    "Frequency": "frequency",
+    "Power.Active.Export": "power",
+    "Power.Active.Import": "power",
+    "Power.Factor": "count",
+    "Power.Offered": "power",
+    "Power.Reactive.Export": "reactive_power",
+    "Power.Reactive.Import": "reactive_power",
+    "SoC": "ratio",
+    "Voltage": "voltage",
+}
+
+# PhaseEnumType.
+OCPP_PHASES: tuple[str, ...] = ("L1", "L2", "L3", "N", "L1-N", "L2-N", "L3-N", "L1-L2", "L2-L3", "L3-L1")
+
+# ChargingProfilePurposeEnumType.
+PROFILE_PURPOSES: tuple[str, ...] = (
+    "ChargingStationExternalConstraints",
+    "ChargingStationMaxProfile",
+    "TxDefaultProfile",
+    "TxProfile",
+)
+
+# ConnectorStatusEnumType: the states of `charger status evse N`.
+CONNECTOR_STATES: tuple[str, ...] = ("Available", "Occupied", "Reserved", "Unavailable", "Faulted")
+
+# OCPP-J CALLERROR codes (Part 4, Table 8), for `expect charger replies error <code>`.
+CALL_ERROR_CODES: tuple[str, ...] = (
+    "FormatViolation",
+    "GenericError",
+    "InternalError",
+    "MessageTypeNotSupported",
+    "NotImplemented",
+    "NotSupported",
+    "OccurrenceConstraintViolation",
+    "PropertyConstraintViolation",
+    "ProtocolError",
+    "RpcFrameworkError",
+    "SecurityError",
+    "TypeConstraintViolation",
+)

@@ -1,0 +1,236 @@
+"""The chargespec EV emulator line protocol (docs/ev-emulator-protocol.md), driver name ``chargespec-ev``.
+
+    ev = create("chargespec-ev", name="ev", address="socket://127.0.0.1:7001")   # or "/dev/ttyUSB0"
+    ev.open()
+    ev.set_cable(220); ev.set_state("B"); ev.set_current(16, phases=3); ev.follow_pilot(True, lag_s=5)
+    ev.read_pwm()        # PwmReading(duty_percent=26.7, frequency_hz=1000.0)
+
+Each request carries an id; the reply with that id is the answer, replies with other ids are late
+answers to earlier requests and are skipped, ``!`` events are kept (the last ``! MEAS`` is
+:attr:`ChargespecEv.last_meas`). ``ERR`` replies raise :class:`InstrumentRejected` with the code and text.
+Options: ``timeout_s``, ``reconnect_attempts``, ``baudrate`` (115200). Durations are bench seconds.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from instruments.base import PHASES, EvEmulator, PwmReading
+from instruments.clock import Clock
+from instruments.errors import InstrumentProtocolError, InstrumentRejected
+from instruments.line_link import LineLink
+from instruments.numeric import NotANumber, parse_value
+from instruments.options import DriverOptions
+from instruments.registry import register
+
+_REPLY = re.compile(r"^(\d{1,6}) (OK|ERR)(?: (.*))?$", re.IGNORECASE)
+_ERR = re.compile(r"^(\d+)\s*(.*)$")
+_SETTABLE_STATES = ("A", "B", "C", "D", "E")
+_MAX_ID = 999_999
+
+
+@dataclass(frozen=True)
+class MeasEvent:
+    """An unsolicited ``! MEAS`` event; `t` is bench seconds when the driver read it."""
+
+    t: float
+    state: str | None
+    duty_percent: float | None
+    frequency_hz: float | None
+    currents_a: tuple[float | None, ...]
+    raw: str
+
+
+def number(value: float) -> str:
+    """Fixed-point text without an exponent or trailing zeros: 16.0 -> "16", 0.25 -> "0.25"."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def parse_meas(t: float, line: str) -> MeasEvent:
+    """``! MEAS state=C duty=26.7 freq=1000.0 i=16.0,16.0,16.0``; an unreadable field is None."""
+    fields = dict(part.split("=", 1) for part in line.split()[2:] if "=" in part)
+
+    def num(text: str | None) -> float | None:
+        try:
+            return parse_value(text) if text is not None else None
+        except NotANumber:
+            return None
+
+    currents = tuple(num(x) for x in fields["i"].split(",")) if "i" in fields else ()
+    state = fields.get("state")
+    return MeasEvent(t=t, state=state.upper() if state else None, duty_percent=num(fields.get("duty")),
+                     frequency_hz=num(fields.get("freq")), currents_a=currents, raw=line)
+
+
+@register("chargespec-ev")
+class ChargespecEv(EvEmulator):
+    def __init__(self, name: str, address: str, clock: Clock | None = None, **options: Any) -> None:
+        super().__init__(name, address, clock, **options)
+        self.opts = DriverOptions.parse(name, address, options, extra={"baudrate": 115200})
+        self.link = LineLink(self, address, timeout_s=self.opts.timeout_s,
+                             reconnect_attempts=self.opts.reconnect_attempts,
+                             baudrate=int(self.opts.extra["baudrate"]))
+        self._next_id = 1
+        self._last_meas: MeasEvent | None = None
+        self.last_event: str | None = None  # the last "!" line of any kind, as received
+
+    # -- lifecycle -----------------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        self.link.open()
+        self._open = True
+
+    def close(self) -> None:
+        self._open = False
+        self.link.close()
+
+    @property
+    def last_meas(self) -> MeasEvent | None:
+        return self._last_meas
+
+    # -- the protocol --------------------------------------------------------------------------------------
+
+    def request(self, command: str) -> str | None:
+        """Send one command, return the value of its ``OK`` reply (None when the reply has no value)."""
+        self._require_open()
+
+        def exchange() -> str | None:
+            rid = self._take_id()
+            self.link.send(f"{rid} {command}")
+            deadline = self.link.deadline()
+            while True:
+                line = self.link.read_line(deadline)
+                reply = self._dispatch(line)
+                if reply is None or reply[0] != rid:
+                    continue  # an event, a blank line, or a late reply to an earlier request
+                _, ok, rest = reply
+                if ok:
+                    return rest
+                m = _ERR.match(rest or "")
+                if m is None:
+                    raise InstrumentProtocolError(self.name, self.address, f"malformed ERR reply {line!r}",
+                                                  last_command=self.last_command)
+                raise InstrumentRejected(self.name, self.address, int(m.group(1)), m.group(2),
+                                         last_command=self.last_command)
+
+        return self.link.run(command, exchange)
+
+    def poll(self) -> MeasEvent | None:
+        """Take in events that arrived while no request was pending; returns the last ``! MEAS``."""
+        self._require_open()
+
+        def drain() -> None:
+            while self.link.has_input():
+                self._dispatch(self.link.read_line(self.link.deadline()))
+
+        self.link.run(self.last_command or "(reading events)", drain)
+        return self._last_meas
+
+    def _take_id(self) -> int:
+        rid = self._next_id
+        self._next_id = rid % _MAX_ID + 1
+        return rid
+
+    def _dispatch(self, line: str) -> tuple[int, bool, str | None] | None:
+        """A reply as (id, ok, rest); events are stored and give None; anything else is garbage."""
+        text = line.strip()
+        if not text:
+            return None
+        if text.startswith("!"):
+            self.last_event = text
+            parts = text.split()
+            if len(parts) >= 2 and parts[1].upper() == "MEAS":
+                self._last_meas = parse_meas(self.clock.now(), text)
+            return None
+        m = _REPLY.match(text)
+        if m is None:
+            raise InstrumentProtocolError(self.name, self.address,
+                                          f"garbage on the line: {text[:80]!r} is neither a reply nor an "
+                                          "event",
+                                          last_command=self.last_command)
+        return int(m.group(1)), m.group(2).upper() == "OK", m.group(3)
+
+    def _number(self, command: str) -> float | None:
+        value = self.request(command)
+        try:
+            return parse_value(value or "")
+        except NotANumber:
+            raise InstrumentProtocolError(self.name, self.address, f"expected a number, got {value!r}",
+                                          last_command=self.last_command) from None
+
+    # -- EvEmulator ----------------------------------------------------------------------------------------
+
+    def identify(self) -> str:
+        return (self.request("*IDN?") or "").strip()
+
+    def set_state(self, state: str) -> None:
+        s = state.strip().upper()
+        if s not in _SETTABLE_STATES:
+            raise ValueError(f"EV {self.name!r}: pilot state {state!r} cannot be set from the EV side; use "
+                             f"one of {', '.join(_SETTABLE_STATES)} (F is the charger's fault state; a "
+                             "shorted diode is set_diode(False))")
+        self.request(f"CP:STATE {s}")
+
+    def read_state(self) -> str:
+        """The pilot state the emulator sees, A..F."""
+        value = (self.request("CP:STATE?") or "").strip().upper()
+        if value not in ("A", "B", "C", "D", "E", "F"):
+            raise InstrumentProtocolError(self.name, self.address, f"unknown pilot state {value!r}",
+                                          last_command=self.last_command)
+        return value
+
+    def set_diode(self, ok: bool) -> None:
+        self.request(f"CP:DIODE {'OK' if ok else 'SHORT'}")
+
+    def set_cable(self, ohms: float | None) -> None:
+        if ohms is not None and not ohms > 0:
+            raise ValueError(f"EV {self.name!r}: PP resistor must be positive ohms or None (no cable), "
+                             f"got {ohms!r}")
+        self.request("PP:RES OPEN" if ohms is None else f"PP:RES {number(ohms)}")
+
+    def set_current(self, amps: float, phases: int = 3) -> None:
+        if phases not in (1, 3):
+            raise ValueError(f"EV {self.name!r}: an EV draws on 1 or 3 phases, not {phases!r}")
+        if not amps >= 0:
+            raise ValueError(f"EV {self.name!r}: requested current must be >= 0 A, got {amps!r}")
+        with self.link.lock:  # both settings land together, with no sampler request in between
+            self.request(f"LOAD:PHASES {phases}")
+            self.request(f"LOAD:CURR {number(amps)}")
+
+    def read_current(self) -> dict[str, float | None]:
+        """Current actually drawn per phase, A (L1, L2, L3)."""
+        value = self.request("LOAD:CURR?") or ""
+        try:
+            amps = [parse_value(x) for x in value.split(",")]
+        except NotANumber:
+            amps = []
+        if len(amps) != len(PHASES):
+            raise InstrumentProtocolError(self.name, self.address,
+                                          f"expected three currents 'L1,L2,L3', got {value!r}",
+                                          last_command=self.last_command)
+        return dict(zip(PHASES, amps, strict=True))
+
+    def follow_pilot(self, enabled: bool, lag_s: float = 5.0) -> None:
+        if not lag_s >= 0:
+            raise ValueError(f"EV {self.name!r}: follow-the-pilot lag must be >= 0 s, got {lag_s!r}")
+        self.request(f"LOAD:FOLLOW ON,{round(lag_s * 1000)}" if enabled else "LOAD:FOLLOW OFF")
+
+    def read_pwm(self) -> PwmReading:
+        with self.link.lock:
+            duty = self._number("PWM:DUTY?")
+            freq = self._number("PWM:FREQ?")
+        return PwmReading(duty_percent=duty, frequency_hz=freq)
+
+    def set_watchdog(self, seconds: float) -> None:
+        """With no request for `seconds` (bench time) the emulator drops to B, then A; 0 disables it."""
+        if not seconds >= 0:
+            raise ValueError(f"EV {self.name!r}: watchdog must be >= 0 s, got {seconds!r}")
+        self.request(f"SYST:WDOG {round(seconds * 1000)}")
+
+    def set_events(self, enabled: bool) -> None:
+        """Unsolicited ``! MEAS`` events once a second (read them with :meth:`poll`)."""
+        self.request(f"EVT {'ON' if enabled else 'OFF'}")
+

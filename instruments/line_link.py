@@ -1,0 +1,175 @@
+"""A line-oriented connection over any pyserial URL (a COM port, ``/dev/ttyUSB0``, ``socket://host:port``).
+
+    link = LineLink(driver, "socket://127.0.0.1:7001", timeout_s=2.0)
+    link.open()
+    def exchange() -> str:
+        link.send("1 *IDN?")
+        return link.read_line(link.deadline())
+    answer = link.run("1 *IDN?", exchange)
+
+Failures name the instrument, its address and the last command: no line within the timeout is an
+:class:`InstrumentTimeout`, a closed port or socket :class:`InstrumentConnectionLost`, bytes that are
+not ASCII text or an endless line :class:`InstrumentProtocolError`. `run` reopens a lost line and runs
+the whole exchange again, up to `reconnect_attempts` times. The lock is reentrant and shared by every
+thread that talks to the instrument.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+import serial
+
+from instruments.errors import (
+    InstrumentConfigError,
+    InstrumentConnectionLost,
+    InstrumentError,
+    InstrumentProtocolError,
+    InstrumentStateError,
+    InstrumentTimeout,
+)
+
+R = TypeVar("R")
+
+# Longest line we wait for before calling the stream garbage (a wrong baud rate never sends "\n").
+MAX_LINE = 1024
+# Each low-level read blocks at most this long (real s), so deadlines hold without reconfiguring the port.
+_SLICE_S = 0.05
+
+
+class _Owner(Protocol):
+    name: str
+    address: str
+    last_command: str | None
+
+
+class LineLink:
+    def __init__(self, owner: _Owner, url: str, *, timeout_s: float = 2.0, reconnect_attempts: int = 0,
+                 baudrate: int = 115200) -> None:
+        self.owner = owner
+        self.url = url
+        self.timeout_s = timeout_s
+        self.reconnect_attempts = reconnect_attempts
+        self.baudrate = baudrate
+        self.lock = threading.RLock()
+        self.port: Any = None
+        self.reconnects = 0
+        self._wanted_open = False
+        self._buf = bytearray()
+
+    @property
+    def is_open(self) -> bool:
+        return self._wanted_open
+
+    def open(self) -> None:
+        with self.lock:
+            if self.port is None:
+                self.port = self._connect()
+            self._wanted_open = True
+
+    def close(self) -> None:
+        with self.lock:
+            self._wanted_open = False
+            self._drop()
+
+    def deadline(self) -> float:
+        """A monotonic deadline one timeout from now."""
+        return time.monotonic() + self.timeout_s
+
+    def send(self, line: str) -> None:
+        self.send_raw(line.encode("ascii") + b"\n")
+
+    def send_raw(self, data: bytes) -> None:
+        """Bytes exactly as given, no terminator (for single-character protocols)."""
+        try:
+            self.port.write(data)
+            self.port.flush()
+        except serial.SerialTimeoutException as e:
+            raise self._error(InstrumentTimeout, f"could not send within {self.timeout_s:g} s") from e
+        except (serial.SerialException, OSError) as e:
+            raise self._error(InstrumentConnectionLost, f"line closed while sending: {e}") from e
+
+    def read_line(self, deadline: float) -> str:
+        """The next line without its terminator (and without a trailing ``\\r``)."""
+        while True:
+            nl = self._buf.find(b"\n")
+            if nl >= 0:
+                raw = bytes(self._buf[:nl]).rstrip(b"\r")
+                del self._buf[: nl + 1]
+                try:
+                    return raw.decode("ascii")
+                except UnicodeDecodeError:
+                    raise self._error(InstrumentProtocolError,
+                                      f"garbage on the line (not ASCII): {raw[:40]!r}; check the baud "
+                                      f"rate ({self.baudrate}) and that the right device is on {self.url}"
+                                      ) from None
+            if len(self._buf) > MAX_LINE:
+                junk = bytes(self._buf[:40])
+                self._buf.clear()
+                raise self._error(InstrumentProtocolError,
+                                  f"garbage on the line (no line end in {MAX_LINE} bytes): {junk!r}; "
+                                  f"check the baud rate ({self.baudrate}) and that the right device is on "
+                                  f"{self.url}")
+            if time.monotonic() >= deadline:
+                raise self._error(InstrumentTimeout, f"no answer within {self.timeout_s:g} s")
+            try:
+                chunk = self.port.read(max(1, self.port.in_waiting))
+            except (serial.SerialException, OSError) as e:
+                raise self._error(InstrumentConnectionLost, f"line closed: {e}") from e
+            self._buf += chunk
+
+    def has_input(self) -> bool:
+        """A complete line is buffered, or bytes are waiting on the port."""
+        try:
+            return b"\n" in self._buf or bool(self.port.in_waiting)
+        except (serial.SerialException, OSError) as e:
+            raise self._error(InstrumentConnectionLost, f"line closed: {e}") from e
+
+    def run(self, command: str, exchange: Callable[[], R]) -> R:
+        """Run one exchange under the lock, naming `command`; reconnect and rerun it if the line drops."""
+        with self.lock:
+            self.owner.last_command = command
+            if not self._wanted_open:
+                raise self._error(InstrumentStateError, f"the line of {self.owner.name!r} is not open")
+            failures = 0
+            while True:
+                try:
+                    if self.port is None:
+                        self.port = self._connect()
+                        self.reconnects += 1
+                    return exchange()
+                except InstrumentConnectionLost:
+                    if failures >= self.reconnect_attempts:
+                        raise
+                    failures += 1
+                    self._drop()
+                    time.sleep(min(0.1 * 2 ** (failures - 1), 2.0))
+
+    # -- internals -------------------------------------------------------------------------------------
+
+    def _error(self, cls: type[InstrumentError], message: str) -> InstrumentError:
+        return cls(self.owner.name, self.owner.address, message, last_command=self.owner.last_command)
+
+    def _connect(self) -> Any:
+        self._buf.clear()
+        try:
+            return serial.serial_for_url(self.url, baudrate=self.baudrate,
+                                         timeout=min(_SLICE_S, self.timeout_s), write_timeout=self.timeout_s)
+        except ValueError as e:
+            raise self._error(InstrumentConfigError,
+                              f"{self.url!r} is not a serial port or pyserial URL: {e}") from e
+        except (serial.SerialException, OSError) as e:
+            raise self._error(InstrumentConnectionLost,
+                              f"cannot open {self.url!r}: {e}; check the port or address and that the "
+                              "emulator is on") from e
+
+    def _drop(self) -> None:
+        port, self.port = self.port, None
+        self._buf.clear()
+        if port is not None:
+            with contextlib.suppress(Exception):
+                port.close()

@@ -1,0 +1,108 @@
+"""Poll the analyzer in the background at its update interval and hand each reading to a callback.
+
+    sampler = Sampler(analyzer, clock, on_sample=recorder.sample, on_error=mark_broken)
+    sampler.start()
+    ...
+    sampler.stop()
+    if sampler.error: ...          # the first error ended the sampling
+
+Polls run on a fixed grid of bench time (start + k x interval), so the rate does not drift with the time
+each query takes; when a poll overruns whole intervals those slots are skipped (counted in `missed`),
+never made up in a burst. Each reading is timestamped on the bench clock by the driver. The first error
+(an instrument fault, or a callback raising) stops the sampler, is kept in `error` and passed to
+`on_error`, so the runner can mark the scenario broken rather than judge on a gap.
+
+With `ev` and `on_pwm`, the EV emulator's pilot PWM is read each interval too: ``on_pwm(t, reading)``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable
+
+from instruments.base import AnalyzerReading, EvEmulator, PowerAnalyzer, PwmReading
+from instruments.clock import Clock
+
+
+class Sampler:
+    def __init__(self, analyzer: PowerAnalyzer, clock: Clock,
+                 on_sample: Callable[[AnalyzerReading], None], interval_s: float | None = None,
+                 ev: EvEmulator | None = None, on_error: Callable[[Exception], None] | None = None,
+                 *, on_pwm: Callable[[float, PwmReading], None] | None = None) -> None:
+        if interval_s is not None and not interval_s > 0:
+            raise ValueError(f"sampler interval must be positive bench seconds, got {interval_s!r}")
+        if (ev is None) != (on_pwm is None):
+            raise ValueError("give the sampler both ev= and on_pwm= to poll the pilot PWM, or neither")
+        self.analyzer = analyzer
+        self.clock = clock
+        self.on_sample = on_sample
+        self.on_error = on_error
+        self.ev = ev
+        self.on_pwm = on_pwm
+        self._interval_s = interval_s
+        self.error: Exception | None = None
+        self.samples = 0
+        self.missed = 0  # grid slots skipped because a poll overran
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def interval_s(self) -> float:
+        """Bench seconds between polls: as given, else the analyzer's configured update interval."""
+        return self._interval_s if self._interval_s is not None else self.analyzer.update_interval_s
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError(f"sampler of {self.analyzer.kind} {self.analyzer.name!r} was already started; "
+                               "make a new Sampler to sample again")
+        self._thread = threading.Thread(target=self._run, name=f"sampler-{self.analyzer.name}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 10.0) -> bool:
+        """Stop polling and wait (real seconds) for a poll in flight to finish; False if it did not."""
+        self._stop.set()
+        if self._thread is None:
+            return True
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    def _poll(self) -> None:
+        self.on_sample(self.analyzer.read())
+        self.samples += 1
+        if self.ev is not None and self.on_pwm is not None:
+            t = self.clock.now()
+            self.on_pwm(t, self.ev.read_pwm())
+
+    def _run(self) -> None:
+        interval = self.interval_s
+        t0 = self.clock.now()
+        k = 0
+        while not self._stop.is_set():
+            try:
+                self._poll()
+            except Exception as e:
+                self._fail(e)
+                return
+            k += 1
+            now = self.clock.now()
+            due = t0 + k * interval
+            if now > due:
+                late = math.floor((now - t0) / interval) + 1
+                self.missed += late - k
+                k = late
+                due = t0 + k * interval
+            self._stop.wait(self.clock.real(due - now))
+
+    def _fail(self, error: Exception) -> None:
+        self.error = error
+        if self.on_error is not None:
+            try:
+                self.on_error(error)
+            except Exception as e:
+                # The original fault is what the runner needs; keep it and note the handler's failure.
+                error.add_note(f"the sampler's on_error handler raised too: {e!r}")

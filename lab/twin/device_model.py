@@ -1,0 +1,269 @@
+"""The virtual charger's device model: the OCPP 2.0.1 components and variables it reports and accepts.
+
+GetVariables / SetVariables / GetBaseReport go through :class:`DeviceModel`. Values are kept as the
+strings OCPP carries; typed accessors read them. A SetVariables value is checked against the variable's
+data type and value list, so a bad value is Rejected, not stored.
+
+    dm = DeviceModel.for_station(station)
+    dm.set("SampledDataCtrlr", "TxUpdatedInterval", "30")   # "Accepted"
+    dm.int("SampledDataCtrlr", "TxUpdatedInterval")          # 30
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from lab.bench import StationConfig
+
+MEASURANDS = (
+    "Energy.Active.Import.Register",
+    "Power.Active.Import",
+    "Current.Import",
+    "Voltage",
+    "Current.Offered",
+    "Power.Offered",
+    "Frequency",
+    "Power.Factor",
+)
+TX_POINTS = (
+    "ParkingBayOccupancy",
+    "EVConnected",
+    "Authorized",
+    "DataSigned",
+    "PowerPathClosed",
+    "EnergyTransfer",
+)
+
+
+@dataclass(frozen=True)
+class Variable:
+    component: str
+    name: str
+    value: str
+    data_type: str = "string"  # string | integer | decimal | boolean | MemberList | SequenceList | OptionList
+    mutability: str = "ReadWrite"  # ReadOnly | ReadWrite | WriteOnly
+    values_list: tuple[str, ...] = ()
+    evse: int | None = None
+    minimum: float | None = None
+
+
+class DeviceModel:
+    def __init__(self, variables: list[Variable]) -> None:
+        self._vars: dict[tuple[str, int | None, str], Variable] = {
+            (v.component, v.evse, v.name): v for v in variables
+        }
+
+    @classmethod
+    def for_station(cls, station: StationConfig, firmware: str | None = None) -> DeviceModel:
+        ro = "ReadOnly"
+        vs: list[Variable] = [
+            Variable("ChargingStation", "Model", station.model, mutability=ro),
+            Variable("ChargingStation", "VendorName", station.vendor, mutability=ro),
+            Variable(
+                "ChargingStation",
+                "AvailabilityState",
+                "Available",
+                "OptionList",
+                ro,
+                ("Available", "Occupied", "Reserved", "Unavailable", "Faulted"),
+            ),
+            Variable(
+                "Controller",
+                "FirmwareVersion",
+                firmware if firmware is not None else station.firmware,
+                mutability=ro,
+            ),
+            Variable("SecurityCtrlr", "Identity", station.id, mutability=ro),
+            Variable("SecurityCtrlr", "SecurityProfile", "0", "integer", ro),
+            Variable("OCPPCommCtrlr", "HeartbeatInterval", "300", "integer", minimum=1),
+            Variable("OCPPCommCtrlr", "RetryBackOffWaitMinimum", "3", "integer", minimum=0),
+            Variable("OCPPCommCtrlr", "RetryBackOffRandomRange", "2", "integer", minimum=0),
+            Variable("OCPPCommCtrlr", "RetryBackOffRepeatTimes", "5", "integer", minimum=0),
+            Variable("OCPPCommCtrlr", "MessageTimeout", "30", "integer", minimum=1),
+            Variable("OCPPCommCtrlr", "MessageAttempts", "3", "integer", minimum=1),
+            Variable("OCPPCommCtrlr", "MessageAttemptInterval", "10", "integer", minimum=0),
+            Variable("AuthCtrlr", "Enabled", "true", "boolean"),
+            Variable("AuthCtrlr", "AuthorizeRemoteStart", "false", "boolean"),
+            Variable("TxCtrlr", "TxStartPoint", "PowerPathClosed", "MemberList", values_list=TX_POINTS),
+            Variable("TxCtrlr", "TxStopPoint", "EVConnected,Authorized", "MemberList", values_list=TX_POINTS),
+            Variable("TxCtrlr", "EVConnectionTimeOut", "60", "integer", minimum=1),
+            Variable("TxCtrlr", "StopTxOnEVSideDisconnect", "true", "boolean", ro),
+            Variable("SampledDataCtrlr", "Enabled", "true", "boolean"),
+            Variable(
+                "SampledDataCtrlr",
+                "TxStartedMeasurands",
+                "Energy.Active.Import.Register",
+                "MemberList",
+                values_list=MEASURANDS,
+            ),
+            Variable(
+                "SampledDataCtrlr",
+                "TxUpdatedMeasurands",
+                "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage",
+                "MemberList",
+                values_list=MEASURANDS,
+            ),
+            Variable("SampledDataCtrlr", "TxUpdatedInterval", "10", "integer", minimum=0),
+            Variable(
+                "SampledDataCtrlr",
+                "TxEndedMeasurands",
+                "Energy.Active.Import.Register",
+                "MemberList",
+                values_list=MEASURANDS,
+            ),
+            Variable("SampledDataCtrlr", "TxEndedInterval", "0", "integer", minimum=0),
+            Variable("AlignedDataCtrlr", "Enabled", "true", "boolean"),
+            Variable(
+                "AlignedDataCtrlr",
+                "Measurands",
+                "Energy.Active.Import.Register",
+                "MemberList",
+                values_list=MEASURANDS,
+            ),
+            Variable("AlignedDataCtrlr", "Interval", "900", "integer", minimum=0),
+            Variable(
+                "AlignedDataCtrlr",
+                "TxEndedMeasurands",
+                "Energy.Active.Import.Register",
+                "MemberList",
+                values_list=MEASURANDS,
+            ),
+            Variable("AlignedDataCtrlr", "TxEndedInterval", "0", "integer", minimum=0),
+            Variable("SmartChargingCtrlr", "Enabled", "true", "boolean"),
+            Variable("SmartChargingCtrlr", "RateUnit", "A,W", "MemberList", ro, ("A", "W")),
+            Variable("SmartChargingCtrlr", "ProfileStackLevel", "10", "integer", ro),
+            Variable("SmartChargingCtrlr", "PeriodsPerSchedule", "24", "integer", ro),
+            Variable("SmartChargingCtrlr", "LimitChangeSignificance", "1.0", "decimal", minimum=0),
+        ]
+        for n in range(1, station.evses + 1):
+            vs.append(
+                Variable(
+                    "EVSE",
+                    "AvailabilityState",
+                    "Available",
+                    "OptionList",
+                    ro,
+                    ("Available", "Occupied", "Reserved", "Unavailable", "Faulted"),
+                    evse=n,
+                )
+            )
+            vs.append(
+                Variable(
+                    "EVSE",
+                    "Power",
+                    f"{station.max_current_a * station.nominal_voltage_v * station.phases:.0f}",
+                    "decimal",
+                    ro,
+                    evse=n,
+                )
+            )
+        return cls(vs)
+
+    # ------------------------------------------------------------------ lookups
+    def _find(self, component: str, name: str, evse: int | None = None) -> Variable | None:
+        return self._vars.get((component, evse, name))
+
+    def has_component(self, component: str, evse: int | None = None) -> bool:
+        return any(c == component and e == evse for c, e, _ in self._vars)
+
+    def value(self, component: str, name: str, evse: int | None = None) -> str:
+        var = self._find(component, name, evse)
+        if var is None:
+            raise KeyError(f"device model has no {component}.{name}")
+        return var.value
+
+    def int(self, component: str, name: str) -> int:
+        return int(float(self.value(component, name)))
+
+    def bool(self, component: str, name: str) -> bool:
+        return self.value(component, name).lower() == "true"
+
+    def members(self, component: str, name: str) -> list[str]:
+        return [m for m in self.value(component, name).split(",") if m]
+
+    def variables(self) -> list[Variable]:
+        return list(self._vars.values())
+
+    def put(self, component: str, name: str, value: str, evse: int | None = None) -> None:
+        """Set a value from inside the charger (ReadOnly variables too)."""
+        key = (component, evse, name)
+        self._vars[key] = replace(self._vars[key], value=value)
+
+    # ------------------------------------------------------------------ OCPP operations
+    def get(
+        self, component: str, name: str, evse: int | None = None, attribute: str | None = None
+    ) -> tuple[str, str | None]:
+        """(attributeStatus, value) as GetVariables reports them."""
+        if not self.has_component(component, evse):
+            return "UnknownComponent", None
+        var = self._find(component, name, evse)
+        if var is None:
+            return "UnknownVariable", None
+        if attribute not in (None, "Actual"):
+            return "NotSupportedAttributeType", None
+        if var.mutability == "WriteOnly":
+            return "Rejected", None
+        return "Accepted", var.value
+
+    def set(
+        self, component: str, name: str, value: str, evse: int | None = None, attribute: str | None = None
+    ) -> str:
+        """SetVariables attributeStatus: Accepted, Rejected, UnknownComponent, UnknownVariable, ..."""
+        if not self.has_component(component, evse):
+            return "UnknownComponent"
+        var = self._find(component, name, evse)
+        if var is None:
+            return "UnknownVariable"
+        if attribute not in (None, "Actual"):
+            return "NotSupportedAttributeType"
+        if var.mutability == "ReadOnly" or not _valid(var, value):
+            return "Rejected"
+        self._vars[(component, evse, name)] = replace(var, value=value)
+        return "Accepted"
+
+    def report_data(self) -> list[dict[str, Any]]:
+        """GetBaseReport entries (snake_case, as the `ocpp` library sends them)."""
+        out = []
+        for v in self._vars.values():
+            component: dict[str, Any] = {"name": v.component}
+            if v.evse is not None:
+                component["evse"] = {"id": v.evse}
+            characteristics: dict[str, Any] = {"data_type": v.data_type, "supports_monitoring": False}
+            if v.values_list:
+                characteristics["values_list"] = ",".join(v.values_list)
+            attribute: dict[str, Any] = {"type": "Actual", "mutability": v.mutability}
+            if v.mutability != "WriteOnly":
+                attribute["value"] = v.value
+            out.append(
+                {
+                    "component": component,
+                    "variable": {"name": v.name},
+                    "variable_attribute": [attribute],
+                    "variable_characteristics": characteristics,
+                }
+            )
+        return out
+
+
+def _valid(var: Variable, value: str) -> bool:
+    if var.data_type == "integer":
+        try:
+            number = int(value)
+        except ValueError:
+            return False
+        return var.minimum is None or number >= var.minimum
+    if var.data_type == "decimal":
+        try:
+            decimal = float(value)
+        except ValueError:
+            return False
+        return var.minimum is None or decimal >= var.minimum
+    if var.data_type == "boolean":
+        return value.lower() in ("true", "false")
+    if var.data_type in ("MemberList", "SequenceList"):
+        members = [m.strip() for m in value.split(",") if m.strip()]
+        return all(m in var.values_list for m in members)
+    if var.data_type == "OptionList":
+        return value in var.values_list
+    return len(value) <= 1000

@@ -1,0 +1,86 @@
+"""A small asyncio TCP server for line protocols (the twin's SCPI analyzer and EV emulator).
+
+Subclasses answer one request line with zero or more reply lines; :meth:`LineServer.broadcast` pushes
+unsolicited lines (events) to every connected client. Lines end with ``\\n``; a ``\\r`` before it is ignored.
+
+    server = MyServer()
+    port = await server.start()            # 127.0.0.1, a free port
+    ...
+    await server.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+log = logging.getLogger(__name__)
+
+MAX_LINE = 64 * 1024
+
+
+class LineServer:
+    """Serve a line protocol on 127.0.0.1; one instrument state shared by all connections."""
+
+    name = "line server"
+
+    def __init__(self) -> None:
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_LINE)
+        self.host = host
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self.port
+
+    async def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.close()
+        for w in list(self._writers):
+            w.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self._server.wait_closed(), 2.0)
+        self._server = None
+
+    def handle(self, line: str) -> list[str]:
+        """Reply lines (without terminator) for one request line."""
+        raise NotImplementedError
+
+    def broadcast(self, line: str) -> None:
+        """Send an unsolicited line to every client (call on the loop thread)."""
+        for w in list(self._writers):
+            if not w.is_closing():
+                w.write(line.encode("ascii", "replace") + b"\n")
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                try:
+                    raw = await reader.readline()
+                except (ValueError, asyncio.LimitOverrunError):
+                    log.warning(
+                        "%s: request line longer than %d bytes; dropping the client", self.name, MAX_LINE
+                    )
+                    break
+                if not raw:
+                    break
+                line = raw.decode("ascii", "replace").rstrip("\r\n")
+                try:
+                    replies = self.handle(line)
+                except Exception:  # a bug in the twin must not take the bench down silently
+                    log.exception("%s: failed to handle %r", self.name, line)
+                    replies = []
+                if replies:
+                    writer.write("".join(r + "\n" for r in replies).encode("ascii", "replace"))
+                    await writer.drain()
+        except ConnectionError:
+            pass
+        finally:
+            self._writers.discard(writer)
+            writer.close()

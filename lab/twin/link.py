@@ -1,0 +1,95 @@
+"""One OCPP 2.0.1 websocket connection of the virtual charger: routes the CSMS's calls to it.
+
+Handlers only answer; anything the charger sends in consequence goes through its outbox, so a handler
+never awaits a call inside the library's receive loop (which would deadlock it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ocpp.routing import after, on
+from ocpp.v201 import ChargePoint
+from ocpp.v201 import call_result as res
+from ocpp.v201.enums import Action
+
+if TYPE_CHECKING:
+    from lab.twin.charger import VirtualCharger
+
+
+class Link(ChargePoint):
+    def __init__(self, charger: VirtualCharger, connection: Any, response_timeout: float) -> None:
+        super().__init__(charger.station.id, connection, response_timeout=response_timeout)
+        self.charger = charger
+
+    @on(Action.request_start_transaction)
+    def _request_start(
+        self,
+        id_token: dict[str, Any],
+        remote_start_id: int,
+        evse_id: int | None = None,
+        charging_profile: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> res.RequestStartTransaction:
+        return self.charger.on_request_start(id_token, remote_start_id, evse_id, charging_profile)
+
+    @on(Action.request_stop_transaction)
+    def _request_stop(self, transaction_id: str, **_: Any) -> res.RequestStopTransaction:
+        return self.charger.on_request_stop(transaction_id)
+
+    @on(Action.set_charging_profile)
+    def _set_profile(
+        self, evse_id: int, charging_profile: dict[str, Any], **_: Any
+    ) -> res.SetChargingProfile:
+        return self.charger.on_set_charging_profile(evse_id, charging_profile)
+
+    @on(Action.clear_charging_profile)
+    def _clear_profile(
+        self,
+        charging_profile_id: int | None = None,
+        charging_profile_criteria: dict[str, Any] | None = None,
+        **_: Any,
+    ) -> res.ClearChargingProfile:
+        return self.charger.on_clear_charging_profile(charging_profile_id, charging_profile_criteria)
+
+    @on(Action.get_charging_profiles)
+    def _get_profiles(
+        self, request_id: int, charging_profile: dict[str, Any], evse_id: int | None = None, **_: Any
+    ) -> res.GetChargingProfiles:
+        return self.charger.on_get_charging_profiles(request_id, charging_profile, evse_id)
+
+    @on(Action.get_composite_schedule)
+    def _composite(
+        self, duration: int, evse_id: int, charging_rate_unit: str | None = None, **_: Any
+    ) -> res.GetCompositeSchedule:
+        return self.charger.on_get_composite_schedule(duration, evse_id, charging_rate_unit)
+
+    @on(Action.get_variables)
+    def _get_variables(self, get_variable_data: list[dict[str, Any]], **_: Any) -> res.GetVariables:
+        return self.charger.on_get_variables(get_variable_data)
+
+    @on(Action.set_variables)
+    def _set_variables(self, set_variable_data: list[dict[str, Any]], **_: Any) -> res.SetVariables:
+        return self.charger.on_set_variables(set_variable_data)
+
+    @on(Action.get_base_report)
+    def _get_base_report(self, request_id: int, report_base: str, **_: Any) -> res.GetBaseReport:
+        return self.charger.on_get_base_report(request_id, report_base)
+
+    @on(Action.trigger_message)
+    def _trigger(
+        self, requested_message: str, evse: dict[str, Any] | None = None, **_: Any
+    ) -> res.TriggerMessage:
+        return self.charger.on_trigger_message(requested_message, evse)
+
+    @on(Action.reset)
+    def _reset(self, type: str, evse_id: int | None = None, **_: Any) -> res.Reset:
+        return self.charger.on_reset(type, evse_id)
+
+    @after(Action.reset)
+    def _after_reset(self, type: str, evse_id: int | None = None, **_: Any) -> None:
+        self.charger.after_reset(type, evse_id)
+
+    @on(Action.update_firmware)
+    def _update_firmware(self, request_id: int, firmware: dict[str, Any], **_: Any) -> res.UpdateFirmware:
+        return self.charger.on_update_firmware(request_id, firmware)

@@ -1,0 +1,362 @@
+"""Smart charging for the virtual charger: charging profiles, their validation, the composite schedule.
+
+Profiles arrive as the `ocpp` library hands them over (snake_case dicts). The rules are OCPP 2.0.1 block
+K as DOMAIN.md lists them: ChargingStationMaxProfile only on EVSE 0 and never Relative; TxProfile only
+for the active transaction on its EVSE; first startPeriod 0 and ascending; Absolute/Recurring need a
+startSchedule, Relative must not have one; rate unit among SmartChargingCtrlr.RateUnit; a second profile
+with the same purpose and stackLevel on the same EVSE is rejected; the same id replaces. Composite: within
+a purpose the highest stackLevel whose schedule is running wins; TxProfile replaces TxDefaultProfile; the
+result is capped by ChargingStationMaxProfile and external constraints. Limits in W become A as
+W / (nominal V x phases).
+
+    store = ProfileStore(evses=2, voltage_v=230, phases=3)
+    store.add(parse_profile(1, request["charging_profile"]), active_tx={1: "tx-1"})
+    store.evse_limit_a(1, now, TxContext("tx-1", started))   # 10.0
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+TX = "TxProfile"
+TX_DEFAULT = "TxDefaultProfile"
+STATION_MAX = "ChargingStationMaxProfile"
+EXTERNAL = "ChargingStationExternalConstraints"
+PURPOSES = (STATION_MAX, EXTERNAL, TX_DEFAULT, TX)
+KINDS = ("Absolute", "Recurring", "Relative")
+RECURRENCY_S = {"Daily": 86400.0, "Weekly": 7 * 86400.0}
+
+
+class ProfileRejected(Exception):
+    """A profile the charger refuses; `reason` is the reasonCode it reports in statusInfo."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{reason}: {detail}")
+
+
+@dataclass(frozen=True)
+class Period:
+    start_s: float
+    limit: float
+    number_phases: int | None = None
+
+
+@dataclass(frozen=True)
+class Schedule:
+    rate_unit: str
+    periods: tuple[Period, ...]
+    start: datetime | None = None
+    duration_s: float | None = None
+    id: int = 0
+
+
+@dataclass(frozen=True)
+class Profile:
+    id: int
+    evse_id: int
+    stack_level: int
+    purpose: str
+    kind: str
+    schedule: Schedule
+    recurrency: str | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    transaction_id: str | None = None
+    raw: Mapping[str, Any] | None = None  # as received, for GetChargingProfiles reports
+
+
+@dataclass(frozen=True)
+class TxContext:
+    transaction_id: str
+    started: datetime
+
+
+def parse_time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ProfileRejected("InvalidValue", f"{text!r} is not an ISO 8601 date-time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_profile(evse_id: int, data: Mapping[str, Any]) -> Profile:
+    """A snake_case chargingProfile dict -> :class:`Profile`; shape rules raise :class:`ProfileRejected`."""
+    purpose = data.get("charging_profile_purpose")
+    kind = data.get("charging_profile_kind")
+    if purpose not in PURPOSES:
+        raise ProfileRejected("InvalidValue", f"chargingProfilePurpose {purpose!r}")
+    if kind not in KINDS:
+        raise ProfileRejected("InvalidValue", f"chargingProfileKind {kind!r}")
+    schedules = data.get("charging_schedule") or []
+    if isinstance(schedules, Mapping):  # tolerate 1.6-style single schedule
+        schedules = [schedules]
+    if not schedules:
+        raise ProfileRejected("InvalidSchedule", "chargingSchedule is empty")
+    s = schedules[0]
+    raw_periods = s.get("charging_schedule_period") or []
+    if not raw_periods:
+        raise ProfileRejected("InvalidSchedule", "chargingSchedulePeriod is empty")
+    periods = tuple(
+        Period(float(p["start_period"]), float(p["limit"]), p.get("number_phases")) for p in raw_periods
+    )
+    if periods[0].start_s != 0:
+        raise ProfileRejected(
+            "InvalidSchedule", f"the first startPeriod is {periods[0].start_s:g}, it must be 0"
+        )
+    if any(b.start_s <= a.start_s for a, b in itertools.pairwise(periods)):
+        raise ProfileRejected("InvalidSchedule", "startPeriod values must increase")
+    if any(p.limit < 0 for p in periods):
+        raise ProfileRejected("InvalidSchedule", "a limit is negative")
+    schedule = Schedule(
+        rate_unit=str(s.get("charging_rate_unit")),
+        periods=periods,
+        start=parse_time(s.get("start_schedule")),
+        duration_s=s.get("duration"),
+        id=s.get("id", 0),
+    )
+    if kind in ("Absolute", "Recurring") and schedule.start is None:
+        raise ProfileRejected("InvalidSchedule", f"a {kind} profile needs startSchedule")
+    if kind == "Relative" and schedule.start is not None:
+        raise ProfileRejected("InvalidSchedule", "a Relative profile must not have startSchedule")
+    recurrency = data.get("recurrency_kind")
+    if kind == "Recurring" and recurrency not in RECURRENCY_S:
+        raise ProfileRejected(
+            "InvalidSchedule", f"a Recurring profile needs recurrencyKind Daily or Weekly, got {recurrency!r}"
+        )
+    profile = Profile(
+        id=int(data["id"]),
+        evse_id=evse_id,
+        stack_level=int(data["stack_level"]),
+        purpose=purpose,
+        kind=kind,
+        schedule=schedule,
+        recurrency=recurrency,
+        valid_from=parse_time(data.get("valid_from")),
+        valid_to=parse_time(data.get("valid_to")),
+        transaction_id=data.get("transaction_id"),
+        raw=dict(data),
+    )
+    if profile.valid_from and profile.valid_to and profile.valid_to <= profile.valid_from:
+        raise ProfileRejected("InvalidValue", "validTo is not after validFrom")
+    return profile
+
+
+class ProfileStore:
+    """The profiles installed on one station and the limits they impose."""
+
+    def __init__(
+        self,
+        *,
+        evses: int,
+        voltage_v: float = 230.0,
+        phases: int = 3,
+        rate_units: tuple[str, ...] = ("A", "W"),
+        stack_level_bug: bool = False,
+    ) -> None:
+        self.evses = evses
+        self.voltage_v = voltage_v
+        self.phases = phases
+        self.rate_units = rate_units
+        self.stack_level_bug = stack_level_bug
+        self.profiles: list[Profile] = []
+
+    # ------------------------------------------------------------------ install / clear
+    def check(self, profile: Profile, active_tx: Mapping[int, str | None]) -> None:
+        """Raise :class:`ProfileRejected` if the station must refuse `profile`."""
+        if not 0 <= profile.evse_id <= self.evses:
+            raise ProfileRejected(
+                "UnknownEVSE", f"evseId {profile.evse_id}; this station has EVSE 1..{self.evses}"
+            )
+        if profile.schedule.rate_unit not in self.rate_units:
+            raise ProfileRejected(
+                "InvalidValue",
+                f"chargingRateUnit {profile.schedule.rate_unit!r}; this station "
+                f"supports {', '.join(self.rate_units)}",
+            )
+        if profile.purpose == EXTERNAL:
+            raise ProfileRejected(
+                "InvalidValue", "ChargingStationExternalConstraints are not set by the CSMS"
+            )
+        if profile.purpose == STATION_MAX:
+            if profile.evse_id != 0:
+                raise ProfileRejected("InvalidValue", "a ChargingStationMaxProfile must be set on evseId 0")
+            if profile.kind == "Relative":
+                raise ProfileRejected("InvalidValue", "a ChargingStationMaxProfile cannot be Relative")
+        if profile.purpose == TX:
+            if profile.evse_id == 0:
+                raise ProfileRejected("InvalidValue", "a TxProfile must name an EVSE, not evseId 0")
+            active = active_tx.get(profile.evse_id)
+            if active is None:
+                raise ProfileRejected("TxNotFound", f"no transaction is active on EVSE {profile.evse_id}")
+            if profile.transaction_id != active:
+                raise ProfileRejected(
+                    "TxNotFound",
+                    f"transactionId {profile.transaction_id!r} is not the "
+                    f"active transaction {active!r} on EVSE {profile.evse_id}",
+                )
+        for other in self.profiles:
+            if (
+                other.id != profile.id
+                and other.evse_id == profile.evse_id
+                and other.purpose == profile.purpose
+                and other.stack_level == profile.stack_level
+            ):
+                raise ProfileRejected(
+                    "DuplicateProfile",
+                    f"profile {other.id} already has purpose "
+                    f"{profile.purpose} and stackLevel {profile.stack_level}",
+                )
+
+    def add(self, profile: Profile, active_tx: Mapping[int, str | None]) -> None:
+        self.check(profile, active_tx)
+        self.profiles = [p for p in self.profiles if p.id != profile.id] + [profile]
+
+    def bind_tx(self, profile: Profile, transaction_id: str) -> Profile:
+        """A TxProfile that came with RequestStartTransaction, bound to the transaction it started."""
+        return replace(profile, transaction_id=transaction_id)
+
+    def clear(
+        self,
+        *,
+        profile_id: int | None = None,
+        evse_id: int | None = None,
+        purpose: str | None = None,
+        stack_level: int | None = None,
+    ) -> int:
+        """Remove matching profiles (all criteria given must match); the number removed."""
+
+        def hit(p: Profile) -> bool:
+            if profile_id is not None:
+                return p.id == profile_id
+            return (
+                (evse_id is None or p.evse_id == evse_id)
+                and (purpose is None or p.purpose == purpose)
+                and (stack_level is None or p.stack_level == stack_level)
+            )
+
+        before = len(self.profiles)
+        self.profiles = [p for p in self.profiles if not hit(p)]
+        return before - len(self.profiles)
+
+    def end_tx(self, transaction_id: str) -> None:
+        """TxProfiles live as long as their transaction."""
+        self.profiles = [
+            p for p in self.profiles if not (p.purpose == TX and p.transaction_id == transaction_id)
+        ]
+
+    # ------------------------------------------------------------------ limits
+    def to_amps(self, limit: float, unit: str, phases: int | None) -> float:
+        if unit == "W":
+            return limit / (self.voltage_v * (phases or self.phases))
+        return limit
+
+    def _period_at(self, p: Profile, when: datetime, tx: TxContext | None) -> Period | None:
+        if (p.valid_from and when < p.valid_from) or (p.valid_to and when >= p.valid_to):
+            return None
+        s = p.schedule
+        if p.kind == "Relative":
+            start = tx.started if tx is not None else when
+        else:
+            assert s.start is not None
+            start = s.start
+            if p.kind == "Recurring" and p.recurrency in RECURRENCY_S and when >= start:
+                cycle = RECURRENCY_S[p.recurrency]
+                start += timedelta(seconds=((when - start).total_seconds() // cycle) * cycle)
+        elapsed = (when - start).total_seconds()
+        if elapsed < 0 or (s.duration_s is not None and elapsed >= s.duration_s):
+            return None
+        current = None
+        for period in s.periods:
+            if period.start_s <= elapsed:
+                current = period
+        return current
+
+    def _winner(
+        self, purpose: str, evses: tuple[int, ...], when: datetime, tx: TxContext | None
+    ) -> float | None:
+        running = []
+        for p in self.profiles:
+            if p.purpose != purpose or p.evse_id not in evses:
+                continue
+            if purpose == TX and (tx is None or p.transaction_id != tx.transaction_id):
+                continue
+            period = self._period_at(p, when, tx)
+            if period is not None:
+                # On a tie an EVSE-specific profile beats one for the whole station.
+                running.append(
+                    (
+                        p.stack_level,
+                        p.evse_id != 0,
+                        self.to_amps(period.limit, p.schedule.rate_unit, period.number_phases),
+                    )
+                )
+        if not running:
+            return None
+        pick = min(running) if self.stack_level_bug else max(running)
+        return pick[2]
+
+    def station_limit_a(self, when: datetime) -> float | None:
+        """The station-wide cap per phase (Max profile and external constraints), A; None if none."""
+        limits = [
+            lim
+            for lim in (self._winner(STATION_MAX, (0,), when, None), self._winner(EXTERNAL, (0,), when, None))
+            if lim is not None
+        ]
+        return min(limits) if limits else None
+
+    def evse_limit_a(self, evse_id: int, when: datetime, tx: TxContext | None) -> float | None:
+        """The EVSE's own limit (TxProfile, else TxDefaultProfile), A; None if no profile applies."""
+        if tx is not None:
+            limit = self._winner(TX, (evse_id,), when, tx)
+            if limit is not None:
+                return limit
+        return self._winner(TX_DEFAULT, (0, evse_id), when, tx)
+
+    def composite_limit_a(self, evse_id: int, when: datetime, tx: TxContext | None) -> float | None:
+        station = self.station_limit_a(when)
+        if evse_id == 0:
+            return station
+        limits = [lim for lim in (self.evse_limit_a(evse_id, when, tx), station) if lim is not None]
+        return min(limits) if limits else None
+
+    def _breakpoints(self, start: datetime, end: datetime, tx: TxContext | None) -> list[datetime]:
+        points = {start}
+        for p in self.profiles:
+            s = p.schedule
+            for moment in (p.valid_from, p.valid_to):
+                if moment is not None:
+                    points.add(moment)
+            origins: list[datetime] = []
+            if p.kind == "Relative":
+                origins = [tx.started if tx is not None else start]
+            elif s.start is not None:
+                origins = [s.start]
+                if p.kind == "Recurring" and p.recurrency in RECURRENCY_S:
+                    cycle = timedelta(seconds=RECURRENCY_S[p.recurrency])
+                    first = s.start + cycle * max(0, int((start - s.start) / cycle))
+                    origins = [first + cycle * k for k in range(-1, int((end - first) / cycle) + 2)]
+            for origin in origins:
+                points.update(origin + timedelta(seconds=q.start_s) for q in s.periods)
+                if s.duration_s is not None:
+                    points.add(origin + timedelta(seconds=s.duration_s))
+        return sorted(t for t in points if start <= t < end)
+
+    def composite(
+        self, evse_id: int, start: datetime, duration_s: float, tx: TxContext | None, fallback_a: float
+    ) -> list[tuple[float, float]]:
+        """(offset s from `start`, limit A) steps over the window; `fallback_a` where no profile applies."""
+        out: list[tuple[float, float]] = []
+        for t in self._breakpoints(start, start + timedelta(seconds=duration_s), tx):
+            limit = self.composite_limit_a(evse_id, t, tx)
+            value = round(fallback_a if limit is None else min(limit, fallback_a), 1)
+            if not out or out[-1][1] != value:
+                out.append(((t - start).total_seconds(), value))
+        return out

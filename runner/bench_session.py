@@ -1,0 +1,215 @@
+"""Opening a bench for a run: clock, loop thread, recorder, CSMS harness, twin, instruments, samplers.
+
+One :class:`BenchSession` per pytest process; it is opened on the first scenario and closed at the end of
+the session. A station (charger + its analyzer and EV emulator) is what a scenario runs against.
+
+    session = BenchSession(load_bench("lab/benches/twin.toml"), evidence=Path("out/evidence"))
+    session.open()
+    station = session.station()
+    ...
+    session.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from instruments.base import EvEmulator, PowerAnalyzer
+from instruments.clock import Clock
+from instruments.errors import InstrumentError
+from instruments.registry import create
+from instruments.sampler import Sampler
+from lab.bench import BenchConfig, StationConfig
+from lab.loop import LoopThread, LoopTimeout
+from runner.csms.harness import CsmsHarness
+from runner.errors import BenchError
+from runner.recorder import Frame, Recorder
+from runner.station_state import StationState
+
+# Real seconds a bench-loop call may take on top of its bench-time budget (loopback latency, slow CI).
+_REAL_GRACE_S = 5.0
+
+
+@dataclass
+class Station:
+    config: StationConfig
+    session: BenchSession
+    analyzers: dict[int, PowerAnalyzer] = field(default_factory=dict)  # by EVSE id
+    evs: dict[int, EvEmulator] = field(default_factory=dict)
+    samplers: list[Sampler] = field(default_factory=list)
+    state: StationState | None = None
+    broken: list[Exception] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    def analyzer(self, evse: int = 1) -> PowerAnalyzer:
+        try:
+            return self.analyzers[evse]
+        except KeyError:
+            raise BenchError(None, f"station {self.id!r} has no analyzer for EVSE {evse} in "
+                                   f"{self.session.config.path}") from None
+
+    def ev(self, evse: int = 1) -> EvEmulator:
+        try:
+            return self.evs[evse]
+        except KeyError:
+            raise BenchError(None, f"station {self.id!r} has no EV emulator for EVSE {evse} in "
+                                   f"{self.session.config.path}") from None
+
+
+def _role_evse(role: str) -> tuple[str, int]:
+    base = role.rstrip("0123456789")
+    return base, int(role[len(base):] or 1)
+
+
+class BenchSession:
+    def __init__(self, config: BenchConfig, *, faults: Mapping[str, Any] | None = None) -> None:
+        self.config = config
+        self.clock = Clock(config.clock.speed if config.kind == "twin" else 1.0)
+        self.recorder = Recorder(self.clock)
+        self.loop: LoopThread | None = None
+        self.harness: CsmsHarness | None = None
+        self.twin: Any = None
+        self.faults = dict(faults or {})
+        self.stations: dict[str, Station] = {}
+        self.identity: dict[str, str] = {}
+        self._boot: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _remember_boot(self, frame: Frame) -> None:
+        if frame.direction == "rx" and frame.action == "BootNotification" and isinstance(frame.payload, dict):
+            with self._lock:
+                self._boot[frame.station] = dict(frame.payload.get("chargingStation") or {})
+
+    def charger_identity(self) -> dict[str, str]:
+        """What each charger said of itself in its BootNotification, next to what the bench file expects."""
+        out: dict[str, str] = {}
+        with self._lock:
+            for sc in self.config.stations:
+                cs = self._boot.get(sc.id, {})
+                out[f"charger.{sc.id}"] = (f"{cs.get('vendorName', '?')} {cs.get('model', '?')}, serial "
+                                           f"{cs.get('serialNumber', '-')}, firmware {cs.get('firmwareVersion', '?')}"
+                                           f" (bench file expects firmware {sc.firmware or 'any'})")
+        return out
+
+    # ---- running coroutines on the bench loop --------------------------------------------------
+
+    def run(self, coro: Coroutine[Any, Any, Any], *, bench_timeout: float, what: str) -> Any:
+        """Run a coroutine on the bench loop; the budget is bench seconds (plus real grace)."""
+        assert self.loop is not None, "bench session is not open"
+        try:
+            return self.loop.run(coro, self.clock.real(bench_timeout) + _REAL_GRACE_S, what)
+        except LoopTimeout as e:
+            raise BenchError(None, str(e)) from None
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        self.loop = LoopThread("chargespec-bench")
+        self.recorder.on_frame(self._remember_boot)
+        self.harness = CsmsHarness(self.recorder, self.clock, config=self.config.csms)
+        url = self.run(self.harness.start(), bench_timeout=self.clock.bench(10), what="starting the CSMS harness")
+        addresses: dict[str, dict[str, str]] = {}
+        if self.config.kind == "twin":
+            from lab.twin import Twin
+            from lab.twin.faults import parse_faults
+
+            faults = {**(self.config.twin.faults if self.config.twin else {}), **self.faults}
+            self.twin = Twin(self.config, self.clock, parse_faults(faults))
+            addresses = self.run(self.twin.start(url), bench_timeout=self.clock.bench(15), what="starting the twin")
+        for sc in self.config.stations:
+            station = Station(sc, self)
+            station.state = StationState(sc.id)
+            self.recorder.on_frame(station.state.on_frame)
+            self.stations[sc.id] = station
+        for sc in self.config.stations:
+            self._open_instruments(self.stations[sc.id], addresses.get(sc.id, {}))
+        for sc in self.config.stations:
+            self.run(self.harness.wait_connected(sc.id, sc_timeout := self.config.csms.connect_timeout_s),
+                     bench_timeout=sc_timeout, what=f"waiting for charger {sc.id!r} to connect")
+
+    def _open_instruments(self, station: Station, twin_addresses: Mapping[str, str]) -> None:
+        for role, ic in station.config.instruments.items():
+            kind, evse = _role_evse(role)
+            address = twin_addresses.get(role, ic.address) if ic.address == "twin" else ic.address
+            if address == "twin":
+                raise BenchError(None, f"{self.config.path}: stations.{station.id}.instruments.{role}.address is "
+                                       f"'twin' but bench kind is {self.config.kind!r}")
+            options = {"timeout_s": ic.timeout_s, "reconnect_attempts": ic.reconnect_attempts, **ic.options}
+            inst = create(ic.driver, name=role, address=address, clock=self.clock, **options)
+            try:
+                inst.open()
+                idn = inst.identify()
+            except InstrumentError as e:
+                raise BenchError(None, f"cannot open {role} ({ic.driver}) of station {station.id!r}: {e}") from e
+            cal = ic.calibration_due.isoformat() if ic.calibration_due else "unknown"
+            self.identity[f"{station.id}.{role}"] = f"{idn} (serial in bench file {ic.serial or '-'}, " \
+                                                   f"calibration due {cal})"
+            if kind == "analyzer":
+                assert isinstance(inst, PowerAnalyzer)
+                inst.configure(phases=station.config.phases, update_interval_s=ic.update_interval_s)
+                station.analyzers[evse] = inst
+            else:
+                assert isinstance(inst, EvEmulator)
+                station.evs[evse] = inst
+
+    def station(self, station_id: str | None = None) -> Station:
+        sid = station_id or self.config.stations[0].id
+        try:
+            return self.stations[sid]
+        except KeyError:
+            raise BenchError(None, f"bench {self.config.name!r} has no station {sid!r}") from None
+
+    def close(self) -> None:
+        for station in self.stations.values():
+            self.stop_sampling(station)
+            for inst in [*station.analyzers.values(), *station.evs.values()]:
+                with contextlib.suppress(Exception):
+                    inst.close()
+        if self.loop is not None:
+            if self.twin is not None:
+                with contextlib.suppress(Exception):
+                    self.loop.run(self.twin.stop(), 10, "stopping the twin")
+            if self.harness is not None:
+                with contextlib.suppress(Exception):
+                    self.loop.run(self.harness.stop(), 10, "stopping the harness")
+            self.loop.close()
+            self.loop = None
+
+    # ---- sampling -----------------------------------------------------------------------------
+
+    def start_sampling(self, station: Station) -> None:
+        """Reset and start each analyzer's integrator, then poll analyzers in the background."""
+        station.broken.clear()
+        for evse, analyzer in station.analyzers.items():
+            try:
+                analyzer.integration_reset()
+                analyzer.integration_start()
+            except InstrumentError as e:
+                raise BenchError(None, f"analyzer for EVSE {evse}: {e}") from e
+            prefix = "" if evse == 1 else f"evse{evse}."
+
+            def on_sample(reading: Any, prefix: str = prefix) -> None:
+                for key, value in reading.signals().items():
+                    k = key if not prefix else key.replace("analyzer.", f"analyzer.{prefix}", 1)
+                    self.recorder.sample(k, value, reading.t)
+
+            sampler = Sampler(analyzer, self.clock, on_sample, on_error=station.broken.append)
+            sampler.start()
+            station.samplers.append(sampler)
+
+    def stop_sampling(self, station: Station) -> None:
+        for s in station.samplers:
+            with contextlib.suppress(Exception):
+                s.stop()
+        station.samplers.clear()
+        for analyzer in station.analyzers.values():
+            with contextlib.suppress(Exception):
+                analyzer.integration_stop()

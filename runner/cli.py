@@ -1,0 +1,150 @@
+"""The `chargespec` command.
+
+    chargespec run [PATHS] [--bench FILE] [--fault NAME=VALUE ...] [--speed N] [--html DIR] [-- PYTEST ARGS]
+    chargespec check PATHS
+    chargespec fmt [--check] PATHS
+    chargespec csms [--port P] [--bench FILE]
+    chargespec twin [--bench FILE]
+
+`run` is pytest on the spec files with the chargespec plugin, Allure results, and (with --html) an
+Allure HTML report at the end; its exit code is pytest's (0 only when every scenario passed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _run(args: argparse.Namespace, extra: list[str]) -> int:
+    import pytest
+
+    out = Path(args.out)
+    alluredir = out / "allure-results"
+    pytest_args = [*args.paths, f"--alluredir={alluredir}", "--clean-alluredir",
+                   f"--evidence={out / 'evidence'}", "-p", "no:cacheprovider", "-rfE"]
+    if args.bench:
+        pytest_args.append(f"--bench={args.bench}")
+    if args.speed is not None:
+        pytest_args.append(f"--speed={args.speed}")
+    for f in args.fault:
+        pytest_args.append(f"--fault={f}")
+    if args.marker:
+        pytest_args += ["-m", args.marker]
+    code = int(pytest.main([*pytest_args, *extra]))
+    if args.html:
+        report = generate_html(alluredir, Path(args.html))
+        if report is None:
+            return code or 3
+        print(f"\nHTML report: {report.resolve() / 'index.html'}")
+    print(f"Evidence: {(out / 'evidence').resolve()}")
+    return code
+
+
+def _allure_binary() -> str | None:
+    local = REPO / "node_modules" / ".bin" / "allure"
+    if local.exists():
+        return str(local)
+    return shutil.which("allure")
+
+
+def generate_html(results: Path, target: Path) -> Path | None:
+    binary = _allure_binary()
+    if binary is None:
+        print("chargespec: cannot make the HTML report: the Allure 3 command line is not installed "
+              "(run `npm install` in the repository, or `make run`)", file=sys.stderr)
+        return None
+    env = {**os.environ, "NO_COLOR": "1", "CI": os.environ.get("CI", "true")}
+    proc = subprocess.run([binary, "generate", str(results), "-o", str(target)], env=env,
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0 or not (target / "index.html").exists():
+        print(f"chargespec: Allure failed to generate the report:\n{proc.stdout}{proc.stderr}", file=sys.stderr)
+        return None
+    return target
+
+
+def _check(args: argparse.Namespace) -> int:
+    import dsl
+
+    errors = dsl.check_paths([Path(p) for p in args.paths])
+    for e in errors:
+        print(e.render(), file=sys.stderr)
+    if errors:
+        print(f"{len(errors)} error(s)", file=sys.stderr)
+        return 1
+    print("ok: no errors")
+    return 0
+
+
+def _fmt(args: argparse.Namespace) -> int:
+    from dsl.fmt import format_paths
+
+    changed = format_paths([Path(p) for p in args.paths], check=args.check)
+    for p in changed:
+        print(("would reformat " if args.check else "reformatted ") + str(p))
+    return 1 if (args.check and changed) else 0
+
+
+def _csms(args: argparse.Namespace) -> int:
+    from runner.csms.serve import main as serve
+
+    argv = ["--port", str(args.port)] + (["--bench", args.bench] if args.bench else [])
+    return serve(argv)
+
+
+def _twin(args: argparse.Namespace) -> int:
+    from lab.twin.serve import main as serve
+
+    return serve((["--bench", args.bench] if args.bench else []) + (["--csms", args.csms] if args.csms else []))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="chargespec", description="Acceptance specs for EV chargers on a lab bench.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    r = sub.add_parser("run", help="run specs on a bench (default: the twin)")
+    r.add_argument("paths", nargs="*", default=["specs/"])
+    r.add_argument("--bench", help="bench file (default lab/benches/twin.toml)")
+    r.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE", help="twin fault knob")
+    r.add_argument("--speed", type=float, help="twin clock speed")
+    r.add_argument("-m", dest="marker", help="only scenarios whose tags match this pytest marker expression")
+    r.add_argument("--out", default="out", help="output directory (allure-results, evidence)")
+    r.add_argument("--html", help="write the Allure HTML report to this directory")
+
+    c = sub.add_parser("check", help="parse and check specs; exit 1 on any error")
+    c.add_argument("paths", nargs="+")
+
+    f = sub.add_parser("fmt", help="rewrite specs in the canonical layout")
+    f.add_argument("--check", action="store_true", help="only report; exit 1 when a file would change")
+    f.add_argument("paths", nargs="+")
+
+    s = sub.add_parser("csms", help="run the CSMS harness alone, printing traffic live")
+    s.add_argument("--port", type=int, default=9000)
+    s.add_argument("--bench")
+
+    t = sub.add_parser("twin", help="start the twin bench alone and print its endpoints")
+    t.add_argument("--bench")
+    t.add_argument("--csms", help="CSMS URL the virtual charger connects to (default: none, start a harness)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in argv:
+        i = argv.index("--")
+        argv, extra = argv[:i], argv[i + 1:]
+    args = build_parser().parse_args(argv)
+    if args.command == "run":
+        return _run(args, extra)
+    return {"check": _check, "fmt": _fmt, "csms": _csms, "twin": _twin}[args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

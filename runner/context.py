@@ -1,0 +1,62 @@
+"""The state of one running scenario: its station, windows, last CSMS outcome, trial results."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, ContextManager
+
+from dsl.plan import ScenarioPlan, Source
+from runner.bench_session import BenchSession, Station
+from runner.errors import BenchError
+
+
+@dataclass
+class Window:
+    name: str
+    start: float
+    end: float | None = None
+    until: str | None = None
+    source: Source | None = None
+
+
+@dataclass
+class ScenarioRun:
+    plan: ScenarioPlan
+    session: BenchSession
+    station: Station
+    windows: dict[str, Window] = field(default_factory=dict)
+    last_outcome: Any = None  # the harness's CallOutcome of the last `csms sends`
+    last_action_t: float = 0.0
+    trials: list[bool] = field(default_factory=list)
+    remote_start_id: int = 0
+    notes: list[str] = field(default_factory=list)  # time-to-comply and other measured figures
+    # Wraps each step (the pytest plugin makes it an Allure step); a no-op by default.
+    step_context: Callable[[Any], ContextManager[None]] = lambda _step: contextlib.nullcontext()
+
+    @property
+    def clock(self):  # noqa: ANN201 - Clock, kept loose to avoid an import cycle in type checkers
+        return self.session.clock
+
+    @property
+    def recorder(self):  # noqa: ANN201
+        return self.session.recorder
+
+    @property
+    def harness(self):  # noqa: ANN201
+        assert self.session.harness is not None
+        return self.session.harness
+
+    def run(self, coro: Coroutine[Any, Any, Any], *, bench_timeout: float, what: str) -> Any:
+        return self.session.run(coro, bench_timeout=bench_timeout, what=what)
+
+    def check_bench(self, source: Source | None = None) -> None:
+        """Raise the first instrument fault a background sampler hit: the scenario is broken."""
+        if self.station.broken:
+            err = self.station.broken[0]
+            raise BenchError(source, f"the bench failed while recording: {err}") from err
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        self.recorder.event("note", text=text)

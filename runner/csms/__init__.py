@@ -1,0 +1,18 @@
+"""The CSMS harness: an OCPP 2.0.1 backend on websockets that records every frame and judges traffic.
+
+    from runner.csms import CsmsHarness
+    harness = CsmsHarness(recorder, clock, config=bench.csms)
+
+Modules: harness (server, stations, waits, faults), session (one connection: record, judge, answer),
+framing (OCPP-J frames), schemas (2.0.1 JSON schemas), responses (configured answers), transactions
+(TransactionEvent book), meter_values (frames -> signals), expect (rules over recorded frames).
+"""
+
+from runner.csms.errors import CsmsConnectionLost, CsmsError, CsmsNotConnected, CsmsTimeout
+from runner.csms.harness import CsmsHarness
+from runner.csms.responses import Responses
+from runner.csms.session import CallOutcome
+from runner.csms.transactions import TransactionState
+
+__all__ = ["CallOutcome", "CsmsConnectionLost", "CsmsError", "CsmsHarness", "CsmsNotConnected", "CsmsTimeout",
+           "Responses", "TransactionState"]

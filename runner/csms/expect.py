@@ -1,0 +1,234 @@
+"""Judging recorded OCPP traffic: pure functions over a list of recorded frames, no waiting.
+
+Finding a message tolerates reordering (a subset match against any frame since a time); rules are
+judged over the whole trace and return every violation, each naming the action, the field, what was
+expected, what was observed and the bench time:
+
+    frame = find_message(frames, "TransactionEvent", {"eventType": "Updated", "offline": True}, since_t=60)
+    for v in seqno_increments(frames):
+        print(v.message)   # "TransactionEvent seqNo of transaction T1: expected 3, observed 5 at t=312.400 s"
+
+Charger timestamps are turned into bench time with the frame's own anchor (its recorded bench time and
+wall time), so no clock is needed to judge a trace read back from evidence files.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from instruments.clock import Clock
+from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame
+
+MessageKind = Literal["call", "result", "error", "any"]
+_TYPES = {"call": (CALL,), "result": (CALLRESULT,), "error": (CALLERROR,),
+          "any": (CALL, CALLRESULT, CALLERROR)}
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    message: str
+    t: float | None
+    frame: Frame | None = None
+    expected: Any = None
+    observed: Any = None
+
+
+# ---- matching ---------------------------------------------------------------------------------
+
+def matches(observed: Any, expected: Any) -> bool:
+    """Nested subset match: dicts by subset of keys, lists by "every expected element matches some
+    observed element", scalars by equality (1 == 1.0, but True is not 1)."""
+    if isinstance(expected, dict):
+        return isinstance(observed, dict) and all(
+            k in observed and matches(observed[k], v) for k, v in expected.items())
+    if isinstance(expected, list):
+        return isinstance(observed, list) and all(any(matches(o, e) for o in observed) for e in expected)
+    if isinstance(expected, bool) or isinstance(observed, bool):
+        return type(expected) is type(observed) and expected == observed
+    return bool(observed == expected)
+
+
+def _selected(frames: Iterable[Frame], action: str, kind: MessageKind, direction: str | None) -> list[Frame]:
+    return [f for f in frames if f.action == action and f.message_type in _TYPES[kind]
+            and (direction is None or f.direction == direction)]
+
+
+def find_message(frames: Sequence[Frame], action: str, fields_subset: dict[str, Any] | None = None,
+                 since_t: float | None = None, *, kind: MessageKind = "call",
+                 direction: Literal["rx", "tx"] | None = "rx") -> Frame | None:
+    """The first frame of `action` at or after `since_t` whose payload contains `fields_subset`.
+
+    `kind="result"` matches the answers to `action` (their payload), `direction=None` either sender.
+    """
+    for f in _selected(frames, action, kind, direction):
+        if (since_t is None or f.t >= since_t) and matches(f.payload, fields_subset or {}):
+            return f
+    return None
+
+
+def forbidden(frames: Sequence[Frame], action: str, fields: dict[str, Any] | None = None,
+              start_t: float | None = None, end_t: float | None = None, *,
+              direction: Literal["rx", "tx"] | None = "rx") -> list[Frame]:
+    """Every `action` call matching `fields` in [start_t, end_t]: each one breaks a "no <Action>" rule."""
+    return [f for f in _selected(frames, action, "call", direction)
+            if (start_t is None or f.t >= start_t) and (end_t is None or f.t <= end_t)
+            and matches(f.payload, fields or {})]
+
+
+# ---- time helpers -----------------------------------------------------------------------------
+
+def parse_timestamp(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def bench_time_of(frame: Frame, timestamp: str) -> float | None:
+    """The bench time a charger timestamp stands for, anchored on the frame's recorded (t, wall)."""
+    moment, anchor = parse_timestamp(timestamp), parse_timestamp(frame.wall)
+    if moment is None or anchor is None:
+        return None
+    return frame.t + (moment - anchor).total_seconds()
+
+
+def _tx_events(frames: Iterable[Frame]) -> list[tuple[Frame, dict[str, Any]]]:
+    return [(f, f.payload) for f in frames
+            if f.direction == "rx" and f.message_type == CALL and f.action == "TransactionEvent"
+            and isinstance(f.payload, dict)]
+
+
+def _tid(payload: dict[str, Any]) -> str | None:
+    info = payload.get("transactionInfo")
+    tid = info.get("transactionId") if isinstance(info, dict) else None
+    return tid if isinstance(tid, str) else None
+
+
+# ---- rules ------------------------------------------------------------------------------------
+
+def seqno_increments(frames: Sequence[Frame]) -> list[Violation]:
+    """Per transaction, in the charger's chronological order: the first event is Started and each
+    seqNo is the previous one plus 1. Arrival order does not matter (OCTT tolerates reordering)."""
+    by_tx: dict[str, list[tuple[Frame, dict[str, Any]]]] = {}
+    for f, p in _tx_events(frames):
+        tid = _tid(p)
+        if tid is not None:
+            by_tx.setdefault(tid, []).append((f, p))
+
+    def chronological(item: tuple[Frame, dict[str, Any]]) -> tuple[float, float]:
+        f, p = item
+        happened = bench_time_of(f, p.get("timestamp", ""))
+        return (happened if happened is not None else f.t, f.t)
+
+    out: list[Violation] = []
+    for tid, events in by_tx.items():
+        events.sort(key=chronological)
+        what = f"TransactionEvent of transaction {tid}"
+        first_f, first_p = events[0]
+        if first_p.get("eventType") != "Started" and any(p.get("eventType") == "Started" for _, p in events):
+            out.append(Violation("seqno", f"{what}: expected the first event (eventType) to be Started, "
+                                 f"observed {first_p.get('eventType')!r} with seqNo {first_p.get('seqNo')} "
+                                 f"at t={first_f.t:.3f} s", first_f.t, first_f, "Started",
+                                 first_p.get("eventType")))
+        prev: int | None = None
+        for f, p in events:
+            seq = p.get("seqNo")
+            if not isinstance(seq, int) or isinstance(seq, bool):
+                out.append(Violation("seqno", f"{what}: seqNo expected an integer, observed {seq!r} "
+                                     f"at t={f.t:.3f} s", f.t, f, "integer", seq))
+                continue
+            if prev is not None and seq != prev + 1:
+                how = "repeated" if seq == prev else ("decreased" if seq < prev else "skipped")
+                out.append(Violation("seqno", f"{what}: seqNo expected {prev + 1}, observed {seq} ({how}) "
+                                     f"at t={f.t:.3f} s", f.t, f, prev + 1, seq))
+            prev = seq
+    return sorted(out, key=lambda v: v.t or 0.0)
+
+
+def offline_flagged(frames: Sequence[Frame],
+                    offline_periods: Sequence[tuple[float, float]]) -> list[Violation]:
+    """Every TransactionEvent that happened (charger timestamp) while the link was down must carry
+    `offline: true`; periods are bench-time (from, to), e.g. `harness.offline_periods(station)`."""
+    out: list[Violation] = []
+    for f, p in _tx_events(frames):
+        happened = bench_time_of(f, p.get("timestamp", ""))
+        if happened is None:
+            continue
+        inside = next(((a, b) for a, b in offline_periods if a <= happened <= b), None)
+        if inside is not None and p.get("offline") is not True:
+            out.append(Violation(
+                "offline", f"TransactionEvent offline (transaction {_tid(p)}, seqNo {p.get('seqNo')}): "
+                f"expected true for an event at t={happened:.3f} s, inside the outage "
+                f"{inside[0]:.3f}-{inside[1]:.3f} s; observed {p.get('offline')!r} "
+                f"(arrived at t={f.t:.3f} s)",
+                f.t, f, True, p.get("offline")))
+    return out
+
+
+_TIMESTAMP_FIELDS = ("timestamp", "generatedAt")
+
+
+def timestamps_within(frames: Sequence[Frame], clock: Clock | None, tolerance_s: float) -> list[Violation]:
+    """Charger timestamps (`timestamp`, `generatedAt`) of live messages must be within `tolerance_s`
+    of the harness clock at arrival. Replayed events (`offline: true`) are exempt: they are old by design."""
+    out: list[Violation] = []
+    for f in frames:
+        if f.direction != "rx" or f.message_type != CALL or not isinstance(f.payload, dict):
+            continue
+        if f.payload.get("offline") is True:
+            continue
+        for name in _TIMESTAMP_FIELDS:
+            text = f.payload.get(name)
+            if text is None:
+                continue
+            moment = parse_timestamp(text)
+            harness_now = clock.wall(f.t) if clock is not None else parse_timestamp(f.wall)
+            if moment is None or harness_now is None:
+                out.append(Violation("timestamp", f"{f.action} {name}: expected an RFC 3339 timestamp with "
+                                     f"a zone, observed {text!r} at t={f.t:.3f} s",
+                                     f.t, f, "date-time", text))
+                continue
+            skew = (moment - harness_now).total_seconds()
+            if abs(skew) > tolerance_s:
+                out.append(Violation("timestamp", f"{f.action} {name}: expected within {tolerance_s:g} s "
+                                     f"of the harness clock, observed {text} ({skew:+.3f} s) "
+                                     f"at t={f.t:.3f} s",
+                                     f.t, f, tolerance_s, skew))
+    return out
+
+
+def intervals(frames: Sequence[Frame], action: str, every_s: float, tolerance_s: float,
+              start_t: float, end_t: float, *, fields: dict[str, Any] | None = None) -> list[Violation]:
+    """`action` (matching `fields`) arrives every `every_s` ± `tolerance_s` within [start_t, end_t],
+    judged on arrival times; the window's edges count as well (a message that stops coming is a gap)."""
+    hits = [f for f in _selected(frames, action, "call", "rx")
+            if start_t <= f.t <= end_t and matches(f.payload, fields or {})]
+    what = f"{action} interval: expected {every_s:g} s ± {tolerance_s:g} s"
+    limit = every_s + tolerance_s
+    if not hits:
+        if end_t - start_t <= limit:
+            return []
+        return [Violation("interval", f"{what}, observed no {action} between t={start_t:.3f} s and "
+                          f"t={end_t:.3f} s", end_t, None, every_s, None)]
+    out: list[Violation] = []
+    if hits[0].t - start_t > limit:
+        out.append(Violation("interval", f"{what}, observed {hits[0].t - start_t:.3f} s from the window "
+                             f"start t={start_t:.3f} s to the first at t={hits[0].t:.3f} s",
+                             hits[0].t, hits[0], every_s, hits[0].t - start_t))
+    for a, b in itertools.pairwise(hits):
+        gap = b.t - a.t
+        if abs(gap - every_s) > tolerance_s:
+            out.append(Violation("interval", f"{what}, observed {gap:.3f} s between t={a.t:.3f} s and "
+                                 f"t={b.t:.3f} s", b.t, b, every_s, gap))
+    if end_t - hits[-1].t > limit:
+        out.append(Violation("interval", f"{what}, observed none after t={hits[-1].t:.3f} s until the "
+                             f"window end t={end_t:.3f} s", end_t, None, every_s, end_t - hits[-1].t))
+    return out

@@ -1,0 +1,123 @@
+"""Turn charger MeterValues / TransactionEvent / StatusNotification frames into recorder signals.
+
+Keys are what expectations read: `charger.<measurand>` for totals, `charger.<measurand>.<phase>` per
+phase, `charger.status.evse<N>` for connector status. Values are normalised on arrival: the multiplier
+applied (value x 10^multiplier) and kilo-units brought to canonical ones (kWh -> Wh, kW -> W, ...), so
+a charger that reports kWh where it means Wh shows up as a 1000x energy error, not a unit mismatch.
+
+    for key, value, t in samples_from_frame(frame):
+        recorder.sample(key, value, t)
+
+`readings_from_frame` keeps the charger's own timestamp and context for the rules that need them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from runner.recorder import CALL, Frame
+
+DEFAULT_MEASURAND = "Energy.Active.Import.Register"
+
+# unit -> (canonical unit, factor). Units not listed (A, V, Hz, Percent, Celsius, ...) pass unchanged.
+_CANONICAL: dict[str, tuple[str, float]] = {
+    "kWh": ("Wh", 1e3), "kW": ("W", 1e3), "kVA": ("VA", 1e3), "kvar": ("var", 1e3),
+    "kvarh": ("varh", 1e3), "kVAh": ("VAh", 1e3), "kV": ("V", 1e3), "kA": ("A", 1e3),
+    "mA": ("A", 1e-3), "kHz": ("Hz", 1e3),
+}
+
+
+@dataclass(frozen=True)
+class Reading:
+    key: str
+    value: float | str
+    t: float                       # bench time the frame arrived
+    timestamp: str | None          # the charger's own timestamp of this reading (meterValue.timestamp)
+    measurand: str
+    phase: str | None
+    unit: str | None               # canonical unit after normalisation
+    context: str | None = None     # Sample.Periodic, Transaction.Begin, ...
+    evse_id: int | None = None
+    action: str = ""
+
+
+def normalise(value: float, unit: str | None, multiplier: int = 0) -> tuple[float, str | None]:
+    """(value in canonical units, canonical unit)."""
+    value = value * 10 ** multiplier
+    if unit in _CANONICAL:
+        canonical, factor = _CANONICAL[unit]
+        return value * factor, canonical
+    return value, unit
+
+
+def _number(v: Any) -> float | None:
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int | float):
+        return float(v)
+    if isinstance(v, str):  # 1.6 habit; the 2.0.1 schema flags it, the signal is still useful
+        try:
+            return float(v)
+        except ValueError:
+            return None
+    return None
+
+
+def _meter_readings(frame: Frame, payload: dict[str, Any], evse_id: int | None) -> list[Reading]:
+    out: list[Reading] = []
+    meter_values = payload.get("meterValue")
+    if not isinstance(meter_values, list):
+        return out
+    for mv in meter_values:
+        if not isinstance(mv, dict) or not isinstance(mv.get("sampledValue"), list):
+            continue
+        stamp = mv.get("timestamp") if isinstance(mv.get("timestamp"), str) else None
+        for sv in mv["sampledValue"]:
+            if not isinstance(sv, dict):
+                continue
+            raw = _number(sv.get("value"))
+            if raw is None:
+                continue
+            uom = sv.get("unitOfMeasure") if isinstance(sv.get("unitOfMeasure"), dict) else {}
+            unit = uom.get("unit") if isinstance(uom.get("unit"), str) else None
+            mult = uom.get("multiplier") if isinstance(uom.get("multiplier"), int) else 0
+            measurand = sv.get("measurand") if isinstance(sv.get("measurand"), str) else DEFAULT_MEASURAND
+            if unit is None and measurand.startswith("Energy.Active"):
+                unit = "Wh"  # the schema's default unit
+            phase = sv.get("phase") if isinstance(sv.get("phase"), str) else None
+            value, unit = normalise(raw, unit, mult)
+            # EVSE 1 (or an EVSE only the transaction knows) keeps the plain key; others are prefixed,
+            # as analyzer signals are: charger.evse2.Energy.Active.Import.Register, charger.evse0.* (main meter).
+            scope = f"evse{evse_id}." if evse_id is not None and evse_id != 1 else ""
+            key = f"charger.{scope}{measurand}" + (f".{phase}" if phase else "")
+            out.append(Reading(key, value, frame.t, stamp, measurand, phase, unit,
+                               sv.get("context") if isinstance(sv.get("context"), str) else None,
+                               evse_id, frame.action or ""))
+    return out
+
+
+def readings_from_frame(frame: Frame) -> list[Reading]:
+    """Every signal reading in one recorded frame (charger CALLs only; anything else gives [])."""
+    if frame.direction != "rx" or frame.message_type != CALL or not isinstance(frame.payload, dict):
+        return []
+    p = frame.payload
+    if frame.action == "MeterValues":
+        evse_id = p.get("evseId") if isinstance(p.get("evseId"), int) else None
+        return _meter_readings(frame, p, evse_id)
+    if frame.action == "TransactionEvent":
+        evse = p.get("evse")
+        evse_id = evse.get("id") if isinstance(evse, dict) and isinstance(evse.get("id"), int) else None
+        return _meter_readings(frame, p, evse_id)
+    if frame.action == "StatusNotification":
+        evse_id, status = p.get("evseId"), p.get("connectorStatus")
+        if isinstance(evse_id, int) and isinstance(status, str):
+            stamp = p.get("timestamp") if isinstance(p.get("timestamp"), str) else None
+            return [Reading(f"charger.status.evse{evse_id}", status, frame.t, stamp, "status", None, None,
+                            None, evse_id, "StatusNotification")]
+    return []
+
+
+def samples_from_frame(frame: Frame) -> list[tuple[str, float | str, float]]:
+    """(key, value, bench time) for each signal in the frame, ready for `recorder.sample`."""
+    return [(r.key, r.value, r.t) for r in readings_from_frame(frame)]

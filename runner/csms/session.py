@@ -1,0 +1,281 @@
+"""One charger's websocket connection: every frame recorded, judged, then answered.
+
+`StationSession` is an `ocpp.v201.ChargePoint` whose connection is a recording wire. Each received
+text frame is recorded exactly as it arrived, then read by `framing`: broken frames, unknown actions,
+schema violations (strict mode) and duplicate ids are answered and recorded by the harness itself; only
+well-formed charger calls reach the library's routing, whose handlers ask `Responses` for the answer.
+CALLRESULT/CALLERROR frames never reach the library: they resolve the harness's own outstanding call,
+so the charger's answer is seen exactly as sent. Every sent frame is recorded before it is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ocpp.charge_point import camel_to_snake_case
+from ocpp.exceptions import OCPPError
+from ocpp.v201 import ChargePoint, call_result
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from instruments.clock import Clock, iso_utc
+from runner.csms import framing
+from runner.csms.actions import ALL_ACTIONS, CHARGER_TO_CSMS
+from runner.csms.errors import CsmsConnectionLost, CsmsTimeout
+from runner.csms.responses import Responses
+from runner.csms.schemas import UnknownSchema, validate
+from runner.recorder import Frame, Recorder
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What became of one CSMS-initiated call. A CALLERROR is an outcome, not an exception."""
+    action: str
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+    error_code: str | None
+    error_description: str | None
+    t_sent: float
+    t_answered: float | None
+    error_details: dict[str, Any] | None = None
+    unique_id: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.response is not None and self.error_code is None
+
+
+def _ocpp_error(code: str, description: str) -> OCPPError:
+    # The library turns any OCPPError into a CALLERROR carrying `.code`; one class per code on demand.
+    cls = type(f"{code}Error", (OCPPError,), {"code": code})
+    return cls(description=description)
+
+
+class _Wire:
+    """The connection object the library reads and writes through."""
+
+    def __init__(self, session: StationSession) -> None:
+        self._session = session
+
+    async def recv(self) -> str:
+        return await self._session._next_call_for_library()
+
+    async def send(self, raw: str) -> None:
+        await self._session.send_raw(raw)
+
+
+class StationSession(ChargePoint):
+    def __init__(self, station: str, ws: ServerConnection, *, recorder: Recorder, clock: Clock,
+                 responses: Responses, strict: bool, on_frame: Callable[[Frame], None]) -> None:
+        super().__init__(station, _Wire(self))
+        self.station = station
+        self.ws = ws
+        self.recorder = recorder
+        self.clock = clock
+        self.responses = responses
+        self.strict = strict
+        self._on_frame = on_frame
+        self._pending: dict[str, tuple[str, asyncio.Future[tuple[Frame, framing.Message]]]] = {}
+        self._unchecked: set[str] = set()        # ids of calls sent with validate=False
+        self._seen_ids: set[str] = set()
+        self._inbound: dict[str, dict[str, Any]] = {}
+        self._csms_call_lock = asyncio.Lock()    # OCPP-J: one outstanding CALL per direction
+        for action in CHARGER_TO_CSMS:
+            self.route_map[action] = {"_on_action": self._handler(action), "_skip_schema_validation": True}
+
+    @property
+    def severity(self) -> str:
+        return "error" if self.strict else "warning"
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Serve the connection until it closes. Never raises for anything the charger sends."""
+        try:
+            await self.start()
+        except ConnectionClosed:
+            pass
+        except Exception as e:  # a harness fault must be recorded, not kill the bench loop
+            self._note("error", f"CSMS harness fault while serving the connection: {type(e).__name__}: {e}; "
+                       "connection closed (code 1011)")
+            with contextlib.suppress(Exception):
+                await self.ws.close(1011, "CSMS harness fault")
+        finally:
+            self._fail_pending()
+
+    def _note(self, severity: str, text: str, raw: str | None = None) -> None:
+        self.recorder.finding(severity, f"{self.station}: {text}", station=self.station, raw=raw)  # type: ignore[arg-type]
+
+    def _fail_pending(self) -> None:
+        code = self.ws.close_code
+        for uid, (action, fut) in list(self._pending.items()):
+            if not fut.done():
+                fut.set_exception(CsmsConnectionLost(
+                    f"{self.station}: connection closed (code {code}) before the charger answered {action} "
+                    f"(message id {uid})"))
+        self._pending.clear()
+
+    def abort(self) -> None:
+        """Cut the TCP connection without a closing handshake, as a network loss would."""
+        self.ws.transport.abort()
+
+    # ---- receiving ----------------------------------------------------------------------------
+
+    def _record(self, direction: str, raw: str) -> Frame:
+        frame = self.recorder.frame(station=self.station, direction=direction, raw=raw)  # type: ignore[arg-type]
+        self._on_frame(frame)
+        return frame
+
+    async def _next_call_for_library(self) -> str:
+        while True:
+            data = await self.ws.recv()
+            if isinstance(data, bytes):
+                self._note("error", f"received a binary websocket frame ({len(data)} bytes); OCPP-J uses "
+                           "text frames only; ignored", data[:200].hex())
+                continue
+            frame = self._record("rx", data)
+            msg = framing.read_frame(data)
+            if msg.kind == "call":
+                if await self._admit_call(frame, msg):
+                    return data
+            elif msg.kind in ("result", "error"):
+                self._deliver_answer(frame, msg)
+            else:
+                await self._reject_invalid(frame, msg)
+
+    async def _reject_invalid(self, frame: Frame, msg: framing.Message) -> None:
+        answered = msg.message_type not in (framing.CALLRESULT, framing.CALLERROR)
+        self._note("error", f"malformed frame from the charger at t={frame.t:.3f} s: {msg.problem}; "
+                   + (f"answered CALLERROR {msg.error_code}" if answered else "ignored (it is not a call)"),
+                   frame.raw)
+        if answered:
+            await self.send_raw(framing.call_error(msg.reply_id, msg.error_code or "RpcFrameworkError",
+                                                   msg.problem))
+
+    async def _admit_call(self, frame: Frame, msg: framing.Message) -> bool:
+        """Record what is wrong with a charger CALL; answer it here (False) or let the library route it."""
+        uid, action = msg.unique_id or "-1", msg.action or ""
+        where = f"{action} request (message id {uid!r}) at t={frame.t:.3f} s"
+        if len(uid) > framing.MAX_ID_LENGTH:
+            self._note(self.severity, f"{where}: message id is {len(uid)} characters, OCPP-J allows "
+                       f"{framing.MAX_ID_LENGTH}", frame.raw)
+        if uid in self._seen_ids:
+            self._note(self.severity, f"{where}: message id reused; OCPP-J requires a new id for every CALL "
+                       "on a connection", frame.raw)
+        self._seen_ids.add(uid)
+        if action not in ALL_ACTIONS:
+            self._note("error", f"{where}: {action!r} is not an OCPP 2.0.1 action; answered NotImplemented",
+                       frame.raw)
+            await self.send_raw(framing.call_error(uid, "NotImplemented", f"unknown action {action!r}"))
+            return False
+        if action not in CHARGER_TO_CSMS:
+            self._note("error", f"{where}: {action} is sent by a CSMS, not by a charging station; answered "
+                       "NotSupported", frame.raw)
+            await self.send_raw(framing.call_error(uid, "NotSupported",
+                                                   f"{action} is not a charger-initiated action"))
+            return False
+        problems = validate(action, "request", msg.payload)
+        if problems:
+            reaction = (f"answered CALLERROR {problems[0].code}" if self.strict
+                        else "answered anyway (lenient)")
+            self._note(self.severity, f"{where} violates the OCPP 2.0.1 schema: "
+                       + "; ".join(p.message for p in problems) + f"; {reaction}", frame.raw)
+            if self.strict:
+                await self.send_raw(framing.call_error(uid, problems[0].code, problems[0].message))
+                return False
+        self._inbound[uid] = msg.payload
+        return True
+
+    def _deliver_answer(self, frame: Frame, msg: framing.Message) -> None:
+        uid = msg.unique_id or ""
+        pending = self._pending.get(uid)
+        if pending is None:
+            kind = "CALLRESULT" if msg.kind == "result" else "CALLERROR"
+            self._note("warning", f"{kind} for message id {uid!r} at t={frame.t:.3f} s answers no "
+                       "outstanding call (late, after a timeout, or never sent)", frame.raw)
+            return
+        action, fut = pending
+        if msg.kind == "result" and uid not in self._unchecked:
+            problems = validate(action, "response", msg.payload)
+            if problems:
+                self._note(self.severity, f"{action} response (message id {uid!r}) at t={frame.t:.3f} s "
+                           "violates the OCPP 2.0.1 schema: " + "; ".join(p.message for p in problems),
+                           frame.raw)
+        if not fut.done():
+            fut.set_result((frame, msg))
+
+    def _handler(self, action: str) -> Callable[..., Any]:
+        def handle(call_unique_id: str, **_snake_payload: Any) -> Any:
+            # The library hands over snake_case kwargs; the answer is decided on the payload as sent.
+            payload = self._inbound.pop(call_unique_id, {})
+            answer = self.responses.decide(action, payload, iso_utc(self.clock.wall()))
+            if answer.error_code is not None:
+                raise _ocpp_error(answer.error_code, answer.error_description)
+            return getattr(call_result, action)(**camel_to_snake_case(answer.payload or {}))
+        return handle
+
+    # ---- sending ------------------------------------------------------------------------------
+
+    async def send_raw(self, raw: str) -> None:
+        """Record, check and send one text frame. Raises ConnectionClosed if the charger is gone."""
+        frame = self._record("tx", raw)
+        self._check_outgoing(frame)
+        await self.ws.send(raw)
+
+    def _check_outgoing(self, frame: Frame) -> None:
+        if frame.message_type == framing.CALL:
+            kind = "request"
+        elif frame.message_type == framing.CALLRESULT:
+            kind = "response"
+        else:
+            return
+        uid, action = frame.unique_id or "", frame.action
+        if action is None:
+            return
+        try:
+            problems = validate(action, kind, frame.payload)  # type: ignore[arg-type]
+        except UnknownSchema:
+            problems = []
+            self._note("info" if uid in self._unchecked else self.severity,
+                       f"the harness sent {action!r}, which has no OCPP 2.0.1 schema", frame.raw)
+        if problems:
+            self._note("info" if uid in self._unchecked else self.severity,
+                       f"{action} {kind} sent by the harness (message id {uid!r}) violates the OCPP 2.0.1 "
+                       "schema: " + "; ".join(p.message for p in problems), frame.raw)
+
+    async def request(self, action: str, payload: dict[str, Any], timeout_real_s: float, *,
+                      validate_request: bool = True) -> CallOutcome:
+        """Send a CSMS-initiated CALL and wait for its CALLRESULT or CALLERROR."""
+        async with self._csms_call_lock:
+            uid = str(uuid.uuid4())
+            fut: asyncio.Future[tuple[Frame, framing.Message]] = asyncio.get_running_loop().create_future()
+            self._pending[uid] = (action, fut)
+            if not validate_request:
+                self._unchecked.add(uid)
+            t_sent = self.clock.now()
+            try:
+                try:
+                    await self.send_raw(framing.call(uid, action, payload))
+                except ConnectionClosed as e:
+                    code = e.rcvd.code if e.rcvd else None
+                    raise CsmsConnectionLost(f"{self.station}: connection closed (code {code}) before "
+                                             f"{action} could be sent") from None
+                try:
+                    frame, msg = await asyncio.wait_for(asyncio.shield(fut), timeout_real_s)
+                except TimeoutError:
+                    raise CsmsTimeout(
+                        f"{self.station}: no answer to {action} (message id {uid}) within "
+                        f"{self.clock.bench(timeout_real_s):.1f} s bench time; the charger may be busy, "
+                        "offline or ignoring the call") from None
+            finally:
+                self._pending.pop(uid, None)
+            if msg.kind == "error":
+                details = msg.payload if isinstance(msg.payload, dict) else None
+                return CallOutcome(action, payload, None, msg.error_code, msg.description, t_sent, frame.t,
+                                   details, uid)
+            return CallOutcome(action, payload, msg.payload, None, None, t_sent, frame.t, None, uid)

@@ -1,0 +1,316 @@
+"""The expectation engine: judges each `expect` line on the recorded signals and frames.
+
+Every verdict is reproducible from the evidence files: `within` and `for` are judged on the recorded
+sample times, not on when Python looked. A failure raises :class:`ExpectationFailed` naming the spec line,
+the signal, the bound, the observed value and the bench time; a bench that could not deliver the data
+raises :class:`BenchError` (the scenario is broken, not failed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dsl.plan import (
+    Comparison,
+    Condition,
+    ExpectAccuracy,
+    ExpectFor,
+    ExpectInterval,
+    ExpectMessage,
+    ExpectNoMessage,
+    ExpectNow,
+    ExpectReply,
+    ExpectRule,
+    ExpectTrials,
+    ExpectWithin,
+    Signal,
+    Source,
+)
+from runner import units
+from runner.context import ScenarioRun
+from runner.csms import expect as msg
+from runner.errors import BenchError, ExpectationFailed
+from runner.signals import covers, holds, over_window
+
+POLL_REAL_S = 0.02
+
+
+def signal_key(signal: Signal) -> str:
+    if signal.evse in (None, 1) or signal.source != "analyzer":
+        return signal.key
+    return signal.key.replace("analyzer.", f"analyzer.evse{signal.evse}.", 1)
+
+
+def _bound_text(cond: Condition) -> str:
+    if isinstance(cond, Comparison):
+        return f"{cond.op} {cond.bound.text} ({units.show(cond.bound.value, cond.bound.dimension)})"
+    return f"is {' or '.join(cond.states)}"
+
+
+def _rel(run: ScenarioRun, t: float) -> str:
+    return units.show_t(t - run.recorder.t_begin)
+
+
+def wait_until(run: ScenarioRun, done: Callable[[], Any], deadline: float, source: Source) -> Any:
+    """Poll `done()` until it returns something truthy or bench time passes `deadline`."""
+    while True:
+        run.check_bench(source)
+        result = done()
+        if result:
+            return result
+        if run.clock.now() >= deadline:
+            return done()
+        run.recorder.wait(lambda: False, POLL_REAL_S)
+
+
+def _grace(run: ScenarioRun) -> float:
+    """Bench seconds to wait past a window for samples in flight: one analyzer update, at least 1 s."""
+    intervals = [a.update_interval_s for a in run.station.analyzers.values()] or [1.0]
+    return max(1.0, 2 * max(intervals))
+
+
+# ---- conditions on signals --------------------------------------------------------------------------
+
+
+def expect_now(run: ScenarioRun, e: ExpectNow) -> None:
+    key = signal_key(e.condition.signal)
+    last = run.recorder.last(key)
+    if last is None:
+        wait_until(run, lambda: run.recorder.last(key), run.clock.now() + _grace(run), e.source)
+        last = run.recorder.last(key)
+    if last is None:
+        raise BenchError(e.source, f"no samples of {e.condition.signal.text} ({key}) were recorded")
+    t, v = last
+    if not holds(e.condition, v):
+        raise ExpectationFailed(e.source, f"{e.condition.signal.text} is {units.show(v, e.condition.signal.dimension)}"
+                                          f" at {_rel(run, t)}; expected {_bound_text(e.condition)}")
+
+
+def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
+    key = signal_key(e.condition.signal)
+    t0 = run.clock.now()
+    deadline = t0 + e.duration.value
+
+    def first_hold() -> tuple[float, Any] | None:
+        ts, vs = run.recorder.series(key)
+        for t, v in zip(ts, vs, strict=True):
+            if t0 <= t <= deadline and holds(e.condition, v):
+                return t, v
+        return None
+
+    hit = wait_until(run, first_hold, deadline + _grace(run), e.source)
+    if hit:
+        run.note(f"line {e.source.line}: {e.condition} held after {hit[0] - t0:.1f} s "
+                 f"(time to comply; allowed {e.duration.text})")
+        return
+    ts, vs = run.recorder.series(key)
+    inside = [(t, v) for t, v in zip(ts, vs, strict=True) if t0 <= t <= deadline]
+    if not inside:
+        raise BenchError(e.source, f"no samples of {e.condition.signal.text} ({key}) were recorded in the "
+                                   f"{e.duration.text} window")
+    t_last, v_last = inside[-1]
+    raise ExpectationFailed(
+        e.source,
+        f"{e.condition.signal.text} never {_bound_text(e.condition)} within {e.duration.text} "
+        f"({_rel(run, t0)} … {_rel(run, deadline)}, {len(inside)} samples); "
+        f"last observed {units.show(v_last, e.condition.signal.dimension)} at {_rel(run, t_last)}")
+
+
+def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
+    key = signal_key(e.condition.signal)
+    t0 = run.clock.now()
+    end = t0 + e.duration.value
+
+    def violation() -> tuple[float, Any] | None:
+        ts, vs = run.recorder.series(key)
+        for t, v in zip(ts, vs, strict=True):
+            if t0 <= t <= end and holds(e.condition, v) is False:
+                return t, v
+        return None
+
+    def finished() -> Any:
+        return violation() or ("done" if run.clock.now() >= end + _grace(run) else None)
+
+    result = wait_until(run, finished, end + _grace(run), e.source)
+    if isinstance(result, tuple):
+        t, v = result
+        raise ExpectationFailed(
+            e.source,
+            f"{e.condition.signal.text} = {units.show(v, e.condition.signal.dimension)} at {_rel(run, t)} "
+            f"({t - t0:.1f} s into the {e.duration.text} hold) violates {_bound_text(e.condition)}")
+    ts, _ = run.recorder.series(key)
+    n = sum(1 for t in ts if t0 <= t <= end)
+    if n == 0:
+        raise BenchError(e.source, f"no samples of {e.condition.signal.text} ({key}) were recorded during the "
+                                   f"{e.duration.text} hold")
+    run.note(f"line {e.source.line}: {e.condition} held for {e.duration.text} ({n} samples)")
+
+
+# ---- accuracy over windows ----------------------------------------------------------------------------
+
+
+def _window_bounds(run: ScenarioRun, name: str | None, source: Source) -> tuple[float, float]:
+    if name is None:
+        return run.recorder.t_begin, run.clock.now()
+    w = run.windows.get(name)
+    if w is None:
+        raise BenchError(source, f"measurement window {name!r} was never opened in this scenario")
+    if w.end is not None:
+        return w.start, w.end
+    if w.until == "session ends":
+        tx_end = _session_end(run, w.start)
+        if tx_end is not None:
+            return w.start, tx_end
+    return w.start, run.clock.now()
+
+
+def _session_end(run: ScenarioRun, after: float) -> float | None:
+    assert run.station.state is not None
+    ends = [tx.ended_t for tx in run.station.state.transactions.values()
+            if tx.ended_t is not None and tx.ended_t >= after]
+    return min(ends) if ends else None
+
+
+def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy) -> None:
+    start, end = _window_bounds(run, e.window, e.source)
+    m_start, m_end = _window_bounds(run, e.measured_window or e.window, e.source)
+    mk, rk = signal_key(e.measured), signal_key(e.reference)
+
+    # Both series must reach past the window end so its boundary can be interpolated; a charger sends its
+    # register only every TxUpdatedInterval, so allow a few of those.
+    def both_cover() -> bool:
+        return covers(*run.recorder.series(mk), m_end) and covers(*run.recorder.series(rk), end)
+
+    wait_until(run, both_cover, run.clock.now() + 120.0, e.source)
+    m = over_window(mk, *run.recorder.series(mk), m_start, m_end)
+    r = over_window(rk, *run.recorder.series(rk), start, end)
+    for sig, val in ((e.measured, m), (e.reference, r)):
+        if val is None:
+            raise BenchError(e.source, f"not enough samples of {sig.text} ({signal_key(sig)}) to span the window "
+                                       f"{_rel(run, start)} … {_rel(run, end)}")
+    assert m is not None and r is not None
+    dim = e.measured.dimension
+    over = f' over "{e.window}"' if e.window else ""
+    what = (f"{e.measured.text}{over} = {units.show(m.value, dim)}, "
+            f"{e.reference.text}{over} = {units.show(r.value, dim)}")
+    span = f"window {_rel(run, start)} … {_rel(run, end)}"
+    if e.tolerance.dimension == "ratio":
+        if r.value == 0:
+            raise BenchError(e.source, f"{what}: the reference is zero, a relative error is undefined ({span})")
+        err = (m.value - r.value) / r.value
+        ok = abs(err) <= e.tolerance.value + 1e-12
+        verdict = f"error {err * 100:+.2f} % (allowed ±{e.tolerance.value * 100:g} %)"
+    else:
+        err = m.value - r.value
+        ok = abs(err) <= e.tolerance.value + 1e-12
+        verdict = f"difference {units.show(err, dim)} (allowed ±{units.show(e.tolerance.value, dim)})"
+    if not ok:
+        raise ExpectationFailed(e.source, f"{what}: {verdict}, {span}")
+    run.note(f"line {e.source.line}: {what}: {verdict}, {span}")
+
+
+# ---- OCPP messages -----------------------------------------------------------------------------------
+
+
+def expect_message(run: ScenarioRun, e: ExpectMessage) -> None:
+    since = run.last_action_t
+    budget = e.within.value if e.within is not None else 0.0
+    deadline = run.clock.now() + budget
+
+    def found() -> Any:
+        return msg.find_message(run.recorder.frames(station=run.station.id), e.action, e.fields, since)
+
+    frame = wait_until(run, found, deadline, e.source)
+    if frame:
+        run.note(f"line {e.source.line}: {e.action} arrived {frame.t - since:.1f} s after the preceding step")
+        return
+    seen = [f for f in run.recorder.frames(station=run.station.id, since=since)
+            if f.direction == "rx" and f.action == e.action and f.message_type == 2]
+    detail = (f"{len(seen)} {e.action} arrived but none matched {dict(e.fields)}; last: {seen[-1].raw[:300]}"
+              if seen else f"no {e.action} arrived")
+    window = f"within {e.within.text}" if e.within is not None else "by now"
+    raise ExpectationFailed(e.source, f"charger did not send {e.action} {dict(e.fields) or ''} {window} "
+                                      f"(since {_rel(run, since)}): {detail}")
+
+
+def expect_no_message(run: ScenarioRun, e: ExpectNoMessage) -> None:
+    start = run.clock.now()
+    end = start + e.duration.value
+
+    def bad() -> Any:
+        return msg.forbidden(run.recorder.frames(station=run.station.id), e.action, e.fields, start, end)
+
+    def finished() -> Any:
+        return bad() or (run.clock.now() >= end)
+
+    wait_until(run, finished, end, e.source)
+    offenders = bad()
+    if offenders:
+        f = offenders[0]
+        raise ExpectationFailed(e.source, f"charger sent {e.action} at {_rel(run, f.t)}, during the "
+                                          f"{e.duration.text} in which it must not: {f.raw[:300]}")
+
+
+def expect_reply(run: ScenarioRun, e: ExpectReply) -> None:
+    out = run.last_outcome
+    if out is None:
+        raise BenchError(e.source, "no `csms sends` step precedes this expectation: there is no reply to judge")
+    if e.error is not None:
+        if out.error_code != e.error:
+            got = f"CALLERROR {out.error_code}" if out.error_code else f"a result {out.response}"
+            raise ExpectationFailed(e.source, f"expected CALLERROR {e.error} to {out.action}, got {got}")
+        return
+    if out.error_code is not None:
+        raise ExpectationFailed(e.source, f"charger answered {out.action} with CALLERROR {out.error_code} "
+                                          f"({out.error_description!r}); expected {dict(e.fields)}")
+    if not msg.matches(out.response, e.fields):
+        raise ExpectationFailed(e.source, f"charger's {out.action} response {out.response} does not contain "
+                                          f"{dict(e.fields)}")
+
+
+def expect_interval(run: ScenarioRun, e: ExpectInterval) -> None:
+    start, end = _window_bounds(run, e.window, e.source)
+    problems = msg.intervals(run.recorder.frames(station=run.station.id), e.action, e.every.value,
+                             e.tolerance.value, start, end)
+    if problems:
+        raise ExpectationFailed(e.source, "; ".join(str(p) for p in problems[:5])
+                                + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""))
+
+
+def expect_rule(run: ScenarioRun, e: ExpectRule) -> None:
+    frames = run.recorder.frames(station=run.station.id)
+    if e.rule == "seqno_increments":
+        problems = msg.seqno_increments(frames)
+    elif e.rule == "offline_flagged":
+        problems = msg.offline_flagged(frames, run.harness.offline_periods(run.station.id))
+    elif e.rule == "timestamps_within":
+        tol = e.params.get("tolerance")
+        problems = msg.timestamps_within(frames, run.clock, tol.value if tol is not None else 2.0)
+    elif e.rule == "schema_valid":
+        problems = [f.message for f in run.recorder.findings() if f.station in (None, run.station.id)]
+    else:
+        raise BenchError(e.source, f"rule {e.rule!r} has no judge in this version of chargespec")
+    if problems:
+        raise ExpectationFailed(e.source, "; ".join(str(p) for p in problems[:5])
+                                + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""))
+
+
+def expect_trials(run: ScenarioRun, e: ExpectTrials) -> None:
+    if not run.trials:
+        raise BenchError(e.source, "no `repeat` block ran before this criterion")
+    passed = sum(run.trials)
+    rate = passed / len(run.trials)
+    if rate + 1e-12 < e.at_least.value:
+        raise ExpectationFailed(e.source, f"{passed} of {len(run.trials)} trials passed ({rate * 100:.1f} %); "
+                                          f"at least {e.at_least.value * 100:g} % must")
+    run.note(f"line {e.source.line}: {passed} of {len(run.trials)} trials passed")
+
+
+JUDGES: dict[type, Callable[[ScenarioRun, Any], None]] = {
+    ExpectNow: expect_now, ExpectWithin: expect_within, ExpectFor: expect_for,
+    ExpectAccuracy: expect_accuracy, ExpectMessage: expect_message, ExpectNoMessage: expect_no_message,
+    ExpectReply: expect_reply, ExpectInterval: expect_interval, ExpectRule: expect_rule,
+    ExpectTrials: expect_trials,
+}
+

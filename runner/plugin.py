@@ -1,0 +1,197 @@
+"""The pytest plugin: `pytest specs/` collects `*.spec` files, one item per scenario instance.
+
+Registered through the `pytest11` entry point. Each spec file is parsed and checked by `dsl` at collection
+(errors are collection errors, rendered `file:line:col: message` with a caret); each scenario x example row
+becomes a :class:`ScenarioItem`. The bench (`--bench`, default the twin) is opened once per process on
+the first item that runs and closed at the end of the session.
+
+Verdicts: a criterion not met raises an AssertionError (failed); a bench fault anything else (broken);
+an optional feature the charger lacks is a skip.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import dsl
+from dsl.errors import SpecErrors
+from dsl.plan import ScenarioPlan, SpecPlan
+from lab.bench import BenchFileError, load_bench
+from runner import evidence
+from runner.bench_session import BenchSession
+from runner.context import ScenarioRun
+from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
+from runner.execute import execute
+
+DEFAULT_BENCH = Path(__file__).resolve().parent.parent / "lab" / "benches" / "twin.toml"
+
+_session_key = pytest.StashKey["_BenchHolder"]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    g = parser.getgroup("chargespec", "chargespec: acceptance specs on a lab bench")
+    g.addoption("--bench", default=None, help=f"bench file (TOML); default {DEFAULT_BENCH}")
+    g.addoption("--fault", action="append", default=[], metavar="NAME=VALUE",
+                help="twin fault knob, repeatable (see docs/twin.md)")
+    g.addoption("--speed", type=float, default=None, help="twin clock speed (bench seconds per real second)")
+    g.addoption("--evidence", default="out/evidence", help="directory for per-scenario evidence files")
+
+
+def parse_fault_args(values: list[str]) -> dict[str, str]:
+    faults: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise pytest.UsageError(f"--fault {item!r}: expected NAME=VALUE, e.g. --fault meter_gain=1.03")
+        faults[name.strip()] = value.strip()
+    return faults
+
+
+class _BenchHolder:
+    """Opens the bench lazily, once; remembers a failure to open so every scenario reports it as broken."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.session: BenchSession | None = None
+        self.error: BaseException | None = None
+        self.spec_hashes: dict[str, str] = {}
+
+    def get(self) -> BenchSession:
+        if self.session is not None:
+            return self.session
+        if self.error is not None:
+            raise BenchError(None, f"the bench could not be opened: {self.error}")
+        opt = self.config.option
+        bench_path = Path(opt.bench) if opt.bench else DEFAULT_BENCH
+        faults = parse_fault_args(opt.fault)
+        overrides: dict[str, Any] = {}
+        if opt.speed is not None:
+            overrides["clock.speed"] = opt.speed
+        try:
+            cfg = load_bench(bench_path, overrides=overrides)
+            if faults and cfg.kind != "twin":
+                raise BenchError(None, f"--fault only applies to a twin bench; {bench_path} is {cfg.kind!r}")
+            s = BenchSession(cfg, faults=faults)
+            try:
+                s.open()
+            except BaseException:
+                s.close()
+                raise
+        except (BenchFileError, BenchError, Exception) as e:  # noqa: B014 - every cause is reported alike
+            self.error = e
+            raise BenchError(None, f"the bench could not be opened: {e}") from e
+        self.session = s
+        return s
+
+    def close(self) -> None:
+        if self.session is not None:
+            self.session.close()
+            self.session = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_session_key] = _BenchHolder(config)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix == ".spec":
+        return SpecFile.from_parent(parent, path=file_path)
+    return None
+
+
+class SpecCollectError(Exception):
+    pass
+
+
+class SpecFile(pytest.File):
+    def collect(self):  # noqa: ANN201 - pytest's own signature
+        try:
+            plans = dsl.load(self.path)
+        except SpecErrors as e:
+            raise SpecCollectError(e.render()) from None
+        holder = self.config.stash[_session_key]
+        holder.spec_hashes[str(self.path)] = hashlib.sha256(self.path.read_bytes()).hexdigest()
+        for spec in plans:
+            yield SpecNode.from_parent(self, name=spec.title, spec=spec)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, SpecCollectError):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo)
+
+
+class SpecNode(pytest.Collector):
+    def __init__(self, *, spec: SpecPlan, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.spec = spec
+
+    def collect(self):  # noqa: ANN201
+        for sc in self.spec.scenarios:
+            item = ScenarioItem.from_parent(self, name=sc.name, plan=sc, spec=self.spec)
+            for tag in sc.tags:
+                self.config.addinivalue_line("markers", f"{tag}: spec tag")
+                item.add_marker(tag)
+            yield item
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, plan: ScenarioPlan, spec: SpecPlan, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.plan = plan
+        self.spec = spec
+
+    def runtest(self) -> None:
+        holder: _BenchHolder = self.config.stash[_session_key]
+        evidence.label_scenario(self.spec, self.plan)
+        session = holder.get()
+        root = Path(self.config.option.evidence)
+        directory = root / evidence.slug(self.spec.title) / evidence.slug(self.plan.name)
+        session.recorder.begin(directory)
+        run = ScenarioRun(self.plan, session, session.station(), step_context=evidence.allure_step)
+        try:
+            execute(session, self.plan, run)
+        except NotSupportedByCharger as e:
+            pytest.skip(f"charger lacks an optional feature: {e}")
+        finally:
+            session.recorder.end()
+            with contextlib.suppress(Exception):
+                evidence.attach_evidence(run, session.recorder, self.spec)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        e = excinfo.value
+        if isinstance(e, ExpectationFailed):
+            return f"FAILED (the charger did not meet a criterion)\n{e}"
+        if isinstance(e, BenchError):
+            return f"BROKEN (a bench fault, not a charger failure)\n{e}"
+        return f"BROKEN (unexpected error in the bench or runner)\n{super().repr_failure(excinfo)}"
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.plan.source.line - 1, f"{self.spec.title} :: {self.plan.name}"
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    holder: _BenchHolder | None = session.config.stash.get(_session_key, None)
+    if holder is None:
+        return
+    bench = holder.session
+    if bench is not None:
+        identity: dict[str, Any] = {
+            "chargespec": evidence.chargespec_version(),
+            "bench": bench.config.name,
+            "bench.file": bench.config.path,
+            "bench.kind": bench.config.kind,
+            "clock.speed": bench.clock.speed,
+            **({"faults": ", ".join(f"{k}={v}" for k, v in bench.faults.items())} if bench.faults else {}),
+            **bench.charger_identity(),
+            "instruments": dict(bench.identity),
+            "specs": dict(holder.spec_hashes),
+        }
+        alluredir = getattr(session.config.option, "allure_report_dir", None)
+        evidence.write_run_identity(Path(alluredir) if alluredir else None,
+                                    Path(session.config.option.evidence), identity)
+    holder.close()

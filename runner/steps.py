@@ -1,0 +1,277 @@
+"""The step library: Python implementations of the language's statements.
+
+The dsl knows each statement's *signature* (`dsl.statements`); here each is bound to what it does on a
+bench. A lab adds a statement for its own instrument with :func:`step`, without touching the grammar:
+
+    from runner.steps import step
+
+    @step("load bank sets {power:power}", name="loadbank.sets")
+    def loadbank_sets(run, power):
+        run.station.session.extra["loadbank"].set_power(power.value)
+
+Step functions receive the :class:`~runner.context.ScenarioRun` and the statement's typed parameters as
+keyword arguments (quantities as :class:`dsl.plan.Quantity`, values in canonical units).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from dsl.plan import Action, Quantity
+from dsl.steps import builtin_registry
+from instruments.errors import InstrumentError
+from runner.context import ScenarioRun
+from runner.errors import BenchError, ExpectationFailed
+
+StepFn = Callable[..., None]
+IMPLEMENTATIONS: dict[str, StepFn] = {}
+
+# OCPP 2.0.1 sets no time-to-apply; these are the bench-time budgets the steps themselves wait.
+BOOT_TIMEOUT_S = 120.0
+STATUS_TIMEOUT_S = 30.0
+CALL_TIMEOUT_S = 30.0
+TX_TIMEOUT_S = 60.0
+CABLE_OHMS = 220.0  # a 32 A cable (IEC 61851-1 PP resistor)
+
+
+def implements(name: str) -> Callable[[StepFn], StepFn]:
+    def deco(fn: StepFn) -> StepFn:
+        if name in IMPLEMENTATIONS and IMPLEMENTATIONS[name] is not fn:
+            raise ValueError(f"statement {name!r} already has an implementation: {IMPLEMENTATIONS[name].__qualname__}")
+        IMPLEMENTATIONS[name] = fn
+        return fn
+
+    return deco
+
+
+def step(pattern: str, *, name: str | None = None) -> Callable[[StepFn], StepFn]:
+    """Define a new statement (its signature in the language) and its implementation in one place."""
+
+    def deco(fn: StepFn) -> StepFn:
+        step_name = name or f"{fn.__module__}.{fn.__name__}"
+        builtin_registry().define(pattern, name=step_name)
+        return implements(step_name)(fn)
+
+    return deco
+
+
+def run_action(run: ScenarioRun, action: Action) -> None:
+    fn = IMPLEMENTATIONS.get(action.step)
+    if fn is None:
+        raise BenchError(action.source, f"statement {action.step!r} has no implementation in the step library")
+    run.last_action_t = run.clock.now()
+    try:
+        fn(run, **dict(action.args))
+    except InstrumentError as e:
+        raise BenchError(action.source, str(e)) from e
+    except (ExpectationFailed, BenchError) as e:
+        if e.source is None:
+            raise type(e)(action.source, e.detail) from e
+        raise
+
+
+def _call(run: ScenarioRun, action: str, payload: Mapping[str, Any]) -> Any:
+    return run.run(run.harness.call(run.station.id, action, dict(payload), timeout_s=CALL_TIMEOUT_S),
+                   bench_timeout=CALL_TIMEOUT_S + 5, what=f"{action} to charger {run.station.id!r}")
+
+
+def _wait(run: ScenarioRun, done: Callable[[], Any], budget_s: float) -> Any:
+    deadline = run.clock.now() + budget_s
+    while True:
+        run.check_bench()
+        got = done()
+        if got or run.clock.now() >= deadline:
+            return got
+        run.recorder.wait(lambda: False, 0.02)
+
+
+def _state(run: ScenarioRun):  # noqa: ANN202
+    assert run.station.state is not None
+    return run.station.state
+
+
+# ---- charger ---------------------------------------------------------------------------------------------
+
+
+@implements("charger.booted")
+def charger_booted(run: ScenarioRun) -> None:
+    sid = run.station.id
+    run.run(run.harness.wait_booted(sid, BOOT_TIMEOUT_S), bench_timeout=BOOT_TIMEOUT_S,
+            what=f"waiting for charger {sid!r} to boot")
+    evses = range(1, run.station.config.evses + 1)
+    st = _state(run)
+    ok = _wait(run, lambda: all(st.status_of(e) == "Available" for e in evses), STATUS_TIMEOUT_S)
+    if not ok:
+        seen = {e: st.status_of(e) for e in evses}
+        raise ExpectationFailed(None, f"charger booted but its EVSEs are not all Available within "
+                                      f"{STATUS_TIMEOUT_S:.0f} s: {seen}")
+
+
+# ---- EV --------------------------------------------------------------------------------------------------
+
+
+@implements("ev.plugs_in")
+def ev_plugs_in(run: ScenarioRun, evse: int = 1) -> None:
+    ev = run.station.ev(evse)
+    ev.set_cable(CABLE_OHMS)
+    ev.set_state("B")
+    st = _state(run)
+    if not _wait(run, lambda: st.status_of(evse) == "Occupied", STATUS_TIMEOUT_S):
+        raise ExpectationFailed(None, f"charger status evse {evse} is {st.status_of(evse)!r}, not Occupied, "
+                                      f"{STATUS_TIMEOUT_S:.0f} s after the EV plugged in")
+
+
+def _ev_load(run: ScenarioRun, current: Quantity, evse: int = 1) -> None:
+    ev = run.station.ev(evse)
+    ev.set_current(current.value, run.station.config.phases)
+    lag = run.session.config.twin.ev_lag_s if run.session.config.twin else 5.0
+    ev.follow_pilot(True, lag)
+    ev.set_state("C")
+
+
+@implements("ev.requests")
+def ev_requests(run: ScenarioRun, current: Quantity) -> None:
+    _ev_load(run, current)
+
+
+@implements("ev.draws")
+def ev_draws(run: ScenarioRun, current: Quantity) -> None:
+    _ev_load(run, current)
+
+
+@implements("ev.stops_charging")
+def ev_stops_charging(run: ScenarioRun) -> None:
+    run.station.ev(1).set_state("B")
+
+
+@implements("ev.unplugs")
+def ev_unplugs(run: ScenarioRun) -> None:
+    ev = run.station.ev(1)
+    ev.set_state("A")
+    ev.set_cable(None)
+
+
+# ---- sessions --------------------------------------------------------------------------------------------
+
+_remote_ids = itertools.count(1)
+
+
+@implements("session.starts")
+def session_starts(run: ScenarioRun, token: str, evse: int = 1) -> None:
+    before = {t for t in _state(run).transactions}
+    out = _call(run, "RequestStartTransaction", {
+        "idToken": {"idToken": token, "type": "ISO14443"}, "remoteStartId": next(_remote_ids), "evseId": evse})
+    if out.error_code or (out.response or {}).get("status") != "Accepted":
+        raise ExpectationFailed(None, f"charger did not accept RequestStartTransaction: "
+                                      f"{out.error_code or out.response}")
+    st = _state(run)
+    tx = _wait(run, lambda: next((t for t in st.transactions.values()
+                                  if t.transaction_id not in before and t.ended_t is None), None), TX_TIMEOUT_S)
+    if tx is None:
+        raise ExpectationFailed(None, f"no TransactionEvent Started within {TX_TIMEOUT_S:.0f} s of an accepted "
+                                      "RequestStartTransaction")
+    run.note(f"transaction {tx.transaction_id} started on evse {tx.evse_id}")
+
+
+@implements("session.stops")
+def session_stops(run: ScenarioRun) -> None:
+    tx = _state(run).active_transaction()
+    if tx is None:
+        raise ExpectationFailed(None, "session stops: the charger has no active transaction")
+    out = _call(run, "RequestStopTransaction", {"transactionId": tx.transaction_id})
+    if out.error_code or (out.response or {}).get("status") != "Accepted":
+        raise ExpectationFailed(None, f"charger did not accept RequestStopTransaction for {tx.transaction_id}: "
+                                      f"{out.error_code or out.response}")
+    if not _wait(run, lambda: tx.ended_t is not None, TX_TIMEOUT_S):
+        raise ExpectationFailed(None, f"no TransactionEvent Ended for {tx.transaction_id} within {TX_TIMEOUT_S:.0f} s")
+
+
+# ---- CSMS --------------------------------------------------------------------------------------------------
+
+_profile_ids = itertools.count(100)
+
+
+@implements("csms.sets_profile")
+def csms_sets_profile(run: ScenarioRun, purpose: str, evse: int, limit: Quantity) -> None:
+    unit = {"current": "A", "power": "W"}.get(limit.dimension)
+    if unit is None:
+        raise BenchError(None, f"a charging limit is a current or a power, not {limit.text}")
+    profile: dict[str, Any] = {
+        "id": next(_profile_ids), "stackLevel": 0, "chargingProfilePurpose": purpose,
+        "chargingProfileKind": "Relative" if purpose == "TxProfile" else "Absolute",
+        "chargingSchedule": [{"id": 1, "chargingRateUnit": unit,
+                              "chargingSchedulePeriod": [{"startPeriod": 0, "limit": round(limit.value, 1)}]}],
+    }
+    if purpose != "TxProfile":
+        from instruments.clock import iso_utc
+
+        profile["chargingSchedule"][0]["startSchedule"] = iso_utc(run.clock.wall())
+    if purpose == "TxProfile":
+        tx = _state(run).active_transaction(evse)
+        if tx is None:
+            raise ExpectationFailed(None, f"a TxProfile needs an active transaction on evse {evse}; there is none")
+        profile["transactionId"] = tx.transaction_id
+    out = _call(run, "SetChargingProfile", {"evseId": 0 if purpose == "ChargingStationMaxProfile" else evse,
+                                            "chargingProfile": profile})
+    run.last_outcome = out
+    if out.error_code or (out.response or {}).get("status") != "Accepted":
+        raise ExpectationFailed(None, f"charger did not accept SetChargingProfile {purpose} {limit.text}: "
+                                      f"{out.error_code or out.response}")
+
+
+@implements("csms.clears_profiles")
+def csms_clears_profiles(run: ScenarioRun) -> None:
+    run.last_outcome = _call(run, "ClearChargingProfile", {})
+
+
+@implements("csms.sends")
+def csms_sends(run: ScenarioRun, action: str, fields: Mapping[str, Any] | None = None) -> None:
+    run.last_outcome = _call(run, action, dict(fields or {}))
+
+
+@implements("csms.drops")
+def csms_drops(run: ScenarioRun) -> None:
+    run.run(run.harness.drop(run.station.id), bench_timeout=10, what="dropping the charger's connection")
+
+
+@implements("csms.refuses")
+def csms_refuses(run: ScenarioRun, duration: Quantity) -> None:
+    run.harness.refuse_reconnects(duration.value)
+
+
+@implements("csms.drops_and_refuses")
+def csms_drops_and_refuses(run: ScenarioRun, duration: Quantity) -> None:
+    run.harness.refuse_reconnects(duration.value)
+    csms_drops(run)
+    run.clock.sleep(duration.value)
+
+
+@implements("csms.accepts")
+def csms_accepts(run: ScenarioRun) -> None:
+    run.harness.accept_reconnects()
+
+
+@implements("csms.sets_variable")
+def csms_sets_variable(run: ScenarioRun, variable: str, value: str) -> None:
+    component, _, name = variable.rpartition(".")
+    if not component:
+        raise BenchError(None, f"variable {variable!r} must be Component.Variable, e.g. "
+                               "SampledDataCtrlr.TxUpdatedInterval")
+    out = _call(run, "SetVariables", {"setVariableData": [
+        {"attributeValue": value, "component": {"name": component}, "variable": {"name": name}}]})
+    run.last_outcome = out
+    results = (out.response or {}).get("setVariableResult") or [{}]
+    if out.error_code or results[0].get("attributeStatus") != "Accepted":
+        raise ExpectationFailed(None, f"charger did not accept {variable} = {value}: {out.error_code or results}")
+
+
+@implements("wait")
+def wait(run: ScenarioRun, duration: Quantity) -> None:
+    run.clock.sleep(duration.value)
+
+
+def unimplemented() -> list[str]:
+    """Built-in statements the step library has no implementation for (a test keeps this empty)."""
+    return sorted({d.name for d in builtin_registry()} - set(IMPLEMENTATIONS))

@@ -1,0 +1,164 @@
+"""Fixtures for the instrument tests: the pyvisa-sim analyzers and tiny loopback servers.
+
+`LineServer` is a TCP server on 127.0.0.1 (port 0) that reads ``\\n``-terminated lines and answers what a
+test's `reply(line, connection_number)` returns: a list of lines (str, sent with ``\\n``) or raw bytes,
+or None to drop the connection. It records every raw line it received, per connection. Helpers are
+fixtures (not imports) so that other test directories' conftest modules never clash with these.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from instruments import registry
+from instruments.clock import Clock
+
+SIM_DIR = Path(__file__).parent / "sim"
+SIM_LIBRARY = f"{SIM_DIR / 'wt300.yaml'}@sim"
+SIM_PORTS = {"wt310": 10001, "wt333": 10002, "wt310_running": 10003, "wt310_ready": 10004,
+             "wt310_timeup": 10005, "wt310_header": 10006, "wt310_odd": 10007, "wt310_garbage": 10008,
+             "wt310_short": 10009}
+
+
+Reply = Callable[[str, int], "Sequence[str | bytes] | None"]
+
+
+class LineServer:
+    def __init__(self, reply: Reply) -> None:
+        self.reply = reply
+        self.received: list[list[bytes]] = []  # raw lines (with b"\n") per connection
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        self.port: int = self._sock.getsockname()[1]
+        self._conns: list[socket.socket] = []
+        self._lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"socket://127.0.0.1:{self.port}"
+
+    @property
+    def visa(self) -> str:
+        return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
+
+    def lines(self, connection: int = -1) -> list[bytes]:
+        with self._lock:
+            return list(self.received[connection]) if self.received else []
+
+    def push(self, data: bytes) -> None:
+        """Send unsolicited bytes on the newest connection."""
+        with self._lock:
+            self._conns[-1].sendall(data)
+
+    def close(self) -> None:
+        self._sock.close()
+        with self._lock:
+            for c in self._conns:
+                c.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with self._lock:
+                self._conns.append(conn)
+                self.received.append([])
+                index = len(self.received) - 1
+            threading.Thread(target=self._serve, args=(conn, index), daemon=True).start()
+
+    def _serve(self, conn: socket.socket, index: int) -> None:
+        buf = b""
+        with conn:
+            while True:
+                try:
+                    chunk = conn.recv(4096)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                buf += chunk
+                while b"\n" in buf:
+                    raw, buf = buf.split(b"\n", 1)
+                    with self._lock:
+                        self.received[index].append(raw + b"\n")
+                    answer = self.reply(raw.decode("ascii", "replace").rstrip("\r"), index)
+                    if answer is None:
+                        conn.shutdown(socket.SHUT_RDWR)
+                        return
+                    for item in answer:
+                        conn.sendall(item if isinstance(item, bytes) else item.encode("ascii") + b"\n")
+
+
+@pytest.fixture
+def line_server() -> Iterator[Callable[[Reply], LineServer]]:
+    servers: list[LineServer] = []
+
+    def make(reply: Reply) -> LineServer:
+        servers.append(LineServer(reply))
+        return servers[-1]
+
+    yield make
+    for s in servers:
+        s.close()
+
+
+@pytest.fixture
+def sim_wt() -> Iterator[Callable[..., object]]:
+    """Build a WT300 driver on one of the simulated analyzers of sim/wt300.yaml; closed at teardown."""
+    made: list[object] = []
+
+    def make(device: str = "wt310", **options: object):
+        address = f"TCPIP0::127.0.0.1::{SIM_PORTS[device]}::SOCKET"
+        wt = registry.create("yokogawa-wt300", name="wt", address=address, visa_library=SIM_LIBRARY,
+                             clock=Clock(), **options)
+        made.append(wt)
+        return wt
+
+    yield make
+    for wt in made:
+        wt.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def sim_analyzer() -> Iterator[Callable[..., object]]:
+    """sim_analyzer(driver, "wt1800.yaml", 10101, **options): a driver on a pyvisa-sim analyzer, opened;
+    closed at teardown. The port picks the device in that YAML file's resources."""
+    made: list[object] = []
+
+    def make(driver: str, yaml: str, port: int, **options: object):
+        address = f"TCPIP0::127.0.0.1::{port}::SOCKET"
+        an = registry.create(driver, name="pa", address=address, visa_library=f"{SIM_DIR / yaml}@sim",
+                             clock=Clock(), **options)
+        made.append(an)
+        an.open()  # type: ignore[attr-defined]
+        return an
+
+    yield make
+    for an in made:
+        an.close()  # type: ignore[attr-defined]
+
+
+def _record_writes(instrument: object) -> list[bytes]:
+    sent: list[bytes] = []
+    resource = instrument.link.resource  # type: ignore[attr-defined]
+    original = resource.write_raw
+
+    def write_raw(message: bytes) -> int:
+        sent.append(bytes(message))
+        return original(message)
+
+    resource.write_raw = write_raw
+    return sent
+
+
+@pytest.fixture
+def record_writes() -> Callable[[object], list[bytes]]:
+    """record_writes(driver) -> list that fills with the exact bytes written to its open VISA resource."""
+    return _record_writes

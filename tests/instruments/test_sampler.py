@@ -1,0 +1,178 @@
+"""The background sampler: deadline scheduling on the bench clock, first error stops it, PWM polling."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from instruments import registry
+from instruments.base import AnalyzerReading, EvEmulator, PowerAnalyzer, PwmReading
+from instruments.clock import Clock
+from instruments.errors import InstrumentTimeout
+from instruments.sampler import Sampler
+
+
+class FakeAnalyzer(PowerAnalyzer):
+    """Reads take `busy(k)` real seconds; read number `fail_at` raises a timeout."""
+
+    def __init__(self, clock: Clock, busy: Callable[[int], float] = lambda k: 0.0, fail_at: int | None = None,
+                 interval_s: float = 1.0) -> None:
+        super().__init__("fake", "nowhere", clock)
+        self.busy = busy
+        self.fail_at = fail_at
+        self.reads = 0
+        self._interval = interval_s
+        self._open = True
+
+    def open(self) -> None: ...
+    def close(self) -> None: ...
+    def identify(self) -> str:
+        return "fake"
+    def configure(self, *, phases: int = 3, update_interval_s: float = 0.5) -> None: ...
+
+    @property
+    def update_interval_s(self) -> float:
+        return self._interval
+
+    def read(self) -> AnalyzerReading:
+        k = self.reads
+        self.reads += 1
+        if k == self.fail_at:
+            raise InstrumentTimeout("fake", "nowhere", "no answer within 2 s", last_command=":NUM:NORM:VAL?")
+        t = self.clock.now()
+        time.sleep(self.busy(k))
+        return AnalyzerReading(t=t, total_power_w=float(k))
+
+    def integration_reset(self) -> None: ...
+    def integration_start(self) -> None: ...
+    def integration_stop(self) -> None: ...
+    def read_energy_wh(self) -> float | None:
+        return None
+
+
+def collect(sampler_factory: Callable[[Callable[[AnalyzerReading], None]], Sampler], n: int,
+            timeout_s: float = 10.0) -> tuple[Sampler, list[AnalyzerReading]]:
+    got: list[AnalyzerReading] = []
+    enough = threading.Event()
+
+    def on_sample(r: AnalyzerReading) -> None:
+        got.append(r)
+        if len(got) >= n:
+            enough.set()
+
+    sampler = sampler_factory(on_sample)
+    sampler.start()
+    assert enough.wait(timeout_s), f"only {len(got)} samples"
+    assert sampler.stop()
+    return sampler, got
+
+
+def test_polls_on_a_fixed_grid_without_drift() -> None:
+    clock = Clock(speed=20)  # 1 bench s = 50 ms real
+    analyzer = FakeAnalyzer(clock, busy=lambda k: 0.02)  # each read eats 40 % of the interval
+    _, got = collect(lambda cb: Sampler(analyzer, clock, cb), 8)
+    ts = [r.t for r in got[:8]]
+    mean_step = (ts[-1] - ts[0]) / 7
+    # sleep(interval) after each read would step 1.4 bench s; a deadline grid steps 1.0
+    assert 0.9 <= mean_step <= 1.15, ts
+
+
+def test_overrun_slots_are_skipped_not_burst() -> None:
+    clock = Clock(speed=20)
+    analyzer = FakeAnalyzer(clock, busy=lambda k: 0.125 if k == 1 else 0.0)  # read 1 takes 2.5 intervals
+    sampler, got = collect(lambda cb: Sampler(analyzer, clock, cb), 5)
+    ts = [r.t for r in got]
+    assert sampler.missed >= 2
+    assert all(b - a >= 0.5 for a, b in itertools.pairwise(ts)), ts
+
+
+def test_interval_defaults_to_the_analyzers_and_can_be_overridden() -> None:
+    clock = Clock(speed=20)
+    analyzer = FakeAnalyzer(clock, interval_s=2.0)
+    assert Sampler(analyzer, clock, lambda r: None).interval_s == 2.0
+    assert Sampler(analyzer, clock, lambda r: None, interval_s=0.5).interval_s == 0.5
+    with pytest.raises(ValueError, match="positive"):
+        Sampler(analyzer, clock, lambda r: None, interval_s=0)
+
+
+def test_first_error_stops_sampling_and_is_reported_once() -> None:
+    clock = Clock(speed=50)
+    analyzer = FakeAnalyzer(clock, fail_at=3)
+    errors: list[Exception] = []
+    done = threading.Event()
+
+    def on_error(e: Exception) -> None:
+        errors.append(e)
+        done.set()
+
+    got: list[AnalyzerReading] = []
+    sampler = Sampler(analyzer, clock, got.append, on_error=on_error)
+    sampler.start()
+    assert done.wait(5)
+    assert sampler.stop()
+    time.sleep(0.05)
+    assert len(got) == 3 and analyzer.reads == 4  # nothing read after the failure
+    assert errors == [sampler.error]
+    assert isinstance(sampler.error, InstrumentTimeout) and sampler.error.last_command == ":NUM:NORM:VAL?"
+    assert not sampler.running
+
+
+def test_a_failing_callback_stops_it_too() -> None:
+    clock = Clock(speed=50)
+
+    def boom(r: AnalyzerReading) -> None:
+        raise RuntimeError("recorder is closed")
+
+    sampler = Sampler(FakeAnalyzer(clock), clock, boom)
+    sampler.start()
+    sampler._thread.join(5)  # type: ignore[union-attr]
+    assert isinstance(sampler.error, RuntimeError)
+
+
+def test_cannot_start_twice() -> None:
+    clock = Clock(speed=50)
+    sampler = Sampler(FakeAnalyzer(clock), clock, lambda r: None)
+    sampler.start()
+    try:
+        with pytest.raises(RuntimeError, match="already started"):
+            sampler.start()
+    finally:
+        sampler.stop()
+
+
+class FakeEv(EvEmulator):
+    def open(self) -> None: ...
+    def close(self) -> None: ...
+    def identify(self) -> str:
+        return "ev"
+    def set_state(self, state: str) -> None: ...
+    def set_cable(self, ohms: float | None) -> None: ...
+    def set_current(self, amps: float, phases: int = 3) -> None: ...
+    def follow_pilot(self, enabled: bool, lag_s: float = 5.0) -> None: ...
+    def read_pwm(self) -> PwmReading:
+        return PwmReading(26.7, 1000.0)
+
+
+def test_polls_the_ev_pwm_each_interval_when_asked() -> None:
+    clock = Clock(speed=50)
+    pwm: list[tuple[float, PwmReading]] = []
+    _sampler, _got = collect(lambda cb: Sampler(FakeAnalyzer(clock), clock, cb, ev=FakeEv("ev", "x", clock),
+                                              on_pwm=lambda t, r: pwm.append((t, r))), 3)
+    assert len(pwm) >= 3 and pwm[0][1] == PwmReading(26.7, 1000.0)
+    with pytest.raises(ValueError, match="both ev= and on_pwm="):
+        Sampler(FakeAnalyzer(clock), clock, lambda r: None, ev=FakeEv("ev", "x", clock))
+
+
+def test_samples_a_simulated_wt310(sim_wt) -> None:
+    wt = sim_wt("wt310")
+    wt.open()
+    wt.configure(phases=1, update_interval_s=0.1)
+    clock = wt.clock
+    _, got = collect(lambda cb: Sampler(wt, clock, cb), 3)
+    assert [r.phases["L1"].current_a for r in got[:3]] == [15.998] * 3
+    assert got[0].t < got[1].t < got[2].t
+    assert registry.driver("yokogawa-wt300") is type(wt)

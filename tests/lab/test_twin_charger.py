@@ -1,0 +1,445 @@
+"""The whole twin on loopback: a minimal CSMS, the virtual charger, the analyzer through pyvisa-py and
+the EV emulator through pyserial, on one clock at 60x."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+import pytest
+import pyvisa
+import serial
+from ocpp.v201 import call
+
+from instruments.clock import Clock
+from lab.twin.faults import parse_faults
+
+# The conftest's TwinEnv and Received (conftest modules are not importable under pytest's importlib mode).
+TwinEnv = Any
+Received = Any
+
+TOKEN = {"id_token": "04A2B3C4", "type": "ISO14443"}
+
+
+def bench_seconds(clock: Clock, timestamp: str) -> float:
+    """Bench time of an OCPP timestamp from the twin (its wall time is the clock's)."""
+    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    return (moment - clock.wall(0)).total_seconds()
+
+
+class EvPort:
+    """The EV emulator over pyserial, with request ids; unsolicited events are skipped."""
+
+    def __init__(self, url: str) -> None:
+        self.port = serial.serial_for_url(url, timeout=2)
+        self.rid = 0
+
+    def ask(self, command: str) -> str:
+        self.rid += 1
+        self.port.write(f"{self.rid} {command}\n".encode())
+        while True:
+            line = self.port.readline().decode().strip()
+            if not line:
+                raise AssertionError(f"no reply to {command!r}")
+            if not line.startswith("!"):
+                break
+        rid, status, *value = line.split(" ", 2)
+        assert rid == str(self.rid) and status == "OK", f"{command!r} -> {line!r}"
+        return value[0] if value else ""
+
+    def close(self) -> None:
+        self.port.close()
+
+
+@pytest.fixture
+def visa() -> Iterator[Callable[[str], Any]]:
+    rm = pyvisa.ResourceManager("@py")
+    opened: list[Any] = []
+
+    def open_analyzer(address: str) -> Any:
+        inst = rm.open_resource(address, read_termination="\n", write_termination="\n", timeout=2000)
+        opened.append(inst)
+        return inst
+
+    yield open_analyzer
+    for inst in opened:
+        inst.close()
+    rm.close()
+
+
+def tx_events(env: TwinEnv, tx_id: str) -> list[Received]:
+    return [
+        r
+        for r in env.csms.find("TransactionEvent")
+        if r.payload["transaction_info"]["transaction_id"] == tx_id
+    ]
+
+
+def register_wh(r: Received) -> float:
+    for sv in r.payload["meter_value"][0]["sampled_value"]:
+        if sv.get("measurand", "Energy.Active.Import.Register") == "Energy.Active.Import.Register":
+            unit = sv.get("unit_of_measure", {}).get("unit", "Wh")
+            return float(sv["value"]) * (1000.0 if unit == "kWh" else 1.0)
+    raise AssertionError(f"no energy register in {r.payload}")
+
+
+def start_session(env: TwinEnv, amps: float = 16.0) -> tuple[EvPort, str]:
+    """Plug in, remote start, EV asks for charge; returns once the charger reports Charging."""
+    csms, sid = env.csms, env.station_id
+    ev = EvPort(env.endpoints[sid]["ev"])
+    ev.ask(f"LOAD:CURR {amps}")
+    ev.ask("CP:STATE B")
+    csms.wait_for(
+        lambda: csms.find("StatusNotification", evse_id=1, connector_status="Occupied"), 5, "Occupied"
+    )
+    reply = csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=42, evse_id=1))
+    assert reply.status == "Accepted"
+    started = csms.wait_for(lambda: csms.find("TransactionEvent", event_type="Started"), 5, "Started")[0]
+    tx_id = started.payload["transaction_info"]["transaction_id"]
+    ev.ask("CP:STATE C")
+    csms.wait_for(
+        lambda: [
+            r
+            for r in tx_events(env, tx_id)
+            if r.payload["transaction_info"].get("charging_state") == "Charging"
+        ],
+        5,
+        "Charging",
+    )
+    return ev, tx_id
+
+
+def test_boot_identity_status_and_heartbeat(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory(heartbeat_s=30)
+    csms = env.csms
+    boot = csms.wait_for(lambda: csms.find("BootNotification"), 5, "BootNotification")[0]
+    assert boot.station == "TWIN-AC22-001"
+    assert boot.payload == {
+        "charging_station": {"model": "Twin AC22", "vendor_name": "chargespec", "firmware_version": "1.4.2"},
+        "reason": "PowerUp",
+    }
+    csms.wait_for(
+        lambda: len(csms.find("StatusNotification", connector_status="Available")) == 2, 5, "status"
+    )
+    assert {r.payload["evse_id"] for r in csms.find("StatusNotification")} == {1, 2}
+    beats = csms.wait_for(
+        lambda: len(csms.find("Heartbeat")) >= 2 and csms.find("Heartbeat"), 5, "heartbeats"
+    )
+    assert beats[1].t - beats[0].t == pytest.approx(30, abs=3)  # bench seconds
+    assert set(env.endpoints["TWIN-AC22-001"]) == {"analyzer", "analyzer2", "ev", "ev2"}
+
+
+def test_remote_start_meter_values_and_remote_stop(twin_factory: Callable[..., TwinEnv], visa: Any) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    ev, tx_id = start_session(env)
+    started = tx_events(env, tx_id)[0].payload
+    assert started["event_type"] == "Started" and started["seq_no"] == 0
+    assert started["trigger_reason"] == "RemoteStart"
+    assert started["evse"] == {"id": 1, "connector_id": 1} and started["id_token"] == TOKEN
+    assert started["transaction_info"]["remote_start_id"] == 42
+    assert started["meter_value"][0]["sampled_value"][0]["context"] == "Transaction.Begin"
+    csms.wait_for(
+        lambda: (
+            len([r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"])
+            >= 3
+        ),
+        10,
+        "periodic meter values",
+    )
+    periodic = [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"]
+    stamps = [bench_seconds(env.clock, r.payload["timestamp"]) for r in periodic]
+    assert [b - a for a, b in itertools.pairwise(stamps)] == pytest.approx([10, 10], abs=0.5)
+    sampled = periodic[-1].payload["meter_value"][0]["sampled_value"]
+    by_key = {(sv["measurand"], sv.get("phase")): sv for sv in sampled}
+    assert by_key[("Current.Import", "L2")]["value"] == pytest.approx(16.0)
+    assert by_key[("Voltage", "L1-N")]["unit_of_measure"] == {"unit": "V"}
+    assert by_key[("Energy.Active.Import.Register", None)]["context"] == "Sample.Periodic"
+    assert by_key[("Power.Active.Import", None)]["value"] == pytest.approx(16 * 690 * 0.99, rel=0.01)
+    analyzer = visa(env.endpoints[sid]["analyzer"])
+    analyzer.write(":NUM:NORM:NUM 3;ITEM1 I,1;ITEM2 I,2;ITEM3 I,3")
+    assert [float(x) for x in analyzer.query(":NUM:NORM:VAL?").split(",")] == pytest.approx(
+        [16] * 3, rel=0.005
+    )
+    # The other EVSE is idle and its analyzer says so.
+    other = visa(env.endpoints[sid]["analyzer2"])
+    other.write(":NUM:NORM:NUM 1;ITEM1 I,1")
+    assert float(other.query(":NUM:NORM:VAL?")) == 0.0
+
+    assert csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id)).status == "Accepted"
+    ended_at = csms.wait_for(lambda: csms.find("TransactionEvent", event_type="Ended"), 5, "Ended")[0]
+    ended = ended_at.payload
+    assert ended["trigger_reason"] == "RemoteStop"
+    assert ended["transaction_info"]["stopped_reason"] == "Remote"
+    assert ended["meter_value"][0]["sampled_value"][0]["context"] == "Transaction.End"
+    seqs = [r.payload["seq_no"] for r in tx_events(env, tx_id)]
+    assert seqs == list(range(len(seqs)))
+    time.sleep(0.05)
+    assert ev.ask("LOAD:CURR?") == "0.0,0.0,0.0"  # contactor open
+    assert ev.ask("PWM:DUTY?") == "100.0"
+    ev.ask("CP:STATE A")
+    csms.wait_for(
+        lambda: [
+            r
+            for r in csms.find("StatusNotification", evse_id=1, connector_status="Available")
+            if r.t > ended_at.t
+        ],
+        5,
+        "Available after unplug",
+    )
+    assert csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id)).status == "Rejected"
+    ev.close()
+
+
+def energy_error(env: TwinEnv, visa: Any, window_s: float = 300.0) -> float:
+    """Charger register delta against the analyzer's integrated energy over the same bench window, %."""
+    sid, clock = env.station_id, env.clock
+    ev, tx_id = start_session(env)
+    analyzer = visa(env.endpoints[sid]["analyzer"])
+    analyzer.write(":RATE 100MS;:NUM:NORM:NUM 1;:NUM:NORM:ITEM1 WH,SIGMA;:INTEG:STAR")
+    assert analyzer.query(":INTEG:STAT?") == "START"
+    samples: list[tuple[float, float]] = []
+    t_end = clock.now() + window_s + 15
+    while clock.now() < t_end:
+        before = clock.now()
+        value = analyzer.query(":NUM:NORM:VAL?")
+        samples.append(((before + clock.now()) / 2, float(value)))
+        time.sleep(0.01)
+    ev.close()
+    events = [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"]
+    marks = [(bench_seconds(clock, r.payload["timestamp"]), register_wh(r)) for r in events]
+    marks = [m for m in marks if samples[0][0] < m[0] < samples[-1][0]]
+    (t1, reg1), (t2, reg2) = marks[0], marks[-1]
+    assert t2 - t1 >= window_s - 20
+
+    def analyzer_at(t: float) -> float:
+        for (ta, wa), (tb, wb) in itertools.pairwise(samples):
+            if ta <= t <= tb:
+                return wa + (wb - wa) * (t - ta) / (tb - ta)
+        raise AssertionError(f"no analyzer samples around bench {t:.1f} s")
+
+    reference = analyzer_at(t2) - analyzer_at(t1)
+    assert reference == pytest.approx(
+        16 * sum(env.twin.physics.voltages) * 0.99 * (t2 - t1) / 3600, rel=0.005
+    )
+    error = (reg2 - reg1 - reference) / reference * 100.0
+    print(f"energy window {t2 - t1:.1f} s: charger {reg2 - reg1:.2f} Wh, analyzer {reference:.2f} Wh, {error:+.4f} %")
+    return error
+
+
+def test_healthy_meter_agrees_with_analyzer(twin_factory: Callable[..., TwinEnv], visa: Any) -> None:
+    assert abs(energy_error(twin_factory(), visa)) < 0.2
+
+
+def test_meter_gain_fault_shows_three_percent(twin_factory: Callable[..., TwinEnv], visa: Any) -> None:
+    assert energy_error(twin_factory(parse_faults({"meter_gain": "1.03"})), visa) == pytest.approx(
+        3.0, abs=0.2
+    )
+
+
+def tx_profile(tx_id: str, limit: float, unit: str = "A", pid: int = 1) -> dict[str, Any]:
+    return {
+        "id": pid,
+        "stack_level": 0,
+        "charging_profile_purpose": "TxProfile",
+        "charging_profile_kind": "Relative",
+        "transaction_id": tx_id,
+        "charging_schedule": [
+            {
+                "id": pid,
+                "charging_rate_unit": unit,
+                "charging_schedule_period": [{"start_period": 0, "limit": limit}],
+            }
+        ],
+    }
+
+
+def test_tx_profile_limit_reaches_analyzer_after_ev_lag(
+    twin_factory: Callable[..., TwinEnv], visa: Any
+) -> None:
+    env = twin_factory()
+    csms, sid, clock = env.csms, env.station_id, env.clock
+    ev, tx_id = start_session(env, amps=32.0)
+    analyzer = visa(env.endpoints[sid]["analyzer"])
+    analyzer.write(":RATE 100MS;:NUM:NORM:NUM 1;:NUM:NORM:ITEM1 I,1")
+    csms.wait_for(lambda: float(analyzer.query(":NUM:NORM:VAL?")) > 31, 5, "full current")
+
+    wrong = csms.call(sid, call.SetChargingProfile(evse_id=1, charging_profile=tx_profile("nope", 10)))
+    assert wrong.status == "Rejected" and wrong.status_info["reason_code"] == "TxNotFound"
+    t_sent = clock.now()
+    reply = csms.call(sid, call.SetChargingProfile(evse_id=1, charging_profile=tx_profile(tx_id, 10)))
+    assert reply.status == "Accepted"
+    csms.wait_for(lambda: float(analyzer.query(":NUM:NORM:VAL?")) <= 10.6, 5, "analyzer current <= 10.6 A")
+    time_to_comply = clock.now() - t_sent
+    lag = env.bench.twin.ev_lag_s  # type: ignore[union-attr]
+    assert lag - 0.2 <= time_to_comply <= lag + 1.5
+    assert float(ev.ask("PWM:DUTY?")) == pytest.approx(16.6)
+    assert csms.find("TransactionEvent", trigger_reason="ChargingRateChanged")
+    composite = csms.call(sid, call.GetCompositeSchedule(duration=600, evse_id=1))
+    assert composite.status == "Accepted"
+    assert composite.schedule["charging_schedule_period"] == [{"start_period": 0, "limit": 10.0}]
+    in_watts = csms.call(sid, call.GetCompositeSchedule(duration=600, evse_id=1, charging_rate_unit="W"))
+    assert in_watts.schedule["charging_schedule_period"][0]["limit"] == pytest.approx(6900.0)
+    ev.close()
+
+
+def test_get_and_set_variables(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    csms.wait_for(lambda: csms.find("BootNotification"), 5, "boot")
+    comp, var = {"name": "SampledDataCtrlr"}, {"name": "TxUpdatedInterval"}
+    got = csms.call(
+        sid,
+        call.GetVariables(
+            get_variable_data=[
+                {"component": comp, "variable": var},
+                {"component": {"name": "Nope"}, "variable": var},
+            ]
+        ),
+    )
+    assert got.get_variable_result[0]["attribute_status"] == "Accepted"
+    assert got.get_variable_result[0]["attribute_value"] == "10"
+    assert got.get_variable_result[1]["attribute_status"] == "UnknownComponent"
+    done = csms.call(
+        sid,
+        call.SetVariables(
+            set_variable_data=[
+                {"component": comp, "variable": var, "attribute_value": "30"},
+                {"component": comp, "variable": var, "attribute_value": "-5"},
+                {
+                    "component": {"name": "SmartChargingCtrlr"},
+                    "variable": {"name": "RateUnit"},
+                    "attribute_value": "A",
+                },
+            ]
+        ),
+    )
+    assert [r["attribute_status"] for r in done.set_variable_result] == ["Accepted", "Rejected", "Rejected"]
+    ev, tx_id = start_session(env)
+    csms.wait_for(
+        lambda: (
+            len([r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"])
+            >= 2
+        ),
+        10,
+        "periodic",
+    )
+    periodic = [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"]
+    gap = bench_seconds(env.clock, periodic[1].payload["timestamp"]) - bench_seconds(
+        env.clock, periodic[0].payload["timestamp"]
+    )
+    assert gap == pytest.approx(30, abs=0.5)
+    assert csms.call(sid, call.GetBaseReport(request_id=7, report_base="FullInventory")).status == "Accepted"
+    reports = csms.wait_for(
+        lambda: [r for r in csms.find("NotifyReport", request_id=7) if not r.payload.get("tbc")],
+        5,
+        "last NotifyReport",
+    )
+    assert reports
+    names = {
+        (d["component"]["name"], d["variable"]["name"])
+        for r in csms.find("NotifyReport")
+        for d in r.payload["report_data"]
+    }
+    assert ("AlignedDataCtrlr", "Interval") in names and ("SampledDataCtrlr", "TxUpdatedInterval") in names
+    ev.close()
+
+
+def test_offline_events_are_replayed_flagged(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    ev, tx_id = start_session(env)
+    csms.refuse = True
+    env.loop.run(csms.drop(sid), timeout=5)
+    time.sleep(45 / env.clock.speed)  # 45 bench seconds offline: several periodic events
+    csms.refuse = False
+
+    def live_after_replay() -> bool:
+        events = tx_events(env, tx_id)
+        replayed = [r.payload["seq_no"] for r in events if r.payload.get("offline")]
+        return bool(replayed) and any(r.payload["seq_no"] > max(replayed) for r in events)
+
+    csms.wait_for(live_after_replay, 10, "replayed events, then a live one")
+    events = tx_events(env, tx_id)
+    offline = [r for r in events if r.payload.get("offline")]
+    assert len(offline) >= 3
+    seqs = [r.payload["seq_no"] for r in events]
+    assert seqs == list(range(len(seqs)))  # nothing lost, in order
+    assert len(csms.find("BootNotification")) == 1  # a reconnect is not a reboot
+    ev.close()
+
+
+def test_immediate_reset_ends_transaction_and_reboots(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    ev, _tx_id = start_session(env)
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    ended = csms.wait_for(lambda: csms.find("TransactionEvent", event_type="Ended"), 5, "Ended")[0].payload
+    assert ended["trigger_reason"] == "ResetCommand"
+    assert ended["transaction_info"]["stopped_reason"] == "ImmediateReset"
+    boot = csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot")[0]
+    assert boot.t - ended_t(env) >= 9.0  # off the air for the reboot time
+    ev.close()
+
+
+def ended_t(env: TwinEnv) -> float:
+    return env.csms.find("TransactionEvent", event_type="Ended")[0].t
+
+
+@pytest.mark.parametrize(
+    "knob",
+    [
+        "seqno_gap",
+        "status_stuck",
+        "clock_skew_s",
+        "firmware_version",
+        "meter_multiplier_bug",
+        "schema_violation",
+    ],
+)
+def test_cheap_faults_show(knob: str, twin_factory: Callable[..., TwinEnv]) -> None:
+    values = {
+        "seqno_gap": "true",
+        "status_stuck": "true",
+        "clock_skew_s": "120",
+        "firmware_version": "9.9.9",
+        "meter_multiplier_bug": "true",
+        "schema_violation": "true",
+    }
+    env = twin_factory(parse_faults({knob: values[knob]}))
+    csms, sid = env.csms, env.station_id
+    boot = csms.wait_for(lambda: csms.find("BootNotification"), 5, "boot")[0]
+    if knob == "firmware_version":
+        assert boot.payload["charging_station"]["firmware_version"] == "9.9.9"
+        return
+    if knob == "status_stuck":
+        ev = EvPort(env.endpoints[sid]["ev"])
+        ev.ask("CP:STATE B")
+        time.sleep(0.1)
+        assert not csms.find("StatusNotification", connector_status="Occupied")
+        ev.close()
+        return
+    ev, tx_id = start_session(env)
+    csms.wait_for(
+        lambda: (
+            [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"]
+            or env.twin.charger.counters.refused
+        ),
+        5,
+        "a periodic event",
+    )
+    events = tx_events(env, tx_id)
+    if knob == "seqno_gap":
+        seqs = [r.payload["seq_no"] for r in events]
+        assert seqs != list(range(len(seqs))) and seqs == sorted(seqs)
+    elif knob == "clock_skew_s":
+        lag = bench_seconds(env.clock, events[0].payload["timestamp"]) - events[0].t
+        assert lag == pytest.approx(120, abs=2)
+    elif knob == "meter_multiplier_bug":
+        assert register_wh(events[0]) == pytest.approx(1000.0 * 1000.0, rel=0.01)  # 1000 Wh reported as kWh
+    elif knob == "schema_violation":
+        assert env.twin.charger.counters.refused >= 1  # the CSMS's schema check refused the Updated event
+    ev.close()

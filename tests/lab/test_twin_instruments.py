@@ -1,0 +1,171 @@
+"""The twin's analyzer (SCPI through pyvisa-py) and EV emulator (line protocol through pyserial)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import pyvisa
+import serial
+
+from instruments.clock import Clock
+from lab.bench import StationConfig
+from lab.loop import LoopThread
+from lab.twin.analyzer_server import AnalyzerServer, engineering, nr3
+from lab.twin.ev_server import EvServer
+from lab.twin.physics import Physics
+
+SPEED = 60.0
+
+
+@pytest.fixture
+def rig(loop: LoopThread) -> Iterator[tuple[Physics, Any, serial.SerialBase]]:
+    clock = Clock(speed=SPEED)
+    phys = Physics(StationConfig(id="CS1", evses=2, phases=3), clock, ev_lag_s=0.0, noise=0.0005)
+    analyzer = AnalyzerServer(phys, 1, serial="WT-42", seed=1)
+    ev = EvServer(phys, 1, serial="EV-7")
+    loop.run(analyzer.start(), timeout=5)
+    loop.run(ev.start(), timeout=5)
+    rm = pyvisa.ResourceManager("@py")
+    inst = rm.open_resource(analyzer.address, read_termination="\n", write_termination="\n", timeout=2000)
+    port = serial.serial_for_url(ev.address, timeout=2)
+    yield phys, inst, port
+    port.close()
+    inst.close()
+    rm.close()
+    loop.run(analyzer.stop(), timeout=5)
+    loop.run(ev.stop(), timeout=5)
+
+
+def ask(port: serial.SerialBase, rid: int, command: str) -> str:
+    port.write(f"{rid} {command}\n".encode())
+    return port.readline().decode().rstrip("\n")
+
+
+def test_number_formats() -> None:
+    assert nr3(230.12) == "2.3012E+02" and nr3(None) == "NAN" and nr3(0.0) == "0.0000E+00"
+    assert engineering(0.5) == "500.0E-03" and engineering(2.0) == "2.0E+00"
+
+
+def test_analyzer_identity_items_and_values(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
+    phys, inst, _ = rig
+    assert inst.query("*IDN?") == "YOKOGAWA,WT310,WT-42,F1.03"
+    inst.write(
+        ":NUM:FORM ASC;:NUM:NORM:NUM 5;:NUM:NORM:ITEM1 U,1;ITEM2 I,2;ITEM3 P,SIGMA;ITEM4 WH,SIGMA;"
+        ":NUMERIC:NORMAL:ITEM5 LAMBDA,1"
+    )
+    assert inst.query(":NUM:NORM:NUM?") == "5"
+    assert inst.query(":NUM:NORM:ITEM2?") == "I,2"
+    assert inst.query(":NUM:FORM?") == "ASCII"
+    values = inst.query(":NUM:NORM:VAL?").split(",")
+    assert values[1:] == ["0.0000E+00", "0.0000E+00", "NAN", "NAN"]  # no current, no integration yet
+    phys.set_ev_state(1, "C")
+    phys.set_ev_request(1, 16.0)
+    phys.set_offered(1, 32.0)
+    phys.set_energized(1, True)
+    inst.write(":RATE 100MS")
+    assert inst.query(":RATE?") == "100.0E-03"
+    time.sleep(0.01)
+    u, i, p, wh, lam = inst.query(":NUM:NORM:VAL?").split(",")
+    assert float(u) == pytest.approx(phys.voltages[0], rel=0.005)
+    assert float(i) == pytest.approx(16.0, rel=0.005)
+    assert float(p) == pytest.approx(sum(phys.voltages) * 16 * 0.99, rel=0.005)
+    assert wh == "NAN" and float(lam) == pytest.approx(0.99, abs=0.002)
+    assert inst.query(":SYST:ERR?") == '0,"No error"'
+
+
+def test_analyzer_integrator_rules_and_energy(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
+    phys, inst, _ = rig
+    phys.set_ev_state(1, "C")
+    phys.set_ev_request(1, 10.0)
+    phys.set_offered(1, 32.0)
+    phys.set_energized(1, True)
+    inst.write(":NUM:NORM:NUM 2;ITEM1 WH,SIGMA;ITEM2 TIME")
+    assert inst.query(":INTEG:STAT?") == "RESET"
+    t_before_start = phys.clock.now()
+    inst.write(":INTEG:STAR")
+    assert inst.query("*OPC?") == "1"  # the write has been executed
+    e0 = phys.energy_wh(1)
+    t_after_start = phys.clock.now()
+    assert inst.query(":INTEG:STAT?") == "START"
+    inst.write(":INTEG:STAR")  # not from START: refused, state unchanged
+    assert inst.query(":SYST:ERR?").startswith('-221,"Settings conflict; integration is START')
+    inst.write(":INTEG:RES")
+    assert inst.query(":SYST:ERR?").startswith("-221,")
+    time.sleep(0.5)  # 30 bench seconds
+    t_before_stop = phys.clock.now()
+    inst.write(":INTEG:STOP")
+    assert inst.query("*OPC?") == "1"
+    e1 = phys.energy_wh(1)
+    t_after_stop = phys.clock.now()
+    assert inst.query(":INTEG:STAT?") == "STOP"
+    wh, secs = (float(x) for x in inst.query(":NUM:NORM:VAL?").split(","))
+    assert wh == pytest.approx(e1 - e0, rel=0.01)  # the twin's true energy over the run
+    assert t_before_stop - t_after_start <= secs <= t_after_stop - t_before_start
+    time.sleep(0.05)
+    assert float(inst.query(":NUM:NORM:VAL?").split(",")[0]) == wh  # stopped: frozen
+    inst.write(":INTEG:RES")
+    assert inst.query(":NUM:NORM:VAL?").split(",")[0] == "NAN"
+
+
+def test_analyzer_errors_go_to_the_queue(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
+    _, inst, _ = rig
+    inst.write(":BOGUS:CMD 1;:NUM:NORM:ITEM1 XYZ,1;:NUM:NORM:ITEM1 U,7;:RATE 300MS")
+    errors = [inst.query(":SYST:ERR?") for _ in range(5)]
+    assert errors[0].startswith('-113,"Undefined header; BOGUS:CMD')
+    assert errors[1].startswith("-224,") and "XYZ" in errors[1]
+    assert errors[2].startswith("-222,") and "elements 1..3" in errors[2]
+    assert errors[3].startswith("-222,") and "100MS, 250MS" in errors[3]
+    assert errors[4] == '0,"No error"'
+    assert inst.query("*IDN?;:INTEG:STAT?").endswith(";RESET")  # several queries, one reply line
+
+
+def test_ev_protocol_commands(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
+    phys, _, port = rig
+    assert ask(port, 1, "*IDN?") == "1 OK chargespec,TWIN-EV,EV-7,1.0.0"
+    assert ask(port, 2, "CP:STATE B") == "2 OK"
+    assert ask(port, 3, "cp:state?") == "3 OK B"
+    assert ask(port, 4, "PWM:DUTY?") == "4 OK 100.0"  # no PWM before the charger offers
+    phys.set_offered(1, 16.0)
+    assert ask(port, 5, "PWM:DUTY?") == "5 OK 26.6"
+    assert ask(port, 6, "PWM:FREQ?") == "6 OK 1000.0"
+    assert ask(port, 7, "LOAD:PHASES 1") == "7 OK"
+    assert ask(port, 8, "LOAD:CURR 20") == "8 OK"
+    assert ask(port, 9, "LOAD:FOLLOW ON,0") == "9 OK"
+    assert ask(port, 10, "CP:STATE C") == "10 OK"
+    phys.set_energized(1, True)
+    assert ask(port, 11, "LOAD:CURR?") == "11 OK 16.0,0.0,0.0"  # min(20 A asked, 15.96 A offered)
+    assert ask(port, 12, "PP:RES 220") == "12 OK"
+    assert (
+        ask(port, 13, "PP:RES 333") == "13 ERR 101 PP resistor '333'; one of 1500, 680, 220, 100 ohm or OPEN"
+    )
+    assert ask(port, 14, "CP:STATE X").startswith("14 ERR 101 ")
+    assert ask(port, 15, "FLY:AWAY") == "15 ERR 100 unknown command 'FLY:AWAY'"
+    assert ask(port, 16, "LOAD:CURR lots") == "16 ERR 101 'lots' is not a number"
+    assert ask(port, 17, "CP:DIODE SHORT") == "17 OK"
+    assert ask(port, 18, "CP:STATE?") == "18 OK F"
+    assert ask(port, 19, "LOAD:CURR 99").startswith("19 ERR 101 ")
+    assert ask(port, 0, "x") == "0 ERR 100 unknown command 'X'"
+    port.write(b"nonsense\n")
+    assert port.readline().decode().startswith("0 ERR 101 request must start with an id")
+
+
+def test_ev_events_and_watchdog(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
+    phys, _, port = rig
+    assert ask(port, 1, "CP:STATE C") == "1 OK"
+    assert ask(port, 2, "EVT ON") == "2 OK"
+    event = port.readline().decode().strip()
+    assert event.startswith("! MEAS state=C duty=100.0 freq=0.0 i=0.0,0.0,0.0")
+    port.write(b"3 EVT OFF\n")
+    line = port.readline().decode().strip()
+    if line.startswith("!"):  # an event was already on its way
+        line = port.readline().decode().strip()
+    assert line == "3 OK"
+    port.reset_input_buffer()
+    assert ask(port, 4, "SYST:WDOG 3000") == "4 OK"  # 3 bench seconds = 50 ms real at 60x
+    time.sleep(0.1)
+    assert phys.snapshot(1).ev_state == "B"
+    time.sleep(0.1)
+    assert phys.snapshot(1).ev_state == "A"

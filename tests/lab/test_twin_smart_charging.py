@@ -1,0 +1,180 @@
+"""Charging profiles: the K-block validation rules and the composite schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from lab.twin.smart_charging import ProfileRejected, ProfileStore, TxContext, parse_profile
+
+T0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+def profile(
+    pid: int,
+    purpose: str,
+    limit: float,
+    *,
+    level: int = 0,
+    kind: str = "Absolute",
+    unit: str = "A",
+    periods: list[dict[str, Any]] | None = None,
+    start: datetime | None = T0,
+    tx: str | None = None,
+    duration: int | None = None,
+    phases: int | None = None,
+) -> dict[str, Any]:
+    sched: dict[str, Any] = {
+        "id": pid,
+        "charging_rate_unit": unit,
+        "charging_schedule_period": periods
+        or [{"start_period": 0, "limit": limit, **({"number_phases": phases} if phases else {})}],
+    }
+    if start is not None and kind != "Relative":
+        sched["start_schedule"] = start.isoformat().replace("+00:00", "Z")
+    if duration is not None:
+        sched["duration"] = duration
+    data = {
+        "id": pid,
+        "stack_level": level,
+        "charging_profile_purpose": purpose,
+        "charging_profile_kind": kind,
+        "charging_schedule": [sched],
+    }
+    if tx is not None:
+        data["transaction_id"] = tx
+    return data
+
+
+def store(**kw: Any) -> ProfileStore:
+    return ProfileStore(evses=2, voltage_v=230.0, phases=3, **kw)
+
+
+TX = TxContext("tx-1", T0)
+ACTIVE = {1: "tx-1", 2: None}
+
+
+@pytest.mark.parametrize(
+    ("evse", "data", "reason", "words"),
+    [
+        (1, profile(1, "TxProfile", 10, tx="tx-9"), "TxNotFound", "not the active transaction"),
+        (2, profile(1, "TxProfile", 10, tx="tx-1"), "TxNotFound", "no transaction is active on EVSE 2"),
+        (1, profile(1, "ChargingStationMaxProfile", 10), "InvalidValue", "evseId 0"),
+        (
+            0,
+            profile(1, "ChargingStationMaxProfile", 10, kind="Relative"),
+            "InvalidValue",
+            "cannot be Relative",
+        ),
+        (3, profile(1, "TxDefaultProfile", 10), "UnknownEVSE", "EVSE 1..2"),
+        (1, profile(1, "TxDefaultProfile", 10, unit="kW"), "InvalidValue", "chargingRateUnit 'kW'"),
+    ],
+)
+def test_store_rejects(evse: int, data: dict[str, Any], reason: str, words: str) -> None:
+    with pytest.raises(ProfileRejected) as err:
+        store().add(parse_profile(evse, data), ACTIVE)
+    assert err.value.reason == reason and words in err.value.detail
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (
+            profile(1, "TxDefaultProfile", 10, periods=[{"start_period": 5, "limit": 10}]),
+            "first startPeriod is 5",
+        ),
+        (
+            profile(
+                1,
+                "TxDefaultProfile",
+                10,
+                periods=[{"start_period": 0, "limit": 10}, {"start_period": 0, "limit": 8}],
+            ),
+            "must increase",
+        ),
+        (profile(1, "TxDefaultProfile", 10, start=None), "needs startSchedule"),
+        (
+            {
+                **profile(1, "TxDefaultProfile", 10, kind="Relative"),
+                "charging_schedule": [
+                    {
+                        "charging_rate_unit": "A",
+                        "start_schedule": "2026-01-01T00:00:00Z",
+                        "charging_schedule_period": [{"start_period": 0, "limit": 6}],
+                    }
+                ],
+            },
+            "must not have startSchedule",
+        ),
+        (profile(1, "TxDefaultProfile", 10, kind="Recurring"), "needs recurrencyKind"),
+    ],
+)
+def test_parse_rejects_bad_schedules(data: dict[str, Any], words: str) -> None:
+    with pytest.raises(ProfileRejected, match=words):
+        parse_profile(1, data)
+
+
+def test_duplicate_stack_level_rejected_same_id_replaces() -> None:
+    s = store()
+    s.add(parse_profile(1, profile(1, "TxDefaultProfile", 16, level=1)), ACTIVE)
+    with pytest.raises(ProfileRejected, match="already has purpose"):
+        s.add(parse_profile(1, profile(2, "TxDefaultProfile", 8, level=1)), ACTIVE)
+    s.add(parse_profile(1, profile(1, "TxDefaultProfile", 8, level=1)), ACTIVE)
+    assert len(s.profiles) == 1 and s.evse_limit_a(1, T0, None) == 8
+
+
+def test_stack_levels_purposes_and_station_cap() -> None:
+    s = store()
+    s.add(parse_profile(0, profile(1, "TxDefaultProfile", 20, level=0)), ACTIVE)
+    s.add(parse_profile(1, profile(2, "TxDefaultProfile", 16, level=2)), ACTIVE)
+    assert s.evse_limit_a(1, T0, TX) == 16  # the higher stack level wins
+    s.add(parse_profile(1, profile(3, "TxProfile", 25, tx="tx-1")), ACTIVE)
+    assert s.evse_limit_a(1, T0, TX) == 25  # TxProfile replaces TxDefaultProfile
+    assert s.evse_limit_a(2, T0, None) == 20
+    s.add(parse_profile(0, profile(4, "ChargingStationMaxProfile", 11040, unit="W")), ACTIVE)
+    assert s.composite_limit_a(1, T0, TX) == pytest.approx(16.0)  # 11.04 kW / (230 V x 3)
+    s.end_tx("tx-1")
+    assert s.evse_limit_a(1, T0, TX) == 16
+
+
+def test_stack_level_bug_picks_the_lowest() -> None:
+    s = store(stack_level_bug=True)
+    s.add(parse_profile(1, profile(1, "TxDefaultProfile", 20, level=0)), ACTIVE)
+    s.add(parse_profile(1, profile(2, "TxDefaultProfile", 8, level=5)), ACTIVE)
+    assert s.evse_limit_a(1, T0, None) == 20
+
+
+def test_composite_schedule_steps_and_expiry() -> None:
+    s = store()
+    periods = [{"start_period": 0, "limit": 16}, {"start_period": 600, "limit": 10}]
+    s.add(parse_profile(1, profile(1, "TxDefaultProfile", 0, periods=periods, duration=1200)), ACTIVE)
+    s.add(parse_profile(0, profile(2, "ChargingStationMaxProfile", 12)), ACTIVE)
+    steps = s.composite(1, T0, 1800, None, fallback_a=32.0)
+    assert steps == [(0.0, 12.0), (600.0, 10.0), (1200.0, 12.0)]
+    assert s.composite(1, T0 + timedelta(hours=1), 60, None, fallback_a=32.0) == [(0.0, 12.0)]
+    assert s.clear(purpose="ChargingStationMaxProfile") == 1
+    assert s.composite(1, T0, 1800, None, fallback_a=32.0) == [(0.0, 16.0), (600.0, 10.0), (1200.0, 32.0)]
+
+
+def test_relative_profile_starts_with_the_transaction_and_recurring_repeats() -> None:
+    s = store()
+    periods = [{"start_period": 0, "limit": 6}, {"start_period": 300, "limit": 16}]
+    s.add(parse_profile(1, profile(1, "TxDefaultProfile", 0, kind="Relative", periods=periods)), ACTIVE)
+    late_tx = TxContext("tx-1", T0 + timedelta(seconds=100))
+    assert s.evse_limit_a(1, T0 + timedelta(seconds=350), late_tx) == 6
+    assert s.evse_limit_a(1, T0 + timedelta(seconds=400), late_tx) == 16
+    daily = {
+        **profile(
+            2,
+            "ChargingStationMaxProfile",
+            0,
+            periods=[{"start_period": 0, "limit": 10}, {"start_period": 3600, "limit": 32}],
+        ),
+        "recurrency_kind": "Daily",
+    }
+    daily["charging_profile_kind"] = "Recurring"
+    s.add(parse_profile(0, daily), ACTIVE)
+    assert s.station_limit_a(T0 + timedelta(days=3, minutes=30)) == 10
+    assert s.station_limit_a(T0 + timedelta(days=3, hours=2)) == 32

@@ -1,0 +1,118 @@
+"""Rules over recorded frames: subset match, forbidden messages, seqNo, offline, timestamps, intervals."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from instruments.clock import Clock, iso_utc
+from runner.csms.expect import (
+    find_message,
+    forbidden,
+    intervals,
+    matches,
+    offline_flagged,
+    seqno_increments,
+    timestamps_within,
+)
+from runner.recorder import Frame, parse_frame
+
+WALL0 = datetime(2025, 3, 1, 8, 0, 0, tzinfo=UTC)
+
+
+def at(t: float) -> str:
+    return iso_utc(WALL0 + timedelta(seconds=t))
+
+
+def frame(action: str, payload: dict, t: float, direction: str = "rx", mtype: int = 2) -> Frame:
+    raw = json.dumps([mtype, f"id{t}", action, payload] if mtype == 2 else [mtype, f"id{t}", payload])
+    _, uid, _, parsed, code = parse_frame(raw)
+    return Frame(t, at(t), "CS1", direction, raw, mtype, uid, action, parsed, code)  # type: ignore[arg-type]
+
+
+def te(seq: int, t: float, event: str = "Updated", happened: float | None = None, tid: str = "T1",
+       **extra: object) -> Frame:
+    return frame("TransactionEvent", {"eventType": event, "seqNo": seq, "timestamp": at(t if happened is None
+                                                                                          else happened),
+                                      "triggerReason": "MeterValuePeriodic",
+                                      "transactionInfo": {"transactionId": tid}, **extra}, t)
+
+
+def test_nested_subset_matching() -> None:
+    observed = {"a": 1, "b": {"c": [{"x": 1, "y": 2}, {"x": 3}], "d": True}}
+    assert matches(observed, {"b": {"c": [{"x": 3}, {"y": 2}]}})
+    assert matches(observed, {"a": 1.0})
+    assert not matches(observed, {"b": {"c": [{"x": 4}]}})
+    assert not matches(observed, {"b": {"d": 1}})        # True is not 1
+    assert not matches(observed, {"missing": None})
+    assert not matches([1], {"a": 1})
+
+
+def test_find_message_tolerates_reordering_and_honours_since() -> None:
+    frames = [te(1, 5.0, offline=True), te(0, 6.0, event="Started"), te(2, 7.0, offline=True)]
+    found = find_message(frames, "TransactionEvent", {"eventType": "Updated", "offline": True}, since_t=6.0)
+    assert found is frames[2]
+    assert find_message(frames, "TransactionEvent", {"eventType": "Started"}) is frames[1]
+    assert find_message(frames, "TransactionEvent", {"eventType": "Ended"}) is None
+    assert find_message(frames, "TransactionEvent", {}, kind="call", direction="tx") is None
+    result = frame("Reset", {"status": "Accepted"}, 9.0, mtype=3)
+    assert find_message([result], "Reset", {"status": "Accepted"}, kind="result") is result
+
+
+def test_forbidden_lists_every_offender_in_the_window() -> None:
+    frames = [frame("StatusNotification", {"connectorStatus": s}, t) for t, s in
+              [(1, "Faulted"), (5, "Available"), (6, "Faulted"), (20, "Faulted")]]
+    assert forbidden(frames, "StatusNotification", {"connectorStatus": "Faulted"}, 2, 10) == [frames[2]]
+    assert forbidden(frames, "Heartbeat", None, 0, 100) == []
+
+
+def test_seqno_rule_accepts_reordered_arrival_and_names_gaps() -> None:
+    healthy = [te(0, 1, "Started"), te(2, 3.5, happened=3), te(1, 3.6, happened=2), te(3, 4, "Ended")]
+    assert seqno_increments(healthy) == []
+    broken = [te(0, 1, "Started"), te(1, 2), te(3, 3), te(3, 4), te(4, 5, "Ended")]
+    violations = seqno_increments(broken)
+    assert [(v.expected, v.observed) for v in violations] == [(2, 3), (4, 3)]
+    assert "seqNo expected 2, observed 3 (skipped) at t=3.000 s" in violations[0].message
+    assert "transaction T1" in violations[0].message
+    late_start = [te(1, 1), te(0, 2, "Started", happened=1.5)]
+    first, order = seqno_increments(late_start)
+    assert (first.expected, first.observed) == ("Started", "Updated")
+    assert (order.expected, order.observed) == (2, 0) and "(decreased)" in order.message
+
+
+def test_offline_flag_required_for_events_that_happened_during_an_outage() -> None:
+    outage = [(100.0, 200.0)]
+    frames = [te(3, 210, happened=150, offline=True), te(4, 211, happened=160), te(5, 212)]
+    [v] = offline_flagged(frames, outage)
+    assert v.frame is frames[1] and v.observed is None
+    assert "expected true for an event at t=160.000 s, inside the outage 100.000-200.000 s" in v.message
+
+
+def test_timestamps_within_tolerance_of_the_harness_clock() -> None:
+    clock = Clock(start_wall=WALL0)
+    frames = [
+        frame("StatusNotification", {"timestamp": at(10.5)}, 10.0),
+        frame("StatusNotification", {"timestamp": at(40.0)}, 11.0),                   # 29 s ahead
+        te(7, 12.0, happened=-500, offline=True),                                    # replayed: exempt
+        frame("NotifyEvent", {"generatedAt": "yesterday"}, 13.0),
+    ]
+    violations = timestamps_within(frames, clock, 2.0)
+    assert [(v.frame, v.rule) for v in violations] == [(frames[1], "timestamp"), (frames[3], "timestamp")]
+    assert "+29.000 s" in violations[0].message
+    assert timestamps_within(frames[:1], None, 2.0) == []
+
+
+def test_intervals_judge_gaps_and_window_edges() -> None:
+    good = [frame("MeterValues", {}, t) for t in (60, 120.5, 181, 239.8)]
+    assert intervals(good, "MeterValues", 60, 2, 0, 260) == []
+    gappy = [frame("MeterValues", {}, t) for t in (60, 120, 250)]
+    [gap] = intervals(gappy, "MeterValues", 60, 2, 0, 260)
+    assert gap.observed == 130 and "observed 130.000 s between t=120.000 s and t=250.000 s" in gap.message
+    stops = intervals(good[:2], "MeterValues", 60, 2, 0, 300)
+    assert [v.t for v in stops] == [300]
+    [none] = intervals([], "MeterValues", 60, 2, 0, 300)
+    assert "observed no MeterValues" in none.message
+    filtered = [frame("TransactionEvent", {"triggerReason": r}, t) for t, r in
+                [(60, "MeterValuePeriodic"), (90, "ChargingStateChanged"), (120, "MeterValuePeriodic")]]
+    assert intervals(filtered, "TransactionEvent", 60, 2, 30, 150,
+                     fields={"triggerReason": "MeterValuePeriodic"}) == []

@@ -1,0 +1,40 @@
+"""The `chargespec` command line: check's exit codes and messages, run's argument handling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from runner.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_check_passes_the_spec_library(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", str(REPO / "specs")]) == 0
+    assert "ok" in capsys.readouterr().out
+
+
+def test_check_misspelled_unit_names_file_line_col_with_caret(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "bad.spec"
+    spec.write_text(
+        'spec "Energy"\n'
+        '  scenario "one"\n'
+        '    ev draws 16 A\n'
+        '    measure "steady" for 10 min\n'
+        '    expect charger energy over "steady" within 2 kwh of analyzer energy over "steady"\n',
+        encoding="utf-8")
+    assert main(["check", str(spec)]) == 1
+    err = capsys.readouterr().err
+    assert f"{spec}:5:" in err
+    assert 'unknown unit "kwh"' in err and '"kWh"' in err
+    assert "expect charger energy over" in err and "^" in err
+
+
+def test_run_rejects_a_malformed_fault(tmp_path: Path) -> None:
+    spec = tmp_path / "x.spec"
+    spec.write_text('spec "x"\n  scenario "y"\n    wait 1 s\n', encoding="utf-8")
+    code = main(["run", str(spec), "--out", str(tmp_path / "out"), "--fault", "meter_gain"])
+    assert code != 0
