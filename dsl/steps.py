@@ -3,8 +3,11 @@
 A pattern is literal words and punctuation, typed placeholders ``{name:type}`` and optional parts in
 ``[...]``. A lab adds a statement for a new instrument in Python, without touching the grammar::
 
-    registry = builtin_registry()
+    registry = builtin_registry()           # the process-wide registry every load/check uses
     registry.define("load bank draws {power:power} on {phase:word}", name="loadbank.draws")
+
+(``runner.steps.step`` does this and binds the implementation in one decorator.) Use
+``builtin_registry().copy()`` for a private registry that leaves the shared one alone.
 
 Parameter types: the quantity kinds (:data:`QUANTITY_TYPES`; ``quantity`` takes any dimension and
 ``current|power`` takes either), ``int``, ``string``, ``word``, ``fields`` (an OCPP ``{...}`` object),
@@ -16,6 +19,7 @@ and reports unit, dimension and name errors at the atom that carries them.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -90,11 +94,19 @@ class StepRegistry:
 
     def __init__(self, defs: Iterable[StepDef] = ()) -> None:
         self._defs: dict[str, StepDef] = {}
+        self._fingerprint: str | None = None
         for d in defs:
             self._add(d)
 
     def define(self, pattern: str, name: str) -> StepDef:
-        """Add a statement; a duplicate name or an identical pattern raises ValueError."""
+        """Add a statement; a duplicate name or an identical pattern raises ValueError.
+
+        Defining exactly the same name and pattern again returns the existing definition, so a lab
+        module imported twice (pytest's importlib mode, a re-run) does not fail.
+        """
+        same = self._defs.get(name)
+        if same is not None and same.pattern == " ".join(pattern.split()):
+            return same
         parts = _parse_pattern(pattern)
         params = tuple(p for p in _flatten(parts) if isinstance(p, Param))
         names = [p.name for p in params]
@@ -114,6 +126,14 @@ class StepRegistry:
             if other.pattern == step.pattern:
                 raise ValueError(f"step pattern {step.pattern!r} is already defined as {other.name!r}")
         self._defs[step.name] = step
+        self._fingerprint = None
+
+    def fingerprint(self) -> str:
+        """A hash of every definition (name and pattern): compiled plans depend on it (parse cache key)."""
+        if self._fingerprint is None:
+            text = "\n".join(f"{d.name}\t{d.pattern}" for d in self._defs.values())
+            self._fingerprint = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return self._fingerprint
 
     def copy(self) -> StepRegistry:
         return StepRegistry(self._defs.values())
@@ -154,14 +174,21 @@ class StepRegistry:
         return best[1] if best and best[0] >= 0.5 else None
 
 
-def builtin_registry() -> StepRegistry:
-    """A fresh registry holding the built-in statements of :mod:`dsl.statements`."""
-    from dsl.statements import BUILTIN_STEPS
+_SHARED: StepRegistry | None = None
 
-    registry = StepRegistry()
-    for name, pattern in BUILTIN_STEPS.items():
-        registry.define(pattern, name=name)
-    return registry
+
+def builtin_registry() -> StepRegistry:
+    """The process-wide registry: the built-in statements of :mod:`dsl.statements` plus every statement
+    a lab defined on it (``runner.steps.step``). Parsing, checking and loading use it by default."""
+    global _SHARED
+    if _SHARED is None:
+        from dsl.statements import BUILTIN_STEPS
+
+        registry = StepRegistry()
+        for name, pattern in BUILTIN_STEPS.items():
+            registry.define(pattern, name=name)
+        _SHARED = registry
+    return _SHARED
 
 
 # ---- patterns ----------------------------------------------------------------------------------------

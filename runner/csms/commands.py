@@ -51,11 +51,13 @@ def variable_ref(ref: str | Mapping[str, Any]) -> dict[str, Any]:
     """`"Component.Variable"` (or an OCPP {component, variable} object, passed through) as a request item."""
     if isinstance(ref, Mapping):
         if "component" not in ref or "variable" not in ref:
-            raise ValueError(f"a variable reference needs 'component' and 'variable' objects, got {dict(ref)}")
+            raise ValueError(f"a variable reference needs 'component' and 'variable' objects, "
+                             f"got {dict(ref)}")
         return dict(ref)
     component, _, variable = ref.rpartition(".")
     if not component or not variable:
-        raise ValueError(f"variable {ref!r} must be Component.Variable, e.g. SampledDataCtrlr.TxUpdatedInterval")
+        raise ValueError(f"variable {ref!r} must be Component.Variable, "
+                         "e.g. SampledDataCtrlr.TxUpdatedInterval")
     return {"component": {"name": component}, "variable": {"name": variable}}
 
 
@@ -94,15 +96,15 @@ class CsmsCommands:
 
     async def get_composite_schedule(self, station_id: str, evse_id: int, duration_s: int,
                                      rate_unit: str | None = None, timeout_s: float = 30) -> CallOutcome:
-        return await self.call(station_id, "GetCompositeSchedule",
-                               _with({"evseId": evse_id, "duration": int(duration_s)}, chargingRateUnit=rate_unit),
-                               timeout_s)
+        payload = _with({"evseId": evse_id, "duration": int(duration_s)}, chargingRateUnit=rate_unit)
+        return await self.call(station_id, "GetCompositeSchedule", payload, timeout_s)
 
     async def get_charging_profiles(self, station_id: str, criteria: Mapping[str, Any] | None = None, *,
                                     evse_id: int | None = None, timeout_s: float = 60) -> Report:
         """The profiles the charger reports (ReportChargingProfiles parts); criteria as in OCPP, e.g.
         {"chargingProfilePurpose": "TxDefaultProfile"}; none asks for every profile."""
-        payload = _with({"requestId": next_request_id(), "chargingProfile": dict(criteria or {})}, evseId=evse_id)
+        payload = _with({"requestId": next_request_id(), "chargingProfile": dict(criteria or {})},
+                        evseId=evse_id)
         return await self._report(station_id, "GetChargingProfiles", payload, "ReportChargingProfiles",
                                   "chargingProfile", timeout_s)
 
@@ -119,7 +121,8 @@ class CsmsCommands:
 
     async def request_stop_transaction(self, station_id: str, transaction_id: str,
                                        timeout_s: float = 30) -> CallOutcome:
-        return await self.call(station_id, "RequestStopTransaction", {"transactionId": transaction_id}, timeout_s)
+        return await self.call(station_id, "RequestStopTransaction", {"transactionId": transaction_id},
+                               timeout_s)
 
     # ---- provisioning and control (B, C, F, G, L) ---------------------------------------------
 
@@ -142,7 +145,7 @@ class CsmsCommands:
 
     async def set_variables(self, station_id: str, values: Mapping[str, str] | Iterable[Mapping[str, Any]],
                             timeout_s: float = 30) -> CallOutcome:
-        """{"Component.Variable": "value"} or OCPP setVariableData items; setVariableResult is in the answer."""
+        """{"Component.Variable": "value"} or OCPP setVariableData items; the answer has setVariableResult."""
         if isinstance(values, Mapping):
             items = [{**variable_ref(k), "attributeValue": str(v)} for k, v in values.items()]
         else:
@@ -157,8 +160,9 @@ class CsmsCommands:
                                   {"requestId": next_request_id(), "reportBase": report_base},
                                   "NotifyReport", "reportData", timeout_s)
 
-    async def change_availability(self, station_id: str, operational_status: str, *, evse_id: int | None = None,
-                                  connector_id: int | None = None, timeout_s: float = 30) -> CallOutcome:
+    async def change_availability(self, station_id: str, operational_status: str, *,
+                                  evse_id: int | None = None, connector_id: int | None = None,
+                                  timeout_s: float = 30) -> CallOutcome:
         """`operational_status`: Operative or Inoperative; no evse means the whole station."""
         evse = None if evse_id is None else _with({"id": evse_id}, connectorId=connector_id)
         return await self.call(station_id, "ChangeAvailability",
@@ -166,12 +170,13 @@ class CsmsCommands:
 
     async def unlock_connector(self, station_id: str, evse_id: int, connector_id: int = 1,
                                timeout_s: float = 30) -> CallOutcome:
-        return await self.call(station_id, "UnlockConnector", {"evseId": evse_id, "connectorId": connector_id},
-                               timeout_s)
+        payload = {"evseId": evse_id, "connectorId": connector_id}
+        return await self.call(station_id, "UnlockConnector", payload, timeout_s)
 
-    async def update_firmware(self, station_id: str, location: str, *, retrieve_at: datetime | str | None = None,
-                              request_id: int | None = None, signature: str | None = None,
-                              signing_certificate: str | None = None, install_at: datetime | str | None = None,
+    async def update_firmware(self, station_id: str, location: str, *,
+                              retrieve_at: datetime | str | None = None, request_id: int | None = None,
+                              signature: str | None = None, signing_certificate: str | None = None,
+                              install_at: datetime | str | None = None,
                               retries: int | None = None, retry_interval_s: int | None = None,
                               timeout_s: float = 30) -> CallOutcome:
         """Retrieve now unless `retrieve_at` is given; signed firmware needs signature and certificate."""
@@ -189,6 +194,5 @@ class CsmsCommands:
                                   connection_data: Mapping[str, Any], timeout_s: float = 30) -> CallOutcome:
         """`connection_data`: an OCPP NetworkConnectionProfile (ocppVersion, ocppTransport, ocppCsmsUrl,
         messageTimeout, securityProfile, ocppInterface, ...)."""
-        return await self.call(station_id, "SetNetworkProfile",
-                               {"configurationSlot": configuration_slot, "connectionData": dict(connection_data)},
-                               timeout_s)
+        payload = {"configurationSlot": configuration_slot, "connectionData": dict(connection_data)}
+        return await self.call(station_id, "SetNetworkProfile", payload, timeout_s)

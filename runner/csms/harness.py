@@ -12,7 +12,9 @@ from the test thread.
     await harness.stop()
 
 A charger connects to `<url>/<station id>` (any path prefix; the identity is the last segment) and must
-offer the `ocpp2.0.1` subprotocol.
+offer the `ocpp2.0.1` subprotocol. Security profiles 1-3 follow the bench file's [csms] table (see
+security.py); with TLS the URL is wss:// and a TLS front (tls_front.py) records refused handshakes.
+Named CSMS-initiated messages (`reset`, `get_base_report`, ...) come from commands.py.
 """
 
 from __future__ import annotations
@@ -33,12 +35,15 @@ from websockets.http11 import Request, Response
 
 from instruments.clock import Clock
 from lab.bench import CsmsConfig
+from runner.csms.commands import CsmsCommands, Report
 from runner.csms.errors import CsmsError, CsmsNotConnected, CsmsTimeout
 from runner.csms.meter_values import samples_from_frame
 from runner.csms.responses import Responses
+from runner.csms.security import check_basic_auth, server_tls_context, uses_basic_auth
 from runner.csms.session import CallOutcome, StationSession
+from runner.csms.tls_front import Peer, TlsFront, TlsRefusal
 from runner.csms.transactions import TransactionBook, TransactionState
-from runner.recorder import CALLRESULT, Frame, Recorder
+from runner.recorder import CALL, CALLRESULT, Frame, Recorder
 
 SUBPROTOCOL = "ocpp2.0.1"
 MAX_IDENTITY = 48  # OCPP-J: the charging station identity is at most 48 characters
@@ -57,6 +62,9 @@ class _Station:
     booted_t: float | None = None              # last BootNotification answered Accepted
     offline: list[tuple[float, float | None]] = field(default_factory=list)
     done: asyncio.Event | None = None          # set when the current connection's handler has finished
+    status: dict[tuple[int, int], str] = field(default_factory=dict)   # (evse, connector) -> last status
+    status_order: list[tuple[int, int]] = field(default_factory=list)  # most recently reported last
+    reports: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)  # open collectors
 
 
 def station_identity(path: str) -> str:
@@ -65,7 +73,7 @@ def station_identity(path: str) -> str:
     return unquote(segments[-1]) if segments else ""
 
 
-class CsmsHarness:
+class CsmsHarness(CsmsCommands):
     def __init__(self, recorder: Recorder, clock: Clock, config: CsmsConfig | None = None, *,
                  stations: Iterable[str] | None = None,
                  on_event: Callable[[str], None] | None = None) -> None:
@@ -80,6 +88,7 @@ class CsmsHarness:
         self._server: Server | None = None
         self._changed: asyncio.Event | None = None   # replaced by a fresh one on every state change
         self._refuse_until: float | None = None
+        self._front: TlsFront | None = None
         self.url = ""
 
     # ---- lifecycle ----------------------------------------------------------------------------
@@ -88,21 +97,31 @@ class CsmsHarness:
         """Listen; return the URL chargers connect to (port 0 in the config picks a free port)."""
         if self._server is not None:
             return self.url
+        tls = server_tls_context(self.config)   # raises SecurityConfigError naming the bench setting
         self._changed = asyncio.Event()
+        # With TLS, websockets listens on loopback behind the front, which owns the public port.
+        host, port = ("127.0.0.1", 0) if tls else (self.config.host, self.config.port)
         self._server = await serve(
-            self._handle, self.config.host, self.config.port,
+            self._handle, host, port,
             select_subprotocol=self._select_subprotocol, process_request=self._process_request,
             ping_interval=None,  # keep-alive is the charger's Heartbeat; pings would mask a silent link
             max_size=2**22,
         )
         port = self._server.sockets[0].getsockname()[1]
-        self.url = f"ws://{self.config.host}:{port}"
-        self._event("csms.listening", url=self.url)
+        if tls is not None:
+            self._front = TlsFront(tls, inner=("127.0.0.1", port), on_refused=self._tls_refused,
+                                   handshake_timeout_s=self.config.tls_handshake_timeout_s)
+            port = await self._front.start(self.config.host, self.config.port)
+        self.url = f"{'wss' if tls else 'ws'}://{self.config.host}:{port}"
+        self._event("csms.listening", url=self.url, security_profile=self.config.security_profile)
         return self.url
 
     async def stop(self) -> None:
         if self._server is None:
             return
+        if self._front is not None:
+            await self._front.stop()
+            self._front = None
         self._server.close(close_connections=True)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self._server.wait_closed(), 5)
@@ -115,28 +134,58 @@ class CsmsHarness:
         # Accept without a subprotocol so the handler can record why it closes (OCPP-J §3.2).
         return SUBPROTOCOL if SUBPROTOCOL in offered else None
 
-    def _refuse(self, status: HTTPStatus, reason: str, station: str, *, finding: bool) -> Response:
-        self._event("csms.refused", station=station, status=int(status), reason=reason)
-        if finding:
-            self.recorder.finding("error", f"{station or '(no identity)'}: connection refused "
-                                  f"({int(status)} {status.phrase}): {reason}", station=station or None)
-        headers = Headers([("Content-Type", "text/plain; charset=utf-8")])
-        return Response(int(status), status.phrase, headers, f"{reason}\n".encode())
+    def _peer(self, conn: ServerConnection) -> Peer | None:
+        address = conn.remote_address
+        if self._front is None or not address:
+            return None
+        return self._front.peer(int(address[1]))
 
-    def _process_request(self, _conn: ServerConnection, request: Request) -> Response | None:
+    def _remote(self, conn: ServerConnection) -> str:
+        peer = self._peer(conn)
+        if peer is not None:
+            return peer.address
+        address = conn.remote_address
+        return f"{address[0]}:{address[1]}" if address else "?"
+
+    def _refuse(self, status: HTTPStatus, reason: str, station: str, *, finding: bool,
+                remote: str = "?", headers: list[tuple[str, str]] | None = None) -> Response:
+        self._event("csms.refused", station=station, status=int(status), reason=reason, remote=remote)
+        if finding:
+            self.recorder.finding("error", f"{station or '(no identity)'}: connection from {remote} refused "
+                                  f"({int(status)} {status.phrase}): {reason}", station=station or None)
+        hdrs = Headers([("Content-Type", "text/plain; charset=utf-8"), *(headers or [])])
+        return Response(int(status), status.phrase, hdrs, f"{reason}\n".encode())
+
+    def _tls_refused(self, refusal: TlsRefusal) -> None:
+        self._event("csms.refused", station="", status=None, reason=refusal.reason, remote=refusal.address,
+                    layer="tls")
+        self.recorder.finding("error", f"connection from {refusal.address} refused during the TLS handshake "
+                              f"(security profile {self.config.security_profile}): {refusal.reason}")
+
+    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         station = station_identity(request.path)
+        remote = self._remote(conn)
         if not station:
             return self._refuse(HTTPStatus.NOT_FOUND, f"no charging station identity in the URL path "
-                                f"{request.path!r}; connect to <url>/<identity>", station, finding=True)
+                                f"{request.path!r}; connect to <url>/<identity>", station, finding=True,
+                                remote=remote)
         if len(station) > MAX_IDENTITY:
             return self._refuse(HTTPStatus.NOT_FOUND, f"identity is {len(station)} characters; OCPP-J allows "
-                                f"{MAX_IDENTITY}", station, finding=True)
+                                f"{MAX_IDENTITY}", station, finding=True, remote=remote)
         if self.expected is not None and station not in self.expected:
             return self._refuse(HTTPStatus.NOT_FOUND, f"unknown charging station {station!r}; the bench "
-                                f"expects {sorted(self.expected)}", station, finding=True)
+                                f"expects {sorted(self.expected)}", station, finding=True, remote=remote)
+        if uses_basic_auth(self.config):
+            auth = check_basic_auth(self.config, station, request.headers.get("Authorization"))
+            if not auth.ok:
+                challenge = ("WWW-Authenticate", 'Basic realm="chargespec CSMS", charset="UTF-8"')
+                return self._refuse(HTTPStatus.UNAUTHORIZED, auth.reason, station, finding=True,
+                                    remote=remote, headers=[challenge])
+            if auth.note:
+                self.recorder.finding("warning", f"{station}: {auth.note}", station=station)
         if self._refusing():
             return self._refuse(HTTPStatus.SERVICE_UNAVAILABLE, "reconnects refused by the test (simulated "
-                                "network outage)", station, finding=False)
+                                "network outage)", station, finding=False, remote=remote)
         return None
 
     def _refusing(self) -> bool:
@@ -187,9 +236,16 @@ class CsmsHarness:
             st.connected_t = now
             if st.offline and st.offline[-1][1] is None:
                 st.offline[-1] = (st.offline[-1][0], now)
-        remote = ws.remote_address[0] if ws.remote_address else "?"
-        self._event("csms.connected", station=station, remote=remote,
-                    path=ws.request.path if ws.request else "")
+        peer = self._peer(ws)
+        security: dict[str, Any] = {"security_profile": self.config.security_profile}
+        if uses_basic_auth(self.config):
+            security["auth"] = "basic"
+        if peer is not None:
+            security["tls"] = peer.tls
+            if peer.certificate:
+                security["client_certificate"] = peer.certificate
+        self._event("csms.connected", station=station, remote=self._remote(ws),
+                    path=ws.request.path if ws.request else "", **security)
         self._notify()
         try:
             await session.run()
@@ -211,11 +267,32 @@ class CsmsHarness:
                 self.recorder.sample(key, value, t)
             with self._lock:
                 st.book.apply(frame)
+                if frame.message_type == CALL and isinstance(frame.payload, dict):
+                    self._track(st, frame.action, frame.payload)
         elif (frame.message_type == CALLRESULT and frame.action == "BootNotification"
               and isinstance(frame.payload, dict) and frame.payload.get("status") == "Accepted"):
             with self._lock:
                 st.booted_t = frame.t
         self._notify()
+
+    @staticmethod
+    def _track(st: _Station, action: str | None, p: dict[str, Any]) -> None:
+        """Connector status and report parts from a charger CALL (caller holds the lock)."""
+        if action == "BootNotification":
+            st.status.clear()        # a rebooted charger re-reports every connector
+            st.status_order.clear()
+        elif action == "StatusNotification":
+            evse, connector, status = p.get("evseId"), p.get("connectorId"), p.get("connectorStatus")
+            if isinstance(evse, int) and isinstance(connector, int) and isinstance(status, str):
+                key = (evse, connector)
+                st.status[key] = status
+                if key in st.status_order:
+                    st.status_order.remove(key)
+                st.status_order.append(key)
+        elif action in ("NotifyReport", "ReportChargingProfiles"):
+            collector = st.reports.get((action, p.get("requestId")))  # type: ignore[arg-type]
+            if collector is not None:
+                collector.append(p)
 
     def _event(self, kind: str, **data: Any) -> None:
         self.recorder.event(kind, **data)
@@ -326,3 +403,64 @@ class CsmsHarness:
         now = self.clock.now()
         with self._lock:
             return [(a, now if b is None else b) for a, b in st.offline]
+
+    def status(self, station_id: str, evse_id: int, connector_id: int | None = None) -> str | None:
+        """The connector status last reported by StatusNotification since the charger's last boot; with no
+        connector, that of the EVSE's most recently reported connector. Survives recorder.begin()."""
+        st = self._station(station_id)
+        with self._lock:
+            if connector_id is not None:
+                return st.status.get((evse_id, connector_id))
+            for key in reversed(st.status_order):
+                if key[0] == evse_id:
+                    return st.status[key]
+            return None
+
+    def booted_t(self, station_id: str) -> float | None:
+        """Bench time of the last BootNotification answered Accepted, or None."""
+        return self._station(station_id).booted_t
+
+    # ---- reports in parts ---------------------------------------------------------------------
+
+    async def _report(self, station_id: str, action: str, payload: dict[str, Any], report_action: str,
+                      list_field: str, timeout_s: float) -> Report:
+        """Send a report request and collect its `report_action` parts up to the one with tbc false."""
+        st = self._station(station_id)
+        key = (report_action, payload["requestId"])
+        deadline = self.clock.now() + timeout_s
+        with self._lock:
+            st.reports[key] = parts = []   # listen before sending: a hasty charger may report first
+        try:
+            outcome = await self.call(station_id, action, payload, timeout_s)
+            report = Report(outcome, (), list_field)
+            if not report.accepted:
+                return report
+
+            def last_part() -> bool:
+                return any(not p.get("tbc", False) for p in list(parts))
+            try:
+                await self._wait_for(last_part, max(0.0, deadline - self.clock.now()), "")
+            except CsmsTimeout:
+                raise CsmsTimeout(
+                    f"{station_id}: {action} (requestId {key[1]}) was accepted but the charger sent "
+                    f"{len(parts)} {report_action} part(s) and no last one (tbc false) within "
+                    f"{timeout_s:g} s bench time") from None
+            with self._lock:
+                got = list(parts)
+        finally:
+            with self._lock:
+                st.reports.pop(key, None)
+        if report_action == "NotifyReport":
+            got = self._in_sequence(station_id, report_action, key[1], got)
+        return Report(outcome, tuple(got), list_field)
+
+    def _in_sequence(self, station_id: str, action: str, request_id: int,
+                     parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """NotifyReport parts in seqNo order; a gap or a repeat is a finding against the charger."""
+        ordered = sorted(parts, key=lambda p: p.get("seqNo") if isinstance(p.get("seqNo"), int) else -1)
+        seq = [p.get("seqNo") for p in ordered]
+        if seq != list(range(len(ordered))):
+            self.recorder.finding("error", f"{station_id}: {action} parts for requestId {request_id} carry "
+                                  f"seqNo {seq}; expected 0 to {len(ordered) - 1}, each once",
+                                  station=station_id)
+        return ordered

@@ -87,8 +87,8 @@ def _meter_readings(frame: Frame, payload: dict[str, Any], evse_id: int | None) 
                 unit = "Wh"  # the schema's default unit
             phase = sv.get("phase") if isinstance(sv.get("phase"), str) else None
             value, unit = normalise(raw, unit, mult)
-            # EVSE 1 (or an EVSE only the transaction knows) keeps the plain key; others are prefixed,
-            # as analyzer signals are: charger.evse2.Energy.Active.Import.Register, charger.evse0.* (main meter).
+            # EVSE 1 (or an EVSE only the transaction knows) keeps the plain key; others are prefixed, as
+            # analyzer signals are: charger.evse2.Energy.Active.Import.Register, charger.evse0.* (main meter).
             scope = f"evse{evse_id}." if evse_id is not None and evse_id != 1 else ""
             key = f"charger.{scope}{measurand}" + (f".{phase}" if phase else "")
             out.append(Reading(key, value, frame.t, stamp, measurand, phase, unit,

@@ -45,11 +45,24 @@ def _address(peername: object) -> str:
     return str(peername or "?")
 
 
+# OpenSSL reasons a charger commonly earns, in words a commissioning engineer acts on.
+_HINTS = {
+    "PEER_DID_NOT_RETURN_A_CERTIFICATE":
+        "the charger sent no client certificate (security profile 3 needs one)",
+    "HTTP_REQUEST": "the charger spoke plain HTTP to the TLS port (ws:// instead of wss://)",
+    "WRONG_VERSION_NUMBER": "not a TLS handshake, or a TLS version the CSMS does not speak",
+    "UNSUPPORTED_PROTOCOL": "the charger offered only TLS versions below 1.2",
+    "NO_SHARED_CIPHER": "no cipher suite in common with the charger",
+}
+
+
 def _reason(exc: BaseException) -> str:
     if isinstance(exc, ssl.SSLCertVerificationError):
         return f"client certificate rejected: {exc.verify_message or exc.reason} ({exc.reason})"
     if isinstance(exc, ssl.SSLError):
-        return f"TLS handshake failed: {exc.reason or exc}"
+        hint = _HINTS.get(str(exc.reason))
+        return f"TLS handshake failed: {hint} ({exc.reason})" if hint else \
+            f"TLS handshake failed: {exc.reason or exc}"
     if isinstance(exc, TimeoutError):
         return "TLS handshake did not complete in time (a plain ws:// client on the wss:// port?)"
     return f"TLS handshake failed: {type(exc).__name__}: {exc}"

@@ -147,7 +147,7 @@ def test_shared_setup_included_from_another_file(tmp_path: Path) -> None:
 
 
 def test_lab_defined_statement_resolves_without_grammar_change() -> None:
-    registry = dsl.builtin_registry()
+    registry = dsl.builtin_registry().copy()  # the shared registry is left as it was
     registry.define("load bank draws {power:power} on {phase:word}", name="loadbank.draws")
     text = 'spec "S"\n  scenario "x"\n    load bank draws 3.5 kW on L2\n'
     (spec,) = dsl.compile(dsl.parse(text, "x.spec"), registry)

@@ -78,6 +78,13 @@ def test_pint_factors_match_the_canonical_table() -> None:
         assert units.lookup(spelling).dimension in units.CANONICAL
 
 
+def test_static_factor_table_agrees_with_pint() -> None:
+    # The table spares every run pint's start-up; pint stays the authority for the numbers.
+    assert set(units.FACTORS) == set(units.SPELLINGS)
+    for spelling in units.SPELLINGS:
+        assert units.FACTORS[spelling] == pytest.approx(units.pint_factor(spelling), rel=1e-12), spelling
+
+
 def test_registry_rejects_duplicates_and_bad_patterns() -> None:
     registry = StepRegistry()
     registry.define("relay opens [after {delay:time}]", name="relay.opens")

@@ -10,8 +10,13 @@ from instruments.drivers.yokogawa_wt300 import YokogawaWT300
 
 
 def test_builtin_drivers_are_registered_with_their_protocols() -> None:
-    assert issubclass(registry.driver("yokogawa-wt300"), PowerAnalyzer)
-    assert issubclass(registry.driver("chargespec-ev"), EvEmulator)
+    for name in ("yokogawa-wt300", "yokogawa-wt1800", "yokogawa-wt5000", "hioki-pw3390", "zes-lmg600",
+                 "generic-scpi"):
+        assert issubclass(registry.driver(name), PowerAnalyzer), name
+    for name in ("chargespec-ev", "abcd-ev"):
+        assert issubclass(registry.driver(name), EvEmulator), name
+    for name, cls in registry.drivers().items():
+        assert cls.driver_name == name  # type: ignore[attr-defined]
 
 
 def test_unknown_driver_lists_the_known_ones() -> None:

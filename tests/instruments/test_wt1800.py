@@ -128,7 +128,7 @@ def test_integrator_cycle_exact_bytes(sim_analyzer, record_writes) -> None:
 def test_integrator_refuses_out_of_state(sim_analyzer, record_writes) -> None:
     wt = wt5000(sim_analyzer)  # integration running
     sent = record_writes(wt)
-    with pytest.raises(InstrumentStateError, match="cannot start .* in state START; start is allowed from "
+    with pytest.raises(InstrumentStateError, match=r"cannot start .* in state START; start is allowed from "
                                                    "RESET or STOP"):
         wt.integration_start()
     with pytest.raises(InstrumentStateError, match="stop a running integration first"):

@@ -19,7 +19,7 @@ def clean(an) -> bool:
 
 
 @pytest.mark.parametrize(("s", "text"), [(0.01, "0.01"), (0.05, "0.05"), (0.5, "0.5"), (1.0, "1"),
-                                         (60.0, "60"), (0.0125, "0.013")])
+                                         (60.0, "60"), (0.0126, "0.013")])
 def test_cycle_text(s: float, text: str) -> None:
     assert cycle_text(s) == text
 

@@ -225,9 +225,7 @@ def energy_error(env: TwinEnv, visa: Any, window_s: float = 300.0) -> float:
     assert reference == pytest.approx(
         16 * sum(env.twin.physics.voltages) * 0.99 * (t2 - t1) / 3600, rel=0.005
     )
-    error = (reg2 - reg1 - reference) / reference * 100.0
-    print(f"energy window {t2 - t1:.1f} s: charger {reg2 - reg1:.2f} Wh, analyzer {reference:.2f} Wh, {error:+.4f} %")
-    return error
+    return (reg2 - reg1 - reference) / reference * 100.0
 
 
 def test_healthy_meter_agrees_with_analyzer(twin_factory: Callable[..., TwinEnv], visa: Any) -> None:
@@ -348,27 +346,46 @@ def test_get_and_set_variables(twin_factory: Callable[..., TwinEnv]) -> None:
     ev.close()
 
 
-def test_offline_events_are_replayed_flagged(twin_factory: Callable[..., TwinEnv]) -> None:
-    env = twin_factory()
-    csms, sid = env.csms, env.station_id
+def go_offline(env: TwinEnv, bench_s: float) -> None:
+    """Drop the charger's connection and refuse it for `bench_s` bench seconds."""
+    env.csms.refuse = True
+    env.loop.run(env.csms.drop(env.station_id), timeout=5)
+    time.sleep(bench_s / env.clock.speed)
+    env.csms.refuse = False
+
+
+def wait_live_after(env: TwinEnv, tx_id: str, t_back: float) -> list[Received]:
+    """Events of the transaction once a live (not replayed) periodic event came after `t_back`."""
+    return env.csms.wait_for(
+        lambda: (
+            [r for r in tx_events(env, tx_id) if r.t > t_back and r.payload["seq_no"] > 0][2:]
+            and tx_events(env, tx_id)
+        ),
+        10,
+        "events after the reconnect",
+    )
+
+
+@pytest.mark.parametrize("fault", ["", "offline_unflagged", "offline_drop"])
+def test_offline_events_are_replayed_flagged(fault: str, twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory(parse_faults({fault: "true"} if fault else {}))
+    csms = env.csms
     ev, tx_id = start_session(env)
-    csms.refuse = True
-    env.loop.run(csms.drop(sid), timeout=5)
-    time.sleep(45 / env.clock.speed)  # 45 bench seconds offline: several periodic events
-    csms.refuse = False
-
-    def live_after_replay() -> bool:
-        events = tx_events(env, tx_id)
-        replayed = [r.payload["seq_no"] for r in events if r.payload.get("offline")]
-        return bool(replayed) and any(r.payload["seq_no"] > max(replayed) for r in events)
-
-    csms.wait_for(live_after_replay, 10, "replayed events, then a live one")
-    events = tx_events(env, tx_id)
-    offline = [r for r in events if r.payload.get("offline")]
-    assert len(offline) >= 3
+    before = len(tx_events(env, tx_id))
+    go_offline(env, 45)  # 45 bench seconds: four or five periodic events while offline
+    events = wait_live_after(env, tx_id, env.clock.now())
     seqs = [r.payload["seq_no"] for r in events]
-    assert seqs == list(range(len(seqs)))  # nothing lost, in order
+    flagged = [r for r in events if r.payload.get("offline")]
+    if fault == "":
+        assert len(flagged) >= 3
+        assert seqs == list(range(len(seqs)))  # nothing lost, in order
+    elif fault == "offline_unflagged":
+        assert not flagged and seqs == list(range(len(seqs)))
+        assert len(events) >= before + 3
+    else:
+        assert not flagged and seqs[before:] and seqs[before] > before + 2  # a hole where the events were
     assert len(csms.find("BootNotification")) == 1  # a reconnect is not a reboot
+    assert csms.find("StatusNotification", evse_id=1, connector_status="Occupied")[1:]  # status re-reported
     ev.close()
 
 
@@ -443,3 +460,89 @@ def test_cheap_faults_show(knob: str, twin_factory: Callable[..., TwinEnv]) -> N
     elif knob == "schema_violation":
         assert env.twin.charger.counters.refused >= 1  # the CSMS's schema check refused the Updated event
     ev.close()
+
+
+def test_limit_faults(twin_factory: Callable[..., TwinEnv], visa: Any) -> None:
+    """limit_delay_s: the limit comes late; ignore_profiles: never; stack_level_bug: the lowest level wins."""
+    results = {}
+    for knob, value in (("limit_delay_s", "20"), ("ignore_profiles", "true"), ("stack_level_bug", "true")):
+        env = twin_factory(parse_faults({knob: value}))
+        csms, sid, clock = env.csms, env.station_id, env.clock
+        ev, tx_id = start_session(env, amps=32.0)
+        analyzer = visa(env.endpoints[sid]["analyzer"])
+        analyzer.write(":RATE 100MS;:NUM:NORM:NUM 1;:NUM:NORM:ITEM1 I,1")
+        csms.wait_for(lambda a=analyzer: float(a.query(":NUM:NORM:VAL?")) > 31, 5, "full current")
+        t_sent = clock.now()
+        low = {**tx_profile(tx_id, 10, pid=1), "stack_level": 1}
+        high = {**tx_profile(tx_id, 16, pid=2), "stack_level": 2}
+        for profile in (low, high):
+            assert (
+                csms.call(sid, call.SetChargingProfile(evse_id=1, charging_profile=profile)).status
+                == "Accepted"
+            )
+        time.sleep(8 / clock.speed)  # past the EV lag
+        results[knob] = float(analyzer.query(":NUM:NORM:VAL?"))
+        if knob == "limit_delay_s":
+            csms.wait_for(lambda a=analyzer: float(a.query(":NUM:NORM:VAL?")) < 16.6, 5, "the late limit")
+            assert clock.now() - t_sent == pytest.approx(20 + 3, abs=1.5)
+        ev.close()
+    assert results["limit_delay_s"] > 31  # still at full current after the lag
+    assert results["ignore_profiles"] > 31
+    assert results["stack_level_bug"] == pytest.approx(10, abs=0.6)  # level 1 won over level 2
+
+
+def test_reboot_loses_tx_and_meter_offset(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory(parse_faults({"reboot_loses_tx": "true"}))
+    csms, sid = env.csms, env.station_id
+    ev, _ = start_session(env)
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot")
+    assert not csms.find("TransactionEvent", event_type="Ended")
+    ev.close()
+
+    env = twin_factory(parse_faults({"meter_offset_wh": "50"}))
+    csms, sid = env.csms, env.station_id
+    ev, tx_id = start_session(env)
+    time.sleep(0.05)
+    assert csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id)).status == "Accepted"
+    csms.wait_for(lambda: csms.find("TransactionEvent", event_type="Ended"), 5, "Ended")
+    events = tx_events(env, tx_id)
+    delivered = env.twin.physics.energy_wh(1)
+    assert register_wh(events[-1]) - register_wh(events[0]) == pytest.approx(delivered + 50, abs=0.2)
+    ev.close()
+
+
+def test_on_idle_reset_waits_and_firmware_update_sequence(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    ev, tx_id = start_session(env)
+    assert csms.call(sid, call.Reset(type="OnIdle")).status == "Scheduled"
+    time.sleep(0.1)
+    assert len(csms.find("BootNotification")) == 1
+    assert csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id)).status == "Accepted"
+    csms.wait_for(
+        lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot after the transaction"
+    )
+    firmware = {
+        "location": "https://fw.example/twin-ac22-1.5.0.bin",
+        "retrieve_date_time": "2020-01-01T00:00:00Z",
+    }
+    reply = csms.wait_for(
+        lambda: _try(lambda: csms.call(sid, call.UpdateFirmware(request_id=5, firmware=firmware))),
+        5,
+        "online",
+    )
+    assert reply.status == "Accepted"
+    csms.wait_for(lambda: csms.find("FirmwareStatusNotification", status="Installed"), 5, "Installed")
+    steps = [r.payload["status"] for r in csms.find("FirmwareStatusNotification", request_id=5)]
+    assert steps == ["Downloading", "Downloaded", "Installing", "InstallRebooting", "Installed"]
+    boot = csms.find("BootNotification", reason="FirmwareUpdate")[0]
+    assert boot.payload["charging_station"]["firmware_version"] == "1.5.0"
+    ev.close()
+
+
+def _try(action: Callable[[], Any]) -> Any:
+    try:
+        return action()
+    except Exception:  # the charger is still rebooting; try again
+        return None

@@ -160,7 +160,7 @@ def test_transaction_event_and_status_notification_become_signals() -> None:
                                                "context": "Sample.Periodic"}]}]}])
     [reading] = readings_from_frame(te)
     assert (reading.key, reading.value, reading.context, reading.evse_id) == (
-        "charger.Energy.Active.Import.Register", 3200.0, "Sample.Periodic", 2)
+        "charger.evse2.Energy.Active.Import.Register", 3200.0, "Sample.Periodic", 2)
     sn = rx([2, "9", "StatusNotification", {"timestamp": NOW, "connectorStatus": "Occupied", "evseId": 1,
                                             "connectorId": 1}], t=4.0)
     assert samples_from_frame(sn) == [("charger.status.evse1", "Occupied", 4.0)]
