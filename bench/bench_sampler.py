@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import multiprocessing as mp
@@ -34,9 +35,9 @@ import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -122,7 +123,7 @@ async def charger(url: str, index: int, interval_s: float, stop: asyncio.Event, 
         for seq in itertools.count():
             if stop.is_set():
                 return
-            now = iso_utc(__import__("datetime").datetime.now(__import__("datetime").UTC))
+            now = iso_utc(datetime.now(UTC))
             if seq % 10 == 9:
                 await call("Heartbeat", {})
             else:
@@ -135,10 +136,8 @@ async def charger(url: str, index: int, interval_s: float, stop: asyncio.Event, 
                     event["evse"] = {"id": 1, "connectorId": 1}
                     event["idToken"] = {"idToken": "04A2B3C4", "type": "ISO14443"}
                 await call("TransactionEvent", event)
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval_s)
-            except TimeoutError:
-                pass
 
 
 async def chargers(url: str, interval_s: float, stop: asyncio.Event, stats: OcppStats) -> None:

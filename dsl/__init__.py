@@ -11,10 +11,12 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
 from dsl import ast, plan
+from dsl.cache import PlanCache, dependencies
 from dsl.compiler import analyze
 from dsl.errors import SpecError, SpecErrors, sort_errors
 from dsl.includes import Includes
@@ -22,7 +24,10 @@ from dsl.parser import decode, error_at, parse_partial, sha256_bytes
 from dsl.parser import parse as _parse
 from dsl.steps import StepDef, StepRegistry, builtin_registry
 
+PLAN_CACHE_ENV = "CHARGESPEC_PLAN_CACHE"
+
 __all__ = [
+    "PLAN_CACHE_ENV",
     "SpecError",
     "SpecErrors",
     "StepDef",
@@ -58,15 +63,38 @@ def compile(spec_file: ast.SpecFile, registry: StepRegistry | None = None, *,
 
 
 def load(path: str | Path, registry: StepRegistry | None = None, *,
-         includes: Includes | None = None) -> tuple[plan.SpecPlan, ...]:
-    """Read, parse, check and compile one spec file; raises SpecErrors (also for unreadable files)."""
+         includes: Includes | None = None,
+         cache_dir: str | Path | None = None) -> tuple[plan.SpecPlan, ...]:
+    """Read, parse, check and compile one spec file; raises SpecErrors (also for unreadable files).
+
+    With `cache_dir` (or, when it is None, the directory in $CHARGESPEC_PLAN_CACHE) the compiled plans
+    are cached there, keyed by the file's bytes, the dsl version, the registry and included files
+    (see :mod:`dsl.cache`); files with errors are never cached.
+    """
     name = str(path)
-    spec_file, errors = _read_and_parse(name)
+    registry = registry if registry is not None else builtin_registry()
+    cache_dir = cache_dir or os.environ.get(PLAN_CACHE_ENV) or None
+    cache = PlanCache(cache_dir) if cache_dir else None
+    try:
+        data = Path(name).read_bytes()
+    except OSError as e:
+        raise SpecErrors([error_at(name, [""], 1, 1, f"cannot read spec file: {e.strerror or e}", None)]) from None
+    digest = sha256_bytes(data)
+    if cache is not None:
+        cached = cache.get(name, digest, registry)
+        if cached is not None:
+            return cached
+        includes = includes or Includes()  # its files are the entry's dependencies
+    spec_file, errors = _parse_bytes(data, name)
     if spec_file is None:
         raise SpecErrors(errors)
     plans, more = analyze(spec_file, registry, includes)
     if errors or more:
         raise SpecErrors(sort_errors([*errors, *more]))
+    if cache is not None and includes is not None:
+        deps = dependencies(includes, name)
+        if deps is not None:
+            cache.put(name, digest, registry, plans, deps)
     return plans
 
 
@@ -87,6 +115,10 @@ def _read_and_parse(name: str) -> tuple[ast.SpecFile | None, list[SpecError]]:
         data = Path(name).read_bytes()
     except OSError as e:
         return None, [error_at(name, [""], 1, 1, f"cannot read spec file: {e.strerror or e}", None)]
+    return _parse_bytes(data, name)
+
+
+def _parse_bytes(data: bytes, name: str) -> tuple[ast.SpecFile | None, list[SpecError]]:
     try:
         text = decode(data, name)
     except SpecErrors as e:

@@ -93,7 +93,9 @@ def _check_table(ex: ast.Examples, sink: ErrorSink) -> None:
         sink.at(ex, "the examples table has a header but no rows", "add one row per example")
     for row in ex.rows:
         if len(row.cells) != len(ex.names):
-            sink.at(row, f"this row has {len(row.cells)} values but the header names {len(ex.names)}")
+            values = f"{len(row.cells)} value" + ("" if len(row.cells) == 1 else "s")
+            sink.at(row, f"this row has {values} but the header names {len(ex.names)}",
+                    "give every row one value per column")
             continue
         for cell, name in zip(row.cells, ex.names, strict=True):
             if not cell:

@@ -8,6 +8,7 @@ message can say which example broke) and in strings its text ("limit 6 A").
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -106,10 +107,16 @@ def placeholders(node: Any) -> Iterator[tuple[str, ast.Node]]:
     elif isinstance(node, ast.Placeholder):
         yield node.name, node
     elif isinstance(node, ast.String):
-        for m in PLACEHOLDER.finditer(node.value):
-            yield m.group(1), node
+        if "{" in node.value:
+            for m in PLACEHOLDER.finditer(node.value):
+                yield m.group(1), node
     elif isinstance(node, ast.Node):
-        for f in dataclasses.fields(node):
-            value = getattr(node, f.name)
-            if isinstance(value, ast.Node | tuple):
-                yield from placeholders(value)
+        for name in _child_fields(type(node)):
+            yield from placeholders(getattr(node, name))
+
+
+@functools.cache
+def _child_fields(cls: type) -> tuple[str, ...]:
+    # Checking runs this walk for every statement of every instance: skip fields that never hold nodes.
+    leaves = {"str", "int", "bool", "Source"}
+    return tuple(f.name for f in dataclasses.fields(cls) if str(f.type) not in leaves)

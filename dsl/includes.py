@@ -37,6 +37,10 @@ class Includes:
         """A file this resolver has read (or been given), by its normalised path."""
         return self._files.get(os.path.normpath(path))
 
+    def paths(self) -> tuple[str, ...]:
+        """Every file this resolver has read or been given (normalised paths), e.g. for cache keys."""
+        return tuple(self._files)
+
     def resolve(self, include: ast.Include, including: ast.SpecFile,
                 sink: ErrorSink) -> ast.NamedSetup | None:
         """The named setup `include` refers to, or None after reporting why it cannot be found."""

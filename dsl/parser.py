@@ -191,6 +191,9 @@ def _filler(line: str) -> str:
 def _syntax_error(exc: Exception, file: str, lines: list[str]) -> SpecError:
     if isinstance(exc, _IndentError):
         return error_at(file, lines, exc.line, exc.column, exc.message, exc.hint)
+    unclosed = _unclosed(exc, file, lines)
+    if unclosed is not None:
+        return unclosed
     if isinstance(exc, UnexpectedCharacters):
         char = lines[exc.line - 1][exc.column - 1] if _inside(lines, exc.line, exc.column) else "?"
         shown = char if char.isprintable() else f"\\x{ord(char):02x}"
@@ -205,6 +208,35 @@ def _syntax_error(exc: Exception, file: str, lines: list[str]) -> SpecError:
         return error_at(file, lines, len(lines), 1, "unexpected end of file",
                    _expected(getattr(exc, "expected", None) or set()))
     return error_at(file, lines, 1, 1, f"cannot parse: {exc}", None)
+
+
+_STRING_OR_OTHER = re.compile(r'"(?:[^"\\\n]|\\.)*"|"|[{}]|#.*')
+
+
+def _unclosed(exc: Exception, file: str, lines: list[str]) -> SpecError | None:
+    """A string or a field object left open on its line: name the opening character, not what follows."""
+    line = getattr(exc, "line", None)
+    if not isinstance(exc, UnexpectedCharacters | UnexpectedToken) or not line or not 1 <= line <= len(lines):
+        return None
+    text = lines[line - 1]
+    opened: list[int] = []
+    for m in _STRING_OR_OTHER.finditer(text):
+        token = m.group()
+        if token == '"':
+            return error_at(file, lines, line, m.start() + 1, "unterminated string",
+                            'close it with " on the same line (a string cannot span lines)',
+                            len(text) - m.start())
+        if token == "{":
+            opened.append(m.start())
+        elif token == "}" and opened:
+            opened.pop()
+        elif token.startswith("#"):
+            break
+    at_end = isinstance(exc, UnexpectedToken) and exc.token.type == "_NL"
+    if opened and at_end:
+        return error_at(file, lines, line, opened[-1] + 1, 'this "{" is never closed',
+                        'close it with "}" on the same line (a field object is one line)')
+    return None
 
 
 def _accepted(exc: UnexpectedInput) -> set[str]:

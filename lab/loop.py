@@ -10,6 +10,7 @@ The test thread submits coroutines and waits with a real-time timeout:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -39,7 +40,8 @@ class LoopThread:
             return fut.result(timeout)
         except FutureTimeout:
             fut.cancel()
-            raise LoopTimeout(f"{what or 'bench operation'} did not finish within {timeout:.1f} s (real time)") from None
+            raise LoopTimeout(
+                f"{what or 'bench operation'} did not finish within {timeout:.1f} s (real time)") from None
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)
@@ -54,9 +56,7 @@ class LoopThread:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
-        try:
+        with contextlib.suppress(Exception):
             self.run(_cancel_all(), timeout)
-        except Exception:  # noqa: BLE001 - closing must not fail a run
-            pass
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(timeout)

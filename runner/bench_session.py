@@ -16,7 +16,6 @@ import contextlib
 import threading
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from instruments.base import EvEmulator, PowerAnalyzer

@@ -28,7 +28,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     out = Path(args.out)
     alluredir = out / "allure-results"
     pytest_args = [*args.paths, f"--alluredir={alluredir}", "--clean-alluredir",
-                   f"--evidence={out / 'evidence'}", "-p", "no:cacheprovider", "-rfE"]
+                   f"--evidence={out / 'evidence'}", "-o", f"cache_dir={out / '.cache'}", "-rfE"]
     if args.bench:
         pytest_args.append(f"--bench={args.bench}")
     if args.speed is not None:
@@ -83,9 +83,15 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _fmt(args: argparse.Namespace) -> int:
+    from dsl.errors import SpecErrors
     from dsl.fmt import format_paths
 
-    changed = format_paths([Path(p) for p in args.paths], check=args.check)
+    try:
+        changed = format_paths([Path(p) for p in args.paths], check=args.check)
+    except SpecErrors as e:
+        print(e.render(), file=sys.stderr)
+        print("nothing was rewritten: fix the errors first", file=sys.stderr)
+        return 1
     for p in changed:
         print(("would reformat " if args.check else "reformatted ") + str(p))
     return 1 if (args.check and changed) else 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Coroutine
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, ContextManager
+from typing import Any
 
 from dsl.plan import ScenarioPlan, Source
 from runner.bench_session import BenchSession, Station
@@ -33,18 +34,18 @@ class ScenarioRun:
     remote_start_id: int = 0
     notes: list[str] = field(default_factory=list)  # time-to-comply and other measured figures
     # Wraps each step (the pytest plugin makes it an Allure step); a no-op by default.
-    step_context: Callable[[Any], ContextManager[None]] = lambda _step: contextlib.nullcontext()
+    step_context: Callable[[Any], AbstractContextManager[None]] = lambda _step: contextlib.nullcontext()
 
     @property
-    def clock(self):  # noqa: ANN201 - Clock, kept loose to avoid an import cycle in type checkers
+    def clock(self):
         return self.session.clock
 
     @property
-    def recorder(self):  # noqa: ANN201
+    def recorder(self):
         return self.session.recorder
 
     @property
-    def harness(self):  # noqa: ANN201
+    def harness(self):
         assert self.session.harness is not None
         return self.session.harness
 

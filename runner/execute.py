@@ -64,7 +64,7 @@ def fresh_register_reading(run: ScenarioRun, evse: int = 1) -> None:
         out = run.run(run.harness.call(run.station.id, "TriggerMessage",
                                        {"requestedMessage": "MeterValues", "evse": {"id": evse}}, timeout_s=30),
                       bench_timeout=35, what="TriggerMessage MeterValues")
-    except Exception as e:  # noqa: BLE001 - a convenience; the periodic values still judge the window
+    except Exception as e:
         run.note(f"could not trigger a meter reading at a window edge: {e}")
         return
     if out.error_code or (out.response or {}).get("status") != "Accepted":
@@ -120,11 +120,11 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
     try:
         run_steps(run, plan.setup)
         run_steps(run, plan.steps)
-    except BaseException as e:  # noqa: BLE001 - re-raised below, after teardown
+    except BaseException as e:
         failure = e
     try:
         run_steps(run, plan.teardown)
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         if failure is None:
             failure = e
         else:

@@ -12,21 +12,22 @@ an optional feature the charger lacks is a skip.
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 import dsl
 from dsl.errors import SpecErrors
 from dsl.plan import ScenarioPlan, SpecPlan
-from lab.bench import BenchFileError, load_bench
-from runner import evidence
-from runner.bench_session import BenchSession
-from runner.context import ScenarioRun
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
-from runner.execute import execute
+
+if TYPE_CHECKING:
+    from runner.bench_session import BenchSession
+
+# The bench, the harness (ocpp, jsonschema, websockets), pydantic and Allure are imported when the first
+# scenario runs, not when pytest loads the plugin: collecting a large spec library stays fast.
 
 DEFAULT_BENCH = Path(__file__).resolve().parent.parent / "lab" / "benches" / "twin.toml"
 
@@ -66,6 +67,9 @@ class _BenchHolder:
             return self.session
         if self.error is not None:
             raise BenchError(None, f"the bench could not be opened: {self.error}")
+        from lab.bench import load_bench
+        from runner.bench_session import BenchSession
+
         opt = self.config.option
         bench_path = Path(opt.bench) if opt.bench else DEFAULT_BENCH
         faults = parse_fault_args(opt.fault)
@@ -82,7 +86,7 @@ class _BenchHolder:
             except BaseException:
                 s.close()
                 raise
-        except (BenchFileError, BenchError, Exception) as e:  # noqa: B014 - every cause is reported alike
+        except Exception as e:  # every cause of a bench that cannot open is reported alike
             self.error = e
             raise BenchError(None, f"the bench could not be opened: {e}") from e
         self.session = s
@@ -96,6 +100,22 @@ class _BenchHolder:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_session_key] = _BenchHolder(config)
+    faults = parse_fault_args(config.option.fault)
+    if faults:
+        # A mistyped knob is a usage error, reported before anything starts, with the valid knobs listed.
+        from lab.twin.faults import FaultError, parse_faults
+
+        try:
+            parse_faults(faults)
+        except FaultError as e:
+            raise pytest.UsageError(str(e)) from None
+    if config.option.bench:
+        from lab.bench import BenchFileError, load_bench
+
+        try:
+            load_bench(config.option.bench)
+        except BenchFileError as e:
+            raise pytest.UsageError(str(e)) from None
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -104,19 +124,27 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+def _plan_cache(config: pytest.Config) -> Path | None:
+    """Where compiled plans are cached: $CHARGESPEC_PLAN_CACHE, else pytest's cache dir when it is on."""
+    if os.environ.get("CHARGESPEC_PLAN_CACHE"):
+        return Path(os.environ["CHARGESPEC_PLAN_CACHE"])
+    cache = getattr(config, "cache", None)
+    return Path(cache.mkdir("chargespec-plans")) if cache is not None else None
+
+
 class SpecCollectError(Exception):
     pass
 
 
 class SpecFile(pytest.File):
-    def collect(self):  # noqa: ANN201 - pytest's own signature
+    def collect(self):
         try:
-            plans = dsl.load(self.path)
+            plans = dsl.load(self.path, cache_dir=_plan_cache(self.config))
         except SpecErrors as e:
             raise SpecCollectError(e.render()) from None
         holder = self.config.stash[_session_key]
-        holder.spec_hashes[str(self.path)] = hashlib.sha256(self.path.read_bytes()).hexdigest()
         for spec in plans:
+            holder.spec_hashes[spec.file] = spec.sha256
             yield SpecNode.from_parent(self, name=spec.title, spec=spec)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
@@ -130,7 +158,7 @@ class SpecNode(pytest.Collector):
         super().__init__(**kw)
         self.spec = spec
 
-    def collect(self):  # noqa: ANN201
+    def collect(self):
         for sc in self.spec.scenarios:
             item = ScenarioItem.from_parent(self, name=sc.name, plan=sc, spec=self.spec)
             for tag in sc.tags:
@@ -146,6 +174,10 @@ class ScenarioItem(pytest.Item):
         self.spec = spec
 
     def runtest(self) -> None:
+        from runner import evidence
+        from runner.context import ScenarioRun
+        from runner.execute import execute
+
         holder: _BenchHolder = self.config.stash[_session_key]
         evidence.label_scenario(self.spec, self.plan)
         session = holder.get()
@@ -180,6 +212,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         return
     bench = holder.session
     if bench is not None:
+        from runner import evidence
+
         identity: dict[str, Any] = {
             "chargespec": evidence.chargespec_version(),
             "bench": bench.config.name,

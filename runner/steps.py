@@ -87,7 +87,7 @@ def _wait(run: ScenarioRun, done: Callable[[], Any], budget_s: float) -> Any:
         run.recorder.wait(lambda: False, 0.02)
 
 
-def _state(run: ScenarioRun):  # noqa: ANN202
+def _state(run: ScenarioRun):
     assert run.station.state is not None
     return run.station.state
 

@@ -66,17 +66,13 @@ class Twin:
                 faults=self.faults,
                 meter_start_wh=float(options.get("meter_start_wh", 1000.0)),
             )
-            charger = VirtualCharger(
-                cfg, physics, clock, self.faults, reboot_s=float(options.get("reboot_s", 10.0))
-            )
+            charger = VirtualCharger(cfg, physics, clock, self.faults, reboot_s=float(options.get("reboot_s", 10.0)))
             station = TwinStation(cfg, physics, charger)
             for n in range(1, cfg.evses + 1):
                 station.analyzers[n] = AnalyzerServer(
                     physics, n, serial=self._serial(cfg, role("analyzer", n), f"TWIN-WT310-{n:04d}")
                 )
-                station.evs[n] = EvServer(
-                    physics, n, serial=self._serial(cfg, role("ev", n), f"TWIN-EVE-{n:04d}")
-                )
+                station.evs[n] = EvServer(physics, n, serial=self._serial(cfg, role("ev", n), f"TWIN-EVE-{n:04d}"))
             self.stations[cfg.id] = station
         self._started = False
 

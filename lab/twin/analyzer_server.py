@@ -199,9 +199,7 @@ class AnalyzerServer(LineServer):
                 self._error(e.code, e.detail)
                 continue
             if answer is not None:
-                replies.append(
-                    f":{':'.join(path)} {answer}" if self.header and not path[0].startswith("*") else answer
-                )
+                replies.append(f":{':'.join(path)} {answer}" if self.header and not path[0].startswith("*") else answer)
         return [";".join(replies)] if replies else []
 
     @staticmethod
@@ -237,12 +235,7 @@ class AnalyzerServer(LineServer):
                 return str(self.item_count)
             self.item_count = self._int(args, 1, MAX_ITEMS)
             return None
-        if (
-            len(path) == 3
-            and path[:2] == ("NUM", "NORM")
-            and path[2].startswith("ITEM")
-            and path[2] != "ITEM"
-        ):
+        if len(path) == 3 and path[:2] == ("NUM", "NORM") and path[2].startswith("ITEM") and path[2] != "ITEM":
             return self._item(int(path[2][4:]), query, args)
         if path == ("NUM", "NORM", "VAL") and query:
             return ",".join(self._values())
@@ -318,9 +311,7 @@ class AnalyzerServer(LineServer):
         if elem in ("SIGM", "SIGMA"):
             elem = "SIGMA"
         elif not (elem.isdigit() and 1 <= int(elem) <= self.elements):
-            raise ScpiError(
-                -222, f"element {elem!r}; this analyzer has elements 1..{self.elements} and SIGMA"
-            )
+            raise ScpiError(-222, f"element {elem!r}; this analyzer has elements 1..{self.elements} and SIGMA")
         self.items[k - 1] = (fn, elem)
         return None
 
@@ -346,9 +337,7 @@ class AnalyzerServer(LineServer):
             try:
                 h, m, s = (int(x) for x in args.split(","))
             except ValueError:
-                raise ScpiError(
-                    -224, f"integration timer {args!r}; expected <hours>,<minutes>,<seconds>"
-                ) from None
+                raise ScpiError(-224, f"integration timer {args!r}; expected <hours>,<minutes>,<seconds>") from None
             self.integ_timer_s = float(h * 3600 + m * 60 + s)
             return None
         if query:

@@ -356,9 +356,7 @@ class VirtualCharger:
         if self.online and status != e.status:
             e.status = status
             self._send(
-                call.StatusNotification(
-                    timestamp=self._ts(), connector_status=status, evse_id=e.id, connector_id=1
-                )
+                call.StatusNotification(timestamp=self._ts(), connector_status=status, evse_id=e.id, connector_id=1)
             )
             self.device.put("EVSE", "AvailabilityState", status, evse=e.id)
         # Authorization waiting for an EV, and the transaction start point.
@@ -674,12 +672,8 @@ class VirtualCharger:
                 status="Rejected", status_info={"reason_code": "Busy" if e is not None else "UnknownEvse"}
             )
         if charging_profile is not None:
-            if charging_profile.get("charging_profile_purpose") != TX or charging_profile.get(
-                "transaction_id"
-            ):
-                return res.RequestStartTransaction(
-                    status="Rejected", status_info={"reason_code": "InvalidProfile"}
-                )
+            if charging_profile.get("charging_profile_purpose") != TX or charging_profile.get("transaction_id"):
+                return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": "InvalidProfile"})
             try:
                 parse_profile(e.id, charging_profile)
             except ProfileRejected as err:
@@ -708,9 +702,7 @@ class VirtualCharger:
     def _active_tx(self) -> dict[int, str | None]:
         return {n: (e.tx.id if e.tx else None) for n, e in self.evses.items()}
 
-    def on_set_charging_profile(
-        self, evse_id: int, charging_profile: dict[str, Any]
-    ) -> res.SetChargingProfile:
+    def on_set_charging_profile(self, evse_id: int, charging_profile: dict[str, Any]) -> res.SetChargingProfile:
         if not self.device.bool("SmartChargingCtrlr", "Enabled"):
             return res.SetChargingProfile(status="Rejected", status_info={"reason_code": "NotEnabled"})
         try:
@@ -771,23 +763,17 @@ class VirtualCharger:
             )
         return res.GetChargingProfiles(status="Accepted")
 
-    def on_get_composite_schedule(
-        self, duration: int, evse_id: int, unit: str | None
-    ) -> res.GetCompositeSchedule:
+    def on_get_composite_schedule(self, duration: int, evse_id: int, unit: str | None) -> res.GetCompositeSchedule:
         if not 0 <= evse_id <= self.station.evses:
             return res.GetCompositeSchedule(status="Rejected", status_info={"reason_code": "UnknownEVSE"})
         unit = unit or "A"
         if unit not in ("A", "W"):
-            return res.GetCompositeSchedule(
-                status="Rejected", status_info={"reason_code": "UnsupportedRateUnit"}
-            )
+            return res.GetCompositeSchedule(status="Rejected", status_info={"reason_code": "UnsupportedRateUnit"})
         start = self.clock.wall()
         tx = self._tx_context(self.evses[evse_id]) if evse_id else None
         steps = self.profiles.composite(evse_id, start, float(duration), tx, self.station.max_current_a)
         factor = self.station.nominal_voltage_v * self.station.phases if unit == "W" else 1.0
-        periods = [
-            {"start_period": int(offset), "limit": round(limit * factor, 1)} for offset, limit in steps
-        ]
+        periods = [{"start_period": int(offset), "limit": round(limit * factor, 1)} for offset, limit in steps]
         schedule = {
             "evse_id": evse_id,
             "duration": int(duration),
@@ -872,16 +858,12 @@ class VirtualCharger:
             for n in evse_ids:
                 status = self.evses[n].status or "Available"
                 self._send(
-                    call.StatusNotification(
-                        timestamp=self._ts(), connector_status=status, evse_id=n, connector_id=1
-                    )
+                    call.StatusNotification(timestamp=self._ts(), connector_status=status, evse_id=n, connector_id=1)
                 )
         elif requested == "MeterValues":
             measurands = self.device.members("AlignedDataCtrlr", "Measurands")
             for n in evse_ids:
-                self._send(
-                    call.MeterValues(evse_id=n, meter_value=[self._meter_value(n, "Trigger", measurands)])
-                )
+                self._send(call.MeterValues(evse_id=n, meter_value=[self._meter_value(n, "Trigger", measurands)]))
         elif requested == "TransactionEvent":
             for n in evse_ids:
                 e = self.evses[n]

@@ -50,9 +50,7 @@ class Variable:
 
 class DeviceModel:
     def __init__(self, variables: list[Variable]) -> None:
-        self._vars: dict[tuple[str, int | None, str], Variable] = {
-            (v.component, v.evse, v.name): v for v in variables
-        }
+        self._vars: dict[tuple[str, int | None, str], Variable] = {(v.component, v.evse, v.name): v for v in variables}
 
     @classmethod
     def for_station(cls, station: StationConfig, firmware: str | None = None) -> DeviceModel:
@@ -206,9 +204,7 @@ class DeviceModel:
             return "Rejected", None
         return "Accepted", var.value
 
-    def set(
-        self, component: str, name: str, value: str, evse: int | None = None, attribute: str | None = None
-    ) -> str:
+    def set(self, component: str, name: str, value: str, evse: int | None = None, attribute: str | None = None) -> str:
         """SetVariables attributeStatus: Accepted, Rejected, UnknownComponent, UnknownVariable, ..."""
         if not self.has_component(component, evse):
             return "UnknownComponent"

@@ -60,8 +60,7 @@ def valid_knobs() -> str:
     """One line per knob: name, type and healthy default, for error messages and `--help`."""
     healthy = Faults()
     return "\n".join(
-        f"  {name} ({_type_name(t)}, healthy {getattr(healthy, name)!r})"
-        for name, t in _field_types().items()
+        f"  {name} ({_type_name(t)}, healthy {getattr(healthy, name)!r})" for name, t in _field_types().items()
     )
 
 

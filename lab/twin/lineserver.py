@@ -64,9 +64,7 @@ class LineServer:
                 try:
                     raw = await reader.readline()
                 except (ValueError, asyncio.LimitOverrunError):
-                    log.warning(
-                        "%s: request line longer than %d bytes; dropping the client", self.name, MAX_LINE
-                    )
+                    log.warning("%s: request line longer than %d bytes; dropping the client", self.name, MAX_LINE)
                     break
                 if not raw:
                     break

@@ -38,9 +38,7 @@ class Link(ChargePoint):
         return self.charger.on_request_stop(transaction_id)
 
     @on(Action.set_charging_profile)
-    def _set_profile(
-        self, evse_id: int, charging_profile: dict[str, Any], **_: Any
-    ) -> res.SetChargingProfile:
+    def _set_profile(self, evse_id: int, charging_profile: dict[str, Any], **_: Any) -> res.SetChargingProfile:
         return self.charger.on_set_charging_profile(evse_id, charging_profile)
 
     @on(Action.clear_charging_profile)
@@ -77,9 +75,7 @@ class Link(ChargePoint):
         return self.charger.on_get_base_report(request_id, report_base)
 
     @on(Action.trigger_message)
-    def _trigger(
-        self, requested_message: str, evse: dict[str, Any] | None = None, **_: Any
-    ) -> res.TriggerMessage:
+    def _trigger(self, requested_message: str, evse: dict[str, Any] | None = None, **_: Any) -> res.TriggerMessage:
         return self.charger.on_trigger_message(requested_message, evse)
 
     @on(Action.reset)

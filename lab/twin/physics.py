@@ -145,9 +145,7 @@ class Physics:
         try:
             return self._evses[evse]
         except KeyError:
-            raise ValueError(
-                f"station {self.station.id!r} has no EVSE {evse}; it has {list(self._evses)}"
-            ) from None
+            raise ValueError(f"station {self.station.id!r} has no EVSE {evse}; it has {list(self._evses)}") from None
 
     def _notify(self, evse: int) -> None:
         for listener in list(self._listeners):
@@ -284,9 +282,7 @@ class Physics:
         out = []
         for k, amps in enumerate(self._phase_currents(e)):
             volts = self.voltages[k] if e.energized else 0.0
-            out.append(
-                PhaseState(PHASE_NAMES[k], volts, amps, volts * amps * self.power_factor, self.power_factor)
-            )
+            out.append(PhaseState(PHASE_NAMES[k], volts, amps, volts * amps * self.power_factor, self.power_factor))
         return tuple(out)
 
     def _integrate(self, e: _Evse, t: float) -> None:

@@ -104,13 +104,9 @@ def parse_profile(evse_id: int, data: Mapping[str, Any]) -> Profile:
     raw_periods = s.get("charging_schedule_period") or []
     if not raw_periods:
         raise ProfileRejected("InvalidSchedule", "chargingSchedulePeriod is empty")
-    periods = tuple(
-        Period(float(p["start_period"]), float(p["limit"]), p.get("number_phases")) for p in raw_periods
-    )
+    periods = tuple(Period(float(p["start_period"]), float(p["limit"]), p.get("number_phases")) for p in raw_periods)
     if periods[0].start_s != 0:
-        raise ProfileRejected(
-            "InvalidSchedule", f"the first startPeriod is {periods[0].start_s:g}, it must be 0"
-        )
+        raise ProfileRejected("InvalidSchedule", f"the first startPeriod is {periods[0].start_s:g}, it must be 0")
     if any(b.start_s <= a.start_s for a, b in itertools.pairwise(periods)):
         raise ProfileRejected("InvalidSchedule", "startPeriod values must increase")
     if any(p.limit < 0 for p in periods):
@@ -172,19 +168,14 @@ class ProfileStore:
     def check(self, profile: Profile, active_tx: Mapping[int, str | None]) -> None:
         """Raise :class:`ProfileRejected` if the station must refuse `profile`."""
         if not 0 <= profile.evse_id <= self.evses:
-            raise ProfileRejected(
-                "UnknownEVSE", f"evseId {profile.evse_id}; this station has EVSE 1..{self.evses}"
-            )
+            raise ProfileRejected("UnknownEVSE", f"evseId {profile.evse_id}; this station has EVSE 1..{self.evses}")
         if profile.schedule.rate_unit not in self.rate_units:
             raise ProfileRejected(
                 "InvalidValue",
-                f"chargingRateUnit {profile.schedule.rate_unit!r}; this station "
-                f"supports {', '.join(self.rate_units)}",
+                f"chargingRateUnit {profile.schedule.rate_unit!r}; this station supports {', '.join(self.rate_units)}",
             )
         if profile.purpose == EXTERNAL:
-            raise ProfileRejected(
-                "InvalidValue", "ChargingStationExternalConstraints are not set by the CSMS"
-            )
+            raise ProfileRejected("InvalidValue", "ChargingStationExternalConstraints are not set by the CSMS")
         if profile.purpose == STATION_MAX:
             if profile.evse_id != 0:
                 raise ProfileRejected("InvalidValue", "a ChargingStationMaxProfile must be set on evseId 0")
@@ -211,8 +202,7 @@ class ProfileStore:
             ):
                 raise ProfileRejected(
                     "DuplicateProfile",
-                    f"profile {other.id} already has purpose "
-                    f"{profile.purpose} and stackLevel {profile.stack_level}",
+                    f"profile {other.id} already has purpose {profile.purpose} and stackLevel {profile.stack_level}",
                 )
 
     def add(self, profile: Profile, active_tx: Mapping[int, str | None]) -> None:
@@ -248,9 +238,7 @@ class ProfileStore:
 
     def end_tx(self, transaction_id: str) -> None:
         """TxProfiles live as long as their transaction."""
-        self.profiles = [
-            p for p in self.profiles if not (p.purpose == TX and p.transaction_id == transaction_id)
-        ]
+        self.profiles = [p for p in self.profiles if not (p.purpose == TX and p.transaction_id == transaction_id)]
 
     # ------------------------------------------------------------------ limits
     def to_amps(self, limit: float, unit: str, phases: int | None) -> float:
@@ -279,9 +267,7 @@ class ProfileStore:
                 current = period
         return current
 
-    def _winner(
-        self, purpose: str, evses: tuple[int, ...], when: datetime, tx: TxContext | None
-    ) -> float | None:
+    def _winner(self, purpose: str, evses: tuple[int, ...], when: datetime, tx: TxContext | None) -> float | None:
         running = []
         for p in self.profiles:
             if p.purpose != purpose or p.evse_id not in evses:

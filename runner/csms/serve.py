@@ -73,7 +73,7 @@ def _print_event(console: Console, bench_ids: frozenset[str] | None, line: str) 
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chargespec csms", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="chargespec csms", description="the CSMS harness alone, printing traffic live")
     p.add_argument("--port", type=int, default=9000, help="port to listen on (0: any free port)")
     p.add_argument("--host", help="address to listen on (default: the bench file's, else 127.0.0.1; "
                                   "0.0.0.0 for a charger on the lab network)")
@@ -112,7 +112,7 @@ async def _serve(config: CsmsConfig, bench_ids: frozenset[str] | None, out: Path
         await harness.stop()
         recorder.end()
         summary = {s: len(harness.transactions(s)) for s in harness.stations()}
-        console.print(f"stopped; stations seen: {json.dumps(summary) if summary else 'none'}")
+        console.print(f"stopped; transactions per station: {json.dumps(summary) if summary else 'no station seen'}")
 
 
 def main(argv: list[str]) -> int:

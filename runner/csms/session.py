@@ -1,11 +1,12 @@
 """One charger's websocket connection: every frame recorded, judged, then answered.
 
-`StationSession` is an `ocpp.v201.ChargePoint` whose connection is a recording wire. Each received
-text frame is recorded exactly as it arrived, then read by `framing`: broken frames, unknown actions,
-schema violations (strict mode) and duplicate ids are answered and recorded by the harness itself; only
-well-formed charger calls reach the library's routing, whose handlers ask `Responses` for the answer.
-CALLRESULT/CALLERROR frames never reach the library: they resolve the harness's own outstanding call,
-so the charger's answer is seen exactly as sent. Every sent frame is recorded before it is written.
+Each received text frame is recorded exactly as it arrived, then read by `framing`: broken frames,
+unknown actions, schema violations (strict mode) and duplicate ids are answered and recorded here; a
+well-formed charger call is answered with what `Responses` decides for it (receiving and recording are
+kept apart from deciding the answer, for a future relaying proxy). CALLRESULT/CALLERROR frames resolve
+the harness's own outstanding call, so the charger's answer is seen exactly as sent. Every sent frame
+is recorded before it is written. The `ocpp` library is not in this path: it would parse each frame a
+second time and convert every payload to snake_case and back, for answers the harness decides anyway.
 """
 
 from __future__ import annotations
@@ -17,9 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ocpp.charge_point import camel_to_snake_case
-from ocpp.exceptions import OCPPError
-from ocpp.v201 import ChargePoint, call_result
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
@@ -50,29 +48,9 @@ class CallOutcome:
         return self.response is not None and self.error_code is None
 
 
-def _ocpp_error(code: str, description: str) -> OCPPError:
-    # The library turns any OCPPError into a CALLERROR carrying `.code`; one class per code on demand.
-    cls = type(f"{code}Error", (OCPPError,), {"code": code})
-    return cls(description=description)
-
-
-class _Wire:
-    """The connection object the library reads and writes through."""
-
-    def __init__(self, session: StationSession) -> None:
-        self._session = session
-
-    async def recv(self) -> str:
-        return await self._session._next_call_for_library()
-
-    async def send(self, raw: str) -> None:
-        await self._session.send_raw(raw)
-
-
-class StationSession(ChargePoint):
+class StationSession:
     def __init__(self, station: str, ws: ServerConnection, *, recorder: Recorder, clock: Clock,
                  responses: Responses, strict: bool, on_frame: Callable[[Frame], None]) -> None:
-        super().__init__(station, _Wire(self))
         self.station = station
         self.ws = ws
         self.recorder = recorder
@@ -83,10 +61,7 @@ class StationSession(ChargePoint):
         self._pending: dict[str, tuple[str, asyncio.Future[tuple[Frame, framing.Message]]]] = {}
         self._unchecked: set[str] = set()        # ids of calls sent with validate=False
         self._seen_ids: set[str] = set()
-        self._inbound: dict[str, dict[str, Any]] = {}
         self._csms_call_lock = asyncio.Lock()    # OCPP-J: one outstanding CALL per direction
-        for action in CHARGER_TO_CSMS:
-            self.route_map[action] = {"_on_action": self._handler(action), "_skip_schema_validation": True}
 
     @property
     def severity(self) -> str:
@@ -97,7 +72,7 @@ class StationSession(ChargePoint):
     async def run(self) -> None:
         """Serve the connection until it closes. Never raises for anything the charger sends."""
         try:
-            await self.start()
+            await self._receive()
         except ConnectionClosed:
             pass
         except Exception as e:  # a harness fault must be recorded, not kill the bench loop
@@ -131,7 +106,8 @@ class StationSession(ChargePoint):
         self._on_frame(frame)
         return frame
 
-    async def _next_call_for_library(self) -> str:
+    async def _receive(self) -> None:
+        """Read, record and act on frames until the connection closes (ConnectionClosed)."""
         while True:
             data = await self.ws.recv()
             if isinstance(data, bytes):
@@ -142,7 +118,7 @@ class StationSession(ChargePoint):
             msg = framing.read_frame(data)
             if msg.kind == "call":
                 if await self._admit_call(frame, msg):
-                    return data
+                    await self._answer(msg.unique_id or "-1", msg.action or "", msg.payload)
             elif msg.kind in ("result", "error"):
                 self._deliver_answer(frame, msg)
             else:
@@ -188,7 +164,6 @@ class StationSession(ChargePoint):
             if self.strict:
                 await self.send_raw(framing.call_error(uid, problems[0].code, problems[0].message))
                 return False
-        self._inbound[uid] = msg.payload
         return True
 
     def _deliver_answer(self, frame: Frame, msg: framing.Message) -> None:
@@ -209,15 +184,19 @@ class StationSession(ChargePoint):
         if not fut.done():
             fut.set_result((frame, msg))
 
-    def _handler(self, action: str) -> Callable[..., Any]:
-        def handle(call_unique_id: str, **_snake_payload: Any) -> Any:
-            # The library hands over snake_case kwargs; the answer is decided on the payload as sent.
-            payload = self._inbound.pop(call_unique_id, {})
+    async def _answer(self, uid: str, action: str, payload: dict[str, Any]) -> None:
+        """Answer one admitted charger CALL as `Responses` decides (one at a time, in arrival order)."""
+        try:
             answer = self.responses.decide(action, payload, iso_utc(self.clock.wall()))
-            if answer.error_code is not None:
-                raise _ocpp_error(answer.error_code, answer.error_description)
-            return getattr(call_result, action)(**camel_to_snake_case(answer.payload or {}))
-        return handle
+        except Exception as e:  # a fault in the configured answers is the harness's, not the charger's
+            self._note("error", f"CSMS harness fault deciding the answer to {action} (message id {uid!r}): "
+                       f"{type(e).__name__}: {e}; answered CALLERROR InternalError")
+            await self.send_raw(framing.call_error(uid, "InternalError", "CSMS harness fault"))
+            return
+        if answer.error_code is not None:
+            await self.send_raw(framing.call_error(uid, answer.error_code, answer.error_description))
+        else:
+            await self.send_raw(framing.call_result(uid, answer.payload or {}))
 
     # ---- sending ------------------------------------------------------------------------------
 

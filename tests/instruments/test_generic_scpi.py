@@ -4,6 +4,7 @@ of sim/wt300.yaml described generically); option errors name the option."""
 from __future__ import annotations
 
 import tomllib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -205,3 +206,27 @@ def test_custom_state_words() -> None:
     an = make(**BASE, integ_start="S", integ_stop="T", integ_reset="R", integ_state="ST?",
               integ_states={"GO": "START", "HALT": "STOP", "CLR": "RESET"})
     assert an.integrator.words == {"GO": "START", "HALT": "STOP", "CLR": "RESET"}
+
+
+def test_a_bench_file_table_builds_the_driver_as_the_bench_opener_does(record_writes) -> None:
+    from lab.bench import InstrumentConfig
+
+    sim = Path(__file__).parent / "sim" / "generic.yaml"
+    table = tomllib.loads(f"""
+[analyzer]
+driver = "generic-scpi"
+address = "TCPIP0::127.0.0.1::10401::SOCKET"
+timeout_s = 1.5
+[analyzer.options]
+visa_library = "{sim}@sim"
+""" + PA3000_TOML.replace("[options]", ""))["analyzer"]
+    ic = InstrumentConfig.model_validate(table)
+    an = registry.create(ic.driver, name="analyzer", address=ic.address,
+                         **{"timeout_s": ic.timeout_s, "reconnect_attempts": ic.reconnect_attempts, **ic.options})
+    an.open()
+    try:
+        an.configure(phases=3, update_interval_s=1)
+        assert an.read().energy_wh == 3000.0
+        assert an.opts.timeout_s == 1.5
+    finally:
+        an.close()

@@ -143,16 +143,12 @@ class MiniCsms:
             await side._connection.close()
 
     def call(self, station: str, payload: Any, timeout: float = 10.0) -> Any:
-        return self.loop.run(
-            self.sides[station].call(payload, suppress=False), timeout, what=type(payload).__name__
-        )
+        return self.loop.run(self.sides[station].call(payload, suppress=False), timeout, what=type(payload).__name__)
 
     def find(self, action: str, **fields: Any) -> list[Received]:
         with self._lock:
             got = list(self.received)
-        return [
-            r for r in got if r.action == action and all(r.payload.get(k) == v for k, v in fields.items())
-        ]
+        return [r for r in got if r.action == action and all(r.payload.get(k) == v for k, v in fields.items())]
 
     def wait_for(self, probe: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
         """Poll `probe` until it returns something truthy, at most `timeout` real seconds."""
@@ -194,9 +190,7 @@ def loop() -> Iterator[LoopThread]:
     lt.close()
 
 
-def make_env(
-    loop: LoopThread, faults: Faults | None = None, speed: float = SPEED, heartbeat_s: int = 300
-) -> TwinEnv:
+def make_env(loop: LoopThread, faults: Faults | None = None, speed: float = SPEED, heartbeat_s: int = 300) -> TwinEnv:
     bench = twin_bench(speed)
     clock = Clock(speed=bench.clock.speed)
     csms = MiniCsms(clock, loop)

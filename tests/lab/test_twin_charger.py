@@ -71,11 +71,7 @@ def visa() -> Iterator[Callable[[str], Any]]:
 
 
 def tx_events(env: TwinEnv, tx_id: str) -> list[Received]:
-    return [
-        r
-        for r in env.csms.find("TransactionEvent")
-        if r.payload["transaction_info"]["transaction_id"] == tx_id
-    ]
+    return [r for r in env.csms.find("TransactionEvent") if r.payload["transaction_info"]["transaction_id"] == tx_id]
 
 
 def register_wh(r: Received) -> float:
@@ -92,20 +88,14 @@ def start_session(env: TwinEnv, amps: float = 16.0) -> tuple[EvPort, str]:
     ev = EvPort(env.endpoints[sid]["ev"])
     ev.ask(f"LOAD:CURR {amps}")
     ev.ask("CP:STATE B")
-    csms.wait_for(
-        lambda: csms.find("StatusNotification", evse_id=1, connector_status="Occupied"), 5, "Occupied"
-    )
+    csms.wait_for(lambda: csms.find("StatusNotification", evse_id=1, connector_status="Occupied"), 5, "Occupied")
     reply = csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=42, evse_id=1))
     assert reply.status == "Accepted"
     started = csms.wait_for(lambda: csms.find("TransactionEvent", event_type="Started"), 5, "Started")[0]
     tx_id = started.payload["transaction_info"]["transaction_id"]
     ev.ask("CP:STATE C")
     csms.wait_for(
-        lambda: [
-            r
-            for r in tx_events(env, tx_id)
-            if r.payload["transaction_info"].get("charging_state") == "Charging"
-        ],
+        lambda: [r for r in tx_events(env, tx_id) if r.payload["transaction_info"].get("charging_state") == "Charging"],
         5,
         "Charging",
     )
@@ -121,13 +111,9 @@ def test_boot_identity_status_and_heartbeat(twin_factory: Callable[..., TwinEnv]
         "charging_station": {"model": "Twin AC22", "vendor_name": "chargespec", "firmware_version": "1.4.2"},
         "reason": "PowerUp",
     }
-    csms.wait_for(
-        lambda: len(csms.find("StatusNotification", connector_status="Available")) == 2, 5, "status"
-    )
+    csms.wait_for(lambda: len(csms.find("StatusNotification", connector_status="Available")) == 2, 5, "status")
     assert {r.payload["evse_id"] for r in csms.find("StatusNotification")} == {1, 2}
-    beats = csms.wait_for(
-        lambda: len(csms.find("Heartbeat")) >= 2 and csms.find("Heartbeat"), 5, "heartbeats"
-    )
+    beats = csms.wait_for(lambda: len(csms.find("Heartbeat")) >= 2 and csms.find("Heartbeat"), 5, "heartbeats")
     assert beats[1].t - beats[0].t == pytest.approx(30, abs=3)  # bench seconds
     assert set(env.endpoints["TWIN-AC22-001"]) == {"analyzer", "analyzer2", "ev", "ev2"}
 
@@ -143,10 +129,7 @@ def test_remote_start_meter_values_and_remote_stop(twin_factory: Callable[..., T
     assert started["transaction_info"]["remote_start_id"] == 42
     assert started["meter_value"][0]["sampled_value"][0]["context"] == "Transaction.Begin"
     csms.wait_for(
-        lambda: (
-            len([r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"])
-            >= 3
-        ),
+        lambda: len([r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"]) >= 3,
         10,
         "periodic meter values",
     )
@@ -161,9 +144,7 @@ def test_remote_start_meter_values_and_remote_stop(twin_factory: Callable[..., T
     assert by_key[("Power.Active.Import", None)]["value"] == pytest.approx(16 * 690 * 0.99, rel=0.01)
     analyzer = visa(env.endpoints[sid]["analyzer"])
     analyzer.write(":NUM:NORM:NUM 3;ITEM1 I,1;ITEM2 I,2;ITEM3 I,3")
-    assert [float(x) for x in analyzer.query(":NUM:NORM:VAL?").split(",")] == pytest.approx(
-        [16] * 3, rel=0.005
-    )
+    assert [float(x) for x in analyzer.query(":NUM:NORM:VAL?").split(",")] == pytest.approx([16] * 3, rel=0.005)
     # The other EVSE is idle and its analyzer says so.
     other = visa(env.endpoints[sid]["analyzer2"])
     other.write(":NUM:NORM:NUM 1;ITEM1 I,1")
@@ -183,9 +164,7 @@ def test_remote_start_meter_values_and_remote_stop(twin_factory: Callable[..., T
     ev.ask("CP:STATE A")
     csms.wait_for(
         lambda: [
-            r
-            for r in csms.find("StatusNotification", evse_id=1, connector_status="Available")
-            if r.t > ended_at.t
+            r for r in csms.find("StatusNotification", evse_id=1, connector_status="Available") if r.t > ended_at.t
         ],
         5,
         "Available after unplug",
@@ -222,9 +201,7 @@ def energy_error(env: TwinEnv, visa: Any, window_s: float = 300.0) -> float:
         raise AssertionError(f"no analyzer samples around bench {t:.1f} s")
 
     reference = analyzer_at(t2) - analyzer_at(t1)
-    assert reference == pytest.approx(
-        16 * sum(env.twin.physics.voltages) * 0.99 * (t2 - t1) / 3600, rel=0.005
-    )
+    assert reference == pytest.approx(16 * sum(env.twin.physics.voltages) * 0.99 * (t2 - t1) / 3600, rel=0.005)
     return (reg2 - reg1 - reference) / reference * 100.0
 
 
@@ -233,9 +210,7 @@ def test_healthy_meter_agrees_with_analyzer(twin_factory: Callable[..., TwinEnv]
 
 
 def test_meter_gain_fault_shows_three_percent(twin_factory: Callable[..., TwinEnv], visa: Any) -> None:
-    assert energy_error(twin_factory(parse_faults({"meter_gain": "1.03"})), visa) == pytest.approx(
-        3.0, abs=0.2
-    )
+    assert energy_error(twin_factory(parse_faults({"meter_gain": "1.03"})), visa) == pytest.approx(3.0, abs=0.2)
 
 
 def tx_profile(tx_id: str, limit: float, unit: str = "A", pid: int = 1) -> dict[str, Any]:
@@ -255,9 +230,7 @@ def tx_profile(tx_id: str, limit: float, unit: str = "A", pid: int = 1) -> dict[
     }
 
 
-def test_tx_profile_limit_reaches_analyzer_after_ev_lag(
-    twin_factory: Callable[..., TwinEnv], visa: Any
-) -> None:
+def test_tx_profile_limit_reaches_analyzer_after_ev_lag(twin_factory: Callable[..., TwinEnv], visa: Any) -> None:
     env = twin_factory()
     csms, sid, clock = env.csms, env.station_id, env.clock
     ev, tx_id = start_session(env, amps=32.0)
@@ -318,10 +291,7 @@ def test_get_and_set_variables(twin_factory: Callable[..., TwinEnv]) -> None:
     assert [r["attribute_status"] for r in done.set_variable_result] == ["Accepted", "Rejected", "Rejected"]
     ev, tx_id = start_session(env)
     csms.wait_for(
-        lambda: (
-            len([r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"])
-            >= 2
-        ),
+        lambda: len([r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"]) >= 2,
         10,
         "periodic",
     )
@@ -358,8 +328,7 @@ def wait_live_after(env: TwinEnv, tx_id: str, t_back: float) -> list[Received]:
     """Events of the transaction once a live (not replayed) periodic event came after `t_back`."""
     return env.csms.wait_for(
         lambda: (
-            [r for r in tx_events(env, tx_id) if r.t > t_back and r.payload["seq_no"] > 0][2:]
-            and tx_events(env, tx_id)
+            [r for r in tx_events(env, tx_id) if r.t > t_back and r.payload["seq_no"] > 0][2:] and tx_events(env, tx_id)
         ),
         10,
         "events after the reconnect",
@@ -476,10 +445,7 @@ def test_limit_faults(twin_factory: Callable[..., TwinEnv], visa: Any) -> None:
         low = {**tx_profile(tx_id, 10, pid=1), "stack_level": 1}
         high = {**tx_profile(tx_id, 16, pid=2), "stack_level": 2}
         for profile in (low, high):
-            assert (
-                csms.call(sid, call.SetChargingProfile(evse_id=1, charging_profile=profile)).status
-                == "Accepted"
-            )
+            assert csms.call(sid, call.SetChargingProfile(evse_id=1, charging_profile=profile)).status == "Accepted"
         time.sleep(8 / clock.speed)  # past the EV lag
         results[knob] = float(analyzer.query(":NUM:NORM:VAL?"))
         if knob == "limit_delay_s":
@@ -520,9 +486,7 @@ def test_on_idle_reset_waits_and_firmware_update_sequence(twin_factory: Callable
     time.sleep(0.1)
     assert len(csms.find("BootNotification")) == 1
     assert csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id)).status == "Accepted"
-    csms.wait_for(
-        lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot after the transaction"
-    )
+    csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot after the transaction")
     firmware = {
         "location": "https://fw.example/twin-ac22-1.5.0.bin",
         "retrieve_date_time": "2020-01-01T00:00:00Z",
@@ -546,3 +510,20 @@ def _try(action: Callable[[], Any]) -> Any:
         return action()
     except Exception:  # the charger is still rebooting; try again
         return None
+
+
+def test_standalone_twin_serves_until_its_duration(twin_factory: Callable[..., TwinEnv]) -> None:
+    """`chargespec twin`: a second twin process-alike, run by lab.twin.serve.main against our CSMS."""
+    import threading
+
+    from lab.twin.serve import main
+
+    env = twin_factory()  # for its CSMS; the fixture's own charger is station TWIN-AC22-001 too
+    result: list[int] = []
+    runner = threading.Thread(
+        target=lambda: result.append(main(["--csms", env.csms.url, "--speed", "60", "--duration", "30"]))
+    )
+    runner.start()
+    env.csms.wait_for(lambda: len(env.csms.find("BootNotification")) >= 2, 5, "the second twin's boot")
+    runner.join(10)
+    assert result == [0]

@@ -138,9 +138,7 @@ def test_ev_protocol_commands(rig: tuple[Physics, Any, serial.SerialBase]) -> No
     phys.set_energized(1, True)
     assert ask(port, 11, "LOAD:CURR?") == "11 OK 16.0,0.0,0.0"  # min(20 A asked, 15.96 A offered)
     assert ask(port, 12, "PP:RES 220") == "12 OK"
-    assert (
-        ask(port, 13, "PP:RES 333") == "13 ERR 101 PP resistor '333'; one of 1500, 680, 220, 100 ohm or OPEN"
-    )
+    assert ask(port, 13, "PP:RES 333") == "13 ERR 101 PP resistor '333'; one of 1500, 680, 220, 100 ohm or OPEN"
     assert ask(port, 14, "CP:STATE X").startswith("14 ERR 101 ")
     assert ask(port, 15, "FLY:AWAY") == "15 ERR 100 unknown command 'FLY:AWAY'"
     assert ask(port, 16, "LOAD:CURR lots") == "16 ERR 101 'lots' is not a number"

@@ -26,9 +26,7 @@ def station(**kw: object) -> StationConfig:
     return StationConfig(**{"id": "CS1", "evses": 2, "phases": 3, **kw})  # type: ignore[arg-type]
 
 
-def charging(
-    clock: HandClock, phys: Physics, amps: float = 16.0, offered: float = 32.0, evse: int = 1
-) -> None:
+def charging(clock: HandClock, phys: Physics, amps: float = 16.0, offered: float = 32.0, evse: int = 1) -> None:
     phys.set_ev_state(evse, "C")
     phys.set_ev_request(evse, amps)
     phys.set_offered(evse, offered)

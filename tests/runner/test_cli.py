@@ -33,8 +33,29 @@ def test_check_misspelled_unit_names_file_line_col_with_caret(tmp_path: Path,
     assert "expect charger energy over" in err and "^" in err
 
 
-def test_run_rejects_a_malformed_fault(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("fault", "expected"), [
+    ("meter_gain", "expected NAME=VALUE"),
+    ("meter_gian=1.03", "unknown twin fault 'meter_gian'; valid faults are:"),
+    ("meter_gain=abc", "fault meter_gain='abc': expected a number"),
+])
+def test_run_rejects_a_bad_fault_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                      fault: str, expected: str) -> None:
     spec = tmp_path / "x.spec"
     spec.write_text('spec "x"\n  scenario "y"\n    wait 1 s\n', encoding="utf-8")
-    code = main(["run", str(spec), "--out", str(tmp_path / "out"), "--fault", "meter_gain"])
-    assert code != 0
+    code = main(["run", str(spec), "--out", str(tmp_path / "out"), "--fault", fault])
+    assert code == 4  # pytest's usage error
+    err = capsys.readouterr().err
+    assert expected in err
+    if "valid faults" in expected:
+        assert "meter_gain (number, healthy 1.0)" in err
+
+
+def test_run_rejects_a_bad_bench_file_naming_file_and_key(tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    bench = tmp_path / "bench.toml"
+    bench.write_text('name = "x"\nkind = "twin"\n[[stations]]\nid = "A"\n[stations.instruments.analyzer]\n'
+                     'address = "twin"\n', encoding="utf-8")
+    spec = tmp_path / "x.spec"
+    spec.write_text('spec "x"\n  scenario "y"\n    wait 1 s\n', encoding="utf-8")
+    assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--bench", str(bench)]) == 4
+    assert f"{bench}: stations.0.instruments.analyzer.driver: Field required" in capsys.readouterr().err

@@ -13,7 +13,8 @@ from runner.recorder import Recorder, redact_raw
 def test_results_carry_the_action_of_the_call_they_answer(tmp_path: Path) -> None:
     rec = Recorder(Clock(speed=10))
     rec.begin(tmp_path)
-    rec.frame(station="CS1", direction="rx", raw='[2,"a1","Authorize",{"idToken":{"idToken":"04A2B3C4","type":"ISO14443"}}]')
+    rec.frame(station="CS1", direction="rx",
+              raw='[2,"a1","Authorize",{"idToken":{"idToken":"04A2B3C4","type":"ISO14443"}}]')
     res = rec.frame(station="CS1", direction="tx", raw='[3,"a1",{"idTokenInfo":{"status":"Accepted"}}]')
     bad = rec.frame(station="CS1", direction="rx", raw="{not json")
     assert res.action == "Authorize" and res.message_type == 3

@@ -1,0 +1,224 @@
+"""How fast pytest collects specs: chargespec cold and warm, pytest's own floor, and pytest-bdd.
+
+Run on demand (pytest does not collect it)::
+
+    .venv/bin/python bench/bench_collect.py [--files 200] [--per-file 5] [--repeat 3]
+
+In a temporary directory it writes N spec files of M scenarios each and times, each as a subprocess,
+best of --repeat, `pytest --collect-only -q` for:
+
+  (a) the chargespec plugin, cold (no plan cache) and warm (plan cache filled by a previous run,
+      passed through $CHARGESPEC_PLAN_CACHE);
+  (b) pytest's floor: a trivial plugin yielding the same items from the same files without parsing;
+  (c) pytest-bdd collecting an equivalent Gherkin corpus (same scenarios, matching step definitions).
+
+Targets: (a) cold within 1.3x of (b), warm within 1.1x of (b), both faster than (c).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PYTHON = sys.executable
+
+SPEC = '''\
+spec "Load point suite {f}"
+  refs "OCPP 2.0.1 K01"
+  tags bench, ac
+
+  setup
+    charger booted
+    ev plugs in on evse 1
+    session starts with token "04A2B3C4"
+{scenarios}
+  teardown
+    session stops
+'''
+
+SCENARIO = '''
+  scenario "point {f}-{s}"
+    ev draws {amps} A
+    expect within 30 s: analyzer current L1 >= {amps} A - 1 A
+    measure "steady" for 10 min
+    expect charger energy over "steady" within 2 % of analyzer energy over "steady"
+'''
+
+FEATURE = '''\
+Feature: Load point suite {f}
+  Background:
+    Given the charger is booted
+    And the EV plugs in on evse 1
+    And a session starts with token "04A2B3C4"
+{scenarios}'''
+
+GHERKIN_SCENARIO = '''
+  Scenario: point {f}-{s}
+    When the EV draws {amps} A
+    Then within 30 s the analyzer current L1 is at least {amps} A minus 1 A
+    When I measure "steady" for 10 min
+    Then the charger energy over "steady" is within 2 % of the analyzer energy over "steady"
+'''
+
+BDD_STEPS = '''\
+from pytest_bdd import given, parsers, then, when
+
+
+@given("the charger is booted")
+def booted(): pass
+
+
+@given(parsers.parse("the EV plugs in on evse {evse:d}"))
+def plugs(evse): pass
+
+
+@given(parsers.parse('a session starts with token "{token}"'))
+def session(token): pass
+
+
+@when(parsers.parse("the EV draws {amps:d} A"))
+def draws(amps): pass
+
+
+@then(parsers.parse("within {t:d} s the analyzer current L1 is at least {a:d} A minus {m:d} A"))
+def within(t, a, m): pass
+
+
+@when(parsers.parse('I measure "{window}" for {n:d} min'))
+def measure(window, n): pass
+
+
+@then(parsers.parse('the charger energy over "{w}" is within {p:d} % of the analyzer energy over "{w2}"'))
+def accuracy(w, p, w2): pass
+'''
+
+FLOOR_PLUGIN = '''\
+"""pytest's floor: one item per scenario line of each .spec file, nothing parsed."""
+import pytest
+
+
+class FloorItem(pytest.Item):
+    def runtest(self):
+        pass
+
+
+class FloorFile(pytest.File):
+    def collect(self):
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            if line.startswith('  scenario "'):
+                yield FloorItem.from_parent(self, name=line.split('"')[1])
+
+
+def pytest_collect_file(file_path, parent):
+    if file_path.suffix == ".spec":
+        return FloorFile.from_parent(parent, path=file_path)
+'''
+
+
+def write_corpus(root: Path, files: int, per_file: int) -> None:
+    specs, features = root / "specs", root / "features"
+    specs.mkdir()
+    features.mkdir()
+    for f in range(files):
+        amps = [6 + (f + s) % 26 for s in range(per_file)]
+        spec_scen = "".join(SCENARIO.format(f=f, s=s, amps=a) for s, a in enumerate(amps))
+        (specs / f"suite_{f:03d}.spec").write_text(SPEC.format(f=f, scenarios=spec_scen), encoding="utf-8")
+        bdd_scen = "".join(GHERKIN_SCENARIO.format(f=f, s=s, amps=a) for s, a in enumerate(amps))
+        (features / f"suite_{f:03d}.feature").write_text(FEATURE.format(f=f, scenarios=bdd_scen),
+                                                          encoding="utf-8")
+    bdd = root / "bdd"
+    bdd.mkdir()
+    (bdd / "conftest.py").write_text(BDD_STEPS, encoding="utf-8")
+    (bdd / "test_features.py").write_text(
+        'from pytest_bdd import scenarios\n\nscenarios("../features")\n', encoding="utf-8")
+    (root / "floor_plugin.py").write_text(FLOOR_PLUGIN, encoding="utf-8")
+    (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+
+
+def run(root: Path, args: list[str], env: dict[str, str], expect: int) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run([PYTHON, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", *args],
+                          cwd=root, env=env, capture_output=True, text=True, check=False)
+    elapsed = time.perf_counter() - start
+    summary = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+    if proc.returncode != 0 or f"{expect} test" not in summary:
+        raise SystemExit(f"pytest {' '.join(args)} failed (exit {proc.returncode}, '{summary}'):\n"
+                         f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return elapsed
+
+
+def best(repeat: int, fn: object) -> float:
+    assert callable(fn)
+    return min(fn() for _ in range(repeat))
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--files", type=int, default=200)
+    p.add_argument("--per-file", type=int, default=5)
+    p.add_argument("--repeat", type=int, default=3)
+    args = p.parse_args(argv)
+    n = args.files * args.per_file
+    with tempfile.TemporaryDirectory(prefix="chargespec-bench-") as tmp:
+        root = Path(tmp)
+        write_corpus(root, args.files, args.per_file)
+        base = {k: v for k, v in os.environ.items() if k not in ("CHARGESPEC_PLAN_CACHE", "PYTEST_ADDOPTS")}
+        base["PYTHONDONTWRITEBYTECODE"] = "0"
+        floor_env = {**base, "PYTHONPATH": str(root)}
+        cache = root / "plan-cache"
+
+        def cold() -> float:
+            return run(root, ["specs"], base, n)
+
+        def warm() -> float:
+            return run(root, ["specs"], {**base, "CHARGESPEC_PLAN_CACHE": str(cache)}, n)
+
+        # One untimed run of each warms the OS file cache and Python's bytecode caches alike.
+        run(root, ["specs"], {**base, "CHARGESPEC_PLAN_CACHE": str(cache)}, n)
+        run(root, ["-p", "floor_plugin", "-p", "no:chargespec", "specs"], floor_env, n)
+        run(root, ["-p", "no:chargespec", "bdd"], base, n)
+
+        t_cold = best(args.repeat, cold)
+        t_warm = best(args.repeat, warm)
+        t_floor = best(args.repeat, lambda: run(root, ["-p", "floor_plugin", "-p", "no:chargespec", "specs"],
+                                                floor_env, n))
+        t_bdd = best(args.repeat, lambda: run(root, ["-p", "no:chargespec", "bdd"], base, n))
+        t_import = best(args.repeat, lambda: _import_time())
+
+    rows = [
+        ("(a) chargespec, cold", t_cold, f"{t_cold / t_floor:5.2f}x floor, target <= 1.30x",
+         t_cold <= 1.3 * t_floor),
+        ("(a) chargespec, warm cache", t_warm, f"{t_warm / t_floor:5.2f}x floor, target <= 1.10x",
+         t_warm <= 1.1 * t_floor),
+        ("(b) pytest floor (no parsing)", t_floor, "", None),
+        ("(c) pytest-bdd", t_bdd, f"cold {t_cold / t_bdd:4.2f}x, warm {t_warm / t_bdd:4.2f}x of bdd, target < 1",
+         t_cold < t_bdd and t_warm < t_bdd),
+    ]
+    print(f"pytest --collect-only: {n} scenarios in {args.files} files, best of {args.repeat} (seconds)")
+    for label, seconds, ratio, met in rows:
+        verdict = "" if met is None else ("  met" if met else "  NOT met")
+        print(f"  {label:<30} {seconds:7.3f}   {ratio}{verdict}")
+    print(f"  importing the chargespec plugin alone: {t_import:.3f} s (paid by (a), not by (b))")
+    return 0
+
+
+def _import_time() -> float:
+    start = time.perf_counter()
+    subprocess.run([PYTHON, "-c", "import runner.plugin"], check=True)
+    bare = time.perf_counter() - start
+    start = time.perf_counter()
+    subprocess.run([PYTHON, "-c", "pass"], check=True)
+    return bare - (time.perf_counter() - start)
+
+
+def _ok(flag: bool) -> str:
+    return "met" if flag else "NOT met"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,100 @@
+"""A parse cache: compiled plans of a spec file, pickled, keyed by everything they depend on.
+
+An entry is used only when all of these are unchanged: the file's bytes (SHA-256), its path as given
+(plans carry it), the dsl itself (a hash of its source and grammar, plus the Python version), the step
+registry (names and patterns, so a lab's new statement invalidates it) and the bytes of every file the
+spec includes a setup from (their text digests, checked on every hit). Files with errors are never cached::
+
+    plans = dsl.load("specs/x.spec", cache_dir=".pytest_cache/chargespec-plans")
+
+Writes go to a temporary file and are renamed into place, so parallel workers never read half an entry;
+an unreadable entry is a miss. The directory is trusted like the source tree (entries are pickles).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+from dsl.errors import SpecErrors
+from dsl.includes import Includes
+from dsl.parser import decode, normalize, sha256_text
+from dsl.plan import SpecPlan
+from dsl.steps import StepRegistry
+
+Plans = tuple[SpecPlan, ...]
+Deps = tuple[tuple[str, str], ...]  # (path, sha256 of its bytes)
+
+
+@functools.cache
+def tool_fingerprint() -> str:
+    """Changes whenever the dsl's code or grammar (or the Python running it) changes."""
+    h = hashlib.sha256(sys.version.encode())
+    root = resources.files("dsl")
+    for entry in sorted(root.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith((".py", ".lark")):
+            h.update(entry.name.encode() + b"\0" + entry.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _key(path: str, digest: str, registry: StepRegistry) -> str:
+    parts = (tool_fingerprint(), registry.fingerprint(), path, digest)
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _text_digest(path: str) -> str | None:
+    """The digest the parser gives a file's text (``SpecFile.sha256``), or None if unreadable."""
+    try:
+        return sha256_text(normalize(decode(Path(path).read_bytes(), path)))
+    except (OSError, SpecErrors):
+        return None
+
+
+class PlanCache:
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+
+    def _entry(self, key: str) -> Path:
+        return self.directory / key[:2] / f"{key}.pickle"
+
+    def get(self, path: str, digest: str, registry: StepRegistry) -> Plans | None:
+        """The cached plans, or None when there is no valid entry."""
+        try:
+            with self._entry(_key(path, digest, registry)).open("rb") as f:
+                deps, plans = pickle.load(f)
+        except Exception:  # missing, truncated or foreign: all simply a miss
+            return None
+        if not isinstance(plans, tuple) or any(_text_digest(p) != d for p, d in deps):
+            return None
+        return plans
+
+    def put(self, path: str, digest: str, registry: StepRegistry, plans: Plans, deps: Deps) -> None:
+        """Store plans; a cache that cannot be written is not an error (the next run parses again)."""
+        entry = self._entry(_key(path, digest, registry))
+        try:
+            entry.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                pickle.dump((deps, plans), f, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, entry)
+        except OSError:
+            return
+
+
+def dependencies(includes: Includes, own: str) -> Deps | None:
+    """(path, text digest) of every file read for includes, as parsed; None if one failed to parse."""
+    deps = []
+    for p in includes.paths():
+        if os.path.normpath(p) == os.path.normpath(own):
+            continue
+        spec_file = includes.loaded(p)
+        if spec_file is None:
+            return None
+        deps.append((p, spec_file.sha256))
+    return tuple(deps)

@@ -1,0 +1,125 @@
+"""Property: whatever bytes a spec file holds, parsing and checking end in the language's own error type
+(never a Lark, Python or Unicode error), and every error points at a real line and column of the file.
+
+Valid specs are mutated token-wise (delete, duplicate, swap, replace), truncated, and salted with
+random bytes and non-UTF-8 sequences. Derandomized, so CI sees the same ~300 cases every run.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dsl import SpecErrors, decode
+from dsl.compiler import analyze
+from dsl.parser import normalize, parse_partial
+
+REPO = Path(__file__).resolve().parents[2]
+SEEDS = [p.read_text(encoding="utf-8") for p in sorted((REPO / "specs").rglob("*.spec"))]
+SEEDS.append('''\
+spec "Remote reset is reliable"
+  tags reset
+  setup
+    include setup "booted"
+  scenario "{n} resets" for n in 20
+    repeat 20 times
+      csms sends Reset {type: "Immediate", evse: {id: 1}, list: [1, -2, "x"]}
+      expect charger replies {status: "Accepted"}
+      expect within 120 s: charger status evse 1 is Available or Occupied
+    expect at least 95 % of trials pass
+  scenario "table"
+    examples
+      | limit | purpose   |
+      | 16 A  | TxProfile |
+    csms sets {purpose} on evse 1: limit {limit}
+    measure "session" until session ends
+    expect no TransactionEvent for 2 min
+    expect every TransactionEvent of the session: seqNo increases by 1
+    expect charger sends MeterValues every 60 s ± 2 s during "session"
+    expect charger replies error NotImplemented
+
+setup "booted"
+  charger booted  # trailing comment
+''')
+
+TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\s+|[A-Za-z_][\w.\-]*|\d+(?:\.\d+)?|.', re.DOTALL)
+NOISE = [b"\xff", b"\xc3", b"\xe9", b"\x00", b"\t", b"\r", b"\r\n", b"\n", b"  ", b"{", b"}", b'"', b"#",
+         b"\xef\xbb\xbf", b"\xe2\x82", "±".encode(), "Ω".encode(), b"|", b":", b"%", b"\\"]
+
+
+@st.composite
+def mutated(draw: st.DrawFn) -> bytes:
+    text = draw(st.sampled_from(SEEDS))
+    tokens = TOKEN.findall(text)
+    for _ in range(draw(st.integers(1, 4))):
+        if not tokens:
+            break
+        i = draw(st.integers(0, len(tokens) - 1))
+        j = draw(st.integers(0, len(tokens) - 1))
+        op = draw(st.sampled_from(["delete", "duplicate", "swap", "replace"]))
+        if op == "delete":
+            del tokens[i]
+        elif op == "duplicate":
+            tokens.insert(i, tokens[i])
+        elif op == "swap":
+            tokens[i], tokens[j] = tokens[j], tokens[i]
+        else:
+            tokens[i] = tokens[j]
+    data = "".join(tokens).encode("utf-8")
+    if draw(st.booleans()):
+        data = data[: draw(st.integers(0, len(data)))]
+    for _ in range(draw(st.integers(0, 3))):
+        at = draw(st.integers(0, len(data)))
+        salt = draw(st.one_of(st.sampled_from(NOISE), st.binary(min_size=1, max_size=4)))
+        data = data[:at] + salt + data[at:]
+    return data
+
+
+def check_bytes(data: bytes) -> None:
+    """What `chargespec check` does with one file, asserting every error is positioned in it."""
+    file = "fuzz.spec"
+    try:
+        text = decode(data, file)
+    except SpecErrors as e:
+        assert_inside(e, data.decode("utf-8", "replace").split("\n"))
+        return
+    spec_file, errors = parse_partial(text, file)
+    if spec_file is not None:
+        errors = [*errors, *analyze(spec_file)[1]]
+    assert_inside(SpecErrors(errors), normalize(text).split("\n"))
+
+
+def assert_inside(errors: SpecErrors, lines: list[str]) -> None:
+    if len(lines) > 1 and lines[-1] == "":
+        lines = lines[:-1]
+    for e in errors:
+        assert e.source.file == "fuzz.spec"  # the seeds include only from their own file
+        assert 1 <= e.source.line <= max(1, len(lines)), e.headline()
+        line = lines[e.source.line - 1] if lines else ""
+        assert 1 <= e.source.column <= len(line.rstrip("\r")) + 1, e.headline()
+        assert e.render().startswith(e.headline())
+
+
+FUZZ = settings(max_examples=250, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@FUZZ
+@given(mutated())
+def test_mutated_specs_fail_only_with_spec_errors_inside_the_file(data: bytes) -> None:
+    check_bytes(data)
+
+
+@settings(max_examples=50, deadline=None, derandomize=True, database=None)
+@given(st.binary(max_size=200))
+def test_arbitrary_bytes_fail_only_with_spec_errors(data: bytes) -> None:
+    check_bytes(data)
+
+
+def test_the_seeds_are_valid() -> None:
+    for text in SEEDS:
+        spec_file, errors = parse_partial(text, "fuzz.spec")
+        assert spec_file is not None and not errors and not analyze(spec_file)[1]

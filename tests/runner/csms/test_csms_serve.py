@@ -1,0 +1,81 @@
+"""`chargespec csms` in a subprocess: a charger connects and its connection and frames are printed live."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+from runner.csms.serve import main
+
+BOOT = {"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}}
+
+
+class Output:
+    """Collects a subprocess's stdout on a thread so the test can wait for a line without blocking."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.text = ""
+        self._lock = threading.Lock()
+        assert proc.stdout is not None
+        threading.Thread(target=self._pump, args=(proc.stdout,), daemon=True).start()
+
+    def _pump(self, stream: object) -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            with self._lock:
+                self.text += line
+
+    def wait_for(self, pattern: str, seconds: float = 10) -> re.Match[str]:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            with self._lock:
+                m = re.search(pattern, self.text)
+            if m:
+                return m
+            time.sleep(0.02)
+        raise AssertionError(f"{pattern!r} never appeared in the output:\n{self.text}")
+
+
+def test_serve_prints_connections_and_frames_and_stops_on_sigterm(tmp_path: Path) -> None:
+    code = "import sys; from runner.csms.serve import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen([sys.executable, "-u", "-c", code, "--port", "0", "--out", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        out = Output(proc)
+        url = out.wait_for(r"listening on (ws://127\.0\.0\.1:\d+)").group(1)
+
+        async def charger() -> list[object]:
+            async with connect(f"{url}/CS-COMM-1", subprotocols=["ocpp2.0.1"]) as ws:
+                await ws.send(json.dumps([2, "b1", "BootNotification", BOOT]))
+                return json.loads(await ws.recv())
+        answer = asyncio.run(charger())
+        assert answer[0] == 3 and answer[2]["status"] == "Accepted"
+        out.wait_for(r"csms\.connected station=CS-COMM-1 remote=127\.0\.0\.1:\d+")
+        out.wait_for(r"CS-COMM-1  charger → csms  CALL BootNotification  \[2,\"b1\",\"BootNotification\"")
+        out.wait_for(r"CS-COMM-1  csms → charger  RESULT BootNotification")
+        out.wait_for(r"csms\.disconnected station=CS-COMM-1")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        out.wait_for(r'stopped; transactions per station: \{"CS-COMM-1": 0\}')
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    frames = [json.loads(line) for line in (tmp_path / "ocpp.jsonl").read_text().splitlines()]
+    assert [f["direction"] for f in frames] == ["rx", "tx"]
+
+
+def test_serve_reports_a_bad_bench_file_without_a_traceback(tmp_path: Path, capsys: object) -> None:
+    bench = tmp_path / "bench.toml"
+    bench.write_text('name = "x"\nkind = "physical"\n[csms]\nsecurity_profile = 3\n[[stations]]\nid = "CS1"\n')
+    assert main(["--port", "0", "--bench", str(bench)]) == 2
+    printed = capsys.readouterr().out  # type: ignore[attr-defined]
+    assert "error:" in printed and "set certfile" in printed and "bench.toml" in printed
