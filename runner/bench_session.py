@@ -28,7 +28,6 @@ from lab.loop import LoopThread, LoopTimeout
 from runner.csms.harness import CsmsHarness
 from runner.errors import BenchError
 from runner.recorder import Frame, Recorder
-from runner.station_state import StationState
 
 # Real seconds a bench-loop call may take on top of its bench-time budget (loopback latency, slow CI).
 _REAL_GRACE_S = 5.0
@@ -41,7 +40,6 @@ class Station:
     analyzers: dict[int, PowerAnalyzer] = field(default_factory=dict)  # by EVSE id
     evs: dict[int, EvEmulator] = field(default_factory=dict)
     samplers: list[Sampler] = field(default_factory=list)
-    state: StationState | None = None
     broken: list[Exception] = field(default_factory=list)
 
     @property
@@ -125,8 +123,6 @@ class BenchSession:
             addresses = self.run(self.twin.start(url), bench_timeout=self.clock.bench(15), what="starting the twin")
         for sc in self.config.stations:
             station = Station(sc, self)
-            station.state = StationState(sc.id)
-            self.recorder.on_frame(station.state.on_frame)
             self.stations[sc.id] = station
         for sc in self.config.stations:
             self._open_instruments(self.stations[sc.id], addresses.get(sc.id, {}))

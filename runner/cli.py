@@ -100,7 +100,8 @@ def _fmt(args: argparse.Namespace) -> int:
 def _csms(args: argparse.Namespace) -> int:
     from runner.csms.serve import main as serve
 
-    argv = ["--port", str(args.port)] + (["--bench", args.bench] if args.bench else [])
+    argv = ["--port", str(args.port), "--host", args.host]
+    argv += (["--bench", args.bench] if args.bench else []) + (["--out", args.out] if args.out else [])
     return serve(argv)
 
 
@@ -132,7 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("csms", help="run the CSMS harness alone, printing traffic live")
     s.add_argument("--port", type=int, default=9000)
-    s.add_argument("--bench")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for a charger on the lab network)")
+    s.add_argument("--bench", help="bench file: security profile, passwords, certificates, station ids")
+    s.add_argument("--out", help="directory for the recorded trace")
 
     t = sub.add_parser("twin", help="start the twin bench alone and print its endpoints")
     t.add_argument("--bench")

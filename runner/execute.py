@@ -91,13 +91,12 @@ def repeat(run: ScenarioRun, r: Repeat) -> None:
 
 def return_to_idle(run: ScenarioRun) -> None:
     """Best effort: stop an open transaction, unplug the EV, clear profiles, reconnect. Never raises."""
-    state = run.station.state
     harness = run.harness
     with contextlib.suppress(Exception):
         harness.accept_reconnects()
-    if state is not None and (tx := state.active_transaction()) is not None:
+    for tx_id in [t.transaction_id for t in harness.transactions(run.station.id).values() if t.active]:
         with contextlib.suppress(Exception):
-            run.run(harness.call(run.station.id, "RequestStopTransaction", {"transactionId": tx.transaction_id},
+            run.run(harness.call(run.station.id, "RequestStopTransaction", {"transactionId": tx_id},
                                  timeout_s=30), bench_timeout=35, what="stopping the transaction left open")
     for ev in run.station.evs.values():
         with contextlib.suppress(Exception):
@@ -112,8 +111,10 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
     station = session.station()
     run = run or ScenarioRun(plan, session, station)
     # Scenario-start state the record would otherwise lack: the last known connector statuses.
-    if station.state is not None:
-        for evse, status in station.state.status.items():
+    assert session.harness is not None
+    for evse in range(1, station.config.evses + 1):
+        status = session.harness.status(station.id, evse)
+        if status is not None:
             session.recorder.sample(f"charger.status.evse{evse}", status)
     session.start_sampling(station)
     failure: BaseException | None = None

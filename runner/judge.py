@@ -166,8 +166,7 @@ def _window_bounds(run: ScenarioRun, name: str | None, source: Source) -> tuple[
 
 
 def _session_end(run: ScenarioRun, after: float) -> float | None:
-    assert run.station.state is not None
-    ends = [tx.ended_t for tx in run.station.state.transactions.values()
+    ends = [tx.ended_t for tx in run.harness.transactions(run.station.id).values()
             if tx.ended_t is not None and tx.ended_t >= after]
     return min(ends) if ends else None
 

@@ -132,6 +132,15 @@ def _plan_cache(config: pytest.Config) -> Path | None:
     return Path(cache.mkdir("chargespec-plans")) if cache is not None else None
 
 
+_tags_key = pytest.StashKey[set[str]]()
+
+
+def _registered_tags(config: pytest.Config) -> set[str]:
+    if _tags_key not in config.stash:
+        config.stash[_tags_key] = set()
+    return config.stash[_tags_key]
+
+
 class SpecCollectError(Exception):
     pass
 
@@ -159,10 +168,14 @@ class SpecNode(pytest.Collector):
         self.spec = spec
 
     def collect(self):
+        known = _registered_tags(self.config)
+        for tag in self.spec.tags:
+            if tag not in known:
+                known.add(tag)
+                self.config.addinivalue_line("markers", f"{tag}: spec tag")
         for sc in self.spec.scenarios:
             item = ScenarioItem.from_parent(self, name=sc.name, plan=sc, spec=self.spec)
             for tag in sc.tags:
-                self.config.addinivalue_line("markers", f"{tag}: spec tag")
                 item.add_marker(tag)
             yield item
 

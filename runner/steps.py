@@ -87,9 +87,18 @@ def _wait(run: ScenarioRun, done: Callable[[], Any], budget_s: float) -> Any:
         run.recorder.wait(lambda: False, 0.02)
 
 
-def _state(run: ScenarioRun):
-    assert run.station.state is not None
-    return run.station.state
+def _status(run: ScenarioRun, evse: int) -> str | None:
+    return run.harness.status(run.station.id, evse)
+
+
+def _transactions(run: ScenarioRun) -> dict[str, Any]:
+    return run.harness.transactions(run.station.id)
+
+
+def _active(run: ScenarioRun, evse: int | None = None) -> Any:
+    """The active transaction (TransactionState) on `evse` (any EVSE when None), or None."""
+    tx_id = run.harness.active_transaction(run.station.id, evse)
+    return _transactions(run).get(tx_id) if tx_id else None
 
 
 # ---- charger ---------------------------------------------------------------------------------------------
@@ -101,10 +110,9 @@ def charger_booted(run: ScenarioRun) -> None:
     run.run(run.harness.wait_booted(sid, BOOT_TIMEOUT_S), bench_timeout=BOOT_TIMEOUT_S,
             what=f"waiting for charger {sid!r} to boot")
     evses = range(1, run.station.config.evses + 1)
-    st = _state(run)
-    ok = _wait(run, lambda: all(st.status_of(e) == "Available" for e in evses), STATUS_TIMEOUT_S)
+    ok = _wait(run, lambda: all(_status(run, e) == "Available" for e in evses), STATUS_TIMEOUT_S)
     if not ok:
-        seen = {e: st.status_of(e) for e in evses}
+        seen = {e: _status(run, e) for e in evses}
         raise ExpectationFailed(None, f"charger booted but its EVSEs are not all Available within "
                                       f"{STATUS_TIMEOUT_S:.0f} s: {seen}")
 
@@ -117,9 +125,8 @@ def ev_plugs_in(run: ScenarioRun, evse: int = 1) -> None:
     ev = run.station.ev(evse)
     ev.set_cable(CABLE_OHMS)
     ev.set_state("B")
-    st = _state(run)
-    if not _wait(run, lambda: st.status_of(evse) == "Occupied", STATUS_TIMEOUT_S):
-        raise ExpectationFailed(None, f"charger status evse {evse} is {st.status_of(evse)!r}, not Occupied, "
+    if not _wait(run, lambda: _status(run, evse) == "Occupied", STATUS_TIMEOUT_S):
+        raise ExpectationFailed(None, f"charger status evse {evse} is {_status(run, evse)!r}, not Occupied, "
                                       f"{STATUS_TIMEOUT_S:.0f} s after the EV plugged in")
 
 
@@ -160,15 +167,14 @@ _remote_ids = itertools.count(1)
 
 @implements("session.starts")
 def session_starts(run: ScenarioRun, token: str, evse: int = 1) -> None:
-    before = {t for t in _state(run).transactions}
+    before = set(_transactions(run))
     out = _call(run, "RequestStartTransaction", {
         "idToken": {"idToken": token, "type": "ISO14443"}, "remoteStartId": next(_remote_ids), "evseId": evse})
     if out.error_code or (out.response or {}).get("status") != "Accepted":
         raise ExpectationFailed(None, f"charger did not accept RequestStartTransaction: "
                                       f"{out.error_code or out.response}")
-    st = _state(run)
-    tx = _wait(run, lambda: next((t for t in st.transactions.values()
-                                  if t.transaction_id not in before and t.ended_t is None), None), TX_TIMEOUT_S)
+    tx = _wait(run, lambda: next((t for t in _transactions(run).values()
+                                  if t.transaction_id not in before and t.active), None), TX_TIMEOUT_S)
     if tx is None:
         raise ExpectationFailed(None, f"no TransactionEvent Started within {TX_TIMEOUT_S:.0f} s of an accepted "
                                       "RequestStartTransaction")
@@ -177,14 +183,14 @@ def session_starts(run: ScenarioRun, token: str, evse: int = 1) -> None:
 
 @implements("session.stops")
 def session_stops(run: ScenarioRun) -> None:
-    tx = _state(run).active_transaction()
+    tx = _active(run)
     if tx is None:
         raise ExpectationFailed(None, "session stops: the charger has no active transaction")
     out = _call(run, "RequestStopTransaction", {"transactionId": tx.transaction_id})
     if out.error_code or (out.response or {}).get("status") != "Accepted":
         raise ExpectationFailed(None, f"charger did not accept RequestStopTransaction for {tx.transaction_id}: "
                                       f"{out.error_code or out.response}")
-    if not _wait(run, lambda: tx.ended_t is not None, TX_TIMEOUT_S):
+    if not _wait(run, lambda: not _transactions(run)[tx.transaction_id].active, TX_TIMEOUT_S):
         raise ExpectationFailed(None, f"no TransactionEvent Ended for {tx.transaction_id} within {TX_TIMEOUT_S:.0f} s")
 
 
@@ -209,7 +215,7 @@ def csms_sets_profile(run: ScenarioRun, purpose: str, evse: int, limit: Quantity
 
         profile["chargingSchedule"][0]["startSchedule"] = iso_utc(run.clock.wall())
     if purpose == "TxProfile":
-        tx = _state(run).active_transaction(evse)
+        tx = _active(run, evse)
         if tx is None:
             raise ExpectationFailed(None, f"a TxProfile needs an active transaction on evse {evse}; there is none")
         profile["transactionId"] = tx.transaction_id

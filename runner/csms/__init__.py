@@ -3,16 +3,20 @@
     from runner.csms import CsmsHarness
     harness = CsmsHarness(recorder, clock, config=bench.csms)
 
-Modules: harness (server, stations, waits, faults), session (one connection: record, judge, answer),
-framing (OCPP-J frames), schemas (2.0.1 JSON schemas), responses (configured answers), transactions
-(TransactionEvent book), meter_values (frames -> signals), expect (rules over recorded frames).
+Modules: harness (server, stations, waits, faults, status), session (one connection: record, judge,
+answer), commands (named CSMS-initiated messages, reports in parts), security + tls_front (security
+profiles 1-3), framing (OCPP-J frames), schemas + fastcheck (2.0.1 JSON schemas), responses (configured
+answers), transactions (TransactionEvent book), meter_values (frames -> signals), expect (rules over
+recorded frames), serve (`chargespec csms`). See docs/csms.md.
 """
 
+from runner.csms.commands import Report
 from runner.csms.errors import CsmsConnectionLost, CsmsError, CsmsNotConnected, CsmsTimeout
 from runner.csms.harness import CsmsHarness
 from runner.csms.responses import Responses
+from runner.csms.security import SecurityConfigError
 from runner.csms.session import CallOutcome
 from runner.csms.transactions import TransactionState
 
 __all__ = ["CallOutcome", "CsmsConnectionLost", "CsmsError", "CsmsHarness", "CsmsNotConnected", "CsmsTimeout",
-           "Responses", "TransactionState"]
+           "Report", "Responses", "SecurityConfigError", "TransactionState"]

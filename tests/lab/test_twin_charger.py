@@ -135,7 +135,9 @@ def test_remote_start_meter_values_and_remote_stop(twin_factory: Callable[..., T
     )
     periodic = [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"]
     stamps = [bench_seconds(env.clock, r.payload["timestamp"]) for r in periodic]
-    assert [b - a for a, b in itertools.pairwise(stamps)] == pytest.approx([10, 10], abs=0.5)
+    assert [b - a for a, b in itertools.pairwise(stamps)] == pytest.approx(
+        [10, 10], abs=1.5
+    )  # bench s; the loop may wake a few ms late
     sampled = periodic[-1].payload["meter_value"][0]["sampled_value"]
     by_key = {(sv["measurand"], sv.get("phase")): sv for sv in sampled}
     assert by_key[("Current.Import", "L2")]["value"] == pytest.approx(16.0)
@@ -246,7 +248,7 @@ def test_tx_profile_limit_reaches_analyzer_after_ev_lag(twin_factory: Callable[.
     csms.wait_for(lambda: float(analyzer.query(":NUM:NORM:VAL?")) <= 10.6, 5, "analyzer current <= 10.6 A")
     time_to_comply = clock.now() - t_sent
     lag = env.bench.twin.ev_lag_s  # type: ignore[union-attr]
-    assert lag - 0.2 <= time_to_comply <= lag + 1.5
+    assert lag - 0.2 <= time_to_comply <= lag + 3.0  # + the round trip and polling, in bench s
     assert float(ev.ask("PWM:DUTY?")) == pytest.approx(16.6)
     assert csms.find("TransactionEvent", trigger_reason="ChargingRateChanged")
     composite = csms.call(sid, call.GetCompositeSchedule(duration=600, evse_id=1))
@@ -299,7 +301,7 @@ def test_get_and_set_variables(twin_factory: Callable[..., TwinEnv]) -> None:
     gap = bench_seconds(env.clock, periodic[1].payload["timestamp"]) - bench_seconds(
         env.clock, periodic[0].payload["timestamp"]
     )
-    assert gap == pytest.approx(30, abs=0.5)
+    assert gap == pytest.approx(30, abs=1.5)
     assert csms.call(sid, call.GetBaseReport(request_id=7, report_base="FullInventory")).status == "Accepted"
     reports = csms.wait_for(
         lambda: [r for r in csms.find("NotifyReport", request_id=7) if not r.payload.get("tbc")],
@@ -450,7 +452,7 @@ def test_limit_faults(twin_factory: Callable[..., TwinEnv], visa: Any) -> None:
         results[knob] = float(analyzer.query(":NUM:NORM:VAL?"))
         if knob == "limit_delay_s":
             csms.wait_for(lambda a=analyzer: float(a.query(":NUM:NORM:VAL?")) < 16.6, 5, "the late limit")
-            assert clock.now() - t_sent == pytest.approx(20 + 3, abs=1.5)
+            assert clock.now() - t_sent == pytest.approx(20 + 3, abs=3.0)
         ev.close()
     assert results["limit_delay_s"] > 31  # still at full current after the lag
     assert results["ignore_profiles"] > 31
