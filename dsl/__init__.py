@@ -11,18 +11,45 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import importlib.util
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from dsl import ast, plan
-from dsl.cache import PlanCache, dependencies
-from dsl.compiler import analyze
 from dsl.errors import SpecError, SpecErrors, sort_errors
-from dsl.includes import Includes
-from dsl.parser import decode, error_at, parse_partial, sha256_bytes
-from dsl.parser import parse as _parse
-from dsl.steps import StepDef, StepRegistry, builtin_registry
+
+if TYPE_CHECKING:
+    from dsl import ast, plan
+    from dsl.compiler import analyze as analyze
+    from dsl.includes import Includes
+    from dsl.steps import StepDef, StepRegistry, builtin_registry
+    from dsl.text import decode
+
+# Lark, the grammar, the checker and the step registry load on first use, not on `import dsl`: a
+# collection served wholly from the plan cache never needs them (see _LAZY and __getattr__ below).
+_LAZY = {
+    "analyze": "dsl.compiler",
+    "Includes": "dsl.includes",
+    "StepDef": "dsl.steps",
+    "StepRegistry": "dsl.steps",
+    "builtin_registry": "dsl.steps",
+    "decode": "dsl.text",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Lazy names and submodules (``dsl.ast``, ``dsl.steps`` ...), imported once and then kept."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"dsl.{name}") is not None:
+        value = importlib.import_module(f"dsl.{name}")
+    else:
+        raise AttributeError(f"module 'dsl' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
 
 PLAN_CACHE_ENV = "CHARGESPEC_PLAN_CACHE"
 
@@ -44,19 +71,21 @@ __all__ = [
 
 def parse(text: str, file: str) -> ast.SpecFile:
     """Parse spec text; raises SpecErrors naming every syntax error."""
-    return _parse(text, file)
+    from dsl.parser import parse as parse_text
+
+    return parse_text(text, file)
 
 
 def check(spec_file: ast.SpecFile, registry: StepRegistry | None = None, *,
           includes: Includes | None = None) -> list[SpecError]:
     """Every error in a parsed file (names, units, dimensions, examples, windows), in file order."""
-    return analyze(spec_file, registry, includes)[1]
+    return _lazy("analyze")(spec_file, registry, includes)[1]
 
 
 def compile(spec_file: ast.SpecFile, registry: StepRegistry | None = None, *,
             includes: Includes | None = None) -> tuple[plan.SpecPlan, ...]:
     """One SpecPlan per spec in the file; raises SpecErrors if the file has any error."""
-    plans, errors = analyze(spec_file, registry, includes)
+    plans, errors = _lazy("analyze")(spec_file, registry, includes)
     if errors:
         raise SpecErrors(errors)
     return plans
@@ -71,24 +100,27 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
     are cached there, keyed by the file's bytes, the dsl version, the registry and included files
     (see :mod:`dsl.cache`); files with errors are never cached.
     """
+    from dsl.cache import PlanCache, dependencies
+    from dsl.text import sha256_bytes
+
     name = str(path)
-    registry = registry if registry is not None else builtin_registry()
+    registry = registry if registry is not None else _lazy("builtin_registry")()
     cache_dir = cache_dir or os.environ.get(PLAN_CACHE_ENV) or None
     cache = PlanCache(cache_dir) if cache_dir else None
     try:
         data = Path(name).read_bytes()
     except OSError as e:
-        raise SpecErrors([error_at(name, [""], 1, 1, f"cannot read spec file: {e.strerror or e}", None)]) from None
+        raise SpecErrors([_unreadable(name, e)]) from None
     digest = sha256_bytes(data)
     if cache is not None:
         cached = cache.get(name, digest, registry)
         if cached is not None:
             return cached
-        includes = includes or Includes()  # its files are the entry's dependencies
+        includes = includes or _lazy("Includes")()  # its files are the entry's dependencies
     spec_file, errors = _parse_bytes(data, name)
     if spec_file is None:
         raise SpecErrors(errors)
-    plans, more = analyze(spec_file, registry, includes)
+    plans, more = _lazy("analyze")(spec_file, registry, includes)
     if errors or more:
         raise SpecErrors(sort_errors([*errors, *more]))
     if cache is not None and includes is not None:
@@ -100,25 +132,40 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
 
 def check_paths(paths: Iterable[str | Path], registry: StepRegistry | None = None) -> list[SpecError]:
     """Every error in every ``*.spec`` file under `paths` (files or directories), in file order."""
-    includes = Includes()
+    includes = _lazy("Includes")()
+    analyze_file = _lazy("analyze")
     errors: list[SpecError] = []
     for file in _spec_files(paths):
         spec_file, syntax = _read_and_parse(file)
         errors.extend(syntax)
         if spec_file is not None:
-            errors.extend(analyze(spec_file, registry, includes)[1])
+            errors.extend(analyze_file(spec_file, registry, includes)[1])
     return sort_errors(errors)
+
+
+def _lazy(name: str) -> Any:
+    """A lazy name as the module holds it now (so a test's monkeypatch of ``dsl.analyze`` is honoured)."""
+    return globals()[name] if name in globals() else __getattr__(name)
+
+
+def _unreadable(name: str, e: OSError) -> SpecError:
+    from dsl.parser import error_at
+
+    return error_at(name, [""], 1, 1, f"cannot read spec file: {e.strerror or e}", None)
 
 
 def _read_and_parse(name: str) -> tuple[ast.SpecFile | None, list[SpecError]]:
     try:
         data = Path(name).read_bytes()
     except OSError as e:
-        return None, [error_at(name, [""], 1, 1, f"cannot read spec file: {e.strerror or e}", None)]
+        return None, [_unreadable(name, e)]
     return _parse_bytes(data, name)
 
 
 def _parse_bytes(data: bytes, name: str) -> tuple[ast.SpecFile | None, list[SpecError]]:
+    from dsl.parser import parse_partial
+    from dsl.text import decode, sha256_bytes
+
     try:
         text = decode(data, name)
     except SpecErrors as e:

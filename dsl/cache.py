@@ -13,6 +13,7 @@ an unreadable entry is a miss. The directory is trusted like the source tree (en
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
@@ -21,12 +22,15 @@ import sys
 import tempfile
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from dsl.errors import SpecErrors
-from dsl.includes import Includes
-from dsl.parser import decode, normalize, sha256_text
 from dsl.plan import SpecPlan
-from dsl.steps import StepRegistry
+from dsl.text import decode, normalize, sha256_text
+
+if TYPE_CHECKING:  # a cache hit must not import the parser (Lark) or the checker
+    from dsl.includes import Includes
+    from dsl.steps import StepRegistry
 
 Plans = tuple[SpecPlan, ...]
 Deps = tuple[tuple[str, str], ...]  # (path, sha256 of its bytes)
@@ -81,10 +85,54 @@ class PlanCache:
             entry.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
-                pickle.dump((deps, plans), f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump((deps, _shared(plans, {})), f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, entry)
         except OSError:
             return
+
+
+_ATOMIC = (str, int, float, bool, type(None))
+
+
+def _shared(obj: Any, memo: dict[tuple[Any, ...], Any]) -> Any:
+    """`obj` with equal immutable parts made one object, so the pickle stores (and a hit builds) each once.
+
+    Scenario instances of a spec repeat its setup and teardown steps, sources and quantities; sharing
+    them roughly halves the objects a hit creates and the garbage collector then walks. Plans are
+    frozen values (nothing mutates them), so sharing is invisible.
+    """
+    kind = type(obj)
+    if kind in _ATOMIC:
+        return obj
+    if kind is tuple:
+        parts: Any = tuple(_shared(v, memo) for v in obj)
+        key = (kind, *map(_identity, parts))
+    elif kind is dict:
+        parts = {k: _shared(v, memo) for k, v in obj.items()}
+        key = (kind, *((k, _identity(v)) for k, v in parts.items()))
+    elif dataclasses.is_dataclass(obj) and hasattr(obj, "__dict__"):
+        state = {k: _shared(v, memo) for k, v in vars(obj).items()}
+        key = (kind, *((k, _identity(v)) for k, v in state.items()))
+        if key in memo:
+            return memo[key]
+        parts = obj
+        if any(state[k] is not v for k, v in vars(obj).items()):
+            parts = object.__new__(kind)
+            parts.__dict__.update(state)  # frozen: the way pickle itself rebuilds an instance
+    else:
+        return obj
+    return memo.setdefault(key, parts)
+
+
+def _identity(value: Any) -> Any:
+    """A memo key part: atoms by type and value (1, 1.0 and True differ; so do 0.0 and -0.0), else the
+    already shared object by id."""
+    kind = type(value)
+    if kind is float:
+        return (kind, value.hex())
+    if kind in _ATOMIC:
+        return (kind, value)
+    return id(value)
 
 
 def dependencies(includes: Includes, own: str) -> Deps | None:

@@ -9,13 +9,18 @@ reports the syntax errors of every statement, not just the first::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import os
 import re
+import sys
+import tempfile
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
+import lark
 from lark import Lark, Token, Tree
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lark import PostLex
@@ -23,6 +28,9 @@ from lark.lark import PostLex
 from dsl import ast
 from dsl.errors import SpecError, SpecErrors
 from dsl.plan import Source
+from dsl.text import decode, normalize, sha256_bytes, sha256_text
+
+__all__ = ["decode", "error_at", "normalize", "parse", "parse_partial", "sha256_bytes", "sha256_text"]
 
 MAX_SYNTAX_ERRORS = 50
 
@@ -84,46 +92,42 @@ class _Indenter(PostLex):
                 )
 
 
+_LARK_OPTIONS: dict[str, Any] = dict(parser="lalr", lexer="contextual", propagate_positions=True,
+                                     maybe_placeholders=False)
+
+
 @functools.cache
-def _lark() -> Lark:
+def _lark(start: str = "start") -> Lark:
+    """The parser (`start`: a whole file; ``stmt_line``: one statement line, see :func:`_fast_parse`).
+
+    Its analysed LALR tables are kept in the temp directory, keyed by the grammar, the options and the
+    Lark and Python versions: loading them takes ~5 ms, building them ~55 ms.
+    """
     grammar = resources.files("dsl").joinpath("chargespec.lark").read_text(encoding="utf-8")
-    return Lark(grammar, parser="lalr", lexer="contextual", postlex=_Indenter(),
-                propagate_positions=True, maybe_placeholders=False)
-
-
-def normalize(text: str) -> str:
-    """One newline convention, no BOM, a final newline (the indenter needs one to close blocks)."""
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    return text if text.endswith("\n") else text + "\n"
-
-
-def sha256_text(text: str) -> str:
-    return sha256_bytes(text.encode("utf-8", "surrogateescape"))
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def decode(data: bytes, file: str) -> str:
-    """Bytes of a spec file -> text; undecodable bytes are SpecErrors (one per line holding them)."""
+    options = {**_LARK_OPTIONS, "start": start}
+    key = hashlib.sha256("\0".join([grammar, repr(sorted(options.items())), lark.__version__,
+                                    sys.version]).encode()).hexdigest()[:32]
+    path = os.path.join(tempfile.gettempdir(), f"chargespec-lark-{key}.pickle")
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
+        with open(path, "rb") as f:
+            if os.fstat(f.fileno()).st_uid != os.getuid():  # a pickle: trust only our own
+                raise PermissionError(path)
+            loaded = Lark.load(f)
+        if isinstance(loaded.options.postlex, _Indenter):  # (the postlexer travels in the pickle)
+            return loaded
+    except Exception:  # missing, truncated or from another Lark: build it (and store it) again
         pass
-    errors: list[SpecError] = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    parser = Lark(grammar, postlex=_Indenter(), **options)
+    with contextlib.suppress(OSError):  # an unwritable temp directory only costs the build next time
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), suffix=".tmp")
         try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            shown = raw.decode("utf-8", "replace").rstrip("\r")
-            column = len(raw[: e.start].decode("utf-8", "replace")) + 1
-            errors.append(SpecError(
-                Source(file, number, column, shown),
-                f"byte 0x{raw[e.start]:02x} is not UTF-8 text",
-                "save the file as UTF-8",
-            ))
-    raise SpecErrors(errors)
+            with os.fdopen(fd, "wb") as f:
+                parser.save(f)
+            os.replace(tmp, path)  # atomic: parallel workers never read half a file
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+    return parser
 
 
 def parse(text: str, file: str) -> ast.SpecFile:
@@ -134,10 +138,16 @@ def parse(text: str, file: str) -> ast.SpecFile:
     return spec_file
 
 
-def parse_partial(text: str, file: str) -> tuple[ast.SpecFile | None, list[SpecError]]:
-    """Parse with error recovery: the AST of every line that parsed, and the syntax errors."""
+def parse_partial(text: str, file: str, *, fast: bool = True) -> tuple[ast.SpecFile | None, list[SpecError]]:
+    """Parse with error recovery: the AST of every line that parsed, and the syntax errors.
+
+    `fast=False` skips the per-line fast path (the result is the same; tests compare the two).
+    """
     text = normalize(text)
     lines = text.split("\n")
+    spec_file = _fast_parse(file, lines, text) if fast else None
+    if spec_file is not None:
+        return spec_file, []
     work = list(lines)
     skipped: set[int] = set()
     errors: list[SpecError] = []
@@ -162,6 +172,66 @@ def parse_partial(text: str, file: str) -> tuple[ast.SpecFile | None, list[SpecE
                                 "please report this spec to the chargespec maintainers"))
         return None, errors
     return spec_file, errors
+
+
+# ---- the fast path: statement lines parsed once per process ----------------------------------------
+#
+# Spec libraries repeat statement lines verbatim (`charger booted`, the same expectation in every
+# scenario), and Lark's lexer and LALR parser cost ~0.1 ms per line. So a file is parsed as a skeleton:
+# block headers, refs/tags/version, example rows and `repeat` lines stay as written, and every other
+# non-blank line (a statement) becomes the one-word statement `_`. Each distinct statement text is
+# parsed once with the same grammar from the ``stmt_line`` start symbol (memoised), and the builder
+# reads that tree in place of the `_`, shifted to the line and indentation where it stands.
+#
+# This is the same parse: a statement is one line ending in _NL, `_` is accepted exactly where any
+# statement is, and after a statement's first token the LALR states (hence the contextual lexer's
+# choices) are the same from either start symbol. A line whose first word is a block keyword is kept
+# in the skeleton, so a keyword is never read as a statement. Anything unusual (a syntax error in the
+# skeleton or in a line, tabs or form feeds in indentation) returns None, and the file is parsed
+# whole, the one way errors are reported.
+
+_STRUCTURAL = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
+                         "repeat"})
+_FIRST_WORD = re.compile(r"[A-Za-z_]*")
+_LINE_TREES: dict[str, Tree | None] = {}
+_LINE_TREES_MAX = 50_000  # distinct statement texts kept; a long-lived process starts over beyond it
+
+
+def _fast_parse(file: str, lines: list[str], text: str) -> ast.SpecFile | None:
+    skeleton: list[str] = []
+    spliced: dict[int, tuple[Tree, int]] = {}
+    for number, line in enumerate(lines, start=1):
+        body = line.lstrip(" ")
+        if not body or body[0] in "#|" or _FIRST_WORD.match(body).group() in _STRUCTURAL:  # type: ignore[union-attr]
+            skeleton.append(line)
+            continue
+        if body[0].isspace():
+            return None
+        tree = _statement_tree(body)
+        if tree is None:
+            return None
+        indent = len(line) - len(body)
+        skeleton.append(line[:indent] + "_")
+        spliced[number] = (tree, indent)
+    try:
+        tree = _lark().parse("\n".join(skeleton))
+        return _Builder(file, lines, set(), spliced).build(tree, text)
+    except (LarkError, _IndentError, ValueError, IndexError, KeyError):
+        return None
+
+
+def _statement_tree(body: str) -> Tree | None:
+    """The tree of one statement line (without its indentation), or None if it does not parse alone."""
+    if body in _LINE_TREES:
+        return _LINE_TREES[body]
+    try:
+        tree: Tree | None = _lark("stmt_line").parse(body + "\n").children[0]
+    except (LarkError, _IndentError):
+        tree = None
+    if len(_LINE_TREES) >= _LINE_TREES_MAX:
+        _LINE_TREES.clear()
+    _LINE_TREES[body] = tree
+    return tree
 
 
 def _can_skip(lines: list[str], line: int, exc: Exception) -> bool:
@@ -298,15 +368,25 @@ _PUNCT = {"COLON", "COMMA", "PLUS", "MINUS", "PERCENT", "PLUSMINUS"}
 
 
 class _Builder:
-    def __init__(self, file: str, lines: list[str], skipped: set[int]) -> None:
+    def __init__(self, file: str, lines: list[str], skipped: set[int],
+                 spliced: dict[int, tuple[Tree, int]] | None = None) -> None:
         self.file, self.lines, self.skipped = file, lines, skipped
+        self.spliced = spliced or {}
+        # While building a statement parsed alone (line 1, no indentation): where it really stands.
+        self.line0, self.indent = 0, 0
 
     # -- positions --
 
+    def at(self, line: int, column: int) -> tuple[int, int]:
+        """A position in the tree being read -> its position in the file."""
+        if self.line0:
+            return line + self.line0 - 1, column + self.indent if line == 1 else column
+        return line, column
+
     def src(self, line: int | None, column: int | None) -> Source:
-        line = line or 1
+        line, column = self.at(line or 1, column or 1)
         text = self.lines[line - 1] if 1 <= line <= len(self.lines) else ""
-        return Source(self.file, line, column or 1, text)
+        return Source(self.file, line, column, text)
 
     def tok_pos(self, tok: Token) -> dict[str, Any]:
         return {"source": self.src(tok.line, tok.column), "width": max(1, len(tok.value))}
@@ -315,10 +395,12 @@ class _Builder:
         meta = tree.meta
         if getattr(meta, "empty", True):
             return {"source": self.src(1, 1), "width": 1}
-        same_line = meta.end_line == meta.line
-        line_end = len(self.lines[meta.line - 1]) + 1
-        width = (meta.end_column if same_line else line_end) - meta.column
-        return {"source": self.src(meta.line, meta.column), "width": max(1, width)}
+        line, column = self.at(meta.line, meta.column)
+        end_line, end_column = self.at(meta.end_line, meta.end_column)
+        same_line = end_line == line
+        line_end = len(self.lines[line - 1]) + 1
+        width = (end_column if same_line else line_end) - column
+        return {"source": Source(self.file, line, column, self.lines[line - 1]), "width": max(1, width)}
 
     def dropped(self, node: Tree | Token) -> bool:
         line = node.line if isinstance(node, Token) else getattr(node.meta, "line", None)
@@ -413,6 +495,15 @@ class _Builder:
     # -- statements --
 
     def stmt(self, tree: Tree) -> ast.Stmt:
+        if self.spliced and tree.data == "action" and not self.line0:
+            line = getattr(tree.meta, "line", 0)
+            if line in self.spliced:  # the skeleton's `_`: read the line's own tree in its place
+                alone, self.indent = self.spliced[line]
+                self.line0 = line
+                try:
+                    return getattr(self, "stmt_" + alone.data)(alone)
+                finally:
+                    self.line0 = self.indent = 0
         return getattr(self, "stmt_" + tree.data)(tree)
 
     def stmt_action(self, tree: Tree) -> ast.ActionStmt:

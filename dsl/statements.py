@@ -8,6 +8,7 @@ from __future__ import annotations
 
 BUILTIN_STEPS: dict[str, str] = {
     "charger.booted": "charger booted",
+    "charger.firmware_matches_bench": "charger firmware matches the bench file",
     "ev.plugs_in": "ev plugs in [on evse {evse:int}]",
     "ev.unplugs": "ev unplugs",
     "ev.requests": "ev requests {current:current}",
@@ -15,7 +16,8 @@ BUILTIN_STEPS: dict[str, str] = {
     "ev.stops_charging": "ev stops charging",
     "session.starts": "session starts with token {token:string}",
     "session.stops": "session stops",
-    "csms.sets_profile": "csms sets {purpose:purpose} on evse {evse:int}: limit {limit:current|power}",
+    "csms.sets_profile": "csms sets {purpose:purpose} on evse {evse:int}: limit {limit:current|power} "
+                         "[at stack level {stack:int}]",
     "csms.clears_profiles": "csms clears charging profiles",
     "csms.sends": "csms sends {action:action} [{fields:fields}]",
     "csms.drops": "csms drops the connection",

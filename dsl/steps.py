@@ -23,8 +23,14 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from dsl import ast
+if TYPE_CHECKING:
+    from dsl import ast
+else:
+    # dsl.ast is bound on the first match (see _bind_ast), not at import: a plan-cache hit needs only
+    # the registry's fingerprint, and the AST classes cost ~20 ms to create.
+    ast = None
 
 QUANTITY_TYPES: frozenset[str] = frozenset(
     {"current", "voltage", "power", "energy", "time", "frequency", "resistance", "ratio", "quantity"}
@@ -84,6 +90,8 @@ class StepDef:
 
     def match(self, atoms: ast.Atoms) -> dict[str, ast.Atoms] | None:
         """The atoms bound to each parameter, or None when the statement has another shape."""
+        if ast is None:
+            _bind_ast()
         for binding in _match(self.parts, 0, atoms, 0, {}):
             return binding
         return None
@@ -163,6 +171,8 @@ class StepRegistry:
 
     def nearest(self, atoms: ast.Atoms) -> StepDef | None:
         """The definition most like a statement that matched none (for "did you mean")."""
+        if ast is None:
+            _bind_ast()
         said = " ".join(_shape(atoms))
         best: tuple[float, StepDef] | None = None
         for step in self._defs.values():
@@ -304,15 +314,23 @@ def _atom_literal(atom: ast.Atom) -> str | None:
     return None
 
 
-_SINGLE_KIND: dict[str, tuple[type, ...]] = {
-    "int": (ast.Number,),
-    "string": (ast.String,),
-    "word": (ast.Word,),
-    "action": (ast.Word,),
-    "purpose": (ast.Word,),
-    "state": (ast.Word,),
-    "fields": (ast.Fields,),
-}
+_SINGLE_KIND: dict[str, tuple[type, ...]] = {}
+
+
+def _bind_ast() -> None:
+    global ast
+    from dsl import ast as module
+
+    _SINGLE_KIND.update({
+        "int": (module.Number,),
+        "string": (module.String,),
+        "word": (module.Word,),
+        "action": (module.Word,),
+        "purpose": (module.Word,),
+        "state": (module.Word,),
+        "fields": (module.Fields,),
+    })
+    ast = module
 
 
 def _param_ends(param: Param, atoms: ast.Atoms, j: int) -> Iterator[int]:

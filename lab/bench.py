@@ -76,6 +76,10 @@ class CsmsConfig(_Model):
     # Basic-auth password per station identity (profiles 1 and 2); `password` is for the others.
     passwords: dict[str, str] = Field(default_factory=dict)
     tls_handshake_timeout_s: float = Field(default=10.0, gt=0)
+    # The twin's virtual charger: its client certificate and key for profile 3 (a physical charger has its
+    # own). It trusts `cafile` for the CSMS certificate at profiles 2 and 3.
+    client_certfile: str | None = None
+    client_keyfile: str | None = None
 
     @model_validator(mode="after")
     def _security(self) -> CsmsConfig:

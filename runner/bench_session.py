@@ -13,6 +13,7 @@ the session. A station (charger + its analyzer and EV emulator) is what a scenar
 from __future__ import annotations
 
 import contextlib
+import sys
 import threading
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
@@ -85,6 +86,11 @@ class BenchSession:
             with self._lock:
                 self._boot[frame.station] = dict(frame.payload.get("chargingStation") or {})
 
+    def charger_identity_of(self, station_id: str) -> dict[str, Any]:
+        """The chargingStation object of the station's last BootNotification ({} before one)."""
+        with self._lock:
+            return dict(self._boot.get(station_id, {}))
+
     def charger_identity(self) -> dict[str, str]:
         """What each charger said of itself in its BootNotification, next to what the bench file expects."""
         out: dict[str, str] = {}
@@ -109,6 +115,10 @@ class BenchSession:
     # ---- lifecycle ------------------------------------------------------------------------------
 
     def open(self) -> None:
+        # The sampler thread must get the GIL back within ~1 ms of its deadline while the bench loop is busy
+        # with OCPP traffic; Python's default 5 ms switch interval costs missed analyzer updates at 10 ms
+        # rates (bench/bench_sampler.py measures it). The runner owns this process during a run.
+        sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.loop = LoopThread("chargespec-bench")
         self.recorder.on_frame(self._remember_boot)
         self.harness = CsmsHarness(self.recorder, self.clock, config=self.config.csms)

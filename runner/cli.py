@@ -133,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("csms", help="run the CSMS harness alone, printing traffic live")
     s.add_argument("--port", type=int, default=9000)
-    s.add_argument("--host", default="127.0.0.1", help="address to listen on (0.0.0.0 for a charger on the lab network)")
+    s.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (0.0.0.0 for a charger on the lab network)")
     s.add_argument("--bench", help="bench file: security profile, passwords, certificates, station ids")
     s.add_argument("--out", help="directory for the recorded trace")
 

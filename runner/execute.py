@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Iterable
 
 from dsl.plan import Action, Measure, Repeat, ScenarioPlan, Step
+from runner import units
 from runner.bench_session import BenchSession
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, ExpectationFailed
@@ -135,4 +136,18 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
         return_to_idle(run)
     if failure is not None:
         raise failure
+    protocol_findings(run)
     return run
+
+
+def protocol_findings(run: ScenarioRun) -> None:
+    """In strict mode (the bench's csms.strict_schema) a frame the charger got wrong fails the scenario
+    even when no line of the spec asked about it; in lenient mode findings are warnings in the evidence."""
+    if not run.session.config.csms.strict_schema:
+        return
+    errors = [f for f in run.recorder.findings() if f.severity == "error" and f.station in (None, run.station.id)]
+    if errors:
+        shown = "; ".join(f"{units.show_t(f.t - run.recorder.t_begin)}: {f.message}" for f in errors[:3])
+        more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise ExpectationFailed(run.plan.source, f"the charger broke the OCPP 2.0.1 protocol {len(errors)} time(s) "
+                                                 f"(strict mode): {shown}{more}")

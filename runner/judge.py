@@ -31,7 +31,7 @@ from runner import units
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
 from runner.errors import BenchError, ExpectationFailed
-from runner.signals import covers, holds, over_window
+from runner.signals import covers, held_from, holds, over_window
 
 POLL_REAL_S = 0.02
 
@@ -93,9 +93,8 @@ def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
     deadline = t0 + e.duration.value
 
     def first_hold() -> tuple[float, Any] | None:
-        ts, vs = run.recorder.series(key)
-        for t, v in zip(ts, vs, strict=True):
-            if t0 <= t <= deadline and holds(e.condition, v):
+        for t, v in held_from(*run.recorder.series(key), t0, deadline):
+            if holds(e.condition, v):
                 return t, v
         return None
 
@@ -104,8 +103,7 @@ def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
         run.note(f"line {e.source.line}: {e.condition} held after {hit[0] - t0:.1f} s "
                  f"(time to comply; allowed {e.duration.text})")
         return
-    ts, vs = run.recorder.series(key)
-    inside = [(t, v) for t, v in zip(ts, vs, strict=True) if t0 <= t <= deadline]
+    inside = held_from(*run.recorder.series(key), t0, deadline)
     if not inside:
         raise BenchError(e.source, f"no samples of {e.condition.signal.text} ({key}) were recorded in the "
                                    f"{e.duration.text} window")
@@ -123,9 +121,8 @@ def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
     end = t0 + e.duration.value
 
     def violation() -> tuple[float, Any] | None:
-        ts, vs = run.recorder.series(key)
-        for t, v in zip(ts, vs, strict=True):
-            if t0 <= t <= end and holds(e.condition, v) is False:
+        for t, v in held_from(*run.recorder.series(key), t0, end):
+            if holds(e.condition, v) is False:
                 return t, v
         return None
 
@@ -139,8 +136,7 @@ def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
             e.source,
             f"{e.condition.signal.text} = {units.show(v, e.condition.signal.dimension)} at {_rel(run, t)} "
             f"({t - t0:.1f} s into the {e.duration.text} hold) violates {_bound_text(e.condition)}")
-    ts, _ = run.recorder.series(key)
-    n = sum(1 for t in ts if t0 <= t <= end)
+    n = len(held_from(*run.recorder.series(key), t0, end))
     if n == 0:
         raise BenchError(e.source, f"no samples of {e.condition.signal.text} ({key}) were recorded during the "
                                    f"{e.duration.text} hold")

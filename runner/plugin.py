@@ -124,12 +124,22 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+_plan_cache_key = pytest.StashKey["Path | None"]()
+
+
 def _plan_cache(config: pytest.Config) -> Path | None:
-    """Where compiled plans are cached: $CHARGESPEC_PLAN_CACHE, else pytest's cache dir when it is on."""
-    if os.environ.get("CHARGESPEC_PLAN_CACHE"):
-        return Path(os.environ["CHARGESPEC_PLAN_CACHE"])
-    cache = getattr(config, "cache", None)
-    return Path(cache.mkdir("chargespec-plans")) if cache is not None else None
+    """Where compiled plans are cached: $CHARGESPEC_PLAN_CACHE, else pytest's cache dir when it is on.
+
+    Decided once per run (every spec file asks).
+    """
+    if _plan_cache_key not in config.stash:
+        directory: Path | None = None
+        if os.environ.get("CHARGESPEC_PLAN_CACHE"):
+            directory = Path(os.environ["CHARGESPEC_PLAN_CACHE"])
+        elif getattr(config, "cache", None) is not None:
+            directory = Path(config.cache.mkdir("chargespec-plans"))
+        config.stash[_plan_cache_key] = directory
+    return config.stash[_plan_cache_key]
 
 
 _tags_key = pytest.StashKey[set[str]]()
@@ -173,10 +183,15 @@ class SpecNode(pytest.Collector):
             if tag not in known:
                 known.add(tag)
                 self.config.addinivalue_line("markers", f"{tag}: spec tag")
+        # One MarkDecorator per tag, shared by the spec's items: pytest.mark.<tag> is a lookup each time.
+        marks: dict[str, pytest.MarkDecorator] = {}
         for sc in self.spec.scenarios:
             item = ScenarioItem.from_parent(self, name=sc.name, plan=sc, spec=self.spec)
             for tag in sc.tags:
-                item.add_marker(tag)
+                mark = marks.get(tag)
+                if mark is None:
+                    mark = marks[tag] = getattr(pytest.mark, tag)
+                item.add_marker(mark)
             yield item
 
 

@@ -40,6 +40,15 @@ def holds(condition: Condition, value: object) -> bool | None:
     return _OPS[condition.op](float(value), condition.bound.value)
 
 
+def held_from(ts: Sequence[float], vs: Sequence[object], start: float, end: float) -> list[tuple[float, object]]:
+    """The samples in [start, end], led by the value held at `start` (the last sample before it, stamped
+    `start`): a signal keeps its last recorded value until the next sample, as a status does."""
+    i = bisect.bisect_right(ts, start)
+    out: list[tuple[float, object]] = [(start, vs[i - 1])] if i > 0 else []
+    out += [(t, v) for t, v in zip(ts[i:], vs[i:], strict=True) if t <= end]
+    return out
+
+
 def interpolate(ts: Sequence[float], vs: Sequence[float | None], t: float) -> float | None:
     """Linear interpolation of a numeric series at time t; None outside the series or across gaps."""
     pts = [(a, b) for a, b in zip(ts, vs, strict=True) if isinstance(b, int | float)]

@@ -158,6 +158,11 @@ def ev_unplugs(run: ScenarioRun) -> None:
     ev = run.station.ev(1)
     ev.set_state("A")
     ev.set_cable(None)
+    now = run.clock.now()
+    for w in run.windows.values():
+        if w.end is None and w.until == "ev unplugs":
+            w.end = now
+            run.recorder.event("window_close", window=w.name, t_end=now - run.recorder.t_begin)
 
 
 # ---- sessions --------------------------------------------------------------------------------------------
@@ -200,12 +205,12 @@ _profile_ids = itertools.count(100)
 
 
 @implements("csms.sets_profile")
-def csms_sets_profile(run: ScenarioRun, purpose: str, evse: int, limit: Quantity) -> None:
+def csms_sets_profile(run: ScenarioRun, purpose: str, evse: int, limit: Quantity, stack: int = 0) -> None:
     unit = {"current": "A", "power": "W"}.get(limit.dimension)
     if unit is None:
         raise BenchError(None, f"a charging limit is a current or a power, not {limit.text}")
     profile: dict[str, Any] = {
-        "id": next(_profile_ids), "stackLevel": 0, "chargingProfilePurpose": purpose,
+        "id": next(_profile_ids), "stackLevel": stack, "chargingProfilePurpose": purpose,
         "chargingProfileKind": "Relative" if purpose == "TxProfile" else "Absolute",
         "chargingSchedule": [{"id": 1, "chargingRateUnit": unit,
                               "chargingSchedulePeriod": [{"startPeriod": 0, "limit": round(limit.value, 1)}]}],
@@ -276,6 +281,23 @@ def csms_sets_variable(run: ScenarioRun, variable: str, value: str) -> None:
 @implements("wait")
 def wait(run: ScenarioRun, duration: Quantity) -> None:
     run.clock.sleep(duration.value)
+
+
+@implements("charger.firmware_matches_bench")
+def charger_firmware_matches_bench(run: ScenarioRun) -> None:
+    """Acceptance evidence is tied to a firmware release: the one the charger reports at boot must be the
+    one the bench file names (firmware drift between the tested and the shipped unit)."""
+    expected = run.station.config.firmware
+    if not expected:
+        raise BenchError(None, f"the bench file names no firmware for station {run.station.id!r} "
+                               f"(stations.firmware in {run.session.config.path})")
+    reported = run.session.charger_identity_of(run.station.id).get("firmwareVersion")
+    if reported is None:
+        raise BenchError(None, "the charger has not sent a BootNotification in this run")
+    if reported != expected:
+        raise ExpectationFailed(None, f"charger reports firmware {reported!r} in its BootNotification; the bench "
+                                      f"file expects {expected!r}")
+    run.note(f"charger firmware {reported} matches the bench file")
 
 
 def unimplemented() -> list[str]:

@@ -24,8 +24,18 @@ from lab.twin.charger import VirtualCharger
 from lab.twin.ev_server import EvServer
 from lab.twin.faults import FaultError, Faults, parse_fault_args, parse_faults, valid_knobs
 from lab.twin.physics import Physics
+from lab.twin.security import ChargerSecurity, TwinSecurityError
 
-__all__ = ["FaultError", "Faults", "Twin", "TwinStation", "parse_fault_args", "parse_faults", "valid_knobs"]
+__all__ = [
+    "FaultError",
+    "Faults",
+    "Twin",
+    "TwinSecurityError",
+    "TwinStation",
+    "parse_fault_args",
+    "parse_faults",
+    "valid_knobs",
+]
 
 
 def role(kind: str, evse: int) -> str:
@@ -66,11 +76,19 @@ class Twin:
                 faults=self.faults,
                 meter_start_wh=float(options.get("meter_start_wh", 1000.0)),
             )
-            charger = VirtualCharger(cfg, physics, clock, self.faults, reboot_s=float(options.get("reboot_s", 10.0)))
+            charger = VirtualCharger(
+                cfg,
+                physics,
+                clock,
+                self.faults,
+                reboot_s=float(options.get("reboot_s", 10.0)),
+                security=ChargerSecurity.from_bench(bench.csms, cfg.id),
+            )
             station = TwinStation(cfg, physics, charger)
             for n in range(1, cfg.evses + 1):
+                model = "WT333" if cfg.phases == 3 else "WT310"
                 station.analyzers[n] = AnalyzerServer(
-                    physics, n, serial=self._serial(cfg, role("analyzer", n), f"TWIN-WT310-{n:04d}")
+                    physics, n, serial=self._serial(cfg, role("analyzer", n), f"TWIN-{model}-{n:04d}")
                 )
                 station.evs[n] = EvServer(physics, n, serial=self._serial(cfg, role("ev", n), f"TWIN-EVE-{n:04d}"))
             self.stations[cfg.id] = station
@@ -104,11 +122,15 @@ class Twin:
             raise RuntimeError("the twin is already running; stop() it before starting it again")
         self._started = True
         out: dict[str, dict[str, str]] = {}
-        for sid, st in self.stations.items():
-            for server in [*st.analyzers.values(), *st.evs.values()]:
-                await server.start("127.0.0.1", 0)
-            await st.charger.start(csms_url)
-            out[sid] = st.endpoints()
+        try:
+            for sid, st in self.stations.items():
+                for server in [*st.analyzers.values(), *st.evs.values()]:
+                    await server.start("127.0.0.1", 0)
+                await st.charger.start(csms_url)
+                out[sid] = st.endpoints()
+        except BaseException:
+            await self.stop()  # a half-started twin would hold its ports until the process ends
+            raise
         return out
 
     async def stop(self) -> None:

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from lab.twin.lineserver import LineServer
 from lab.twin.physics import EvseSnapshot, Physics
 
-MODEL = "WT310"
+# The model answers *IDN? as the real family does: one element is a WT310, three a WT333 (3P4W).
+MODELS = {1: "WT310", 3: "WT333"}
 FIRMWARE = "F1.03"
 RATES_S = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 FUNCTIONS = (
@@ -141,7 +142,7 @@ class AnalyzerServer(LineServer):
         physics: Physics,
         evse: int = 1,
         *,
-        serial: str = "TWIN-WT310-0001",
+        serial: str = "TWIN-WT333-0001",
         noise: float | None = None,
         seed: int | None = None,
     ) -> None:
@@ -153,6 +154,11 @@ class AnalyzerServer(LineServer):
         self._rng = random.Random(seed)
         self.elements = physics.phases
         self.reset()
+
+    @property
+    def model(self) -> str:
+        """The WT300 model this analyzer answers as: WT310 for a 1-phase station, WT333 for 3 phases."""
+        return MODELS[self.elements]
 
     @property
     def address(self) -> str:
@@ -261,7 +267,7 @@ class AnalyzerServer(LineServer):
 
     def _common(self, head: str, query: bool) -> str | None:
         if head == "*IDN" and query:
-            return f"YOKOGAWA,{MODEL},{self.serial},{FIRMWARE}"
+            return f"YOKOGAWA,{self.model},{self.serial},{FIRMWARE}"
         if head == "*RST" and not query:
             self.reset()
             return None

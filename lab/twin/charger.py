@@ -43,6 +43,7 @@ from lab.twin.faults import Faults
 from lab.twin.link import Link
 from lab.twin.physics import DRAWING_STATES, Physics
 from lab.twin.pilot import MIN_CURRENT_A
+from lab.twin.security import ChargerSecurity
 from lab.twin.smart_charging import TX, ProfileRejected, ProfileStore, TxContext, parse_profile, parse_time
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,8 @@ class ChargerCounters:
     sent: dict[str, int] = field(default_factory=dict)
     dropped_offline: int = 0
     refused: int = 0  # CALLERRORs the CSMS answered
+    connect_failures: int = 0  # connection attempts that failed (refused, TLS, network)
+    last_error: str = ""  # why the last connection attempt failed or the last connection ended
 
 
 class VirtualCharger:
@@ -121,14 +124,18 @@ class VirtualCharger:
         faults: Faults | None = None,
         *,
         reboot_s: float = REBOOT_S,
+        security: ChargerSecurity | None = None,
     ) -> None:
         self.station = station
+        self.security = security or ChargerSecurity(0, station.id)
         self.physics = physics
         self.clock = clock
         self.faults = faults or Faults()
         self.reboot_s = reboot_s
         self.firmware = self.faults.firmware_version or station.firmware
-        self.device = DeviceModel.for_station(station, self.firmware)
+        self.device = DeviceModel.for_station(
+            station, self.firmware, security_profile=self.security.profile, password=self.security.password
+        )
         self.profiles = ProfileStore(
             evses=station.evses,
             voltage_v=station.nominal_voltage_v,
@@ -155,11 +162,18 @@ class VirtualCharger:
         self._next_aligned_t = math.inf
         self._rng = random.Random()
         self._stopping = False
+        self._tls: Any = None  # ssl.SSLContext for profiles 2 and 3, made at start()
         physics.subscribe(self._physics_changed)
 
     # ------------------------------------------------------------------ lifecycle
     async def start(self, csms_url: str) -> None:
-        """Begin running (returns at once); the charger connects and reconnects on its own."""
+        """Begin running (returns at once); the charger connects and reconnects on its own.
+
+        Raises TwinSecurityError at once if the bench's security settings cannot work (wrong URL scheme for
+        the profile, missing or unreadable certificate files), rather than retrying a hopeless connection.
+        """
+        self.security.check_url(csms_url)
+        self._tls = self.security.tls_context()
         self._loop = asyncio.get_running_loop()
         self.url = f"{csms_url.rstrip('/')}/{self.station.id}"
         self._schedule_aligned(self.clock.now())
@@ -175,9 +189,10 @@ class VirtualCharger:
         if self._ws is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._ws.close(), 2.0)
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        # Python 3.11's wait_for can swallow a cancel that races a wake-up, so every loop also checks
+        # _stopping, and stop() waits a bounded time instead of forever.
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5.0)
         self._tasks = []
 
     def _physics_changed(self, evse: int) -> None:
@@ -199,19 +214,26 @@ class VirtualCharger:
                 await self.clock.asleep(self._down_until - self.clock.now())
                 continue
             try:
+                connecting = True
                 async with connect(
                     self.url,
-                    subprotocols=["ocpp2.0.1"],
-                    open_timeout=10,  # type: ignore[list-item]
+                    subprotocols=["ocpp2.0.1"],  # type: ignore[list-item]
+                    additional_headers=self.security.headers(self._password()),
+                    ssl=self._tls,
+                    open_timeout=10,
                     ping_interval=None,
                     close_timeout=2,
                 ) as ws:
+                    connecting = False
                     attempt = 0
                     self.counters.connections += 1
                     await self._session(ws)
             except asyncio.CancelledError:
                 raise
             except Exception as e:
+                if connecting:
+                    self.counters.connect_failures += 1
+                self.counters.last_error = f"{type(e).__name__}: {e}"
                 log.info("%s: connection to %s ended: %s", self.station.id, self.url, e)
             finally:
                 self.online = False
@@ -223,6 +245,12 @@ class VirtualCharger:
                 continue
             await self.clock.asleep(self._backoff(attempt))
             attempt += 1
+
+    def _password(self) -> str | None:
+        """The Basic-auth password now: SecurityCtrlr.BasicAuthPassword, which the CSMS may have changed."""
+        if not self.security.basic_auth:
+            return None
+        return self.device.value("SecurityCtrlr", "BasicAuthPassword") or None
 
     def _backoff(self, attempt: int) -> float:
         wait_min = self.device.int("OCPPCommCtrlr", "RetryBackOffWaitMinimum")
@@ -286,14 +314,14 @@ class VirtualCharger:
             await self.clock.asleep(interval or 10.0)
 
     async def _heartbeats(self) -> None:
-        while True:
+        while not self._stopping:
             await self.clock.asleep(self._heartbeat_s)
             self._send(call.Heartbeat())
 
     async def _sender(self, link: Link) -> None:
         """Deliver the outbox in order; transaction events stay queued until the CSMS has them."""
         attempts = self.device.int("OCPPCommCtrlr", "MessageAttempts")
-        while True:
+        while not self._stopping:
             while self._outbox and self.online:
                 item = self._outbox[0]
                 name = type(item.payload).__name__
@@ -331,7 +359,7 @@ class VirtualCharger:
 
     # ------------------------------------------------------------------ the firmware loop
     async def _control(self) -> None:
-        while True:
+        while not self._stopping:
             now = self.clock.now()
             due = now + POLL_S
             if not self.is_down:

@@ -46,6 +46,7 @@ class Variable:
     values_list: tuple[str, ...] = ()
     evse: int | None = None
     minimum: float | None = None
+    maximum: float | None = None  # for strings: the longest value accepted
 
 
 class DeviceModel:
@@ -53,7 +54,14 @@ class DeviceModel:
         self._vars: dict[tuple[str, int | None, str], Variable] = {(v.component, v.evse, v.name): v for v in variables}
 
     @classmethod
-    def for_station(cls, station: StationConfig, firmware: str | None = None) -> DeviceModel:
+    def for_station(
+        cls,
+        station: StationConfig,
+        firmware: str | None = None,
+        *,
+        security_profile: int = 0,
+        password: str | None = None,
+    ) -> DeviceModel:
         ro = "ReadOnly"
         vs: list[Variable] = [
             Variable("ChargingStation", "Model", station.model, mutability=ro),
@@ -73,7 +81,9 @@ class DeviceModel:
                 mutability=ro,
             ),
             Variable("SecurityCtrlr", "Identity", station.id, mutability=ro),
-            Variable("SecurityCtrlr", "SecurityProfile", "0", "integer", ro),
+            Variable("SecurityCtrlr", "SecurityProfile", str(security_profile), "integer", ro),
+            # WriteOnly, as OCPP has it: a CSMS may set the password but never read it back.
+            Variable("SecurityCtrlr", "BasicAuthPassword", password or "", mutability="WriteOnly", maximum=40),
             Variable("OCPPCommCtrlr", "HeartbeatInterval", "300", "integer", minimum=1),
             Variable("OCPPCommCtrlr", "RetryBackOffWaitMinimum", "3", "integer", minimum=0),
             Variable("OCPPCommCtrlr", "RetryBackOffRandomRange", "2", "integer", minimum=0),
@@ -262,4 +272,4 @@ def _valid(var: Variable, value: str) -> bool:
         return all(m in var.values_list for m in members)
     if var.data_type == "OptionList":
         return value in var.values_list
-    return len(value) <= 1000
+    return len(value) <= (var.maximum if var.maximum is not None else 1000)

@@ -2,11 +2,12 @@
 
 Profiles arrive as the `ocpp` library hands them over (snake_case dicts). The rules are OCPP 2.0.1 block
 K as DOMAIN.md lists them: ChargingStationMaxProfile only on EVSE 0 and never Relative; TxProfile only
-for the active transaction on its EVSE; first startPeriod 0 and ascending; Absolute/Recurring need a
-startSchedule, Relative must not have one; rate unit among SmartChargingCtrlr.RateUnit; a second profile
-with the same purpose and stackLevel on the same EVSE is rejected; the same id replaces. Composite: within
-a purpose the highest stackLevel whose schedule is running wins; TxProfile replaces TxDefaultProfile; the
-result is capped by ChargingStationMaxProfile and external constraints. Limits in W become A as
+for the active transaction on its EVSE; first startPeriod 0 and ascending; a limit has at most one
+decimal; Absolute/Recurring need a startSchedule, Relative must not have one; rate unit among
+SmartChargingCtrlr.RateUnit; a second profile with the same purpose and stackLevel on the same EVSE is
+rejected; the same id replaces. Composite: within a purpose the highest stackLevel whose schedule is
+running wins; TxProfile replaces TxDefaultProfile; the result is capped by ChargingStationMaxProfile and
+external constraints. Limits in W become A as
 W / (nominal V x phases).
 
     store = ProfileStore(evses=2, voltage_v=230, phases=3)
@@ -20,6 +21,7 @@ import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 TX = "TxProfile"
@@ -77,6 +79,13 @@ class TxContext:
     started: datetime
 
 
+def decimals(number: float | int) -> int:
+    """Decimal places of a number as it was written in the JSON (10.25 -> 2, 16 -> 0, 6.0 -> 0)."""
+    # repr gives the shortest text that reads back as the same float, i.e. what the CSMS wrote.
+    exponent = Decimal(repr(number)).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
 def parse_time(text: str | None) -> datetime | None:
     if text is None:
         return None
@@ -111,6 +120,13 @@ def parse_profile(evse_id: int, data: Mapping[str, Any]) -> Profile:
         raise ProfileRejected("InvalidSchedule", "startPeriod values must increase")
     if any(p.limit < 0 for p in periods):
         raise ProfileRejected("InvalidSchedule", "a limit is negative")
+    for p in raw_periods:
+        if decimals(p["limit"]) > 1:
+            raise ProfileRejected(
+                "InvalidSchedule",
+                f"limit {p['limit']!r} at startPeriod {p['start_period']} has more than one decimal; "
+                "OCPP 2.0.1 accepts at most one digit fraction, e.g. 8.1 (ChargingSchedulePeriodType.limit)",
+            )
     schedule = Schedule(
         rate_unit=str(s.get("charging_rate_unit")),
         periods=periods,

@@ -90,7 +90,10 @@ def _meter_readings(frame: Frame, payload: dict[str, Any], evse_id: int | None) 
             # EVSE 1 (or an EVSE only the transaction knows) keeps the plain key; others are prefixed, as
             # analyzer signals are: charger.evse2.Energy.Active.Import.Register, charger.evse0.* (main meter).
             scope = f"evse{evse_id}." if evse_id is not None and evse_id != 1 else ""
-            key = f"charger.{scope}{measurand}" + (f".{phase}" if phase else "")
+            # Voltage comes per phase to neutral (L1-N) or between phases (L1-L2): the key keeps the
+            # line a spec names (`charger Voltage L1`) for phase-to-neutral, the pair otherwise.
+            line = phase[:-2] if phase and phase.endswith("-N") else phase
+            key = f"charger.{scope}{measurand}" + (f".{line}" if line else "")
             out.append(Reading(key, value, frame.t, stamp, measurand, phase, unit,
                                sv.get("context") if isinstance(sv.get("context"), str) else None,
                                evse_id, frame.action or ""))

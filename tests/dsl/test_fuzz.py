@@ -87,6 +87,8 @@ def check_bytes(data: bytes) -> None:
         assert_inside(e, data.decode("utf-8", "replace").split("\n"))
         return
     spec_file, errors = parse_partial(text, file)
+    # The per-line fast path must give exactly what parsing the file whole gives (AST and errors).
+    assert (spec_file, errors) == parse_partial(text, file, fast=False)
     if spec_file is not None:
         errors = [*errors, *analyze(spec_file)[1]]
     assert_inside(SpecErrors(errors), normalize(text).split("\n"))
@@ -123,3 +125,18 @@ def test_the_seeds_are_valid() -> None:
     for text in SEEDS:
         spec_file, errors = parse_partial(text, "fuzz.spec")
         assert spec_file is not None and not errors and not analyze(spec_file)[1]
+        assert spec_file == parse_partial(text, "fuzz.spec", fast=False)[0]
+
+
+def test_the_fast_path_serves_valid_specs_and_repeated_lines() -> None:
+    """Valid seeds take the per-line path (else the equality checks above prove nothing)."""
+    from dsl import parser
+
+    for text in SEEDS:
+        norm = normalize(text)
+        assert parser._fast_parse("fuzz.spec", norm.split("\n"), norm) is not None
+    parser._LINE_TREES.clear()
+    parse_partial(SEEDS[-1], "a.spec")
+    parsed = dict(parser._LINE_TREES)
+    parse_partial(SEEDS[-1], "b.spec")
+    assert all(parser._LINE_TREES[k] is v for k, v in parsed.items())  # parsed once, reused

@@ -11,6 +11,7 @@ import pyvisa
 import serial
 
 from instruments.clock import Clock
+from instruments.registry import create
 from lab.bench import StationConfig
 from lab.loop import LoopThread
 from lab.twin.analyzer_server import AnalyzerServer, engineering, nr3
@@ -51,7 +52,7 @@ def test_number_formats() -> None:
 
 def test_analyzer_identity_items_and_values(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
     phys, inst, _ = rig
-    assert inst.query("*IDN?") == "YOKOGAWA,WT310,WT-42,F1.03"
+    assert inst.query("*IDN?") == "YOKOGAWA,WT333,WT-42,F1.03"
     inst.write(
         ":NUM:FORM ASC;:NUM:NORM:NUM 5;:NUM:NORM:ITEM1 U,1;ITEM2 I,2;ITEM3 P,SIGMA;ITEM4 WH,SIGMA;"
         ":NUMERIC:NORMAL:ITEM5 LAMBDA,1"
@@ -169,3 +170,30 @@ def test_ev_events_and_watchdog(rig: tuple[Physics, Any, serial.SerialBase]) -> 
     assert phys.snapshot(1).ev_state == "B"
     time.sleep(0.1)
     assert phys.snapshot(1).ev_state == "A"
+
+
+@pytest.mark.parametrize(("phases", "model"), [(3, "WT333"), (1, "WT310")])
+def test_wt300_driver_drives_the_twin_analyzer(loop: LoopThread, phases: int, model: str) -> None:
+    """The twin answers as the WT300 model with as many elements as the station has phases, and the
+    yokogawa-wt300 driver configures and reads it without an error."""
+    clock = Clock(speed=SPEED)
+    phys = Physics(StationConfig(id="CS1", phases=phases), clock, ev_lag_s=0.0, noise=0.0)
+    server = AnalyzerServer(phys, 1, serial="WT-9")
+    loop.run(server.start(), timeout=5)
+    wt = create("yokogawa-wt300", name="analyzer", address=server.address, clock=clock)
+    try:
+        wt.open()
+        assert wt.identify() == f"YOKOGAWA,{model},WT-9,F1.03"
+        wt.configure(phases=phases, update_interval_s=0.1)
+        phys.set_ev_state(1, "C")
+        phys.set_ev_request(1, 10.0)
+        phys.set_offered(1, 32.0)
+        phys.set_energized(1, True)
+        time.sleep(0.01)
+        reading = wt.read()
+        assert sorted(reading.phases) == ["L1", "L2", "L3"][:phases]
+        assert reading.phases["L1"].current_a == pytest.approx(10.0, rel=1e-6)
+        assert not server.errors  # every command the driver sent was understood
+    finally:
+        wt.close()
+        loop.run(server.stop(), timeout=5)

@@ -39,3 +39,12 @@ def test_energy_is_compared_as_change_over_window_power_as_mean() -> None:
     p = over_window("analyzer.power", ts, [1.0, 2.0, 3.0, 4.0], 5.0, 25.0)
     assert p is not None and p.value == pytest.approx(2.5) and p.samples == 2
     assert over_window("analyzer.energy", ts, [0.0, 1.0, 2.0, 3.0], 5.0, 35.0) is None
+
+
+def test_held_value_leads_the_window() -> None:
+    from runner.signals import held_from
+
+    ts, vs = [1.0, 5.0, 9.0], ["Available", "Occupied", "Available"]
+    assert held_from(ts, vs, 6.0, 20.0) == [(6.0, "Occupied"), (9.0, "Available")]
+    assert held_from(ts, vs, 0.0, 4.0) == [(1.0, "Available")]  # nothing held before the first sample
+    assert held_from(ts, vs, 5.0, 5.0) == [(5.0, "Occupied")]

@@ -1,0 +1,181 @@
+"""The twin's charger at security profiles 1-3 against the real CSMS harness, with trustme certificates:
+it boots with the right credentials, and with a wrong password or certificate it is refused and the
+harness records why."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+
+import lab
+from instruments.clock import Clock
+from lab.bench import BenchConfig, load_bench
+from lab.loop import LoopThread
+from lab.twin import Twin, TwinSecurityError
+from lab.twin.faults import Faults
+from runner.csms.harness import CsmsHarness
+from runner.recorder import Recorder
+
+PASSWORD = "0123456789abcdefXYZ"
+STATION = "TWIN-AC22-001"
+TWIN_TOML = Path(lab.__file__).parent / "benches" / "twin.toml"
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A CSMS certificate for 127.0.0.1, the charger's certificate from the same CA, and one from a stranger."""
+    d = tmp_path_factory.mktemp("pki")
+    ca, rogue = trustme.CA(), trustme.CA()
+    ca.cert_pem.write_to_path(str(d / "ca.pem"))
+    files = {"ca": str(d / "ca.pem")}
+    leaves = {
+        "csms": ca.issue_cert("127.0.0.1"),
+        "charger": ca.issue_cert("charger.example", common_name=STATION, organization_name="Lab CSO"),
+        "rogue": rogue.issue_cert("charger.example", common_name=STATION),
+    }
+    for name, leaf in leaves.items():
+        leaf.cert_chain_pems[0].write_to_path(str(d / f"{name}.pem"))
+        leaf.private_key_pem.write_to_path(str(d / f"{name}.key"))
+        files |= {name: str(d / f"{name}.pem"), f"{name}_key": str(d / f"{name}.key")}
+    return files
+
+
+def eventually(probe: Callable[[], Any], timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (value := probe()):
+        assert time.monotonic() < deadline, f"timed out after {timeout} s"
+        time.sleep(0.01)
+    return value
+
+
+def bench(pki: dict[str, str], profile: int, **csms: Any) -> BenchConfig:
+    settings: dict[str, Any] = {"csms.security_profile": profile}
+    if profile in (1, 2):
+        settings["csms.password"] = PASSWORD
+    if profile in (2, 3):
+        settings |= {"csms.certfile": pki["csms"], "csms.keyfile": pki["csms_key"], "csms.cafile": pki["ca"]}
+    if profile == 3:
+        settings |= {"csms.client_certfile": pki["charger"], "csms.client_keyfile": pki["charger_key"]}
+    settings |= {f"csms.{k}": v for k, v in csms.items()}
+    return load_bench(TWIN_TOML, overrides={"clock.speed": 60, **settings})
+
+
+class Rig:
+    """The harness with the CSMS's bench file, the twin with the charger's (they differ in the refusal tests)."""
+
+    def __init__(self, loop: LoopThread, csms_bench: BenchConfig, twin_bench: BenchConfig) -> None:
+        self.loop = loop
+        self.clock = Clock(speed=csms_bench.clock.speed)
+        self.recorder = Recorder(self.clock)
+        self.harness = CsmsHarness(self.recorder, self.clock, csms_bench.csms, stations=[STATION])
+        self.url = loop.run(self.harness.start(), timeout=5)
+        self.twin = Twin(twin_bench, self.clock, Faults())
+
+    def start(self) -> None:
+        self.loop.run(self.twin.start(self.url), timeout=10)
+
+    def close(self) -> None:
+        self.loop.run(self.twin.stop(), timeout=10)
+        self.loop.run(self.harness.stop(), timeout=10)
+
+
+@pytest.fixture
+def rigs(loop: LoopThread) -> Iterator[list[Rig]]:
+    made: list[Rig] = []
+    yield made
+    for rig in made:
+        rig.close()
+
+
+@pytest.mark.parametrize("profile", [1, 2, 3])
+def test_charger_boots_at_each_security_profile(profile: int, pki: dict[str, str], loop: LoopThread,
+                                                rigs: list[Rig]) -> None:
+    b = bench(pki, profile)
+    rig = Rig(loop, b, b)
+    rigs.append(rig)
+    assert rig.url.startswith("wss://" if profile >= 2 else "ws://")
+    rig.start()
+    loop.run(rig.harness.wait_booted(STATION, 300), timeout=10)
+    [connected] = rig.recorder.events("csms.connected")
+    assert connected["security_profile"] == profile
+    assert ("auth" in connected) == (profile in (1, 2))
+    if profile >= 2:
+        assert connected["tls"].startswith("TLSv1.")
+    if profile == 3:
+        assert connected["client_certificate"]["subject_cn"] == STATION
+    assert rig.twin.charger.device.value("SecurityCtrlr", "SecurityProfile") == str(profile)
+    assert not rig.recorder.findings(), rig.recorder.findings()
+
+
+@pytest.mark.parametrize("profile", [1, 2])
+def test_wrong_password_is_refused_and_recorded(profile: int, pki: dict[str, str], loop: LoopThread,
+                                                rigs: list[Rig]) -> None:
+    rig = Rig(loop, bench(pki, profile), bench(pki, profile, passwords={STATION: "not-the-right-one-at-all"}))
+    rigs.append(rig)
+    rig.start()
+    refused = eventually(lambda: rig.recorder.events("csms.refused"))
+    assert refused[0]["status"] == 401 and refused[0]["station"] == STATION
+    assert f"wrong password for '{STATION}' (24 characters sent)" in refused[0]["reason"]
+    assert any(f.severity == "error" and "401" in f.message for f in rig.recorder.findings())
+    assert rig.harness.booted_t(STATION) is None and rig.twin.charger.counters.boots == 0
+    eventually(lambda: rig.twin.charger.counters.connect_failures >= 1)
+    assert "401" in rig.twin.charger.counters.last_error
+
+
+def test_untrusted_charger_certificate_is_refused_at_the_tls_layer(pki: dict[str, str], loop: LoopThread,
+                                                                    rigs: list[Rig]) -> None:
+    rogue = bench(pki, 3, client_certfile=pki["rogue"], client_keyfile=pki["rogue_key"])
+    rig = Rig(loop, bench(pki, 3), rogue)
+    rigs.append(rig)
+    rig.start()
+    refused = eventually(lambda: rig.recorder.events("csms.refused"))
+    assert refused[0]["layer"] == "tls" and "certificate" in refused[0]["reason"]
+    assert rig.twin.charger.counters.boots == 0
+
+
+def test_a_csms_password_change_is_used_at_the_next_connection(pki: dict[str, str], loop: LoopThread,
+                                                               rigs: list[Rig]) -> None:
+    b = bench(pki, 1)
+    rig = Rig(loop, b, b)
+    rigs.append(rig)
+    rig.start()
+    loop.run(rig.harness.wait_booted(STATION, 300), timeout=10)
+    out = loop.run(rig.harness.set_variables(STATION, {"SecurityCtrlr.BasicAuthPassword": "another-password-42"}),
+                   timeout=10)
+    assert out.response["setVariableResult"][0]["attributeStatus"] == "Accepted"
+    got = loop.run(rig.harness.get_variables(STATION, ["SecurityCtrlr.BasicAuthPassword"]), timeout=10)
+    assert got.response["getVariableResult"][0]["attributeStatus"] == "Rejected"  # WriteOnly
+    loop.run(rig.harness.drop(STATION), timeout=10)
+    # The harness still expects the old password: the charger's next attempt is refused.
+    refused = eventually(lambda: rig.recorder.events("csms.refused"))
+    assert "wrong password" in refused[0]["reason"] and "(19 characters sent)" in refused[0]["reason"]
+
+
+@pytest.mark.parametrize(("profile", "url", "message"), [
+    (2, "ws://127.0.0.1:1", "security profile 2 connects over wss://"),
+    (0, "wss://127.0.0.1:1", "security profile 0 connects over ws://"),
+])
+def test_url_scheme_must_match_the_profile(profile: int, url: str, message: str, pki: dict[str, str],
+                                           loop: LoopThread) -> None:
+    twin = Twin(bench(pki, profile), Clock(speed=60), Faults())
+    with pytest.raises(TwinSecurityError, match=message):
+        loop.run(twin.start(url), timeout=10)
+    # The instrument servers it had opened are closed again.
+    assert all(server._server is None for st in twin.stations.values() for server in [*st.analyzers.values(),
+                                                                                        *st.evs.values()])
+
+
+def test_profile3_without_a_client_certificate_says_which_setting_is_missing(pki: dict[str, str],
+                                                                            loop: LoopThread) -> None:
+    b = bench(pki, 3, client_certfile=None)
+    twin = Twin(b, Clock(speed=60), Faults())
+    with pytest.raises(TwinSecurityError, match=r"needs \[csms\] client_certfile"):
+        loop.run(twin.start("wss://127.0.0.1:1"), timeout=10)
+    missing = bench(pki, 2, cafile=str(Path(pki["ca"]).with_name("nope.pem")))
+    with pytest.raises(TwinSecurityError, match=r"cafile = .*nope.pem.*: no such file"):
+        loop.run(Twin(missing, Clock(speed=60), Faults()).start("wss://127.0.0.1:1"), timeout=10)
