@@ -9,6 +9,7 @@ raises :class:`BenchError` (the scenario is broken, not failed).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from dsl.plan import (
@@ -31,6 +32,7 @@ from runner import units
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
 from runner.errors import BenchError, ExpectationFailed
+from runner.recorder import Frame
 from runner.signals import covers, held_from, holds, over_window
 
 POLL_REAL_S = 0.02
@@ -264,31 +266,52 @@ def expect_reply(run: ScenarioRun, e: ExpectReply) -> None:
                                           f"{dict(e.fields)}")
 
 
+def _problems(problems: list[Any]) -> str:
+    """Rule violations for a person: each one's own message (action, field, expected, observed, time)."""
+    shown = "; ".join(getattr(p, "message", None) or str(p) for p in problems[:5])
+    return shown + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else "")
+
+
+def _scenario_frames(run: ScenarioRun) -> list[Frame]:
+    """This station's frames with times relative to the scenario start, so that rule messages state
+    times as the evidence files and every other message do (each frame keeps its recorded wall time)."""
+    t0 = run.recorder.t_begin
+    return [replace(f, t=f.t - t0) for f in run.recorder.frames(station=run.station.id)]
+
+
+# `every` for a TransactionEvent means its periodic sampling; state changes come in between by design.
+_PERIODIC: dict[str, dict[str, Any]] = {"TransactionEvent": {"triggerReason": "MeterValuePeriodic"}}
+
+
 def expect_interval(run: ScenarioRun, e: ExpectInterval) -> None:
     start, end = _window_bounds(run, e.window, e.source)
-    problems = msg.intervals(run.recorder.frames(station=run.station.id), e.action, e.every.value,
-                             e.tolerance.value, start, end)
+    t0 = run.recorder.t_begin
+    problems = msg.intervals(_scenario_frames(run), e.action, e.every.value, e.tolerance.value,
+                             start - t0, end - t0, fields=_PERIODIC.get(e.action))
     if problems:
-        raise ExpectationFailed(e.source, "; ".join(str(p) for p in problems[:5])
-                                + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""))
+        raise ExpectationFailed(e.source, _problems(problems))
 
 
 def expect_rule(run: ScenarioRun, e: ExpectRule) -> None:
-    frames = run.recorder.frames(station=run.station.id)
+    frames = _scenario_frames(run)
+    if e.action is not None:  # `expect every <Action>: …` judges that action's frames only
+        frames = [f for f in frames if f.action == e.action]
     if e.rule == "seqno_increments":
         problems = msg.seqno_increments(frames)
     elif e.rule == "offline_flagged":
-        problems = msg.offline_flagged(frames, run.harness.offline_periods(run.station.id))
+        t0 = run.recorder.t_begin
+        problems = msg.offline_flagged(frames, [(a - t0, b - t0) for a, b in
+                                                run.harness.offline_periods(run.station.id)])
     elif e.rule == "timestamps_within":
         tol = e.params.get("tolerance")
-        problems = msg.timestamps_within(frames, run.clock, tol.value if tol is not None else 2.0)
+        # clock=None: each frame's recorded wall time is the harness clock at its arrival
+        problems = msg.timestamps_within(frames, None, tol.value if tol is not None else 2.0)
     elif e.rule == "schema_valid":
         problems = [f.message for f in run.recorder.findings() if f.station in (None, run.station.id)]
     else:
         raise BenchError(e.source, f"rule {e.rule!r} has no judge in this version of chargespec")
     if problems:
-        raise ExpectationFailed(e.source, "; ".join(str(p) for p in problems[:5])
-                                + (f" (+{len(problems) - 5} more)" if len(problems) > 5 else ""))
+        raise ExpectationFailed(e.source, _problems(problems))
 
 
 def expect_trials(run: ScenarioRun, e: ExpectTrials) -> None:

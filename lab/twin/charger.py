@@ -92,6 +92,7 @@ class _Evse:
     offering: bool = False
     energized: bool = False
     plug_used: bool = False  # this plug-in already had its transaction; a new one needs a new plug-in
+    operative: bool = True  # ChangeAvailability; an inoperative EVSE finishes its transaction, then is Unavailable
 
 
 @dataclass
@@ -111,6 +112,7 @@ class ChargerCounters:
     sent: dict[str, int] = field(default_factory=dict)
     dropped_offline: int = 0
     refused: int = 0  # CALLERRORs the CSMS answered
+    unlocks: int = 0  # UnlockConnector requests answered Unlocked
     connect_failures: int = 0  # connection attempts that failed (refused, TLS, network)
     last_error: str = ""  # why the last connection attempt failed or the last connection ended
 
@@ -381,6 +383,8 @@ class VirtualCharger:
         status = "Occupied" if plugged and not self.faults.status_stuck else "Available"
         if snap.pilot_state == "F":
             status = "Faulted"
+        elif not e.operative and e.tx is None:
+            status = "Unavailable"  # a scheduled Inoperative takes effect when the transaction has ended
         if self.online and status != e.status:
             e.status = status
             self._send(
@@ -393,7 +397,7 @@ class VirtualCharger:
         if not plugged:
             e.plug_used = False
         starts = set(self.device.members("TxCtrlr", "TxStartPoint"))
-        if e.tx is None:
+        if e.tx is None and e.operative:
             authorized = e.auth is not None
             fresh_plug = plugged and not e.plug_used
             if (
@@ -692,9 +696,13 @@ class VirtualCharger:
         charging_profile: dict[str, Any] | None,
     ) -> res.RequestStartTransaction:
         if evse_id is None:
-            free = [e for e in self.evses.values() if e.auth is None and (e.tx is None or not e.authorized)]
+            free = [
+                e for e in self.evses.values() if e.operative and e.auth is None and (e.tx is None or not e.authorized)
+            ]
             evse_id = free[0].id if free else None
         e = self.evses.get(evse_id) if evse_id is not None else None
+        if e is not None and not e.operative:
+            return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": "Unavailable"})
         if e is None or e.auth is not None or (e.tx is not None and e.authorized):
             return res.RequestStartTransaction(
                 status="Rejected", status_info={"reason_code": "Busy" if e is not None else "UnknownEvse"}
@@ -726,6 +734,59 @@ class VirtualCharger:
                 self._end_tx(e, "RemoteStop", "Remote")
                 return res.RequestStopTransaction(status="Accepted")
         return res.RequestStopTransaction(status="Rejected")
+
+    def on_change_availability(self, operational_status: str, evse: dict[str, Any] | None) -> res.ChangeAvailability:
+        """Operative / Inoperative for the station (no evse, or evse id 0) or one EVSE (and its connector).
+
+        Going Inoperative while a transaction runs is Scheduled: the transaction goes on, and the EVSE
+        reports Unavailable once it has ended. The state survives reboots.
+        """
+        operative = operational_status == "Operative"
+        evse_id = (evse or {}).get("id") or 0
+        connector = (evse or {}).get("connector_id")
+        if evse_id == 0:
+            targets = list(self.evses.values())
+            self.device.put("ChargingStation", "AvailabilityState", "Available" if operative else "Unavailable")
+        elif evse_id not in self.evses or connector not in (None, 1):
+            what = f"EVSE {evse_id}" + (f" connector {connector}" if connector is not None else "")
+            return res.ChangeAvailability(
+                status="Rejected",
+                status_info={
+                    "reason_code": "UnknownEvse" if evse_id not in self.evses else "UnknownConnector",
+                    "additional_info": f"{what} does not exist; this station has EVSEs 1..{len(self.evses)} "
+                    "with connector 1 each",
+                },
+            )
+        else:
+            targets = [self.evses[evse_id]]
+        scheduled = False
+        for e in targets:
+            e.operative = operative
+            if not operative:
+                e.auth = None  # a remote start still waiting for its EV is void
+            if e.tx is not None:
+                scheduled = scheduled or not operative
+            else:
+                e.status = None  # report the connector's state again (G03/G04), changed or not
+        self._wake.set()
+        return res.ChangeAvailability(status="Scheduled" if scheduled else "Accepted")
+
+    def on_unlock_connector(self, evse_id: int, connector_id: int) -> res.UnlockConnector:
+        """Unlocked, unless an authorized transaction runs there (F05); an unknown connector is said so."""
+        e = self.evses.get(evse_id)
+        if e is None or connector_id != 1:
+            return res.UnlockConnector(
+                status="UnknownConnector",
+                status_info={
+                    "reason_code": "UnknownConnector",
+                    "additional_info": f"EVSE {evse_id} connector {connector_id} does not exist; this station "
+                    f"has EVSEs 1..{len(self.evses)} with connector 1 each",
+                },
+            )
+        if e.tx is not None and e.authorized:
+            return res.UnlockConnector(status="OngoingAuthorizedTransaction")
+        self.counters.unlocks += 1
+        return res.UnlockConnector(status="Unlocked")
 
     def _active_tx(self) -> dict[int, str | None]:
         return {n: (e.tx.id if e.tx else None) for n, e in self.evses.items()}

@@ -86,6 +86,16 @@ class Link(ChargePoint):
     def _after_reset(self, type: str, evse_id: int | None = None, **_: Any) -> None:
         self.charger.after_reset(type, evse_id)
 
+    @on(Action.change_availability)
+    def _change_availability(
+        self, operational_status: str, evse: dict[str, Any] | None = None, **_: Any
+    ) -> res.ChangeAvailability:
+        return self.charger.on_change_availability(operational_status, evse)
+
+    @on(Action.unlock_connector)
+    def _unlock(self, evse_id: int, connector_id: int, **_: Any) -> res.UnlockConnector:
+        return self.charger.on_unlock_connector(evse_id, connector_id)
+
     @on(Action.update_firmware)
     def _update_firmware(self, request_id: int, firmware: dict[str, Any], **_: Any) -> res.UpdateFirmware:
         return self.charger.on_update_firmware(request_id, firmware)

@@ -7,8 +7,7 @@ decimal; Absolute/Recurring need a startSchedule, Relative must not have one; ra
 SmartChargingCtrlr.RateUnit; a second profile with the same purpose and stackLevel on the same EVSE is
 rejected; the same id replaces. Composite: within a purpose the highest stackLevel whose schedule is
 running wins; TxProfile replaces TxDefaultProfile; the result is capped by ChargingStationMaxProfile and
-external constraints. Limits in W become A as
-W / (nominal V x phases).
+external constraints. Limits in W become A as W / (nominal V x phases).
 
     store = ProfileStore(evses=2, voltage_v=230, phases=3)
     store.add(parse_profile(1, request["charging_profile"]), active_tx={1: "tx-1"})
