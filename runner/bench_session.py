@@ -21,7 +21,7 @@ from typing import Any
 
 from instruments.base import EvEmulator, PowerAnalyzer
 from instruments.clock import Clock
-from instruments.errors import InstrumentError
+from instruments.errors import InstrumentError, InstrumentStateError
 from instruments.registry import create
 from instruments.sampler import Sampler
 from lab.bench import BenchConfig, StationConfig
@@ -42,6 +42,7 @@ class Station:
     evs: dict[int, EvEmulator] = field(default_factory=dict)
     samplers: list[Sampler] = field(default_factory=list)
     broken: list[Exception] = field(default_factory=list)
+    needs_recovery: bool = False  # an instrument failed in the last scenario: reopen before the next
 
     @property
     def id(self) -> str:
@@ -190,14 +191,36 @@ class BenchSession:
 
     # ---- sampling -----------------------------------------------------------------------------
 
+    def recover(self, station: Station) -> None:
+        """Reopen every instrument of a station after a fault, so that a timeout or a dropped line in one
+        scenario does not leave stale replies or a dead link to the next. Raises BenchError if one will
+        not come back."""
+        for evse, inst in [*station.analyzers.items(), *station.evs.items()]:
+            with contextlib.suppress(Exception):
+                inst.close()
+            try:
+                inst.open()
+                if isinstance(inst, PowerAnalyzer):
+                    inst.configure(phases=station.config.phases,
+                                   update_interval_s=station.config.instruments[
+                                       "analyzer" if evse == 1 else f"analyzer{evse}"].update_interval_s)
+            except InstrumentError as e:
+                raise BenchError(None, f"{inst.kind} for EVSE {evse} did not recover after a fault: {e}") from e
+        station.needs_recovery = False
+
     def start_sampling(self, station: Station) -> None:
         """Reset and start each analyzer's integrator, then poll analyzers in the background."""
+        if station.needs_recovery:
+            self.recover(station)
         station.broken.clear()
         for evse, analyzer in station.analyzers.items():
             try:
+                with contextlib.suppress(InstrumentStateError):  # a running integrator must stop first
+                    analyzer.integration_stop()
                 analyzer.integration_reset()
                 analyzer.integration_start()
             except InstrumentError as e:
+                station.needs_recovery = True
                 raise BenchError(None, f"analyzer for EVSE {evse}: {e}") from e
             prefix = "" if evse == 1 else f"evse{evse}."
 

@@ -134,6 +134,8 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
     finally:
         session.stop_sampling(station)
         return_to_idle(run)
+    if isinstance(failure, BenchError) or station.broken:
+        station.needs_recovery = True
     if failure is not None:
         raise failure
     protocol_findings(run)

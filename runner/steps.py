@@ -23,6 +23,7 @@ from dsl.plan import Action, Quantity
 from dsl.steps import builtin_registry
 from instruments.errors import InstrumentError
 from runner.context import ScenarioRun
+from runner.csms.errors import CsmsError
 from runner.errors import BenchError, ExpectationFailed
 
 StepFn = Callable[..., None]
@@ -66,6 +67,9 @@ def run_action(run: ScenarioRun, action: Action) -> None:
         fn(run, **dict(action.args))
     except InstrumentError as e:
         raise BenchError(action.source, str(e)) from e
+    except CsmsError as e:
+        # The harness is up and the charger is the one not answering or not connected: a charger failure.
+        raise ExpectationFailed(action.source, f"the charger did not respond as OCPP requires: {e}") from e
     except (ExpectationFailed, BenchError) as e:
         if e.source is None:
             raise type(e)(action.source, e.detail) from e

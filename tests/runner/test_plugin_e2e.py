@@ -6,6 +6,7 @@ high fails the metering spec (and only it) with a message naming the line, both 
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -23,7 +24,7 @@ def _copy(pytester: pytest.Pytester, *specs: Path) -> None:
 
 
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
-    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly", "-rfE",
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfE", "--speed", "60",
                                          f"--evidence={pytester.path / 'evidence'}", *args, timeout=300)
 
 
@@ -49,6 +50,32 @@ def test_small_meter_gain_passes_everything_and_writes_evidence(pytester: pytest
     assert len(traces) == 4 and all(t.stat().st_size > 0 for t in traces)
     assert list(ev.rglob("samples.csv"))
     assert (ev / "run.json").exists()
-    results = list((pytester.path / "allure").glob("*-result.json"))
-    assert len(results) == 4
-    assert list((pytester.path / "allure").glob("*-attachment*"))
+    results = [json.loads(p.read_text()) for p in (pytester.path / "allure").glob("*-result.json")]
+    assert sorted(r["name"] for r in results) == ["limit 10 A", "limit 16 A", "limit 6 A", "load point 16 A"]
+    limit6 = next(r for r in results if r["name"] == "limit 6 A")
+    labels = {(lb["name"], lb["value"]) for lb in limit6["labels"]}
+    assert {("requirement", "OCPP 2.0.1 K01"), ("tag", "smart-charging"), ("feature",
+            "TxProfile current limit is enforced")} <= labels
+    assert [(p["name"], p["value"].strip("'")) for p in limit6["parameters"]] == [("limit", "6 A")]
+    attachments = {a["name"] for a in limit6["attachments"]}
+    assert {"OCPP trace (id tokens redacted)", "instrument and charger samples", "signals against bounds",
+            "spec excerpt"} <= attachments
+    assert any(step["name"].startswith("line 17: expect within 15 s") for step in limit6["steps"])
+    env = (pytester.path / "allure" / "environment.properties").read_text()
+    assert "charger.TWIN-AC22-001=chargespec Twin AC22" in env and "firmware 1.4.2" in env
+
+
+def test_tags_are_markers_selectable_with_m(pytester: pytest.Pytester) -> None:
+    _copy(pytester, METERING, LIMIT)
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-m", "smart-charging")
+    result.stdout.fnmatch_lines(["*txprofile-current-limit.spec::TxProfile current limit is enforced::limit 6 A",
+                                 "*3/4 tests collected (1 deselected)*"])
+    result = pytester.runpytest_subprocess("--collect-only", "-q", "-m", "metering and not smart-charging")
+    result.stdout.fnmatch_lines(["*1/4 tests collected (3 deselected)*"])
+
+
+def test_a_spec_error_is_a_collection_error_with_caret(pytester: pytest.Pytester) -> None:
+    pytester.makefile(".spec", bad='spec "x"\n  scenario "y"\n    expect within 15 s: analyzer current L1 <= 7 kW\n')
+    result = pytester.runpytest_subprocess("--collect-only", "-q")
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["*bad.spec:3:*analyzer current L1*7 kW*", "*^*"])
