@@ -1,6 +1,7 @@
 """The twin's power analyzer: a SCPI server on TCP that speaks the Yokogawa WT300 family's commands.
 
-Element k measures phase k of one EVSE of the physics model (the twin has ``analyzer`` for EVSE 1,
+It identifies as a WT333 (three elements) on a 3-phase station and as a WT310 (one element) on a
+1-phase one. Element k measures phase k of one EVSE of the physics model (the twin has ``analyzer`` for EVSE 1,
 ``analyzer2`` for EVSE 2, ...). Readings are held for one update period (``:RATE``), as the instrument's
 display is, and carry small gaussian noise; the integrator (``:INTEG:...``) integrates the element's own
 true active energy on bench time, independent of the charger's meter. pyvisa-py reaches it as

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -117,7 +118,13 @@ class MiniCsms:
             self.received.append(r)
 
     async def start(self) -> str:
-        self._server = await serve(self._handler, "127.0.0.1", 0, subprotocols=["ocpp2.0.1"])  # type: ignore[list-item]
+        self._server = await serve(
+            self._handler,
+            "127.0.0.1",
+            0,
+            subprotocols=["ocpp2.0.1"],  # type: ignore[list-item]
+            process_request=self._process_request,
+        )
         port = next(iter(self._server.sockets)).getsockname()[1]
         self.url = f"ws://127.0.0.1:{port}"
         return self.url
@@ -127,10 +134,14 @@ class MiniCsms:
             self._server.close()
             await self._server.wait_closed()
 
-    async def _handler(self, ws: Any) -> None:
+    def _process_request(self, connection: Any, _request: Any) -> Any:
+        # Refuse at the HTTP upgrade, as the harness does: accepting and then closing would let the charger
+        # count itself online for a moment and send live what it should queue as offline.
         if self.refuse:
-            await ws.close()
-            return
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "reconnects refused by the test\n")
+        return None
+
+    async def _handler(self, ws: Any) -> None:
         station = ws.request.path.strip("/")
         side = _CsmsSide(station, ws, self)
         self.sides[station] = side

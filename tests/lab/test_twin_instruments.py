@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -38,6 +38,15 @@ def rig(loop: LoopThread) -> Iterator[tuple[Physics, Any, serial.SerialBase]]:
     rm.close()
     loop.run(analyzer.stop(), timeout=5)
     loop.run(ev.stop(), timeout=5)
+
+
+def until(probe: Callable[[], bool], clock: Clock, timeout_real_s: float = 5.0) -> float:
+    """Bench time at which `probe` first held (polled every millisecond)."""
+    deadline = time.monotonic() + timeout_real_s
+    while not probe():
+        assert time.monotonic() < deadline, f"condition not met within {timeout_real_s} s"
+        time.sleep(0.001)
+    return clock.now()
 
 
 def ask(port: serial.SerialBase, rid: int, command: str) -> str:
@@ -166,10 +175,12 @@ def test_ev_events_and_watchdog(rig: tuple[Physics, Any, serial.SerialBase]) -> 
     assert line == "3 OK"
     port.reset_input_buffer()
     assert ask(port, 4, "SYST:WDOG 3000") == "4 OK"  # 3 bench seconds = 50 ms real at 60x
-    time.sleep(0.1)
-    assert phys.snapshot(1).ev_state == "B"
-    time.sleep(0.1)
-    assert phys.snapshot(1).ev_state == "A"
+    t_last_request = phys.clock.now()
+    # Watch the physics directly (not over the line, which would feed the watchdog), on bench time.
+    t_b = until(lambda: phys.snapshot(1).ev_state != "C", phys.clock)
+    assert phys.snapshot(1).ev_state == "B" and t_b - t_last_request >= 3.0 - 0.5
+    t_a = until(lambda: phys.snapshot(1).ev_state == "A", phys.clock)
+    assert t_a - t_b >= 3.0 - 1.0  # one more period of silence; the watchdog looks every 0.75 bench s
 
 
 @pytest.mark.parametrize(("phases", "model"), [(3, "WT333"), (1, "WT310")])

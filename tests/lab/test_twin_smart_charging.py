@@ -109,11 +109,18 @@ def test_store_rejects(evse: int, data: dict[str, Any], reason: str, words: str)
             "must not have startSchedule",
         ),
         (profile(1, "TxDefaultProfile", 10, kind="Recurring"), "needs recurrencyKind"),
+        (profile(1, "TxDefaultProfile", 10.25), r"limit 10.25 at startPeriod 0 has more than one decimal"),
+        (profile(1, "TxDefaultProfile", 11040.05, unit="W"), r"limit 11040.05 .* more than one decimal"),
     ],
 )
 def test_parse_rejects_bad_schedules(data: dict[str, Any], words: str) -> None:
     with pytest.raises(ProfileRejected, match=words):
         parse_profile(1, data)
+
+
+@pytest.mark.parametrize("limit", [16, 6.0, 8.1, 32.5, 11040.0])
+def test_limits_with_at_most_one_decimal_are_fine(limit: float) -> None:
+    assert parse_profile(1, profile(1, "TxDefaultProfile", limit)).schedule.periods[0].limit == limit
 
 
 def test_duplicate_stack_level_rejected_same_id_replaces() -> None:

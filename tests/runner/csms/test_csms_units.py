@@ -144,7 +144,7 @@ def test_meter_values_are_normalised_to_canonical_units_and_keyed_by_phase() -> 
         ("charger.Energy.Active.Import.Register", 15000.0, 33.0),
         ("charger.Current.Import.L1", 16.02, 33.0),
         ("charger.Power.Active.Import", 11000.0, 33.0),
-        ("charger.Voltage.L2-N", pytest.approx(230.1), 33.0),
+        ("charger.Voltage.L2", pytest.approx(230.1), 33.0),
         ("charger.Energy.Active.Import.Register", 42.0, 33.0),
     ]
     assert {r.timestamp for r in readings_from_frame(frame)} == {NOW}
