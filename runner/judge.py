@@ -8,6 +8,7 @@ raises :class:`BenchError` (the scenario is broken, not failed).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -72,6 +73,21 @@ def _grace(run: ScenarioRun) -> float:
     return max(1.0, 2 * max(intervals))
 
 
+def no_samples(run: ScenarioRun, signal: Signal, source: Source, when: str) -> BenchError:
+    """The error for a signal nobody recorded. An analyzer poll may still be waiting out its timeout: give
+    it that long to report, so the message names the instrument's own fault; else name the instrument."""
+    inst = run.station.analyzers.get(signal.evse or 1) if signal.source == "analyzer" else None
+    if inst is not None:
+        deadline = time.monotonic() + float(inst.options.get("timeout_s", 2.0)) + 0.5
+        while time.monotonic() < deadline:
+            run.check_bench(source)
+            run.recorder.wait(lambda: False, 0.05)
+        where = f"; {inst.kind} {inst.name!r} at {inst.address}, last command {inst.last_command!r}"
+    else:
+        where = ""
+    return BenchError(source, f"no samples of {signal.text} ({signal_key(signal)}) were recorded{when}{where}")
+
+
 # ---- conditions on signals --------------------------------------------------------------------------
 
 
@@ -82,7 +98,7 @@ def expect_now(run: ScenarioRun, e: ExpectNow) -> None:
         wait_until(run, lambda: run.recorder.last(key), run.clock.now() + _grace(run), e.source)
         last = run.recorder.last(key)
     if last is None:
-        raise BenchError(e.source, f"no samples of {e.condition.signal.text} ({key}) were recorded")
+        raise no_samples(run, e.condition.signal, e.source, "")
     t, v = last
     if not holds(e.condition, v):
         raise ExpectationFailed(e.source, f"{e.condition.signal.text} is {units.show(v, e.condition.signal.dimension)}"
@@ -107,8 +123,7 @@ def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
         return
     inside = held_from(*run.recorder.series(key), t0, deadline)
     if not inside:
-        raise BenchError(e.source, f"no samples of {e.condition.signal.text} ({key}) were recorded in the "
-                                   f"{e.duration.text} window")
+        raise no_samples(run, e.condition.signal, e.source, f" in the {e.duration.text} window")
     t_last, v_last = inside[-1]
     raise ExpectationFailed(
         e.source,
@@ -140,8 +155,7 @@ def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
             f"({t - t0:.1f} s into the {e.duration.text} hold) violates {_bound_text(e.condition)}")
     n = len(held_from(*run.recorder.series(key), t0, end))
     if n == 0:
-        raise BenchError(e.source, f"no samples of {e.condition.signal.text} ({key}) were recorded during the "
-                                   f"{e.duration.text} hold")
+        raise no_samples(run, e.condition.signal, e.source, f" during the {e.duration.text} hold")
     run.note(f"line {e.source.line}: {e.condition} held for {e.duration.text} ({n} samples)")
 
 

@@ -98,6 +98,12 @@ class _BenchHolder:
             self.session = None
 
 
+def bench_session(config: pytest.Config) -> BenchSession | None:
+    """The bench this pytest process has opened, or None before the first scenario ran (for lab hooks)."""
+    holder = config.stash.get(_session_key, None)
+    return holder.session if holder is not None else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_session_key] = _BenchHolder(config)
     faults = parse_fault_args(config.option.fault)

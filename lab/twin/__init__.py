@@ -23,6 +23,7 @@ from lab.twin.analyzer_server import AnalyzerServer
 from lab.twin.charger import VirtualCharger
 from lab.twin.ev_server import EvServer
 from lab.twin.faults import FaultError, Faults, parse_fault_args, parse_faults, valid_knobs
+from lab.twin.lineserver import LINE_FAULTS
 from lab.twin.physics import Physics
 from lab.twin.security import ChargerSecurity, TwinSecurityError
 
@@ -115,6 +116,25 @@ class Twin:
             return self.stations[station_id]
         except KeyError:
             raise KeyError(f"the twin has no station {station_id!r}; it has {list(self.stations)}") from None
+
+    def instrument_fault(self, station_id: str | None, role_name: str, fault: str | None) -> None:
+        """Make one twin instrument's line fail (`silent`, `garbage`, `drop`; see lineserver.LINE_FAULTS), or
+        heal it with None: a rehearsal of the bench faults a run must report as broken, never as failed."""
+        if fault is not None and fault not in LINE_FAULTS:
+            raise ValueError(f"unknown instrument fault {fault!r}; one of {', '.join(LINE_FAULTS)}")
+        st = self.station(station_id)
+        servers = {role("analyzer", n): a for n, a in st.analyzers.items()}
+        servers.update({role("ev", n): e for n, e in st.evs.items()})
+        try:
+            servers[role_name].line_fault = fault
+        except KeyError:
+            raise KeyError(f"the twin station {st.config.id!r} has no instrument {role_name!r}; it has "
+                           f"{sorted(servers)}") from None
+
+    def heal_instruments(self) -> None:
+        for st in self.stations.values():
+            for server in [*st.analyzers.values(), *st.evs.values()]:
+                server.line_fault = None
 
     async def start(self, csms_url: str) -> dict[str, dict[str, str]]:
         """Open the instrument servers, start the chargers; the instrument addresses per station and role."""

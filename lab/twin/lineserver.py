@@ -20,12 +20,19 @@ log = logging.getLogger(__name__)
 MAX_LINE = 64 * 1024
 
 
+# How a twin instrument's line can fail, as real ones do: `silent` reads requests and never answers (a
+# hung instrument: the driver times out), `garbage` answers noise (a wrong baud rate, a bad cable), `drop`
+# closes the connection at the next request (an unplugged USB adapter, a rebooted LAN module).
+LINE_FAULTS = ("silent", "garbage", "drop")
+
+
 class LineServer:
     """Serve a line protocol on 127.0.0.1; one instrument state shared by all connections."""
 
     name = "line server"
 
     def __init__(self) -> None:
+        self.line_fault: str | None = None
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.host = "127.0.0.1"
@@ -69,6 +76,15 @@ class LineServer:
                 if not raw:
                     break
                 line = raw.decode("ascii", "replace").rstrip("\r\n")
+                fault = self.line_fault
+                if fault == "drop":
+                    break
+                if fault == "silent":
+                    continue
+                if fault == "garbage":
+                    writer.write(b"\x15\xfe#\x00~~ 9$\n")
+                    await writer.drain()
+                    continue
                 try:
                     replies = self.handle(line)
                 except Exception:  # a bug in the twin must not take the bench down silently
