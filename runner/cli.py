@@ -108,7 +108,9 @@ def _csms(args: argparse.Namespace) -> int:
 def _twin(args: argparse.Namespace) -> int:
     from lab.twin.serve import main as serve
 
-    return serve((["--bench", args.bench] if args.bench else []) + (["--csms", args.csms] if args.csms else []))
+    argv = (["--bench", args.bench] if args.bench else []) + (["--csms", args.csms] if args.csms else [])
+    argv += [f"--fault={f}" for f in args.fault] + ([f"--speed={args.speed}"] if args.speed else [])
+    return serve(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,7 +142,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("twin", help="start the twin bench alone and print its endpoints")
     t.add_argument("--bench")
-    t.add_argument("--csms", help="CSMS URL the virtual charger connects to (default: none, start a harness)")
+    t.add_argument("--csms", help="CSMS URL the virtual charger connects to (default ws://127.0.0.1:9000)")
+    t.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE", help="twin fault knob")
+    t.add_argument("--speed", type=float, help="twin clock speed (default 1)")
     return p
 
 

@@ -22,12 +22,16 @@ from lab.twin.faults import FaultError, parse_fault_args, parse_faults
 DEFAULT_BENCH = Path(lab.__file__).parent / "benches" / "twin.toml"
 
 
+DEFAULT_CSMS_PORT = 9000  # where `chargespec csms` listens unless told otherwise
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chargespec twin", description="Run the twin bench against a CSMS.")
     p.add_argument("--bench", default=str(DEFAULT_BENCH), help="twin bench file (default: lab/benches/twin.toml)")
-    p.add_argument("--csms", help="CSMS websocket URL without the station id (default: the bench's [csms])")
+    p.add_argument("--csms", help="CSMS websocket URL without the station id (default: the bench's [csms], "
+                   f"or ws://127.0.0.1:{DEFAULT_CSMS_PORT} where `chargespec csms` listens by default)")
     p.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE", help="twin fault knob")
-    p.add_argument("--speed", type=float, help="clock speed (default: the bench's)")
+    p.add_argument("--speed", type=float, help="clock speed (default 1: an external CSMS runs in real time)")
     p.add_argument("--duration", type=float, help="stop after this many bench seconds (default: run until Ctrl-C)")
     return p
 
@@ -50,7 +54,8 @@ async def _serve(twin: Twin, url: str, clock: Clock, duration: float | None) -> 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    overrides = {"clock.speed": args.speed} if args.speed else {}
+    # Alone, the twin talks to a CSMS that lives in real time: 1x unless asked otherwise.
+    overrides = {"clock.speed": args.speed or 1.0}
     try:
         bench = load_bench(args.bench, overrides=overrides)
         if bench.kind != "twin":
@@ -62,14 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     url = args.csms
     if url is None:
-        if bench.csms.port == 0:
-            print(
-                f"chargespec twin: {args.bench} has csms.port = 0 (any free port); say where the CSMS "
-                "listens with --csms ws://host:port",
-                file=sys.stderr,
-            )
-            return 2
-        url = f"ws://{bench.csms.host}:{bench.csms.port}"
+        # The bench's own port 0 means "any free port" for a run; alone, meet `chargespec csms` at its default.
+        port = bench.csms.port or DEFAULT_CSMS_PORT
+        url = f"ws://{bench.csms.host}:{port}"
     clock = Clock(speed=bench.clock.speed)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(Twin(bench, clock, faults), url, clock, args.duration))

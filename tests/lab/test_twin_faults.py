@@ -71,11 +71,12 @@ def test_command_line_form() -> None:
         parse_fault_args(["meter_gain"])
 
 
-def test_serve_refuses_bad_knobs_and_missing_csms(capsys: pytest.CaptureFixture[str]) -> None:
-    from lab.twin.serve import main
+def test_serve_refuses_bad_knobs_and_defaults_to_the_csms_command(capsys: pytest.CaptureFixture[str]) -> None:
+    from lab.twin.serve import DEFAULT_CSMS_PORT, build_parser, main
 
     assert main(["--csms", "ws://127.0.0.1:9", "--fault", "meter_gian=1.03"]) == 2
     err = capsys.readouterr().err
     assert "unknown twin fault 'meter_gian'" in err and "meter_gain (number" in err
-    assert main([]) == 2  # the twin bench's csms.port is 0: nowhere to connect
-    assert "--csms ws://host:port" in capsys.readouterr().err
+    # alone, the twin meets `chargespec csms` where that listens by default
+    assert DEFAULT_CSMS_PORT == 9000
+    assert "ws://127.0.0.1:9000" in build_parser().format_help()
