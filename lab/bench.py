@@ -153,7 +153,13 @@ def load_bench(path: Path | str, *, overrides: dict[str, Any] | None = None) -> 
     try:
         return BenchConfig.model_validate(data)
     except ValidationError as e:
-        raise BenchFileError(path, [f"{_loc(err['loc'])}: {err['msg']}" for err in e.errors()]) from None
+        errors = e.errors()
+        # A list whose only item was invalid also reports "should have at least 1 item": keep the cause.
+        locs = [tuple(err["loc"]) for err in errors]
+        errors = [err for err in errors
+                  if not any(len(other) > len(err["loc"]) and other[:len(err["loc"])] == tuple(err["loc"])
+                             for other in locs)]
+        raise BenchFileError(path, [f"{_loc(err['loc'])}: {err['msg']}" for err in errors]) from None
 
 
 def _merge(data: dict[str, Any], keys: list[str], value: Any) -> None:

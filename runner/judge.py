@@ -105,18 +105,22 @@ def expect_now(run: ScenarioRun, e: ExpectNow) -> None:
                                           f" at {_rel(run, t)}; expected {_bound_text(e.condition)}")
 
 
+def _first(run: ScenarioRun, key: str, start: float, end: float, verdict: bool,
+           condition: Condition) -> tuple[float, Any] | None:
+    """The first sample in [start, end] (led by the value held at start) on which the condition is
+    `verdict`: True finds compliance, False a violation; a missing value is neither."""
+    for t, v in held_from(*run.recorder.series(key), start, end):
+        if holds(condition, v) is verdict:
+            return t, v
+    return None
+
+
 def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
     key = signal_key(e.condition.signal)
     t0 = run.clock.now()
     deadline = t0 + e.duration.value
-
-    def first_hold() -> tuple[float, Any] | None:
-        for t, v in held_from(*run.recorder.series(key), t0, deadline):
-            if holds(e.condition, v):
-                return t, v
-        return None
-
-    hit = wait_until(run, first_hold, deadline + _grace(run), e.source)
+    hit = wait_until(run, lambda: _first(run, key, t0, deadline, True, e.condition), deadline + _grace(run),
+                     e.source)
     if hit:
         run.note(f"line {e.source.line}: {e.condition} held after {hit[0] - t0:.1f} s "
                  f"(time to comply; allowed {e.duration.text})")
@@ -137,14 +141,9 @@ def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
     t0 = run.clock.now()
     end = t0 + e.duration.value
 
-    def violation() -> tuple[float, Any] | None:
-        for t, v in held_from(*run.recorder.series(key), t0, end):
-            if holds(e.condition, v) is False:
-                return t, v
-        return None
-
     def finished() -> Any:
-        return violation() or ("done" if run.clock.now() >= end + _grace(run) else None)
+        return (_first(run, key, t0, end, False, e.condition)
+                or ("done" if run.clock.now() >= end + _grace(run) else None))
 
     result = wait_until(run, finished, end + _grace(run), e.source)
     if isinstance(result, tuple):
