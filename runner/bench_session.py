@@ -86,6 +86,11 @@ class BenchSession:
         if frame.direction == "rx" and frame.action == "BootNotification" and isinstance(frame.payload, dict):
             with self._lock:
                 self._boot[frame.station] = dict(frame.payload.get("chargingStation") or {})
+            # A rebooted charger's connector statuses are unknown until it reports them again: the held
+            # value must not carry a pre-reboot "Available" past the boot.
+            station = next((sc for sc in self.config.stations if sc.id == frame.station), None)
+            for evse in range(1, (station.evses if station else 0) + 1):
+                self.recorder.sample(f"charger.status.evse{evse}", None, frame.t)
 
     def charger_identity_of(self, station_id: str) -> dict[str, Any]:
         """The chargingStation object of the station's last BootNotification ({} before one)."""

@@ -95,6 +95,8 @@ def return_to_idle(run: ScenarioRun) -> None:
     harness = run.harness
     with contextlib.suppress(Exception):
         harness.accept_reconnects()
+    with contextlib.suppress(Exception):  # answers a scenario configured (Pending boots, blocked tokens, errors)
+        harness.responses(run.station.id).reset()
     for tx_id in [t.transaction_id for t in harness.transactions(run.station.id).values() if t.active]:
         with contextlib.suppress(Exception):
             run.run(harness.call(run.station.id, "RequestStopTransaction", {"transactionId": tx_id},

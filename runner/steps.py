@@ -282,6 +282,31 @@ def csms_sets_variable(run: ScenarioRun, variable: str, value: str) -> None:
         raise ExpectationFailed(None, f"charger did not accept {variable} = {value}: {out.error_code or results}")
 
 
+BOOT_STATUSES = ("Accepted", "Pending", "Rejected")
+CALLERROR_CODES = ("FormatViolation", "GenericError", "InternalError", "MessageTypeNotSupported", "NotImplemented",
+                   "NotSupported", "OccurrenceConstraintViolation", "PropertyConstraintViolation", "ProtocolError",
+                   "RpcFrameworkError", "SecurityError", "TypeConstraintViolation")
+
+
+@implements("csms.answers_boot")
+def csms_answers_boot(run: ScenarioRun, status: str, interval: Quantity | None = None) -> None:
+    if status not in BOOT_STATUSES:
+        raise BenchError(None, f"BootNotification status {status!r} is not one of {', '.join(BOOT_STATUSES)}")
+    run.harness.responses(run.station.id).boot(status, round(interval.value) if interval else 300)
+
+
+@implements("csms.blocks_token")
+def csms_blocks_token(run: ScenarioRun, token: str) -> None:
+    run.harness.responses(run.station.id).block_tokens(token)
+
+
+@implements("csms.answers_error")
+def csms_answers_error(run: ScenarioRun, action: str, code: str) -> None:
+    if code not in CALLERROR_CODES:
+        raise BenchError(None, f"CALLERROR code {code!r} is not an OCPP-J code: {', '.join(CALLERROR_CODES)}")
+    run.harness.responses(run.station.id).inject_error(action, code, "injected by the spec", times=None)
+
+
 @implements("wait")
 def wait(run: ScenarioRun, duration: Quantity) -> None:
     run.clock.sleep(duration.value)
