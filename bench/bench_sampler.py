@@ -197,8 +197,9 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=60.0, help="how long to sample (default 60)")
     ap.add_argument("--ocpp-interval", type=float, default=0.5,
                     help="seconds between messages of each charger (default 0.5)")
-    ap.add_argument("--switch-interval", type=float, default=None,
-                    help="sys.setswitchinterval in ms for this process (default: Python's, 5 ms)")
+    ap.add_argument("--switch-interval", type=float, default=1.0,
+                    help="sys.setswitchinterval in ms for this process (default 1 ms, as a chargespec run sets "
+                         "it: runner/bench_session.py; Python's own default is 5 ms)")
     args = ap.parse_args()
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval / 1000)

@@ -16,22 +16,19 @@ thread that talks to the instrument.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import serial
 
 from instruments.errors import (
     InstrumentConfigError,
     InstrumentConnectionLost,
-    InstrumentError,
     InstrumentProtocolError,
-    InstrumentStateError,
     InstrumentTimeout,
 )
+from instruments.reconnecting_link import LinkOwner, ReconnectingLink
 
 R = TypeVar("R")
 
@@ -41,40 +38,20 @@ MAX_LINE = 1024
 _SLICE_S = 0.05
 
 
-class _Owner(Protocol):
-    name: str
-    address: str
-    last_command: str | None
+class LineLink(ReconnectingLink):
+    connection_noun = "line"
 
-
-class LineLink:
-    def __init__(self, owner: _Owner, url: str, *, timeout_s: float = 2.0, reconnect_attempts: int = 0,
+    def __init__(self, owner: LinkOwner, url: str, *, timeout_s: float = 2.0, reconnect_attempts: int = 0,
                  baudrate: int = 115200) -> None:
-        self.owner = owner
+        super().__init__(owner, timeout_s=timeout_s, reconnect_attempts=reconnect_attempts)
         self.url = url
-        self.timeout_s = timeout_s
-        self.reconnect_attempts = reconnect_attempts
         self.baudrate = baudrate
-        self.lock = threading.RLock()
-        self.port: Any = None
-        self.reconnects = 0
-        self._wanted_open = False
         self._buf = bytearray()
 
     @property
-    def is_open(self) -> bool:
-        return self._wanted_open
-
-    def open(self) -> None:
-        with self.lock:
-            if self.port is None:
-                self.port = self._connect()
-            self._wanted_open = True
-
-    def close(self) -> None:
-        with self.lock:
-            self._wanted_open = False
-            self._drop()
+    def port(self) -> Any:
+        """The open pyserial port, or None while the line is closed or dropped."""
+        return self._conn
 
     def deadline(self) -> float:
         """A monotonic deadline one timeout from now."""
@@ -131,28 +108,9 @@ class LineLink:
 
     def run(self, command: str, exchange: Callable[[], R]) -> R:
         """Run one exchange under the lock, naming `command`; reconnect and rerun it if the line drops."""
-        with self.lock:
-            self.owner.last_command = command
-            if not self._wanted_open:
-                raise self._error(InstrumentStateError, f"the line of {self.owner.name!r} is not open")
-            failures = 0
-            while True:
-                try:
-                    if self.port is None:
-                        self.port = self._connect()
-                        self.reconnects += 1
-                    return exchange()
-                except InstrumentConnectionLost:
-                    if failures >= self.reconnect_attempts:
-                        raise
-                    failures += 1
-                    self._drop()
-                    time.sleep(min(0.1 * 2 ** (failures - 1), 2.0))
+        return self._with_reconnect(command, exchange)
 
     # -- internals -------------------------------------------------------------------------------------
-
-    def _error(self, cls: type[InstrumentError], message: str) -> InstrumentError:
-        return cls(self.owner.name, self.owner.address, message, last_command=self.owner.last_command)
 
     def _connect(self) -> Any:
         self._buf.clear()
@@ -168,8 +126,5 @@ class LineLink:
                               "emulator is on") from e
 
     def _drop(self) -> None:
-        port, self.port = self.port, None
+        super()._drop()
         self._buf.clear()
-        if port is not None:
-            with contextlib.suppress(Exception):
-                port.close()

@@ -14,7 +14,8 @@ the energy integrator by the state rules of :mod:`instruments.integrator`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -140,6 +141,16 @@ class ScpiAnalyzer(PowerAnalyzer):
     def items(self) -> tuple[Item, ...]:
         """The items configured on the instrument, in the order it reports them."""
         return self._items or ()
+
+    @contextmanager
+    def _reconfiguring(self, items: tuple[Item, ...], interval_s: float) -> Iterator[None]:
+        """Hold the link while `configure` sends its commands; `items` and `interval_s` take effect only
+        once every command went through (until then the item list on the instrument is unknown)."""
+        with self.link.lock:
+            self._items = None
+            yield
+            self._items = items
+            self._interval_s = interval_s
 
     def _require_configured(self) -> tuple[Item, ...]:
         self._require_open()

@@ -17,10 +17,8 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import threading
-import time
 from collections.abc import Callable
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 import pyvisa
 from pyvisa import constants
@@ -29,11 +27,10 @@ from pyvisa.errors import VisaIOError
 from instruments.errors import (
     InstrumentConfigError,
     InstrumentConnectionLost,
-    InstrumentError,
     InstrumentProtocolError,
-    InstrumentStateError,
     InstrumentTimeout,
 )
+from instruments.reconnecting_link import LinkOwner, ReconnectingLink
 
 R = TypeVar("R")
 
@@ -47,48 +44,21 @@ _LOST_CODES = frozenset({
 })
 
 
-class _Owner(Protocol):
-    name: str
-    address: str
-    last_command: str | None
+class VisaLink(ReconnectingLink):
+    connection_noun = "VISA connection"
 
-
-class VisaLink:
-    def __init__(self, owner: _Owner, *, visa_library: str = "@py", timeout_s: float = 2.0,
+    def __init__(self, owner: LinkOwner, *, visa_library: str = "@py", timeout_s: float = 2.0,
                  reconnect_attempts: int = 0, read_termination: str = "\n",
                  write_termination: str = "\n") -> None:
-        self.owner = owner
+        super().__init__(owner, timeout_s=timeout_s, reconnect_attempts=reconnect_attempts)
         self.visa_library = visa_library
-        self.timeout_s = timeout_s
-        self.reconnect_attempts = reconnect_attempts
         self.read_termination = read_termination
         self.write_termination = write_termination
-        self.lock = threading.RLock()
-        self.resource: Any = None
-        self._wanted_open = False  # open() was called and close() was not; the resource may be dropped
-        self.reconnects = 0  # how many times a lost connection was reopened (evidence for the report)
 
     @property
-    def is_open(self) -> bool:
-        return self._wanted_open
-
-    def open(self) -> None:
-        with self.lock:
-            if self.resource is None:
-                self.resource = self._connect()
-            self._wanted_open = True
-
-    def close(self) -> None:
-        with self.lock:
-            self._wanted_open = False
-            self._drop()
-
-    def _drop(self) -> None:
-        res, self.resource = self.resource, None
-        if res is not None:
-            # Closing a socket the peer already dropped may fail; the link is gone either way.
-            with contextlib.suppress(Exception):
-                res.close()
+    def resource(self) -> Any:
+        """The open pyvisa resource, or None while the link is closed or dropped."""
+        return self._conn
 
     def write(self, command: str) -> None:
         self._run(command, lambda res: res.write(command))
@@ -97,9 +67,6 @@ class VisaLink:
         return self._run(command, lambda res: res.query(command))
 
     # -- internals -------------------------------------------------------------------------------------
-
-    def _error(self, cls: type[InstrumentError], message: str) -> InstrumentError:
-        return cls(self.owner.name, self.owner.address, message, last_command=self.owner.last_command)
 
     def _connect(self) -> Any:
         try:
@@ -131,25 +98,7 @@ class VisaLink:
         return res
 
     def _run(self, command: str, op: Callable[[Any], R]) -> R:
-        with self.lock:
-            self.owner.last_command = command
-            if not self._wanted_open:
-                raise self._error(InstrumentStateError,
-                                  f"the VISA connection of {self.owner.name!r} is not open")
-            failures = 0
-            while True:
-                try:
-                    if self.resource is None:  # dropped after a lost connection: reconnect
-                        self.resource = self._connect()
-                        self.reconnects += 1
-                    return self._translate(op)
-                except InstrumentConnectionLost:
-                    if failures >= self.reconnect_attempts:
-                        raise
-                    failures += 1
-                    self._drop()
-                    # Short growing pause: an instrument rebooting or a flapping network needs a moment.
-                    time.sleep(min(0.1 * 2 ** (failures - 1), 2.0))
+        return self._with_reconnect(command, lambda: self._translate(op))
 
     def _translate(self, op: Callable[[Any], R]) -> R:
         try:

@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
-from instruments.base import EvEmulator, PwmReading
+from instruments.base import PwmReading
 from instruments.clock import Clock
 from instruments.errors import (
     InstrumentConfigError,
@@ -38,9 +39,8 @@ from instruments.errors import (
     InstrumentTimeout,
     InstrumentUnsupported,
 )
-from instruments.line_link import LineLink
-from instruments.options import DriverOptions
 from instruments.registry import register
+from instruments.serial_ev import SerialEvEmulator
 
 STATES = ("A", "B", "C", "D")
 _DRAIN_S = 0.05  # real seconds to finish a line whose first bytes are already waiting
@@ -69,30 +69,20 @@ def parse_duty(line: str) -> float | None:
 
 
 @register("abcd-ev")
-class AbcdEv(EvEmulator):
+class AbcdEv(SerialEvEmulator):
+    extra_options: ClassVar[Mapping[str, Any]] = {"baudrate": 9600, "stale_s": 2.5}
+
     def __init__(self, name: str, address: str, clock: Clock | None = None, **options: Any) -> None:
         super().__init__(name, address, clock, **options)
-        self.opts = DriverOptions.parse(name, address, options, extra={"baudrate": 9600, "stale_s": 2.5})
         stale = self.opts.extra["stale_s"]
         if not isinstance(stale, int | float) or isinstance(stale, bool) or not stale > 0:
             raise InstrumentConfigError(name, address, f"option stale_s must be a positive number of real "
                                                        f"seconds, got {stale!r}")
         self.stale_s = float(stale)
-        self.link = LineLink(self, address, timeout_s=self.opts.timeout_s,
-                             reconnect_attempts=self.opts.reconnect_attempts,
-                             baudrate=int(self.opts.extra["baudrate"]))
         self.last_report: DutyReport | None = None
         self.last_line: str | None = None  # the last line received, report or not
         self.noise = 0
         self.state: str | None = None  # the last state sent (the simulator does not confirm it)
-
-    def open(self) -> None:
-        self.link.open()
-        self._open = True
-
-    def close(self) -> None:
-        self._open = False
-        self.link.close()
 
     def identify(self) -> str:
         self._require_open()

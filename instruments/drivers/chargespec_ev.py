@@ -17,13 +17,12 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from instruments.base import PHASES, EvEmulator, PwmReading
+from instruments.base import PHASES, PwmReading
 from instruments.clock import Clock
 from instruments.errors import InstrumentProtocolError, InstrumentRejected
-from instruments.line_link import LineLink
 from instruments.numeric import NotANumber, parse_value
-from instruments.options import DriverOptions
 from instruments.registry import register
+from instruments.serial_ev import SerialEvEmulator
 
 _REPLY = re.compile(r"^(\d{1,6}) (OK|ERR)(?: (.*))?$", re.IGNORECASE)
 _ERR = re.compile(r"^(\d+)\s*(.*)$")
@@ -66,26 +65,12 @@ def parse_meas(t: float, line: str) -> MeasEvent:
 
 
 @register("chargespec-ev")
-class ChargespecEv(EvEmulator):
+class ChargespecEv(SerialEvEmulator):
     def __init__(self, name: str, address: str, clock: Clock | None = None, **options: Any) -> None:
         super().__init__(name, address, clock, **options)
-        self.opts = DriverOptions.parse(name, address, options, extra={"baudrate": 115200})
-        self.link = LineLink(self, address, timeout_s=self.opts.timeout_s,
-                             reconnect_attempts=self.opts.reconnect_attempts,
-                             baudrate=int(self.opts.extra["baudrate"]))
         self._next_id = 1
         self._last_meas: MeasEvent | None = None
         self.last_event: str | None = None  # the last "!" line of any kind, as received
-
-    # -- lifecycle -----------------------------------------------------------------------------------------
-
-    def open(self) -> None:
-        self.link.open()
-        self._open = True
-
-    def close(self) -> None:
-        self._open = False
-        self.link.close()
 
     @property
     def last_meas(self) -> MeasEvent | None:

@@ -212,8 +212,7 @@ class GenericScpi(ScpiAnalyzer):
         else:
             raise ValueError(f"update interval must be positive, got {update_interval_s!r}")
         fields = {"count": len(items), "ms": round(interval * 1000), "s": f"{interval:g}"}
-        with self.link.lock:
-            self._items = None
+        with self._reconfiguring(items, interval):
             for command in self.configure_commands:
                 self.link.write(command.format(**fields))
             if self.item_command is not None:
@@ -223,5 +222,3 @@ class GenericScpi(ScpiAnalyzer):
                 self.link.write(self.rate_command.format(**fields))
             self.values_query = self.read_template.format(  # type: ignore[misc, union-attr]
                 items=self.item_join.join(i.function for i in items), count=len(items))
-            self._items = items
-            self._interval_s = interval

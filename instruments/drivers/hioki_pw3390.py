@@ -51,12 +51,9 @@ class HiokiPW3390(ScpiAnalyzer):
         if not update_interval_s > 0:
             raise ValueError(f"update interval must be positive, got {update_interval_s!r}")
         items = pw3390_items(phases)
-        with self.link.lock:
-            self._items = None
+        with self._reconfiguring(items, max(UPDATE_S, update_interval_s)):
             self.link.write(":HEADer OFF")
             self.values_query = ":MEASure? " + ",".join(item.function for item in items)  # type: ignore[misc]
-            self._items = items
-            self._interval_s = max(UPDATE_S, update_interval_s)
 
     def _strip_answer(self, answer: str) -> str:
         # With headers on each value reads "U1 +230.01E+0"; keep the number only.

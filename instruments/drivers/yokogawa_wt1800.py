@@ -20,51 +20,29 @@ A lab whose firmware differs can describe it with the ``generic-scpi`` driver wi
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from instruments.drivers.yokogawa_wt300 import rate_text
+from instruments.drivers.yokogawa import YokogawaAnalyzer, yokogawa_items
 from instruments.integrator import IntegratorCommands
 from instruments.registry import register
-from instruments.scpi_analyzer import Item, ScpiAnalyzer, check_phases, nearest_not_slower, phase_names
+from instruments.scpi_analyzer import Item
 
 WT1800_RATES_S = (0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0)
 WT5000_RATES_S = (0.01, *WT1800_RATES_S)
 
 
 def wt1800_items(phases: int) -> tuple[Item, ...]:
-    items: list[Item] = []
-    for element, ph in enumerate(phase_names(phases), start=1):
-        el = str(element)
-        items += [Item("U", el, "voltage", ph), Item("I", el, "current", ph), Item("P", el, "power", ph),
-                  Item("LAMBDA", el, "pf", ph)]
-    if phases == 1:
-        items.append(Item("WP", "1", "energy"))
-    else:
-        items += [Item("P", "SIGMA", "total_power"), Item("WP", "SIGMA", "energy")]
-    return tuple(items)
+    return yokogawa_items(phases, "WP")
 
 
 @register("yokogawa-wt1800")
-class YokogawaWT1800(ScpiAnalyzer):
+class YokogawaWT1800(YokogawaAnalyzer):
     values_query = ":NUMERIC:NORMAL:VALUE?"
     integrator = IntegratorCommands(start=":INTEGRATE:START", stop=":INTEGRATE:STOP",
                                     reset=":INTEGRATE:RESET", state_query=":INTEGRATE:STATE?")
-    rates_s: ClassVar[tuple[float, ...]] = WT1800_RATES_S
-
-    def configure(self, *, phases: int = 3, update_interval_s: float = 0.5) -> None:
-        self._require_open()
-        check_phases(self, phases)
-        items = wt1800_items(phases)
-        rate = nearest_not_slower(update_interval_s, self.rates_s)
-        with self.link.lock:
-            self._items = None  # unknown until every command went through
-            self.link.write(":NUMERIC:FORMAT ASCII")
-            self.link.write(f":NUMERIC:NORMAL:NUMBER {len(items)}")
-            for k, item in enumerate(items, start=1):
-                self.link.write(f":NUMERIC:NORMAL:ITEM{k} {item.function},{item.element}")
-            self.link.write(f":RATE {rate_text(rate)}")
-            self._items = items
-            self._interval_s = rate
+    format_command = ":NUMERIC:FORMAT ASCII"
+    count_command = ":NUMERIC:NORMAL:NUMBER {count}"
+    item_command = ":NUMERIC:NORMAL:ITEM{index} {function},{element}"
+    energy_function = "WP"
+    rates_s = WT1800_RATES_S
 
 
 @register("yokogawa-wt5000")

@@ -68,10 +68,7 @@ class ZesLmg600(ScpiAnalyzer):
             raise ValueError(f"update interval must be positive, got {update_interval_s!r}")
         cycle = min(MAX_CYCLE_S, max(MIN_CYCLE_S, round(update_interval_s, 3)))
         items = lmg600_items(phases)
-        with self.link.lock:
-            self._items = None
+        with self._reconfiguring(items, cycle):
             self.link.write("*ZLANG SCPI")
             self.link.write(f":SENSe:SWEep:TIME {cycle_text(cycle)}")
             self.values_query = ":INITiate:IMMediate;" + ";".join(i.function for i in items)  # type: ignore[misc]
-            self._items = items
-            self._interval_s = cycle

@@ -11,6 +11,7 @@ data type and value list, so a bad value is Rejected, not stored.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -66,14 +67,7 @@ class DeviceModel:
         vs: list[Variable] = [
             Variable("ChargingStation", "Model", station.model, mutability=ro),
             Variable("ChargingStation", "VendorName", station.vendor, mutability=ro),
-            Variable(
-                "ChargingStation",
-                "AvailabilityState",
-                "Available",
-                "OptionList",
-                ro,
-                ("Available", "Occupied", "Reserved", "Unavailable", "Faulted"),
-            ),
+            _availability("ChargingStation"),
             Variable(
                 "Controller",
                 "FirmwareVersion",
@@ -98,45 +92,19 @@ class DeviceModel:
             Variable("TxCtrlr", "EVConnectionTimeOut", "60", "integer", minimum=1),
             Variable("TxCtrlr", "StopTxOnEVSideDisconnect", "true", "boolean", ro),
             Variable("SampledDataCtrlr", "Enabled", "true", "boolean"),
-            Variable(
-                "SampledDataCtrlr",
-                "TxStartedMeasurands",
-                "Energy.Active.Import.Register",
-                "MemberList",
-                values_list=MEASURANDS,
-            ),
-            Variable(
+            _measurands("SampledDataCtrlr", "TxStartedMeasurands"),
+            _measurands(
                 "SampledDataCtrlr",
                 "TxUpdatedMeasurands",
                 "Energy.Active.Import.Register,Power.Active.Import,Current.Import,Voltage",
-                "MemberList",
-                values_list=MEASURANDS,
             ),
             Variable("SampledDataCtrlr", "TxUpdatedInterval", "10", "integer", minimum=0),
-            Variable(
-                "SampledDataCtrlr",
-                "TxEndedMeasurands",
-                "Energy.Active.Import.Register",
-                "MemberList",
-                values_list=MEASURANDS,
-            ),
+            _measurands("SampledDataCtrlr", "TxEndedMeasurands"),
             Variable("SampledDataCtrlr", "TxEndedInterval", "0", "integer", minimum=0),
             Variable("AlignedDataCtrlr", "Enabled", "true", "boolean"),
-            Variable(
-                "AlignedDataCtrlr",
-                "Measurands",
-                "Energy.Active.Import.Register",
-                "MemberList",
-                values_list=MEASURANDS,
-            ),
+            _measurands("AlignedDataCtrlr", "Measurands"),
             Variable("AlignedDataCtrlr", "Interval", "900", "integer", minimum=0),
-            Variable(
-                "AlignedDataCtrlr",
-                "TxEndedMeasurands",
-                "Energy.Active.Import.Register",
-                "MemberList",
-                values_list=MEASURANDS,
-            ),
+            _measurands("AlignedDataCtrlr", "TxEndedMeasurands"),
             Variable("AlignedDataCtrlr", "TxEndedInterval", "0", "integer", minimum=0),
             Variable("SmartChargingCtrlr", "Enabled", "true", "boolean"),
             Variable("SmartChargingCtrlr", "RateUnit", "A,W", "MemberList", ro, ("A", "W")),
@@ -145,17 +113,7 @@ class DeviceModel:
             Variable("SmartChargingCtrlr", "LimitChangeSignificance", "1.0", "decimal", minimum=0),
         ]
         for n in range(1, station.evses + 1):
-            vs.append(
-                Variable(
-                    "EVSE",
-                    "AvailabilityState",
-                    "Available",
-                    "OptionList",
-                    ro,
-                    ("Available", "Occupied", "Reserved", "Unavailable", "Faulted"),
-                    evse=n,
-                )
-            )
+            vs.append(_availability("EVSE", evse=n))
             vs.append(
                 Variable(
                     "EVSE",
@@ -199,23 +157,9 @@ class DeviceModel:
         self._vars[key] = replace(self._vars[key], value=value)
 
     # ------------------------------------------------------------------ OCPP operations
-    def get(
-        self, component: str, name: str, evse: int | None = None, attribute: str | None = None
-    ) -> tuple[str, str | None]:
-        """(attributeStatus, value) as GetVariables reports them."""
-        if not self.has_component(component, evse):
-            return "UnknownComponent", None
-        var = self._find(component, name, evse)
-        if var is None:
-            return "UnknownVariable", None
-        if attribute not in (None, "Actual"):
-            return "NotSupportedAttributeType", None
-        if var.mutability == "WriteOnly":
-            return "Rejected", None
-        return "Accepted", var.value
-
-    def set(self, component: str, name: str, value: str, evse: int | None = None, attribute: str | None = None) -> str:
-        """SetVariables attributeStatus: Accepted, Rejected, UnknownComponent, UnknownVariable, ..."""
+    def _attribute(self, component: str, name: str, evse: int | None, attribute: str | None) -> Variable | str:
+        """The variable whose Actual attribute a Get/SetVariables request names, or the attributeStatus
+        that refuses the request (UnknownComponent, UnknownVariable, NotSupportedAttributeType)."""
         if not self.has_component(component, evse):
             return "UnknownComponent"
         var = self._find(component, name, evse)
@@ -223,6 +167,24 @@ class DeviceModel:
             return "UnknownVariable"
         if attribute not in (None, "Actual"):
             return "NotSupportedAttributeType"
+        return var
+
+    def get(
+        self, component: str, name: str, evse: int | None = None, attribute: str | None = None
+    ) -> tuple[str, str | None]:
+        """(attributeStatus, value) as GetVariables reports them."""
+        var = self._attribute(component, name, evse, attribute)
+        if isinstance(var, str):
+            return var, None
+        if var.mutability == "WriteOnly":
+            return "Rejected", None
+        return "Accepted", var.value
+
+    def set(self, component: str, name: str, value: str, evse: int | None = None, attribute: str | None = None) -> str:
+        """SetVariables attributeStatus: Accepted, Rejected, UnknownComponent, UnknownVariable, ..."""
+        var = self._attribute(component, name, evse, attribute)
+        if isinstance(var, str):
+            return var
         if var.mutability == "ReadOnly" or not _valid(var, value):
             return "Rejected"
         self._vars[(component, evse, name)] = replace(var, value=value)
@@ -252,19 +214,32 @@ class DeviceModel:
         return out
 
 
+def _availability(component: str, evse: int | None = None) -> Variable:
+    """AvailabilityState, as the station and each EVSE report it (read only: the charger sets it)."""
+    return Variable(
+        component,
+        "AvailabilityState",
+        "Available",
+        "OptionList",
+        "ReadOnly",
+        ("Available", "Occupied", "Reserved", "Unavailable", "Faulted"),
+        evse=evse,
+    )
+
+
+def _measurands(component: str, name: str, default: str = "Energy.Active.Import.Register") -> Variable:
+    """A measurand list a CSMS may set to any subset of MEASURANDS."""
+    return Variable(component, name, default, "MemberList", values_list=MEASURANDS)
+
+
 def _valid(var: Variable, value: str) -> bool:
-    if var.data_type == "integer":
+    if var.data_type in ("integer", "decimal"):
+        parse: Callable[[str], float] = int if var.data_type == "integer" else float
         try:
-            number = int(value)
+            number = parse(value)
         except ValueError:
             return False
         return var.minimum is None or number >= var.minimum
-    if var.data_type == "decimal":
-        try:
-            decimal = float(value)
-        except ValueError:
-            return False
-        return var.minimum is None or decimal >= var.minimum
     if var.data_type == "boolean":
         return value.lower() in ("true", "false")
     if var.data_type in ("MemberList", "SequenceList"):

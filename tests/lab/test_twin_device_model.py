@@ -1,0 +1,76 @@
+"""The twin charger's device model on its own: what GetVariables/SetVariables answer, and what is stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from lab.bench import StationConfig
+from lab.twin.device_model import MEASURANDS, DeviceModel
+
+
+@pytest.fixture
+def dm() -> DeviceModel:
+    station = StationConfig(id="CS1", vendor="ACME", model="AC22", firmware="1.0", evses=2, phases=3,
+                            nominal_voltage_v=230.0, max_current_a=32.0)
+    return DeviceModel.for_station(station, security_profile=1, password="secret")
+
+
+@pytest.mark.parametrize(("component", "name", "evse", "attribute", "status"), [
+    ("Nope", "Enabled", None, None, "UnknownComponent"),
+    ("EVSE", "AvailabilityState", 3, None, "UnknownComponent"),  # only EVSEs 1 and 2 exist
+    ("EVSE", "AvailabilityState", None, None, "UnknownComponent"),  # EVSE variables need an evse id
+    ("AuthCtrlr", "Nope", None, None, "UnknownVariable"),
+    ("AuthCtrlr", "Enabled", None, "Target", "NotSupportedAttributeType"),
+])
+def test_get_and_set_refuse_what_does_not_exist_alike(dm, component, name, evse, attribute, status) -> None:
+    assert dm.get(component, name, evse, attribute) == (status, None)
+    assert dm.set(component, name, "true", evse, attribute) == status
+
+
+def test_get_reads_the_actual_value_but_never_a_write_only_one(dm) -> None:
+    assert dm.get("AuthCtrlr", "Enabled", attribute="Actual") == ("Accepted", "true")
+    assert dm.get("EVSE", "AvailabilityState", 2) == ("Accepted", "Available")
+    assert dm.get("EVSE", "Power", 1) == ("Accepted", "22080")
+    assert dm.get("SecurityCtrlr", "BasicAuthPassword") == ("Rejected", None)
+    assert dm.set("SecurityCtrlr", "BasicAuthPassword", "x" * 40) == "Accepted"
+    assert dm.set("SecurityCtrlr", "BasicAuthPassword", "x" * 41) == "Rejected"
+
+
+@pytest.mark.parametrize(("component", "name", "value", "status"), [
+    ("OCPPCommCtrlr", "HeartbeatInterval", "60", "Accepted"),
+    ("OCPPCommCtrlr", "HeartbeatInterval", "0", "Rejected"),  # minimum 1
+    ("OCPPCommCtrlr", "HeartbeatInterval", "1.5", "Rejected"),  # integer
+    ("SmartChargingCtrlr", "LimitChangeSignificance", "0.5", "Accepted"),
+    ("SmartChargingCtrlr", "LimitChangeSignificance", "-0.1", "Rejected"),  # minimum 0
+    ("SmartChargingCtrlr", "LimitChangeSignificance", "much", "Rejected"),
+    ("AuthCtrlr", "Enabled", "FALSE", "Accepted"),
+    ("AuthCtrlr", "Enabled", "no", "Rejected"),
+    ("SampledDataCtrlr", "TxUpdatedMeasurands", "Voltage, Frequency", "Accepted"),
+    ("AlignedDataCtrlr", "TxEndedMeasurands", "Energy.Active.Import.Register,Power", "Rejected"),
+    ("ChargingStation", "AvailabilityState", "Available", "Rejected"),  # ReadOnly, though a valid option
+    ("TxCtrlr", "StopTxOnEVSideDisconnect", "false", "Rejected"),  # ReadOnly
+])
+def test_set_checks_type_minimum_lists_and_mutability(dm, component, name, value, status) -> None:
+    before = dm.value(component, name)
+    assert dm.set(component, name, value) == status
+    assert dm.value(component, name) == (value if status == "Accepted" else before)
+
+
+def test_measurand_lists_and_availability_in_the_base_report(dm) -> None:
+    report = {(r["component"]["name"], r["component"].get("evse", {}).get("id"), r["variable"]["name"]): r
+              for r in dm.report_data()}
+    for key in [("SampledDataCtrlr", None, "TxStartedMeasurands"), ("SampledDataCtrlr", None, "TxEndedMeasurands"),
+                ("AlignedDataCtrlr", None, "Measurands"), ("AlignedDataCtrlr", None, "TxEndedMeasurands")]:
+        entry = report[key]
+        assert entry["variable_attribute"] == [{"type": "Actual", "mutability": "ReadWrite",
+                                                "value": "Energy.Active.Import.Register"}]
+        assert entry["variable_characteristics"] == {"data_type": "MemberList", "supports_monitoring": False,
+                                                     "values_list": ",".join(MEASURANDS)}
+    assert dm.members("SampledDataCtrlr", "TxUpdatedMeasurands") == [
+        "Energy.Active.Import.Register", "Power.Active.Import", "Current.Import", "Voltage"]
+    for key in [("ChargingStation", None, "AvailabilityState"), ("EVSE", 1, "AvailabilityState"),
+                ("EVSE", 2, "AvailabilityState")]:
+        entry = report[key]
+        assert entry["variable_attribute"] == [{"type": "Actual", "mutability": "ReadOnly", "value": "Available"}]
+        assert entry["variable_characteristics"]["values_list"] == "Available,Occupied,Reserved,Unavailable,Faulted"
+    assert "value" not in report[("SecurityCtrlr", None, "BasicAuthPassword")]["variable_attribute"][0]
