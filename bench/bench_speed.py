@@ -32,13 +32,14 @@ def run_at(spec: str, speed: float, faults: list[str], out: Path) -> tuple[float
     verdicts: dict[str, tuple[str, str]] = {}
     for result in (out / "allure-results").glob("*-result.json"):
         data = json.loads(result.read_text(encoding="utf-8"))
-        verdicts[data["name"]] = (data["status"], "")
+        why = (data.get("statusDetails") or {}).get("message", "") if data["status"] != "passed" else ""
+        verdicts[data["name"]] = (data["status"], why.strip())
     for notes in (out / "evidence").rglob("notes.txt"):
         name = notes.parent.name
         figures = [ln for ln in notes.read_text(encoding="utf-8").splitlines() if "line " in ln]
         for key, (status, _) in list(verdicts.items()):
             if key.replace(" ", "-") == name:
-                verdicts[key] = (status, " | ".join(figures))
+                verdicts[key] = (status, " | ".join([*figures, verdicts[key][1]]).strip(" |"))
     return elapsed, verdicts
 
 
@@ -47,9 +48,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("spec")
     p.add_argument("--speeds", type=float, nargs="+", default=[1.0, 60.0])
     p.add_argument("--fault", action="append", default=[])
+    p.add_argument("--keep", help="write each run's output (evidence, allure results) under this directory")
     args = p.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory(prefix="chargespec-speed-") as tmp:
+        if args.keep:
+            tmp = args.keep
         for speed in args.speeds:
             elapsed, verdicts = run_at(args.spec, speed, args.fault, Path(tmp) / f"x{speed:g}")
             results[speed] = verdicts

@@ -93,12 +93,14 @@ def compile(spec_file: ast.SpecFile, registry: StepRegistry | None = None, *,
 
 def load(path: str | Path, registry: StepRegistry | None = None, *,
          includes: Includes | None = None,
-         cache_dir: str | Path | None = None) -> tuple[plan.SpecPlan, ...]:
+         cache_dir: str | Path | None = None, lazy: bool = False) -> tuple[plan.SpecPlan, ...]:
     """Read, parse, check and compile one spec file; raises SpecErrors (also for unreadable files).
 
     With `cache_dir` (or, when it is None, the directory in $CHARGESPEC_PLAN_CACHE) the compiled plans
     are cached there, keyed by the file's bytes, the dsl version, the registry and included files
-    (see :mod:`dsl.cache`); files with errors are never cached.
+    (see :mod:`dsl.cache`); files with errors are never cached. `lazy`: on a cache hit, each scenario's
+    params, steps and source are read from the entry when first used (:mod:`dsl.lazy`; what pytest's
+    collection does, which needs only names and tags).
     """
     from dsl.cache import PlanCache, dependencies
     from dsl.text import sha256_bytes
@@ -113,7 +115,7 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
         raise SpecErrors([_unreadable(name, e)]) from None
     digest = sha256_bytes(data)
     if cache is not None:
-        cached = cache.get(name, digest, registry)
+        cached = cache.get(name, digest, registry, lazy=lazy)
         if cached is not None:
             return cached
         includes = includes or _lazy("Includes")()  # its files are the entry's dependencies

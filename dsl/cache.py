@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dsl.errors import SpecErrors
+from dsl.lazy import EntryPlans, from_outline, outline
 from dsl.plan import SpecPlan
 from dsl.text import decode, normalize, sha256_text
 
@@ -67,16 +68,23 @@ class PlanCache:
     def _entry(self, key: str) -> Path:
         return self.directory / key[:2] / f"{key}.pickle"
 
-    def get(self, path: str, digest: str, registry: StepRegistry) -> Plans | None:
-        """The cached plans, or None when there is no valid entry."""
+    def get(self, path: str, digest: str, registry: StepRegistry, *, lazy: bool = False) -> Plans | None:
+        """The cached plans, or None when there is no valid entry.
+
+        `lazy`: read only the entry's outline; scenarios read their steps when first used (:mod:`dsl.lazy`).
+        """
+        entry = self._entry(_key(path, digest, registry))
         try:
-            with self._entry(_key(path, digest, registry)).open("rb") as f:
-                deps, plans = pickle.load(f)
+            with entry.open("rb") as f:
+                deps, outlines = pickle.load(f)
+                plans = None if lazy else pickle.load(f)
         except Exception:  # missing, truncated or foreign: all simply a miss
             return None
-        if not isinstance(plans, tuple) or any(_text_digest(p) != d for p, d in deps):
+        if not isinstance(outlines, tuple) or any(_text_digest(p) != d for p, d in deps):
             return None
-        return plans
+        if plans is None:
+            return from_outline(outlines, EntryPlans(entry, path, digest, registry))
+        return plans if isinstance(plans, tuple) else None
 
     def put(self, path: str, digest: str, registry: StepRegistry, plans: Plans, deps: Deps) -> None:
         """Store plans; a cache that cannot be written is not an error (the next run parses again)."""
@@ -85,7 +93,9 @@ class PlanCache:
             entry.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
-                pickle.dump((deps, _shared(plans, {})), f, protocol=pickle.HIGHEST_PROTOCOL)
+                # Two pickles: what collection needs, then the plans (a lazy hit reads the first only).
+                pickle.dump((deps, outline(plans)), f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(_shared(plans, {}), f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, entry)
         except OSError:
             return

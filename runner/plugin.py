@@ -164,7 +164,8 @@ class SpecCollectError(Exception):
 class SpecFile(pytest.File):
     def collect(self):
         try:
-            plans = dsl.load(self.path, cache_dir=_plan_cache(self.config))
+            # lazy: from the plan cache only names and tags; each item reads its steps when it runs.
+            plans = dsl.load(self.path, cache_dir=_plan_cache(self.config), lazy=True)
         except SpecErrors as e:
             raise SpecCollectError(e.render()) from None
         holder = self.config.stash[_session_key]

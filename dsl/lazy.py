@@ -1,0 +1,131 @@
+"""Plans served from the plan cache whose scenario steps are read when first used, not at collection.
+
+Collecting a spec library needs each scenario's name and tags, nothing of its steps; the steps, their
+sources and quantities are most of a plan's objects, and every object loaded at collection is walked
+by the garbage collector for the rest of the process. So a cache entry starts with an *outline* (every
+field of each SpecPlan, and the title, name, refs and tags of each ScenarioPlan) and ends with the
+full plans; ``dsl.load(path, cache_dir=..., lazy=True)`` reads only the outline::
+
+    (spec,) = dsl.load("specs/x.spec", cache_dir=".cache", lazy=True)
+    spec.scenarios[0].name          # from the outline
+    spec.scenarios[0].steps         # reads the full plans of the file (once) and fills the scenario in
+
+A :class:`LazyScenarioPlan` is a ScenarioPlan (isinstance holds, equality and pickling are those of the
+filled-in plan). If the entry vanished before the steps were read, the file is compiled again, and an
+edited file (its bytes no longer those collected) is an error, not a silently different plan.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dsl.plan import ScenarioPlan, Source, SpecPlan
+
+if TYPE_CHECKING:
+    from dsl.steps import StepRegistry
+
+# Fields a LazyScenarioPlan holds from the start; the others are read from the full plan when asked for.
+_EAGER = ("spec_title", "name", "refs", "tags")
+_DEFERRED = frozenset({"params", "setup", "steps", "teardown", "source"})
+
+# An outline as stored: plain tuples of strings (the collector does not track those; objects would be).
+SpecOutline = tuple[Any, ...]
+
+
+def outline(plans: tuple[SpecPlan, ...]) -> tuple[SpecOutline, ...]:
+    """What collection needs of `plans`, as tuples (see :func:`from_outline`)."""
+    return tuple(
+        (p.title, p.file, p.version, p.refs, p.tags, p.excerpt, p.sha256,
+         (p.source.file, p.source.line, p.source.column, p.source.text),
+         tuple(tuple(getattr(s, f) for f in _EAGER) for s in p.scenarios))
+        for p in plans
+    )
+
+
+class EntryPlans:
+    """The full plans of one cache entry, read on first use and then kept."""
+
+    def __init__(self, entry: Path, path: str, sha256: str, registry: StepRegistry) -> None:
+        self.entry, self.path, self.sha256, self.registry = entry, path, sha256, registry
+        self._plans: tuple[SpecPlan, ...] | None = None
+
+    def plans(self) -> tuple[SpecPlan, ...]:
+        if self._plans is None:
+            self._plans = self._read()
+        return self._plans
+
+    def _read(self) -> tuple[SpecPlan, ...]:
+        try:
+            with self.entry.open("rb") as f:
+                pickle.load(f)  # the outline, already used
+                plans = pickle.load(f)
+            if isinstance(plans, tuple) and all(p.sha256 == self.sha256 for p in plans):
+                return plans
+        except Exception:  # gone, truncated or foreign (a cleared cache): compile the file again
+            pass
+        import dsl
+
+        plans = dsl.load(self.path, self.registry)
+        if any(p.sha256 != self.sha256 for p in plans):
+            raise RuntimeError(f"{self.path}: the spec file changed after it was collected; "
+                               "run pytest again to collect the new version")
+        return plans
+
+
+class LazyScenarioPlan(ScenarioPlan):
+    """A ScenarioPlan whose params, steps and source come from its cache entry on first access."""
+
+    _entry: EntryPlans
+    _index: tuple[int, int]
+
+    @classmethod
+    def deferred(cls, fields: tuple[Any, ...], entry: EntryPlans, index: tuple[int, int]) -> LazyScenarioPlan:
+        self = object.__new__(cls)
+        for name, value in zip(_EAGER, fields, strict=True):
+            object.__setattr__(self, name, value)
+        object.__setattr__(self, "_entry", entry)
+        object.__setattr__(self, "_index", index)
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for attributes not set yet: the deferred fields before the first read.
+        if name not in _DEFERRED or "_entry" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        spec_index, scenario_index = self._index
+        full = self._entry.plans()[spec_index].scenarios[scenario_index]
+        if full.name != self.name:
+            raise RuntimeError(f"{self._entry.path}: scenario {self.name!r} is not where it was collected; "
+                               "run pytest again")
+        for field in _DEFERRED:
+            object.__setattr__(self, field, getattr(full, field))
+        del self.__dict__["_entry"], self.__dict__["_index"]
+        return getattr(self, name)
+
+    def filled(self) -> ScenarioPlan:
+        """The equal plain ScenarioPlan (reads the deferred fields)."""
+        values = {f: getattr(self, f) for f in (*_EAGER, *_DEFERRED)}
+        return ScenarioPlan(**values)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, ScenarioPlan):
+            return self.filled() == (other.filled() if isinstance(other, LazyScenarioPlan) else other)
+        return NotImplemented
+
+    __hash__ = ScenarioPlan.__hash__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.filled().__reduce__()
+
+
+def from_outline(outlines: tuple[SpecOutline, ...], entry: EntryPlans) -> tuple[SpecPlan, ...]:
+    """SpecPlans with every field, whose scenarios are LazyScenarioPlans reading `entry` when used."""
+    plans = []
+    for i, (title, file, version, refs, tags, excerpt, sha256, src, scenarios) in enumerate(outlines):
+        plans.append(SpecPlan(
+            title=title, file=file, version=version, refs=refs, tags=tags,
+            scenarios=tuple(LazyScenarioPlan.deferred(s, entry, (i, j)) for j, s in enumerate(scenarios)),
+            source=Source(*src), excerpt=excerpt, sha256=sha256,
+        ))
+    return tuple(plans)
