@@ -43,6 +43,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         if report is None:
             return code or 3
         print(f"\nHTML report: {report.resolve() / 'index.html'}")
+        print(f"  (a browser loads it over HTTP: `node_modules/.bin/allure open {args.html}`)")
     print(f"Evidence: {(out / 'evidence').resolve()}")
     return code
 
