@@ -9,8 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dsl.plan import ScenarioPlan, Source
+from instruments.clock import Clock
 from runner.bench_session import BenchSession, Station
+from runner.csms.harness import CsmsHarness
 from runner.errors import BenchError
+from runner.recorder import Recorder
 
 
 @dataclass
@@ -31,22 +34,21 @@ class ScenarioRun:
     last_outcome: Any = None  # the harness's CallOutcome of the last `csms sends`
     last_action_t: float = 0.0
     trials: list[bool] = field(default_factory=list)
-    remote_start_id: int = 0
     notes: list[str] = field(default_factory=list)  # time-to-comply and other measured figures
     # Wraps each step (the pytest plugin makes it an Allure step); a no-op by default.
     step_context: Callable[[Any], AbstractContextManager[None]] = lambda _step: contextlib.nullcontext()
 
     @property
-    def clock(self):
+    def clock(self) -> Clock:
         return self.session.clock
 
     @property
-    def recorder(self):
+    def recorder(self) -> Recorder:
         return self.session.recorder
 
     @property
-    def harness(self):
-        assert self.session.harness is not None
+    def harness(self) -> CsmsHarness:
+        assert self.session.harness is not None, "the bench session is not open"
         return self.session.harness
 
     def run(self, coro: Coroutine[Any, Any, Any], *, bench_timeout: float, what: str) -> Any:

@@ -62,8 +62,7 @@ def fresh_register_reading(run: ScenarioRun, evse: int = 1) -> None:
     is noted, not failed: the window is then judged on its periodic values."""
     before = len(run.recorder.series(REGISTER)[0])
     try:
-        out = run.run(run.harness.call(run.station.id, "TriggerMessage",
-                                       {"requestedMessage": "MeterValues", "evse": {"id": evse}}, timeout_s=30),
+        out = run.run(run.harness.trigger_message(run.station.id, "MeterValues", evse_id=evse, timeout_s=30),
                       bench_timeout=35, what="TriggerMessage MeterValues")
     except Exception as e:
         run.note(f"could not trigger a meter reading at a window edge: {e}")
@@ -99,14 +98,14 @@ def return_to_idle(run: ScenarioRun) -> None:
         harness.responses(run.station.id).reset()
     for tx_id in [t.transaction_id for t in harness.transactions(run.station.id).values() if t.active]:
         with contextlib.suppress(Exception):
-            run.run(harness.call(run.station.id, "RequestStopTransaction", {"transactionId": tx_id},
-                                 timeout_s=30), bench_timeout=35, what="stopping the transaction left open")
+            run.run(harness.request_stop_transaction(run.station.id, tx_id, timeout_s=30), bench_timeout=35,
+                    what="stopping the transaction left open")
     for ev in run.station.evs.values():
         with contextlib.suppress(Exception):
             ev.set_state("A")
             ev.set_cable(None)
     with contextlib.suppress(Exception):
-        run.run(harness.call(run.station.id, "ClearChargingProfile", {}, timeout_s=30), bench_timeout=35,
+        run.run(harness.clear_charging_profile(run.station.id, timeout_s=30), bench_timeout=35,
                 what="clearing charging profiles")
 
 

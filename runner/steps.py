@@ -16,7 +16,7 @@ keyword arguments (quantities as :class:`dsl.plan.Quantity`, values in canonical
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from dsl.plan import Action, Quantity
@@ -76,9 +76,13 @@ def run_action(run: ScenarioRun, action: Action) -> None:
         raise
 
 
+def _csms(run: ScenarioRun, what: str, coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run one harness exchange on the bench loop, within the call budget."""
+    return run.run(coro, bench_timeout=CALL_TIMEOUT_S + 5, what=f"{what} to charger {run.station.id!r}")
+
+
 def _call(run: ScenarioRun, action: str, payload: Mapping[str, Any]) -> Any:
-    return run.run(run.harness.call(run.station.id, action, dict(payload), timeout_s=CALL_TIMEOUT_S),
-                   bench_timeout=CALL_TIMEOUT_S + 5, what=f"{action} to charger {run.station.id!r}")
+    return _csms(run, action, run.harness.call(run.station.id, action, dict(payload), timeout_s=CALL_TIMEOUT_S))
 
 
 def _wait(run: ScenarioRun, done: Callable[[], Any], budget_s: float) -> Any:
@@ -171,14 +175,11 @@ def ev_unplugs(run: ScenarioRun) -> None:
 
 # ---- sessions --------------------------------------------------------------------------------------------
 
-_remote_ids = itertools.count(1)
-
-
 @implements("session.starts")
 def session_starts(run: ScenarioRun, token: str, evse: int = 1) -> None:
     before = set(_transactions(run))
-    out = _call(run, "RequestStartTransaction", {
-        "idToken": {"idToken": token, "type": "ISO14443"}, "remoteStartId": next(_remote_ids), "evseId": evse})
+    out = _csms(run, "RequestStartTransaction", run.harness.request_start_transaction(
+        run.station.id, token, evse_id=evse, timeout_s=CALL_TIMEOUT_S))
     if out.error_code or (out.response or {}).get("status") != "Accepted":
         raise ExpectationFailed(None, f"charger did not accept RequestStartTransaction: "
                                       f"{out.error_code or out.response}")
@@ -195,7 +196,8 @@ def session_stops(run: ScenarioRun) -> None:
     tx = _active(run)
     if tx is None:
         raise ExpectationFailed(None, "session stops: the charger has no active transaction")
-    out = _call(run, "RequestStopTransaction", {"transactionId": tx.transaction_id})
+    out = _csms(run, "RequestStopTransaction", run.harness.request_stop_transaction(
+        run.station.id, tx.transaction_id, timeout_s=CALL_TIMEOUT_S))
     if out.error_code or (out.response or {}).get("status") != "Accepted":
         raise ExpectationFailed(None, f"charger did not accept RequestStopTransaction for {tx.transaction_id}: "
                                       f"{out.error_code or out.response}")
@@ -228,8 +230,8 @@ def csms_sets_profile(run: ScenarioRun, purpose: str, evse: int, limit: Quantity
         if tx is None:
             raise ExpectationFailed(None, f"a TxProfile needs an active transaction on evse {evse}; there is none")
         profile["transactionId"] = tx.transaction_id
-    out = _call(run, "SetChargingProfile", {"evseId": 0 if purpose == "ChargingStationMaxProfile" else evse,
-                                            "chargingProfile": profile})
+    out = _csms(run, "SetChargingProfile", run.harness.set_charging_profile(
+        run.station.id, 0 if purpose == "ChargingStationMaxProfile" else evse, profile, timeout_s=CALL_TIMEOUT_S))
     run.last_outcome = out
     if out.error_code or (out.response or {}).get("status") != "Accepted":
         raise ExpectationFailed(None, f"charger did not accept SetChargingProfile {purpose} {limit.text}: "
@@ -238,7 +240,8 @@ def csms_sets_profile(run: ScenarioRun, purpose: str, evse: int, limit: Quantity
 
 @implements("csms.clears_profiles")
 def csms_clears_profiles(run: ScenarioRun) -> None:
-    run.last_outcome = _call(run, "ClearChargingProfile", {})
+    run.last_outcome = _csms(run, "ClearChargingProfile",
+                             run.harness.clear_charging_profile(run.station.id, timeout_s=CALL_TIMEOUT_S))
 
 
 @implements("csms.sends")
@@ -270,12 +273,11 @@ def csms_accepts(run: ScenarioRun) -> None:
 
 @implements("csms.sets_variable")
 def csms_sets_variable(run: ScenarioRun, variable: str, value: str) -> None:
-    component, _, name = variable.rpartition(".")
-    if not component:
+    if "." not in variable.strip("."):
         raise BenchError(None, f"variable {variable!r} must be Component.Variable, e.g. "
                                "SampledDataCtrlr.TxUpdatedInterval")
-    out = _call(run, "SetVariables", {"setVariableData": [
-        {"attributeValue": value, "component": {"name": component}, "variable": {"name": name}}]})
+    out = _csms(run, "SetVariables", run.harness.set_variables(run.station.id, {variable: value},
+                                                                 timeout_s=CALL_TIMEOUT_S))
     run.last_outcome = out
     results = (out.response or {}).get("setVariableResult") or [{}]
     if out.error_code or results[0].get("attributeStatus") != "Accepted":
