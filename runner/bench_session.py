@@ -15,13 +15,14 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from instruments.base import EvEmulator, PowerAnalyzer
+from instruments.base import EvEmulator, PowerAnalyzer, PwmReading
 from instruments.clock import Clock
 from instruments.errors import InstrumentError, InstrumentStateError
+from instruments.iec61851 import current_for_duty
 from instruments.registry import create
 from instruments.sampler import Sampler
 from lab.bench import BenchConfig, StationConfig
@@ -234,9 +235,23 @@ class BenchSession:
                     k = key if not prefix else key.replace("analyzer.", f"analyzer.{prefix}", 1)
                     self.recorder.sample(k, value, reading.t)
 
-            sampler = Sampler(analyzer, self.clock, on_sample, on_error=station.broken.append)
+            ev = station.evs.get(evse)
+            sampler = Sampler(analyzer, self.clock, on_sample, on_error=station.broken.append, ev=ev,
+                              on_pwm=self._pwm_recorder("ev." + prefix) if ev is not None else None)
             sampler.start()
             station.samplers.append(sampler)
+
+    def _pwm_recorder(self, prefix: str) -> Callable[[float, PwmReading], None]:
+        """Record the pilot as the EV sees it: duty (a fraction) and the current it offers (IEC 61851-1);
+        a PWM that offers no charging (state B at 100 %, or off) offers 0 A."""
+
+        def on_pwm(t: float, pwm: PwmReading) -> None:
+            duty = pwm.duty_percent
+            self.recorder.sample(f"{prefix}pwm_duty", None if duty is None else duty / 100.0, t)
+            offered = None if duty is None else (current_for_duty(duty) or 0.0)
+            self.recorder.sample(f"{prefix}offered_current", offered, t)
+
+        return on_pwm
 
     def stop_sampling(self, station: Station) -> None:
         for s in station.samplers:

@@ -47,7 +47,8 @@ def signal_key(signal: Signal) -> str:
 
 def _bound_text(cond: Condition) -> str:
     if isinstance(cond, Comparison):
-        return f"{cond.op} {cond.bound.text} ({units.show(cond.bound.value, cond.bound.dimension)})"
+        shown = units.show(cond.bound.value, cond.bound.dimension)
+        return f"{cond.op} {cond.bound.text}" + (f" ({shown})" if shown != cond.bound.text else "")
     return f"is {' or '.join(cond.states)}"
 
 

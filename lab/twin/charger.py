@@ -37,12 +37,12 @@ from ocpp.v201 import call_result as res
 from websockets.asyncio.client import connect
 
 from instruments.clock import Clock, iso_utc
+from instruments.iec61851 import MIN_CURRENT_A
 from lab.bench import StationConfig
 from lab.twin.device_model import DeviceModel
 from lab.twin.faults import Faults
 from lab.twin.link import Link
 from lab.twin.physics import DRAWING_STATES, Physics
-from lab.twin.pilot import MIN_CURRENT_A
 from lab.twin.security import ChargerSecurity
 from lab.twin.smart_charging import TX, ProfileRejected, ProfileStore, TxContext, parse_profile, parse_time
 

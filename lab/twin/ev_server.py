@@ -18,9 +18,9 @@ import asyncio
 import contextlib
 import re
 
+from instruments.iec61851 import CABLE_RATINGS
 from lab.twin.lineserver import LineServer
 from lab.twin.physics import EV_STATES, Physics
-from lab.twin.pilot import CABLE_RATINGS
 
 MAKER = "chargespec"
 MODEL = "TWIN-EV"

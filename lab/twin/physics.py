@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from instruments.clock import Clock
+from instruments.iec61851 import PWM_FREQUENCY_HZ, cable_rating_a, current_for_duty, duty_for_current
 from lab.bench import StationConfig
 from lab.twin.faults import Faults
-from lab.twin.pilot import PWM_FREQUENCY_HZ, cable_rating_a, current_for_duty, duty_for_current
 
 EV_STATES = ("A", "B", "C", "D", "E")
 DRAWING_STATES = ("C", "D")  # states in which an EV asks for energy

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from instruments.clock import Clock
+from instruments.iec61851 import cable_rating_a, current_for_duty, duty_for_current
 from lab.bench import StationConfig
 from lab.twin.faults import Faults
 from lab.twin.physics import Physics
-from lab.twin.pilot import cable_rating_a, current_for_duty, duty_for_current
 
 
 class HandClock(Clock):

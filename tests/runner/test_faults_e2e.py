@@ -27,6 +27,8 @@ CASES = [
       r"analyzer current L1 never <= 6 A \+ 0.6 A \(6.600 A\) within 15 s .*last observed 3\d\.\d+ A at t="]),
     ("ignore_profiles=true", "smart-charging/txprofile-current-limit.spec", {"failed": 3},
      [r"analyzer current L1 never <= 16 A \+ 0.6 A \(16.600 A\) within 15 s"]),
+    ("limit_delay_s=30", "smart-charging/pilot-follows-limit.spec", {"failed": 1},
+     [r"pilot-follows-limit.spec:16:5:", r"ev offered current never <= 10 A within 15 s .*last observed 3\d\.\d+ A"]),
     ("stack_level_bug=true", "smart-charging/stack-levels.spec", {"failed": 1},
      [r"stack-levels.spec:17:5:", r"never <= 10 A \+ 0.6 A \(10.600 A\) within 15 s .*last observed 1[56]\.\d+ A"]),
     ("clock_skew_s=30", "protocol/messages.spec", {"failed": 1},
@@ -63,7 +65,8 @@ def _run(pytester: pytest.Pytester, spec: str, *args: str) -> tuple[pytest.RunRe
     return result, time.perf_counter() - start
 
 
-@pytest.mark.parametrize(("fault", "spec", "outcomes", "patterns"), CASES, ids=[c[0].split("=")[0] for c in CASES])
+@pytest.mark.parametrize(("fault", "spec", "outcomes", "patterns"), CASES,
+                         ids=[f"{c[0].split('=')[0]}-{Path(c[1]).stem}" for c in CASES])
 def test_fault_fails_its_guarding_spec(pytester: pytest.Pytester, fault: str, spec: str,
                                        outcomes: dict[str, int], patterns: list[str]) -> None:
     result, _ = _run(pytester, spec, "--fault", fault)

@@ -1,4 +1,5 @@
-"""The IEC 61851-1 control-pilot mappings: offered current <-> PWM duty, and the PP cable rating.
+"""IEC 61851-1 control-pilot facts, shared by EV emulator drivers, the runner and the twin:
+offered current <-> PWM duty, and the PP cable rating.
 
     duty_for_current(16)    # 26.6 (%), rounded down to 0.1 % so the EV is never offered more
     current_for_duty(26.6)  # 15.96 A
