@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
@@ -132,7 +133,10 @@ def plot(run: ScenarioRun, path: Path) -> None:
 
 def write_run_identity(alluredir: Path | None, out_dir: Path, identity: dict[str, Any]) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "run.json").write_text(json.dumps(identity, indent=2, default=str), encoding="utf-8")
+    # Under pytest-xdist each worker runs its own bench (its own twin or station): one identity file each.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    name = f"run-{worker}.json" if worker else "run.json"
+    (out_dir / name).write_text(json.dumps(identity, indent=2, default=str), encoding="utf-8")
     if alluredir is not None:
         alluredir.mkdir(parents=True, exist_ok=True)
         lines = [f"{k}={str(v).replace(chr(10), ' ')}" for k, v in identity.items() if not isinstance(v, dict)]
