@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
@@ -131,10 +130,10 @@ def plot(run: ScenarioRun, path: Path) -> None:
     plt.close(fig)
 
 
-def write_run_identity(alluredir: Path | None, out_dir: Path, identity: dict[str, Any]) -> None:
+def write_run_identity(alluredir: Path | None, out_dir: Path, identity: dict[str, Any],
+                       worker: str | None = None) -> None:
+    """run.json; under pytest-xdist each worker runs its own bench, so each writes run-<worker>.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    # Under pytest-xdist each worker runs its own bench (its own twin or station): one identity file each.
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
     name = f"run-{worker}.json" if worker else "run.json"
     (out_dir / name).write_text(json.dumps(identity, indent=2, default=str), encoding="utf-8")
     if alluredir is not None:

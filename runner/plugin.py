@@ -261,6 +261,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             "specs": dict(holder.spec_hashes),
         }
         alluredir = getattr(session.config.option, "allure_report_dir", None)
+        worker = getattr(session.config, "workerinput", {}).get("workerid")  # set by pytest-xdist in a worker
         evidence.write_run_identity(Path(alluredir) if alluredir else None,
-                                    Path(session.config.option.evidence), identity)
+                                    Path(session.config.option.evidence), identity, worker)
     holder.close()
