@@ -98,9 +98,11 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
 
     With `cache_dir` (or, when it is None, the directory in $CHARGESPEC_PLAN_CACHE) the compiled plans
     are cached there, keyed by the file's bytes, the dsl version, the registry and included files
-    (see :mod:`dsl.cache`); files with errors are never cached. `lazy`: on a cache hit, each scenario's
-    params, steps and source are read from the entry when first used (:mod:`dsl.lazy`; what pytest's
-    collection does, which needs only names and tags).
+    (see :mod:`dsl.cache`); files with errors are never cached. A plain file is compiled from statement
+    templates (:mod:`dsl.quick`), anything else parsed whole. `lazy`: each scenario's params, steps and
+    source are made when first used, from the cache entry on a hit, from the templates for a plain file
+    (:mod:`dsl.lazy`; what pytest's collection does, which needs only names and tags). The file is
+    checked whole either way.
     """
     from dsl.cache import PlanCache, dependencies
     from dsl.text import sha256_bytes
@@ -119,6 +121,12 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
         if cached is not None:
             return cached
         includes = includes or _lazy("Includes")()  # its files are the entry's dependencies
+    # A cache to fill needs whole plans; otherwise a lazy caller gets steps placed when first used.
+    plans = _quick(data, name, digest, registry, lazy=lazy and cache is None)
+    if plans is not None:
+        if cache is not None:
+            cache.put(name, digest, registry, plans, ())  # (a quick file includes nothing)
+        return plans
     spec_file, errors = _parse_bytes(data, name)
     if spec_file is None:
         raise SpecErrors(errors)
@@ -138,7 +146,14 @@ def check_paths(paths: Iterable[str | Path], registry: StepRegistry | None = Non
     analyze_file = _lazy("analyze")
     errors: list[SpecError] = []
     for file in _spec_files(paths):
-        spec_file, syntax = _read_and_parse(file)
+        try:
+            data = Path(file).read_bytes()
+        except OSError as e:
+            errors.append(_unreadable(file, e))
+            continue
+        if _quick(data, file, "", registry or _lazy("builtin_registry")()) is not None:
+            continue  # clean
+        spec_file, syntax = _parse_bytes(data, file)
         errors.extend(syntax)
         if spec_file is not None:
             errors.extend(analyze_file(spec_file, registry, includes)[1])
@@ -156,12 +171,17 @@ def _unreadable(name: str, e: OSError) -> SpecError:
     return error_at(name, [""], 1, 1, f"cannot read spec file: {e.strerror or e}", None)
 
 
-def _read_and_parse(name: str) -> tuple[ast.SpecFile | None, list[SpecError]]:
+def _quick(data: bytes, name: str, digest: str, registry: StepRegistry, *,
+           lazy: bool = False) -> tuple[plan.SpecPlan, ...] | None:
+    """The plans of a plain, clean file from statement templates (:mod:`dsl.quick`), or None."""
+    from dsl.quick import compile_text
+    from dsl.text import normalize
+
     try:
-        data = Path(name).read_bytes()
-    except OSError as e:
-        return None, [_unreadable(name, e)]
-    return _parse_bytes(data, name)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return compile_text(normalize(text), name, digest, registry, lazy=lazy)
 
 
 def _parse_bytes(data: bytes, name: str) -> tuple[ast.SpecFile | None, list[SpecError]]:

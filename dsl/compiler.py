@@ -14,6 +14,7 @@ from dsl.includes import Includes
 from dsl.lowering import Lowering, Scope
 from dsl.statements import LANGUAGE_VERSIONS, RULES
 from dsl.steps import StepRegistry, builtin_registry
+from dsl.text import excerpt
 
 
 def rule_registry() -> StepRegistry:
@@ -74,13 +75,7 @@ def _spec(spec: ast.Spec, spec_file: ast.SpecFile, lowering: Lowering) -> plan.S
 
 
 def _excerpt(spec: ast.Spec, spec_file: ast.SpecFile) -> str:
-    """The spec's lines: from its `spec` line to the next top-level item, trailing blanks dropped."""
-    lines = spec_file.lines
     starts = sorted(item.line for item in spec_file.order)
     after = [s for s in starts if s > spec.line]
-    end = after[0] - 1 if after else len(lines)
-    chunk = lines[spec.line - 1: end]
-    while chunk and (not chunk[-1].strip() or (chunk[-1].lstrip().startswith("#")
-                                                and not chunk[-1].startswith(" "))):
-        chunk.pop()
-    return "\n".join(chunk)
+    return excerpt(spec_file.lines, spec.line, after[0] - 1 if after else len(spec_file.lines))
+

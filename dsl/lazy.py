@@ -10,6 +10,8 @@ full plans; ``dsl.load(path, cache_dir=..., lazy=True)`` reads only the outline:
     spec.scenarios[0].name          # from the outline
     spec.scenarios[0].steps         # reads the full plans of the file (once) and fills the scenario in
 
+:mod:`dsl.quick` makes LazyScenarioPlans too, placing a plain file's statement templates on first use.
+
 A :class:`LazyScenarioPlan` is a ScenarioPlan (isinstance holds, equality and pickling are those of the
 filled-in plan). If the entry vanished before the steps were read, the file is compiled again, and an
 edited file (its bytes no longer those collected) is an error, not a silently different plan.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import pickle
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dsl.plan import ScenarioPlan, Source, SpecPlan
 
@@ -42,6 +44,14 @@ def outline(plans: tuple[SpecPlan, ...]) -> tuple[SpecOutline, ...]:
          tuple(tuple(getattr(s, f) for f in _EAGER) for s in p.scenarios))
         for p in plans
     )
+
+
+class FullPlans(Protocol):
+    """Where a lazy plan's full plans come from: a cache entry, or a file's statement templates."""
+
+    path: str
+
+    def plans(self) -> tuple[SpecPlan, ...]: ...
 
 
 class EntryPlans:
@@ -77,11 +87,11 @@ class EntryPlans:
 class LazyScenarioPlan(ScenarioPlan):
     """A ScenarioPlan whose params, steps and source come from its cache entry on first access."""
 
-    _entry: EntryPlans
+    _entry: FullPlans
     _index: tuple[int, int]
 
     @classmethod
-    def deferred(cls, fields: tuple[Any, ...], entry: EntryPlans, index: tuple[int, int]) -> LazyScenarioPlan:
+    def deferred(cls, fields: tuple[Any, ...], entry: FullPlans, index: tuple[int, int]) -> LazyScenarioPlan:
         self = object.__new__(cls)
         for name, value in zip(_EAGER, fields, strict=True):
             object.__setattr__(self, name, value)

@@ -30,7 +30,8 @@ from dsl.errors import SpecError, SpecErrors
 from dsl.plan import Source
 from dsl.text import decode, normalize, sha256_bytes, sha256_text
 
-__all__ = ["decode", "error_at", "normalize", "parse", "parse_partial", "sha256_bytes", "sha256_text"]
+__all__ = ["decode", "error_at", "normalize", "parse", "parse_partial", "parse_statement", "sha256_bytes",
+           "sha256_text"]
 
 MAX_SYNTAX_ERRORS = 50
 
@@ -232,6 +233,27 @@ def _statement_tree(body: str) -> Tree | None:
         _LINE_TREES.clear()
     _LINE_TREES[body] = tree
     return tree
+
+
+def parse_statement(line: str, file: str = "", number: int = 1) -> ast.Stmt | None:
+    """One statement line as it would stand at line `number` of `file` (indentation included), or None
+    when the line is not a statement that parses on its own (a block keyword, a syntax error, a tab).
+
+    The node is exactly what the whole-file parse builds for that line (:mod:`dsl.quick` relies on it).
+    """
+    body = line.lstrip(" ")
+    if not body or body[0] in "#|" or body[0].isspace() or _FIRST_WORD.match(body).group() in _STRUCTURAL:  # type: ignore[union-attr]
+        return None
+    tree = _statement_tree(body)
+    if tree is None:
+        return None
+    builder = _Builder(file, [""] * (number - 1) + [line], set())
+    builder.line0, builder.indent = number, len(line) - len(body)
+    try:
+        node: ast.Stmt = getattr(builder, "stmt_" + tree.data)(tree)
+    except (ValueError, IndexError, KeyError):
+        return None
+    return node
 
 
 def _can_skip(lines: list[str], line: int, exc: Exception) -> bool:

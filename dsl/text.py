@@ -46,3 +46,12 @@ def decode(data: bytes, file: str) -> str:
                 "save the file as UTF-8",
             ))
     raise SpecErrors(errors)
+
+
+def excerpt(lines: list[str], start: int, end: int) -> str:
+    """Lines `start`..`end` (1-based) of a spec, for evidence: trailing blanks and top-level comments dropped."""
+    chunk = lines[start - 1: end]
+    while chunk and (not chunk[-1].strip() or (chunk[-1].lstrip().startswith("#")
+                                                and not chunk[-1].startswith(" "))):
+        chunk.pop()
+    return "\n".join(chunk)

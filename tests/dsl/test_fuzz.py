@@ -13,7 +13,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dsl import SpecErrors, decode
+import dsl
+from dsl import SpecErrors, builtin_registry, decode
 from dsl.compiler import analyze
 from dsl.parser import normalize, parse_partial
 
@@ -89,8 +90,13 @@ def check_bytes(data: bytes) -> None:
     spec_file, errors = parse_partial(text, file)
     # The per-line fast path must give exactly what parsing the file whole gives (AST and errors).
     assert (spec_file, errors) == parse_partial(text, file, fast=False)
+    plans = None
     if spec_file is not None:
-        errors = [*errors, *analyze(spec_file)[1]]
+        plans, more = analyze(spec_file)
+        errors = [*errors, *more]
+    # The quick compiler serves only clean files, with exactly the full path's plans.
+    served = dsl._quick(data, file, spec_file.sha256 if spec_file else "", builtin_registry())
+    assert served is None or (not errors and served == plans)
     assert_inside(SpecErrors(errors), normalize(text).split("\n"))
 
 

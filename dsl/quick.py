@@ -1,0 +1,301 @@
+"""The quick compiler: plans of a plain spec file from statement templates, without parsing it whole.
+
+Spec libraries repeat their statement lines verbatim (`charger booted`, the same accuracy expectation in
+every scenario). So each distinct statement line is parsed, checked and lowered once per process into a
+template plan step, and a file made only of plain structure is compiled by reading its block keywords
+with a few exact patterns and placing each line's template at the line's position. It returns exactly the
+plans :func:`dsl.compiler.analyze` gives for the whole-file parse, or None whenever the file holds
+anything else: examples, repeats, includes, named setups, escapes, tabs, unusual spacing, and every kind
+of error. None means "take the full path", which is the one place errors are found and reported::
+
+    plans = compile_text(text, "specs/x.spec", sha256_bytes(data), registry)  # None: use dsl.compiler
+
+tests/dsl/test_quick.py holds it to that: on the spec library, the docs, the goldens and fuzzed files,
+its result is None or equal to the full path's.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from dsl import plan
+from dsl.lazy import LazyScenarioPlan
+from dsl.statements import LANGUAGE_VERSIONS
+from dsl.text import excerpt
+
+if TYPE_CHECKING:
+    from dsl.steps import StepRegistry
+
+_SPEC = re.compile(r'spec "([^"\\\n]*)"')
+_SCENARIO = re.compile(r'scenario "([^"\\\n{]*)"')
+_VERSION = re.compile(r"version ([0-9]+(?:\.[0-9]+)?)")
+_REFS = re.compile(r'refs ("[^"\\\n]*"(?: *, *"[^"\\\n]*")*)')
+_REF = re.compile(r'"([^"\\\n]*)"')
+_TAGS = re.compile(r"tags ([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
+                   r"(?: *, *[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*)*)")
+_TEMPLATES_MAX = 50_000  # distinct (registry, line) pairs kept; a long-lived process starts over beyond it
+
+
+class _Unusual(Exception):
+    """The file holds something the quick compiler leaves to the full path."""
+
+
+@dataclass(frozen=True)
+class _Template:
+    """One statement line lowered at line 1 of no file: its step, and the windows it opens and reads."""
+
+    step: plan.Step
+    opens: str | None
+    uses: frozenset[str]
+
+
+_TEMPLATES: dict[tuple[str, str], _Template | None] = {}
+
+
+def compile_text(text: str, file: str, sha256: str, registry: StepRegistry, *,
+                 lazy: bool = False) -> tuple[plan.SpecPlan, ...] | None:
+    """The file's plans, equal to the full path's, or None when the full path must decide.
+
+    `text` is normalized spec text (:func:`dsl.text.normalize`); `sha256` the digest of the file's bytes.
+    `lazy`: the file is read and checked whole now, but each scenario's steps are placed when first used
+    (:class:`dsl.lazy.LazyScenarioPlan`; collection needs names and tags only).
+    """
+    later = _Later(text, file, sha256, registry) if lazy else None
+    try:
+        return tuple(_compile(text, file, sha256, registry, later))
+    except _Unusual:
+        return None
+
+
+class _Later:
+    """The full plans of a file compiled lazily, placed on first use (its templates are cached by then)."""
+
+    def __init__(self, text: str, path: str, sha256: str, registry: StepRegistry) -> None:
+        self.text, self.path, self.sha256, self.registry = text, path, sha256, registry
+        self._plans: tuple[plan.SpecPlan, ...] | None = None
+
+    def plans(self) -> tuple[plan.SpecPlan, ...]:
+        if self._plans is None:
+            self._plans = compile_text(self.text, self.path, self.sha256, self.registry)
+            if self._plans is None:  # only if the step registry changed since collection
+                raise RuntimeError(f"{self.path}: the spec no longer compiles with the steps defined now; "
+                                   "run pytest again")
+        return self._plans
+
+
+@dataclass
+class _Block:
+    kind: str  # setup | teardown | scenario
+    number: int
+    line: str
+    title: str = ""
+    steps: list[tuple[int, str, _Template]] | None = None
+
+
+@dataclass
+class _Spec:
+    number: int
+    line: str
+    title: str
+    items: list[tuple[str, object]]
+
+
+def _compile(text: str, file: str, sha256: str, registry: StepRegistry,
+             later: _Later | None) -> Iterator[plan.SpecPlan]:
+    lines = text.split("\n")
+    specs = list(_read(lines, registry.fingerprint(), registry))
+    if not specs or len({s.title for s in specs}) != len(specs):
+        raise _Unusual
+    starts = [s.number for s in specs]
+    for i, spec in enumerate(specs):
+        end = starts[i + 1] - 1 if i + 1 < len(starts) else len(lines)
+        yield _spec_plan(spec, file, sha256, excerpt(lines, spec.number, end), later, i)
+
+
+def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterator[_Spec]:
+    """The file's specs: headers read by pattern, statement lines replaced by their templates."""
+    spec: _Spec | None = None
+    block: _Block | None = None
+    item_indent = stmt_indent = 0
+    for number, line in enumerate(lines, start=1):
+        body = line.lstrip(" ")
+        if not body or body[0] == "#":
+            continue
+        if "\t" in line or "\f" in line or "\\" in line or body[0].isspace() or body.endswith(" "):
+            raise _Unusual
+        indent = len(line) - len(body)
+        if indent == 0:
+            m = _SPEC.fullmatch(line)
+            if m is None:
+                raise _Unusual
+            if spec is not None:
+                yield spec
+            spec, block, item_indent = _Spec(number, line, m.group(1), []), None, 0
+        elif spec is None:
+            raise _Unusual
+        elif indent == item_indent or not item_indent:
+            item_indent, stmt_indent = indent, 0
+            block = _item(spec, number, line, body)
+        elif indent > item_indent and block is not None and indent == (stmt_indent or indent):
+            stmt_indent = indent
+            template = _template(fingerprint, line, registry)
+            if template is None:
+                raise _Unusual
+            assert block.steps is not None
+            block.steps.append((number, line, template))
+        else:
+            raise _Unusual
+    if spec is None:
+        raise _Unusual
+    yield spec
+
+
+def _item(spec: _Spec, number: int, line: str, body: str) -> _Block | None:
+    """A spec header line or a block keyword; a block is returned to collect its statements."""
+    if "#" in body:  # a comment after a keyword: left to the full path
+        raise _Unusual
+    kinds = [kind for kind, _ in spec.items]
+    if body in ("setup", "teardown"):
+        if body in kinds:
+            raise _Unusual
+        block = _Block(body, number, line, steps=[])
+        spec.items.append((body, block))
+        return block
+    m = _SCENARIO.fullmatch(body)
+    if m:
+        block = _Block("scenario", number, line, m.group(1), steps=[])
+        spec.items.append(("scenario", block))
+        return block
+    for kind, pattern in (("refs", _REFS), ("tags", _TAGS), ("version", _VERSION)):
+        m = pattern.fullmatch(body)
+        if m:
+            if kind in kinds:
+                raise _Unusual
+            if kind == "refs":
+                value: object = tuple(_REF.findall(m.group(1)))
+            elif kind == "tags":
+                value = tuple(dict.fromkeys(t.strip() for t in m.group(1).split(",")))
+            else:
+                value = m.group(1)
+                if value not in LANGUAGE_VERSIONS:
+                    raise _Unusual
+            spec.items.append((kind, value))
+            return None
+    raise _Unusual
+
+
+def _spec_plan(spec: _Spec, file: str, sha256: str, excerpt: str, later: _Later | None,
+               index: int) -> plan.SpecPlan:
+    items = dict(spec.items)  # (each header kind appears at most once; scenarios are read below)
+    refs: tuple[str, ...] = items.get("refs", ())  # type: ignore[assignment]
+    tags: tuple[str, ...] = items.get("tags", ())  # type: ignore[assignment]
+    version: str = items.get("version", LANGUAGE_VERSIONS[-1])  # type: ignore[assignment]
+    blocks = [b for _, b in spec.items if isinstance(b, _Block)]
+    if any(not b.steps for b in blocks):
+        raise _Unusual  # an empty block is a syntax error
+    setup, teardown = _one(blocks, "setup"), _one(blocks, "teardown")
+    scenarios = [b for b in blocks if b.kind == "scenario"]
+    if not scenarios or len({b.title for b in scenarios}) != len(scenarios):
+        raise _Unusual
+    for block in scenarios:
+        _check_windows(setup, block, teardown)
+    plans: list[plan.ScenarioPlan] = []
+    if later is not None:
+        plans.extend(LazyScenarioPlan.deferred((spec.title, b.title, refs, tags), later, (index, j))
+                     for j, b in enumerate(scenarios))
+    else:
+        placed_setup, placed_teardown = _place(file, setup), _place(file, teardown)
+        for block in scenarios:
+            indent = len(block.line) - len(block.line.lstrip(" "))
+            plans.append(plan.ScenarioPlan(
+                spec_title=spec.title, name=block.title, params={}, setup=placed_setup,
+                steps=_place(file, block), teardown=placed_teardown,
+                source=plan.Source(file, block.number, indent + 1, block.line), refs=refs, tags=tags,
+            ))
+    return plan.SpecPlan(title=spec.title, file=file, version=version, refs=refs, tags=tags,
+                         scenarios=tuple(plans), source=plan.Source(file, spec.number, 1, spec.line),
+                         excerpt=excerpt, sha256=sha256)
+
+
+def _one(blocks: list[_Block], kind: str) -> _Block | None:
+    return next((b for b in blocks if b.kind == kind), None)
+
+
+def _place(file: str, block: _Block | None) -> tuple[plan.Step, ...]:
+    """The block's steps, each its line's template placed at the line."""
+    if block is None or block.steps is None:
+        return ()
+    out = []
+    for number, line, template in block.steps:
+        step = template.step
+        source = plan.Source(file, number, step.source.column, line)
+        # A field-for-field copy with the new source, the way pickle rebuilds a frozen dataclass:
+        # dataclasses.replace() costs ~4 µs a step, which would be most of this compiler's time.
+        placed = object.__new__(type(step))
+        placed.__dict__.update(step.__dict__)
+        placed.__dict__["source"] = source
+        out.append(placed)
+    return tuple(out)
+
+
+def _check_windows(*blocks: _Block | None) -> None:
+    """One scenario instance reads only windows it opened before, and opens each once."""
+    opened: set[str] = set()
+    for block in blocks:
+        for _, _, t in (block.steps or ()) if block is not None else ():
+            if not t.uses <= opened or t.opens in opened:
+                raise _Unusual
+            if t.opens is not None:
+                opened.add(t.opens)
+
+
+def _template(fingerprint: str, line: str, registry: StepRegistry) -> _Template | None:
+    key = (fingerprint, line)
+    if key in _TEMPLATES:
+        return _TEMPLATES[key]
+    template = _lower(line, registry)
+    if len(_TEMPLATES) >= _TEMPLATES_MAX:
+        _TEMPLATES.clear()
+    _TEMPLATES[key] = template
+    return template
+
+
+@functools.cache
+def _rules() -> StepRegistry:
+    from dsl.compiler import rule_registry
+
+    return rule_registry()
+
+
+def _lower(line: str, registry: StepRegistry) -> _Template | None:
+    """Parse, check and lower one statement line alone; None if it is unusual or has any error."""
+    from dsl import ast
+    from dsl.errors import ErrorSink
+    from dsl.examples import placeholders
+    from dsl.includes import Includes
+    from dsl.lowering import Lowering, Scope
+    from dsl.parser import parse_statement
+
+    node = parse_statement(line)
+    if node is None or isinstance(node, ast.Include | ast.Repeat | ast.ExpectTrials):
+        return None
+    if any(True for _ in placeholders(node)):
+        return None
+    uses: set[str] = set()
+    opens = None
+    if isinstance(node, ast.Measure):
+        opens = node.window.value
+    elif isinstance(node, ast.ExpectAccuracy):
+        uses = {w.value for w in (node.window, node.measured_window) if w is not None}
+    elif isinstance(node, ast.ExpectInterval) and node.window is not None:
+        uses = {node.window.value}
+    sink = ErrorSink()
+    scope = Scope(None, set(uses))  # type: ignore[arg-type]  # (a scope's file serves includes only)
+    step = Lowering(registry, _rules(), Includes(), sink).stmt(node, scope)
+    if step is None or len(sink):
+        return None
+    return _Template(step, opens, frozenset(uses))

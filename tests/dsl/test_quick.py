@@ -1,0 +1,205 @@
+"""The quick compiler (dsl.quick) gives exactly the full path's plans, or leaves the file to it.
+
+Checked on the spec library, the language reference's examples, the golden mistakes, and hypothesis
+mutations of plain specs (the kind it serves): its result is None or equal to parsing, checking and
+compiling the file whole; a file with any error is never served by it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import pickle
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import dsl
+from dsl import quick
+from dsl.compiler import analyze
+from dsl.lazy import LazyScenarioPlan
+from dsl.parser import parse_partial
+from dsl.steps import builtin_registry
+from dsl.text import normalize, sha256_bytes
+
+REPO = Path(__file__).resolve().parents[2]
+
+PLAIN = '''\
+# A plain spec file: headers, setup, scenarios, teardown, windows and comments; nothing else.
+spec "Load points, suite 1"
+  version 1
+  refs "OCPP 2.0.1 K01", "MID 2014/32/EU"
+  tags bench, ac-only , smart
+
+  setup
+    charger booted
+    ev plugs in on evse 1  # the first EVSE
+    session starts with token "04A2B3C4"
+
+  scenario "point 1"
+    ev draws 13 A
+    expect within 30 s: analyzer current L1 >= 13 A - 1 A
+    measure "steady" for 10 min
+    expect charger energy over "steady" within 2 % of analyzer energy over "steady"
+
+  # between scenarios
+  scenario "point 2"
+      ev draws 14 A
+      expect for 1 min: analyzer power <= 7.4 kW - 2 %
+      expect charger status evse 1 is Occupied or Available
+      measure "all" until session ends
+      expect charger sends MeterValues every 60 s ± 2 s during "all"
+
+  teardown
+    session stops
+
+spec "Protocol"
+    scenario "messages"
+        csms sends Reset {type: "Immediate"}
+        expect charger replies {status: "Accepted"}
+        expect no BootNotification for 2 min
+        expect every TransactionEvent of the session: seqNo increases by 1
+'''
+
+TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\s+|[A-Za-z_][\w.\-]*|\d+(?:\.\d+)?|.', re.DOTALL)
+
+
+def full(text: str, file: str) -> tuple[dsl.plan.SpecPlan, ...] | None:
+    """The full path: parse the file whole, check and compile; None when it has any error."""
+    spec_file, errors = parse_partial(text, file, fast=False)
+    if spec_file is None or errors:
+        return None
+    plans, errors = analyze(spec_file)
+    if errors:
+        return None
+    return tuple(dataclasses.replace(p, sha256="digest") for p in plans)
+
+
+def assert_agrees(text: str, file: str = "quick.spec") -> tuple[dsl.plan.SpecPlan, ...] | None:
+    text = normalize(text)
+    served = quick.compile_text(text, file, "digest", builtin_registry())
+    if served is not None:
+        assert served == full(text, file)
+        lazy = quick.compile_text(text, file, "digest", builtin_registry(), lazy=True)
+        assert lazy == served
+    return served
+
+
+def test_plain_specs_are_served_and_equal_the_full_path() -> None:
+    plans = assert_agrees(PLAIN)
+    assert plans is not None and [p.title for p in plans] == ["Load points, suite 1", "Protocol"]
+    first = plans[0].scenarios[0]
+    assert first.steps[0].source == dsl.plan.Source("quick.spec", 13, 5, "    ev draws 13 A")
+    assert first.setup[1].source.text == "    ev plugs in on evse 1  # the first EVSE"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "specs").rglob("*.spec")), ids=lambda p: p.name)
+def test_the_spec_library_agrees(path: Path) -> None:
+    assert_agrees(path.read_text(encoding="utf-8"), str(path))
+
+
+def test_golden_mistakes_are_left_to_the_full_path() -> None:
+    goldens = sorted((REPO / "tests" / "dsl" / "golden").glob("*.spec"))
+    assert len(goldens) >= 20
+    for path in goldens:
+        assert dsl._quick(path.read_bytes(), path.name, "digest", builtin_registry()) is None, path.name
+
+
+def test_reference_examples_agree() -> None:
+    doc = (REPO / "docs" / "language.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```spec\n(.*?)```", doc, re.DOTALL)
+    assert blocks
+    served = [assert_agrees(b) for b in blocks]
+    assert any(s is not None for s in served)  # the plain ones take the quick path
+
+
+@pytest.mark.parametrize("text", [
+    PLAIN.replace("13 A - 1 A", "13 kW"),                               # dimension mismatch
+    PLAIN.replace('over "steady" within', 'over "stedy" within'),       # undefined window
+    PLAIN.replace('    measure "steady" for 10 min\n', '    measure "steady" for 10 min\n' * 2),  # measured twice
+    PLAIN.replace("    charger booted", "    charger boted"),            # unknown statement
+    PLAIN.replace('scenario "point 2"', 'scenario "point 1"'),          # duplicate name
+    PLAIN.replace("  version 1", "  version 7"),                        # unknown version
+    PLAIN.replace("  teardown\n    session stops\n", "  teardown\n"),   # empty block
+    PLAIN.replace("  tags bench", "  tags bench\n  tags more"),         # two tags lines
+    PLAIN.replace('spec "Protocol"', 'spec "Load points, suite 1"'),    # duplicate spec title
+    PLAIN.replace("    ev draws 14 A", "\tev draws 14 A"),               # tab
+])
+def test_files_with_errors_are_never_served(text: str) -> None:
+    assert full(normalize(text), "quick.spec") is None
+    assert quick.compile_text(normalize(text), "quick.spec", "digest", builtin_registry()) is None
+
+
+def test_each_distinct_line_is_lowered_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    lower = quick._lower
+
+    def counting(line: str, registry: dsl.StepRegistry) -> object:
+        calls.append(line)
+        return lower(line, registry)
+
+    monkeypatch.setattr(quick, "_TEMPLATES", {})
+    monkeypatch.setattr(quick, "_lower", counting)
+    for n in range(3):
+        assert quick.compile_text(normalize(PLAIN), f"f{n}.spec", "d", builtin_registry()) is not None
+    assert len(calls) == len(set(calls)) == 17  # the statement lines of PLAIN, each once
+
+
+def test_a_new_step_definition_gets_new_templates() -> None:
+    registry = builtin_registry().copy()
+    text = normalize(PLAIN.replace("    charger booted", "    lab relay closes"))
+    assert quick.compile_text(text, "x.spec", "d", registry) is None  # unknown statement
+    registry.define("lab relay closes", name="lab.relay_closes")
+    plans = quick.compile_text(text, "x.spec", "d", registry)
+    assert plans is not None and plans[0].scenarios[0].setup[0].step == "lab.relay_closes"
+
+
+def test_lazy_plans_place_their_steps_when_used() -> None:
+    eager = quick.compile_text(normalize(PLAIN), "x.spec", "d", builtin_registry())
+    lazy = quick.compile_text(normalize(PLAIN), "x.spec", "d", builtin_registry(), lazy=True)
+    assert eager is not None and lazy is not None
+    scenario = lazy[0].scenarios[1]
+    assert isinstance(scenario, LazyScenarioPlan) and "steps" not in scenario.__dict__
+    assert scenario.name == "point 2" and scenario.tags == ("bench", "ac-only", "smart")
+    assert scenario.steps == eager[0].scenarios[1].steps
+    assert pickle.loads(pickle.dumps(lazy)) == eager
+
+
+def test_load_and_check_take_the_quick_path(tmp_path: Path) -> None:
+    path = tmp_path / "plain.spec"
+    path.write_text(PLAIN, encoding="utf-8")
+    digest = sha256_bytes(path.read_bytes())
+    expected = full(normalize(PLAIN), str(path))
+    assert expected is not None
+    assert dsl.load(path) == tuple(dataclasses.replace(p, sha256=digest) for p in expected)
+    assert dsl.check_paths([tmp_path]) == []
+    path.write_text(PLAIN.replace("13 A - 1 A", "13 kW"), encoding="utf-8")
+    (error,) = dsl.check_paths([tmp_path])
+    assert error.source.line == 14 and "kW" in error.message
+
+
+@st.composite
+def mutated_plain(draw: st.DrawFn) -> str:
+    tokens = TOKEN.findall(PLAIN)
+    for _ in range(draw(st.integers(1, 3))):
+        i = draw(st.integers(0, len(tokens) - 1))
+        j = draw(st.integers(0, len(tokens) - 1))
+        op = draw(st.sampled_from(["delete", "duplicate", "swap", "replace"]))
+        if op == "delete":
+            del tokens[i]
+        elif op == "duplicate":
+            tokens.insert(i, tokens[i])
+        elif op == "swap":
+            tokens[i], tokens[j] = tokens[j], tokens[i]
+        else:
+            tokens[i] = tokens[j]
+    return "".join(tokens)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_plain())
+def test_mutated_plain_specs_agree(text: str) -> None:
+    assert_agrees(text)
