@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import importlib.util
 import os
@@ -185,6 +184,8 @@ def _quick(data: bytes, name: str, digest: str, registry: StepRegistry, *,
 
 
 def _parse_bytes(data: bytes, name: str) -> tuple[ast.SpecFile | None, list[SpecError]]:
+    import msgspec
+
     from dsl.parser import parse_partial
     from dsl.text import decode, sha256_bytes
 
@@ -194,7 +195,7 @@ def _parse_bytes(data: bytes, name: str) -> tuple[ast.SpecFile | None, list[Spec
         return None, list(e.errors)
     spec_file, errors = parse_partial(text, name)
     if spec_file is not None:
-        spec_file = dataclasses.replace(spec_file, sha256=sha256_bytes(data))  # the file's bytes, as stored
+        spec_file = msgspec.structs.replace(spec_file, sha256=sha256_bytes(data))  # the file's bytes, as stored
     return spec_file, errors
 
 

@@ -8,13 +8,12 @@ example values are spliced in for placeholders before anything is checked. ``{li
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from dsl.plan import Source
 
 
-@dataclass(frozen=True, kw_only=True)
-class Node:
+class Node(msgspec.Struct, frozen=True, kw_only=True):
     source: Source
     width: int = 1  # characters of the first line that belong to the node (for ^^^ under it)
 
@@ -34,19 +33,16 @@ class Node:
 # ---- atoms -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class Atom(Node):
+class Atom(Node, frozen=True, kw_only=True):
     # Set on atoms spliced in for a placeholder: "limit = 6 A", for messages about that example.
     origin: str = ""
 
 
-@dataclass(frozen=True, kw_only=True)
-class Word(Atom):
+class Word(Atom, frozen=True, kw_only=True):
     text: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class Number(Atom):
+class Number(Atom, frozen=True, kw_only=True):
     text: str
 
     @property
@@ -58,36 +54,30 @@ class Number(Atom):
         return self.text.isdigit()
 
 
-@dataclass(frozen=True, kw_only=True)
-class String(Atom):
+class String(Atom, frozen=True, kw_only=True):
     value: str  # without quotes, escapes resolved
 
 
-@dataclass(frozen=True, kw_only=True)
-class Placeholder(Atom):
+class Placeholder(Atom, frozen=True, kw_only=True):
     name: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class Punct(Atom):
+class Punct(Atom, frozen=True, kw_only=True):
     text: str  # one of : , + - % ±
 
 
-@dataclass(frozen=True, kw_only=True)
-class Field(Node):
+class Field(Node, frozen=True, kw_only=True):
     key: str
     value: FieldValue
 
 
-@dataclass(frozen=True, kw_only=True)
-class Fields(Atom):
+class Fields(Atom, frozen=True, kw_only=True):
     """An OCPP payload subset: ``{eventType: "Updated", offline: true}``."""
 
     items: tuple[Field, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class FieldList(Atom):
+class FieldList(Atom, frozen=True, kw_only=True):
     items: tuple[FieldValue, ...]
 
 
@@ -98,29 +88,25 @@ Atoms = tuple[Atom, ...]
 # ---- expressions and conditions ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class Expr(Node):
+class Expr(Node, frozen=True, kw_only=True):
     """A quantity expression: ``16 A``, ``7.4 kW - 2 %``, ``{limit} + 0.6 A``."""
 
     atoms: Atoms
 
 
-@dataclass(frozen=True, kw_only=True)
-class SignalRef(Node):
+class SignalRef(Node, frozen=True, kw_only=True):
     """A signal as written: ``analyzer current L1``, ``charger status evse 1``."""
 
     atoms: Atoms
 
 
-@dataclass(frozen=True, kw_only=True)
-class Compare(Node):
+class Compare(Node, frozen=True, kw_only=True):
     signal: SignalRef
     op: str  # < <= > >= == !=
     bound: Expr
 
 
-@dataclass(frozen=True, kw_only=True)
-class StateIs(Node):
+class StateIs(Node, frozen=True, kw_only=True):
     signal: SignalRef
     states: tuple[Word, ...]
 
@@ -131,36 +117,31 @@ Condition = Compare | StateIs
 # ---- statements --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class ActionStmt(Node):
+class ActionStmt(Node, frozen=True, kw_only=True):
     """A statement resolved through the step registry: ``ev requests 32 A``."""
 
     atoms: Atoms
 
 
-@dataclass(frozen=True, kw_only=True)
-class Include(Node):
+class Include(Node, frozen=True, kw_only=True):
     """``include setup "plugged in" from "common/setup.spec"`` (no `from`: the same file)."""
 
     name: String
     path: String | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class Measure(Node):
+class Measure(Node, frozen=True, kw_only=True):
     window: String
     duration: Expr | None
     until: tuple[Word, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Repeat(Node):
+class Repeat(Node, frozen=True, kw_only=True):
     times: Number
     body: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExpectCondition(Node):
+class ExpectCondition(Node, frozen=True, kw_only=True):
     """``expect C`` (mode "now"), ``expect within T: C``, ``expect for T: C``."""
 
     mode: str  # now | within | for
@@ -168,8 +149,7 @@ class ExpectCondition(Node):
     condition: Condition
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExpectAccuracy(Node):
+class ExpectAccuracy(Node, frozen=True, kw_only=True):
     measured: SignalRef
     measured_window: String | None
     tolerance: Expr
@@ -177,15 +157,13 @@ class ExpectAccuracy(Node):
     window: String | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExpectMessage(Node):
+class ExpectMessage(Node, frozen=True, kw_only=True):
     within: Expr | None
     action: Word
     fields: Fields | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExpectInterval(Node):
+class ExpectInterval(Node, frozen=True, kw_only=True):
     action: Word
     fields: Fields | None
     every: Expr
@@ -193,21 +171,18 @@ class ExpectInterval(Node):
     window: String | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExpectReply(Node):
+class ExpectReply(Node, frozen=True, kw_only=True):
     fields: Fields | None
     error: Word | None
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExpectNoMessage(Node):
+class ExpectNoMessage(Node, frozen=True, kw_only=True):
     action: Word
     fields: Fields | None
     duration: Expr
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExpectRule(Node):
+class ExpectRule(Node, frozen=True, kw_only=True):
     """``expect every TransactionEvent of the session: seqNo increases by 1``."""
 
     action: Word  # "message" means every message
@@ -215,8 +190,7 @@ class ExpectRule(Node):
     rule: Atoms
 
 
-@dataclass(frozen=True, kw_only=True)
-class ExpectTrials(Node):
+class ExpectTrials(Node, frozen=True, kw_only=True):
     at_least: Expr
 
 
@@ -230,8 +204,7 @@ Stmt = ActionStmt | Include | Measure | Repeat | Expect
 # ---- blocks ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, kw_only=True)
-class Examples(Node):
+class Examples(Node, frozen=True, kw_only=True):
     """Example values: from ``for load in 6 A, 16 A`` (form "list") or an ``examples`` table."""
 
     form: str  # list | table
@@ -239,44 +212,37 @@ class Examples(Node):
     rows: tuple[Row, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Row(Node):
+class Row(Node, frozen=True, kw_only=True):
     cells: tuple[Atoms, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Scenario(Node):
+class Scenario(Node, frozen=True, kw_only=True):
     title: String
     examples: Examples | None
     body: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Block(Node):
+class Block(Node, frozen=True, kw_only=True):
     kind: str  # setup | teardown
     body: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Version(Node):
+class Version(Node, frozen=True, kw_only=True):
     number: Number
 
 
-@dataclass(frozen=True, kw_only=True)
-class Refs(Node):
+class Refs(Node, frozen=True, kw_only=True):
     refs: tuple[String, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Tags(Node):
+class Tags(Node, frozen=True, kw_only=True):
     tags: tuple[Word, ...]
 
 
 SpecItem = Version | Refs | Tags | Block | Scenario
 
 
-@dataclass(frozen=True, kw_only=True)
-class Spec(Node):
+class Spec(Node, frozen=True, kw_only=True):
     title: String
     items: tuple[SpecItem, ...]
 
@@ -300,28 +266,25 @@ class Spec(Node):
         return tuple(i for i in self.items if isinstance(i, Scenario))
 
 
-@dataclass(frozen=True, kw_only=True)
-class NamedSetup(Node):
+class NamedSetup(Node, frozen=True, kw_only=True):
     """A top-level ``setup "name"`` block that specs include by name."""
 
     name: String
     body: tuple[Stmt, ...]
 
 
-@dataclass(frozen=True, kw_only=True)
-class Comment(Node):
+class Comment(Node, frozen=True, kw_only=True):
     text: str  # from '#' to the end of the line
     own_line: bool  # a line of its own (else it trails a statement)
 
 
-@dataclass(frozen=True, kw_only=True)
-class SpecFile(Node):
+class SpecFile(Node, frozen=True, kw_only=True):
     text: str  # the normalised source (\n line ends, no BOM)
     specs: tuple[Spec, ...]
     setups: tuple[NamedSetup, ...]
     comments: tuple[Comment, ...] = ()
     sha256: str = ""
-    order: tuple[Spec | NamedSetup, ...] = field(default=())  # top-level items in file order
+    order: tuple[Spec | NamedSetup, ...] = ()  # top-level items in file order
 
     @property
     def lines(self) -> list[str]:

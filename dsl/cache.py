@@ -24,6 +24,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from dsl.errors import SpecErrors
 from dsl.lazy import EntryPlans, from_outline, outline
 from dsl.plan import SpecPlan
@@ -120,6 +122,13 @@ def _shared(obj: Any, memo: dict[tuple[Any, ...], Any]) -> Any:
     elif kind is dict:
         parts = {k: _shared(v, memo) for k, v in obj.items()}
         key = (kind, *((k, _identity(v)) for k, v in parts.items()))
+    elif isinstance(obj, msgspec.Struct):
+        state = {k: _shared(getattr(obj, k), memo) for k in obj.__struct_fields__}
+        key = (kind, *((k, _identity(v)) for k, v in state.items()))
+        if key in memo:
+            return memo[key]
+        changed = {k: v for k, v in state.items() if v is not getattr(obj, k)}
+        parts = msgspec.structs.replace(obj, **changed) if changed else obj
     elif dataclasses.is_dataclass(obj) and hasattr(obj, "__dict__"):
         state = {k: _shared(v, memo) for k, v in vars(obj).items()}
         key = (kind, *((k, _identity(v)) for k, v in state.items()))

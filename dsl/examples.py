@@ -7,14 +7,16 @@ message can say which example broke) and in strings its text ("limit 6 A").
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from msgspec.structs import fields, replace
+
 from dsl import ast
+from dsl.plan import Source
 from dsl.render import render_atoms
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -69,26 +71,26 @@ def _sub(node: Any, b: Mapping[str, ast.Atoms]) -> Any:
                 out.append(_sub(item, b))
         return tuple(out)
     if isinstance(node, ast.String):
-        return dataclasses.replace(node, value=substitute_text(node.value, b))
+        return replace(node, value=substitute_text(node.value, b))
     if isinstance(node, ast.Field) and isinstance(node.value, ast.Placeholder) and node.value.name in b:
         atoms = _splice(b[node.value.name], node.value)
         value = atoms[0] if len(atoms) == 1 else ast.String(
             source=node.value.source, width=node.value.width, value=render_atoms(b[node.value.name]),
             origin=atoms[0].origin if atoms else "")
-        return dataclasses.replace(node, value=value)
+        return replace(node, value=value)
     if isinstance(node, ast.Node):
         changes = {}
-        for f in dataclasses.fields(node):
-            value = getattr(node, f.name)
+        for name in node.__struct_fields__:
+            value = getattr(node, name)
             if isinstance(value, ast.Node | tuple):
-                changes[f.name] = _sub(value, b)
-        return dataclasses.replace(node, **changes) if changes else node
+                changes[name] = _sub(value, b)
+        return replace(node, **changes) if changes else node
     return node
 
 
 def _splice(value: ast.Atoms, at: ast.Placeholder) -> tuple[ast.Atom, ...]:
     origin = f"{at.name} = {render_atoms(value)}"
-    return tuple(dataclasses.replace(a, source=at.source, width=at.width, origin=origin) for a in value)
+    return tuple(replace(a, source=at.source, width=at.width, origin=origin) for a in value)
 
 
 def substitute_text(text: str, bindings: Mapping[str, ast.Atoms]) -> str:
@@ -118,5 +120,5 @@ def placeholders(node: Any) -> Iterator[tuple[str, ast.Node]]:
 @functools.cache
 def _child_fields(cls: type) -> tuple[str, ...]:
     # Checking runs this walk for every statement of every instance: skip fields that never hold nodes.
-    leaves = {"str", "int", "bool", "Source"}
-    return tuple(f.name for f in dataclasses.fields(cls) if str(f.type) not in leaves)
+    leaves = (str, int, bool, Source)
+    return tuple(f.name for f in fields(cls) if f.type not in leaves)

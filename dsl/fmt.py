@@ -15,7 +15,6 @@ tree, same comments), so formatting can never change what a spec tests.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,5 +247,5 @@ def _shape(node: Any) -> Any:
     if isinstance(node, ast.Node):
         skip = _POSITION_FIELDS | (_FILE_FIELDS if isinstance(node, ast.SpecFile) else frozenset())
         return (type(node).__name__, *(
-            (f.name, _shape(getattr(node, f.name))) for f in dataclasses.fields(node) if f.name not in skip))
+            (f, _shape(getattr(node, f))) for f in node.__struct_fields__ if f not in skip))
     return node

@@ -14,9 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+import msgspec
 
-@dataclass(frozen=True)
-class Source:
+
+class Source(msgspec.Struct, frozen=True):
     """Where a node came from. Lines and columns are 1-based; `text` is the whole source line."""
 
     file: str
@@ -28,8 +29,7 @@ class Source:
         return f"{self.file}:{self.line}:{self.column}"
 
 
-@dataclass(frozen=True)
-class Quantity:
+class Quantity(msgspec.Struct, frozen=True):
     """A physical quantity: `value` in the canonical unit of `dimension`; `text` as written."""
 
     value: float
@@ -40,8 +40,7 @@ class Quantity:
         return self.text
 
 
-@dataclass(frozen=True)
-class Signal:
+class Signal(msgspec.Struct, frozen=True):
     """A recorded signal a condition reads, e.g. `analyzer current L1`.
 
     `key` is the recorder's series name: ``analyzer.current.L1``, ``analyzer.power``, ``analyzer.energy``,
@@ -59,8 +58,7 @@ class Signal:
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
 
 
-@dataclass(frozen=True)
-class Comparison:
+class Comparison(msgspec.Struct, frozen=True):
     signal: Signal
     op: Op
     bound: Quantity
@@ -69,8 +67,7 @@ class Comparison:
         return f"{self.signal.text} {self.op} {self.bound.text}"
 
 
-@dataclass(frozen=True)
-class StateIs:
+class StateIs(msgspec.Struct, frozen=True):
     """`charger status evse 1 is Available`: a state signal equals one of `states`."""
 
     signal: Signal
@@ -86,8 +83,7 @@ Condition = Comparison | StateIs
 # ---- steps -----------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Action:
+class Action(msgspec.Struct, frozen=True):
     """A statement resolved to a registered step definition, e.g. ``ev requests 32 A``.
 
     `step` is the definition's name; `args` its typed parameters (Quantity, str, int, Mapping for OCPP
@@ -100,8 +96,7 @@ class Action:
     text: str
 
 
-@dataclass(frozen=True)
-class Measure:
+class Measure(msgspec.Struct, frozen=True):
     """Open the named measurement window; it closes after `duration`, or when `until` happens.
 
     `until` is an event name (``session ends``); with neither, the window stays open to the scenario end.
@@ -115,15 +110,13 @@ class Measure:
     text: str
 
 
-@dataclass(frozen=True)
-class ExpectNow:
+class ExpectNow(msgspec.Struct, frozen=True):
     condition: Condition
     source: Source
     text: str
 
 
-@dataclass(frozen=True)
-class ExpectWithin:
+class ExpectWithin(msgspec.Struct, frozen=True):
     """The first time `condition` holds, within `duration`; the time-to-comply is recorded."""
 
     duration: Quantity
@@ -132,8 +125,7 @@ class ExpectWithin:
     text: str
 
 
-@dataclass(frozen=True)
-class ExpectFor:
+class ExpectFor(msgspec.Struct, frozen=True):
     """`condition` holds at every sample for `duration`; fails at the first violation."""
 
     duration: Quantity
@@ -142,8 +134,7 @@ class ExpectFor:
     text: str
 
 
-@dataclass(frozen=True)
-class ExpectAccuracy:
+class ExpectAccuracy(msgspec.Struct, frozen=True):
     """`measured within tolerance of reference [over window]`.
 
     `tolerance` is a ratio (``2 %`` -> 0.02, relative to the reference) or a quantity of the signals'
@@ -160,8 +151,7 @@ class ExpectAccuracy:
     text: str
 
 
-@dataclass(frozen=True)
-class ExpectMessage:
+class ExpectMessage(msgspec.Struct, frozen=True):
     """The charger sends `action` whose payload contains `fields` (nested subset), within `within`."""
 
     action: str
@@ -171,8 +161,7 @@ class ExpectMessage:
     text: str
 
 
-@dataclass(frozen=True)
-class ExpectNoMessage:
+class ExpectNoMessage(msgspec.Struct, frozen=True):
     """The charger sends no `action` (optionally matching `fields`) for `duration`."""
 
     action: str
@@ -182,8 +171,7 @@ class ExpectNoMessage:
     text: str
 
 
-@dataclass(frozen=True)
-class ExpectReply:
+class ExpectReply(msgspec.Struct, frozen=True):
     """The charger's reply to the harness's last call contains `fields`; `error` expects a CALLERROR code."""
 
     fields: Mapping[str, Any]
@@ -192,8 +180,7 @@ class ExpectReply:
     text: str
 
 
-@dataclass(frozen=True)
-class ExpectInterval:
+class ExpectInterval(msgspec.Struct, frozen=True):
     """The charger sends `action` every `every` +- `tolerance` during `window` (or the whole scenario)."""
 
     action: str
@@ -204,8 +191,7 @@ class ExpectInterval:
     text: str
 
 
-@dataclass(frozen=True)
-class ExpectRule:
+class ExpectRule(msgspec.Struct, frozen=True):
     """A rule over the whole trace, e.g. rule="seqno_increments" over `action` events of the session."""
 
     rule: str  # seqno_increments | offline_flagged | timestamps_within | schema_valid
@@ -215,16 +201,14 @@ class ExpectRule:
     text: str
 
 
-@dataclass(frozen=True)
-class Repeat:
+class Repeat(msgspec.Struct, frozen=True):
     times: int
     body: tuple[Step, ...]
     source: Source
     text: str
 
 
-@dataclass(frozen=True)
-class ExpectTrials:
+class ExpectTrials(msgspec.Struct, frozen=True):
     """`expect at least P % of trials pass`, judged over the preceding `repeat` block."""
 
     at_least: Quantity  # ratio
