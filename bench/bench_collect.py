@@ -5,10 +5,10 @@ Run on demand (pytest does not collect it)::
     .venv/bin/python bench/bench_collect.py [--files 200] [--per-file 5] [--repeat 3]
 
 In a temporary directory it writes N spec files of M scenarios each and times, each as a subprocess,
-best of --repeat, `pytest --collect-only -q` for:
+best of --repeat interleaved rounds, `pytest --collect-only -q` for:
 
   (a) the chargespec plugin, cold (no plan cache) and warm (plan cache filled by a previous run,
-      passed through $CHARGESPEC_PLAN_CACHE);
+      passed through $CHARGESPEC_PLAN_CACHE); also, without a target, a first run filling an empty cache;
   (b) pytest's floor: a trivial plugin yielding the same items from the same files without parsing;
   (c) pytest-bdd collecting an equivalent Gherkin corpus (same scenarios, matching step definitions).
 
@@ -152,16 +152,11 @@ def run(root: Path, args: list[str], env: dict[str, str], expect: int) -> float:
     return elapsed
 
 
-def best(repeat: int, fn: object) -> float:
-    assert callable(fn)
-    return min(fn() for _ in range(repeat))
-
-
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--files", type=int, default=200)
     p.add_argument("--per-file", type=int, default=5)
-    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--repeat", type=int, default=5)
     args = p.parse_args(argv)
     n = args.files * args.per_file
     with tempfile.TemporaryDirectory(prefix="chargespec-bench-") as tmp:
@@ -178,21 +173,32 @@ def main(argv: list[str] | None = None) -> int:
         def cold() -> float:
             return run(root, ["specs"], base, n)
 
+        def filling() -> float:  # a first run that fills the plan cache (pytest's cache dir, normally)
+            fresh = tempfile.mkdtemp(dir=root, prefix="fill-")
+            return run(root, ["specs"], {**base, "CHARGESPEC_PLAN_CACHE": fresh}, n)
+
         def warm() -> float:
             return run(root, ["specs"], {**base, "CHARGESPEC_PLAN_CACHE": str(cache)}, n)
 
+        def floor() -> float:
+            return run(root, ["-p", "floor_plugin", "-p", "no:chargespec", "specs"], floor_env, n)
+
+        def bdd() -> float:
+            return run(root, ["-p", "no:chargespec", "bdd"], base, n)
+
         # One untimed run of each warms the OS file cache and Python's bytecode caches alike (and
         # Lark's parser tables, which dsl keeps in the temp directory like bytecode).
-        run(root, ["specs"], {**base, "CHARGESPEC_PLAN_CACHE": str(cache)}, n)
-        run(root, ["-p", "floor_plugin", "-p", "no:chargespec", "specs"], floor_env, n)
-        run(root, ["-p", "no:chargespec", "bdd"], base, n)
-
-        t_cold = best(args.repeat, cold)
-        t_warm = best(args.repeat, warm)
-        t_floor = best(args.repeat, lambda: run(root, ["-p", "floor_plugin", "-p", "no:chargespec", "specs"],
-                                                floor_env, n))
-        t_bdd = best(args.repeat, lambda: run(root, ["-p", "no:chargespec", "bdd"], base, n))
-        t_import = best(args.repeat, lambda: _import_time())
+        warm(), floor(), bdd()
+        # Rounds interleave the variants, so a change in the machine's load touches all of them alike;
+        # each variant's figure is its best round.
+        runs: dict[str, list[float]] = {"cold": [], "filling": [], "warm": [], "floor": [], "bdd": []}
+        for _ in range(args.repeat):
+            for name, fn in (("cold", cold), ("filling", filling), ("warm", warm), ("floor", floor),
+                             ("bdd", bdd)):
+                runs[name].append(fn())
+        t_cold, t_fill, t_warm, t_floor, t_bdd = (min(runs[k]) for k in ("cold", "filling", "warm", "floor",
+                                                                            "bdd"))
+        t_import = min(_import_time() for _ in range(args.repeat))
 
     rows = [
         ("(a) chargespec, cold", t_cold, f"{t_cold / t_floor:5.2f}x floor, target <= 1.30x",
@@ -202,23 +208,29 @@ def main(argv: list[str] | None = None) -> int:
         ("(b) pytest floor (no parsing)", t_floor, "", None),
         ("(c) pytest-bdd", t_bdd, f"cold {t_cold / t_bdd:4.2f}x, warm {t_warm / t_bdd:4.2f}x of bdd, target < 1",
          t_cold < t_bdd and t_warm < t_bdd),
+        ("    chargespec, filling a cache", t_fill, f"{t_fill / t_floor:5.2f}x floor (a first run with pytest's "
+         "cache on; no target)", None),
     ]
-    print(f"pytest --collect-only: {n} scenarios in {args.files} files, best of {args.repeat} (seconds)")
+    print(f"pytest --collect-only: {n} scenarios in {args.files} files, best of {args.repeat} interleaved "
+          "rounds (seconds)")
     for label, seconds, ratio, met in rows:
         verdict = "" if met is None else ("  met" if met else "  NOT met")
         print(f"  {label:<30} {seconds:7.3f}   {ratio}{verdict}")
-    print(f"  importing the chargespec plugin beyond pytest: {t_import:.3f} s (paid by (a), not by (b))")
+    spread = {k: (max(v) - min(v)) / min(v) for k, v in runs.items()}
+    print("  round-to-round spread: " + ", ".join(f"{k} {100 * v:.0f} %" for k, v in spread.items()))
+    print(f"  importing the chargespec plugin, pytest already imported: {1000 * t_import:.1f} ms "
+          "(paid by (a), not by (b))")
     return 0
 
 
 def _import_time() -> float:
-    """What importing the plugin adds to importing pytest (which every run pays)."""
-    start = time.perf_counter()
-    subprocess.run([PYTHON, "-c", "import pytest, runner.plugin"], check=True)
-    bare = time.perf_counter() - start
-    start = time.perf_counter()
-    subprocess.run([PYTHON, "-c", "import pytest"], check=True)
-    return bare - (time.perf_counter() - start)
+    """Seconds to import the plugin in a process that has imported pytest (as -X importtime reports it)."""
+    proc = subprocess.run([PYTHON, "-X", "importtime", "-c", "import pytest; import runner.plugin"],
+                          capture_output=True, text=True, check=True)
+    for line in proc.stderr.splitlines():
+        if line.rstrip().endswith("| runner.plugin"):
+            return int(line.split("|")[1]) / 1e6
+    raise SystemExit(f"no import time for runner.plugin in:\n{proc.stderr[-2000:]}")
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
     plans = _quick(data, name, digest, registry, lazy=lazy and cache is None)
     if plans is not None:
         if cache is not None:
-            cache.put(name, digest, registry, plans, ())  # (a quick file includes nothing)
+            cache.put(name, digest, registry, plans, (), shared=True)  # (a quick file includes nothing)
         return plans
     spec_file, errors = _parse_bytes(data, name)
     if spec_file is None:

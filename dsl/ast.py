@@ -1,5 +1,7 @@
 """The typed syntax tree of a spec file. Frozen; every node knows its file, line and column.
 
+Nodes are frozen ``msgspec.Struct`` records, like the plan's values (see :mod:`dsl.plan` for why).
+
 Statement bodies and quantity expressions are kept as flat atom sequences (words, numbers, strings,
 placeholders, punctuation, field objects): the step registry matches statements against patterns, and
 example values are spliced in for placeholders before anything is checked. ``{limit} + 0.6 A`` is

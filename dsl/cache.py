@@ -88,8 +88,13 @@ class PlanCache:
             return from_outline(outlines, EntryPlans(entry, path, digest, registry))
         return plans if isinstance(plans, tuple) else None
 
-    def put(self, path: str, digest: str, registry: StepRegistry, plans: Plans, deps: Deps) -> None:
-        """Store plans; a cache that cannot be written is not an error (the next run parses again)."""
+    def put(self, path: str, digest: str, registry: StepRegistry, plans: Plans, deps: Deps, *,
+            shared: bool = False) -> None:
+        """Store plans; a cache that cannot be written is not an error (the next run parses again).
+
+        `shared`: equal parts of `plans` are already one object (:mod:`dsl.quick` places one template per
+        line), so the walk that makes them so is skipped; pickle stores each shared object once.
+        """
         entry = self._entry(_key(path, digest, registry))
         try:
             entry.parent.mkdir(parents=True, exist_ok=True)
@@ -97,7 +102,7 @@ class PlanCache:
             with os.fdopen(fd, "wb") as f:
                 # Two pickles: what collection needs, then the plans (a lazy hit reads the first only).
                 pickle.dump((deps, outline(plans)), f, protocol=pickle.HIGHEST_PROTOCOL)
-                pickle.dump(_shared(plans, {}), f, protocol=pickle.HIGHEST_PROTOCOL)
+                pickle.dump(plans if shared else _shared(plans, {}), f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, entry)
         except OSError:
             return

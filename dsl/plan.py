@@ -6,6 +6,11 @@ turns each ScenarioPlan into one pytest item and executes ``setup + steps + tear
 
 Values are canonical: quantities carry a float in the canonical unit of their dimension (see
 :mod:`dsl.units`: A, V, W, Wh, s, Hz, ohm; percentages as fractions) and the text the spec wrote.
+
+Steps and values are frozen ``msgspec.Struct`` records (typed, compared and hashed by value, pickled like
+dataclasses): defining one costs ~15 µs instead of a dataclass's ~500 µs and making one ~0.1 µs instead of
+~1.5 µs, which is what keeps collecting a large spec library near pytest's own speed
+(bench/bench_collect.py). The two plan classes stay dataclasses: :mod:`dsl.lazy` fills their fields late.
 """
 
 from __future__ import annotations

@@ -203,3 +203,18 @@ def mutated_plain(draw: st.DrawFn) -> str:
 @given(mutated_plain())
 def test_mutated_plain_specs_agree(text: str) -> None:
     assert_agrees(text)
+
+
+def test_plans_cached_from_the_quick_path_keep_their_sharing(tmp_path: Path) -> None:
+    path = tmp_path / "plain.spec"
+    path.write_text(PLAIN, encoding="utf-8")
+    cache = tmp_path / "cache"
+    first = dsl.load(path, cache_dir=cache)
+    (entry,) = cache.rglob("*.pickle")
+    again = dsl.load(path, cache_dir=cache, lazy=True)  # a hit: the outline now, steps when used
+    assert again == first
+    with entry.open("rb") as f:
+        pickle.load(f)
+        stored = pickle.load(f)
+    one, two = stored[0].scenarios
+    assert one.setup is two.setup and one.teardown is two.teardown  # one object in the pickle, as placed
