@@ -19,9 +19,9 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import msgspec
 from msgspec.structs import replace
 
 from dsl import plan
@@ -46,8 +46,7 @@ class _Unusual(Exception):
     """The file holds something the quick compiler leaves to the full path."""
 
 
-@dataclass(frozen=True)
-class _Template:
+class _Template(msgspec.Struct, frozen=True):
     """One statement line lowered at line 1 of no file: its step, and the windows it opens and reads."""
 
     step: plan.Step
@@ -89,8 +88,7 @@ class _Later:
         return self._plans
 
 
-@dataclass
-class _Block:
+class _Block(msgspec.Struct):
     kind: str  # setup | teardown | scenario
     number: int
     line: str
@@ -98,8 +96,7 @@ class _Block:
     steps: list[tuple[int, str, _Template]] | None = None
 
 
-@dataclass
-class _Spec:
+class _Spec(msgspec.Struct):
     number: int
     line: str
     title: str
