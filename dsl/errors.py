@@ -11,14 +11,14 @@ Rendered for people, compiler style::
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
+
+import msgspec
 
 from dsl.plan import Source
 
 
-@dataclass(frozen=True)
-class SpecError:
+class SpecError(msgspec.Struct, frozen=True):
     """One mistake: `source` points at it (1-based line/column), `width` characters are underlined."""
 
     source: Source

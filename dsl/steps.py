@@ -22,14 +22,15 @@ import difflib
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+import msgspec
 
 if TYPE_CHECKING:
     from dsl import ast
 else:
     # dsl.ast is bound on the first match (see _bind_ast), not at import: a plan-cache hit needs only
-    # the registry's fingerprint, and the AST classes cost ~20 ms to create.
+    # the registry's fingerprint, not the syntax tree.
     ast = None
 
 QUANTITY_TYPES: frozenset[str] = frozenset(
@@ -39,8 +40,7 @@ SINGLE_TYPES: frozenset[str] = frozenset({"int", "string", "word", "fields", "ac
 PARAM_TYPES: frozenset[str] = QUANTITY_TYPES | SINGLE_TYPES
 
 
-@dataclass(frozen=True)
-class Param:
+class Param(msgspec.Struct, frozen=True):
     name: str
     type: str  # one type, or quantity kinds joined by "|" ("current|power")
 
@@ -53,27 +53,24 @@ class Param:
         return all(k in QUANTITY_TYPES for k in self.kinds)
 
 
-@dataclass(frozen=True)
-class _Lit:
+class _Lit(msgspec.Struct, frozen=True):
     text: str
 
 
-@dataclass(frozen=True)
-class _Opt:
+class _Opt(msgspec.Struct, frozen=True):
     parts: tuple[_Part, ...]
 
 
 _Part = _Lit | Param | _Opt
 
 
-@dataclass(frozen=True)
-class StepDef:
+class StepDef(msgspec.Struct, frozen=True):
     """A statement signature: `name` is what the runner binds an implementation to."""
 
     name: str
     pattern: str
     params: tuple[Param, ...]
-    parts: tuple[_Part, ...] = field(default=(), repr=False, compare=False)
+    parts: tuple[_Part, ...] = ()  # the pattern, parsed (follows from it)
 
     @property
     def actor(self) -> str:
