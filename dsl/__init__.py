@@ -111,7 +111,8 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
     cache_dir = cache_dir or os.environ.get(PLAN_CACHE_ENV) or None
     cache = PlanCache(cache_dir) if cache_dir else None
     try:
-        data = Path(name).read_bytes()
+        with open(name, "rb") as f:
+            data = f.read()
     except OSError as e:
         raise SpecErrors([_unreadable(name, e)]) from None
     digest = sha256_bytes(data)

@@ -66,9 +66,11 @@ def _text_digest(path: str) -> str | None:
 class PlanCache:
     def __init__(self, directory: str | Path) -> None:
         self.directory = Path(directory)
+        self._root = os.fspath(directory)
 
-    def _entry(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.pickle"
+    def _entry(self, key: str) -> str:
+        # (plain strings: a warm collection asks once per spec file, and pathlib costs ~20 µs a time)
+        return os.path.join(self._root, key[:2], key + ".pickle")
 
     def get(self, path: str, digest: str, registry: StepRegistry, *, lazy: bool = False) -> Plans | None:
         """The cached plans, or None when there is no valid entry.
@@ -77,7 +79,7 @@ class PlanCache:
         """
         entry = self._entry(_key(path, digest, registry))
         try:
-            with entry.open("rb") as f:
+            with open(entry, "rb") as f:
                 deps, outlines = pickle.load(f)
                 plans = None if lazy else pickle.load(f)
         except Exception:  # missing, truncated or foreign: all simply a miss
@@ -97,8 +99,8 @@ class PlanCache:
         """
         entry = self._entry(_key(path, digest, registry))
         try:
-            entry.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=entry.parent, suffix=".tmp")
+            os.makedirs(os.path.dirname(entry), exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(entry), suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
                 # Two pickles: what collection needs, then the plans (a lazy hit reads the first only).
                 pickle.dump((deps, outline(plans)), f, protocol=pickle.HIGHEST_PROTOCOL)

@@ -8,15 +8,15 @@ message can say which example broke) and in strings its text ("limit 6 A").
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from msgspec.structs import fields, replace
+from msgspec.structs import replace
 
 from dsl import ast
-from dsl.plan import Source
 from dsl.render import render_atoms
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -120,5 +120,10 @@ def placeholders(node: Any) -> Iterator[tuple[str, ast.Node]]:
 @functools.cache
 def _child_fields(cls: type) -> tuple[str, ...]:
     # Checking runs this walk for every statement of every instance: skip fields that never hold nodes.
-    leaves = (str, int, bool, Source)
-    return tuple(f.name for f in fields(cls) if f.type not in leaves)
+    # From the annotations as written: evaluating them (msgspec.structs.fields) needs the module to be in
+    # sys.modules still, which pytester's in-process runs do not promise.
+    written: dict[str, object] = {}
+    for klass in reversed(cls.__mro__):
+        written.update(inspect.get_annotations(klass))  # as strings (no eval_str)
+    leaves = {"str", "int", "bool", "Source"}
+    return tuple(f for f in cls.__struct_fields__ if str(written.get(f)) not in leaves)

@@ -20,7 +20,6 @@ edited file (its bytes no longer those collected) is an error, not a silently di
 from __future__ import annotations
 
 import pickle
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dsl.plan import ScenarioPlan, Source, SpecPlan
@@ -57,7 +56,7 @@ class FullPlans(Protocol):
 class EntryPlans:
     """The full plans of one cache entry, read on first use and then kept."""
 
-    def __init__(self, entry: Path, path: str, sha256: str, registry: StepRegistry) -> None:
+    def __init__(self, entry: str, path: str, sha256: str, registry: StepRegistry) -> None:
         self.entry, self.path, self.sha256, self.registry = entry, path, sha256, registry
         self._plans: tuple[SpecPlan, ...] | None = None
 
@@ -68,7 +67,7 @@ class EntryPlans:
 
     def _read(self) -> tuple[SpecPlan, ...]:
         try:
-            with self.entry.open("rb") as f:
+            with open(self.entry, "rb") as f:
                 pickle.load(f)  # the outline, already used
                 plans = pickle.load(f)
             if isinstance(plans, tuple) and all(p.sha256 == self.sha256 for p in plans):
@@ -93,10 +92,8 @@ class LazyScenarioPlan(ScenarioPlan):
     @classmethod
     def deferred(cls, fields: tuple[Any, ...], entry: FullPlans, index: tuple[int, int]) -> LazyScenarioPlan:
         self = object.__new__(cls)
-        for name, value in zip(_EAGER, fields, strict=True):
-            object.__setattr__(self, name, value)
-        object.__setattr__(self, "_entry", entry)
-        object.__setattr__(self, "_index", index)
+        # (one dict update instead of a frozen __setattr__ per field: collection makes one per scenario)
+        self.__dict__.update(zip(_EAGER, fields, strict=True), _entry=entry, _index=index)
         return self
 
     def __getattr__(self, name: str) -> Any:

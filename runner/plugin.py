@@ -190,16 +190,10 @@ class SpecNode(pytest.Collector):
             if tag not in known:
                 known.add(tag)
                 self.config.addinivalue_line("markers", f"{tag}: spec tag")
-        # One MarkDecorator per tag, shared by the spec's items: pytest.mark.<tag> is a lookup each time.
-        marks: dict[str, pytest.MarkDecorator] = {}
+            # On the spec's node, once: its items inherit it (-m, -k and Allure read markers up the chain).
+            self.add_marker(getattr(pytest.mark, tag))
         for sc in self.spec.scenarios:
-            item = ScenarioItem.from_parent(self, name=sc.name, plan=sc, spec=self.spec)
-            for tag in sc.tags:
-                mark = marks.get(tag)
-                if mark is None:
-                    mark = marks[tag] = getattr(pytest.mark, tag)
-                item.add_marker(mark)
-            yield item
+            yield ScenarioItem.from_parent(self, name=sc.name, plan=sc, spec=self.spec)
 
 
 class ScenarioItem(pytest.Item):

@@ -166,3 +166,19 @@ def test_check_paths_walks_directories(tmp_path: Path, energy_text: str) -> None
     errors = dsl.check_paths([tmp_path])
     assert [(Path(e.source.file).name, e.source.line) for e in errors] == [("bad.spec", 9)]
     assert errors[0].message == 'unknown unit "kwh"'
+
+
+def test_example_substitution_works_when_the_ast_module_left_sys_modules(monkeypatch) -> None:
+    """pytester's in-process runs restore sys.modules afterwards, dropping modules first imported inside
+    them while their classes live on; walking a node must not need its module importable by name."""
+    import sys
+
+    from dsl import ast
+    from dsl.examples import _child_fields, placeholders
+
+    _child_fields.cache_clear()
+    monkeypatch.delitem(sys.modules, "dsl.ast")
+    node = ast.ActionStmt(source=ast.Source("x.spec", 1, 1), atoms=(
+        ast.Word(source=ast.Source("x.spec", 1, 1), text="ev"),
+        ast.Placeholder(source=ast.Source("x.spec", 1, 4), name="load")))
+    assert [name for name, _ in placeholders(node)] == ["load"]
