@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -219,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
         t = {k: min(getattr(r, measure) for r in v) for k, v in runs.items()}
         print(f"  {'wall-clock time' if measure == 'wall' else 'CPU time (user + system)'}:")
         ok &= _report(t)
+    # Rounds are adjacent in time, so a round's own ratio is little touched by slower and faster spells.
+    for label, variant in (("cold", "cold"), ("warm", "warm")):
+        ratios = sorted(a.cpu / b.cpu for a, b in zip(runs[variant], runs["floor"], strict=True))
+        print(f"  {label}: CPU time of each round over that round's floor, median {statistics.median(ratios):.2f}x "
+              f"(from {ratios[0]:.2f}x to {ratios[-1]:.2f}x)")
     if os.environ.get("BENCH_ROUNDS"):
         print({k: [tuple(round(x, 3) for x in r) for r in v] for k, v in runs.items()})
     print(f"  importing the chargespec plugin, pytest already imported: {1000 * t_import:.1f} ms "
