@@ -51,9 +51,14 @@ NOISE = [b"\xff", b"\xc3", b"\xe9", b"\x00", b"\t", b"\r", b"\r\n", b"\n", b"  "
          b"\xef\xbb\xbf", b"\xe2\x82", "±".encode(), "Ω".encode(), b"|", b":", b"%", b"\\"]
 
 
+# A plain spec (headers, blocks and plain statements only): what the quick compiler (dsl.quick) serves.
+PLAIN = (REPO / "tests" / "dsl" / "fixtures" / "plain.spec").read_text(encoding="utf-8")
+
+
 @st.composite
-def mutated(draw: st.DrawFn) -> bytes:
-    text = draw(st.sampled_from(SEEDS))
+def mutated(draw: st.DrawFn, seeds: list[str] = SEEDS, noise: bool = True) -> bytes:
+    """A seed with 1-4 token mutations; with `noise`, maybe truncated and salted with bytes too."""
+    text = draw(st.sampled_from(seeds))
     tokens = TOKEN.findall(text)
     for _ in range(draw(st.integers(1, 4))):
         if not tokens:
@@ -70,6 +75,8 @@ def mutated(draw: st.DrawFn) -> bytes:
         else:
             tokens[i] = tokens[j]
     data = "".join(tokens).encode("utf-8")
+    if not noise:
+        return data
     if draw(st.booleans()):
         data = data[: draw(st.integers(0, len(data)))]
     for _ in range(draw(st.integers(0, 3))):
@@ -119,6 +126,12 @@ FUZZ = settings(max_examples=250, deadline=None, derandomize=True, database=None
 @given(mutated())
 def test_mutated_specs_fail_only_with_spec_errors_inside_the_file(data: bytes) -> None:
     check_bytes(data)
+
+
+@settings(FUZZ, max_examples=300)
+@given(mutated(seeds=[PLAIN], noise=False))  # token mutations only: many variants stay plain and valid
+def test_mutated_plain_specs_are_served_exactly_or_left_to_the_full_path(data: bytes) -> None:
+    check_bytes(data)  # (which compares the quick compiler's plans with the full path's)
 
 
 @settings(max_examples=50, deadline=None, derandomize=True, database=None)

@@ -1,8 +1,8 @@
 """The quick compiler (dsl.quick) gives exactly the full path's plans, or leaves the file to it.
 
-Checked on the spec library, the language reference's examples, the golden mistakes, and hypothesis
-mutations of plain specs (the kind it serves): its result is None or equal to parsing, checking and
-compiling the file whole; a file with any error is never served by it.
+Checked here on the spec library, the language reference's examples, the golden mistakes and a plain
+spec's variants (tests/dsl/test_fuzz.py adds hypothesis mutations): its result is None or equal to
+parsing, checking and compiling the file whole; a file with any error is never served by it.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import re
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 import dsl
 from dsl import quick
@@ -26,44 +24,8 @@ from dsl.text import normalize, sha256_bytes
 
 REPO = Path(__file__).resolve().parents[2]
 
-PLAIN = '''\
-# A plain spec file: headers, setup, scenarios, teardown, windows and comments; nothing else.
-spec "Load points, suite 1"
-  version 1
-  refs "OCPP 2.0.1 K01", "MID 2014/32/EU"
-  tags bench, ac-only , smart
+PLAIN = (Path(__file__).parent / "fixtures" / "plain.spec").read_text(encoding="utf-8")
 
-  setup
-    charger booted
-    ev plugs in on evse 1  # the first EVSE
-    session starts with token "04A2B3C4"
-
-  scenario "point 1"
-    ev draws 13 A
-    expect within 30 s: analyzer current L1 >= 13 A - 1 A
-    measure "steady" for 10 min
-    expect charger energy over "steady" within 2 % of analyzer energy over "steady"
-
-  # between scenarios
-  scenario "point 2"
-      ev draws 14 A
-      expect for 1 min: analyzer power <= 7.4 kW - 2 %
-      expect charger status evse 1 is Occupied or Available
-      measure "all" until session ends
-      expect charger sends MeterValues every 60 s ± 2 s during "all"
-
-  teardown
-    session stops
-
-spec "Protocol"
-    scenario "messages"
-        csms sends Reset {type: "Immediate"}
-        expect charger replies {status: "Accepted"}
-        expect no BootNotification for 2 min
-        expect every TransactionEvent of the session: seqNo increases by 1
-'''
-
-TOKEN = re.compile(r'"(?:[^"\\\n]|\\.)*"|\s+|[A-Za-z_][\w.\-]*|\d+(?:\.\d+)?|.', re.DOTALL)
 
 
 def full(text: str, file: str) -> tuple[dsl.plan.SpecPlan, ...] | None:
@@ -178,31 +140,6 @@ def test_load_and_check_take_the_quick_path(tmp_path: Path) -> None:
     path.write_text(PLAIN.replace("13 A - 1 A", "13 kW"), encoding="utf-8")
     (error,) = dsl.check_paths([tmp_path])
     assert error.source.line == 14 and "kW" in error.message
-
-
-@st.composite
-def mutated_plain(draw: st.DrawFn) -> str:
-    tokens = TOKEN.findall(PLAIN)
-    for _ in range(draw(st.integers(1, 3))):
-        i = draw(st.integers(0, len(tokens) - 1))
-        j = draw(st.integers(0, len(tokens) - 1))
-        op = draw(st.sampled_from(["delete", "duplicate", "swap", "replace"]))
-        if op == "delete":
-            del tokens[i]
-        elif op == "duplicate":
-            tokens.insert(i, tokens[i])
-        elif op == "swap":
-            tokens[i], tokens[j] = tokens[j], tokens[i]
-        else:
-            tokens[i] = tokens[j]
-    return "".join(tokens)
-
-
-@settings(max_examples=300, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.too_slow])
-@given(mutated_plain())
-def test_mutated_plain_specs_agree(text: str) -> None:
-    assert_agrees(text)
 
 
 def test_plans_cached_from_the_quick_path_keep_their_sharing(tmp_path: Path) -> None:
