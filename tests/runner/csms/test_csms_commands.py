@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from instruments.clock import Clock
-from lab.bench import CsmsConfig
 from runner.csms import CsmsHarness, CsmsTimeout
 from runner.csms.commands import variable_ref
 from runner.recorder import Recorder
+
+Run = Callable[..., Recorder]  # the `run` fixture (conftest.py)
 
 NOW = "2025-01-01T00:00:00.000Z"
 BOOT = {"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}}
@@ -39,20 +39,6 @@ ANSWERS: dict[str, dict[str, Any]] = {
     "UpdateFirmware": {"status": "Accepted"}, "SetNetworkProfile": {"status": "Accepted"},
 }
 
-
-def run(test: Callable[[CsmsHarness, Recorder], Awaitable[None]]) -> Recorder:
-    clock = Clock(10)
-    recorder = Recorder(clock)
-
-    async def main() -> None:
-        harness = CsmsHarness(recorder, clock, CsmsConfig())
-        await harness.start()
-        try:
-            await asyncio.wait_for(test(harness, recorder), 20)
-        finally:
-            await harness.stop()
-    asyncio.run(main())
-    return recorder
 
 
 class ScriptedCharger:
@@ -89,7 +75,7 @@ def item(name: str, value: str) -> dict[str, Any]:
             "variableAttribute": [{"value": value}]}
 
 
-def test_every_named_message_is_schema_valid_and_answered() -> None:
+def test_every_named_message_is_schema_valid_and_answered(run: Run) -> None:
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         async with connect(f"{h.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:
             charger = ScriptedCharger(ws)
@@ -134,7 +120,7 @@ def test_every_named_message_is_schema_valid_and_answered() -> None:
                     "UpdateFirmware", "SetNetworkProfile"]
 
 
-def test_base_report_parts_are_collected_in_seqno_order_until_tbc_false() -> None:
+def test_base_report_parts_are_collected_in_seqno_order_until_tbc_false(run: Run) -> None:
     parts = [{"seqNo": 1, "generatedAt": NOW, "tbc": False, "reportData": [item("B", "2")]},
              {"seqNo": 0, "generatedAt": NOW, "tbc": True, "reportData": [item("A", "1")]}]
     profiles = [{"chargingLimitSource": "CSO", "evseId": 1, "tbc": True, "chargingProfile": [PROFILE]},
@@ -165,7 +151,7 @@ def test_base_report_parts_are_collected_in_seqno_order_until_tbc_false() -> Non
     assert "NotifyReport parts for requestId" in finding.message and "seqNo [0, 2]" in finding.message
 
 
-def test_report_refused_by_the_charger_returns_at_once_with_no_parts() -> None:
+def test_report_refused_by_the_charger_returns_at_once_with_no_parts(run: Run) -> None:
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         async with connect(f"{h.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:
             await h.wait_connected("CS1", 50)
@@ -179,7 +165,7 @@ def test_report_refused_by_the_charger_returns_at_once_with_no_parts() -> None:
     run(test)
 
 
-def test_connector_status_and_boot_time_survive_a_new_scenario_and_reset_on_reboot() -> None:
+def test_connector_status_and_boot_time_survive_a_new_scenario_and_reset_on_reboot(run: Run) -> None:
     def status(evse: int, connector: int, value: str) -> dict[str, Any]:
         return {"timestamp": NOW, "connectorStatus": value, "evseId": evse, "connectorId": connector}
 

@@ -4,37 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from instruments.clock import Clock
 from lab.bench import CsmsConfig
 from runner.csms import CsmsConnectionLost, CsmsHarness, CsmsNotConnected, CsmsTimeout
 from runner.recorder import Recorder
 
+Run = Callable[..., Recorder]  # the `run` fixture (conftest.py)
+
 BOOT = {"reason": "PowerUp", "chargingStation": {"model": "Twin AC22", "vendorName": "chargespec"}}
 TOKEN = {"idToken": "04A2B3C4", "type": "ISO14443"}
 
-
-def run(test: Callable[..., Awaitable[None]], *, speed: float = 1.0, strict: bool = True,
-        stations: list[str] | None = None) -> Recorder:
-    """Run `test(harness, recorder, clock)` against a started harness; return the recorder to inspect."""
-    clock = Clock(speed)
-    recorder = Recorder(clock)
-
-    async def main() -> None:
-        harness = CsmsHarness(recorder, clock, CsmsConfig(strict_schema=strict), stations=stations)
-        await harness.start()
-        try:
-            await asyncio.wait_for(test(harness, recorder, clock), 20)
-        finally:
-            await harness.stop()
-    asyncio.run(main())
-    return recorder
 
 
 class Charger:
@@ -65,8 +50,8 @@ def kinds(rec: Recorder) -> list[tuple[str, int | None, str | None]]:
     return [(f.direction, f.message_type, f.action) for f in rec.frames()]
 
 
-def test_boot_heartbeat_and_transaction_flow_recorded_in_both_directions() -> None:
-    async def test(h: CsmsHarness, rec: Recorder, clock: Clock) -> None:
+def test_boot_heartbeat_and_transaction_flow_recorded_in_both_directions(run: Run) -> None:
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
         connected = asyncio.create_task(h.wait_connected("CS1", 5))   # waiting before anything happens
         booted = asyncio.create_task(h.wait_booted("CS1", 5))
         async with open_charger(h.url + "/ocpp") as ws:
@@ -110,8 +95,8 @@ def test_boot_heartbeat_and_transaction_flow_recorded_in_both_directions() -> No
     assert rec.events("csms.disconnected")[0]["code"] == 1000
 
 
-def test_call_outcomes_results_callerrors_and_timeouts() -> None:
-    async def test(h: CsmsHarness, rec: Recorder, clock: Clock) -> None:
+def test_call_outcomes_results_callerrors_and_timeouts(run: Run) -> None:
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
         async with open_charger(h.url) as ws:
             await h.wait_connected("CS1", 50)
 
@@ -154,8 +139,8 @@ def test_call_outcomes_results_callerrors_and_timeouts() -> None:
     assert answers == [("Reset", 3), ("GetBaseReport", 4), ("UnlockConnector", 3), ("ChangeAvailability", 3)]
 
 
-def test_malformed_frames_are_recorded_answered_and_the_harness_keeps_serving() -> None:
-    async def test(h: CsmsHarness, rec: Recorder, clock: Clock) -> None:
+def test_malformed_frames_are_recorded_answered_and_the_harness_keeps_serving(run: Run) -> None:
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
         async with open_charger(h.url) as ws:
             cp = Charger(ws)
             assert (await cp.raw('[2,"1","Heartbeat",{')) [:3] == [4, "-1", "FormatViolation"]
@@ -190,20 +175,20 @@ def test_malformed_frames_are_recorded_answered_and_the_harness_keeps_serving() 
     assert rec.frames()[0].raw == '[2,"1","Heartbeat",{'                    # recorded exactly as received
 
 
-def test_lenient_mode_answers_schema_violations_and_records_warnings() -> None:
-    async def test(h: CsmsHarness, rec: Recorder, clock: Clock) -> None:
+def test_lenient_mode_answers_schema_violations_and_records_warnings(run: Run) -> None:
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
         async with open_charger(h.url) as ws:
             long_token = {"idToken": {"idToken": "X" * 40, "type": "ISO14443"}}
             reply = await Charger(ws).call("Authorize", long_token)
             assert reply[0] == 3 and reply[2] == {"idTokenInfo": {"status": "Accepted"}}
 
-    rec = run(test, strict=False)
+    rec = run(test, CsmsConfig(strict_schema=False))
     [finding] = rec.findings()
     assert finding.severity == "warning" and "answered anyway (lenient)" in finding.message
 
 
-def test_configured_answers_boot_pending_tokens_and_injected_callerror() -> None:
-    async def test(h: CsmsHarness, rec: Recorder, clock: Clock) -> None:
+def test_configured_answers_boot_pending_tokens_and_injected_callerror(run: Run) -> None:
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
         r = h.responses("CS1")
         r.boot("Pending", interval=7)
         r.block_tokens("STOLEN")
@@ -214,7 +199,7 @@ def test_configured_answers_boot_pending_tokens_and_injected_callerror() -> None
             with pytest.raises(CsmsTimeout, match="did not complete an accepted BootNotification"):
                 await h.wait_booted("CS1", 0.2)
             r.boot("Accepted", interval=7)
-            t_boot = clock.now()
+            t_boot = h.clock.now()
             accepted = (await cp.call("BootNotification", BOOT))[2]
             assert (accepted["status"], accepted["interval"]) == ("Accepted", 7)
             await h.wait_booted("CS1", 1, since_t=t_boot)
@@ -230,8 +215,8 @@ def test_configured_answers_boot_pending_tokens_and_injected_callerror() -> None
     assert heartbeat_answers[0].error_code == "InternalError"
 
 
-def test_subprotocol_missing_or_wrong_closes_with_a_recorded_reason() -> None:
-    async def test(h: CsmsHarness, rec: Recorder, clock: Clock) -> None:
+def test_subprotocol_missing_or_wrong_closes_with_a_recorded_reason(run: Run) -> None:
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
         for offered in (None, ["ocpp1.6"]):
             async with open_charger(h.url, subprotocols=offered) as ws:
                 assert ws.subprotocol is None
@@ -248,8 +233,8 @@ def test_subprotocol_missing_or_wrong_closes_with_a_recorded_reason() -> None:
     assert [e["kind"] for e in rec.events("csms.rejected")] == ["csms.rejected"] * 2
 
 
-def test_charger_disappearing_mid_call_in_either_direction() -> None:
-    async def test(h: CsmsHarness, rec: Recorder, clock: Clock) -> None:
+def test_charger_disappearing_mid_call_in_either_direction(run: Run) -> None:
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
         # The charger asks and leaves before the answer is written.
         ws = await open_charger(h.url)
         await ws.send(json.dumps([2, "gone", "BootNotification", BOOT]))
@@ -273,8 +258,8 @@ def test_charger_disappearing_mid_call_in_either_direction() -> None:
     assert not [f for f in rec.findings() if "harness fault" in f.message]
 
 
-def test_drop_refuse_and_accept_reconnects() -> None:
-    async def test(h: CsmsHarness, rec: Recorder, clock: Clock) -> None:
+def test_drop_refuse_and_accept_reconnects(run: Run) -> None:
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
         async with open_charger(h.url) as ws:
             await h.wait_connected("CS1", 50)
             h.refuse_reconnects()
@@ -292,7 +277,7 @@ def test_drop_refuse_and_accept_reconnects() -> None:
         h.refuse_reconnects(10)                                                # 10 bench s = 0.2 s real
         with pytest.raises(InvalidStatus):
             await open_charger(h.url)
-        await clock.asleep(12)
+        await h.clock.asleep(12)
         async with open_charger(h.url):
             await h.wait_connected("CS1", 50)
             periods = h.offline_periods("CS1")
@@ -306,8 +291,8 @@ def test_drop_refuse_and_accept_reconnects() -> None:
     assert rec.events("csms.drop")[0]["station"] == "CS1"
 
 
-def test_identity_from_the_path_unknown_stations_refused_and_reconnect_replaces() -> None:
-    async def test(h: CsmsHarness, rec: Recorder, clock: Clock) -> None:
+def test_identity_from_the_path_unknown_stations_refused_and_reconnect_replaces(run: Run) -> None:
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
         with pytest.raises(InvalidStatus) as unknown:
             await open_charger(h.url, "INTRUDER")
         assert unknown.value.response.status_code == 404

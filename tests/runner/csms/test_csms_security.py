@@ -8,7 +8,7 @@ import base64
 import json
 import ssl
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,12 @@ from pydantic import ValidationError
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
-from instruments.clock import Clock
 from lab.bench import CsmsConfig
 from runner.csms import CsmsHarness
 from runner.csms.security import SecurityConfigError, check_basic_auth, server_tls_context
 from runner.recorder import Recorder
+
+Run = Callable[..., Recorder]  # the `run` fixture (conftest.py)
 
 PASSWORD = "0123456789abcdefXYZ"          # 19 characters: inside OCPP's 16..40
 
@@ -48,20 +49,6 @@ def config(pki: dict[str, Any], profile: int, **extra: Any) -> CsmsConfig:
     auth = {"password": PASSWORD} if profile in (1, 2) else {}
     return CsmsConfig(security_profile=profile, **{**tls, **ca, **auth, **extra})
 
-
-def run(cfg: CsmsConfig, test: Callable[[CsmsHarness, Recorder], Awaitable[None]]) -> Recorder:
-    clock = Clock()
-    recorder = Recorder(clock)
-
-    async def main() -> None:
-        harness = CsmsHarness(recorder, clock, cfg)
-        await harness.start()
-        try:
-            await asyncio.wait_for(test(harness, recorder), 20)
-        finally:
-            await harness.stop()
-    asyncio.run(main())
-    return recorder
 
 
 def basic(user: str, password: str) -> dict[str, str]:
@@ -95,7 +82,7 @@ def refusals(rec: Recorder) -> list[dict[str, Any]]:
 
 # ---- profile 1: basic auth over ws:// ---------------------------------------------------------
 
-def test_profile1_good_password_connects_and_bad_ones_are_refused_with_reasons(pki: dict[str, Any]) -> None:
+def test_profile1_good_password_connects_and_bad_ones_are_refused_with_reasons(pki: dict[str, Any], run: Run) -> None:
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         assert h.url.startswith("ws://")
         async with connect(f"{h.url}/CS1", subprotocols=["ocpp2.0.1"],
@@ -107,7 +94,7 @@ def test_profile1_good_password_connects_and_bad_ones_are_refused_with_reasons(p
             assert refused.value.response.status_code == 401
             assert refused.value.response.headers["WWW-Authenticate"].startswith("Basic")
 
-    rec = run(config(pki, 1), test)
+    rec = run(test, config(pki, 1))
     [connected] = rec.events("csms.connected")
     assert connected["auth"] == "basic" and connected["security_profile"] == 1
     assert [e["status"] for e in refusals(rec)] == [401, 401, 401]
@@ -119,7 +106,7 @@ def test_profile1_good_password_connects_and_bad_ones_are_refused_with_reasons(p
     assert all("refused (401 Unauthorized)" in m and "127.0.0.1:" in m for m in messages)
 
 
-def test_profile1_per_station_passwords_and_a_short_password_is_a_warning(pki: dict[str, Any]) -> None:
+def test_profile1_per_station_passwords_and_a_short_password_is_a_warning(pki: dict[str, Any], run: Run) -> None:
     cfg = config(pki, 1, passwords={"CS7": "short7"})
 
     async def test(h: CsmsHarness, rec: Recorder) -> None:
@@ -130,7 +117,7 @@ def test_profile1_per_station_passwords_and_a_short_password_is_a_warning(pki: d
             await connect(f"{h.url}/CS7", subprotocols=["ocpp2.0.1"],
                           additional_headers=basic("CS7", PASSWORD))
 
-    rec = run(cfg, test)
+    rec = run(test, cfg)
     severities = [(f.severity, f.message) for f in rec.findings()]
     assert severities[0][0] == "warning"
     assert "6 characters" in severities[0][1] and "16 to 40" in severities[0][1]
@@ -139,7 +126,7 @@ def test_profile1_per_station_passwords_and_a_short_password_is_a_warning(pki: d
 
 # ---- profile 2: TLS + basic auth --------------------------------------------------------------
 
-def test_profile2_tls_basic_auth_plain_and_old_clients_refused_at_tls_layer(pki: dict[str, Any]) -> None:
+def test_profile2_tls_basic_auth_plain_and_old_clients_refused_at_tls_layer(pki: dict[str, Any], run: Run) -> None:
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         assert h.url.startswith("wss://")
         async with connect(f"{h.url}/CS1", subprotocols=["ocpp2.0.1"], ssl=client_tls(pki),
@@ -169,7 +156,7 @@ def test_profile2_tls_basic_auth_plain_and_old_clients_refused_at_tls_layer(pki:
             await connect(f"{h.url}/CS1", subprotocols=["ocpp2.0.1"], ssl=old, open_timeout=3)
         await until(lambda: len(refusals(rec)) == 3)
 
-    rec = run(config(pki, 2, tls_handshake_timeout_s=2), test)
+    rec = run(test, config(pki, 2, tls_handshake_timeout_s=2))
     [connected] = rec.events("csms.connected")
     assert connected["tls"].startswith("TLSv1.") and connected["auth"] == "basic"
     assert connected["remote"].startswith("127.0.0.1:")
@@ -183,7 +170,7 @@ def test_profile2_tls_basic_auth_plain_and_old_clients_refused_at_tls_layer(pki:
 
 # ---- profile 3: mutual TLS --------------------------------------------------------------------
 
-def test_profile3_trusted_client_cert_connects_untrusted_or_missing_refused(pki: dict[str, Any]) -> None:
+def test_profile3_trusted_client_cert_connects_untrusted_or_missing_refused(pki: dict[str, Any], run: Run) -> None:
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         trusted = client_tls(pki, pki["good"])
         async with connect(f"{h.url}/CS1", subprotocols=["ocpp2.0.1"], ssl=trusted) as ws:
@@ -198,7 +185,7 @@ def test_profile3_trusted_client_cert_connects_untrusted_or_missing_refused(pki:
                     await heartbeat(ws)
             await until(lambda n=n: len(refusals(rec)) > n)
 
-    rec = run(config(pki, 3), test)
+    rec = run(test, config(pki, 3))
     [connected] = rec.events("csms.connected")
     assert connected["client_certificate"]["subject_cn"] == "CS1"
     assert connected["client_certificate"]["subject_o"] == "Lab CSO"
@@ -212,7 +199,7 @@ def test_profile3_trusted_client_cert_connects_untrusted_or_missing_refused(pki:
     assert len(messages) == 2 and all("security profile 3" in m for m in messages)
 
 
-def test_drop_over_tls_reaches_the_charger_and_it_can_reconnect(pki: dict[str, Any]) -> None:
+def test_drop_over_tls_reaches_the_charger_and_it_can_reconnect(pki: dict[str, Any], run: Run) -> None:
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         ctx = client_tls(pki, pki["good"])
         async with connect(f"{h.url}/CS1", subprotocols=["ocpp2.0.1"], ssl=ctx) as ws:
@@ -224,7 +211,7 @@ def test_drop_over_tls_reaches_the_charger_and_it_can_reconnect(pki: dict[str, A
             assert (await heartbeat(ws))[0] == 3
         assert len(h.offline_periods("CS1")) == 2
 
-    rec = run(config(pki, 3), test)
+    rec = run(test, config(pki, 3))
     assert rec.findings() == []
 
 
