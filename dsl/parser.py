@@ -203,7 +203,7 @@ def _fast_parse(file: str, lines: list[str], text: str) -> ast.SpecFile | None:
     spliced: dict[int, tuple[Tree, int]] = {}
     for number, line in enumerate(lines, start=1):
         body = line.lstrip(" ")
-        if not body or body[0] in "#|" or _FIRST_WORD.match(body).group() in _STRUCTURAL:  # type: ignore[union-attr]
+        if not _is_statement(body):
             skeleton.append(line)
             continue
         if body[0].isspace():
@@ -221,6 +221,12 @@ def _fast_parse(file: str, lines: list[str], text: str) -> ast.SpecFile | None:
         return None
 
 
+def _is_statement(body: str) -> bool:
+    """A line (without its indentation) that is a statement: not blank, a comment, a table row or a block
+    keyword's line."""
+    return bool(body) and body[0] not in "#|" and _FIRST_WORD.match(body).group() not in _STRUCTURAL  # type: ignore[union-attr]
+
+
 def _statement_tree(body: str) -> Tree | None:
     """The tree of one statement line (without its indentation), or None if it does not parse alone."""
     if body in _LINE_TREES:
@@ -235,20 +241,21 @@ def _statement_tree(body: str) -> Tree | None:
     return tree
 
 
-def parse_statement(line: str, file: str = "", number: int = 1) -> ast.Stmt | None:
-    """One statement line as it would stand at line `number` of `file` (indentation included), or None
-    when the line is not a statement that parses on its own (a block keyword, a syntax error, a tab).
+def parse_statement(line: str) -> ast.Stmt | None:
+    """One statement line (indentation included) as line 1 of no file, or None when it is not a statement
+    that parses on its own (a block keyword, a syntax error, a tab).
 
-    The node is exactly what the whole-file parse builds for that line (:mod:`dsl.quick` relies on it).
+    The node is exactly what the whole-file parse builds for that line, but for the file and line number
+    (:mod:`dsl.quick` places it).
     """
     body = line.lstrip(" ")
-    if not body or body[0] in "#|" or body[0].isspace() or _FIRST_WORD.match(body).group() in _STRUCTURAL:  # type: ignore[union-attr]
+    if not _is_statement(body) or body[0].isspace():
         return None
     tree = _statement_tree(body)
     if tree is None:
         return None
-    builder = _Builder(file, [""] * (number - 1) + [line], set())
-    builder.line0, builder.indent = number, len(line) - len(body)
+    builder = _Builder("", [line], set())
+    builder.line0, builder.indent = 1, len(line) - len(body)
     try:
         node: ast.Stmt = getattr(builder, "stmt_" + tree.data)(tree)
     except (ValueError, IndexError, KeyError):
