@@ -40,8 +40,7 @@ def label_scenario(spec: SpecPlan | None, plan: ScenarioPlan) -> None:
     allure.dynamic.title(plan.name)
     allure.dynamic.feature(plan.spec_title)
     allure.dynamic.suite(plan.spec_title)
-    for tag in plan.tags:
-        allure.dynamic.tag(tag)
+    # (tags need no label here: they are pytest markers, and allure-pytest labels every marker a tag)
     for ref in plan.refs:
         if _URL.match(ref):
             allure.dynamic.link(ref, name=ref)

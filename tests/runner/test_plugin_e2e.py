@@ -57,6 +57,7 @@ def test_small_meter_gain_passes_everything_and_writes_evidence(pytester: pytest
     labels = {(lb["name"], lb["value"]) for lb in limit6["labels"]}
     assert {("requirement", "OCPP 2.0.1 K01"), ("tag", "smart-charging"), ("feature",
             "TxProfile current limit is enforced")} <= labels
+    assert sorted(lb["value"] for lb in limit6["labels"] if lb["name"] == "tag") == ["ac", "smart-charging"]
     assert [(p["name"], p["value"].strip("'")) for p in limit6["parameters"]] == [("limit", "6 A")]
     attachments = {a["name"] for a in limit6["attachments"]}
     assert {"OCPP trace (id tokens redacted)", "instrument and charger samples", "signals against bounds",
