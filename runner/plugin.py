@@ -197,16 +197,22 @@ class _RunState:
         if _RANK[verdict] >= _RANK[self.verdicts.get(nodeid, "passed")]:
             self.verdicts[nodeid] = verdict
 
+    def interruption(self) -> str | None:
+        """How a signal stopped this run (the scenario's own account when one was running), or None."""
+        if self.interrupted is not None:
+            return self.interrupted
+        return f"by {self.guard.received}" if self.guard.received else None
+
     def tally(self) -> Tally:
         values = list(self.verdicts.values())
         return Tally(failed=values.count("failed"), broken=values.count("broken"),
-                     collection_errors=self.collection_errors, interrupted=self.interrupted is not None)
+                     collection_errors=self.collection_errors, interrupted=self.interruption() is not None)
 
     def status(self) -> tuple[str, str]:
         if not self.finished:
             return runs.INCOMPLETE, "not finished: the run is in progress, or was killed"
-        if self.interrupted is not None:
-            return runs.INCOMPLETE, f"interrupted {self.interrupted}"
+        if self.interruption() is not None:
+            return runs.INCOMPLETE, f"interrupted {self.interruption()}"
         selected = self.session.testscollected if self.session is not None else 0
         if self.workerinput is None and len(self.verdicts) < selected:
             return runs.INCOMPLETE, f"stopped early: {len(self.verdicts)} of {selected} scenarios ran"
@@ -533,8 +539,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             session.exitstatus = state.exit_code
         state.finished = True
         workeroutput = getattr(session.config, "workeroutput", None)
-        if workeroutput is not None and state.interrupted:
-            workeroutput["chargespec_interrupted"] = state.interrupted
+        if workeroutput is not None and state.interruption():
+            workeroutput["chargespec_interrupted"] = state.interruption()
         if state.folder is not None:
             if state.specs_seen or state.bench is not None:
                 state.write_identity()

@@ -58,4 +58,4 @@ def current_result(config: Any) -> TestResult | None:
     if listener is None:
         return None
     result = listener.allure_logger.get_test(None)  # the test last scheduled: the one in its call phase
-    return result if isinstance(result, TestResult) and result.status is None else None
+    return result if isinstance(result, TestResult) else None

@@ -90,6 +90,9 @@ def discard_if_unused(folder: Path) -> bool:
         else:
             with contextlib.suppress(OSError):
                 link.unlink()
+    for d in (out / RUNS, out):  # what reserve() created for nothing (rmdir: only when empty)
+        with contextlib.suppress(OSError):
+            d.rmdir()
     return True
 
 
