@@ -1,15 +1,26 @@
-"""Exit codes a campaign script can act on, for `chargespec run` and for plain `pytest` with the plugin.
+"""Verdicts and exit codes: what a scenario and a run can end as, named once for the code and the README.
+
+Exit codes a campaign script can act on, for `chargespec run` and for plain `pytest` with the plugin.
 
 pytest's numbers are kept where they mean the same; 3 (pytest's "internal error") becomes "the bench could
 not judge", which an internal error also is. When several apply, the first in this order wins: a usage
 error, an interruption (the run is incomplete, whatever it found so far), a charger failure, a broken
-scenario. The README's exit-code table is checked against this module by tests/runner/test_readme_tables.py.
+scenario. The README's verdict and exit-code tables are checked against this module by
+tests/runner/test_readme_tables.py: each row's meaning begins with the phrase given here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+
+# A scenario's verdict (also its Allure status), from best to worst: the worst phase of a scenario counts.
+VERDICTS: dict[str, str] = {
+    "passed": "every expectation held",
+    "skipped": "the charger lacks an optional feature",
+    "broken": "the bench could not judge",
+    "failed": "the charger did not meet a criterion",
+}
 
 
 class RunExit(IntEnum):
@@ -20,6 +31,17 @@ class RunExit(IntEnum):
     USAGE_ERROR = 4  # command line, bench file or spec file error: nothing ran
     NO_SPECS = 5  # no scenario was selected
     NO_REPORT = 6  # `chargespec run --html`: every scenario passed but the HTML report could not be made
+
+
+MEANINGS: dict[RunExit, str] = {
+    RunExit.PASSED: "every selected scenario passed",
+    RunExit.CHARGER_FAILED: "a charger failed a criterion",
+    RunExit.INTERRUPTED: "interrupted",
+    RunExit.BENCH_BROKEN: "the bench broke and no charger failed",
+    RunExit.USAGE_ERROR: "usage error",
+    RunExit.NO_SPECS: "no scenario selected",
+    RunExit.NO_REPORT: "the HTML report could not be made",
+}
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,7 @@ from dsl.errors import SpecErrors
 from dsl.plan import ScenarioPlan, SpecPlan
 from runner import runs
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
-from runner.exitcodes import Tally, decide
+from runner.exitcodes import VERDICTS, Tally, decide
 from runner.interrupt import RunInterrupted, ScenarioInterrupted, SignalGuard, StepTracker
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def bench_session(config: pytest.Config) -> BenchSession | None:
 _run_key = pytest.StashKey["_RunState"]()
 
 # Verdict ranks, to keep the worst phase of a scenario (a failed call and a broken teardown: failed).
-_RANK = {"passed": 0, "skipped": 1, "broken": 2, "failed": 3}
+_RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
 
 
 class _RunState:
