@@ -406,18 +406,18 @@ class ScenarioItem(pytest.Item):
 
         holder: _BenchHolder = self.config.stash[_session_key]
         state = _run_state(self.config)
-        evidence.label_scenario(self.spec, self.plan)
-        directory = state.evidence_dir() / evidence.slug(self.spec.title) / evidence.slug(self.plan.name)
-        _write_provisional(self.config, state)
-        tracker: StepTracker | None = None
         state.guard.defer = False  # a signal from here on stops this scenario where it is
+        tracker: StepTracker | None = None
         try:
+            evidence.label_scenario(self.spec, self.plan)
+            directory = state.evidence_dir() / evidence.slug(self.spec.title) / evidence.slug(self.plan.name)
+            _write_provisional(self.config, state)
             session = holder.get()
             tracker = StepTracker(session.clock.now)
             self._execute(session, directory, tracker)
         except KeyboardInterrupt as e:
             signame = e.signame if isinstance(e, RunInterrupted) else "KeyboardInterrupt"
-            where = (tracker.stopped or tracker.where()) if tracker is not None else "while the bench was opening"
+            where = (tracker.stopped or tracker.where()) if tracker is not None else "before its first step"
             state.interrupt(f"by {signame} {where}")
             raise ScenarioInterrupted(None, f"interrupted by {signame} {where}: no verdict, "
                                             "the run is incomplete") from None
