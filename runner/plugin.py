@@ -150,7 +150,7 @@ class _RunState:
 
     # ---- the run folder ------------------------------------------------------------------------
 
-    def run_folder(self) -> Path:
+    def run_folder(self, *, latest: bool = True) -> Path:
         """The run's folder, reserved on first use (the first scenario, or the xdist controller's nodes)."""
         if self.folder is None:
             given = self.config.option.chargespec_run_dir or (self.workerinput or {}).get("chargespec_run_dir")
@@ -158,7 +158,7 @@ class _RunState:
                 self.folder = Path(given)
                 self.folder.mkdir(parents=True, exist_ok=True)
             else:
-                self.folder = runs.reserve(Path(self.config.option.chargespec_out), self.started)
+                self.folder = runs.reserve(Path(self.config.option.chargespec_out), self.started, latest=latest)
                 self.reserved = True
         return self.folder
 
@@ -510,7 +510,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist controller: every worker writes into the one folder this run reserved."""
-    node.workerinput["chargespec_run_dir"] = str(_run_state(node.config).run_folder())
+    # Reserved before anyone knows whether the workers will collect a spec: `latest` moves to it once they
+    # do, and an unused folder is removed at the end (`pytest -n 2` on a project's own tests).
+    node.workerinput["chargespec_run_dir"] = str(_run_state(node.config).run_folder(latest=False))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -518,6 +520,8 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     state = _run_state(node.config)
     if not state.specs_seen and any(i.split("::", 1)[0].endswith(".spec") for i in ids):
         state.specs_seen = True
+        if state.reserved and state.folder is not None:
+            runs.point_latest(Path(node.config.option.chargespec_out), state.folder)
         state.write_identity()  # the run's folder holds specs: its identity file exists from now on
 
 

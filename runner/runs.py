@@ -37,8 +37,9 @@ def utc_stamp(when: datetime | None = None) -> str:
     return (when or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
 
 
-def reserve(out: Path, when: datetime | None = None) -> Path:
-    """Create and return a fresh run folder under ``out/runs`` and point ``out/latest`` at it."""
+def reserve(out: Path, when: datetime | None = None, *, latest: bool = True) -> Path:
+    """Create and return a fresh run folder under ``out/runs`` and (unless `latest` is False: a pytest-xdist
+    controller that does not know yet whether its workers will run any spec) point ``out/latest`` at it."""
     runs = out / RUNS
     runs.mkdir(parents=True, exist_ok=True)
     stamp = utc_stamp(when)
@@ -48,7 +49,8 @@ def reserve(out: Path, when: datetime | None = None) -> Path:
             folder.mkdir()  # exclusive: the reservation itself
         except FileExistsError:
             continue
-        point_latest(out, folder)
+        if latest:
+            point_latest(out, folder)
         return folder
     raise OSError(f"{runs}: {_MAX_SAME_SECOND} runs already started at {stamp}")
 

@@ -91,6 +91,7 @@ def test_xdist_workers_write_into_one_run_folder(pytester: pytest.Pytester) -> N
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--speed", "20", "-n", "2", timeout=300)
     assert result.ret == 0, result.stdout.str()
     (folder,) = (pytester.path / "out" / "runs").iterdir()
+    assert (pytester.path / "out" / "latest").resolve() == folder.resolve()
     assert sorted(p.name for p in (folder / "evidence").iterdir()) == ["Alpha", "Beta"]
     workers = sorted(p.name for p in folder.glob("run-*.json"))  # a worker that ran no scenario opens no bench
     assert workers and set(workers) <= {"run-gw0.json", "run-gw1.json"}
