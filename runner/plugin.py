@@ -546,8 +546,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if workeroutput is not None and state.interruption():
             workeroutput["chargespec_interrupted"] = state.interruption()
         if state.folder is not None:
-            if state.specs_seen or state.bench is not None:
-                state.write_identity()
+            if state.bench is not None or (state.specs_seen and state.workerinput is None):
+                state.write_identity()  # (a worker that ran no scenario has no bench to name)
             elif state.reserved:
                 runs.discard_if_unused(state.folder)  # an xdist controller whose workers ran no spec
     finally:
