@@ -119,8 +119,10 @@ def plot(run: ScenarioRun, path: Path) -> None:
             ax.hlines(y, b["t_start"], b["t_end"], linestyles="--", colors="red", linewidth=0.8)
             ax.annotate(f"line {b['line']}: {b['expectation']} {b['op']} {b['text']}", (b["t_start"], y),
                         fontsize=7, color="red")
-            if "t_deadline" in b:  # the latest moment the condition may start to hold
+            if "t_deadline" in b and "t_complied" not in b:  # the latest moment C may start to hold
                 ax.axvline(b["t_deadline"], linestyle=":", color="red", linewidth=0.8)
+                ax.annotate(f"deadline line {b['line']}", (b["t_deadline"], y), fontsize=7, color="red",
+                            rotation=90, va="bottom")
             hold = ((b["t_settled"], b["t_hold_end"]) if "t_hold_end" in b else
                     (b["t_start"], b["t_end"]) if b["expectation"] == "for" else None)
             if hold is not None:  # the hold window the condition was judged over

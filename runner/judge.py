@@ -143,7 +143,7 @@ def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
     deadline = t0 + e.duration.value
     hit = wait_until(run, lambda: _first(run, key, t0, deadline, True, e.condition), deadline + _grace(run),
                      e.source)
-    _bound_event(run, "within", e.source, e.condition, t0, deadline, t_deadline=deadline,
+    _bound_event(run, "within", e.source, e.condition, t0, hit[0] if hit else deadline, t_deadline=deadline,
                  **({"t_complied": hit[0]} if hit else {}))
     if hit:
         run.note(f"line {e.source.line}: {e.condition} held after {hit[0] - t0:.1f} s "
@@ -203,16 +203,16 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle) -> None:
     if r is None or r.samples == 0 or (r.state == "never" and r.violation is None):
         raise no_samples(run, e.condition.signal, e.source, f" in the {e.within.text} settle window "
                                                             f"({_rel(run, t0)} … {_rel(run, deadline)})")
-    since = f"of the previous action ({_rel(run, t0)})"
     if r.state == "never":
         assert r.violation is not None
         t, v = r.violation
         _bound_event(run, "settle", e.source, e.condition, t0, deadline + hold, t_deadline=deadline)
         raise ExpectationFailed(
             e.source,
-            f"{e.condition.signal.text} never {_bound_text(e.condition)} within {e.within.text} {since}: "
-            f"it did not settle, the {e.hold.text} hold never began ({_rel(run, t0)} … {_rel(run, deadline)}, "
-            f"{r.samples} samples); last observed {units.show(v, dim)} at {_rel(run, t)} (the last violation)")
+            f"{e.condition.signal.text} never {_bound_text(e.condition)} within {e.within.text} of the previous "
+            f"action ({_rel(run, t0)} … {_rel(run, deadline)}, {r.samples} samples): it did not settle, the "
+            f"{e.hold.text} hold never began; last observed {units.show(v, dim)} at {_rel(run, t)} "
+            f"(the last violation)")
     assert r.start is not None
     settle_s = r.start - t0
     _bound_event(run, "settle", e.source, e.condition, t0, r.start + hold, t_deadline=deadline,
