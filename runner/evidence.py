@@ -91,6 +91,18 @@ def _bounds(run: ScenarioRun) -> list[dict[str, Any]]:
 
 
 def plot(run: ScenarioRun, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig = figure(run)
+    if fig is None:
+        return
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def figure(run: ScenarioRun) -> Any:
+    """The signals plot as a matplotlib figure (None without current or power samples): each bound from
+    the moment its expectation started, deadlines dotted, hold windows shaded, measurement windows green."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -102,7 +114,7 @@ def plot(run: ScenarioRun, path: Path) -> None:
               ("power", "kW", [k for k in rec.series_keys() if k in ("analyzer.power", "charger.Power.Active.Import")])]
     panels = [p for p in panels if p[2]]
     if not panels:
-        return
+        return None
     fig, axes = plt.subplots(len(panels), 1, figsize=(10, 3.2 * len(panels)), sharex=True, squeeze=False)
     bounds = _bounds(run)
     for ax, (title, unit, keys) in zip(axes[:, 0], panels, strict=True):
@@ -135,8 +147,7 @@ def plot(run: ScenarioRun, path: Path) -> None:
     axes[-1, 0].set_xlabel("bench time since scenario start [s]")
     fig.suptitle(run.plan.name, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
+    return fig
 
 
 def write_run_identity(alluredir: Path | None, out_dir: Path, identity: dict[str, Any],

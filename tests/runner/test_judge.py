@@ -293,3 +293,26 @@ def test_a_rule_filter_selects_the_messages_the_rule_judges() -> None:
     expect_rule(run, rule)
     with pytest.raises(ExpectationFailed, match="TransactionEvent timestamp: expected within 2 s"):
         expect_rule(run, msgspec.structs.replace(rule, fields={"eventType": "Started"}))
+
+
+def test_the_plot_draws_a_settle_bound_from_the_action_with_its_deadline_and_hold() -> None:
+    import matplotlib.pyplot as plt
+
+    from runner.evidence import figure
+
+    run = make_run(speed=200)
+    run.recorder.sample(CUR.key, 31.0)  # before the limit was sent: above it, and no bound applies yet
+    run.clock.sleep(5)
+    _after_action(run)
+    feed(run, CUR.key, [(1, 31.0), (3, 6.0), *[(3 + i, 6.1) for i in range(1, 14)]]).join()
+    expect_settle(run, _settle(within=10, hold=10))
+    fig = figure(run)
+    try:
+        ax = fig.axes[0]
+        [bound] = [c for c in ax.collections if c.get_segments() and c.get_segments()[0][0][1] == pytest.approx(6.6)]
+        (x0, _), (x1, _) = bound.get_segments()[0]
+        assert 4.9 <= x0 <= 5.3  # from the action, not from t=0
+        assert x1 == pytest.approx(x0 + 3 + 10, abs=0.4)  # settled about 3 s after the action, then the 10 s hold
+        assert [t.get_text() for t in ax.texts if t.get_text().startswith("deadline")] == ["deadline line 17"]
+    finally:
+        plt.close(fig)
