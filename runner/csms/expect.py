@@ -91,13 +91,13 @@ def differences(observed: Any, expected: Any, path: str = "") -> list[tuple[str,
 def nearest_message(frames: Sequence[Frame], action: str, fields_subset: dict[str, Any],
                     since_t: float | None = None) -> tuple[Frame, list[tuple[str, Any, Any]]] | None:
     """Of the `action` calls the charger sent at or after `since_t`, the one that differs from
-    `fields_subset` in the fewest fields (the latest of equals), with those differences; None if none came."""
+    `fields_subset` in the fewest fields (the first of equals), with those differences; None if none came."""
     best: tuple[Frame, list[tuple[str, Any, Any]]] | None = None
     for f in _selected(frames, action, "call", "rx"):
         if since_t is not None and f.t < since_t:
             continue
         diff = differences(f.payload, fields_subset)
-        if best is None or len(diff) <= len(best[1]):
+        if best is None or len(diff) < len(best[1]):
             best = (f, diff)
     return best
 

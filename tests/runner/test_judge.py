@@ -241,13 +241,15 @@ def test_a_failed_expect_sends_shows_the_nearest_message_and_its_differing_field
     run = make_run()
     _after_action(run)
     _rx(run, "TransactionEvent", {"eventType": "Updated", "offline": False, "seqNo": 3}, 1)  # differs in 1
-    _rx(run, "TransactionEvent", {"eventType": "Ended", "seqNo": 4}, 2)                     # differs in 2 (last)
+    _rx(run, "TransactionEvent", {"eventType": "Ended", "seqNo": 4}, 2)                     # differs in 2
+    _rx(run, "TransactionEvent", {"eventType": "Updated", "seqNo": 5}, 3)                   # 1 too, but later
     e = ExpectMessage("TransactionEvent", {"eventType": "Updated", "offline": True}, None, SRC, SRC.text)
     with pytest.raises(ExpectationFailed) as err:
         expect_message(run, e)
     msg = str(err.value)
-    assert "2 TransactionEvent arrived but none matched" in msg
-    assert "differs in 1 field (offline: expected true, observed false)" in msg and '"m1"' in msg
+    assert "3 TransactionEvent arrived but none matched" in msg
+    assert "differs in 1 field (offline: expected true, observed false)" in msg
+    assert '"m1"' in msg and '"m2"' not in msg and '"m3"' not in msg  # not the last one: the nearest, first
 
 
 # ---- periodic checks and rules: field filters, per EVSE ---------------------------------------------
