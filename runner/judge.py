@@ -323,6 +323,10 @@ def expect_message(run: ScenarioRun, e: ExpectMessage) -> None:
                   f"{f.raw[:300]}")
     else:
         detail = f"no {e.action} arrived"
+    earlier = msg.find_message(run.recorder.frames(station=run.station.id), e.action, e.fields)
+    if earlier is not None and earlier.t < since:
+        detail += (f" (a matching {e.action} arrived at {_rel(run, earlier.t)}, before the preceding action "
+                   f"began: it does not count)")
     window = f"within {e.within.text}" if e.within is not None else "by now"
     raise ExpectationFailed(e.source, f"charger did not send {e.action} {dict(e.fields) or ''} {window} "
                                       f"(looking since the preceding action at {_rel(run, since)}): {detail}")
