@@ -207,6 +207,7 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle) -> None:
         assert r.violation is not None
         t, v = r.violation
         _bound_event(run, "settle", e.source, e.condition, t0, deadline + hold, t_deadline=deadline)
+        run.note(f"line {e.source.line}: {e.condition} did not settle within {e.within.text} of the previous action")
         raise ExpectationFailed(
             e.source,
             f"{e.condition.signal.text} never {_bound_text(e.condition)} within {e.within.text} of the previous "
@@ -222,6 +223,9 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle) -> None:
     if r.state == "broke":
         assert r.violation is not None
         t, v = r.violation
+        run.note(f"line {e.source.line}: {e.condition} settled {settle_s:.1f} s after the previous action "
+                 f"(time to settle; allowed {e.within.text}), then broke {t - r.start:.1f} s into the "
+                 f"{e.hold.text} hold")
         raise ExpectationFailed(
             e.source,
             f"{e.condition.signal.text} settled {_bound_text(e.condition)} {settle_s:.1f} s after the previous "

@@ -209,6 +209,7 @@ def test_settle_that_breaks_after_the_deadline_names_the_first_violation() -> No
     assert "7.900 A at t=" in msg
     assert 10.7 <= float(re.search(r"([\d.]+) s into the 30 s hold", msg).group(1)) <= 11.3
     assert run.recorder.events("settle_broke")
+    assert any("time to settle" in n and "then broke" in n for n in run.notes)  # the measured figures
 
 
 def test_settle_without_samples_is_broken() -> None:
