@@ -316,8 +316,9 @@ def test_the_plot_draws_a_settle_bound_from_the_action_with_its_deadline_and_hol
         ax = fig.axes[0]
         [bound] = [c for c in ax.collections if c.get_segments() and c.get_segments()[0][0][1] == pytest.approx(6.6)]
         (x0, _), (x1, _) = bound.get_segments()[0]
-        assert 4.9 <= x0 <= 5.3  # from the action, not from t=0
-        assert x1 == pytest.approx(x0 + 3 + 10, abs=0.4)  # settled about 3 s after the action, then the 10 s hold
+        assert x0 == pytest.approx(run.last_action_t - run.recorder.t_begin) and x0 >= 5  # from the action, not 0
+        [settled] = run.recorder.events("settled")
+        assert x1 == pytest.approx(settled["t_settled"] + 10)  # to the end of the 10 s hold
         assert [t.get_text() for t in ax.texts if t.get_text().startswith("deadline")] == ["deadline line 17"]
     finally:
         plt.close(fig)
