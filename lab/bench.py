@@ -145,7 +145,8 @@ class CsmsConfig(_Model):
     @model_validator(mode="after")
     def _security(self) -> CsmsConfig:
         p = self.security_profile
-        if p in (1, 2) and self.password is None and not self.passwords:
+        given = self.password_env or self.password_file or self.passwords_env or self.passwords_file
+        if p in (1, 2) and self.password is None and not self.passwords and not given:
             raise ValueError(f"security_profile {p} uses HTTP Basic auth: set password (or passwords)")
         if p in (2, 3) and not self.certfile:
             raise ValueError(f"security_profile {p} uses TLS: set certfile (and keyfile) for the CSMS")

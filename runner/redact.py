@@ -218,7 +218,7 @@ def register_bench(config: BenchConfig) -> None:
 
 
 class _RedactedRecord(logging.LogRecord):
-    def getMessage(self) -> str:  # noqa: N802 (logging's name)
+    def getMessage(self) -> str:
         return REDACTOR.text(super().getMessage())
 
 
@@ -253,14 +253,13 @@ def _makereport(item: Any, call: Any) -> Any:
 
 def install(config: pytest.Config) -> None:
     """Apply the rule to pytest's reports and to every log record of this process (once)."""
-    import types
-
     import pytest
 
     if config.pluginmanager.has_plugin("chargespec-redact"):
         return
-    plugin = types.SimpleNamespace(
-        pytest_runtest_makereport=pytest.hookimpl(hookwrapper=True, trylast=True)(_makereport))
-    config.pluginmanager.register(plugin, "chargespec-redact")
+    class RedactPlugin:
+        pytest_runtest_makereport = staticmethod(pytest.hookimpl(hookwrapper=True, trylast=True)(_makereport))
+
+    config.pluginmanager.register(RedactPlugin(), "chargespec-redact")
     if logging.getLogRecordFactory() is logging.LogRecord:
         logging.setLogRecordFactory(_RedactedRecord)

@@ -23,9 +23,9 @@ from rich.markup import escape
 
 from instruments.clock import Clock
 from lab.bench import BenchFileError, CsmsConfig, load_bench
+from runner import redact
 from runner.csms.harness import CsmsHarness
 from runner.csms.security import SecurityConfigError
-from runner import redact
 from runner.recorder import Finding, Frame, Recorder, redact_raw
 
 _KIND = {2: "CALL", 3: "RESULT", 4: "ERROR"}
