@@ -321,7 +321,7 @@ def _resolve_passwords(data: dict[str, Any], base: Path, environ: Mapping[str, s
     if len(sources) > 1:
         problems.append(f"csms: set one of {', '.join(sources)}, not several")
     elif sources and sources[0] != "password":
-        value, problem = _secret(sources[0], csms[sources[0]], base, environ)
+        value, problem = _secret(sources[0].split("_")[1], csms[sources[0]], base, environ)
         if problem:
             problems.append(f"csms.{sources[0]}: {problem}")
         else:
@@ -337,7 +337,7 @@ def _resolve_passwords(data: dict[str, Any], base: Path, environ: Mapping[str, s
                 problems.append(f"csms.{kind}.{station}: station {station!r} already has a password in "
                                 "csms.passwords or the other source; give it one")
                 continue
-            value, problem = _secret(kind[:-1] if kind.endswith("s_env") else kind, ref, base, environ)
+            value, problem = _secret(kind.split("_")[1], ref, base, environ)
             if problem:
                 problems.append(f"csms.{kind}.{station}: {problem}")
             else:
@@ -349,10 +349,10 @@ def _resolve_passwords(data: dict[str, Any], base: Path, environ: Mapping[str, s
 
 
 def _secret(kind: str, ref: Any, base: Path, environ: Mapping[str, str]) -> tuple[str, str | None]:
-    """(the secret, None), or ("", why not) for an env var name or a file path."""
+    """(the secret, None), or ("", why not) for an env var name (`kind` "env") or a file path ("file")."""
     if not isinstance(ref, str) or not ref.strip():
-        return "", "expected the name of " + ("an environment variable" if kind.endswith("env") else "a file")
-    if kind.endswith("env"):
+        return "", "expected the name of " + ("an environment variable" if kind == "env" else "a file")
+    if kind == "env":
         value = environ.get(ref)
         if value is None:
             return "", f"environment variable {ref} is not set"

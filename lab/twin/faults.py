@@ -56,12 +56,16 @@ class Range:
     def check(self, value: float) -> str | None:
         """None when `value` is inside, else the reason it is not."""
         if value < self.low or (self.low_open and value == self.low) or value > self.high:
-            low = f"greater than {self.low:g}" if self.low_open else f"at least {self.low:g}"
-            return f"must be {low} and at most {self.high:g}" + (f" ({self.why})" if self.why else "")
+            low = f"greater than {_num(self.low)}" if self.low_open else f"at least {_num(self.low)}"
+            return f"must be {low} and at most {_num(self.high)}" + (f" ({self.why})" if self.why else "")
         return None
 
     def __str__(self) -> str:
-        return f"{'(' if self.low_open else '['}{self.low:g}, {self.high:g}]"
+        return f"{'(' if self.low_open else '['}{_num(self.low)}, {_num(self.high)}]"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if x == int(x) else f"{x:g}"
 
 
 # Every numeric knob has a range: a value outside is refused before a run starts, not found as odd physics.
