@@ -58,7 +58,11 @@ def label_scenario(spec: SpecPlan | None, plan: ScenarioPlan) -> None:
 @contextlib.contextmanager
 def allure_step(step: Step) -> Iterator[None]:
     with allure.step(redact.text(f"line {step.source.line}: {step.text}")):
-        yield
+        try:
+            yield
+        except BaseException as e:
+            redact.exception(e)  # Allure records the step's failure message as it leaves the step
+            raise
 
 
 def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan | None) -> None:

@@ -222,7 +222,7 @@ class _RedactedRecord(logging.LogRecord):
         return REDACTOR.text(super().getMessage())
 
 
-def _redact_exception(exc: BaseException) -> None:
+def exception(exc: BaseException) -> None:
     """Mask the exception's own message in place (Allure reads it with ``exconly()``)."""
     if not exc.args:
         return
@@ -240,7 +240,7 @@ def _makereport(item: Any, call: Any) -> Any:
     outcome = yield
     report = outcome.get_result()
     if call.excinfo is not None:
-        _redact_exception(call.excinfo.value)
+        exception(call.excinfo.value)
     if isinstance(report.longrepr, str):
         report.longrepr = REDACTOR.text(report.longrepr)
     elif report.longrepr is not None and not isinstance(report.longrepr, tuple):
