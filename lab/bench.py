@@ -82,6 +82,23 @@ class InstrumentConfig(_Model):
         return v
 
 
+    @field_validator("options")
+    @classmethod
+    def _driver_options(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """The driver's own check of its options (instruments/options.py), made here rather than at open."""
+        from instruments.errors import InstrumentConfigError
+        from instruments.options import DriverOptions
+        from instruments.registry import drivers
+
+        extra = getattr(drivers().get(info.data.get("driver") or ""), "extra_options", None)
+        if extra is not None:
+            try:
+                DriverOptions.parse("", "", v, extra=extra)
+            except InstrumentConfigError as e:
+                raise ValueError(e.detail) from None
+        return v
+
+
 def _driver_kind(name: str | None) -> str | None:
     """'analyzer' or 'ev' for a known driver name, else None."""
     from instruments.registry import drivers
