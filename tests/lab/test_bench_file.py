@@ -188,3 +188,12 @@ def test_cli_usage_error_before_anything_starts(tmp_path: Path, args: list[str],
     assert expected in out
     assert "Traceback" not in out and "INTERNALERROR" not in out
     assert not list((tmp_path / "out").rglob("*-result.json")), "a scenario ran"
+
+
+@pytest.mark.parametrize("speed", ["0", "-3", "nan"])
+def test_twin_alone_blames_speed_on_the_option(speed: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from lab.twin.serve import main
+
+    assert main(["--csms", "ws://127.0.0.1:9", "--speed", speed]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("chargespec twin: --speed: must be a number greater than 0") and "toml" not in err
