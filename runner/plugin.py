@@ -228,12 +228,11 @@ class ScenarioItem(pytest.Item):
         self.spec = spec
 
     def runtest(self) -> None:
-        from runner import evidence, redact
+        from runner import evidence
         from runner.context import ScenarioRun
         from runner.execute import execute
 
         holder: _BenchHolder = self.config.stash[_session_key]
-        redact.register_plan(self.plan)  # before any of its text leaves the process
         evidence.label_scenario(self.spec, self.plan)
         session = holder.get()
         root = Path(self.config.option.evidence)

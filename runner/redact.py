@@ -24,8 +24,12 @@ Where it applies (each a boundary, so no call site has to remember):
   plus PEM private keys and Basic credentials.
 The recorder applies it to every line it writes (ocpp.jsonl, events.jsonl, samples.csv); evidence to
 notes, the spec excerpt and every Allure title, parameter, description and step name; the pytest plugin
-(:func:`install`) to failure messages and tracebacks (console, Allure, JUnit), captured output and
-log records. The plan cache never holds a spec's secrets in clear: it is sealed (dsl/cache.py).
+(:func:`install`) learns each scenario's secrets before it starts and masks failure messages and
+tracebacks (console, Allure, JUnit), captured output and log records. The plan cache never holds a
+spec's secrets in clear: it is sealed (dsl/seal.py).
+
+Not covered: a secret in a spec or scenario *name* is in pytest's node id (the console's test names, the
+pytest cache, Allure's fullName); keep tokens out of names (use them in statements).
 """
 
 from __future__ import annotations
@@ -251,6 +255,14 @@ def _makereport(item: Any, call: Any) -> Any:
     report.sections = [(title, REDACTOR.text(content)) for title, content in report.sections]
 
 
+def _learn_item(item: Any) -> None:
+    """Before a scenario's setup: learn the secrets its plan carries, so that its title, steps, evidence
+    and failure text are masked from the first line."""
+    plan = getattr(item, "plan", None)
+    if plan is not None and hasattr(plan, "setup"):
+        register_plan(plan)
+
+
 def install(config: pytest.Config) -> None:
     """Apply the rule to pytest's reports and to every log record of this process (once)."""
     import pytest
@@ -259,6 +271,7 @@ def install(config: pytest.Config) -> None:
         return
     class RedactPlugin:
         pytest_runtest_makereport = staticmethod(pytest.hookimpl(hookwrapper=True, trylast=True)(_makereport))
+        pytest_runtest_setup = staticmethod(pytest.hookimpl(tryfirst=True)(_learn_item))
 
     config.pluginmanager.register(RedactPlugin(), "chargespec-redact")
     if logging.getLogRecordFactory() is logging.LogRecord:
