@@ -19,6 +19,7 @@ from typing import Any
 import allure
 
 from dsl.plan import ScenarioPlan, SpecPlan, Step
+from runner import redact
 from runner.context import ScenarioRun
 from runner.recorder import Recorder
 
@@ -37,9 +38,10 @@ def slug(text: str) -> str:
 
 
 def label_scenario(spec: SpecPlan | None, plan: ScenarioPlan) -> None:
-    allure.dynamic.title(plan.name)
-    allure.dynamic.feature(plan.spec_title)
-    allure.dynamic.suite(plan.spec_title)
+    # Every text given to Allure passes the redaction rule (runner/redact.py).
+    allure.dynamic.title(redact.text(plan.name))
+    allure.dynamic.feature(redact.text(plan.spec_title))
+    allure.dynamic.suite(redact.text(plan.spec_title))
     # (tags need no label here: they are pytest markers, and allure-pytest labels every marker a tag)
     for ref in plan.refs:
         if _URL.match(ref):
@@ -48,15 +50,19 @@ def label_scenario(spec: SpecPlan | None, plan: ScenarioPlan) -> None:
             allure.dynamic.label("requirement", ref)
             allure.dynamic.link(ref, link_type="requirement", name=ref)
     for k, v in plan.params.items():
-        allure.dynamic.parameter(k, v)
+        allure.dynamic.parameter(k, redact.text(v))
     if spec is not None:
-        allure.dynamic.description(f"{spec.file}:{plan.source.line}\n\n```\n{spec.excerpt}\n```")
+        allure.dynamic.description(redact.text(f"{spec.file}:{plan.source.line}\n\n```\n{spec.excerpt}\n```"))
 
 
 @contextlib.contextmanager
 def allure_step(step: Step) -> Iterator[None]:
-    with allure.step(f"line {step.source.line}: {step.text}"):
-        yield
+    with allure.step(redact.text(f"line {step.source.line}: {step.text}")):
+        try:
+            yield
+        except BaseException as e:
+            redact.exception(e)  # Allure records the step's failure message as it leaves the step
+            raise
 
 
 def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan | None) -> None:
@@ -64,9 +70,9 @@ def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan 
     if d is None:
         return
     if spec is not None:
-        (d / "spec.txt").write_text(spec.excerpt, encoding="utf-8")
+        (d / "spec.txt").write_text(redact.text(spec.excerpt), encoding="utf-8")
     if run is not None:
-        (d / "notes.txt").write_text("\n".join(run.notes) + "\n", encoding="utf-8")
+        (d / "notes.txt").write_text(redact.text("\n".join(run.notes) + "\n"), encoding="utf-8")
         with contextlib.suppress(Exception):  # a plot is a convenience; the CSV is the evidence
             plot(run, d / "signals.png")
     kinds = {
