@@ -93,9 +93,9 @@ def test_a_wrong_driver_name_does_not_exit_like_a_nonconforming_charger(tmp_path
     bench = tmp_path / "bench.toml"
     bench.write_text(twin.replace('driver = "yokogawa-wt300"', 'driver = "yokogawa-wt999"'), encoding="utf-8")
     r = _cli(tmp_path, *_specs(tmp_path, passes=PASSES), "--bench", str(bench))
-    # A usage error once the bench file check knows the driver names (issue 10, item 4); never 1.
-    assert r.returncode in (RunExit.USAGE_ERROR, RunExit.BENCH_BROKEN), r.stdout + r.stderr
-    assert "yokogawa-wt999" in r.stdout + r.stderr
+    assert r.returncode == RunExit.USAGE_ERROR, r.stdout + r.stderr  # before anything ran; never 1
+    assert "unknown driver 'yokogawa-wt999'" in r.stdout + r.stderr
+    assert not (tmp_path / "out" / "runs").exists()
 
 
 @pytest.mark.parametrize("how", ["no spec files", "all deselected"])
