@@ -563,6 +563,7 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _run_state(session.config)
     holder: _BenchHolder | None = session.config.stash.get(_session_key, None)
+    state.guard.defer = True  # a first signal while the run is written up and the bench closes is noted
     try:
         if state.specs_seen or state.collection_errors:
             state.exit_code = int(decide(int(session.exitstatus), state.tally()))
