@@ -1,6 +1,6 @@
 """Interrupted runs never pass: SIGINT and SIGTERM stop the scenario that is running, and say where.
 
-The plugin installs :func:`install` for the session. A signal while a scenario runs raises
+The plugin installs a :class:`SignalGuard` for the session. A signal while a scenario runs raises
 :class:`RunInterrupted` in the main thread (where pytest runs the scenario), wherever the scenario waits;
 the step tracker (:class:`StepTracker`, wrapped around every step) remembers which step was running and
 since when on the bench clock, so the scenario is reported *broken* with
