@@ -1,6 +1,6 @@
 """Evidence: what a contract manager signs. Allure metadata and attachments per scenario, a plot of the
 recorded signals against the bounds and windows, and the run's identity (charger, firmware, instruments,
-calibration, spec hashes, chargespec version).
+calibration, spec hashes, chargespec version: written by runner/runs.py into the run's folder).
 
 Data files are written by the recorder as it goes; attachments are made from those files when the scenario
 ends, so a killed run still leaves its evidence on disk.
@@ -9,7 +9,6 @@ ends, so a killed run still leaves its evidence on disk.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
@@ -154,18 +153,3 @@ def figure(run: ScenarioRun) -> Any:
     fig.suptitle(run.plan.name, fontsize=10)
     fig.tight_layout()
     return fig
-
-
-def write_run_identity(alluredir: Path | None, out_dir: Path, identity: dict[str, Any],
-                       worker: str | None = None) -> None:
-    """run.json; under pytest-xdist each worker runs its own bench, so each writes run-<worker>.json."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    name = f"run-{worker}.json" if worker else "run.json"
-    (out_dir / name).write_text(json.dumps(identity, indent=2, default=str), encoding="utf-8")
-    if alluredir is not None:
-        alluredir.mkdir(parents=True, exist_ok=True)
-        lines = [f"{k}={str(v).replace(chr(10), ' ')}" for k, v in identity.items() if not isinstance(v, dict)]
-        for k, v in identity.items():
-            if isinstance(v, dict):
-                lines += [f"{k}.{kk}={vv}" for kk, vv in v.items()]
-        (alluredir / "environment.properties").write_text("\n".join(lines) + "\n", encoding="utf-8")

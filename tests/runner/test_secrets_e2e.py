@@ -47,12 +47,13 @@ def test_no_token_or_password_in_clear_anywhere_after_a_run(tmp_path: Path) -> N
         env={**os.environ, "PYTHONPATH": str(REPO)})
     console = proc.stdout + proc.stderr
     out = tmp_path / "out"
-    results = [json.loads(p.read_text()) for p in (out / "allure-results").glob("*-result.json")]
+    run = out / "latest"  # this run's folder (runner/runs.py)
+    results = [json.loads(p.read_text()) for p in (run / "allure-results").glob("*-result.json")]
     # The run did what the test needs: the scenario ran, set the password, and failed on the token.
     assert [r["status"] for r in results] == ["failed"], console
     message = results[0]["statusDetails"]["message"]
     assert "charger sends Authorize" in message and MASK.search(message), message
-    trace = next((out / "evidence").rglob("ocpp.jsonl")).read_text(encoding="utf-8")
+    trace = next((run / "evidence").rglob("ocpp.jsonl")).read_text(encoding="utf-8")
     assert '\\"SetVariables\\"' in trace and "[password#" in trace and "[token#" in trace
 
     files = [p for p in out.rglob("*") if p.is_file()]
@@ -64,6 +65,6 @@ def test_no_token_or_password_in_clear_anywhere_after_a_run(tmp_path: Path) -> N
             data = p.read_bytes()
             assert not any(form in data for form in _forms(secret)), f"{secret} in clear in {p.relative_to(out)}"
     # A reader can still tell the values apart: three distinct masks, each used consistently.
-    spec_txt = next((out / "evidence").rglob("spec.txt")).read_text(encoding="utf-8")
+    spec_txt = next((run / "evidence").rglob("spec.txt")).read_text(encoding="utf-8")
     masks = MASK.findall(spec_txt)
     assert len(set(re.findall(r"\[\w+#[0-9a-f]{6}\]", spec_txt))) == 3 and len(masks) == 4
