@@ -10,11 +10,13 @@ Rendered for people, compiler style::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 import msgspec
 
+from dsl.limits import ERROR_CONTEXT
 from dsl.plan import Source
 
 
@@ -27,24 +29,53 @@ class SpecError(msgspec.Struct, frozen=True):
     width: int = 1
 
     def headline(self) -> str:
-        hint = f" — {self.hint}" if self.hint else ""
-        return f"{self.source}: {self.message}{hint}"
+        hint = f" — {_printable(self.hint)}" if self.hint else ""
+        return f"{self.source}: {_printable(self.message)}{hint}"
 
     def __str__(self) -> str:
         return self.headline()
 
     def render(self) -> str:
-        """The headline, then the source line and a caret (``^^^`` over the span when known)."""
+        """The headline, then the source line and a caret (``^^^`` over the span when known).
+
+        A long line is shown as the :data:`~dsl.limits.ERROR_CONTEXT` characters each side of the caret,
+        "…" marking what is left out; characters that are not printable are shown as "?".
+        """
         text = self.source.text.rstrip()
         if not text.strip():
             return self.headline()
         stripped = text.lstrip()
         lead = len(text) - len(stripped)
-        shown = "".join(c if c.isprintable() or c == "\t" else "?" for c in stripped)
-        offset = max(0, min(self.source.column - 1 - lead, len(shown)))
+        offset = max(0, min(self.source.column - 1 - lead, len(stripped)))
+        width = max(1, min(self.width, len(stripped) - offset)) if offset < len(stripped) else 1
+        start, end = 0, len(stripped)
+        if len(stripped) > 2 * ERROR_CONTEXT + width:
+            width = min(width, ERROR_CONTEXT)
+            start, end = max(0, offset - ERROR_CONTEXT), min(len(stripped), offset + width + ERROR_CONTEXT)
+        before, after = ("…" if start > 0 else ""), ("…" if end < len(stripped) else "")
+        shown = before + "".join(c if c.isprintable() or c == "\t" else "?" for c in stripped[start:end]) + after
+        offset += len(before) - start
         pad = "".join("\t" if c == "\t" else " " for c in shown[:offset])
-        width = max(1, min(self.width, len(shown) - offset)) if offset < len(shown) else 1
         return f"{self.headline()}\n  {shown}\n  {pad}{'^' * width}"
+
+
+_QUOTED_MAX = 60  # characters of a quoted part of a message (a statement, a token) before it is elided
+
+
+def _printable(message: str) -> str:
+    """A message safe to print: long quoted parts elided, unprintable characters as escapes (never raw).
+
+    Messages quote what the spec wrote, and a hostile spec can write a 100,000-character word or a
+    terminal escape; the spec's own characters must not reach the console or the report as such.
+    """
+    if len(message) > _QUOTED_MAX:
+        message = _LONG_QUOTE.sub(lambda m: f'"{m.group(1)[:_QUOTED_MAX - 10]}…{m.group(1)[-8:]}"', message)
+    if not message.isprintable():
+        message = "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in message)
+    return message
+
+
+_LONG_QUOTE = re.compile('"([^"]{' + str(_QUOTED_MAX + 1) + ',})"')
 
 
 class SpecErrors(Exception):

@@ -5,8 +5,9 @@ every scenario). So each distinct statement line is parsed, checked and lowered 
 template plan step, and a file made only of plain structure is compiled by reading its block keywords
 with a few exact patterns and placing each line's template at the line's position. It returns exactly the
 plans :func:`dsl.compiler.analyze` gives for the whole-file parse, or None whenever the file holds
-anything else: examples, repeats, includes, named setups, escapes, tabs, unusual spacing, and every kind
-of error. None means "take the full path", which is the one place errors are found and reported::
+anything else: examples, repeats, includes, named setups, escapes, tabs, unusual spacing, what
+:mod:`dsl.screen` refuses (hostile characters, long lines, deep nesting), and every kind of error. None
+means "take the full path", which is the one place errors are found and reported::
 
     plans = compile_text(text, "specs/x.spec", sha256_bytes(data), registry)  # None: use dsl.compiler
 
@@ -26,6 +27,7 @@ from msgspec.structs import replace
 
 from dsl import plan
 from dsl.lazy import LazyScenarioPlan
+from dsl.screen import has_hostile_characters, line_too_big
 from dsl.statements import LANGUAGE_VERSIONS
 from dsl.text import excerpt
 
@@ -65,6 +67,8 @@ def compile_text(text: str, file: str, sha256: str, registry: StepRegistry, *,
     `lazy`: the file is read and checked whole now, but each scenario's steps are placed when first used
     (:class:`dsl.lazy.LazyScenarioPlan`; collection needs names and tags only).
     """
+    if has_hostile_characters(text):  # (dsl.screen's errors, reported by the full path)
+        return None
     later = _Later(text, file, sha256, registry) if lazy else None
     try:
         return tuple(_compile(text, file, sha256, registry, later))
@@ -125,6 +129,8 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterato
         if not body or body[0] == "#":
             continue
         if "\t" in line or "\f" in line or "\\" in line or body[0].isspace() or body.endswith(" "):
+            raise _Unusual
+        if line_too_big(line):
             raise _Unusual
         indent = len(line) - len(body)
         if indent == 0:
