@@ -179,9 +179,11 @@ def _parse_rest(file: str, text: str, lines: list[str], work: list[str],
             tree = _lark().parse("\n".join(work))
         except (LarkError, _IndentError) as exc:
             error = _syntax_error(exc, file, lines)
-            errors.append(error)
             line = error.source.line
-            if (len(errors) >= MAX_SYNTAX_ERRORS or line in skipped or isinstance(exc, _IndentError)
+            if line in skipped:  # the filler of a line already reported: not a mistake of the spec's
+                return None, errors
+            errors.append(error)
+            if (len(errors) >= MAX_SYNTAX_ERRORS or isinstance(exc, _IndentError)
                     or not _can_skip(lines, line, exc)):
                 return None, errors
             work[line - 1] = _filler(lines[line - 1])
