@@ -56,7 +56,10 @@ class SpecRoots(msgspec.Struct, frozen=True):
         named = [os.fspath(folder) or "."]
         if include_root is not None:
             named.append(os.fspath(include_root) or ".")
-        return cls(tuple(named), tuple(os.path.realpath(n) for n in named))
+        real = [os.path.realpath(n) for n in named]
+        if len(real) == 2 and real[0] == real[1]:  # (the same folder, named twice)
+            named, real = named[:1], real[:1]
+        return cls(tuple(named), tuple(real))
 
     @classmethod
     def around(cls, spec_path: str | os.PathLike[str],
