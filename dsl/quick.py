@@ -27,7 +27,8 @@ from msgspec.structs import replace
 
 from dsl import plan
 from dsl.lazy import LazyScenarioPlan
-from dsl.screen import has_hostile_characters, line_too_big
+from dsl.limits import MAX_LINE_CHARS
+from dsl.screen import has_hostile_characters
 from dsl.statements import LANGUAGE_VERSIONS
 from dsl.text import excerpt
 
@@ -130,7 +131,7 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterato
             continue
         if "\t" in line or "\f" in line or "\\" in line or body[0].isspace() or body.endswith(" "):
             raise _Unusual
-        if line_too_big(line):
+        if len(line) > MAX_LINE_CHARS:  # (a statement nested too deep has no template: dsl.parser)
             raise _Unusual
         indent = len(line) - len(body)
         if indent == 0:
