@@ -20,5 +20,12 @@ MAX_NESTING = 32
 MAX_BLOCK_DEPTH = 32
 """Depth of indented blocks (spec > scenario > repeat > repeat ...)."""
 
+MAX_INCLUDE_DEPTH = 16
+"""Depth of shared setups including shared setups (each include expands where it stands)."""
+
+MAX_INCLUDED_STATEMENTS = 10_000
+"""Statements all includes of one file expand to, every scenario instance counted: a setup including
+another twice, 30 deep, would otherwise expand to 2^30 statements."""
+
 ERROR_CONTEXT = 80
 """Characters of a long source line shown each side of the caret in a rendered error."""

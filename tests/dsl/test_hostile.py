@@ -20,7 +20,15 @@ from hypothesis import strategies as st
 
 import dsl
 from dsl import SpecError, SpecErrors, builtin_registry
-from dsl.limits import ERROR_CONTEXT, MAX_BLOCK_DEPTH, MAX_LINE_CHARS, MAX_NESTING, MAX_SPEC_BYTES
+from dsl.limits import (
+    ERROR_CONTEXT,
+    MAX_BLOCK_DEPTH,
+    MAX_INCLUDE_DEPTH,
+    MAX_INCLUDED_STATEMENTS,
+    MAX_LINE_CHARS,
+    MAX_NESTING,
+    MAX_SPEC_BYTES,
+)
 from dsl.parser import parse_partial, parse_statement
 from dsl.plan import Source
 from dsl.quick import compile_text
@@ -270,6 +278,23 @@ def test_blocks_nested_deep_give_one_error() -> None:
     (error,) = check_text('spec "S"\n  scenario "a"\n' + repeats)
     assert error.message == f"blocks nested more than {MAX_BLOCK_DEPTH} deep"
     assert error.source.line == MAX_BLOCK_DEPTH + 2  # the line opening block 33 (spec and scenario are 2)
+
+
+def test_a_chain_of_includes_gives_one_error() -> None:
+    text = 'spec "S"\n  setup\n    include setup "s0"\n  scenario "a"\n    wait 1 s\n'
+    text += "".join(f'setup "s{i}"\n  include setup "s{i + 1}"\n' for i in range(2000)) + 'setup "s2000"\n  wait 1 s\n'
+    (error,) = check_text(text)
+    assert error.message == f"shared setups include each other more than {MAX_INCLUDE_DEPTH} deep"
+    assert error.source.line == 7 + 2 * (MAX_INCLUDE_DEPTH - 1)  # in setup "s15", including "s16"
+
+
+def test_setups_including_each_other_twice_do_not_expand_exponentially() -> None:
+    """The "billion laughs" of includes: 2^30 statements from 60 lines."""
+    text = 'spec "S"\n  setup\n    include setup "s0"\n  scenario "a"\n    wait 1 s\n'
+    text += "".join(f'setup "s{i}"\n  include setup "s{i + 1}"\n  include setup "s{i + 1}"\n' for i in range(15))
+    text += 'setup "s15"\n  wait 1 s\n  ev draws 16 A\n'
+    (error,) = check_text(text)
+    assert error.message == f"includes expand to more than {MAX_INCLUDED_STATEMENTS:,} statements in this file"
 
 
 def test_many_long_lines_error_fast() -> None:
