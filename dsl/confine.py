@@ -29,18 +29,13 @@ import stat
 
 import msgspec
 
+from dsl.errors import Refused
 from dsl.limits import MAX_SPEC_BYTES
+
+__all__ = ["SPEC_SUFFIX", "Refused", "SpecRoots", "read_spec_bytes"]
 
 SPEC_SUFFIX = ".spec"
 _STAY = "includes stay under the folder the specs were given from (name a folder that holds both files)"
-
-
-class Refused(Exception):
-    """A file the language will not read, and why (`message`), with what to do (`hint`)."""
-
-    def __init__(self, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.message, self.hint = message, hint
 
 
 class SpecRoots(msgspec.Struct, frozen=True):
@@ -60,8 +55,8 @@ class SpecRoots(msgspec.Struct, frozen=True):
         named = [os.fspath(folder) or "."]
         if include_root is not None:
             named.append(os.fspath(include_root) or ".")
-        if len(named) == 2 and os.path.abspath(named[0]) == os.path.abspath(named[1]):  # (named twice)
-            named = named[:1]
+        if len(named) == 2 and _under(os.path.abspath(named[0]), os.path.abspath(named[1])):
+            named = named[1:]  # (the folder is inside the wider root: one root, the wider, named in messages)
         return cls(tuple(named))
 
     @classmethod

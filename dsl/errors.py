@@ -91,6 +91,18 @@ class SpecErrors(Exception):
         return "\n".join(e.render() for e in self.errors)
 
 
+class Refused(Exception):
+    """A file the language will not read (:mod:`dsl.confine`), why (`message`) and what to do (`hint`).
+
+    Defined here, with the other error types, so that it is one class for as long as ``dsl`` is
+    imported (pytester's in-process runs drop and re-import ``dsl`` submodules first imported in them).
+    """
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.hint = message, hint
+
+
 def sort_errors(errors: Iterable[SpecError]) -> list[SpecError]:
     """File order, duplicates dropped (the same mistake seen once per scenario example)."""
     seen: dict[tuple[str, int, int, str], SpecError] = {}
