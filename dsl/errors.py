@@ -29,7 +29,7 @@ class SpecError(msgspec.Struct, frozen=True):
 
     def headline(self) -> str:
         hint = f" — {_printable(self.hint)}" if self.hint else ""
-        return f"{self.source}: {_printable(self.message)}{hint}"
+        return f"{_printable(str(self.source))}: {_printable(self.message)}{hint}"  # (a file name too)
 
     def __str__(self) -> str:
         return self.headline()

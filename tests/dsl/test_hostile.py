@@ -347,8 +347,8 @@ def test_other_control_characters_are_refused_and_never_printed_raw() -> None:
     (error,) = check_text('spec "S"\n  scenario "a\x1b[2Jb"\n    wait 1 s\n')
     assert error.message == "control character U+001B"
     assert (error.source.line, error.source.column) == (2, 14) and "\x1b" not in error.render()
-    error = SpecError(Source("x.spec", 1, 1, "x"), 'duplicate scenario name "a\x1b[2J\u202eb"')
-    assert error.headline() == 'x.spec:1:1: duplicate scenario name "a\\u001b[2J\\u202eb"'
+    error = SpecError(Source("x\x1b.spec", 1, 1, "x"), 'duplicate scenario name "a\x1b[2J\u202eb"')
+    assert error.headline() == 'x\\u001b.spec:1:1: duplicate scenario name "a\\u001b[2J\\u202eb"'
 
 
 # ---- long lines in rendered errors ----------------------------------------------------------------------
