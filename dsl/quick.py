@@ -126,12 +126,12 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterato
     block: _Block | None = None
     item_indent = stmt_indent = 0
     for number, line in enumerate(lines, start=1):
+        if len(line) > MAX_LINE_CHARS:  # (comments too; a statement nested too deep has no template)
+            raise _Unusual
         body = line.lstrip(" ")
         if not body or body[0] == "#":
             continue
         if "\t" in line or "\f" in line or "\\" in line or body[0].isspace() or body.endswith(" "):
-            raise _Unusual
-        if len(line) > MAX_LINE_CHARS:  # (a statement nested too deep has no template: dsl.parser)
             raise _Unusual
         indent = len(line) - len(body)
         if indent == 0:

@@ -302,6 +302,17 @@ def test_setups_including_each_other_twice_do_not_expand_exponentially() -> None
     assert error.message == f"includes expand to more than {MAX_INCLUDED_STATEMENTS:,} statements in this file"
 
 
+@pytest.mark.parametrize("line", ["    # " + "c" * MAX_LINE_CHARS, "", "  " + "#" * MAX_LINE_CHARS])
+def test_a_long_comment_is_a_long_line_on_both_paths(line: str) -> None:
+    """The quick compiler must not serve what the full path refuses (it skips comments otherwise)."""
+    text = f'spec "S"\n  scenario "a"\n    wait 1 s\n{line}\n'
+    errors = check_text(text)  # (asserts the quick compiler serves no file with errors)
+    if line:
+        assert [e.message for e in errors] == [f"line is {len(line):,} characters long (the limit is 4,096)"]
+    else:
+        assert errors == [] and compile_text(normalize(text), "h.spec", "", builtin_registry()) is not None
+
+
 def test_many_long_lines_error_fast() -> None:
     line = "    ev plugs in " + "x " * 3000
     (error, *rest) = check_text('spec "S"\n  scenario "a"\n' + (line + "\n") * 200)
