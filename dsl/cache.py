@@ -101,7 +101,7 @@ class PlanCache:
         if not isinstance(outlines, tuple) or any(_text_digest(p, roots) != d for p, d in deps):
             return None
         if plans is None:
-            return from_outline(outlines, EntryPlans(entry, path, digest, registry))
+            return from_outline(outlines, EntryPlans(entry, path, digest, registry, roots))
         return plans if isinstance(plans, tuple) else None
 
     def put(self, path: str, digest: str, registry: StepRegistry, plans: Plans, deps: Deps, *,

@@ -216,6 +216,19 @@ def test_a_cache_hit_gives_the_errors_a_miss_gives(root: Path, tmp_path: Path) -
         within_a_second(lambda: dsl.load(spec, include_root=root, cache_dir=cache))
 
 
+def test_a_lazy_plan_whose_entry_vanished_compiles_under_the_same_root(root: Path, tmp_path: Path) -> None:
+    import shutil
+
+    (root / "metering").mkdir()
+    spec = root / "metering" / "x.spec"
+    spec.write_text(spec_including("../common/setup.spec"), encoding="utf-8")
+    cache = tmp_path / "cache"
+    dsl.load(spec, include_root=root, cache_dir=cache)
+    (lazy,) = dsl.load(spec, include_root=root, cache_dir=cache, lazy=True)  # collection: the outline
+    shutil.rmtree(cache)  # cleared before the scenario ran
+    assert [s.step for s in lazy.scenarios[0].setup] == ["charger.booted"]
+
+
 # ---- nesting and size: no RecursionError, nothing that grows with the input ------------------------
 
 
