@@ -27,5 +27,8 @@ MAX_INCLUDED_STATEMENTS = 10_000
 """Statements all includes of one file expand to, every scenario instance counted: a setup including
 another twice, 30 deep, would otherwise expand to 2^30 statements."""
 
+MAX_PLAN_STEPS = 20_000
+"""Steps one file compiles to: every scenario instance (example) counts its setup, body and teardown."""
+
 ERROR_CONTEXT = 80
 """Characters of a long source line shown each side of the caret in a rendered error."""

@@ -28,6 +28,7 @@ from dsl.limits import (
     MAX_INCLUDED_STATEMENTS,
     MAX_LINE_CHARS,
     MAX_NESTING,
+    MAX_PLAN_STEPS,
     MAX_SPEC_BYTES,
 )
 from dsl.parser import parse_partial, parse_statement
@@ -324,6 +325,16 @@ def test_a_long_comment_is_a_long_line_on_both_paths(line: str) -> None:
         assert [e.message for e in errors] == [f"line is {len(line):,} characters long (the limit is 4,096)"]
     else:
         assert errors == [] and compile_text(normalize(text), "h.spec", "", builtin_registry()) is not None
+
+
+def test_examples_times_statements_are_bounded() -> None:
+    """1,000 examples of 1,000 statements (27 KB) compiled to a million steps: 52 s and 500 MB."""
+    rows = "".join(f"      | {i} |\n" for i in range(1000))
+    text = 'spec "S"\n  scenario "a {n}"\n    examples\n      | n |\n' + rows + "    wait 1 s\n" * 1000
+    (error,) = check_text(text)
+    assert error.message == f"the file compiles to more than {MAX_PLAN_STEPS:,} steps " \
+                            "(this scenario: 1,000 instances of 1,000)"
+    assert (error.source.line, error.source.column) == (2, 12)
 
 
 def test_many_long_lines_error_fast() -> None:
