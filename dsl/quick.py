@@ -27,7 +27,7 @@ from msgspec.structs import replace
 
 from dsl import plan
 from dsl.lazy import LazyScenarioPlan
-from dsl.limits import MAX_LINE_CHARS
+from dsl.limits import MAX_LINE_CHARS, MAX_PLAN_STEPS
 from dsl.screen import has_hostile_characters
 from dsl.statements import LANGUAGE_VERSIONS
 from dsl.text import excerpt
@@ -114,6 +114,8 @@ def _compile(text: str, file: str, sha256: str, registry: StepRegistry,
     specs = list(_read(lines, registry.fingerprint(), registry))
     if not specs or len({s.title for s in specs}) != len(specs):
         raise _Unusual
+    if sum(map(_steps, specs)) > MAX_PLAN_STEPS:  # (the full path reports it)
+        raise _Unusual
     starts = [s.number for s in specs]
     for i, spec in enumerate(specs):
         end = starts[i + 1] - 1 if i + 1 < len(starts) else len(lines)
@@ -158,6 +160,13 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterato
     if spec is None:
         raise _Unusual
     yield spec
+
+
+def _steps(spec: _Spec) -> int:
+    """Steps the spec compiles to: each scenario with the setup and teardown (as dsl.compiler counts)."""
+    blocks = [b for _, b in spec.items if isinstance(b, _Block)]
+    shared = sum(len(b.steps or ()) for b in blocks if b.kind != "scenario")
+    return sum(shared + len(b.steps or ()) for b in blocks if b.kind == "scenario")
 
 
 def _item(spec: _Spec, number: int, line: str, body: str) -> _Block | None:

@@ -337,6 +337,14 @@ def test_examples_times_statements_are_bounded() -> None:
     assert (error.source.line, error.source.column) == (2, 12)
 
 
+def test_a_plain_file_over_the_step_limit_is_not_served_by_the_quick_compiler() -> None:
+    """A plain file shares its setup's templates among scenarios; the full path compiles it per scenario."""
+    setup = "    charger booted\n" * 200
+    scenarios = "".join(f'  scenario "s{i}"\n    wait 1 s\n' for i in range(MAX_PLAN_STEPS // 200))
+    (error,) = check_text('spec "S"\n  setup\n' + setup + scenarios)  # (asserts quick serves nothing)
+    assert error.message.startswith(f"the file compiles to more than {MAX_PLAN_STEPS:,} steps")
+
+
 def test_many_long_lines_error_fast() -> None:
     line = "    ev plugs in " + "x " * 3000
     (error, *rest) = check_text('spec "S"\n  scenario "a"\n' + (line + "\n") * 200)
