@@ -456,3 +456,14 @@ def test_hostile_fragments_anywhere_end_in_spec_errors(at: int, fragment: str) -
             assert all(len(part) < 1000 for part in e.render().split("\n"))
 
     within_a_second(run)
+
+
+def test_the_language_reference_publishes_the_limits_in_force() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "language.md").read_text(encoding="utf-8")
+    limits = docs[docs.index("## Limits"):]
+    for shown in (f"**{MAX_SPEC_BYTES >> 20} MiB**", f"**{MAX_LINE_CHARS:,} characters**",
+                  f"nest at most **{MAX_NESTING}** deep", f"blocks nest at most **{MAX_BLOCK_DEPTH}** deep",
+                  f"at most **{MAX_INCLUDE_DEPTH}** deep", f"at most **{MAX_INCLUDED_STATEMENTS:,}** statements",
+                  f"at most **{MAX_PLAN_STEPS:,}**", f"longer than {3 * ERROR_CONTEXT} characters",
+                  f"the {ERROR_CONTEXT} characters each side"):
+        assert shown in " ".join(limits.split()), shown
