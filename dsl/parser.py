@@ -36,6 +36,8 @@ __all__ = ["decode", "error_at", "normalize", "parse", "parse_partial", "parse_s
            "sha256_text"]
 
 MAX_SYNTAX_ERRORS = 50
+# Each syntax error costs a parse of the whole file (~1.2 s per MiB): a big file reports fewer of them.
+_PARSE_BUDGET_CHARS = 2 << 20
 
 # Names of terminals as a person would say them, for "expected ..." hints.
 _TERMINAL_NAMES = {
@@ -174,6 +176,7 @@ def _parse_rest(file: str, text: str, lines: list[str], work: list[str],
                 skipped: set[int]) -> tuple[ast.SpecFile | None, list[SpecError]]:
     """Parse `work` (lines already blanked as `skipped`), blanking each further broken statement."""
     errors: list[SpecError] = []
+    max_errors = max(1, min(MAX_SYNTAX_ERRORS, _PARSE_BUDGET_CHARS // max(1, len(text))))
     while True:
         try:
             tree = _lark().parse("\n".join(work))
@@ -183,7 +186,7 @@ def _parse_rest(file: str, text: str, lines: list[str], work: list[str],
             if line in skipped:  # the filler of a line already reported: not a mistake of the spec's
                 return None, errors
             errors.append(error)
-            if (len(errors) >= MAX_SYNTAX_ERRORS or isinstance(exc, _IndentError)
+            if (len(errors) >= max_errors or isinstance(exc, _IndentError)
                     or not _can_skip(lines, line, exc)):
                 return None, errors
             work[line - 1] = _filler(lines[line - 1])

@@ -345,6 +345,15 @@ def test_a_plain_file_over_the_step_limit_is_not_served_by_the_quick_compiler() 
     assert error.message.startswith(f"the file compiles to more than {MAX_PLAN_STEPS:,} steps")
 
 
+def test_a_big_file_with_many_syntax_errors_errors_fast() -> None:
+    """Each syntax error re-parses the file: 50 of them in a 1 MiB file took a minute."""
+    lines = ["    wait 1 s" if i % 1000 else "    expect within : x" for i in range(70_000)]
+    text = 'spec "S"\n  scenario "a"\n' + "\n".join(lines) + "\n"
+    assert len(text) < MAX_SPEC_BYTES
+    errors = within_a_second(lambda: parse_partial(text, "h.spec")[1])
+    assert 1 <= len(errors) < 50 and all(e.message == 'unexpected ":"' for e in errors)
+
+
 def test_many_long_lines_error_fast() -> None:
     line = "    ev plugs in " + "x " * 3000
     (error, *rest) = check_text('spec "S"\n  scenario "a"\n' + (line + "\n") * 200)
