@@ -30,5 +30,8 @@ another twice, 30 deep, would otherwise expand to 2^30 statements."""
 MAX_PLAN_STEPS = 20_000
 """Steps one file compiles to: every scenario instance (example) counts its setup, body and teardown."""
 
+MAX_ERRORS = 200
+"""Errors the checker finds in one file before it stops (each may cost a "did you mean" search)."""
+
 ERROR_CONTEXT = 80
 """Characters of a long source line shown each side of the caret in a rendered error."""
