@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from dsl import seal
+from dsl.confine import Refused, SpecRoots, read_spec_bytes
 from dsl.errors import SpecErrors
 from dsl.lazy import EntryPlans, from_outline, outline
 from dsl.plan import SpecPlan
@@ -58,11 +59,17 @@ def _key(path: str, digest: str, registry: StepRegistry) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _text_digest(path: str) -> str | None:
-    """The digest the parser gives a file's text (``SpecFile.sha256``), or None if unreadable."""
+def _text_digest(path: str, roots: SpecRoots | None) -> str | None:
+    """The digest the parser gives a file's text (``SpecFile.sha256``), or None if unreadable.
+
+    Read as an include is (:mod:`dsl.confine`), and None when `roots` no longer allow it: a hit then
+    gives the errors a miss would (a narrower root, a file swapped for a link, a FIFO or a huge file).
+    """
     try:
-        return sha256_text(normalize(decode(Path(path).read_bytes(), path)))
-    except (OSError, SpecErrors):
+        if roots is not None and not roots.allows(path):
+            return None
+        return sha256_text(normalize(decode(read_spec_bytes(path), path)))
+    except (OSError, SpecErrors, Refused):
         return None
 
 
@@ -75,10 +82,12 @@ class PlanCache:
         # (plain strings: a warm collection asks once per spec file, and pathlib costs ~20 µs a time)
         return os.path.join(self._root, key[:2], key + ".pickle")
 
-    def get(self, path: str, digest: str, registry: StepRegistry, *, lazy: bool = False) -> Plans | None:
+    def get(self, path: str, digest: str, registry: StepRegistry, *, lazy: bool = False,
+            roots: SpecRoots | None = None) -> Plans | None:
         """The cached plans, or None when there is no valid entry.
 
         `lazy`: read only the entry's outline; scenarios read their steps when first used (:mod:`dsl.lazy`).
+        `roots`: where includes may read now (a dependency outside them is a miss).
         """
         key = _key(path, digest, registry)
         entry = self._entry(key)
@@ -89,10 +98,10 @@ class PlanCache:
             plans = None if lazy else pickle.loads(chunks[1])
         except Exception:  # missing, truncated or foreign: all simply a miss
             return None
-        if not isinstance(outlines, tuple) or any(_text_digest(p) != d for p, d in deps):
+        if not isinstance(outlines, tuple) or any(_text_digest(p, roots) != d for p, d in deps):
             return None
         if plans is None:
-            return from_outline(outlines, EntryPlans(entry, path, digest, registry))
+            return from_outline(outlines, EntryPlans(entry, path, digest, registry, roots))
         return plans if isinstance(plans, tuple) else None
 
     def put(self, path: str, digest: str, registry: StepRegistry, plans: Plans, deps: Deps, *,

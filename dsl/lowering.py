@@ -15,6 +15,7 @@ from dsl import ast, plan, units
 from dsl.errors import ErrorSink
 from dsl.examples import placeholders
 from dsl.includes import Includes
+from dsl.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDED_STATEMENTS
 from dsl.quantities import check_dimension, evaluate
 from dsl.render import field_value, render_atoms
 from dsl.render import stmt as render_stmt
@@ -43,6 +44,7 @@ class Lowering:
     def __init__(self, registry: StepRegistry, rules: StepRegistry, includes: Includes,
                  sink: ErrorSink) -> None:
         self.registry, self.rules, self.includes, self.sink = registry, rules, includes, sink
+        self.included = 0  # statements expanded from includes so far (limits.MAX_INCLUDED_STATEMENTS)
 
     # ---- blocks ----
 
@@ -50,6 +52,8 @@ class Lowering:
         steps: list[plan.Step] = []
         previous: ast.Stmt | None = None
         for s in stmts:
+            if self.sink.full:  # (the file is refused: what more it holds is not worth the search)
+                break
             if any(True for _ in placeholders(s)):
                 previous = s
                 continue  # an undefined example variable: reported once, on the template
@@ -66,8 +70,19 @@ class Lowering:
         return tuple(steps)
 
     def include(self, inc: ast.Include, scope: Scope) -> tuple[plan.Step, ...]:
+        if len(scope.including) >= MAX_INCLUDE_DEPTH:  # (each level recurses here)
+            self.sink.at(inc, f"shared setups include each other more than {MAX_INCLUDE_DEPTH} deep",
+                         "include the setups one after another rather than each from the last")
+            return ()
         setup = self.includes.resolve(inc, scope.file, self.sink)
         if setup is None:
+            return ()
+        self.included += len(setup.body)  # (bounds the work of a setup including another twice, many deep)
+        if self.included > MAX_INCLUDED_STATEMENTS:
+            if self.included - len(setup.body) <= MAX_INCLUDED_STATEMENTS:  # (reported where it is crossed)
+                self.sink.at(inc, f"includes expand to more than {MAX_INCLUDED_STATEMENTS:,} statements "
+                             "in this file",
+                             "each include is expanded where it stands: include shared setups fewer times")
             return ()
         key = f"{setup.file}:{setup.name.value}"
         if key in scope.including:

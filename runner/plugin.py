@@ -389,7 +389,8 @@ class SpecFile(pytest.File):
     def collect(self):
         try:
             # lazy: from the plan cache only names and tags; each item reads its steps when it runs.
-            plans = dsl.load(self.path, cache_dir=_plan_cache(self.config), lazy=True)
+            plans = dsl.load(self.path, cache_dir=_plan_cache(self.config), lazy=True,
+                             include_root=self.config.rootpath)  # includes read under the rootdir
         except SpecErrors as e:
             raise SpecCollectError(e.render()) from None
         holder = self.config.stash[_session_key]
