@@ -96,7 +96,7 @@ async def _serve(config: CsmsConfig, bench_ids: frozenset[str] | None, out: Path
                  console: Console) -> None:
     clock = Clock()
     recorder = _LiveRecorder(clock, console)
-    recorder.begin(out)
+    recorder.begin(out, scenario=False)   # runs for days: the files keep everything, memory a window
     recorder.on_frame(lambda fr: _print_frame(console, fr))
     harness = CsmsHarness(recorder, clock, config, on_event=lambda line: _print_event(console, bench_ids, line))
     stop = asyncio.Event()
