@@ -113,10 +113,10 @@ class StationSession:
         sent = closed.sent
         if too_big is None and (sent is None or sent.code != MESSAGE_TOO_BIG):
             return
-        size = (f"{too_big.size} bytes" if too_big is not None and too_big.size is not None
-                else "more than the limit")
+        # A compressed frame (permessage-deflate) is refused while inflating: its full size is unknown.
+        size = (f" of {too_big.size} bytes," if too_big is not None and too_big.size is not None else "")
         limit = self.ws.protocol.max_message_size
-        self._note("error", f"sent a frame of {size}, over the harness's limit of {limit} bytes (bench file "
+        self._note("error", f"sent a frame{size} over the harness's limit of {limit} bytes (bench file "
                    f"[csms] max_frame_bytes); connection closed with 1009 (message too big)")
 
     def _note(self, severity: str, text: str, raw: str | None = None) -> None:
