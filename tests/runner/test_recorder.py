@@ -129,3 +129,13 @@ def test_a_long_record_gives_the_garbage_collector_nothing_to_walk(tmp_path: Pat
         rec.sample("charger.Energy.Active.Import.Register", float(i))
     gc.collect()
     assert len(gc.get_objects()) - before < 100        # was ~6 per call: 30,000
+
+
+def test_calls_never_answered_are_forgotten_oldest_first() -> None:
+    rec = Recorder(Clock())
+    for i in range(recorder.MAX_PENDING_CALLS + 100):       # a charger that never answers the CSMS
+        rec.frame(station="CS1", direction="tx", raw=f'[2,"r{i}","Reset",{{"type":"Immediate"}}]')
+    assert len(rec._pending_actions) == recorder.MAX_PENDING_CALLS
+    late = rec.frame(station="CS1", direction="rx", raw=f'[3,"r{recorder.MAX_PENDING_CALLS + 99}",{{}}]')
+    lost = rec.frame(station="CS1", direction="rx", raw='[3,"r0",{}]')
+    assert (late.action, lost.action) == ("Reset", None)

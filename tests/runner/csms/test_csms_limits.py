@@ -11,9 +11,10 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
+from instruments.clock import Clock
 from lab.bench import BenchConfig, CsmsConfig
 from runner.csms import CsmsHarness
-from runner.csms.harness import MAX_CONNECTORS
+from runner.csms.harness import MAX_CONNECTORS, MAX_OFFLINE_PERIODS, MAX_STATIONS
 from runner.csms.session import SEEN_IDS
 from runner.recorder import Recorder
 
@@ -82,3 +83,15 @@ def test_connector_statuses_stay_bounded_for_a_charger_inventing_evse_ids(run: R
         assert h.status("CS1", MAX_CONNECTORS + 19) == "Available" and h.status("CS1", 1) is None
 
     run(test)
+
+
+def test_stations_remembered_are_bounded_forgetting_the_longest_disconnected() -> None:
+    h = CsmsHarness(Recorder(Clock()), Clock())
+    for i in range(MAX_STATIONS + 5):
+        h._station(f"SCAN-{i}").disconnected_t = float(i)
+    assert len(h.stations()) == MAX_STATIONS
+    assert "SCAN-0" not in h.stations() and f"SCAN-{MAX_STATIONS + 4}" in h.stations()
+    st = h._station("SCAN-1")   # offline periods: the most recent only
+    for i in range(MAX_OFFLINE_PERIODS + 3):
+        st.offline.append((float(i), float(i) + 0.5))
+    assert h.offline_periods("SCAN-1")[0] == (3.0, 3.5) and len(h.offline_periods("SCAN-1")) == MAX_OFFLINE_PERIODS
