@@ -114,9 +114,11 @@ class StationSession:
         if too_big is None and (sent is None or sent.code != MESSAGE_TOO_BIG):
             return
         # A compressed frame (permessage-deflate) is refused while inflating: its full size is unknown.
-        size = (f" of {too_big.size} bytes," if too_big is not None and too_big.size is not None else "")
-        limit = self.ws.protocol.max_message_size
-        self._note("error", f"sent a frame{size} over the harness's limit of {limit} bytes (bench file "
+        size = getattr(too_big, "size", None)
+        size_text = f" of {size} bytes," if size is not None else ""
+        protocol = self.ws.protocol   # websockets 15+ names the limit max_message_size, 14 max_size
+        limit = getattr(protocol, "max_message_size", None) or getattr(protocol, "max_size", None)
+        self._note("error", f"sent a frame{size_text} over the harness's limit of {limit} bytes (bench file "
                    f"[csms] max_frame_bytes); connection closed with 1009 (message too big)")
 
     def _note(self, severity: str, text: str, raw: str | None = None) -> None:
