@@ -154,6 +154,8 @@ class CsmsConfig(_Model):
     passwords_env: dict[str, str] = Field(default_factory=dict)
     passwords_file: dict[str, str] = Field(default_factory=dict)
     tls_handshake_timeout_s: float = Field(default=10.0, gt=0)
+    # Largest websocket message accepted from a charger; a bigger one closes the connection with 1009.
+    max_frame_bytes: int = Field(default=4 * 2**20, ge=1024)
     # The twin's virtual charger: its client certificate and key for profile 3 (a physical charger has its
     # own). It trusts `cafile` for the CSMS certificate at profiles 2 and 3.
     client_certfile: str | None = None

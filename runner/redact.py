@@ -147,9 +147,10 @@ class Redactor:
         """An OCPP-J frame as text: structurally redacted if it is JSON, then textually."""
         try:
             msg = json.loads(raw)
-        except ValueError:
+            masked = json.dumps(self.payload(msg), separators=(",", ":"), ensure_ascii=False)
+        except (ValueError, RecursionError):  # not JSON, or nested past the stack: masked as text
             return self.text(raw)
-        return self.text(json.dumps(self.payload(msg), separators=(",", ":"), ensure_ascii=False))
+        return self.text(masked)
 
 
 def _salt() -> bytes:
