@@ -41,7 +41,7 @@ _SLICE_S = 0.05
 class LineLink(ReconnectingLink):
     connection_noun = "line"
 
-    def __init__(self, owner: LinkOwner, url: str, *, timeout_s: float = 2.0, reconnect_attempts: int = 0,
+    def __init__(self, owner: LinkOwner, url: str, *, timeout_s: float = 2.0, reconnect_attempts: int = 1,
                  baudrate: int = 115200) -> None:
         super().__init__(owner, timeout_s=timeout_s, reconnect_attempts=reconnect_attempts)
         self.url = url
