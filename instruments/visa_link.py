@@ -113,7 +113,7 @@ class VisaLink(ReconnectingLink):
     def check_errors(self, command: str) -> None:
         """Raise :class:`InstrumentCommandRejected` naming `command` if the instrument reports an error."""
         with self.lock:
-            errors = self._exchange(self.error_query, self._pop_errors)
+            errors = self._exchange(self.error_query, lambda: self._pop_errors(command))
             self.owner.last_command = command
             if errors:
                 raise InstrumentCommandRejected(self.owner.name, self.owner.address, command, errors,
@@ -184,6 +184,7 @@ class VisaLink(ReconnectingLink):
                 self._translate(self._clear_and_mark)
             except InstrumentTimeout as e:
                 self._drop()
+                self.owner.last_command = command
                 raise self._error(
                     InstrumentTimeout,
                     f"no answer to {command!r}, and none to the resynchronisation query '*ESE?' that "
@@ -191,7 +192,7 @@ class VisaLink(ReconnectingLink):
                     "may be hung or busy") from e
         self._unsynced = False
         self.resyncs += 1
-        errors = self._pop_errors()
+        errors = self._pop_errors(command)
         refused = tuple(e for e in errors if not is_query_error(e[0], esr=self.error_query == ESR_QUERY))
         self._timed_out = None
         if refused:
@@ -219,14 +220,15 @@ class VisaLink(ReconnectingLink):
                           f"resynchronising after a timeout: the marker '*ESE?' did not come back among "
                           f"{self.stale_answers} answers; the instrument is not answering in order")
 
-    def _pop_errors(self) -> tuple[tuple[int, str], ...]:
-        """Every error the instrument reports (the queue emptied), as (code, text)."""
+    def _pop_errors(self, after: str) -> tuple[tuple[int, str], ...]:
+        """Every error the instrument reports after `after` (the queue emptied), as (code, text)."""
         query = self.error_query
         if query == ESR_QUERY:
             answer = self._translate(lambda res: res.query(query))
             esr = parse_esr(answer)
             if esr is None:
-                raise self._error(InstrumentProtocolError, f"unreadable answer {answer[:60]!r} to {query}")
+                raise self._error(InstrumentProtocolError,
+                                  f"unreadable answer {answer[:60]!r} to {query} after {after!r}")
             return esr_errors(esr)
         out: list[tuple[int, str]] = []
         for _ in range(MAX_ENTRIES):
@@ -234,7 +236,8 @@ class VisaLink(ReconnectingLink):
             entry = parse_entry(answer)
             if entry is None:
                 raise self._error(InstrumentProtocolError,
-                                  f"unreadable answer {answer[:60]!r} to {query}; expected <code>,\"<text>\"")
+                                  f"unreadable answer {answer[:60]!r} to {query} after {after!r}; expected "
+                                  "<code>,\"<text>\"")
             if entry[0] == 0:
                 return tuple(out)
             out.append(entry)
