@@ -187,9 +187,8 @@ class VisaLink(ReconnectingLink):
                 self.owner.last_command = command
                 raise self._error(
                     InstrumentTimeout,
-                    f"no answer to {command!r}, and none to the resynchronisation query '*ESE?' that "
-                    f"followed it, even on a new connection (timeout {self.timeout_s:g} s); the instrument "
-                    "may be hung or busy") from e
+                    f"no answer within {self.timeout_s:g} s, nor to the resynchronisation query '*ESE?' "
+                    "after it, even on a new connection: the instrument may be hung or busy") from e
         self._unsynced = False
         self.resyncs += 1
         errors = self._pop_errors(command)

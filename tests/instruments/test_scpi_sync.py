@@ -91,9 +91,9 @@ def test_a_hung_instrument_stays_a_timeout_and_reads_nothing_stale(fake_scpi) ->
     finally:
         an.close()
     assert str(e.value) == (
-        f"instrument 'analyzer' at {srv.visa}: no answer to ':NUM:NORM:VAL?', and none to the "
-        "resynchronisation query '*ESE?' that followed it, even on a new connection (timeout 0.2 s); the "
-        "instrument may be hung or busy; last command ':NUM:NORM:VAL?'")
+        f"instrument 'analyzer' at {srv.visa}: no answer within 0.2 s, nor to the resynchronisation query "
+        "'*ESE?' after it, even on a new connection: the instrument may be hung or busy; last command "
+        "':NUM:NORM:VAL?'")
 
 
 def test_a_refused_setting_is_raised_with_the_command_and_the_instruments_text(fake_scpi) -> None:
