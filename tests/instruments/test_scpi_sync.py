@@ -198,3 +198,59 @@ def test_reconnect_once_is_the_default() -> None:
     an = registry.create("yokogawa-wt300", name="analyzer", address="TCPIP0::127.0.0.1::1::SOCKET")
     ev = registry.create("chargespec-ev", name="ev", address="socket://127.0.0.1:1")
     assert an.link.reconnect_attempts == 1 and ev.link.reconnect_attempts == 1
+
+
+class FakeInstrResource:
+    """A VXI-11/USBTMC-like INSTR session: answers wait in the instrument's output queue until read, and a
+    device clear (`clear()`) empties it. The 2nd query is answered too late for its read."""
+
+    def __init__(self) -> None:
+        self.output: list[str] = []
+        self.asked = 0
+        self.clears = 0
+        self.written: list[str] = []
+
+    def write(self, message: str) -> None:
+        self.written.append(message)
+        for unit in message.split(";"):
+            if unit == ":NUM:NORM:VAL?":
+                self.asked += 1
+                self.output.append(f"{self.asked}")
+            elif unit == "*ESE?":
+                self.output.append(self.written[-1].split(";")[0].split()[1])
+            elif unit == ":STAT:ERR?":
+                self.output.append('0,"No error"')
+
+    def read(self) -> str:
+        if not self.output or (self.asked == 2 and self.output == ["2"] and self.clears == 0):
+            raise pyvisa.errors.VisaIOError(pyvisa.constants.StatusCode.error_timeout)
+        return self.output.pop(0)
+
+    def query(self, message: str) -> str:
+        self.write(message)
+        return self.read()
+
+    def clear(self) -> None:
+        self.clears += 1
+        self.output.clear()
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_instr_session_gets_a_device_clear_after_a_timeout() -> None:
+    from instruments.visa_link import VisaLink
+
+    class Owner:
+        name, address, last_command = "analyzer", "TCPIP0::192.0.2.10::inst0::INSTR", None
+
+    resource = FakeInstrResource()
+    link = VisaLink(Owner(), timeout_s=0.1, error_query=":STAT:ERR?")
+    link._connect = lambda: resource  # type: ignore[method-assign]
+    link.open()
+    assert link.query(":NUM:NORM:VAL?") == "1"
+    with pytest.raises(InstrumentTimeout):
+        link.query(":NUM:NORM:VAL?")  # its answer "2" waits in the output queue...
+    assert link.query(":NUM:NORM:VAL?") == "3"  # ...and the device clear dropped it
+    assert (resource.clears, link.stale_answers, link.resyncs) == (1, 0, 1)
+    assert resource.written[-4:] == ["*ESE 1;*ESE?", "*ESE 0", ":STAT:ERR?", ":NUM:NORM:VAL?"]
