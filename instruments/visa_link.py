@@ -191,7 +191,11 @@ class VisaLink(ReconnectingLink):
                     "after it, even on a new connection: the instrument may be hung or busy") from e
         self._unsynced = False
         self.resyncs += 1
-        errors = self._pop_errors(command)
+        try:
+            errors = self._pop_errors(command)
+        except InstrumentTimeout:
+            self._unsynced = True  # the error query's own answer may still come: mark again
+            raise
         refused = tuple(e for e in errors if not is_query_error(e[0], esr=self.error_query == ESR_QUERY))
         self._timed_out = None
         if refused:
@@ -208,16 +212,18 @@ class VisaLink(ReconnectingLink):
         self.owner.last_command = f"*ESE {marker};*ESE?"
         res.write(f"*ESE {marker};*ESE?")
         deadline = time.monotonic() + 2 * self.timeout_s
-        for _ in range(MAX_LATE_ANSWERS):
+        discarded = 0
+        while discarded < MAX_LATE_ANSWERS:
             if _marker_value(res.read()) == marker:
                 res.write("*ESE 0")
                 return
+            discarded += 1
             self.stale_answers += 1
             if time.monotonic() > deadline:
                 break
         raise self._error(InstrumentProtocolError,
                           f"resynchronising after a timeout: the marker '*ESE?' did not come back among "
-                          f"{self.stale_answers} answers; the instrument is not answering in order")
+                          f"{discarded} answers; the instrument is not answering in order")
 
     def _pop_errors(self, after: str) -> tuple[tuple[int, str], ...]:
         """Every error the instrument reports after `after` (the queue emptied), as (code, text)."""
