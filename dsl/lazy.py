@@ -19,6 +19,7 @@ edited file (its bytes no longer those collected) is an error, not a silently di
 
 from __future__ import annotations
 
+import os
 import pickle
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -67,9 +68,11 @@ class EntryPlans:
 
     def _read(self) -> tuple[SpecPlan, ...]:
         try:
+            from dsl import seal
+
+            key = os.path.basename(self.entry).removesuffix(".pickle")
             with open(self.entry, "rb") as f:
-                pickle.load(f)  # the outline, already used
-                plans = pickle.load(f)
+                plans = pickle.loads(seal.read(f, seal.key_for(self.sha256, key), 2)[1])  # 0: the outline
             if isinstance(plans, tuple) and all(p.sha256 == self.sha256 for p in plans):
                 return plans
         except Exception:  # gone, truncated or foreign (a cleared cache): compile the file again

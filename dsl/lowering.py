@@ -210,9 +210,12 @@ class Lowering:
     def stmt_ExpectCondition(self, s: ast.ExpectCondition, scope: Scope) -> plan.Step | None:
         condition = self.condition(s.condition)
         duration = self.duration(s.duration) if s.duration is not None else None
-        if condition is None or (s.duration is not None and duration is None):
+        hold = self.duration(s.hold) if s.hold is not None else None
+        if condition is None or (s.duration is not None and duration is None) or (s.hold is not None and hold is None):
             return None
         text = render_stmt(s)
+        if s.mode == "settle" and duration is not None and hold is not None:
+            return plan.ExpectSettle(within=duration, hold=hold, condition=condition, source=s.source, text=text)
         if s.mode == "within" and duration is not None:
             return plan.ExpectWithin(duration=duration, condition=condition, source=s.source, text=text)
         if s.mode == "for" and duration is not None:
@@ -280,18 +283,15 @@ class Lowering:
 
     def stmt_ExpectInterval(self, s: ast.ExpectInterval, scope: Scope) -> plan.Step | None:
         action = self.action(s.action)
-        if s.fields is not None:
-            self.sink.at(s.fields, "an interval expectation takes no field object",
-                         f"write: expect charger sends {s.action.text} every …")
-            return None
+        fields = self.fields(s.fields) if s.fields is not None else {}
         every = self.duration(s.every)
         tolerance = self.duration(s.tolerance)
         window_ok = s.window is None or self.window(s.window, scope)
-        if action is None or every is None or tolerance is None or not window_ok:
+        if action is None or fields is None or every is None or tolerance is None or not window_ok:
             return None
         return plan.ExpectInterval(action=action, every=every, tolerance=tolerance,
                                    window=s.window.value if s.window else None, source=s.source,
-                                   text=render_stmt(s))
+                                   text=render_stmt(s), fields=fields)
 
     def stmt_ExpectReply(self, s: ast.ExpectReply, scope: Scope) -> plan.Step | None:
         error = None
@@ -317,6 +317,9 @@ class Lowering:
         action = None if s.action.text == ANY_MESSAGE else self.action(s.action)
         if action is None and s.action.text != ANY_MESSAGE:
             return None
+        fields = self.fields(s.fields) if s.fields is not None else {}
+        if fields is None:
+            return None
         params: dict[str, Any] = {}
         if s.scope:
             said = " ".join(w.text for w in s.scope)
@@ -339,7 +342,7 @@ class Lowering:
             return None
         params.update(args)
         return plan.ExpectRule(rule=rule.name, action=action, params=params, source=s.source,
-                               text=render_stmt(s))
+                               text=render_stmt(s), fields=fields)
 
     def stmt_ExpectTrials(self, s: ast.ExpectTrials, scope: Scope) -> plan.Step | None:
         q = evaluate(s.at_least.atoms, s.at_least, self.sink)

@@ -571,6 +571,12 @@ class _Builder:
         return ast.ExpectCondition(**self.tree_pos(tree), mode="within", duration=duration,
                                    condition=self.condition(body))
 
+    def stmt_expect_settle(self, tree: Tree) -> ast.ExpectCondition:
+        within, hold = (self.expr(e) for e in _subtrees(tree, "expr"))
+        body = next(c for c in tree.children if isinstance(c, Tree) and c.data != "expr")
+        return ast.ExpectCondition(**self.tree_pos(tree), mode="settle", duration=within, hold=hold,
+                                   condition=self.condition(body))
+
     def stmt_expect_for(self, tree: Tree) -> ast.ExpectCondition:
         duration = self.expr(_subtree(tree, "expr"))
         body = next(c for c in tree.children if isinstance(c, Tree) and c.data != "expr")
@@ -616,8 +622,11 @@ class _Builder:
         scope_trees = _subtrees(tree, "scope")
         scope = tuple(self.word(t) for t in scope_trees[0].children) if scope_trees else ()
         colon = next(i for i, c in enumerate(tree.children) if isinstance(c, Token) and c.type == "COLON")
+        # (a field object after the colon belongs to the rule's atoms, not to the filter)
+        fields = [c for c in tree.children[:colon] if isinstance(c, Tree) and c.data == "fields"]
         return ast.ExpectRule(**self.tree_pos(tree), action=action, scope=scope,
-                              rule=self.atoms(tree.children[colon + 1:]))
+                              rule=self.atoms(tree.children[colon + 1:]),
+                              fields=self.fields(fields[0]) if fields else None)
 
     def stmt_expect_trials(self, tree: Tree) -> ast.ExpectTrials:
         return ast.ExpectTrials(**self.tree_pos(tree), at_least=self.expr(_subtree(tree, "expr")))

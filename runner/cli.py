@@ -110,7 +110,7 @@ def _twin(args: argparse.Namespace) -> int:
     from lab.twin.serve import main as serve
 
     argv = (["--bench", args.bench] if args.bench else []) + (["--csms", args.csms] if args.csms else [])
-    argv += [f"--fault={f}" for f in args.fault] + ([f"--speed={args.speed}"] if args.speed else [])
+    argv += [f"--fault={f}" for f in args.fault] + ([f"--speed={args.speed}"] if args.speed is not None else [])
     return serve(argv)
 
 

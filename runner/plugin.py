@@ -106,7 +106,38 @@ def bench_session(config: pytest.Config) -> BenchSession | None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_session_key] = _BenchHolder(config)
-    faults = parse_fault_args(config.option.fault)
+    from runner import redact
+
+    redact.install(config)
+    _check_bench_and_options(config)
+
+
+def _check_bench_and_options(config: pytest.Config) -> None:
+    """The bench file and the options that change it, checked completely before anything starts: each
+    mistake is a usage error naming the file and key (or the option), never a run of broken scenarios."""
+    opt = config.option
+    faults = parse_fault_args(opt.fault)
+    if opt.speed is not None:
+        from lab.bench import speed_problem
+
+        problem = speed_problem(opt.speed)
+        if problem:
+            raise pytest.UsageError(f"--speed: {problem} (bench seconds per real second)")
+    if not opt.bench and (opt.collectonly or (not faults and opt.speed is None)):
+        return  # the shipped twin bench as it is: checked by its own test; collection stays fast
+    from lab.bench import BenchFileError, load_bench
+    from runner import redact
+
+    path = Path(opt.bench) if opt.bench else DEFAULT_BENCH
+    try:
+        cfg = load_bench(path)
+    except BenchFileError as e:
+        raise pytest.UsageError(str(e)) from None
+    if cfg.kind != "twin" and faults:
+        raise pytest.UsageError(f"--fault: {path} is a {cfg.kind} bench; fault knobs apply to a twin bench only")
+    if cfg.kind != "twin" and opt.speed is not None and opt.speed != 1:
+        raise pytest.UsageError(f"--speed: {path} is a {cfg.kind} bench, which runs at 1x real time; "
+                                "--speed applies to a twin bench only")
     if faults:
         # A mistyped knob is a usage error, reported before anything starts, with the valid knobs listed.
         from lab.twin.faults import FaultError, parse_faults
@@ -114,14 +145,8 @@ def pytest_configure(config: pytest.Config) -> None:
         try:
             parse_faults(faults)
         except FaultError as e:
-            raise pytest.UsageError(str(e)) from None
-    if config.option.bench:
-        from lab.bench import BenchFileError, load_bench
-
-        try:
-            load_bench(config.option.bench)
-        except BenchFileError as e:
-            raise pytest.UsageError(str(e)) from None
+            raise pytest.UsageError(f"--{e}") from None
+    redact.register_bench(cfg)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:

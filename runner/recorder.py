@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from instruments.clock import Clock, iso_utc
+from runner import redact as _redact
 
 Direction = Literal["rx", "tx"]  # seen from the harness: rx = charger -> CSMS, tx = CSMS -> charger
 
@@ -84,26 +85,12 @@ def parse_frame(raw: str) -> tuple[int | None, str | None, str | None, Any, str 
 
 
 def redact(payload: Any) -> Any:
-    """Replace id token values (idToken.idToken, groupIdToken.idToken) with a masked form."""
-    if isinstance(payload, dict):
-        out = {}
-        for k, v in payload.items():
-            if k == "idToken" and isinstance(v, str):
-                out[k] = (v[:2] + "***") if len(v) > 4 else "***"
-            else:
-                out[k] = redact(v)
-        return out
-    if isinstance(payload, list):
-        return [redact(v) for v in payload]
-    return payload
+    """The payload with its secrets masked: the one rule of :mod:`runner.redact`."""
+    return _redact.payload(payload)
 
 
 def redact_raw(raw: str) -> str:
-    try:
-        msg = json.loads(raw)
-    except ValueError:
-        return raw
-    return json.dumps(redact(msg), separators=(",", ":"))
+    return _redact.raw(raw)
 
 
 class Recorder:
@@ -156,7 +143,7 @@ class Recorder:
     def _write(self, name: str, line: str) -> None:
         f = self._files.get(name)
         if f is not None:
-            f.write(line + "\n")
+            f.write(_redact.text(line) + "\n")  # the boundary: every evidence line leaves masked
             f.flush()
 
     # ---- appending ----------------------------------------------------------------------------
@@ -189,7 +176,8 @@ class Recorder:
             s.t.append(t)
             s.v.append(value)
             if self._csv is not None:
-                self._csv.writerow([f"{t - self.t_begin:.6f}", key, "" if value is None else value])
+                self._csv.writerow([f"{t - self.t_begin:.6f}", key, "" if value is None else
+                                   _redact.text(value) if isinstance(value, str) else value])
                 self._files["samples.csv"].flush()
             self._lock.notify_all()
 

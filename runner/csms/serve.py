@@ -23,6 +23,7 @@ from rich.markup import escape
 
 from instruments.clock import Clock
 from lab.bench import BenchFileError, CsmsConfig, load_bench
+from runner import redact
 from runner.csms.harness import CsmsHarness
 from runner.csms.security import SecurityConfigError
 from runner.recorder import Finding, Frame, Recorder, redact_raw
@@ -42,7 +43,7 @@ class _LiveRecorder(Recorder):
     def finding(self, severity: Literal["error", "warning", "info"], message: str, *,
                 station: str | None = None, raw: str | None = None) -> Finding:
         f = super().finding(severity, message, station=station, raw=raw)
-        self.console.print(f"{_stamp(f.t)}  [{_STYLE[severity]}]{severity.upper()}: {escape(message)}[/]")
+        self.console.print(f"{_stamp(f.t)}  [{_STYLE[severity]}]{severity.upper()}: {escape(redact.text(message))}[/]")
         return f
 
 
@@ -64,7 +65,7 @@ def _print_event(console: Console, bench_ids: frozenset[str] | None, line: str) 
     kind, _, rest = line.partition(" ")
     style = {"csms.connected": "bold green", "csms.disconnected": "bold", "csms.refused": "bold red",
              "csms.rejected": "bold red"}.get(kind, "")
-    console.print(f"{'':11}  [{style or 'default'}]{escape(kind)}[/] {escape(rest)}")
+    console.print(f"{'':11}  [{style or 'default'}]{escape(kind)}[/] {escape(redact.text(rest))}")
     if kind == "csms.connected" and bench_ids is not None:
         station = next((p[8:] for p in rest.split() if p.startswith("station=")), "")
         if station not in bench_ids:

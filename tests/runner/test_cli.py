@@ -47,7 +47,7 @@ def test_run_rejects_a_bad_fault_before_anything_runs(tmp_path: Path, capsys: py
     err = capsys.readouterr().err
     assert expected in err
     if "valid faults" in expected:
-        assert "meter_gain (number, healthy 1.0)" in err
+        assert "meter_gain (number in (0, 10], healthy 1.0)" in err
 
 
 def test_run_rejects_a_bad_bench_file_naming_file_and_key(tmp_path: Path,
