@@ -25,9 +25,11 @@ behind. So after any timeout the link resynchronises before anything else is rea
    `stale_answers`). Because the instrument answers in order, every late answer precedes the marker's;
    this holds however late the answer is, which a timed drain cannot promise. ``*ESE`` is mandatory in
    IEEE 488.2 and is left at 0, its power-on value (chargespec uses no service requests).
-3. If the marker does not come back within the timeout either, the connection is closed and reopened
-   (a new socket holds no old bytes) and the marker is sent again; if that fails too, the link stays
-   unsynchronised and the next exchange starts with step 1 again. No answer is read before a marker.
+3. Steps 1-2 run right after the timeout. If the marker does not come back within the timeout either,
+   the timeout is raised and the link stays unsynchronised: the next exchange starts with steps 1-2
+   again, and if the marker still does not come, closes and reopens the connection (a new socket holds no
+   old bytes) and sends the marker once more; failing that it raises, and the link stays unsynchronised.
+   No answer is read before a marker came back.
 4. It reads the error queue. Query errors (-410 "Query INTERRUPTED" ...) are the trace of the timeout
    itself; any other error means the command was refused (a query with an unknown header is never
    answered), and is raised as :class:`InstrumentCommandRejected` naming the command that timed out.
@@ -159,24 +161,29 @@ class VisaLink(ReconnectingLink):
 
         def exchange() -> R:
             if self._unsynced:
-                self._resync()
+                self._resync(reopen=True)
             try:
                 return body()
             except InstrumentTimeout:
                 self._unsynced = True
                 self._timed_out = command
-                self._resync()
+                # Right away, so the error can say why (the error queue) and the next call starts clean;
+                # without reopening, so a hung instrument costs this call two timeouts, not four.
+                self._resync(reopen=False)
                 self.owner.last_command = command
                 raise
 
         return self._with_reconnect(command, exchange)
 
-    def _resync(self) -> None:
-        """Steps 1-4 of the module docstring: no late answer survives it, or it raises."""
+    def _resync(self, *, reopen: bool) -> None:
+        """Steps 1-4 of the module docstring: no late answer survives it, or it raises. Without `reopen` a
+        marker that does not come back leaves the link unsynchronised for the next exchange to finish."""
         command = self._timed_out or "(unknown)"
         try:
             self._translate(self._clear_and_mark)
         except InstrumentTimeout:
+            if not reopen:
+                return
             self._drop()
             self._conn = self._connect()
             self.reconnects += 1

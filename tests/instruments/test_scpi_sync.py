@@ -85,9 +85,12 @@ def test_a_hung_instrument_stays_a_timeout_and_reads_nothing_stale(fake_scpi) ->
     an = wt("yokogawa-wt300", srv.visa, timeout_s=0.2)
     try:
         an._items = ()  # reading without configuring, to reach the values query
-        with pytest.raises(InstrumentTimeout) as e:
-            an.read()
+        with pytest.raises(InstrumentTimeout, match=r"no answer within 0.2 s; last command ':NUM:NORM:VAL\?'"):
+            an.read()  # its timeout, then the marker's: the link stays unsynchronised
         assert not an.link.synchronised
+        with pytest.raises(InstrumentTimeout) as e:
+            an.read()  # the marker again, then on a new connection: still nothing
+        assert not an.link.synchronised and an.link.reconnects == 1
     finally:
         an.close()
     assert str(e.value) == (

@@ -42,7 +42,7 @@ SPEC = '''spec "Instrument faults are bench faults"
 
 CASES = {
     "analyzer-silent": ("analyzer", "silent", "expect for 30 s: analyzer current L1 <= 40 A",
-                        ["instrument 'analyzer' at TCPIP0::127.0.0.1::*::SOCKET: no answer within 2 s*; "
+                        ["instrument 'analyzer' at TCPIP0::127.0.0.1::*::SOCKET: no answer within 2 s; "
                          "last command ':NUM:NORM:VAL?'"]),
     "analyzer-drop": ("analyzer", "drop", "expect for 30 s: analyzer current L1 <= 40 A",
                       ["instrument 'analyzer' at TCPIP0::127.0.0.1::*::SOCKET: *; last command ':NUM:NORM:VAL?'"]),
