@@ -33,6 +33,9 @@ behind. So after any timeout the link resynchronises before anything else is rea
 4. It reads the error queue. Query errors (-410 "Query INTERRUPTED" ...) are the trace of the timeout
    itself; any other error means the command was refused (a query with an unknown header is never
    answered), and is raised as :class:`InstrumentCommandRejected` naming the command that timed out.
+
+An INSTR session reopened after a lost connection is resynchronised the same way before its first read:
+the device's output queue may still hold the lost session's answer. A reopened socket needs no marker.
 """
 
 from __future__ import annotations
@@ -151,6 +154,14 @@ class VisaLink(ReconnectingLink):
             raise self._error(InstrumentConnectionLost,
                               f"cannot connect: {problem}; check the address and that the instrument is on")
         return res
+
+    def _drop(self) -> None:
+        if self._wanted_open and self._conn is not None and not _is_socket(self.owner.address):
+            # A new VXI-11/USBTMC session reaches the same device, whose output queue may still hold the
+            # lost session's answer: clear and mark before the next read, as after a timeout.
+            self._unsynced = True
+            self._timed_out = self._timed_out or self.owner.last_command
+        super()._drop()
 
     def _run(self, command: str, op: Callable[[Any], R]) -> R:
         return self._exchange(command, lambda: self._translate(op))

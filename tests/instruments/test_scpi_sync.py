@@ -257,3 +257,23 @@ def test_an_instr_session_gets_a_device_clear_after_a_timeout() -> None:
     assert link.query(":NUM:NORM:VAL?") == "3"  # ...and the device clear dropped it
     assert (resource.clears, link.stale_answers, link.resyncs) == (1, 0, 1)
     assert resource.written[-4:] == ["*ESE 1;*ESE?", "*ESE 0", ":STAT:ERR?", ":NUM:NORM:VAL?"]
+
+
+def test_an_instr_session_reopened_after_a_lost_connection_is_cleared_before_reading() -> None:
+    from instruments.visa_link import VisaLink
+
+    class Owner:
+        name, address, last_command = "analyzer", "USB0::0x0B21::0x0025::C2XA00001::INSTR", None
+
+    class Lost(FakeInstrResource):
+        def query(self, message: str) -> str:
+            raise pyvisa.errors.VisaIOError(pyvisa.constants.StatusCode.error_connection_lost)
+
+    first, second = Lost(), FakeInstrResource()
+    second.output.append("stale")  # the device still holds an answer meant for the lost session
+    sessions = iter([first, second])
+    link = VisaLink(Owner(), timeout_s=0.1, error_query=":STAT:ERR?")
+    link._connect = lambda: next(sessions)  # type: ignore[method-assign]
+    link.open()
+    assert link.query(":NUM:NORM:VAL?") == "1"  # reconnected once (the default), cleared, marked, asked
+    assert (second.clears, link.reconnects, link.stale_answers) == (1, 1, 0)
