@@ -59,7 +59,7 @@ class InstrumentConfig(_Model):
     calibration_due: date | None = None
     timeout_s: float = Field(default=2.0, gt=0)
     update_interval_s: float = Field(default=0.5, gt=0)
-    reconnect_attempts: int = Field(default=0, ge=0)
+    reconnect_attempts: int = Field(default=1, ge=0)
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("driver")
