@@ -18,7 +18,7 @@ from typing import Any
 import allure
 
 from dsl.plan import ScenarioPlan, SpecPlan, Step
-from runner import redact
+from runner import octt, redact
 from runner.context import ScenarioRun
 from runner.recorder import Recorder
 
@@ -46,8 +46,9 @@ def label_scenario(spec: SpecPlan | None, plan: ScenarioPlan) -> None:
         if _URL.match(ref):
             allure.dynamic.link(ref, name=ref)
         else:
+            # the label stays the ref as written (filters, history); the link also says what a catalogue id is
             allure.dynamic.label("requirement", ref)
-            allure.dynamic.link(ref, link_type="requirement", name=ref)
+            allure.dynamic.link(ref, link_type="requirement", name=octt.describe(ref))
     for k, v in plan.params.items():
         allure.dynamic.parameter(k, redact.text(v))
     if spec is not None:
