@@ -200,7 +200,7 @@ def test_settle_that_never_happens_names_the_last_violation_before_the_deadline(
 def test_settle_that_breaks_after_the_deadline_names_the_first_violation() -> None:
     run = make_run(speed=100)
     _after_action(run)
-    feed(run, CUR.key, [(1, 31.0), (3, 6.0), (8, 6.1), (14, 7.9), (15, 8.5)])
+    feed(run, CUR.key, [(1, 31.0), (3, 6.0), (8, 6.1), (11, 6.2), (14, 7.9), (15, 8.5)])
     with pytest.raises(ExpectationFailed) as e:
         expect_settle(run, _settle(within=10, hold=30))
     msg = str(e.value)
