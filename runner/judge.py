@@ -169,6 +169,11 @@ def _covered(run: ScenarioRun, signal: Signal, s: Sampling | None, start: float,
     return cov
 
 
+def _recorded(run: ScenarioRun, key: str) -> bool:
+    """Whether anything of `key` was recorded in this scenario: if not, :func:`no_samples` tells why."""
+    return run.recorder.last(key) is not None
+
+
 def _figures(cov: Coverage | None, n: int) -> str:
     return f"{n} samples" if cov is None else f"{cov.samples} samples, largest gap {cov.largest_gap:.1f} s"
 
@@ -244,11 +249,12 @@ def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
         run.note(f"line {e.source.line}: {e.condition} held after {hit[0] - t0:.1f} s "
                  f"(time to comply; allowed {e.duration.text})")
         return
+    if _recorded(run, key):  # a gap (a stale value, then silence, too) is named before anything else
+        _covered(run, e.condition.signal, s, t0, deadline, e.source,
+                 f"whether it complied within {e.duration.text} ({_rel(run, t0)} … {_rel(run, deadline)})")
     inside = held_from(*run.recorder.series(key), t0, deadline, _max_age(s))
     if not inside:
         raise no_samples(run, e.condition.signal, e.source, f" in the {e.duration.text} window")
-    _covered(run, e.condition.signal, s, t0, deadline, e.source,
-             f"whether it complied within {e.duration.text} ({_rel(run, t0)} … {_rel(run, deadline)})")
     t_last, v_last = inside[-1]
     raise ExpectationFailed(
         e.source,
@@ -292,10 +298,10 @@ def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
             e.source,
             f"{e.condition.signal.text} = {units.show(v, e.condition.signal.dimension)} at {_rel(run, t)} "
             f"({t - t0:.1f} s into the {e.duration.text} hold) violates {_bound_text(e.condition)}")
+    cov = _covered(run, signal, s, t0, end, e.source, what) if _recorded(run, key) else None
     n = len(held_from(*run.recorder.series(key), t0, end, _max_age(s)))
     if n == 0:
         raise no_samples(run, signal, e.source, f" during the {e.duration.text} hold")
-    cov = _covered(run, signal, s, t0, end, e.source, what)
     run.note(f"line {e.source.line}: {e.condition} held for {e.duration.text} ({_figures(cov, n)})")
 
 
@@ -317,22 +323,22 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle) -> None:
         return r if r.state != "pending" else None
 
     r = wait_until(run, decided, max(run.clock.now(), deadline + hold) + grace, e.source)
+    # The span each verdict rests on: "never" on the whole settle window (a run could have started in a
+    # gap); "broke" from the action to the breaking sample (likewise); "settled" on its hold.
+    cov = None
+    if r is not None and _recorded(run, key):
+        if r.state == "never":
+            _covered(run, e.condition.signal, s, t0, deadline, e.source,
+                     f"whether it settled within {e.within.text} ({_rel(run, t0)} … {_rel(run, deadline)})")
+        elif r.state == "broke" and r.violation is not None:
+            _covered(run, e.condition.signal, s, t0, r.violation[0], e.source,
+                     f"whether it settled ({_rel(run, t0)} … {_rel(run, r.violation[0])})")
+        elif r.state == "settled" and r.start is not None:
+            cov = _covered(run, e.condition.signal, s, r.start, r.start + hold, e.source,
+                           f"the {e.hold.text} hold ({_rel(run, r.start)} … {_rel(run, r.start + hold)})")
     if r is None or r.samples == 0 or (r.state == "never" and r.violation is None):
         raise no_samples(run, e.condition.signal, e.source, f" in the {e.within.text} settle window "
                                                             f"({_rel(run, t0)} … {_rel(run, deadline)})")
-    # The span each verdict rests on: "never" on the whole settle window (a run could have started in a
-    # gap); "broke" from the action to the breaking sample (likewise); "settled" on its hold.
-    if r.state == "never":
-        _covered(run, e.condition.signal, s, t0, deadline, e.source,
-                 f"whether it settled within {e.within.text} ({_rel(run, t0)} … {_rel(run, deadline)})")
-    elif r.state == "broke":
-        assert r.violation is not None
-        _covered(run, e.condition.signal, s, t0, r.violation[0], e.source,
-                 f"whether it settled ({_rel(run, t0)} … {_rel(run, r.violation[0])})")
-    assert r.start is not None or r.state == "never"
-    cov = (_covered(run, e.condition.signal, s, r.start, r.start + hold, e.source,
-                    f"the {e.hold.text} hold ({_rel(run, r.start)} … {_rel(run, r.start + hold)})")
-           if r.state == "settled" and r.start is not None else None)
     if r.state == "never":
         assert r.violation is not None
         t, v = r.violation
