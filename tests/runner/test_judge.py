@@ -33,6 +33,7 @@ from instruments.clock import Clock
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, ExpectationFailed
 from runner.judge import (
+    MAX_GAP_REAL_S,
     expect_accuracy,
     expect_for,
     expect_interval,
@@ -42,6 +43,7 @@ from runner.judge import (
     expect_settle,
     expect_trials,
     expect_within,
+    sampling,
 )
 from runner.recorder import Recorder
 
@@ -335,7 +337,8 @@ GAP = (r"analyzer current L1 \(analyzer.current.L1\) went (?P<gap>[\d.]+) s with
        r"power analyzer 'analyzer' at TCPIP0::10.0.0.5::inst0::INSTR, update interval 0.5 s$")
 
 
-def _bench_run(speed: float = 50.0) -> ScenarioRun:
+def _bench_run(speed: float = 20.0) -> ScenarioRun:
+    # At 20x the real-time term of the max gap (0.25 s x 20) is no more than the 5 s floor.
     run = make_run(speed)
     run.station.analyzers[1] = ANALYZER
     return run
@@ -381,7 +384,7 @@ def test_a_violation_before_the_gap_still_fails_the_hold() -> None:
 
 
 def test_a_silent_analyzer_does_not_settle() -> None:
-    run = _bench_run(speed=100)
+    run = _bench_run()
     _after_action(run)
     feed(run, CUR.key, [(0.5, 31.0), (1.0, 6.1), (1.5, 6.0)])  # complies at 1 s, then the analyzer goes quiet
     with pytest.raises(BenchError) as e:
@@ -430,3 +433,17 @@ def test_a_charger_status_holds_until_the_next_report() -> None:
     expect_now(run, ExpectNow(cond, SRC, SRC.text))
     expect_for(run, ExpectFor(Quantity(10, "time", "10 s"), cond, SRC, SRC.text))
     assert any("held for 10 s (1 samples)" in n for n in run.notes)
+
+
+def test_the_max_gap_follows_the_update_interval_and_the_twin_clock() -> None:
+    run = _bench_run(speed=1)
+    assert sampling(run, CUR).max_gap == 5.0  # the floor, at 0.5 s updates
+    slow = SimpleNamespace(**{**vars(ANALYZER), "update_interval_s": 2.0})
+    run.station.analyzers[1] = slow
+    assert sampling(run, CUR).max_gap == 10.0  # five update intervals
+    fast = _bench_run(speed=60)  # the twin at 60x: a 100 ms stall of a loaded machine is 6 bench seconds
+    assert sampling(fast, CUR).max_gap == pytest.approx(MAX_GAP_REAL_S * 60) == 15.0
+    assert sampling(fast, CUR).why == ": 0.25 s of real time at clock speed 60"
+    pwm = sampling(fast, Signal("ev", "ev.pwm_duty", "ratio", "ev pwm duty"))
+    assert pwm is not None and pwm.max_gap == 15.0  # read in the analyzer's poll, at its interval
+    assert sampling(fast, Signal("charger", "charger.status.evse1", "state", "charger status evse 1")) is None
