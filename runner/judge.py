@@ -6,7 +6,7 @@ the signal, the bound, the observed value and the bench time; a bench that could
 raises :class:`BenchError` (the scenario is broken, not failed).
 
 Signals the bench samples (analyzer, EV emulator) must be sampled across every span a verdict rests on
-(:func:`runner.signals.coverage`, :func:`max_gap`): a silent instrument or a sampler that fell behind
+(:func:`runner.signals.coverage`, :func:`sampling`): a silent instrument or a sampler that fell behind
 breaks the expectation; it never lets a stale value pass (or fail) it.
 """
 
