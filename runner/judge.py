@@ -163,10 +163,26 @@ def not_covered(run: ScenarioRun, signal: Signal, s: Sampling, cov: Coverage, so
     `still_open`: the gap had not ended when the judge stopped waiting (its end is "so far")."""
     assert cov.gap is not None
     a, b = cov.gap
+    last = run.recorder.last(signal_key(signal))
+    if last is None or last[0] <= a:  # nothing since: the instrument may be hung; let its own fault speak
+        _await_poll(run, signal.evse or 1, source)
     gap = (f"has had no sample since {_rel(run, a)}: {b - a:.1f} s by {_rel(run, b)}" if still_open else
            f"went {b - a:.1f} s without a sample, from {_rel(run, a)} to {_rel(run, b)}")
     return BenchError(source, f"{signal.text} ({signal_key(signal)}) {gap} (a sampled signal may go at most "
                               f"{s.max_gap:g} s{s.why}): {what} cannot be judged; {s.instrument}")
+
+
+def _await_poll(run: ScenarioRun, evse: int, source: Source) -> None:
+    """Give a poll in flight on this EVSE's instruments (the sampler reads the analyzer and the EV emulator
+    in turn) the time to fail by its own timeout: :meth:`ScenarioRun.check_bench` then raises the
+    instrument's fault, which says more than the gap it left."""
+    insts = [i for i in (run.station.analyzers.get(evse), getattr(run.station, "evs", {}).get(evse)) if i is not None]
+    if not insts:
+        return
+    deadline = time.monotonic() + max(float(i.options.get("timeout_s", 2.0)) for i in insts) + 0.5
+    while time.monotonic() < deadline:
+        run.check_bench(source)
+        run.recorder.wait(lambda: False, 0.05)
 
 
 def _covered(run: ScenarioRun, signal: Signal, s: Sampling | None, start: float, end: float, source: Source,

@@ -458,3 +458,16 @@ def test_the_max_gap_follows_the_update_interval_and_the_twin_clock() -> None:
     pwm = sampling(fast, Signal("ev", "ev.pwm_duty", "ratio", "ev pwm duty"))
     assert pwm is not None and pwm.max_gap == pytest.approx(18.0)  # read in the analyzer's poll, at its interval
     assert sampling(fast, Signal("charger", "charger.status.evse1", "state", "charger status evse 1")) is None
+
+
+def test_a_hung_instrument_names_its_own_fault_rather_than_the_gap() -> None:
+    # The analyzer stops answering; its poll times out (here 1.5 s real) after the gap is already plain.
+    # The judge waits that long, so the message says what happened to the instrument.
+    run = _bench_run()
+    run.station.analyzers[1] = SimpleNamespace(**{**vars(ANALYZER), "options": {"timeout_s": 1.5}})
+    record_ahead(run, CUR.key, _every_half_second(2))
+    fault = RuntimeError("instrument 'analyzer' at TCPIP0::10.0.0.5::inst0::INSTR: no answer within 1.5 s")
+    threading.Timer(0.9, run.station.broken.append, [fault]).start()
+    with pytest.raises(BenchError, match="no answer within 1.5 s") as e:
+        expect_for(run, ExpectFor(Quantity(30, "time", "30 s"), LIMIT, SRC, SRC.text))
+    assert "without a sample" not in str(e.value) and "no sample since" not in str(e.value)
