@@ -181,7 +181,7 @@ def _await_poll(run: ScenarioRun, evse: int, source: Source) -> None:
     insts = [i for i in (run.station.analyzers.get(evse), getattr(run.station, "evs", {}).get(evse)) if i is not None]
     if not insts:
         return
-    deadline = time.monotonic() + max(float(i.options.get("timeout_s", 2.0)) for i in insts) + 0.5
+    deadline = time.monotonic() + max(_poll_timeout(i) for i in insts)
     while time.monotonic() < deadline:
         run.check_bench(source)
         run.recorder.wait(lambda: False, 0.05)
@@ -224,12 +224,19 @@ def _figures(cov: Coverage | None, n: int) -> str:
     return f"{n} samples" if cov is None else f"{cov.samples} samples, largest gap {cov.largest_gap:.1f} s"
 
 
+def _poll_timeout(inst: Any) -> float:
+    """Real seconds within which a hung query to `inst` fails: its timeout, once more per reconnect attempt
+    (the driver reopens the line and asks again), and half a second for the sampler to report it."""
+    opts = inst.options
+    return float(opts.get("timeout_s", 2.0)) * (1 + int(opts.get("reconnect_attempts", 0))) + 0.5
+
+
 def no_samples(run: ScenarioRun, signal: Signal, source: Source, when: str) -> BenchError:
     """The error for a signal nobody recorded. An analyzer poll may still be waiting out its timeout: give
     it that long to report, so the message names the instrument's own fault; else name the instrument."""
     inst = run.station.analyzers.get(signal.evse or 1) if signal.source == "analyzer" else None
     if inst is not None:
-        deadline = time.monotonic() + float(inst.options.get("timeout_s", 2.0)) + 0.5
+        deadline = time.monotonic() + _poll_timeout(inst)
         while time.monotonic() < deadline:
             run.check_bench(source)
             run.recorder.wait(lambda: False, 0.05)
