@@ -228,7 +228,7 @@ def _poll_timeout(inst: Any) -> float:
     """Real seconds within which a hung query to `inst` fails: its timeout, once more per reconnect attempt
     (the driver reopens the line and asks again), and half a second for the sampler to report it."""
     opts = inst.options
-    return float(opts.get("timeout_s", 2.0)) * (1 + int(opts.get("reconnect_attempts", 0))) + 0.5
+    return float(opts.get("timeout_s", 2.0)) * (1 + int(opts.get("reconnect_attempts", 1))) + 0.5
 
 
 def no_samples(run: ScenarioRun, signal: Signal, source: Source, when: str) -> BenchError:
