@@ -1,18 +1,25 @@
-"""Reading recorded signal series: conditions, interpolation, values over a measurement window.
+"""Reading recorded signal series: conditions, interpolation, values over a measurement window, coverage.
 
 Pure functions over (t, v) lists as the recorder keeps them; no waiting, no I/O. The expectation engine
 (`runner.judge`) decides when enough has been recorded and calls these.
+
+Two kinds of signal. Event-driven ones (``charger.*``: a status, a periodic meter value) are reported by
+the charger and hold their value until the next report: sample-and-hold is their meaning. Sampled ones
+(``analyzer.*``, ``ev.*``) are polled by the bench at an update interval: a value holds only as long as
+the bench kept looking, so a span judged on them must be covered (:func:`coverage`) and a value held
+from longer ago than the signal's max gap is stale (``max_age`` below), not evidence.
 """
 
 from __future__ import annotations
 
 import bisect
+import itertools
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from dsl.plan import Comparison, Condition, StateIs
+from dsl.plan import Comparison, Condition, Signal, StateIs
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
@@ -41,11 +48,23 @@ def holds(condition: Condition, value: object) -> bool | None:
     return _OPS[condition.op](float(value), condition.bound.value)
 
 
-def held_from(ts: Sequence[float], vs: Sequence[object], start: float, end: float) -> list[tuple[float, object]]:
+# Sources the bench polls (see the module docstring); everything else is event-driven.
+SAMPLED_SOURCES = ("analyzer", "ev")
+
+
+def is_sampled(signal: Signal) -> bool:
+    """Whether the bench polls `signal` (coverage applies) rather than the charger reporting it."""
+    return signal.source in SAMPLED_SOURCES
+
+
+def held_from(ts: Sequence[float], vs: Sequence[object], start: float, end: float,
+              max_age: float | None = None) -> list[tuple[float, object]]:
     """The samples in [start, end], led by the value held at `start` (the last sample before it, stamped
-    `start`): a signal keeps its last recorded value until the next sample, as a status does."""
+    `start`): a signal keeps its last recorded value until the next sample, as a status does. With
+    `max_age` (sampled signals), a held sample older than that at `start` is stale and left out."""
     i = bisect.bisect_right(ts, start)
-    out: list[tuple[float, object]] = [(start, vs[i - 1])] if i > 0 else []
+    fresh = i > 0 and (max_age is None or start - ts[i - 1] <= max_age)
+    out: list[tuple[float, object]] = [(start, vs[i - 1])] if fresh else []
     out += [(t, v) for t, v in zip(ts[i:], vs[i:], strict=True) if t <= end]
     return out
 
@@ -70,12 +89,13 @@ class Settling:
 
 
 def settling(ts: Sequence[float], vs: Sequence[object], condition: Condition, t0: float, deadline: float,
-             hold: float, complete_until: float) -> Settling:
+             hold: float, complete_until: float, max_age: float | None = None) -> Settling:
     """Judge "C holds without a break for `hold`, on a run starting in [t0, deadline]" on the samples up
     to `complete_until` (the record is taken as complete up to there). A run starts at the first sample
-    that holds (the value held at t0 counts, stamped t0) and ends at the first that does not; a sample
-    without a value neither starts nor ends one. The earliest run that lasts `hold` wins."""
-    points = held_from(ts, vs, t0, complete_until)
+    that holds (the value held at t0 counts, stamped t0, unless older than `max_age`) and ends at the first
+    that does not; a sample without a value neither starts nor ends one. The earliest run that lasts
+    `hold` wins. Whether the samples cover the run is :func:`coverage`'s question, asked by the caller."""
+    points = held_from(ts, vs, t0, complete_until, max_age)
     start: float | None = None
     last_violation: tuple[float, object] | None = None
     for t, v in points:
@@ -98,6 +118,37 @@ def settling(ts: Sequence[float], vs: Sequence[object], condition: Condition, t0
     if complete_until < deadline:
         return Settling("pending", None, last_violation, len(points))
     return Settling("never", None, last_violation, len(points))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """How densely a sampled signal's record covers a span (see :func:`coverage`).
+
+    `samples` counts the valued samples the span is judged on (a held one included); `largest_gap` is
+    the longest stretch without one; `gap` is the first stretch longer than the allowed max gap, as
+    (from, to) bench times, or None when the span is covered."""
+
+    samples: int
+    largest_gap: float
+    gap: tuple[float, float] | None
+
+
+def coverage(ts: Sequence[float], vs: Sequence[object], start: float, end: float, max_gap: float) -> Coverage:
+    """The gaps in the record of a sampled signal over [start, end]: the leading one, from the last sample
+    at or before `start` (or from `start` when there is none) to the first after it; those between
+    consecutive samples; the tail, from the last sample to `end`. Put otherwise: at every instant of the
+    span, the latest sample must be no older than `max_gap`. A sample without a value (the instrument
+    returned no reading) measured nothing and does not count. A gap longer than `max_gap` means the span
+    was not measured: a verdict that rests on all of it cannot be given."""
+    times = [t for t, v in zip(ts, vs, strict=True) if v is not None]
+    i = bisect.bisect_right(times, start)
+    j = bisect.bisect_right(times, end)
+    lead = times[i - 1] if i > 0 else start
+    points = [lead, *times[i:j], end]
+    gaps = list(itertools.pairwise(points))
+    largest = max((b - a for a, b in gaps), default=0.0)
+    first_bad = next(((a, b) for a, b in gaps if b - a > max_gap), None)
+    return Coverage((1 if i > 0 else 0) + (j - i), largest, first_bad)
 
 
 def interpolate(ts: Sequence[float], vs: Sequence[float | None], t: float) -> float | None:

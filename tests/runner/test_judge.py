@@ -27,11 +27,13 @@ from dsl.plan import (
     ScenarioPlan,
     Signal,
     Source,
+    StateIs,
 )
 from instruments.clock import Clock
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, ExpectationFailed
 from runner.judge import (
+    MAX_GAP_REAL_S,
     expect_accuracy,
     expect_for,
     expect_interval,
@@ -41,6 +43,7 @@ from runner.judge import (
     expect_settle,
     expect_trials,
     expect_within,
+    sampling,
 )
 from runner.recorder import Recorder
 
@@ -200,7 +203,7 @@ def test_settle_that_never_happens_names_the_last_violation_before_the_deadline(
 def test_settle_that_breaks_after_the_deadline_names_the_first_violation() -> None:
     run = make_run(speed=100)
     _after_action(run)
-    feed(run, CUR.key, [(1, 31.0), (3, 6.0), (8, 6.1), (14, 7.9), (15, 8.5)])
+    feed(run, CUR.key, [(1, 31.0), (3, 6.0), (8, 6.1), (11, 6.2), (14, 7.9), (15, 8.5)])
     with pytest.raises(ExpectationFailed) as e:
         expect_settle(run, _settle(within=10, hold=30))
     msg = str(e.value)
@@ -322,3 +325,149 @@ def test_the_plot_draws_a_settle_bound_from_the_action_with_its_deadline_and_hol
         assert [t.get_text() for t in ax.texts if t.get_text().startswith("deadline")] == ["deadline line 17"]
     finally:
         plt.close(fig)
+
+
+# ---- coverage: a sampled signal must be sampled across the span a verdict rests on -------------------
+
+ANALYZER = SimpleNamespace(kind="power analyzer", name="analyzer", address="TCPIP0::10.0.0.5::inst0::INSTR",
+                           update_interval_s=0.5, options={"timeout_s": 0.2}, last_command=None)
+# The message names the signal, the gap (scenario-relative, from sample to sample) and the instrument.
+GAP = (r"analyzer current L1 \(analyzer.current.L1\) (went (?P<gap>[\d.]+) s without a sample, from "
+       r"t=(?P<a>[\d.]+) s to t=(?P<b>[\d.]+) s|has had no sample since t=(?P<a2>[\d.]+) s: (?P<gap2>[\d.]+) s "
+       r"by t=(?P<b2>[\d.]+) s) \(a sampled signal may go at most 5 s\): {what} cannot be judged; "
+       r"power analyzer 'analyzer' at TCPIP0::10.0.0.5::inst0::INSTR, update interval 0.5 s$")
+
+
+def _bench_run(speed: float = 16.0) -> ScenarioRun:
+    # At 16x the real-time term of the max gap (0.3 s x 16) is below the 5 s floor.
+    run = make_run(speed)
+    run.station.analyzers[1] = ANALYZER
+    return run
+
+
+def record_ahead(run: ScenarioRun, key: str, values: list[tuple[float, Any]]) -> None:
+    """Record values stamped at bench offsets from now, all at once: the record the judge will find, with
+    no thread whose delays under load could open gaps of their own."""
+    t0 = run.clock.now()
+    for dt, v in values:
+        run.recorder.sample(key, v, t0 + dt)
+
+
+def _every_half_second(seconds: float, value: float = 6.0, start: float = 0.5) -> list[tuple[float, float]]:
+    return [(start + i * 0.5, value) for i in range(int(seconds / 0.5))]
+
+
+def _broken(exc: pytest.ExceptionInfo[BenchError], what: str, *, still_open: bool = False) -> dict[str, str]:
+    msg = str(exc.value)
+    assert msg.startswith("specs/x.spec:"), msg
+    m = re.search(GAP.format(what=what), msg.splitlines()[-1].strip())
+    assert m, msg
+    assert (m["a2"] is not None) == still_open, msg  # a gap the judge stopped waiting out says "so far"
+    got = {k: m[k] or m[k + "2"] for k in ("a", "b", "gap")}
+    assert float(got["b"]) - float(got["a"]) == pytest.approx(float(got["gap"]), abs=0.11)
+    return got
+
+
+def test_a_hold_passes_with_its_sample_count_and_largest_gap() -> None:
+    run = _bench_run()
+    record_ahead(run, CUR.key, _every_half_second(12, start=0.0))
+    expect_for(run, ExpectFor(Quantity(10, "time", "10 s"), LIMIT, SRC, SRC.text))
+    [note] = [n for n in run.notes if "held for 10 s" in n]
+    m = re.search(r"\((\d+) samples, largest gap ([\d.]+) s\)", note)
+    assert m and 19 <= int(m[1]) <= 22 and float(m[2]) <= 1.0, note
+
+
+def test_a_silent_analyzer_does_not_pass_a_hold() -> None:
+    # Two seconds of samples, then nothing: one stale value must not carry the 30 s hold.
+    run = _bench_run()
+    record_ahead(run, CUR.key, _every_half_second(2))
+    with pytest.raises(BenchError) as e:
+        expect_for(run, ExpectFor(Quantity(30, "time", "30 s"), LIMIT, SRC, SRC.text))
+    m = _broken(e, r"the 30 s hold \(t=[\d.]+ s … t=[\d.]+ s\)", still_open=True)  # not waited out
+    assert 1.9 <= float(m["a"]) <= 2.2 and float(m["gap"]) > 5
+
+
+def test_a_violation_before_the_gap_still_fails_the_hold() -> None:
+    run = _bench_run()
+    record_ahead(run, CUR.key, [*_every_half_second(2), (2.5, 9.4)])  # measured: 9.4 A, then silence
+    with pytest.raises(ExpectationFailed, match=r"analyzer current L1 = 9.400 A at t="):
+        expect_for(run, ExpectFor(Quantity(30, "time", "30 s"), LIMIT, SRC, SRC.text))
+
+
+def test_a_silent_analyzer_does_not_settle() -> None:
+    run = _bench_run()
+    _after_action(run)
+    record_ahead(run, CUR.key, [(0.5, 31.0), (1.0, 6.1), (1.5, 6.0)])  # complies at 1 s, then the analyzer goes quiet
+    with pytest.raises(BenchError) as e:
+        expect_settle(run, _settle(within=15, hold=20))
+    m = _broken(e, r"the 20 s hold \(t=[\d.]+ s … t=[\d.]+ s\)")
+    assert 1.4 <= float(m["a"]) <= 1.7
+    assert e.value.source.line == 17
+
+
+def test_a_stale_value_is_not_the_value_now() -> None:
+    run = _bench_run()
+    run.recorder.sample(CUR.key, 6.0)  # complies, but 20 s before the expectation, and nothing since
+    run.clock.sleep(20)
+    with pytest.raises(BenchError) as e:
+        expect_now(run, ExpectNow(LIMIT, SRC, SRC.text))
+    m = _broken(e, "its value now")
+    assert float(m["a"]) == pytest.approx(0.0, abs=0.1) and float(m["b"]) >= 20
+
+
+def test_a_stale_value_is_not_compliance_within_the_window() -> None:
+    run = _bench_run()
+    run.recorder.sample(CUR.key, 6.0)  # complies, 20 s before the window opens; then the analyzer is silent
+    run.clock.sleep(20)
+    with pytest.raises(BenchError) as e:
+        expect_within(run, ExpectWithin(Quantity(10, "time", "10 s"), LIMIT, SRC, SRC.text))
+    m = _broken(e, r"whether it complied within 10 s \(t=[\d.]+ s … t=[\d.]+ s\)")
+    assert float(m["a"]) == pytest.approx(0.0, abs=0.1)
+
+
+def test_a_gap_in_the_window_breaks_a_never_complied() -> None:
+    # 16 A was measured for 2 s, then nothing: whether it came down in the remaining 8 s is unknown.
+    run = _bench_run()
+    record_ahead(run, CUR.key, _every_half_second(2, value=16.0))
+    with pytest.raises(BenchError) as e:
+        expect_within(run, ExpectWithin(Quantity(10, "time", "10 s"), LIMIT, SRC, SRC.text))
+    _broken(e, r"whether it complied within 10 s \(t=[\d.]+ s … t=[\d.]+ s\)")
+
+
+def test_a_charger_status_holds_until_the_next_report() -> None:
+    # Event-driven: the charger reported Charging once, 20 s ago; that is its status until it says otherwise.
+    status = Signal("charger", "charger.status.evse1", "state", "charger status evse 1", evse=1)
+    run = _bench_run()
+    run.recorder.sample(status.key, "Charging")
+    run.clock.sleep(20)
+    cond = StateIs(status, ("Charging",))
+    expect_now(run, ExpectNow(cond, SRC, SRC.text))
+    expect_for(run, ExpectFor(Quantity(10, "time", "10 s"), cond, SRC, SRC.text))
+    assert any("held for 10 s (1 samples)" in n for n in run.notes)
+
+
+def test_the_max_gap_follows_the_update_interval_and_the_twin_clock() -> None:
+    run = _bench_run(speed=1)
+    assert sampling(run, CUR).max_gap == 5.0  # the floor, at 0.5 s updates
+    slow = SimpleNamespace(**{**vars(ANALYZER), "update_interval_s": 2.0})
+    run.station.analyzers[1] = slow
+    assert sampling(run, CUR).max_gap == 10.0  # five update intervals
+    fast = _bench_run(speed=60)  # the twin at 60x: a 100 ms stall of a loaded machine is 6 bench seconds
+    assert sampling(fast, CUR).max_gap == pytest.approx(MAX_GAP_REAL_S * 60) == pytest.approx(18.0)
+    assert sampling(fast, CUR).why == ": 0.3 s of real time at clock speed 60"
+    pwm = sampling(fast, Signal("ev", "ev.pwm_duty", "ratio", "ev pwm duty"))
+    assert pwm is not None and pwm.max_gap == pytest.approx(18.0)  # read in the analyzer's poll, at its interval
+    assert sampling(fast, Signal("charger", "charger.status.evse1", "state", "charger status evse 1")) is None
+
+
+def test_a_hung_instrument_names_its_own_fault_rather_than_the_gap() -> None:
+    # The analyzer stops answering; its poll times out (here 1.5 s real) after the gap is already plain.
+    # The judge waits that long, so the message says what happened to the instrument.
+    run = _bench_run()
+    run.station.analyzers[1] = SimpleNamespace(**{**vars(ANALYZER), "options": {"timeout_s": 1.5}})
+    record_ahead(run, CUR.key, _every_half_second(2))
+    fault = RuntimeError("instrument 'analyzer' at TCPIP0::10.0.0.5::inst0::INSTR: no answer within 1.5 s")
+    threading.Timer(0.9, run.station.broken.append, [fault]).start()
+    with pytest.raises(BenchError, match=r"no answer within 1\.5 s") as e:
+        expect_for(run, ExpectFor(Quantity(30, "time", "30 s"), LIMIT, SRC, SRC.text))
+    assert "without a sample" not in str(e.value) and "no sample since" not in str(e.value)

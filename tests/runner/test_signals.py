@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from dsl.plan import Comparison, Quantity, Signal, StateIs
-from runner.signals import Settling, holds, interpolate, is_cumulative, over_window, settling
+from runner.signals import (
+    Settling,
+    coverage,
+    holds,
+    interpolate,
+    is_cumulative,
+    is_sampled,
+    over_window,
+    settling,
+)
 
 CUR = Signal("analyzer", "analyzer.current.L1", "current", "analyzer current L1")
 
@@ -99,3 +108,60 @@ def test_the_value_held_at_the_action_counts_from_the_action() -> None:
     # The last sample before t0 stands for the value at t0: already compliant and staying so settles at 0 s.
     r = settling([-5.0, 30.0, 61.0], [6.0, 6.0, 6.0], LIMIT, 0.0, 15.0, 60.0, 70.0)
     assert (r.state, r.start) == ("settled", 0.0)
+
+
+# ---- coverage: a sampled signal must be sampled across the span a verdict rests on ------------------
+
+EVERY_HALF_SECOND = [i * 0.5 for i in range(121)]  # 0 … 60 s
+
+
+def test_a_densely_sampled_span_is_covered() -> None:
+    cov = coverage(EVERY_HALF_SECOND, [6.0] * 121, 10.0, 40.0, 5.0)
+    assert cov.gap is None and cov.samples == 61 and cov.largest_gap == pytest.approx(0.5)
+
+
+def test_a_gap_in_the_middle_is_named_from_sample_to_sample() -> None:
+    ts = [t for t in EVERY_HALF_SECOND if not 12.0 < t < 30.0]  # the analyzer said nothing from 12 s to 30 s
+    cov = coverage(ts, [6.0] * len(ts), 10.0, 40.0, 5.0)
+    assert cov.gap == (12.0, 30.0) and cov.largest_gap == pytest.approx(18.0)
+    assert coverage(ts, [6.0] * len(ts), 31.0, 40.0, 5.0).gap is None  # a span after the gap is fine
+
+
+def test_a_stale_held_sample_leaves_a_leading_gap() -> None:
+    # One sample 20 s before the span, then silence until 3 s into it: the value held at the start is stale.
+    cov = coverage([-20.0, 3.0, 3.5], [6.0, 6.0, 6.0], 0.0, 4.0, 5.0)
+    assert cov.gap == (-20.0, 3.0)
+    assert coverage([-4.0, 0.5, 1.0], [6.0, 6.0, 6.0], 0.0, 4.0, 5.0).gap is None  # held, 4 s old: fresh
+    # held 4 s old at the start but nothing until 3 s: just before 3 s the value held is 7 s old
+    assert coverage([-4.0, 3.0, 3.5], [6.0, 6.0, 6.0], 0.0, 4.0, 5.0).gap == (-4.0, 3.0)
+    assert coverage([6.0, 6.5], [6.0, 6.0], 0.0, 7.0, 5.0).gap == (0.0, 6.0)  # nothing before: from the start
+
+
+def test_a_silent_tail_is_a_gap_up_to_the_span_end() -> None:
+    cov = coverage([0.0, 0.5, 1.0], [6.0, 6.0, 6.0], 0.0, 30.0, 5.0)  # one second of samples, a 30 s hold
+    assert cov.gap == (1.0, 30.0) and cov.samples == 3
+    assert coverage([0.0, 0.5, 1.0], [6.0, 6.0, 6.0], 0.0, 6.0, 5.0).gap is None  # 5 s of silence is allowed
+
+
+def test_a_sample_without_value_does_not_cover() -> None:
+    ts = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0]
+    vs = [6.0, None, None, None, None, None, None, None, 6.0]  # the instrument answered, with no reading
+    assert coverage(ts, vs, 0.0, 8.0, 5.0).gap == (0.0, 8.0)
+
+
+def test_a_stale_held_sample_is_not_the_value_at_the_start() -> None:
+    from runner.signals import held_from
+
+    assert held_from([-20.0, 3.0], [6.0, 7.0], 0.0, 4.0, max_age=5.0) == [(3.0, 7.0)]
+    assert held_from([-4.0, 3.0], [6.0, 7.0], 0.0, 4.0, max_age=5.0) == [(0.0, 6.0), (3.0, 7.0)]
+    # settling: a compliant value from long before the action does not start the run at the action
+    r = settling([-30.0, 8.0, *[8.0 + i for i in range(1, 70)]], [6.0] * 71, LIMIT, 0.0, 15.0, 60.0, 80.0,
+                 max_age=5.0)
+    assert (r.state, r.start) == ("settled", 8.0)
+
+
+def test_charger_signals_are_event_driven_and_exempt() -> None:
+    # A status or a periodic meter value holds until the charger reports again: no coverage rule applies.
+    assert not is_sampled(Signal("charger", "charger.status.evse1", "state", "charger status evse 1"))
+    assert not is_sampled(Signal("charger", "charger.Current.Import.L1", "current", "charger current L1"))
+    assert is_sampled(CUR) and is_sampled(Signal("ev", "ev.pwm_duty", "ratio", "ev pwm duty"))
