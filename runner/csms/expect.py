@@ -120,7 +120,9 @@ def seqno_increments(frames: Sequence[Frame]) -> list[Violation]:
     by_tx: dict[str, list[tuple[Frame, dict[str, Any]]]] = {}
     for f, p in _tx_events(frames):
         tid = _tid(p)
-        if tid is not None:
+        # The same event sent again (its answer was lost to a dropped link: at-least-once delivery) is a
+        # retransmission, not a repeated seqNo.
+        if tid is not None and not any(q == p for _, q in by_tx.get(tid, [])):
             by_tx.setdefault(tid, []).append((f, p))
 
     def chronological(item: tuple[Frame, dict[str, Any]]) -> tuple[float, float]:
@@ -170,10 +172,16 @@ def charger_clock_offset(frames: Sequence[Frame]) -> float | None:
     return best
 
 
-def offline_flagged(frames: Sequence[Frame],
-                    offline_periods: Sequence[tuple[float, float]]) -> list[Violation]:
-    """Every TransactionEvent that happened while the link was down must carry `offline: true`; periods
-    are bench-time (from, to), e.g. `harness.offline_periods(station)`.
+# A charger learns of a dropped link a moment after the harness drops it; an event raised in that moment
+# was sent as a live one (and is resent unflagged). Bench seconds at the start of an outage not judged.
+OUTAGE_GRACE_S = 2.0
+
+
+def offline_flagged(frames: Sequence[Frame], offline_periods: Sequence[tuple[float, float]], *,
+                    grace_s: float = OUTAGE_GRACE_S) -> list[Violation]:
+    """Every TransactionEvent that happened while the link was down (after the first `grace_s` of the
+    outage) must carry `offline: true`; periods are bench-time (from, to), e.g.
+    `harness.offline_periods(station)`.
 
     When an event happened is judged on the bench's clock: its timestamp is read relative to the
     charger's clock as measured on arrival of its live messages (:func:`charger_clock_offset`), so a
@@ -186,7 +194,7 @@ def offline_flagged(frames: Sequence[Frame],
         if stamped is None:
             continue
         happened = stamped + offset
-        inside = next(((a, b) for a, b in offline_periods if a <= happened <= b), None)
+        inside = next(((a, b) for a, b in offline_periods if a + grace_s < happened <= b), None)
         if inside is not None and p.get("offline") is not True:
             clock = f"; charger clock {-offset:+.1f} s from the bench's, corrected" if abs(offset) >= 1 else ""
             out.append(Violation(
