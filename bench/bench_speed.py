@@ -29,12 +29,13 @@ def run_at(spec: str, speed: float, faults: list[str], out: Path) -> tuple[float
     start = time.perf_counter()
     subprocess.run(args, cwd=REPO, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
+    run = out / "latest"  # the run folder this run wrote into (runner/runs.py)
     verdicts: dict[str, tuple[str, str]] = {}
-    for result in (out / "allure-results").glob("*-result.json"):
+    for result in (run / "allure-results").glob("*-result.json"):
         data = json.loads(result.read_text(encoding="utf-8"))
         why = (data.get("statusDetails") or {}).get("message", "") if data["status"] != "passed" else ""
         verdicts[data["name"]] = (data["status"], why.strip())
-    for notes in (out / "evidence").rglob("notes.txt"):
+    for notes in (run / "evidence").rglob("notes.txt"):
         name = notes.parent.name
         figures = [ln for ln in notes.read_text(encoding="utf-8").splitlines() if "line " in ln]
         for key, (status, _) in list(verdicts.items()):

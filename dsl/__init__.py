@@ -91,7 +91,7 @@ def compile(spec_file: ast.SpecFile, registry: StepRegistry | None = None, *,
 
 
 def load(path: str | Path, registry: StepRegistry | None = None, *,
-         includes: Includes | None = None,
+         includes: Includes | None = None, include_root: str | Path | None = None,
          cache_dir: str | Path | None = None, lazy: bool = False) -> tuple[plan.SpecPlan, ...]:
     """Read, parse, check and compile one spec file; raises SpecErrors (also for unreadable files).
 
@@ -102,8 +102,12 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
     source are made when first used, from the cache entry on a hit, from the templates for a plain file
     (:mod:`dsl.lazy`; what pytest's collection does, which needs only names and tags). The file is
     checked whole either way.
+
+    Includes read only under the file's folder, or under `include_root` too when given (e.g. the
+    project's root; see :mod:`dsl.confine`); `includes` brings its own roots.
     """
     from dsl.cache import PlanCache, dependencies
+    from dsl.confine import Refused, SpecRoots, read_spec_bytes
     from dsl.text import sha256_bytes
 
     name = str(path)
@@ -111,16 +115,17 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
     cache_dir = cache_dir or os.environ.get(PLAN_CACHE_ENV) or None
     cache = PlanCache(cache_dir) if cache_dir else None
     try:
-        with open(name, "rb") as f:
-            data = f.read()
-    except OSError as e:
+        data = read_spec_bytes(name)
+    except (OSError, Refused) as e:
         raise SpecErrors([_unreadable(name, e)]) from None
     digest = sha256_bytes(data)
+    if includes is not None and includes.roots is None:
+        includes.roots = SpecRoots.around(name, include_root)
+    roots = includes.roots if includes is not None and includes.roots else SpecRoots.around(name, include_root)
     if cache is not None:
-        cached = cache.get(name, digest, registry, lazy=lazy)
+        cached = cache.get(name, digest, registry, lazy=lazy, roots=roots)
         if cached is not None:
             return cached
-        includes = includes or _lazy("Includes")()  # its files are the entry's dependencies
     # A cache to fill needs whole plans; otherwise a lazy caller gets steps placed when first used.
     plans = _quick(data, name, digest, registry, lazy=lazy and cache is None)
     if plans is not None:
@@ -130,25 +135,35 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
     spec_file, errors = _parse_bytes(data, name)
     if spec_file is None:
         raise SpecErrors(errors)
+    includes = includes or _lazy("Includes")(roots)  # (its files are a cache entry's dependencies)
     plans, more = _lazy("analyze")(spec_file, registry, includes)
     if errors or more:
         raise SpecErrors(sort_errors([*errors, *more]))
-    if cache is not None and includes is not None:
+    if cache is not None:
         deps = dependencies(includes, name)
         if deps is not None:
             cache.put(name, digest, registry, plans, deps)
     return plans
 
 
-def check_paths(paths: Iterable[str | Path], registry: StepRegistry | None = None) -> list[SpecError]:
-    """Every error in every ``*.spec`` file under `paths` (files or directories), in file order."""
-    includes = _lazy("Includes")()
+def check_paths(paths: Iterable[str | Path], registry: StepRegistry | None = None, *,
+                include_root: str | Path | None = None) -> list[SpecError]:
+    """Every error in every ``*.spec`` file under `paths` (files or directories), in file order.
+
+    Each path is the spec root of its files: includes read only under it (a file's own folder for a
+    file given alone), or under `include_root` too when given (see :mod:`dsl.confine`).
+    """
+    from dsl.confine import Refused, SpecRoots, read_spec_bytes
+
     analyze_file = _lazy("analyze")
     errors: list[SpecError] = []
-    for file in _spec_files(paths):
+    resolvers: dict[SpecRoots, Includes] = {}  # one per root: a file included twice is read once
+    for given, file in _spec_files(paths):
+        roots = SpecRoots.of(given, include_root) if given is not None else SpecRoots.around(file, include_root)
+        includes = resolvers.setdefault(roots, _lazy("Includes")(roots))
         try:
-            data = Path(file).read_bytes()
-        except OSError as e:
+            data = read_spec_bytes(file)
+        except (OSError, Refused) as e:
             errors.append(_unreadable(file, e))
             continue
         if _quick(data, file, "", registry or _lazy("builtin_registry")()) is not None:
@@ -165,10 +180,11 @@ def _lazy(name: str) -> Any:
     return globals()[name] if name in globals() else __getattr__(name)
 
 
-def _unreadable(name: str, e: OSError) -> SpecError:
+def _unreadable(name: str, e: Exception) -> SpecError:
     from dsl.parser import error_at
 
-    return error_at(name, [""], 1, 1, f"cannot read spec file: {e.strerror or e}", None)
+    reason = e.message if hasattr(e, "message") else getattr(e, "strerror", None) or e
+    return error_at(name, [""], 1, 1, f"cannot read spec file: {reason}", getattr(e, "hint", None))
 
 
 def _quick(data: bytes, name: str, digest: str, registry: StepRegistry, *,
@@ -200,12 +216,13 @@ def _parse_bytes(data: bytes, name: str) -> tuple[ast.SpecFile | None, list[Spec
     return spec_file, errors
 
 
-def _spec_files(paths: Iterable[str | Path]) -> list[str]:
-    files: list[str] = []
+def _spec_files(paths: Iterable[str | Path]) -> list[tuple[str | None, str]]:
+    """(the directory given, or None for a file given alone; the file) for every spec file to check."""
+    files: list[tuple[str | None, str]] = []
     for p in paths:
         path = Path(p)
         if path.is_dir():
-            files.extend(str(f) for f in sorted(path.rglob("*.spec")))
+            files.extend((str(path), str(f)) for f in sorted(path.rglob("*.spec")))
         else:
-            files.append(str(path))
+            files.append((None, str(path)))
     return files

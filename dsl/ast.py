@@ -144,11 +144,13 @@ class Repeat(Node, frozen=True, kw_only=True):
 
 
 class ExpectCondition(Node, frozen=True, kw_only=True):
-    """``expect C`` (mode "now"), ``expect within T: C``, ``expect for T: C``."""
+    """``expect C`` (mode "now"), ``expect within T: C``, ``expect for T: C``, and the settle form
+    ``expect within T, then for H: C`` (mode "settle": `duration` is T, `hold` is H)."""
 
-    mode: str  # now | within | for
+    mode: str  # now | within | for | settle
     duration: Expr | None
     condition: Condition
+    hold: Expr | None = None
 
 
 class ExpectAccuracy(Node, frozen=True, kw_only=True):
@@ -190,6 +192,7 @@ class ExpectRule(Node, frozen=True, kw_only=True):
     action: Word  # "message" means every message
     scope: tuple[Word, ...]
     rule: Atoms
+    fields: Fields | None = None  # `expect every TransactionEvent {eventType: "Updated"}: …` judges those only
 
 
 class ExpectTrials(Node, frozen=True, kw_only=True):

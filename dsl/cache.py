@@ -9,6 +9,8 @@ spec includes a setup from (their text digests, checked on every hit). Files wit
 
 Writes go to a temporary file and are renamed into place, so parallel workers never read half an entry;
 an unreadable entry is a miss. The directory is trusted like the source tree (entries are pickles).
+Entries are sealed with a key derived from the spec's text (:mod:`dsl.seal`): the cache sits in the
+run's output folder, and a spec's id tokens and passwords must not be readable there without the spec.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
+from dsl import seal
+from dsl.confine import Refused, SpecRoots, read_spec_bytes
 from dsl.errors import SpecErrors
 from dsl.lazy import EntryPlans, from_outline, outline
 from dsl.plan import SpecPlan
@@ -55,11 +59,17 @@ def _key(path: str, digest: str, registry: StepRegistry) -> str:
     return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def _text_digest(path: str) -> str | None:
-    """The digest the parser gives a file's text (``SpecFile.sha256``), or None if unreadable."""
+def _text_digest(path: str, roots: SpecRoots | None) -> str | None:
+    """The digest the parser gives a file's text (``SpecFile.sha256``), or None if unreadable.
+
+    Read as an include is (:mod:`dsl.confine`), and None when `roots` no longer allow it: a hit then
+    gives the errors a miss would (a narrower root, a file swapped for a link, a FIFO or a huge file).
+    """
     try:
-        return sha256_text(normalize(decode(Path(path).read_bytes(), path)))
-    except (OSError, SpecErrors):
+        if roots is not None and not roots.allows(path):
+            return None
+        return sha256_text(normalize(decode(read_spec_bytes(path), path)))
+    except (OSError, SpecErrors, Refused):
         return None
 
 
@@ -72,22 +82,26 @@ class PlanCache:
         # (plain strings: a warm collection asks once per spec file, and pathlib costs ~20 µs a time)
         return os.path.join(self._root, key[:2], key + ".pickle")
 
-    def get(self, path: str, digest: str, registry: StepRegistry, *, lazy: bool = False) -> Plans | None:
+    def get(self, path: str, digest: str, registry: StepRegistry, *, lazy: bool = False,
+            roots: SpecRoots | None = None) -> Plans | None:
         """The cached plans, or None when there is no valid entry.
 
         `lazy`: read only the entry's outline; scenarios read their steps when first used (:mod:`dsl.lazy`).
+        `roots`: where includes may read now (a dependency outside them is a miss).
         """
-        entry = self._entry(_key(path, digest, registry))
+        key = _key(path, digest, registry)
+        entry = self._entry(key)
         try:
             with open(entry, "rb") as f:
-                deps, outlines = pickle.load(f)
-                plans = None if lazy else pickle.load(f)
+                chunks = seal.read(f, seal.key_for(digest, key), 1 if lazy else 2)
+            deps, outlines = pickle.loads(chunks[0])
+            plans = None if lazy else pickle.loads(chunks[1])
         except Exception:  # missing, truncated or foreign: all simply a miss
             return None
-        if not isinstance(outlines, tuple) or any(_text_digest(p) != d for p, d in deps):
+        if not isinstance(outlines, tuple) or any(_text_digest(p, roots) != d for p, d in deps):
             return None
         if plans is None:
-            return from_outline(outlines, EntryPlans(entry, path, digest, registry))
+            return from_outline(outlines, EntryPlans(entry, path, digest, registry, roots))
         return plans if isinstance(plans, tuple) else None
 
     def put(self, path: str, digest: str, registry: StepRegistry, plans: Plans, deps: Deps, *,
@@ -97,14 +111,16 @@ class PlanCache:
         `shared`: equal parts of `plans` are already one object (:mod:`dsl.quick` places one template per
         line), so the walk that makes them so is skipped; pickle stores each shared object once.
         """
-        entry = self._entry(_key(path, digest, registry))
+        key = _key(path, digest, registry)
+        entry = self._entry(key)
         try:
             os.makedirs(os.path.dirname(entry), exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=os.path.dirname(entry), suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
                 # Two pickles: what collection needs, then the plans (a lazy hit reads the first only).
-                pickle.dump((deps, outline(plans)), f, protocol=pickle.HIGHEST_PROTOCOL)
-                pickle.dump(plans if shared else _shared(plans, {}), f, protocol=pickle.HIGHEST_PROTOCOL)
+                seal.write(f, seal.key_for(digest, key), [
+                    pickle.dumps((deps, outline(plans)), protocol=pickle.HIGHEST_PROTOCOL),
+                    pickle.dumps(plans if shared else _shared(plans, {}), protocol=pickle.HIGHEST_PROTOCOL)])
             os.replace(tmp, entry)
         except OSError:
             return

@@ -11,6 +11,7 @@ from dsl.checker import check_structure
 from dsl.errors import ErrorSink, SpecError, sort_errors
 from dsl.examples import instances, substitute, substitute_text
 from dsl.includes import Includes
+from dsl.limits import MAX_PLAN_STEPS
 from dsl.lowering import Lowering, Scope
 from dsl.statements import LANGUAGE_VERSIONS, RULES
 from dsl.steps import StepRegistry, builtin_registry
@@ -33,11 +34,17 @@ def analyze(spec_file: ast.SpecFile, registry: StepRegistry | None = None,
     includes.add(spec_file)
     check_structure(spec_file, sink)
     lowering = Lowering(registry or builtin_registry(), rule_registry(), includes, sink)
-    plans = tuple(_spec(spec, spec_file, lowering) for spec in spec_file.specs)
+    compiled = [0]  # steps the file's scenario instances compile to so far (limits.MAX_PLAN_STEPS)
+    plans = tuple(_spec(spec, spec_file, lowering, compiled) for spec in spec_file.specs)
     return plans, sort_errors(sink.errors)
 
 
-def _spec(spec: ast.Spec, spec_file: ast.SpecFile, lowering: Lowering) -> plan.SpecPlan:
+def _statements(stmts: tuple[ast.Stmt, ...]) -> int:
+    """Statements in a block, those of repeat blocks included (an include counts one: it has its own bound)."""
+    return sum(1 + (_statements(s.body) if isinstance(s, ast.Repeat) else 0) for s in stmts)
+
+
+def _spec(spec: ast.Spec, spec_file: ast.SpecFile, lowering: Lowering, compiled: list[int]) -> plan.SpecPlan:
     refs = tuple(r.value for r in spec.refs)
     tags = tuple(dict.fromkeys(t.text for t in spec.tags))
     version = spec.versions[0].number.text if spec.versions else LANGUAGE_VERSIONS[-1]
@@ -45,8 +52,20 @@ def _spec(spec: ast.Spec, spec_file: ast.SpecFile, lowering: Lowering) -> plan.S
     teardown_block = spec.blocks("teardown")
     scenarios: list[plan.ScenarioPlan] = []
     names: dict[str, ast.Scenario] = {}
+    shared = sum(_statements(b[0].body) for b in (setup_block, teardown_block) if b)
     for scenario in spec.scenarios:
-        for instance in instances(scenario):
+        # Instances x statements is what compiling costs (a 30 KB file of 1,000 examples x 1,000 lines
+        # made a million steps): bounded before anything is compiled.
+        examples = instances(scenario)
+        size = len(examples) * (shared + _statements(scenario.body))
+        compiled[0] += size
+        if compiled[0] > MAX_PLAN_STEPS:
+            if compiled[0] - size <= MAX_PLAN_STEPS:  # (reported where it is crossed; the rest is skipped)
+                lowering.sink.at(scenario.title, f"the file compiles to more than {MAX_PLAN_STEPS:,} steps "
+                                 f"(this scenario: {len(examples):,} instances of {size // len(examples):,})",
+                                 "split it into several files or scenarios")
+            continue
+        for instance in examples:
             title = substitute_text(scenario.title.value, instance.bindings)
             if title in names and names[title] is scenario and scenario.examples is not None:
                 lowering.sink.at(scenario.title, f'two examples give the scenario the same name "{title}"',

@@ -22,6 +22,7 @@ from typing import Any
 
 from dsl import ast
 from dsl.compiler import analyze
+from dsl.confine import Refused, read_spec_bytes
 from dsl.errors import SpecError, SpecErrors
 from dsl.parser import decode, normalize, parse_partial
 from dsl.plan import Source
@@ -66,10 +67,12 @@ def format_paths(paths: Iterable[Path], check: bool) -> list[Path]:
     errors: list[SpecError] = []
     for path in _spec_files(paths):
         try:
-            original = decode(path.read_bytes(), str(path))
+            original = decode(read_spec_bytes(path), str(path))  # (a regular .spec file, 1 MiB at most)
             results.append((path, original, format_text(original, str(path))))
         except SpecErrors as e:
             errors.extend(e.errors)
+        except Refused as e:
+            errors.append(SpecError(Source(str(path), 1, 1), f"cannot read spec file: {e.message}", e.hint))
         except OSError as e:
             errors.append(SpecError(Source(str(path), 1, 1), f"cannot read spec file: {e.strerror or e}"))
     if errors:

@@ -2,35 +2,50 @@
 
 A file may define top-level ``setup "<name>"`` blocks; specs include them by name, from the same file
 (no ``from``) or from a path relative to the including file. Each file is read and parsed once.
+
+Included files are confined (:mod:`dsl.confine`): relative ``.spec`` paths under the spec root, regular
+files of at most 1 MiB. Each refusal is an error at the path string, and a refused file is never read::
+
+    includes = Includes(SpecRoots.of("specs"))            # or Includes(): the first file's folder
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from pathlib import Path
 
 from dsl import ast
-from dsl.errors import ErrorSink, SpecError
+from dsl.confine import Refused, SpecRoots, read_spec_bytes
+from dsl.errors import ErrorSink, SpecError, SpecErrors
 from dsl.parser import decode, parse_partial
 from dsl.suggest import did_you_mean
 
+_RELATIVE = "paths are relative to the including file"
+
 
 def read_file(path: str) -> str:
-    """Read a spec file as text; undecodable bytes raise SpecErrors."""
-    return decode(Path(path).read_bytes(), path)
+    """Read a spec file as text (confined reading: a regular file within the size cap).
+
+    Raises SpecErrors for undecodable bytes, :class:`~dsl.confine.Refused` or OSError when unreadable.
+    """
+    return decode(read_spec_bytes(path), path)
 
 
 class Includes:
-    """Finds named setup blocks across files. `read` maps a path to its text (the disk by default)."""
+    """Finds named setup blocks across files, reading only what `roots` allow.
 
-    def __init__(self, read: Callable[[str], str] | None = None) -> None:
-        self._read = read or read_file
+    Without `roots`, the root is the folder of the first file registered (:func:`dsl.compiler.analyze`
+    registers the file it checks first), so a spec checked alone includes only from under its folder.
+    """
+
+    def __init__(self, roots: SpecRoots | None = None) -> None:
+        self.roots = roots
         self._files: dict[str, ast.SpecFile | None] = {}
         self._errors: dict[str, list[SpecError]] = {}
 
     def add(self, spec_file: ast.SpecFile) -> None:
         """Register an already parsed file, so including it does not read it again."""
+        if self.roots is None:
+            self.roots = SpecRoots.around(spec_file.file)
         self._files.setdefault(os.path.normpath(spec_file.file), spec_file)
 
     def loaded(self, path: str) -> ast.SpecFile | None:
@@ -47,8 +62,7 @@ class Includes:
         if include.path is None:
             target: ast.SpecFile | None = including
         else:
-            path = os.path.normpath(os.path.join(os.path.dirname(including.file), include.path.value))
-            target = self._load(path, include, sink)
+            target = self._load(include, including, sink)
             if target is None:
                 return None
         assert target is not None
@@ -64,18 +78,27 @@ class Includes:
         sink.at(include.name, f'no setup "{name}" in {where}', hint)
         return None
 
-    def _load(self, path: str, include: ast.Include, sink: ErrorSink) -> ast.SpecFile | None:
+    def _load(self, include: ast.Include, including: ast.SpecFile, sink: ErrorSink) -> ast.SpecFile | None:
         assert include.path is not None
+        written = include.path.value
+        if self.roots is None:
+            self.roots = SpecRoots.around(including.file)
+        try:
+            path = self.roots.locate(including.file, written)
+        except Refused as e:
+            sink.at(include.path, e.message, e.hint)
+            return None
         if path not in self._files:
-            from dsl.errors import SpecErrors
-
             try:
-                text = self._read(path)
+                text = read_file(path)
             except SpecErrors as e:
                 self._files[path], self._errors[path] = None, list(e.errors)
+            except Refused as e:
+                sink.at(include.path, f'cannot include "{written}": {e.message}', e.hint)
+                return None
             except OSError as e:
-                sink.at(include.path, f'cannot read included file "{include.path.value}" ({path}): '
-                        f"{e.strerror or e}", "paths are relative to the including file")
+                sink.at(include.path, f'cannot read included file "{written}" ({path}): {e.strerror or e}',
+                        _RELATIVE)
                 return None
             else:
                 spec_file, errors = parse_partial(text, path)
@@ -84,5 +107,5 @@ class Includes:
             sink.extend(self._errors.get(path, []))
         spec_file = self._files[path]
         if spec_file is None:
-            sink.at(include.path, f'included file "{include.path.value}" has syntax errors')
+            sink.at(include.path, f'included file "{written}" has syntax errors')
         return spec_file

@@ -19,12 +19,14 @@ edited file (its bytes no longer those collected) is an error, not a silently di
 
 from __future__ import annotations
 
+import os
 import pickle
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dsl.plan import ScenarioPlan, Source, SpecPlan
 
 if TYPE_CHECKING:
+    from dsl.confine import SpecRoots
     from dsl.steps import StepRegistry
 
 # Fields a LazyScenarioPlan holds from the start; the others are read from the full plan when asked for.
@@ -56,8 +58,10 @@ class FullPlans(Protocol):
 class EntryPlans:
     """The full plans of one cache entry, read on first use and then kept."""
 
-    def __init__(self, entry: str, path: str, sha256: str, registry: StepRegistry) -> None:
+    def __init__(self, entry: str, path: str, sha256: str, registry: StepRegistry,
+                 roots: SpecRoots | None = None) -> None:
         self.entry, self.path, self.sha256, self.registry = entry, path, sha256, registry
+        self.roots = roots  # where the file's includes were read from (compiled again under the same)
         self._plans: tuple[SpecPlan, ...] | None = None
 
     def plans(self) -> tuple[SpecPlan, ...]:
@@ -67,16 +71,18 @@ class EntryPlans:
 
     def _read(self) -> tuple[SpecPlan, ...]:
         try:
+            from dsl import seal
+
+            key = os.path.basename(self.entry).removesuffix(".pickle")
             with open(self.entry, "rb") as f:
-                pickle.load(f)  # the outline, already used
-                plans = pickle.load(f)
+                plans = pickle.loads(seal.read(f, seal.key_for(self.sha256, key), 2)[1])  # 0: the outline
             if isinstance(plans, tuple) and all(p.sha256 == self.sha256 for p in plans):
                 return plans
         except Exception:  # gone, truncated or foreign (a cleared cache): compile the file again
             pass
         import dsl
 
-        plans = dsl.load(self.path, self.registry)
+        plans = dsl.load(self.path, self.registry, includes=dsl.Includes(self.roots) if self.roots else None)
         if any(p.sha256 != self.sha256 for p in plans):
             raise RuntimeError(f"{self.path}: the spec file changed after it was collected; "
                                "run pytest again to collect the new version")

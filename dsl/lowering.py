@@ -15,6 +15,7 @@ from dsl import ast, plan, units
 from dsl.errors import ErrorSink
 from dsl.examples import placeholders
 from dsl.includes import Includes
+from dsl.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDED_STATEMENTS
 from dsl.quantities import check_dimension, evaluate
 from dsl.render import field_value, render_atoms
 from dsl.render import stmt as render_stmt
@@ -43,6 +44,7 @@ class Lowering:
     def __init__(self, registry: StepRegistry, rules: StepRegistry, includes: Includes,
                  sink: ErrorSink) -> None:
         self.registry, self.rules, self.includes, self.sink = registry, rules, includes, sink
+        self.included = 0  # statements expanded from includes so far (limits.MAX_INCLUDED_STATEMENTS)
 
     # ---- blocks ----
 
@@ -50,6 +52,8 @@ class Lowering:
         steps: list[plan.Step] = []
         previous: ast.Stmt | None = None
         for s in stmts:
+            if self.sink.full:  # (the file is refused: what more it holds is not worth the search)
+                break
             if any(True for _ in placeholders(s)):
                 previous = s
                 continue  # an undefined example variable: reported once, on the template
@@ -66,8 +70,19 @@ class Lowering:
         return tuple(steps)
 
     def include(self, inc: ast.Include, scope: Scope) -> tuple[plan.Step, ...]:
+        if len(scope.including) >= MAX_INCLUDE_DEPTH:  # (each level recurses here)
+            self.sink.at(inc, f"shared setups include each other more than {MAX_INCLUDE_DEPTH} deep",
+                         "include the setups one after another rather than each from the last")
+            return ()
         setup = self.includes.resolve(inc, scope.file, self.sink)
         if setup is None:
+            return ()
+        self.included += len(setup.body)  # (bounds the work of a setup including another twice, many deep)
+        if self.included > MAX_INCLUDED_STATEMENTS:
+            if self.included - len(setup.body) <= MAX_INCLUDED_STATEMENTS:  # (reported where it is crossed)
+                self.sink.at(inc, f"includes expand to more than {MAX_INCLUDED_STATEMENTS:,} statements "
+                             "in this file",
+                             "each include is expanded where it stands: include shared setups fewer times")
             return ()
         key = f"{setup.file}:{setup.name.value}"
         if key in scope.including:
@@ -210,9 +225,12 @@ class Lowering:
     def stmt_ExpectCondition(self, s: ast.ExpectCondition, scope: Scope) -> plan.Step | None:
         condition = self.condition(s.condition)
         duration = self.duration(s.duration) if s.duration is not None else None
-        if condition is None or (s.duration is not None and duration is None):
+        hold = self.duration(s.hold) if s.hold is not None else None
+        if condition is None or (s.duration is not None and duration is None) or (s.hold is not None and hold is None):
             return None
         text = render_stmt(s)
+        if s.mode == "settle" and duration is not None and hold is not None:
+            return plan.ExpectSettle(within=duration, hold=hold, condition=condition, source=s.source, text=text)
         if s.mode == "within" and duration is not None:
             return plan.ExpectWithin(duration=duration, condition=condition, source=s.source, text=text)
         if s.mode == "for" and duration is not None:
@@ -280,18 +298,15 @@ class Lowering:
 
     def stmt_ExpectInterval(self, s: ast.ExpectInterval, scope: Scope) -> plan.Step | None:
         action = self.action(s.action)
-        if s.fields is not None:
-            self.sink.at(s.fields, "an interval expectation takes no field object",
-                         f"write: expect charger sends {s.action.text} every …")
-            return None
+        fields = self.fields(s.fields) if s.fields is not None else {}
         every = self.duration(s.every)
         tolerance = self.duration(s.tolerance)
         window_ok = s.window is None or self.window(s.window, scope)
-        if action is None or every is None or tolerance is None or not window_ok:
+        if action is None or fields is None or every is None or tolerance is None or not window_ok:
             return None
         return plan.ExpectInterval(action=action, every=every, tolerance=tolerance,
                                    window=s.window.value if s.window else None, source=s.source,
-                                   text=render_stmt(s))
+                                   text=render_stmt(s), fields=fields)
 
     def stmt_ExpectReply(self, s: ast.ExpectReply, scope: Scope) -> plan.Step | None:
         error = None
@@ -317,6 +332,9 @@ class Lowering:
         action = None if s.action.text == ANY_MESSAGE else self.action(s.action)
         if action is None and s.action.text != ANY_MESSAGE:
             return None
+        fields = self.fields(s.fields) if s.fields is not None else {}
+        if fields is None:
+            return None
         params: dict[str, Any] = {}
         if s.scope:
             said = " ".join(w.text for w in s.scope)
@@ -339,7 +357,7 @@ class Lowering:
             return None
         params.update(args)
         return plan.ExpectRule(rule=rule.name, action=action, params=params, source=s.source,
-                               text=render_stmt(s))
+                               text=render_stmt(s), fields=fields)
 
     def stmt_ExpectTrials(self, s: ast.ExpectTrials, scope: Scope) -> plan.Step | None:
         q = evaluate(s.at_least.atoms, s.at_least, self.sink)

@@ -26,14 +26,18 @@ from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, Unex
 from lark.lark import PostLex
 
 from dsl import ast
-from dsl.errors import SpecError, SpecErrors
+from dsl.errors import SpecError, SpecErrors, sort_errors
+from dsl.limits import MAX_BLOCK_DEPTH
 from dsl.plan import Source
+from dsl.screen import line_too_big, screen
 from dsl.text import decode, normalize, sha256_bytes, sha256_text
 
 __all__ = ["decode", "error_at", "normalize", "parse", "parse_partial", "parse_statement", "sha256_bytes",
            "sha256_text"]
 
 MAX_SYNTAX_ERRORS = 50
+# Each syntax error costs a parse of the whole file (~1.2 s per MiB): a big file reports fewer of them.
+_PARSE_BUDGET_CHARS = 2 << 20
 
 # Names of terminals as a person would say them, for "expected ..." hints.
 _TERMINAL_NAMES = {
@@ -81,6 +85,9 @@ class _Indenter(PostLex):
                        end_column=width + 1, end_pos=tok.end_pos)
             if width > levels[-1]:
                 levels.append(width)
+                if len(levels) > MAX_BLOCK_DEPTH + 1:  # (levels[0] is the top level, not a block)
+                    raise _IndentError(line, width + 1, f"blocks nested more than {MAX_BLOCK_DEPTH} deep",
+                                       "flatten it: a spec needs a few levels")
                 yield Token("_INDENT", indent, **pos)
                 continue
             while width < levels[-1]:
@@ -146,20 +153,40 @@ def parse_partial(text: str, file: str, *, fast: bool = True) -> tuple[ast.SpecF
     """
     text = normalize(text)
     lines = text.split("\n")
-    spec_file = _fast_parse(file, lines, text) if fast else None
+    # Hostile characters, over-long lines and over-deep nesting are errors before Lark sees anything;
+    # such lines are blanked (they would blow the builder's recursion or cost per character).
+    screened = screen(file, lines)
+    spec_file = _fast_parse(file, lines, text) if fast and not screened.blank else None
     if spec_file is not None:
-        return spec_file, []
+        return spec_file, list(screened.errors)
     work = list(lines)
     skipped: set[int] = set()
+    errors: list[SpecError] = list(screened.errors)
+    for line in sorted(screened.blank):
+        if not _can_skip(lines, line, None):
+            return None, errors
+        work[line - 1], skipped = _filler(lines[line - 1]), skipped | {line}
+    if errors:
+        spec_file, more = _parse_rest(file, text, lines, work, skipped)
+        return spec_file, sort_errors([*errors, *more])
+    return _parse_rest(file, text, lines, work, skipped)
+
+
+def _parse_rest(file: str, text: str, lines: list[str], work: list[str],
+                skipped: set[int]) -> tuple[ast.SpecFile | None, list[SpecError]]:
+    """Parse `work` (lines already blanked as `skipped`), blanking each further broken statement."""
     errors: list[SpecError] = []
+    max_errors = max(1, min(MAX_SYNTAX_ERRORS, _PARSE_BUDGET_CHARS // max(1, len(text))))
     while True:
         try:
             tree = _lark().parse("\n".join(work))
         except (LarkError, _IndentError) as exc:
             error = _syntax_error(exc, file, lines)
-            errors.append(error)
             line = error.source.line
-            if (len(errors) >= MAX_SYNTAX_ERRORS or line in skipped or isinstance(exc, _IndentError)
+            if line in skipped:  # the filler of a line already reported: not a mistake of the spec's
+                return None, errors
+            errors.append(error)
+            if (len(errors) >= max_errors or isinstance(exc, _IndentError)
                     or not _can_skip(lines, line, exc)):
                 return None, errors
             work[line - 1] = _filler(lines[line - 1])
@@ -231,6 +258,8 @@ def _statement_tree(body: str) -> Tree | None:
     """The tree of one statement line (without its indentation), or None if it does not parse alone."""
     if body in _LINE_TREES:
         return _LINE_TREES[body]
+    if line_too_big(body):  # (the whole-file parse reports it; never built, never kept)
+        return None
     try:
         tree: Tree | None = _lark("stmt_line").parse(body + "\n").children[0]
     except (LarkError, _IndentError):
@@ -263,7 +292,7 @@ def parse_statement(line: str) -> ast.Stmt | None:
     return node
 
 
-def _can_skip(lines: list[str], line: int, exc: Exception) -> bool:
+def _can_skip(lines: list[str], line: int, exc: Exception | None) -> bool:
     """A statement line can be blanked; a block header (deeper-indented lines follow) cannot."""
     if isinstance(exc, UnexpectedToken) and exc.token.type in ("_INDENT", "_DEDENT", "$END"):
         return False
@@ -571,6 +600,12 @@ class _Builder:
         return ast.ExpectCondition(**self.tree_pos(tree), mode="within", duration=duration,
                                    condition=self.condition(body))
 
+    def stmt_expect_settle(self, tree: Tree) -> ast.ExpectCondition:
+        within, hold = (self.expr(e) for e in _subtrees(tree, "expr"))
+        body = next(c for c in tree.children if isinstance(c, Tree) and c.data != "expr")
+        return ast.ExpectCondition(**self.tree_pos(tree), mode="settle", duration=within, hold=hold,
+                                   condition=self.condition(body))
+
     def stmt_expect_for(self, tree: Tree) -> ast.ExpectCondition:
         duration = self.expr(_subtree(tree, "expr"))
         body = next(c for c in tree.children if isinstance(c, Tree) and c.data != "expr")
@@ -616,8 +651,11 @@ class _Builder:
         scope_trees = _subtrees(tree, "scope")
         scope = tuple(self.word(t) for t in scope_trees[0].children) if scope_trees else ()
         colon = next(i for i, c in enumerate(tree.children) if isinstance(c, Token) and c.type == "COLON")
+        # (a field object after the colon belongs to the rule's atoms, not to the filter)
+        fields = [c for c in tree.children[:colon] if isinstance(c, Tree) and c.data == "fields"]
         return ast.ExpectRule(**self.tree_pos(tree), action=action, scope=scope,
-                              rule=self.atoms(tree.children[colon + 1:]))
+                              rule=self.atoms(tree.children[colon + 1:]),
+                              fields=self.fields(fields[0]) if fields else None)
 
     def stmt_expect_trials(self, tree: Tree) -> ast.ExpectTrials:
         return ast.ExpectTrials(**self.tree_pos(tree), at_least=self.expr(_subtree(tree, "expr")))

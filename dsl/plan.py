@@ -130,6 +130,18 @@ class ExpectWithin(msgspec.Struct, frozen=True):
     text: str
 
 
+class ExpectSettle(msgspec.Struct, frozen=True):
+    """`expect within T, then for H: C`: `condition` holds without a break for `hold`, on a run of samples
+    that begins no later than `within` after the previous action statement began (the runner's anchor,
+    see runner.judge.anchor). The time to settle (the run's start after the anchor) is recorded."""
+
+    within: Quantity
+    hold: Quantity
+    condition: Condition
+    source: Source
+    text: str
+
+
 class ExpectFor(msgspec.Struct, frozen=True):
     """`condition` holds at every sample for `duration`; fails at the first violation."""
 
@@ -186,7 +198,8 @@ class ExpectReply(msgspec.Struct, frozen=True):
 
 
 class ExpectInterval(msgspec.Struct, frozen=True):
-    """The charger sends `action` every `every` +- `tolerance` during `window` (or the whole scenario)."""
+    """The charger sends `action` (those whose payload contains `fields`) every `every` +- `tolerance`
+    during `window` (or the whole scenario), counted per EVSE (per transaction for TransactionEvent)."""
 
     action: str
     every: Quantity
@@ -194,6 +207,7 @@ class ExpectInterval(msgspec.Struct, frozen=True):
     window: str | None
     source: Source
     text: str
+    fields: Mapping[str, Any] = msgspec.field(default_factory=dict)
 
 
 class ExpectRule(msgspec.Struct, frozen=True):
@@ -204,6 +218,7 @@ class ExpectRule(msgspec.Struct, frozen=True):
     params: Mapping[str, Any]
     source: Source
     text: str
+    fields: Mapping[str, Any] = msgspec.field(default_factory=dict)  # only messages containing these
 
 
 class Repeat(msgspec.Struct, frozen=True):
@@ -222,7 +237,7 @@ class ExpectTrials(msgspec.Struct, frozen=True):
 
 
 Expectation = (
-    ExpectNow | ExpectWithin | ExpectFor | ExpectAccuracy | ExpectMessage | ExpectNoMessage | ExpectReply
+    ExpectNow | ExpectWithin | ExpectSettle | ExpectFor | ExpectAccuracy | ExpectMessage | ExpectNoMessage | ExpectReply
     | ExpectInterval | ExpectRule | ExpectTrials
 )
 Step = Action | Measure | Repeat | Expectation

@@ -5,8 +5,9 @@ every scenario). So each distinct statement line is parsed, checked and lowered 
 template plan step, and a file made only of plain structure is compiled by reading its block keywords
 with a few exact patterns and placing each line's template at the line's position. It returns exactly the
 plans :func:`dsl.compiler.analyze` gives for the whole-file parse, or None whenever the file holds
-anything else: examples, repeats, includes, named setups, escapes, tabs, unusual spacing, and every kind
-of error. None means "take the full path", which is the one place errors are found and reported::
+anything else: examples, repeats, includes, named setups, escapes, tabs, unusual spacing, what
+:mod:`dsl.screen` refuses (hostile characters, long lines, deep nesting), and every kind of error. None
+means "take the full path", which is the one place errors are found and reported::
 
     plans = compile_text(text, "specs/x.spec", sha256_bytes(data), registry)  # None: use dsl.compiler
 
@@ -26,6 +27,8 @@ from msgspec.structs import replace
 
 from dsl import plan
 from dsl.lazy import LazyScenarioPlan
+from dsl.limits import MAX_LINE_CHARS, MAX_PLAN_STEPS
+from dsl.screen import has_hostile_characters
 from dsl.statements import LANGUAGE_VERSIONS
 from dsl.text import excerpt
 
@@ -65,6 +68,8 @@ def compile_text(text: str, file: str, sha256: str, registry: StepRegistry, *,
     `lazy`: the file is read and checked whole now, but each scenario's steps are placed when first used
     (:class:`dsl.lazy.LazyScenarioPlan`; collection needs names and tags only).
     """
+    if has_hostile_characters(text):  # (dsl.screen's errors, reported by the full path)
+        return None
     later = _Later(text, file, sha256, registry) if lazy else None
     try:
         return tuple(_compile(text, file, sha256, registry, later))
@@ -109,6 +114,8 @@ def _compile(text: str, file: str, sha256: str, registry: StepRegistry,
     specs = list(_read(lines, registry.fingerprint(), registry))
     if not specs or len({s.title for s in specs}) != len(specs):
         raise _Unusual
+    if sum(map(_steps, specs)) > MAX_PLAN_STEPS:  # (the full path reports it)
+        raise _Unusual
     starts = [s.number for s in specs]
     for i, spec in enumerate(specs):
         end = starts[i + 1] - 1 if i + 1 < len(starts) else len(lines)
@@ -121,6 +128,8 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterato
     block: _Block | None = None
     item_indent = stmt_indent = 0
     for number, line in enumerate(lines, start=1):
+        if len(line) > MAX_LINE_CHARS:  # (comments too; a statement nested too deep has no template)
+            raise _Unusual
         body = line.lstrip(" ")
         if not body or body[0] == "#":
             continue
@@ -151,6 +160,13 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterato
     if spec is None:
         raise _Unusual
     yield spec
+
+
+def _steps(spec: _Spec) -> int:
+    """Steps the spec compiles to: each scenario with the setup and teardown (as dsl.compiler counts)."""
+    blocks = [b for _, b in spec.items if isinstance(b, _Block)]
+    shared = sum(len(b.steps or ()) for b in blocks if b.kind != "scenario")
+    return sum(shared + len(b.steps or ()) for b in blocks if b.kind == "scenario")
 
 
 def _item(spec: _Spec, number: int, line: str, body: str) -> _Block | None:

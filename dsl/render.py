@@ -83,6 +83,9 @@ def stmt(s: ast.Stmt) -> str:
     if isinstance(s, ast.ExpectCondition):
         if s.mode == "now" or s.duration is None:
             return f"expect {condition(s.condition)}"
+        if s.mode == "settle" and s.hold is not None:
+            return (f"expect within {render_atoms(s.duration.atoms)}, then for {render_atoms(s.hold.atoms)}: "
+                    f"{condition(s.condition)}")
         return f"expect {s.mode} {render_atoms(s.duration.atoms)}: {condition(s.condition)}"
     if isinstance(s, ast.ExpectAccuracy):
         return (f"expect {signal(s.measured)}{_window(s.measured_window)} within "
@@ -101,7 +104,7 @@ def stmt(s: ast.Stmt) -> str:
         return f"expect no {s.action.text}{_fields(s.fields)} for {render_atoms(s.duration.atoms)}"
     if isinstance(s, ast.ExpectRule):
         scope = " of " + " ".join(w.text for w in s.scope) if s.scope else ""
-        return f"expect every {s.action.text}{scope}: {render_atoms(s.rule)}"
+        return f"expect every {s.action.text}{_fields(s.fields)}{scope}: {render_atoms(s.rule)}"
     if isinstance(s, ast.ExpectTrials):
         return f"expect at least {render_atoms(s.at_least.atoms)} of trials pass"
     raise TypeError(f"not a statement: {s!r}")

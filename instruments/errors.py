@@ -53,6 +53,25 @@ class InstrumentRejected(InstrumentProtocolError):
         super().__init__(instrument, address, f"refused with ERR {code} {text}", last_command=last_command)
 
 
+class InstrumentCommandRejected(InstrumentRejected):
+    """A SCPI instrument refused a command: its error queue (or its event status register) says why.
+
+    `command` is the command refused, `errors` every (code, text) the instrument reported for it, in order;
+    `code` and `text` are the first of them.
+    """
+
+    def __init__(self, instrument: str, address: str, command: str, errors: tuple[tuple[int, str], ...], *,
+                 source: str, context: str = "") -> None:
+        self.command = command
+        self.errors = errors
+        self.code, self.text = errors[0]
+        reported = "; ".join(f'{code},"{text}"' for code, text in errors)
+        InstrumentProtocolError.__init__(
+            self, instrument, address,
+            f"{context or 'the instrument rejected'} {command!r}: {reported} (read with {source})",
+            last_command=command)
+
+
 class InstrumentUnsupported(InstrumentConfigError):
     """The bench asks an instrument for something its protocol cannot do (a missing feature, not a fault).
 

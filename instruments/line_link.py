@@ -10,8 +10,14 @@
 Failures name the instrument, its address and the last command: no line within the timeout is an
 :class:`InstrumentTimeout`, a closed port or socket :class:`InstrumentConnectionLost`, bytes that are
 not ASCII text or an endless line :class:`InstrumentProtocolError`. `run` reopens a lost line and runs
-the whole exchange again, up to `reconnect_attempts` times. The lock is reentrant and shared by every
-thread that talks to the instrument.
+the whole exchange again, up to `reconnect_attempts` times (once by default). The lock is reentrant and
+shared by every thread that talks to the instrument.
+
+A reply that arrives after its request timed out stays in the line's buffer. The link does not drain it
+(no timed drain can know the reply is complete); the protocol must tell replies apart instead: the
+chargespec-ev protocol carries a request id in every reply and its driver skips replies to other ids, and
+the abcd-ev protocol has no replies at all, only timestamped reports. A new driver on this link must
+do the same, or resynchronise itself after a timeout.
 """
 
 from __future__ import annotations
@@ -41,7 +47,7 @@ _SLICE_S = 0.05
 class LineLink(ReconnectingLink):
     connection_noun = "line"
 
-    def __init__(self, owner: LinkOwner, url: str, *, timeout_s: float = 2.0, reconnect_attempts: int = 0,
+    def __init__(self, owner: LinkOwner, url: str, *, timeout_s: float = 2.0, reconnect_attempts: int = 1,
                  baudrate: int = 115200) -> None:
         super().__init__(owner, timeout_s=timeout_s, reconnect_attempts=reconnect_attempts)
         self.url = url

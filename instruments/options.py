@@ -22,7 +22,7 @@ _BENCH_KEYS = frozenset({"serial", "calibration_due", "update_interval_s", "driv
 @dataclass(frozen=True)
 class DriverOptions:
     timeout_s: float = 2.0  # real seconds: I/O latency does not speed up with the twin's clock
-    reconnect_attempts: int = 0
+    reconnect_attempts: int = 1  # a rebooted instrument or a flapped link is reopened once
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

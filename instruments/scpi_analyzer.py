@@ -1,12 +1,18 @@
 """What every SCPI power-analyzer driver shares: options, the VISA link, numeric items, readings.
 
 A driver says which items it reads (function and element, and what each one means) and how to ask for
-them; this base opens the link, timestamps each reading on the bench clock, turns ``NAN`` and overrange
-into ``None``, checks that the instrument answered exactly as many values as were configured, and drives
-the energy integrator by the state rules of :mod:`instruments.integrator`.
+them; this base opens the link, checks at open that ``*IDN?`` names a model of the driver's family (and
+learns its element count, to refuse more phases than elements), timestamps each reading on the bench
+clock, turns ``NAN`` and overrange into ``None``, checks that the instrument answered exactly as many
+values as were configured, and drives the energy integrator by the state rules of
+:mod:`instruments.integrator`. Every setting a driver sends goes through :meth:`ScpiAnalyzer._send`, which
+reads the instrument's error queue after it: a refused command is :class:`InstrumentCommandRejected`
+naming the command and the instrument's own text, never a silently ignored setting.
 
     class MyAnalyzer(ScpiAnalyzer):
         values_query = ":NUM:VAL?"
+        error_query = ":STAT:ERR?"
+        model_pattern = r"WT3(10|32|33)"; family = "a Yokogawa WT300 (WT310, WT332, WT333)"
         integrator = IntegratorCommands(start=":INTEG:STAR", stop=":INTEG:STOP", reset=":INTEG:RES",
                                         state_query=":INTEG:STAT?")
         def configure(self, *, phases=3, update_interval_s=0.5): ...   # sends commands, sets self._items
@@ -14,6 +20,7 @@ the energy integrator by the state rules of :mod:`instruments.integrator`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -107,13 +114,24 @@ class ScpiAnalyzer(PowerAnalyzer):
     value_separator: ClassVar[str] = ","
     #: The integrator's commands; None for an analyzer without one.
     integrator: ClassVar[IntegratorCommands | None] = None
+    #: Pops one entry of the instrument's error queue; None: the IEEE 488.2 ``*ESR?`` error bits.
+    error_query: ClassVar[str | None] = None
+    #: The ``*IDN?`` model field of the instruments this driver speaks to (a regular expression matched
+    #: at its start, ignoring case); None accepts any model.
+    model_pattern: ClassVar[str | None] = None
+    #: The instruments the driver is for, as messages name them.
+    family: ClassVar[str] = "this driver's instruments"
 
     def __init__(self, name: str, address: str, clock: Clock | None = None, **options: Any) -> None:
         super().__init__(name, address, clock, **options)
         self.opts = DriverOptions.parse(name, address, options, extra=self.extra_options)
         self.link = VisaLink(self, visa_library=str(self.opts.extra["visa_library"]),
                              timeout_s=self.opts.timeout_s, reconnect_attempts=self.opts.reconnect_attempts,
-                             read_termination=self.read_termination, write_termination=self.write_termination)
+                             read_termination=self.read_termination, write_termination=self.write_termination,
+                             error_query=self.error_query)
+        self.idn: str | None = None  # the *IDN? answer read at open
+        self.model: str | None = None  # its model field
+        self.elements: int | None = None  # input elements the model has; None if its name does not say
         self._items: tuple[Item, ...] | None = None
         self._interval_s = float(options.get("update_interval_s", 0.5))
         self._tracked_state: str | None = None  # integrator state, for analyzers that cannot report it
@@ -121,8 +139,57 @@ class ScpiAnalyzer(PowerAnalyzer):
     # -- lifecycle -----------------------------------------------------------------------------------------
 
     def open(self) -> None:
+        """Open the link and check that the instrument is one of this driver's family."""
         self.link.open()
         self._open = True
+        try:
+            self._check_identity(self.identify())
+        except BaseException:
+            self.close()
+            raise
+
+    def _check_identity(self, idn: str) -> None:
+        fields = [f.strip() for f in idn.split(",")]
+        model = fields[1] if len(fields) >= 2 else ""
+        if self.model_pattern is not None and not re.match(self.model_pattern, model, re.IGNORECASE):
+            driver = getattr(self, "driver_name", type(self).__name__)
+            raise InstrumentConfigError(
+                self.name, self.address,
+                f"driver {driver} is for {self.family}, but the instrument identifies as {idn!r} (model "
+                f"{model or '?'!r}); give this role the driver for that model", last_command=self.last_command)
+        self.idn, self.model, self.elements = idn, model, self.elements_for(model)
+
+    def elements_for(self, model: str) -> int | None:
+        """How many input elements (channels) `model` has, when its name says; None if unknown."""
+        return None
+
+    def _check_phases(self, phases: int, allowed: Sequence[int] = (1, 3)) -> None:
+        """Refuse a phase count the driver cannot wire, or more phases than the instrument has elements."""
+        check_phases(self, phases, allowed)
+        if self.elements is not None and phases > self.elements:
+            raise InstrumentConfigError(
+                self.name, self.address,
+                f"a {phases}-phase station needs {phases} input elements, but this {self.model} has "
+                f"{self.elements} ({self.idn}); use an analyzer with {phases} elements or a "
+                f"{self.elements}-phase station", last_command=self.last_command)
+
+    def _send(self, command: str) -> None:
+        """Send a setting and read the error queue: a refusal raises, naming the command."""
+        self.link.write_checked(command)
+
+    def _quiesce_integrator(self) -> None:
+        """Stop and reset the integrator if it is not reset: instruments refuse to change the update rate
+        or the wiring while integrating (the energy is reset at each measurement start anyway)."""
+        cmds = self.integrator
+        if cmds is None or cmds.state_query is None:
+            return
+        state = self.integration_state()
+        if state in ALLOWED_FROM["stop"]:
+            self._send(cmds.stop)
+            state = "STOP"
+        if state != "RESET":
+            self._send(cmds.reset)
+        self._tracked_state = "RESET"
 
     def close(self) -> None:
         self._open = False
@@ -232,7 +299,7 @@ class ScpiAnalyzer(PowerAnalyzer):
                     f"cannot {action} the integrator of {self.kind} {self.name!r}: it is in state {state}; "
                     f"{action} is allowed from {' or '.join(allowed)}{ADVICE[action]}",
                     last_command=self.last_command)
-            self.link.write(cmds.command(action))
+            self._send(cmds.command(action))
             self._tracked_state = AFTER[action]
 
     def integration_reset(self) -> None:

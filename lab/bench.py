@@ -3,18 +3,39 @@
 A bench holds one or more stations (a charger with its analyzer and EV emulator). Tests ask a station
 for roles (``analyzer``, ``ev``), never for addresses. Errors name the file and the key:
 
-    lab/benches/x.toml: stations.0.instruments.analyzer.driver: field required
+    lab/benches/x.toml: stations.0.instruments.analyzer.driver: Field required
+
+The whole file is checked before anything starts, and every problem is reported at once: unknown keys
+(with the valid ones), unknown drivers (with the known ones), a driver in the wrong role, VISA resource
+strings (pyvisa's own parser), pyserial URLs, `[twin.faults]` knobs (type and range, lab/twin/faults.py),
+and the Basic-auth passwords' sources. A password can come from the environment or a file instead of
+clear text in the bench file (`password_env`, `password_file`; per station `passwords_env`,
+`passwords_file`); a relative file is relative to the bench file. They are read here, once, into
+`password` / `passwords`, which are kept out of the config's repr.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
 import tomllib
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from lab.addresses import address_problem
 
 
 class BenchFileError(Exception):
@@ -38,8 +59,55 @@ class InstrumentConfig(_Model):
     calibration_due: date | None = None
     timeout_s: float = Field(default=2.0, gt=0)
     update_interval_s: float = Field(default=0.5, gt=0)
-    reconnect_attempts: int = Field(default=0, ge=0)
+    reconnect_attempts: int = Field(default=1, ge=0)
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("driver")
+    @classmethod
+    def _known_driver(cls, v: str) -> str:
+        from instruments.registry import drivers
+
+        known = drivers()
+        if v not in known:
+            raise ValueError(f"unknown driver {v!r}; known drivers: {', '.join(sorted(known))}")
+        return v
+
+    @field_validator("address")
+    @classmethod
+    def _address_form(cls, v: str, info: ValidationInfo) -> str:
+        kind = _driver_kind(info.data.get("driver"))
+        problem = address_problem(v, kind) if kind else None
+        if problem:
+            raise ValueError(problem)
+        return v
+
+
+    @field_validator("options")
+    @classmethod
+    def _driver_options(cls, v: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """The driver's own check of its options (instruments/options.py), made here rather than at open."""
+        from instruments.errors import InstrumentConfigError
+        from instruments.options import DriverOptions
+        from instruments.registry import drivers
+
+        extra = getattr(drivers().get(info.data.get("driver") or ""), "extra_options", None)
+        if extra is not None:
+            try:
+                DriverOptions.parse("", "", v, extra=extra)
+            except InstrumentConfigError as e:
+                raise ValueError(e.detail) from None
+        return v
+
+
+def _driver_kind(name: str | None) -> str | None:
+    """'analyzer' or 'ev' for a known driver name, else None."""
+    from instruments.registry import drivers
+
+    cls = drivers().get(name or "")
+    return getattr(cls, "kind", None) if cls is not None else None
+
+
+_KIND_NAMES = {"analyzer": "a power analyzer", "ev": "an EV emulator"}
 
 
 class StationConfig(_Model):
@@ -60,6 +128,11 @@ class StationConfig(_Model):
         if unknown:
             raise ValueError(f"unknown instrument role(s) {unknown}; roles are 'analyzer' and 'ev' for EVSE 1, "
                              "'analyzer2', 'ev2', ... for further EVSEs")
+        for role, ic in v.items():
+            want, got = role.rstrip("0123456789"), _driver_kind(ic.driver)
+            if got is not None and got != want:
+                raise ValueError(f"{role}: driver {ic.driver!r} is {_KIND_NAMES[got]}; the {role} role needs "
+                                 f"{_KIND_NAMES[want]} driver")
         return v
 
 
@@ -67,7 +140,10 @@ class CsmsConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
     security_profile: Literal[0, 1, 2, 3] = 0
-    password: str | None = None
+    # Resolved by load_bench from password / password_env / password_file; never in the repr.
+    password: str | None = Field(default=None, repr=False)
+    password_env: str | None = None
+    password_file: str | None = None
     certfile: str | None = None
     keyfile: str | None = None
     cafile: str | None = None
@@ -76,8 +152,12 @@ class CsmsConfig(_Model):
     trigger_meter_values_at_window_edges: bool = True
     connect_timeout_s: float = Field(default=60.0, gt=0)
     # Basic-auth password per station identity (profiles 1 and 2); `password` is for the others.
-    passwords: dict[str, str] = Field(default_factory=dict)
+    passwords: dict[str, str] = Field(default_factory=dict, repr=False)
+    passwords_env: dict[str, str] = Field(default_factory=dict)
+    passwords_file: dict[str, str] = Field(default_factory=dict)
     tls_handshake_timeout_s: float = Field(default=10.0, gt=0)
+    # Largest websocket message accepted from a charger; a bigger one closes the connection with 1009.
+    max_frame_bytes: int = Field(default=4 * 2**20, ge=1024)
     # The twin's virtual charger: its client certificate and key for profile 3 (a physical charger has its
     # own). It trusts `cafile` for the CSMS certificate at profiles 2 and 3.
     client_certfile: str | None = None
@@ -86,7 +166,8 @@ class CsmsConfig(_Model):
     @model_validator(mode="after")
     def _security(self) -> CsmsConfig:
         p = self.security_profile
-        if p in (1, 2) and self.password is None and not self.passwords:
+        given = self.password_env or self.password_file or self.passwords_env or self.passwords_file
+        if p in (1, 2) and self.password is None and not self.passwords and not given:
             raise ValueError(f"security_profile {p} uses HTTP Basic auth: set password (or passwords)")
         if p in (2, 3) and not self.certfile:
             raise ValueError(f"security_profile {p} uses TLS: set certfile (and keyfile) for the CSMS")
@@ -95,8 +176,11 @@ class CsmsConfig(_Model):
         return self
 
 
+MAX_SPEED = 1000.0  # bench seconds per real second; beyond it the loopback cannot keep up
+
+
 class ClockConfig(_Model):
-    speed: float = Field(default=1.0, gt=0, le=1000)
+    speed: float = Field(default=1.0, gt=0, le=MAX_SPEED)
 
 
 class TwinConfig(_Model):
@@ -125,6 +209,12 @@ class BenchConfig(_Model):
             raise ValueError("clock.speed: a physical bench runs at 1x real time")
         if self.kind == "physical" and self.twin is not None:
             raise ValueError("twin: only a twin bench has a [twin] table")
+        if self.kind == "physical":
+            for i, sc in enumerate(self.stations):
+                for role, ic in sc.instruments.items():
+                    if ic.address == "twin":
+                        raise ValueError(f"stations.{i}.instruments.{role}.address: 'twin' is filled in by the "
+                                         "twin; a physical bench names the instrument's VISA resource or serial port")
         return self
 
     def station(self, station_id: str | None = None) -> StationConfig:
@@ -140,20 +230,79 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return ".".join(str(p) for p in loc) or "(top level)"
 
 
-def load_bench(path: Path | str, *, overrides: dict[str, Any] | None = None) -> BenchConfig:
-    """Read and validate a bench file. `overrides` are merged into the top level first (e.g. twin faults)."""
-    path = Path(path)
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model whose keys live at `loc` (list indexes and dict keys step into their items)."""
+    model: type[BaseModel] | None = BenchConfig
+    for part in loc:
+        if model is None:
+            return None
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            continue  # an index or a dict key: same item model
+        model = _first_model(field.annotation)
+    return model
+
+
+def _first_model(annotation: Any) -> type[BaseModel] | None:
+    from typing import get_args
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _first_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _message(err: Any) -> str:
+    loc = tuple(err["loc"])
+    if err["type"] == "extra_forbidden":
+        model = _model_at(loc[:-1])
+        valid = f"; valid keys here: {', '.join(model.model_fields)}" if model is not None else ""
+        return f"{_loc(loc)}: unknown key{valid}"
+    msg = str(err["ctx"]["error"]) if err["type"] == "value_error" and "error" in err.get("ctx", {}) else err["msg"]
+    if not loc and re.match(r"^[\w.]+: ", msg):
+        return msg  # a cross-field check names its own key
+    return f"{_loc(loc)}: {msg}"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if path.is_dir():
+        raise BenchFileError(path, ["is a directory; give the bench file (TOML) itself, e.g. lab/benches/twin.toml"])
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise BenchFileError(path, ["no such bench file"]) from None
+    except OSError as e:
+        raise BenchFileError(path, [f"cannot read: {e.strerror or e}"]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise BenchFileError(path, [f"not UTF-8 text: byte 0x{raw[e.start]:02x} on line {line} "
+                                    "(save the file as UTF-8)"]) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise BenchFileError(path, [f"not valid TOML: {e}"]) from None
+
+
+def load_bench(path: Path | str, *, overrides: dict[str, Any] | None = None,
+               environ: Mapping[str, str] | None = None) -> BenchConfig:
+    """Read and validate a bench file. `overrides` are merged into the top level first (e.g. twin faults).
+
+    `environ` is where ``password_env`` names are looked up (default: the process environment).
+    """
+    path = Path(path)
+    data = _read(path)
     for key, value in (overrides or {}).items():
         _merge(data, key.split("."), value)
     data["path"] = str(path)
+    problems = _resolve_passwords(data, path.parent, os.environ if environ is None else environ)
+    problems += _fault_problems(data)
     try:
-        return BenchConfig.model_validate(data)
+        cfg = BenchConfig.model_validate(data)
     except ValidationError as e:
         errors = e.errors()
         # A list whose only item was invalid also reports "should have at least 1 item": keep the cause.
@@ -161,7 +310,101 @@ def load_bench(path: Path | str, *, overrides: dict[str, Any] | None = None) -> 
         errors = [err for err in errors
                   if not any(len(other) > len(err["loc"]) and other[:len(err["loc"])] == tuple(err["loc"])
                              for other in locs)]
-        raise BenchFileError(path, [f"{_loc(err['loc'])}: {err['msg']}" for err in errors]) from None
+        raise BenchFileError(path, [_message(err) for err in errors] + problems) from None
+    if problems:
+        raise BenchFileError(path, problems)
+    return cfg
+
+
+def _fault_problems(data: dict[str, Any]) -> list[str]:
+    twin = data.get("twin")
+    faults = twin.get("faults") if isinstance(twin, dict) else None
+    if not isinstance(faults, dict) or not faults:
+        return []  # (a [twin.faults] that is not a table is pydantic's to report)
+    from lab.twin.faults import fault_problems, valid_knobs
+
+    problems = fault_problems(faults)
+    if any(why.startswith("unknown") for _, why in problems):
+        problems.append(("", "valid faults are:\n" + valid_knobs()))
+    return [f"twin.faults{'.' + knob if knob else ''}: {why}" for knob, why in problems]
+
+
+_PASSWORD_FILE_MAX = 4096
+
+
+def _resolve_passwords(data: dict[str, Any], base: Path, environ: Mapping[str, str]) -> list[str]:
+    """Fill csms.password / csms.passwords from their _env and _file sources; problems name the key."""
+    csms = data.get("csms")
+    if not isinstance(csms, dict):
+        return []
+    problems: list[str] = []
+    sources = [k for k in ("password", "password_env", "password_file") if csms.get(k) is not None]
+    if len(sources) > 1:
+        problems.append(f"csms: set one of {', '.join(sources)}, not several")
+    elif sources and sources[0] != "password":
+        value, problem = _secret(sources[0].split("_")[1], csms[sources[0]], base, environ)
+        if problem:
+            problems.append(f"csms.{sources[0]}: {problem}")
+        else:
+            csms["password"] = value
+    passwords = csms.get("passwords", {})
+    for kind in ("passwords_env", "passwords_file"):
+        table = csms.get(kind, {})
+        if not isinstance(table, dict) or not isinstance(passwords, dict):
+            continue  # pydantic reports the type
+        resolved = dict(passwords)
+        for station, ref in table.items():
+            if station in resolved:
+                problems.append(f"csms.{kind}.{station}: station {station!r} already has a password in "
+                                "csms.passwords or the other source; give it one")
+                continue
+            value, problem = _secret(kind.split("_")[1], ref, base, environ)
+            if problem:
+                problems.append(f"csms.{kind}.{station}: {problem}")
+            else:
+                resolved[station] = value
+        passwords = resolved
+    if passwords:
+        csms["passwords"] = passwords
+    return problems
+
+
+def _secret(kind: str, ref: Any, base: Path, environ: Mapping[str, str]) -> tuple[str, str | None]:
+    """(the secret, None), or ("", why not) for an env var name (`kind` "env") or a file path ("file")."""
+    if not isinstance(ref, str) or not ref.strip():
+        return "", "expected the name of " + ("an environment variable" if kind == "env" else "a file")
+    if kind == "env":
+        value = environ.get(ref)
+        if value is None:
+            return "", f"environment variable {ref} is not set"
+        if not value:
+            return "", f"environment variable {ref} is empty"
+        return value, None
+    file = Path(ref).expanduser()
+    file = file if file.is_absolute() else base / file
+    if not file.is_file():
+        return "", f"no such file: {file}" if not file.exists() else f"{file} is not a regular file"
+    try:
+        raw = file.read_bytes()[:_PASSWORD_FILE_MAX + 1]
+        value = raw.decode("utf-8").rstrip("\r\n")
+    except OSError as e:
+        return "", f"cannot read {file}: {e.strerror or e}"
+    except UnicodeDecodeError:
+        return "", f"{file} is not UTF-8 text"
+    if len(raw) > _PASSWORD_FILE_MAX:
+        return "", f"{file} is larger than {_PASSWORD_FILE_MAX} bytes; it should hold only the password"
+    if not value:
+        return "", f"{file} is empty"
+    return value, None
+
+
+def speed_problem(speed: float) -> str | None:
+    """Why a clock speed cannot be used (the same bounds as [clock] speed), or None."""
+    if not math.isfinite(speed) or speed <= 0:
+        return f"must be a number greater than 0, got {speed:g}"
+    if speed > MAX_SPEED:
+        return f"must be at most {MAX_SPEED:g}, got {speed:g}"
+    return None
 
 
 def _merge(data: dict[str, Any], keys: list[str], value: Any) -> None:

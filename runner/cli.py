@@ -6,8 +6,10 @@
     chargespec csms [--port P] [--bench FILE]
     chargespec twin [--bench FILE]
 
-`run` is pytest on the spec files with the chargespec plugin, Allure results, and (with --html) an
-Allure HTML report at the end; its exit code is pytest's (0 only when every scenario passed).
+`run` is pytest on the spec files with the chargespec plugin. It reserves a fresh run folder
+(`OUT/runs/<UTC start>/`, `OUT/latest` pointing at it) for the run's Allure results, evidence and identity,
+and with --html makes an Allure HTML report from that run's results at the end. Its exit code says what a
+campaign script needs to know (runner/exitcodes.py; the README's table): 0 only when every scenario passed.
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ REPO = Path(__file__).resolve().parent.parent
 def _run(args: argparse.Namespace, extra: list[str]) -> int:
     import pytest
 
+    from runner import runs
+    from runner.exitcodes import RunExit
+
     out = Path(args.out)
-    alluredir = out / "allure-results"
-    pytest_args = [*args.paths, f"--alluredir={alluredir}", "--clean-alluredir",
-                   f"--evidence={out / 'evidence'}", "-o", f"cache_dir={out / '.cache'}", "-rfE"]
+    folder = runs.reserve(out)
+    alluredir = folder / runs.ALLURE_RESULTS
+    pytest_args = [*args.paths, f"--alluredir={alluredir}", f"--run-dir={folder}",
+                   "-o", f"cache_dir={out / '.cache'}", "-rfE"]
     if args.bench:
         pytest_args.append(f"--bench={args.bench}")
     if args.speed is not None:
@@ -38,14 +44,33 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     if args.marker:
         pytest_args += ["-m", args.marker]
     code = int(pytest.main([*pytest_args, *extra]))
+    if runs.discard_if_unused(folder):  # a usage error or nothing selected: no run to keep
+        return code
+    print(f"\nRun folder: {folder.resolve()} (also {out / runs.LATEST})")
     if args.html:
-        report = generate_html(alluredir, Path(args.html))
+        report = generate_html(alluredir, Path(args.html), name=report_name(folder))
         if report is None:
-            return code or 3
-        print(f"\nHTML report: {report.resolve() / 'index.html'}")
-        print(f"  (a browser loads it over HTTP: `node_modules/.bin/allure open {args.html}`)")
-    print(f"Evidence: {(out / 'evidence').resolve()}")
+            return code or RunExit.NO_REPORT
+        print(f"  (a browser loads the report over HTTP: `node_modules/.bin/allure open {args.html}`)")
+        print(f"HTML report: {report.resolve() / 'index.html'}")
     return code
+
+
+def report_name(folder: Path) -> str:
+    """The report's title: the run, and INCOMPLETE with the reason when it did not run to the end."""
+    import json
+
+    from runner import runs
+
+    try:
+        identity = json.loads(runs.identity_file(folder).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        identity = {}
+    status = str(identity.get("status", runs.INCOMPLETE))
+    name = f"chargespec run {folder.name}"
+    if status.lower() != runs.COMPLETE:
+        name += f" — INCOMPLETE: {identity.get('status.reason', 'no identity file')}"
+    return name
 
 
 def _allure_binary() -> str | None:
@@ -55,14 +80,15 @@ def _allure_binary() -> str | None:
     return shutil.which("allure")
 
 
-def generate_html(results: Path, target: Path) -> Path | None:
+def generate_html(results: Path, target: Path, name: str | None = None) -> Path | None:
     binary = _allure_binary()
     if binary is None:
         print("chargespec: cannot make the HTML report: the Allure 3 command line is not installed "
               "(run `npm install` in the repository, or `make run`)", file=sys.stderr)
         return None
     env = {**os.environ, "NO_COLOR": "1", "CI": os.environ.get("CI", "true")}
-    proc = subprocess.run([binary, "generate", str(results), "-o", str(target)], env=env,
+    command = [binary, "generate", str(results), "-o", str(target), *(["--report-name", name] if name else [])]
+    proc = subprocess.run(command, env=env,
                           capture_output=True, text=True, check=False)
     if proc.returncode != 0 or not (target / "index.html").exists():
         print(f"chargespec: Allure failed to generate the report:\n{proc.stdout}{proc.stderr}", file=sys.stderr)
@@ -110,7 +136,7 @@ def _twin(args: argparse.Namespace) -> int:
     from lab.twin.serve import main as serve
 
     argv = (["--bench", args.bench] if args.bench else []) + (["--csms", args.csms] if args.csms else [])
-    argv += [f"--fault={f}" for f in args.fault] + ([f"--speed={args.speed}"] if args.speed else [])
+    argv += [f"--fault={f}" for f in args.fault] + ([f"--speed={args.speed}"] if args.speed is not None else [])
     return serve(argv)
 
 
@@ -124,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE", help="twin fault knob")
     r.add_argument("--speed", type=float, help="twin clock speed")
     r.add_argument("-m", dest="marker", help="only scenarios whose tags match this pytest marker expression")
-    r.add_argument("--out", default="out", help="output directory (allure-results, evidence)")
+    r.add_argument("--out", default="out",
+                   help="output directory: each run in OUT/runs/<UTC start>/, OUT/latest the newest")
     r.add_argument("--html", help="write the Allure HTML report to this directory")
 
     c = sub.add_parser("check", help="parse and check specs; exit 1 on any error")

@@ -208,6 +208,8 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
         return_to_idle(run)
     if isinstance(failure, BenchError) or station.broken:
         station.needs_recovery = True
+    if failure is None and station.broken:  # a sampler fault after the last check: the record has a gap
+        failure = BenchError(plan.source, f"the bench failed while recording: {station.broken[0]}")
     if failure is not None:
         raise failure
     protocol_findings(run)

@@ -8,6 +8,7 @@ raises :class:`BenchError` (the scenario is broken, not failed).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,6 +25,7 @@ from dsl.plan import (
     ExpectNow,
     ExpectReply,
     ExpectRule,
+    ExpectSettle,
     ExpectTrials,
     ExpectWithin,
     Signal,
@@ -33,8 +35,8 @@ from runner import units
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
 from runner.errors import BenchError, ExpectationFailed
-from runner.recorder import Frame
-from runner.signals import covers, held_from, holds, over_window
+from runner.recorder import Frame, parse_frame
+from runner.signals import covers, held_from, holds, over_window, settling
 
 POLL_REAL_S = 0.02
 
@@ -54,6 +56,25 @@ def _bound_text(cond: Condition) -> str:
 
 def _rel(run: ScenarioRun, t: float) -> str:
     return units.show_t(t - run.recorder.t_begin)
+
+
+def anchor(run: ScenarioRun) -> float:
+    """The moment "the previous action" stands for: when the most recent action statement of this scenario
+    (a statement that does something: `csms sets …`, `ev draws …`, `wait …`; not an `expect` or a
+    `measure`) began, or the scenario's start when none has run yet. `expect charger sends` looks at
+    messages from here on, and a settle criterion's deadline counts from here."""
+    return max(run.last_action_t, run.recorder.t_begin)
+
+
+def _bound_event(run: ScenarioRun, kind: str, source: Source, cond: Condition, start: float, end: float,
+                 **times: float) -> None:
+    """An evidence event that says when a bound applies ([start, end], scenario-relative), for the plot."""
+    if not isinstance(cond, Comparison):
+        return
+    t0 = run.recorder.t_begin
+    run.recorder.event("bound", expectation=kind, line=source.line, signal=signal_key(cond.signal),
+                       op=cond.op, bound=cond.bound.value, text=cond.bound.text, t_start=start - t0,
+                       t_end=end - t0, **{k: v - t0 for k, v in times.items()})
 
 
 def wait_until(run: ScenarioRun, done: Callable[[], Any], deadline: float, source: Source) -> Any:
@@ -122,6 +143,8 @@ def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
     deadline = t0 + e.duration.value
     hit = wait_until(run, lambda: _first(run, key, t0, deadline, True, e.condition), deadline + _grace(run),
                      e.source)
+    _bound_event(run, "within", e.source, e.condition, t0, hit[0] if hit else deadline, t_deadline=deadline,
+                 **({"t_complied": hit[0]} if hit else {}))
     if hit:
         run.note(f"line {e.source.line}: {e.condition} held after {hit[0] - t0:.1f} s "
                  f"(time to comply; allowed {e.duration.text})")
@@ -147,6 +170,7 @@ def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
                 or ("done" if run.clock.now() >= end + _grace(run) else None))
 
     result = wait_until(run, finished, end + _grace(run), e.source)
+    _bound_event(run, "for", e.source, e.condition, t0, end)
     if isinstance(result, tuple):
         t, v = result
         raise ExpectationFailed(
@@ -157,6 +181,59 @@ def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
     if n == 0:
         raise no_samples(run, e.condition.signal, e.source, f" during the {e.duration.text} hold")
     run.note(f"line {e.source.line}: {e.condition} held for {e.duration.text} ({n} samples)")
+
+
+def expect_settle(run: ScenarioRun, e: ExpectSettle) -> None:
+    """`expect within T, then for H: C`: a run of samples on which C holds for H without a break, starting
+    no later than T after the previous action (:func:`anchor`). Passes as soon as such a run is recorded;
+    fails as soon as none can be (at the deadline C does not hold, or the run that started in time broke)."""
+    key = signal_key(e.condition.signal)
+    dim = e.condition.signal.dimension
+    t0 = anchor(run)
+    deadline = t0 + e.within.value
+    hold = e.hold.value
+    grace = _grace(run)
+
+    def decided() -> Any:
+        ts, vs = run.recorder.series(key)
+        r = settling(ts, vs, e.condition, t0, deadline, hold, run.clock.now() - grace)
+        return r if r.state != "pending" else None
+
+    r = wait_until(run, decided, max(run.clock.now(), deadline + hold) + grace, e.source)
+    if r is None or r.samples == 0 or (r.state == "never" and r.violation is None):
+        raise no_samples(run, e.condition.signal, e.source, f" in the {e.within.text} settle window "
+                                                            f"({_rel(run, t0)} … {_rel(run, deadline)})")
+    if r.state == "never":
+        assert r.violation is not None
+        t, v = r.violation
+        _bound_event(run, "settle", e.source, e.condition, t0, deadline + hold, t_deadline=deadline)
+        run.note(f"line {e.source.line}: {e.condition} did not settle within {e.within.text} of the previous action")
+        raise ExpectationFailed(
+            e.source,
+            f"{e.condition.signal.text} never {_bound_text(e.condition)} within {e.within.text} of the previous "
+            f"action ({_rel(run, t0)} … {_rel(run, deadline)}, {r.samples} samples): it did not settle, the "
+            f"{e.hold.text} hold never began; last observed {units.show(v, dim)} at {_rel(run, t)} "
+            f"(the last violation)")
+    assert r.start is not None
+    settle_s = r.start - t0
+    _bound_event(run, "settle", e.source, e.condition, t0, r.start + hold, t_deadline=deadline,
+                 t_settled=r.start, t_hold_end=r.start + hold)
+    run.recorder.event("settled" if r.state == "settled" else "settle_broke", line=e.source.line,
+                       time_to_settle_s=round(settle_s, 3), t_settled=r.start - run.recorder.t_begin)
+    if r.state == "broke":
+        assert r.violation is not None
+        t, v = r.violation
+        run.note(f"line {e.source.line}: {e.condition} settled {settle_s:.1f} s after the previous action "
+                 f"(time to settle; allowed {e.within.text}), then broke {t - r.start:.1f} s into the "
+                 f"{e.hold.text} hold")
+        raise ExpectationFailed(
+            e.source,
+            f"{e.condition.signal.text} settled {_bound_text(e.condition)} {settle_s:.1f} s after the previous "
+            f"action (at {_rel(run, r.start)}, allowed {e.within.text}), then broke: "
+            f"{units.show(v, dim)} at {_rel(run, t)}, {t - r.start:.1f} s into the {e.hold.text} hold")
+    run.note(f"line {e.source.line}: {e.condition} settled {settle_s:.1f} s after the previous action "
+             f"(time to settle; allowed {e.within.text}) and held for {e.hold.text} "
+             f"({_rel(run, r.start)} … {_rel(run, r.start + hold)})")
 
 
 # ---- accuracy over windows ----------------------------------------------------------------------------
@@ -225,7 +302,10 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy) -> None:
 
 
 def expect_message(run: ScenarioRun, e: ExpectMessage) -> None:
-    since = run.last_action_t
+    """The charger sent a matching message at or after :func:`anchor` (reordering tolerated: any matching
+    message since then counts, also one that came before this line was reached), waiting up to `within`
+    from this line (no wait without `within`)."""
+    since = anchor(run)
     budget = e.within.value if e.within is not None else 0.0
     deadline = run.clock.now() + budget
 
@@ -234,15 +314,30 @@ def expect_message(run: ScenarioRun, e: ExpectMessage) -> None:
 
     frame = wait_until(run, found, deadline, e.source)
     if frame:
-        run.note(f"line {e.source.line}: {e.action} arrived {frame.t - since:.1f} s after the preceding step")
+        run.note(f"line {e.source.line}: {e.action} arrived {frame.t - since:.1f} s after the preceding action")
         return
-    seen = [f for f in run.recorder.frames(station=run.station.id, since=since)
-            if f.direction == "rx" and f.action == e.action and f.message_type == 2]
-    detail = (f"{len(seen)} {e.action} arrived but none matched {dict(e.fields)}; last: {seen[-1].raw[:300]}"
-              if seen else f"no {e.action} arrived")
+    frames = run.recorder.frames(station=run.station.id, since=since)
+    seen = [f for f in frames if f.direction == "rx" and f.action == e.action and f.message_type == 2]
+    near = msg.nearest_message(frames, e.action, dict(e.fields), since)
+    if near is not None:
+        f, diff = near
+        shown = "; ".join(f"{path}: expected {_json(want)}, observed {_json(got)}" for path, want, got in diff)
+        detail = (f"{len(seen)} {e.action} arrived but none matched {dict(e.fields)}; nearest, at "
+                  f"{_rel(run, f.t)}, differs in {len(diff)} field{'s' if len(diff) != 1 else ''} ({shown}): "
+                  f"{f.raw[:300]}")
+    else:
+        detail = f"no {e.action} arrived"
+    earlier = msg.find_message(run.recorder.frames(station=run.station.id), e.action, e.fields)
+    if earlier is not None and earlier.t < since:
+        detail += (f" (a matching {e.action} arrived at {_rel(run, earlier.t)}, before the preceding action "
+                   f"began: it does not count)")
     window = f"within {e.within.text}" if e.within is not None else "by now"
     raise ExpectationFailed(e.source, f"charger did not send {e.action} {dict(e.fields) or ''} {window} "
-                                      f"(since {_rel(run, since)}): {detail}")
+                                      f"(looking since the preceding action at {_rel(run, since)}): {detail}")
+
+
+def _json(value: Any) -> str:
+    return value if value == msg.MISSING else json.dumps(value, default=str)
 
 
 def expect_no_message(run: ScenarioRun, e: ExpectNoMessage) -> None:
@@ -300,8 +395,9 @@ _PERIODIC: dict[str, dict[str, Any]] = {"TransactionEvent": {"triggerReason": "M
 def expect_interval(run: ScenarioRun, e: ExpectInterval) -> None:
     start, end = _window_bounds(run, e.window, e.source)
     t0 = run.recorder.t_begin
+    fields = {**_PERIODIC.get(e.action, {}), **e.fields}  # the spec's filter narrows (or overrides) the default
     problems = msg.intervals(_scenario_frames(run), e.action, e.every.value, e.tolerance.value,
-                             start - t0, end - t0, fields=_PERIODIC.get(e.action))
+                             start - t0, end - t0, fields=fields)
     if problems:
         raise ExpectationFailed(e.source, _problems(problems))
 
@@ -310,6 +406,8 @@ def expect_rule(run: ScenarioRun, e: ExpectRule) -> None:
     frames = _scenario_frames(run)
     if e.action is not None:  # `expect every <Action>: …` judges that action's frames only
         frames = [f for f in frames if f.action == e.action]
+    if e.fields:  # `expect every <Action> {fields}: …` judges the messages containing those fields only
+        frames = [f for f in frames if f.message_type == 2 and msg.matches(f.payload, dict(e.fields))]
     if e.rule == "seqno_increments":
         problems = msg.seqno_increments(frames)
     elif e.rule == "offline_flagged":
@@ -321,11 +419,25 @@ def expect_rule(run: ScenarioRun, e: ExpectRule) -> None:
         # clock=None: each frame's recorded wall time is the harness clock at its arrival
         problems = msg.timestamps_within(frames, None, tol.value if tol is not None else 2.0)
     elif e.rule == "schema_valid":
-        problems = [f.message for f in run.recorder.findings() if f.station in (None, run.station.id)]
+        problems = [f.message for f in run.recorder.findings() if f.station in (None, run.station.id)
+                    and _selected_finding(f.raw, e)]
     else:
         raise BenchError(e.source, f"rule {e.rule!r} has no judge in this version of chargespec")
     if problems:
         raise ExpectationFailed(e.source, _problems(problems))
+
+
+def _selected_finding(raw: str | None, e: ExpectRule) -> bool:
+    """Whether a schema finding is about a message the rule selects (its action and field filter); a
+    finding on a frame that cannot be read as a message is kept, as it was before filters existed."""
+    if e.action is None and not e.fields:
+        return True
+    if raw is None:
+        return True
+    mtype, _, action, payload, _ = parse_frame(raw)
+    if action is None:
+        return True
+    return (e.action is None or action == e.action) and (mtype != 2 or msg.matches(payload, dict(e.fields)))
 
 
 def expect_trials(run: ScenarioRun, e: ExpectTrials) -> None:
@@ -340,7 +452,7 @@ def expect_trials(run: ScenarioRun, e: ExpectTrials) -> None:
 
 
 JUDGES: dict[type, Callable[[ScenarioRun, Any], None]] = {
-    ExpectNow: expect_now, ExpectWithin: expect_within, ExpectFor: expect_for,
+    ExpectNow: expect_now, ExpectWithin: expect_within, ExpectSettle: expect_settle, ExpectFor: expect_for,
     ExpectAccuracy: expect_accuracy, ExpectMessage: expect_message, ExpectNoMessage: expect_no_message,
     ExpectReply: expect_reply, ExpectInterval: expect_interval, ExpectRule: expect_rule,
     ExpectTrials: expect_trials,

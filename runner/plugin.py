@@ -6,13 +6,21 @@ becomes a :class:`ScenarioItem`. The bench (`--bench`, default the twin) is open
 the first item that runs and closed at the end of the session.
 
 Verdicts: a criterion not met raises an AssertionError (failed); a bench fault anything else (broken);
-an optional feature the charger lacks is a skip.
+an optional feature the charger lacks is a skip; a scenario a signal stopped is broken (runner/interrupt.py).
+
+Each run writes into a folder of its own (runner/runs.py): `--run-dir`, or a fresh one under `--out/runs/`
+reserved when the first scenario starts (under pytest-xdist the controller reserves it and hands it to its
+workers). Its identity file is on disk from the moment the bench is open, marked incomplete until the run
+ends; the session's exit code is a chargespec code (runner/exitcodes.py) whenever spec files were collected.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +29,10 @@ import pytest
 import dsl
 from dsl.errors import SpecErrors
 from dsl.plan import ScenarioPlan, SpecPlan
+from runner import runs
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
+from runner.exitcodes import VERDICTS, Tally, decide
+from runner.interrupt import RunInterrupted, ScenarioInterrupted, SignalGuard, StepTracker
 
 if TYPE_CHECKING:
     from runner.bench_session import BenchSession
@@ -40,7 +51,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--fault", action="append", default=[], metavar="NAME=VALUE",
                 help="twin fault knob, repeatable (see docs/twin.md)")
     g.addoption("--speed", type=float, default=None, help="twin clock speed (bench seconds per real second)")
-    g.addoption("--evidence", default="out/evidence", help="directory for per-scenario evidence files")
+    g.addoption("--out", "--evidence", dest="chargespec_out", default="out",
+                help="where run folders go: OUT/runs/<UTC start>/ (evidence, run.json), OUT/latest the newest")
+    g.addoption("--run-dir", dest="chargespec_run_dir", default=None,
+                help="write this run into exactly this folder (chargespec run reserves one and passes it)")
 
 
 def parse_fault_args(values: list[str]) -> dict[str, str]:
@@ -90,6 +104,7 @@ class _BenchHolder:
             self.error = e
             raise BenchError(None, f"the bench could not be opened: {e}") from e
         self.session = s
+        _run_state(self.config).bench_opened(s)
         return s
 
     def close(self) -> None:
@@ -104,9 +119,224 @@ def bench_session(config: pytest.Config) -> BenchSession | None:
     return holder.session if holder is not None else None
 
 
+_run_key = pytest.StashKey["_RunState"]()
+
+# Verdict ranks, to keep the worst phase of a scenario (a failed call and a broken teardown: failed).
+_RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
+
+
+class _RunState:
+    """This process's view of the run: its folder, what it counted, whether a signal stopped it, and its
+    identity file (run.json, or run-<worker>.json in a pytest-xdist worker)."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.workerinput: dict[str, Any] | None = getattr(config, "workerinput", None)
+        self.worker: str | None = self.workerinput.get("workerid") if self.workerinput else None
+        self.started = datetime.now(UTC)
+        self.folder: Path | None = None
+        self.reserved = False  # this process reserved the folder (rather than being given it)
+        self.session: pytest.Session | None = None
+        self.bench: BenchSession | None = None
+        self.verdicts: dict[str, str] = {}  # nodeid -> worst verdict of its phases
+        self.collection_errors = 0
+        self.specs_seen = False  # a .spec file was collected: this is a chargespec session
+        self.interrupted: str | None = None  # "by SIGINT at `x.spec:17` (...) after 43.2 s of the 60 s hold"
+        self.finished = False
+        self.exit_code: int | None = None
+        self.guard = SignalGuard(self._deferred_signal)
+        self.provisional: Any = None  # runner.provisional.ProvisionalResults once a scenario starts
+        self._lock = threading.Lock()
+
+    # ---- the run folder ------------------------------------------------------------------------
+
+    def run_folder(self, *, latest: bool = True) -> Path:
+        """The run's folder, reserved on first use (the first scenario, or the xdist controller's nodes)."""
+        if self.folder is None:
+            given = self.config.option.chargespec_run_dir or (self.workerinput or {}).get("chargespec_run_dir")
+            if given:
+                self.folder = Path(given)
+                self.folder.mkdir(parents=True, exist_ok=True)
+            else:
+                self.folder = runs.reserve(Path(self.config.option.chargespec_out), self.started, latest=latest)
+                self.reserved = True
+        return self.folder
+
+    def evidence_dir(self) -> Path:
+        return self.run_folder() / runs.EVIDENCE
+
+    # ---- interruptions --------------------------------------------------------------------------
+
+    def interrupt(self, description: str) -> None:
+        if self.interrupted is None:
+            self.interrupted = description
+        if self.session is not None:
+            self.session.shouldstop = f"interrupted {description}"
+
+    def _deferred_signal(self, signame: str) -> None:
+        # A scenario that ran to its verdict is being reported: keep it, run no further scenario.
+        self.interrupt(f"by {signame} between scenarios")
+
+    # ---- counting (this object is registered as a plugin for these two hooks) ---------------------
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.nodeid.split("::", 1)[0].endswith(".spec"):
+            self.specs_seen = True
+        verdict = getattr(report, "chargespec_verdict", None)
+        if verdict is None:  # a report made without this plugin's makereport: judge by its outcome
+            verdict = "passed" if report.passed else "skipped" if report.skipped else "broken"
+        self.count(report.nodeid, verdict)
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.nodeid.split("::", 1)[0].endswith(".spec"):
+            self.specs_seen = True
+        if report.failed:
+            self.collection_errors += 1
+
+    def count(self, nodeid: str, verdict: str) -> None:
+        if _RANK[verdict] >= _RANK[self.verdicts.get(nodeid, "passed")]:
+            self.verdicts[nodeid] = verdict
+
+    def interruption(self) -> str | None:
+        """How a signal stopped this run (the scenario's own account when one was running), or None."""
+        if self.interrupted is not None:
+            return self.interrupted
+        return f"by {self.guard.received}" if self.guard.received else None
+
+    def tally(self) -> Tally:
+        values = list(self.verdicts.values())
+        return Tally(failed=values.count("failed"), broken=values.count("broken"),
+                     collection_errors=self.collection_errors, interrupted=self.interruption() is not None)
+
+    def status(self) -> tuple[str, str]:
+        if not self.finished:
+            return runs.INCOMPLETE, "not finished: the run is in progress, or was killed"
+        if self.interruption() is not None:
+            return runs.INCOMPLETE, f"interrupted {self.interruption()}"
+        selected = self.session.testscollected if self.session is not None else 0
+        if self.workerinput is None and len(self.verdicts) < selected:
+            return runs.INCOMPLETE, f"stopped early: {len(self.verdicts)} of {selected} scenarios ran"
+        return runs.COMPLETE, f"{len(self.verdicts)} scenario(s) ran to a verdict"
+
+    # ---- the identity file ----------------------------------------------------------------------
+
+    def bench_opened(self, bench: BenchSession) -> None:
+        self.bench = bench
+        # A charger that boots (again) rewrites the file: charger and firmware are known from its boot on.
+        bench.recorder.on_frame(self._on_frame)
+        self.write_identity()
+
+    def _on_frame(self, frame: Any) -> None:
+        if frame.direction == "rx" and frame.action == "BootNotification":
+            with contextlib.suppress(Exception):  # the record must not stop for a file it could not write
+                self.write_identity()
+
+    def identity(self) -> dict[str, Any]:
+        from runner.evidence import chargespec_version
+
+        status, reason = self.status()
+        out: dict[str, Any] = {
+            "status": status.upper() if status == runs.INCOMPLETE else status,
+            "status.reason": reason,
+            "run": self.folder.name if self.folder else None,
+            "started": self.started.isoformat(timespec="seconds"),
+            "chargespec": chargespec_version(),
+        }
+        if self.finished:
+            values = list(self.verdicts.values())
+            out["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+            out["scenarios"] = {v: values.count(v) for v in ("passed", "failed", "broken", "skipped")}
+            if self.exit_code is not None:
+                out["exit code"] = int(self.exit_code)
+        bench = self.bench
+        if bench is not None:
+            out.update({
+                "bench": bench.config.name,
+                "bench.file": bench.config.path,
+                "bench.kind": bench.config.kind,
+                "clock.speed": bench.clock.speed,
+                **({"faults": ", ".join(f"{k}={v}" for k, v in bench.faults.items())} if bench.faults else {}),
+                **bench.charger_identity(),
+                "instruments": dict(bench.identity),
+            })
+        holder = self.config.stash.get(_session_key, None)
+        if holder is not None and holder.spec_hashes:
+            out["specs"] = dict(holder.spec_hashes)
+        if self.workerinput is None and self.bench is None and self.folder is not None:
+            workers = sorted(p.name for p in self.folder.glob("run-*.json"))
+            if workers:
+                out["workers"] = workers  # pytest-xdist: each worker's bench identity is in its own file
+        return out
+
+    def write_identity(self) -> None:
+        if self.folder is None:
+            return
+        with self._lock:
+            data = self.identity()
+            runs.write_json(runs.identity_file(self.folder, self.worker), data)
+            alluredir = getattr(self.config.option, "allure_report_dir", None)
+            if alluredir:
+                env = dict(data)
+                if self.worker is None and self.bench is None:  # the xdist controller: the workers' bench
+                    for p in sorted(self.folder.glob("run-*.json")):
+                        with contextlib.suppress(Exception):
+                            env = {**_load_json(p), **data}
+                runs.write_environment(Path(alluredir), env)
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    import json
+
+    loaded = json.loads(path.read_text(encoding="utf-8"))
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def _run_state(config: pytest.Config) -> _RunState:
+    return config.stash[_run_key]
+
+
+def run_folder(config: pytest.Config) -> Path | None:
+    """The folder this run writes into, or None before one was needed (for the CLI and lab hooks)."""
+    state = config.stash.get(_run_key, None)
+    return state.folder if state is not None else None
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_session_key] = _BenchHolder(config)
-    faults = parse_fault_args(config.option.fault)
+    config.stash[_run_key] = state = _RunState(config)
+    config.pluginmanager.register(state, "chargespec-run")
+    from runner import redact
+
+    redact.install(config)
+    _check_bench_and_options(config)
+
+
+def _check_bench_and_options(config: pytest.Config) -> None:
+    """The bench file and the options that change it, checked completely before anything starts: each
+    mistake is a usage error naming the file and key (or the option), never a run of broken scenarios."""
+    opt = config.option
+    faults = parse_fault_args(opt.fault)
+    if opt.speed is not None:
+        from lab.bench import speed_problem
+
+        problem = speed_problem(opt.speed)
+        if problem:
+            raise pytest.UsageError(f"--speed: {problem} (bench seconds per real second)")
+    if not opt.bench and (opt.collectonly or (not faults and opt.speed is None)):
+        return  # the shipped twin bench as it is: checked by its own test; collection stays fast
+    from lab.bench import BenchFileError, load_bench
+    from runner import redact
+
+    path = Path(opt.bench) if opt.bench else DEFAULT_BENCH
+    try:
+        cfg = load_bench(path)
+    except BenchFileError as e:
+        raise pytest.UsageError(str(e)) from None
+    if cfg.kind != "twin" and faults:
+        raise pytest.UsageError(f"--fault: {path} is a {cfg.kind} bench; fault knobs apply to a twin bench only")
+    if cfg.kind != "twin" and opt.speed is not None and opt.speed != 1:
+        raise pytest.UsageError(f"--speed: {path} is a {cfg.kind} bench, which runs at 1x real time; "
+                                "--speed applies to a twin bench only")
     if faults:
         # A mistyped knob is a usage error, reported before anything starts, with the valid knobs listed.
         from lab.twin.faults import FaultError, parse_faults
@@ -114,14 +344,8 @@ def pytest_configure(config: pytest.Config) -> None:
         try:
             parse_faults(faults)
         except FaultError as e:
-            raise pytest.UsageError(str(e)) from None
-    if config.option.bench:
-        from lab.bench import BenchFileError, load_bench
-
-        try:
-            load_bench(config.option.bench)
-        except BenchFileError as e:
-            raise pytest.UsageError(str(e)) from None
+            raise pytest.UsageError(f"--{e}") from None
+    redact.register_bench(cfg)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -165,7 +389,8 @@ class SpecFile(pytest.File):
     def collect(self):
         try:
             # lazy: from the plan cache only names and tags; each item reads its steps when it runs.
-            plans = dsl.load(self.path, cache_dir=_plan_cache(self.config), lazy=True)
+            plans = dsl.load(self.path, cache_dir=_plan_cache(self.config), lazy=True,
+                             include_root=self.config.rootpath)  # includes read under the rootdir
         except SpecErrors as e:
             raise SpecCollectError(e.render()) from None
         holder = self.config.stash[_session_key]
@@ -203,17 +428,41 @@ class ScenarioItem(pytest.Item):
         self.spec = spec
 
     def runtest(self) -> None:
+        from runner import evidence, redact
+
+        holder: _BenchHolder = self.config.stash[_session_key]
+        state = _run_state(self.config)
+        state.guard.defer = False  # a signal from here on stops this scenario where it is
+        tracker: StepTracker | None = None
+        try:
+            evidence.label_scenario(self.spec, self.plan)
+            directory = state.evidence_dir() / evidence.slug(self.spec.title) / evidence.slug(self.plan.name)
+            _write_provisional(self.config, state)
+            session = holder.get()
+            tracker = StepTracker(session.clock.now)
+            self._execute(session, directory, tracker)
+        except KeyboardInterrupt as e:
+            signame = e.signame if isinstance(e, RunInterrupted) else "KeyboardInterrupt"
+            where = (tracker.stopped or tracker.where()) if tracker is not None else "before its first step"
+            where = redact.text(where)  # the step's text may name a token; it goes to run.json and the console
+            state.interrupt(f"by {signame} {where}")
+            raise ScenarioInterrupted(None, f"interrupted by {signame} {where}: no verdict, "
+                                            "the run is incomplete") from None
+        finally:
+            state.guard.defer = True  # the verdict is earned: a signal now stops the run after its report
+
+    def _execute(self, session: BenchSession, directory: Path, tracker: StepTracker) -> None:
         from runner import evidence
         from runner.context import ScenarioRun
         from runner.execute import execute
 
-        holder: _BenchHolder = self.config.stash[_session_key]
-        evidence.label_scenario(self.spec, self.plan)
-        session = holder.get()
-        root = Path(self.config.option.evidence)
-        directory = root / evidence.slug(self.spec.title) / evidence.slug(self.plan.name)
+        @contextlib.contextmanager
+        def step_context(step: Any) -> Iterator[None]:
+            with tracker.step(step), evidence.allure_step(step):
+                yield
+
         session.recorder.begin(directory)
-        run = ScenarioRun(self.plan, session, session.station(), step_context=evidence.allure_step)
+        run = ScenarioRun(self.plan, session, session.station(), step_context=step_context)
         try:
             execute(session, self.plan, run)
         except NotSupportedByCharger as e:
@@ -225,6 +474,8 @@ class ScenarioItem(pytest.Item):
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
         e = excinfo.value
+        if isinstance(e, ScenarioInterrupted):
+            return f"BROKEN (interrupted: no verdict)\n{e}"
         if isinstance(e, ExpectationFailed):
             return f"FAILED (the charger did not meet a criterion)\n{e}"
         if isinstance(e, BenchError):
@@ -235,27 +486,100 @@ class ScenarioItem(pytest.Item):
         return self.path, self.plan.source.line - 1, f"{self.spec.title} :: {self.plan.name}"
 
 
-def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    holder: _BenchHolder | None = session.config.stash.get(_session_key, None)
-    if holder is None:
-        return
-    bench = holder.session
-    if bench is not None:
-        from runner import evidence
+def _write_provisional(config: pytest.Config, state: _RunState) -> None:
+    """Leave a broken "did not finish" Allure result for this scenario until its real result replaces it."""
+    from runner import provisional
 
-        identity: dict[str, Any] = {
-            "chargespec": evidence.chargespec_version(),
-            "bench": bench.config.name,
-            "bench.file": bench.config.path,
-            "bench.kind": bench.config.kind,
-            "clock.speed": bench.clock.speed,
-            **({"faults": ", ".join(f"{k}={v}" for k, v in bench.faults.items())} if bench.faults else {}),
-            **bench.charger_identity(),
-            "instruments": dict(bench.identity),
-            "specs": dict(holder.spec_hashes),
-        }
-        alluredir = getattr(session.config.option, "allure_report_dir", None)
-        worker = getattr(session.config, "workerinput", {}).get("workerid")  # set by pytest-xdist in a worker
-        evidence.write_run_identity(Path(alluredir) if alluredir else None,
-                                    Path(session.config.option.evidence), identity, worker)
-    holder.close()
+    result = provisional.current_result(config)
+    if result is None:
+        return
+    if state.provisional is None:
+        import allure_commons
+
+        alluredir = Path(config.option.allure_report_dir).resolve()
+        state.provisional = provisional.ProvisionalResults(alluredir)
+        allure_commons.plugin_manager.register(state.provisional)
+        config.add_cleanup(lambda: allure_commons.plugin_manager.unregister(state.provisional))
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    state.provisional.write(result, f"did not finish: the run stopped while this scenario ran (started {started}, "
+                                    f"run {state.run_folder().name}); killed, crashed or powered off: no verdict")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    state = _run_state(session.config)
+    state.session = session
+    state.guard.install()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Any:
+    try:
+        return (yield)
+    finally:
+        _run_state(item.config).guard.defer = False  # between scenarios a signal interrupts at once
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Mark each report with its verdict (it travels to the pytest-xdist controller with the report)."""
+    report = yield
+    verdict = "passed"
+    if report.skipped:
+        verdict = "skipped"
+    elif report.failed:
+        e = call.excinfo.value if call.excinfo is not None else None
+        charger = call.when == "call" and isinstance(e, AssertionError | pytest.fail.Exception)
+        verdict = "failed" if charger else "broken"
+    report.chargespec_verdict = verdict
+    return report
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist controller: every worker writes into the one folder this run reserved."""
+    # Reserved before anyone knows whether the workers will collect a spec: `latest` moves to it once they
+    # do, and an unused folder is removed at the end (`pytest -n 2` on a project's own tests).
+    node.workerinput["chargespec_run_dir"] = str(_run_state(node.config).run_folder(latest=False))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    state = _run_state(node.config)
+    if not state.specs_seen and any(i.split("::", 1)[0].endswith(".spec") for i in ids):
+        state.specs_seen = True
+        if state.reserved and state.folder is not None:
+            runs.point_latest(Path(node.config.option.chargespec_out), state.folder)
+        state.write_identity()  # the run's folder holds specs: its identity file exists from now on
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist controller: a worker a signal stopped makes the whole run interrupted."""
+    where = (getattr(node, "workeroutput", None) or {}).get("chargespec_interrupted")
+    if where:
+        _run_state(node.config).interrupt(f"{where} (worker {node.gateway.id})")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    state = _run_state(session.config)
+    holder: _BenchHolder | None = session.config.stash.get(_session_key, None)
+    state.guard.defer = True  # a first signal while the run is written up and the bench closes is noted
+    try:
+        if state.specs_seen or state.collection_errors:
+            state.exit_code = int(decide(int(session.exitstatus), state.tally()))
+            session.exitstatus = state.exit_code
+        state.finished = True
+        workeroutput = getattr(session.config, "workeroutput", None)
+        if workeroutput is not None and state.interruption():
+            workeroutput["chargespec_interrupted"] = state.interruption()
+        if state.folder is not None:
+            if state.bench is not None or (state.specs_seen and state.workerinput is None):
+                state.write_identity()  # (a worker that ran no scenario has no bench to name)
+            elif state.reserved:
+                runs.discard_if_unused(state.folder)  # an xdist controller whose workers ran no spec
+    finally:
+        if holder is not None:
+            holder.close()
+        state.guard.restore()
+

@@ -10,6 +10,7 @@ import bisect
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from dsl.plan import Comparison, Condition, StateIs
 
@@ -47,6 +48,56 @@ def held_from(ts: Sequence[float], vs: Sequence[object], start: float, end: floa
     out: list[tuple[float, object]] = [(start, vs[i - 1])] if i > 0 else []
     out += [(t, v) for t, v in zip(ts[i:], vs[i:], strict=True) if t <= end]
     return out
+
+
+@dataclass(frozen=True)
+class Settling:
+    """Where a settle criterion stands on the record so far (see :func:`settling`).
+
+    - ``settled``: the condition held at every sample from `start` (no later than the deadline) to
+      `start` + hold.
+    - ``broke``: it held from `start` (no later than the deadline), then `violation` (the first sample
+      that broke it) came after the deadline, so no later run can count.
+    - ``never``: at the deadline the condition did not hold; `violation` is the last violating sample
+      up to the deadline (None when there was no valid sample at all).
+    - ``pending``: the record does not decide yet.
+    """
+
+    state: Literal["settled", "broke", "never", "pending"]
+    start: float | None = None
+    violation: tuple[float, object] | None = None
+    samples: int = 0
+
+
+def settling(ts: Sequence[float], vs: Sequence[object], condition: Condition, t0: float, deadline: float,
+             hold: float, complete_until: float) -> Settling:
+    """Judge "C holds without a break for `hold`, on a run starting in [t0, deadline]" on the samples up
+    to `complete_until` (the record is taken as complete up to there). A run starts at the first sample
+    that holds (the value held at t0 counts, stamped t0) and ends at the first that does not; a sample
+    without a value neither starts nor ends one. The earliest run that lasts `hold` wins."""
+    points = held_from(ts, vs, t0, complete_until)
+    start: float | None = None
+    last_violation: tuple[float, object] | None = None
+    for t, v in points:
+        if start is not None and t > start + hold:
+            break
+        verdict = holds(condition, v)
+        if verdict is True and start is None:
+            if t > deadline:
+                break
+            start = t
+        elif verdict is False:
+            if start is not None and t > deadline:
+                return Settling("broke", start, (t, v), len(points))
+            if start is None and t > deadline:
+                break
+            start, last_violation = None, (t, v)
+    if start is not None:
+        done = complete_until >= start + hold
+        return Settling("settled" if done else "pending", start, None, len(points))
+    if complete_until < deadline:
+        return Settling("pending", None, last_violation, len(points))
+    return Settling("never", None, last_violation, len(points))
 
 
 def interpolate(ts: Sequence[float], vs: Sequence[float | None], t: float) -> float | None:

@@ -9,6 +9,8 @@ so a typo fails before a campaign starts, naming the option.
     address = "TCPIP0::10.0.0.8::10001::SOCKET"
     [stations.instruments.analyzer.options]
     idn = "*IDN?"                                         # default
+    model = "WT3(10|33)"                                  # *IDN? model must match (regex); omit: any
+    error_query = ":STAT:ERR?"                            # pops one error; default "*ESR?" (error bits)
     configure = [":NUM:FORM ASC", ":NUM:NORM:NUM {count}"] # sent in order by configure()
     item_command = ":NUM:NORM:ITEM{index} {item}"         # sent once per item; omit if `read` names items
     rate_command = ":RATE {ms}MS"                          # omit if the rate is set on the front panel
@@ -34,10 +36,13 @@ items joined by `item_join`, default ``,``) in `read`. Quantities: ``voltage``, 
 ``pf`` (each with a ``phase`` L1..L3), ``total_power``, ``energy`` (total, or per phase and summed).
 With ``configure(phases=1)`` items of L2 and L3 are left out. Values ``NAN``, ``INF`` and 9.9E+37 are
 missing samples. Without integrator commands, the integrator calls raise :class:`InstrumentUnsupported`.
+Each configure command is followed by `error_query` (an answer ``<code>,"<text>"``, 0 for none, or the
+``*ESR?`` register): a refused command stops the configuration, naming it and the instrument's text.
 """
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, get_args
@@ -50,7 +55,6 @@ from instruments.scpi_analyzer import (
     Item,
     Quantity,
     ScpiAnalyzer,
-    check_phases,
     nearest_not_slower,
     phase_names,
 )
@@ -60,7 +64,7 @@ _QUANTITIES = get_args(Quantity)
 
 # option -> the placeholders its template may use
 _PLACEHOLDERS: Mapping[str, frozenset[str]] = {
-    "idn": frozenset(),
+    "idn": frozenset(), "error_query": frozenset(),
     "configure": frozenset({"count", "ms", "s"}),
     "item_command": frozenset({"count", "index", "item"}),
     "rate_command": frozenset({"ms", "s"}),
@@ -73,7 +77,8 @@ _PLACEHOLDERS: Mapping[str, frozenset[str]] = {
 @register("generic-scpi")
 class GenericScpi(ScpiAnalyzer):
     extra_options: ClassVar[Mapping[str, Any]] = {
-        "visa_library": "@py", "idn": "*IDN?", "configure": [], "item_command": None, "rate_command": None,
+        "visa_library": "@py", "idn": "*IDN?", "model": None, "error_query": "*ESR?",
+        "configure": [], "item_command": None, "rate_command": None,
         "rates_s": [], "read": None, "separator": ",", "item_join": ",", "items": None,
         "integ_start": None, "integ_stop": None, "integ_reset": None, "integ_state": None,
         "integ_states": None,
@@ -83,6 +88,10 @@ class GenericScpi(ScpiAnalyzer):
         super().__init__(name, address, clock, **options)
         x = self.opts.extra
         self.idn_query = self._template("idn", x["idn"], required=True)
+        self.link.error_query = self._template("error_query", x["error_query"], required=True) or ""
+        if x["model"] is not None:
+            self.model_pattern = self._regex("model", x["model"])  # type: ignore[misc]
+            self.family = f"instruments whose *IDN? model matches {x['model']!r} (option model)"  # type: ignore[misc]
         self.configure_commands = tuple(self._template("configure", c, required=True)
                                         for c in self._list("configure", x["configure"]))
         self.item_command = self._template("item_command", x["item_command"])
@@ -103,6 +112,14 @@ class GenericScpi(ScpiAnalyzer):
         if not isinstance(value, str) or not value:
             raise self._bad(option, f"expected a non-empty string, got {value!r}")
         return value
+
+    def _regex(self, option: str, value: Any) -> str:
+        text = self._text(option, value)
+        try:
+            re.compile(text)
+        except re.error as e:
+            raise self._bad(option, f"{text!r} is not a regular expression: {e}") from None
+        return text
 
     def _list(self, option: str, value: Any) -> list[Any]:
         if isinstance(value, str) or not isinstance(value, Sequence):
@@ -195,7 +212,7 @@ class GenericScpi(ScpiAnalyzer):
 
     def configure(self, *, phases: int = 3, update_interval_s: float = 0.5) -> None:
         self._require_open()
-        check_phases(self, phases)
+        self._check_phases(phases)
         wanted = phase_names(phases)
         items = tuple(i for i in self.all_items if i.phase is None or i.phase in wanted)
         covered = {i.phase for i in items if i.quantity in _PHASED}
@@ -214,11 +231,11 @@ class GenericScpi(ScpiAnalyzer):
         fields = {"count": len(items), "ms": round(interval * 1000), "s": f"{interval:g}"}
         with self._reconfiguring(items, interval):
             for command in self.configure_commands:
-                self.link.write(command.format(**fields))
+                self._send(command.format(**fields))
             if self.item_command is not None:
                 for k, item in enumerate(items, start=1):
-                    self.link.write(self.item_command.format(count=len(items), index=k, item=item.function))
+                    self._send(self.item_command.format(count=len(items), index=k, item=item.function))
             if self.rate_command is not None:
-                self.link.write(self.rate_command.format(**fields))
+                self._send(self.rate_command.format(**fields))
             self.values_query = self.read_template.format(  # type: ignore[misc, union-attr]
                 items=self.item_join.join(i.function for i in items), count=len(items))

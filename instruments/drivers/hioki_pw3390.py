@@ -12,20 +12,22 @@ them and strips a header if one slipped through (``U1 +230.01E+0``). ``+9999.9E+
 
 Items per channel: ``U<k>``, ``I<k>``, ``P<k>``, ``PF<k>``; then the integrated active energy of each
 channel, ``WP<k>``, summed into the total; the total power is the sum of the channel powers. The
-integrator: ``:INTEGrate:STARt``, ``:INTEGrate:STOP``, ``:INTEGrate:RESet``. Options: ``visa_library``,
-``timeout_s``, ``reconnect_attempts``.
+integrator: ``:INTEGrate:STARt``, ``:INTEGrate:STOP``, ``:INTEGrate:RESet``. Errors are read from the
+IEEE 488.2 event status register (``*ESR?``: command, execution, device-dependent and query error bits)
+after every setting and after a timeout. ``*IDN?`` must name a PW3390 (4 channels), PW3336 (2) or PW3337
+(3). Options: ``visa_library``, ``timeout_s``, ``reconnect_attempts``.
 
 (check) Not confirmed against the manual's own text: the energy item ``WP<k>`` (DOMAIN.md), the state
-query ``:INTEGrate?`` answering RESET/START/STOP, and the fixed 50 ms data update interval — the
-PW3390 has no update-rate command, so `configure` only sets how often the driver expects new data
-(never faster than 50 ms). A firmware that differs can be described with ``generic-scpi``.
+query ``:INTEGrate?`` answering RESET/START/STOP, the channel counts of the models, and the fixed
+50 ms data update interval — the PW3390 has no update-rate command, so `configure` only sets how often
+the driver expects new data (never faster than 50 ms). A firmware that differs can be described with ``generic-scpi``.
 """
 
 from __future__ import annotations
 
 from instruments.integrator import IntegratorCommands
 from instruments.registry import register
-from instruments.scpi_analyzer import Item, ScpiAnalyzer, check_phases, phase_names
+from instruments.scpi_analyzer import Item, ScpiAnalyzer, phase_names
 
 UPDATE_S = 0.05
 
@@ -44,15 +46,20 @@ def pw3390_items(phases: int) -> tuple[Item, ...]:
 class HiokiPW3390(ScpiAnalyzer):
     integrator = IntegratorCommands(start=":INTEGrate:STARt", stop=":INTEGrate:STOP",
                                     reset=":INTEGrate:RESet", state_query=":INTEGrate?")
+    model_pattern = r"PW33(90|36|37)"
+    family = "the Hioki PW3390, PW3336 and PW3337"
+
+    def elements_for(self, model: str) -> int | None:
+        return {"PW3390": 4, "PW3336": 2, "PW3337": 3}.get(model.upper()[:6])
 
     def configure(self, *, phases: int = 3, update_interval_s: float = 0.5) -> None:
         self._require_open()
-        check_phases(self, phases)
+        self._check_phases(phases)
         if not update_interval_s > 0:
             raise ValueError(f"update interval must be positive, got {update_interval_s!r}")
         items = pw3390_items(phases)
         with self._reconfiguring(items, max(UPDATE_S, update_interval_s)):
-            self.link.write(":HEADer OFF")
+            self._send(":HEADer OFF")
             self.values_query = ":MEASure? " + ",".join(item.function for item in items)  # type: ignore[misc]
 
     def _strip_answer(self, answer: str) -> str:

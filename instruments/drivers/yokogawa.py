@@ -1,14 +1,21 @@
 """What the Yokogawa analyzer drivers share: one item layout, one configure sequence, two spellings.
 
 The WT300 (IM WT310-17EN) and the WT1800/WT5000 (IM WT1801-17EN, IM WT5000-17EN) configure their numeric
-output the same way — format, item count, one ``ITEM<k> <function>,<element>`` per item, then the rate —
-and differ in how the commands are spelt (``:NUM:NORM:ITEM1`` against ``:NUMERIC:NORMAL:ITEM1``), the
-energy function (``WH`` against ``WP``) and the rates they allow. A driver names those:
+output the same way — format, wiring, item count, one ``ITEM<k> <function>,<element>`` per item, then the
+rate — and differ in how the commands are spelt (``:NUM:NORM:ITEM1`` against ``:NUMERIC:NORMAL:ITEM1``),
+the energy function (``WH`` against ``WP``) and the rates they allow. A driver names those:
+
+The order is the instrument's: the update rate and the wiring cannot change while integrating, so a
+running or stopped integrator is stopped and reset first. Three phases are wired as one three-phase
+four-wire group (``:INPut:WIRing P3W4``): the SIGMA totals exist only for elements wired as a group.
+Every command is followed by a read of the error queue (``:STATus:ERRor?``), so a refusal stops the
+configuration with the instrument's own text. ``*IDN?`` must name a model of the family.
 
     class YokogawaWT300(YokogawaAnalyzer):
         format_command = ":NUM:FORM ASC"
         count_command = ":NUM:NORM:NUM {count}"
         item_command = ":NUM:NORM:ITEM{index} {function},{element}"
+        wiring_command = ":INP:WIR {wiring}"
         energy_function = "WH"
         rates_s = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 """
@@ -17,7 +24,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from instruments.scpi_analyzer import Item, ScpiAnalyzer, check_phases, nearest_not_slower, phase_names
+from instruments.scpi_analyzer import Item, ScpiAnalyzer, nearest_not_slower, phase_names
 
 
 def rate_text(interval_s: float) -> str:
@@ -49,6 +56,8 @@ class YokogawaAnalyzer(ScpiAnalyzer):
     count_command: ClassVar[str]
     #: One item; ``{index}`` (1-based), ``{function}`` and ``{element}``.
     item_command: ClassVar[str]
+    #: Wires the elements as one group; ``{wiring}`` (``P3W4``: three-phase four-wire).
+    wiring_command: ClassVar[str]
     #: The integrated active energy's function name.
     energy_function: ClassVar[str]
     #: The update intervals the instrument allows, in seconds.
@@ -56,12 +65,15 @@ class YokogawaAnalyzer(ScpiAnalyzer):
 
     def configure(self, *, phases: int = 3, update_interval_s: float = 0.5) -> None:
         self._require_open()
-        check_phases(self, phases)
+        self._check_phases(phases)
         items = yokogawa_items(phases, self.energy_function)
         rate = nearest_not_slower(update_interval_s, self.rates_s)
         with self._reconfiguring(items, rate):
-            self.link.write(self.format_command)
-            self.link.write(self.count_command.format(count=len(items)))
+            self._quiesce_integrator()
+            self._send(self.format_command)
+            if phases == 3:
+                self._send(self.wiring_command.format(wiring="P3W4"))
+            self._send(self.count_command.format(count=len(items)))
             for k, item in enumerate(items, start=1):
-                self.link.write(self.item_command.format(index=k, function=item.function, element=item.element))
-            self.link.write(f":RATE {rate_text(rate)}")
+                self._send(self.item_command.format(index=k, function=item.function, element=item.element))
+            self._send(f":RATE {rate_text(rate)}")

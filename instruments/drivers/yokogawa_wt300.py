@@ -3,7 +3,9 @@
 Speaks the WT300 communication command set (IM WT310-17EN): numeric items are set with
 ``:NUM:NORM:ITEM<k> <function>,<element>`` and read in one go with ``:NUM:NORM:VAL?``; ``:RATE`` takes
 100MS, 250MS, 500MS, 1S, 2S or 5S. The integrator is driven with ``:INTEG:STAR|STOP|RES`` and its state
-read with ``:INTEG:STAT?``.
+read with ``:INTEG:STAT?``; errors are read with ``:STAT:ERR?`` after every setting and after a timeout.
+Three phases are wired ``:INP:WIR P3W4`` (SIGMA needs it). ``*IDN?`` must name a WT310 (also E, EH,
+HC), WT332 or WT333: the element count is the model's (WT310: 1, WT332: 2, WT333: 3).
 
     wt = create("yokogawa-wt300", name="analyzer", address="TCPIP0::10.0.0.5::10001::SOCKET")
     wt.open(); wt.configure(phases=3, update_interval_s=0.5)
@@ -36,8 +38,15 @@ class YokogawaWT300(YokogawaAnalyzer):
     # :INTEG:STAT? answers RESET/READY/START/STOP/ERROR/TIMEUP, with a header if :COMM:HEAD is ON.
     integrator = IntegratorCommands(start=":INTEG:STAR", stop=":INTEG:STOP", reset=":INTEG:RES",
                                     state_query=":INTEG:STAT?")
+    error_query = ":STAT:ERR?"
+    model_pattern = r"WT3(10|32|33)"
+    family = "the Yokogawa WT300 family (WT310, WT332, WT333)"
     format_command = ":NUM:FORM ASC"
+    wiring_command = ":INP:WIR {wiring}"
     count_command = ":NUM:NORM:NUM {count}"
     item_command = ":NUM:NORM:ITEM{index} {function},{element}"
     energy_function = "WH"
     rates_s = RATES_S
+
+    def elements_for(self, model: str) -> int | None:
+        return 1 if model.upper().startswith("WT310") else int(model[4])

@@ -7,11 +7,21 @@ display is, and carry small gaussian noise; the integrator (``:INTEG:...``) inte
 true active energy on bench time, independent of the charger's meter. pyvisa-py reaches it as
 ``TCPIP0::127.0.0.1::<port>::SOCKET`` with read/write termination ``\\n``.
 
-    :NUM:FORM ASC;:NUM:NORM:NUM 3;:NUM:NORM:ITEM1 U,1;ITEM2 I,1;ITEM3 WH,SIGMA
+    :NUM:FORM ASC;:INP:WIR P3W4;:NUM:NORM:NUM 3;:NUM:NORM:ITEM1 U,1;ITEM2 I,1;ITEM3 WH,SIGMA
     :NUM:NORM:VAL?                      -> 2.3092E+02,1.6003E+01,NAN
     :INTEG:STAR;:INTEG:STAT?            -> START
 
-Errors go to the error queue (``:SYST:ERR?`` -> ``-113,"Undefined header"``), never to the reply.
+It is as strict as the instrument, so a driver that would fail on the bench fails on the twin:
+
+- Errors go to the error queue (``:STATus:ERRor?`` or ``:SYSTem:ERRor?`` -> ``-113,"Undefined header"``),
+  never to the reply; a query that is not understood gets no answer at all (the driver times out).
+- The update rate (``:RATE``), the wiring and the integration mode cannot change while integrating:
+  ``-221,"Settings conflict; Integration in progress"``. The integrator starts only from RESET or STOP,
+  resets only when not running.
+- The SIGMA (Σ) items exist only for elements wired as one group: after ``*RST`` the wiring is
+  ``P1W2`` (each element on its own) and SIGMA reads ``NAN`` until ``:INPut:WIRing P3W4`` (or ``P3W3``,
+  ``V3A3``) groups the three elements. A WT310 has one element and only ``P1W2``.
+- ``*ESE``/``*ESE?`` hold the event status enable register (drivers use it as a resynchronisation marker).
 """
 
 from __future__ import annotations
@@ -81,7 +91,14 @@ _ALIASES = {
     "TIMER": "TIM",
     "REMOTE": "REM",
     "ITEM": "ITEM",
+    "STATUS": "STAT",
+    "INPUT": "INP",
+    "WIRING": "WIR",
 }
+WIRINGS = ("P1W2", "P1W3", "P3W3", "P3W4", "V3A3")
+# Wirings that group elements 1..3 into one three-phase system, the only ones with SIGMA totals here.
+THREE_PHASE_WIRINGS = ("P3W3", "P3W4", "V3A3")
+INTEGRATING = "Integration in progress"
 _ERRORS = {
     -102: "Syntax error",
     -113: "Undefined header",
@@ -174,6 +191,8 @@ class AnalyzerServer(LineServer):
         self.integ_mode = "NORM"
         self.integ_timer_s = 0.0
         self.integ_state = "RESET"
+        self.wiring = "P1W2"
+        self.ese = 0
         self._integ_acc = [0.0] * 3  # Wh per element accumulated over finished runs
         self._integ_acc_ah = [0.0] * 3
         self._integ_acc_time = 0.0
@@ -230,7 +249,7 @@ class AnalyzerServer(LineServer):
             path = ("NUM", "NORM", *path[1:])
         head = path[0]
         if head.startswith("*"):
-            return self._common(head, query)
+            return self._common(head, query, args)
         if path == ("NUM", "FORM"):
             if query:
                 return "ASCII"
@@ -249,12 +268,16 @@ class AnalyzerServer(LineServer):
         if path == ("RATE",):
             if query:
                 return engineering(self.rate_s)
-            self.rate_s = parse_rate(args)
+            rate = parse_rate(args)
+            self._refuse_while_integrating()
+            self.rate_s = rate
             self._held = None
             return None
         if head == "INTEG":
             return self._integ(path[1:], query, args)
-        if path == ("SYST", "ERR") and query:
+        if path == ("INP", "WIR"):
+            return self._wiring(query, args)
+        if path in (("SYST", "ERR"), ("STAT", "ERR")) and query:
             code, text = self.errors.popleft() if self.errors else (0, "No error")
             return f'{code},"{text}"'
         if path == ("COMM", "HEAD"):
@@ -266,7 +289,7 @@ class AnalyzerServer(LineServer):
             return "0" if query else None
         raise ScpiError(-113, ":".join(path) + ("?" if query else ""))
 
-    def _common(self, head: str, query: bool) -> str | None:
+    def _common(self, head: str, query: bool, args: str) -> str | None:
         if head == "*IDN" and query:
             return f"YOKOGAWA,{self.model},{self.serial},{FIRMWARE}"
         if head == "*RST" and not query:
@@ -279,9 +302,31 @@ class AnalyzerServer(LineServer):
             return "1" if query else None
         if head in ("*ESR", "*STB") and query:
             return "0"
+        if head == "*ESE":
+            if query:
+                return str(self.ese)
+            self.ese = self._int(args, 0, 255)
+            return None
         if head == "*WAI" and not query:
             return None
         raise ScpiError(-113, head + ("?" if query else ""))
+
+    def _refuse_while_integrating(self) -> None:
+        if self.integ_state == "START":
+            raise ScpiError(-221, INTEGRATING)
+
+    def _wiring(self, query: bool, args: str) -> str | None:
+        if query:
+            return self.wiring
+        wiring = args.strip().upper()
+        if wiring not in WIRINGS:
+            raise ScpiError(-224, f"wiring {args!r}; one of {', '.join(WIRINGS)}")
+        if self.elements == 1 and wiring != "P1W2":
+            raise ScpiError(-222, f"wiring {wiring}; a {self.model} has one element: P1W2 only")
+        self._refuse_while_integrating()
+        self.wiring = wiring
+        self._held = None
+        return None
 
     @staticmethod
     def _int(text: str, lo: int, hi: int) -> int:
@@ -333,8 +378,7 @@ class AnalyzerServer(LineServer):
             mode = {"NORM": "NORM", "NORMAL": "NORM", "CONT": "CONT", "CONTINUOUS": "CONT"}.get(args.upper())
             if mode is None:
                 raise ScpiError(-224, f"integration mode {args!r}; NORMal or CONTinuous")
-            if self.integ_state == "START":
-                raise ScpiError(-221, "integration is running; :INTEG:STOP first")
+            self._refuse_while_integrating()
             self.integ_mode = mode
             return None
         if cmd == "TIM":
@@ -416,6 +460,8 @@ class AnalyzerServer(LineServer):
             return None
         if fn == "TIME":
             return None if integ is None else integ[2]
+        if elem == "SIGMA" and self.wiring not in THREE_PHASE_WIRINGS:
+            return None  # no wiring group, no SIGMA: the instrument shows no data
         elems = range(self.elements) if elem == "SIGMA" else [int(elem) - 1]
         pf = self.physics.power_factor
         if fn in ("WH", "WHP", "WHM", "AH", "AHP", "AHM"):

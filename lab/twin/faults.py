@@ -42,9 +42,41 @@ class Faults:
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
-# Knobs whose value has a physical floor; the message says why it was refused.
-_NON_NEGATIVE = {"limit_delay_s"}
-_POSITIVE = {"meter_gain"}
+
+
+@dataclass(frozen=True)
+class Range:
+    """The values a numeric knob can take, with why (the message of a value outside them says it)."""
+
+    low: float
+    high: float
+    low_open: bool = False  # the low end itself is excluded
+    why: str = ""
+
+    def check(self, value: float) -> str | None:
+        """None when `value` is inside, else the reason it is not."""
+        if value < self.low or (self.low_open and value == self.low) or value > self.high:
+            low = f"greater than {_num(self.low)}" if self.low_open else f"at least {_num(self.low)}"
+            return f"must be {low} and at most {_num(self.high)}" + (f" ({self.why})" if self.why else "")
+        return None
+
+    def __str__(self) -> str:
+        return f"{'(' if self.low_open else '['}{_num(self.low)}, {_num(self.high)}]"
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if x == int(x) else f"{x:g}"
+
+
+# Every numeric knob has a range: a value outside is refused before a run starts, not found as odd physics.
+RANGES: dict[str, Range] = {
+    "meter_gain": Range(0.0, 10.0, low_open=True, why="a ratio; 1 is healthy"),
+    "meter_offset_wh": Range(-1e6, 1e6, why="Wh per transaction start"),
+    "limit_delay_s": Range(0.0, 86400.0, why="bench seconds, up to a day"),
+    "clock_skew_s": Range(-31_536_000.0, 31_536_000.0, why="seconds, up to a year either way"),
+}
+# Text knobs' longest value (firmwareVersion is string[0..50] in OCPP 2.0.1 BootNotification).
+MAX_TEXT = {"firmware_version": 50}
 
 
 def _type_name(t: Any) -> str:
@@ -60,7 +92,8 @@ def valid_knobs() -> str:
     """One line per knob: name, type and healthy default, for error messages and `--help`."""
     healthy = Faults()
     return "\n".join(
-        f"  {name} ({_type_name(t)}, healthy {getattr(healthy, name)!r})" for name, t in _field_types().items()
+        f"  {name} ({_type_name(t)}{' in ' + str(RANGES[name]) if name in RANGES else ''}, "
+        f"healthy {getattr(healthy, name)!r})" for name, t in _field_types().items()
     )
 
 
@@ -80,29 +113,46 @@ def _coerce(name: str, t: type, raw: Any) -> Any:
             raise FaultError(f"fault {name}={raw!r}: expected a number, e.g. {name}=1.5") from None
         if not math.isfinite(value):
             raise FaultError(f"fault {name}={raw!r}: must be a finite number")
-        if name in _POSITIVE and value <= 0:
-            raise FaultError(f"fault {name}={raw!r}: must be greater than 0 (1 is healthy)")
-        if name in _NON_NEGATIVE and value < 0:
-            raise FaultError(f"fault {name}={raw!r}: must be 0 or more (bench seconds)")
+        problem = RANGES[name].check(value) if name in RANGES else None
+        if problem:
+            raise FaultError(f"fault {name}={raw!r}: {problem}")
         return value
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise FaultError(f"fault {name}={raw!r}: expected text")
-    return str(raw)
+    text = str(raw)
+    if len(text) > MAX_TEXT.get(name, len(text)):
+        raise FaultError(f"fault {name}={raw!r}: at most {MAX_TEXT[name]} characters")
+    return text
+
+
+def fault_problems(mapping: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Every knob of `mapping` that does not exist or cannot take its value: (knob, reason), in order.
+
+    The bench-file check reports each against its key (``twin.faults.<knob>``); :func:`parse_faults`
+    raises the first.
+    """
+    types = _field_types()
+    out: list[tuple[str, str]] = []
+    for name, raw in (mapping or {}).items():
+        key = str(name).strip()
+        if key not in types:
+            out.append((key, f"unknown twin fault {key!r}"))
+            continue
+        try:
+            _coerce(key, types[key], raw)
+        except FaultError as e:
+            out.append((key, str(e)))
+    return out
 
 
 def parse_faults(mapping: Mapping[str, Any] | None = None) -> Faults:
     """Build :class:`Faults` from knob names to values (strings or typed); unknown knobs are an error."""
+    problems = fault_problems(mapping)
+    if problems:
+        raise FaultError(f"{problems[0][1]}; valid faults are:\n{valid_knobs()}")
     types = _field_types()
-    values: dict[str, Any] = {}
-    for name, raw in (mapping or {}).items():
-        key = str(name).strip()
-        if key not in types:
-            raise FaultError(f"unknown twin fault {key!r}; valid faults are:\n{valid_knobs()}")
-        try:
-            values[key] = _coerce(key, types[key], raw)
-        except FaultError as e:
-            raise FaultError(f"{e}; valid faults are:\n{valid_knobs()}") from None
-    return Faults(**values)
+    return Faults(**{str(k).strip(): _coerce(str(k).strip(), types[str(k).strip()], v)
+                     for k, v in (mapping or {}).items()})
 
 
 def parse_fault_args(args: list[str] | tuple[str, ...]) -> dict[str, str]:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import lab
 from instruments.clock import Clock
-from lab.bench import BenchFileError, load_bench
+from lab.bench import BenchFileError, load_bench, speed_problem
 from lab.twin import Twin
 from lab.twin.faults import FaultError, parse_fault_args, parse_faults
 
@@ -55,7 +55,10 @@ async def _serve(twin: Twin, url: str, clock: Clock, duration: float | None) -> 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     # Alone, the twin talks to a CSMS that lives in real time: 1x unless asked otherwise.
-    overrides = {"clock.speed": args.speed or 1.0}
+    if args.speed is not None and (problem := speed_problem(args.speed)):
+        print(f"chargespec twin: --speed: {problem}", file=sys.stderr)
+        return 2
+    overrides = {"clock.speed": 1.0 if args.speed is None else args.speed}
     try:
         bench = load_bench(args.bench, overrides=overrides)
         if bench.kind != "twin":

@@ -5,7 +5,7 @@
 
 Modules: harness (server, stations, waits, faults, status), session (one connection: record, judge,
 answer), commands (named CSMS-initiated messages, reports in parts), security + tls_front (security
-profiles 1-3), framing (OCPP-J frames), schemas + fastcheck (2.0.1 JSON schemas), responses (configured
+profiles 1-3), framing (OCPP-J frames), schemas (2.0.1 JSON schemas), responses (configured
 answers), transactions (TransactionEvent book), meter_values (frames -> signals), expect (rules over
 recorded frames), serve (`chargespec csms`). See docs/csms.md.
 """

@@ -71,6 +71,37 @@ def find_message(frames: Sequence[Frame], action: str, fields_subset: dict[str, 
     return None
 
 
+MISSING = "(absent)"
+
+
+def differences(observed: Any, expected: Any, path: str = "") -> list[tuple[str, Any, Any]]:
+    """Where `observed` fails the subset match against `expected`: (field path, expected, observed) per
+    leaf that differs; an absent field is observed as "(absent)". Empty exactly when :func:`matches`."""
+    if isinstance(expected, dict):
+        if not isinstance(observed, dict):
+            return [(path or "(payload)", expected, observed)]
+        out: list[tuple[str, Any, Any]] = []
+        for k, v in expected.items():
+            where = f"{path}.{k}" if path else k
+            out += differences(observed[k], v, where) if k in observed else [(where, v, MISSING)]
+        return out
+    return [] if matches(observed, expected) else [(path or "(payload)", expected, observed)]
+
+
+def nearest_message(frames: Sequence[Frame], action: str, fields_subset: dict[str, Any],
+                    since_t: float | None = None) -> tuple[Frame, list[tuple[str, Any, Any]]] | None:
+    """Of the `action` calls the charger sent at or after `since_t`, the one that differs from
+    `fields_subset` in the fewest fields (the first of equals), with those differences; None if none came."""
+    best: tuple[Frame, list[tuple[str, Any, Any]]] | None = None
+    for f in _selected(frames, action, "call", "rx"):
+        if since_t is not None and f.t < since_t:
+            continue
+        diff = differences(f.payload, fields_subset)
+        if best is None or len(diff) < len(best[1]):
+            best = (f, diff)
+    return best
+
+
 def forbidden(frames: Sequence[Frame], action: str, fields: dict[str, Any] | None = None,
               start_t: float | None = None, end_t: float | None = None, *,
               direction: Literal["rx", "tx"] | None = "rx") -> list[Frame]:
@@ -238,13 +269,43 @@ def timestamps_within(frames: Sequence[Frame], clock: Clock | None, tolerance_s:
     return out
 
 
+def stream_of(frame: Frame) -> str | None:
+    """Which periodic stream a message belongs to: its transaction for a TransactionEvent (the EVSE is
+    optional in most of them), else its EVSE (`evseId`, or `evse.id`); None when it names neither."""
+    p = frame.payload if isinstance(frame.payload, dict) else {}
+    if frame.action == "TransactionEvent":
+        tid = _tid(p)
+        return f"transaction {tid}" if tid is not None else None
+    evse = p.get("evseId")
+    if evse is None and isinstance(p.get("evse"), dict):
+        evse = p["evse"].get("id")
+    return f"evse {evse}" if isinstance(evse, int) and not isinstance(evse, bool) else None
+
+
 def intervals(frames: Sequence[Frame], action: str, every_s: float, tolerance_s: float,
-              start_t: float, end_t: float, *, fields: dict[str, Any] | None = None) -> list[Violation]:
+              start_t: float, end_t: float, *, fields: dict[str, Any] | None = None,
+              per_stream: bool = True) -> list[Violation]:
     """`action` (matching `fields`) arrives every `every_s` ± `tolerance_s` within [start_t, end_t],
-    judged on arrival times; the window's edges count as well (a message that stops coming is a gap)."""
+    judged on arrival times; the window's edges count as well (a message that stops coming is a gap).
+    Counted per stream (:func:`stream_of`: per EVSE, per transaction), so two EVSEs' simultaneous
+    messages are two series of intervals, not one interval of 0 s."""
     hits = [f for f in _selected(frames, action, "call", "rx")
             if start_t <= f.t <= end_t and matches(f.payload, fields or {})]
-    what = f"{action} interval: expected {every_s:g} s ± {tolerance_s:g} s"
+    streams: dict[str | None, list[Frame]] = {}
+    for f in hits:
+        streams.setdefault(stream_of(f) if per_stream else None, []).append(f)
+    if len(streams) <= 1:
+        return _intervals(hits, action, every_s, tolerance_s, start_t, end_t, next(iter(streams), None))
+    out: list[Violation] = []
+    for stream, frames_of in streams.items():
+        out += _intervals(frames_of, action, every_s, tolerance_s, start_t, end_t, stream)
+    return sorted(out, key=lambda v: v.t or 0.0)
+
+
+def _intervals(hits: list[Frame], action: str, every_s: float, tolerance_s: float, start_t: float,
+               end_t: float, stream: str | None) -> list[Violation]:
+    of = f" ({stream})" if stream is not None else ""
+    what = f"{action} interval{of}: expected {every_s:g} s ± {tolerance_s:g} s"
     limit = every_s + tolerance_s
     if not hits:
         if end_t - start_t <= limit:

@@ -49,6 +49,8 @@ def read_frame(raw: str) -> Message:
         msg = json.loads(raw)
     except (ValueError, TypeError) as e:
         return _invalid("FormatViolation", f"not valid JSON ({e})")
+    except RecursionError:
+        return _invalid("FormatViolation", "JSON nested too deep to read")
     if not isinstance(msg, list) or not msg:
         return _invalid("RpcFrameworkError", f"not an OCPP-J message array but a JSON {type(msg).__name__}")
     mtype = msg[0]

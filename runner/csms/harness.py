@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import math
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -47,6 +48,10 @@ from runner.recorder import CALL, CALLRESULT, Frame, Recorder
 
 SUBPROTOCOL = "ocpp2.0.1"
 MAX_IDENTITY = 48  # OCPP-J: the charging station identity is at most 48 characters
+# Bounds on what the harness remembers, so that a week of commissioning cannot grow memory without end.
+MAX_OFFLINE_PERIODS = 1000   # per station, the most recent
+MAX_CONNECTORS = 256         # (evse, connector) statuses per station; a charger inventing ids loses the oldest
+MAX_STATIONS = 1024          # identities remembered; the longest-disconnected is forgotten first
 
 
 @dataclass
@@ -60,7 +65,7 @@ class _Station:
     connected_t: float | None = None
     disconnected_t: float | None = None
     booted_t: float | None = None              # last BootNotification answered Accepted
-    offline: list[tuple[float, float | None]] = field(default_factory=list)
+    offline: deque[tuple[float, float | None]] = field(default_factory=lambda: deque(maxlen=MAX_OFFLINE_PERIODS))
     done: asyncio.Event | None = None          # set when the current connection's handler has finished
     status: dict[tuple[int, int], str] = field(default_factory=dict)   # (evse, connector) -> last status
     status_order: list[tuple[int, int]] = field(default_factory=list)  # most recently reported last
@@ -105,7 +110,7 @@ class CsmsHarness(CsmsCommands):
             self._handle, host, port,
             select_subprotocol=self._select_subprotocol, process_request=self._process_request,
             ping_interval=None,  # keep-alive is the charger's Heartbeat; pings would mask a silent link
-            max_size=2**22,
+            max_size=self.config.max_frame_bytes,   # over it: close 1009, a finding (session.py)
         )
         port = self._server.sockets[0].getsockname()[1]
         if tls is not None:
@@ -198,8 +203,17 @@ class CsmsHarness(CsmsCommands):
         with self._lock:
             st = self._stations.get(station_id)
             if st is None:
+                if len(self._stations) >= MAX_STATIONS:
+                    self._forget_a_station()
                 st = self._stations[station_id] = _Station(station_id)
             return st
+
+    def _forget_a_station(self) -> None:
+        """Drop the station disconnected longest ago (caller holds the lock); connected ones are kept."""
+        idle = [s for s in self._stations.values() if s.session is None]
+        if idle:
+            gone = min(idle, key=lambda s: s.disconnected_t if s.disconnected_t is not None else -math.inf)
+            del self._stations[gone.station_id]
 
     def _notify(self) -> None:
         """Wake every waiter (they re-check their predicate). Synchronous: callable from frame callbacks."""
@@ -256,8 +270,8 @@ class CsmsHarness(CsmsCommands):
                     st.session = None
                     st.disconnected_t = t
                     st.offline.append((t, None))
-            self._event("csms.disconnected", station=station, code=ws.close_code,
-                        reason=ws.close_reason or "")
+            self._event("csms.disconnected", station=station, code=session.close_code,
+                        reason=session.close_reason)
             done.set()
             self._notify()
 
@@ -289,6 +303,8 @@ class CsmsHarness(CsmsCommands):
                 if key in st.status_order:
                     st.status_order.remove(key)
                 st.status_order.append(key)
+                if len(st.status_order) > MAX_CONNECTORS:
+                    del st.status[st.status_order.pop(0)]
         elif action in ("NotifyReport", "ReportChargingProfiles"):
             collector = st.reports.get((action, p.get("requestId")))  # type: ignore[arg-type]
             if collector is not None:

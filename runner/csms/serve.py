@@ -6,6 +6,10 @@ and report, and see every schema problem or refused login as it happens. Runs un
     chargespec csms --port 9000                       # ws://127.0.0.1:9000/<identity>, any identity
     chargespec csms --port 443 --host 0.0.0.0 --bench lab/benches/hall3.toml   # its security profile
     chargespec csms --port 9000 --out commissioning/  # also stream ocpp.jsonl and events.jsonl there
+    chargespec csms --port 9000 --max-frame-bytes 65536   # refuse (1009) messages over 64 KiB
+
+Memory stays bounded however long it runs: the files keep every frame, memory only the last ones
+(runner/recorder.py, docs/csms.md "Memory and limits").
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from rich.markup import escape
 
 from instruments.clock import Clock
 from lab.bench import BenchFileError, CsmsConfig, load_bench
+from runner import redact
 from runner.csms.harness import CsmsHarness
 from runner.csms.security import SecurityConfigError
 from runner.recorder import Finding, Frame, Recorder, redact_raw
@@ -30,6 +35,7 @@ from runner.recorder import Finding, Frame, Recorder, redact_raw
 _KIND = {2: "CALL", 3: "RESULT", 4: "ERROR"}
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
 MAX_FRAME_CHARS = 2000  # a FullInventory NotifyReport would bury the console
+MIN_FRAME_BYTES = 1024  # as CsmsConfig.max_frame_bytes
 
 
 class _LiveRecorder(Recorder):
@@ -42,7 +48,7 @@ class _LiveRecorder(Recorder):
     def finding(self, severity: Literal["error", "warning", "info"], message: str, *,
                 station: str | None = None, raw: str | None = None) -> Finding:
         f = super().finding(severity, message, station=station, raw=raw)
-        self.console.print(f"{_stamp(f.t)}  [{_STYLE[severity]}]{severity.upper()}: {escape(message)}[/]")
+        self.console.print(f"{_stamp(f.t)}  [{_STYLE[severity]}]{severity.upper()}: {escape(redact.text(message))}[/]")
         return f
 
 
@@ -64,7 +70,7 @@ def _print_event(console: Console, bench_ids: frozenset[str] | None, line: str) 
     kind, _, rest = line.partition(" ")
     style = {"csms.connected": "bold green", "csms.disconnected": "bold", "csms.refused": "bold red",
              "csms.rejected": "bold red"}.get(kind, "")
-    console.print(f"{'':11}  [{style or 'default'}]{escape(kind)}[/] {escape(rest)}")
+    console.print(f"{'':11}  [{style or 'default'}]{escape(kind)}[/] {escape(redact.text(rest))}")
     if kind == "csms.connected" and bench_ids is not None:
         station = next((p[8:] for p in rest.split() if p.startswith("station=")), "")
         if station not in bench_ids:
@@ -79,14 +85,28 @@ def _parser() -> argparse.ArgumentParser:
                                   "0.0.0.0 for a charger on the lab network)")
     p.add_argument("--bench", help="bench file whose [csms] table gives the security profile and certificates")
     p.add_argument("--out", help="directory to stream ocpp.jsonl and events.jsonl into")
+    p.add_argument("--max-frame-bytes", type=_frame_limit, metavar="N",
+                   help="largest message accepted from a charger; a bigger one closes the connection with 1009 "
+                        "(default: the bench file's [csms] max_frame_bytes, else 4194304)")
     return p
 
 
+def _frame_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of bytes") from None
+    if value < MIN_FRAME_BYTES:
+        raise argparse.ArgumentTypeError(f"{value} is below the smallest limit, {MIN_FRAME_BYTES} bytes")
+    return value
+
+
 def _config(args: argparse.Namespace) -> tuple[CsmsConfig, frozenset[str] | None]:
+    limit = {"max_frame_bytes": args.max_frame_bytes} if args.max_frame_bytes else {}
     if not args.bench:
-        return CsmsConfig(host=args.host or "127.0.0.1", port=args.port), None
+        return CsmsConfig(host=args.host or "127.0.0.1", port=args.port, **limit), None
     bench = load_bench(args.bench)
-    update: dict[str, Any] = {"port": args.port}
+    update: dict[str, Any] = {"port": args.port, **limit}
     if args.host:
         update["host"] = args.host
     return bench.csms.model_copy(update=update), frozenset(s.id for s in bench.stations)
@@ -96,7 +116,7 @@ async def _serve(config: CsmsConfig, bench_ids: frozenset[str] | None, out: Path
                  console: Console) -> None:
     clock = Clock()
     recorder = _LiveRecorder(clock, console)
-    recorder.begin(out)
+    recorder.begin(out, scenario=False)   # runs for days: the files keep everything, memory a window
     recorder.on_frame(lambda fr: _print_frame(console, fr))
     harness = CsmsHarness(recorder, clock, config, on_event=lambda line: _print_event(console, bench_ids, line))
     stop = asyncio.Event()

@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, PayloadTooBig
 
 from instruments.clock import Clock, iso_utc
 from runner.csms import framing
@@ -28,6 +29,11 @@ from runner.csms.errors import CsmsConnectionLost, CsmsTimeout
 from runner.csms.responses import Responses
 from runner.csms.schemas import UnknownSchema, validate
 from runner.recorder import Frame, Recorder
+
+# Message ids remembered per connection to catch a reused one: a charger reusing an id reuses a recent one
+# (a counter that wrapped, a retry); remembering every id of a week-long connection would grow without end.
+SEEN_IDS = 1000
+MESSAGE_TOO_BIG = 1009
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,9 @@ class StationSession:
         self.strict = strict
         self._on_frame = on_frame
         self._pending: dict[str, tuple[str, asyncio.Future[tuple[Frame, framing.Message]]]] = {}
-        self._unchecked: set[str] = set()        # ids of calls sent with validate=False
-        self._seen_ids: set[str] = set()
+        self._unchecked: set[str] = set()        # ids of outstanding calls sent with validate=False
+        self._seen_ids: set[str] = set()         # the last SEEN_IDS call ids, oldest first in _seen_order
+        self._seen_order: deque[str] = deque()
         self._csms_call_lock = asyncio.Lock()    # OCPP-J: one outstanding CALL per direction
 
     @property
@@ -73,8 +80,8 @@ class StationSession:
         """Serve the connection until it closes. Never raises for anything the charger sends."""
         try:
             await self._receive()
-        except ConnectionClosed:
-            pass
+        except ConnectionClosed as e:
+            self._note_oversize(e)
         except Exception as e:  # a harness fault must be recorded, not kill the bench loop
             self._note("error", f"CSMS harness fault while serving the connection: {type(e).__name__}: {e}; "
                        "connection closed (code 1011)")
@@ -82,6 +89,37 @@ class StationSession:
                 await self.ws.close(1011, "CSMS harness fault")
         finally:
             self._fail_pending()
+
+    @property
+    def close_code(self) -> int | None:
+        """The code the connection closed with: the one the harness sent when it closed first (1009 for an
+        oversize frame), else the charger's; websockets reports 1006 when the charger never answered."""
+        sent = self.ws.protocol.close_sent
+        if sent is not None and self.ws.protocol.close_rcvd is None:
+            return int(sent.code)
+        return self.ws.close_code
+
+    @property
+    def close_reason(self) -> str:
+        sent = self.ws.protocol.close_sent
+        if sent is not None and self.ws.protocol.close_rcvd is None:
+            return sent.reason
+        return self.ws.close_reason or ""
+
+    def _note_oversize(self, closed: ConnectionClosed) -> None:
+        """websockets refuses a frame over max_size and closes with 1009; say which charger and how big."""
+        cause = closed.__cause__ or self.ws.protocol.parser_exc
+        too_big = cause if isinstance(cause, PayloadTooBig) else None
+        sent = closed.sent
+        if too_big is None and (sent is None or sent.code != MESSAGE_TOO_BIG):
+            return
+        # A compressed frame (permessage-deflate) is refused while inflating: its full size is unknown.
+        size = getattr(too_big, "size", None)
+        size_text = f" of {size} bytes," if size is not None else ""
+        protocol = self.ws.protocol   # websockets 15+ names the limit max_message_size, 14 max_size
+        limit = getattr(protocol, "max_message_size", None) or getattr(protocol, "max_size", None)
+        self._note("error", f"sent a frame{size_text} over the harness's limit of {limit} bytes (bench file "
+                   f"[csms] max_frame_bytes); connection closed with 1009 (message too big)")
 
     def _note(self, severity: str, text: str, raw: str | None = None) -> None:
         self.recorder.finding(severity, f"{self.station}: {text}", station=self.station, raw=raw)  # type: ignore[arg-type]
@@ -143,7 +181,11 @@ class StationSession:
         if uid in self._seen_ids:
             self._note(self.severity, f"{where}: message id reused; OCPP-J requires a new id for every CALL "
                        "on a connection", frame.raw)
-        self._seen_ids.add(uid)
+        else:
+            self._seen_ids.add(uid)
+            self._seen_order.append(uid)
+            if len(self._seen_order) > SEEN_IDS:
+                self._seen_ids.discard(self._seen_order.popleft())
         if action not in ALL_ACTIONS:
             self._note("error", f"{where}: {action!r} is not an OCPP 2.0.1 action; answered NotImplemented",
                        frame.raw)
@@ -253,6 +295,7 @@ class StationSession:
                         "offline or ignoring the call") from None
             finally:
                 self._pending.pop(uid, None)
+                self._unchecked.discard(uid)   # a late answer is reported as answering no call anyway
             if msg.kind == "error":
                 details = msg.payload if isinstance(msg.payload, dict) else None
                 return CallOutcome(action, payload, None, msg.error_code, msg.description, t_sent, frame.t,

@@ -1,7 +1,9 @@
 """Transactions as the charger reported them, built from TransactionEvent frames one at a time.
 
 The harness keeps one book per station across scenarios (a transaction may outlive the scenario that
-started it); `TransactionState` snapshots are frozen, safe to hand to the test thread.
+started it); `TransactionState` snapshots are frozen, safe to hand to the test thread. Each state is a
+summary of constant size (counts and the last seqNo, not every event: the seqNo rule in expect.py judges
+the frames); the book keeps the last MAX_TRANSACTIONS, forgetting finished ones first.
 
     book = TransactionBook()
     book.apply(frame)                 # any recorded frame; only charger TransactionEvent CALLs count
@@ -22,8 +24,9 @@ class TransactionState:
     evse_id: int | None          # from the first event that named an EVSE (normally Started)
     started_t: float | None      # bench time the Started event arrived
     ended_t: float | None        # bench time the Ended event arrived
-    seq_nos: tuple[int, ...]     # in arrival order
-    event_types: tuple[str, ...]  # in arrival order, parallel to seq_nos
+    events: int = 0                      # TransactionEvents with an integer seqNo received so far
+    last_seq_no: int | None = None       # in arrival order
+    last_event_type: str | None = None
     id_token: str | None = None
     last_t: float = 0.0
     offline_events: int = 0
@@ -42,6 +45,9 @@ def transaction_event(frame: Frame) -> dict[str, Any] | None:
     return None
 
 
+MAX_TRANSACTIONS = 1000
+
+
 class TransactionBook:
     def __init__(self) -> None:
         self._tx: dict[str, TransactionState] = {}
@@ -58,14 +64,20 @@ class TransactionBook:
         evse_id = evse.get("id") if isinstance(evse, dict) and isinstance(evse.get("id"), int) else None
         token = p.get("idToken")
         token_id = token.get("idToken") if isinstance(token, dict) else None
-        old = self._tx.get(tid) or TransactionState(tid, None, None, None, (), ())
+        old = self._tx.get(tid)
+        if old is None:
+            if len(self._tx) >= MAX_TRANSACTIONS:
+                self._forget_one()
+            old = TransactionState(tid, None, None, None)
+        counted = isinstance(seq, int) and not isinstance(seq, bool)
         new = replace(
             old,
             evse_id=old.evse_id if old.evse_id is not None else evse_id,
             started_t=frame.t if event_type == "Started" and old.started_t is None else old.started_t,
             ended_t=frame.t if event_type == "Ended" else old.ended_t,
-            seq_nos=old.seq_nos + ((seq,) if isinstance(seq, int) else ()),
-            event_types=old.event_types + ((event_type,) if isinstance(seq, int) else ()),
+            events=old.events + counted,
+            last_seq_no=seq if counted else old.last_seq_no,
+            last_event_type=event_type if counted else old.last_event_type,
             id_token=old.id_token or token_id,
             last_t=frame.t,
             offline_events=old.offline_events + (1 if p.get("offline") is True else 0),
@@ -73,6 +85,11 @@ class TransactionBook:
         )
         self._tx[tid] = new
         return new
+
+    def _forget_one(self) -> None:
+        """Drop the transaction finished longest ago, else (a charger that never ends any) the stalest."""
+        gone = min(self._tx.values(), key=lambda s: (s.active, s.last_t))
+        del self._tx[gone.transaction_id]
 
     def snapshot(self) -> dict[str, TransactionState]:
         return dict(self._tx)

@@ -182,3 +182,27 @@ def test_example_substitution_works_when_the_ast_module_left_sys_modules(monkeyp
         ast.Word(source=ast.Source("x.spec", 1, 1), text="ev"),
         ast.Placeholder(source=ast.Source("x.spec", 1, 4), name="load")))
     assert [name for name, _ in placeholders(node)] == ["load"]
+
+
+def test_settle_form_and_filters_compile() -> None:
+    text = '''spec "s"
+  scenario "hold {hold}" for hold in 30 s, 1 min
+    csms sets TxProfile on evse 1: limit 6 A
+    expect within 15 s, then for {hold}: analyzer current L1 <= 6 A + 0.6 A
+    measure "w" for 5 min
+    expect charger sends MeterValues {evseId: 1} every 60 s ± 2 s during "w"
+    expect every TransactionEvent {eventType: "Updated"} of the session: seqNo increases by 1
+'''
+    (spec,) = dsl.compile(dsl.parse(text, "s.spec"))
+    for sc, hold in zip(spec.scenarios, (30.0, 60.0), strict=True):
+        _, settle, _, interval, rule = sc.steps
+        assert isinstance(settle, plan.ExpectSettle)
+        assert (settle.within.value, settle.hold.value) == (15.0, hold)
+        assert settle.condition.bound.value == pytest.approx(6.6)
+        assert isinstance(interval, plan.ExpectInterval) and interval.fields == {"evseId": 1}
+        assert isinstance(rule, plan.ExpectRule) and rule.fields == {"eventType": "Updated"}
+        assert rule.params == {"scope": "session"}
+    # Without a filter, nothing is filtered: the plans of existing specs are what they were.
+    (plain,) = dsl.compile(dsl.parse(text.replace(" {evseId: 1}", "").replace(' {eventType: "Updated"}', ""),
+                                     "p.spec"))
+    assert plain.scenarios[0].steps[3].fields == {} and plain.scenarios[0].steps[4].fields == {}

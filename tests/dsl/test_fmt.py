@@ -149,3 +149,17 @@ def test_non_utf8_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SpecErrors, match="not UTF-8"):
         format_paths([path], check=False)
     assert path.read_bytes().endswith(b"1 s\n")
+
+
+def test_settle_form_and_field_filters_get_the_canonical_layout() -> None:
+    messy = ('spec "s"\n  scenario "x"\n    csms sets TxProfile on evse 1: limit 6 A\n'
+             "    expect within 15s ,then for 1 min:analyzer current L1≤6 A+0.6 A\n"
+             '    measure "w" for 5 min\n'
+             '    expect charger sends MeterValues {evseId:1} every 60s +- 2s during "w"\n'
+             '    expect every TransactionEvent {eventType:"Updated"} of the session : seqNo increases by 1\n')
+    assert format_text(messy, "x.spec") == (
+        'spec "s"\n  scenario "x"\n    csms sets TxProfile on evse 1: limit 6 A\n'
+        "    expect within 15 s, then for 1 min: analyzer current L1 <= 6 A + 0.6 A\n"
+        '    measure "w" for 5 min\n'
+        '    expect charger sends MeterValues {evseId: 1} every 60 s ± 2 s during "w"\n'
+        '    expect every TransactionEvent {eventType: "Updated"} of the session: seqNo increases by 1\n')

@@ -2,14 +2,16 @@
 
 `LineServer` is a TCP server on 127.0.0.1 (port 0) that reads ``\\n``-terminated lines and answers what a
 test's `reply(line, connection_number)` returns: a list of lines (str, sent with ``\\n``) or raw bytes,
-or None to drop the connection. It records every raw line it received, per connection. Helpers are
-fixtures (not imports) so that other test directories' conftest modules never clash with these.
+or None to drop the connection. It records every raw line it received, per connection. `FakeScpi` is a
+strict in-order SCPI instrument on it (an error queue, ``*ESE`` markers, held or late answers). Helpers
+are fixtures (not imports) so that other test directories' conftest modules never clash with these.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
@@ -92,8 +94,78 @@ class LineServer:
                     if answer is None:
                         conn.shutdown(socket.SHUT_RDWR)
                         return
-                    for item in answer:
-                        conn.sendall(item if isinstance(item, bytes) else item.encode("ascii") + b"\n")
+                    try:
+                        for item in answer:
+                            conn.sendall(item if isinstance(item, bytes) else item.encode("ascii") + b"\n")
+                    except OSError:  # the client hung up before a late answer: as an instrument, drop it
+                        return
+
+
+class FakeScpi:
+    """A strict SCPI power analyzer (WT300 spelling) that answers every query, in order, on one line.
+
+    - ``:NUM:NORM:VAL?`` answers ``230,<k>,<k * 230>,1,<k>`` for its k-th values query (any connection),
+      so a reading shows which query it answers: a stale one is visible.
+    - `hold` = {k}: the k-th values query is answered late: not until the next line arrives, just before
+      that line's own answer (a deterministic "answered after the timeout"). `late_s` = {k: s}: it is
+      answered after sleeping s real seconds, blocking later answers as an instrument does.
+    - `refuse` = {command: (code, text)}: that setting is refused (queued in the error queue).
+    - Errors go to the queue (`:STAT:ERR?`/`:SYST:ERR?`); an unknown query is -113 and gets no answer.
+    - `silent`: answers *IDN? only (a hung instrument).
+    """
+
+    def __init__(self, model: str = "WT310", *, hold: set[int] | None = None,
+                 late_s: dict[int, float] | None = None, refuse: dict[str, tuple[int, str]] | None = None,
+                 silent: bool = False) -> None:
+        self.model = model
+        self.hold = hold or set()
+        self.late_s = late_s or {}
+        self.refuse = refuse or {}
+        self.silent = silent
+        self.values_asked = 0
+        self.errors: list[tuple[int, str]] = []
+        self.ese = 0
+        self.settings: list[str] = []
+        self._held: list[str] = []
+
+    def reply(self, line: str, conn: int) -> list[str]:
+        late, self._held = self._held, []  # answers held back from earlier lines go out first
+        out: list[str] = []
+        delay = 0.0
+        for unit in (u.strip() for u in line.split(";")):
+            header, _, arg = unit.partition(" ")
+            h = header.upper()
+            if h == "*IDN?":
+                out.append(f"YOKOGAWA,{self.model},C2XA00001,F1.03")
+            elif self.silent:
+                continue
+            elif h == "*ESE":
+                self.ese = int(arg)
+            elif h == "*ESE?":
+                out.append(str(self.ese))
+            elif h in (":STAT:ERR?", ":SYST:ERR?"):
+                code, text = self.errors.pop(0) if self.errors else (0, "No error")
+                out.append(f'{code},"{text}"')
+            elif h == ":INTEG:STAT?":
+                out.append("RESET")
+            elif h == ":NUM:NORM:VAL?":
+                self.values_asked += 1
+                k = self.values_asked
+                answer = f"230.0E+00,{k}.0E+00,{k * 230}.0E+00,1.0E+00,{k}.0E+00"
+                if k in self.hold:
+                    self._held.append(answer)
+                    continue
+                delay = max(delay, self.late_s.get(k, 0.0))
+                out.append(answer)
+            elif h.endswith("?"):
+                self.errors.append((-113, f"Undefined header; {header}"))
+            elif unit in self.refuse:
+                self.errors.append(self.refuse[unit])
+            else:
+                self.settings.append(unit)
+        if delay:
+            time.sleep(delay)
+        return [*late, ";".join(out)] if out else late
 
 
 @pytest.fixture
@@ -107,6 +179,17 @@ def line_server() -> Iterator[Callable[[Reply], LineServer]]:
     yield make
     for s in servers:
         s.close()
+
+
+@pytest.fixture
+def fake_scpi(line_server) -> Callable[..., tuple[FakeScpi, LineServer]]:
+    """fake_scpi(model="WT310", hold=..., late_s=..., refuse=...) -> (instrument, its server)."""
+
+    def make(model: str = "WT310", **kwargs: object) -> tuple[FakeScpi, LineServer]:
+        fake = FakeScpi(model, **kwargs)  # type: ignore[arg-type]
+        return fake, line_server(fake.reply)
+
+    return make
 
 
 @pytest.fixture

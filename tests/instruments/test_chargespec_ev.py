@@ -230,3 +230,29 @@ def test_argument_and_lifecycle_mistakes_are_named() -> None:
         ev.set_state("F")
     with pytest.raises(ValueError, match="1 or 3 phases"):
         ev.set_current(16, phases=2)
+
+
+def test_a_late_reply_is_never_taken_for_the_next_requests_answer(line_server) -> None:
+    """The reply to request 1 arrives only after the driver gave up on it, just before the reply to
+    request 2: the request ids keep them apart, so the second reading is its own (and fresh)."""
+    held: list[str] = []
+
+    def reply(line: str, conn: int) -> list[str]:
+        rid = int(line.split()[0])
+        late = held[:]
+        held.clear()
+        answer = f"{rid} OK {10.0 * rid:.1f}"  # each request's own duty: a stale one is visible
+        if rid == 1:
+            held.append(answer)
+            return late
+        return [*late, answer]
+
+    srv = line_server(reply)
+    ev = make_ev(srv.url, timeout_s=0.2)
+    try:
+        with pytest.raises(InstrumentTimeout):
+            ev.request("PWM:DUTY?")
+        assert [ev.request("PWM:DUTY?") for _ in range(2)] == ["20.0", "30.0"]
+    finally:
+        ev.close()
+    assert srv.lines(0) == [b"1 PWM:DUTY?\n", b"2 PWM:DUTY?\n", b"3 PWM:DUTY?\n"]

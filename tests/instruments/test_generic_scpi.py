@@ -45,6 +45,14 @@ integ_reset = "ENERGY:CLEAR"
 """
 
 
+ESR = b"*ESR?\n"  # the default error query: the IEEE 488.2 event status register
+
+
+def checked(*commands: bytes, query: bytes = ESR) -> list[bytes]:
+    """The bytes of `commands`, each followed by the error query the driver reads after every setting."""
+    return [b for c in commands for b in (c, query)]
+
+
 def pa3000_options(**changes: Any) -> dict[str, Any]:
     options = tomllib.loads(PA3000_TOML)["options"]
     options.update(changes)
@@ -78,13 +86,15 @@ def test_configure_sends_the_bench_files_commands(sim_analyzer, record_writes) -
     an = pa3000(sim_analyzer)
     sent = record_writes(an)
     an.configure(phases=1, update_interval_s=0.5)  # nearest allowed not slower: 200 ms
-    assert sent == [b"SYST:MODE REMOTE\n", b"CONF:COUNT 6\n", b"CONF:ITEM1 VRMS:A\n", b"CONF:ITEM2 IRMS:A\n",
-                    b"CONF:ITEM3 WATT:A\n", b"CONF:ITEM4 PF:A\n", b"CONF:ITEM5 WATT:SUM\n",
-                    b"CONF:ITEM6 ENERGY:A\n", b"CONF:INTERVAL 200\n"]
+    assert sent == checked(b"SYST:MODE REMOTE\n", b"CONF:COUNT 6\n", b"CONF:ITEM1 VRMS:A\n",
+                           b"CONF:ITEM2 IRMS:A\n", b"CONF:ITEM3 WATT:A\n", b"CONF:ITEM4 PF:A\n",
+                           b"CONF:ITEM5 WATT:SUM\n", b"CONF:ITEM6 ENERGY:A\n", b"CONF:INTERVAL 200\n")
     assert an.update_interval_s == 0.2
     assert clean(an)
     del sent[:]
     an.configure(phases=3, update_interval_s=5)
+    assert sent[1::2] == [ESR] * (len(sent) // 2)
+    sent = sent[::2]
     assert sent[:2] == [b"SYST:MODE REMOTE\n", b"CONF:COUNT 16\n"]
     assert sent[2:-1] == [f"CONF:ITEM{k} {i['item']}\n".encode()
                           for k, i in enumerate(pa3000_options()["items"], start=1)]
@@ -116,7 +126,7 @@ def test_integrator_without_state_query_tracks_the_state(sim_analyzer, record_wr
         an.integration_start()
     an.integration_stop()
     assert an.integration_state() == "STOP"
-    assert sent == [b"ENERGY:CLEAR\n", b"ENERGY:START\n", b"ENERGY:STOP\n"]
+    assert sent == checked(b"ENERGY:CLEAR\n", b"ENERGY:START\n", b"ENERGY:STOP\n")
     assert clean(an)
 
 
@@ -133,6 +143,7 @@ WT310_AS_GENERIC = {
               {"item": "WH,1", "quantity": "energy"}],
     "integ_start": ":INTEG:STAR", "integ_stop": ":INTEG:STOP", "integ_reset": ":INTEG:RES",
     "integ_state": ":INTEG:STAT?",
+    "error_query": ":STAT:ERR?", "model": "WT3(10|33)",
 }
 
 
@@ -142,10 +153,11 @@ def test_a_wt310_described_generically_matches_its_driver(sim_analyzer, record_w
     an.configure(phases=1, update_interval_s=0.5)
     r = an.read()
     an.integration_start()
-    assert sent == [b":NUM:FORM ASC\n", b":NUM:NORM:NUM 5\n", b":NUM:NORM:ITEM1 U,1\n",
-                    b":NUM:NORM:ITEM2 I,1\n", b":NUM:NORM:ITEM3 P,1\n", b":NUM:NORM:ITEM4 LAMBDA,1\n",
-                    b":NUM:NORM:ITEM5 WH,1\n", b":RATE 500MS\n", b":NUM:NORM:VAL?\n", b":INTEG:STAT?\n",
-                    b":INTEG:STAR\n"]
+    stat = b":STAT:ERR?\n"
+    assert sent == [*checked(b":NUM:FORM ASC\n", b":NUM:NORM:NUM 5\n", b":NUM:NORM:ITEM1 U,1\n",
+                             b":NUM:NORM:ITEM2 I,1\n", b":NUM:NORM:ITEM3 P,1\n", b":NUM:NORM:ITEM4 LAMBDA,1\n",
+                             b":NUM:NORM:ITEM5 WH,1\n", b":RATE 500MS\n", query=stat),
+                    b":NUM:NORM:VAL?\n", b":INTEG:STAT?\n", *checked(b":INTEG:STAR\n", query=stat)]
     assert r.phases["L1"].current_a == 15.998 and r.energy_wh == 1234.5 and r.total_power_w == 3675.1
     assert an.link.query("*IDN?").startswith("YOKOGAWA")
 

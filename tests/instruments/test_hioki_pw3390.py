@@ -7,6 +7,12 @@ import pytest
 from instruments.errors import InstrumentStateError
 
 MEAS_3PH = (b":MEASure? U1,I1,P1,PF1,U2,I2,P2,PF2,U3,I3,P3,PF3,WP1,WP2,WP3\n")
+ERRQ = b"*ESR?\n"  # the PW3390 reports errors in its event status register
+
+
+def checked(*commands: bytes, query: bytes = ERRQ) -> list[bytes]:
+    """The bytes of `commands`, each followed by the error query the driver reads after every setting."""
+    return [b for c in commands for b in (c, query)]
 
 
 def pw(sim_analyzer, port: int = 10201):
@@ -28,10 +34,10 @@ def test_configure_and_read_three_phase_exact_bytes(sim_analyzer, record_writes)
     an = pw(sim_analyzer)
     sent = record_writes(an)
     an.configure(phases=3, update_interval_s=0.01)
-    assert sent == [b":HEADer OFF\n"]
+    assert sent == checked(b":HEADer OFF\n")
     assert an.update_interval_s == 0.05  # the PW3390 updates every 50 ms; never poll faster
     r = an.read()
-    assert sent[1:] == [MEAS_3PH]
+    assert sent[2:] == [MEAS_3PH]
     assert r.phases["L1"].voltage_v == 230.12 and r.phases["L1"].current_a == 16.001
     assert r.phases["L2"].current_a is None  # +9999.9E+99: over range, not zero
     assert r.phases["L2"].power_w == 3700.0
@@ -58,7 +64,8 @@ def test_integrator_exact_bytes(sim_analyzer, record_writes) -> None:
     an.integration_stop()
     an.integration_reset()
     st = b":INTEGrate?\n"
-    assert sent == [st, b":INTEGrate:STARt\n", st, b":INTEGrate:STOP\n", st, b":INTEGrate:RESet\n"]
+    assert sent == [st, *checked(b":INTEGrate:STARt\n"), st, *checked(b":INTEGrate:STOP\n"), st,
+                    *checked(b":INTEGrate:RESet\n")]
     assert an.integration_state() == "RESET"
     assert clean(an)
 

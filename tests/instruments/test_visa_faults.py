@@ -14,30 +14,38 @@ def wt300(address: str, **options: object):
     return registry.create("yokogawa-wt300", name="wt", address=address, **options)
 
 
-def test_timeout_names_instrument_address_and_command(line_server) -> None:
-    srv = line_server(lambda line, conn: [])  # accepts, never answers
+def test_timeout_names_instrument_address_and_command(fake_scpi) -> None:
+    _, srv = fake_scpi(hold={1})  # the first reading is answered only after the driver gave up
     wt = wt300(srv.visa, timeout_s=0.3)
     wt.open()
     try:
+        wt.configure(phases=1)
         with pytest.raises(InstrumentTimeout) as e:
-            wt.identify()
+            wt.read()
     finally:
         wt.close()
     err = e.value
-    assert (err.instrument, err.address, err.last_command) == ("wt", srv.visa, "*IDN?")
-    assert str(err) == f"instrument 'wt' at {srv.visa}: no answer within 0.3 s; last command '*IDN?'"
+    assert (err.instrument, err.address, err.last_command) == ("wt", srv.visa, ":NUM:NORM:VAL?")
+    assert str(err) == f"instrument 'wt' at {srv.visa}: no answer within 0.3 s; last command ':NUM:NORM:VAL?'"
+
+
+def test_an_instrument_that_never_answers_fails_at_open(line_server) -> None:
+    srv = line_server(lambda line, conn: [])  # accepts, never answers
+    wt = wt300(srv.visa, timeout_s=0.2)
+    with pytest.raises(InstrumentTimeout) as e:
+        wt.open()
+    assert e.value.last_command == "*IDN?"
+    assert str(e.value) == f"instrument 'wt' at {srv.visa}: no answer within 0.2 s; last command '*IDN?'"
+    assert not wt.is_open
 
 
 def test_closed_socket_is_connection_lost_not_timeout(line_server) -> None:
     srv = line_server(lambda line, conn: None)  # reads the command, then hangs up
     wt = wt300(srv.visa, timeout_s=0.3)
-    wt.open()
-    try:
-        with pytest.raises(InstrumentConnectionLost) as e:
-            wt.identify()
-    finally:
-        wt.close()
+    with pytest.raises(InstrumentConnectionLost) as e:
+        wt.open()  # *IDN? at open; reconnected once (the default), dropped again
     assert e.value.last_command == "*IDN?"
+    assert len(srv.received) == 2
     assert "closed the connection" in str(e.value) or "socket error" in str(e.value)
 
 
@@ -56,7 +64,8 @@ def fake_wt310(line: str, conn: int) -> list[str] | None:
     if conn == 0:
         return None  # the first connection drops, as when an analyzer reboots
     answers = {"*IDN?": ["YOKOGAWA,WT310,C2XA00001,F1.03"],
-               ":NUM:NORM:VAL?": ["230.0E+00,NAN,0.0E+00,1.0,5.0"]}
+               ":NUM:NORM:VAL?": ["230.0E+00,NAN,0.0E+00,1.0,5.0"], ":INTEG:STAT?": ["RESET"],
+               ":STAT:ERR?": ['0,"No error"']}
     return answers.get(line, [])
 
 
@@ -73,19 +82,16 @@ def test_reconnects_up_to_reconnect_attempts(line_server) -> None:
         wt.close()
     assert r.phases["L1"].voltage_v == 230.0 and r.phases["L1"].current_a is None
     assert r.phases["L1"].power_w == 0.0  # a real zero stays zero; only NAN is missing
-    assert srv.lines(1)[0] == b"*IDN?\n"
-    assert srv.lines(1)[1:4] == [b":NUM:FORM ASC\n", b":NUM:NORM:NUM 5\n", b":NUM:NORM:ITEM1 U,1\n"]
+    assert srv.lines(1)[:2] == [b"*IDN?\n", b"*IDN?\n"]  # checked at open, then asked
+    assert srv.lines(1)[2:7] == [b":INTEG:STAT?\n", b":NUM:FORM ASC\n", b":STAT:ERR?\n", b":NUM:NORM:NUM 5\n",
+                                 b":STAT:ERR?\n"]
 
 
 def test_without_reconnect_attempts_a_drop_is_fatal(line_server) -> None:
     srv = line_server(fake_wt310)
-    wt = wt300(srv.visa, timeout_s=0.3)
-    wt.open()
-    try:
-        with pytest.raises(InstrumentConnectionLost):
-            wt.identify()
-    finally:
-        wt.close()
+    wt = wt300(srv.visa, timeout_s=0.3, reconnect_attempts=0)
+    with pytest.raises(InstrumentConnectionLost):
+        wt.open()
     assert len(srv.received) == 1
 
 

@@ -8,8 +8,18 @@ from instruments.drivers.yokogawa_wt1800 import WT1800_RATES_S, WT5000_RATES_S, 
 from instruments.errors import InstrumentStateError
 from instruments.registry import driver
 
+ERRQ = b":STATUS:ERROR?\n"  # the error queue, read after every setting
+STATE = b":INTEGRATE:STATE?\n"
+
+
+def checked(*commands: bytes) -> list[bytes]:
+    """The bytes of `commands`, each followed by the error-queue query."""
+    return [b for c in commands for b in (c, ERRQ)]
+
+
 WT1800_3PH = [
     b":NUMERIC:FORMAT ASCII\n",
+    b":INPUT:WIRING P3W4\n",  # SIGMA (P,SIGMA and WP,SIGMA) needs the three elements wired as one group
     b":NUMERIC:NORMAL:NUMBER 14\n",
     b":NUMERIC:NORMAL:ITEM1 U,1\n", b":NUMERIC:NORMAL:ITEM2 I,1\n", b":NUMERIC:NORMAL:ITEM3 P,1\n",
     b":NUMERIC:NORMAL:ITEM4 LAMBDA,1\n",
@@ -51,7 +61,7 @@ def test_configure_three_phase_exact_bytes(sim_analyzer, record_writes) -> None:
     wt = wt1800(sim_analyzer)
     sent = record_writes(wt)
     wt.configure(phases=3, update_interval_s=0.3)  # the nearest rate not slower is 200 ms
-    assert sent == WT1800_3PH
+    assert sent == [STATE, *checked(*WT1800_3PH)]
     assert wt.update_interval_s == 0.2
     assert clean(wt)
 
@@ -60,10 +70,13 @@ def test_configure_single_phase_and_the_wt5000s_10ms(sim_analyzer, record_writes
     wt = wt5000(sim_analyzer)
     sent = record_writes(wt)
     wt.configure(phases=1, update_interval_s=0.01)
-    assert sent == [b":NUMERIC:FORMAT ASCII\n", b":NUMERIC:NORMAL:NUMBER 5\n",
-                    b":NUMERIC:NORMAL:ITEM1 U,1\n", b":NUMERIC:NORMAL:ITEM2 I,1\n",
-                    b":NUMERIC:NORMAL:ITEM3 P,1\n", b":NUMERIC:NORMAL:ITEM4 LAMBDA,1\n",
-                    b":NUMERIC:NORMAL:ITEM5 WP,1\n", b":RATE 10MS\n"]
+    # this WT5000 is integrating: stopped and reset before the rate may change
+    assert sent == [STATE, *checked(b":INTEGRATE:STOP\n", b":INTEGRATE:RESET\n", b":NUMERIC:FORMAT ASCII\n",
+                                    b":NUMERIC:NORMAL:NUMBER 5\n", b":NUMERIC:NORMAL:ITEM1 U,1\n",
+                                    b":NUMERIC:NORMAL:ITEM2 I,1\n", b":NUMERIC:NORMAL:ITEM3 P,1\n",
+                                    b":NUMERIC:NORMAL:ITEM4 LAMBDA,1\n", b":NUMERIC:NORMAL:ITEM5 WP,1\n",
+                                    b":RATE 10MS\n")]
+    assert wt.integration_state() == "RESET"
     assert wt.update_interval_s == 0.01
     assert clean(wt)
 
@@ -74,7 +87,7 @@ def test_configure_single_phase_and_the_wt5000s_10ms(sim_analyzer, record_writes
                                          "20S"]),
 ])
 def test_every_rate_is_accepted(sim_analyzer, record_writes, name, rates, texts) -> None:
-    wt = sim_analyzer(name, "wt1800.yaml", 10102)
+    wt = sim_analyzer(name, "wt1800.yaml", 10101 if name == "yokogawa-wt1800" else 10102)
     sent = record_writes(wt)
     for r in rates:
         wt.configure(phases=1, update_interval_s=r)
@@ -118,15 +131,18 @@ def test_integrator_cycle_exact_bytes(sim_analyzer, record_writes) -> None:
     wt.integration_start()  # continue from STOP
     wt.integration_stop()
     wt.integration_reset()
-    st, start, stop, reset = (b":INTEGRATE:STATE?\n", b":INTEGRATE:START\n", b":INTEGRATE:STOP\n",
-                              b":INTEGRATE:RESET\n")
-    assert sent == [st, start, st, stop, st, start, st, stop, st, reset]
+    st = STATE
+    start, stop, reset = checked(b":INTEGRATE:START\n"), checked(b":INTEGRATE:STOP\n"), \
+        checked(b":INTEGRATE:RESET\n")
+    assert sent == [st, *start, st, *stop, st, *start, st, *stop, st, *reset]
     assert wt.integration_state() == "RESET"
     assert clean(wt)
 
 
 def test_integrator_refuses_out_of_state(sim_analyzer, record_writes) -> None:
-    wt = wt5000(sim_analyzer)  # integration running
+    wt = wt5000(sim_analyzer)
+    if wt.integration_state() != "START":  # the simulated instrument keeps its state between tests
+        wt.integration_start()
     sent = record_writes(wt)
     with pytest.raises(InstrumentStateError, match=r"cannot start .* in state START; start is allowed from "
                                                    "RESET or STOP"):

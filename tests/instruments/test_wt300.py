@@ -8,8 +8,17 @@ from instruments.drivers.yokogawa_wt300 import RATES_S, rate_text
 from instruments.errors import InstrumentConfigError, InstrumentProtocolError, InstrumentStateError
 from instruments.scpi_analyzer import nearest_not_slower
 
+ERRQ = b":STAT:ERR?\n"  # the WT300's error queue, read after every setting
+
+
+def checked(*commands: bytes) -> list[bytes]:
+    """The bytes of `commands`, each followed by the error-queue query."""
+    return [b for c in commands for b in (c, ERRQ)]
+
+
 WT333_CONFIGURE = [
     b":NUM:FORM ASC\n",
+    b":INP:WIR P3W4\n",  # three-phase four-wire: the SIGMA items need the elements wired as one group
     b":NUM:NORM:NUM 14\n",
     b":NUM:NORM:ITEM1 U,1\n", b":NUM:NORM:ITEM2 I,1\n", b":NUM:NORM:ITEM3 P,1\n",
     b":NUM:NORM:ITEM4 LAMBDA,1\n",
@@ -32,7 +41,8 @@ def test_configure_three_phase_writes_the_manuals_commands(sim_wt, record_writes
     wt.open()
     sent = record_writes(wt)
     wt.configure(phases=3, update_interval_s=0.5)
-    assert sent == WT333_CONFIGURE
+    # its integrator is stopped: reset first, as the rate and the wiring cannot change while integrating
+    assert sent == [b":INTEG:STAT?\n", *checked(b":INTEG:RES\n", *WT333_CONFIGURE)]
     assert wt.update_interval_s == 0.5
     assert accepted_everything(wt)
 
@@ -42,9 +52,11 @@ def test_configure_single_phase_reads_element_1_only(sim_wt, record_writes) -> N
     wt.open()
     sent = record_writes(wt)
     wt.configure(phases=1, update_interval_s=2)
-    assert sent == [b":NUM:FORM ASC\n", b":NUM:NORM:NUM 5\n", b":NUM:NORM:ITEM1 U,1\n",
-                    b":NUM:NORM:ITEM2 I,1\n", b":NUM:NORM:ITEM3 P,1\n", b":NUM:NORM:ITEM4 LAMBDA,1\n",
-                    b":NUM:NORM:ITEM5 WH,1\n", b":RATE 2S\n"]
+    # integrator already reset, one element: no wiring command
+    assert sent == [b":INTEG:STAT?\n", *checked(b":NUM:FORM ASC\n", b":NUM:NORM:NUM 5\n",
+                                                b":NUM:NORM:ITEM1 U,1\n", b":NUM:NORM:ITEM2 I,1\n",
+                                                b":NUM:NORM:ITEM3 P,1\n", b":NUM:NORM:ITEM4 LAMBDA,1\n",
+                                                b":NUM:NORM:ITEM5 WH,1\n", b":RATE 2S\n")]
     assert accepted_everything(wt)
 
 
@@ -176,7 +188,7 @@ def test_integrator_commands_follow_the_state_rules(sim_wt, record_writes, devic
     wt.open()
     sent = record_writes(wt)
     getattr(wt, method)()
-    assert sent == [b":INTEG:STAT?\n", command]
+    assert sent == [b":INTEG:STAT?\n", *checked(command)]
     assert accepted_everything(wt)
 
 

@@ -8,6 +8,12 @@ from instruments.drivers.zes_lmg600 import cycle_text
 from instruments.errors import InstrumentStateError
 
 F = ":FETCh:SCALar:"
+ERRQ = b":SYSTem:ERRor?\n"
+
+
+def checked(*commands: bytes, query: bytes = ERRQ) -> list[bytes]:
+    """The bytes of `commands`, each followed by the error query the driver reads after every setting."""
+    return [b for c in commands for b in (c, query)]
 
 
 def lmg(sim_analyzer, port: int = 10301):
@@ -35,12 +41,14 @@ def test_configure_and_read_three_phase_exact_bytes(sim_analyzer, record_writes)
     an = lmg(sim_analyzer)
     sent = record_writes(an)
     an.configure(phases=3, update_interval_s=0.05)
-    assert sent == [b"*ZLANG SCPI\n", b":SENSe:SWEep:TIME 0.05\n"]
+    # the cycle time changes only with the integrator reset, as it is here: nothing to stop
+    assert sent == [*checked(b"*ZLANG SCPI\n"), b":INTegral:STATe?\n", *checked(b":SENSe:SWEep:TIME 0.05\n")]
+    del sent[:]
     r = an.read()
     per = [f"{F}VOLTage:TRMS{k}?;{F}CURRent:TRMS{k}?;{F}POWer:ACTive{k}?;{F}POWer:PFACtor{k}?"
            for k in (1, 2, 3)]
     energy = [f"{F}ENERgy:ACTive{k}?" for k in (1, 2, 3)]
-    assert sent[2:] == [(":INITiate:IMMediate;" + ";".join(per + energy) + "\n").encode()]
+    assert sent == [(":INITiate:IMMediate;" + ";".join(per + energy) + "\n").encode()]
     assert r.phases["L2"].current_a == 16.1 and r.phases["L3"].current_a is None
     assert r.total_power_w == pytest.approx(3680.0 + 3700.0 + 3650.0)
     assert r.energy_wh == pytest.approx(3000.0)
@@ -54,7 +62,8 @@ def test_cycle_time_is_clamped_to_the_instruments_range(sim_analyzer, record_wri
     an = lmg(sim_analyzer, 10302)
     sent = record_writes(an)
     an.configure(phases=1, update_interval_s=asked)
-    assert sent[1] == f":SENSe:SWEep:TIME {sent_text}\n".encode()
+    assert sent[-2:] == checked(f":SENSe:SWEep:TIME {sent_text}\n".encode())
+    assert an.integration_state() == "RESET"  # it was running: stopped and reset before the change
     assert an.update_interval_s == interval
     assert clean(an)
 
@@ -76,5 +85,6 @@ def test_integrator_exact_bytes_and_rules(sim_analyzer, record_writes) -> None:
     an.integration_stop()
     an.integration_reset()
     st = b":INTegral:STATe?\n"
-    assert sent == [st, b":INTegral:STARt\n", st, st, b":INTegral:STOP\n", st, b":INTegral:RESet\n"]
+    assert sent == [st, *checked(b":INTegral:STARt\n"), st, st, *checked(b":INTegral:STOP\n"), st,
+                    *checked(b":INTegral:RESet\n")]
     assert clean(an)

@@ -180,7 +180,7 @@ def energy_error(env: TwinEnv, visa: Any, window_s: float = 300.0) -> float:
     sid, clock = env.station_id, env.clock
     ev, tx_id = start_session(env)
     analyzer = visa(env.endpoints[sid]["analyzer"])
-    analyzer.write(":RATE 100MS;:NUM:NORM:NUM 1;:NUM:NORM:ITEM1 WH,SIGMA;:INTEG:STAR")
+    analyzer.write(":RATE 100MS;:INP:WIR P3W4;:NUM:NORM:NUM 1;:NUM:NORM:ITEM1 WH,SIGMA;:INTEG:STAR")
     assert analyzer.query(":INTEG:STAT?") == "START"
     samples: list[tuple[float, float]] = []
     t_end = clock.now() + window_s + 15

@@ -39,7 +39,7 @@ def test_unknown_knob_lists_every_valid_one() -> None:
     assert "unknown twin fault 'meter_gian'" in text
     for f in dataclasses.fields(Faults):
         assert f.name in text
-    assert "meter_gain (number, healthy 1.0)" in text
+    assert "meter_gain (number in (0, 10], healthy 1.0)" in text
     assert "ignore_profiles (true/false, healthy False)" in text
 
 
@@ -49,7 +49,9 @@ def test_unknown_knob_lists_every_valid_one() -> None:
         ("meter_gain", "abc", "expected a number"),
         ("meter_gain", "0", "greater than 0"),
         ("meter_gain", "nan", "finite"),
-        ("limit_delay_s", "-1", "0 or more"),
+        ("limit_delay_s", "-1", "at least 0 and at most 86400"),
+        ("meter_gain", "11", "at most 10 (a ratio; 1 is healthy)"),
+        ("firmware_version", "x" * 51, "at most 50 characters"),
         ("ignore_profiles", "maybe", "expected true or false"),
         ("clock_skew_s", True, "expected a number"),
     ],

@@ -11,6 +11,7 @@ import pyvisa
 import serial
 
 from instruments.clock import Clock
+from instruments.errors import InstrumentConfigError
 from instruments.registry import create
 from lab.bench import StationConfig
 from lab.loop import LoopThread
@@ -70,6 +71,10 @@ def test_analyzer_identity_items_and_values(rig: tuple[Physics, Any, serial.Seri
     assert inst.query(":NUM:NORM:ITEM2?") == "I,2"
     assert inst.query(":NUM:FORM?") == "ASCII"
     values = inst.query(":NUM:NORM:VAL?").split(",")
+    assert values[1:] == ["0.0000E+00", "NAN", "NAN", "NAN"]  # no current; no wiring group: no SIGMA
+    assert inst.query(":INP:WIR?") == "P1W2"
+    inst.write(":INPUT:WIRING P3W4")
+    values = inst.query(":NUM:NORM:VAL?").split(",")
     assert values[1:] == ["0.0000E+00", "0.0000E+00", "NAN", "NAN"]  # no current, no integration yet
     phys.set_ev_state(1, "C")
     phys.set_ev_request(1, 16.0)
@@ -92,7 +97,7 @@ def test_analyzer_integrator_rules_and_energy(rig: tuple[Physics, Any, serial.Se
     phys.set_ev_request(1, 10.0)
     phys.set_offered(1, 32.0)
     phys.set_energized(1, True)
-    inst.write(":NUM:NORM:NUM 2;ITEM1 WH,SIGMA;ITEM2 TIME")
+    inst.write(":INP:WIR P3W4;:NUM:NORM:NUM 2;ITEM1 WH,SIGMA;ITEM2 TIME")
     assert inst.query(":INTEG:STAT?") == "RESET"
     t_before_start = phys.clock.now()
     inst.write(":INTEG:STAR")
@@ -132,6 +137,25 @@ def test_analyzer_errors_go_to_the_queue(rig: tuple[Physics, Any, serial.SerialB
     assert errors[3].startswith("-222,") and "100MS, 250MS" in errors[3]
     assert errors[4] == '0,"No error"'
     assert inst.query("*IDN?;:INTEG:STAT?").endswith(";RESET")  # several queries, one reply line
+
+
+def test_analyzer_refuses_setting_changes_while_integrating(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
+    _, inst, _ = rig
+    inst.write(":INTEG:STAR;:RATE 100MS;:INP:WIR P3W4;:INTEG:MODE CONT")
+    errors = [inst.query(":STATUS:ERROR?") for _ in range(4)]
+    assert errors == ['-221,"Settings conflict; Integration in progress"'] * 3 + ['0,"No error"']
+    assert inst.query(":RATE?;:INP:WIR?;:INTEG:MODE?") == "500.0E-03;P1W2;NORMAL"  # unchanged
+    inst.write(":INTEG:STOP;:INTEG:RES;:RATE 100MS;:INP:WIR P3W4")
+    assert inst.query(":STAT:ERR?") == '0,"No error"'
+    assert inst.query(":RATE?;:INP:WIR?") == "100.0E-03;P3W4"
+
+
+def test_analyzer_unknown_query_gets_no_answer_only_an_error(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
+    _, inst, _ = rig
+    inst.write(":NUM:NORM:VALUE2?")
+    inst.write("*ESE 77;*ESE?")  # the next answer is the marker's: the unknown query answered nothing
+    assert inst.read() == "77"
+    assert inst.query(":SYST:ERR?") == '-113,"Undefined header; NUM:NORM:VAL2?"'
 
 
 def test_ev_protocol_commands(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
@@ -183,6 +207,22 @@ def test_ev_events_and_watchdog(rig: tuple[Physics, Any, serial.SerialBase]) -> 
     assert t_a - t_b >= 3.0 - 1.0  # one more period of silence; the watchdog looks every 0.75 bench s
 
 
+def test_wt300_driver_refuses_three_phases_on_the_single_element_twin(loop: LoopThread) -> None:
+    clock = Clock(speed=SPEED)
+    phys = Physics(StationConfig(id="CS1", phases=1), clock, ev_lag_s=0.0, noise=0.0)
+    server = AnalyzerServer(phys, 1, serial="WT-1")
+    loop.run(server.start(), timeout=5)
+    wt = create("yokogawa-wt300", name="analyzer", address=server.address, clock=clock)
+    try:
+        wt.open()
+        with pytest.raises(InstrumentConfigError, match="a 3-phase station needs 3 input elements, but this "
+                                                        "WT310 has 1"):
+            wt.configure(phases=3)
+    finally:
+        wt.close()
+        loop.run(server.stop(), timeout=5)
+
+
 @pytest.mark.parametrize(("phases", "model"), [(3, "WT333"), (1, "WT310")])
 def test_wt300_driver_drives_the_twin_analyzer(loop: LoopThread, phases: int, model: str) -> None:
     """The twin answers as the WT300 model with as many elements as the station has phases, and the
@@ -204,6 +244,15 @@ def test_wt300_driver_drives_the_twin_analyzer(loop: LoopThread, phases: int, mo
         reading = wt.read()
         assert sorted(reading.phases) == ["L1", "L2", "L3"][:phases]
         assert reading.phases["L1"].current_a == pytest.approx(10.0, rel=1e-6)
+        assert reading.total_power_w == pytest.approx(sum(phys.voltages[:phases]) * 10.0 * 0.99, rel=1e-3)
+        assert server.wiring == ("P3W4" if phases == 3 else "P1W2")  # SIGMA needs the group on 3 phases
+        wt.integration_reset()
+        wt.integration_start()
+        assert wt.read_energy_wh() is not None  # SIGMA (3 phases) or element 1 energy: measured
+        # Reconfiguring while integrating (a recovery after a fault) stops and resets the integrator
+        # first, as the instrument refuses a rate change while integrating.
+        wt.configure(phases=phases, update_interval_s=0.25)
+        assert server.integ_state == "RESET" and server.rate_s == 0.25
         assert not server.errors  # every command the driver sent was understood
     finally:
         wt.close()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from runner.cli import main
+from runner.cli import _allure_binary, main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,7 +50,7 @@ def test_run_rejects_a_bad_fault_before_anything_runs(tmp_path: Path, capsys: py
     err = capsys.readouterr().err
     assert expected in err
     if "valid faults" in expected:
-        assert "meter_gain (number, healthy 1.0)" in err
+        assert "meter_gain (number in (0, 10], healthy 1.0)" in err
 
 
 def test_run_rejects_a_bad_bench_file_naming_file_and_key(tmp_path: Path,
@@ -59,3 +62,18 @@ def test_run_rejects_a_bad_bench_file_naming_file_and_key(tmp_path: Path,
     spec.write_text('spec "x"\n  scenario "y"\n    wait 1 s\n', encoding="utf-8")
     assert main(["run", str(spec), "--out", str(tmp_path / "out"), "--bench", str(bench)]) == 4
     assert f"{bench}: stations.0.instruments.analyzer.driver: Field required" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(_allure_binary() is None, reason="the Allure 3 command line is not installed (npm install)")
+def test_run_with_html_reports_that_runs_results_and_ends_with_the_report_path(tmp_path: Path) -> None:
+    spec = tmp_path / "x.spec"
+    spec.write_text('spec "x"\n  scenario "y"\n    wait 1 s\n', encoding="utf-8")
+    r = subprocess.run([sys.executable, "-m", "runner.cli", "run", str(spec), "--speed", "20", "--out",
+                        str(tmp_path / "out"), "--html", str(tmp_path / "report")],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+    assert r.returncode == 0, r.stdout + r.stderr
+    (run,) = (tmp_path / "out" / "runs").iterdir()
+    assert f"Run folder: {run.resolve()}" in r.stdout
+    assert r.stdout.rstrip().splitlines()[-1] == f"HTML report: {(tmp_path / 'report').resolve() / 'index.html'}"
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["name"] == f"chargespec run {run.name}"

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
 import pytest
 
 from dsl.plan import (
     Comparison,
     ExpectAccuracy,
     ExpectFor,
+    ExpectInterval,
+    ExpectMessage,
     ExpectNow,
+    ExpectRule,
+    ExpectSettle,
     ExpectTrials,
     ExpectWithin,
     Quantity,
@@ -24,7 +31,17 @@ from dsl.plan import (
 from instruments.clock import Clock
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, ExpectationFailed
-from runner.judge import expect_accuracy, expect_for, expect_now, expect_trials, expect_within
+from runner.judge import (
+    expect_accuracy,
+    expect_for,
+    expect_interval,
+    expect_message,
+    expect_now,
+    expect_rule,
+    expect_settle,
+    expect_trials,
+    expect_within,
+)
 from runner.recorder import Recorder
 
 SRC = Source("specs/x.spec", 12, 5, "    expect within 15 s: analyzer current L1 <= 6 A + 0.6 A")
@@ -135,3 +152,173 @@ def test_trials_rate() -> None:
     expect_trials(run, ExpectTrials(Quantity(0.9, "ratio", "90 %"), SRC, SRC.text))
     with pytest.raises(ExpectationFailed, match=r"18 of 20 trials passed \(90.0 %\); at least 95 % must"):
         expect_trials(run, ExpectTrials(Quantity(0.95, "ratio", "95 %"), SRC, SRC.text))
+
+
+# ---- settling -------------------------------------------------------------------------------------
+
+SETTLE_SRC = Source("specs/x.spec", 17, 5, "    expect within 15 s, then for 60 s: analyzer current L1 <= 6 A + 0.6 A")
+
+
+def _settle(within: float = 15, hold: float = 60) -> ExpectSettle:
+    return ExpectSettle(Quantity(within, "time", f"{within:g} s"), Quantity(hold, "time", f"{hold:g} s"), LIMIT,
+                        SETTLE_SRC, SETTLE_SRC.text.strip())
+
+
+def _after_action(run: ScenarioRun) -> None:
+    run.last_action_t = run.clock.now()  # as run_action does when `csms sets TxProfile …` begins
+
+
+def test_settle_is_not_fooled_by_the_current_before_the_ramp() -> None:
+    # The trap of `within` + `for`: 0 A complies before the EV ramps; the ramp breaks it; the limit acts at 6 s.
+    run = make_run(speed=100)
+    _after_action(run)
+    feed(run, CUR.key, [(0.5, 0.0), (1, 31.0), (3, 31.5), (6, 6.2), *[(6 + i, 6.1) for i in range(1, 30)]])
+    expect_settle(run, _settle(within=15, hold=20))
+    [note] = [n for n in run.notes if "settled" in n]
+    assert 5.7 <= float(re.search(r"settled ([\d.]+) s after the previous action", note).group(1)) <= 6.3
+    assert "time to settle; allowed 15 s" in note and "held for 20 s" in note
+    [event] = run.recorder.events("settled")
+    assert event["line"] == 17 and 5.7 <= event["time_to_settle_s"] <= 6.3
+    [bound] = run.recorder.events("bound")  # drawn from the action, with the deadline and the hold window
+    assert bound["expectation"] == "settle" and bound["t_deadline"] - bound["t_start"] == pytest.approx(15)
+    assert bound["t_hold_end"] - bound["t_settled"] == pytest.approx(20)
+
+
+def test_settle_that_never_happens_names_the_last_violation_before_the_deadline() -> None:
+    run = make_run(speed=100)
+    _after_action(run)
+    feed(run, CUR.key, [(1, 31.0), (4, 31.5), (7, 30.8), (12, 8.0)])
+    with pytest.raises(ExpectationFailed) as e:
+        expect_settle(run, _settle(within=10, hold=20))
+    msg = str(e.value)
+    assert msg.startswith("specs/x.spec:17:5:")
+    assert "analyzer current L1 never <= 6 A + 0.6 A (6.600 A) within 10 s of the previous action" in msg
+    assert "it did not settle, the 20 s hold never began; last observed 30.800 A at t=" in msg
+    assert "(the last violation)" in msg
+
+
+def test_settle_that_breaks_after_the_deadline_names_the_first_violation() -> None:
+    run = make_run(speed=100)
+    _after_action(run)
+    feed(run, CUR.key, [(1, 31.0), (3, 6.0), (8, 6.1), (14, 7.9), (15, 8.5)])
+    with pytest.raises(ExpectationFailed) as e:
+        expect_settle(run, _settle(within=10, hold=30))
+    msg = str(e.value)
+    assert "analyzer current L1 settled <= 6 A + 0.6 A (6.600 A)" in msg and "allowed 10 s), then broke: " in msg
+    assert 2.7 <= float(re.search(r"\(6.600 A\) ([\d.]+) s after the previous action", msg).group(1)) <= 3.3
+    assert "7.900 A at t=" in msg
+    assert 10.7 <= float(re.search(r"([\d.]+) s into the 30 s hold", msg).group(1)) <= 11.3
+    assert run.recorder.events("settle_broke")
+    assert any("time to settle" in n and "then broke" in n for n in run.notes)  # the measured figures
+
+
+def test_settle_without_samples_is_broken() -> None:
+    run = make_run(speed=200)
+    _after_action(run)
+    with pytest.raises(BenchError, match="no samples of analyzer current L1"):
+        expect_settle(run, _settle(within=2, hold=2))
+
+
+# ---- messages: from when `expect charger sends` looks, and the nearest message ------------------------
+
+
+def _rx(run: ScenarioRun, action: str, payload: dict[str, Any], n: int) -> None:
+    run.recorder.frame(station="CS1", direction="rx", raw=json.dumps([2, f"m{n}", action, payload]))
+
+
+def test_expect_sends_looks_since_the_previous_action_began() -> None:
+    run = make_run()
+    _rx(run, "StatusNotification", {"connectorStatus": "Occupied", "evseId": 1, "connectorId": 1}, 1)
+    run.clock.sleep(1)
+    _after_action(run)
+    e = ExpectMessage("StatusNotification", {"connectorStatus": "Occupied"}, None, SRC, SRC.text)
+    with pytest.raises(ExpectationFailed, match=r"no StatusNotification arrived \(a matching StatusNotification "
+                                                r"arrived at t=0.0 s, before the preceding action began: it does "
+                                                r"not count\)"):
+        expect_message(run, e)  # the one before the action does not count
+    _rx(run, "StatusNotification", {"connectorStatus": "Occupied", "evseId": 1, "connectorId": 1}, 2)
+    expect_message(run, e)
+
+
+def test_a_failed_expect_sends_shows_the_nearest_message_and_its_differing_fields() -> None:
+    run = make_run()
+    _after_action(run)
+    _rx(run, "TransactionEvent", {"eventType": "Updated", "offline": False, "seqNo": 3}, 1)  # differs in 1
+    _rx(run, "TransactionEvent", {"eventType": "Ended", "seqNo": 4}, 2)                     # differs in 2
+    _rx(run, "TransactionEvent", {"eventType": "Updated", "seqNo": 5}, 3)                   # 1 too, but later
+    e = ExpectMessage("TransactionEvent", {"eventType": "Updated", "offline": True}, None, SRC, SRC.text)
+    with pytest.raises(ExpectationFailed) as err:
+        expect_message(run, e)
+    msg = str(err.value)
+    assert "3 TransactionEvent arrived but none matched" in msg
+    assert "differs in 1 field (offline: expected true, observed false)" in msg
+    assert '"m1"' in msg and '"m2"' not in msg and '"m3"' not in msg  # not the last one: the nearest, first
+
+
+# ---- periodic checks and rules: field filters, per EVSE ---------------------------------------------
+
+
+def _interval(fields: dict[str, Any]) -> ExpectInterval:
+    return ExpectInterval("MeterValues", Quantity(10, "time", "10 s"), Quantity(1, "time", "1 s"), "w", SRC,
+                          SRC.text, fields=fields)
+
+
+def _meter_values_of_two_evses(run: ScenarioRun) -> None:
+    t0 = run.recorder.t_begin
+    for i in range(6):
+        for evse in (1, 2):
+            run.recorder.frame(station="CS1", direction="rx", t=t0 + 10 * i + 0.04 * evse,
+                               raw=json.dumps([2, f"{i}-{evse}", "MeterValues", {"evseId": evse, "meterValue": []}]))
+    run.windows["w"] = Window("w", t0, t0 + 52)
+
+
+def test_periodic_messages_are_counted_per_evse() -> None:
+    run = make_run()
+    _meter_values_of_two_evses(run)
+    expect_interval(run, _interval({}))  # two streams every 10 s, not intervals of 0.04 s
+    expect_interval(run, _interval({"evseId": 2}))
+
+
+def test_a_periodic_filter_judges_only_the_messages_that_match() -> None:
+    run = make_run()
+    _meter_values_of_two_evses(run)
+    with pytest.raises(ExpectationFailed, match=r"observed no MeterValues between"):
+        expect_interval(run, _interval({"evseId": 3}))
+
+
+def test_a_rule_filter_selects_the_messages_the_rule_judges() -> None:
+    run = make_run()
+    now = run.clock.wall()
+    stale = (now - timedelta(seconds=30)).isoformat()
+    fresh = now.isoformat()
+    _rx(run, "TransactionEvent", {"eventType": "Started", "timestamp": stale, "seqNo": 0}, 1)
+    _rx(run, "TransactionEvent", {"eventType": "Updated", "timestamp": fresh, "seqNo": 1}, 2)
+    rule = ExpectRule("timestamps_within", "TransactionEvent", {"tolerance": Quantity(2, "time", "2 s")}, SRC,
+                      SRC.text, fields={"eventType": "Updated"})
+    expect_rule(run, rule)
+    with pytest.raises(ExpectationFailed, match="TransactionEvent timestamp: expected within 2 s"):
+        expect_rule(run, msgspec.structs.replace(rule, fields={"eventType": "Started"}))
+
+
+def test_the_plot_draws_a_settle_bound_from_the_action_with_its_deadline_and_hold() -> None:
+    import matplotlib.pyplot as plt
+
+    from runner.evidence import figure
+
+    run = make_run(speed=200)
+    run.recorder.sample(CUR.key, 31.0)  # before the limit was sent: above it, and no bound applies yet
+    run.clock.sleep(5)
+    _after_action(run)
+    feed(run, CUR.key, [(1, 31.0), (3, 6.0), *[(3 + i, 6.1) for i in range(1, 14)]]).join()
+    expect_settle(run, _settle(within=10, hold=10))
+    fig = figure(run)
+    try:
+        ax = fig.axes[0]
+        [bound] = [c for c in ax.collections if c.get_segments() and c.get_segments()[0][0][1] == pytest.approx(6.6)]
+        (x0, _), (x1, _) = bound.get_segments()[0]
+        assert x0 == pytest.approx(run.last_action_t - run.recorder.t_begin) and x0 >= 5  # from the action, not 0
+        [settled] = run.recorder.events("settled")
+        assert x1 == pytest.approx(settled["t_settled"] + 10)  # to the end of the 10 s hold
+        assert [t.get_text() for t in ax.texts if t.get_text().startswith("deadline")] == ["deadline line 17"]
+    finally:
+        plt.close(fig)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from runner.exitcodes import RunExit
+
 REPO = Path(__file__).resolve().parents[2]
 METERING = REPO / "specs" / "metering" / "energy-register-accuracy.spec"
 LIMIT = REPO / "specs" / "smart-charging" / "txprofile-current-limit.spec"
@@ -26,7 +28,7 @@ def _copy(pytester: pytest.Pytester, *specs: Path) -> None:
 def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
     # 30x leaves the 15 s time-to-comply budget 0.5 s of real time: enough under a loaded CI machine.
     return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfE", "--speed", "30",
-                                         f"--evidence={pytester.path / 'evidence'}", *args, timeout=300)
+                                         f"--out={pytester.path / 'out'}", *args, timeout=300)
 
 
 def test_meter_gain_fails_only_the_metering_spec(pytester: pytest.Pytester) -> None:
@@ -46,11 +48,11 @@ def test_small_meter_gain_passes_everything_and_writes_evidence(pytester: pytest
     _copy(pytester, METERING, LIMIT)
     result = _run(pytester, "--fault", "meter_gain=1.005", f"--alluredir={pytester.path / 'allure'}")
     result.assert_outcomes(passed=4)
-    ev = pytester.path / "evidence"
-    traces = list(ev.rglob("ocpp.jsonl"))
+    (run,) = (pytester.path / "out" / "runs").iterdir()  # one run, one folder
+    traces = list((run / "evidence").rglob("ocpp.jsonl"))
     assert len(traces) == 4 and all(t.stat().st_size > 0 for t in traces)
-    assert list(ev.rglob("samples.csv"))
-    assert (ev / "run.json").exists()
+    assert list((run / "evidence").rglob("samples.csv"))
+    assert json.loads((run / "run.json").read_text())["status"] == "complete"
     results = [json.loads(p.read_text()) for p in (pytester.path / "allure").glob("*-result.json")]
     assert sorted(r["name"] for r in results) == ["limit 10 A", "limit 16 A", "limit 6 A", "load point 16 A"]
     limit6 = next(r for r in results if r["name"] == "limit 6 A")
@@ -79,5 +81,5 @@ def test_tags_are_markers_selectable_with_m(pytester: pytest.Pytester) -> None:
 def test_a_spec_error_is_a_collection_error_with_caret(pytester: pytest.Pytester) -> None:
     pytester.makefile(".spec", bad='spec "x"\n  scenario "y"\n    expect within 15 s: analyzer current L1 <= 7 kW\n')
     result = pytester.runpytest_subprocess("--collect-only", "-q")
-    assert result.ret == pytest.ExitCode.INTERRUPTED
+    assert result.ret == RunExit.USAGE_ERROR  # pytest would say "interrupted"; a spec error is a usage error
     result.stdout.fnmatch_lines(["*bad.spec:3:*analyzer current L1*7 kW*", "*^*"])

@@ -80,7 +80,7 @@ def test_boot_heartbeat_and_transaction_flow_recorded_in_both_directions(run: Ru
         await h.wait_disconnected("CS1", 5)
         assert h.active_transaction("CS1", 1) is None
         state = h.transactions("CS1")["TX-1"]
-        assert state.seq_nos == (0, 1) and state.evse_id == 1 and state.ended_t is not None
+        assert (state.events, state.last_seq_no) == (2, 1) and state.evse_id == 1 and state.ended_t is not None
 
     rec = run(test)
     assert kinds(rec) == [("rx", 2, "BootNotification"), ("tx", 3, "BootNotification"),

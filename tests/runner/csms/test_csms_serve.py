@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from websockets.asyncio.client import connect
 
 from runner.csms.serve import main
@@ -79,3 +80,16 @@ def test_serve_reports_a_bad_bench_file_without_a_traceback(tmp_path: Path, caps
     assert main(["--port", "0", "--bench", str(bench)]) == 2
     printed = capsys.readouterr().out  # type: ignore[attr-defined]
     assert "error:" in printed and "set certfile" in printed and "bench.toml" in printed
+
+
+def test_the_frame_limit_comes_from_the_option_else_the_bench_file(capsys: pytest.CaptureFixture[str]) -> None:
+    from runner.csms.serve import _config, _parser
+
+    assert _config(_parser().parse_args(["--max-frame-bytes", "2048"]))[0].max_frame_bytes == 2048
+    bench = str(Path(__file__).resolve().parents[3] / "lab" / "benches" / "twin.toml")
+    assert _config(_parser().parse_args(["--bench", bench]))[0].max_frame_bytes == 4 * 2**20
+    assert _config(_parser().parse_args(["--bench", bench, "--max-frame-bytes", "4096"]))[0].max_frame_bytes == 4096
+    with pytest.raises(SystemExit) as usage:
+        _parser().parse_args(["--max-frame-bytes", "12"])
+    assert usage.value.code == 2
+    assert "--max-frame-bytes: 12 is below the smallest limit, 1024 bytes" in capsys.readouterr().err

@@ -13,7 +13,7 @@ from runner.csms.actions import CHARGER_TO_CSMS
 from runner.csms.meter_values import readings_from_frame, samples_from_frame
 from runner.csms.responses import Responses
 from runner.csms.schemas import validate
-from runner.csms.transactions import TransactionBook
+from runner.csms.transactions import MAX_TRANSACTIONS, TransactionBook
 from runner.recorder import Frame, parse_frame
 
 NOW = "2025-01-01T12:00:00.000Z"
@@ -186,6 +186,20 @@ def test_transaction_book_tracks_start_end_and_active_per_evse() -> None:
     book.apply(tx_event("Ended", 2, t=4, transactionInfo={"transactionId": "T1", "stoppedReason": "Local"}))
     state = book.snapshot()["T1"]
     assert (state.evse_id, state.started_t, state.ended_t) == (1, 1, 4)
-    assert state.seq_nos == (0, 1, 2) and state.id_token == "AB"
+    assert (state.events, state.last_seq_no, state.last_event_type) == (3, 2, "Ended")
+    assert state.id_token == "AB"
     assert state.offline_events == 1 and state.stopped_reason == "Local" and not state.active
     assert book.active(1) is None and book.active(None) == "T2"
+
+
+def test_transaction_book_is_bounded_and_forgets_finished_transactions_first() -> None:
+    book = TransactionBook()
+    book.apply(tx_event("Started", 0, tid="OPEN", t=0, evse={"id": 1}))
+    for i in range(MAX_TRANSACTIONS + 10):
+        book.apply(tx_event("Started", 0, tid=f"T{i}", t=1 + i, evse={"id": 2}))
+        book.apply(tx_event("Ended", 1, tid=f"T{i}", t=1.5 + i))
+    kept = book.snapshot()
+    assert len(kept) == MAX_TRANSACTIONS
+    # the one still charging survives; of the finished ones, the oldest went
+    assert "OPEN" in kept and "T0" not in kept and f"T{MAX_TRANSACTIONS + 9}" in kept
+    assert book.active(1) == "OPEN"

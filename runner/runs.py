@@ -1,0 +1,130 @@
+"""One run, one folder: where a run's identity, Allure results and evidence live, and never mix with another's.
+
+    out/runs/2026-11-30T13-07-39Z/             one folder per run, named by its UTC start
+        run.json                                identity and status (run-gw0.json, ... per pytest-xdist worker)
+        allure-results/                         (`chargespec run`; plain pytest writes them where --alluredir says)
+        evidence/<spec>/<scenario>/             OCPP trace, samples, events, plot, figures
+    out/runs/2026-11-30T13-07-39Z-2/           a second run started in the same second
+    out/latest -> runs/2026-11-30T13-07-39Z-2   the newest run
+
+A folder is reserved with an exclusive ``mkdir``: two processes starting in the same second get two folders.
+The identity file is written as soon as the bench is open with status ``incomplete`` (a run killed from then
+on stays incomplete), rewritten when a charger boots, and at the end with ``complete`` or ``incomplete`` and
+the reason. Every write replaces the file atomically, so a reader never sees half of one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+RUNS = "runs"
+LATEST = "latest"
+EVIDENCE = "evidence"
+ALLURE_RESULTS = "allure-results"
+COMPLETE = "complete"
+INCOMPLETE = "incomplete"
+
+_MAX_SAME_SECOND = 1000
+
+
+def utc_stamp(when: datetime | None = None) -> str:
+    """A folder-safe UTC time stamp: ``2026-11-30T13-07-39Z`` (no colons: Windows and URLs)."""
+    return (when or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+
+
+def reserve(out: Path, when: datetime | None = None, *, latest: bool = True) -> Path:
+    """Create and return a fresh run folder under ``out/runs`` and (unless `latest` is False: a pytest-xdist
+    controller that does not know yet whether its workers will run any spec) point ``out/latest`` at it."""
+    runs = out / RUNS
+    runs.mkdir(parents=True, exist_ok=True)
+    stamp = utc_stamp(when)
+    for n in range(1, _MAX_SAME_SECOND + 1):
+        folder = runs / (stamp if n == 1 else f"{stamp}-{n}")
+        try:
+            folder.mkdir()  # exclusive: the reservation itself
+        except FileExistsError:
+            continue
+        if latest:
+            point_latest(out, folder)
+        return folder
+    raise OSError(f"{runs}: {_MAX_SAME_SECOND} runs already started at {stamp}")
+
+
+def point_latest(out: Path, folder: Path) -> None:
+    """``out/latest`` -> ``runs/<folder>`` (relative, so the tree can be moved), replaced atomically."""
+    link = out / LATEST
+    tmp = out / f".{LATEST}.{os.getpid()}"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        tmp.symlink_to(Path(RUNS) / folder.name, target_is_directory=True)
+        os.replace(tmp, link)
+    except OSError:  # a file system without symlinks: the runs are all there, only the shortcut is missing
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+
+
+def discard_if_unused(folder: Path) -> bool:
+    """Remove a run folder nothing was written to (a usage error, no spec selected); True if removed.
+
+    Only empty directories are removed, never a file; ``latest`` is moved back to the newest remaining run.
+    """
+    if not folder.is_dir():
+        return False
+    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+    try:
+        folder.rmdir()
+    except OSError:
+        return False
+    out = folder.parent.parent
+    link = out / LATEST
+    if link.is_symlink() and not link.exists():
+        remaining = sorted((p for p in (out / RUNS).iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+        if remaining:
+            point_latest(out, remaining[-1])
+        else:
+            with contextlib.suppress(OSError):
+                link.unlink()
+    for d in (out / RUNS, out):  # what reserve() created for nothing (rmdir: only when empty)
+        with contextlib.suppress(OSError):
+            d.rmdir()
+    return True
+
+
+def identity_file(folder: Path, worker: str | None = None) -> Path:
+    """run.json; under pytest-xdist each worker opens its own bench, so each writes run-<worker>.json."""
+    return folder / (f"run-{worker}.json" if worker else "run.json")
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically (temporary file, then rename): a kill never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_environment(alluredir: Path, identity: dict[str, Any]) -> None:
+    """The identity as Allure's environment.properties (flat ``key=value``; nested dicts as ``key.sub``)."""
+    lines: list[str] = []
+    for k, v in identity.items():
+        if isinstance(v, dict):
+            lines += [f"{k}.{kk}={_one_line(vv)}" for kk, vv in v.items()]
+        else:
+            lines.append(f"{k}={_one_line(v)}")
+    alluredir.mkdir(parents=True, exist_ok=True)
+    path = alluredir / "environment.properties"
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _one_line(value: Any) -> str:
+    return str(value).replace("\n", " ")

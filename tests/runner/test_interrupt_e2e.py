@@ -1,0 +1,117 @@
+"""Interrupted runs never pass (real subprocesses, real signals, the twin at 20x).
+
+A run is stopped during a 600 s `expect for` hold, once it is seen to have entered that step (its
+"step" event in the scenario's events.jsonl). SIGINT and SIGTERM: the scenario is *broken* with the line,
+the step and the bench time spent in it; no later scenario runs; run.json and the Allure environment say
+INCOMPLETE; the exit code says interrupted. SIGKILL: the provisional result stays (*broken*, "did not
+finish") and the run's identity (charger, firmware, instruments) is on disk, status INCOMPLETE.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runner.exitcodes import RunExit
+
+HOLD = '''spec "Hold"
+  scenario "long hold"
+    charger booted
+    expect for 600 s: analyzer current L1 <= 40 A
+
+  scenario "after"
+    wait 1 s
+'''
+HOLD_LINE = 4
+
+
+def _start(tmp_path: Path) -> tuple[subprocess.Popen[str], Path]:
+    spec = tmp_path / "hold.spec"
+    spec.write_text(HOLD, encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "runner.cli", "run", str(spec), "--speed", "20", "--out", str(out)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc, out
+
+
+def _wait_for_the_hold(proc: subprocess.Popen[str], out: Path) -> None:
+    """Until the scenario has been inside the hold for a moment (bounded: 60 s real)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        for events in out.glob("runs/*/evidence/Hold/long-hold/events.jsonl"):
+            lines = [json.loads(x) for x in events.read_text(encoding="utf-8").splitlines() if x.strip()]
+            if any(e.get("kind") == "step" and e.get("line") == HOLD_LINE for e in lines):
+                time.sleep(0.5)  # 10 bench seconds into the hold
+                return
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before the hold:\n{proc.stdout.read() if proc.stdout else ''}")
+        time.sleep(0.05)
+    proc.kill()
+    pytest.fail("the run did not reach the hold within 60 s")
+
+
+def _results(run: Path) -> list[dict]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in (run / "allure-results").glob("*-result.json")]
+
+
+def _only_run(out: Path) -> Path:
+    runs = list((out / "runs").iterdir())
+    assert len(runs) == 1, runs
+    assert (out / "latest").resolve() == runs[0].resolve()
+    return runs[0]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_expect_for_breaks_the_scenario_and_the_run_is_incomplete(tmp_path: Path,
+                                                                                   sig: signal.Signals) -> None:
+    proc, out = _start(tmp_path)
+    _wait_for_the_hold(proc, out)
+    proc.send_signal(sig)
+    try:
+        stdout, _ = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == RunExit.INTERRUPTED, stdout
+    message = re.compile(rf"interrupted by {sig.name} at `[^`]*hold\.spec:{HOLD_LINE}` "
+                         r"\(`expect for 600 s: analyzer current L1 <= 40 A`\) after (\d+\.\d) s of the 600 s hold")
+    m = message.search(stdout)
+    assert m and 0 < float(m.group(1)) < 600, stdout
+
+    run = _only_run(out)
+    results = _results(run)
+    assert [(r["name"], r["status"]) for r in results] == [("long hold", "broken")]  # and "after" never ran
+    assert message.search(results[0]["statusDetails"]["message"])
+    identity = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert identity["status"] == "INCOMPLETE"
+    assert message.search(identity["status.reason"])
+    assert identity["exit code"] == RunExit.INTERRUPTED
+    assert identity["scenarios"] == {"passed": 0, "failed": 0, "broken": 1, "skipped": 0}
+    env = (run / "allure-results" / "environment.properties").read_text(encoding="utf-8")
+    assert "status=INCOMPLETE\n" in env
+
+
+def test_sigkill_during_expect_for_leaves_the_scenario_broken_and_the_identity_on_disk(tmp_path: Path) -> None:
+    proc, out = _start(tmp_path)
+    _wait_for_the_hold(proc, out)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+
+    run = _only_run(out)
+    results = _results(run)
+    assert [(r["name"], r["status"]) for r in results] == [("long hold", "broken")]
+    assert results[0]["statusDetails"]["message"].startswith("did not finish")
+    assert {"name": "suite", "value": "Hold"} in results[0]["labels"]
+    identity = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert identity["status"] == "INCOMPLETE"
+    assert "firmware 1.4.2" in identity["charger.TWIN-AC22-001"]
+    assert set(identity["instruments"]) == {"TWIN-AC22-001.analyzer", "TWIN-AC22-001.ev"}
+    assert not list(run.rglob("*.tmp"))  # every file on disk is whole

@@ -1,0 +1,102 @@
+"""One run, one folder: reservation, `latest`, and two real runs in one output directory.
+
+The reservation is an exclusive mkdir, so runs started in the same second, even in separate processes,
+never share a folder; a second run leaves the first one's evidence, Allure results and run.json untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from runner import runs
+from runner.cli import report_name
+
+SAME_SECOND = datetime(2026, 11, 30, 13, 7, 39, tzinfo=UTC)
+
+
+def _reserve(out: str) -> str:
+    return str(runs.reserve(Path(out), SAME_SECOND))
+
+
+def test_runs_started_in_the_same_second_get_their_own_folders(tmp_path: Path) -> None:
+    first = runs.reserve(tmp_path, SAME_SECOND)
+    second = runs.reserve(tmp_path, SAME_SECOND)
+    assert (first.name, second.name) == ("2026-11-30T13-07-39Z", "2026-11-30T13-07-39Z-2")
+    assert (tmp_path / "latest").resolve() == second.resolve()
+    assert Path((tmp_path / "latest").readlink()) == Path("runs") / second.name  # relative: the tree can move
+
+
+def test_processes_racing_for_the_same_second_never_share_a_folder(tmp_path: Path) -> None:
+    with ProcessPoolExecutor(4) as pool:
+        folders = list(pool.map(_reserve, [str(tmp_path)] * 16))
+    assert len(set(folders)) == 16
+    assert all(Path(f).is_dir() for f in folders)
+
+
+def test_an_unused_run_folder_is_discarded_and_latest_moves_back(tmp_path: Path) -> None:
+    kept = runs.reserve(tmp_path, SAME_SECOND)
+    (kept / "run.json").write_text("{}", encoding="utf-8")
+    unused = runs.reserve(tmp_path, SAME_SECOND)
+    (unused / "allure-results").mkdir()
+    assert runs.discard_if_unused(unused)
+    assert not unused.exists()
+    assert (tmp_path / "latest").resolve() == kept.resolve()
+    assert not runs.discard_if_unused(kept)  # a folder with a file in it is never removed
+    assert (kept / "run.json").exists()
+
+
+def test_the_report_name_says_incomplete(tmp_path: Path) -> None:
+    folder = runs.reserve(tmp_path)
+    runs.write_json(folder / "run.json", {"status": "INCOMPLETE", "status.reason": "interrupted by SIGINT at x"})
+    assert report_name(folder) == f"chargespec run {folder.name} — INCOMPLETE: interrupted by SIGINT at x"
+    runs.write_json(folder / "run.json", {"status": "complete"})
+    assert report_name(folder) == f"chargespec run {folder.name}"
+
+
+SPEC = '''spec "{title}"
+  scenario "{title} holds"
+    expect for 5 s: analyzer current L1 <= 40 A
+'''
+
+
+def test_two_runs_in_one_directory_never_share_a_folder(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for title in ("Alpha", "Beta"):
+        spec = tmp_path / f"{title}.spec"
+        spec.write_text(SPEC.format(title=title), encoding="utf-8")
+        r = subprocess.run([sys.executable, "-m", "runner.cli", "run", str(spec), "--speed", "20", "--out", str(out)],
+                           cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
+        assert r.returncode == 0, r.stdout + r.stderr
+    first, second = sorted((out / "runs").iterdir())
+    assert (out / "latest").resolve() == second.resolve()
+    for folder, title in ((first, "Alpha"), (second, "Beta")):
+        assert [p.name for p in (folder / "evidence").iterdir()] == [title]
+        results = [json.loads(p.read_text()) for p in (folder / "allure-results").glob("*-result.json")]
+        assert [r["name"] for r in results] == [f"{title} holds"]
+        identity = json.loads((folder / "run.json").read_text())
+        assert identity["run"] == folder.name and identity["status"] == "complete"
+        assert list(identity["specs"]) == [str(tmp_path / f"{title}.spec")]
+
+
+def test_xdist_workers_write_into_one_run_folder(pytester: pytest.Pytester) -> None:
+    for title in ("Alpha", "Beta"):
+        pytester.makefile(".spec", **{title: SPEC.format(title=title)})
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--speed", "20", "-n", "2", timeout=300)
+    assert result.ret == 0, result.stdout.str()
+    (folder,) = (pytester.path / "out" / "runs").iterdir()
+    assert (pytester.path / "out" / "latest").resolve() == folder.resolve()
+    assert sorted(p.name for p in (folder / "evidence").iterdir()) == ["Alpha", "Beta"]
+    workers = sorted(p.name for p in folder.glob("run-*.json"))  # a worker that ran no scenario opens no bench
+    assert workers and set(workers) <= {"run-gw0.json", "run-gw1.json"}
+    identity = json.loads((folder / "run.json").read_text())
+    assert identity["status"] == "complete" and identity["workers"] == workers
+    assert identity["scenarios"]["passed"] == 2
+    for worker in workers:
+        assert "firmware 1.4.2" in json.loads((folder / worker).read_text())["charger.TWIN-AC22-001"]
