@@ -148,6 +148,8 @@ class CsmsConfig(_Model):
     keyfile: str | None = None
     cafile: str | None = None
     strict_schema: bool = True
+    # TriggerMessage MeterValues at each `measure` window edge (docs/language.md, "Measurement windows").
+    trigger_meter_values_at_window_edges: bool = True
     connect_timeout_s: float = Field(default=60.0, gt=0)
     # Basic-auth password per station identity (profiles 1 and 2); `password` is for the others.
     passwords: dict[str, str] = Field(default_factory=dict, repr=False)

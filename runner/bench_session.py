@@ -16,7 +16,7 @@ import contextlib
 import sys
 import threading
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from instruments.base import EvEmulator, PowerAnalyzer, PwmReading
@@ -29,7 +29,7 @@ from lab.bench import BenchConfig, StationConfig
 from lab.loop import LoopThread, LoopTimeout
 from runner.csms.harness import CsmsHarness
 from runner.errors import BenchError
-from runner.recorder import Frame, Recorder
+from runner.recorder import CALL, CALLRESULT, Frame, Recorder
 
 # Real seconds a bench-loop call may take on top of its bench-time budget (loopback latency, slow CI).
 _REAL_GRACE_S = 5.0
@@ -64,6 +64,26 @@ class Station:
                                    f"{self.session.config.path}") from None
 
 
+@dataclass
+class BootState:
+    """A station's boots as the harness saw them (bench times), to tell whether one is in progress.
+
+    A boot is in progress from an accepted station Reset (or a firmware InstallRebooting) until a
+    BootNotification is answered Accepted, and from a BootNotification answered Pending or Rejected until
+    one is answered Accepted."""
+    requested_t: float | None = None   # the last BootNotification the charger sent
+    accepted_t: float | None = None    # the last one answered Accepted
+    reboot_t: float | None = None      # the last announced reboot (Reset accepted, InstallRebooting)
+    reboot_why: str = ""
+
+    @property
+    def settled(self) -> bool:
+        """Booted, and neither a reboot announced nor a boot answered since."""
+        if self.accepted_t is None:
+            return False
+        return all(t is None or self.accepted_t >= t for t in (self.requested_t, self.reboot_t))
+
+
 def _role_evse(role: str) -> tuple[str, int]:
     base = role.rstrip("0123456789")
     return base, int(role[len(base):] or 1)
@@ -81,10 +101,15 @@ class BenchSession:
         self.stations: dict[str, Station] = {}
         self.identity: dict[str, str] = {}
         self._boot: dict[str, dict[str, Any]] = {}
+        self._boots: dict[str, BootState] = {}
+        self._resets: dict[tuple[str, str], bool] = {}  # (station, message id) -> a station-wide Reset
         self._lock = threading.Lock()
 
-    def _remember_boot(self, frame: Frame) -> None:
-        if frame.direction == "rx" and frame.action == "BootNotification" and isinstance(frame.payload, dict):
+    def _on_frame(self, frame: Frame) -> None:
+        """Every recorded frame: boots and reboots (for `charger booted`), the charger's identity."""
+        self._track_boots(frame)
+        if (frame.direction == "rx" and frame.message_type == CALL and frame.action == "BootNotification"
+                and isinstance(frame.payload, dict)):
             with self._lock:
                 self._boot[frame.station] = dict(frame.payload.get("chargingStation") or {})
             # A rebooted charger's connector statuses are unknown until it reports them again: the held
@@ -92,6 +117,31 @@ class BenchSession:
             station = next((sc for sc in self.config.stations if sc.id == frame.station), None)
             for evse in range(1, (station.evses if station else 0) + 1):
                 self.recorder.sample(f"charger.status.evse{evse}", None, frame.t)
+
+    def _track_boots(self, frame: Frame) -> None:
+        p = frame.payload if isinstance(frame.payload, dict) else {}
+        with self._lock:
+            boots = self._boots.setdefault(frame.station, BootState())
+            if frame.direction == "rx" and frame.message_type == CALL:
+                if frame.action == "BootNotification":
+                    boots.requested_t = frame.t
+                elif frame.action == "FirmwareStatusNotification" and p.get("status") == "InstallRebooting":
+                    boots.reboot_t, boots.reboot_why = frame.t, "FirmwareStatusNotification InstallRebooting"
+            elif frame.direction == "tx" and frame.message_type == CALL and frame.action == "Reset":
+                # An EVSE reset (evseId) does not reboot the station: no BootNotification follows it.
+                self._resets[(frame.station, frame.unique_id or "")] = p.get("evseId") in (None, 0)
+            elif frame.direction == "rx" and frame.message_type == CALLRESULT and frame.action == "Reset":
+                station_wide = self._resets.pop((frame.station, frame.unique_id or ""), False)
+                if station_wide and p.get("status") in ("Accepted", "Scheduled"):
+                    boots.reboot_t, boots.reboot_why = frame.t, f"Reset answered {p.get('status')}"
+            elif (frame.direction == "tx" and frame.message_type == CALLRESULT
+                  and frame.action == "BootNotification" and p.get("status") == "Accepted"):
+                boots.accepted_t = frame.t
+
+    def boot_state(self, station_id: str) -> BootState:
+        """A copy of the station's boot record (see :class:`BootState`)."""
+        with self._lock:
+            return replace(self._boots.get(station_id) or BootState())
 
     def charger_identity_of(self, station_id: str) -> dict[str, Any]:
         """The chargingStation object of the station's last BootNotification ({} before one)."""
@@ -127,7 +177,7 @@ class BenchSession:
         # rates (bench/bench_sampler.py measures it). The runner owns this process during a run.
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.loop = LoopThread("chargespec-bench")
-        self.recorder.on_frame(self._remember_boot)
+        self.recorder.on_frame(self._on_frame)
         self.harness = CsmsHarness(self.recorder, self.clock, config=self.config.csms)
         url = self.run(self.harness.start(), bench_timeout=self.clock.bench(10), what="starting the CSMS harness")
         addresses: dict[str, dict[str, str]] = {}

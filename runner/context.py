@@ -1,4 +1,5 @@
-"""The state of one running scenario: its station, windows, last CSMS outcome, trial results."""
+"""The state of one running scenario: its station, windows, last CSMS outcome, trial results, and the
+originals of what it changed on the charger (restored by the return to idle)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from runner.bench_session import BenchSession, Station
 from runner.csms.harness import CsmsHarness
 from runner.errors import BenchError
 from runner.recorder import Recorder
+from runner.restore import Changes
 
 
 @dataclass
@@ -35,6 +37,7 @@ class ScenarioRun:
     last_action_t: float = 0.0
     trials: list[bool] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # time-to-comply and other measured figures
+    changes: Changes = field(default_factory=Changes)  # variables, availability, profiles it changed
     # Wraps each step (the pytest plugin makes it an Allure step); a no-op by default.
     step_context: Callable[[Any], AbstractContextManager[None]] = lambda _step: contextlib.nullcontext()
 

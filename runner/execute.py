@@ -1,16 +1,18 @@
 """Running a scenario: setup, steps, teardown, in order, against one station of an open bench.
 
-Teardown runs whatever happened before it; afterwards the station is brought back to idle (transaction
-stopped, EV unplugged, profiles cleared) so that the next scenario starts clean even after a failure.
+Teardown runs whatever happened before it, every line of it even when one fails; each failure is in the
+result. Afterwards the station is brought back to idle (transaction stopped, EV unplugged, profiles
+cleared, every variable and availability the scenario changed set back to its original), and the
+evidence says what was done, so that the next scenario starts clean even after a failure.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from dsl.plan import Action, Measure, Repeat, ScenarioPlan, Step
-from runner import units
+from runner import restore, units
 from runner.bench_session import BenchSession
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, ExpectationFailed
@@ -59,7 +61,14 @@ REGISTER = "charger.Energy.Active.Import.Register"
 def fresh_register_reading(run: ScenarioRun, evse: int = 1) -> None:
     """Ask the charger for its meter now (TriggerMessage MeterValues), so a window edge is bracketed by
     close register readings rather than interpolated across a TxUpdatedInterval. A charger that declines
-    is noted, not failed: the window is then judged on its periodic values."""
+    is noted, not failed: the window is then judged on its periodic values. The bench file can switch it
+    off (`csms.trigger_meter_values_at_window_edges = false`), e.g. where the extra MeterValues would
+    disturb what a spec counts; docs/language.md, "Measurement windows"."""
+    if not run.session.config.csms.trigger_meter_values_at_window_edges:
+        if not any("window edges are interpolated" in n for n in run.notes):
+            run.note("no TriggerMessage at window edges (csms.trigger_meter_values_at_window_edges = false): "
+                     "window edges are interpolated between periodic meter values")
+        return
     before = len(run.recorder.series(REGISTER)[0])
     try:
         out = run.run(run.harness.trigger_message(run.station.id, "MeterValues", evse_id=evse, timeout_s=30),
@@ -89,24 +98,91 @@ def repeat(run: ScenarioRun, r: Repeat) -> None:
             run.trials.append(True)
 
 
+# Bench seconds the return to idle waits for a charger that is offline or rebooting before it restores
+# what the scenario changed (a reboot is ~10 s on the twin; physical chargers take a minute or two).
+RECONNECT_BUDGET_S = 120.0
+
+
 def return_to_idle(run: ScenarioRun) -> None:
-    """Best effort: stop an open transaction, unplug the EV, clear profiles, reconnect. Never raises."""
-    harness = run.harness
+    """Best effort, never raises: reconnects allowed, the harness's configured answers reset, open
+    transactions stopped, EVs unplugged, profiles cleared, changed variables and availability restored.
+    What was restored (or could not be) is noted in the evidence."""
+    harness, sid = run.harness, run.station.id
     with contextlib.suppress(Exception):
         harness.accept_reconnects()
     with contextlib.suppress(Exception):  # answers a scenario configured (Pending boots, blocked tokens, errors)
-        harness.responses(run.station.id).reset()
-    for tx_id in [t.transaction_id for t in harness.transactions(run.station.id).values() if t.active]:
+        harness.responses(sid).reset()
+    active = [t.transaction_id for t in harness.transactions(sid).values() if t.active]
+    if (active or not run.changes.empty()) and not (harness.connected(sid)
+                                                     and run.session.boot_state(sid).settled):
+        # The scenario left the charger offline or rebooting: what it changed is undone once it is back.
+        up = _wait_for(run, lambda: harness.connected(sid) and run.session.boot_state(sid).settled,
+                       RECONNECT_BUDGET_S)
+        if not up:
+            run.note(f"return to idle: the charger was not back online within {RECONNECT_BUDGET_S:.0f} s; "
+                     "what the scenario changed may not be restored")
+    for tx_id in active:
         with contextlib.suppress(Exception):
-            run.run(harness.request_stop_transaction(run.station.id, tx_id, timeout_s=30), bench_timeout=35,
+            run.run(harness.request_stop_transaction(sid, tx_id, timeout_s=30), bench_timeout=35,
                     what="stopping the transaction left open")
     for ev in run.station.evs.values():
         with contextlib.suppress(Exception):
             ev.set_state("A")
             ev.set_cable(None)
     with contextlib.suppress(Exception):
-        run.run(harness.clear_charging_profile(run.station.id, timeout_s=30), bench_timeout=35,
-                what="clearing charging profiles")
+        out = run.run(harness.clear_charging_profile(sid, timeout_s=30), bench_timeout=35,
+                      what="clearing charging profiles")
+        if run.changes.profiles:
+            status = out.error_code or (out.response or {}).get("status")
+            run.note(f"return to idle: charging profiles cleared ({status})")
+    for line in restore.restore(run):
+        run.note(f"return to idle: {line}")
+
+
+def _wait_for(run: ScenarioRun, done: Callable[[], bool], budget_s: float) -> bool:
+    deadline = run.clock.now() + budget_s
+    while not done():
+        if run.clock.now() >= deadline:
+            return False
+        run.recorder.wait(lambda: False, 0.02)
+    return True
+
+
+def run_teardown(run: ScenarioRun, steps: Iterable[Step]) -> list[Exception]:
+    """Every teardown line runs, whatever the one before did; each failure is noted and returned."""
+    failures: list[Exception] = []
+    for s in steps:
+        try:
+            run_steps(run, [s])
+        except Exception as e:
+            failures.append(e)
+            run.note(f"teardown line {s.source.line} failed: {e}")
+    return failures
+
+
+def _line(e: Exception) -> str:
+    source = getattr(e, "source", None)
+    return f"line {source.line}: {getattr(e, 'detail', e)}" if source is not None else str(e)
+
+
+def _with_teardown(failure: BaseException | None, teardown: list[Exception]) -> BaseException | None:
+    """The scenario's outcome with every teardown failure in it. The scenario's own failure keeps its
+    verdict; teardown failures alone fail the scenario if any is a charger failure, else break it."""
+    if not teardown:
+        return failure
+    summary = f"teardown failed {len(teardown)} time(s): " + "; ".join(_line(e) for e in teardown)
+    if failure is None:
+        first = next((e for e in teardown if isinstance(e, ExpectationFailed)), teardown[0])
+        kind = ExpectationFailed if isinstance(first, ExpectationFailed) else BenchError
+        combined: BaseException = kind(getattr(first, "source", None), summary)
+        combined.__cause__ = first
+        return combined
+    if isinstance(failure, ExpectationFailed | BenchError):
+        combined = type(failure)(failure.source, f"{failure.detail}\n  and {summary}")
+        combined.__cause__ = failure.__cause__
+        return combined.with_traceback(failure.__traceback__)
+    failure.add_note(summary)
+    return failure
 
 
 def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None = None) -> ScenarioRun:
@@ -126,12 +202,7 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
     except BaseException as e:
         failure = e
     try:
-        run_steps(run, plan.teardown)
-    except Exception as e:
-        if failure is None:
-            failure = e
-        else:
-            run.note(f"teardown failed too: {e}")
+        failure = _with_teardown(failure, run_teardown(run, plan.teardown))
     finally:
         session.stop_sampling(station)
         return_to_idle(run)

@@ -22,7 +22,9 @@ from typing import Any
 from dsl.plan import Action, Quantity
 from dsl.steps import builtin_registry
 from instruments.errors import InstrumentError
+from runner import restore
 from runner.context import ScenarioRun
+from runner.csms.commands import variable_ref
 from runner.csms.errors import CsmsError
 from runner.errors import BenchError, ExpectationFailed
 
@@ -32,8 +34,10 @@ IMPLEMENTATIONS: dict[str, StepFn] = {}
 # OCPP 2.0.1 sets no time-to-apply; these are the bench-time budgets the steps themselves wait.
 BOOT_TIMEOUT_S = 120.0
 STATUS_TIMEOUT_S = 30.0
+PLUG_REPORT_WAIT_S = 10.0  # pacing only: how long `ev plugs in` lets an online charger report Occupied
 CALL_TIMEOUT_S = 30.0
 TX_TIMEOUT_S = 60.0
+REPLAY_CAP_S = 600.0  # `session stops` waits for a replayed backlog before Ended, up to this in all
 CABLE_OHMS = 220.0  # a 32 A cable (IEC 61851-1 PP resistor)
 
 
@@ -87,10 +91,15 @@ def _call(run: ScenarioRun, action: str, payload: Mapping[str, Any]) -> Any:
 
 def _wait(run: ScenarioRun, done: Callable[[], Any], budget_s: float) -> Any:
     deadline = run.clock.now() + budget_s
+    return _wait_until(run, done, lambda: deadline)
+
+
+def _wait_until(run: ScenarioRun, done: Callable[[], Any], deadline: Callable[[], float]) -> Any:
+    """Poll `done` until it is truthy or bench time passes `deadline()` (re-read each time: it may move)."""
     while True:
         run.check_bench()
         got = done()
-        if got or run.clock.now() >= deadline:
+        if got or run.clock.now() >= deadline():
             return got
         run.recorder.wait(lambda: False, 0.02)
 
@@ -114,9 +123,15 @@ def _active(run: ScenarioRun, evse: int | None = None) -> Any:
 
 @implements("charger.booted")
 def charger_booted(run: ScenarioRun) -> None:
+    """The charger is up: connected, its last boot answered Accepted, and no reboot announced since (a
+    Reset or a firmware installation that an earlier scenario started is waited for, not mistaken for a
+    finished boot); then every EVSE reports Available."""
     sid = run.station.id
-    run.run(run.harness.wait_booted(sid, BOOT_TIMEOUT_S), bench_timeout=BOOT_TIMEOUT_S,
-            what=f"waiting for charger {sid!r} to boot")
+    started = run.clock.now()
+    up = _wait(run, lambda: run.harness.connected(sid) and run.session.boot_state(sid).settled, BOOT_TIMEOUT_S)
+    if not up:
+        raise ExpectationFailed(None, f"charger {sid!r} has not booted {BOOT_TIMEOUT_S:.0f} s after this step "
+                                      f"began: {_boot_story(run, started)}")
     evses = range(1, run.station.config.evses + 1)
     ok = _wait(run, lambda: all(_status(run, e) == "Available" for e in evses), STATUS_TIMEOUT_S)
     if not ok:
@@ -125,17 +140,40 @@ def charger_booted(run: ScenarioRun) -> None:
                                       f"{STATUS_TIMEOUT_S:.0f} s: {seen}")
 
 
+def _boot_story(run: ScenarioRun, since: float) -> str:
+    """What the harness saw of the charger's boots, for a `charger booted` that timed out."""
+    b, sid, t0 = run.session.boot_state(run.station.id), run.station.id, run.recorder.t_begin
+
+    def at(t: float | None) -> str:
+        return "never" if t is None else f"t={t - t0:.1f} s"
+
+    parts = [f"connected: {'yes' if run.harness.connected(sid) else 'no'}",
+             f"last BootNotification {at(b.requested_t)}", f"last answered Accepted {at(b.accepted_t)}"]
+    if b.reboot_t is not None and (b.accepted_t is None or b.reboot_t > b.accepted_t):
+        parts.append(f"reboot announced at {at(b.reboot_t)} ({b.reboot_why}), no accepted boot since")
+    if b.requested_t is not None and (b.accepted_t is None or b.requested_t > b.accepted_t):
+        parts.append(f"the harness answers boots {run.harness.responses(sid).boot_status}")
+    return "; ".join(parts)
+
+
 # ---- EV --------------------------------------------------------------------------------------------------
 
 
 @implements("ev.plugs_in")
 def ev_plugs_in(run: ScenarioRun, evse: int = 1) -> None:
+    """Cable in (PP), pilot state B. The step drives the EV; whether the charger reports the connector
+    Occupied is for `expect ... charger status` to judge. While the charger is online the step gives it
+    up to PLUG_REPORT_WAIT_S to report, so that the next step does not race its detection; a report that
+    does not come, or a charger that is offline, is noted, never failed here."""
     ev = run.station.ev(evse)
     ev.set_cable(CABLE_OHMS)
     ev.set_state("B")
-    if not _wait(run, lambda: _status(run, evse) == "Occupied", STATUS_TIMEOUT_S):
-        raise ExpectationFailed(None, f"charger status evse {evse} is {_status(run, evse)!r}, not Occupied, "
-                                      f"{STATUS_TIMEOUT_S:.0f} s after the EV plugged in")
+    if not run.harness.connected(run.station.id):
+        run.note(f"EV plugged in on evse {evse} while the charger is offline")
+        return
+    if not _wait(run, lambda: _status(run, evse) == "Occupied", PLUG_REPORT_WAIT_S):
+        run.note(f"charger status evse {evse} was {_status(run, evse)!r} {PLUG_REPORT_WAIT_S:.0f} s after the "
+                 "EV plugged in (not judged by this step)")
 
 
 def _ev_load(run: ScenarioRun, current: Quantity, evse: int = 1) -> None:
@@ -201,8 +239,32 @@ def session_stops(run: ScenarioRun) -> None:
     if out.error_code or (out.response or {}).get("status") != "Accepted":
         raise ExpectationFailed(None, f"charger did not accept RequestStopTransaction for {tx.transaction_id}: "
                                       f"{out.error_code or out.response}")
-    if not _wait(run, lambda: not _transactions(run)[tx.transaction_id].active, TX_TIMEOUT_S):
-        raise ExpectationFailed(None, f"no TransactionEvent Ended for {tx.transaction_id} within {TX_TIMEOUT_S:.0f} s")
+    sent = run.clock.now()
+    deadline = sent + TX_TIMEOUT_S
+
+    def budget() -> float:
+        # OCPP delivers queued (offline) events in order before new ones: a charger still replaying a
+        # backlog sends Ended after it. So the budget runs from the last replayed event received (at most
+        # REPLAY_CAP_S in all), and the verdict does not depend on how fast the backlog crosses the link.
+        nonlocal deadline
+        if run.clock.now() >= deadline:
+            deadline = min(max(deadline, _last_replayed_t(run, tx.transaction_id) + TX_TIMEOUT_S),
+                           sent + REPLAY_CAP_S)
+        return deadline
+
+    if not _wait_until(run, lambda: not _transactions(run)[tx.transaction_id].active, budget):
+        raise ExpectationFailed(None, f"no TransactionEvent Ended for {tx.transaction_id} within "
+                                      f"{TX_TIMEOUT_S:.0f} s (after the last replayed event, if any)")
+
+
+def _last_replayed_t(run: ScenarioRun, tx_id: str) -> float:
+    """Arrival (bench time) of the last `offline: true` TransactionEvent of the transaction, or 0."""
+    for f in reversed(run.recorder.frames(station=run.station.id)):
+        p = f.payload
+        if (f.direction == "rx" and f.action == "TransactionEvent" and isinstance(p, dict)
+                and p.get("offline") is True and (p.get("transactionInfo") or {}).get("transactionId") == tx_id):
+            return f.t
+    return 0.0
 
 
 # ---- CSMS --------------------------------------------------------------------------------------------------
@@ -230,6 +292,7 @@ def csms_sets_profile(run: ScenarioRun, purpose: str, evse: int, limit: Quantity
         if tx is None:
             raise ExpectationFailed(None, f"a TxProfile needs an active transaction on evse {evse}; there is none")
         profile["transactionId"] = tx.transaction_id
+    run.changes.profiles = True
     out = _csms(run, "SetChargingProfile", run.harness.set_charging_profile(
         run.station.id, 0 if purpose == "ChargingStationMaxProfile" else evse, profile, timeout_s=CALL_TIMEOUT_S))
     run.last_outcome = out
@@ -246,7 +309,36 @@ def csms_clears_profiles(run: ScenarioRun) -> None:
 
 @implements("csms.sends")
 def csms_sends(run: ScenarioRun, action: str, fields: Mapping[str, Any] | None = None) -> None:
-    run.last_outcome = _call(run, action, dict(fields or {}))
+    payload = dict(fields or {})
+    # What the message changes on the charger is remembered, so the return to idle can put it back.
+    items = payload.get("setVariableData") if action == "SetVariables" else None
+    if isinstance(items, list) and all(isinstance(i, dict) and "component" in i and "variable" in i
+                                       for i in items):
+        restore.remember_variables(run, items)
+    elif action == "ChangeAvailability":
+        restore.remember_availability(run, payload)
+    elif action == "SetChargingProfile":
+        run.changes.profiles = True
+    try:
+        run.last_outcome = out = _call(run, action, payload)
+    except BaseException:
+        restore.commit(run, accepted=True)  # unknown whether it was applied: restore to be safe
+        raise
+    if action == "SetVariables":
+        restore.commit(run, accepted=_accepted_variables(out))
+    elif action == "ChangeAvailability":
+        restore.commit(run, accepted=out.ok and (out.response or {}).get("status") in ("Accepted", "Scheduled"))
+
+
+def _accepted_variables(out: Any) -> Callable[[str], bool]:
+    """Per variable name (restore.VariableOriginal.name): did the SetVariables answer accept it?"""
+    accepted = set()
+    for r in (out.response or {}).get("setVariableResult") or [] if out.ok else []:
+        if r.get("attributeStatus") in ("Accepted", "RebootRequired"):
+            original = restore.VariableOriginal({"component": r.get("component") or {},
+                                                 "variable": r.get("variable") or {}}, None)
+            accepted.add(original.name)
+    return lambda name: name in accepted
 
 
 @implements("csms.drops")
@@ -276,8 +368,14 @@ def csms_sets_variable(run: ScenarioRun, variable: str, value: str) -> None:
     if "." not in variable.strip("."):
         raise BenchError(None, f"variable {variable!r} must be Component.Variable, e.g. "
                                "SampledDataCtrlr.TxUpdatedInterval")
-    out = _csms(run, "SetVariables", run.harness.set_variables(run.station.id, {variable: value},
-                                                                 timeout_s=CALL_TIMEOUT_S))
+    restore.remember_variables(run, [variable_ref(variable)])
+    try:
+        out = _csms(run, "SetVariables", run.harness.set_variables(run.station.id, {variable: value},
+                                                                     timeout_s=CALL_TIMEOUT_S))
+    except BaseException:
+        restore.commit(run, accepted=True)  # unknown whether it was applied: restore to be safe
+        raise
+    restore.commit(run, accepted=_accepted_variables(out))
     run.last_outcome = out
     results = (out.response or {}).get("setVariableResult") or [{}]
     if out.error_code or results[0].get("attributeStatus") != "Accepted":

@@ -151,7 +151,9 @@ def seqno_increments(frames: Sequence[Frame]) -> list[Violation]:
     by_tx: dict[str, list[tuple[Frame, dict[str, Any]]]] = {}
     for f, p in _tx_events(frames):
         tid = _tid(p)
-        if tid is not None:
+        # The same event sent again (its answer was lost to a dropped link: at-least-once delivery) is a
+        # retransmission, not a repeated seqNo.
+        if tid is not None and not any(q == p for _, q in by_tx.get(tid, [])):
             by_tx.setdefault(tid, []).append((f, p))
 
     def chronological(item: tuple[Frame, dict[str, Any]]) -> tuple[float, float]:
@@ -184,22 +186,53 @@ def seqno_increments(frames: Sequence[Frame]) -> list[Violation]:
     return sorted(out, key=lambda v: v.t or 0.0)
 
 
-def offline_flagged(frames: Sequence[Frame],
-                    offline_periods: Sequence[tuple[float, float]]) -> list[Violation]:
-    """Every TransactionEvent that happened (charger timestamp) while the link was down must carry
-    `offline: true`; periods are bench-time (from, to), e.g. `harness.offline_periods(station)`."""
-    out: list[Violation] = []
-    for f, p in _tx_events(frames):
-        happened = bench_time_of(f, p.get("timestamp", ""))
-        if happened is None:
+def charger_clock_offset(frames: Sequence[Frame]) -> float | None:
+    """How far the charger's clock is behind the bench's (seconds; negative: ahead), measured on arrival:
+    the least (arrival wall time − charger timestamp) over the charger's timestamped messages. A message
+    sent live arrives within the link's latency of its timestamp; a queued one arrives later, so the least
+    difference comes from the freshest message. None when no message carries a timestamp."""
+    best: float | None = None
+    for f in frames:
+        if f.direction != "rx" or f.message_type != CALL or not isinstance(f.payload, dict):
             continue
-        inside = next(((a, b) for a, b in offline_periods if a <= happened <= b), None)
+        moment, arrived = parse_timestamp(f.payload.get("timestamp")), parse_timestamp(f.wall)
+        if moment is None or arrived is None:
+            continue
+        lag = (arrived - moment).total_seconds()
+        best = lag if best is None else min(best, lag)
+    return best
+
+
+# A charger learns of a dropped link a moment after the harness drops it; an event raised in that moment
+# was sent as a live one (and is resent unflagged). Bench seconds at the start of an outage not judged.
+OUTAGE_GRACE_S = 2.0
+
+
+def offline_flagged(frames: Sequence[Frame], offline_periods: Sequence[tuple[float, float]], *,
+                    grace_s: float = OUTAGE_GRACE_S) -> list[Violation]:
+    """Every TransactionEvent that happened while the link was down (after the first `grace_s` of the
+    outage) must carry `offline: true`; periods are bench-time (from, to), e.g.
+    `harness.offline_periods(station)`.
+
+    When an event happened is judged on the bench's clock: its timestamp is read relative to the
+    charger's clock as measured on arrival of its live messages (:func:`charger_clock_offset`), so a
+    charger whose clock is off by minutes (which the timestamp rule reports) is not blamed here for
+    offline flags it set right."""
+    out: list[Violation] = []
+    offset = charger_clock_offset(frames) or 0.0
+    for f, p in _tx_events(frames):
+        stamped = bench_time_of(f, p.get("timestamp", ""))
+        if stamped is None:
+            continue
+        happened = stamped + offset
+        inside = next(((a, b) for a, b in offline_periods if a + grace_s < happened <= b), None)
         if inside is not None and p.get("offline") is not True:
+            clock = f"; charger clock {-offset:+.1f} s from the bench's, corrected" if abs(offset) >= 1 else ""
             out.append(Violation(
                 "offline", f"TransactionEvent offline (transaction {_tid(p)}, seqNo {p.get('seqNo')}): "
                 f"expected true for an event at t={happened:.3f} s, inside the outage "
                 f"{inside[0]:.3f}-{inside[1]:.3f} s; observed {p.get('offline')!r} "
-                f"(arrived at t={f.t:.3f} s)",
+                f"(arrived at t={f.t:.3f} s{clock})",
                 f.t, f, True, p.get("offline")))
     return out
 

@@ -1,0 +1,319 @@
+"""The fault matrix: the whole spec library on the twin under each fault knob, and exactly which scenarios
+fail, at which spec line, with which message. A healthy twin passes them all; a knob fails the scenarios
+that guard against it and nothing else (no step failing because of an unrelated report).
+
+One table, MATRIX, is the truth: the test runs the library once per row and compares, and docs/twin.md
+publishes the same table (`test_docs_publish_the_matrix` keeps them equal). To change it, edit MATRIX,
+then rewrite the docs section and check a row by hand:
+
+    .venv/bin/python tests/runner/test_fault_matrix.py docs              # rewrite docs/twin.md's table
+    .venv/bin/python tests/runner/test_fault_matrix.py run seqno_gap     # one row: what failed, and why
+
+The rows are expensive (the library holds ~75 bench minutes): they carry the `fault_matrix` marker, so a
+quick run leaves them out (`pytest -m "not fault_matrix"`), and they spread over pytest-xdist workers.
+The twin runs each spec file as fast as its timing tolerances allow (SPEEDS). Measured on a shared
+2-core machine: ~44 s a row, 11 min for the 15 rows serially; 4 rows in 106 s on `-n 2` (~7 min for all).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
+from pathlib import Path
+
+import pytest
+
+import dsl
+from lab.twin.faults import Faults
+
+REPO = Path(__file__).resolve().parents[2]
+SPECS = REPO / "specs"
+DOC = REPO / "docs" / "twin.md"
+
+# Twin speed per spec file (bench seconds per real second). A verdict must not depend on the speed, so a
+# file runs no faster than its tightest tolerance allows against the host's scheduling delays (~30 ms real
+# under load become speed x 30 ms of bench time): messages.spec judges intervals and timestamps to ±2 s;
+# energy over a 10-minute window at full power drifts by ~0.3 % at 240x; the 30-minute session does not.
+DEFAULT_SPEED = 120.0
+SPEEDS = {"protocol/messages.spec": 40.0, "metering/session-energy.spec": 240.0}
+
+
+@dataclass(frozen=True)
+class Fails:
+    """A scenario fails at `line` of its spec file, with a message matching every pattern."""
+    line: int
+    patterns: tuple[str, ...] = ()
+
+
+def fails(line: int, *patterns: str) -> Fails:
+    return Fails(line, patterns)
+
+
+# Scenarios, as `file under specs/::scenario name`.
+FIRMWARE = "identity/firmware.spec::firmware reported at boot"
+ENERGY = "metering/energy-register-accuracy.spec::load point 16 A"
+SESSION = "metering/session-energy.spec::30 minutes at 16 A"
+BOOT_PENDING = "protocol/boot-pending.spec::Pending, then Accepted"
+MESSAGES = "protocol/messages.spec::a charging session"
+RESETS = "reliability/reset.spec::5 immediate resets when idle"
+RESET_TX = "reliability/reset.spec::immediate reset while charging"
+PILOT = "smart-charging/pilot-follows-limit.spec::10 A on the pilot"
+STACK = "smart-charging/stack-levels.spec::stack level 1 at 10 A over stack level 0 at 16 A"
+LIMIT_6 = "smart-charging/txprofile-current-limit.spec::limit 6 A"
+LIMIT_10 = "smart-charging/txprofile-current-limit.spec::limit 10 A"
+LIMIT_16 = "smart-charging/txprofile-current-limit.spec::limit 16 A"
+STATUS = "status/connector-status.spec::plug in and unplug"
+OFFLINE = "transactions/offline-recovery.spec::15 minutes offline while charging"
+
+STRICT = (r"the charger broke the OCPP 2\.0\.1 protocol \d+ time\(s\) \(strict mode\): "
+          r".*'[\d.]+' is not of type 'number'")
+
+# knob=value (or "healthy") -> every scenario that fails under it. Every other scenario must pass.
+MATRIX: dict[str, dict[str, Fails]] = {
+    "healthy": {},
+    "meter_gain=1.03": {  # +3 %, within the window-edge timing of a fast twin (±0.5 %)
+        ENERGY: fails(17, r"charger energy over \"steady\" = 1\.\d+ kWh, analyzer energy over \"steady\" = "
+                          r"1\.\d+ kWh: error \+(2\.[5-9]|3\.[0-4])\d % \(allowed ±2 %\)"),
+        SESSION: fails(19, r"error \+(2\.[5-9]|3\.[0-4])\d % \(allowed ±1 %\)"),
+        OFFLINE: fails(23, r"error \+(2\.[5-9]|3\.[0-4])\d % \(allowed ±1 %\)"),
+    },
+    "meter_offset_wh=100": {
+        SESSION: fails(19, r"charger energy over \"session\" = 5\.\d+ kWh, analyzer energy over \"session\" = "
+                           r"5\.\d+ kWh: error \+1\.[6-9]\d % \(allowed ±1 %\)"),
+        OFFLINE: fails(23, r"error \+[2-4]\.\d\d % \(allowed ±1 %\)"),
+    },
+    "meter_multiplier_bug=true": {
+        ENERGY: fails(17, r"charger energy over \"steady\" = 18\d\d\.\d+ kWh, analyzer energy over \"steady\" = "
+                          r"1\.8\d+ kWh: error \+\d{5,6}\.\d+ % \(allowed ±2 %\)"),  # 1000x
+        SESSION: fails(19, r"error \+\d{5,6}\.\d+ % \(allowed ±1 %\)"),
+        OFFLINE: fails(23, r"error \+\d{5,6}\.\d+ % \(allowed ±1 %\)"),
+    },
+    "limit_delay_s=30": {
+        PILOT: fails(16, r"ev offered current never <= 10 A within 15 s .*last observed 3\d\.\d+ A"),
+        STACK: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
+        LIMIT_6: fails(17, r"analyzer current L1 never <= 6 A \+ 0\.6 A \(6\.600 A\) within 15 s "
+                           r".*last observed 3\d\.\d+ A at t="),
+        LIMIT_10: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
+        LIMIT_16: fails(17, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
+    },
+    "ignore_profiles=true": {
+        PILOT: fails(16, r"ev offered current never <= 10 A within 15 s"),
+        STACK: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
+        LIMIT_6: fails(17, r"never <= 6 A \+ 0\.6 A \(6\.600 A\) within 15 s"),
+        LIMIT_10: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
+        LIMIT_16: fails(17, r"analyzer current L1 never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
+    },
+    "stack_level_bug=true": {
+        STACK: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s .*last observed 1[56]\.\d+ A"),
+    },
+    "offline_drop=true": {
+        OFFLINE: fails(19, r"charger did not send TransactionEvent \{'eventType': 'Updated', 'offline': True\} "
+                           r"within 2 min"),
+    },
+    "offline_unflagged=true": {
+        OFFLINE: fails(19, r"\d+ TransactionEvent arrived but none matched"),
+    },
+    "seqno_gap=true": {
+        SESSION: fails(20, r"seqNo expected 2, observed 3 \(skipped\) at t="),
+        OFFLINE: fails(21, r"seqNo expected \d+, observed \d+ \(skipped\) at t="),
+    },
+    "clock_skew_s=300": {
+        MESSAGES: fails(19, r"timestamp: expected within 2 s of the harness clock, observed \S+ \(\+299\.\d+ s\)"),
+    },
+    "schema_violation=true": {
+        # The twin bench is strict (csms.strict_schema): a frame against the schema fails every scenario
+        # that received one, at the scenario's line; messages.spec's rule names it at its own line.
+        ENERGY: fails(13, STRICT),
+        SESSION: fails(12, STRICT),
+        MESSAGES: fails(18, r"violates the OCPP 2\.0\.1 schema: meterValue\.0\.sampledValue\.0\.value: '[\d.]+' "
+                            r"is not of type 'number'"),
+        PILOT: fails(14, STRICT),
+        STACK: fails(14, STRICT),
+        LIMIT_6: fails(15, STRICT),
+        LIMIT_10: fails(15, STRICT),
+        LIMIT_16: fails(15, STRICT),
+        OFFLINE: fails(12, STRICT),
+    },
+    "reboot_loses_tx=true": {
+        RESET_TX: fails(32, r"charger did not send TransactionEvent \{'eventType': 'Ended', 'transactionInfo': "
+                            r"\{'stoppedReason': 'ImmediateReset'\}\} within 120 s"),
+    },
+    "status_stuck=true": {
+        STATUS: fails(12, r"charger status evse 1 never is Occupied within 30 s .*last observed Available"),
+    },
+    "firmware_version=9.9.9": {
+        FIRMWARE: fails(10, r"charger reports firmware '9\.9\.9' in its BootNotification; the bench file "
+                            r"expects '1\.4\.2'"),
+    },
+}
+
+
+# ---- running the library --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    outcome: str  # passed, failed, skipped, error
+    text: str     # the failure as pytest reports it ("" when passed)
+
+
+def library() -> list[str]:
+    """Every scenario of the library, as `file::scenario` (the spec's title left out: unique per file)."""
+    out = []
+    for path in sorted(SPECS.rglob("*.spec")):
+        for spec in dsl.load(path):
+            out += [f"{path.relative_to(SPECS).as_posix()}::{sc.name}" for sc in spec.scenarios]
+    return out
+
+
+def _scenario_id(nodeid: str) -> str:
+    path, _title, name = nodeid.split("::", 2)
+    return f"{Path(path).relative_to('specs').as_posix()}::{name}"
+
+
+def run_library(knob: str, out: Path) -> tuple[dict[str, Outcome], dict[float, float]]:
+    """Run every spec file under `knob` ("healthy": no fault), one pytest process per speed.
+    Returns each scenario's outcome and each speed group's wall time."""
+    groups: dict[float, list[str]] = {}
+    for path in sorted(SPECS.rglob("*.spec")):
+        rel = path.relative_to(SPECS).as_posix()
+        groups.setdefault(SPEEDS.get(rel, DEFAULT_SPEED), []).append(f"specs/{rel}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
+    results: dict[str, Outcome] = {}
+    walls: dict[float, float] = {}
+    for speed, paths in groups.items():
+        report = out / f"report-{speed:g}x.jsonl"
+        env["CHARGESPEC_MATRIX_REPORT"] = str(report)
+        args = [sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider", "-p", "fault_matrix_report",
+                "-q", "--no-header", f"--speed={speed:g}", f"--evidence={out / f'evidence-{speed:g}x'}"]
+        if knob != "healthy":
+            args += ["--fault", knob]
+        start = time.perf_counter()
+        proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+        walls[speed] = time.perf_counter() - start
+        (out / f"output-{speed:g}x.txt").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+        if not report.exists():
+            raise AssertionError(f"the library run at {speed:g}x reported nothing:\n{proc.stdout[-3000:]}"
+                                 f"{proc.stderr[-3000:]}")
+        for line in report.read_text(encoding="utf-8").splitlines():
+            r = json.loads(line)
+            sid = _scenario_id(r["nodeid"])
+            if sid not in results or results[sid].outcome == "passed":  # a teardown error outranks a pass
+                results[sid] = Outcome(r["outcome"], r["text"])
+    return results, walls
+
+
+def differences(knob: str, results: dict[str, Outcome], scenarios: list[str]) -> list[str]:
+    """How a run differs from MATRIX[knob], one line per scenario (empty: it matches)."""
+    expected = MATRIX[knob]
+    problems = [f"{s}: did not run" for s in scenarios if s not in results]
+    for sid, r in sorted(results.items()):
+        want = expected.get(sid)
+        if want is None:
+            if r.outcome != "passed":
+                problems.append(f"{sid}: expected to pass, {r.outcome}:\n{r.text.strip()}")
+            continue
+        if r.outcome != "failed" or not r.text.startswith("FAILED (the charger did not meet a criterion)"):
+            problems.append(f"{sid}: expected a charger failure at line {want.line}, "
+                            f"{r.outcome}:\n{r.text.strip()}")
+            continue
+        file = sid.split("::")[0]
+        if not re.search(rf"{re.escape(file)}:{want.line}:\d+:", r.text):
+            problems.append(f"{sid}: expected to fail at {file}:{want.line}, failed elsewhere:\n{r.text.strip()}")
+        problems += [f"{sid}: {p!r} not in the failure:\n{r.text.strip()}" for p in want.patterns
+                     if not re.search(p, r.text)]
+    return problems
+
+
+# ---- the tests ------------------------------------------------------------------------------------------
+
+@pytest.mark.fault_matrix
+@pytest.mark.parametrize("knob", list(MATRIX), ids=[k.split("=")[0] for k in MATRIX])
+def test_library_under_fault(knob: str, tmp_path: Path) -> None:
+    results, walls = run_library(knob, tmp_path)
+    problems = differences(knob, results, library())
+    timing = ", ".join(f"{w:.1f} s at {s:g}x" for s, w in walls.items())
+    assert not problems, f"under {knob} ({timing}; evidence in {tmp_path}):\n" + "\n\n".join(problems)
+
+
+def test_matrix_covers_every_knob_and_scenario() -> None:
+    knobs = {k.split("=")[0] for k in MATRIX if k != "healthy"}
+    assert knobs == {f.name for f in dataclass_fields(Faults)}, "each fault knob has one row"
+    scenarios = library()
+    assert len(set(scenarios)) == len(scenarios), "scenario names are unique per spec file"
+    named = {s for row in MATRIX.values() for s in row}
+    assert named <= set(scenarios), f"not in the library: {sorted(named - set(scenarios))}"
+    assert set(SPEEDS) <= {s.split("::")[0] for s in scenarios}
+
+
+def render_matrix() -> str:
+    """MATRIX as the Markdown table docs/twin.md publishes: a row per scenario, a column per knob, each
+    cell the spec line it fails at (blank: passes)."""
+    knobs = [k for k in MATRIX if k != "healthy"]
+    names = [k.split("=")[0] for k in knobs]
+    lines = ["| spec :: scenario | " + " | ".join(f"`{n}`" for n in names) + " |",
+             "|---|" + "---|" * len(knobs)]
+    for sid in library():
+        cells = [f"✗ {MATRIX[k][sid].line}" if sid in MATRIX[k] else "" for k in knobs]
+        lines.append(f"| `{sid.split('::')[0]}` :: {sid.split('::')[1]} | " + " | ".join(cells) + " |")
+    values = ", ".join(f"`{k}`" for k in knobs)
+    return "\n".join(lines) + f"\n\nValues: {values}. The healthy twin passes every scenario.\n"
+
+
+BEGIN, END = "<!-- fault-matrix: generated from tests/runner/test_fault_matrix.py -->", "<!-- /fault-matrix -->"
+
+
+def test_docs_publish_the_matrix() -> None:
+    text = DOC.read_text(encoding="utf-8")
+    assert BEGIN in text and END in text, f"docs/twin.md has no {BEGIN} … {END} section"
+    published = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
+    assert published == render_matrix().strip(), "docs/twin.md's matrix differs from MATRIX: run " \
+                                                  "`.venv/bin/python tests/runner/test_fault_matrix.py docs`"
+
+
+def test_thirty_minute_session_runs_in_under_a_minute_at_60x(pytester: pytest.Pytester) -> None:
+    (pytester.path / "session-energy.spec").write_bytes((SPECS / "metering/session-energy.spec").read_bytes())
+    start = time.perf_counter()
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--speed", "60",
+                                           f"--evidence={pytester.path / 'evidence'}", timeout=300)
+    seconds = time.perf_counter() - start
+    result.assert_outcomes(passed=1)
+    assert seconds < 60, f"the 30-minute session took {seconds:.1f} s at 60x"
+    notes = next((pytester.path / "evidence").rglob("notes.txt")).read_text()
+    assert re.search(r"error [+-]0\.[0-4]\d % \(allowed ±1 %\)", notes), notes
+
+
+def _main(argv: list[str]) -> int:
+    if argv[:1] == ["docs"]:
+        text = DOC.read_text(encoding="utf-8")
+        head, rest = text.split(BEGIN, 1)
+        DOC.write_text(f"{head}{BEGIN}\n{render_matrix()}{END}{rest.split(END, 1)[1]}", encoding="utf-8")
+        return 0
+    if argv[:1] == ["run"]:
+        import tempfile
+
+        scenarios = library()
+        wanted = [k for k in MATRIX if not argv[1:] or k.split("=")[0] in argv[1:]]
+        for knob in wanted:
+            out = Path(tempfile.mkdtemp(prefix=f"matrix-{knob.split('=')[0]}-"))
+            results, walls = run_library(knob, out)
+            failed = sorted(s for s, r in results.items() if r.outcome != "passed")
+            timing = ", ".join(f"{w:.1f} s at {s:g}x" for s, w in walls.items())
+            print(f"== {knob} ({timing}; {out}): {len(failed)} of {len(results)} fail")
+            for sid in failed:
+                print(f"   {sid}: {results[sid].text.strip().splitlines()[1:3]}")
+            for p in differences(knob, results, scenarios):
+                print(f"   DIFFERS {p.splitlines()[0]}")
+        return 0
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(_main(sys.argv[1:]))
