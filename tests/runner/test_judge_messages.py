@@ -27,7 +27,8 @@ def test_either_of_two_messages() -> None:
                 others=(MessagePattern("NotifyEvent", {"eventData": [{"actualValue": "Occupied"}]}),))
     _rx(run, "StatusNotification", {"connectorStatus": "Available", "evseId": 1}, 1)
     with pytest.raises(ExpectationFailed, match=r'did not send StatusNotification \{connectorStatus: "Occupied"\} '
-                                                r'or NotifyEvent \{eventData: \[\{actualValue: "Occupied"\}\]\} by now.*'
+                                                r'or NotifyEvent \{eventData: \[\{actualValue: "Occupied"\}\]\} '
+                                                r'by now.*'
                                                 r'1 StatusNotification, 0 NotifyEvent arrived but none matched'):
         expect_message(run, e)
     _rx(run, "NotifyEvent", {"eventData": [{"actualValue": "Available"}, {"actualValue": "Occupied"}]}, 2)
@@ -61,7 +62,7 @@ def test_at_least_waits_within_and_counts() -> None:
     _after_action(run)
     _rx(run, "StatusNotification", {"evseId": 1}, 1)
     e = _expect("StatusNotification", {}, count=MessageCount("at least", 2), within=_secs(2))
-    with pytest.raises(ExpectationFailed, match=r"charger sent 1 StatusNotification within 2 s .*expected at least 2"):
+    with pytest.raises(ExpectationFailed, match=r"charger sent 1 StatusNotification within 2 s .*at least 2"):
         expect_message(run, e)
     _rx(run, "StatusNotification", {"evseId": 1}, 2)
     expect_message(run, e)
