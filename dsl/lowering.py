@@ -192,14 +192,15 @@ class Lowering:
             if isinstance(node, ast.Word) and node.text not in ("true", "false", "null"):
                 if scope is not None and node.text in ("present", "absent"):
                     continue
-                hint = f'write "{node.text}"'
                 if node.text in ("present", "absent"):
-                    hint = f"{node.text} matches a field of a message the charger sends; write a value here"
-                self.sink.at(node, f"field value {node.text} must be quoted", hint)
+                    self.sink.at(node, f"{node.text} matches a field of a message the charger sends; a message "
+                                 "to send holds values", "write the value to send")
+                else:
+                    self.sink.at(node, f"field value {node.text} must be quoted", f'write "{node.text}"')
                 ok = False
             elif isinstance(node, ast.Alternatives | ast.Negated | ast.Remembered) and scope is None:
                 self.sink.at(node, f"{render_atom(node)} matches a field of a message the charger sends; "
-                             "a message to send holds values", "write one value here")
+                             "a message to send holds values", "write the value to send")
                 ok = False
             elif isinstance(node, ast.Remembered) and scope is not None and node.name.value not in scope.remembered:
                 self.sink.at(node, f'nothing is remembered as "{node.name.value}" before this line',
@@ -351,7 +352,7 @@ class Lowering:
     def stmt_Remember(self, s: ast.Remember, scope: Scope) -> plan.Step | None:
         message = self.message(s.message.action, s.message.fields, scope)
         if s.which.text not in ("first", "last"):
-            self.sink.at(s.which, f'remember of the {s.which.text}: write "the first" or "the last"',
+            self.sink.at(s.which, f'"the {s.which.text}": remember reads the first or the last matching message',
                          did_you_mean(s.which.text, ("first", "last")))
             return None
         scope.remembered.add(s.name.value)
