@@ -179,6 +179,7 @@ def test_message_patterns_are_served_and_equal_the_full_path_and_survive_the_cac
 
 def test_remembered_values_are_left_to_the_full_path() -> None:
     text = MATCHING + ('    remember transactionInfo.transactionId of the last TransactionEvent as "tx"\n'
-                       '    expect charger sends TransactionEvent {transactionInfo: {transactionId: remembered "tx"}}\n')
+                       '    expect charger sends TransactionEvent {transactionInfo: {transactionId: remembered "tx"}}'
+                       '\n')
     assert assert_agrees(text) is None  # (the names remembered so far are a scope, like windows)
     assert full(text, "quick.spec") is not None
