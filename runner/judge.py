@@ -545,15 +545,16 @@ def expect_rule(run: ScenarioRun, e: ExpectRule) -> None:
         # clock=None: each frame's recorded wall time is the harness clock at its arrival
         problems = msg.timestamps_within(frames, None, tol.value if tol is not None else 2.0)
     elif e.rule == "schema_valid":
+        bound = _bind(run, e.fields, e.source)
         problems = [f.message for f in run.recorder.findings() if f.station in (None, run.station.id)
-                    and _selected_finding(f.raw, e)]
+                    and _selected_finding(f.raw, e, bound)]
     else:
         raise BenchError(e.source, f"rule {e.rule!r} has no judge in this version of chargespec")
     if problems:
         raise ExpectationFailed(e.source, _problems(problems))
 
 
-def _selected_finding(raw: str | None, e: ExpectRule) -> bool:
+def _selected_finding(raw: str | None, e: ExpectRule, fields: dict[str, Any]) -> bool:
     """Whether a schema finding is about a message the rule selects (its action and field filter); a
     finding on a frame that cannot be read as a message is kept, as it was before filters existed."""
     if e.action is None and not e.fields:
@@ -563,7 +564,7 @@ def _selected_finding(raw: str | None, e: ExpectRule) -> bool:
     mtype, _, action, payload, _ = parse_frame(raw)
     if action is None:
         return True
-    return (e.action is None or action == e.action) and (mtype != 2 or msg.matches(payload, dict(e.fields)))
+    return (e.action is None or action == e.action) and (mtype != 2 or msg.matches(payload, fields))
 
 
 def expect_trials(run: ScenarioRun, e: ExpectTrials) -> None:
