@@ -114,7 +114,7 @@ class Lowering:
             self._unknown_statement(s)
             return None
         step, binding = found
-        args = self.args(step.params, binding, s)
+        args = self.args(step.params, binding, s, scope)
         if args is None:
             return None
         return plan.Action(step=step.name, args=args, source=s.source, text=render_atoms(s.atoms))
@@ -132,20 +132,20 @@ class Lowering:
         self.sink.at(s, f'unknown statement "{render_atoms(s.atoms)}"', hint)
 
     def args(self, params: tuple[Param, ...], binding: Mapping[str, ast.Atoms],
-             at: ast.Node) -> dict[str, Any] | None:
+             at: ast.Node, scope: Scope | None = None) -> dict[str, Any] | None:
         args: dict[str, Any] = {}
         ok = True
         for p in params:
             if p.name not in binding:
                 continue  # an optional part left out
-            value = self.arg(p, binding[p.name], at)
+            value = self.arg(p, binding[p.name], at, scope)
             if value is None:
                 ok = False
             else:
                 args[p.name] = value
         return args if ok else None
 
-    def arg(self, p: Param, atoms: ast.Atoms, at: ast.Node) -> Any:
+    def arg(self, p: Param, atoms: ast.Atoms, at: ast.Node, scope: Scope | None = None) -> Any:
         if p.is_quantity:
             node = ast.Expr(source=atoms[0].source, width=_span(atoms), atoms=atoms)
             q = evaluate(atoms, node, self.sink)
@@ -165,7 +165,7 @@ class Lowering:
             return a.value
         if p.type == "fields":
             assert isinstance(a, ast.Fields)
-            return self.fields(a)
+            return self.fields(a, scope, send=True)
         assert isinstance(a, ast.Word)
         if p.type == "action":
             return self.action(a)
@@ -184,13 +184,15 @@ class Lowering:
         self.sink.at(word, f'unknown {what} "{word.text}"', did_you_mean(word.text, sorted(choices)))
         return None
 
-    def fields(self, f: ast.Fields, scope: Scope | None = None) -> dict[str, Any] | None:
-        """A field object as plan data. With a `scope` it is a pattern to match: `present`, `absent`,
-        `not V`, `V or W` and `remembered "name"` are allowed; without, it is a payload to send."""
+    def fields(self, f: ast.Fields, scope: Scope | None = None, *, send: bool = False) -> dict[str, Any] | None:
+        """A field object as plan data. To match (`send` false, with the `scope`), `present`, `absent`,
+        `not V`, `V or W` and `remembered "name"` are allowed; a payload to send holds values and
+        `remembered "name"` (with the `scope`; none without)."""
         ok = True
+        matching = scope is not None and not send
         for node in _walk_fields(f):
             if isinstance(node, ast.Word) and node.text not in ("true", "false", "null"):
-                if scope is not None and node.text in ("present", "absent"):
+                if matching and node.text in ("present", "absent"):
                     continue
                 if node.text in ("present", "absent"):
                     self.sink.at(node, f"{node.text} matches a field of a message the charger sends; a message "
@@ -198,7 +200,8 @@ class Lowering:
                 else:
                     self.sink.at(node, f"field value {node.text} must be quoted", f'write "{node.text}"')
                 ok = False
-            elif isinstance(node, ast.Alternatives | ast.Negated | ast.Remembered) and scope is None:
+            elif (isinstance(node, ast.Alternatives | ast.Negated) and not matching) or (
+                    isinstance(node, ast.Remembered) and scope is None):
                 self.sink.at(node, f"{render_atom(node)} matches a field of a message the charger sends; "
                              "a message to send holds values", "write the value to send")
                 ok = False
@@ -225,7 +228,7 @@ class Lowering:
                 ok = False
         if not ok:
             return None
-        value = _pattern(f) if scope is not None else field_value(f)
+        value = _pattern(f) if scope is not None else field_value(f)  # (a payload to send: values, remembered)
         return value if isinstance(value, dict) else None
 
     def stmt_Measure(self, s: ast.Measure, scope: Scope) -> plan.Step | None:

@@ -24,6 +24,7 @@ from dsl.steps import builtin_registry
 from instruments.errors import InstrumentError
 from runner.context import ScenarioRun
 from runner.csms.errors import CsmsError
+from runner.csms.expect import bind
 from runner.errors import BenchError, ExpectationFailed
 
 StepFn = Callable[..., None]
@@ -246,7 +247,7 @@ def csms_clears_profiles(run: ScenarioRun) -> None:
 
 @implements("csms.sends")
 def csms_sends(run: ScenarioRun, action: str, fields: Mapping[str, Any] | None = None) -> None:
-    run.last_outcome = _call(run, action, dict(fields or {}))
+    run.last_outcome = _call(run, action, bind(dict(fields or {}), run.remembered))  # `remembered "tx"` values
 
 
 @implements("csms.drops")

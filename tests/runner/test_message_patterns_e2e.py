@@ -14,16 +14,16 @@ import pytest
 SPEC = Path(__file__).parent / "fixtures" / "patterns.spec"
 
 FAILURES = {
-    "a wrong alternative fails": r'patterns.spec:19:5: .*\n.*charger did not send StatusNotification '
+    "a wrong alternative fails": r'patterns.spec:20:5: .*\n.*charger did not send StatusNotification '
                                  r'\{connectorStatus: "Faulted" or "Unavailable"\} within 5 s .*differs in 1 field '
                                  r'\(connectorStatus: expected "Faulted" or "Unavailable", observed "Occupied"\)',
-    "absent fails on a field that is there": r"patterns.spec:23:5: .*\n.*differs in 1 field \(connectorId: "
+    "absent fails on a field that is there": r"patterns.spec:24:5: .*\n.*differs in 1 field \(connectorId: "
                                              r"expected absent, observed 1\)",
-    "exactly fails on too many": r'patterns.spec:27:5: .*\n.*charger sent 1 StatusNotification '
+    "exactly fails on too many": r'patterns.spec:28:5: .*\n.*charger sent 1 StatusNotification '
                                  r'\{connectorStatus: "Occupied"\} within 5 s .*; expected exactly 0: 1 arrived',
-    "a remembered value that differs fails": r"patterns.spec:33:5: .*\n.*differs in 1 field "
+    "a remembered value that differs fails": r"patterns.spec:34:5: .*\n.*differs in 1 field "
                                              r"\(transactionInfo.transactionId: expected \"\[token#",
-    "a variable on an evse the charger does not have": r"patterns.spec:36:5: .*\n.*charger did not accept "
+    "a variable on an evse the charger does not have": r"patterns.spec:37:5: .*\n.*charger did not accept "
                                                        r"SampledDataCtrlr.TxUpdatedInterval = 10: .*UnknownComponent"
                                                        r".*'evse': \{'id': 1\}",
 }
