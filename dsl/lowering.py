@@ -124,7 +124,9 @@ class Lowering:
         word = render_atoms((head,))
         actors = self.registry.actors
         if word not in actors:
-            hint = did_you_mean(word, actors) or "statements start with " + ", ".join(actors)
+            # (a misspelt statement keyword reads as an unknown actor: name the keyword it was meant to be)
+            hint = did_you_mean(word, (*actors, "remember", "measure", "repeat", "include", "expect")) or (
+                "statements start with " + ", ".join(actors))
             self.sink.at(head, f'unknown actor "{word}"', hint)
             return
         nearest = self.registry.nearest(s.atoms)
