@@ -152,6 +152,44 @@ def show(value: Any) -> str:
     return repr(value) if isinstance(value, float) else str(value)
 
 
+def plain_variants(value: Any) -> list[Any]:
+    """Plain data that together hold every value a pattern names: variant i takes the i-th option of each
+    `V or W` (or its last), `not V` as V, and leaves `present`, `absent` and `remembered` out. For whoever
+    reads the values a spec writes (runner.redact learns the secrets among them)."""
+    def width(v: Any) -> int:
+        if isinstance(v, AnyOf):
+            return max([len(v.options), *map(width, v.options)])
+        if isinstance(v, Not):
+            return width(v.value)
+        if isinstance(v, Mapping):
+            return max([1, *map(width, v.values())])
+        return max([1, *map(width, v)]) if isinstance(v, list | tuple) else 1
+
+    def pick(v: Any, i: int) -> Any:
+        if isinstance(v, AnyOf):
+            return pick(v.options[min(i, len(v.options) - 1)], i)
+        if isinstance(v, Not):
+            return pick(v.value, i)
+        if isinstance(v, Present | Absent | Remembered):
+            return None
+        if isinstance(v, Mapping):
+            return {k: pick(x, i) for k, x in v.items()}
+        return [pick(x, i) for x in v] if isinstance(v, list | tuple) else v
+
+    return [pick(value, i) for i in range(width(value))]
+
+
+def field_objects(step: Any) -> list[Mapping[str, Any]]:
+    """Every field object a plan step matches messages against (its own, its alternatives', the
+    reference message's of `within D after`, a remember line's)."""
+    out = [step.fields] if isinstance(getattr(step, "fields", None), Mapping) else []
+    out += [p.fields for p in getattr(step, "others", ())]
+    after, message = getattr(step, "after", None), getattr(step, "message", None)
+    out += [after.message.fields] if isinstance(after, After) else []
+    out += [message.fields] if isinstance(message, MessagePattern) else []
+    return out
+
+
 class MessagePattern(msgspec.Struct, frozen=True):
     """A message to look for: `action` whose payload matches `fields`."""
 
