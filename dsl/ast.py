@@ -210,6 +210,7 @@ class ExpectMessage(Node, frozen=True, kw_only=True):
     others: tuple[MessageRef, ...] = ()
     count: MessageCount | None = None
     after: After | None = None
+    within_twice: Expr | None = None  # a trailing `within T` besides `expect within T:` (an error)
 
 
 class ExpectInterval(Node, frozen=True, kw_only=True):

@@ -329,6 +329,11 @@ class Lowering:
         return plan.MessagePattern(name, values) if name is not None and values is not None else None
 
     def stmt_ExpectMessage(self, s: ast.ExpectMessage, scope: Scope) -> plan.Step | None:
+        if s.within_twice is not None:
+            self.sink.at(s.within_twice, "two time limits for one expectation",
+                         "keep one: `expect within T: charger sends …`, or `… within D after <Action>` for the "
+                         "time from another message")
+            return None
         first = self.message(s.action, s.fields, scope)
         others = [self.message(m.action, m.fields, scope) for m in s.others]
         within = self.duration(s.within) if s.within is not None else None

@@ -669,17 +669,21 @@ class _Builder:
 
     def sends(self, stmt: Tree, tree: Tree, within: ast.Expr | None) -> ast.ExpectMessage:
         first, *others = (self.message(m) for m in _subtrees(tree, "message"))
-        count = after = None
+        count = after = twice = None
         for c in _subtrees(tree, "count"):
             words = [t.value for t in c.children if isinstance(t, Token) and t.type != "NUMBER"]
             count = ast.MessageCount(**self.tree_pos(c), kind=" ".join(words),
                                      number=ast.Number(**self.tok_pos(_tokens(c, "NUMBER")[0]),
                                                        text=_tokens(c, "NUMBER")[0].value))
         for a in _subtrees(tree, "after"):
+            if not _subtrees(a, "message"):  # `… within T` at the end: the expectation's own time limit
+                twice = self.expr(_subtree(a, "expr")) if within is not None else None
+                within = within or self.expr(_subtree(a, "expr"))
+                continue
             after = ast.After(**self.tree_pos(a), within=self.expr(_subtree(a, "expr")),
                               message=self.message(_subtree(a, "message")))
         return ast.ExpectMessage(**self.tree_pos(stmt), within=within, action=first.action, fields=first.fields,
-                                 others=tuple(others), count=count, after=after)
+                                 others=tuple(others), count=count, after=after, within_twice=twice)
 
     def message(self, tree: Tree) -> ast.MessageRef:
         fields = _subtrees(tree, "fields")

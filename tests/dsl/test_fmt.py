@@ -183,3 +183,6 @@ def test_message_patterns_counts_and_remember_get_the_canonical_layout() -> None
         '    csms sets variable OCPPCommCtrlr.MessageAttempts[TransactionEvent] on evse 1 to "3"\n')
     assert format_text(messy, "x.spec") == canonical
     assert format_text(canonical, "x.spec") == canonical
+    trailing = 'spec "s"\n  scenario "x"\n    expect charger sends exactly 1 TransactionEvent within 30 s\n'
+    assert format_text(trailing, "x.spec") == (
+        'spec "s"\n  scenario "x"\n    expect within 30 s: charger sends exactly 1 TransactionEvent\n')
