@@ -23,6 +23,7 @@ from dsl.plan import Action, Quantity
 from dsl.steps import builtin_registry
 from instruments.errors import InstrumentError
 from runner.context import ScenarioRun
+from runner.csms.commands import variable_ref
 from runner.csms.errors import CsmsError
 from runner.csms.expect import bind
 from runner.errors import BenchError, ExpectationFailed
@@ -274,15 +275,12 @@ def csms_accepts(run: ScenarioRun) -> None:
 
 @implements("csms.sets_variable")
 def csms_sets_variable(run: ScenarioRun, variable: str, value: str, evse: int | None = None) -> None:
-    # `Component.Variable[instance]` and `on evse N` name the variable's instance and the component's EVSE
-    ref, _, instance = variable.removesuffix("]").partition("[")
-    component, _, name = ref.rpartition(".")
-    if not component or not name:
+    if "." not in variable.strip("."):
         raise BenchError(None, f"variable {variable!r} must be Component.Variable, e.g. "
                                "SampledDataCtrlr.TxUpdatedInterval")
-    item = {"component": {"name": component, **({"evse": {"id": evse}} if evse is not None else {})},
-            "variable": {"name": name, **({"instance": instance} if instance else {})}, "attributeValue": value}
-    out = _csms(run, "SetVariables", run.harness.set_variables(run.station.id, [item], timeout_s=CALL_TIMEOUT_S))
+    item = {**variable_ref(variable, evse), "attributeValue": value}  # `Component.Variable[instance]`, `on evse N`
+    out = _csms(run, "SetVariables", run.harness.set_variables(run.station.id, [item],
+                                                                 timeout_s=CALL_TIMEOUT_S))
     run.last_outcome = out
     results = (out.response or {}).get("setVariableResult") or [{}]
     if out.error_code or results[0].get("attributeStatus") != "Accepted":
