@@ -398,7 +398,7 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage) -> None:
                                               f"preceding action at {_rel(run, since)}), so {_what(patterns)} "
                                               f"could not be timed from it: {_nearest(run, frames(), ref, since)}")
         start, end = y.t, y.t + e.after.within.value
-        span = (f"within {e.after.within.text} after {y.action} (at {_rel(run, y.t)}; "
+        span = (f"within {e.after.within.text} after {_what(ref)} (at {_rel(run, y.t)}; "
                 f"{_rel(run, start)} … {_rel(run, end)})")
     else:
         start, end = since, deadline

@@ -26,6 +26,17 @@ FAILURES = {
     "a variable on an evse the charger does not have": r"patterns.spec:37:5: .*\n.*charger did not accept "
                                                        r"SampledDataCtrlr.TxUpdatedInterval = 10: .*UnknownComponent"
                                                        r".*'evse': \{'id': 1\}",
+    "present fails on a field that is not there": r"patterns.spec:41:5: .*\n.*differs in 1 field \(vendorId: "
+                                                  r"expected present, observed \(absent\)\)",
+    "not fails on the value it excludes": r'patterns.spec:45:5: .*\n.*differs in 1 field \(connectorStatus: '
+                                          r'expected not "Occupied", observed "Occupied"\)',
+    "neither of two messages fails": r'patterns.spec:49:5: .*\n.*did not send StatusNotification \{connectorStatus: '
+                                     r'"Faulted"\} or NotifyEvent .* 1 StatusNotification, 0 NotifyEvent arrived',
+    "at least fails on too few": r"patterns.spec:53:5: .*\n.*charger sent 1 StatusNotification .*; expected at "
+                                 r"least 3: 1 arrived",
+    "a message that does not follow in time fails": r'patterns.spec:58:5: .*\n.*charger sent 0 TransactionEvent '
+                                                    r'\{eventType: "Ended"\} within 5 s after TransactionEvent '
+                                                    r'\{eventType: "Started"\} \(at t=[\d.]+ s; .*expected at least 1',
 }
 
 
