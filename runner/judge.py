@@ -332,7 +332,7 @@ def _nearest(run: ScenarioRun, frames: list[Frame], patterns: list[tuple[str, An
     if near is None:
         return f"no {' or '.join(actions)} arrived"
     f, diff = near
-    shown = "; ".join(f"{path}: expected {_show_expected(want)}, observed {_json(got)}" for path, want, got in diff)
+    shown = "; ".join(f"{path}: expected {show(want)}, observed {_json(got)}" for path, want, got in diff)
     arrived = ", ".join(f"{n} {a}" for a, n in counts.items())
     return (f"{arrived} arrived but none matched; nearest, at {_rel(run, f.t)}, differs in {len(diff)} "
             f"field{'s' if len(diff) != 1 else ''} ({shown}): {f.raw[:300]}")
@@ -432,10 +432,6 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage) -> None:
 
 def _json(value: Any) -> str:
     return value if value == msg.MISSING else json.dumps(value, default=str)
-
-
-def _show_expected(value: Any) -> str:
-    return show(value)
 
 
 def remember(run: ScenarioRun, e: Remember) -> None:
