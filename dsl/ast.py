@@ -83,7 +83,25 @@ class FieldList(Atom, frozen=True, kw_only=True):
     items: tuple[FieldValue, ...]
 
 
-FieldValue = String | Number | Word | Placeholder | Fields | FieldList
+class Alternatives(Atom, frozen=True, kw_only=True):
+    """A value to match written as choices: ``"Available" or "Occupied"``, ``absent or "NoError"``."""
+
+    items: tuple[FieldValue, ...]
+
+
+class Negated(Atom, frozen=True, kw_only=True):
+    """``not 0``: the field is there and does not match the value."""
+
+    value: FieldValue
+
+
+class Remembered(Atom, frozen=True, kw_only=True):
+    """``remembered "tx"``: the value a `remember … as "tx"` line kept."""
+
+    name: String
+
+
+FieldValue = String | Number | Word | Placeholder | Fields | FieldList | Alternatives | Negated | Remembered
 Atoms = tuple[Atom, ...]
 
 
@@ -161,10 +179,38 @@ class ExpectAccuracy(Node, frozen=True, kw_only=True):
     window: String | None
 
 
+class MessageRef(Node, frozen=True, kw_only=True):
+    """A message to look for: ``TransactionEvent {eventType: "Started"}``."""
+
+    action: Word
+    fields: Fields | None
+
+
+class MessageCount(Node, frozen=True, kw_only=True):
+    """``exactly 1``, ``at least 2``, ``at most 3``."""
+
+    kind: str  # exactly | at least | at most
+    number: Number
+
+
+class After(Node, frozen=True, kw_only=True):
+    """``within 10 s after StatusNotification {…}``: the time from another message."""
+
+    within: Expr
+    message: MessageRef
+
+
 class ExpectMessage(Node, frozen=True, kw_only=True):
+    """``expect [within T:] charger sends [COUNT] A {…} [or B {…}]… [within D after C {…}]``: `action` and
+    `fields` are the first message; `others` the alternatives after "or"."""
+
     within: Expr | None
     action: Word
     fields: Fields | None
+    others: tuple[MessageRef, ...] = ()
+    count: MessageCount | None = None
+    after: After | None = None
+    within_twice: Expr | None = None  # a trailing `within T` besides `expect within T:` (an error)
 
 
 class ExpectInterval(Node, frozen=True, kw_only=True):
@@ -199,11 +245,20 @@ class ExpectTrials(Node, frozen=True, kw_only=True):
     at_least: Expr
 
 
+class Remember(Node, frozen=True, kw_only=True):
+    """``remember transactionInfo.transactionId of the last TransactionEvent {…} as "tx"``."""
+
+    path: Word
+    which: Word  # first | last
+    message: MessageRef
+    name: String
+
+
 Expect = (
     ExpectCondition | ExpectAccuracy | ExpectMessage | ExpectInterval | ExpectReply | ExpectNoMessage
     | ExpectRule | ExpectTrials
 )
-Stmt = ActionStmt | Include | Measure | Repeat | Expect
+Stmt = ActionStmt | Include | Measure | Repeat | Remember | Expect
 
 
 # ---- blocks ------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from dsl.examples import placeholders
 from dsl.includes import Includes
 from dsl.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDED_STATEMENTS
 from dsl.quantities import check_dimension, evaluate
+from dsl.render import atom as render_atom
 from dsl.render import field_value, render_atoms
 from dsl.render import stmt as render_stmt
 from dsl.signals import resolve
@@ -35,9 +36,10 @@ class Scope:
     file: ast.SpecFile
     windows: set[str] = field(default_factory=set)
     including: tuple[str, ...] = ()
+    remembered: set[str] = field(default_factory=set)  # names `remember … as "name"` has kept so far
 
     def child(self, file: ast.SpecFile, key: str) -> Scope:
-        return Scope(file, self.windows, (*self.including, key))
+        return Scope(file, self.windows, (*self.including, key), self.remembered)
 
 
 class Lowering:
@@ -112,7 +114,7 @@ class Lowering:
             self._unknown_statement(s)
             return None
         step, binding = found
-        args = self.args(step.params, binding, s)
+        args = self.args(step.params, binding, s, scope)
         if args is None:
             return None
         return plan.Action(step=step.name, args=args, source=s.source, text=render_atoms(s.atoms))
@@ -122,7 +124,9 @@ class Lowering:
         word = render_atoms((head,))
         actors = self.registry.actors
         if word not in actors:
-            hint = did_you_mean(word, actors) or "statements start with " + ", ".join(actors)
+            # (a misspelt statement keyword reads as an unknown actor: name the keyword it was meant to be)
+            hint = did_you_mean(word, (*actors, "remember", "measure", "repeat", "include", "expect")) or (
+                "statements start with " + ", ".join(actors))
             self.sink.at(head, f'unknown actor "{word}"', hint)
             return
         nearest = self.registry.nearest(s.atoms)
@@ -130,20 +134,20 @@ class Lowering:
         self.sink.at(s, f'unknown statement "{render_atoms(s.atoms)}"', hint)
 
     def args(self, params: tuple[Param, ...], binding: Mapping[str, ast.Atoms],
-             at: ast.Node) -> dict[str, Any] | None:
+             at: ast.Node, scope: Scope | None = None) -> dict[str, Any] | None:
         args: dict[str, Any] = {}
         ok = True
         for p in params:
             if p.name not in binding:
                 continue  # an optional part left out
-            value = self.arg(p, binding[p.name], at)
+            value = self.arg(p, binding[p.name], at, scope)
             if value is None:
                 ok = False
             else:
                 args[p.name] = value
         return args if ok else None
 
-    def arg(self, p: Param, atoms: ast.Atoms, at: ast.Node) -> Any:
+    def arg(self, p: Param, atoms: ast.Atoms, at: ast.Node, scope: Scope | None = None) -> Any:
         if p.is_quantity:
             node = ast.Expr(source=atoms[0].source, width=_span(atoms), atoms=atoms)
             q = evaluate(atoms, node, self.sink)
@@ -163,7 +167,7 @@ class Lowering:
             return a.value
         if p.type == "fields":
             assert isinstance(a, ast.Fields)
-            return self.fields(a)
+            return self.fields(a, scope, send=True)
         assert isinstance(a, ast.Word)
         if p.type == "action":
             return self.action(a)
@@ -182,20 +186,52 @@ class Lowering:
         self.sink.at(word, f'unknown {what} "{word.text}"', did_you_mean(word.text, sorted(choices)))
         return None
 
-    def fields(self, f: ast.Fields) -> dict[str, Any] | None:
+    def fields(self, f: ast.Fields, scope: Scope | None = None, *, send: bool = False) -> dict[str, Any] | None:
+        """A field object as plan data. To match (`send` false, with the `scope`), `present`, `absent`,
+        `not V`, `V or W` and `remembered "name"` are allowed; a payload to send holds values and
+        `remembered "name"` (with the `scope`; none without)."""
         ok = True
+        matching = scope is not None and not send
         for node in _walk_fields(f):
             if isinstance(node, ast.Word) and node.text not in ("true", "false", "null"):
-                self.sink.at(node, f"field value {node.text} must be quoted", f'write "{node.text}"')
+                if matching and node.text in ("present", "absent"):
+                    continue
+                if node.text in ("present", "absent"):
+                    self.sink.at(node, f"{node.text} matches a field of a message the charger sends; a message "
+                                 "to send holds values", "write the value to send")
+                else:
+                    self.sink.at(node, f"field value {node.text} must be quoted", f'write "{node.text}"')
                 ok = False
-        keys = [i.key for i in f.items]
-        for item in f.items:
-            if keys.count(item.key) > 1:
-                self.sink.at(item, f'field "{item.key}" appears twice')
+            elif (isinstance(node, ast.Alternatives | ast.Negated) and not matching) or (
+                    isinstance(node, ast.Remembered) and scope is None):
+                self.sink.at(node, f"{render_atom(node)} matches a field of a message the charger sends; "
+                             "a message to send holds values", "write the value to send")
                 ok = False
-                break
-        value = field_value(f)
-        return value if ok and isinstance(value, dict) else None
+            elif isinstance(node, ast.Remembered) and scope is not None and node.name.value not in scope.remembered:
+                self.sink.at(node, f'nothing is remembered as "{node.name.value}" before this line',
+                             did_you_mean(node.name.value, scope.remembered) or
+                             f'remember it first: remember <field> of the last <Action> as "{node.name.value}"')
+                ok = False
+            elif isinstance(node, ast.Alternatives) and any(isinstance(i, ast.Negated) for i in node.items):
+                self.sink.at(node, f"{render_atom(node)} is ambiguous: `not` applies to one value only",
+                             "list the values that are allowed (\"A\" or \"B\"), or write a single `not V`")
+                ok = False
+            elif isinstance(node, ast.Negated) and isinstance(node.value, ast.Alternatives | ast.Negated):
+                self.sink.at(node, f"{render_atom(node)} is ambiguous",
+                             "match one value with not: `not 0`; list the allowed values instead of negating several")
+                ok = False
+        for obj in _walk_fields(f):
+            if not isinstance(obj, ast.Fields):
+                continue
+            keys = [i.key for i in obj.items]
+            dup = next((item for item in obj.items if keys.count(item.key) > 1), None)
+            if dup is not None:
+                self.sink.at(dup, f'field "{dup.key}" appears twice')
+                ok = False
+        if not ok:
+            return None
+        value = _pattern(f) if scope is not None else field_value(f)  # (a payload to send: values, remembered)
+        return value if isinstance(value, dict) else None
 
     def stmt_Measure(self, s: ast.Measure, scope: Scope) -> plan.Step | None:
         name = s.window.value
@@ -287,18 +323,57 @@ class Lowering:
             source=s.source, text=render_stmt(s),
         )
 
+    def message(self, action: ast.Word, fields: ast.Fields | None, scope: Scope) -> plan.MessagePattern | None:
+        name = self.action(action)
+        values = self.fields(fields, scope) if fields is not None else {}
+        return plan.MessagePattern(name, values) if name is not None and values is not None else None
+
     def stmt_ExpectMessage(self, s: ast.ExpectMessage, scope: Scope) -> plan.Step | None:
-        action = self.action(s.action)
-        fields = self.fields(s.fields) if s.fields is not None else {}
-        within = self.duration(s.within) if s.within is not None else None
-        if action is None or fields is None or (s.within is not None and within is None):
+        if s.within_twice is not None:
+            self.sink.at(s.within_twice, "two time limits for one expectation",
+                         "keep one: `expect within T: charger sends …`, or `… within D after <Action>` for the "
+                         "time from another message")
             return None
-        return plan.ExpectMessage(action=action, fields=fields, within=within, source=s.source,
-                                  text=render_stmt(s))
+        first = self.message(s.action, s.fields, scope)
+        others = [self.message(m.action, m.fields, scope) for m in s.others]
+        within = self.duration(s.within) if s.within is not None else None
+        count = self.count(s.count) if s.count is not None else None
+        after = None
+        if s.after is not None:
+            after_within = self.duration(s.after.within)
+            after_message = self.message(s.after.message.action, s.after.message.fields, scope)
+            if after_within is not None and after_message is not None:
+                after = plan.After(after_within, after_message)
+        if (first is None or None in others or (s.within is not None and within is None)
+                or (s.count is not None and count is None) or (s.after is not None and after is None)):
+            return None
+        return plan.ExpectMessage(action=first.action, fields=first.fields, within=within, source=s.source,
+                                  text=render_stmt(s), others=tuple(o for o in others if o is not None),
+                                  count=count, after=after)
+
+    def count(self, c: ast.MessageCount) -> plan.MessageCount | None:
+        least = 1 if c.kind == "at least" else 0
+        if not c.number.is_integer or int(c.number.text) < least:
+            self.sink.at(c.number, f"{c.kind} needs a whole number of messages ({least} or more), not {c.number.text}",
+                         "`expect no Action for T` says that none comes" if c.kind == "at least" else None)
+            return None
+        return plan.MessageCount(c.kind, int(c.number.text))  # type: ignore[arg-type]
+
+    def stmt_Remember(self, s: ast.Remember, scope: Scope) -> plan.Step | None:
+        message = self.message(s.message.action, s.message.fields, scope)
+        if s.which.text not in ("first", "last"):
+            self.sink.at(s.which, f'"the {s.which.text}": remember reads the first or the last matching message',
+                         did_you_mean(s.which.text, ("first", "last")))
+            return None
+        scope.remembered.add(s.name.value)
+        if message is None:
+            return None
+        return plan.Remember(path=tuple(s.path.text.split(".")), which=s.which.text,  # type: ignore[arg-type]
+                             message=message, name=s.name.value, source=s.source, text=render_stmt(s))
 
     def stmt_ExpectInterval(self, s: ast.ExpectInterval, scope: Scope) -> plan.Step | None:
         action = self.action(s.action)
-        fields = self.fields(s.fields) if s.fields is not None else {}
+        fields = self.fields(s.fields, scope) if s.fields is not None else {}
         every = self.duration(s.every)
         tolerance = self.duration(s.tolerance)
         window_ok = s.window is None or self.window(s.window, scope)
@@ -314,14 +389,14 @@ class Lowering:
             error = self.closed(s.error, CALL_ERROR_CODES, "CALLERROR code")
             if error is None:
                 return None
-        fields = self.fields(s.fields) if s.fields is not None else {}
+        fields = self.fields(s.fields, scope) if s.fields is not None else {}
         if fields is None:
             return None
         return plan.ExpectReply(fields=fields, error=error, source=s.source, text=render_stmt(s))
 
     def stmt_ExpectNoMessage(self, s: ast.ExpectNoMessage, scope: Scope) -> plan.Step | None:
         action = self.action(s.action)
-        fields = self.fields(s.fields) if s.fields is not None else {}
+        fields = self.fields(s.fields, scope) if s.fields is not None else {}
         duration = self.duration(s.duration)
         if action is None or fields is None or duration is None:
             return None
@@ -332,7 +407,7 @@ class Lowering:
         action = None if s.action.text == ANY_MESSAGE else self.action(s.action)
         if action is None and s.action.text != ANY_MESSAGE:
             return None
-        fields = self.fields(s.fields) if s.fields is not None else {}
+        fields = self.fields(s.fields, scope) if s.fields is not None else {}
         if fields is None:
             return None
         params: dict[str, Any] = {}
@@ -399,7 +474,33 @@ def _walk_fields(node: ast.FieldValue) -> list[ast.FieldValue]:
     if isinstance(node, ast.Fields):
         for item in node.items:
             out.extend(_walk_fields(item.value))
-    elif isinstance(node, ast.FieldList):
+    elif isinstance(node, ast.FieldList | ast.Alternatives):
         for v in node.items:
             out.extend(_walk_fields(v))
+    elif isinstance(node, ast.Negated):
+        out.extend(_walk_fields(node.value))
     return out
+
+
+def _pattern(v: ast.FieldValue) -> Any:
+    """A field value to match as plan data: values as :func:`dsl.render.field_value`, patterns as
+    :data:`dsl.plan.Pattern` (alternatives flattened)."""
+    if isinstance(v, ast.Fields):
+        return {f.key: _pattern(f.value) for f in v.items}
+    if isinstance(v, ast.FieldList):
+        return [_pattern(i) for i in v.items]
+    if isinstance(v, ast.Alternatives):
+        options: list[Any] = []
+        for item in v.items:
+            value = _pattern(item)
+            options.extend(value.options if isinstance(value, plan.AnyOf) else [value])
+        return plan.AnyOf(tuple(options))
+    if isinstance(v, ast.Negated):
+        return plan.Not(_pattern(v.value))
+    if isinstance(v, ast.Remembered):
+        return plan.Remembered(v.name.value)
+    if isinstance(v, ast.Word) and v.text == "present":
+        return plan.Present()
+    if isinstance(v, ast.Word) and v.text == "absent":
+        return plan.Absent()
+    return field_value(v)

@@ -595,8 +595,7 @@ class _Builder:
         duration = self.expr(_subtree(tree, "expr"))
         body = next(c for c in tree.children if isinstance(c, Tree) and c.data != "expr")
         if body.data == "sends":
-            action, fields = self.sends(body)
-            return ast.ExpectMessage(**self.tree_pos(tree), within=duration, action=action, fields=fields)
+            return self.sends(tree, body, duration)
         return ast.ExpectCondition(**self.tree_pos(tree), mode="within", duration=duration,
                                    condition=self.condition(body))
 
@@ -624,11 +623,11 @@ class _Builder:
                                   tolerance=tolerance, reference=reference, window=window)
 
     def stmt_expect_message(self, tree: Tree) -> ast.ExpectMessage:
-        action, fields = self.sends(_subtree(tree, "sends"))
-        return ast.ExpectMessage(**self.tree_pos(tree), within=None, action=action, fields=fields)
+        return self.sends(tree, _subtree(tree, "sends"), None)
 
     def stmt_expect_interval(self, tree: Tree) -> ast.ExpectInterval:
-        action, fields = self.sends(_subtree(tree, "sends"))
+        message = self.message(_subtree(tree, "message"))
+        action, fields = message.action, message.fields
         every, tolerance = (self.expr(e) for e in _subtrees(tree, "expr"))
         strings = _tokens(tree, "STRING")
         return ast.ExpectInterval(**self.tree_pos(tree), action=action, fields=fields, every=every,
@@ -660,11 +659,36 @@ class _Builder:
     def stmt_expect_trials(self, tree: Tree) -> ast.ExpectTrials:
         return ast.ExpectTrials(**self.tree_pos(tree), at_least=self.expr(_subtree(tree, "expr")))
 
+    def stmt_remember(self, tree: Tree) -> ast.Remember:
+        path, which = _tokens(tree, "WORD")
+        return ast.Remember(**self.tree_pos(tree), path=self.word(path), which=self.word(which),
+                            message=self.message(_subtree(tree, "message")),
+                            name=self.string(_tokens(tree, "STRING")[0]))
+
     # -- parts --
 
-    def sends(self, tree: Tree) -> tuple[ast.Word, ast.Fields | None]:
+    def sends(self, stmt: Tree, tree: Tree, within: ast.Expr | None) -> ast.ExpectMessage:
+        first, *others = (self.message(m) for m in _subtrees(tree, "message"))
+        count = after = twice = None
+        for c in _subtrees(tree, "count"):
+            words = [t.value for t in c.children if isinstance(t, Token) and t.type != "NUMBER"]
+            count = ast.MessageCount(**self.tree_pos(c), kind=" ".join(words),
+                                     number=ast.Number(**self.tok_pos(_tokens(c, "NUMBER")[0]),
+                                                       text=_tokens(c, "NUMBER")[0].value))
+        for a in _subtrees(tree, "after"):
+            if not _subtrees(a, "message"):  # `… within T` at the end: the expectation's own time limit
+                twice = self.expr(_subtree(a, "expr")) if within is not None else None
+                within = within or self.expr(_subtree(a, "expr"))
+                continue
+            after = ast.After(**self.tree_pos(a), within=self.expr(_subtree(a, "expr")),
+                              message=self.message(_subtree(a, "message")))
+        return ast.ExpectMessage(**self.tree_pos(stmt), within=within, action=first.action, fields=first.fields,
+                                 others=tuple(others), count=count, after=after, within_twice=twice)
+
+    def message(self, tree: Tree) -> ast.MessageRef:
         fields = _subtrees(tree, "fields")
-        return self.word(_tokens(tree, "WORD")[0]), self.fields(fields[0]) if fields else None
+        return ast.MessageRef(**self.tree_pos(tree), action=self.word(_tokens(tree, "WORD")[0]),
+                              fields=self.fields(fields[0]) if fields else None)  # type: ignore[arg-type]
 
     def window(self, tree: Tree) -> ast.String:
         return self.string(_tokens(tree, "STRING")[0])
@@ -692,7 +716,7 @@ class _Builder:
             return self.fields(node)
         kind = node.type
         pos = self.tok_pos(node)
-        if kind in ("WORD", "CHARGER"):
+        if kind in ("WORD", "CHARGER", "VARIABLE"):
             return ast.Word(**pos, text=node.value)
         if kind == "NUMBER":
             return ast.Number(**pos, text=node.value)
@@ -726,6 +750,12 @@ class _Builder:
             if node.data == "negative":
                 number = _tokens(node, "NUMBER")[0]
                 return ast.Number(**self.tree_pos(node), text="-" + number.value)
+            if node.data == "alternatives":
+                return ast.Alternatives(**self.tree_pos(node), items=tuple(self.fvalue(c) for c in node.children))
+            if node.data == "negated":
+                return ast.Negated(**self.tree_pos(node), value=self.fvalue(node.children[0]))
+            if node.data == "remembered":
+                return ast.Remembered(**self.tree_pos(node), name=self.string(_tokens(node, "STRING")[0]))
             return self.fields(node)
         atom = self.atom(node)
         assert isinstance(atom, ast.String | ast.Number | ast.Word | ast.Placeholder)

@@ -85,6 +85,141 @@ class StateIs(msgspec.Struct, frozen=True):
 Condition = Comparison | StateIs
 
 
+# ---- patterns in field objects ----------------------------------------------------------------------
+#
+# A field object to match (`expect charger sends A {…}`) holds JSON-like data (a value matches itself) and
+# these patterns. A field object to send (`csms sends A {…}`) holds data only. runner.csms.expect.matches
+# is the one function that gives them meaning.
+
+
+class Present(msgspec.Struct, frozen=True):
+    """`present`: the field is there, with any value."""
+
+    def __str__(self) -> str:
+        return "present"
+
+
+class Absent(msgspec.Struct, frozen=True):
+    """`absent`: the field is not there."""
+
+    def __str__(self) -> str:
+        return "absent"
+
+
+class Not(msgspec.Struct, frozen=True):
+    """`not V`: the field is there and does not match V (`not present` is absent)."""
+
+    value: Any
+
+    def __str__(self) -> str:
+        return "not " + show(self.value)
+
+
+class AnyOf(msgspec.Struct, frozen=True):
+    """`V or W …`: the field matches one of the options (`absent` among them: it may be left out)."""
+
+    options: tuple[Any, ...]
+
+    def __str__(self) -> str:
+        return " or ".join(show(o) for o in self.options)
+
+
+class Remembered(msgspec.Struct, frozen=True):
+    """`remembered "tx"`: the value an earlier `remember … as "tx"` line kept in this scenario."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f'remembered "{self.name}"'
+
+
+Pattern = Present | Absent | Not | AnyOf | Remembered
+PATTERNS = (Present, Absent, Not, AnyOf, Remembered)
+
+
+def show(value: Any) -> str:
+    """A value or pattern as a spec writes it: `{connectorStatus: "Available" or "Occupied", evseId: 1}`."""
+    if isinstance(value, PATTERNS):
+        return str(value)
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, bool) or value is None:
+        return {True: "true", False: "false", None: "null"}[value]
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def plain_variants(value: Any) -> list[Any]:
+    """Plain data that together hold every value a pattern names: variant i takes the i-th option of each
+    `V or W` (or its last), `not V` as V, and leaves `present`, `absent` and `remembered` out. For whoever
+    reads the values a spec writes (runner.redact learns the secrets among them)."""
+    def width(v: Any) -> int:
+        if isinstance(v, AnyOf):
+            return max([len(v.options), *map(width, v.options)])
+        if isinstance(v, Not):
+            return width(v.value)
+        if isinstance(v, Mapping):
+            return max([1, *map(width, v.values())])
+        return max([1, *map(width, v)]) if isinstance(v, list | tuple) else 1
+
+    def pick(v: Any, i: int) -> Any:
+        if isinstance(v, AnyOf):
+            return pick(v.options[min(i, len(v.options) - 1)], i)
+        if isinstance(v, Not):
+            return pick(v.value, i)
+        if isinstance(v, Present | Absent | Remembered):
+            return None
+        if isinstance(v, Mapping):
+            return {k: pick(x, i) for k, x in v.items()}
+        return [pick(x, i) for x in v] if isinstance(v, list | tuple) else v
+
+    return [pick(value, i) for i in range(width(value))]
+
+
+def field_objects(step: Any) -> list[Mapping[str, Any]]:
+    """Every field object a plan step matches messages against (its own, its alternatives', the
+    reference message's of `within D after`, a remember line's)."""
+    out = [step.fields] if isinstance(getattr(step, "fields", None), Mapping) else []
+    out += [p.fields for p in getattr(step, "others", ())]
+    after, message = getattr(step, "after", None), getattr(step, "message", None)
+    out += [after.message.fields] if isinstance(after, After) else []
+    out += [message.fields] if isinstance(message, MessagePattern) else []
+    return out
+
+
+class MessagePattern(msgspec.Struct, frozen=True):
+    """A message to look for: `action` whose payload matches `fields`."""
+
+    action: str
+    fields: Mapping[str, Any]
+
+    def __str__(self) -> str:
+        return self.action + (" " + show(self.fields) if self.fields else "")
+
+
+class MessageCount(msgspec.Struct, frozen=True):
+    """`exactly N`, `at least N`, `at most N` matching messages."""
+
+    kind: Literal["exactly", "at least", "at most"]
+    n: int
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.n}"
+
+    def allows(self, n: int) -> bool:
+        return n == self.n if self.kind == "exactly" else n >= self.n if self.kind == "at least" else n <= self.n
+
+
+class After(msgspec.Struct, frozen=True):
+    """`within D after M`: the messages count from the first `message` since the previous action, for D."""
+
+    within: Quantity
+    message: MessagePattern
+
+
 # ---- steps -----------------------------------------------------------------------------------------
 
 
@@ -169,13 +304,22 @@ class ExpectAccuracy(msgspec.Struct, frozen=True):
 
 
 class ExpectMessage(msgspec.Struct, frozen=True):
-    """The charger sends `action` whose payload contains `fields` (nested subset), within `within`."""
+    """The charger sends `action` whose payload contains `fields` (nested subset), within `within`; or one
+    of `others` (`A {…} or B {…}`). With `count`, the number of matching messages is judged; with `after`,
+    the messages count from another message on, for a time."""
 
     action: str
     fields: Mapping[str, Any]
     within: Quantity | None
     source: Source
     text: str
+    others: tuple[MessagePattern, ...] = ()
+    count: MessageCount | None = None
+    after: After | None = None
+
+    @property
+    def patterns(self) -> tuple[MessagePattern, ...]:
+        return (MessagePattern(self.action, self.fields), *self.others)
 
 
 class ExpectNoMessage(msgspec.Struct, frozen=True):
@@ -221,6 +365,18 @@ class ExpectRule(msgspec.Struct, frozen=True):
     fields: Mapping[str, Any] = msgspec.field(default_factory=dict)  # only messages containing these
 
 
+class Remember(msgspec.Struct, frozen=True):
+    """Keep the field at `path` of the `which` (first | last) message matching `message` in this scenario
+    so far, as `name`, for `remembered "name"` in later field objects."""
+
+    path: tuple[str, ...]
+    which: Literal["first", "last"]
+    message: MessagePattern
+    name: str
+    source: Source
+    text: str
+
+
 class Repeat(msgspec.Struct, frozen=True):
     times: int
     body: tuple[Step, ...]
@@ -238,7 +394,7 @@ class ExpectTrials(msgspec.Struct, frozen=True):
 
 Expectation = (
     ExpectNow | ExpectWithin | ExpectSettle | ExpectFor | ExpectAccuracy | ExpectMessage | ExpectNoMessage | ExpectReply
-    | ExpectInterval | ExpectRule | ExpectTrials
+    | ExpectInterval | ExpectRule | ExpectTrials | Remember
 )
 Step = Action | Measure | Repeat | Expectation
 

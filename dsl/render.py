@@ -30,6 +30,12 @@ def atom(a: ast.Atom | ast.FieldValue) -> str:
         return "{" + ", ".join(f"{_key(f.key)}: {atom(f.value)}" for f in a.items) + "}"
     if isinstance(a, ast.FieldList):
         return "[" + ", ".join(atom(v) for v in a.items) + "]"
+    if isinstance(a, ast.Alternatives):
+        return " or ".join(atom(v) for v in a.items)
+    if isinstance(a, ast.Negated):
+        return "not " + atom(a.value)
+    if isinstance(a, ast.Remembered):
+        return "remembered " + quote(a.name.value)
     raise TypeError(f"not an atom: {a!r}")
 
 
@@ -59,6 +65,19 @@ def condition(c: ast.Condition) -> str:
 
 def _fields(f: ast.Fields | None) -> str:
     return f" {atom(f)}" if f is not None else ""
+
+
+def message(m: ast.MessageRef) -> str:
+    return f"{m.action.text}{_fields(m.fields)}"
+
+
+def sends(s: ast.ExpectMessage) -> str:
+    """`charger sends [COUNT] A {…} [or B {…}]… [within D after C {…}]`."""
+    count = f"{s.count.kind} {s.count.number.text} " if s.count is not None else ""
+    alternatives = "".join(f" or {message(m)}" for m in s.others)
+    after = (f" within {render_atoms(s.after.within.atoms)} after {message(s.after.message)}"
+             if s.after is not None else "")
+    return f"charger sends {count}{s.action.text}{_fields(s.fields)}{alternatives}{after}"
 
 
 def _window(w: ast.String | None, word: str = "over") -> str:
@@ -92,7 +111,7 @@ def stmt(s: ast.Stmt) -> str:
                 f"{render_atoms(s.tolerance.atoms)} of {signal(s.reference)}{_window(s.window)}")
     if isinstance(s, ast.ExpectMessage):
         head = f"expect within {render_atoms(s.within.atoms)}: " if s.within is not None else "expect "
-        return f"{head}charger sends {s.action.text}{_fields(s.fields)}"
+        return f"{head}{sends(s)}"
     if isinstance(s, ast.ExpectInterval):
         return (f"expect charger sends {s.action.text}{_fields(s.fields)} every {render_atoms(s.every.atoms)}"
                 f" ± {render_atoms(s.tolerance.atoms)}{_window(s.window, 'during')}")
@@ -107,6 +126,8 @@ def stmt(s: ast.Stmt) -> str:
         return f"expect every {s.action.text}{_fields(s.fields)}{scope}: {render_atoms(s.rule)}"
     if isinstance(s, ast.ExpectTrials):
         return f"expect at least {render_atoms(s.at_least.atoms)} of trials pass"
+    if isinstance(s, ast.Remember):
+        return (f"remember {s.path.text} of the {s.which.text} {message(s.message)} as {quote(s.name.value)}")
     raise TypeError(f"not a statement: {s!r}")
 
 

@@ -24,7 +24,7 @@ BUILTIN_STEPS: dict[str, str] = {
     "csms.refuses": "csms refuses reconnects for {duration:time}",
     "csms.drops_and_refuses": "csms drops the connection and refuses reconnects for {duration:time}",
     "csms.accepts": "csms accepts reconnects",
-    "csms.sets_variable": "csms sets variable {variable:word} to {value:string}",
+    "csms.sets_variable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string}",
     "csms.answers_boot": "csms answers BootNotification with {status:word} [every {interval:time}]",
     "csms.blocks_token": "csms blocks token {token:string}",
     "csms.answers_error": "csms answers {action:action} with error {code:word}",

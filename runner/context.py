@@ -38,6 +38,7 @@ class ScenarioRun:
     trials: list[bool] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # time-to-comply and other measured figures
     changes: Changes = field(default_factory=Changes)  # variables, availability, profiles it changed
+    remembered: dict[str, Any] = field(default_factory=dict)  # `remember … as "name"` (runner.judge.remember)
     # Wraps each step (the pytest plugin makes it an Allure step); a no-op by default.
     step_context: Callable[[Any], AbstractContextManager[None]] = lambda _step: contextlib.nullcontext()
 

@@ -32,8 +32,11 @@ from dsl.plan import (
     ExpectSettle,
     ExpectTrials,
     ExpectWithin,
+    MessageCount,
+    Remember,
     Signal,
     Source,
+    show,
 )
 from runner import units
 from runner.context import ScenarioRun
@@ -497,51 +500,165 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy) -> None:
 # ---- OCPP messages -----------------------------------------------------------------------------------
 
 
+def _bind(run: ScenarioRun, fields: Any, source: Source) -> Any:
+    """`fields` with each `remembered "name"` replaced by the value kept in this scenario."""
+    try:
+        return msg.bind(fields, run.remembered)
+    except msg.Unbound as err:
+        raise BenchError(source, f'nothing was remembered as "{err.args[0]}" in this scenario '
+                                 f"(its remember line did not run)") from None
+
+
+def _patterns(run: ScenarioRun, e: ExpectMessage) -> list[tuple[str, Any]]:
+    return [(p.action, _bind(run, p.fields, e.source)) for p in e.patterns]
+
+
+def _what(patterns: list[tuple[str, Any]]) -> str:
+    """`StatusNotification {connectorStatus: "Occupied"} or NotifyEvent {…}`, as the spec writes it."""
+    return " or ".join(action + (f" {show(fields)}" if fields else "") for action, fields in patterns)
+
+
+def _nearest(run: ScenarioRun, frames: list[Frame], patterns: list[tuple[str, Any]], since: float) -> str:
+    """What came instead: how many of the actions arrived, and the one nearest to the patterns."""
+    actions = list(dict.fromkeys(a for a, _ in patterns))
+    counts = {a: sum(1 for f in frames if f.direction == "rx" and f.action == a and f.message_type == 2
+                     and f.t >= since) for a in actions}
+    (first, fields), others = patterns[0], patterns[1:]
+    near = msg.nearest_message(frames, first, fields, since, others=others)
+    if near is None:
+        return f"no {' or '.join(actions)} arrived"
+    f, diff = near
+    shown = "; ".join(f"{path}: expected {show(want)}, observed {_json(got)}" for path, want, got in diff)
+    arrived = ", ".join(f"{n} {a}" for a, n in counts.items())
+    return (f"{arrived} arrived but none matched; nearest, at {_rel(run, f.t)}, differs in {len(diff)} "
+            f"field{'s' if len(diff) != 1 else ''} ({shown}): {f.raw[:300]}")
+
+
 def expect_message(run: ScenarioRun, e: ExpectMessage) -> None:
     """The charger sent a matching message at or after :func:`anchor` (reordering tolerated: any matching
     message since then counts, also one that came before this line was reached), waiting up to `within`
-    from this line (no wait without `within`)."""
+    from this line (no wait without `within`). With `A {…} or B {…}` a message matching either counts;
+    with a count or `within D after M`, see :func:`_expect_count`."""
+    if e.count is not None or e.after is not None:
+        _expect_count(run, e)
+        return
     since = anchor(run)
     budget = e.within.value if e.within is not None else 0.0
     deadline = run.clock.now() + budget
+    patterns = _patterns(run, e)
 
     def found() -> Any:
-        return msg.find_message(run.recorder.frames(station=run.station.id), e.action, e.fields, since)
+        hits = msg.find_any(run.recorder.frames(station=run.station.id), patterns, since)
+        return hits[0] if hits else None
 
     frame = wait_until(run, found, deadline, e.source)
     if frame:
-        run.note(f"line {e.source.line}: {e.action} arrived {frame.t - since:.1f} s after the preceding action")
+        run.note(f"line {e.source.line}: {frame.action} arrived {frame.t - since:.1f} s after the preceding action")
         return
     frames = run.recorder.frames(station=run.station.id, since=since)
-    seen = [f for f in frames if f.direction == "rx" and f.action == e.action and f.message_type == 2]
-    near = msg.nearest_message(frames, e.action, dict(e.fields), since)
-    if near is not None:
-        f, diff = near
-        shown = "; ".join(f"{path}: expected {_json(want)}, observed {_json(got)}" for path, want, got in diff)
-        detail = (f"{len(seen)} {e.action} arrived but none matched {dict(e.fields)}; nearest, at "
-                  f"{_rel(run, f.t)}, differs in {len(diff)} field{'s' if len(diff) != 1 else ''} ({shown}): "
-                  f"{f.raw[:300]}")
-    else:
-        detail = f"no {e.action} arrived"
-    earlier = msg.find_message(run.recorder.frames(station=run.station.id), e.action, e.fields)
-    if earlier is not None and earlier.t < since:
-        detail += (f" (a matching {e.action} arrived at {_rel(run, earlier.t)}, before the preceding action "
-                   f"began: it does not count)")
+    detail = _nearest(run, frames, patterns, since)
+    earlier = msg.find_any(run.recorder.frames(station=run.station.id), patterns)
+    if earlier and earlier[0].t < since:
+        detail += (f" (a matching {earlier[0].action} arrived at {_rel(run, earlier[0].t)}, before the preceding "
+                   f"action began: it does not count)")
     window = f"within {e.within.text}" if e.within is not None else "by now"
-    raise ExpectationFailed(e.source, f"charger did not send {e.action} {dict(e.fields) or ''} {window} "
+    raise ExpectationFailed(e.source, f"charger did not send {_what(patterns)} {window} "
                                       f"(looking since the preceding action at {_rel(run, since)}): {detail}")
+
+
+def _expect_count(run: ScenarioRun, e: ExpectMessage) -> None:
+    """`charger sends exactly|at least|at most N …` and `… within D after M`: the messages matching the
+    patterns are counted in a window: from the preceding action (:func:`anchor`) to the end of `within`
+    (to now without), or, with `after`, from the first M since the preceding action for D. `at least`
+    passes as soon as N arrived; `exactly` and `at most` fail as soon as one too many arrived, and pass
+    only when the window is over."""
+    since = anchor(run)
+    deadline = run.clock.now() + (e.within.value if e.within is not None else 0.0)
+    window = f"within {e.within.text}" if e.within is not None else "by now"
+    patterns = _patterns(run, e)
+    count = e.count or MessageCount("at least", 1)
+
+    def frames() -> list[Frame]:
+        return run.recorder.frames(station=run.station.id)
+
+    if e.after is not None:
+        ref = [(e.after.message.action, _bind(run, e.after.message.fields, e.source))]
+
+        def reference() -> Any:
+            hits = msg.find_any(frames(), ref, since)
+            return hits[0] if hits else None
+
+        y = wait_until(run, reference, deadline, e.source)
+        if not y:
+            raise ExpectationFailed(e.source, f"charger did not send {_what(ref)} {window} (looking since the "
+                                              f"preceding action at {_rel(run, since)}), so {_what(patterns)} "
+                                              f"could not be timed from it: {_nearest(run, frames(), ref, since)}")
+        start, end = y.t, y.t + e.after.within.value
+        span = (f"within {e.after.within.text} after {_what(ref)} (at {_rel(run, y.t)}; "
+                f"{_rel(run, start)} … {_rel(run, end)})")
+    else:
+        start, end = since, deadline
+        span = f"{window} (since the preceding action: {_rel(run, start)} … {_rel(run, end)})"
+
+    def decided() -> Any:
+        hits = msg.find_any(frames(), patterns, start, end)
+        if count.kind == "at least" and len(hits) >= count.n:
+            return ("met", hits)
+        if count.kind != "at least" and len(hits) > count.n:
+            return ("too many", hits)
+        return ("over", hits) if run.clock.now() >= end else None
+
+    verdict, hits = wait_until(run, decided, end, e.source) or ("over", [])
+    what = _what(patterns)
+    if count.allows(len(hits)) and verdict != "too many":
+        timing = f", the first {hits[0].t - start:.1f} s after the window began" if hits else ""
+        run.note(f"line {e.source.line}: {len(hits)} {what} {span}{timing}; expected {count}")
+        return
+    seen = ", ".join(f"{f.action} at {_rel(run, f.t)}" for f in hits[:5]) + (" …" if len(hits) > 5 else "")
+    if hits:
+        detail = f"{len(hits)} arrived: {seen}"
+    else:
+        detail = _nearest(run, [f for f in frames() if f.t <= end], patterns, start)
+        later = msg.find_any(frames(), patterns, end)
+        if later:
+            detail += (f"; the first matching one came at {_rel(run, later[0].t)}, "
+                       f"{later[0].t - start:.1f} s after the window began")
+    raise ExpectationFailed(e.source, f"charger sent {len(hits)} {what} {span}; expected {count}: {detail}")
 
 
 def _json(value: Any) -> str:
     return value if value == msg.MISSING else json.dumps(value, default=str)
 
 
+def remember(run: ScenarioRun, e: Remember) -> None:
+    """Keep a field of the first or last matching message of this scenario so far for `remembered "name"`.
+    No such message, or one without the field, is the charger's failure: the spec relies on it."""
+    pattern = [(e.message.action, _bind(run, e.message.fields, e.source))]
+    t0 = run.recorder.t_begin
+    frames = run.recorder.frames(station=run.station.id)
+    hits = msg.find_any(frames, pattern, t0)
+    path = ".".join(e.path)
+    if not hits:
+        raise ExpectationFailed(e.source, f"nothing to remember as \"{e.name}\": no {_what(pattern)} arrived in this "
+                                          f"scenario (by {_rel(run, run.clock.now())}): "
+                                          f"{_nearest(run, frames, pattern, t0)}")
+    f = hits[0] if e.which == "first" else hits[-1]
+    found, value = msg.field_at(f.payload, e.path)
+    if not found:
+        raise ExpectationFailed(e.source, f"the {e.which} {_what(pattern)} (at {_rel(run, f.t)}) has no {path} "
+                                          f"to remember as \"{e.name}\": {f.raw[:300]}")
+    run.remembered[e.name] = value
+    run.note(f"line {e.source.line}: remembered {path} = {_json(value)} of the {e.which} {e.message.action} "
+             f"(at {_rel(run, f.t)}) as \"{e.name}\"")
+
+
 def expect_no_message(run: ScenarioRun, e: ExpectNoMessage) -> None:
     start = run.clock.now()
     end = start + e.duration.value
+    fields = _bind(run, e.fields, e.source)
 
     def bad() -> Any:
-        return msg.forbidden(run.recorder.frames(station=run.station.id), e.action, e.fields, start, end)
+        return msg.forbidden(run.recorder.frames(station=run.station.id), e.action, fields, start, end)
 
     def finished() -> Any:
         return bad() or (run.clock.now() >= end)
@@ -563,12 +680,15 @@ def expect_reply(run: ScenarioRun, e: ExpectReply) -> None:
             got = f"CALLERROR {out.error_code}" if out.error_code else f"a result {out.response}"
             raise ExpectationFailed(e.source, f"expected CALLERROR {e.error} to {out.action}, got {got}")
         return
+    fields = _bind(run, e.fields, e.source)
     if out.error_code is not None:
         raise ExpectationFailed(e.source, f"charger answered {out.action} with CALLERROR {out.error_code} "
-                                          f"({out.error_description!r}); expected {dict(e.fields)}")
-    if not msg.matches(out.response, e.fields):
-        raise ExpectationFailed(e.source, f"charger's {out.action} response {out.response} does not contain "
-                                          f"{dict(e.fields)}")
+                                          f"({out.error_description!r}); expected {show(fields)}")
+    if not msg.matches(out.response, fields):
+        diff = "; ".join(f"{path}: expected {show(want)}, observed {_json(got)}"
+                         for path, want, got in msg.differences(out.response, fields))
+        raise ExpectationFailed(e.source, f"charger's {out.action} response {out.response} does not match "
+                                          f"{show(fields)} ({diff})")
 
 
 def _problems(problems: list[Any]) -> str:
@@ -591,7 +711,8 @@ _PERIODIC: dict[str, dict[str, Any]] = {"TransactionEvent": {"triggerReason": "M
 def expect_interval(run: ScenarioRun, e: ExpectInterval) -> None:
     start, end = _window_bounds(run, e.window, e.source)
     t0 = run.recorder.t_begin
-    fields = {**_PERIODIC.get(e.action, {}), **e.fields}  # the spec's filter narrows (or overrides) the default
+    # the spec's filter narrows (or overrides) the default
+    fields = {**_PERIODIC.get(e.action, {}), **_bind(run, e.fields, e.source)}
     problems = msg.intervals(_scenario_frames(run), e.action, e.every.value, e.tolerance.value,
                              start - t0, end - t0, fields=fields)
     if problems:
@@ -603,7 +724,8 @@ def expect_rule(run: ScenarioRun, e: ExpectRule) -> None:
     if e.action is not None:  # `expect every <Action>: …` judges that action's frames only
         frames = [f for f in frames if f.action == e.action]
     if e.fields:  # `expect every <Action> {fields}: …` judges the messages containing those fields only
-        frames = [f for f in frames if f.message_type == 2 and msg.matches(f.payload, dict(e.fields))]
+        fields = _bind(run, e.fields, e.source)
+        frames = [f for f in frames if f.message_type == 2 and msg.matches(f.payload, fields)]
     if e.rule == "seqno_increments":
         problems = msg.seqno_increments(frames)
     elif e.rule == "offline_flagged":
@@ -615,15 +737,16 @@ def expect_rule(run: ScenarioRun, e: ExpectRule) -> None:
         # clock=None: each frame's recorded wall time is the harness clock at its arrival
         problems = msg.timestamps_within(frames, None, tol.value if tol is not None else 2.0)
     elif e.rule == "schema_valid":
+        bound = _bind(run, e.fields, e.source)
         problems = [f.message for f in run.recorder.findings() if f.station in (None, run.station.id)
-                    and _selected_finding(f.raw, e)]
+                    and _selected_finding(f.raw, e, bound)]
     else:
         raise BenchError(e.source, f"rule {e.rule!r} has no judge in this version of chargespec")
     if problems:
         raise ExpectationFailed(e.source, _problems(problems))
 
 
-def _selected_finding(raw: str | None, e: ExpectRule) -> bool:
+def _selected_finding(raw: str | None, e: ExpectRule, fields: dict[str, Any]) -> bool:
     """Whether a schema finding is about a message the rule selects (its action and field filter); a
     finding on a frame that cannot be read as a message is kept, as it was before filters existed."""
     if e.action is None and not e.fields:
@@ -633,7 +756,7 @@ def _selected_finding(raw: str | None, e: ExpectRule) -> bool:
     mtype, _, action, payload, _ = parse_frame(raw)
     if action is None:
         return True
-    return (e.action is None or action == e.action) and (mtype != 2 or msg.matches(payload, dict(e.fields)))
+    return (e.action is None or action == e.action) and (mtype != 2 or msg.matches(payload, fields))
 
 
 def expect_trials(run: ScenarioRun, e: ExpectTrials) -> None:
@@ -651,6 +774,6 @@ JUDGES: dict[type, Callable[[ScenarioRun, Any], None]] = {
     ExpectNow: expect_now, ExpectWithin: expect_within, ExpectSettle: expect_settle, ExpectFor: expect_for,
     ExpectAccuracy: expect_accuracy, ExpectMessage: expect_message, ExpectNoMessage: expect_no_message,
     ExpectReply: expect_reply, ExpectInterval: expect_interval, ExpectRule: expect_rule,
-    ExpectTrials: expect_trials,
+    ExpectTrials: expect_trials, Remember: remember,
 }
 

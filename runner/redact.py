@@ -45,6 +45,8 @@ import threading
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from dsl.plan import field_objects, plain_variants
+
 if TYPE_CHECKING:
     import pytest
 
@@ -192,9 +194,10 @@ def register_plan(plan: ScenarioPlan) -> None:
             learn(args.get(_TOKEN_STEPS[name]), "token")
         elif name == "csms.sets_variable" and secret_variable(str(args.get("variable", ""))):
             learn(args.get("value"), "password")
-        for value in (args.get("fields"), getattr(step, "fields", None)):
+        for value in (args.get("fields"), *field_objects(step)):  # (patterns: each value they name)
             if isinstance(value, Mapping):
-                payload(_plain(value))
+                for variant in plain_variants(value):
+                    payload(_plain(variant))
 
 
 def _walk_steps(steps: Iterable[Any]) -> Iterable[Any]:

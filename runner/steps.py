@@ -26,6 +26,7 @@ from runner import restore
 from runner.context import ScenarioRun
 from runner.csms.commands import variable_ref
 from runner.csms.errors import CsmsError
+from runner.csms.expect import bind
 from runner.errors import BenchError, ExpectationFailed
 
 StepFn = Callable[..., None]
@@ -309,7 +310,7 @@ def csms_clears_profiles(run: ScenarioRun) -> None:
 
 @implements("csms.sends")
 def csms_sends(run: ScenarioRun, action: str, fields: Mapping[str, Any] | None = None) -> None:
-    payload = dict(fields or {})
+    payload = bind(dict(fields or {}), run.remembered)  # `remembered "tx"` values
     # What the message changes on the charger is remembered, so the return to idle can put it back.
     items = payload.get("setVariableData") if action == "SetVariables" else None
     if isinstance(items, list) and all(isinstance(i, dict) and "component" in i and "variable" in i
@@ -364,13 +365,14 @@ def csms_accepts(run: ScenarioRun) -> None:
 
 
 @implements("csms.sets_variable")
-def csms_sets_variable(run: ScenarioRun, variable: str, value: str) -> None:
+def csms_sets_variable(run: ScenarioRun, variable: str, value: str, evse: int | None = None) -> None:
     if "." not in variable.strip("."):
         raise BenchError(None, f"variable {variable!r} must be Component.Variable, e.g. "
                                "SampledDataCtrlr.TxUpdatedInterval")
-    restore.remember_variables(run, [variable_ref(variable)])
+    item = variable_ref(variable, evse)  # `Component.Variable[instance]`, `on evse N`
+    restore.remember_variables(run, [item])
     try:
-        out = _csms(run, "SetVariables", run.harness.set_variables(run.station.id, {variable: value},
+        out = _csms(run, "SetVariables", run.harness.set_variables(run.station.id, [{**item, "attributeValue": value}],
                                                                      timeout_s=CALL_TIMEOUT_S))
     except BaseException:
         restore.commit(run, accepted=True)  # unknown whether it was applied: restore to be safe

@@ -47,18 +47,21 @@ def next_request_id() -> int:
     return next(_request_ids)
 
 
-def variable_ref(ref: str | Mapping[str, Any]) -> dict[str, Any]:
-    """`"Component.Variable"` (or an OCPP {component, variable} object, passed through) as a request item."""
+def variable_ref(ref: str | Mapping[str, Any], evse: int | None = None) -> dict[str, Any]:
+    """`"Component.Variable"` or `"Component.Variable[instance]"`, of the component on `evse` if given (or
+    an OCPP {component, variable} object, passed through) as a request item."""
     if isinstance(ref, Mapping):
         if "component" not in ref or "variable" not in ref:
             raise ValueError(f"a variable reference needs 'component' and 'variable' objects, "
                              f"got {dict(ref)}")
         return dict(ref)
-    component, _, variable = ref.rpartition(".")
-    if not component or not variable:
-        raise ValueError(f"variable {ref!r} must be Component.Variable, "
+    name, bracket, instance = ref.removesuffix("]").partition("[") if ref.endswith("]") else (ref, "", "")
+    component, _, variable = name.rpartition(".")
+    if not component or not variable or (bracket and not instance):
+        raise ValueError(f"variable {ref!r} must be Component.Variable or Component.Variable[instance], "
                          "e.g. SampledDataCtrlr.TxUpdatedInterval")
-    return {"component": {"name": component}, "variable": {"name": variable}}
+    return {"component": {"name": component, **({"evse": {"id": evse}} if evse is not None else {})},
+            "variable": {"name": variable, **({"instance": instance} if instance else {})}}
 
 
 def _with(payload: dict[str, Any], **optional: Any) -> dict[str, Any]:

@@ -15,11 +15,12 @@ wall time), so no clock is needed to judge a trace read back from evidence files
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from dsl.plan import Absent, AnyOf, Not, Pattern, Present, Remembered
 from instruments.clock import Clock
 from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame
 
@@ -42,10 +43,17 @@ class Violation:
 
 def matches(observed: Any, expected: Any) -> bool:
     """Nested subset match: dicts by subset of keys, lists by "every expected element matches some
-    observed element", scalars by equality (1 == 1.0, but True is not 1)."""
+    observed element" (a list in a pattern matches when the message's list contains an element matching
+    each of its elements, in any order), scalars by equality (1 == 1.0, but True is not 1).
+
+    `expected` may hold the patterns of :mod:`dsl.plan`: `Present` (any value), `Absent` (the key is
+    missing), `Not(v)` (there, and not matching v), `AnyOf(options)` (one of them). `Remembered` must be
+    replaced by its value first (:func:`bind`)."""
+    if isinstance(expected, Pattern):
+        return _pattern_matches(observed, expected)
     if isinstance(expected, dict):
         return isinstance(observed, dict) and all(
-            k in observed and matches(observed[k], v) for k, v in expected.items())
+            matches(observed[k], v) if k in observed else missing_ok(v) for k, v in expected.items())
     if isinstance(expected, list):
         return isinstance(observed, list) and all(any(matches(o, e) for o in observed) for e in expected)
     if isinstance(expected, bool) or isinstance(observed, bool):
@@ -53,9 +61,72 @@ def matches(observed: Any, expected: Any) -> bool:
     return bool(observed == expected)
 
 
+def _pattern_matches(observed: Any, expected: Pattern) -> bool:
+    """A value that is there against a pattern."""
+    if isinstance(expected, Present):
+        return True
+    if isinstance(expected, Absent):
+        return False
+    if isinstance(expected, Not):
+        return not matches(observed, expected.value)
+    if isinstance(expected, AnyOf):
+        return any(matches(observed, o) for o in expected.options)
+    raise TypeError(f"{expected} was not bound to its value before matching")
+
+
+def missing_ok(expected: Any) -> bool:
+    """Whether a field that is not there matches `expected`: only `absent`, an `… or absent`, and
+    `not present`. (`not 0` needs the field: it is there and is not 0.)"""
+    if isinstance(expected, Absent):
+        return True
+    if isinstance(expected, AnyOf):
+        return any(missing_ok(o) for o in expected.options)
+    return isinstance(expected, Not) and isinstance(expected.value, Present)
+
+
+class Unbound(KeyError):
+    """A `remembered "name"` with no value kept under that name in this scenario."""
+
+
+def bind(expected: Any, remembered: Mapping[str, Any]) -> Any:
+    """`expected` with each `Remembered(name)` replaced by the value remembered as name."""
+    if isinstance(expected, Remembered):
+        if expected.name not in remembered:
+            raise Unbound(expected.name)
+        return remembered[expected.name]
+    if isinstance(expected, dict):
+        return {k: bind(v, remembered) for k, v in expected.items()}
+    if isinstance(expected, list):
+        return [bind(v, remembered) for v in expected]
+    if isinstance(expected, Not):
+        return Not(bind(expected.value, remembered))
+    if isinstance(expected, AnyOf):
+        return AnyOf(tuple(bind(o, remembered) for o in expected.options))
+    return expected
+
+
+def field_at(payload: Any, path: Sequence[str]) -> tuple[bool, Any]:
+    """(True, the value) at a field path (`transactionInfo`, `transactionId`), or (False, None)."""
+    value = payload
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return False, None
+        value = value[key]
+    return True, value
+
+
 def _selected(frames: Iterable[Frame], action: str, kind: MessageKind, direction: str | None) -> list[Frame]:
     return [f for f in frames if f.action == action and f.message_type in _TYPES[kind]
             and (direction is None or f.direction == direction)]
+
+
+def find_any(frames: Sequence[Frame], patterns: Sequence[tuple[str, Mapping[str, Any]]],
+             since_t: float | None = None, until_t: float | None = None) -> list[Frame]:
+    """Every call the charger sent in [since_t, until_t] that matches one of `patterns` (action, fields),
+    in arrival order: `A {…} or B {…}`."""
+    return [f for f in frames if f.direction == "rx" and f.message_type == CALL
+            and (since_t is None or f.t >= since_t) and (until_t is None or f.t <= until_t)
+            and any(f.action == action and matches(f.payload, fields) for action, fields in patterns)]
 
 
 def find_message(frames: Sequence[Frame], action: str, fields_subset: dict[str, Any] | None = None,
@@ -83,22 +154,29 @@ def differences(observed: Any, expected: Any, path: str = "") -> list[tuple[str,
         out: list[tuple[str, Any, Any]] = []
         for k, v in expected.items():
             where = f"{path}.{k}" if path else k
-            out += differences(observed[k], v, where) if k in observed else [(where, v, MISSING)]
+            if k in observed:
+                out += differences(observed[k], v, where)
+            elif not missing_ok(v):
+                out.append((where, v, MISSING))
         return out
     return [] if matches(observed, expected) else [(path or "(payload)", expected, observed)]
 
 
-def nearest_message(frames: Sequence[Frame], action: str, fields_subset: dict[str, Any],
-                    since_t: float | None = None) -> tuple[Frame, list[tuple[str, Any, Any]]] | None:
+def nearest_message(frames: Sequence[Frame], action: str, fields_subset: Mapping[str, Any],
+                    since_t: float | None = None, *,
+                    others: Sequence[tuple[str, Mapping[str, Any]]] = ()
+                    ) -> tuple[Frame, list[tuple[str, Any, Any]]] | None:
     """Of the `action` calls the charger sent at or after `since_t`, the one that differs from
-    `fields_subset` in the fewest fields (the first of equals), with those differences; None if none came."""
+    `fields_subset` in the fewest fields (the first of equals), with those differences; None if none came.
+    `others`: alternative (action, fields) patterns, each message judged against its own action's."""
     best: tuple[Frame, list[tuple[str, Any, Any]]] | None = None
-    for f in _selected(frames, action, "call", "rx"):
-        if since_t is not None and f.t < since_t:
-            continue
-        diff = differences(f.payload, fields_subset)
-        if best is None or len(diff) < len(best[1]):
-            best = (f, diff)
+    for name, wanted in ((action, fields_subset), *others):
+        for f in _selected(frames, name, "call", "rx"):
+            if since_t is not None and f.t < since_t:
+                continue
+            diff = differences(f.payload, dict(wanted))
+            if best is None or len(diff) < len(best[1]) or (len(diff) == len(best[1]) and f.t < best[0].t):
+                best = (f, diff)
     return best
 
 

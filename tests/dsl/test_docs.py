@@ -38,7 +38,9 @@ def test_the_reference_has_examples_of_every_construct() -> None:
     joined = "\n".join(body for _, body in SPEC_BLOCKS)
     for construct in ("version", "refs", "tags", "setup", "teardown", "scenario", "for ", "examples",
                       "repeat", "include setup", "measure", "expect within", "expect for", ", then for", "over",
-                      "charger sends", "every", "expect no", "replies error", "expect at least", "±", "#"):
+                      "charger sends", "every", "expect no", "replies error", "expect at least", "±", "#",
+                      '" or "', "present", "absent", "not 0", "} or ", "exactly", "at least 2", " after ",
+                      "remember ", "remembered", "[TransactionEvent]", "on evse 1 to"):
         assert construct in joined, f"no checked example shows {construct!r}"
 
 

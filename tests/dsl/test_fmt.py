@@ -163,3 +163,26 @@ def test_settle_form_and_field_filters_get_the_canonical_layout() -> None:
         '    measure "w" for 5 min\n'
         '    expect charger sends MeterValues {evseId: 1} every 60 s ± 2 s during "w"\n'
         '    expect every TransactionEvent {eventType: "Updated"} of the session: seqNo increases by 1\n')
+
+
+def test_message_patterns_counts_and_remember_get_the_canonical_layout() -> None:
+    messy = ('spec "s"\n  scenario "x"\n'
+             '    expect   charger sends  StatusNotification {connectorStatus:"Available"or "Occupied",'
+             'evseId:not 2 ,x : absent}  or  NotifyEvent\n'
+             '    remember  transactionInfo.transactionId   of the last TransactionEvent{eventType:"Started"} as "tx"\n'
+             '    expect within 5 s:charger sends   at   least 2 TransactionEvent '
+             '{transactionInfo:{transactionId:remembered"tx"}} within 3 s  after MeterValues\n'
+             '    csms sets variable  OCPPCommCtrlr.MessageAttempts[TransactionEvent]  on evse 1 to "3"\n')
+    canonical = (
+        'spec "s"\n  scenario "x"\n'
+        '    expect charger sends StatusNotification {connectorStatus: "Available" or "Occupied", evseId: not 2, '
+        'x: absent} or NotifyEvent\n'
+        '    remember transactionInfo.transactionId of the last TransactionEvent {eventType: "Started"} as "tx"\n'
+        '    expect within 5 s: charger sends at least 2 TransactionEvent {transactionInfo: {transactionId: '
+        'remembered "tx"}} within 3 s after MeterValues\n'
+        '    csms sets variable OCPPCommCtrlr.MessageAttempts[TransactionEvent] on evse 1 to "3"\n')
+    assert format_text(messy, "x.spec") == canonical
+    assert format_text(canonical, "x.spec") == canonical
+    trailing = 'spec "s"\n  scenario "x"\n    expect charger sends exactly 1 TransactionEvent within 30 s\n'
+    assert format_text(trailing, "x.spec") == (
+        'spec "s"\n  scenario "x"\n    expect within 30 s: charger sends exactly 1 TransactionEvent\n')

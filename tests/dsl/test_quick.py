@@ -156,3 +156,30 @@ def test_plans_cached_from_the_quick_path_keep_their_sharing(tmp_path: Path) -> 
         stored = pickle.loads(seal.read(f, seal.key_for(first[0].sha256, entry.name.removesuffix(".pickle")), 2)[1])
     one, two = stored[0].scenarios
     assert one.setup is two.setup and one.teardown is two.teardown  # one object in the pickle, as placed
+
+
+MATCHING = '''spec "Matching"
+  scenario "patterns"
+    ev plugs in on evse 1
+    expect within 30 s: charger sends StatusNotification {connectorStatus: "Available" or "Occupied", evseId: 1}
+    expect charger sends StatusNotification {evse: absent or {id: 1}, seqNo: not 0, x: present} or NotifyEvent
+    expect within 30 s: charger sends exactly 1 TransactionEvent {eventType: "Started"}
+    expect charger sends TransactionEvent within 10 s after StatusNotification {connectorStatus: "Occupied"}
+    csms sets variable OCPPCommCtrlr.MessageAttempts[TransactionEvent] on evse 1 to "3"
+'''
+
+
+def test_message_patterns_are_served_and_equal_the_full_path_and_survive_the_cache() -> None:
+    plans = assert_agrees(MATCHING)
+    assert plans is not None
+    steps = plans[0].scenarios[0].steps
+    assert steps[1].fields["connectorStatus"] == dsl.plan.AnyOf(("Available", "Occupied"))
+    assert pickle.loads(pickle.dumps(plans)) == plans  # (the plan cache pickles them)
+
+
+def test_remembered_values_are_left_to_the_full_path() -> None:
+    text = MATCHING + ('    remember transactionInfo.transactionId of the last TransactionEvent as "tx"\n'
+                       '    expect charger sends TransactionEvent {transactionInfo: {transactionId: remembered "tx"}}'
+                       '\n')
+    assert assert_agrees(text) is None  # (the names remembered so far are a scope, like windows)
+    assert full(text, "quick.spec") is not None

@@ -97,3 +97,17 @@ def test_log_records_are_masked(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO):
         logging.getLogger("lab.twin.charger").info("sent %s", {"idToken": "LOGGED-TOKEN-9"})
     assert "LOGGED-TOKEN-9" not in caplog.text and "[token#" in caplog.text
+
+
+def test_tokens_named_in_message_patterns_are_learnt_before_anything_leaves() -> None:
+    import dsl
+    from runner import redact
+
+    spec = ('spec "s"\n  scenario "x"\n'
+            '    expect charger sends Authorize {idToken: {idToken: "PATTERN-TOKEN-1" or "PATTERN-TOKEN-2"}} '
+            'or TransactionEvent {idToken: {idToken: not "PATTERN-TOKEN-3"}}\n'
+            '    remember seqNo of the last TransactionEvent {idToken: {idToken: "PATTERN-TOKEN-4"}} as "n"\n')
+    (plan,) = dsl.compile(dsl.parse(spec, "s.spec"))
+    redact.register_plan(plan.scenarios[0])
+    shown = redact.text("PATTERN-TOKEN-1 PATTERN-TOKEN-2 PATTERN-TOKEN-3 PATTERN-TOKEN-4")
+    assert "PATTERN-TOKEN" not in shown, shown

@@ -199,3 +199,12 @@ def test_variable_references_name_what_is_wrong() -> None:
         variable_ref("TxUpdatedInterval")
     with pytest.raises(ValueError, match="needs 'component' and 'variable'"):
         variable_ref({"component": {"name": "X"}})
+
+
+def test_variable_references_carry_an_instance_and_an_evse() -> None:
+    assert variable_ref("OCPPCommCtrlr.MessageAttempts[TransactionEvent]") == {
+        "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "MessageAttempts", "instance": "TransactionEvent"}}
+    assert variable_ref("SampledDataCtrlr.TxUpdatedMeasurands", 1) == {
+        "component": {"name": "SampledDataCtrlr", "evse": {"id": 1}}, "variable": {"name": "TxUpdatedMeasurands"}}
+    with pytest.raises(ValueError, match=r"Component.Variable\[instance\]"):
+        variable_ref("OCPPCommCtrlr.MessageAttempts[]")
