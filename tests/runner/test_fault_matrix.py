@@ -113,7 +113,7 @@ MATRIX: dict[str, dict[str, Fails]] = {
         STACK: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s .*last observed 1[56]\.\d+ A"),
     },
     "offline_drop=true": {
-        OFFLINE: fails(19, r"charger did not send TransactionEvent \{'eventType': 'Updated', 'offline': True\} "
+        OFFLINE: fails(19, r'charger did not send TransactionEvent \{eventType: "Updated", offline: true\} '
                            r"within 2 min"),
     },
     "offline_unflagged=true": {
@@ -141,8 +141,8 @@ MATRIX: dict[str, dict[str, Fails]] = {
         OFFLINE: fails(12, STRICT),
     },
     "reboot_loses_tx=true": {
-        RESET_TX: fails(32, r"charger did not send TransactionEvent \{'eventType': 'Ended', 'transactionInfo': "
-                            r"\{'stoppedReason': 'ImmediateReset'\}\} within 120 s"),
+        RESET_TX: fails(32, r'charger did not send TransactionEvent \{eventType: "Ended", transactionInfo: '
+                            r'\{stoppedReason: "ImmediateReset"\}\} within 120 s'),
     },
     "status_stuck=true": {
         STATUS: fails(12, r"charger status evse 1 never is Occupied within 30 s .*last observed Available"),
