@@ -280,10 +280,22 @@ def expect_now(run: ScenarioRun, e: ExpectNow) -> None:
                                           f" at {_rel(run, t)}; expected {_bound_text(e.condition)}")
 
 
+def _judged_until(run: ScenarioRun, key: str, s: Sampling | None, grace: float, end: float) -> float:
+    """How far into [.., end] a sampled signal may be judged now: only as far as its record is complete.
+    A sampler stamps a reading when it asked and records it when the answer came, so a sample stamped
+    before the window opened can still be in flight when the judge first looks; judging the value held
+    at the start before it lands would credit (or blame) the reading before it. Charger signals are
+    stamped on arrival: complete as they stand."""
+    return end if s is None else min(end, _complete_until(run, key, s, grace))
+
+
 def _first(run: ScenarioRun, key: str, start: float, end: float, verdict: bool,
            condition: Condition, max_age: float | None = None) -> tuple[float, Any] | None:
     """The first sample in [start, end] (led by the value held at start, unless older than `max_age`) on
-    which the condition is `verdict`: True finds compliance, False a violation; a missing value is neither."""
+    which the condition is `verdict`: True finds compliance, False a violation; a missing value is neither.
+    An empty span (end before start: nothing complete yet) finds nothing."""
+    if end < start:
+        return None
     for t, v in held_from(*run.recorder.series(key), start, end, max_age):
         if holds(condition, v) is verdict:
             return t, v
@@ -300,7 +312,7 @@ def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
     grace = _grace(run)
 
     def found() -> Any:
-        hit = _first(run, key, t0, deadline, True, e.condition, _max_age(s))
+        hit = _first(run, key, t0, _judged_until(run, key, s, grace, deadline), True, e.condition, _max_age(s))
         return hit or ("done" if _complete_until(run, key, s, grace) >= deadline else None)
 
     result = wait_until(run, found, deadline + grace + _patience(s), e.source)
@@ -345,7 +357,8 @@ def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
         return cov if cov.gap is not None and cov.samples > 0 else None
 
     def finished() -> Any:
-        return (_first(run, key, t0, end, False, e.condition, _max_age(s)) or gap_so_far()
+        return (_first(run, key, t0, _judged_until(run, key, s, grace, end), False, e.condition, _max_age(s))
+                or gap_so_far()
                 or ("done" if _complete_until(run, key, s, grace) >= end else None))
 
     result = wait_until(run, finished, end + grace + _patience(s), e.source)

@@ -95,7 +95,7 @@ MATRIX: dict[str, dict[str, Fails]] = {
         OFFLINE: fails(23, r"error \+\d{5,6}\.\d+ % \(allowed ±1 %\)"),
     },
     "limit_delay_s=30": {
-        PILOT: fails(16, r"ev offered current never <= 10 A within 15 s .*last observed 3\d\.\d+ A"),
+        PILOT: fails(17, r"ev offered current never <= 10 A within 15 s .*last observed 3\d\.\d+ A"),
         STACK: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
         LIMIT_6: fails(17, r"analyzer current L1 never <= 6 A \+ 0\.6 A \(6\.600 A\) within 15 s "
                            r".*last observed 3\d\.\d+ A at t="),
@@ -103,7 +103,7 @@ MATRIX: dict[str, dict[str, Fails]] = {
         LIMIT_16: fails(17, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
     },
     "ignore_profiles=true": {
-        PILOT: fails(16, r"ev offered current never <= 10 A within 15 s"),
+        PILOT: fails(17, r"ev offered current never <= 10 A within 15 s"),
         STACK: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
         LIMIT_6: fails(17, r"never <= 6 A \+ 0\.6 A \(6\.600 A\) within 15 s"),
         LIMIT_10: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
@@ -133,7 +133,7 @@ MATRIX: dict[str, dict[str, Fails]] = {
         SESSION: fails(12, STRICT),
         MESSAGES: fails(18, r"violates the OCPP 2\.0\.1 schema: meterValue\.0\.sampledValue\.0\.value: '[\d.]+' "
                             r"is not of type 'number'"),
-        PILOT: fails(14, STRICT),
+        PILOT: fails(15, STRICT),
         STACK: fails(14, STRICT),
         LIMIT_6: fails(15, STRICT),
         LIMIT_10: fails(15, STRICT),

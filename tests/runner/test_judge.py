@@ -425,6 +425,36 @@ def test_a_stale_value_is_not_compliance_within_the_window() -> None:
     assert float(m["a"]) == pytest.approx(0.0, abs=0.1)
 
 
+def test_a_reading_still_in_flight_is_not_judged_by_the_value_before_it() -> None:
+    # The sampler asked just before the window opened (stamped then) and the answer lands 1 s into it. The
+    # value held at the start is that reading, not the one before: within must not pass on the 0 A from
+    # before the ramp, and for must not fail on it.
+    run = _bench_run()
+    run.recorder.sample(CUR.key, 0.0)
+    run.clock.sleep(0.4)
+    t_asked = run.clock.now()
+    run.clock.sleep(0.1)
+    late = threading.Timer(1.0 / run.clock.speed, lambda: (
+        run.recorder.sample(CUR.key, 31.0, t_asked),
+        record_ahead(run, CUR.key, _every_half_second(20, value=31.0))))
+    late.start()
+    with pytest.raises(ExpectationFailed, match=r"never <= 6 A \+ 0.6 A .* last observed 31 A"):
+        expect_within(run, ExpectWithin(Quantity(5, "time", "5 s"), LIMIT, SRC, SRC.text))
+    late.join()
+
+    run = _bench_run()
+    run.recorder.sample(CUR.key, 31.0)
+    run.clock.sleep(0.4)
+    t_asked = run.clock.now()
+    run.clock.sleep(0.1)
+    late = threading.Timer(1.0 / run.clock.speed, lambda: (
+        run.recorder.sample(CUR.key, 6.0, t_asked),
+        record_ahead(run, CUR.key, _every_half_second(12))))
+    late.start()
+    expect_for(run, ExpectFor(Quantity(5, "time", "5 s"), LIMIT, SRC, SRC.text))
+    late.join()
+
+
 def test_a_gap_in_the_window_breaks_a_never_complied() -> None:
     # 16 A was measured for 2 s, then nothing: whether it came down in the remaining 8 s is unknown.
     run = _bench_run()
