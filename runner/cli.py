@@ -99,7 +99,10 @@ def generate_html(results: Path, target: Path, name: str | None = None) -> Path 
 def _check(args: argparse.Namespace) -> int:
     import dsl
 
-    errors = dsl.check_paths([Path(p) for p in args.paths])
+    # The same root `chargespec run` allows (pytest's rootdir, normally where it is started): a spec checked
+    # alone may include a shared setup from a sibling folder, as it may when it runs.
+    root = Path(args.include_root) if args.include_root else Path.cwd()
+    errors = dsl.check_paths([Path(p) for p in args.paths], include_root=root)
     for e in errors:
         print(e.render(), file=sys.stderr)
     if errors:
@@ -155,6 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--html", help="write the Allure HTML report to this directory")
 
     c = sub.add_parser("check", help="parse and check specs; exit 1 on any error")
+    c.add_argument("--include-root", metavar="DIR",
+                   help="includes may read .spec files under DIR too (default: the current directory)")
     c.add_argument("paths", nargs="+")
 
     f = sub.add_parser("fmt", help="rewrite specs in the canonical layout")

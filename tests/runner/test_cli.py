@@ -36,6 +36,32 @@ def test_check_misspelled_unit_names_file_line_col_with_caret(tmp_path: Path,
     assert "expect charger energy over" in err and "^" in err
 
 
+SHARED = """setup "plugged in"
+  charger booted
+  ev plugs in on evse 1
+"""
+USER = """spec "Uses a shared setup"
+  setup
+    include setup "plugged in" from "../common/setup.spec"
+
+  scenario "s"
+    ev draws 16 A
+"""
+
+
+def test_check_of_one_file_allows_includes_under_the_current_directory(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "specs" / "common").mkdir(parents=True)
+    (tmp_path / "specs" / "metering").mkdir()
+    (tmp_path / "specs" / "common" / "setup.spec").write_text(SHARED)
+    (tmp_path / "specs" / "metering" / "x.spec").write_text(USER)
+    monkeypatch.chdir(tmp_path)
+    assert main(["check", "specs/metering/x.spec"]) == 0
+    # a narrower root named explicitly is honoured: the include then leads out of it
+    assert main(["check", "--include-root", "specs/metering", "specs/metering/x.spec"]) == 1
+    assert 'include path "../common/setup.spec" leads out of the spec root' in capsys.readouterr().err
+
+
 @pytest.mark.parametrize(("fault", "expected"), [
     ("meter_gain", "expected NAME=VALUE"),
     ("meter_gian=1.03", "unknown twin fault 'meter_gian'; valid faults are:"),
