@@ -31,7 +31,7 @@ from dsl.errors import SpecErrors
 from dsl.plan import ScenarioPlan, SpecPlan
 from runner import runs
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
-from runner.exitcodes import VERDICTS, Tally, decide
+from runner.exitcodes import MEANINGS, VERDICTS, RunExit, Tally, decide
 from runner.interrupt import RunInterrupted, ScenarioInterrupted, SignalGuard, StepTracker
 
 if TYPE_CHECKING:
@@ -180,8 +180,9 @@ class _RunState:
     # ---- counting (this object is registered as a plugin for these two hooks) ---------------------
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if report.nodeid.split("::", 1)[0].endswith(".spec"):
-            self.specs_seen = True
+        if not report.nodeid.split("::", 1)[0].endswith(".spec"):
+            return  # a Python test in the same session is pytest's business, not a scenario's verdict
+        self.specs_seen = True
         verdict = getattr(report, "chargespec_verdict", None)
         if verdict is None:  # a report made without this plugin's makereport: judge by its outcome
             verdict = "passed" if report.passed else "skipped" if report.skipped else "broken"
@@ -558,6 +559,19 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
     where = (getattr(node, "workeroutput", None) or {}).get("chargespec_interrupted")
     if where:
         _run_state(node.config).interrupt(f"{where} (worker {node.gateway.id})")
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """The run's verdicts in chargespec's words: pytest counts a broken scenario as "failed"."""
+    state = _run_state(config)
+    if not state.specs_seen or not state.verdicts or state.workerinput is not None:
+        return
+    values = list(state.verdicts.values())
+    counts = ", ".join(f"{values.count(v)} {v}" for v in ("passed", "failed", "broken", "skipped"))
+    code = state.exit_code if state.exit_code is not None else exitstatus
+    meaning = MEANINGS[RunExit(code)] if code in set(RunExit) else ""
+    terminalreporter.write_sep("=", "chargespec verdicts")
+    terminalreporter.write_line(f"{counts}; exit code {code}" + (f" ({meaning})" if meaning else ""))
 
 
 @pytest.hookimpl(trylast=True)

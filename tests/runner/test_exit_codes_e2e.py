@@ -64,12 +64,16 @@ def test_0_every_scenario_passed(tmp_path: Path) -> None:
 def test_1_a_charger_failed_a_criterion_even_beside_a_broken_scenario(tmp_path: Path) -> None:
     r = _cli(tmp_path, *_specs(tmp_path, passes=PASSES, fails=FAILS, breaks=BREAKS))
     assert r.returncode == RunExit.CHARGER_FAILED, r.stdout + r.stderr
+    # pytest counts the broken one as "failed" too; chargespec's own line tells them apart
+    assert "\n1 passed, 1 failed, 1 broken, 0 skipped; exit code 1 (a charger failed a criterion)\n" in r.stdout
 
 
 def test_3_bench_broken_without_a_charger_failure(tmp_path: Path) -> None:
     r = _cli(tmp_path, *_specs(tmp_path, passes=PASSES, breaks=BREAKS))
     assert r.returncode == RunExit.BENCH_BROKEN, r.stdout + r.stderr
     assert "the analyzer line dropped" in r.stdout
+    assert "\n1 passed, 0 failed, 1 broken, 0 skipped; exit code 3 (the bench broke and no charger failed)\n" \
+        in r.stdout
 
 
 def test_4_a_bench_file_error_is_a_usage_error_and_leaves_no_run_folder(tmp_path: Path) -> None:
