@@ -425,32 +425,30 @@ def test_a_stale_value_is_not_compliance_within_the_window() -> None:
     assert float(m["a"]) == pytest.approx(0.0, abs=0.1)
 
 
-def test_a_reading_still_in_flight_is_not_judged_by_the_value_before_it() -> None:
-    # The sampler asked just before the window opened (stamped then) and the answer lands 1 s into it. The
-    # value held at the start is that reading, not the one before: within must not pass on the 0 A from
-    # before the ramp, and for must not fail on it.
+def _reading_in_flight(before: float, asked: float) -> tuple[ScenarioRun, threading.Timer]:
+    """A run whose sampler asked just before the expectation starts (the reading is stamped then) and
+    whose answer, `asked`, lands 1 s into it, followed by the same value every half second."""
     run = _bench_run()
-    run.recorder.sample(CUR.key, 0.0)
+    run.recorder.sample(CUR.key, before)
     run.clock.sleep(0.4)
     t_asked = run.clock.now()
     run.clock.sleep(0.1)
     late = threading.Timer(1.0 / run.clock.speed, lambda: (
-        run.recorder.sample(CUR.key, 31.0, t_asked),
-        record_ahead(run, CUR.key, _every_half_second(20, value=31.0))))
+        run.recorder.sample(CUR.key, asked, t_asked),
+        record_ahead(run, CUR.key, _every_half_second(20, value=asked))))
     late.start()
+    return run, late
+
+
+def test_a_reading_still_in_flight_is_not_judged_by_the_value_before_it() -> None:
+    # The value held at the start is the reading in flight, not the one before it: within must not pass on
+    # the 0 A from before the ramp, and for must not fail on the 31 A from before the limit.
+    run, late = _reading_in_flight(before=0.0, asked=31.0)
     with pytest.raises(ExpectationFailed, match=r"never <= 6 A \+ 0.6 A .* last observed 31 A"):
         expect_within(run, ExpectWithin(Quantity(5, "time", "5 s"), LIMIT, SRC, SRC.text))
     late.join()
 
-    run = _bench_run()
-    run.recorder.sample(CUR.key, 31.0)
-    run.clock.sleep(0.4)
-    t_asked = run.clock.now()
-    run.clock.sleep(0.1)
-    late = threading.Timer(1.0 / run.clock.speed, lambda: (
-        run.recorder.sample(CUR.key, 6.0, t_asked),
-        record_ahead(run, CUR.key, _every_half_second(12))))
-    late.start()
+    run, late = _reading_in_flight(before=31.0, asked=6.0)
     expect_for(run, ExpectFor(Quantity(5, "time", "5 s"), LIMIT, SRC, SRC.text))
     late.join()
 
