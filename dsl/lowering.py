@@ -24,7 +24,7 @@ from dsl.signals import resolve
 from dsl.statements import ANY_MESSAGE, RULE_SCOPES, WINDOW_EVENTS
 from dsl.steps import QUANTITY_TYPES, Param, StepRegistry
 from dsl.suggest import did_you_mean
-from dsl.vocab import CALL_ERROR_CODES, CONNECTOR_STATES, OCPP_ACTIONS, PROFILE_PURPOSES
+from dsl.vocab import CALL_ERROR_CODES, CHARGER_CALLS, CONNECTOR_STATES, OCPP_ACTIONS, PROFILE_PURPOSES
 
 PHYSICAL = tuple(d for d in units.CANONICAL if d != "count")
 
@@ -155,6 +155,10 @@ class Lowering:
                 return None
             allowed = PHYSICAL if "quantity" in p.kinds else tuple(k for k in p.kinds if k in QUANTITY_TYPES)
             return q if check_dimension(q, allowed, node, self.sink, what=f"<{p.name}>") else None
+        if p.type == "ordinal":
+            return self.arg_ordinal(atoms, p)
+        if p.type == "count":
+            return self.arg_count(atoms, p)
         (a,) = atoms
         if p.type == "int":
             assert isinstance(a, ast.Number)
@@ -168,6 +172,9 @@ class Lowering:
         if p.type == "fields":
             assert isinstance(a, ast.Fields)
             return self.fields(a, scope, send=True)
+        if p.type == "pattern":
+            assert isinstance(a, ast.Fields)
+            return self.fields(a, scope)
         assert isinstance(a, ast.Word)
         if p.type == "action":
             return self.action(a)
@@ -175,7 +182,42 @@ class Lowering:
             return self.closed(a, PROFILE_PURPOSES, "charging profile purpose")
         if p.type == "state":
             return self.closed(a, CONNECTOR_STATES, "connector status")
+        if p.type == "call":
+            if a.text in OCPP_ACTIONS and a.text not in CHARGER_CALLS:
+                self.sink.at(a, f"{a.text} is sent by the CSMS, not by the charger: the CSMS has no {a.text} "
+                             "to answer", "name an action the charger sends (Authorize, TransactionEvent, …); "
+                             "to send one, write `csms sends " + a.text + " {…}`")
+                return None
+            return self.closed(a, CHARGER_CALLS, "OCPP action")
+        if p.type == "code":
+            return self.closed(a, CALL_ERROR_CODES, "CALLERROR code")
         return a.text
+
+    def arg_ordinal(self, atoms: ast.Atoms, p: Param) -> int | None:
+        """`2nd`: a whole number from 1 with its English suffix (1st, 2nd, 3rd, 4th, 11th, 21st …)."""
+        number, suffix = atoms
+        assert isinstance(number, ast.Number) and isinstance(suffix, ast.Word)
+        if not number.is_integer or int(number.text) < 1:
+            self.sink.at(number, f"<{p.name}> must be a whole number from 1 (1st, 2nd, …), not {number.text}")
+            return None
+        n = int(number.text)
+        right = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        if suffix.text != right:
+            self.sink.at(suffix, f"{n}{suffix.text} is not an ordinal", f"write {n}{right}")
+            return None
+        return n
+
+    def arg_count(self, atoms: ast.Atoms, p: Param) -> int | None:
+        """`once` (1) or `N times` (a whole number from 1)."""
+        if len(atoms) == 1:
+            return 1
+        number = atoms[0]
+        assert isinstance(number, ast.Number)
+        if not number.is_integer or int(number.text) < 1:
+            self.sink.at(number, f"<{p.name}> must be a whole number of times (1 or more), not {number.text}",
+                         "write `once`, `2 times`, …; leave it out for every time until the return to idle")
+            return None
+        return int(number.text)
 
     def action(self, word: ast.Word) -> str | None:
         return self.closed(word, OCPP_ACTIONS, "OCPP action")

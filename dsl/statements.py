@@ -27,7 +27,16 @@ BUILTIN_STEPS: dict[str, str] = {
     "csms.sets_variable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string}",
     "csms.answers_boot": "csms answers BootNotification with {status:word} [every {interval:time}]",
     "csms.blocks_token": "csms blocks token {token:string}",
-    "csms.answers_error": "csms answers {action:action} with error {code:word}",
+    # Answer rules (runner/csms/responses.py): for the Nth and/or a matching call only, once, N times or
+    # until the return to idle; an error, a payload merged into the default answer, late, or no answer.
+    "csms.answers_error": "csms answers [the {nth:ordinal}] {action:call} [{match:pattern}] with error {code:code} "
+                          "[after {delay:time}] [{count:count}]",
+    "csms.answers_with": "csms answers [the {nth:ordinal}] {action:call} [{match:pattern}] with {payload:fields} "
+                         "[after {delay:time}] [{count:count}]",
+    "csms.answers_late": "csms answers [the {nth:ordinal}] {action:call} [{match:pattern}] after {delay:time} "
+                         "[{count:count}]",
+    "csms.does_not_answer": "csms does not answer [the {nth:ordinal}] {action:call} [{match:pattern}] "
+                            "[{count:count}]",
     "wait": "wait {duration:time}",
 }
 

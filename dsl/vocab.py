@@ -28,6 +28,17 @@ OCPP_ACTIONS: frozenset[str] = frozenset(
     }
 )
 
+# The charger-initiated actions: the calls a CSMS answers (`csms answers <Action> …`). DataTransfer goes
+# both ways. (tests/runner/csms compares this with runner.csms.actions.CHARGER_TO_CSMS.)
+CHARGER_CALLS: frozenset[str] = frozenset({
+    "Authorize", "BootNotification", "ClearedChargingLimit", "DataTransfer", "FirmwareStatusNotification",
+    "Get15118EVCertificate", "GetCertificateStatus", "Heartbeat", "LogStatusNotification", "MeterValues",
+    "NotifyChargingLimit", "NotifyCustomerInformation", "NotifyDisplayMessages", "NotifyEVChargingNeeds",
+    "NotifyEVChargingSchedule", "NotifyEvent", "NotifyMonitoringReport", "NotifyReport",
+    "PublishFirmwareStatusNotification", "ReportChargingProfiles", "ReservationStatusUpdate",
+    "SecurityEventNotification", "SignCertificate", "StatusNotification", "TransactionEvent",
+})
+
 # MeasurandEnumType -> the dimension of its values once unit and multiplier are applied.
 MEASURANDS: dict[str, str] = {
     "Current.Export": "current",

@@ -27,6 +27,7 @@ from runner.context import ScenarioRun
 from runner.csms.commands import variable_ref
 from runner.csms.errors import CsmsError
 from runner.csms.expect import bind
+from runner.csms.responses import AnswerRule
 from runner.errors import BenchError, ExpectationFailed
 
 StepFn = Callable[..., None]
@@ -68,6 +69,7 @@ def run_action(run: ScenarioRun, action: Action) -> None:
     if fn is None:
         raise BenchError(action.source, f"statement {action.step!r} has no implementation in the step library")
     run.last_action_t = run.clock.now()
+    run.action = action
     try:
         fn(run, **dict(action.args))
     except InstrumentError as e:
@@ -402,11 +404,47 @@ def csms_blocks_token(run: ScenarioRun, token: str) -> None:
     run.harness.responses(run.station.id).block_tokens(token)
 
 
+def _answer_rule(run: ScenarioRun, action: str, *, nth: int | None, match: Mapping[str, Any] | None,
+                 count: int | None, delay: Quantity | None = None, **answer: Any) -> None:
+    """Add an answer rule for this station (runner/csms/responses.py); the return to idle resets them.
+    `the Nth` without a count answers that one call only; without either, every call until the reset."""
+    if count is None and nth is not None:
+        count = 1
+    where = f"{run.action.source.line}: " if run.action is not None else ""
+    text = where + (run.action.text if run.action is not None else action)
+    pattern = bind(match, run.remembered) if match is not None else None
+    run.harness.responses(run.station.id).add_rule(AnswerRule(
+        action, text=f"line {text}", match=pattern, nth=nth, count=count,
+        delay_s=delay.value if delay is not None else 0.0, **answer))
+
+
 @implements("csms.answers_error")
-def csms_answers_error(run: ScenarioRun, action: str, code: str) -> None:
+def csms_answers_error(run: ScenarioRun, action: str, code: str, nth: int | None = None,
+                       match: Mapping[str, Any] | None = None, delay: Quantity | None = None,
+                       count: int | None = None) -> None:
     if code not in CALLERROR_CODES:
         raise BenchError(None, f"CALLERROR code {code!r} is not an OCPP-J code: {', '.join(CALLERROR_CODES)}")
-    run.harness.responses(run.station.id).inject_error(action, code, "injected by the spec", times=None)
+    _answer_rule(run, action, nth=nth, match=match, count=count, delay=delay, error_code=code)
+
+
+@implements("csms.answers_with")
+def csms_answers_with(run: ScenarioRun, action: str, payload: Mapping[str, Any], nth: int | None = None,
+                      match: Mapping[str, Any] | None = None, delay: Quantity | None = None,
+                      count: int | None = None) -> None:
+    _answer_rule(run, action, nth=nth, match=match, count=count, delay=delay,
+                 payload=bind(payload, run.remembered))
+
+
+@implements("csms.answers_late")
+def csms_answers_late(run: ScenarioRun, action: str, delay: Quantity, nth: int | None = None,
+                      match: Mapping[str, Any] | None = None, count: int | None = None) -> None:
+    _answer_rule(run, action, nth=nth, match=match, count=count, delay=delay)
+
+
+@implements("csms.does_not_answer")
+def csms_does_not_answer(run: ScenarioRun, action: str, nth: int | None = None,
+                         match: Mapping[str, Any] | None = None, count: int | None = None) -> None:
+    _answer_rule(run, action, nth=nth, match=match, count=count, silent=True)
 
 
 @implements("wait")
