@@ -7,6 +7,7 @@ plan (the compiler refuses a spec with errors anyway).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,14 @@ from dsl.signals import resolve
 from dsl.statements import ANY_MESSAGE, RULE_SCOPES, WINDOW_EVENTS
 from dsl.steps import QUANTITY_TYPES, Param, StepRegistry
 from dsl.suggest import did_you_mean
-from dsl.vocab import CALL_ERROR_CODES, CHARGER_CALLS, CONNECTOR_STATES, OCPP_ACTIONS, PROFILE_PURPOSES
+from dsl.vocab import (
+    CALL_ERROR_CODES,
+    CHARGER_CALLS,
+    CONNECTOR_STATES,
+    OCPP_ACTIONS,
+    PROFILE_PURPOSES,
+    STANDARD_COMPONENTS,
+)
 
 PHYSICAL = tuple(d for d in units.CANONICAL if d != "count")
 
@@ -191,7 +199,23 @@ class Lowering:
             return self.closed(a, CHARGER_CALLS, "OCPP action")
         if p.type == "code":
             return self.closed(a, CALL_ERROR_CODES, "CALLERROR code")
+        if p.type == "feature":
+            return self.feature(a)
         return a.text
+
+    def feature(self, word: ast.Word) -> str | None:
+        """`Component` or `Component.Variable[instance]`, the component a standardized one (a misspelt
+        name would skip the scenario on every charger: "not in the device model")."""
+        component, dot, variable = word.text.partition(".")
+        if component not in STANDARD_COMPONENTS:
+            self.sink.at(word, f'"{component}" is not a standardized OCPP 2.0.1 component',
+                         did_you_mean(component, sorted(STANDARD_COMPONENTS))
+                         or "name a controller such as SmartChargingCtrlr or LocalAuthListCtrlr")
+            return None
+        if dot and not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(\[[A-Za-z0-9_.-]+\])?", variable):
+            self.sink.at(word, f'"{word.text}": write Component.Variable or Component.Variable[instance]')
+            return None
+        return word.text
 
     def arg_ordinal(self, atoms: ast.Atoms, p: Param) -> int | None:
         """`2nd`: a whole number from 1 with its English suffix (1st, 2nd, 3rd, 4th, 11th, 21st …)."""

@@ -37,6 +37,11 @@ BUILTIN_STEPS: dict[str, str] = {
                          "[{count:count}]",
     "csms.does_not_answer": "csms does not answer [the {nth:ordinal}] {action:call} [{match:pattern}] "
                             "[{count:count}]",
+    # The feature matrix (runner/features.py): read the device model (GetBaseReport FullInventory), judge
+    # the required variables, and skip a scenario whose optional feature the charger lacks.
+    "csms.reads_device_model": "csms reads the device model",
+    "charger.reports_required_variables": "charger reports every required variable",
+    "charger.supports": "charger supports {feature:feature}",
     "wait": "wait {duration:time}",
 }
 

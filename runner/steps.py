@@ -22,7 +22,7 @@ from typing import Any
 from dsl.plan import Action, Quantity
 from dsl.steps import builtin_registry
 from instruments.errors import InstrumentError
-from runner import restore
+from runner import features, restore
 from runner.context import ScenarioRun
 from runner.csms.commands import variable_ref
 from runner.csms.errors import CsmsError
@@ -445,6 +445,28 @@ def csms_answers_late(run: ScenarioRun, action: str, delay: Quantity, nth: int |
 def csms_does_not_answer(run: ScenarioRun, action: str, nth: int | None = None,
                          match: Mapping[str, Any] | None = None, count: int | None = None) -> None:
     _answer_rule(run, action, nth=nth, match=match, count=count, silent=True)
+
+
+@implements("csms.reads_device_model")
+def csms_reads_device_model(run: ScenarioRun) -> None:
+    features.device_model(run, fresh=True)
+
+
+@implements("charger.reports_required_variables")
+def charger_reports_required_variables(run: ScenarioRun) -> None:
+    """TC_B_53_CS: every variable the catalogue requires of the core and of each controller reported."""
+    matrix = features.device_model(run)
+    missing = matrix.missing_required()
+    if missing:
+        names = ", ".join(f"{r.component}.{r.variable}" + (f"[{r.instance}]" if r.instance else "")
+                          for r in missing)
+        raise ExpectationFailed(None, f"the FullInventory report lacks {len(missing)} required variable(s) "
+                                      f"(OCPP 2.0.1 TC_B_53_CS): {names}")
+
+
+@implements("charger.supports")
+def charger_supports(run: ScenarioRun, feature: str) -> None:
+    features.require(run, feature)
 
 
 @implements("wait")
