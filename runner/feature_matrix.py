@@ -142,7 +142,7 @@ class Matrix:
         w.writerow(["station", "component", "present", "available", "enabled", "variables",
                     "required_missing"])
         missing = self.missing_required()
-        names = sorted({*self.controllers, *(r.group for r in required_variables() if r.group != CORE)})
+        names = sorted({*self.controllers, *(r.component for r in required_variables())})
         for name in names:
             c = self.controllers.get(name)
             lost = [r for r in missing if r.component == name]
