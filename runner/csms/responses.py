@@ -132,10 +132,14 @@ class Responses:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self.generation = 0  # counts resets: a late answer due after one belongs to a finished scenario
         self.reset()
 
     def reset(self) -> None:
+        """Back to the defaults (the return to idle): every rule and error gone, late answers still due
+        dropped (see `generation`)."""
         with self._lock:
+            self.generation += 1
             self._boot_status: BootStatus = "Accepted"
             self._boot_interval = 300
             self._accepted: set[str] = set()

@@ -247,7 +247,8 @@ class StationSession:
         if answer.delay_s > 0:
             # Late, by the call's own message id; the receive loop goes on meanwhile (the charger may send
             # other calls, or give up and retry, before the answer comes).
-            task = asyncio.get_running_loop().create_task(self._answer_late(uid, action, answer))
+            task = asyncio.get_running_loop().create_task(
+                self._answer_late(uid, action, answer, self.responses.generation))
             self._late.add(task)
             task.add_done_callback(self._late.discard)
             return
@@ -259,9 +260,13 @@ class StationSession:
         else:
             await self.send_raw(framing.call_result(uid, answer.payload or {}))
 
-    async def _answer_late(self, uid: str, action: str, answer: Answer) -> None:
+    async def _answer_late(self, uid: str, action: str, answer: Answer, generation: int) -> None:
         try:
             await self.clock.asleep(answer.delay_s)
+            if self.responses.generation != generation:  # the scenario that asked for it has ended
+                self._note("info", f"the late answer to {action} (message id {uid!r}) was dropped: the answers "
+                           f"were reset (return to idle) before it was due ({answer.rule})")
+                return
             await self._send_answer(uid, answer)
         except (ConnectionClosed, asyncio.CancelledError):
             self._note("info", f"the late answer to {action} (message id {uid!r}) was not sent: the connection "

@@ -183,3 +183,19 @@ def test_a_late_answer_the_connection_outlives_not_is_recorded_as_not_sent(run: 
     rec = run(test)
     assert not [f for f in rec.frames() if f.direction == "tx" and f.unique_id == "a1"]
     assert any("late answer to Authorize (message id 'a1') was not sent" in f.message for f in rec.findings())
+
+
+def test_a_late_answer_still_due_at_the_return_to_idle_is_dropped(run: Run) -> None:
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        async with open_charger(h.url) as ws:
+            await Charger(ws).call("BootNotification", BOOT)
+            h.responses("CS1").add_rule(AnswerRule("Authorize", text="line 4: late", delay_s=0.5))
+            await ws.send(json.dumps([2, "a1", "Authorize", {"idToken": TOKEN}]))
+            await asyncio.sleep(0.1)
+            h.responses("CS1").reset()       # the scenario ended: its answers must not leak into the next
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(ws.recv(), 1.0)
+
+    rec = run(test)
+    assert not [f for f in rec.frames() if f.direction == "tx" and f.unique_id == "a1"]
+    assert any("late answer to Authorize (message id 'a1') was dropped" in f.message for f in rec.findings())
