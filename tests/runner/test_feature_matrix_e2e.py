@@ -23,7 +23,7 @@ def test_a_missing_feature_skips_with_its_reason_and_a_present_one_runs(pytester
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfEs", "--speed", "30", f"--out={out}",
                                            f"--alluredir={allure}", timeout=300)
     result.assert_outcomes(passed=2, skipped=1)
-    result.stdout.fnmatch_lines([f"SKIPPED * {REASON}*"])
+    result.stdout.fnmatch_lines([f"SKIPPED [[]1[]] features.spec:6: {REASON}*"])  # the `charger supports` line
 
     results = {r["name"]: r for r in (json.loads(p.read_text()) for p in allure.glob("*-result.json"))}
     skipped = results["local list needed"]
