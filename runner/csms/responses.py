@@ -26,7 +26,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from runner.csms.expect import matches
@@ -105,7 +105,6 @@ class _RuleState:
     seen: int = 0                      # calls matched since the rule was set
     used: int = 0                      # calls it answered
     order: int = 0                     # when it was set (newest wins)
-    answered: list[str] = field(default_factory=list)
 
     @property
     def spent(self) -> bool:
