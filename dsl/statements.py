@@ -41,6 +41,7 @@ BUILTIN_STEPS: dict[str, str] = {
     # the required variables, and skip a scenario whose optional feature the charger lacks.
     "csms.reads_device_model": "csms reads the device model",
     "charger.reports_required_variables": "charger reports every required variable",
+    "charger.reports_characteristics": "charger reports every variable with its characteristics",
     "charger.supports": "charger supports {feature:feature}",
     "wait": "wait {duration:time}",
 }

@@ -25,6 +25,7 @@ from typing import Any
 
 REQUIRED_FILE = Path(__file__).resolve().parent / "data" / "dm-required-2.0.1.tsv"
 CORE = "Core"
+LIST_TYPES = ("OptionList", "SequenceList", "MemberList")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ class Reported:
     connector: int | None = None
     actual: str | None = None
     data_type: str | None = None
+    characteristics: bool = True       # variableCharacteristics reported
+    values_list: bool = False          # variableCharacteristics.valuesList given
 
     @property
     def name(self) -> str:
@@ -92,6 +95,14 @@ class Matrix:
         return [r for r in required_variables()
                 if (r.group == CORE or r.group in self.controllers)
                 and (r.component, r.variable, r.instance) not in have]
+
+    def characteristics_problems(self) -> list[str]:
+        """TC_B_13_CS's checks of a FullInventory report: every variable with its variableCharacteristics,
+        and a valuesList for every OptionList, SequenceList and MemberList."""
+        out = [f"{v.name}: no variableCharacteristics" for v in self.variables if not v.characteristics]
+        out += [f"{v.name}: dataType {v.data_type} without a valuesList" for v in self.variables
+                if v.data_type in LIST_TYPES and not v.values_list]
+        return out
 
     def find(self, component: str, variable: str, instance: str | None = None) -> list[Reported]:
         return [v for v in self.variables if v.component == component and v.variable == variable
@@ -187,7 +198,9 @@ def reported_variables(parts: Iterable[Mapping[str, Any]]) -> list[Reported]:
                 component_instance=comp.get("instance"), variable_instance=var.get("instance"),
                 evse=evse.get("id"), connector=evse.get("connectorId"),
                 actual=None if actual is None or actual.get("value") is None else str(actual["value"]),
-                data_type=chars.get("dataType") if isinstance(chars, Mapping) else None))
+                data_type=chars.get("dataType") if isinstance(chars, Mapping) else None,
+                characteristics=isinstance(chars, Mapping),
+                values_list=isinstance(chars, Mapping) and bool(chars.get("valuesList"))))
     return out
 
 

@@ -464,6 +464,16 @@ def charger_reports_required_variables(run: ScenarioRun) -> None:
                                       f"(OCPP 2.0.1 TC_B_53_CS): {names}")
 
 
+@implements("charger.reports_characteristics")
+def charger_reports_characteristics(run: ScenarioRun) -> None:
+    """TC_B_13_CS: every reported variable has variableCharacteristics; list types carry a valuesList."""
+    problems = features.device_model(run).characteristics_problems()
+    if problems:
+        raise ExpectationFailed(None, f"{len(problems)} variable(s) of the FullInventory report break OCPP 2.0.1 "
+                                      "TC_B_13_CS's checks: " + "; ".join(problems[:20])
+                                      + (f"; … {len(problems) - 20} more" if len(problems) > 20 else ""))
+
+
 @implements("charger.supports")
 def charger_supports(run: ScenarioRun, feature: str) -> None:
     features.require(run, feature)

@@ -136,3 +136,15 @@ def test_a_feature_names_a_standardized_component() -> None:
         assert not dsl.check(dsl.parse(spec.format(feature=ok), "x.spec")), ok
     for bad in ("LocalAuthList", "SmartChargingCtrlr.Enabled.Actual", "smartchargingctrlr"):
         assert dsl.check(dsl.parse(spec.format(feature=bad), "x.spec")), bad
+
+
+def test_characteristics_problems_name_each_variable() -> None:
+    bare = entry("TxCtrlr", "TxStartPoint", "EVConnected", data_type="MemberList")       # no valuesList
+    listed = entry("TxCtrlr", "TxStopPoint", "EVConnected", data_type="MemberList")
+    listed["variableCharacteristics"]["valuesList"] = "EVConnected,Authorized"
+    missing = entry("ClockCtrlr", "DateTime", "2025-01-01T00:00:00Z", data_type="dateTime")
+    del missing["variableCharacteristics"]
+    m = matrix_from_report(parts([bare, listed, missing]))
+    assert m.characteristics_problems() == ["ClockCtrlr.DateTime: no variableCharacteristics",
+                                            "TxCtrlr.TxStartPoint: dataType MemberList without a valuesList"]
+    assert matrix_from_report(parts([listed])).characteristics_problems() == []
