@@ -23,6 +23,7 @@ from runner.context import ScenarioRun
 from runner.errors import ExpectationFailed, NotSupportedByCharger
 from runner.feature_matrix import Matrix, matrix_from_report
 
+BOOT_WAIT_S = 120.0      # bench seconds a charger not yet booted gets before its device model is read
 REPORT_TIMEOUT_S = 120.0  # bench seconds for the whole report: a large charger reports in many parts
 MATRIX_JSON = "feature-matrix.json"
 MATRIX_CSV = "feature-matrix.csv"
@@ -35,6 +36,9 @@ _cache: weakref.WeakKeyDictionary[Any, dict[str, tuple[float | None, Matrix]]] =
 def device_model(run: ScenarioRun, *, fresh: bool = False) -> Matrix:
     """The station's matrix: the one read since its last boot, or a new FullInventory reading."""
     sid = run.station.id
+    if run.harness.booted_t(sid) is None:  # (a spec that put `charger supports` before `charger booted`)
+        run.run(run.harness.wait_booted(sid, BOOT_WAIT_S), bench_timeout=BOOT_WAIT_S + 5,
+                what=f"charger {sid!r} to boot before its device model is read")
     boot = run.harness.booted_t(sid)
     with _lock:
         kept = _cache.get(run.session, {}).get(sid)
