@@ -139,7 +139,7 @@ def test_a_late_answer_correlates_by_message_id_while_other_calls_are_answered(r
             second = json.loads(await asyncio.wait_for(ws.recv(), 5))
             assert first[:2] == [3, "hb-1"]
             assert second == [3, "slow-1", {"idTokenInfo": {"status": "Accepted"}}]
-            assert 0.25 <= time.monotonic() - start < 2  # 3 bench s at 10x: 0.3 s real
+            assert 0.25 <= time.monotonic() - start < 5  # 3 bench s at 10x: 0.3 s real
 
     rec = run(test, speed=10.0)
     (event,) = rec.events("csms_answer_rule")
