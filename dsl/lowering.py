@@ -7,6 +7,7 @@ plan (the compiler refuses a spec with errors anyway).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,14 @@ from dsl.signals import resolve
 from dsl.statements import ANY_MESSAGE, RULE_SCOPES, WINDOW_EVENTS
 from dsl.steps import QUANTITY_TYPES, Param, StepRegistry
 from dsl.suggest import did_you_mean
-from dsl.vocab import CALL_ERROR_CODES, CONNECTOR_STATES, OCPP_ACTIONS, PROFILE_PURPOSES
+from dsl.vocab import (
+    CALL_ERROR_CODES,
+    CHARGER_CALLS,
+    CONNECTOR_STATES,
+    OCPP_ACTIONS,
+    PROFILE_PURPOSES,
+    STANDARD_COMPONENTS,
+)
 
 PHYSICAL = tuple(d for d in units.CANONICAL if d != "count")
 
@@ -155,6 +163,10 @@ class Lowering:
                 return None
             allowed = PHYSICAL if "quantity" in p.kinds else tuple(k for k in p.kinds if k in QUANTITY_TYPES)
             return q if check_dimension(q, allowed, node, self.sink, what=f"<{p.name}>") else None
+        if p.type == "ordinal":
+            return self.arg_ordinal(atoms, p)
+        if p.type == "count":
+            return self.arg_count(atoms, p)
         (a,) = atoms
         if p.type == "int":
             assert isinstance(a, ast.Number)
@@ -168,6 +180,9 @@ class Lowering:
         if p.type == "fields":
             assert isinstance(a, ast.Fields)
             return self.fields(a, scope, send=True)
+        if p.type == "pattern":
+            assert isinstance(a, ast.Fields)
+            return self.fields(a, scope)
         assert isinstance(a, ast.Word)
         if p.type == "action":
             return self.action(a)
@@ -175,7 +190,58 @@ class Lowering:
             return self.closed(a, PROFILE_PURPOSES, "charging profile purpose")
         if p.type == "state":
             return self.closed(a, CONNECTOR_STATES, "connector status")
+        if p.type == "call":
+            if a.text in OCPP_ACTIONS and a.text not in CHARGER_CALLS:
+                self.sink.at(a, f"{a.text} is sent by the CSMS, not by the charger: the CSMS has no {a.text} "
+                             "to answer", "name an action the charger sends (Authorize, TransactionEvent, …); "
+                             "to send one, write `csms sends " + a.text + " {…}`")
+                return None
+            return self.closed(a, CHARGER_CALLS, "OCPP action")
+        if p.type == "code":
+            return self.closed(a, CALL_ERROR_CODES, "CALLERROR code")
+        if p.type == "feature":
+            return self.feature(a)
         return a.text
+
+    def feature(self, word: ast.Word) -> str | None:
+        """`Component` or `Component.Variable[instance]`, the component a standardized one (a misspelt
+        name would skip the scenario on every charger: "not in the device model")."""
+        component, dot, variable = word.text.partition(".")
+        if component not in STANDARD_COMPONENTS:
+            self.sink.at(word, f'"{component}" is not a standardized OCPP 2.0.1 component',
+                         did_you_mean(component, sorted(STANDARD_COMPONENTS))
+                         or "name a controller such as SmartChargingCtrlr or LocalAuthListCtrlr")
+            return None
+        if dot and not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(\[[A-Za-z0-9_.-]+\])?", variable):
+            self.sink.at(word, f'"{word.text}": write Component.Variable or Component.Variable[instance]')
+            return None
+        return word.text
+
+    def arg_ordinal(self, atoms: ast.Atoms, p: Param) -> int | None:
+        """`2nd`: a whole number from 1 with its English suffix (1st, 2nd, 3rd, 4th, 11th, 21st …)."""
+        number, suffix = atoms
+        assert isinstance(number, ast.Number) and isinstance(suffix, ast.Word)
+        if not number.is_integer or int(number.text) < 1:
+            self.sink.at(number, f"<{p.name}> must be a whole number from 1 (1st, 2nd, …), not {number.text}")
+            return None
+        n = int(number.text)
+        right = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+        if suffix.text != right:
+            self.sink.at(suffix, f"{n}{suffix.text} is not an ordinal", f"write {n}{right}")
+            return None
+        return n
+
+    def arg_count(self, atoms: ast.Atoms, p: Param) -> int | None:
+        """`once` (1) or `N times` (a whole number from 1)."""
+        if len(atoms) == 1:
+            return 1
+        number = atoms[0]
+        assert isinstance(number, ast.Number)
+        if not number.is_integer or int(number.text) < 1:
+            self.sink.at(number, f"<{p.name}> must be a whole number of times (1 or more), not {number.text}",
+                         "write `once`, `2 times`, …; leave it out for every time until the return to idle")
+            return None
+        return int(number.text)
 
     def action(self, word: ast.Word) -> str | None:
         return self.closed(word, OCPP_ACTIONS, "OCPP action")

@@ -43,12 +43,19 @@ def _key(key: str) -> str:
     return key if key.replace("_", "a").isalnum() and not key[:1].isdigit() else quote(key)
 
 
+_ORDINAL = ("st", "nd", "rd", "th")
+
+
 def render_atoms(atoms: ast.Atoms) -> str:
     out = ""
+    prev: ast.Atom | None = None
     for a in atoms:
         text = atom(a)
-        if out and not (isinstance(a, ast.Punct) and a.text in _NO_SPACE_BEFORE):
+        glued = (isinstance(a, ast.Punct) and a.text in _NO_SPACE_BEFORE) or (  # `2nd`: number and suffix
+            isinstance(a, ast.Word) and a.text in _ORDINAL and isinstance(prev, ast.Number | ast.Placeholder))
+        if out and not glued:
             out += " "
+        prev = a
         out += text
     return out
 

@@ -27,7 +27,22 @@ BUILTIN_STEPS: dict[str, str] = {
     "csms.sets_variable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string}",
     "csms.answers_boot": "csms answers BootNotification with {status:word} [every {interval:time}]",
     "csms.blocks_token": "csms blocks token {token:string}",
-    "csms.answers_error": "csms answers {action:action} with error {code:word}",
+    # Answer rules (runner/csms/responses.py): for the Nth and/or a matching call only, once, N times or
+    # until the return to idle; an error, a payload merged into the default answer, late, or no answer.
+    "csms.answers_error": "csms answers [the {nth:ordinal}] {action:call} [{match:pattern}] with error {code:code} "
+                          "[after {delay:time}] [{count:count}]",
+    "csms.answers_with": "csms answers [the {nth:ordinal}] {action:call} [{match:pattern}] with {payload:fields} "
+                         "[after {delay:time}] [{count:count}]",
+    "csms.answers_late": "csms answers [the {nth:ordinal}] {action:call} [{match:pattern}] after {delay:time} "
+                         "[{count:count}]",
+    "csms.does_not_answer": "csms does not answer [the {nth:ordinal}] {action:call} [{match:pattern}] "
+                            "[{count:count}]",
+    # The feature matrix (runner/features.py): read the device model (GetBaseReport FullInventory), judge
+    # the required variables, and skip a scenario whose optional feature the charger lacks.
+    "csms.reads_device_model": "csms reads the device model",
+    "charger.reports_required_variables": "charger reports every required variable",
+    "charger.reports_characteristics": "charger reports every variable with its characteristics",
+    "charger.supports": "charger supports {feature:feature}",
     "wait": "wait {duration:time}",
 }
 

@@ -11,7 +11,11 @@ A pattern is literal words and punctuation, typed placeholders ``{name:type}`` a
 
 Parameter types: the quantity kinds (:data:`QUANTITY_TYPES`; ``quantity`` takes any dimension and
 ``current|power`` takes either), ``int``, ``string``, ``word``, ``fields`` (an OCPP ``{...}`` object),
-``action`` (an OCPP action), ``purpose`` (a ChargingProfilePurpose) and ``state`` (a connector status).
+``action`` (an OCPP action), ``call`` (an action a charger sends), ``code`` (an OCPP-J CALLERROR code),
+``purpose`` (a ChargingProfilePurpose), ``state`` (a connector status), ``pattern`` (a ``{...}`` object to
+match a message against: ``present``, ``absent``, ``not V``, ``V or W`` allowed), ``ordinal`` (``2nd``:
+a number and its English suffix), ``count`` (``once`` or ``N times``) and ``feature`` (a standardized
+device-model component, optionally ``.Variable[instance]``).
 Matching is structural (which atoms go to which parameter); the checker then converts each parameter
 and reports unit, dimension and name errors at the atom that carries them.
 """
@@ -36,8 +40,12 @@ else:
 QUANTITY_TYPES: frozenset[str] = frozenset(
     {"current", "voltage", "power", "energy", "time", "frequency", "resistance", "ratio", "quantity"}
 )
-SINGLE_TYPES: frozenset[str] = frozenset({"int", "string", "word", "fields", "action", "purpose", "state"})
-PARAM_TYPES: frozenset[str] = QUANTITY_TYPES | SINGLE_TYPES
+SINGLE_TYPES: frozenset[str] = frozenset({"int", "string", "word", "fields", "action", "purpose", "state",
+                                         "call", "code", "pattern", "feature"})
+# Types a parameter of more than one atom has: `2nd` is a number and a word, `3 times` too.
+MULTI_TYPES: frozenset[str] = frozenset({"ordinal", "count"})
+PARAM_TYPES: frozenset[str] = QUANTITY_TYPES | SINGLE_TYPES | MULTI_TYPES
+ORDINAL_SUFFIXES: tuple[str, ...] = ("st", "nd", "rd", "th")
 
 
 class Param(msgspec.Struct, frozen=True):
@@ -325,7 +333,11 @@ def _bind_ast() -> None:
         "action": (module.Word,),
         "purpose": (module.Word,),
         "state": (module.Word,),
+        "call": (module.Word,),
+        "code": (module.Word,),
+        "feature": (module.Word,),
         "fields": (module.Fields,),
+        "pattern": (module.Fields,),
     })
     ast = module
 
@@ -334,12 +346,27 @@ def _param_ends(param: Param, atoms: ast.Atoms, j: int) -> Iterator[int]:
     """Where a parameter starting at atoms[j] may end, longest first."""
     if j >= len(atoms):
         return
+    if param.type in MULTI_TYPES:
+        yield from _multi_ends(param.type, atoms, j)
+        return
     if not param.is_quantity:
         kinds = _SINGLE_KIND[param.type] + (ast.Placeholder,)
         if isinstance(atoms[j], kinds):
             yield j + 1
         return
     yield from reversed(list(_expr_ends(atoms, j)))
+
+
+def _multi_ends(type_: str, atoms: ast.Atoms, j: int) -> Iterator[int]:
+    """`ordinal`: a number (or placeholder) and a word (`2nd`; the checker judges the suffix).
+    `count`: `once`, or a number (or placeholder) and `times`."""
+    a = atoms[j]
+    after = atoms[j + 1] if j + 1 < len(atoms) else None
+    if type_ == "count" and isinstance(a, ast.Word) and a.text == "once":
+        yield j + 1
+    elif isinstance(a, ast.Number | ast.Placeholder) and isinstance(after, ast.Word) and (
+            after.text == "times" if type_ == "count" else after.text in ORDINAL_SUFFIXES):
+        yield j + 2
 
 
 def _expr_ends(atoms: ast.Atoms, j: int) -> Iterator[int]:

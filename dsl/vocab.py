@@ -28,6 +28,37 @@ OCPP_ACTIONS: frozenset[str] = frozenset(
     }
 )
 
+# The charger-initiated actions: the calls a CSMS answers (`csms answers <Action> …`). DataTransfer goes
+# both ways. (tests/runner/csms compares this with runner.csms.actions.CHARGER_TO_CSMS.)
+CHARGER_CALLS: frozenset[str] = frozenset({
+    "Authorize", "BootNotification", "ClearedChargingLimit", "DataTransfer", "FirmwareStatusNotification",
+    "Get15118EVCertificate", "GetCertificateStatus", "Heartbeat", "LogStatusNotification", "MeterValues",
+    "NotifyChargingLimit", "NotifyCustomerInformation", "NotifyDisplayMessages", "NotifyEVChargingNeeds",
+    "NotifyEVChargingSchedule", "NotifyEvent", "NotifyMonitoringReport", "NotifyReport",
+    "PublishFirmwareStatusNotification", "ReportChargingProfiles", "ReservationStatusUpdate",
+    "SecurityEventNotification", "SignCertificate", "StatusNotification", "TransactionEvent",
+})
+
+# The standardized component names (OCPP 2.0.1 Part 2 Appendices v1.3, section 3: controller components
+# 3.1, physical components 3.2): the features `charger supports <Component>[.<Variable>]` can name.
+STANDARD_COMPONENTS: frozenset[str] = frozenset({
+    "AlignedDataCtrlr", "AuthCtrlr", "AuthCacheCtrlr", "CHAdeMOCtrlr", "ClockCtrlr", "CustomizationCtrlr",
+    "DeviceDataCtrlr", "DisplayMessageCtrlr", "ISO15118Ctrlr", "LocalAuthListCtrlr", "MonitoringCtrlr",
+    "OCPPCommCtrlr", "ReservationCtrlr", "SampledDataCtrlr", "SecurityCtrlr", "SmartChargingCtrlr",
+    "TariffCostCtrlr", "TxCtrlr", "AccessBarrier", "AcDcConverter", "AcPhaseSelector", "Actuator",
+    "AirCoolingSystem", "AreaVentilation", "BayOccupancySensor", "BeaconLighting", "CableBreakawaySensor",
+    "CaseAccessSensor", "ChargingStation", "ChargingStatusIndicator", "ConnectedEV", "Connector",
+    "ConnectorHolsterRelease", "ConnectorHolsterSensor", "ConnectorPlugRetentionLock",
+    "ConnectorProtectionRelease", "Controller", "ControlMetering", "CPPWMController", "DataLink", "Display",
+    "DistributionPanel", "ElectricalFeed", "ELVSupply", "EmergencyStopSensor", "EnvironmentalLighting",
+    "EVRetentionLock", "EVSE", "ExternalTemperatureSensor", "FiscalMetering", "FloodSensor",
+    "GroundIsolationProtection", "Heater", "HumiditySensor", "LightSensor", "LiquidCoolingSystem",
+    "LocalAvailabilitySensor", "LocalController", "LocalEnergyStorage", "OverCurrentProtection",
+    "OverCurrentProtectionRecloser", "PowerContactor", "RCD", "RCDRecloser", "RealTimeClock", "ShockSensor",
+    "SpacesCountSignage", "Switch", "TemperatureSensor", "TiltSensor", "TokenReader",
+    "UpstreamProtectionTrigger", "UIInput", "VehicleIdSensor",
+})
+
 # MeasurandEnumType -> the dimension of its values once unit and multiplier are applied.
 MEASURANDS: dict[str, str] = {
     "Current.Export": "current",

@@ -34,7 +34,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     folder = runs.reserve(out)
     alluredir = folder / runs.ALLURE_RESULTS
     pytest_args = [*args.paths, f"--alluredir={alluredir}", f"--run-dir={folder}",
-                   "-o", f"cache_dir={out / '.cache'}", "-rfE"]
+                   "-o", f"cache_dir={out / '.cache'}", "-rfEs"]
     if args.bench:
         pytest_args.append(f"--bench={args.bench}")
     if args.speed is not None:

@@ -39,6 +39,7 @@ class ScenarioRun:
     notes: list[str] = field(default_factory=list)  # time-to-comply and other measured figures
     changes: Changes = field(default_factory=Changes)  # variables, availability, profiles it changed
     remembered: dict[str, Any] = field(default_factory=dict)  # `remember … as "name"` (runner.judge.remember)
+    action: Any = None  # the plan.Action being run (a step names itself in what it records)
     # Wraps each step (the pytest plugin makes it an Allure step); a no-op by default.
     step_context: Callable[[Any], AbstractContextManager[None]] = lambda _step: contextlib.nullcontext()
 

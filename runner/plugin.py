@@ -467,6 +467,9 @@ class ScenarioItem(pytest.Item):
         try:
             execute(session, self.plan, run)
         except NotSupportedByCharger as e:
+            source = getattr(run.action, "source", None)  # the `charger supports …` line, for the skip's location
+            if source is not None:
+                self.skip_at = (source.file, source.line)
             pytest.skip(f"charger lacks an optional feature: {e}")
         finally:
             session.recorder.end()
@@ -527,6 +530,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     verdict = "passed"
     if report.skipped:
         verdict = "skipped"
+        at = getattr(item, "skip_at", None)
+        if at is not None and isinstance(report.longrepr, tuple):  # the spec line, not the plugin's
+            report.longrepr = (*at, report.longrepr[2])
     elif report.failed:
         e = call.excinfo.value if call.excinfo is not None else None
         charger = call.when == "call" and isinstance(e, AssertionError | pytest.fail.Exception)

@@ -22,11 +22,12 @@ from typing import Any
 from dsl.plan import Action, Quantity
 from dsl.steps import builtin_registry
 from instruments.errors import InstrumentError
-from runner import restore
+from runner import features, restore
 from runner.context import ScenarioRun
 from runner.csms.commands import variable_ref
 from runner.csms.errors import CsmsError
 from runner.csms.expect import bind
+from runner.csms.responses import AnswerRule
 from runner.errors import BenchError, ExpectationFailed
 
 StepFn = Callable[..., None]
@@ -68,6 +69,7 @@ def run_action(run: ScenarioRun, action: Action) -> None:
     if fn is None:
         raise BenchError(action.source, f"statement {action.step!r} has no implementation in the step library")
     run.last_action_t = run.clock.now()
+    run.action = action
     try:
         fn(run, **dict(action.args))
     except InstrumentError as e:
@@ -402,11 +404,79 @@ def csms_blocks_token(run: ScenarioRun, token: str) -> None:
     run.harness.responses(run.station.id).block_tokens(token)
 
 
+def _answer_rule(run: ScenarioRun, action: str, *, nth: int | None, match: Mapping[str, Any] | None,
+                 count: int | None, delay: Quantity | None = None, **answer: Any) -> None:
+    """Add an answer rule for this station (runner/csms/responses.py); the return to idle resets them.
+    `the Nth` without a count answers that one call only; without either, every call until the reset."""
+    if count is None and nth is not None:
+        count = 1
+    where = f"{run.action.source.line}: " if run.action is not None else ""
+    text = where + (run.action.text if run.action is not None else action)
+    pattern = bind(match, run.remembered) if match is not None else None
+    run.harness.responses(run.station.id).add_rule(AnswerRule(
+        action, text=f"line {text}", match=pattern, nth=nth, count=count,
+        delay_s=delay.value if delay is not None else 0.0, **answer))
+
+
 @implements("csms.answers_error")
-def csms_answers_error(run: ScenarioRun, action: str, code: str) -> None:
+def csms_answers_error(run: ScenarioRun, action: str, code: str, nth: int | None = None,
+                       match: Mapping[str, Any] | None = None, delay: Quantity | None = None,
+                       count: int | None = None) -> None:
     if code not in CALLERROR_CODES:
         raise BenchError(None, f"CALLERROR code {code!r} is not an OCPP-J code: {', '.join(CALLERROR_CODES)}")
-    run.harness.responses(run.station.id).inject_error(action, code, "injected by the spec", times=None)
+    _answer_rule(run, action, nth=nth, match=match, count=count, delay=delay, error_code=code)
+
+
+@implements("csms.answers_with")
+def csms_answers_with(run: ScenarioRun, action: str, payload: Mapping[str, Any], nth: int | None = None,
+                      match: Mapping[str, Any] | None = None, delay: Quantity | None = None,
+                      count: int | None = None) -> None:
+    _answer_rule(run, action, nth=nth, match=match, count=count, delay=delay,
+                 payload=bind(payload, run.remembered))
+
+
+@implements("csms.answers_late")
+def csms_answers_late(run: ScenarioRun, action: str, delay: Quantity, nth: int | None = None,
+                      match: Mapping[str, Any] | None = None, count: int | None = None) -> None:
+    _answer_rule(run, action, nth=nth, match=match, count=count, delay=delay)
+
+
+@implements("csms.does_not_answer")
+def csms_does_not_answer(run: ScenarioRun, action: str, nth: int | None = None,
+                         match: Mapping[str, Any] | None = None, count: int | None = None) -> None:
+    _answer_rule(run, action, nth=nth, match=match, count=count, silent=True)
+
+
+@implements("csms.reads_device_model")
+def csms_reads_device_model(run: ScenarioRun) -> None:
+    features.device_model(run, fresh=True)
+
+
+@implements("charger.reports_required_variables")
+def charger_reports_required_variables(run: ScenarioRun) -> None:
+    """TC_B_53_CS: every variable the catalogue requires of the core and of each controller reported."""
+    matrix = features.device_model(run)
+    missing = matrix.missing_required()
+    if missing:
+        names = ", ".join(f"{r.component}.{r.variable}" + (f"[{r.instance}]" if r.instance else "")
+                          for r in missing)
+        raise ExpectationFailed(None, f"the FullInventory report lacks {len(missing)} required variable(s) "
+                                      f"(OCPP 2.0.1 TC_B_53_CS): {names}")
+
+
+@implements("charger.reports_characteristics")
+def charger_reports_characteristics(run: ScenarioRun) -> None:
+    """TC_B_13_CS: every reported variable has variableCharacteristics; list types carry a valuesList."""
+    problems = features.device_model(run).characteristics_problems()
+    if problems:
+        raise ExpectationFailed(None, f"{len(problems)} variable(s) of the FullInventory report break OCPP 2.0.1 "
+                                      "TC_B_13_CS's checks: " + "; ".join(problems[:20])
+                                      + (f"; … {len(problems) - 20} more" if len(problems) > 20 else ""))
+
+
+@implements("charger.supports")
+def charger_supports(run: ScenarioRun, feature: str) -> None:
+    features.require(run, feature)
 
 
 @implements("wait")

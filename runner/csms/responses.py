@@ -9,14 +9,27 @@ changes them between steps, from the test thread, while the bench loop reads the
     r.inject_error("MeterValues", "InternalError", times=1)   # next MeterValues gets a CALLERROR
     answer = r.decide("Authorize", {"idToken": {"idToken": "DEADBEEF", "type": "ISO14443"}}, now_iso)
     answer.payload    # {"idTokenInfo": {"status": "Blocked"}}
+
+Answer rules (`csms answers the 2nd TransactionEvent {eventType: "Ended"} with error InternalError once`)
+scope an answer to the Nth call of an action and/or to calls matching a message pattern, for a count or
+until `reset()`. A rule answers with a CALLERROR, with a payload merged into the default answer, late
+(after a bench delay; the session still answers by the call's message id) or not at all:
+
+    r.add_rule(AnswerRule("Authorize", text="csms does not answer Authorize once", silent=True, count=1))
+
+Each matching call counts for every rule it matches (a rule's `nth` counts the calls it matched since it
+was set); of the rules that apply to a call, the newest answers it, and `Answer.rule` names it.
 """
 
 from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from runner.csms.expect import matches
 
 BootStatus = Literal["Accepted", "Pending", "Rejected"]
 
@@ -46,10 +59,64 @@ _MINIMAL: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class Answer:
-    """Either a CALLRESULT payload or a CALLERROR (code + description)."""
+    """Either a CALLRESULT payload or a CALLERROR (code + description); `silent`: no answer at all;
+    `delay_s`: sent this many bench seconds late; `rule`: the answer rule that decided it (its spec text)."""
     payload: dict[str, Any] | None = None
     error_code: str | None = None
     error_description: str = ""
+    silent: bool = False
+    delay_s: float = 0.0
+    rule: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerRule:
+    """How to answer some calls of one action. `match`: a message pattern (runner.csms.expect.matches) the
+    call's payload must match; `nth`: only from the nth call (of those matched) since the rule was set;
+    `count`: for that many calls, None until reset. The answer: `silent` (none), else `error_code`, else
+    the default answer with `payload` merged into it; `delay_s` bench seconds late."""
+    action: str
+    text: str = ""
+    match: Mapping[str, Any] | None = None
+    nth: int | None = None
+    count: int | None = None
+    error_code: str | None = None
+    error_description: str = ""
+    payload: Mapping[str, Any] | None = None
+    silent: bool = False
+    delay_s: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.error_code is not None and self.error_code not in ERROR_CODES:
+            raise ValueError(f"unknown OCPP-J error code {self.error_code!r}; use one of {sorted(ERROR_CODES)}")
+        for name in ("nth", "count"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"{name} must be at least 1 (or None), not {value}")
+        if self.delay_s < 0:
+            raise ValueError(f"an answer cannot come {self.delay_s} s early")
+        if self.silent and (self.error_code or self.payload or self.delay_s):
+            raise ValueError("a call that is not answered has no error, payload or delay")
+
+
+@dataclass
+class _RuleState:
+    rule: AnswerRule
+    seen: int = 0                      # calls matched since the rule was set
+    used: int = 0                      # calls it answered
+    order: int = 0                     # when it was set (newest wins)
+
+    @property
+    def spent(self) -> bool:
+        return self.rule.count is not None and self.used >= self.rule.count
+
+
+def _merged(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """`base` with `extra` laid over it, objects merged key by key (the answer a rule's payload makes)."""
+    out = copy.deepcopy(base)
+    for k, v in extra.items():
+        out[k] = _merged(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
 
 
 @dataclass(frozen=True)
@@ -64,16 +131,22 @@ class Responses:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self.generation = 0  # counts resets: a late answer due after one belongs to a finished scenario
         self.reset()
 
     def reset(self) -> None:
+        """Back to the defaults (the return to idle): every rule and error gone, late answers still due
+        dropped (see `generation`)."""
         with self._lock:
+            self.generation += 1
             self._boot_status: BootStatus = "Accepted"
             self._boot_interval = 300
             self._accepted: set[str] = set()
             self._blocked: set[str] = set()
             self._errors: dict[str, InjectedError] = {}
             self._fixed: dict[str, dict[str, Any]] = {}
+            self._rules: list[_RuleState] = []
+            self._order = 0
 
     # ---- configuring --------------------------------------------------------------------------
 
@@ -122,6 +195,17 @@ class Responses:
             else:
                 self._fixed[action] = copy.deepcopy(payload)
 
+    def add_rule(self, rule: AnswerRule) -> None:
+        """Answer the calls the rule selects as it says (newer rules take precedence), until reset()."""
+        with self._lock:
+            self._order += 1
+            self._rules.append(_RuleState(rule, order=self._order))
+
+    def rules(self) -> list[AnswerRule]:
+        """The rules still in force (a rule answering a count of calls ends when it has)."""
+        with self._lock:
+            return [r.rule for r in self._rules if not r.spent]
+
     @property
     def boot_status(self) -> BootStatus:
         return self._boot_status
@@ -141,7 +225,42 @@ class Responses:
             return "Accepted"
 
     def decide(self, action: str, payload: dict[str, Any], now_iso: str) -> Answer:
-        """The answer to one charger-initiated call. Consumes one injected error if there is one."""
+        """The answer to one charger-initiated call. Consumes one use of the answer rule (or injected
+        error) that decides it, if one does."""
+        rule = self._apply_rules(action, payload)
+        if rule is not None:
+            if rule.silent:
+                return Answer(silent=True, rule=rule.text)
+            if rule.error_code is not None:
+                text = rule.error_description or f"answered by the spec: {rule.text or rule.error_code}"
+                return Answer(error_code=rule.error_code, error_description=text, delay_s=rule.delay_s,
+                              rule=rule.text)
+            base = self._default(action, payload, now_iso)
+            if base.error_code is None and rule.payload:
+                base = Answer(_merged(base.payload or {}, rule.payload))
+            return Answer(base.payload, base.error_code, base.error_description, delay_s=rule.delay_s,
+                          rule=rule.text)
+        return self._default(action, payload, now_iso)
+
+    def _apply_rules(self, action: str, payload: dict[str, Any]) -> AnswerRule | None:
+        """Count the call for every rule it matches; the newest rule that applies to it, used once."""
+        with self._lock:
+            chosen: _RuleState | None = None
+            for state in self._rules:
+                rule = state.rule
+                if rule.action != action or state.spent:
+                    continue
+                if rule.match is not None and not matches(payload, rule.match):
+                    continue
+                state.seen += 1
+                if state.seen >= (rule.nth or 1) and (chosen is None or state.order > chosen.order):
+                    chosen = state
+            if chosen is None:
+                return None
+            chosen.used += 1
+            return chosen.rule
+
+    def _default(self, action: str, payload: dict[str, Any], now_iso: str) -> Answer:
         with self._lock:
             err = self._errors.get(action)
             if err is not None:

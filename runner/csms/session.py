@@ -26,7 +26,7 @@ from instruments.clock import Clock, iso_utc
 from runner.csms import framing
 from runner.csms.actions import ALL_ACTIONS, CHARGER_TO_CSMS
 from runner.csms.errors import CsmsConnectionLost, CsmsTimeout
-from runner.csms.responses import Responses
+from runner.csms.responses import Answer, Responses
 from runner.csms.schemas import UnknownSchema, validate
 from runner.recorder import Frame, Recorder
 
@@ -69,6 +69,7 @@ class StationSession:
         self._seen_ids: set[str] = set()         # the last SEEN_IDS call ids, oldest first in _seen_order
         self._seen_order: deque[str] = deque()
         self._csms_call_lock = asyncio.Lock()    # OCPP-J: one outstanding CALL per direction
+        self._late: set[asyncio.Task[None]] = set()  # answers a rule delays (see _answer)
 
     @property
     def severity(self) -> str:
@@ -89,6 +90,8 @@ class StationSession:
                 await self.ws.close(1011, "CSMS harness fault")
         finally:
             self._fail_pending()
+            for task in list(self._late):
+                task.cancel()
 
     @property
     def close_code(self) -> int | None:
@@ -235,10 +238,46 @@ class StationSession:
                        f"{type(e).__name__}: {e}; answered CALLERROR InternalError")
             await self.send_raw(framing.call_error(uid, "InternalError", "CSMS harness fault"))
             return
+        if answer.rule is not None:
+            self._record_rule(uid, action, answer)
+        if answer.silent:
+            self._note("info", f"{action} (message id {uid!r}) not answered, as the spec configured: "
+                       f"{answer.rule}")
+            return
+        if answer.delay_s > 0:
+            # Late, by the call's own message id; the receive loop goes on meanwhile (the charger may send
+            # other calls, or give up and retry, before the answer comes).
+            task = asyncio.get_running_loop().create_task(
+                self._answer_late(uid, action, answer, self.responses.generation))
+            self._late.add(task)
+            task.add_done_callback(self._late.discard)
+            return
+        await self._send_answer(uid, answer)
+
+    async def _send_answer(self, uid: str, answer: Answer) -> None:
         if answer.error_code is not None:
             await self.send_raw(framing.call_error(uid, answer.error_code, answer.error_description))
         else:
             await self.send_raw(framing.call_result(uid, answer.payload or {}))
+
+    async def _answer_late(self, uid: str, action: str, answer: Answer, generation: int) -> None:
+        try:
+            await self.clock.asleep(answer.delay_s)
+            if self.responses.generation != generation:  # the scenario that asked for it has ended
+                self._note("info", f"the late answer to {action} (message id {uid!r}) was dropped: the answers "
+                           f"were reset (return to idle) before it was due ({answer.rule})")
+                return
+            await self._send_answer(uid, answer)
+        except (ConnectionClosed, asyncio.CancelledError):
+            self._note("info", f"the late answer to {action} (message id {uid!r}) was not sent: the connection "
+                       f"closed first ({answer.rule})")
+
+    def _record_rule(self, uid: str, action: str, answer: Answer) -> None:
+        """Evidence of which configured rule decided this call's answer (the default answers go unrecorded)."""
+        outcome = ("no answer" if answer.silent else f"CALLERROR {answer.error_code}" if answer.error_code
+                   else "CALLRESULT")
+        self.recorder.event("csms_answer_rule", station=self.station, unique_id=uid, action=action,
+                            rule=answer.rule, answer=outcome, delay_s=answer.delay_s)
 
     # ---- sending ------------------------------------------------------------------------------
 

@@ -186,3 +186,19 @@ def test_message_patterns_counts_and_remember_get_the_canonical_layout() -> None
     trailing = 'spec "s"\n  scenario "x"\n    expect charger sends exactly 1 TransactionEvent within 30 s\n'
     assert format_text(trailing, "x.spec") == (
         'spec "s"\n  scenario "x"\n    expect within 30 s: charger sends exactly 1 TransactionEvent\n')
+
+
+def test_answer_rules_and_features_get_the_canonical_layout() -> None:
+    messy = ('spec "s"\n  scenario "x"\n'
+             '    csms answers the 2 nd  TransactionEvent{eventType:"Ended"or "Updated"}with error InternalError once\n'
+             '    csms does not answer   the 11th Authorize  3 times\n'
+             '    csms answers Authorize with{idTokenInfo:{status:"Invalid"}}after 40 s\n'
+             '    charger supports  OCPPCommCtrlr.MessageAttempts[TransactionEvent]\n')
+    canonical = (
+        'spec "s"\n  scenario "x"\n'
+        '    csms answers the 2nd TransactionEvent {eventType: "Ended" or "Updated"} with error InternalError once\n'
+        '    csms does not answer the 11th Authorize 3 times\n'
+        '    csms answers Authorize with {idTokenInfo: {status: "Invalid"}} after 40 s\n'
+        '    charger supports OCPPCommCtrlr.MessageAttempts[TransactionEvent]\n')
+    assert format_text(messy, "x.spec") == canonical
+    assert format_text(canonical, "x.spec") == canonical

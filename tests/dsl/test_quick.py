@@ -183,3 +183,40 @@ def test_remembered_values_are_left_to_the_full_path() -> None:
                        '\n')
     assert assert_agrees(text) is None  # (the names remembered so far are a scope, like windows)
     assert full(text, "quick.spec") is not None
+
+
+ANSWERS = '''spec "answers"
+  scenario "rules"
+    csms answers the 2nd TransactionEvent {eventType: "Ended" or "Updated"} with error InternalError once
+    csms answers TransactionEvent {eventType: "Started", idToken: present} with {idTokenInfo: {status: "Blocked"}}
+    csms answers Authorize with {idTokenInfo: {status: "Accepted"}} after 40 s 2 times
+    csms does not answer the 3rd Authorize
+    charger supports SmartChargingCtrlr.Enabled
+'''
+
+
+def test_answer_rules_and_features_are_served_and_equal_the_full_path() -> None:
+    plans = assert_agrees(ANSWERS)
+    assert plans is not None
+    first, second, third, fourth, feature = plans[0].scenarios[0].steps
+    assert dict(first.args) == {"nth": 2, "action": "TransactionEvent", "count": 1, "code": "InternalError",
+                                "match": {"eventType": dsl.plan.AnyOf(("Ended", "Updated"))}}
+    assert second.args["match"] == {"eventType": "Started", "idToken": dsl.plan.Present()}
+    assert third.args["delay"].value == 40 and third.args["count"] == 2
+    assert dict(fourth.args) == {"nth": 3, "action": "Authorize"}
+    assert dict(feature.args) == {"feature": "SmartChargingCtrlr.Enabled"}
+    # a pattern survives the plan cache (pickled), as Present, not as a plain dict
+    assert pickle.loads(pickle.dumps(plans))[0].scenarios[0].steps[1].args["match"]["idToken"] == dsl.plan.Present()
+
+
+@pytest.mark.parametrize("line", [
+    "csms answers the 2th TransactionEvent with error InternalError",       # wrong ordinal suffix
+    "csms answers RequestStartTransaction with error InternalError",        # a CSMS-initiated action
+    "csms does not answer Authorize 0 times",                               # no count of zero
+    'csms answers Authorize with {idTokenInfo: {status: "A" or "B"}}',     # a pattern in a payload
+    "charger supports SmartChargingCtrl",                                    # not a standardized component
+])
+def test_answer_rule_mistakes_are_never_served(line: str) -> None:
+    text = normalize(f'spec "s"\n  scenario "x"\n    {line}\n')
+    assert full(text, "quick.spec") is None
+    assert quick.compile_text(text, "quick.spec", "digest", builtin_registry()) is None
