@@ -74,7 +74,8 @@ def test_a_row_names_its_spec_exactly_when_it_is_written() -> None:
     rows = table()
     files = {p.relative_to(REPO).as_posix() for p in PACK.rglob("*.spec")}
     named = {r.spec for r in rows.values() if r.spec}
-    assert files == named, f"spec files without a row: {sorted(files - named)}; rows without a file: {sorted(named - files)}"
+    assert files == named, (f"spec files without a row: {sorted(files - named)}; "
+                            f"rows without a file: {sorted(named - files)}")
     for r in rows.values():
         assert (r.spec is None) == r.status.startswith("not written"), r
         if r.spec:
@@ -138,7 +139,8 @@ def test_the_pack_on_the_twin_does_what_the_table_says(tmp_path: Path) -> None:
         if broken:
             problems.append(f"{row.case}: broken (the bench could not judge): {broken[0][:500]}")
         elif row.expected == "passed" and kinds != {"passed"}:
-            problems.append(f"{row.case}: expected to pass ({row.status}), failed: {next(t for o, t in outcomes if o != 'passed')[:500]}")
+            first = next(t for o, t in outcomes if o != "passed")
+            problems.append(f"{row.case}: expected to pass ({row.status}), failed: {first[:500]}")
         elif row.expected == "failed" and "failed" not in kinds:
             problems.append(f"{row.case}: expected `{row.status}`, but it passes on the twin: update docs/octt.md")
     assert not problems, f"{len(problems)} case(s) differ from docs/octt.md:\n" + "\n".join(problems)
