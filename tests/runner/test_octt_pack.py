@@ -7,7 +7,9 @@ and its status on the healthy twin. That table is the truth this module checks:
   row, a row names a spec exactly when one exists), and the whole pack collects without an error;
 - slow (`octt_pack` marker, left out of the quick suite with `-m "not octt_pack"`): the pack runs on the twin
   on two xdist workers, and each spec's outcome is its row's: `passes` -> every scenario passed; `fails: …`
-  -> at least one scenario failed (and none was broken: a failure is the charger's, never the bench's).
+  -> at least one scenario failed (and none was broken: a failure is the charger's, never the bench's). A spec
+  that differs is run once more, alone at half the speed (the twin is timing-sensitive on a loaded machine);
+  a difference that persists fails the test, showing both runs.
 
 When J fixes the twin for a finding, that row's spec starts passing and this test says so: update the row to
 `passes`. Measured on the shared 2-core machine at 60x: see docs/octt.md ("Running time").
@@ -102,14 +104,16 @@ def test_the_whole_pack_collects_without_an_error() -> None:
     assert not re.search(r"\berror", proc.stdout.splitlines()[-1]), proc.stdout[-2000:]
 
 
-def _run_pack(out: Path) -> dict[str, list[tuple[str, str]]]:
-    """Run the pack on the twin on two workers: {spec path: [(outcome, failure text), …]} per scenario."""
+def _run_pack(out: Path, paths: list[str] | None = None, speed: float = SPEED,
+              workers: int = 2) -> dict[str, list[tuple[str, str]]]:
+    """Run the pack (or `paths` of it) on the twin: {spec path: [(outcome, failure text), …]} per scenario."""
     report = out / "report.jsonl"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
     env["CHARGESPEC_MATRIX_REPORT"] = str(report)  # tests/runner/fault_matrix_report.py writes one line per scenario
-    args = [sys.executable, "-m", "pytest", "specs/octt", "-n", "2", "-p", "no:cacheprovider",
-            "-p", "fault_matrix_report", "-q", "--no-header", f"--speed={SPEED:g}", f"--evidence={out / 'evidence'}"]
+    out.mkdir(parents=True, exist_ok=True)
+    args = [sys.executable, "-m", "pytest", *(paths or ["specs/octt"]), "-n", str(workers), "-p", "no:cacheprovider",
+            "-p", "fault_matrix_report", "-q", "--no-header", f"--speed={speed:g}", f"--evidence={out / 'evidence'}"]
     proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=1200, check=False)
     (out / "output.txt").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     assert report.exists(), f"the pack reported nothing:\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
@@ -124,23 +128,33 @@ def _run_pack(out: Path) -> dict[str, list[tuple[str, str]]]:
     return by_spec
 
 
-@pytest.mark.octt_pack
-def test_the_pack_on_the_twin_does_what_the_table_says(tmp_path: Path) -> None:
-    rows = {r.spec: r for r in table().values() if r.spec}
-    results = _run_pack(tmp_path)
-    problems = []
+def _differences(rows: dict[str, Row], results: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
+    """{spec: how its outcome differs from its row}, for each spec of `rows` (one that did not run differs)."""
+    problems: dict[str, str] = {}
     for spec, row in sorted(rows.items()):
         outcomes = results.get(spec)
         if not outcomes:
-            problems.append(f"{row.case}: did not run")
+            problems[spec] = f"{row.case}: did not run"
             continue
         kinds = {o for o, _ in outcomes}
         broken = [t for o, t in outcomes if o == "error" or (o == "failed" and "FAILED (the charger" not in t)]
         if broken:
-            problems.append(f"{row.case}: broken (the bench could not judge): {broken[0][:500]}")
+            problems[spec] = f"{row.case}: broken (the bench could not judge): {broken[0][:500]}"
         elif row.expected == "passed" and kinds != {"passed"}:
             first = next(t for o, t in outcomes if o != "passed")
-            problems.append(f"{row.case}: expected to pass ({row.status}), failed: {first[:500]}")
+            problems[spec] = f"{row.case}: expected to pass ({row.status}), failed: {first[:500]}"
         elif row.expected == "failed" and "failed" not in kinds:
-            problems.append(f"{row.case}: expected `{row.status}`, but it passes on the twin: update docs/octt.md")
+            problems[spec] = f"{row.case}: expected `{row.status}`, but it passes on the twin: update docs/octt.md"
+    return problems
+
+
+@pytest.mark.octt_pack
+def test_the_pack_on_the_twin_does_what_the_table_says(tmp_path: Path) -> None:
+    rows = {r.spec: r for r in table().values() if r.spec}
+    first = _differences(rows, _run_pack(tmp_path / "pack"))
+    # The twin is timing-sensitive on a loaded machine (COMMON: rerun before chasing): a spec that differs is
+    # run once more, alone and at half the speed; only a difference that persists is reported, with both runs.
+    again = _differences({s: rows[s] for s in first}, _run_pack(tmp_path / "again", list(first), SPEED / 2, 1)) \
+        if first else {}
+    problems = [f"{again[s]}\n    (first run: {first[s][:300]})" for s in again]
     assert not problems, f"{len(problems)} case(s) differ from docs/octt.md:\n" + "\n".join(problems)
