@@ -2,7 +2,7 @@
 
 Run on demand (pytest does not collect it)::
 
-    .venv/bin/python bench/bench_collect.py [--files 200] [--per-file 5] [--repeat 5]
+    .venv/bin/python bench/bench_collect.py [--files 200] [--per-file 5] [--repeat 5] [--include specs/octt]
 
 In a temporary directory it writes N spec files of M scenarios each and times, each as a subprocess,
 best of --repeat interleaved rounds, `pytest --collect-only -q` for:
@@ -11,6 +11,10 @@ best of --repeat interleaved rounds, `pytest --collect-only -q` for:
       passed through $CHARGESPEC_PLAN_CACHE); also, without a target, a first run filling an empty cache;
   (b) pytest's floor: a trivial plugin yielding the same items from the same files without parsing;
   (c) pytest-bdd collecting an equivalent Gherkin corpus (same scenarios, matching step definitions).
+
+--include DIR (repeatable) adds a real spec folder to the corpus (e.g. the OCTT pack, whose files use
+examples and remembered values, so they take the whole-file parse rather than dsl/quick.py's line path);
+pytest-bdd's corpus stays the synthetic one.
 
 Targets: (a) cold within 1.3x of (b), warm within 1.1x of (b), both faster than (c). Figures are given
 twice: wall-clock time, and CPU time (user + system) of each pytest process. Collection is one thread
@@ -118,7 +122,11 @@ class FloorFile(pytest.File):
     def collect(self):
         for line in self.path.read_text(encoding="utf-8").splitlines():
             if line.startswith('  scenario "'):
-                yield FloorItem.from_parent(self, name=line.split('"')[1])
+                name = line.split('"')[1]
+                # `for x in a, b, c`: one item per value, counted without parsing
+                values = line.split(" in ", 1)[1].split(", ") if '" for ' in line else [name]
+                for i, _ in enumerate(values):
+                    yield FloorItem.from_parent(self, name=f"{name}[{i}]" if len(values) > 1 else name)
 
 
 def pytest_collect_file(file_path, parent):
@@ -127,10 +135,20 @@ def pytest_collect_file(file_path, parent):
 '''
 
 
-def write_corpus(root: Path, files: int, per_file: int) -> None:
+def write_corpus(root: Path, files: int, per_file: int, include: list[Path] = ()) -> int:
+    """Write the corpus; the number of scenario instances it holds."""
     specs, features = root / "specs", root / "features"
     specs.mkdir()
     features.mkdir()
+    extra = 0
+    for folder in include:
+        import dsl  # only with --include: the real files' instances are counted by the compiler itself
+
+        for path in sorted(folder.rglob("*.spec")):
+            target = specs / folder.name / path.relative_to(folder)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+            extra += sum(len(spec.scenarios) for spec in dsl.load(path))
     for f in range(files):
         amps = [6 + (f + s) % 26 for s in range(per_file)]
         spec_scen = "".join(SCENARIO.format(f=f, s=s, amps=a) for s, a in enumerate(amps))
@@ -145,6 +163,7 @@ def write_corpus(root: Path, files: int, per_file: int) -> None:
         'from pytest_bdd import scenarios\n\nscenarios("../features")\n', encoding="utf-8")
     (root / "floor_plugin.py").write_text(FLOOR_PLUGIN, encoding="utf-8")
     (root / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
+    return files * per_file + extra
 
 
 class Timing(NamedTuple):
@@ -172,11 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--files", type=int, default=200)
     p.add_argument("--per-file", type=int, default=5)
     p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--include", type=Path, action="append", default=[], metavar="DIR",
+                   help="also collect the .spec files under DIR (e.g. specs/octt)")
     args = p.parse_args(argv)
-    n = args.files * args.per_file
+    n_bdd = args.files * args.per_file
     with tempfile.TemporaryDirectory(prefix="chargespec-bench-") as tmp:
         root = Path(tmp)
-        write_corpus(root, args.files, args.per_file)
+        n = write_corpus(root, args.files, args.per_file, [d.resolve() for d in args.include])
         base = {k: v for k, v in os.environ.items() if k not in ("CHARGESPEC_PLAN_CACHE", "PYTEST_ADDOPTS")}
         base["PYTHONDONTWRITEBYTECODE"] = "0"
         # Every run gets the same environment and so loads the same installed plugins (allure, xdist,
@@ -199,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             return run(root, ["-p", "floor_plugin", "-p", "no:chargespec", "specs"], floor_env, n)
 
         def bdd() -> Timing:
-            return run(root, ["-p", "no:chargespec", "bdd"], base, n)
+            return run(root, ["-p", "no:chargespec", "bdd"], base, n_bdd)
 
         # One untimed run of each warms the OS file cache and Python's bytecode caches alike (and
         # Lark's parser tables, which dsl keeps in the temp directory like bytecode).
@@ -213,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
                 runs[name].append(fn())
         t_import = min(_import_time() for _ in range(args.repeat))
 
-    print(f"pytest --collect-only: {n} scenarios in {args.files} files, best of {args.repeat} interleaved "
+    extra = f" (+ {n - n_bdd} from {', '.join(map(str, args.include))}; pytest-bdd: {n_bdd})" if args.include else ""
+    print(f"pytest --collect-only: {n} scenarios in {args.files} files{extra}, best of {args.repeat} interleaved "
           "rounds (seconds)")
     ok = True
     for measure in ("wall", "cpu"):
