@@ -1,0 +1,114 @@
+"""OCPP 2.0.1 block F, remote control: RequestStart/StopTransaction (F01-F04), UnlockConnector (F05) and
+TriggerMessage (F06)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ocpp.v201 import call
+from ocpp.v201 import call_result as res
+
+from lab.twin.blocks.core import ChargerCore
+from lab.twin.blocks.state import (
+    AuthState,
+)
+from lab.twin.smart_charging import TX, ProfileRejected, parse_profile
+
+log = logging.getLogger("lab.twin.charger")
+
+
+class RemoteControl(ChargerCore):
+    def on_request_start(
+        self,
+        id_token: dict[str, Any],
+        remote_start_id: int,
+        evse_id: int | None,
+        charging_profile: dict[str, Any] | None,
+    ) -> res.RequestStartTransaction:
+        if evse_id is None:
+            free = [
+                e for e in self.evses.values() if e.operative and e.auth is None and (e.tx is None or not e.authorized)
+            ]
+            evse_id = free[0].id if free else None
+        e = self.evses.get(evse_id) if evse_id is not None else None
+        if e is not None and not e.operative:
+            return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": "Unavailable"})
+        if e is None or e.auth is not None or (e.tx is not None and e.authorized):
+            return res.RequestStartTransaction(
+                status="Rejected", status_info={"reason_code": "Busy" if e is not None else "UnknownEvse"}
+            )
+        if charging_profile is not None:
+            if charging_profile.get("charging_profile_purpose") != TX or charging_profile.get("transaction_id"):
+                return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": "InvalidProfile"})
+            try:
+                parse_profile(e.id, charging_profile)
+            except ProfileRejected as err:
+                return res.RequestStartTransaction(
+                    status="Rejected",
+                    status_info={"reason_code": "InvalidProfile", "additional_info": err.detail[:512]},
+                )
+        timeout = self.device.int("TxCtrlr", "EVConnectionTimeOut")
+        e.auth = AuthState(
+            id_token,
+            remote_start_id,
+            self.clock.now() + timeout,
+            charging_profile,
+            ev_was_plugged=self.physics.snapshot(e.id).plugged,
+        )
+        self._wake.set()
+        return res.RequestStartTransaction(status="Accepted", transaction_id=e.tx.id if e.tx else None)
+
+    def on_request_stop(self, transaction_id: str) -> res.RequestStopTransaction:
+        for e in self.evses.values():
+            if e.tx is not None and e.tx.id == transaction_id:
+                self._end_tx(e, "RemoteStop", "Remote")
+                return res.RequestStopTransaction(status="Accepted")
+        return res.RequestStopTransaction(status="Rejected")
+
+    def on_unlock_connector(self, evse_id: int, connector_id: int) -> res.UnlockConnector:
+        """Unlocked, unless an authorized transaction runs there (F05); an unknown connector is said so."""
+        e = self.evses.get(evse_id)
+        if e is None or connector_id != 1:
+            return res.UnlockConnector(
+                status="UnknownConnector",
+                status_info={
+                    "reason_code": "UnknownConnector",
+                    "additional_info": f"EVSE {evse_id} connector {connector_id} does not exist; this station "
+                    f"has EVSEs 1..{len(self.evses)} with connector 1 each",
+                },
+            )
+        if e.tx is not None and e.authorized:
+            return res.UnlockConnector(status="OngoingAuthorizedTransaction")
+        self.counters.unlocks += 1
+        return res.UnlockConnector(status="Unlocked")
+
+    def on_trigger_message(self, requested: str, evse: dict[str, Any] | None) -> res.TriggerMessage:
+        evse_ids = [evse["id"]] if evse and evse.get("id") else list(self.evses)
+        if any(n not in self.evses for n in evse_ids):
+            return res.TriggerMessage(status="Rejected")
+        if requested == "Heartbeat":
+            self._send(call.Heartbeat())
+        elif requested == "StatusNotification":
+            for n in evse_ids:
+                status = self.evses[n].status or "Available"
+                self._send(
+                    call.StatusNotification(timestamp=self._ts(), connector_status=status, evse_id=n, connector_id=1)
+                )
+        elif requested == "MeterValues":
+            measurands = self.device.members("AlignedDataCtrlr", "Measurands")
+            for n in evse_ids:
+                self._send(call.MeterValues(evse_id=n, meter_value=[self._meter_value(n, "Trigger", measurands)]))
+        elif requested == "TransactionEvent":
+            for n in evse_ids:
+                e = self.evses[n]
+                if e.tx is not None:
+                    measurands = self.device.members("SampledDataCtrlr", "TxUpdatedMeasurands")
+                    self._tx_event(e, "Updated", "Trigger", meter=self._meter_value(n, "Trigger", measurands))
+        elif requested == "FirmwareStatusNotification":
+            self._send(call.FirmwareStatusNotification(status="Idle"))
+        elif requested == "BootNotification":
+            return res.TriggerMessage(status="Rejected")  # already accepted (B01)
+        else:
+            return res.TriggerMessage(status="NotImplemented")
+        return res.TriggerMessage(status="Accepted")

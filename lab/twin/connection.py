@@ -1,0 +1,155 @@
+"""The charger's connection machinery: connect and reconnect with back-off, one OCPP session at a time,
+heartbeats, and the outbox that delivers messages in order (transaction events are kept while offline,
+replayed, and retried per OCPPCommCtrlr.MessageAttempts / MessageAttemptInterval)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import websockets
+from ocpp.exceptions import OCPPError
+from ocpp.v201 import call
+from websockets.asyncio.client import connect
+
+from lab.twin.blocks.core import ChargerCore
+from lab.twin.blocks.state import (
+    Outgoing,
+)
+from lab.twin.link import Link
+
+log = logging.getLogger("lab.twin.charger")
+
+
+class Connection(ChargerCore):
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._stopping:
+            if self.is_down:
+                await self.clock.asleep(self._down_until - self.clock.now())
+                continue
+            try:
+                connecting = True
+                async with connect(
+                    self.url,
+                    subprotocols=["ocpp2.0.1"],  # type: ignore[list-item]
+                    additional_headers=self.security.headers(self._password()),
+                    ssl=self._tls,
+                    open_timeout=10,
+                    ping_interval=None,
+                    close_timeout=2,
+                ) as ws:
+                    connecting = False
+                    attempt = 0
+                    self.counters.connections += 1
+                    await self._session(ws)
+            except asyncio.CancelledError:
+                raise
+            except Exception as e:
+                if connecting:
+                    self.counters.connect_failures += 1
+                self.counters.last_error = f"{type(e).__name__}: {e}"
+                log.info("%s: connection to %s ended: %s", self.station.id, self.url, e)
+            finally:
+                self.online = False
+                self._link = None
+                self._ws = None
+            if self._stopping:
+                break
+            if self.is_down:
+                continue
+            await self.clock.asleep(self._backoff(attempt))
+            attempt += 1
+
+    def _password(self) -> str | None:
+        """The Basic-auth password now: SecurityCtrlr.BasicAuthPassword, which the CSMS may have changed."""
+        if not self.security.basic_auth:
+            return None
+        return self.device.value("SecurityCtrlr", "BasicAuthPassword") or None
+
+    def _backoff(self, attempt: int) -> float:
+        wait_min = self.device.int("OCPPCommCtrlr", "RetryBackOffWaitMinimum")
+        spread = self.device.int("OCPPCommCtrlr", "RetryBackOffRandomRange")
+        repeats = self.device.int("OCPPCommCtrlr", "RetryBackOffRepeatTimes")
+        return wait_min * 2 ** min(attempt, repeats) + self._rng.uniform(0, spread)
+
+    async def _session(self, ws: Any) -> None:
+        self._ws = ws
+        timeout = max(self.clock.real(self.device.int("OCPPCommCtrlr", "MessageTimeout")), 5.0)
+        link = Link(self, ws, response_timeout=timeout)
+        receiver = asyncio.get_running_loop().create_task(link.start())
+        helpers: list[asyncio.Task[Any]] = []
+        try:
+            if not self._registered:
+                await self._boot(link, receiver)
+                self._registered = True
+            self._link = link
+            self.online = True
+            for evse in self.evses.values():
+                evse.status = None  # report every connector again after (re)connecting
+            for payload in self._after_boot:
+                self._send(payload)
+            self._after_boot.clear()
+            self._wake.set()
+            helpers = [
+                asyncio.get_running_loop().create_task(self._sender(link)),
+                asyncio.get_running_loop().create_task(self._heartbeats()),
+            ]
+            await receiver
+        finally:
+            self.online = False
+            for t in [receiver, *helpers]:
+                t.cancel()
+            for t in [receiver, *helpers]:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+
+    async def _heartbeats(self) -> None:
+        while not self._stopping:
+            await self.clock.asleep(self._heartbeat_s)
+            self._send(call.Heartbeat())
+
+    async def _sender(self, link: Link) -> None:
+        """Deliver the outbox in order; transaction events stay queued until the CSMS has them."""
+        attempts = self.device.int("OCPPCommCtrlr", "MessageAttempts")
+        while not self._stopping:
+            while self._outbox and self.online:
+                item = self._outbox[0]
+                name = type(item.payload).__name__
+                try:
+                    await link.call(item.payload, suppress=False, skip_schema_validation=item.skip_schema)
+                except OCPPError as e:
+                    self.counters.refused += 1
+                    log.info("%s: CSMS refused %s: %s", self.station.id, name, e)
+                except TimeoutError:
+                    item.attempts += 1
+                    if item.transactional and item.attempts < attempts:
+                        await self.clock.asleep(self.device.int("OCPPCommCtrlr", "MessageAttemptInterval"))
+                        continue
+                    log.info(
+                        "%s: no answer to %s; giving up after %d attempt(s)",
+                        self.station.id,
+                        name,
+                        item.attempts,
+                    )
+                except websockets.ConnectionClosed:
+                    return  # the item stays at the head; the next session sends it
+                else:
+                    self.counters.sent[name] = self.counters.sent.get(name, 0) + 1
+                if self._outbox and self._outbox[0] is item:
+                    self._outbox.popleft()
+            self._out_ready.clear()
+            await self._out_ready.wait()
+
+    def _send(self, payload: Any, *, transactional: bool = False, skip_schema: bool = False) -> None:
+        """Queue a message. Only transaction events survive being offline (they are replayed)."""
+        if not self.online and not transactional:
+            return
+        self._outbox.append(Outgoing(payload, transactional, skip_schema))
+        self._out_ready.set()
+
+    async def _drained(self) -> None:
+        while self._outbox and self.online:
+            await asyncio.sleep(0.01)
