@@ -31,7 +31,9 @@ from typing import Any
 
 from instruments.clock import Clock, iso_utc
 from lab.bench import StationConfig
+from lab.twin.blocks.a_security import SecurityEvents
 from lab.twin.blocks.b_provisioning import Provisioning
+from lab.twin.blocks.c_authorization import Authorization
 from lab.twin.blocks.e_transactions import Transactions
 from lab.twin.blocks.f_remote_control import RemoteControl
 from lab.twin.blocks.g_availability import Availability
@@ -52,7 +54,9 @@ __all__ = ["ChargerCounters", "VirtualCharger"]
 
 class VirtualCharger(
     Connection,
+    SecurityEvents,
     Provisioning,
+    Authorization,
     Transactions,
     RemoteControl,
     Availability,
@@ -78,7 +82,11 @@ class VirtualCharger(
         self.reboot_s = reboot_s
         self.firmware = self.faults.firmware_version or station.firmware
         self.device = DeviceModel.for_station(
-            station, self.firmware, security_profile=self.security.profile, password=self.security.password
+            station,
+            self.firmware,
+            security_profile=self.security.profile,
+            password=self.security.password,
+            readonly_writable=self.faults.readonly_writable,
         )
         self.profiles = ProfileStore(
             evses=station.evses,

@@ -112,25 +112,33 @@ class Connection(ChargerCore):
             self._send(call.Heartbeat())
 
     async def _sender(self, link: Link) -> None:
-        """Deliver the outbox in order; transaction events stay queued until the CSMS has them."""
-        attempts = self.device.int("OCPPCommCtrlr", "MessageAttempts")
+        """Deliver the outbox in order; transaction events stay queued until the CSMS has them.
+
+        A transaction event that gets no answer, or a CALLERROR, is sent again after MessageAttemptInterval
+        times the number of attempts so far, up to MessageAttempts in all (E13.FR.01-04; TC_E_41/42/50/51_CS).
+        Other messages are sent once.
+        """
         while not self._stopping:
             while self._outbox and self.online:
                 item = self._outbox[0]
                 name = type(item.payload).__name__
                 try:
-                    await link.call(item.payload, suppress=False, skip_schema_validation=item.skip_schema)
-                except OCPPError as e:
-                    self.counters.refused += 1
-                    log.info("%s: CSMS refused %s: %s", self.station.id, name, e)
-                except TimeoutError:
+                    reply = await link.call(item.payload, suppress=False, skip_schema_validation=item.skip_schema)
+                except (OCPPError, TimeoutError) as e:
                     item.attempts += 1
-                    if item.transactional and item.attempts < attempts:
-                        await self.clock.asleep(self.device.int("OCPPCommCtrlr", "MessageAttemptInterval"))
+                    refused = isinstance(e, OCPPError)
+                    if refused:
+                        self.counters.refused += 1
+                    # no_retry_after_callerror: the firmware retries a silence but drops what the CSMS refused.
+                    retry = item.transactional and not (refused and self.faults.no_retry_after_callerror)
+                    if retry and item.attempts < self.device.int("OCPPCommCtrlr", "MessageAttempts"):
+                        interval = self.device.int("OCPPCommCtrlr", "MessageAttemptInterval")
+                        await self.clock.asleep(interval * item.attempts)
                         continue
                     log.info(
-                        "%s: no answer to %s; giving up after %d attempt(s)",
+                        "%s: %s %s; giving up after %d attempt(s)",
                         self.station.id,
+                        "CSMS refused" if refused else "no answer to",
                         name,
                         item.attempts,
                     )
@@ -138,6 +146,7 @@ class Connection(ChargerCore):
                     return  # the item stays at the head; the next session sends it
                 else:
                     self.counters.sent[name] = self.counters.sent.get(name, 0) + 1
+                    self._answered(item.payload, reply)
                 if self._outbox and self._outbox[0] is item:
                     self._outbox.popleft()
             self._out_ready.clear()

@@ -51,7 +51,8 @@ class Variable:
 
 
 class DeviceModel:
-    def __init__(self, variables: list[Variable]) -> None:
+    def __init__(self, variables: list[Variable], *, readonly_writable: bool = False) -> None:
+        self.readonly_writable = readonly_writable  # fault knob: SetVariables writes ReadOnly variables too
         self._vars: dict[tuple[str, int | None, str], Variable] = {(v.component, v.evse, v.name): v for v in variables}
 
     @classmethod
@@ -62,6 +63,7 @@ class DeviceModel:
         *,
         security_profile: int = 0,
         password: str | None = None,
+        readonly_writable: bool = False,
     ) -> DeviceModel:
         ro = "ReadOnly"
         vs: list[Variable] = [
@@ -82,15 +84,18 @@ class DeviceModel:
             Variable("OCPPCommCtrlr", "RetryBackOffWaitMinimum", "3", "integer", minimum=0),
             Variable("OCPPCommCtrlr", "RetryBackOffRandomRange", "2", "integer", minimum=0),
             Variable("OCPPCommCtrlr", "RetryBackOffRepeatTimes", "5", "integer", minimum=0),
-            Variable("OCPPCommCtrlr", "MessageTimeout", "30", "integer", minimum=1),
+            # ReadOnly as the catalogue's required variables list has it (TC_B_39_CS sets it and expects Rejected).
+            Variable("OCPPCommCtrlr", "MessageTimeout", "30", "integer", ro, minimum=1),
             Variable("OCPPCommCtrlr", "MessageAttempts", "3", "integer", minimum=1),
             Variable("OCPPCommCtrlr", "MessageAttemptInterval", "10", "integer", minimum=0),
+            Variable("OCPPCommCtrlr", "OfflineThreshold", "60", "integer", minimum=0),
             Variable("AuthCtrlr", "Enabled", "true", "boolean"),
             Variable("AuthCtrlr", "AuthorizeRemoteStart", "false", "boolean"),
             Variable("TxCtrlr", "TxStartPoint", "PowerPathClosed", "MemberList", values_list=TX_POINTS),
             Variable("TxCtrlr", "TxStopPoint", "EVConnected,Authorized", "MemberList", values_list=TX_POINTS),
             Variable("TxCtrlr", "EVConnectionTimeOut", "60", "integer", minimum=1),
             Variable("TxCtrlr", "StopTxOnEVSideDisconnect", "true", "boolean", ro),
+            Variable("TxCtrlr", "StopTxOnInvalidId", "true", "boolean"),
             Variable("SampledDataCtrlr", "Enabled", "true", "boolean"),
             _measurands("SampledDataCtrlr", "TxStartedMeasurands"),
             _measurands(
@@ -124,7 +129,7 @@ class DeviceModel:
                     evse=n,
                 )
             )
-        return cls(vs)
+        return cls(vs, readonly_writable=readonly_writable)
 
     # ------------------------------------------------------------------ lookups
     def _find(self, component: str, name: str, evse: int | None = None) -> Variable | None:
@@ -185,7 +190,7 @@ class DeviceModel:
         var = self._attribute(component, name, evse, attribute)
         if isinstance(var, str):
             return var
-        if var.mutability == "ReadOnly" or not _valid(var, value):
+        if (var.mutability == "ReadOnly" and not self.readonly_writable) or not _valid(var, value):
             return "Rejected"
         self._vars[(component, evse, name)] = replace(var, value=value)
         return "Accepted"

@@ -49,6 +49,9 @@ def test_get_reads_the_actual_value_but_never_a_write_only_one(dm) -> None:
     ("AlignedDataCtrlr", "TxEndedMeasurands", "Energy.Active.Import.Register,Power", "Rejected"),
     ("ChargingStation", "AvailabilityState", "Available", "Rejected"),  # ReadOnly, though a valid option
     ("TxCtrlr", "StopTxOnEVSideDisconnect", "false", "Rejected"),  # ReadOnly
+    ("OCPPCommCtrlr", "MessageTimeout", "60", "Rejected"),  # ReadOnly in the required variables (TC_B_39_CS)
+    ("OCPPCommCtrlr", "OfflineThreshold", "300", "Accepted"),  # known and ReadWrite (TC_B_06_CS .. TC_B_10_CS)
+    ("TxCtrlr", "StopTxOnInvalidId", "false", "Accepted"),
 ])
 def test_set_checks_type_minimum_lists_and_mutability(dm, component, name, value, status) -> None:
     before = dm.value(component, name)
@@ -74,3 +77,16 @@ def test_measurand_lists_and_availability_in_the_base_report(dm) -> None:
         assert entry["variable_attribute"] == [{"type": "Actual", "mutability": "ReadOnly", "value": "Available"}]
         assert entry["variable_characteristics"]["values_list"] == "Available,Occupied,Reserved,Unavailable,Faulted"
     assert "value" not in report[("SecurityCtrlr", None, "BasicAuthPassword")]["variable_attribute"][0]
+
+
+def test_every_read_only_variable_is_rejected_unless_the_knob_makes_it_writable() -> None:
+    station = StationConfig(id="CS1", vendor="ACME", model="AC22", firmware="1.0", evses=1, phases=3,
+                            nominal_voltage_v=230.0, max_current_a=32.0)
+    healthy = DeviceModel.for_station(station)
+    read_only = [v for v in healthy.variables() if v.mutability == "ReadOnly"]
+    assert len(read_only) >= 10
+    for v in read_only:
+        assert healthy.set(v.component, v.name, v.value, v.evse) == "Rejected", v
+    broken = DeviceModel.for_station(station, readonly_writable=True)
+    assert broken.set("OCPPCommCtrlr", "MessageTimeout", "60") == "Accepted"
+    assert broken.value("OCPPCommCtrlr", "MessageTimeout") == "60"

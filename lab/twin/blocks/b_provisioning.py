@@ -40,6 +40,7 @@ class Provisioning(ChargerCore):
             interval = float(reply.interval) if reply.interval else 0.0
             if reply.status == "Accepted":
                 self.counters.boots += 1
+                self._security_event_at_boot(self._boot_reason)
                 self._boot_reason = "PowerUp"
                 if interval > 0:
                     self._heartbeat_s = interval

@@ -63,3 +63,7 @@ class ChargerCore:
         def _ts(self, at: float | None = None) -> str: ...  # charger
 
         def _send(self, payload: Any, *, transactional: bool = False, skip_schema: bool = False) -> None: ...
+
+        def _security_event_at_boot(self, boot_reason: str) -> None: ...  # a_security
+
+        def _answered(self, request: Any, reply: Any) -> None: ...  # c_authorization

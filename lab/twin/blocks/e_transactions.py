@@ -38,7 +38,7 @@ class Transactions(ChargerCore):
             e.plug_used = False
         starts = set(self.device.members("TxCtrlr", "TxStartPoint"))
         if e.tx is None and e.operative:
-            authorized = e.auth is not None
+            authorized = e.auth is not None and not e.auth.authorizing
             fresh_plug = plugged and not e.plug_used
             if (
                 (fresh_plug and authorized)
@@ -46,10 +46,10 @@ class Transactions(ChargerCore):
                 or (authorized and not plugged and starts & START_POINTS_AUTH)
             ):
                 self._start_tx(e, now, plugged)
-        elif e.auth is not None:
+        elif e.auth is not None and not e.auth.authorizing:
             # A transaction begun at plug-in gets its authorization now.
             auth, e.auth = e.auth, None
-            e.authorized = True
+            e.authorized, e.deauthorized = True, False
             e.tx.id_token, e.tx.remote_start_id = auth.id_token, auth.remote_start_id
             self._tx_event(e, "Updated", "RemoteStart", id_token=auth.id_token)
         if e.auth is not None:
@@ -58,13 +58,14 @@ class Transactions(ChargerCore):
         if tx is None:
             self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
             return due
-        # EV gone: the transaction ends (TxStopPoint EVConnected).
+        # EV gone: the transaction ends (TxStopPoint EVConnected). The charger lost the EV's pilot: the
+        # catalogue's cable-unplugged cases want EVCommunicationLost (EVDeparted is the parking bay's).
         if (
             not plugged
             and tx.charging_state != "Idle"
             and "EVConnected" in self.device.members("TxCtrlr", "TxStopPoint")
         ):
-            self._end_tx(e, "EVDeparted", "EVDisconnected")
+            self._end_tx(e, "EVCommunicationLost", "EVDisconnected")
             self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
             return due
         offering = e.authorized and plugged and snap.pilot_state != "F"
@@ -96,13 +97,13 @@ class Transactions(ChargerCore):
             tx.next_update_t = max(tx.next_update_t + interval, now + interval / 2)
         if interval > 0:
             due = min(due, tx.next_update_t)
-        return due
+        return min(due, self._tx_ended_samples(e, now))
 
     def _charging_state(self, e: EvseState, plugged: bool, ev_state: str) -> str:
         if not plugged:
             return "Idle"
         if not e.authorized:
-            return "EVConnected"
+            return "SuspendedEVSE" if e.deauthorized else "EVConnected"
         if not e.offering:
             return "SuspendedEVSE"
         return "Charging" if ev_state in DRAWING_STATES else "SuspendedEV"
@@ -113,14 +114,18 @@ class Transactions(ChargerCore):
         e.tx = tx
         e.plug_used = plugged
         e.authorized = auth is not None
+        e.deauthorized = False
         e.reported_limit = None
         if auth is not None:
             tx.id_token, tx.remote_start_id = auth.id_token, auth.remote_start_id
-            if auth.profile is not None:
+            # A profile of a remote start is stored only while smart charging is enabled (K01, K05).
+            if auth.profile is not None and self.device.bool("SmartChargingCtrlr", "Enabled"):
                 with contextlib.suppress(ProfileRejected):
                     profile = parse_profile(e.id, {**auth.profile, "transaction_id": tx.id})
                     self.profiles.add(profile, {e.id: tx.id})
-        trigger = "CablePluggedIn" if auth is None or (plugged and not auth.ev_was_plugged) else "RemoteStart"
+        # The first event after a RequestStartTransaction says RemoteStart, whichever came first, the EV or
+        # the request (Part 6's general tool rules; TC_F_01_CS .. TC_F_03_CS).
+        trigger = "RemoteStart" if auth is not None and auth.remote_start_id is not None else "CablePluggedIn"
         tx.charging_state = "EVConnected" if plugged else "Idle"
         self._tx_event(
             e,
@@ -134,6 +139,7 @@ class Transactions(ChargerCore):
         )
         interval = self.device.int("SampledDataCtrlr", "TxUpdatedInterval")
         tx.next_update_t = now + interval if interval > 0 else math.inf
+        self._tx_ended_samples(e, now)
         if self.faults.meter_offset_wh:
             # Phantom energy lands right after the start reading, so it shows inside the transaction.
             self.physics.add_meter_offset(e.id, self.faults.meter_offset_wh)
@@ -143,6 +149,9 @@ class Transactions(ChargerCore):
         if tx is None:
             return
         if send:
+            # chargingState in Ended is the state at the end: energy has stopped; the EV is there or not
+            # (TC_B_22_CS: EVConnected after an Immediate reset while charging; TC_E_20_CS: Idle after unplug).
+            tx.charging_state = "EVConnected" if self.physics.snapshot(e.id).plugged else "Idle"
             self._tx_event(
                 e,
                 "Ended",
@@ -151,10 +160,11 @@ class Transactions(ChargerCore):
                 meter=self._meter_value(
                     e.id, "Transaction.End", self.device.members("SampledDataCtrlr", "TxEndedMeasurands")
                 ),
+                earlier=tx.ended_values,
             )
         self.profiles.end_tx(tx.id)
         e.tx = None
-        e.authorized = False
+        e.authorized = e.deauthorized = False
         e.limit_target = None
         e.reported_limit = None
         self._drive(e, offering=False, snap_state="A", now=self.clock.now())
@@ -171,6 +181,7 @@ class Transactions(ChargerCore):
         evse: bool = False,
         stopped_reason: str | None = None,
         at: float | None = None,
+        earlier: list[dict[str, Any]] | None = None,
     ) -> None:
         tx = e.tx
         assert tx is not None
@@ -199,12 +210,16 @@ class Transactions(ChargerCore):
             trigger_reason=trigger,
             seq_no=seq,
             transaction_info=info,
-            meter_value=[meter] if meter else None,
+            meter_value=[*(earlier or []), meter] if meter else None,
             offline=True if offline and not self.faults.offline_unflagged else None,
             evse={"id": e.id, "connector_id": 1} if evse else None,
             id_token=id_token,
         )
         if offline and self.faults.offline_drop:
+            self.counters.dropped_offline += 1
+            return
+        limit = self.faults.offline_queue_limit  # a small persistent queue: once full, new events are lost
+        if offline and limit and sum(1 for o in self._outbox if o.transactional) >= limit:
             self.counters.dropped_offline += 1
             return
         self._send(payload, transactional=True, skip_schema=skip_schema)

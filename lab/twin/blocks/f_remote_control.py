@@ -49,13 +49,18 @@ class RemoteControl(ChargerCore):
                     status_info={"reason_code": "InvalidProfile", "additional_info": err.detail[:512]},
                 )
         timeout = self.device.int("TxCtrlr", "EVConnectionTimeOut")
+        # AuthorizeRemoteStart (F01.FR.01): the idToken counts only once an AuthorizeRequest accepted it.
+        authorize = self.device.bool("AuthCtrlr", "AuthorizeRemoteStart") and self.device.bool("AuthCtrlr", "Enabled")
         e.auth = AuthState(
             id_token,
             remote_start_id,
             self.clock.now() + timeout,
             charging_profile,
             ev_was_plugged=self.physics.snapshot(e.id).plugged,
+            authorizing=authorize,
         )
+        if authorize:
+            self._authorize_remote_start(e, e.auth)
         self._wake.set()
         return res.RequestStartTransaction(status="Accepted", transaction_id=e.tx.id if e.tx else None)
 

@@ -10,6 +10,7 @@ from typing import Any
 from ocpp.v201 import call
 
 from lab.twin.blocks.core import ChargerCore
+from lab.twin.blocks.state import EvseState
 
 log = logging.getLogger("lab.twin.charger")
 
@@ -78,3 +79,34 @@ class MeterValues(ChargerCore):
                 self._send(call.MeterValues(evse_id=e.id, meter_value=[meter]))
         self._schedule_aligned(now + 1e-6)
         return self._next_aligned_t
+
+    def _tx_ended_samples(self, e: EvseState, now: float) -> float:
+        """Collect the values the Ended event carries (J02): every SampledDataCtrlr.TxEndedInterval from the
+        start (Sample.Periodic, TxEndedMeasurands) and at every multiple of AlignedDataCtrlr.TxEndedInterval
+        on the clock (Sample.Clock, its TxEndedMeasurands). Returns the bench time of the next sample."""
+        tx = e.tx
+        if tx is None:
+            return math.inf
+        due = math.inf
+        for kind, component, context in (
+            ("sampled", "SampledDataCtrlr", "Sample.Periodic"),
+            ("aligned", "AlignedDataCtrlr", "Sample.Clock"),
+        ):
+            interval = self.device.int(component, "TxEndedInterval")
+            if interval <= 0:
+                tx.ended_next.pop(kind, None)
+                continue
+            known, next_t = tx.ended_next.get(kind, (0, math.inf))
+            if known != interval:
+                if kind == "sampled":
+                    next_t = now + interval
+                else:
+                    epoch = self.clock.wall(now).timestamp()
+                    next_t = now + (math.floor(epoch / interval) + 1) * interval - epoch
+            while now >= next_t:
+                measurands = self.device.members(component, "TxEndedMeasurands")
+                tx.ended_values.append(self._meter_value(e.id, context, measurands))
+                next_t += interval
+            tx.ended_next[kind] = (interval, next_t)
+            due = min(due, next_t)
+        return due

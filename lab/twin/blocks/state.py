@@ -26,6 +26,10 @@ class TxState:
     updated_sent: int = 0
     charging_state: str = "EVConnected"
     next_update_t: float = math.inf
+    # Values for the Ended event (SampledDataCtrlr / AlignedDataCtrlr.TxEndedInterval): collected samples and,
+    # per kind, (interval in force, bench t of the next sample).
+    ended_values: list[dict[str, Any]] = field(default_factory=list)
+    ended_next: dict[str, tuple[int, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -35,6 +39,7 @@ class AuthState:
     expires_t: float
     profile: dict[str, Any] | None = None
     ev_was_plugged: bool = False  # the EV was already there when the authorization came
+    authorizing: bool = False  # AuthorizeRemoteStart: waiting for the CSMS's AuthorizeResponse
 
 
 @dataclass
@@ -44,6 +49,7 @@ class EvseState:
     tx: TxState | None = None
     auth: AuthState | None = None  # authorized (remote start) and not yet consumed by a transaction
     authorized: bool = False  # the transaction in progress is authorized
+    deauthorized: bool = False  # the CSMS refused its idToken (idTokenInfo not Accepted): no energy
     limit_target: float | None = None  # what the firmware wants on the pilot
     limit_due_t: float = 0.0  # when the target reaches the pilot (limit_delay_s fault)
     applied_limit: float | None = None  # what is on the pilot

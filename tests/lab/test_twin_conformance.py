@@ -1,0 +1,243 @@
+"""The twin charger against the OCPP 2.0.1 catalogue (Part 6 test cases) where it used to deviate: security
+events at boot, the Ended event's chargingState and triggerReason, retries after a CALLERROR, remote starts
+with AuthorizeRemoteStart, TxEndedInterval, a Blocked idToken, and profiles while smart charging is off.
+Each fault knob that bends one of these is shown to change what the CSMS sees."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from ocpp.v201 import call
+
+from lab.twin.faults import parse_faults
+
+TwinEnv = Any  # the conftest's (conftest modules are not importable under pytest's importlib mode)
+TOKEN = {"id_token": "04A2B3C4", "type": "ISO14443"}
+
+
+class Ev:
+    """The EV emulator's line protocol over a socket URL, only what these tests need."""
+
+    def __init__(self, env: TwinEnv) -> None:
+        import serial
+
+        self.port = serial.serial_for_url(env.endpoints[env.station_id]["ev"], timeout=2)
+        self.rid = 0
+
+    def ask(self, command: str) -> None:
+        self.rid += 1
+        self.port.write(f"{self.rid} {command}\n".encode())
+        while True:
+            line = self.port.readline().decode().strip()
+            assert line, f"no reply to {command!r}"
+            if not line.startswith("!"):
+                break
+        assert line.split(" ")[1] == "OK", line
+
+    def close(self) -> None:
+        self.port.close()
+
+
+def set_var(env: TwinEnv, component: str, name: str, value: str) -> str:
+    reply = env.csms.call(env.station_id, call.SetVariables(set_variable_data=[
+        {"component": {"name": component}, "variable": {"name": name}, "attribute_value": value}]))
+    return reply.set_variable_result[0]["attribute_status"]
+
+
+def events(env: TwinEnv, **fields: Any) -> list[Any]:
+    return env.csms.find("TransactionEvent", **fields)
+
+
+def booted(env: TwinEnv) -> None:
+    env.csms.wait_for(lambda: len(env.csms.find("StatusNotification")) >= 2, 5, "boot and statuses")
+
+
+def charge(env: TwinEnv, *, plug_first: bool = True, profile: dict[str, Any] | None = None) -> tuple[Ev, str]:
+    """A remote-started session drawing 16 A; returns the EV and the transaction id."""
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    ev = Ev(env)
+    ev.ask("LOAD:CURR 16")
+    if plug_first:
+        ev.ask("CP:STATE B")
+        csms.wait_for(lambda: csms.find("StatusNotification", evse_id=1, connector_status="Occupied"), 5, "Occupied")
+    reply = csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=7, evse_id=1,
+                                                        charging_profile=profile))
+    assert reply.status == "Accepted"
+    if not plug_first:
+        time.sleep(0.1)
+        ev.ask("CP:STATE B")
+    started = csms.wait_for(lambda: events(env, event_type="Started"), 5, "Started")[0]
+    ev.ask("CP:STATE C")
+    return ev, started.payload["transaction_info"]["transaction_id"]
+
+
+# ---------------------------------------------------------------- A04 security events at boot (L-1)
+def test_security_events_at_power_up_and_after_reset(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    first = csms.wait_for(lambda: csms.find("SecurityEventNotification"), 5, "security event at boot")
+    assert [r.payload["type"] for r in first] == ["StartupOfTheDevice"]
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot")
+    again = csms.wait_for(lambda: csms.find("SecurityEventNotification")[1:], 5, "security event after reset")
+    assert again[0].payload["type"] == "ResetOrReboot"
+
+
+def test_no_security_event_knob_sends_none(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory(parse_faults({"no_security_event": "true"}))
+    booted(env)
+    time.sleep(0.3)
+    assert env.csms.find("SecurityEventNotification") == []
+
+
+# ---------------------------------------------------------------- B05 read-only variables (TC_B_39_CS)
+@pytest.mark.parametrize(("knob", "status"), [("false", "Rejected"), ("true", "Accepted")])
+def test_message_timeout_is_read_only(knob: str, status: str, twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory(parse_faults({"readonly_writable": knob}))
+    booted(env)
+    assert set_var(env, "OCPPCommCtrlr", "MessageTimeout", "45") == status
+    assert set_var(env, "OCPPCommCtrlr", "OfflineThreshold", "300") == "Accepted"
+
+
+# ---------------------------------------------------------------- E Ended: chargingState and triggerReason
+def test_ended_after_reset_while_charging_says_ev_connected(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    ev, _ = charge(env)
+    csms.wait_for(lambda: events(env, charging_state=None) or [r for r in events(env) if
+                  r.payload["transaction_info"].get("charging_state") == "Charging"], 5, "Charging")
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    ended = csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
+    assert ended["trigger_reason"] == "ResetCommand"
+    assert ended["transaction_info"]["charging_state"] == "EVConnected"  # TC_B_22_CS step 3
+    assert "id_token" not in ended
+    ev.close()
+
+
+def test_unplug_ends_with_ev_communication_lost_and_idle(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    ev, _ = charge(env)
+    ev.ask("CP:STATE A")
+    ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
+    assert ended["trigger_reason"] == "EVCommunicationLost"  # TC_E_20_CS, TC_E_14_CS
+    assert ended["transaction_info"]["charging_state"] == "Idle"
+    assert ended["transaction_info"]["stopped_reason"] == "EVDisconnected"
+    ev.close()
+
+
+# ---------------------------------------------------------------- E13 retries (TC_E_50_CS, TC_E_51_CS)
+@pytest.mark.parametrize(("knob", "sent"), [("false", 3), ("true", 1)])
+def test_transaction_event_is_retried_after_a_callerror(
+    knob: str, sent: int, twin_factory: Callable[..., TwinEnv]
+) -> None:
+    env = twin_factory(parse_faults({"no_retry_after_callerror": knob}))
+    booted(env)
+    assert set_var(env, "OCPPCommCtrlr", "MessageAttempts", "3") == "Accepted"
+    assert set_var(env, "OCPPCommCtrlr", "MessageAttemptInterval", "5") == "Accepted"
+    env.csms.tx_callerrors = 5  # more than the attempts: the charger must give up after 3
+    ev = Ev(env)
+    ev.ask("CP:STATE B")
+    env.csms.call(env.station_id, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=1, evse_id=1))
+    time.sleep(40 / env.clock.speed)  # 5 + 10 bench seconds of intervals, and margin
+    got = events(env, event_type="Started")
+    assert len(got) == sent, [r.t for r in got]
+    if sent == 3:
+        gaps = [b.t - a.t for a, b in itertools.pairwise(got)]
+        assert gaps == [pytest.approx(5, abs=1.5), pytest.approx(10, abs=1.5)]  # interval x attempts so far
+    ev.close()
+
+
+# ---------------------------------------------------------------- F01/F02 remote start
+def test_remote_start_first_says_remote_start(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    ev, _ = charge(env, plug_first=False)
+    started = events(env, event_type="Started")[0].payload
+    assert started["trigger_reason"] == "RemoteStart"  # not CablePluggedIn (Part 6 general tool rules)
+    assert started["transaction_info"]["remote_start_id"] == 7
+    ev.close()
+
+
+@pytest.mark.parametrize(("verdict", "starts"), [("Accepted", True), ("Blocked", False)])
+def test_authorize_remote_start(verdict: str, starts: bool, twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    assert set_var(env, "AuthCtrlr", "AuthorizeRemoteStart", "true") == "Accepted"
+    csms.authorize_status = verdict
+    ev = Ev(env)
+    ev.ask("CP:STATE B")
+    assert csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=3, evse_id=1)).status == (
+        "Accepted")
+    auth = csms.wait_for(lambda: csms.find("Authorize"), 5, "Authorize")[0]
+    assert auth.payload["id_token"] == TOKEN
+    if starts:
+        started = csms.wait_for(lambda: events(env, event_type="Started"), 5, "Started")[0]
+        assert started.t >= auth.t and started.payload["trigger_reason"] == "RemoteStart"
+    else:
+        time.sleep(10 / env.clock.speed)
+        assert events(env, event_type="Started") == []
+    ev.close()
+
+
+# ---------------------------------------------------------------- J02 TxEndedInterval
+def test_aligned_tx_ended_interval_puts_clock_values_in_ended(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "AlignedDataCtrlr", "TxEndedInterval", "60") == "Accepted"
+    ev, tx_id = charge(env)
+    time.sleep(200 / env.clock.speed)
+    env.csms.call(env.station_id, call.RequestStopTransaction(transaction_id=tx_id))
+    ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
+    contexts = [mv["sampled_value"][0]["context"] for mv in ended["meter_value"]]
+    assert contexts[-1] == "Transaction.End"
+    assert 3 <= contexts.count("Sample.Clock") <= 4, contexts
+    stamps = [mv["timestamp"] for mv in ended["meter_value"] if mv["sampled_value"][0]["context"] == "Sample.Clock"]
+    assert stamps == sorted(stamps)
+    ev.close()
+
+
+# ---------------------------------------------------------------- C12 / E05 a refused idToken
+@pytest.mark.parametrize(("stop_on_invalid", "knob"), [("true", "false"), ("false", "false"), ("true", "true")])
+def test_blocked_token_stops_energy(stop_on_invalid: str, knob: str, twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory(parse_faults({"energy_to_blocked_token": knob}))
+    booted(env)
+    assert set_var(env, "TxCtrlr", "StopTxOnInvalidId", stop_on_invalid) == "Accepted"
+    env.csms.id_token_status = "Blocked"
+    ev, _ = charge(env)
+    time.sleep(30 / env.clock.speed)
+    energized = env.twin.stations[env.station_id].charger.evses[1].energized
+    ended = events(env, event_type="Ended")
+    if knob == "true":
+        assert energized and not ended  # the fault: energy to a blocked token
+    elif stop_on_invalid == "true":
+        assert not energized
+        assert ended and ended[0].payload["trigger_reason"] == "Deauthorized"
+        assert ended[0].payload["transaction_info"]["stopped_reason"] == "DeAuthorized"
+    else:
+        assert not energized and not ended
+        states = [r.payload["transaction_info"].get("charging_state") for r in events(env, event_type="Updated")]
+        assert states[-1] == "SuspendedEVSE", states  # suspended, not ended (the EV may have begun to draw)
+    ev.close()
+
+
+# ---------------------------------------------------------------- K01 smart charging disabled
+def test_remote_start_profile_ignored_when_smart_charging_is_off(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "SmartChargingCtrlr", "Enabled", "false") == "Accepted"
+    profile = {
+        "id": 5, "stack_level": 0, "charging_profile_purpose": "TxProfile", "charging_profile_kind": "Relative",
+        "charging_schedule": [{"id": 5, "charging_rate_unit": "A",
+                               "charging_schedule_period": [{"start_period": 0, "limit": 8}]}],
+    }
+    ev, _ = charge(env, profile=profile)
+    charger = env.twin.stations[env.station_id].charger
+    env.csms.wait_for(lambda: charger.evses[1].applied_limit is not None, 5, "a limit on the pilot")
+    assert charger.profiles.profiles == []  # not stored
+    assert charger.evses[1].applied_limit == env.bench.stations[0].max_current_a  # not applied
+    ev.close()
