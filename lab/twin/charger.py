@@ -94,6 +94,8 @@ class VirtualCharger(
             phases=station.phases,
             stack_level_bug=self.faults.stack_level_bug,
         )
+        self.device.live[("ClockCtrlr", "DateTime")] = lambda: self._ts()
+        self.device.live[("SmartChargingCtrlr", "Entries")] = lambda: str(len(self.profiles.profiles))
         self.evses = {n: EvseState(n) for n in range(1, station.evses + 1)}
         self.counters = ChargerCounters()
         self.url = ""
@@ -107,6 +109,7 @@ class VirtualCharger(
         self._loop: asyncio.AbstractEventLoop | None = None
         self._down_until = -math.inf  # bench t until which the charger is rebooting (off)
         self._boot_reason = "PowerUp"
+        self.boot_rejected = False  # the last BootNotification was answered Rejected
         self._registered = False  # boot accepted since the last power-up; a reconnect does not boot again
         self._heartbeat_s = 300.0
         self._reset_pending: str | None = None  # "OnIdle" reset waiting for transactions to end

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ocpp.exceptions import SecurityError
 from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint
 from ocpp.v201 import call_result as res
@@ -21,6 +22,18 @@ class Link(ChargePoint):
     def __init__(self, charger: VirtualCharger, connection: Any, response_timeout: float) -> None:
         super().__init__(charger.station.id, connection, response_timeout=response_timeout)
         self.charger = charger
+
+    async def _handle_call(self, msg: Any) -> None:
+        # B03.FR.08: while the CSMS has Rejected the boot, the charger answers every call with SecurityError.
+        if self.charger.boot_rejected:
+            error = SecurityError(description="BootNotification was Rejected; boot first")
+            await self._send(msg.create_call_error(error).to_json())
+            return
+        await super()._handle_call(msg)
+
+    @on(Action.set_network_profile)
+    def _set_network_profile(self, configuration_slot: int, **_: Any) -> res.SetNetworkProfile:
+        return self.charger.on_set_network_profile(configuration_slot)
 
     @on(Action.request_start_transaction)
     def _request_start(

@@ -489,7 +489,7 @@ def test_on_idle_reset_waits_and_firmware_update_sequence(twin_factory: Callable
     time.sleep(0.1)
     assert len(csms.find("BootNotification")) == 1
     assert csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id)).status == "Accepted"
-    csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot after the transaction")
+    csms.wait_for(lambda: csms.find("BootNotification", reason="ScheduledReset"), 5, "reboot after the transaction")
     firmware = {
         "location": "https://fw.example/twin-ac22-1.5.0.bin",
         "retrieve_date_time": "2020-01-01T00:00:00Z",

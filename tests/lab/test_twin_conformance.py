@@ -241,3 +241,45 @@ def test_remote_start_profile_ignored_when_smart_charging_is_off(twin_factory: C
     assert charger.profiles.profiles == []  # not stored
     assert charger.evses[1].applied_limit == env.bench.stations[0].max_current_a  # not applied
     ev.close()
+
+
+# ---------------------------------------------------------------- B: resets, rejected boots, network profiles
+def test_evse_reset_is_rejected_with_a_valid_reply(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    reply = env.csms.call(env.station_id, call.Reset(type="OnIdle", evse_id=1))  # TC_B_28_CS
+    assert reply.status == "Rejected" and len(reply.status_info["reason_code"]) <= 20
+
+
+def test_on_idle_reset_after_the_transaction_boots_as_scheduled_reset(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    ev, tx_id = charge(env)
+    assert csms.call(sid, call.Reset(type="OnIdle")).status == "Scheduled"
+    csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id))
+    boot = csms.wait_for(lambda: csms.find("BootNotification")[1:], 5, "reboot")[0]
+    assert boot.payload["reason"] == "ScheduledReset"  # TC_B_21_CS step 7
+    ev.close()
+
+
+def test_calls_while_boot_is_rejected_get_security_error(twin_factory: Callable[..., TwinEnv]) -> None:
+    from ocpp.exceptions import SecurityError
+
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    csms.boot_status = "Rejected"
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot")
+    csms.wait_for(lambda: env.twin.charger.boot_rejected, 5, "the charger to take the Rejected answer")
+    with pytest.raises(SecurityError):  # TC_B_30_CS step 4
+        csms.call(sid, call.GetBaseReport(request_id=1, report_base="FullInventory"))
+
+
+def test_set_network_profile_is_rejected(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    profile = {"ocpp_version": "OCPP20", "ocpp_transport": "JSON", "ocpp_csms_url": "ws://127.0.0.1:1/",
+               "message_timeout": 30, "security_profile": 0, "ocpp_interface": "Wired0"}
+    reply = env.csms.call(env.station_id, call.SetNetworkProfile(configuration_slot=999, connection_data=profile))
+    assert reply.status == "Rejected"  # TC_B_43_CS

@@ -38,6 +38,8 @@ class Provisioning(ChargerCore):
                 call.BootNotification(charging_station=station, reason=self._boot_reason), suppress=False
             )
             interval = float(reply.interval) if reply.interval else 0.0
+            # While Rejected, every CSMS call is answered CALLERROR SecurityError (B03.FR.08; see Link).
+            self.boot_rejected = reply.status == "Rejected"
             if reply.status == "Accepted":
                 self.counters.boots += 1
                 self._security_event_at_boot(self._boot_reason)
@@ -53,7 +55,9 @@ class Provisioning(ChargerCore):
         for item in data:
             comp, var = item["component"], item["variable"]
             evse = (comp.get("evse") or {}).get("id")
-            status, value = self.device.get(comp["name"], var["name"], evse, item.get("attribute_type"))
+            status, value = self.device.get(
+                comp["name"], var["name"], evse, item.get("attribute_type"), var.get("instance")
+            )
             entry: dict[str, Any] = {"attribute_status": status, "component": comp, "variable": var}
             if item.get("attribute_type"):
                 entry["attribute_type"] = item["attribute_type"]
@@ -69,7 +73,12 @@ class Provisioning(ChargerCore):
             comp, var = item["component"], item["variable"]
             evse = (comp.get("evse") or {}).get("id")
             status = self.device.set(
-                comp["name"], var["name"], str(item["attribute_value"]), evse, item.get("attribute_type")
+                comp["name"],
+                var["name"],
+                str(item["attribute_value"]),
+                evse,
+                item.get("attribute_type"),
+                var.get("instance"),
             )
             if status == "Accepted":
                 self._variable_changed(comp["name"], var["name"], now)
@@ -113,9 +122,23 @@ class Provisioning(ChargerCore):
             )
         return res.GetBaseReport(status="Accepted")
 
+    def on_set_network_profile(self, configuration_slot: int) -> res.SetNetworkProfile:
+        """Rejected: the twin has one network profile, the bench's CSMS URL (B09.FR.02 for a bad slot)."""
+        return res.SetNetworkProfile(
+            status="Rejected",
+            status_info={
+                "reason_code": "UnsupportedRequest",
+                "additional_info": f"slot {configuration_slot}: the twin connects only to the bench's CSMS URL",
+            },
+        )
+
     def on_reset(self, kind: str, evse_id: int | None) -> res.Reset:
         if evse_id is not None:
-            return res.Reset(status="Rejected", status_info={"reason_code": "EVSEResetNotSupported"})
+            # reasonCode is string[0..20] in the schema; a longer one would break the reply itself.
+            return res.Reset(
+                status="Rejected",
+                status_info={"reason_code": "UnsupportedRequest", "additional_info": "EVSE reset not supported"},
+            )
         if kind == "OnIdle" and any(e.tx is not None for e in self.evses.values()):
             self._reset_pending = "OnIdle"
             return res.Reset(status="Scheduled")
@@ -130,7 +153,8 @@ class Provisioning(ChargerCore):
         if self._reset_pending and all(e.tx is None for e in self.evses.values()):
             self._reset_pending = None
             assert self._loop is not None
-            self._loop.create_task(self._reboot("RemoteReset", "ImmediateReset"))
+            # A reset that waited for the transactions to end boots as ScheduledReset (TC_B_21_CS step 7).
+            self._loop.create_task(self._reboot("ScheduledReset", "ImmediateReset"))
 
     async def _reboot(self, boot_reason: str, stopped_reason: str) -> None:
         """End transactions, drop the connection, stay off for reboot_s, then boot with `boot_reason`."""

@@ -47,6 +47,7 @@ class ChargerCore:
     _loop: asyncio.AbstractEventLoop | None
     _down_until: float  # bench t until which the charger is rebooting (off)
     _boot_reason: str
+    boot_rejected: bool
     _registered: bool  # boot accepted since the last power-up; a reconnect does not boot again
     _heartbeat_s: float
     _reset_pending: str | None  # "OnIdle" reset waiting for transactions to end

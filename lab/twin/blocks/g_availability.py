@@ -67,3 +67,4 @@ class Availability(ChargerCore):
                 call.StatusNotification(timestamp=self._ts(), connector_status=status, evse_id=e.id, connector_id=1)
             )
             self.device.put("EVSE", "AvailabilityState", status, evse=e.id)
+            self.device.put("Connector", "AvailabilityState", status, evse=e.id)
