@@ -23,6 +23,19 @@ from lab.twin.link import Link
 log = logging.getLogger("lab.twin.charger")
 
 
+# CALLERROR codes that refuse the message's form, not the moment: a retry would be refused alike.
+MALFORMED = {
+    "FormatViolation",
+    "FormationViolation",  # OCPP 1.6 spelling, as some CSMSs still send it
+    "TypeConstraintViolation",
+    "PropertyConstraintViolation",
+    "OccurrenceConstraintViolation",
+    "ProtocolError",
+    "MessageTypeNotSupported",
+    "NotImplemented",
+    "NotSupported",
+}
+
 class Connection(ChargerCore):
     async def _run(self) -> None:
         attempt = 0
@@ -116,7 +129,8 @@ class Connection(ChargerCore):
 
         A transaction event that gets no answer, or a CALLERROR, is sent again after MessageAttemptInterval
         times the number of attempts so far, up to MessageAttempts in all (E13.FR.01-04; TC_E_41/42/50/51_CS).
-        Other messages are sent once.
+        A CALLERROR that says the message itself is malformed (MALFORMED) is not retried: the same bytes
+        would be refused the same way. Other messages are sent once.
         """
         while not self._stopping:
             while self._outbox and self.online:
@@ -130,7 +144,9 @@ class Connection(ChargerCore):
                     if refused:
                         self.counters.refused += 1
                     # no_retry_after_callerror: the firmware retries a silence but drops what the CSMS refused.
-                    retry = item.transactional and not (refused and self.faults.no_retry_after_callerror)
+                    hopeless = refused and getattr(e, "code", "") in MALFORMED
+                    retry = item.transactional and not hopeless
+                    retry = retry and not (refused and self.faults.no_retry_after_callerror)
                     if retry and item.attempts < self.device.int("OCPPCommCtrlr", "MessageAttempts"):
                         interval = self.device.int("OCPPCommCtrlr", "MessageAttemptInterval")
                         await self.clock.asleep(interval * item.attempts)

@@ -46,6 +46,10 @@ class Link(ChargePoint):
     ) -> res.RequestStartTransaction:
         return self.charger.on_request_start(id_token, remote_start_id, evse_id, charging_profile)
 
+    @on(Action.get_transaction_status)
+    def _get_transaction_status(self, transaction_id: str | None = None, **_: Any) -> res.GetTransactionStatus:
+        return self.charger.on_get_transaction_status(transaction_id)
+
     @on(Action.request_stop_transaction)
     def _request_stop(self, transaction_id: str, **_: Any) -> res.RequestStopTransaction:
         return self.charger.on_request_stop(transaction_id)

@@ -283,3 +283,68 @@ def test_set_network_profile_is_rejected(twin_factory: Callable[..., TwinEnv]) -
                "message_timeout": 30, "security_profile": 0, "ocpp_interface": "Wired0"}
     reply = env.csms.call(env.station_id, call.SetNetworkProfile(configuration_slot=999, connection_data=profile))
     assert reply.status == "Rejected"  # TC_B_43_CS
+
+
+def test_a_transaction_event_refused_as_malformed_is_not_retried(twin_factory: Callable[..., TwinEnv]) -> None:
+    from ocpp.exceptions import FormatViolationError
+
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "OCPPCommCtrlr", "MessageAttemptInterval", "5") == "Accepted"
+    env.csms.tx_callerrors, env.csms.tx_callerror = 5, FormatViolationError  # the same bytes would fail again
+    ev = Ev(env)
+    ev.ask("CP:STATE B")
+    env.csms.call(env.station_id, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=1, evse_id=1))
+    time.sleep(40 / env.clock.speed)
+    assert len(events(env, event_type="Started")) == 1
+    ev.close()
+
+
+# ---------------------------------------------------------------- E06 stop points, E14 transaction status
+def test_remote_stop_with_ev_connected_stop_point_waits_for_the_ev(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "TxCtrlr", "TxStopPoint", "EVConnected") == "Accepted"
+    ev, tx_id = charge(env)
+    env.csms.call(env.station_id, call.RequestStopTransaction(transaction_id=tx_id))
+    updated = env.csms.wait_for(lambda: events(env, trigger_reason="RemoteStop"), 5, "RemoteStop")[0].payload
+    assert updated["event_type"] == "Updated"  # TC_E_14_CS: deauthorized, not ended
+    assert updated["transaction_info"]["charging_state"] == "EVConnected"
+    time.sleep(10 / env.clock.speed)
+    assert not events(env, event_type="Ended")
+    assert not env.twin.charger.evses[1].energized
+    ev.ask("CP:STATE A")
+    ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
+    assert ended["trigger_reason"] == "EVCommunicationLost"
+    assert ended["transaction_info"]["stopped_reason"] == "Remote"
+    assert ended["transaction_info"]["charging_state"] == "Idle"
+    ev.close()
+
+
+def test_unplug_ends_the_transaction_with_power_path_closed_stop_point(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "TxCtrlr", "TxStopPoint", "PowerPathClosed") == "Accepted"
+    ev, _ = charge(env)
+    ev.ask("CP:STATE A")
+    ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload  # TC_E_37_CS
+    assert ended["trigger_reason"] == "EVCommunicationLost"
+    assert ended["transaction_info"]["stopped_reason"] == "EVDisconnected"
+    ev.close()
+
+
+def test_get_transaction_status(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    sid = env.station_id
+    ev, tx_id = charge(env)
+    ongoing = env.csms.call(sid, call.GetTransactionStatus(transaction_id=tx_id))
+    assert ongoing.ongoing_indicator is True  # (an event of it may be in flight: messagesInQueue either way)
+    unknown = env.csms.call(sid, call.GetTransactionStatus(transaction_id="nope"))
+    assert (unknown.ongoing_indicator, unknown.messages_in_queue) == (False, False)  # TC_E_28_CS
+    anything = env.csms.call(sid, call.GetTransactionStatus())
+    assert anything.ongoing_indicator is None and anything.messages_in_queue is False
+    env.csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id))
+    env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")
+    ended = env.csms.call(sid, call.GetTransactionStatus(transaction_id=tx_id))
+    assert ended.ongoing_indicator is False
+    ev.close()

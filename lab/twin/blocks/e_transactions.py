@@ -58,14 +58,15 @@ class Transactions(ChargerCore):
         if tx is None:
             self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
             return due
-        # EV gone: the transaction ends (TxStopPoint EVConnected). The charger lost the EV's pilot: the
-        # catalogue's cable-unplugged cases want EVCommunicationLost (EVDeparted is the parking bay's).
+        # EV gone: the transaction ends (TxStopPoint EVConnected, or PowerPathClosed: the power path opens
+        # when the EV leaves, TC_E_37_CS). The charger lost the EV's pilot: the catalogue's cable-unplugged
+        # cases want EVCommunicationLost (EVDeparted is the parking bay's).
         if (
             not plugged
             and tx.charging_state != "Idle"
-            and "EVConnected" in self.device.members("TxCtrlr", "TxStopPoint")
+            and set(self.device.members("TxCtrlr", "TxStopPoint")) & {"EVConnected", "PowerPathClosed"}
         ):
-            self._end_tx(e, "EVCommunicationLost", "EVDisconnected")
+            self._end_tx(e, "EVCommunicationLost", tx.stop_reason or "EVDisconnected")
             self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
             return due
         offering = e.authorized and plugged and snap.pilot_state != "F"

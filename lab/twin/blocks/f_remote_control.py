@@ -65,11 +65,37 @@ class RemoteControl(ChargerCore):
         return res.RequestStartTransaction(status="Accepted", transaction_id=e.tx.id if e.tx else None)
 
     def on_request_stop(self, transaction_id: str) -> res.RequestStopTransaction:
+        """The transaction ends now when a stop point follows the authorization (Authorized, or the power
+        path / energy transfer that stop with it) or no EV is there; else (TxStopPoint EVConnected alone)
+        it is deauthorized now and ends, stoppedReason Remote, when the EV leaves (E06.FR.02, TC_E_14_CS)."""
         for e in self.evses.values():
-            if e.tx is not None and e.tx.id == transaction_id:
-                self._end_tx(e, "RemoteStop", "Remote")
+            tx = e.tx
+            if tx is not None and tx.id == transaction_id:
+                stops = set(self.device.members("TxCtrlr", "TxStopPoint"))
+                plugged = self.physics.snapshot(e.id).plugged
+                if stops & {"Authorized", "PowerPathClosed", "EnergyTransfer"} or not plugged:
+                    self._end_tx(e, "RemoteStop", "Remote")
+                elif tx.stop_reason is None:
+                    tx.stop_reason = "Remote"
+                    e.authorized = False
+                    self._drive(e, offering=False, snap_state="A", now=self.clock.now())
+                    tx.charging_state = "EVConnected"
+                    self._tx_event(e, "Updated", "RemoteStop")
+                    self._wake.set()
                 return res.RequestStopTransaction(status="Accepted")
         return res.RequestStopTransaction(status="Rejected")
+
+    def on_get_transaction_status(self, transaction_id: str | None) -> res.GetTransactionStatus:
+        """E14: is the transaction still going, and are messages of it (of any, without an id) queued?"""
+        def queued(item: Any) -> bool:
+            info = getattr(item.payload, "transaction_info", None) or {}
+            return item.transactional and (transaction_id is None or info.get("transaction_id") == transaction_id)
+
+        in_queue = any(queued(o) for o in self._outbox)
+        if transaction_id is None:
+            return res.GetTransactionStatus(messages_in_queue=in_queue)
+        ongoing = any(e.tx is not None and e.tx.id == transaction_id for e in self.evses.values())
+        return res.GetTransactionStatus(messages_in_queue=in_queue, ongoing_indicator=ongoing)
 
     def on_unlock_connector(self, evse_id: int, connector_id: int) -> res.UnlockConnector:
         """Unlocked, unless an authorized transaction runs there (F05); an unknown connector is said so."""

@@ -26,6 +26,7 @@ class TxState:
     updated_sent: int = 0
     charging_state: str = "EVConnected"
     next_update_t: float = math.inf
+    stop_reason: str | None = None  # stopped (e.g. remotely) but waiting for a stop point: the Ended reason
     # Values for the Ended event (SampledDataCtrlr / AlignedDataCtrlr.TxEndedInterval): collected samples and,
     # per kind, (interval in force, bench t of the next sample).
     ended_values: list[dict[str, Any]] = field(default_factory=list)
