@@ -110,6 +110,8 @@ class VirtualCharger(
         self._down_until = -math.inf  # bench t until which the charger is rebooting (off)
         self._boot_reason = "PowerUp"
         self.boot_rejected = False  # the last BootNotification was answered Rejected
+        self._boot_link: Link | None = None  # the connection while a boot is not yet accepted
+        self._boot_sending: asyncio.Task[None] | None = None  # the last report sent during boot
         self._registered = False  # boot accepted since the last power-up; a reconnect does not boot again
         self._heartbeat_s = 300.0
         self._reset_pending: str | None = None  # "OnIdle" reset waiting for transactions to end

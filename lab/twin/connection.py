@@ -36,6 +36,10 @@ MALFORMED = {
     "NotSupported",
 }
 
+# Messages a charger sends while its boot is Pending: those the CSMS asked for (B02.FR.02/03).
+SENT_WHILE_PENDING = {"NotifyReport", "ReportChargingProfiles", "NotifyMonitoringReport"}
+
+
 class Connection(ChargerCore):
     async def _run(self) -> None:
         attempt = 0
@@ -169,8 +173,11 @@ class Connection(ChargerCore):
             await self._out_ready.wait()
 
     def _send(self, payload: Any, *, transactional: bool = False, skip_schema: bool = False) -> None:
-        """Queue a message. Only transaction events survive being offline (they are replayed)."""
+        """Queue a message. Only transaction events survive being offline (they are replayed). While the
+        boot is Pending, what answers the CSMS's own requests (reports) goes out at once, in order (B02)."""
         if not self.online and not transactional:
+            if self._boot_link is not None and type(payload).__name__ in SENT_WHILE_PENDING:
+                self._send_while_booting(self._boot_link, payload)
             return
         self._outbox.append(Outgoing(payload, transactional, skip_schema))
         self._out_ready.set()
@@ -178,3 +185,18 @@ class Connection(ChargerCore):
     async def _drained(self) -> None:
         while self._outbox and self.online:
             await asyncio.sleep(0.01)
+
+    def _send_while_booting(self, link: Link, payload: Any) -> None:
+        previous = self._boot_sending
+
+        async def send() -> None:
+            if previous is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await previous
+            try:
+                await link.call(payload, suppress=False)
+            except Exception as e:  # the boot goes on; a lost report is the CSMS's to ask again
+                log.info("%s: %s during boot failed: %s", self.station.id, type(payload).__name__, e)
+
+        assert self._loop is not None
+        self._boot_sending = self._loop.create_task(send())

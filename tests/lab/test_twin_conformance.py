@@ -348,3 +348,21 @@ def test_get_transaction_status(twin_factory: Callable[..., TwinEnv]) -> None:
     ended = env.csms.call(sid, call.GetTransactionStatus(transaction_id=tx_id))
     assert ended.ongoing_indicator is False
     ev.close()
+
+
+def test_reports_go_out_while_the_boot_is_pending(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    csms.boot_status = "Pending"
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot")
+    csms.wait_for(lambda: env.twin.charger._boot_link is not None, 5, "the charger booting")
+    before = len(csms.find("NotifyReport"))
+    assert csms.call(sid, call.GetBaseReport(request_id=9, report_base="FullInventory")).status == "Accepted"
+    csms.wait_for(lambda: csms.find("NotifyReport", request_id=9, tbc=None), 5, "the last NotifyReport (Pending)")
+    reports = csms.find("NotifyReport", request_id=9)  # TC_B_02_CS steps 7-10, every part, in order
+    assert before == 0 and len(reports) >= 3 and not csms.find("BootNotification", reason="RemoteReset")[1:]
+    assert [r.payload["seq_no"] for r in reports] == list(range(len(reports)))
+    start = csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=2, evse_id=1))
+    assert start.status == "Rejected"  # TC_B_02_CS step 12

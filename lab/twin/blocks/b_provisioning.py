@@ -29,6 +29,13 @@ class Provisioning(ChargerCore):
             "vendor_name": self.station.vendor,
             "firmware_version": self.firmware,
         }
+        self._boot_link = link  # answers to the CSMS's requests may go out while Pending
+        try:
+            await self._boot_loop(link, receiver, station)
+        finally:
+            self._boot_link = None
+
+    async def _boot_loop(self, link: Link, receiver: asyncio.Task[Any], station: dict[str, Any]) -> None:
         while True:
             if receiver.done():
                 receiver.result()  # re-raise why the connection closed

@@ -48,6 +48,8 @@ class ChargerCore:
     _down_until: float  # bench t until which the charger is rebooting (off)
     _boot_reason: str
     boot_rejected: bool
+    _boot_link: Link | None
+    _boot_sending: asyncio.Task[None] | None
     _registered: bool  # boot accepted since the last power-up; a reconnect does not boot again
     _heartbeat_s: float
     _reset_pending: str | None  # "OnIdle" reset waiting for transactions to end

@@ -26,6 +26,8 @@ class RemoteControl(ChargerCore):
         evse_id: int | None,
         charging_profile: dict[str, Any] | None,
     ) -> res.RequestStartTransaction:
+        if not self.online:  # boot not yet accepted (Pending): no transactions (B02, TC_B_02_CS step 12)
+            return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": "NotAccepted"})
         if evse_id is None:
             free = [
                 e for e in self.evses.values() if e.operative and e.auth is None and (e.tx is None or not e.authorized)
