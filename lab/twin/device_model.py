@@ -50,6 +50,7 @@ class Variable:
     maximum: float | None = None  # for strings: the longest value accepted
     instance: str | None = None
     connector: int | None = None  # Connector components: the connector id on `evse`
+    unit: str | None = None  # variableCharacteristics.unit (TC_B_53_CS: "s" for times, W for EVSE.Power)
 
 
 Key = tuple[str, int | None, str, str | None]  # component, evse, variable, instance
@@ -166,7 +167,7 @@ class DeviceModel:
                     evse=n,
                 )
             )
-        return cls(vs, readonly_writable=readonly_writable)
+        return cls([replace(v, unit=v.unit or _unit(v)) for v in vs], readonly_writable=readonly_writable)
 
     # ------------------------------------------------------------------ lookups
     def _find(self, component: str, name: str, evse: int | None = None, instance: str | None = None) -> Variable | None:
@@ -275,6 +276,8 @@ class DeviceModel:
             characteristics: dict[str, Any] = {"data_type": v.data_type, "supports_monitoring": False}
             if v.values_list:
                 characteristics["values_list"] = ",".join(v.values_list)
+            if v.unit:
+                characteristics["unit"] = v.unit
             attribute: dict[str, Any] = {"type": "Actual", "mutability": v.mutability}
             if v.mutability != "WriteOnly":
                 attribute["value"] = self._current(v)
@@ -323,3 +326,15 @@ def _valid(var: Variable, value: str) -> bool:
     if var.data_type == "OptionList":
         return value in var.values_list
     return len(value) <= (var.maximum if var.maximum is not None else 1000)
+
+
+# Variables counted in seconds, by their names' endings (the catalogue's table gives them unit "s").
+_SECONDS = ("Interval", "Timeout", "TimeOut", "Threshold", "WaitMinimum", "RandomRange")
+
+
+def _unit(var: Variable) -> str | None:
+    if var.data_type == "integer" and var.name.endswith(_SECONDS):
+        return "s"
+    if (var.component, var.name) == ("EVSE", "Power"):
+        return "W"
+    return None

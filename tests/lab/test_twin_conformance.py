@@ -366,3 +366,19 @@ def test_reports_go_out_while_the_boot_is_pending(twin_factory: Callable[..., Tw
     assert [r.payload["seq_no"] for r in reports] == list(range(len(reports)))
     start = csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=2, evse_id=1))
     assert start.status == "Rejected"  # TC_B_02_CS step 12
+
+
+def test_remote_start_without_evse_names_it_at_plug_in(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    assert set_var(env, "TxCtrlr", "TxStartPoint", "Authorized") == "Accepted"
+    assert csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=4)).status == "Accepted"
+    started = csms.wait_for(lambda: events(env, event_type="Started"), 5, "Started")[0].payload
+    assert "evse" not in started and "meter_value" not in started  # TC_J_08_CS: the EVSE is not known yet
+    ev = Ev(env)
+    ev.ask("CP:STATE B")
+    named = csms.wait_for(lambda: events(env, trigger_reason="CablePluggedIn"), 5, "the EVSE named")[0].payload
+    assert named["event_type"] == "Updated" and named["evse"] == {"id": 1, "connector_id": 1}
+    assert named["meter_value"][0]["sampled_value"][0]["context"] == "Transaction.Begin"
+    ev.close()

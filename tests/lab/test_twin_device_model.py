@@ -130,3 +130,14 @@ def test_a_wrong_instance_is_an_unknown_variable_and_live_values_are_computed(dm
     assert dm.get("OCPPCommCtrlr", "MessageTimeout") == ("Accepted", "30")  # no instance: the only one
     dm.live[("ClockCtrlr", "DateTime")] = lambda: "2026-01-01T00:00:00Z"
     assert dm.get("ClockCtrlr", "DateTime") == ("Accepted", "2026-01-01T00:00:00Z")
+
+
+def test_times_report_seconds_and_power_watts(dm) -> None:
+    units = {(r["component"]["name"], r["variable"]["name"]): r["variable_characteristics"].get("unit")
+             for r in dm.report_data()}
+    for key in [("AlignedDataCtrlr", "Interval"), ("SampledDataCtrlr", "TxUpdatedInterval"),
+                ("OCPPCommCtrlr", "MessageTimeout"), ("OCPPCommCtrlr", "OfflineThreshold"),
+                ("OCPPCommCtrlr", "MessageAttemptInterval"), ("TxCtrlr", "EVConnectionTimeOut")]:
+        assert units[key] == "s", key
+    assert units[("EVSE", "Power")] == "W"
+    assert units[("OCPPCommCtrlr", "MessageAttempts")] is None  # a count

@@ -72,7 +72,15 @@ class Transactions(ChargerCore):
         offering = e.authorized and plugged and snap.pilot_state != "F"
         due = min(due, self._drive(e, offering=offering, snap_state=snap.ev_state, now=now))
         state = self._charging_state(e, plugged, snap.ev_state)
-        if state != tx.charging_state:
+        if tx.evse_pending and plugged:
+            # A transaction started with no EVSE known: the plug-in names it, with the begin reading.
+            tx.evse_pending = False
+            tx.charging_state = state
+            begin = self.device.members("SampledDataCtrlr", "TxStartedMeasurands")
+            self._tx_event(
+                e, "Updated", "CablePluggedIn", evse=True, meter=self._meter_value(e.id, "Transaction.Begin", begin)
+            )
+        elif state != tx.charging_state:
             tx.charging_state = state
             self._tx_event(e, "Updated", "ChargingStateChanged")
         if e.applied_limit != e.reported_limit and e.offering:
@@ -128,13 +136,16 @@ class Transactions(ChargerCore):
         # the request (Part 6's general tool rules; TC_F_01_CS .. TC_F_03_CS).
         trigger = "RemoteStart" if auth is not None and auth.remote_start_id is not None else "CablePluggedIn"
         tx.charging_state = "EVConnected" if plugged else "Idle"
+        tx.evse_pending = auth is not None and auth.unbound and not plugged
         self._tx_event(
             e,
             "Started",
             trigger,
             id_token=tx.id_token,
-            evse=True,
-            meter=self._meter_value(
+            evse=not tx.evse_pending,
+            meter=None
+            if tx.evse_pending
+            else self._meter_value(
                 e.id, "Transaction.Begin", self.device.members("SampledDataCtrlr", "TxStartedMeasurands")
             ),
         )

@@ -33,6 +33,9 @@ class RemoteControl(ChargerCore):
                 e for e in self.evses.values() if e.operative and e.auth is None and (e.tx is None or not e.authorized)
             ]
             evse_id = free[0].id if free else None
+            unbound = True  # the EVSE is known only once the EV connects (E01.FR.17)
+        else:
+            unbound = False
         e = self.evses.get(evse_id) if evse_id is not None else None
         if e is not None and not e.operative:
             return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": "Unavailable"})
@@ -60,6 +63,7 @@ class RemoteControl(ChargerCore):
             charging_profile,
             ev_was_plugged=self.physics.snapshot(e.id).plugged,
             authorizing=authorize,
+            unbound=unbound,
         )
         if authorize:
             self._authorize_remote_start(e, e.auth)

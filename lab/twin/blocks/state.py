@@ -26,6 +26,7 @@ class TxState:
     updated_sent: int = 0
     charging_state: str = "EVConnected"
     next_update_t: float = math.inf
+    evse_pending: bool = False  # started without an EVSE: the EV's plug-in names it (E01.FR.17, J02.FR.03)
     stop_reason: str | None = None  # stopped (e.g. remotely) but waiting for a stop point: the Ended reason
     # Values for the Ended event (SampledDataCtrlr / AlignedDataCtrlr.TxEndedInterval): collected samples and,
     # per kind, (interval in force, bench t of the next sample).
@@ -41,6 +42,7 @@ class AuthState:
     profile: dict[str, Any] | None = None
     ev_was_plugged: bool = False  # the EV was already there when the authorization came
     authorizing: bool = False  # AuthorizeRemoteStart: waiting for the CSMS's AuthorizeResponse
+    unbound: bool = False  # RequestStartTransaction named no EVSE (the twin reserved the first free one)
 
 
 @dataclass
