@@ -110,6 +110,7 @@ class VirtualCharger(
         self._down_until = -math.inf  # bench t until which the charger is rebooting (off)
         self._boot_reason = "PowerUp"
         self.boot_rejected = False  # the last BootNotification was answered Rejected
+        self._boot_now = asyncio.Event()  # a TriggerMessage BootNotification cuts the Pending wait short
         self._boot_link: Link | None = None  # the connection while a boot is not yet accepted
         self._boot_sending: asyncio.Task[None] | None = None  # the last report sent during boot
         self._registered = False  # boot accepted since the last power-up; a reconnect does not boot again

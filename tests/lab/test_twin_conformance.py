@@ -382,3 +382,20 @@ def test_remote_start_without_evse_names_it_at_plug_in(twin_factory: Callable[..
     assert named["event_type"] == "Updated" and named["evse"] == {"id": 1, "connector_id": 1}
     assert named["meter_value"][0]["sampled_value"][0]["context"] == "Transaction.Begin"
     ev.close()
+
+
+def test_trigger_boot_notification_while_pending(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    assert csms.call(sid, call.TriggerMessage(requested_message="BootNotification")).status == "Rejected"  # accepted
+    csms.boot_status = "Pending"  # retry interval: the MiniCsms's 300 s
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    pending = csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot")[0]
+    csms.wait_for(lambda: env.twin.charger._boot_link is not None, 5, "the charger booting")
+    csms.boot_status = "Accepted"
+    assert csms.call(sid, call.TriggerMessage(requested_message="BootNotification")).status == "Accepted"
+    triggered = csms.wait_for(lambda: csms.find("BootNotification", reason="Triggered"), 5, "Triggered boot")[0]
+    assert triggered.t - pending.t < 60  # at once, not after the 300 s Pending interval (TC_B_02_CS step 15)
+    events_ = csms.wait_for(lambda: csms.find("SecurityEventNotification")[1:], 5, "security event")
+    assert events_[0].payload["type"] == "ResetOrReboot"  # the startup's reason, not the trigger's

@@ -36,6 +36,7 @@ class Provisioning(ChargerCore):
             self._boot_link = None
 
     async def _boot_loop(self, link: Link, receiver: asyncio.Task[Any], station: dict[str, Any]) -> None:
+        startup = self._boot_reason  # why the charger (re)started; a Triggered retry does not change it
         while True:
             if receiver.done():
                 receiver.result()  # re-raise why the connection closed
@@ -49,13 +50,16 @@ class Provisioning(ChargerCore):
             self.boot_rejected = reply.status == "Rejected"
             if reply.status == "Accepted":
                 self.counters.boots += 1
-                self._security_event_at_boot(self._boot_reason)
+                self._security_event_at_boot(startup)
                 self._boot_reason = "PowerUp"
                 if interval > 0:
                     self._heartbeat_s = interval
                     self.device.put("OCPPCommCtrlr", "HeartbeatInterval", str(int(interval)))
                 return
-            await self.clock.asleep(interval or 10.0)
+            # Wait for the interval, or less if the CSMS triggers a BootNotification (F06.FR.17, TC_B_02_CS).
+            self._boot_now.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._boot_now.wait(), self.clock.real(interval or 10.0))
 
     def on_get_variables(self, data: list[dict[str, Any]]) -> res.GetVariables:
         out = []

@@ -49,6 +49,7 @@ class ChargerCore:
     _boot_reason: str
     boot_rejected: bool
     _boot_link: Link | None
+    _boot_now: asyncio.Event
     _boot_sending: asyncio.Task[None] | None
     _registered: bool  # boot accepted since the last power-up; a reconnect does not boot again
     _heartbeat_s: float

@@ -145,7 +145,10 @@ class RemoteControl(ChargerCore):
         elif requested == "FirmwareStatusNotification":
             self._send(call.FirmwareStatusNotification(status="Idle"))
         elif requested == "BootNotification":
-            return res.TriggerMessage(status="Rejected")  # already accepted (B01)
+            if self.online:
+                return res.TriggerMessage(status="Rejected")  # already accepted (F06.FR.17)
+            self._boot_reason = "Triggered"  # the next BootNotification goes now (Pending: B02)
+            self._boot_now.set()
         else:
             return res.TriggerMessage(status="NotImplemented")
         return res.TriggerMessage(status="Accepted")
