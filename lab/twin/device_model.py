@@ -27,14 +27,11 @@ MEASURANDS = (
     "Frequency",
     "Power.Factor",
 )
-TX_POINTS = (
-    "ParkingBayOccupancy",
-    "EVConnected",
-    "Authorized",
-    "DataSigned",
-    "PowerPathClosed",
-    "EnergyTransfer",
-)
+# The start and stop points the twin's firmware honours (its valuesList): a point it would ignore, such as
+# EnergyTransfer or DataSigned, is Rejected rather than accepted and ignored. ParkingBayOccupancy starts at
+# plug-in (the twin has no bay sensor: the EV arrives with its plug).
+TX_START_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed")
+TX_STOP_POINTS = ("EVConnected", "Authorized", "PowerPathClosed")
 
 
 @dataclass(frozen=True)
@@ -122,8 +119,8 @@ class DeviceModel:
             # No local authorization list or cache: these two are kept but change nothing.
             Variable("AuthCtrlr", "LocalAuthorizeOffline", "false", "boolean"),
             Variable("AuthCtrlr", "LocalPreAuthorize", "false", "boolean"),
-            Variable("TxCtrlr", "TxStartPoint", "PowerPathClosed", "MemberList", values_list=TX_POINTS),
-            Variable("TxCtrlr", "TxStopPoint", "EVConnected,Authorized", "MemberList", values_list=TX_POINTS),
+            Variable("TxCtrlr", "TxStartPoint", "PowerPathClosed", "MemberList", values_list=TX_START_POINTS),
+            Variable("TxCtrlr", "TxStopPoint", "EVConnected,Authorized", "MemberList", values_list=TX_STOP_POINTS),
             Variable("TxCtrlr", "EVConnectionTimeOut", "60", "integer", minimum=1),
             Variable("TxCtrlr", "StopTxOnEVSideDisconnect", "true", "boolean", ro),
             Variable("TxCtrlr", "StopTxOnInvalidId", "true", "boolean"),

@@ -52,6 +52,9 @@ def test_get_reads_the_actual_value_but_never_a_write_only_one(dm) -> None:
     ("OCPPCommCtrlr", "MessageTimeout", "60", "Rejected"),  # ReadOnly in the required variables (TC_B_39_CS)
     ("OCPPCommCtrlr", "OfflineThreshold", "300", "Accepted"),  # known and ReadWrite (TC_B_06_CS .. TC_B_10_CS)
     ("TxCtrlr", "StopTxOnInvalidId", "false", "Accepted"),
+    ("TxCtrlr", "TxStartPoint", "EnergyTransfer", "Rejected"),  # not honoured: refused, never ignored
+    ("TxCtrlr", "TxStopPoint", "DataSigned", "Rejected"),
+    ("TxCtrlr", "TxStopPoint", "PowerPathClosed", "Accepted"),
 ])
 def test_set_checks_type_minimum_lists_and_mutability(dm, component, name, value, status) -> None:
     before = dm.value(component, name)
