@@ -27,14 +27,11 @@ MEASURANDS = (
     "Frequency",
     "Power.Factor",
 )
-TX_POINTS = (
-    "ParkingBayOccupancy",
-    "EVConnected",
-    "Authorized",
-    "DataSigned",
-    "PowerPathClosed",
-    "EnergyTransfer",
-)
+# The start and stop points the twin's firmware honours (its valuesList): a point it would ignore, such as
+# EnergyTransfer or DataSigned, is Rejected rather than accepted and ignored. ParkingBayOccupancy starts at
+# plug-in (the twin has no bay sensor: the EV arrives with its plug).
+TX_START_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed")
+TX_STOP_POINTS = ("EVConnected", "Authorized", "PowerPathClosed")
 
 
 @dataclass(frozen=True)
@@ -48,11 +45,20 @@ class Variable:
     evse: int | None = None
     minimum: float | None = None
     maximum: float | None = None  # for strings: the longest value accepted
+    instance: str | None = None
+    connector: int | None = None  # Connector components: the connector id on `evse`
+    unit: str | None = None  # variableCharacteristics.unit (TC_B_53_CS: "s" for times, W for EVSE.Power)
+
+
+Key = tuple[str, int | None, str, str | None]  # component, evse, variable, instance
 
 
 class DeviceModel:
-    def __init__(self, variables: list[Variable]) -> None:
-        self._vars: dict[tuple[str, int | None, str], Variable] = {(v.component, v.evse, v.name): v for v in variables}
+    def __init__(self, variables: list[Variable], *, readonly_writable: bool = False) -> None:
+        self.readonly_writable = readonly_writable  # fault knob: SetVariables writes ReadOnly variables too
+        self._vars: dict[Key, Variable] = {(v.component, v.evse, v.name, v.instance): v for v in variables}
+        # Variables whose value the charger computes when asked (ClockCtrlr.DateTime, profile counts, ...).
+        self.live: dict[tuple[str, str], Callable[[], str]] = {}
 
     @classmethod
     def for_station(
@@ -62,6 +68,7 @@ class DeviceModel:
         *,
         security_profile: int = 0,
         password: str | None = None,
+        readonly_writable: bool = False,
     ) -> DeviceModel:
         ro = "ReadOnly"
         vs: list[Variable] = [
@@ -82,15 +89,41 @@ class DeviceModel:
             Variable("OCPPCommCtrlr", "RetryBackOffWaitMinimum", "3", "integer", minimum=0),
             Variable("OCPPCommCtrlr", "RetryBackOffRandomRange", "2", "integer", minimum=0),
             Variable("OCPPCommCtrlr", "RetryBackOffRepeatTimes", "5", "integer", minimum=0),
-            Variable("OCPPCommCtrlr", "MessageTimeout", "30", "integer", minimum=1),
-            Variable("OCPPCommCtrlr", "MessageAttempts", "3", "integer", minimum=1),
-            Variable("OCPPCommCtrlr", "MessageAttemptInterval", "10", "integer", minimum=0),
+            # ReadOnly as the catalogue's required variables list has it (TC_B_39_CS sets it and expects Rejected).
+            Variable("OCPPCommCtrlr", "MessageTimeout", "30", "integer", ro, minimum=1, instance="Default"),
+            Variable("OCPPCommCtrlr", "MessageAttempts", "3", "integer", minimum=1, instance="TransactionEvent"),
+            Variable(
+                "OCPPCommCtrlr", "MessageAttemptInterval", "10", "integer", minimum=0, instance="TransactionEvent"
+            ),
+            Variable("OCPPCommCtrlr", "OfflineThreshold", "60", "integer", minimum=0),
+            Variable("OCPPCommCtrlr", "FileTransferProtocols", "HTTP,HTTPS", "MemberList", ro, ("HTTP", "HTTPS")),
+            # One network profile: the bench's CSMS URL (SetNetworkProfile is answered Rejected).
+            Variable("OCPPCommCtrlr", "NetworkConfigurationPriority", "1", "SequenceList", values_list=("1",)),
+            Variable("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", "3", "integer", minimum=1),
+            Variable("OCPPCommCtrlr", "ResetRetries", "2", "integer", minimum=0),
+            Variable("OCPPCommCtrlr", "UnlockOnEVSideDisconnect", "true", "boolean", ro),
+            Variable("ChargingStation", "Available", "true", "boolean", ro),
+            Variable("ChargingStation", "SupplyPhases", str(station.phases), "integer", ro),
+            Variable("ClockCtrlr", "DateTime", "", "dateTime", ro),
+            # The twin's time is the bench clock whatever the source; only Heartbeat is offered.
+            Variable("ClockCtrlr", "TimeSource", "Heartbeat", "SequenceList", values_list=("Heartbeat",)),
+            Variable("SecurityCtrlr", "CertificateEntries", "0", "integer", ro),
+            Variable("SecurityCtrlr", "OrganizationName", "chargespec", maximum=50),
+            *(
+                Variable("DeviceDataCtrlr", name, value, "integer", ro, instance=instance)
+                for name, value in (("BytesPerMessage", "65536"), ("ItemsPerMessage", "1000"))
+                for instance in ("GetReport", "GetVariables", "SetVariables")
+            ),
             Variable("AuthCtrlr", "Enabled", "true", "boolean"),
             Variable("AuthCtrlr", "AuthorizeRemoteStart", "false", "boolean"),
-            Variable("TxCtrlr", "TxStartPoint", "PowerPathClosed", "MemberList", values_list=TX_POINTS),
-            Variable("TxCtrlr", "TxStopPoint", "EVConnected,Authorized", "MemberList", values_list=TX_POINTS),
+            # No local authorization list or cache: these two are kept but change nothing.
+            Variable("AuthCtrlr", "LocalAuthorizeOffline", "false", "boolean"),
+            Variable("AuthCtrlr", "LocalPreAuthorize", "false", "boolean"),
+            Variable("TxCtrlr", "TxStartPoint", "PowerPathClosed", "MemberList", values_list=TX_START_POINTS),
+            Variable("TxCtrlr", "TxStopPoint", "EVConnected,Authorized", "MemberList", values_list=TX_STOP_POINTS),
             Variable("TxCtrlr", "EVConnectionTimeOut", "60", "integer", minimum=1),
             Variable("TxCtrlr", "StopTxOnEVSideDisconnect", "true", "boolean", ro),
+            Variable("TxCtrlr", "StopTxOnInvalidId", "true", "boolean"),
             Variable("SampledDataCtrlr", "Enabled", "true", "boolean"),
             _measurands("SampledDataCtrlr", "TxStartedMeasurands"),
             _measurands(
@@ -111,9 +144,16 @@ class DeviceModel:
             Variable("SmartChargingCtrlr", "ProfileStackLevel", "10", "integer", ro),
             Variable("SmartChargingCtrlr", "PeriodsPerSchedule", "24", "integer", ro),
             Variable("SmartChargingCtrlr", "LimitChangeSignificance", "1.0", "decimal", minimum=0),
+            Variable("SmartChargingCtrlr", "Entries", "0", "integer", ro, instance="ChargingProfiles"),
         ]
         for n in range(1, station.evses + 1):
             vs.append(_availability("EVSE", evse=n))
+            vs.append(Variable("EVSE", "Available", "true", "boolean", ro, evse=n))
+            vs.append(Variable("EVSE", "SupplyPhases", str(station.phases), "integer", ro, evse=n))
+            vs.append(replace(_availability("Connector", evse=n), connector=1))
+            for name, value, kind in (("Available", "true", "boolean"), ("ConnectorType", "cType2", "string"),
+                                      ("SupplyPhases", str(station.phases), "integer")):
+                vs.append(Variable("Connector", name, value, kind, ro, evse=n, connector=1))
             vs.append(
                 Variable(
                     "EVSE",
@@ -124,20 +164,29 @@ class DeviceModel:
                     evse=n,
                 )
             )
-        return cls(vs)
+        return cls([replace(v, unit=v.unit or _unit(v)) for v in vs], readonly_writable=readonly_writable)
 
     # ------------------------------------------------------------------ lookups
-    def _find(self, component: str, name: str, evse: int | None = None) -> Variable | None:
-        return self._vars.get((component, evse, name))
+    def _find(self, component: str, name: str, evse: int | None = None, instance: str | None = None) -> Variable | None:
+        """The variable; without an instance, the one variable of that name whatever its instance."""
+        var = self._vars.get((component, evse, name, instance))
+        if var is None and instance is None:
+            found = [v for (c, e, n, _), v in self._vars.items() if (c, e, n) == (component, evse, name)]
+            var = found[0] if len(found) == 1 else None
+        return var
 
     def has_component(self, component: str, evse: int | None = None) -> bool:
-        return any(c == component and e == evse for c, e, _ in self._vars)
+        return any(c == component and e == evse for c, e, _, _ in self._vars)
+
+    def _current(self, var: Variable) -> str:
+        live = self.live.get((var.component, var.name))
+        return live() if live is not None else var.value
 
     def value(self, component: str, name: str, evse: int | None = None) -> str:
         var = self._find(component, name, evse)
         if var is None:
             raise KeyError(f"device model has no {component}.{name}")
-        return var.value
+        return self._current(var)
 
     def int(self, component: str, name: str) -> int:
         return int(float(self.value(component, name)))
@@ -153,16 +202,20 @@ class DeviceModel:
 
     def put(self, component: str, name: str, value: str, evse: int | None = None) -> None:
         """Set a value from inside the charger (ReadOnly variables too)."""
-        key = (component, evse, name)
-        self._vars[key] = replace(self._vars[key], value=value)
+        var = self._find(component, name, evse)
+        if var is None:
+            raise KeyError(f"device model has no {component}.{name}")
+        self._vars[(var.component, var.evse, var.name, var.instance)] = replace(var, value=value)
 
     # ------------------------------------------------------------------ OCPP operations
-    def _attribute(self, component: str, name: str, evse: int | None, attribute: str | None) -> Variable | str:
+    def _attribute(
+        self, component: str, name: str, evse: int | None, attribute: str | None, instance: str | None = None
+    ) -> Variable | str:
         """The variable whose Actual attribute a Get/SetVariables request names, or the attributeStatus
         that refuses the request (UnknownComponent, UnknownVariable, NotSupportedAttributeType)."""
         if not self.has_component(component, evse):
             return "UnknownComponent"
-        var = self._find(component, name, evse)
+        var = self._find(component, name, evse, instance)
         if var is None:
             return "UnknownVariable"
         if attribute not in (None, "Actual"):
@@ -170,24 +223,39 @@ class DeviceModel:
         return var
 
     def get(
-        self, component: str, name: str, evse: int | None = None, attribute: str | None = None
+        self,
+        component: str,
+        name: str,
+        evse: int | None = None,
+        attribute: str | None = None,
+        instance: str | None = None,
     ) -> tuple[str, str | None]:
         """(attributeStatus, value) as GetVariables reports them."""
-        var = self._attribute(component, name, evse, attribute)
+        var = self._attribute(component, name, evse, attribute, instance)
         if isinstance(var, str):
             return var, None
         if var.mutability == "WriteOnly":
             return "Rejected", None
-        return "Accepted", var.value
+        return "Accepted", self._current(var)
 
-    def set(self, component: str, name: str, value: str, evse: int | None = None, attribute: str | None = None) -> str:
-        """SetVariables attributeStatus: Accepted, Rejected, UnknownComponent, UnknownVariable, ..."""
-        var = self._attribute(component, name, evse, attribute)
+    def set(
+        self,
+        component: str,
+        name: str,
+        value: str,
+        evse: int | None = None,
+        attribute: str | None = None,
+        instance: str | None = None,
+    ) -> str:
+        """SetVariables attributeStatus: Accepted, Rejected, UnknownComponent, UnknownVariable, ...
+
+        A ReadOnly variable is Rejected (B05.FR.09) unless the readonly_writable fault knob is on."""
+        var = self._attribute(component, name, evse, attribute, instance)
         if isinstance(var, str):
             return var
-        if var.mutability == "ReadOnly" or not _valid(var, value):
+        if (var.mutability == "ReadOnly" and not self.readonly_writable) or not _valid(var, value):
             return "Rejected"
-        self._vars[(component, evse, name)] = replace(var, value=value)
+        self._vars[(var.component, var.evse, var.name, var.instance)] = replace(var, value=value)
         return "Accepted"
 
     def report_data(self) -> list[dict[str, Any]]:
@@ -197,16 +265,23 @@ class DeviceModel:
             component: dict[str, Any] = {"name": v.component}
             if v.evse is not None:
                 component["evse"] = {"id": v.evse}
+                if v.connector is not None:
+                    component["evse"]["connector_id"] = v.connector
+            variable: dict[str, Any] = {"name": v.name}
+            if v.instance is not None:
+                variable["instance"] = v.instance
             characteristics: dict[str, Any] = {"data_type": v.data_type, "supports_monitoring": False}
             if v.values_list:
                 characteristics["values_list"] = ",".join(v.values_list)
+            if v.unit:
+                characteristics["unit"] = v.unit
             attribute: dict[str, Any] = {"type": "Actual", "mutability": v.mutability}
             if v.mutability != "WriteOnly":
-                attribute["value"] = v.value
+                attribute["value"] = self._current(v)
             out.append(
                 {
                     "component": component,
-                    "variable": {"name": v.name},
+                    "variable": variable,
                     "variable_attribute": [attribute],
                     "variable_characteristics": characteristics,
                 }
@@ -248,3 +323,15 @@ def _valid(var: Variable, value: str) -> bool:
     if var.data_type == "OptionList":
         return value in var.values_list
     return len(value) <= (var.maximum if var.maximum is not None else 1000)
+
+
+# Variables counted in seconds, by their names' endings (the catalogue's table gives them unit "s").
+_SECONDS = ("Interval", "Timeout", "TimeOut", "Threshold", "WaitMinimum", "RandomRange")
+
+
+def _unit(var: Variable) -> str | None:
+    if var.data_type == "integer" and var.name.endswith(_SECONDS):
+        return "s"
+    if (var.component, var.name) == ("EVSE", "Power"):
+        return "W"
+    return None

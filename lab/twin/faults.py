@@ -38,6 +38,11 @@ class Faults:
     reboot_loses_tx: bool = False  # a reset ends the transaction without a TransactionEvent Ended
     status_stuck: bool = False  # connector status stays Available when an EV plugs in
     firmware_version: str = ""  # firmware reported at boot instead of the bench's ('' = the bench's)
+    no_retry_after_callerror: bool = False  # a TransactionEvent answered with a CALLERROR is dropped, not retried
+    energy_to_blocked_token: bool = False  # idTokenInfo Blocked/Invalid in a TransactionEvent reply is ignored
+    no_security_event: bool = False  # no SecurityEventNotification (StartupOfTheDevice / ResetOrReboot) at boot
+    offline_queue_limit: int = 0  # transaction events kept while offline (0: no limit); the rest are lost
+    readonly_writable: bool = False  # SetVariables accepts and stores ReadOnly variables (e.g. MessageTimeout)
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -74,17 +79,18 @@ RANGES: dict[str, Range] = {
     "meter_offset_wh": Range(-1e6, 1e6, why="Wh per transaction start"),
     "limit_delay_s": Range(0.0, 86400.0, why="bench seconds, up to a day"),
     "clock_skew_s": Range(-31_536_000.0, 31_536_000.0, why="seconds, up to a year either way"),
+    "offline_queue_limit": Range(0, 100_000, why="transaction events; 0 means no limit"),
 }
 # Text knobs' longest value (firmwareVersion is string[0..50] in OCPP 2.0.1 BootNotification).
 MAX_TEXT = {"firmware_version": 50}
 
 
 def _type_name(t: Any) -> str:
-    return {float: "number", bool: "true/false", str: "text"}[t]
+    return {float: "number", int: "whole number", bool: "true/false", str: "text"}[t]
 
 
 def _field_types() -> dict[str, type]:
-    hints = {"float": float, "bool": bool, "str": str}
+    hints = {"float": float, "int": int, "bool": bool, "str": str}
     return {f.name: hints[f.type] if isinstance(f.type, str) else f.type for f in fields(Faults)}
 
 
@@ -117,6 +123,17 @@ def _coerce(name: str, t: type, raw: Any) -> Any:
         if problem:
             raise FaultError(f"fault {name}={raw!r}: {problem}")
         return value
+    if t is int:
+        if isinstance(raw, bool) or (isinstance(raw, float) and raw != int(raw)):
+            raise FaultError(f"fault {name}={raw!r}: expected a whole number")
+        try:
+            whole = int(raw.strip()) if isinstance(raw, str) else int(raw)
+        except (TypeError, ValueError):
+            raise FaultError(f"fault {name}={raw!r}: expected a whole number, e.g. {name}=5") from None
+        problem = RANGES[name].check(whole) if name in RANGES else None
+        if problem:
+            raise FaultError(f"fault {name}={raw!r}: {problem}")
+        return whole
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         raise FaultError(f"fault {name}={raw!r}: expected text")
     text = str(raw)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ocpp.exceptions import SecurityError
 from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint
 from ocpp.v201 import call_result as res
@@ -22,6 +23,18 @@ class Link(ChargePoint):
         super().__init__(charger.station.id, connection, response_timeout=response_timeout)
         self.charger = charger
 
+    async def _handle_call(self, msg: Any) -> None:
+        # B03.FR.08: while the CSMS has Rejected the boot, the charger answers every call with SecurityError.
+        if self.charger.boot_rejected:
+            error = SecurityError(description="BootNotification was Rejected; boot first")
+            await self._send(msg.create_call_error(error).to_json())
+            return
+        await super()._handle_call(msg)
+
+    @on(Action.set_network_profile)
+    def _set_network_profile(self, configuration_slot: int, **_: Any) -> res.SetNetworkProfile:
+        return self.charger.on_set_network_profile(configuration_slot)
+
     @on(Action.request_start_transaction)
     def _request_start(
         self,
@@ -32,6 +45,10 @@ class Link(ChargePoint):
         **_: Any,
     ) -> res.RequestStartTransaction:
         return self.charger.on_request_start(id_token, remote_start_id, evse_id, charging_profile)
+
+    @on(Action.get_transaction_status)
+    def _get_transaction_status(self, transaction_id: str | None = None, **_: Any) -> res.GetTransactionStatus:
+        return self.charger.on_get_transaction_status(transaction_id)
 
     @on(Action.request_stop_transaction)
     def _request_stop(self, transaction_id: str, **_: Any) -> res.RequestStopTransaction:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from ocpp.exceptions import InternalError, OCPPError
 from ocpp.routing import on
 from ocpp.v201 import ChargePoint
 from ocpp.v201 import call_result as res
@@ -75,7 +76,22 @@ class _CsmsSide(ChargePoint):
     @on(Action.transaction_event)
     def tx_event(self, **kw: Any) -> res.TransactionEvent:
         self._rec("TransactionEvent", kw)
+        if self.csms.tx_callerrors > 0:
+            self.csms.tx_callerrors -= 1
+            raise self.csms.tx_callerror(description="refused by the test")
+        if self.csms.id_token_status is not None and kw.get("id_token"):
+            return res.TransactionEvent(id_token_info={"status": self.csms.id_token_status})
         return res.TransactionEvent()
+
+    @on(Action.security_event_notification)
+    def security_event(self, **kw: Any) -> res.SecurityEventNotification:
+        self._rec("SecurityEventNotification", kw)
+        return res.SecurityEventNotification()
+
+    @on(Action.authorize)
+    def authorize(self, **kw: Any) -> res.Authorize:
+        self._rec("Authorize", kw)
+        return res.Authorize(id_token_info={"status": self.csms.authorize_status})
 
     @on(Action.meter_values)
     def meter_values(self, **kw: Any) -> res.MeterValues:
@@ -109,6 +125,10 @@ class MiniCsms:
         self.received: list[Received] = []
         self.sides: dict[str, _CsmsSide] = {}
         self.refuse = False  # refuse new connections (offline tests)
+        self.tx_callerrors = 0  # answer this many TransactionEvents with a CALLERROR (tx_callerror's code)
+        self.tx_callerror: type[OCPPError] = InternalError
+        self.id_token_status: str | None = None  # idTokenInfo.status for TransactionEvents that carry an idToken
+        self.authorize_status = "Accepted"
         self._lock = threading.Lock()
         self._server: Any = None
         self.url = ""

@@ -49,6 +49,12 @@ def test_get_reads_the_actual_value_but_never_a_write_only_one(dm) -> None:
     ("AlignedDataCtrlr", "TxEndedMeasurands", "Energy.Active.Import.Register,Power", "Rejected"),
     ("ChargingStation", "AvailabilityState", "Available", "Rejected"),  # ReadOnly, though a valid option
     ("TxCtrlr", "StopTxOnEVSideDisconnect", "false", "Rejected"),  # ReadOnly
+    ("OCPPCommCtrlr", "MessageTimeout", "60", "Rejected"),  # ReadOnly in the required variables (TC_B_39_CS)
+    ("OCPPCommCtrlr", "OfflineThreshold", "300", "Accepted"),  # known and ReadWrite (TC_B_06_CS .. TC_B_10_CS)
+    ("TxCtrlr", "StopTxOnInvalidId", "false", "Accepted"),
+    ("TxCtrlr", "TxStartPoint", "EnergyTransfer", "Rejected"),  # not honoured: refused, never ignored
+    ("TxCtrlr", "TxStopPoint", "DataSigned", "Rejected"),
+    ("TxCtrlr", "TxStopPoint", "PowerPathClosed", "Accepted"),
 ])
 def test_set_checks_type_minimum_lists_and_mutability(dm, component, name, value, status) -> None:
     before = dm.value(component, name)
@@ -74,3 +80,67 @@ def test_measurand_lists_and_availability_in_the_base_report(dm) -> None:
         assert entry["variable_attribute"] == [{"type": "Actual", "mutability": "ReadOnly", "value": "Available"}]
         assert entry["variable_characteristics"]["values_list"] == "Available,Occupied,Reserved,Unavailable,Faulted"
     assert "value" not in report[("SecurityCtrlr", None, "BasicAuthPassword")]["variable_attribute"][0]
+
+
+def test_every_read_only_variable_is_rejected_unless_the_knob_makes_it_writable() -> None:
+    station = StationConfig(id="CS1", vendor="ACME", model="AC22", firmware="1.0", evses=1, phases=3,
+                            nominal_voltage_v=230.0, max_current_a=32.0)
+    healthy = DeviceModel.for_station(station)
+    read_only = [v for v in healthy.variables() if v.mutability == "ReadOnly"]
+    assert len(read_only) >= 10
+    for v in read_only:
+        assert healthy.set(v.component, v.name, v.value, v.evse, instance=v.instance) == "Rejected", v
+    broken = DeviceModel.for_station(station, readonly_writable=True)
+    assert broken.set("OCPPCommCtrlr", "MessageTimeout", "60") == "Accepted"
+    assert broken.value("OCPPCommCtrlr", "MessageTimeout") == "60"
+
+
+# The required Core components/variables of the catalogue's TC_B_53_CS table (Part 6), with their instances.
+REQUIRED = [
+    ("AlignedDataCtrlr", None, "Interval", None), ("AlignedDataCtrlr", None, "TxEndedInterval", None),
+    ("AuthCtrlr", None, "AuthorizeRemoteStart", None), ("AuthCtrlr", None, "LocalAuthorizeOffline", None),
+    ("AuthCtrlr", None, "LocalPreAuthorize", None), ("ChargingStation", None, "Available", None),
+    ("ChargingStation", None, "SupplyPhases", None), ("ClockCtrlr", None, "DateTime", None),
+    ("ClockCtrlr", None, "TimeSource", None), ("Connector", 1, "AvailabilityState", None),
+    ("Connector", 1, "ConnectorType", None), ("Connector", 2, "SupplyPhases", None),
+    ("DeviceDataCtrlr", None, "BytesPerMessage", "GetReport"),
+    ("DeviceDataCtrlr", None, "ItemsPerMessage", "SetVariables"),
+    ("EVSE", 1, "Available", None), ("EVSE", 2, "SupplyPhases", None),
+    ("OCPPCommCtrlr", None, "FileTransferProtocols", None), ("OCPPCommCtrlr", None, "MessageTimeout", "Default"),
+    ("OCPPCommCtrlr", None, "MessageAttemptInterval", "TransactionEvent"),
+    ("OCPPCommCtrlr", None, "MessageAttempts", "TransactionEvent"),
+    ("OCPPCommCtrlr", None, "NetworkConfigurationPriority", None),
+    ("OCPPCommCtrlr", None, "NetworkProfileConnectionAttempts", None),
+    ("OCPPCommCtrlr", None, "OfflineThreshold", None),
+    ("OCPPCommCtrlr", None, "ResetRetries", None), ("OCPPCommCtrlr", None, "UnlockOnEVSideDisconnect", None),
+    ("SecurityCtrlr", None, "CertificateEntries", None), ("SecurityCtrlr", None, "OrganizationName", None),
+    ("SecurityCtrlr", None, "SecurityProfile", None), ("TxCtrlr", None, "StopTxOnInvalidId", None),
+    ("SmartChargingCtrlr", None, "Entries", "ChargingProfiles"),
+]
+
+
+@pytest.mark.parametrize(("component", "evse", "name", "instance"), REQUIRED)
+def test_required_variables_are_known_with_their_instances(dm, component, evse, name, instance) -> None:
+    assert dm.get(component, name, evse, instance=instance)[0] == "Accepted"
+    report = [r for r in dm.report_data() if (r["component"]["name"], r["variable"]["name"]) == (component, name)]
+    assert instance in {r["variable"].get("instance") for r in report}
+    if component == "Connector":
+        assert {r["component"]["evse"]["connector_id"] for r in report} == {1}
+
+
+def test_a_wrong_instance_is_an_unknown_variable_and_live_values_are_computed(dm) -> None:
+    assert dm.get("OCPPCommCtrlr", "MessageTimeout", instance="Other") == ("UnknownVariable", None)
+    assert dm.get("OCPPCommCtrlr", "MessageTimeout") == ("Accepted", "30")  # no instance: the only one
+    dm.live[("ClockCtrlr", "DateTime")] = lambda: "2026-01-01T00:00:00Z"
+    assert dm.get("ClockCtrlr", "DateTime") == ("Accepted", "2026-01-01T00:00:00Z")
+
+
+def test_times_report_seconds_and_power_watts(dm) -> None:
+    units = {(r["component"]["name"], r["variable"]["name"]): r["variable_characteristics"].get("unit")
+             for r in dm.report_data()}
+    for key in [("AlignedDataCtrlr", "Interval"), ("SampledDataCtrlr", "TxUpdatedInterval"),
+                ("OCPPCommCtrlr", "MessageTimeout"), ("OCPPCommCtrlr", "OfflineThreshold"),
+                ("OCPPCommCtrlr", "MessageAttemptInterval"), ("TxCtrlr", "EVConnectionTimeOut")]:
+        assert units[key] == "s", key
+    assert units[("EVSE", "Power")] == "W"
+    assert units[("OCPPCommCtrlr", "MessageAttempts")] is None  # a count

@@ -72,6 +72,10 @@ LIMIT_10 = "smart-charging/txprofile-current-limit.spec::limit 10 A"
 LIMIT_16 = "smart-charging/txprofile-current-limit.spec::limit 16 A"
 STATUS = "status/connector-status.spec::plug in and unplug"
 OFFLINE = "transactions/offline-recovery.spec::15 minutes offline while charging"
+RETRY = "transactions/retry-after-callerror.spec::every attempt answered with a CALLERROR"
+BLOCKED = "transactions/blocked-token.spec::token blocked by the CSMS"
+SECURITY = "protocol/security-events.spec::immediate reset"
+READ_ONLY = "protocol/read-only-variables.spec::MessageTimeout"
 
 STRICT = (r"the charger broke the OCPP 2\.0\.1 protocol \d+ time\(s\) \(strict mode\): "
           r".*'[\d.]+' is not of type 'number'")
@@ -152,6 +156,23 @@ MATRIX: dict[str, dict[str, Fails]] = {
     "firmware_version=9.9.9": {
         FIRMWARE: fails(10, r"charger reports firmware '9\.9\.9' in its BootNotification; the bench file "
                             r"expects '1\.4\.2'"),
+    },
+    "no_retry_after_callerror=true": {
+        RETRY: fails(20, r'charger sent 1 TransactionEvent \{eventType: "Started"\} within 120 s .*expected exactly 3'),
+    },
+    "energy_to_blocked_token=true": {
+        BLOCKED: fails(20, r'charger did not send TransactionEvent \{eventType: "Ended", triggerReason: "Deauthorized"'
+                           r'.*within 60 s'),
+    },
+    "no_security_event=true": {
+        SECURITY: fails(16, r"charger did not send SecurityEventNotification .* within 120 s .*"
+                            r"no SecurityEventNotification arrived"),
+    },
+    "offline_queue_limit=3": {  # 3 events kept while offline, the rest lost: the seqNo rule sees the hole
+        OFFLINE: fails(21, r"seqNo expected \d+, observed \d+ \(skipped\) at t="),
+    },
+    "readonly_writable=true": {
+        READ_ONLY: fails(13, r"charger's SetVariables response .*'attributeStatus': 'Accepted'.* does not match"),
     },
 }
 

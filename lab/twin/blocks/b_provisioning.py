@@ -1,0 +1,190 @@
+"""OCPP 2.0.1 block B, provisioning: boot (B01-B04), Get/SetVariables (B05-B07), base reports (B07-B08)
+and reset (B11-B12)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections import deque
+from typing import Any
+
+from ocpp.v201 import call
+from ocpp.v201 import call_result as res
+
+from lab.twin.blocks.core import ChargerCore
+from lab.twin.blocks.state import (
+    REPORT_CHUNK,
+)
+from lab.twin.link import Link
+
+log = logging.getLogger("lab.twin.charger")
+
+
+class Provisioning(ChargerCore):
+    async def _boot(self, link: Link, receiver: asyncio.Task[Any]) -> None:
+        station = {
+            "model": self.station.model,
+            "vendor_name": self.station.vendor,
+            "firmware_version": self.firmware,
+        }
+        self._boot_link = link  # answers to the CSMS's requests may go out while Pending
+        try:
+            await self._boot_loop(link, receiver, station)
+        finally:
+            self._boot_link = None
+
+    async def _boot_loop(self, link: Link, receiver: asyncio.Task[Any], station: dict[str, Any]) -> None:
+        startup = self._boot_reason  # why the charger (re)started; a Triggered retry does not change it
+        while True:
+            if receiver.done():
+                receiver.result()  # re-raise why the connection closed
+                raise ConnectionError("connection closed during boot")
+            self.counters.sent["BootNotification"] = self.counters.sent.get("BootNotification", 0) + 1
+            reply = await link.call(
+                call.BootNotification(charging_station=station, reason=self._boot_reason), suppress=False
+            )
+            interval = float(reply.interval) if reply.interval else 0.0
+            # While Rejected, every CSMS call is answered CALLERROR SecurityError (B03.FR.08; see Link).
+            self.boot_rejected = reply.status == "Rejected"
+            if reply.status == "Accepted":
+                self.counters.boots += 1
+                self._security_event_at_boot(startup)
+                self._boot_reason = "PowerUp"
+                if interval > 0:
+                    self._heartbeat_s = interval
+                    self.device.put("OCPPCommCtrlr", "HeartbeatInterval", str(int(interval)))
+                return
+            # Wait for the interval, or less if the CSMS triggers a BootNotification (F06.FR.17, TC_B_02_CS).
+            self._boot_now.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._boot_now.wait(), self.clock.real(interval or 10.0))
+
+    def on_get_variables(self, data: list[dict[str, Any]]) -> res.GetVariables:
+        out = []
+        for item in data:
+            comp, var = item["component"], item["variable"]
+            evse = (comp.get("evse") or {}).get("id")
+            status, value = self.device.get(
+                comp["name"], var["name"], evse, item.get("attribute_type"), var.get("instance")
+            )
+            entry: dict[str, Any] = {"attribute_status": status, "component": comp, "variable": var}
+            if item.get("attribute_type"):
+                entry["attribute_type"] = item["attribute_type"]
+            if value is not None:
+                entry["attribute_value"] = value
+            out.append(entry)
+        return res.GetVariables(get_variable_result=out)
+
+    def on_set_variables(self, data: list[dict[str, Any]]) -> res.SetVariables:
+        out = []
+        now = self.clock.now()
+        for item in data:
+            comp, var = item["component"], item["variable"]
+            evse = (comp.get("evse") or {}).get("id")
+            status = self.device.set(
+                comp["name"],
+                var["name"],
+                str(item["attribute_value"]),
+                evse,
+                item.get("attribute_type"),
+                var.get("instance"),
+            )
+            if status == "Accepted":
+                self._variable_changed(comp["name"], var["name"], now)
+            entry: dict[str, Any] = {"attribute_status": status, "component": comp, "variable": var}
+            if item.get("attribute_type"):
+                entry["attribute_type"] = item["attribute_type"]
+            out.append(entry)
+        self._wake.set()
+        return res.SetVariables(set_variable_result=out)
+
+    def _variable_changed(self, component: str, name: str, now: float) -> None:
+        if (component, name) == ("SampledDataCtrlr", "TxUpdatedInterval"):
+            interval = self.device.int(component, name)
+            for e in self.evses.values():
+                if e.tx is not None:
+                    e.tx.next_update_t = now + interval if interval > 0 else math.inf
+        elif (component, name) == ("AlignedDataCtrlr", "Interval"):
+            self._schedule_aligned(now)
+        elif (component, name) == ("OCPPCommCtrlr", "HeartbeatInterval"):
+            self._heartbeat_s = float(self.device.int(component, name))
+
+    def on_get_base_report(self, request_id: int, report_base: str) -> res.GetBaseReport:
+        if report_base not in ("ConfigurationInventory", "FullInventory", "SummaryInventory"):
+            return res.GetBaseReport(status="NotSupported")
+        entries = self.device.report_data()
+        if report_base == "ConfigurationInventory":
+            entries = [x for x in entries if x["variable_attribute"][0]["mutability"] != "ReadOnly"]
+        elif report_base == "SummaryInventory":
+            entries = [x for x in entries if x["variable"]["name"] == "AvailabilityState"]
+        chunks = [entries[k : k + REPORT_CHUNK] for k in range(0, len(entries), REPORT_CHUNK)] or [[]]
+        generated = self._ts()
+        for seq, chunk in enumerate(chunks):
+            self._send(
+                call.NotifyReport(
+                    request_id=request_id,
+                    generated_at=generated,
+                    seq_no=seq,
+                    report_data=chunk or None,
+                    tbc=True if seq < len(chunks) - 1 else None,
+                )
+            )
+        return res.GetBaseReport(status="Accepted")
+
+    def on_set_network_profile(self, configuration_slot: int) -> res.SetNetworkProfile:
+        """Rejected: the twin has one network profile, the bench's CSMS URL (B09.FR.02 for a bad slot)."""
+        return res.SetNetworkProfile(
+            status="Rejected",
+            status_info={
+                "reason_code": "UnsupportedRequest",
+                "additional_info": f"slot {configuration_slot}: the twin connects only to the bench's CSMS URL",
+            },
+        )
+
+    def on_reset(self, kind: str, evse_id: int | None) -> res.Reset:
+        if evse_id is not None:
+            # reasonCode is string[0..20] in the schema; a longer one would break the reply itself.
+            return res.Reset(
+                status="Rejected",
+                status_info={"reason_code": "UnsupportedRequest", "additional_info": "EVSE reset not supported"},
+            )
+        if kind == "OnIdle" and any(e.tx is not None for e in self.evses.values()):
+            self._reset_pending = "OnIdle"
+            return res.Reset(status="Scheduled")
+        return res.Reset(status="Accepted")
+
+    def after_reset(self, kind: str, evse_id: int | None) -> None:
+        if evse_id is None and self._reset_pending is None:
+            assert self._loop is not None
+            self._loop.create_task(self._reboot("RemoteReset", "ImmediateReset"))
+
+    def _maybe_reset(self) -> None:
+        if self._reset_pending and all(e.tx is None for e in self.evses.values()):
+            self._reset_pending = None
+            assert self._loop is not None
+            # A reset that waited for the transactions to end boots as ScheduledReset (TC_B_21_CS step 7).
+            self._loop.create_task(self._reboot("ScheduledReset", "ImmediateReset"))
+
+    async def _reboot(self, boot_reason: str, stopped_reason: str) -> None:
+        """End transactions, drop the connection, stay off for reboot_s, then boot with `boot_reason`."""
+        await asyncio.sleep(0)  # let the Reset reply leave first
+        for e in self.evses.values():
+            if e.tx is not None:
+                # reboot_loses_tx: the transaction vanishes with the RAM it lived in.
+                self._end_tx(e, "ResetCommand", stopped_reason, send=not self.faults.reboot_loses_tx)
+            e.auth = None
+            self._drive(e, offering=False, snap_state="A", now=self.clock.now())
+        # A charger flushes what it can before it goes down; what is left stays in its persistent queue.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._drained(), self.clock.real(5.0) + 1.0)
+        self._outbox = deque(o for o in self._outbox if o.transactional)
+        self._down_until = self.clock.now() + self.reboot_s
+        self._boot_reason = boot_reason
+        self._registered = False
+        self.online = False
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+        self._wake.set()

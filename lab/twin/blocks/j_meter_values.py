@@ -1,0 +1,112 @@
+"""OCPP 2.0.1 block J, meter values: the sampled values the charger reports (J02 in transactions,
+J01 clock-aligned MeterValues outside them)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from ocpp.v201 import call
+
+from lab.twin.blocks.core import ChargerCore
+from lab.twin.blocks.state import EvseState
+
+log = logging.getLogger("lab.twin.charger")
+
+
+class MeterValues(ChargerCore):
+    def _meter_value(self, evse: int, context: str, measurands: list[str]) -> dict[str, Any]:
+        snap = self.physics.snapshot(evse)
+        gain = self.faults.meter_gain
+        phases = [p.name for p in snap.phases]
+        sampled: list[dict[str, Any]] = []
+
+        def add(measurand: str, value: float, unit: str, phase: str | None = None) -> None:
+            sv: dict[str, Any] = {
+                "value": value,
+                "context": context,
+                "measurand": measurand,
+                "unit_of_measure": {"unit": unit},
+            }
+            if phase is not None:
+                sv["phase"] = phase
+            sampled.append(sv)
+
+        for m in measurands:
+            if m == "Energy.Active.Import.Register":
+                # meter_multiplier_bug: the register in Wh, labelled kWh.
+                add(m, round(snap.meter_wh, 1), "kWh" if self.faults.meter_multiplier_bug else "Wh")
+            elif m == "Power.Active.Import":
+                add(m, round(snap.power_w * gain, 1), "W")
+            elif m == "Current.Import":
+                for name, amps in zip(phases, snap.currents, strict=True):
+                    add(m, round(amps, 2), "A", name)
+            elif m == "Voltage":
+                for name, volts in zip(phases, snap.grid_voltages, strict=True):
+                    add(m, round(volts, 1), "V", f"{name}-N")
+            elif m == "Current.Offered":
+                add(m, round(snap.offered_a or 0.0, 1), "A")
+            elif m == "Power.Offered":
+                add(
+                    m,
+                    round((snap.offered_a or 0.0) * self.station.nominal_voltage_v * self.station.phases, 1),
+                    "W",
+                )
+            elif m == "Frequency":
+                add(m, 50.0, "Hz")
+            elif m == "Power.Factor":
+                add(m, round(self.physics.power_factor, 2), "Percent")
+        return {"timestamp": self._ts(snap.t), "sampled_value": sampled}
+
+    def _schedule_aligned(self, now: float) -> None:
+        interval = self.device.int("AlignedDataCtrlr", "Interval")
+        if interval <= 0:
+            self._next_aligned_t = math.inf
+            return
+        epoch = self.clock.wall(now).timestamp()
+        self._next_aligned_t = now + (math.floor(epoch / interval) + 1) * interval - epoch
+
+    def _aligned(self, now: float) -> float:
+        if now < self._next_aligned_t:
+            return self._next_aligned_t
+        measurands = self.device.members("AlignedDataCtrlr", "Measurands")
+        for e in self.evses.values():
+            meter = self._meter_value(e.id, "Sample.Clock", measurands)
+            if e.tx is not None:
+                self._tx_event(e, "Updated", "MeterValueClock", meter=meter)
+            else:
+                self._send(call.MeterValues(evse_id=e.id, meter_value=[meter]))
+        self._schedule_aligned(now + 1e-6)
+        return self._next_aligned_t
+
+    def _tx_ended_samples(self, e: EvseState, now: float) -> float:
+        """Collect the values the Ended event carries (J02): every SampledDataCtrlr.TxEndedInterval from the
+        start (Sample.Periodic, TxEndedMeasurands) and at every multiple of AlignedDataCtrlr.TxEndedInterval
+        on the clock (Sample.Clock, its TxEndedMeasurands). Returns the bench time of the next sample."""
+        tx = e.tx
+        if tx is None:
+            return math.inf
+        due = math.inf
+        for kind, component, context in (
+            ("sampled", "SampledDataCtrlr", "Sample.Periodic"),
+            ("aligned", "AlignedDataCtrlr", "Sample.Clock"),
+        ):
+            interval = self.device.int(component, "TxEndedInterval")
+            if interval <= 0:
+                tx.ended_next.pop(kind, None)
+                continue
+            known, next_t = tx.ended_next.get(kind, (0, math.inf))
+            if known != interval:
+                if kind == "sampled":
+                    next_t = now + interval
+                else:
+                    epoch = self.clock.wall(now).timestamp()
+                    next_t = now + (math.floor(epoch / interval) + 1) * interval - epoch
+            while now >= next_t:
+                measurands = self.device.members(component, "TxEndedMeasurands")
+                tx.ended_values.append(self._meter_value(e.id, context, measurands))
+                next_t += interval
+            tx.ended_next[kind] = (interval, next_t)
+            due = min(due, next_t)
+        return due

@@ -1,0 +1,159 @@
+"""OCPP 2.0.1 block K, smart charging: Set/Clear/GetChargingProfiles, GetCompositeSchedule, and the limit
+the firmware puts on the pilot (station-wide limits shared between offering EVSEs)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from ocpp.v201 import call
+from ocpp.v201 import call_result as res
+
+from instruments.clock import iso_utc
+from instruments.iec61851 import MIN_CURRENT_A
+from lab.twin.blocks.core import ChargerCore
+from lab.twin.blocks.state import (
+    EvseState,
+)
+from lab.twin.physics import DRAWING_STATES
+from lab.twin.smart_charging import ProfileRejected, TxContext, parse_profile
+
+log = logging.getLogger("lab.twin.charger")
+
+
+class SmartCharging(ChargerCore):
+    def _drive(self, e: EvseState, *, offering: bool, snap_state: str, now: float) -> float:
+        """Put the firmware's limit on the pilot and open/close the contactor. Returns when next due."""
+        due = math.inf
+        if not offering:
+            e.limit_target = e.applied_limit = None
+        else:
+            target = self._limit_for(e, now)
+            if target != e.limit_target:
+                # limit_delay_s: a changed limit reaches the pilot late (the first one never is).
+                late = e.applied_limit is not None
+                e.limit_target = target
+                e.limit_due_t = now + (self.faults.limit_delay_s if late else 0.0)
+            if now >= e.limit_due_t:
+                e.applied_limit = e.limit_target
+            else:
+                due = e.limit_due_t
+        amps = e.applied_limit if offering else None
+        e.offering = amps is not None and amps >= MIN_CURRENT_A
+        energize = e.offering and snap_state in DRAWING_STATES
+        if self.physics.snapshot(e.id).offered_a != (amps if e.offering else None):
+            self.physics.set_offered(e.id, amps if e.offering else None)
+        if energize != e.energized:
+            e.energized = energize
+            self.physics.set_energized(e.id, energize)
+        return due
+
+    def _tx_context(self, e: EvseState) -> TxContext | None:
+        return TxContext(e.tx.id, e.tx.started_wall) if e.tx is not None else None
+
+    def _limit_for(self, e: EvseState, now: float) -> float:
+        hardware = self.station.max_current_a
+        if self.faults.ignore_profiles or not self.device.bool("SmartChargingCtrlr", "Enabled"):
+            return hardware
+        when = self.clock.wall(now)
+        limits = [hardware]
+        own = self.profiles.evse_limit_a(e.id, when, self._tx_context(e))
+        if own is not None:
+            limits.append(own)
+        station = self.profiles.station_limit_a(when)
+        if station is not None:
+            # The station-wide limit is shared equally between the EVSEs that are offering.
+            sharing = sum(1 for x in self.evses.values() if x.offering or x is e)
+            limits.append(station / max(1, sharing))
+        return round(min(limits), 1)
+
+    def _allocate(self, now: float) -> None:
+        """Re-run the limit of every offering EVSE when the number sharing a station limit changed."""
+        for e in self.evses.values():
+            if e.offering and e.limit_target is not None and self._limit_for(e, now) != e.limit_target:
+                self._wake.set()
+
+    def _active_tx(self) -> dict[int, str | None]:
+        return {n: (e.tx.id if e.tx else None) for n, e in self.evses.items()}
+
+    def on_set_charging_profile(self, evse_id: int, charging_profile: dict[str, Any]) -> res.SetChargingProfile:
+        if not self.device.bool("SmartChargingCtrlr", "Enabled"):
+            return res.SetChargingProfile(status="Rejected", status_info={"reason_code": "NotEnabled"})
+        try:
+            self.profiles.add(parse_profile(evse_id, charging_profile), self._active_tx())
+        except ProfileRejected as err:
+            return res.SetChargingProfile(
+                status="Rejected",
+                status_info={"reason_code": err.reason, "additional_info": err.detail[:512]},
+            )
+        except (KeyError, TypeError, ValueError) as err:
+            return res.SetChargingProfile(
+                status="Rejected",
+                status_info={"reason_code": "InvalidValue", "additional_info": str(err)[:512]},
+            )
+        self._wake.set()
+        return res.SetChargingProfile(status="Accepted")
+
+    def on_clear_charging_profile(
+        self, profile_id: int | None, criteria: dict[str, Any] | None
+    ) -> res.ClearChargingProfile:
+        criteria = criteria or {}
+        removed = self.profiles.clear(
+            profile_id=profile_id,
+            evse_id=criteria.get("evse_id"),
+            purpose=criteria.get("charging_profile_purpose"),
+            stack_level=criteria.get("stack_level"),
+        )
+        self._wake.set()
+        return res.ClearChargingProfile(status="Accepted" if removed else "Unknown")
+
+    def on_get_charging_profiles(
+        self, request_id: int, criteria: dict[str, Any], evse_id: int | None
+    ) -> res.GetChargingProfiles:
+        ids = criteria.get("charging_profile_id")
+        found = [
+            p
+            for p in self.profiles.profiles
+            if (evse_id is None or p.evse_id == evse_id)
+            and (criteria.get("charging_profile_purpose") in (None, p.purpose))
+            and (criteria.get("stack_level") in (None, p.stack_level))
+            and (not ids or p.id in ids)
+        ]
+        if not found:
+            return res.GetChargingProfiles(status="NoProfiles")
+        by_evse: dict[int, list[Any]] = {}
+        for p in found:
+            by_evse.setdefault(p.evse_id, []).append(dict(p.raw or {}))
+        groups = list(by_evse.items())
+        for k, (evse, profiles) in enumerate(groups):
+            self._send(
+                call.ReportChargingProfiles(
+                    request_id=request_id,
+                    charging_limit_source="CSO",
+                    charging_profile=profiles,
+                    evse_id=evse,
+                    tbc=k < len(groups) - 1 or None,
+                )
+            )
+        return res.GetChargingProfiles(status="Accepted")
+
+    def on_get_composite_schedule(self, duration: int, evse_id: int, unit: str | None) -> res.GetCompositeSchedule:
+        if not 0 <= evse_id <= self.station.evses:
+            return res.GetCompositeSchedule(status="Rejected", status_info={"reason_code": "UnknownEVSE"})
+        unit = unit or "A"
+        if unit not in ("A", "W"):
+            return res.GetCompositeSchedule(status="Rejected", status_info={"reason_code": "UnsupportedRateUnit"})
+        start = self.clock.wall()
+        tx = self._tx_context(self.evses[evse_id]) if evse_id else None
+        steps = self.profiles.composite(evse_id, start, float(duration), tx, self.station.max_current_a)
+        factor = self.station.nominal_voltage_v * self.station.phases if unit == "W" else 1.0
+        periods = [{"start_period": int(offset), "limit": round(limit * factor, 1)} for offset, limit in steps]
+        schedule = {
+            "evse_id": evse_id,
+            "duration": int(duration),
+            "schedule_start": iso_utc(start),
+            "charging_rate_unit": unit,
+            "charging_schedule_period": periods,
+        }
+        return res.GetCompositeSchedule(status="Accepted", schedule=schedule)

@@ -1,0 +1,85 @@
+"""State the charger's blocks share: timing constants, per-EVSE firmware state, transactions in progress,
+authorizations waiting for an EV, the outbox's items and the charger's counters."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+POLL_S = 1.0  # bench seconds between looks at the EVs when nothing is due sooner
+REBOOT_S = 10.0  # bench seconds a reboot keeps the charger off the air
+FIRMWARE_STEP_S = 5.0  # bench seconds between firmware-update status steps
+REPORT_CHUNK = 20  # device-model entries per NotifyReport
+START_POINTS_PLUG = {"EVConnected", "ParkingBayOccupancy"}
+START_POINTS_AUTH = {"Authorized"}
+
+
+@dataclass
+class TxState:
+    id: str
+    evse: int
+    started_wall: Any  # datetime
+    id_token: dict[str, Any] | None = None
+    remote_start_id: int | None = None
+    seq: int = 0
+    updated_sent: int = 0
+    charging_state: str = "EVConnected"
+    next_update_t: float = math.inf
+    evse_pending: bool = False  # started without an EVSE: the EV's plug-in names it (E01.FR.17, J02.FR.03)
+    stop_reason: str | None = None  # stopped (e.g. remotely) but waiting for a stop point: the Ended reason
+    # Values for the Ended event (SampledDataCtrlr / AlignedDataCtrlr.TxEndedInterval): collected samples and,
+    # per kind, (interval in force, bench t of the next sample).
+    ended_values: list[dict[str, Any]] = field(default_factory=list)
+    ended_next: dict[str, tuple[int, float]] = field(default_factory=dict)
+
+
+@dataclass
+class AuthState:
+    id_token: dict[str, Any]
+    remote_start_id: int | None
+    expires_t: float
+    profile: dict[str, Any] | None = None
+    ev_was_plugged: bool = False  # the EV was already there when the authorization came
+    authorizing: bool = False  # AuthorizeRemoteStart: waiting for the CSMS's AuthorizeResponse
+    unbound: bool = False  # RequestStartTransaction named no EVSE (the twin reserved the first free one)
+
+
+@dataclass
+class EvseState:
+    id: int
+    status: str | None = None  # last StatusNotification sent (None: not yet reported)
+    tx: TxState | None = None
+    auth: AuthState | None = None  # authorized (remote start) and not yet consumed by a transaction
+    authorized: bool = False  # the transaction in progress is authorized
+    deauthorized: bool = False  # the CSMS refused its idToken (idTokenInfo not Accepted): no energy
+    limit_target: float | None = None  # what the firmware wants on the pilot
+    limit_due_t: float = 0.0  # when the target reaches the pilot (limit_delay_s fault)
+    applied_limit: float | None = None  # what is on the pilot
+    reported_limit: float | None = None  # last limit a ChargingRateChanged event reported
+    offering: bool = False
+    energized: bool = False
+    plug_used: bool = False  # this plug-in already had its transaction; a new one needs a new plug-in
+    operative: bool = True  # ChangeAvailability; an inoperative EVSE finishes its transaction, then is Unavailable
+
+
+@dataclass
+class Outgoing:
+    payload: Any
+    transactional: bool  # kept while offline and replayed (TransactionEvent)
+    skip_schema: bool = False
+    attempts: int = 0
+
+
+@dataclass
+class ChargerCounters:
+    """What the charger did, for tests and the twin's own diagnostics."""
+
+    boots: int = 0
+    connections: int = 0
+    sent: dict[str, int] = field(default_factory=dict)
+    dropped_offline: int = 0
+    refused: int = 0  # CALLERRORs the CSMS answered
+    unlocks: int = 0  # UnlockConnector requests answered Unlocked
+    connect_failures: int = 0  # connection attempts that failed (refused, TLS, network)
+    last_error: str = ""  # why the last connection attempt failed or the last connection ended

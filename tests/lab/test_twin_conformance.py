@@ -1,0 +1,401 @@
+"""The twin charger against the OCPP 2.0.1 catalogue (Part 6 test cases) where it used to deviate: security
+events at boot, the Ended event's chargingState and triggerReason, retries after a CALLERROR, remote starts
+with AuthorizeRemoteStart, TxEndedInterval, a Blocked idToken, and profiles while smart charging is off.
+Each fault knob that bends one of these is shown to change what the CSMS sees."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from ocpp.v201 import call
+
+from lab.twin.faults import parse_faults
+
+TwinEnv = Any  # the conftest's (conftest modules are not importable under pytest's importlib mode)
+TOKEN = {"id_token": "04A2B3C4", "type": "ISO14443"}
+
+
+class Ev:
+    """The EV emulator's line protocol over a socket URL, only what these tests need."""
+
+    def __init__(self, env: TwinEnv) -> None:
+        import serial
+
+        self.port = serial.serial_for_url(env.endpoints[env.station_id]["ev"], timeout=2)
+        self.rid = 0
+
+    def ask(self, command: str) -> None:
+        self.rid += 1
+        self.port.write(f"{self.rid} {command}\n".encode())
+        while True:
+            line = self.port.readline().decode().strip()
+            assert line, f"no reply to {command!r}"
+            if not line.startswith("!"):
+                break
+        assert line.split(" ")[1] == "OK", line
+
+    def close(self) -> None:
+        self.port.close()
+
+
+def set_var(env: TwinEnv, component: str, name: str, value: str) -> str:
+    reply = env.csms.call(env.station_id, call.SetVariables(set_variable_data=[
+        {"component": {"name": component}, "variable": {"name": name}, "attribute_value": value}]))
+    return reply.set_variable_result[0]["attribute_status"]
+
+
+def events(env: TwinEnv, **fields: Any) -> list[Any]:
+    return env.csms.find("TransactionEvent", **fields)
+
+
+def booted(env: TwinEnv) -> None:
+    env.csms.wait_for(lambda: len(env.csms.find("StatusNotification")) >= 2, 5, "boot and statuses")
+
+
+def charge(env: TwinEnv, *, plug_first: bool = True, profile: dict[str, Any] | None = None) -> tuple[Ev, str]:
+    """A remote-started session drawing 16 A; returns the EV and the transaction id."""
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    ev = Ev(env)
+    ev.ask("LOAD:CURR 16")
+    if plug_first:
+        ev.ask("CP:STATE B")
+        csms.wait_for(lambda: csms.find("StatusNotification", evse_id=1, connector_status="Occupied"), 5, "Occupied")
+    reply = csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=7, evse_id=1,
+                                                        charging_profile=profile))
+    assert reply.status == "Accepted"
+    if not plug_first:
+        time.sleep(0.1)
+        ev.ask("CP:STATE B")
+    started = csms.wait_for(lambda: events(env, event_type="Started"), 5, "Started")[0]
+    ev.ask("CP:STATE C")
+    return ev, started.payload["transaction_info"]["transaction_id"]
+
+
+# ---------------------------------------------------------------- A04 security events at boot (L-1)
+def test_security_events_at_power_up_and_after_reset(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    first = csms.wait_for(lambda: csms.find("SecurityEventNotification"), 5, "security event at boot")
+    assert [r.payload["type"] for r in first] == ["StartupOfTheDevice"]
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot")
+    again = csms.wait_for(lambda: csms.find("SecurityEventNotification")[1:], 5, "security event after reset")
+    assert again[0].payload["type"] == "ResetOrReboot"
+
+
+def test_no_security_event_knob_sends_none(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory(parse_faults({"no_security_event": "true"}))
+    booted(env)
+    time.sleep(0.3)
+    assert env.csms.find("SecurityEventNotification") == []
+
+
+# ---------------------------------------------------------------- B05 read-only variables (TC_B_39_CS)
+@pytest.mark.parametrize(("knob", "status"), [("false", "Rejected"), ("true", "Accepted")])
+def test_message_timeout_is_read_only(knob: str, status: str, twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory(parse_faults({"readonly_writable": knob}))
+    booted(env)
+    assert set_var(env, "OCPPCommCtrlr", "MessageTimeout", "45") == status
+    assert set_var(env, "OCPPCommCtrlr", "OfflineThreshold", "300") == "Accepted"
+
+
+# ---------------------------------------------------------------- E Ended: chargingState and triggerReason
+def test_ended_after_reset_while_charging_says_ev_connected(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    ev, _ = charge(env)
+    csms.wait_for(lambda: events(env, charging_state=None) or [r for r in events(env) if
+                  r.payload["transaction_info"].get("charging_state") == "Charging"], 5, "Charging")
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    ended = csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
+    assert ended["trigger_reason"] == "ResetCommand"
+    assert ended["transaction_info"]["charging_state"] == "EVConnected"  # TC_B_22_CS step 3
+    assert "id_token" not in ended
+    ev.close()
+
+
+def test_unplug_ends_with_ev_communication_lost_and_idle(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    ev, _ = charge(env)
+    ev.ask("CP:STATE A")
+    ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
+    assert ended["trigger_reason"] == "EVCommunicationLost"  # TC_E_20_CS, TC_E_14_CS
+    assert ended["transaction_info"]["charging_state"] == "Idle"
+    assert ended["transaction_info"]["stopped_reason"] == "EVDisconnected"
+    ev.close()
+
+
+# ---------------------------------------------------------------- E13 retries (TC_E_50_CS, TC_E_51_CS)
+@pytest.mark.parametrize(("knob", "sent"), [("false", 3), ("true", 1)])
+def test_transaction_event_is_retried_after_a_callerror(
+    knob: str, sent: int, twin_factory: Callable[..., TwinEnv]
+) -> None:
+    env = twin_factory(parse_faults({"no_retry_after_callerror": knob}))
+    booted(env)
+    assert set_var(env, "OCPPCommCtrlr", "MessageAttempts", "3") == "Accepted"
+    assert set_var(env, "OCPPCommCtrlr", "MessageAttemptInterval", "5") == "Accepted"
+    env.csms.tx_callerrors = 5  # more than the attempts: the charger must give up after 3
+    ev = Ev(env)
+    ev.ask("CP:STATE B")
+    env.csms.call(env.station_id, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=1, evse_id=1))
+    time.sleep(40 / env.clock.speed)  # 5 + 10 bench seconds of intervals, and margin
+    got = events(env, event_type="Started")
+    assert len(got) == sent, [r.t for r in got]
+    if sent == 3:
+        gaps = [b.t - a.t for a, b in itertools.pairwise(got)]
+        assert gaps == [pytest.approx(5, abs=1.5), pytest.approx(10, abs=1.5)]  # interval x attempts so far
+    ev.close()
+
+
+# ---------------------------------------------------------------- F01/F02 remote start
+def test_remote_start_first_says_remote_start(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    ev, _ = charge(env, plug_first=False)
+    started = events(env, event_type="Started")[0].payload
+    assert started["trigger_reason"] == "RemoteStart"  # not CablePluggedIn (Part 6 general tool rules)
+    assert started["transaction_info"]["remote_start_id"] == 7
+    ev.close()
+
+
+@pytest.mark.parametrize(("verdict", "starts"), [("Accepted", True), ("Blocked", False)])
+def test_authorize_remote_start(verdict: str, starts: bool, twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    assert set_var(env, "AuthCtrlr", "AuthorizeRemoteStart", "true") == "Accepted"
+    csms.authorize_status = verdict
+    ev = Ev(env)
+    ev.ask("CP:STATE B")
+    assert csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=3, evse_id=1)).status == (
+        "Accepted")
+    auth = csms.wait_for(lambda: csms.find("Authorize"), 5, "Authorize")[0]
+    assert auth.payload["id_token"] == TOKEN
+    if starts:
+        started = csms.wait_for(lambda: events(env, event_type="Started"), 5, "Started")[0]
+        assert started.t >= auth.t and started.payload["trigger_reason"] == "RemoteStart"
+    else:
+        time.sleep(10 / env.clock.speed)
+        assert events(env, event_type="Started") == []
+    ev.close()
+
+
+# ---------------------------------------------------------------- J02 TxEndedInterval
+def test_aligned_tx_ended_interval_puts_clock_values_in_ended(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "AlignedDataCtrlr", "TxEndedInterval", "60") == "Accepted"
+    ev, tx_id = charge(env)
+    time.sleep(200 / env.clock.speed)
+    env.csms.call(env.station_id, call.RequestStopTransaction(transaction_id=tx_id))
+    ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
+    contexts = [mv["sampled_value"][0]["context"] for mv in ended["meter_value"]]
+    assert contexts[-1] == "Transaction.End"
+    assert 3 <= contexts.count("Sample.Clock") <= 4, contexts
+    stamps = [mv["timestamp"] for mv in ended["meter_value"] if mv["sampled_value"][0]["context"] == "Sample.Clock"]
+    assert stamps == sorted(stamps)
+    ev.close()
+
+
+# ---------------------------------------------------------------- C12 / E05 a refused idToken
+@pytest.mark.parametrize(("stop_on_invalid", "knob"), [("true", "false"), ("false", "false"), ("true", "true")])
+def test_blocked_token_stops_energy(stop_on_invalid: str, knob: str, twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory(parse_faults({"energy_to_blocked_token": knob}))
+    booted(env)
+    assert set_var(env, "TxCtrlr", "StopTxOnInvalidId", stop_on_invalid) == "Accepted"
+    env.csms.id_token_status = "Blocked"
+    ev, _ = charge(env)
+    time.sleep(30 / env.clock.speed)
+    energized = env.twin.stations[env.station_id].charger.evses[1].energized
+    ended = events(env, event_type="Ended")
+    if knob == "true":
+        assert energized and not ended  # the fault: energy to a blocked token
+    elif stop_on_invalid == "true":
+        assert not energized
+        assert ended and ended[0].payload["trigger_reason"] == "Deauthorized"
+        assert ended[0].payload["transaction_info"]["stopped_reason"] == "DeAuthorized"
+    else:
+        assert not energized and not ended
+        states = [r.payload["transaction_info"].get("charging_state") for r in events(env, event_type="Updated")]
+        assert states[-1] == "SuspendedEVSE", states  # suspended, not ended (the EV may have begun to draw)
+    ev.close()
+
+
+# ---------------------------------------------------------------- K01 smart charging disabled
+def test_remote_start_profile_ignored_when_smart_charging_is_off(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "SmartChargingCtrlr", "Enabled", "false") == "Accepted"
+    profile = {
+        "id": 5, "stack_level": 0, "charging_profile_purpose": "TxProfile", "charging_profile_kind": "Relative",
+        "charging_schedule": [{"id": 5, "charging_rate_unit": "A",
+                               "charging_schedule_period": [{"start_period": 0, "limit": 8}]}],
+    }
+    ev, _ = charge(env, profile=profile)
+    charger = env.twin.stations[env.station_id].charger
+    env.csms.wait_for(lambda: charger.evses[1].applied_limit is not None, 5, "a limit on the pilot")
+    assert charger.profiles.profiles == []  # not stored
+    assert charger.evses[1].applied_limit == env.bench.stations[0].max_current_a  # not applied
+    ev.close()
+
+
+# ---------------------------------------------------------------- B: resets, rejected boots, network profiles
+def test_evse_reset_is_rejected_with_a_valid_reply(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    reply = env.csms.call(env.station_id, call.Reset(type="OnIdle", evse_id=1))  # TC_B_28_CS
+    assert reply.status == "Rejected" and len(reply.status_info["reason_code"]) <= 20
+
+
+def test_on_idle_reset_after_the_transaction_boots_as_scheduled_reset(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    ev, tx_id = charge(env)
+    assert csms.call(sid, call.Reset(type="OnIdle")).status == "Scheduled"
+    csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id))
+    boot = csms.wait_for(lambda: csms.find("BootNotification")[1:], 5, "reboot")[0]
+    assert boot.payload["reason"] == "ScheduledReset"  # TC_B_21_CS step 7
+    ev.close()
+
+
+def test_calls_while_boot_is_rejected_get_security_error(twin_factory: Callable[..., TwinEnv]) -> None:
+    from ocpp.exceptions import SecurityError
+
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    csms.boot_status = "Rejected"
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot")
+    csms.wait_for(lambda: env.twin.charger.boot_rejected, 5, "the charger to take the Rejected answer")
+    with pytest.raises(SecurityError):  # TC_B_30_CS step 4
+        csms.call(sid, call.GetBaseReport(request_id=1, report_base="FullInventory"))
+
+
+def test_set_network_profile_is_rejected(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    profile = {"ocpp_version": "OCPP20", "ocpp_transport": "JSON", "ocpp_csms_url": "ws://127.0.0.1:1/",
+               "message_timeout": 30, "security_profile": 0, "ocpp_interface": "Wired0"}
+    reply = env.csms.call(env.station_id, call.SetNetworkProfile(configuration_slot=999, connection_data=profile))
+    assert reply.status == "Rejected"  # TC_B_43_CS
+
+
+def test_a_transaction_event_refused_as_malformed_is_not_retried(twin_factory: Callable[..., TwinEnv]) -> None:
+    from ocpp.exceptions import FormatViolationError
+
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "OCPPCommCtrlr", "MessageAttemptInterval", "5") == "Accepted"
+    env.csms.tx_callerrors, env.csms.tx_callerror = 5, FormatViolationError  # the same bytes would fail again
+    ev = Ev(env)
+    ev.ask("CP:STATE B")
+    env.csms.call(env.station_id, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=1, evse_id=1))
+    time.sleep(40 / env.clock.speed)
+    assert len(events(env, event_type="Started")) == 1
+    ev.close()
+
+
+# ---------------------------------------------------------------- E06 stop points, E14 transaction status
+def test_remote_stop_with_ev_connected_stop_point_waits_for_the_ev(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "TxCtrlr", "TxStopPoint", "EVConnected") == "Accepted"
+    ev, tx_id = charge(env)
+    env.csms.call(env.station_id, call.RequestStopTransaction(transaction_id=tx_id))
+    updated = env.csms.wait_for(lambda: events(env, trigger_reason="RemoteStop"), 5, "RemoteStop")[0].payload
+    assert updated["event_type"] == "Updated"  # TC_E_14_CS: deauthorized, not ended
+    assert updated["transaction_info"]["charging_state"] == "EVConnected"
+    time.sleep(10 / env.clock.speed)
+    assert not events(env, event_type="Ended")
+    assert not env.twin.charger.evses[1].energized
+    ev.ask("CP:STATE A")
+    ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
+    assert ended["trigger_reason"] == "EVCommunicationLost"
+    assert ended["transaction_info"]["stopped_reason"] == "Remote"
+    assert ended["transaction_info"]["charging_state"] == "Idle"
+    ev.close()
+
+
+def test_unplug_ends_the_transaction_with_power_path_closed_stop_point(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "TxCtrlr", "TxStopPoint", "PowerPathClosed") == "Accepted"
+    ev, _ = charge(env)
+    ev.ask("CP:STATE A")
+    ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload  # TC_E_37_CS
+    assert ended["trigger_reason"] == "EVCommunicationLost"
+    assert ended["transaction_info"]["stopped_reason"] == "EVDisconnected"
+    ev.close()
+
+
+def test_get_transaction_status(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    sid = env.station_id
+    ev, tx_id = charge(env)
+    ongoing = env.csms.call(sid, call.GetTransactionStatus(transaction_id=tx_id))
+    assert ongoing.ongoing_indicator is True  # (an event of it may be in flight: messagesInQueue either way)
+    unknown = env.csms.call(sid, call.GetTransactionStatus(transaction_id="nope"))
+    assert (unknown.ongoing_indicator, unknown.messages_in_queue) == (False, False)  # TC_E_28_CS
+    anything = env.csms.call(sid, call.GetTransactionStatus())
+    assert anything.ongoing_indicator is None and anything.messages_in_queue is False
+    env.csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id))
+    env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")
+    ended = env.csms.call(sid, call.GetTransactionStatus(transaction_id=tx_id))
+    assert ended.ongoing_indicator is False
+    ev.close()
+
+
+def test_reports_go_out_while_the_boot_is_pending(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    csms.boot_status = "Pending"
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot")
+    csms.wait_for(lambda: env.twin.charger._boot_link is not None, 5, "the charger booting")
+    before = len(csms.find("NotifyReport"))
+    assert csms.call(sid, call.GetBaseReport(request_id=9, report_base="FullInventory")).status == "Accepted"
+    csms.wait_for(lambda: csms.find("NotifyReport", request_id=9, tbc=None), 5, "the last NotifyReport (Pending)")
+    reports = csms.find("NotifyReport", request_id=9)  # TC_B_02_CS steps 7-10, every part, in order
+    assert before == 0 and len(reports) >= 3 and not csms.find("BootNotification", reason="RemoteReset")[1:]
+    assert [r.payload["seq_no"] for r in reports] == list(range(len(reports)))
+    start = csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=2, evse_id=1))
+    assert start.status == "Rejected"  # TC_B_02_CS step 12
+
+
+def test_remote_start_without_evse_names_it_at_plug_in(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    assert set_var(env, "TxCtrlr", "TxStartPoint", "Authorized") == "Accepted"
+    assert csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=4)).status == "Accepted"
+    started = csms.wait_for(lambda: events(env, event_type="Started"), 5, "Started")[0].payload
+    assert "evse" not in started and "meter_value" not in started  # TC_J_08_CS: the EVSE is not known yet
+    ev = Ev(env)
+    ev.ask("CP:STATE B")
+    named = csms.wait_for(lambda: events(env, trigger_reason="CablePluggedIn"), 5, "the EVSE named")[0].payload
+    assert named["event_type"] == "Updated" and named["evse"] == {"id": 1, "connector_id": 1}
+    assert named["meter_value"][0]["sampled_value"][0]["context"] == "Transaction.Begin"
+    ev.close()
+
+
+def test_trigger_boot_notification_while_pending(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    booted(env)
+    assert csms.call(sid, call.TriggerMessage(requested_message="BootNotification")).status == "Rejected"  # accepted
+    csms.boot_status = "Pending"  # retry interval: the MiniCsms's 300 s
+    assert csms.call(sid, call.Reset(type="Immediate")).status == "Accepted"
+    pending = csms.wait_for(lambda: csms.find("BootNotification", reason="RemoteReset"), 5, "reboot")[0]
+    csms.wait_for(lambda: env.twin.charger._boot_link is not None, 5, "the charger booting")
+    csms.boot_status = "Accepted"
+    assert csms.call(sid, call.TriggerMessage(requested_message="BootNotification")).status == "Accepted"
+    triggered = csms.wait_for(lambda: csms.find("BootNotification", reason="Triggered"), 5, "Triggered boot")[0]
+    assert triggered.t - pending.t < 60  # at once, not after the 300 s Pending interval (TC_B_02_CS step 15)
+    events_ = csms.wait_for(lambda: csms.find("SecurityEventNotification")[1:], 5, "security event")
+    assert events_[0].payload["type"] == "ResetOrReboot"  # the startup's reason, not the trigger's
