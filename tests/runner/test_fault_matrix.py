@@ -12,7 +12,7 @@ then rewrite the docs section and check a row by hand:
 The rows are expensive (the library holds ~75 bench minutes): they carry the `fault_matrix` marker, so a
 quick run leaves them out (`pytest -m "not fault_matrix"`), and they spread over pytest-xdist workers.
 The twin runs each spec file as fast as its timing tolerances allow (SPEEDS). Measured on a shared
-2-core machine: ~44 s a row, 11 min for the 15 rows serially; 4 rows in 106 s on `-n 2` (~7 min for all).
+2-core machine: ~50 s a row, 17 min for the 20 rows serially (issue 11, i11-j); 4 rows in 106 s on `-n 2`.
 """
 
 from __future__ import annotations
