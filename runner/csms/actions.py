@@ -9,15 +9,11 @@ from __future__ import annotations
 
 from ocpp.v201.enums import Action
 
+from dsl.vocab import CHARGER_CALLS
+
 ALL_ACTIONS: frozenset[str] = frozenset(a.value for a in Action)
 
-CHARGER_TO_CSMS: frozenset[str] = frozenset({
-    "Authorize", "BootNotification", "ClearedChargingLimit", "DataTransfer", "FirmwareStatusNotification",
-    "Get15118EVCertificate", "GetCertificateStatus", "Heartbeat", "LogStatusNotification", "MeterValues",
-    "NotifyChargingLimit", "NotifyCustomerInformation", "NotifyDisplayMessages", "NotifyEVChargingNeeds",
-    "NotifyEVChargingSchedule", "NotifyEvent", "NotifyMonitoringReport", "NotifyReport",
-    "PublishFirmwareStatusNotification", "ReportChargingProfiles", "ReservationStatusUpdate",
-    "SecurityEventNotification", "SignCertificate", "StatusNotification", "TransactionEvent",
-})
+# One list for the language and the harness: dsl.vocab names the calls a CSMS answers.
+CHARGER_TO_CSMS: frozenset[str] = CHARGER_CALLS
 
 CSMS_TO_CHARGER: frozenset[str] = (ALL_ACTIONS - CHARGER_TO_CSMS) | {"DataTransfer"}

@@ -13,7 +13,7 @@ import pytest
 from dsl.plan import AnyOf, Not, Present
 from dsl.vocab import CHARGER_CALLS
 from runner.csms import CsmsHarness
-from runner.csms.actions import CHARGER_TO_CSMS
+from runner.csms.actions import ALL_ACTIONS, CHARGER_TO_CSMS
 from runner.csms.responses import AnswerRule, Responses
 from runner.recorder import Recorder
 from tests.runner.csms.test_csms_harness import BOOT, Charger, Run, open_charger
@@ -37,8 +37,9 @@ def outcomes(r: Responses, action: str, payloads: list[dict[str, Any]]) -> list[
     return out
 
 
-def test_the_dsl_knows_exactly_the_charger_initiated_actions() -> None:
-    assert CHARGER_CALLS == CHARGER_TO_CSMS
+def test_the_charger_initiated_actions_are_2_0_1_actions() -> None:
+    # one list serves the language and the harness; a misspelt name would be a call no charger makes
+    assert CHARGER_TO_CSMS is CHARGER_CALLS and CHARGER_CALLS < ALL_ACTIONS and "Reset" not in CHARGER_CALLS
 
 
 def test_the_nth_call_only_then_the_default_again() -> None:
