@@ -11,7 +11,7 @@ compare: a reported composite against the expected one.
 
 from runner.schedules.compare import Comparison, Mismatch, compare, in_unit
 from runner.schedules.composite import composite_schedule, period_at
-from runner.schedules.installed import clear, end_transaction, install
+from runner.schedules.installed import bind, clear, end_transaction, install
 from runner.schedules.model import (
     ChargingProfile,
     CompositePeriod,
@@ -42,6 +42,7 @@ __all__ = [
     "Schedule",
     "Supply",
     "Transaction",
+    "bind",
     "clear",
     "compare",
     "composite_from_ocpp",

@@ -1,9 +1,11 @@
 """The composite schedule the harness expects a charger to report (OCPP 2.0.1 Part 2, use case K08).
 
-The charger answers GetCompositeScheduleRequest(evseId, duration, chargingRateUnit) with the limits
-that will apply from the moment it got the request (time X) up to X + duration (K08.FR.01, K08.FR.02
-(check)), evseId 0 meaning the station's connection to the grid (K08.FR.03 (check)). This module
+The CSMS may ask for it (K08.FR.01); the charger answers GetCompositeScheduleRequest(evseId, duration,
+chargingRateUnit) with the limits that apply from the moment it got the request (time X) up to
+X + duration, evseId 0 meaning the station's connection to the grid (K08.FR.03 (check)). This module
 computes the same schedule from the profiles the harness sent, so a spec can compare the two.
+Requirement ids marked (check) were cited from memory of Part 2, which is not among the documents in
+/work/shared: confirm them against the standard before quoting them in a report.
 
 The rules, as block K states them ("Stacking charging profiles" and "Combining charging profile
 purposes" in Part 2's smart-charging section; the K01 requirements cited inline):
@@ -16,9 +18,9 @@ purposes" in Part 2's smart-charging section; the K01 requirements cited inline)
    last period lasts otherwise (a Recurring one until its next recurrence).
 2. Within one purpose, the applying profile with the highest stackLevel prevails; a higher stackLevel
    whose schedule has ended (or not begun) leaves the time to the lower ones. No two profiles of the
-   same purpose and stackLevel on the same EVSE may apply at once (K01.FR.06, refused on install);
-   a TxDefaultProfile on evseId 0 applies to every EVSE (K01.FR.14) and at an equal stackLevel the one
-   set on the EVSE itself prevails over it (check).
+   same purpose and stackLevel on the same EVSE may apply at once (K01.FR.06 (check), refused on
+   install); a TxDefaultProfile on evseId 0 applies to every EVSE (K01.FR.14 (check)) and at an equal
+   stackLevel the one set on the EVSE itself prevails over it (check).
 3. The TxProfile of the EVSE's transaction (K01.FR.03: bound by transactionId) replaces the
    TxDefaultProfile while it applies.
 4. The result is the minimum of that, the ChargingStationMaxProfile (evseId 0 only, K01.FR.03) and
@@ -211,7 +213,9 @@ def composite_schedule(
     """The composite of `evse_id` over [start, start + duration_s) from the installed `profiles`.
 
     `profiles` are those the charger holds (accepted, not cleared, not replaced: see
-    :func:`runner.schedules.install`); `transaction` is the EVSE's transaction, if any; `local_limit`
+    :func:`runner.schedules.install`; a TxProfile sent with RequestStartTransaction counts once
+    :func:`runner.schedules.bind` gave it the transaction's id); `transaction` is the EVSE's
+    transaction, if any; `local_limit`
     the EVSE's (or for evseId 0 the station's) own maximum, when known. Spans no limit reaches have
     `limit` None.
     """

@@ -7,12 +7,19 @@ given (evseId, purpose, stackLevel; K10); a TxProfile lives as long as its trans
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from runner.schedules.model import ChargingProfile, Purpose
 
 
 def install(held: tuple[ChargingProfile, ...], new: ChargingProfile) -> tuple[ChargingProfile, ...]:
     """`held` after the charger accepted `new` (same id: replaced, K01.FR.05)."""
     return (*(p for p in held if p.id != new.id), new)
+
+
+def bind(profile: ChargingProfile, transaction_id: str) -> ChargingProfile:
+    """A TxProfile sent inside RequestStartTransaction, bound to the transaction it started."""
+    return replace(profile, transaction_id=transaction_id)
 
 
 def clear(

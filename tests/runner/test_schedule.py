@@ -23,6 +23,7 @@ from runner.schedules import (
     Purpose,
     Supply,
     Transaction,
+    bind,
     clear,
     compare,
     composite_from_ocpp,
@@ -33,6 +34,7 @@ from runner.schedules import (
     period_at,
     profile_from_ocpp,
 )
+from runner.schedules.model import RateUnit
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 _ids = itertools.count(1)
@@ -90,8 +92,8 @@ def steps(schedule: CompositeSchedule) -> list[tuple[float, float | None]]:
 
 
 def comp(profiles: list[ChargingProfile], *, at: datetime = T0, duration: float = 3600, evse: int = 1,
-         unit: str = "A", **kw: Any) -> CompositeSchedule:
-    return composite_schedule(profiles, evse_id=evse, start=at, duration_s=duration, rate_unit=unit, **kw)  # type: ignore[arg-type]
+         unit: RateUnit = "A", **kw: Any) -> CompositeSchedule:
+    return composite_schedule(profiles, evse_id=evse, start=at, duration_s=duration, rate_unit=unit, **kw)
 
 
 TX1 = Transaction("tx-1", energy_from=T0)
@@ -364,6 +366,12 @@ def test_clear_by_id_by_criteria_and_all_keeps_external_constraints() -> None:
     assert clear(held, evse_id=1, purpose=Purpose.TX_DEFAULT) == (b, c, ems)
     assert clear(held, stack_level=1) == (a, c, ems)
     assert clear(held) == (ems,)
+
+
+def test_a_tx_profile_from_a_remote_start_counts_once_bound_to_its_transaction() -> None:
+    txp = profile("TxProfile", [(0, 20)], kind="Relative")  # sent inside RequestStartTransaction: no id yet
+    assert steps(comp([txp], transaction=TX1)) == [(0, None)]
+    assert steps(comp([bind(txp, "tx-1")], transaction=TX1)) == [(0, 20)]
 
 
 def test_end_transaction_drops_its_tx_profiles_only() -> None:

@@ -22,6 +22,7 @@ import pytest
 from lab.twin.blocks.k_smart_charging import SmartCharging
 from lab.twin.smart_charging import ProfileStore, parse_profile
 from runner.schedules import (
+    CompositeSchedule,
     Limit,
     Supply,
     Transaction,
@@ -31,6 +32,7 @@ from runner.schedules import (
     install,
     profile_from_ocpp,
 )
+from runner.schedules.model import RateUnit
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 HARDWARE_A = 32.0  # the twin station's max_current_a: its local limit, given to the harness too
@@ -67,7 +69,7 @@ def sent(purpose: str, periods: list[tuple[int, float] | tuple[int, float, int]]
 class Case:
     profiles: list[tuple[int, dict[str, Any]]]
     evse: int = 1
-    unit: str = "A"
+    unit: RateUnit = "A"
     duration: int = 3600
     tx_from: datetime | None = None  # a transaction "tx-1" on EVSE 1, ready for energy from then
     supply: Supply = field(default_factory=Supply)
@@ -92,12 +94,12 @@ def twin_reports(case: Case) -> dict[str, Any]:
     return answer.schedule
 
 
-def harness_expects(case: Case):  # type: ignore[no-untyped-def]
+def harness_expects(case: Case) -> CompositeSchedule:
     held: tuple[Any, ...] = ()
     for evse, data in case.profiles:
         held = install(held, profile_from_ocpp(evse, data))
     tx = Transaction("tx-1", case.tx_from) if case.tx_from else None
-    return composite_schedule(held, evse_id=case.evse, start=T0, duration_s=case.duration, rate_unit=case.unit,  # type: ignore[arg-type]
+    return composite_schedule(held, evse_id=case.evse, start=T0, duration_s=case.duration, rate_unit=case.unit,
                               supply=case.supply, transaction=tx, local_limit=Limit(HARDWARE_A, "A"))
 
 
