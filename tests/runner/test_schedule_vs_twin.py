@@ -81,7 +81,12 @@ def twin_reports(case: Case) -> dict[str, Any]:
     store = ProfileStore(evses=2, voltage_v=case.supply.voltage_v, phases=case.supply.phases)
     active = {1: "tx-1"} if case.tx_from else {}
     for evse, data in case.profiles:
-        store.add(parse_profile(evse, snake(data)), active_tx=active)
+        parsed = parse_profile(evse, snake(data))
+        if parsed.purpose == "ChargingStationExternalConstraints":
+            # Only the station installs these (its EMS input); the CSMS path refuses them, rightly.
+            store.profiles.append(parsed)
+        else:
+            store.add(parsed, active_tx=active)
     block = SmartCharging.__new__(SmartCharging)
     block.station = SimpleNamespace(evses=2, nominal_voltage_v=case.supply.voltage_v, phases=case.supply.phases,
                                     max_current_a=HARDWARE_A)
@@ -137,6 +142,10 @@ AGREE = {
     "recurring not before its first start": Case([
         sent("TxDefaultProfile", [(0, 6)], pid=1, kind="Recurring", recurrencyKind="Daily",
              start=T0 + timedelta(hours=1))], duration=7200),
+    "external constraints on the station cap": Case([
+        sent("TxDefaultProfile", [(0, 32)], pid=1),
+        sent("ChargingStationExternalConstraints", [(0, 20)], pid=2, evse=0, start=T0 + timedelta(seconds=100),
+             duration=600)], duration=1200),
     "W on three phases, in A": Case([sent("TxDefaultProfile", [(0, 11040)], pid=1, unit="W")]),
     "A on three phases, in W": Case([sent("TxDefaultProfile", [(0, 16), (60, 10)], pid=1)], unit="W"),
 }
@@ -159,6 +168,13 @@ DISAGREE = {
     "Relative default without a transaction": (
         Case([sent("TxDefaultProfile", [(0, 16), (600, 6)], pid=1, kind="Relative")], duration=900),
         "twin evaluates a Relative schedule at 0 s into it at every instant (6 A from 600 s expected)"),
+    # External constraints may be set for one EVSE (NotifyChargingLimitRequest.evseId: absent or 0 means the
+    # whole station (check)); the EVSE's composite is capped by them. The twin reads external constraints on
+    # evseId 0 only (ProfileStore.station_limit_a), so an EVSE-level one is ignored.
+    "external constraint on the EVSE": (
+        Case([sent("TxDefaultProfile", [(0, 32)], pid=1),
+              sent("ChargingStationExternalConstraints", [(0, 10)], pid=2, evse=1)]),
+        "twin ignores ChargingStationExternalConstraints set on an EVSE (10 A expected, 32 A)"),
     # A limit has at most one decimal in its own unit (ChargingSchedulePeriodType.limit): 11000 W asked in W
     # is 11000.0 W. The twin rounds to 0.1 A first (15.9 A) and multiplies back: 10971 W. Within the default
     # tolerance (0.1 A), so a spec would pass; judged here to the watt.
@@ -198,3 +214,4 @@ def test_the_disagreements_are_what_the_reasons_say() -> None:
     assert mismatches("W station max over a one-phase EVSE") == [(0.5, 32, 16)]
     assert mismatches("Relative default without a transaction") == [(600.5, 6, 16)]
     assert mismatches("W limit reported in W, to the watt") == [(0.5, 11000, 10971)]
+    assert mismatches("external constraint on the EVSE") == [(0.5, 10, 32)]
