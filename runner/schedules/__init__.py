@@ -5,12 +5,14 @@
                                   transaction=Transaction("tx-1", energy_from=plugged_and_authorized))
     verdict = compare(expected, composite_from_ocpp(response["schedule"]))
 
-model: the typed data; parse: OCPP JSON in; installed: what the charger holds; composite: the rules;
-compare: a reported composite against the expected one.
+model: the typed data; parse: OCPP JSON in; installed: what the charger holds; frames: the same,
+replayed from a scenario's record; composite: the rules; compare: a reported composite against the
+expected one.
 """
 
 from runner.schedules.compare import Comparison, Mismatch, compare, in_unit
 from runner.schedules.composite import composite_schedule, period_at
+from runner.schedules.frames import Held, held_from_frames
 from runner.schedules.installed import bind, clear, end_transaction, install
 from runner.schedules.model import (
     ChargingProfile,
@@ -32,6 +34,7 @@ __all__ = [
     "Comparison",
     "CompositePeriod",
     "CompositeSchedule",
+    "Held",
     "Kind",
     "Limit",
     "Mismatch",
@@ -48,6 +51,7 @@ __all__ = [
     "composite_from_ocpp",
     "composite_schedule",
     "end_transaction",
+    "held_from_frames",
     "in_unit",
     "install",
     "parse_time",

@@ -8,16 +8,20 @@ Profiles are written as the harness sends them (camelCase JSON) and go through p
 from __future__ import annotations
 
 import itertools
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from instruments.clock import Clock
+from runner.recorder import Recorder
 from runner.schedules import (
     ChargingProfile,
     CompositePeriod,
     CompositeSchedule,
+    Held,
     Limit,
     ProfileError,
     Purpose,
@@ -29,6 +33,7 @@ from runner.schedules import (
     composite_from_ocpp,
     composite_schedule,
     end_transaction,
+    held_from_frames,
     in_unit,
     install,
     period_at,
@@ -504,3 +509,89 @@ def test_composite_period_lookup() -> None:
     s = CompositeSchedule(1, T0, 100, "A", (CompositePeriod(0, 10, 3), CompositePeriod(50, 5, 3)))
     assert s.at(-1) is None and s.at(100) is None
     assert s.at(49.9).limit == 10 and s.at(50).limit == 5  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------- rebuilt from a scenario's record
+
+
+class Exchange:
+    """A scenario's OCPP record, written through the real Recorder (frames as the harness keeps them)."""
+
+    def __init__(self) -> None:
+        self.rec = Recorder(Clock(start_wall=T0))
+        self.rec.begin(None)
+        self.n = 0
+        self.t = 0.0
+
+    def call(self, action: str, request: dict[str, Any], answer: dict[str, Any]) -> None:
+        self.n += 1
+        self.t += 1
+        self.rec.frame(station="CS1", direction="tx", raw=json.dumps([2, str(self.n), action, request]), t=self.t)
+        self.rec.frame(station="CS1", direction="rx", raw=json.dumps([3, str(self.n), answer]), t=self.t)
+
+    def event(self, event_type: str, tx: str, at: datetime, **info: Any) -> None:
+        self.n += 1
+        self.t += 1
+        payload: dict[str, Any] = {"eventType": event_type, "timestamp": iso(at), "triggerReason": "Authorized",
+                                   "seqNo": 0, "transactionInfo": {"transactionId": tx, **info}}
+        if event_type == "Started":
+            payload["evse"] = {"id": 2, "connectorId": 1}
+        self.rec.frame(station="CS1", direction="rx", raw=json.dumps([2, f"c{self.n}", "TransactionEvent", payload]),
+                       t=self.t)
+
+    def held(self) -> Held:
+        return held_from_frames(self.rec.frames(station="CS1"))
+
+
+def raw_profile(pid: int, purpose: str = "TxDefaultProfile", limit: float = 16, **extra: Any) -> dict[str, Any]:
+    schedule: dict[str, Any] = {"id": 1, "chargingRateUnit": "A",
+                                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": limit}]}
+    kind = "Relative" if purpose == "TxProfile" else "Absolute"
+    if kind == "Absolute":
+        schedule["startSchedule"] = iso(T0)
+    return {"id": pid, "stackLevel": 0, "chargingProfilePurpose": purpose, "chargingProfileKind": kind,
+            "chargingSchedule": [schedule], **extra}
+
+
+def test_only_accepted_profiles_are_held_and_an_accepted_clear_removes() -> None:
+    ex = Exchange()
+    ex.call("SetChargingProfile", {"evseId": 1, "chargingProfile": raw_profile(1)}, {"status": "Accepted"})
+    ex.call("SetChargingProfile", {"evseId": 1, "chargingProfile": raw_profile(2, limit=8)}, {"status": "Rejected"})
+    ex.call("SetChargingProfile", {"evseId": 0, "chargingProfile": raw_profile(3, "ChargingStationMaxProfile")},
+            {"status": "Accepted"})
+    assert [p.id for p in ex.held().profiles] == [1, 3]
+    ex.call("ClearChargingProfile", {"chargingProfileCriteria": {"chargingProfilePurpose": "TxDefaultProfile"}},
+            {"status": "Accepted"})
+    assert [p.id for p in ex.held().profiles] == [3]
+    ex.call("ClearChargingProfile", {"chargingProfileId": 3}, {"status": "Unknown"})
+    assert [p.id for p in ex.held().profiles] == [3]
+
+
+def test_remote_start_profile_binds_to_its_transaction_and_relative_counts_from_power_offered() -> None:
+    ex = Exchange()
+    ex.call("RequestStartTransaction", {"idToken": {"idToken": "A1", "type": "ISO14443"}, "remoteStartId": 7,
+                                        "chargingProfile": raw_profile(9, "TxProfile", limit=10)},
+            {"status": "Accepted"})
+    ex.event("Started", "tx-9", T0, remoteStartId=7, chargingState="EVConnected")
+    ex.event("Updated", "tx-9", T0 + timedelta(seconds=40), chargingState="Charging")
+    held = ex.held()
+    assert held.transactions == {2: Transaction("tx-9", T0 + timedelta(seconds=40))}
+    (txp,) = held.profiles
+    assert (txp.evse_id, txp.transaction_id) == (2, "tx-9")  # the EVSE the charger chose
+    got = composite_schedule(held.profiles, evse_id=2, start=T0, duration_s=60, rate_unit="A",
+                             transaction=held.transactions[2])
+    assert steps(got) == [(0, None), (40, 10)]  # the Relative schedule runs once power is offered
+    ex.event("Ended", "tx-9", T0 + timedelta(minutes=5), chargingState="Idle")
+    assert ex.held() == Held((), {})
+    ex.event("Updated", "tx-9", T0 + timedelta(minutes=4), offline=True)  # late: changes nothing
+    assert ex.held() == Held((), {})
+
+
+def test_an_accepted_profile_the_charger_must_refuse_makes_the_composite_unpredictable() -> None:
+    ex = Exchange()
+    bad = raw_profile(4)
+    bad["chargingSchedule"][0]["chargingSchedulePeriod"][0]["startPeriod"] = 30
+    ex.call("SetChargingProfile", {"evseId": 1, "chargingProfile": bad}, {"status": "Accepted"})
+    must_refuse = r"accepted a SetChargingProfile it must refuse \(sent at t=1\.0 s\).*K01\.FR\.31"
+    with pytest.raises(ProfileError, match=must_refuse):
+        ex.held()
