@@ -12,9 +12,9 @@ purposes" in Part 2's smart-charging section; the K01 requirements cited inline)
 
 1. A profile applies at time t when t is in [validFrom, validTo) and its schedule is running at t:
    Absolute from startSchedule; Recurring from the latest startSchedule + k x cycle (Daily 24 h,
-   Weekly 7 d) not after t, and not before the first startSchedule; Relative from the moment the EVSE
-   became ready to deliver energy (errata 2023-12 on Relative), or from X when there is no transaction
-   (the schedule a session starting now would get). A schedule with a duration stops after it; the
+   Weekly 7 d) not after t, and not before the first startSchedule (check); Relative from the moment
+   the EVSE became ready to deliver energy (errata 2023-12 on Relative), or from X when there is no
+   transaction (check: the schedule a session starting now would get). A schedule with a duration stops after it; the
    last period lasts otherwise (a Recurring one until its next recurrence).
 2. Within one purpose, the applying profile with the highest stackLevel prevails; a higher stackLevel
    whose schedule has ended (or not begun) leaves the time to the lower ones. No two profiles of the

@@ -463,6 +463,11 @@ def test_the_same_schedule_agrees_even_a_second_late_and_in_snake_case() -> None
     assert compare(expected_16_then_6(), got).agrees
 
 
+def test_a_charger_that_took_x_a_second_earlier_agrees() -> None:
+    got = reported(T0 - timedelta(seconds=1), [{"startPeriod": 0, "limit": 16}, {"startPeriod": 601, "limit": 6}])
+    assert compare(expected_16_then_6(), got).agrees
+
+
 def test_a_boundary_later_than_the_slack_is_a_mismatch_named_with_its_span() -> None:
     got = reported(T0, [{"startPeriod": 0, "limit": 16}, {"startPeriod": 660, "limit": 6}])
     result = compare(expected_16_then_6(), got)
