@@ -7,11 +7,12 @@
 
 model: the typed data; parse: OCPP JSON in; installed: what the charger holds; frames: the same,
 replayed from a scenario's record; composite: the rules; compare: a reported composite against the
-expected one.
+expected one; exchange: every GetCompositeSchedule of a record judged that way.
 """
 
 from runner.schedules.compare import Comparison, Mismatch, compare, in_unit
 from runner.schedules.composite import composite_schedule, period_at
+from runner.schedules.exchange import CompositeCheck, check_composites
 from runner.schedules.frames import Held, held_from_frames
 from runner.schedules.installed import bind, clear, end_transaction, install
 from runner.schedules.model import (
@@ -32,6 +33,7 @@ from runner.schedules.parse import ProfileError, composite_from_ocpp, parse_time
 __all__ = [
     "ChargingProfile",
     "Comparison",
+    "CompositeCheck",
     "CompositePeriod",
     "CompositeSchedule",
     "Held",
@@ -46,6 +48,7 @@ __all__ = [
     "Supply",
     "Transaction",
     "bind",
+    "check_composites",
     "clear",
     "compare",
     "composite_from_ocpp",

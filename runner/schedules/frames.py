@@ -33,6 +33,8 @@ class FrameLike(Protocol):
     @property
     def t(self) -> float: ...
     @property
+    def wall(self) -> str: ...  # ISO UTC time the frame crossed the harness
+    @property
     def direction(self) -> str: ...  # "tx": the harness sent it; "rx": the charger did
     @property
     def message_type(self) -> int | None: ...

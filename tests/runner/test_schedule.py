@@ -28,6 +28,7 @@ from runner.schedules import (
     Supply,
     Transaction,
     bind,
+    check_composites,
     clear,
     compare,
     composite_from_ocpp,
@@ -481,8 +482,8 @@ def test_a_wrong_limit_is_a_mismatch_and_a_tenth_of_an_amp_is_not() -> None:
     assert compare(expected_16_then_6(), reported(T0, [{"startPeriod": 0, "limit": 15.9},
                                                        {"startPeriod": 600, "limit": 6.1}])).agrees
     result = compare(expected_16_then_6(), reported(T0, [{"startPeriod": 0, "limit": 16}]))
-    # The slack trims both ends of the span: 2 s after the boundary at 600 s, 2 s before the end.
-    assert [(m.from_s, m.to_s, m.expected, m.reported) for m in result.mismatches] == [(602, 898, 6, 16)]
+    # The slack trims the span after the boundary at 600 s; the window's end is no limit change.
+    assert [(m.from_s, m.to_s, m.expected, m.reported) for m in result.mismatches] == [(602, 900, 6, 16)]
 
 
 def test_a_reported_schedule_in_watts_is_judged_in_amps() -> None:
@@ -502,7 +503,7 @@ def test_spans_no_profile_constrains_are_listed_not_judged() -> None:
     got = reported(T0, [{"startPeriod": 0, "limit": 10}, {"startPeriod": 300, "limit": 32}])
     result = compare(expected, got)
     assert result.agrees
-    assert result.unjudged == ((302, 898),)
+    assert result.unjudged == ((302, 900),)
 
 
 def test_composite_from_ocpp_refuses_a_schedule_without_start() -> None:
@@ -600,3 +601,41 @@ def test_an_accepted_profile_the_charger_must_refuse_makes_the_composite_unpredi
     must_refuse = r"accepted a SetChargingProfile it must refuse \(sent at t=1\.0 s\).*K01\.FR\.31"
     with pytest.raises(ProfileError, match=must_refuse):
         ex.held()
+
+
+# ---------------------------------------------------------------- every GetCompositeSchedule of a record
+
+
+def ask_composite(ex: Exchange, evse: int, duration: int, answer: dict[str, Any] | None,
+                  error: str | None = None) -> None:
+    ex.n += 1
+    ex.t += 1
+    ex.rec.frame(station="CS1", direction="tx", t=ex.t,
+                 raw=json.dumps([2, str(ex.n), "GetCompositeSchedule", {"evseId": evse, "duration": duration}]))
+    raw = [4, str(ex.n), error, "", {}] if error else [3, str(ex.n), answer]
+    ex.rec.frame(station="CS1", direction="rx", t=ex.t, raw=json.dumps(raw))
+
+
+def test_each_composite_request_is_judged_against_the_profiles_held_at_that_moment() -> None:
+    ex = Exchange()
+    ex.call("SetChargingProfile", {"evseId": 1, "chargingProfile": raw_profile(1, limit=16)}, {"status": "Accepted"})
+    x1 = T0 + timedelta(seconds=ex.t + 1)
+    ask_composite(ex, 1, 600, {"status": "Accepted", "schedule": {
+        "evseId": 1, "duration": 600, "scheduleStart": iso(x1), "chargingRateUnit": "A",
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}]}})
+    ex.call("SetChargingProfile", {"evseId": 1, "chargingProfile": raw_profile(1, limit=8)}, {"status": "Accepted"})
+    x2 = T0 + timedelta(seconds=ex.t + 1)
+    ask_composite(ex, 1, 600, {"status": "Accepted", "schedule": {  # still the old limit: wrong
+        "evseId": 1, "duration": 600, "scheduleStart": iso(x2), "chargingRateUnit": "A",
+        "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16.0}]}})
+    ask_composite(ex, 3, 600, {"status": "Rejected"})
+    ask_composite(ex, 1, 600, None, error="NotImplemented")
+    checks = check_composites(ex.rec.frames(station="CS1"), local_limits={1: Limit(32, "A")})
+    assert [c.agrees for c in checks] == [True, False, False, False]
+    assert [c.describe() for c in checks] == [
+        "GetCompositeSchedule for evse 1 sent at t=2.0 s: the charger's composite matches the profiles sent",
+        "GetCompositeSchedule for evse 1 sent at t=4.0 s: from 0 s to 600 s: expected 8 A "
+        "(set by TxDefaultProfile #1 (stackLevel 0, evse 1)), the charger reported 16 A",
+        "GetCompositeSchedule for evse 3 sent at t=5.0 s: the charger gave no schedule (Rejected)",
+        "GetCompositeSchedule for evse 1 sent at t=6.0 s: the charger gave no schedule (NotImplemented)",
+    ]

@@ -210,8 +210,8 @@ def test_the_disagreements_are_what_the_reasons_say() -> None:
                          limit_tolerance=case.tolerance)
         return [(m.from_s, m.expected, m.reported) for m in result.mismatches]
 
-    assert mismatches("A on one phase, in W") == [(0.5, 3680, 11040)]
-    assert mismatches("W station max over a one-phase EVSE") == [(0.5, 32, 16)]
+    assert mismatches("A on one phase, in W") == [(0, 3680, 11040)]
+    assert mismatches("W station max over a one-phase EVSE") == [(0, 32, 16)]
     assert mismatches("Relative default without a transaction") == [(600.5, 6, 16)]
-    assert mismatches("W limit reported in W, to the watt") == [(0.5, 11000, 10971)]
-    assert mismatches("external constraint on the EVSE") == [(0.5, 10, 32)]
+    assert mismatches("W limit reported in W, to the watt") == [(0, 11000, 10971)]
+    assert mismatches("external constraint on the EVSE") == [(0, 10, 32)]
