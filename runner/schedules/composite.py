@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from runner.schedules.model import (
@@ -53,6 +54,16 @@ from runner.schedules.model import (
 )
 
 _EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """One limit in force at an instant, before the limits meet: its value in its unit, on its phases."""
+
+    limit: float
+    rate_unit: RateUnit
+    phases: int
+    by: str
 
 
 def applies_to(profile: ChargingProfile, evse_id: int, transaction: Transaction | None) -> bool:
@@ -153,8 +164,8 @@ def _bounds_at(
     relative_origin: datetime,
     supply: Supply,
     local_limit: Limit | None,
-) -> list[tuple[float, str, int, RateUnit]]:
-    """(limit, who, phases, unit) of every limit in force at `t`, before they meet (rules 3-4)."""
+) -> list[_Bound]:
+    """Every limit in force at `t`, the EVSE's own first (rules 3-4)."""
     by_purpose: dict[Purpose, list[ChargingProfile]] = {}
     for p in profiles:
         by_purpose.setdefault(p.purpose, []).append(p)
@@ -169,28 +180,27 @@ def _bounds_at(
         chosen.append(station_max)
     external = by_purpose.get(Purpose.EXTERNAL, [])
     # External constraints on the station and on the EVSE both hold: each scope's prevailing one caps.
-    for scope in {p.evse_id for p in external}:
+    for scope in sorted({p.evse_id for p in external}):
         ext = _prevailing([p for p in external if p.evse_id == scope], t, relative_origin)
         if ext is not None:
             chosen.append(ext)
-    bounds = [(q.limit, p.label(), _phases(q.number_phases, supply), p.schedule.rate_unit) for p, q in chosen]
+    bounds = [_Bound(q.limit, p.schedule.rate_unit, _phases(q.number_phases, supply), p.label()) for p, q in chosen]
     if local_limit is not None:
-        bounds.append(
-            (local_limit.value, "the local limit", _phases(local_limit.number_phases, supply), local_limit.rate_unit)
-        )
+        phases = _phases(local_limit.number_phases, supply)
+        bounds.append(_Bound(local_limit.value, local_limit.rate_unit, phases, "the local limit"))
     return bounds
 
 
-def _meet(bounds: list[tuple[float, str, int, RateUnit]], supply: Supply) -> tuple[float | None, int, str]:
+def _meet(bounds: list[_Bound], supply: Supply) -> tuple[float | None, int, str]:
     """Rule 5: the lowest limit as A per phase on the fewest phases; None when nothing constrains."""
     if not bounds:
         return None, supply.phases, ""
-    phases = min(b[2] for b in bounds)
+    phases = min(b.phases for b in bounds)
     best_amps, best_by = math.inf, ""
-    for limit, by, _, unit in bounds:
-        amps = limit if unit == "A" else limit / (supply.voltage_v * phases)
+    for b in bounds:
+        amps = b.limit if b.rate_unit == "A" else b.limit / (supply.voltage_v * phases)
         if amps < best_amps - _EPSILON:  # on a tie the first named (the EVSE's own profile) is reported
-            best_amps, best_by = amps, by
+            best_amps, best_by = amps, b.by
     return best_amps, phases, best_by
 
 
