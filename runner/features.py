@@ -94,7 +94,7 @@ def require_capability(run: ScenarioRun, capability: str, *, present: bool = Tru
         raise BenchError(None, f"the bench file does not say whether the charger has capability {capability}: add "
                                f"{capability} = true or false to {where} (declared: {others})")
     feature = f"capability {capability}"
-    said = f"the bench file declares {capability} = {str(declared).lower()} ({where})"
+    said = f"the bench file declares {capability} = {str(declared).lower()} in {where}"
     run.recorder.event("feature", station=station.id, feature=feature, supported=declared, said=said)
     if declared != present:
         raise NotSupportedByCharger(feature, said, wanted_absent=not present)
