@@ -210,6 +210,18 @@ def _differences(rows: dict[str, Row], results: dict[str, list[tuple[str, str]]]
     return problems
 
 
+def test_a_skipped_row_wants_every_scenario_skipped_naming_its_feature() -> None:
+    row = Row("TC_B_28_CS", "Reset EVSE - Not Supported", "specs/octt/B/TC_B_28_CS.spec",
+              "skipped: capability EvseReset")
+    spec = row.spec or ""
+    lacks = "charger lacks an optional feature: capability EvseReset (the bench file declares EvseReset = false …)"
+    other = "charger lacks an optional feature: capability FixedCable (the bench file declares FixedCable = false …)"
+    assert _differences({spec: row}, {spec: [("skipped", lacks)]}) == {}
+    assert "a skip naming it" in _differences({spec: row}, {spec: [("skipped", other)]})[spec]
+    assert "a skip naming it" in _differences({spec: row}, {spec: [("skipped", lacks), ("passed", "")]})[spec]
+    assert "did not run" in _differences({spec: row}, {})[spec]
+
+
 @pytest.mark.octt_pack
 def test_the_pack_on_the_twin_does_what_the_table_says(tmp_path: Path) -> None:
     rows = {r.spec: r for r in table().values() if r.spec}
