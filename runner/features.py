@@ -96,6 +96,7 @@ def require_capability(run: ScenarioRun, capability: str, *, present: bool = Tru
     feature = f"capability {capability}"
     said = f"the bench file declares {capability} = {str(declared).lower()} in {where}"
     run.recorder.event("feature", station=station.id, feature=feature, supported=declared, said=said)
+    _write_capabilities(run)
     if declared != present:
         raise NotSupportedByCharger(feature, said, wanted_absent=not present)
     run.note(f"{feature} {'present' if present else 'absent'}: {said}")
@@ -107,6 +108,25 @@ def _run_folder(run: ScenarioRun) -> Path | None:
     if directory is None or len(directory.parents) < 3 or directory.parents[1].name != runs.EVIDENCE:
         return None
     return directory.parents[2]
+
+
+def _write_capabilities(run: ScenarioRun) -> None:
+    """The station's declared capabilities beside its device model in feature-matrix.json: a skip they decide
+    is then as traceable as one the device model decides."""
+    folder = _run_folder(run)
+    if folder is None:
+        return
+    station = run.station.config
+    with _lock, contextlib.suppress(OSError):
+        path = folder / MATRIX_JSON
+        everything: dict[str, Any] = {}
+        with contextlib.suppress(OSError, ValueError):
+            everything = json.loads(path.read_text(encoding="utf-8"))
+        entry = everything.setdefault(station.id, {})
+        if "capabilities" not in entry:
+            entry["capabilities"] = {"declared": dict(sorted(station.capabilities.items())),
+                                     "source": f"[stations.capabilities] in {run.session.config.path}"}
+            runs.write_json(path, everything)
 
 
 def _write(run: ScenarioRun, station: str, matrix: Matrix) -> None:
@@ -126,7 +146,8 @@ def _write(run: ScenarioRun, station: str, matrix: Matrix) -> None:
         everything: dict[str, Any] = {}
         with contextlib.suppress(OSError, ValueError):
             everything = json.loads(path.read_text(encoding="utf-8"))
-        everything[station] = {"read_at_t": run.clock.now(), **data}
+        kept = {k: v for k, v in everything.get(station, {}).items() if k == "capabilities"}
+        everything[station] = {"read_at_t": run.clock.now(), **data, **kept}
         runs.write_json(path, everything)
         with_header = [m.as_csv(sid) for sid, (_, m) in sorted(_cache.get(run.session, {}).items())]
         (folder / MATRIX_CSV).write_text("".join(

@@ -1,10 +1,12 @@
 """The requirement forms end to end on the twin (a pytester subprocess at 30x, tests/runner/fixtures/
 requirements.spec): a scenario whose variable or capability the twin has runs; one whose variable cannot be
 set to the value the case needs, or for chargers without a capability the twin has, is skipped with a reason
-naming the feature, at its line; a capability the bench file does not declare is broken, naming the key."""
+naming the feature, at its line; a capability the bench file does not declare is broken, naming the key. The
+declared capabilities go into the run's feature-matrix.json beside the device model they complement."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -30,3 +32,8 @@ def test_requirements_run_skip_naming_the_feature_or_break_when_undeclared(pytes
     assert "BROKEN (a bench fault, not a charger failure)" in text
     assert ("the bench file does not say whether the charger has capability SharedReader: add SharedReader = true "
             "or false to [stations.capabilities] of station 'TWIN-AC22-001'") in text
+    (run,) = (pytester.path / "out" / "runs").iterdir()
+    station = json.loads((run / "feature-matrix.json").read_text())["TWIN-AC22-001"]
+    assert station["capabilities"]["declared"]["EvseReset"] is True
+    assert station["capabilities"]["source"].startswith("[stations.capabilities] in ")
+    assert station["controllers"] and "required" in station  # the device model's matrix is kept beside them
