@@ -63,6 +63,7 @@ STANDARD_COMPONENTS: frozenset[str] = frozenset({
 # facts about a charger that OCPP 2.0.1's device model does not carry and that catalogue cases take as
 # prerequisites. The bench file declares them per station ([stations.capabilities], lab/bench.py).
 CAPABILITIES: dict[str, str] = {
+    "EnergyMeter": "an energy meter: meter values are measured (J01, J02)",
     "EvseReset": "Reset with an evseId resets that EVSE alone (B11, B12)",
     "SummaryInventory": "answers GetBaseReport SummaryInventory, the optional report base (B07)",
     "FixedCable": "a permanently attached cable (E10)",
