@@ -25,6 +25,9 @@ BUILTIN_STEPS: dict[str, str] = {
     "csms.drops_and_refuses": "csms drops the connection and refuses reconnects for {duration:time}",
     "csms.accepts": "csms accepts reconnects",
     "csms.sets_variable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string}",
+    # The catalogue's "set where writable": Accepted, or Rejected by a read-only variable that already holds it.
+    "csms.sets_variable_where_writable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string} "
+                                         "where writable",
     "csms.answers_boot": "csms answers BootNotification with {status:word} [every {interval:time}]",
     "csms.blocks_token": "csms blocks token {token:string}",
     # Answer rules (runner/csms/responses.py): for the Nth and/or a matching call only, once, N times or

@@ -202,6 +202,11 @@ def _cell(value: bool | None) -> str:
     return "" if value is None else str(value).lower()
 
 
+def same_value(actual: str, wanted: str) -> bool:
+    """A variable's value equals a wanted one, as `with value` compares them (for the steps)."""
+    return _same(actual, wanted)
+
+
 def _same(actual: str | None, wanted: str) -> bool:
     """An Actual value equals a wanted one: booleans without case, lists member by member in order."""
     if actual is None:

@@ -29,6 +29,7 @@ from runner.csms.errors import CsmsError
 from runner.csms.expect import bind
 from runner.csms.responses import AnswerRule
 from runner.errors import BenchError, ExpectationFailed
+from runner.feature_matrix import same_value
 
 StepFn = Callable[..., None]
 IMPLEMENTATIONS: dict[str, StepFn] = {}
@@ -384,6 +385,29 @@ def csms_sets_variable(run: ScenarioRun, variable: str, value: str, evse: int | 
     results = (out.response or {}).get("setVariableResult") or [{}]
     if out.error_code or results[0].get("attributeStatus") != "Accepted":
         raise ExpectationFailed(None, f"charger did not accept {variable} = {value}: {out.error_code or results}")
+
+
+@implements("csms.sets_variable_where_writable")
+def csms_sets_variable_where_writable(run: ScenarioRun, variable: str, value: str, evse: int | None = None) -> None:
+    """The catalogue's "set where writable": as `csms sets variable`, except that a Rejected answer passes when
+    GetVariables then reads the value already there (a read-only variable the case can use as it is; the
+    `charger supports variable … settable to` prerequisite lets such a charger in)."""
+    try:
+        csms_sets_variable(run, variable, value, evse)
+        return
+    except ExpectationFailed as refused:
+        if (run.last_outcome.response or {}).get("setVariableResult", [{}])[0].get("attributeStatus") != "Rejected":
+            raise
+        rejected = refused
+    out = _csms(run, "GetVariables", run.harness.get_variables(run.station.id, [variable_ref(variable, evse)],
+                                                                 timeout_s=CALL_TIMEOUT_S))
+    result = ((out.response or {}).get("getVariableResult") or [{}])[0]
+    have = result.get("attributeValue")
+    if result.get("attributeStatus") == "Accepted" and have is not None and same_value(have, value):
+        run.note(f"{variable} is not writable and already {have!r}: used as it is")
+        return
+    raise ExpectationFailed(None, f"{rejected.detail}; and it does not already hold {value!r}: GetVariables "
+                                  f"answered {out.error_code or result}")
 
 
 BOOT_STATUSES = ("Accepted", "Pending", "Rejected")

@@ -1,7 +1,8 @@
 """The requirement forms end to end on the twin (a pytester subprocess at 30x, tests/runner/fixtures/
 requirements.spec): a scenario whose variable or capability the twin has runs; one whose variable cannot be
 set to the value the case needs, or for chargers without a capability the twin has, is skipped with a reason
-naming the feature, at its line; a capability the bench file does not declare is broken, naming the key. The
+naming the feature, at its line; `csms sets variable … where writable` takes a read-only variable that already
+holds the value; a capability the bench file does not declare is broken, naming the key. The
 declared capabilities go into the run's feature-matrix.json beside the device model they complement."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ def test_requirements_run_skip_naming_the_feature_or_break_when_undeclared(pytes
     shutil.copy(SPEC, pytester.path / "requirements.spec")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfEs", "--speed", "30",
                                            f"--out={pytester.path / 'out'}", timeout=300)
-    result.assert_outcomes(passed=2, skipped=2, failed=1)
+    result.assert_outcomes(passed=3, skipped=2, failed=2)
     result.stdout.fnmatch_lines([
         "SKIPPED [[]1[]] requirements.spec:12: charger lacks an optional feature: variable "
         'OCPPCommCtrlr.UnlockOnEVSideDisconnect settable to "false" (the device model says: '
@@ -29,6 +30,10 @@ def test_requirements_run_skip_naming_the_feature_or_break_when_undeclared(pytes
         "'TWIN-AC22-001' in *twin.toml)",
     ])
     text = result.stdout.str()
+    # `csms sets variable … where writable`: a read-only variable already holding the value is used as it is;
+    # one holding another value fails, naming both answers
+    assert ("FAILED (the charger did not meet a criterion)" in text and "charger did not accept "
+            "TxCtrlr.StopTxOnEVSideDisconnect = false" in text and "and it does not already hold 'false'" in text)
     assert "BROKEN (a bench fault, not a charger failure)" in text
     assert ("the bench file does not say whether the charger has capability SharedReader: add SharedReader = true "
             "or false to [stations.capabilities] of station 'TWIN-AC22-001'") in text
