@@ -72,6 +72,13 @@ CAPABILITIES: dict[str, str] = {
     "SharedReader": "one idToken reader for several EVSEs (C01)",
     "UserInterface": "a display or other user interface (C01)",
     "TriggerMeterValues": "MeterValues sent on TriggerMessage (F06)",
+    "TriggerTransactionEvent": "TransactionEvent sent on TriggerMessage (F06)",
+    "TriggerStatusNotification": "StatusNotification sent on TriggerMessage (F06)",
+    "TriggerHeartbeat": "Heartbeat sent on TriggerMessage (F06)",
+    "TriggerBootNotification": "BootNotification sent on TriggerMessage (F06)",
+    "TriggerFirmwareStatusNotification": "FirmwareStatusNotification sent on TriggerMessage (F06, L01)",
+    "TriggerLogStatusNotification": "LogStatusNotification sent on TriggerMessage (F06, N01)",
+    "TriggerSignCombinedCertificate": "SignCertificate for the combined certificate sent on TriggerMessage (F06, A02)",
     "PersistentAuthCache": "the authorization cache survives a reboot (C10)",
 }
 
