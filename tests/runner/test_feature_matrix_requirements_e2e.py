@@ -42,3 +42,23 @@ def test_requirements_run_skip_naming_the_feature_or_break_when_undeclared(pytes
     assert station["capabilities"]["declared"]["EvseReset"] is True
     assert station["capabilities"]["source"].startswith("[stations.capabilities] in ")
     assert station["controllers"] and "required" in station  # the device model's matrix is kept beside them
+
+
+def test_a_twin_bench_without_a_capability_runs_the_cases_for_chargers_without_it(pytester: pytest.Pytester) -> None:
+    """The twin follows its bench file: declared without EVSE reset and the SummaryInventory report, it
+    Rejects EVSE resets and answers that report NotSupported, so TC_B_28/29_CS and TC_B_15_CS run and pass,
+    and TC_B_25_CS (for chargers with EVSE reset) is skipped naming the capability."""
+    pack = Path(__file__).resolve().parents[2] / "specs" / "octt" / "B"
+    for case in ("TC_B_15_CS", "TC_B_25_CS", "TC_B_28_CS", "TC_B_29_CS"):
+        shutil.copy(pack / f"{case}.spec", pytester.path / f"{case}.spec")
+    twin = (Path(__file__).resolve().parents[2] / "lab" / "benches" / "twin.toml").read_text(encoding="utf-8")
+    without = twin.replace("\nEvseReset = true", "\nEvseReset = false").replace(
+        "\nSummaryInventory = true", "\nSummaryInventory = false")
+    assert without.count("= false") >= twin.count("= false") + 2
+    (pytester.path / "without.toml").write_text(without, encoding="utf-8")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rs", "--speed", "60", "--bench",
+                                           str(pytester.path / "without.toml"), f"--out={pytester.path / 'out'}",
+                                           timeout=300)
+    result.assert_outcomes(passed=3, skipped=1)
+    result.stdout.fnmatch_lines(["SKIPPED [[]1[]] TC_B_25_CS.spec:9: charger lacks an optional feature: capability "
+                                 "EvseReset (the bench file declares EvseReset = false in *without.toml)"])

@@ -5,7 +5,12 @@ Reset without an evseId reboots the whole station. With one, the twin resets tha
 individual EVSE is optional; the twin bench declares it, lab/benches/twin.toml `EvseReset`): the station
 stays up and connected (Part 6 errata 2023-12, TC_B_26_CS: no reboot), the EVSE's transaction ends with
 ResetCommand / ImmediateReset (Immediate, TC_B_27_CS) or the reset waits for it to end (OnIdle: Scheduled,
-TC_B_26_CS), a pending remote start is void, and the EVSE reports its connector again once it is back."""
+TC_B_26_CS), a pending remote start is void, and the EVSE reports its connector again once it is back.
+
+The optional parts follow the bench file's declaration for the station ([stations.capabilities]): a twin
+bench that declares `EvseReset = false` gets EVSE resets Rejected, `SummaryInventory = false` gets that
+report NotSupported, so the cases for chargers without them (TC_B_28/29_CS, TC_B_15_CS) run on the twin too.
+Undeclared, the twin has both."""
 
 from __future__ import annotations
 
@@ -118,8 +123,14 @@ class Provisioning(ChargerCore):
         elif (component, name) == ("OCPPCommCtrlr", "HeartbeatInterval"):
             self._heartbeat_s = float(self.device.int(component, name))
 
+    def _has(self, capability: str) -> bool:
+        """An optional feature the bench file may switch off for this station (undeclared: on)."""
+        return self.station.capabilities.get(capability, True)
+
     def on_get_base_report(self, request_id: int, report_base: str) -> res.GetBaseReport:
-        if report_base not in ("ConfigurationInventory", "FullInventory", "SummaryInventory"):
+        bases = ("ConfigurationInventory", "FullInventory") + (("SummaryInventory",) if self._has("SummaryInventory")
+                                                               else ())
+        if report_base not in bases:
             return res.GetBaseReport(status="NotSupported")
         entries = self.device.report_data()
         if report_base == "ConfigurationInventory":
@@ -151,6 +162,12 @@ class Provisioning(ChargerCore):
         )
 
     def on_reset(self, kind: str, evse_id: int | None) -> res.Reset:
+        if evse_id is not None and not self._has("EvseReset"):
+            # reasonCode is string[0..20] in the schema; a longer one would break the reply itself.
+            return res.Reset(
+                status="Rejected",
+                status_info={"reason_code": "UnsupportedRequest", "additional_info": "EVSE reset not supported"},
+            )
         if evse_id is not None:
             e = self.evses.get(evse_id)
             if e is None:
@@ -171,6 +188,8 @@ class Provisioning(ChargerCore):
 
     def after_reset(self, kind: str, evse_id: int | None) -> None:
         assert self._loop is not None
+        if evse_id is not None and not self._has("EvseReset"):
+            return
         if evse_id is not None:
             e = self.evses.get(evse_id)
             if e is not None and not e.reset_pending:
