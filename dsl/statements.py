@@ -25,6 +25,9 @@ BUILTIN_STEPS: dict[str, str] = {
     "csms.drops_and_refuses": "csms drops the connection and refuses reconnects for {duration:time}",
     "csms.accepts": "csms accepts reconnects",
     "csms.sets_variable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string}",
+    # The catalogue's "set where writable": Accepted, or Rejected by a read-only variable that already holds it.
+    "csms.sets_variable_where_writable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string} "
+                                         "where writable",
     "csms.answers_boot": "csms answers BootNotification with {status:word} [every {interval:time}]",
     "csms.blocks_token": "csms blocks token {token:string}",
     # Answer rules (runner/csms/responses.py): for the Nth and/or a matching call only, once, N times or
@@ -43,6 +46,14 @@ BUILTIN_STEPS: dict[str, str] = {
     "charger.reports_required_variables": "charger reports every required variable",
     "charger.reports_characteristics": "charger reports every variable with its characteristics",
     "charger.supports": "charger supports {feature:feature}",
+    # What a case takes as given beyond "present and not false" (runner/features.py): a variable reported at
+    # all, writable, with a value, or settable to one; a capability outside the device model (bench file).
+    "charger.supports_variable": "charger supports variable {variable:variable}",
+    "charger.supports_writable": "charger supports variable {variable:variable} writable",
+    "charger.supports_value": "charger supports variable {variable:variable} with value {value:string}",
+    "charger.supports_settable": "charger supports variable {variable:variable} settable to {value:string}",
+    "charger.supports_capability": "charger supports capability {capability:capability}",
+    "charger.lacks_capability": "charger lacks capability {capability:capability}",
     "wait": "wait {duration:time}",
 }
 

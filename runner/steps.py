@@ -29,6 +29,7 @@ from runner.csms.errors import CsmsError
 from runner.csms.expect import bind
 from runner.csms.responses import AnswerRule
 from runner.errors import BenchError, ExpectationFailed
+from runner.feature_matrix import same_value
 
 StepFn = Callable[..., None]
 IMPLEMENTATIONS: dict[str, StepFn] = {}
@@ -386,6 +387,29 @@ def csms_sets_variable(run: ScenarioRun, variable: str, value: str, evse: int | 
         raise ExpectationFailed(None, f"charger did not accept {variable} = {value}: {out.error_code or results}")
 
 
+@implements("csms.sets_variable_where_writable")
+def csms_sets_variable_where_writable(run: ScenarioRun, variable: str, value: str, evse: int | None = None) -> None:
+    """The catalogue's "set where writable": as `csms sets variable`, except that a Rejected answer passes when
+    GetVariables then reads the value already there (a read-only variable the case can use as it is; the
+    `charger supports variable … settable to` prerequisite lets such a charger in)."""
+    try:
+        csms_sets_variable(run, variable, value, evse)
+        return
+    except ExpectationFailed as refused:
+        if (run.last_outcome.response or {}).get("setVariableResult", [{}])[0].get("attributeStatus") != "Rejected":
+            raise
+        rejected = refused
+    out = _csms(run, "GetVariables", run.harness.get_variables(run.station.id, [variable_ref(variable, evse)],
+                                                                 timeout_s=CALL_TIMEOUT_S))
+    result = ((out.response or {}).get("getVariableResult") or [{}])[0]
+    have = result.get("attributeValue")
+    if result.get("attributeStatus") == "Accepted" and have is not None and same_value(have, value):
+        run.note(f"{variable} is not writable and already {have!r}: used as it is")
+        return
+    raise ExpectationFailed(None, f"{rejected.detail}; and it does not already hold {value!r}: GetVariables "
+                                  f"answered {out.error_code or result}")
+
+
 BOOT_STATUSES = ("Accepted", "Pending", "Rejected")
 CALLERROR_CODES = ("FormatViolation", "GenericError", "InternalError", "MessageTypeNotSupported", "NotImplemented",
                    "NotSupported", "OccurrenceConstraintViolation", "PropertyConstraintViolation", "ProtocolError",
@@ -477,6 +501,36 @@ def charger_reports_characteristics(run: ScenarioRun) -> None:
 @implements("charger.supports")
 def charger_supports(run: ScenarioRun, feature: str) -> None:
     features.require(run, feature)
+
+
+@implements("charger.supports_variable")
+def charger_supports_variable(run: ScenarioRun, variable: str) -> None:
+    features.require_variable(run, variable)
+
+
+@implements("charger.supports_writable")
+def charger_supports_writable(run: ScenarioRun, variable: str) -> None:
+    features.require_variable(run, variable, writable=True)
+
+
+@implements("charger.supports_value")
+def charger_supports_value(run: ScenarioRun, variable: str, value: str) -> None:
+    features.require_variable(run, variable, value=value)
+
+
+@implements("charger.supports_settable")
+def charger_supports_settable(run: ScenarioRun, variable: str, value: str) -> None:
+    features.require_variable(run, variable, settable_to=value)
+
+
+@implements("charger.supports_capability")
+def charger_supports_capability(run: ScenarioRun, capability: str) -> None:
+    features.require_capability(run, capability)
+
+
+@implements("charger.lacks_capability")
+def charger_lacks_capability(run: ScenarioRun, capability: str) -> None:
+    features.require_capability(run, capability, present=False)
 
 
 @implements("wait")

@@ -11,8 +11,10 @@ data type and value list, so a bad value is Rejected, not stored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from lab.bench import StationConfig
@@ -107,6 +109,8 @@ class DeviceModel:
             Variable("ClockCtrlr", "DateTime", "", "dateTime", ro),
             # The twin's time is the bench clock whatever the source; only Heartbeat is offered.
             Variable("ClockCtrlr", "TimeSource", "Heartbeat", "SequenceList", values_list=("Heartbeat",)),
+            # Stored and reported (TC_B_11_CS sets dates here); the twin keeps UTC, no local-time offsets.
+            Variable("ClockCtrlr", "NextTimeOffsetTransitionDateTime", "2027-03-28T01:00:00Z", "dateTime"),
             Variable("SecurityCtrlr", "CertificateEntries", "0", "integer", ro),
             Variable("SecurityCtrlr", "OrganizationName", "chargespec", maximum=50),
             *(
@@ -322,7 +326,20 @@ def _valid(var: Variable, value: str) -> bool:
         return all(m in var.values_list for m in members)
     if var.data_type == "OptionList":
         return value in var.values_list
+    if var.data_type == "dateTime":
+        return _date_time(value)
     return len(value) <= (var.maximum if var.maximum is not None else 1000)
+
+
+def _date_time(value: str) -> bool:
+    """An RFC 3339 date and time with its offset ("2026-11-30T12:00:00Z"): OCPP's dateTime."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", value):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 # Variables counted in seconds, by their names' endings (the catalogue's table gives them unit "s").

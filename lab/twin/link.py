@@ -6,6 +6,7 @@ never awaits a call inside the library's receive loop (which would deadlock it).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from ocpp.exceptions import SecurityError
@@ -22,6 +23,18 @@ class Link(ChargePoint):
     def __init__(self, charger: VirtualCharger, connection: Any, response_timeout: float) -> None:
         super().__init__(charger.station.id, connection, response_timeout=response_timeout)
         self.charger = charger
+
+    async def route_message(self, raw_msg: str) -> None:
+        # B03.FR.08 in wire order: a BootNotification answer takes effect before the next frame is routed, so a
+        # CSMS call right behind a Rejected answer is refused (the boot loop, woken later, would be too late).
+        try:
+            frame = json.loads(raw_msg)
+        except ValueError:
+            frame = None
+        if isinstance(frame, list) and len(frame) == 3 and frame[0] == 3 and isinstance(frame[2], dict) \
+                and {"currentTime", "interval", "status"} <= frame[2].keys():  # a BootNotificationResponse
+            self.charger.boot_rejected = frame[2]["status"] == "Rejected"
+        await super().route_message(raw_msg)
 
     async def _handle_call(self, msg: Any) -> None:
         # B03.FR.08: while the CSMS has Rejected the boot, the charger answers every call with SecurityError.
