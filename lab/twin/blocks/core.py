@@ -59,6 +59,7 @@ class ChargerCore:
     _rng: random.Random
     _stopping: bool
     _tls: Any
+    auth_cache: dict[tuple[str, str], Any]  # (idToken, type) -> c_authorization.CacheEntry; kept over reboots
 
     if TYPE_CHECKING:  # helpers, by the module that defines them
 

@@ -51,7 +51,9 @@ class Transactions(ChargerCore):
             auth, e.auth = e.auth, None
             e.authorized, e.deauthorized = True, False
             e.tx.id_token, e.tx.remote_start_id = auth.id_token, auth.remote_start_id
-            self._tx_event(e, "Updated", "RemoteStart", id_token=auth.id_token)
+            e.tx.group_id = auth.group_id
+            trigger = "RemoteStart" if auth.remote_start_id is not None else "Authorized"
+            self._tx_event(e, "Updated", trigger, id_token=auth.id_token)
         if e.auth is not None:
             due = min(due, e.auth.expires_t)
         tx = e.tx
@@ -127,6 +129,7 @@ class Transactions(ChargerCore):
         e.reported_limit = None
         if auth is not None:
             tx.id_token, tx.remote_start_id = auth.id_token, auth.remote_start_id
+            tx.group_id = auth.group_id
             # A profile of a remote start is stored only while smart charging is enabled (K01, K05).
             if auth.profile is not None and self.device.bool("SmartChargingCtrlr", "Enabled"):
                 with contextlib.suppress(ProfileRejected):
@@ -134,7 +137,14 @@ class Transactions(ChargerCore):
                     self.profiles.add(profile, {e.id: tx.id})
         # The first event after a RequestStartTransaction says RemoteStart, whichever came first, the EV or
         # the request (Part 6's general tool rules; TC_F_01_CS .. TC_F_03_CS).
-        trigger = "RemoteStart" if auth is not None and auth.remote_start_id is not None else "CablePluggedIn"
+        # A local authorization is the trigger when it came last (the EV was there, or need not be: TxStartPoint
+        # Authorized); else the plug-in is (E02, E03).
+        if auth is not None and auth.remote_start_id is not None:
+            trigger = "RemoteStart"
+        elif auth is not None and (auth.ev_was_plugged or not plugged):
+            trigger = "Authorized"
+        else:
+            trigger = "CablePluggedIn"
         tx.charging_state = "EVConnected" if plugged else "Idle"
         tx.evse_pending = auth is not None and auth.unbound and not plugged
         self._tx_event(
