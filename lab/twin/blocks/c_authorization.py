@@ -23,8 +23,11 @@ The energy_to_blocked_token fault knob ignores the verdict and goes on charging.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from ocpp.v201 import call
@@ -40,8 +43,8 @@ class CacheEntry:
     """One idToken's last known verdict (C10): its idTokenInfo and when it stops being valid (bench t)."""
 
     info: dict[str, Any]
-    expires_t: float
-    stored_t: float
+    expires_t: float | None  # cacheExpiryDateTime as bench t (None: none given)
+    used_t: float  # stored or last used: AuthCacheCtrlr.LifeTime counts from here
 
 
 def _key(id_token: dict[str, Any]) -> tuple[str, str]:
@@ -64,49 +67,88 @@ class Authorization(ChargerCore):
 
     async def _local_token(self, e: EvseState, id_token: dict[str, Any]) -> None:
         tx = e.tx
-        if tx is not None and e.authorized:
-            if tx.id_token is not None and _key(tx.id_token) == _key(id_token):
-                self._stop_locally(e)
-                return
-            info = await self._authorization_of(id_token)
-            group = (info or {}).get("group_id_token")
-            if group and tx.group_id and _key(group) == _key(tx.group_id) and info.get("status") == "Accepted":
-                self._stop_locally(e)
+        if tx is not None and tx.id_token is not None and _key(tx.id_token) == _key(id_token):
+            # The idToken that started the transaction ends it, with no new authorization (E07.FR.02).
+            self._stop_locally(e, id_token, "Local")
             return
-        if e.auth is not None:
-            return  # already authorized and waiting for the EV
         info = await self._authorization_of(id_token)
-        if info is None or info.get("status") != "Accepted":
+        accepted = info is not None and info.get("status") == "Accepted"
+        group = (info or {}).get("group_id_token")
+        if accepted and self._master_pass(group):
+            # C16: a master pass stops every transaction (the twin has no UI to pick one) and starts none.
+            for other in self.evses.values():
+                if other.tx is not None and other.authorized:
+                    self._stop_locally(other, id_token, "MasterPass")
+            return
+        tx = e.tx
+        if tx is not None and e.authorized:
+            # Another idToken of the transaction's group ends it (C09.FR.03, E07); any other does nothing.
+            if accepted and group and tx.group_id and _key(group) == _key(tx.group_id):
+                self._stop_locally(e, id_token, "Local")
+            return
+        if not accepted:
             log.info("%s: idToken %s not authorized: %s", self.station.id, id_token.get("id_token"), info)
             return
-        group = info.get("group_id_token")
-        if e.tx is not None and not e.authorized:
+        if tx is not None and not e.deauthorized:
             # A transaction begun at plug-in (TxStartPoint EVConnected) gets its authorization.
-            e.authorized, e.deauthorized = True, False
-            e.tx.id_token, e.tx.group_id = id_token, group
+            e.authorized = True
+            tx.id_token, tx.group_id = id_token, group
+            tx.connect_deadline_t = math.inf
             self._tx_event(e, "Updated", "Authorized", id_token=id_token)
-        elif e.tx is None and e.auth is None:
+        elif tx is None and e.auth is None:
             timeout = self.device.int("TxCtrlr", "EVConnectionTimeOut")
             e.auth = AuthState(id_token, None, self.clock.now() + timeout,
                                ev_was_plugged=self.physics.snapshot(e.id).plugged, group_id=group)
         self._wake.set()
 
-    def _stop_locally(self, e: EvseState) -> None:
-        """E07: the transaction's own idToken (or its group) ends it: StopAuthorized, stoppedReason Local."""
+    def _master_pass(self, group: dict[str, Any] | None) -> bool:
+        master = self.device.value("AuthCtrlr", "MasterPassGroupId")
+        return bool(master) and group is not None and group.get("id_token") == master
+
+    def _stop_locally(self, e: EvseState, id_token: dict[str, Any], reason: str) -> None:
+        """E07 / C16: an idToken at the reader ends the transaction, triggerReason StopAuthorized.
+
+        TxStopPoint Authorized: Ended at once. PowerPathClosed: the authorization ends (Updated
+        StopAuthorized), the power path opens and the transaction ends with it (Ended ChargingStateChanged).
+        EVConnected alone: the authorization ends, energy stops, and the transaction ends when the EV leaves."""
         tx = e.tx
         assert tx is not None
         stops = set(self.device.members("TxCtrlr", "TxStopPoint"))
         plugged = self.physics.snapshot(e.id).plugged
-        if stops & {"Authorized", "PowerPathClosed"} or not plugged:
-            self._end_tx(e, "StopAuthorized", "Local")
+        if "Authorized" in stops or not plugged:
+            tx.stop_reason = reason
+            self._end_tx(e, "StopAuthorized", reason, id_token=id_token)
         elif tx.stop_reason is None:
-            # TxStopPoint EVConnected alone: deauthorized now, ended when the EV leaves.
-            tx.stop_reason = "Local"
-            e.authorized = False
+            tx.stop_reason = reason
+            self._tx_event(e, "Updated", "StopAuthorized", id_token=id_token)
+            e.authorized, e.deauthorized = False, False
             self._drive(e, offering=False, snap_state="A", now=self.clock.now())
-            tx.charging_state = "EVConnected"
-            self._tx_event(e, "Updated", "StopAuthorized")
+            if "PowerPathClosed" in stops:
+                self._end_tx(e, "ChargingStateChanged", reason)
         self._wake.set()
+
+    def _auth_step(self, e: EvseState, now: float, plugged: bool) -> float:
+        """Per EVSE, each firmware pass: a transaction begun by an authorization alone whose EV did not come
+        within EVConnectionTimeOut (E03.FR.05, E06.FR.04: EVConnectTimeout), and a deauthorized one that
+        used up MaxEnergyOnInvalidId. Returns when next due."""
+        tx = e.tx
+        if tx is None:
+            return math.inf
+        if plugged:
+            tx.connect_deadline_t = math.inf
+        elif now >= tx.connect_deadline_t:
+            tx.connect_deadline_t = math.inf
+            e.authorized = False
+            if "Authorized" in self.device.members("TxCtrlr", "TxStopPoint"):
+                self._end_tx(e, "EVConnectTimeout", "Timeout")
+            else:
+                self._tx_event(e, "Updated", "EVConnectTimeout")
+            return math.inf
+        if tx.energy_cap_wh is not None and self.physics.energy_wh(e.id) >= tx.energy_cap_wh:
+            log.info("%s: MaxEnergyOnInvalidId used up on EVSE %d", self.station.id, e.id)
+            tx.energy_cap_wh = None
+            e.authorized, e.deauthorized = False, True  # suspended (SuspendedEVSE), as StopTxOnInvalidId false
+        return tx.connect_deadline_t
 
     # ---- deciding on an idToken -----------------------------------------------------------------------
 
@@ -119,48 +161,56 @@ class Authorization(ChargerCore):
         entry = self.auth_cache.get(_key(id_token))
         if entry is None:
             return None
-        if self.clock.now() >= entry.expires_t:
-            return CacheEntry({**entry.info, "status": "Expired"}, entry.expires_t, entry.stored_t)
+        now = self.clock.now()
+        if now >= entry.used_t + self.device.int("AuthCacheCtrlr", "LifeTime"):
+            del self.auth_cache[_key(id_token)]  # C10.FR.08: unused for LifeTime: gone
+            return None
+        if entry.expires_t is not None and now >= entry.expires_t:
+            return replace(entry, info={**entry.info, "status": "Expired"})  # past its cacheExpiryDateTime
         return entry
 
+    def _touch(self, id_token: dict[str, Any]) -> None:
+        entry = self.auth_cache.get(_key(id_token))
+        if entry is not None:
+            self.auth_cache[_key(id_token)] = replace(entry, used_t=self.clock.now())
+
     def _remember(self, id_token: dict[str, Any] | None, info: dict[str, Any] | None) -> None:
-        """C10: keep the CSMS's idTokenInfo for the idToken (cacheExpiryDateTime, else AuthCacheCtrlr.LifeTime)."""
-        if not id_token or not info or not self._cache_on() or id_token.get("type") in ("Central", "NoAuthorization"):
+        """C10.FR.04/05: keep the CSMS's idTokenInfo for the idToken, with its cacheExpiryDateTime if any."""
+        if not id_token or not info or not self._cache_on() or id_token.get("type") == "NoAuthorization":
             return
         now = self.clock.now()
-        expires = now + self.device.int("AuthCacheCtrlr", "LifeTime")
+        expires: float | None = None
         stamp = info.get("cache_expiry_date_time")
         if stamp:
-            try:
-                from datetime import datetime
-
+            with contextlib.suppress(ValueError):
                 at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
                 expires = now + (at - self.clock.wall(now)).total_seconds()
-            except ValueError:
-                pass
         self.auth_cache[_key(id_token)] = CacheEntry(dict(info), expires, now)
 
     async def _authorization_of(self, id_token: dict[str, Any]) -> dict[str, Any] | None:
         """The idTokenInfo the charger goes by for a locally presented idToken; None when nobody could say."""
-        if id_token.get("type") == "NoAuthorization":
-            return {"status": "Accepted"}
-        if not self.device.bool("AuthCtrlr", "Enabled"):
-            return {"status": "Accepted"}  # authorization off: every idToken is good
+        if id_token.get("type") == "NoAuthorization" or not self.device.bool("AuthCtrlr", "Enabled"):
+            return {"status": "Accepted"}  # no authorization to do (AuthCtrlr.Enabled false)
         cached = self._cached(id_token)
+        if cached is not None:
+            self._touch(id_token)
+        status = cached.info.get("status") if cached is not None else None
         online = self.online and self._link is not None
         if online:
-            if cached is not None and cached.info.get("status") == "Accepted" and self.device.bool(
-                    "AuthCtrlr", "LocalPreAuthorize"):
-                return cached.info  # C12.FR.01: start at once from the cache
+            if status == "Accepted" and self.device.bool("AuthCtrlr", "LocalPreAuthorize"):
+                return cached.info if cached is not None else None  # C12.FR.01/02: no AuthorizeRequest
+            if status not in (None, "Accepted") and self.device.bool("AuthCacheCtrlr", "DisablePostAuthorize"):
+                return cached.info if cached is not None else None  # C10.FR.03, C12.FR.05: refused as cached
+            if self.device.bool("AuthCtrlr", "DisableRemoteAuthorization"):
+                return cached.info if cached is not None else None  # the cache alone decides (C01.FR.05)
             info = await self._authorize_request(id_token)
             if info is not None:
                 return info
-        # Offline (or no answer): the cache, or the unknown-idToken rule (C13, C15).
+        # Offline (or no answer): the cache (LocalAuthorizeOffline), or the unknown-idToken rule (C13, C15).
         if cached is not None:
-            if cached.info.get("status") == "Accepted" and self.device.bool("AuthCtrlr", "LocalAuthorizeOffline"):
-                return cached.info
-            return {**cached.info, "status": cached.info.get("status") if cached.info.get(
-                "status") != "Accepted" else "Invalid"}
+            if status == "Accepted" and not self.device.bool("AuthCtrlr", "LocalAuthorizeOffline"):
+                return {**cached.info, "status": "Unknown"}  # known, but not to be used offline
+            return cached.info
         if self.device.bool("AuthCtrlr", "OfflineTxForUnknownIdEnabled"):
             return {"status": "Accepted"}
         return None
@@ -186,11 +236,18 @@ class Authorization(ChargerCore):
         if not isinstance(request, call.TransactionEvent):
             return
         info = getattr(reply, "id_token_info", None)
-        if info is not None and request.id_token:
-            self._remember(request.id_token, dict(info))
-        status = ((info or {}).get("status")) or "Accepted"
-        if status != "Accepted":
-            self._token_refused(request.transaction_info["transaction_id"], status)
+        if info is None or not request.id_token:
+            return  # no idToken in the request: nothing was judged
+        self._remember(request.id_token, dict(info))
+        tx_id = request.transaction_info["transaction_id"]
+        e = next((x for x in self.evses.values() if x.tx is not None and x.tx.id == tx_id), None)
+        if e is not None and e.tx is not None and info.get("group_id_token") and e.tx.id_token is not None and (
+                _key(e.tx.id_token) == _key(request.id_token)):
+            e.tx.group_id = dict(info["group_id_token"])  # the transaction's group, as the CSMS names it
+        status = info.get("status") or "Accepted"
+        if status != "Accepted" and e is not None and e.tx is not None and e.tx.id_token is not None and (
+                _key(e.tx.id_token) == _key(request.id_token)):
+            self._token_refused(tx_id, status)
 
     def on_clear_cache(self) -> str:
         """C11: empty the cache; Rejected when the cache is disabled (C11.FR.04)."""
@@ -203,11 +260,21 @@ class Authorization(ChargerCore):
         e = next((x for x in self.evses.values() if x.tx is not None and x.tx.id == transaction_id), None)
         if e is None or not e.authorized or self.faults.energy_to_blocked_token:
             return
+        stop = self.device.bool("TxCtrlr", "StopTxOnInvalidId")
+        max_wh = self.device.int("TxCtrlr", "MaxEnergyOnInvalidId")
+        assert e.tx is not None
+        if not stop and max_wh > 0:
+            # C12.FR.?/E05: energy goes on until the transaction has delivered MaxEnergyOnInvalidId, then suspends.
+            log.info("%s: idToken of transaction %s is %s; charging on up to %d Wh", self.station.id,
+                     transaction_id, status, max_wh)
+            e.tx.energy_cap_wh = e.tx.begin_wh + max_wh
+            self._wake.set()
+            return
         log.info("%s: idToken of transaction %s is %s; stopping energy", self.station.id, transaction_id, status)
         e.authorized = False
         e.deauthorized = True
         self._drive(e, offering=False, snap_state="A", now=self.clock.now())  # energy stops now
-        if self.device.bool("TxCtrlr", "StopTxOnInvalidId"):
+        if stop:
             if "Authorized" in self.device.members("TxCtrlr", "TxStopPoint"):
                 self._end_tx(e, "Deauthorized", "DeAuthorized")
             else:

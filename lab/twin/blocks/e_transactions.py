@@ -56,6 +56,7 @@ class Transactions(ChargerCore):
             self._tx_event(e, "Updated", trigger, id_token=auth.id_token)
         if e.auth is not None:
             due = min(due, e.auth.expires_t)
+        due = min(due, self._auth_step(e, now, plugged))  # EV connection timeout, MaxEnergyOnInvalidId
         tx = e.tx
         if tx is None:
             self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
@@ -121,7 +122,8 @@ class Transactions(ChargerCore):
 
     def _start_tx(self, e: EvseState, now: float, plugged: bool) -> None:
         auth, e.auth = e.auth, None
-        tx = TxState(id=str(uuid.uuid4()), evse=e.id, started_wall=self.clock.wall(now))
+        tx = TxState(id=str(uuid.uuid4()), evse=e.id, started_wall=self.clock.wall(now),
+                     begin_wh=self.physics.energy_wh(e.id))
         e.tx = tx
         e.plug_used = plugged
         e.authorized = auth is not None
@@ -147,6 +149,8 @@ class Transactions(ChargerCore):
             trigger = "CablePluggedIn"
         tx.charging_state = "EVConnected" if plugged else "Idle"
         tx.evse_pending = auth is not None and auth.unbound and not plugged
+        if auth is not None and not plugged:  # begun by the authorization (TxStartPoint Authorized)
+            tx.connect_deadline_t = auth.expires_t
         self._tx_event(
             e,
             "Started",
@@ -166,7 +170,9 @@ class Transactions(ChargerCore):
             # Phantom energy lands right after the start reading, so it shows inside the transaction.
             self.physics.add_meter_offset(e.id, self.faults.meter_offset_wh)
 
-    def _end_tx(self, e: EvseState, trigger: str, reason: str, *, send: bool = True) -> None:
+    def _end_tx(
+        self, e: EvseState, trigger: str, reason: str, *, send: bool = True, id_token: dict[str, Any] | None = None
+    ) -> None:
         tx = e.tx
         if tx is None:
             return
@@ -179,6 +185,7 @@ class Transactions(ChargerCore):
                 "Ended",
                 trigger,
                 stopped_reason=reason,
+                id_token=id_token,
                 meter=self._meter_value(
                     e.id, "Transaction.End", self.device.members("SampledDataCtrlr", "TxEndedMeasurands")
                 ),
