@@ -83,6 +83,12 @@ class Transactions(ChargerCore):
             self._tx_event(
                 e, "Updated", "CablePluggedIn", evse=True, meter=self._meter_value(e.id, "Transaction.Begin", begin)
             )
+        elif state != tx.charging_state and tx.charging_state == "Idle" and plugged:
+            # The EV arrives for a transaction begun without it: CablePluggedIn, EVConnected; any further change
+            # is a ChargingStateChanged on the next pass (Part 6 EnergyTransferStarted part 1, TC_C_13_CS).
+            tx.charging_state = "EVConnected"
+            self._tx_event(e, "Updated", "CablePluggedIn")
+            due = min(due, now)
         elif state != tx.charging_state:
             tx.charging_state = state
             self._tx_event(e, "Updated", "ChargingStateChanged")
