@@ -139,6 +139,11 @@ class Lowering:
             self.sink.at(head, f'unknown actor "{word}"', hint)
             return
         nearest = self.registry.nearest(s.atoms)
+        quoting = nearest.misquoted(s.atoms) if nearest else None
+        if quoting is not None:
+            atom, wrong, fix = quoting
+            self.sink.at(atom, wrong, f'{fix}, as in "{nearest.display()}"' if nearest else fix)
+            return
         hint = f'did you mean "{nearest.display()}"?' if nearest else None
         self.sink.at(s, f'unknown statement "{render_atoms(s.atoms)}"', hint)
 
