@@ -27,6 +27,7 @@ from dsl.steps import QUANTITY_TYPES, Param, StepRegistry
 from dsl.suggest import did_you_mean
 from dsl.vocab import (
     CALL_ERROR_CODES,
+    CAPABILITIES,
     CHARGER_CALLS,
     CONNECTOR_STATES,
     ID_TOKEN_TYPES,
@@ -209,6 +210,19 @@ class Lowering:
             return self.closed(a, ID_TOKEN_TYPES, "idToken type (IdTokenEnumType)")
         if p.type == "feature":
             return self.feature(a)
+        if p.type == "variable":
+            if "." not in a.text:
+                self.sink.at(a, f'"{a.text}" names a component, not a variable: write Component.Variable '
+                             "or Component.Variable[instance]",
+                             f"to require the component itself, write `charger supports {a.text}`")
+                return None
+            return self.feature(a)
+        if p.type == "capability":
+            if a.text not in CAPABILITIES:
+                self.sink.at(a, f'unknown capability "{a.text}"', did_you_mean(a.text, sorted(CAPABILITIES))
+                             or "capabilities: " + ", ".join(CAPABILITIES))
+                return None
+            return a.text
         return a.text
 
     def feature(self, word: ast.Word) -> str | None:
