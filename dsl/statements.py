@@ -46,6 +46,14 @@ BUILTIN_STEPS: dict[str, str] = {
     "charger.reports_required_variables": "charger reports every required variable",
     "charger.reports_characteristics": "charger reports every variable with its characteristics",
     "charger.supports": "charger supports {feature:feature}",
+    # What a case takes as given beyond "present and not false" (runner/features.py): a variable reported at
+    # all, writable, with a value, or settable to one; a capability outside the device model (bench file).
+    "charger.supports_variable": "charger supports variable {variable:variable}",
+    "charger.supports_writable": "charger supports variable {variable:variable} writable",
+    "charger.supports_value": "charger supports variable {variable:variable} with value {value:string}",
+    "charger.supports_settable": "charger supports variable {variable:variable} settable to {value:string}",
+    "charger.supports_capability": "charger supports capability {capability:capability}",
+    "charger.lacks_capability": "charger lacks capability {capability:capability}",
     "wait": "wait {duration:time}",
 }
 

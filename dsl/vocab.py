@@ -59,6 +59,21 @@ STANDARD_COMPONENTS: frozenset[str] = frozenset({
     "UpstreamProtectionTrigger", "UIInput", "VehicleIdSensor",
 })
 
+# Capabilities outside the device model (`charger supports capability NAME`, `charger lacks capability NAME`):
+# facts about a charger that OCPP 2.0.1's device model does not carry and that catalogue cases take as
+# prerequisites. The bench file declares them per station ([stations.capabilities], lab/bench.py).
+CAPABILITIES: dict[str, str] = {
+    "EvseReset": "Reset with an evseId resets that EVSE alone (B11, B12)",
+    "SummaryInventory": "answers GetBaseReport SummaryInventory, the optional report base (B07)",
+    "FixedCable": "a permanently attached cable (E10)",
+    "CableLock": "a lock that keeps the EV from being connected before authorization (E02, E03)",
+    "ConnectorLock": "a connector lock the CSMS can unlock (F05)",
+    "SharedReader": "one idToken reader for several EVSEs (C01)",
+    "UserInterface": "a display or other user interface (C01)",
+    "TriggerMeterValues": "MeterValues sent on TriggerMessage (F06)",
+    "PersistentAuthCache": "the authorization cache survives a reboot (C10)",
+}
+
 # MeasurandEnumType -> the dimension of its values once unit and multiplier are applied.
 MEASURANDS: dict[str, str] = {
     "Current.Export": "current",

@@ -120,6 +120,17 @@ class StationConfig(_Model):
     nominal_voltage_v: float = Field(default=230.0, gt=0)
     max_current_a: float = Field(default=32.0, gt=0)
     instruments: dict[str, InstrumentConfig] = Field(default_factory=dict)
+    # Facts the device model does not carry (`charger supports capability NAME`; names: dsl/vocab.py
+    # CAPABILITIES, checked where a spec uses them): NAME = true / false. Undeclared: the bench cannot say.
+    capabilities: dict[str, bool] = Field(default_factory=dict)
+
+    @field_validator("capabilities")
+    @classmethod
+    def _capability_names(cls, v: dict[str, bool]) -> dict[str, bool]:
+        bad = [k for k in v if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", k)]
+        if bad:
+            raise ValueError(f"capability names are CamelCase words (EvseReset, FixedCable, ...), not {bad}")
+        return v
 
     @field_validator("instruments")
     @classmethod

@@ -491,6 +491,36 @@ def charger_supports(run: ScenarioRun, feature: str) -> None:
     features.require(run, feature)
 
 
+@implements("charger.supports_variable")
+def charger_supports_variable(run: ScenarioRun, variable: str) -> None:
+    features.require_variable(run, variable)
+
+
+@implements("charger.supports_writable")
+def charger_supports_writable(run: ScenarioRun, variable: str) -> None:
+    features.require_variable(run, variable, writable=True)
+
+
+@implements("charger.supports_value")
+def charger_supports_value(run: ScenarioRun, variable: str, value: str) -> None:
+    features.require_variable(run, variable, value=value)
+
+
+@implements("charger.supports_settable")
+def charger_supports_settable(run: ScenarioRun, variable: str, value: str) -> None:
+    features.require_variable(run, variable, settable_to=value)
+
+
+@implements("charger.supports_capability")
+def charger_supports_capability(run: ScenarioRun, capability: str) -> None:
+    features.require_capability(run, capability)
+
+
+@implements("charger.lacks_capability")
+def charger_lacks_capability(run: ScenarioRun, capability: str) -> None:
+    features.require_capability(run, capability, present=False)
+
+
 @implements("wait")
 def wait(run: ScenarioRun, duration: Quantity) -> None:
     run.clock.sleep(duration.value)

@@ -279,29 +279,40 @@ def go_offline(bench: Bench) -> None:
     bench.quiet(3)
 
 
-@pytest.mark.parametrize("case", ["unknown refused", "cached, LocalAuthorizeOffline", "unknown allowed"])
-def test_offline_authorization(bench: Bench, case: str) -> None:
-    """C13/C15 (TC_C_26_CS, TC_C_16_CS): offline, a cached Accepted idToken starts a transaction when
-    LocalAuthorizeOffline is true; an unknown one only with OfflineTxForUnknownIdEnabled; the events are
-    replayed flagged offline."""
-    if case == "cached, LocalAuthorizeOffline":
-        bench.set("AuthCtrlr", "LocalAuthorizeOffline", "true")
+@pytest.mark.parametrize(("cached", "local_offline", "unknown_ok", "starts"), [
+    (None, False, False, False),          # unknown, no rule allows it
+    ("Accepted", True, False, True),      # C13: LocalAuthorizeOffline and a cached Accepted
+    ("Accepted", False, False, False),    # the cache may not be used offline, unknown not allowed
+    (None, False, True, True),            # C15.FR.02: OfflineTxForUnknownIdEnabled (TC_C_26_CS)
+    ("Accepted", False, True, True),      # not locally authorized counts as unknown (TC_C_17_CS, finding N-1)
+    ("Blocked", True, True, False),       # a cached refusal stands offline
+])
+def test_offline_authorization(bench: Bench, cached: str | None, local_offline: bool, unknown_ok: bool,
+                               starts: bool) -> None:
+    """C13/C15: offline, what the charger goes by for an idToken at its reader; a transaction it starts is
+    replayed flagged offline once the connection is back."""
+    bench.set("AuthCtrlr", "LocalAuthorizeOffline", str(local_offline).lower())
+    bench.set("AuthCtrlr", "OfflineTxForUnknownIdEnabled", str(unknown_ok).lower())
+    if cached is not None:
+        bench.set("TxCtrlr", "EVConnectionTimeOut", "5")
+        bench.csms.authorize_status = cached
         bench.present("ROAMER-1")
         bench.csms.wait_for(lambda: bench.authorizes("ROAMER-1"), 5, "Authorize")
-    if case == "unknown allowed":
-        bench.set("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "true")
+        bench.quiet(8)  # the authorization lapses unused: only the cache remembers the idToken
     go_offline(bench)
     bench.ev.ok("CP:STATE B")
     bench.present("ROAMER-1")
     bench.quiet(5)
     bench.csms.refuse = False
-    if case == "unknown refused":
-        bench.quiet(30)
+    if not starts:
+        bench.csms.wait_for(lambda: bench.csms.find("StatusNotification", connector_status="Occupied"), 15,
+                            "the reconnect")
+        bench.quiet(10)
         assert bench.events() == []
     else:
         started = bench.csms.wait_for(lambda: bench.events(event_type="Started"), 15, "replayed Started")[0].payload
         assert started["offline"] is True and started["id_token"]["id_token"] == "ROAMER-1"
-        assert len(bench.authorizes("ROAMER-1")) == (1 if case.startswith("cached") else 0)
+    assert len(bench.authorizes("ROAMER-1")) == (0 if cached is None else 1)
 
 
 @pytest.mark.parametrize("stop_on_invalid", [True, False])

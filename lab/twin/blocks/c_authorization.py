@@ -206,14 +206,17 @@ class Authorization(ChargerCore):
             info = await self._authorize_request(id_token)
             if info is not None:
                 return info
-        # Offline (or no answer): the cache (LocalAuthorizeOffline), or the unknown-idToken rule (C13, C15).
-        if cached is not None:
-            if status == "Accepted" and not self.device.bool("AuthCtrlr", "LocalAuthorizeOffline"):
-                return {**cached.info, "status": "Unknown"}  # known, but not to be used offline
+        # Offline (or no answer): the cache, then the unknown-idToken rule (C13, C15). A cached refusal stands
+        # (C15: only an idToken unknown to the charger may start offline); a cached Accepted authorizes only
+        # with LocalAuthorizeOffline, else the idToken counts as not locally authorized, i.e. unknown, and
+        # OfflineTxForUnknownIdEnabled decides (C15.FR.02; TC_C_17_CS, TC_E_16_CS: finding N-1).
+        if cached is not None and status != "Accepted":
+            return cached.info
+        if cached is not None and self.device.bool("AuthCtrlr", "LocalAuthorizeOffline"):
             return cached.info
         if self.device.bool("AuthCtrlr", "OfflineTxForUnknownIdEnabled"):
-            return {"status": "Accepted"}
-        return None
+            return {**(cached.info if cached is not None else {}), "status": "Accepted"}
+        return {**cached.info, "status": "Unknown"} if cached is not None else None
 
     async def _authorize_request(self, id_token: dict[str, Any]) -> dict[str, Any] | None:
         link = self._link

@@ -66,6 +66,7 @@ class EvseState:
     energized: bool = False
     plug_used: bool = False  # this plug-in already had its transaction; a new one needs a new plug-in
     operative: bool = True  # ChangeAvailability; an inoperative EVSE finishes its transaction, then is Unavailable
+    reset_pending: bool = False  # a Reset OnIdle of this EVSE alone, waiting for its transaction to end (B12)
 
 
 @dataclass
