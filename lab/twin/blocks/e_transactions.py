@@ -112,7 +112,10 @@ class Transactions(ChargerCore):
                 e.plug_used = True  # this plug-in had its transaction
                 return due
             tx.charging_state = state
-            self._tx_event(e, "Updated", "ChargingStateChanged")
+            # The EV left while the transaction goes on (a later stop point): the charger lost the EV's
+            # pilot (Reusable State EVDisconnected: EVCommunicationLost, chargingState Idle).
+            lost = state == "Idle" and not plugged
+            self._tx_event(e, "Updated", "EVCommunicationLost" if lost else "ChargingStateChanged")
         if e.applied_limit != e.reported_limit and e.offering:
             significance = float(self.device.value("SmartChargingCtrlr", "LimitChangeSignificance"))
             if (
