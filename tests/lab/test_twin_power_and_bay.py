@@ -34,7 +34,8 @@ def test_energy_transfer_start_point_starts_when_energy_flows(twin_factory: Call
     ev = Ev(env)
     ev.ask("LOAD:CURR 16")
     ev.ask("CP:STATE B")
-    assert csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=3, evse_id=1)).status == "Accepted"
+    reply = csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=3, evse_id=1))
+    assert reply.status == "Accepted"
     time.sleep(0.2)
     assert events(env) == [], "no transaction before energy flows"
     ev.ask("CP:STATE C")
