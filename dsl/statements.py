@@ -13,7 +13,7 @@ BUILTIN_STEPS: dict[str, str] = {
     "charger.loses_power": "charger loses power",
     "charger.power_returns": "charger power returns",
     "charger.power_cycles": "charger power cycles",
-    "charger.reconnects": "charger reconnects [within {timeout:time}]",
+    "charger.reconnects": "charger reconnects [not before {earliest:time}] [within {timeout:time}]",
     # EV and session statements act on EVSE 1 unless `on evse N` names another.
     "ev.plugs_in": "ev plugs in [on evse {evse:int}]",
     "ev.unplugs": "ev unplugs [on evse {evse:int}]",

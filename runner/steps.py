@@ -187,10 +187,11 @@ def charger_power_cycles(run: ScenarioRun) -> None:
 
 
 @implements("charger.reconnects")
-def charger_reconnects(run: ScenarioRun, timeout: Quantity | None = None) -> None:
+def charger_reconnects(run: ScenarioRun, earliest: Quantity | None = None, timeout: Quantity | None = None) -> None:
     """Wait until the charger's WebSocket connection is open again after it was lost in this scenario
-    (dropped, refused, power loss), so that the next line runs the moment it is back. A charger that
-    never lost its connection in the scenario cannot reconnect: the spec asks the wrong thing (broken)."""
+    (dropped, refused, power loss), so that the next line runs the moment it is back. `not before T`: the
+    charger must also have waited at least T after losing it (its back-off, Part 4 section 5.3). A charger
+    that never lost its connection in the scenario cannot reconnect: the spec asks the wrong thing (broken)."""
     sid = run.station.id
     budget = timeout.value if timeout is not None else RECONNECT_TIMEOUT_S
     lost = run.harness.connection_times(sid)[1]
@@ -202,11 +203,18 @@ def charger_reconnects(run: ScenarioRun, timeout: Quantity | None = None) -> Non
         opened, closed = run.harness.connection_times(sid)
         return run.harness.connected(sid) and opened is not None and closed is not None and opened > closed
 
+    t0 = run.recorder.t_begin
     if not _wait(run, back, budget):
         raise ExpectationFailed(None, f"the charger did not reconnect within {budget:g} s "
-                                      f"(connection lost at t={lost - run.recorder.t_begin:.1f} s)")
-    opened = run.harness.connection_times(sid)[0] or 0.0
-    run.note(f"charger reconnected at t={opened - run.recorder.t_begin:.1f} s")
+                                      f"(connection lost at t={lost - t0:.1f} s)")
+    opened, closed = run.harness.connection_times(sid)
+    assert opened is not None and closed is not None
+    after = opened - closed
+    if earliest is not None and after < earliest.value:
+        raise ExpectationFailed(None, f"the charger reconnected {after:.1f} s after losing its connection "
+                                      f"(t={closed - t0:.1f} s to t={opened - t0:.1f} s); not before "
+                                      f"{earliest.value:g} s is required")
+    run.note(f"charger reconnected at t={opened - t0:.1f} s, {after:.1f} s after losing its connection")
 
 
 # ---- EV --------------------------------------------------------------------------------------------------

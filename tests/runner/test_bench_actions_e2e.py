@@ -1,6 +1,6 @@
 """Bench actions on the twin, end to end: the supply (`charger power cycles`, `charger loses power` left off
-and switched back on by the return to idle), `charger reconnects` (after a drop; broken when nothing was
-lost), `ev disconnects at the ev side` (the connector stays occupied) and `on evse 2`."""
+and switched back on by the return to idle), `charger reconnects` (after a drop; too soon fails; broken when
+nothing was lost), `ev disconnects at the ev side` (the connector stays occupied) and `on evse 2`."""
 
 from __future__ import annotations
 
@@ -40,6 +40,12 @@ SPEC = '''spec "Bench actions"
     csms sends GetTransactionStatus {}
     expect charger replies {messagesInQueue: false}
 
+  scenario "reconnects sooner than its back-off allows"
+    charger booted
+    csms sets variable OCPPCommCtrlr.RetryBackOffWaitMinimum to "3"
+    csms drops the connection
+    charger reconnects not before 30 s within 1 min
+
   scenario "reconnects with nothing lost"
     charger booted
     charger reconnects within 10 s
@@ -76,6 +82,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict], str]
 def test_scenario_passes(run: tuple[dict[str, dict], str], scenario: str) -> None:
     results, out = run
     assert results[scenario]["status"] == "passed", out[-4000:]
+
+
+def test_reconnecting_too_soon_fails_and_says_when(run: tuple[dict[str, dict], str]) -> None:
+    results, out = run
+    r = results["reconnects sooner than its back-off allows"]
+    assert r["status"] == "failed", out[-3000:]
+    assert "after losing its connection" in r["statusDetails"]["message"]
+    assert "not before 30 s is required" in r["statusDetails"]["message"]
 
 
 def test_reconnects_with_nothing_lost_is_broken_and_says_why(run: tuple[dict[str, dict], str]) -> None:
