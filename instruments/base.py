@@ -151,6 +151,25 @@ class EvEmulator(Instrument):
     @abstractmethod
     def read_pwm(self) -> PwmReading: ...
 
+    def set_parked(self, parked: bool) -> None:
+        """The EV drives into (True) or out of (False) the parking bay, as its occupancy sensor sees it.
+        Optional: an emulator without a bay sensor line says so."""
+        from instruments.errors import InstrumentUnsupported
+
+        raise InstrumentUnsupported(self.name, self.address,
+                                    f"this EV emulator ({type(self).__name__}) has no parking-bay sensor line; "
+                                    "`ev parks` / `ev leaves the bay` need one")
+
+
+class PowerSwitch(Instrument):
+    """The charger's supply: a switch (contactor, switched PDU outlet) the bench opens and closes."""
+
+    kind = "power"
+
+    @abstractmethod
+    def set_on(self, on: bool) -> None:
+        """Close (True) or open (False) the charger's supply."""
+
 
 class TokenReader(Instrument):
     """Something that presents an idToken at the charger's own reader: an RFID/NFC card emulator, a robot

@@ -153,6 +153,50 @@ class VirtualCharger(
             await asyncio.wait(self._tasks, timeout=5.0)
         self._tasks = []
 
+    # ---- the supply (the bench's `power` role on the twin) -------------------------------------------------
+
+    @property
+    def powered(self) -> bool:
+        return self._down_until != math.inf
+
+    async def power_off(self) -> None:
+        """The supply is cut: the firmware stops at once. The contactors open, the connection is gone
+        without a closing handshake (the TCP stream just ends), and what lived in RAM is lost: queued
+        non-transaction messages, authorizations waiting for an EV, a pending reset. What a charger keeps
+        in flash stays: the device model, availability, the transaction queue and the journal of the
+        transactions in progress (ended at power return, stoppedReason PowerLoss)."""
+        if not self.powered:
+            return
+        self._down_until = math.inf
+        self.online = False
+        self._registered = False
+        self._reset_pending = None
+        for e in self.evses.values():
+            e.auth = None
+            e.status = None
+            self._drive(e, offering=False, snap_state="A", now=self.clock.now())
+            if e.tx is not None and self.faults.reboot_loses_tx:
+                self._end_tx(e, "AbnormalCondition", "PowerLoss", send=False)
+        self._outbox = deque(o for o in self._outbox if o.transactional)
+        ws, self._ws = self._ws, None
+        transport = getattr(ws, "transport", None)
+        if transport is not None:
+            transport.abort()  # no close frame: the CSMS sees the stream end
+        self._wake.set()
+
+    async def power_on(self) -> None:
+        """The supply returns: the charger boots (BootNotification reason PowerUp) after its boot time; a
+        transaction the power loss interrupted ends first (TransactionEvent Ended, triggerReason
+        AbnormalCondition, stoppedReason PowerLoss), queued for delivery once the boot is accepted."""
+        if self.powered:
+            return
+        for e in self.evses.values():
+            if e.tx is not None:
+                self._end_tx(e, "AbnormalCondition", "PowerLoss")
+        self._boot_reason = "PowerUp"
+        self._down_until = self.clock.now() + self.reboot_s
+        self._wake.set()
+
     def _physics_changed(self, evse: int) -> None:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake.set)

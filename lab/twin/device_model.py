@@ -27,11 +27,11 @@ MEASURANDS = (
     "Frequency",
     "Power.Factor",
 )
-# The start and stop points the twin's firmware honours (its valuesList): a point it would ignore, such as
-# EnergyTransfer or DataSigned, is Rejected rather than accepted and ignored. ParkingBayOccupancy starts at
-# plug-in (the twin has no bay sensor: the EV arrives with its plug).
-TX_START_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed")
-TX_STOP_POINTS = ("EVConnected", "Authorized", "PowerPathClosed")
+# The start and stop points the twin's firmware honours (its valuesList): a point it would ignore (DataSigned:
+# no signed meter) is Rejected rather than accepted and ignored. ParkingBayOccupancy follows the bay sensor
+# (lab/twin/physics.py: a parked EV, or one plugged in, occupies the bay).
+TX_START_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")
+TX_STOP_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")
 
 
 @dataclass(frozen=True)

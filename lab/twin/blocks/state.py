@@ -11,8 +11,10 @@ POLL_S = 1.0  # bench seconds between looks at the EVs when nothing is due soone
 REBOOT_S = 10.0  # bench seconds a reboot keeps the charger off the air
 FIRMWARE_STEP_S = 5.0  # bench seconds between firmware-update status steps
 REPORT_CHUNK = 20  # device-model entries per NotifyReport
-START_POINTS_PLUG = {"EVConnected", "ParkingBayOccupancy"}
+START_POINTS_PLUG = {"EVConnected"}
 START_POINTS_AUTH = {"Authorized"}
+# Start points reached before energy flows: with any of them configured, EnergyTransfer adds nothing.
+START_POINTS_EARLY = {"ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed"}
 
 
 @dataclass
@@ -65,6 +67,8 @@ class EvseState:
     offering: bool = False
     energized: bool = False
     plug_used: bool = False  # this plug-in already had its transaction; a new one needs a new plug-in
+    bay_used: bool = False  # this stay in the parking bay already had its transaction
+    bay_seen: bool = False  # the transaction in progress has seen the bay occupied (its stop point can fire)
     operative: bool = True  # ChangeAvailability; an inoperative EVSE finishes its transaction, then is Unavailable
     reset_pending: bool = False  # a Reset OnIdle of this EVSE alone, waiting for its transaction to end (B12)
 
