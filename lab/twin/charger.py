@@ -34,6 +34,7 @@ from lab.bench import StationConfig
 from lab.twin.blocks.a_security import SecurityEvents
 from lab.twin.blocks.b_provisioning import Provisioning
 from lab.twin.blocks.c_authorization import Authorization
+from lab.twin.blocks.d_local_list import LocalList
 from lab.twin.blocks.e_transactions import Transactions
 from lab.twin.blocks.f_remote_control import RemoteControl
 from lab.twin.blocks.g_availability import Availability
@@ -57,6 +58,7 @@ class VirtualCharger(
     SecurityEvents,
     Provisioning,
     Authorization,
+    LocalList,
     Transactions,
     RemoteControl,
     Availability,
@@ -96,6 +98,7 @@ class VirtualCharger(
         )
         self.device.live[("ClockCtrlr", "DateTime")] = lambda: self._ts()
         self.device.live[("SmartChargingCtrlr", "Entries")] = lambda: str(len(self.profiles.profiles))
+        self.device.live[("LocalAuthListCtrlr", "Entries")] = lambda: str(len(self.local_list))
         self.evses = {n: EvseState(n) for n in range(1, station.evses + 1)}
         self.counters = ChargerCounters()
         self.url = ""
@@ -122,6 +125,8 @@ class VirtualCharger(
         self._stopping = False
         self._tls: Any = None  # ssl.SSLContext for profiles 2 and 3, made at start()
         self.auth_cache: dict[tuple[str, str], Any] = {}  # C10: non-volatile, survives reboots
+        self.local_list: dict[tuple[str, str], dict[str, Any]] = {}  # D01: the CSMS's list, non-volatile
+        self.local_list_version = 0
         physics.subscribe(self._physics_changed)
 
     async def start(self, csms_url: str) -> None:

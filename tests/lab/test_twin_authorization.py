@@ -371,3 +371,64 @@ def test_ev_connection_timeout_after_authorization_alone(bench: Bench) -> None:
     bench.plug()
     plugged = bench.wait_event("CablePluggedIn", event_type="Updated", trigger_reason="CablePluggedIn")
     assert plugged["transaction_info"]["charging_state"] == "EVConnected"
+
+
+def send_list(bench: Bench, version: int, update: str, entries: list[tuple[str, str | None]]) -> Any:
+    data = [{"id_token": {"id_token": tok, "type": "ISO14443"}, **({"id_token_info": {"status": st}} if st else {})}
+            for tok, st in entries]
+    return bench.csms.call(bench.sid, call.SendLocalList(version_number=version, update_type=update,
+                                                         local_authorization_list=data))
+
+
+def list_version(bench: Bench) -> int:
+    return bench.csms.call(bench.sid, call.GetLocalListVersion()).version_number
+
+
+def test_local_list_updates_full_and_differential(bench: Bench) -> None:
+    """D01/D02: Full replaces the list with its version; Differential adds, replaces and (without
+    idTokenInfo) removes, and a version not above the list's is VersionMismatch; Entries counts it."""
+    assert list_version(bench) == 0
+    assert send_list(bench, 3, "Full", [("LIST-A", "Accepted"), ("LIST-B", "Blocked")]).status == "Accepted"
+    assert list_version(bench) == 3
+    assert send_list(bench, 3, "Differential", [("LIST-C", "Accepted")]).status == "VersionMismatch"
+    assert send_list(bench, 4, "Differential", [("LIST-C", "Accepted"), ("LIST-B", None)]).status == "Accepted"
+    assert list_version(bench) == 4
+    reply = bench.csms.call(bench.sid, call.GetVariables(get_variable_data=[
+        {"component": {"name": "LocalAuthListCtrlr"}, "variable": {"name": "Entries"}}]))
+    assert reply.get_variable_result[0]["attribute_value"] == "2"  # LIST-A, LIST-C
+
+
+def test_local_list_disabled_is_failed_and_version_zero(bench: Bench) -> None:
+    assert send_list(bench, 1, "Full", [("LIST-A", "Accepted")]).status == "Accepted"
+    bench.set("LocalAuthListCtrlr", "Enabled", "false")
+    reply = send_list(bench, 2, "Full", [("LIST-A", "Accepted")])
+    assert (reply.status, reply.status_info["reason_code"]) == ("Failed", "NotEnabled")
+    assert list_version(bench) == 0
+
+
+def test_listed_token_authorizes_before_the_cache(bench: Bench) -> None:
+    """C14: with LocalPreAuthorize a listed Accepted idToken starts at once (no AuthorizeRequest); a listed
+    Blocked one is refused unasked with LocalAuthListCtrlr.DisablePostAuthorize, whatever the cache says."""
+    bench.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    bench.set("LocalAuthListCtrlr", "DisablePostAuthorize", "true")
+    send_list(bench, 1, "Full", [("LIST-OK", "Accepted"), ("LIST-NO", "Blocked")])
+    bench.plug()
+    bench.present("LIST-NO")
+    bench.quiet(5)
+    assert bench.csms.find("Authorize") == [] and bench.events() == []
+    bench.present("LIST-OK")
+    started = bench.wait_event("Started", event_type="Started", trigger_reason="Authorized")
+    assert started["id_token"]["id_token"] == "LIST-OK" and bench.csms.find("Authorize") == []
+
+
+def test_listed_token_starts_offline_with_local_authorize_offline(bench: Bench) -> None:
+    """C13: offline, a listed Accepted idToken starts a transaction when LocalAuthorizeOffline is true."""
+    bench.set("AuthCtrlr", "LocalAuthorizeOffline", "true")
+    send_list(bench, 1, "Full", [("LIST-OFF", None)])  # no idTokenInfo in a Full list: Accepted
+    go_offline(bench)
+    bench.ev.ok("CP:STATE B")
+    bench.present("LIST-OFF")
+    bench.quiet(5)
+    bench.csms.refuse = False
+    started = bench.csms.wait_for(lambda: bench.events(event_type="Started"), 15, "replayed Started")[0].payload
+    assert started["offline"] is True and started["id_token"]["id_token"] == "LIST-OFF"

@@ -188,35 +188,43 @@ class Authorization(ChargerCore):
         self.auth_cache[_key(id_token)] = CacheEntry(dict(info), expires, now)
 
     async def _authorization_of(self, id_token: dict[str, Any]) -> dict[str, Any] | None:
-        """The idTokenInfo the charger goes by for a locally presented idToken; None when nobody could say."""
+        """The idTokenInfo the charger goes by for a locally presented idToken; None when nobody could say.
+
+        What the charger knows locally comes from the Local Authorization List first, else the cache (C13,
+        C14: the list wins); each has its own DisablePostAuthorize."""
         if id_token.get("type") == "NoAuthorization" or not self.device.bool("AuthCtrlr", "Enabled"):
             return {"status": "Accepted"}  # no authorization to do (AuthCtrlr.Enabled false)
-        cached = self._cached(id_token)
-        if cached is not None:
-            self._touch(id_token)
-        status = cached.info.get("status") if cached is not None else None
+        known = self._listed(id_token)
+        post_authorize_off = self.device.bool("LocalAuthListCtrlr", "DisablePostAuthorize")
+        if known is None:
+            cached = self._cached(id_token)
+            if cached is not None:
+                self._touch(id_token)
+                known = cached.info
+            post_authorize_off = self.device.bool("AuthCacheCtrlr", "DisablePostAuthorize")
+        status = known.get("status") if known is not None else None
         online = self.online and self._link is not None
         if online:
             if status == "Accepted" and self.device.bool("AuthCtrlr", "LocalPreAuthorize"):
-                return cached.info if cached is not None else None  # C12.FR.01/02: no AuthorizeRequest
-            if status not in (None, "Accepted") and self.device.bool("AuthCacheCtrlr", "DisablePostAuthorize"):
-                return cached.info if cached is not None else None  # C10.FR.03, C12.FR.05: refused as cached
+                return known  # C12.FR.01/02, C14: no AuthorizeRequest
+            if status not in (None, "Accepted") and post_authorize_off:
+                return known  # C10.FR.03, C12.FR.05, C14.FR.03: refused as known, unasked
             if self.device.bool("AuthCtrlr", "DisableRemoteAuthorization"):
-                return cached.info if cached is not None else None  # the cache alone decides (C01.FR.05)
+                return known  # the list and cache alone decide (C01.FR.05, TC_E_52_CS)
             info = await self._authorize_request(id_token)
             if info is not None:
                 return info
-        # Offline (or no answer): the cache, then the unknown-idToken rule (C13, C15). A cached refusal stands
-        # (C15: only an idToken unknown to the charger may start offline); a cached Accepted authorizes only
-        # with LocalAuthorizeOffline, else the idToken counts as not locally authorized, i.e. unknown, and
-        # OfflineTxForUnknownIdEnabled decides (C15.FR.02; TC_C_17_CS, TC_E_16_CS: finding N-1).
-        if cached is not None and status != "Accepted":
-            return cached.info
-        if cached is not None and self.device.bool("AuthCtrlr", "LocalAuthorizeOffline"):
-            return cached.info
+        # Offline (or no answer): what is known locally, then the unknown-idToken rule (C13, C15). A known
+        # refusal stands (C15: only an idToken unknown to the charger may start offline); a known Accepted
+        # authorizes only with LocalAuthorizeOffline, else the idToken counts as not locally authorized, i.e.
+        # unknown, and OfflineTxForUnknownIdEnabled decides (C15.FR.02; TC_C_17_CS, TC_E_16_CS: finding N-1).
+        if known is not None and status != "Accepted":
+            return known
+        if known is not None and self.device.bool("AuthCtrlr", "LocalAuthorizeOffline"):
+            return known
         if self.device.bool("AuthCtrlr", "OfflineTxForUnknownIdEnabled"):
-            return {**(cached.info if cached is not None else {}), "status": "Accepted"}
-        return {**cached.info, "status": "Unknown"} if cached is not None else None
+            return {**(known or {}), "status": "Accepted"}
+        return {**known, "status": "Unknown"} if known is not None else None
 
     async def _authorize_request(self, id_token: dict[str, Any]) -> dict[str, Any] | None:
         link = self._link
