@@ -432,3 +432,20 @@ def test_listed_token_starts_offline_with_local_authorize_offline(bench: Bench) 
     bench.csms.refuse = False
     started = bench.csms.wait_for(lambda: bench.events(event_type="Started"), 15, "replayed Started")[0].payload
     assert started["offline"] is True and started["id_token"]["id_token"] == "LIST-OFF"
+
+
+def test_authorization_disabled_charges_on_plug_in_with_a_no_authorization_token(bench: Bench) -> None:
+    """AuthCtrlr.Enabled false (Part 2 appendix): no authorization before a transaction; the EV alone starts
+    it and its idToken is the empty NoAuthorization one; a token at the reader is taken without an
+    AuthorizeRequest."""
+    bench.set("AuthCtrlr", "Enabled", "false")
+    bench.plug()
+    started = bench.wait_event("Started", event_type="Started")
+    assert started["id_token"] == {"id_token": "", "type": "NoAuthorization"}
+    assert started["trigger_reason"] == "CablePluggedIn"
+    bench.ev.ok("LOAD:CURR 16")
+    bench.ev.ok("CP:STATE C")
+    bench.csms.wait_for(lambda: bench.env.twin.physics.snapshot(1).currents[0] > 10, 5, "charging")
+    bench.present("ANYONE", evse=2)
+    bench.quiet(3)
+    assert bench.csms.find("Authorize") == []

@@ -128,10 +128,22 @@ class Authorization(ChargerCore):
         self._wake.set()
 
     def _auth_step(self, e: EvseState, now: float, plugged: bool) -> float:
-        """Per EVSE, each firmware pass: a transaction begun by an authorization alone whose EV did not come
-        within EVConnectionTimeOut (E03.FR.05, E06.FR.04: EVConnectTimeout), and a deauthorized one that
-        used up MaxEnergyOnInvalidId. Returns when next due."""
+        """Per EVSE, each firmware pass: with AuthCtrlr.Enabled false an EV is authorized as it comes; a
+        transaction begun by an authorization alone whose EV did not come within EVConnectionTimeOut
+        (E03.FR.05, E06.FR.04: EVConnectTimeout); a deauthorized one that used up MaxEnergyOnInvalidId.
+        Returns when next due."""
         tx = e.tx
+        if not self.device.bool("AuthCtrlr", "Enabled") and plugged and e.auth is None and e.operative and (
+                (tx is None and not e.plug_used)
+                or (tx is not None and not e.authorized and not e.deauthorized and tx.stop_reason is None)):
+            # AuthCtrlr.Enabled false: no authorization before a transaction; the EV alone is enough, and the
+            # transaction's idToken is the empty one of type NoAuthorization (Part 2 appendix, AuthCtrlr).
+            timeout = self.device.int("TxCtrlr", "EVConnectionTimeOut")
+            # (ev_was_plugged False: the Started event's trigger is the plug-in, CablePluggedIn.)
+            e.auth = AuthState({"id_token": "", "type": "NoAuthorization"}, None, now + timeout,
+                               ev_was_plugged=tx is not None)
+            self._wake.set()
+            return now
         if tx is None:
             return math.inf
         if plugged:
