@@ -30,6 +30,7 @@ from dsl.vocab import (
     CAPABILITIES,
     CHARGER_CALLS,
     CONNECTOR_STATES,
+    ID_TOKEN_TYPES,
     OCPP_ACTIONS,
     PROFILE_PURPOSES,
     STANDARD_COMPONENTS,
@@ -139,6 +140,11 @@ class Lowering:
             self.sink.at(head, f'unknown actor "{word}"', hint)
             return
         nearest = self.registry.nearest(s.atoms)
+        quoting = nearest.misquoted(s.atoms) if nearest else None
+        if quoting is not None:
+            atom, wrong, fix = quoting
+            self.sink.at(atom, wrong, f'{fix}, as in "{nearest.display()}"' if nearest else fix)
+            return
         hint = f'did you mean "{nearest.display()}"?' if nearest else None
         self.sink.at(s, f'unknown statement "{render_atoms(s.atoms)}"', hint)
 
@@ -200,6 +206,8 @@ class Lowering:
             return self.closed(a, CHARGER_CALLS, "OCPP action")
         if p.type == "code":
             return self.closed(a, CALL_ERROR_CODES, "CALLERROR code")
+        if p.type == "tokentype":
+            return self.closed(a, ID_TOKEN_TYPES, "idToken type (IdTokenEnumType)")
         if p.type == "feature":
             return self.feature(a)
         if p.type == "variable":

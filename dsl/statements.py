@@ -9,13 +9,25 @@ from __future__ import annotations
 BUILTIN_STEPS: dict[str, str] = {
     "charger.booted": "charger booted",
     "charger.firmware_matches_bench": "charger firmware matches the bench file",
+    # Bench actions on the charger's supply (the bench's `power` role; on the twin, the twin's supply).
+    "charger.loses_power": "charger loses power",
+    "charger.power_returns": "charger power returns",
+    "charger.power_cycles": "charger power cycles",
+    "charger.reconnects": "charger reconnects [not before {earliest:time}] [within {timeout:time}]",
+    # EV and session statements act on EVSE 1 unless `on evse N` names another.
     "ev.plugs_in": "ev plugs in [on evse {evse:int}]",
-    "ev.unplugs": "ev unplugs",
-    "ev.requests": "ev requests {current:current}",
-    "ev.draws": "ev draws {current:current}",
-    "ev.stops_charging": "ev stops charging",
-    "session.starts": "session starts with token {token:string}",
-    "session.stops": "session stops",
+    "ev.unplugs": "ev unplugs [on evse {evse:int}]",
+    "ev.disconnects_ev_side": "ev disconnects at the ev side [on evse {evse:int}]",
+    "ev.parks": "ev parks [on evse {evse:int}]",
+    "ev.leaves_bay": "ev leaves the bay [on evse {evse:int}]",
+    "ev.requests": "ev requests {current:current} [on evse {evse:int}]",
+    "ev.draws": "ev draws {current:current} [on evse {evse:int}]",
+    "ev.stops_charging": "ev stops charging [on evse {evse:int}]",
+    "session.starts": "session starts with token {token:string} [on evse {evse:int}]",
+    # Local authorization: an idToken at the charger's own reader (bench role `reader`); the charger's
+    # reaction (Authorize, a transaction starting or stopping) is judged by expectations.
+    "driver.presents_token": "driver presents token {token:string} [of type {type:tokentype}] [on evse {evse:int}]",
+    "session.stops": "session stops [on evse {evse:int}]",
     "csms.sets_profile": "csms sets {purpose:purpose} on evse {evse:int}: limit {limit:current|power} "
                          "[at stack level {stack:int}]",
     "csms.clears_profiles": "csms clears charging profiles",

@@ -29,11 +29,11 @@ MEASURANDS = (
     "Frequency",
     "Power.Factor",
 )
-# The start and stop points the twin's firmware honours (its valuesList): a point it would ignore, such as
-# EnergyTransfer or DataSigned, is Rejected rather than accepted and ignored. ParkingBayOccupancy starts at
-# plug-in (the twin has no bay sensor: the EV arrives with its plug).
-TX_START_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed")
-TX_STOP_POINTS = ("EVConnected", "Authorized", "PowerPathClosed")
+# The start and stop points the twin's firmware honours (its valuesList): a point it would ignore (DataSigned:
+# no signed meter) is Rejected rather than accepted and ignored. ParkingBayOccupancy follows the bay sensor
+# (lab/twin/physics.py: a parked EV, or one plugged in, occupies the bay).
+TX_START_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")
+TX_STOP_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")
 
 
 @dataclass(frozen=True)
@@ -120,14 +120,31 @@ class DeviceModel:
             ),
             Variable("AuthCtrlr", "Enabled", "true", "boolean"),
             Variable("AuthCtrlr", "AuthorizeRemoteStart", "false", "boolean"),
-            # No local authorization list or cache: these two are kept but change nothing.
+            # Local authorization (lab/twin/blocks/c_authorization.py): the cache and the offline rules.
             Variable("AuthCtrlr", "LocalAuthorizeOffline", "false", "boolean"),
             Variable("AuthCtrlr", "LocalPreAuthorize", "false", "boolean"),
+            Variable("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "false", "boolean"),
+            Variable("AuthCtrlr", "DisableRemoteAuthorization", "false", "boolean"),
+            Variable("AuthCtrlr", "MasterPassGroupId", ""),
+            Variable("AuthCacheCtrlr", "Enabled", "true", "boolean"),
+            Variable("AuthCacheCtrlr", "Available", "true", "boolean", ro),
+            Variable("AuthCacheCtrlr", "LifeTime", "86400", "integer", minimum=1, unit="s"),
+            Variable("AuthCacheCtrlr", "Storage", "65536", "integer", ro),
+            Variable("AuthCacheCtrlr", "Policy", "LRU", "OptionList", values_list=("LRU",)),
+            Variable("AuthCacheCtrlr", "DisablePostAuthorize", "false", "boolean"),
+            Variable("LocalAuthListCtrlr", "Enabled", "true", "boolean"),
+            Variable("LocalAuthListCtrlr", "Available", "true", "boolean", ro),
+            Variable("LocalAuthListCtrlr", "Entries", "0", "integer", ro),
+            Variable("LocalAuthListCtrlr", "ItemsPerMessage", "1000", "integer", ro),
+            Variable("LocalAuthListCtrlr", "BytesPerMessage", "65536", "integer", ro),
+            Variable("LocalAuthListCtrlr", "Storage", "0", "integer", ro),
+            Variable("LocalAuthListCtrlr", "DisablePostAuthorize", "false", "boolean"),
             Variable("TxCtrlr", "TxStartPoint", "PowerPathClosed", "MemberList", values_list=TX_START_POINTS),
             Variable("TxCtrlr", "TxStopPoint", "EVConnected,Authorized", "MemberList", values_list=TX_STOP_POINTS),
             Variable("TxCtrlr", "EVConnectionTimeOut", "60", "integer", minimum=1),
             Variable("TxCtrlr", "StopTxOnEVSideDisconnect", "true", "boolean", ro),
             Variable("TxCtrlr", "StopTxOnInvalidId", "true", "boolean"),
+            Variable("TxCtrlr", "MaxEnergyOnInvalidId", "0", "integer", minimum=0, unit="Wh"),
             Variable("SampledDataCtrlr", "Enabled", "true", "boolean"),
             _measurands("SampledDataCtrlr", "TxStartedMeasurands"),
             _measurands(

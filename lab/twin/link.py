@@ -59,6 +59,21 @@ class Link(ChargePoint):
     ) -> res.RequestStartTransaction:
         return self.charger.on_request_start(id_token, remote_start_id, evse_id, charging_profile)
 
+    @on(Action.send_local_list)
+    def _send_local_list(self, version_number: int, update_type: str,
+                         local_authorization_list: list[dict[str, Any]] | None = None,
+                         **_: Any) -> res.SendLocalList:
+        status, reason = self.charger.on_send_local_list(version_number, update_type, local_authorization_list)
+        return res.SendLocalList(status=status, status_info={"reason_code": reason} if reason else None)
+
+    @on(Action.get_local_list_version)
+    def _get_local_list_version(self, **_: Any) -> res.GetLocalListVersion:
+        return res.GetLocalListVersion(version_number=self.charger.on_get_local_list_version())
+
+    @on(Action.clear_cache)
+    def _clear_cache(self, **_: Any) -> res.ClearCache:
+        return res.ClearCache(status=self.charger.on_clear_cache())
+
     @on(Action.get_transaction_status)
     def _get_transaction_status(self, transaction_id: str | None = None, **_: Any) -> res.GetTransactionStatus:
         return self.charger.on_get_transaction_status(transaction_id)
