@@ -71,3 +71,7 @@ class ChargerCore:
         def _security_event_at_boot(self, boot_reason: str) -> None: ...  # a_security
 
         def _answered(self, request: Any, reply: Any) -> None: ...  # c_authorization
+
+        def _trigger_firmware_status(self) -> None: ...  # l_firmware
+
+        def _trigger_log_status(self) -> None: ...  # l_firmware
