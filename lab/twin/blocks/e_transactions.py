@@ -58,14 +58,6 @@ class Transactions(ChargerCore):
         if tx is None:
             self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
             return due
-        # A transaction the authorization started (TxStartPoint Authorized) waits EVConnectionTimeOut for
-        # the EV, then ends (E03.FR.05, TC_F_04_CS).
-        if plugged:
-            tx.connect_by_t = math.inf
-        elif now >= tx.connect_by_t:
-            self._end_tx(e, "EVConnectTimeout", "Timeout")
-            return due
-        due = min(due, tx.connect_by_t)
         # EV gone: the transaction ends (TxStopPoint EVConnected, or PowerPathClosed: the power path opens
         # when the EV leaves, TC_E_37_CS). The charger lost the EV's pilot: the catalogue's cable-unplugged
         # cases want EVCommunicationLost (EVDeparted is the parking bay's).
@@ -144,8 +136,6 @@ class Transactions(ChargerCore):
         # the request (Part 6's general tool rules; TC_F_01_CS .. TC_F_03_CS).
         trigger = "RemoteStart" if auth is not None and auth.remote_start_id is not None else "CablePluggedIn"
         tx.charging_state = "EVConnected" if plugged else "Idle"
-        if auth is not None and not plugged:
-            tx.connect_by_t = auth.expires_t
         tx.evse_pending = auth is not None and auth.unbound and not plugged
         self._tx_event(
             e,

@@ -27,7 +27,6 @@ class TxState:
     charging_state: str = "EVConnected"
     next_update_t: float = math.inf
     evse_pending: bool = False  # started without an EVSE: the EV's plug-in names it (E01.FR.17, J02.FR.03)
-    connect_by_t: float = math.inf  # started before the EV came: ends EVConnectTimeout then (E03.FR.05)
     stop_reason: str | None = None  # stopped (e.g. remotely) but waiting for a stop point: the Ended reason
     # Values for the Ended event (SampledDataCtrlr / AlignedDataCtrlr.TxEndedInterval): collected samples and,
     # per kind, (interval in force, bench t of the next sample).
