@@ -46,6 +46,10 @@ class Link(ChargePoint):
     ) -> res.RequestStartTransaction:
         return self.charger.on_request_start(id_token, remote_start_id, evse_id, charging_profile)
 
+    @on(Action.clear_cache)
+    def _clear_cache(self, **_: Any) -> res.ClearCache:
+        return res.ClearCache(status=self.charger.on_clear_cache())
+
     @on(Action.get_transaction_status)
     def _get_transaction_status(self, transaction_id: str | None = None, **_: Any) -> res.GetTransactionStatus:
         return self.charger.on_get_transaction_status(transaction_id)
