@@ -98,6 +98,8 @@ def test_a_second_get_log_cancels_the_upload_in_progress(twin_factory: Callable[
     assert csms.call(sid, call.GetLog(log=log, log_type="SecurityLog", request_id=2)).status == "AcceptedCanceled"
     csms.wait_for(lambda: csms.find("LogStatusNotification", status="Uploaded"), 5, "second upload done")
     assert [r.payload["request_id"] for r in csms.find("LogStatusNotification", status="Uploaded")] == [2]
+    assert [(r.payload["status"], r.payload["request_id"]) for r in csms.find("LogStatusNotification")] == [
+        ("Uploading", 1), ("AcceptedCanceled", 1), ("Uploading", 2), ("Uploaded", 2)]
 
 
 # ---------------------------------------------------------------- F06 the EVSE of a trigger

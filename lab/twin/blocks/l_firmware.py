@@ -94,11 +94,15 @@ class Firmware(ChargerCore):
             self._send(call.FirmwareStatusNotification(status=name, request_id=request_id))
 
     def on_get_log(self, log_type: str, request_id: int, remote_location: str) -> res.GetLog:
-        """N01: Accepted and the upload starts; a GetLog during an upload cancels it (AcceptedCanceled)."""
+        """N01: Accepted and the upload starts; a GetLog during an upload cancels that one: the answer is
+        AcceptedCanceled and the old upload's last status too (UploadLogStatusEnumType)."""
         assert self._loop is not None
         canceled = self._log_task is not None and not self._log_task.done()
         if canceled and self._log_task is not None:
             self._log_task.cancel()
+            if self._log_state is not None:
+                self._send(call.LogStatusNotification(status="AcceptedCanceled", request_id=self._log_state[1]))
+                self._log_state = None
         self._log_task = self._loop.create_task(self._log_upload(request_id))
         log.info("log upload %s (%s) to %s: played, nothing is sent", request_id, log_type, remote_location)
         filename = f"{self.station.id}-{log_type}-{request_id}.log"
