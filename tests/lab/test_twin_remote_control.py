@@ -83,7 +83,7 @@ def test_get_log_uploads_and_a_trigger_reports_it(twin_factory: Callable[..., Tw
     again = csms.wait_for(lambda: csms.find("LogStatusNotification", status="Uploading")[1:], 5, "triggered")[0]
     assert again.payload["request_id"] == 16  # F06.FR.14
     done = csms.wait_for(lambda: csms.find("LogStatusNotification", status="Uploaded"), 5, "Uploaded")[0]
-    assert done.t - uploading.t == pytest.approx(UPLOAD_S, abs=5)
+    assert UPLOAD_S - 1 <= done.t - uploading.t <= UPLOAD_S + 15  # loose above: a loaded machine is late
     assert trigger(env, "LogStatusNotification") == "Accepted"
     csms.wait_for(lambda: csms.find("LogStatusNotification", status="Idle")[1:], 5, "Idle after the upload")
 
@@ -162,4 +162,5 @@ def test_transaction_started_by_authorization_times_out_without_an_ev(
     ended = csms.wait_for(lambda: csms.find("TransactionEvent", event_type="Ended"), 5, "Ended")[0]
     assert ended.payload["trigger_reason"] == "EVConnectTimeout"
     assert ended.payload["transaction_info"]["stopped_reason"] == "Timeout"
-    assert ended.t - started.t == pytest.approx(30, abs=3)
+    # Not before the timeout; the upper bound is loose (at 60x a loaded machine wakes the twin late).
+    assert 29 <= ended.t - started.t <= 45
