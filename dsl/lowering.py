@@ -29,6 +29,7 @@ from dsl.vocab import (
     CALL_ERROR_CODES,
     CHARGER_CALLS,
     CONNECTOR_STATES,
+    ID_TOKEN_TYPES,
     OCPP_ACTIONS,
     PROFILE_PURPOSES,
     STANDARD_COMPONENTS,
@@ -199,6 +200,8 @@ class Lowering:
             return self.closed(a, CHARGER_CALLS, "OCPP action")
         if p.type == "code":
             return self.closed(a, CALL_ERROR_CODES, "CALLERROR code")
+        if p.type == "tokentype":
+            return self.closed(a, ID_TOKEN_TYPES, "idToken type (IdTokenEnumType)")
         if p.type == "feature":
             return self.feature(a)
         return a.text

@@ -15,6 +15,9 @@ BUILTIN_STEPS: dict[str, str] = {
     "ev.draws": "ev draws {current:current}",
     "ev.stops_charging": "ev stops charging",
     "session.starts": "session starts with token {token:string}",
+    # Local authorization: an idToken at the charger's own reader (bench role `reader`); the charger's
+    # reaction (Authorize, a transaction starting or stopping) is judged by expectations.
+    "driver.presents_token": "driver presents token {token:string} [of type {type:tokentype}] [on evse {evse:int}]",
     "session.stops": "session stops",
     "csms.sets_profile": "csms sets {purpose:purpose} on evse {evse:int}: limit {limit:current|power} "
                          "[at stack level {stack:int}]",

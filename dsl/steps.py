@@ -14,8 +14,8 @@ Parameter types: the quantity kinds (:data:`QUANTITY_TYPES`; ``quantity`` takes 
 ``action`` (an OCPP action), ``call`` (an action a charger sends), ``code`` (an OCPP-J CALLERROR code),
 ``purpose`` (a ChargingProfilePurpose), ``state`` (a connector status), ``pattern`` (a ``{...}`` object to
 match a message against: ``present``, ``absent``, ``not V``, ``V or W`` allowed), ``ordinal`` (``2nd``:
-a number and its English suffix), ``count`` (``once`` or ``N times``) and ``feature`` (a standardized
-device-model component, optionally ``.Variable[instance]``).
+a number and its English suffix), ``count`` (``once`` or ``N times``), ``tokentype`` (an IdTokenEnumType)
+and ``feature`` (a standardized device-model component, optionally ``.Variable[instance]``).
 Matching is structural (which atoms go to which parameter); the checker then converts each parameter
 and reports unit, dimension and name errors at the atom that carries them.
 """
@@ -41,7 +41,7 @@ QUANTITY_TYPES: frozenset[str] = frozenset(
     {"current", "voltage", "power", "energy", "time", "frequency", "resistance", "ratio", "quantity"}
 )
 SINGLE_TYPES: frozenset[str] = frozenset({"int", "string", "word", "fields", "action", "purpose", "state",
-                                         "call", "code", "pattern", "feature"})
+                                         "call", "code", "pattern", "feature", "tokentype"})
 # Types a parameter of more than one atom has: `2nd` is a number and a word, `3 times` too.
 MULTI_TYPES: frozenset[str] = frozenset({"ordinal", "count"})
 PARAM_TYPES: frozenset[str] = QUANTITY_TYPES | SINGLE_TYPES | MULTI_TYPES
@@ -336,6 +336,7 @@ def _bind_ast() -> None:
         "call": (module.Word,),
         "code": (module.Word,),
         "feature": (module.Word,),
+        "tokentype": (module.Word,),
         "fields": (module.Fields,),
         "pattern": (module.Fields,),
     })

@@ -102,6 +102,12 @@ PROFILE_PURPOSES: tuple[str, ...] = (
 # ConnectorStatusEnumType: the states of `charger status evse N`.
 CONNECTOR_STATES: tuple[str, ...] = ("Available", "Occupied", "Reserved", "Unavailable", "Faulted")
 
+# IdTokenEnumType: the kinds of idToken a charger's reader (or the CSMS) names (`driver presents token "ID"
+# of type <type>`).
+ID_TOKEN_TYPES: tuple[str, ...] = (
+    "Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization",
+)
+
 # OCPP-J CALLERROR codes (Part 4, Table 8), for `expect charger replies error <code>`.
 CALL_ERROR_CODES: tuple[str, ...] = (
     "FormatViolation",

@@ -150,3 +150,16 @@ class EvEmulator(Instrument):
 
     @abstractmethod
     def read_pwm(self) -> PwmReading: ...
+
+
+class TokenReader(Instrument):
+    """Something that presents an idToken at the charger's own reader: an RFID/NFC card emulator, a robot
+    arm with a card, a keypad driver. One reader may serve every EVSE of a station (the EVSE is part of
+    the request, as a driver choosing a socket at the charger's screen) or one EVSE (role ``reader<n>``)."""
+
+    kind = "reader"
+
+    @abstractmethod
+    def present(self, id_token: str, token_type: str = "ISO14443", evse: int = 1) -> None:
+        """Present `id_token` (an IdTokenEnumType `token_type`) for EVSE `evse`; returns once the charger's
+        reader has taken it (what the charger does with it is for the harness to judge)."""

@@ -100,14 +100,14 @@ class InstrumentConfig(_Model):
 
 
 def _driver_kind(name: str | None) -> str | None:
-    """'analyzer' or 'ev' for a known driver name, else None."""
+    """'analyzer', 'ev' or 'reader' for a known driver name, else None."""
     from instruments.registry import drivers
 
     cls = drivers().get(name or "")
     return getattr(cls, "kind", None) if cls is not None else None
 
 
-_KIND_NAMES = {"analyzer": "a power analyzer", "ev": "an EV emulator"}
+_KIND_NAMES = {"analyzer": "a power analyzer", "ev": "an EV emulator", "reader": "a token reader"}
 
 
 class StationConfig(_Model):
@@ -124,10 +124,10 @@ class StationConfig(_Model):
     @field_validator("instruments")
     @classmethod
     def _roles(cls, v: dict[str, InstrumentConfig]) -> dict[str, InstrumentConfig]:
-        unknown = [r for r in v if not re.fullmatch(r"(analyzer|ev)([2-8])?", r)]
+        unknown = [r for r in v if not re.fullmatch(r"(analyzer|ev|reader)([2-8])?", r)]
         if unknown:
-            raise ValueError(f"unknown instrument role(s) {unknown}; roles are 'analyzer' and 'ev' for EVSE 1, "
-                             "'analyzer2', 'ev2', ... for further EVSEs")
+            raise ValueError(f"unknown instrument role(s) {unknown}; roles are 'analyzer', 'ev' and 'reader' for "
+                             "EVSE 1, 'analyzer2', 'ev2', ... for further EVSEs (a lone 'reader' serves every EVSE)")
         for role, ic in v.items():
             want, got = role.rstrip("0123456789"), _driver_kind(ic.driver)
             if got is not None and got != want:

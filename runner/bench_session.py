@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from instruments.base import EvEmulator, PowerAnalyzer, PwmReading
+from instruments.base import EvEmulator, PowerAnalyzer, PwmReading, TokenReader
 from instruments.clock import Clock
 from instruments.errors import InstrumentError, InstrumentStateError
 from instruments.iec61851 import current_for_duty
@@ -41,6 +41,7 @@ class Station:
     session: BenchSession
     analyzers: dict[int, PowerAnalyzer] = field(default_factory=dict)  # by EVSE id
     evs: dict[int, EvEmulator] = field(default_factory=dict)
+    readers: dict[int, TokenReader] = field(default_factory=dict)  # by EVSE id; 1 alone serves every EVSE
     samplers: list[Sampler] = field(default_factory=list)
     broken: list[Exception] = field(default_factory=list)
     needs_recovery: bool = False  # an instrument failed in the last scenario: reopen before the next
@@ -62,6 +63,14 @@ class Station:
         except KeyError:
             raise BenchError(None, f"station {self.id!r} has no EV emulator for EVSE {evse} in "
                                    f"{self.session.config.path}") from None
+
+    def reader(self, evse: int = 1) -> TokenReader:
+        """The token reader for `evse`: role reader<evse>, else the station's one reader (role `reader`)."""
+        found = self.readers.get(evse) or self.readers.get(1)
+        if found is None:
+            raise BenchError(None, f"station {self.id!r} has no token reader (instrument role 'reader') in "
+                                   f"{self.session.config.path}: `driver presents token` needs one")
+        return found
 
 
 @dataclass
@@ -218,6 +227,9 @@ class BenchSession:
                 assert isinstance(inst, PowerAnalyzer)
                 inst.configure(phases=station.config.phases, update_interval_s=ic.update_interval_s)
                 station.analyzers[evse] = inst
+            elif kind == "reader":
+                assert isinstance(inst, TokenReader)
+                station.readers[evse] = inst
             else:
                 assert isinstance(inst, EvEmulator)
                 station.evs[evse] = inst
@@ -232,7 +244,7 @@ class BenchSession:
     def close(self) -> None:
         for station in self.stations.values():
             self.stop_sampling(station)
-            for inst in [*station.analyzers.values(), *station.evs.values()]:
+            for inst in [*station.analyzers.values(), *station.evs.values(), *station.readers.values()]:
                 with contextlib.suppress(Exception):
                     inst.close()
         if self.loop is not None:
@@ -251,7 +263,7 @@ class BenchSession:
         """Reopen every instrument of a station after a fault, so that a timeout or a dropped line in one
         scenario does not leave stale replies or a dead link to the next. Raises BenchError if one will
         not come back."""
-        for evse, inst in [*station.analyzers.items(), *station.evs.items()]:
+        for evse, inst in [*station.analyzers.items(), *station.evs.items(), *station.readers.items()]:
             with contextlib.suppress(Exception):
                 inst.close()
             try:

@@ -214,6 +214,18 @@ def ev_unplugs(run: ScenarioRun) -> None:
             run.recorder.event("window_close", window=w.name, t_end=now - run.recorder.t_begin)
 
 
+# ---- driver at the charger -------------------------------------------------------------------------------
+
+
+@implements("driver.presents_token")
+def driver_presents_token(run: ScenarioRun, token: str, type: str = "ISO14443", evse: int = 1) -> None:
+    """The idToken at the charger's own reader (bench role `reader`). Returns once the reader delivered it;
+    what the charger does with it (Authorize, a transaction starting or ending, nothing) is for the
+    expectations that follow to judge, never this step."""
+    run.station.reader(evse).present(token, type, evse)
+    run.note(f"driver presented idToken {token!r} ({type}) for evse {evse}")
+
+
 # ---- sessions --------------------------------------------------------------------------------------------
 
 @implements("session.starts")

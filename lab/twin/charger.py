@@ -121,6 +121,7 @@ class VirtualCharger(
         self._rng = random.Random()
         self._stopping = False
         self._tls: Any = None  # ssl.SSLContext for profiles 2 and 3, made at start()
+        self.auth_cache: dict[tuple[str, str], Any] = {}  # C10: non-volatile, survives reboots
         physics.subscribe(self._physics_changed)
 
     async def start(self, csms_url: str) -> None:

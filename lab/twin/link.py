@@ -46,6 +46,10 @@ class Link(ChargePoint):
     ) -> res.RequestStartTransaction:
         return self.charger.on_request_start(id_token, remote_start_id, evse_id, charging_profile)
 
+    @on(Action.clear_cache)
+    def _clear_cache(self, **_: Any) -> res.ClearCache:
+        return res.ClearCache(status=self.charger.on_clear_cache())
+
     @on(Action.get_transaction_status)
     def _get_transaction_status(self, transaction_id: str | None = None, **_: Any) -> res.GetTransactionStatus:
         return self.charger.on_get_transaction_status(transaction_id)
@@ -112,6 +116,10 @@ class Link(ChargePoint):
     @on(Action.unlock_connector)
     def _unlock(self, evse_id: int, connector_id: int, **_: Any) -> res.UnlockConnector:
         return self.charger.on_unlock_connector(evse_id, connector_id)
+
+    @on(Action.get_log)
+    def _get_log(self, log: dict[str, Any], log_type: str, request_id: int, **_: Any) -> res.GetLog:
+        return self.charger.on_get_log(log_type, request_id, log["remote_location"])
 
     @on(Action.update_firmware)
     def _update_firmware(self, request_id: int, firmware: dict[str, Any], **_: Any) -> res.UpdateFirmware:

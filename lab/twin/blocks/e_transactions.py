@@ -51,9 +51,12 @@ class Transactions(ChargerCore):
             auth, e.auth = e.auth, None
             e.authorized, e.deauthorized = True, False
             e.tx.id_token, e.tx.remote_start_id = auth.id_token, auth.remote_start_id
-            self._tx_event(e, "Updated", "RemoteStart", id_token=auth.id_token)
+            e.tx.group_id = auth.group_id
+            trigger = "RemoteStart" if auth.remote_start_id is not None else "Authorized"
+            self._tx_event(e, "Updated", trigger, id_token=auth.id_token)
         if e.auth is not None:
             due = min(due, e.auth.expires_t)
+        due = min(due, self._auth_step(e, now, plugged))  # EV connection timeout, MaxEnergyOnInvalidId
         tx = e.tx
         if tx is None:
             self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
@@ -119,7 +122,8 @@ class Transactions(ChargerCore):
 
     def _start_tx(self, e: EvseState, now: float, plugged: bool) -> None:
         auth, e.auth = e.auth, None
-        tx = TxState(id=str(uuid.uuid4()), evse=e.id, started_wall=self.clock.wall(now))
+        tx = TxState(id=str(uuid.uuid4()), evse=e.id, started_wall=self.clock.wall(now),
+                     begin_wh=self.physics.energy_wh(e.id))
         e.tx = tx
         e.plug_used = plugged
         e.authorized = auth is not None
@@ -127,6 +131,7 @@ class Transactions(ChargerCore):
         e.reported_limit = None
         if auth is not None:
             tx.id_token, tx.remote_start_id = auth.id_token, auth.remote_start_id
+            tx.group_id = auth.group_id
             # A profile of a remote start is stored only while smart charging is enabled (K01, K05).
             if auth.profile is not None and self.device.bool("SmartChargingCtrlr", "Enabled"):
                 with contextlib.suppress(ProfileRejected):
@@ -134,9 +139,18 @@ class Transactions(ChargerCore):
                     self.profiles.add(profile, {e.id: tx.id})
         # The first event after a RequestStartTransaction says RemoteStart, whichever came first, the EV or
         # the request (Part 6's general tool rules; TC_F_01_CS .. TC_F_03_CS).
-        trigger = "RemoteStart" if auth is not None and auth.remote_start_id is not None else "CablePluggedIn"
+        # A local authorization is the trigger when it came last (the EV was there, or need not be: TxStartPoint
+        # Authorized); else the plug-in is (E02, E03).
+        if auth is not None and auth.remote_start_id is not None:
+            trigger = "RemoteStart"
+        elif auth is not None and (auth.ev_was_plugged or not plugged):
+            trigger = "Authorized"
+        else:
+            trigger = "CablePluggedIn"
         tx.charging_state = "EVConnected" if plugged else "Idle"
         tx.evse_pending = auth is not None and auth.unbound and not plugged
+        if auth is not None and not plugged:  # begun by the authorization (TxStartPoint Authorized)
+            tx.connect_deadline_t = auth.expires_t
         self._tx_event(
             e,
             "Started",
@@ -156,7 +170,9 @@ class Transactions(ChargerCore):
             # Phantom energy lands right after the start reading, so it shows inside the transaction.
             self.physics.add_meter_offset(e.id, self.faults.meter_offset_wh)
 
-    def _end_tx(self, e: EvseState, trigger: str, reason: str, *, send: bool = True) -> None:
+    def _end_tx(
+        self, e: EvseState, trigger: str, reason: str, *, send: bool = True, id_token: dict[str, Any] | None = None
+    ) -> None:
         tx = e.tx
         if tx is None:
             return
@@ -169,6 +185,7 @@ class Transactions(ChargerCore):
                 "Ended",
                 trigger,
                 stopped_reason=reason,
+                id_token=id_token,
                 meter=self._meter_value(
                     e.id, "Transaction.End", self.device.members("SampledDataCtrlr", "TxEndedMeasurands")
                 ),

@@ -22,6 +22,10 @@ class TxState:
     started_wall: Any  # datetime
     id_token: dict[str, Any] | None = None
     remote_start_id: int | None = None
+    group_id: dict[str, Any] | None = None  # the idToken's groupIdToken (C09: a token of the group may stop it)
+    begin_wh: float = 0.0  # true energy on the EVSE when the transaction began (MaxEnergyOnInvalidId counts from it)
+    energy_cap_wh: float | None = None  # deauthorized with MaxEnergyOnInvalidId > 0: energy stops at this reading
+    connect_deadline_t: float = math.inf  # started by an authorization alone: the EV must come by then (E03.FR.05)
     seq: int = 0
     updated_sent: int = 0
     charging_state: str = "EVConnected"
@@ -43,6 +47,7 @@ class AuthState:
     ev_was_plugged: bool = False  # the EV was already there when the authorization came
     authorizing: bool = False  # AuthorizeRemoteStart: waiting for the CSMS's AuthorizeResponse
     unbound: bool = False  # RequestStartTransaction named no EVSE (the twin reserved the first free one)
+    group_id: dict[str, Any] | None = None  # the idToken's groupIdToken, once known
 
 
 @dataclass
