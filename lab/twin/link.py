@@ -141,6 +141,10 @@ class Link(ChargePoint):
     def _unlock(self, evse_id: int, connector_id: int, **_: Any) -> res.UnlockConnector:
         return self.charger.on_unlock_connector(evse_id, connector_id)
 
+    @on(Action.get_log)
+    def _get_log(self, log: dict[str, Any], log_type: str, request_id: int, **_: Any) -> res.GetLog:
+        return self.charger.on_get_log(log_type, request_id, log["remote_location"])
+
     @on(Action.update_firmware)
     def _update_firmware(self, request_id: int, firmware: dict[str, Any], **_: Any) -> res.UpdateFirmware:
         return self.charger.on_update_firmware(request_id, firmware)

@@ -111,6 +111,11 @@ class _CsmsSide(ChargePoint):
         self._rec("FirmwareStatusNotification", kw)
         return res.FirmwareStatusNotification()
 
+    @on(Action.log_status_notification)
+    def log_status(self, **kw: Any) -> res.LogStatusNotification:
+        self._rec("LogStatusNotification", kw)
+        return res.LogStatusNotification()
+
     @on(Action.report_charging_profiles)
     def report_profiles(self, **kw: Any) -> res.ReportChargingProfiles:
         self._rec("ReportChargingProfiles", kw)

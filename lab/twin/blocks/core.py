@@ -78,3 +78,7 @@ class ChargerCore:
         def _auth_step(self, e: EvseState, now: float, plugged: bool) -> float: ...  # c_authorization
 
         def _listed(self, id_token: dict[str, Any]) -> dict[str, Any] | None: ...  # d_local_list
+
+        def _trigger_firmware_status(self) -> None: ...  # l_firmware
+
+        def _trigger_log_status(self) -> None: ...  # l_firmware
