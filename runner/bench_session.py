@@ -46,6 +46,7 @@ class Station:
     needs_recovery: bool = False  # an instrument failed in the last scenario: reopen before the next
     supply: PowerSwitch | None = None  # the `power` role: a switch on the charger's supply
     supply_off: bool = False  # a scenario cut the supply and has not restored it (the return to idle does)
+    parked: set[int] = field(default_factory=set)  # EVSEs whose bay a scenario occupied (`ev parks`)
 
     @property
     def id(self) -> str:
