@@ -63,6 +63,8 @@ class Station:
         """Switch the charger's supply: the bench's `power` instrument, or on a twin bench the twin's own
         supply (its charger loses power as a real one would: no closing handshake, RAM lost)."""
         twin = self.session.twin
+        if not on:
+            self.supply_off = True  # before the switch: one that fails half-way is switched on again too
         if self.supply is not None:
             self.supply.set_on(on)
         elif twin is not None:
