@@ -47,6 +47,7 @@ class Station:
     needs_recovery: bool = False  # an instrument failed in the last scenario: reopen before the next
     supply: PowerSwitch | None = None  # the `power` role: a switch on the charger's supply
     supply_off: bool = False  # a scenario cut the supply and has not restored it (the return to idle does)
+    parked: set[int] = field(default_factory=set)  # EVSEs whose bay a scenario occupied (`ev parks`)
 
     @property
     def id(self) -> str:
@@ -63,6 +64,8 @@ class Station:
         """Switch the charger's supply: the bench's `power` instrument, or on a twin bench the twin's own
         supply (its charger loses power as a real one would: no closing handshake, RAM lost)."""
         twin = self.session.twin
+        if not on:
+            self.supply_off = True  # before the switch: one that fails half-way is switched on again too
         if self.supply is not None:
             self.supply.set_on(on)
         elif twin is not None:

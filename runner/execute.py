@@ -132,8 +132,11 @@ def return_to_idle(run: ScenarioRun) -> None:
         with contextlib.suppress(Exception):
             ev.set_state("A")
             ev.set_cable(None)
-        with contextlib.suppress(Exception):  # an emulator without a bay sensor line says so
-            ev.set_parked(False)
+    for evse in sorted(run.station.parked):  # EVs a scenario parked drive out of their bays
+        with contextlib.suppress(Exception):
+            run.station.ev(evse).set_parked(False)
+    run.station.parked.clear()
+
     with contextlib.suppress(Exception):
         out = run.run(harness.clear_charging_profile(sid, timeout_s=30), bench_timeout=35,
                       what="clearing charging profiles")

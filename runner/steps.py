@@ -283,12 +283,14 @@ def ev_disconnects_ev_side(run: ScenarioRun, evse: int = 1) -> None:
 @implements("ev.parks")
 def ev_parks(run: ScenarioRun, evse: int = 1) -> None:
     """The EV drives into the EVSE's parking bay (its occupancy sensor sees it)."""
+    run.station.parked.add(evse)  # before the line: a half-done request is undone by the return to idle too
     run.station.ev(evse).set_parked(True)
 
 
 @implements("ev.leaves_bay")
 def ev_leaves_bay(run: ScenarioRun, evse: int = 1) -> None:
     run.station.ev(evse).set_parked(False)
+    run.station.parked.discard(evse)
 
 
 # ---- driver at the charger -------------------------------------------------------------------------------

@@ -163,3 +163,10 @@ def test_no_report_is_a_timeout_that_says_what_arrived(ev: AbcdEv, sim: RawServe
 def test_bad_stale_option() -> None:
     with pytest.raises(InstrumentConfigError, match="stale_s must be a positive number"):
         registry.create("abcd-ev", name="ev", address="socket://127.0.0.1:9", stale_s=0)
+
+
+def test_no_parking_bay_line_is_said_so(ev: AbcdEv) -> None:
+    from instruments.errors import InstrumentUnsupported
+
+    with pytest.raises(InstrumentUnsupported, match="no parking-bay sensor line"):
+        ev.set_parked(True)

@@ -56,6 +56,8 @@ def test_commands_are_sent_with_ids_in_the_documented_syntax(line_server) -> Non
         ev.set_current(6.5, phases=1)
         ev.set_cable(None)
         ev.set_events(True)
+        ev.set_parked(True)
+        ev.set_parked(False)
     finally:
         ev.close()
     assert srv.lines(0) == [
@@ -63,6 +65,7 @@ def test_commands_are_sent_with_ids_in_the_documented_syntax(line_server) -> Non
         b"5 LOAD:FOLLOW ON,5000\n", b"6 LOAD:FOLLOW OFF\n", b"7 CP:DIODE SHORT\n", b"8 CP:DIODE OK\n",
         b"9 SYST:WDOG 2500\n",
         b"10 LOAD:PHASES 1\n", b"11 LOAD:CURR 6.5\n", b"12 PP:RES OPEN\n", b"13 EVT ON\n",
+        b"14 BAY:OCC ON\n", b"15 BAY:OCC OFF\n",
     ]
 
 

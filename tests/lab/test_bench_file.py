@@ -82,6 +82,8 @@ def test_errors_name_the_file_and_the_key(tmp_path: Path) -> None:
     assert "bench.toml: kind: Input should be 'twin' or 'physical'" in msg
     msg = _bad(tmp_path, 'name = "x"\nkind = "twin"\n' + STATION.replace("analyzer]", "scope]"))
     assert "stations.0.instruments: unknown instrument role(s) ['scope']" in msg
+    msg = _bad(tmp_path, 'name = "x"\nkind = "twin"\n' + STATION.replace("analyzer]", "power]"))
+    assert "power: driver 'yokogawa-wt300' is a power analyzer; the power role needs a supply switch driver" in msg
     msg = _bad(tmp_path, 'name = "x"\nkind = "twin"\nspeed = 3\n' + STATION)
     assert "bench.toml: speed: unknown key; valid keys here: name, kind, clock, csms, stations, twin" in msg
 

@@ -1,6 +1,7 @@
 """Bench actions on the twin, end to end: the supply (`charger power cycles`, `charger loses power` left off
 and switched back on by the return to idle), `charger reconnects` (after a drop; too soon fails; broken when
-nothing was lost), `ev disconnects at the ev side` (the connector stays occupied) and `on evse 2`."""
+nothing was lost), `ev disconnects at the ev side` (the connector stays occupied), `ev parks` (the return to
+idle drives the EV out) and `on evse 2`."""
 
 from __future__ import annotations
 
@@ -50,6 +51,18 @@ SPEC = '''spec "Bench actions"
     charger booted
     charger reconnects within 10 s
 
+  scenario "an EV parks and is left in the bay"
+    charger booted
+    csms sets variable TxCtrlr.TxStartPoint to "ParkingBayOccupancy"
+    ev parks
+    expect within 30 s: charger sends TransactionEvent {eventType: "Started", triggerReason: "EVDetected"}
+
+  scenario "the return to idle drove it out: a new arrival starts a transaction"
+    charger booted
+    csms sets variable TxCtrlr.TxStartPoint to "ParkingBayOccupancy"
+    ev parks
+    expect within 30 s: charger sends TransactionEvent {eventType: "Started", triggerReason: "EVDetected"}
+
   scenario "the EV side disconnects"
     charger booted
     ev plugs in on evse 1
@@ -78,6 +91,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict], str]
 
 @pytest.mark.parametrize("scenario", ["a power cycle on EVSE 2's transaction", "the supply is left off",
                                       "the return to idle switched it back on", "reconnects after a drop",
+                                      "an EV parks and is left in the bay",
+                                      "the return to idle drove it out: a new arrival starts a transaction",
                                       "the EV side disconnects"])
 def test_scenario_passes(run: tuple[dict[str, dict], str], scenario: str) -> None:
     results, out = run
