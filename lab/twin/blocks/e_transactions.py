@@ -101,12 +101,15 @@ class Transactions(ChargerCore):
         state = self._charging_state(e, plugged, snap.ev_state)
         if tx.evse_pending and plugged:
             # A transaction started with no EVSE known: the plug-in names it, with the begin reading.
+            # The event reports the plug-in itself (EVConnected); a further change to SuspendedEV or Charging is a
+            # ChargingStateChanged on the next pass (Part 6 EnergyTransferStarted part 1 step 3, TC_J_08_CS).
             tx.evse_pending = False
-            tx.charging_state = state
+            tx.charging_state = "EVConnected"
             begin = self.device.members("SampledDataCtrlr", "TxStartedMeasurands")
             self._tx_event(
                 e, "Updated", "CablePluggedIn", evse=True, meter=self._meter_value(e.id, "Transaction.Begin", begin)
             )
+            due = min(due, now)
         elif state != tx.charging_state and tx.charging_state == "Idle" and plugged:
             # The EV arrives for a transaction begun without it: CablePluggedIn, EVConnected; any further change
             # is a ChargingStateChanged on the next pass (Part 6 EnergyTransferStarted part 1, TC_C_13_CS).
