@@ -14,8 +14,9 @@ Parameter types: the quantity kinds (:data:`QUANTITY_TYPES`; ``quantity`` takes 
 ``action`` (an OCPP action), ``call`` (an action a charger sends), ``code`` (an OCPP-J CALLERROR code),
 ``purpose`` (a ChargingProfilePurpose), ``state`` (a connector status), ``pattern`` (a ``{...}`` object to
 match a message against: ``present``, ``absent``, ``not V``, ``V or W`` allowed), ``ordinal`` (``2nd``:
-a number and its English suffix), ``count`` (``once`` or ``N times``) and ``feature`` (a standardized
-device-model component, optionally ``.Variable[instance]``).
+a number and its English suffix), ``count`` (``once`` or ``N times``), ``phases`` (``1 phase``, ``3 phases``),
+``recurrency`` (``daily`` or ``weekly``), ``rate`` (a charging rate unit, ``A`` or ``W``) and ``feature``
+(a standardized device-model component, optionally ``.Variable[instance]``).
 Matching is structural (which atoms go to which parameter); the checker then converts each parameter
 and reports unit, dimension and name errors at the atom that carries them.
 """
@@ -41,9 +42,10 @@ QUANTITY_TYPES: frozenset[str] = frozenset(
     {"current", "voltage", "power", "energy", "time", "frequency", "resistance", "ratio", "quantity"}
 )
 SINGLE_TYPES: frozenset[str] = frozenset({"int", "string", "word", "fields", "action", "purpose", "state",
-                                         "call", "code", "pattern", "feature"})
-# Types a parameter of more than one atom has: `2nd` is a number and a word, `3 times` too.
-MULTI_TYPES: frozenset[str] = frozenset({"ordinal", "count"})
+                                         "call", "code", "pattern", "feature", "recurrency",
+                                         "rate"})
+# Types a parameter of more than one atom has: `2nd` is a number and a word, `3 times` too, `1 phase`.
+MULTI_TYPES: frozenset[str] = frozenset({"ordinal", "count", "phases"})
 PARAM_TYPES: frozenset[str] = QUANTITY_TYPES | SINGLE_TYPES | MULTI_TYPES
 ORDINAL_SUFFIXES: tuple[str, ...] = ("st", "nd", "rd", "th")
 
@@ -336,6 +338,8 @@ def _bind_ast() -> None:
         "call": (module.Word,),
         "code": (module.Word,),
         "feature": (module.Word,),
+        "recurrency": (module.Word,),
+        "rate": (module.Word,),
         "fields": (module.Fields,),
         "pattern": (module.Fields,),
     })
@@ -359,13 +363,14 @@ def _param_ends(param: Param, atoms: ast.Atoms, j: int) -> Iterator[int]:
 
 def _multi_ends(type_: str, atoms: ast.Atoms, j: int) -> Iterator[int]:
     """`ordinal`: a number (or placeholder) and a word (`2nd`; the checker judges the suffix).
-    `count`: `once`, or a number (or placeholder) and `times`."""
+    `count`: `once`, or a number (or placeholder) and `times`. `phases`: a number and `phase` or `phases`
+    (the checker judges that they agree)."""
     a = atoms[j]
     after = atoms[j + 1] if j + 1 < len(atoms) else None
+    words = {"count": ("times",), "phases": ("phase", "phases")}.get(type_, ORDINAL_SUFFIXES)
     if type_ == "count" and isinstance(a, ast.Word) and a.text == "once":
         yield j + 1
-    elif isinstance(a, ast.Number | ast.Placeholder) and isinstance(after, ast.Word) and (
-            after.text == "times" if type_ == "count" else after.text in ORDINAL_SUFFIXES):
+    elif isinstance(a, ast.Number | ast.Placeholder) and isinstance(after, ast.Word) and after.text in words:
         yield j + 2
 
 
