@@ -80,6 +80,10 @@ def periods_of(args: dict[str, Any]) -> list[tuple[int, Quantity, int | None]]:
     return out
 
 
+def _show(limit: float | None, unit: str) -> str:
+    return "no period" if limit is None else f"{limit:g} {unit}"
+
+
 def _supply(run: ScenarioRun) -> Supply:
     return Supply(voltage_v=run.station.config.nominal_voltage_v, phases=run.station.config.phases)
 
@@ -108,7 +112,14 @@ def expect_composite_schedule(run: ScenarioRun, evse: int, duration: Quantity | 
         raise BenchError(None, "the GetCompositeSchedule exchange is missing from the record")
     check = checks[-1]  # this statement's request: the last one sent for this EVSE
     if not check.agrees:
-        raise ExpectationFailed(None, check.describe())
+        assert check.comparison is not None
+        wrong = "; ".join(
+            f"from {m.from_s:.1f} s to {m.to_s:.1f} s: expected {_show(m.expected, m.unit)}"
+            + (f" (set by {m.bound_by})" if m.bound_by else "") + f", the charger reported {_show(m.reported, m.unit)}"
+            for m in check.comparison.mismatches)
+        raise ExpectationFailed(None, f"the charger's composite schedule for evse {evse} (GetCompositeSchedule at "
+                                      f"t={check.t - run.recorder.t_begin:.1f} s, {seconds} s) is not the one the "
+                                      f"profiles sent give, in seconds after the request: {wrong}")
     expected = "; ".join(f"{p.limit:g} {unit} from {p.start_s:.0f} s" if p.limit is not None else
                          f"unconstrained from {p.start_s:.0f} s" for p in check.expected.periods)
     note = f"composite schedule on evse {evse} over {seconds} s matches the profiles sent: {expected}"
