@@ -132,11 +132,15 @@ class Lowering:
     def _profile_consistent(self, args: Mapping[str, Any], binding: Mapping[str, ast.Atoms]) -> bool:
         """A charging schedule has one rate unit, and its periods start at whole seconds
         (ChargingScheduleType.chargingRateUnit, ChargingSchedulePeriodType.startPeriod)."""
+        def at(k: str) -> ast.Expr:
+            atoms = binding[k]
+            return ast.Expr(source=atoms[0].source, width=_span(atoms), atoms=atoms)
+
         limits = [k for k in ("limit", "limit2", "limit3", "limit4") if k in args]
         first = args["limit"].dimension
         for k in limits[1:]:
             if args[k].dimension != first:
-                self.sink.at(binding[k][0], f"{args[k].text} is a {args[k].dimension} and {args['limit'].text} a "
+                self.sink.at(at(k), f"{args[k].text} is a {args[k].dimension} and {args['limit'].text} a "
                              f"{first}: one charging profile has one rate unit (A or W)",
                              "write every period of the profile in A, or every one in W")
                 return False
@@ -146,7 +150,7 @@ class Lowering:
                 continue
             if q.value < (0 if k == "start" else 1) or abs(q.value - round(q.value)) > 1e-9:
                 what = "a start" if k == "start" else "a period"
-                self.sink.at(binding[k][0], f"{what} of a charging profile is a whole number of seconds"
+                self.sink.at(at(k), f"{what} of a charging profile is a whole number of seconds"
                              f"{'' if k == 'start' else ' from 1 s'}, not {q.text}",
                              "OCPP counts schedule periods in whole seconds (startPeriod)")
                 return False
