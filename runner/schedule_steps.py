@@ -30,6 +30,7 @@ from runner.schedules.frames import held_from_frames
 from runner.steps import _call, implements
 
 DEFAULT_COMPOSITE_S = 3600  # `expect charger composite schedule` without `for D`
+BOUNDARY_SLACK_S = 2.0  # a step of the charger's composite may be this early or late (its 1 s resolution)
 PERIOD_HORIZON_S = 2 * 86_400  # how far `wait for the next schedule period` looks ahead
 
 
@@ -80,6 +81,15 @@ def periods_of(args: dict[str, Any]) -> list[tuple[int, Quantity, int | None]]:
     return out
 
 
+def _round_trip(frames: list[Any], sent_t: float) -> float:
+    """Bench seconds between the last GetCompositeSchedule sent from `sent_t` and its answer (0 if none)."""
+    calls = [f for f in frames if f.direction == "tx" and f.action == "GetCompositeSchedule" and f.t >= sent_t]
+    if not calls:
+        return 0.0
+    answer = next((f for f in frames if f.direction == "rx" and f.unique_id == calls[-1].unique_id), None)
+    return max(0.0, answer.t - calls[-1].t) if answer is not None else 0.0
+
+
 def _show(limit: float | None, unit: str) -> str:
     return "no period" if limit is None else f"{limit:g} {unit}"
 
@@ -105,7 +115,10 @@ def expect_composite_schedule(run: ScenarioRun, evse: int, duration: Quantity | 
         raise ExpectationFailed(None, f"charger did not give its composite schedule for evse {evse}: "
                                       f"{out.error_code or out.response}")
     frames = run.recorder.frames(station=run.station.id)
-    checks = [c for c in check_composites(frames, supply=_supply(run),
+    # The charger takes its own X somewhere between the request leaving and the answer arriving: the
+    # schedule's edges and steps may be off by that round trip on top of the usual slack.
+    slack = BOUNDARY_SLACK_S + _round_trip(frames, sent_t)
+    checks = [c for c in check_composites(frames, supply=_supply(run), boundary_slack_s=slack,
                                           local_limits={0: _rating(run), evse: _rating(run)})
               if c.t >= sent_t and c.evse_id == evse]
     if not checks:
@@ -140,8 +153,9 @@ def wait_schedule_period(run: ScenarioRun, evse: int) -> None:
     current = plan.at(0)
     upcoming = next((p for p in plan.periods if p.start_s > 1e-3), None)
     if upcoming is None:
-        raise BenchError(None, f"no schedule period begins on evse {evse} within {PERIOD_HORIZON_S // 3600} h "
-                               "of the profiles the charger accepted: nothing to wait for")
+        raise BenchError(None, f"no schedule period begins on evse {evse} after t={now_t - run.recorder.t_begin:.1f} s "
+                               f"(looking {PERIOD_HORIZON_S // 3600} h ahead in the profiles the charger accepted): "
+                               "nothing to wait for (a boundary already past is not waited for)")
     boundary_t = now_t + upcoming.start_s
     run.clock.sleep_until(boundary_t)
     run.last_action_t = boundary_t  # a settle expectation next counts from the boundary itself
