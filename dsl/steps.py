@@ -110,6 +110,7 @@ class StepRegistry:
     def __init__(self, defs: Iterable[StepDef] = ()) -> None:
         self._defs: dict[str, StepDef] = {}
         self._fingerprint: str | None = None
+        self._shape_cache: list[tuple[StepDef, tuple[str, ...]]] | None = None
         for d in defs:
             self._add(d)
 
@@ -142,6 +143,7 @@ class StepRegistry:
                 raise ValueError(f"step pattern {step.pattern!r} is already defined as {other.name!r}")
         self._defs[step.name] = step
         self._fingerprint = None
+        self._shape_cache = None
 
     def fingerprint(self) -> str:
         """A hash of every definition (name and pattern): compiled plans depend on it (parse cache key)."""
@@ -182,13 +184,23 @@ class StepRegistry:
             _bind_ast()
         said = " ".join(_shape(atoms))
         best: tuple[float, StepDef] | None = None
-        for step in self._defs.values():
-            for variant in _variants(step.parts):
-                shape = " ".join(_pattern_shape(variant))
-                score = difflib.SequenceMatcher(None, said, shape).ratio()
+        for step, shapes in self._shapes():
+            for shape in shapes:
+                matcher = difflib.SequenceMatcher(None, said, shape)
+                # The cheap upper bounds first: a statement with many optional parts has hundreds of shapes.
+                if best is not None and (matcher.real_quick_ratio() <= best[0] or matcher.quick_ratio() <= best[0]):
+                    continue
+                score = matcher.ratio()
                 if best is None or score > best[0]:
                     best = (score, step)
         return best[1] if best and best[0] >= 0.5 else None
+
+    def _shapes(self) -> list[tuple[StepDef, tuple[str, ...]]]:
+        """Every definition with the shapes of its expansions (computed once per set of definitions)."""
+        if self._shape_cache is None:
+            self._shape_cache = [(d, tuple(dict.fromkeys(" ".join(_pattern_shape(v)) for v in _variants(d.parts))))
+                                 for d in self._defs.values()]
+        return self._shape_cache
 
 
 _SHARED: StepRegistry | None = None
