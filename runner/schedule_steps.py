@@ -164,6 +164,8 @@ def wait_schedule_period(run: ScenarioRun, evse: int) -> None:
         return "no limit" if limit is None else f"{limit:g} A"
 
     was = show(current.limit if current is not None else None)
+    run.recorder.event("schedule_boundary", evse=evse, t_boundary=boundary_t - run.recorder.t_begin,
+                       limit_a=upcoming.limit, bound_by=upcoming.bound_by)
     run.note(f"schedule period boundary on evse {evse} at t={boundary_t - run.recorder.t_begin:.1f} s: the "
              f"composite goes from {was} to {show(upcoming.limit)}"
              + (f" (set by {upcoming.bound_by})" if upcoming.bound_by else ""))
