@@ -201,13 +201,14 @@ def test_twin_fixed_agrees_with_the_harness(case: Case) -> None:
 
 
 def test_the_fixed_figures_exactly() -> None:
-    # What the twin now reports for each former disagreement: (startPeriod, limit, numberPhases), exactly.
+    # What the twin now reports for each former disagreement: (startPeriod, limit, numberPhases), exactly
+    # (numberPhases absent: 3).
     def reported(name: str) -> list[tuple[int, float, int | None]]:
         periods = twin_reports(FIXED[name][0])["charging_schedule_period"]
         return [(p["start_period"], p["limit"], p.get("number_phases")) for p in periods]
 
     assert reported("A on one phase, in W") == [(0, 3680.0, 1)]
     assert reported("W station max over a one-phase EVSE") == [(0, 32.0, 1)]
-    assert reported("Relative default without a transaction") == [(0, 16.0, 3), (600, 6.0, 3)]
-    assert reported("W limit reported in W, to the watt") == [(0, 11000.0, 3)]
-    assert reported("external constraint on the EVSE") == [(0, 10.0, 3)]
+    assert reported("Relative default without a transaction") == [(0, 16.0, None), (600, 6.0, None)]
+    assert reported("W limit reported in W, to the watt") == [(0, 11000.0, None)]
+    assert reported("external constraint on the EVSE") == [(0, 10.0, None)]

@@ -145,10 +145,11 @@ class SmartCharging(ChargerCore):
             return res.GetCompositeSchedule(status="Rejected", status_info={"reason_code": "UnsupportedRateUnit"})
         start = self.clock.wall()
         tx = self._tx_context(self.evses[evse_id]) if evse_id else None
-        # Each step in the unit asked for, on the phases it allows (numberPhases), computed in that unit:
-        # a W limit is reported to the watt, not rounded through 0.1 A (lab/twin/smart_charging.py).
+        # Each step in the unit asked for, on the phases it allows, computed in that unit: a W limit is
+        # reported to the watt, not rounded through 0.1 A (lab/twin/smart_charging.py). numberPhases is
+        # given where it is not the 3 an absent one means (ChargingSchedulePeriodType).
         steps = self.profiles.composite_in(evse_id, start, float(duration), tx, self.station.max_current_a, unit)
-        periods = [{"start_period": int(offset), "limit": limit, "number_phases": phases}
+        periods = [{"start_period": int(offset), "limit": limit, **({"number_phases": phases} if phases != 3 else {})}
                    for offset, limit, phases in steps]
         schedule = {
             "evse_id": evse_id,
