@@ -46,3 +46,19 @@ def test_a_wrong_stack_level_fails_the_composite(pytester: pytest.Pytester) -> N
                      r"\(GetCompositeSchedule at t=[\d.]+ s, 600 s\) is not the one the profiles sent give, in "
                      r"seconds after the request: from [\d.]+ s to [\d.]+ s: expected 8 A \(set by TxDefaultProfile "
                      r"#\d+ \(stackLevel 1, evse 1\)\), the charger reported 16 A", out), out[-4000:]
+
+
+def test_a_refused_composite_fails_and_nothing_to_wait_for_is_broken(pytester: pytest.Pytester) -> None:
+    # A charger that gives no schedule fails the expectation (it is the charger's answer); a wait with no
+    # boundary ahead is the spec's mistake: broken, not failed, and it says why.
+    shutil.copy(SPEC.parents[2] / "tests" / "runner" / "fixtures" / "schedule-mistakes.spec",
+                pytester.path / "schedule-mistakes.spec")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfE", "--speed", "60",
+                                           f"--evidence={pytester.path / 'evidence'}", timeout=300)
+    out = result.stdout.str()
+    assert "1 passed" not in out and re.search(r"0 passed, 1 failed, 1 broken", out), out[-3000:]
+    assert re.search(r"schedule-mistakes.spec:10:5: .*\n\s+charger did not give its composite schedule for evse 7: "
+                     r".*'status': 'Rejected'.*UnknownEVSE", out), out[-3000:]
+    assert re.search(r"schedule-mistakes.spec:14:5: .*\n\s+no schedule period begins on evse 1 after t=[\d.]+ s "
+                     r"\(looking 48 h ahead in the profiles the charger accepted\): nothing to wait for", out), \
+        out[-3000:]
