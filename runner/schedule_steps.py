@@ -11,7 +11,7 @@ The composite expectation sends GetCompositeScheduleRequest and judges the answe
 :func:`runner.schedules.check_composites` against the composite the harness computes itself from the
 profiles its record says the charger accepted (runner/schedules: K08's stacking and purpose rules). The
 bench file's `max_current_a` is the local limit (the EVSE's rating): where no profile reaches, the charger
-must report at most that. `wait for the next schedule period` sleeps until the harness's composite changes
+must report that rating. `wait for the next schedule period` sleeps until the harness's composite changes
 next and makes that instant "the previous action", so a settle expectation after it measures the time from
 the period boundary to compliance.
 """
