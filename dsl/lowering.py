@@ -127,7 +127,36 @@ class Lowering:
         args = self.args(step.params, binding, s, scope)
         if args is None:
             return None
+        if step.name == "csms.sets_profile" and not self._profile_consistent(args, binding):
+            return None
         return plan.Action(step=step.name, args=args, source=s.source, text=render_atoms(s.atoms))
+
+    def _profile_consistent(self, args: Mapping[str, Any], binding: Mapping[str, ast.Atoms]) -> bool:
+        """A charging schedule has one rate unit, and its periods start at whole seconds
+        (ChargingScheduleType.chargingRateUnit, ChargingSchedulePeriodType.startPeriod)."""
+        def at(k: str) -> ast.Expr:
+            atoms = binding[k]
+            return ast.Expr(source=atoms[0].source, width=_span(atoms), atoms=atoms)
+
+        limits = [k for k in ("limit", "limit2", "limit3", "limit4") if k in args]
+        first = args["limit"].dimension
+        for k in limits[1:]:
+            if args[k].dimension != first:
+                self.sink.at(at(k), f"{args[k].text} is a {args[k].dimension} and {args['limit'].text} a "
+                             f"{first}: one charging profile has one rate unit (A or W)",
+                             "write every period of the profile in A, or every one in W")
+                return False
+        for k in ("for1", "for2", "for3", "start"):
+            q = args.get(k)
+            if q is None:
+                continue
+            if q.value < (0 if k == "start" else 1) or abs(q.value - round(q.value)) > 1e-9:
+                what = "a start" if k == "start" else "a period"
+                self.sink.at(at(k), f"{what} of a charging profile is a whole number of seconds"
+                             f"{'' if k == 'start' else ' from 1 s'}, not {q.text}",
+                             "OCPP counts schedule periods in whole seconds (startPeriod)")
+                return False
+        return True
 
     def _unknown_statement(self, s: ast.ActionStmt) -> None:
         head = s.atoms[0]
@@ -174,6 +203,8 @@ class Lowering:
             return self.arg_ordinal(atoms, p)
         if p.type == "count":
             return self.arg_count(atoms, p)
+        if p.type == "phases":
+            return self.arg_phases(atoms, p)
         (a,) = atoms
         if p.type == "int":
             assert isinstance(a, ast.Number)
@@ -223,6 +254,10 @@ class Lowering:
                              or "capabilities: " + ", ".join(CAPABILITIES))
                 return None
             return a.text
+        if p.type == "recurrency":
+            return self.closed(a, ("daily", "weekly"), "recurrence (daily or weekly)")
+        if p.type == "rate":
+            return self.closed(a, ("A", "W"), "charging rate unit")
         return a.text
 
     def feature(self, word: ast.Word) -> str | None:
@@ -250,6 +285,21 @@ class Lowering:
         right = "th" if n % 100 in (11, 12, 13) else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
         if suffix.text != right:
             self.sink.at(suffix, f"{n}{suffix.text} is not an ordinal", f"write {n}{right}")
+            return None
+        return n
+
+    def arg_phases(self, atoms: ast.Atoms, p: Param) -> int | None:
+        """`1 phase`, `2 phases`, `3 phases`: the phases a charging schedule period may use (numberPhases)."""
+        number, word = atoms
+        assert isinstance(number, ast.Number) and isinstance(word, ast.Word)
+        if not number.is_integer or int(number.text) not in (1, 2, 3):
+            self.sink.at(number, f"<{p.name}> is 1, 2 or 3 phases, not {number.text}",
+                         "an AC supply has at most three phases (numberPhases)")
+            return None
+        n = int(number.text)
+        right = "phase" if n == 1 else "phases"
+        if word.text != right:
+            self.sink.at(word, f"write {n} {right}, not {n} {word.text}")
             return None
         return n
 

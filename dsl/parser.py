@@ -423,6 +423,8 @@ def _expected(names: set[str] | frozenset[str]) -> str | None:
 
 _ESCAPE = re.compile(r"\\(.)")
 _PUNCT = {"COLON", "COMMA", "PLUS", "MINUS", "PERCENT", "PLUSMINUS"}
+# The keywords `!expect_step` keeps (Lark names anonymous ones by their text): statement words there.
+_STEP_KEYWORDS = {"EXPECT", "COMPOSITE"}
 
 
 class _Builder:
@@ -566,6 +568,12 @@ class _Builder:
 
     def stmt_action(self, tree: Tree) -> ast.ActionStmt:
         return ast.ActionStmt(**self.tree_pos(tree), atoms=self.atoms(tree.children))
+
+    def stmt_expect_step(self, tree: Tree) -> ast.ActionStmt:
+        """An expectation the step registry defines (`expect charger composite schedule …`): its words,
+        `expect` and `charger` included, are matched like any statement's."""
+        children = [c for c in tree.children if not (isinstance(c, Token) and c.type == "_NL")]
+        return ast.ActionStmt(**self.tree_pos(tree), atoms=self.atoms(children))
 
     def stmt_include(self, tree: Tree) -> ast.Include:
         strings = [self.string(t) for t in _tokens(tree, "STRING")]
@@ -716,7 +724,7 @@ class _Builder:
             return self.fields(node)
         kind = node.type
         pos = self.tok_pos(node)
-        if kind in ("WORD", "CHARGER", "VARIABLE"):
+        if kind in ("WORD", "CHARGER", "VARIABLE") or kind in _STEP_KEYWORDS:
             return ast.Word(**pos, text=node.value)
         if kind == "NUMBER":
             return ast.Number(**pos, text=node.value)

@@ -28,8 +28,18 @@ BUILTIN_STEPS: dict[str, str] = {
     # reaction (Authorize, a transaction starting or stopping) is judged by expectations.
     "driver.presents_token": "driver presents token {token:string} [of type {type:tokentype}] [on evse {evse:int}]",
     "session.stops": "session stops [on evse {evse:int}]",
+    # A charging profile of up to four periods (`limit 16 A for 10 min, then 6 A`), each on its phases;
+    # `starting in T` and `recurring daily` place it on the scenario's clock (runner/schedule_steps.py).
     "csms.sets_profile": "csms sets {purpose:purpose} on evse {evse:int}: limit {limit:current|power} "
-                         "[at stack level {stack:int}]",
+                         "[on {phases:phases}] [for {for1:time}, then {limit2:current|power} [on {phases2:phases}] "
+                         "[for {for2:time}, then {limit3:current|power} [on {phases3:phases}] "
+                         "[for {for3:time}, then {limit4:current|power} [on {phases4:phases}]]]] "
+                         "[at stack level {stack:int}] [, starting in {start:time}] "
+                         "[, recurring {recurrency:recurrency}]",
+    # GetCompositeSchedule, judged against the composite the harness computes from the profiles it sent.
+    "expect.composite_schedule": "expect charger composite schedule on evse {evse:int} [for {duration:time}] "
+                                 "[in {unit:rate}]",
+    "wait.schedule_period": "wait for the next schedule period on evse {evse:int}",
     "csms.clears_profiles": "csms clears charging profiles",
     "csms.sends": "csms sends {action:action} [{fields:fields}]",
     "csms.drops": "csms drops the connection",

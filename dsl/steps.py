@@ -14,10 +14,11 @@ Parameter types: the quantity kinds (:data:`QUANTITY_TYPES`; ``quantity`` takes 
 ``action`` (an OCPP action), ``call`` (an action a charger sends), ``code`` (an OCPP-J CALLERROR code),
 ``purpose`` (a ChargingProfilePurpose), ``state`` (a connector status), ``pattern`` (a ``{...}`` object to
 match a message against: ``present``, ``absent``, ``not V``, ``V or W`` allowed), ``ordinal`` (``2nd``:
-a number and its English suffix), ``count`` (``once`` or ``N times``), ``tokentype`` (an IdTokenEnumType),
-``feature`` (a standardized device-model component, optionally ``.Variable[instance]``), ``variable``
-(``Component.Variable[instance]``, the component a standardized one) and ``capability`` (a name of
-:data:`dsl.vocab.CAPABILITIES`).
+a number and its English suffix), ``count`` (``once`` or ``N times``), ``phases`` (``1 phase``, ``3 phases``),
+``tokentype`` (an IdTokenEnumType), ``recurrency`` (``daily`` or ``weekly``), ``rate`` (a charging rate unit,
+``A`` or ``W``), ``feature`` (a standardized device-model component, optionally ``.Variable[instance]``),
+``variable`` (``Component.Variable[instance]``, the component a standardized one) and ``capability`` (a name
+of :data:`dsl.vocab.CAPABILITIES`).
 Matching is structural (which atoms go to which parameter); the checker then converts each parameter
 and reports unit, dimension and name errors at the atom that carries them.
 """
@@ -45,9 +46,9 @@ QUANTITY_TYPES: frozenset[str] = frozenset(
 )
 SINGLE_TYPES: frozenset[str] = frozenset({"int", "string", "word", "fields", "action", "purpose", "state",
                                          "call", "code", "pattern", "feature", "variable", "capability",
-                                         "tokentype"})
-# Types a parameter of more than one atom has: `2nd` is a number and a word, `3 times` too.
-MULTI_TYPES: frozenset[str] = frozenset({"ordinal", "count"})
+                                         "tokentype", "recurrency", "rate"})
+# Types a parameter of more than one atom has: `2nd` is a number and a word, `3 times` too, `1 phase`.
+MULTI_TYPES: frozenset[str] = frozenset({"ordinal", "count", "phases"})
 PARAM_TYPES: frozenset[str] = QUANTITY_TYPES | SINGLE_TYPES | MULTI_TYPES
 ORDINAL_SUFFIXES: tuple[str, ...] = ("st", "nd", "rd", "th")
 
@@ -138,6 +139,7 @@ class StepRegistry:
     def __init__(self, defs: Iterable[StepDef] = ()) -> None:
         self._defs: dict[str, StepDef] = {}
         self._fingerprint: str | None = None
+        self._shape_cache: list[tuple[StepDef, tuple[str, ...]]] | None = None
         for d in defs:
             self._add(d)
 
@@ -170,6 +172,7 @@ class StepRegistry:
                 raise ValueError(f"step pattern {step.pattern!r} is already defined as {other.name!r}")
         self._defs[step.name] = step
         self._fingerprint = None
+        self._shape_cache = None
 
     def fingerprint(self) -> str:
         """A hash of every definition (name and pattern): compiled plans depend on it (parse cache key)."""
@@ -210,13 +213,23 @@ class StepRegistry:
             _bind_ast()
         said = " ".join(_shape(atoms))
         best: tuple[float, StepDef] | None = None
-        for step in self._defs.values():
-            for variant in _variants(step.parts):
-                shape = " ".join(_pattern_shape(variant))
-                score = difflib.SequenceMatcher(None, said, shape).ratio()
+        for step, shapes in self._shapes():
+            for shape in shapes:
+                matcher = difflib.SequenceMatcher(None, said, shape)
+                # The cheap upper bounds first: a statement with many optional parts has hundreds of shapes.
+                if best is not None and (matcher.real_quick_ratio() <= best[0] or matcher.quick_ratio() <= best[0]):
+                    continue
+                score = matcher.ratio()
                 if best is None or score > best[0]:
                     best = (score, step)
         return best[1] if best and best[0] >= 0.5 else None
+
+    def _shapes(self) -> list[tuple[StepDef, tuple[str, ...]]]:
+        """Every definition with the shapes of its expansions (computed once per set of definitions)."""
+        if self._shape_cache is None:
+            self._shape_cache = [(d, tuple(dict.fromkeys(" ".join(_pattern_shape(v)) for v in _variants(d.parts))))
+                                 for d in self._defs.values()]
+        return self._shape_cache
 
 
 _SHARED: StepRegistry | None = None
@@ -369,6 +382,8 @@ def _bind_ast() -> None:
         "variable": (module.Word,),
         "capability": (module.Word,),
         "tokentype": (module.Word,),
+        "recurrency": (module.Word,),
+        "rate": (module.Word,),
         "fields": (module.Fields,),
         "pattern": (module.Fields,),
     })
@@ -392,13 +407,14 @@ def _param_ends(param: Param, atoms: ast.Atoms, j: int) -> Iterator[int]:
 
 def _multi_ends(type_: str, atoms: ast.Atoms, j: int) -> Iterator[int]:
     """`ordinal`: a number (or placeholder) and a word (`2nd`; the checker judges the suffix).
-    `count`: `once`, or a number (or placeholder) and `times`."""
+    `count`: `once`, or a number (or placeholder) and `times`. `phases`: a number and `phase` or `phases`
+    (the checker judges that they agree)."""
     a = atoms[j]
     after = atoms[j + 1] if j + 1 < len(atoms) else None
+    words = {"count": ("times",), "phases": ("phase", "phases")}.get(type_, ORDINAL_SUFFIXES)
     if type_ == "count" and isinstance(a, ast.Word) and a.text == "once":
         yield j + 1
-    elif isinstance(a, ast.Number | ast.Placeholder) and isinstance(after, ast.Word) and (
-            after.text == "times" if type_ == "count" else after.text in ORDINAL_SUFFIXES):
+    elif isinstance(a, ast.Number | ast.Placeholder) and isinstance(after, ast.Word) and after.text in words:
         yield j + 2
 
 

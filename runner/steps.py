@@ -69,7 +69,8 @@ def run_action(run: ScenarioRun, action: Action) -> None:
     fn = IMPLEMENTATIONS.get(action.step)
     if fn is None:
         raise BenchError(action.source, f"statement {action.step!r} has no implementation in the step library")
-    run.last_action_t = run.clock.now()
+    if not action.step.startswith("expect."):  # a statement that judges is no "previous action" (judge.anchor)
+        run.last_action_t = run.clock.now()
     run.action = action
     try:
         fn(run, **dict(action.args))
@@ -368,25 +369,22 @@ _profile_ids = itertools.count(100)
 
 
 @implements("csms.sets_profile")
-def csms_sets_profile(run: ScenarioRun, purpose: str, evse: int, limit: Quantity, stack: int = 0) -> None:
-    unit = {"current": "A", "power": "W"}.get(limit.dimension)
-    if unit is None:
-        raise BenchError(None, f"a charging limit is a current or a power, not {limit.text}")
-    profile: dict[str, Any] = {
-        "id": next(_profile_ids), "stackLevel": stack, "chargingProfilePurpose": purpose,
-        "chargingProfileKind": "Relative" if purpose == "TxProfile" else "Absolute",
-        "chargingSchedule": [{"id": 1, "chargingRateUnit": unit,
-                              "chargingSchedulePeriod": [{"startPeriod": 0, "limit": round(limit.value, 1)}]}],
-    }
-    if purpose != "TxProfile":
-        from instruments.clock import iso_utc
+def csms_sets_profile(run: ScenarioRun, purpose: str, evse: int, limit: Quantity, stack: int = 0,
+                      **schedule: Any) -> None:
+    """`csms sets PURPOSE on evse N: limit L [on P phases] [for T, then L2 …] [at stack level S]
+    [, starting in T] [, recurring daily]`: the profile is built on the scenario's clock (runner/schedule_steps.py)."""
+    from runner.schedule_steps import periods_of, profile_payload
 
-        profile["chargingSchedule"][0]["startSchedule"] = iso_utc(run.clock.wall())
+    tx_id = None
     if purpose == "TxProfile":
         tx = _active(run, evse)
         if tx is None:
             raise ExpectationFailed(None, f"a TxProfile needs an active transaction on evse {evse}; there is none")
-        profile["transactionId"] = tx.transaction_id
+        tx_id = tx.transaction_id
+    profile = profile_payload(profile_id=next(_profile_ids), purpose=purpose,
+                              periods=periods_of({"limit": limit, **schedule}), stack=stack, now=run.clock.wall(),
+                              start_s=schedule["start"].value if "start" in schedule else None,
+                              recurrency=schedule.get("recurrency"), transaction_id=tx_id)
     run.changes.profiles = True
     out = _csms(run, "SetChargingProfile", run.harness.set_charging_profile(
         run.station.id, 0 if purpose == "ChargingStationMaxProfile" else evse, profile, timeout_s=CALL_TIMEOUT_S))
@@ -649,3 +647,8 @@ def charger_firmware_matches_bench(run: ScenarioRun) -> None:
 def unimplemented() -> list[str]:
     """Built-in statements the step library has no implementation for (a test keeps this empty)."""
     return sorted({d.name for d in builtin_registry()} - set(IMPLEMENTATIONS))
+
+
+from runner import schedule_steps as _schedule_steps  # noqa: E402  (its steps register on import)
+
+del _schedule_steps

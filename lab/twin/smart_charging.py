@@ -7,7 +7,11 @@ decimal; Absolute/Recurring need a startSchedule, Relative must not have one; ra
 SmartChargingCtrlr.RateUnit; a second profile with the same purpose and stackLevel on the same EVSE is
 rejected; the same id replaces. Composite: within a purpose the highest stackLevel whose schedule is
 running wins; TxProfile replaces TxDefaultProfile; the result is capped by ChargingStationMaxProfile and
-external constraints. Limits in W become A as W / (nominal V x phases).
+external constraints (on the station, and on the EVSE for its own composite). Limits meet as A per phase
+on the fewest phases any of them allows (a period's numberPhases, 3 when absent): W / (nominal V x
+phases); a composite asked in W is W = A x V x those phases. A Relative schedule without a transaction
+counts from the moment the composite is asked for. runner/schedules is the harness's independent
+implementation of the same rules; tests/runner/test_schedule_vs_twin.py holds the two together.
 
     store = ProfileStore(evses=2, voltage_v=230, phases=3)
     store.add(parse_profile(1, request["charging_profile"]), active_tx={1: "tx-1"})
@@ -256,17 +260,32 @@ class ProfileStore:
         self.profiles = [p for p in self.profiles if not (p.purpose == TX and p.transaction_id == transaction_id)]
 
     # ------------------------------------------------------------------ limits
+    # A limit in A is per phase, in W the total (ChargingSchedulePeriodType.limit); a period without
+    # numberPhases means 3 (ChargingSchedulePeriodType.numberPhases: "3 will be assumed unless another
+    # number is given"), never more than the station has. Limits in force together meet as A per phase on
+    # the fewest phases any of them allows: 11 kW caps a one-phase EV at 11000 / 230 = 47.8 A, not at
+    # 11000 / (230 x 3). The composite is reported in the unit asked for on those phases, without a detour
+    # through 0.1 A (a W limit comes back to the watt). Reading of Part 2 K08 and the data types (Part 2
+    # is not among the documents here): the harness's runner/schedules/composite.py takes the same one.
     def to_amps(self, limit: float, unit: str, phases: int | None) -> float:
         if unit == "W":
-            return limit / (self.voltage_v * (phases or self.phases))
+            return limit / (self.voltage_v * self._phases(phases))
         return limit
 
-    def _period_at(self, p: Profile, when: datetime, tx: TxContext | None) -> Period | None:
+    def _phases(self, number_phases: int | None) -> int:
+        return min(self.phases, number_phases or 3)
+
+    def _period_at(
+        self, p: Profile, when: datetime, tx: TxContext | None, origin: datetime | None = None
+    ) -> Period | None:
+        """The period of `p` in force at `when`. A Relative schedule counts from the transaction's start
+        (errata 2023-12: when the EVSE was ready to deliver energy), else from `origin` (the moment a
+        composite is asked for: the schedule a session starting then would get), else from `when`."""
         if (p.valid_from and when < p.valid_from) or (p.valid_to and when >= p.valid_to):
             return None
         s = p.schedule
         if p.kind == "Relative":
-            start = tx.started if tx is not None else when
+            start = tx.started if tx is not None else (origin or when)
         else:
             assert s.start is not None
             start = s.start
@@ -282,51 +301,87 @@ class ProfileStore:
                 current = period
         return current
 
-    def _winner(self, purpose: str, evses: tuple[int, ...], when: datetime, tx: TxContext | None) -> float | None:
+    def _winner_bound(
+        self, purpose: str, evses: tuple[int, ...], when: datetime, tx: TxContext | None, origin: datetime | None
+    ) -> tuple[float, str, int] | None:
+        """(limit, unit, phases) of the prevailing profile of `purpose` on `evses`; None if none runs."""
         running = []
         for p in self.profiles:
             if p.purpose != purpose or p.evse_id not in evses:
                 continue
             if purpose == TX and (tx is None or p.transaction_id != tx.transaction_id):
                 continue
-            period = self._period_at(p, when, tx)
+            period = self._period_at(p, when, tx, origin)
             if period is not None:
                 # On a tie an EVSE-specific profile beats one for the whole station.
-                running.append(
-                    (
-                        p.stack_level,
-                        p.evse_id != 0,
-                        self.to_amps(period.limit, p.schedule.rate_unit, period.number_phases),
-                    )
-                )
+                running.append((p.stack_level, p.evse_id != 0, period.limit, p.schedule.rate_unit,
+                                self._phases(period.number_phases)))
         if not running:
             return None
         pick = min(running) if self.stack_level_bug else max(running)
-        return pick[2]
+        return pick[2], pick[3], pick[4]
+
+    def _winner(self, purpose: str, evses: tuple[int, ...], when: datetime, tx: TxContext | None) -> float | None:
+        bound = self._winner_bound(purpose, evses, when, tx, None)
+        return None if bound is None else self.to_amps(*bound)
+
+    def _meet(self, bounds: list[tuple[float, str, int]]) -> tuple[float, int] | None:
+        """The lowest of `bounds` as (A per phase, phases): on the fewest phases any of them allows."""
+        if not bounds:
+            return None
+        phases = min(b[2] for b in bounds)
+        return min(b[0] if b[1] == "A" else b[0] / (self.voltage_v * phases) for b in bounds), phases
+
+    def _station_bounds(self, when: datetime) -> list[tuple[float, str, int]]:
+        found = (self._winner_bound(STATION_MAX, (0,), when, None, None),
+                 self._winner_bound(EXTERNAL, (0,), when, None, None))
+        return [b for b in found if b is not None]
+
+    def _evse_bounds(
+        self, evse_id: int, when: datetime, tx: TxContext | None, origin: datetime | None = None
+    ) -> list[tuple[float, str, int]]:
+        """The EVSE's own limits: its TxProfile (else TxDefaultProfile) and external constraints set on it."""
+        own = self._winner_bound(TX, (evse_id,), when, tx, origin) if tx is not None else None
+        if own is None:
+            own = self._winner_bound(TX_DEFAULT, (0, evse_id), when, tx, origin)
+        # ChargingStationExternalConstraints may be set for one EVSE (an EMS behind one connector): they cap
+        # that EVSE alone (reading of K08's "combining purposes": each external constraint caps the composite).
+        external = self._winner_bound(EXTERNAL, (evse_id,), when, None, origin) if evse_id else None
+        return [b for b in (own, external) if b is not None]
 
     def station_limit_a(self, when: datetime) -> float | None:
         """The station-wide cap per phase (Max profile and external constraints), A; None if none."""
-        limits = [
-            lim
-            for lim in (self._winner(STATION_MAX, (0,), when, None), self._winner(EXTERNAL, (0,), when, None))
-            if lim is not None
-        ]
-        return min(limits) if limits else None
+        met = self._meet(self._station_bounds(when))
+        return None if met is None else met[0]
 
     def evse_limit_a(self, evse_id: int, when: datetime, tx: TxContext | None) -> float | None:
-        """The EVSE's own limit (TxProfile, else TxDefaultProfile), A; None if no profile applies."""
-        if tx is not None:
-            limit = self._winner(TX, (evse_id,), when, tx)
-            if limit is not None:
-                return limit
-        return self._winner(TX_DEFAULT, (0, evse_id), when, tx)
+        """The EVSE's own limit (TxProfile, else TxDefaultProfile; its external constraints), A per phase."""
+        met = self._meet(self._evse_bounds(evse_id, when, tx))
+        return None if met is None else met[0]
+
+    def limits_a(self, evse_id: int, when: datetime, tx: TxContext | None) -> tuple[float | None, float | None]:
+        """(the EVSE's own limit, the station-wide cap), A per phase on the phases they share (the
+        firmware's pilot limit: the station part is then shared between the EVSEs that offer)."""
+        own, station = self._evse_bounds(evse_id, when, tx), self._station_bounds(when)
+        if not own and not station:
+            return None, None
+        phases = min(b[2] for b in own + station)
+        pinned = [(b[0], b[1], phases) for b in own], [(b[0], b[1], phases) for b in station]
+        met_own, met_station = self._meet(pinned[0]), self._meet(pinned[1])
+        return (None if met_own is None else met_own[0]), (None if met_station is None else met_station[0])
+
+    def composite_at(
+        self, evse_id: int, when: datetime, tx: TxContext | None, origin: datetime | None = None
+    ) -> tuple[float, int] | None:
+        """(A per phase, phases) of the composite at `when`; None where no profile applies."""
+        bounds = self._station_bounds(when)
+        if evse_id != 0:
+            bounds += self._evse_bounds(evse_id, when, tx, origin)
+        return self._meet(bounds)
 
     def composite_limit_a(self, evse_id: int, when: datetime, tx: TxContext | None) -> float | None:
-        station = self.station_limit_a(when)
-        if evse_id == 0:
-            return station
-        limits = [lim for lim in (self.evse_limit_a(evse_id, when, tx), station) if lim is not None]
-        return min(limits) if limits else None
+        met = self.composite_at(evse_id, when, tx)
+        return None if met is None else met[0]
 
     def _breakpoints(self, start: datetime, end: datetime, tx: TxContext | None) -> list[datetime]:
         points = {start}
@@ -350,14 +405,27 @@ class ProfileStore:
                     points.add(origin + timedelta(seconds=s.duration_s))
         return sorted(t for t in points if start <= t < end)
 
+    def composite_in(
+        self, evse_id: int, start: datetime, duration_s: float, tx: TxContext | None, fallback_a: float,
+        unit: str = "A",
+    ) -> list[tuple[float, float, int]]:
+        """(offset s from `start`, limit in `unit`, phases) steps over the window; `fallback_a` (the
+        hardware's A per phase, on all the station's phases) caps it and stands where no profile applies."""
+        out: list[tuple[float, float, int]] = []
+        for t in self._breakpoints(start, start + timedelta(seconds=duration_s), tx):
+            met = self.composite_at(evse_id, t, tx, origin=start)
+            amps, phases = (fallback_a, self.phases) if met is None else (min(met[0], fallback_a), met[1])
+            value = round(amps if unit == "A" else amps * self.voltage_v * phases, 1)
+            if not out or out[-1][1:] != (value, phases):
+                out.append(((t - start).total_seconds(), value, phases))
+        return out
+
     def composite(
         self, evse_id: int, start: datetime, duration_s: float, tx: TxContext | None, fallback_a: float
     ) -> list[tuple[float, float]]:
         """(offset s from `start`, limit A) steps over the window; `fallback_a` where no profile applies."""
         out: list[tuple[float, float]] = []
-        for t in self._breakpoints(start, start + timedelta(seconds=duration_s), tx):
-            limit = self.composite_limit_a(evse_id, t, tx)
-            value = round(fallback_a if limit is None else min(limit, fallback_a), 1)
-            if not out or out[-1][1] != value:
-                out.append(((t - start).total_seconds(), value))
+        for offset, amps, _phases in self.composite_in(evse_id, start, duration_s, tx, fallback_a):
+            if not out or out[-1][1] != amps:
+                out.append((offset, amps))
         return out

@@ -185,3 +185,17 @@ def test_relative_profile_starts_with_the_transaction_and_recurring_repeats() ->
     s.add(parse_profile(0, daily), ACTIVE)
     assert s.station_limit_a(T0 + timedelta(days=3, minutes=30)) == 10
     assert s.station_limit_a(T0 + timedelta(days=3, hours=2)) == 32
+
+
+def test_the_pilot_limit_takes_phases_and_evse_external_constraints() -> None:
+    # What the firmware puts on the pilot (limits_a), not only what GetCompositeSchedule reports: a W
+    # station maximum over a one-phase TxProfile is converted on one phase (11040 W / 230 V = 48 A), so
+    # the TxProfile's 32 A binds; an external constraint set on EVSE 1 caps EVSE 1 and not EVSE 2.
+    s = store()
+    s.add(parse_profile(0, profile(1, "ChargingStationMaxProfile", 11040, unit="W")), ACTIVE)
+    s.add(parse_profile(1, profile(2, "TxProfile", 32, tx="tx-1", phases=1)), ACTIVE)
+    own, station = s.limits_a(1, T0, TX)
+    assert own == 32 and station == pytest.approx(48.0)
+    s.profiles.append(parse_profile(1, profile(3, "ChargingStationExternalConstraints", 10)))
+    assert s.limits_a(1, T0, TX)[0] == 10
+    assert s.limits_a(2, T0, None) == (None, pytest.approx(16.0))  # three phases there: 11040 / 690

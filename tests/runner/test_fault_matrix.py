@@ -70,6 +70,8 @@ STACK = "smart-charging/stack-levels.spec::stack level 1 at 10 A over stack leve
 LIMIT_6 = "smart-charging/txprofile-current-limit.spec::limit 6 A"
 LIMIT_10 = "smart-charging/txprofile-current-limit.spec::limit 10 A"
 LIMIT_16 = "smart-charging/txprofile-current-limit.spec::limit 16 A"
+PERIODS = "smart-charging/schedule-periods.spec::16 A for 3 min, then 6 A for 3 min, then 10 A"
+DAILY = "smart-charging/schedule-periods.spec::a daily profile starting in 1 min at stack level 1"
 STATUS = "status/connector-status.spec::plug in and unplug"
 OFFLINE = "transactions/offline-recovery.spec::15 minutes offline while charging"
 RETRY = "transactions/retry-after-callerror.spec::every attempt answered with a CALLERROR"
@@ -108,6 +110,8 @@ MATRIX: dict[str, dict[str, Fails]] = {
                            r".*last observed 3\d\.\d+ A at t="),
         LIMIT_10: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
         LIMIT_16: fails(17, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
+        PERIODS: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
+        DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s of the previous action"),
     },
     "ignore_profiles=true": {
         PILOT: fails(17, r"ev offered current never <= 10 A within 15 s"),
@@ -115,9 +119,13 @@ MATRIX: dict[str, dict[str, Fails]] = {
         LIMIT_6: fails(17, r"never <= 6 A \+ 0\.6 A \(6\.600 A\) within 15 s"),
         LIMIT_10: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
         LIMIT_16: fails(17, r"analyzer current L1 never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
+        PERIODS: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
+        DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s .*last observed 3\d\.\d+ A"),
     },
     "stack_level_bug=true": {
         STACK: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s .*last observed 1[56]\.\d+ A"),
+        DAILY: fails(35, r"the charger's composite schedule for evse 1 .*: from [\d.]+ s to [\d.]+ s: expected 8 A "
+                         r"\(set by TxDefaultProfile #\d+ \(stackLevel 1, evse 1\)\), the charger reported 16 A"),
     },
     "offline_drop=true": {
         OFFLINE: fails(19, r'charger did not send TransactionEvent \{eventType: "Updated", offline: true\} '
@@ -145,6 +153,8 @@ MATRIX: dict[str, dict[str, Fails]] = {
         LIMIT_6: fails(15, STRICT),
         LIMIT_10: fails(15, STRICT),
         LIMIT_16: fails(15, STRICT),
+        PERIODS: fails(18, STRICT),
+        DAILY: fails(32, STRICT),
         OFFLINE: fails(12, STRICT),
     },
     "reboot_loses_tx=true": {

@@ -1,9 +1,9 @@
 """The twin's GetCompositeSchedule against the harness's own composite, on the same profiles.
 
 The twin (lab/twin/smart_charging.py behind the K block's on_get_composite_schedule) is a reference
-implementation; the harness (runner.schedules) is the judge. Where they agree the test asserts it. Where
-they disagree, the case names the requirement that decides and is marked xfail(strict=True) until the
-twin is fixed: the day it agrees the mark fails the run and must go (the fix is then proven).
+implementation; the harness (runner.schedules) is the judge. Where they agree the test asserts it. The
+cases in FIXED were disagreements (strict xfails) until the twin was fixed by the rule each names; they
+are asserted like the others, and test_the_fixed_figures_exactly pins the twin's own figures for them.
 
 The twin's block is driven without a charger around it: its station, EVSEs, clock and profile store
 are the only state on_get_composite_schedule reads.
@@ -150,7 +150,9 @@ AGREE = {
     "A on three phases, in W": Case([sent("TxDefaultProfile", [(0, 16), (60, 10)], pid=1)], unit="W"),
 }
 
-DISAGREE = {
+# Former disagreements, each fixed in the twin by the rule its comment names (the figures the twin gave
+# before are in the strings: the test below asserts the right ones).
+FIXED = {
     # ChargingSchedulePeriodType.numberPhases and W = A x V x phases: 16 A on one phase is 3680 W. The twin
     # reports every composite in W as A x V x the station's phases (11040 W), dropping numberPhases.
     "A on one phase, in W": (
@@ -191,27 +193,22 @@ def test_twin_agrees_with_the_harness(case: Case) -> None:
     assert result.agrees, [m.describe() for m in result.mismatches]
 
 
-@pytest.mark.parametrize(
-    "case",
-    [pytest.param(case, marks=pytest.mark.xfail(strict=True, reason=why), id=name)
-     for name, (case, why) in DISAGREE.items()],
-)
-def test_twin_disagrees_and_the_standard_decides(case: Case) -> None:
+@pytest.mark.parametrize("case", [case for case, _before in FIXED.values()], ids=list(FIXED))
+def test_twin_fixed_agrees_with_the_harness(case: Case) -> None:
     result = compare(harness_expects(case), composite_from_ocpp(twin_reports(case)), supply=case.supply,
                      boundary_slack_s=0.5, limit_tolerance=case.tolerance)
     assert result.agrees, [m.describe() for m in result.mismatches]
 
 
-def test_the_disagreements_are_what_the_reasons_say() -> None:
-    # The xfails above must fail for the stated reason, not for a broken adapter: the figures, exactly.
-    def mismatches(name: str) -> list[tuple[float, float | None, float | None]]:
-        case = DISAGREE[name][0]
-        result = compare(harness_expects(case), composite_from_ocpp(twin_reports(case)), boundary_slack_s=0.5,
-                         limit_tolerance=case.tolerance)
-        return [(m.from_s, m.expected, m.reported) for m in result.mismatches]
+def test_the_fixed_figures_exactly() -> None:
+    # What the twin now reports for each former disagreement: (startPeriod, limit, numberPhases), exactly
+    # (numberPhases absent: 3).
+    def reported(name: str) -> list[tuple[int, float, int | None]]:
+        periods = twin_reports(FIXED[name][0])["charging_schedule_period"]
+        return [(p["start_period"], p["limit"], p.get("number_phases")) for p in periods]
 
-    assert mismatches("A on one phase, in W") == [(0, 3680, 11040)]
-    assert mismatches("W station max over a one-phase EVSE") == [(0, 32, 16)]
-    assert mismatches("Relative default without a transaction") == [(600.5, 6, 16)]
-    assert mismatches("W limit reported in W, to the watt") == [(0, 11000, 10971)]
-    assert mismatches("external constraint on the EVSE") == [(0, 10, 32)]
+    assert reported("A on one phase, in W") == [(0, 3680.0, 1)]
+    assert reported("W station max over a one-phase EVSE") == [(0, 32.0, 1)]
+    assert reported("Relative default without a transaction") == [(0, 16.0, None), (600, 6.0, None)]
+    assert reported("W limit reported in W, to the watt") == [(0, 11000.0, None)]
+    assert reported("external constraint on the EVSE") == [(0, 10.0, None)]

@@ -58,10 +58,9 @@ class SmartCharging(ChargerCore):
             return hardware
         when = self.clock.wall(now)
         limits = [hardware]
-        own = self.profiles.evse_limit_a(e.id, when, self._tx_context(e))
+        own, station = self.profiles.limits_a(e.id, when, self._tx_context(e))
         if own is not None:
             limits.append(own)
-        station = self.profiles.station_limit_a(when)
         if station is not None:
             # The station-wide limit is shared equally between the EVSEs that are offering.
             sharing = sum(1 for x in self.evses.values() if x.offering or x is e)
@@ -146,9 +145,12 @@ class SmartCharging(ChargerCore):
             return res.GetCompositeSchedule(status="Rejected", status_info={"reason_code": "UnsupportedRateUnit"})
         start = self.clock.wall()
         tx = self._tx_context(self.evses[evse_id]) if evse_id else None
-        steps = self.profiles.composite(evse_id, start, float(duration), tx, self.station.max_current_a)
-        factor = self.station.nominal_voltage_v * self.station.phases if unit == "W" else 1.0
-        periods = [{"start_period": int(offset), "limit": round(limit * factor, 1)} for offset, limit in steps]
+        # Each step in the unit asked for, on the phases it allows, computed in that unit: a W limit is
+        # reported to the watt, not rounded through 0.1 A (lab/twin/smart_charging.py). numberPhases is
+        # given where it is not the 3 an absent one means (ChargingSchedulePeriodType).
+        steps = self.profiles.composite_in(evse_id, start, float(duration), tx, self.station.max_current_a, unit)
+        periods = [{"start_period": int(offset), "limit": limit, **({"number_phases": phases} if phases != 3 else {})}
+                   for offset, limit, phases in steps]
         schedule = {
             "evse_id": evse_id,
             "duration": int(duration),
