@@ -449,3 +449,22 @@ def test_authorization_disabled_charges_on_plug_in_with_a_no_authorization_token
     bench.present("ANYONE", evse=2)
     bench.quiet(3)
     assert bench.csms.find("Authorize") == []
+
+
+def test_authorize_remote_start_follows_the_local_rules(bench: Bench) -> None:
+    """AuthorizeRemoteStart: a remote start's idToken is authorized like a local one; cached Accepted with
+    LocalPreAuthorize it needs no AuthorizeRequest (Part 6 Reusable State Authorized, main B: "unless the
+    idToken is cached")."""
+    bench.set("AuthCtrlr", "AuthorizeRemoteStart", "true")
+    bench.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    bench.set("TxCtrlr", "EVConnectionTimeOut", "5")
+    bench.present("REMOTE-1")
+    bench.csms.wait_for(lambda: bench.authorizes("REMOTE-1"), 5, "Authorize")
+    bench.quiet(8)  # the local authorization lapses; the cache keeps the idToken
+    bench.plug()
+    reply = bench.csms.call(bench.sid, call.RequestStartTransaction(
+        id_token={"id_token": "REMOTE-1", "type": "ISO14443"}, remote_start_id=9, evse_id=1))
+    assert reply.status == "Accepted"
+    started = bench.wait_event("Started", event_type="Started")
+    assert started["trigger_reason"] == "RemoteStart"
+    assert len(bench.authorizes("REMOTE-1")) == 1

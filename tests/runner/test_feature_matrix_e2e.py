@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 SPEC = Path(__file__).parent / "fixtures" / "features.spec"
-REASON = ("charger lacks an optional feature: LocalAuthListCtrlr (the device model says: LocalAuthListCtrlr is not "
+REASON = ("charger lacks an optional feature: DisplayMessageCtrlr (the device model says: DisplayMessageCtrlr is not "
           "in the device model (a FullInventory report of ")
 
 
@@ -26,7 +26,7 @@ def test_a_missing_feature_skips_with_its_reason_and_a_present_one_runs(pytester
     result.stdout.fnmatch_lines([f"SKIPPED [[]1[]] features.spec:6: {REASON}*"])  # the `charger supports` line
 
     results = {r["name"]: r for r in (json.loads(p.read_text()) for p in allure.glob("*-result.json"))}
-    skipped = results["local list needed"]
+    skipped = results["display messages needed"]
     assert skipped["status"] == "skipped" and REASON in skipped["statusDetails"]["message"]
     assert results["smart charging needed"]["status"] == "passed"
 
@@ -34,16 +34,16 @@ def test_a_missing_feature_skips_with_its_reason_and_a_present_one_runs(pytester
     assert (run / "run.json").exists()
     station, = json.loads((run / "feature-matrix.json").read_text()).items()
     smart = next(c for c in station[1]["controllers"] if c["component"] == "SmartChargingCtrlr")
-    assert smart["enabled"] is True and "LocalAuthListCtrlr" not in {c["component"] for c in station[1]["controllers"]}
+    assert smart["enabled"] is True and "DisplayMessageCtrlr" not in {c["component"] for c in station[1]["controllers"]}
     rows = {r["component"]: r for r in csv.DictReader((run / "feature-matrix.csv").open(encoding="utf-8"))}
-    assert rows["LocalAuthListCtrlr"]["present"] == "False" and rows["SmartChargingCtrlr"]["enabled"] == "true"
+    assert rows["DisplayMessageCtrlr"]["present"] == "False" and rows["SmartChargingCtrlr"]["enabled"] == "true"
 
     # one reading for the first two scenarios (cached), another after the charger rebooted
     evidence = run / "evidence" / "Optional-features-on-the-twin"
     reads = {d.name: sum(json.loads(json.loads(line)["frame"])[2:3] == ["GetBaseReport"]
                          for line in d.joinpath("ocpp.jsonl").read_text().splitlines())
              for d in evidence.iterdir()}
-    assert reads == {"local-list-needed": 1, "smart-charging-needed": 0, "read-again-after-a-boot": 1}
+    assert reads == {"display-messages-needed": 1, "smart-charging-needed": 0, "read-again-after-a-boot": 1}
     notes = (evidence / "smart-charging-needed" / "notes.txt").read_text()
     assert "not read again" in notes
     assert "SmartChargingCtrlr supported: SmartChargingCtrlr reports Enabled = true" in notes

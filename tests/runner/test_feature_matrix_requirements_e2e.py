@@ -14,11 +14,16 @@ from pathlib import Path
 import pytest
 
 SPEC = Path(__file__).parent / "fixtures" / "requirements.spec"
+TWIN = Path(__file__).resolve().parents[2] / "lab" / "benches" / "twin.toml"
 
 
 def test_requirements_run_skip_naming_the_feature_or_break_when_undeclared(pytester: pytest.Pytester) -> None:
     shutil.copy(SPEC, pytester.path / "requirements.spec")
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfEs", "--speed", "30",
+    # The twin's bench file declares every capability; this copy leaves SharedReader undeclared.
+    bench = "".join(line for line in TWIN.read_text(encoding="utf-8").splitlines(keepends=True)
+                    if not line.startswith("SharedReader"))
+    (pytester.path / "bench.toml").write_text(bench, encoding="utf-8")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfEs", "--speed", "30", "--bench", "bench.toml",
                                            f"--out={pytester.path / 'out'}", timeout=300)
     result.assert_outcomes(passed=3, skipped=2, failed=2)
     result.stdout.fnmatch_lines([
@@ -27,7 +32,7 @@ def test_requirements_run_skip_naming_the_feature_or_break_when_undeclared(pytes
         "OCPPCommCtrlr.UnlockOnEVSideDisconnect = true, ReadOnly)",
         "SKIPPED [[]1[]] requirements.spec:21: the case is for chargers without an optional feature: capability "
         "EvseReset (the bench file declares EvseReset = true in [[]stations.capabilities[]] of station "
-        "'TWIN-AC22-001' in *twin.toml)",
+        "'TWIN-AC22-001' in *bench.toml)",
     ])
     text = result.stdout.str()
     # `csms sets variable … where writable`: a read-only variable already holding the value is used as it is;

@@ -314,7 +314,9 @@ class Authorization(ChargerCore):
         self._loop.create_task(self._authorize(e, auth))
 
     async def _authorize(self, e: EvseState, auth: AuthState) -> None:
-        info = await self._authorize_request(auth.id_token)
+        # "Authorized beforehand like a local action" (AuthCtrlr.AuthorizeRemoteStart): the list and cache
+        # rules apply (LocalPreAuthorize, DisableRemoteAuthorization), as for an idToken at the reader.
+        info = await self._authorization_of(auth.id_token)
         accepted = (info or {}).get("status") == "Accepted"
         if e.auth is auth:
             if accepted:
