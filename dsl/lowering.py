@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dsl import ast, plan, units
 from dsl.errors import ErrorSink
 from dsl.examples import placeholders
-from dsl.includes import Includes
 from dsl.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDED_STATEMENTS
 from dsl.quantities import check_dimension, evaluate
 from dsl.render import atom as render_atom
@@ -33,6 +32,9 @@ from dsl.vocab import (
     PROFILE_PURPOSES,
     STANDARD_COMPONENTS,
 )
+
+if TYPE_CHECKING:  # (includes import the Lark parser: a plain file's statements never need it)
+    from dsl.includes import Includes
 
 PHYSICAL = tuple(d for d in units.CANONICAL if d != "count")
 

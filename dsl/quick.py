@@ -286,11 +286,15 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
     from dsl import ast
     from dsl.errors import ErrorSink
     from dsl.examples import placeholders
-    from dsl.includes import Includes
     from dsl.lowering import Lowering, Scope
-    from dsl.parser import parse_statement
+    from dsl.quickline import read_statement
 
-    node = parse_statement(line)
+    # The common forms without Lark (dsl.quickline: the same node); the rest, and every error, with it.
+    node = read_statement(line)
+    if node is None:
+        from dsl.parser import parse_statement
+
+        node = parse_statement(line)
     if node is None or isinstance(node, ast.Include | ast.Repeat | ast.ExpectTrials):
         return None
     if any(True for _ in placeholders(node)):
@@ -305,7 +309,8 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
         uses = {node.window.value}
     sink = ErrorSink()
     scope = Scope(None, set(uses))  # type: ignore[arg-type]  # (a scope's file serves includes only)
-    step = Lowering(registry, _rules(), Includes(), sink).stmt(node, scope)
+    # (no includes: a template is never one, and the resolver would import the Lark parser)
+    step = Lowering(registry, _rules(), None, sink).stmt(node, scope)  # type: ignore[arg-type]
     if step is None or len(sink):
         return None
     return _Template(step, opens, frozenset(uses))
