@@ -55,6 +55,8 @@ class _Template(msgspec.Struct, frozen=True):
     step: plan.Step
     opens: str | None
     uses: frozenset[str]
+    remembers: str | None = None  # `remember … as "name"`
+    recalls: frozenset[str] = frozenset()  # the names of its `remembered "name"` values
 
 
 _TEMPLATES: dict[tuple[str, str], _Template | None] = {}
@@ -253,14 +255,18 @@ def _place(file: str, block: _Block | None) -> tuple[plan.Step, ...]:
 
 
 def _check_windows(*blocks: _Block | None) -> None:
-    """One scenario instance reads only windows it opened before, and opens each once."""
+    """One scenario instance reads only windows it opened before, and opens each once; it recalls only
+    names remembered on an earlier line (as dsl.lowering's Scope sees them, setup to teardown)."""
     opened: set[str] = set()
+    remembered: set[str] = set()
     for block in blocks:
         for _, _, t in (block.steps or ()) if block is not None else ():
-            if not t.uses <= opened or t.opens in opened:
+            if not t.uses <= opened or t.opens in opened or not t.recalls <= remembered:
                 raise _Unusual
             if t.opens is not None:
                 opened.add(t.opens)
+            if t.remembers is not None:
+                remembered.add(t.remembers)
 
 
 def _template(fingerprint: str, line: str, registry: StepRegistry) -> _Template | None:
@@ -307,10 +313,27 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
         uses = {w.value for w in (node.window, node.measured_window) if w is not None}
     elif isinstance(node, ast.ExpectInterval) and node.window is not None:
         uses = {node.window.value}
+    recalls = frozenset(_recalled(node))
     sink = ErrorSink()
-    scope = Scope(None, set(uses))  # type: ignore[arg-type]  # (a scope's file serves includes only)
+    # (a scope's file serves includes only; the names it recalls are checked per file by _check_windows)
+    scope = Scope(None, set(uses), remembered=set(recalls))  # type: ignore[arg-type]
     # (no includes: a template is never one, and the resolver would import the Lark parser)
     step = Lowering(registry, _rules(), None, sink).stmt(node, scope)  # type: ignore[arg-type]
     if step is None or len(sink):
         return None
-    return _Template(step, opens, frozenset(uses))
+    remembers = node.name.value if isinstance(node, ast.Remember) else None
+    return _Template(step, opens, frozenset(uses), remembers, recalls)
+
+
+def _recalled(node: object) -> Iterator[str]:
+    """The names of every `remembered "name"` value in a statement."""
+    from dsl import ast
+
+    if isinstance(node, ast.Remembered):
+        yield node.name.value
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _recalled(item)
+    elif isinstance(node, msgspec.Struct) and not isinstance(node, ast.Word | ast.String | ast.Number | plan.Source):
+        for name in node.__struct_fields__:
+            yield from _recalled(getattr(node, name))

@@ -52,6 +52,14 @@ _STATEMENT_KEYWORDS = frozenset({"expect", "measure", "include", "repeat", "reme
 # Keywords after a quantity's number or unit: LALR shares the states inside every expression, so the
 # contextual lexer reads these as keywords there whatever the statement (a unit is never one of them).
 _AFTER_EXPR = frozenset({"of", "after", "during"})
+# Every keyword of the grammar. The state after a field object's closing brace is shared by every
+# statement with one, so there the lexer reads a keyword as one even in an action (where it is then an
+# error): an action whose field object is followed by one of these words is left to Lark.
+_KEYWORDS = frozenset({
+    "spec", "version", "refs", "tags", "setup", "teardown", "scenario", "for", "in", "examples", "include",
+    "from", "measure", "until", "repeat", "times", "remember", "of", "the", "as", "expect", "within", "then",
+    "every", "during", "charger", "sends", "replies", "error", "no", "at", "least", "most", "trials", "pass",
+    "or", "exactly", "after", "over", "is", "not", "remembered"})
 # Keywords after a signal's words (its states are shared too): they end the signal.
 _AFTER_SIGNAL = frozenset({"is", "over", "within"})
 
@@ -188,6 +196,9 @@ class _Reader:
             assert tok is not None
             if tok.kind == "{":
                 atoms.append(self.fields())
+                after = self.peek()
+                if after is not None and after.kind == "WORD" and after.value in _KEYWORDS:
+                    raise _No
             elif tok.kind in ("WORD", "VARIABLE", "NUMBER", "STRING", "COLON", "COMMA", "PLUS", "MINUS",
                               "PERCENT"):
                 atoms.append(self.atom(self.next()))

@@ -177,12 +177,23 @@ def test_message_patterns_are_served_and_equal_the_full_path_and_survive_the_cac
     assert pickle.loads(pickle.dumps(plans)) == plans  # (the plan cache pickles them)
 
 
-def test_remembered_values_are_left_to_the_full_path() -> None:
-    text = MATCHING + ('    remember transactionInfo.transactionId of the last TransactionEvent as "tx"\n'
-                       '    expect charger sends TransactionEvent {transactionInfo: {transactionId: remembered "tx"}}'
-                       '\n')
-    assert assert_agrees(text) is None  # (the names remembered so far are a scope, like windows)
-    assert full(text, "quick.spec") is not None
+def test_remembered_values_are_served_in_order_and_misuse_is_left_to_the_full_path() -> None:
+    remember = '    remember transactionInfo.transactionId of the last TransactionEvent as "tx"\n'
+    recall = '    expect charger sends TransactionEvent {transactionInfo: {transactionId: remembered "tx"}}\n'
+    plans = assert_agrees(MATCHING + remember + recall)  # (the names remembered so far are a scope)
+    assert plans is not None and plans[0].scenarios[0].steps[-2].name == "tx"
+    # Recalled before it is remembered, or never remembered: the full path reports it.
+    for text in (MATCHING + recall + remember, MATCHING + recall):
+        assert assert_agrees(text) is None
+        assert full(text, "quick.spec") is None
+    # Remembered in the setup, recalled in each scenario (and again in the teardown): served.
+    shared = ('spec "Shared"\n  setup\n    charger booted\n' + remember + '  scenario "one"\n' + recall +
+              '  scenario "two"\n' + recall + '  teardown\n' + recall)
+    assert assert_agrees(shared) is not None
+    # Remembered in a scenario, recalled in the setup (which runs before it): left to the full path.
+    backwards = 'spec "Backwards"\n  setup\n' + recall + '  scenario "one"\n' + remember
+    assert assert_agrees(backwards) is None
+    assert full(backwards, "quick.spec") is None
 
 
 ANSWERS = '''spec "answers"
