@@ -41,7 +41,8 @@ _TOKEN = re.compile(
     r"|(?P<N>[0-9]+(?:\.[0-9]+)?)"
     r"|(?P<P>\{[A-Za-z_][A-Za-z0-9_]*\})"
     r"|(?P<X>[{}\[\]:,%+\-])"
-    r"|(?P<O><=|>=|==|!=|\u2264|\u2265|\u2260|<|>))"
+    r"|(?P<O><=|>=|==|!=|\u2264|\u2265|\u2260|<|>)"
+    r"|(?P<E>[^ ]))"  # anything else: not a line read here
 )
 _KIND = {"S": "STRING", "V": "VARIABLE", "W": "WORD", "N": "NUMBER", "P": "PLACEHOLDER", "O": "OP"}
 _CANONICAL_OP = {"\u2264": "<=", "\u2265": ">=", "\u2260": "!="}
@@ -95,20 +96,13 @@ class _Tok:
 
 def _tokens(body: str) -> list[_Tok]:
     out: list[_Tok] = []
-    pos, size = 0, len(body)
-    match = _TOKEN.match
-    while pos < size:
-        m = match(body, pos)
-        if m is None or m.end() == pos:
-            if body[pos:].strip(" "):
-                raise _No
-            break
+    for m in _TOKEN.finditer(body):  # (only spaces are ever skipped: any other character is a token or E)
         group = m.lastgroup
-        assert group is not None
-        value = m.group(group)
-        kind = _KIND.get(group) or _PUNCT.get(value) or value  # brackets and braces: the character itself
-        out.append(_Tok(kind, value, m.start(group), m.end()))
-        pos = m.end()
+        if group == "E":
+            raise _No
+        value = m.group(group)  # type: ignore[arg-type]
+        kind = _KIND.get(group) or _PUNCT.get(value) or value  # type: ignore[arg-type]  # braces: themselves
+        out.append(_Tok(kind, value, m.start(group), m.end()))  # type: ignore[arg-type]
     return out
 
 
