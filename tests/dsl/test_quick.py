@@ -231,3 +231,19 @@ def test_answer_rule_mistakes_are_never_served(line: str) -> None:
     text = normalize(f'spec "s"\n  scenario "x"\n    {line}\n')
     assert full(text, "quick.spec") is None
     assert quick.compile_text(text, "quick.spec", "digest", builtin_registry()) is None
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "specs").rglob("*.spec")), ids=lambda p: p.name)
+def test_every_library_file_loads_to_the_full_paths_plans(path: Path) -> None:
+    # What collection does cold (the quick path where it serves, else the per-line parse), against the
+    # file parsed whole by Lark without any fast path, checked and compiled.
+    loaded = dsl.load(path, include_root=REPO)
+    text = normalize(path.read_text(encoding="utf-8"))
+    assert tuple(dataclasses.replace(p, sha256="digest") for p in loaded) == full(text, str(path))
+
+
+def test_the_library_mostly_takes_the_quick_path() -> None:
+    # (what keeps cold collection cheap: a file the quick path leaves costs the Lark parser)
+    paths = sorted((REPO / "specs").rglob("*.spec"))
+    served = [p for p in paths if dsl._quick(p.read_bytes(), str(p), "digest", builtin_registry()) is not None]
+    assert len(served) >= 0.9 * len(paths), sorted({str(p) for p in paths} - {str(p) for p in served})
