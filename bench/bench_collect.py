@@ -213,14 +213,14 @@ def write_corpus(root: Path, sources: list[Path], copies: int) -> tuple[int, int
 
 
 class Runner:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, code: Path | None = None) -> None:
         self.root = root
         # (PYTHONDONTWRITEBYTECODE set to anything, "0" included, keeps bytecode from being cached)
         env = {k: v for k, v in os.environ.items()
                if k not in ("CHARGESPEC_PLAN_CACHE", "PYTEST_ADDOPTS", "PYTHONDONTWRITEBYTECODE")}
         # Every variant gets the same environment and plugins (allure, xdist, hypothesis, pytest-bdd and
         # the timer); they differ only in the collecting plugin.
-        env["PYTHONPATH"] = str(root)
+        env["PYTHONPATH"] = os.pathsep.join([*([str(code.resolve())] if code else []), str(root)])
         env["BENCH_TIMER_OUT"] = str(root / "timer.out")
         env["BENCH_MANIFEST"] = str(root / "manifest.json")
         self.env = env
@@ -252,12 +252,15 @@ def main(argv: list[str] | None = None) -> int:
                    help="spec folder(s) to copy (default: the repository's specs/)")
     p.add_argument("--copies", type=int, default=1)
     p.add_argument("--repeat", type=int, default=7)
+    p.add_argument("--code", type=Path, default=None, metavar="DIR",
+                   help="collect with the chargespec code under DIR (dsl/, runner/ ... of another commit, e.g. "
+                        "`git archive <commit> dsl runner lab instruments | tar -x -C DIR`) instead of this one")
     args = p.parse_args(argv)
     sources = [d.resolve() for d in (args.specs or [REPO / "specs"])]
     with tempfile.TemporaryDirectory(prefix="chargespec-bench-") as tmp:
         root = Path(tmp)
         files, _ = write_corpus(root, sources, args.copies)
-        run = Runner(root)
+        run = Runner(root, args.code)
         cache = root / "plan-cache"
         # The chargespec tree, for the floor's manifest (and filling the warm cache).
         ids = run.collect(["specs"], {"CHARGESPEC_PLAN_CACHE": str(cache)}).ids
@@ -295,7 +298,8 @@ def report(rounds: dict[str, list[Figures]], files: int, n: int, args: argparse.
            sources: list[Path]) -> int:
     where = ", ".join(str(s.relative_to(REPO)) if s.is_relative_to(REPO) else str(s) for s in sources)
     copies = "as it is" if args.copies == 1 else f"{args.copies} copies"
-    print(f"pytest --collect-only: {where} ({copies}): {files} spec files, {n} scenario instances;")
+    code = f"; chargespec code from {args.code}" if args.code else ""
+    print(f"pytest --collect-only: {where} ({copies}): {files} spec files, {n} scenario instances{code};")
     print(f"pytest's own \"collected in\" (start-up left out), best of {args.repeat} interleaved rounds, seconds")
     rows = [
         ("(a) chargespec, cold (no plan cache)", "cold", 1.3),
