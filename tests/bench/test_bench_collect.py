@@ -27,7 +27,7 @@ def test_the_collection_benchmark_runs_and_reports_every_figure() -> None:
     for row in ("(a) chargespec, cold (no plan cache)", "(a) chargespec, warm (plan cache)",
                 "(b) pytest floor, same tree: BASELINE", "(b') pytest floor, flat tree", "(c) pytest-bdd, same shape"):
         assert out.count(row) == 2, row
-    assert re.search(r"cold: each round's wall figure over that round's \(b\): median \d+\.\d\dx", out)
+    assert re.search(r"cold: each round.s cpu figure over that round.s \(b\): median \d+\.\d\dx", out)
     assert re.search(r"as pytest printed it in round 1: cold \d+\.\d\ds", out)
     wall = out.split("CPU time, same interval:")[0]
     assert (proc.returncode == 0) == ("NOT met" not in wall)
