@@ -14,7 +14,8 @@ process). In each round, interleaved, it runs ``pytest --collect-only -q`` as a 
   (b) pytest's floor, the named baseline: a plugin that reads each spec file and yields exactly the
       same collection tree (file, spec, scenario: the same node ids, checked) from a manifest written
       beforehand, so it parses nothing; (b') the same ids from a flat tree (file, item), as the earlier
-      version of this bench measured its floor;
+      version of this bench measured its floor; (b'') the floor with chargespec's garbage-collection
+      setting while collecting (gc.freeze: what that setting alone is worth to anyone);
   (c) pytest-bdd on a Gherkin corpus of the same shape, made from the same files: one feature per spec
       file, a Background of the setup's steps, one scenario per scenario with one step per statement
       line, and an outline with as many example rows as the spec has instances.
@@ -97,6 +98,17 @@ import pytest
 
 MANIFEST = json.load(open(os.environ["BENCH_MANIFEST"], encoding="utf-8"))
 FLAT = os.environ.get("BENCH_FLAT") == "1"
+
+if os.environ.get("BENCH_FREEZE") == "1":  # the chargespec plugin's garbage-collection setting while collecting
+    import gc
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_collection(session):
+        gc.freeze()
+        try:
+            return (yield)
+        finally:
+            gc.unfreeze()
 
 
 class FloorItem(pytest.Item):
@@ -285,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
             "warm": lambda: run.collect(["specs"], {"CHARGESPEC_PLAN_CACHE": str(cache)}),
             "floor": lambda: run.collect(["-p", "bench_floor", "-p", "no:chargespec", "specs"]),
             "flat": lambda: run.collect(["-p", "bench_floor", "-p", "no:chargespec", "specs"], {"BENCH_FLAT": "1"}),
+            "frozen": lambda: run.collect(["-p", "bench_floor", "-p", "no:chargespec", "specs"],
+                                          {"BENCH_FREEZE": "1"}),
             "bdd": lambda: run.collect(["-p", "no:chargespec", "bdd"]),
         }
         if args.before is not None:
@@ -295,7 +309,7 @@ def main(argv: list[str] | None = None) -> int:
                                                     args.before)
         first = {name: fn() for name, fn in variants.items()}  # untimed: bytecode, Lark tables, OS cache
         n = len(ids)
-        for name in ("cold", "warm", "floor", "flat", *(("cold0", "warm0") if args.before else ())):
+        for name in ("cold", "warm", "floor", "flat", "frozen", *(("cold0", "warm0") if args.before else ())):
             if first[name].ids != ids:
                 raise SystemExit(f"{name}: collected other node ids than chargespec ({len(first[name].ids)} "
                                  f"against {n})")
@@ -319,6 +333,7 @@ def report(rounds: dict[str, list[Figures]], files: int, n: int, args: argparse.
         ("(a) chargespec, warm (plan cache)", "warm", 1.1),
         ("(b) pytest floor, same tree: BASELINE", "floor", None),
         ("(b') pytest floor, flat tree", "flat", None),
+        ("(b'') floor, same tree, gc frozen as (a)", "frozen", None),
         ("(c) pytest-bdd, same shape", "bdd", None),
     ]
     if args.before is not None:

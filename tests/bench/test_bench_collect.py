@@ -25,7 +25,8 @@ def test_the_collection_benchmark_runs_and_reports_every_figure() -> None:
     for measure in ("collected in (wall clock):", "CPU time, same interval:"):
         assert measure in out
     for row in ("(a) chargespec, cold (no plan cache)", "(a) chargespec, warm (plan cache)",
-                "(b) pytest floor, same tree: BASELINE", "(b') pytest floor, flat tree", "(c) pytest-bdd, same shape"):
+                "(b) pytest floor, same tree: BASELINE", "(b') pytest floor, flat tree",
+                "(b'') floor, same tree, gc frozen as (a)", "(c) pytest-bdd, same shape"):
         assert out.count(row) == 2, row
     assert re.search(r"cold: each round.s cpu figure over that round.s \(b\): median \d+\.\d\dx", out)
     assert re.search(r"as pytest printed it in round 1: cold \d+\.\d\ds", out)

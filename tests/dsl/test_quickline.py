@@ -130,3 +130,16 @@ def test_mutated_lines_agree(line: str, edits: list[tuple[int, int, str]]) -> No
         at = at % (len(line) + 1)
         line = line[:at] + piece + line[at + cut:]
     agrees(line)
+
+
+def test_plain_files_compile_without_importing_lark() -> None:
+    # (importing Lark and loading its tables is ~30 ms of a cold collection: only a file the quick path
+    # leaves, or a line the reader leaves, may cost it)
+    import subprocess
+    import sys
+
+    code = ("import sys, glob, dsl\n"
+            "for p in sorted(glob.glob('specs/octt/G/*.spec')): dsl.load(p, lazy=True)\n"
+            "print(sorted(m for m in sys.modules if m == 'lark' or m == 'dsl.parser'))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
