@@ -119,7 +119,8 @@ def test_lines_on_the_edges_agree(line: str) -> None:
 
 _PIECES = [" ", "or", "not", "remembered", "within", "after", "of", "is", "over", "as", "the", "for", "{", "}",
            "[", "]", ":", ",", "-", "%", '"', '"x"', "1", "2.5", "A", "s", "charger", "sends", "replies",
-           "error", "exactly", "at", "least", "no", "every", "until", "<=", ">", "≥", "#", "\t"]
+           "error", "exactly", "at", "least", "no", "every", "until", "<=", ">", "≥", "#", "\t", "µ", "±", "A.B[c]",
+           "{x}", ".", "\\", '"\\""']
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
