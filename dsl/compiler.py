@@ -6,16 +6,20 @@ error; ``check`` keeps the errors, ``compile`` refuses to return plans when ther
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from dsl import ast, plan
 from dsl.checker import check_structure
 from dsl.errors import ErrorSink, SpecError, sort_errors
 from dsl.examples import instances, substitute, substitute_text
-from dsl.includes import Includes
 from dsl.limits import MAX_PLAN_STEPS
 from dsl.lowering import Lowering, Scope
 from dsl.statements import LANGUAGE_VERSIONS, RULES
 from dsl.steps import StepRegistry, builtin_registry
 from dsl.text import excerpt
+
+if TYPE_CHECKING:  # (the include resolver imports the Lark parser: dsl.quick needs rule_registry only)
+    from dsl.includes import Includes
 
 
 def rule_registry() -> StepRegistry:
@@ -29,6 +33,8 @@ def rule_registry() -> StepRegistry:
 def analyze(spec_file: ast.SpecFile, registry: StepRegistry | None = None,
             includes: Includes | None = None) -> tuple[tuple[plan.SpecPlan, ...], list[SpecError]]:
     """Every plan the file compiles to and every error in it (plans are meaningless if there are errors)."""
+    from dsl.includes import Includes
+
     sink = ErrorSink()
     includes = includes or Includes()
     includes.add(spec_file)

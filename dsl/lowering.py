@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dsl import ast, plan, units
 from dsl.errors import ErrorSink
 from dsl.examples import placeholders
-from dsl.includes import Includes
 from dsl.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDED_STATEMENTS
 from dsl.quantities import check_dimension, evaluate
 from dsl.render import atom as render_atom
@@ -35,6 +34,9 @@ from dsl.vocab import (
     PROFILE_PURPOSES,
     STANDARD_COMPONENTS,
 )
+
+if TYPE_CHECKING:  # (includes import the Lark parser: a plain file's statements never need it)
+    from dsl.includes import Includes
 
 PHYSICAL = tuple(d for d in units.CANONICAL if d != "count")
 
@@ -340,7 +342,7 @@ class Lowering:
                 else:
                     self.sink.at(node, f"field value {node.text} must be quoted", f'write "{node.text}"')
                 ok = False
-            elif (isinstance(node, ast.Alternatives | ast.Negated) and not matching) or (
+            elif (isinstance(node, _ALTERNATIVES_OR_NEGATED) and not matching) or (
                     isinstance(node, ast.Remembered) and scope is None):
                 self.sink.at(node, f"{render_atom(node)} matches a field of a message the charger sends; "
                              "a message to send holds values", "write the value to send")
@@ -354,7 +356,7 @@ class Lowering:
                 self.sink.at(node, f"{render_atom(node)} is ambiguous: `not` applies to one value only",
                              "list the values that are allowed (\"A\" or \"B\"), or write a single `not V`")
                 ok = False
-            elif isinstance(node, ast.Negated) and isinstance(node.value, ast.Alternatives | ast.Negated):
+            elif isinstance(node, ast.Negated) and isinstance(node.value, _ALTERNATIVES_OR_NEGATED):
                 self.sink.at(node, f"{render_atom(node)} is ambiguous",
                              "match one value with not: `not 0`; list the allowed values instead of negating several")
                 ok = False
@@ -607,12 +609,17 @@ def _span(atoms: ast.Atoms) -> int:
     return max(1, last.source.column + last.width - first.source.column)
 
 
+# (tuples, not `A | B`: a union written in the call is built again at each call, and these run per value)
+_ALTERNATIVES_OR_NEGATED = (ast.Alternatives, ast.Negated)
+_LIST_OR_ALTERNATIVES = (ast.FieldList, ast.Alternatives)
+
+
 def _walk_fields(node: ast.FieldValue) -> list[ast.FieldValue]:
     out: list[ast.FieldValue] = [node]
     if isinstance(node, ast.Fields):
         for item in node.items:
             out.extend(_walk_fields(item.value))
-    elif isinstance(node, ast.FieldList | ast.Alternatives):
+    elif isinstance(node, _LIST_OR_ALTERNATIVES):
         for v in node.items:
             out.extend(_walk_fields(v))
     elif isinstance(node, ast.Negated):

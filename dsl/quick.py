@@ -42,6 +42,7 @@ _REFS = re.compile(r'refs ("[^"\\\n]*"(?: *, *"[^"\\\n]*")*)')
 _REF = re.compile(r'"([^"\\\n]*)"')
 _TAGS = re.compile(r"tags ([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
                    r"(?: *, *[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*)*)")
+_PLACEHOLDER_TEXT = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")  # (the grammar's PLACEHOLDER terminal)
 _TEMPLATES_MAX = 50_000  # distinct (registry, line) pairs kept; a long-lived process starts over beyond it
 
 
@@ -55,6 +56,8 @@ class _Template(msgspec.Struct, frozen=True):
     step: plan.Step
     opens: str | None
     uses: frozenset[str]
+    remembers: str | None = None  # `remember … as "name"`
+    recalls: frozenset[str] = frozenset()  # the names of its `remembered "name"` values
 
 
 _TEMPLATES: dict[tuple[str, str], _Template | None] = {}
@@ -253,14 +256,18 @@ def _place(file: str, block: _Block | None) -> tuple[plan.Step, ...]:
 
 
 def _check_windows(*blocks: _Block | None) -> None:
-    """One scenario instance reads only windows it opened before, and opens each once."""
+    """One scenario instance reads only windows it opened before, and opens each once; it recalls only
+    names remembered on an earlier line (as dsl.lowering's Scope sees them, setup to teardown)."""
     opened: set[str] = set()
+    remembered: set[str] = set()
     for block in blocks:
         for _, _, t in (block.steps or ()) if block is not None else ():
-            if not t.uses <= opened or t.opens in opened:
+            if not t.uses <= opened or t.opens in opened or not t.recalls <= remembered:
                 raise _Unusual
             if t.opens is not None:
                 opened.add(t.opens)
+            if t.remembers is not None:
+                remembered.add(t.remembers)
 
 
 def _template(fingerprint: str, line: str, registry: StepRegistry) -> _Template | None:
@@ -286,14 +293,19 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
     from dsl import ast
     from dsl.errors import ErrorSink
     from dsl.examples import placeholders
-    from dsl.includes import Includes
     from dsl.lowering import Lowering, Scope
-    from dsl.parser import parse_statement
+    from dsl.quickline import read_statement
 
-    node = parse_statement(line)
+    # The common forms without Lark (dsl.quickline: the same node); the rest, and every error, with it.
+    node = read_statement(line)
+    if node is None:
+        from dsl.parser import parse_statement
+
+        node = parse_statement(line)
     if node is None or isinstance(node, ast.Include | ast.Repeat | ast.ExpectTrials):
         return None
-    if any(True for _ in placeholders(node)):
+    # (a placeholder is a token, so a line without its text has none: the walk is skipped)
+    if _PLACEHOLDER_TEXT.search(line) and any(True for _ in placeholders(node)):
         return None
     uses: set[str] = set()
     opens = None
@@ -303,9 +315,27 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
         uses = {w.value for w in (node.window, node.measured_window) if w is not None}
     elif isinstance(node, ast.ExpectInterval) and node.window is not None:
         uses = {node.window.value}
+    recalls = frozenset(_recalled(node)) if "remembered" in line else frozenset()
     sink = ErrorSink()
-    scope = Scope(None, set(uses))  # type: ignore[arg-type]  # (a scope's file serves includes only)
-    step = Lowering(registry, _rules(), Includes(), sink).stmt(node, scope)
+    # (a scope's file serves includes only; the names it recalls are checked per file by _check_windows)
+    scope = Scope(None, set(uses), remembered=set(recalls))  # type: ignore[arg-type]
+    # (no includes: a template is never one, and the resolver would import the Lark parser)
+    step = Lowering(registry, _rules(), None, sink).stmt(node, scope)  # type: ignore[arg-type]
     if step is None or len(sink):
         return None
-    return _Template(step, opens, frozenset(uses))
+    remembers = node.name.value if isinstance(node, ast.Remember) else None
+    return _Template(step, opens, frozenset(uses), remembers, recalls)
+
+
+def _recalled(node: object) -> Iterator[str]:
+    """The names of every `remembered "name"` value in a statement."""
+    from dsl import ast
+
+    if isinstance(node, ast.Remembered):
+        yield node.name.value
+    elif isinstance(node, tuple):
+        for item in node:
+            yield from _recalled(item)
+    elif isinstance(node, msgspec.Struct) and not isinstance(node, ast.Word | ast.String | ast.Number | plan.Source):
+        for name in node.__struct_fields__:
+            yield from _recalled(getattr(node, name))

@@ -177,12 +177,23 @@ def test_message_patterns_are_served_and_equal_the_full_path_and_survive_the_cac
     assert pickle.loads(pickle.dumps(plans)) == plans  # (the plan cache pickles them)
 
 
-def test_remembered_values_are_left_to_the_full_path() -> None:
-    text = MATCHING + ('    remember transactionInfo.transactionId of the last TransactionEvent as "tx"\n'
-                       '    expect charger sends TransactionEvent {transactionInfo: {transactionId: remembered "tx"}}'
-                       '\n')
-    assert assert_agrees(text) is None  # (the names remembered so far are a scope, like windows)
-    assert full(text, "quick.spec") is not None
+def test_remembered_values_are_served_in_order_and_misuse_is_left_to_the_full_path() -> None:
+    remember = '    remember transactionInfo.transactionId of the last TransactionEvent as "tx"\n'
+    recall = '    expect charger sends TransactionEvent {transactionInfo: {transactionId: remembered "tx"}}\n'
+    plans = assert_agrees(MATCHING + remember + recall)  # (the names remembered so far are a scope)
+    assert plans is not None and plans[0].scenarios[0].steps[-2].name == "tx"
+    # Recalled before it is remembered, or never remembered: the full path reports it.
+    for text in (MATCHING + recall + remember, MATCHING + recall):
+        assert assert_agrees(text) is None
+        assert full(text, "quick.spec") is None
+    # Remembered in the setup, recalled in each scenario (and again in the teardown): served.
+    shared = ('spec "Shared"\n  setup\n    charger booted\n' + remember + '  scenario "one"\n' + recall +
+              '  scenario "two"\n' + recall + '  teardown\n' + recall)
+    assert assert_agrees(shared) is not None
+    # Remembered in a scenario, recalled in the setup (which runs before it): left to the full path.
+    backwards = 'spec "Backwards"\n  setup\n' + recall + '  scenario "one"\n' + remember
+    assert assert_agrees(backwards) is None
+    assert full(backwards, "quick.spec") is None
 
 
 ANSWERS = '''spec "answers"
@@ -220,3 +231,29 @@ def test_answer_rule_mistakes_are_never_served(line: str) -> None:
     text = normalize(f'spec "s"\n  scenario "x"\n    {line}\n')
     assert full(text, "quick.spec") is None
     assert quick.compile_text(text, "quick.spec", "digest", builtin_registry()) is None
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "specs").rglob("*.spec")), ids=lambda p: p.name)
+def test_every_library_file_loads_to_the_full_paths_plans(path: Path) -> None:
+    # What collection does cold (the quick path where it serves, else the per-line parse), against the
+    # file parsed whole by Lark without any fast path, checked and compiled.
+    text = normalize(path.read_text(encoding="utf-8"))
+    try:
+        loaded = dsl.load(path, include_root=REPO)
+    except dsl.SpecErrors:  # (then the whole-file parse finds errors too: the same verdict)
+        assert full(text, str(path)) is None
+        return
+    assert tuple(dataclasses.replace(p, sha256="digest") for p in loaded) == full(text, str(path))
+
+
+def test_the_library_mostly_takes_the_quick_path() -> None:
+    # (what keeps cold collection cheap: a file the quick path leaves costs the Lark parser)
+    paths = []
+    for p in sorted((REPO / "specs").rglob("*.spec")):
+        try:
+            dsl.load(p, include_root=REPO)
+        except dsl.SpecErrors:  # (a file with errors is never served: the library's are clean)
+            continue
+        paths.append(p)
+    served = [p for p in paths if dsl._quick(p.read_bytes(), str(p), "digest", builtin_registry()) is not None]
+    assert len(served) >= 0.9 * len(paths), sorted({str(p) for p in paths} - {str(p) for p in served})

@@ -1,0 +1,441 @@
+"""One statement line read without Lark: the common forms, to exactly the node the grammar's parse builds.
+
+Collecting the OCTT pack cold is mostly parsing statement lines that occur once each (long field
+objects: ``expect charger sends NotifyReport {reportData: [{component: {name: "AuthCtrlr"}, ...}]}``),
+and Lark's lexer, LALR loop and tree builder cost ~0.2 ms per such line, plus ~45 ms to import Lark and
+load its tables. This module reads the forms that make up the libraries — actions, ``expect [within T:]
+charger sends ...``, ``expect charger replies ...``, ``remember ... as "x"`` — with one regular
+expression and a small recursive descent, and builds the :mod:`dsl.ast` node :func:`dsl.parser.
+parse_statement` gives (same nodes, positions and widths). Anything else (conditions, measurements,
+comments, placeholders, an unexpected token) is None: the caller parses the line with Lark, which is also
+where every syntax error is found and worded::
+
+    node = read_statement("    csms sends Reset {type: \"OnIdle\"}")   # ast.ActionStmt, or None
+
+It follows dsl/chargespec.lark's statement rules, keywords as its contextual lexer reads them (a word is a
+keyword only where the grammar accepts that keyword). It is trusted only for the grammar it was written
+against: when chargespec.lark changes (:data:`GRAMMAR_SHA256`), it answers None for every line until
+someone checks it against the new grammar and updates the digest (tests/dsl/test_quickline.py compares
+it with the Lark path on every statement in specs/, the docs and the tests, and on fuzzed lines).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+from importlib import resources
+
+from dsl import ast
+from dsl.plan import Source
+from dsl.screen import line_too_big
+
+# sha256 of dsl/chargespec.lark this reader follows (see the module docstring).
+GRAMMAR_SHA256 = "8c60a7c734229408498019457942b4a44459d500202c441a16059ac2121fa847"
+
+_WORD = r"[A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*(?:[.\-][A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*)*"
+_TOKEN = re.compile(
+    r' *(?:(?P<S>"(?:[^"\\\n]|\\.)*")'
+    r"|(?P<V>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\[[A-Za-z0-9_.\-]+\])"
+    rf"|(?P<W>{_WORD})"
+    r"|(?P<N>[0-9]+(?:\.[0-9]+)?)"
+    r"|(?P<P>\{[A-Za-z_][A-Za-z0-9_]*\})"
+    r"|(?P<X>[{}\[\]:,%+\-])"
+    r"|(?P<O><=|>=|==|!=|\u2264|\u2265|\u2260|<|>)"
+    r"|(?P<E>[^ ]))"  # anything else: not a line read here
+)
+_KIND = {"S": "STRING", "V": "VARIABLE", "W": "WORD", "N": "NUMBER", "P": "PLACEHOLDER", "O": "OP"}
+_CANONICAL_OP = {"\u2264": "<=", "\u2265": ">=", "\u2260": "!="}
+_PUNCT = {":": "COLON", ",": "COMMA", "+": "PLUS", "-": "MINUS", "%": "PERCENT"}
+_ESCAPE = re.compile(r"\\(.)")
+# First words that start a statement other than an action (the grammar's keywords at a statement's start).
+_STATEMENT_KEYWORDS = frozenset({"expect", "measure", "include", "repeat", "remember"})
+# Keywords after a quantity's number or unit: LALR shares the states inside every expression, so the
+# contextual lexer reads these as keywords there whatever the statement (a unit is never one of them).
+_AFTER_EXPR = frozenset({"of", "after", "during"})
+# Every keyword of the grammar. The state after a field object's closing brace is shared by every
+# statement with one, so there the lexer reads a keyword as one even in an action (where it is then an
+# error): an action whose field object is followed by one of these words is left to Lark.
+_KEYWORDS = frozenset({
+    "spec", "version", "refs", "tags", "setup", "teardown", "scenario", "for", "in", "examples", "include",
+    "from", "measure", "until", "repeat", "times", "remember", "of", "the", "as", "expect", "within", "then",
+    "every", "during", "charger", "sends", "replies", "error", "no", "at", "least", "most", "trials", "pass",
+    "or", "exactly", "after", "over", "is", "not", "remembered"})
+# Keywords after a signal's words (its states are shared too): they end the signal.
+_AFTER_SIGNAL = frozenset({"is", "over", "within"})
+
+
+class _No(Exception):
+    """Not a form read here, or not a valid line: the Lark path decides."""
+
+
+@functools.cache
+def enabled() -> bool:
+    """The grammar is the one this reader follows."""
+    grammar = resources.files("dsl").joinpath("chargespec.lark").read_bytes()
+    return hashlib.sha256(grammar).hexdigest() == GRAMMAR_SHA256
+
+
+def read_statement(line: str) -> ast.Stmt | None:
+    """The node of one statement line (indentation included) as line 1 of no file, or None."""
+    body = line.lstrip(" ")
+    if not body or "#" in body or "+-" in body or not enabled() or line_too_big(body):
+        return None  # (an over-long or over-deep line is refused by the whole-file parse: never read here)
+    try:
+        return _Reader(line, len(line) - len(body), body).statement()
+    except _No:
+        return None
+
+
+class _Tok:
+    __slots__ = ("end", "kind", "start", "value")
+
+    def __init__(self, kind: str, value: str, start: int, end: int) -> None:
+        self.kind, self.value, self.start, self.end = kind, value, start, end  # 0-based, end exclusive
+
+
+def _tokens(body: str) -> list[_Tok]:
+    out: list[_Tok] = []
+    for m in _TOKEN.finditer(body):  # (only spaces are ever skipped: any other character is a token or E)
+        group = m.lastgroup
+        if group == "E":
+            raise _No
+        value = m.group(group)  # type: ignore[arg-type]
+        kind = _KIND.get(group) or _PUNCT.get(value) or value  # type: ignore[arg-type]  # braces: themselves
+        out.append(_Tok(kind, value, m.start(group), m.end()))  # type: ignore[arg-type]
+    return out
+
+
+class _Reader:
+    def __init__(self, line: str, indent: int, body: str) -> None:
+        self.line, self.indent, self.body = line, indent, body
+        self.toks = _tokens(body)
+        self.i = 0
+
+    # -- tokens --
+
+    def peek(self, k: int = 0) -> _Tok | None:
+        j = self.i + k
+        return self.toks[j] if j < len(self.toks) else None
+
+    def next(self, kind: str | None = None) -> _Tok:
+        tok = self.peek()
+        if tok is None or (kind is not None and tok.kind != kind):
+            raise _No
+        self.i += 1
+        return tok
+
+    def keyword(self, word: str) -> _Tok:
+        """A keyword where the grammar accepts it: the exact word (a longer word is left to Lark)."""
+        tok = self.next("WORD")
+        if tok.value != word:
+            raise _No
+        return tok
+
+    def at_word(self, word: str) -> bool:
+        tok = self.peek()
+        return tok is not None and tok.kind == "WORD" and tok.value == word
+
+    def end(self) -> None:
+        if self.peek() is not None:
+            raise _No
+
+    # -- positions (as dsl.parser's builder gives them for a line parsed alone) --
+
+    def source(self, start: int) -> Source:
+        return Source("", 1, self.indent + start + 1, self.line)
+
+    def span(self, start: int, end: int) -> dict[str, object]:
+        return {"source": self.source(start), "width": max(1, end - start)}
+
+    def whole(self) -> dict[str, object]:
+        """A statement's own position: its first token to the end of the line (the newline is its last)."""
+        return {"source": self.source(0), "width": max(1, len(self.body))}
+
+    # -- statements --
+
+    def statement(self) -> ast.Stmt:
+        first = self.peek()
+        if first is None or first.kind != "WORD":
+            raise _No
+        if first.value not in _STATEMENT_KEYWORDS:
+            return self.action()
+        if first.value == "remember":
+            return self.remember()
+        if first.value == "expect":
+            return self.expect()
+        if first.value == "measure":
+            return self.measure()
+        raise _No
+
+    def measure(self) -> ast.Measure:
+        self.keyword("measure")
+        window = self.string(self.next("STRING"))
+        duration, until = None, ()
+        if self.at_word("for"):
+            self.next()
+            duration = self.expr()
+        elif self.at_word("until"):
+            self.next()
+            until = tuple(self.word(self.next("WORD")) for _ in range(len(self.toks) - self.i))
+            if not until:
+                raise _No
+        self.end()
+        return ast.Measure(**self.whole(), window=window, duration=duration, until=until)  # type: ignore[arg-type]
+
+    def action(self) -> ast.ActionStmt:
+        atoms: list[ast.Atom] = [self.atom(self.next("WORD"))]
+        while self.peek() is not None:
+            tok = self.peek()
+            assert tok is not None
+            if tok.kind == "{":
+                atoms.append(self.fields())
+                after = self.peek()
+                if after is not None and after.kind == "WORD" and after.value in _KEYWORDS:
+                    raise _No
+            elif tok.kind in ("WORD", "VARIABLE", "NUMBER", "STRING", "COLON", "COMMA", "PLUS", "MINUS",
+                              "PERCENT"):
+                atoms.append(self.atom(self.next()))
+            else:
+                raise _No
+        return ast.ActionStmt(**self.whole(), atoms=tuple(atoms))  # type: ignore[arg-type]
+
+    def remember(self) -> ast.Remember:
+        self.keyword("remember")
+        path = self.word(self.next("WORD"))
+        self.keyword("of")
+        self.keyword("the")
+        which = self.word(self.next("WORD"))
+        message = self.message()
+        self.keyword("as")
+        name = self.string(self.next("STRING"))
+        self.end()
+        return ast.Remember(**self.whole(), path=path, which=which, message=message, name=name)  # type: ignore[arg-type]
+
+    def expect(self) -> ast.Stmt:
+        self.keyword("expect")
+        mode, within = "now", None
+        if self.at_word("within") or self.at_word("for"):
+            mode = self.next().value
+            within = self.expr()
+            self.next("COLON")
+        elif self.at_word("no"):
+            return self.no_message()
+        elif self.at_word("every") or self.at_word("at"):
+            raise _No  # rules and trials: left to Lark
+        if self.at_word("charger") and mode != "for":
+            nxt = self.peek(1)
+            if nxt is not None and nxt.kind == "WORD" and nxt.value == "sends":
+                self.next()
+                node: ast.Stmt = self.sends(within)
+                self.end()
+                return node
+            if nxt is not None and nxt.kind == "WORD" and nxt.value == "replies" and within is None:
+                self.next()
+                node = self.replies()
+                self.end()
+                return node
+        condition = self.condition()
+        self.end()
+        return ast.ExpectCondition(**self.whole(), mode=mode, duration=within, condition=condition)  # type: ignore[arg-type]
+
+    def no_message(self) -> ast.ExpectNoMessage:
+        self.keyword("no")
+        action = self.word(self.next("WORD"))
+        tok = self.peek()
+        fields = self.fields() if tok is not None and tok.kind == "{" else None
+        self.keyword("for")
+        duration = self.expr()
+        self.end()
+        return ast.ExpectNoMessage(**self.whole(), action=action, fields=fields, duration=duration)  # type: ignore[arg-type]
+
+    def condition(self) -> ast.Condition:
+        """`signal OP expr` or `signal "is" WORD ("or" WORD)*`; anything else (accuracy) is left to Lark."""
+        first = self.next("WORD")
+        if first.value in ("within", "for", "no", "every", "at"):
+            raise _No
+        atoms = [self.word(first)]
+        while True:
+            tok = self.peek()
+            if tok is None or tok.kind not in ("WORD", "NUMBER") or tok.value in _AFTER_SIGNAL:
+                break
+            atoms.append(self.atom(self.next()))
+        signal = ast.SignalRef(**self.span(first.start, self.toks[self.i - 1].end), atoms=tuple(atoms))  # type: ignore[arg-type]
+        tok = self.next()
+        if tok.kind == "OP":
+            bound = self.expr()
+            return ast.Compare(**self.span(first.start, self.toks[self.i - 1].end), signal=signal,  # type: ignore[arg-type]
+                               op=_CANONICAL_OP.get(tok.value, tok.value), bound=bound)
+        if tok.kind == "WORD" and tok.value == "is":
+            states = [self.word(self.next("WORD"))]
+            while self.at_word("or"):
+                self.next()
+                states.append(self.word(self.next("WORD")))
+            return ast.StateIs(**self.span(first.start, self.toks[self.i - 1].end), signal=signal,  # type: ignore[arg-type]
+                               states=tuple(states))
+        raise _No
+
+    def replies(self) -> ast.ExpectReply:
+        self.keyword("replies")
+        tok = self.peek()
+        if tok is not None and tok.kind == "{":
+            return ast.ExpectReply(**self.whole(), fields=self.fields(), error=None)  # type: ignore[arg-type]
+        self.keyword("error")
+        error = self.word(self.next("WORD"))
+        return ast.ExpectReply(**self.whole(), fields=None, error=error)  # type: ignore[arg-type]
+
+    def sends(self, within: ast.Expr | None) -> ast.ExpectMessage:
+        self.keyword("sends")
+        count = None
+        if self.at_word("exactly") or self.at_word("at"):
+            first = self.next()
+            words = [first.value]
+            if first.value == "at":
+                kind = self.next("WORD")
+                if kind.value not in ("least", "most"):
+                    raise _No
+                words.append(kind.value)
+            number = self.next("NUMBER")
+            count = ast.MessageCount(**self.span(first.start, number.end), kind=" ".join(words),  # type: ignore[arg-type]
+                                     number=ast.Number(**self.span(number.start, number.end), text=number.value))  # type: ignore[arg-type]
+        messages = [self.message()]
+        while self.at_word("or"):
+            self.next()
+            messages.append(self.message())
+        after = twice = None
+        if self.at_word("within"):
+            start = self.next().start
+            expr = self.expr()
+            if self.at_word("after"):
+                self.next()
+                message = self.message()
+                after = ast.After(**self.span(start, self.toks[self.i - 1].end), within=expr, message=message)  # type: ignore[arg-type]
+            elif within is not None:
+                twice = expr
+            else:
+                within = expr
+        first, *others = messages
+        return ast.ExpectMessage(**self.whole(), within=within, action=first.action, fields=first.fields,  # type: ignore[arg-type]
+                                 others=tuple(others), count=count, after=after, within_twice=twice)
+
+    # -- parts --
+
+    def message(self) -> ast.MessageRef:
+        action = self.next("WORD")
+        fields = None
+        tok = self.peek()
+        if tok is not None and tok.kind == "{":
+            fields = self.fields()
+        end = self.toks[self.i - 1].end
+        return ast.MessageRef(**self.span(action.start, end), action=self.word(action), fields=fields)  # type: ignore[arg-type]
+
+    def expr(self) -> ast.Expr:
+        """`_term ((PLUS | MINUS) _term)*`, a term a NUMBER with an optional unit (a word that is not a
+        keyword there, or %)."""
+        atoms: list[ast.Atom] = []
+        start = self.peek().start if self.peek() is not None else 0  # type: ignore[union-attr]
+        while True:
+            atoms.append(self.atom(self.next("NUMBER")))
+            tok = self.peek()
+            if tok is not None and (tok.kind == "PERCENT" or (tok.kind == "WORD" and tok.value not in _AFTER_EXPR)):
+                atoms.append(self.atom(self.next()))
+                tok = self.peek()
+            if tok is None or tok.kind not in ("PLUS", "MINUS"):
+                break
+            atoms.append(self.atom(self.next()))
+        return ast.Expr(**self.span(start, self.toks[self.i - 1].end), atoms=tuple(atoms))  # type: ignore[arg-type]
+
+    def fields(self) -> ast.Fields:
+        open_ = self.next("{")
+        items: list[ast.Field] = []
+        if self.peek() is not None and self.peek().kind != "}":  # type: ignore[union-attr]
+            while True:
+                key = self.next()
+                if key.kind == "WORD":
+                    name = key.value
+                elif key.kind == "STRING":
+                    name = _ESCAPE.sub(r"\1", key.value[1:-1])
+                else:
+                    raise _No
+                self.next("COLON")
+                value = self.fvalue()
+                items.append(ast.Field(**self.span(key.start, self.toks[self.i - 1].end), key=name, value=value))  # type: ignore[arg-type]
+                if self.peek() is not None and self.peek().kind == "COMMA":  # type: ignore[union-attr]
+                    self.next()
+                    continue
+                break
+        close = self.next("}")
+        return ast.Fields(**self.span(open_.start, close.end), items=tuple(items))  # type: ignore[arg-type]
+
+    def field_list(self) -> ast.FieldList:
+        open_ = self.next("[")
+        items: list[ast.FieldValue] = []
+        if self.peek() is not None and self.peek().kind != "]":  # type: ignore[union-attr]
+            while True:
+                items.append(self.fvalue())
+                if self.peek() is not None and self.peek().kind == "COMMA":  # type: ignore[union-attr]
+                    self.next()
+                    continue
+                break
+        close = self.next("]")
+        return ast.FieldList(**self.span(open_.start, close.end), items=tuple(items))  # type: ignore[arg-type]
+
+    def fvalue(self) -> ast.FieldValue:
+        """`_fone ("or" _fone)*`: one value, or alternatives."""
+        start = self.peek().start if self.peek() is not None else 0  # type: ignore[union-attr]
+        first = self.fone()
+        if not self.at_word("or"):
+            return first
+        items = [first]
+        while self.at_word("or"):
+            self.next()
+            items.append(self.fone())
+        return ast.Alternatives(**self.span(start, self.toks[self.i - 1].end), items=tuple(items))  # type: ignore[arg-type]
+
+    def fone(self) -> ast.FieldValue:
+        tok = self.next()
+        kind = tok.kind
+        if kind == "STRING":
+            return self.string(tok)
+        if kind == "NUMBER":
+            return ast.Number(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
+        if kind == "MINUS":
+            number = self.next("NUMBER")
+            return ast.Number(**self.span(tok.start, number.end), text="-" + number.value)  # type: ignore[arg-type]
+        if kind == "{":
+            self.i -= 1
+            return self.fields()
+        if kind == "[":
+            self.i -= 1
+            return self.field_list()
+        if kind == "WORD":
+            if tok.value == "not":
+                value = self.fone()
+                return ast.Negated(**self.span(tok.start, self.toks[self.i - 1].end), value=value)  # type: ignore[arg-type]
+            if tok.value == "remembered":
+                name = self.next("STRING")
+                return ast.Remembered(**self.span(tok.start, name.end), name=self.string(name))  # type: ignore[arg-type]
+            if tok.value == "or":  # (a word here; left to Lark rather than reasoned about)
+                raise _No
+            return self.word(tok)
+        raise _No
+
+    def atom(self, tok: _Tok) -> ast.Atom:
+        kind = tok.kind
+        if kind in ("WORD", "VARIABLE"):
+            return self.word(tok)
+        if kind == "NUMBER":
+            return ast.Number(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
+        if kind == "STRING":
+            return self.string(tok)
+        if kind in ("COLON", "COMMA", "PLUS", "MINUS", "PERCENT"):
+            return ast.Punct(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
+        raise _No
+
+    def word(self, tok: _Tok) -> ast.Word:
+        if tok.kind not in ("WORD", "VARIABLE"):
+            raise _No
+        return ast.Word(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
+
+    def string(self, tok: _Tok) -> ast.String:
+        return ast.String(**self.span(tok.start, tok.end), value=_ESCAPE.sub(r"\1", tok.value[1:-1]))  # type: ignore[arg-type]
