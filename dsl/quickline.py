@@ -31,7 +31,7 @@ from dsl.plan import Source
 from dsl.screen import line_too_big
 
 # sha256 of dsl/chargespec.lark this reader follows (see the module docstring).
-GRAMMAR_SHA256 = "8c60a7c734229408498019457942b4a44459d500202c441a16059ac2121fa847"
+GRAMMAR_SHA256 = "ed67382420094a82b0c4ac7d1f2777296a19c3a9d2131dadc0b6c181c04ab5d8"
 
 _WORD = r"[A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*(?:[.\-][A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*)*"
 _TOKEN = re.compile(
