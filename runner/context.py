@@ -14,6 +14,7 @@ from instruments.clock import Clock
 from runner.bench_session import BenchSession, Station
 from runner.csms.harness import CsmsHarness
 from runner.errors import BenchError
+from runner.measurements import Measurement
 from runner.recorder import Recorder
 from runner.restore import Changes
 
@@ -37,6 +38,7 @@ class ScenarioRun:
     last_action_t: float = 0.0
     trials: list[bool] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # time-to-comply and other measured figures
+    measurements: list[Measurement] = field(default_factory=list)  # one per judged expectation (runner.judge)
     changes: Changes = field(default_factory=Changes)  # variables, availability, profiles it changed
     remembered: dict[str, Any] = field(default_factory=dict)  # `remember … as "name"` (runner.judge.remember)
     action: Any = None  # the plan.Action being run (a step names itself in what it records)
@@ -68,3 +70,19 @@ class ScenarioRun:
     def note(self, text: str) -> None:
         self.notes.append(text)
         self.recorder.event("note", text=text)
+
+    def measured(self, m: Measurement) -> None:
+        """Keep a judged expectation's record: in the events file at once, and in the evidence folder's
+        measurements.json, rewritten each time (a killed run keeps every record made before it)."""
+        from runner import measurements
+
+        self.measurements.append(m)
+        self.recorder.event("measurement", line=m.line, verdict=m.verdict, criterion=m.criterion,
+                            observed=m.observed.text if m.observed else None,
+                            limit="; ".join(f"{lim.op} {lim.text}" for lim in m.limits) or None,
+                            margin=m.margin.value if m.margin else None, message=m.message)
+        if m.verdict != "passed":  # the measured figures hold the failing result too
+            self.notes.append(f"line {m.line}: {m.verdict}: {m.message}")
+        directory = self.recorder.directory
+        if directory is not None:
+            measurements.write(directory, self.measurements)
