@@ -18,7 +18,7 @@ from typing import Any
 import allure
 
 from dsl.plan import ScenarioPlan, SpecPlan, Step
-from runner import octt, redact
+from runner import measurements, octt, redact
 from runner.context import ScenarioRun
 from runner.recorder import Recorder
 
@@ -65,6 +65,22 @@ def allure_step(step: Step) -> Iterator[None]:
             raise
 
 
+def close_measurements(run: ScenarioRun, failure: BaseException | None) -> None:
+    """At the scenario's end (before the recorder closes its files): the verdict's own record if no
+    judgement made one (runner.judge.unrecorded), and measurements.json written, with an empty list when
+    nothing was judged, so that its absence never has to be interpreted."""
+    import pytest
+
+    from runner import judge
+
+    if failure is not None and not isinstance(failure, pytest.skip.Exception | pytest.xfail.Exception):
+        # as runner.plugin's makereport classifies: a criterion not met is failed, anything else broken
+        charger = isinstance(failure, AssertionError | pytest.fail.Exception)
+        judge.unrecorded(run, failure, "failed" if charger else "broken")
+    if run.recorder.directory is not None:
+        measurements.write(run.recorder.directory, run.measurements)
+
+
 def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan | None) -> None:
     d = recorder.directory
     if d is None:
@@ -82,6 +98,8 @@ def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan 
         "signals.png": ("signals against bounds", allure.attachment_type.PNG, None),
         "spec.txt": ("spec excerpt", allure.attachment_type.TEXT, None),
         "notes.txt": ("measured figures", allure.attachment_type.TEXT, None),
+        measurements.TABLE: ("measurements", allure.attachment_type.CSV, None),
+        measurements.FILE: ("measurements (JSON)", allure.attachment_type.JSON, None),
     }
     for name, (title, kind, ext) in kinds.items():
         path = d / name

@@ -403,7 +403,7 @@ def expect_within(run: ScenarioRun, e: ExpectWithin, m: Draft) -> None:
                  **({"t_complied": hit[0]} if hit else {}))
     if hit:
         m.saw(e.condition, *hit)
-        m.timing = Timing("time to comply", round(hit[0] - t0, 3), e.duration.value)
+        m.timing = Timing("time to comply", round(hit[0] - t0, 6), e.duration.value)
         shown = units.show(hit[1], e.condition.signal.dimension)
         _passed(run, m, f"{e.condition} held after {hit[0] - t0:.1f} s (time to comply; allowed "
                         f"{e.duration.text}): {shown} at {_rel(run, hit[0])}")
@@ -530,7 +530,7 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle, m: Draft) -> None:
             f"(the last violation)")
     assert r.start is not None
     settle_s = r.start - t0
-    m.timing = Timing("time to settle", round(settle_s, 3), e.within.value)
+    m.timing = Timing("time to settle", round(settle_s, 6), e.within.value)
     m.hold = m.span(r.start, r.start + hold)
     _bound_event(run, "settle", e.source, e.condition, t0, r.start + hold, t_deadline=deadline,
                  t_settled=r.start, t_hold_end=r.start + hold)
@@ -547,7 +547,9 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle, m: Draft) -> None:
             f"{e.condition.signal.text} settled {_bound_text(e.condition)} {settle_s:.1f} s after the previous "
             f"action (at {_rel(run, r.start)}, allowed {e.within.text}), then broke: "
             f"{units.show(v, dim)} at {_rel(run, t)}, {t - r.start:.1f} s into the {e.hold.text} hold")
-    w = worst(e.condition, held_from(*run.recorder.series(key), r.start, r.start + hold, _max_age(s)))
+    in_hold = held_from(*run.recorder.series(key), r.start, r.start + hold, _max_age(s))
+    m.samples = len(in_hold)
+    w = worst(e.condition, in_hold)
     if w is not None:
         m.saw(e.condition, *w)
     nearest = f"; nearest the bound: {units.show(w[1], dim)} at {_rel(run, w[0])}" if w else ""
@@ -694,11 +696,11 @@ def _expect_message(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
     frame = wait_until(run, found, deadline, e.source)
     if frame:
         took = frame.t - since
-        m.observed = Reading(frame.action or "", round(took, 3), "s",
+        m.observed = Reading(frame.action or "", round(took, 6), "s",
                              f"{frame.action} after {took:.1f} s", m.rel(frame.t))
         m.samples = 1
         if e.within is not None:
-            m.timing = Timing("time to arrive", round(took, 3), e.within.value)
+            m.timing = Timing("time to arrive", round(took, 6), e.within.value)
             m.margin = margin("at most", took, e.within.value, "s")
         _passed(run, m, f"{frame.action} arrived {took:.1f} s after the preceding action")
         return
@@ -816,7 +818,7 @@ def expect_no_message(run: ScenarioRun, e: ExpectNoMessage, m: Draft) -> None:
     start = run.clock.now()
     end = start + e.duration.value
     m.subject, m.window = _what([(e.action, e.fields)]), m.span(start, end)
-    m.limits = (Limit("exactly", 0, "messages", f"none for {e.duration.text}"),)
+    m.limits = (Limit("==", 0, "messages", f"0 for {e.duration.text}"),)
     fields = _bind(run, e.fields, e.source)
 
     def bad() -> Any:
@@ -902,7 +904,7 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
 @measured("rule")
 def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
     m.subject = e.rule.replace("_", " ") + (f" of {e.action}" if e.action else "")
-    m.limits = (Limit("exactly", 0, "violations", e.rule.replace("_", " ")),)
+    m.limits = (Limit("==", 0, "violations", "0"),)
     m.window = m.span(run.recorder.t_begin, run.clock.now())
     frames = _scenario_frames(run)
     if e.action is not None:  # `expect every <Action>: …` judges that action's frames only
@@ -972,3 +974,42 @@ JUDGES: dict[type, Callable[[ScenarioRun, Any], None]] = {
     ExpectTrials: expect_trials, Remember: remember,
 }
 
+
+
+# ---- records for verdicts no expectation gave ------------------------------------------------------------
+
+
+def step_failed(run: ScenarioRun, step: Any, error: BaseException) -> None:
+    """Record a statement that failed the scenario (the charger refused what it asked: failed) or could
+    not be carried out (broken): the verdict's line is in the measurements even when no `expect` gave it."""
+    m = draft(run, step, "step")
+    m.subject, m.window = step.text, m.span(run.last_action_t or run.clock.now(), run.clock.now())
+    run.measured(m.finish("failed" if isinstance(error, ExpectationFailed) else "broken", _fault(error)))
+
+
+def unrecorded(run: ScenarioRun, failure: BaseException, verdict: str) -> None:
+    """At the scenario's end: if its verdict (`failed` or `broken`) rests on no record yet (a fault between
+    steps, an interruption, strict-mode protocol findings), record it against the line the failure names,
+    so that every failing scenario has its failing record."""
+    source = getattr(failure, "source", None) or run.plan.source
+    if any(m.verdict == verdict and m.line == source.line for m in run.measurements):
+        return
+    m = Draft(spec=source.file, line=source.line, criterion=source.text.strip() or run.plan.name, kind="scenario",
+              t0=run.recorder.t_begin, wall=getattr(getattr(run.session, "clock", None), "wall", None))
+    m.subject = run.plan.name
+    run.measured(m.finish("failed" if verdict == "failed" else "broken", _fault(failure)))
+
+
+def strict_protocol_record(run: ScenarioRun, errors: int, failure: ExpectationFailed | None) -> None:
+    """Strict mode's implicit criterion (runner.execute.protocol_findings): no frame of the charger broke
+    OCPP 2.0.1 in this scenario. Recorded against the scenario's line."""
+    src = run.plan.source
+    m = Draft(spec=src.file, line=src.line, criterion="every frame the charger sends is valid OCPP 2.0.1 "
+              "(strict mode: csms.strict_schema)", kind="rule", t0=run.recorder.t_begin,
+              wall=getattr(getattr(run.session, "clock", None), "wall", None))
+    m.subject, m.window = "OCPP 2.0.1 protocol", m.span(run.recorder.t_begin, run.clock.now())
+    m.limits = (Limit("==", 0, "violations", "0"),)
+    m.observed = Reading("protocol errors", errors, "violations", str(errors))
+    m.margin = margin("at most", errors, 0, "violations")
+    run.measured(m.finish("failed", failure.detail) if failure is not None
+                 else m.finish("passed", "no frame of the charger broke OCPP 2.0.1 in this scenario"))

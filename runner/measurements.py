@@ -233,10 +233,10 @@ class Draft:
     passed_text: str = ""
 
     def rel(self, t: float | None) -> float | None:
-        return None if t is None else round(t - self.t0, 3)
+        return None if t is None else round(t - self.t0, 6)  # (as the evidence files state times)
 
     def span(self, start: float, end: float) -> Span:
-        return Span(round(start - self.t0, 3), round(end - self.t0, 3), self._wall(start), self._wall(end))
+        return Span(round(start - self.t0, 6), round(end - self.t0, 6), self._wall(start), self._wall(end))
 
     def _wall(self, t: float) -> str:
         if self.wall is None:
@@ -276,7 +276,7 @@ def table_row(m: Measurement) -> list[str]:
     obs = m.observed.text + (f" at t={m.observed.at_s:.1f} s" if m.observed and m.observed.at_s is not None
                              else "") if m.observed else ""
     lim = "; ".join(f"{lim.op} {lim.text}".strip() for lim in m.limits)
-    mar = f"{m.margin.value:+.4g} {m.margin.unit}".strip() if m.margin else ""
+    mar = _signed(m.margin.value, m.margin.unit) if m.margin else ""
     pct = f"{m.margin.percent_of_limit:+.1f} %" if m.margin and m.margin.percent_of_limit is not None else ""
     timing = ""
     if m.timing is not None:
@@ -285,6 +285,18 @@ def table_row(m: Measurement) -> list[str]:
         timing = f"{m.timing.what} {took}{allowed}"
     window = f"t={m.window.start_s:.1f} … {m.window.end_s:.1f} s" if m.window else ""
     return [str(m.line), m.criterion, m.subject, obs, lim, mar, pct, timing, window, m.verdict, m.message]
+
+
+_DIMENSIONS = {unit: dim for dim, unit in UNITS.items() if unit and dim != "ratio"}
+
+
+def _signed(value: float, unit: str) -> str:
+    """`+0.593 A`, `-29.1 A`, `+20.848 kW`: a margin as people read it, the sign always shown."""
+    sign = "-" if value < 0 else "+"
+    dim = _DIMENSIONS.get(unit)
+    if dim is not None:
+        return sign + units.show(abs(value), dim)
+    return f"{sign}{abs(value):.4g} {unit}".strip()
 
 
 def table(measurements: Sequence[Measurement]) -> str:
@@ -297,18 +309,28 @@ def table(measurements: Sequence[Measurement]) -> str:
 
 
 def as_json(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
+    """The records as written: redacted (runner/redact.py), the spec path relative to the working
+    directory when it lies under it (the evidence names the project's file, not this machine's path)."""
+    return [masked({**m.to_json(), "spec": relative_path(m.spec)}) for m in measurements]
+
+
+def relative_path(path: str) -> str:
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except (ValueError, OSError):
+        return path
+
+
+def masked(obj: Any) -> Any:
+    """JSON-ready data with every string through the redaction rule."""
     from runner import redact
 
-    return [_redacted(m.to_json(), redact.text) for m in measurements]
-
-
-def _redacted(obj: Any, mask: Any) -> Any:
     if isinstance(obj, str):
-        return mask(obj)
+        return redact.text(obj)
     if isinstance(obj, dict):
-        return {k: _redacted(v, mask) for k, v in obj.items()}
+        return {k: masked(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_redacted(v, mask) for v in obj]
+        return [masked(v) for v in obj]
     return obj
 
 

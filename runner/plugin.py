@@ -29,7 +29,7 @@ import pytest
 import dsl
 from dsl.errors import SpecErrors
 from dsl.plan import ScenarioPlan, SpecPlan
-from runner import runs
+from runner import runs, verdicts
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.exitcodes import MEANINGS, VERDICTS, RunExit, Tally, decide
 from runner.interrupt import RunInterrupted, ScenarioInterrupted, SignalGuard, StepTracker
@@ -146,6 +146,7 @@ class _RunState:
         self.exit_code: int | None = None
         self.guard = SignalGuard(self._deferred_signal)
         self.provisional: Any = None  # runner.provisional.ProvisionalResults once a scenario starts
+        self.verdict_file = verdicts.VerdictFile()  # verdicts.json, written by the controller (or only) process
         self._lock = threading.Lock()
 
     # ---- the run folder ------------------------------------------------------------------------
@@ -187,6 +188,14 @@ class _RunState:
         if verdict is None:  # a report made without this plugin's makereport: judge by its outcome
             verdict = "passed" if report.passed else "skipped" if report.skipped else "broken"
         self.count(report.nodeid, verdict)
+        if self.verdict_file.add(report):
+            self.write_verdicts()
+
+    def write_verdicts(self) -> None:
+        """verdicts.json (runner/verdicts.py) in the run folder; pytest-xdist workers leave it to the controller."""
+        if self.folder is not None and self.workerinput is None:
+            with self._lock:
+                self.verdict_file.write(self.folder, self.identity())
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.nodeid.split("::", 1)[0].endswith(".spec"):
@@ -441,6 +450,7 @@ class ScenarioItem(pytest.Item):
             _write_provisional(self.config, state)
             session = holder.get()
             tracker = StepTracker(session.clock.now)
+            self.evidence_path = str(directory.relative_to(state.run_folder()))  # for verdicts.json
             self._execute(session, directory, tracker)
         except KeyboardInterrupt as e:
             signame = e.signame if isinstance(e, RunInterrupted) else "KeyboardInterrupt"
@@ -464,6 +474,8 @@ class ScenarioItem(pytest.Item):
 
         session.recorder.begin(directory)
         run = ScenarioRun(self.plan, session, session.station(), step_context=step_context)
+        self.measurements = run.measurements  # the report carries them to verdicts.json
+        failure: BaseException | None = None
         try:
             execute(session, self.plan, run)
         except NotSupportedByCharger as e:
@@ -471,7 +483,12 @@ class ScenarioItem(pytest.Item):
             if source is not None:
                 self.skip_at = (source.file, source.line)
             pytest.skip(f"charger lacks an optional feature: {e}")
+        except BaseException as e:
+            failure = e
+            raise
         finally:
+            with contextlib.suppress(Exception):  # the verdict's own record, if no judgement made it
+                evidence.close_measurements(run, failure)
             session.recorder.end()
             with contextlib.suppress(Exception):
                 evidence.attach_evidence(run, session.recorder, self.spec)
@@ -538,6 +555,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         charger = call.when == "call" and isinstance(e, AssertionError | pytest.fail.Exception)
         verdict = "failed" if charger else "broken"
     report.chargespec_verdict = verdict
+    with contextlib.suppress(Exception):  # (a scenario item's only: a Python test in the run has none)
+        report.chargespec_record = verdicts.scenario_record(item, report, call, verdict)
     return report
 
 
@@ -596,6 +615,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if state.folder is not None:
             if state.bench is not None or (state.specs_seen and state.workerinput is None):
                 state.write_identity()  # (a worker that ran no scenario has no bench to name)
+            if state.specs_seen and state.workerinput is None:
+                state.write_verdicts()
             elif state.reserved:
                 runs.discard_if_unused(state.folder)  # an xdist controller whose workers ran no spec
     finally:
