@@ -86,3 +86,12 @@ class ScenarioRun:
         directory = self.recorder.directory
         if directory is not None:
             measurements.write(directory, self.measurements)
+
+    def judging(self, provisional: Measurement) -> None:
+        """An expectation is being judged: on disk it stands as `provisional` (broken, "did not finish")
+        until :meth:`measured` replaces it, so a run killed during a 10-minute hold still names the hold."""
+        from runner import measurements
+
+        directory = self.recorder.directory
+        if directory is not None:
+            measurements.write(directory, [*self.measurements, provisional])

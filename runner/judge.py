@@ -64,6 +64,7 @@ def measured(kind: str) -> Callable[[Callable[[ScenarioRun, Any, Draft], None]],
         @functools.wraps(fn)
         def judge(run: ScenarioRun, e: Any) -> None:
             m = draft(run, e, kind)
+            run.judging(m.finish("broken", UNFINISHED))  # on disk until the verdict replaces it
             try:
                 fn(run, e, m)
             except ExpectationFailed as x:
@@ -77,6 +78,9 @@ def measured(kind: str) -> Callable[[Callable[[ScenarioRun, Any, Draft], None]],
         return judge
 
     return deco
+
+
+UNFINISHED = "did not finish: the run stopped while this was being judged; no verdict"
 
 
 def _fault(x: BaseException) -> str:
@@ -991,7 +995,10 @@ def unrecorded(run: ScenarioRun, failure: BaseException, verdict: str) -> None:
     """At the scenario's end: if its verdict (`failed` or `broken`) rests on no record yet (a fault between
     steps, an interruption, strict-mode protocol findings), record it against the line the failure names,
     so that every failing scenario has its failing record."""
-    source = getattr(failure, "source", None) or run.plan.source
+    source = getattr(failure, "source", None)
+    if source is None and run.measurements and run.measurements[-1].verdict == verdict:
+        return  # a failure that names no line (an interruption) is the last record's
+    source = source or run.plan.source
     if any(m.verdict == verdict and m.line == source.line for m in run.measurements):
         return
     m = Draft(spec=source.file, line=source.line, criterion=source.text.strip() or run.plan.name, kind="scenario",

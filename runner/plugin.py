@@ -191,6 +191,11 @@ class _RunState:
         if self.verdict_file.add(report):
             self.write_verdicts()
 
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        if nodeid.split("::", 1)[0].endswith(".spec"):  # (pytest-xdist forwards it to the controller)
+            self.verdict_file.started(nodeid)
+            self.write_verdicts()
+
     def write_verdicts(self) -> None:
         """verdicts.json (runner/verdicts.py) in the run folder; pytest-xdist workers leave it to the controller."""
         if self.folder is not None and self.workerinput is None:
@@ -235,6 +240,7 @@ class _RunState:
         # A charger that boots (again) rewrites the file: charger and firmware are known from its boot on.
         bench.recorder.on_frame(self._on_frame)
         self.write_identity()
+        self.write_verdicts()
 
     def _on_frame(self, frame: Any) -> None:
         if frame.direction == "rx" and frame.action == "BootNotification":

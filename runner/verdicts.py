@@ -29,6 +29,7 @@ from runner import runs
 from runner.measurements import masked, relative_path
 
 FILE = "verdicts.json"
+UNFINISHED = "did not finish: the run stopped while this scenario ran (killed, crashed or powered off); no verdict"
 _RANK = {"passed": 0, "skipped": 1, "broken": 2, "failed": 3}
 
 
@@ -38,10 +39,11 @@ def scenario_record(item: Any, report: Any, call: Any, verdict: str) -> dict[str
     if plan is None or spec is None:
         return None
     record: dict[str, Any] = {
-        "nodeid": report.nodeid, "spec": relative_path(spec.file), "spec title": spec.title,
+        "nodeid": report.nodeid, "phase": report.when, "spec": relative_path(spec.file), "spec title": spec.title,
         "spec version": spec.version, "spec sha256": spec.sha256, "scenario": plan.name, "line": plan.source.line,
         "params": dict(plan.params), "refs": list(plan.refs), "verdict": verdict,
-        "message": _message(report, call, verdict), "duration_s": round(float(report.duration), 3),
+        "message": _spec_relative(_message(report, call, verdict), spec.file),
+        "duration_s": round(float(report.duration), 3),
         "evidence": getattr(item, "evidence_path", None),
         "measurements": [],
     }
@@ -64,6 +66,13 @@ def _message(report: Any, call: Any, verdict: str) -> str:
     return getattr(report, "longreprtext", "") or ""
 
 
+def _spec_relative(text: str, spec_file: str) -> str:
+    """A message names the spec as it was collected (an absolute path); the record names it as the
+    project does."""
+    rel = relative_path(spec_file)
+    return text.replace(spec_file, rel) if rel != spec_file else text
+
+
 class VerdictFile:
     """The scenarios' entries as the reports arrive (setup, call and teardown of each), merged per scenario:
     the worst phase's verdict and message, the call's measurements."""
@@ -71,14 +80,26 @@ class VerdictFile:
     def __init__(self) -> None:
         self.results: dict[str, dict[str, Any]] = {}
 
+    def started(self, nodeid: str) -> None:
+        """A scenario began: until its reports arrive it stands as broken, "did not finish" (the run was
+        killed, crashed or lost power while it ran). Its evidence folder holds the records made so far."""
+        path, _, rest = nodeid.partition("::")
+        self.results[nodeid] = {
+            "nodeid": nodeid, "spec": path, "scenario": rest.rpartition("::")[2], "verdict": "broken",
+            "message": UNFINISHED, "duration_s": 0.0, "evidence": None, "measurements": [], "provisional": True}
+
     def add(self, report: Any) -> bool:
         """Take a report's entry; True if it had one."""
         record = getattr(report, "chargespec_record", None)
         if not isinstance(record, dict):
             return False
         known = self.results.get(record["nodeid"])
-        if known is None:
-            self.results[record["nodeid"]] = dict(record)
+        if known is None or known.get("provisional"):
+            entry = dict(record)
+            if record.get("phase") == "setup" and record["verdict"] == "passed":
+                # set up, not yet run: the scenario's verdict is still to come (or never will, if killed)
+                entry.update(verdict="broken", message=UNFINISHED, provisional=True)
+            self.results[record["nodeid"]] = entry
             return True
         if _RANK.get(record["verdict"], 0) > _RANK.get(known["verdict"], 0):
             known["verdict"], known["message"] = record["verdict"], record["message"]
@@ -89,7 +110,7 @@ class VerdictFile:
 
     def data(self, identity: dict[str, Any]) -> dict[str, Any]:
         """The file's content: the run's state (from its identity: status, times, exit code) and entries."""
-        results = list(self.results.values())
+        results = [{k: v for k, v in r.items() if k not in ("provisional", "phase")} for r in self.results.values()]
         verdicts = [r["verdict"] for r in results]
         complete = str(identity.get("status", "")).lower() == runs.COMPLETE
         if not complete:

@@ -237,8 +237,9 @@ def test_records_are_written_as_they_are_made_redacted_with_a_table(tmp_path: Pa
 
 
 def _report(nodeid: str, when: str, verdict: str, measured: list[dict[str, Any]] | None = None) -> Any:
-    record = {"nodeid": nodeid, "verdict": verdict, "message": "" if verdict == "passed" else f"{when} {verdict}",
-              "duration_s": 1.0, "evidence": "evidence/a/b", "measurements": measured or []}
+    record = {"nodeid": nodeid, "phase": when, "verdict": verdict,
+              "message": "" if verdict == "passed" else f"{when} {verdict}", "duration_s": 1.0,
+              "evidence": "evidence/a/b", "measurements": measured or []}
     return SimpleNamespace(chargespec_record=record)
 
 
@@ -256,6 +257,17 @@ def test_the_verdict_file_keeps_the_worst_phase_and_the_calls_measurements(tmp_p
     assert data["verdict"] == "broken" and data["scenarios"] == {"passed": 0, "failed": 0, "broken": 1, "skipped": 1}
     f.write(tmp_path, {"status": "INCOMPLETE", "run": "R"})  # a run in progress, or killed, is incomplete
     assert json.loads((tmp_path / verdicts.FILE).read_text())["verdict"] == "incomplete"
+
+
+def test_a_scenario_that_began_is_broken_until_its_call_reports(tmp_path: Path) -> None:
+    f = verdicts.VerdictFile()
+    f.started("x.spec::S::long hold")
+    f.add(_report("x.spec::S::long hold", "setup", "passed"))  # set up, then killed during the hold
+    (r,) = f.data({"status": "INCOMPLETE"})["results"]
+    assert (r["verdict"], r["message"]) == ("broken", verdicts.UNFINISHED) and "provisional" not in r
+    f.add(_report("x.spec::S::long hold", "call", "passed", [{"line": 4, "verdict": "passed"}]))
+    (r,) = f.data({"status": "complete"})["results"]
+    assert (r["verdict"], r["measurements"]) == ("passed", [{"line": 4, "verdict": "passed"}])
 
 
 @pytest.mark.parametrize(("found", "overall"), [(["passed", "skipped"], "passed"), ([], "none"),
