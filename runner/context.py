@@ -44,6 +44,8 @@ class ScenarioRun:
     action: Any = None  # the plan.Action being run (a step names itself in what it records)
     # Wraps each step (the pytest plugin makes it an Allure step); a no-op by default.
     step_context: Callable[[Any], AbstractContextManager[None]] = lambda _step: contextlib.nullcontext()
+    # Shows each record where the step is shown (the plugin attaches it to the Allure step); a no-op by default.
+    on_measured: Callable[[Measurement], None] = lambda _m: None
 
     @property
     def clock(self) -> Clock:
@@ -86,6 +88,8 @@ class ScenarioRun:
         directory = self.recorder.directory
         if directory is not None:
             measurements.write(directory, self.measurements)
+        with contextlib.suppress(Exception):  # a report's convenience; the files above are the evidence
+            self.on_measured(m)
 
     def judging(self, provisional: Measurement) -> None:
         """An expectation is being judged: on disk it stands as `provisional` (broken, "did not finish")

@@ -81,6 +81,12 @@ def close_measurements(run: ScenarioRun, failure: BaseException | None) -> None:
         measurements.write(run.recorder.directory, run.measurements)
 
 
+def attach_measurement(m: measurements.Measurement) -> None:
+    """A record on the Allure step it was judged in (the step is still open): its figures in one line each."""
+    allure.attach(redact.text(measurements.describe(m)), name=f"measurement: {m.verdict}",
+                  attachment_type=allure.attachment_type.TEXT)
+
+
 def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan | None) -> None:
     d = recorder.directory
     if d is None:

@@ -299,6 +299,11 @@ def _signed(value: float, unit: str) -> str:
     return f"{sign}{abs(value):.4g} {unit}".strip()
 
 
+def describe(m: Measurement) -> str:
+    """The record for a person, one figure a line (the table's columns, those that have a value)."""
+    return "\n".join(f"{name}: {value}" for name, value in zip(TABLE_COLUMNS, table_row(m), strict=True) if value)
+
+
 def table(measurements: Sequence[Measurement]) -> str:
     buf = io.StringIO()
     w = csv.writer(buf)

@@ -479,7 +479,8 @@ class ScenarioItem(pytest.Item):
                 yield
 
         session.recorder.begin(directory)
-        run = ScenarioRun(self.plan, session, session.station(), step_context=step_context)
+        run = ScenarioRun(self.plan, session, session.station(), step_context=step_context,
+                          on_measured=evidence.attach_measurement)
         self.measurements = run.measurements  # the report carries them to verdicts.json
         failure: BaseException | None = None
         try:

@@ -163,3 +163,8 @@ def test_allure_shows_the_measurements_table(run: dict[str, Any]) -> None:
                                               if a["name"] == "measurements")).open(encoding="utf-8")))
     failed = next(row for row in rows if row["line"] == "17")
     assert failed["verdict"] == "failed" and failed["limit"] == "<= 3 A" and failed["margin"].startswith("-")
+    # and each record on the step it was judged in
+    (step,) = [st for st in results["a bound missed"]["steps"] if st["name"].startswith("line 17: expect for 10 s")]
+    (shown,) = [a for a in step["attachments"] if a["name"] == "measurement: failed"]
+    text = (allure / shown["source"]).read_text(encoding="utf-8")
+    assert "limit: <= 3 A" in text and "margin: -" in text and "verdict: failed" in text
