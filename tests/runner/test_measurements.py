@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from dsl.plan import (
+    Action,
     ExpectFor,
     ExpectMessage,
     ExpectNoMessage,
@@ -23,9 +24,10 @@ from dsl.plan import (
     ScenarioPlan,
     Source,
 )
-from runner import measurements, redact, verdicts
+from runner import measurements, redact, steps, verdicts
 from runner.context import ScenarioRun
 from runner.errors import BenchError, ExpectationFailed
+from runner.execute import protocol_findings, run_step
 from runner.judge import (
     expect_accuracy,
     expect_for,
@@ -209,6 +211,37 @@ def test_a_verdict_no_judgement_recorded_gets_its_own_record() -> None:
     assert (m.kind, m.verdict, m.line) == ("scenario", "failed", run.plan.source.line)
     unrecorded(run, failure, "failed")  # already recorded: not twice
     assert len(run.measurements) == 1
+
+
+def test_a_statement_that_fails_the_scenario_is_recorded_on_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(run: ScenarioRun) -> None:
+        raise ExpectationFailed(None, "charger did not accept SetChargingProfile TxProfile 6 A: Rejected")
+
+    monkeypatch.setitem(steps.IMPLEMENTATIONS, "test.refuse", refuse)
+    run = make_run()
+    src = Source("specs/x.spec", 9, 5, "    csms sets TxProfile on evse 1: limit 6 A")
+    with pytest.raises(ExpectationFailed):
+        run_step(run, Action("test.refuse", {}, src, "csms sets TxProfile on evse 1: limit 6 A"))
+    m = _only(run)
+    assert (m.kind, m.verdict, m.line, m.criterion) == ("step", "failed", 9, "csms sets TxProfile on evse 1: limit 6 A")
+    assert m.message == "charger did not accept SetChargingProfile TxProfile 6 A: Rejected"
+
+
+@pytest.mark.parametrize("errors", [0, 2])
+def test_strict_mode_records_its_protocol_check_on_the_scenario_line(errors: int) -> None:
+    run = make_run()
+    run.session.config = SimpleNamespace(csms=SimpleNamespace(strict_schema=True))  # type: ignore[attr-defined]
+    for i in range(errors):
+        run.recorder.finding("error", f"MeterValues: value is not a number ({i})", station="CS1")
+    if errors:
+        with pytest.raises(ExpectationFailed):
+            protocol_findings(run)
+    else:
+        protocol_findings(run)
+    m = _only(run)
+    assert (m.kind, m.line, m.verdict) == ("rule", SRC.line, "failed" if errors else "passed")
+    assert m.observed is not None and m.observed.value == errors and m.margin is not None
+    assert m.margin.value == -errors
 
 
 # ---- files ------------------------------------------------------------------------------------------------
