@@ -65,22 +65,6 @@ def allure_step(step: Step) -> Iterator[None]:
             raise
 
 
-def close_measurements(run: ScenarioRun, failure: BaseException | None) -> None:
-    """At the scenario's end (before the recorder closes its files): the verdict's own record if no
-    judgement made one (runner.judge.unrecorded), and measurements.json written, with an empty list when
-    nothing was judged, so that its absence never has to be interpreted."""
-    import pytest
-
-    from runner import judge
-
-    if failure is not None and not isinstance(failure, pytest.skip.Exception | pytest.xfail.Exception):
-        # as runner.plugin's makereport classifies: a criterion not met is failed, anything else broken
-        charger = isinstance(failure, AssertionError | pytest.fail.Exception)
-        judge.unrecorded(run, failure, "failed" if charger else "broken")
-    if run.recorder.directory is not None:
-        measurements.write(run.recorder.directory, run.measurements)
-
-
 def attach_measurement(m: measurements.Measurement) -> None:
     """A record on the Allure step it was judged in (the step is still open): its figures in one line each."""
     allure.attach(redact.text(measurements.describe(m)), name=f"measurement: {m.verdict}",
@@ -95,6 +79,8 @@ def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan 
         (d / "spec.txt").write_text(redact.text(spec.excerpt), encoding="utf-8")
     if run is not None:
         (d / "notes.txt").write_text(redact.text("\n".join(run.notes) + "\n"), encoding="utf-8")
+        # (written at every judgement; an empty list when nothing was judged: its absence never needs reading)
+        measurements.write(d, run.measurements)
         with contextlib.suppress(Exception):  # a plot is a convenience; the CSV is the evidence
             plot(run, d / "signals.png")
     kinds = {

@@ -16,7 +16,7 @@ from runner import restore, units
 from runner.bench_session import BenchSession
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, ExpectationFailed
-from runner.judge import JUDGES, step_failed, strict_protocol_record
+from runner.judge import JUDGES, step_failed, strict_protocol_record, unrecorded
 from runner.steps import run_action
 
 
@@ -216,6 +216,7 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
     if failure is None and station.broken:  # a sampler fault after the last check: the record has a gap
         failure = BenchError(plan.source, f"the bench failed while recording: {station.broken[0]}")
     if failure is not None:
+        unrecorded(run, failure)  # the verdict's own record, if no judgement made it
         raise failure
     protocol_findings(run)
     return run

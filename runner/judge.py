@@ -42,7 +42,7 @@ from dsl.plan import (
 from runner import units
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
-from runner.errors import BenchError, ExpectationFailed
+from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.measurements import Draft, Limit, Reading, Timing, margin, quantity_limit, reading, unit_of, worst
 from runner.recorder import Frame, parse_frame
 from runner.signals import Coverage, coverage, covers, held_from, holds, is_sampled, over_window, settling
@@ -83,12 +83,12 @@ def measured(kind: str) -> Callable[[Callable[[ScenarioRun, Any, Draft], None]],
 UNFINISHED = "did not finish: the run stopped while this was being judged; no verdict"
 
 
-def _fault(x: BaseException) -> str:
+def _fault(x: BaseException, doing: str = " while judging") -> str:
     detail = getattr(x, "detail", None)
     if isinstance(detail, str):
         return detail
     if isinstance(x, KeyboardInterrupt):
-        return f"interrupted ({x or 'KeyboardInterrupt'}) while judging: no verdict"
+        return f"interrupted ({x or 'KeyboardInterrupt'}){doing}: no verdict"
     return str(x) or type(x).__name__
 
 
@@ -991,10 +991,16 @@ def step_failed(run: ScenarioRun, step: Any, error: BaseException) -> None:
     run.measured(m.finish("failed" if isinstance(error, ExpectationFailed) else "broken", _fault(error)))
 
 
-def unrecorded(run: ScenarioRun, failure: BaseException, verdict: str) -> None:
-    """At the scenario's end: if its verdict (`failed` or `broken`) rests on no record yet (a fault between
-    steps, an interruption, strict-mode protocol findings), record it against the line the failure names,
-    so that every failing scenario has its failing record."""
+def unrecorded(run: ScenarioRun, failure: BaseException) -> None:
+    """At the scenario's end: if its verdict rests on no record yet (a fault between steps, an interruption,
+    a teardown failure), record it against the line the failure names, so that every failing scenario has
+    its failing record. Failed and broken as runner.plugin's makereport tells them apart; a skip (an
+    optional feature the charger lacks) is no verdict on a criterion and leaves no record."""
+    import pytest
+
+    if isinstance(failure, NotSupportedByCharger | pytest.skip.Exception | pytest.xfail.Exception):
+        return
+    verdict = "failed" if isinstance(failure, AssertionError | pytest.fail.Exception) else "broken"
     source = getattr(failure, "source", None)
     if source is None and run.measurements and run.measurements[-1].verdict == verdict:
         return  # a failure that names no line (an interruption) is the last record's
@@ -1004,7 +1010,7 @@ def unrecorded(run: ScenarioRun, failure: BaseException, verdict: str) -> None:
     m = Draft(spec=source.file, line=source.line, criterion=source.text.strip() or run.plan.name, kind="scenario",
               t0=run.recorder.t_begin, wall=getattr(getattr(run.session, "clock", None), "wall", None))
     m.subject = run.plan.name
-    run.measured(m.finish("failed" if verdict == "failed" else "broken", _fault(failure)))
+    run.measured(m.finish(verdict, _fault(failure, "")))
 
 
 def strict_protocol_record(run: ScenarioRun, errors: int, failure: ExpectationFailed | None) -> None:

@@ -482,7 +482,6 @@ class ScenarioItem(pytest.Item):
         run = ScenarioRun(self.plan, session, session.station(), step_context=step_context,
                           on_measured=evidence.attach_measurement)
         self.measurements = run.measurements  # the report carries them to verdicts.json
-        failure: BaseException | None = None
         try:
             execute(session, self.plan, run)
         except NotSupportedByCharger as e:
@@ -490,12 +489,7 @@ class ScenarioItem(pytest.Item):
             if source is not None:
                 self.skip_at = (source.file, source.line)
             pytest.skip(f"charger lacks an optional feature: {e}")
-        except BaseException as e:
-            failure = e
-            raise
         finally:
-            with contextlib.suppress(Exception):  # the verdict's own record, if no judgement made it
-                evidence.close_measurements(run, failure)
             session.recorder.end()
             with contextlib.suppress(Exception):
                 evidence.attach_evidence(run, session.recorder, self.spec)

@@ -26,7 +26,7 @@ from dsl.plan import (
 )
 from runner import measurements, redact, steps, verdicts
 from runner.context import ScenarioRun
-from runner.errors import BenchError, ExpectationFailed
+from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.execute import protocol_findings, run_step
 from runner.judge import (
     expect_accuracy,
@@ -206,11 +206,15 @@ def test_trials_record_the_pass_rate_in_percent_and_repeat_bodies_their_trial() 
 def test_a_verdict_no_judgement_recorded_gets_its_own_record() -> None:
     run = make_run()
     failure = ExpectationFailed(run.plan.source, "the charger broke the OCPP 2.0.1 protocol 1 time(s)")
-    unrecorded(run, failure, "failed")
+    unrecorded(run, failure)
     m = _only(run)
     assert (m.kind, m.verdict, m.line) == ("scenario", "failed", run.plan.source.line)
-    unrecorded(run, failure, "failed")  # already recorded: not twice
+    unrecorded(run, failure)  # already recorded: not twice
     assert len(run.measurements) == 1
+    unrecorded(run, NotSupportedByCharger("no LocalAuthListCtrlr"))  # a skip is no verdict on a criterion
+    unrecorded(run, RuntimeError("the bench lost its loop"))
+    assert [(m.kind, m.verdict, m.message) for m in run.measurements[1:]] == [
+        ("scenario", "broken", "the bench lost its loop")]
 
 
 def test_a_statement_that_fails_the_scenario_is_recorded_on_its_line(monkeypatch: pytest.MonkeyPatch) -> None:
