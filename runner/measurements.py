@@ -287,16 +287,17 @@ def table_row(m: Measurement) -> list[str]:
     return [str(m.line), m.criterion, m.subject, obs, lim, mar, pct, timing, window, m.verdict, m.message]
 
 
-_DIMENSIONS = {unit: dim for dim, unit in UNITS.items() if unit and dim != "ratio"}
-
-
 def _signed(value: float, unit: str) -> str:
-    """`+0.593 A`, `-29.1 A`, `+20.848 kW`: a margin as people read it, the sign always shown."""
+    """`+0.593 A`, `-29.003 A`, `+20.848 kW`, `+2 messages`: a margin as people read it, the sign always
+    shown, in the limit's own unit (power and energy scaled to k as the messages show them)."""
     sign = "-" if value < 0 else "+"
-    dim = _DIMENSIONS.get(unit)
-    if dim is not None:
-        return sign + units.show(abs(value), dim)
-    return f"{sign}{abs(value):.4g} {unit}".strip()
+    if unit in ("W", "Wh"):
+        return sign + units.show(abs(value), "power" if unit == "W" else "energy")
+    if unit in ("A", "V", "Hz", "Ω"):
+        return f"{sign}{abs(value):.3f} {unit}"
+    if unit in ("s", "%"):
+        return f"{sign}{abs(value):.2f} {unit}"
+    return f"{sign}{abs(value):g} {unit}".strip()
 
 
 def describe(m: Measurement) -> str:

@@ -328,3 +328,31 @@ def test_a_scenario_record_names_its_spec_and_relative_evidence() -> None:
     assert rec is not None and rec["message"] == "missed" and rec["params"] == {"limit": "6 A"}
     assert rec["measurements"][0]["line"] == 12 and rec["evidence"] == "evidence/S/limit-6-A"
     assert verdicts.scenario_record(SimpleNamespace(), report, call, "failed") is None
+
+
+# ---- the record's shape: what report code and people read ----------------------------------------------
+
+GOLDEN = Path(__file__).parent / "golden" / "measurement-failed.expected"
+
+
+def _failed_settle() -> Measurement:
+    from datetime import UTC, datetime, timedelta
+
+    wall0 = datetime(2026, 11, 30, 13, 7, 39, tzinfo=UTC)
+    d = measurements.Draft("specs/smart-charging/txprofile-current-limit.spec", 17,
+                           "expect within 15 s, then for 60 s: analyzer current L1 <= 6 A + 0.6 A", "settle",
+                           t0=100.0, wall=lambda t: wall0 + timedelta(seconds=t), phase="steps")
+    d.on_signal(CUR, "analyzer.current.L1", LIMIT)
+    d.window = d.span(110.0, 185.0)
+    d.timing = measurements.Timing("time to settle", 3.5, 15.0)
+    d.hold = d.span(113.5, 173.5)
+    d.saw(LIMIT, 140.25, 7.4)
+    d.samples = 61
+    return d.finish("failed", "analyzer current L1 settled <= 6 A + 0.6 A 3.5 s after the previous action (at "
+                              "t=13.5 s, allowed 15 s), then broke: 7.400 A at t=40.2 s, 26.8 s into the 60 s hold")
+
+
+def test_a_record_reads_as_the_golden_file() -> None:
+    m = _failed_settle()
+    text = json.dumps(m.to_json(), indent=2, ensure_ascii=False) + "\n---\n" + measurements.describe(m) + "\n"
+    assert text == GOLDEN.read_text(encoding="utf-8")
