@@ -689,7 +689,7 @@ def _expect_message(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
     m.subject = _what([(p.action, p.fields) for p in e.patterns])
     if e.within is not None:
         m.limits = (quantity_limit("within", e.within),)
-        m.timing = Timing("time to arrive", None, e.within.value)
+        m.timing = Timing("time to arrive", None, round(deadline - since, 6))
     patterns = _patterns(run, e)
     m.subject = _what(patterns)
 
@@ -704,8 +704,10 @@ def _expect_message(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
                              f"{frame.action} after {took:.1f} s", m.rel(frame.t))
         m.samples = 1
         if e.within is not None:
-            m.timing = Timing("time to arrive", round(took, 6), e.within.value)
-            m.margin = margin("at most", took, e.within.value, "s")
+            # `within` counts from this line, the arrival from the preceding action: what was allowed
+            # since that action is the time to this line's deadline, and the margin the time left before it
+            m.timing = Timing("time to arrive", round(took, 6), round(deadline - since, 6))
+            m.margin = margin("at most", took, deadline - since, "s")
         _passed(run, m, f"{frame.action} arrived {took:.1f} s after the preceding action")
         return
     frames = run.recorder.frames(station=run.station.id, since=since)

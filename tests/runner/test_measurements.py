@@ -39,7 +39,7 @@ from runner.judge import (
     unrecorded,
 )
 from runner.measurements import Measurement, margin
-from tests.runner.test_judge import CUR, LIMIT, SRC, _accuracy, _energy_run, _rx, feed, make_run
+from tests.runner.test_judge import CUR, LIMIT, SRC, _accuracy, _after_action, _energy_run, _rx, feed, make_run
 
 FOR_SRC = Source("specs/x.spec", 14, 5, "    expect for 60 s: analyzer current L1 <= 6 A + 0.6 A")
 
@@ -156,7 +156,9 @@ def test_accuracy_records_the_error_in_percent_against_the_tolerance_and_both_si
 
 def test_a_message_records_when_it_arrived_against_its_budget() -> None:
     run = make_run()
+    _after_action(run)
     _rx(run, "StatusNotification", {"connectorStatus": "Occupied"}, 1)
+    run.clock.sleep(4)
     e = ExpectMessage("StatusNotification", {"connectorStatus": "Occupied"}, Quantity(30, "time", "30 s"), SRC,
                       'expect charger sends StatusNotification {connectorStatus: "Occupied"} within 30 s')
     expect_message(run, e)
@@ -164,8 +166,10 @@ def test_a_message_records_when_it_arrived_against_its_budget() -> None:
     assert m.verdict == "passed" and m.kind == "message"
     assert m.subject == 'StatusNotification {connectorStatus: "Occupied"}'
     assert m.observed is not None and m.observed.unit == "s" and m.timing is not None
-    assert m.timing.what == "time to arrive" and m.timing.allowed_s == 30
-    assert m.margin is not None and m.margin.value == pytest.approx(30 - m.timing.seconds)  # type: ignore[operator]
+    assert m.timing.what == "time to arrive" and m.timing.seconds is not None
+    assert m.timing.allowed_s == pytest.approx(30 + 4, abs=0.5)  # since the action: 4 s before this line, + 30 s
+    assert m.margin is not None and m.margin.value == pytest.approx(m.timing.allowed_s - m.timing.seconds)
+    assert m.margin.value > 30  # it came before the line was reached: more than the line's budget left
 
 
 def test_a_count_records_how_many_against_its_bound() -> None:
