@@ -74,6 +74,7 @@ def test_two_runs_in_one_directory_never_share_a_folder(tmp_path: Path) -> None:
         r = subprocess.run([sys.executable, "-m", "runner.cli", "run", str(spec), "--speed", "20", "--out", str(out)],
                            cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
         assert r.returncode == 0, r.stdout + r.stderr
+        assert "\nVerdicts and measurements: " in r.stdout and "verdicts.json" in r.stdout
     first, second = sorted((out / "runs").iterdir())
     assert (out / "latest").resolve() == second.resolve()
     for folder, title in ((first, "Alpha"), (second, "Beta")):
