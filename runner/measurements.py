@@ -202,6 +202,8 @@ def worst(cond: Condition, points: Iterable[tuple[float, Any]]) -> tuple[float, 
             return max(nums, key=lambda p: p[1])
         if cond.op in (">", ">="):
             return min(nums, key=lambda p: p[1])
+        if cond.op == "!=":
+            return min(nums, key=lambda p: abs(p[1] - cond.bound.value))
         return max(nums, key=lambda p: abs(p[1] - cond.bound.value))
     return next(((t, v) for t, v in pts if str(v) not in cond.states), pts[0])
 
