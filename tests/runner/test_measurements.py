@@ -97,7 +97,8 @@ def test_a_failed_within_records_the_last_observed_value_and_never_complying() -
     assert m.verdict == "failed" and m.message == e.value.detail
     assert m.observed is not None and m.observed.value == 16.1
     assert m.margin is not None and m.margin.value == pytest.approx(6.6 - 16.1)
-    assert m.timing is not None and m.timing.seconds is None and m.samples == 3
+    assert m.timing is not None and m.timing.seconds is None
+    assert f"{m.samples} samples" in m.message  # (how many landed in the window depends on the thread's timing)
 
 
 def test_a_hold_states_its_margin_on_the_sample_nearest_the_bound() -> None:
