@@ -27,8 +27,10 @@ from dsl.steps import QUANTITY_TYPES, Param, StepRegistry
 from dsl.suggest import did_you_mean
 from dsl.vocab import (
     CALL_ERROR_CODES,
+    CAPABILITIES,
     CHARGER_CALLS,
     CONNECTOR_STATES,
+    ID_TOKEN_TYPES,
     OCPP_ACTIONS,
     PROFILE_PURPOSES,
     STANDARD_COMPONENTS,
@@ -138,6 +140,11 @@ class Lowering:
             self.sink.at(head, f'unknown actor "{word}"', hint)
             return
         nearest = self.registry.nearest(s.atoms)
+        quoting = nearest.misquoted(s.atoms) if nearest else None
+        if quoting is not None:
+            atom, wrong, fix = quoting
+            self.sink.at(atom, wrong, f'{fix}, as in "{nearest.display()}"' if nearest else fix)
+            return
         hint = f'did you mean "{nearest.display()}"?' if nearest else None
         self.sink.at(s, f'unknown statement "{render_atoms(s.atoms)}"', hint)
 
@@ -199,8 +206,23 @@ class Lowering:
             return self.closed(a, CHARGER_CALLS, "OCPP action")
         if p.type == "code":
             return self.closed(a, CALL_ERROR_CODES, "CALLERROR code")
+        if p.type == "tokentype":
+            return self.closed(a, ID_TOKEN_TYPES, "idToken type (IdTokenEnumType)")
         if p.type == "feature":
             return self.feature(a)
+        if p.type == "variable":
+            if "." not in a.text:
+                self.sink.at(a, f'"{a.text}" names a component, not a variable: write Component.Variable '
+                             "or Component.Variable[instance]",
+                             f"to require the component itself, write `charger supports {a.text}`")
+                return None
+            return self.feature(a)
+        if p.type == "capability":
+            if a.text not in CAPABILITIES:
+                self.sink.at(a, f'unknown capability "{a.text}"', did_you_mean(a.text, sorted(CAPABILITIES))
+                             or "capabilities: " + ", ".join(CAPABILITIES))
+                return None
+            return a.text
         return a.text
 
     def feature(self, word: ast.Word) -> str | None:

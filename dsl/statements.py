@@ -9,13 +9,25 @@ from __future__ import annotations
 BUILTIN_STEPS: dict[str, str] = {
     "charger.booted": "charger booted",
     "charger.firmware_matches_bench": "charger firmware matches the bench file",
+    # Bench actions on the charger's supply (the bench's `power` role; on the twin, the twin's supply).
+    "charger.loses_power": "charger loses power",
+    "charger.power_returns": "charger power returns",
+    "charger.power_cycles": "charger power cycles",
+    "charger.reconnects": "charger reconnects [not before {earliest:time}] [within {timeout:time}]",
+    # EV and session statements act on EVSE 1 unless `on evse N` names another.
     "ev.plugs_in": "ev plugs in [on evse {evse:int}]",
-    "ev.unplugs": "ev unplugs",
-    "ev.requests": "ev requests {current:current}",
-    "ev.draws": "ev draws {current:current}",
-    "ev.stops_charging": "ev stops charging",
-    "session.starts": "session starts with token {token:string}",
-    "session.stops": "session stops",
+    "ev.unplugs": "ev unplugs [on evse {evse:int}]",
+    "ev.disconnects_ev_side": "ev disconnects at the ev side [on evse {evse:int}]",
+    "ev.parks": "ev parks [on evse {evse:int}]",
+    "ev.leaves_bay": "ev leaves the bay [on evse {evse:int}]",
+    "ev.requests": "ev requests {current:current} [on evse {evse:int}]",
+    "ev.draws": "ev draws {current:current} [on evse {evse:int}]",
+    "ev.stops_charging": "ev stops charging [on evse {evse:int}]",
+    "session.starts": "session starts with token {token:string} [on evse {evse:int}]",
+    # Local authorization: an idToken at the charger's own reader (bench role `reader`); the charger's
+    # reaction (Authorize, a transaction starting or stopping) is judged by expectations.
+    "driver.presents_token": "driver presents token {token:string} [of type {type:tokentype}] [on evse {evse:int}]",
+    "session.stops": "session stops [on evse {evse:int}]",
     "csms.sets_profile": "csms sets {purpose:purpose} on evse {evse:int}: limit {limit:current|power} "
                          "[at stack level {stack:int}]",
     "csms.clears_profiles": "csms clears charging profiles",
@@ -25,6 +37,9 @@ BUILTIN_STEPS: dict[str, str] = {
     "csms.drops_and_refuses": "csms drops the connection and refuses reconnects for {duration:time}",
     "csms.accepts": "csms accepts reconnects",
     "csms.sets_variable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string}",
+    # The catalogue's "set where writable": Accepted, or Rejected by a read-only variable that already holds it.
+    "csms.sets_variable_where_writable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string} "
+                                         "where writable",
     "csms.answers_boot": "csms answers BootNotification with {status:word} [every {interval:time}]",
     "csms.blocks_token": "csms blocks token {token:string}",
     # Answer rules (runner/csms/responses.py): for the Nth and/or a matching call only, once, N times or
@@ -43,6 +58,14 @@ BUILTIN_STEPS: dict[str, str] = {
     "charger.reports_required_variables": "charger reports every required variable",
     "charger.reports_characteristics": "charger reports every variable with its characteristics",
     "charger.supports": "charger supports {feature:feature}",
+    # What a case takes as given beyond "present and not false" (runner/features.py): a variable reported at
+    # all, writable, with a value, or settable to one; a capability outside the device model (bench file).
+    "charger.supports_variable": "charger supports variable {variable:variable}",
+    "charger.supports_writable": "charger supports variable {variable:variable} writable",
+    "charger.supports_value": "charger supports variable {variable:variable} with value {value:string}",
+    "charger.supports_settable": "charger supports variable {variable:variable} settable to {value:string}",
+    "charger.supports_capability": "charger supports capability {capability:capability}",
+    "charger.lacks_capability": "charger lacks capability {capability:capability}",
     "wait": "wait {duration:time}",
 }
 

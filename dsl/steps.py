@@ -14,8 +14,10 @@ Parameter types: the quantity kinds (:data:`QUANTITY_TYPES`; ``quantity`` takes 
 ``action`` (an OCPP action), ``call`` (an action a charger sends), ``code`` (an OCPP-J CALLERROR code),
 ``purpose`` (a ChargingProfilePurpose), ``state`` (a connector status), ``pattern`` (a ``{...}`` object to
 match a message against: ``present``, ``absent``, ``not V``, ``V or W`` allowed), ``ordinal`` (``2nd``:
-a number and its English suffix), ``count`` (``once`` or ``N times``) and ``feature`` (a standardized
-device-model component, optionally ``.Variable[instance]``).
+a number and its English suffix), ``count`` (``once`` or ``N times``), ``tokentype`` (an IdTokenEnumType),
+``feature`` (a standardized device-model component, optionally ``.Variable[instance]``), ``variable``
+(``Component.Variable[instance]``, the component a standardized one) and ``capability`` (a name of
+:data:`dsl.vocab.CAPABILITIES`).
 Matching is structural (which atoms go to which parameter); the checker then converts each parameter
 and reports unit, dimension and name errors at the atom that carries them.
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import itertools
 import re
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
@@ -41,7 +44,8 @@ QUANTITY_TYPES: frozenset[str] = frozenset(
     {"current", "voltage", "power", "energy", "time", "frequency", "resistance", "ratio", "quantity"}
 )
 SINGLE_TYPES: frozenset[str] = frozenset({"int", "string", "word", "fields", "action", "purpose", "state",
-                                         "call", "code", "pattern", "feature"})
+                                         "call", "code", "pattern", "feature", "variable", "capability",
+                                         "tokentype"})
 # Types a parameter of more than one atom has: `2nd` is a number and a word, `3 times` too.
 MULTI_TYPES: frozenset[str] = frozenset({"ordinal", "count"})
 PARAM_TYPES: frozenset[str] = QUANTITY_TYPES | SINGLE_TYPES | MULTI_TYPES
@@ -92,6 +96,32 @@ class StepDef(msgspec.Struct, frozen=True):
 
     def literal_words(self) -> list[str]:
         return [p.text for p in _flatten(self.parts) if isinstance(p, _Lit)]
+
+    def misquoted(self, atoms: ast.Atoms) -> tuple[ast.Atom, str, str] | None:
+        """For a statement that matched nothing: a value quoted the wrong way after one of this pattern's
+        words, as (the atom, what is wrong, how to write it). A string written bare (``token 04A2B3C4``)
+        or a word quoted (``of type "KeyCode"``); None when there is none."""
+        if ast is None:
+            _bind_ast()
+        flat = list(_flatten(self.parts))
+        for word, param in itertools.pairwise(flat):
+            if not isinstance(word, _Lit) or not isinstance(param, Param):
+                continue
+            for j in range(len(atoms) - 1):
+                if _atom_literal(atoms[j]) != word.text:
+                    continue
+                a = atoms[j + 1]
+                if param.type == "string" and isinstance(a, ast.Word | ast.Number):
+                    text, k = a.text, j + 2  # `04A2B3C4` lexes as 04, A2B3C4: take what touches
+                    while k < len(atoms) and isinstance(atoms[k], ast.Word | ast.Number) and (
+                            atoms[k].line == a.line and atoms[k].column == atoms[k - 1].column + atoms[k - 1].width):
+                        text, k = text + atoms[k].text, k + 1  # type: ignore[union-attr]
+                    end = atoms[k - 1]
+                    wide = msgspec.structs.replace(a, width=end.column + end.width - a.column)
+                    return wide, f"<{param.name}> is a quoted string", f'write {word.text} "{text}"'
+                if _SINGLE_KIND.get(param.type) == (ast.Word,) and isinstance(a, ast.String):
+                    return a, f"<{param.name}> is a word, not a quoted string", f"write {word.text} {a.value}"
+        return None
 
     def match(self, atoms: ast.Atoms) -> dict[str, ast.Atoms] | None:
         """The atoms bound to each parameter, or None when the statement has another shape."""
@@ -336,6 +366,9 @@ def _bind_ast() -> None:
         "call": (module.Word,),
         "code": (module.Word,),
         "feature": (module.Word,),
+        "variable": (module.Word,),
+        "capability": (module.Word,),
+        "tokentype": (module.Word,),
         "fields": (module.Fields,),
         "pattern": (module.Fields,),
     })

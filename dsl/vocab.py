@@ -59,6 +59,29 @@ STANDARD_COMPONENTS: frozenset[str] = frozenset({
     "UpstreamProtectionTrigger", "UIInput", "VehicleIdSensor",
 })
 
+# Capabilities outside the device model (`charger supports capability NAME`, `charger lacks capability NAME`):
+# facts about a charger that OCPP 2.0.1's device model does not carry and that catalogue cases take as
+# prerequisites. The bench file declares them per station ([stations.capabilities], lab/bench.py).
+CAPABILITIES: dict[str, str] = {
+    "EnergyMeter": "an energy meter: meter values are measured (J01, J02)",
+    "EvseReset": "Reset with an evseId resets that EVSE alone (B11, B12)",
+    "SummaryInventory": "answers GetBaseReport SummaryInventory, the optional report base (B07)",
+    "FixedCable": "a permanently attached cable (E10)",
+    "CableLock": "a lock that keeps the EV from being connected before authorization (E02, E03)",
+    "ConnectorLock": "a connector lock the CSMS can unlock (F05)",
+    "SharedReader": "one idToken reader for several EVSEs (C01)",
+    "UserInterface": "a display or other user interface (C01)",
+    "TriggerMeterValues": "MeterValues sent on TriggerMessage (F06)",
+    "TriggerTransactionEvent": "TransactionEvent sent on TriggerMessage (F06)",
+    "TriggerStatusNotification": "StatusNotification sent on TriggerMessage (F06)",
+    "TriggerHeartbeat": "Heartbeat sent on TriggerMessage (F06)",
+    "TriggerBootNotification": "BootNotification sent on TriggerMessage (F06)",
+    "TriggerFirmwareStatusNotification": "FirmwareStatusNotification sent on TriggerMessage (F06, L01)",
+    "TriggerLogStatusNotification": "LogStatusNotification sent on TriggerMessage (F06, N01)",
+    "TriggerSignCombinedCertificate": "SignCertificate for the combined certificate sent on TriggerMessage (F06, A02)",
+    "PersistentAuthCache": "the authorization cache survives a reboot (C10)",
+}
+
 # MeasurandEnumType -> the dimension of its values once unit and multiplier are applied.
 MEASURANDS: dict[str, str] = {
     "Current.Export": "current",
@@ -101,6 +124,12 @@ PROFILE_PURPOSES: tuple[str, ...] = (
 
 # ConnectorStatusEnumType: the states of `charger status evse N`.
 CONNECTOR_STATES: tuple[str, ...] = ("Available", "Occupied", "Reserved", "Unavailable", "Faulted")
+
+# IdTokenEnumType: the kinds of idToken a charger's reader (or the CSMS) names (`driver presents token "ID"
+# of type <type>`).
+ID_TOKEN_TYPES: tuple[str, ...] = (
+    "Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization",
+)
 
 # OCPP-J CALLERROR codes (Part 4, Table 8), for `expect charger replies error <code>`.
 CALL_ERROR_CODES: tuple[str, ...] = (

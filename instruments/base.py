@@ -150,3 +150,35 @@ class EvEmulator(Instrument):
 
     @abstractmethod
     def read_pwm(self) -> PwmReading: ...
+
+    def set_parked(self, parked: bool) -> None:
+        """The EV drives into (True) or out of (False) the parking bay, as its occupancy sensor sees it.
+        Optional: an emulator without a bay sensor line says so."""
+        from instruments.errors import InstrumentUnsupported
+
+        raise InstrumentUnsupported(self.name, self.address,
+                                    f"this EV emulator ({type(self).__name__}) has no parking-bay sensor line; "
+                                    "`ev parks` / `ev leaves the bay` need one")
+
+
+class PowerSwitch(Instrument):
+    """The charger's supply: a switch (contactor, switched PDU outlet) the bench opens and closes."""
+
+    kind = "power"
+
+    @abstractmethod
+    def set_on(self, on: bool) -> None:
+        """Close (True) or open (False) the charger's supply."""
+
+
+class TokenReader(Instrument):
+    """Something that presents an idToken at the charger's own reader: an RFID/NFC card emulator, a robot
+    arm with a card, a keypad driver. One reader may serve every EVSE of a station (the EVSE is part of
+    the request, as a driver choosing a socket at the charger's screen) or one EVSE (role ``reader<n>``)."""
+
+    kind = "reader"
+
+    @abstractmethod
+    def present(self, id_token: str, token_type: str = "ISO14443", evse: int = 1) -> None:
+        """Present `id_token` (an IdTokenEnumType `token_type`) for EVSE `evse`; returns once the charger's
+        reader has taken it (what the charger does with it is for the harness to judge)."""

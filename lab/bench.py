@@ -100,14 +100,15 @@ class InstrumentConfig(_Model):
 
 
 def _driver_kind(name: str | None) -> str | None:
-    """'analyzer' or 'ev' for a known driver name, else None."""
+    """'analyzer', 'ev' or 'reader' for a known driver name, else None."""
     from instruments.registry import drivers
 
     cls = drivers().get(name or "")
     return getattr(cls, "kind", None) if cls is not None else None
 
 
-_KIND_NAMES = {"analyzer": "a power analyzer", "ev": "an EV emulator"}
+_KIND_NAMES = {"analyzer": "a power analyzer", "ev": "an EV emulator", "reader": "a token reader",
+               "power": "a supply switch"}
 
 
 class StationConfig(_Model):
@@ -120,14 +121,26 @@ class StationConfig(_Model):
     nominal_voltage_v: float = Field(default=230.0, gt=0)
     max_current_a: float = Field(default=32.0, gt=0)
     instruments: dict[str, InstrumentConfig] = Field(default_factory=dict)
+    # Facts the device model does not carry (`charger supports capability NAME`; names: dsl/vocab.py
+    # CAPABILITIES, checked where a spec uses them): NAME = true / false. Undeclared: the bench cannot say.
+    capabilities: dict[str, bool] = Field(default_factory=dict)
+
+    @field_validator("capabilities")
+    @classmethod
+    def _capability_names(cls, v: dict[str, bool]) -> dict[str, bool]:
+        bad = [k for k in v if not re.fullmatch(r"[A-Z][A-Za-z0-9]*", k)]
+        if bad:
+            raise ValueError(f"capability names are CamelCase words (EvseReset, FixedCable, ...), not {bad}")
+        return v
 
     @field_validator("instruments")
     @classmethod
     def _roles(cls, v: dict[str, InstrumentConfig]) -> dict[str, InstrumentConfig]:
-        unknown = [r for r in v if not re.fullmatch(r"(analyzer|ev)([2-8])?", r)]
+        unknown = [r for r in v if not re.fullmatch(r"(analyzer|ev|reader)([2-8])?|power", r)]
         if unknown:
-            raise ValueError(f"unknown instrument role(s) {unknown}; roles are 'analyzer' and 'ev' for EVSE 1, "
-                             "'analyzer2', 'ev2', ... for further EVSEs")
+            raise ValueError(f"unknown instrument role(s) {unknown}; roles are 'analyzer', 'ev' and 'reader' for "
+                             "EVSE 1, 'analyzer2', 'ev2', ... for further EVSEs (a lone 'reader' serves every EVSE), "
+                             "and 'power' (the charger's supply)")
         for role, ic in v.items():
             want, got = role.rstrip("0123456789"), _driver_kind(ic.driver)
             if got is not None and got != want:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from instruments.base import EvEmulator, PowerAnalyzer, PwmReading
+from instruments.base import EvEmulator, PowerAnalyzer, PowerSwitch, PwmReading, TokenReader
 from instruments.clock import Clock
 from instruments.errors import InstrumentError, InstrumentStateError
 from instruments.iec61851 import current_for_duty
@@ -41,9 +41,12 @@ class Station:
     session: BenchSession
     analyzers: dict[int, PowerAnalyzer] = field(default_factory=dict)  # by EVSE id
     evs: dict[int, EvEmulator] = field(default_factory=dict)
+    readers: dict[int, TokenReader] = field(default_factory=dict)  # by EVSE id; 1 alone serves every EVSE
     samplers: list[Sampler] = field(default_factory=list)
     broken: list[Exception] = field(default_factory=list)
     needs_recovery: bool = False  # an instrument failed in the last scenario: reopen before the next
+    supply: PowerSwitch | None = None  # the `power` role: a switch on the charger's supply
+    supply_off: bool = False  # a scenario cut the supply and has not restored it (the return to idle does)
 
     @property
     def id(self) -> str:
@@ -56,12 +59,35 @@ class Station:
             raise BenchError(None, f"station {self.id!r} has no analyzer for EVSE {evse} in "
                                    f"{self.session.config.path}") from None
 
+    def set_power(self, on: bool) -> None:
+        """Switch the charger's supply: the bench's `power` instrument, or on a twin bench the twin's own
+        supply (its charger loses power as a real one would: no closing handshake, RAM lost)."""
+        twin = self.session.twin
+        if self.supply is not None:
+            self.supply.set_on(on)
+        elif twin is not None:
+            charger = twin.station(self.id).charger
+            self.session.run(charger.power_on() if on else charger.power_off(), bench_timeout=15,
+                             what=f"switching the twin charger's supply {'on' if on else 'off'}")
+        else:
+            raise BenchError(None, f"station {self.id!r} has no `power` instrument in {self.session.config.path}: "
+                                   "cutting or restoring the charger's supply needs a switch on it")
+        self.supply_off = not on
+
     def ev(self, evse: int = 1) -> EvEmulator:
         try:
             return self.evs[evse]
         except KeyError:
             raise BenchError(None, f"station {self.id!r} has no EV emulator for EVSE {evse} in "
                                    f"{self.session.config.path}") from None
+
+    def reader(self, evse: int = 1) -> TokenReader:
+        """The token reader for `evse`: role reader<evse>, else the station's one reader (role `reader`)."""
+        found = self.readers.get(evse) or self.readers.get(1)
+        if found is None:
+            raise BenchError(None, f"station {self.id!r} has no token reader (instrument role 'reader') in "
+                                   f"{self.session.config.path}: `driver presents token` needs one")
+        return found
 
 
 @dataclass
@@ -214,10 +240,16 @@ class BenchSession:
             cal = ic.calibration_due.isoformat() if ic.calibration_due else "unknown"
             self.identity[f"{station.id}.{role}"] = f"{idn} (serial in bench file {ic.serial or '-'}, " \
                                                    f"calibration due {cal})"
-            if kind == "analyzer":
+            if kind == "power":
+                assert isinstance(inst, PowerSwitch)
+                station.supply = inst
+            elif kind == "analyzer":
                 assert isinstance(inst, PowerAnalyzer)
                 inst.configure(phases=station.config.phases, update_interval_s=ic.update_interval_s)
                 station.analyzers[evse] = inst
+            elif kind == "reader":
+                assert isinstance(inst, TokenReader)
+                station.readers[evse] = inst
             else:
                 assert isinstance(inst, EvEmulator)
                 station.evs[evse] = inst
@@ -232,7 +264,8 @@ class BenchSession:
     def close(self) -> None:
         for station in self.stations.values():
             self.stop_sampling(station)
-            for inst in [*station.analyzers.values(), *station.evs.values()]:
+            for inst in [*station.analyzers.values(), *station.evs.values(), *station.readers.values(),
+                         *([station.supply] if station.supply else [])]:
                 with contextlib.suppress(Exception):
                     inst.close()
         if self.loop is not None:
@@ -251,7 +284,7 @@ class BenchSession:
         """Reopen every instrument of a station after a fault, so that a timeout or a dropped line in one
         scenario does not leave stale replies or a dead link to the next. Raises BenchError if one will
         not come back."""
-        for evse, inst in [*station.analyzers.items(), *station.evs.items()]:
+        for evse, inst in [*station.analyzers.items(), *station.evs.items(), *station.readers.items()]:
             with contextlib.suppress(Exception):
                 inst.close()
             try:

@@ -36,4 +36,17 @@ class BenchError(RuntimeError):
 
 
 class NotSupportedByCharger(Exception):
-    """The charger declares it lacks an optional feature: the scenario is skipped with this reason."""
+    """The charger declares it lacks an optional feature (or, `wanted_absent`, has one the case is for chargers
+    without): the scenario is skipped with `reason`, which names the feature first, then what was said."""
+
+    def __init__(self, feature: str, said: str, *, wanted_absent: bool = False) -> None:
+        self.feature = feature
+        self.said = said
+        self.wanted_absent = wanted_absent
+        super().__init__(f"{feature} ({said})")
+
+    @property
+    def reason(self) -> str:
+        lead = ("the case is for chargers without an optional feature" if self.wanted_absent
+                else "charger lacks an optional feature")
+        return f"{lead}: {self}"

@@ -115,6 +115,9 @@ def return_to_idle(run: ScenarioRun) -> None:
     harness, sid = run.harness, run.station.id
     with contextlib.suppress(Exception):
         harness.accept_reconnects()
+    if run.station.supply_off:  # the scenario cut the charger's supply: it comes back (and boots) first
+        with contextlib.suppress(Exception):
+            run.station.set_power(True)
     with contextlib.suppress(Exception):  # answers a scenario configured (Pending boots, blocked tokens, errors)
         harness.responses(sid).reset()
     active = [t.transaction_id for t in harness.transactions(sid).values() if t.active]
@@ -134,6 +137,8 @@ def return_to_idle(run: ScenarioRun) -> None:
         with contextlib.suppress(Exception):
             ev.set_state("A")
             ev.set_cable(None)
+        with contextlib.suppress(Exception):  # an emulator without a bay sensor line says so
+            ev.set_parked(False)
     with contextlib.suppress(Exception):
         out = run.run(harness.clear_charging_profile(sid, timeout_s=30), bench_timeout=35,
                       what="clearing charging profiles")

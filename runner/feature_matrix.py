@@ -11,6 +11,7 @@ bench: the step library (runner/features.py) reads the report and writes the mat
     m = matrix_from_report(parts)              # parts: NotifyReport request payloads, in seqNo order
     m.controllers["SmartChargingCtrlr"].enabled   # True / False / None (not reported)
     ok, said = m.supports("LocalAuthListCtrlr")  # (False, "LocalAuthListCtrlr is not in the device model …")
+    ok, said = m.variable("TxCtrlr.StopTxOnEVSideDisconnect", settable_to="false")   # the other forms
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ class Reported:
     data_type: str | None = None
     characteristics: bool = True       # variableCharacteristics reported
     values_list: bool = False          # variableCharacteristics.valuesList given
+    mutability: str | None = None      # the Actual attribute's (None: not reported; OCPP's default ReadWrite)
+    values: tuple[str, ...] = ()       # the valuesList's members, as reported
+
+    @property
+    def writable(self) -> bool:
+        """ReadWrite or WriteOnly; an attribute without mutability is ReadWrite (VariableAttributeType's default)."""
+        return (self.mutability or "ReadWrite") in ("ReadWrite", "WriteOnly")
 
     @property
     def name(self) -> str:
@@ -132,6 +140,33 @@ class Matrix:
         said = f"{feature} = {', '.join(values)}"
         return all((v.actual or "").lower() != "false" for v in found), said
 
+    def variable(self, name: str, *, writable: bool = False, value: str | None = None,
+                 settable_to: str | None = None) -> tuple[bool, str]:
+        """`charger supports variable NAME [writable | with value V | settable to V]`: whether the device
+        model has `Component.Variable[instance]` (at every place it is reported: each EVSE of a per-EVSE
+        variable), and what it said.
+
+        writable: mutability ReadWrite or WriteOnly. value: the Actual value is V (booleans without case).
+        settable_to: writable with every comma-separated member of V in its valuesList (where one is
+        reported), or its Actual value already V: the catalogue's "set where writable, else it must be V"."""
+        component, _, rest = name.partition(".")
+        variable, _, inst = rest.partition("[")
+        found = self.find(component, variable, inst.rstrip("]") or None)
+        if not found:
+            return False, (f"{name} is not in the device model (a FullInventory report of {len(self.variables)} "
+                           f"variables of {len(self.controllers)} components)")
+        said = "; ".join(_described(v) for v in found)
+        if writable:
+            return all(v.writable for v in found), said
+        if value is not None:
+            return all(_same(v.actual, value) for v in found), said
+        if settable_to is not None:
+            wanted = [m.strip() for m in settable_to.split(",") if m.strip()]
+            return all(_same(v.actual, settable_to)
+                       or (v.writable and (not v.values or all(m in v.values for m in wanted)))
+                       for v in found), said
+        return True, said
+
     def as_json(self) -> dict[str, Any]:
         missing = self.missing_required()
         return {
@@ -167,6 +202,28 @@ def _cell(value: bool | None) -> str:
     return "" if value is None else str(value).lower()
 
 
+def same_value(actual: str, wanted: str) -> bool:
+    """A variable's value equals a wanted one, as `with value` compares them (for the steps)."""
+    return _same(actual, wanted)
+
+
+def _same(actual: str | None, wanted: str) -> bool:
+    """An Actual value equals a wanted one: booleans without case, lists member by member in order."""
+    if actual is None:
+        return False
+    if _boolean(actual) is not None and _boolean(wanted) is not None:
+        return _boolean(actual) == _boolean(wanted)
+    return [m.strip() for m in actual.split(",")] == [m.strip() for m in wanted.split(",")]
+
+
+def _described(v: Reported) -> str:
+    """`TxCtrlr.StopTxOnEVSideDisconnect = true, ReadOnly` (with its valuesList where it has one)."""
+    value = "no Actual value" if v.actual is None else f"= {v.actual}"
+    mutability = v.mutability or "mutability not reported (ReadWrite)"
+    listed = f", valuesList {','.join(v.values)}" if v.values else ""
+    return f"{v.name} {value}, {mutability}{listed}"
+
+
 def _required_name(r: Required) -> str:
     return f"{r.component}.{r.variable}" + (f"[{r.instance}]" if r.instance else "")
 
@@ -193,6 +250,7 @@ def reported_variables(parts: Iterable[Mapping[str, Any]]) -> list[Reported]:
             attrs = [a for a in entry.get("variableAttribute") or [] if isinstance(a, Mapping)]
             actual = next((a for a in attrs if a.get("type", "Actual") == "Actual"), None)
             chars = entry.get("variableCharacteristics")
+            listed = chars.get("valuesList") if isinstance(chars, Mapping) else None
             out.append(Reported(
                 component=str(comp["name"]), variable=str(var["name"]),
                 component_instance=comp.get("instance"), variable_instance=var.get("instance"),
@@ -200,7 +258,9 @@ def reported_variables(parts: Iterable[Mapping[str, Any]]) -> list[Reported]:
                 actual=None if actual is None or actual.get("value") is None else str(actual["value"]),
                 data_type=chars.get("dataType") if isinstance(chars, Mapping) else None,
                 characteristics=isinstance(chars, Mapping),
-                values_list=isinstance(chars, Mapping) and bool(chars.get("valuesList"))))
+                values_list=bool(listed),
+                mutability=actual.get("mutability") if actual is not None else None,
+                values=tuple(m.strip() for m in listed.split(",") if m.strip()) if isinstance(listed, str) else ()))
     return out
 
 

@@ -7,6 +7,11 @@ new firmware and a new device model). Each reading is written at once into the r
 run.json: feature-matrix.json (every station read in this run) and feature-matrix.csv, and is noted in
 the scenario's evidence. A feature the device model says is absent or disabled raises
 NotSupportedByCharger: the plugin skips the scenario, naming the feature and what the model said.
+The same goes for a variable a case needs reported, writable, with a value or settable to one.
+
+Capabilities outside the device model (can it reset one EVSE alone? a permanently attached cable?) come
+from the bench file ([stations.capabilities]): declared true or false there, or a BenchError naming the key
+to add — the bench cannot tell whether the case applies, and neither a skip nor a run would be true.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 
 from runner import runs
 from runner.context import ScenarioRun
-from runner.errors import ExpectationFailed, NotSupportedByCharger
+from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.feature_matrix import Matrix, matrix_from_report
 
 BOOT_WAIT_S = 120.0      # bench seconds a charger not yet booted gets before its device model is read
@@ -63,8 +68,38 @@ def require(run: ScenarioRun, feature: str) -> None:
     supported, said = device_model(run).supports(feature)
     run.recorder.event("feature", station=run.station.id, feature=feature, supported=supported, said=said)
     if not supported:
-        raise NotSupportedByCharger(f"{feature} (the device model says: {said})")
+        raise NotSupportedByCharger(feature, f"the device model says: {said}")
     run.note(f"{feature} supported: {said}")
+
+
+def require_variable(run: ScenarioRun, variable: str, *, writable: bool = False, value: str | None = None,
+                     settable_to: str | None = None) -> None:
+    """Raise NotSupportedByCharger unless the device model reports `variable` as the form asks."""
+    feature = f"variable {variable}" + (" writable" if writable else f' with value "{value}"' if value is not None
+                                        else f' settable to "{settable_to}"' if settable_to is not None else "")
+    supported, said = device_model(run).variable(variable, writable=writable, value=value, settable_to=settable_to)
+    run.recorder.event("feature", station=run.station.id, feature=feature, supported=supported, said=said)
+    if not supported:
+        raise NotSupportedByCharger(feature, f"the device model says: {said}")
+    run.note(f"{feature}: {said}")
+
+
+def require_capability(run: ScenarioRun, capability: str, *, present: bool = True) -> None:
+    """Skip unless the bench file declares the station has (`present`) or lacks the capability."""
+    station = run.station.config
+    declared = station.capabilities.get(capability)
+    where = f"[stations.capabilities] of station {station.id!r} in {run.session.config.path}"
+    if declared is None:
+        others = ", ".join(f"{k} = {str(v).lower()}" for k, v in sorted(station.capabilities.items())) or "none"
+        raise BenchError(None, f"the bench file does not say whether the charger has capability {capability}: add "
+                               f"{capability} = true or false to {where} (declared: {others})")
+    feature = f"capability {capability}"
+    said = f"the bench file declares {capability} = {str(declared).lower()} in {where}"
+    run.recorder.event("feature", station=station.id, feature=feature, supported=declared, said=said)
+    _write_capabilities(run)
+    if declared != present:
+        raise NotSupportedByCharger(feature, said, wanted_absent=not present)
+    run.note(f"{feature} {'present' if present else 'absent'}: {said}")
 
 
 def _run_folder(run: ScenarioRun) -> Path | None:
@@ -73,6 +108,25 @@ def _run_folder(run: ScenarioRun) -> Path | None:
     if directory is None or len(directory.parents) < 3 or directory.parents[1].name != runs.EVIDENCE:
         return None
     return directory.parents[2]
+
+
+def _write_capabilities(run: ScenarioRun) -> None:
+    """The station's declared capabilities beside its device model in feature-matrix.json: a skip they decide
+    is then as traceable as one the device model decides."""
+    folder = _run_folder(run)
+    if folder is None:
+        return
+    station = run.station.config
+    with _lock, contextlib.suppress(OSError):
+        path = folder / MATRIX_JSON
+        everything: dict[str, Any] = {}
+        with contextlib.suppress(OSError, ValueError):
+            everything = json.loads(path.read_text(encoding="utf-8"))
+        entry = everything.setdefault(station.id, {})
+        if "capabilities" not in entry:
+            entry["capabilities"] = {"declared": dict(sorted(station.capabilities.items())),
+                                     "source": f"[stations.capabilities] in {run.session.config.path}"}
+            runs.write_json(path, everything)
 
 
 def _write(run: ScenarioRun, station: str, matrix: Matrix) -> None:
@@ -92,7 +146,8 @@ def _write(run: ScenarioRun, station: str, matrix: Matrix) -> None:
         everything: dict[str, Any] = {}
         with contextlib.suppress(OSError, ValueError):
             everything = json.loads(path.read_text(encoding="utf-8"))
-        everything[station] = {"read_at_t": run.clock.now(), **data}
+        kept = {k: v for k, v in everything.get(station, {}).items() if k == "capabilities"}
+        everything[station] = {"read_at_t": run.clock.now(), **data, **kept}
         runs.write_json(path, everything)
         with_header = [m.as_csv(sid) for sid, (_, m) in sorted(_cache.get(run.session, {}).items())]
         (folder / MATRIX_CSV).write_text("".join(

@@ -488,7 +488,7 @@ class ScenarioItem(pytest.Item):
             source = getattr(run.action, "source", None)  # the `charger supports …` line, for the skip's location
             if source is not None:
                 self.skip_at = (source.file, source.line)
-            pytest.skip(f"charger lacks an optional feature: {e}")
+            pytest.skip(e.reason)
         finally:
             session.recorder.end()
             with contextlib.suppress(Exception):

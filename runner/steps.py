@@ -29,6 +29,7 @@ from runner.csms.errors import CsmsError
 from runner.csms.expect import bind
 from runner.csms.responses import AnswerRule
 from runner.errors import BenchError, ExpectationFailed
+from runner.feature_matrix import same_value
 
 StepFn = Callable[..., None]
 IMPLEMENTATIONS: dict[str, StepFn] = {}
@@ -159,6 +160,64 @@ def _boot_story(run: ScenarioRun, since: float) -> str:
     return "; ".join(parts)
 
 
+# ---- the supply ------------------------------------------------------------------------------------------
+
+POWER_PAUSE_S = 5.0  # `charger power cycles`: how long the supply stays off
+RECONNECT_TIMEOUT_S = 120.0  # `charger reconnects` without `within`
+
+
+@implements("charger.loses_power")
+def charger_loses_power(run: ScenarioRun) -> None:
+    """The supply is cut (the bench's `power` role): the charger stops at once. What it does about it
+    (nothing until the power returns) is for expectations to judge."""
+    run.station.set_power(False)
+
+
+@implements("charger.power_returns")
+def charger_power_returns(run: ScenarioRun) -> None:
+    """The supply is back; returns at once. The charger's boot (BootNotification reason PowerUp) is for
+    `charger booted` or an expectation to judge."""
+    run.station.set_power(True)
+
+
+@implements("charger.power_cycles")
+def charger_power_cycles(run: ScenarioRun) -> None:
+    run.station.set_power(False)
+    run.clock.sleep(POWER_PAUSE_S)
+    run.station.set_power(True)
+
+
+@implements("charger.reconnects")
+def charger_reconnects(run: ScenarioRun, earliest: Quantity | None = None, timeout: Quantity | None = None) -> None:
+    """Wait until the charger's WebSocket connection is open again after it was lost in this scenario
+    (dropped, refused, power loss), so that the next line runs the moment it is back. `not before T`: the
+    charger must also have waited at least T after losing it (its back-off, Part 4 section 5.3). A charger
+    that never lost its connection in the scenario cannot reconnect: the spec asks the wrong thing (broken)."""
+    sid = run.station.id
+    budget = timeout.value if timeout is not None else RECONNECT_TIMEOUT_S
+    lost = run.harness.connection_times(sid)[1]
+    if lost is None or lost < run.recorder.t_begin:
+        raise BenchError(None, "charger reconnects: the charger's connection was not lost in this scenario, so "
+                               "there is no reconnection to wait for (drop it, refuse it, or cut the power first)")
+
+    def back() -> bool:
+        opened, closed = run.harness.connection_times(sid)
+        return run.harness.connected(sid) and opened is not None and closed is not None and opened > closed
+
+    t0 = run.recorder.t_begin
+    if not _wait(run, back, budget):
+        raise ExpectationFailed(None, f"the charger did not reconnect within {budget:g} s "
+                                      f"(connection lost at t={lost - t0:.1f} s)")
+    opened, closed = run.harness.connection_times(sid)
+    assert opened is not None and closed is not None
+    after = opened - closed
+    if earliest is not None and after < earliest.value:
+        raise ExpectationFailed(None, f"the charger reconnected {after:.1f} s after losing its connection "
+                                      f"(t={closed - t0:.1f} s to t={opened - t0:.1f} s); not before "
+                                      f"{earliest.value:g} s is required")
+    run.note(f"charger reconnected at t={opened - t0:.1f} s, {after:.1f} s after losing its connection")
+
+
 # ---- EV --------------------------------------------------------------------------------------------------
 
 
@@ -188,23 +247,23 @@ def _ev_load(run: ScenarioRun, current: Quantity, evse: int = 1) -> None:
 
 
 @implements("ev.requests")
-def ev_requests(run: ScenarioRun, current: Quantity) -> None:
-    _ev_load(run, current)
+def ev_requests(run: ScenarioRun, current: Quantity, evse: int = 1) -> None:
+    _ev_load(run, current, evse)
 
 
 @implements("ev.draws")
-def ev_draws(run: ScenarioRun, current: Quantity) -> None:
-    _ev_load(run, current)
+def ev_draws(run: ScenarioRun, current: Quantity, evse: int = 1) -> None:
+    _ev_load(run, current, evse)
 
 
 @implements("ev.stops_charging")
-def ev_stops_charging(run: ScenarioRun) -> None:
-    run.station.ev(1).set_state("B")
+def ev_stops_charging(run: ScenarioRun, evse: int = 1) -> None:
+    run.station.ev(evse).set_state("B")
 
 
 @implements("ev.unplugs")
-def ev_unplugs(run: ScenarioRun) -> None:
-    ev = run.station.ev(1)
+def ev_unplugs(run: ScenarioRun, evse: int = 1) -> None:
+    ev = run.station.ev(evse)
     ev.set_state("A")
     ev.set_cable(None)
     now = run.clock.now()
@@ -212,6 +271,36 @@ def ev_unplugs(run: ScenarioRun) -> None:
         if w.end is None and w.until == "ev unplugs":
             w.end = now
             run.recorder.event("window_close", window=w.name, t_end=now - run.recorder.t_begin)
+
+
+@implements("ev.disconnects_ev_side")
+def ev_disconnects_ev_side(run: ScenarioRun, evse: int = 1) -> None:
+    """The cable leaves the EV's inlet but stays in the charger's socket: the charger sees pilot state A
+    while its proximity contact (PP) still sees the cable (and keeps it locked if it was)."""
+    run.station.ev(evse).set_state("A")
+
+
+@implements("ev.parks")
+def ev_parks(run: ScenarioRun, evse: int = 1) -> None:
+    """The EV drives into the EVSE's parking bay (its occupancy sensor sees it)."""
+    run.station.ev(evse).set_parked(True)
+
+
+@implements("ev.leaves_bay")
+def ev_leaves_bay(run: ScenarioRun, evse: int = 1) -> None:
+    run.station.ev(evse).set_parked(False)
+
+
+# ---- driver at the charger -------------------------------------------------------------------------------
+
+
+@implements("driver.presents_token")
+def driver_presents_token(run: ScenarioRun, token: str, type: str = "ISO14443", evse: int = 1) -> None:
+    """The idToken at the charger's own reader (bench role `reader`). Returns once the reader delivered it;
+    what the charger does with it (Authorize, a transaction starting or ending, nothing) is for the
+    expectations that follow to judge, never this step."""
+    run.station.reader(evse).present(token, type, evse)
+    run.note(f"driver presented idToken {token!r} ({type}) for evse {evse}")
 
 
 # ---- sessions --------------------------------------------------------------------------------------------
@@ -233,10 +322,11 @@ def session_starts(run: ScenarioRun, token: str, evse: int = 1) -> None:
 
 
 @implements("session.stops")
-def session_stops(run: ScenarioRun) -> None:
-    tx = _active(run)
+def session_stops(run: ScenarioRun, evse: int | None = None) -> None:
+    tx = _active(run, evse)
     if tx is None:
-        raise ExpectationFailed(None, "session stops: the charger has no active transaction")
+        where = f" on evse {evse}" if evse is not None else ""
+        raise ExpectationFailed(None, f"session stops: the charger has no active transaction{where}")
     out = _csms(run, "RequestStopTransaction", run.harness.request_stop_transaction(
         run.station.id, tx.transaction_id, timeout_s=CALL_TIMEOUT_S))
     if out.error_code or (out.response or {}).get("status") != "Accepted":
@@ -386,6 +476,29 @@ def csms_sets_variable(run: ScenarioRun, variable: str, value: str, evse: int | 
         raise ExpectationFailed(None, f"charger did not accept {variable} = {value}: {out.error_code or results}")
 
 
+@implements("csms.sets_variable_where_writable")
+def csms_sets_variable_where_writable(run: ScenarioRun, variable: str, value: str, evse: int | None = None) -> None:
+    """The catalogue's "set where writable": as `csms sets variable`, except that a Rejected answer passes when
+    GetVariables then reads the value already there (a read-only variable the case can use as it is; the
+    `charger supports variable … settable to` prerequisite lets such a charger in)."""
+    try:
+        csms_sets_variable(run, variable, value, evse)
+        return
+    except ExpectationFailed as refused:
+        if (run.last_outcome.response or {}).get("setVariableResult", [{}])[0].get("attributeStatus") != "Rejected":
+            raise
+        rejected = refused
+    out = _csms(run, "GetVariables", run.harness.get_variables(run.station.id, [variable_ref(variable, evse)],
+                                                                 timeout_s=CALL_TIMEOUT_S))
+    result = ((out.response or {}).get("getVariableResult") or [{}])[0]
+    have = result.get("attributeValue")
+    if result.get("attributeStatus") == "Accepted" and have is not None and same_value(have, value):
+        run.note(f"{variable} is not writable and already {have!r}: used as it is")
+        return
+    raise ExpectationFailed(None, f"{rejected.detail}; and it does not already hold {value!r}: GetVariables "
+                                  f"answered {out.error_code or result}")
+
+
 BOOT_STATUSES = ("Accepted", "Pending", "Rejected")
 CALLERROR_CODES = ("FormatViolation", "GenericError", "InternalError", "MessageTypeNotSupported", "NotImplemented",
                    "NotSupported", "OccurrenceConstraintViolation", "PropertyConstraintViolation", "ProtocolError",
@@ -477,6 +590,36 @@ def charger_reports_characteristics(run: ScenarioRun) -> None:
 @implements("charger.supports")
 def charger_supports(run: ScenarioRun, feature: str) -> None:
     features.require(run, feature)
+
+
+@implements("charger.supports_variable")
+def charger_supports_variable(run: ScenarioRun, variable: str) -> None:
+    features.require_variable(run, variable)
+
+
+@implements("charger.supports_writable")
+def charger_supports_writable(run: ScenarioRun, variable: str) -> None:
+    features.require_variable(run, variable, writable=True)
+
+
+@implements("charger.supports_value")
+def charger_supports_value(run: ScenarioRun, variable: str, value: str) -> None:
+    features.require_variable(run, variable, value=value)
+
+
+@implements("charger.supports_settable")
+def charger_supports_settable(run: ScenarioRun, variable: str, value: str) -> None:
+    features.require_variable(run, variable, settable_to=value)
+
+
+@implements("charger.supports_capability")
+def charger_supports_capability(run: ScenarioRun, capability: str) -> None:
+    features.require_capability(run, capability)
+
+
+@implements("charger.lacks_capability")
+def charger_lacks_capability(run: ScenarioRun, capability: str) -> None:
+    features.require_capability(run, capability, present=False)
 
 
 @implements("wait")

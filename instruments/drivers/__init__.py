@@ -3,6 +3,7 @@
 from instruments.drivers import (
     abcd_ev,
     chargespec_ev,
+    chargespec_reader,
     generic_scpi,
     hioki_pw3390,
     yokogawa_wt300,
@@ -13,6 +14,7 @@ from instruments.drivers import (
 __all__ = [
     "abcd_ev",
     "chargespec_ev",
+    "chargespec_reader",
     "generic_scpi",
     "hioki_pw3390",
     "yokogawa_wt300",

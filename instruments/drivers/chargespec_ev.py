@@ -176,6 +176,9 @@ class ChargespecEv(SerialEvEmulator):
                              f"got {ohms!r}")
         self.request("PP:RES OPEN" if ohms is None else f"PP:RES {number(ohms)}")
 
+    def set_parked(self, parked: bool) -> None:
+        self.request("BAY:OCC ON" if parked else "BAY:OCC OFF")
+
     def set_current(self, amps: float, phases: int = 3) -> None:
         if phases not in (1, 3):
             raise ValueError(f"EV {self.name!r}: an EV draws on 1 or 3 phases, not {phases!r}")

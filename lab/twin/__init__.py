@@ -10,7 +10,8 @@ runner starts it on the bench loop and opens the instruments at the addresses it
     loop.run(twin.stop(), timeout=10)
 
 Each EVSE n gets an analyzer (role ``analyzer`` for EVSE 1, ``analyzer<n>`` after) and an EV emulator
-(``ev``, ``ev<n>``); each station's charger connects to ``<csms_url>/<station id>``.
+(``ev``, ``ev<n>``); each station gets one token reader (``reader``, its requests name the EVSE); each
+station's charger connects to ``<csms_url>/<station id>``.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from lab.twin.ev_server import EvServer
 from lab.twin.faults import FaultError, Faults, parse_fault_args, parse_faults, valid_knobs
 from lab.twin.lineserver import LINE_FAULTS
 from lab.twin.physics import Physics
+from lab.twin.reader_server import ReaderServer
 from lab.twin.security import ChargerSecurity, TwinSecurityError
 
 __all__ = [
@@ -53,11 +55,19 @@ class TwinStation:
     charger: VirtualCharger
     analyzers: dict[int, AnalyzerServer] = field(default_factory=dict)
     evs: dict[int, EvServer] = field(default_factory=dict)
+    reader: ReaderServer | None = None
+
+    def servers(self) -> dict[str, AnalyzerServer | EvServer | ReaderServer]:
+        """Every instrument server of the station by role."""
+        out: dict[str, AnalyzerServer | EvServer | ReaderServer] = {
+            role("analyzer", n): a for n, a in self.analyzers.items()}
+        out.update({role("ev", n): e for n, e in self.evs.items()})
+        if self.reader is not None:
+            out["reader"] = self.reader
+        return out
 
     def endpoints(self) -> dict[str, str]:
-        out = {role("analyzer", n): a.address for n, a in self.analyzers.items()}
-        out.update({role("ev", n): e.address for n, e in self.evs.items()})
-        return out
+        return {name: server.address for name, server in self.servers().items()}
 
 
 class Twin:
@@ -92,6 +102,7 @@ class Twin:
                     physics, n, serial=self._serial(cfg, role("analyzer", n), f"TWIN-{model}-{n:04d}")
                 )
                 station.evs[n] = EvServer(physics, n, serial=self._serial(cfg, role("ev", n), f"TWIN-EVE-{n:04d}"))
+            station.reader = ReaderServer(charger.present_token, serial=self._serial(cfg, "reader", "TWIN-RDR-0001"))
             self.stations[cfg.id] = station
         self._started = False
 
@@ -123,8 +134,7 @@ class Twin:
         if fault is not None and fault not in LINE_FAULTS:
             raise ValueError(f"unknown instrument fault {fault!r}; one of {', '.join(LINE_FAULTS)}")
         st = self.station(station_id)
-        servers = {role("analyzer", n): a for n, a in st.analyzers.items()}
-        servers.update({role("ev", n): e for n, e in st.evs.items()})
+        servers = st.servers()
         try:
             servers[role_name].line_fault = fault
         except KeyError:
@@ -133,7 +143,7 @@ class Twin:
 
     def heal_instruments(self) -> None:
         for st in self.stations.values():
-            for server in [*st.analyzers.values(), *st.evs.values()]:
+            for server in st.servers().values():
                 server.line_fault = None
 
     async def start(self, csms_url: str) -> dict[str, dict[str, str]]:
@@ -144,7 +154,7 @@ class Twin:
         out: dict[str, dict[str, str]] = {}
         try:
             for sid, st in self.stations.items():
-                for server in [*st.analyzers.values(), *st.evs.values()]:
+                for server in st.servers().values():
                     await server.start("127.0.0.1", 0)
                 await st.charger.start(csms_url)
                 out[sid] = st.endpoints()
@@ -156,6 +166,6 @@ class Twin:
     async def stop(self) -> None:
         for st in self.stations.values():
             await st.charger.stop()
-            for server in [*st.analyzers.values(), *st.evs.values()]:
+            for server in st.servers().values():
                 await server.stop()
         self._started = False

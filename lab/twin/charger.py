@@ -34,6 +34,7 @@ from lab.bench import StationConfig
 from lab.twin.blocks.a_security import SecurityEvents
 from lab.twin.blocks.b_provisioning import Provisioning
 from lab.twin.blocks.c_authorization import Authorization
+from lab.twin.blocks.d_local_list import LocalList
 from lab.twin.blocks.e_transactions import Transactions
 from lab.twin.blocks.f_remote_control import RemoteControl
 from lab.twin.blocks.g_availability import Availability
@@ -57,6 +58,7 @@ class VirtualCharger(
     SecurityEvents,
     Provisioning,
     Authorization,
+    LocalList,
     Transactions,
     RemoteControl,
     Availability,
@@ -96,6 +98,7 @@ class VirtualCharger(
         )
         self.device.live[("ClockCtrlr", "DateTime")] = lambda: self._ts()
         self.device.live[("SmartChargingCtrlr", "Entries")] = lambda: str(len(self.profiles.profiles))
+        self.device.live[("LocalAuthListCtrlr", "Entries")] = lambda: str(len(self.local_list))
         self.evses = {n: EvseState(n) for n in range(1, station.evses + 1)}
         self.counters = ChargerCounters()
         self.url = ""
@@ -121,6 +124,9 @@ class VirtualCharger(
         self._rng = random.Random()
         self._stopping = False
         self._tls: Any = None  # ssl.SSLContext for profiles 2 and 3, made at start()
+        self.auth_cache: dict[tuple[str, str], Any] = {}  # C10: non-volatile, survives reboots
+        self.local_list: dict[tuple[str, str], dict[str, Any]] = {}  # D01: the CSMS's list, non-volatile
+        self.local_list_version = 0
         physics.subscribe(self._physics_changed)
 
     async def start(self, csms_url: str) -> None:
@@ -151,6 +157,50 @@ class VirtualCharger(
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5.0)
         self._tasks = []
+
+    # ---- the supply (the bench's `power` role on the twin) -------------------------------------------------
+
+    @property
+    def powered(self) -> bool:
+        return self._down_until != math.inf
+
+    async def power_off(self) -> None:
+        """The supply is cut: the firmware stops at once. The contactors open, the connection is gone
+        without a closing handshake (the TCP stream just ends), and what lived in RAM is lost: queued
+        non-transaction messages, authorizations waiting for an EV, a pending reset. What a charger keeps
+        in flash stays: the device model, availability, the transaction queue and the journal of the
+        transactions in progress (ended at power return, stoppedReason PowerLoss)."""
+        if not self.powered:
+            return
+        self._down_until = math.inf
+        self.online = False
+        self._registered = False
+        self._reset_pending = None
+        for e in self.evses.values():
+            e.auth = None
+            e.status = None
+            self._drive(e, offering=False, snap_state="A", now=self.clock.now())
+            if e.tx is not None and self.faults.reboot_loses_tx:
+                self._end_tx(e, "AbnormalCondition", "PowerLoss", send=False)
+        self._outbox = deque(o for o in self._outbox if o.transactional)
+        ws, self._ws = self._ws, None
+        transport = getattr(ws, "transport", None)
+        if transport is not None:
+            transport.abort()  # no close frame: the CSMS sees the stream end
+        self._wake.set()
+
+    async def power_on(self) -> None:
+        """The supply returns: the charger boots (BootNotification reason PowerUp) after its boot time; a
+        transaction the power loss interrupted ends first (TransactionEvent Ended, triggerReason
+        AbnormalCondition, stoppedReason PowerLoss), queued for delivery once the boot is accepted."""
+        if self.powered:
+            return
+        for e in self.evses.values():
+            if e.tx is not None:
+                self._end_tx(e, "AbnormalCondition", "PowerLoss")
+        self._boot_reason = "PowerUp"
+        self._down_until = self.clock.now() + self.reboot_s
+        self._wake.set()
 
     def _physics_changed(self, evse: int) -> None:
         if self._loop is not None and not self._loop.is_closed():

@@ -45,7 +45,8 @@ class Connection(ChargerCore):
         attempt = 0
         while not self._stopping:
             if self.is_down:
-                await self.clock.asleep(self._down_until - self.clock.now())
+                # Off (rebooting, or without power until power_on: _down_until is infinite then).
+                await self.clock.asleep(min(self._down_until - self.clock.now(), 1.0))
                 continue
             try:
                 connecting = True

@@ -11,8 +11,10 @@ data type and value list, so a bad value is Rejected, not stored.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from lab.bench import StationConfig
@@ -27,11 +29,11 @@ MEASURANDS = (
     "Frequency",
     "Power.Factor",
 )
-# The start and stop points the twin's firmware honours (its valuesList): a point it would ignore, such as
-# EnergyTransfer or DataSigned, is Rejected rather than accepted and ignored. ParkingBayOccupancy starts at
-# plug-in (the twin has no bay sensor: the EV arrives with its plug).
-TX_START_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed")
-TX_STOP_POINTS = ("EVConnected", "Authorized", "PowerPathClosed")
+# The start and stop points the twin's firmware honours (its valuesList): a point it would ignore (DataSigned:
+# no signed meter) is Rejected rather than accepted and ignored. ParkingBayOccupancy follows the bay sensor
+# (lab/twin/physics.py: a parked EV, or one plugged in, occupies the bay).
+TX_START_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")
+TX_STOP_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,8 @@ class DeviceModel:
             Variable("ClockCtrlr", "DateTime", "", "dateTime", ro),
             # The twin's time is the bench clock whatever the source; only Heartbeat is offered.
             Variable("ClockCtrlr", "TimeSource", "Heartbeat", "SequenceList", values_list=("Heartbeat",)),
+            # Stored and reported (TC_B_11_CS sets dates here); the twin keeps UTC, no local-time offsets.
+            Variable("ClockCtrlr", "NextTimeOffsetTransitionDateTime", "2027-03-28T01:00:00Z", "dateTime"),
             Variable("SecurityCtrlr", "CertificateEntries", "0", "integer", ro),
             Variable("SecurityCtrlr", "OrganizationName", "chargespec", maximum=50),
             *(
@@ -116,14 +120,31 @@ class DeviceModel:
             ),
             Variable("AuthCtrlr", "Enabled", "true", "boolean"),
             Variable("AuthCtrlr", "AuthorizeRemoteStart", "false", "boolean"),
-            # No local authorization list or cache: these two are kept but change nothing.
+            # Local authorization (lab/twin/blocks/c_authorization.py): the cache and the offline rules.
             Variable("AuthCtrlr", "LocalAuthorizeOffline", "false", "boolean"),
             Variable("AuthCtrlr", "LocalPreAuthorize", "false", "boolean"),
+            Variable("AuthCtrlr", "OfflineTxForUnknownIdEnabled", "false", "boolean"),
+            Variable("AuthCtrlr", "DisableRemoteAuthorization", "false", "boolean"),
+            Variable("AuthCtrlr", "MasterPassGroupId", ""),
+            Variable("AuthCacheCtrlr", "Enabled", "true", "boolean"),
+            Variable("AuthCacheCtrlr", "Available", "true", "boolean", ro),
+            Variable("AuthCacheCtrlr", "LifeTime", "86400", "integer", minimum=1, unit="s"),
+            Variable("AuthCacheCtrlr", "Storage", "65536", "integer", ro),
+            Variable("AuthCacheCtrlr", "Policy", "LRU", "OptionList", values_list=("LRU",)),
+            Variable("AuthCacheCtrlr", "DisablePostAuthorize", "false", "boolean"),
+            Variable("LocalAuthListCtrlr", "Enabled", "true", "boolean"),
+            Variable("LocalAuthListCtrlr", "Available", "true", "boolean", ro),
+            Variable("LocalAuthListCtrlr", "Entries", "0", "integer", ro),
+            Variable("LocalAuthListCtrlr", "ItemsPerMessage", "1000", "integer", ro),
+            Variable("LocalAuthListCtrlr", "BytesPerMessage", "65536", "integer", ro),
+            Variable("LocalAuthListCtrlr", "Storage", "0", "integer", ro),
+            Variable("LocalAuthListCtrlr", "DisablePostAuthorize", "false", "boolean"),
             Variable("TxCtrlr", "TxStartPoint", "PowerPathClosed", "MemberList", values_list=TX_START_POINTS),
             Variable("TxCtrlr", "TxStopPoint", "EVConnected,Authorized", "MemberList", values_list=TX_STOP_POINTS),
             Variable("TxCtrlr", "EVConnectionTimeOut", "60", "integer", minimum=1),
             Variable("TxCtrlr", "StopTxOnEVSideDisconnect", "true", "boolean", ro),
             Variable("TxCtrlr", "StopTxOnInvalidId", "true", "boolean"),
+            Variable("TxCtrlr", "MaxEnergyOnInvalidId", "0", "integer", minimum=0, unit="Wh"),
             Variable("SampledDataCtrlr", "Enabled", "true", "boolean"),
             _measurands("SampledDataCtrlr", "TxStartedMeasurands"),
             _measurands(
@@ -322,7 +343,20 @@ def _valid(var: Variable, value: str) -> bool:
         return all(m in var.values_list for m in members)
     if var.data_type == "OptionList":
         return value in var.values_list
+    if var.data_type == "dateTime":
+        return _date_time(value)
     return len(value) <= (var.maximum if var.maximum is not None else 1000)
+
+
+def _date_time(value: str) -> bool:
+    """An RFC 3339 date and time with its offset ("2026-11-30T12:00:00Z"): OCPP's dateTime."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})", value):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True
 
 
 # Variables counted in seconds, by their names' endings (the catalogue's table gives them unit "s").

@@ -125,6 +125,14 @@ class EvServer(LineServer):
                 raise ProtocolError(101, f"PP resistor {args!r}; one of {valid} ohm or OPEN")
             phys.set_pp(n, ohms)
             return None
+        if cmd == "BAY:OCC":
+            # The parking bay's occupancy sensor: the EV drives in (ON) or out (OFF).
+            if arg not in ("ON", "OFF"):
+                raise ProtocolError(101, f"BAY:OCC {args!r}; ON or OFF")
+            phys.set_parked(n, arg == "ON")
+            return None
+        if cmd == "BAY:OCC?":
+            return "ON" if phys.snapshot(n).bay_occupied else "OFF"
         if cmd == "LOAD:PHASES":
             if arg not in ("1", "3"):
                 raise ProtocolError(101, f"phases {args!r}; 1 or 3")

@@ -6,6 +6,7 @@ never awaits a call inside the library's receive loop (which would deadlock it).
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from ocpp.exceptions import SecurityError
@@ -22,6 +23,18 @@ class Link(ChargePoint):
     def __init__(self, charger: VirtualCharger, connection: Any, response_timeout: float) -> None:
         super().__init__(charger.station.id, connection, response_timeout=response_timeout)
         self.charger = charger
+
+    async def route_message(self, raw_msg: str) -> None:
+        # B03.FR.08 in wire order: a BootNotification answer takes effect before the next frame is routed, so a
+        # CSMS call right behind a Rejected answer is refused (the boot loop, woken later, would be too late).
+        try:
+            frame = json.loads(raw_msg)
+        except ValueError:
+            frame = None
+        if isinstance(frame, list) and len(frame) == 3 and frame[0] == 3 and isinstance(frame[2], dict) \
+                and {"currentTime", "interval", "status"} <= frame[2].keys():  # a BootNotificationResponse
+            self.charger.boot_rejected = frame[2]["status"] == "Rejected"
+        await super().route_message(raw_msg)
 
     async def _handle_call(self, msg: Any) -> None:
         # B03.FR.08: while the CSMS has Rejected the boot, the charger answers every call with SecurityError.
@@ -45,6 +58,21 @@ class Link(ChargePoint):
         **_: Any,
     ) -> res.RequestStartTransaction:
         return self.charger.on_request_start(id_token, remote_start_id, evse_id, charging_profile)
+
+    @on(Action.send_local_list)
+    def _send_local_list(self, version_number: int, update_type: str,
+                         local_authorization_list: list[dict[str, Any]] | None = None,
+                         **_: Any) -> res.SendLocalList:
+        status, reason = self.charger.on_send_local_list(version_number, update_type, local_authorization_list)
+        return res.SendLocalList(status=status, status_info={"reason_code": reason} if reason else None)
+
+    @on(Action.get_local_list_version)
+    def _get_local_list_version(self, **_: Any) -> res.GetLocalListVersion:
+        return res.GetLocalListVersion(version_number=self.charger.on_get_local_list_version())
+
+    @on(Action.clear_cache)
+    def _clear_cache(self, **_: Any) -> res.ClearCache:
+        return res.ClearCache(status=self.charger.on_clear_cache())
 
     @on(Action.get_transaction_status)
     def _get_transaction_status(self, transaction_id: str | None = None, **_: Any) -> res.GetTransactionStatus:
@@ -112,6 +140,10 @@ class Link(ChargePoint):
     @on(Action.unlock_connector)
     def _unlock(self, evse_id: int, connector_id: int, **_: Any) -> res.UnlockConnector:
         return self.charger.on_unlock_connector(evse_id, connector_id)
+
+    @on(Action.get_log)
+    def _get_log(self, log: dict[str, Any], log_type: str, request_id: int, **_: Any) -> res.GetLog:
+        return self.charger.on_get_log(log_type, request_id, log["remote_location"])
 
     @on(Action.update_firmware)
     def _update_firmware(self, request_id: int, firmware: dict[str, Any], **_: Any) -> res.UpdateFirmware:

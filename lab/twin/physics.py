@@ -53,6 +53,7 @@ class EvseSnapshot:
     pilot_state: str  # what the pilot line shows: A..F (F: charger error, e.g. shorted diode)
     diode_ok: bool
     pp_ohms: float | None
+    parked: bool
     cable_max_a: float | None
     requested_a: float
     ev_phases: int
@@ -76,6 +77,16 @@ class EvseSnapshot:
         return self.ev_state != "A"
 
     @property
+    def cable_in_socket(self) -> bool:
+        """A cable sits in the charger's socket (PP closed), with or without an EV at its other end."""
+        return self.pp_ohms is not None
+
+    @property
+    def bay_occupied(self) -> bool:
+        """What the bay occupancy sensor sees: an EV parked there, or one plugged in (it must be there)."""
+        return self.parked or self.plugged
+
+    @property
     def currents(self) -> tuple[float, ...]:
         return tuple(p.current_a for p in self.phases)
 
@@ -88,6 +99,7 @@ class _Evse:
     ev_state: str = "A"
     diode_ok: bool = True
     pp_ohms: float | None = None
+    parked: bool = False  # an EV stands in the parking bay (the bay occupancy sensor)
     requested_a: float = 0.0
     ev_phases: int = 3
     follow: bool = True
@@ -173,6 +185,10 @@ class Physics:
     def set_pp(self, evse: int, ohms: float | None) -> None:
         self._mutate(evse, lambda e: setattr(e, "pp_ohms", ohms))
 
+    def set_parked(self, evse: int, parked: bool) -> None:
+        """An EV drives into (True) or out of (False) the EVSE's parking bay."""
+        self._mutate(evse, lambda e: setattr(e, "parked", parked))
+
     def set_ev_phases(self, evse: int, phases: int) -> None:
         if phases not in (1, 3):
             raise ValueError(f"an EV draws on 1 or 3 phases, not {phases}")
@@ -223,6 +239,7 @@ class Physics:
                 pilot_state=self._pilot_state(e),
                 diode_ok=e.diode_ok,
                 pp_ohms=e.pp_ohms,
+                parked=e.parked,
                 cable_max_a=cable_rating_a(e.pp_ohms),
                 requested_a=e.requested_a,
                 ev_phases=e.ev_phases,

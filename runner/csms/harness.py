@@ -399,6 +399,12 @@ class CsmsHarness(CsmsCommands):
     def connected(self, station_id: str) -> bool:
         return self._station(station_id).session is not None
 
+    def connection_times(self, station_id: str) -> tuple[float | None, float | None]:
+        """(bench t the current or last connection opened, bench t the last one closed); None: never."""
+        st = self._station(station_id)
+        with self._lock:
+            return st.connected_t, st.disconnected_t
+
     def stations(self) -> list[str]:
         with self._lock:
             return sorted(self._stations)

@@ -81,6 +81,8 @@ class _CsmsSide(ChargePoint):
             raise self.csms.tx_callerror(description="refused by the test")
         if self.csms.id_token_status is not None and kw.get("id_token"):
             return res.TransactionEvent(id_token_info={"status": self.csms.id_token_status})
+        if kw.get("id_token") and kw["id_token"]["id_token"] in self.csms.authorize_info:
+            return res.TransactionEvent(id_token_info=self.csms.authorize_info[kw["id_token"]["id_token"]])
         return res.TransactionEvent()
 
     @on(Action.security_event_notification)
@@ -91,7 +93,8 @@ class _CsmsSide(ChargePoint):
     @on(Action.authorize)
     def authorize(self, **kw: Any) -> res.Authorize:
         self._rec("Authorize", kw)
-        return res.Authorize(id_token_info={"status": self.csms.authorize_status})
+        info = self.csms.authorize_info.get(kw["id_token"]["id_token"], {"status": self.csms.authorize_status})
+        return res.Authorize(id_token_info=info)
 
     @on(Action.meter_values)
     def meter_values(self, **kw: Any) -> res.MeterValues:
@@ -107,6 +110,11 @@ class _CsmsSide(ChargePoint):
     def firmware_status(self, **kw: Any) -> res.FirmwareStatusNotification:
         self._rec("FirmwareStatusNotification", kw)
         return res.FirmwareStatusNotification()
+
+    @on(Action.log_status_notification)
+    def log_status(self, **kw: Any) -> res.LogStatusNotification:
+        self._rec("LogStatusNotification", kw)
+        return res.LogStatusNotification()
 
     @on(Action.report_charging_profiles)
     def report_profiles(self, **kw: Any) -> res.ReportChargingProfiles:
@@ -129,6 +137,7 @@ class MiniCsms:
         self.tx_callerror: type[OCPPError] = InternalError
         self.id_token_status: str | None = None  # idTokenInfo.status for TransactionEvents that carry an idToken
         self.authorize_status = "Accepted"
+        self.authorize_info: dict[str, dict[str, Any]] = {}  # idToken -> the idTokenInfo Authorize answers
         self._lock = threading.Lock()
         self._server: Any = None
         self.url = ""

@@ -244,11 +244,45 @@ def test_remote_start_profile_ignored_when_smart_charging_is_off(twin_factory: C
 
 
 # ---------------------------------------------------------------- B: resets, rejected boots, network profiles
-def test_evse_reset_is_rejected_with_a_valid_reply(twin_factory: Callable[..., TwinEnv]) -> None:
+def test_reset_of_an_unknown_evse_is_rejected_with_a_valid_reply(twin_factory: Callable[..., TwinEnv]) -> None:
     env = twin_factory()
     booted(env)
-    reply = env.csms.call(env.station_id, call.Reset(type="OnIdle", evse_id=1))  # TC_B_28_CS
-    assert reply.status == "Rejected" and len(reply.status_info["reason_code"]) <= 20
+    reply = env.csms.call(env.station_id, call.Reset(type="OnIdle", evse_id=9))
+    assert reply.status == "Rejected" and reply.status_info["reason_code"] == "UnknownEvse"  # string[0..20]
+
+
+def test_immediate_evse_reset_ends_that_transaction_and_the_station_stays_up(
+        twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    ev, _ = charge(env)
+    statuses = len(csms.find("StatusNotification", evse_id=1))
+    assert csms.call(sid, call.Reset(type="Immediate", evse_id=1)).status == "Accepted"  # TC_B_27_CS
+    ended = csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
+    assert (ended["trigger_reason"], ended["transaction_info"]["stopped_reason"],
+            ended["transaction_info"]["charging_state"]) == ("ResetCommand", "ImmediateReset", "EVConnected")
+    # back from its reset, the EVSE reports its connector again (still Occupied: the EV is plugged in)
+    again = csms.wait_for(lambda: csms.find("StatusNotification", evse_id=1)[statuses:], 5, "status again")
+    assert again[0].payload["connector_status"] == "Occupied"
+    time.sleep(0.5)  # a station reboot would have dropped the connection and booted again by now
+    assert len(csms.find("BootNotification")) == 1  # the 2023-12 errata to TC_B_26_CS: no reboot
+    ev.close()
+
+
+def test_on_idle_evse_reset_waits_for_that_transaction(twin_factory: Callable[..., TwinEnv]) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    ev, tx_id = charge(env)
+    assert csms.call(sid, call.Reset(type="OnIdle", evse_id=1)).status == "Scheduled"  # TC_B_26_CS
+    assert csms.call(sid, call.Reset(type="OnIdle", evse_id=2)).status == "Accepted"   # idle: at once
+    time.sleep(0.3)
+    assert not events(env, event_type="Ended")  # the transaction goes on
+    csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id))
+    ended = csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
+    assert ended["trigger_reason"] == "RemoteStop"
+    time.sleep(0.5)
+    assert len(csms.find("BootNotification")) == 1
+    ev.close()
 
 
 def test_on_idle_reset_after_the_transaction_boots_as_scheduled_reset(twin_factory: Callable[..., TwinEnv]) -> None:

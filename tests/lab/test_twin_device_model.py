@@ -55,6 +55,12 @@ def test_get_reads_the_actual_value_but_never_a_write_only_one(dm) -> None:
     ("TxCtrlr", "TxStartPoint", "EnergyTransfer", "Rejected"),  # not honoured: refused, never ignored
     ("TxCtrlr", "TxStopPoint", "DataSigned", "Rejected"),
     ("TxCtrlr", "TxStopPoint", "PowerPathClosed", "Accepted"),
+    ("ClockCtrlr", "NextTimeOffsetTransitionDateTime", "2026-11-30T12:00:00Z", "Accepted"),  # TC_B_11_CS
+    ("ClockCtrlr", "NextTimeOffsetTransitionDateTime", "2026-11-30T12:00:00+01:00", "Accepted"),
+    ("ClockCtrlr", "NextTimeOffsetTransitionDateTime", "true", "Rejected"),
+    ("ClockCtrlr", "NextTimeOffsetTransitionDateTime", "1.1", "Rejected"),
+    ("ClockCtrlr", "NextTimeOffsetTransitionDateTime", "2026-13-30T12:00:00Z", "Rejected"),  # no 13th month
+    ("ClockCtrlr", "NextTimeOffsetTransitionDateTime", "2026-11-30T12:00:00", "Rejected"),  # no offset
 ])
 def test_set_checks_type_minimum_lists_and_mutability(dm, component, name, value, status) -> None:
     before = dm.value(component, name)

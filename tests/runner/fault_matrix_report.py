@@ -1,4 +1,4 @@
-"""A pytest plugin for the fault-matrix runs: one JSON line per scenario (node id, outcome, failure text)
+"""A pytest plugin for the fault-matrix runs: one JSON line per scenario (node id, outcome, failure or skip text)
 to the file named by $CHARGESPEC_MATRIX_REPORT. Loaded with `-p fault_matrix_report` in the library
 runs that tests/runner/test_fault_matrix.py starts; it is not a test module.
 """
@@ -21,4 +21,4 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     outcome = report.outcome if report.when == "call" else "error"
     with open(path, "a", encoding="utf-8") as f:
         f.write(json.dumps({"nodeid": report.nodeid, "outcome": outcome, "when": report.when,
-                            "text": report.longreprtext if report.failed else ""}) + "\n")
+                            "text": report.longreprtext if report.failed or report.skipped else ""}) + "\n")

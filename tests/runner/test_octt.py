@@ -27,7 +27,8 @@ def _library_refs() -> list[tuple[str, str]]:
     return [(where, ref) for where, refs in _library_specs() for ref in refs]
 
 
-USE_CASE = re.compile(r"^OCPP 2\.0\.1 ([A-P]\d{2})$")
+# A use case (E14), or for the cases of the transport layer a section of Part 4 (TC_B_57_CS: 5.3 Reconnecting).
+USE_CASE = re.compile(r"^OCPP 2\.0\.1 ([A-P]\d{2}|Part 4 section \d+(?:\.\d+)*)$")
 
 
 def test_the_catalogue_holds_the_documents_charging_station_cases() -> None:

@@ -1,5 +1,16 @@
 """OCPP 2.0.1 block B, provisioning: boot (B01-B04), Get/SetVariables (B05-B07), base reports (B07-B08)
-and reset (B11-B12)."""
+and reset (B11-B12).
+
+Reset without an evseId reboots the whole station. With one, the twin resets that EVSE alone (resetting an
+individual EVSE is optional; the twin bench declares it, lab/benches/twin.toml `EvseReset`): the station
+stays up and connected (Part 6 errata 2023-12, TC_B_26_CS: no reboot), the EVSE's transaction ends with
+ResetCommand / ImmediateReset (Immediate, TC_B_27_CS) or the reset waits for it to end (OnIdle: Scheduled,
+TC_B_26_CS), a pending remote start is void, and the EVSE reports its connector again once it is back.
+
+The optional parts follow the bench file's declaration for the station ([stations.capabilities]): a twin
+bench that declares `EvseReset = false` gets EVSE resets Rejected, `SummaryInventory = false` gets that
+report NotSupported, so the cases for chargers without them (TC_B_28/29_CS, TC_B_15_CS) run on the twin too.
+Undeclared, the twin has both."""
 
 from __future__ import annotations
 
@@ -16,6 +27,7 @@ from ocpp.v201 import call_result as res
 from lab.twin.blocks.core import ChargerCore
 from lab.twin.blocks.state import (
     REPORT_CHUNK,
+    EvseState,
 )
 from lab.twin.link import Link
 
@@ -111,8 +123,14 @@ class Provisioning(ChargerCore):
         elif (component, name) == ("OCPPCommCtrlr", "HeartbeatInterval"):
             self._heartbeat_s = float(self.device.int(component, name))
 
+    def _has(self, capability: str) -> bool:
+        """An optional feature the bench file may switch off for this station (undeclared: on)."""
+        return self.station.capabilities.get(capability, True)
+
     def on_get_base_report(self, request_id: int, report_base: str) -> res.GetBaseReport:
-        if report_base not in ("ConfigurationInventory", "FullInventory", "SummaryInventory"):
+        bases = ("ConfigurationInventory", "FullInventory") + (("SummaryInventory",) if self._has("SummaryInventory")
+                                                               else ())
+        if report_base not in bases:
             return res.GetBaseReport(status="NotSupported")
         entries = self.device.report_data()
         if report_base == "ConfigurationInventory":
@@ -144,23 +162,58 @@ class Provisioning(ChargerCore):
         )
 
     def on_reset(self, kind: str, evse_id: int | None) -> res.Reset:
-        if evse_id is not None:
+        if evse_id is not None and not self._has("EvseReset"):
             # reasonCode is string[0..20] in the schema; a longer one would break the reply itself.
             return res.Reset(
                 status="Rejected",
                 status_info={"reason_code": "UnsupportedRequest", "additional_info": "EVSE reset not supported"},
             )
+        if evse_id is not None:
+            e = self.evses.get(evse_id)
+            if e is None:
+                # reasonCode is string[0..20] in the schema; a longer one would break the reply itself.
+                return res.Reset(
+                    status="Rejected",
+                    status_info={"reason_code": "UnknownEvse",
+                                 "additional_info": f"EVSE {evse_id}: this station has EVSEs 1..{len(self.evses)}"},
+                )
+            if kind == "OnIdle" and e.tx is not None:
+                e.reset_pending = True
+                return res.Reset(status="Scheduled")
+            return res.Reset(status="Accepted")
         if kind == "OnIdle" and any(e.tx is not None for e in self.evses.values()):
             self._reset_pending = "OnIdle"
             return res.Reset(status="Scheduled")
         return res.Reset(status="Accepted")
 
     def after_reset(self, kind: str, evse_id: int | None) -> None:
-        if evse_id is None and self._reset_pending is None:
-            assert self._loop is not None
+        assert self._loop is not None
+        if evse_id is not None and not self._has("EvseReset"):
+            return
+        if evse_id is not None:
+            e = self.evses.get(evse_id)
+            if e is not None and not e.reset_pending:
+                self._loop.create_task(self._reset_evse(e))
+        elif self._reset_pending is None:
             self._loop.create_task(self._reboot("RemoteReset", "ImmediateReset"))
 
+    async def _reset_evse(self, e: EvseState) -> None:
+        """Reset one EVSE: its transaction ends (Immediate), energy stops, a waiting remote start is void."""
+        await asyncio.sleep(0)  # let the Reset reply leave first
+        if e.tx is not None:
+            self._end_tx(e, "ResetCommand", "ImmediateReset")
+        e.auth = None
+        e.reset_pending = False
+        self._drive(e, offering=False, snap_state="A", now=self.clock.now())
+        e.status = None  # back from its reset, the EVSE reports its connector again (as after a boot)
+        self._wake.set()
+
     def _maybe_reset(self) -> None:
+        assert self._loop is not None
+        for e in self.evses.values():
+            if e.reset_pending and e.tx is None:  # OnIdle: the EVSE's transaction has ended (B12)
+                e.reset_pending = False
+                self._loop.create_task(self._reset_evse(e))
         if self._reset_pending and all(e.tx is None for e in self.evses.values()):
             self._reset_pending = None
             assert self._loop is not None

@@ -59,6 +59,9 @@ class ChargerCore:
     _rng: random.Random
     _stopping: bool
     _tls: Any
+    auth_cache: dict[tuple[str, str], Any]  # (idToken, type) -> c_authorization.CacheEntry; kept over reboots
+    local_list: dict[tuple[str, str], dict[str, Any]]  # (idToken, type) -> idTokenInfo (d_local_list); kept too
+    local_list_version: int
 
     if TYPE_CHECKING:  # helpers, by the module that defines them
 
@@ -71,3 +74,11 @@ class ChargerCore:
         def _security_event_at_boot(self, boot_reason: str) -> None: ...  # a_security
 
         def _answered(self, request: Any, reply: Any) -> None: ...  # c_authorization
+
+        def _auth_step(self, e: EvseState, now: float, plugged: bool) -> float: ...  # c_authorization
+
+        def _listed(self, id_token: dict[str, Any]) -> dict[str, Any] | None: ...  # d_local_list
+
+        def _trigger_firmware_status(self) -> None: ...  # l_firmware
+
+        def _trigger_log_status(self) -> None: ...  # l_firmware

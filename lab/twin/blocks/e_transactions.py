@@ -14,6 +14,7 @@ from ocpp.v201 import call
 from lab.twin.blocks.core import ChargerCore
 from lab.twin.blocks.state import (
     START_POINTS_AUTH,
+    START_POINTS_EARLY,
     START_POINTS_PLUG,
     EvseState,
     TxState,
@@ -36,35 +37,61 @@ class Transactions(ChargerCore):
             e.auth = None
         if not plugged:
             e.plug_used = False
+        if not snap.bay_occupied:
+            e.bay_used = False
         starts = set(self.device.members("TxCtrlr", "TxStartPoint"))
         if e.tx is None and e.operative:
             authorized = e.auth is not None and not e.auth.authorizing
             fresh_plug = plugged and not e.plug_used
-            if (
+            # TxStartPoint EnergyTransfer alone (no earlier point configured): the EVSE offers energy to an
+            # authorized EV before any transaction exists, and the transaction starts once energy flows
+            # (E01.FR.06, TC_E_02_CS); every earlier point starts it at that point instead.
+            energy_only = "EnergyTransfer" in starts and not starts & START_POINTS_EARLY
+            if energy_only:
+                self._drive(e, offering=fresh_plug and authorized and snap.pilot_state != "F",
+                            snap_state=snap.ev_state, now=now)
+                if fresh_plug and authorized and e.energized:
+                    self._start_tx(e, now, plugged, state="Charging")
+            elif (
                 (fresh_plug and authorized)
                 or (fresh_plug and starts & START_POINTS_PLUG)
                 or (authorized and not plugged and starts & START_POINTS_AUTH)
             ):
                 self._start_tx(e, now, plugged)
+            elif snap.bay_occupied and not e.bay_used and "ParkingBayOccupancy" in starts:
+                # The bay sensor saw an EV arrive: the transaction starts before any cable (E01.FR.01).
+                self._start_tx(e, now, plugged, trigger="EVDetected")
         elif e.auth is not None and not e.auth.authorizing:
             # A transaction begun at plug-in gets its authorization now.
             auth, e.auth = e.auth, None
             e.authorized, e.deauthorized = True, False
             e.tx.id_token, e.tx.remote_start_id = auth.id_token, auth.remote_start_id
-            self._tx_event(e, "Updated", "RemoteStart", id_token=auth.id_token)
+            e.tx.group_id = auth.group_id
+            trigger = "RemoteStart" if auth.remote_start_id is not None else "Authorized"
+            self._tx_event(e, "Updated", trigger, id_token=auth.id_token)
         if e.auth is not None:
             due = min(due, e.auth.expires_t)
+        due = min(due, self._auth_step(e, now, plugged))  # EV connection timeout, MaxEnergyOnInvalidId
         tx = e.tx
         if tx is None:
+            if not (e.operative and "EnergyTransfer" in starts and not starts & START_POINTS_EARLY):
+                self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
+            return due
+        stops = set(self.device.members("TxCtrlr", "TxStopPoint"))
+        # The EV left the parking bay: with TxStopPoint ParkingBayOccupancy the transaction ends now, the
+        # reason of an earlier stop (Remote) or Local (E06.FR.01, TC_E_19_CS).
+        if e.bay_seen and not snap.bay_occupied and "ParkingBayOccupancy" in stops:
+            self._end_tx(e, "EVDeparted", tx.stop_reason or "Local")
             self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
             return due
+        e.bay_seen = e.bay_seen or snap.bay_occupied
         # EV gone: the transaction ends (TxStopPoint EVConnected, or PowerPathClosed: the power path opens
         # when the EV leaves, TC_E_37_CS). The charger lost the EV's pilot: the catalogue's cable-unplugged
         # cases want EVCommunicationLost (EVDeparted is the parking bay's).
         if (
             not plugged
             and tx.charging_state != "Idle"
-            and set(self.device.members("TxCtrlr", "TxStopPoint")) & {"EVConnected", "PowerPathClosed"}
+            and stops & {"EVConnected", "PowerPathClosed", "EnergyTransfer"}
         ):
             self._end_tx(e, "EVCommunicationLost", tx.stop_reason or "EVDisconnected")
             self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
@@ -80,9 +107,24 @@ class Transactions(ChargerCore):
             self._tx_event(
                 e, "Updated", "CablePluggedIn", evse=True, meter=self._meter_value(e.id, "Transaction.Begin", begin)
             )
+        elif state != tx.charging_state and tx.charging_state == "Idle" and plugged:
+            # The EV arrives for a transaction begun without it: CablePluggedIn, EVConnected; any further change
+            # is a ChargingStateChanged on the next pass (Part 6 EnergyTransferStarted part 1, TC_C_13_CS).
+            tx.charging_state = "EVConnected"
+            self._tx_event(e, "Updated", "CablePluggedIn")
+            due = min(due, now)
         elif state != tx.charging_state:
+            if tx.charging_state == "Charging" and state == "SuspendedEV" and "EnergyTransfer" in stops:
+                # TxStopPoint EnergyTransfer: the EV ended the energy transfer, so the transaction ends
+                # (E06.FR.07; TC_E_22_CS's Ended branch: chargingState EVConnected, StoppedByEV).
+                self._end_tx(e, "ChargingStateChanged", "StoppedByEV")
+                e.plug_used = True  # this plug-in had its transaction
+                return due
             tx.charging_state = state
-            self._tx_event(e, "Updated", "ChargingStateChanged")
+            # The EV left while the transaction goes on (a later stop point): the charger lost the EV's
+            # pilot (Reusable State EVDisconnected: EVCommunicationLost, chargingState Idle).
+            lost = state == "Idle" and not plugged
+            self._tx_event(e, "Updated", "EVCommunicationLost" if lost else "ChargingStateChanged")
         if e.applied_limit != e.reported_limit and e.offering:
             significance = float(self.device.value("SmartChargingCtrlr", "LimitChangeSignificance"))
             if (
@@ -117,16 +159,21 @@ class Transactions(ChargerCore):
             return "SuspendedEVSE"
         return "Charging" if ev_state in DRAWING_STATES else "SuspendedEV"
 
-    def _start_tx(self, e: EvseState, now: float, plugged: bool) -> None:
+    def _start_tx(
+        self, e: EvseState, now: float, plugged: bool, *, state: str | None = None, trigger: str | None = None
+    ) -> None:
         auth, e.auth = e.auth, None
-        tx = TxState(id=str(uuid.uuid4()), evse=e.id, started_wall=self.clock.wall(now))
+        tx = TxState(id=str(uuid.uuid4()), evse=e.id, started_wall=self.clock.wall(now),
+                     begin_wh=self.physics.energy_wh(e.id))
         e.tx = tx
         e.plug_used = plugged
+        e.bay_used = e.bay_seen = self.physics.snapshot(e.id).bay_occupied
         e.authorized = auth is not None
         e.deauthorized = False
         e.reported_limit = None
         if auth is not None:
             tx.id_token, tx.remote_start_id = auth.id_token, auth.remote_start_id
+            tx.group_id = auth.group_id
             # A profile of a remote start is stored only while smart charging is enabled (K01, K05).
             if auth.profile is not None and self.device.bool("SmartChargingCtrlr", "Enabled"):
                 with contextlib.suppress(ProfileRejected):
@@ -134,9 +181,18 @@ class Transactions(ChargerCore):
                     self.profiles.add(profile, {e.id: tx.id})
         # The first event after a RequestStartTransaction says RemoteStart, whichever came first, the EV or
         # the request (Part 6's general tool rules; TC_F_01_CS .. TC_F_03_CS).
-        trigger = "RemoteStart" if auth is not None and auth.remote_start_id is not None else "CablePluggedIn"
-        tx.charging_state = "EVConnected" if plugged else "Idle"
+        # A local authorization is the trigger when it came last (the EV was there, or need not be: TxStartPoint
+        # Authorized); else the plug-in is (E02, E03), unless the start point names its own trigger.
+        if auth is not None and auth.remote_start_id is not None:
+            trigger = "RemoteStart"
+        elif trigger is None and auth is not None and (auth.ev_was_plugged or not plugged):
+            trigger = "Authorized"
+        elif trigger is None:
+            trigger = "CablePluggedIn"
+        tx.charging_state = state or ("EVConnected" if plugged else "Idle")
         tx.evse_pending = auth is not None and auth.unbound and not plugged
+        if auth is not None and not plugged:  # begun by the authorization (TxStartPoint Authorized)
+            tx.connect_deadline_t = auth.expires_t
         self._tx_event(
             e,
             "Started",
@@ -156,7 +212,9 @@ class Transactions(ChargerCore):
             # Phantom energy lands right after the start reading, so it shows inside the transaction.
             self.physics.add_meter_offset(e.id, self.faults.meter_offset_wh)
 
-    def _end_tx(self, e: EvseState, trigger: str, reason: str, *, send: bool = True) -> None:
+    def _end_tx(
+        self, e: EvseState, trigger: str, reason: str, *, send: bool = True, id_token: dict[str, Any] | None = None
+    ) -> None:
         tx = e.tx
         if tx is None:
             return
@@ -169,6 +227,7 @@ class Transactions(ChargerCore):
                 "Ended",
                 trigger,
                 stopped_reason=reason,
+                id_token=id_token,
                 meter=self._meter_value(
                     e.id, "Transaction.End", self.device.members("SampledDataCtrlr", "TxEndedMeasurands")
                 ),

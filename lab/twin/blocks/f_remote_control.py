@@ -121,9 +121,23 @@ class RemoteControl(ChargerCore):
         return res.UnlockConnector(status="Unlocked")
 
     def on_trigger_message(self, requested: str, evse: dict[str, Any] | None) -> res.TriggerMessage:
-        evse_ids = [evse["id"]] if evse and evse.get("id") else list(self.evses)
-        if any(n not in self.evses for n in evse_ids):
-            return res.TriggerMessage(status="Rejected")
+        """F06: the response first, then the requested message (the outbox sends it after the reply). An
+        EVSE is looked at only by the messages it concerns (F06.FR.03: ignored by the others); without one,
+        those are sent for every EVSE (F06.FR.11). Messages the twin cannot send are NotImplemented
+        (F06.FR.08)."""
+        per_evse = requested in ("MeterValues", "TransactionEvent", "StatusNotification")
+        evse_id = evse.get("id") if evse and per_evse else None
+        connector_id = evse.get("connector_id") if evse and per_evse else None
+        if evse_id is not None and (evse_id not in self.evses or connector_id not in (None, 1)):
+            return res.TriggerMessage(
+                status="Rejected",
+                status_info={
+                    "reason_code": "UnknownEvse",
+                    "additional_info": f"EVSE {evse_id} connector {connector_id} does not exist; this station "
+                    f"has EVSEs 1..{len(self.evses)} with connector 1 each",
+                },
+            )
+        evse_ids = [evse_id] if evse_id else list(self.evses)
         if requested == "Heartbeat":
             self._send(call.Heartbeat())
         elif requested == "StatusNotification":
@@ -133,17 +147,26 @@ class RemoteControl(ChargerCore):
                     call.StatusNotification(timestamp=self._ts(), connector_status=status, evse_id=n, connector_id=1)
                 )
         elif requested == "MeterValues":
-            measurands = self.device.members("AlignedDataCtrlr", "Measurands")
+            # F06.FR.06: the AlignedDataCtrlr measurands (the register when none is configured: a MeterValues
+            # holds at least one sampled value).
+            measurands = self.device.members("AlignedDataCtrlr", "Measurands") or ["Energy.Active.Import.Register"]
             for n in evse_ids:
                 self._send(call.MeterValues(evse_id=n, meter_value=[self._meter_value(n, "Trigger", measurands)]))
         elif requested == "TransactionEvent":
+            # F06.FR.07: an Updated event, triggerReason Trigger, of each transaction; it names its EVSE so
+            # that the events of a trigger for every EVSE can be told apart (TC_F_14_CS).
             for n in evse_ids:
                 e = self.evses[n]
                 if e.tx is not None:
-                    measurands = self.device.members("SampledDataCtrlr", "TxUpdatedMeasurands")
-                    self._tx_event(e, "Updated", "Trigger", meter=self._meter_value(n, "Trigger", measurands))
+                    measurands = self.device.members("SampledDataCtrlr", "TxUpdatedMeasurands") or [
+                        "Energy.Active.Import.Register"
+                    ]
+                    meter = self._meter_value(n, "Trigger", measurands)
+                    self._tx_event(e, "Updated", "Trigger", evse=True, meter=meter)
         elif requested == "FirmwareStatusNotification":
-            self._send(call.FirmwareStatusNotification(status="Idle"))
+            self._trigger_firmware_status()
+        elif requested == "LogStatusNotification":
+            self._trigger_log_status()
         elif requested == "BootNotification":
             if self.online:
                 return res.TriggerMessage(status="Rejected")  # already accepted (F06.FR.17)

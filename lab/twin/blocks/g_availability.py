@@ -56,7 +56,9 @@ class Availability(ChargerCore):
         """StatusNotification when the connector's status changed (G01): from the pilot, Unavailable when
         the EVSE is inoperative and idle; AvailabilityState follows."""
         # Connector status from the pilot (status_stuck: never leaves Available).
-        status = "Occupied" if snap.plugged and not self.faults.status_stuck else "Available"
+        # A cable left in the socket after the EV side disconnected still occupies the connector.
+        occupied = snap.plugged or snap.cable_in_socket
+        status = "Occupied" if occupied and not self.faults.status_stuck else "Available"
         if snap.pilot_state == "F":
             status = "Faulted"
         elif not e.operative and e.tx is None:

@@ -1,8 +1,15 @@
 """OCPP 2.0.1 block L, firmware management: UpdateFirmware and the FirmwareStatusNotification sequence
-(L01), installing only when no transaction runs, then rebooting."""
+(L01), installing only when no transaction runs, then rebooting; and the other file transfer the charger
+makes, the log upload of GetLog (N01), with its LogStatusNotification sequence.
+
+Neither transfer moves bytes: the twin plays their timing. What a TriggerMessage reports (F06) is the
+transfer's state at that moment: the status last sent and its requestId while a transfer runs, Idle when
+none does (F06.FR.14/15/16, L01.FR.25/26).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -20,37 +27,101 @@ from lab.twin.smart_charging import ProfileRejected, parse_time
 
 log = logging.getLogger("lab.twin.charger")
 
+# Bench seconds a firmware download and a log upload take: long enough for a CSMS to ask about a transfer
+# in progress (TriggerMessage while Downloading / Uploading: TC_F_19_CS, TC_F_16_CS), short beside a spec.
+DOWNLOAD_S = 60.0
+UPLOAD_S = 60.0
+
 
 class Firmware(ChargerCore):
+    # The transfer in progress as (status last sent, requestId); None: idle. Class defaults, so the
+    # charger's __init__ need not know them.
+    _firmware_state: tuple[str, int] | None = None
+    _log_state: tuple[str, int] | None = None
+    _log_task: asyncio.Task[None] | None = None
+
     def on_update_firmware(self, request_id: int, firmware: dict[str, Any]) -> res.UpdateFirmware:
         assert self._loop is not None
         self._loop.create_task(self._firmware_update(request_id, firmware))
         return res.UpdateFirmware(status="Accepted")
 
-    async def _firmware_update(self, request_id: int, firmware: dict[str, Any]) -> None:
-        def status(name: str) -> Any:
-            return call.FirmwareStatusNotification(status=name, request_id=request_id)
+    def _firmware_status(self, name: str, request_id: int) -> Any:
+        """A FirmwareStatusNotification of the update `request_id`; the state a trigger reports."""
+        self._firmware_state = (name, request_id)
+        return call.FirmwareStatusNotification(status=name, request_id=request_id)
 
+    async def _firmware_update(self, request_id: int, firmware: dict[str, Any]) -> None:
+        try:
+            await self._firmware_steps(request_id, firmware)
+        finally:  # over, failed or cut short (power lost): a trigger reports Idle again
+            if self._firmware_state is not None and self._firmware_state[1] == request_id:
+                self._firmware_state = None
+
+    async def _firmware_steps(self, request_id: int, firmware: dict[str, Any]) -> None:
         retrieve = firmware.get("retrieve_date_time")
         if retrieve:
             with contextlib.suppress(ProfileRejected):
                 when = parse_time(retrieve)
                 if when is not None:
                     await self.clock.asleep((when - self.clock.wall()).total_seconds())
-        for name in ("Downloading", "Downloaded"):
-            self._send(status(name))
-            await self.clock.asleep(FIRMWARE_STEP_S)
+        self._send(self._firmware_status("Downloading", request_id))
+        await self.clock.asleep(DOWNLOAD_S)
+        self._send(self._firmware_status("Downloaded", request_id))
+        await self.clock.asleep(FIRMWARE_STEP_S)
         if firmware.get("signature"):
-            self._send(status("SignatureVerified"))
+            self._send(self._firmware_status("SignatureVerified", request_id))
             await self.clock.asleep(FIRMWARE_STEP_S)
         while any(e.tx is not None for e in self.evses.values()):
             await self.clock.asleep(POLL_S)  # install only when idle
-        self._send(status("Installing"))
+        self._send(self._firmware_status("Installing", request_id))
         await self.clock.asleep(FIRMWARE_STEP_S)
-        self._send(status("InstallRebooting"))
+        self._send(self._firmware_status("InstallRebooting", request_id))
         version = re.search(r"(\d+\.\d+(?:\.\d+)*)", str(firmware.get("location", "")))
         if version and not self.faults.firmware_version:
             self.firmware = version.group(1)
             self.device.put("Controller", "FirmwareVersion", self.firmware)
-        self._after_boot.append(status("Installed"))
+        # Installed is the update's last status: after it a trigger reports Idle (L01.FR.25).
+        self._after_boot.append(call.FirmwareStatusNotification(status="Installed", request_id=request_id))
+        self._firmware_state = None
         await self._reboot("FirmwareUpdate", "Reboot")
+
+    def _trigger_firmware_status(self) -> None:
+        """F06.FR.16, L01.FR.25/26: Idle when no update runs, else the update's status and requestId."""
+        if self._firmware_state is None:
+            self._send(call.FirmwareStatusNotification(status="Idle"))
+        else:
+            name, request_id = self._firmware_state
+            self._send(call.FirmwareStatusNotification(status=name, request_id=request_id))
+
+    def on_get_log(self, log_type: str, request_id: int, remote_location: str) -> res.GetLog:
+        """N01: Accepted and the upload starts; a GetLog during an upload cancels that one: the answer is
+        AcceptedCanceled and the old upload's last status too (UploadLogStatusEnumType)."""
+        assert self._loop is not None
+        canceled = self._log_task is not None and not self._log_task.done()
+        if canceled and self._log_task is not None:
+            self._log_task.cancel()
+            if self._log_state is not None:
+                self._send(call.LogStatusNotification(status="AcceptedCanceled", request_id=self._log_state[1]))
+                self._log_state = None
+        self._log_task = self._loop.create_task(self._log_upload(request_id))
+        log.info("log upload %s (%s) to %s: played, nothing is sent", request_id, log_type, remote_location)
+        filename = f"{self.station.id}-{log_type}-{request_id}.log"
+        return res.GetLog(status="AcceptedCanceled" if canceled else "Accepted", filename=filename)
+
+    async def _log_upload(self, request_id: int) -> None:
+        try:
+            self._log_state = ("Uploading", request_id)
+            self._send(call.LogStatusNotification(status="Uploading", request_id=request_id))
+            await self.clock.asleep(UPLOAD_S)
+            self._send(call.LogStatusNotification(status="Uploaded", request_id=request_id))
+        finally:
+            if self._log_state is not None and self._log_state[1] == request_id:
+                self._log_state = None
+
+    def _trigger_log_status(self) -> None:
+        """F06.FR.14/15: Uploading with the GetLog's requestId while an upload runs, else Idle."""
+        if self._log_state is None:
+            self._send(call.LogStatusNotification(status="Idle"))
+        else:
+            name, request_id = self._log_state
+            self._send(call.LogStatusNotification(status=name, request_id=request_id))

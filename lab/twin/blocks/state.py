@@ -11,8 +11,10 @@ POLL_S = 1.0  # bench seconds between looks at the EVs when nothing is due soone
 REBOOT_S = 10.0  # bench seconds a reboot keeps the charger off the air
 FIRMWARE_STEP_S = 5.0  # bench seconds between firmware-update status steps
 REPORT_CHUNK = 20  # device-model entries per NotifyReport
-START_POINTS_PLUG = {"EVConnected", "ParkingBayOccupancy"}
+START_POINTS_PLUG = {"EVConnected"}
 START_POINTS_AUTH = {"Authorized"}
+# Start points reached before energy flows: with any of them configured, EnergyTransfer adds nothing.
+START_POINTS_EARLY = {"ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed"}
 
 
 @dataclass
@@ -22,6 +24,10 @@ class TxState:
     started_wall: Any  # datetime
     id_token: dict[str, Any] | None = None
     remote_start_id: int | None = None
+    group_id: dict[str, Any] | None = None  # the idToken's groupIdToken (C09: a token of the group may stop it)
+    begin_wh: float = 0.0  # true energy on the EVSE when the transaction began (MaxEnergyOnInvalidId counts from it)
+    energy_cap_wh: float | None = None  # deauthorized with MaxEnergyOnInvalidId > 0: energy stops at this reading
+    connect_deadline_t: float = math.inf  # started by an authorization alone: the EV must come by then (E03.FR.05)
     seq: int = 0
     updated_sent: int = 0
     charging_state: str = "EVConnected"
@@ -43,6 +49,7 @@ class AuthState:
     ev_was_plugged: bool = False  # the EV was already there when the authorization came
     authorizing: bool = False  # AuthorizeRemoteStart: waiting for the CSMS's AuthorizeResponse
     unbound: bool = False  # RequestStartTransaction named no EVSE (the twin reserved the first free one)
+    group_id: dict[str, Any] | None = None  # the idToken's groupIdToken, once known
 
 
 @dataclass
@@ -60,7 +67,10 @@ class EvseState:
     offering: bool = False
     energized: bool = False
     plug_used: bool = False  # this plug-in already had its transaction; a new one needs a new plug-in
+    bay_used: bool = False  # this stay in the parking bay already had its transaction
+    bay_seen: bool = False  # the transaction in progress has seen the bay occupied (its stop point can fire)
     operative: bool = True  # ChangeAvailability; an inoperative EVSE finishes its transaction, then is Unavailable
+    reset_pending: bool = False  # a Reset OnIdle of this EVSE alone, waiting for its transaction to end (B12)
 
 
 @dataclass
