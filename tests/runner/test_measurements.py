@@ -216,7 +216,8 @@ def test_a_verdict_no_judgement_recorded_gets_its_own_record() -> None:
     assert (m.kind, m.verdict, m.line) == ("scenario", "failed", run.plan.source.line)
     unrecorded(run, failure)  # already recorded: not twice
     assert len(run.measurements) == 1
-    unrecorded(run, NotSupportedByCharger("no LocalAuthListCtrlr"))  # a skip is no verdict on a criterion
+    # a skip is no verdict on a criterion
+    unrecorded(run, NotSupportedByCharger("LocalAuthListCtrlr", "not in the device model"))
     unrecorded(run, RuntimeError("the bench lost its loop"))
     assert [(m.kind, m.verdict, m.message) for m in run.measurements[1:]] == [
         ("scenario", "broken", "the bench lost its loop")]
