@@ -47,6 +47,8 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     if runs.discard_if_unused(folder):  # a usage error or nothing selected: no run to keep
         return code
     print(f"\nRun folder: {folder.resolve()} (also {out / runs.LATEST})")
+    if (folder / "verdicts.json").exists():  # runner/verdicts.py
+        print(f"Verdicts and measurements: {(folder / 'verdicts.json').resolve()}")
     if args.html:
         report = generate_html(alluredir, Path(args.html), name=report_name(folder))
         if report is None:

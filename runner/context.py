@@ -14,6 +14,7 @@ from instruments.clock import Clock
 from runner.bench_session import BenchSession, Station
 from runner.csms.harness import CsmsHarness
 from runner.errors import BenchError
+from runner.measurements import Measurement
 from runner.recorder import Recorder
 from runner.restore import Changes
 
@@ -37,11 +38,14 @@ class ScenarioRun:
     last_action_t: float = 0.0
     trials: list[bool] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # time-to-comply and other measured figures
+    measurements: list[Measurement] = field(default_factory=list)  # one per judged expectation (runner.judge)
     changes: Changes = field(default_factory=Changes)  # variables, availability, profiles it changed
     remembered: dict[str, Any] = field(default_factory=dict)  # `remember … as "name"` (runner.judge.remember)
     action: Any = None  # the plan.Action being run (a step names itself in what it records)
     # Wraps each step (the pytest plugin makes it an Allure step); a no-op by default.
     step_context: Callable[[Any], AbstractContextManager[None]] = lambda _step: contextlib.nullcontext()
+    # Shows each record where the step is shown (the plugin attaches it to the Allure step); a no-op by default.
+    on_measured: Callable[[Measurement], None] = lambda _m: None
 
     @property
     def clock(self) -> Clock:
@@ -68,3 +72,30 @@ class ScenarioRun:
     def note(self, text: str) -> None:
         self.notes.append(text)
         self.recorder.event("note", text=text)
+
+    def measured(self, m: Measurement) -> None:
+        """Keep a judged expectation's record: in the events file at once, and in the evidence folder's
+        measurements.json, rewritten each time (a killed run keeps every record made before it)."""
+        from runner import measurements
+
+        self.measurements.append(m)
+        self.recorder.event("measurement", line=m.line, verdict=m.verdict, criterion=m.criterion,
+                            observed=m.observed.text if m.observed else None,
+                            limit="; ".join(f"{lim.op} {lim.text}" for lim in m.limits) or None,
+                            margin=m.margin.value if m.margin else None, message=m.message)
+        if m.verdict != "passed":  # the measured figures hold the failing result too
+            self.notes.append(f"line {m.line}: {m.verdict}: {m.message}")
+        directory = self.recorder.directory
+        if directory is not None:
+            measurements.write(directory, self.measurements)
+        with contextlib.suppress(Exception):  # a report's convenience; the files above are the evidence
+            self.on_measured(m)
+
+    def judging(self, provisional: Measurement) -> None:
+        """An expectation is being judged: on disk it stands as `provisional` (broken, "did not finish")
+        until :meth:`measured` replaces it, so a run killed during a 10-minute hold still names the hold."""
+        from runner import measurements
+
+        directory = self.recorder.directory
+        if directory is not None:
+            measurements.write(directory, [*self.measurements, provisional])

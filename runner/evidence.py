@@ -18,7 +18,7 @@ from typing import Any
 import allure
 
 from dsl.plan import ScenarioPlan, SpecPlan, Step
-from runner import octt, redact
+from runner import measurements, octt, redact
 from runner.context import ScenarioRun
 from runner.recorder import Recorder
 
@@ -65,6 +65,12 @@ def allure_step(step: Step) -> Iterator[None]:
             raise
 
 
+def attach_measurement(m: measurements.Measurement) -> None:
+    """A record on the Allure step it was judged in (the step is still open): its figures in one line each."""
+    allure.attach(redact.text(measurements.describe(m)), name=f"measurement: {m.verdict}",
+                  attachment_type=allure.attachment_type.TEXT)
+
+
 def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan | None) -> None:
     d = recorder.directory
     if d is None:
@@ -73,6 +79,8 @@ def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan 
         (d / "spec.txt").write_text(redact.text(spec.excerpt), encoding="utf-8")
     if run is not None:
         (d / "notes.txt").write_text(redact.text("\n".join(run.notes) + "\n"), encoding="utf-8")
+        # (written at every judgement; an empty list when nothing was judged: its absence never needs reading)
+        measurements.write(d, run.measurements)
         with contextlib.suppress(Exception):  # a plot is a convenience; the CSV is the evidence
             plot(run, d / "signals.png")
     kinds = {
@@ -82,6 +90,8 @@ def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan 
         "signals.png": ("signals against bounds", allure.attachment_type.PNG, None),
         "spec.txt": ("spec excerpt", allure.attachment_type.TEXT, None),
         "notes.txt": ("measured figures", allure.attachment_type.TEXT, None),
+        measurements.TABLE: ("measurements", allure.attachment_type.CSV, None),
+        measurements.FILE: ("measurements (JSON)", allure.attachment_type.JSON, None),
     }
     for name, (title, kind, ext) in kinds.items():
         path = d / name

@@ -16,7 +16,7 @@ from runner import restore, units
 from runner.bench_session import BenchSession
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, ExpectationFailed
-from runner.judge import JUDGES
+from runner.judge import JUDGES, step_failed, strict_protocol_record, unrecorded
 from runner.steps import run_action
 
 
@@ -29,10 +29,15 @@ def run_steps(run: ScenarioRun, steps: Iterable[Step]) -> None:
 
 
 def run_step(run: ScenarioRun, s: Step) -> None:
-    if isinstance(s, Action):
-        run_action(run, s)
-    elif isinstance(s, Measure):
-        measure(run, s)
+    if isinstance(s, Action | Measure):
+        try:
+            if isinstance(s, Action):
+                run_action(run, s)
+            else:
+                measure(run, s)
+        except (ExpectationFailed, BenchError) as e:
+            step_failed(run, s, e)  # the verdict's line goes into the measurements too
+            raise
     elif isinstance(s, Repeat):
         repeat(run, s)
     else:
@@ -219,6 +224,7 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
     if failure is None and station.broken:  # a sampler fault after the last check: the record has a gap
         failure = BenchError(plan.source, f"the bench failed while recording: {station.broken[0]}")
     if failure is not None:
+        unrecorded(run, failure)  # the verdict's own record, if no judgement made it
         raise failure
     protocol_findings(run)
     return run
@@ -230,8 +236,12 @@ def protocol_findings(run: ScenarioRun) -> None:
     if not run.session.config.csms.strict_schema:
         return
     errors = [f for f in run.recorder.findings() if f.severity == "error" and f.station in (None, run.station.id)]
+    failure = None
     if errors:
         shown = "; ".join(f"{units.show_t(f.t - run.recorder.t_begin)}: {f.message}" for f in errors[:3])
         more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
-        raise ExpectationFailed(run.plan.source, f"the charger broke the OCPP 2.0.1 protocol {len(errors)} time(s) "
-                                                 f"(strict mode): {shown}{more}")
+        failure = ExpectationFailed(run.plan.source, f"the charger broke the OCPP 2.0.1 protocol {len(errors)} "
+                                                     f"time(s) (strict mode): {shown}{more}")
+    strict_protocol_record(run, len(errors), failure)
+    if failure is not None:
+        raise failure

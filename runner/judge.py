@@ -12,9 +12,10 @@ breaks the expectation; it never lets a stale value pass (or fail) it.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,11 +42,87 @@ from dsl.plan import (
 from runner import units
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
-from runner.errors import BenchError, ExpectationFailed
+from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
+from runner.measurements import Draft, Limit, Reading, Timing, margin, quantity_limit, reading, unit_of, worst
 from runner.recorder import Frame, parse_frame
 from runner.signals import Coverage, coverage, covers, held_from, holds, is_sampled, over_window, settling
 
 POLL_REAL_S = 0.02
+
+
+# ---- measurements: every judgement leaves a record ----------------------------------------------------
+
+
+def measured(kind: str) -> Callable[[Callable[[ScenarioRun, Any, Draft], None]],
+                                    Callable[[ScenarioRun, Any], None]]:
+    """Make a judge that fills a :class:`~runner.measurements.Draft` into one that records it: the
+    frozen :class:`~runner.measurements.Measurement` goes to :meth:`ScenarioRun.measured` however the
+    judgement ends (passed; failed with what was observed; broken with what was known by then), before
+    the verdict's exception leaves the judge."""
+
+    def deco(fn: Callable[[ScenarioRun, Any, Draft], None]) -> Callable[[ScenarioRun, Any], None]:
+        @functools.wraps(fn)
+        def judge(run: ScenarioRun, e: Any) -> None:
+            m = draft(run, e, kind)
+            run.judging(m.finish("broken", UNFINISHED))  # on disk until the verdict replaces it
+            try:
+                fn(run, e, m)
+            except ExpectationFailed as x:
+                run.measured(m.finish("failed", x.detail))
+                raise
+            except BaseException as x:
+                run.measured(m.finish("broken", _fault(x)))
+                raise
+            run.measured(m.finish("passed", ""))
+
+        return judge
+
+    return deco
+
+
+UNFINISHED = "did not finish: the run stopped while this was being judged; no verdict"
+
+
+def _fault(x: BaseException, doing: str = " while judging") -> str:
+    detail = getattr(x, "detail", None)
+    if isinstance(detail, str):
+        return detail
+    if isinstance(x, KeyboardInterrupt):
+        return f"interrupted ({x or 'KeyboardInterrupt'}){doing}: no verdict"
+    return str(x) or type(x).__name__
+
+
+def draft(run: ScenarioRun, e: Any, kind: str) -> Draft:
+    """An empty record for expectation `e`: where it is (phase, trial) and when the scenario began."""
+    phase, in_repeat = placement((run.plan.setup, run.plan.steps, run.plan.teardown), e)
+    clock = getattr(run.session, "clock", None)
+    return Draft(spec=e.source.file, line=e.source.line, criterion=e.text, kind=kind, t0=run.recorder.t_begin,
+                 wall=getattr(clock, "wall", None), phase=phase, trial=len(run.trials) + 1 if in_repeat else None)
+
+
+def placement(phases: tuple[Sequence[Any], Sequence[Any], Sequence[Any]], step: Any) -> tuple[str, bool]:
+    """The phase (setup, steps, teardown) `step` belongs to, and whether it is inside a `repeat` body."""
+
+    def find(steps: Sequence[Any]) -> bool | None:
+        for s in steps:
+            if s is step:
+                return False
+            body = getattr(s, "body", None)
+            if body and find(body) is not None:
+                return True
+        return None
+
+    for name, steps in zip(("setup", "steps", "teardown"), phases, strict=True):
+        found = find(steps)
+        if found is not None:
+            return name, found
+    return "steps", False
+
+
+def _passed(run: ScenarioRun, m: Draft, text: str) -> None:
+    """A pass's figures in words: in the notes (measured figures) and as the record's message."""
+    m.passed_text = text
+    run.note(f"line {m.line}: {text}")
 
 
 def signal_key(signal: Signal) -> str:
@@ -252,12 +329,14 @@ def no_samples(run: ScenarioRun, signal: Signal, source: Source, when: str) -> B
 # ---- conditions on signals --------------------------------------------------------------------------
 
 
-def expect_now(run: ScenarioRun, e: ExpectNow) -> None:
+@measured("now")
+def expect_now(run: ScenarioRun, e: ExpectNow, m: Draft) -> None:
     """The condition on the latest sample. For a sampled signal that sample must be no older than the max
     gap: the value now, not the last one an instrument gave before it went silent."""
     signal = e.condition.signal
     key = signal_key(signal)
     s = sampling(run, signal)
+    m.on_signal(signal, key, e.condition)
 
     def current() -> tuple[float, Any] | None:
         last = run.recorder.last(key)
@@ -272,12 +351,16 @@ def expect_now(run: ScenarioRun, e: ExpectNow) -> None:
     if last is None:
         raise no_samples(run, signal, e.source, "")
     t, v = last
+    now = run.clock.now()
+    m.window, m.samples = m.span(now, now), 1
+    m.saw(e.condition, t, v)
     if s is not None:
-        now = run.clock.now()
         _covered(run, signal, s, now, now, e.source, "its value now")
     if not holds(e.condition, v):
         raise ExpectationFailed(e.source, f"{e.condition.signal.text} is {units.show(v, e.condition.signal.dimension)}"
                                           f" at {_rel(run, t)}; expected {_bound_text(e.condition)}")
+    _passed(run, m, f"{signal.text} is {units.show(v, signal.dimension)} at {_rel(run, t)} "
+                    f"({_bound_text(e.condition)})")
 
 
 def _judged_until(run: ScenarioRun, key: str, s: Sampling | None, grace: float, end: float) -> float:
@@ -302,7 +385,8 @@ def _first(run: ScenarioRun, key: str, start: float, end: float, verdict: bool,
     return None
 
 
-def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
+@measured("within")
+def expect_within(run: ScenarioRun, e: ExpectWithin, m: Draft) -> None:
     """Passes at the first sample that complies (a stale held value does not); fails only if the whole
     window was sampled and none did."""
     key = signal_key(e.condition.signal)
@@ -310,6 +394,8 @@ def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
     t0 = run.clock.now()
     deadline = t0 + e.duration.value
     grace = _grace(run)
+    m.on_signal(e.condition.signal, key, e.condition)
+    m.window, m.timing = m.span(t0, deadline), Timing("time to comply", None, e.duration.value)
 
     def found() -> Any:
         hit = _first(run, key, t0, _judged_until(run, key, s, grace, deadline), True, e.condition, _max_age(s))
@@ -320,8 +406,11 @@ def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
     _bound_event(run, "within", e.source, e.condition, t0, hit[0] if hit else deadline, t_deadline=deadline,
                  **({"t_complied": hit[0]} if hit else {}))
     if hit:
-        run.note(f"line {e.source.line}: {e.condition} held after {hit[0] - t0:.1f} s "
-                 f"(time to comply; allowed {e.duration.text})")
+        m.saw(e.condition, *hit)
+        m.timing = Timing("time to comply", round(hit[0] - t0, 6), e.duration.value)
+        shown = units.show(hit[1], e.condition.signal.dimension)
+        _passed(run, m, f"{e.condition} held after {hit[0] - t0:.1f} s (time to comply; allowed "
+                        f"{e.duration.text}): {shown} at {_rel(run, hit[0])}")
         return
     if _recorded(run, key):  # a gap (a stale value, then silence, too) is named before anything else
         _covered(run, e.condition.signal, s, t0, deadline, e.source,
@@ -330,6 +419,8 @@ def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
     if not inside:
         raise no_samples(run, e.condition.signal, e.source, f" in the {e.duration.text} window")
     t_last, v_last = inside[-1]
+    m.saw(e.condition, t_last, v_last)
+    m.samples = len(inside)
     raise ExpectationFailed(
         e.source,
         f"{e.condition.signal.text} never {_bound_text(e.condition)} within {e.duration.text} "
@@ -337,7 +428,8 @@ def expect_within(run: ScenarioRun, e: ExpectWithin) -> None:
         f"last observed {units.show(v_last, e.condition.signal.dimension)} at {_rel(run, t_last)}")
 
 
-def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
+@measured("for")
+def expect_for(run: ScenarioRun, e: ExpectFor, m: Draft) -> None:
     """Fails at the first sample that violates the condition; passes only if the hold was sampled
     throughout. A gap in the part of the record already complete (:func:`_complete_until`) ends the
     wait: the hold can no longer pass."""
@@ -347,6 +439,8 @@ def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
     t0 = run.clock.now()
     end = t0 + e.duration.value
     grace = _grace(run)
+    m.on_signal(signal, key, e.condition)
+    m.window = m.span(t0, end)
 
     def gap_so_far() -> Coverage | None:
         until = min(end, _complete_until(run, key, s, grace))
@@ -370,18 +464,25 @@ def expect_for(run: ScenarioRun, e: ExpectFor) -> None:
         raise not_covered(run, signal, s, result, e.source, what, still_open=still_open)
     if isinstance(result, tuple):
         t, v = result
+        m.saw(e.condition, t, v)
         raise ExpectationFailed(
             e.source,
             f"{e.condition.signal.text} = {units.show(v, e.condition.signal.dimension)} at {_rel(run, t)} "
             f"({t - t0:.1f} s into the {e.duration.text} hold) violates {_bound_text(e.condition)}")
     cov = _covered(run, signal, s, t0, end, e.source, what) if _recorded(run, key) else None
-    n = len(held_from(*run.recorder.series(key), t0, end, _max_age(s)))
+    points = held_from(*run.recorder.series(key), t0, end, _max_age(s))
+    n = m.samples = len(points)
     if n == 0:
         raise no_samples(run, signal, e.source, f" during the {e.duration.text} hold")
-    run.note(f"line {e.source.line}: {e.condition} held for {e.duration.text} ({_figures(cov, n)})")
+    w = worst(e.condition, points)
+    if w is not None:
+        m.saw(e.condition, *w)
+    nearest = f"; nearest the bound: {units.show(w[1], signal.dimension)} at {_rel(run, w[0])}" if w else ""
+    _passed(run, m, f"{e.condition} held for {e.duration.text} ({_figures(cov, n)}){nearest}")
 
 
-def expect_settle(run: ScenarioRun, e: ExpectSettle) -> None:
+@measured("settle")
+def expect_settle(run: ScenarioRun, e: ExpectSettle, m: Draft) -> None:
     """`expect within T, then for H: C`: a run of samples on which C holds for H without a break, starting
     no later than T after the previous action (:func:`anchor`). Passes as soon as such a run is recorded;
     fails as soon as none can be (at the deadline C does not hold, or the run that started in time broke)."""
@@ -392,6 +493,8 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle) -> None:
     hold = e.hold.value
     grace = _grace(run)
     s = sampling(run, e.condition.signal)
+    m.on_signal(e.condition.signal, key, e.condition)
+    m.window, m.timing = m.span(t0, deadline + hold), Timing("time to settle", None, e.within.value)
 
     def decided() -> Any:
         ts, vs = run.recorder.series(key)
@@ -415,6 +518,9 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle) -> None:
     if r is None or r.samples == 0 or (r.state == "never" and r.violation is None):
         raise no_samples(run, e.condition.signal, e.source, f" in the {e.within.text} settle window "
                                                             f"({_rel(run, t0)} … {_rel(run, deadline)})")
+    m.samples = r.samples
+    if r.violation is not None and r.state in ("never", "broke"):
+        m.saw(e.condition, *r.violation)
     if r.state == "never":
         assert r.violation is not None
         t, v = r.violation
@@ -428,6 +534,8 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle) -> None:
             f"(the last violation)")
     assert r.start is not None
     settle_s = r.start - t0
+    m.timing = Timing("time to settle", round(settle_s, 6), e.within.value)
+    m.hold = m.span(r.start, r.start + hold)
     _bound_event(run, "settle", e.source, e.condition, t0, r.start + hold, t_deadline=deadline,
                  t_settled=r.start, t_hold_end=r.start + hold)
     run.recorder.event("settled" if r.state == "settled" else "settle_broke", line=e.source.line,
@@ -443,9 +551,15 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle) -> None:
             f"{e.condition.signal.text} settled {_bound_text(e.condition)} {settle_s:.1f} s after the previous "
             f"action (at {_rel(run, r.start)}, allowed {e.within.text}), then broke: "
             f"{units.show(v, dim)} at {_rel(run, t)}, {t - r.start:.1f} s into the {e.hold.text} hold")
-    run.note(f"line {e.source.line}: {e.condition} settled {settle_s:.1f} s after the previous action "
-             f"(time to settle; allowed {e.within.text}) and held for {e.hold.text} "
-             f"({_rel(run, r.start)} … {_rel(run, r.start + hold)}; {_figures(cov, r.samples)})")
+    in_hold = held_from(*run.recorder.series(key), r.start, r.start + hold, _max_age(s))
+    m.samples = len(in_hold)
+    w = worst(e.condition, in_hold)
+    if w is not None:
+        m.saw(e.condition, *w)
+    nearest = f"; nearest the bound: {units.show(w[1], dim)} at {_rel(run, w[0])}" if w else ""
+    _passed(run, m, f"{e.condition} settled {settle_s:.1f} s after the previous action (time to settle; allowed "
+                    f"{e.within.text}) and held for {e.hold.text} ({_rel(run, r.start)} … "
+                    f"{_rel(run, r.start + hold)}; {_figures(cov, r.samples)}){nearest}")
 
 
 # ---- accuracy over windows ----------------------------------------------------------------------------
@@ -472,10 +586,17 @@ def _session_end(run: ScenarioRun, after: float) -> float | None:
     return min(ends) if ends else None
 
 
-def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy) -> None:
+@measured("accuracy")
+def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
+    mk, rk = signal_key(e.measured), signal_key(e.reference)
+    dim = e.measured.dimension
+    m.subject, m.key = e.measured.text, mk
+    tol = e.tolerance
+    m.limits = (Limit("within ±", tol.value * 100 if tol.dimension == "ratio" else tol.value,
+                      "%" if tol.dimension == "ratio" else unit_of(tol.dimension), tol.text),)
     start, end = _window_bounds(run, e.window, e.source)
     m_start, m_end = _window_bounds(run, e.measured_window or e.window, e.source)
-    mk, rk = signal_key(e.measured), signal_key(e.reference)
+    m.window = m.span(start, end)
 
     # Both series must reach past the window end so its boundary can be interpolated; a charger sends its
     # register only every TxUpdatedInterval, so allow a few of those.
@@ -483,31 +604,35 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy) -> None:
         return covers(*run.recorder.series(mk), m_end) and covers(*run.recorder.series(rk), end)
 
     wait_until(run, both_cover, run.clock.now() + 120.0, e.source)
-    m = over_window(mk, *run.recorder.series(mk), m_start, m_end)
-    r = over_window(rk, *run.recorder.series(rk), start, end)
-    for sig, val in ((e.measured, m), (e.reference, r)):
+    mv = over_window(mk, *run.recorder.series(mk), m_start, m_end)
+    rv = over_window(rk, *run.recorder.series(rk), start, end)
+    for sig, val in ((e.measured, mv), (e.reference, rv)):
         if val is None:
             raise BenchError(e.source, f"not enough samples of {sig.text} ({signal_key(sig)}) to span the window "
                                        f"{_rel(run, start)} … {_rel(run, end)}")
-    assert m is not None and r is not None
-    dim = e.measured.dimension
+    assert mv is not None and rv is not None
     over = f' over "{e.window}"' if e.window else ""
-    what = (f"{e.measured.text}{over} = {units.show(m.value, dim)}, "
-            f"{e.reference.text}{over} = {units.show(r.value, dim)}")
+    m.figures = (reading(f"{e.measured.text}{over}", mv.value, dim),
+                 reading(f"{e.reference.text}{over}", rv.value, dim))
+    what = (f"{e.measured.text}{over} = {units.show(mv.value, dim)}, "
+            f"{e.reference.text}{over} = {units.show(rv.value, dim)}")
     span = f"window {_rel(run, start)} … {_rel(run, end)}"
-    if e.tolerance.dimension == "ratio":
-        if r.value == 0:
+    if tol.dimension == "ratio":
+        if rv.value == 0:
             raise BenchError(e.source, f"{what}: the reference is zero, a relative error is undefined ({span})")
-        err = (m.value - r.value) / r.value
-        ok = abs(err) <= e.tolerance.value + 1e-12
-        verdict = f"error {err * 100:+.2f} % (allowed ±{e.tolerance.value * 100:g} %)"
+        err = (mv.value - rv.value) / rv.value
+        ok = abs(err) <= tol.value + 1e-12
+        verdict = f"error {err * 100:+.2f} % (allowed ±{tol.value * 100:g} %)"
+        m.observed = Reading("error", err * 100, "%", f"{err * 100:+.2f} %")
     else:
-        err = m.value - r.value
-        ok = abs(err) <= e.tolerance.value + 1e-12
-        verdict = f"difference {units.show(err, dim)} (allowed ±{units.show(e.tolerance.value, dim)})"
+        err = mv.value - rv.value
+        ok = abs(err) <= tol.value + 1e-12
+        verdict = f"difference {units.show(err, dim)} (allowed ±{units.show(tol.value, dim)})"
+        m.observed = reading("difference", err, dim)
+    m.margin = margin("within ±", m.observed.value, m.limits[0].value, m.limits[0].unit)
     if not ok:
         raise ExpectationFailed(e.source, f"{what}: {verdict}, {span}")
-    run.note(f"line {e.source.line}: {what}: {verdict}, {span}")
+    _passed(run, m, f"{what}: {verdict}, {span}")
 
 
 # ---- OCPP messages -----------------------------------------------------------------------------------
@@ -548,17 +673,25 @@ def _nearest(run: ScenarioRun, frames: list[Frame], patterns: list[tuple[str, An
 
 
 def expect_message(run: ScenarioRun, e: ExpectMessage) -> None:
+    (_expect_count if e.count is not None or e.after is not None else _expect_message)(run, e)
+
+
+@measured("message")
+def _expect_message(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
     """The charger sent a matching message at or after :func:`anchor` (reordering tolerated: any matching
     message since then counts, also one that came before this line was reached), waiting up to `within`
     from this line (no wait without `within`). With `A {…} or B {…}` a message matching either counts;
     with a count or `within D after M`, see :func:`_expect_count`."""
-    if e.count is not None or e.after is not None:
-        _expect_count(run, e)
-        return
     since = anchor(run)
     budget = e.within.value if e.within is not None else 0.0
     deadline = run.clock.now() + budget
+    m.window = m.span(since, deadline)
+    m.subject = _what([(p.action, p.fields) for p in e.patterns])
+    if e.within is not None:
+        m.limits = (quantity_limit("within", e.within),)
+        m.timing = Timing("time to arrive", None, round(deadline - since, 6))
     patterns = _patterns(run, e)
+    m.subject = _what(patterns)
 
     def found() -> Any:
         hits = msg.find_any(run.recorder.frames(station=run.station.id), patterns, since)
@@ -566,9 +699,19 @@ def expect_message(run: ScenarioRun, e: ExpectMessage) -> None:
 
     frame = wait_until(run, found, deadline, e.source)
     if frame:
-        run.note(f"line {e.source.line}: {frame.action} arrived {frame.t - since:.1f} s after the preceding action")
+        took = frame.t - since
+        m.observed = Reading(frame.action or "", round(took, 6), "s",
+                             f"{frame.action} after {took:.1f} s", m.rel(frame.t))
+        m.samples = 1
+        if e.within is not None:
+            # `within` counts from this line, the arrival from the preceding action: what was allowed
+            # since that action is the time to this line's deadline, and the margin the time left before it
+            m.timing = Timing("time to arrive", round(took, 6), round(deadline - since, 6))
+            m.margin = margin("at most", took, deadline - since, "s")
+        _passed(run, m, f"{frame.action} arrived {took:.1f} s after the preceding action")
         return
     frames = run.recorder.frames(station=run.station.id, since=since)
+    m.samples = 0
     detail = _nearest(run, frames, patterns, since)
     earlier = msg.find_any(run.recorder.frames(station=run.station.id), patterns)
     if earlier and earlier[0].t < since:
@@ -579,7 +722,8 @@ def expect_message(run: ScenarioRun, e: ExpectMessage) -> None:
                                       f"(looking since the preceding action at {_rel(run, since)}): {detail}")
 
 
-def _expect_count(run: ScenarioRun, e: ExpectMessage) -> None:
+@measured("count")
+def _expect_count(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
     """`charger sends exactly|at least|at most N …` and `… within D after M`: the messages matching the
     patterns are counted in a window: from the preceding action (:func:`anchor`) to the end of `within`
     (to now without), or, with `after`, from the first M since the preceding action for D. `at least`
@@ -590,6 +734,9 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage) -> None:
     window = f"within {e.within.text}" if e.within is not None else "by now"
     patterns = _patterns(run, e)
     count = e.count or MessageCount("at least", 1)
+    m.subject = _what(patterns)
+    m.limits = (Limit(count.kind, count.n, "messages", str(count)),)
+    m.window = m.span(since, deadline)
 
     def frames() -> list[Frame]:
         return run.recorder.frames(station=run.station.id)
@@ -607,6 +754,7 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage) -> None:
                                               f"preceding action at {_rel(run, since)}), so {_what(patterns)} "
                                               f"could not be timed from it: {_nearest(run, frames(), ref, since)}")
         start, end = y.t, y.t + e.after.within.value
+        m.window = m.span(start, end)
         span = (f"within {e.after.within.text} after {_what(ref)} (at {_rel(run, y.t)}; "
                 f"{_rel(run, start)} … {_rel(run, end)})")
     else:
@@ -623,9 +771,11 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage) -> None:
 
     verdict, hits = wait_until(run, decided, end, e.source) or ("over", [])
     what = _what(patterns)
+    m.observed = Reading(what, len(hits), "messages", str(len(hits)), m.rel(hits[0].t) if hits else None)
+    m.margin, m.samples = margin(count.kind, len(hits), count.n, "messages"), len(hits)
     if count.allows(len(hits)) and verdict != "too many":
         timing = f", the first {hits[0].t - start:.1f} s after the window began" if hits else ""
-        run.note(f"line {e.source.line}: {len(hits)} {what} {span}{timing}; expected {count}")
+        _passed(run, m, f"{len(hits)} {what} {span}{timing}; expected {count}")
         return
     seen = ", ".join(f"{f.action} at {_rel(run, f.t)}" for f in hits[:5]) + (" …" if len(hits) > 5 else "")
     if hits:
@@ -643,7 +793,8 @@ def _json(value: Any) -> str:
     return value if value == msg.MISSING else json.dumps(value, default=str)
 
 
-def remember(run: ScenarioRun, e: Remember) -> None:
+@measured("remember")
+def remember(run: ScenarioRun, e: Remember, m: Draft) -> None:
     """Keep a field of the first or last matching message of this scenario so far for `remembered "name"`.
     No such message, or one without the field, is the charger's failure: the spec relies on it."""
     pattern = [(e.message.action, _bind(run, e.message.fields, e.source))]
@@ -651,6 +802,7 @@ def remember(run: ScenarioRun, e: Remember) -> None:
     frames = run.recorder.frames(station=run.station.id)
     hits = msg.find_any(frames, pattern, t0)
     path = ".".join(e.path)
+    m.subject, m.window = f"{path} of the {e.which} {_what(pattern)}", m.span(t0, run.clock.now())
     if not hits:
         raise ExpectationFailed(e.source, f"nothing to remember as \"{e.name}\": no {_what(pattern)} arrived in this "
                                           f"scenario (by {_rel(run, run.clock.now())}): "
@@ -661,13 +813,18 @@ def remember(run: ScenarioRun, e: Remember) -> None:
         raise ExpectationFailed(e.source, f"the {e.which} {_what(pattern)} (at {_rel(run, f.t)}) has no {path} "
                                           f"to remember as \"{e.name}\": {f.raw[:300]}")
     run.remembered[e.name] = value
-    run.note(f"line {e.source.line}: remembered {path} = {_json(value)} of the {e.which} {e.message.action} "
-             f"(at {_rel(run, f.t)}) as \"{e.name}\"")
+    m.observed = Reading(path, value if isinstance(value, str | int | float | bool) else _json(value), "",
+                         _json(value), m.rel(f.t))
+    _passed(run, m, f"remembered {path} = {_json(value)} of the {e.which} {e.message.action} "
+                    f"(at {_rel(run, f.t)}) as \"{e.name}\"")
 
 
-def expect_no_message(run: ScenarioRun, e: ExpectNoMessage) -> None:
+@measured("no message")
+def expect_no_message(run: ScenarioRun, e: ExpectNoMessage, m: Draft) -> None:
     start = run.clock.now()
     end = start + e.duration.value
+    m.subject, m.window = _what([(e.action, e.fields)]), m.span(start, end)
+    m.limits = (Limit("==", 0, "messages", f"0 for {e.duration.text}"),)
     fields = _bind(run, e.fields, e.source)
 
     def bad() -> Any:
@@ -677,22 +834,33 @@ def expect_no_message(run: ScenarioRun, e: ExpectNoMessage) -> None:
         return bad() or (run.clock.now() >= end)
 
     wait_until(run, finished, end, e.source)
-    offenders = bad()
+    offenders = bad() or []
+    m.observed = Reading(e.action, len(offenders), "messages", str(len(offenders)),
+                         m.rel(offenders[0].t) if offenders else None)
+    m.samples = len(offenders)
     if offenders:
         f = offenders[0]
         raise ExpectationFailed(e.source, f"charger sent {e.action} at {_rel(run, f.t)}, during the "
                                           f"{e.duration.text} in which it must not: {f.raw[:300]}")
+    _passed(run, m, f"no {e.action} for {e.duration.text} ({_rel(run, start)} … {_rel(run, end)})")
 
 
-def expect_reply(run: ScenarioRun, e: ExpectReply) -> None:
+@measured("reply")
+def expect_reply(run: ScenarioRun, e: ExpectReply, m: Draft) -> None:
     out = run.last_outcome
     if out is None:
         raise BenchError(e.source, "no `csms sends` step precedes this expectation: there is no reply to judge")
+    m.subject = f"response to {out.action}"
+    got = f"CALLERROR {out.error_code}" if out.error_code else json.dumps(out.response, default=str)
+    m.observed = Reading(f"response to {out.action}", got, "", got[:300])
     if e.error is not None:
+        m.limits = (Limit("is", f"CALLERROR {e.error}", "", f"CALLERROR {e.error}"),)
         if out.error_code != e.error:
             got = f"CALLERROR {out.error_code}" if out.error_code else f"a result {out.response}"
             raise ExpectationFailed(e.source, f"expected CALLERROR {e.error} to {out.action}, got {got}")
+        _passed(run, m, f"{out.action} answered with CALLERROR {e.error}")
         return
+    m.limits = (Limit("matches", show(e.fields), "", show(e.fields)),)
     fields = _bind(run, e.fields, e.source)
     if out.error_code is not None:
         raise ExpectationFailed(e.source, f"charger answered {out.action} with CALLERROR {out.error_code} "
@@ -702,6 +870,7 @@ def expect_reply(run: ScenarioRun, e: ExpectReply) -> None:
                          for path, want, got in msg.differences(out.response, fields))
         raise ExpectationFailed(e.source, f"charger's {out.action} response {out.response} does not match "
                                           f"{show(fields)} ({diff})")
+    _passed(run, m, f"charger's {out.action} response matches {show(fields)}")
 
 
 def _problems(problems: list[Any]) -> str:
@@ -721,18 +890,28 @@ def _scenario_frames(run: ScenarioRun) -> list[Frame]:
 _PERIODIC: dict[str, dict[str, Any]] = {"TransactionEvent": {"triggerReason": "MeterValuePeriodic"}}
 
 
-def expect_interval(run: ScenarioRun, e: ExpectInterval) -> None:
+@measured("interval")
+def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
+    m.subject = _what([(e.action, e.fields)])
+    m.limits = (Limit("every", e.every.value, "s", f"{e.every.text} ± {e.tolerance.text}"),)
     start, end = _window_bounds(run, e.window, e.source)
+    m.window = m.span(start, end)
     t0 = run.recorder.t_begin
     # the spec's filter narrows (or overrides) the default
     fields = {**_PERIODIC.get(e.action, {}), **_bind(run, e.fields, e.source)}
     problems = msg.intervals(_scenario_frames(run), e.action, e.every.value, e.tolerance.value,
                              start - t0, end - t0, fields=fields)
+    _violations(m, problems)
     if problems:
         raise ExpectationFailed(e.source, _problems(problems))
+    _passed(run, m, f"{e.action} every {e.every.text} ± {e.tolerance.text} ({_rel(run, start)} … {_rel(run, end)})")
 
 
-def expect_rule(run: ScenarioRun, e: ExpectRule) -> None:
+@measured("rule")
+def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
+    m.subject = e.rule.replace("_", " ") + (f" of {e.action}" if e.action else "")
+    m.limits = (Limit("==", 0, "violations", "0"),)
+    m.window = m.span(run.recorder.t_begin, run.clock.now())
     frames = _scenario_frames(run)
     if e.action is not None:  # `expect every <Action>: …` judges that action's frames only
         frames = [f for f in frames if f.action == e.action]
@@ -755,8 +934,15 @@ def expect_rule(run: ScenarioRun, e: ExpectRule) -> None:
                     and _selected_finding(f.raw, e, bound)]
     else:
         raise BenchError(e.source, f"rule {e.rule!r} has no judge in this version of chargespec")
+    _violations(m, problems)
     if problems:
         raise ExpectationFailed(e.source, _problems(problems))
+    _passed(run, m, f"{m.subject}: no violation in {len(frames)} frame(s)")
+
+
+def _violations(m: Draft, problems: Sequence[Any]) -> None:
+    m.observed = Reading("violations", len(problems), "violations", str(len(problems)))
+    m.margin = margin("at most", len(problems), 0, "violations")
 
 
 def _selected_finding(raw: str | None, e: ExpectRule, fields: dict[str, Any]) -> bool:
@@ -772,15 +958,19 @@ def _selected_finding(raw: str | None, e: ExpectRule, fields: dict[str, Any]) ->
     return (e.action is None or action == e.action) and (mtype != 2 or msg.matches(payload, fields))
 
 
-def expect_trials(run: ScenarioRun, e: ExpectTrials) -> None:
+@measured("trials")
+def expect_trials(run: ScenarioRun, e: ExpectTrials, m: Draft) -> None:
+    m.subject, m.limits = "trials passed", (quantity_limit(">=", e.at_least),)
     if not run.trials:
         raise BenchError(e.source, "no `repeat` block ran before this criterion")
     passed = sum(run.trials)
     rate = passed / len(run.trials)
+    m.observed, m.samples = reading("trials passed", rate, "ratio"), len(run.trials)
+    m.margin = margin(">=", rate * 100, e.at_least.value * 100, "%")
     if rate + 1e-12 < e.at_least.value:
         raise ExpectationFailed(e.source, f"{passed} of {len(run.trials)} trials passed ({rate * 100:.1f} %); "
                                           f"at least {e.at_least.value * 100:g} % must")
-    run.note(f"line {e.source.line}: {passed} of {len(run.trials)} trials passed")
+    _passed(run, m, f"{passed} of {len(run.trials)} trials passed")
 
 
 JUDGES: dict[type, Callable[[ScenarioRun, Any], None]] = {
@@ -790,3 +980,51 @@ JUDGES: dict[type, Callable[[ScenarioRun, Any], None]] = {
     ExpectTrials: expect_trials, Remember: remember,
 }
 
+
+
+# ---- records for verdicts no expectation gave ------------------------------------------------------------
+
+
+def step_failed(run: ScenarioRun, step: Any, error: BaseException) -> None:
+    """Record a statement that failed the scenario (the charger refused what it asked: failed) or could
+    not be carried out (broken): the verdict's line is in the measurements even when no `expect` gave it."""
+    m = draft(run, step, "step")
+    m.subject, m.window = step.text, m.span(run.last_action_t or run.clock.now(), run.clock.now())
+    run.measured(m.finish("failed" if isinstance(error, ExpectationFailed) else "broken", _fault(error)))
+
+
+def unrecorded(run: ScenarioRun, failure: BaseException) -> None:
+    """At the scenario's end: if its verdict rests on no record yet (a fault between steps, an interruption,
+    a teardown failure), record it against the line the failure names, so that every failing scenario has
+    its failing record. Failed and broken as runner.plugin's makereport tells them apart; a skip (an
+    optional feature the charger lacks) is no verdict on a criterion and leaves no record."""
+    import pytest
+
+    if isinstance(failure, NotSupportedByCharger | pytest.skip.Exception | pytest.xfail.Exception):
+        return
+    verdict = "failed" if isinstance(failure, AssertionError | pytest.fail.Exception) else "broken"
+    source = getattr(failure, "source", None)
+    if source is None and run.measurements and run.measurements[-1].verdict == verdict:
+        return  # a failure that names no line (an interruption) is the last record's
+    source = source or run.plan.source
+    if any(m.verdict == verdict and m.line == source.line for m in run.measurements):
+        return
+    m = Draft(spec=source.file, line=source.line, criterion=source.text.strip() or run.plan.name, kind="scenario",
+              t0=run.recorder.t_begin, wall=getattr(getattr(run.session, "clock", None), "wall", None))
+    m.subject = run.plan.name
+    run.measured(m.finish(verdict, _fault(failure, "")))
+
+
+def strict_protocol_record(run: ScenarioRun, errors: int, failure: ExpectationFailed | None) -> None:
+    """Strict mode's implicit criterion (runner.execute.protocol_findings): no frame of the charger broke
+    OCPP 2.0.1 in this scenario. Recorded against the scenario's line."""
+    src = run.plan.source
+    m = Draft(spec=src.file, line=src.line, criterion="every frame the charger sends is valid OCPP 2.0.1 "
+              "(strict mode: csms.strict_schema)", kind="rule", t0=run.recorder.t_begin,
+              wall=getattr(getattr(run.session, "clock", None), "wall", None))
+    m.subject, m.window = "OCPP 2.0.1 protocol", m.span(run.recorder.t_begin, run.clock.now())
+    m.limits = (Limit("==", 0, "violations", "0"),)
+    m.observed = Reading("protocol errors", errors, "violations", str(errors))
+    m.margin = margin("at most", errors, 0, "violations")
+    run.measured(m.finish("failed", failure.detail) if failure is not None
+                 else m.finish("passed", "no frame of the charger broke OCPP 2.0.1 in this scenario"))

@@ -30,7 +30,7 @@ import pytest
 import dsl
 from dsl.errors import SpecErrors
 from dsl.plan import ScenarioPlan, SpecPlan
-from runner import runs
+from runner import runs, verdicts
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.exitcodes import MEANINGS, VERDICTS, RunExit, Tally, decide
 from runner.interrupt import RunInterrupted, ScenarioInterrupted, SignalGuard, StepTracker
@@ -147,6 +147,7 @@ class _RunState:
         self.exit_code: int | None = None
         self.guard = SignalGuard(self._deferred_signal)
         self.provisional: Any = None  # runner.provisional.ProvisionalResults once a scenario starts
+        self.verdict_file = verdicts.VerdictFile()  # verdicts.json, written by the controller (or only) process
         self._lock = threading.Lock()
 
     # ---- the run folder ------------------------------------------------------------------------
@@ -188,6 +189,19 @@ class _RunState:
         if verdict is None:  # a report made without this plugin's makereport: judge by its outcome
             verdict = "passed" if report.passed else "skipped" if report.skipped else "broken"
         self.count(report.nodeid, verdict)
+        if self.verdict_file.add(report):
+            self.write_verdicts()
+
+    def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
+        if nodeid.split("::", 1)[0].endswith(".spec"):  # (pytest-xdist forwards it to the controller)
+            self.verdict_file.started(nodeid)
+            self.write_verdicts()
+
+    def write_verdicts(self) -> None:
+        """verdicts.json (runner/verdicts.py) in the run folder; pytest-xdist workers leave it to the controller."""
+        if self.folder is not None and self.workerinput is None:
+            with self._lock:
+                self.verdict_file.write(self.folder, self.identity())
 
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:
         if report.nodeid.split("::", 1)[0].endswith(".spec"):
@@ -227,6 +241,7 @@ class _RunState:
         # A charger that boots (again) rewrites the file: charger and firmware are known from its boot on.
         bench.recorder.on_frame(self._on_frame)
         self.write_identity()
+        self.write_verdicts()
 
     def _on_frame(self, frame: Any) -> None:
         if frame.direction == "rx" and frame.action == "BootNotification":
@@ -460,6 +475,7 @@ class ScenarioItem(pytest.Item):
             _write_provisional(self.config, state)
             session = holder.get()
             tracker = StepTracker(session.clock.now)
+            self.evidence_path = str(directory.relative_to(state.run_folder()))  # for verdicts.json
             self._execute(session, directory, tracker)
         except KeyboardInterrupt as e:
             signame = e.signame if isinstance(e, RunInterrupted) else "KeyboardInterrupt"
@@ -482,7 +498,9 @@ class ScenarioItem(pytest.Item):
                 yield
 
         session.recorder.begin(directory)
-        run = ScenarioRun(self.plan, session, session.station(), step_context=step_context)
+        run = ScenarioRun(self.plan, session, session.station(), step_context=step_context,
+                          on_measured=evidence.attach_measurement)
+        self.measurements = run.measurements  # the report carries them to verdicts.json
         try:
             execute(session, self.plan, run)
         except NotSupportedByCharger as e:
@@ -557,6 +575,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         charger = call.when == "call" and isinstance(e, AssertionError | pytest.fail.Exception)
         verdict = "failed" if charger else "broken"
     report.chargespec_verdict = verdict
+    with contextlib.suppress(Exception):  # (a scenario item's only: a Python test in the run has none)
+        report.chargespec_record = verdicts.scenario_record(item, report, call, verdict)
     return report
 
 
@@ -615,6 +635,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if state.folder is not None:
             if state.bench is not None or (state.specs_seen and state.workerinput is None):
                 state.write_identity()  # (a worker that ran no scenario has no bench to name)
+            if state.specs_seen and state.workerinput is None:
+                state.write_verdicts()
             elif state.reserved:
                 runs.discard_if_unused(state.folder)  # an xdist controller whose workers ran no spec
     finally:

@@ -100,6 +100,7 @@ def test_run_with_html_reports_that_runs_results_and_ends_with_the_report_path(t
     assert r.returncode == 0, r.stdout + r.stderr
     (run,) = (tmp_path / "out" / "runs").iterdir()
     assert f"Run folder: {run.resolve()}" in r.stdout
+    assert f"Verdicts and measurements: {(run / 'verdicts.json').resolve()}" in r.stdout
     assert r.stdout.rstrip().splitlines()[-1] == f"HTML report: {(tmp_path / 'report').resolve() / 'index.html'}"
     summary = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))
     assert summary["name"] == f"chargespec run {run.name}"

@@ -96,6 +96,13 @@ def test_a_signal_during_expect_for_breaks_the_scenario_and_the_run_is_incomplet
     assert identity["scenarios"] == {"passed": 0, "failed": 0, "broken": 1, "skipped": 0}
     env = (run / "allure-results" / "environment.properties").read_text(encoding="utf-8")
     assert "status=INCOMPLETE\n" in env
+    verdicts = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))
+    assert (verdicts["status"], verdicts["verdict"]) == ("INCOMPLETE", "incomplete")
+    (result,) = verdicts["results"]
+    assert result["verdict"] == "broken" and message.search(result["message"])
+    (hold,) = [m for m in result["measurements"] if m["line"] == HOLD_LINE]  # the interrupted judgement
+    assert hold["verdict"] == "broken" and hold["message"] == f"interrupted ({sig.name}) while judging: no verdict"
+    assert hold["limits"][0]["value"] == 40.0 and hold["window"]["end_s"] - hold["window"]["start_s"] == 600
 
 
 def test_sigkill_during_expect_for_leaves_the_scenario_broken_and_the_identity_on_disk(tmp_path: Path) -> None:
@@ -116,3 +123,10 @@ def test_sigkill_during_expect_for_leaves_the_scenario_broken_and_the_identity_o
     assert set(identity["instruments"]) == {"TWIN-AC22-001.analyzer", "TWIN-AC22-001.ev", "TWIN-AC22-001.ev2",
                                            "TWIN-AC22-001.reader"}
     assert not list(run.rglob("*.tmp"))  # every file on disk is whole
+    verdicts = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))
+    assert (verdicts["status"], verdicts["verdict"]) == ("INCOMPLETE", "incomplete")
+    assert [(r["scenario"], r["verdict"]) for r in verdicts["results"]] == [("long hold", "broken")]
+    assert verdicts["results"][0]["message"].startswith("did not finish")
+    records = json.loads(next(run.rglob("long-hold/measurements.json")).read_text(encoding="utf-8"))
+    assert [(m["line"], m["verdict"]) for m in records] == [(HOLD_LINE, "broken")]  # the hold, unfinished
+    assert records[0]["message"].startswith("did not finish")

@@ -42,6 +42,17 @@ def test_meter_gain_fails_only_the_metering_spec(pytester: pytest.Pytester) -> N
     ])
     m = re.search(r"error \+(\d+\.\d+) % \(allowed ±2 %\)", result.stdout.str())
     assert m and 2.8 <= float(m.group(1)) <= 3.2, m
+    # the run's verdict file holds the failing accuracy as figures: the error against ±2 %, both energies
+    (run,) = (pytester.path / "out" / "runs").iterdir()
+    verdicts = json.loads((run / "verdicts.json").read_text())
+    assert verdicts["verdict"] == "failed" and verdicts["faults"] == "meter_gain=1.03"
+    load = next(r for r in verdicts["results"] if r["scenario"] == "load point 16 A")
+    (acc,) = [x for x in load["measurements"] if x["kind"] == "accuracy"]
+    assert acc["verdict"] == "failed" and acc["line"] == 17
+    assert acc["limits"] == [{"op": "within ±", "value": 2.0, "unit": "%", "text": "2 %"}]
+    assert acc["observed"]["unit"] == "%" and f"{acc['observed']['value']:.2f}" == m.group(1)
+    assert acc["margin"]["value"] == pytest.approx(2.0 - acc["observed"]["value"]) and acc["margin"]["value"] < 0
+    assert [f["unit"] for f in acc["figures"]] == ["Wh", "Wh"]
 
 
 def test_small_meter_gain_passes_everything_and_writes_evidence(pytester: pytest.Pytester) -> None:

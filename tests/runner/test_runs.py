@@ -74,6 +74,7 @@ def test_two_runs_in_one_directory_never_share_a_folder(tmp_path: Path) -> None:
         r = subprocess.run([sys.executable, "-m", "runner.cli", "run", str(spec), "--speed", "20", "--out", str(out)],
                            cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False)
         assert r.returncode == 0, r.stdout + r.stderr
+        assert "\nVerdicts and measurements: " in r.stdout and "verdicts.json" in r.stdout
     first, second = sorted((out / "runs").iterdir())
     assert (out / "latest").resolve() == second.resolve()
     for folder, title in ((first, "Alpha"), (second, "Beta")):
@@ -100,3 +101,12 @@ def test_xdist_workers_write_into_one_run_folder(pytester: pytest.Pytester) -> N
     assert identity["scenarios"]["passed"] == 2
     for worker in workers:
         assert "firmware 1.4.2" in json.loads((folder / worker).read_text())["charger.TWIN-AC22-001"]
+    # one verdict file, the controller's, with each worker's scenario and its measurements
+    assert [p.name for p in folder.glob("verdicts*.json")] == ["verdicts.json"]
+    verdicts = json.loads((folder / "verdicts.json").read_text())
+    assert (verdicts["status"], verdicts["verdict"]) == ("complete", "passed")
+    assert sorted((r["scenario"], r["verdict"]) for r in verdicts["results"]) == [("Alpha holds", "passed"),
+                                                                                  ("Beta holds", "passed")]
+    for r in verdicts["results"]:
+        (m,) = [m for m in r["measurements"] if m["line"] == 3]
+        assert m["verdict"] == "passed" and m["limits"][0]["value"] == 40.0 and m["margin"]["value"] > 0
