@@ -85,7 +85,9 @@ class RemoteControl(ChargerCore):
                     tx.stop_reason = "Remote"
                     e.authorized = False
                     self._drive(e, offering=False, snap_state="A", now=self.clock.now())
-                    tx.charging_state = "EVConnected"
+                    # The RemoteStop event reports the state the transaction had; the change to EVConnected is a
+                    # ChargingStateChanged of its own on the next pass (Part 6 EVConnectedPostSession step 1;
+                    # errata 2023-12 E07 figure: two events).
                     self._tx_event(e, "Updated", "RemoteStop")
                     self._wake.set()
                 return res.RequestStopTransaction(status="Accepted")
