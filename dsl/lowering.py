@@ -21,7 +21,7 @@ from dsl.render import atom as render_atom
 from dsl.render import field_value, render_atoms
 from dsl.render import stmt as render_stmt
 from dsl.signals import resolve
-from dsl.statements import ANY_MESSAGE, RULE_SCOPES, WINDOW_EVENTS
+from dsl.statements import ANY_MESSAGE, BENCH_VALUES, RULE_SCOPES, WINDOW_EVENTS
 from dsl.steps import QUANTITY_TYPES, Param, StepRegistry
 from dsl.suggest import did_you_mean
 from dsl.vocab import (
@@ -48,7 +48,8 @@ class Scope:
     file: ast.SpecFile
     windows: set[str] = field(default_factory=set)
     including: tuple[str, ...] = ()
-    remembered: set[str] = field(default_factory=set)  # names `remember … as "name"` has kept so far
+    # Names `remember … as "name"` has kept so far; the bench's values (`bench.csmsUrl`, …) from the start.
+    remembered: set[str] = field(default_factory=lambda: set(BENCH_VALUES))
 
     def child(self, file: ast.SpecFile, key: str) -> Scope:
         return Scope(file, self.windows, (*self.including, key), self.remembered)
@@ -504,6 +505,10 @@ class Lowering:
         if s.which.text not in ("first", "last"):
             self.sink.at(s.which, f'"the {s.which.text}": remember reads the first or the last matching message',
                          did_you_mean(s.which.text, ("first", "last")))
+            return None
+        if s.name.value in BENCH_VALUES:
+            self.sink.at(s.name, f'"{s.name.value}" is a value of the bench; a remember line keeps another name',
+                         f'write another name, e.g. "{s.name.value.removeprefix("bench.")}"')
             return None
         scope.remembered.add(s.name.value)
         if message is None:

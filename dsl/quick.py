@@ -29,7 +29,7 @@ from dsl import plan
 from dsl.lazy import LazyScenarioPlan
 from dsl.limits import MAX_LINE_CHARS, MAX_PLAN_STEPS
 from dsl.screen import has_hostile_characters
-from dsl.statements import LANGUAGE_VERSIONS
+from dsl.statements import BENCH_VALUES, LANGUAGE_VERSIONS
 from dsl.text import excerpt
 
 if TYPE_CHECKING:
@@ -259,7 +259,7 @@ def _check_windows(*blocks: _Block | None) -> None:
     """One scenario instance reads only windows it opened before, and opens each once; it recalls only
     names remembered on an earlier line (as dsl.lowering's Scope sees them, setup to teardown)."""
     opened: set[str] = set()
-    remembered: set[str] = set()
+    remembered: set[str] = set(BENCH_VALUES)  # the bench's values are there from the start
     for block in blocks:
         for _, _, t in (block.steps or ()) if block is not None else ():
             if not t.uses <= opened or t.opens in opened or not t.recalls <= remembered:

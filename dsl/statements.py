@@ -98,3 +98,20 @@ ANY_MESSAGE = "message"
 
 # Language versions this tool understands (`version 1` in a spec header; absent means the newest).
 LANGUAGE_VERSIONS: tuple[str, ...] = ("1",)
+
+# Values a spec reads from the bench as `remembered "bench.…"` (runner/bench_values.py fills them in at each
+# scenario's start): the catalogue's <Configured …> connection data, for messages such as SetNetworkProfile.
+BENCH_VALUES: dict[str, str] = {
+    "bench.csmsUrl": "the URL of the harness's endpoint csms, the one the charger is configured with",
+    "bench.csmsUrl2": "the URL of the harness's second endpoint, csms2 (another CSMS, the same root)",
+    "bench.invalidCsmsUrl": "a URL on which nothing accepts a connection",
+    "bench.securityProfile": "the bench's [csms] security_profile (a number)",
+    "bench.ocppInterface": "[csms] ocpp_interface (Wired0 by default)",
+    "bench.messageTimeout": "[csms] message_timeout_s (a number, 30 by default)",
+    "bench.configurationSlot": "[csms] configuration_slot: the network profile slot the charger uses (1)",
+    "bench.configurationSlot2": "[csms] configuration_slot2: a second slot the cases may write (2)",
+    "bench.priority2": "NetworkConfigurationPriority naming configuration_slot2 alone (\"2\")",
+    "bench.priority2then1": "NetworkConfigurationPriority, configuration_slot2 first, then configuration_slot "
+                            "(\"2,1\")",
+    "bench.priority1": "NetworkConfigurationPriority naming configuration_slot alone (\"1\")",
+}

@@ -152,6 +152,17 @@ class StationConfig(_Model):
 class CsmsConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
+    # The harness's second endpoint, `csms2`: where a charger migrates to another network profile (B09/B10).
+    port2: int = Field(default=0, ge=0, le=65535)
+    # How the charger is configured to reach this CSMS: the catalogue's <Configured ocppInterface>,
+    # <Configured messageTimeout>, <Configured configurationSlot> (the slot in use) and
+    # <Configured configurationSlot2> (a free slot the cases may write); a spec reads them as
+    # `remembered "bench.…"` values (runner/bench_values.py).
+    ocpp_interface: Literal["Wired0", "Wired1", "Wired2", "Wired3", "Wireless0", "Wireless1", "Wireless2",
+                            "Wireless3"] = "Wired0"
+    message_timeout_s: int = Field(default=30, ge=1)
+    configuration_slot: int = Field(default=1, ge=0)
+    configuration_slot2: int = Field(default=2, ge=0)
     security_profile: Literal[0, 1, 2, 3] = 0
     # Resolved by load_bench from password / password_env / password_file; never in the repr.
     password: str | None = Field(default=None, repr=False)
@@ -186,6 +197,11 @@ class CsmsConfig(_Model):
             raise ValueError(f"security_profile {p} uses TLS: set certfile (and keyfile) for the CSMS")
         if p == 3 and not self.cafile:
             raise ValueError("security_profile 3 verifies charger certificates: set cafile")
+        if self.configuration_slot == self.configuration_slot2:
+            raise ValueError(f"configuration_slot and configuration_slot2 are both {self.configuration_slot}; "
+                             "the second network profile slot must be another")
+        if self.port and self.port == self.port2:
+            raise ValueError(f"port and port2 are both {self.port}; the second endpoint needs its own port")
         return self
 
 

@@ -47,6 +47,13 @@ class ScenarioRun:
     # Shows each record where the step is shown (the plugin attaches it to the Allure step); a no-op by default.
     on_measured: Callable[[Measurement], None] = lambda _m: None
 
+    def __post_init__(self) -> None:
+        # `remembered "bench.csmsUrl"` and the other bench values (runner/bench_values.py) from the start.
+        if self.session.harness is not None and not self.remembered:
+            from runner.bench_values import bench_values
+
+            self.remembered.update(bench_values(self.session.config.csms, self.session.harness))
+
     @property
     def clock(self) -> Clock:
         return self.session.clock

@@ -94,6 +94,7 @@ class Twin:
                 self.faults,
                 reboot_s=float(options.get("reboot_s", 10.0)),
                 security=ChargerSecurity.from_bench(bench.csms, cfg.id),
+                network_slot=bench.csms.configuration_slot,
             )
             station = TwinStation(cfg, physics, charger)
             for n in range(1, cfg.evses + 1):

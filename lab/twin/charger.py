@@ -46,6 +46,7 @@ from lab.twin.connection import Connection
 from lab.twin.device_model import DeviceModel
 from lab.twin.faults import Faults
 from lab.twin.link import Link
+from lab.twin.network_profiles import NetworkProfiles
 from lab.twin.physics import Physics
 from lab.twin.security import ChargerSecurity
 from lab.twin.smart_charging import ProfileStore
@@ -75,8 +76,10 @@ class VirtualCharger(
         *,
         reboot_s: float = REBOOT_S,
         security: ChargerSecurity | None = None,
+        network_slot: int = 1,
     ) -> None:
         self.station = station
+        self.network_slot = network_slot  # the slot the bench's CSMS URL is in (lab/twin/network_profiles.py)
         self.security = security or ChargerSecurity(0, station.id)
         self.physics = physics
         self.clock = clock
@@ -89,6 +92,7 @@ class VirtualCharger(
             security_profile=self.security.profile,
             password=self.security.password,
             readonly_writable=self.faults.readonly_writable,
+            network_slot=network_slot,
         )
         self.profiles = ProfileStore(
             evses=station.evses,
@@ -139,6 +143,7 @@ class VirtualCharger(
         self._tls = self.security.tls_context()
         self._loop = asyncio.get_running_loop()
         self.url = f"{csms_url.rstrip('/')}/{self.station.id}"
+        self.network = NetworkProfiles(slot=self.network_slot, url=csms_url, security_profile=self.security.profile)
         self._schedule_aligned(self.clock.now())
         self._tasks = [
             self._loop.create_task(self._run(), name=f"{self.station.id} connection"),

@@ -42,16 +42,22 @@ SENT_WHILE_PENDING = {"NotifyReport", "ReportChargingProfiles", "NotifyMonitorin
 
 class Connection(ChargerCore):
     async def _run(self) -> None:
+        """Connect by the network profiles (lab/twin/network_profiles.py), reconnect with back-off."""
         attempt = 0
+        self.network.begin(self.device.value("OCPPCommCtrlr", "NetworkConfigurationPriority"))
         while not self._stopping:
             if self.is_down:
                 # Off (rebooting, or without power until power_on: _down_until is infinite then).
                 await self.clock.asleep(min(self._down_until - self.clock.now(), 1.0))
+                if not self.is_down:  # booting: NetworkConfigurationPriority as it is now applies (B10)
+                    self.network.begin(self.device.value("OCPPCommCtrlr", "NetworkConfigurationPriority"))
+                    attempt = 0
                 continue
+            url = self.url = self.network.url(self.station.id)
+            connecting = True
             try:
-                connecting = True
                 async with connect(
-                    self.url,
+                    url,
                     subprotocols=["ocpp2.0.1"],  # type: ignore[list-item]
                     additional_headers=self.security.headers(self._password()),
                     ssl=self._tls,
@@ -61,6 +67,7 @@ class Connection(ChargerCore):
                 ) as ws:
                     connecting = False
                     attempt = 0
+                    self.network.connected()
                     self.counters.connections += 1
                     await self._session(ws)
             except asyncio.CancelledError:
@@ -69,7 +76,7 @@ class Connection(ChargerCore):
                 if connecting:
                     self.counters.connect_failures += 1
                 self.counters.last_error = f"{type(e).__name__}: {e}"
-                log.info("%s: connection to %s ended: %s", self.station.id, self.url, e)
+                log.info("%s: connection to %s (slot %d) ended: %s", self.station.id, url, self.network.slot, e)
             finally:
                 self.online = False
                 self._link = None
@@ -78,6 +85,8 @@ class Connection(ChargerCore):
                 break
             if self.is_down:
                 continue
+            if connecting and self.network.failed(self.device.int("OCPPCommCtrlr", "NetworkProfileConnectionAttempts")):
+                continue  # NetworkProfileConnectionAttempts spent: the next profile, at once (B10)
             await self.clock.asleep(self._backoff(attempt))
             attempt += 1
 

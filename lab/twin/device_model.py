@@ -71,6 +71,7 @@ class DeviceModel:
         security_profile: int = 0,
         password: str | None = None,
         readonly_writable: bool = False,
+        network_slot: int = 1,
     ) -> DeviceModel:
         ro = "ReadOnly"
         vs: list[Variable] = [
@@ -99,8 +100,9 @@ class DeviceModel:
             ),
             Variable("OCPPCommCtrlr", "OfflineThreshold", "60", "integer", minimum=0),
             Variable("OCPPCommCtrlr", "FileTransferProtocols", "HTTP,HTTPS", "MemberList", ro, ("HTTP", "HTTPS")),
-            # One network profile: the bench's CSMS URL (SetNetworkProfile is answered Rejected).
-            Variable("OCPPCommCtrlr", "NetworkConfigurationPriority", "1", "SequenceList", values_list=("1",)),
+            # Network profile slots 1..3, the bench's CSMS URL in [csms] configuration_slot (network_profiles.py).
+            Variable("OCPPCommCtrlr", "NetworkConfigurationPriority", str(network_slot), "SequenceList",
+                     values_list=tuple(str(n) for n in sorted({1, 2, 3, network_slot}))),
             Variable("OCPPCommCtrlr", "NetworkProfileConnectionAttempts", "3", "integer", minimum=1),
             Variable("OCPPCommCtrlr", "ResetRetries", "2", "integer", minimum=0),
             Variable("OCPPCommCtrlr", "UnlockOnEVSideDisconnect", "true", "boolean", ro),

@@ -45,8 +45,9 @@ class Link(ChargePoint):
         await super()._handle_call(msg)
 
     @on(Action.set_network_profile)
-    def _set_network_profile(self, configuration_slot: int, **_: Any) -> res.SetNetworkProfile:
-        return self.charger.on_set_network_profile(configuration_slot)
+    def _set_network_profile(self, configuration_slot: int, connection_data: dict[str, Any],
+                             **_: Any) -> res.SetNetworkProfile:
+        return self.charger.on_set_network_profile(configuration_slot, connection_data)
 
     @on(Action.request_start_transaction)
     def _request_start(

@@ -12,8 +12,13 @@ from the test thread.
     await harness.stop()
 
 A charger connects to `<url>/<station id>` (any path prefix; the identity is the last segment) and must
-offer the `ocpp2.0.1` subprotocol. Security profiles 1-3 follow the bench file's [csms] table (see
-security.py); with TLS the URL is wss:// and a TLS front (tls_front.py) records refused handshakes.
+offer the `ocpp2.0.1` subprotocol. The harness listens on two endpoints, `csms` (`url`) and `csms2`
+(`urls["csms2"]`, the bench file's [csms] port2): a charger migrating to another network connection
+profile (OCPP B09/B10) connects to the second. Each connection attempt is logged with its endpoint
+(`attempts`), an endpoint can refuse all or the next N attempts (`refuse_endpoint`), and `invalid_url` is
+a URL on which nothing accepts a connection (a bound port that does not listen). Security profiles 1-3
+follow the bench file's [csms] table (see security.py); with TLS the URLs are wss:// and a TLS front
+(tls_front.py) per endpoint records refused handshakes; both endpoints present the same certificate.
 Named CSMS-initiated messages (`reset`, `get_base_report`, ...) come from commands.py.
 """
 
@@ -22,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -52,6 +58,28 @@ MAX_IDENTITY = 48  # OCPP-J: the charging station identity is at most 48 charact
 MAX_OFFLINE_PERIODS = 1000   # per station, the most recent
 MAX_CONNECTORS = 256         # (evse, connector) statuses per station; a charger inventing ids loses the oldest
 MAX_STATIONS = 1024          # identities remembered; the longest-disconnected is forgotten first
+MAX_ATTEMPTS = 1000          # connection attempts remembered (all endpoints), the most recent
+ENDPOINTS = ("csms", "csms2")  # the first is `url`; a spec names them (`charger connects to csms2`)
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One connection attempt as the harness saw it: bench time, endpoint, identity (empty when the TLS
+    handshake failed before any), accepted or why not."""
+    t: float
+    endpoint: str
+    station: str
+    accepted: bool
+    reason: str = ""
+
+
+@dataclass
+class _Endpoint:
+    name: str
+    server: Server | None = None
+    front: TlsFront | None = None
+    url: str = ""
+    refuse: float = 0   # connection attempts still to refuse: 0 none, math.inf all (`refuse_endpoint`)
 
 
 @dataclass
@@ -61,6 +89,7 @@ class _Station:
     responses: Responses = field(default_factory=Responses)
     book: TransactionBook = field(default_factory=TransactionBook)
     session: StationSession | None = None
+    endpoint: str | None = None                # the endpoint of the current or last connection
     connections: int = 0
     connected_t: float | None = None
     disconnected_t: float | None = None
@@ -90,47 +119,70 @@ class CsmsHarness(CsmsCommands):
         self._on_event = on_event
         self._lock = threading.Lock()           # guards _stations against the test thread
         self._stations: dict[str, _Station] = {}
-        self._server: Server | None = None
+        self._endpoints = {name: _Endpoint(name) for name in ENDPOINTS}
         self._changed: asyncio.Event | None = None   # replaced by a fresh one on every state change
         self._refuse_until: float | None = None
-        self._front: TlsFront | None = None
+        self._attempts: deque[Attempt] = deque(maxlen=MAX_ATTEMPTS)
+        self._unreachable: socket.socket | None = None  # holds `invalid_url`'s port: bound, never listening
         self.url = ""
+        self.urls: dict[str, str] = {}
+        self.invalid_url = ""
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
     async def start(self) -> str:
-        """Listen; return the URL chargers connect to (port 0 in the config picks a free port)."""
-        if self._server is not None:
+        """Listen on both endpoints; return the first's URL (port 0 in the config picks a free port)."""
+        if self._changed is not None:
             return self.url
         tls = server_tls_context(self.config)   # raises SecurityConfigError naming the bench setting
         self._changed = asyncio.Event()
+        ports = {"csms": self.config.port, "csms2": self.config.port2}
+        for ep in self._endpoints.values():
+            await self._listen(ep, tls, ports[ep.name])
+        self.url, self.urls = self._endpoints["csms"].url, {n: e.url for n, e in self._endpoints.items()}
+        # A port bound without listen(): a connection to it is refused at once (the catalogue's "invalid
+        # ocppCsmsUrl", TC_B_46_CS), and no other program can take it while the harness runs.
+        self._unreachable = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._unreachable.bind((self.config.host, 0))
+        port = self._unreachable.getsockname()[1]
+        self.invalid_url = f"{'wss' if tls else 'ws'}://{self.config.host}:{port}"
+        self._event("csms.listening", url=self.url, url2=self.urls["csms2"], invalid_url=self.invalid_url,
+                    security_profile=self.config.security_profile)
+        return self.url
+
+    async def _listen(self, ep: _Endpoint, tls: Any, port: int) -> None:
         # With TLS, websockets listens on loopback behind the front, which owns the public port.
-        host, port = ("127.0.0.1", 0) if tls else (self.config.host, self.config.port)
-        self._server = await serve(
-            self._handle, host, port,
-            select_subprotocol=self._select_subprotocol, process_request=self._process_request,
+        host, inner = ("127.0.0.1", 0) if tls else (self.config.host, port)
+        ep.server = await serve(
+            lambda ws: self._handle(ws, ep.name), host, inner,
+            select_subprotocol=self._select_subprotocol,
+            process_request=lambda conn, request: self._process_request(conn, request, ep),
             ping_interval=None,  # keep-alive is the charger's Heartbeat; pings would mask a silent link
             max_size=self.config.max_frame_bytes,   # over it: close 1009, a finding (session.py)
         )
-        port = self._server.sockets[0].getsockname()[1]
+        bound = ep.server.sockets[0].getsockname()[1]
         if tls is not None:
-            self._front = TlsFront(tls, inner=("127.0.0.1", port), on_refused=self._tls_refused,
-                                   handshake_timeout_s=self.config.tls_handshake_timeout_s)
-            port = await self._front.start(self.config.host, self.config.port)
-        self.url = f"{'wss' if tls else 'ws'}://{self.config.host}:{port}"
-        self._event("csms.listening", url=self.url, security_profile=self.config.security_profile)
-        return self.url
+            ep.front = TlsFront(tls, inner=("127.0.0.1", bound), on_refused=lambda r: self._tls_refused(r, ep.name),
+                                handshake_timeout_s=self.config.tls_handshake_timeout_s)
+            bound = await ep.front.start(self.config.host, port)
+        ep.url = f"{'wss' if tls else 'ws'}://{self.config.host}:{bound}"
 
     async def stop(self) -> None:
-        if self._server is None:
+        if self._changed is None:
             return
-        if self._front is not None:
-            await self._front.stop()
-            self._front = None
-        self._server.close(close_connections=True)
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 5)
-        self._server = None
+        for ep in self._endpoints.values():
+            if ep.front is not None:
+                await ep.front.stop()
+                ep.front = None
+            if ep.server is not None:
+                ep.server.close(close_connections=True)
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(ep.server.wait_closed(), 5)
+                ep.server = None
+        if self._unreachable is not None:
+            self._unreachable.close()
+            self._unreachable = None
+        self._changed = None
         self._event("csms.stopped")
 
     # ---- handshake ----------------------------------------------------------------------------
@@ -141,9 +193,14 @@ class CsmsHarness(CsmsCommands):
 
     def _peer(self, conn: ServerConnection) -> Peer | None:
         address = conn.remote_address
-        if self._front is None or not address:
+        fronts = [ep.front for ep in self._endpoints.values() if ep.front is not None]
+        if not fronts or not address:
             return None
-        return self._front.peer(int(address[1]))
+        for front in fronts:
+            peer = front.peer(int(address[1]))
+            if peer is not None:
+                return peer
+        return None
 
     def _remote(self, conn: ServerConnection) -> str:
         peer = self._peer(conn)
@@ -161,13 +218,25 @@ class CsmsHarness(CsmsCommands):
         hdrs = Headers([("Content-Type", "text/plain; charset=utf-8"), *(headers or [])])
         return Response(int(status), status.phrase, hdrs, f"{reason}\n".encode())
 
-    def _tls_refused(self, refusal: TlsRefusal) -> None:
+    def _tls_refused(self, refusal: TlsRefusal, endpoint: str = "csms") -> None:
+        self._attempt(endpoint, "", False, f"TLS handshake: {refusal.reason}")
         self._event("csms.refused", station="", status=None, reason=refusal.reason, remote=refusal.address,
-                    layer="tls")
+                    layer="tls", endpoint=endpoint)
         self.recorder.finding("error", f"connection from {refusal.address} refused during the TLS handshake "
                               f"(security profile {self.config.security_profile}): {refusal.reason}")
 
-    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+    def _attempt(self, endpoint: str, station: str, accepted: bool, reason: str = "") -> None:
+        with self._lock:
+            self._attempts.append(Attempt(self.clock.now(), endpoint, station, accepted, reason))
+        self._notify()
+
+    def _process_request(self, conn: ServerConnection, request: Request, ep: _Endpoint) -> Response | None:
+        out = self._check_request(conn, request, ep)
+        self._attempt(ep.name, station_identity(request.path), out is None,
+                      "" if out is None else f"HTTP {out.status_code}: {out.body.decode(errors='replace').strip()}")
+        return out
+
+    def _check_request(self, conn: ServerConnection, request: Request, ep: _Endpoint) -> Response | None:
         station = station_identity(request.path)
         remote = self._remote(conn)
         if not station:
@@ -191,6 +260,10 @@ class CsmsHarness(CsmsCommands):
         if self._refusing():
             return self._refuse(HTTPStatus.SERVICE_UNAVAILABLE, "reconnects refused by the test (simulated "
                                 "network outage)", station, finding=False, remote=remote)
+        if ep.refuse > 0:
+            ep.refuse -= 1
+            return self._refuse(HTTPStatus.SERVICE_UNAVAILABLE, f"connections to {ep.name} refused by the test",
+                                station, finding=False, remote=remote)
         return None
 
     def _refusing(self) -> bool:
@@ -221,7 +294,7 @@ class CsmsHarness(CsmsCommands):
             self._changed.set()
             self._changed = asyncio.Event()
 
-    async def _handle(self, ws: ServerConnection) -> None:
+    async def _handle(self, ws: ServerConnection, endpoint: str = "csms") -> None:
         station = station_identity(ws.request.path if ws.request else "")
         if ws.subprotocol != SUBPROTOCOL:
             offered = ws.request.headers.get_all("Sec-WebSocket-Protocol") if ws.request else []
@@ -246,6 +319,7 @@ class CsmsHarness(CsmsCommands):
         now = self.clock.now()
         with self._lock:
             st.session, st.done = session, done
+            st.endpoint = endpoint
             st.connections += 1
             st.connected_t = now
             if st.offline and st.offline[-1][1] is None:
@@ -258,7 +332,7 @@ class CsmsHarness(CsmsCommands):
             security["tls"] = peer.tls
             if peer.certificate:
                 security["client_certificate"] = peer.certificate
-        self._event("csms.connected", station=station, remote=self._remote(ws),
+        self._event("csms.connected", station=station, endpoint=endpoint, remote=self._remote(ws),
                     path=ws.request.path if ws.request else "", **security)
         self._notify()
         try:
@@ -333,7 +407,8 @@ class CsmsHarness(CsmsCommands):
     async def wait_connected(self, station_id: str, timeout_s: float) -> None:
         st = self._station(station_id)
         await self._wait_for(lambda: st.session is not None, timeout_s,
-                             f"charging station {station_id!r} did not connect to {self.url}/{station_id}")
+                             f"charging station {station_id!r} did not connect to {self.url}/{station_id}"
+                             + (f" or {self.urls['csms2']}/{station_id}" if self.urls.get("csms2") else ""))
 
     async def wait_disconnected(self, station_id: str, timeout_s: float) -> None:
         st = self._station(station_id)
@@ -390,6 +465,30 @@ class CsmsHarness(CsmsCommands):
     def accept_reconnects(self) -> None:
         self._refuse_until = None
         self._event("csms.accepting")
+
+    def refuse_endpoint(self, endpoint: str, count: float = math.inf) -> None:
+        """Refuse the next `count` connection attempts at `endpoint` (HTTP 503); 0 accepts them again."""
+        self._endpoint(endpoint).refuse = count
+        self._event("csms.refusing_endpoint", endpoint=endpoint, count=None if count == math.inf else count)
+
+    def _endpoint(self, name: str) -> _Endpoint:
+        ep = self._endpoints.get(name)
+        if ep is None:
+            raise CsmsError(f"no CSMS endpoint {name!r}; the harness listens as {', '.join(ENDPOINTS)}")
+        return ep
+
+    def attempts(self, station_id: str | None = None, since_t: float = -math.inf) -> list[Attempt]:
+        """Connection attempts at or after bench time `since_t` (of `station_id`, with refused TLS handshakes,
+        which carry no identity), oldest first."""
+        with self._lock:
+            return [a for a in self._attempts if a.t >= since_t
+                    and (station_id is None or a.station in (station_id, ""))]
+
+    def endpoint(self, station_id: str) -> str | None:
+        """The endpoint of the station's current connection, None when it is not connected."""
+        st = self._station(station_id)
+        with self._lock:
+            return st.endpoint if st.session is not None else None
 
     # ---- reading ------------------------------------------------------------------------------
 

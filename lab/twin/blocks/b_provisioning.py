@@ -95,14 +95,16 @@ class Provisioning(ChargerCore):
         for item in data:
             comp, var = item["component"], item["variable"]
             evse = (comp.get("evse") or {}).get("id")
-            status = self.device.set(
-                comp["name"],
-                var["name"],
-                str(item["attribute_value"]),
-                evse,
-                item.get("attribute_type"),
-                var.get("instance"),
-            )
+            value = str(item["attribute_value"])
+            before = self.device.value("OCPPCommCtrlr", "NetworkConfigurationPriority")
+            priority = (comp["name"], var["name"]) == ("OCPPCommCtrlr", "NetworkConfigurationPriority")
+            if priority and self.network.check_priority(value) is not None:
+                status = "Rejected"  # a slot without a profile (B10)
+            else:
+                status = self.device.set(comp["name"], var["name"], value, evse, item.get("attribute_type"),
+                                         var.get("instance"))
+            if status == "Accepted" and priority and value.replace(" ", "") != before.replace(" ", ""):
+                status = "RebootRequired"  # the charger connects by the new priority from its next boot
             if status == "Accepted":
                 self._variable_changed(comp["name"], var["name"], now)
             entry: dict[str, Any] = {"attribute_status": status, "component": comp, "variable": var}
@@ -151,15 +153,17 @@ class Provisioning(ChargerCore):
             )
         return res.GetBaseReport(status="Accepted")
 
-    def on_set_network_profile(self, configuration_slot: int) -> res.SetNetworkProfile:
-        """Rejected: the twin has one network profile, the bench's CSMS URL (B09.FR.02 for a bad slot)."""
-        return res.SetNetworkProfile(
-            status="Rejected",
-            status_info={
-                "reason_code": "UnsupportedRequest",
-                "additional_info": f"slot {configuration_slot}: the twin connects only to the bench's CSMS URL",
-            },
-        )
+    def on_set_network_profile(self, configuration_slot: int,
+                               connection_data: dict[str, Any]) -> res.SetNetworkProfile:
+        """Accepted into a free slot of 1..3 with data the twin can use, else Rejected (B09.FR.01/02; the rules
+        are in lab/twin/network_profiles.py)."""
+        in_use = self.network.slot if self.online or self._ws is not None else None
+        refused = self.network.set_profile(configuration_slot, connection_data, in_use=in_use)
+        if refused is None:
+            return res.SetNetworkProfile(status="Accepted")
+        # reasonCode is string[0..20] in the schema; additionalInfo string[0..512].
+        return res.SetNetworkProfile(status="Rejected", status_info={"reason_code": "InvalidNetworkConf",
+                                                                     "additional_info": refused[:512]})
 
     def on_reset(self, kind: str, evse_id: int | None) -> res.Reset:
         if evse_id is not None and not self._has("EvseReset"):

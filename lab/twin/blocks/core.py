@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from lab.twin.device_model import DeviceModel
     from lab.twin.faults import Faults
     from lab.twin.link import Link
+    from lab.twin.network_profiles import NetworkProfiles
     from lab.twin.physics import Physics
     from lab.twin.security import ChargerSecurity
     from lab.twin.smart_charging import ProfileStore
@@ -37,6 +38,7 @@ class ChargerCore:
     evses: dict[int, EvseState]
     counters: ChargerCounters
     url: str
+    network: NetworkProfiles  # the network connection profiles (B09/B10), made at start()
     online: bool  # connected and boot accepted
     _link: Link | None
     _ws: Any
