@@ -29,6 +29,7 @@ from dsl.vocab import (
     CAPABILITIES,
     CHARGER_CALLS,
     CONNECTOR_STATES,
+    CSMS_ENDPOINTS,
     ID_TOKEN_TYPES,
     OCPP_ACTIONS,
     PROFILE_PURPOSES,
@@ -242,6 +243,8 @@ class Lowering:
             return self.closed(a, CALL_ERROR_CODES, "CALLERROR code")
         if p.type == "tokentype":
             return self.closed(a, ID_TOKEN_TYPES, "idToken type (IdTokenEnumType)")
+        if p.type == "endpoint":
+            return self.closed(a, CSMS_ENDPOINTS, "CSMS endpoint")
         if p.type == "feature":
             return self.feature(a)
         if p.type == "variable":

@@ -14,6 +14,11 @@ BUILTIN_STEPS: dict[str, str] = {
     "charger.power_returns": "charger power returns",
     "charger.power_cycles": "charger power cycles",
     "charger.reconnects": "charger reconnects [not before {earliest:time}] [within {timeout:time}]",
+    # Network connection profiles (B09/B10): which of the harness's endpoints the charger tries and reaches
+    # (runner/network_steps.py). They judge, so they are no "previous action" (`expect.` names).
+    "expect.connection_attempt": "charger attempts to connect to {endpoint:endpoint} [within {timeout:time}]",
+    "expect.connects_to": "charger connects to {endpoint:endpoint} [not before {earliest:time}] "
+                          "[within {timeout:time}]",
     # EV and session statements act on EVSE 1 unless `on evse N` names another.
     "ev.plugs_in": "ev plugs in [on evse {evse:int}]",
     "ev.unplugs": "ev unplugs [on evse {evse:int}]",
@@ -46,6 +51,10 @@ BUILTIN_STEPS: dict[str, str] = {
     "csms.refuses": "csms refuses reconnects for {duration:time}",
     "csms.drops_and_refuses": "csms drops the connection and refuses reconnects for {duration:time}",
     "csms.accepts": "csms accepts reconnects",
+    # One endpoint refuses every connection attempt, or the next N (`once`, `2 times`), until `csms accepts
+    # connections to E`, `csms accepts reconnects` or the return to idle.
+    "csms.refuses_endpoint": "csms refuses connections to {endpoint:endpoint} [{count:count}]",
+    "csms.accepts_endpoint": "csms accepts connections to {endpoint:endpoint}",
     "csms.sets_variable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string}",
     # The catalogue's "set where writable": Accepted, or Rejected by a read-only variable that already holds it.
     "csms.sets_variable_where_writable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string} "

@@ -15,8 +15,9 @@ Parameter types: the quantity kinds (:data:`QUANTITY_TYPES`; ``quantity`` takes 
 ``purpose`` (a ChargingProfilePurpose), ``state`` (a connector status), ``pattern`` (a ``{...}`` object to
 match a message against: ``present``, ``absent``, ``not V``, ``V or W`` allowed), ``ordinal`` (``2nd``:
 a number and its English suffix), ``count`` (``once`` or ``N times``), ``phases`` (``1 phase``, ``3 phases``),
-``tokentype`` (an IdTokenEnumType), ``recurrency`` (``daily`` or ``weekly``), ``rate`` (a charging rate unit,
-``A`` or ``W``), ``feature`` (a standardized device-model component, optionally ``.Variable[instance]``),
+``tokentype`` (an IdTokenEnumType), ``endpoint`` (a CSMS endpoint of the harness: ``csms``, ``csms2``),
+``recurrency`` (``daily`` or ``weekly``), ``rate`` (a charging rate unit, ``A`` or ``W``), ``feature`` (a
+standardized device-model component, optionally ``.Variable[instance]``),
 ``variable`` (``Component.Variable[instance]``, the component a standardized one) and ``capability`` (a name
 of :data:`dsl.vocab.CAPABILITIES`).
 Matching is structural (which atoms go to which parameter); the checker then converts each parameter
@@ -46,7 +47,7 @@ QUANTITY_TYPES: frozenset[str] = frozenset(
 )
 SINGLE_TYPES: frozenset[str] = frozenset({"int", "string", "word", "fields", "action", "purpose", "state",
                                          "call", "code", "pattern", "feature", "variable", "capability",
-                                         "tokentype", "recurrency", "rate"})
+                                         "tokentype", "recurrency", "rate", "endpoint"})
 # Types a parameter of more than one atom has: `2nd` is a number and a word, `3 times` too, `1 phase`.
 MULTI_TYPES: frozenset[str] = frozenset({"ordinal", "count", "phases"})
 PARAM_TYPES: frozenset[str] = QUANTITY_TYPES | SINGLE_TYPES | MULTI_TYPES
@@ -382,6 +383,7 @@ def _bind_ast() -> None:
         "variable": (module.Word,),
         "capability": (module.Word,),
         "tokentype": (module.Word,),
+        "endpoint": (module.Word,),
         "recurrency": (module.Word,),
         "rate": (module.Word,),
         "fields": (module.Fields,),

@@ -41,6 +41,8 @@ class ScenarioRun:
     measurements: list[Measurement] = field(default_factory=list)  # one per judged expectation (runner.judge)
     changes: Changes = field(default_factory=Changes)  # variables, availability, profiles it changed
     remembered: dict[str, Any] = field(default_factory=dict)  # `remember … as "name"` (runner.judge.remember)
+    # (previous action's t, t of the last connection attempt a connection statement judged) (network_steps)
+    connection_cursor: tuple[float, float] | None = None
     action: Any = None  # the plan.Action being run (a step names itself in what it records)
     # Wraps each step (the pytest plugin makes it an Allure step); a no-op by default.
     step_context: Callable[[Any], AbstractContextManager[None]] = lambda _step: contextlib.nullcontext()

@@ -649,6 +649,7 @@ def unimplemented() -> list[str]:
     return sorted({d.name for d in builtin_registry()} - set(IMPLEMENTATIONS))
 
 
-from runner import schedule_steps as _schedule_steps  # noqa: E402  (its steps register on import)
+from runner import network_steps as _network_steps  # noqa: E402  (its steps register on import)
+from runner import schedule_steps as _schedule_steps  # noqa: E402
 
-del _schedule_steps
+del _schedule_steps, _network_steps

@@ -40,6 +40,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Request, Response
 
+from dsl.vocab import CSMS_ENDPOINTS
 from instruments.clock import Clock
 from lab.bench import CsmsConfig
 from runner.csms.commands import CsmsCommands, Report
@@ -59,7 +60,7 @@ MAX_OFFLINE_PERIODS = 1000   # per station, the most recent
 MAX_CONNECTORS = 256         # (evse, connector) statuses per station; a charger inventing ids loses the oldest
 MAX_STATIONS = 1024          # identities remembered; the longest-disconnected is forgotten first
 MAX_ATTEMPTS = 1000          # connection attempts remembered (all endpoints), the most recent
-ENDPOINTS = ("csms", "csms2")  # the first is `url`; a spec names them (`charger connects to csms2`)
+ENDPOINTS = CSMS_ENDPOINTS  # ("csms", "csms2"): the first is `url`; a spec names them (`charger connects to csms2`)
 
 
 @dataclass(frozen=True)
@@ -463,7 +464,10 @@ class CsmsHarness(CsmsCommands):
         self._event("csms.refusing", until=None if bench_seconds is None else until)
 
     def accept_reconnects(self) -> None:
+        """Accept connections again, on every endpoint (ends `refuse_endpoint` too)."""
         self._refuse_until = None
+        for ep in self._endpoints.values():
+            ep.refuse = 0
         self._event("csms.accepting")
 
     def refuse_endpoint(self, endpoint: str, count: float = math.inf) -> None:
