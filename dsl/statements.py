@@ -113,7 +113,7 @@ LANGUAGE_VERSIONS: tuple[str, ...] = ("1",)
 BENCH_VALUES: dict[str, str] = {
     "bench.csmsUrl": "the URL of the harness's endpoint csms, the one the charger is configured with",
     "bench.csmsUrl2": "the URL of the harness's second endpoint, csms2 (another CSMS, the same root)",
-    "bench.invalidCsmsUrl": "a URL on which nothing accepts a connection",
+    "bench.invalidCsmsUrl": "a URL on which no CSMS answers (endpoint invalid: it closes every connection)",
     "bench.securityProfile": "the bench's [csms] security_profile (a number)",
     "bench.ocppInterface": "[csms] ocpp_interface (Wired0 by default)",
     "bench.messageTimeout": "[csms] message_timeout_s (a number, 30 by default)",

@@ -127,9 +127,10 @@ CONNECTOR_STATES: tuple[str, ...] = ("Available", "Occupied", "Reserved", "Unava
 
 # IdTokenEnumType: the kinds of idToken a charger's reader (or the CSMS) names (`driver presents token "ID"
 # of type <type>`).
-# The harness's listening endpoints (runner/csms/harness.py): the charger's configured CSMS and a second one
-# a network connection profile may point at (`charger connects to csms2`, OCPP B09/B10).
-CSMS_ENDPOINTS: tuple[str, ...] = ("csms", "csms2")
+# The harness's listening endpoints (runner/csms/harness.py): the charger's configured CSMS, a second one a
+# network connection profile may point at (`charger connects to csms2`, OCPP B09/B10), and `invalid`, the
+# catalogue's "invalid ocppCsmsUrl": it closes every connection unanswered (`bench.invalidCsmsUrl`).
+CSMS_ENDPOINTS: tuple[str, ...] = ("csms", "csms2", "invalid")
 
 ID_TOKEN_TYPES: tuple[str, ...] = (
     "Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization",

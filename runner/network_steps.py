@@ -14,8 +14,8 @@ import math
 
 from dsl.plan import Quantity
 from runner.context import ScenarioRun
-from runner.csms.harness import Attempt
-from runner.errors import ExpectationFailed
+from runner.csms.harness import ENDPOINTS, Attempt
+from runner.errors import BenchError, ExpectationFailed
 from runner.judge import anchor
 from runner.steps import _wait, implements
 
@@ -91,11 +91,18 @@ def charger_connects_to(run: ScenarioRun, endpoint: str, earliest: Quantity | No
     run.note(f"charger connected to {endpoint} at t={got.t - t0:.1f} s, {waited:.1f} s after {what}")
 
 
+def _csms_endpoint(endpoint: str) -> str:
+    if endpoint not in ENDPOINTS:
+        raise BenchError(None, f"{endpoint} is no CSMS: it closes every connection unanswered; the harness's CSMS "
+                               f"endpoints are {', '.join(ENDPOINTS)}")
+    return endpoint
+
+
 @implements("csms.refuses_endpoint")
 def csms_refuses_endpoint(run: ScenarioRun, endpoint: str, count: int | None = None) -> None:
-    run.harness.refuse_endpoint(endpoint, math.inf if count is None else count)
+    run.harness.refuse_endpoint(_csms_endpoint(endpoint), math.inf if count is None else count)
 
 
 @implements("csms.accepts_endpoint")
 def csms_accepts_endpoint(run: ScenarioRun, endpoint: str) -> None:
-    run.harness.refuse_endpoint(endpoint, 0)
+    run.harness.refuse_endpoint(_csms_endpoint(endpoint), 0)

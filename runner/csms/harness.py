@@ -16,9 +16,10 @@ offer the `ocpp2.0.1` subprotocol. The harness listens on two endpoints, `csms` 
 (`urls["csms2"]`, the bench file's [csms] port2): a charger migrating to another network connection
 profile (OCPP B09/B10) connects to the second. Each connection attempt is logged with its endpoint
 (`attempts`), an endpoint can refuse all or the next N attempts (`refuse_endpoint`), and `invalid_url` is
-a URL on which nothing accepts a connection (a bound port that does not listen). Security profiles 1-3
-follow the bench file's [csms] table (see security.py); with TLS the URLs are wss:// and a TLS front
-(tls_front.py) per endpoint records refused handshakes; both endpoints present the same certificate.
+a URL on which no CSMS answers: it closes each connection at once and logs it as an attempt at `invalid`.
+Security profiles 1-3 follow the bench file's [csms] table (see security.py); with TLS the URLs are wss://
+and a TLS front (tls_front.py) per endpoint records refused handshakes; both endpoints present the same
+certificate.
 Named CSMS-initiated messages (`reset`, `get_base_report`, ...) come from commands.py.
 """
 
@@ -27,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
-import socket
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -60,7 +60,9 @@ MAX_OFFLINE_PERIODS = 1000   # per station, the most recent
 MAX_CONNECTORS = 256         # (evse, connector) statuses per station; a charger inventing ids loses the oldest
 MAX_STATIONS = 1024          # identities remembered; the longest-disconnected is forgotten first
 MAX_ATTEMPTS = 1000          # connection attempts remembered (all endpoints), the most recent
-ENDPOINTS = CSMS_ENDPOINTS  # ("csms", "csms2"): the first is `url`; a spec names them (`charger connects to csms2`)
+# ("csms", "csms2", "invalid"): the first is `url`; a spec names them (`charger connects to csms2`). The last is
+# no CSMS: `invalid_url`, which closes every connection unanswered.
+ENDPOINTS = tuple(e for e in CSMS_ENDPOINTS if e != "invalid")
 
 
 @dataclass(frozen=True)
@@ -124,7 +126,7 @@ class CsmsHarness(CsmsCommands):
         self._changed: asyncio.Event | None = None   # replaced by a fresh one on every state change
         self._refuse_until: float | None = None
         self._attempts: deque[Attempt] = deque(maxlen=MAX_ATTEMPTS)
-        self._unreachable: socket.socket | None = None  # holds `invalid_url`'s port: bound, never listening
+        self._unreachable: asyncio.Server | None = None  # `invalid_url`: closes every connection unanswered
         self.url = ""
         self.urls: dict[str, str] = {}
         self.invalid_url = ""
@@ -141,11 +143,10 @@ class CsmsHarness(CsmsCommands):
         for ep in self._endpoints.values():
             await self._listen(ep, tls, ports[ep.name])
         self.url, self.urls = self._endpoints["csms"].url, {n: e.url for n, e in self._endpoints.items()}
-        # A port bound without listen(): a connection to it is refused at once (the catalogue's "invalid
-        # ocppCsmsUrl", TC_B_46_CS), and no other program can take it while the harness runs.
-        self._unreachable = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._unreachable.bind((self.config.host, 0))
-        port = self._unreachable.getsockname()[1]
+        # The catalogue's "invalid ocppCsmsUrl" (TC_B_46_CS): a port that closes every connection before
+        # any answer, logging it as an attempt at endpoint `invalid`, so a spec can count the charger's tries.
+        self._unreachable = await asyncio.start_server(self._unanswered, self.config.host, 0)
+        port = self._unreachable.sockets[0].getsockname()[1]
         self.invalid_url = f"{'wss' if tls else 'ws'}://{self.config.host}:{port}"
         self._event("csms.listening", url=self.url, url2=self.urls["csms2"], invalid_url=self.invalid_url,
                     security_profile=self.config.security_profile)
@@ -182,6 +183,8 @@ class CsmsHarness(CsmsCommands):
                 ep.server = None
         if self._unreachable is not None:
             self._unreachable.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._unreachable.wait_closed(), 5)
             self._unreachable = None
         self._changed = None
         self._event("csms.stopped")
@@ -225,6 +228,12 @@ class CsmsHarness(CsmsCommands):
                     layer="tls", endpoint=endpoint)
         self.recorder.finding("error", f"connection from {refusal.address} refused during the TLS handshake "
                               f"(security profile {self.config.security_profile}): {refusal.reason}")
+
+    async def _unanswered(self, _reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._attempt("invalid", "", False, "closed unanswered (the invalid URL)")
+        writer.close()
+        with contextlib.suppress(Exception):
+            await writer.wait_closed()
 
     def _attempt(self, endpoint: str, station: str, accepted: bool, reason: str = "") -> None:
         with self._lock:
