@@ -80,6 +80,8 @@ CAPABILITIES: dict[str, str] = {
     "TriggerLogStatusNotification": "LogStatusNotification sent on TriggerMessage (F06, N01)",
     "TriggerSignCombinedCertificate": "SignCertificate for the combined certificate sent on TriggerMessage (F06, A02)",
     "PersistentAuthCache": "the authorization cache survives a reboot (C10)",
+    "NetworkProfileFallback": "after NetworkProfileConnectionAttempts failed per NetworkConfigurationPriority "
+                              "slot, reconnects with the previous network profile (B10; the catalogue's C-47)",
 }
 
 # MeasurandEnumType -> the dimension of its values once unit and multiplier are applied.

@@ -80,7 +80,8 @@ def charger_connects_to(run: ScenarioRun, endpoint: str, earliest: Quantity | No
         raise ExpectationFailed(None, f"the charger connected to {got.endpoint} at t={got.t - t0:.1f} s, not to "
                                       f"{endpoint}; {_seen(run, seen)}")
     run.connection_cursor = (anchor(run), got.t)
-    refused = [a for a in seen if not a.accepted and a.t < got.t]
+    # The back-off runs from the last refused attempt, one an earlier connection statement judged included.
+    refused = [a for a in run.harness.attempts(sid, anchor(run)) if not a.accepted and a.t < got.t]
     since_t = refused[-1].t if refused else anchor(run)
     waited = got.t - since_t
     what = f"its refused attempt at {refused[-1].endpoint}" if refused else "the previous action"
