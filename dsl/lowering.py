@@ -351,6 +351,12 @@ class Lowering:
                 self.sink.at(node, f"{render_atom(node)} matches a field of a message the charger sends; "
                              "a message to send holds values", "write the value to send")
                 ok = False
+            elif (isinstance(node, ast.Remembered) and scope is not None and node.name.value.startswith("bench.")
+                  and node.name.value not in BENCH_VALUES):
+                self.sink.at(node, f'"{node.name.value}" is not a value of the bench',
+                             did_you_mean(node.name.value, BENCH_VALUES) or
+                             "bench values: " + ", ".join(BENCH_VALUES))
+                ok = False
             elif isinstance(node, ast.Remembered) and scope is not None and node.name.value not in scope.remembered:
                 self.sink.at(node, f'nothing is remembered as "{node.name.value}" before this line',
                              did_you_mean(node.name.value, scope.remembered) or

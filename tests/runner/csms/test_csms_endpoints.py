@@ -1,0 +1,122 @@
+"""The harness's endpoints (network connection profiles, B09/B10): csms and csms2 both serve a charger and
+say which one it is on; an endpoint refuses all or the next N attempts; the invalid URL closes every
+connection unanswered; every attempt is logged with its endpoint."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import socket
+from collections.abc import Callable
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from lab.bench import CsmsConfig
+from runner.csms import CsmsHarness
+from runner.csms.errors import CsmsError
+from runner.recorder import Recorder
+
+Run = Callable[..., Recorder]
+
+
+def open_at(url: str, station: str = "CS1") -> connect:
+    return connect(f"{url}/{station}", subprotocols=["ocpp2.0.1"], open_timeout=5)  # type: ignore[list-item]
+
+
+def test_two_endpoints_listen_on_their_own_ports_and_name_the_connection(run: Run) -> None:
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        assert h.url == h.urls["csms"] and h.urls["csms2"].startswith("ws://127.0.0.1:")
+        assert h.urls["csms"] != h.urls["csms2"]
+        async with open_at(h.urls["csms2"]):
+            await h.wait_connected("CS1", 5)
+            assert h.endpoint("CS1") == "csms2"
+        await h.wait_disconnected("CS1", 5)
+        assert h.endpoint("CS1") is None
+        async with open_at(h.url):
+            await h.wait_connected("CS1", 5)
+            assert h.endpoint("CS1") == "csms"
+        assert [(a.endpoint, a.station, a.accepted) for a in h.attempts("CS1")] == [
+            ("csms2", "CS1", True), ("csms", "CS1", True)]
+
+    rec = run(test)
+    connected = [e for e in rec.events() if e["kind"] == "csms.connected"]
+    assert [e["endpoint"] for e in connected] == ["csms2", "csms"]
+
+
+def test_an_endpoint_refuses_the_next_n_attempts_then_accepts(run: Run) -> None:
+    async def test(h: CsmsHarness, _rec: Recorder) -> None:
+        h.refuse_endpoint("csms", 2)
+        for _ in range(2):
+            with pytest.raises(InvalidStatus) as refused:
+                async with open_at(h.url):
+                    pass
+            assert refused.value.response.status_code == 503
+        async with open_at(h.urls["csms2"]):   # the other endpoint was never refusing
+            await h.wait_connected("CS1", 5)
+        async with open_at(h.url):
+            await h.wait_connected("CS1", 5)
+        got = [(a.endpoint, a.accepted) for a in h.attempts("CS1")]
+        assert got == [("csms", False), ("csms", False), ("csms2", True), ("csms", True)]
+        assert "connections to csms refused by the test" in h.attempts("CS1")[0].reason
+
+    run(test)
+
+
+def test_refusing_every_attempt_lasts_until_accepted_again(run: Run) -> None:
+    async def test(h: CsmsHarness, _rec: Recorder) -> None:
+        h.refuse_endpoint("csms2")
+        for _ in range(3):
+            with pytest.raises(InvalidStatus):
+                async with open_at(h.urls["csms2"]):
+                    pass
+        h.accept_reconnects()   # the return to idle's call: every endpoint accepts again
+        async with open_at(h.urls["csms2"]):
+            await h.wait_connected("CS1", 5)
+
+    run(test)
+
+
+def test_the_invalid_url_closes_unanswered_and_logs_the_attempt(run: Run) -> None:
+    async def test(h: CsmsHarness, _rec: Recorder) -> None:
+        assert h.invalid_url.startswith("ws://127.0.0.1:") and h.invalid_url not in h.urls.values()
+        with pytest.raises(Exception):  # noqa: B017  (the handshake fails however the client words it)
+            async with open_at(h.invalid_url):
+                pass
+        attempts = h.attempts("CS1")
+        assert [(a.endpoint, a.station, a.accepted) for a in attempts] == [("invalid", "", False)]
+        assert not h.connected("CS1")
+
+    run(test)
+
+
+def test_attempts_since_a_time_and_unknown_endpoints(run: Run) -> None:
+    async def test(h: CsmsHarness, _rec: Recorder) -> None:
+        async with open_at(h.url):
+            await h.wait_connected("CS1", 5)
+        later = h.clock.now()
+        await asyncio.sleep(0.01)
+        assert h.attempts("CS1", since_t=later) == []
+        assert len(h.attempts("CS1", since_t=-math.inf)) == 1
+        with pytest.raises(CsmsError, match="no CSMS endpoint 'csms3'"):
+            h.refuse_endpoint("csms3")
+
+    run(test)
+
+
+def test_the_second_port_comes_from_the_bench_file(run: Run) -> None:
+    async def test(h: CsmsHarness, _rec: Recorder) -> None:
+        assert h.urls["csms2"].endswith(f":{port}")
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    run(test, CsmsConfig(port2=port))
+
+
+def test_the_bench_file_refuses_one_port_for_both_endpoints_and_one_slot_for_both() -> None:
+    with pytest.raises(ValueError, match="port and port2 are both 9000"):
+        CsmsConfig(port=9000, port2=9000)
+    with pytest.raises(ValueError, match="configuration_slot and configuration_slot2 are both 1"):
+        CsmsConfig(configuration_slot=1, configuration_slot2=1)
