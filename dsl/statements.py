@@ -53,6 +53,8 @@ BUILTIN_STEPS: dict[str, str] = {
     "csms.accepts": "csms accepts reconnects",
     # One endpoint refuses every connection attempt, or the next N (`once`, `2 times`), until `csms accepts
     # connections to E`, `csms accepts reconnects` or the return to idle.
+    # A case that needs TLS between charger and CSMS (security profile 2 or 3 in the bench file): skipped else.
+    "charger.connects_over_tls": "charger connects over tls",
     "csms.refuses_endpoint": "csms refuses connections to {endpoint:endpoint} [{count:count}]",
     "csms.accepts_endpoint": "csms accepts connections to {endpoint:endpoint}",
     "csms.sets_variable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string}",
@@ -123,4 +125,6 @@ BENCH_VALUES: dict[str, str] = {
     "bench.priority2then1": "NetworkConfigurationPriority, configuration_slot2 first, then configuration_slot "
                             "(\"2,1\")",
     "bench.priority1": "NetworkConfigurationPriority naming configuration_slot alone (\"1\")",
+    "bench.csmsRootCertificate2": "the PEM text of [csms] root_certfile2, a new CSMS root certificate",
+    "bench.csmsRootHashData": "certificateHashData (SHA256) of [csms] root_certfile, the CSMS root in use",
 }

@@ -163,6 +163,13 @@ class CsmsConfig(_Model):
     message_timeout_s: int = Field(default=30, ge=1)
     configuration_slot: int = Field(default=1, ge=0)
     configuration_slot2: int = Field(default=2, ge=0)
+    # TLS benches, for TC_B_47/50_CS (M05): the CSMS root the charger trusts now (the "old" root; its hash data
+    # is `bench.csmsRootHashData`), a new root signed by it (`bench.csmsRootCertificate2`, to install), and
+    # the certificate csms2 presents (default: certfile/keyfile, a certificate of the old root).
+    root_certfile: str | None = None
+    root_certfile2: str | None = None
+    certfile2: str | None = None
+    keyfile2: str | None = None
     security_profile: Literal[0, 1, 2, 3] = 0
     # Resolved by load_bench from password / password_env / password_file; never in the repr.
     password: str | None = Field(default=None, repr=False)

@@ -643,6 +643,9 @@ def _bind(run: ScenarioRun, fields: Any, source: Source) -> Any:
     try:
         return msg.bind(fields, run.remembered)
     except msg.Unbound as err:
+        if str(err.args[0]).startswith("bench."):
+            from runner.bench_values import unavailable
+            raise BenchError(source, unavailable(err.args[0])) from None
         raise BenchError(source, f'nothing was remembered as "{err.args[0]}" in this scenario '
                                  f"(its remember line did not run)") from None
 

@@ -15,7 +15,7 @@ import math
 from dsl.plan import Quantity
 from runner.context import ScenarioRun
 from runner.csms.harness import ENDPOINTS, Attempt
-from runner.errors import BenchError, ExpectationFailed
+from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.judge import anchor
 from runner.steps import _wait, implements
 
@@ -107,3 +107,14 @@ def csms_refuses_endpoint(run: ScenarioRun, endpoint: str, count: int | None = N
 @implements("csms.accepts_endpoint")
 def csms_accepts_endpoint(run: ScenarioRun, endpoint: str) -> None:
     run.harness.refuse_endpoint(_csms_endpoint(endpoint), 0)
+
+
+@implements("charger.connects_over_tls")
+def charger_connects_over_tls(run: ScenarioRun) -> None:
+    """Skip unless the charger reaches the CSMS over TLS on this bench (security profile 2 or 3): the M05 cases
+    (TC_B_47/50_CS) judge the TLS handshake itself."""
+    csms = run.session.config.csms
+    said = f"the bench file's [csms] security_profile is {csms.security_profile}"
+    if csms.security_profile not in (2, 3):
+        raise NotSupportedByCharger("TLS to the CSMS (security profile 2 or 3)", said)
+    run.note(f"TLS to the CSMS: {said}")

@@ -26,7 +26,7 @@ from runner import features, restore
 from runner.context import ScenarioRun
 from runner.csms.commands import variable_ref
 from runner.csms.errors import CsmsError
-from runner.csms.expect import bind
+from runner.csms.expect import Unbound, bind
 from runner.csms.responses import AnswerRule
 from runner.errors import BenchError, ExpectationFailed
 from runner.feature_matrix import same_value
@@ -402,7 +402,11 @@ def csms_clears_profiles(run: ScenarioRun) -> None:
 
 @implements("csms.sends")
 def csms_sends(run: ScenarioRun, action: str, fields: Mapping[str, Any] | None = None) -> None:
-    payload = bind(dict(fields or {}), run.remembered)  # `remembered "tx"` values
+    try:
+        payload = bind(dict(fields or {}), run.remembered)  # `remembered "tx"` values
+    except Unbound as err:  # a bench value the bench file does not give (the checker knows every other name)
+        from runner.bench_values import unavailable
+        raise BenchError(None, unavailable(str(err.args[0]))) from None
     # What the message changes on the charger is remembered, so the return to idle can put it back.
     items = payload.get("setVariableData") if action == "SetVariables" else None
     if isinstance(items, list) and all(isinstance(i, dict) and "component" in i and "variable" in i

@@ -140,8 +140,11 @@ class CsmsHarness(CsmsCommands):
         tls = server_tls_context(self.config)   # raises SecurityConfigError naming the bench setting
         self._changed = asyncio.Event()
         ports = {"csms": self.config.port, "csms2": self.config.port2}
+        # csms2 may present another certificate (a new CSMS root's, TC_B_50_CS); by default the same one.
+        second = self.config.model_copy(update={"certfile": self.config.certfile2, "keyfile": self.config.keyfile2})
+        tls2 = server_tls_context(second) if tls is not None and self.config.certfile2 else tls
         for ep in self._endpoints.values():
-            await self._listen(ep, tls, ports[ep.name])
+            await self._listen(ep, tls2 if ep.name == "csms2" else tls, ports[ep.name])
         self.url, self.urls = self._endpoints["csms"].url, {n: e.url for n, e in self._endpoints.items()}
         # The catalogue's "invalid ocppCsmsUrl" (TC_B_46_CS): a port that closes every connection before
         # any answer, logging it as an attempt at endpoint `invalid`, so a spec can count the charger's tries.
