@@ -7,9 +7,13 @@ from __future__ import annotations
 import asyncio
 import math
 import socket
+import ssl
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+import trustme
+from cryptography import x509
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
@@ -120,3 +124,30 @@ def test_the_bench_file_refuses_one_port_for_both_endpoints_and_one_slot_for_bot
         CsmsConfig(port=9000, port2=9000)
     with pytest.raises(ValueError, match="configuration_slot and configuration_slot2 are both 1"):
         CsmsConfig(configuration_slot=1, configuration_slot2=1)
+
+
+def test_csms2_presents_its_own_certificate_at_tls_profiles(run: Run, tmp_path: Path) -> None:
+    """TC_B_50_CS: csms2 presents a certificate of the new CSMS root ([csms] certfile2), csms the old root's."""
+    old = trustme.CA()
+    new = old.create_child_ca()
+    old.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(tmp_path / "csms.pem")
+    new.issue_cert("127.0.0.1").private_key_and_cert_chain_pem.write_to_path(tmp_path / "csms2.pem")
+    cfg = CsmsConfig(security_profile=2, password="0123456789abcdefXYZ", certfile=str(tmp_path / "csms.pem"),
+                     certfile2=str(tmp_path / "csms2.pem"))
+
+    async def issuer(url: str) -> str:
+        host, port = url.removeprefix("wss://").split(":")
+        ctx = ssl.create_default_context()
+        old.configure_trust(ctx)  # both chains end at the old root; read which CA signed the leaf
+        _, writer = await asyncio.open_connection(host, int(port), ssl=ctx)
+        der = writer.get_extra_info("ssl_object").getpeercert(binary_form=True)
+        writer.close()
+        return x509.load_der_x509_certificate(der).issuer.rfc4514_string()
+
+    async def test(h: CsmsHarness, _rec: Recorder) -> None:
+        assert h.urls["csms2"].startswith("wss://") and h.invalid_url.startswith("wss://")
+        got = {name: await issuer(h.urls[name]) for name in ("csms", "csms2")}
+        assert got["csms"] != got["csms2"]
+        assert got["csms2"] == x509.load_pem_x509_certificate(new.cert_pem.bytes()).subject.rfc4514_string()
+
+    run(test, cfg)
