@@ -2,7 +2,7 @@
 to the harness's second endpoint judged by `charger connects to csms2`, and the statements' failures — the
 charger reaching another endpoint, coming back sooner than `not before`, never trying an endpoint — each a
 failure (the charger), with the attempts it made; refusing the invalid URL is broken (the spec asks the bench
-for the impossible)."""
+for the impossible); a case that needs TLS is skipped on a plain bench."""
 
 from __future__ import annotations
 
@@ -58,6 +58,9 @@ SPEC = f'''spec "Network profiles"
 
   scenario "the invalid URL refuses already"
     csms refuses connections to invalid
+
+  scenario "needs TLS"
+    charger connects over tls
 '''
 
 
@@ -110,3 +113,11 @@ def test_refusing_at_the_invalid_url_is_broken(run: tuple[dict[str, dict], str])
     r = results["the invalid URL refuses already"]
     assert r["status"] == "broken", out[-3000:]
     assert "invalid is no CSMS" in r["statusDetails"]["message"]
+
+
+def test_a_case_that_needs_tls_is_skipped_on_a_plain_bench_naming_it(run: tuple[dict[str, dict], str]) -> None:
+    results, out = run
+    r = results["needs TLS"]
+    assert r["status"] == "skipped", out[-3000:]
+    assert ("TLS to the CSMS (security profile 2 or 3) (the bench file's [csms] security_profile is 0)"
+            in r["statusDetails"]["message"])
