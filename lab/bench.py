@@ -152,24 +152,6 @@ class StationConfig(_Model):
 class CsmsConfig(_Model):
     host: str = "127.0.0.1"
     port: int = Field(default=0, ge=0, le=65535)
-    # The harness's second endpoint, `csms2`: where a charger migrates to another network profile (B09/B10).
-    port2: int = Field(default=0, ge=0, le=65535)
-    # How the charger is configured to reach this CSMS: the catalogue's <Configured ocppInterface>,
-    # <Configured messageTimeout>, <Configured configurationSlot> (the slot in use) and
-    # <Configured configurationSlot2> (a free slot the cases may write); a spec reads them as
-    # `remembered "bench.…"` values (runner/bench_values.py).
-    ocpp_interface: Literal["Wired0", "Wired1", "Wired2", "Wired3", "Wireless0", "Wireless1", "Wireless2",
-                            "Wireless3"] = "Wired0"
-    message_timeout_s: int = Field(default=30, ge=1)
-    configuration_slot: int = Field(default=1, ge=0)
-    configuration_slot2: int = Field(default=2, ge=0)
-    # TLS benches, for TC_B_47/50_CS (M05): the CSMS root the charger trusts now (the "old" root; its hash data
-    # is `bench.csmsRootHashData`), a new root signed by it (`bench.csmsRootCertificate2`, to install), and
-    # the certificate csms2 presents (default: certfile/keyfile, a certificate of the old root).
-    root_certfile: str | None = None
-    root_certfile2: str | None = None
-    certfile2: str | None = None
-    keyfile2: str | None = None
     security_profile: Literal[0, 1, 2, 3] = 0
     # Resolved by load_bench from password / password_env / password_file; never in the repr.
     password: str | None = Field(default=None, repr=False)
@@ -193,6 +175,24 @@ class CsmsConfig(_Model):
     # own). It trusts `cafile` for the CSMS certificate at profiles 2 and 3.
     client_certfile: str | None = None
     client_keyfile: str | None = None
+    # The harness's second endpoint, `csms2`: where a charger migrates to another network profile (B09/B10).
+    port2: int = Field(default=0, ge=0, le=65535)
+    # How the charger is configured to reach this CSMS: the catalogue's <Configured ocppInterface>,
+    # <Configured messageTimeout>, <Configured configurationSlot> (the slot in use) and
+    # <Configured configurationSlot2> (a free slot the cases may write); a spec reads them as
+    # `remembered "bench.…"` values (runner/bench_values.py).
+    ocpp_interface: Literal["Wired0", "Wired1", "Wired2", "Wired3", "Wireless0", "Wireless1", "Wireless2",
+                            "Wireless3"] = "Wired0"
+    message_timeout_s: int = Field(default=30, ge=1)
+    configuration_slot: int = Field(default=1, ge=0)
+    configuration_slot2: int = Field(default=2, ge=0)
+    # TLS benches, for TC_B_47/50_CS (M05): the CSMS root the charger trusts now (the "old" root; its hash data
+    # is `bench.csmsRootHashData`), a new root signed by it (`bench.csmsRootCertificate2`, to install), and
+    # the certificate csms2 presents (default: certfile/keyfile, a certificate of the old root).
+    root_certfile: str | None = None
+    root_certfile2: str | None = None
+    certfile2: str | None = None
+    keyfile2: str | None = None
 
     @model_validator(mode="after")
     def _security(self) -> CsmsConfig:
