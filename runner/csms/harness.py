@@ -345,8 +345,8 @@ class CsmsHarness(CsmsCommands):
             security["tls"] = peer.tls
             if peer.certificate:
                 security["client_certificate"] = peer.certificate
-        self._event("csms.connected", station=station, endpoint=endpoint, remote=self._remote(ws),
-                    path=ws.request.path if ws.request else "", **security)
+        self._event("csms.connected", station=station, remote=self._remote(ws),
+                    path=ws.request.path if ws.request else "", **security, endpoint=endpoint)
         self._notify()
         try:
             await session.run()

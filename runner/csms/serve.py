@@ -126,6 +126,8 @@ async def _serve(config: CsmsConfig, bench_ids: frozenset[str] | None, out: Path
     url = await harness.start()
     console.print(f"[bold]chargespec CSMS listening on {url}[/]  (security profile {config.security_profile}); "
                   f"chargers connect to {url}/<identity> with subprotocol ocpp2.0.1. Ctrl-C stops.")
+    console.print(f"second endpoint (csms2, for network profile migration): {harness.urls['csms2']}; "
+                  f"a URL where no CSMS answers: {harness.invalid_url}")
     try:
         await stop.wait()
     finally:
