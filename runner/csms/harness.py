@@ -127,6 +127,7 @@ class CsmsHarness(CsmsCommands):
         self._refuse_until: float | None = None
         self._attempts: deque[Attempt] = deque(maxlen=MAX_ATTEMPTS)
         self._unreachable: asyncio.Server | None = None  # `invalid_url`: closes every connection unanswered
+        self._listening = False
         self.url = ""
         self.urls: dict[str, str] = {}
         self.invalid_url = ""
@@ -135,7 +136,7 @@ class CsmsHarness(CsmsCommands):
 
     async def start(self) -> str:
         """Listen on both endpoints; return the first's URL (port 0 in the config picks a free port)."""
-        if self._changed is not None:
+        if self._listening:
             return self.url
         tls = server_tls_context(self.config)   # raises SecurityConfigError naming the bench setting
         self._changed = asyncio.Event()
@@ -143,14 +144,19 @@ class CsmsHarness(CsmsCommands):
         # csms2 may present another certificate (a new CSMS root's, TC_B_50_CS); by default the same one.
         second = self.config.model_copy(update={"certfile": self.config.certfile2, "keyfile": self.config.keyfile2})
         tls2 = server_tls_context(second) if tls is not None and self.config.certfile2 else tls
-        for ep in self._endpoints.values():
-            await self._listen(ep, tls2 if ep.name == "csms2" else tls, ports[ep.name])
+        try:
+            for ep in self._endpoints.values():
+                await self._listen(ep, tls2 if ep.name == "csms2" else tls, ports[ep.name])
+        except BaseException:
+            await self.stop()  # a port taken: close what was opened, so nothing is left listening
+            raise
         self.url, self.urls = self._endpoints["csms"].url, {n: e.url for n, e in self._endpoints.items()}
         # The catalogue's "invalid ocppCsmsUrl" (TC_B_46_CS): a port that closes every connection before
         # any answer, logging it as an attempt at endpoint `invalid`, so a spec can count the charger's tries.
         self._unreachable = await asyncio.start_server(self._unanswered, self.config.host, 0)
         port = self._unreachable.sockets[0].getsockname()[1]
         self.invalid_url = f"{'wss' if tls else 'ws'}://{self.config.host}:{port}"
+        self._listening = True
         self._event("csms.listening", url=self.url, url2=self.urls["csms2"], invalid_url=self.invalid_url,
                     security_profile=self.config.security_profile)
         return self.url
@@ -173,7 +179,9 @@ class CsmsHarness(CsmsCommands):
         ep.url = f"{'wss' if tls else 'ws'}://{self.config.host}:{bound}"
 
     async def stop(self) -> None:
-        if self._changed is None:
+        """Close every endpoint; also what a start() that failed half-way had opened."""
+        running = self._unreachable is not None or any(ep.server is not None for ep in self._endpoints.values())
+        if not running:
             return
         for ep in self._endpoints.values():
             if ep.front is not None:
@@ -189,7 +197,7 @@ class CsmsHarness(CsmsCommands):
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._unreachable.wait_closed(), 5)
             self._unreachable = None
-        self._changed = None
+        self._listening = False
         self._event("csms.stopped")
 
     # ---- handshake ----------------------------------------------------------------------------

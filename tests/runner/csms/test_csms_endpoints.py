@@ -151,3 +151,19 @@ def test_csms2_presents_its_own_certificate_at_tls_profiles(run: Run, tmp_path: 
         assert got["csms2"] == x509.load_pem_x509_certificate(new.cert_pem.bytes()).subject.rfc4514_string()
 
     run(test, cfg)
+
+
+def test_a_taken_second_port_fails_the_start_and_leaves_nothing_listening() -> None:
+    from instruments.clock import Clock
+
+    async def main() -> None:
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            clock = Clock()
+            harness = CsmsHarness(Recorder(clock), clock, CsmsConfig(port2=busy.getsockname()[1]))
+            with pytest.raises(OSError):
+                await harness.start()
+            assert all(ep.server is None for ep in harness._endpoints.values())
+
+    asyncio.run(main())
