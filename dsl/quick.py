@@ -43,6 +43,9 @@ _REF = re.compile(r'"([^"\\\n]*)"')
 _TAGS = re.compile(r"tags ([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
                    r"(?: *, *[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*)*)")
 _PLACEHOLDER_TEXT = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")  # (the grammar's PLACEHOLDER terminal)
+# First words of block lines, never statements (dsl.parser's parse_statement answers None for them).
+_BLOCK_WORDS = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
+                          "repeat"})
 _TEMPLATES_MAX = 50_000  # distinct (registry, line) pairs kept; a long-lived process starts over beyond it
 
 
@@ -77,7 +80,20 @@ def compile_text(text: str, file: str, sha256: str, registry: StepRegistry, *,
     try:
         return tuple(_compile(text, file, sha256, registry, later))
     except _Unusual:
+        return _whole(text, file, sha256, registry)
+
+
+def _whole(text: str, file: str, sha256: str, registry: StepRegistry) -> tuple[plan.SpecPlan, ...] | None:
+    """A file with examples or repeats, read whole without Lark (:mod:`dsl.quickfile`) and checked and
+    compiled by the full path's own :func:`dsl.compiler.analyze`; None if it is unusual or has errors."""
+    from dsl.compiler import analyze
+    from dsl.quickfile import read_file
+
+    spec_file = read_file(text, file)
+    if spec_file is None:
         return None
+    plans, errors = analyze(replace(spec_file, sha256=sha256), registry)
+    return None if errors else plans
 
 
 class _Later:
@@ -298,6 +314,8 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
 
     # The common forms without Lark (dsl.quickline: the same node); the rest, and every error, with it.
     node = read_statement(line)
+    if node is None and line.lstrip(" ").split(" ", 1)[0] in _BLOCK_WORDS:
+        return None  # (`repeat N times`: a block, which dsl.quickfile reads; Lark would say the same)
     if node is None:
         from dsl.parser import parse_statement
 
