@@ -16,8 +16,8 @@ import os
 from dsl import ast
 from dsl.confine import Refused, SpecRoots, read_spec_bytes
 from dsl.errors import ErrorSink, SpecError, SpecErrors
-from dsl.text import decode
 from dsl.suggest import did_you_mean
+from dsl.text import decode
 
 _RELATIVE = "paths are relative to the including file"
 

@@ -163,7 +163,8 @@ class _File:
                 i += 1
             elif first.kind not in ("NUMBER", "STRING", "WORD"):
                 raise _No
-            rows.append(ast.Row(**self.span(row, values + first.start, values + toks[i - 1].end), cells=(tuple(atoms),)))
+            rows.append(ast.Row(**self.span(row, values + first.start, values + toks[i - 1].end),
+                                cells=(tuple(atoms),)))
             if i == len(toks):
                 break
             if toks[i].kind != "COMMA":
