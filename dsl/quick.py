@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 
 _SPEC = re.compile(r'spec "([^"\\\n]*)"')
 _SCENARIO = re.compile(r'scenario "([^"\\\n{]*)"')
+_SCENARIO_FOR = re.compile(r'scenario "[^"\\\n]*" for ')
 _VERSION = re.compile(r"version ([0-9]+(?:\.[0-9]+)?)")
 _REFS = re.compile(r'refs ("[^"\\\n]*"(?: *, *"[^"\\\n]*")*)')
 _REF = re.compile(r'"([^"\\\n]*)"')
@@ -51,6 +52,10 @@ _TEMPLATES_MAX = 50_000  # distinct (registry, line) pairs kept; a long-lived pr
 
 class _Unusual(Exception):
     """The file holds something the quick compiler leaves to the full path."""
+
+
+class _Whole(_Unusual):
+    """A scenario with examples or a repeat block: the file may still be read without Lark, whole."""
 
 
 class _Template(msgspec.Struct, frozen=True):
@@ -79,8 +84,10 @@ def compile_text(text: str, file: str, sha256: str, registry: StepRegistry, *,
     later = _Later(text, file, sha256, registry) if lazy else None
     try:
         return tuple(_compile(text, file, sha256, registry, later))
-    except _Unusual:
+    except _Whole:
         return _whole(text, file, sha256, registry)
+    except _Unusual:
+        return None
 
 
 def _whole(text: str, file: str, sha256: str, registry: StepRegistry) -> tuple[plan.SpecPlan, ...] | None:
@@ -169,6 +176,8 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterato
             block = _item(spec, number, line, body)
         elif indent > item_indent and block is not None and indent == (stmt_indent or indent):
             stmt_indent = indent
+            if body.startswith("repeat "):
+                raise _Whole
             template = _template(fingerprint, line, registry)
             if template is None:
                 raise _Unusual
@@ -200,6 +209,8 @@ def _item(spec: _Spec, number: int, line: str, body: str) -> _Block | None:
         spec.items.append((body, block))
         return block
     m = _SCENARIO.fullmatch(body)
+    if m is None and _SCENARIO_FOR.match(body):
+        raise _Whole
     if m:
         block = _Block("scenario", number, line, m.group(1), steps=[])
         spec.items.append(("scenario", block))

@@ -348,8 +348,8 @@ class _Reader:
     def condition(self) -> ast.Condition:
         """`signal OP expr` or `signal "is" WORD ("or" WORD)*`; anything else (accuracy) is left to Lark."""
         first = self.peek()
+        signal = self.signal()  # (None left: _No)
         assert first is not None
-        signal = self.signal()
         tok = self.next()
         if tok.kind == "OP":
             bound = self.expr()
