@@ -26,15 +26,17 @@ import msgspec
 from dsl import ast
 from dsl.limits import MAX_BLOCK_DEPTH, MAX_LINE_CHARS
 from dsl.plan import Source
-from dsl.quickline import _WORD, _No, _tokens, read_statement
+from dsl.quickline import _No, _tokens, read_statement
 from dsl.screen import has_hostile_characters
 from dsl.text import sha256_text
 
 _SPEC = re.compile(r'spec ("(?:[^"\\\n])*")')
-_SCENARIO = re.compile(rf'scenario ("(?:[^"\\\n])*")(?: (for) ({_WORD}) in (.*))?')
+# (ASCII words only: a name or tag the grammar also allows, with µ or Ω or dots, is left to the parser)
+_SCENARIO = re.compile(r'scenario ("(?:[^"\\\n])*")(?: (for) ([A-Za-z_][A-Za-z0-9_]*) in (.*))?')
 _VERSION = re.compile(r"version ([0-9]+(?:\.[0-9]+)?)")
 _REFS = re.compile(r'refs ("[^"\\\n]*"(?: *, *"[^"\\\n]*")*)')
-_TAGS = re.compile(rf"tags ({_WORD}(?: *, *{_WORD})*)")
+_TAGS = re.compile(r"tags ([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
+                   r"(?: *, *[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*)*)")
 _REPEAT = re.compile(r"repeat ([0-9]+(?:\.[0-9]+)?) times")
 _ITEM = re.compile(r'"[^"\\\n]*"|[^ ,]+')
 # First words of lines that are block keywords, never statements (dsl.parser's _STRUCTURAL, and include).
@@ -189,10 +191,10 @@ class _File:
             first = row.body.split(" ", 1)[0]
             if e != k + 1 or first in _STRUCTURAL:
                 raise _No
-            node = read_statement(row.line)
+            node = read_statement(row.line, self.file, row.number)
             if node is None:
                 raise _No
-            out.append(_placed(node, self.file, row.number))
+            out.append(node)
         return tuple(out)
 
     # -- positions (as dsl.parser's builder gives them) --
@@ -221,18 +223,3 @@ class _File:
             return ast.Punct(**pos, text=value)
         raise _No
 
-
-def _placed(node: object, file: str, number: int) -> ast.Stmt:
-    """A statement read as line 1 of no file, moved to its line of `file` (every position in it)."""
-    if isinstance(node, Source):
-        return Source(file, number, node.column, node.text)  # type: ignore[return-value]
-    if isinstance(node, tuple):
-        return tuple(_placed(n, file, number) for n in node)  # type: ignore[return-value]
-    if isinstance(node, msgspec.Struct):
-        changes = {}
-        for name in node.__struct_fields__:
-            value = getattr(node, name)
-            if isinstance(value, Source | tuple | msgspec.Struct):
-                changes[name] = _placed(value, file, number)
-        return msgspec.structs.replace(node, **changes)  # type: ignore[return-value]
-    return node  # type: ignore[return-value]

@@ -82,13 +82,14 @@ def enabled() -> bool:
     return hashlib.sha256(grammar).hexdigest() == GRAMMAR_SHA256
 
 
-def read_statement(line: str) -> ast.Stmt | None:
-    """The node of one statement line (indentation included) as line 1 of no file, or None."""
+def read_statement(line: str, file: str = "", number: int = 1) -> ast.Stmt | None:
+    """The node of one statement line (indentation included) as line 1 of no file (or as line `number`
+    of `file`), or None."""
     body = line.lstrip(" ")
     if not body or "#" in body or "+-" in body or not enabled() or line_too_big(body):
         return None  # (an over-long or over-deep line is refused by the whole-file parse: never read here)
     try:
-        return _Reader(line, len(line) - len(body), body).statement()
+        return _Reader(line, len(line) - len(body), body, file, number).statement()
     except _No:
         return None
 
@@ -106,15 +107,16 @@ def _tokens(body: str) -> list[_Tok]:
         group = m.lastgroup
         if group == "E":
             raise _No
-        value = m.group(group)  # type: ignore[arg-type]
+        start, end = m.span(group)  # type: ignore[arg-type]
+        value = body[start:end]
         kind = _KIND.get(group) or _PUNCT.get(value) or value  # type: ignore[arg-type]  # braces: themselves
-        out.append(_Tok(kind, value, m.start(group), m.end()))  # type: ignore[arg-type]
+        out.append(_Tok(kind, value, start, end))
     return out
 
 
 class _Reader:
-    def __init__(self, line: str, indent: int, body: str) -> None:
-        self.line, self.indent, self.body = line, indent, body
+    def __init__(self, line: str, indent: int, body: str, file: str = "", number: int = 1) -> None:
+        self.line, self.indent, self.body, self.file, self.number = line, indent, body, file, number
         self.toks = _tokens(body)
         self.i = 0
 
@@ -149,7 +151,7 @@ class _Reader:
     # -- positions (as dsl.parser's builder gives them for a line parsed alone) --
 
     def source(self, start: int) -> Source:
-        return Source("", 1, self.indent + start + 1, self.line)
+        return Source(self.file, self.number, self.indent + start + 1, self.line)
 
     def span(self, start: int, end: int) -> dict[str, object]:
         return {"source": self.source(start), "width": max(1, end - start)}
@@ -551,4 +553,7 @@ class _Reader:
         return ast.Word(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
 
     def string(self, tok: _Tok) -> ast.String:
-        return ast.String(**self.span(tok.start, tok.end), value=_ESCAPE.sub(r"\1", tok.value[1:-1]))  # type: ignore[arg-type]
+        value = tok.value[1:-1]
+        if "\\" in value:
+            value = _ESCAPE.sub(r"\1", value)
+        return ast.String(**self.span(tok.start, tok.end), value=value)  # type: ignore[arg-type]
