@@ -3,11 +3,13 @@
 Spec libraries repeat their statement lines verbatim (`charger booted`, the same accuracy expectation in
 every scenario). So each distinct statement line is parsed, checked and lowered once per process into a
 template plan step, and a file made only of plain structure is compiled by reading its block keywords
-with a few exact patterns and placing each line's template at the line's position. It returns exactly the
-plans :func:`dsl.compiler.analyze` gives for the whole-file parse, or None whenever the file holds
-anything else: examples, repeats, includes, named setups, escapes, tabs, unusual spacing, what
-:mod:`dsl.screen` refuses (hostile characters, long lines, deep nesting), and every kind of error. None
-means "take the full path", which is the one place errors are found and reported::
+with a few exact patterns and placing each line's template at the line's position. A file with examples
+(``for x in …``) or repeats is read whole without Lark instead (:mod:`dsl.quickfile`, the parser's own
+tree) and checked and compiled by :func:`dsl.compiler.analyze`. It returns exactly the plans
+:func:`dsl.compiler.analyze` gives for the whole-file parse, or None whenever the file holds anything
+else: includes, named setups, example tables, escapes, tabs, unusual spacing, what :mod:`dsl.screen`
+refuses (hostile characters, long lines, deep nesting), and every kind of error. None means "take the
+full path", which is the one place errors are found and reported::
 
     plans = compile_text(text, "specs/x.spec", sha256_bytes(data), registry)  # None: use dsl.compiler
 
