@@ -113,3 +113,24 @@ def test_mutated_files_agree(text: str, edits: list[tuple[int, int, str]]) -> No
         at = at % (len(text) + 1)
         text = text[:at] + piece + text[at + cut:]
     agrees(text)
+
+
+@pytest.mark.parametrize("text", [
+    BASE.replace("6 A, 10 A", "6 A, 6 A"),                                   # two instances, one name
+    BASE.replace("limit {limit}\n", "limit {limt}\n"),                       # an unbound placeholder
+    BASE.replace("    csms sets", "    csms setz"),                          # unknown statement
+    BASE.replace("repeat 2 times", "repeat 0 times"),
+    BASE.replace("<= {limit} + 0.6 A", "<= {limit} + 0.6 kW"),               # a dimension mismatch
+])
+def test_files_with_errors_are_never_served_and_stay_errors(text: str, tmp_path: Path) -> None:
+    import dsl
+
+    text = normalize(text)
+    assert read_file(text, "x.spec") is not None  # (the tree is read: the errors are the checker's)
+    assert quick.compile_text(text, "x.spec", "digest", builtin_registry()) is None
+    path = tmp_path / "x.spec"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(dsl.SpecErrors) as raised:
+        dsl.load(path)
+    tree, _ = parse_partial(text, str(path), fast=False)
+    assert list(raised.value.errors) == dsl.check(tree)
