@@ -246,6 +246,10 @@ class _RunState:
     def _on_frame(self, frame: Any) -> None:
         if frame.direction == "rx" and frame.action == "BootNotification":
             with contextlib.suppress(Exception):  # the record must not stop for a file it could not write
+                if frame.message_type == 2 and self.folder is not None:  # the request: the acceptance summary's proof
+                    from runner.summary import boot
+
+                    boot.keep(self.folder, frame)
                 self.write_identity()
 
     def identity(self) -> dict[str, Any]:
