@@ -240,6 +240,12 @@ class _RunState:
         self.bench = bench
         # A charger that boots (again) rewrites the file: charger and firmware are known from its boot on.
         bench.recorder.on_frame(self._on_frame)
+        if self.folder is not None:  # the chargers booted while the bench opened: their proof for the summary
+            from runner.summary import boot
+
+            for frame in list(getattr(bench, "boot_frames", {}).values()):
+                with contextlib.suppress(OSError):
+                    boot.keep(self.folder, frame)
         self.write_identity()
         self.write_verdicts()
 

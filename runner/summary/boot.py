@@ -33,7 +33,9 @@ def keep(folder: Path, frame: Any) -> None:
     p = path(folder, frame.station)
     boots = 1
     try:
-        boots = int(json.loads(p.read_text(encoding="utf-8")).get("boots", 0)) + 1
+        kept = json.loads(p.read_text(encoding="utf-8"))
+        # the same frame offered twice (seen while the bench opened, then by the recorder) is one boot
+        boots = int(kept.get("boots", 0)) + (0 if kept.get("t") == frame.t else 1)
     except (OSError, ValueError, AttributeError):
         pass
     payload = frame.payload if isinstance(frame.payload, dict) else {}

@@ -228,7 +228,7 @@ def _instruments(identity: dict[str, Any], bench: dict[str, Any], on: date, simu
             else:
                 status, ok = "calibration not stated", simulated
             out.append(Instrument(
-                station=sid, role=role, identity=idn or "not identified", model=model,
+                station=sid, role=role, identity=", ".join(parts) if idn else "not identified", model=model,
                 serial=read_serial or serial or "—", calibrated=str(calibrated or "—"),
                 certificate=str(ic.get("certificate") or "—"), due=str(due or "—"),
                 uncertainty=str(ic.get("uncertainty") or "—"), status=status, ok=ok))

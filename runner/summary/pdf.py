@@ -135,22 +135,23 @@ def render(summary: Summary, target: Path) -> Path:
         *(_p(f"• {r}", st["body"]) for r in s.verdict_reasons),
         _p("Scenarios: " + ", ".join(f"{n} {k}" for k, n in s.counts.items()), st["body"]),
         _p("Device under test", st["h2"]),
-        _table(["Station", "Vendor", "Model", "Serial number", "Firmware", "Bench file expects", "Check"],
-               [[d.station, d.vendor, d.model, d.serial, d.firmware, d.expected,
+        _table(["Station", "Vendor", "Model", "Serial number", "Firmware", "Check against the bench file"],
+               [[d.station, d.vendor, d.model, d.serial, d.firmware,
                  _p("; ".join(d.checks), st["cell"], "#bb0000") if d.checks
                  else _p("matches the bench file", st["cell"], "#006600")] for d in s.devices],
-               [.13, .1, .1, .15, .1, .22, .2], st),
+               [.17, .15, .14, .2, .1, .24], st),
     ]
     for d in s.devices:
+        story.append(_p(f"The bench file expects of {d.station}: {d.expected}.", st["body"]))
         if d.proof:
             story += [_p(f"BootNotification of {d.station} ({d.proof_file}):", st["body"]), _p(d.proof, st["mono"])]
     story += [
         _p("Equipment", st["h2"]),
-        _table(["Instrument", "Identification", "Serial", "Last calibration", "Certificate", "Due", "Uncertainty",
+        _table(["Instrument", "Identification", "Serial", "Calibrated", "Certificate", "Due", "Uncertainty",
                 "Calibration status"],
                [[f"{i.station}.{i.role}", i.identity, i.serial, i.calibrated, i.certificate, i.due, i.uncertainty,
                  _p(i.status, st["cell"], "#006600" if i.ok else "#bb0000")] for i in s.instruments],
-               [.13, .17, .12, .1, .12, .09, .12, .15], st),
+               [.12, .16, .13, .11, .11, .11, .11, .15], st),
         _p("Feature matrix (the charger's device model)", st["h2"]),
         _table(["Station", "Feature", "State"], [[f.station, f.feature, f.state] for f in s.features],
                [.2, .45, .35], st) if s.features else _p("The device model was not read in this run.", st["body"]),
