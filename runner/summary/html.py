@@ -12,7 +12,8 @@ body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 10pt
 h1 { font-size: 15pt; margin: .2em 0; } h2 { font-size: 12pt; margin: 1.2em 0 .3em; border-bottom: 1px solid #999; }
 table { border-collapse: collapse; width: 100%; margin: .3em 0; }
 th, td { border: 1px solid #bbb; padding: 2px 4px; text-align: left; vertical-align: top; }
-th { background: #eee; } td.mono, .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; word-break: break-all; }
+th { background: #eee; }
+td.mono, .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; word-break: break-all; }
 .banner { background: #c00; color: #fff; font-weight: bold; text-align: center; padding: 4px; }
 .verdict { font-size: 16pt; font-weight: bold; padding: 6px; border: 2px solid; display: inline-block; }
 .v-ACCEPTED { color: #060; } .v-NOT-ACCEPTED { color: #b00; } .v-INCOMPLETE { color: #a60; }

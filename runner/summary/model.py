@@ -9,9 +9,11 @@ run did not judge; the summary only adds the checks a signature rests on: the de
 file names, each instrument was in calibration on the test date.
 
 The overall verdict:
+- INCOMPLETE: the run did not finish (interrupted, killed, crashed: as verdicts.json says, whatever failed
+  before the stop, which the reasons list);
 - NOT ACCEPTED: a scenario failed (the charger did not meet a criterion);
-- INCOMPLETE: the run did not finish, a scenario is broken (the bench could not judge), no scenario ran, an
-  instrument was out of calibration, or the charger is not the one the bench file names;
+- INCOMPLETE: else, a scenario is broken (the bench could not judge), no scenario ran, an instrument was out
+  of calibration, or the charger is not the one the bench file names;
 - ACCEPTED: none of those. Skipped scenarios are listed under deviations: their requirements were not judged.
 """
 
@@ -214,9 +216,8 @@ def _instruments(identity: dict[str, Any], bench: dict[str, Any], on: date, simu
             problems: list[str] = []
             if read_serial and serial and read_serial != serial:
                 problems.append(f"serial read {read_serial}, bench file says {serial}")
-            if isinstance(due, date):
-                if due < on:
-                    problems.append(f"EXPIRED: calibration was due {due}, tested {on}")
+            if isinstance(due, date) and due < on:
+                problems.append(f"EXPIRED: calibration was due {due}, tested {on}")
             if isinstance(calibrated, date) and calibrated > on:
                 problems.append(f"calibrated {calibrated}, after the test date {on}")
             if problems:
@@ -307,11 +308,23 @@ def _figure(value: Any, unit: str) -> str:
     return f"{value} {unit}".strip()
 
 
+_OPS = {">=": "≥", "<=": "≤", "!=": "≠", "==": "="}
+
+
+def _limit(lim: dict[str, Any]) -> str:
+    op = _OPS.get(str(lim.get("op", "")), str(lim.get("op", "")))
+    text = str(lim.get("text") or _figure(lim.get("value"), str(lim.get("unit", ""))))
+    return f"{op} {text}".strip()
+
+
 def _check(m: dict[str, Any]) -> Check:
-    limits = " and ".join(str(lim.get("text") or f"{lim.get('op', '')} {_figure(lim.get('value'), lim.get('unit', ''))}")
-                          for lim in m.get("limits") or [])
+    limits = " and ".join(_limit(lim) for lim in m.get("limits") or [] if isinstance(lim, dict))
     obs = m.get("observed") or {}
     measured = str(obs.get("text") or _figure(obs.get("value"), obs.get("unit", ""))) if obs else "—"
+    figures = [f for f in m.get("figures") or [] if isinstance(f, dict)]
+    if figures:  # what an accuracy error was computed from
+        measured += " (" + "; ".join(f"{f.get('name')} = {f.get('text') or _figure(f.get('value'), f.get('unit', ''))}"
+                                     for f in figures) + ")"
     mg = m.get("margin") or {}
     margin = "—"
     if mg.get("value") is not None:
@@ -341,10 +354,8 @@ def _title(ref: str) -> str:
     ids = octt.cited(ref)
     if not ids:
         return ""
-    try:
-        return octt.case(ids[0]).name
-    except KeyError:
-        return ""
+    case = octt.case(ids[0])
+    return case.name if case is not None else ""
 
 
 def _requirements(results: list[Result]) -> list[Requirement]:
@@ -412,7 +423,9 @@ def read(folder: Path) -> Summary:
             deviations.append(f"{r.verdict}: {r.spec} · {r.scenario}: {r.message}")
     if identity.get("faults"):
         deviations.append(f"fault knobs set on the twin: {identity['faults']}")
-    if counts["failed"]:
+    if not complete:  # as verdicts.json says: a run that did not finish has no verdict, failures or not
+        verdict = INCOMPLETE
+    elif counts["failed"]:
         verdict = NOT_ACCEPTED
     elif reasons:
         verdict = INCOMPLETE
