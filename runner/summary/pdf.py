@@ -147,11 +147,11 @@ def render(summary: Summary, target: Path) -> Path:
             story += [_p(f"BootNotification of {d.station} ({d.proof_file}):", st["body"]), _p(d.proof, st["mono"])]
     story += [
         _p("Equipment", st["h2"]),
-        _table(["Instrument", "Identification", "Serial", "Calibrated", "Certificate", "Due", "Uncertainty",
+        _table(["Instrument (identification)", "Serial", "Calibrated", "Certificate", "Due", "Uncertainty",
                 "Calibration status"],
-               [[f"{i.station}.{i.role}", i.identity, i.serial, i.calibrated, i.certificate, i.due, i.uncertainty,
+               [[f"{i.station}.{i.role}\n{i.identity}", i.serial, i.calibrated, i.certificate, i.due, i.uncertainty,
                  _p(i.status, st["cell"], "#006600" if i.ok else "#bb0000")] for i in s.instruments],
-               [.12, .16, .13, .11, .11, .11, .11, .15], st),
+               [.22, .16, .11, .13, .11, .12, .15], st),
         _p("Feature matrix (the charger's device model)", st["h2"]),
         _table(["Station", "Feature", "State"], [[f.station, f.feature, f.state] for f in s.features],
                [.2, .45, .35], st) if s.features else _p("The device model was not read in this run.", st["body"]),
