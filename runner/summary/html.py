@@ -21,9 +21,25 @@ td.mono, .mono { font-family: "DejaVu Sans Mono", monospace; font-size: 8pt; wor
 .skipped { color: #666; } .bad { color: #b00; font-weight: bold; }
 .sign td { height: 4em; width: 33%; }
 pre { white-space: pre-wrap; word-break: break-all; font-size: 8pt; background: #f6f6f6; padding: 4px; }
-@media print { .banner { position: fixed; top: 0; left: 0; right: 0; } body { margin-top: 2.5em; }
-               thead { display: table-header-group; } }
+@media print { body { margin: 0; } thead { display: table-header-group; } tr { break-inside: avoid; }
+               .banner { display: none; } }
 """
+
+
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ").replace("\n", " ") + '"'
+
+
+def _page_css(s: Summary) -> str:
+    """Printed from a browser: A4 pages, each with the banner (on a simulation) in the top margin and the
+    running header and "page x of y" in the bottom margin (CSS page-margin boxes; the on-screen banners are
+    hidden in print, where a fixed element would cover the text)."""
+    head = _css_string(f"{s.header.title} — report {s.header.report_number}")
+    banner = (f" @top-center {{ content: {_css_string(s.simulation)}; background: #c00; color: #fff;"
+              " font: bold 8pt sans-serif; text-align: center; }") if s.simulation else ""
+    return ("@page { size: A4; margin: 16mm 12mm 16mm 12mm;" + banner +
+            f" @bottom-left {{ content: {head}; font-size: 7pt; }}"
+            ' @bottom-right { content: "page " counter(page) " of " counter(pages); font-size: 7pt; } }')
 
 
 def _e(x: object) -> str:
@@ -51,7 +67,8 @@ def render(s: Summary) -> str:
     vclass = {ACCEPTED: "v-ACCEPTED", NOT_ACCEPTED: "v-NOT-ACCEPTED"}.get(s.verdict, "v-INCOMPLETE")
     parts = [
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
-        f"<title>{_e(h.title)}</title><style>{_CSS}</style></head><body>", banner,
+        f"<title>{_e(h.title)}</title><style>{_CSS}{_page_css(s)}</style></head>",
+        "<body>", banner,
         f"<h1>{_e(h.title)}</h1>",
         _table(["Report number", "Laboratory", "Customer", "Order reference", "Operator"],
                [[_e(h.report_number), _e(h.lab), _e(h.customer), _e(h.order), _e(h.operator)]]),

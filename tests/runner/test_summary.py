@@ -227,3 +227,26 @@ def test_every_pdf_page_carries_header_page_x_of_y_and_on_the_twin_the_banner(tm
     assert "<script" not in html and "src=" not in html and "href=" not in html  # nothing to fetch: opens anywhere
     assert all(f"REQ-{i:03d}" in html for i in range(40))
     assert ("SIMULATION — NOT VALID FOR ACCEPTANCE" in html) == (kind == "twin")
+
+
+def _bench_problems(tmp_path: Path, text: str) -> str:
+    from lab.bench import BenchFileError, load_bench
+
+    p = tmp_path / "b.toml"
+    p.write_text(text, encoding="utf-8")
+    try:
+        load_bench(p)
+    except BenchFileError as e:
+        return str(e)
+    return ""
+
+
+def test_the_bench_file_s_report_keys_are_validated(tmp_path: Path) -> None:
+    good = BENCH.format(kind="physical", due="2027-01-15")
+    assert _bench_problems(tmp_path, good) == ""
+    zone = _bench_problems(tmp_path, good.replace('"Europe/Berlin"', '"Mars/Olympus"'))
+    assert "unknown time zone 'Mars/Olympus'" in zone
+    order = _bench_problems(tmp_path, BENCH.format(kind="physical", due="2025-12-31"))
+    assert "stations.0.instruments.analyzer: calibrated 2026-01-15 is after calibration_due 2025-12-31" in order
+    typo = _bench_problems(tmp_path, good.replace("operator =", "operater ="))
+    assert "report.operater" in typo
