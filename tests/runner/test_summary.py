@@ -250,3 +250,34 @@ def test_the_bench_file_s_report_keys_are_validated(tmp_path: Path) -> None:
     assert "stations.0.instruments.analyzer: calibrated 2026-01-15 is after calibration_due 2025-12-31" in order
     typo = _bench_problems(tmp_path, good.replace("operator =", "operater ="))
     assert "report.operater" in typo
+
+
+_CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                   "--disable-background-networking", "--disable-component-update", "--disable-sync")
+
+
+def _in_chromium(chromium: str, html: Path, tmp_path: Path) -> None:
+    shot, printed = tmp_path / "summary.png", tmp_path / "printed.pdf"
+    for i, action in enumerate([("--window-size=1200,1600", f"--screenshot={shot}"),
+                                ("--no-pdf-header-footer", f"--print-to-pdf={printed}")]):
+        subprocess.run([chromium, *_CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / f'chromium-{i}'}", *action,
+                        html.as_uri()], capture_output=True, timeout=120, check=False)
+    assert shot.exists() and shot.stat().st_size > 10_000
+    from PIL import Image
+
+    with Image.open(shot) as im:  # the banner's red is at the top of the page
+        top = [im.convert("RGB").getpixel((x, 20)) for x in range(100, 1100, 50)]
+    assert all(r > 180 and g < 60 and b < 60 for r, g, b in top), top
+    pages = _page_texts(printed)  # printed from the browser: every page says what it is
+    assert len(pages) >= 2, "forty results fill more than one A4 page"
+    for n, page in enumerate(pages, 1):
+        assert f"page {n} of {len(pages)}" in page and "SIMULATION — NOT VALID FOR ACCEPTANCE" in page, n
+
+
+@pytest.mark.skipif(not shutil.which("chromium"), reason="needs Debian's chromium (`make test` installs it as root)")
+@pytest.mark.skipif(not shutil.which("pdftotext"), reason="needs poppler-utils")
+def test_the_html_opens_from_the_file_system_in_headless_chromium_and_prints_every_page_marked(
+        tmp_path: Path) -> None:
+    many = [_result(f"specs/s{i}.spec", f"scenario {i}", [f"REQ-{i:03d}"], "passed", [PASSED_M]) for i in range(40)]
+    files = build(make_run(tmp_path, kind="twin", results=many), tmp_path / "out")
+    _in_chromium(shutil.which("chromium") or "chromium", files.html.resolve(), tmp_path)
