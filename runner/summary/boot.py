@@ -2,7 +2,8 @@
 
 The acceptance summary names the charger by what it said of itself (vendor, model, serial number, firmware)
 and attaches the frame that said it. The plugin calls :func:`keep` for every BootNotification request a
-charger sends; the newest one per station is kept as ``evidence/boot/<station>.json``:
+charger sends; the newest one per station is kept as ``boot/<station>.json`` in the run folder (beside
+evidence/, whose folders are named by spec titles, so that no spec can collide with it):
 
     {"station": "TWIN-AC22-001", "t": 0.41, "wall": "2026-11-30T13:07:40.102Z", "frame": "[2,\"…\",…]",
      "chargingStation": {"model": "…", "vendorName": "…", "serialNumber": "…", "firmwareVersion": "…"},
@@ -25,7 +26,7 @@ FOLDER = "boot"
 
 def path(folder: Path, station: str) -> Path:
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", station) or "_"
-    return folder / runs.EVIDENCE / FOLDER / f"{safe}.json"
+    return folder / FOLDER / f"{safe}.json"
 
 
 def keep(folder: Path, frame: Any) -> None:
@@ -47,7 +48,7 @@ def keep(folder: Path, frame: Any) -> None:
 def read_all(folder: Path) -> dict[str, dict[str, Any]]:
     """Every kept boot proof of a run folder, by station id."""
     out: dict[str, dict[str, Any]] = {}
-    for p in sorted((folder / runs.EVIDENCE / FOLDER).glob("*.json")):
+    for p in sorted((folder / FOLDER).glob("*.json")):
         try:
             data = json.loads(p.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -2,7 +2,7 @@
 
 Sources, all in the run folder (runner/runs.py): run.json (status, times, bench, instruments' answers to
 their identification queries, spec digests), verdicts.json (every scenario with its measurements,
-runner/verdicts.py), feature-matrix.json (runner/features.py), evidence/boot/<station>.json (the charger's
+runner/verdicts.py), feature-matrix.json (runner/features.py), boot/<station>.json (the charger's
 BootNotification, runner/summary/boot.py), and the bench file run.json names (the header's lab, customer,
 order, operator and zone; the serials and calibration the lab declares). Nothing is judged here that the
 run did not judge; the summary only adds the checks a signature rests on: the device is the one the bench

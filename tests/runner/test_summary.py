@@ -1,7 +1,7 @@
 """The acceptance summary from run folders made here (runner/summary/): what it concludes, what it shows, and
 that every PDF page carries the running header, "page x of y" and, on a simulation, the banner.
 
-The folders are written as the runner writes them (run.json, verdicts.json, evidence/boot/, the bench file);
+The folders are written as the runner writes them (run.json, verdicts.json, boot/, the bench file);
 tests/runner/test_summary_e2e.py makes them with real runs on the twin.
 """
 
@@ -78,7 +78,7 @@ def make_run(tmp_path: Path, *, kind: str = "physical", status: str = "complete"
     bench = tmp_path / "bench.toml"
     bench.write_text(BENCH.format(kind=kind, due=due), encoding="utf-8")
     folder = tmp_path / "runs" / "2026-11-30T13-07-39Z"
-    (folder / "evidence" / "boot").mkdir(parents=True)
+    (folder / "boot").mkdir(parents=True)
     identity = {
         "status": status, "status.reason": "2 scenario(s) ran to a verdict" if status == "complete"
         else "interrupted by SIGINT at `x.spec:4`", "run": folder.name,
@@ -97,7 +97,7 @@ def make_run(tmp_path: Path, *, kind: str = "physical", status: str = "complete"
     (folder / "verdicts.json").write_text(json.dumps({"status": status, "results": results}), encoding="utf-8")
     cs = {"vendorName": "Acme", "model": "Wallbox 22", "serialNumber": serial_said, "firmwareVersion": firmware_said}
     frame = json.dumps([2, "1", "BootNotification", {"chargingStation": cs, "reason": "PowerUp"}])
-    (folder / "evidence" / "boot" / "CS-1.json").write_text(json.dumps(
+    (folder / "boot" / "CS-1.json").write_text(json.dumps(
         {"station": "CS-1", "t": 0.4, "frame": frame, "chargingStation": cs, "boots": 1}), encoding="utf-8")
     (folder / "feature-matrix.json").write_text(json.dumps({"CS-1": {
         "controllers": [{"component": "SmartChargingCtrlr", "available": True, "enabled": True}],
