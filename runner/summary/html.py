@@ -107,7 +107,8 @@ def render(s: Summary) -> str:
         if r.message:
             parts.append(f"<pre>{_e(r.message)}</pre>")
         parts.append(_table(["Line", "Criterion", "Limit", "Measured", "Margin", "Verdict"],
-                            [[_e(c.line or ""), _e(c.criterion), _e(c.limit), _e(c.measured), _e(c.margin),
+                            [[_e(c.line or ""), _e(c.criterion) + (f"<br><small>{_e(c.when)}</small>" * bool(c.when)),
+                              _e(c.limit), _e(c.measured), _e(c.margin),
                               _verdict(c.verdict)] for c in r.checks]))
     parts += [
         "<h2>Deviations</h2>",

@@ -90,6 +90,7 @@ class Check:
     margin: str
     verdict: str
     line: int | None
+    when: str = ""       # the window judged: scenario time and wall time (bench clock on a twin)
 
 
 @dataclass(frozen=True)
@@ -317,7 +318,24 @@ def _limit(lim: dict[str, Any]) -> str:
     return f"{op} {text}".strip()
 
 
-def _check(m: dict[str, Any]) -> Check:
+def _window(m: dict[str, Any], zone: ZoneInfo, twin: bool) -> str:
+    """Scenario seconds, and the same instants as wall time: in the report's zone on a physical bench; on a
+    twin the twin's own clock, which runs faster than the day, labelled so (runner/measurements.py Span)."""
+    w = m.get("window")
+    if not isinstance(w, dict) or w.get("start_s") is None:
+        return ""
+    text = f"window t={w['start_s']:.1f} s … {w.get('end_s', 0):.1f} s (scenario time)"
+    try:
+        a, b = (datetime.fromisoformat(str(w[k]).replace("Z", "+00:00")) for k in ("start_wall", "end_wall"))
+    except (KeyError, ValueError):
+        return text
+    if twin:
+        return text + f"; {a:%H:%M:%S}–{b:%H:%M:%S} UTC by the twin's clock (bench time, not time of day)"
+    a, b = a.astimezone(zone), b.astimezone(zone)
+    return text + f"; {a:%Y-%m-%d %H:%M:%S}–{b:%H:%M:%S} {b.tzname()}"
+
+
+def _check(m: dict[str, Any], zone: ZoneInfo, twin: bool) -> Check:
     limits = " and ".join(_limit(lim) for lim in m.get("limits") or [] if isinstance(lim, dict))
     obs = m.get("observed") or {}
     measured = str(obs.get("text") or _figure(obs.get("value"), obs.get("unit", ""))) if obs else "—"
@@ -332,10 +350,12 @@ def _check(m: dict[str, Any]) -> Check:
         if mg.get("percent_of_limit") is not None:
             margin += f" ({mg['percent_of_limit']:.3g} % of limit)"
     return Check(criterion=str(m.get("criterion") or m.get("subject") or "?"), limit=limits or "—",
-                 measured=measured, margin=margin, verdict=str(m.get("verdict") or "?"), line=m.get("line"))
+                 measured=measured, margin=margin, verdict=str(m.get("verdict") or "?"), line=m.get("line"),
+                 when=_window(m, zone, twin))
 
 
-def _results(verdicts: dict[str, Any], identity: dict[str, Any]) -> list[Result]:
+def _results(verdicts: dict[str, Any], identity: dict[str, Any], zone: ZoneInfo) -> list[Result]:
+    twin = str(identity.get("bench.kind", "")) == "twin"
     digests = {Path(k).as_posix(): v for k, v in (identity.get("specs") or {}).items()}
     out: list[Result] = []
     for r in verdicts.get("results") or []:
@@ -345,7 +365,7 @@ def _results(verdicts: dict[str, Any], identity: dict[str, Any]) -> list[Result]
             spec=spec, version=str(r.get("spec version") or "—"), sha256=sha or "—",
             scenario=str(r.get("scenario") or "?"), refs=tuple(r.get("refs") or ()),
             verdict=str(r.get("verdict") or "broken"), message=str(r.get("message") or ""),
-            checks=tuple(_check(m) for m in r.get("measurements") or [] if isinstance(m, dict)),
+            checks=tuple(_check(m, zone, twin) for m in r.get("measurements") or [] if isinstance(m, dict)),
             evidence=str(r.get("evidence") or "")))
     return out
 
@@ -396,7 +416,7 @@ def read(folder: Path) -> Summary:
     simulated = simulation_banner(identity)
     on = _test_date(identity)
 
-    results = _results(verdicts, identity)
+    results = _results(verdicts, identity, zone)
     devices = _devices(folder, identity, bench)
     instruments = _instruments(identity, bench, on, bool(simulated))
     counts = {v: sum(r.verdict == v for r in results) for v in ("passed", "failed", "broken", "skipped")}

@@ -171,7 +171,9 @@ def render(summary: Summary, target: Path) -> Path:
         if r.message:
             story.append(_p(r.message, st["mono"]))
         story.append(_table(["Line", "Criterion", "Limit", "Measured", "Margin", "Verdict"],
-                            [[c.line or "", c.criterion, c.limit, c.measured, c.margin, _v(c.verdict, st)]
+                            [[c.line or "", _p(c.criterion, st["cell"]) if not c.when else
+                              Paragraph(f"{escape(c.criterion)}<br/><font size=6>{escape(c.when)}</font>", st["cell"]),
+                              c.limit, c.measured, c.margin, _v(c.verdict, st)]
                              for c in r.checks], [.06, .4, .13, .15, .16, .1], st))
     story += [_p("Deviations", st["h2"]), *(_p(f"• {d}", st["body"]) for d in s.deviations)]
     if not s.deviations:

@@ -281,3 +281,17 @@ def test_the_html_opens_from_the_file_system_in_headless_chromium_and_prints_eve
     many = [_result(f"specs/s{i}.spec", f"scenario {i}", [f"REQ-{i:03d}"], "passed", [PASSED_M]) for i in range(40)]
     files = build(make_run(tmp_path, kind="twin", results=many), tmp_path / "out")
     _in_chromium(shutil.which("chromium") or "chromium", files.html.resolve(), tmp_path)
+
+
+@pytest.mark.parametrize(("kind", "when"), [
+    ("physical", "window t=5.0 s … 35.0 s (scenario time); 2026-11-30 14:10:00–14:10:30 CET"),
+    ("twin", "window t=5.0 s … 35.0 s (scenario time); 13:10:00–13:10:30 UTC by the twin's clock (bench time, "
+             "not time of day)"),
+])
+def test_a_check_s_window_is_given_in_scenario_time_and_wall_time_labelled(tmp_path: Path, kind: str,
+                                                                          when: str) -> None:
+    window = {"start_s": 5.0, "end_s": 35.0, "start_wall": "2026-11-30T13:10:00.000Z",
+              "end_wall": "2026-11-30T13:10:30.000Z"}
+    results = [_result("specs/limit.spec", "limit 16 A", ["K01"], "passed", [{**PASSED_M, "window": window}])]
+    (check,) = model.read(make_run(tmp_path, kind=kind, results=results)).results[0].checks
+    assert check.when == when
