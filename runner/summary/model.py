@@ -20,6 +20,7 @@ The overall verdict:
 from __future__ import annotations
 
 import json
+import os
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -354,7 +355,15 @@ def _check(m: dict[str, Any], zone: ZoneInfo, twin: bool) -> Check:
                  when=_window(m, zone, twin))
 
 
-def _results(verdicts: dict[str, Any], identity: dict[str, Any], zone: ZoneInfo) -> list[Result]:
+def _for_people(text: str, folder: Path) -> str:
+    """A message as a reader of the summary needs it: paths inside the run folder or the working directory
+    given relative to them (an absolute path of the test machine says nothing on paper)."""
+    for base in (folder.resolve(), Path.cwd().resolve()):
+        text = text.replace(f"{base}{os.sep}", "")
+    return text
+
+
+def _results(verdicts: dict[str, Any], identity: dict[str, Any], zone: ZoneInfo, folder: Path) -> list[Result]:
     twin = str(identity.get("bench.kind", "")) == "twin"
     digests = {Path(k).as_posix(): v for k, v in (identity.get("specs") or {}).items()}
     out: list[Result] = []
@@ -364,7 +373,7 @@ def _results(verdicts: dict[str, Any], identity: dict[str, Any], zone: ZoneInfo)
         out.append(Result(
             spec=spec, version=str(r.get("spec version") or "—"), sha256=sha or "—",
             scenario=str(r.get("scenario") or "?"), refs=tuple(r.get("refs") or ()),
-            verdict=str(r.get("verdict") or "broken"), message=str(r.get("message") or ""),
+            verdict=str(r.get("verdict") or "broken"), message=_for_people(str(r.get("message") or ""), folder),
             checks=tuple(_check(m, zone, twin) for m in r.get("measurements") or [] if isinstance(m, dict)),
             evidence=str(r.get("evidence") or "")))
     return out
@@ -416,7 +425,7 @@ def read(folder: Path) -> Summary:
     simulated = simulation_banner(identity)
     on = _test_date(identity)
 
-    results = _results(verdicts, identity, zone)
+    results = _results(verdicts, identity, zone, folder)
     devices = _devices(folder, identity, bench)
     instruments = _instruments(identity, bench, on, bool(simulated))
     counts = {v: sum(r.verdict == v for r in results) for v in ("passed", "failed", "broken", "skipped")}

@@ -295,3 +295,11 @@ def test_a_check_s_window_is_given_in_scenario_time_and_wall_time_labelled(tmp_p
     results = [_result("specs/limit.spec", "limit 16 A", ["K01"], "passed", [{**PASSED_M, "window": window}])]
     (check,) = model.read(make_run(tmp_path, kind=kind, results=results)).results[0].checks
     assert check.when == when
+
+
+def test_messages_name_paths_relative_to_the_working_directory(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    message = f"{tmp_path}/specs/meter.spec:17:5: error +3.00 % (allowed ±2 %)"
+    results = [_result("specs/meter.spec", "load point 16 A", ["MID"], "failed", [FAILED_M], message=message)]
+    s = model.read(make_run(tmp_path, results=results))
+    assert s.results[0].message == "specs/meter.spec:17:5: error +3.00 % (allowed ±2 %)"
