@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from html import escape
 
-from runner.summary.model import ACCEPTED, NOT_ACCEPTED, Summary
+from runner.summary.model import ACCEPTED, NOT_ACCEPTED, SIMULATION_NOTE, Summary
 
 _CSS = """
 body { font-family: "DejaVu Sans", Helvetica, Arial, sans-serif; font-size: 10pt; margin: 1.5em; color: #111; }
@@ -76,6 +76,7 @@ def render(s: Summary) -> str:
                [[_e(h.started), _e(h.finished), _e(h.zone), _e(h.bench), _e(h.run), _e(h.status), _e(h.ambient)]]),
         "<h2>Overall verdict</h2>",
         f"<div class='verdict {vclass}'>{_e(s.verdict)}</div>",
+        f"<p class=bad>{_e(SIMULATION_NOTE)}</p>" * bool(s.simulation),
         "<ul>" + "".join(f"<li>{_e(r)}</li>" for r in s.verdict_reasons) + "</ul>",
         "<p>Scenarios: " + ", ".join(f"{n} {_e(k)}" for k, n in s.counts.items()) + "</p>",
         "<h2>Device under test</h2>",

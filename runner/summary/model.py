@@ -37,6 +37,10 @@ NO_REF = "(no requirement reference)"
 _RANK = {"passed": 0, "skipped": 1, "broken": 2, "failed": 3}
 
 
+SIMULATION_NOTE = ("A simulation: the verdict says what this run found on a simulated bench or with an injected "
+                   "fault; it is not valid for acceptance.")
+
+
 @dataclass(frozen=True)
 class Header:
     title: str

@@ -21,7 +21,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas as rl_canvas
 from reportlab.platypus import LongTable, Paragraph, SimpleDocTemplate, Spacer, TableStyle
 
-from runner.summary.model import ACCEPTED, NOT_ACCEPTED, Summary
+from runner.summary.model import ACCEPTED, NOT_ACCEPTED, SIMULATION_NOTE, Summary
 
 FONT, BOLD, MONO = "CS-Sans", "CS-Sans-Bold", "CS-Mono"
 _MARGIN = 15 * mm
@@ -132,6 +132,7 @@ def render(summary: Summary, target: Path) -> Path:
                [[h.started, h.finished, h.zone, h.bench, h.status, h.ambient]], [.2, .2, .1, .15, .15, .2], st),
         _p("Overall verdict", st["h2"]),
         _p(s.verdict, st["verdict"], {ACCEPTED: "#006600", NOT_ACCEPTED: "#bb0000"}.get(s.verdict, "#aa6600")),
+        *([_p(SIMULATION_NOTE, st["body"], "#bb0000")] if s.simulation else []),
         *(_p(f"• {r}", st["body"]) for r in s.verdict_reasons),
         _p("Scenarios: " + ", ".join(f"{n} {k}" for k, n in s.counts.items()), st["body"]),
         _p("Device under test", st["h2"]),
@@ -151,7 +152,7 @@ def render(summary: Summary, target: Path) -> Path:
                 "Calibration status"],
                [[f"{i.station}.{i.role}\n{i.identity}", i.serial, i.calibrated, i.certificate, i.due, i.uncertainty,
                  _p(i.status, st["cell"], "#006600" if i.ok else "#bb0000")] for i in s.instruments],
-               [.22, .16, .11, .13, .11, .12, .15], st),
+               [.2, .19, .11, .12, .11, .12, .15], st),
         _p("Feature matrix (the charger's device model)", st["h2"]),
         _table(["Station", "Feature", "State"], [[f.station, f.feature, f.state] for f in s.features],
                [.2, .45, .35], st) if s.features else _p("The device model was not read in this run.", st["body"]),
