@@ -194,7 +194,8 @@ def _when(text: Any, zone: ZoneInfo) -> str:
 
 
 def _test_date(identity: dict[str, Any]) -> date:
-    for key in ("started", "finished"):
+    """The last day of the run: an instrument must be in calibration until its last reading."""
+    for key in ("finished", "started"):
         try:
             return datetime.fromisoformat(str(identity[key])).date()
         except (KeyError, ValueError):
