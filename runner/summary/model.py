@@ -467,7 +467,7 @@ def read(folder: Path) -> Summary:
         verdict = ACCEPTED
 
     run = str(identity.get("run") or verdicts.get("run") or folder.name)
-    charger = ", ".join(f"{d.vendor} {d.model} ({d.serial})" for d in devices) or "charger unknown"
+    charger = ", ".join(f"{d.vendor} {d.model} ({d.serial})" for d in devices if d.proof) or "charger not identified"
     header = Header(
         title=f"Acceptance summary — {charger} on bench {identity.get('bench', '?')}",
         report_number=str(rep.get("report_number") or run), lab=str(rep.get("lab") or "—"),
