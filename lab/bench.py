@@ -57,6 +57,11 @@ class InstrumentConfig(_Model):
     address: str = Field(description='VISA resource string, pyserial URL, or "twin" (filled in by the twin)')
     serial: str = ""
     calibration_due: date | None = None
+    # For the acceptance summary's equipment table (runner/summary/): the last calibration, its certificate
+    # and the uncertainty the certificate states (free text: "±0.05 % of reading + 0.05 % of range").
+    calibrated: date | None = None
+    certificate: str = ""
+    uncertainty: str = ""
     timeout_s: float = Field(default=2.0, gt=0)
     update_interval_s: float = Field(default=0.5, gt=0)
     reconnect_attempts: int = Field(default=1, ge=0)
@@ -115,6 +120,7 @@ class StationConfig(_Model):
     id: str = Field(min_length=1, max_length=48)
     vendor: str = "unknown"
     model: str = "unknown"
+    serial: str = ""    # the charger's serial number as the order names it; checked against its BootNotification
     firmware: str = ""
     evses: int = Field(default=1, ge=1, le=8)
     phases: Literal[1, 3] = 3
@@ -203,6 +209,28 @@ class TwinConfig(_Model):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class ReportConfig(_Model):
+    """The acceptance summary's header (runner/summary/): who tested what for whom. All optional."""
+    lab: str = ""
+    customer: str = ""
+    order: str = ""
+    operator: str = ""
+    report_number: str = ""
+    timezone: str = Field(default="UTC", description="IANA zone the summary gives times in")
+    ambient: str = ""   # conditions the lab records for the bench ("23 °C ± 2 °C, 45 % RH")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}: give an IANA name such as 'Europe/Berlin' or 'UTC'") from None
+        return v
+
+
 class BenchConfig(_Model):
     name: str
     kind: Literal["twin", "physical"]
@@ -210,6 +238,7 @@ class BenchConfig(_Model):
     csms: CsmsConfig = CsmsConfig()
     stations: tuple[StationConfig, ...] = Field(min_length=1)
     twin: TwinConfig | None = None
+    report: ReportConfig = ReportConfig()
     path: str = ""
 
     @model_validator(mode="after")
@@ -228,6 +257,11 @@ class BenchConfig(_Model):
                     if ic.address == "twin":
                         raise ValueError(f"stations.{i}.instruments.{role}.address: 'twin' is filled in by the "
                                          "twin; a physical bench names the instrument's VISA resource or serial port")
+        for i, sc in enumerate(self.stations):
+            for role, ic in sc.instruments.items():
+                if ic.calibrated and ic.calibration_due and ic.calibrated > ic.calibration_due:
+                    raise ValueError(f"stations.{i}.instruments.{role}: calibrated {ic.calibrated} is after "
+                                     f"calibration_due {ic.calibration_due}")
         return self
 
     def station(self, station_id: str | None = None) -> StationConfig:

@@ -130,6 +130,7 @@ class BenchSession:
         self.stations: dict[str, Station] = {}
         self.identity: dict[str, str] = {}
         self._boot: dict[str, dict[str, Any]] = {}
+        self.boot_frames: dict[str, Frame] = {}  # each station's last BootNotification (the summary's proof)
         self._boots: dict[str, BootState] = {}
         self._resets: dict[tuple[str, str], bool] = {}  # (station, message id) -> a station-wide Reset
         self._lock = threading.Lock()
@@ -141,6 +142,7 @@ class BenchSession:
                 and isinstance(frame.payload, dict)):
             with self._lock:
                 self._boot[frame.station] = dict(frame.payload.get("chargingStation") or {})
+                self.boot_frames[frame.station] = frame
             # A rebooted charger's connector statuses are unknown until it reports them again: the held
             # value must not carry a pre-reboot "Available" past the boot.
             station = next((sc for sc in self.config.stations if sc.id == frame.station), None)

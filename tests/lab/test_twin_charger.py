@@ -108,7 +108,8 @@ def test_boot_identity_status_and_heartbeat(twin_factory: Callable[..., TwinEnv]
     boot = csms.wait_for(lambda: csms.find("BootNotification"), 5, "BootNotification")[0]
     assert boot.station == "TWIN-AC22-001"
     assert boot.payload == {
-        "charging_station": {"model": "Twin AC22", "vendor_name": "chargespec", "firmware_version": "1.4.2"},
+        "charging_station": {"model": "Twin AC22", "vendor_name": "chargespec", "firmware_version": "1.4.2",
+                             "serial_number": "TWIN-AC22-SN-0001"},  # the bench file's serial
         "reason": "PowerUp",
     }
     csms.wait_for(lambda: len(csms.find("StatusNotification", connector_status="Available")) == 2, 5, "status")
