@@ -34,11 +34,12 @@ CHARGER_FAILED = "FAILED (the charger did not meet a criterion)"
 
 @dataclass(frozen=True)
 class Caught:
-    """The case's scenario fails at the spec line holding `at` (the tool validation that catches the knob),
-    with a message matching `message`."""
+    """The case's scenario (its only one when `scenario` is None) fails at the first line of that scenario
+    holding `at` (the tool validation that catches the knob), with a message matching `message`."""
     case: str
     at: str
     message: str
+    scenario: str | None = None
 
     @property
     def spec(self) -> Path:
@@ -46,9 +47,21 @@ class Caught:
 
     @property
     def line(self) -> int:
-        lines = [n for n, text in enumerate(self.spec.read_text(encoding="utf-8").splitlines(), 1) if self.at in text]
-        assert len(lines) == 1, f"{self.spec.name}: {self.at!r} is on lines {lines}, not on exactly one"
-        return lines[0]
+        lines = self.spec.read_text(encoding="utf-8").splitlines()
+        starts = [n for n, text in enumerate(lines) if text.lstrip().startswith("scenario ")]
+        mine = [n for n in starts if self.scenario is None or lines[n].strip() == f'scenario "{self.scenario}"']
+        assert len(mine) == 1 and (self.scenario or len(starts) == 1), \
+            f"{self.spec.name}: scenario {self.scenario!r} is not one of its scenarios (lines {starts})"
+        end = min([n for n in starts if n > mine[0]], default=len(lines))
+        found = [n + 1 for n in range(mine[0], end) if self.at in lines[n]]
+        assert found, f"{self.spec.name}: no line of scenario {self.scenario!r} holds {self.at!r}"
+        return found[0]
+
+    def runs(self, nodeid: str) -> bool:
+        """Whether a pytest node id is this case's scenario."""
+        path, _, rest = nodeid.partition("::")
+        return path == self.spec.relative_to(REPO).as_posix() and (
+            self.scenario is None or rest.rsplit("::", 1)[-1] == self.scenario)
 
 
 # knob=value -> the cases that catch it.
@@ -69,9 +82,34 @@ KNOBS: dict[str, tuple[Caught, ...]] = {
         Caught("TC_C_17_CS", 'chargingState: "SuspendedEVSE"',
                r'charger did not send TransactionEvent \{transactionInfo: \{chargingState: "SuspendedEVSE"\}\} '
                r"within 60 s"),
+        Caught("TC_C_18_CS", 'charger sends TransactionEvent {triggerReason: "Deauthorized"',
+               r'charger did not send TransactionEvent \{triggerReason: "Deauthorized", offline: absent or false\} '
+               r"within 60 s"),
+        Caught("TC_C_26_CS", 'chargingState: "SuspendedEVSE"',
+               r'charger did not send TransactionEvent \{transactionInfo: \{chargingState: "SuspendedEVSE"\}\} '
+               r"within 60 s"),
         Caught("TC_E_16_CS", 'triggerReason: "Deauthorized", transactionInfo: {stoppedReason: "DeAuthorized"}',
                r'charger did not send TransactionEvent \{eventType: "Ended", triggerReason: "Deauthorized", '
                r'transactionInfo: \{stoppedReason: "DeAuthorized"\}\} within 60 s'),
+    ),
+    "no_security_event=true": tuple(
+        # A01 (security events): after every boot the charger reports StartupOfTheDevice or ResetOrReboot; a
+        # cold boot by the power, StartupOfTheDevice.
+        Caught(case, "charger sends SecurityEventNotification",
+               rf'charger did not send SecurityEventNotification \{{type: "StartupOfTheDevice"{either}\}} within '
+               rf"{within} s .*no SecurityEventNotification arrived", scenario)
+        for case, scenario, either, within in (
+            ("TC_B_01_CS", "Booted", ' or "ResetOrReboot"', 180),
+            ("TC_B_01_CS", "Booted by a power cycle", "", 180),
+            ("TC_B_21_CS", None, ' or "ResetOrReboot"', 180),
+            ("TC_C_32_CS", None, ' or "ResetOrReboot"', 60),
+            ("TC_G_18_CS", "EVSE 1 Inoperative, then reboot", ' or "ResetOrReboot"', 180),
+            ("TC_G_18_CS", "EVSE 1 Inoperative, then power cycle", "", 180),
+            ("TC_G_19_CS", "reboot with connector 1 of EVSE 1 Inoperative", ' or "ResetOrReboot"', 180),
+            ("TC_G_19_CS", "power cycle with connector 1 of EVSE 1 Inoperative", "", 180),
+            ("TC_G_21_CS", "reboot with the station Inoperative", ' or "ResetOrReboot"', 180),
+            ("TC_G_21_CS", "power cycle with the station Inoperative", "", 180),
+        )
     ),
 }
 
@@ -109,10 +147,9 @@ def differences(caught: tuple[Caught, ...], outcomes: list[Outcome]) -> list[str
     elsewhere or with another message, or did not run."""
     problems = []
     for c in caught:
-        rel = c.spec.relative_to(REPO).as_posix()
-        mine = [o for o in outcomes if o.nodeid.split("::", 1)[0] == rel]
+        mine = [o for o in outcomes if c.runs(o.nodeid)]
         if not mine:
-            problems.append(f"{c.case}: did not run")
+            problems.append(f"{c.case}{f' :: {c.scenario}' if c.scenario else ''}: did not run")
         for o in mine:
             where = f"{c.spec}:{c.line}:"
             if o.outcome != "failed" or CHARGER_FAILED not in o.text:
@@ -151,7 +188,7 @@ def test_a_case_that_passes_breaks_or_fails_elsewhere_differs(tmp_path: Path) ->
 @pytest.mark.parametrize("knob", list(KNOBS))
 def test_the_knob_fails_the_cases_that_guard_against_it(knob: str, tmp_path: Path) -> None:
     caught = KNOBS[knob]
-    outcomes = run_specs(knob, [c.spec.relative_to(REPO).as_posix() for c in caught], tmp_path)
+    outcomes = run_specs(knob, sorted({c.spec.relative_to(REPO).as_posix() for c in caught}), tmp_path)
     problems = differences(caught, outcomes)
     assert not problems, f"under {knob} (run output in {tmp_path}):\n" + "\n".join(problems)
 
