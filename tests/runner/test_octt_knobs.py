@@ -111,6 +111,20 @@ KNOBS: dict[str, tuple[Caught, ...]] = {
             ("TC_G_21_CS", "power cycle with the station Inoperative", "", 180),
         )
     ),
+    "offline_queue_limit=3": (
+        # E12 (offline behaviour): every transaction event raised while offline is kept and sent once back
+        # online; with 3 kept, a whole transaction offline loses its Ended.
+        Caught("TC_E_43_CS", 'charger sends TransactionEvent {eventType: "Ended", offline: true}',
+               r'charger did not send TransactionEvent \{eventType: "Ended", offline: true\} within 60 s .*'
+               r"TransactionEvent arrived but none matched"),
+    ),
+    "readonly_writable=true": (
+        # B05.FR.09: SetVariables of a ReadOnly variable is Rejected.
+        Caught("TC_B_39_CS", 'expect charger replies {setVariableResult: [{attributeStatus: "Rejected"',
+               r"charger's SetVariables response \{'setVariableResult': \[\{'attributeStatus': 'Accepted', "
+               r"'component': \{'name': 'OCPPCommCtrlr'\}, 'variable': \{'name': 'MessageTimeout', "
+               r"'instance': 'Default'\}\}\]\} does not match"),
+    ),
 }
 
 
