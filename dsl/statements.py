@@ -27,6 +27,9 @@ BUILTIN_STEPS: dict[str, str] = {
     # Local authorization: an idToken at the charger's own reader (bench role `reader`); the charger's
     # reaction (Authorize, a transaction starting or stopping) is judged by expectations.
     "driver.presents_token": "driver presents token {token:string} [of type {type:tokentype}] [on evse {evse:int}]",
+    # The charger's own user interface (bench role `ui`): the driver selects what the spec says; the charger's
+    # reaction is judged by expectations. Cases that need it state `charger supports capability UserInterface`.
+    "driver.selects": "driver selects {choice:string} at the user interface",
     "session.stops": "session stops [on evse {evse:int}]",
     # A charging profile of up to four periods (`limit 16 A for 10 min, then 6 A`), each on its phases;
     # `starting in T` and `recurring daily` place it on the scenario's clock (runner/schedule_steps.py).

@@ -113,7 +113,7 @@ def _driver_kind(name: str | None) -> str | None:
 
 
 _KIND_NAMES = {"analyzer": "a power analyzer", "ev": "an EV emulator", "reader": "a token reader",
-               "power": "a supply switch"}
+               "power": "a supply switch", "ui": "a user-interface"}
 
 
 class StationConfig(_Model):
@@ -142,11 +142,11 @@ class StationConfig(_Model):
     @field_validator("instruments")
     @classmethod
     def _roles(cls, v: dict[str, InstrumentConfig]) -> dict[str, InstrumentConfig]:
-        unknown = [r for r in v if not re.fullmatch(r"(analyzer|ev|reader)([2-8])?|power", r)]
+        unknown = [r for r in v if not re.fullmatch(r"(analyzer|ev|reader)([2-8])?|power|ui", r)]
         if unknown:
             raise ValueError(f"unknown instrument role(s) {unknown}; roles are 'analyzer', 'ev' and 'reader' for "
                              "EVSE 1, 'analyzer2', 'ev2', ... for further EVSEs (a lone 'reader' serves every EVSE), "
-                             "and 'power' (the charger's supply)")
+                             "'power' (the charger's supply) and 'ui' (its user interface)")
         for role, ic in v.items():
             want, got = role.rstrip("0123456789"), _driver_kind(ic.driver)
             if got is not None and got != want:

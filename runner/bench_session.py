@@ -19,7 +19,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from instruments.base import EvEmulator, PowerAnalyzer, PowerSwitch, PwmReading, TokenReader
+from instruments.base import EvEmulator, PowerAnalyzer, PowerSwitch, PwmReading, TokenReader, UserInterface
 from instruments.clock import Clock
 from instruments.errors import InstrumentError, InstrumentStateError
 from instruments.iec61851 import current_for_duty
@@ -46,6 +46,7 @@ class Station:
     broken: list[Exception] = field(default_factory=list)
     needs_recovery: bool = False  # an instrument failed in the last scenario: reopen before the next
     supply: PowerSwitch | None = None  # the `power` role: a switch on the charger's supply
+    ui: UserInterface | None = None  # the `ui` role: works the charger's own user interface
     supply_off: bool = False  # a scenario cut the supply and has not restored it (the return to idle does)
     parked: set[int] = field(default_factory=set)  # EVSEs whose bay a scenario occupied (`ev parks`)
 
@@ -83,6 +84,13 @@ class Station:
         except KeyError:
             raise BenchError(None, f"station {self.id!r} has no EV emulator for EVSE {evse} in "
                                    f"{self.session.config.path}") from None
+
+    def user_interface(self) -> UserInterface:
+        """The station's `ui` instrument: what works the charger's own display and buttons."""
+        if self.ui is None:
+            raise BenchError(None, f"station {self.id!r} has no user-interface instrument (role 'ui') in "
+                                   f"{self.session.config.path}: `driver selects … at the user interface` needs one")
+        return self.ui
 
     def reader(self, evse: int = 1) -> TokenReader:
         """The token reader for `evse`: role reader<evse>, else the station's one reader (role `reader`)."""
@@ -248,6 +256,9 @@ class BenchSession:
             if kind == "power":
                 assert isinstance(inst, PowerSwitch)
                 station.supply = inst
+            elif kind == "ui":
+                assert isinstance(inst, UserInterface)
+                station.ui = inst
             elif kind == "analyzer":
                 assert isinstance(inst, PowerAnalyzer)
                 inst.configure(phases=station.config.phases, update_interval_s=ic.update_interval_s)
@@ -270,7 +281,7 @@ class BenchSession:
         for station in self.stations.values():
             self.stop_sampling(station)
             for inst in [*station.analyzers.values(), *station.evs.values(), *station.readers.values(),
-                         *([station.supply] if station.supply else [])]:
+                         *([station.supply] if station.supply else []), *([station.ui] if station.ui else [])]:
                 with contextlib.suppress(Exception):
                     inst.close()
         if self.loop is not None:

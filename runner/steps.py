@@ -306,6 +306,14 @@ def driver_presents_token(run: ScenarioRun, token: str, type: str = "ISO14443", 
     run.note(f"driver presented idToken {token!r} ({type}) for evse {evse}")
 
 
+@implements("driver.selects")
+def driver_selects(run: ScenarioRun, choice: str) -> None:
+    """A choice on the charger's own user interface (bench role `ui`), e.g. the catalogue's "select to stop
+    all transactions" (TC_C_47_CS). Returns once it is selected; the charger's reaction is for expectations."""
+    run.station.user_interface().select(choice)
+    run.note(f"driver selected {choice!r} at the charger's user interface")
+
+
 # ---- sessions --------------------------------------------------------------------------------------------
 
 @implements("session.starts")
