@@ -266,8 +266,14 @@ class ProfileStore:
         one-period Absolute schedule from `since`, replacing the previous one. It caps every EVSE's
         composite like a ChargingStationMaxProfile does; the lower of the two wins."""
         schedule = Schedule(rate_unit=unit, periods=(Period(0.0, float(limit)),), start=since, id=EXTERNAL_ID)
+        # As GetChargingProfiles reports it (ChargingProfileType, snake_case as the ocpp library takes it).
+        raw = {"id": EXTERNAL_ID, "stack_level": 0, "charging_profile_purpose": EXTERNAL,
+               "charging_profile_kind": "Absolute",
+               "charging_schedule": [{"id": EXTERNAL_ID, "charging_rate_unit": unit,
+                                      "start_schedule": since.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                                      "charging_schedule_period": [{"start_period": 0, "limit": round(limit, 1)}]}]}
         profile = Profile(id=EXTERNAL_ID, evse_id=0, stack_level=0, purpose=EXTERNAL, kind="Absolute",
-                          schedule=schedule)
+                          schedule=schedule, raw=raw)
         self.profiles = [p for p in self.profiles if p.id != EXTERNAL_ID] + [profile]
         return profile
 

@@ -82,6 +82,16 @@ def test_the_ems_limit_is_notified_and_caps_the_composite_below_the_backend(
                                                                         "ChargingStationExternalConstraints"}))
     csms.call(sid, call.ClearChargingProfile(charging_profile_id=7))
     assert composite_w(env) == 11000.0
+    # GetChargingProfiles reports it as the EMS's (a schema-valid ChargingProfileType, source EMS).
+    got = csms.call(sid, call.GetChargingProfiles(request_id=5, charging_profile={"charging_limit_source": ["EMS"]}))
+    assert got.status == "Accepted"
+    report = csms.wait_for(lambda: csms.find("ReportChargingProfiles", request_id=5), 5, "the report")[0].payload
+    assert (report["charging_limit_source"], report["evse_id"]) == ("EMS", 0)
+    (profile,) = report["charging_profile"]
+    assert profile["charging_profile_purpose"] == "ChargingStationExternalConstraints"
+    assert profile["charging_schedule"][0]["charging_schedule_period"] == [{"start_period": 0, "limit": 11000}]
+    got = csms.call(sid, call.GetChargingProfiles(request_id=6, charging_profile={"charging_limit_source": ["CSO"]}))
+    assert got.status == "NoProfiles"  # the backend's own were cleared above
     set_limit(ems, None)
     cleared = csms.wait_for(lambda: csms.find("ClearedChargingLimit"), 5, "ClearedChargingLimit")[0].payload
     assert cleared == {"charging_limit_source": "EMS"}
@@ -97,11 +107,12 @@ def test_the_watchdog_applies_the_fallback_and_lets_go_when_the_heartbeat_return
     mode, hi, lo = m.encode_limit(SiteLimit(6000, "W"))
     write(ems, m.FALLBACK_HI, [hi, lo])
     write(ems, m.FALLBACK_MODE, [mode])
-    write(ems, m.WATCHDOG_S, [30])
     set_limit(ems, SiteLimit(11000, "W"))
     csms.wait_for(lambda: ems.registers[m.CHARGER_STATE] == m.STATE_LIMIT, 5, "CHARGER_STATE 1")
-    # The watchdog runs from the last change the charger saw: one last beat, then silence.
+    # The watchdog runs from the last heartbeat change the charger saw: one last beat, the watchdog set
+    # (only now: the heartbeat has not changed since the charger started), then silence.
     write(ems, m.HEARTBEAT, [(ems.registers[m.HEARTBEAT] + 1) & 0xFFFF])
+    write(ems, m.WATCHDOG_S, [30])
     silent_t = clock.now()
     csms.wait_for(lambda: ems.registers[m.CHARGER_STATE] == m.STATE_FALLBACK, 5, "CHARGER_STATE 2")
     assert 29.0 <= clock.now() - silent_t <= 33.0  # 30 s of watchdog, read every 1 s, polled at 60x

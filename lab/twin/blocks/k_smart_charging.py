@@ -29,7 +29,7 @@ from lab.twin.blocks.state import (
 )
 from lab.twin.ems_server import EmsServer
 from lab.twin.physics import DRAWING_STATES
-from lab.twin.smart_charging import EXTERNAL_ID, ProfileRejected, TxContext, parse_profile
+from lab.twin.smart_charging import EXTERNAL, EXTERNAL_ID, ProfileRejected, TxContext, parse_profile
 
 log = logging.getLogger("lab.twin.charger")
 
@@ -173,6 +173,11 @@ class SmartCharging(ChargerCore):
         self, request_id: int, criteria: dict[str, Any], evse_id: int | None
     ) -> res.GetChargingProfiles:
         ids = criteria.get("charging_profile_id")
+        sources = criteria.get("charging_limit_source")
+
+        def source(p: Any) -> str:  # the EMS's external constraints are the EMS's; the rest the CSMS's
+            return "EMS" if p.purpose == EXTERNAL else "CSO"
+
         found = [
             p
             for p in self.profiles.profiles
@@ -180,18 +185,19 @@ class SmartCharging(ChargerCore):
             and (criteria.get("charging_profile_purpose") in (None, p.purpose))
             and (criteria.get("stack_level") in (None, p.stack_level))
             and (not ids or p.id in ids)
+            and (not sources or source(p) in sources)
         ]
         if not found:
             return res.GetChargingProfiles(status="NoProfiles")
-        by_evse: dict[int, list[Any]] = {}
+        by_evse: dict[tuple[int, str], list[Any]] = {}
         for p in found:
-            by_evse.setdefault(p.evse_id, []).append(dict(p.raw or {}))
+            by_evse.setdefault((p.evse_id, source(p)), []).append(dict(p.raw or {}))
         groups = list(by_evse.items())
-        for k, (evse, profiles) in enumerate(groups):
+        for k, ((evse, limit_source), profiles) in enumerate(groups):
             self._send(
                 call.ReportChargingProfiles(
                     request_id=request_id,
-                    charging_limit_source="CSO",
+                    charging_limit_source=limit_source,
                     charging_profile=profiles,
                     evse_id=evse,
                     tbc=k < len(groups) - 1 or None,
