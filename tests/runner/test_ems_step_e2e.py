@@ -31,6 +31,10 @@ SPEC = '''spec "Energy manager"
     wait 45 s
     expect analyzer power > 20 kW
 
+  scenario "the composite cannot be judged under an EMS limit"
+    ems limits the site to 8 kW
+    expect charger composite schedule on evse 1
+
   teardown
     session stops
 '''
@@ -55,6 +59,10 @@ def test_the_ems_limits_the_charger_and_is_reset_between_scenarios(pytester: pyt
                  "EMS: site limit 8 kW", "EMS: heartbeat stopped",
                  "return to idle: the EMS is back to no site limit, no fallback, heartbeat running"):
         assert line in notes, line
+    # The harness's own composite leaves out the EMS's limit: broken, never a verdict against it.
+    result = results["the composite cannot be judged under an EMS limit"]
+    assert result["status"] == "broken"
+    assert "it cannot know the EMS's site limit the charger holds" in result["statusDetails"]["message"]
 
 
 def test_a_bench_without_an_ems_is_broken_not_failed(pytester: pytest.Pytester) -> None:
