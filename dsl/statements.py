@@ -44,6 +44,13 @@ BUILTIN_STEPS: dict[str, str] = {
                                  "[in {unit:rate}]",
     "wait.schedule_period": "wait for the next schedule period on evse {evse:int}",
     "csms.clears_profiles": "csms clears charging profiles",
+    # The site's local energy manager (bench role `ems`, docs/ems.md): a site limit in W (total) or A (per
+    # phase), what the charger falls back to when the EMS's heartbeat stops, and the heartbeat itself.
+    "ems.limits_site": "ems limits the site to {limit:current|power}",
+    "ems.releases_site": "ems releases the site limit",
+    "ems.sets_fallback": "ems sets the fallback to {limit:current|power} after {timeout:time} of silence",
+    "ems.goes_silent": "ems goes silent",
+    "ems.comes_back": "ems comes back",
     "csms.sends": "csms sends {action:action} [{fields:fields}]",
     "csms.drops": "csms drops the connection",
     "csms.refuses": "csms refuses reconnects for {duration:time}",

@@ -105,7 +105,7 @@ class InstrumentConfig(_Model):
 
 
 def _driver_kind(name: str | None) -> str | None:
-    """'analyzer', 'ev' or 'reader' for a known driver name, else None."""
+    """'analyzer', 'ev', 'reader', 'power' or 'ems' for a known driver name, else None."""
     from instruments.registry import drivers
 
     cls = drivers().get(name or "")
@@ -113,7 +113,8 @@ def _driver_kind(name: str | None) -> str | None:
 
 
 _KIND_NAMES = {"analyzer": "a power analyzer", "ev": "an EV emulator", "reader": "a token reader",
-               "power": "a supply switch", "ui": "a user-interface"}
+               "power": "a supply switch", "ui": "a user-interface",
+               "ems": "an energy manager"}
 
 
 class StationConfig(_Model):
@@ -142,11 +143,12 @@ class StationConfig(_Model):
     @field_validator("instruments")
     @classmethod
     def _roles(cls, v: dict[str, InstrumentConfig]) -> dict[str, InstrumentConfig]:
-        unknown = [r for r in v if not re.fullmatch(r"(analyzer|ev|reader)([2-8])?|power|ui", r)]
+        unknown = [r for r in v if not re.fullmatch(r"(analyzer|ev|reader)([2-8])?|power|ui|ems", r)]
         if unknown:
             raise ValueError(f"unknown instrument role(s) {unknown}; roles are 'analyzer', 'ev' and 'reader' for "
                              "EVSE 1, 'analyzer2', 'ev2', ... for further EVSEs (a lone 'reader' serves every EVSE), "
-                             "'power' (the charger's supply) and 'ui' (its user interface)")
+                             "'power' (the charger's supply), 'ui' (its user interface) and 'ems' (the site's "
+                             "energy manager)")
         for role, ic in v.items():
             want, got = role.rstrip("0123456789"), _driver_kind(ic.driver)
             if got is not None and got != want:

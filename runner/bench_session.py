@@ -21,6 +21,7 @@ from typing import Any
 
 from instruments.base import EvEmulator, PowerAnalyzer, PowerSwitch, PwmReading, TokenReader, UserInterface
 from instruments.clock import Clock
+from instruments.ems import EnergyManager
 from instruments.errors import InstrumentError, InstrumentStateError
 from instruments.iec61851 import current_for_duty
 from instruments.registry import create
@@ -49,6 +50,8 @@ class Station:
     ui: UserInterface | None = None  # the `ui` role: works the charger's own user interface
     supply_off: bool = False  # a scenario cut the supply and has not restored it (the return to idle does)
     parked: set[int] = field(default_factory=set)  # EVSEs whose bay a scenario occupied (`ev parks`)
+    ems_manager: EnergyManager | None = None  # the `ems` role: the site's energy manager
+    ems_touched: bool = False  # a scenario spoke for the EMS; the return to idle resets it
 
     @property
     def id(self) -> str:
@@ -91,6 +94,13 @@ class Station:
             raise BenchError(None, f"station {self.id!r} has no user-interface instrument (role 'ui') in "
                                    f"{self.session.config.path}: `driver selects … at the user interface` needs one")
         return self.ui
+
+    def ems(self) -> EnergyManager:
+        """The station's energy manager (instrument role `ems`)."""
+        if self.ems_manager is None:
+            raise BenchError(None, f"station {self.id!r} has no energy manager (instrument role 'ems') in "
+                                   f"{self.session.config.path}: the `ems ...` statements need one (docs/ems.md)")
+        return self.ems_manager
 
     def reader(self, evse: int = 1) -> TokenReader:
         """The token reader for `evse`: role reader<evse>, else the station's one reader (role `reader`)."""
@@ -266,6 +276,9 @@ class BenchSession:
             elif kind == "reader":
                 assert isinstance(inst, TokenReader)
                 station.readers[evse] = inst
+            elif kind == "ems":
+                assert isinstance(inst, EnergyManager)
+                station.ems_manager = inst
             else:
                 assert isinstance(inst, EvEmulator)
                 station.evs[evse] = inst
@@ -281,7 +294,8 @@ class BenchSession:
         for station in self.stations.values():
             self.stop_sampling(station)
             for inst in [*station.analyzers.values(), *station.evs.values(), *station.readers.values(),
-                         *([station.supply] if station.supply else []), *([station.ui] if station.ui else [])]:
+                         *([station.supply] if station.supply else []), *([station.ui] if station.ui else []),
+                         *([station.ems_manager] if station.ems_manager else [])]:
                 with contextlib.suppress(Exception):
                     inst.close()
         if self.loop is not None:
@@ -300,7 +314,8 @@ class BenchSession:
         """Reopen every instrument of a station after a fault, so that a timeout or a dropped line in one
         scenario does not leave stale replies or a dead link to the next. Raises BenchError if one will
         not come back."""
-        for evse, inst in [*station.analyzers.items(), *station.evs.items(), *station.readers.items()]:
+        ems = [(1, station.ems_manager)] if station.ems_manager is not None else []
+        for evse, inst in [*station.analyzers.items(), *station.evs.items(), *station.readers.items(), *ems]:
             with contextlib.suppress(Exception):
                 inst.close()
             try:

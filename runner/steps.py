@@ -659,6 +659,8 @@ def unimplemented() -> list[str]:
     return sorted({d.name for d in builtin_registry()} - set(IMPLEMENTATIONS))
 
 
+from runner import ems_steps as _ems_steps  # noqa: E402  (its steps register on import)
 from runner import schedule_steps as _schedule_steps  # noqa: E402  (its steps register on import)
 
+del _ems_steps
 del _schedule_steps
