@@ -43,7 +43,10 @@ LIBRARY_FILES = [p for p in sorted(SPECS.rglob("*.spec")) if not p.is_relative_t
 # under load become speed x 30 ms of bench time): messages.spec judges intervals and timestamps to ±2 s;
 # energy over a 10-minute window at full power drifts by ~0.3 % at 240x; the 30-minute session does not.
 DEFAULT_SPEED = 120.0
-SPEEDS = {"protocol/messages.spec": 40.0, "metering/session-energy.spec": 240.0}
+SPEEDS = {"protocol/messages.spec": 40.0, "metering/session-energy.spec": 240.0,
+          # the EMS's heartbeat is a thread of the runner (120 s of watchdog: 4 real s at 30x), and a 2 min
+          # hold of the analyzers must not see an 18 s sampling gap (0.6 real s at 30x) under load
+          "site/ems.spec": 30.0}
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,10 @@ RETRY = "transactions/retry-after-callerror.spec::every attempt answered with a 
 BLOCKED = "transactions/blocked-token.spec::token blocked by the CSMS"
 SECURITY = "protocol/security-events.spec::immediate reset"
 READ_ONLY = "protocol/read-only-variables.spec::MessageTimeout"
+EMS_LIMIT = "site/ems.spec::the EMS lowers the site to 11 kW"
+EMS_BACKEND = "site/ems.spec::a backend limit above the EMS limit loses"
+EMS_SILENT = "site/ems.spec::the EMS going silent applies the fallback"
+EMS_OVER = r"analyzer power never <= 11 kW \+ 3 % \(11\.330 kW\) within 20 s .*last observed 2\d\.\d+ kW"
 
 STRICT = (r"the charger broke the OCPP 2\.0\.1 protocol \d+ time\(s\) \(strict mode\): "
           r".*'[\d.]+' is not of type 'number'")
@@ -112,6 +119,9 @@ MATRIX: dict[str, dict[str, Fails]] = {
         LIMIT_16: fails(17, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         PERIODS: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s of the previous action"),
+        EMS_LIMIT: fails(20, EMS_OVER),
+        EMS_BACKEND: fails(26, EMS_OVER),
+        EMS_SILENT: fails(34, EMS_OVER),
     },
     "ignore_profiles=true": {
         PILOT: fails(17, r"ev offered current never <= 10 A within 15 s"),
@@ -121,6 +131,10 @@ MATRIX: dict[str, dict[str, Fails]] = {
         LIMIT_16: fails(17, r"analyzer current L1 never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         PERIODS: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s .*last observed 3\d\.\d+ A"),
+        # The EMS's limit is a charging profile too (ChargingStationExternalConstraints).
+        EMS_LIMIT: fails(20, EMS_OVER),
+        EMS_BACKEND: fails(26, EMS_OVER),
+        EMS_SILENT: fails(34, EMS_OVER),
     },
     "stack_level_bug=true": {
         STACK: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s .*last observed 1[56]\.\d+ A"),
@@ -156,6 +170,9 @@ MATRIX: dict[str, dict[str, Fails]] = {
         PERIODS: fails(18, STRICT),
         DAILY: fails(32, STRICT),
         OFFLINE: fails(12, STRICT),
+        EMS_LIMIT: fails(17, STRICT),
+        EMS_BACKEND: fails(23, STRICT),
+        EMS_SILENT: fails(31, STRICT),
     },
     "reboot_loses_tx=true": {
         RESET_TX: fails(32, r'charger did not send TransactionEvent \{eventType: "Ended", transactionInfo: '
@@ -184,6 +201,21 @@ MATRIX: dict[str, dict[str, Fails]] = {
     },
     "readonly_writable=true": {
         READ_ONLY: fails(13, r"charger's SetVariables response .*'attributeStatus': 'Accepted'.* does not match"),
+    },
+    "external_constraint_ignored=true": {  # the EMS's 11 kW reported with NotifyChargingLimit, never applied
+        EMS_LIMIT: fails(20, EMS_OVER),
+        EMS_BACKEND: fails(26, EMS_OVER),
+        EMS_SILENT: fails(34, EMS_OVER),
+    },
+    "no_fallback_on_ems_loss=true": {  # the EMS silent: no limit at all instead of the 6 kW fallback
+        EMS_SILENT: fails(39, r"analyzer power never <= 6 kW \+ 3 % \(6\.180 kW\) within 140 s .*"
+                              r"last observed 2\d\.\d+ kW"),
+    },
+    "no_notify_charging_limit=true": {
+        EMS_LIMIT: fails(19, r'charger did not send NotifyChargingLimit \{chargingLimit: \{chargingLimitSource: '
+                             r'"EMS"\}.* within 20 s .*no NotifyChargingLimit arrived'),
+        EMS_BACKEND: fails(28, r'charger did not send ClearedChargingLimit \{chargingLimitSource: "EMS"\} within '
+                               r"20 s .*no ClearedChargingLimit arrived"),
     },
 }
 
