@@ -43,6 +43,8 @@ class Faults:
     no_security_event: bool = False  # no SecurityEventNotification (StartupOfTheDevice / ResetOrReboot) at boot
     offline_queue_limit: int = 0  # transaction events kept while offline (0: no limit); the rest are lost
     readonly_writable: bool = False  # SetVariables accepts and stores ReadOnly variables (e.g. MessageTimeout)
+    station_max_ignored: bool = False  # the ChargingStationMaxProfile is accepted but never shared out: EVSEs take their own caps
+    unfair_allocation: bool = False  # EVSEs take the station cap in number order; a later one starves below 6 A
 
 
 _TRUE = {"1", "true", "yes", "on"}
