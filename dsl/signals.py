@@ -92,7 +92,7 @@ def resolve(ref: ast.SignalRef, sink: ErrorSink) -> Signal | None:
     return msgspec.structs.replace(found, key=key, evse=evse)
 
 
-def _evse_suffix(ref: ast.SignalRef, sink: ErrorSink) -> int | None | bool:
+def _evse_suffix(ref: ast.SignalRef, sink: ErrorSink) -> int | bool | None:
     """N of a trailing `on evse N` (None when there is none); False after reporting a bad one."""
     words = _words(ref)
     if "on" not in words[1:]:
@@ -100,7 +100,9 @@ def _evse_suffix(ref: ast.SignalRef, sink: ErrorSink) -> int | None | bool:
     at = words.index("on", 1)
     tail = words[at:]
     if len(tail) != 3 or tail[1] != "evse" or not tail[2].isdigit() or int(tail[2]) < 1:
-        sink.at(ref.atoms[at], f'"{render_atoms(ref.atoms[at:])}" does not name an EVSE',
+        # Point at the word that is wrong: the number, else what stands where "evse" should.
+        bad = at + 2 if len(tail) == 3 and tail[1] == "evse" else min(at + 1, len(words) - 1)
+        sink.at(ref.atoms[bad], f'"{render_atoms(ref.atoms[at:])}" does not name an EVSE',
                 'end the signal with "on evse N", N = 1, 2, ...')
         return False
     return int(tail[2])
