@@ -6,8 +6,9 @@ Pure functions over (t, v) lists as the recorder keeps them; no waiting, no I/O.
 Two kinds of signal. Event-driven ones (``charger.*``: a status, a periodic meter value) are reported by
 the charger and hold their value until the next report: sample-and-hold is their meaning. Sampled ones
 (``analyzer.*``, ``ev.*``, and the ``station.*`` sums over a station's analyzers: :class:`StationSum`) are
-polled by the bench at an update interval: a value holds only as long as the bench kept looking, so a span judged on them must be covered (:func:`coverage`) and a value held
-from longer ago than the signal's max gap is stale (``max_age`` below), not evidence.
+polled by the bench at an update interval: a value holds only as long as the bench kept looking, so a
+span judged on them must be covered (:func:`coverage`) and a value held from longer ago than the
+signal's max gap is stale (``max_age`` below), not evidence.
 """
 
 from __future__ import annotations
