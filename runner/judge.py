@@ -325,6 +325,12 @@ def no_samples(run: ScenarioRun, signal: Signal, source: Source, when: str) -> B
             run.check_bench(source)
             run.recorder.wait(lambda: False, 0.05)
         where = f"; {inst.kind} {inst.name!r} at {inst.address}, last command {inst.last_command!r}"
+    elif signal.source == "station":
+        evses = run.station.config.evses
+        missing = [n for n in range(1, evses + 1) if n not in run.station.analyzers]
+        where = (f"; a station total needs an analyzer on each of the station's {evses} EVSEs, and EVSE(s) "
+                 f"{', '.join(map(str, missing))} have none in the bench file (roles analyzer, analyzer2, ...)"
+                 if missing else f"; a station total needs a fresh reading of each of its {evses} analyzers")
     else:
         where = ""
     return BenchError(source, f"no samples of {signal.text} ({signal_key(signal)}) were recorded{when}{where}")

@@ -31,3 +31,19 @@ def test_depot_on_a_three_evse_station_with_the_third_idle(tmp_path: Path) -> No
     totals = [float(r["value"]) for r in rows
               if r["signal"] == "station.power" and r["value"] and 60 < float(r["t_s"]) < 600]
     assert len(totals) > 100 and min(totals) > 20_000 and max(totals) <= 22_000 * 1.03
+
+
+def test_a_station_total_without_an_analyzer_on_every_evse_is_broken(tmp_path: Path) -> None:
+    """A total that left an EVSE out would not be the station's: none is made, and the verdict says why."""
+    bench = (REPO / "lab" / "benches" / "twin.toml").read_text(encoding="utf-8")
+    start, end = bench.index("[stations.instruments.analyzer2]"), bench.index("[stations.instruments.ev]")
+    (tmp_path / "bench.toml").write_text(bench[:start] + bench[end:], encoding="utf-8")
+    (tmp_path / "station.spec").write_text('spec "station total"\n  scenario "x"\n    charger booted\n'
+                                           "    expect within 10 s: station power >= 0 W\n", encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(tmp_path / "station.spec"), "-p", "no:cacheprovider", "-q",
+         "--bench", str(tmp_path / "bench.toml"), f"--out={tmp_path / 'out'}"],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 3, proc.stdout[-3000:]
+    assert ("no samples of station power (station.power) were recorded in the 10 s window; a station total needs "
+            "an analyzer on each of the station's 2 EVSEs, and EVSE(s) 2 have none in the bench file") in proc.stdout
