@@ -212,12 +212,20 @@ def _phase(ref: ast.SignalRef, index: int, phases: tuple[str, ...], sink: ErrorS
     if len(atoms) <= index:
         return None
     word = render_atoms((atoms[index],))
+    if word == "evse":  # `analyzer power evse 2`: the EVSE is named with "on"
+        sink.at(atoms[index], f'"{render_atoms(atoms[index:])}" after the signal needs "on"',
+                f'write "{render_atoms(atoms[:index])} on {render_atoms(atoms[index:])}"')
+        return False
     if word not in phases:
         sink.at(atoms[index], f'unknown phase "{word}"', did_you_mean(word, phases) or
                 "one of: " + ", ".join(phases))
         return False
     if len(atoms) > index + 1:
         extra = atoms[index + 1]
+        if render_atoms((extra,)) == "evse":
+            sink.at(extra, f'"{render_atoms(atoms[index + 1:])}" after the signal needs "on"',
+                    f'write "{render_atoms(atoms[: index + 1])} on {render_atoms(atoms[index + 1:])}"')
+            return False
         sink.at(extra, f'unexpected "{render_atoms(atoms[index + 1:])}" after the signal "'
                 f'{render_atoms(atoms[: index + 1])}"')
         return False
