@@ -16,8 +16,8 @@ import os
 from dsl import ast
 from dsl.confine import Refused, SpecRoots, read_spec_bytes
 from dsl.errors import ErrorSink, SpecError, SpecErrors
-from dsl.parser import decode, parse_partial
 from dsl.suggest import did_you_mean
+from dsl.text import decode
 
 _RELATIVE = "paths are relative to the including file"
 
@@ -101,6 +101,8 @@ class Includes:
                         _RELATIVE)
                 return None
             else:
+                from dsl.parser import parse_partial  # (Lark: only when a file really includes one)
+
                 spec_file, errors = parse_partial(text, path)
                 self._files[path], self._errors[path] = spec_file, errors
             # The included file's own mistakes are reported once, where they are.

@@ -332,7 +332,8 @@ class Lowering:
         `remembered "name"` (with the `scope`; none without)."""
         ok = True
         matching = scope is not None and not send
-        for node in _walk_fields(f):
+        nodes = _walk_fields(f)
+        for node in nodes:
             if isinstance(node, ast.Word) and node.text not in ("true", "false", "null"):
                 if matching and node.text in ("present", "absent"):
                     continue
@@ -360,7 +361,7 @@ class Lowering:
                 self.sink.at(node, f"{render_atom(node)} is ambiguous",
                              "match one value with not: `not 0`; list the allowed values instead of negating several")
                 ok = False
-        for obj in _walk_fields(f):
+        for obj in nodes:
             if not isinstance(obj, ast.Fields):
                 continue
             keys = [i.key for i in obj.items]
@@ -615,15 +616,19 @@ _LIST_OR_ALTERNATIVES = (ast.FieldList, ast.Alternatives)
 
 
 def _walk_fields(node: ast.FieldValue) -> list[ast.FieldValue]:
-    out: list[ast.FieldValue] = [node]
-    if isinstance(node, ast.Fields):
-        for item in node.items:
-            out.extend(_walk_fields(item.value))
-    elif isinstance(node, _LIST_OR_ALTERNATIVES):
-        for v in node.items:
-            out.extend(_walk_fields(v))
-    elif isinstance(node, ast.Negated):
-        out.extend(_walk_fields(node.value))
+    """Every value in a field object, the object first, in reading order (a stack, not recursion:
+    this runs on every field object of every statement line at collection)."""
+    out: list[ast.FieldValue] = []
+    stack: list[ast.FieldValue] = [node]
+    while stack:
+        node = stack.pop()
+        out.append(node)
+        if isinstance(node, ast.Fields):
+            stack.extend([item.value for item in reversed(node.items)])
+        elif isinstance(node, _LIST_OR_ALTERNATIVES):
+            stack.extend(reversed(node.items))
+        elif isinstance(node, ast.Negated):
+            stack.append(node.value)
     return out
 
 

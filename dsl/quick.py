@@ -3,11 +3,13 @@
 Spec libraries repeat their statement lines verbatim (`charger booted`, the same accuracy expectation in
 every scenario). So each distinct statement line is parsed, checked and lowered once per process into a
 template plan step, and a file made only of plain structure is compiled by reading its block keywords
-with a few exact patterns and placing each line's template at the line's position. It returns exactly the
-plans :func:`dsl.compiler.analyze` gives for the whole-file parse, or None whenever the file holds
-anything else: examples, repeats, includes, named setups, escapes, tabs, unusual spacing, what
-:mod:`dsl.screen` refuses (hostile characters, long lines, deep nesting), and every kind of error. None
-means "take the full path", which is the one place errors are found and reported::
+with a few exact patterns and placing each line's template at the line's position. A file with examples
+(``for x in …``) or repeats is read whole without Lark instead (:mod:`dsl.quickfile`, the parser's own
+tree) and checked and compiled by :func:`dsl.compiler.analyze`. It returns exactly the plans
+:func:`dsl.compiler.analyze` gives for the whole-file parse, or None whenever the file holds anything
+else: includes, named setups, example tables, escapes, tabs, unusual spacing, what :mod:`dsl.screen`
+refuses (hostile characters, long lines, deep nesting), and every kind of error. None means "take the
+full path", which is the one place errors are found and reported::
 
     plans = compile_text(text, "specs/x.spec", sha256_bytes(data), registry)  # None: use dsl.compiler
 
@@ -37,17 +39,25 @@ if TYPE_CHECKING:
 
 _SPEC = re.compile(r'spec "([^"\\\n]*)"')
 _SCENARIO = re.compile(r'scenario "([^"\\\n{]*)"')
+_SCENARIO_FOR = re.compile(r'scenario "[^"\\\n]*" for ')
 _VERSION = re.compile(r"version ([0-9]+(?:\.[0-9]+)?)")
 _REFS = re.compile(r'refs ("[^"\\\n]*"(?: *, *"[^"\\\n]*")*)')
 _REF = re.compile(r'"([^"\\\n]*)"')
 _TAGS = re.compile(r"tags ([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
                    r"(?: *, *[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*)*)")
 _PLACEHOLDER_TEXT = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")  # (the grammar's PLACEHOLDER terminal)
+# First words of block lines, never statements (dsl.parser's parse_statement answers None for them).
+_BLOCK_WORDS = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
+                          "repeat"})
 _TEMPLATES_MAX = 50_000  # distinct (registry, line) pairs kept; a long-lived process starts over beyond it
 
 
 class _Unusual(Exception):
     """The file holds something the quick compiler leaves to the full path."""
+
+
+class _Whole(_Unusual):
+    """A scenario with examples or a repeat block: the file may still be read without Lark, whole."""
 
 
 class _Template(msgspec.Struct, frozen=True):
@@ -76,8 +86,23 @@ def compile_text(text: str, file: str, sha256: str, registry: StepRegistry, *,
     later = _Later(text, file, sha256, registry) if lazy else None
     try:
         return tuple(_compile(text, file, sha256, registry, later))
+    except _Whole:
+        return _whole(text, file, sha256, registry)
     except _Unusual:
         return None
+
+
+def _whole(text: str, file: str, sha256: str, registry: StepRegistry) -> tuple[plan.SpecPlan, ...] | None:
+    """A file with examples or repeats, read whole without Lark (:mod:`dsl.quickfile`) and checked and
+    compiled by the full path's own :func:`dsl.compiler.analyze`; None if it is unusual or has errors."""
+    from dsl.compiler import analyze
+    from dsl.quickfile import read_file
+
+    spec_file = read_file(text, file)
+    if spec_file is None:
+        return None
+    plans, errors = analyze(replace(spec_file, sha256=sha256), registry)
+    return None if errors else plans
 
 
 class _Later:
@@ -153,6 +178,8 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterato
             block = _item(spec, number, line, body)
         elif indent > item_indent and block is not None and indent == (stmt_indent or indent):
             stmt_indent = indent
+            if body.startswith("repeat "):
+                raise _Whole
             template = _template(fingerprint, line, registry)
             if template is None:
                 raise _Unusual
@@ -184,6 +211,8 @@ def _item(spec: _Spec, number: int, line: str, body: str) -> _Block | None:
         spec.items.append((body, block))
         return block
     m = _SCENARIO.fullmatch(body)
+    if m is None and _SCENARIO_FOR.match(body):
+        raise _Whole
     if m:
         block = _Block("scenario", number, line, m.group(1), steps=[])
         spec.items.append(("scenario", block))
@@ -298,6 +327,8 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
 
     # The common forms without Lark (dsl.quickline: the same node); the rest, and every error, with it.
     node = read_statement(line)
+    if node is None and line.lstrip(" ").split(" ", 1)[0] in _BLOCK_WORDS:
+        return None  # (`repeat N times`: a block, which dsl.quickfile reads; Lark would say the same)
     if node is None:
         from dsl.parser import parse_statement
 

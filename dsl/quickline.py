@@ -26,6 +26,8 @@ import hashlib
 import re
 from importlib import resources
 
+import msgspec
+
 from dsl import ast
 from dsl.plan import Source
 from dsl.screen import line_too_big
@@ -40,27 +42,33 @@ _TOKEN = re.compile(
     rf"|(?P<W>{_WORD})"
     r"|(?P<N>[0-9]+(?:\.[0-9]+)?)"
     r"|(?P<P>\{[A-Za-z_][A-Za-z0-9_]*\})"
-    r"|(?P<X>[{}\[\]:,%+\-])"
+    r"|(?P<X>[{}\[\]:,%+\-\u00b1])"
     r"|(?P<O><=|>=|==|!=|\u2264|\u2265|\u2260|<|>)"
     r"|(?P<E>[^ ]))"  # anything else: not a line read here
 )
 _KIND = {"S": "STRING", "V": "VARIABLE", "W": "WORD", "N": "NUMBER", "P": "PLACEHOLDER", "O": "OP"}
 _CANONICAL_OP = {"\u2264": "<=", "\u2265": ">=", "\u2260": "!="}
-_PUNCT = {":": "COLON", ",": "COMMA", "+": "PLUS", "-": "MINUS", "%": "PERCENT"}
+_PUNCT = {":": "COLON", ",": "COMMA", "+": "PLUS", "-": "MINUS", "%": "PERCENT", "\u00b1": "PLUSMINUS"}
+# Tokens an action's (or a rule's, or a registry expectation's) atoms may be, besides a field object.
+_ATOM_KINDS = frozenset({"WORD", "VARIABLE", "NUMBER", "STRING", "PLACEHOLDER", "COLON", "COMMA", "PLUS", "MINUS",
+                         "PERCENT", "PLUSMINUS"})
 _ESCAPE = re.compile(r"\\(.)")
 # First words that start a statement other than an action (the grammar's keywords at a statement's start).
 _STATEMENT_KEYWORDS = frozenset({"expect", "measure", "include", "repeat", "remember"})
 # Keywords after a quantity's number or unit: LALR shares the states inside every expression, so the
 # contextual lexer reads these as keywords there whatever the statement (a unit is never one of them).
 _AFTER_EXPR = frozenset({"of", "after", "during"})
-# Every keyword of the grammar. The state after a field object's closing brace is shared by every
-# statement with one, so there the lexer reads a keyword as one even in an action (where it is then an
-# error): an action whose field object is followed by one of these words is left to Lark.
+# Every keyword of the grammar.
 _KEYWORDS = frozenset({
     "spec", "version", "refs", "tags", "setup", "teardown", "scenario", "for", "in", "examples", "include",
     "from", "measure", "until", "repeat", "times", "remember", "of", "the", "as", "expect", "within", "then",
     "every", "during", "charger", "sends", "replies", "error", "no", "at", "least", "most", "trials", "pass",
     "or", "exactly", "after", "over", "is", "not", "remembered"})
+# The keywords that may follow a field object somewhere in the grammar. The state after a field object's
+# closing brace is shared by every statement with one, so there the contextual lexer reads these as
+# keywords even in an action (where they are then an error): such an action is left to Lark. (Measured
+# against Lark for every keyword of _KEYWORDS: tests/dsl/test_quickline.py.)
+_AFTER_FIELDS = frozenset({"as", "every", "for", "of", "or", "within"})
 # Keywords after a signal's words (its states are shared too): they end the signal.
 _AFTER_SIGNAL = frozenset({"is", "over", "within"})
 
@@ -76,22 +84,25 @@ def enabled() -> bool:
     return hashlib.sha256(grammar).hexdigest() == GRAMMAR_SHA256
 
 
-def read_statement(line: str) -> ast.Stmt | None:
-    """The node of one statement line (indentation included) as line 1 of no file, or None."""
+def read_statement(line: str, file: str = "", number: int = 1) -> ast.Stmt | None:
+    """The node of one statement line (indentation included) as line 1 of no file (or as line `number`
+    of `file`), or None."""
     body = line.lstrip(" ")
     if not body or "#" in body or "+-" in body or not enabled() or line_too_big(body):
         return None  # (an over-long or over-deep line is refused by the whole-file parse: never read here)
     try:
-        return _Reader(line, len(line) - len(body), body).statement()
+        return _Reader(line, len(line) - len(body), body, file, number).statement()
     except _No:
         return None
 
 
-class _Tok:
-    __slots__ = ("end", "kind", "start", "value")
+class _Tok(msgspec.Struct, gc=False):
+    """A token: 0-based start, end exclusive. (A Struct: made in C, ~15,000 of them in a cold collection.)"""
 
-    def __init__(self, kind: str, value: str, start: int, end: int) -> None:
-        self.kind, self.value, self.start, self.end = kind, value, start, end  # 0-based, end exclusive
+    kind: str
+    value: str
+    start: int
+    end: int
 
 
 def _tokens(body: str) -> list[_Tok]:
@@ -100,27 +111,33 @@ def _tokens(body: str) -> list[_Tok]:
         group = m.lastgroup
         if group == "E":
             raise _No
-        value = m.group(group)  # type: ignore[arg-type]
+        start, end = m.span(group)  # type: ignore[arg-type]
+        value = body[start:end]
         kind = _KIND.get(group) or _PUNCT.get(value) or value  # type: ignore[arg-type]  # braces: themselves
-        out.append(_Tok(kind, value, m.start(group), m.end()))  # type: ignore[arg-type]
+        out.append(_Tok(kind, value, start, end))
     return out
 
 
 class _Reader:
-    def __init__(self, line: str, indent: int, body: str) -> None:
-        self.line, self.indent, self.body = line, indent, body
+    def __init__(self, line: str, indent: int, body: str, file: str = "", number: int = 1) -> None:
+        self.line, self.indent, self.body, self.file, self.number = line, indent, body, file, number
         self.toks = _tokens(body)
         self.i = 0
 
     # -- tokens --
 
     def peek(self, k: int = 0) -> _Tok | None:
-        j = self.i + k
-        return self.toks[j] if j < len(self.toks) else None
+        try:
+            return self.toks[self.i + k]
+        except IndexError:  # (the end of the line: once a line, cheaper than a bounds check each time)
+            return None
 
     def next(self, kind: str | None = None) -> _Tok:
-        tok = self.peek()
-        if tok is None or (kind is not None and tok.kind != kind):
+        try:
+            tok = self.toks[self.i]
+        except IndexError:
+            raise _No from None
+        if kind is not None and tok.kind != kind:
             raise _No
         self.i += 1
         return tok
@@ -143,10 +160,11 @@ class _Reader:
     # -- positions (as dsl.parser's builder gives them for a line parsed alone) --
 
     def source(self, start: int) -> Source:
-        return Source("", 1, self.indent + start + 1, self.line)
+        return Source(self.file, self.number, self.indent + start + 1, self.line)
 
     def span(self, start: int, end: int) -> dict[str, object]:
-        return {"source": self.source(start), "width": max(1, end - start)}
+        return {"source": Source(self.file, self.number, self.indent + start + 1, self.line),
+                "width": end - start if end > start else 1}
 
     def whole(self) -> dict[str, object]:
         """A statement's own position: its first token to the end of the line (the newline is its last)."""
@@ -184,21 +202,25 @@ class _Reader:
         return ast.Measure(**self.whole(), window=window, duration=duration, until=until)  # type: ignore[arg-type]
 
     def action(self) -> ast.ActionStmt:
-        atoms: list[ast.Atom] = [self.atom(self.next("WORD"))]
+        first = self.atom(self.next("WORD"))
+        return ast.ActionStmt(**self.whole(), atoms=(first, *self.atoms()))  # type: ignore[arg-type]
+
+    def atoms(self) -> list[ast.Atom]:
+        """`_atom*` to the end of the line (an action's, a rule's, a registry expectation's)."""
+        atoms: list[ast.Atom] = []
         while self.peek() is not None:
             tok = self.peek()
             assert tok is not None
             if tok.kind == "{":
                 atoms.append(self.fields())
                 after = self.peek()
-                if after is not None and after.kind == "WORD" and after.value in _KEYWORDS:
+                if after is not None and after.kind == "WORD" and after.value in _AFTER_FIELDS:
                     raise _No
-            elif tok.kind in ("WORD", "VARIABLE", "NUMBER", "STRING", "COLON", "COMMA", "PLUS", "MINUS",
-                              "PERCENT"):
+            elif tok.kind in _ATOM_KINDS:
                 atoms.append(self.atom(self.next()))
             else:
                 raise _No
-        return ast.ActionStmt(**self.whole(), atoms=tuple(atoms))  # type: ignore[arg-type]
+        return atoms
 
     def remember(self) -> ast.Remember:
         self.keyword("remember")
@@ -215,19 +237,28 @@ class _Reader:
     def expect(self) -> ast.Stmt:
         self.keyword("expect")
         mode, within = "now", None
+        hold = None
         if self.at_word("within") or self.at_word("for"):
             mode = self.next().value
             within = self.expr()
+            tok = self.peek()
+            if mode == "within" and tok is not None and tok.kind == "COMMA":  # the settle form
+                self.next()
+                self.keyword("then")
+                self.keyword("for")
+                mode, hold = "settle", self.expr()
             self.next("COLON")
         elif self.at_word("no"):
             return self.no_message()
-        elif self.at_word("every") or self.at_word("at"):
-            raise _No  # rules and trials: left to Lark
-        if self.at_word("charger") and mode != "for":
+        elif self.at_word("every"):
+            return self.rule()
+        elif self.at_word("at"):
+            return self.trials()
+        if self.at_word("charger") and mode in ("now", "within"):
             nxt = self.peek(1)
             if nxt is not None and nxt.kind == "WORD" and nxt.value == "sends":
                 self.next()
-                node: ast.Stmt = self.sends(within)
+                node: ast.Stmt = self.sends(within, interval=mode == "now")
                 self.end()
                 return node
             if nxt is not None and nxt.kind == "WORD" and nxt.value == "replies" and within is None:
@@ -235,9 +266,86 @@ class _Reader:
                 node = self.replies()
                 self.end()
                 return node
+            if nxt is not None and nxt.kind == "WORD" and nxt.value == "composite" and mode == "now":
+                return self.expect_step()
+        if mode == "now":
+            first = self.peek()
+            signal = self.signal()
+            if self.at_word("over") or self.at_word("within"):
+                return self.accuracy(signal)
+            self.i -= len(signal.atoms)
+            assert self.peek() is first
         condition = self.condition()
         self.end()
-        return ast.ExpectCondition(**self.whole(), mode=mode, duration=within, condition=condition)  # type: ignore[arg-type]
+        return ast.ExpectCondition(**self.whole(), mode=mode, duration=within, condition=condition,  # type: ignore[arg-type]
+                                   hold=hold)
+
+    def expect_step(self) -> ast.ActionStmt:
+        """`expect charger composite _atom*`: an expectation of the step registry, read as an action whose
+        first words are `expect charger composite` (as dsl.parser's builder makes it)."""
+        words = [self.word(self.toks[0]), self.word(self.next("WORD")), self.word(self.next("WORD"))]
+        return ast.ActionStmt(**self.whole(), atoms=(*words, *self.atoms()))  # type: ignore[arg-type]
+
+    def rule(self) -> ast.ExpectRule:
+        """`expect every WORD fields? ("of" WORD+)? : _atom+`."""
+        self.keyword("every")
+        action = self.word(self.next("WORD"))
+        tok = self.peek()
+        fields = self.fields() if tok is not None and tok.kind == "{" else None
+        scope: list[ast.Word] = []
+        if self.at_word("of"):
+            self.next()
+            while self.peek() is not None and self.peek().kind == "WORD":  # type: ignore[union-attr]
+                scope.append(self.word(self.next()))
+            if not scope:
+                raise _No
+        self.next("COLON")
+        rule = self.atoms()
+        if not rule:
+            raise _No
+        return ast.ExpectRule(**self.whole(), action=action, scope=tuple(scope), rule=tuple(rule),  # type: ignore[arg-type]
+                              fields=fields)
+
+    def trials(self) -> ast.ExpectTrials:
+        """`expect at least expr of trials pass`."""
+        self.keyword("at")
+        self.keyword("least")
+        at_least = self.expr()
+        for word in ("of", "trials", "pass"):
+            self.keyword(word)
+        self.end()
+        return ast.ExpectTrials(**self.whole(), at_least=at_least)  # type: ignore[arg-type]
+
+    def accuracy(self, measured: ast.SignalRef) -> ast.ExpectAccuracy:
+        """`expect signal window? within expr of signal window?` (the measured signal read already)."""
+        measured_window = self.window()
+        self.keyword("within")
+        tolerance = self.expr()
+        self.keyword("of")
+        reference = self.signal()
+        window = self.window()
+        self.end()
+        return ast.ExpectAccuracy(**self.whole(), measured=measured, measured_window=measured_window,  # type: ignore[arg-type]
+                                  tolerance=tolerance, reference=reference, window=window)
+
+    def window(self) -> ast.String | None:
+        if not self.at_word("over"):
+            return None
+        self.next()
+        return self.string(self.next("STRING"))
+
+    def signal(self) -> ast.SignalRef:
+        """`(WORD | CHARGER) (WORD | NUMBER | PLACEHOLDER)*`, ended by a keyword that may follow a signal."""
+        first = self.next("WORD")
+        if first.value in ("within", "for", "no", "every", "at"):
+            raise _No
+        atoms = [self.word(first)]
+        while True:
+            tok = self.peek()
+            if tok is None or tok.kind not in ("WORD", "NUMBER", "PLACEHOLDER") or tok.value in _AFTER_SIGNAL:
+                break
+            atoms.append(self.atom(self.next()))
+        return ast.SignalRef(**self.span(first.start, self.toks[self.i - 1].end), atoms=tuple(atoms))  # type: ignore[arg-type]
 
     def no_message(self) -> ast.ExpectNoMessage:
         self.keyword("no")
@@ -251,16 +359,9 @@ class _Reader:
 
     def condition(self) -> ast.Condition:
         """`signal OP expr` or `signal "is" WORD ("or" WORD)*`; anything else (accuracy) is left to Lark."""
-        first = self.next("WORD")
-        if first.value in ("within", "for", "no", "every", "at"):
-            raise _No
-        atoms = [self.word(first)]
-        while True:
-            tok = self.peek()
-            if tok is None or tok.kind not in ("WORD", "NUMBER") or tok.value in _AFTER_SIGNAL:
-                break
-            atoms.append(self.atom(self.next()))
-        signal = ast.SignalRef(**self.span(first.start, self.toks[self.i - 1].end), atoms=tuple(atoms))  # type: ignore[arg-type]
+        first = self.peek()
+        signal = self.signal()  # (None left: _No)
+        assert first is not None
         tok = self.next()
         if tok.kind == "OP":
             bound = self.expr()
@@ -284,7 +385,7 @@ class _Reader:
         error = self.word(self.next("WORD"))
         return ast.ExpectReply(**self.whole(), fields=None, error=error)  # type: ignore[arg-type]
 
-    def sends(self, within: ast.Expr | None) -> ast.ExpectMessage:
+    def sends(self, within: ast.Expr | None, *, interval: bool = False) -> ast.ExpectMessage | ast.ExpectInterval:
         self.keyword("sends")
         count = None
         if self.at_word("exactly") or self.at_word("at"):
@@ -299,6 +400,10 @@ class _Reader:
             count = ast.MessageCount(**self.span(first.start, number.end), kind=" ".join(words),  # type: ignore[arg-type]
                                      number=ast.Number(**self.span(number.start, number.end), text=number.value))  # type: ignore[arg-type]
         messages = [self.message()]
+        if self.at_word("every"):  # `expect charger sends A {…} every T ± T [during "w"]`
+            if not interval or count is not None:
+                raise _No
+            return self.interval(messages[0])
         while self.at_word("or"):
             self.next()
             messages.append(self.message())
@@ -318,6 +423,18 @@ class _Reader:
         return ast.ExpectMessage(**self.whole(), within=within, action=first.action, fields=first.fields,  # type: ignore[arg-type]
                                  others=tuple(others), count=count, after=after, within_twice=twice)
 
+    def interval(self, message: ast.MessageRef) -> ast.ExpectInterval:
+        self.keyword("every")
+        every = self.expr()
+        self.next("PLUSMINUS")
+        tolerance = self.expr()
+        window = None
+        if self.at_word("during"):
+            self.next()
+            window = self.string(self.next("STRING"))
+        return ast.ExpectInterval(**self.whole(), action=message.action, fields=message.fields, every=every,  # type: ignore[arg-type]
+                                  tolerance=tolerance, window=window)
+
     # -- parts --
 
     def message(self) -> ast.MessageRef:
@@ -335,9 +452,13 @@ class _Reader:
         atoms: list[ast.Atom] = []
         start = self.peek().start if self.peek() is not None else 0  # type: ignore[union-attr]
         while True:
-            atoms.append(self.atom(self.next("NUMBER")))
+            term = self.next()
+            if term.kind not in ("NUMBER", "PLACEHOLDER"):
+                raise _No
+            atoms.append(self.atom(term))
             tok = self.peek()
-            if tok is not None and (tok.kind == "PERCENT" or (tok.kind == "WORD" and tok.value not in _AFTER_EXPR)):
+            if term.kind == "NUMBER" and tok is not None and (
+                    tok.kind == "PERCENT" or (tok.kind == "WORD" and tok.value not in _AFTER_EXPR)):
                 atoms.append(self.atom(self.next()))
                 tok = self.peek()
             if tok is None or tok.kind not in ("PLUS", "MINUS"):
@@ -399,6 +520,8 @@ class _Reader:
             return self.string(tok)
         if kind == "NUMBER":
             return ast.Number(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
+        if kind == "PLACEHOLDER":
+            return ast.Placeholder(**self.span(tok.start, tok.end), name=tok.value[1:-1])  # type: ignore[arg-type]
         if kind == "MINUS":
             number = self.next("NUMBER")
             return ast.Number(**self.span(tok.start, number.end), text="-" + number.value)  # type: ignore[arg-type]
@@ -428,7 +551,9 @@ class _Reader:
             return ast.Number(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
         if kind == "STRING":
             return self.string(tok)
-        if kind in ("COLON", "COMMA", "PLUS", "MINUS", "PERCENT"):
+        if kind == "PLACEHOLDER":
+            return ast.Placeholder(**self.span(tok.start, tok.end), name=tok.value[1:-1])  # type: ignore[arg-type]
+        if kind in ("COLON", "COMMA", "PLUS", "MINUS", "PERCENT", "PLUSMINUS"):
             return ast.Punct(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
         raise _No
 
@@ -438,4 +563,7 @@ class _Reader:
         return ast.Word(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
 
     def string(self, tok: _Tok) -> ast.String:
-        return ast.String(**self.span(tok.start, tok.end), value=_ESCAPE.sub(r"\1", tok.value[1:-1]))  # type: ignore[arg-type]
+        value = tok.value[1:-1]
+        if "\\" in value:
+            value = _ESCAPE.sub(r"\1", value)
+        return ast.String(**self.span(tok.start, tok.end), value=value)  # type: ignore[arg-type]

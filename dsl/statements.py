@@ -28,6 +28,9 @@ BUILTIN_STEPS: dict[str, str] = {
     # Local authorization: an idToken at the charger's own reader (bench role `reader`); the charger's
     # reaction (Authorize, a transaction starting or stopping) is judged by expectations.
     "driver.presents_token": "driver presents token {token:string} [of type {type:tokentype}] [on evse {evse:int}]",
+    # The charger's own user interface (bench role `ui`): the driver selects what the spec says; the charger's
+    # reaction is judged by expectations. Cases that need it state `charger supports capability UserInterface`.
+    "driver.selects": "driver selects {choice:string} at the user interface",
     "session.stops": "session stops [on evse {evse:int}]",
     # A charging profile of up to four periods (`limit 16 A for 10 min, then 6 A`), each on its phases;
     # `starting in T` and `recurring daily` place it on the scenario's clock (runner/schedule_steps.py).
@@ -42,6 +45,13 @@ BUILTIN_STEPS: dict[str, str] = {
                                  "[in {unit:rate}]",
     "wait.schedule_period": "wait for the next schedule period on evse {evse:int}",
     "csms.clears_profiles": "csms clears charging profiles",
+    # The site's local energy manager (bench role `ems`, docs/ems.md): a site limit in W (total) or A (per
+    # phase), what the charger falls back to when the EMS's heartbeat stops, and the heartbeat itself.
+    "ems.limits_site": "ems limits the site to {limit:current|power}",
+    "ems.releases_site": "ems releases the site limit",
+    "ems.sets_fallback": "ems sets the fallback to {limit:current|power} after {timeout:time} of silence",
+    "ems.goes_silent": "ems goes silent",
+    "ems.comes_back": "ems comes back",
     "csms.sends": "csms sends {action:action} [{fields:fields}]",
     "csms.drops": "csms drops the connection",
     "csms.refuses": "csms refuses reconnects for {duration:time}",

@@ -140,6 +140,7 @@ class StepRegistry:
         self._defs: dict[str, StepDef] = {}
         self._fingerprint: str | None = None
         self._shape_cache: list[tuple[StepDef, tuple[str, ...]]] | None = None
+        self._by_first: dict[str | None, tuple[StepDef, ...]] | None = None
         for d in defs:
             self._add(d)
 
@@ -173,6 +174,7 @@ class StepRegistry:
         self._defs[step.name] = step
         self._fingerprint = None
         self._shape_cache = None
+        self._by_first = None
 
     def fingerprint(self) -> str:
         """A hash of every definition (name and pattern): compiled plans depend on it (parse cache key)."""
@@ -201,7 +203,14 @@ class StepRegistry:
         return tuple(dict.fromkeys(d.actor for d in self._defs.values()))
 
     def match(self, atoms: ast.Atoms) -> tuple[StepDef, dict[str, ast.Atoms]] | None:
-        for step in self._defs.values():
+        if ast is None:
+            _bind_ast()
+        # Only the definitions whose first word is the statement's first word can match (every pattern
+        # starts with a literal word): tried in definition order, as all of them would be.
+        if self._by_first is None:
+            self._by_first = _index_by_first(self._defs.values())
+        first = _atom_literal(atoms[0]) if atoms else None
+        for step in self._by_first.get(first, self._by_first[None]):
             binding = step.match(atoms)
             if binding is not None:
                 return step, binding
@@ -230,6 +239,18 @@ class StepRegistry:
             self._shape_cache = [(d, tuple(dict.fromkeys(" ".join(_pattern_shape(v)) for v in _variants(d.parts))))
                                  for d in self._defs.values()]
         return self._shape_cache
+
+
+def _index_by_first(defs: Iterable[StepDef]) -> dict[str | None, tuple[StepDef, ...]]:
+    """First word -> the definitions that may match a statement starting with it, in definition order
+    (those starting with that literal, and any not starting with a literal); None -> the latter only."""
+    defs = list(defs)
+    firsts = {d.parts[0].text for d in defs if d.parts and isinstance(d.parts[0], _Lit)}
+    index: dict[str | None, tuple[StepDef, ...]] = {}
+    for word in (*firsts, None):
+        index[word] = tuple(d for d in defs if not (d.parts and isinstance(d.parts[0], _Lit))
+                            or d.parts[0].text == word)
+    return index
 
 
 _SHARED: StepRegistry | None = None

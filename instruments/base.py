@@ -182,3 +182,16 @@ class TokenReader(Instrument):
     def present(self, id_token: str, token_type: str = "ISO14443", evse: int = 1) -> None:
         """Present `id_token` (an IdTokenEnumType `token_type`) for EVSE `evse`; returns once the charger's
         reader has taken it (what the charger does with it is for the harness to judge)."""
+
+
+class UserInterface(Instrument):
+    """Something that works the charger's own user interface (display, buttons, touch screen): a robot
+    finger, a vendor's service port that injects UI events, or an operator told what to press. Role ``ui``.
+    The choice is the words a spec writes (``"stop all transactions"``); the driver maps them to its screen."""
+
+    kind = "ui"
+
+    @abstractmethod
+    def select(self, choice: str) -> None:
+        """Select `choice` on the charger's user interface; returns once it is selected (what the charger
+        does then is for the harness to judge)."""

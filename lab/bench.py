@@ -57,6 +57,11 @@ class InstrumentConfig(_Model):
     address: str = Field(description='VISA resource string, pyserial URL, or "twin" (filled in by the twin)')
     serial: str = ""
     calibration_due: date | None = None
+    # For the acceptance summary's equipment table (runner/summary/): the last calibration, its certificate
+    # and the uncertainty the certificate states (free text: "±0.05 % of reading + 0.05 % of range").
+    calibrated: date | None = None
+    certificate: str = ""
+    uncertainty: str = ""
     timeout_s: float = Field(default=2.0, gt=0)
     update_interval_s: float = Field(default=0.5, gt=0)
     reconnect_attempts: int = Field(default=1, ge=0)
@@ -100,7 +105,7 @@ class InstrumentConfig(_Model):
 
 
 def _driver_kind(name: str | None) -> str | None:
-    """'analyzer', 'ev' or 'reader' for a known driver name, else None."""
+    """'analyzer', 'ev', 'reader', 'power' or 'ems' for a known driver name, else None."""
     from instruments.registry import drivers
 
     cls = drivers().get(name or "")
@@ -108,13 +113,15 @@ def _driver_kind(name: str | None) -> str | None:
 
 
 _KIND_NAMES = {"analyzer": "a power analyzer", "ev": "an EV emulator", "reader": "a token reader",
-               "power": "a supply switch"}
+               "power": "a supply switch", "ui": "a user-interface",
+               "ems": "an energy manager"}
 
 
 class StationConfig(_Model):
     id: str = Field(min_length=1, max_length=48)
     vendor: str = "unknown"
     model: str = "unknown"
+    serial: str = ""    # the charger's serial number as the order names it; checked against its BootNotification
     firmware: str = ""
     evses: int = Field(default=1, ge=1, le=8)
     phases: Literal[1, 3] = 3
@@ -136,11 +143,12 @@ class StationConfig(_Model):
     @field_validator("instruments")
     @classmethod
     def _roles(cls, v: dict[str, InstrumentConfig]) -> dict[str, InstrumentConfig]:
-        unknown = [r for r in v if not re.fullmatch(r"(analyzer|ev|reader)([2-8])?|power", r)]
+        unknown = [r for r in v if not re.fullmatch(r"(analyzer|ev|reader)([2-8])?|power|ui|ems", r)]
         if unknown:
             raise ValueError(f"unknown instrument role(s) {unknown}; roles are 'analyzer', 'ev' and 'reader' for "
                              "EVSE 1, 'analyzer2', 'ev2', ... for further EVSEs (a lone 'reader' serves every EVSE), "
-                             "and 'power' (the charger's supply)")
+                             "'power' (the charger's supply), 'ui' (its user interface) and 'ems' (the site's "
+                             "energy manager)")
         for role, ic in v.items():
             want, got = role.rstrip("0123456789"), _driver_kind(ic.driver)
             if got is not None and got != want:
@@ -204,6 +212,28 @@ class TwinConfig(_Model):
     options: dict[str, Any] = Field(default_factory=dict)
 
 
+class ReportConfig(_Model):
+    """The acceptance summary's header (runner/summary/): who tested what for whom. All optional."""
+    lab: str = ""
+    customer: str = ""
+    order: str = ""
+    operator: str = ""
+    report_number: str = ""
+    timezone: str = Field(default="UTC", description="IANA zone the summary gives times in")
+    ambient: str = ""   # conditions the lab records for the bench ("23 °C ± 2 °C, 45 % RH")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}: give an IANA name such as 'Europe/Berlin' or 'UTC'") from None
+        return v
+
+
 class BenchConfig(_Model):
     name: str
     kind: Literal["twin", "physical"]
@@ -211,6 +241,7 @@ class BenchConfig(_Model):
     csms: CsmsConfig = CsmsConfig()
     stations: tuple[StationConfig, ...] = Field(min_length=1)
     twin: TwinConfig | None = None
+    report: ReportConfig = ReportConfig()
     path: str = ""
 
     @model_validator(mode="after")
@@ -239,6 +270,11 @@ class BenchConfig(_Model):
                     if ic.address == "twin":
                         raise ValueError(f"stations.{i}.instruments.{role}.address: 'twin' is filled in by the "
                                          "twin; a physical bench names the instrument's VISA resource or serial port")
+        for i, sc in enumerate(self.stations):
+            for role, ic in sc.instruments.items():
+                if ic.calibrated and ic.calibration_due and ic.calibrated > ic.calibration_due:
+                    raise ValueError(f"stations.{i}.instruments.{role}: calibrated {ic.calibrated} is after "
+                                     f"calibration_due {ic.calibration_due}")
         return self
 
     def station(self, station_id: str | None = None) -> StationConfig:

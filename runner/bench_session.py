@@ -19,8 +19,9 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from instruments.base import EvEmulator, PowerAnalyzer, PowerSwitch, PwmReading, TokenReader
+from instruments.base import EvEmulator, PowerAnalyzer, PowerSwitch, PwmReading, TokenReader, UserInterface
 from instruments.clock import Clock
+from instruments.ems import EnergyManager
 from instruments.errors import InstrumentError, InstrumentStateError
 from instruments.iec61851 import current_for_duty
 from instruments.registry import create
@@ -47,8 +48,11 @@ class Station:
     broken: list[Exception] = field(default_factory=list)
     needs_recovery: bool = False  # an instrument failed in the last scenario: reopen before the next
     supply: PowerSwitch | None = None  # the `power` role: a switch on the charger's supply
+    ui: UserInterface | None = None  # the `ui` role: works the charger's own user interface
     supply_off: bool = False  # a scenario cut the supply and has not restored it (the return to idle does)
     parked: set[int] = field(default_factory=set)  # EVSEs whose bay a scenario occupied (`ev parks`)
+    ems_manager: EnergyManager | None = None  # the `ems` role: the site's energy manager
+    ems_touched: bool = False  # a scenario spoke for the EMS; the return to idle resets it
 
     @property
     def id(self) -> str:
@@ -84,6 +88,20 @@ class Station:
         except KeyError:
             raise BenchError(None, f"station {self.id!r} has no EV emulator for EVSE {evse} in "
                                    f"{self.session.config.path}") from None
+
+    def user_interface(self) -> UserInterface:
+        """The station's `ui` instrument: what works the charger's own display and buttons."""
+        if self.ui is None:
+            raise BenchError(None, f"station {self.id!r} has no user-interface instrument (role 'ui') in "
+                                   f"{self.session.config.path}: `driver selects … at the user interface` needs one")
+        return self.ui
+
+    def ems(self) -> EnergyManager:
+        """The station's energy manager (instrument role `ems`)."""
+        if self.ems_manager is None:
+            raise BenchError(None, f"station {self.id!r} has no energy manager (instrument role 'ems') in "
+                                   f"{self.session.config.path}: the `ems ...` statements need one (docs/ems.md)")
+        return self.ems_manager
 
     def reader(self, evse: int = 1) -> TokenReader:
         """The token reader for `evse`: role reader<evse>, else the station's one reader (role `reader`)."""
@@ -131,6 +149,7 @@ class BenchSession:
         self.stations: dict[str, Station] = {}
         self.identity: dict[str, str] = {}
         self._boot: dict[str, dict[str, Any]] = {}
+        self.boot_frames: dict[str, Frame] = {}  # each station's last BootNotification (the summary's proof)
         self._boots: dict[str, BootState] = {}
         self._resets: dict[tuple[str, str], bool] = {}  # (station, message id) -> a station-wide Reset
         self._lock = threading.Lock()
@@ -142,6 +161,7 @@ class BenchSession:
                 and isinstance(frame.payload, dict)):
             with self._lock:
                 self._boot[frame.station] = dict(frame.payload.get("chargingStation") or {})
+                self.boot_frames[frame.station] = frame
             # A rebooted charger's connector statuses are unknown until it reports them again: the held
             # value must not carry a pre-reboot "Available" past the boot.
             station = next((sc for sc in self.config.stations if sc.id == frame.station), None)
@@ -247,6 +267,9 @@ class BenchSession:
             if kind == "power":
                 assert isinstance(inst, PowerSwitch)
                 station.supply = inst
+            elif kind == "ui":
+                assert isinstance(inst, UserInterface)
+                station.ui = inst
             elif kind == "analyzer":
                 assert isinstance(inst, PowerAnalyzer)
                 inst.configure(phases=station.config.phases, update_interval_s=ic.update_interval_s)
@@ -254,6 +277,9 @@ class BenchSession:
             elif kind == "reader":
                 assert isinstance(inst, TokenReader)
                 station.readers[evse] = inst
+            elif kind == "ems":
+                assert isinstance(inst, EnergyManager)
+                station.ems_manager = inst
             else:
                 assert isinstance(inst, EvEmulator)
                 station.evs[evse] = inst
@@ -269,7 +295,8 @@ class BenchSession:
         for station in self.stations.values():
             self.stop_sampling(station)
             for inst in [*station.analyzers.values(), *station.evs.values(), *station.readers.values(),
-                         *([station.supply] if station.supply else [])]:
+                         *([station.supply] if station.supply else []), *([station.ui] if station.ui else []),
+                         *([station.ems_manager] if station.ems_manager else [])]:
                 with contextlib.suppress(Exception):
                     inst.close()
         if self.loop is not None:
@@ -288,7 +315,8 @@ class BenchSession:
         """Reopen every instrument of a station after a fault, so that a timeout or a dropped line in one
         scenario does not leave stale replies or a dead link to the next. Raises BenchError if one will
         not come back."""
-        for evse, inst in [*station.analyzers.items(), *station.evs.items(), *station.readers.items()]:
+        ems = [(1, station.ems_manager)] if station.ems_manager is not None else []
+        for evse, inst in [*station.analyzers.items(), *station.evs.items(), *station.readers.items(), *ems]:
             with contextlib.suppress(Exception):
                 inst.close()
             try:

@@ -1,6 +1,7 @@
 """The `chargespec` command.
 
     chargespec run [PATHS] [--bench FILE] [--fault NAME=VALUE ...] [--speed N] [--html DIR] [-- PYTEST ARGS]
+    chargespec report RUN_FOLDER [-o DIR]
     chargespec check PATHS
     chargespec fmt [--check] PATHS
     chargespec csms [--port P] [--bench FILE]
@@ -8,7 +9,9 @@
 
 `run` is pytest on the spec files with the chargespec plugin. It reserves a fresh run folder
 (`OUT/runs/<UTC start>/`, `OUT/latest` pointing at it) for the run's Allure results, evidence and identity,
-and with --html makes an Allure HTML report from that run's results at the end. Its exit code says what a
+and with --html makes an Allure HTML report from that run's results at the end. At the end it writes the run's
+acceptance summary (runner/summary/: summary.html and summary.pdf) into the run folder; `report` writes it
+again for any run folder, finished or not, wherever -o says. Its exit code says what a
 campaign script needs to know (runner/exitcodes.py; the README's table): 0 only when every scenario passed.
 """
 
@@ -49,6 +52,8 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     print(f"\nRun folder: {folder.resolve()} (also {out / runs.LATEST})")
     if (folder / "verdicts.json").exists():  # runner/verdicts.py
         print(f"Verdicts and measurements: {(folder / 'verdicts.json').resolve()}")
+    if not write_summary(folder, folder):
+        code = code or RunExit.NO_REPORT
     if args.html:
         report = generate_html(alluredir, Path(args.html), name=report_name(folder))
         if report is None:
@@ -56,6 +61,36 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         print(f"  (a browser loads the report over HTTP: `node_modules/.bin/allure open {args.html}`)")
         print(f"HTML report: {report.resolve() / 'index.html'}")
     return code
+
+
+def write_summary(folder: Path, target: Path) -> bool:
+    """The acceptance summary of a run folder into `target`; False (said on stderr) if it could not be made."""
+    from runner import summary
+
+    try:
+        files = summary.build(folder, target)
+    except Exception as e:  # the run's verdicts stand in the folder; only the summary is missing
+        print(f"chargespec: cannot make the acceptance summary of {folder}: {e}", file=sys.stderr)
+        return False
+    print(f"Acceptance summary: {files.verdict}")
+    print(f"  HTML: {files.html.resolve()}")
+    print(f"  PDF:  {files.pdf.resolve()}")
+    return True
+
+
+def _report(args: argparse.Namespace) -> int:
+    from runner import runs
+    from runner.exitcodes import RunExit
+
+    folder = Path(args.results)
+    if folder.name == runs.ALLURE_RESULTS:  # the Allure results folder given: its run folder is meant
+        folder = folder.parent
+    if not (runs.identity_file(folder).exists() or (folder / "verdicts.json").exists()
+            or any(folder.glob("run-*.json"))):
+        print(f"chargespec: {folder} is not a run folder (no run.json or verdicts.json; runs are in "
+              f"OUT/runs/<UTC start>/, the newest is OUT/latest)", file=sys.stderr)
+        return RunExit.USAGE_ERROR
+    return 0 if write_summary(folder, Path(args.output) if args.output else folder) else RunExit.NO_REPORT
 
 
 def report_name(folder: Path) -> str:
@@ -159,6 +194,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output directory: each run in OUT/runs/<UTC start>/, OUT/latest the newest")
     r.add_argument("--html", help="write the Allure HTML report to this directory")
 
+    rp = sub.add_parser("report", help="write a run's acceptance summary (HTML and PDF)")
+    rp.add_argument("results", metavar="RUN_FOLDER", help="a run folder, e.g. out/latest or out/runs/<UTC start>")
+    rp.add_argument("-o", "--output", metavar="DIR", help="where to write it (default: the run folder)")
+
     c = sub.add_parser("check", help="parse and check specs; exit 1 on any error")
     c.add_argument("--include-root", metavar="DIR",
                    help="includes may read .spec files under DIR too (default: the current directory)")
@@ -192,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return _run(args, extra)
-    return {"check": _check, "fmt": _fmt, "csms": _csms, "twin": _twin}[args.command](args)
+    return {"report": _report, "check": _check, "fmt": _fmt, "csms": _csms, "twin": _twin}[args.command](args)
 
 
 if __name__ == "__main__":

@@ -150,6 +150,14 @@ def return_to_idle(run: ScenarioRun) -> None:
             run.note(f"return to idle: charging profiles cleared ({status})")
     for line in restore.restore(run):
         run.note(f"return to idle: {line}")
+    if run.station.ems_touched and run.station.ems_manager is not None:
+        try:  # a fresh EMS: no site limit, no fallback, its heartbeat running
+            run.station.ems_manager.reset()
+            run.station.ems_touched = False
+            run.note("return to idle: the EMS is back to no site limit, no fallback, heartbeat running")
+        except Exception as e:  # best effort, as the rest of the return to idle
+            run.station.needs_recovery = True
+            run.note(f"return to idle: the EMS could not be reset: {e}")
 
 
 def _wait_for(run: ScenarioRun, done: Callable[[], bool], budget_s: float) -> bool:

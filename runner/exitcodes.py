@@ -30,7 +30,7 @@ class RunExit(IntEnum):
     BENCH_BROKEN = 3  # a scenario was broken (the bench could not judge) and no charger failed
     USAGE_ERROR = 4  # command line, bench file or spec file error: nothing ran
     NO_SPECS = 5  # no scenario was selected
-    NO_REPORT = 6  # `chargespec run --html`: every scenario passed but the HTML report could not be made
+    NO_REPORT = 6  # every scenario passed but the acceptance summary (or, with --html, the HTML report) was not made
 
 
 MEANINGS: dict[RunExit, str] = {
@@ -40,7 +40,7 @@ MEANINGS: dict[RunExit, str] = {
     RunExit.BENCH_BROKEN: "the bench broke and no charger failed",
     RunExit.USAGE_ERROR: "usage error",
     RunExit.NO_SPECS: "no scenario selected",
-    RunExit.NO_REPORT: "the HTML report could not be made",
+    RunExit.NO_REPORT: "the acceptance summary or the HTML report could not be made",
 }
 
 

@@ -240,12 +240,22 @@ class _RunState:
         self.bench = bench
         # A charger that boots (again) rewrites the file: charger and firmware are known from its boot on.
         bench.recorder.on_frame(self._on_frame)
+        if self.folder is not None:  # the chargers booted while the bench opened: their proof for the summary
+            from runner.summary import boot
+
+            for frame in list(getattr(bench, "boot_frames", {}).values()):
+                with contextlib.suppress(OSError):
+                    boot.keep(self.folder, frame)
         self.write_identity()
         self.write_verdicts()
 
     def _on_frame(self, frame: Any) -> None:
         if frame.direction == "rx" and frame.action == "BootNotification":
             with contextlib.suppress(Exception):  # the record must not stop for a file it could not write
+                if frame.message_type == 2 and self.folder is not None:  # the request: the acceptance summary's proof
+                    from runner.summary import boot
+
+                    boot.keep(self.folder, frame)
                 self.write_identity()
 
     def identity(self) -> dict[str, Any]:

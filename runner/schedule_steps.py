@@ -105,6 +105,10 @@ def _rating(run: ScenarioRun) -> Limit:
 @implements("expect.composite_schedule")
 def expect_composite_schedule(run: ScenarioRun, evse: int, duration: Quantity | None = None,
                               unit: str = "A") -> None:
+    if run.station.ems_touched:  # never a verdict against a composite that leaves out a limit in force
+        raise BenchError(None, "the harness computes the composite from the profiles it sent; it cannot know the "
+                               "EMS's site limit the charger holds as ChargingStationExternalConstraints in this "
+                               "scenario: judge that with the analyzers and NotifyChargingLimit (docs/ems.md)")
     seconds = round(duration.value) if duration is not None else DEFAULT_COMPOSITE_S
     if seconds < 1:
         raise BenchError(None, f"a composite schedule lasts at least 1 s, not {duration.text if duration else ''}")

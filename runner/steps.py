@@ -309,6 +309,14 @@ def driver_presents_token(run: ScenarioRun, token: str, type: str = "ISO14443", 
     run.note(f"driver presented idToken {token!r} ({type}) for evse {evse}")
 
 
+@implements("driver.selects")
+def driver_selects(run: ScenarioRun, choice: str) -> None:
+    """A choice on the charger's own user interface (bench role `ui`), e.g. the catalogue's "select to stop
+    all transactions" (TC_C_47_CS). Returns once it is selected; the charger's reaction is for expectations."""
+    run.station.user_interface().select(choice)
+    run.note(f"driver selected {choice!r} at the charger's user interface")
+
+
 # ---- sessions --------------------------------------------------------------------------------------------
 
 @implements("session.starts")
@@ -319,8 +327,10 @@ def session_starts(run: ScenarioRun, token: str, evse: int = 1) -> None:
     if out.error_code or (out.response or {}).get("status") != "Accepted":
         raise ExpectationFailed(None, f"charger did not accept RequestStartTransaction: "
                                       f"{out.error_code or out.response}")
+    # A transaction that began counts even if it has already ended (a CSMS answer rule may deauthorize it at
+    # once): whether it should have ended is for the expectations that follow.
     tx = _wait(run, lambda: next((t for t in _transactions(run).values()
-                                  if t.transaction_id not in before and t.active), None), TX_TIMEOUT_S)
+                                  if t.transaction_id not in before), None), TX_TIMEOUT_S)
     if tx is None:
         raise ExpectationFailed(None, f"no TransactionEvent Started within {TX_TIMEOUT_S:.0f} s of an accepted "
                                       "RequestStartTransaction")
@@ -652,6 +662,8 @@ def unimplemented() -> list[str]:
     return sorted({d.name for d in builtin_registry()} - set(IMPLEMENTATIONS))
 
 
+from runner import ems_steps as _ems_steps  # noqa: E402  (its steps register on import)
 from runner import schedule_steps as _schedule_steps  # noqa: E402  (its steps register on import)
 
+del _ems_steps
 del _schedule_steps

@@ -11,7 +11,8 @@ runner starts it on the bench loop and opens the instruments at the addresses it
 
 Each EVSE n gets an analyzer (role ``analyzer`` for EVSE 1, ``analyzer<n>`` after) and an EV emulator
 (``ev``, ``ev<n>``); each station gets one token reader (``reader``, its requests name the EVSE); each
-station's charger connects to ``<csms_url>/<station id>``.
+station's charger connects to ``<csms_url>/<station id>``. Each station also has a local energy manager
+(``ems``: a Modbus TCP register file, lab/twin/ems_server.py) that its charger polls.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from instruments.clock import Clock
 from lab.bench import BenchConfig, StationConfig
 from lab.twin.analyzer_server import AnalyzerServer
 from lab.twin.charger import VirtualCharger
+from lab.twin.ems_server import EmsServer
 from lab.twin.ev_server import EvServer
 from lab.twin.faults import FaultError, Faults, parse_fault_args, parse_faults, valid_knobs
 from lab.twin.lineserver import LINE_FAULTS
@@ -56,14 +58,17 @@ class TwinStation:
     analyzers: dict[int, AnalyzerServer] = field(default_factory=dict)
     evs: dict[int, EvServer] = field(default_factory=dict)
     reader: ReaderServer | None = None
+    ems: EmsServer | None = None
 
-    def servers(self) -> dict[str, AnalyzerServer | EvServer | ReaderServer]:
+    def servers(self) -> dict[str, AnalyzerServer | EvServer | ReaderServer | EmsServer]:
         """Every instrument server of the station by role."""
-        out: dict[str, AnalyzerServer | EvServer | ReaderServer] = {
+        out: dict[str, AnalyzerServer | EvServer | ReaderServer | EmsServer] = {
             role("analyzer", n): a for n, a in self.analyzers.items()}
         out.update({role("ev", n): e for n, e in self.evs.items()})
         if self.reader is not None:
             out["reader"] = self.reader
+        if self.ems is not None:
+            out["ems"] = self.ems
         return out
 
     def endpoints(self) -> dict[str, str]:
@@ -103,6 +108,7 @@ class Twin:
                 )
                 station.evs[n] = EvServer(physics, n, serial=self._serial(cfg, role("ev", n), f"TWIN-EVE-{n:04d}"))
             station.reader = ReaderServer(charger.present_token, serial=self._serial(cfg, "reader", "TWIN-RDR-0001"))
+            station.ems = charger.ems = EmsServer()
             self.stations[cfg.id] = station
         self._started = False
 

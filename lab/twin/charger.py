@@ -221,6 +221,7 @@ class VirtualCharger(
                 for evse in self.evses.values():
                     due = min(due, self._step(evse, now))
                 due = min(due, self._aligned(now))
+                due = min(due, self._ems_poll(now))
                 self._allocate(now)
                 self._maybe_reset()
             self._wake.clear()

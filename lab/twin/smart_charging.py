@@ -34,6 +34,9 @@ EXTERNAL = "ChargingStationExternalConstraints"
 PURPOSES = (STATION_MAX, EXTERNAL, TX_DEFAULT, TX)
 KINDS = ("Absolute", "Recurring", "Relative")
 RECURRENCY_S = {"Daily": 86400.0, "Weekly": 7 * 86400.0}
+# The id of the EMS's ChargingStationExternalConstraints profile (set by the charger itself, never by the
+# CSMS: a CSMS's profile ids are its own, this one sits at the top of the int32 range out of their way).
+EXTERNAL_ID = 2**31 - 1
 
 
 class ProfileRejected(Exception):
@@ -251,9 +254,34 @@ class ProfileStore:
                 and (stack_level is None or p.stack_level == stack_level)
             )
 
+        # ChargingStationExternalConstraints belong to the external system that set them (the EMS), not
+        # to the CSMS: ClearChargingProfile leaves them (reading of K10 and K12; Part 2 is not here).
         before = len(self.profiles)
-        self.profiles = [p for p in self.profiles if not hit(p)]
+        self.profiles = [p for p in self.profiles if p.purpose == EXTERNAL or not hit(p)]
         return before - len(self.profiles)
+
+    # ------------------------------------------------------------------ external constraints (the EMS)
+    def set_external(self, limit: float, unit: str, since: datetime) -> Profile:
+        """Install the EMS's site limit as the station's ChargingStationExternalConstraints (EVSE 0): a
+        one-period Absolute schedule from `since`, replacing the previous one. It caps every EVSE's
+        composite like a ChargingStationMaxProfile does; the lower of the two wins."""
+        schedule = Schedule(rate_unit=unit, periods=(Period(0.0, float(limit)),), start=since, id=EXTERNAL_ID)
+        # As GetChargingProfiles reports it (ChargingProfileType, snake_case as the ocpp library takes it).
+        raw = {"id": EXTERNAL_ID, "stack_level": 0, "charging_profile_purpose": EXTERNAL,
+               "charging_profile_kind": "Absolute",
+               "charging_schedule": [{"id": EXTERNAL_ID, "charging_rate_unit": unit,
+                                      "start_schedule": since.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+                                      "charging_schedule_period": [{"start_period": 0, "limit": round(limit, 1)}]}]}
+        profile = Profile(id=EXTERNAL_ID, evse_id=0, stack_level=0, purpose=EXTERNAL, kind="Absolute",
+                          schedule=schedule, raw=raw)
+        self.profiles = [p for p in self.profiles if p.id != EXTERNAL_ID] + [profile]
+        return profile
+
+    def clear_external(self) -> bool:
+        """Remove the EMS's site limit; whether there was one."""
+        before = len(self.profiles)
+        self.profiles = [p for p in self.profiles if p.id != EXTERNAL_ID]
+        return before != len(self.profiles)
 
     def end_tx(self, transaction_id: str) -> None:
         """TxProfiles live as long as their transaction."""

@@ -121,6 +121,16 @@ class _CsmsSide(ChargePoint):
         self._rec("ReportChargingProfiles", kw)
         return res.ReportChargingProfiles()
 
+    @on(Action.notify_charging_limit)
+    def notify_charging_limit(self, **kw: Any) -> res.NotifyChargingLimit:
+        self._rec("NotifyChargingLimit", kw)
+        return res.NotifyChargingLimit()
+
+    @on(Action.cleared_charging_limit)
+    def cleared_charging_limit(self, **kw: Any) -> res.ClearedChargingLimit:
+        self._rec("ClearedChargingLimit", kw)
+        return res.ClearedChargingLimit()
+
 
 class MiniCsms:
     """Just enough CSMS to drive the twin's charger in a test."""

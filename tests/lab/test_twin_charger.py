@@ -108,14 +108,15 @@ def test_boot_identity_status_and_heartbeat(twin_factory: Callable[..., TwinEnv]
     boot = csms.wait_for(lambda: csms.find("BootNotification"), 5, "BootNotification")[0]
     assert boot.station == "TWIN-AC22-001"
     assert boot.payload == {
-        "charging_station": {"model": "Twin AC22", "vendor_name": "chargespec", "firmware_version": "1.4.2"},
+        "charging_station": {"model": "Twin AC22", "vendor_name": "chargespec", "firmware_version": "1.4.2",
+                             "serial_number": "TWIN-AC22-SN-0001"},  # the bench file's serial
         "reason": "PowerUp",
     }
     csms.wait_for(lambda: len(csms.find("StatusNotification", connector_status="Available")) == 2, 5, "status")
     assert {r.payload["evse_id"] for r in csms.find("StatusNotification")} == {1, 2}
     beats = csms.wait_for(lambda: len(csms.find("Heartbeat")) >= 2 and csms.find("Heartbeat"), 5, "heartbeats")
     assert beats[1].t - beats[0].t == pytest.approx(30, abs=3)  # bench seconds
-    assert set(env.endpoints["TWIN-AC22-001"]) == {"analyzer", "analyzer2", "ev", "ev2", "reader"}
+    assert set(env.endpoints["TWIN-AC22-001"]) == {"analyzer", "analyzer2", "ev", "ev2", "reader", "ems"}
 
 
 def test_remote_start_meter_values_and_remote_stop(twin_factory: Callable[..., TwinEnv], visa: Any) -> None:

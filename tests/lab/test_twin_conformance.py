@@ -343,7 +343,11 @@ def test_remote_stop_with_ev_connected_stop_point_waits_for_the_ev(twin_factory:
     env.csms.call(env.station_id, call.RequestStopTransaction(transaction_id=tx_id))
     updated = env.csms.wait_for(lambda: events(env, trigger_reason="RemoteStop"), 5, "RemoteStop")[0].payload
     assert updated["event_type"] == "Updated"  # TC_E_14_CS: deauthorized, not ended
-    assert updated["transaction_info"]["charging_state"] == "EVConnected"
+    assert updated["transaction_info"]["charging_state"] == "Charging"  # the state it had (errata E07 figure)
+    changed = env.csms.wait_for(  # EVConnectedPostSession step 1: a ChargingStateChanged of its own
+        lambda: [e for e in events(env, trigger_reason="ChargingStateChanged")
+                 if e.payload["transaction_info"].get("charging_state") == "EVConnected"], 5, "EVConnected")
+    assert changed[0].payload["event_type"] == "Updated"
     time.sleep(10 / env.clock.speed)
     assert not events(env, event_type="Ended")
     assert not env.twin.charger.evses[1].energized

@@ -43,7 +43,10 @@ LIBRARY_FILES = [p for p in sorted(SPECS.rglob("*.spec")) if not p.is_relative_t
 # under load become speed x 30 ms of bench time): messages.spec judges intervals and timestamps to ±2 s;
 # energy over a 10-minute window at full power drifts by ~0.3 % at 240x; the 30-minute session does not.
 DEFAULT_SPEED = 120.0
-SPEEDS = {"protocol/messages.spec": 40.0, "metering/session-energy.spec": 240.0}
+SPEEDS = {"protocol/messages.spec": 40.0, "metering/session-energy.spec": 240.0,
+          # the EMS's heartbeat is a thread of the runner (120 s of watchdog: 4 real s at 30x), and a 2 min
+          # hold of the analyzers must not see an 18 s sampling gap (0.6 real s at 30x) under load
+          "site/ems.spec": 30.0}
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,10 @@ SITE_STATUS_BOTH = "site/multi-evse-status.spec::both EVSEs occupied, then EVSE 
 # The depot's station total, when the station maximum is not shared out (43.7 kW: both at 32 A; 29.2 kW:
 # a 1-phase EV at 32 A and a 3-phase one at 32 A).
 OVER_22 = r"station power never <= 22 kW \+ 3 % \(22\.660 kW\) within 20 s of the previous action .*last observed "
+EMS_LIMIT = "site/ems.spec::the EMS lowers the site to 11 kW"
+EMS_BACKEND = "site/ems.spec::a backend limit above the EMS limit loses"
+EMS_SILENT = "site/ems.spec::the EMS going silent applies the fallback"
+EMS_OVER = r"analyzer power never <= 11 kW \+ 3 % \(11\.330 kW\) within 20 s .*last observed 2\d\.\d+ kW"
 
 STRICT = (r"the charger broke the OCPP 2\.0\.1 protocol \d+ time\(s\) \(strict mode\): "
           r".*'[\d.]+' is not of type 'number'")
@@ -121,6 +128,9 @@ MATRIX: dict[str, dict[str, Fails]] = {
         DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s of the previous action"),
         DEPOT: fails(24, OVER_22 + r"4\d\.\d+ kW"),
         DEPOT_1PH: fails(35, OVER_22 + r"(29|3\d|4\d)\.\d+ kW"),
+        EMS_LIMIT: fails(20, EMS_OVER),
+        EMS_BACKEND: fails(26, EMS_OVER),
+        EMS_SILENT: fails(34, EMS_OVER),
     },
     "ignore_profiles=true": {
         PILOT: fails(17, r"ev offered current never <= 10 A within 15 s"),
@@ -132,6 +142,10 @@ MATRIX: dict[str, dict[str, Fails]] = {
         DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s .*last observed 3\d\.\d+ A"),
         DEPOT: fails(24, OVER_22 + r"4\d\.\d+ kW"),
         DEPOT_1PH: fails(35, OVER_22 + r"29\.\d+ kW"),
+        # The EMS's limit is a charging profile too (ChargingStationExternalConstraints).
+        EMS_LIMIT: fails(20, EMS_OVER),
+        EMS_BACKEND: fails(26, EMS_OVER),
+        EMS_SILENT: fails(34, EMS_OVER),
     },
     "stack_level_bug=true": {
         STACK: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s .*last observed 1[56]\.\d+ A"),
@@ -169,6 +183,9 @@ MATRIX: dict[str, dict[str, Fails]] = {
         OFFLINE: fails(12, STRICT),
         DEPOT: fails(19, STRICT),
         DEPOT_1PH: fails(32, STRICT),
+        EMS_LIMIT: fails(17, STRICT),
+        EMS_BACKEND: fails(23, STRICT),
+        EMS_SILENT: fails(31, STRICT),
     },
     "reboot_loses_tx=true": {
         RESET_TX: fails(32, r'charger did not send TransactionEvent \{eventType: "Ended", transactionInfo: '
@@ -207,6 +224,21 @@ MATRIX: dict[str, dict[str, Fails]] = {
     },
     "unfair_allocation=true": {  # EVSE 1 takes the 22 kW, EVSE 2 starves (the 1-phase case leaves it enough)
         DEPOT: fails(27, r"analyzer current L1 on evse 2 is 0 mA at t=[\d.]+ s; expected >= 6 A"),
+    },
+    "external_constraint_ignored=true": {  # the EMS's 11 kW reported with NotifyChargingLimit, never applied
+        EMS_LIMIT: fails(20, EMS_OVER),
+        EMS_BACKEND: fails(26, EMS_OVER),
+        EMS_SILENT: fails(34, EMS_OVER),
+    },
+    "no_fallback_on_ems_loss=true": {  # the EMS silent: no limit at all instead of the 6 kW fallback
+        EMS_SILENT: fails(39, r"analyzer power never <= 6 kW \+ 3 % \(6\.180 kW\) within 140 s .*"
+                              r"last observed 2\d\.\d+ kW"),
+    },
+    "no_notify_charging_limit=true": {
+        EMS_LIMIT: fails(19, r'charger did not send NotifyChargingLimit \{chargingLimit: \{chargingLimitSource: '
+                             r'"EMS"\}.* within 20 s .*no NotifyChargingLimit arrived'),
+        EMS_BACKEND: fails(28, r'charger did not send ClearedChargingLimit \{chargingLimitSource: "EMS"\} within '
+                               r"20 s .*no ClearedChargingLimit arrived"),
     },
 }
 

@@ -40,10 +40,11 @@ SPEED = 60.0  # the pack's tightest tolerance is ± 5 s on a 20 s interval (TC_J
 # `fails: L-3` names the entry of the shared findings file (/work/briefs/twin-findings.md) the twin deviates by;
 # `skipped: F` the optional feature as the skip reason names it (`ISO15118Ctrlr`, `capability EvseReset`,
 # `variable X settable to "v"`).
+# `not written: withdrawn`: the OCPP 2.0.1 errata removes the case (the note cites the entry).
 STATUSES = re.compile(r"^(passes|fails: [A-Z]-\d+(, [A-Z]-\d+)*|skipped: \S.*"
-                      r"|not written: not expressible|not written: not reached)$")
+                      r"|not written: not expressible|not written: not reached|not written: withdrawn)$")
 COLUMNS = ("cases", "written", "pass on the twin", "skipped: optional feature", "fail: twin finding",
-           "not expressible", "not reached")
+           "not expressible", "not reached", "withdrawn")
 
 
 @dataclass(frozen=True)

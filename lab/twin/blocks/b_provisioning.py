@@ -40,6 +40,7 @@ class Provisioning(ChargerCore):
             "model": self.station.model,
             "vendor_name": self.station.vendor,
             "firmware_version": self.firmware,
+            **({"serial_number": self.station.serial} if self.station.serial else {}),
         }
         self._boot_link = link  # answers to the CSMS's requests may go out while Pending
         try:

@@ -1,5 +1,15 @@
-"""OCPP 2.0.1 block K, smart charging: Set/Clear/GetChargingProfiles, GetCompositeSchedule, and the limit
-the firmware puts on the pilot (station-wide limits shared between offering EVSEs)."""
+"""OCPP 2.0.1 block K, smart charging: Set/Clear/GetChargingProfiles, GetCompositeSchedule, the limit the
+firmware puts on the pilot (station-wide limits shared between offering EVSEs), and the local energy
+manager (EMS) as an external system: its site limit becomes a ChargingStationExternalConstraints profile.
+
+The EMS (lab/twin/ems_server.py; the map is instruments/ems_map.py) is polled every EMS_POLL_S bench
+seconds. Its limit is installed on EVSE 0 and reported with NotifyChargingLimit (chargingLimitSource EMS,
+the one-period schedule, no evseId: it caps the station), its release with ClearedChargingLimit (K12, K13;
+reading of Part 2's message descriptions, which are not among the documents here). The composite is then
+the lowest of the backend's profiles and the EMS limit (lab/twin/smart_charging.py). When the heartbeat
+register has not changed for WATCHDOG_S seconds, the EMS is lost: the fallback limit replaces its limit
+(reported the same way) until the heartbeat changes again. CHARGER_STATE tells the EMS which applies.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +20,7 @@ from typing import Any
 from ocpp.v201 import call
 from ocpp.v201 import call_result as res
 
+from instruments import ems_map
 from instruments.clock import iso_utc
 from instruments.iec61851 import MIN_CURRENT_A
 from lab.twin.allocation import Cap, Claim, offer_for
@@ -17,13 +28,65 @@ from lab.twin.blocks.core import ChargerCore
 from lab.twin.blocks.state import (
     EvseState,
 )
+from lab.twin.ems_server import EmsServer
 from lab.twin.physics import DRAWING_STATES
-from lab.twin.smart_charging import ProfileRejected, TxContext, parse_profile
+from lab.twin.smart_charging import EXTERNAL, EXTERNAL_ID, ProfileRejected, TxContext, parse_profile
 
 log = logging.getLogger("lab.twin.charger")
 
+EMS_POLL_S = 1.0  # bench seconds between the charger's reads of the EMS registers
+
 
 class SmartCharging(ChargerCore):
+    ems: EmsServer | None = None  # the station's EMS (bench role `ems`), set by the twin
+    _ems_beat: int | None = None  # the heartbeat register as last seen, and when it last changed
+    _ems_beat_t = 0.0
+    _ems_applied: tuple[ems_map.SiteLimit | None, int] = (None, ems_map.STATE_NONE)
+
+    def _ems_poll(self, now: float) -> float:
+        """Read the EMS, apply its limit or the fallback; the bench time the next read is due."""
+        server = self.ems
+        if server is None:
+            return math.inf
+        regs = server.registers
+        try:
+            ems = ems_map.EmsRegisters.decode(regs)
+        except ValueError:  # the server refuses writes that would make it so; a charger would ignore it
+            return now + EMS_POLL_S
+        if ems.heartbeat != self._ems_beat:
+            self._ems_beat, self._ems_beat_t = ems.heartbeat, now
+        expires = self._ems_beat_t + ems.watchdog_s if ems.watchdog_s else math.inf
+        if now >= expires:
+            # no_fallback_on_ems_loss: the charger forgets the lost EMS's limit and applies nothing instead.
+            wanted = (None, ems_map.STATE_NONE) if self.faults.no_fallback_on_ems_loss else (
+                ems.fallback, ems_map.STATE_FALLBACK)
+        else:
+            wanted = (ems.limit, ems_map.STATE_LIMIT if ems.limit is not None else ems_map.STATE_NONE)
+        if wanted != self._ems_applied:
+            self._apply_ems(wanted[0], now)
+            self._ems_applied = wanted
+        regs[ems_map.CHARGER_STATE] = wanted[1]
+        return min(now + EMS_POLL_S, expires)
+
+    def _apply_ems(self, limit: ems_map.SiteLimit | None, now: float) -> None:
+        """Install (or clear) the external constraint and tell the CSMS (NotifyChargingLimit /
+        ClearedChargingLimit). external_constraint_ignored reports the limit but never installs it."""
+        if limit is None:
+            had = self.profiles.clear_external()
+            if had and not self.faults.no_notify_charging_limit:
+                self._send(call.ClearedChargingLimit(charging_limit_source="EMS"))
+        else:
+            since = self.clock.wall(now)
+            if not self.faults.external_constraint_ignored:
+                self.profiles.set_external(limit.value, limit.unit, since)
+            if not self.faults.no_notify_charging_limit:
+                schedule = {"id": EXTERNAL_ID, "charging_rate_unit": limit.unit, "start_schedule": iso_utc(since),
+                            "charging_schedule_period": [{"start_period": 0, "limit": round(limit.value, 1)}]}
+                self._send(call.NotifyChargingLimit(
+                    charging_limit={"charging_limit_source": "EMS", "is_grid_critical": False},
+                    charging_schedule=[schedule]))
+        self._wake.set()
+
     def _drive(self, e: EvseState, *, offering: bool, snap_state: str, now: float) -> float:
         """Put the firmware's limit on the pilot and open/close the contactor. Returns when next due."""
         due = math.inf
@@ -129,6 +192,11 @@ class SmartCharging(ChargerCore):
         self, request_id: int, criteria: dict[str, Any], evse_id: int | None
     ) -> res.GetChargingProfiles:
         ids = criteria.get("charging_profile_id")
+        sources = criteria.get("charging_limit_source")
+
+        def source(p: Any) -> str:  # the EMS's external constraints are the EMS's; the rest the CSMS's
+            return "EMS" if p.purpose == EXTERNAL else "CSO"
+
         found = [
             p
             for p in self.profiles.profiles
@@ -136,18 +204,19 @@ class SmartCharging(ChargerCore):
             and (criteria.get("charging_profile_purpose") in (None, p.purpose))
             and (criteria.get("stack_level") in (None, p.stack_level))
             and (not ids or p.id in ids)
+            and (not sources or source(p) in sources)
         ]
         if not found:
             return res.GetChargingProfiles(status="NoProfiles")
-        by_evse: dict[int, list[Any]] = {}
+        by_evse: dict[tuple[int, str], list[Any]] = {}
         for p in found:
-            by_evse.setdefault(p.evse_id, []).append(dict(p.raw or {}))
+            by_evse.setdefault((p.evse_id, source(p)), []).append(dict(p.raw or {}))
         groups = list(by_evse.items())
-        for k, (evse, profiles) in enumerate(groups):
+        for k, ((evse, limit_source), profiles) in enumerate(groups):
             self._send(
                 call.ReportChargingProfiles(
                     request_id=request_id,
-                    charging_limit_source="CSO",
+                    charging_limit_source=limit_source,
                     charging_profile=profiles,
                     evse_id=evse,
                     tbc=k < len(groups) - 1 or None,

@@ -1,0 +1,482 @@
+"""What the acceptance summary says, read from a run folder: frozen data, no layout.
+
+Sources, all in the run folder (runner/runs.py): run.json (status, times, bench, instruments' answers to
+their identification queries, spec digests), verdicts.json (every scenario with its measurements,
+runner/verdicts.py), feature-matrix.json (runner/features.py), boot/<station>.json (the charger's
+BootNotification, runner/summary/boot.py), and the bench file run.json names (the header's lab, customer,
+order, operator and zone; the serials and calibration the lab declares). Nothing is judged here that the
+run did not judge; the summary only adds the checks a signature rests on: the device is the one the bench
+file names, each instrument was in calibration on the test date.
+
+The overall verdict:
+- INCOMPLETE: the run did not finish (interrupted, killed, crashed: as verdicts.json says, whatever failed
+  before the stop, which the reasons list);
+- NOT ACCEPTED: a scenario failed (the charger did not meet a criterion);
+- INCOMPLETE: else, a scenario is broken (the bench could not judge), no scenario ran, an instrument was out
+  of calibration, or the charger is not the one the bench file names;
+- ACCEPTED: none of those. Skipped scenarios are listed under deviations: their requirements were not judged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from runner import octt, runs
+from runner.summary import boot
+
+ACCEPTED, NOT_ACCEPTED, INCOMPLETE = "ACCEPTED", "NOT ACCEPTED", "INCOMPLETE"
+NO_REF = "(no requirement reference)"
+_RANK = {"passed": 0, "skipped": 1, "broken": 2, "failed": 3}
+
+
+SIMULATION_NOTE = ("A simulation: the verdict says what this run found on a simulated bench or with an injected "
+                   "fault; it is not valid for acceptance.")
+
+
+@dataclass(frozen=True)
+class Header:
+    title: str
+    report_number: str
+    lab: str
+    customer: str
+    order: str
+    operator: str
+    started: str
+    finished: str
+    zone: str
+    bench: str
+    run: str
+    status: str
+    ambient: str
+
+
+@dataclass(frozen=True)
+class Device:
+    station: str
+    vendor: str
+    model: str
+    serial: str
+    firmware: str
+    expected: str            # what the bench file says, in words
+    checks: tuple[str, ...]  # mismatches (empty: matches the bench file)
+    proof: str               # the BootNotification frame, as received
+    proof_file: str          # its path in the run folder
+
+
+@dataclass(frozen=True)
+class Instrument:
+    station: str
+    role: str
+    identity: str            # as the instrument answered (*IDN? or the driver's equivalent)
+    model: str
+    serial: str
+    calibrated: str
+    certificate: str
+    due: str
+    uncertainty: str
+    status: str              # "in calibration", "EXPIRED …", "not stated", "not calibrated (simulation)"
+    ok: bool
+
+
+@dataclass(frozen=True)
+class Check:
+    """One row of a scenario's results: a judged criterion."""
+    criterion: str
+    limit: str
+    measured: str
+    margin: str
+    verdict: str
+    line: int | None
+    when: str = ""       # the window judged: scenario time and wall time (bench clock on a twin)
+
+
+@dataclass(frozen=True)
+class Result:
+    spec: str
+    version: str
+    sha256: str
+    scenario: str
+    refs: tuple[str, ...]
+    verdict: str
+    message: str
+    checks: tuple[Check, ...]
+    evidence: str
+
+
+@dataclass(frozen=True)
+class Requirement:
+    ref: str
+    title: str
+    verdict: str
+    scenarios: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Feature:
+    station: str
+    feature: str
+    state: str
+
+
+@dataclass(frozen=True)
+class Summary:
+    header: Header
+    devices: tuple[Device, ...]
+    instruments: tuple[Instrument, ...]
+    features: tuple[Feature, ...]
+    requirements: tuple[Requirement, ...]
+    results: tuple[Result, ...]
+    deviations: tuple[str, ...]
+    verdict: str
+    verdict_reasons: tuple[str, ...]
+    simulation: str          # the banner's text; "" on a physical bench without faults
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _identity(folder: Path) -> dict[str, Any]:
+    """run.json, with a pytest-xdist worker's bench identity (run-gw0.json) when the controller has none."""
+    ident = _load(runs.identity_file(folder))
+    if "bench" not in ident:
+        for p in sorted(folder.glob("run-*.json")):
+            worker = _load(p)
+            if "bench" in worker:
+                return {**worker, **ident}
+    return ident
+
+
+def _bench_file(identity: dict[str, Any]) -> dict[str, Any]:
+    """The bench file as written (TOML), or {} when it is gone: the summary says what it could not check.
+    Read raw rather than validated: a password the bench file takes from the environment is not needed here."""
+    name = identity.get("bench.file")
+    if not name:
+        return {}
+    try:
+        with open(name, "rb") as f:
+            return tomllib.load(f)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _when(text: Any, zone: ZoneInfo) -> str:
+    if not text:
+        return "—"
+    try:
+        t = datetime.fromisoformat(str(text))
+    except ValueError:
+        return str(text)
+    local = t.astimezone(zone)
+    utc = t.astimezone(ZoneInfo("UTC"))
+    s = f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+    return s if local.utcoffset() == utc.utcoffset() else f"{s} ({utc:%H:%M:%S} UTC)"
+
+
+def _test_date(identity: dict[str, Any]) -> date:
+    """The last day of the run: an instrument must be in calibration until its last reading."""
+    for key in ("finished", "started"):
+        try:
+            return datetime.fromisoformat(str(identity[key])).date()
+        except (KeyError, ValueError):
+            continue
+    return datetime.now().date()
+
+
+_IDN = re.compile(r"^(?P<idn>[^(]*?)\s*\((?P<rest>.*)\)\s*$")
+
+
+def _instruments(identity: dict[str, Any], bench: dict[str, Any], on: date, simulated: bool) -> list[Instrument]:
+    answered: dict[str, str] = identity.get("instruments") or {}
+    out: list[Instrument] = []
+    for station in bench.get("stations") or []:
+        sid = str(station.get("id", "?"))
+        for role, ic in (station.get("instruments") or {}).items():
+            said = str(answered.get(f"{sid}.{role}", ""))
+            m = _IDN.match(said)
+            idn = (m.group("idn") if m else said).strip()
+            parts = [p.strip() for p in idn.split(",")]
+            model = " ".join(parts[:2]) if len(parts) >= 2 else (idn or str(ic.get("driver", "?")))
+            read_serial = parts[2] if len(parts) >= 3 else ""
+            serial = str(ic.get("serial", ""))
+            due, calibrated = ic.get("calibration_due"), ic.get("calibrated")
+            problems: list[str] = []
+            if read_serial and serial and read_serial != serial:
+                problems.append(f"serial read {read_serial}, bench file says {serial}")
+            if isinstance(due, date) and due < on:
+                problems.append(f"EXPIRED: calibration was due {due}, tested {on}")
+            if isinstance(calibrated, date) and calibrated > on:
+                problems.append(f"calibrated {calibrated}, after the test date {on}")
+            if problems:
+                status, ok = "; ".join(problems), False
+            elif isinstance(due, date):
+                status, ok = f"in calibration on {on}", True
+            elif role.startswith(("reader", "power")):  # no measuring function: nothing to calibrate
+                status, ok = "no measuring function", True
+            else:
+                status, ok = "calibration not stated", simulated
+            out.append(Instrument(
+                station=sid, role=role, identity=", ".join(parts) if idn else "not identified", model=model,
+                serial=read_serial or serial or "—", calibrated=str(calibrated or "—"),
+                certificate=str(ic.get("certificate") or "—"), due=str(due or "—"),
+                uncertainty=str(ic.get("uncertainty") or "—"), status=status, ok=ok))
+    return out
+
+
+def _devices(folder: Path, identity: dict[str, Any], bench: dict[str, Any]) -> list[Device]:
+    boots = boot.read_all(folder)
+    out: list[Device] = []
+    stations = bench.get("stations") or [{"id": k.split(".", 1)[1]} for k in identity if k.startswith("charger.")]
+    for station in stations:
+        sid = str(station.get("id", "?"))
+        proof = boots.get(sid, {})
+        cs = proof.get("chargingStation") or {}
+        checks: list[str] = []
+        if not proof:
+            checks.append("no BootNotification recorded in this run: the device is not identified")
+        for key, said_key, what in (("vendor", "vendorName", "vendor"), ("model", "model", "model"),
+                                    ("serial", "serialNumber", "serial number"),
+                                    ("firmware", "firmwareVersion", "firmware")):
+            want = str(station.get(key) or "")
+            if not proof or not want or want == "unknown":
+                continue
+            got = str(cs.get(said_key) or "")
+            if got != want:
+                checks.append(f"{what}: the charger says {got or 'nothing'}, the bench file expects {want}")
+        expected = ", ".join(f"{k} {station[k]}" for k in ("vendor", "model", "serial", "firmware")
+                             if station.get(k) and station.get(k) != "unknown") or "nothing stated"
+        out.append(Device(
+            station=sid, vendor=str(cs.get("vendorName") or "—"), model=str(cs.get("model") or "—"),
+            serial=str(cs.get("serialNumber") or "not reported"), firmware=str(cs.get("firmwareVersion") or "—"),
+            expected=expected, checks=tuple(checks), proof=str(proof.get("frame") or ""),
+            proof_file=str(proof.get("file") or "")))
+    return out
+
+
+def _features(folder: Path) -> list[Feature]:
+    """feature-matrix.json (runner/features.py): per station, the controllers its device model reported, the
+    catalogue's required variables it lacks, and the capabilities the bench file declares."""
+    data = _load(folder / "feature-matrix.json")
+    out: list[Feature] = []
+    for sid, entry in sorted(data.items()):
+        if not isinstance(entry, dict):
+            continue
+        for c in entry.get("controllers") or []:
+            if isinstance(c, dict):
+                out.append(Feature(sid, str(c.get("component", "?")), _feature_state(c)))
+        missing = (entry.get("required") or {}).get("missing")
+        if isinstance(missing, list) and "controllers" in entry:
+            out.append(Feature(sid, "required variables (TC_B_53_CS)",
+                               "all reported" if not missing else f"{len(missing)} missing: {', '.join(missing)}"))
+        declared = (entry.get("capabilities") or {}).get("declared")
+        if isinstance(declared, dict):
+            for name, v in sorted(declared.items()):
+                out.append(Feature(sid, f"{name} (declared in the bench file)", "yes" if v else "no"))
+    return out
+
+
+def _feature_state(c: Any) -> str:
+    if not isinstance(c, dict):
+        return str(c)
+    available, enabled = c.get("available"), c.get("enabled")
+    words = ["present"]
+    if available is not None:
+        words.append("available" if available else "not available")
+    if enabled is not None:
+        words.append("enabled" if enabled else "disabled")
+    return ", ".join(words)
+
+
+def _figure(value: Any, unit: str) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        value = f"{value:.4g}"
+    return f"{value} {unit}".strip()
+
+
+_OPS = {">=": "≥", "<=": "≤", "!=": "≠", "==": "="}
+
+
+def _limit(lim: dict[str, Any]) -> str:
+    op = _OPS.get(str(lim.get("op", "")), str(lim.get("op", "")))
+    text = str(lim.get("text") or _figure(lim.get("value"), str(lim.get("unit", ""))))
+    return f"{op} {text}".strip()
+
+
+def _window(m: dict[str, Any], zone: ZoneInfo, twin: bool) -> str:
+    """Scenario seconds, and the same instants as wall time: in the report's zone on a physical bench; on a
+    twin the twin's own clock, which runs faster than the day, labelled so (runner/measurements.py Span)."""
+    w = m.get("window")
+    if not isinstance(w, dict) or w.get("start_s") is None:
+        return ""
+    text = f"window t={w['start_s']:.1f} s … {w.get('end_s', 0):.1f} s (scenario time)"
+    try:
+        a, b = (datetime.fromisoformat(str(w[k]).replace("Z", "+00:00")) for k in ("start_wall", "end_wall"))
+    except (KeyError, ValueError):
+        return text
+    if twin:
+        return text + f"; {a:%H:%M:%S}–{b:%H:%M:%S} UTC by the twin's clock (bench time, not time of day)"
+    a, b = a.astimezone(zone), b.astimezone(zone)
+    return text + f"; {a:%Y-%m-%d %H:%M:%S}–{b:%H:%M:%S} {b.tzname()}"
+
+
+def _check(m: dict[str, Any], zone: ZoneInfo, twin: bool) -> Check:
+    limits = " and ".join(_limit(lim) for lim in m.get("limits") or [] if isinstance(lim, dict))
+    obs = m.get("observed") or {}
+    measured = str(obs.get("text") or _figure(obs.get("value"), obs.get("unit", ""))) if obs else "—"
+    figures = [f for f in m.get("figures") or [] if isinstance(f, dict)]
+    if figures:  # what an accuracy error was computed from
+        measured += " (" + "; ".join(f"{f.get('name')} = {f.get('text') or _figure(f.get('value'), f.get('unit', ''))}"
+                                     for f in figures) + ")"
+    mg = m.get("margin") or {}
+    margin = "—"
+    if mg.get("value") is not None:
+        margin = _figure(mg["value"], mg.get("unit", ""))
+        if mg.get("percent_of_limit") is not None:
+            margin += f" ({mg['percent_of_limit']:.3g} % of limit)"
+    return Check(criterion=str(m.get("criterion") or m.get("subject") or "?"), limit=limits or "—",
+                 measured=measured, margin=margin, verdict=str(m.get("verdict") or "?"), line=m.get("line"),
+                 when=_window(m, zone, twin))
+
+
+def _for_people(text: str, folder: Path) -> str:
+    """A message as a reader of the summary needs it: paths inside the run folder or the working directory
+    given relative to them (an absolute path of the test machine says nothing on paper)."""
+    for base in (folder.resolve(), Path.cwd().resolve()):
+        text = text.replace(f"{base}{os.sep}", "")
+    return text
+
+
+def _results(verdicts: dict[str, Any], identity: dict[str, Any], zone: ZoneInfo, folder: Path) -> list[Result]:
+    twin = str(identity.get("bench.kind", "")) == "twin"
+    digests = {Path(k).as_posix(): v for k, v in (identity.get("specs") or {}).items()}
+    out: list[Result] = []
+    for r in verdicts.get("results") or []:
+        spec = str(r.get("spec") or "?")
+        sha = str(r.get("spec sha256") or next((v for k, v in digests.items() if k.endswith(spec)), ""))
+        out.append(Result(
+            spec=spec, version=str(r.get("spec version") or "—"), sha256=sha or "—",
+            scenario=str(r.get("scenario") or "?"), refs=tuple(r.get("refs") or ()),
+            verdict=str(r.get("verdict") or "broken"), message=_for_people(str(r.get("message") or ""), folder),
+            checks=tuple(_check(m, zone, twin) for m in r.get("measurements") or [] if isinstance(m, dict)),
+            evidence=str(r.get("evidence") or "")))
+    return out
+
+
+def _title(ref: str) -> str:
+    ids = octt.cited(ref)
+    if not ids:
+        return ""
+    case = octt.case(ids[0])
+    return case.name if case is not None else ""
+
+
+def _requirements(results: list[Result]) -> list[Requirement]:
+    by_ref: dict[str, list[Result]] = {}
+    for r in results:
+        for ref in r.refs or (NO_REF,):
+            by_ref.setdefault(ref, []).append(r)
+    out = []
+    for ref, rs in by_ref.items():
+        worst = max((r.verdict for r in rs), key=lambda v: _RANK.get(v, 2))
+        out.append(Requirement(ref=ref, title=_title(ref) if ref != NO_REF else "", verdict=worst,
+                               scenarios=tuple(f"{r.spec} · {r.scenario}" for r in rs)))
+    return sorted(out, key=lambda q: (q.ref == NO_REF, q.ref))
+
+
+def simulation_banner(identity: dict[str, Any]) -> str:
+    """The banner a twin run or a run with fault knobs carries on every page ("" for neither)."""
+    why = []
+    if str(identity.get("bench.kind", "")) == "twin":
+        why.append(f"twin bench {identity.get('bench', '')}".strip())
+    if identity.get("faults"):
+        why.append(f"fault injected: {identity['faults']}")
+    if not identity.get("bench.kind"):
+        why.append("bench unknown (the run did not open one)")
+    return f"SIMULATION — NOT VALID FOR ACCEPTANCE ({'; '.join(why)})" if why else ""
+
+
+def read(folder: Path) -> Summary:
+    """The summary of a run folder (a folder that is not one gives a summary that says INCOMPLETE)."""
+    folder = Path(folder)
+    identity = _identity(folder)
+    verdicts = _load(folder / "verdicts.json")
+    bench = _bench_file(identity)
+    rep = bench.get("report") or {}
+    zone = _zone(str(rep.get("timezone") or "UTC"))
+    status = str(identity.get("status") or verdicts.get("status") or runs.INCOMPLETE)
+    complete = status.lower() == runs.COMPLETE
+    simulated = simulation_banner(identity)
+    on = _test_date(identity)
+
+    results = _results(verdicts, identity, zone, folder)
+    devices = _devices(folder, identity, bench)
+    instruments = _instruments(identity, bench, on, bool(simulated))
+    counts = {v: sum(r.verdict == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
+
+    reasons: list[str] = []
+    deviations: list[str] = []
+    if not complete:
+        reasons.append(f"the run did not finish: {identity.get('status.reason') or 'no identity file'}")
+    if counts["failed"]:
+        reasons.append(f"{counts['failed']} scenario(s) failed: the charger did not meet a criterion")
+    if counts["broken"]:
+        reasons.append(f"{counts['broken']} scenario(s) broken: the bench could not judge them")
+    if not results:
+        reasons.append("no scenario ran")
+    for i in instruments:
+        if not i.ok:
+            reasons.append(f"instrument {i.station}.{i.role}: {i.status}")
+    for d in devices:
+        reasons += [f"device {d.station}: {c}" for c in d.checks]
+    for r in results:
+        if r.verdict == "skipped":
+            deviations.append(f"not judged: {r.spec} · {r.scenario}: {r.message or 'skipped'}")
+        elif r.verdict in ("failed", "broken"):
+            deviations.append(f"{r.verdict}: {r.spec} · {r.scenario}: {r.message}")
+    if identity.get("faults"):
+        deviations.append(f"fault knobs set on the twin: {identity['faults']}")
+    if not complete:  # as verdicts.json says: a run that did not finish has no verdict, failures or not
+        verdict = INCOMPLETE
+    elif counts["failed"]:
+        verdict = NOT_ACCEPTED
+    elif reasons:
+        verdict = INCOMPLETE
+    else:
+        verdict = ACCEPTED
+
+    run = str(identity.get("run") or verdicts.get("run") or folder.name)
+    charger = ", ".join(f"{d.vendor} {d.model} ({d.serial})" for d in devices if d.proof) or "charger not identified"
+    header = Header(
+        title=f"Acceptance summary — {charger} on bench {identity.get('bench', '?')}",
+        report_number=str(rep.get("report_number") or run), lab=str(rep.get("lab") or "—"),
+        customer=str(rep.get("customer") or "—"), order=str(rep.get("order") or "—"),
+        operator=str(rep.get("operator") or "—"), started=_when(identity.get("started"), zone),
+        finished=_when(identity.get("finished"), zone), zone=zone.key, bench=str(identity.get("bench") or "—"),
+        run=run, status=status.upper() if not complete else "complete",
+        ambient=str(rep.get("ambient") or "not recorded by the bench"))
+    return Summary(header=header, devices=tuple(devices), instruments=tuple(instruments),
+                   features=tuple(_features(folder)), requirements=tuple(_requirements(results)),
+                   results=tuple(results), deviations=tuple(deviations), verdict=verdict,
+                   verdict_reasons=tuple(reasons), simulation=simulated, counts=counts)

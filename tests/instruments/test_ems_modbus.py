@@ -1,0 +1,281 @@
+"""The modbus-ems driver against a plain pymodbus server built here (holding registers, nothing of ours) and
+against the twin's EMS server: the register map as written, the heartbeat and its silence, and every
+failure as a bench fault (InstrumentError), never a pass."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable, Coroutine, Iterator
+from typing import Any, TypeVar
+
+import pytest
+from pymodbus.client import ModbusTcpClient
+from pymodbus.datastore import ModbusDeviceContext, ModbusSequentialDataBlock, ModbusServerContext
+from pymodbus.server import ModbusTcpServer
+
+from instruments import ems_map as m
+from instruments import registry
+from instruments.clock import Clock
+from instruments.ems import EnergyManager
+from instruments.ems_map import SiteLimit
+from instruments.errors import (
+    InstrumentConfigError,
+    InstrumentConnectionLost,
+    InstrumentProtocolError,
+    InstrumentRejected,
+    InstrumentTimeout,
+)
+from lab.twin.ems_server import EmsServer
+
+T = TypeVar("T")
+SPEED = 50.0  # heartbeat_s=1 -> a beat every 20 ms real
+
+
+class Background:
+    """An asyncio loop on a thread, for the servers under test."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float = 5.0) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+        self.loop.close()
+
+
+class PlainServer:
+    """A pymodbus TCP server whose holding registers start as `values` (protocol address 0 first)."""
+
+    def __init__(self, bg: Background, values: list[int]) -> None:
+        self.bg = bg
+        # pymodbus 3.16's sequential block at 1 serves protocol address 0 (its documented off-by-one).
+        context = ModbusServerContext(devices=ModbusDeviceContext(hr=ModbusSequentialDataBlock(1, values)),
+                                      single=True)
+
+        async def listen() -> ModbusTcpServer:  # pymodbus binds a server to the loop that builds it
+            server = ModbusTcpServer(context, address=("127.0.0.1", 0))
+            await server.listen()
+            return server
+
+        self.server = bg.run(listen())
+        self.port = self.server.transport.sockets[0].getsockname()[1]
+        self.url = f"modbus-tcp://127.0.0.1:{self.port}"
+        assert self.read(0, 1) == values[:1], "the plain server does not serve address 0 first"
+
+    def read(self, address: int, count: int) -> list[int]:
+        client = ModbusTcpClient("127.0.0.1", port=self.port, timeout=2)
+        try:
+            assert client.connect()
+            return list(client.read_holding_registers(address, count=count).registers)
+        finally:
+            client.close()
+
+    def stop(self) -> None:
+        self.bg.run(self.server.shutdown())
+
+
+@pytest.fixture
+def bg() -> Iterator[Background]:
+    b = Background()
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def plain(bg: Background) -> Iterator[Callable[..., PlainServer]]:
+    made: list[PlainServer] = []
+
+    def make(values: list[int] | None = None) -> PlainServer:
+        srv = PlainServer(bg, values if values is not None else m.initial_registers())
+        made.append(srv)
+        return srv
+
+    yield make
+    for srv in made:
+        srv.stop()
+
+
+def make_ems(url: str, **options: object) -> EnergyManager:
+    options.setdefault("timeout_s", 1.0)
+    options.setdefault("heartbeat_s", 1.0)
+    ems = registry.create("modbus-ems", name="ems", address=url, clock=Clock(SPEED), **options)
+    assert isinstance(ems, EnergyManager) and ems.kind == "ems"
+    ems.open()
+    return ems
+
+
+def wait_until(probe: Callable[[], bool], timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not probe():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_limit_fallback_and_watchdog_land_in_the_documented_registers(plain) -> None:
+    srv = plain()
+    ems = make_ems(srv.url)
+    try:
+        assert ems.identify().startswith("chargespec EMS map v1 (Modbus TCP 127.0.0.1:")
+        ems.set_limit(SiteLimit(11000, "W"))
+        assert srv.read(m.LIMIT_MODE, 3) == [m.MODE_W, 0, 11000]
+        ems.set_limit(SiteLimit(100_000, "W"))  # above 65535 W: both words
+        assert srv.read(m.LIMIT_MODE, 3) == [m.MODE_W, 1, 100_000 - 65536]
+        ems.set_limit(SiteLimit(15.9, "A"))  # per phase, in 0.1 A
+        assert srv.read(m.LIMIT_MODE, 3) == [m.MODE_A, 0, 159]
+        ems.set_fallback(SiteLimit(6000, "W"), watchdog_s=60)
+        assert srv.read(m.WATCHDOG_S, 4) == [60, m.MODE_W, 0, 6000]
+        got = ems.read()
+        assert (got.limit, got.fallback, got.watchdog_s) == (SiteLimit(15.9, "A"), SiteLimit(6000, "W"), 60)
+        ems.set_limit(None)
+        assert srv.read(m.LIMIT_MODE, 1) == [m.MODE_NONE]
+    finally:
+        ems.close()
+
+
+def test_the_heartbeat_changes_until_silent_and_again_when_back(plain) -> None:
+    srv = plain()
+    ems = make_ems(srv.url)
+    try:
+        first = srv.read(m.HEARTBEAT, 1)[0]
+        wait_until(lambda: srv.read(m.HEARTBEAT, 1)[0] >= first + 3)
+        ems.go_silent()
+        assert ems.silent
+        time.sleep(0.05)  # a beat already under way lands
+        held = srv.read(m.HEARTBEAT, 1)[0]
+        time.sleep(0.2)  # ten heartbeat periods
+        assert srv.read(m.HEARTBEAT, 1)[0] == held
+        ems.come_back()  # beats at once
+        assert srv.read(m.HEARTBEAT, 1)[0] == (held + 1) & 0xFFFF
+    finally:
+        ems.close()
+
+
+def test_the_heartbeat_wraps_at_16_bits(plain) -> None:
+    values = m.initial_registers()
+    values[m.HEARTBEAT] = 0xFFFF
+    srv = plain(values)
+    ems = make_ems(srv.url, heartbeat_s=1000.0)
+    try:
+        ems.go_silent()
+        ems.come_back()
+        assert srv.read(m.HEARTBEAT, 1) == [0]
+    finally:
+        ems.close()
+
+
+def test_a_device_without_the_map_is_a_protocol_error(plain) -> None:
+    srv = plain([0] * m.SIZE)
+    ems = make_ems(srv.url)
+    try:
+        with pytest.raises(InstrumentProtocolError, match=r"registers 0-1 read 0x0000 0, not the chargespec EMS map"):
+            ems.identify()
+    finally:
+        ems.close()
+
+
+def test_a_modbus_exception_is_rejected_with_its_code(plain) -> None:
+    srv = plain(m.initial_registers()[:6])  # up to HEARTBEAT only: the rest of the map is outside
+    ems = make_ems(srv.url, heartbeat_s=1000.0)
+    try:
+        with pytest.raises(InstrumentRejected) as e:
+            ems.read()
+        assert e.value.code == 2 and "illegal data address" in str(e.value)
+        assert e.value.last_command == "read the EMS map"
+        with pytest.raises(InstrumentRejected, match="Modbus exception 2"):
+            ems.set_fallback(SiteLimit(6, "A"), 30)
+    finally:
+        ems.close()
+
+
+def test_no_server_and_a_lost_server_are_connection_faults(plain) -> None:
+    srv = plain()
+    url = srv.url
+    ems = make_ems(url, reconnect_attempts=0)
+    srv.stop()
+    try:
+        # The heartbeat finds the server gone first; the next call of the bench raises what it found.
+        wait_until(lambda: ems._pump_error is not None)  # type: ignore[attr-defined]
+        with pytest.raises(InstrumentConnectionLost):
+            ems.set_limit(SiteLimit(11000, "W"))
+    finally:
+        ems.close()
+    with pytest.raises(InstrumentConnectionLost, match="no Modbus TCP server answers there"):
+        make_ems(url)
+
+
+def test_options_and_values_outside_the_map_are_config_errors(plain) -> None:
+    with pytest.raises(InstrumentConfigError, match="modbus-tcp://HOST:PORT"):
+        registry.create("modbus-ems", name="ems", address="TCPIP0::1.2.3.4::502::SOCKET")
+    with pytest.raises(InstrumentConfigError, match="unknown option"):
+        registry.create("modbus-ems", name="ems", address="modbus-tcp://127.0.0.1:502", heartbeat=5)
+    ems = make_ems(plain().url)
+    try:
+        with pytest.raises(InstrumentConfigError, match="outside the register's range"):
+            ems.set_limit(SiteLimit(-1, "W"))
+        with pytest.raises(InstrumentConfigError, match="0 to 65535"):
+            ems.set_fallback(None, 70000)
+    finally:
+        ems.close()
+
+
+# ---- the twin's EMS server ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def twin_ems(bg: Background) -> Iterator[EmsServer]:
+    srv = EmsServer()
+    bg.run(srv.start())
+    yield srv
+    bg.run(srv.stop())
+
+
+def test_the_twin_server_holds_what_the_driver_writes(twin_ems: EmsServer) -> None:
+    ems = make_ems(twin_ems.address)
+    try:
+        ems.set_limit(SiteLimit(11000, "W"))
+        ems.set_fallback(SiteLimit(16, "A"), 120)
+        regs = twin_ems.registers
+        assert regs[m.LIMIT_MODE:m.LIMIT_LO + 1] == [m.MODE_W, 0, 11000]
+        assert regs[m.WATCHDOG_S:m.FALLBACK_LO + 1] == [120, m.MODE_A, 0, 160]
+        twin_ems.registers[m.CHARGER_STATE] = m.STATE_LIMIT  # as the twin charger writes it
+        assert ems.read().charger_state == m.STATE_LIMIT
+        beat = twin_ems.registers[m.HEARTBEAT]
+        wait_until(lambda: twin_ems.registers[m.HEARTBEAT] != beat)
+    finally:
+        ems.close()
+
+
+def test_the_twin_server_refuses_read_only_registers_and_unknown_modes(twin_ems: EmsServer) -> None:
+    client = ModbusTcpClient("127.0.0.1", port=twin_ems.port, timeout=2)
+    assert client.connect()
+    try:
+        for address in (m.MAP_ID, m.MAP_VERSION, m.CHARGER_STATE, m.SIZE):
+            reply = client.write_registers(address, [7])
+            assert reply.isError() and reply.exception_code == 2, address
+        reply = client.write_register(m.LIMIT_MODE, 9)
+        assert reply.isError() and reply.exception_code == 3
+        reply = client.read_holding_registers(5, count=m.SIZE)  # runs past the map
+        assert reply.isError() and reply.exception_code == 2
+        assert client.write_register(m.WATCHDOG_S, 30).isError() is False
+        assert twin_ems.registers[m.WATCHDOG_S] == 30
+        assert twin_ems.registers[m.MAP_ID:m.MAP_VERSION + 1] == [m.MAP_ID_VALUE, m.MAP_VERSION_VALUE]
+    finally:
+        client.close()
+
+
+def test_a_silent_twin_server_is_a_timeout_not_a_pass(twin_ems: EmsServer) -> None:
+    ems = make_ems(twin_ems.address, timeout_s=0.3, heartbeat_s=1000.0)
+    twin_ems.line_fault = "silent"
+    try:
+        with pytest.raises(InstrumentTimeout, match=r"no Modbus answer within 0\.3 s"):
+            ems.set_limit(SiteLimit(11000, "W"))
+    finally:
+        twin_ems.line_fault = None
+        ems.close()
