@@ -50,10 +50,12 @@ class Signal(msgspec.Struct, frozen=True):
 
     `key` is the recorder's series name: ``analyzer.current.L1``, ``analyzer.power``, ``analyzer.energy``,
     ``charger.Current.Import.L1``, ``charger.Energy.Active.Import.Register``, ``charger.status.evse1``,
-    ``ev.pwm_duty``, ``ev.offered_current``. `evse` is None for the station's first EVSE.
+    ``ev.pwm_duty``, ``ev.offered_current``; another EVSE's is scoped (``analyzer.evse2.power``,
+    ``charger.evse2.Power.Active.Import``), with `evse` set; `evse` is None where the spec named none (the
+    station's first EVSE). ``station.power``, ``station.energy``: sums over the station's analyzers.
     """
 
-    source: Literal["analyzer", "charger", "ev"]
+    source: Literal["analyzer", "charger", "ev", "station"]
     key: str
     dimension: str  # as Quantity.dimension, or "state" for status signals
     text: str

@@ -10,11 +10,18 @@
     charger status evse N                -> charger.status.evseN (a state: Available, Occupied, ...)
     ev pwm duty | ev offered current     -> ev.pwm_duty (ratio), ev.offered_current
     ev current L1|L2|L3                  -> ev.current.L1
+    ... on evse N                        -> the same signal of EVSE N: analyzer.evse2.power,
+                                            ev.evse2.offered_current, charger.evse2.Power.Active.Import
+                                            (EVSE 1 keeps the plain key: `on evse 1` is the default)
+    station power | energy               -> station.power, station.energy: the sum over every EVSE's
+    station power | current L1|L2|L3        analyzer (runner/signals.py StationSum), station.current.L1
 
 Ratio signals (duty, SoC) are recorded as fractions; power factor is a plain number.
 """
 
 from __future__ import annotations
+
+import msgspec
 
 from dsl import ast
 from dsl.errors import ErrorSink
@@ -42,7 +49,13 @@ EV: dict[tuple[str, ...], tuple[str, str]] = {
     ("pwm", "duty"): ("ev.pwm_duty", "ratio"),
     ("offered", "current"): ("ev.offered_current", "current"),
 }
-SOURCES = ("analyzer", "charger", "ev")
+SOURCES = ("analyzer", "charger", "ev", "station")
+# quantity -> (dimension, has a total over all phases, recorded per phase): what a station sum adds up.
+STATION: dict[str, tuple[str, bool, bool]] = {
+    "power": ("power", True, True),
+    "energy": ("energy", True, False),
+    "current": ("current", False, True),
+}
 
 
 def resolve(ref: ast.SignalRef, sink: ErrorSink) -> Signal | None:
@@ -51,15 +64,73 @@ def resolve(ref: ast.SignalRef, sink: ErrorSink) -> Signal | None:
     text = render_atoms(atoms)
     head = atoms[0]
     name = render_atoms((head,))
+    if name == "station":
+        return _station(ref, text, sink)
+    evse = _evse_suffix(ref, sink)
+    if evse is False:
+        return None
+    if evse is not None:
+        ref = msgspec.structs.replace(ref, atoms=atoms[:-3])
+    found: Signal | None
     if name == "analyzer":
-        return _analyzer(ref, text, sink)
-    if name == "charger":
-        return _charger(ref, text, sink)
-    if name == "ev":
-        return _ev(ref, text, sink)
-    sink.at(head, f'unknown signal source "{name}"', did_you_mean(name, SOURCES) or
-            "signals start with analyzer, charger or ev")
-    return None
+        found = _analyzer(ref, text, sink)
+    elif name == "charger":
+        found = _charger(ref, text, sink)
+    elif name == "ev":
+        found = _ev(ref, text, sink)
+    else:
+        sink.at(head, f'unknown signal source "{name}"', did_you_mean(name, SOURCES) or
+                "signals start with analyzer, charger, ev or station")
+        return None
+    if found is None or evse is None:
+        return found
+    if found.evse is not None:  # charger status evse 1 on evse 2
+        sink.at(ref, f'"{text}" names its EVSE twice', f'write "charger status evse {evse}"')
+        return None
+    # EVSE 1 keeps the plain key (the recorder's, as before EVSEs were named); others are scoped.
+    key = found.key if evse == 1 else found.key.replace(".", f".evse{evse}.", 1)
+    return msgspec.structs.replace(found, key=key, evse=evse)
+
+
+def _evse_suffix(ref: ast.SignalRef, sink: ErrorSink) -> int | bool | None:
+    """N of a trailing `on evse N` (None when there is none); False after reporting a bad one."""
+    words = _words(ref)
+    if "on" not in words[1:]:
+        return None
+    at = words.index("on", 1)
+    tail = words[at:]
+    if len(tail) != 3 or tail[1] != "evse" or not tail[2].isdigit() or int(tail[2]) < 1:
+        # Point at the word that is wrong: the number, else what stands where "evse" should.
+        bad = at + 2 if len(tail) == 3 and tail[1] == "evse" else min(at + 1, len(words) - 1)
+        sink.at(ref.atoms[bad], f'"{render_atoms(ref.atoms[at:])}" does not name an EVSE',
+                'end the signal with "on evse N", N = 1, 2, ...')
+        return False
+    return int(tail[2])
+
+
+def _station(ref: ast.SignalRef, text: str, sink: ErrorSink) -> Signal | None:
+    """`station power`, `station energy`, `station current L1`: sums over the station's EVSEs."""
+    words = _words(ref)
+    if len(words) < 2 or words[1] not in STATION:
+        said = words[1] if len(words) > 1 else ""
+        sink.at(ref.atoms[1] if len(words) > 1 else ref, f'unknown station signal "{said}"',
+                did_you_mean(said, STATION) or "one of: " + ", ".join(STATION))
+        return None
+    if "on" in words:
+        sink.at(ref, f'"{text}" sums every EVSE of the station', 'drop "on evse N" (or name the analyzer of one)')
+        return None
+    quantity = words[1]
+    dimension, has_total, per_phase = STATION[quantity]
+    phase = _phase(ref, 2, ANALYZER_PHASES, sink)
+    if phase is False:
+        return None
+    if phase is None and not has_total:
+        sink.at(ref, f"station {quantity} needs a phase", f'write "station {quantity} L1" (or L2, L3)')
+    if phase is not None and not per_phase:
+        sink.at(ref.atoms[2], f"station {quantity} is the total over all phases", f'drop "{phase}"')
+        return None
+    key = f"station.{quantity}" + (f".{phase}" if phase else "")
+    return Signal(source="station", key=key, dimension=dimension, text=text)
 
 
 def _words(ref: ast.SignalRef) -> list[str]:
@@ -141,12 +212,20 @@ def _phase(ref: ast.SignalRef, index: int, phases: tuple[str, ...], sink: ErrorS
     if len(atoms) <= index:
         return None
     word = render_atoms((atoms[index],))
+    if word == "evse":  # `analyzer power evse 2`: the EVSE is named with "on"
+        sink.at(atoms[index], f'"{render_atoms(atoms[index:])}" after the signal needs "on"',
+                f'write "{render_atoms(atoms[:index])} on {render_atoms(atoms[index:])}"')
+        return False
     if word not in phases:
         sink.at(atoms[index], f'unknown phase "{word}"', did_you_mean(word, phases) or
                 "one of: " + ", ".join(phases))
         return False
     if len(atoms) > index + 1:
         extra = atoms[index + 1]
+        if render_atoms((extra,)) == "evse":
+            sink.at(extra, f'"{render_atoms(atoms[index + 1:])}" after the signal needs "on"',
+                    f'write "{render_atoms(atoms[: index + 1])} on {render_atoms(atoms[index + 1:])}"')
+            return False
         sink.at(extra, f'unexpected "{render_atoms(atoms[index + 1:])}" after the signal "'
                 f'{render_atoms(atoms[: index + 1])}"')
         return False

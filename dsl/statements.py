@@ -25,8 +25,9 @@ BUILTIN_STEPS: dict[str, str] = {
     "ev.disconnects_ev_side": "ev disconnects at the ev side [on evse {evse:int}]",
     "ev.parks": "ev parks [on evse {evse:int}]",
     "ev.leaves_bay": "ev leaves the bay [on evse {evse:int}]",
-    "ev.requests": "ev requests {current:current} [on evse {evse:int}]",
-    "ev.draws": "ev draws {current:current} [on evse {evse:int}]",
+    # `on 1 phase`: a 1-phase EV (on a 3-phase station it draws on L1 alone); the station's phases by default.
+    "ev.requests": "ev requests {current:current} [on {phases:phases}] [on evse {evse:int}]",
+    "ev.draws": "ev draws {current:current} [on {phases:phases}] [on evse {evse:int}]",
     "ev.stops_charging": "ev stops charging [on evse {evse:int}]",
     "session.starts": "session starts with token {token:string} [on evse {evse:int}]",
     # Local authorization: an idToken at the charger's own reader (bench role `reader`); the charger's

@@ -220,6 +220,7 @@ class CsmsConfig(_Model):
         return self
 
 
+TWIN_MAX_EVSES = 4  # the twin models stations of up to 4 EVSEs (lab/twin/allocation.py shares their maximum)
 MAX_SPEED = 1000.0  # bench seconds per real second; beyond it the loopback cannot keep up
 
 
@@ -276,6 +277,16 @@ class BenchConfig(_Model):
             raise ValueError("clock.speed: a physical bench runs at 1x real time")
         if self.kind == "physical" and self.twin is not None:
             raise ValueError("twin: only a twin bench has a [twin] table")
+        if self.kind == "twin":
+            for i, sc in enumerate(self.stations):
+                if sc.evses > TWIN_MAX_EVSES:
+                    raise ValueError(f"stations.{i}.evses: a twin station has at most {TWIN_MAX_EVSES} EVSEs, "
+                                     f"not {sc.evses}")
+                beyond = sorted(r for r in sc.instruments
+                                if r[-1:].isdigit() and r != "power" and int(r[-1]) > sc.evses)
+                if beyond:
+                    raise ValueError(f"stations.{i}.instruments: {beyond} name an EVSE the station does not have "
+                                     f"(evses = {sc.evses})")
         if self.kind == "physical":
             for i, sc in enumerate(self.stations):
                 for role, ic in sc.instruments.items():

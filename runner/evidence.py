@@ -127,7 +127,9 @@ def figure(run: ScenarioRun) -> Any:
     rec = run.recorder
     t0 = rec.t_begin
     panels = [("current", "A", [k for k in rec.series_keys() if ".current." in k or k.startswith("charger.Current")]),
-              ("power", "kW", [k for k in rec.series_keys() if k in ("analyzer.power", "charger.Power.Active.Import")])]
+              ("power", "kW", [k for k in rec.series_keys() if k in ("analyzer.power", "charger.Power.Active.Import",
+                                                                     "station.power")
+                               or re.fullmatch(r"analyzer\.evse\d+\.power", k)])]
     panels = [p for p in panels if p[2]]
     if not panels:
         return None

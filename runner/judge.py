@@ -126,9 +126,8 @@ def _passed(run: ScenarioRun, m: Draft, text: str) -> None:
 
 
 def signal_key(signal: Signal) -> str:
-    if signal.evse in (None, 1) or signal.source != "analyzer":
-        return signal.key
-    return signal.key.replace("analyzer.", f"analyzer.evse{signal.evse}.", 1)
+    """The recorder's series of `signal`: dsl/signals.py scopes another EVSE's key already."""
+    return signal.key
 
 
 def _bound_text(cond: Condition) -> str:
@@ -221,7 +220,12 @@ def sampling(run: ScenarioRun, signal: Signal) -> Sampling | None:
     analyzer = run.station.analyzers.get(evse)
     interval = float(analyzer.update_interval_s) if analyzer is not None else DEFAULT_UPDATE_INTERVAL_S
     inst = analyzer if signal.source == "analyzer" else getattr(run.station, "evs", {}).get(evse)
-    if inst is None:
+    if signal.source == "station":  # a sum over every analyzer of the station (runner/signals.py StationSum)
+        analyzers = list(run.station.analyzers.values())
+        interval = max((float(a.update_interval_s) for a in analyzers), default=DEFAULT_UPDATE_INTERVAL_S)
+        who = (f"the sum of the station's {len(analyzers)} analyzer(s) "
+               f"({', '.join(repr(a.name) for a in analyzers) or 'none'}), updated every {interval:g} s at most")
+    elif inst is None:
         who = f"no {signal.source} instrument on EVSE {evse} (update interval taken as {interval:g} s)"
     elif inst is analyzer:
         who = f"{inst.kind} {inst.name!r} at {inst.address}, update interval {interval:g} s"
@@ -321,6 +325,12 @@ def no_samples(run: ScenarioRun, signal: Signal, source: Source, when: str) -> B
             run.check_bench(source)
             run.recorder.wait(lambda: False, 0.05)
         where = f"; {inst.kind} {inst.name!r} at {inst.address}, last command {inst.last_command!r}"
+    elif signal.source == "station":
+        evses = run.station.config.evses
+        missing = [n for n in range(1, evses + 1) if n not in run.station.analyzers]
+        where = (f"; a station total needs an analyzer on each of the station's {evses} EVSEs, and EVSE(s) "
+                 f"{', '.join(map(str, missing))} have none in the bench file (roles analyzer, analyzer2, ...)"
+                 if missing else f"; a station total needs a fresh reading of each of its {evses} analyzers")
     else:
         where = ""
     return BenchError(source, f"no samples of {signal.text} ({signal_key(signal)}) were recorded{when}{where}")

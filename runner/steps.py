@@ -239,22 +239,25 @@ def ev_plugs_in(run: ScenarioRun, evse: int = 1) -> None:
                  "EV plugged in (not judged by this step)")
 
 
-def _ev_load(run: ScenarioRun, current: Quantity, evse: int = 1) -> None:
+def _ev_load(run: ScenarioRun, current: Quantity, evse: int = 1, phases: int | None = None) -> None:
     ev = run.station.ev(evse)
-    ev.set_current(current.value, run.station.config.phases)
+    if phases == 2:
+        raise BenchError(None, "an EV draws on 1 or 3 phases (the EV emulator's LOAD:PHASES), not 2")
+    # An EV of fewer phases than the station draws on L1 (docs/ev-emulator-protocol.md, LOAD:PHASES).
+    ev.set_current(current.value, min(phases or run.station.config.phases, run.station.config.phases))
     lag = run.session.config.twin.ev_lag_s if run.session.config.twin else 5.0
     ev.follow_pilot(True, lag)
     ev.set_state("C")
 
 
 @implements("ev.requests")
-def ev_requests(run: ScenarioRun, current: Quantity, evse: int = 1) -> None:
-    _ev_load(run, current, evse)
+def ev_requests(run: ScenarioRun, current: Quantity, evse: int = 1, phases: int | None = None) -> None:
+    _ev_load(run, current, evse, phases)
 
 
 @implements("ev.draws")
-def ev_draws(run: ScenarioRun, current: Quantity, evse: int = 1) -> None:
-    _ev_load(run, current, evse)
+def ev_draws(run: ScenarioRun, current: Quantity, evse: int = 1, phases: int | None = None) -> None:
+    _ev_load(run, current, evse, phases)
 
 
 @implements("ev.stops_charging")

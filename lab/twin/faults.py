@@ -43,6 +43,8 @@ class Faults:
     no_security_event: bool = False  # no SecurityEventNotification (StartupOfTheDevice / ResetOrReboot) at boot
     offline_queue_limit: int = 0  # transaction events kept while offline (0: no limit); the rest are lost
     readonly_writable: bool = False  # SetVariables accepts and stores ReadOnly variables (e.g. MessageTimeout)
+    station_max_ignored: bool = False  # ChargingStationMaxProfile accepted, never applied: EVSEs take their own caps
+    unfair_allocation: bool = False  # EVSEs take the station cap in number order; a later one starves below 6 A
     external_constraint_ignored: bool = False  # the EMS's site limit is reported (NotifyChargingLimit), not applied
     no_fallback_on_ems_loss: bool = False  # EMS watchdog expired: no limit at all instead of the fallback
     no_notify_charging_limit: bool = False  # the EMS's limit is applied but never reported to the CSMS

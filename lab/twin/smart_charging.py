@@ -377,6 +377,14 @@ class ProfileStore:
         external = self._winner_bound(EXTERNAL, (evse_id,), when, None, origin) if evse_id else None
         return [b for b in (own, external) if b is not None]
 
+    def station_caps(self, when: datetime, *, with_max: bool = True) -> list[tuple[float, str]]:
+        """The station-wide caps in force, each as (value, "A" per phase or "W"), for the firmware's
+        allocation between EVSEs (lab/twin/allocation.py); `with_max` False leaves the
+        ChargingStationMaxProfile out (the station_max_ignored fault)."""
+        found = (self._winner_bound(STATION_MAX, (0,), when, None, None) if with_max else None,
+                 self._winner_bound(EXTERNAL, (0,), when, None, None))
+        return [(b[0], b[1]) for b in found if b is not None]
+
     def station_limit_a(self, when: datetime) -> float | None:
         """The station-wide cap per phase (Max profile and external constraints), A; None if none."""
         met = self._meet(self._station_bounds(when))

@@ -372,10 +372,12 @@ class CsmsHarness(CsmsCommands):
 
     def _on_frame(self, st: _Station, frame: Frame) -> None:
         if frame.direction == "rx":
-            for key, value, t in samples_from_frame(frame):
+            with self._lock:
+                tx = st.book.apply(frame)
+            # A TransactionEvent without `evse` belongs to its transaction's EVSE (the book knows it).
+            for key, value, t in samples_from_frame(frame, tx.evse_id if tx is not None else None):
                 self.recorder.sample(key, value, t)
             with self._lock:
-                st.book.apply(frame)
                 if frame.message_type == CALL and isinstance(frame.payload, dict):
                     self._track(st, frame.action, frame.payload)
         elif (frame.message_type == CALLRESULT and frame.action == "BootNotification"

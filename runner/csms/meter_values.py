@@ -100,8 +100,12 @@ def _meter_readings(frame: Frame, payload: dict[str, Any], evse_id: int | None) 
     return out
 
 
-def readings_from_frame(frame: Frame) -> list[Reading]:
-    """Every signal reading in one recorded frame (charger CALLs only; anything else gives [])."""
+def readings_from_frame(frame: Frame, tx_evse: int | None = None) -> list[Reading]:
+    """Every signal reading in one recorded frame (charger CALLs only; anything else gives []).
+
+    `tx_evse`: the EVSE of the frame's transaction as the harness's book knows it. A TransactionEvent names
+    its EVSE only in its first event (E01: `evse` is required only on the first after it is known), so
+    the Updated events of EVSE 2's transaction are EVSE 2's readings, not EVSE 1's."""
     if frame.direction != "rx" or frame.message_type != CALL or not isinstance(frame.payload, dict):
         return []
     p = frame.payload
@@ -110,7 +114,7 @@ def readings_from_frame(frame: Frame) -> list[Reading]:
         return _meter_readings(frame, p, evse_id)
     if frame.action == "TransactionEvent":
         evse = p.get("evse")
-        evse_id = evse.get("id") if isinstance(evse, dict) and isinstance(evse.get("id"), int) else None
+        evse_id = evse.get("id") if isinstance(evse, dict) and isinstance(evse.get("id"), int) else tx_evse
         return _meter_readings(frame, p, evse_id)
     if frame.action == "StatusNotification":
         evse_id, status = p.get("evseId"), p.get("connectorStatus")
@@ -121,6 +125,6 @@ def readings_from_frame(frame: Frame) -> list[Reading]:
     return []
 
 
-def samples_from_frame(frame: Frame) -> list[tuple[str, float | str, float]]:
+def samples_from_frame(frame: Frame, tx_evse: int | None = None) -> list[tuple[str, float | str, float]]:
     """(key, value, bench time) for each signal in the frame, ready for `recorder.sample`."""
-    return [(r.key, r.value, r.t) for r in readings_from_frame(frame)]
+    return [(r.key, r.value, r.t) for r in readings_from_frame(frame, tx_evse)]

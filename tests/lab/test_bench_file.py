@@ -199,3 +199,17 @@ def test_twin_alone_blames_speed_on_the_option(speed: str, capsys: pytest.Captur
     assert main(["--csms", "ws://127.0.0.1:9", "--speed", speed]) == 2
     err = capsys.readouterr().err
     assert err.startswith("chargespec twin: --speed: must be a number greater than 0") and "toml" not in err
+
+
+def test_a_twin_station_has_up_to_four_evses(tmp_path: Path) -> None:
+    """The twin models stations of 1 to 4 EVSEs (docs/twin.md, "Stations of several EVSEs")."""
+    four = STATION.replace('id = "A"\n', 'id = "A"\nevses = 4\n')
+    f = tmp_path / "ok.toml"
+    f.write_text('name = "x"\nkind = "twin"\n' + four, encoding="utf-8")
+    assert load_bench(f).stations[0].evses == 4
+    msg = _bad(tmp_path, 'name = "x"\nkind = "twin"\n' + four.replace("evses = 4", "evses = 5"))
+    assert "bench.toml: stations.0.evses: a twin station has at most 4 EVSEs, not 5" in msg
+    two = STATION.replace('id = "A"\n', 'id = "A"\nevses = 2\n')
+    msg = _bad(tmp_path, 'name = "x"\nkind = "twin"\n' + two +
+               '[stations.instruments.analyzer3]\ndriver = "yokogawa-wt300"\naddress = "twin"\n')
+    assert "stations.0.instruments: ['analyzer3'] name an EVSE the station does not have (evses = 2)" in msg

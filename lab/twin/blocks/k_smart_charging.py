@@ -23,6 +23,7 @@ from ocpp.v201 import call_result as res
 from instruments import ems_map
 from instruments.clock import iso_utc
 from instruments.iec61851 import MIN_CURRENT_A
+from lab.twin.allocation import Cap, Claim, offer_for
 from lab.twin.blocks.core import ChargerCore
 from lab.twin.blocks.state import (
     EvseState,
@@ -85,9 +86,11 @@ class SmartCharging(ChargerCore):
                     charging_limit={"charging_limit_source": "EMS", "is_grid_critical": False},
                     charging_schedule=[schedule]))
         self._wake.set()
+
     def _drive(self, e: EvseState, *, offering: bool, snap_state: str, now: float) -> float:
         """Put the firmware's limit on the pilot and open/close the contactor. Returns when next due."""
         due = math.inf
+        e.eligible = offering
         if not offering:
             e.limit_target = e.applied_limit = None
         else:
@@ -114,25 +117,41 @@ class SmartCharging(ChargerCore):
     def _tx_context(self, e: EvseState) -> TxContext | None:
         return TxContext(e.tx.id, e.tx.started_wall) if e.tx is not None else None
 
+    def _claim(self, x: EvseState, when: Any, now: float) -> Claim:
+        """EVSE `x`'s part in the station allocation (lab/twin/allocation.py)."""
+        snap = self.physics.snapshot(x.id)
+        wants = x.eligible and snap.ev_state in DRAWING_STATES
+        if not wants:
+            x.wants_since = None
+        elif x.wants_since is None:
+            x.wants_since = now
+        own = self.station.max_current_a
+        profile = self.profiles.evse_limit_a(x.id, when, self._tx_context(x))
+        if profile is not None:
+            own = min(own, profile)
+        phases = min(snap.ev_phases, self.station.phases)
+        return Claim(x.id, own, phases, wants, x.wants_since if x.wants_since is not None else now)
+
     def _limit_for(self, e: EvseState, now: float) -> float:
         hardware = self.station.max_current_a
         if self.faults.ignore_profiles or not self.device.bool("SmartChargingCtrlr", "Enabled"):
             return hardware
         when = self.clock.wall(now)
-        limits = [hardware]
-        own, station = self.profiles.limits_a(e.id, when, self._tx_context(e))
-        if own is not None:
-            limits.append(own)
-        if station is not None:
-            # The station-wide limit is shared equally between the EVSEs that are offering.
-            sharing = sum(1 for x in self.evses.values() if x.offering or x is e)
-            limits.append(station / max(1, sharing))
-        return round(min(limits), 1)
+        claims = [self._claim(x, when, now) for x in self.evses.values() if x.eligible or x is e]
+        mine = next(c for c in claims if c.evse == e.id)
+        caps = [Cap(v, "A" if u == "A" else "W")
+                for v, u in self.profiles.station_caps(when, with_max=not self.faults.station_max_ignored)]
+        if not caps:
+            return math.floor(mine.own_a * 10) / 10
+        amps = offer_for(mine, claims, caps, self.station.nominal_voltage_v,
+                         unfair=self.faults.unfair_allocation, now=now)
+        # Down to 0.1 A, never up: a rounded share must not take the station over its cap.
+        return math.floor(amps * 10 + 1e-9) / 10
 
     def _allocate(self, now: float) -> None:
-        """Re-run the limit of every offering EVSE when the number sharing a station limit changed."""
+        """Wake the firmware when an EVSE's share of the station changed (an EV began or stopped asking)."""
         for e in self.evses.values():
-            if e.offering and e.limit_target is not None and self._limit_for(e, now) != e.limit_target:
+            if e.eligible and e.limit_target is not None and self._limit_for(e, now) != e.limit_target:
                 self._wake.set()
 
     def _active_tx(self) -> dict[int, str | None]:

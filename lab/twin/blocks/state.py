@@ -65,6 +65,8 @@ class EvseState:
     applied_limit: float | None = None  # what is on the pilot
     reported_limit: float | None = None  # last limit a ChargingRateChanged event reported
     offering: bool = False
+    eligible: bool = False  # the firmware would offer energy (authorized, plugged); the allocation may pause it
+    wants_since: float | None = None  # bench t its EV began asking for current (allocation order)
     energized: bool = False
     plug_used: bool = False  # this plug-in already had its transaction; a new one needs a new plug-in
     bay_used: bool = False  # this stay in the parking bay already had its transaction

@@ -168,6 +168,21 @@ def test_transaction_event_and_status_notification_become_signals() -> None:
     assert samples_from_frame(tx_frame) == []
 
 
+def test_a_transaction_event_without_evse_is_its_transactions_evse() -> None:
+    """Only the first TransactionEvent names the EVSE: the Updated events of EVSE 2's transaction are EVSE 2's
+    readings (the harness gives the EVSE its book knows), never EVSE 1's plain key."""
+    te = rx([2, "8", "TransactionEvent", {"eventType": "Updated", "timestamp": NOW, "seqNo": 2,
+                                          "triggerReason": "MeterValuePeriodic",
+                                          "transactionInfo": {"transactionId": "T2"},
+                                          "meterValue": [{"timestamp": NOW, "sampledValue": [
+                                              {"value": 7.2, "measurand": "Power.Active.Import",
+                                               "unitOfMeasure": {"unit": "kW"}}]}]}])
+    assert samples_from_frame(te, 2) == [("charger.evse2.Power.Active.Import", 7200.0, 10.0)]
+    assert samples_from_frame(te) == [("charger.Power.Active.Import", 7200.0, 10.0)]  # no EVSE known: EVSE 1's
+    with_evse = rx([2, "9", "TransactionEvent", {**te.payload, "evse": {"id": 3}}])
+    assert samples_from_frame(with_evse, 2)[0][0] == "charger.evse3.Power.Active.Import"  # the frame's own wins
+
+
 # ---- transactions -----------------------------------------------------------------------------
 
 def tx_event(event_type: str, seq: int, tid: str = "T1", t: float = 0.0, **extra: object) -> Frame:
