@@ -66,7 +66,9 @@ class SmartCharging(ChargerCore):
             self._apply_ems(wanted[0], now)
             self._ems_applied = wanted
         regs[ems_map.CHARGER_STATE] = wanted[1]
-        return min(now + EMS_POLL_S, expires)
+        # Once the watchdog has run out, `expires` lies in the past: the next read is a poll period away, never
+        # "now" again (that made the firmware loop spin and starved the twin's instruments of the event loop).
+        return now + EMS_POLL_S if now >= expires else min(now + EMS_POLL_S, expires)
 
     def _apply_ems(self, limit: ems_map.SiteLimit | None, now: float) -> None:
         """Install (or clear) the external constraint and tell the CSMS (NotifyChargingLimit /
