@@ -127,7 +127,7 @@ MATRIX: dict[str, dict[str, Fails]] = {
         PERIODS: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s of the previous action"),
         DEPOT: fails(24, OVER_22 + r"4\d\.\d+ kW"),
-        DEPOT_1PH: fails(35, OVER_22 + r"(29|3\d|4\d)\.\d+ kW"),
+        DEPOT_1PH: fails(35, OVER_22 + r"(2[3-9]|3\d|4\d)\.\d+ kW"),
         EMS_LIMIT: fails(20, EMS_OVER),
         EMS_BACKEND: fails(26, EMS_OVER),
         EMS_SILENT: fails(34, EMS_OVER),

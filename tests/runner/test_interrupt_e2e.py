@@ -120,8 +120,8 @@ def test_sigkill_during_expect_for_leaves_the_scenario_broken_and_the_identity_o
     identity = json.loads((run / "run.json").read_text(encoding="utf-8"))
     assert identity["status"] == "INCOMPLETE"
     assert "firmware 1.4.2" in identity["charger.TWIN-AC22-001"]
-    assert set(identity["instruments"]) == {"TWIN-AC22-001.analyzer", "TWIN-AC22-001.analyzer2", "TWIN-AC22-001.ev",
-                                           "TWIN-AC22-001.ev2", "TWIN-AC22-001.reader"}
+    assert set(identity["instruments"]) == {f"TWIN-AC22-001.{role}"  # every instrument of lab/benches/twin.toml
+                                           for role in ("analyzer", "analyzer2", "ems", "ev", "ev2", "reader")}
     assert not list(run.rglob("*.tmp"))  # every file on disk is whole
     verdicts = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))
     assert (verdicts["status"], verdicts["verdict"]) == ("INCOMPLETE", "incomplete")
