@@ -13,14 +13,13 @@ are ignored. ``ERR`` replies raise :class:`InstrumentRejected`. Options: ``timeo
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 from instruments.base import TokenReader
 from instruments.clock import Clock
 from instruments.id_framed import IdFraming
-from instruments.line_link import LineLink
-from instruments.options import DriverOptions
 from instruments.registry import register
+from instruments.serial_ev import OnSerialLine
 
 # IdTokenType.idToken: identifierString, at most 36 characters (OCPP 2.0.1 Part 2, 2.28).
 _TOKEN = re.compile(r"[\x21-\x7e]{0,36}")
@@ -28,24 +27,10 @@ _TYPE = re.compile(r"[A-Za-z0-9]{1,20}")
 
 
 @register("chargespec-reader")
-class ChargespecReader(TokenReader):
-    extra_options: ClassVar[dict[str, Any]] = {"baudrate": 115200}
-
+class ChargespecReader(OnSerialLine, TokenReader):
     def __init__(self, name: str, address: str, clock: Clock | None = None, **options: Any) -> None:
         super().__init__(name, address, clock, **options)
-        self.opts = DriverOptions.parse(name, address, options, extra=self.extra_options)
-        self.link = LineLink(self, address, timeout_s=self.opts.timeout_s,
-                             reconnect_attempts=self.opts.reconnect_attempts,
-                             baudrate=int(self.opts.extra["baudrate"]))
         self.framing = IdFraming(self.link, self)  # events ("!" lines) mean nothing to a reader: skipped
-
-    def open(self) -> None:
-        self.link.open()
-        self._open = True
-
-    def close(self) -> None:
-        self._open = False
-        self.link.close()
 
     def request(self, command: str) -> str | None:
         """Send one command, return the value of its ``OK`` reply (None when it has none)."""
