@@ -58,6 +58,10 @@ BUILTIN_STEPS: dict[str, str] = {
     "ems.goes_silent": "ems goes silent",
     "ems.comes_back": "ems comes back",
     "csms.sends": "csms sends {action:action} [{fields:fields}]",
+    # Proxy mode (docs/proxy.md): chargespec's own call to the charger, and the backend's call with the charger's
+    # answer (both judged by `expect charger replies`).
+    "proxy.injects": "csms injects {action:action} [{fields:fields}]",
+    "proxy.backend_sends": "wait for backend to send {action:action} [{match:pattern}] [within {timeout:time}]",
     "csms.drops": "csms drops the connection",
     "csms.refuses": "csms refuses reconnects for {duration:time}",
     "csms.drops_and_refuses": "csms drops the connection and refuses reconnects for {duration:time}",
