@@ -61,7 +61,7 @@ BUILTIN_STEPS: dict[str, str] = {
     # Proxy mode (docs/proxy.md): chargespec's own call to the charger, and the backend's call with the charger's
     # answer (both judged by `expect charger replies`).
     "proxy.injects": "csms injects {action:action} [{fields:fields}]",
-    "proxy.backend_sends": "wait for backend to send {action:action} [{match:pattern}] [within {timeout:time}]",
+    "proxy.backend_sends": "wait [up to {timeout:time}] for backend to send {action:action} [{match:pattern}]",
     "csms.drops": "csms drops the connection",
     "csms.refuses": "csms refuses reconnects for {duration:time}",
     "csms.drops_and_refuses": "csms drops the connection and refuses reconnects for {duration:time}",

@@ -2,7 +2,7 @@
 
     csms injects TriggerMessage {requestedMessage: "StatusNotification"}
     expect charger replies {status: "Accepted"}
-    wait for backend to send SetChargingProfile {chargingProfile: {chargingProfilePurpose: "TxProfile"}} within 60 s
+    wait up to 60 s for backend to send SetChargingProfile {chargingProfile: {chargingProfilePurpose: "TxProfile"}}
     expect charger replies {status: "Accepted"}
 
 `csms injects` sends a CSMS-initiated call from chargespec itself; the charger's answer is consumed (the

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ocpp.routing import on
+from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint
 from ocpp.v201 import call_result as res
 from ocpp.v201.enums import Action
@@ -48,11 +50,11 @@ class _Backend(ChargePoint):
 
     @on(Action.boot_notification)
     def boot(self, **_: Any) -> res.BootNotification:
-        return res.BootNotification(current_time=iso_utc(), interval=300, status="Accepted")
+        return res.BootNotification(current_time=iso_utc(datetime.now(UTC)), interval=300, status="Accepted")
 
     @on(Action.heartbeat)
     def heartbeat(self, **_: Any) -> res.Heartbeat:
-        return res.Heartbeat(current_time=iso_utc())
+        return res.Heartbeat(current_time=iso_utc(datetime.now(UTC)))
 
     @on(Action.status_notification)
     def status(self, **_: Any) -> res.StatusNotification:
@@ -67,6 +69,11 @@ class _Backend(ChargePoint):
         if kw.get("id_token"):
             return res.TransactionEvent(id_token_info={"status": "Accepted"})
         return res.TransactionEvent()
+
+    @after(Action.transaction_event)
+    async def tx_after(self, **kw: Any) -> None:
+        if self.target.after_transaction_event is not None:
+            asyncio.get_running_loop().create_task(self.target.after_transaction_event(self.id, kw))
 
     @on(Action.meter_values)
     def meter_values(self, **_: Any) -> res.MeterValues:
@@ -92,6 +99,8 @@ class TargetCsms:
         self.auth: list[str | None] = []
         self._server: Server | None = None
         self.port = 0
+        # A script for the test: called (as a task) after each TransactionEvent is answered, snake_case payload.
+        self.after_transaction_event: Callable[[str, dict[str, Any]], Awaitable[None]] | None = None
 
     @property
     def url(self) -> str:
