@@ -45,6 +45,11 @@ MAX_OUTSTANDING = 1024   # calls awaiting their answer per side; a side that nev
 _UNSENDABLE = {1005, 1006, 1015}
 
 
+def finding_station(station: str, side: str) -> str:
+    """The station a finding is filed under: the charger's identity for the charger's, else marked by side."""
+    return station if side == "charger" else f"{station} ({side})"
+
+
 class _Side:
     """What the relay knows of one side's calls: ids seen, calls awaiting the other side's answer."""
 
@@ -167,7 +172,7 @@ class RelaySession:
             except ConnectionClosed:
                 return
             if isinstance(data, bytes):
-                self._note("error", f"the {side} sent a binary websocket frame ({len(data)} bytes); OCPP-J uses "
+                self._note(side, "error", f"the {side} sent a binary websocket frame ({len(data)} bytes); OCPP-J uses "
                            "text frames only; relayed unchanged", data[:200].hex())
             else:
                 frame = self._record(direction, data)
@@ -183,8 +188,12 @@ class RelaySession:
         self._on_frame(frame)
         return frame
 
-    def _note(self, severity: str, text: str, raw: str | None = None) -> None:
-        self.recorder.finding(severity, f"{self.station}: {text}", station=self.station, raw=raw)  # type: ignore[arg-type]
+    def _note(self, side: str, severity: str, text: str, raw: str | None = None) -> None:
+        """A finding against `side`. The charger's carry its identity as station, so they count as the
+        harness's own do (strict mode fails the scenario on them); the backend's carry "<id> (backend)":
+        in the evidence and the run's notes, never a charger failure (see `finding_station`)."""
+        self.recorder.finding(severity, f"{self.station}: {text}", station=finding_station(self.station, side),  # type: ignore[arg-type]
+                              raw=raw)
 
     def _judge(self, side: Side, frame: Frame, raw: str) -> bool:
         """Record what is wrong with one frame, naming its sender; True when it answers an injected call."""
@@ -203,12 +212,12 @@ class RelaySession:
             call = other.outstanding.pop(uid, None)
             if call is None:
                 kind = "CALLRESULT" if msg.kind == "result" else "CALLERROR"
-                self._note("warning", f"the {side} sent a {kind} for message id {uid!r} at t={frame.t:.3f} s that "
-                           "answers no outstanding call of the other side", raw)
+                self._note(side, "warning", f"the {side} sent a {kind} for message id {uid!r} at t={frame.t:.3f} s "
+                           "that answers no outstanding call of the other side", raw)
             else:
                 self._check_response(side, call[0], frame, msg)
         else:
-            self._note("error", f"the {side} sent a malformed frame at t={frame.t:.3f} s: {msg.problem}; "
+            self._note(side, "error", f"the {side} sent a malformed frame at t={frame.t:.3f} s: {msg.problem}; "
                        "relayed unchanged", raw)
         return False
 
@@ -216,23 +225,23 @@ class RelaySession:
         uid, action = msg.unique_id or "-1", msg.action or ""
         where = f"the {side}'s {action} request (message id {uid!r}) at t={frame.t:.3f} s"
         if len(uid) > framing.MAX_ID_LENGTH:
-            self._note(self.severity, f"{where}: message id is {len(uid)} characters, OCPP-J allows "
+            self._note(side, self.severity, f"{where}: message id is {len(uid)} characters, OCPP-J allows "
                        f"{framing.MAX_ID_LENGTH}", frame.raw)
         if not me.remember(uid):
-            self._note(self.severity, f"{where}: message id reused; OCPP-J requires a new id for every CALL "
+            self._note(side, self.severity, f"{where}: message id reused; OCPP-J requires a new id for every CALL "
                        "on a connection", frame.raw)
         me.expect_answer(uid, action, frame.t)
         if action not in ALL_ACTIONS:
-            self._note("error", f"{where}: {action!r} is not an OCPP 2.0.1 action", frame.raw)
+            self._note(side, "error", f"{where}: {action!r} is not an OCPP 2.0.1 action", frame.raw)
             return
         allowed = CHARGER_TO_CSMS if side == "charger" else CSMS_TO_CHARGER
         if action not in allowed:
-            self._note("error", f"{where}: {action} is not sent by a "
+            self._note(side, "error", f"{where}: {action} is not sent by a "
                        f"{'charging station' if side == 'charger' else 'CSMS'}", frame.raw)
             return
         problems = validate(action, "request", msg.payload)
         if problems:
-            self._note(self.severity, f"{where} violates the OCPP 2.0.1 schema: "
+            self._note(side, self.severity, f"{where} violates the OCPP 2.0.1 schema: "
                        + "; ".join(p.message for p in problems) + "; relayed unchanged", frame.raw)
 
     def _check_response(self, side: Side, action: str, frame: Frame, msg: framing.Message) -> None:
@@ -243,7 +252,7 @@ class RelaySession:
         except UnknownSchema:
             return
         if problems:
-            self._note(self.severity, f"the {side}'s {action} response (message id {msg.unique_id!r}) at "
+            self._note(side, self.severity, f"the {side}'s {action} response (message id {msg.unique_id!r}) at "
                        f"t={frame.t:.3f} s violates the OCPP 2.0.1 schema: "
                        + "; ".join(p.message for p in problems) + "; relayed unchanged", frame.raw)
 
@@ -264,8 +273,8 @@ class RelaySession:
                 if validate_request:
                     problems = validate(action, "request", payload)
                     if problems:
-                        self._note(self.severity, f"the injected {action} request violates the OCPP 2.0.1 "
-                                   "schema: " + "; ".join(p.message for p in problems), frame.raw)
+                        self._note("chargespec", self.severity, f"the injected {action} request violates the "
+                                   "OCPP 2.0.1 schema: " + "; ".join(p.message for p in problems), frame.raw)
                 try:
                     await self.charger.send(raw)
                 except ConnectionClosed:

@@ -27,7 +27,8 @@ from tests.runner.proxy.conftest import TargetCsms
 
 REPO = Path(__file__).resolve().parents[3]
 OUTAGE_AFTER_S = 1.0    # real seconds after the profile was accepted
-OUTAGE_FOR_S = 2.5      # real seconds the backend is down (x speed 60: 150 bench seconds)
+OUTAGE_FOR_S = 2.5
+BAD_FRAME = '[2,"bad-1","TriggerMessage",{"requestedMessage":"Nonsense"}]'      # real seconds the backend is down (x speed 60: 150 bench seconds)
 
 SPEC = '''spec "Proxy mode"
   setup
@@ -78,6 +79,8 @@ def outcome(loop: LoopThread, tmp_path_factory: pytest.TempPathFactory) -> dict[
             "transaction_id": tx, "charging_schedule": [{"id": 1, "charging_rate_unit": "A",
                                                          "charging_schedule_period": [{"start_period": 0,
                                                                                        "limit": 10}]}]}))
+        # A backend that breaks the protocol: an enum value OCPP 2.0.1 does not have.
+        await target.send_raw(station, BAD_FRAME)
         await asyncio.sleep(OUTAGE_AFTER_S)
         outage.append("down")
         await target.go_down()
@@ -112,11 +115,24 @@ def test_the_targets_txprofile_is_enforced_and_the_outage_replayed_offline(outco
     assert any(m[0] == 2 and m[2] == "TransactionEvent" and m[3].get("offline") is True for m in received)
 
 
+def test_a_schema_violation_by_the_target_is_the_backends_not_the_chargers(outcome: dict[str, Any]) -> None:
+    v = _verdict(outcome, "the backend's limit and its outage")
+    assert v["verdict"] == "passed"   # strict mode, yet the backend's error is not held against the charger
+    evidence = outcome["out"] / v["evidence"]
+    events = [json.loads(line) for line in (evidence / "events.jsonl").read_text().splitlines()]
+    findings = [e for e in events if e["kind"] == "finding" and e["severity"] == "error"]
+    assert [f["station"] for f in findings] == ["TWIN-AC22-001 (backend)"], findings
+    assert "the backend's TriggerMessage request" in findings[0]["message"]
+    assert "'Nonsense'" in findings[0]["message"]
+    assert "the backend broke the OCPP 2.0.1 protocol 1 time(s)" in (evidence / "notes.txt").read_text()
+
+
 def test_an_injected_call_is_answered_to_chargespec_not_the_backend(outcome: dict[str, Any]) -> None:
     v = _verdict(outcome, "an injected call")
     assert v["verdict"] == "passed", (v, outcome["proc"].stdout[-4000:])
     target: TargetCsms = outcome["target"]
-    assert not any("TriggerMessage" in raw or "chargespec-" in raw for raw in target.sent + target.received)
+    assert not any("chargespec-" in raw for raw in target.sent + target.received)
+    assert [raw for raw in target.sent if "TriggerMessage" in raw] == [BAD_FRAME]   # its own, not the injected
 
 
 def test_a_harness_only_statement_is_a_usage_error(outcome: dict[str, Any]) -> None:
