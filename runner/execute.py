@@ -231,6 +231,10 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
         station.needs_recovery = True
     if failure is None and station.broken:  # a sampler fault after the last check: the record has a gap
         failure = BenchError(plan.source, f"the bench failed while recording: {station.broken[0]}")
+    if session.config.proxy is not None:  # proxy mode: the backend's errors (never the charger's), response times
+        from runner.proxy.evidence import after_scenario
+        with contextlib.suppress(Exception):
+            after_scenario(run)
     if failure is not None:
         unrecorded(run, failure)  # the verdict's own record, if no judgement made it
         raise failure
@@ -241,12 +245,6 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
 def protocol_findings(run: ScenarioRun) -> None:
     """In strict mode (the bench's csms.strict_schema) a frame the charger got wrong fails the scenario
     even when no line of the spec asked about it; in lenient mode findings are warnings in the evidence."""
-    # Proxy mode: what the backend got wrong is said in the evidence, never held against the charger.
-    backend = [f for f in run.recorder.findings() if f.station == f"{run.station.id} (backend)"
-               and f.severity in ("error", "warning")]
-    if backend:
-        run.note(f"the backend broke the OCPP 2.0.1 protocol {len(backend)} time(s) (proxy mode; not the "
-                 "charger's failure): " + "; ".join(f.message for f in backend[:3]))
     if not run.session.config.csms.strict_schema:
         return
     errors = [f for f in run.recorder.findings() if f.severity == "error" and f.station in (None, run.station.id)]

@@ -139,3 +139,14 @@ def test_a_harness_only_statement_is_a_usage_error(outcome: dict[str, Any]) -> N
     v = _verdict(outcome, "the harness cannot answer")
     assert v["verdict"] == "broken", v
     assert "needs chargespec to be the CSMS" in json.dumps(v), v
+
+
+def test_response_times_of_both_sides_are_in_the_evidence(outcome: dict[str, Any]) -> None:
+    v = _verdict(outcome, "the backend's limit and its outage")
+    rows = json.loads((outcome["out"] / v["evidence"] / "response_times.json").read_text())
+    by = {(r["side"], r["action"]): r for r in rows}
+    assert by[("backend", "TransactionEvent")]["count"] >= 2      # the backend answered the charger's events
+    assert by[("charger", "SetChargingProfile")]["count"] == 1    # the charger answered the backend's profile
+    for r in rows:
+        if r["count"]:
+            assert 0 <= r["p50_ms"] <= r["p95_ms"] <= r["max_ms"]
