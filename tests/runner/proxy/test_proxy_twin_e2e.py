@@ -27,8 +27,8 @@ from tests.runner.proxy.conftest import TargetCsms
 
 REPO = Path(__file__).resolve().parents[3]
 OUTAGE_AFTER_S = 1.0    # real seconds after the profile was accepted
-OUTAGE_FOR_S = 2.5
-BAD_FRAME = '[2,"bad-1","TriggerMessage",{"requestedMessage":"Nonsense"}]'      # real seconds the backend is down (x speed 60: 150 bench seconds)
+OUTAGE_FOR_S = 2.5      # real seconds the backend is down (x speed 60: 150 bench seconds)
+BAD_FRAME = '[2,"bad-1","TriggerMessage",{"requestedMessage":"Nonsense"}]'   # an enum value 2.0.1 lacks
 
 SPEC = '''spec "Proxy mode"
   setup
