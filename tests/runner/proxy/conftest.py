@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ssl
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -91,7 +92,8 @@ class _Backend(ChargePoint):
 class TargetCsms:
     """Runs on the caller's event loop; `url` is where a proxy sends chargers."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
         self.received: list[str] = []
         self.sent: list[str] = []
         self.backends: dict[str, _Backend] = {}
@@ -104,11 +106,11 @@ class TargetCsms:
 
     @property
     def url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/ocpp"
+        return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}/ocpp"
 
     async def start(self) -> str:
         self._server = await serve(self._handler, "127.0.0.1", self.port, subprotocols=["ocpp2.0.1"],  # type: ignore[list-item]
-                                   ping_interval=None)
+                                   ping_interval=None, ssl=self.tls)
         self.port = self._server.sockets[0].getsockname()[1]
         return self.url
 

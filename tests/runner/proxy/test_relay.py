@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import ssl
+from pathlib import Path
 
+import trustme
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
 
@@ -149,3 +152,40 @@ def test_basic_auth_forwards_the_chargers_header_or_the_configured_password() ->
     assert seen == sent
     _, seen = asyncio.run(main("bench-upstream-pass-01"))
     assert seen == "Basic " + base64.b64encode(b"CS1:bench-upstream-pass-01").decode()
+
+
+def test_tls_upstream_with_the_benchs_client_certificate_security_profile_3(tmp_path: Path) -> None:
+    """Profile 3 upstream: the backend verifies the bench's client certificate; the relay verifies the
+    backend's against `cafile`. Without the client certificate the backend refuses the handshake (502)."""
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1")
+    bench_client = ca.issue_cert("chargespec-bench-CS1")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    bench_client.cert_chain_pems[0].write_to_path(str(tmp_path / "client.pem"))
+    bench_client.private_key_pem.write_to_path(str(tmp_path / "client.key"))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.configure_cert(tls)
+    ca.configure_trust(tls)
+    tls.verify_mode = ssl.CERT_REQUIRED
+
+    async def main(with_certificate: bool) -> tuple[list[str], str]:
+        target = TargetCsms(tls=tls)
+        await target.start()
+        files = {"client_certfile": str(tmp_path / "client.pem"), "client_keyfile": str(tmp_path / "client.key")}
+        proxy = ProxyConfig(to=target.url, cafile=str(tmp_path / "ca.pem"), **(files if with_certificate else {}))
+        harness, _ = await _proxy(target, proxy=proxy)
+        refused = ""
+        try:
+            async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+                await ws.send(HEARTBEAT)
+                await asyncio.wait_for(ws.recv(), 5)
+        except Exception as e:
+            refused = str(e)
+        await harness.stop()
+        await target.stop()
+        return target.received, refused
+
+    received, refused = asyncio.run(main(True))
+    assert received == [HEARTBEAT] and not refused
+    received, refused = asyncio.run(main(False))
+    assert received == [] and "502" in refused
