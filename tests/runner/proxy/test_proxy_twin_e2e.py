@@ -152,3 +152,23 @@ def test_response_times_of_both_sides_are_in_the_evidence(outcome: dict[str, Any
     for r in rows:
         if r["count"]:
             assert 0 <= r["p50_ms"] <= r["p95_ms"] <= r["max_ms"]
+
+
+def _in_order(part: list[str], whole: list[str]) -> bool:
+    it = iter(whole)
+    return all(any(x == y for y in it) for x in part)
+
+
+def test_the_twins_frames_reach_the_target_unchanged_and_back(outcome: dict[str, Any]) -> None:
+    """What the proxy read from and wrote to the charger's socket is what the target got and sent, byte for
+    byte and in order (frames whose id tokens the evidence masks are left out of the comparison)."""
+    target: TargetCsms = outcome["target"]
+    v = _verdict(outcome, "the backend's limit and its outage")
+    lines = [json.loads(line) for line in (outcome["out"] / v["evidence"] / "ocpp.jsonl").read_text().splitlines()]
+    clear = [r for r in lines if "[token#" not in r["frame"]]
+    rx = [r["frame"] for r in clear if r["direction"] == "rx"]
+    tx = [r["frame"] for r in clear if r["direction"] == "tx"]
+    assert len(rx) > 10 and len(tx) > 10
+    assert _in_order(rx, target.received)
+    assert _in_order(tx, target.sent)
+    assert set(rx) <= set(target.received) and set(tx) <= set(target.sent)
