@@ -41,6 +41,7 @@ from runner.recorder import Frame, Recorder
 Side = Literal["charger", "backend"]
 SEEN_IDS = 1000          # message ids remembered per side to catch a reused one (as session.py)
 MAX_OUTSTANDING = 1024   # calls awaiting their answer per side; a side that never answers loses the oldest
+IN_FLIGHT_S = 30.0       # bench seconds a backend call counts as awaiting the charger's answer (for `inject`)
 # Close codes that cannot be sent in a close frame (RFC 6455 §7.4.1): relayed as a cut connection.
 _UNSENDABLE = {1005, 1006, 1015}
 
@@ -260,8 +261,18 @@ class RelaySession:
 
     async def request(self, action: str, payload: dict[str, Any], timeout_real_s: float, *,
                       validate_request: bool = True) -> CallOutcome:
-        """Inject a CSMS-initiated CALL from chargespec itself; its answer is consumed, not relayed."""
+        """Inject a CSMS-initiated CALL from chargespec itself; its answer is consumed, not relayed.
+
+        OCPP-J allows one outstanding CALL per direction: the injection waits (up to half its budget) until
+        the backend has no call awaiting the charger's answer (for at most IN_FLIGHT_S), so that it does not
+        make the charger refuse the backend's call."""
         async with self._inject_lock:
+            backend = self._sides["backend"]
+            deadline = asyncio.get_running_loop().time() + timeout_real_s / 2
+            def in_flight() -> bool:   # a call unanswered for longer than a message timeout is given up on
+                return any(self.clock.now() - t < IN_FLIGHT_S for _, t in list(backend.outstanding.values()))
+            while in_flight() and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.005)
             uid = f"chargespec-{uuid.uuid4()}"
             fut: asyncio.Future[tuple[Frame, framing.Message]] = asyncio.get_running_loop().create_future()
             self._injected[uid] = (action, fut)
