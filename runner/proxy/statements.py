@@ -23,7 +23,8 @@ HARNESS_ONLY: frozenset[str] = frozenset({
     "charger.supports_variable", "charger.supports_writable", "charger.supports_value",
     "charger.supports_settable", "session.starts", "session.stops", "expect.composite_schedule",
 })
-PROXY_ONLY: frozenset[str] = frozenset({"proxy.injects", "proxy.backend_sends"})
+PROXY_ONLY: frozenset[str] = frozenset({"proxy.injects", "proxy.backend_sends", "proxy.backend_answers_within",
+                                        "proxy.charger_answers_within"})
 
 
 def _actions(steps: Iterable[Any]) -> Iterator[Action]:

@@ -23,6 +23,7 @@ from runner.csms import expect as msg
 from runner.csms.session import CallOutcome
 from runner.errors import BenchError, ExpectationFailed
 from runner.proxy.harness import ProxyHarness
+from runner.proxy.timing import answer_times, percentile
 from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame
 from runner.steps import CALL_TIMEOUT_S, _csms, _wait, implements
 
@@ -87,3 +88,36 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
     else:
         run.last_outcome = CallOutcome(action, payload, answer.payload, None, None, call.t, answer.t, None,
                                        call.unique_id or "")
+
+
+def _bound(run: ScenarioRun, side: str, action: str, bound: Any, nth: int | None) -> None:
+    """Every (or the nth-percentile) response time of `side` to `action` in this scenario so far, bounded."""
+    _proxy(run, f"{side} answers … within")
+    if nth is not None and not 1 <= nth <= 100:
+        raise BenchError(None, f"the {nth}th percentile: a percentile is 1 to 100")
+    injected = {e.get("unique_id") for e in run.recorder.events("proxy.injected")}
+    frames = run.recorder.frames(station=run.station.id, since=run.recorder.t_begin)
+    times = answer_times(frames, injected).get((side, action), [])
+    if not times:
+        raise BenchError(None, f"no {action} answered by the {side} in this scenario so far: no response time "
+                               "to judge")
+    q = nth or 100
+    observed = max(times) if q == 100 else percentile(times, q)
+    what = "every response" if q == 100 else f"the {q}th percentile"
+    figures = (f"n={len(times)}, p50 {percentile(times, 50):.3f} s, p95 {percentile(times, 95):.3f} s, "
+               f"max {max(times):.3f} s")
+    if observed > bound.value:
+        who = "the charger" if side == "charger" else "the backend (a criterion this spec sets for it)"
+        raise ExpectationFailed(None, f"{who} answered {action} in {observed:.3f} s at {what}, over the bound of "
+                                      f"{bound.text} ({figures})")
+    run.note(f"{side} answers {action} within {bound.text} at {what}: {observed:.3f} s ({figures})")
+
+
+@implements("proxy.backend_answers_within")
+def backend_answers_within(run: ScenarioRun, action: str, bound: Any, percentile: int | None = None) -> None:
+    _bound(run, "backend", action, bound, percentile)
+
+
+@implements("proxy.charger_answers_within")
+def charger_answers_within(run: ScenarioRun, action: str, bound: Any, percentile: int | None = None) -> None:
+    _bound(run, "charger", action, bound, percentile)

@@ -45,6 +45,22 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def response_times(frames: Iterable[Frame], injected: Iterable[str] = ()) -> dict[tuple[str, str], Figures]:
     """(answering side, action) -> its figures, over every answered call in `frames`."""
+    times, unanswered = _times(frames, injected)
+    out: dict[tuple[str, str], Figures] = {}
+    for key in sorted(set(times) | set(unanswered)):
+        got = times.get(key, [])
+        out[key] = Figures(key[0], key[1], len(got), percentile(got, 50), percentile(got, 95),
+                           max(got) if got else math.nan, unanswered.get(key, 0))
+    return out
+
+
+def answer_times(frames: Iterable[Frame], injected: Iterable[str] = ()) -> dict[tuple[str, str], list[float]]:
+    """(answering side, action) -> each answered call's response time, in order."""
+    return _times(frames, injected)[0]
+
+
+def _times(frames: Iterable[Frame], injected: Iterable[str]) -> tuple[dict[tuple[str, str], list[float]],
+                                                                      dict[tuple[str, str], int]]:
     skip = set(injected)
     open_calls: dict[tuple[str, str], tuple[str, float]] = {}   # (caller direction, id) -> (action, t)
     times: dict[tuple[str, str], list[float]] = {}
@@ -63,9 +79,4 @@ def response_times(frames: Iterable[Frame], injected: Iterable[str] = ()) -> dic
     for (caller, _), (action, _) in open_calls.items():
         key = ("backend" if caller == "rx" else "charger", action)
         unanswered[key] = unanswered.get(key, 0) + 1
-    out: dict[tuple[str, str], Figures] = {}
-    for key in sorted(set(times) | set(unanswered)):
-        got = times.get(key, [])
-        out[key] = Figures(key[0], key[1], len(got), percentile(got, 50), percentile(got, 95),
-                           max(got) if got else math.nan, unanswered.get(key, 0))
-    return out
+    return times, unanswered

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -44,6 +45,13 @@ SPEC = '''spec "Proxy mode"
     expect within 10 min: charger sends TransactionEvent {eventType: "Updated", offline: true}
     expect every TransactionEvent: seqNo increases by 1
     expect analyzer current L1 <= 10.6 A
+    backend answers TransactionEvent within 30 s at the 95th percentile
+    charger answers SetChargingProfile within 30 s
+
+  scenario "a bound the backend misses"
+    csms injects TriggerMessage {requestedMessage: "Heartbeat"}
+    expect within 60 s: charger sends Heartbeat
+    backend answers Heartbeat within 1 ms
 
   scenario "an injected call"
     csms injects TriggerMessage {requestedMessage: "Heartbeat"}
@@ -139,7 +147,7 @@ def test_a_harness_only_statement_is_a_usage_error(outcome: dict[str, Any]) -> N
     v = _verdict(outcome, "the harness cannot answer")
     assert v["verdict"] == "broken", v
     # Before the bench is touched, naming the line and the way out.
-    assert 'proxy.spec:22:5: `csms sends Reset {type: "Immediate"}` needs chargespec to be the CSMS' in v["message"]
+    assert 'proxy.spec:29:5: `csms sends Reset {type: "Immediate"}` needs chargespec to be the CSMS' in v["message"]
     assert "csms injects" in v["message"]
 
 
@@ -172,3 +180,13 @@ def test_the_twins_frames_reach_the_target_unchanged_and_back(outcome: dict[str,
     assert _in_order(rx, target.received)
     assert _in_order(tx, target.sent)
     assert set(rx) <= set(target.received) and set(tx) <= set(target.sent)
+
+
+def test_response_time_bounds_are_judged(outcome: dict[str, Any]) -> None:
+    v = _verdict(outcome, "a bound the backend misses")
+    assert v["verdict"] == "failed", v
+    assert "backend answers Heartbeat within 1 ms" in v["message"]
+    assert re.search(r"the backend \(a criterion this spec sets for it\) answered Heartbeat in [0-9.]+ s at every "
+                     r"response, over the bound of 1 ms \(n=1, p50", v["message"]), v["message"]
+    notes = (outcome["out"] / _verdict(outcome, "the backend's limit")["evidence"] / "notes.txt").read_text()
+    assert "backend answers TransactionEvent within 30 s at the 95th percentile:" in notes
