@@ -228,7 +228,7 @@ class ProxyConfig(_Model):
     roots); security profile 3 upstream presents `client_certfile`/`client_keyfile`, a certificate the
     operator issues for the bench (the charger's own key cannot be borrowed). Basic auth upstream forwards
     the charger's own Authorization header, or sends `password` when it is set."""
-    to: str = Field(pattern=r"^wss?://")
+    to: str
     cafile: str | None = None
     client_certfile: str | None = None
     client_keyfile: str | None = None
@@ -237,6 +237,8 @@ class ProxyConfig(_Model):
 
     @model_validator(mode="after")
     def _pairs(self) -> ProxyConfig:
+        if not self.to.startswith(("ws://", "wss://")):
+            raise ValueError(f"to = {self.to!r}: the target CSMS URL starts with ws:// or wss://")
         if bool(self.client_certfile) != bool(self.client_keyfile):
             raise ValueError("client_certfile and client_keyfile go together (profile 3 upstream)")
         if self.client_certfile and not self.to.startswith("wss://"):

@@ -110,8 +110,12 @@ def main(argv: list[str]) -> int:
     try:
         csms, proxy = _config(args)
         asyncio.run(_serve(csms, proxy, Path(args.out) if args.out else None, console))
-    except (BenchFileError, SecurityConfigError, ValidationError) as e:
+    except (BenchFileError, SecurityConfigError) as e:
         console.print(f"[bold red]error:[/] {escape(str(e))}")
+        return 2
+    except ValidationError as e:
+        shown = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
+        console.print(f"[bold red]error:[/] --to: {escape(shown)}")
         return 2
     except OSError as e:
         console.print(f"[bold red]error:[/] cannot listen on port {args.port}: {escape(str(e))}")
