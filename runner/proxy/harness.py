@@ -16,6 +16,7 @@ CSMS (`csms sends`, `csms answers …`, `csms sets …`) raise a usage error (Be
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ssl
 from http import HTTPStatus
@@ -35,6 +36,8 @@ from runner.errors import BenchError
 from runner.proxy.relay import RelaySession
 from runner.proxy.upstream import client_tls_context, connect_options, upstream_url
 from runner.recorder import Recorder
+
+ORPHAN_S = 30.0   # real seconds an opened upstream waits for its charger's handshake to complete
 
 
 def proxy_usage(what: str) -> BenchError:
@@ -104,8 +107,15 @@ class ProxyHarness(CsmsHarness):
             self._event("proxy.upstream_unreachable", station=station, url=url, reason=str(e))
             return self._refuse(HTTPStatus.BAD_GATEWAY, reason, station, finding=False)
         self._upstream[id(conn)] = ws
+        # Taken by `_session` at once; one left behind (the charger vanished mid-handshake) is closed.
+        asyncio.get_running_loop().call_later(ORPHAN_S, self._orphan, id(conn), ws)
         self._event("proxy.upstream_connected", station=station, url=url, subprotocol=ws.subprotocol)
         return None
+
+    def _orphan(self, key: int, ws: ClientConnection) -> None:
+        if self._upstream.get(key) is ws:
+            del self._upstream[key]
+            ws.transport.abort()
 
     def _relayed_refusal(self, status: int, reason: str, station: str) -> Response:
         try:
