@@ -1,10 +1,12 @@
 """The `chargespec` command.
 
-    chargespec run [PATHS] [--bench FILE] [--fault NAME=VALUE ...] [--speed N] [--html DIR] [-- PYTEST ARGS]
+    chargespec run [PATHS] [--bench FILE] [--fault NAME=VALUE ...] [--speed N] [--html DIR] [--proxy-to URL]
+                   [-- PYTEST ARGS]
     chargespec report RUN_FOLDER [-o DIR]
     chargespec check PATHS
     chargespec fmt [--check] PATHS
     chargespec csms [--port P] [--bench FILE]
+    chargespec proxy --to URL [--port P] [--bench FILE]
     chargespec twin [--bench FILE]
 
 `run` is pytest on the spec files with the chargespec plugin. It reserves a fresh run folder
@@ -42,6 +44,8 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         pytest_args.append(f"--bench={args.bench}")
     if args.speed is not None:
         pytest_args.append(f"--speed={args.speed}")
+    if args.proxy_to:
+        pytest_args.append(f"--proxy-to={args.proxy_to}")
     for f in args.fault:
         pytest_args.append(f"--fault={f}")
     if args.marker:
@@ -172,6 +176,14 @@ def _csms(args: argparse.Namespace) -> int:
     return serve(argv)
 
 
+def _proxy(args: argparse.Namespace) -> int:
+    from runner.proxy.serve import main as serve
+
+    argv = ["--to", args.to, "--port", str(args.port), "--host", args.host]
+    argv += (["--bench", args.bench] if args.bench else []) + (["--out", args.out] if args.out else [])
+    return serve(argv)
+
+
 def _twin(args: argparse.Namespace) -> int:
     from lab.twin.serve import main as serve
 
@@ -193,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="out",
                    help="output directory: each run in OUT/runs/<UTC start>/, OUT/latest the newest")
     r.add_argument("--html", help="write the Allure HTML report to this directory")
+    r.add_argument("--proxy-to", metavar="URL", help="proxy mode: relay the charger to this target CSMS and judge "
+                   "the relayed traffic (docs/proxy.md)")
 
     rp = sub.add_parser("report", help="write a run's acceptance summary (HTML and PDF)")
     rp.add_argument("results", metavar="RUN_FOLDER", help="a run folder, e.g. out/latest or out/runs/<UTC start>")
@@ -214,6 +228,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--bench", help="bench file: security profile, passwords, certificates, station ids")
     s.add_argument("--out", help="directory for the recorded trace")
 
+    x = sub.add_parser("proxy", help="relay a charger to a target CSMS, printing and judging the traffic live")
+    x.add_argument("--to", required=True, metavar="URL", help="the target CSMS (ws:// or wss://), without the identity")
+    x.add_argument("--port", type=int, default=9000)
+    x.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (0.0.0.0 for a charger on the lab network)")
+    x.add_argument("--bench", help="bench file: [csms] (the charger's side) and [proxy] (the target's side)")
+    x.add_argument("--out", help="directory for the recorded trace")
+
     t = sub.add_parser("twin", help="start the twin bench alone and print its endpoints")
     t.add_argument("--bench")
     t.add_argument("--csms", help="CSMS URL the virtual charger connects to (default ws://127.0.0.1:9000)")
@@ -231,7 +253,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return _run(args, extra)
-    return {"report": _report, "check": _check, "fmt": _fmt, "csms": _csms, "twin": _twin}[args.command](args)
+    return {"report": _report, "check": _check, "fmt": _fmt, "csms": _csms, "proxy": _proxy,
+            "twin": _twin}[args.command](args)
 
 
 if __name__ == "__main__":

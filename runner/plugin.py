@@ -52,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--fault", action="append", default=[], metavar="NAME=VALUE",
                 help="twin fault knob, repeatable (see docs/twin.md)")
     g.addoption("--speed", type=float, default=None, help="twin clock speed (bench seconds per real second)")
+    g.addoption("--proxy-to", dest="proxy_to", default=None, metavar="URL",
+                help="proxy mode: relay the charger to this target CSMS (ws:// or wss://) and judge the traffic")
     g.addoption("--out", "--evidence", dest="chargespec_out", default="out",
                 help="where run folders go: OUT/runs/<UTC start>/ (evidence, run.json), OUT/latest the newest")
     g.addoption("--run-dir", dest="chargespec_run_dir", default=None,
@@ -91,6 +93,8 @@ class _BenchHolder:
         overrides: dict[str, Any] = {}
         if opt.speed is not None:
             overrides["clock.speed"] = opt.speed
+        if getattr(opt, "proxy_to", None):
+            overrides["proxy.to"] = opt.proxy_to
         try:
             cfg = load_bench(bench_path, overrides=overrides)
             if faults and cfg.kind != "twin":
