@@ -1,5 +1,5 @@
-"""Evidence: what a contract manager signs. Allure metadata and attachments per scenario, a plot of the
-recorded signals against the bounds and windows, and the run's identity (charger, firmware, instruments,
+"""Evidence: what a contract manager signs. Allure metadata and attachments per scenario, a plot of what
+was judged (runner/plots.py), and the run's identity (charger, firmware, instruments,
 calibration, spec hashes, chargespec version: written by runner/runs.py into the run's folder).
 
 Data files are written by the recorder as it goes; attachments are made from those files when the scenario
@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any
 
 import allure
 
@@ -87,7 +86,7 @@ def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan 
         "ocpp.jsonl": ("OCPP trace (id tokens redacted)", "application/json", "jsonl"),
         "samples.csv": ("instrument and charger samples", allure.attachment_type.CSV, None),
         "events.jsonl": ("steps, windows and findings", "application/json", "jsonl"),
-        "signals.png": ("signals against bounds", allure.attachment_type.PNG, None),
+        "signals.png": ("what was judged: signals, bounds, bands, OCPP events", allure.attachment_type.PNG, None),
         "spec.txt": ("spec excerpt", allure.attachment_type.TEXT, None),
         "notes.txt": ("measured figures", allure.attachment_type.TEXT, None),
         measurements.TABLE: ("measurements", allure.attachment_type.CSV, None),
@@ -99,70 +98,8 @@ def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan 
             allure.attach.file(str(path), name=title, attachment_type=kind, extension=ext)
 
 
-def _bounds(run: ScenarioRun) -> list[dict[str, Any]]:
-    """The bounds the judged expectations applied, each with when it applied (the judges' "bound" events,
-    times relative to the scenario start): a bound is drawn from the moment its expectation started, not
-    from t=0, so what the charger did before a limit was sent never looks like a violation."""
-    return [e for e in run.recorder.events("bound") if isinstance(e.get("bound"), int | float)]
+def plot(run: ScenarioRun, path: Path) -> bool:
+    """The scenario's signals plot (runner/plots.py): only when it judged a sampled signal."""
+    from runner import plots
 
-
-def plot(run: ScenarioRun, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig = figure(run)
-    if fig is None:
-        return
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def figure(run: ScenarioRun) -> Any:
-    """The signals plot as a matplotlib figure (None without current or power samples): each bound from
-    the moment its expectation started, deadlines dotted, hold windows shaded, measurement windows green."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rec = run.recorder
-    t0 = rec.t_begin
-    panels = [("current", "A", [k for k in rec.series_keys() if ".current." in k or k.startswith("charger.Current")]),
-              ("power", "kW", [k for k in rec.series_keys() if k in ("analyzer.power", "charger.Power.Active.Import",
-                                                                     "station.power")
-                               or re.fullmatch(r"analyzer\.evse\d+\.power", k)])]
-    panels = [p for p in panels if p[2]]
-    if not panels:
-        return None
-    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 3.2 * len(panels)), sharex=True, squeeze=False)
-    bounds = _bounds(run)
-    for ax, (title, unit, keys) in zip(axes[:, 0], panels, strict=True):
-        scale = 1000.0 if unit == "kW" else 1.0
-        for k in keys:
-            ts, vs = rec.series(k)
-            pts = [(t - t0, v / scale) for t, v in zip(ts, vs, strict=True) if isinstance(v, int | float)]
-            if pts:
-                ax.plot(*zip(*pts, strict=True), label=k, linewidth=1)
-        for b in bounds:
-            if b["signal"] not in keys:
-                continue
-            y = b["bound"] / scale
-            ax.hlines(y, b["t_start"], b["t_end"], linestyles="--", colors="red", linewidth=0.8)
-            ax.annotate(f"line {b['line']}: {b['expectation']} {b['op']} {b['text']}", (b["t_start"], y),
-                        fontsize=7, color="red")
-            if "t_deadline" in b and "t_complied" not in b:  # the latest moment C may start to hold
-                ax.axvline(b["t_deadline"], linestyle=":", color="red", linewidth=0.8)
-                ax.annotate(f"deadline line {b['line']}", (b["t_deadline"], y), fontsize=7, color="red",
-                            rotation=90, va="bottom")
-            hold = ((b["t_settled"], b["t_hold_end"]) if "t_hold_end" in b else
-                    (b["t_start"], b["t_end"]) if b["expectation"] == "for" else None)
-            if hold is not None:  # the hold window the condition was judged over
-                ax.axvspan(*hold, alpha=0.12, color="orange")
-        for w in run.windows.values():
-            ax.axvspan(w.start - t0, (w.end or run.clock.now()) - t0, alpha=0.1, color="green")
-        ax.set_ylabel(f"{title} [{unit}]")
-        ax.legend(fontsize=7, loc="upper right")
-        ax.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel("bench time since scenario start [s]")
-    fig.suptitle(run.plan.name, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return plots.save(run, path)

@@ -156,8 +156,8 @@ def _bound_event(run: ScenarioRun, kind: str, source: Source, cond: Condition, s
         return
     t0 = run.recorder.t_begin
     run.recorder.event("bound", expectation=kind, line=source.line, signal=signal_key(cond.signal),
-                       op=cond.op, bound=cond.bound.value, text=cond.bound.text, t_start=start - t0,
-                       t_end=end - t0, **{k: v - t0 for k, v in times.items()})
+                       dimension=cond.signal.dimension, op=cond.op, bound=cond.bound.value, text=cond.bound.text,
+                       t_start=start - t0, t_end=end - t0, **{k: v - t0 for k, v in times.items()})
 
 
 def wait_until(run: ScenarioRun, done: Callable[[], Any], deadline: float, source: Source) -> Any:
@@ -621,6 +621,10 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
             raise BenchError(e.source, f"not enough samples of {sig.text} ({signal_key(sig)}) to span the window "
                                        f"{_rel(run, start)} … {_rel(run, end)}")
     assert mv is not None and rv is not None
+    t0 = run.recorder.t_begin
+    run.recorder.event("band", line=e.source.line, measured=mk, reference=rk, tolerance=tol.value,
+                       relative=tol.dimension == "ratio", text=tol.text, t_start=start - t0, t_end=end - t0,
+                       m_start=m_start - t0, m_end=m_end - t0)  # for the plot: the band the check judged
     over = f' over "{e.window}"' if e.window else ""
     m.figures = (reading(f"{e.measured.text}{over}", mv.value, dim),
                  reading(f"{e.reference.text}{over}", rv.value, dim))
