@@ -13,11 +13,13 @@ import re
 from collections.abc import Iterator
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import allure
+import allure_commons
 
 from dsl.plan import ScenarioPlan, SpecPlan, Step
-from runner import measurements, octt, redact
+from runner import errors, measurements, octt, redact, words
 from runner.context import ScenarioRun
 from runner.recorder import Recorder
 
@@ -33,6 +35,46 @@ def chargespec_version() -> str:
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:120] or "scenario"
+
+
+_WORDS_KEY = "chargespec-words"
+
+
+def words_for_people(config: Any) -> None:
+    """Once per process: spec files shown relative to the project in failure messages, and Allure's status
+    messages in words for people (runner/words.py) before its results are written."""
+    errors.show_from(config.rootpath)
+    if not getattr(config.option, "allure_report_dir", None) or config.pluginmanager.has_plugin(_WORDS_KEY):
+        return
+    import allure_commons
+
+    plugin = _AllureWords([Path(config.rootpath), Path.cwd()])
+    allure_commons.plugin_manager.register(plugin, _WORDS_KEY)
+    config.pluginmanager.register(object(), _WORDS_KEY)  # (a marker: installed once per process)
+    config.add_cleanup(lambda: allure_commons.plugin_manager.unregister(plugin))
+
+
+class _AllureWords:
+    """An allure_commons plugin: rewrites a result's status messages just before the file logger writes it."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.roots = roots
+        self._top: Any = None
+
+    def _fix(self, item: Any) -> None:
+        d = getattr(item, "statusDetails", None)
+        if d is not None:
+            keep = words.keeps_trace(d.message)
+            d.message = words.message(d.message, self.roots)
+            if d.trace:
+                d.trace = words.without_roots(d.trace, self.roots) if keep or item is self._top else None
+        for step in getattr(item, "steps", None) or []:
+            self._fix(step)
+
+    @allure_commons.hookimpl(tryfirst=True)  # before AllureFileLogger writes the result
+    def report_result(self, result: Any) -> None:
+        self._top = result  # the scenario's trace is the plugin's own failure text: kept
+        self._fix(result)
 
 
 def label_scenario(spec: SpecPlan | None, plan: ScenarioPlan) -> None:

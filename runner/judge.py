@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dsl.plan import (
@@ -68,9 +69,12 @@ def measured(kind: str) -> Callable[[Callable[[ScenarioRun, Any, Draft], None]],
             try:
                 fn(run, e, m)
             except ExpectationFailed as x:
+                x.add_note_line(clock_note(run))
                 run.measured(m.finish("failed", x.detail))
                 raise
             except BaseException as x:
+                if isinstance(x, BenchError):
+                    x.add_note_line(clock_note(run))
                 run.measured(m.finish("broken", _fault(x)))
                 raise
             run.measured(m.finish("passed", ""))
@@ -78,6 +82,19 @@ def measured(kind: str) -> Callable[[Callable[[ScenarioRun, Any, Draft], None]],
         return judge
 
     return deco
+
+
+def clock_note(run: ScenarioRun) -> str:
+    """When the message's t=0 was, with its zone: the scenario's times (t=… s) are bench seconds since the
+    scenario started. On the twin the bench clock runs faster than real time and its wall time is its own,
+    so that time is labelled bench time and the real wall-clock start is given beside it."""
+    t0 = run.recorder.t_begin
+    at = run.clock.wall(t0).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if getattr(getattr(run.session, "config", None), "kind", None) != "twin":
+        return f"(t=0 is the scenario start: {at}, wall clock)"
+    real = datetime.now(UTC) - timedelta(seconds=run.clock.real(run.clock.now() - t0))
+    return (f"(t=0 is the scenario start: {at} bench time, on the twin's clock at {run.clock.speed:g}x real "
+            f"time; wall clock {real:%Y-%m-%d %H:%M:%S} UTC)")
 
 
 UNFINISHED = "did not finish: the run stopped while this was being judged; no verdict"
