@@ -84,7 +84,7 @@ def measured(kind: str) -> Callable[[Callable[[ScenarioRun, Any, Draft], None]],
     return deco
 
 
-def clock_note(run: ScenarioRun) -> str:
+def clock_note(run: ScenarioRun, real_now: datetime | None = None) -> str:
     """When the message's t=0 was, with its zone: the scenario's times (t=… s) are bench seconds since the
     scenario started. On the twin the bench clock runs faster than real time and its wall time is its own,
     so that time is labelled bench time and the real wall-clock start is given beside it."""
@@ -92,7 +92,7 @@ def clock_note(run: ScenarioRun) -> str:
     at = run.clock.wall(t0).strftime("%Y-%m-%d %H:%M:%S UTC")
     if getattr(getattr(run.session, "config", None), "kind", None) != "twin":
         return f"(t=0 is the scenario start: {at}, wall clock)"
-    real = datetime.now(UTC) - timedelta(seconds=run.clock.real(run.clock.now() - t0))
+    real = (real_now or datetime.now(UTC)) - timedelta(seconds=run.clock.real(run.clock.now() - t0))
     return (f"(t=0 is the scenario start: {at} bench time, on the twin's clock at {run.clock.speed:g}x real "
             f"time; wall clock {real:%Y-%m-%d %H:%M:%S} UTC)")
 
