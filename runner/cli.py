@@ -94,7 +94,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def report_name(folder: Path) -> str:
-    """The report's title: the run, and INCOMPLETE with the reason when it did not run to the end."""
+    """The report's title: the bench and the charger under test (vendor, model, serial), the run, "simulation"
+    on the twin, and INCOMPLETE with the reason when it did not run to the end."""
     import json
 
     from runner import runs
@@ -104,7 +105,12 @@ def report_name(folder: Path) -> str:
     except (OSError, ValueError):
         identity = {}
     status = str(identity.get("status", runs.INCOMPLETE))
+    chargers = [str(v).split(", firmware")[0] for k, v in identity.items() if k.startswith("charger.")]
     name = f"chargespec run {folder.name}"
+    if chargers:
+        name = f"{'; '.join(chargers)} on bench {identity.get('bench', '?')}: {name}"
+    if identity.get("bench.kind") == "twin":
+        name += " (simulation" + (f", faults {identity['faults']}" if identity.get("faults") else "") + ")"
     if status.lower() != runs.COMPLETE:
         name += f" — INCOMPLETE: {identity.get('status.reason', 'no identity file')}"
     return name
