@@ -81,13 +81,11 @@ def _readings(frames: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[_
         if not (isinstance(msg, list) and len(msg) == 4 and msg[0] == 2 and isinstance(msg[3], dict)):
             continue
         _, uid, action, payload = msg
-        if action not in ("TransactionEvent", "MeterValues") or (station, str(uid)) in seen:
+        # (billing is per transaction: a clock-aligned MeterValues outside one bills nothing)
+        if action != "TransactionEvent" or (station, str(uid)) in seen:
             continue
         seen.add((station, str(uid)))
-        if action == "TransactionEvent":
-            tx = str((payload.get("transactionInfo") or {}).get("transactionId") or "?")
-        else:
-            tx = f"outside a transaction (EVSE {payload.get('evseId', '?')})"
+        tx = str((payload.get("transactionInfo") or {}).get("transactionId") or "?")
         for mv in payload.get("meterValue") or []:
             for sv in mv.get("sampledValue") or []:
                 if (sv.get("measurand") or ENERGY) == ENERGY:

@@ -73,3 +73,29 @@ def test_unsigned_readings_are_absent_or_a_gap() -> None:
 def test_a_register_in_kwh_is_compared_in_wh() -> None:
     [c] = ocmf.check([_event("a", "tx1", 2345.6, unit="kWh")], SIGNS)
     assert c.status == "verified", c.reason
+
+
+def test_the_summary_shows_each_transactions_billing_evidence_and_withholds_acceptance(tmp_path) -> None:
+    from runner.summary import html as summary_html
+    from runner.summary import model
+    from tests.runner.test_summary import make_run
+
+    folder = make_run(tmp_path, results=[])
+    bench = tmp_path / "bench.toml"
+    bench.write_text(bench.read_text(encoding="utf-8").replace('firmware = "2.0.1"\n',
+                                                                'firmware = "2.0.1"\nsigned_meter_values = true\n'),
+                     encoding="utf-8")
+    bad = SIGNER.signed_meter_value(2000.0, WHEN, "Sample.Periodic", tampered=True)
+    frames = [_event("a", "tx-good", 1000.0), _event("b", "tx-bad", 2000.0, signed=bad),
+              _event("c", "tx-none", 3000.0, sign=False)]
+    (folder / "evidence" / "spec" / "scenario").mkdir(parents=True)
+    (folder / "evidence" / "spec" / "scenario" / "ocpp.jsonl").write_text("".join(
+        json.dumps({"t": 1.0, "station": "CS-1", "direction": "rx", "frame": raw}) + "\n" for _, raw in frames),
+        encoding="utf-8")
+    s = model.read(folder)
+    assert [(b.transaction, b.status) for b in s.billing] == [
+        ("tx-bad", "not verified"), ("tx-good", "verified"), ("tx-none", "absent")]
+    assert any(r.startswith("billing evidence of CS-1 transaction tx-bad: not verified: signed reading 1 of 1: "
+                            "the signature does not match") for r in s.verdict_reasons)
+    html = summary_html.render(s)
+    assert "Billing evidence (signed meter values, OCMF)" in html and "tx-none" in html
