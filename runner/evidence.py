@@ -128,7 +128,7 @@ def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan 
         "ocpp.jsonl": ("OCPP trace (id tokens redacted)", "application/json", "jsonl"),
         "samples.csv": ("instrument and charger samples", allure.attachment_type.CSV, None),
         "events.jsonl": ("steps, windows and findings", "application/json", "jsonl"),
-        "signals.png": ("what was judged: signals, bounds, bands, OCPP events", allure.attachment_type.PNG, None),
+        "signals.png": ("signals against bounds", allure.attachment_type.PNG, None),
         "spec.txt": ("spec excerpt", allure.attachment_type.TEXT, None),
         "notes.txt": ("measured figures", allure.attachment_type.TEXT, None),
         measurements.TABLE: ("measurements", allure.attachment_type.CSV, None),
