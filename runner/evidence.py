@@ -93,7 +93,12 @@ def label_scenario(spec: SpecPlan | None, plan: ScenarioPlan) -> None:
     for k, v in plan.params.items():
         allure.dynamic.parameter(k, redact.text(v))
     if spec is not None:
-        allure.dynamic.description(redact.text(f"{spec.file}:{plan.source.line}\n\n```\n{spec.excerpt}\n```"))
+        # the requirements by catalogue id and title first (what the scenario is evidence for), then where
+        # the spec is (relative to the project) and its text
+        reqs = "".join(f"- {octt.describe(ref)}\n" for ref in plan.refs)
+        where = f"{errors.shown_file(spec.file)}:{plan.source.line}"
+        allure.dynamic.description(redact.text((f"Requirements:\n\n{reqs}\n" if reqs else "")
+                                               + f"{where}\n\n```\n{spec.excerpt}\n```"))
 
 
 @contextlib.contextmanager

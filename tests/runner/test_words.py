@@ -82,3 +82,23 @@ def test_only_an_unexpected_error_keeps_its_python_traceback(text: str, keeps: b
 def test_a_message_that_is_not_an_exception_is_left_as_it_is() -> None:
     assert words.message("did not finish: the run stopped", []) == "did not finish: the run stopped"
     assert words.message("Note: the limit applies", []) == "Note: the limit applies"
+
+
+def test_the_allure_description_names_each_requirement_by_catalogue_id_and_title(monkeypatch) -> None:
+    import allure
+
+    from dsl.plan import ScenarioPlan, SpecPlan
+    from runner import evidence
+
+    said: dict[str, list] = {}
+    for name in ("title", "feature", "suite", "label", "link", "parameter", "description"):
+        monkeypatch.setattr(allure.dynamic, name, lambda *a, _n=name, **k: said.setdefault(_n, []).append((a, k)))
+    errors.show_from(ROOT)
+    plan = ScenarioPlan("Offline", "loss", {}, (), (), (), SRC, refs=("OCPP 2.0.1 TC_E_40_CS", "OCPP 2.0.1 E04"))
+    spec = SpecPlan("Offline", SRC.file, "1", plan.refs, (), (plan,), SRC, excerpt='spec "Offline"')
+    evidence.label_scenario(spec, plan)
+    [((description,), _)] = said["description"]
+    assert description.startswith("Requirements:\n\n- OCPP 2.0.1 TC_E_40_CS (Offline Behaviour - Connection loss "
+                                  "during transaction)\n- OCPP 2.0.1 E04\n\nspecs/metering/energy-register-accuracy"
+                                  ".spec:17\n"), description
+    assert (("requirement", "OCPP 2.0.1 TC_E_40_CS"), {}) in said["label"]  # the label as written: filters
