@@ -148,7 +148,8 @@ def _bound_line(e: dict[str, Any], scale: float) -> BoundLine:
     label = f"line {e.get('line')}: {e.get('expectation')} {e.get('op')} {e.get('text')}"
     return BoundLine(int(e.get("line", 0)), label,
                      float(e["bound"]) / scale, float(e["t_start"]), float(e["t_end"]),
-                     float(e["t_deadline"]) if "t_deadline" in e else None, hold)
+                     # a `within` that complied is judged by when it did; its deadline would only mislead
+                     float(e["t_deadline"]) if "t_deadline" in e and "t_complied" not in e else None, hold)
 
 
 def _energy_panel(run: ScenarioRun, bands: list[dict[str, Any]], t0: float) -> Panel:
@@ -243,7 +244,8 @@ def render(data: PlotData) -> Any:
     import matplotlib.pyplot as plt
 
     n = len(data.panels)
-    fig, axes = plt.subplots(n, 1, figsize=(10, 3.2 * n + 0.4), sharex=True, squeeze=False)
+    key_rows = (len(data.markers) + 2) // 3  # the markers' key, three to a line, under the plot
+    fig, axes = plt.subplots(n, 1, figsize=(10, 3.2 * n + 0.4 + 0.22 * key_rows), sharex=True, squeeze=False)
     for ax, panel in zip(axes[:, 0], data.panels, strict=True):
         for tr in panel.traces:
             ax.plot(tr.t, tr.v, label=tr.label, linewidth=1, color=tr.color, linestyle=tr.linestyle)
@@ -261,18 +263,33 @@ def render(data: PlotData) -> Any:
         for _, a, z in data.windows:
             ax.axvspan(a, z, alpha=0.06, color="green")
         for m in data.markers:
-            ax.axvline(m.t, color="tab:purple" if m.sender == "csms" else "tab:olive", linewidth=0.7, alpha=0.8)
+            ax.axvline(m.t, color=_marker_colour(m), linewidth=0.7, alpha=0.8)
         ax.set_ylabel(f"{panel.title} [{panel.unit}]" if panel.unit else panel.title)
         ax.legend(fontsize=7, loc="best")
         ax.grid(alpha=0.3)
+    # Markers are numbered along the top panel's upper edge (staggered where they crowd) and named in a key
+    # under the plot: events a second apart would otherwise print over each other.
     top = axes[0, 0]
-    for m in data.markers:  # labelled once, along the top panel's upper edge
-        top.annotate(m.label, (m.t, 1.0), xycoords=("data", "axes fraction"), fontsize=6, rotation=90,
-                     va="top", ha="right", color="tab:purple" if m.sender == "csms" else "tab:olive")
+    x0, x1 = top.get_xlim()
+    last_t, level = None, 0
+    for i, m in enumerate(data.markers, 1):
+        level = (level + 1) % 3 if last_t is not None and m.t - last_t < 0.02 * (x1 - x0) else 0
+        last_t = m.t
+        top.annotate(str(i), (m.t, 1.0 - 0.07 * level), xycoords=("data", "axes fraction"), fontsize=7,
+                     va="top", ha="center", color=_marker_colour(m), fontweight="bold",
+                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
+    for i, m in enumerate(data.markers):
+        row, col = divmod(i, 3)
+        fig.text(0.02 + col * 0.33, 0.01 + 0.22 * (key_rows - 1 - row) / fig.get_figheight(),
+                 f"{i + 1}  {m.t:.1f} s  {m.label}", fontsize=7, color=_marker_colour(m))
     axes[-1, 0].set_xlabel(data.x_label)
     fig.suptitle(data.title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.22 * key_rows / fig.get_figheight() + 0.01 if key_rows else 0, 1, 1))
     return fig
+
+
+def _marker_colour(m: Marker) -> str:
+    return "tab:purple" if m.sender == "csms" else "tab:olive"
 
 
 def save(run: ScenarioRun, path: Path, *, dpi: int = 90) -> bool:
