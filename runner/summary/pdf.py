@@ -160,7 +160,7 @@ def render(summary: Summary, target: Path) -> Path:
         _table(["Station", "Transaction", "Signed readings", "Result", "Reason"],
                [[b.station, b.transaction, f"{b.signed} of {b.readings}",
                  _p(b.status, st["cell"], "#006600" if b.status == "verified" else "#bb0000"), b.reason]
-                for b in s.billing], [.14, .22, .1, .12, .42], st) if s.billing else
+                for b in s.billing], [.18, .26, .09, .11, .36], st) if s.billing else
         _p("No signed meter values: the bench file says no charger signs them, and none came signed.", st["body"]),
         _p("Requirements", st["h2"]),
         _table(["Requirement", "Title", "Verdict", "Judged by"],
