@@ -56,10 +56,9 @@ class _Verdict(Exception):
     detail: str
 
     def add_note_line(self, text: str) -> None:
-        """Add a line to the message, above the detail (the judge says when t=0 was, once the verdict is
-        known); the detail stays the message's last lines and `detail` stays the judge's words alone."""
-        where = _where(self.source)
-        self.args = (f"{where}{text}\n  {self.detail}" if where else f"{text}\n{self.detail}",)
+        """Add a line under the message, a footnote (the judge says when t=0 was, once the verdict is known):
+        the spec line and what happened stay its first lines; `detail` stays the judge's words alone."""
+        self.args = (f"{self.args[0]}\n  {text}" if self.args else text,)
 
 
 class ExpectationFailed(_Verdict, AssertionError):

@@ -355,7 +355,7 @@ def _every_half_second(seconds: float, value: float = 6.0, start: float = 0.5) -
 def _broken(exc: pytest.ExceptionInfo[BenchError], what: str, *, still_open: bool = False) -> dict[str, str]:
     msg = str(exc.value)
     assert msg.startswith("specs/x.spec:"), msg
-    m = re.search(GAP.format(what=what), msg.splitlines()[-1].strip())
+    m = re.search(GAP.format(what=what), exc.value.detail.splitlines()[-1].strip())  # the judge's own words
     assert m, msg
     assert (m["a2"] is not None) == still_open, msg  # a gap the judge stopped waiting out says "so far"
     got = {k: m[k] or m[k + "2"] for k in ("a", "b", "gap")}
