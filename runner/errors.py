@@ -54,10 +54,12 @@ class _Verdict(Exception):
 
     source: Source | None
     detail: str
+    footnote: str = ""
 
     def add_note_line(self, text: str) -> None:
         """Add a line under the message, a footnote (the judge says when t=0 was, once the verdict is known):
         the spec line and what happened stay its first lines; `detail` stays the judge's words alone."""
+        self.footnote = text
         self.args = (f"{self.args[0]}\n  {text}" if self.args else text,)
 
 
