@@ -127,6 +127,11 @@ class StationConfig(_Model):
     phases: Literal[1, 3] = 3
     nominal_voltage_v: float = Field(default=230.0, gt=0)
     max_current_a: float = Field(default=32.0, gt=0)
+    # The charger signs its energy register (OCMF in sampledValue.signedMeterValue): the acceptance summary
+    # verifies every transaction's signed values (runner/ocmf.py). meter_public_key: the meter's public key
+    # (hex or base64 DER) as its maker publishes it; without it, values are checked against the key they carry.
+    signed_meter_values: bool = False
+    meter_public_key: str = ""
     instruments: dict[str, InstrumentConfig] = Field(default_factory=dict)
     # Facts the device model does not carry (`charger supports capability NAME`; names: dsl/vocab.py
     # CAPABILITIES, checked where a spec uses them): NAME = true / false. Undeclared: the bench cannot say.

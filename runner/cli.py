@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,8 +63,9 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         report = generate_html(alluredir, Path(args.html), name=report_name(folder))
         if report is None:
             return code or RunExit.NO_REPORT
-        print(f"  (a browser loads the report over HTTP: `node_modules/.bin/allure open {args.html}`)")
-        print(f"HTML report: {report.resolve() / 'index.html'}")
+        index = report.resolve() / "index.html"
+        print(f"  (one self-contained file; to open it from any directory: {open_command(index)})")
+        print(f"HTML report: {index}")
     return code
 
 
@@ -98,7 +100,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def report_name(folder: Path) -> str:
-    """The report's title: the run, and INCOMPLETE with the reason when it did not run to the end."""
+    """The report's title: the bench and the charger under test (vendor, model, serial), the run, "simulation"
+    on the twin, and INCOMPLETE with the reason when it did not run to the end."""
     import json
 
     from runner import runs
@@ -108,7 +111,12 @@ def report_name(folder: Path) -> str:
     except (OSError, ValueError):
         identity = {}
     status = str(identity.get("status", runs.INCOMPLETE))
+    chargers = [str(v).split(", firmware")[0] for k, v in identity.items() if k.startswith("charger.")]
     name = f"chargespec run {folder.name}"
+    if chargers:
+        name = f"{'; '.join(chargers)} on bench {identity.get('bench', '?')}: {name}"
+    if identity.get("bench.kind") == "twin":
+        name += " (simulation" + (f", faults {identity['faults']}" if identity.get("faults") else "") + ")"
     if status.lower() != runs.COMPLETE:
         name += f" — INCOMPLETE: {identity.get('status.reason', 'no identity file')}"
     return name
@@ -121,19 +129,42 @@ def _allure_binary() -> str | None:
     return shutil.which("allure")
 
 
+def open_command(index: Path) -> str:
+    """A command that opens the report from any directory (absolute path, file: URL, no desktop helper)."""
+    return f"python3 -m webbrowser {index.resolve().as_uri()}"
+
+
+# Allure 3's report page loads Google Analytics (the template always enables it): a report of a customer's
+# charger must not call a third party when opened, and a self-contained file loads nothing from outside.
+_ANALYTICS = re.compile(r'<script async src="https://www\.googletagmanager\.com/[^"]*"></script>\s*'
+                        r"<script>\s*window\.dataLayer.*?</script>", re.DOTALL)
+EXTERNAL = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=["']?(?:https?:)?//""", re.IGNORECASE)
+
+
 def generate_html(results: Path, target: Path, name: str | None = None) -> Path | None:
+    """The Allure HTML report of `results` as one self-contained `target/index.html` (Allure 3's awesome
+    report, --single-file): it opens from the file system, by double-click, with no server and no network."""
     binary = _allure_binary()
     if binary is None:
         print("chargespec: cannot make the HTML report: the Allure 3 command line is not installed "
               "(run `npm install` in the repository, or `make run`)", file=sys.stderr)
         return None
     env = {**os.environ, "NO_COLOR": "1", "CI": os.environ.get("CI", "true")}
-    command = [binary, "generate", str(results), "-o", str(target), *(["--report-name", name] if name else [])]
+    command = [binary, "awesome", str(results), "-o", str(target), "--single-file",
+               *(["--report-name", name] if name else [])]
     proc = subprocess.run(command, env=env,
                           capture_output=True, text=True, check=False)
-    if proc.returncode != 0 or not (target / "index.html").exists():
+    index = target / "index.html"
+    if proc.returncode != 0 or not index.exists():
         print(f"chargespec: Allure failed to generate the report:\n{proc.stdout}{proc.stderr}", file=sys.stderr)
         return None
+    html = index.read_text(encoding="utf-8")
+    kept = _ANALYTICS.sub("", html)
+    if kept != html:
+        index.write_text(kept, encoding="utf-8")
+    if EXTERNAL.search(kept):
+        print(f"chargespec: the HTML report {index} loads something from outside (this Allure version's "
+              "template changed): it may not open offline", file=sys.stderr)
     return target
 
 

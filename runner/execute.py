@@ -200,6 +200,8 @@ def _with_teardown(failure: BaseException | None, teardown: list[Exception]) -> 
         return combined
     if isinstance(failure, ExpectationFailed | BenchError):
         combined = type(failure)(failure.source, f"{failure.detail}\n  and {summary}")
+        if failure.footnote:  # (when the scenario's t=0 was)
+            combined.add_note_line(failure.footnote)
         combined.__cause__ = failure.__cause__
         return combined.with_traceback(failure.__traceback__)
     failure.add_note(summary)

@@ -484,6 +484,7 @@ class ScenarioItem(pytest.Item):
         state.guard.defer = False  # a signal from here on stops this scenario where it is
         tracker: StepTracker | None = None
         try:
+            evidence.words_for_people(self.config)
             evidence.label_scenario(self.spec, self.plan)
             directory = state.evidence_dir() / evidence.slug(self.spec.title) / evidence.slug(self.plan.name)
             _write_provisional(self.config, state)
