@@ -31,6 +31,7 @@ PLAIN_EVERY_S = 5.0      # bench seconds between plain lines during a long step
 _POLL_REAL_S = 0.1       # real seconds between looks at the recorder
 _RICH_REFRESH_REAL_S = 0.5
 _FRESH_S = 10.0          # bench seconds a reading stays worth showing
+_OVERRUN_S = 2.0         # bench seconds past its own duration after which a step counts as over
 PHASES = ("L1", "L2", "L3")
 
 
@@ -148,7 +149,12 @@ class Watcher:
         text = str(ev.get("text") or "")
         step = f"line {line} `{text}`" if text else f"line {line}"
         duration = own_duration_s(self._steps.get(line)) if isinstance(line, int) else None
-        return Status(self.spec, self.scenario, step, now - float(ev["t"]), duration, readings(rec, now)), now
+        elapsed = now - float(ev["t"])
+        if duration is not None and elapsed > duration + _OVERRUN_S:
+            # the step has ended: the scenario is being judged, torn down or brought back to idle
+            return Status(self.spec, self.scenario, f"after line {line} (finishing)",
+                          readings=readings(rec, now)), now
+        return Status(self.spec, self.scenario, step, elapsed, duration, readings(rec, now)), now
 
 
 class Display:
@@ -175,6 +181,7 @@ class Display:
         last_step: Any = None
         next_due: float | None = None
         last_rich = 0.0
+        first = True
         while not self._stop.wait(_POLL_REAL_S):
             try:
                 status, now = self.watcher.status()
@@ -194,7 +201,9 @@ class Display:
                 last_step, next_due = key, now - status.elapsed_s + self.every_s
             if next_due is not None and now >= next_due:
                 with contextlib.suppress(Exception):
-                    self.write(f"[progress] {status.text()}")
+                    # the first line of a scenario starts on a line of its own, after pytest's file name
+                    self.write(("\n" if first else "") + f"[progress] {status.text()}")
+                    first = False
                     self.lines += 1
                 while next_due <= now:  # on the bench-time grid: a slow look skips a line, never bunches them
                     next_due += self.every_s
