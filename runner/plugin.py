@@ -56,6 +56,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="where run folders go: OUT/runs/<UTC start>/ (evidence, run.json), OUT/latest the newest")
     g.addoption("--run-dir", dest="chargespec_run_dir", default=None,
                 help="write this run into exactly this folder (chargespec run reserves one and passes it)")
+    g.addoption("--station", dest="chargespec_station", default=None, metavar="ID",
+                help="run the scenarios against this station of the bench (default: its first); a campaign "
+                     "runs each unit against its own")
     g.addoption("--preflight", dest="chargespec_preflight", choices=("off", "strict", "warn"), default="off",
                 help="check the bench and chargers against the bench file before the first scenario "
                      "(runner/preflight.py): strict refuses to run on a finding that invalidates the campaign, "
@@ -527,7 +530,8 @@ class ScenarioItem(pytest.Item):
                 yield
 
         session.recorder.begin(directory)
-        run = ScenarioRun(self.plan, session, session.station(), step_context=step_context,
+        run = ScenarioRun(self.plan, session, session.station(self.config.option.chargespec_station),
+                          step_context=step_context,
                           on_measured=evidence.attach_measurement)
         self.measurements = run.measurements  # the report carries them to verdicts.json
         try:
