@@ -38,9 +38,12 @@ import argparse
 import datetime
 import html
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
+import time
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,6 +56,7 @@ from runner.verdicts import UNFINISHED
 
 MERGED = "merged"
 OVERVIEW_JSON, OVERVIEW_HTML = "overview.json", "overview.html"
+DONE_FILE = "campaign-kept.json"  # in an attempt's folder: the scenarios it did not run again, and why
 FINAL = ("passed", "failed", "skipped")  # a verdict a resumed campaign keeps; broken ones run again
 
 
@@ -237,19 +241,40 @@ class _KeepDone:
 # ---- running -------------------------------------------------------------------------------------
 
 
-def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
-    import pytest
+def parallel_units(extra: list[str]) -> tuple[int, list[str]]:
+    """`-n N` (or `-nN`, `--numprocesses=N`) among the pytest arguments: how many units run at once, and
+    the arguments without it (each unit runs in a process of its own, not as pytest-xdist workers)."""
+    rest: list[str] = []
+    n = 1
+    it = iter(extra)
+    for a in it:
+        value = None
+        if a in ("-n", "--numprocesses"):
+            value = next(it, "1")
+        elif a.startswith("--numprocesses="):
+            value = a.split("=", 1)[1]
+        elif a.startswith("-n") and a[2:].isdigit():
+            value = a[2:]
+        if value is None:
+            rest.append(a)
+            continue
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"-n {value}: give the number of stations to run at once")
+        n = int(value)
+    return n, rest
 
+
+def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
+    """`chargespec run --campaign FILE [--resume] [-- -n N]`: each unit (that has anything left to run) in a
+    pytest process of its own, bound to its station (--station: that process opens no other station, so
+    two scenarios never share a station); up to N of them at once, one per station."""
     from runner.exitcodes import RunExit
 
     try:
         camp = load_campaign(args.campaign)
-    except CampaignFileError as e:
+        at_once, extra = parallel_units(extra)
+    except (CampaignFileError, ValueError) as e:
         print(f"chargespec: {e}", file=sys.stderr)
-        return RunExit.USAGE_ERROR
-    if any(a == "-n" or a.startswith(("-n", "--numprocesses", "--dist")) for a in extra):
-        print("chargespec: a campaign runs its units one after the other for now; several stations in "
-              "parallel (-n) needs the multi-station twin", file=sys.stderr)
         return RunExit.USAGE_ERROR
     started = [u for u in camp.units if attempts(u)]
     if started and not args.resume:
@@ -257,41 +282,92 @@ def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
               f"{', '.join(u.serial for u in started)}); --resume to go on, or give the campaign another `out`",
               file=sys.stderr)
         return RunExit.USAGE_ERROR
-    print(f"Campaign {camp.name!r}: {len(camp.units)} unit(s) on bench {camp.bench}; results in {camp.out}")
-    interrupted = refused = False
+    print(f"Campaign {camp.name!r}: {len(camp.units)} unit(s) on bench {camp.bench}, up to {at_once} at once; "
+          f"results in {camp.out}", flush=True)
+    pending: list[tuple[Unit, set[str]]] = []
     for unit in camp.units:
-        done = {n for n, r in final_verdicts(attempts(unit)).items() if r.get("verdict") in FINAL}
-        last = attempts(unit)[-1:] if attempts(unit) else []
-        if args.resume and last and _complete(last[0]) and len(done) == len(final_verdicts(attempts(unit))):
-            print(f"\nUnit {unit.serial}: every scenario has a final verdict; nothing to run again")
+        tried = attempts(unit)
+        finals = final_verdicts(tried)
+        done = {n for n, r in finals.items() if r.get("verdict") in FINAL}
+        if tried and _complete(tried[-1]) and len(done) == len(finals):
+            print(f"Unit {unit.serial}: every scenario has a final verdict; nothing to run again")
             continue
-        print(f"\nUnit {unit.serial} at station {unit.station}"
-              + (f": {len(done)} scenario(s) keep their verdict, the rest runs again" if done else ""))
-        folder = runs.reserve(unit.folder)
-        pytest_args = [*(str(p) for p in camp.paths), f"--bench={camp.bench}", f"--station={unit.station}",
-                       f"--run-dir={folder}", f"--alluredir={folder / runs.ALLURE_RESULTS}",
-                       "-o", f"cache_dir={camp.out / '.cache'}", "-rfEs",
-                       "--preflight=" + ("warn" if args.accept_preflight_warnings else "strict")]
-        when = args.date or (camp.date.isoformat() if camp.date else None)
-        if when:
-            pytest_args.append(f"--preflight-date={when}")
-        if camp.tags:
-            pytest_args += ["-m", camp.tags]
-        if args.speed is not None:
-            pytest_args.append(f"--speed={args.speed}")
-        pytest_args += [f"--fault={f}" for f in args.fault]
-        if args.progress != "off":
-            pytest_args.append(f"--progress={args.progress}")
-        code = int(pytest.main([*pytest_args, *extra], plugins=[_KeepDone(done)]))
-        if runs.discard_if_unused(folder):
-            continue
-        refused |= code == RunExit.PREFLIGHT_FAILED
-        if code == RunExit.INTERRUPTED:
-            interrupted = True
-            break
-        if code == RunExit.USAGE_ERROR:
-            return code
-    return finish(camp, interrupted=interrupted, refused=refused)
+        pending.append((unit, done))
+    codes: list[int] = []
+    running: list[tuple[Unit, Path, subprocess.Popen[bytes], Any]] = []
+    interrupted = False
+    try:
+        while pending or running:
+            while pending and len(running) < at_once:
+                unit, done = pending.pop(0)
+                running.append(_start(camp, unit, done, args, extra, quiet=at_once > 1))
+            for entry in list(running):
+                unit, folder, proc, log = entry
+                if proc.poll() is None:
+                    continue
+                running.remove(entry)
+                if log is not None:
+                    log.close()
+                codes.append(proc.returncode)
+                if not runs.discard_if_unused(folder):
+                    print(f"Unit {unit.serial} at station {unit.station}: exit code {proc.returncode} "
+                          f"(run {folder})", flush=True)
+            if running:
+                time.sleep(0.1)
+    except KeyboardInterrupt:  # Ctrl-C reaches the units too (one process group); let them write up and stop
+        interrupted = True
+        for _, _, proc, _ in running:
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    if RunExit.USAGE_ERROR in codes:
+        return RunExit.USAGE_ERROR
+    return finish(camp, interrupted=interrupted or RunExit.INTERRUPTED in codes,
+                  refused=RunExit.PREFLIGHT_FAILED in codes)
+
+
+def _start(camp: Campaign, unit: Unit, done: set[str], args: argparse.Namespace, extra: list[str],
+           *, quiet: bool) -> tuple[Unit, Path, subprocess.Popen[bytes], Any]:
+    """Start one attempt of a unit: a run folder of its own, a pytest process bound to the unit's station.
+    With several units at once, each one's console goes to console.log in its run folder."""
+    folder = runs.reserve(unit.folder)
+    done_file = folder / DONE_FILE
+    runs.write_json(done_file, {"kept": sorted(done)})
+    pytest_args = [*(str(p) for p in camp.paths), f"--bench={camp.bench}", f"--station={unit.station}",
+                   f"--run-dir={folder}", f"--alluredir={folder / runs.ALLURE_RESULTS}",
+                   "-o", f"cache_dir={camp.out / '.cache'}", "-rfEs",
+                   "--preflight=" + ("warn" if args.accept_preflight_warnings else "strict")]
+    when = args.date or (camp.date.isoformat() if camp.date else None)
+    if when:
+        pytest_args.append(f"--preflight-date={when}")
+    if camp.tags:
+        pytest_args += ["-m", camp.tags]
+    if args.speed is not None:
+        pytest_args.append(f"--speed={args.speed}")
+    pytest_args += [f"--fault={f}" for f in args.fault]
+    progress = "plain" if quiet and args.progress != "off" else args.progress
+    if progress != "off":
+        pytest_args.append(f"--progress={progress}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
+    command = [sys.executable, "-m", "runner.campaign", "--kept", str(done_file), "--", *pytest_args, *extra]
+    print(f"Unit {unit.serial} at station {unit.station}: run {folder.name}"
+          + (f", {len(done)} scenario(s) keep their verdict" if done else "")
+          + (f"; console in {folder / 'console.log'}" if quiet else ""), flush=True)
+    log = (folder / "console.log").open("wb") if quiet else None
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT if quiet else None)
+    return unit, folder, proc, log
+
+
+def unit_main(argv: list[str]) -> int:
+    """`python -m runner.campaign --kept FILE -- PYTEST ARGS`: one attempt of one unit (see _start)."""
+    import pytest
+
+    if len(argv) < 3 or argv[0] != "--kept" or argv[2] != "--":
+        print("usage: python -m runner.campaign --kept FILE -- PYTEST ARGS", file=sys.stderr)
+        return 4
+    kept = set(_load(Path(argv[1])).get("kept") or [])
+    return int(pytest.main(argv[3:], plugins=[_KeepDone(kept)]))
 
 
 def _complete(folder: Path) -> bool:
@@ -446,3 +522,7 @@ def render_overview(overview: dict[str, Any]) -> str:
         out.append("</table>")
     out.append("</body></html>")
     return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(unit_main(sys.argv[1:]))

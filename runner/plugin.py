@@ -57,8 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--run-dir", dest="chargespec_run_dir", default=None,
                 help="write this run into exactly this folder (chargespec run reserves one and passes it)")
     g.addoption("--station", dest="chargespec_station", default=None, metavar="ID",
-                help="run the scenarios against this station of the bench (default: its first); a campaign "
-                     "runs each unit against its own")
+                help="open only this station of the bench and run every scenario against it (a campaign runs "
+                     "each unit at its own station, in a process of its own)")
     g.addoption("--preflight", dest="chargespec_preflight", choices=("off", "strict", "warn"), default="off",
                 help="check the bench and chargers against the bench file before the first scenario "
                      "(runner/preflight.py): strict refuses to run on a finding that invalidates the campaign, "
@@ -106,7 +106,7 @@ class _BenchHolder:
         if opt.speed is not None:
             overrides["clock.speed"] = opt.speed
         try:
-            cfg = load_bench(bench_path, overrides=overrides)
+            cfg = only_station(load_bench(bench_path, overrides=overrides), opt.chargespec_station)
             if faults and cfg.kind != "twin":
                 raise BenchError(None, f"--fault only applies to a twin bench; {bench_path} is {cfg.kind!r}")
             s = BenchSession(cfg, faults=faults)
@@ -126,6 +126,17 @@ class _BenchHolder:
         if self.session is not None:
             self.session.close()
             self.session = None
+
+
+def only_station(cfg: Any, station_id: str | None) -> Any:
+    """The bench config with only the station `station_id` (None: all of them, as the bench file says)."""
+    if not station_id:
+        return cfg
+    kept = tuple(s for s in cfg.stations if s.id == station_id)
+    if not kept:
+        raise BenchError(None, f"--station {station_id!r}: bench {cfg.name!r} has no such station; it has "
+                               f"{[s.id for s in cfg.stations]}")
+    return cfg.model_copy(update={"stations": kept})
 
 
 def bench_session(config: pytest.Config) -> BenchSession | None:
