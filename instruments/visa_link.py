@@ -153,6 +153,7 @@ class VisaLink(ReconnectingLink):
                 res.close()
             raise self._error(InstrumentConnectionLost,
                               f"cannot connect: {problem}; check the address and that the instrument is on")
+        _no_delay(res)
         return res
 
     def _drop(self) -> None:
@@ -298,17 +299,33 @@ def _marker_value(answer: str) -> int | None:
         return None
 
 
+def _socket_of(resource: Any) -> socket.socket | None:
+    """The TCP socket under a raw socket resource of pyvisa-py, else None (other resources, other backends)."""
+    try:
+        sock = resource.visalib.sessions[resource.session].interface
+    except Exception:
+        return None
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _no_delay(resource: Any) -> None:
+    """Send each command at once on a raw socket: pyvisa-py leaves Nagle's algorithm on, so a command that
+    has no answer, followed by the error-queue query, waits for the instrument's delayed ACK (40 ms on
+    Linux; 45 ms per checked command measured on the twin, 2 s per bench opening)."""
+    sock = _socket_of(resource)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
 def _socket_problem(resource: Any) -> str | None:
     """For a raw TCP socket resource: why the socket is unusable, or None if it looks alive.
 
     pyvisa-py neither reports a refused connection at open nor notices the peer closing (a read just runs
     into the timeout), so peek at the socket to tell "closed" from "slow". Other resources: None.
     """
-    try:
-        sock = resource.visalib.sessions[resource.session].interface
-    except Exception:
-        return None
-    if not isinstance(sock, socket.socket):
+    sock = _socket_of(resource)
+    if sock is None:
         return None
     try:
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)

@@ -13,21 +13,18 @@ Options: ``timeout_s``, ``reconnect_attempts``, ``baudrate`` (115200). Durations
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from instruments.base import PHASES, PwmReading
 from instruments.clock import Clock
-from instruments.errors import InstrumentProtocolError, InstrumentRejected
+from instruments.errors import InstrumentProtocolError
+from instruments.id_framed import IdFraming
 from instruments.numeric import NotANumber, parse_value
 from instruments.registry import register
 from instruments.serial_ev import SerialEvEmulator
 
-_REPLY = re.compile(r"^(\d{1,6}) (OK|ERR)(?: (.*))?$", re.IGNORECASE)
-_ERR = re.compile(r"^(\d+)\s*(.*)$")
 _SETTABLE_STATES = ("A", "B", "C", "D", "E")
-_MAX_ID = 999_999
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,7 @@ def parse_meas(t: float, line: str) -> MeasEvent:
 class ChargespecEv(SerialEvEmulator):
     def __init__(self, name: str, address: str, clock: Clock | None = None, **options: Any) -> None:
         super().__init__(name, address, clock, **options)
-        self._next_id = 1
+        self.framing = IdFraming(self.link, self, on_event=self._event)
         self._last_meas: MeasEvent | None = None
         self.last_event: str | None = None  # the last "!" line of any kind, as received
 
@@ -81,62 +78,19 @@ class ChargespecEv(SerialEvEmulator):
     def request(self, command: str) -> str | None:
         """Send one command, return the value of its ``OK`` reply (None when the reply has no value)."""
         self._require_open()
-
-        def exchange() -> str | None:
-            rid = self._take_id()
-            self.link.send(f"{rid} {command}")
-            deadline = self.link.deadline()
-            while True:
-                line = self.link.read_line(deadline)
-                reply = self._dispatch(line)
-                if reply is None or reply[0] != rid:
-                    continue  # an event, a blank line, or a late reply to an earlier request
-                _, ok, rest = reply
-                if ok:
-                    return rest
-                m = _ERR.match(rest or "")
-                if m is None:
-                    raise InstrumentProtocolError(self.name, self.address, f"malformed ERR reply {line!r}",
-                                                  last_command=self.last_command)
-                raise InstrumentRejected(self.name, self.address, int(m.group(1)), m.group(2),
-                                         last_command=self.last_command)
-
-        return self.link.run(command, exchange)
+        return self.framing.request(command)
 
     def poll(self) -> MeasEvent | None:
         """Take in events that arrived while no request was pending; returns the last ``! MEAS``."""
         self._require_open()
-
-        def drain() -> None:
-            while self.link.has_input():
-                self._dispatch(self.link.read_line(self.link.deadline()))
-
-        self.link.run(self.last_command or "(reading events)", drain)
+        self.framing.drain()
         return self._last_meas
 
-    def _take_id(self) -> int:
-        rid = self._next_id
-        self._next_id = rid % _MAX_ID + 1
-        return rid
-
-    def _dispatch(self, line: str) -> tuple[int, bool, str | None] | None:
-        """A reply as (id, ok, rest); events are stored and give None; anything else is garbage."""
-        text = line.strip()
-        if not text:
-            return None
-        if text.startswith("!"):
-            self.last_event = text
-            parts = text.split()
-            if len(parts) >= 2 and parts[1].upper() == "MEAS":
-                self._last_meas = parse_meas(self.clock.now(), text)
-            return None
-        m = _REPLY.match(text)
-        if m is None:
-            raise InstrumentProtocolError(self.name, self.address,
-                                          f"garbage on the line: {text[:80]!r} is neither a reply nor an "
-                                          "event",
-                                          last_command=self.last_command)
-        return int(m.group(1)), m.group(2).upper() == "OK", m.group(3)
+    def _event(self, text: str) -> None:
+        self.last_event = text
+        parts = text.split()
+        if len(parts) >= 2 and parts[1].upper() == "MEAS":
+            self._last_meas = parse_meas(self.clock.now(), text)
 
     def _number(self, command: str) -> float | None:
         value = self.request(command)

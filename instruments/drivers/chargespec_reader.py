@@ -13,73 +13,29 @@ are ignored. ``ERR`` replies raise :class:`InstrumentRejected`. Options: ``timeo
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar
+from typing import Any
 
 from instruments.base import TokenReader
 from instruments.clock import Clock
-from instruments.errors import InstrumentProtocolError, InstrumentRejected
-from instruments.line_link import LineLink
-from instruments.options import DriverOptions
+from instruments.id_framed import IdFraming
 from instruments.registry import register
+from instruments.serial_ev import OnSerialLine
 
-_REPLY = re.compile(r"^(\d{1,6}) (OK|ERR)(?: (.*))?$", re.IGNORECASE)
-_ERR = re.compile(r"^(\d+)\s*(.*)$")
-_MAX_ID = 999_999
 # IdTokenType.idToken: identifierString, at most 36 characters (OCPP 2.0.1 Part 2, 2.28).
 _TOKEN = re.compile(r"[\x21-\x7e]{0,36}")
 _TYPE = re.compile(r"[A-Za-z0-9]{1,20}")
 
 
 @register("chargespec-reader")
-class ChargespecReader(TokenReader):
-    extra_options: ClassVar[dict[str, Any]] = {"baudrate": 115200}
-
+class ChargespecReader(OnSerialLine, TokenReader):
     def __init__(self, name: str, address: str, clock: Clock | None = None, **options: Any) -> None:
         super().__init__(name, address, clock, **options)
-        self.opts = DriverOptions.parse(name, address, options, extra=self.extra_options)
-        self.link = LineLink(self, address, timeout_s=self.opts.timeout_s,
-                             reconnect_attempts=self.opts.reconnect_attempts,
-                             baudrate=int(self.opts.extra["baudrate"]))
-        self._next_id = 1
-
-    def open(self) -> None:
-        self.link.open()
-        self._open = True
-
-    def close(self) -> None:
-        self._open = False
-        self.link.close()
+        self.framing = IdFraming(self.link, self)  # events ("!" lines) mean nothing to a reader: skipped
 
     def request(self, command: str) -> str | None:
         """Send one command, return the value of its ``OK`` reply (None when it has none)."""
         self._require_open()
-
-        def exchange() -> str | None:
-            rid = self._next_id
-            self._next_id = rid % _MAX_ID + 1
-            self.link.send(f"{rid} {command}")
-            deadline = self.link.deadline()
-            while True:
-                line = self.link.read_line(deadline).strip()
-                if not line or line.startswith("!"):
-                    continue
-                m = _REPLY.match(line)
-                if m is None:
-                    raise InstrumentProtocolError(self.name, self.address,
-                                                  f"garbage on the line: {line[:80]!r} is not a reply",
-                                                  last_command=self.last_command)
-                if int(m.group(1)) != rid:
-                    continue  # a late reply to an earlier request
-                if m.group(2).upper() == "OK":
-                    return m.group(3)
-                err = _ERR.match(m.group(3) or "")
-                if err is None:
-                    raise InstrumentProtocolError(self.name, self.address, f"malformed ERR reply {line!r}",
-                                                  last_command=self.last_command)
-                raise InstrumentRejected(self.name, self.address, int(err.group(1)), err.group(2),
-                                         last_command=self.last_command)
-
-        return self.link.run(command, exchange)
+        return self.framing.request(command)
 
     def identify(self) -> str:
         return (self.request("*IDN?") or "").strip()

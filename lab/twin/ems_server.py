@@ -16,11 +16,11 @@ instruments (`silent`, `garbage`, `drop`) apply. It speaks function codes 3 (rea
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import struct
 
 from instruments import ems_map as m
+from lab.twin.tcpserver import TcpServer
 
 log = logging.getLogger(__name__)
 
@@ -28,19 +28,16 @@ READ_HOLDING, WRITE_ONE, WRITE_MANY = 3, 6, 16
 _MAX_READ = 125  # registers in one read (Modbus application protocol 6.3)
 
 
-class EmsServer:
+class EmsServer(TcpServer):
     """One EMS register file on 127.0.0.1; every connection sees the same registers."""
 
     name = "twin EMS"
 
     def __init__(self) -> None:
+        super().__init__()
         self.registers = m.initial_registers()
         self.line_fault: str | None = None
         self.writes = 0  # accepted write requests, for tests
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self.host = "127.0.0.1"
-        self.port = 0
 
     @property
     def address(self) -> str:
@@ -51,22 +48,6 @@ class EmsServer:
         beat = self.registers[m.HEARTBEAT]
         self.registers = m.initial_registers()
         self.registers[m.HEARTBEAT] = beat
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        self._server = await asyncio.start_server(self._serve, host, port)
-        self.host = host
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.port
-
-    async def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
-        for w in list(self._writers):
-            w.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 2.0)
-        self._server = None
 
     def handle(self, pdu: bytes) -> bytes:
         """The response PDU for one request PDU."""

@@ -12,8 +12,9 @@ unsolicited lines (events) to every connected client. Lines end with ``\\n``; a 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+
+from lab.twin.tcpserver import TcpServer
 
 log = logging.getLogger(__name__)
 
@@ -26,33 +27,15 @@ MAX_LINE = 64 * 1024
 LINE_FAULTS = ("silent", "garbage", "drop")
 
 
-class LineServer:
+class LineServer(TcpServer):
     """Serve a line protocol on 127.0.0.1; one instrument state shared by all connections."""
 
     name = "line server"
+    read_limit = MAX_LINE
 
     def __init__(self) -> None:
+        super().__init__()
         self.line_fault: str | None = None
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self.host = "127.0.0.1"
-        self.port = 0
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        self._server = await asyncio.start_server(self._serve, host, port, limit=MAX_LINE)
-        self.host = host
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self.port
-
-    async def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.close()
-        for w in list(self._writers):
-            w.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._server.wait_closed(), 2.0)
-        self._server = None
 
     def handle(self, line: str) -> list[str]:
         """Reply lines (without terminator) for one request line."""

@@ -232,6 +232,38 @@ class TwinEnv:
     def station_id(self) -> str:
         return self.bench.stations[0].id
 
+    def line(self, role: str) -> Line:
+        """One of the twin's line instruments of the first station ("ev", "reader"), opened."""
+        return Line(self.endpoints[self.station_id][role])
+
+
+class Line:
+    """A twin line instrument (EV emulator or token reader) over its socket URL, spoken by hand: the tests
+    check the twin's side of the protocol, so they do not go through the drivers."""
+
+    def __init__(self, url: str) -> None:
+        import serial
+
+        self.port = serial.serial_for_url(url, timeout=2)
+        self.rid = 0
+
+    def ask(self, command: str) -> str:
+        """The reply line to `command` (events skipped)."""
+        self.rid += 1
+        self.port.write(f"{self.rid} {command}\n".encode())
+        while True:
+            line = self.port.readline().decode().strip()
+            assert line, f"no reply to {command!r}"
+            if not line.startswith("!"):
+                return line
+
+    def ok(self, command: str) -> None:
+        line = self.ask(command)
+        assert line.split(" ")[1] == "OK", line
+
+    def close(self) -> None:
+        self.port.close()
+
 
 @pytest.fixture
 def loop() -> Iterator[LoopThread]:

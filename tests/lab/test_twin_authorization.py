@@ -14,40 +14,14 @@ from ocpp.v201 import call
 TwinEnv = Any  # the conftest's (conftest modules are not importable under pytest's importlib mode)
 
 
-class Line:
-    """One of the twin's line instruments (EV emulator or token reader) over its socket URL."""
-
-    def __init__(self, env: TwinEnv, role: str) -> None:
-        import serial
-
-        self.port = serial.serial_for_url(env.endpoints[env.station_id][role], timeout=2)
-        self.rid = 0
-
-    def ask(self, command: str) -> str:
-        self.rid += 1
-        self.port.write(f"{self.rid} {command}\n".encode())
-        while True:
-            line = self.port.readline().decode().strip()
-            assert line, f"no reply to {command!r}"
-            if not line.startswith("!"):
-                return line
-
-    def ok(self, command: str) -> None:
-        line = self.ask(command)
-        assert line.split(" ")[1] == "OK", line
-
-    def close(self) -> None:
-        self.port.close()
-
-
 class Bench:
     """The twin with its EV and reader lines open, booted."""
 
     def __init__(self, env: TwinEnv) -> None:
         self.env, self.csms, self.sid = env, env.csms, env.station_id
         self.csms.wait_for(lambda: len(self.csms.find("StatusNotification")) >= 2, 5, "boot and statuses")
-        self.ev = Line(env, "ev")
-        self.reader = Line(env, "reader")
+        self.ev = env.line("ev")
+        self.reader = env.line("reader")
 
     def set(self, component: str, name: str, value: str) -> None:
         reply = self.csms.call(self.sid, call.SetVariables(set_variable_data=[

@@ -19,29 +19,6 @@ TwinEnv = Any  # the conftest's (conftest modules are not importable under pytes
 TOKEN = {"id_token": "04A2B3C4", "type": "ISO14443"}
 
 
-class Ev:
-    """The EV emulator's line protocol over a socket URL, only what these tests need."""
-
-    def __init__(self, env: TwinEnv) -> None:
-        import serial
-
-        self.port = serial.serial_for_url(env.endpoints[env.station_id]["ev"], timeout=2)
-        self.rid = 0
-
-    def ask(self, command: str) -> None:
-        self.rid += 1
-        self.port.write(f"{self.rid} {command}\n".encode())
-        while True:
-            line = self.port.readline().decode().strip()
-            assert line, f"no reply to {command!r}"
-            if not line.startswith("!"):
-                break
-        assert line.split(" ")[1] == "OK", line
-
-    def close(self) -> None:
-        self.port.close()
-
-
 def set_var(env: TwinEnv, component: str, name: str, value: str) -> str:
     reply = env.csms.call(env.station_id, call.SetVariables(set_variable_data=[
         {"component": {"name": component}, "variable": {"name": name}, "attribute_value": value}]))
@@ -56,23 +33,23 @@ def booted(env: TwinEnv) -> None:
     env.csms.wait_for(lambda: len(env.csms.find("StatusNotification")) >= 2, 5, "boot and statuses")
 
 
-def charge(env: TwinEnv, *, plug_first: bool = True, profile: dict[str, Any] | None = None) -> tuple[Ev, str]:
+def charge(env: TwinEnv, *, plug_first: bool = True, profile: dict[str, Any] | None = None) -> tuple[Any, str]:
     """A remote-started session drawing 16 A; returns the EV and the transaction id."""
     csms, sid = env.csms, env.station_id
     booted(env)
-    ev = Ev(env)
-    ev.ask("LOAD:CURR 16")
+    ev = env.line("ev")
+    ev.ok("LOAD:CURR 16")
     if plug_first:
-        ev.ask("CP:STATE B")
+        ev.ok("CP:STATE B")
         csms.wait_for(lambda: csms.find("StatusNotification", evse_id=1, connector_status="Occupied"), 5, "Occupied")
     reply = csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=7, evse_id=1,
                                                         charging_profile=profile))
     assert reply.status == "Accepted"
     if not plug_first:
         time.sleep(0.1)
-        ev.ask("CP:STATE B")
+        ev.ok("CP:STATE B")
     started = csms.wait_for(lambda: events(env, event_type="Started"), 5, "Started")[0]
-    ev.ask("CP:STATE C")
+    ev.ok("CP:STATE C")
     return ev, started.payload["transaction_info"]["transaction_id"]
 
 
@@ -122,7 +99,7 @@ def test_ended_after_reset_while_charging_says_ev_connected(twin_factory: Callab
 def test_unplug_ends_with_ev_communication_lost_and_idle(twin_factory: Callable[..., TwinEnv]) -> None:
     env = twin_factory()
     ev, _ = charge(env)
-    ev.ask("CP:STATE A")
+    ev.ok("CP:STATE A")
     ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
     assert ended["trigger_reason"] == "EVCommunicationLost"  # TC_E_20_CS, TC_E_14_CS
     assert ended["transaction_info"]["charging_state"] == "Idle"
@@ -140,8 +117,8 @@ def test_transaction_event_is_retried_after_a_callerror(
     assert set_var(env, "OCPPCommCtrlr", "MessageAttempts", "3") == "Accepted"
     assert set_var(env, "OCPPCommCtrlr", "MessageAttemptInterval", "5") == "Accepted"
     env.csms.tx_callerrors = 5  # more than the attempts: the charger must give up after 3
-    ev = Ev(env)
-    ev.ask("CP:STATE B")
+    ev = env.line("ev")
+    ev.ok("CP:STATE B")
     env.csms.call(env.station_id, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=1, evse_id=1))
     time.sleep(40 / env.clock.speed)  # 5 + 10 bench seconds of intervals, and margin
     got = events(env, event_type="Started")
@@ -169,8 +146,8 @@ def test_authorize_remote_start(verdict: str, starts: bool, twin_factory: Callab
     booted(env)
     assert set_var(env, "AuthCtrlr", "AuthorizeRemoteStart", "true") == "Accepted"
     csms.authorize_status = verdict
-    ev = Ev(env)
-    ev.ask("CP:STATE B")
+    ev = env.line("ev")
+    ev.ok("CP:STATE B")
     assert csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=3, evse_id=1)).status == (
         "Accepted")
     auth = csms.wait_for(lambda: csms.find("Authorize"), 5, "Authorize")[0]
@@ -326,8 +303,8 @@ def test_a_transaction_event_refused_as_malformed_is_not_retried(twin_factory: C
     booted(env)
     assert set_var(env, "OCPPCommCtrlr", "MessageAttemptInterval", "5") == "Accepted"
     env.csms.tx_callerrors, env.csms.tx_callerror = 5, FormatViolationError  # the same bytes would fail again
-    ev = Ev(env)
-    ev.ask("CP:STATE B")
+    ev = env.line("ev")
+    ev.ok("CP:STATE B")
     env.csms.call(env.station_id, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=1, evse_id=1))
     time.sleep(40 / env.clock.speed)
     assert len(events(env, event_type="Started")) == 1
@@ -351,7 +328,7 @@ def test_remote_stop_with_ev_connected_stop_point_waits_for_the_ev(twin_factory:
     time.sleep(10 / env.clock.speed)
     assert not events(env, event_type="Ended")
     assert not env.twin.charger.evses[1].energized
-    ev.ask("CP:STATE A")
+    ev.ok("CP:STATE A")
     ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
     assert ended["trigger_reason"] == "EVCommunicationLost"
     assert ended["transaction_info"]["stopped_reason"] == "Remote"
@@ -364,7 +341,7 @@ def test_unplug_ends_the_transaction_with_power_path_closed_stop_point(twin_fact
     booted(env)
     assert set_var(env, "TxCtrlr", "TxStopPoint", "PowerPathClosed") == "Accepted"
     ev, _ = charge(env)
-    ev.ask("CP:STATE A")
+    ev.ok("CP:STATE A")
     ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload  # TC_E_37_CS
     assert ended["trigger_reason"] == "EVCommunicationLost"
     assert ended["transaction_info"]["stopped_reason"] == "EVDisconnected"
@@ -414,8 +391,8 @@ def test_remote_start_without_evse_names_it_at_plug_in(twin_factory: Callable[..
     assert csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=4)).status == "Accepted"
     started = csms.wait_for(lambda: events(env, event_type="Started"), 5, "Started")[0].payload
     assert "evse" not in started and "meter_value" not in started  # TC_J_08_CS: the EVSE is not known yet
-    ev = Ev(env)
-    ev.ask("CP:STATE B")
+    ev = env.line("ev")
+    ev.ok("CP:STATE B")
     named = csms.wait_for(lambda: events(env, trigger_reason="CablePluggedIn"), 5, "the EVSE named")[0].payload
     assert named["event_type"] == "Updated" and named["evse"] == {"id": 1, "connector_id": 1}
     assert named["meter_value"][0]["sampled_value"][0]["context"] == "Transaction.Begin"

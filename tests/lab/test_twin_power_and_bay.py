@@ -16,8 +16,7 @@ _spec = importlib.util.spec_from_file_location("twin_conformance", Path(__file__
 assert _spec is not None and _spec.loader is not None
 _conf = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_conf)
-Ev, TOKEN, booted, charge, events, set_var = (_conf.Ev, _conf.TOKEN, _conf.booted, _conf.charge, _conf.events,
-                                              _conf.set_var)
+TOKEN, booted, charge, events, set_var = _conf.TOKEN, _conf.booted, _conf.charge, _conf.events, _conf.set_var
 
 TwinEnv = Any
 
@@ -31,14 +30,14 @@ def test_energy_transfer_start_point_starts_when_energy_flows(twin_factory: Call
     csms, sid = env.csms, env.station_id
     booted(env)
     assert set_var(env, "TxCtrlr", "TxStartPoint", "EnergyTransfer") == "Accepted"
-    ev = Ev(env)
-    ev.ask("LOAD:CURR 16")
-    ev.ask("CP:STATE B")
+    ev = env.line("ev")
+    ev.ok("LOAD:CURR 16")
+    ev.ok("CP:STATE B")
     reply = csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=3, evse_id=1))
     assert reply.status == "Accepted"
     time.sleep(0.2)
     assert events(env) == [], "no transaction before energy flows"
-    ev.ask("CP:STATE C")
+    ev.ok("CP:STATE C")
     started = csms.wait_for(lambda: events(env, event_type="Started"), 5, "Started")[0].payload
     assert started["trigger_reason"] == "RemoteStart"  # TC_E_02_CS
     assert started["transaction_info"]["charging_state"] == "Charging"
@@ -52,7 +51,7 @@ def test_energy_transfer_stop_point_ends_when_the_ev_suspends(twin_factory: Call
     assert set_var(env, "TxCtrlr", "TxStopPoint", "EnergyTransfer") == "Accepted"
     ev, _ = charge(env)
     env.csms.wait_for(lambda: "Charging" in states(env), 5, "Charging")
-    ev.ask("CP:STATE B")
+    ev.ok("CP:STATE B")
     ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
     assert ended["trigger_reason"] == "ChargingStateChanged"  # TC_E_22_CS
     assert ended["transaction_info"]["charging_state"] == "EVConnected"
@@ -73,11 +72,11 @@ def test_parking_bay_starts_and_ends_the_transaction(twin_factory: Callable[...,
     booted(env)
     assert set_var(env, "TxCtrlr", "TxStartPoint", "ParkingBayOccupancy") == "Accepted"
     assert set_var(env, "TxCtrlr", "TxStopPoint", "ParkingBayOccupancy") == "Accepted"
-    ev = Ev(env)
-    ev.ask("BAY:OCC ON")
+    ev = env.line("ev")
+    ev.ok("BAY:OCC ON")
     started = env.csms.wait_for(lambda: events(env, event_type="Started"), 5, "Started")[0].payload
     assert started["trigger_reason"] == "EVDetected"  # TC_E_12_CS
-    ev.ask("BAY:OCC OFF")
+    ev.ok("BAY:OCC OFF")
     ended = env.csms.wait_for(lambda: events(env, event_type="Ended"), 5, "Ended")[0].payload
     assert ended["trigger_reason"] == "EVDeparted"  # TC_E_19_CS
     assert ended["transaction_info"]["stopped_reason"] == "Local"
@@ -88,14 +87,14 @@ def test_a_cable_left_in_the_socket_keeps_the_connector_occupied(twin_factory: C
     env = twin_factory()
     csms = env.csms
     booted(env)
-    ev = Ev(env)
-    ev.ask("PP:RES 220")
-    ev.ask("CP:STATE B")
+    ev = env.line("ev")
+    ev.ok("PP:RES 220")
+    ev.ok("CP:STATE B")
     csms.wait_for(lambda: csms.find("StatusNotification", evse_id=1, connector_status="Occupied"), 5, "Occupied")
-    ev.ask("CP:STATE A")  # the EV side disconnects
+    ev.ok("CP:STATE A")  # the EV side disconnects
     time.sleep(0.3)
     assert csms.find("StatusNotification", evse_id=1, connector_status="Available")[1:] == []
-    ev.ask("PP:RES OPEN")  # the cable leaves the socket
+    ev.ok("PP:RES OPEN")  # the cable leaves the socket
     csms.wait_for(lambda: csms.find("StatusNotification", evse_id=1, connector_status="Available")[1:], 5,
                   "Available once the cable is out")
     ev.close()

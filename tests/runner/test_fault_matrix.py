@@ -11,8 +11,9 @@ then rewrite the docs section and check a row by hand:
 
 The rows are expensive (the library holds ~75 bench minutes): they carry the `fault_matrix` marker, so a
 quick run leaves them out (`pytest -m "not fault_matrix"`), and they spread over pytest-xdist workers.
-The twin runs each spec file as fast as its timing tolerances allow (SPEEDS). Measured on a shared
-2-core machine: ~50 s a row, 17 min for the 20 rows serially (issue 11, i11-j); 4 rows in 106 s on `-n 2`.
+The twin runs each spec file as fast as its timing tolerances allow (SPEEDS), the speed groups in two lanes
+side by side. Measured on a shared 2-core machine (session 5): ~45 s and ~44 CPU seconds a row (28 scenarios,
+~80 bench minutes), two rows in 91 s.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
@@ -279,8 +281,17 @@ def _scenario_id(nodeid: str) -> str:
     return f"{Path(path).relative_to('specs').as_posix()}::{name}"
 
 
+def _lanes(groups: dict[float, list[str]]) -> list[list[float]]:
+    """The speed groups in two lanes that run side by side: the default speed's group (most of the library)
+    in one, the others one after another in the second. A library run waits on bench time far more than it
+    computes (a row used ~0.75 of a core), so two lanes fill the idle CPU of a 2-core machine; more would
+    starve the samplers (the judge allows 0.3 s of real time between samples)."""
+    first = [s for s in groups if s == DEFAULT_SPEED]
+    return [lane for lane in (first, [s for s in groups if s != DEFAULT_SPEED]) if lane]
+
+
 def run_library(knob: str, out: Path) -> tuple[dict[str, Outcome], dict[float, float]]:
-    """Run every spec file under `knob` ("healthy": no fault), one pytest process per speed.
+    """Run every spec file under `knob` ("healthy": no fault), one pytest process per speed, in two lanes.
     Returns each scenario's outcome and each speed group's wall time."""
     groups: dict[float, list[str]] = {}
     for path in LIBRARY_FILES:
@@ -288,22 +299,37 @@ def run_library(knob: str, out: Path) -> tuple[dict[str, Outcome], dict[float, f
         groups.setdefault(SPEEDS.get(rel, DEFAULT_SPEED), []).append(f"specs/{rel}")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
-    results: dict[str, Outcome] = {}
     walls: dict[float, float] = {}
-    for speed, paths in groups.items():
+
+    def run_group(speed: float) -> None:
         report = out / f"report-{speed:g}x.jsonl"
-        env["CHARGESPEC_MATRIX_REPORT"] = str(report)
-        args = [sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider", "-p", "fault_matrix_report",
-                "-q", "--no-header", f"--speed={speed:g}", f"--evidence={out / f'evidence-{speed:g}x'}"]
+        args = [sys.executable, "-m", "pytest", *groups[speed], "-p", "no:cacheprovider", "-p",
+                "fault_matrix_report", "-q", "--no-header", f"--speed={speed:g}",
+                f"--evidence={out / f'evidence-{speed:g}x'}"]
         if knob != "healthy":
             args += ["--fault", knob]
         start = time.perf_counter()
-        proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=900, check=False)
+        proc = subprocess.run(args, cwd=REPO, env={**env, "CHARGESPEC_MATRIX_REPORT": str(report)},
+                              capture_output=True, text=True, timeout=900, check=False)
         walls[speed] = time.perf_counter() - start
         (out / f"output-{speed:g}x.txt").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+
+    def run_lane(lane: list[float]) -> None:
+        for speed in lane:
+            run_group(speed)
+
+    lanes = [threading.Thread(target=run_lane, args=(lane,), name=f"matrix-lane-{i}")
+             for i, lane in enumerate(_lanes(groups))]
+    for t in lanes:
+        t.start()
+    for t in lanes:
+        t.join()
+    results: dict[str, Outcome] = {}
+    for speed in groups:
+        report = out / f"report-{speed:g}x.jsonl"
         if not report.exists():
-            raise AssertionError(f"the library run at {speed:g}x reported nothing:\n{proc.stdout[-3000:]}"
-                                 f"{proc.stderr[-3000:]}")
+            text = (out / f"output-{speed:g}x.txt").read_text(encoding="utf-8") if speed in walls else ""
+            raise AssertionError(f"the library run at {speed:g}x reported nothing:\n{text[-6000:]}")
         for line in report.read_text(encoding="utf-8").splitlines():
             r = json.loads(line)
             sid = _scenario_id(r["nodeid"])
@@ -398,18 +424,6 @@ def test_docs_publish_the_matrix() -> None:
     published = text.split(BEGIN, 1)[1].split(END, 1)[0].strip()
     assert published == render_matrix().strip(), "docs/twin.md's matrix differs from MATRIX: run " \
                                                   "`.venv/bin/python tests/runner/test_fault_matrix.py docs`"
-
-
-def test_thirty_minute_session_runs_in_under_a_minute_at_60x(pytester: pytest.Pytester) -> None:
-    (pytester.path / "session-energy.spec").write_bytes((SPECS / "metering/session-energy.spec").read_bytes())
-    start = time.perf_counter()
-    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--speed", "60",
-                                           f"--evidence={pytester.path / 'evidence'}", timeout=300)
-    seconds = time.perf_counter() - start
-    result.assert_outcomes(passed=1)
-    assert seconds < 60, f"the 30-minute session took {seconds:.1f} s at 60x"
-    notes = next((pytester.path / "evidence").rglob("notes.txt")).read_text()
-    assert re.search(r"error [+-]0\.[0-4]\d % \(allowed ±1 %\)", notes), notes
 
 
 def _main(argv: list[str]) -> int:
