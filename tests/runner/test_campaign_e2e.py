@@ -78,7 +78,7 @@ def _setup(tmp_path: Path) -> Path:
 
 
 def _command(campaign: Path, *more: str) -> list[str]:
-    return [sys.executable, "-m", "runner.cli", "run", "--campaign", str(campaign), "--speed", "50",
+    return [sys.executable, "-m", "runner.cli", "run", "--campaign", str(campaign), "--speed", "100",
             "--progress", "off", *more, "--", "-n", "2"]
 
 
