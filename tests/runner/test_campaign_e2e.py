@@ -144,3 +144,11 @@ def test_a_campaign_file_error_names_the_file_and_the_key(tmp_path: Path) -> Non
         f"{campaign}: units.1.serial: station TWIN-AC22-002 of the bench file expects the charger TWIN-AC22-SN-0002, "
         "not TWIN-AC22-SN-0009",
     ]
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "lab" / "campaigns").glob("*.toml")), ids=lambda p: p.name)
+def test_the_shipped_campaign_files_load(path: Path) -> None:
+    from runner.campaign import load_campaign
+
+    camp = load_campaign(path)
+    assert camp.units and all(p.exists() for p in camp.paths)
