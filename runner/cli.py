@@ -38,6 +38,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     from runner.exitcodes import RunExit
 
     out = Path(args.out)
+    preflight_args = _preflight_args(args, extra)  # (under pytest-xdist: checked here, before any folder)
     folder = runs.reserve(out)
     alluredir = folder / runs.ALLURE_RESULTS
     pytest_args = [*args.paths, f"--alluredir={alluredir}", f"--run-dir={folder}",
@@ -50,7 +51,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         pytest_args.append(f"--fault={f}")
     if args.marker:
         pytest_args += ["-m", args.marker]
-    pytest_args += _preflight_args(args, extra)
+    pytest_args += preflight_args
     if args.progress != "off":
         pytest_args.append(f"--progress={args.progress}")
     code = int(pytest.main([*pytest_args, *extra]))

@@ -72,6 +72,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 metavar="SECONDS", help="bench seconds between plain progress lines (default 5)")
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> Any:
+    """Before pytest's capture starts: keep the process's stdout for live progress (runner/progress.py)."""
+    from runner import progress
+
+    progress.keep_terminal(early_config)
+    return (yield)
+
+
 def parse_fault_args(values: list[str]) -> dict[str, str]:
     faults: dict[str, str] = {}
     for item in values:

@@ -5,13 +5,13 @@ A 30-minute session at real time is one pytest dot for 30 minutes; this says, wh
     [progress] Session energy › 30-minute session › line 9 `measure "session" for 30 min`: 412 s of 1800 s,
       1388 s left | P 3.68/3.68/3.68 kW | I 16.0/16.0/16.0 A | limit 16.0 A (pilot 26.7 %) | energy 0.42 kWh
 
-A rich live panel on a terminal (``--progress=auto`` or ``rich``); plain lines like the one above otherwise
+A rich live status line on a terminal (``--progress=auto`` or ``rich``); plain lines like the one above otherwise
 (CI, logs: ``plain``), one every ``--progress-every`` bench seconds (default :data:`PLAIN_EVERY_S`) while a
 step has run at least that long, so short steps print nothing.
 
 It never slows the sampler: a thread of its own reads the newest value the recorder already holds for each
 signal (``Recorder.last``, a lookup under the recorder's lock) a few times a real second, and writes to the
-terminal outside pytest's capture (as pytest's own live logging does). Nothing here queries an instrument.
+process's own stdout, kept before pytest's capture began. Nothing here queries an instrument.
 The current step is the newest ``step`` event the scenario recorded (runner/execute.py); its own duration
 (the hold, the budget, the window) comes from the scenario's plan.
 """
@@ -19,6 +19,7 @@ The current step is the newest ``step`` event the scenario recorded (runner/exec
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -128,7 +129,10 @@ class Watcher:
         self.spec, self.scenario, self.plan = spec, scenario, plan
         self._bench = bench
         self._steps: dict[int, Any] | None = None
-        self._since: float | None = None
+        # The scenario's start on the bench clock: step events before it are an earlier scenario's. A bench
+        # not open yet opens within this scenario, so everything it records belongs to it.
+        session = bench()
+        self._since = session.clock.now() if session is not None else float("-inf")
 
     def status(self) -> tuple[Status, float | None]:
         """(the status, the bench time now) — None for the time while the bench is not open yet."""
@@ -136,8 +140,6 @@ class Watcher:
         if session is None:
             return Status(self.spec, self.scenario), None
         now = session.clock.now()
-        if self._since is None:
-            self._since = now
         rec = session.recorder
         steps = [e for e in rec.events("step") if e.get("t", 0.0) >= self._since - 1e-9]
         if not steps:
@@ -209,25 +211,37 @@ class Display:
                     next_due += self.every_s
 
 
+_terminal_key = pytest.StashKey[Any]()
+
+
+def keep_terminal(early_config: pytest.Config) -> None:
+    """Before pytest captures the output (runner/plugin.py calls this first thing), keep a file on the
+    process's own stdout: progress is written there from its own thread, never through pytest's capture
+    (suspending the capture from a second thread would race with pytest's own suspending and resuming)."""
+    ns = getattr(early_config, "known_args_namespace", None)
+    if getattr(ns, "chargespec_progress", "off") in (None, "off"):
+        return
+    with contextlib.suppress(Exception):
+        fd = os.dup(sys.stdout.fileno())
+        early_config.stash[_terminal_key] = os.fdopen(fd, "w", buffering=1, encoding="utf-8", errors="replace")
+        early_config.add_cleanup(early_config.stash[_terminal_key].close)
+
+
 class ProgressPlugin:
     """Registered by runner/plugin.py with --progress: a display for each scenario's call phase."""
 
     def __init__(self, config: pytest.Config, bench_of: Callable[[pytest.Config], Any]) -> None:
         self.config = config
         self.bench_of = bench_of
+        self.out = config.stash.get(_terminal_key, None) or sys.__stdout__
         mode = config.option.chargespec_progress
-        tty = bool(getattr(sys.__stdout__, "isatty", lambda: False)())
+        tty = bool(getattr(self.out, "isatty", lambda: False)())
         self.rich = mode == "rich" or (mode == "auto" and tty)
         self.every_s = config.option.chargespec_progress_every or PLAIN_EVERY_S
 
-    def _outside_capture(self) -> Any:
-        capman = self.config.pluginmanager.get_plugin("capturemanager")
-        return capman.global_and_fixture_disabled() if capman is not None else contextlib.nullcontext()
-
     def _write(self, text: str) -> None:
-        with self._outside_capture():
-            sys.stdout.write(text + "\n")
-            sys.stdout.flush()
+        self.out.write(text + "\n")
+        self.out.flush()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_call(self, item: pytest.Item) -> Any:
@@ -235,7 +249,7 @@ class ProgressPlugin:
         if plan is None or spec is None:
             return (yield)
         watcher = Watcher(spec.title, plan.name, plan, lambda: self.bench_of(self.config))
-        live = self._live() if self.rich else None
+        live = _Live(self.out) if self.rich else None
         display = Display(watcher, self._write, rich=live.show if live else None, every_s=self.every_s)
         display.start()
         try:
@@ -245,36 +259,33 @@ class ProgressPlugin:
             if live is not None:
                 live.close()
 
-    def _live(self) -> _Live | None:
-        try:
-            return _Live(self._outside_capture)
-        except Exception:
-            return None
-
 
 class _Live:
-    """A rich live panel, transient: it disappears when the scenario ends and pytest's own line follows."""
+    """A live status line on the terminal, redrawn in place (rich markup, cut to the terminal's width); it
+    is cleared when the scenario ends, so pytest's own line follows as usual."""
 
-    def __init__(self, outside_capture: Callable[[], Any]) -> None:
+    def __init__(self, out: Any) -> None:
         from rich.console import Console
-        from rich.live import Live
 
-        self._outside = outside_capture
-        console = Console(file=sys.__stdout__, force_terminal=True)
-        self._live = Live(console=console, auto_refresh=False, transient=True, redirect_stdout=False,
-                          redirect_stderr=False)
-        self._started = False
+        try:
+            width = os.get_terminal_size(out.fileno()).columns
+        except (OSError, AttributeError, ValueError):
+            width = 80
+        self._console = Console(file=out, force_terminal=True, highlight=False, width=width)
+        self._shown = False
 
     def show(self, text: str) -> None:
-        from rich.panel import Panel
+        from rich.text import Text
 
-        with self._outside():
-            if not self._started:
-                self._live.start()
-                self._started = True
-            self._live.update(Panel(text, title="chargespec", border_style="cyan"), refresh=True)
+        line = Text("▶ " + text, style="cyan", no_wrap=True, overflow="ellipsis")
+        line.truncate(max(self._console.width - 1, 20), overflow="ellipsis")
+        self._console.file.write("\r\x1b[2K")
+        self._console.print(line, end="")
+        self._console.file.flush()
+        self._shown = True
 
     def close(self) -> None:
-        if self._started:
-            with self._outside(), contextlib.suppress(Exception):
-                self._live.stop()
+        if self._shown:
+            with contextlib.suppress(Exception):
+                self._console.file.write("\r\x1b[2K")
+                self._console.file.flush()
