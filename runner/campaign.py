@@ -27,9 +27,11 @@ the unit's acceptance summary is made from it (``OUT/<unit>/summary.html``, ``.p
 overview (``OUT/overview.html``, ``overview.json``) lists every unit, every attempt and every scenario's
 history. The exit code is the one a single run would have (runner/exitcodes.py) over the merged results.
 
-Units run one after the other, each against its own station of the bench (``--station``, runner/plugin.py).
-Several stations in parallel (one pytest-xdist worker per station) waits for the multi-station twin; the
-unit -> station mapping here is what it will use.
+Each unit runs in a pytest process of its own that opens only the unit's station (``--station``,
+runner/plugin.py), so two scenarios never run on one station at once; ``-- -n N`` runs up to N units (N
+stations) at once, one process per station, each with its own preflight and run folder (its console in
+``console.log`` there). Processes rather than pytest-xdist workers: xdist hands any scenario to any worker,
+while a unit's scenarios must all run at its station, and a unit killed or resumed must not touch another's.
 """
 
 from __future__ import annotations
