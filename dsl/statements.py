@@ -58,6 +58,15 @@ BUILTIN_STEPS: dict[str, str] = {
     "ems.goes_silent": "ems goes silent",
     "ems.comes_back": "ems comes back",
     "csms.sends": "csms sends {action:action} [{fields:fields}]",
+    # Proxy mode (docs/proxy.md): chargespec's own call to the charger, and the backend's call with the charger's
+    # answer (both judged by `expect charger replies`).
+    "proxy.injects": "csms injects {action:action} [{fields:fields}]",
+    "proxy.backend_sends": "wait [up to {timeout:time}] for backend to send {action:action} [{match:pattern}]",
+    # Response-time bounds over the scenario's relayed calls so far (every one, or at the Nth percentile).
+    "proxy.backend_answers_within": "backend answers {action:call} within {bound:time} "
+                                    "[at the {percentile:ordinal} percentile]",
+    "proxy.charger_answers_within": "charger answers {action:action} within {bound:time} "
+                                    "[at the {percentile:ordinal} percentile]",
     "csms.drops": "csms drops the connection",
     "csms.refuses": "csms refuses reconnects for {duration:time}",
     "csms.drops_and_refuses": "csms drops the connection and refuses reconnects for {duration:time}",

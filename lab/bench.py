@@ -128,6 +128,11 @@ class StationConfig(_Model):
     phases: Literal[1, 3] = 3
     nominal_voltage_v: float = Field(default=230.0, gt=0)
     max_current_a: float = Field(default=32.0, gt=0)
+    # The charger signs its energy register (OCMF in sampledValue.signedMeterValue): the acceptance summary
+    # verifies every transaction's signed values (runner/ocmf.py). meter_public_key: the meter's public key
+    # (hex or base64 DER) as its maker publishes it; without it, values are checked against the key they carry.
+    signed_meter_values: bool = False
+    meter_public_key: str = ""
     instruments: dict[str, InstrumentConfig] = Field(default_factory=dict)
     # Facts the device model does not carry (`charger supports capability NAME`; names: dsl/vocab.py
     # CAPABILITIES, checked where a spec uses them): NAME = true / false. Undeclared: the bench cannot say.
@@ -221,6 +226,32 @@ class CsmsConfig(_Model):
         return self
 
 
+class ProxyConfig(_Model):
+    """Proxy mode (runner/proxy/, docs/proxy.md): chargespec relays the charger's connection to the target CSMS.
+
+    The charger still connects to chargespec ([csms] sets how: port, security profile 0-3); chargespec opens
+    `to`/<identity> under the charger's identity. Upstream TLS (wss://) trusts `cafile` (default: the system's
+    roots); security profile 3 upstream presents `client_certfile`/`client_keyfile`, a certificate the
+    operator issues for the bench (the charger's own key cannot be borrowed). Basic auth upstream forwards
+    the charger's own Authorization header, or sends `password` when it is set."""
+    to: str
+    cafile: str | None = None
+    client_certfile: str | None = None
+    client_keyfile: str | None = None
+    password: str | None = Field(default=None, repr=False)
+    connect_timeout_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _pairs(self) -> ProxyConfig:
+        if not self.to.startswith(("ws://", "wss://")):
+            raise ValueError(f"to = {self.to!r}: the target CSMS URL starts with ws:// or wss://")
+        if bool(self.client_certfile) != bool(self.client_keyfile):
+            raise ValueError("client_certfile and client_keyfile go together (profile 3 upstream)")
+        if self.client_certfile and not self.to.startswith("wss://"):
+            raise ValueError("a client certificate (security profile 3) needs a wss:// target")
+        return self
+
+
 TWIN_MAX_EVSES = 4  # the twin models stations of up to 4 EVSEs (lab/twin/allocation.py shares their maximum)
 MAX_SPEED = 1000.0  # bench seconds per real second; beyond it the loopback cannot keep up
 
@@ -266,6 +297,7 @@ class BenchConfig(_Model):
     stations: tuple[StationConfig, ...] = Field(min_length=1)
     twin: TwinConfig | None = None
     report: ReportConfig = ReportConfig()
+    proxy: ProxyConfig | None = None  # proxy mode: relay to this target CSMS (docs/proxy.md)
     path: str = ""
 
     @model_validator(mode="after")

@@ -229,7 +229,11 @@ class BenchSession:
         sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
         self.loop = LoopThread("chargespec-bench")
         self.recorder.on_frame(self._on_frame)
-        self.harness = CsmsHarness(self.recorder, self.clock, config=self.config.csms)
+        if self.config.proxy is not None:   # proxy mode: relay to the target CSMS (runner/proxy/)
+            from runner.proxy import ProxyHarness
+            self.harness = ProxyHarness(self.recorder, self.clock, config=self.config.csms, proxy=self.config.proxy)
+        else:
+            self.harness = CsmsHarness(self.recorder, self.clock, config=self.config.csms)
         url = self.run(self.harness.start(), bench_timeout=self.clock.bench(10), what="starting the CSMS harness")
         addresses: dict[str, dict[str, str]] = {}
         if self.config.kind == "twin":

@@ -1,10 +1,12 @@
 """The `chargespec` command.
 
-    chargespec run [PATHS] [--bench FILE] [--fault NAME=VALUE ...] [--speed N] [--html DIR] [-- PYTEST ARGS]
+    chargespec run [PATHS] [--bench FILE] [--fault NAME=VALUE ...] [--speed N] [--html DIR] [--proxy-to URL]
+                   [-- PYTEST ARGS]
     chargespec report RUN_FOLDER [-o DIR]
     chargespec check PATHS
     chargespec fmt [--check] PATHS
     chargespec csms [--port P] [--bench FILE]
+    chargespec proxy --to URL [--port P] [--bench FILE]
     chargespec twin [--bench FILE]
     chargespec preflight [--bench FILE] [--date YYYY-MM-DD] [--fault NAME=VALUE ...]
     chargespec run --campaign FILE [--resume]
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -47,6 +50,8 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         pytest_args.append(f"--bench={args.bench}")
     if args.speed is not None:
         pytest_args.append(f"--speed={args.speed}")
+    if args.proxy_to:
+        pytest_args.append(f"--proxy-to={args.proxy_to}")
     for f in args.fault:
         pytest_args.append(f"--fault={f}")
     if args.marker:
@@ -66,8 +71,9 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         report = generate_html(alluredir, Path(args.html), name=report_name(folder))
         if report is None:
             return code or RunExit.NO_REPORT
-        print(f"  (a browser loads the report over HTTP: `node_modules/.bin/allure open {args.html}`)")
-        print(f"HTML report: {report.resolve() / 'index.html'}")
+        index = report.resolve() / "index.html"
+        print(f"  (one self-contained file; to open it from any directory: {open_command(index)})")
+        print(f"HTML report: {index}")
     return code
 
 
@@ -117,7 +123,8 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def report_name(folder: Path) -> str:
-    """The report's title: the run, and INCOMPLETE with the reason when it did not run to the end."""
+    """The report's title: the bench and the charger under test (vendor, model, serial), the run, "simulation"
+    on the twin, and INCOMPLETE with the reason when it did not run to the end."""
     import json
 
     from runner import runs
@@ -127,7 +134,12 @@ def report_name(folder: Path) -> str:
     except (OSError, ValueError):
         identity = {}
     status = str(identity.get("status", runs.INCOMPLETE))
+    chargers = [str(v).split(", firmware")[0] for k, v in identity.items() if k.startswith("charger.")]
     name = f"chargespec run {folder.name}"
+    if chargers:
+        name = f"{'; '.join(chargers)} on bench {identity.get('bench', '?')}: {name}"
+    if identity.get("bench.kind") == "twin":
+        name += " (simulation" + (f", faults {identity['faults']}" if identity.get("faults") else "") + ")"
     if status.lower() != runs.COMPLETE:
         name += f" — INCOMPLETE: {identity.get('status.reason', 'no identity file')}"
     return name
@@ -140,19 +152,42 @@ def _allure_binary() -> str | None:
     return shutil.which("allure")
 
 
+def open_command(index: Path) -> str:
+    """A command that opens the report from any directory (absolute path, file: URL, no desktop helper)."""
+    return f"python3 -m webbrowser {index.resolve().as_uri()}"
+
+
+# Allure 3's report page loads Google Analytics (the template always enables it): a report of a customer's
+# charger must not call a third party when opened, and a self-contained file loads nothing from outside.
+_ANALYTICS = re.compile(r'<script async src="https://www\.googletagmanager\.com/[^"]*"></script>\s*'
+                        r"<script>\s*window\.dataLayer.*?</script>", re.DOTALL)
+EXTERNAL = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)=["']?(?:https?:)?//""", re.IGNORECASE)
+
+
 def generate_html(results: Path, target: Path, name: str | None = None) -> Path | None:
+    """The Allure HTML report of `results` as one self-contained `target/index.html` (Allure 3's awesome
+    report, --single-file): it opens from the file system, by double-click, with no server and no network."""
     binary = _allure_binary()
     if binary is None:
         print("chargespec: cannot make the HTML report: the Allure 3 command line is not installed "
               "(run `npm install` in the repository, or `make run`)", file=sys.stderr)
         return None
     env = {**os.environ, "NO_COLOR": "1", "CI": os.environ.get("CI", "true")}
-    command = [binary, "generate", str(results), "-o", str(target), *(["--report-name", name] if name else [])]
+    command = [binary, "awesome", str(results), "-o", str(target), "--single-file",
+               *(["--report-name", name] if name else [])]
     proc = subprocess.run(command, env=env,
                           capture_output=True, text=True, check=False)
-    if proc.returncode != 0 or not (target / "index.html").exists():
+    index = target / "index.html"
+    if proc.returncode != 0 or not index.exists():
         print(f"chargespec: Allure failed to generate the report:\n{proc.stdout}{proc.stderr}", file=sys.stderr)
         return None
+    html = index.read_text(encoding="utf-8")
+    kept = _ANALYTICS.sub("", html)
+    if kept != html:
+        index.write_text(kept, encoding="utf-8")
+    if EXTERNAL.search(kept):
+        print(f"chargespec: the HTML report {index} loads something from outside (this Allure version's "
+              "template changed): it may not open offline", file=sys.stderr)
     return target
 
 
@@ -191,6 +226,14 @@ def _csms(args: argparse.Namespace) -> int:
     from runner.csms.serve import main as serve
 
     argv = ["--port", str(args.port), "--host", args.host]
+    argv += (["--bench", args.bench] if args.bench else []) + (["--out", args.out] if args.out else [])
+    return serve(argv)
+
+
+def _proxy(args: argparse.Namespace) -> int:
+    from runner.proxy.serve import main as serve
+
+    argv = ["--to", args.to, "--port", str(args.port), "--host", args.host]
     argv += (["--bench", args.bench] if args.bench else []) + (["--out", args.out] if args.out else [])
     return serve(argv)
 
@@ -266,6 +309,13 @@ def build_parser() -> argparse.ArgumentParser:
     pf.add_argument("--bench", help="bench file (default lab/benches/twin.toml)")
     pf.add_argument("--date", help="the campaign date calibration is checked against (default: today, UTC)")
     pf.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE", help="twin fault knob")
+    r.add_argument("--proxy-to", metavar="URL", help="proxy mode: relay the charger to this target CSMS and judge "
+                   "the relayed traffic (docs/proxy.md)")
+
+    pf = sub.add_parser("preflight", help="check a bench and its chargers against the bench file")
+    pf.add_argument("--bench", help="bench file (default lab/benches/twin.toml)")
+    pf.add_argument("--date", help="the campaign date calibration is checked against (default: today, UTC)")
+    pf.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE", help="twin fault knob")
     pf.add_argument("--speed", type=float, help="twin clock speed")
 
     rp = sub.add_parser("report", help="write a run's acceptance summary (HTML and PDF)")
@@ -287,6 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="address to listen on (0.0.0.0 for a charger on the lab network)")
     s.add_argument("--bench", help="bench file: security profile, passwords, certificates, station ids")
     s.add_argument("--out", help="directory for the recorded trace")
+
+    x = sub.add_parser("proxy", help="relay a charger to a target CSMS, printing and judging the traffic live")
+    x.add_argument("--to", required=True, metavar="URL", help="the target CSMS (ws:// or wss://), without the identity")
+    x.add_argument("--port", type=int, default=9000)
+    x.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (0.0.0.0 for a charger on the lab network)")
+    x.add_argument("--bench", help="bench file: [csms] (the charger's side) and [proxy] (the target's side)")
+    x.add_argument("--out", help="directory for the recorded trace")
 
     t = sub.add_parser("twin", help="start the twin bench alone and print its endpoints")
     t.add_argument("--bench")
@@ -314,7 +372,7 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, extra)
         except SystemExit as e:  # the preflight refused (pytest-xdist runs check the bench before pytest)
             return int(e.code or 0)
-    return {"report": _report, "check": _check, "fmt": _fmt, "csms": _csms, "twin": _twin,
+    return {"report": _report, "check": _check, "fmt": _fmt, "csms": _csms, "proxy": _proxy, "twin": _twin,
             "preflight": _preflight}[args.command](args)
 
 

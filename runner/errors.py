@@ -2,22 +2,68 @@
 
 - :class:`ExpectationFailed` is an ``AssertionError``: the charger did not meet a criterion (*failed*).
 - :class:`BenchError` is anything else: the bench could not judge (*broken*), never a charger failure.
-Both render with the spec line they belong to.
+Both render with the spec line they belong to, the spec file named as a person finds it: relative to the
+project's root (or the working directory), never by this machine's absolute path.
 """
 
 from __future__ import annotations
 
+from pathlib import Path, PurePath
+
 from dsl.plan import Source
+
+# Where spec paths are shown from: the pytest rootdir (set by the plugin), then the working directory.
+_ROOTS: list[Path] = []
+
+
+def show_from(root: Path) -> None:
+    """Show spec files relative to `root` from now on (the plugin passes pytest's rootdir)."""
+    root = Path(root).resolve()
+    if root not in _ROOTS:
+        _ROOTS.insert(0, root)
+
+
+def shown_file(file: str) -> str:
+    """`file` as a reader finds it: relative to the project root or the working directory; outside both,
+    its folder and name (the library's layout, not this machine's)."""
+    p = PurePath(file)
+    if not p.is_absolute():
+        return file
+    for root in [*_ROOTS, Path.cwd()]:
+        try:
+            return p.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return "/".join(p.parts[-2:])
+
+
+def where(source: Source) -> str:
+    """`file:line:col` with the file as :func:`shown_file` shows it."""
+    return f"{shown_file(source.file)}:{source.line}:{source.column}"
 
 
 def _where(source: Source | None) -> str:
     if source is None:
         return ""
     line = source.text.strip()
-    return f"{source}: " + (f"`{line}`\n  " if line else "")
+    return f"{where(source)}: " + (f"`{line}`\n  " if line else "")
 
 
-class ExpectationFailed(AssertionError):
+class _Verdict(Exception):
+    """Shared by the two verdict-bearing errors: a spec line, a detail, and notes added on the way out."""
+
+    source: Source | None
+    detail: str
+    footnote: str = ""
+
+    def add_note_line(self, text: str) -> None:
+        """Add a line under the message, a footnote (the judge says when t=0 was, once the verdict is known):
+        the spec line and what happened stay its first lines; `detail` stays the judge's words alone."""
+        self.footnote = text
+        self.args = (f"{self.args[0]}\n  {text}" if self.args else text,)
+
+
+class ExpectationFailed(_Verdict, AssertionError):
     """The charger did not meet a criterion. The message names the line, signal, bound, value and time."""
 
     def __init__(self, source: Source | None, message: str) -> None:
@@ -26,7 +72,7 @@ class ExpectationFailed(AssertionError):
         super().__init__(_where(source) + message)
 
 
-class BenchError(RuntimeError):
+class BenchError(_Verdict, RuntimeError):
     """The bench could not do or judge what a step asked (instrument, harness, twin)."""
 
     def __init__(self, source: Source | None, message: str) -> None:

@@ -1,5 +1,5 @@
-"""Evidence: what a contract manager signs. Allure metadata and attachments per scenario, a plot of the
-recorded signals against the bounds and windows, and the run's identity (charger, firmware, instruments,
+"""Evidence: what a contract manager signs. Allure metadata and attachments per scenario, a plot of what
+was judged (runner/plots.py), and the run's identity (charger, firmware, instruments,
 calibration, spec hashes, chargespec version: written by runner/runs.py into the run's folder).
 
 Data files are written by the recorder as it goes; attachments are made from those files when the scenario
@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import allure
+import allure_commons
 
 from dsl.plan import ScenarioPlan, SpecPlan, Step
-from runner import measurements, octt, redact
+from runner import errors, measurements, octt, redact, words
 from runner.context import ScenarioRun
 from runner.recorder import Recorder
 
@@ -34,6 +35,46 @@ def chargespec_version() -> str:
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:120] or "scenario"
+
+
+_WORDS_KEY = "chargespec-words"
+
+
+def words_for_people(config: Any) -> None:
+    """Once per process: spec files shown relative to the project in failure messages, and Allure's status
+    messages in words for people (runner/words.py) before its results are written."""
+    errors.show_from(config.rootpath)
+    if not getattr(config.option, "allure_report_dir", None) or config.pluginmanager.has_plugin(_WORDS_KEY):
+        return
+    import allure_commons
+
+    plugin = _AllureWords([Path(config.rootpath), Path.cwd()])
+    allure_commons.plugin_manager.register(plugin, _WORDS_KEY)
+    config.pluginmanager.register(object(), _WORDS_KEY)  # (a marker: installed once per process)
+    config.add_cleanup(lambda: allure_commons.plugin_manager.unregister(plugin))
+
+
+class _AllureWords:
+    """An allure_commons plugin: rewrites a result's status messages just before the file logger writes it."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.roots = roots
+        self._top: Any = None
+
+    def _fix(self, item: Any) -> None:
+        d = getattr(item, "statusDetails", None)
+        if d is not None:
+            keep = words.keeps_trace(d.message)
+            d.message = words.message(d.message, self.roots)
+            if d.trace:
+                d.trace = words.without_roots(d.trace, self.roots) if keep or item is self._top else None
+        for step in getattr(item, "steps", None) or []:
+            self._fix(step)
+
+    @allure_commons.hookimpl(tryfirst=True)  # before AllureFileLogger writes the result
+    def report_result(self, result: Any) -> None:
+        self._top = result  # the scenario's trace is the plugin's own failure text: kept
+        self._fix(result)
 
 
 def label_scenario(spec: SpecPlan | None, plan: ScenarioPlan) -> None:
@@ -52,7 +93,12 @@ def label_scenario(spec: SpecPlan | None, plan: ScenarioPlan) -> None:
     for k, v in plan.params.items():
         allure.dynamic.parameter(k, redact.text(v))
     if spec is not None:
-        allure.dynamic.description(redact.text(f"{spec.file}:{plan.source.line}\n\n```\n{spec.excerpt}\n```"))
+        # the requirements by catalogue id and title first (what the scenario is evidence for), then where
+        # the spec is (relative to the project) and its text
+        reqs = "".join(f"- {octt.describe(ref)}\n" for ref in plan.refs)
+        where = f"{errors.shown_file(spec.file)}:{plan.source.line}"
+        allure.dynamic.description(redact.text((f"Requirements:\n\n{reqs}\n" if reqs else "")
+                                               + f"{where}\n\n```\n{spec.excerpt}\n```"))
 
 
 @contextlib.contextmanager
@@ -99,70 +145,8 @@ def attach_evidence(run: ScenarioRun | None, recorder: Recorder, spec: SpecPlan 
             allure.attach.file(str(path), name=title, attachment_type=kind, extension=ext)
 
 
-def _bounds(run: ScenarioRun) -> list[dict[str, Any]]:
-    """The bounds the judged expectations applied, each with when it applied (the judges' "bound" events,
-    times relative to the scenario start): a bound is drawn from the moment its expectation started, not
-    from t=0, so what the charger did before a limit was sent never looks like a violation."""
-    return [e for e in run.recorder.events("bound") if isinstance(e.get("bound"), int | float)]
+def plot(run: ScenarioRun, path: Path) -> bool:
+    """The scenario's signals plot (runner/plots.py): only when it judged a sampled signal."""
+    from runner import plots
 
-
-def plot(run: ScenarioRun, path: Path) -> None:
-    import matplotlib.pyplot as plt
-
-    fig = figure(run)
-    if fig is None:
-        return
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-
-
-def figure(run: ScenarioRun) -> Any:
-    """The signals plot as a matplotlib figure (None without current or power samples): each bound from
-    the moment its expectation started, deadlines dotted, hold windows shaded, measurement windows green."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rec = run.recorder
-    t0 = rec.t_begin
-    panels = [("current", "A", [k for k in rec.series_keys() if ".current." in k or k.startswith("charger.Current")]),
-              ("power", "kW", [k for k in rec.series_keys() if k in ("analyzer.power", "charger.Power.Active.Import",
-                                                                     "station.power")
-                               or re.fullmatch(r"analyzer\.evse\d+\.power", k)])]
-    panels = [p for p in panels if p[2]]
-    if not panels:
-        return None
-    fig, axes = plt.subplots(len(panels), 1, figsize=(10, 3.2 * len(panels)), sharex=True, squeeze=False)
-    bounds = _bounds(run)
-    for ax, (title, unit, keys) in zip(axes[:, 0], panels, strict=True):
-        scale = 1000.0 if unit == "kW" else 1.0
-        for k in keys:
-            ts, vs = rec.series(k)
-            pts = [(t - t0, v / scale) for t, v in zip(ts, vs, strict=True) if isinstance(v, int | float)]
-            if pts:
-                ax.plot(*zip(*pts, strict=True), label=k, linewidth=1)
-        for b in bounds:
-            if b["signal"] not in keys:
-                continue
-            y = b["bound"] / scale
-            ax.hlines(y, b["t_start"], b["t_end"], linestyles="--", colors="red", linewidth=0.8)
-            ax.annotate(f"line {b['line']}: {b['expectation']} {b['op']} {b['text']}", (b["t_start"], y),
-                        fontsize=7, color="red")
-            if "t_deadline" in b and "t_complied" not in b:  # the latest moment C may start to hold
-                ax.axvline(b["t_deadline"], linestyle=":", color="red", linewidth=0.8)
-                ax.annotate(f"deadline line {b['line']}", (b["t_deadline"], y), fontsize=7, color="red",
-                            rotation=90, va="bottom")
-            hold = ((b["t_settled"], b["t_hold_end"]) if "t_hold_end" in b else
-                    (b["t_start"], b["t_end"]) if b["expectation"] == "for" else None)
-            if hold is not None:  # the hold window the condition was judged over
-                ax.axvspan(*hold, alpha=0.12, color="orange")
-        for w in run.windows.values():
-            ax.axvspan(w.start - t0, (w.end or run.clock.now()) - t0, alpha=0.1, color="green")
-        ax.set_ylabel(f"{title} [{unit}]")
-        ax.legend(fontsize=7, loc="upper right")
-        ax.grid(alpha=0.3)
-    axes[-1, 0].set_xlabel("bench time since scenario start [s]")
-    fig.suptitle(run.plan.name, fontsize=10)
-    fig.tight_layout()
-    return fig
+    return plots.save(run, path)

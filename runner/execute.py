@@ -200,6 +200,8 @@ def _with_teardown(failure: BaseException | None, teardown: list[Exception]) -> 
         return combined
     if isinstance(failure, ExpectationFailed | BenchError):
         combined = type(failure)(failure.source, f"{failure.detail}\n  and {summary}")
+        if failure.footnote:  # (when the scenario's t=0 was)
+            combined.add_note_line(failure.footnote)
         combined.__cause__ = failure.__cause__
         return combined.with_traceback(failure.__traceback__)
     failure.add_note(summary)
@@ -209,6 +211,12 @@ def _with_teardown(failure: BaseException | None, teardown: list[Exception]) -> 
 def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None = None) -> ScenarioRun:
     station = session.station()
     run = run or ScenarioRun(plan, session, station)
+    from runner.proxy.statements import mode_problems
+    problems = mode_problems(plan, proxy=session.config.proxy is not None)
+    if problems:  # before the bench is touched: every line that cannot run in this mode (proxy or harness)
+        failure = BenchError(plan.source, "; ".join(problems))
+        unrecorded(run, failure)
+        raise failure
     # Scenario-start state the record would otherwise lack: the last known connector statuses.
     assert session.harness is not None
     for evse in range(1, station.config.evses + 1):
@@ -231,6 +239,10 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
         station.needs_recovery = True
     if failure is None and station.broken:  # a sampler fault after the last check: the record has a gap
         failure = BenchError(plan.source, f"the bench failed while recording: {station.broken[0]}")
+    if session.config.proxy is not None:  # proxy mode: the backend's errors (never the charger's), response times
+        from runner.proxy.evidence import after_scenario
+        with contextlib.suppress(Exception):
+            after_scenario(run)
     if failure is not None:
         unrecorded(run, failure)  # the verdict's own record, if no judgement made it
         raise failure

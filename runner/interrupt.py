@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
-from runner.errors import BenchError
+from runner.errors import BenchError, shown_file
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -48,7 +48,7 @@ def describe_step(step: Any, elapsed_s: float | None) -> str:
     """`at `file:line` (`text`) after 43.2 s of the 60 s hold` for the step a signal stopped."""
     source = getattr(step, "source", None)
     text = getattr(step, "text", "") or (source.text.strip() if source is not None else "")
-    place = f"`{source.file}:{source.line}`" if source is not None else "an unknown line"
+    place = f"`{shown_file(source.file)}:{source.line}`" if source is not None else "an unknown line"
     out = f"at {place}" + (f" (`{text}`)" if text else "")
     if elapsed_s is None:
         return out

@@ -17,6 +17,7 @@ import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dsl.plan import (
@@ -68,9 +69,12 @@ def measured(kind: str) -> Callable[[Callable[[ScenarioRun, Any, Draft], None]],
             try:
                 fn(run, e, m)
             except ExpectationFailed as x:
+                x.add_note_line(clock_note(run))
                 run.measured(m.finish("failed", x.detail))
                 raise
             except BaseException as x:
+                if isinstance(x, BenchError):
+                    x.add_note_line(clock_note(run))
                 run.measured(m.finish("broken", _fault(x)))
                 raise
             run.measured(m.finish("passed", ""))
@@ -78,6 +82,19 @@ def measured(kind: str) -> Callable[[Callable[[ScenarioRun, Any, Draft], None]],
         return judge
 
     return deco
+
+
+def clock_note(run: ScenarioRun, real_now: datetime | None = None) -> str:
+    """When the message's t=0 was, with its zone: the scenario's times (t=… s) are bench seconds since the
+    scenario started. On the twin the bench clock runs faster than real time and its wall time is its own,
+    so that time is labelled bench time and the real wall-clock start is given beside it."""
+    t0 = run.recorder.t_begin
+    at = run.clock.wall(t0).strftime("%Y-%m-%d %H:%M:%S UTC")
+    if getattr(getattr(run.session, "config", None), "kind", None) != "twin":
+        return f"(t=0 is the scenario start: {at}, wall clock)"
+    real = (real_now or datetime.now(UTC)) - timedelta(seconds=run.clock.real(run.clock.now() - t0))
+    return (f"(t=0 is the scenario start: {at} bench time, on the twin's clock at {run.clock.speed:g}x real "
+            f"time; wall clock {real:%Y-%m-%d %H:%M:%S} UTC)")
 
 
 UNFINISHED = "did not finish: the run stopped while this was being judged; no verdict"
@@ -156,8 +173,8 @@ def _bound_event(run: ScenarioRun, kind: str, source: Source, cond: Condition, s
         return
     t0 = run.recorder.t_begin
     run.recorder.event("bound", expectation=kind, line=source.line, signal=signal_key(cond.signal),
-                       op=cond.op, bound=cond.bound.value, text=cond.bound.text, t_start=start - t0,
-                       t_end=end - t0, **{k: v - t0 for k, v in times.items()})
+                       dimension=cond.signal.dimension, op=cond.op, bound=cond.bound.value, text=cond.bound.text,
+                       t_start=start - t0, t_end=end - t0, **{k: v - t0 for k, v in times.items()})
 
 
 def wait_until(run: ScenarioRun, done: Callable[[], Any], deadline: float, source: Source) -> Any:
@@ -621,6 +638,10 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
             raise BenchError(e.source, f"not enough samples of {sig.text} ({signal_key(sig)}) to span the window "
                                        f"{_rel(run, start)} … {_rel(run, end)}")
     assert mv is not None and rv is not None
+    t0 = run.recorder.t_begin
+    run.recorder.event("band", line=e.source.line, measured=mk, reference=rk, tolerance=tol.value,
+                       relative=tol.dimension == "ratio", text=tol.text, t_start=start - t0, t_end=end - t0,
+                       m_start=m_start - t0, m_end=m_end - t0)  # for the plot: the band the check judged
     over = f' over "{e.window}"' if e.window else ""
     m.figures = (reading(f"{e.measured.text}{over}", mv.value, dim),
                  reading(f"{e.reference.text}{over}", rv.value, dim))

@@ -323,9 +323,13 @@ def as_json(measurements: Sequence[Measurement]) -> list[dict[str, Any]]:
 
 
 def relative_path(path: str) -> str:
+    """A spec's path as a reader finds it: relative to the project root or the working directory
+    (runner/errors.py), never this machine's absolute path."""
+    from runner.errors import shown_file
+
     try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except (ValueError, OSError):
+        return shown_file(str(Path(path).resolve()))
+    except OSError:
         return path
 
 

@@ -52,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--fault", action="append", default=[], metavar="NAME=VALUE",
                 help="twin fault knob, repeatable (see docs/twin.md)")
     g.addoption("--speed", type=float, default=None, help="twin clock speed (bench seconds per real second)")
+    g.addoption("--proxy-to", dest="proxy_to", default=None, metavar="URL",
+                help="proxy mode: relay the charger to this target CSMS (ws:// or wss://) and judge the traffic")
     g.addoption("--out", "--evidence", dest="chargespec_out", default="out",
                 help="where run folders go: OUT/runs/<UTC start>/ (evidence, run.json), OUT/latest the newest")
     g.addoption("--run-dir", dest="chargespec_run_dir", default=None,
@@ -114,6 +116,8 @@ class _BenchHolder:
         overrides: dict[str, Any] = {}
         if opt.speed is not None:
             overrides["clock.speed"] = opt.speed
+        if getattr(opt, "proxy_to", None):
+            overrides["proxy.to"] = opt.proxy_to
         try:
             cfg = only_station(load_bench(bench_path, overrides=overrides), opt.chargespec_station)
             if faults and cfg.kind != "twin":
@@ -522,6 +526,7 @@ class ScenarioItem(pytest.Item):
         state.guard.defer = False  # a signal from here on stops this scenario where it is
         tracker: StepTracker | None = None
         try:
+            evidence.words_for_people(self.config)
             evidence.label_scenario(self.spec, self.plan)
             directory = state.evidence_dir() / evidence.slug(self.spec.title) / evidence.slug(self.plan.name)
             _write_provisional(self.config, state)

@@ -669,5 +669,6 @@ def unimplemented() -> list[str]:
 from runner import ems_steps as _ems_steps  # noqa: E402  (its steps register on import)
 from runner import network_steps as _network_steps  # noqa: E402  (its steps register on import)
 from runner import schedule_steps as _schedule_steps  # noqa: E402  (its steps register on import)
+from runner.proxy import steps as _proxy_steps  # noqa: E402  (its steps register on import)
 
-del _ems_steps, _network_steps, _schedule_steps
+del _ems_steps, _network_steps, _proxy_steps, _schedule_steps

@@ -333,9 +333,7 @@ class CsmsHarness(CsmsCommands):
             if st.done is not None:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(st.done.wait(), 5)
-        session = StationSession(station, ws, recorder=self.recorder, clock=self.clock,
-                                 responses=st.responses, strict=self.config.strict_schema,
-                                 on_frame=lambda fr: self._on_frame(st, fr))
+        session = self._session(station, ws, st)
         done = asyncio.Event()
         now = self.clock.now()
         with self._lock:
@@ -369,6 +367,11 @@ class CsmsHarness(CsmsCommands):
                         reason=session.close_reason)
             done.set()
             self._notify()
+
+    def _session(self, station: str, ws: ServerConnection, st: _Station) -> StationSession:
+        """The session that serves one accepted connection (proxy mode relays instead: runner/proxy/)."""
+        return StationSession(station, ws, recorder=self.recorder, clock=self.clock, responses=st.responses,
+                              strict=self.config.strict_schema, on_frame=lambda fr: self._on_frame(st, fr))
 
     def _on_frame(self, st: _Station, frame: Frame) -> None:
         if frame.direction == "rx":

@@ -95,6 +95,12 @@ def render(s: Summary) -> str:
         "<h2>Feature matrix (the charger's device model)</h2>",
         _table(["Station", "Feature", "State"], [[_e(f.station), _e(f.feature), _e(f.state)] for f in s.features])
         if s.features else "<p>The device model was not read in this run.</p>",
+        "<h2>Billing evidence (signed meter values, OCMF)</h2>",
+        _table(["Station", "Transaction", "Signed readings", "Result", "Reason"],
+               [[_e(b.station), _e(b.transaction), _e(f"{b.signed} of {b.readings}"),
+                 f"<span class={'passed' if b.status == 'verified' else 'bad'}>{_e(b.status)}</span>", _e(b.reason)]
+                for b in s.billing]) if s.billing else
+        "<p>No signed meter values: the bench file says no charger signs them, and none came signed.</p>",
         "<h2>Requirements</h2>",
         _table(["Requirement", "Title", "Verdict", "Judged by"],
                [[_e(q.ref), _e(q.title), _verdict(q.verdict), "<br>".join(_e(x) for x in q.scenarios)]

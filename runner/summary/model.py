@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from runner import octt, runs
+from runner import ocmf, octt, runs
 from runner.summary import boot
 
 ACCEPTED, NOT_ACCEPTED, INCOMPLETE = "ACCEPTED", "NOT ACCEPTED", "INCOMPLETE"
@@ -139,6 +139,7 @@ class Summary:
     verdict_reasons: tuple[str, ...]
     simulation: str          # the banner's text; "" on a physical bench without faults
     counts: dict[str, int] = field(default_factory=dict)
+    billing: tuple[ocmf.TransactionCheck, ...] = ()  # signed meter values per transaction (runner/ocmf.py)
 
 
 def _load(path: Path) -> dict[str, Any]:
@@ -442,6 +443,7 @@ def read(folder: Path) -> Summary:
     devices = _devices(folder, identity, bench)
     instruments = _instruments(identity, bench, on, bool(simulated))
     counts = {v: sum(r.verdict == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
+    billing = ocmf.check(ocmf.run_frames(folder), ocmf.stations_of(bench))
 
     reasons: list[str] = []
     deviations: list[str] = []
@@ -463,6 +465,9 @@ def read(folder: Path) -> Summary:
             deviations.append(f"not judged: {r.spec} · {r.scenario}: {r.message or 'skipped'}")
         elif r.verdict in ("failed", "broken"):
             deviations.append(f"{r.verdict}: {r.spec} · {r.scenario}: {r.message}")
+    for b in billing:
+        if b.counts_against:  # evidence the bench file says the charger gives, missing or not verifiable
+            reasons.append(f"billing evidence of {b.station} transaction {b.transaction}: {b.status}: {b.reason}")
     if identity.get("faults"):
         deviations.append(f"fault knobs set on the twin: {identity['faults']}")
     if not complete:  # as verdicts.json says: a run that did not finish has no verdict, failures or not
@@ -487,4 +492,4 @@ def read(folder: Path) -> Summary:
     return Summary(header=header, devices=tuple(devices), instruments=tuple(instruments),
                    features=tuple(_features(folder)), requirements=tuple(_requirements(results)),
                    results=tuple(results), deviations=tuple(deviations), verdict=verdict,
-                   verdict_reasons=tuple(reasons), simulation=simulated, counts=counts)
+                   verdict_reasons=tuple(reasons), simulation=simulated, counts=counts, billing=billing)

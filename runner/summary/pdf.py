@@ -156,6 +156,12 @@ def render(summary: Summary, target: Path) -> Path:
         _p("Feature matrix (the charger's device model)", st["h2"]),
         _table(["Station", "Feature", "State"], [[f.station, f.feature, f.state] for f in s.features],
                [.2, .45, .35], st) if s.features else _p("The device model was not read in this run.", st["body"]),
+        _p("Billing evidence (signed meter values, OCMF)", st["h2"]),
+        _table(["Station", "Transaction", "Signed readings", "Result", "Reason"],
+               [[b.station, b.transaction, f"{b.signed} of {b.readings}",
+                 _p(b.status, st["cell"], "#006600" if b.status == "verified" else "#bb0000"), b.reason]
+                for b in s.billing], [.18, .26, .09, .11, .36], st) if s.billing else
+        _p("No signed meter values: the bench file says no charger signs them, and none came signed.", st["body"]),
         _p("Requirements", st["h2"]),
         _table(["Requirement", "Title", "Verdict", "Judged by"],
                [[q.ref, q.title, _v(q.verdict, st), "\n".join(q.scenarios)] for q in s.requirements],

@@ -3,6 +3,7 @@ the EV emulator through pyserial, on one clock at 60x."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -13,6 +14,7 @@ import pytest
 import pyvisa
 import serial
 from ocpp.v201 import call
+from pyocmf import OCMF
 
 from instruments.clock import Clock
 from lab.twin.faults import parse_faults
@@ -144,6 +146,13 @@ def test_remote_start_meter_values_and_remote_stop(twin_factory: Callable[..., T
     assert by_key[("Current.Import", "L2")]["value"] == pytest.approx(16.0)
     assert by_key[("Voltage", "L1-N")]["unit_of_measure"] == {"unit": "V"}
     assert by_key[("Energy.Active.Import.Register", None)]["context"] == "Sample.Periodic"
+    # the twin bench says its charger signs the register (signed_meter_values): OCMF, verifiable, the same value
+    register = by_key[("Energy.Active.Import.Register", None)]
+    smv = register["signed_meter_value"]
+    assert (smv["encoding_method"], smv["signing_method"]) == ("OCMF", "ECDSA-secp256r1-SHA256")
+    record = OCMF.from_string(base64.b64decode(smv["signed_meter_data"]).decode())
+    assert record.verify_signature(smv["public_key"])
+    assert float(record.payload.RD[0].RV) * 1000 == pytest.approx(register["value"], abs=0.1)
     assert by_key[("Power.Active.Import", None)]["value"] == pytest.approx(16 * 690 * 0.99, rel=0.01)
     analyzer = visa(env.endpoints[sid]["analyzer"])
     analyzer.write(":NUM:NORM:NUM 3;ITEM1 I,1;ITEM2 I,2;ITEM3 I,3")

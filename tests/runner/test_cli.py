@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from runner.cli import _allure_binary, main
+from runner.cli import EXTERNAL, _allure_binary, main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -103,4 +103,13 @@ def test_run_with_html_reports_that_runs_results_and_ends_with_the_report_path(t
     assert f"Verdicts and measurements: {(run / 'verdicts.json').resolve()}" in r.stdout
     assert r.stdout.rstrip().splitlines()[-1] == f"HTML report: {(tmp_path / 'report').resolve() / 'index.html'}"
     summary = json.loads((tmp_path / "report" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["name"] == f"chargespec run {run.name}"
+    # titled with the charger and the bench; the twin says simulation
+    assert summary["name"] == (f"chargespec Twin AC22, serial TWIN-AC22-SN-0001 on bench twin: chargespec run "
+                               f"{run.name} (simulation)")
+    # one self-contained file that opens from the file system: no script, style or image from outside
+    index = (tmp_path / "report" / "index.html").resolve()
+    html = index.read_text(encoding="utf-8")
+    assert not EXTERNAL.search(html) and "googletagmanager" not in html
+    assert 'src="data:text/javascript;base64,' in html
+    assert not [p for p in (tmp_path / "report").rglob("*") if p.suffix in (".js", ".css")]
+    assert f"to open it from any directory: python3 -m webbrowser {index.as_uri()}" in r.stdout

@@ -60,6 +60,15 @@ def test_the_report_name_says_incomplete(tmp_path: Path) -> None:
     assert report_name(folder) == f"chargespec run {folder.name}"
 
 
+def test_the_report_is_titled_with_bench_and_charger(tmp_path: Path) -> None:
+    folder = runs.reserve(tmp_path)
+    runs.write_json(folder / "run.json", {
+        "status": "complete", "bench": "twin", "bench.kind": "twin", "faults": "meter_gain=1.03",
+        "charger.CS1": "chargespec Twin AC22, serial TWIN-AC22-SN-0001, firmware 1.4.2 (bench file expects 1.4.2)"})
+    assert report_name(folder) == (f"chargespec Twin AC22, serial TWIN-AC22-SN-0001 on bench twin: chargespec run "
+                                   f"{folder.name} (simulation, faults meter_gain=1.03)")
+
+
 SPEC = '''spec "{title}"
   scenario "{title} holds"
     expect for 5 s: analyzer current L1 <= 40 A

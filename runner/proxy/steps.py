@@ -1,0 +1,123 @@
+"""The proxy-mode statements (docs/proxy.md): chargespec's own call, and waiting for the backend's.
+
+    csms injects TriggerMessage {requestedMessage: "StatusNotification"}
+    expect charger replies {status: "Accepted"}
+    wait up to 60 s for backend to send SetChargingProfile {chargingProfile: {chargingProfilePurpose: "TxProfile"}}
+    expect charger replies {status: "Accepted"}
+
+`csms injects` sends a CSMS-initiated call from chargespec itself; the charger's answer is consumed (the
+backend never sees either) and the evidence marks it (`proxy.injected`). `wait for backend to send` takes the
+first backend call of the scenario matching the pattern that no earlier such statement took (waiting for it
+if it has not come yet; a call the backend sent before the statement is not missed), then waits for the
+charger's answer to it; `expect charger replies` judges that answer as it judges the answer to `csms sends`.
+Both statements need proxy mode: on the harness they are a usage error, as `csms sends` is one in proxy mode.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from runner.context import ScenarioRun
+from runner.csms import expect as msg
+from runner.csms.session import CallOutcome
+from runner.errors import BenchError, ExpectationFailed
+from runner.proxy.harness import ProxyHarness
+from runner.proxy.timing import answer_times, percentile
+from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame
+from runner.steps import CALL_TIMEOUT_S, _csms, _wait, implements
+
+DEFAULT_WAIT_S = 60.0
+
+
+def _proxy(run: ScenarioRun, statement: str) -> ProxyHarness:
+    harness = run.harness
+    if not isinstance(harness, ProxyHarness):
+        raise BenchError(None, f"`{statement}` needs proxy mode (`chargespec run --proxy-to URL` or the bench "
+                               "file's [proxy] table); on the harness, write `csms sends …`")
+    return harness
+
+
+@implements("proxy.injects")
+def csms_injects(run: ScenarioRun, action: str, fields: Mapping[str, Any] | None = None) -> None:
+    harness = _proxy(run, "csms injects")
+    run.last_outcome = _csms(run, f"injected {action}", harness.inject(run.station.id, action, dict(fields or {}),
+                                                                       timeout_s=CALL_TIMEOUT_S))
+
+
+@implements("proxy.backend_sends")
+def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None = None,
+                  timeout: Any = None) -> None:
+    _proxy(run, "wait for backend to send")
+    budget = float(timeout.value) if timeout is not None else DEFAULT_WAIT_S
+    pattern = dict(match or {})
+    injected = {e.get("unique_id") for e in run.recorder.events("proxy.injected")}
+    # The backend calls earlier such statements of this scenario took (kept on the run, which ends with it).
+    taken: set[str] = run.__dict__.setdefault("_proxy_taken", set())
+
+    def sent() -> Frame | None:
+        for f in run.recorder.frames(station=run.station.id, since=run.recorder.t_begin):
+            if (f.direction == "tx" and f.message_type == CALL and f.action == action and f.unique_id not in taken
+                    and f.unique_id not in injected and msg.matches(f.payload, pattern)):
+                return f
+        return None
+
+    call = _wait(run, sent, budget)
+    if call is None:
+        # The backend, not the charger, did not do its part: nothing of the charger's to judge.
+        matching = f" matching {pattern}" if pattern else ""
+        raise BenchError(None, f"the backend sent no (further) {action}{matching} within {budget:g} s: "
+                               "nothing to judge")
+
+    def answered() -> Frame | None:
+        for f in run.recorder.frames(station=run.station.id, since=call.t):
+            if f.direction == "rx" and f.message_type in (CALLRESULT, CALLERROR) and f.unique_id == call.unique_id:
+                return f
+        return None
+
+    taken.add(call.unique_id or "")
+    answer = _wait(run, answered, CALL_TIMEOUT_S)
+    if answer is None:
+        raise ExpectationFailed(None, f"the charger did not answer the backend's {action} (message id "
+                                      f"{call.unique_id}) within {CALL_TIMEOUT_S:g} s")
+    payload = call.payload if isinstance(call.payload, dict) else {}
+    if answer.message_type == CALLERROR:
+        err = answer.payload if isinstance(answer.payload, dict) else {}
+        run.last_outcome = CallOutcome(action, payload, None, answer.error_code, err.get("description"),
+                                       call.t, answer.t, err.get("details"), call.unique_id or "")
+    else:
+        run.last_outcome = CallOutcome(action, payload, answer.payload, None, None, call.t, answer.t, None,
+                                       call.unique_id or "")
+
+
+def _bound(run: ScenarioRun, side: str, action: str, bound: Any, nth: int | None) -> None:
+    """Every (or the nth-percentile) response time of `side` to `action` in this scenario so far, bounded."""
+    _proxy(run, f"{side} answers … within")
+    if nth is not None and not 1 <= nth <= 100:
+        raise BenchError(None, f"the {nth}th percentile: a percentile is 1 to 100")
+    injected = {e.get("unique_id") for e in run.recorder.events("proxy.injected")}
+    frames = run.recorder.frames(station=run.station.id, since=run.recorder.t_begin)
+    times = answer_times(frames, injected).get((side, action), [])
+    if not times:
+        raise BenchError(None, f"no {action} answered by the {side} in this scenario so far: no response time "
+                               "to judge")
+    q = nth or 100
+    observed = max(times) if q == 100 else percentile(times, q)
+    what = "every response" if q == 100 else f"the {q}th percentile"
+    figures = (f"n={len(times)}, p50 {percentile(times, 50):.3f} s, p95 {percentile(times, 95):.3f} s, "
+               f"max {max(times):.3f} s")
+    if observed > bound.value:
+        who = "the charger" if side == "charger" else "the backend (a criterion this spec sets for it)"
+        raise ExpectationFailed(None, f"{who} answered {action} in {observed:.3f} s at {what}, over the bound of "
+                                      f"{bound.text} ({figures})")
+    run.note(f"{side} answers {action} within {bound.text} at {what}: {observed:.3f} s ({figures})")
+
+
+@implements("proxy.backend_answers_within")
+def backend_answers_within(run: ScenarioRun, action: str, bound: Any, percentile: int | None = None) -> None:
+    _bound(run, "backend", action, bound, percentile)
+
+
+@implements("proxy.charger_answers_within")
+def charger_answers_within(run: ScenarioRun, action: str, bound: Any, percentile: int | None = None) -> None:
+    _bound(run, "charger", action, bound, percentile)

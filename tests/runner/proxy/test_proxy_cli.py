@@ -1,0 +1,59 @@
+"""`chargespec proxy`: the relay alone, traffic printed live with its sender, a summary at Ctrl-C."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+from lab.loop import LoopThread
+from tests.runner.proxy.conftest import TargetCsms
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def test_proxy_prints_traffic_by_sender_and_summarises_findings_and_response_times() -> None:
+    loop = LoopThread("target-csms")
+    target = TargetCsms()
+    proc = None
+    try:
+        url = loop.run(target.start(), 5, "starting the target")
+        proc = subprocess.Popen([sys.executable, "-m", "runner.cli", "proxy", "--to", url, "--port", "0"], cwd=REPO,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        assert proc.stdout is not None
+        first = ""
+        for _ in range(10):   # the harness's own events come first
+            first += proc.stdout.readline()
+            listening = re.search(r"proxy listening on (ws://[^\s/]+)", first)
+            if listening:
+                break
+        assert listening, first
+
+        async def charger() -> None:
+            async with connect(f"{listening.group(1)}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+                await ws.send('[2,"h1","Heartbeat",{}]')
+                await asyncio.wait_for(ws.recv(), 5)
+                await ws.send('[2,"s1","StatusNotification",{"evseId":1}]')   # the charger's schema error
+                await asyncio.wait_for(ws.recv(), 5)
+        asyncio.run(charger())
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out = first + proc.communicate(timeout=15)[0]
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        loop.run(target.stop(), 5, "stopping the target")
+        loop.close()
+    assert proc.returncode == 0, out
+    assert re.search(r"CS1\s+charger → backend\s+CALL Heartbeat", out), out
+    assert re.search(r"CS1\s+backend → charger\s+RESULT Heartbeat", out), out
+    assert "the charger's StatusNotification request" in out
+    assert "findings against the charger: 1 error(s), 0 warning(s)" in out
+    assert "findings against the backend: 0 error(s), 0 warning(s)" in out
+    assert re.search(r"backend\s+Heartbeat\s+n=1\s", out), out

@@ -1,0 +1,191 @@
+"""The relay: frames unchanged and in order both ways, judged and attributed to their sender, closes relayed.
+
+A raw websockets client plays the charger (so the test controls every byte it sends and sees every byte it
+gets); the target is the independent `ocpp` backend of conftest.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import ssl
+from pathlib import Path
+
+import trustme
+from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
+
+from instruments.clock import Clock
+from lab.bench import CsmsConfig, ProxyConfig
+from runner.proxy import ProxyHarness
+from runner.recorder import Recorder
+from tests.runner.proxy.conftest import TargetCsms
+
+# Odd but valid JSON: spacing, key order, escapes, non-ASCII: a relay that re-serialised would change them.
+BOOT = ('[2, "b-1","BootNotification",  {"reason":"PowerUp","chargingStation":{"model":"Z\\u00fcrich \u26a1",'
+        '"vendorName":"V"}}]')
+HEARTBEAT = '[2,"h-1","Heartbeat",{ }]'
+
+
+async def _proxy(target: TargetCsms, csms: CsmsConfig | None = None,
+                 proxy: ProxyConfig | None = None) -> tuple[ProxyHarness, Recorder]:
+    clock = Clock(1.0)
+    recorder = Recorder(clock)
+    harness = ProxyHarness(recorder, clock, csms or CsmsConfig(), proxy=proxy or ProxyConfig(to=target.url))
+    await harness.start()
+    return harness, recorder
+
+
+def test_frames_pass_unchanged_and_in_order_both_ways() -> None:
+    async def main() -> tuple[list[str], list[str], TargetCsms, Recorder]:
+        target = TargetCsms()
+        await target.start()
+        harness, recorder = await _proxy(target)
+        got: list[str] = []
+        async with connect(f"{harness.url}/CS%201", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            sent = [BOOT, HEARTBEAT]
+            for raw in sent:
+                await ws.send(raw)
+                got.append(await asyncio.wait_for(ws.recv(), 5))  # type: ignore[arg-type]
+            odd = '[2,"csms-1","GetVariables",{"getVariableData":[{"component":{"name":"X"},"variable":{"name":"Y"}}]}]'
+            await target.send_raw("CS%201", odd)
+            got.append(await asyncio.wait_for(ws.recv(), 5))  # type: ignore[arg-type]
+            answer = '[3,"csms-1",{"getVariableResult":[{"attributeStatus":"Rejected","component":{"name":"X"},' \
+                     '"variable":{"name":"Y"}}]}]'
+            await ws.send(answer)
+            sent.append(answer)
+            await asyncio.sleep(0.2)
+        await harness.stop()
+        await target.stop()
+        return sent, got, target, recorder
+
+    sent, got, target, recorder = asyncio.run(main())
+    assert target.received == sent                     # what the charger sent, byte for byte, in order
+    assert got == target.sent                          # what the backend sent, byte for byte, in order
+    frames = recorder.frames()
+    assert [f.raw for f in frames if f.direction == "rx"] == sent
+    assert [f.raw for f in frames if f.direction == "tx"] == target.sent
+    assert target.paths == ["/ocpp/CS%201"]            # the charger's identity, as it was in its URL
+    assert [f.action for f in frames if f.direction == "tx"][:2] == ["BootNotification", "Heartbeat"]
+    assert not [f for f in recorder.findings() if f.severity == "error"]
+
+
+def test_schema_violations_are_attributed_to_their_sender() -> None:
+    async def main() -> Recorder:
+        target = TargetCsms()
+        await target.start()
+        harness, recorder = await _proxy(target)
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            await ws.send('[2,"s-1","StatusNotification",{"evseId":1}]')     # the charger's: fields missing
+            await asyncio.wait_for(ws.recv(), 5)
+            await target.send_raw("CS1", '[2,"r-1","Reset",{"type":"Sometimes"}]')  # the backend's: bad enum
+            relayed = await asyncio.wait_for(ws.recv(), 5)
+            assert relayed == '[2,"r-1","Reset",{"type":"Sometimes"}]'  # relayed unchanged all the same
+        await harness.stop()
+        await target.stop()
+        return recorder
+
+    findings = [f.message for f in asyncio.run(main()).findings() if f.severity == "error"]
+    assert any("the charger's StatusNotification request" in m and "schema" in m for m in findings), findings
+    assert any("the backend's Reset request" in m and "'Sometimes'" in m for m in findings), findings
+
+
+def test_backend_close_is_relayed_with_its_code() -> None:
+    async def main() -> tuple[int | None, list[dict]]:
+        target = TargetCsms()
+        await target.start()
+        harness, recorder = await _proxy(target)
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            await ws.send(HEARTBEAT)
+            await asyncio.wait_for(ws.recv(), 5)
+            await target.backends["CS1"]._connection.close(4001, "going away for a test")
+            with contextlib.suppress(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 5)
+            code = ws.close_code
+        await asyncio.sleep(0.1)
+        await harness.stop()
+        await target.stop()
+        return code, recorder.events("proxy.closed")
+
+    code, closed = asyncio.run(main())
+    assert code == 4001
+    assert closed and closed[0]["by"] == "backend" and closed[0]["code"] == 4001
+
+
+def test_unreachable_backend_answers_502_and_refusals_are_relayed() -> None:
+    async def main() -> tuple[str, str, list]:
+        target = TargetCsms()
+        await target.start()
+        await target.go_down()
+        harness, _ = await _proxy(target)
+        down = ""
+        try:
+            async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]):  # type: ignore[list-item]
+                pass
+        except Exception as e:
+            down = str(e)
+        await harness.stop()
+        return down, "", harness.attempts()
+
+    down, _, attempts = asyncio.run(main())
+    assert "502" in down
+    assert attempts and not attempts[0].accepted and "cannot be reached" in attempts[0].reason
+
+
+def test_basic_auth_forwards_the_chargers_header_or_the_configured_password() -> None:
+    async def main(proxy_password: str | None) -> list[str | None]:
+        target = TargetCsms()
+        await target.start()
+        csms = CsmsConfig(security_profile=1, password="charger-password-0123")
+        harness, _ = await _proxy(target, csms, ProxyConfig(to=target.url, password=proxy_password))
+        auth = "Basic " + base64.b64encode(b"CS1:charger-password-0123").decode()
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"],  # type: ignore[list-item]
+                           additional_headers=[("Authorization", auth)]) as ws:
+            await ws.send(HEARTBEAT)
+            await asyncio.wait_for(ws.recv(), 5)
+        await harness.stop()
+        await target.stop()
+        return [auth, *target.auth]
+
+    sent, seen = asyncio.run(main(None))
+    assert seen == sent
+    _, seen = asyncio.run(main("bench-upstream-pass-01"))
+    assert seen == "Basic " + base64.b64encode(b"CS1:bench-upstream-pass-01").decode()
+
+
+def test_tls_upstream_with_the_benchs_client_certificate_security_profile_3(tmp_path: Path) -> None:
+    """Profile 3 upstream: the backend verifies the bench's client certificate; the relay verifies the
+    backend's against `cafile`. Without the client certificate the backend refuses the handshake (502)."""
+    ca = trustme.CA()
+    server = ca.issue_cert("127.0.0.1")
+    bench_client = ca.issue_cert("chargespec-bench-CS1")
+    ca.cert_pem.write_to_path(str(tmp_path / "ca.pem"))
+    bench_client.cert_chain_pems[0].write_to_path(str(tmp_path / "client.pem"))
+    bench_client.private_key_pem.write_to_path(str(tmp_path / "client.key"))
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.configure_cert(tls)
+    ca.configure_trust(tls)
+    tls.verify_mode = ssl.CERT_REQUIRED
+
+    async def main(with_certificate: bool) -> tuple[list[str], str]:
+        target = TargetCsms(tls=tls)
+        await target.start()
+        files = {"client_certfile": str(tmp_path / "client.pem"), "client_keyfile": str(tmp_path / "client.key")}
+        proxy = ProxyConfig(to=target.url, cafile=str(tmp_path / "ca.pem"), **(files if with_certificate else {}))
+        harness, _ = await _proxy(target, proxy=proxy)
+        refused = ""
+        try:
+            async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+                await ws.send(HEARTBEAT)
+                await asyncio.wait_for(ws.recv(), 5)
+        except Exception as e:
+            refused = str(e)
+        await harness.stop()
+        await target.stop()
+        return target.received, refused
+
+    received, refused = asyncio.run(main(True))
+    assert received == [HEARTBEAT] and not refused
+    received, refused = asyncio.run(main(False))
+    assert received == [] and "502" in refused

@@ -1,0 +1,51 @@
+"""Response times from recorded frames: per answering side and action, nearest-rank percentiles."""
+
+from __future__ import annotations
+
+import math
+
+from instruments.clock import Clock
+from runner.proxy.timing import percentile, response_times
+from runner.recorder import Recorder
+
+
+class _Manual(Clock):
+    def __init__(self) -> None:
+        super().__init__(1.0)
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+
+def test_percentiles_are_observed_values() -> None:
+    assert percentile([0.3, 0.1, 0.2], 50) == 0.2
+    assert percentile(list(range(1, 101)), 95) == 95
+    assert percentile([5.0], 95) == 5.0
+    assert math.isnan(percentile([], 50))
+
+
+def test_each_side_is_timed_on_the_calls_it_answers_and_injected_calls_are_left_out() -> None:
+    clock = _Manual()
+    rec = Recorder(clock)
+
+    def at(t: float, direction: str, raw: str) -> None:
+        clock.t = t
+        rec.frame(station="CS1", direction=direction, raw=raw)  # type: ignore[arg-type]
+
+    at(0.0, "rx", '[2,"a","Heartbeat",{}]')
+    at(0.2, "tx", '[3,"a",{"currentTime":"2026-01-01T00:00:00Z"}]')     # backend: 200 ms
+    at(1.0, "rx", '[2,"b","Heartbeat",{}]')
+    at(1.6, "tx", '[4,"b","InternalError","",{}]')                     # an error answers too: 600 ms
+    at(2.0, "tx", '[2,"c","Reset",{"type":"OnIdle"}]')
+    at(2.05, "rx", '[3,"c",{"status":"Accepted"}]')                    # charger: 50 ms
+    at(3.0, "tx", '[2,"chargespec-1","Reset",{"type":"OnIdle"}]')      # injected: not timed
+    at(4.0, "rx", '[3,"chargespec-1",{"status":"Accepted"}]')
+    at(5.0, "rx", '[2,"d","StatusNotification",{}]')                   # never answered
+    figures = response_times(rec.frames(), injected={"chargespec-1"})
+    hb = figures[("backend", "Heartbeat")]
+    assert (hb.count, round(hb.p50, 3), round(hb.max, 3)) == (2, 0.2, 0.6)
+    reset = figures[("charger", "Reset")]
+    assert (reset.count, round(reset.max, 3)) == (1, 0.05)
+    assert figures[("backend", "StatusNotification")].unanswered == 1
+    assert figures[("backend", "StatusNotification")].count == 0
