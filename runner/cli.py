@@ -305,10 +305,6 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--resume", action="store_true",
                    help="with --campaign: re-run only the scenarios that did not finish or were broken")
 
-    pf = sub.add_parser("preflight", help="check a bench and its chargers against the bench file")
-    pf.add_argument("--bench", help="bench file (default lab/benches/twin.toml)")
-    pf.add_argument("--date", help="the campaign date calibration is checked against (default: today, UTC)")
-    pf.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE", help="twin fault knob")
     r.add_argument("--proxy-to", metavar="URL", help="proxy mode: relay the charger to this target CSMS and judge "
                    "the relayed traffic (docs/proxy.md)")
 
