@@ -8,8 +8,9 @@ What is checked, each a :class:`Finding`:
 - every instrument answers its identification query (``*IDN?`` or the driver's own); the model and serial
   number it gives are the bench file's (`model`, when the bench file states one, and `serial`);
 - every measuring instrument (analyzers, EV emulators) is in calibration on the campaign date: a due date
-  before it, or a calibration after it, invalidates the campaign; a due date within
-  :data:`DUE_SOON_DAYS` or none stated (on a physical bench) is a warning;
+  before it, or a calibration after it, invalidates the campaign (on a twin bench, whose instruments are
+  simulated, it is a warning); a due date within :data:`DUE_SOON_DAYS` or none stated (on a physical
+  bench) is a warning;
 - every charger connects and boots; its vendor, model, serial number and firmware (from its
   BootNotification) are what the bench file expects. Firmware drift between the tested and the shipped
   unit is the classic failure: the finding names both versions.
@@ -109,15 +110,19 @@ def instrument_findings(cfg: BenchConfig, answers: Mapping[str, str], on: date) 
 
 
 def _calibration(subject: str, due: date | None, calibrated: date | None, on: date, twin: bool) -> Finding:
+    # A twin's instruments are simulated: their dates are examples, and a twin run is never valid for
+    # acceptance anyway (the summary's banner), so an out-of-date one is a warning there, not a refusal.
+    out_of_date: Severity = "warning" if twin else "invalid"
+    sim = " (simulation)" if twin else ""
     if calibrated is not None and calibrated > on:
         return Finding(subject, "calibration", f"calibrated on or before {on}", f"calibrated {calibrated}",
-                       "invalid", f"calibrated {calibrated}, after the campaign date {on}")
+                       out_of_date, f"calibrated {calibrated}, after the campaign date {on}{sim}")
     if due is None:
         return Finding(subject, "calibration", "a calibration due date", "not stated", "ok" if twin else "warning",
                        "calibration due date not stated in the bench file" + (" (simulation)" if twin else ""))
     if due < on:
-        return Finding(subject, "calibration", f"due on or after {on}", f"due {due}", "invalid",
-                       f"EXPIRED: calibration was due {due}, the campaign date is {on}")
+        return Finding(subject, "calibration", f"due on or after {on}", f"due {due}", out_of_date,
+                       f"EXPIRED: calibration was due {due}, the campaign date is {on}{sim}")
     days = (due - on).days
     if days <= DUE_SOON_DAYS:
         return Finding(subject, "calibration", f"due on or after {on}", f"due {due}", "warning",

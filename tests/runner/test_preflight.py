@@ -23,6 +23,7 @@ from runner.exitcodes import RunExit
 
 REPO = Path(__file__).resolve().parents[2]
 TWIN = REPO / "lab" / "benches" / "twin.toml"
+LAB = REPO / "lab" / "benches" / "example-lab.toml"
 ST = "TWIN-AC22-001"
 ANSWERS = {f"{ST}.analyzer": "YOKOGAWA,WT333,TWIN-WT333-0001,F1.03",
            f"{ST}.analyzer2": "YOKOGAWA,WT333,TWIN-WT333-0002,F1.03",
@@ -44,17 +45,25 @@ def test_a_healthy_twin_bench_has_no_invalidating_finding() -> None:
 
 
 def test_a_swapped_instrument_and_an_expired_calibration_invalidate_the_campaign() -> None:
-    cfg = load_bench(TWIN)
-    answers = {**ANSWERS, f"{ST}.analyzer": "YOKOGAWA,WT333,C2PH12345,F1.03"}
-    del answers[f"{ST}.ev2"]
-    findings = preflight.instrument_findings(cfg, answers, date(2027, 7, 1))
+    cfg = load_bench(LAB)
+    answers = {"CP-ACME-0042.analyzer": "YOKOGAWA,WT333,C2PH12345,F1.03"}  # the EV emulator does not answer
+    findings = preflight.instrument_findings(cfg, answers, date(2027, 2, 1))
     assert _lines(findings) == [
-        f"{ST}.analyzer serial number: the instrument says C2PH12345, the bench file expects TWIN-WT333-0001",
-        f"{ST}.analyzer calibration: EXPIRED: calibration was due 2027-06-30, the campaign date is 2027-07-01",
-        f"{ST}.analyzer2 calibration: EXPIRED: calibration was due 2027-06-30, the campaign date is 2027-07-01",
-        f"{ST}.ev calibration: EXPIRED: calibration was due 2027-06-30, the campaign date is 2027-07-01",
-        f"{ST}.ev2 identity: the instrument was not reached",
+        "CP-ACME-0042.analyzer serial number: the instrument says C2PH12345, the bench file expects C2XY00123",
+        "CP-ACME-0042.ev identity: the instrument was not reached",
     ]
+    findings = preflight.instrument_findings(cfg, {**answers, "CP-ACME-0042.ev": "x,EVE,EVE-2231,1"},
+                                             date(2027, 2, 1))
+    assert _lines(findings)[1:] == [
+        "CP-ACME-0042.ev calibration: EXPIRED: calibration was due 2027-01-15, the campaign date is 2027-02-01"]
+
+
+def test_on_a_twin_bench_an_expired_calibration_is_a_warning() -> None:
+    findings = preflight.instrument_findings(load_bench(TWIN), ANSWERS, date(2027, 7, 1))
+    assert _lines(findings) == []
+    assert preflight.warnings(findings)[0].line() == (
+        f"{ST}.analyzer calibration: EXPIRED: calibration was due 2027-06-30, the campaign date is 2027-07-01 "
+        "(simulation)")
 
 
 def test_a_calibration_due_soon_is_a_warning_not_a_refusal() -> None:
