@@ -47,6 +47,12 @@ class Status:
     readings: str = ""
 
     def text(self) -> str:
+        """The status in one line, secrets masked (a step may name a token: runner/redact.py)."""
+        from runner import redact
+
+        return redact.text(self._text())
+
+    def _text(self) -> str:
         head = f"{self.spec} › {self.scenario}"
         if not self.step:
             return f"{head} › starting"
