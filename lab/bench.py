@@ -56,6 +56,7 @@ class InstrumentConfig(_Model):
     driver: str
     address: str = Field(description='VISA resource string, pyserial URL, or "twin" (filled in by the twin)')
     serial: str = ""
+    model: str = ""  # the model its identification names (`*IDN?`'s second field); checked by preflight
     calibration_due: date | None = None
     # For the acceptance summary's equipment table (runner/summary/): the last calibration, its certificate
     # and the uncertainty the certificate states (free text: "±0.05 % of reading + 0.05 % of range").

@@ -148,6 +148,7 @@ class BenchSession:
         self.faults = dict(faults or {})
         self.stations: dict[str, Station] = {}
         self.identity: dict[str, str] = {}
+        self.idn: dict[str, str] = {}  # `station.role` -> the instrument's identification, as answered (preflight)
         self._boot: dict[str, dict[str, Any]] = {}
         self.boot_frames: dict[str, Frame] = {}  # each station's last BootNotification (the summary's proof)
         self._boots: dict[str, BootState] = {}
@@ -265,6 +266,7 @@ class BenchSession:
                 idn = inst.identify()
             except InstrumentError as e:
                 raise BenchError(None, f"cannot open {role} ({ic.driver}) of station {station.id!r}: {e}") from e
+            self.idn[f"{station.id}.{role}"] = idn
             cal = ic.calibration_due.isoformat() if ic.calibration_due else "unknown"
             self.identity[f"{station.id}.{role}"] = f"{idn} (serial in bench file {ic.serial or '-'}, " \
                                                    f"calibration due {cal})"

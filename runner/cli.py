@@ -8,6 +8,9 @@
     chargespec csms [--port P] [--bench FILE]
     chargespec proxy --to URL [--port P] [--bench FILE]
     chargespec twin [--bench FILE]
+    chargespec preflight [--bench FILE] [--date YYYY-MM-DD] [--fault NAME=VALUE ...]
+    chargespec run --campaign FILE [--resume]
+    chargespec --version
 
 `run` is pytest on the spec files with the chargespec plugin. It reserves a fresh run folder
 (`OUT/runs/<UTC start>/`, `OUT/latest` pointing at it) for the run's Allure results, evidence and identity,
@@ -25,6 +28,7 @@ import re
 import shutil
 import subprocess
 import sys
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -37,6 +41,7 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     from runner.exitcodes import RunExit
 
     out = Path(args.out)
+    preflight_args = _preflight_args(args, extra)  # (under pytest-xdist: checked here, before any folder)
     folder = runs.reserve(out)
     alluredir = folder / runs.ALLURE_RESULTS
     pytest_args = [*args.paths, f"--alluredir={alluredir}", f"--run-dir={folder}",
@@ -51,6 +56,9 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         pytest_args.append(f"--fault={f}")
     if args.marker:
         pytest_args += ["-m", args.marker]
+    pytest_args += preflight_args
+    if args.progress != "off":
+        pytest_args.append(f"--progress={args.progress}")
     code = int(pytest.main([*pytest_args, *extra]))
     if runs.discard_if_unused(folder):  # a usage error or nothing selected: no run to keep
         return code
@@ -67,6 +75,21 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         print(f"  (one self-contained file; to open it from any directory: {open_command(index)})")
         print(f"HTML report: {index}")
     return code
+
+
+def _preflight_args(args: argparse.Namespace, extra: list[str]) -> list[str]:
+    """The plugin runs the preflight on the bench it opens (no second opening of the bench). Under
+    pytest-xdist every worker opens its own bench, so the preflight runs here first, on a bench of its own."""
+    mode = "warn" if args.accept_preflight_warnings else "strict"
+    if args.no_preflight:
+        return []
+    dated = [f"--preflight-date={args.date}"] if args.date else []
+    if not any(a == "-n" or a.startswith(("-n", "--numprocesses", "--dist")) for a in extra):
+        return [f"--preflight={mode}", *dated]
+    code = _preflight(args)
+    if code and not args.accept_preflight_warnings:
+        raise SystemExit(code)
+    return []
 
 
 def write_summary(folder: Path, target: Path) -> bool:
@@ -223,8 +246,44 @@ def _twin(args: argparse.Namespace) -> int:
     return serve(argv)
 
 
+def _campaign_date(text: str | None) -> date:
+    return date.fromisoformat(text) if text else datetime.now(UTC).date()
+
+
+def _preflight(args: argparse.Namespace) -> int:
+    """`chargespec preflight`: open the bench, check it against the bench file, print the findings."""
+    from lab.bench import load_bench
+    from runner import preflight
+    from runner.exitcodes import RunExit
+    from runner.plugin import DEFAULT_BENCH, parse_fault_args
+
+    path = Path(args.bench) if args.bench else DEFAULT_BENCH
+    try:
+        faults = parse_fault_args(args.fault)
+        overrides = {"clock.speed": args.speed} if getattr(args, "speed", None) is not None else {}
+        cfg = load_bench(path, overrides=overrides)
+        on = _campaign_date(args.date)
+        if faults:
+            if cfg.kind != "twin":
+                raise ValueError(f"--fault: {path} is a {cfg.kind} bench; fault knobs apply to a twin bench only")
+            from lab.twin.faults import parse_faults
+
+            parse_faults(faults)
+    except Exception as e:  # a bench file, a fault knob or a date that is wrong: nothing was opened
+        print(f"chargespec: {e}", file=sys.stderr)
+        return RunExit.USAGE_ERROR
+    findings = preflight.run_standalone(cfg, faults=faults, on=on)
+    preflight.show(findings)
+    if preflight.invalidating(findings):
+        opened = not (len(findings) == 1 and findings[0].check == "open")
+        print(preflight.refusal(findings), file=sys.stderr)
+        return RunExit.PREFLIGHT_FAILED if opened else RunExit.BENCH_BROKEN
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="chargespec", description="Acceptance specs for EV chargers on a lab bench.")
+    p.add_argument("--version", action="version", version=f"chargespec {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     r = sub.add_parser("run", help="run specs on a bench (default: the twin)")
@@ -236,8 +295,24 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", default="out",
                    help="output directory: each run in OUT/runs/<UTC start>/, OUT/latest the newest")
     r.add_argument("--html", help="write the Allure HTML report to this directory")
+    r.add_argument("--accept-preflight-warnings", action="store_true",
+                   help="run even when the preflight finds the bench or charger not as the bench file says")
+    r.add_argument("--no-preflight", action="store_true", help=argparse.SUPPRESS)
+    r.add_argument("--date", help="the campaign date calibration is checked against (default: today, UTC)")
+    r.add_argument("--progress", choices=("auto", "rich", "plain", "off"), default="auto",
+                   help="live progress during long steps: rich on a terminal, plain lines otherwise (auto)")
+    r.add_argument("--campaign", metavar="FILE", help="run a campaign file (lab/campaigns/*.toml)")
+    r.add_argument("--resume", action="store_true",
+                   help="with --campaign: re-run only the scenarios that did not finish or were broken")
+
     r.add_argument("--proxy-to", metavar="URL", help="proxy mode: relay the charger to this target CSMS and judge "
                    "the relayed traffic (docs/proxy.md)")
+
+    pf = sub.add_parser("preflight", help="check a bench and its chargers against the bench file")
+    pf.add_argument("--bench", help="bench file (default lab/benches/twin.toml)")
+    pf.add_argument("--date", help="the campaign date calibration is checked against (default: today, UTC)")
+    pf.add_argument("--fault", action="append", default=[], metavar="NAME=VALUE", help="twin fault knob")
+    pf.add_argument("--speed", type=float, help="twin clock speed")
 
     rp = sub.add_parser("report", help="write a run's acceptance summary (HTML and PDF)")
     rp.add_argument("results", metavar="RUN_FOLDER", help="a run folder, e.g. out/latest or out/runs/<UTC start>")
@@ -283,9 +358,28 @@ def main(argv: list[str] | None = None) -> int:
         argv, extra = argv[:i], argv[i + 1:]
     args = build_parser().parse_args(argv)
     if args.command == "run":
-        return _run(args, extra)
-    return {"report": _report, "check": _check, "fmt": _fmt, "csms": _csms, "proxy": _proxy,
-            "twin": _twin}[args.command](args)
+        if args.campaign:
+            from runner.campaign import run_campaign
+
+            return run_campaign(args, extra)
+        if args.resume:
+            build_parser().error("--resume needs --campaign FILE")
+        try:
+            return _run(args, extra)
+        except SystemExit as e:  # the preflight refused (pytest-xdist runs check the bench before pytest)
+            return int(e.code or 0)
+    return {"report": _report, "check": _check, "fmt": _fmt, "csms": _csms, "proxy": _proxy, "twin": _twin,
+            "preflight": _preflight}[args.command](args)
+
+
+def _version() -> str:
+    """The installed package's version (its metadata: pyproject.toml's `version`)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("chargespec")
+    except PackageNotFoundError:
+        return "unknown (not installed as a package)"
 
 
 if __name__ == "__main__":

@@ -4,8 +4,8 @@ Exit codes a campaign script can act on, for `chargespec run` and for plain `pyt
 
 pytest's numbers are kept where they mean the same; 3 (pytest's "internal error") becomes "the bench could
 not judge", which an internal error also is. When several apply, the first in this order wins: a usage
-error, an interruption (the run is incomplete, whatever it found so far), a charger failure, a broken
-scenario. The README's verdict and exit-code tables are checked against this module by
+error, a preflight refusal (nothing ran), an interruption (the run is incomplete, whatever it found so far),
+a charger failure, a broken scenario. The README's verdict and exit-code tables are checked against this module by
 tests/runner/test_readme_tables.py: each row's meaning begins with the phrase given here.
 """
 
@@ -31,6 +31,7 @@ class RunExit(IntEnum):
     USAGE_ERROR = 4  # command line, bench file or spec file error: nothing ran
     NO_SPECS = 5  # no scenario was selected
     NO_REPORT = 6  # every scenario passed but the acceptance summary (or, with --html, the HTML report) was not made
+    PREFLIGHT_FAILED = 7  # the preflight found the bench or a charger not as the bench file says: nothing ran
 
 
 MEANINGS: dict[RunExit, str] = {
@@ -41,6 +42,7 @@ MEANINGS: dict[RunExit, str] = {
     RunExit.USAGE_ERROR: "usage error",
     RunExit.NO_SPECS: "no scenario selected",
     RunExit.NO_REPORT: "the acceptance summary or the HTML report could not be made",
+    RunExit.PREFLIGHT_FAILED: "the preflight found the bench or a charger not as the bench file says",
 }
 
 
@@ -52,12 +54,15 @@ class Tally:
     broken: int = 0  # scenarios the bench could not judge (including an interrupted one)
     collection_errors: int = 0  # spec files that did not parse or check
     interrupted: bool = False  # SIGINT or SIGTERM reached the run
+    refused: bool = False  # the preflight found the bench not as the bench file says, and no scenario ran
 
 
 def decide(pytest_status: int, tally: Tally) -> RunExit | int:
     """The exit code of a chargespec session from pytest's own status and the plugin's tally."""
     if pytest_status == RunExit.USAGE_ERROR or tally.collection_errors:
         return RunExit.USAGE_ERROR
+    if tally.refused:
+        return RunExit.PREFLIGHT_FAILED
     if tally.interrupted or pytest_status == RunExit.INTERRUPTED:
         return RunExit.INTERRUPTED
     if tally.failed:

@@ -21,7 +21,7 @@ import gc
 import os
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +58,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                 help="where run folders go: OUT/runs/<UTC start>/ (evidence, run.json), OUT/latest the newest")
     g.addoption("--run-dir", dest="chargespec_run_dir", default=None,
                 help="write this run into exactly this folder (chargespec run reserves one and passes it)")
+    g.addoption("--station", dest="chargespec_station", default=None, metavar="ID",
+                help="open only this station of the bench and run every scenario against it (a campaign runs "
+                     "each unit at its own station, in a process of its own)")
+    g.addoption("--preflight", dest="chargespec_preflight", choices=("off", "strict", "warn"), default="off",
+                help="check the bench and chargers against the bench file before the first scenario "
+                     "(runner/preflight.py): strict refuses to run on a finding that invalidates the campaign, "
+                     "warn reports it and runs; chargespec run uses strict")
+    g.addoption("--preflight-date", dest="chargespec_preflight_date", default=None, metavar="YYYY-MM-DD",
+                help="the campaign date calibration due dates are checked against (default: today, UTC)")
+    g.addoption("--progress", dest="chargespec_progress", choices=("off", "auto", "rich", "plain"), default="off",
+                help="live progress during long steps (runner/progress.py): rich on a terminal, plain lines "
+                     "otherwise (auto); chargespec run uses auto")
+    g.addoption("--progress-every", dest="chargespec_progress_every", type=float, default=None,
+                metavar="SECONDS", help="bench seconds between plain progress lines (default 5)")
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> Any:
+    """Before pytest's capture starts: keep the process's stdout for live progress (runner/progress.py)."""
+    from runner import progress
+
+    progress.keep_terminal(early_config)
+    return (yield)
 
 
 def parse_fault_args(values: list[str]) -> dict[str, str]:
@@ -96,7 +119,7 @@ class _BenchHolder:
         if getattr(opt, "proxy_to", None):
             overrides["proxy.to"] = opt.proxy_to
         try:
-            cfg = load_bench(bench_path, overrides=overrides)
+            cfg = only_station(load_bench(bench_path, overrides=overrides), opt.chargespec_station)
             if faults and cfg.kind != "twin":
                 raise BenchError(None, f"--fault only applies to a twin bench; {bench_path} is {cfg.kind!r}")
             s = BenchSession(cfg, faults=faults)
@@ -116,6 +139,17 @@ class _BenchHolder:
         if self.session is not None:
             self.session.close()
             self.session = None
+
+
+def only_station(cfg: Any, station_id: str | None) -> Any:
+    """The bench config with only the station `station_id` (None: all of them, as the bench file says)."""
+    if not station_id:
+        return cfg
+    kept = tuple(s for s in cfg.stations if s.id == station_id)
+    if not kept:
+        raise BenchError(None, f"--station {station_id!r}: bench {cfg.name!r} has no such station; it has "
+                               f"{[s.id for s in cfg.stations]}")
+    return cfg.model_copy(update={"stations": kept})
 
 
 def bench_session(config: pytest.Config) -> BenchSession | None:
@@ -147,6 +181,7 @@ class _RunState:
         self.collection_errors = 0
         self.specs_seen = False  # a .spec file was collected: this is a chargespec session
         self.interrupted: str | None = None  # "by SIGINT at `x.spec:17` (...) after 43.2 s of the 60 s hold"
+        self.refused: str | None = None  # why the preflight refused to start the run (runner/preflight.py)
         self.finished = False
         self.exit_code: int | None = None
         self.guard = SignalGuard(self._deferred_signal)
@@ -226,11 +261,14 @@ class _RunState:
     def tally(self) -> Tally:
         values = list(self.verdicts.values())
         return Tally(failed=values.count("failed"), broken=values.count("broken"),
-                     collection_errors=self.collection_errors, interrupted=self.interruption() is not None)
+                     collection_errors=self.collection_errors, interrupted=self.interruption() is not None,
+                     refused=self.refused is not None)
 
     def status(self) -> tuple[str, str]:
         if not self.finished:
             return runs.INCOMPLETE, "not finished: the run is in progress, or was killed"
+        if self.refused is not None:
+            return runs.INCOMPLETE, f"refused to start: {self.refused}"
         if self.interruption() is not None:
             return runs.INCOMPLETE, f"interrupted {self.interruption()}"
         selected = self.session.testscollected if self.session is not None else 0
@@ -340,6 +378,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
     redact.install(config)
     _check_bench_and_options(config)
+    if config.option.chargespec_progress != "off" and getattr(config, "workerinput", None) is None:
+        from runner.progress import ProgressPlugin
+
+        config.pluginmanager.register(ProgressPlugin(config, bench_session), "chargespec-progress")
 
 
 def _check_bench_and_options(config: pytest.Config) -> None:
@@ -513,7 +555,8 @@ class ScenarioItem(pytest.Item):
                 yield
 
         session.recorder.begin(directory)
-        run = ScenarioRun(self.plan, session, session.station(), step_context=step_context,
+        run = ScenarioRun(self.plan, session, session.station(self.config.option.chargespec_station),
+                          step_context=step_context,
                           on_measured=evidence.attach_measurement)
         self.measurements = run.measurements  # the report carries them to verdicts.json
         try:
@@ -559,6 +602,53 @@ def _write_provisional(config: pytest.Config, state: _RunState) -> None:
     started = datetime.now(UTC).isoformat(timespec="seconds")
     state.provisional.write(result, f"did not finish: the run stopped while this scenario ran (started {started}, "
                                     f"run {state.run_folder().name}); killed, crashed or powered off: no verdict")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session: pytest.Session) -> bool | None:
+    """With --preflight, open the bench before the first scenario and check it against the bench file
+    (runner/preflight.py); strict: a finding that invalidates the campaign stops the run before any
+    scenario starts (True: no scenario runs). A bench that does not open is left to the scenarios, which
+    report it as broken, as without a preflight. Not under pytest-xdist: `chargespec run` checks first."""
+    config = session.config
+    mode = config.option.chargespec_preflight
+    if (mode == "off" or config.option.collectonly or not session.items or session.testsfailed
+            or getattr(config, "workerinput", None) is not None
+            or config.getoption("dist", "no") not in ("no", None)
+            or not any(isinstance(i, ScenarioItem) for i in session.items)):
+        return None
+    from runner import preflight
+
+    state = _run_state(config)
+    state.run_folder()
+    try:
+        bench = config.stash[_session_key].get()
+    except Exception:
+        return None
+    try:
+        on = date.fromisoformat(config.option.chargespec_preflight_date) \
+            if config.option.chargespec_preflight_date else datetime.now(UTC).date()
+    except ValueError:
+        raise pytest.UsageError(f"--preflight-date {config.option.chargespec_preflight_date!r}: "
+                                "expected YYYY-MM-DD") from None
+    findings = preflight.check_session(bench, on=on)
+    bad = preflight.invalidating(findings)
+    assert state.folder is not None
+    preflight.write(state.folder, findings, on, accepted=bool(bad) and mode == "warn")
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.ensure_newline()
+        if bad or preflight.warnings(findings):
+            reporter.write_line(preflight.render_plain(findings))
+        else:
+            reporter.write_line(preflight.verdict_line(findings))
+    if bad and mode == "strict":
+        state.refused = "; ".join(f.line() for f in bad)
+        if reporter is not None:
+            reporter.write_line(preflight.refusal(findings), red=True, bold=True)
+        state.write_identity()
+        return True
+    return None
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

@@ -207,10 +207,17 @@ def _test_date(identity: dict[str, Any]) -> date:
 _IDN = re.compile(r"^(?P<idn>[^(]*?)\s*\((?P<rest>.*)\)\s*$")
 
 
+def _stations(identity: dict[str, Any], bench: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bench file's stations this run opened (`chargespec run --station`, a campaign's unit: one)."""
+    stations = [s for s in bench.get("stations") or [] if isinstance(s, dict)]
+    opened = {k.split(".", 1)[1] for k in identity if k.startswith("charger.")}
+    return [s for s in stations if str(s.get("id")) in opened] if opened else stations
+
+
 def _instruments(identity: dict[str, Any], bench: dict[str, Any], on: date, simulated: bool) -> list[Instrument]:
     answered: dict[str, str] = identity.get("instruments") or {}
     out: list[Instrument] = []
-    for station in bench.get("stations") or []:
+    for station in _stations(identity, bench):
         sid = str(station.get("id", "?"))
         for role, ic in (station.get("instruments") or {}).items():
             said = str(answered.get(f"{sid}.{role}", ""))
@@ -247,7 +254,8 @@ def _instruments(identity: dict[str, Any], bench: dict[str, Any], on: date, simu
 def _devices(folder: Path, identity: dict[str, Any], bench: dict[str, Any]) -> list[Device]:
     boots = boot.read_all(folder)
     out: list[Device] = []
-    stations = bench.get("stations") or [{"id": k.split(".", 1)[1]} for k in identity if k.startswith("charger.")]
+    stations = _stations(identity, bench) or [{"id": k.split(".", 1)[1]} for k in identity
+                                              if k.startswith("charger.")]
     for station in stations:
         sid = str(station.get("id", "?"))
         proof = boots.get(sid, {})

@@ -46,6 +46,7 @@ def test_the_exit_code_table_names_every_code_as_the_code_does() -> None:
 
 TRIGGERS = {
     RunExit.USAGE_ERROR: {"collection_errors": 1},
+    RunExit.PREFLIGHT_FAILED: {"refused": True},
     RunExit.INTERRUPTED: {"interrupted": True},
     RunExit.CHARGER_FAILED: {"failed": 1},
     RunExit.BENCH_BROKEN: {"broken": 1},

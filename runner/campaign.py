@@ -1,0 +1,530 @@
+"""Campaigns: a bench, a selection of specs and the charger units under test, run and resumed as one.
+
+    chargespec run --campaign lab/campaigns/twin-fat.toml            # every unit, every selected scenario
+    chargespec run --campaign lab/campaigns/twin-fat.toml --resume   # only what did not finish or was broken
+
+A campaign file (TOML, validated; each mistake names the file and the key, all at once)::
+
+    name = "FAT rehearsal"
+    bench = "../benches/twin.toml"            # relative to the campaign file
+    out = "../../out/campaigns/twin-fat"      # the campaign's folder, relative to the campaign file
+    date = 2026-11-30                         # optional: the campaign date calibration is checked against
+    [specs]
+    paths = ["../../specs/metering"]          # spec files or folders, relative to the campaign file
+    tags = "metering and not long"            # optional: a marker expression over the specs' tags
+    [[units]]
+    serial = "TWIN-AC22-SN-0001"              # the charger unit, by serial number
+    station = "TWIN-AC22-001"                 # optional: the bench station it stands at (default: the
+                                              # station whose `serial` is the unit's)
+
+Results are kept per unit and per run: each attempt of a unit is an ordinary run folder (runner/runs.py)
+under ``OUT/<unit>/runs/<UTC start>/``, with its own preflight, verdicts, evidence and acceptance summary.
+A resumed campaign re-runs, per unit, only the scenarios without a final verdict in an earlier attempt:
+one that never started, did not finish (the run was killed) or was broken (the bench could not judge).
+Passed, failed and skipped scenarios keep their verdict. Then, per unit, the attempts are merged into
+``OUT/<unit>/merged/`` (each scenario's final verdict with every attempt beside it: nothing is hidden) and
+the unit's acceptance summary is made from it (``OUT/<unit>/summary.html``, ``.pdf``); the campaign
+overview (``OUT/overview.html``, ``overview.json``) lists every unit, every attempt and every scenario's
+history. The exit code is the one a single run would have (runner/exitcodes.py) over the merged results.
+
+Each unit runs in a pytest process of its own that opens only the unit's station (``--station``,
+runner/plugin.py), so two scenarios never run on one station at once; ``-- -n N`` runs up to N units (N
+stations) at once, one process per station, each with its own preflight and run folder (its console in
+``console.log`` there). Processes rather than pytest-xdist workers: xdist hands any scenario to any worker,
+while a unit's scenarios must all run at its station, and a unit killed or resumed must not touch another's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from runner import runs
+from runner.verdicts import UNFINISHED
+
+MERGED = "merged"
+OVERVIEW_JSON, OVERVIEW_HTML = "overview.json", "overview.html"
+DONE_FILE = "campaign-kept.json"  # in an attempt's folder: the scenarios it did not run again, and why
+FINAL = ("passed", "failed", "skipped")  # a verdict a resumed campaign keeps; broken ones run again
+
+
+class CampaignFileError(Exception):
+    def __init__(self, path: Path | str, problems: list[str]) -> None:
+        self.path, self.problems = str(path), problems
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(f"{self.path}: {p}" for p in self.problems)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SpecSelection(_Model):
+    paths: tuple[str, ...] = Field(min_length=1)
+    tags: str = ""
+
+
+class UnitConfig(_Model):
+    serial: str = Field(min_length=1, max_length=100)
+    station: str = ""
+
+
+class CampaignConfig(_Model):
+    name: str = Field(min_length=1)
+    bench: str
+    out: str
+    date: datetime.date | None = None
+    specs: SpecSelection
+    units: tuple[UnitConfig, ...] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class Unit:
+    serial: str
+    station: str
+    folder: Path      # OUT/<unit>
+
+
+@dataclass(frozen=True)
+class Campaign:
+    path: Path
+    name: str
+    bench: Path
+    out: Path
+    date: datetime.date | None
+    paths: tuple[Path, ...]
+    tags: str
+    units: tuple[Unit, ...]
+
+
+def unit_folder_name(serial: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", serial) or "_"
+
+
+def _problem(err: Any) -> str:
+    loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    if err["type"] == "extra_forbidden":
+        return f"{loc}: unknown key"
+    return f"{loc}: {err['msg']}"
+
+
+def load_campaign(path: Path | str) -> Campaign:
+    """Read and check a campaign file: its keys, its bench file, its spec paths, and that every unit has a
+    station of its own whose bench-file serial is the unit's. Raises CampaignFileError with every problem."""
+    from lab.bench import BenchFileError, load_bench
+
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CampaignFileError(path, ["no such campaign file"]) from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise CampaignFileError(path, [f"cannot read: {e}"]) from None
+    try:
+        cfg = CampaignConfig.model_validate(data)
+    except ValidationError as e:
+        raise CampaignFileError(path, [_problem(err) for err in e.errors()]) from None
+    base = path.parent
+    problems: list[str] = []
+    bench_path = (base / cfg.bench).resolve()
+    bench = None
+    try:
+        bench = load_bench(bench_path)
+    except BenchFileError as e:
+        problems += [f"bench: {p}" for p in str(e).splitlines()]
+    spec_paths = tuple((base / p).resolve() for p in cfg.specs.paths)
+    for i, p in enumerate(spec_paths):
+        if not p.exists():
+            problems.append(f"specs.paths.{i}: no such file or folder: {p}")
+    units: list[Unit] = []
+    out = (base / cfg.out).resolve()
+    seen: dict[str, int] = {}
+    for i, u in enumerate(cfg.units):
+        if u.serial in seen:
+            problems.append(f"units.{i}.serial: {u.serial} is unit {seen[u.serial]} already")
+        seen.setdefault(u.serial, i)
+        if bench is None:
+            continue
+        if u.station:
+            station = next((s for s in bench.stations if s.id == u.station), None)
+            if station is None:
+                problems.append(f"units.{i}.station: the bench has no station {u.station!r}; it has "
+                                f"{[s.id for s in bench.stations]}")
+                continue
+            if station.serial and station.serial != u.serial:
+                problems.append(f"units.{i}.serial: station {station.id} of the bench file expects the charger "
+                                f"{station.serial}, not {u.serial}")
+                continue
+        else:
+            station = next((s for s in bench.stations if s.serial == u.serial), None)
+            if station is None:
+                problems.append(f"units.{i}: no station of the bench file expects serial {u.serial} "
+                                "(set the station's `serial`, or the unit's `station`)")
+                continue
+        units.append(Unit(u.serial, station.id, out / unit_folder_name(u.serial)))
+    by_station: dict[str, str] = {}
+    for u in units:
+        if u.station in by_station:
+            problems.append(f"units: {by_station[u.station]} and {u.serial} both stand at station {u.station}; "
+                            "one unit per station")
+        by_station.setdefault(u.station, u.serial)
+    if problems:
+        raise CampaignFileError(path, problems)
+    return Campaign(path=path.resolve(), name=cfg.name, bench=bench_path, out=out, date=cfg.date, paths=spec_paths,
+                    tags=cfg.specs.tags, units=tuple(units))
+
+
+# ---- attempts ------------------------------------------------------------------------------------
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def attempts(unit: Unit) -> list[Path]:
+    """The unit's run folders, oldest first (their names are their UTC starts)."""
+    folder = unit.folder / runs.RUNS
+    if not folder.is_dir():
+        return []
+    return sorted((p for p in folder.iterdir() if p.is_dir()), key=_start_order)
+
+
+def _start_order(folder: Path) -> tuple[str, int]:
+    """`2026-11-30T13-07-39Z`, then `...Z-2`, `...Z-10` (runs.reserve's names for runs of one second)."""
+    stamp, _, n = folder.name.partition("Z-")
+    return (stamp, int(n)) if n.isdigit() else (folder.name.removesuffix("Z"), 1)
+
+
+def final_verdicts(folders: list[Path]) -> dict[str, dict[str, Any]]:
+    """Each scenario's newest record over the attempts (nodeid -> record)."""
+    out: dict[str, dict[str, Any]] = {}
+    for folder in folders:
+        for r in _load(folder / "verdicts.json").get("results") or []:
+            if isinstance(r, dict) and r.get("nodeid"):
+                out[r["nodeid"]] = {**r, "run": folder.name}
+    return out
+
+
+class _KeepDone:
+    """A pytest plugin for a resumed attempt: the scenarios that already have a final verdict are
+    deselected (by their exact node id), so only the rest runs."""
+
+    def __init__(self, done: set[str]) -> None:
+        self.done = done
+
+    def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
+        keep = [i for i in items if i.nodeid not in self.done]
+        dropped = [i for i in items if i.nodeid in self.done]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = keep
+
+
+# ---- running -------------------------------------------------------------------------------------
+
+
+def parallel_units(extra: list[str]) -> tuple[int, list[str]]:
+    """`-n N` (or `-nN`, `--numprocesses=N`) among the pytest arguments: how many units run at once, and
+    the arguments without it (each unit runs in a process of its own, not as pytest-xdist workers)."""
+    rest: list[str] = []
+    n = 1
+    it = iter(extra)
+    for a in it:
+        value = None
+        if a in ("-n", "--numprocesses"):
+            value = next(it, "1")
+        elif a.startswith("--numprocesses="):
+            value = a.split("=", 1)[1]
+        elif a.startswith("-n") and a[2:].isdigit():
+            value = a[2:]
+        if value is None:
+            rest.append(a)
+            continue
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"-n {value}: give the number of stations to run at once")
+        n = int(value)
+    return n, rest
+
+
+def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
+    """`chargespec run --campaign FILE [--resume] [-- -n N]`: each unit (that has anything left to run) in a
+    pytest process of its own, bound to its station (--station: that process opens no other station, so
+    two scenarios never share a station); up to N of them at once, one per station."""
+    from runner.exitcodes import RunExit
+
+    try:
+        camp = load_campaign(args.campaign)
+        at_once, extra = parallel_units(extra)
+    except (CampaignFileError, ValueError) as e:
+        print(f"chargespec: {e}", file=sys.stderr)
+        return RunExit.USAGE_ERROR
+    started = [u for u in camp.units if attempts(u)]
+    if started and not args.resume:
+        print(f"chargespec: {camp.out} already holds results of this campaign (units "
+              f"{', '.join(u.serial for u in started)}); --resume to go on, or give the campaign another `out`",
+              file=sys.stderr)
+        return RunExit.USAGE_ERROR
+    print(f"Campaign {camp.name!r}: {len(camp.units)} unit(s) on bench {camp.bench}, up to {at_once} at once; "
+          f"results in {camp.out}", flush=True)
+    pending: list[tuple[Unit, set[str]]] = []
+    for unit in camp.units:
+        tried = attempts(unit)
+        finals = final_verdicts(tried)
+        done = {n for n, r in finals.items() if r.get("verdict") in FINAL}
+        if tried and _complete(tried[-1]) and len(done) == len(finals):
+            print(f"Unit {unit.serial}: every scenario has a final verdict; nothing to run again")
+            continue
+        pending.append((unit, done))
+    codes: list[int] = []
+    running: list[tuple[Unit, Path, subprocess.Popen[bytes], Any]] = []
+    interrupted = False
+    try:
+        while pending or running:
+            while pending and len(running) < at_once:
+                unit, done = pending.pop(0)
+                running.append(_start(camp, unit, done, args, extra, quiet=at_once > 1))
+            for entry in list(running):
+                unit, folder, proc, log = entry
+                if proc.poll() is None:
+                    continue
+                running.remove(entry)
+                if log is not None:
+                    log.close()
+                codes.append(proc.returncode)
+                if not runs.discard_if_unused(folder):
+                    print(f"Unit {unit.serial} at station {unit.station}: exit code {proc.returncode} "
+                          f"(run {folder})", flush=True)
+            if running:
+                time.sleep(0.1)
+    except KeyboardInterrupt:  # Ctrl-C reaches the units too (one process group); let them write up and stop
+        interrupted = True
+        for _, _, proc, _ in running:
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    if RunExit.USAGE_ERROR in codes:
+        return RunExit.USAGE_ERROR
+    return finish(camp, interrupted=interrupted or RunExit.INTERRUPTED in codes,
+                  refused=RunExit.PREFLIGHT_FAILED in codes)
+
+
+def _start(camp: Campaign, unit: Unit, done: set[str], args: argparse.Namespace, extra: list[str],
+           *, quiet: bool) -> tuple[Unit, Path, subprocess.Popen[bytes], Any]:
+    """Start one attempt of a unit: a run folder of its own, a pytest process bound to the unit's station.
+    With several units at once, each one's console goes to console.log in its run folder."""
+    folder = runs.reserve(unit.folder)
+    done_file = folder / DONE_FILE
+    runs.write_json(done_file, {"kept": sorted(done)})
+    pytest_args = [*(str(p) for p in camp.paths), f"--bench={camp.bench}", f"--station={unit.station}",
+                   f"--run-dir={folder}", f"--alluredir={folder / runs.ALLURE_RESULTS}",
+                   "-o", f"cache_dir={camp.out / '.cache'}", "-rfEs",
+                   "--preflight=" + ("warn" if args.accept_preflight_warnings else "strict")]
+    when = args.date or (camp.date.isoformat() if camp.date else None)
+    if when:
+        pytest_args.append(f"--preflight-date={when}")
+    if camp.tags:
+        pytest_args += ["-m", camp.tags]
+    if args.speed is not None:
+        pytest_args.append(f"--speed={args.speed}")
+    pytest_args += [f"--fault={f}" for f in args.fault]
+    progress = "plain" if quiet and args.progress != "off" else args.progress
+    if progress != "off":
+        pytest_args.append(f"--progress={progress}")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
+    command = [sys.executable, "-m", "runner.campaign", "--kept", str(done_file), "--", *pytest_args, *extra]
+    print(f"Unit {unit.serial} at station {unit.station}: run {folder.name}"
+          + (f", {len(done)} scenario(s) keep their verdict" if done else "")
+          + (f"; console in {folder / 'console.log'}" if quiet else ""), flush=True)
+    log = (folder / "console.log").open("wb") if quiet else None
+    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT if quiet else None)
+    return unit, folder, proc, log
+
+
+def unit_main(argv: list[str]) -> int:
+    """`python -m runner.campaign --kept FILE -- PYTEST ARGS`: one attempt of one unit (see _start)."""
+    import pytest
+
+    if len(argv) < 3 or argv[0] != "--kept" or argv[2] != "--":
+        print("usage: python -m runner.campaign --kept FILE -- PYTEST ARGS", file=sys.stderr)
+        return 4
+    kept = set(_load(Path(argv[1])).get("kept") or [])
+    return int(pytest.main(argv[3:], plugins=[_KeepDone(kept)]))
+
+
+def _complete(folder: Path) -> bool:
+    return str(_load(runs.identity_file(folder)).get("status", "")).lower() == runs.COMPLETE
+
+
+# ---- merging and reporting -----------------------------------------------------------------------
+
+
+def merge(unit: Unit) -> Path | None:
+    """The unit's attempts as one run folder (OUT/<unit>/merged/), for its acceptance summary: each
+    scenario's newest verdict, every attempt listed with it; None when the unit never ran."""
+    folders = attempts(unit)
+    if not folders:
+        return None
+    target = unit.folder / MERGED
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    history: dict[str, list[dict[str, Any]]] = {}
+    for folder in folders:
+        for r in _load(folder / "verdicts.json").get("results") or []:
+            if isinstance(r, dict) and r.get("nodeid"):
+                history.setdefault(r["nodeid"], []).append(
+                    {"run": folder.name, "verdict": r.get("verdict"), "message": r.get("message", "")})
+    results = []
+    for nodeid, rec in final_verdicts(folders).items():
+        rec = dict(rec)
+        tries = history.get(nodeid, [])
+        rec["attempts"] = tries
+        if rec.get("evidence"):
+            rec["evidence"] = f"../{runs.RUNS}/{rec['run']}/{rec['evidence']}"
+        if len(tries) > 1:
+            earlier = "; ".join(f"attempt {i + 1} (run {t['run']}): {t['verdict']}"
+                                + (f" — {t['message']}" if t["message"] else "") for i, t in enumerate(tries[:-1]))
+            note = f"attempt {len(tries)} of {len(tries)} (run {rec['run']}); earlier: {earlier}"
+            rec["message"] = f"{rec['message']} [{note}]" if rec.get("message") else note
+        results.append(rec)
+    last = folders[-1]
+    identity = dict(_load(runs.identity_file(last)))
+    first = _load(runs.identity_file(folders[0]))
+    specs: dict[str, str] = {}
+    for folder in folders:
+        specs.update(_load(runs.identity_file(folder)).get("specs") or {})
+    provisional = any(r.get("verdict") == "broken" and str(r.get("message", "")).startswith(UNFINISHED)
+                      for r in results)
+    complete = _complete(last) and not provisional
+    identity.update({
+        "run": f"{unit.folder.name} (merged from {len(folders)} attempt(s))",
+        "status": runs.COMPLETE if complete else runs.INCOMPLETE.upper(),
+        "status.reason": (f"{len(folders)} attempt(s): " + ", ".join(
+            f"{f.name} {_load(runs.identity_file(f)).get('status', 'INCOMPLETE')}" for f in folders)),
+        "started": first.get("started", identity.get("started")), "specs": specs,
+        "attempts": [f.name for f in folders], "unit": unit.serial, "station": unit.station})
+    runs.write_json(runs.identity_file(target), identity)
+    verdicts = _load(last / "verdicts.json")
+    counts = {v: sum(r.get("verdict") == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
+    runs.write_json(target / "verdicts.json", {
+        **{k: v for k, v in verdicts.items() if k not in ("results", "scenarios", "run", "status", "status.reason")},
+        "run": identity["run"], "status": identity["status"], "status.reason": identity["status.reason"],
+        "verdict": _overall(results, complete), "scenarios": counts, "results": results})
+    for folder in reversed(folders):  # the newest proof of the device, and feature matrix, of the unit
+        if (folder / "boot").is_dir():
+            shutil.copytree(folder / "boot", target / "boot")
+            break
+    for folder in reversed(folders):
+        for name in ("feature-matrix.json", "feature-matrix.csv"):
+            if (folder / name).exists() and not (target / name).exists():
+                shutil.copy2(folder / name, target / name)
+    return target
+
+
+def _overall(results: list[dict[str, Any]], complete: bool) -> str:
+    if not complete:
+        return "incomplete"
+    if not results:
+        return "none"
+    verdicts = {r.get("verdict") for r in results}
+    return next((v for v in ("failed", "broken") if v in verdicts), "passed")
+
+
+def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) -> int:
+    """Merge each unit's attempts, make its acceptance summary, write the campaign overview; the exit code."""
+    from runner import summary
+    from runner.exitcodes import Tally, decide
+
+    rows: list[dict[str, Any]] = []
+    failed = broken = 0
+    for unit in camp.units:
+        merged = merge(unit)
+        row: dict[str, Any] = {"unit": unit.serial, "station": unit.station,
+                               "attempts": [f.name for f in attempts(unit)]}
+        if merged is None:
+            row.update(verdict="NOT RUN", scenarios={}, results=[])
+            rows.append(row)
+            continue
+        data = _load(merged / "verdicts.json")
+        failed += data["scenarios"]["failed"]
+        broken += data["scenarios"]["broken"]
+        try:
+            files = summary.build(merged, unit.folder)
+            row.update(verdict=files.verdict, summary_html=str(files.html), summary_pdf=str(files.pdf))
+        except Exception as e:  # the merged verdicts stand; only the summary is missing
+            row.update(verdict="no summary", error=str(e))
+        row.update(scenarios=data["scenarios"], status=data["status"], results=[
+            {"spec": r.get("spec"), "scenario": r.get("scenario"), "verdict": r.get("verdict"),
+             "attempts": r.get("attempts", [])} for r in data["results"]])
+        rows.append(row)
+    overview = {"campaign": camp.name, "file": str(camp.path), "bench": str(camp.bench), "units": rows}
+    runs.write_json(camp.out / OVERVIEW_JSON, overview)
+    (camp.out / OVERVIEW_HTML).write_text(render_overview(overview), encoding="utf-8")
+    print(f"\nCampaign {camp.name!r}")
+    for row in rows:
+        counts = ", ".join(f"{n} {v}" for v, n in (row.get("scenarios") or {}).items())
+        print(f"  unit {row['unit']} (station {row['station']}): {row['verdict']}; {counts or 'no scenario'}; "
+              f"{len(row['attempts'])} attempt(s)" + (f"; summary {row['summary_html']}" if "summary_html" in row
+                                                        else ""))
+    print(f"Campaign overview: {(camp.out / OVERVIEW_HTML).resolve()}")
+    code = decide(0, Tally(failed=failed, broken=broken, interrupted=interrupted, refused=refused))
+    return int(code)
+
+
+def render_overview(overview: dict[str, Any]) -> str:
+    """The campaign overview: one table of units, then each unit's scenarios with every attempt."""
+    e = html.escape
+    out = ["<!doctype html><html><head><meta charset='utf-8'>",
+           f"<title>Campaign {e(overview['campaign'])}</title>",
+           "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
+           "td,th{border:1px solid #999;padding:3px 8px;text-align:left}.failed{color:#b00}.broken{color:#a60}"
+           ".passed{color:#070}</style></head><body>",
+           f"<h1>Campaign {e(overview['campaign'])}</h1><p>Campaign file {e(overview['file'])}; bench "
+           f"{e(overview['bench'])}</p>",
+           "<table><tr><th>unit</th><th>station</th><th>verdict</th><th>scenarios</th><th>attempts</th>"
+           "<th>acceptance summary</th></tr>"]
+    for row in overview["units"]:
+        counts = ", ".join(f"{n} {v}" for v, n in (row.get("scenarios") or {}).items())
+        summary_cell = ""
+        if "summary_html" in row:
+            rel = f"{unit_folder_name(row['unit'])}/{Path(row['summary_html']).name}"
+            summary_cell = f"<a href='{e(rel)}'>HTML</a>, <a href='{e(rel[:-4] + 'pdf')}'>PDF</a>"
+        out.append(f"<tr><td>{e(row['unit'])}</td><td>{e(row['station'])}</td><td>{e(row['verdict'])}</td>"
+                   f"<td>{e(counts)}</td><td>{len(row['attempts'])}</td><td>{summary_cell}</td></tr>")
+    out.append("</table>")
+    for row in overview["units"]:
+        out.append(f"<h2>Unit {e(row['unit'])} at station {e(row['station'])}</h2>")
+        out.append("<table><tr><th>spec</th><th>scenario</th><th>final verdict</th><th>attempts</th></tr>")
+        for r in row.get("results") or []:
+            tries = "; ".join(f"{t['run']}: {t['verdict']}" for t in r.get("attempts") or [])
+            v = str(r.get("verdict"))
+            out.append(f"<tr><td>{e(str(r.get('spec')))}</td><td>{e(str(r.get('scenario')))}</td>"
+                       f"<td class='{e(v)}'>{e(v)}</td><td>{e(tries)}</td></tr>")
+        out.append("</table>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+if __name__ == "__main__":
+    sys.exit(unit_main(sys.argv[1:]))

@@ -1,0 +1,154 @@
+"""Campaigns end to end (issue 15's acceptance): two units at the two stations of a twin bench, `-n 2`
+(one process per station), killed partway, resumed: every scenario of both units has exactly one final
+verdict, the attempts are merged without hiding the killed one, and the overview shows both units.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from runner.exitcodes import RunExit
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC = '''spec "Campaign"
+  scenario "quick one"
+    charger booted
+    wait 1 s
+
+  scenario "long hold"
+    charger booted
+    expect for 100 s: analyzer current L1 <= 40 A
+
+  scenario "quick two"
+    wait 1 s
+'''
+HOLD_LINE = 8
+SECOND_STATION = '''
+[[stations]]
+id = "TWIN-AC22-002"
+vendor = "chargespec"
+model = "Twin AC22"
+serial = "TWIN-AC22-SN-0002"
+firmware = "1.4.2"
+evses = 1
+
+[stations.instruments.analyzer]
+driver = "yokogawa-wt300"
+address = "twin"
+serial = "TWIN-WT333-0001"
+calibration_due = 2099-06-30
+
+[stations.instruments.ev]
+driver = "chargespec-ev"
+address = "twin"
+serial = "TWIN-EVE-0001"
+calibration_due = 2099-06-30
+'''
+CAMPAIGN = '''name = "Two units"
+bench = "bench.toml"
+out = "out"
+[specs]
+paths = ["specs"]
+[[units]]
+serial = "TWIN-AC22-SN-0001"
+[[units]]
+serial = "TWIN-AC22-SN-0002"
+station = "TWIN-AC22-002"
+'''
+UNITS = ("TWIN-AC22-SN-0001", "TWIN-AC22-SN-0002")
+
+
+def _setup(tmp_path: Path) -> Path:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "a.spec").write_text(SPEC, encoding="utf-8")
+    twin = (REPO / "lab" / "benches" / "twin.toml").read_text(encoding="utf-8")
+    head, _, _ = twin.partition("[twin]")  # the second station goes before the twin's own table
+    (tmp_path / "bench.toml").write_text(head + SECOND_STATION + "\n[twin]\n", encoding="utf-8")
+    campaign = tmp_path / "campaign.toml"
+    campaign.write_text(CAMPAIGN, encoding="utf-8")
+    return campaign
+
+
+def _command(campaign: Path, *more: str) -> list[str]:
+    return [sys.executable, "-m", "runner.cli", "run", "--campaign", str(campaign), "--speed", "100",
+            "--progress", "off", *more, "--", "-n", "2"]
+
+
+def _in_the_hold(out: Path) -> bool:
+    for events in out.glob("*/runs/*/evidence/Campaign/long-hold/events.jsonl"):
+        if f'"line": {HOLD_LINE}' in events.read_text(encoding="utf-8"):
+            return True
+    return False
+
+
+def test_a_two_station_campaign_killed_and_resumed_has_one_final_verdict_per_scenario(tmp_path: Path) -> None:
+    campaign = _setup(tmp_path)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_command(campaign), cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                            start_new_session=True)  # a power cut: the campaign and its units at once
+    deadline = time.monotonic() + 90
+    while not _in_the_hold(out) and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    assert _in_the_hold(out), "the campaign did not reach the hold"
+
+    r = subprocess.run(_command(campaign, "--resume"), cwd=tmp_path, capture_output=True, text=True, timeout=180,
+                       check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    overview = json.loads((out / "overview.json").read_text(encoding="utf-8"))
+    assert [u["unit"] for u in overview["units"]] == list(UNITS)
+    for unit in overview["units"]:
+        merged = json.loads((out / unit["unit"] / "merged" / "verdicts.json").read_text(encoding="utf-8"))
+        assert merged["status"] == "complete"
+        scenarios = [x["scenario"] for x in merged["results"]]
+        assert sorted(scenarios) == ["long hold", "quick one", "quick two"]  # each exactly once
+        assert {x["verdict"] for x in merged["results"]} == {"passed"}
+        assert len(unit["attempts"]) == 2
+        hold = next(x for x in merged["results"] if x["scenario"] == "long hold")
+        if len(hold["attempts"]) == 2:  # killed in the hold: the broken attempt is kept beside the pass
+            assert hold["attempts"][0]["verdict"] == "broken"
+            assert hold["attempts"][0]["message"].startswith("did not finish")
+            assert "attempt 2 of 2" in hold["message"]
+        assert (out / unit["unit"] / "summary.html").exists()
+    killed = [u for u in overview["units"]
+              if any(len(x["attempts"]) == 2 for x in u["results"] if x["scenario"] == "long hold")]
+    assert killed, "no unit shows the scenario the kill stopped"
+    page = (out / "overview.html").read_text(encoding="utf-8")
+    assert all(u in page for u in UNITS) and "broken" in page
+
+
+def test_a_campaign_file_error_names_the_file_and_the_key(tmp_path: Path) -> None:
+    from runner.campaign import CampaignFileError, load_campaign
+
+    campaign = _setup(tmp_path)
+    campaign.write_text(CAMPAIGN.replace('serial = "TWIN-AC22-SN-0002"', 'serial = "TWIN-AC22-SN-0009"')
+                        .replace('paths = ["specs"]', 'paths = ["specs", "nowhere"]\ntag = "x"'), encoding="utf-8")
+    with pytest.raises(CampaignFileError) as e:
+        load_campaign(campaign)
+    assert str(e.value) == f"{campaign}: specs.tag: unknown key"
+    campaign.write_text(CAMPAIGN.replace('serial = "TWIN-AC22-SN-0002"', 'serial = "TWIN-AC22-SN-0009"')
+                        .replace('paths = ["specs"]', 'paths = ["specs", "nowhere"]'), encoding="utf-8")
+    with pytest.raises(CampaignFileError) as e:
+        load_campaign(campaign)
+    assert str(e.value).splitlines() == [
+        f"{campaign}: specs.paths.1: no such file or folder: {tmp_path / 'nowhere'}",
+        f"{campaign}: units.1.serial: station TWIN-AC22-002 of the bench file expects the charger TWIN-AC22-SN-0002, "
+        "not TWIN-AC22-SN-0009",
+    ]
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "lab" / "campaigns").glob("*.toml")), ids=lambda p: p.name)
+def test_the_shipped_campaign_files_load(path: Path) -> None:
+    from runner.campaign import load_campaign
+
+    camp = load_campaign(path)
+    assert camp.units and all(p.exists() for p in camp.paths)
