@@ -141,6 +141,12 @@ def test_an_injected_call_is_answered_to_chargespec_not_the_backend(outcome: dic
     target: TargetCsms = outcome["target"]
     assert not any("chargespec-" in raw for raw in target.sent + target.received)
     assert [raw for raw in target.sent if "TriggerMessage" in raw] == [BAD_FRAME]   # its own, not the injected
+    # The evidence names who sent what: the injected call is chargespec's, marked with the charger's answer.
+    lines = [json.loads(line) for line in (outcome["out"] / v["evidence"] / "ocpp.jsonl").read_text().splitlines()]
+    injected = [(r["direction"], r["sender"]) for r in lines if r.get("injected")]
+    assert injected == [("tx", "chargespec (injected)"), ("rx", "charger")], injected
+    assert {(r["direction"], r["sender"]) for r in lines if not r.get("injected")} == {("rx", "charger"),
+                                                                                      ("tx", "backend")}
 
 
 def test_a_harness_only_statement_is_a_usage_error(outcome: dict[str, Any]) -> None:
