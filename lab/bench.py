@@ -240,6 +240,9 @@ class ProxyConfig(_Model):
     client_keyfile: str | None = None
     password: str | None = Field(default=None, repr=False)
     connect_timeout_s: float = Field(default=10.0, gt=0)
+    # Opt-in: an injected TriggerMessage MeterValues at each `measure` window edge (docs/proxy.md, "Measurement
+    # windows"); off, chargespec sends the charger nothing the spec does not say, and edges are interpolated.
+    trigger_meter_values_at_window_edges: bool = False
 
     @model_validator(mode="after")
     def _pairs(self) -> ProxyConfig:

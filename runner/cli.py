@@ -3,7 +3,7 @@
     chargespec run [PATHS] [--bench FILE] [--fault NAME=VALUE ...] [--speed N] [--html DIR] [--proxy-to URL]
                    [-- PYTEST ARGS]
     chargespec report RUN_FOLDER [-o DIR]
-    chargespec check PATHS
+    chargespec check [--bench FILE] [--proxy-to URL] PATHS
     chargespec fmt [--check] PATHS
     chargespec csms [--port P] [--bench FILE]
     chargespec proxy --to URL [--port P] [--bench FILE]
@@ -193,18 +193,43 @@ def generate_html(results: Path, target: Path, name: str | None = None) -> Path 
 
 def _check(args: argparse.Namespace) -> int:
     import dsl
+    from lab.bench import BenchFileError
+    from runner.exitcodes import RunExit
 
     # The same root `chargespec run` allows (pytest's rootdir, normally where it is started): a spec checked
     # alone may include a shared setup from a sibling folder, as it may when it runs.
     root = Path(args.include_root) if args.include_root else Path.cwd()
+    try:  # the bench's mode when one is named: lines that cannot run in it are errors too
+        proxy = _bench_mode(args.bench, args.proxy_to)
+    except BenchFileError as e:
+        print(f"chargespec: {e}", file=sys.stderr)
+        return RunExit.USAGE_ERROR
     errors = dsl.check_paths([Path(p) for p in args.paths], include_root=root)
+    if proxy is not None:
+        from dsl.errors import sort_errors
+        from runner.proxy.statements import check_mode
+
+        errors = sort_errors([*errors, *check_mode(args.paths, proxy=proxy, include_root=root,
+                                                   skip={e.source.file for e in errors})])
     for e in errors:
         print(e.render(), file=sys.stderr)
     if errors:
         print(f"{len(errors)} error(s)", file=sys.stderr)
-        return 1
-    print("ok: no errors")
+        return RunExit.USAGE_ERROR
+    mode = "" if proxy is None else f" (checked for {'proxy mode' if proxy else 'the harness'})"
+    print(f"ok: no errors{mode}")
     return 0
+
+
+def _bench_mode(bench: str | None, proxy_to: str | None) -> bool | None:
+    """Proxy mode (True), the harness (False), or None when no bench is named. The bench file is read as
+    `run` reads it (BenchFileError if it is wrong): --proxy-to overrides its [proxy] table."""
+    if not bench and not proxy_to:
+        return None
+    from lab.bench import load_bench
+
+    path = Path(bench) if bench else REPO / "lab" / "benches" / "twin.toml"  # (run's default bench)
+    return load_bench(path, overrides={"proxy.to": proxy_to} if proxy_to else None).proxy is not None
 
 
 def _fmt(args: argparse.Namespace) -> int:
@@ -318,9 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("results", metavar="RUN_FOLDER", help="a run folder, e.g. out/latest or out/runs/<UTC start>")
     rp.add_argument("-o", "--output", metavar="DIR", help="where to write it (default: the run folder)")
 
-    c = sub.add_parser("check", help="parse and check specs; exit 1 on any error")
+    c = sub.add_parser("check", help="parse and check specs; exit 4 (usage error) on any error")
     c.add_argument("--include-root", metavar="DIR",
                    help="includes may read .spec files under DIR too (default: the current directory)")
+    c.add_argument("--bench", help="also report each line that cannot run in this bench's mode (proxy or harness)")
+    c.add_argument("--proxy-to", metavar="URL", help="check for proxy mode, as `run --proxy-to URL` runs")
     c.add_argument("paths", nargs="+")
 
     f = sub.add_parser("fmt", help="rewrite specs in the canonical layout")

@@ -69,15 +69,21 @@ def fresh_register_reading(run: ScenarioRun, evse: int = 1) -> None:
     is noted, not failed: the window is then judged on its periodic values. The bench file can switch it
     off (`csms.trigger_meter_values_at_window_edges = false`), e.g. where the extra MeterValues would
     disturb what a spec counts; docs/language.md, "Measurement windows"."""
-    if not run.session.config.csms.trigger_meter_values_at_window_edges:
+    if run.session.config.proxy is not None:  # chargespec is not the CSMS: an injected call, if asked for
+        from runner.proxy.metering import edge_trigger
+        call = edge_trigger(run, evse)
+        if call is None:
+            return
+    elif not run.session.config.csms.trigger_meter_values_at_window_edges:
         if not any("window edges are interpolated" in n for n in run.notes):
             run.note("no TriggerMessage at window edges (csms.trigger_meter_values_at_window_edges = false): "
                      "window edges are interpolated between periodic meter values")
         return
+    else:
+        call = run.harness.trigger_message(run.station.id, "MeterValues", evse_id=evse, timeout_s=30)
     before = len(run.recorder.series(REGISTER)[0])
     try:
-        out = run.run(run.harness.trigger_message(run.station.id, "MeterValues", evse_id=evse, timeout_s=30),
-                      bench_timeout=35, what="TriggerMessage MeterValues")
+        out = run.run(call, bench_timeout=35, what="TriggerMessage MeterValues")
     except Exception as e:
         run.note(f"could not trigger a meter reading at a window edge: {e}")
         return

@@ -87,7 +87,7 @@ class Panel:
 class Marker:
     t: float
     label: str
-    sender: str  # "csms" or "charger"
+    sender: str  # "charger", "csms", or in proxy mode "backend" / "chargespec (injected)"
 
 
 @dataclass(frozen=True)
@@ -186,13 +186,18 @@ def _markers(run: ScenarioRun, t0: float, t_end: float) -> list[Marker]:
     out: list[Marker] = []
     asked: dict[tuple[str, str | None], str] = {}
     stations = {f.station for f in run.recorder.frames(since=t0)}
+    # Proxy mode (docs/proxy.md): the tx calls are the backend's, or chargespec's own injected ones.
+    tx_sender = run.recorder.senders.get("tx", "csms")
+    injected = {e.get("unique_id") for e in run.recorder.events("proxy.injected")}
     for f in run.recorder.frames(since=t0):
         if f.t > t_end:
             break
         who = f" ({f.station})" if len(stations) > 1 else ""
         if f.direction == "tx" and f.message_type == 2 and f.action in MARKED_CALLS:
             asked[(f.station, f.unique_id)] = f.action or ""
-            out.append(Marker(f.t - t0, f"{f.action} sent{who}", "csms"))
+            sender = "chargespec (injected)" if f.unique_id in injected else tx_sender
+            by = "" if sender == "csms" else f" by {sender}"
+            out.append(Marker(f.t - t0, f"{f.action} sent{by}{who}", sender))
         elif f.direction == "rx" and f.message_type in (3, 4) and (f.station, f.unique_id) in asked:
             status = (f.payload or {}).get("status") if isinstance(f.payload, dict) else None
             answer = status or (f"CALLERROR {f.error_code}" if f.message_type == 4 else "answered")
@@ -289,7 +294,7 @@ def render(data: PlotData) -> Any:
 
 
 def _marker_colour(m: Marker) -> str:
-    return "tab:purple" if m.sender == "csms" else "tab:olive"
+    return "tab:olive" if m.sender == "charger" else "tab:purple"
 
 
 def save(run: ScenarioRun, path: Path, *, dpi: int = 90) -> bool:

@@ -68,6 +68,7 @@ class Frame:
 
     @property
     def sender(self) -> str:
+        """Normal mode's name of the sender (ocpp.jsonl uses `Recorder.senders`, which proxy mode changes)."""
         return "charger" if self.direction == "rx" else "csms"
 
 
@@ -178,6 +179,9 @@ class Recorder:
         self.directory: Path | None = None
         self._files: dict[str, IO[str]] = {}
         self.t_begin = 0.0
+        # Who sent a frame of each direction, as ocpp.jsonl names it. Proxy mode (runner/proxy/) names the
+        # tx side "backend": the target CSMS sent those frames, not chargespec.
+        self.senders: dict[str, str] = {"rx": "charger", "tx": "csms"}
 
     # ---- scenario lifecycle -------------------------------------------------------------------
 
@@ -229,8 +233,10 @@ class Recorder:
 
     # ---- appending ----------------------------------------------------------------------------
 
-    def frame(self, *, station: str, direction: Direction, raw: str, t: float | None = None) -> Frame:
-        """Record one websocket text frame exactly as it crossed the wire."""
+    def frame(self, *, station: str, direction: Direction, raw: str, t: float | None = None,
+              sender: str | None = None, injected: bool = False) -> Frame:
+        """Record one websocket text frame exactly as it crossed the wire. ocpp.jsonl names its `sender`
+        (default: `senders[direction]`) and marks a frame of a call chargespec injected in proxy mode."""
         t = self.clock.now() if t is None else t
         mtype, uid, action, payload, code = parse_frame(raw)
         with self._lock:
@@ -244,8 +250,9 @@ class Recorder:
                 action = self._pending_actions.pop((station, caller, uid), None)
             fr = Frame(t, iso_utc(self.clock.wall(t)), station, direction, raw, mtype, uid, action, payload, code)
             self._stores[-1].add_row((t, station, direction, raw, action))
-            self._write("ocpp.jsonl", {"t": round(t - self.t_begin, 6), "wall": fr.wall, "station": station,
-                                       "direction": direction, "sender": fr.sender, "frame": raw})
+            line = {"t": round(t - self.t_begin, 6), "wall": fr.wall, "station": station, "direction": direction,
+                    "sender": sender or self.senders[direction], "frame": raw}
+            self._write("ocpp.jsonl", {**line, "injected": True} if injected else line)
             listeners = list(self._listeners)
             self._lock.notify_all()
         for cb in listeners:

@@ -63,6 +63,8 @@ class ProxyHarness(CsmsHarness):
     def __init__(self, recorder: Recorder, clock: Clock, config: CsmsConfig | None = None, *,
                  proxy: ProxyConfig, **kwargs: Any) -> None:
         super().__init__(recorder, clock, config, **kwargs)
+        # The tx frames are the target CSMS's, not chargespec's: ocpp.jsonl names their sender "backend".
+        recorder.senders = {**recorder.senders, "tx": "backend"}
         self.proxy = proxy
         self._tls: ssl.SSLContext | None = None
         self._upstream: dict[int, ClientConnection] = {}   # id(charger connection) -> its backend connection

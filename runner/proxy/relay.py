@@ -1,12 +1,13 @@
 """One relayed connection: the charger's websocket and the target CSMS's, frames passed on unchanged.
 
 Each text frame is recorded exactly as it arrived (the charger's as `rx`, the backend's as `tx`, as the
-harness records its own traffic), judged, then written to the other side unchanged and in order: one
-reader per direction, each sending what it read before reading the next. Websockets delivers a text frame
-as the UTF-8 it decoded, and encoding it again gives the same bytes, so the far end receives what the near
-end sent, byte for byte (a fragmented message arrives as one frame). The relay never answers for either
-side; the one exception is an injected call (`inject`): chargespec's own CALL to the charger, whose answer
-is consumed here and never reaches the backend.
+harness records its own traffic; ocpp.jsonl names their senders `charger` and `backend`), judged, then
+written to the other side unchanged and in order: one reader per direction, each sending what it read
+before reading the next. Websockets delivers a text frame as the UTF-8 it decoded, and encoding it again
+gives the same bytes, so the far end receives what the near end sent, byte for byte (a fragmented message
+arrives as one frame). The relay never answers for either side; the one exception is an injected call
+(`inject`): chargespec's own CALL to the charger (sender `chargespec (injected)`), whose answer is consumed
+here and never reaches the backend (both marked `"injected": true` in ocpp.jsonl), even when it comes late.
 
 Judging is attributed to the side that sent the frame: malformed frames, reused message ids, actions sent
 in the wrong direction, schema violations of requests and of responses (a response is checked against the
@@ -42,6 +43,7 @@ Side = Literal["charger", "backend"]
 SEEN_IDS = 1000          # message ids remembered per side to catch a reused one (as session.py)
 MAX_OUTSTANDING = 1024   # calls awaiting their answer per side; a side that never answers loses the oldest
 IN_FLIGHT_S = 30.0       # bench seconds a backend call counts as awaiting the charger's answer (for `inject`)
+INJECTED_SENDER = "chargespec (injected)"   # the sender ocpp.jsonl names for chargespec's own calls
 # Close codes that cannot be sent in a close frame (RFC 6455 §7.4.1): relayed as a cut connection.
 _UNSENDABLE = {1005, 1006, 1015}
 
@@ -91,6 +93,7 @@ class RelaySession:
         self._on_frame = on_frame
         self._sides = {"charger": _Side("charger"), "backend": _Side("backend")}
         self._injected: dict[str, tuple[str, asyncio.Future[tuple[Frame, framing.Message]]]] = {}
+        self._injected_ids: set[str] = set()   # every call injected here: a late answer is consumed too
         self._inject_lock = asyncio.Lock()   # OCPP-J: one outstanding CALL per direction, injected ones too
         self.closed_by: Side | None = None
         self._close: tuple[int | None, str] = (None, "")
@@ -176,16 +179,20 @@ class RelaySession:
                 self._note(side, "error", f"the {side} sent a binary websocket frame ({len(data)} bytes); OCPP-J uses "
                            "text frames only; relayed unchanged", data[:200].hex())
             else:
-                frame = self._record(direction, data)
-                if self._judge(side, frame, data):
+                msg = framing.read_frame(data)
+                injected = (side == "charger" and msg.kind in ("result", "error")
+                            and (msg.unique_id or "") in self._injected_ids)
+                frame = self._record(direction, data, injected=injected)
+                if self._judge(side, frame, msg):
                     continue   # the answer to an injected call: consumed here
             try:
                 await target.send(data)
             except ConnectionClosed:
                 return   # the other side is gone: its reader relays the close
 
-    def _record(self, direction: str, raw: str) -> Frame:
-        frame = self.recorder.frame(station=self.station, direction=direction, raw=raw)  # type: ignore[arg-type]
+    def _record(self, direction: str, raw: str, *, sender: str | None = None, injected: bool = False) -> Frame:
+        frame = self.recorder.frame(station=self.station, direction=direction, raw=raw,  # type: ignore[arg-type]
+                                    sender=sender, injected=injected)
         self._on_frame(frame)
         return frame
 
@@ -196,9 +203,9 @@ class RelaySession:
         self.recorder.finding(severity, f"{self.station}: {text}", station=finding_station(self.station, side),  # type: ignore[arg-type]
                               raw=raw)
 
-    def _judge(self, side: Side, frame: Frame, raw: str) -> bool:
+    def _judge(self, side: Side, frame: Frame, msg: framing.Message) -> bool:
         """Record what is wrong with one frame, naming its sender; True when it answers an injected call."""
-        msg = framing.read_frame(raw)
+        raw = frame.raw
         me, other = self._sides[side], self._sides["backend" if side == "charger" else "charger"]
         if msg.kind == "call":
             self._judge_call(side, me, frame, msg)
@@ -209,6 +216,10 @@ class RelaySession:
                 self._check_response(side, _action, frame, msg)
                 if not fut.done():
                     fut.set_result((frame, msg))
+                return True
+            if side == "charger" and uid in self._injected_ids:   # the backend never sent this call
+                self._note(side, "warning", f"the charger answered an injected call (message id {uid!r}) at "
+                           f"t={frame.t:.3f} s after chargespec stopped waiting; consumed, not relayed", raw)
                 return True
             call = other.outstanding.pop(uid, None)
             if call is None:
@@ -276,10 +287,11 @@ class RelaySession:
             uid = f"chargespec-{uuid.uuid4()}"
             fut: asyncio.Future[tuple[Frame, framing.Message]] = asyncio.get_running_loop().create_future()
             self._injected[uid] = (action, fut)
+            self._injected_ids.add(uid)
             raw = framing.call(uid, action, payload)
             t_sent = self.clock.now()
             try:
-                frame = self._record("tx", raw)
+                frame = self._record("tx", raw, sender=INJECTED_SENDER, injected=True)
                 self.recorder.event("proxy.injected", station=self.station, unique_id=uid, action=action)
                 if validate_request:
                     problems = validate(action, "request", payload)

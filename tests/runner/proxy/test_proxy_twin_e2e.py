@@ -60,7 +60,13 @@ SPEC = '''spec "Proxy mode"
 
   scenario "the harness cannot answer for the backend"
     csms sends Reset {type: "Immediate"}
+
+  scenario "a measured window"
+    measure "w" for 30 s
+    expect charger energy over "w" within 10 Wh of analyzer energy over "w"
 '''
+# The twin's bench with a [proxy] table opting in to injected window-edge triggers; --proxy-to sets its `to`.
+PROXY_TABLE = '\n[proxy]\nto = "ws://127.0.0.1:9/unused"\ntrigger_meter_values_at_window_edges = true\n'
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +105,10 @@ def outcome(loop: LoopThread, tmp_path_factory: pytest.TempPathFactory) -> dict[
     target.after_transaction_event = backend_script
     tmp = tmp_path_factory.mktemp("proxy")
     (tmp / "proxy.spec").write_text(SPEC)
+    (tmp / "bench.toml").write_text((REPO / "lab" / "benches" / "twin.toml").read_text() + PROXY_TABLE)
     try:
         proc = subprocess.run([sys.executable, "-m", "runner.cli", "run", str(tmp / "proxy.spec"), "--speed", "60",
+                               "--bench", str(tmp / "bench.toml"),
                                "--proxy-to", url, "--out", str(tmp / "out"), "--", "-p", "no:cacheprovider"],
                               cwd=REPO, capture_output=True, text=True, timeout=120)
     finally:
@@ -141,6 +149,12 @@ def test_an_injected_call_is_answered_to_chargespec_not_the_backend(outcome: dic
     target: TargetCsms = outcome["target"]
     assert not any("chargespec-" in raw for raw in target.sent + target.received)
     assert [raw for raw in target.sent if "TriggerMessage" in raw] == [BAD_FRAME]   # its own, not the injected
+    # The evidence names who sent what: the injected call is chargespec's, marked with the charger's answer.
+    lines = [json.loads(line) for line in (outcome["out"] / v["evidence"] / "ocpp.jsonl").read_text().splitlines()]
+    injected = [(r["direction"], r["sender"]) for r in lines if r.get("injected")]
+    assert injected == [("tx", "chargespec (injected)"), ("rx", "charger")], injected
+    assert {(r["direction"], r["sender"]) for r in lines if not r.get("injected")} == {("rx", "charger"),
+                                                                                      ("tx", "backend")}
 
 
 def test_a_harness_only_statement_is_a_usage_error(outcome: dict[str, Any]) -> None:
@@ -190,3 +204,18 @@ def test_response_time_bounds_are_judged(outcome: dict[str, Any]) -> None:
                      r"response, over the bound of 1 ms \(n=1, p50", v["message"]), v["message"]
     notes = (outcome["out"] / _verdict(outcome, "the backend's limit")["evidence"] / "notes.txt").read_text()
     assert "backend answers TransactionEvent within 30 s at the 95th percentile:" in notes
+
+
+def test_window_edges_inject_a_meter_trigger_when_the_bench_opts_in(outcome: dict[str, Any]) -> None:
+    v = _verdict(outcome, "a measured window")
+    assert v["verdict"] == "passed", (v, outcome["proc"].stdout[-4000:])
+    evidence = outcome["out"] / v["evidence"]
+    lines = [json.loads(line) for line in (evidence / "ocpp.jsonl").read_text().splitlines()]
+    triggers = [json.loads(r["frame"]) for r in lines if r.get("injected") and r["direction"] == "tx"]
+    assert [(m[2], m[3]["requestedMessage"]) for m in triggers] == [("TriggerMessage", "MeterValues")] * 2
+    answered = {json.loads(r["frame"])[1] for r in lines if r.get("injected") and r["direction"] == "rx"}
+    assert answered == {m[1] for m in triggers}          # both answered to chargespec (consumed, not relayed)
+    # The charger's MeterValues in answer are relayed to the backend like any other.
+    metered = [r for r in lines if r["direction"] == "rx" and '"MeterValues"' in r["frame"]]
+    assert len(metered) >= 2 and all(r["frame"] in outcome["target"].received for r in metered)
+    assert "TriggerMessage MeterValues injected at each window edge" in (evidence / "notes.txt").read_text()

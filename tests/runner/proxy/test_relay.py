@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import json
 import ssl
 from pathlib import Path
 
@@ -189,3 +190,57 @@ def test_tls_upstream_with_the_benchs_client_certificate_security_profile_3(tmp_
     assert received == [HEARTBEAT] and not refused
     received, refused = asyncio.run(main(False))
     assert received == [] and "502" in refused
+
+
+def test_the_trace_names_the_backend_and_marks_injected_calls_and_their_answers(tmp_path: Path) -> None:
+    """ocpp.jsonl in proxy mode: the backend's frames are the backend's (not `csms`), chargespec's own calls are
+    `chargespec (injected)`, and they and the charger's answers to them (even a late one, which is consumed,
+    never relayed) are marked injected."""
+    from runner.csms.errors import CsmsTimeout
+
+    async def main() -> TargetCsms:
+        target = TargetCsms()
+        await target.start()
+        harness, recorder = await _proxy(target)
+        recorder.begin(tmp_path)
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            await ws.send(HEARTBEAT)
+            await asyncio.wait_for(ws.recv(), 5)
+            await target.send_raw("CS1", '[2,"r-1","Reset",{"type":"OnIdle"}]')
+            await asyncio.wait_for(ws.recv(), 5)
+            await ws.send('[3,"r-1",{"status":"Accepted"}]')
+            trigger = {"requestedMessage": "Heartbeat"}
+            task = asyncio.ensure_future(harness.inject("CS1", "TriggerMessage", trigger, timeout_s=5))
+            uid = json.loads(await asyncio.wait_for(ws.recv(), 5))[1]
+            await ws.send(f'[3,"{uid}",{{"status":"Accepted"}}]')
+            assert (await task).response == {"status": "Accepted"}
+            task = asyncio.ensure_future(harness.inject("CS1", "TriggerMessage", trigger, timeout_s=0.3))
+            late = json.loads(await asyncio.wait_for(ws.recv(), 5))[1]
+            with contextlib.suppress(CsmsTimeout):
+                await task
+            await ws.send(f'[3,"{late}",{{"status":"Accepted"}}]')
+            await asyncio.sleep(0.2)
+        await harness.stop()
+        await target.stop()
+        recorder.end()
+        return target
+
+    target = asyncio.run(main())
+    lines = [json.loads(line) for line in (tmp_path / "ocpp.jsonl").read_text().splitlines()]
+    assert [(r["sender"], r.get("injected", False)) for r in lines] == [
+        ("charger", False), ("backend", False),                              # Heartbeat and its answer
+        ("backend", False), ("charger", False),                              # the backend's Reset, answered
+        ("chargespec (injected)", True), ("charger", True),                  # an injected call and its answer
+        ("chargespec (injected)", True), ("charger", True),                  # one answered late: still marked
+    ]
+    assert not [raw for raw in target.received if "chargespec-" in raw]     # neither answer reached the backend
+    assert [r["direction"] for r in lines] == ["rx", "tx", "tx", "rx", "tx", "rx", "tx", "rx"]
+
+
+def test_the_harness_still_names_itself_csms(tmp_path: Path) -> None:
+    recorder = Recorder(Clock(1.0))
+    recorder.begin(tmp_path)
+    recorder.frame(station="CS1", direction="tx", raw='[2,"1","Reset",{"type":"OnIdle"}]')
+    recorder.end()
+    [line] = (tmp_path / "ocpp.jsonl").read_text().splitlines()
+    assert json.loads(line)["sender"] == "csms" and "injected" not in json.loads(line)

@@ -30,7 +30,9 @@ def test_each_mode_names_every_line_it_cannot_run(tmp_path: Path) -> None:
     [plan] = spec.scenarios
     proxy = mode_problems(plan, proxy=True)
     assert [p.split(": `")[0].rsplit(":", 2)[-2] for p in proxy] == ["6", "8"]
-    assert "`csms sends Reset {type: \"OnIdle\"}` needs chargespec to be the CSMS" in proxy[0]
+    assert "6:5: `csms sends Reset {type: \"OnIdle\"}` needs chargespec to be the CSMS — in proxy mode use " \
+           "`csms injects …`" in proxy[0]
     harness = mode_problems(plan, proxy=False)
     assert [p.split(": `")[0].rsplit(":", 2)[-2] for p in harness] == ["9", "10"]
-    assert "needs proxy mode (`chargespec run --proxy-to URL`" in harness[0]
+    assert "`csms injects TriggerMessage {requestedMessage: \"Heartbeat\"}` needs proxy mode — on the harness " \
+           "chargespec is the CSMS: write `csms sends …`" in harness[0]
