@@ -22,6 +22,7 @@ from dsl.errors import SpecError, SpecErrors, sort_errors
 if TYPE_CHECKING:
     from dsl import ast, plan
     from dsl.compiler import analyze as analyze
+    from dsl.confine import SpecRoots
     from dsl.includes import Includes
     from dsl.steps import StepDef, StepRegistry, builtin_registry
     from dsl.text import decode
@@ -106,14 +107,12 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
     Includes read only under the file's folder, or under `include_root` too when given (e.g. the
     project's root; see :mod:`dsl.confine`); `includes` brings its own roots.
     """
-    from dsl.cache import PlanCache, dependencies
     from dsl.confine import Refused, SpecRoots, read_spec_bytes
     from dsl.text import sha256_bytes
 
     name = str(path)
     registry = registry if registry is not None else _lazy("builtin_registry")()
     cache_dir = cache_dir or os.environ.get(PLAN_CACHE_ENV) or None
-    cache = PlanCache(cache_dir) if cache_dir else None
     try:
         data = read_spec_bytes(name)
     except (OSError, Refused) as e:
@@ -121,9 +120,12 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
     digest = sha256_bytes(data)
     if includes is not None and includes.roots is None:
         includes.roots = SpecRoots.around(name, include_root)
-    roots = includes.roots if includes is not None and includes.roots else SpecRoots.around(name, include_root)
-    if cache is not None:
-        cached = cache.get(name, digest, registry, lazy=lazy, roots=roots)
+    cache = None
+    if cache_dir:  # (without a cache, a file the quick path takes needs neither the cache code nor roots)
+        from dsl.cache import PlanCache
+
+        cache = PlanCache(cache_dir)
+        cached = cache.get(name, digest, registry, lazy=lazy, roots=_roots(includes, name, include_root))
         if cached is not None:
             return cached
     # A cache to fill needs whole plans; otherwise a lazy caller gets steps placed when first used.
@@ -132,6 +134,7 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
         if cache is not None:
             cache.put(name, digest, registry, plans, (), shared=True)  # (a quick file includes nothing)
         return plans
+    roots = _roots(includes, name, include_root)
     spec_file, errors = _parse_bytes(data, name)
     if spec_file is None:
         raise SpecErrors(errors)
@@ -140,6 +143,8 @@ def load(path: str | Path, registry: StepRegistry | None = None, *,
     if errors or more:
         raise SpecErrors(sort_errors([*errors, *more]))
     if cache is not None:
+        from dsl.cache import dependencies
+
         deps = dependencies(includes, name)
         if deps is not None:
             cache.put(name, digest, registry, plans, deps)
@@ -173,6 +178,13 @@ def check_paths(paths: Iterable[str | Path], registry: StepRegistry | None = Non
         if spec_file is not None:
             errors.extend(analyze_file(spec_file, registry, includes)[1])
     return sort_errors(errors)
+
+
+def _roots(includes: Includes | None, name: str, include_root: str | Path | None) -> SpecRoots:
+    """Where the file's includes are read from: the resolver's roots, else the file's own (see load)."""
+    from dsl.confine import SpecRoots
+
+    return includes.roots if includes is not None and includes.roots else SpecRoots.around(name, include_root)
 
 
 def _lazy(name: str) -> Any:

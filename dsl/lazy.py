@@ -20,7 +20,6 @@ edited file (its bytes no longer those collected) is an error, not a silently di
 from __future__ import annotations
 
 import os
-import pickle
 from typing import TYPE_CHECKING, Any, Protocol
 
 from dsl.plan import ScenarioPlan, Source, SpecPlan
@@ -71,6 +70,8 @@ class EntryPlans:
 
     def _read(self) -> tuple[SpecPlan, ...]:
         try:
+            import pickle  # (here: a cold collection makes lazy plans from templates and never unpickles)
+
             from dsl import seal
 
             key = os.path.basename(self.entry).removesuffix(".pickle")

@@ -338,6 +338,8 @@ class Lowering:
         matching = scope is not None and not send
         nodes = _walk_fields(f)
         for node in nodes:
+            if type(node) in _PLAIN_VALUES:  # (most values: none of the checks below concerns them)
+                continue
             if isinstance(node, ast.Word) and node.text not in ("true", "false", "null"):
                 if matching and node.text in ("present", "absent"):
                     continue
@@ -375,6 +377,8 @@ class Lowering:
             if not isinstance(obj, ast.Fields):
                 continue
             keys = [i.key for i in obj.items]
+            if len(set(keys)) == len(keys):
+                continue
             dup = next((item for item in obj.items if keys.count(item.key) > 1), None)
             if dup is not None:
                 self.sink.at(dup, f'field "{dup.key}" appears twice')
@@ -627,6 +631,8 @@ def _span(atoms: ast.Atoms) -> int:
 # (tuples, not `A | B`: a union written in the call is built again at each call, and these run per value)
 _ALTERNATIVES_OR_NEGATED = (ast.Alternatives, ast.Negated)
 _LIST_OR_ALTERNATIVES = (ast.FieldList, ast.Alternatives)
+# Field values no check of Lowering.fields concerns (exact types: a cheap set test on every value).
+_PLAIN_VALUES = frozenset({ast.String, ast.Number, ast.Fields, ast.FieldList})
 
 
 def _walk_fields(node: ast.FieldValue) -> list[ast.FieldValue]:
@@ -649,6 +655,11 @@ def _walk_fields(node: ast.FieldValue) -> list[ast.FieldValue]:
 def _pattern(v: ast.FieldValue) -> Any:
     """A field value to match as plan data: values as :func:`dsl.render.field_value`, patterns as
     :data:`dsl.plan.Pattern` (alternatives flattened)."""
+    kind = type(v)
+    if kind is ast.String:  # (the commonest value first, by exact type; anything else as below)
+        return v.value
+    if kind is ast.Fields:
+        return {f.key: _pattern(f.value) for f in v.items}
     if isinstance(v, ast.Fields):
         return {f.key: _pattern(f.value) for f in v.items}
     if isinstance(v, ast.FieldList):

@@ -27,9 +27,13 @@ from typing import TYPE_CHECKING
 import msgspec
 from msgspec.structs import replace
 
-from dsl import plan
+from dsl import ast, plan
+from dsl.errors import ErrorSink
+from dsl.examples import placeholders
 from dsl.lazy import LazyScenarioPlan
 from dsl.limits import MAX_LINE_CHARS, MAX_PLAN_STEPS
+from dsl.lowering import Lowering, Scope  # (here, not in _lower: each line would pay for the imports)
+from dsl.quickline import read_statement
 from dsl.screen import has_hostile_characters
 from dsl.statements import BENCH_VALUES, LANGUAGE_VERSIONS
 from dsl.text import excerpt
@@ -319,12 +323,6 @@ def _rules() -> StepRegistry:
 
 def _lower(line: str, registry: StepRegistry) -> _Template | None:
     """Parse, check and lower one statement line alone; None if it is unusual or has any error."""
-    from dsl import ast
-    from dsl.errors import ErrorSink
-    from dsl.examples import placeholders
-    from dsl.lowering import Lowering, Scope
-    from dsl.quickline import read_statement
-
     # The common forms without Lark (dsl.quickline: the same node); the rest, and every error, with it.
     node = read_statement(line)
     if node is None and line.lstrip(" ").split(" ", 1)[0] in _BLOCK_WORDS:
@@ -360,8 +358,6 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
 
 def _recalled(node: object) -> Iterator[str]:
     """The names of every `remembered "name"` value in a statement."""
-    from dsl import ast
-
     if isinstance(node, ast.Remembered):
         yield node.name.value
     elif isinstance(node, tuple):

@@ -105,17 +105,29 @@ class _Tok(msgspec.Struct, gc=False):
     end: int
 
 
+# The kind of each of _TOKEN's groups by its number (a group's number is cheaper to look up than its name).
+_KIND_BY_GROUP: list[str | None] = [None] * (_TOKEN.groups + 1)
+for _name, _index in _TOKEN.groupindex.items():
+    _KIND_BY_GROUP[_index] = _KIND.get(_name)
+_E_GROUP = _TOKEN.groupindex["E"]
+
+
 def _tokens(body: str) -> list[_Tok]:
     out: list[_Tok] = []
+    append = out.append
     for m in _TOKEN.finditer(body):  # (only spaces are ever skipped: any other character is a token or E)
-        group = m.lastgroup
-        if group == "E":
+        group = m.lastindex
+        if group == _E_GROUP:
             raise _No
         start, end = m.span(group)  # type: ignore[arg-type]
-        value = body[start:end]
-        kind = _KIND.get(group) or _PUNCT.get(value) or value  # type: ignore[arg-type]  # braces: themselves
-        out.append(_Tok(kind, value, start, end))
+        value = m.group(group)  # type: ignore[arg-type]
+        kind = _KIND_BY_GROUP[group] or _PUNCT.get(value) or value  # type: ignore[index]  # braces: themselves
+        append(_Tok(kind, value, start, end))
     return out
+
+
+def _width(start: int, end: int) -> int:
+    return end - start if end > start else 1
 
 
 class _Reader:
@@ -157,14 +169,12 @@ class _Reader:
         if self.peek() is not None:
             raise _No
 
-    # -- positions (as dsl.parser's builder gives them for a line parsed alone) --
+    # -- positions (as dsl.parser's builder gives them for a line parsed alone; a node is made with
+    # `source=self.source(start), width=_width(start, end)`: a dict to unpack would cost twice the time,
+    # ~11,000 nodes in a cold collection of specs/) --
 
     def source(self, start: int) -> Source:
         return Source(self.file, self.number, self.indent + start + 1, self.line)
-
-    def span(self, start: int, end: int) -> dict[str, object]:
-        return {"source": Source(self.file, self.number, self.indent + start + 1, self.line),
-                "width": end - start if end > start else 1}
 
     def whole(self) -> dict[str, object]:
         """A statement's own position: its first token to the end of the line (the newline is its last)."""
@@ -345,7 +355,9 @@ class _Reader:
             if tok is None or tok.kind not in ("WORD", "NUMBER", "PLACEHOLDER") or tok.value in _AFTER_SIGNAL:
                 break
             atoms.append(self.atom(self.next()))
-        return ast.SignalRef(**self.span(first.start, self.toks[self.i - 1].end), atoms=tuple(atoms))  # type: ignore[arg-type]
+        return ast.SignalRef(
+                source=self.source(first.start),
+                width=_width(first.start, self.toks[self.i - 1].end), atoms=tuple(atoms))
 
     def no_message(self) -> ast.ExpectNoMessage:
         self.keyword("no")
@@ -365,14 +377,18 @@ class _Reader:
         tok = self.next()
         if tok.kind == "OP":
             bound = self.expr()
-            return ast.Compare(**self.span(first.start, self.toks[self.i - 1].end), signal=signal,  # type: ignore[arg-type]
+            return ast.Compare(
+                    source=self.source(first.start),
+                    width=_width(first.start, self.toks[self.i - 1].end), signal=signal,
                                op=_CANONICAL_OP.get(tok.value, tok.value), bound=bound)
         if tok.kind == "WORD" and tok.value == "is":
             states = [self.word(self.next("WORD"))]
             while self.at_word("or"):
                 self.next()
                 states.append(self.word(self.next("WORD")))
-            return ast.StateIs(**self.span(first.start, self.toks[self.i - 1].end), signal=signal,  # type: ignore[arg-type]
+            return ast.StateIs(
+                    source=self.source(first.start),
+                    width=_width(first.start, self.toks[self.i - 1].end), signal=signal,
                                states=tuple(states))
         raise _No
 
@@ -397,8 +413,11 @@ class _Reader:
                     raise _No
                 words.append(kind.value)
             number = self.next("NUMBER")
-            count = ast.MessageCount(**self.span(first.start, number.end), kind=" ".join(words),  # type: ignore[arg-type]
-                                     number=ast.Number(**self.span(number.start, number.end), text=number.value))  # type: ignore[arg-type]
+            count = ast.MessageCount(
+                    source=self.source(first.start), width=_width(first.start, number.end), kind=" ".join(words),
+                                     number=ast.Number(
+                                             source=self.source(number.start),
+                                             width=_width(number.start, number.end), text=number.value))
         messages = [self.message()]
         if self.at_word("every"):  # `expect charger sends A {…} every T ± T [during "w"]`
             if not interval or count is not None:
@@ -414,7 +433,9 @@ class _Reader:
             if self.at_word("after"):
                 self.next()
                 message = self.message()
-                after = ast.After(**self.span(start, self.toks[self.i - 1].end), within=expr, message=message)  # type: ignore[arg-type]
+                after = ast.After(
+                        source=self.source(start),
+                        width=_width(start, self.toks[self.i - 1].end), within=expr, message=message)
             elif within is not None:
                 twice = expr
             else:
@@ -444,7 +465,9 @@ class _Reader:
         if tok is not None and tok.kind == "{":
             fields = self.fields()
         end = self.toks[self.i - 1].end
-        return ast.MessageRef(**self.span(action.start, end), action=self.word(action), fields=fields)  # type: ignore[arg-type]
+        return ast.MessageRef(
+                source=self.source(action.start),
+                width=_width(action.start, end), action=self.word(action), fields=fields)
 
     def expr(self) -> ast.Expr:
         """`_term ((PLUS | MINUS) _term)*`, a term a NUMBER with an optional unit (a word that is not a
@@ -464,7 +487,7 @@ class _Reader:
             if tok is None or tok.kind not in ("PLUS", "MINUS"):
                 break
             atoms.append(self.atom(self.next()))
-        return ast.Expr(**self.span(start, self.toks[self.i - 1].end), atoms=tuple(atoms))  # type: ignore[arg-type]
+        return ast.Expr(source=self.source(start), width=_width(start, self.toks[self.i - 1].end), atoms=tuple(atoms))
 
     def fields(self) -> ast.Fields:
         open_ = self.next("{")
@@ -480,13 +503,15 @@ class _Reader:
                     raise _No
                 self.next("COLON")
                 value = self.fvalue()
-                items.append(ast.Field(**self.span(key.start, self.toks[self.i - 1].end), key=name, value=value))  # type: ignore[arg-type]
+                items.append(ast.Field(
+                        source=self.source(key.start),
+                        width=_width(key.start, self.toks[self.i - 1].end), key=name, value=value))
                 if self.peek() is not None and self.peek().kind == "COMMA":  # type: ignore[union-attr]
                     self.next()
                     continue
                 break
         close = self.next("}")
-        return ast.Fields(**self.span(open_.start, close.end), items=tuple(items))  # type: ignore[arg-type]
+        return ast.Fields(source=self.source(open_.start), width=_width(open_.start, close.end), items=tuple(items))
 
     def field_list(self) -> ast.FieldList:
         open_ = self.next("[")
@@ -499,7 +524,7 @@ class _Reader:
                     continue
                 break
         close = self.next("]")
-        return ast.FieldList(**self.span(open_.start, close.end), items=tuple(items))  # type: ignore[arg-type]
+        return ast.FieldList(source=self.source(open_.start), width=_width(open_.start, close.end), items=tuple(items))
 
     def fvalue(self) -> ast.FieldValue:
         """`_fone ("or" _fone)*`: one value, or alternatives."""
@@ -511,7 +536,8 @@ class _Reader:
         while self.at_word("or"):
             self.next()
             items.append(self.fone())
-        return ast.Alternatives(**self.span(start, self.toks[self.i - 1].end), items=tuple(items))  # type: ignore[arg-type]
+        return ast.Alternatives(
+                source=self.source(start), width=_width(start, self.toks[self.i - 1].end), items=tuple(items))
 
     def fone(self) -> ast.FieldValue:
         tok = self.next()
@@ -519,12 +545,14 @@ class _Reader:
         if kind == "STRING":
             return self.string(tok)
         if kind == "NUMBER":
-            return ast.Number(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
+            return ast.Number(source=self.source(tok.start), width=_width(tok.start, tok.end), text=tok.value)
         if kind == "PLACEHOLDER":
-            return ast.Placeholder(**self.span(tok.start, tok.end), name=tok.value[1:-1])  # type: ignore[arg-type]
+            return ast.Placeholder(
+                    source=self.source(tok.start), width=_width(tok.start, tok.end), name=tok.value[1:-1])
         if kind == "MINUS":
             number = self.next("NUMBER")
-            return ast.Number(**self.span(tok.start, number.end), text="-" + number.value)  # type: ignore[arg-type]
+            return ast.Number(
+                    source=self.source(tok.start), width=_width(tok.start, number.end), text="-" + number.value)
         if kind == "{":
             self.i -= 1
             return self.fields()
@@ -534,10 +562,12 @@ class _Reader:
         if kind == "WORD":
             if tok.value == "not":
                 value = self.fone()
-                return ast.Negated(**self.span(tok.start, self.toks[self.i - 1].end), value=value)  # type: ignore[arg-type]
+                return ast.Negated(
+                        source=self.source(tok.start), width=_width(tok.start, self.toks[self.i - 1].end), value=value)
             if tok.value == "remembered":
                 name = self.next("STRING")
-                return ast.Remembered(**self.span(tok.start, name.end), name=self.string(name))  # type: ignore[arg-type]
+                return ast.Remembered(
+                        source=self.source(tok.start), width=_width(tok.start, name.end), name=self.string(name))
             if tok.value == "or":  # (a word here; left to Lark rather than reasoned about)
                 raise _No
             return self.word(tok)
@@ -548,22 +578,23 @@ class _Reader:
         if kind in ("WORD", "VARIABLE"):
             return self.word(tok)
         if kind == "NUMBER":
-            return ast.Number(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
+            return ast.Number(source=self.source(tok.start), width=_width(tok.start, tok.end), text=tok.value)
         if kind == "STRING":
             return self.string(tok)
         if kind == "PLACEHOLDER":
-            return ast.Placeholder(**self.span(tok.start, tok.end), name=tok.value[1:-1])  # type: ignore[arg-type]
+            return ast.Placeholder(
+                    source=self.source(tok.start), width=_width(tok.start, tok.end), name=tok.value[1:-1])
         if kind in ("COLON", "COMMA", "PLUS", "MINUS", "PERCENT", "PLUSMINUS"):
-            return ast.Punct(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
+            return ast.Punct(source=self.source(tok.start), width=_width(tok.start, tok.end), text=tok.value)
         raise _No
 
     def word(self, tok: _Tok) -> ast.Word:
         if tok.kind not in ("WORD", "VARIABLE"):
             raise _No
-        return ast.Word(**self.span(tok.start, tok.end), text=tok.value)  # type: ignore[arg-type]
+        return ast.Word(source=self.source(tok.start), width=_width(tok.start, tok.end), text=tok.value)
 
     def string(self, tok: _Tok) -> ast.String:
         value = tok.value[1:-1]
         if "\\" in value:
             value = _ESCAPE.sub(r"\1", value)
-        return ast.String(**self.span(tok.start, tok.end), value=value)  # type: ignore[arg-type]
+        return ast.String(source=self.source(tok.start), width=_width(tok.start, tok.end), value=value)

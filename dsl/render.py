@@ -19,8 +19,17 @@ def quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+_TEXT_ATOMS = (ast.Word, ast.Number, ast.Punct)  # (a tuple made once: `A | B` in a call is built at each call)
+_ORDINAL_BEFORE = (ast.Number, ast.Placeholder)
+
+
 def atom(a: ast.Atom | ast.FieldValue) -> str:
-    if isinstance(a, ast.Word | ast.Number | ast.Punct):
+    kind = type(a)
+    if kind is ast.String:  # (the commonest first, by exact type; anything else as below)
+        return quote(a.value)  # type: ignore[union-attr]
+    if kind is ast.Word:
+        return a.text  # type: ignore[union-attr]
+    if isinstance(a, _TEXT_ATOMS):
         return a.text
     if isinstance(a, ast.String):
         return quote(a.value)
@@ -52,7 +61,7 @@ def render_atoms(atoms: ast.Atoms) -> str:
     for a in atoms:
         text = atom(a)
         glued = (isinstance(a, ast.Punct) and a.text in _NO_SPACE_BEFORE) or (  # `2nd`: number and suffix
-            isinstance(a, ast.Word) and a.text in _ORDINAL and isinstance(prev, ast.Number | ast.Placeholder))
+            isinstance(a, ast.Word) and a.text in _ORDINAL and isinstance(prev, _ORDINAL_BEFORE))
         if out and not glued:
             out += " "
         prev = a

@@ -26,7 +26,6 @@ and reports unit, dimension and name errors at the atom that carries them.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import re
@@ -141,7 +140,7 @@ class StepRegistry:
         self._defs: dict[str, StepDef] = {}
         self._fingerprint: str | None = None
         self._shape_cache: list[tuple[StepDef, tuple[str, ...]]] | None = None
-        self._by_first: dict[str | None, tuple[StepDef, ...]] | None = None
+        self._by_first: dict[str | None, tuple[tuple[StepDef, frozenset[str]], ...]] | None = None
         for d in defs:
             self._add(d)
 
@@ -211,7 +210,12 @@ class StepRegistry:
         if self._by_first is None:
             self._by_first = _index_by_first(self._defs.values())
         first = _atom_literal(atoms[0]) if atoms else None
-        for step in self._by_first.get(first, self._by_first[None]):
+        said = {a.text for a in atoms if isinstance(a, _LITERAL_ATOMS)}  # (as _atom_literal reads them)
+        for step, needs in self._by_first.get(first, self._by_first[None]):
+            # A definition matches only a statement holding each of its literals outside optional parts:
+            # a set test spares the backtracking match of most definitions sharing the first word.
+            if not needs <= said:
+                continue
             binding = step.match(atoms)
             if binding is not None:
                 return step, binding
@@ -219,6 +223,8 @@ class StepRegistry:
 
     def nearest(self, atoms: ast.Atoms) -> StepDef | None:
         """The definition most like a statement that matched none (for "did you mean")."""
+        import difflib  # (errors only)
+
         if ast is None:
             _bind_ast()
         said = " ".join(_shape(atoms))
@@ -242,14 +248,16 @@ class StepRegistry:
         return self._shape_cache
 
 
-def _index_by_first(defs: Iterable[StepDef]) -> dict[str | None, tuple[StepDef, ...]]:
+def _index_by_first(defs: Iterable[StepDef]) -> dict[str | None, tuple[tuple[StepDef, frozenset[str]], ...]]:
     """First word -> the definitions that may match a statement starting with it, in definition order
-    (those starting with that literal, and any not starting with a literal); None -> the latter only."""
+    (those starting with that literal, and any not starting with a literal); None -> the latter only.
+    Each with the literals it requires (those outside its optional parts)."""
     defs = list(defs)
     firsts = {d.parts[0].text for d in defs if d.parts and isinstance(d.parts[0], _Lit)}
-    index: dict[str | None, tuple[StepDef, ...]] = {}
+    needs = {d.name: frozenset(p.text for p in d.parts if isinstance(p, _Lit)) for d in defs}
+    index: dict[str | None, tuple[tuple[StepDef, frozenset[str]], ...]] = {}
     for word in (*firsts, None):
-        index[word] = tuple(d for d in defs if not (d.parts and isinstance(d.parts[0], _Lit))
+        index[word] = tuple((d, needs[d.name]) for d in defs if not (d.parts and isinstance(d.parts[0], _Lit))
                             or d.parts[0].text == word)
     return index
 
@@ -379,18 +387,20 @@ def _match(parts: tuple[_Part, ...], i: int, atoms: ast.Atoms, j: int,
 
 
 def _atom_literal(atom: ast.Atom) -> str | None:
-    if isinstance(atom, ast.Word | ast.Punct | ast.Number):
+    if isinstance(atom, _LITERAL_ATOMS):
         return atom.text
     return None
 
 
 _SINGLE_KIND: dict[str, tuple[type, ...]] = {}
+_LITERAL_ATOMS: tuple[type, ...] = ()  # (ast.Word, ast.Punct, ast.Number), bound with ast
 
 
 def _bind_ast() -> None:
-    global ast
+    global ast, _LITERAL_ATOMS
     from dsl import ast as module
 
+    _LITERAL_ATOMS = (module.Word, module.Punct, module.Number)
     _SINGLE_KIND.update({
         "int": (module.Number,),
         "string": (module.String,),

@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
 def closest(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str | None:
     """The choice nearest to `word`: an exact case-insensitive match first, then by similarity."""
+    import difflib  # (only a misspelling needs it: a clean collection never does)
+
     options = list(dict.fromkeys(choices))
     folded = [c for c in options if c.casefold() == word.casefold()]
     if folded:
