@@ -16,8 +16,14 @@ owns). Whether NAME exists is known where the bench is: ``chargespec check --ben
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+import msgspec
+
 from dsl import ast
 from dsl.errors import ErrorSink
+from dsl.plan import Action, Signal, Source
 from dsl.render import render_atoms
 
 # Words a person may put before "station" instead of "on" (a near miss gets the right form as its hint).
@@ -71,3 +77,25 @@ def split_station(atoms: ast.Atoms, sink: ErrorSink, *, quoted: bool) -> tuple[a
     sink.at(atoms[at], f'"{said}" does not name a station',
             f"end the line with {example}: the station's id or its alias from the bench file")
     return None
+
+
+def named_stations(steps: Iterable[Any]) -> list[tuple[str, Source | None]]:
+    """Every station the steps name (`on station NAME`), each with the line of the step that names it, in
+    order, once per name: what the runner resolves against the bench before the scenario starts."""
+    out: dict[str, Source | None] = {}
+
+    def walk(node: Any, source: Source | None) -> None:
+        if isinstance(node, tuple | list):
+            for item in node:
+                walk(item, source)
+            return
+        if not isinstance(node, msgspec.Struct) or isinstance(node, Source):
+            return
+        source = getattr(node, "source", None) if isinstance(getattr(node, "source", None), Source) else source
+        if isinstance(node, Action | Signal) and node.station is not None:
+            out.setdefault(node.station, source)
+        for name in node.__struct_fields__:
+            walk(getattr(node, name), source)
+
+    walk(tuple(steps), None)
+    return list(out.items())

@@ -119,6 +119,9 @@ _KIND_NAMES = {"analyzer": "a power analyzer", "ev": "an EV emulator", "reader":
 
 class StationConfig(_Model):
     id: str = Field(min_length=1, max_length=48)
+    # A short name specs use on a bench of several stations (`ev plugs in on station right`; docs/language.md):
+    # a word, so that signals can carry it too (an id such as TWIN-AC22-001 is no word).
+    alias: str = Field(default="", pattern=r"^([A-Za-z_][A-Za-z0-9_]*(-[A-Za-z_][A-Za-z0-9_]*)*)?$", max_length=32)
     vendor: str = "unknown"
     model: str = "unknown"
     serial: str = ""    # the charger's serial number as the order names it; checked against its BootNotification
@@ -267,12 +270,26 @@ class BenchConfig(_Model):
     report: ReportConfig = ReportConfig()
     path: str = ""
 
+    def find_station(self, name: str) -> StationConfig | None:
+        """The station a spec names (`on station NAME`): by id, else by alias."""
+        return next((s for s in self.stations if s.id == name), None) or next(
+            (s for s in self.stations if s.alias == name), None)
+
+    def station_names(self) -> str:
+        """The stations as a person names them: ``TWIN-A (alias left), TWIN-B (alias right)``."""
+        return ", ".join(s.id + (f" (alias {s.alias})" if s.alias else "") for s in self.stations)
+
     @model_validator(mode="after")
     def _consistent(self) -> BenchConfig:
         ids = [s.id for s in self.stations]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
             raise ValueError(f"station ids must be unique; repeated: {sorted(dup)}")
+        names = [*ids, *(s.alias for s in self.stations if s.alias and s.alias != s.id)]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"station aliases must differ from each other and from every station id; "
+                             f"repeated: {sorted(dup)}")
         if self.kind == "physical" and self.clock.speed != 1:
             raise ValueError("clock.speed: a physical bench runs at 1x real time")
         if self.kind == "physical" and self.twin is not None:
