@@ -23,8 +23,8 @@ from dsl.render import atom as render_atom
 from dsl.render import field_value, render_atoms
 from dsl.render import stmt as render_stmt
 from dsl.signals import resolve
-from dsl.stations import split_station
 from dsl.statements import ANY_MESSAGE, BENCH_VALUES, RULE_SCOPES, WINDOW_EVENTS
+from dsl.stations import split_station
 from dsl.steps import QUANTITY_TYPES, Param, StepRegistry
 from dsl.suggest import did_you_mean
 from dsl.vocab import (

@@ -2,7 +2,7 @@
 
     chargespec run [PATHS] [--bench FILE] [--fault NAME=VALUE ...] [--speed N] [--html DIR] [-- PYTEST ARGS]
     chargespec report RUN_FOLDER [-o DIR]
-    chargespec check PATHS
+    chargespec check [--bench FILE] PATHS
     chargespec fmt [--check] PATHS
     chargespec csms [--port P] [--bench FILE]
     chargespec twin [--bench FILE]
@@ -140,6 +140,10 @@ def _check(args: argparse.Namespace) -> int:
     # alone may include a shared setup from a sibling folder, as it may when it runs.
     root = Path(args.include_root) if args.include_root else Path.cwd()
     errors = dsl.check_paths([Path(p) for p in args.paths], include_root=root)
+    if not errors and args.bench:
+        from runner.stations import check_stations
+
+        errors = check_stations([Path(p) for p in args.paths], args.bench, include_root=root)
     for e in errors:
         print(e.render(), file=sys.stderr)
     if errors:
@@ -201,6 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="parse and check specs; exit 1 on any error")
     c.add_argument("--include-root", metavar="DIR",
                    help="includes may read .spec files under DIR too (default: the current directory)")
+    c.add_argument("--bench", metavar="FILE",
+                   help="also check that every station a spec names (`on station NAME`) is on this bench")
     c.add_argument("paths", nargs="+")
 
     f = sub.add_parser("fmt", help="rewrite specs in the canonical layout")

@@ -12,8 +12,8 @@ import contextlib
 from collections.abc import Callable, Iterable
 
 from dsl.plan import Action, Measure, Repeat, ScenarioPlan, Step
-from runner import restore, units
 from dsl.stations import named_stations
+from runner import restore, units
 from runner.bench_session import BenchSession, Station
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, ExpectationFailed
