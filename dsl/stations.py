@@ -61,6 +61,8 @@ def split_station(atoms: ast.Atoms, sink: ErrorSink, *, quoted: bool) -> tuple[a
         sink.at(atoms[at], '"stations" names several', f'write "station" ({example})')
         return None
     before = _word(atoms[at - 1])
+    if before == "has" and at == 2 and _word(atoms[0]) == "bench":
+        return atoms, None  # `bench has station NAME`: a requirement of the scenario, not a suffix
     evse = at >= 4 and _word(atoms[at - 4]) == "on" and _word(atoms[at - 3]) == "evse"
     if before == "of" and evse:
         return atoms[:at - 1], name  # `on evse 2 of station B`
@@ -77,6 +79,14 @@ def split_station(atoms: ast.Atoms, sink: ErrorSink, *, quoted: bool) -> tuple[a
     sink.at(atoms[at], f'"{said}" does not name a station',
             f"end the line with {example}: the station's id or its alias from the bench file")
     return None
+
+
+REQUIRE_STEPS = ("bench.has_station", "bench.has_station_id")
+
+
+def required_stations(steps: Iterable[Any]) -> set[str]:
+    """The stations a scenario requires (`bench has station NAME`): on a bench without one it is skipped."""
+    return {str(s.args["name"]) for s in steps if isinstance(s, Action) and s.step in REQUIRE_STEPS}
 
 
 def named_stations(steps: Iterable[Any]) -> list[tuple[str, Source | None]]:

@@ -12,11 +12,11 @@ import contextlib
 from collections.abc import Callable, Iterable
 
 from dsl.plan import Action, Measure, Repeat, ScenarioPlan, Step
-from dsl.stations import named_stations
+from dsl.stations import named_stations, required_stations
 from runner import restore, units
 from runner.bench_session import BenchSession, Station
 from runner.context import ScenarioRun, Window
-from runner.errors import BenchError, ExpectationFailed
+from runner.errors import BenchError, ExpectationFailed, StationNotOnBench
 from runner.judge import JUDGES, step_failed, strict_protocol_record, unrecorded
 from runner.steps import run_action
 
@@ -213,7 +213,12 @@ def name_stations(session: BenchSession, run: ScenarioRun) -> list[Station]:
     not on this bench: before anything runs), and tell the recorder where their samples are; the scenario's
     stations, its own first."""
     plan = run.plan
-    for name, source in named_stations((*plan.setup, *plan.steps, *plan.teardown)):
+    steps = (*plan.setup, *plan.steps, *plan.teardown)
+    for name in sorted(required_stations(steps)):
+        if session.config.find_station(name) is None:
+            raise StationNotOnBench(f"station {name!r}", f"bench {session.config.name!r} has "
+                                                          f"{session.config.station_names()}")
+    for name, source in named_stations(steps):
         run.named[name] = session.named_station(name, source or plan.source)
     session.recorder.alias_stations({name: session.key_prefix(st.id) for name, st in run.named.items()})
     stations = [run.station]

@@ -17,7 +17,7 @@ import msgspec
 import dsl
 from dsl.errors import SpecError
 from dsl.plan import SpecPlan
-from dsl.stations import named_stations
+from dsl.stations import named_stations, required_stations
 from dsl.suggest import did_you_mean
 from lab.bench import BenchConfig, load_bench
 
@@ -29,8 +29,9 @@ def station_errors(plans: Iterable[SpecPlan], bench: BenchConfig) -> list[SpecEr
     for spec in plans:
         for scenario in spec.scenarios:
             steps = (*scenario.setup, *scenario.steps, *scenario.teardown)
+            required = required_stations(steps)  # (skipped on a bench without them: no error)
             for name, source in named_stations(steps):
-                if bench.find_station(name) is not None or source is None:
+                if bench.find_station(name) is not None or source is None or name in required:
                     continue
                 at = source.text.rfind(name)
                 where = msgspec.structs.replace(source, column=at + 1) if at >= 0 else source

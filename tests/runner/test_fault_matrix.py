@@ -125,7 +125,7 @@ MATRIX: dict[str, dict[str, Fails]] = {
         LIMIT_10: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
         LIMIT_16: fails(17, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         PERIODS: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
-        DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s of the previous action"),
+        DAILY: fails(40, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s of the previous action"),
         DEPOT: fails(24, OVER_22 + r"4\d\.\d+ kW"),
         DEPOT_1PH: fails(35, OVER_22 + r"(2[3-9]|3\d|4\d)\.\d+ kW"),
         EMS_LIMIT: fails(20, EMS_OVER),
@@ -139,7 +139,7 @@ MATRIX: dict[str, dict[str, Fails]] = {
         LIMIT_10: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
         LIMIT_16: fails(17, r"analyzer current L1 never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         PERIODS: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
-        DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s .*last observed 3\d\.\d+ A"),
+        DAILY: fails(40, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s .*last observed 3\d\.\d+ A"),
         DEPOT: fails(24, OVER_22 + r"4\d\.\d+ kW"),
         DEPOT_1PH: fails(35, OVER_22 + r"29\.\d+ kW"),
         # The EMS's limit is a charging profile too (ChargingStationExternalConstraints).
@@ -239,6 +239,10 @@ MATRIX: dict[str, dict[str, Fails]] = {
                              r'"EMS"\}.* within 20 s .*no NotifyChargingLimit arrived'),
         EMS_BACKEND: fails(28, r'charger did not send ClearedChargingLimit \{chargingLimitSource: "EMS"\} within '
                                r"20 s .*no ClearedChargingLimit arrived"),
+    },
+    "schedule_boundary_late_s=30": {
+        PERIODS: fails(24, r"never <= 6 A \+ 0\.6 A \(6\.600 A\) within 15 s"),
+        DAILY: fails(40, r"never >= 12 A - 0\.6 A \(11\.400 A\) within 15 s"),
     },
 }
 
