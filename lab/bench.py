@@ -121,7 +121,7 @@ class StationConfig(_Model):
     id: str = Field(min_length=1, max_length=48)
     # A short name specs use on a bench of several stations (`ev plugs in on station right`; docs/language.md):
     # a word, so that signals can carry it too (an id such as TWIN-AC22-001 is no word).
-    alias: str = Field(default="", pattern=r"^([A-Za-z_][A-Za-z0-9_]*(-[A-Za-z_][A-Za-z0-9_]*)*)?$", max_length=32)
+    alias: str = Field(default="", max_length=32)
     vendor: str = "unknown"
     model: str = "unknown"
     serial: str = ""    # the charger's serial number as the order names it; checked against its BootNotification
@@ -134,6 +134,14 @@ class StationConfig(_Model):
     # Facts the device model does not carry (`charger supports capability NAME`; names: dsl/vocab.py
     # CAPABILITIES, checked where a spec uses them): NAME = true / false. Undeclared: the bench cannot say.
     capabilities: dict[str, bool] = Field(default_factory=dict)
+
+    @field_validator("alias")
+    @classmethod
+    def _alias_is_a_word(cls, v: str) -> str:
+        if v and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*", v):
+            raise ValueError(f"a station alias is one word (letters, digits, _ and - between words, not first: "
+                             f"left, TWIN-B, bay_2), as specs write it in `on station NAME`; not {v!r}")
+        return v
 
     @field_validator("capabilities")
     @classmethod
