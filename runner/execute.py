@@ -272,7 +272,8 @@ def protocol_findings(run: ScenarioRun) -> None:
     even when no line of the spec asked about it; in lenient mode findings are warnings in the evidence."""
     if not run.session.config.csms.strict_schema:
         return
-    errors = [f for f in run.recorder.findings() if f.severity == "error" and f.station in (None, run.station.id)]
+    mine = {None, run.station.id, *(st.id for st in run.named.values())}  # (the stations its lines name too)
+    errors = [f for f in run.recorder.findings() if f.severity == "error" and f.station in mine]
     failure = None
     if errors:
         shown = "; ".join(f"{units.show_t(f.t - run.recorder.t_begin)}: {f.message}" for f in errors[:3])
