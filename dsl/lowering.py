@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from dsl import ast, plan, units
 from dsl.errors import ErrorSink
 from dsl.examples import placeholders
@@ -22,6 +24,7 @@ from dsl.render import field_value, render_atoms
 from dsl.render import stmt as render_stmt
 from dsl.signals import resolve
 from dsl.statements import ANY_MESSAGE, BENCH_VALUES, RULE_SCOPES, WINDOW_EVENTS
+from dsl.stations import split_station
 from dsl.steps import QUANTITY_TYPES, Param, StepRegistry
 from dsl.suggest import did_you_mean
 from dsl.vocab import (
@@ -123,6 +126,11 @@ class Lowering:
         return result
 
     def stmt_ActionStmt(self, s: ast.ActionStmt, scope: Scope) -> plan.Step | None:
+        named = split_station(s.atoms, self.sink, quoted=True)
+        if named is None:
+            return None
+        if named[1] is not None:
+            s = msgspec.structs.replace(s, atoms=named[0])
         found = self.registry.match(s.atoms)
         if found is None:
             self._unknown_statement(s)
@@ -133,7 +141,8 @@ class Lowering:
             return None
         if step.name == "csms.sets_profile" and not self._profile_consistent(args, binding):
             return None
-        return plan.Action(step=step.name, args=args, source=s.source, text=render_atoms(s.atoms))
+        text = render_atoms(s.atoms) + (f" on station {named[1]}" if named[1] is not None else "")
+        return plan.Action(step=step.name, args=args, source=s.source, text=text, station=named[1])
 
     def _profile_consistent(self, args: Mapping[str, Any], binding: Mapping[str, ast.Atoms]) -> bool:
         """A charging schedule has one rate unit, and its periods start at whole seconds

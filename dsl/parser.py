@@ -330,6 +330,13 @@ def _syntax_error(exc: Exception, file: str, lines: list[str]) -> SpecError:
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
         width = 1 if tok.type in _TOKEN_NAMES else len(tok.value)
+        before = lines[tok.line - 1][:(tok.column or 1) - 1].split() if tok.line and tok.line <= len(lines) else []
+        if tok.type == "STRING" and before[-2:] in (["on", "station"], ["of", "station"]):
+            # `analyzer power on station "TWIN-B"`: a signal holds no quoted string (dsl/stations.py).
+            return error_at(file, lines, tok.line, tok.column or 1,
+                            "a station in a signal is named by a word, not a quoted string",
+                            f"write station {tok.value[1:-1]} (an id that is no word: its alias from the bench file)",
+                            width)
         return error_at(file, lines, tok.line or len(lines), tok.column or 1, f"unexpected {_describe(tok)}",
                         _expected(_accepted(exc) or exc.expected), width)
     if isinstance(exc, UnexpectedEOF | UnexpectedInput):

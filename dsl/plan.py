@@ -60,6 +60,9 @@ class Signal(msgspec.Struct, frozen=True):
     dimension: str  # as Quantity.dimension, or "state" for status signals
     text: str
     evse: int | None = None
+    # The station a spec named (`... on station B`; dsl/stations.py), as written: id or alias. The key is
+    # then ``@B.analyzer.power``; the runner maps ``@B.`` to where that station's samples are recorded.
+    station: str | None = None
 
 
 Op = Literal["<", "<=", ">", ">=", "==", "!="]
@@ -236,6 +239,7 @@ class Action(msgspec.Struct, frozen=True):
     args: Mapping[str, Any]
     source: Source
     text: str
+    station: str | None = None  # `... on station B` (dsl/stations.py): id or alias; None: the scenario's station
 
 
 class Measure(msgspec.Struct, frozen=True):

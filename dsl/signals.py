@@ -15,6 +15,9 @@
                                             (EVSE 1 keeps the plain key: `on evse 1` is the default)
     station power | energy               -> station.power, station.energy: the sum over every EVSE's
     station power | current L1|L2|L3        analyzer (runner/signals.py StationSum), station.current.L1
+    ... on station B | on evse N of station B
+                                         -> that signal of station B (id or alias; dsl/stations.py):
+                                            @B.analyzer.power, @B.station.power
 
 Ratio signals (duty, SoC) are recorded as fractions; power factor is a plain number.
 """
@@ -27,6 +30,7 @@ from dsl import ast
 from dsl.errors import ErrorSink
 from dsl.plan import Signal
 from dsl.render import render_atoms
+from dsl.stations import split_station
 from dsl.suggest import did_you_mean
 from dsl.vocab import MEASURANDS, OCPP_PHASES
 
@@ -60,6 +64,20 @@ STATION: dict[str, tuple[str, bool, bool]] = {
 
 def resolve(ref: ast.SignalRef, sink: ErrorSink) -> Signal | None:
     """The signal `ref` names, or None after reporting what is wrong with it."""
+    named = split_station(ref.atoms, sink, quoted=False)
+    if named is None:
+        return None
+    if named[1] is None:
+        return _resolve(ref, sink)
+    found = _resolve(msgspec.structs.replace(ref, atoms=named[0]), sink)
+    if found is None:
+        return None
+    # Another station's samples are recorded under its own prefix (the runner maps "@NAME." to it).
+    return msgspec.structs.replace(found, key=f"@{named[1]}.{found.key}", station=named[1],
+                                   text=render_atoms(ref.atoms))
+
+
+def _resolve(ref: ast.SignalRef, sink: ErrorSink) -> Signal | None:
     atoms = ref.atoms
     text = render_atoms(atoms)
     head = atoms[0]

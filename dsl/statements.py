@@ -75,6 +75,10 @@ BUILTIN_STEPS: dict[str, str] = {
     # connections to E`, `csms accepts reconnects` or the return to idle.
     # A case that needs TLS between charger and CSMS (security profile 2 or 3 in the bench file): skipped else.
     "charger.connects_over_tls": "charger connects over tls",
+    # A scenario for a bench of several stations (docs/language.md "Several stations"): skipped on a bench
+    # without the station (a line naming a station the bench lacks, without this requirement, is a usage error).
+    "bench.has_station": "bench has station {name:word}",
+    "bench.has_station_id": "bench has station {name:string}",
     "csms.refuses_endpoint": "csms refuses connections to {endpoint:endpoint} [{count:count}]",
     "csms.accepts_endpoint": "csms accepts connections to {endpoint:endpoint}",
     "csms.sets_variable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string}",

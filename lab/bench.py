@@ -120,6 +120,9 @@ _KIND_NAMES = {"analyzer": "a power analyzer", "ev": "an EV emulator", "reader":
 
 class StationConfig(_Model):
     id: str = Field(min_length=1, max_length=48)
+    # A short name specs use on a bench of several stations (`ev plugs in on station right`; docs/language.md):
+    # a word, so that signals can carry it too (an id such as TWIN-AC22-001 is no word).
+    alias: str = Field(default="", max_length=32)
     vendor: str = "unknown"
     model: str = "unknown"
     serial: str = ""    # the charger's serial number as the order names it; checked against its BootNotification
@@ -137,6 +140,14 @@ class StationConfig(_Model):
     # Facts the device model does not carry (`charger supports capability NAME`; names: dsl/vocab.py
     # CAPABILITIES, checked where a spec uses them): NAME = true / false. Undeclared: the bench cannot say.
     capabilities: dict[str, bool] = Field(default_factory=dict)
+
+    @field_validator("alias")
+    @classmethod
+    def _alias_is_a_word(cls, v: str) -> str:
+        if v and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*", v):
+            raise ValueError(f"a station alias is one word (letters, digits, _ and - between words, not first: "
+                             f"left, TWIN-B, bay_2), as specs write it in `on station NAME`; not {v!r}")
+        return v
 
     @field_validator("capabilities")
     @classmethod
@@ -303,12 +314,26 @@ class BenchConfig(_Model):
     proxy: ProxyConfig | None = None  # proxy mode: relay to this target CSMS (docs/proxy.md)
     path: str = ""
 
+    def find_station(self, name: str) -> StationConfig | None:
+        """The station a spec names (`on station NAME`): by id, else by alias."""
+        return next((s for s in self.stations if s.id == name), None) or next(
+            (s for s in self.stations if s.alias == name), None)
+
+    def station_names(self) -> str:
+        """The stations as a person names them: ``TWIN-A (alias left), TWIN-B (alias right)``."""
+        return ", ".join(s.id + (f" (alias {s.alias})" if s.alias else "") for s in self.stations)
+
     @model_validator(mode="after")
     def _consistent(self) -> BenchConfig:
         ids = [s.id for s in self.stations]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
             raise ValueError(f"station ids must be unique; repeated: {sorted(dup)}")
+        names = [*ids, *(s.alias for s in self.stations if s.alias and s.alias != s.id)]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"station aliases must differ from each other and from every station id; "
+                             f"repeated: {sorted(dup)}")
         if self.kind == "physical" and self.clock.speed != 1:
             raise ValueError("clock.speed: a physical bench runs at 1x real time")
         if self.kind == "physical" and self.twin is not None:

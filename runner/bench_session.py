@@ -147,6 +147,10 @@ class BenchSession:
         self.twin: Any = None
         self.faults = dict(faults or {})
         self.stations: dict[str, Station] = {}
+        # The station a scenario runs on unless a line names another (`on station B`): the bench file's
+        # first. Its samples keep the plain keys (analyzer.power); another station's are "@<id>."-prefixed.
+        # (A parallel run gives each worker its own: issue 15; docs/language.md "Several stations".)
+        self.default_id = config.stations[0].id
         self.identity: dict[str, str] = {}
         self.idn: dict[str, str] = {}  # `station.role` -> the instrument's identification, as answered (preflight)
         self._boot: dict[str, dict[str, Any]] = {}
@@ -167,7 +171,7 @@ class BenchSession:
             # value must not carry a pre-reboot "Available" past the boot.
             station = next((sc for sc in self.config.stations if sc.id == frame.station), None)
             for evse in range(1, (station.evses if station else 0) + 1):
-                self.recorder.sample(f"charger.status.evse{evse}", None, frame.t)
+                self.recorder.sample(f"{self.key_prefix(frame.station)}charger.status.evse{evse}", None, frame.t)
 
     def _track_boots(self, frame: Frame) -> None:
         p = frame.payload if isinstance(frame.payload, dict) else {}
@@ -234,6 +238,7 @@ class BenchSession:
             self.harness = ProxyHarness(self.recorder, self.clock, config=self.config.csms, proxy=self.config.proxy)
         else:
             self.harness = CsmsHarness(self.recorder, self.clock, config=self.config.csms)
+        self.harness.key_prefix = self.key_prefix
         url = self.run(self.harness.start(), bench_timeout=self.clock.bench(10), what="starting the CSMS harness")
         addresses: dict[str, dict[str, str]] = {}
         if self.config.kind == "twin":
@@ -290,8 +295,25 @@ class BenchSession:
                 assert isinstance(inst, EvEmulator)
                 station.evs[evse] = inst
 
+    def key_prefix(self, station_id: str) -> str:
+        """The prefix of a station's sample keys: "" for the default station, "@<id>." for another."""
+        return "" if station_id == self.default_id else f"@{station_id}."
+
+    def named_station(self, name: str, source: Any = None) -> Station:
+        """The station a spec line names (`on station NAME`: its id or alias); a BenchError (a usage error
+        of the bench, never a verdict on the charger) naming the bench's stations when it has none such."""
+        from dsl.suggest import did_you_mean
+
+        found = self.config.find_station(name)
+        if found is None:
+            names = [n for sc in self.config.stations for n in (sc.id, sc.alias) if n]
+            hint = did_you_mean(name, names)
+            raise BenchError(source, f"bench {self.config.name!r} ({self.config.path or 'no file'}) has no station "
+                                     f"{name!r}{'; ' + hint if hint else ''}; it has {self.config.station_names()}")
+        return self.station(found.id)
+
     def station(self, station_id: str | None = None) -> Station:
-        sid = station_id or self.config.stations[0].id
+        sid = station_id or self.default_id
         try:
             return self.stations[sid]
         except KeyError:
@@ -341,6 +363,7 @@ class BenchSession:
             self.recover(station)
         station.broken.clear()
         totals = self._station_sum(station)
+        sp = self.key_prefix(station.id)
         for evse, analyzer in station.analyzers.items():
             try:
                 with contextlib.suppress(InstrumentStateError):  # a running integrator must stop first
@@ -356,15 +379,15 @@ class BenchSession:
                 signals = reading.signals()
                 for key, value in signals.items():
                     k = key if not prefix else key.replace("analyzer.", f"analyzer.{prefix}", 1)
-                    self.recorder.sample(k, value, reading.t)
+                    self.recorder.sample(sp + k, value, reading.t)
                 with self._lock:  # the samplers of several EVSEs report from their own threads
                     sums = totals.add(evse, reading.t, signals)
                     for key, value in (sums or {}).items():
-                        self.recorder.sample(key, value, reading.t)
+                        self.recorder.sample(sp + key, value, reading.t)
 
             ev = station.evs.get(evse)
             sampler = Sampler(analyzer, self.clock, on_sample, on_error=station.broken.append, ev=ev,
-                              on_pwm=self._pwm_recorder("ev." + prefix) if ev is not None else None)
+                              on_pwm=self._pwm_recorder(sp + "ev." + prefix) if ev is not None else None)
             sampler.start()
             station.samplers.append(sampler)
 

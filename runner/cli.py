@@ -211,6 +211,10 @@ def _check(args: argparse.Namespace) -> int:
 
         errors = sort_errors([*errors, *check_mode(args.paths, proxy=proxy, include_root=root,
                                                    skip={e.source.file for e in errors})])
+    if not errors and args.bench:
+        from runner.stations import check_stations
+
+        errors = check_stations([Path(p) for p in args.paths], args.bench, include_root=root)
     for e in errors:
         print(e.render(), file=sys.stderr)
     if errors:
@@ -346,7 +350,9 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="parse and check specs; exit 4 (usage error) on any error")
     c.add_argument("--include-root", metavar="DIR",
                    help="includes may read .spec files under DIR too (default: the current directory)")
-    c.add_argument("--bench", help="also report each line that cannot run in this bench's mode (proxy or harness)")
+    c.add_argument("--bench", metavar="FILE",
+                   help="also check that every station a spec names (`on station NAME`) is on this bench, and "
+                        "report each line that cannot run in this bench's mode (proxy or harness)")
     c.add_argument("--proxy-to", metavar="URL", help="check for proxy mode, as `run --proxy-to URL` runs")
     c.add_argument("paths", nargs="+")
 

@@ -4,7 +4,7 @@ originals of what it changed on the charger (restored by the return to idle)."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
@@ -48,6 +48,10 @@ class ScenarioRun:
     step_context: Callable[[Any], AbstractContextManager[None]] = lambda _step: contextlib.nullcontext()
     # Shows each record where the step is shown (the plugin attaches it to the Allure step); a no-op by default.
     on_measured: Callable[[Measurement], None] = lambda _m: None
+    # Stations the scenario's lines name (`on station B`; dsl/stations.py), by the name written; each with
+    # what the scenario changed on it (restored by its own return to idle). Filled by runner.execute.
+    named: dict[str, Station] = field(default_factory=dict)
+    other_changes: dict[str, Changes] = field(default_factory=dict)  # by station id, the default's excepted
 
     def __post_init__(self) -> None:
         # `remembered "bench.csmsUrl"` and the other bench values (runner/bench_values.py) from the start.
@@ -55,6 +59,25 @@ class ScenarioRun:
             from runner.bench_values import bench_values
 
             self.remembered.update(bench_values(self.session.config.csms, self.session.harness))
+
+    def station_for(self, name: str | None) -> Station:
+        """The station a line names (None: the scenario's own)."""
+        return self.station if name is None else self.named[name]
+
+    @contextlib.contextmanager
+    def on_station(self, name: str | None) -> Iterator[None]:
+        """Run a line against the station it names: the steps see it as `run.station`, and what they change
+        is kept with that station's changes."""
+        if name is None or self.named[name] is self.station:
+            yield
+            return
+        home, home_changes = self.station, self.changes
+        other = self.named[name]
+        self.station, self.changes = other, self.other_changes.setdefault(other.id, Changes())
+        try:
+            yield
+        finally:
+            self.station, self.changes = home, home_changes
 
     @property
     def clock(self) -> Clock:
@@ -74,8 +97,9 @@ class ScenarioRun:
 
     def check_bench(self, source: Source | None = None) -> None:
         """Raise the first instrument fault a background sampler hit: the scenario is broken."""
-        if self.station.broken:
-            err = self.station.broken[0]
+        broken = [st.broken[0] for st in (self.station, *self.named.values()) if st.broken]
+        if broken:
+            err = broken[0]
             raise BenchError(source, f"the bench failed while recording: {err}") from err
 
     def note(self, text: str) -> None:

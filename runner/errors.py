@@ -96,3 +96,12 @@ class NotSupportedByCharger(Exception):
         lead = ("the case is for chargers without an optional feature" if self.wanted_absent
                 else "charger lacks an optional feature")
         return f"{lead}: {self}"
+
+
+class StationNotOnBench(NotSupportedByCharger):
+    """A scenario requires a station (`bench has station NAME`) this bench lacks: skipped, not broken."""
+
+    @property
+    def reason(self) -> str:
+        return f"the bench lacks a station the scenario requires: {self}"
+

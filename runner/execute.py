@@ -12,10 +12,11 @@ import contextlib
 from collections.abc import Callable, Iterable
 
 from dsl.plan import Action, Measure, Repeat, ScenarioPlan, Step
+from dsl.stations import named_stations, required_stations
 from runner import restore, units
-from runner.bench_session import BenchSession
+from runner.bench_session import BenchSession, Station
 from runner.context import ScenarioRun, Window
-from runner.errors import BenchError, ExpectationFailed
+from runner.errors import BenchError, ExpectationFailed, StationNotOnBench
 from runner.judge import JUDGES, step_failed, strict_protocol_record, unrecorded
 from runner.steps import run_action
 
@@ -32,7 +33,8 @@ def run_step(run: ScenarioRun, s: Step) -> None:
     if isinstance(s, Action | Measure):
         try:
             if isinstance(s, Action):
-                run_action(run, s)
+                with run.on_station(s.station):
+                    run_action(run, s)
             else:
                 measure(run, s)
         except (ExpectationFailed, BenchError) as e:
@@ -214,6 +216,24 @@ def _with_teardown(failure: BaseException | None, teardown: list[Exception]) -> 
     return failure
 
 
+def name_stations(session: BenchSession, run: ScenarioRun) -> list[Station]:
+    """Resolve the stations the scenario's lines name (a BenchError naming the bench's stations when one is
+    not on this bench: before anything runs), and tell the recorder where their samples are; the scenario's
+    stations, its own first."""
+    plan = run.plan
+    steps = (*plan.setup, *plan.steps, *plan.teardown)
+    for name in sorted(required_stations(steps)):
+        if session.config.find_station(name) is None:
+            raise StationNotOnBench(f"station {name!r}", f"bench {session.config.name!r} has "
+                                                          f"{session.config.station_names()}")
+    for name, source in named_stations(steps):
+        run.named[name] = session.named_station(name, source or plan.source)
+    session.recorder.alias_stations({name: session.key_prefix(st.id) for name, st in run.named.items()})
+    stations = [run.station]
+    stations += [st for st in run.named.values() if all(st is not s for s in stations)]
+    return stations
+
+
 def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None = None) -> ScenarioRun:
     station = session.station()
     run = run or ScenarioRun(plan, session, station)
@@ -223,13 +243,16 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
         failure = BenchError(plan.source, "; ".join(problems))
         unrecorded(run, failure)
         raise failure
+    stations = name_stations(session, run)
     # Scenario-start state the record would otherwise lack: the last known connector statuses.
     assert session.harness is not None
-    for evse in range(1, station.config.evses + 1):
-        status = session.harness.status(station.id, evse)
-        if status is not None:
-            session.recorder.sample(f"charger.status.evse{evse}", status)
-    session.start_sampling(station)
+    for st in stations:
+        for evse in range(1, st.config.evses + 1):
+            status = session.harness.status(st.id, evse)
+            if status is not None:
+                session.recorder.sample(f"{session.key_prefix(st.id)}charger.status.evse{evse}", status)
+    for st in stations:
+        session.start_sampling(st)
     failure: BaseException | None = None
     try:
         run_steps(run, plan.setup)
@@ -239,12 +262,18 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
     try:
         failure = _with_teardown(failure, run_teardown(run, plan.teardown))
     finally:
-        session.stop_sampling(station)
+        for st in stations:
+            session.stop_sampling(st)
+        for st in stations[1:]:  # each named station back to idle too, with what was changed on it
+            with run.on_station(next(n for n, s in run.named.items() if s is st)):
+                return_to_idle(run)
         return_to_idle(run)
-    if isinstance(failure, BenchError) or station.broken:
-        station.needs_recovery = True
-    if failure is None and station.broken:  # a sampler fault after the last check: the record has a gap
-        failure = BenchError(plan.source, f"the bench failed while recording: {station.broken[0]}")
+    for st in stations:
+        if isinstance(failure, BenchError) or st.broken:
+            st.needs_recovery = True
+    broken = next((st.broken[0] for st in stations if st.broken), None)
+    if failure is None and broken is not None:  # a sampler fault after the last check: the record has a gap
+        failure = BenchError(plan.source, f"the bench failed while recording: {broken}")
     if session.config.proxy is not None:  # proxy mode: the backend's errors (never the charger's), response times
         from runner.proxy.evidence import after_scenario
         with contextlib.suppress(Exception):
@@ -261,7 +290,8 @@ def protocol_findings(run: ScenarioRun) -> None:
     even when no line of the spec asked about it; in lenient mode findings are warnings in the evidence."""
     if not run.session.config.csms.strict_schema:
         return
-    errors = [f for f in run.recorder.findings() if f.severity == "error" and f.station in (None, run.station.id)]
+    mine = {None, run.station.id, *(st.id for st in run.named.values())}  # (the stations its lines name too)
+    errors = [f for f in run.recorder.findings() if f.severity == "error" and f.station in mine]
     failure = None
     if errors:
         shown = "; ".join(f"{units.show_t(f.t - run.recorder.t_begin)}: {f.message}" for f in errors[:3])

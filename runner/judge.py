@@ -234,11 +234,12 @@ def sampling(run: ScenarioRun, signal: Signal) -> Sampling | None:
     if not is_sampled(signal):
         return None
     evse = signal.evse or 1
-    analyzer = run.station.analyzers.get(evse)
+    station = run.station if signal.station is None else run.station_for(signal.station)
+    analyzer = station.analyzers.get(evse)
     interval = float(analyzer.update_interval_s) if analyzer is not None else DEFAULT_UPDATE_INTERVAL_S
-    inst = analyzer if signal.source == "analyzer" else getattr(run.station, "evs", {}).get(evse)
+    inst = analyzer if signal.source == "analyzer" else getattr(station, "evs", {}).get(evse)
     if signal.source == "station":  # a sum over every analyzer of the station (runner/signals.py StationSum)
-        analyzers = list(run.station.analyzers.values())
+        analyzers = list(station.analyzers.values())
         interval = max((float(a.update_interval_s) for a in analyzers), default=DEFAULT_UPDATE_INTERVAL_S)
         who = (f"the sum of the station's {len(analyzers)} analyzer(s) "
                f"({', '.join(repr(a.name) for a in analyzers) or 'none'}), updated every {interval:g} s at most")
@@ -335,7 +336,8 @@ def _poll_timeout(inst: Any) -> float:
 def no_samples(run: ScenarioRun, signal: Signal, source: Source, when: str) -> BenchError:
     """The error for a signal nobody recorded. An analyzer poll may still be waiting out its timeout: give
     it that long to report, so the message names the instrument's own fault; else name the instrument."""
-    inst = run.station.analyzers.get(signal.evse or 1) if signal.source == "analyzer" else None
+    station = run.station if signal.station is None else run.station_for(signal.station)
+    inst = station.analyzers.get(signal.evse or 1) if signal.source == "analyzer" else None
     if inst is not None:
         deadline = time.monotonic() + _poll_timeout(inst)
         while time.monotonic() < deadline:
@@ -343,8 +345,8 @@ def no_samples(run: ScenarioRun, signal: Signal, source: Source, when: str) -> B
             run.recorder.wait(lambda: False, 0.05)
         where = f"; {inst.kind} {inst.name!r} at {inst.address}, last command {inst.last_command!r}"
     elif signal.source == "station":
-        evses = run.station.config.evses
-        missing = [n for n in range(1, evses + 1) if n not in run.station.analyzers]
+        evses = station.config.evses
+        missing = [n for n in range(1, evses + 1) if n not in station.analyzers]
         where = (f"; a station total needs an analyzer on each of the station's {evses} EVSEs, and EVSE(s) "
                  f"{', '.join(map(str, missing))} have none in the bench file (roles analyzer, analyzer2, ...)"
                  if missing else f"; a station total needs a fresh reading of each of its {evses} analyzers")

@@ -118,3 +118,12 @@ def charger_connects_over_tls(run: ScenarioRun) -> None:
     if csms.security_profile not in (2, 3):
         raise NotSupportedByCharger("TLS to the CSMS (security profile 2 or 3)", said)
     run.note(f"TLS to the CSMS: {said}")
+
+
+@implements("bench.has_station")
+@implements("bench.has_station_id")
+def bench_has_station(run: ScenarioRun, name: str) -> None:
+    """The scenario needs station `name` (runner.execute skips it, before anything runs, on a bench without)."""
+    found = run.session.named_station(name, run.action.source if run.action is not None else None)
+    run.note(f"bench has station {name}: {found.id}")
+

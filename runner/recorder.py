@@ -176,6 +176,7 @@ class Recorder:
         self._stores: list[_Store] = [_Store(bounded=True)]
         self._pending_actions: OrderedDict[tuple[str, str, str], str] = OrderedDict()  # (station, caller dir, id)
         self._listeners: list[Callable[[Frame], None]] = []
+        self._station_keys: dict[str, str] = {}  # station name -> its samples' key prefix (alias_stations)
         self.directory: Path | None = None
         self._files: dict[str, IO[str]] = {}
         self.t_begin = 0.0
@@ -297,7 +298,23 @@ class Recorder:
 
     # ---- reading ------------------------------------------------------------------------------
 
+    def alias_stations(self, prefixes: dict[str, str]) -> None:
+        """Read ``@NAME.<key>`` (a signal of a station a spec named; dsl/stations.py) as ``<prefix><key>``,
+        where that station's samples are recorded: "" for the scenario's station, ``@<id>.`` for another.
+        Set by the runner for each scenario (replacing the last scenario's)."""
+        with self._lock:
+            self._station_keys = dict(prefixes)
+
+    def _key(self, key: str) -> str:
+        if key.startswith("@"):
+            head, _, rest = key.partition(".")
+            prefix = self._station_keys.get(head[1:])
+            if prefix is not None:
+                return prefix + rest
+        return key
+
     def _series(self, key: str) -> list[_Series]:
+        key = self._key(key)
         return [s for store in self._stores if (s := store.series.get(key)) is not None]
 
     def series(self, key: str) -> tuple[list[float], list[Any]]:

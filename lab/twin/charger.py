@@ -99,6 +99,7 @@ class VirtualCharger(
             voltage_v=station.nominal_voltage_v,
             phases=station.phases,
             stack_level_bug=self.faults.stack_level_bug,
+            boundary_late_s=self.faults.schedule_boundary_late_s,
         )
         self.device.live[("ClockCtrlr", "DateTime")] = lambda: self._ts()
         self.device.live[("SmartChargingCtrlr", "Entries")] = lambda: str(len(self.profiles.profiles))

@@ -48,6 +48,7 @@ class Faults:
     external_constraint_ignored: bool = False  # the EMS's site limit is reported (NotifyChargingLimit), not applied
     no_fallback_on_ems_loss: bool = False  # EMS watchdog expired: no limit at all instead of the fallback
     no_notify_charging_limit: bool = False  # the EMS's limit is applied but never reported to the CSMS
+    schedule_boundary_late_s: float = 0.0  # each schedule period change reaches the pilot this many s late
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -83,6 +84,7 @@ RANGES: dict[str, Range] = {
     "meter_gain": Range(0.0, 10.0, low_open=True, why="a ratio; 1 is healthy"),
     "meter_offset_wh": Range(-1e6, 1e6, why="Wh per transaction start"),
     "limit_delay_s": Range(0.0, 86400.0, why="bench seconds, up to a day"),
+    "schedule_boundary_late_s": Range(0.0, 86400.0, why="bench seconds, up to a day"),
     "clock_skew_s": Range(-31_536_000.0, 31_536_000.0, why="seconds, up to a year either way"),
     "offline_queue_limit": Range(0, 100_000, why="transaction events; 0 means no limit"),
 }

@@ -178,12 +178,17 @@ class ProfileStore:
         phases: int = 3,
         rate_units: tuple[str, ...] = ("A", "W"),
         stack_level_bug: bool = False,
+        boundary_late_s: float = 0.0,
     ) -> None:
         self.evses = evses
         self.voltage_v = voltage_v
         self.phases = phases
         self.rate_units = rate_units
         self.stack_level_bug = stack_level_bug
+        # The schedule_boundary_late_s fault: the limits the firmware applies (evse_limit_a, station_caps,
+        # station_limit_a, limits_a) change to a schedule's next period this many seconds after its
+        # startPeriod; the composite it reports (composite_at, composite_in) keeps the true boundaries.
+        self.boundary_late_s = boundary_late_s
         self.profiles: list[Profile] = []
 
     # ------------------------------------------------------------------ install / clear
@@ -304,7 +309,7 @@ class ProfileStore:
         return min(self.phases, number_phases or 3)
 
     def _period_at(
-        self, p: Profile, when: datetime, tx: TxContext | None, origin: datetime | None = None
+        self, p: Profile, when: datetime, tx: TxContext | None, origin: datetime | None = None, late_s: float = 0.0
     ) -> Period | None:
         """The period of `p` in force at `when`. A Relative schedule counts from the transaction's start
         (errata 2023-12: when the EVSE was ready to deliver energy), else from `origin` (the moment a
@@ -324,13 +329,14 @@ class ProfileStore:
         if elapsed < 0 or (s.duration_s is not None and elapsed >= s.duration_s):
             return None
         current = None
-        for period in s.periods:
-            if period.start_s <= elapsed:
+        for i, period in enumerate(s.periods):
+            if period.start_s + (late_s if i else 0.0) <= elapsed:  # (late: the schedule_boundary_late_s fault)
                 current = period
         return current
 
     def _winner_bound(
-        self, purpose: str, evses: tuple[int, ...], when: datetime, tx: TxContext | None, origin: datetime | None
+        self, purpose: str, evses: tuple[int, ...], when: datetime, tx: TxContext | None, origin: datetime | None,
+        late_s: float = 0.0,
     ) -> tuple[float, str, int] | None:
         """(limit, unit, phases) of the prevailing profile of `purpose` on `evses`; None if none runs."""
         running = []
@@ -339,7 +345,7 @@ class ProfileStore:
                 continue
             if purpose == TX and (tx is None or p.transaction_id != tx.transaction_id):
                 continue
-            period = self._period_at(p, when, tx, origin)
+            period = self._period_at(p, when, tx, origin, late_s)
             if period is not None:
                 # On a tie an EVSE-specific profile beats one for the whole station.
                 running.append((p.stack_level, p.evse_id != 0, period.limit, p.schedule.rate_unit,
@@ -360,45 +366,47 @@ class ProfileStore:
         phases = min(b[2] for b in bounds)
         return min(b[0] if b[1] == "A" else b[0] / (self.voltage_v * phases) for b in bounds), phases
 
-    def _station_bounds(self, when: datetime) -> list[tuple[float, str, int]]:
-        found = (self._winner_bound(STATION_MAX, (0,), when, None, None),
-                 self._winner_bound(EXTERNAL, (0,), when, None, None))
+    def _station_bounds(self, when: datetime, late_s: float = 0.0) -> list[tuple[float, str, int]]:
+        found = (self._winner_bound(STATION_MAX, (0,), when, None, None, late_s),
+                 self._winner_bound(EXTERNAL, (0,), when, None, None, late_s))
         return [b for b in found if b is not None]
 
     def _evse_bounds(
-        self, evse_id: int, when: datetime, tx: TxContext | None, origin: datetime | None = None
+        self, evse_id: int, when: datetime, tx: TxContext | None, origin: datetime | None = None, late_s: float = 0.0
     ) -> list[tuple[float, str, int]]:
         """The EVSE's own limits: its TxProfile (else TxDefaultProfile) and external constraints set on it."""
-        own = self._winner_bound(TX, (evse_id,), when, tx, origin) if tx is not None else None
+        own = self._winner_bound(TX, (evse_id,), when, tx, origin, late_s) if tx is not None else None
         if own is None:
-            own = self._winner_bound(TX_DEFAULT, (0, evse_id), when, tx, origin)
+            own = self._winner_bound(TX_DEFAULT, (0, evse_id), when, tx, origin, late_s)
         # ChargingStationExternalConstraints may be set for one EVSE (an EMS behind one connector): they cap
         # that EVSE alone (reading of K08's "combining purposes": each external constraint caps the composite).
-        external = self._winner_bound(EXTERNAL, (evse_id,), when, None, origin) if evse_id else None
+        external = self._winner_bound(EXTERNAL, (evse_id,), when, None, origin, late_s) if evse_id else None
         return [b for b in (own, external) if b is not None]
 
     def station_caps(self, when: datetime, *, with_max: bool = True) -> list[tuple[float, str]]:
         """The station-wide caps in force, each as (value, "A" per phase or "W"), for the firmware's
         allocation between EVSEs (lab/twin/allocation.py); `with_max` False leaves the
         ChargingStationMaxProfile out (the station_max_ignored fault)."""
-        found = (self._winner_bound(STATION_MAX, (0,), when, None, None) if with_max else None,
-                 self._winner_bound(EXTERNAL, (0,), when, None, None))
+        late = self.boundary_late_s
+        found = (self._winner_bound(STATION_MAX, (0,), when, None, None, late) if with_max else None,
+                 self._winner_bound(EXTERNAL, (0,), when, None, None, late))
         return [(b[0], b[1]) for b in found if b is not None]
 
     def station_limit_a(self, when: datetime) -> float | None:
         """The station-wide cap per phase (Max profile and external constraints), A; None if none."""
-        met = self._meet(self._station_bounds(when))
+        met = self._meet(self._station_bounds(when, self.boundary_late_s))
         return None if met is None else met[0]
 
     def evse_limit_a(self, evse_id: int, when: datetime, tx: TxContext | None) -> float | None:
         """The EVSE's own limit (TxProfile, else TxDefaultProfile; its external constraints), A per phase."""
-        met = self._meet(self._evse_bounds(evse_id, when, tx))
+        met = self._meet(self._evse_bounds(evse_id, when, tx, late_s=self.boundary_late_s))
         return None if met is None else met[0]
 
     def limits_a(self, evse_id: int, when: datetime, tx: TxContext | None) -> tuple[float | None, float | None]:
         """(the EVSE's own limit, the station-wide cap), A per phase on the phases they share (the
         firmware's pilot limit: the station part is then shared between the EVSEs that offer)."""
-        own, station = self._evse_bounds(evse_id, when, tx), self._station_bounds(when)
+        late = self.boundary_late_s
+        own, station = self._evse_bounds(evse_id, when, tx, late_s=late), self._station_bounds(when, late)
         if not own and not station:
             return None, None
         phases = min(b[2] for b in own + station)

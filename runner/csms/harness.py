@@ -120,6 +120,9 @@ class CsmsHarness(CsmsCommands):
         self.config = config or CsmsConfig()
         self.expected = frozenset(stations) if stations is not None else None
         self._on_event = on_event
+        # Where a station's measurands are recorded: "" (charger.Power.Active.Import) for the station a run
+        # judges by default, "@<id>." for the others of a bench of several (set by runner.bench_session).
+        self.key_prefix: Callable[[str], str] = lambda _station_id: ""
         self._lock = threading.Lock()           # guards _stations against the test thread
         self._stations: dict[str, _Station] = {}
         self._endpoints = {name: _Endpoint(name) for name in ENDPOINTS}
@@ -378,8 +381,9 @@ class CsmsHarness(CsmsCommands):
             with self._lock:
                 tx = st.book.apply(frame)
             # A TransactionEvent without `evse` belongs to its transaction's EVSE (the book knows it).
+            prefix = self.key_prefix(st.station_id)
             for key, value, t in samples_from_frame(frame, tx.evse_id if tx is not None else None):
-                self.recorder.sample(key, value, t)
+                self.recorder.sample(prefix + key, value, t)
             with self._lock:
                 if frame.message_type == CALL and isinstance(frame.payload, dict):
                     self._track(st, frame.action, frame.payload)

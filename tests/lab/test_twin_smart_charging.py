@@ -187,6 +187,22 @@ def test_relative_profile_starts_with_the_transaction_and_recurring_repeats() ->
     assert s.station_limit_a(T0 + timedelta(days=3, hours=2)) == 32
 
 
+def test_boundary_late_applies_each_period_change_late_but_reports_the_true_composite() -> None:
+    """The schedule_boundary_late_s fault: the pilot's limit keeps the old period N s past each startPeriod
+    (the first period starts on time), while GetCompositeSchedule still shows the true boundaries."""
+    s = store(boundary_late_s=30.0)
+    periods = [{"start_period": 0, "limit": 16}, {"start_period": 600, "limit": 6}]
+    s.add(parse_profile(1, profile(1, "TxDefaultProfile", 0, periods=periods)), ACTIVE)
+    s.add(parse_profile(0, profile(2, "ChargingStationMaxProfile", 0, periods=[
+        {"start_period": 0, "limit": 20}, {"start_period": 600, "limit": 8}])), ACTIVE)
+    at = [T0 + timedelta(seconds=x) for x in (0, 610, 629, 631)]
+    assert [s.evse_limit_a(1, t, None) for t in at] == [16, 16, 16, 6]
+    assert [s.station_limit_a(t) for t in at] == [20, 20, 20, 8]
+    assert [s.limits_a(1, t, None) for t in at] == [(16, 20), (16, 20), (16, 20), (6, 8)]
+    assert s.composite(1, T0, 1200, None, fallback_a=32.0) == [(0.0, 16.0), (600.0, 6.0)]
+    assert store().evse_limit_a(1, T0 + timedelta(seconds=610), None) is None  # (healthy: nothing installed)
+
+
 def test_the_pilot_limit_takes_phases_and_evse_external_constraints() -> None:
     # What the firmware puts on the pilot (limits_a), not only what GetCompositeSchedule reports: a W
     # station maximum over a one-phase TxProfile is converted on one phase (11040 W / 230 V = 48 A), so

@@ -38,7 +38,9 @@ REPO = Path(__file__).resolve().parents[2]
 SPECS = REPO / "specs"
 DOC = REPO / "docs" / "twin.md"
 # The OCTT pack (specs/octt) has its own table and test (docs/octt.md, tests/runner/test_octt_pack.py).
-LIBRARY_FILES = [p for p in sorted(SPECS.rglob("*.spec")) if not p.is_relative_to(SPECS / "octt")]
+# specs/site/two-stations.spec needs a bench of two stations (tests/runner/test_two_stations_e2e.py runs it).
+LIBRARY_FILES = [p for p in sorted(SPECS.rglob("*.spec"))
+                 if not p.is_relative_to(SPECS / "octt") and p.name != "two-stations.spec"]
 
 # Twin speed per spec file (bench seconds per real second). A verdict must not depend on the speed, so a
 # file runs no faster than its tightest tolerance allows against the host's scheduling delays (~30 ms real
@@ -93,6 +95,10 @@ OVER_22 = r"station power never <= 22 kW \+ 3 % \(22\.660 kW\) within 20 s of th
 EMS_LIMIT = "site/ems.spec::the EMS lowers the site to 11 kW"
 EMS_BACKEND = "site/ems.spec::a backend limit above the EMS limit loses"
 EMS_SILENT = "site/ems.spec::the EMS going silent applies the fallback"
+EMS2 = "site/ems-two-evs.spec::the EMS lowers the site to 11 kW with two EVs charging"
+SCHED_OFF = "site/schedule-offline.spec::a daily profile switches to 6 A while the backend is unreachable"
+NO_OFFLINE_EVENT = r'charger did not send TransactionEvent \{eventType: "Updated", offline: true\} within 2 min'
+EMS2_OVER = r"station power never <= 11 kW \+ 3 % \(11\.330 kW\) within 20 s"
 EMS_OVER = r"analyzer power never <= 11 kW \+ 3 % \(11\.330 kW\) within 20 s .*last observed 2\d\.\d+ kW"
 
 STRICT = (r"the charger broke the OCPP 2\.0\.1 protocol \d+ time\(s\) \(strict mode\): "
@@ -133,6 +139,8 @@ MATRIX: dict[str, dict[str, Fails]] = {
         EMS_LIMIT: fails(20, EMS_OVER),
         EMS_BACKEND: fails(26, EMS_OVER),
         EMS_SILENT: fails(34, EMS_OVER),
+        EMS2: fails(21, EMS2_OVER),
+        SCHED_OFF: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
     },
     "ignore_profiles=true": {
         PILOT: fails(17, r"ev offered current never <= 10 A within 15 s"),
@@ -148,6 +156,8 @@ MATRIX: dict[str, dict[str, Fails]] = {
         EMS_LIMIT: fails(20, EMS_OVER),
         EMS_BACKEND: fails(26, EMS_OVER),
         EMS_SILENT: fails(34, EMS_OVER),
+        EMS2: fails(21, EMS2_OVER),
+        SCHED_OFF: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
     },
     "stack_level_bug=true": {
         STACK: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s .*last observed 1[56]\.\d+ A"),
@@ -157,9 +167,11 @@ MATRIX: dict[str, dict[str, Fails]] = {
     "offline_drop=true": {
         OFFLINE: fails(19, r'charger did not send TransactionEvent \{eventType: "Updated", offline: true\} '
                            r"within 2 min"),
+        SCHED_OFF: fails(28, NO_OFFLINE_EVENT),
     },
     "offline_unflagged=true": {
         OFFLINE: fails(19, r"\d+ TransactionEvent arrived but none matched"),
+        SCHED_OFF: fails(28, NO_OFFLINE_EVENT),
     },
     "seqno_gap=true": {
         SESSION: fails(20, r"seqNo expected 2, observed 3 \(skipped\) at t="),
@@ -188,6 +200,8 @@ MATRIX: dict[str, dict[str, Fails]] = {
         EMS_LIMIT: fails(17, STRICT),
         EMS_BACKEND: fails(23, STRICT),
         EMS_SILENT: fails(31, STRICT),
+        EMS2: fails(19, STRICT),
+        SCHED_OFF: fails(18, STRICT),
     },
     "reboot_loses_tx=true": {
         RESET_TX: fails(32, r'charger did not send TransactionEvent \{eventType: "Ended", transactionInfo: '
@@ -226,11 +240,13 @@ MATRIX: dict[str, dict[str, Fails]] = {
     },
     "unfair_allocation=true": {  # EVSE 1 takes the 22 kW, EVSE 2 starves (the 1-phase case leaves it enough)
         DEPOT: fails(27, r"analyzer current L1 on evse 2 is 0 mA at t=[\d.]+ s; expected >= 6 A"),
+        EMS2: fails(24, r"analyzer current L1 on evse 2 is 0 mA .* expected >= 6 A"),
     },
     "external_constraint_ignored=true": {  # the EMS's 11 kW reported with NotifyChargingLimit, never applied
         EMS_LIMIT: fails(20, EMS_OVER),
         EMS_BACKEND: fails(26, EMS_OVER),
         EMS_SILENT: fails(34, EMS_OVER),
+        EMS2: fails(21, EMS2_OVER),
     },
     "no_fallback_on_ems_loss=true": {  # the EMS silent: no limit at all instead of the 6 kW fallback
         EMS_SILENT: fails(39, r"analyzer power never <= 6 kW \+ 3 % \(6\.180 kW\) within 140 s .*"
@@ -241,6 +257,11 @@ MATRIX: dict[str, dict[str, Fails]] = {
                              r'"EMS"\}.* within 20 s .*no NotifyChargingLimit arrived'),
         EMS_BACKEND: fails(28, r'charger did not send ClearedChargingLimit \{chargingLimitSource: "EMS"\} within '
                                r"20 s .*no ClearedChargingLimit arrived"),
+    },
+    "schedule_boundary_late_s=30": {
+        PERIODS: fails(24, r"never <= 6 A \+ 0\.6 A \(6\.600 A\) within 15 s"),
+        DAILY: fails(40, r"never >= 12 A - 0\.6 A \(11\.400 A\) within 15 s"),
+        SCHED_OFF: fails(25, r"never <= 6 A \+ 0\.6 A \(6\.600 A\) within 15 s"),
     },
 }
 
