@@ -50,7 +50,7 @@ def test_check_with_a_bench_exits_non_zero_naming_the_station(tmp_path: Path) ->
     (tmp_path / "x.spec").write_text(SPEC.format(name="TWIN-C"), encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "runner.cli", "check", "--bench", str(TWO), str(tmp_path / "x.spec")],
                           cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == 4  # a spec error is a usage error (runner/exitcodes.py)
     assert "has no station 'TWIN-C' — did you mean \"TWIN-B\"?" in proc.stderr
     ok = subprocess.run([sys.executable, "-m", "runner.cli", "check", "--bench", str(TWO), "specs/site"],
                         cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
