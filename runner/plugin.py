@@ -350,7 +350,20 @@ class _RunState:
                     for p in sorted(self.folder.glob("run-*.json")):
                         with contextlib.suppress(Exception):
                             env = {**_load_json(p), **data}
-                runs.write_environment(Path(alluredir), env)
+                runs.write_environment(Path(alluredir), _for_people(env))
+
+
+def _for_people(env: dict[str, Any]) -> dict[str, Any]:
+    """The identity as Allure shows it: the bench file and spec paths as the project names them, not as this
+    machine's absolute paths (run.json keeps those)."""
+    from runner.errors import shown_file
+
+    out = dict(env)
+    if out.get("bench.file"):
+        out["bench.file"] = shown_file(str(out["bench.file"]))
+    if isinstance(out.get("specs"), dict):
+        out["specs"] = {shown_file(str(k)): v for k, v in out["specs"].items()}
+    return out
 
 
 def _load_json(path: Path) -> dict[str, Any]:

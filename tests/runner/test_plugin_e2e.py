@@ -79,6 +79,8 @@ def test_small_meter_gain_passes_everything_and_writes_evidence(pytester: pytest
     assert any(step["name"].startswith("line 17: expect within 15 s") for step in limit6["steps"])
     env = (pytester.path / "allure" / "environment.properties").read_text()
     assert "charger.TWIN-AC22-001=chargespec Twin AC22" in env and "firmware 1.4.2" in env
+    # paths as the project names them, not this machine's (run.json keeps the absolute ones)
+    assert "specs.energy-register-accuracy.spec=" in env and str(pytester.path) not in env and str(REPO) not in env
 
 
 def test_tags_are_markers_selectable_with_m(pytester: pytest.Pytester) -> None:
