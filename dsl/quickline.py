@@ -33,7 +33,7 @@ from dsl.plan import Source
 from dsl.screen import line_too_big
 
 # sha256 of dsl/chargespec.lark this reader follows (see the module docstring).
-GRAMMAR_SHA256 = "ed67382420094a82b0c4ac7d1f2777296a19c3a9d2131dadc0b6c181c04ab5d8"
+GRAMMAR_SHA256 = "9d6e918f0007407ab2b420bbb0f5e209c41eb7ea2e5e78f3dfd503b24a40be5d"
 
 _WORD = r"[A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*(?:[.\-][A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*)*"
 _TOKEN = re.compile(
