@@ -211,6 +211,7 @@ class ExpectMessage(Node, frozen=True, kw_only=True):
     count: MessageCount | None = None
     after: After | None = None
     within_twice: Expr | None = None  # a trailing `within T` besides `expect within T:` (an error)
+    place: Atoms = ()  # the words after the message: `on station right` (dsl/stations.py)
 
 
 class ExpectInterval(Node, frozen=True, kw_only=True):
@@ -230,6 +231,7 @@ class ExpectNoMessage(Node, frozen=True, kw_only=True):
     action: Word
     fields: Fields | None
     duration: Expr
+    place: Atoms = ()  # `… for 10 s on station right`
 
 
 class ExpectRule(Node, frozen=True, kw_only=True):
@@ -252,6 +254,7 @@ class Remember(Node, frozen=True, kw_only=True):
     which: Word  # first | last
     message: MessageRef
     name: String
+    place: Atoms = ()  # `… as "tx" on station right`
 
 
 Expect = (

@@ -24,7 +24,7 @@ from dsl.render import field_value, render_atoms
 from dsl.render import stmt as render_stmt
 from dsl.signals import resolve
 from dsl.statements import ANY_MESSAGE, BENCH_VALUES, RULE_SCOPES, WINDOW_EVENTS
-from dsl.stations import split_station
+from dsl.stations import message_station, split_station
 from dsl.steps import QUANTITY_TYPES, Param, StepRegistry
 from dsl.suggest import did_you_mean
 from dsl.vocab import (
@@ -498,6 +498,9 @@ class Lowering:
                          "keep one: `expect within T: charger sends …`, or `… within D after <Action>` for the "
                          "time from another message")
             return None
+        plain = not (s.others or s.count or s.after or s.within)  # (`every` would make it a periodic check)
+        expected = f'{chr(34) + "every" + chr(34) + ", " if plain else ""}"or", "within", the end of the line'
+        placed, station = message_station(s.action, s.place, self.sink, expected=expected)
         first = self.message(s.action, s.fields, scope)
         others = [self.message(m.action, m.fields, scope) for m in s.others]
         within = self.duration(s.within) if s.within is not None else None
@@ -508,12 +511,12 @@ class Lowering:
             after_message = self.message(s.after.message.action, s.after.message.fields, scope)
             if after_within is not None and after_message is not None:
                 after = plan.After(after_within, after_message)
-        if (first is None or None in others or (s.within is not None and within is None)
+        if (not placed or first is None or None in others or (s.within is not None and within is None)
                 or (s.count is not None and count is None) or (s.after is not None and after is None)):
             return None
         return plan.ExpectMessage(action=first.action, fields=first.fields, within=within, source=s.source,
                                   text=render_stmt(s), others=tuple(o for o in others if o is not None),
-                                  count=count, after=after)
+                                  count=count, after=after, station=station)
 
     def count(self, c: ast.MessageCount) -> plan.MessageCount | None:
         least = 1 if c.kind == "at least" else 0
@@ -524,6 +527,7 @@ class Lowering:
         return plan.MessageCount(c.kind, int(c.number.text))  # type: ignore[arg-type]
 
     def stmt_Remember(self, s: ast.Remember, scope: Scope) -> plan.Step | None:
+        placed, station = message_station(s.message.action, s.place, self.sink)
         message = self.message(s.message.action, s.message.fields, scope)
         if s.which.text not in ("first", "last"):
             self.sink.at(s.which, f'"the {s.which.text}": remember reads the first or the last matching message',
@@ -534,10 +538,11 @@ class Lowering:
                          f'write another name, e.g. "{s.name.value.removeprefix("bench.")}"')
             return None
         scope.remembered.add(s.name.value)
-        if message is None:
+        if message is None or not placed:
             return None
         return plan.Remember(path=tuple(s.path.text.split(".")), which=s.which.text,  # type: ignore[arg-type]
-                             message=message, name=s.name.value, source=s.source, text=render_stmt(s))
+                             message=message, name=s.name.value, source=s.source, text=render_stmt(s),
+                             station=station)
 
     def stmt_ExpectInterval(self, s: ast.ExpectInterval, scope: Scope) -> plan.Step | None:
         action = self.action(s.action)
@@ -566,10 +571,11 @@ class Lowering:
         action = self.action(s.action)
         fields = self.fields(s.fields, scope) if s.fields is not None else {}
         duration = self.duration(s.duration)
-        if action is None or fields is None or duration is None:
+        placed, station = message_station(s.action, s.place, self.sink)
+        if action is None or fields is None or duration is None or not placed:
             return None
         return plan.ExpectNoMessage(action=action, fields=fields, duration=duration, source=s.source,
-                                    text=render_stmt(s))
+                                    text=render_stmt(s), station=station)
 
     def stmt_ExpectRule(self, s: ast.ExpectRule, scope: Scope) -> plan.Step | None:
         action = None if s.action.text == ANY_MESSAGE else self.action(s.action)

@@ -658,7 +658,7 @@ class _Builder:
         fields = _subtrees(tree, "fields")
         return ast.ExpectNoMessage(**self.tree_pos(tree), action=self.word(_tokens(tree, "WORD")[0]),
                                    fields=self.fields(fields[0]) if fields else None,
-                                   duration=self.expr(_subtree(tree, "expr")))
+                                   duration=self.expr(_subtree(tree, "expr")), place=self.place(tree))
 
     def stmt_expect_rule(self, tree: Tree) -> ast.ExpectRule:
         action = self.word(tree.children[0])
@@ -678,7 +678,7 @@ class _Builder:
         path, which = _tokens(tree, "WORD")
         return ast.Remember(**self.tree_pos(tree), path=self.word(path), which=self.word(which),
                             message=self.message(_subtree(tree, "message")),
-                            name=self.string(_tokens(tree, "STRING")[0]))
+                            name=self.string(_tokens(tree, "STRING")[0]), place=self.place(tree))
 
     # -- parts --
 
@@ -698,7 +698,13 @@ class _Builder:
             after = ast.After(**self.tree_pos(a), within=self.expr(_subtree(a, "expr")),
                               message=self.message(_subtree(a, "message")))
         return ast.ExpectMessage(**self.tree_pos(stmt), within=within, action=first.action, fields=first.fields,
-                                 others=tuple(others), count=count, after=after, within_twice=twice)
+                                 others=tuple(others), count=count, after=after, within_twice=twice,
+                                 place=self.place(tree))
+
+    def place(self, tree: Tree) -> ast.Atoms:
+        """The words after a message line's message (`on station right`), as atoms; () without."""
+        places = _subtrees(tree, "place")
+        return self.atoms(places[0].children) if places else ()
 
     def message(self, tree: Tree) -> ast.MessageRef:
         fields = _subtrees(tree, "fields")

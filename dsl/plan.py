@@ -322,6 +322,7 @@ class ExpectMessage(msgspec.Struct, frozen=True):
     others: tuple[MessagePattern, ...] = ()
     count: MessageCount | None = None
     after: After | None = None
+    station: str | None = None  # `… on station B`: B's messages are judged (id or alias); None: the scenario's
 
     @property
     def patterns(self) -> tuple[MessagePattern, ...]:
@@ -336,6 +337,7 @@ class ExpectNoMessage(msgspec.Struct, frozen=True):
     duration: Quantity
     source: Source
     text: str
+    station: str | None = None  # `… on station B`: B's messages are judged (id or alias); None: the scenario's
 
 
 class ExpectReply(msgspec.Struct, frozen=True):
@@ -381,6 +383,7 @@ class Remember(msgspec.Struct, frozen=True):
     name: str
     source: Source
     text: str
+    station: str | None = None  # `… on station B`: read from B's messages (id or alias); None: the scenario's
 
 
 class Repeat(msgspec.Struct, frozen=True):

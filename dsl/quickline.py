@@ -33,7 +33,7 @@ from dsl.plan import Source
 from dsl.screen import line_too_big
 
 # sha256 of dsl/chargespec.lark this reader follows (see the module docstring).
-GRAMMAR_SHA256 = "ed67382420094a82b0c4ac7d1f2777296a19c3a9d2131dadc0b6c181c04ab5d8"
+GRAMMAR_SHA256 = "9d6e918f0007407ab2b420bbb0f5e209c41eb7ea2e5e78f3dfd503b24a40be5d"
 
 _WORD = r"[A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*(?:[.\-][A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*)*"
 _TOKEN = re.compile(
@@ -241,8 +241,10 @@ class _Reader:
         message = self.message()
         self.keyword("as")
         name = self.string(self.next("STRING"))
+        place = self.place()
         self.end()
-        return ast.Remember(**self.whole(), path=path, which=which, message=message, name=name)  # type: ignore[arg-type]
+        return ast.Remember(**self.whole(), path=path, which=which, message=message, name=name,  # type: ignore[arg-type]
+                            place=place)
 
     def expect(self) -> ast.Stmt:
         self.keyword("expect")
@@ -366,8 +368,10 @@ class _Reader:
         fields = self.fields() if tok is not None and tok.kind == "{" else None
         self.keyword("for")
         duration = self.expr()
+        place = self.place()
         self.end()
-        return ast.ExpectNoMessage(**self.whole(), action=action, fields=fields, duration=duration)  # type: ignore[arg-type]
+        return ast.ExpectNoMessage(**self.whole(), action=action, fields=fields, duration=duration,  # type: ignore[arg-type]
+                                   place=place)
 
     def condition(self) -> ast.Condition:
         """`signal OP expr` or `signal "is" WORD ("or" WORD)*`; anything else (accuracy) is left to Lark."""
@@ -441,8 +445,20 @@ class _Reader:
             else:
                 within = expr
         first, *others = messages
+        place = self.place()
         return ast.ExpectMessage(**self.whole(), within=within, action=first.action, fields=first.fields,  # type: ignore[arg-type]
-                                 others=tuple(others), count=count, after=after, within_twice=twice)
+                                 others=tuple(others), count=count, after=after, within_twice=twice, place=place)
+
+    def place(self) -> ast.Atoms:
+        """A message line's trailing `on station NAME` (a word or a string), or () at the line's end; any
+        other words there (a near miss, a syntax error) are left to Lark and dsl/stations.py."""
+        if self.peek() is None:
+            return ()
+        toks = self.toks[self.i:]
+        if (len(toks) != 3 or toks[0].value != "on" or toks[1].value != "station"
+                or toks[2].kind not in ("WORD", "STRING")):
+            raise _No
+        return tuple(self.atom(self.next()) for _ in range(3))
 
     def interval(self, message: ast.MessageRef) -> ast.ExpectInterval:
         self.keyword("every")

@@ -93,7 +93,12 @@ def sends(s: ast.ExpectMessage) -> str:
     alternatives = "".join(f" or {message(m)}" for m in s.others)
     after = (f" within {render_atoms(s.after.within.atoms)} after {message(s.after.message)}"
              if s.after is not None else "")
-    return f"charger sends {count}{s.action.text}{_fields(s.fields)}{alternatives}{after}"
+    return f"charger sends {count}{s.action.text}{_fields(s.fields)}{alternatives}{after}{_place(s.place)}"
+
+
+def _place(atoms: ast.Atoms) -> str:
+    """The words after a message line's message (`on station right`), with their leading space."""
+    return " " + render_atoms(atoms) if atoms else ""
 
 
 def _window(w: ast.String | None, word: str = "over") -> str:
@@ -136,14 +141,16 @@ def stmt(s: ast.Stmt) -> str:
             return f"expect charger replies error {s.error.text}"
         return f"expect charger replies{_fields(s.fields)}"
     if isinstance(s, ast.ExpectNoMessage):
-        return f"expect no {s.action.text}{_fields(s.fields)} for {render_atoms(s.duration.atoms)}"
+        return (f"expect no {s.action.text}{_fields(s.fields)} for {render_atoms(s.duration.atoms)}"
+                f"{_place(s.place)}")
     if isinstance(s, ast.ExpectRule):
         scope = " of " + " ".join(w.text for w in s.scope) if s.scope else ""
         return f"expect every {s.action.text}{_fields(s.fields)}{scope}: {render_atoms(s.rule)}"
     if isinstance(s, ast.ExpectTrials):
         return f"expect at least {render_atoms(s.at_least.atoms)} of trials pass"
     if isinstance(s, ast.Remember):
-        return (f"remember {s.path.text} of the {s.which.text} {message(s.message)} as {quote(s.name.value)}")
+        return (f"remember {s.path.text} of the {s.which.text} {message(s.message)} as {quote(s.name.value)}"
+                f"{_place(s.place)}")
     raise TypeError(f"not a statement: {s!r}")
 
 

@@ -4,6 +4,7 @@
     ev requests 16 A on evse 2 of station right      -> (ev requests 16 A on evse 2, "right")
     session starts with token "04A2B3C4" on station "TWIN-AC22-002"   (statements may quote the id)
     analyzer power on evse 2 of station right        -> (analyzer power on evse 2, "right")
+    expect charger sends StatusNotification {…} on station right     (message lines too: message_station)
     station power on station right                   -> the sum over the EVSEs of that station
 
 NAME is a station's id or its alias from the bench file (``alias = "right"``). Signals take a word (the
@@ -23,7 +24,7 @@ import msgspec
 
 from dsl import ast
 from dsl.errors import ErrorSink
-from dsl.plan import Action, Signal, Source
+from dsl.plan import Action, Source
 from dsl.render import render_atoms
 
 # Words a person may put before "station" instead of "on" (a near miss gets the right form as its hint).
@@ -81,6 +82,32 @@ def split_station(atoms: ast.Atoms, sink: ErrorSink, *, quoted: bool) -> tuple[a
     return None
 
 
+def message_station(message: ast.Word, place: ast.Atoms, sink: ErrorSink, *,
+                    expected: str = "the end of the line") -> tuple[bool, str | None]:
+    """The station a message line names after its message (`expect charger sends A {…} on station right`,
+    `expect no A for 10 s on station right`, `remember … as "tx" on station right`): (True, None) for none,
+    (True, NAME), or (False, None) after reporting words that are no station suffix. `message` is the
+    line's message name, the anchor split_station reads the suffix after; `expected`, what the line could
+    have held there instead, for words that say nothing of a station (worded as the parser's syntax errors)."""
+    if not place:
+        return True, None
+    if not any(_word(a) in ("station", "stations") for a in place):  # no station meant: a plain syntax error
+        sink.at(place[0], f'unexpected "{render_atoms(place[:1])}"', f"expected one of {expected}")
+        return False, None
+    named = split_station((message, *place), sink, quoted=True)
+    if named is None:
+        return False, None
+    rest, name = named
+    if len(rest) > 1:  # words that name no station: `on evse 2 of station B`, `for 10 s`, …
+        said = render_atoms(rest[1:])
+        hint = ("a message names its EVSE in its field object ({evseId: 2}); end the line with on station NAME"
+                if any(_word(a) == "evse" for a in rest) else
+                "a message line may end with on station NAME (the station's id or its alias)")
+        sink.at(rest[1], f'"{said}" after the message is not understood', hint)
+        return False, None
+    return True, name
+
+
 REQUIRE_STEPS = ("bench.has_station", "bench.has_station_id")
 
 
@@ -102,8 +129,9 @@ def named_stations(steps: Iterable[Any]) -> list[tuple[str, Source | None]]:
         if not isinstance(node, msgspec.Struct) or isinstance(node, Source):
             return
         source = getattr(node, "source", None) if isinstance(getattr(node, "source", None), Source) else source
-        if isinstance(node, Action | Signal) and node.station is not None:
-            out.setdefault(node.station, source)
+        station = getattr(node, "station", None)  # (Action, Signal, and the message lines' steps)
+        if isinstance(station, str):
+            out.setdefault(station, source)
         for name in node.__struct_fields__:
             walk(getattr(node, name), source)
 

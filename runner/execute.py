@@ -46,7 +46,8 @@ def run_step(run: ScenarioRun, s: Step) -> None:
         judge = JUDGES.get(type(s))
         if judge is None:
             raise BenchError(s.source, f"{type(s).__name__} has no judge in this version of chargespec")
-        judge(run, s)
+        with run.on_station(getattr(s, "station", None)):  # `… on station B`: B's messages are judged
+            judge(run, s)
 
 
 def measure(run: ScenarioRun, m: Measure) -> None:

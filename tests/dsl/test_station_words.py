@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
+
 import dsl
 from dsl.plan import Action, ExpectNow
 from dsl.stations import named_stations, required_stations
@@ -37,3 +39,58 @@ def test_named_stations_reach_the_plan(tmp_path: Path) -> None:
                     ("@right.charger.status.evse1", "right", 1), ("analyzer.evse2.power", None, 2)]
     assert [n for n, _ in named_stations(steps)] == ["right", "TWIN-B"]
     assert required_stations(steps) == {"right"}
+
+
+MESSAGES = '''spec "x"
+  scenario "y"
+    csms sets TxProfile on evse 1: limit 6 A on station right
+    csms sends Reset {type: "OnIdle"} on station right
+    expect within 30 s: charger sends StatusNotification {connectorStatus: "Occupied"} on station right
+    expect charger sends at least 1 TransactionEvent {eventType: "Started"} within 30 s on station "TWIN-B"
+    expect no TransactionEvent {eventType: "Ended"} for 10 s on station right
+    remember transactionInfo.transactionId of the last TransactionEvent {} as "tx" on station right
+    expect within 30 s: charger sends StatusNotification {connectorStatus: "Occupied"}
+    expect charger sends at least 1 TransactionEvent {eventType: "Started"} within 30 s
+    expect no TransactionEvent {eventType: "Ended"} for 10 s
+    remember transactionInfo.transactionId of the last TransactionEvent {} as "tx"
+'''
+
+
+def test_message_lines_and_csms_statements_name_a_station(tmp_path: Path) -> None:
+    """A message expectation, `expect no`, `remember` and the CSMS's statements take the same trailing
+    `on station NAME` (id or alias, the id quoted): the step carries the name, its text keeps the suffix, and
+    the runner resolves it like any other name; the same lines without it mean exactly what they meant."""
+    (tmp_path / "x.spec").write_text(MESSAGES, encoding="utf-8")
+    (scenario,) = dsl.load(tmp_path / "x.spec")[0].scenarios
+    steps = scenario.steps
+    assert [type(s).__name__ for s in steps[2:6]] == ["ExpectMessage", "ExpectMessage", "ExpectNoMessage", "Remember"]
+    assert [s.station for s in steps] == ["right", "right", "right", "TWIN-B", "right", "right", None, None, None, None]
+    assert [s.step for s in steps[:2]] == ["csms.sets_profile", "csms.sends"]
+    assert steps[2].text.endswith('{connectorStatus: "Occupied"} on station right')
+    assert steps[3].text == ('expect within 30 s: charger sends at least 1 TransactionEvent {eventType: "Started"} '
+                             'on station "TWIN-B"')  # (a trailing `within T` is written first, as ever)
+    assert [(n, src.line) for n, src in named_stations(steps) if src is not None] == [("right", 3), ("TWIN-B", 6)]
+    for named, plain in zip(steps[2:6], steps[6:], strict=True):  # the suffix is all that differs
+        assert msgspec.structs.replace(named, station=None, text=plain.text, source=plain.source) == plain
+
+
+def test_message_line_words_that_name_no_station_are_errors(tmp_path: Path) -> None:
+    """Near misses are errors with the right form (tests/dsl/golden/station-message-*); words that say
+    nothing of a station are the syntax error they were before the suffix existed."""
+    lines = ['expect charger sends StatusNotification {} at station right',
+             'expect no TransactionEvent for 10 s on station 2',
+             'remember idToken.idToken of the last Authorize {} as "t" on station',
+             'expect charger sends TransactionEvent {eventType: "Ended"} after StatusNotification']
+    got = []
+    for i, line in enumerate(lines):
+        (tmp_path / f"{i}.spec").write_text(f'spec "x"\n  scenario "y"\n    {line}\n', encoding="utf-8")
+        (e,) = dsl.check_paths([tmp_path / f"{i}.spec"])
+        got.append((e.message, e.hint))
+    assert got == [
+        ('a station is named with "on station", not "at station"', "write on station right"),
+        ('"on station 2" does not name a station',
+         'end the line with on station "TWIN-B": the station\'s id or its alias from the bench file'),
+        ('"on station" does not name a station',
+         'end the line with on station "TWIN-B": the station\'s id or its alias from the bench file'),
+        ('unexpected "after"', 'expected one of "every", "or", "within", the end of the line'),
+    ]

@@ -46,6 +46,20 @@ def test_a_station_the_bench_lacks_is_named_with_the_stations_it_has(tmp_path: P
     assert [e.message for e in errors] == ["bench 'twin' has no station 'left'", "bench 'twin' has no station 'right'"]
 
 
+def test_a_message_line_naming_a_station_the_bench_lacks_is_an_error_at_the_name(tmp_path: Path) -> None:
+    """`expect charger sends … on station NAME`, `expect no …` and `remember …` are checked like statements."""
+    (tmp_path / "m.spec").write_text('''spec "x"
+  scenario "y"
+    expect within 5 s: charger sends StatusNotification {connectorStatus: "Occupied"} on station rigth
+    expect no TransactionEvent for 1 s on station right
+    remember transactionInfo.transactionId of the last TransactionEvent {} as "tx" on station "TWIN-C"
+''', encoding="utf-8")
+    errors = station_errors(dsl.load(tmp_path / "m.spec"), load_bench(TWO))
+    assert [(e.source.line, e.source.column, e.message) for e in errors] == [
+        (3, 98, "bench 'twin-2station' has no station 'rigth'"),
+        (5, 96, "bench 'twin-2station' has no station 'TWIN-C'")]  # (a quoted id: the caret under the id)
+
+
 def test_check_with_a_bench_exits_non_zero_naming_the_station(tmp_path: Path) -> None:
     (tmp_path / "x.spec").write_text(SPEC.format(name="TWIN-C"), encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "runner.cli", "check", "--bench", str(TWO), str(tmp_path / "x.spec")],

@@ -1,6 +1,7 @@
 """specs/site/two-stations.spec end to end on the two-station twin bench (lab/benches/twin-2station.toml):
 both chargers connect with their own identities, each station's EV charges at its own current and each is
-read on its own analyzer; on a one-station bench the spec is skipped (it requires the station)."""
+read on its own analyzer, and a message expectation and a charging profile that name the second station
+reach that station's messages and charger; on a one-station bench the spec is skipped (it requires the station)."""
 
 from __future__ import annotations
 
@@ -29,8 +30,10 @@ def test_two_stations_each_charging_on_its_own_instruments(tmp_path: Path) -> No
     left = [float(r["value"]) for r in rows if r["signal"] == "analyzer.power"]
     right = [float(r["value"]) for r in rows if r["signal"] == "@TWIN-B.analyzer.power"]
     assert max(left) < 7_500 and max(right) > 10_500  # 10 A and 16 A on 3 x 230 V: never each other's
+    assert min(left[len(left) // 2:]) > 6_500  # the 8 A profile `on station right` limited the right EV alone
     frames = [json.loads(line) for line in (ev.parent / "ocpp.jsonl").open(encoding="utf-8")]
     assert {f["station"] for f in frames} == {"TWIN-A", "TWIN-B"}
+    assert {f["station"] for f in frames if '"SetChargingProfile"' in f["frame"]} == {"TWIN-B"}
 
 
 def test_on_a_one_station_bench_it_is_skipped_and_without_the_requirement_broken(tmp_path: Path) -> None:
