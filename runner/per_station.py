@@ -1,0 +1,116 @@
+"""Per-station mode: `pytest -n N` (or `chargespec run ... -- -n N`) on a bench of N stations.
+
+Without it, pytest-xdist hands any scenario to any worker and every worker opens the whole bench with the
+first station as the scenarios' own: on a physical bench two workers would drive the same charger at once.
+On a bench of several stations (physical or twin) the xdist controller instead:
+
+- binds worker gwK to the K-th station of the bench (the worker opens only it, as `--station` does), so no
+  two workers ever share a station;
+- runs every selected scenario on every worker (pytest-xdist's `--dist each`): one result per scenario and
+  station, each result naming its station (verdicts.json ``station``, Allure label ``unit``, parent suite
+  and parameter ``station``).
+
+It refuses (a usage error, exit code 4) when the number of workers is not the number of stations, and when a
+physical bench of one station is given more than one worker. A twin bench of one station keeps pytest-xdist's
+own distribution: each worker has a twin of its own, nothing is shared.
+
+A scenario whose lines name another station (`on station B`: dsl/stations.py) needs the whole bench, which no
+worker has in this mode: on a worker whose station it does not name it is skipped, saying so (run it without
+-n to judge it). One that names only the worker's own station runs there.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+WORKER_STATION = "chargespec_station"  # workerinput key: the station this worker opens
+_stations_key = pytest.StashKey["list[str] | None"]()
+
+
+def configure(config: pytest.Config, default_bench: Path) -> None:
+    """On the xdist controller, before any worker starts: per-station mode or not (or a usage error)."""
+    config.stash[_stations_key] = None
+    if getattr(config, "workerinput", None) is not None or config.option.collectonly:
+        return
+    if config.getoption("dist", "no") in ("no", None):
+        return
+    workers = len(config.getoption("tx", None) or [])
+    if not workers:
+        return
+    from lab.bench import load_bench
+
+    opt = config.option
+    path = Path(opt.bench) if opt.bench else default_bench
+    try:
+        bench = load_bench(path)
+    except Exception:
+        return  # the scenarios report a bench that does not load as broken, as without -n
+    stations = [s.id for s in bench.stations]
+    if opt.chargespec_station:
+        stations = [s for s in stations if s == opt.chargespec_station] or stations[:1]
+    if len(stations) == 1:
+        if bench.kind != "twin" and workers > 1:
+            raise pytest.UsageError(
+                f"-n {workers}: bench {bench.name!r} ({path}) is physical with one station "
+                f"({stations[0]}): {workers} workers would drive that charger at once; run without -n")
+        return  # a twin of one station: each worker has its own twin (pytest-xdist distributes as usual)
+    if workers != len(stations):
+        raise pytest.UsageError(
+            f"-n {workers}: bench {bench.name!r} ({path}) has {len(stations)} stations ({', '.join(stations)}) "
+            f"and runs one worker per station: give -n {len(stations)}, or --station ID for one of them "
+            "(a campaign, docs/campaigns.md, runs up to N units at once)")
+    config.option.dist = "each"  # every scenario on every worker: once per station
+    config.stash[_stations_key] = stations
+
+
+def stations(config: pytest.Config) -> list[str] | None:
+    """The stations of per-station mode in worker order (the controller), or None when not in it."""
+    return config.stash.get(_stations_key, None)
+
+
+def configure_node(node: Any) -> None:
+    """Bind worker gwK to the K-th station."""
+    ids = stations(node.config)
+    if ids:
+        node.workerinput[WORKER_STATION] = ids[int(node.gateway.id.removeprefix("gw"))]
+
+
+def worker_station(config: pytest.Config) -> str | None:
+    """The station the controller bound this worker to (per-station mode), else None."""
+    return (getattr(config, "workerinput", None) or {}).get(WORKER_STATION)
+
+
+def result_key(nodeid: str, station: str | None) -> str:
+    """One result per scenario and station: the key the controller counts and lists results by."""
+    return f"{nodeid}@{station}" if station else nodeid
+
+
+def skip_if_other_stations(config: pytest.Config, plan: Any, session: Any) -> None:
+    """Per-station mode: skip a scenario that names a station this worker did not open (see above)."""
+    own = worker_station(config)
+    if own is None:
+        return
+    from dsl.stations import named_stations
+
+    others = sorted({name for name, _ in named_stations((*plan.setup, *plan.steps, *plan.teardown))
+                     if session.config.find_station(name) is None})
+    if others:
+        pytest.skip(f"names station {', '.join(others)}: it needs the whole bench, and in per-station mode "
+                    f"(-n) this worker opens only {own}; run it without -n to judge it")
+
+
+def label_unit(config: pytest.Config, session: Any) -> None:
+    """Per-station mode: the Allure result names its unit (grouped by it; a result per station, not retries)."""
+    own = worker_station(config)
+    if own is None:
+        return
+    import allure
+
+    serial = getattr(session.station(own).config, "serial", None) or ""
+    unit = f"{own} ({serial})" if serial else own
+    allure.dynamic.parent_suite(unit)
+    allure.dynamic.label("unit", unit)
+    allure.dynamic.parameter("station", own)
