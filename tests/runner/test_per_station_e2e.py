@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from runner.summary import model
+
 REPO = Path(__file__).resolve().parents[2]
 TWO = "lab/benches/twin-2station.toml"
 SPEC = '''spec "Per station"
@@ -51,6 +53,13 @@ def test_two_workers_each_bound_to_a_station_every_scenario_once_per_station(tmp
     text = {name: json.dumps(w) for name, w in workers.items()}
     assert "TWIN-A-SN" in text["run-gw0.json"] and "TWIN-B-SN" not in text["run-gw0.json"]
     assert "TWIN-B-SN" in text["run-gw1.json"] and "TWIN-A-SN" not in text["run-gw1.json"]
+    # the acceptance summary: both units, each scenario's result per station, grouped by station
+    summary = model.read(run)
+    assert [d.serial for d in summary.devices] == ["TWIN-A-SN", "TWIN-B-SN"]
+    assert [r.scenario for r in summary.results if r.verdict == "passed"] == [
+        "boots @ station TWIN-A", "waits @ station TWIN-A",
+        "boots @ station TWIN-B", "waits @ station TWIN-B", "names the right station @ station TWIN-B"]
+    assert summary.verdict == "ACCEPTED"
     # Allure: one result per scenario and unit, grouped by unit, distinct histories (not retries)
     found = [json.loads(p.read_text(encoding="utf-8")) for p in allure.glob("*-result.json")]
     units = sorted((r["name"], next(lb["value"] for lb in r["labels"] if lb["name"] == "unit")) for r in found
