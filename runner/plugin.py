@@ -281,6 +281,7 @@ class _RunState:
         if self.interruption() is not None:
             return runs.INCOMPLETE, f"interrupted {self.interruption()}"
         selected = self.session.testscollected if self.session is not None else 0
+        selected *= len(per_station.stations(self.config) or [None])  # per-station mode: once per station
         if self.workerinput is None and len(self.verdicts) < selected:
             return runs.INCOMPLETE, f"stopped early: {len(self.verdicts)} of {selected} scenarios ran"
         return runs.COMPLETE, f"{len(self.verdicts)} scenario(s) ran to a verdict"
