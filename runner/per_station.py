@@ -40,30 +40,38 @@ def configure(config: pytest.Config, default_bench: Path) -> None:
     workers = len(config.getoption("tx", None) or [])
     if not workers:
         return
+    opt = config.option
+    bound = decide(Path(opt.bench) if opt.bench else default_bench, opt.chargespec_station, workers)
+    if isinstance(bound, str):
+        raise pytest.UsageError(bound)
+    if bound:
+        config.option.dist = "each"  # every scenario on every worker: once per station
+        config.stash[_stations_key] = bound
+
+
+def decide(bench_path: Path, station: str | None, workers: int) -> list[str] | str | None:
+    """The stations workers gw0, gw1, ... are bound to (per-station mode), None (pytest-xdist as usual),
+    or why `workers` workers cannot run on this bench (a usage error; `chargespec run` asks first, before
+    its preflight)."""
     from lab.bench import load_bench
 
-    opt = config.option
-    path = Path(opt.bench) if opt.bench else default_bench
     try:
-        bench = load_bench(path)
+        bench = load_bench(bench_path)
     except Exception:
-        return  # the scenarios report a bench that does not load as broken, as without -n
+        return None  # the scenarios report a bench that does not load as broken, as without -n
     stations = [s.id for s in bench.stations]
-    if opt.chargespec_station:
-        stations = [s for s in stations if s == opt.chargespec_station] or stations[:1]
+    if station:
+        stations = [s for s in stations if s == station] or stations[:1]
     if len(stations) == 1:
         if bench.kind != "twin" and workers > 1:
-            raise pytest.UsageError(
-                f"-n {workers}: bench {bench.name!r} ({path}) is physical with one station "
-                f"({stations[0]}): {workers} workers would drive that charger at once; run without -n")
-        return  # a twin of one station: each worker has its own twin (pytest-xdist distributes as usual)
+            return (f"-n {workers}: bench {bench.name!r} ({bench_path}) is physical with one station "
+                    f"({stations[0]}): {workers} workers would drive that charger at once; run without -n")
+        return None  # a twin of one station: each worker has its own twin (pytest-xdist distributes as usual)
     if workers != len(stations):
-        raise pytest.UsageError(
-            f"-n {workers}: bench {bench.name!r} ({path}) has {len(stations)} stations ({', '.join(stations)}) "
-            f"and runs one worker per station: give -n {len(stations)}, or --station ID for one of them "
-            "(a campaign, docs/campaigns.md, runs up to N units at once)")
-    config.option.dist = "each"  # every scenario on every worker: once per station
-    config.stash[_stations_key] = stations
+        return (f"-n {workers}: bench {bench.name!r} ({bench_path}) has {len(stations)} stations "
+                f"({', '.join(stations)}) and runs one worker per station: give -n {len(stations)}, or "
+                "--station ID for one of them (a campaign, docs/campaigns.md, runs up to N units at once)")
+    return stations
 
 
 def stations(config: pytest.Config) -> list[str] | None:

@@ -82,3 +82,15 @@ def test_workers_that_do_not_fit_the_bench_are_a_usage_error(tmp_path: Path) -> 
     assert "is physical with one station" in proc.stderr and "2 workers would drive that charger at once" \
         in proc.stderr
     assert not (tmp_path / "out").exists()  # refused before any run folder
+
+
+def test_chargespec_run_refuses_before_its_preflight_opens_the_bench(tmp_path: Path) -> None:
+    spec = tmp_path / "a.spec"
+    spec.write_text(SPEC, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner.cli", "run", str(spec), f"--bench={TWO}", f"--out={tmp_path / 'out'}",
+         "--", "-n", "3"], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stderr.startswith("chargespec: -n 3: bench 'twin-2station'")
+    assert "preflight" not in proc.stdout  # the bench was not opened
+    assert not (tmp_path / "out").exists()
