@@ -91,7 +91,7 @@ def _per_station_refusal(args: argparse.Namespace, extra: list[str]) -> str | No
         workers, _ = parallel_units(extra)
     except ValueError:
         return None  # pytest-xdist says what is wrong with it
-    if workers < 2:
+    if not any(a.startswith(("-n", "--numprocesses")) for a in extra):
         return None
     station = next((b for a, b in zip(extra, [*extra[1:], None], strict=True) if a == "--station"), None) or next(
         (a.split("=", 1)[1] for a in extra if a.startswith("--station=")), None)

@@ -28,6 +28,7 @@ import pytest
 
 WORKER_STATION = "chargespec_station"  # workerinput key: the station this worker opens
 _stations_key = pytest.StashKey["list[str] | None"]()
+_live_key = pytest.StashKey["dict[str, str]"]()  # the controller's station -> the worker bound to it now
 
 
 def configure(config: pytest.Config, default_bench: Path) -> None:
@@ -80,10 +81,28 @@ def stations(config: pytest.Config) -> list[str] | None:
 
 
 def configure_node(node: Any) -> None:
-    """Bind worker gwK to the K-th station."""
+    """Bind worker gwK to the K-th station; a worker that replaces a crashed one (pytest-xdist gives it a new
+    id and the crashed worker's remaining scenarios) to the station left free."""
     ids = stations(node.config)
-    if ids:
-        node.workerinput[WORKER_STATION] = ids[int(node.gateway.id.removeprefix("gw"))]
+    if not ids:
+        return
+    live = node.config.stash.setdefault(_live_key, {})
+    gid = node.gateway.id
+    k = int(gid[2:]) if gid.startswith("gw") and gid[2:].isdigit() else -1
+    free = [s for s in ids if s not in live]
+    station = ids[k] if 0 <= k < len(ids) and ids[k] in free else (free[0] if free else None)
+    if station is None:  # never two workers on one station
+        raise RuntimeError(f"per-station mode: worker {gid} has no station left; {live} are taken")
+    live[station] = gid
+    node.workerinput[WORKER_STATION] = station
+
+
+def node_down(node: Any) -> None:
+    """A worker ended (or crashed): its station is free for the worker that may replace it."""
+    live = node.config.stash.get(_live_key, {})
+    for station, gid in list(live.items()):
+        if gid == node.gateway.id:
+            del live[station]
 
 
 def worker_station(config: pytest.Config) -> str | None:

@@ -721,6 +721,7 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """pytest-xdist controller: a worker a signal stopped makes the whole run interrupted."""
+    per_station.node_down(node)
     where = (getattr(node, "workeroutput", None) or {}).get("chargespec_interrupted")
     if where:
         _run_state(node.config).interrupt(f"{where} (worker {node.gateway.id})")
