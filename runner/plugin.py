@@ -539,7 +539,9 @@ class ScenarioItem(pytest.Item):
         try:
             evidence.words_for_people(self.config)
             evidence.label_scenario(self.spec, self.plan)
-            directory = state.evidence_dir() / evidence.slug(self.spec.title) / evidence.slug(self.plan.name)
+            own = per_station.worker_station(self.config)  # per-station mode: each station's evidence apart
+            directory = (state.evidence_dir() / (evidence.slug(own) if own else "")
+                         / evidence.slug(self.spec.title) / evidence.slug(self.plan.name))
             _write_provisional(self.config, state)
             session = holder.get()
             per_station.label_unit(self.config, session)

@@ -400,8 +400,7 @@ def _results(verdicts: dict[str, Any], identity: dict[str, Any], zone: ZoneInfo,
             evidence=str(r.get("evidence") or "")))
     stations = [str(r.get("station") or "") for r in verdicts.get("results") or []]
     if any(stations):  # grouped by unit, each unit's results in the order they ran
-        order = {st: i for i, st in reversed(list(enumerate(sorted(set(stations)))))}
-        out = [res for _, res in sorted(zip(stations, out, strict=True), key=lambda p: order[p[0]])]
+        out = [res for _, res in sorted(zip(stations, out, strict=True), key=lambda pair: pair[0])]  # (stable)
     return out
 
 

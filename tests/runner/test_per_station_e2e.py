@@ -44,6 +44,12 @@ def test_two_workers_each_bound_to_a_station_every_scenario_once_per_station(tmp
                    ("names the right station", "TWIN-A", "skipped"),
                    ("names the right station", "TWIN-B", "passed"),
                    ("waits", "TWIN-A", "passed"), ("waits", "TWIN-B", "passed")]
+    # each station's evidence in a folder of its own (two workers never write the same record)
+    assert sorted(r["evidence"] for r in results if r["verdict"] == "passed") == [
+        "evidence/TWIN-A/Per-station/boots", "evidence/TWIN-A/Per-station/waits",
+        "evidence/TWIN-B/Per-station/boots", "evidence/TWIN-B/Per-station/names-the-right-station",
+        "evidence/TWIN-B/Per-station/waits"]
+    assert all((run / r["evidence"] / "ocpp.jsonl").exists() for r in results if r["verdict"] == "passed")
     skipped = next(r for r in results if r["verdict"] == "skipped")
     assert "names station right: it needs the whole bench" in skipped["message"]
     assert "this worker opens only TWIN-A" in skipped["message"]
