@@ -41,6 +41,10 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
     from runner.exitcodes import RunExit
 
     out = Path(args.out)
+    refusal = _per_station_refusal(args, extra)
+    if refusal:
+        print(f"chargespec: {refusal}", file=sys.stderr)
+        return int(RunExit.USAGE_ERROR)
     preflight_args = _preflight_args(args, extra)  # (under pytest-xdist: checked here, before any folder)
     folder = runs.reserve(out)
     alluredir = folder / runs.ALLURE_RESULTS
@@ -75,6 +79,24 @@ def _run(args: argparse.Namespace, extra: list[str]) -> int:
         print(f"  (one self-contained file; to open it from any directory: {open_command(index)})")
         print(f"HTML report: {index}")
     return code
+
+
+def _per_station_refusal(args: argparse.Namespace, extra: list[str]) -> str | None:
+    """`-- -n N` that does not fit the bench (runner/per_station.py), said before the preflight opens it."""
+    from runner.campaign import parallel_units
+    from runner.per_station import decide
+    from runner.plugin import DEFAULT_BENCH
+
+    try:
+        workers, _ = parallel_units(extra)
+    except ValueError:
+        return None  # pytest-xdist says what is wrong with it
+    if not any(a.startswith(("-n", "--numprocesses")) for a in extra):
+        return None
+    station = next((b for a, b in zip(extra, [*extra[1:], None], strict=True) if a == "--station"), None) or next(
+        (a.split("=", 1)[1] for a in extra if a.startswith("--station=")), None)
+    refusal = decide(Path(args.bench) if args.bench else DEFAULT_BENCH, station, workers)
+    return refusal if isinstance(refusal, str) else None
 
 
 def _preflight_args(args: argparse.Namespace, extra: list[str]) -> list[str]:

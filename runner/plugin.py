@@ -30,7 +30,7 @@ import pytest
 import dsl
 from dsl.errors import SpecErrors
 from dsl.plan import ScenarioPlan, SpecPlan
-from runner import runs, verdicts
+from runner import per_station, runs, verdicts
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.exitcodes import MEANINGS, VERDICTS, RunExit, Tally, decide
 from runner.interrupt import RunInterrupted, ScenarioInterrupted, SignalGuard, StepTracker
@@ -119,7 +119,7 @@ class _BenchHolder:
         if getattr(opt, "proxy_to", None):
             overrides["proxy.to"] = opt.proxy_to
         try:
-            cfg = only_station(load_bench(bench_path, overrides=overrides), opt.chargespec_station)
+            cfg = only_station(load_bench(bench_path, overrides=overrides), bound_station(self.config))
             if faults and cfg.kind != "twin":
                 raise BenchError(None, f"--fault only applies to a twin bench; {bench_path} is {cfg.kind!r}")
             s = BenchSession(cfg, faults=faults)
@@ -150,6 +150,13 @@ def only_station(cfg: Any, station_id: str | None) -> Any:
         raise BenchError(None, f"--station {station_id!r}: bench {cfg.name!r} has no such station; it has "
                                f"{[s.id for s in cfg.stations]}")
     return cfg.model_copy(update={"stations": kept})
+
+
+def bound_station(config: pytest.Config) -> str | None:
+    """The one station this process opens: `--station`, or the one the pytest-xdist controller bound this
+    worker to in per-station mode (runner/per_station.py); None: every station of the bench."""
+    given = config.option.chargespec_station
+    return given or (getattr(config, "workerinput", None) or {}).get(per_station.WORKER_STATION)
 
 
 def bench_session(config: pytest.Config) -> BenchSession | None:
@@ -227,12 +234,14 @@ class _RunState:
         verdict = getattr(report, "chargespec_verdict", None)
         if verdict is None:  # a report made without this plugin's makereport: judge by its outcome
             verdict = "passed" if report.passed else "skipped" if report.skipped else "broken"
-        self.count(report.nodeid, verdict)
+        self.count(per_station.result_key(report.nodeid, getattr(report, "chargespec_station", None)), verdict)
         if self.verdict_file.add(report):
             self.write_verdicts()
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
-        if nodeid.split("::", 1)[0].endswith(".spec"):  # (pytest-xdist forwards it to the controller)
+        # (pytest-xdist forwards it to the controller; in per-station mode without the worker's station:
+        # the setup report marks the scenario started there, per station)
+        if nodeid.split("::", 1)[0].endswith(".spec") and not per_station.stations(self.config):
             self.verdict_file.started(nodeid)
             self.write_verdicts()
 
@@ -272,6 +281,7 @@ class _RunState:
         if self.interruption() is not None:
             return runs.INCOMPLETE, f"interrupted {self.interruption()}"
         selected = self.session.testscollected if self.session is not None else 0
+        selected *= len(per_station.stations(self.config) or [None])  # per-station mode: once per station
         if self.workerinput is None and len(self.verdicts) < selected:
             return runs.INCOMPLETE, f"stopped early: {len(self.verdicts)} of {selected} scenarios ran"
         return runs.COMPLETE, f"{len(self.verdicts)} scenario(s) ran to a verdict"
@@ -384,6 +394,7 @@ def run_folder(config: pytest.Config) -> Path | None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    per_station.configure(config, DEFAULT_BENCH)  # under pytest-xdist: one worker per station, or a usage error
     config.stash[_session_key] = _BenchHolder(config)
     config.stash[_run_key] = state = _RunState(config)
     config.pluginmanager.register(state, "chargespec-run")
@@ -541,9 +552,12 @@ class ScenarioItem(pytest.Item):
         try:
             evidence.words_for_people(self.config)
             evidence.label_scenario(self.spec, self.plan)
-            directory = state.evidence_dir() / evidence.slug(self.spec.title) / evidence.slug(self.plan.name)
+            own = per_station.worker_station(self.config)  # per-station mode: each station's evidence apart
+            directory = (state.evidence_dir() / (evidence.slug(own) if own else "")
+                         / evidence.slug(self.spec.title) / evidence.slug(self.plan.name))
             _write_provisional(self.config, state)
             session = holder.get()
+            per_station.label_unit(self.config, session)
             tracker = StepTracker(session.clock.now)
             self.evidence_path = str(directory.relative_to(state.run_folder()))  # for verdicts.json
             self._execute(session, directory, tracker)
@@ -567,8 +581,9 @@ class ScenarioItem(pytest.Item):
             with tracker.step(step), evidence.allure_step(step):
                 yield
 
+        per_station.skip_if_other_stations(self.config, self.plan, session)
         session.recorder.begin(directory)
-        run = ScenarioRun(self.plan, session, session.station(self.config.option.chargespec_station),
+        run = ScenarioRun(self.plan, session, session.station(bound_station(self.config)),
                           step_context=step_context,
                           on_measured=evidence.attach_measurement)
         self.measurements = run.measurements  # the report carries them to verdicts.json
@@ -693,6 +708,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         charger = call.when == "call" and isinstance(e, AssertionError | pytest.fail.Exception)
         verdict = "failed" if charger else "broken"
     report.chargespec_verdict = verdict
+    report.chargespec_station = per_station.worker_station(item.config)  # per-station mode: whose result
     with contextlib.suppress(Exception):  # (a scenario item's only: a Python test in the run has none)
         report.chargespec_record = verdicts.scenario_record(item, report, call, verdict)
     return report
@@ -704,6 +720,7 @@ def pytest_configure_node(node: Any) -> None:
     # Reserved before anyone knows whether the workers will collect a spec: `latest` moves to it once they
     # do, and an unused folder is removed at the end (`pytest -n 2` on a project's own tests).
     node.workerinput["chargespec_run_dir"] = str(_run_state(node.config).run_folder(latest=False))
+    per_station.configure_node(node)
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -719,6 +736,7 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """pytest-xdist controller: a worker a signal stopped makes the whole run interrupted."""
+    per_station.node_down(node)
     where = (getattr(node, "workeroutput", None) or {}).get("chargespec_interrupted")
     if where:
         _run_state(node.config).interrupt(f"{where} (worker {node.gateway.id})")

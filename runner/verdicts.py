@@ -47,6 +47,9 @@ def scenario_record(item: Any, report: Any, call: Any, verdict: str) -> dict[str
         "evidence": getattr(item, "evidence_path", None),
         "measurements": [],
     }
+    station = getattr(report, "chargespec_station", None)
+    if station:  # per-station mode (runner/per_station.py): one result per scenario and station
+        record["station"] = station
     if report.when == "call":
         from runner import measurements
 
@@ -93,13 +96,14 @@ class VerdictFile:
         record = getattr(report, "chargespec_record", None)
         if not isinstance(record, dict):
             return False
-        known = self.results.get(record["nodeid"])
+        key = f"{record['nodeid']}@{record['station']}" if record.get("station") else record["nodeid"]
+        known = self.results.get(key)
         if known is None or known.get("provisional"):
             entry = dict(record)
             if record.get("phase") == "setup" and record["verdict"] == "passed":
                 # set up, not yet run: the scenario's verdict is still to come (or never will, if killed)
                 entry.update(verdict="broken", message=UNFINISHED, provisional=True)
-            self.results[record["nodeid"]] = entry
+            self.results[key] = entry
             return True
         if _RANK.get(record["verdict"], 0) > _RANK.get(known["verdict"], 0):
             known["verdict"], known["message"] = record["verdict"], record["message"]

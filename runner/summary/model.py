@@ -154,10 +154,16 @@ def _identity(folder: Path) -> dict[str, Any]:
     """run.json, with a pytest-xdist worker's bench identity (run-gw0.json) when the controller has none."""
     ident = _load(runs.identity_file(folder))
     if "bench" not in ident:
+        # per-station mode (runner/per_station.py): each worker opened a station of its own; the summary
+        # names every worker's charger and instruments (on a twin of one station they are the same station)
+        merged: dict[str, Any] = {}
         for p in sorted(folder.glob("run-*.json")):
             worker = _load(p)
             if "bench" in worker:
-                return {**worker, **ident}
+                instruments = {**(merged.get("instruments") or {}), **(worker.get("instruments") or {})}
+                merged = {**worker, **merged, "instruments": instruments}
+        if merged:
+            return {**merged, **ident}
     return ident
 
 
@@ -386,10 +392,15 @@ def _results(verdicts: dict[str, Any], identity: dict[str, Any], zone: ZoneInfo,
         sha = str(r.get("spec sha256") or next((v for k, v in digests.items() if k.endswith(spec)), ""))
         out.append(Result(
             spec=spec, version=str(r.get("spec version") or "—"), sha256=sha or "—",
-            scenario=str(r.get("scenario") or "?"), refs=tuple(r.get("refs") or ()),
+            # per-station mode (runner/per_station.py): one result per scenario and station, named by it
+            scenario=str(r.get("scenario") or "?") + (f" @ station {r['station']}" if r.get("station") else ""),
+            refs=tuple(r.get("refs") or ()),
             verdict=str(r.get("verdict") or "broken"), message=_for_people(str(r.get("message") or ""), folder),
             checks=tuple(_check(m, zone, twin) for m in r.get("measurements") or [] if isinstance(m, dict)),
             evidence=str(r.get("evidence") or "")))
+    stations = [str(r.get("station") or "") for r in verdicts.get("results") or []]
+    if any(stations):  # grouped by unit, each unit's results in the order they ran
+        out = [res for _, res in sorted(zip(stations, out, strict=True), key=lambda pair: pair[0])]  # (stable)
     return out
 
 

@@ -1,0 +1,102 @@
+"""Per-station mode end to end (runner/per_station.py, issue 15): `pytest -n 2` on the two-station twin bench
+binds each worker to a station of its own and runs every scenario once per station; -n that does not fit
+the bench is a usage error (exit code 4) before any worker starts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from runner.summary import model
+
+REPO = Path(__file__).resolve().parents[2]
+TWO = "lab/benches/twin-2station.toml"
+SPEC = '''spec "Per station"
+  scenario "boots"
+    charger booted
+
+  scenario "waits"
+    wait 1 s
+
+  scenario "names the right station"
+    charger booted on station right
+'''
+
+
+def _pytest(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--out={tmp_path / 'out'}", *args],
+        cwd=REPO, capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_two_workers_each_bound_to_a_station_every_scenario_once_per_station(tmp_path: Path) -> None:
+    spec = tmp_path / "a.spec"
+    spec.write_text(SPEC, encoding="utf-8")
+    allure = tmp_path / "allure"
+    proc = _pytest(tmp_path, str(spec), "-n", "2", f"--bench={TWO}", "--speed=60", f"--alluredir={allure}")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    (run,) = (tmp_path / "out" / "runs").iterdir()
+    results = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))["results"]
+    got = sorted((r["scenario"], r["station"], r["verdict"]) for r in results)
+    assert got == [("boots", "TWIN-A", "passed"), ("boots", "TWIN-B", "passed"),
+                   ("names the right station", "TWIN-A", "skipped"),
+                   ("names the right station", "TWIN-B", "passed"),
+                   ("waits", "TWIN-A", "passed"), ("waits", "TWIN-B", "passed")]
+    # each station's evidence in a folder of its own (two workers never write the same record)
+    assert sorted(r["evidence"] for r in results if r["verdict"] == "passed") == [
+        "evidence/TWIN-A/Per-station/boots", "evidence/TWIN-A/Per-station/waits",
+        "evidence/TWIN-B/Per-station/boots", "evidence/TWIN-B/Per-station/names-the-right-station",
+        "evidence/TWIN-B/Per-station/waits"]
+    assert all((run / r["evidence"] / "ocpp.jsonl").exists() for r in results if r["verdict"] == "passed")
+    skipped = next(r for r in results if r["verdict"] == "skipped")
+    assert "names station right: it needs the whole bench" in skipped["message"]
+    assert "this worker opens only TWIN-A" in skipped["message"]
+    # each worker opened one station, a different one: its charger is the only one it names
+    workers = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in run.glob("run-gw*.json")}
+    assert sorted(workers) == ["run-gw0.json", "run-gw1.json"]
+    text = {name: json.dumps(w) for name, w in workers.items()}
+    assert "TWIN-A-SN" in text["run-gw0.json"] and "TWIN-B-SN" not in text["run-gw0.json"]
+    assert "TWIN-B-SN" in text["run-gw1.json"] and "TWIN-A-SN" not in text["run-gw1.json"]
+    # the acceptance summary: both units, each scenario's result per station, grouped by station
+    summary = model.read(run)
+    assert [d.serial for d in summary.devices] == ["TWIN-A-SN", "TWIN-B-SN"]
+    assert [r.scenario for r in summary.results if r.verdict == "passed"] == [
+        "boots @ station TWIN-A", "waits @ station TWIN-A",
+        "boots @ station TWIN-B", "waits @ station TWIN-B", "names the right station @ station TWIN-B"]
+    assert summary.verdict == "ACCEPTED"
+    # Allure: one result per scenario and unit, grouped by unit, distinct histories (not retries)
+    found = [json.loads(p.read_text(encoding="utf-8")) for p in allure.glob("*-result.json")]
+    units = sorted((r["name"], next(lb["value"] for lb in r["labels"] if lb["name"] == "unit")) for r in found
+                   if r["status"] != "skipped")
+    assert units == [("boots", "TWIN-A (TWIN-A-SN)"), ("boots", "TWIN-B (TWIN-B-SN)"),
+                     ("names the right station", "TWIN-B (TWIN-B-SN)"),
+                     ("waits", "TWIN-A (TWIN-A-SN)"), ("waits", "TWIN-B (TWIN-B-SN)")]
+    assert len({r["historyId"] for r in found}) == len(found) == 6
+
+
+def test_workers_that_do_not_fit_the_bench_are_a_usage_error(tmp_path: Path) -> None:
+    spec = tmp_path / "a.spec"
+    spec.write_text(SPEC, encoding="utf-8")
+    proc = _pytest(tmp_path, str(spec), "-n", "3", f"--bench={TWO}")
+    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert ("-n 3: bench 'twin-2station' (lab/benches/twin-2station.toml) has 2 stations (TWIN-A, TWIN-B) and "
+            "runs one worker per station: give -n 2, or --station ID for one of them") in proc.stderr
+    proc = _pytest(tmp_path, str(spec), "-n", "2", "--bench=lab/benches/example-lab.toml")
+    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "is physical with one station" in proc.stderr and "2 workers would drive that charger at once" \
+        in proc.stderr
+    assert not (tmp_path / "out").exists()  # refused before any run folder
+
+
+def test_chargespec_run_refuses_before_its_preflight_opens_the_bench(tmp_path: Path) -> None:
+    spec = tmp_path / "a.spec"
+    spec.write_text(SPEC, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner.cli", "run", str(spec), f"--bench={TWO}", f"--out={tmp_path / 'out'}",
+         "--", "-n", "3"], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 4, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stderr.startswith("chargespec: -n 3: bench 'twin-2station'")
+    assert "preflight" not in proc.stdout  # the bench was not opened
+    assert not (tmp_path / "out").exists()
