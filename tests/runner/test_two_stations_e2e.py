@@ -30,7 +30,10 @@ def test_two_stations_each_charging_on_its_own_instruments(tmp_path: Path) -> No
     left = [float(r["value"]) for r in rows if r["signal"] == "analyzer.power"]
     right = [float(r["value"]) for r in rows if r["signal"] == "@TWIN-B.analyzer.power"]
     assert max(left) < 7_500 and max(right) > 10_500  # 10 A and 16 A on 3 x 230 V: never each other's
-    assert min(left[len(left) // 2:]) > 6_500  # the 8 A profile `on station right` limited the right EV alone
+    # the 8 A profile `on station right` limited the right EV alone (left judged until its session stopped:
+    # the samples run into the teardown)
+    charging = left[: max(i for i, v in enumerate(left) if v > 1_000) + 1]
+    assert min(charging[len(charging) // 2:]) > 6_500
     frames = [json.loads(line) for line in (ev.parent / "ocpp.jsonl").open(encoding="utf-8")]
     assert {f["station"] for f in frames} == {"TWIN-A", "TWIN-B"}
     assert {f["station"] for f in frames if '"SetChargingProfile"' in f["frame"]} == {"TWIN-B"}
