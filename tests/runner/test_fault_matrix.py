@@ -47,7 +47,9 @@ LIBRARY_FILES = [p for p in sorted(SPECS.rglob("*.spec"))
 # under load become speed x 30 ms of bench time): messages.spec judges intervals and timestamps to ±2 s;
 # energy over a 10-minute window at full power drifts by ~0.3 % at 240x; the 30-minute session does not.
 DEFAULT_SPEED = 120.0
-SPEEDS = {"protocol/messages.spec": 40.0, "metering/session-energy.spec": 240.0,
+# messages.spec at 20x: its ±2 s on a message's timestamp is 100 ms of real time there; at 40x (50 ms) a run beside
+# the library's default lane under load failed it 3 times in 28 rows (session 5).
+SPEEDS = {"protocol/messages.spec": 20.0, "metering/session-energy.spec": 240.0,
           # the EMS's heartbeat is a thread of the runner (120 s of watchdog: 2 real s at 60x). The sampling
           # gaps once blamed on load were the twin's firmware loop spinning after the watchdog expired (fixed).
           "site/ems.spec": 60.0}
