@@ -170,7 +170,7 @@ def differences(caught: tuple[Caught, ...], outcomes: list[Outcome]) -> list[str
         if not mine:
             problems.append(f"{c.case}{f' :: {c.scenario}' if c.scenario else ''}: did not run")
         for o in mine:
-            where = f"{c.spec}:{c.line}:"
+            where = f"{c.spec.relative_to(REPO).as_posix()}:{c.line}:"  # messages name specs from the project
             if o.outcome != "failed" or CHARGER_FAILED not in o.text:
                 problems.append(f"{o.nodeid}: {o.outcome}, expected a failure by the charger at {where}\n"
                                 f"{o.text[:1500]}")
@@ -192,7 +192,8 @@ def test_a_case_that_passes_breaks_or_fails_elsewhere_differs(tmp_path: Path) ->
     """The comparison itself, without the twin: only a failure by the charger at the line, as the table says, agrees."""
     c = KNOBS["no_retry_after_callerror=true"][0]
     node = f"{c.spec.relative_to(REPO).as_posix()}::x::y"
-    good = (f"{CHARGER_FAILED}\n{c.spec}:{c.line}:5: `…`\n  charger sent 1 TransactionEvent {{eventType: \"Started\"}} "
+    spec = c.spec.relative_to(REPO).as_posix()
+    good = (f"{CHARGER_FAILED}\n{spec}:{c.line}:5: `…`\n  charger sent 1 TransactionEvent {{eventType: \"Started\"}} "
             "within 120 s (since …); expected exactly 3: 1 arrived")
     assert differences((c,), [Outcome(node, "failed", good)]) == []
     assert "passed, expected a failure" in differences((c,), [Outcome(node, "passed", "")])[0]
