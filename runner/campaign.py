@@ -39,7 +39,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import html
-import json
 import os
 import re
 import shutil
@@ -193,14 +192,6 @@ def load_campaign(path: Path | str) -> Campaign:
 # ---- attempts ------------------------------------------------------------------------------------
 
 
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def attempts(unit: Unit) -> list[Path]:
     """The unit's run folders, oldest first (their names are their UTC starts)."""
     folder = unit.folder / runs.RUNS
@@ -219,7 +210,7 @@ def final_verdicts(folders: list[Path]) -> dict[str, dict[str, Any]]:
     """Each scenario's newest record over the attempts (nodeid -> record)."""
     out: dict[str, dict[str, Any]] = {}
     for folder in folders:
-        for r in _load(folder / "verdicts.json").get("results") or []:
+        for r in runs.read_json(folder / "verdicts.json").get("results") or []:
             if isinstance(r, dict) and r.get("nodeid"):
                 out[r["nodeid"]] = {**r, "run": folder.name}
     return out
@@ -368,12 +359,12 @@ def unit_main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[0] != "--kept" or argv[2] != "--":
         print("usage: python -m runner.campaign --kept FILE -- PYTEST ARGS", file=sys.stderr)
         return 4
-    kept = set(_load(Path(argv[1])).get("kept") or [])
+    kept = set(runs.read_json(Path(argv[1])).get("kept") or [])
     return int(pytest.main(argv[3:], plugins=[_KeepDone(kept)]))
 
 
 def _complete(folder: Path) -> bool:
-    return str(_load(runs.identity_file(folder)).get("status", "")).lower() == runs.COMPLETE
+    return str(runs.read_json(runs.identity_file(folder)).get("status", "")).lower() == runs.COMPLETE
 
 
 # ---- merging and reporting -----------------------------------------------------------------------
@@ -391,7 +382,7 @@ def merge(unit: Unit) -> Path | None:
     target.mkdir(parents=True)
     history: dict[str, list[dict[str, Any]]] = {}
     for folder in folders:
-        for r in _load(folder / "verdicts.json").get("results") or []:
+        for r in runs.read_json(folder / "verdicts.json").get("results") or []:
             if isinstance(r, dict) and r.get("nodeid"):
                 history.setdefault(r["nodeid"], []).append(
                     {"run": folder.name, "verdict": r.get("verdict"), "message": r.get("message", "")})
@@ -409,11 +400,11 @@ def merge(unit: Unit) -> Path | None:
             rec["message"] = f"{rec['message']} [{note}]" if rec.get("message") else note
         results.append(rec)
     last = folders[-1]
-    identity = dict(_load(runs.identity_file(last)))
-    first = _load(runs.identity_file(folders[0]))
+    identity = dict(runs.read_json(runs.identity_file(last)))
+    first = runs.read_json(runs.identity_file(folders[0]))
     specs: dict[str, str] = {}
     for folder in folders:
-        specs.update(_load(runs.identity_file(folder)).get("specs") or {})
+        specs.update(runs.read_json(runs.identity_file(folder)).get("specs") or {})
     provisional = any(r.get("verdict") == "broken" and str(r.get("message", "")).startswith(UNFINISHED)
                       for r in results)
     complete = _complete(last) and not provisional
@@ -421,11 +412,11 @@ def merge(unit: Unit) -> Path | None:
         "run": f"{unit.folder.name} (merged from {len(folders)} attempt(s))",
         "status": runs.COMPLETE if complete else runs.INCOMPLETE.upper(),
         "status.reason": (f"{len(folders)} attempt(s): " + ", ".join(
-            f"{f.name} {_load(runs.identity_file(f)).get('status', 'INCOMPLETE')}" for f in folders)),
+            f"{f.name} {runs.read_json(runs.identity_file(f)).get('status', 'INCOMPLETE')}" for f in folders)),
         "started": first.get("started", identity.get("started")), "specs": specs,
         "attempts": [f.name for f in folders], "unit": unit.serial, "station": unit.station})
     runs.write_json(runs.identity_file(target), identity)
-    verdicts = _load(last / "verdicts.json")
+    verdicts = runs.read_json(last / "verdicts.json")
     counts = {v: sum(r.get("verdict") == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
     runs.write_json(target / "verdicts.json", {
         **{k: v for k, v in verdicts.items() if k not in ("results", "scenarios", "run", "status", "status.reason")},
@@ -466,7 +457,7 @@ def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) 
             row.update(verdict="NOT RUN", scenarios={}, results=[])
             rows.append(row)
             continue
-        data = _load(merged / "verdicts.json")
+        data = runs.read_json(merged / "verdicts.json")
         failed += data["scenarios"]["failed"]
         broken += data["scenarios"]["broken"]
         try:

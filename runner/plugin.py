@@ -359,7 +359,7 @@ class _RunState:
                 if self.worker is None and self.bench is None:  # the xdist controller: the workers' bench
                     for p in sorted(self.folder.glob("run-*.json")):
                         with contextlib.suppress(Exception):
-                            env = {**_load_json(p), **data}
+                            env = {**runs.read_json(p), **data}
                 runs.write_environment(Path(alluredir), _for_people(env))
 
 
@@ -374,13 +374,6 @@ def _for_people(env: dict[str, Any]) -> dict[str, Any]:
     if isinstance(out.get("specs"), dict):
         out["specs"] = {shown_file(str(k)): v for k, v in out["specs"].items()}
     return out
-
-
-def _load_json(path: Path) -> dict[str, Any]:
-    import json
-
-    loaded = json.loads(path.read_text(encoding="utf-8"))
-    return loaded if isinstance(loaded, dict) else {}
 
 
 def _run_state(config: pytest.Config) -> _RunState:

@@ -103,6 +103,15 @@ def identity_file(folder: Path, worker: str | None = None) -> Path:
     return folder / (f"run-{worker}.json" if worker else "run.json")
 
 
+def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object written by a run ({} when the file is missing, unreadable or not an object)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     """Write atomically (temporary file, then rename): a kill never leaves half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)

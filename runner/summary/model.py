@@ -19,7 +19,6 @@ The overall verdict:
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
@@ -142,23 +141,15 @@ class Summary:
     billing: tuple[ocmf.TransactionCheck, ...] = ()  # signed meter values per transaction (runner/ocmf.py)
 
 
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def _identity(folder: Path) -> dict[str, Any]:
     """run.json, with a pytest-xdist worker's bench identity (run-gw0.json) when the controller has none."""
-    ident = _load(runs.identity_file(folder))
+    ident = runs.read_json(runs.identity_file(folder))
     if "bench" not in ident:
         # per-station mode (runner/per_station.py): each worker opened a station of its own; the summary
         # names every worker's charger and instruments (on a twin of one station they are the same station)
         merged: dict[str, Any] = {}
         for p in sorted(folder.glob("run-*.json")):
-            worker = _load(p)
+            worker = runs.read_json(p)
             if "bench" in worker:
                 instruments = {**(merged.get("instruments") or {}), **(worker.get("instruments") or {})}
                 merged = {**worker, **merged, "instruments": instruments}
@@ -291,7 +282,7 @@ def _devices(folder: Path, identity: dict[str, Any], bench: dict[str, Any]) -> l
 def _features(folder: Path) -> list[Feature]:
     """feature-matrix.json (runner/features.py): per station, the controllers its device model reported, the
     catalogue's required variables it lacks, and the capabilities the bench file declares."""
-    data = _load(folder / "feature-matrix.json")
+    data = runs.read_json(folder / "feature-matrix.json")
     out: list[Feature] = []
     for sid, entry in sorted(data.items()):
         if not isinstance(entry, dict):
@@ -441,7 +432,7 @@ def read(folder: Path) -> Summary:
     """The summary of a run folder (a folder that is not one gives a summary that says INCOMPLETE)."""
     folder = Path(folder)
     identity = _identity(folder)
-    verdicts = _load(folder / "verdicts.json")
+    verdicts = runs.read_json(folder / "verdicts.json")
     bench = _bench_file(identity)
     rep = bench.get("report") or {}
     zone = _zone(str(rep.get("timezone") or "UTC"))

@@ -257,9 +257,15 @@ class Line:
             if not line.startswith("!"):
                 return line
 
-    def ok(self, command: str) -> None:
+    def value(self, command: str) -> str:
+        """The value of the OK reply to `command` ("" when it has none); anything else fails the test."""
         line = self.ask(command)
-        assert line.split(" ")[1] == "OK", line
+        rid, status, *value = line.split(" ", 2)
+        assert rid == str(self.rid) and status == "OK", f"{command!r} -> {line!r}"
+        return value[0] if value else ""
+
+    def ok(self, command: str) -> None:
+        self.value(command)
 
     def close(self) -> None:
         self.port.close()

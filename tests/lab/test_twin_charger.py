@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import pyvisa
-import serial
 from ocpp.v201 import call
 from pyocmf import OCMF
 
@@ -30,30 +29,6 @@ def bench_seconds(clock: Clock, timestamp: str) -> float:
     """Bench time of an OCPP timestamp from the twin (its wall time is the clock's)."""
     moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
     return (moment - clock.wall(0)).total_seconds()
-
-
-class EvPort:
-    """The EV emulator over pyserial, with request ids; unsolicited events are skipped."""
-
-    def __init__(self, url: str) -> None:
-        self.port = serial.serial_for_url(url, timeout=2)
-        self.rid = 0
-
-    def ask(self, command: str) -> str:
-        self.rid += 1
-        self.port.write(f"{self.rid} {command}\n".encode())
-        while True:
-            line = self.port.readline().decode().strip()
-            if not line:
-                raise AssertionError(f"no reply to {command!r}")
-            if not line.startswith("!"):
-                break
-        rid, status, *value = line.split(" ", 2)
-        assert rid == str(self.rid) and status == "OK", f"{command!r} -> {line!r}"
-        return value[0] if value else ""
-
-    def close(self) -> None:
-        self.port.close()
 
 
 @pytest.fixture
@@ -84,18 +59,18 @@ def register_wh(r: Received) -> float:
     raise AssertionError(f"no energy register in {r.payload}")
 
 
-def start_session(env: TwinEnv, amps: float = 16.0) -> tuple[EvPort, str]:
+def start_session(env: TwinEnv, amps: float = 16.0) -> tuple[Any, str]:
     """Plug in, remote start, EV asks for charge; returns once the charger reports Charging."""
     csms, sid = env.csms, env.station_id
-    ev = EvPort(env.endpoints[sid]["ev"])
-    ev.ask(f"LOAD:CURR {amps}")
-    ev.ask("CP:STATE B")
+    ev = env.line("ev")
+    ev.value(f"LOAD:CURR {amps}")
+    ev.value("CP:STATE B")
     csms.wait_for(lambda: csms.find("StatusNotification", evse_id=1, connector_status="Occupied"), 5, "Occupied")
     reply = csms.call(sid, call.RequestStartTransaction(id_token=TOKEN, remote_start_id=42, evse_id=1))
     assert reply.status == "Accepted"
     started = csms.wait_for(lambda: csms.find("TransactionEvent", event_type="Started"), 5, "Started")[0]
     tx_id = started.payload["transaction_info"]["transaction_id"]
-    ev.ask("CP:STATE C")
+    ev.value("CP:STATE C")
     csms.wait_for(
         lambda: [r for r in tx_events(env, tx_id) if r.payload["transaction_info"].get("charging_state") == "Charging"],
         5,
@@ -171,9 +146,9 @@ def test_remote_start_meter_values_and_remote_stop(twin_factory: Callable[..., T
     seqs = [r.payload["seq_no"] for r in tx_events(env, tx_id)]
     assert seqs == list(range(len(seqs)))
     time.sleep(0.05)
-    assert ev.ask("LOAD:CURR?") == "0.0,0.0,0.0"  # contactor open
-    assert ev.ask("PWM:DUTY?") == "100.0"
-    ev.ask("CP:STATE A")
+    assert ev.value("LOAD:CURR?") == "0.0,0.0,0.0"  # contactor open
+    assert ev.value("PWM:DUTY?") == "100.0"
+    ev.value("CP:STATE A")
     csms.wait_for(
         lambda: [
             r for r in csms.find("StatusNotification", evse_id=1, connector_status="Available") if r.t > ended_at.t
@@ -259,7 +234,7 @@ def test_tx_profile_limit_reaches_analyzer_after_ev_lag(twin_factory: Callable[.
     time_to_comply = clock.now() - t_sent
     lag = env.bench.twin.ev_lag_s  # type: ignore[union-attr]
     assert lag - 0.2 <= time_to_comply <= lag + 3.0  # + the round trip and polling, in bench s
-    assert float(ev.ask("PWM:DUTY?")) == pytest.approx(16.6)
+    assert float(ev.value("PWM:DUTY?")) == pytest.approx(16.6)
     assert csms.find("TransactionEvent", trigger_reason="ChargingRateChanged")
     composite = csms.call(sid, call.GetCompositeSchedule(duration=600, evse_id=1))
     assert composite.status == "Accepted"
@@ -411,14 +386,14 @@ def test_cheap_faults_show(knob: str, twin_factory: Callable[..., TwinEnv]) -> N
         "schema_violation": "true",
     }
     env = twin_factory(parse_faults({knob: values[knob]}))
-    csms, sid = env.csms, env.station_id
+    csms = env.csms
     boot = csms.wait_for(lambda: csms.find("BootNotification"), 5, "boot")[0]
     if knob == "firmware_version":
         assert boot.payload["charging_station"]["firmware_version"] == "9.9.9"
         return
     if knob == "status_stuck":
-        ev = EvPort(env.endpoints[sid]["ev"])
-        ev.ask("CP:STATE B")
+        ev = env.line("ev")
+        ev.value("CP:STATE B")
         time.sleep(0.1)
         assert not csms.find("StatusNotification", connector_status="Occupied")
         ev.close()
