@@ -45,7 +45,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 
 def response_times(frames: Iterable[Frame], injected: Iterable[str] = ()) -> dict[tuple[str, str], Figures]:
     """(answering side, action) -> its figures, over every answered call in `frames`."""
-    times, unanswered = _times(frames, injected)
+    times, unanswered, _ = _times(frames, injected)
     out: dict[tuple[str, str], Figures] = {}
     for key in sorted(set(times) | set(unanswered)):
         got = times.get(key, [])
@@ -59,8 +59,14 @@ def answer_times(frames: Iterable[Frame], injected: Iterable[str] = ()) -> dict[
     return _times(frames, injected)[0]
 
 
+def pending_calls(frames: Iterable[Frame], injected: Iterable[str] = ()) -> dict[tuple[str, str], list[float]]:
+    """(answering side, action) -> the call times of calls not (yet) answered in `frames`."""
+    return _times(frames, injected)[2]
+
+
 def _times(frames: Iterable[Frame], injected: Iterable[str]) -> tuple[dict[tuple[str, str], list[float]],
-                                                                      dict[tuple[str, str], int]]:
+                                                                      dict[tuple[str, str], int],
+                                                                      dict[tuple[str, str], list[float]]]:
     skip = set(injected)
     open_calls: dict[tuple[str, str], tuple[str, float]] = {}   # (caller direction, id) -> (action, t)
     times: dict[tuple[str, str], list[float]] = {}
@@ -76,7 +82,9 @@ def _times(frames: Iterable[Frame], injected: Iterable[str]) -> tuple[dict[tuple
                 side = "backend" if caller == "rx" else "charger"
                 times.setdefault((side, call[0]), []).append(f.t - call[1])
     unanswered: dict[tuple[str, str], int] = {}
-    for (caller, _), (action, _) in open_calls.items():
+    pending: dict[tuple[str, str], list[float]] = {}
+    for (caller, _), (action, t) in open_calls.items():
         key = ("backend" if caller == "rx" else "charger", action)
         unanswered[key] = unanswered.get(key, 0) + 1
-    return times, unanswered
+        pending.setdefault(key, []).append(t)
+    return times, unanswered, pending

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import math
+import threading
+from types import SimpleNamespace
+
+import pytest
 
 from instruments.clock import Clock
+from runner.errors import ExpectationFailed
+from runner.proxy.harness import ProxyHarness
+from runner.proxy.steps import backend_answers_within
 from runner.proxy.timing import percentile, response_times
 from runner.recorder import Recorder
 
@@ -49,3 +56,47 @@ def test_each_side_is_timed_on_the_calls_it_answers_and_injected_calls_are_left_
     assert (reset.count, round(reset.max, 3)) == (1, 0.05)
     assert figures[("backend", "StatusNotification")].unanswered == 1
     assert figures[("backend", "StatusNotification")].count == 0
+
+
+class _Run:
+    """What the bound statements read of a scenario run: its clock, recorder, station and harness."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.recorder = Recorder(clock)
+        self.recorder.t_begin = clock.now()
+        self.station = SimpleNamespace(id="CS1")
+        self.harness = ProxyHarness.__new__(ProxyHarness)
+        self.notes: list[str] = []
+
+    def check_bench(self) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+
+def _bound_of(seconds: float, text: str) -> object:
+    return SimpleNamespace(value=seconds, text=text)
+
+
+def test_a_call_still_in_flight_is_waited_for_not_judged_on_the_answers_so_far() -> None:
+    run = _Run(Clock(60.0))
+    run.recorder.frame(station="CS1", direction="rx", raw='[2,"h1","Heartbeat",{}]')
+    # The backend's answer arrives while the statement runs (the race CI once lost: broken, "no answer").
+    timer = threading.Timer(0.05, lambda: run.recorder.frame(
+        station="CS1", direction="tx", raw='[3,"h1",{"currentTime":"2026-01-01T00:00:00Z"}]'))
+    timer.start()
+    backend_answers_within(run, "Heartbeat", _bound_of(30.0, "30 s"))  # type: ignore[arg-type]
+    timer.join()
+    assert run.notes and "backend answers Heartbeat within 30 s at every response" in run.notes[0]
+    assert "n=1" in run.notes[0]
+
+
+def test_a_call_unanswered_past_the_bound_fails_it() -> None:
+    run = _Run(Clock(60.0))
+    run.recorder.frame(station="CS1", direction="rx", raw='[2,"h1","Heartbeat",{}]')
+    with pytest.raises(ExpectationFailed) as failed:
+        backend_answers_within(run, "Heartbeat", _bound_of(2.0, "2 s"))  # type: ignore[arg-type]
+    assert "over the bound of 2 s (n=1" in str(failed.value)
+    assert "1 still unanswered (counted at their age, already over the bound)" in str(failed.value)
