@@ -114,15 +114,29 @@ def read_spec_bytes(path: str | os.PathLike[str]) -> bytes:
         raise Refused(what, f"spec files are named *{SPEC_SUFFIX}")
     _check_stat(os.stat(name) if stat.S_ISLNK(st.st_mode) else st)
     fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
-    with os.fdopen(fd, "rb") as f:
-        size = os.fstat(f.fileno())
+    try:  # (the descriptor read directly: a buffered file object per spec costs more than the read)
+        size = os.fstat(fd)
         _check_stat(size)
-        data = f.read(size.st_size + 1)  # (not a 1 MiB buffer for every small file)
+        data = _read_fd(fd, size.st_size + 1)
         if len(data) > size.st_size:  # it grew since: read on, to the cap
-            data += f.read(MAX_SPEC_BYTES + 1 - len(data))
+            data += _read_fd(fd, MAX_SPEC_BYTES + 1 - len(data))
+    finally:
+        os.close(fd)
     if len(data) > MAX_SPEC_BYTES:
         raise _too_big(len(data))
     return data
+
+
+def _read_fd(fd: int, n: int) -> bytes:
+    """Up to `n` bytes from `fd`, fewer only at its end (a read may return less than asked)."""
+    parts = []
+    while n > 0:
+        chunk = os.read(fd, n)
+        if not chunk:
+            break
+        parts.append(chunk)
+        n -= len(chunk)
+    return b"".join(parts)
 
 
 def _check_stat(st: os.stat_result) -> None:

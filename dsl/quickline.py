@@ -36,11 +36,13 @@ from dsl.screen import line_too_big
 GRAMMAR_SHA256 = "9d6e918f0007407ab2b420bbb0f5e209c41eb7ea2e5e78f3dfd503b24a40be5d"
 
 _WORD = r"[A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*(?:[.\-][A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*)*"
+# A word first (most tokens are words), read whole (atomic) and never followed by `[`: a word before `[` is
+# either a VARIABLE (the next alternative) or not a line read here (E, via the other alternatives failing).
 _TOKEN = re.compile(
-    r' *(?:(?P<S>"(?:[^"\\\n]|\\.)*")'
-    r"|(?P<V>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\[[A-Za-z0-9_.\-]+\])"
-    rf"|(?P<W>{_WORD})"
+    rf" *(?:(?P<W>(?>{_WORD})(?!\[))"
+    r'|(?P<S>"(?:[^"\\\n]|\\.)*")'
     r"|(?P<N>[0-9]+(?:\.[0-9]+)?)"
+    r"|(?P<V>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\[[A-Za-z0-9_.\-]+\])"
     r"|(?P<P>\{[A-Za-z_][A-Za-z0-9_]*\})"
     r"|(?P<X>[{}\[\]:,%+\-\u00b1])"
     r"|(?P<O><=|>=|==|!=|\u2264|\u2265|\u2260|<|>)"
@@ -119,10 +121,10 @@ def _tokens(body: str) -> list[_Tok]:
         group = m.lastindex
         if group == _E_GROUP:
             raise _No
-        start, end = m.span(group)  # type: ignore[arg-type]
         value = m.group(group)  # type: ignore[arg-type]
+        end = m.end()  # (the token ends the match: only leading spaces are outside its group)
         kind = _KIND_BY_GROUP[group] or _PUNCT.get(value) or value  # type: ignore[index]  # braces: themselves
-        append(_Tok(kind, value, start, end))
+        append(_Tok(kind, value, end - len(value), end))
     return out
 
 

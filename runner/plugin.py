@@ -446,10 +446,12 @@ def pytest_collection(session: pytest.Session) -> Any:
     freeze = gc.isenabled() and gc.get_freeze_count() == 0
     if freeze:
         gc.freeze()
+        gc.disable()
     try:
         return (yield)
     finally:
         if freeze:
+            gc.enable()
             gc.unfreeze()
 
 
