@@ -8,7 +8,7 @@ plan (the compiler refuses a spec with errors anyway).
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +64,16 @@ class Lowering:
                  sink: ErrorSink) -> None:
         self.registry, self.rules, self.includes, self.sink = registry, rules, includes, sink
         self.included = 0  # statements expanded from includes so far (limits.MAX_INCLUDED_STATEMENTS)
+        # A step's text (what a report shows) cannot be wrong, only slow to make: dsl.quick's statement
+        # templates take it as (render, args), made when the step is placed, not when the line is checked.
+        self.defer_text = False
+        self.deferred_text: tuple[Callable[..., str], tuple[Any, ...]] | None = None
+
+    def _text(self, render: Callable[..., str], *args: Any) -> str:
+        if self.defer_text:
+            self.deferred_text = (render, args)
+            return ""
+        return render(*args)
 
     # ---- blocks ----
 
@@ -141,7 +151,7 @@ class Lowering:
             return None
         if step.name == "csms.sets_profile" and not self._profile_consistent(args, binding):
             return None
-        text = render_atoms(s.atoms) + (f" on station {named[1]}" if named[1] is not None else "")
+        text = self._text(action_text, s.atoms, named[1])
         return plan.Action(step=step.name, args=args, source=s.source, text=text, station=named[1])
 
     def _profile_consistent(self, args: Mapping[str, Any], binding: Mapping[str, ast.Atoms]) -> bool:
@@ -411,14 +421,15 @@ class Lowering:
             return None
         if s.duration is not None and duration is None:
             return None
-        return plan.Measure(window=name, duration=duration, until=until, source=s.source, text=render_stmt(s))
+        return plan.Measure(window=name, duration=duration, until=until, source=s.source,
+                            text=self._text(render_stmt, s))
 
     def stmt_Repeat(self, s: ast.Repeat, scope: Scope) -> plan.Step | None:
         if not s.times.is_integer or int(s.times.text) < 1:
             self.sink.at(s.times, f"repeat needs a whole number of times (1 or more), not {s.times.text}")
             return None
         body = self.block(s.body, scope)
-        return plan.Repeat(times=int(s.times.text), body=body, source=s.source, text=render_stmt(s))
+        return plan.Repeat(times=int(s.times.text), body=body, source=s.source, text=self._text(render_stmt, s))
 
     # ---- expectations ----
 
@@ -428,7 +439,7 @@ class Lowering:
         hold = self.duration(s.hold) if s.hold is not None else None
         if condition is None or (s.duration is not None and duration is None) or (s.hold is not None and hold is None):
             return None
-        text = render_stmt(s)
+        text = self._text(render_stmt, s)
         if s.mode == "settle" and duration is not None and hold is not None:
             return plan.ExpectSettle(within=duration, hold=hold, condition=condition, source=s.source, text=text)
         if s.mode == "within" and duration is not None:
@@ -484,7 +495,7 @@ class Lowering:
             measured=measured, reference=reference, tolerance=tolerance,
             window=window.value if window else None,
             measured_window=measured_window.value if measured_window else None,
-            source=s.source, text=render_stmt(s),
+            source=s.source, text=self._text(render_stmt, s),
         )
 
     def message(self, action: ast.Word, fields: ast.Fields | None, scope: Scope) -> plan.MessagePattern | None:
@@ -515,7 +526,7 @@ class Lowering:
                 or (s.count is not None and count is None) or (s.after is not None and after is None)):
             return None
         return plan.ExpectMessage(action=first.action, fields=first.fields, within=within, source=s.source,
-                                  text=render_stmt(s), others=tuple(o for o in others if o is not None),
+                                  text=self._text(render_stmt, s), others=tuple(o for o in others if o is not None),
                                   count=count, after=after, station=station)
 
     def count(self, c: ast.MessageCount) -> plan.MessageCount | None:
@@ -541,7 +552,7 @@ class Lowering:
         if message is None or not placed:
             return None
         return plan.Remember(path=tuple(s.path.text.split(".")), which=s.which.text,  # type: ignore[arg-type]
-                             message=message, name=s.name.value, source=s.source, text=render_stmt(s),
+                             message=message, name=s.name.value, source=s.source, text=self._text(render_stmt, s),
                              station=station)
 
     def stmt_ExpectInterval(self, s: ast.ExpectInterval, scope: Scope) -> plan.Step | None:
@@ -554,7 +565,7 @@ class Lowering:
             return None
         return plan.ExpectInterval(action=action, every=every, tolerance=tolerance,
                                    window=s.window.value if s.window else None, source=s.source,
-                                   text=render_stmt(s), fields=fields)
+                                   text=self._text(render_stmt, s), fields=fields)
 
     def stmt_ExpectReply(self, s: ast.ExpectReply, scope: Scope) -> plan.Step | None:
         error = None
@@ -565,7 +576,7 @@ class Lowering:
         fields = self.fields(s.fields, scope) if s.fields is not None else {}
         if fields is None:
             return None
-        return plan.ExpectReply(fields=fields, error=error, source=s.source, text=render_stmt(s))
+        return plan.ExpectReply(fields=fields, error=error, source=s.source, text=self._text(render_stmt, s))
 
     def stmt_ExpectNoMessage(self, s: ast.ExpectNoMessage, scope: Scope) -> plan.Step | None:
         action = self.action(s.action)
@@ -575,7 +586,7 @@ class Lowering:
         if action is None or fields is None or duration is None or not placed:
             return None
         return plan.ExpectNoMessage(action=action, fields=fields, duration=duration, source=s.source,
-                                    text=render_stmt(s), station=station)
+                                    text=self._text(render_stmt, s), station=station)
 
     def stmt_ExpectRule(self, s: ast.ExpectRule, scope: Scope) -> plan.Step | None:
         action = None if s.action.text == ANY_MESSAGE else self.action(s.action)
@@ -606,7 +617,7 @@ class Lowering:
             return None
         params.update(args)
         return plan.ExpectRule(rule=rule.name, action=action, params=params, source=s.source,
-                               text=render_stmt(s), fields=fields)
+                               text=self._text(render_stmt, s), fields=fields)
 
     def stmt_ExpectTrials(self, s: ast.ExpectTrials, scope: Scope) -> plan.Step | None:
         q = evaluate(s.at_least.atoms, s.at_least, self.sink)
@@ -615,7 +626,7 @@ class Lowering:
         if not 0 < q.value <= 1:
             self.sink.at(s.at_least, f"the pass rate must be above 0 % and at most 100 %, not {q.text}")
             return None
-        return plan.ExpectTrials(at_least=q, source=s.source, text=render_stmt(s))
+        return plan.ExpectTrials(at_least=q, source=s.source, text=self._text(render_stmt, s))
 
     # ---- parts ----
 
@@ -641,6 +652,11 @@ def _span(atoms: ast.Atoms) -> int:
     if first.source.line != last.source.line:
         return first.width
     return max(1, last.source.column + last.width - first.source.column)
+
+
+def action_text(atoms: ast.Atoms, station: str | None) -> str:
+    """An action's text: its atoms (the station's words taken out), and the station it names."""
+    return render_atoms(atoms) + (f" on station {station}" if station is not None else "")
 
 
 # (tuples, not `A | B`: a union written in the call is built again at each call, and these run per value)

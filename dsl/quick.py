@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 from msgspec.structs import replace
@@ -72,6 +72,8 @@ class _Template(msgspec.Struct, frozen=True):
     uses: frozenset[str]
     remembers: str | None = None  # `remember … as "name"`
     recalls: frozenset[str] = frozenset()  # the names of its `remembered "name"` values
+    # The step's text as (render, args), made when the step is placed (the step holds "" until then).
+    text: tuple[Callable[..., str], tuple[Any, ...]] | None = None
 
 
 _TEMPLATES: dict[tuple[str, str], _Template | None] = {}
@@ -142,6 +144,9 @@ class _Spec(msgspec.Struct):
 
 def _compile(text: str, file: str, sha256: str, registry: StepRegistry,
              later: _Later | None) -> Iterator[plan.SpecPlan]:
+    # (once per file, not per line: a tab, form feed or escape anywhere, comments included, is unusual)
+    if "\t" in text or "\f" in text or "\\" in text:
+        raise _Unusual
     lines = text.split("\n")
     specs = list(_read(lines, registry.fingerprint(), registry))
     if not specs or len({s.title for s in specs}) != len(specs):
@@ -165,7 +170,7 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterato
         body = line.lstrip(" ")
         if not body or body[0] == "#":
             continue
-        if "\t" in line or "\f" in line or "\\" in line or body[0].isspace() or body.endswith(" "):
+        if body[0].isspace() or body[-1] == " ":
             raise _Unusual
         indent = len(line) - len(body)
         if indent == 0:
@@ -207,6 +212,11 @@ def _item(spec: _Spec, number: int, line: str, body: str) -> _Block | None:
     """A spec header line or a block keyword; a block is returned to collect its statements."""
     if "#" in body:  # a comment after a keyword: left to the full path
         raise _Unusual
+    m = _SCENARIO.fullmatch(body)  # (the commonest item first)
+    if m:
+        block = _Block("scenario", number, line, m.group(1), steps=[])
+        spec.items.append(("scenario", block))
+        return block
     kinds = [kind for kind, _ in spec.items]
     if body in ("setup", "teardown"):
         if body in kinds:
@@ -214,13 +224,8 @@ def _item(spec: _Spec, number: int, line: str, body: str) -> _Block | None:
         block = _Block(body, number, line, steps=[])
         spec.items.append((body, block))
         return block
-    m = _SCENARIO.fullmatch(body)
-    if m is None and _SCENARIO_FOR.match(body):
+    if _SCENARIO_FOR.match(body):
         raise _Whole
-    if m:
-        block = _Block("scenario", number, line, m.group(1), steps=[])
-        spec.items.append(("scenario", block))
-        return block
     for kind, pattern in (("refs", _REFS), ("tags", _TAGS), ("version", _VERSION)):
         m = pattern.fullmatch(body)
         if m:
@@ -284,7 +289,11 @@ def _place(file: str, block: _Block | None) -> tuple[plan.Step, ...]:
     for number, line, template in block.steps:
         step = template.step
         source = plan.Source(file, number, step.source.column, line)
-        out.append(replace(step, source=source))
+        if template.text is None:
+            out.append(replace(step, source=source))
+        else:
+            render, args = template.text
+            out.append(replace(step, source=source, text=render(*args)))
     return tuple(out)
 
 
@@ -349,11 +358,13 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
     # (a scope's file serves includes only; the names it recalls are checked per file by _check_windows)
     scope = Scope(None, set(uses), remembered=set(recalls))  # type: ignore[arg-type]
     # (no includes: a template is never one, and the resolver would import the Lark parser)
-    step = Lowering(registry, _rules(), None, sink).stmt(node, scope)  # type: ignore[arg-type]
+    lowering = Lowering(registry, _rules(), None, sink)  # type: ignore[arg-type]
+    lowering.defer_text = True  # (made when placed: a lazy collection places no step)
+    step = lowering.stmt(node, scope)
     if step is None or len(sink):
         return None
     remembers = node.name.value if isinstance(node, ast.Remember) else None
-    return _Template(step, opens, frozenset(uses), remembers, recalls)
+    return _Template(step, opens, frozenset(uses), remembers, recalls, lowering.deferred_text)
 
 
 def _recalled(node: object) -> Iterator[str]:

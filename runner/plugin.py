@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 import dsl
+import dsl.quick  # (the compiler every spec file goes through, loaded with the plugin as pytest's own collectors are)
 from dsl.errors import SpecErrors
 from dsl.plan import ScenarioPlan, SpecPlan
 from runner import per_station, runs, verdicts
