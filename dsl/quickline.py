@@ -36,18 +36,22 @@ from dsl.screen import line_too_big
 GRAMMAR_SHA256 = "9d6e918f0007407ab2b420bbb0f5e209c41eb7ea2e5e78f3dfd503b24a40be5d"
 
 _WORD = r"[A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*(?:[.\-][A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*)*"
-# A word first (most tokens are words), read whole (atomic) and never followed by `[`: a word before `[` is
-# either a VARIABLE (the next alternative) or not a line read here (E, via the other alternatives failing).
-_TOKEN = re.compile(
-    rf" *(?:(?P<W>(?>{_WORD})(?!\[))"
-    r'|(?P<S>"(?:[^"\\\n]|\\.)*")'
-    r"|(?P<N>[0-9]+(?:\.[0-9]+)?)"
-    r"|(?P<V>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\[[A-Za-z0-9_.\-]+\])"
-    r"|(?P<P>\{[A-Za-z_][A-Za-z0-9_]*\})"
-    r"|(?P<X>[{}\[\]:,%+\-\u00b1])"
-    r"|(?P<O><=|>=|==|!=|\u2264|\u2265|\u2260|<|>)"
-    r"|(?P<E>[^ ]))"  # anything else: not a line read here
+# The tokens, by kind. A word first (most tokens are words), read whole (atomic) and never followed by `[`: a
+# word before `[` is either a VARIABLE (a later alternative) or not a line read here (E, every other failing).
+_TOKEN_KINDS = (
+    ("W", rf"(?>{_WORD})(?!\[)"),
+    ("S", r'"(?:[^"\\\n]|\\.)*"'),
+    ("N", r"[0-9]+(?:\.[0-9]+)?"),
+    ("V", r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+\[[A-Za-z0-9_.\-]+\]"),
+    ("P", r"\{[A-Za-z_][A-Za-z0-9_]*\}"),
+    ("X", r"[{}\[\]:,%+\-\u00b1]"),
+    ("O", r"<=|>=|==|!=|\u2264|\u2265|\u2260|<|>"),
 )
+# One token and its kind (the group that matched), for a token's text alone: only the word's lookahead looks
+# past a token, and it fails at no token's end that was read as a token, so alone it reads as it did in place.
+_TOKEN = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in _TOKEN_KINDS))
+# A line split: (spaces before, a token, or else the character that is not one: not a line read here).
+_SPLIT = re.compile("( *)(?:(" + "|".join(pattern for _, pattern in _TOKEN_KINDS) + ")|([^ ]))")
 _KIND = {"S": "STRING", "V": "VARIABLE", "W": "WORD", "N": "NUMBER", "P": "PLACEHOLDER", "O": "OP"}
 _CANONICAL_OP = {"\u2264": "<=", "\u2265": ">=", "\u2260": "!="}
 _PUNCT = {":": "COLON", ",": "COMMA", "+": "PLUS", "-": "MINUS", "%": "PERCENT", "\u00b1": "PLUSMINUS"}
@@ -107,24 +111,31 @@ class _Tok(msgspec.Struct, gc=False):
     end: int
 
 
-# The kind of each of _TOKEN's groups by its number (a group's number is cheaper to look up than its name).
-_KIND_BY_GROUP: list[str | None] = [None] * (_TOKEN.groups + 1)
-for _name, _index in _TOKEN.groupindex.items():
-    _KIND_BY_GROUP[_index] = _KIND.get(_name)
-_E_GROUP = _TOKEN.groupindex["E"]
+_KIND_OF: dict[str, str] = {}  # a token's text -> its kind (token texts repeat: `expect`, `:`, `{`, `Accepted`)
+
+
+def _kind(text: str) -> str:
+    m = _TOKEN.fullmatch(text)
+    assert m is not None and m.lastgroup is not None  # (the text was read as a token)
+    kind = _KIND.get(m.lastgroup) or _PUNCT.get(text) or text  # braces and brackets: themselves
+    if len(_KIND_OF) < 100_000:
+        _KIND_OF[text] = kind
+    return kind
 
 
 def _tokens(body: str) -> list[_Tok]:
     out: list[_Tok] = []
     append = out.append
-    for m in _TOKEN.finditer(body):  # (only spaces are ever skipped: any other character is a token or E)
-        group = m.lastindex
-        if group == _E_GROUP:
+    kind_of = _KIND_OF.get
+    end = 0
+    # (only spaces are ever skipped: any other character is a token or not a line read here; findall's
+    # tuples, positions counted along, cost less than a match object per token)
+    for spaces, text, other in _SPLIT.findall(body):
+        if other:
             raise _No
-        value = m.group(group)  # type: ignore[arg-type]
-        end = m.end()  # (the token ends the match: only leading spaces are outside its group)
-        kind = _KIND_BY_GROUP[group] or _PUNCT.get(value) or value  # type: ignore[index]  # braces: themselves
-        append(_Tok(kind, value, end - len(value), end))
+        start = end + len(spaces)
+        end = start + len(text)
+        append(_Tok(kind_of(text) or _kind(text), text, start, end))
     return out
 
 
