@@ -15,7 +15,7 @@ process). In each round, interleaved, it runs ``pytest --collect-only -q`` as a 
       same collection tree (file, spec, scenario: the same node ids, checked) from a manifest written
       beforehand, so it parses nothing; (b') the same ids from a flat tree (file, item), as the earlier
       version of this bench measured its floor; (b'') the floor with chargespec's garbage-collection
-      setting while collecting (gc.freeze: what that setting alone is worth to anyone);
+      setting while collecting (gc frozen and off: what that setting alone is worth to anyone);
   (c) pytest-bdd on a Gherkin corpus of the same shape, made from the same files: one feature per spec
       file, a Background of the setup's steps, one scenario per scenario with one step per statement
       line, and an outline with as many example rows as the spec has instances.
@@ -109,9 +109,11 @@ if os.environ.get("BENCH_FREEZE") == "1":  # the chargespec plugin's garbage-col
     @pytest.hookimpl(wrapper=True)
     def pytest_collection(session):
         gc.freeze()
+        gc.disable()
         try:
             return (yield)
         finally:
+            gc.enable()
             gc.unfreeze()
 
 
