@@ -28,11 +28,13 @@ import msgspec
 from msgspec.structs import replace
 
 from dsl import ast, plan
+from dsl.compiler import analyze, rule_registry
 from dsl.errors import ErrorSink
 from dsl.examples import placeholders
 from dsl.lazy import LazyScenarioPlan
 from dsl.limits import MAX_LINE_CHARS, MAX_PLAN_STEPS
 from dsl.lowering import Lowering, Scope  # (here, not in _lower: each line would pay for the imports)
+from dsl.quickfile import read_file
 from dsl.quickline import read_statement
 from dsl.screen import has_hostile_characters
 from dsl.statements import BENCH_VALUES, LANGUAGE_VERSIONS
@@ -101,9 +103,6 @@ def compile_text(text: str, file: str, sha256: str, registry: StepRegistry, *,
 def _whole(text: str, file: str, sha256: str, registry: StepRegistry) -> tuple[plan.SpecPlan, ...] | None:
     """A file with examples or repeats, read whole without Lark (:mod:`dsl.quickfile`) and checked and
     compiled by the full path's own :func:`dsl.compiler.analyze`; None if it is unusual or has errors."""
-    from dsl.compiler import analyze
-    from dsl.quickfile import read_file
-
     spec_file = read_file(text, file)
     if spec_file is None:
         return None
@@ -325,8 +324,6 @@ def _template(fingerprint: str, line: str, registry: StepRegistry) -> _Template 
 
 @functools.cache
 def _rules() -> StepRegistry:
-    from dsl.compiler import rule_registry
-
     return rule_registry()
 
 
