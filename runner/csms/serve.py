@@ -26,11 +26,11 @@ from rich.console import Console
 from rich.markup import escape
 
 from instruments.clock import Clock
-from lab.bench import BenchFileError, CsmsConfig, load_bench
+from lab.bench import CsmsConfig, load_bench
 from runner import redact
 from runner.csms.harness import CsmsHarness
-from runner.csms.security import SecurityConfigError
 from runner.recorder import Finding, Frame, Recorder, redact_raw
+from runner.standalone import serve_main
 
 _KIND = {2: "CALL", 3: "RESULT", 4: "ERROR"}
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
@@ -138,18 +138,10 @@ async def _serve(config: CsmsConfig, bench_ids: frozenset[str] | None, out: Path
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    console = Console(highlight=False, soft_wrap=True)
-    try:
-        config, bench_ids = _config(args)
-        asyncio.run(_serve(config, bench_ids, Path(args.out) if args.out else None, console))
-    except (BenchFileError, SecurityConfigError) as e:
-        console.print(f"[bold red]error:[/] {escape(str(e))}")
-        return 2
-    except OSError as e:
-        console.print(f"[bold red]error:[/] cannot listen on port {args.port}: {escape(str(e))}")
-        return 2
-    return 0
+    """`chargespec csms ARGS`: 0 when stopped; 4 (a usage error, nothing started) on a bench file, option,
+    port or output folder that cannot work (runner/standalone.py)."""
+    return serve_main("csms", _parser(), argv, _config,
+                      lambda cfg, args, console: _serve(*cfg, Path(args.out) if args.out else None, console))
 
 
 if __name__ == "__main__":

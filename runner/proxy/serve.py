@@ -22,12 +22,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from instruments.clock import Clock
-from lab.bench import BenchFileError, CsmsConfig, ProxyConfig, load_bench
-from runner.csms.security import SecurityConfigError
+from lab.bench import CsmsConfig, ProxyConfig, load_bench
 from runner.csms.serve import MAX_FRAME_CHARS, _LiveRecorder, _stamp
 from runner.proxy.harness import ProxyHarness
 from runner.proxy.timing import response_times
 from runner.recorder import Frame, Recorder, redact_raw
+from runner.standalone import StartRefused, serve_main
 
 _KIND = {2: "CALL", 3: "RESULT", 4: "ERROR"}
 
@@ -72,7 +72,11 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace) -> tuple[CsmsConfig, ProxyConfig]:
     if not args.bench:
-        return CsmsConfig(host=args.host or "127.0.0.1", port=args.port), ProxyConfig(to=args.to)
+        try:
+            return CsmsConfig(host=args.host or "127.0.0.1", port=args.port), ProxyConfig(to=args.to)
+        except ValidationError as e:
+            shown = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
+            raise StartRefused(f"--to: {shown}") from None
     bench = load_bench(args.bench, overrides={"proxy.to": args.to})
     assert bench.proxy is not None
     csms = bench.csms.model_copy(update={"port": args.port, **({"host": args.host} if args.host else {})})
@@ -105,22 +109,10 @@ async def _serve(csms: CsmsConfig, proxy: ProxyConfig, out: Path | None, console
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    console = Console(highlight=False, soft_wrap=True)
-    try:
-        csms, proxy = _config(args)
-        asyncio.run(_serve(csms, proxy, Path(args.out) if args.out else None, console))
-    except (BenchFileError, SecurityConfigError) as e:
-        console.print(f"[bold red]error:[/] {escape(str(e))}")
-        return 2
-    except ValidationError as e:
-        shown = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
-        console.print(f"[bold red]error:[/] --to: {escape(shown)}")
-        return 2
-    except OSError as e:
-        console.print(f"[bold red]error:[/] cannot listen on port {args.port}: {escape(str(e))}")
-        return 2
-    return 0
+    """`chargespec proxy ARGS`: 0 when stopped; 4 (a usage error, nothing started) on a bench file, option,
+    port or output folder that cannot work (runner/standalone.py)."""
+    return serve_main("proxy", _parser(), argv, _config,
+                      lambda cfg, args, console: _serve(*cfg, Path(args.out) if args.out else None, console))
 
 
 if __name__ == "__main__":
