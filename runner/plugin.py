@@ -119,10 +119,12 @@ class _BenchHolder:
         if getattr(opt, "proxy_to", None):
             overrides["proxy.to"] = opt.proxy_to
         try:
-            cfg = only_station(load_bench(bench_path, overrides=overrides), bound_station(self.config))
+            whole = load_bench(bench_path, overrides=overrides)
+            cfg = only_station(whole, bound_station(self.config))
             if faults and cfg.kind != "twin":
                 raise BenchError(None, f"--fault only applies to a twin bench; {bench_path} is {cfg.kind!r}")
             s = BenchSession(cfg, faults=faults)
+            s.bench_stations = len(whole.stations)
             try:
                 s.open()
             except BaseException:
