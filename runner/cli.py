@@ -95,7 +95,10 @@ def _per_station_refusal(args: argparse.Namespace, extra: list[str]) -> str | No
         return None
     station = next((b for a, b in zip(extra, [*extra[1:], None], strict=True) if a == "--station"), None) or next(
         (a.split("=", 1)[1] for a in extra if a.startswith("--station=")), None)
-    refusal = decide(Path(args.bench) if args.bench else DEFAULT_BENCH, station, workers)
+    dist = next((b for a, b in zip(extra, [*extra[1:], None], strict=True) if a == "--dist"), None) or next(
+        (a.split("=", 1)[1] for a in extra if a.startswith("--dist=")), None) or ("load" if "-d" in extra else None)
+    refusal = decide(Path(args.bench) if args.bench else DEFAULT_BENCH, station, workers,
+                     dist=None if dist == "no" else dist)
     return refusal if isinstance(refusal, str) else None
 
 
