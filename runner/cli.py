@@ -330,7 +330,9 @@ def _preflight(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chargespec", description="Acceptance specs for EV chargers on a lab bench.")
+    from runner.exitcodes import UsageParser
+
+    p = UsageParser(prog="chargespec", description="Acceptance specs for EV chargers on a lab bench.")
     p.add_argument("--version", action="version", version=f"chargespec {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 

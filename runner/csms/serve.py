@@ -29,6 +29,7 @@ from instruments.clock import Clock
 from lab.bench import CsmsConfig, load_bench
 from runner import redact
 from runner.csms.harness import CsmsHarness
+from runner.exitcodes import UsageParser
 from runner.recorder import Finding, Frame, Recorder, redact_raw
 from runner.standalone import serve_main
 
@@ -79,7 +80,7 @@ def _print_event(console: Console, bench_ids: frozenset[str] | None, line: str) 
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chargespec csms", description="the CSMS harness alone, printing traffic live")
+    p = UsageParser(prog="chargespec csms", description="the CSMS harness alone, printing traffic live")
     p.add_argument("--port", type=int, default=9000, help="port to listen on (0: any free port)")
     p.add_argument("--host", help="address to listen on (default: the bench file's, else 127.0.0.1; "
                                   "0.0.0.0 for a charger on the lab network)")

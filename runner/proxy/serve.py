@@ -24,6 +24,7 @@ from rich.markup import escape
 from instruments.clock import Clock
 from lab.bench import CsmsConfig, ProxyConfig, load_bench
 from runner.csms.serve import MAX_FRAME_CHARS, _LiveRecorder, _stamp
+from runner.exitcodes import UsageParser
 from runner.proxy.harness import ProxyHarness
 from runner.proxy.timing import response_times
 from runner.recorder import Frame, Recorder, redact_raw
@@ -60,7 +61,7 @@ def summary(recorder: Recorder, frames: list[Frame]) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chargespec proxy", description="relay a charger to a target CSMS, judging it")
+    p = UsageParser(prog="chargespec proxy", description="relay a charger to a target CSMS, judging it")
     p.add_argument("--to", required=True, help="the target CSMS URL (ws:// or wss://); the identity is appended")
     p.add_argument("--port", type=int, default=9000, help="port the charger connects to (0: any free port)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for the lab network)")

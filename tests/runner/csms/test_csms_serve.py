@@ -131,5 +131,5 @@ def test_the_frame_limit_comes_from_the_option_else_the_bench_file(capsys: pytes
     assert _config(_parser().parse_args(["--bench", bench, "--max-frame-bytes", "4096"]))[0].max_frame_bytes == 4096
     with pytest.raises(SystemExit) as usage:
         _parser().parse_args(["--max-frame-bytes", "12"])
-    assert usage.value.code == 2
+    assert usage.value.code == 4  # a usage error (runner/exitcodes.py), not argparse's 2 ("interrupted")
     assert "--max-frame-bytes: 12 is below the smallest limit, 1024 bytes" in capsys.readouterr().err
