@@ -340,8 +340,8 @@ class _Stop:
     """The signals that stop a campaign, handed on to its units.
 
     A Ctrl-C at the terminal reaches the campaign and its units at once (one process group), as does a
-    signal sent to the group (`kill -TERM -- -PGID`, `timeout`, a service manager's stop); a SIGTERM, SIGINT
-    or SIGHUP sent to the campaign alone reached no unit, which ran on after the campaign ended. So the first
+    signal sent to the group (`kill -TERM -- -PGID`, `timeout`, a service manager's stop); one sent to the
+    campaign alone (`kill PID`) reaches no unit, and the units would run on after the campaign ended. So the first
     signal is handed on to every running unit, DIRECT_GRACE_S later, as "the campaign was stopped"
     (TELL_UNIT): a unit the signal already reached ignores it (a second signal would stop its write-up at
     once, runner/interrupt.py); one it did not reach stops as if it had. Each unit then stops its scenario,

@@ -29,13 +29,22 @@ class StartRefused(Exception):
 
 def serve_main(command: str, parser: argparse.ArgumentParser, argv: list[str],
                configure: Callable[[argparse.Namespace], Config],
-               serve: Callable[[Config, argparse.Namespace, Console], Coroutine[Any, Any, None]]) -> int:
-    """Parse `argv`, build the configuration (which reads the bench file) and serve; the exit code."""
+               serve: Callable[[Config, argparse.Namespace, Console, Callable[[], None]],
+                               Coroutine[Any, Any, None]]) -> int:
+    """Parse `argv`, build the configuration (which reads the bench file) and serve; the exit code. `serve`
+    calls the callable it is given once it listens: an OSError before that is a refusal to start (4), after
+    it a fault of a running harness (3, the bench broke)."""
     args = parser.parse_args(argv)
     console = Console(highlight=False, soft_wrap=True)
+    started = False
+
+    def listening() -> None:
+        nonlocal started
+        started = True
+
     try:
         config = configure(args)
-        asyncio.run(serve(config, args, console))
+        asyncio.run(serve(config, args, console, listening))
     except BenchFileError as e:  # already `FILE: KEY: problem`, one line each
         return _refuse(command, str(e))
     except SecurityConfigError as e:
@@ -45,6 +54,9 @@ def serve_main(command: str, parser: argparse.ArgumentParser, argv: list[str],
     except StartRefused as e:
         return _refuse(command, str(e))
     except OSError as e:  # a port in use or not ours, an --out folder that cannot be written
+        if started:
+            print(f"chargespec {command}: stopped: {e}", file=sys.stderr)
+            return int(RunExit.BENCH_BROKEN)
         return _refuse(command, f"cannot start: {e}")
     return 0
 

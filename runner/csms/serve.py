@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -114,7 +115,7 @@ def _config(args: argparse.Namespace) -> tuple[CsmsConfig, frozenset[str] | None
 
 
 async def _serve(config: CsmsConfig, bench_ids: frozenset[str] | None, out: Path | None,
-                 console: Console) -> None:
+                 console: Console, listening: Callable[[], None] = lambda: None) -> None:
     clock = Clock()
     recorder = _LiveRecorder(clock, console)
     recorder.begin(out, scenario=False)   # runs for days: the files keep everything, memory a window
@@ -125,6 +126,7 @@ async def _serve(config: CsmsConfig, bench_ids: frozenset[str] | None, out: Path
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     url = await harness.start()
+    listening()
     console.print(f"[bold]chargespec CSMS listening on {url}[/]  (security profile {config.security_profile}); "
                   f"chargers connect to {url}/<identity> with subprotocol ocpp2.0.1. Ctrl-C stops.")
     console.print(f"second endpoint (csms2, for network profile migration): {harness.urls['csms2']}; "
@@ -141,8 +143,8 @@ async def _serve(config: CsmsConfig, bench_ids: frozenset[str] | None, out: Path
 def main(argv: list[str]) -> int:
     """`chargespec csms ARGS`: 0 when stopped; 4 (a usage error, nothing started) on a bench file, option,
     port or output folder that cannot work (runner/standalone.py)."""
-    return serve_main("csms", _parser(), argv, _config,
-                      lambda cfg, args, console: _serve(*cfg, Path(args.out) if args.out else None, console))
+    return serve_main("csms", _parser(), argv, _config, lambda cfg, args, console, listening: _serve(
+        *cfg, Path(args.out) if args.out else None, console, listening))
 
 
 if __name__ == "__main__":

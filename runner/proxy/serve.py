@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -84,7 +85,8 @@ def _config(args: argparse.Namespace) -> tuple[CsmsConfig, ProxyConfig]:
     return csms, bench.proxy
 
 
-async def _serve(csms: CsmsConfig, proxy: ProxyConfig, out: Path | None, console: Console) -> None:
+async def _serve(csms: CsmsConfig, proxy: ProxyConfig, out: Path | None, console: Console,
+                 listening: Callable[[], None] = lambda: None) -> None:
     clock = Clock()
     recorder = _LiveRecorder(clock, console)
     recorder.begin(out, scenario=False)
@@ -98,6 +100,7 @@ async def _serve(csms: CsmsConfig, proxy: ProxyConfig, out: Path | None, console
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     url = await harness.start()
+    listening()
     console.print(f"[bold]chargespec proxy listening on {url}[/] (security profile {csms.security_profile}), "
                   f"relaying to {proxy.to}/<identity>. Ctrl-C stops.")
     try:
@@ -112,8 +115,8 @@ async def _serve(csms: CsmsConfig, proxy: ProxyConfig, out: Path | None, console
 def main(argv: list[str]) -> int:
     """`chargespec proxy ARGS`: 0 when stopped; 4 (a usage error, nothing started) on a bench file, option,
     port or output folder that cannot work (runner/standalone.py)."""
-    return serve_main("proxy", _parser(), argv, _config,
-                      lambda cfg, args, console: _serve(*cfg, Path(args.out) if args.out else None, console))
+    return serve_main("proxy", _parser(), argv, _config, lambda cfg, args, console, listening: _serve(
+        *cfg, Path(args.out) if args.out else None, console, listening))
 
 
 if __name__ == "__main__":
