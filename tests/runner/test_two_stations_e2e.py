@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 SPEC = "specs/site/two-stations.spec"
 
@@ -84,3 +86,33 @@ def test_with_one_station_of_several_opened_the_failure_still_says_which(tmp_pat
         cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "expected > 5 kW — on station TWIN-B (alias right)\n" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_a_failed_statement_on_a_bench_of_several_names_its_station(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A statement (`ev plugs in on station right`) the charger refused: its failure names the station too,
+    in the message and in the record (step_failed gets the located error)."""
+    import contextlib
+    from types import SimpleNamespace
+
+    from dsl.plan import Action, Source
+    from runner import execute
+    from runner.errors import ExpectationFailed
+
+    source = Source(file="x.spec", line=7, column=5, text="    ev plugs in on station right")
+    step = Action(step="ev plugs in", args={}, source=source, text="ev plugs in on station right", station="right")
+    left = SimpleNamespace(id="TWIN-A", config=SimpleNamespace(alias="left"))
+    right = SimpleNamespace(id="TWIN-B", config=SimpleNamespace(alias=""))
+    run = SimpleNamespace(station=left, named={"right": right}, session=SimpleNamespace(bench_stations=2))
+    run.station_for = lambda name: run.station if name is None else run.named[name]
+    run.on_station = lambda name: contextlib.nullcontext()
+
+    def refuse(_run: object, _step: object) -> None:
+        raise ExpectationFailed(source, "charger answered Rejected")
+
+    recorded: list[str] = []
+    monkeypatch.setattr(execute, "run_action", refuse)
+    monkeypatch.setattr(execute, "step_failed", lambda _run, _s, e: recorded.append(e.detail))
+    with pytest.raises(ExpectationFailed) as failed:
+        execute.run_step(run, step)  # type: ignore[arg-type]
+    assert recorded == ["charger answered Rejected — on station TWIN-B"]  # (no alias: the id alone)
+    assert str(failed.value).endswith("`ev plugs in on station right`\n  charger answered Rejected — on station TWIN-B")
