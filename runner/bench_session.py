@@ -151,6 +151,9 @@ class BenchSession:
         # first. Its samples keep the plain keys (analyzer.power); another station's are "@<id>."-prefixed.
         # (A parallel run gives each worker its own: issue 15; docs/language.md "Several stations".)
         self.default_id = config.stations[0].id
+        # How many stations the bench file has: more than `config.stations` when this process opens one of
+        # them (`--station`, per-station mode). On a bench of several, verdicts name their station.
+        self.bench_stations = len(config.stations)
         self.identity: dict[str, str] = {}
         self.idn: dict[str, str] = {}  # `station.role` -> the instrument's identification, as answered (preflight)
         self._boot: dict[str, dict[str, Any]] = {}

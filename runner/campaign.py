@@ -32,20 +32,27 @@ runner/plugin.py), so two scenarios never run on one station at once; ``-- -n N`
 stations) at once, one process per station, each with its own preflight and run folder (its console in
 ``console.log`` there). Processes rather than pytest-xdist workers: xdist hands any scenario to any worker,
 while a unit's scenarios must all run at its station, and a unit killed or resumed must not touch another's.
+
+Ctrl-C, SIGTERM or SIGHUP to the campaign (to it alone or to its process group) stops every running unit once
+(_Stop), which stops its scenario and writes up what finished; no further unit starts, and the campaign
+still merges and reports what finished, with exit code 2 (interrupted). `--resume` goes on from there.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import html
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -288,14 +295,15 @@ def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
         pending.append((unit, done))
     codes: list[int] = []
     running: list[tuple[Unit, Path, subprocess.Popen[bytes], Any]] = []
-    interrupted = False
-    try:
-        while pending or running:
-            while pending and len(running) < at_once:
+    stop = _Stop()
+    with stop.installed():
+        while (pending and not stop.signals) or running:
+            while pending and not stop.signals and len(running) < at_once:
                 unit, done = pending.pop(0)
                 running.append(_start(camp, unit, done, args, extra, quiet=at_once > 1))
             for entry in list(running):
                 unit, folder, proc, log = entry
+                stop.forward(proc)
                 if proc.poll() is None:
                     continue
                 running.remove(entry)
@@ -307,17 +315,99 @@ def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
                           f"(run {folder})", flush=True)
             if running:
                 time.sleep(0.1)
-    except KeyboardInterrupt:  # Ctrl-C reaches the units too (one process group); let them write up and stop
-        interrupted = True
-        for _, _, proc, _ in running:
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    if stop.first:
+        left = [u.serial for u, _ in pending]
+        print(f"Campaign stopped by {stop.first.name}" + (f"; not started: {', '.join(left)}" if left else "")
+              + f"; what finished is kept: `chargespec run --campaign {args.campaign} --resume` goes on",
+              flush=True)
+    interrupted = bool(stop.signals)
     if RunExit.USAGE_ERROR in codes:
         return RunExit.USAGE_ERROR
     return finish(camp, interrupted=interrupted or RunExit.INTERRUPTED in codes,
                   refused=RunExit.PREFLIGHT_FAILED in codes)
+
+
+# The signals that stop a campaign, and what each unit is to stop as (a hang-up stops it as SIGTERM does).
+STOPS_AS: dict[signal.Signals, signal.Signals] = {
+    signal.SIGINT: signal.SIGINT, signal.SIGTERM: signal.SIGTERM, signal.SIGHUP: signal.SIGTERM}
+# How the campaign tells a unit it was stopped: a signal of their own, which the unit turns into the one it
+# stands for unless that already reached it directly (unit_main), so that no unit counts one stop twice.
+TELL_UNIT: dict[signal.Signals, signal.Signals] = {signal.SIGINT: signal.SIGUSR2, signal.SIGTERM: signal.SIGUSR1}
+DIRECT_GRACE_S = 0.5  # a signal sent to the whole process group reaches the units in this time
+
+
+class _Stop:
+    """The signals that stop a campaign, handed on to its units.
+
+    A Ctrl-C at the terminal reaches the campaign and its units at once (one process group), as does a
+    signal sent to the group (`kill -TERM -- -PGID`, `timeout`, a service manager's stop); one sent to the
+    campaign alone (`kill PID`) reaches no unit, and the units would run on after the campaign ended. So the first
+    signal is handed on to every running unit, DIRECT_GRACE_S later, as "the campaign was stopped"
+    (TELL_UNIT): a unit the signal already reached ignores it (a second signal would stop its write-up at
+    once, runner/interrupt.py); one it did not reach stops as if it had. Each unit then stops its scenario,
+    writes up what finished and exits. A second signal is handed on as itself (a unit stops at once, as a
+    single run does on a second Ctrl-C); from the third on the units are killed, so that the campaign can
+    still write what finished."""
+
+    def __init__(self) -> None:
+        self.signals: list[tuple[signal.Signals, float]] = []  # each with when it came (time.monotonic)
+        self._sent: dict[int, int] = {}  # unit process id -> how many of the signals it was sent
+
+    @property
+    def first(self) -> signal.Signals | None:
+        return self.signals[0][0] if self.signals else None
+
+    def _received(self, signum: int, _frame: Any) -> None:
+        self.signals.append((signal.Signals(signum), time.monotonic()))  # handed on by forward(), in 0.1 s
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        previous = {s: signal.signal(s, self._received) for s in STOPS_AS}
+        try:
+            yield
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+
+    def forward(self, proc: subprocess.Popen[bytes]) -> None:
+        """Send a running unit what the campaign received since it was last sent anything (when due)."""
+        sent = self._sent.get(proc.pid, 0)
+        for i in range(sent, len(self.signals)):
+            sig, at = self.signals[i]
+            if i == 0 and time.monotonic() < at + DIRECT_GRACE_S:
+                return  # the same signal may be on its way to the unit directly
+            if proc.poll() is not None:
+                return
+            if i == 0 and not _catches(proc.pid, TELL_UNIT[STOPS_AS[sig]]):
+                return  # still starting (its default would kill it, unwritten): when unit_main listens
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(TELL_UNIT[STOPS_AS[sig]] if i == 0 else STOPS_AS[sig] if i == 1 else signal.SIGKILL)
+            self._sent[proc.pid] = i + 1
+
+
+def _catches(pid: int, sig: signal.Signals) -> bool:
+    """Whether process `pid` has a handler for `sig` (Linux: /proc/PID/status SigCgt; elsewhere assumed)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except OSError:
+        return True
+    caught = re.search(r"^SigCgt:\s*([0-9a-fA-F]+)$", status, re.MULTILINE)
+    return caught is None or bool(int(caught.group(1), 16) >> (int(sig) - 1) & 1)
+
+
+def _told_to_stop(signum: int, frame: Any) -> None:
+    """In a unit: the campaign was stopped (TELL_UNIT). Stop as the signal it stands for would stop this
+    process, unless that signal already reached it directly (the plugin's runner.interrupt.SignalGuard
+    has then received one)."""
+    stands_for = next(s for s, tell in TELL_UNIT.items() if tell == signum)
+    handler = signal.getsignal(stands_for)
+    if getattr(getattr(handler, "__self__", None), "received", None):
+        return
+    if callable(handler):
+        handler(stands_for, frame)
+    elif handler != signal.SIG_IGN:  # no handler of its own yet (starting up): the signal's own effect
+        signal.signal(stands_for, signal.SIG_DFL)
+        os.kill(os.getpid(), stands_for)
 
 
 def _start(camp: Campaign, unit: Unit, done: set[str], args: argparse.Namespace, extra: list[str],
@@ -360,6 +450,8 @@ def unit_main(argv: list[str]) -> int:
         print("usage: python -m runner.campaign --kept FILE -- PYTEST ARGS", file=sys.stderr)
         return 4
     kept = set(runs.read_json(Path(argv[1])).get("kept") or [])
+    for tell in TELL_UNIT.values():
+        signal.signal(tell, _told_to_stop)
     return int(pytest.main(argv[3:], plugins=[_KeepDone(kept)]))
 
 

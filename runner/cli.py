@@ -5,8 +5,8 @@
     chargespec report RUN_FOLDER [-o DIR]
     chargespec check [--bench FILE] [--proxy-to URL] PATHS
     chargespec fmt [--check] PATHS
-    chargespec csms [--port P] [--bench FILE]
-    chargespec proxy --to URL [--port P] [--bench FILE]
+    chargespec csms [--port P] [--host H] [--bench FILE] [--out DIR] [--max-frame-bytes N]
+    chargespec proxy --to URL [--port P] [--host H] [--bench FILE] [--out DIR]
     chargespec twin [--bench FILE]
     chargespec preflight [--bench FILE] [--date YYYY-MM-DD] [--fault NAME=VALUE ...]
     chargespec run --campaign FILE [--resume]
@@ -95,7 +95,10 @@ def _per_station_refusal(args: argparse.Namespace, extra: list[str]) -> str | No
         return None
     station = next((b for a, b in zip(extra, [*extra[1:], None], strict=True) if a == "--station"), None) or next(
         (a.split("=", 1)[1] for a in extra if a.startswith("--station=")), None)
-    refusal = decide(Path(args.bench) if args.bench else DEFAULT_BENCH, station, workers)
+    dist = next((b for a, b in zip(extra, [*extra[1:], None], strict=True) if a == "--dist"), None) or next(
+        (a.split("=", 1)[1] for a in extra if a.startswith("--dist=")), None) or ("load" if "-d" in extra else None)
+    refusal = decide(Path(args.bench) if args.bench else DEFAULT_BENCH, station, workers,
+                     dist=None if dist == "no" else dist)
     return refusal if isinstance(refusal, str) else None
 
 
@@ -273,19 +276,13 @@ def _fmt(args: argparse.Namespace) -> int:
     return 1 if (args.check and changed) else 0
 
 
-def _csms(args: argparse.Namespace) -> int:
-    from runner.csms.serve import main as serve
-
-    argv = ["--port", str(args.port), "--host", args.host]
-    argv += (["--bench", args.bench] if args.bench else []) + (["--out", args.out] if args.out else [])
-    return serve(argv)
-
-
-def _proxy(args: argparse.Namespace) -> int:
-    from runner.proxy.serve import main as serve
-
-    argv = ["--to", args.to, "--port", str(args.port), "--host", args.host]
-    argv += (["--bench", args.bench] if args.bench else []) + (["--out", args.out] if args.out else [])
+def _serve(command: str, argv: list[str]) -> int:
+    """`csms` and `proxy` are their serve modules' own commands, every option as they define it (one parser:
+    their options, defaults and usage errors cannot drift from what `chargespec csms|proxy` accepts)."""
+    if command == "csms":
+        from runner.csms.serve import main as serve
+    else:
+        from runner.proxy.serve import main as serve
     return serve(argv)
 
 
@@ -333,7 +330,9 @@ def _preflight(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chargespec", description="Acceptance specs for EV chargers on a lab bench.")
+    from runner.exitcodes import UsageParser
+
+    p = UsageParser(prog="chargespec", description="Acceptance specs for EV chargers on a lab bench.")
     p.add_argument("--version", action="version", version=f"chargespec {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -382,20 +381,12 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--check", action="store_true", help="only report; exit 1 when a file would change")
     f.add_argument("paths", nargs="+")
 
-    s = sub.add_parser("csms", help="run the CSMS harness alone, printing traffic live")
-    s.add_argument("--port", type=int, default=9000)
-    s.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (0.0.0.0 for a charger on the lab network)")
-    s.add_argument("--bench", help="bench file: security profile, passwords, certificates, station ids")
-    s.add_argument("--out", help="directory for the recorded trace")
-
-    x = sub.add_parser("proxy", help="relay a charger to a target CSMS, printing and judging the traffic live")
-    x.add_argument("--to", required=True, metavar="URL", help="the target CSMS (ws:// or wss://), without the identity")
-    x.add_argument("--port", type=int, default=9000)
-    x.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (0.0.0.0 for a charger on the lab network)")
-    x.add_argument("--bench", help="bench file: [csms] (the charger's side) and [proxy] (the target's side)")
-    x.add_argument("--out", help="directory for the recorded trace")
+    # Listed for `chargespec -h`; main() hands their arguments to runner/csms/serve.py and runner/proxy/serve.py,
+    # whose parsers define them (`chargespec csms -h` shows those).
+    sub.add_parser("csms", help="run the CSMS harness alone, printing traffic live (chargespec csms -h)",
+                   add_help=False)
+    sub.add_parser("proxy", help="relay a charger to a target CSMS, printing and judging the traffic live "
+                                 "(chargespec proxy -h)", add_help=False)
 
     t = sub.add_parser("twin", help="start the twin bench alone and print its endpoints")
     t.add_argument("--bench")
@@ -407,6 +398,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["csms"], ["proxy"]):
+        return _serve(argv[0], argv[1:])
     extra: list[str] = []
     if "--" in argv:
         i = argv.index("--")
@@ -423,7 +416,7 @@ def main(argv: list[str] | None = None) -> int:
             return _run(args, extra)
         except SystemExit as e:  # the preflight refused (pytest-xdist runs check the bench before pytest)
             return int(e.code or 0)
-    return {"report": _report, "check": _check, "fmt": _fmt, "csms": _csms, "proxy": _proxy, "twin": _twin,
+    return {"report": _report, "check": _check, "fmt": _fmt, "twin": _twin,
             "preflight": _preflight}[args.command](args)
 
 

@@ -62,6 +62,12 @@ class _Verdict(Exception):
         self.footnote = text
         self.args = (f"{self.args[0]}\n  {text}" if self.args else text,)
 
+    def locate(self, station: str) -> None:
+        """Say which station of several the line's values came from (`on station TWIN-B (alias right)`), at
+        the end of the judge's words: in `detail` (the record's message) and in the message."""
+        self.detail = f"{self.detail} — {station}"
+        self.args = (_where(self.source) + self.detail + (f"\n  {self.footnote}" if self.footnote else ""),)
+
 
 class ExpectationFailed(_Verdict, AssertionError):
     """The charger did not meet a criterion. The message names the line, signal, bound, value and time."""

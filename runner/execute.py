@@ -17,7 +17,7 @@ from runner import restore, units
 from runner.bench_session import BenchSession, Station
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, ExpectationFailed, StationNotOnBench
-from runner.judge import JUDGES, step_failed, strict_protocol_record, unrecorded
+from runner.judge import JUDGES, locate, step_failed, strict_protocol_record, unrecorded
 from runner.steps import run_action
 
 
@@ -38,6 +38,7 @@ def run_step(run: ScenarioRun, s: Step) -> None:
             else:
                 measure(run, s)
         except (ExpectationFailed, BenchError) as e:
+            locate(run, s, e)  # on a bench of several: which station's
             step_failed(run, s, e)  # the verdict's line goes into the measurements too
             raise
     elif isinstance(s, Repeat):

@@ -11,8 +11,11 @@ tests/runner/test_readme_tables.py: each row's meaning begins with the phrase gi
 
 from __future__ import annotations
 
+import argparse
+import sys
 from dataclasses import dataclass
 from enum import IntEnum
+from typing import NoReturn
 
 # A scenario's verdict (also its Allure status), from best to worst: the worst phase of a scenario counts.
 VERDICTS: dict[str, str] = {
@@ -76,3 +79,13 @@ def decide(pytest_status: int, tally: Tally) -> RunExit | int:
         # it is a failure, not a pass.
         return RunExit.CHARGER_FAILED
     return pytest_status
+
+
+class UsageParser(argparse.ArgumentParser):
+    """The command line of `chargespec` and its subcommands: a mistake in it is a usage error, exit 4, as the
+    table says. (argparse's own is 2, which here means "interrupted": a campaign script would take a typo in
+    an option for a Ctrl-C.) Subparsers made by add_subparsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(int(RunExit.USAGE_ERROR), f"{self.prog}: error: {message}\n")

@@ -20,6 +20,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from dsl.plan import (
     Comparison,
     Condition,
@@ -69,11 +71,13 @@ def measured(kind: str) -> Callable[[Callable[[ScenarioRun, Any, Draft], None]],
             try:
                 fn(run, e, m)
             except ExpectationFailed as x:
+                locate(run, e, x)
                 x.add_note_line(clock_note(run))
                 run.measured(m.finish("failed", x.detail))
                 raise
             except BaseException as x:
                 if isinstance(x, BenchError):
+                    locate(run, e, x)
                     x.add_note_line(clock_note(run))
                 run.measured(m.finish("broken", _fault(x)))
                 raise
@@ -95,6 +99,42 @@ def clock_note(run: ScenarioRun, real_now: datetime | None = None) -> str:
     real = (real_now or datetime.now(UTC)) - timedelta(seconds=run.clock.real(run.clock.now() - t0))
     return (f"(t=0 is the scenario start: {at} bench time, on the twin's clock at {run.clock.speed:g}x real "
             f"time; wall clock {real:%Y-%m-%d %H:%M:%S} UTC)")
+
+
+def stations_read(run: ScenarioRun, step: Any) -> list[Any]:
+    """The stations a line's values come from, in order: each signal's (`analyzer power on station right`),
+    else the station the line names (a statement's or a message line's `on station right`), else the
+    scenario's own."""
+    signals: list[Signal] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, Signal):
+            signals.append(node)
+        elif isinstance(node, tuple | list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, msgspec.Struct) and not isinstance(node, Source):
+            for name in node.__struct_fields__:
+                walk(getattr(node, name))
+
+    walk(step)
+    found = [run.station_for(s.station) for s in signals] or [run.station_for(getattr(step, "station", None))]
+    return list({id(st): st for st in found}.values())
+
+
+def locate(run: ScenarioRun, step: Any, error: ExpectationFailed | BenchError) -> None:
+    """On a bench of several stations, a verdict's message says which station (its id, and its alias when it
+    has one) the line's values came from: `… on station right` alone leaves the reader to look the alias up,
+    and a line naming no station is the scenario's station (the first, or in per-station mode the worker's),
+    which the message would not say at all."""
+    if getattr(run.session, "bench_stations", 1) < 2:  # (the bench file's count: per-station mode opens one)
+        return
+    try:
+        stations = stations_read(run, step)
+    except KeyError:  # a station the bench lacks: that error already names it and the bench's stations
+        return
+    named = [f"{st.id}" + (f" (alias {st.config.alias})" if st.config.alias else "") for st in stations]
+    error.locate(f"on station{'s' if len(named) > 1 else ''} {' and '.join(named)}")
 
 
 UNFINISHED = "did not finish: the run stopped while this was being judged; no verdict"

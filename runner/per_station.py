@@ -10,9 +10,11 @@ On a bench of several stations (physical or twin) the xdist controller instead:
   station, each result naming its station (verdicts.json ``station``, Allure label ``unit``, parent suite
   and parameter ``station``).
 
-It refuses (a usage error, exit code 4) when the number of workers is not the number of stations, and when a
-physical bench of one station is given more than one worker. A twin bench of one station keeps pytest-xdist's
-own distribution: each worker has a twin of its own, nothing is shared.
+It refuses (a usage error, exit code 4) when the number of workers is not the number of stations, when a
+physical bench of one station is given more than one worker, and when a --dist other than `each` is given
+(it would run each scenario on one station only, which one left to chance; the mode never overrides it
+unsaid). A twin bench of one station keeps pytest-xdist's own distribution: each worker has a twin of its
+own, nothing is shared.
 
 A scenario whose lines name another station (`on station B`: dsl/stations.py) needs the whole bench, which no
 worker has in this mode: on a worker whose station it does not name it is skipped, saying so (run it without
@@ -42,7 +44,8 @@ def configure(config: pytest.Config, default_bench: Path) -> None:
     if not workers:
         return
     opt = config.option
-    bound = decide(Path(opt.bench) if opt.bench else default_bench, opt.chargespec_station, workers)
+    bound = decide(Path(opt.bench) if opt.bench else default_bench, opt.chargespec_station, workers,
+                   dist=given_dist(config))
     if isinstance(bound, str):
         raise pytest.UsageError(bound)
     if bound:
@@ -50,10 +53,24 @@ def configure(config: pytest.Config, default_bench: Path) -> None:
         config.stash[_stations_key] = bound
 
 
-def decide(bench_path: Path, station: str | None, workers: int) -> list[str] | str | None:
+def given_dist(config: pytest.Config) -> str | None:
+    """The --dist the user gave (or -d, --dist load), None when none: pytest-xdist makes `-n N` alone
+    `--dist load` before this plugin sees the options, so it is read from the arguments as parsed before."""
+    raw = getattr(config, "known_args_namespace", None)
+    if raw is None:
+        return None
+    if getattr(raw, "distload", False):
+        return "load"
+    dist = getattr(raw, "dist", None)
+    return None if dist in (None, "no") else str(dist)
+
+
+def decide(bench_path: Path, station: str | None, workers: int, *, dist: str | None = None
+           ) -> list[str] | str | None:
     """The stations workers gw0, gw1, ... are bound to (per-station mode), None (pytest-xdist as usual),
     or why `workers` workers cannot run on this bench (a usage error; `chargespec run` asks first, before
-    its preflight)."""
+    its preflight). `dist`: the --dist the user gave; per-station mode runs every scenario on every station
+    (--dist each) and refuses another rather than override it unsaid."""
     from lab.bench import load_bench
 
     try:
@@ -72,6 +89,16 @@ def decide(bench_path: Path, station: str | None, workers: int) -> list[str] | s
         return (f"-n {workers}: bench {bench.name!r} ({bench_path}) has {len(stations)} stations "
                 f"({', '.join(stations)}) and runs one worker per station: give -n {len(stations)}, or "
                 "--station ID for one of them (a campaign, docs/campaigns.md, runs up to N units at once)")
+    if dist not in (None, "each"):
+        # Any distribution keeps each worker on its own station; but another than `each` hands a scenario
+        # to one worker only, so a scenario that names a station would land on a worker without it (and be
+        # skipped there, never judged), and the run would wait for results on stations it never ran.
+        return (f"--dist {dist}: bench {bench.name!r} ({bench_path}) has {len(stations)} stations and -n "
+                f"{workers} runs per-station mode: each worker opens a station of its own, so no two scenarios "
+                "ever drive one station at once, and every scenario runs on every station (--dist each). "
+                f"--dist {dist} would run each scenario on one station only, which station left to chance. "
+                "Leave --dist out (or give --dist each); for one station, --station ID; to run different "
+                "units at once, a campaign (docs/campaigns.md)")
     return stations
 
 

@@ -120,10 +120,12 @@ class _BenchHolder:
         if getattr(opt, "proxy_to", None):
             overrides["proxy.to"] = opt.proxy_to
         try:
-            cfg = only_station(load_bench(bench_path, overrides=overrides), bound_station(self.config))
+            whole = load_bench(bench_path, overrides=overrides)
+            cfg = only_station(whole, bound_station(self.config))
             if faults and cfg.kind != "twin":
                 raise BenchError(None, f"--fault only applies to a twin bench; {bench_path} is {cfg.kind!r}")
             s = BenchSession(cfg, faults=faults)
+            s.bench_stations = len(whole.stations)
             try:
                 s.open()
             except BaseException:
@@ -170,6 +172,9 @@ _run_key = pytest.StashKey["_RunState"]()
 
 # Verdict ranks, to keep the worst phase of a scenario (a failed call and a broken teardown: failed).
 _RANK = {verdict: rank for rank, verdict in enumerate(VERDICTS)}
+
+
+STOP_FILE = ".stop-requested.json"  # in the run folder while an xdist controller stops the run (-x)
 
 
 class _RunState:
@@ -238,6 +243,28 @@ class _RunState:
         self.count(per_station.result_key(report.nodeid, getattr(report, "chargespec_station", None)), verdict)
         if self.verdict_file.add(report):
             self.write_verdicts()
+        self._stop_workers_on_maxfail(report)
+
+    def _stop_workers_on_maxfail(self, report: pytest.TestReport) -> None:
+        """-x (--maxfail N) under pytest-xdist: the controller stops the run at the N-th failure, but a worker
+        runs on through every scenario already handed to it (in per-station mode: every scenario on its
+        station, hours maybe). The controller leaves STOP_FILE in the run folder; each worker, after the
+        scenario it is running (never in the middle of one: it earns its verdict), stops there."""
+        maxfail = self.config.option.maxfail
+        if not maxfail:
+            return
+        if self.workerinput is None:
+            tally = self.tally()
+            if (self.folder is not None and tally.failed + tally.broken >= maxfail
+                    and self.config.pluginmanager.hasplugin("dsession")
+                    and not (self.folder / STOP_FILE).exists()):
+                runs.write_json(self.folder / STOP_FILE, {"reason": f"stopping after {maxfail} failure(s) (-x, "
+                                                                    f"--maxfail={maxfail})"})
+            return
+        given = self.workerinput.get("chargespec_run_dir")
+        if report.when == "teardown" and given and self.session is not None and (Path(given) / STOP_FILE).exists():
+            reason = runs.read_json(Path(given) / STOP_FILE).get("reason") or "stopping (-x)"
+            self.session.shouldstop = f"{reason}, on another worker"
 
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         # (pytest-xdist forwards it to the controller; in per-station mode without the worker's station:
@@ -753,6 +780,19 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     terminalreporter.write_line(f"{counts}; exit code {code}" + (f" ({meaning})" if meaning else ""))
 
 
+def _pytest_status(session: pytest.Session) -> int:
+    """pytest's status, as one process would have it: under pytest-xdist, -x (--maxfail) stops the run by
+    raising xdist's Interrupted, which pytest reports as 2 ("interrupted") where one process reports 1 (tests
+    failed). No signal came (the guard and the workers would say so): it is the failures' status."""
+    status = int(session.exitstatus)
+    tally = _run_state(session.config).tally()
+    maxfail = session.config.option.maxfail
+    if (status == RunExit.INTERRUPTED and not tally.interrupted and maxfail
+            and tally.failed + tally.broken >= maxfail):
+        return int(pytest.ExitCode.TESTS_FAILED)
+    return status
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = _run_state(session.config)
@@ -760,7 +800,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state.guard.defer = True  # a first signal while the run is written up and the bench closes is noted
     try:
         if state.specs_seen or state.collection_errors:
-            state.exit_code = int(decide(int(session.exitstatus), state.tally()))
+            state.exit_code = int(decide(_pytest_status(session), state.tally()))
             session.exitstatus = state.exit_code
         state.finished = True
         workeroutput = getattr(session.config, "workeroutput", None)
@@ -771,6 +811,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 state.write_identity()  # (a worker that ran no scenario has no bench to name)
             if state.specs_seen and state.workerinput is None:
                 state.write_verdicts()
+            if state.workerinput is None:
+                (state.folder / STOP_FILE).unlink(missing_ok=True)  # (the workers have stopped)
             elif state.reserved:
                 runs.discard_if_unused(state.folder)  # an xdist controller whose workers ran no spec
     finally:

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import json
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -26,11 +27,12 @@ from rich.console import Console
 from rich.markup import escape
 
 from instruments.clock import Clock
-from lab.bench import BenchFileError, CsmsConfig, load_bench
+from lab.bench import CsmsConfig, load_bench
 from runner import redact
 from runner.csms.harness import CsmsHarness
-from runner.csms.security import SecurityConfigError
+from runner.exitcodes import UsageParser
 from runner.recorder import Finding, Frame, Recorder, redact_raw
+from runner.standalone import serve_main
 
 _KIND = {2: "CALL", 3: "RESULT", 4: "ERROR"}
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "dim"}
@@ -79,7 +81,7 @@ def _print_event(console: Console, bench_ids: frozenset[str] | None, line: str) 
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chargespec csms", description="the CSMS harness alone, printing traffic live")
+    p = UsageParser(prog="chargespec csms", description="the CSMS harness alone, printing traffic live")
     p.add_argument("--port", type=int, default=9000, help="port to listen on (0: any free port)")
     p.add_argument("--host", help="address to listen on (default: the bench file's, else 127.0.0.1; "
                                   "0.0.0.0 for a charger on the lab network)")
@@ -113,7 +115,7 @@ def _config(args: argparse.Namespace) -> tuple[CsmsConfig, frozenset[str] | None
 
 
 async def _serve(config: CsmsConfig, bench_ids: frozenset[str] | None, out: Path | None,
-                 console: Console) -> None:
+                 console: Console, listening: Callable[[], None] = lambda: None) -> None:
     clock = Clock()
     recorder = _LiveRecorder(clock, console)
     recorder.begin(out, scenario=False)   # runs for days: the files keep everything, memory a window
@@ -124,6 +126,7 @@ async def _serve(config: CsmsConfig, bench_ids: frozenset[str] | None, out: Path
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     url = await harness.start()
+    listening()
     console.print(f"[bold]chargespec CSMS listening on {url}[/]  (security profile {config.security_profile}); "
                   f"chargers connect to {url}/<identity> with subprotocol ocpp2.0.1. Ctrl-C stops.")
     console.print(f"second endpoint (csms2, for network profile migration): {harness.urls['csms2']}; "
@@ -138,18 +141,10 @@ async def _serve(config: CsmsConfig, bench_ids: frozenset[str] | None, out: Path
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    console = Console(highlight=False, soft_wrap=True)
-    try:
-        config, bench_ids = _config(args)
-        asyncio.run(_serve(config, bench_ids, Path(args.out) if args.out else None, console))
-    except (BenchFileError, SecurityConfigError) as e:
-        console.print(f"[bold red]error:[/] {escape(str(e))}")
-        return 2
-    except OSError as e:
-        console.print(f"[bold red]error:[/] cannot listen on port {args.port}: {escape(str(e))}")
-        return 2
-    return 0
+    """`chargespec csms ARGS`: 0 when stopped; 4 (a usage error, nothing started) on a bench file, option,
+    port or output folder that cannot work (runner/standalone.py)."""
+    return serve_main("csms", _parser(), argv, _config, lambda cfg, args, console, listening: _serve(
+        *cfg, Path(args.out) if args.out else None, console, listening))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import argparse
 import asyncio
 import contextlib
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -22,12 +23,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from instruments.clock import Clock
-from lab.bench import BenchFileError, CsmsConfig, ProxyConfig, load_bench
-from runner.csms.security import SecurityConfigError
+from lab.bench import CsmsConfig, ProxyConfig, load_bench
 from runner.csms.serve import MAX_FRAME_CHARS, _LiveRecorder, _stamp
+from runner.exitcodes import UsageParser
 from runner.proxy.harness import ProxyHarness
 from runner.proxy.timing import response_times
 from runner.recorder import Frame, Recorder, redact_raw
+from runner.standalone import StartRefused, serve_main
 
 _KIND = {2: "CALL", 3: "RESULT", 4: "ERROR"}
 
@@ -60,7 +62,7 @@ def summary(recorder: Recorder, frames: list[Frame]) -> list[str]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chargespec proxy", description="relay a charger to a target CSMS, judging it")
+    p = UsageParser(prog="chargespec proxy", description="relay a charger to a target CSMS, judging it")
     p.add_argument("--to", required=True, help="the target CSMS URL (ws:// or wss://); the identity is appended")
     p.add_argument("--port", type=int, default=9000, help="port the charger connects to (0: any free port)")
     p.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for the lab network)")
@@ -72,14 +74,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def _config(args: argparse.Namespace) -> tuple[CsmsConfig, ProxyConfig]:
     if not args.bench:
-        return CsmsConfig(host=args.host or "127.0.0.1", port=args.port), ProxyConfig(to=args.to)
+        try:
+            return CsmsConfig(host=args.host or "127.0.0.1", port=args.port), ProxyConfig(to=args.to)
+        except ValidationError as e:
+            shown = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
+            raise StartRefused(f"--to: {shown}") from None
     bench = load_bench(args.bench, overrides={"proxy.to": args.to})
     assert bench.proxy is not None
     csms = bench.csms.model_copy(update={"port": args.port, **({"host": args.host} if args.host else {})})
     return csms, bench.proxy
 
 
-async def _serve(csms: CsmsConfig, proxy: ProxyConfig, out: Path | None, console: Console) -> None:
+async def _serve(csms: CsmsConfig, proxy: ProxyConfig, out: Path | None, console: Console,
+                 listening: Callable[[], None] = lambda: None) -> None:
     clock = Clock()
     recorder = _LiveRecorder(clock, console)
     recorder.begin(out, scenario=False)
@@ -93,6 +100,7 @@ async def _serve(csms: CsmsConfig, proxy: ProxyConfig, out: Path | None, console
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     url = await harness.start()
+    listening()
     console.print(f"[bold]chargespec proxy listening on {url}[/] (security profile {csms.security_profile}), "
                   f"relaying to {proxy.to}/<identity>. Ctrl-C stops.")
     try:
@@ -105,22 +113,10 @@ async def _serve(csms: CsmsConfig, proxy: ProxyConfig, out: Path | None, console
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv)
-    console = Console(highlight=False, soft_wrap=True)
-    try:
-        csms, proxy = _config(args)
-        asyncio.run(_serve(csms, proxy, Path(args.out) if args.out else None, console))
-    except (BenchFileError, SecurityConfigError) as e:
-        console.print(f"[bold red]error:[/] {escape(str(e))}")
-        return 2
-    except ValidationError as e:
-        shown = "; ".join(str(err["msg"]).removeprefix("Value error, ") for err in e.errors())
-        console.print(f"[bold red]error:[/] --to: {escape(shown)}")
-        return 2
-    except OSError as e:
-        console.print(f"[bold red]error:[/] cannot listen on port {args.port}: {escape(str(e))}")
-        return 2
-    return 0
+    """`chargespec proxy ARGS`: 0 when stopped; 4 (a usage error, nothing started) on a bench file, option,
+    port or output folder that cannot work (runner/standalone.py)."""
+    return serve_main("proxy", _parser(), argv, _config, lambda cfg, args, console, listening: _serve(
+        *cfg, Path(args.out) if args.out else None, console, listening))
 
 
 if __name__ == "__main__":

@@ -126,6 +126,87 @@ def test_a_two_station_campaign_killed_and_resumed_has_one_final_verdict_per_sce
     assert all(u in page for u in UNITS) and "broken" in page
 
 
+def _holding(out: Path) -> int:
+    """How many units are in the long hold."""
+    return sum(f'"line": {HOLD_LINE}' in events.read_text(encoding="utf-8")
+               for events in out.glob("*/runs/*/evidence/Campaign/long-hold/events.jsonl"))
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(("signum", "to_group"), [(signal.SIGTERM, False), (signal.SIGINT, True)],
+                         ids=["SIGTERM to the campaign alone", "Ctrl-C (SIGINT to the process group)"])
+def test_a_stopped_campaign_stops_its_units_and_keeps_what_finished(tmp_path: Path, signum: signal.Signals,
+                                                                     to_group: bool) -> None:
+    """SIGTERM to the campaign process alone (`kill PID`): every unit process stops too; a Ctrl-C, which
+    reaches the units as well, stops each once (no second signal cutting its write-up short). Each unit writes
+    up what it finished; the campaign merges and reports that, exits 2 (interrupted), and --resume runs only
+    what did not finish."""
+    campaign = _setup(tmp_path)
+    out = tmp_path / "out"
+    proc = subprocess.Popen(_command(campaign), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    units: list[int] = []
+    try:
+        deadline = time.monotonic() + 90
+        while _holding(out) < 2 and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert _holding(out) == 2, "the units did not both reach the hold"
+        units = _children(proc.pid)
+        assert len(units) == 2, units  # one process per unit
+        if to_group:
+            os.killpg(proc.pid, signum)
+        else:
+            proc.send_signal(signum)  # to the campaign alone, not its process group
+        console = proc.communicate(timeout=90)[0]
+        assert proc.returncode == RunExit.INTERRUPTED, console
+        assert not [u for u in units if _alive(u)], f"unit processes {units} still run after the campaign ended"
+    finally:
+        for pid in [proc.pid, *units]:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        proc.wait(10)
+    assert f"Campaign stopped by {signum.name}" in console and "--resume" in console, console
+    overview = json.loads((out / "overview.json").read_text(encoding="utf-8"))
+    assert [u["unit"] for u in overview["units"]] == list(UNITS)
+    for unit in overview["units"]:
+        (attempt,) = unit["attempts"]
+        verdicts = json.loads((out / unit["unit"] / "runs" / attempt / "verdicts.json").read_text(encoding="utf-8"))
+        assert verdicts["status"] != "complete"
+        by_scenario = {r["scenario"]: r for r in verdicts["results"]}
+        # the unit wrote up what it was doing when the signal came: the hold broken, interrupted by the signal
+        # (a unit whose process was killed would have left "did not finish")
+        hold = by_scenario["long hold"]
+        assert hold["verdict"] == "broken" and f"interrupted by {signum.name} at" in hold["message"], hold
+        assert verdicts["exit code"] == RunExit.INTERRUPTED  # written up by the unit, not cut short
+        assert by_scenario["quick one"]["verdict"] == "passed"
+
+    r = subprocess.run(_command(campaign, "--resume"), cwd=tmp_path, capture_output=True, text=True, timeout=180,
+                       check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    overview = json.loads((out / "overview.json").read_text(encoding="utf-8"))
+    for unit in overview["units"]:
+        merged = json.loads((out / unit["unit"] / "merged" / "verdicts.json").read_text(encoding="utf-8"))
+        assert merged["status"] == "complete"
+        assert sorted(x["scenario"] for x in merged["results"]) == ["long hold", "quick one", "quick two"]
+        assert {x["verdict"] for x in merged["results"]} == {"passed"}
+        quick = next(x for x in merged["results"] if x["scenario"] == "quick one")
+        assert len(quick["attempts"]) == 1  # kept from the interrupted attempt, not run again
+
+
 def test_a_campaign_file_error_names_the_file_and_the_key(tmp_path: Path) -> None:
     from runner.campaign import CampaignFileError, load_campaign
 

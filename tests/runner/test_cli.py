@@ -113,3 +113,21 @@ def test_run_with_html_reports_that_runs_results_and_ends_with_the_report_path(t
     assert 'src="data:text/javascript;base64,' in html
     assert not [p for p in (tmp_path / "report").rglob("*") if p.suffix in (".js", ".css")]
     assert f"to open it from any directory: python3 -m webbrowser {index.as_uri()}" in r.stdout
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["run", "specs/", "--spead", "2"], "unrecognized arguments: --spead 2"),
+    (["run", "--resume"], "--resume needs --campaign FILE"),
+    (["run", "--speed", "fast"], "argument --speed: invalid float value: 'fast'"),
+    (["proxy", "--port", "0"], "the following arguments are required: --to"),
+    (["csms", "--max-frame-bytes", "12"], "--max-frame-bytes: 12 is below the smallest limit"),
+    (["nonsense"], "invalid choice: 'nonsense'"),
+])
+def test_a_command_line_mistake_is_a_usage_error(tmp_path: Path, args: list[str], said: str) -> None:
+    """Exit 4 (runner/exitcodes.py: "command line, bench file or spec file error"), not argparse's 2, which
+    chargespec's table gives to an interrupted run; nothing ran, no run folder."""
+    r = subprocess.run([sys.executable, "-m", "runner.cli", *args], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=60, check=False)
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert said in r.stderr and r.stderr.startswith("usage: chargespec"), r.stderr
+    assert not (tmp_path / "out").exists()

@@ -48,3 +48,11 @@ def test_which_worker_counts_a_bench_takes() -> None:
     physical = per_station.decide(REPO / "lab" / "benches" / "example-lab.toml", None, 2)
     assert isinstance(physical, str) and "is physical with one station (CP-ACME-0042)" in physical
     assert per_station.decide(REPO / "lab" / "benches" / "example-lab.toml", None, 1) is None
+
+
+def test_a_dist_the_user_gave_is_kept_or_refused_never_overridden() -> None:
+    assert per_station.decide(TWO, None, 2, dist="each") == ["TWIN-A", "TWIN-B"]
+    refusal = per_station.decide(TWO, None, 2, dist="worksteal")
+    assert isinstance(refusal, str) and refusal.startswith("--dist worksteal: bench 'twin-2station'")
+    # not per-station mode (one station of a twin): pytest-xdist's own distribution, as the user gave it
+    assert per_station.decide(TWO, "TWIN-B", 2, dist="load") is None

@@ -9,6 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from runner.exitcodes import RunExit
 from runner.summary import model
 
 REPO = Path(__file__).resolve().parents[2]
@@ -100,3 +103,76 @@ def test_chargespec_run_refuses_before_its_preflight_opens_the_bench(tmp_path: P
     assert proc.stderr.startswith("chargespec: -n 3: bench 'twin-2station'")
     assert "preflight" not in proc.stdout  # the bench was not opened
     assert not (tmp_path / "out").exists()
+
+
+FAILING = '''spec "Stops early"
+  scenario "fails on right"
+    bench has station right
+    expect analyzer power > 100 kW
+
+  scenario "holds"
+    wait 300 s
+
+  scenario "after one"
+    wait 1 s
+
+  scenario "after two"
+    wait 1 s
+'''
+
+
+def test_a_run_stopped_with_x_stops_every_station_and_keeps_its_record(tmp_path: Path) -> None:
+    """-x stops per-station mode at the first failure (TWIN-B's): TWIN-A's worker, which has every scenario
+    queued, finishes the one it is running (it earns its verdict) and runs no further one. The run's record
+    (run.json, verdicts.json) is written, INCOMPLETE with the reason, the failure with its station; its exit
+    code is a charger failure's, as without -n, not an interruption's."""
+    spec = tmp_path / "a.spec"
+    spec.write_text(FAILING, encoding="utf-8")
+    proc = _pytest(tmp_path, str(spec), "-n", "2", f"--bench={TWO}", "--speed=60", "-x")
+    # (pytest-xdist reports a stop by -x as its "Interrupted", 2; no signal came)
+    assert proc.returncode == RunExit.CHARGER_FAILED, proc.stdout[-3000:] + proc.stderr[-2000:]
+    (run,) = (tmp_path / "out" / "runs").iterdir()
+    identity = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert identity["status"] == "INCOMPLETE", identity
+    assert identity["status.reason"] == "stopped early: 3 of 8 scenarios ran", identity
+    assert identity["exit code"] == RunExit.CHARGER_FAILED
+    assert identity["workers"] == ["run-gw0.json", "run-gw1.json"]
+    results = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))["results"]
+    got = sorted((r["scenario"], r["station"], r["verdict"]) for r in results)
+    assert got == [("fails on right", "TWIN-A", "skipped"), ("fails on right", "TWIN-B", "failed"),
+                   ("holds", "TWIN-A", "passed")], got
+    assert not list(run.glob(".stop*"))  # the workers' stop sign is gone with the run
+
+
+@pytest.mark.parametrize("dist", [["--dist", "load"], ["--dist=loadscope"], ["-d"]])
+def test_a_dist_other_than_each_is_refused_not_overridden(tmp_path: Path, dist: list[str]) -> None:
+    """Per-station mode runs every scenario on every station (--dist each); a --dist the user gave that
+    would run each scenario on one station only is a usage error saying why, never overridden unsaid."""
+    spec = tmp_path / "a.spec"
+    spec.write_text(SPEC, encoding="utf-8")
+    name = "load" if dist == ["-d"] else dist[-1].split("=")[-1]
+    proc = _pytest(tmp_path, str(spec), "-n", "2", *dist, f"--bench={TWO}")
+    assert proc.returncode == RunExit.USAGE_ERROR, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert f"--dist {name}: bench 'twin-2station' (lab/benches/twin-2station.toml) has 2 stations" in proc.stderr
+    assert "so no two scenarios ever drive one station at once" in proc.stderr
+    assert "Leave --dist out (or give --dist each)" in proc.stderr
+    assert not (tmp_path / "out").exists()  # refused before any run folder
+    proc = subprocess.run(
+        [sys.executable, "-m", "runner.cli", "run", str(spec), f"--bench={TWO}", f"--out={tmp_path / 'out'}",
+         "--", "-n", "2", *dist], cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == RunExit.USAGE_ERROR, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert proc.stderr.startswith(f"chargespec: --dist {name}: bench 'twin-2station'")
+    assert "preflight" not in proc.stdout  # said before the preflight opens the bench
+    assert not (tmp_path / "out").exists()
+
+
+def test_dist_each_given_is_per_station_mode(tmp_path: Path) -> None:
+    spec = tmp_path / "a.spec"
+    spec.write_text(SPEC, encoding="utf-8")
+    proc = _pytest(tmp_path, str(spec), "-n", "2", "--dist", "each", f"--bench={TWO}", "--speed=60")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    (run,) = (tmp_path / "out" / "runs").iterdir()
+    results = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))["results"]
+    assert sorted((r["scenario"], r["station"]) for r in results if r["verdict"] == "passed") == [
+        ("boots", "TWIN-A"), ("boots", "TWIN-B"), ("names the right station", "TWIN-B"),
+        ("waits", "TWIN-A"), ("waits", "TWIN-B")]

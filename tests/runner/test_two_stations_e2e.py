@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 SPEC = "specs/site/two-stations.spec"
 
@@ -52,3 +54,65 @@ def test_on_a_one_station_bench_it_is_skipped_and_without_the_requirement_broken
     proc = _run(tmp_path / "out2", "lab/benches/twin.toml", spec="tests/runner/fixtures/station-not-required.spec")
     assert proc.returncode == 3, proc.stdout[-3000:]
     assert "bench 'twin' (lab/benches/twin.toml) has no station 'right'; it has TWIN-AC22-001" in proc.stdout
+
+
+def test_a_failure_on_a_bench_of_two_says_which_station_it_read(tmp_path: Path) -> None:
+    """`… on station right` names an alias; a line naming none reads the first station, which it would not
+    say at all: each failure message (on the console and in verdicts.json) names the station's id and alias."""
+    proc = _run(tmp_path / "out", "lab/benches/twin-2station.toml",
+                spec="tests/runner/fixtures/two-stations-failing.spec")
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "0 passed, 3 failed, 0 broken" in proc.stdout
+    verdicts = json.loads(next((tmp_path / "out" / "runs").glob("*/verdicts.json")).read_text(encoding="utf-8"))
+    messages = {r["scenario"]: r["message"] for r in verdicts["results"]}
+    records = [m["message"] for r in verdicts["results"] for m in r["measurements"] if m["verdict"] == "failed"]
+    assert len(records) == 3 and all(" — on station TWIN-" in m for m in records), records  # the records say it too
+    assert "station power on station right is 0 W at t=" in messages["a signal on station right"]
+    assert "expected > 5 kW — on station TWIN-B (alias right)\n" in messages["a signal on station right"]
+    assert ("no StatusNotification arrived — on station TWIN-B (alias right)\n"
+            in messages["a message on station right"]), messages
+    assert "expected > 5 kW — on station TWIN-A (alias left)\n" in messages["a signal naming no station"]
+    for message in messages.values():
+        assert message in proc.stdout  # the console says the same
+
+
+def test_with_one_station_of_several_opened_the_failure_still_says_which(tmp_path: Path) -> None:
+    """`--station TWIN-B` (and per-station mode, which binds each worker so) opens one station of the two:
+    the scenario's station is then TWIN-B, and a failure says so."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "tests/runner/fixtures/two-stations-failing.spec", "-p", "no:cacheprovider",
+         "-q", "--bench", "lab/benches/twin-2station.toml", "--station", "TWIN-B", "--speed=60",
+         f"--out={tmp_path / 'out'}", "-k", "naming and no and station"],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "expected > 5 kW — on station TWIN-B (alias right)\n" in proc.stdout, proc.stdout[-3000:]
+
+
+def test_a_failed_statement_on_a_bench_of_several_names_its_station(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A statement (`ev plugs in on station right`) the charger refused: its failure names the station too,
+    in the message and in the record (step_failed gets the located error)."""
+    import contextlib
+    from types import SimpleNamespace
+
+    from dsl.plan import Action, Source
+    from runner import execute
+    from runner.errors import ExpectationFailed
+
+    source = Source(file="x.spec", line=7, column=5, text="    ev plugs in on station right")
+    step = Action(step="ev plugs in", args={}, source=source, text="ev plugs in on station right", station="right")
+    left = SimpleNamespace(id="TWIN-A", config=SimpleNamespace(alias="left"))
+    right = SimpleNamespace(id="TWIN-B", config=SimpleNamespace(alias=""))
+    run = SimpleNamespace(station=left, named={"right": right}, session=SimpleNamespace(bench_stations=2))
+    run.station_for = lambda name: run.station if name is None else run.named[name]
+    run.on_station = lambda name: contextlib.nullcontext()
+
+    def refuse(_run: object, _step: object) -> None:
+        raise ExpectationFailed(source, "charger answered Rejected")
+
+    recorded: list[str] = []
+    monkeypatch.setattr(execute, "run_action", refuse)
+    monkeypatch.setattr(execute, "step_failed", lambda _run, _s, e: recorded.append(e.detail))
+    with pytest.raises(ExpectationFailed) as failed:
+        execute.run_step(run, step)  # type: ignore[arg-type]
+    assert recorded == ["charger answered Rejected — on station TWIN-B"]  # (no alias: the id alone)
+    assert str(failed.value).endswith("`ev plugs in on station right`\n  charger answered Rejected — on station TWIN-B")

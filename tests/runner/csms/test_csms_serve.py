@@ -74,12 +74,52 @@ def test_serve_prints_connections_and_frames_and_stops_on_sigterm(tmp_path: Path
     assert [f["direction"] for f in frames] == ["rx", "tx"]
 
 
-def test_serve_reports_a_bad_bench_file_without_a_traceback(tmp_path: Path, capsys: object) -> None:
+def test_serve_reports_a_bad_bench_file_without_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bench = tmp_path / "bench.toml"
     bench.write_text('name = "x"\nkind = "physical"\n[csms]\nsecurity_profile = 3\n[[stations]]\nid = "CS1"\n')
-    assert main(["--port", "0", "--bench", str(bench)]) == 2
-    printed = capsys.readouterr().out  # type: ignore[attr-defined]
-    assert "error:" in printed and "set certfile" in printed and "bench.toml" in printed
+    assert main(["--port", "0", "--bench", str(bench)]) == 4  # a usage error (runner/exitcodes.py)
+    printed = capsys.readouterr().err
+    assert "chargespec csms:" in printed and "set certfile" in printed and "bench.toml" in printed
+    assert "Traceback" not in printed
+
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.mark.parametrize(("bench_text", "named"), [
+    ('name = "x"\nkind = "twin"\n[[stations]]\nid = "CS1"\nbogus = 1\n', "stations.0.bogus: unknown key"),
+    # a certificate the bench file names that is not there: found only when the harness starts
+    ('name = "x"\nkind = "physical"\n[csms]\nsecurity_profile = 2\npassword = "0123456789abcdefgh"\n'
+     'certfile = "absent.pem"\nkeyfile = "absent.key"\n[[stations]]\nid = "CS1"\n',
+     "[csms] certfile = 'absent.pem': no such file"),
+])
+def test_chargespec_csms_exits_4_naming_the_bench_file_and_key(tmp_path: Path, bench_text: str, named: str) -> None:
+    """As `chargespec run` exits on a bench-file error: 4, the file and the key on stderr, nothing started.
+    (The csms command's own options pass through: --max-frame-bytes is the serve module's.)"""
+    bench = tmp_path / "bench.toml"
+    bench.write_text(bench_text)
+    proc = subprocess.run([sys.executable, "-m", "runner.cli", "csms", "--port", "0", "--max-frame-bytes", "2048",
+                           "--bench", str(bench)], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert f"chargespec csms: {bench}: " in proc.stderr and named in proc.stderr, proc.stderr
+    assert "listening" not in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_chargespec_csms_listens_where_the_bench_file_says(tmp_path: Path) -> None:
+    """`chargespec csms --bench FILE` listens on the bench file's [csms] host (--host overrides it only
+    when given), and stops with exit 0 on SIGTERM."""
+    bench = tmp_path / "bench.toml"
+    bench.write_text('name = "x"\nkind = "twin"\n[csms]\nhost = "127.0.0.2"\n[[stations]]\nid = "CS1"\n')
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "runner.cli", "csms", "--port", "0", "--bench", str(bench)],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        Output(proc).wait_for(r"listening on ws://127\.0\.0\.2:\d+", 30)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
 
 
 def test_the_frame_limit_comes_from_the_option_else_the_bench_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -91,5 +131,5 @@ def test_the_frame_limit_comes_from_the_option_else_the_bench_file(capsys: pytes
     assert _config(_parser().parse_args(["--bench", bench, "--max-frame-bytes", "4096"]))[0].max_frame_bytes == 4096
     with pytest.raises(SystemExit) as usage:
         _parser().parse_args(["--max-frame-bytes", "12"])
-    assert usage.value.code == 2
+    assert usage.value.code == 4  # a usage error (runner/exitcodes.py), not argparse's 2 ("interrupted")
     assert "--max-frame-bytes: 12 is below the smallest limit, 1024 bytes" in capsys.readouterr().err

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from websockets.asyncio.client import connect
 
 from lab.loop import LoopThread
@@ -57,3 +58,23 @@ def test_proxy_prints_traffic_by_sender_and_summarises_findings_and_response_tim
     assert "findings against the charger: 1 error(s), 0 warning(s)" in out
     assert "findings against the backend: 0 error(s), 0 warning(s)" in out
     assert re.search(r"backend\s+Heartbeat\s+n=1\s", out), out
+
+
+@pytest.mark.parametrize(("args", "named"), [
+    (["--bench", "{bench}"], "{bench}: stations.0.bogus: unknown key"),
+    (["--bench", "{absent}"], "{absent}: no such bench file"),
+    ([], "--to: to = 'ftp://csms.example': the target CSMS URL starts with ws:// or wss://"),
+])
+def test_proxy_exits_4_naming_the_bench_file_and_key(tmp_path: Path, args: list[str], named: str) -> None:
+    """A bench file (or --to) that cannot work is a usage error, as `chargespec run` says it: exit 4, the
+    file and the key on stderr, nothing listening."""
+    bench = tmp_path / "bench.toml"
+    bench.write_text('name = "x"\nkind = "twin"\n[[stations]]\nid = "CS1"\nbogus = 1\n')
+    where = {"bench": str(bench), "absent": str(tmp_path / "absent.toml")}
+    to = "ftp://csms.example" if not args else "ws://127.0.0.1:1"
+    proc = subprocess.run([sys.executable, "-m", "runner.cli", "proxy", "--to", to, "--port", "0",
+                           *[a.format(**where) for a in args]],
+                          cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert f"chargespec proxy: {named.format(**where)}" in proc.stderr, proc.stderr
+    assert "listening" not in proc.stdout and "Traceback" not in proc.stderr
