@@ -27,7 +27,7 @@ def _limit_run() -> ScenarioRun:
         [2, "p1", "SetChargingProfile", {"evseId": 1, "chargingProfile": {}}]))
     run.recorder.frame(station="CS1", direction="rx", raw=json.dumps([3, "p1", {"status": "Accepted"}]))
     _after_action(run)
-    feed(run, CUR.key, [(1, 16.0), (3, 6.2), *[(3 + i, 6.1) for i in range(1, 12)]])
+    feed(run, CUR.key, at=run.last_action_t, values=[(1, 16.0), (3, 6.2), *[(3 + i, 6.1) for i in range(1, 12)]])
     expect_settle(run, _settle(within=10, hold=8))
     return run
 

@@ -55,6 +55,10 @@ class Provisioning(ChargerCore):
                 receiver.result()  # re-raise why the connection closed
                 raise ConnectionError("connection closed during boot")
             self.counters.sent["BootNotification"] = self.counters.sent.get("BootNotification", 0) + 1
+            # Armed before the call, not after its reply: a TriggerMessage that comes right behind the Pending
+            # answer can be handled before this coroutine resumes, and clearing then would lose it (seen under
+            # load: the triggered boot went 300 s later, after the Pending interval).
+            self._boot_now.clear()
             reply = await link.call(
                 call.BootNotification(charging_station=station, reason=self._boot_reason), suppress=False
             )
@@ -70,7 +74,6 @@ class Provisioning(ChargerCore):
                     self.device.put("OCPPCommCtrlr", "HeartbeatInterval", str(int(interval)))
                 return
             # Wait for the interval, or less if the CSMS triggers a BootNotification (F06.FR.17, TC_B_02_CS).
-            self._boot_now.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._boot_now.wait(), self.clock.real(interval or 10.0))
 
