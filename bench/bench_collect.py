@@ -34,8 +34,8 @@ and is printed beside it. --before DIR adds cold and warm rows timed, in the sam
 chargespec code of another commit exported under DIR (the same corpus, floor and pytest-bdd).
 
 The figures measured so far, by date and commit, are kept in docs/octt.md (the paragraphs on collection).
-Latest (2026-11-30, branch s5-E, specs/ as it is, CPU, three runs): cold 1.53x-1.69x of (b) (main before:
-1.68x-1.78x), 1.12x-1.22x of (c); warm 1.02x-1.13x. Cold's 1.3x target is not met.
+Latest (2026-12-01, quiet machine, specs/ as it is, best of 9): cold 1.38x of (b) wall, 1.36x CPU (the
+same day before that work: 1.52x, 1.49x), 0.96x of (c); warm 0.99x. Cold's 1.3x target is not met.
 """
 
 from __future__ import annotations

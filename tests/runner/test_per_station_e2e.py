@@ -134,13 +134,17 @@ def test_a_run_stopped_with_x_stops_every_station_and_keeps_its_record(tmp_path:
     (run,) = (tmp_path / "out" / "runs").iterdir()
     identity = json.loads((run / "run.json").read_text(encoding="utf-8"))
     assert identity["status"] == "INCOMPLETE", identity
-    assert identity["status.reason"] == "stopped early: 3 of 8 scenarios ran", identity
     assert identity["exit code"] == RunExit.CHARGER_FAILED
     assert identity["workers"] == ["run-gw0.json", "run-gw1.json"]
     results = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))["results"]
     got = sorted((r["scenario"], r["station"], r["verdict"]) for r in results)
-    assert got == [("fails on right", "TWIN-A", "skipped"), ("fails on right", "TWIN-B", "failed"),
-                   ("holds", "TWIN-A", "passed")], got
+    # TWIN-B fails at once; where TWIN-A's worker is then depends on the load: still in "fails on right", or
+    # already in "holds" (5 s of real time), which it finishes with its verdict. It starts nothing after the
+    # stop: the two short scenarios queued behind "holds" never run, and nothing it ran is cut short.
+    assert ("fails on right", "TWIN-B", "failed") in got, got
+    assert set(got) <= {("fails on right", "TWIN-A", "skipped"), ("fails on right", "TWIN-B", "failed"),
+                        ("holds", "TWIN-A", "passed")}, got
+    assert identity["status.reason"] == f"stopped early: {len(got)} of 8 scenarios ran", identity
     assert not list(run.glob(".stop*"))  # the workers' stop sign is gone with the run
 
 
