@@ -55,7 +55,10 @@ SPEEDS = {"protocol/messages.spec": 10.0, "metering/session-energy.spec": 240.0,
           "smart-charging/schedule-periods.spec": 60.0, "site/schedule-offline.spec": 60.0,
           # the EMS's heartbeat is a thread of the runner (120 s of watchdog: 2 real s at 60x). The sampling
           # gaps once blamed on load were the twin's firmware loop spinning after the watchdog expired (fixed).
-          "site/ems.spec": 60.0}
+          "site/ems.spec": 60.0,
+          # the charger's reconnect and replay within 2 min of `csms accepts reconnects`: 1 real s at 120x,
+          # which a loaded CI machine once missed (no TransactionEvent at all inside the window)
+          "transactions/offline-recovery.spec": 60.0}
 
 
 @dataclass(frozen=True)
@@ -131,10 +134,10 @@ MATRIX: dict[str, dict[str, Fails]] = {
         OFFLINE: fails(23, r"error \+\d{5,6}\.\d+ % \(allowed ±1 %\)"),
     },
     "limit_delay_s=30": {
-        PILOT: fails(17, r"ev offered current never <= 10 A within 15 s .*last observed 3\d\.\d+ A"),
+        PILOT: fails(17, r"ev offered current never <= 10 A within 15 s .*last observed 3\d(?:\.\d+)? A"),
         STACK: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
         LIMIT_6: fails(17, r"analyzer current L1 never <= 6 A \+ 0\.6 A \(6\.600 A\) within 15 s "
-                           r".*last observed 3\d\.\d+ A at t="),
+                           r".*last observed 3\d(?:\.\d+)? A at t="),
         LIMIT_10: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
         LIMIT_16: fails(17, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         PERIODS: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
@@ -154,7 +157,7 @@ MATRIX: dict[str, dict[str, Fails]] = {
         LIMIT_10: fails(17, r"never <= 10 A \+ 0\.6 A \(10\.600 A\) within 15 s"),
         LIMIT_16: fails(17, r"analyzer current L1 never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         PERIODS: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
-        DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s .*last observed 3\d\.\d+ A"),
+        DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s .*last observed 3\d(?:\.\d+)? A"),
         DEPOT: fails(24, OVER_22 + r"4\d\.\d+ kW"),
         DEPOT_1PH: fails(35, OVER_22 + r"29\.\d+ kW"),
         # The EMS's limit is a charging profile too (ChargingStationExternalConstraints).
