@@ -113,8 +113,9 @@ if os.environ.get("BENCH_FREEZE") == "1":  # the chargespec plugin's garbage-col
         try:
             return (yield)
         finally:
-            gc.enable()
+            gc.freeze()
             gc.unfreeze()
+            gc.enable()
 
 
 class FloorItem(pytest.Item):
