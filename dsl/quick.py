@@ -56,6 +56,11 @@ _PLACEHOLDER_TEXT = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")  # (the grammar's 
 _BLOCK_WORDS = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
                           "repeat"})
 _TEMPLATES_MAX = 50_000  # distinct (registry, line) pairs kept; a long-lived process starts over beyond it
+# A string token, split out with its quotes (a line's other text then holds every bracket that is a token).
+_STRING_SPLIT = re.compile(r'("(?:[^"\\\n]|\\.)*")')
+# A string value whose text no reading or check of a line looks at: no quote, escape, bracket (nesting,
+# placeholders), `#` (a comment's mark), `+` (the `+-` test) or control character.
+_OPAQUE_STRING = re.compile(r'"[^"\\{}\[\]#+\x00-\x1f\x7f]*"')
 
 
 class _Unusual(Exception):
@@ -69,7 +74,7 @@ class _Whole(_Unusual):
 class _Template(msgspec.Struct, frozen=True):
     """One statement line lowered at line 1 of no file: its step, and the windows it opens and reads."""
 
-    step: plan.Step
+    step: plan.Step | None  # None: an outline, checked through a line of the same shape (see _shape)
     opens: str | None
     uses: frozenset[str]
     remembers: str | None = None  # `remember … as "name"`
@@ -79,6 +84,8 @@ class _Template(msgspec.Struct, frozen=True):
 
 
 _TEMPLATES: dict[tuple[str, str], _Template | None] = {}
+# (registry, a line's shape) -> the checked outline of a line of that shape that lowered without an error.
+_SHAPES: dict[tuple[str, str], _Template] = {}
 
 
 def compile_text(text: str, file: str, sha256: str, registry: StepRegistry, *,
@@ -147,7 +154,7 @@ def _compile(text: str, file: str, sha256: str, registry: StepRegistry,
     if "\t" in text or "\f" in text or "\\" in text:
         raise _Unusual
     lines = text.split("\n")
-    specs = list(_read(lines, registry.fingerprint(), registry))
+    specs = list(_read(lines, registry.fingerprint(), registry, lazy=later is not None))
     if not specs or len({s.title for s in specs}) != len(specs):
         raise _Unusual
     if sum(map(_steps, specs)) > MAX_PLAN_STEPS:  # (the full path reports it)
@@ -158,8 +165,9 @@ def _compile(text: str, file: str, sha256: str, registry: StepRegistry,
         yield _spec_plan(spec, file, sha256, excerpt(lines, spec.number, end), later, i)
 
 
-def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterator[_Spec]:
-    """The file's specs: headers read by pattern, statement lines replaced by their templates."""
+def _read(lines: list[str], fingerprint: str, registry: StepRegistry, *, lazy: bool = False) -> Iterator[_Spec]:
+    """The file's specs: headers read by pattern, statement lines replaced by their templates (`lazy`: or by
+    the outline of their shape, when no step will be placed now)."""
     spec: _Spec | None = None
     block: _Block | None = None
     item_indent = stmt_indent = 0
@@ -188,7 +196,7 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry) -> Iterato
             stmt_indent = indent
             if body.startswith("repeat "):
                 raise _Whole
-            template = _template(fingerprint, line, registry)
+            template = _template(fingerprint, line, registry, lazy=lazy)
             if template is None:
                 raise _Unusual
             assert block.steps is not None
@@ -287,6 +295,7 @@ def _place(file: str, block: _Block | None) -> tuple[plan.Step, ...]:
     out = []
     for number, line, template in block.steps:
         step = template.step
+        assert step is not None  # (an outline is never placed: the eager path reads every line itself)
         source = plan.Source(file, number, step.source.column, line)
         if template.text is None:
             out.append(replace(step, source=source))
@@ -311,15 +320,63 @@ def _check_windows(*blocks: _Block | None) -> None:
                 remembered.add(t.remembers)
 
 
-def _template(fingerprint: str, line: str, registry: StepRegistry) -> _Template | None:
+def _template(fingerprint: str, line: str, registry: StepRegistry, *, lazy: bool = False) -> _Template | None:
+    """The line's template; `lazy` (nothing is placed now): the outline of a line of the same shape, when
+    one lowered without an error (the line then does too, see :func:`_shape`)."""
     key = (fingerprint, line)
     if key in _TEMPLATES:
         return _TEMPLATES[key]
+    shape = _shape(line) if lazy else None
+    if shape is not None:
+        outline = _SHAPES.get((fingerprint, shape))
+        if outline is not None:
+            return outline
     template = _lower(line, registry)
     if len(_TEMPLATES) >= _TEMPLATES_MAX:
         _TEMPLATES.clear()
+        _SHAPES.clear()
     _TEMPLATES[key] = template
+    if shape is not None and template is not None:
+        _SHAPES[(fingerprint, shape)] = replace(template, step=None, text=None)
     return template
+
+
+def _shape(line: str) -> str | None:
+    """The line with the text of each opaque string value of its field objects taken out (``{name: ""}``),
+    or None when it has none.
+
+    Two lines of one shape differ only in such values, which nothing between reading a line and its
+    template looks at: each is one STRING token wherever it stands (quotes only at its ends, no escape);
+    the grammar takes any string there; the screens (nesting, comments, `+-`) see none of its characters;
+    and lowering passes a field's string value through to the pattern or payload unchecked (every check
+    of :meth:`dsl.lowering.Lowering.fields` is on keys, structure, words and `remembered` names, which
+    stay in the shape). So one lowers without an error exactly when the other does, opening, reading and
+    remembering the same names. Keys (a string before `:`), strings outside braces (windows, names, an
+    action's arguments) and `remembered "name"` stay in the shape. tests/dsl/test_quick.py holds it to
+    that on every such line of the library and the docs with its values changed.
+    """
+    parts = _STRING_SPLIT.split(line)
+    if len(parts) < 3:
+        return None
+    out: list[str] = []
+    depth = 0
+    opaque = False
+    before = parts[0]
+    for k in range(1, len(parts), 2):
+        depth += before.count("{") + before.count("[") - before.count("}") - before.count("]")
+        string, after = parts[k], parts[k + 1]
+        out.append(before)
+        if (depth > 0 and not after.lstrip(" ").startswith(":") and not before.rstrip(" ").endswith("remembered")
+                and _OPAQUE_STRING.fullmatch(string)):
+            out.append('""')
+            opaque = True
+        else:
+            out.append(string)
+        before = after
+    if not opaque:
+        return None
+    out.append(before)
+    return "".join(out)
 
 
 @functools.cache

@@ -518,61 +518,108 @@ class _Reader:
             atoms.append(self.atom(self.next()))
         return ast.Expr(source=self.source(start), width=_width(start, self.toks[self.i - 1].end), atoms=tuple(atoms))
 
+    # -- field objects: most of a long line's tokens, so read with the token list and position in locals (a
+    # method call per token, peek and next and source, cost as much as the rest of the reading) --
+
     def fields(self) -> ast.Fields:
-        open_ = self.next("{")
-        items: list[ast.Field] = []
-        if self.peek() is not None and self.peek().kind != "}":  # type: ignore[union-attr]
-            while True:
-                key = self.next()
-                if key.kind == "WORD":
-                    name = key.value
-                elif key.kind == "STRING":
-                    name = _ESCAPE.sub(r"\1", key.value[1:-1])
-                else:
-                    raise _No
-                self.next("COLON")
-                value = self.fvalue()
-                items.append(ast.Field(
-                        source=self.source(key.start),
-                        width=_width(key.start, self.toks[self.i - 1].end), key=name, value=value))
-                if self.peek() is not None and self.peek().kind == "COMMA":  # type: ignore[union-attr]
-                    self.next()
-                    continue
-                break
-        close = self.next("}")
-        return ast.Fields(source=self.source(open_.start), width=_width(open_.start, close.end), items=tuple(items))
+        toks, i = self.toks, self.i
+        file, number, base, line = self.file, self.number, self.indent + 1, self.line
+        try:
+            open_ = toks[i]
+            if open_.kind != "{":
+                raise _No
+            i += 1
+            items: list[ast.Field] = []
+            if toks[i].kind != "}":
+                while True:
+                    key = toks[i]
+                    if key.kind == "WORD":
+                        name = key.value
+                    elif key.kind == "STRING":
+                        name = _ESCAPE.sub(r"\1", key.value[1:-1])
+                    else:
+                        raise _No
+                    if toks[i + 1].kind != "COLON":
+                        raise _No
+                    self.i = i + 2
+                    value = self.fvalue()
+                    i = self.i
+                    items.append(ast.Field(source=Source(file, number, base + key.start, line),
+                                           width=_width(key.start, toks[i - 1].end), key=name, value=value))
+                    if toks[i].kind == "COMMA":
+                        i += 1
+                        continue
+                    break
+            close = toks[i]
+        except IndexError:  # (the line ended inside the object)
+            raise _No from None
+        if close.kind != "}":
+            raise _No
+        self.i = i + 1
+        return ast.Fields(source=Source(file, number, base + open_.start, line), width=_width(open_.start, close.end),
+                          items=tuple(items))
 
     def field_list(self) -> ast.FieldList:
-        open_ = self.next("[")
-        items: list[ast.FieldValue] = []
-        if self.peek() is not None and self.peek().kind != "]":  # type: ignore[union-attr]
-            while True:
-                items.append(self.fvalue())
-                if self.peek() is not None and self.peek().kind == "COMMA":  # type: ignore[union-attr]
-                    self.next()
-                    continue
-                break
-        close = self.next("]")
+        toks, i = self.toks, self.i
+        try:
+            open_ = toks[i]
+            if open_.kind != "[":
+                raise _No
+            i += 1
+            items: list[ast.FieldValue] = []
+            if toks[i].kind != "]":
+                while True:
+                    self.i = i
+                    items.append(self.fvalue())
+                    i = self.i
+                    if toks[i].kind == "COMMA":
+                        i += 1
+                        continue
+                    break
+            close = toks[i]
+        except IndexError:
+            raise _No from None
+        if close.kind != "]":
+            raise _No
+        self.i = i + 1
         return ast.FieldList(source=self.source(open_.start), width=_width(open_.start, close.end), items=tuple(items))
 
     def fvalue(self) -> ast.FieldValue:
         """`_fone ("or" _fone)*`: one value, or alternatives."""
-        start = self.peek().start if self.peek() is not None else 0  # type: ignore[union-attr]
+        toks = self.toks
         first = self.fone()
-        if not self.at_word("or"):
+        i = self.i
+        after = toks[i] if i < len(toks) else None
+        if after is None or after.value != "or" or after.kind != "WORD":
             return first
         items = [first]
-        while self.at_word("or"):
-            self.next()
+        while after is not None and after.value == "or" and after.kind == "WORD":
+            self.i = i + 1
             items.append(self.fone())
+            i = self.i
+            after = toks[i] if i < len(toks) else None
+        start = first.source.column - self.indent - 1
         return ast.Alternatives(
-                source=self.source(start), width=_width(start, self.toks[self.i - 1].end), items=tuple(items))
+                source=self.source(start), width=_width(start, toks[i - 1].end), items=tuple(items))
 
     def fone(self) -> ast.FieldValue:
-        tok = self.next()
+        toks, i = self.toks, self.i
+        if i >= len(toks):
+            raise _No
+        tok = toks[i]
         kind = tok.kind
-        if kind == "STRING":
-            return self.string(tok)
+        if kind == "STRING":  # (the commonest value: read here, as self.string reads it)
+            self.i = i + 1
+            value = tok.value[1:-1]
+            if "\\" in value:
+                value = _ESCAPE.sub(r"\1", value)
+            return ast.String(source=Source(self.file, self.number, self.indent + tok.start + 1, self.line),
+                              width=_width(tok.start, tok.end), value=value)
+        if kind == "{":
+            return self.fields()
+        if kind == "[":
+            return self.field_list()
+        self.i = i + 1
         if kind == "NUMBER":
             return ast.Number(source=self.source(tok.start), width=_width(tok.start, tok.end), text=tok.value)
         if kind == "PLACEHOLDER":
@@ -582,12 +629,6 @@ class _Reader:
             number = self.next("NUMBER")
             return ast.Number(
                     source=self.source(tok.start), width=_width(tok.start, number.end), text="-" + number.value)
-        if kind == "{":
-            self.i -= 1
-            return self.fields()
-        if kind == "[":
-            self.i -= 1
-            return self.field_list()
         if kind == "WORD":
             if tok.value == "not":
                 value = self.fone()

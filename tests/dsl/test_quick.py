@@ -257,3 +257,107 @@ def test_the_library_mostly_takes_the_quick_path() -> None:
         paths.append(p)
     served = [p for p in paths if dsl._quick(p.read_bytes(), str(p), "digest", builtin_registry()) is not None]
     assert len(served) >= 0.9 * len(paths), sorted({str(p) for p in paths} - {str(p) for p in served})
+
+
+# ---- lines checked by their shape (a lazy collection) ----
+
+def _statement_lines() -> list[str]:
+    """Every distinct statement line of the library and of the language reference's examples."""
+    texts = [p.read_text(encoding="utf-8") for p in sorted((REPO / "specs").rglob("*.spec"))]
+    texts += re.findall(r"```spec\n(.*?)```", (REPO / "docs" / "language.md").read_text(encoding="utf-8"), re.DOTALL)
+    lines = {line for text in texts for line in text.split("\n")
+             if line.startswith("    ") and not line.lstrip(" ").startswith("#")}
+    return sorted(lines)
+
+
+# Values that would matter if anything looked at a string value's text: keywords, words a field may hold
+# unquoted, punctuation of the grammar, a placeholder's look without its braces, nothing at all.
+_VALUES = ("", "x", "or", "not", "as", "remembered", "present", "absent", "true", ": 5", "a, b", "Ω µ-1.5 A",
+           "1", "every 60 s", "<=")
+
+
+def test_lines_of_one_shape_lower_alike() -> None:
+    """What a lazy collection relies on (dsl.quick._shape): a line whose shape is that of a line which
+    lowered without an error lowers without one too, opening, reading and remembering the same names."""
+    registry = builtin_registry()
+    shaped = 0
+    for line in _statement_lines():
+        shape = quick._shape(line)
+        if shape is None:
+            continue
+        shaped += 1
+        original = quick._lower(line, registry)
+        for n in range(len(_VALUES)):
+            variant = _fill(line, shape, n)  # each value taken out replaced, by a different one each time
+            assert quick._shape(variant) == shape, (line, variant)
+            lowered = quick._lower(variant, registry)
+            assert (lowered is None) == (original is None), (line, variant)
+            if original is not None and lowered is not None:
+                assert (lowered.opens, lowered.uses, lowered.remembers, lowered.recalls) == (
+                    original.opens, original.uses, original.remembers, original.recalls)
+    assert shaped >= 400  # (most field objects of the library hold string values)
+
+
+def _fill(line: str, shape: str, n: int) -> str:
+    """The line with each string value its shape takes out replaced by one of _VALUES, from the nth on."""
+    ours, theirs = quick._STRING_SPLIT.split(line), quick._STRING_SPLIT.split(shape)
+    assert len(ours) == len(theirs)  # (a value taken out leaves an empty string: the same tokens)
+    out = []
+    for k, (part, shaped) in enumerate(zip(ours, theirs, strict=True)):
+        if k % 2 and shaped == '""' and part != '""':
+            part = f'"{_VALUES[n % len(_VALUES)]}"'
+            n += 1
+        out.append(part)
+    return "".join(out)
+
+
+@pytest.mark.parametrize(("line", "shape"), [
+    ('    expect charger replies {"status": "Accepted"}', '    expect charger replies {"status": ""}'),  # a key
+    ('    remember transactionId of the last TransactionEvent {eventType: "Started"} as "tx"',
+     '    remember transactionId of the last TransactionEvent {eventType: ""} as "tx"'),  # the name
+    ('    expect charger sends TransactionEvent {transactionInfo: {transactionId: remembered "tx"}}', None),
+    ('    expect charger sends DataTransfer {data: "[1]", vendorId: "{x}"}', None),  # brackets in a value
+    ('    expect charger sends DataTransfer {data: "#1", vendorId: "a+b"}', None),  # comment mark, plus
+    ('    driver presents token "ABC"', None),  # outside braces
+    ('    expect charger sends A {x: "a"} or B {y: "b"} within 5 s',
+     '    expect charger sends A {x: ""} or B {y: ""} within 5 s'),
+])
+def test_what_is_not_opaque_stays_in_the_shape(line: str, shape: str | None) -> None:
+    assert quick._shape(line) == shape
+
+
+def test_a_lazy_collection_checks_a_line_by_its_shape_and_places_it_from_its_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(quick, "_TEMPLATES", {})
+    monkeypatch.setattr(quick, "_SHAPES", {})
+    lowered: list[str] = []
+    lower = quick._lower
+    monkeypatch.setattr(quick, "_lower", lambda line, registry: lowered.append(line) or lower(line, registry))
+    text = ('spec "S"\n  scenario "s"\n    csms sends GetBaseReport {requestId: 1, reportBase: "%s"}\n'
+            '    expect charger replies {status: "%s"}\n')
+    first = quick.compile_text(normalize(text % ("FullInventory", "Accepted")), "a.spec", "d", builtin_registry(),
+                               lazy=True)
+    assert first is not None and len(lowered) == 2
+    second = quick.compile_text(normalize(text % ("SummaryInventory", "Rejected")), "b.spec", "d",
+                                builtin_registry(), lazy=True)
+    assert second is not None and len(lowered) == 2  # checked by shape: nothing lowered
+    steps = second[0].scenarios[0].steps  # placed when used: each line's own template
+    assert len(lowered) == 4
+    assert steps[0].args["fields"] == {"requestId": 1, "reportBase": "SummaryInventory"}
+    assert steps[1].fields == {"status": "Rejected"}
+    assert second == quick.compile_text(normalize(text % ("SummaryInventory", "Rejected")), "b.spec", "d",
+                                        builtin_registry())
+
+
+def test_a_cold_lazy_collection_of_the_library_serves_what_the_eager_path_serves(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(quick, "_TEMPLATES", {})
+    monkeypatch.setattr(quick, "_SHAPES", {})
+    registry = builtin_registry()
+    texts = {str(p): normalize(p.read_text(encoding="utf-8")) for p in sorted((REPO / "specs").rglob("*.spec"))}
+    lazy = {f: quick.compile_text(t, f, "d", registry, lazy=True) for f, t in texts.items()}
+    assert quick._SHAPES  # (outlines were made, and used below for the lines that share them)
+    for f, t in texts.items():
+        eager = quick.compile_text(t, f, "d", registry)
+        assert (lazy[f] is None) == (eager is None), f
+        assert lazy[f] == eager, f
