@@ -60,6 +60,8 @@ _TEMPLATES_MAX = 50_000  # distinct (registry, line) pairs kept; a long-lived pr
 _STRING_SPLIT = re.compile(r'("(?:[^"\\\n]|\\.)*")')
 # A string value whose text no reading or check of a line looks at: no quote, escape, bracket (nesting,
 # placeholders), `#` (a comment's mark), `+` (the `+-` test) or control character.
+# A number that is a field's value when it stands inside braces: after a key's colon, before `,`, `}` or `]`.
+_VALUE_NUMBER = re.compile(r": ([0-9]+(?:\.[0-9]+)?)(?=[,}\]])")  # (a literal first: searched fast)
 _OPAQUE_STRING = re.compile(r'"[^"\\{}\[\]#+\x00-\x1f\x7f]*"')
 
 
@@ -342,41 +344,61 @@ def _template(fingerprint: str, line: str, registry: StepRegistry, *, lazy: bool
 
 
 def _shape(line: str) -> str | None:
-    """The line with the text of each opaque string value of its field objects taken out (``{name: ""}``),
-    or None when it has none.
+    """The line with each opaque value of its field objects taken out: a string's text (``{name: ""}``) and
+    a number after a key (``{evseId: 0}``); None when it has none.
 
     Two lines of one shape differ only in such values, which nothing between reading a line and its
-    template looks at: each is one STRING token wherever it stands (quotes only at its ends, no escape);
-    the grammar takes any string there; the screens (nesting, comments, `+-`) see none of its characters;
-    and lowering passes a field's string value through to the pattern or payload unchecked (every check
-    of :meth:`dsl.lowering.Lowering.fields` is on keys, structure, words and `remembered` names, which
-    stay in the shape). So one lowers without an error exactly when the other does, opening, reading and
-    remembering the same names. Keys (a string before `:`), strings outside braces (windows, names, an
-    action's arguments) and `remembered "name"` stay in the shape. tests/dsl/test_quick.py holds it to
-    that on every such line of the library and the docs with its values changed.
+    template looks at: each is one STRING or NUMBER token wherever it stands (a string with quotes only at
+    its ends and no escape; a number between `: ` and `,`, `}` or `]`); the grammar takes any string or
+    number there; the screens (nesting, comments, `+-`) see none of their characters; and lowering passes
+    a field's value through to the pattern or payload unchecked (every check of
+    :meth:`dsl.lowering.Lowering.fields` is on keys, structure, words and `remembered` names, which stay
+    in the shape). So one lowers without an error exactly when the other does, opening, reading and
+    remembering the same names. Keys (a string before `:`), everything outside braces (windows, names,
+    durations, an action's arguments) and `remembered "name"` stay in the shape. tests/dsl/test_quick.py
+    holds it to that on every such line of the library and the docs with its values changed.
     """
-    parts = _STRING_SPLIT.split(line)
-    if len(parts) < 3:
+    return _shaped(line)
+
+
+def _shaped(line: str, string: Callable[[], str] | None = None, number: Callable[[], str] | None = None
+            ) -> str | None:
+    """The line with each opaque value replaced (by `""` and `0`, or by what `string` and `number` give),
+    or None if it has none."""
+    if "{" not in line:
         return None
+    parts = _STRING_SPLIT.split(line)  # text, string, text, …, text
+    numbers = _VALUE_NUMBER.search(line) is not None  # (rarely: most lines are read for strings alone)
     out: list[str] = []
     depth = 0
     opaque = False
-    before = parts[0]
-    for k in range(1, len(parts), 2):
-        depth += before.count("{") + before.count("[") - before.count("}") - before.count("]")
-        string, after = parts[k], parts[k + 1]
-        out.append(before)
-        if (depth > 0 and not after.lstrip(" ").startswith(":") and not before.rstrip(" ").endswith("remembered")
-                and _OPAQUE_STRING.fullmatch(string)):
-            out.append('""')
+    n = len(parts)
+    for k in range(0, n, 2):
+        text = parts[k]
+        if numbers and _VALUE_NUMBER.search(text) is not None:
+            at = 0
+            for m in _VALUE_NUMBER.finditer(text):
+                start = m.start(1)
+                before = text[:start]
+                if depth + before.count("{") + before.count("[") - before.count("}") - before.count("]") > 0:
+                    out.append(text[at:start])
+                    out.append(number() if number else "0")
+                    at = m.end()
+                    opaque = True
+            out.append(text[at:])
+        else:
+            out.append(text)
+        depth += text.count("{") + text.count("[") - text.count("}") - text.count("]")
+        if k + 1 == n:
+            break
+        value = parts[k + 1]
+        if (depth > 0 and not parts[k + 2].lstrip(" ").startswith(":") and not text.rstrip(" ").endswith("remembered")
+                and _OPAQUE_STRING.fullmatch(value)):
+            out.append(string() if string else '""')
             opaque = True
         else:
-            out.append(string)
-        before = after
-    if not opaque:
-        return None
-    out.append(before)
-    return "".join(out)
+            out.append(value)
+    return "".join(out) if opaque else None
 
 
 @functools.cache

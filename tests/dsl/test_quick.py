@@ -8,6 +8,7 @@ parsing, checking and compiling the file whole; a file with any error is never s
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import pickle
 import re
 from pathlib import Path
@@ -274,6 +275,7 @@ def _statement_lines() -> list[str]:
 # unquoted, punctuation of the grammar, a placeholder's look without its braces, nothing at all.
 _VALUES = ("", "x", "or", "not", "as", "remembered", "present", "absent", "true", ": 5", "a, b", "Ω µ-1.5 A",
            "1", "every 60 s", "<=")
+_NUMBERS = ("0", "1", "2.5", "36", "007", "100000")
 
 
 def test_lines_of_one_shape_lower_alike() -> None:
@@ -299,16 +301,12 @@ def test_lines_of_one_shape_lower_alike() -> None:
 
 
 def _fill(line: str, shape: str, n: int) -> str:
-    """The line with each string value its shape takes out replaced by one of _VALUES, from the nth on."""
-    ours, theirs = quick._STRING_SPLIT.split(line), quick._STRING_SPLIT.split(shape)
-    assert len(ours) == len(theirs)  # (a value taken out leaves an empty string: the same tokens)
-    out = []
-    for k, (part, shaped) in enumerate(zip(ours, theirs, strict=True)):
-        if k % 2 and shaped == '""' and part != '""':
-            part = f'"{_VALUES[n % len(_VALUES)]}"'
-            n += 1
-        out.append(part)
-    return "".join(out)
+    """The line with each value its shape takes out replaced by one of _VALUES or _NUMBERS, from the nth on."""
+    strings = itertools.cycle(_VALUES[n % len(_VALUES):] + _VALUES[:n % len(_VALUES)])
+    numbers = itertools.cycle(_NUMBERS[n % len(_NUMBERS):] + _NUMBERS[:n % len(_NUMBERS)])
+    variant = quick._shaped(line, lambda: f'"{next(strings)}"', lambda: next(numbers))
+    assert variant is not None
+    return variant
 
 
 @pytest.mark.parametrize(("line", "shape"), [
@@ -319,8 +317,10 @@ def _fill(line: str, shape: str, n: int) -> str:
     ('    expect charger sends DataTransfer {data: "[1]", vendorId: "{x}"}', None),  # brackets in a value
     ('    expect charger sends DataTransfer {data: "#1", vendorId: "a+b"}', None),  # comment mark, plus
     ('    driver presents token "ABC"', None),  # outside braces
-    ('    expect charger sends A {x: "a"} or B {y: "b"} within 5 s',
-     '    expect charger sends A {x: ""} or B {y: ""} within 5 s'),
+    ('    expect charger sends A {x: "a"} or B {y: "b", n: 5} within 5 s',
+     '    expect charger sends A {x: ""} or B {y: "", n: 0} within 5 s'),  # not the duration
+    ('    expect charger sends A {x: [1, 2], y: -1, z: 1 or 2, w: 16 A}', None),  # not in a list, signed, ...
+    ('    lab sets points: 5, {x: 3}', '    lab sets points: 5, {x: 0}'),  # an action's own number stays
 ])
 def test_what_is_not_opaque_stays_in_the_shape(line: str, shape: str | None) -> None:
     assert quick._shape(line) == shape
