@@ -88,6 +88,7 @@ class _Template(msgspec.Struct, frozen=True):
 _TEMPLATES: dict[tuple[str, str], _Template | None] = {}
 # (registry, a line's shape) -> the checked outline of a line of that shape that lowered without an error.
 _SHAPES: dict[tuple[str, str], _Template] = {}
+_OUTLINED: dict[tuple[str, str], _Template] = {}  # (registry, line) -> the outline its shape gave it
 
 
 def compile_text(text: str, file: str, sha256: str, registry: StepRegistry, *,
@@ -328,15 +329,22 @@ def _template(fingerprint: str, line: str, registry: StepRegistry, *, lazy: bool
     key = (fingerprint, line)
     if key in _TEMPLATES:
         return _TEMPLATES[key]
-    shape = _shape(line) if lazy else None
+    if not lazy:
+        shape = None
+    elif key in _OUTLINED:
+        return _OUTLINED[key]
+    else:
+        shape = _shape(line)
     if shape is not None:
         outline = _SHAPES.get((fingerprint, shape))
         if outline is not None:
+            _OUTLINED[key] = outline  # (a line used again is not shaped again)
             return outline
     template = _lower(line, registry)
     if len(_TEMPLATES) >= _TEMPLATES_MAX:
         _TEMPLATES.clear()
         _SHAPES.clear()
+        _OUTLINED.clear()
     _TEMPLATES[key] = template
     if shape is not None and template is not None:
         _SHAPES[(fingerprint, shape)] = replace(template, step=None, text=None)

@@ -45,7 +45,13 @@ class Screened(msgspec.Struct, frozen=True):
     blank: frozenset[int] = frozenset()
 
 
+# The ASCII characters a spec may hold: printable ones, tab, newline, form feed and carriage return.
+_ASCII_ALLOWED = bytes(c for c in range(128) if _HOSTILE.match(chr(c)) is None)
+
+
 def has_hostile_characters(text: str) -> bool:
+    if text.isascii():  # (most files: their bytes filtered in C, ~6x faster than the search)
+        return bool(text.encode("ascii").translate(None, _ASCII_ALLOWED))
     return _HOSTILE.search(text) is not None
 
 

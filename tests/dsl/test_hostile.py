@@ -414,6 +414,18 @@ def test_other_control_characters_are_refused_and_never_printed_raw() -> None:
     assert error.headline() == 'x\\u001b.spec:1:1: duplicate scenario name "a\\u001b[2J\\u202eb"'
 
 
+def test_every_character_is_screened_alike_in_ascii_and_other_text() -> None:
+    # (has_hostile_characters filters an ASCII text's bytes, and searches any other: the same verdicts)
+    from dsl.screen import _HOSTILE, has_hostile_characters
+
+    for code in [*range(0x100), *range(0x2000, 0x2070), 0x061C, 0xFEFF, 0x10FFFF]:
+        char = chr(code)
+        hostile = _HOSTILE.search(char) is not None
+        assert has_hostile_characters(f"spec {char}\n") is hostile, hex(code)
+        assert has_hostile_characters(f"spec \u00b5 {char}\n") is hostile, hex(code)
+    assert has_hostile_characters("") is False
+
+
 # ---- long lines in rendered errors ----------------------------------------------------------------------
 
 

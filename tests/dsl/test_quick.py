@@ -330,6 +330,7 @@ def test_a_lazy_collection_checks_a_line_by_its_shape_and_places_it_from_its_own
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(quick, "_TEMPLATES", {})
     monkeypatch.setattr(quick, "_SHAPES", {})
+    monkeypatch.setattr(quick, "_OUTLINED", {})
     lowered: list[str] = []
     lower = quick._lower
     monkeypatch.setattr(quick, "_lower", lambda line, registry: lowered.append(line) or lower(line, registry))
@@ -353,6 +354,7 @@ def test_a_cold_lazy_collection_of_the_library_serves_what_the_eager_path_serves
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(quick, "_TEMPLATES", {})
     monkeypatch.setattr(quick, "_SHAPES", {})
+    monkeypatch.setattr(quick, "_OUTLINED", {})
     registry = builtin_registry()
     texts = {str(p): normalize(p.read_text(encoding="utf-8")) for p in sorted((REPO / "specs").rglob("*.spec"))}
     lazy = {f: quick.compile_text(t, f, "d", registry, lazy=True) for f, t in texts.items()}
