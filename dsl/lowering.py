@@ -353,6 +353,14 @@ class Lowering:
         """A field object as plan data. To match (`send` false, with the `scope`), `present`, `absent`,
         `not V`, `V or W` and `remembered "name"` are allowed; a payload to send holds values and
         `remembered "name"` (with the `scope`; none without)."""
+        try:  # (most objects: values, and the patterns allowed where matching, which no check concerns)
+            return _plain(f, scope is not None and not send)
+        except _NotPlain:
+            return self.checked_fields(f, scope, send=send)
+
+    def checked_fields(self, f: ast.Fields, scope: Scope | None = None, *, send: bool = False
+                       ) -> dict[str, Any] | None:
+        """:meth:`fields` with every check made (what it does for an object that is not plain)."""
         ok = True
         matching = scope is not None and not send
         nodes = _walk_fields(f)
@@ -664,6 +672,54 @@ _ALTERNATIVES_OR_NEGATED = (ast.Alternatives, ast.Negated)
 _LIST_OR_ALTERNATIVES = (ast.FieldList, ast.Alternatives)
 # Field values no check of Lowering.fields concerns (exact types: a cheap set test on every value).
 _PLAIN_VALUES = frozenset({ast.String, ast.Number, ast.Fields, ast.FieldList})
+
+
+class _NotPlain(Exception):
+    """A field object holding something Lowering.fields checks: read the slow way, which reports it."""
+
+
+def _plain(v: ast.FieldValue, matching: bool) -> Any:
+    """A field value as plan data in one pass, when none of Lowering.fields' checks concerns it: the value
+    :func:`_pattern` (where matching) or :func:`dsl.render.field_value` gives; else _NotPlain (a word other
+    than true, false, null, present and absent, `remembered`, `not` over several values, a duplicate key,
+    alternatives or negation in a payload, a placeholder)."""
+    kind = type(v)
+    if kind is ast.String:
+        return v.value  # type: ignore[union-attr]
+    if kind is ast.Fields:
+        out: dict[str, Any] = {}
+        for item in v.items:  # type: ignore[union-attr]
+            if item.key in out:
+                raise _NotPlain
+            out[item.key] = _plain(item.value, matching)
+        return out
+    if kind is ast.Number:
+        text = v.text  # type: ignore[union-attr]
+        return int(text) if text.lstrip("-").isdigit() else float(text)
+    if kind is ast.FieldList:
+        return [_plain(i, matching) for i in v.items]  # type: ignore[union-attr]
+    if kind is ast.Word:
+        text = v.text  # type: ignore[union-attr]
+        if text in _JSON_WORDS:
+            return _JSON_WORDS[text]
+        if matching and text == "present":
+            return plan.Present()
+        if matching and text == "absent":
+            return plan.Absent()
+    elif matching and kind is ast.Alternatives:
+        options: list[Any] = []
+        for item in v.items:  # type: ignore[union-attr]
+            if type(item) is ast.Negated:
+                raise _NotPlain
+            value = _plain(item, matching)
+            options.extend(value.options if isinstance(value, plan.AnyOf) else [value])
+        return plan.AnyOf(tuple(options))
+    elif matching and kind is ast.Negated and not isinstance(v.value, _ALTERNATIVES_OR_NEGATED):  # type: ignore[union-attr]
+        return plan.Not(_plain(v.value, matching))  # type: ignore[union-attr]
+    raise _NotPlain
+
+
+_JSON_WORDS = {"true": True, "false": False, "null": None}
 
 
 def _walk_fields(node: ast.FieldValue) -> list[ast.FieldValue]:
