@@ -115,6 +115,11 @@ _KIND_OF: dict[str, str] = {}  # a token's text -> its kind (token texts repeat:
 
 
 def _kind(text: str) -> str:
+    first = text[0]
+    if first == '"':  # (the commonest new token: a string, most of them met once; only S starts so)
+        return "STRING"
+    if first in "0123456789":  # (only N starts with a digit)
+        return "NUMBER"
     m = _TOKEN.fullmatch(text)
     assert m is not None and m.lastgroup is not None  # (the text was read as a token)
     kind = _KIND.get(m.lastgroup) or _PUNCT.get(text) or text  # braces and brackets: themselves
