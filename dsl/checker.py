@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dsl import ast
 from dsl.errors import ErrorSink
-from dsl.examples import placeholders
+from dsl.examples import placeholders, placeholders_in
 from dsl.quantities import report_unit
 from dsl.render import render_atoms
 from dsl.statements import LANGUAGE_VERSIONS
@@ -72,7 +72,7 @@ def check_examples(scenario: ast.Scenario, sink: ErrorSink) -> None:
             for cell in row.cells:
                 if len(cell) == 2 and isinstance(cell[0], ast.Number):
                     report_unit(cell[1], sink)
-    for name, node in placeholders((scenario.title, scenario.body)):
+    for name, node in (*placeholders(scenario.title), *placeholders_in(scenario.body)):
         if name not in names:
             near = closest(name, names)
             hint = f"did you mean {{{near}}}?" if near else (
@@ -105,6 +105,6 @@ def _check_table(ex: ast.Examples, sink: ErrorSink) -> None:
 
 
 def _no_placeholders(body: tuple[ast.Stmt, ...], sink: ErrorSink, where: str) -> None:
-    for name, node in placeholders(body):
+    for name, node in placeholders_in(body):
         sink.at(node, f"{{{name}}} in {where}: example variables belong to scenarios",
                 "move the statement into the scenario")

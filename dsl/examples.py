@@ -117,6 +117,21 @@ def placeholders(node: Any) -> Iterator[tuple[str, ast.Node]]:
             yield from placeholders(getattr(node, name))
 
 
+def may_hold_placeholders(s: ast.Stmt) -> bool:
+    """Whether a statement may hold a placeholder (walk it with :func:`placeholders` to know): one whose
+    line holds none has none, nor got one from an example value (a value is put only where the line had
+    one). A repeat's body is on other lines, and a node made without its line is walked."""
+    text = s.source.text
+    return not text or isinstance(s, ast.Repeat) or PLACEHOLDER.search(text) is not None
+
+
+def placeholders_in(stmts: tuple[ast.Stmt, ...]) -> Iterator[tuple[str, ast.Node]]:
+    """:func:`placeholders` of the statements that may hold one."""
+    for s in stmts:
+        if may_hold_placeholders(s):
+            yield from placeholders(s)
+
+
 @functools.cache
 def _child_fields(cls: type) -> tuple[str, ...]:
     # Checking runs this walk for every statement of every instance: skip fields that never hold nodes.

@@ -16,7 +16,7 @@ import msgspec
 
 from dsl import ast, plan, units
 from dsl.errors import ErrorSink
-from dsl.examples import placeholders
+from dsl.examples import may_hold_placeholders, placeholders
 from dsl.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDED_STATEMENTS
 from dsl.quantities import check_dimension, evaluate
 from dsl.render import atom as render_atom
@@ -83,7 +83,7 @@ class Lowering:
         for s in stmts:
             if self.sink.full:  # (the file is refused: what more it holds is not worth the search)
                 break
-            if any(True for _ in placeholders(s)):
+            if may_hold_placeholders(s) and any(True for _ in placeholders(s)):
                 previous = s
                 continue  # an undefined example variable: reported once, on the template
             if isinstance(s, ast.Include):

@@ -106,6 +106,27 @@ def test_undefined_example_variable_and_window() -> None:
     ]
 
 
+@pytest.mark.parametrize(("text", "where"), [
+    # (checking walks only the statements whose line may hold a placeholder: each place one can hide)
+    ('spec "S"\n  scenario "l {load}" for load in 6 A\n    repeat 2 times\n      ev draws {lod}\n', (4, 16)),
+    ('spec "S"\n  scenario "l {load}" for load in 6 A\n    csms sends DataTransfer {vendorId: "v{lod}"}\n',
+     (3, 40)),
+    ('spec "S"\n  scenario "l {load}" for load in 6 A\n    csms sends DataTransfer {data: {lod}}\n', (3, 36)),
+    ('spec "S"\n  scenario "l"\n    csms sends DataTransfer {vendorId: "{lod}"}\n', (3, 40)),
+])
+def test_an_undefined_example_variable_is_found_wherever_it_stands(text: str, where: tuple[int, int]) -> None:
+    errors = dsl.check(dsl.parse(text, "specs/x.spec"))
+    assert [(e.message, (e.source.line, e.source.column)) for e in errors] == [
+        ("undefined example variable {lod}", where)]
+
+
+def test_a_placeholder_in_a_setup_is_refused() -> None:
+    text = 'spec "S"\n  setup\n    ev draws {load}\n  scenario "l {load}" for load in 6 A\n    ev unplugs\n'
+    errors = dsl.check(dsl.parse(text, "specs/x.spec"))
+    assert [(e.message, e.source.line) for e in errors] == [
+        ("{load} in the setup: example variables belong to scenarios", 3)]
+
+
 def test_duplicate_scenario_names_and_unknown_version() -> None:
     text = 'spec "S"\n  version 2\n  scenario "a"\n    wait 1 s\n  scenario "a"\n    wait 2 s\n'
     errors = dsl.check(dsl.parse(text, "x.spec"))
