@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from dsl import ast, plan
 from dsl.checker import check_structure
 from dsl.errors import ErrorSink, SpecError, sort_errors
-from dsl.examples import instances, substitute, substitute_text
+from dsl.examples import instances, may_hold_placeholders, substitute, substitute_text
 from dsl.limits import MAX_PLAN_STEPS
 from dsl.lowering import Lowering, Scope
 from dsl.statements import LANGUAGE_VERSIONS, RULES
@@ -85,7 +85,8 @@ def _spec(spec: ast.Spec, spec_file: ast.SpecFile, lowering: Lowering, compiled:
             # Setup and teardown are lowered per instance: windows they open are the instance's own.
             scope = Scope(spec_file)
             setup = lowering.block(setup_block[0].body, scope) if setup_block else ()
-            body = substitute(scenario.body, instance.bindings)
+            # (a statement whose line holds no placeholder is the same in every instance: not copied)
+            body = tuple(substitute(s, instance.bindings) if may_hold_placeholders(s) else s for s in scenario.body)
             steps = lowering.block(body, scope)
             teardown = lowering.block(teardown_block[0].body, scope) if teardown_block else ()
             scenarios.append(plan.ScenarioPlan(
