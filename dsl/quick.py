@@ -451,13 +451,20 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
     return _Template(step, opens, frozenset(uses), remembers, recalls, lowering.deferred_text)
 
 
-def _recalled(node: object) -> Iterator[str]:
-    """The names of every `remembered "name"` value in a statement."""
-    if isinstance(node, ast.Remembered):
-        yield node.name.value
-    elif isinstance(node, tuple):
-        for item in node:
-            yield from _recalled(item)
-    elif isinstance(node, msgspec.Struct) and not isinstance(node, ast.Word | ast.String | ast.Number | plan.Source):
+def _recalled(node: object, names: list[str] | None = None) -> list[str]:
+    """The names of every `remembered "name"` value in a statement, in reading order (one walk, no
+    generator per node: it runs on each line naming a remembered value)."""
+    names = [] if names is None else names
+    kind = type(node)
+    if kind is ast.Remembered:
+        names.append(node.name.value)  # type: ignore[attr-defined]
+    elif kind is tuple:
+        for item in node:  # type: ignore[attr-defined]
+            _recalled(item, names)
+    elif kind not in _LEAVES and isinstance(node, msgspec.Struct):
         for name in node.__struct_fields__:
-            yield from _recalled(getattr(node, name))
+            _recalled(getattr(node, name), names)
+    return names
+
+
+_LEAVES = frozenset({ast.Word, ast.String, ast.Number, ast.Placeholder, ast.Punct, plan.Source})
