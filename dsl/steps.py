@@ -30,7 +30,7 @@ import hashlib
 import itertools
 import re
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -141,6 +141,9 @@ class StepRegistry:
         self._fingerprint: str | None = None
         self._shape_cache: list[tuple[StepDef, tuple[str, ...]]] | None = None
         self._by_first: dict[str | None, tuple[tuple[StepDef, frozenset[str]], ...]] | None = None
+        # A statement's atoms as matching reads them (see _signature) -> the definition and where each
+        # parameter's atoms start and end, or None: lines differing in strings and field objects match alike.
+        self._matched: dict[tuple[Any, ...], tuple[StepDef, dict[str, tuple[int, int]]] | None] = {}
         for d in defs:
             self._add(d)
 
@@ -175,6 +178,7 @@ class StepRegistry:
         self._fingerprint = None
         self._shape_cache = None
         self._by_first = None
+        self._matched = {}
 
     def fingerprint(self) -> str:
         """A hash of every definition (name and pattern): compiled plans depend on it (parse cache key)."""
@@ -205,6 +209,25 @@ class StepRegistry:
     def match(self, atoms: ast.Atoms) -> tuple[StepDef, dict[str, ast.Atoms]] | None:
         if ast is None:
             _bind_ast()
+        key = _signature(atoms)
+        if key in self._matched:
+            found = self._matched[key]
+            if found is None:
+                return None
+            step, spans = found
+            return step, {name: atoms[start:end] for name, (start, end) in spans.items()}
+        result = self._match(atoms)
+        if len(self._matched) >= 10_000:  # (a long-lived process starts over)
+            self._matched = {}
+        if result is None:
+            self._matched[key] = None
+        else:
+            at = {id(a): i for i, a in enumerate(atoms)}
+            self._matched[key] = (result[0], {name: (at[id(bound[0])], at[id(bound[0])] + len(bound)) if bound
+                                              else (0, 0) for name, bound in result[1].items()})
+        return result
+
+    def _match(self, atoms: ast.Atoms) -> tuple[StepDef, dict[str, ast.Atoms]] | None:
         # Only the definitions whose first word is the statement's first word can match (every pattern
         # starts with a literal word): tried in definition order, as all of them would be.
         if self._by_first is None:
@@ -386,6 +409,14 @@ def _match(parts: tuple[_Part, ...], i: int, atoms: ast.Atoms, j: int,
         yield from _match(parts, i + 1, atoms, end, {**bound, part.name: atoms[j:end]})
 
 
+def _signature(atoms: ast.Atoms) -> tuple[Any, ...]:
+    """All that matching reads of a statement's atoms: each one's kind, and the text of a word, number or
+    punctuation (literals, units, `once`, suffixes, `+`); a string's text and a field object's content
+    never decide a match, nor where a parameter ends."""
+    return tuple(a.text if type(a) is _WORD else (type(a), a.text) if type(a) in _LITERAL_TYPES else type(a)
+                 for a in atoms)
+
+
 def _atom_literal(atom: ast.Atom) -> str | None:
     if isinstance(atom, _LITERAL_ATOMS):
         return atom.text
@@ -394,13 +425,17 @@ def _atom_literal(atom: ast.Atom) -> str | None:
 
 _SINGLE_KIND: dict[str, tuple[type, ...]] = {}
 _LITERAL_ATOMS: tuple[type, ...] = ()  # (ast.Word, ast.Punct, ast.Number), bound with ast
+_LITERAL_TYPES: set[type] = set()  # the same, for an exact type test
+_WORD: type | None = None  # ast.Word
 
 
 def _bind_ast() -> None:
-    global ast, _LITERAL_ATOMS
+    global ast, _LITERAL_ATOMS, _WORD
     from dsl import ast as module
 
     _LITERAL_ATOMS = (module.Word, module.Punct, module.Number)
+    _LITERAL_TYPES.update(_LITERAL_ATOMS)
+    _WORD = module.Word
     _SINGLE_KIND.update({
         "int": (module.Number,),
         "string": (module.String,),

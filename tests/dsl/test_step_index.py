@@ -37,3 +37,18 @@ def test_a_definition_added_later_is_found() -> None:
     registry.define("lab relay closes", name="lab.relay_closes")
     found = registry.match(line.atoms)
     assert found is not None and found[0].name == "lab.relay_closes"
+
+
+def test_lines_differing_in_strings_and_field_objects_share_a_match_and_bind_their_own_atoms() -> None:
+    registry = builtin_registry().copy()
+    first, second = (read_statement(f"    driver presents token {token} on evse 1") for token in ('"A1"', '"B2"'))
+    sends = [read_statement(f"    csms sends Reset {fields}") for fields in ('{type: "OnIdle"}', '{type: "Immediate"}')]
+    for node in (first, second, *sends):
+        assert isinstance(node, ast.ActionStmt)
+        found = registry.match(node.atoms)
+        assert found is not None and found == linear(registry, node.atoms)
+        assert node.atoms[3] in {atoms[0] for atoms in found[1].values()}  # (its own token, its own fields)
+    assert len(registry._matched) == 2  # (one match for each pair)
+    # the evse number is a literal of the signature: another one is matched again, not taken as the same
+    assert registry.match(read_statement("    driver presents token \"A1\" on evse 2").atoms) is not None  # type: ignore[union-attr]
+    assert len(registry._matched) == 3
