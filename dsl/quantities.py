@@ -33,6 +33,25 @@ class _Term:
 
 def evaluate(atoms: ast.Atoms, node: ast.Node, sink: ErrorSink) -> Quantity | None:
     """The expression's value, or None after reporting why it has none."""
+    # A value depends on the atoms' kinds and texts alone: each expression that has one (`30 s`, the same
+    # in many lines) is evaluated once; one without is evaluated each time, for its errors.
+    key = tuple((type(a), getattr(a, "text", None)) for a in atoms)
+    known = _EVALUATED.get(key)
+    if known is not None:
+        return known
+    errors = len(sink)
+    value = _evaluate(atoms, node, sink)
+    if value is not None and len(sink) == errors:
+        if len(_EVALUATED) >= 10_000:
+            _EVALUATED.clear()
+        _EVALUATED[key] = value
+    return value
+
+
+_EVALUATED: dict[tuple[tuple[type, str | None], ...], Quantity] = {}
+
+
+def _evaluate(atoms: ast.Atoms, node: ast.Node, sink: ErrorSink) -> Quantity | None:
     terms = _terms(atoms, node, sink)
     if terms is None:
         return None

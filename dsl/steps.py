@@ -63,7 +63,13 @@ class Param(msgspec.Struct, frozen=True):
 
     @property
     def is_quantity(self) -> bool:
-        return all(k in QUANTITY_TYPES for k in self.kinds)
+        known = _IS_QUANTITY.get(self.type)
+        if known is None:  # (asked for every parameter of every match: answered once per type)
+            known = _IS_QUANTITY[self.type] = all(k in QUANTITY_TYPES for k in self.kinds)
+        return known
+
+
+_IS_QUANTITY: dict[str, bool] = {}
 
 
 class _Lit(msgspec.Struct, frozen=True):

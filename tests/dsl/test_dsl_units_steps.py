@@ -56,10 +56,18 @@ def test_quantities_are_canonical(text: str, value: float, dimension: str) -> No
     ("3 KW", 'unknown unit "KW"'),
 ])
 def test_quantity_mistakes(text: str, message: str) -> None:
-    sink = ErrorSink()
-    e = _expr(text)
-    assert evaluate(e.atoms, e, sink) is None
-    assert [err.message for err in sink.errors] == [message]
+    for _ in range(2):  # (a value is evaluated once per process; a mistake is reported every time)
+        sink = ErrorSink()
+        e = _expr(text)
+        assert evaluate(e.atoms, e, sink) is None
+        assert [err.message for err in sink.errors] == [message]
+
+
+def test_an_expression_evaluated_again_gives_the_same_value_and_a_unit_makes_another() -> None:
+    first, again, other = _expr("16 A + 0.6 A"), _expr("16 A + 0.6 A"), _expr("16 A + 0.6 mA")
+    values = [evaluate(e.atoms, e, ErrorSink()) for e in (first, again, other)]
+    assert values[0] == values[1] and values[0] is not None and values[0].value == pytest.approx(16.6)
+    assert values[2] is not None and values[2].value == pytest.approx(16.0006) and values[2].text == "16 A + 0.6 mA"
 
 
 def test_unit_spelling_is_case_sensitive_with_suggestions() -> None:
