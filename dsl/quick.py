@@ -62,6 +62,7 @@ _STRING_SPLIT = re.compile(r'("(?:[^"\\\n]|\\.)*")')
 # placeholders), `#` (a comment's mark), `+` (the `+-` test) or control character.
 # A number that is a field's value when it stands inside braces: after a key's colon, before `,`, `}` or `]`.
 _VALUE_NUMBER = re.compile(r": ([0-9]+(?:\.[0-9]+)?)(?=[,}\]])")  # (a literal first: searched fast)
+_STRING_KEY = re.compile(r'" *:')  # a string's closing quote before a colon: a key written as a string
 _OPAQUE_STRING = re.compile(r'"[^"\\{}\[\]#+\x00-\x1f\x7f]*"')
 
 
@@ -377,6 +378,8 @@ def _shaped(line: str, string: Callable[[], str] | None = None, number: Callable
         return None
     parts = _STRING_SPLIT.split(line)  # text, string, text, …, text
     numbers = _VALUE_NUMBER.search(line) is not None  # (rarely: most lines are read for strings alone)
+    keys = _STRING_KEY.search(line) is not None  # (a key written as a string: each string is looked at)
+    recalls = "remembered" in line
     out: list[str] = []
     depth = 0
     opaque = False
@@ -400,8 +403,9 @@ def _shaped(line: str, string: Callable[[], str] | None = None, number: Callable
         if k + 1 == n:
             break
         value = parts[k + 1]
-        if (depth > 0 and not parts[k + 2].lstrip(" ").startswith(":") and not text.rstrip(" ").endswith("remembered")
-                and _OPAQUE_STRING.fullmatch(value)):
+        if (depth > 0 and _OPAQUE_STRING.fullmatch(value)
+                and not (keys and parts[k + 2].lstrip(" ").startswith(":"))
+                and not (recalls and text.rstrip(" ").endswith("remembered"))):
             out.append(string() if string else '""')
             opaque = True
         else:
