@@ -235,17 +235,20 @@ class _Reader:
 
     def atoms(self) -> list[ast.Atom]:
         """`_atom*` to the end of the line (an action's, a rule's, a registry expectation's)."""
+        toks, n = self.toks, len(self.toks)
         atoms: list[ast.Atom] = []
-        while self.peek() is not None:
-            tok = self.peek()
-            assert tok is not None
-            if tok.kind == "{":
+        while self.i < n:
+            tok = toks[self.i]
+            kind = tok.kind
+            if kind == "{":
                 atoms.append(self.fields())
-                after = self.peek()
-                if after is not None and after.kind == "WORD" and after.value in _AFTER_FIELDS:
-                    raise _No
-            elif tok.kind in _ATOM_KINDS:
-                atoms.append(self.atom(self.next()))
+                if self.i < n:
+                    after = toks[self.i]
+                    if after.kind == "WORD" and after.value in _AFTER_FIELDS:
+                        raise _No
+            elif kind in _ATOM_KINDS:
+                self.i += 1
+                atoms.append(self.atom(tok))
             else:
                 raise _No
         return atoms
@@ -650,8 +653,9 @@ class _Reader:
 
     def atom(self, tok: _Tok) -> ast.Atom:
         kind = tok.kind
-        if kind in ("WORD", "VARIABLE"):
-            return self.word(tok)
+        if kind == "WORD" or kind == "VARIABLE":  # (most atoms: made here, as self.word makes them)
+            return ast.Word(source=Source(self.file, self.number, self.indent + tok.start + 1, self.line),
+                            width=_width(tok.start, tok.end), text=tok.value)
         if kind == "NUMBER":
             return ast.Number(source=self.source(tok.start), width=_width(tok.start, tok.end), text=tok.value)
         if kind == "STRING":
