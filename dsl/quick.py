@@ -339,6 +339,8 @@ def _template(fingerprint: str, line: str, registry: StepRegistry, *, lazy: bool
     if shape is not None:
         outline = _SHAPES.get((fingerprint, shape))
         if outline is not None:
+            if len(_OUTLINED) >= _TEMPLATES_MAX:  # (bounded as the templates are)
+                _OUTLINED.clear()
             _OUTLINED[key] = outline  # (a line used again is not shaped again)
             return outline
     template = _lower(line, registry)

@@ -363,3 +363,18 @@ def test_a_cold_lazy_collection_of_the_library_serves_what_the_eager_path_serves
         eager = quick.compile_text(t, f, "d", registry)
         assert (lazy[f] is None) == (eager is None), f
         assert lazy[f] == eager, f
+
+
+def test_the_process_caches_of_lines_and_shapes_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (a long-lived process, a language server or a watcher, meets ever new lines: it starts over)
+    monkeypatch.setattr(quick, "_TEMPLATES_MAX", 3)
+    for name in ("_TEMPLATES", "_SHAPES", "_OUTLINED"):
+        monkeypatch.setattr(quick, name, {})
+    registry, fingerprint = builtin_registry(), builtin_registry().fingerprint()
+    for n in range(10):  # each line a new one, all of one shape: checked by it, outlines kept
+        line = f'    csms sends DataTransfer {{vendorId: "v{n}"}}'
+        assert quick._template(fingerprint, line, registry, lazy=True) is not None
+        assert len(quick._TEMPLATES) == 1 and len(quick._OUTLINED) <= 3
+    for n in range(10):  # each line of its own
+        assert quick._template(fingerprint, f"    wait {n + 1} s", registry) is not None
+        assert len(quick._TEMPLATES) <= 3 and len(quick._SHAPES) <= 3 and len(quick._OUTLINED) <= 3
