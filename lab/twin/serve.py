@@ -23,6 +23,9 @@ DEFAULT_BENCH = Path(lab.__file__).parent / "benches" / "twin.toml"
 
 
 DEFAULT_CSMS_PORT = 9000  # where `chargespec csms` listens unless told otherwise
+# A refusal to start (a --speed, a fault knob or a bench file that is wrong): nothing ran. The code every
+# chargespec command gives a usage error (runner/exitcodes.py RunExit.USAGE_ERROR; 2 means interrupted).
+USAGE_ERROR = 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -57,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     # Alone, the twin talks to a CSMS that lives in real time: 1x unless asked otherwise.
     if args.speed is not None and (problem := speed_problem(args.speed)):
         print(f"chargespec twin: --speed: {problem}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     overrides = {"clock.speed": 1.0 if args.speed is None else args.speed}
     try:
         bench = load_bench(args.bench, overrides=overrides)
@@ -67,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         faults = parse_faults({**file_faults, **parse_fault_args(args.fault)})
     except (BenchFileError, FaultError) as e:
         print(f"chargespec twin: {e}", file=sys.stderr)
-        return 2
+        return USAGE_ERROR
     url = args.csms
     if url is None:
         # The bench's own port 0 means "any free port" for a run; alone, meet `chargespec csms` at its default.

@@ -196,7 +196,7 @@ def test_cli_usage_error_before_anything_starts(tmp_path: Path, args: list[str],
 def test_twin_alone_blames_speed_on_the_option(speed: str, capsys: pytest.CaptureFixture[str]) -> None:
     from lab.twin.serve import main
 
-    assert main(["--csms", "ws://127.0.0.1:9", "--speed", speed]) == 2
+    assert main(["--csms", "ws://127.0.0.1:9", "--speed", speed]) == 4  # (a usage error, as every command's)
     err = capsys.readouterr().err
     assert err.startswith("chargespec twin: --speed: must be a number greater than 0") and "toml" not in err
 

@@ -151,3 +151,18 @@ def test_a_session_without_specs_keeps_pytests_codes(pytester: pytest.Pytester) 
 ])
 def test_decide_order(status: int, tally: Tally, code: RunExit) -> None:
     assert decide(status, tally) == code
+
+
+@pytest.mark.parametrize(("args", "said"), [
+    (["--fault", "meter_gian=1.01"], "meter_gian"),
+    (["--speed", "0"], "--speed"),
+    (["--bench", "lab/benches/no-such.toml"], "no-such.toml"),
+])
+def test_4_chargespec_twin_refuses_to_start_as_a_usage_error(args: list[str], said: str) -> None:
+    from lab.twin import serve
+
+    assert serve.USAGE_ERROR == RunExit.USAGE_ERROR  # (lab cannot import runner: the same number, held here)
+    r = subprocess.run([sys.executable, "-m", "runner.cli", "twin", "--csms", "ws://127.0.0.1:9", *args],
+                       cwd=REPO, capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 4, r.stderr
+    assert r.stderr.startswith("chargespec twin: ") and said in r.stderr and "Traceback" not in r.stderr
