@@ -65,7 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     p = UsageParser(prog="chargespec proxy", description="relay a charger to a target CSMS, judging it")
     p.add_argument("--to", required=True, help="the target CSMS URL (ws:// or wss://); the identity is appended")
     p.add_argument("--port", type=int, default=9000, help="port the charger connects to (0: any free port)")
-    p.add_argument("--host", help="address to listen on (default 127.0.0.1; 0.0.0.0 for the lab network)")
+    p.add_argument("--host", help="address to listen on (default: the bench file's [csms] host, else 127.0.0.1; "
+                                  "0.0.0.0 for the lab network)")
     p.add_argument("--bench", help="bench file: [csms] for the charger's side, [proxy] for the target's "
                                    "(cafile, client certificate for profile 3, password)")
     p.add_argument("--out", help="directory to stream ocpp.jsonl and events.jsonl into")
