@@ -1,4 +1,4 @@
-"""Interrupted runs never pass: SIGINT and SIGTERM stop the scenario that is running, and say where.
+"""Interrupted runs never pass: SIGINT, SIGTERM and SIGHUP stop the scenario that is running, and say where.
 
 The plugin installs a :class:`SignalGuard` for the session. A signal while a scenario runs raises
 :class:`RunInterrupted` in the main thread (where pytest runs the scenario), wherever the scenario waits;
@@ -23,7 +23,9 @@ from typing import Any
 
 from runner.errors import BenchError, shown_file
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# A hang-up (the terminal or the SSH session closed, `kill -HUP`) stops a run as SIGTERM does: written up,
+# not killed where it stands (its default).
+SIGNALS = (signal.SIGINT, signal.SIGTERM, *((signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()))
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -40,7 +42,7 @@ class ScenarioInterrupted(BenchError):
 
 @dataclass(frozen=True)
 class Interruption:
-    signame: str  # "SIGINT" | "SIGTERM" | "KeyboardInterrupt" (raised by other means)
+    signame: str  # "SIGINT" | "SIGTERM" | "SIGHUP" | "KeyboardInterrupt" (raised by other means)
     where: str  # "at `x.spec:17` (`expect for 60 s: ...`) after 43.2 s of the 60 s hold"
 
 
@@ -104,7 +106,7 @@ class StepTracker:
 
 
 class SignalGuard:
-    """Installs SIGINT/SIGTERM handlers for a session (main thread only) and restores the previous ones."""
+    """Installs SIGINT/SIGTERM/SIGHUP handlers for a session (main thread only) and restores the previous ones."""
 
     def __init__(self, on_deferred_signal: Callable[[str], None]) -> None:
         self._on_deferred_signal = on_deferred_signal

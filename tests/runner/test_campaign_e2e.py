@@ -147,8 +147,10 @@ def _alive(pid: int) -> bool:
     return True
 
 
-@pytest.mark.parametrize(("signum", "to_group"), [(signal.SIGTERM, False), (signal.SIGINT, True)],
-                         ids=["SIGTERM to the campaign alone", "Ctrl-C (SIGINT to the process group)"])
+@pytest.mark.parametrize(("signum", "to_group"),
+                         [(signal.SIGTERM, False), (signal.SIGINT, True), (signal.SIGHUP, True)],
+                         ids=["SIGTERM to the campaign alone", "Ctrl-C (SIGINT to the process group)",
+                              "hang-up (SIGHUP to the process group: the terminal closed)"])
 def test_a_stopped_campaign_stops_its_units_and_keeps_what_finished(tmp_path: Path, signum: signal.Signals,
                                                                      to_group: bool) -> None:
     """SIGTERM to the campaign process alone (`kill PID`): every unit process stops too; a Ctrl-C, which

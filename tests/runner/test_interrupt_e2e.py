@@ -1,7 +1,7 @@
 """Interrupted runs never pass (real subprocesses, real signals, the twin at 20x).
 
 A run is stopped during a 600 s `expect for` hold, once it is seen to have entered that step (its
-"step" event in the scenario's events.jsonl). SIGINT and SIGTERM: the scenario is *broken* with the line,
+"step" event in the scenario's events.jsonl). SIGINT, SIGTERM and SIGHUP: the scenario is *broken* with the line,
 the step and the bench time spent in it; no later scenario runs; run.json and the Allure environment say
 INCOMPLETE; the exit code says interrupted. SIGKILL: the provisional result stays (*broken*, "did not
 finish") and the run's identity (charger, firmware, instruments) is on disk, status INCOMPLETE.
@@ -68,7 +68,7 @@ def _only_run(out: Path) -> Path:
     return runs[0]
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_during_expect_for_breaks_the_scenario_and_the_run_is_incomplete(tmp_path: Path,
                                                                                    sig: signal.Signals) -> None:
     proc, out = _start(tmp_path)
