@@ -56,6 +56,9 @@ SPEEDS = {"protocol/messages.spec": 10.0, "metering/session-energy.spec": 240.0,
           # the EMS's heartbeat is a thread of the runner (120 s of watchdog: 2 real s at 60x). The sampling
           # gaps once blamed on load were the twin's firmware loop spinning after the watchdog expired (fixed).
           "site/ems.spec": 60.0,
+          # the same EMS path sharing 11 kW between two EVs, judged within 20 s (167 ms real at 120x): under
+          # load beside the CI lanes (session 7) the limit had not reached the analyzers in that time
+          "site/ems-two-evs.spec": 60.0,
           # the charger's reconnect and replay within 2 min of `csms accepts reconnects`: 1 real s at 120x,
           # which a loaded CI machine once missed (no TransactionEvent at all inside the window)
           "transactions/offline-recovery.spec": 60.0}
