@@ -76,7 +76,7 @@ def test_command_line_form() -> None:
 def test_serve_refuses_bad_knobs_and_defaults_to_the_csms_command(capsys: pytest.CaptureFixture[str]) -> None:
     from lab.twin.serve import DEFAULT_CSMS_PORT, build_parser, main
 
-    assert main(["--csms", "ws://127.0.0.1:9", "--fault", "meter_gian=1.03"]) == 2
+    assert main(["--csms", "ws://127.0.0.1:9", "--fault", "meter_gian=1.03"]) == 4  # (a usage error)
     err = capsys.readouterr().err
     assert "unknown twin fault 'meter_gian'" in err and "meter_gain (number" in err
     # alone, the twin meets `chargespec csms` where that listens by default
