@@ -234,7 +234,7 @@ class _RunState:
     # ---- counting (this object is registered as a plugin for these two hooks) ---------------------
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        if not report.nodeid.split("::", 1)[0].endswith(".spec"):
+        if not _is_scenario(report.nodeid, report.location):
             return  # a Python test in the same session is pytest's business, not a scenario's verdict
         self.specs_seen = True
         verdict = getattr(report, "chargespec_verdict", None)
@@ -269,7 +269,7 @@ class _RunState:
     def pytest_runtest_logstart(self, nodeid: str, location: Any) -> None:
         # (pytest-xdist forwards it to the controller; in per-station mode without the worker's station:
         # the setup report marks the scenario started there, per station)
-        if nodeid.split("::", 1)[0].endswith(".spec") and not per_station.stations(self.config):
+        if _is_scenario(nodeid, location) and not per_station.stations(self.config):
             self.verdict_file.started(nodeid)
             self.write_verdicts()
 
@@ -464,6 +464,13 @@ def _check_bench_and_options(config: pytest.Config) -> None:
         except FaultError as e:
             raise pytest.UsageError(f"--{e}") from None
     redact.register_bench(cfg)
+
+
+def _is_scenario(nodeid: str, location: Any) -> bool:
+    """Whether a test report is a scenario's: its file is a spec. By the item's location (its path from the
+    rootdir, `../` and all) as well as its node id, whose path part is empty for a file outside the rootdir
+    (specs from two places in one run): such a scenario's verdict is still counted and written."""
+    return nodeid.split("::", 1)[0].endswith(".spec") or (bool(location) and str(location[0]).endswith(".spec"))
 
 
 @pytest.hookimpl(wrapper=True)
