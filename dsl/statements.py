@@ -79,6 +79,9 @@ BUILTIN_STEPS: dict[str, str] = {
     # without the station (a line naming a station the bench lacks, without this requirement, is a usage error).
     "bench.has_station": "bench has station {name:word}",
     "bench.has_station_id": "bench has station {name:string}",
+    # A scenario for a station of several EVSEs (`bench has evse 2`, or `… on station NAME`): skipped on a bench
+    # whose station has fewer (the bench file's `evses`), as a station it lacks is.
+    "bench.has_evse": "bench has evse {evse:int}",
     "csms.refuses_endpoint": "csms refuses connections to {endpoint:endpoint} [{count:count}]",
     "csms.accepts_endpoint": "csms accepts connections to {endpoint:endpoint}",
     "csms.sets_variable": "csms sets variable {variable:word} [on evse {evse:int}] to {value:string}",

@@ -111,6 +111,12 @@ def message_station(message: ast.Word, place: ast.Atoms, sink: ErrorSink, *,
 REQUIRE_STEPS = ("bench.has_station", "bench.has_station_id")
 
 
+def required_evses(steps: Iterable[Any]) -> set[tuple[str | None, int]]:
+    """The EVSEs a scenario requires (`bench has evse N [on station NAME]`), each with its station (None: the
+    scenario's own): on a bench whose station has fewer it is skipped."""
+    return {(s.station, int(s.args["evse"])) for s in steps if isinstance(s, Action) and s.step == "bench.has_evse"}
+
+
 def required_stations(steps: Iterable[Any]) -> set[str]:
     """The stations a scenario requires (`bench has station NAME`): on a bench without one it is skipped."""
     return {str(s.args["name"]) for s in steps if isinstance(s, Action) and s.step in REQUIRE_STEPS}

@@ -111,3 +111,11 @@ class StationNotOnBench(NotSupportedByCharger):
     def reason(self) -> str:
         return f"the bench lacks a station the scenario requires: {self}"
 
+
+class EvseNotOnBench(NotSupportedByCharger):
+    """A scenario requires an EVSE (`bench has evse N`) its station on this bench lacks: skipped, not broken."""
+
+    @property
+    def reason(self) -> str:
+        return f"the bench lacks an EVSE the scenario requires: {self}"
+

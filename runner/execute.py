@@ -12,11 +12,11 @@ import contextlib
 from collections.abc import Callable, Iterable
 
 from dsl.plan import Action, Measure, Repeat, ScenarioPlan, Step
-from dsl.stations import named_stations, required_stations
+from dsl.stations import named_stations, required_evses, required_stations
 from runner import restore, units
 from runner.bench_session import BenchSession, Station
 from runner.context import ScenarioRun, Window
-from runner.errors import BenchError, ExpectationFailed, StationNotOnBench
+from runner.errors import BenchError, EvseNotOnBench, ExpectationFailed, StationNotOnBench
 from runner.judge import JUDGES, locate, step_failed, strict_protocol_record, unrecorded
 from runner.steps import run_action
 
@@ -230,6 +230,11 @@ def name_stations(session: BenchSession, run: ScenarioRun) -> list[Station]:
                                                           f"{session.config.station_names()}")
     for name, source in named_stations(steps):
         run.named[name] = session.named_station(name, source or plan.source)
+    for name, evse in sorted(required_evses(steps), key=lambda r: (r[0] or "", r[1])):
+        station = run.station_for(name)
+        if station.config.evses < evse:
+            raise EvseNotOnBench(f"EVSE {evse} on station {station.id!r}",
+                                 f"bench {session.config.name!r} has evses = {station.config.evses} for it")
     session.recorder.alias_stations({name: session.key_prefix(st.id) for name, st in run.named.items()})
     stations = [run.station]
     stations += [st for st in run.named.values() if all(st is not s for s in stations)]

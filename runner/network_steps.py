@@ -127,3 +127,10 @@ def bench_has_station(run: ScenarioRun, name: str) -> None:
     found = run.session.named_station(name, run.action.source if run.action is not None else None)
     run.note(f"bench has station {name}: {found.id}")
 
+
+@implements("bench.has_evse")
+def bench_has_evse(run: ScenarioRun, evse: int) -> None:
+    """The scenario needs EVSE `evse` on its station (runner.execute skips it, before anything runs, on a
+    bench whose station has fewer)."""
+    run.note(f"bench has evse {evse}: station {run.station.id} has {run.station.config.evses}")  # (the one it names)
+

@@ -9,7 +9,7 @@ import msgspec
 
 import dsl
 from dsl.plan import Action, ExpectNow
-from dsl.stations import named_stations, required_stations
+from dsl.stations import named_stations, required_evses, required_stations
 
 SPEC = '''spec "x"
   scenario "y"
@@ -40,6 +40,18 @@ def test_named_stations_reach_the_plan(tmp_path: Path) -> None:
     assert [n for n, _ in named_stations(steps)] == ["right", "TWIN-B"]
     assert required_stations(steps) == {"right"}
 
+
+
+def test_a_required_evse_is_read_with_the_station_it_names(tmp_path: Path) -> None:
+    (tmp_path / "x.spec").write_text('spec "x"\n  setup\n    bench has evse 2\n  scenario "y"\n'
+                                     "    bench has evse 3 on station right\n    ev plugs in on evse 2\n",
+                                     encoding="utf-8")
+    (scenario,) = dsl.load(tmp_path / "x.spec")[0].scenarios
+    steps = (*scenario.setup, *scenario.steps)
+    assert [(s.step, s.station) for s in steps if isinstance(s, Action)][:2] == [
+        ("bench.has_evse", None), ("bench.has_evse", "right")]
+    assert required_evses(steps) == {(None, 2), ("right", 3)}
+    assert required_evses(scenario.steps[1:]) == set()  # (a line that uses an EVSE requires nothing)
 
 MESSAGES = '''spec "x"
   scenario "y"

@@ -145,12 +145,12 @@ MATRIX: dict[str, dict[str, Fails]] = {
         LIMIT_16: fails(17, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         PERIODS: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s of the previous action"),
-        DEPOT: fails(24, OVER_22 + r"4\d\.\d+ kW"),
-        DEPOT_1PH: fails(35, OVER_22 + r"(2[3-9]|3\d|4\d)\.\d+ kW"),
+        DEPOT: fails(25, OVER_22 + r"4\d\.\d+ kW"),
+        DEPOT_1PH: fails(36, OVER_22 + r"(2[3-9]|3\d|4\d)\.\d+ kW"),
         EMS_LIMIT: fails(20, EMS_OVER),
         EMS_BACKEND: fails(26, EMS_OVER),
         EMS_SILENT: fails(34, EMS_OVER),
-        EMS2: fails(21, EMS2_OVER),
+        EMS2: fails(22, EMS2_OVER),
         SCHED_OFF: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
     },
     "ignore_profiles=true": {
@@ -161,13 +161,13 @@ MATRIX: dict[str, dict[str, Fails]] = {
         LIMIT_16: fails(17, r"analyzer current L1 never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         PERIODS: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
         DAILY: fails(38, r"never <= 8 A \+ 0\.6 A \(8\.600 A\) within 15 s .*last observed 3\d(?:\.\d+)? A"),
-        DEPOT: fails(24, OVER_22 + r"4\d\.\d+ kW"),
-        DEPOT_1PH: fails(35, OVER_22 + r"29\.\d+ kW"),
+        DEPOT: fails(25, OVER_22 + r"4\d\.\d+ kW"),
+        DEPOT_1PH: fails(36, OVER_22 + r"29\.\d+ kW"),
         # The EMS's limit is a charging profile too (ChargingStationExternalConstraints).
         EMS_LIMIT: fails(20, EMS_OVER),
         EMS_BACKEND: fails(26, EMS_OVER),
         EMS_SILENT: fails(34, EMS_OVER),
-        EMS2: fails(21, EMS2_OVER),
+        EMS2: fails(22, EMS2_OVER),
         SCHED_OFF: fails(21, r"never <= 16 A \+ 0\.6 A \(16\.600 A\) within 15 s"),
     },
     "stack_level_bug=true": {
@@ -206,12 +206,12 @@ MATRIX: dict[str, dict[str, Fails]] = {
         PERIODS: fails(18, STRICT),
         DAILY: fails(32, STRICT),
         OFFLINE: fails(12, STRICT),
-        DEPOT: fails(19, STRICT),
-        DEPOT_1PH: fails(32, STRICT),
+        DEPOT: fails(20, STRICT),
+        DEPOT_1PH: fails(33, STRICT),
         EMS_LIMIT: fails(17, STRICT),
         EMS_BACKEND: fails(23, STRICT),
         EMS_SILENT: fails(31, STRICT),
-        EMS2: fails(19, STRICT),
+        EMS2: fails(20, STRICT),
         SCHED_OFF: fails(18, STRICT),
     },
     "reboot_loses_tx=true": {
@@ -220,9 +220,9 @@ MATRIX: dict[str, dict[str, Fails]] = {
     },
     "status_stuck=true": {
         STATUS: fails(12, r"charger status evse 1 never is Occupied within 30 s .*last observed Available"),
-        SITE_STATUS_ONE: fails(16, r'charger did not send StatusNotification \{evseId: 2, connectorId: 1, '
+        SITE_STATUS_ONE: fails(17, r'charger did not send StatusNotification \{evseId: 2, connectorId: 1, '
                                    r'connectorStatus: "Occupied"\} within 30 s'),
-        SITE_STATUS_BOTH: fails(25, r"charger status evse 1 never is Occupied within 30 s .*last observed Available"),
+        SITE_STATUS_BOTH: fails(26, r"charger status evse 1 never is Occupied within 30 s .*last observed Available"),
     },
     "firmware_version=9.9.9": {
         FIRMWARE: fails(10, r"charger reports firmware '9\.9\.9' in its BootNotification; the bench file "
@@ -246,18 +246,18 @@ MATRIX: dict[str, dict[str, Fails]] = {
         READ_ONLY: fails(13, r"charger's SetVariables response .*'attributeStatus': 'Accepted'.* does not match"),
     },
     "station_max_ignored=true": {  # each EVSE takes its own 32 A: the station total goes over the maximum
-        DEPOT: fails(24, OVER_22 + r"4\d\.\d+ kW"),
-        DEPOT_1PH: fails(35, OVER_22 + r"29\.\d+ kW"),
+        DEPOT: fails(25, OVER_22 + r"4\d\.\d+ kW"),
+        DEPOT_1PH: fails(36, OVER_22 + r"29\.\d+ kW"),
     },
     "unfair_allocation=true": {  # EVSE 1 takes the 22 kW, EVSE 2 starves (the 1-phase case leaves it enough)
-        DEPOT: fails(27, r"analyzer current L1 on evse 2 is 0 mA at t=[\d.]+ s; expected >= 6 A"),
-        EMS2: fails(24, r"analyzer current L1 on evse 2 is 0 mA .* expected >= 6 A"),
+        DEPOT: fails(28, r"analyzer current L1 on evse 2 is 0 mA at t=[\d.]+ s; expected >= 6 A"),
+        EMS2: fails(25, r"analyzer current L1 on evse 2 is 0 mA .* expected >= 6 A"),
     },
     "external_constraint_ignored=true": {  # the EMS's 11 kW reported with NotifyChargingLimit, never applied
         EMS_LIMIT: fails(20, EMS_OVER),
         EMS_BACKEND: fails(26, EMS_OVER),
         EMS_SILENT: fails(34, EMS_OVER),
-        EMS2: fails(21, EMS2_OVER),
+        EMS2: fails(22, EMS2_OVER),
     },
     "no_fallback_on_ems_loss=true": {  # the EMS silent: no limit at all instead of the 6 kW fallback
         EMS_SILENT: fails(39, r"analyzer power never <= 6 kW \+ 3 % \(6\.180 kW\) within 140 s .*"

@@ -47,3 +47,28 @@ def test_a_station_total_without_an_analyzer_on_every_evse_is_broken(tmp_path: P
     assert proc.returncode == 3, proc.stdout[-3000:]
     assert ("no samples of station power (station.power) were recorded in the 10 s window; a station total needs "
             "an analyzer on each of the station's 2 EVSEs, and EVSE(s) 2 have none in the bench file") in proc.stdout
+
+
+def test_specs_for_two_evses_are_skipped_on_stations_of_one_naming_what_they_lack(tmp_path: Path) -> None:
+    """`bench has evse 2`: on lab/benches/twin-2station.toml (one EVSE per station) the library's multi-EVSE
+    specs are skipped before anything runs, not broken at their first line for EVSE 2 (nor failed: a charger
+    of one EVSE never reports a second)."""
+    out = tmp_path / "out"
+    (tmp_path / "right.spec").write_text('spec "Two EVSEs on the right"\n  scenario "x"\n    bench has station right\n'
+                                         '    bench has evse 2 on station right\n    charger booted on station right\n',
+                                         encoding="utf-8")
+    specs = ["specs/site/depot.spec", "specs/site/ems-two-evs.spec", "specs/site/multi-evse-status.spec",
+             str(tmp_path / "right.spec")]
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", *specs, "-p", "no:cacheprovider", "-q", "-rs",
+         "--bench", "lab/benches/twin-2station.toml", "--speed=120", f"--out={out}"],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    (run,) = (out / "runs").iterdir()
+    verdicts = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))
+    assert len(verdicts["results"]) == 6 and {r["verdict"] for r in verdicts["results"]} == {"skipped"}
+    for result in verdicts["results"]:
+        station = "TWIN-B" if result["spec"].endswith("right.spec") else "TWIN-A"  # (the one the line names)
+        expected = ("Skipped: the bench lacks an EVSE the scenario requires: "
+                    f"EVSE 2 on station '{station}' (bench 'twin-2station' has evses = 1 for it)")
+        assert result["message"] == expected, result
