@@ -419,7 +419,8 @@ def _signature(atoms: ast.Atoms) -> tuple[Any, ...]:
     """All that matching reads of a statement's atoms: each one's kind, and the text of a word, number or
     punctuation (literals, units, `once`, suffixes, `+`); a string's text and a field object's content
     never decide a match, nor where a parameter ends."""
-    return tuple(a.text if type(a) is _WORD else (type(a), a.text) if type(a) in _LITERAL_TYPES else type(a)
+    word = ast.Word
+    return tuple(a.text if type(a) is word else (type(a), a.text) if type(a) in _LITERAL_ATOMS else type(a)
                  for a in atoms)
 
 
@@ -431,17 +432,13 @@ def _atom_literal(atom: ast.Atom) -> str | None:
 
 _SINGLE_KIND: dict[str, tuple[type, ...]] = {}
 _LITERAL_ATOMS: tuple[type, ...] = ()  # (ast.Word, ast.Punct, ast.Number), bound with ast
-_LITERAL_TYPES: set[type] = set()  # the same, for an exact type test
-_WORD: type | None = None  # ast.Word
 
 
 def _bind_ast() -> None:
-    global ast, _LITERAL_ATOMS, _WORD
+    global ast, _LITERAL_ATOMS
     from dsl import ast as module
 
     _LITERAL_ATOMS = (module.Word, module.Punct, module.Number)
-    _LITERAL_TYPES.update(_LITERAL_ATOMS)
-    _WORD = module.Word
     _SINGLE_KIND.update({
         "int": (module.Number,),
         "string": (module.String,),
