@@ -75,8 +75,7 @@ def _text_digest(path: str, roots: SpecRoots | None) -> str | None:
 
 class PlanCache:
     def __init__(self, directory: str | Path) -> None:
-        self.directory = Path(directory)
-        self._root = os.fspath(directory)
+        self._root = os.fspath(directory)  # (no Path: made once per spec file a collection loads)
 
     def _entry(self, key: str) -> str:
         # (plain strings: a warm collection asks once per spec file, and pathlib costs ~20 µs a time)
@@ -92,8 +91,7 @@ class PlanCache:
         key = _key(path, digest, registry)
         entry = self._entry(key)
         try:
-            with open(entry, "rb") as f:
-                chunks = seal.read(f, seal.key_for(digest, key), 1 if lazy else 2)
+            chunks = seal.read_path(entry, seal.key_for(digest, key), 1 if lazy else 2)
             deps, outlines = pickle.loads(chunks[0])
             plans = None if lazy else pickle.loads(chunks[1])
         except Exception:  # missing, truncated or foreign: all simply a miss

@@ -3,8 +3,9 @@
 Collecting a spec library needs each scenario's name and tags, nothing of its steps; the steps, their
 sources and quantities are most of a plan's objects, and every object loaded at collection is walked
 by the garbage collector for the rest of the process. So a cache entry starts with an *outline* (every
-field of each SpecPlan, and the title, name, refs and tags of each ScenarioPlan) and ends with the
-full plans; ``dsl.load(path, cache_dir=..., lazy=True)`` reads only the outline::
+field of each SpecPlan but its excerpt, the spec's text for evidence, which is most of the outline's
+bytes; and the title, name, refs and tags of each ScenarioPlan) and ends with the full plans;
+``dsl.load(path, cache_dir=..., lazy=True)`` reads only the outline::
 
     (spec,) = dsl.load("specs/x.spec", cache_dir=".cache", lazy=True)
     spec.scenarios[0].name          # from the outline
@@ -12,13 +13,15 @@ full plans; ``dsl.load(path, cache_dir=..., lazy=True)`` reads only the outline:
 
 :mod:`dsl.quick` makes LazyScenarioPlans too, placing a plain file's statement templates on first use.
 
-A :class:`LazyScenarioPlan` is a ScenarioPlan (isinstance holds, equality and pickling are those of the
-filled-in plan). If the entry vanished before the steps were read, the file is compiled again, and an
-edited file (its bytes no longer those collected) is an error, not a silently different plan.
+A :class:`LazyScenarioPlan` is a ScenarioPlan and a :class:`LazySpecPlan` a SpecPlan (isinstance holds,
+equality and pickling are those of the filled-in plan). If the entry vanished before the steps were read,
+the file is compiled again, and an edited file (its bytes no longer those collected) is an error, not a
+silently different plan.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -39,7 +42,7 @@ SpecOutline = tuple[Any, ...]
 def outline(plans: tuple[SpecPlan, ...]) -> tuple[SpecOutline, ...]:
     """What collection needs of `plans`, as tuples (see :func:`from_outline`)."""
     return tuple(
-        (p.title, p.file, p.version, p.refs, p.tags, p.excerpt, p.sha256,
+        (p.title, p.file, p.version, p.refs, p.tags, p.sha256,
          (p.source.file, p.source.line, p.source.column, p.source.text),
          tuple(tuple(getattr(s, f) for f in _EAGER) for s in p.scenarios))
         for p in plans
@@ -75,8 +78,7 @@ class EntryPlans:
             from dsl import seal
 
             key = os.path.basename(self.entry).removesuffix(".pickle")
-            with open(self.entry, "rb") as f:
-                plans = pickle.loads(seal.read(f, seal.key_for(self.sha256, key), 2)[1])  # 0: the outline
+            plans = pickle.loads(seal.read_path(self.entry, seal.key_for(self.sha256, key), 2)[1])  # 0: outline
             if isinstance(plans, tuple) and all(p.sha256 == self.sha256 for p in plans):
                 return plans
         except Exception:  # gone, truncated or foreign (a cleared cache): compile the file again
@@ -90,11 +92,47 @@ class EntryPlans:
         return plans
 
 
-class LazyScenarioPlan(ScenarioPlan):
-    """A ScenarioPlan whose params, steps and source come from its cache entry on first access."""
+class _Deferred:
+    """What a lazy plan does: the fields in `_deferred` are read from the full plan on first access (all at
+    once), and then it is that plan in all but its class (equal to it, pickled and hashed as it)."""
 
     _entry: FullPlans
+    _index: Any
+    _deferred: frozenset[str]
+    _plain: type
+
+    def _full(self) -> Any:
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for attributes not set yet: the deferred fields before the first read.
+        if name not in self._deferred or "_entry" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        full = self._full()
+        for field in self._deferred:
+            object.__setattr__(self, field, getattr(full, field))
+        del self.__dict__["_entry"], self.__dict__["_index"]
+        return getattr(self, name)
+
+    def filled(self) -> Any:
+        """The equal plain plan (reads the deferred fields)."""
+        return self._plain(**{f.name: getattr(self, f.name) for f in dataclasses.fields(self._plain)})
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, self._plain):
+            return self.filled() == (other.filled() if isinstance(other, _Deferred) else other)
+        return NotImplemented
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.filled().__reduce__()
+
+
+class LazyScenarioPlan(_Deferred, ScenarioPlan):
+    """A ScenarioPlan whose params, steps and source come from its cache entry on first access."""
+
     _index: tuple[int, int]
+    _deferred = _DEFERRED
+    _plain = ScenarioPlan
 
     @classmethod
     def deferred(cls, fields: tuple[Any, ...], entry: FullPlans, index: tuple[int, int]) -> LazyScenarioPlan:
@@ -103,43 +141,62 @@ class LazyScenarioPlan(ScenarioPlan):
         self.__dict__.update(zip(_EAGER, fields, strict=True), _entry=entry, _index=index)
         return self
 
-    def __getattr__(self, name: str) -> Any:
-        # Called only for attributes not set yet: the deferred fields before the first read.
-        if name not in _DEFERRED or "_entry" not in self.__dict__:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+    def _full(self) -> ScenarioPlan:
         spec_index, scenario_index = self._index
         full = self._entry.plans()[spec_index].scenarios[scenario_index]
         if full.name != self.name:
             raise RuntimeError(f"{self._entry.path}: scenario {self.name!r} is not where it was collected; "
                                "run pytest again")
-        for field in _DEFERRED:
-            object.__setattr__(self, field, getattr(full, field))
-        del self.__dict__["_entry"], self.__dict__["_index"]
-        return getattr(self, name)
-
-    def filled(self) -> ScenarioPlan:
-        """The equal plain ScenarioPlan (reads the deferred fields)."""
-        values = {f: getattr(self, f) for f in (*_EAGER, *_DEFERRED)}
-        return ScenarioPlan(**values)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, ScenarioPlan):
-            return self.filled() == (other.filled() if isinstance(other, LazyScenarioPlan) else other)
-        return NotImplemented
+        return full
 
     __hash__ = ScenarioPlan.__hash__
 
-    def __reduce__(self) -> tuple[Any, ...]:
-        return self.filled().__reduce__()
+
+class _Unfilled:
+    """A deferred field that has a class-level default in the plain plan (which would be found before
+    ``__getattr__`` is asked): read through the deferral until the instance holds its own value."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: _Deferred | None, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        return instance.__getattr__(self.name)  # (once filled, the instance's own value is found first)
+
+
+class LazySpecPlan(_Deferred, SpecPlan):
+    """A SpecPlan whose excerpt (the spec's text, which evidence shows) comes from its cache entry when first
+    read; every other field is there from the start."""
+
+    _index: int
+    _deferred = frozenset({"excerpt"})
+    _plain = SpecPlan
+    excerpt = _Unfilled()  # type: ignore[assignment]
+
+    @classmethod
+    def deferred(cls, fields: dict[str, Any], entry: FullPlans, index: int) -> LazySpecPlan:
+        self = object.__new__(cls)
+        self.__dict__.update(fields, _entry=entry, _index=index)
+        return self
+
+    def _full(self) -> SpecPlan:
+        full = self._entry.plans()[self._index]
+        if full.title != self.title:
+            raise RuntimeError(f"{self._entry.path}: spec {self.title!r} is not where it was collected; "
+                               "run pytest again")
+        return full
+
+    __hash__ = SpecPlan.__hash__
 
 
 def from_outline(outlines: tuple[SpecOutline, ...], entry: EntryPlans) -> tuple[SpecPlan, ...]:
-    """SpecPlans with every field, whose scenarios are LazyScenarioPlans reading `entry` when used."""
+    """LazySpecPlans (the excerpt read from `entry` when used) whose scenarios are LazyScenarioPlans."""
     plans = []
-    for i, (title, file, version, refs, tags, excerpt, sha256, src, scenarios) in enumerate(outlines):
-        plans.append(SpecPlan(
+    for i, (title, file, version, refs, tags, sha256, src, scenarios) in enumerate(outlines):
+        plans.append(LazySpecPlan.deferred(dict(
             title=title, file=file, version=version, refs=refs, tags=tags,
             scenarios=tuple(LazyScenarioPlan.deferred(s, entry, (i, j)) for j, s in enumerate(scenarios)),
-            source=Source(*src), excerpt=excerpt, sha256=sha256,
-        ))
+            source=Source(*src), sha256=sha256,
+        ), entry, i))
     return tuple(plans)

@@ -218,6 +218,24 @@ def test_a_cache_hit_gives_the_errors_a_miss_gives(root: Path, tmp_path: Path) -
         within_a_second(lambda: dsl.load(spec, include_root=root, cache_dir=cache))
 
 
+def test_roots_of_a_relative_spec_path_follow_the_working_directory(root: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file's roots are decided once per folder (every file of a collection asks), but a relative name
+    means another folder after a chdir: the same call there must not get the earlier answer."""
+    (root / "metering").mkdir()
+    (root / "metering" / "x.spec").write_text(spec_including("../common/setup.spec"), encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "metering" / "sub").mkdir(parents=True)
+    (elsewhere / "metering" / "x.spec").write_text(spec_including("sub/setup.spec"), encoding="utf-8")
+    (elsewhere / "metering" / "sub" / "setup.spec").write_text(COMMON, encoding="utf-8")
+    monkeypatch.chdir(root)
+    (plan,) = dsl.load("metering/x.spec", include_root=root)  # "metering" lies in the root: one root
+    assert [s.step for s in plan.scenarios[0].setup] == ["charger.booted"]
+    monkeypatch.chdir(elsewhere)  # "metering" is outside the root named now: a root of its own
+    (plan,) = dsl.load("metering/x.spec", include_root=root)
+    assert [s.step for s in plan.scenarios[0].setup] == ["charger.booted"]
+
+
 def test_a_lazy_plan_whose_entry_vanished_compiles_under_the_same_root(root: Path, tmp_path: Path) -> None:
     import shutil
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import dsl
-from dsl.lazy import LazyScenarioPlan
-from dsl.plan import ScenarioPlan
+from dsl.lazy import LazyScenarioPlan, LazySpecPlan
+from dsl.plan import ScenarioPlan, SpecPlan
 
 SPEC = '''spec "S"
   tags ac, slow
@@ -77,3 +77,30 @@ def test_cleared_cache_compiles_again_and_an_edited_file_is_an_error(spec: Path,
     spec.write_text(SPEC.replace("16 A", "10 A"), encoding="utf-8")
     with pytest.raises(RuntimeError, match=r"s\.spec: the spec file changed after it was collected"):
         _ = stale[1].scenarios[0].steps
+
+
+def test_lazy_hit_reads_the_excerpt_when_used(spec: Path, tmp_path: Path) -> None:
+    """The spec's text (evidence) is not in the outline a collection reads; it comes with the full plans."""
+    cache = tmp_path / "cache"
+    full = dsl.load(spec, cache_dir=cache)
+    lazy = dsl.load(spec, cache_dir=cache, lazy=True)
+    assert all(isinstance(p, LazySpecPlan) and isinstance(p, SpecPlan) for p in lazy)
+    assert "excerpt" not in vars(lazy[0]) and "_entry" in vars(lazy[0])
+    assert lazy[0].excerpt == full[0].excerpt and lazy[0].excerpt.startswith('spec "S"\n  tags ac, slow')
+    assert "_entry" not in vars(lazy[0])  # read once, then held
+    assert lazy[1].excerpt == full[1].excerpt == 'spec "T"\n  scenario "one"\n    ev draws 16 A'
+    again = dsl.load(spec, cache_dir=cache, lazy=True)
+    assert again == full and full == again  # equality reads it too
+    plain = pickle.loads(pickle.dumps(dsl.load(spec, cache_dir=cache, lazy=True)[0]))
+    assert type(plain) is SpecPlan and plain == full[0] and plain.excerpt == full[0].excerpt
+    with pytest.raises(AttributeError):
+        _ = again[0].no_such_field
+
+
+def test_lazy_excerpt_of_a_cleared_cache_is_compiled_again(spec: Path, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    full = dsl.load(spec, cache_dir=cache)
+    lazy = dsl.load(spec, cache_dir=cache, lazy=True)
+    for entry in cache.rglob("*.pickle"):
+        entry.unlink()
+    assert lazy[1].excerpt == full[1].excerpt
