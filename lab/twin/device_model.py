@@ -29,9 +29,10 @@ MEASURANDS = (
     "Frequency",
     "Power.Factor",
 )
-# The start and stop points the twin's firmware honours (its valuesList): a point it would ignore (DataSigned:
-# no signed meter) is Rejected rather than accepted and ignored. ParkingBayOccupancy follows the bay sensor
-# (lab/twin/physics.py: a parked EV, or one plugged in, occupies the bay).
+# The start and stop points the twin's firmware honours (its valuesList): a point it would ignore is Rejected
+# rather than accepted and ignored. ParkingBayOccupancy follows the bay sensor (lab/twin/physics.py: a parked
+# EV, or one plugged in, occupies the bay). DataSigned (the transaction starts on the meter's signed begin
+# reading) is honoured only by a meter that signs (the bench file's signed_meter_values): see for_station.
 TX_START_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")
 TX_STOP_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")
 
@@ -141,7 +142,8 @@ class DeviceModel:
             Variable("LocalAuthListCtrlr", "BytesPerMessage", "65536", "integer", ro),
             Variable("LocalAuthListCtrlr", "Storage", "0", "integer", ro),
             Variable("LocalAuthListCtrlr", "DisablePostAuthorize", "false", "boolean"),
-            Variable("TxCtrlr", "TxStartPoint", "PowerPathClosed", "MemberList", values_list=TX_START_POINTS),
+            Variable("TxCtrlr", "TxStartPoint", "PowerPathClosed", "MemberList",
+                     values_list=TX_START_POINTS + (("DataSigned",) if station.signed_meter_values else ())),
             Variable("TxCtrlr", "TxStopPoint", "EVConnected,Authorized", "MemberList", values_list=TX_STOP_POINTS),
             Variable("TxCtrlr", "EVConnectionTimeOut", "60", "integer", minimum=1),
             Variable("TxCtrlr", "StopTxOnEVSideDisconnect", "true", "boolean", ro),
@@ -162,6 +164,14 @@ class DeviceModel:
             Variable("AlignedDataCtrlr", "Interval", "900", "integer", minimum=0),
             _measurands("AlignedDataCtrlr", "TxEndedMeasurands"),
             Variable("AlignedDataCtrlr", "TxEndedInterval", "0", "integer", minimum=0),
+            # A meter that signs (the bench file's signed_meter_values) signs what each controller's SignReadings
+            # asks: sampled readings (transaction events, triggered MeterValues) and clock-aligned ones apart.
+            # Without one, the variables are absent, as OCPP has it for a charger that cannot sign.
+            *(
+                Variable(component, "SignReadings", "true", "boolean")
+                for component in ("SampledDataCtrlr", "AlignedDataCtrlr")
+                if station.signed_meter_values
+            ),
             Variable("SmartChargingCtrlr", "Enabled", "true", "boolean"),
             Variable("SmartChargingCtrlr", "RateUnit", "A,W", "MemberList", ro, ("A", "W")),
             Variable("SmartChargingCtrlr", "ProfileStackLevel", "10", "integer", ro),

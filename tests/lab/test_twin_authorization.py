@@ -442,3 +442,25 @@ def test_authorize_remote_start_follows_the_local_rules(bench: Bench) -> None:
     started = bench.wait_event("Started", event_type="Started")
     assert started["trigger_reason"] == "RemoteStart"
     assert len(bench.authorizes("REMOTE-1")) == 1
+
+
+def test_data_signed_start_point_starts_on_the_signed_begin_reading(bench: Bench) -> None:
+    """TC_E_11_CS (E01): TxStartPoint DataSigned on a meter that signs: a local start, once the EV is connected
+    and the token accepted, is a Started event with triggerReason SignedDataReceived whose Transaction.Begin
+    register reading is signed, even with SampledDataCtrlr.SignReadings false (its later readings are not)."""
+    bench.set("TxCtrlr", "TxStartPoint", "DataSigned")
+    bench.set("SampledDataCtrlr", "SignReadings", "false")
+    bench.plug()
+    bench.quiet(5)
+    assert not bench.events(event_type="Started")  # connected alone: no signed data, no transaction
+    bench.present("04A2B3C4")
+    started = bench.wait_event("Started", event_type="Started")
+    assert started["trigger_reason"] == "SignedDataReceived"
+    (begin,) = [sv for mv in started["meter_value"] for sv in mv["sampled_value"]
+                if sv["measurand"] == "Energy.Active.Import.Register"]
+    assert begin["context"] == "Transaction.Begin"
+    assert set(begin["signed_meter_value"]) == {"encoding_method", "public_key", "signed_meter_data",
+                                                "signing_method"}
+    periodic = bench.csms.wait_for(lambda: bench.events(trigger_reason="MeterValuePeriodic"), 5, "periodic")
+    assert all("signed_meter_value" not in sv for r in periodic for mv in r.payload["meter_value"]
+               for sv in mv["sampled_value"])

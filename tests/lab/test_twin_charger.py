@@ -532,3 +532,36 @@ def test_standalone_twin_serves_until_its_duration(twin_factory: Callable[..., T
     env.csms.wait_for(lambda: len(env.csms.find("BootNotification")) >= 2, 5, "the second twin's boot")
     runner.join(10)
     assert result == [0]
+
+
+def test_sign_readings_decide_which_readings_the_meter_signs(twin_factory: Callable[..., TwinEnv]) -> None:
+    """The twin bench's meter signs; SampledDataCtrlr.SignReadings decides for sampled readings (periodic
+    transaction events), AlignedDataCtrlr.SignReadings for clock-aligned ones, each on its own."""
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+
+    def set_variables(*values: tuple[str, str, str]) -> None:
+        reply = csms.call(sid, call.SetVariables(set_variable_data=[
+            {"component": {"name": c}, "variable": {"name": v}, "attribute_value": value} for c, v, value in values]))
+        assert [r["attribute_status"] for r in reply.set_variable_result] == ["Accepted"] * len(values)
+
+    set_variables(("SampledDataCtrlr", "SignReadings", "false"), ("AlignedDataCtrlr", "Interval", "60"))
+    _, tx_id = start_session(env)
+
+    def registers(trigger: str) -> list[dict[str, Any]]:
+        return [sv for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == trigger
+                for mv in r.payload["meter_value"] for sv in mv["sampled_value"]
+                if sv["measurand"] == "Energy.Active.Import.Register"]
+
+    csms.wait_for(lambda: len(registers("MeterValuePeriodic")) >= 2 and len(registers("MeterValueClock")) >= 2,
+                  10, "periodic and clock-aligned readings")
+    assert [sv["context"] for sv in registers("MeterValueClock")][:2] == ["Sample.Clock"] * 2
+    assert all("signed_meter_value" not in sv for sv in registers("MeterValuePeriodic"))
+    assert all("signed_meter_value" in sv for sv in registers("MeterValueClock"))
+
+    set_variables(("SampledDataCtrlr", "SignReadings", "true"), ("AlignedDataCtrlr", "SignReadings", "false"))
+    seen = len(registers("MeterValuePeriodic")), len(registers("MeterValueClock"))
+    csms.wait_for(lambda: len(registers("MeterValuePeriodic")) >= seen[0] + 2
+                  and len(registers("MeterValueClock")) >= seen[1] + 2, 10, "more readings")
+    assert all("signed_meter_value" in sv for sv in registers("MeterValuePeriodic")[seen[0] + 1:])
+    assert all("signed_meter_value" not in sv for sv in registers("MeterValueClock")[seen[1] + 1:])

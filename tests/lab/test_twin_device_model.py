@@ -151,3 +151,19 @@ def test_times_report_seconds_and_power_watts(dm) -> None:
         assert units[key] == "s", key
     assert units[("EVSE", "Power")] == "W"
     assert units[("OCPPCommCtrlr", "MessageAttempts")] is None  # a count
+
+
+def test_sign_readings_exist_only_for_a_meter_that_signs(dm) -> None:
+    """SampledDataCtrlr/AlignedDataCtrlr.SignReadings: ReadWrite booleans, true, when the bench file says the
+    meter signs (signed_meter_values); absent when it cannot (a charger that cannot sign has no such setting)."""
+    for component in ("SampledDataCtrlr", "AlignedDataCtrlr"):
+        assert dm.get(component, "SignReadings") == ("UnknownVariable", None)
+    assert dm.set("TxCtrlr", "TxStartPoint", "DataSigned") == "Rejected"  # a point it could not honour
+    station = StationConfig(id="CS1", vendor="ACME", model="AC22", firmware="1.0", signed_meter_values=True)
+    signing = DeviceModel.for_station(station)
+    for component in ("SampledDataCtrlr", "AlignedDataCtrlr"):
+        assert signing.get(component, "SignReadings") == ("Accepted", "true")
+        assert signing.set(component, "SignReadings", "maybe") == "Rejected"
+        assert signing.set(component, "SignReadings", "false") == "Accepted"
+        assert signing.get(component, "SignReadings") == ("Accepted", "false")
+    assert signing.set("TxCtrlr", "TxStartPoint", "DataSigned") == "Accepted"

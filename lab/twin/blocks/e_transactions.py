@@ -57,7 +57,10 @@ class Transactions(ChargerCore):
                 or (fresh_plug and starts & START_POINTS_PLUG)
                 or (authorized and not plugged and starts & START_POINTS_AUTH)
             ):
-                self._start_tx(e, now, plugged)
+                # DataSigned without an earlier point: the meter's signed begin reading, taken once the EV is
+                # connected and authorized, is what starts it (E01; TC_E_11_CS: SignedDataReceived).
+                signed = "DataSigned" in starts and not starts & START_POINTS_EARLY
+                self._start_tx(e, now, plugged, trigger="SignedDataReceived" if signed else None)
             elif snap.bay_occupied and not e.bay_used and "ParkingBayOccupancy" in starts:
                 # The bay sensor saw an EV arrive: the transaction starts before any cable (E01.FR.01).
                 self._start_tx(e, now, plugged, trigger="EVDetected")

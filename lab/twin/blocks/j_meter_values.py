@@ -38,7 +38,7 @@ class MeterValues(ChargerCore):
             if m == "Energy.Active.Import.Register":
                 # meter_multiplier_bug: the register in Wh, labelled kWh.
                 add(m, round(snap.meter_wh, 1), "kWh" if self.faults.meter_multiplier_bug else "Wh")
-                if self.station.signed_meter_values:  # the bench says this charger signs it (OCMF)
+                if self._signs(context):  # the meter signs it (OCMF), as its controller's SignReadings asks
                     sampled[-1]["signed_meter_value"] = self._meter_signer().signed_meter_value(
                         snap.meter_wh, self.clock.wall(snap.t), context)
             elif m == "Power.Active.Import":
@@ -62,6 +62,17 @@ class MeterValues(ChargerCore):
             elif m == "Power.Factor":
                 add(m, round(self.physics.power_factor, 2), "Percent")
         return {"timestamp": self._ts(snap.t), "sampled_value": sampled}
+
+    def _signs(self, context: str) -> bool:
+        """Whether a reading in `context` is signed: the meter can (the bench file's signed_meter_values) and
+        the controller of that kind of reading has SignReadings true (AlignedDataCtrlr for clock-aligned
+        readings, SampledDataCtrlr for the others), or it is the begin reading of a DataSigned start."""
+        if not self.station.signed_meter_values:
+            return False
+        if context == "Transaction.Begin" and "DataSigned" in self.device.members("TxCtrlr", "TxStartPoint"):
+            return True  # (the signed begin reading is what a DataSigned transaction starts on)
+        return self.device.bool("AlignedDataCtrlr" if context == "Sample.Clock" else "SampledDataCtrlr",
+                                "SignReadings")
 
     def _meter_signer(self) -> MeterSigner:
         signer: MeterSigner | None = getattr(self, "_ocmf_signer", None)
