@@ -164,6 +164,8 @@ class DeviceModel:
             Variable("AlignedDataCtrlr", "Interval", "900", "integer", minimum=0),
             _measurands("AlignedDataCtrlr", "TxEndedMeasurands"),
             Variable("AlignedDataCtrlr", "TxEndedInterval", "0", "integer", minimum=0),
+            # True: no clock-aligned values from an EVSE while it has a transaction (J01; TC_J_06_CS).
+            Variable("AlignedDataCtrlr", "SendDuringIdle", "false", "boolean"),
             # A meter that signs (the bench file's signed_meter_values) signs what each controller's SignReadings
             # asks: sampled readings (transaction events, triggered MeterValues) and clock-aligned ones apart.
             # Without one, the variables are absent, as OCPP has it for a charger that cannot sign.

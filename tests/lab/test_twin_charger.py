@@ -539,6 +539,7 @@ def test_sign_readings_decide_which_readings_the_meter_signs(twin_factory: Calla
     transaction events), AlignedDataCtrlr.SignReadings for clock-aligned ones, each on its own."""
     env = twin_factory()
     csms, sid = env.csms, env.station_id
+    csms.wait_for(lambda: csms.find("BootNotification"), 5, "BootNotification")  # (connected: calls may go)
 
     def set_variables(*values: tuple[str, str, str]) -> None:
         reply = csms.call(sid, call.SetVariables(set_variable_data=[
@@ -565,3 +566,24 @@ def test_sign_readings_decide_which_readings_the_meter_signs(twin_factory: Calla
                   and len(registers("MeterValueClock")) >= seen[1] + 2, 10, "more readings")
     assert all("signed_meter_value" in sv for sv in registers("MeterValuePeriodic")[seen[0] + 1:])
     assert all("signed_meter_value" not in sv for sv in registers("MeterValueClock")[seen[1] + 1:])
+
+
+def test_send_during_idle_keeps_clock_aligned_values_from_an_evse_in_a_transaction(
+        twin_factory: Callable[..., TwinEnv]) -> None:
+    """AlignedDataCtrlr.SendDuringIdle true (J01; TC_J_06_CS): the EVSE in a transaction sends no clock-aligned
+    values (no MeterValueClock event, no MeterValues), its sampled ones still come; the idle EVSE 2 sends its
+    clock-aligned MeterValues as before."""
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    csms.wait_for(lambda: csms.find("BootNotification"), 5, "BootNotification")  # (connected: calls may go)
+    reply = csms.call(sid, call.SetVariables(set_variable_data=[
+        {"component": {"name": "AlignedDataCtrlr"}, "variable": {"name": name}, "attribute_value": value}
+        for name, value in (("Interval", "60"), ("SendDuringIdle", "true"))]))
+    assert [r["attribute_status"] for r in reply.set_variable_result] == ["Accepted", "Accepted"]
+    _, tx_id = start_session(env)
+    since = len(csms.find("MeterValues"))
+    csms.wait_for(lambda: len([r for r in csms.find("MeterValues")[since:] if r.payload["evse_id"] == 2]) >= 2,
+                  10, "two clock-aligned MeterValues of the idle EVSE 2")
+    assert not [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValueClock"]
+    assert not [r for r in csms.find("MeterValues")[since:] if r.payload["evse_id"] == 1]
+    assert [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"]

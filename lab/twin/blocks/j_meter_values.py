@@ -94,7 +94,10 @@ class MeterValues(ChargerCore):
         if now < self._next_aligned_t:
             return self._next_aligned_t
         measurands = self.device.members("AlignedDataCtrlr", "Measurands")
+        idle_only = self.device.bool("AlignedDataCtrlr", "SendDuringIdle")
         for e in self.evses.values():
+            if idle_only and e.tx is not None:
+                continue  # SendDuringIdle: no clock-aligned values from an EVSE while its transaction runs
             meter = self._meter_value(e.id, "Sample.Clock", measurands)
             if e.tx is not None:
                 self._tx_event(e, "Updated", "MeterValueClock", meter=meter)
