@@ -146,7 +146,8 @@ class DeviceModel:
                      values_list=TX_START_POINTS + (("DataSigned",) if station.signed_meter_values else ())),
             Variable("TxCtrlr", "TxStopPoint", "EVConnected,Authorized", "MemberList", values_list=TX_STOP_POINTS),
             Variable("TxCtrlr", "EVConnectionTimeOut", "60", "integer", minimum=1),
-            Variable("TxCtrlr", "StopTxOnEVSideDisconnect", "true", "boolean", ro),
+            # True: the EV side disconnecting stops the transaction (E09); false suspends it (E10).
+            Variable("TxCtrlr", "StopTxOnEVSideDisconnect", "true", "boolean"),
             Variable("TxCtrlr", "StopTxOnInvalidId", "true", "boolean"),
             Variable("TxCtrlr", "MaxEnergyOnInvalidId", "0", "integer", minimum=0, unit="Wh"),
             Variable("SampledDataCtrlr", "Enabled", "true", "boolean"),

@@ -492,6 +492,12 @@ def test_on_idle_reset_waits_and_firmware_update_sequence(twin_factory: Callable
     assert len(csms.find("BootNotification")) == 1
     assert csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id)).status == "Accepted"
     csms.wait_for(lambda: csms.find("BootNotification", reason="ScheduledReset"), 5, "reboot after the transaction")
+    # Online again, its boot accepted: the connectors are reported anew. (A request sent before that, while the
+    # boot's answer may still be on its way, meets a charger that is not yet registered: what it then
+    # reports is not sent, as while Pending.)
+    rebooted = list(csms.received).index(csms.find("BootNotification", reason="ScheduledReset")[0])
+    csms.wait_for(lambda: [r for r in list(csms.received)[rebooted:] if r.action == "StatusNotification"], 5,
+                  "the connectors reported after the reboot")
     firmware = {
         "location": "https://fw.example/twin-ac22-1.5.0.bin",
         "retrieve_date_time": "2020-01-01T00:00:00Z",
@@ -587,3 +593,39 @@ def test_send_during_idle_keeps_clock_aligned_values_from_an_evse_in_a_transacti
     assert not [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValueClock"]
     assert not [r for r in csms.find("MeterValues")[since:] if r.payload["evse_id"] == 1]
     assert [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"]
+
+
+@pytest.mark.parametrize(("stop_point", "stop_on_ev_side", "after"), [
+    ("Authorized", "true", "ended"),  # E09 / E06.FR.04, TC_E_17_CS: deauthorized, so the transaction ends
+    ("Authorized", "false", "resumes"),  # E10, TC_E_26_CS: suspended, the EV comes back and charges on
+    ("ParkingBayOccupancy", "true", "no energy"),  # deauthorized; it ends only when the EV leaves the bay
+])
+def test_ev_side_disconnect_follows_stop_tx_on_ev_side_disconnect(
+        twin_factory: Callable[..., TwinEnv], stop_point: str, stop_on_ev_side: str, after: str) -> None:
+    env = twin_factory()
+    csms, sid = env.csms, env.station_id
+    csms.wait_for(lambda: csms.find("BootNotification"), 5, "BootNotification")  # (connected: calls may go)
+    reply = csms.call(sid, call.SetVariables(set_variable_data=[
+        {"component": {"name": "TxCtrlr"}, "variable": {"name": name}, "attribute_value": value}
+        for name, value in (("TxStopPoint", stop_point), ("StopTxOnEVSideDisconnect", stop_on_ev_side))]))
+    assert [r["attribute_status"] for r in reply.set_variable_result] == ["Accepted", "Accepted"]
+    ev, tx_id = start_session(env)
+    ev.value("BAY:OCC ON")  # the EV stays parked in the bay
+    ev.value("CP:STATE A")  # the cable taken out of the EV; it stays in the charger's socket
+    lost = csms.wait_for(lambda: [r.payload for r in tx_events(env, tx_id)
+                                  if r.payload["trigger_reason"] == "EVCommunicationLost"], 5, "EVCommunicationLost")
+    assert lost[0]["transaction_info"]["charging_state"] == "Idle"
+    if after == "ended":
+        assert lost[0]["event_type"] == "Ended" and lost[0]["transaction_info"]["stopped_reason"] == "EVDisconnected"
+        return
+    assert lost[0]["event_type"] == "Updated"
+    ev.value("CP:STATE C")  # the EV connected again, asking for energy
+    csms.wait_for(lambda: [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "CablePluggedIn"],
+                  5, "CablePluggedIn")
+    if after == "resumes":
+        csms.wait_for(lambda: [r for r in tx_events(env, tx_id)[-3:]
+                               if r.payload["transaction_info"].get("charging_state") == "Charging"], 5, "Charging")
+    else:
+        time.sleep(20 / env.clock.speed)
+        states = [r.payload["transaction_info"].get("charging_state") for r in tx_events(env, tx_id)]
+        assert "Charging" not in states[states.index("Idle"):] and not csms.find("TransactionEvent", event_type="Ended")

@@ -48,12 +48,13 @@ def test_get_reads_the_actual_value_but_never_a_write_only_one(dm) -> None:
     ("SampledDataCtrlr", "TxUpdatedMeasurands", "Voltage, Frequency", "Accepted"),
     ("AlignedDataCtrlr", "TxEndedMeasurands", "Energy.Active.Import.Register,Power", "Rejected"),
     ("ChargingStation", "AvailabilityState", "Available", "Rejected"),  # ReadOnly, though a valid option
-    ("TxCtrlr", "StopTxOnEVSideDisconnect", "false", "Rejected"),  # ReadOnly
+    ("OCPPCommCtrlr", "UnlockOnEVSideDisconnect", "false", "Rejected"),  # ReadOnly (no cable lock is modelled)
+    ("TxCtrlr", "StopTxOnEVSideDisconnect", "false", "Accepted"),  # honoured: E09 true, E10 false
     ("OCPPCommCtrlr", "MessageTimeout", "60", "Rejected"),  # ReadOnly in the required variables (TC_B_39_CS)
     ("OCPPCommCtrlr", "OfflineThreshold", "300", "Accepted"),  # known and ReadWrite (TC_B_06_CS .. TC_B_10_CS)
     ("TxCtrlr", "StopTxOnInvalidId", "false", "Accepted"),
     ("TxCtrlr", "TxStartPoint", "EnergyTransfer", "Accepted"),  # honoured since the EnergyTransfer start point (L-13)
-    ("TxCtrlr", "TxStartPoint", "DataSigned", "Rejected"),  # not honoured: refused, never ignored
+    ("TxCtrlr", "TxStartPoint", "DataSigned", "Rejected"),  # this meter does not sign: refused, never ignored
     ("TxCtrlr", "TxStopPoint", "DataSigned", "Rejected"),
     ("TxCtrlr", "TxStopPoint", "PowerPathClosed", "Accepted"),
     ("ClockCtrlr", "NextTimeOffsetTransitionDateTime", "2026-11-30T12:00:00Z", "Accepted"),  # TC_B_11_CS

@@ -38,7 +38,7 @@ def test_requirements_run_skip_naming_the_feature_or_break_when_undeclared(pytes
     # `csms sets variable … where writable`: a read-only variable already holding the value is used as it is;
     # one holding another value fails, naming both answers
     assert ("FAILED (the charger did not meet a criterion)" in text and "charger did not accept "
-            "TxCtrlr.StopTxOnEVSideDisconnect = false" in text and "and it does not already hold 'false'" in text)
+            "AuthCacheCtrlr.Available = false" in text and "and it does not already hold 'false'" in text)
     assert "BROKEN (a bench fault, not a charger failure)" in text
     assert ("the bench file does not say whether the charger has capability SharedReader: add SharedReader = true "
             "or false to [stations.capabilities] of station 'TWIN-AC22-001'") in text

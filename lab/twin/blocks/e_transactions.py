@@ -99,6 +99,17 @@ class Transactions(ChargerCore):
             self._end_tx(e, "EVCommunicationLost", tx.stop_reason or "EVDisconnected")
             self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
             return due
+        # The EV side disconnected with a later stop point: StopTxOnEVSideDisconnect true stops the transaction
+        # administratively (E09): it is deauthorized, so with TxStopPoint Authorized it ends now (E06.FR.04,
+        # TC_E_17_CS: Ended, EVCommunicationLost, EVDisconnected), with another (the parking bay) it goes on
+        # without energy. False suspends it: the EV may come back and charge on (E10, TC_E_26_CS).
+        if not plugged and tx.charging_state != "Idle" and e.authorized \
+                and self.device.bool("TxCtrlr", "StopTxOnEVSideDisconnect"):
+            if "Authorized" in stops:
+                self._end_tx(e, "EVCommunicationLost", tx.stop_reason or "EVDisconnected")
+                self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
+                return due
+            e.authorized = False
         offering = e.authorized and plugged and snap.pilot_state != "F"
         due = min(due, self._drive(e, offering=offering, snap_state=snap.ev_state, now=now))
         state = self._charging_state(e, plugged, snap.ev_state)
