@@ -220,6 +220,7 @@ class ExpectInterval(Node, frozen=True, kw_only=True):
     every: Expr
     tolerance: Expr
     window: String | None
+    place: Atoms = ()  # `… every 60 s ± 5 s on station right`
 
 
 class ExpectReply(Node, frozen=True, kw_only=True):

@@ -569,11 +569,12 @@ class Lowering:
         every = self.duration(s.every)
         tolerance = self.duration(s.tolerance)
         window_ok = s.window is None or self.window(s.window, scope)
-        if action is None or fields is None or every is None or tolerance is None or not window_ok:
+        placed, station = message_station(s.action, s.place, self.sink)
+        if action is None or fields is None or every is None or tolerance is None or not window_ok or not placed:
             return None
         return plan.ExpectInterval(action=action, every=every, tolerance=tolerance,
                                    window=s.window.value if s.window else None, source=s.source,
-                                   text=self._text(render_stmt, s), fields=fields)
+                                   text=self._text(render_stmt, s), fields=fields, station=station)
 
     def stmt_ExpectReply(self, s: ast.ExpectReply, scope: Scope) -> plan.Step | None:
         error = None
@@ -611,11 +612,20 @@ class Lowering:
                              did_you_mean(said, RULE_SCOPES) or "one of: " + ", ".join(RULE_SCOPES))
                 return None
             params["scope"] = RULE_SCOPES[said]
-        found = self.rules.match(s.rule)
+        if len(s.rule) >= 2 and [_word_text(a) for a in s.rule[:2]] == ["on", "station"]:
+            self.sink.at(s.rule[0], "the rule comes before the station it is judged on",
+                         "write `expect every Action: RULE on station NAME`; rules: "
+                         + "; ".join(r.display() for r in self.rules))
+            return None
+        named = split_station(s.rule, self.sink, quoted=True)  # `…: RULE on station B`, as an action ends
+        if named is None:
+            return None
+        rule_atoms = named[0]  # (the step's text stays the line as written, the station included)
+        found = self.rules.match(rule_atoms)
         if found is None:
-            nearest = self.rules.nearest(s.rule)
-            node = ast.Expr(source=s.rule[0].source, width=_span(s.rule), atoms=s.rule)
-            self.sink.at(node, f'unknown rule "{render_atoms(s.rule)}"',
+            nearest = self.rules.nearest(rule_atoms)
+            node = ast.Expr(source=rule_atoms[0].source, width=_span(rule_atoms), atoms=rule_atoms)
+            self.sink.at(node, f'unknown rule "{render_atoms(rule_atoms)}"',
                          f'did you mean "{nearest.display()}"?' if nearest else
                          "rules: " + "; ".join(r.display() for r in self.rules))
             return None
@@ -625,7 +635,7 @@ class Lowering:
             return None
         params.update(args)
         return plan.ExpectRule(rule=rule.name, action=action, params=params, source=s.source,
-                               text=self._text(render_stmt, s), fields=fields)
+                               text=self._text(render_stmt, s), fields=fields, station=named[1])
 
     def stmt_ExpectTrials(self, s: ast.ExpectTrials, scope: Scope) -> plan.Step | None:
         q = evaluate(s.at_least.atoms, s.at_least, self.sink)
@@ -653,6 +663,10 @@ class Lowering:
         self.sink.at(w, f'undefined measurement window "{w.value}"',
                      did_you_mean(w.value, scope.windows) or f'open it first: measure "{w.value}" for …')
         return False
+
+
+def _word_text(a: ast.Atom) -> str:
+    return a.text if isinstance(a, ast.Word) else ""
 
 
 def _span(atoms: ast.Atoms) -> int:

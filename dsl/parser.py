@@ -646,7 +646,8 @@ class _Builder:
         every, tolerance = (self.expr(e) for e in _subtrees(tree, "expr"))
         strings = _tokens(tree, "STRING")
         return ast.ExpectInterval(**self.tree_pos(tree), action=action, fields=fields, every=every,
-                                  tolerance=tolerance, window=self.string(strings[0]) if strings else None)
+                                  tolerance=tolerance, window=self.string(strings[0]) if strings else None,
+                                  place=self.place(tree))
 
     def stmt_expect_reply(self, tree: Tree) -> ast.ExpectReply:
         fields = _subtrees(tree, "fields")

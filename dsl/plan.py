@@ -360,6 +360,7 @@ class ExpectInterval(msgspec.Struct, frozen=True):
     source: Source
     text: str
     fields: Mapping[str, Any] = msgspec.field(default_factory=dict)
+    station: str | None = None  # `… on station B`: B's messages are judged (id or alias); None: the scenario's
 
 
 class ExpectRule(msgspec.Struct, frozen=True):
@@ -371,6 +372,7 @@ class ExpectRule(msgspec.Struct, frozen=True):
     source: Source
     text: str
     fields: Mapping[str, Any] = msgspec.field(default_factory=dict)  # only messages containing these
+    station: str | None = None  # `…: RULE on station B`: over B's messages (id or alias); None: the scenario's
 
 
 class Remember(msgspec.Struct, frozen=True):

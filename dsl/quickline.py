@@ -33,7 +33,7 @@ from dsl.plan import Source
 from dsl.screen import line_too_big
 
 # sha256 of dsl/chargespec.lark this reader follows (see the module docstring).
-GRAMMAR_SHA256 = "9d6e918f0007407ab2b420bbb0f5e209c41eb7ea2e5e78f3dfd503b24a40be5d"
+GRAMMAR_SHA256 = "ea88e0865af41dabc2b5cb814d69bdb3666a6e4e4aca39a9a671e8a6425ffa00"
 
 _WORD = r"[A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*(?:[.\-][A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*)*"
 # The tokens, by kind. A word first (most tokens are words), read whole (atomic) and never followed by `[`: a
@@ -490,8 +490,9 @@ class _Reader:
         if self.at_word("during"):
             self.next()
             window = self.string(self.next("STRING"))
+        place = self.place()
         return ast.ExpectInterval(**self.whole(), action=message.action, fields=message.fields, every=every,  # type: ignore[arg-type]
-                                  tolerance=tolerance, window=window)
+                                  tolerance=tolerance, window=window, place=place)
 
     # -- parts --
 

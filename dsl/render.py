@@ -135,7 +135,7 @@ def stmt(s: ast.Stmt) -> str:
         return f"{head}{sends(s)}"
     if isinstance(s, ast.ExpectInterval):
         return (f"expect charger sends {s.action.text}{_fields(s.fields)} every {render_atoms(s.every.atoms)}"
-                f" ± {render_atoms(s.tolerance.atoms)}{_window(s.window, 'during')}")
+                f" ± {render_atoms(s.tolerance.atoms)}{_window(s.window, 'during')}{_place(s.place)}")
     if isinstance(s, ast.ExpectReply):
         if s.error is not None:
             return f"expect charger replies error {s.error.text}"

@@ -106,3 +106,31 @@ def test_message_line_words_that_name_no_station_are_errors(tmp_path: Path) -> N
          'end the line with on station "TWIN-B": the station\'s id or its alias from the bench file'),
         ('unexpected "after"', 'expected one of "every", "or", "within", the end of the line'),
     ]
+
+
+RULES = '''spec "x"
+  scenario "y"
+    measure "w" for 1 min
+    expect charger sends TransactionEvent every 10 s ± 2 s during "w" on station right
+    expect every TransactionEvent: seqNo increases by 1 on station "TWIN-B"
+    expect every message: timestamp within 2 s of bench time on station right
+    expect charger sends TransactionEvent every 10 s ± 2 s during "w"
+    expect every TransactionEvent: seqNo increases by 1
+    expect every message: timestamp within 2 s of bench time
+'''
+
+
+def test_intervals_and_rules_name_a_station(tmp_path: Path) -> None:
+    """`… every T ± D [during "w"] on station NAME` ends as a message line does; a rule over the trace names its
+    station after the rule, as an action does. The step carries the name, its text the line as written; without
+    the suffix each means what it meant; the lazy (collection) path and the full one agree."""
+    (tmp_path / "x.spec").write_text(RULES, encoding="utf-8")
+    for lazy in (False, True):
+        (scenario,) = dsl.load(tmp_path / "x.spec", lazy=lazy)[0].scenarios
+        steps = scenario.steps[1:]
+        assert [s.station for s in steps] == ["right", "TWIN-B", "right", None, None, None]
+        assert steps[0].text.endswith('during "w" on station right')
+        assert steps[1].text == 'expect every TransactionEvent: seqNo increases by 1 on station "TWIN-B"'
+        assert steps[2].params["tolerance"].value == 2.0  # the rule's own parameter, the station taken off
+        for named, plain in zip(steps[:3], steps[3:], strict=True):
+            assert msgspec.structs.replace(named, station=None, text=plain.text, source=plain.source) == plain

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,23 @@ def test_a_failed_statement_on_a_bench_of_several_names_its_station(monkeypatch:
         execute.run_step(run, step)  # type: ignore[arg-type]
     assert recorded == ["charger answered Rejected — on station TWIN-B"]  # (no alias: the id alone)
     assert str(failed.value).endswith("`ev plugs in on station right`\n  charger answered Rejected — on station TWIN-B")
+
+
+def test_rules_and_intervals_are_judged_on_the_station_they_name(tmp_path: Path) -> None:
+    """`expect charger sends A every T ± D … on station right` and `expect every A: RULE on station right` read
+    the second station's messages: there a transaction runs and both pass; the same interval naming no station
+    reads the first station's, where none runs, and fails saying so, and which station it read."""
+    proc = _run(tmp_path / "out", "lab/benches/twin-2station.toml",
+                spec="tests/runner/fixtures/two-stations-rules.spec")
+    assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "1 passed, 1 failed, 0 broken" in proc.stdout
+    verdicts = json.loads(next((tmp_path / "out" / "runs").glob("*/verdicts.json")).read_text(encoding="utf-8"))
+    results = {r["scenario"]: r for r in verdicts["results"]}
+    named = results["named: the second station's transaction"]
+    assert named["verdict"] == "passed"
+    judged = {m["line"]: m for m in named["measurements"] if m["kind"] in ("interval", "rule")}
+    assert judged[18]["verdict"] == judged[19]["verdict"] == "passed"
+    frames = re.search(r"no violation in (\d+) frame", judged[19]["message"])
+    assert frames and int(frames.group(1)) >= 4, judged[19]["message"]  # the second station's events, judged
+    failed = results["unnamed: the first station, which has none"]["message"]
+    assert "observed no TransactionEvent between" in failed and "— on station TWIN-A (alias left)" in failed
