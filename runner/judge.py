@@ -994,6 +994,11 @@ def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
     if e.fields:  # `expect every <Action> {fields}: …` judges the messages containing those fields only
         fields = _bind(run, e.fields, e.source)
         frames = [f for f in frames if f.message_type == 2 and msg.matches(f.payload, fields)]
+    if not frames:  # a rule over no message judged nothing: that is no pass
+        m.observed = Reading("messages", 0, "messages", "0")
+        what = (e.action or "message") + (f" {show(e.fields)}" if e.fields else "")
+        raise ExpectationFailed(e.source, f"the charger sent no {what} in this scenario: the rule had nothing "
+                                          "to judge")
     if e.rule == "seqno_increments":
         problems = msg.seqno_increments(frames)
     elif e.rule == "offline_flagged":

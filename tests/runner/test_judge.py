@@ -325,6 +325,19 @@ def test_a_rule_filter_selects_the_messages_the_rule_judges() -> None:
         expect_rule(run, msgspec.structs.replace(rule, fields={"eventType": "Started"}))
 
 
+def test_a_rule_over_no_message_is_no_pass() -> None:
+    """`expect every A: RULE` when the charger sent no A (or none matching the filter) judged nothing: it fails
+    saying so, rather than passing with "no violation in 0 frame(s)"."""
+    run = make_run()
+    rule = ExpectRule("seqno_increments", "TransactionEvent", {}, SRC, SRC.text)
+    with pytest.raises(ExpectationFailed, match=r"sent no TransactionEvent in this scenario: the rule had nothing"):
+        expect_rule(run, rule)
+    _rx(run, "TransactionEvent", {"eventType": "Started", "seqNo": 0}, 1)
+    expect_rule(run, rule)
+    with pytest.raises(ExpectationFailed, match=r'sent no TransactionEvent \{eventType: "Ended"\} in this'):
+        expect_rule(run, msgspec.structs.replace(rule, fields={"eventType": "Ended"}))
+
+
 def test_the_plot_draws_a_settle_bound_from_the_action_with_its_deadline_and_hold() -> None:
     from runner.plots import plot_data
 
