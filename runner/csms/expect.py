@@ -367,8 +367,7 @@ def intervals(frames: Sequence[Frame], action: str, every_s: float, tolerance_s:
     judged on arrival times; the window's edges count as well (a message that stops coming is a gap).
     Counted per stream (:func:`stream_of`: per EVSE, per transaction), so two EVSEs' simultaneous
     messages are two series of intervals, not one interval of 0 s."""
-    hits = [f for f in _selected(frames, action, "call", "rx")
-            if start_t <= f.t <= end_t and matches(f.payload, fields or {})]
+    hits = interval_hits(frames, action, start_t, end_t, fields=fields)
     streams: dict[str | None, list[Frame]] = {}
     for f in hits:
         streams.setdefault(stream_of(f) if per_stream else None, []).append(f)
@@ -378,6 +377,14 @@ def intervals(frames: Sequence[Frame], action: str, every_s: float, tolerance_s:
     for stream, frames_of in streams.items():
         out += _intervals(frames_of, action, every_s, tolerance_s, start_t, end_t, stream)
     return sorted(out, key=lambda v: v.t or 0.0)
+
+
+def interval_hits(frames: Sequence[Frame], action: str, start_t: float, end_t: float, *,
+                  fields: dict[str, Any] | None = None) -> list[Frame]:
+    """The messages :func:`intervals` judges: `action` calls from the charger in [start_t, end_t] whose
+    payload contains `fields`."""
+    return [f for f in _selected(frames, action, "call", "rx")
+            if start_t <= f.t <= end_t and matches(f.payload, fields or {})]
 
 
 def _intervals(hits: list[Frame], action: str, every_s: float, tolerance_s: float, start_t: float,

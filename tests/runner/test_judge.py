@@ -311,6 +311,23 @@ def test_a_periodic_filter_judges_only_the_messages_that_match() -> None:
         expect_interval(run, _interval({"evseId": 3}))
 
 
+def test_a_window_shorter_than_one_interval_without_a_message_judges_nothing() -> None:
+    """No message in a window not longer than one interval is no violation, and no pass either: nothing was
+    due, so nothing was measured. The line is broken, saying so; one message in such a window is judged."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 8)
+    with pytest.raises(BenchError, match=r"the window \(8\.0 s\) is not longer than one interval \(10 s ± 1 s\) "
+                                         r"and no MeterValues came in it: nothing to judge"):
+        expect_interval(run, _interval({}))
+    run.recorder.frame(station="CS1", direction="rx", t=t0 + 4,
+                       raw=json.dumps([2, "1", "MeterValues", {"evseId": 1, "meterValue": []}]))
+    expect_interval(run, _interval({}))
+    run.windows["w"] = Window("w", t0, t0 + 30)  # longer: the missing messages are the charger's failure
+    with pytest.raises(ExpectationFailed, match=r"observed none after t=4\.000 s"):
+        expect_interval(run, _interval({}))
+
+
 def test_a_rule_filter_selects_the_messages_the_rule_judges() -> None:
     run = make_run()
     now = run.clock.wall()
