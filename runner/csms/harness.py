@@ -60,6 +60,12 @@ MAX_OFFLINE_PERIODS = 1000   # per station, the most recent
 MAX_CONNECTORS = 256         # (evse, connector) statuses per station; a charger inventing ids loses the oldest
 MAX_STATIONS = 1024          # identities remembered; the longest-disconnected is forgotten first
 MAX_ATTEMPTS = 1000          # connection attempts remembered (all endpoints), the most recent
+# Real seconds the harness waits for a charger's answer at the least. On the twin a bench timeout is a
+# fraction of a real second (30 s at 60x: 0.5 s), which a loaded host's scheduling stall can pass, and the
+# run read broken ("no answer to ChangeAvailability") with nothing late in the charger's logic. A real
+# charger runs at speed 1, where the bench timeout (30 s) is far above this; the twin's own calls wait the
+# same way (lab/twin/connection.py).
+REPLY_WAIT_FLOOR_S = 2.0
 # ("csms", "csms2", "invalid"): the first is `url`; a spec names them (`charger connects to csms2`). The last is
 # no CSMS: `invalid_url`, which closes every connection unanswered.
 ENDPOINTS = tuple(e for e in CSMS_ENDPOINTS if e != "invalid")
@@ -470,7 +476,8 @@ class CsmsHarness(CsmsCommands):
             raise CsmsNotConnected(f"cannot send {action} to {station_id!r}: it is not connected "
                                    f"(connections so far: {st.connections})")
         # Listen to the answer while the call is sent: the waiting happens inside the session.
-        return await session.request(action, payload, self.clock.real(timeout_s), validate_request=validate)
+        wait = max(self.clock.real(timeout_s), REPLY_WAIT_FLOOR_S)
+        return await session.request(action, payload, wait, validate_request=validate)
 
     # ---- network faults -----------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -93,6 +94,36 @@ def test_boot_heartbeat_and_transaction_flow_recorded_in_both_directions(run: Ru
     assert rec.series("charger.status.evse1")[1] == ["Occupied"]
     assert [e["kind"] for e in rec.events()][:2] == ["csms.listening", "csms.connected"]
     assert rec.events("csms.disconnected")[0]["code"] == 1000
+
+
+def test_a_fast_bench_still_waits_real_time_for_an_answer(run: Run) -> None:
+    """At 600x a 30 s bench timeout is 50 ms of real time, less than a loaded host may take to schedule the
+    charger's answer: the harness waits REPLY_WAIT_FLOOR_S real seconds at the least, so an answer 0.3 s late
+    in real time is an answer; silence is still a timeout, after the floor, saying the bench time waited."""
+    from runner.csms.harness import REPLY_WAIT_FLOOR_S
+
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        async with open_charger(h.url) as ws:
+            await h.wait_connected("CS1", 3000)
+
+            async def answer(delay_s: float | None) -> None:
+                msg = json.loads(await ws.recv())
+                if delay_s is not None:
+                    await asyncio.sleep(delay_s)
+                    await ws.send(json.dumps([3, msg[1], {"status": "Accepted"}]))
+
+            task = asyncio.create_task(answer(0.3))
+            ok = await h.call("CS1", "Reset", {"type": "Immediate"}, timeout_s=30)
+            await task
+            assert ok.ok and ok.response == {"status": "Accepted"}
+            silent = asyncio.create_task(answer(None))
+            started = time.monotonic()
+            with pytest.raises(CsmsTimeout, match=r"no answer to Reset \(message id \S+\) within 1200\.0 s bench"):
+                await h.call("CS1", "Reset", {"type": "Immediate"}, timeout_s=30)
+            assert time.monotonic() - started >= REPLY_WAIT_FLOOR_S - 0.05
+            await silent
+
+    run(test, speed=600)
 
 
 def test_call_outcomes_results_callerrors_and_timeouts(run: Run) -> None:
