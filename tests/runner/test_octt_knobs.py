@@ -13,7 +13,8 @@ the line given. Under that load a few other specs failed once and passed when ru
 alone or with their block in one process (timing, not the knob): TC_F_04_CS (energy_to_blocked_token),
 TC_C_26_CS at its StopAuthorized line (offline_queue_limit), TC_G_06_CS broken by a call timeout
 (no_security_event), TC_E_30_CS and TC_E_31_CS (readonly_writable). Those four specs' races were found and
-fixed on 2026-12-01 (docs/octt.md's rows say how); TC_G_06_CS's was not looked into.
+fixed on 2026-12-01 (docs/octt.md's rows say how). TC_G_06_CS's call timeout: at 60x the harness waited
+0.5 s of real time for an answer; it now waits at least 2 s (runner/csms/harness.py REPLY_WAIT_FLOOR_S).
 The library's own specs under the same knobs are tests/runner/test_fault_matrix.py's. This test runs only the
 guarding specs, one pytest process per knob at the pack's speed; the knobs spread over xdist workers
 (`-m octt_pack -n 2`: 72 s on the shared 2-core machine, 2026-11-30; the slowest knob,
