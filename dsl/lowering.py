@@ -24,7 +24,7 @@ from dsl.render import field_value, render_atoms
 from dsl.render import stmt as render_stmt
 from dsl.signals import resolve
 from dsl.statements import ANY_MESSAGE, BENCH_VALUES, RULE_SCOPES, WINDOW_EVENTS
-from dsl.stations import message_station, split_station
+from dsl.stations import message_station, split_station, word_text
 from dsl.steps import QUANTITY_TYPES, Param, StepRegistry
 from dsl.suggest import did_you_mean
 from dsl.vocab import (
@@ -612,7 +612,7 @@ class Lowering:
                              did_you_mean(said, RULE_SCOPES) or "one of: " + ", ".join(RULE_SCOPES))
                 return None
             params["scope"] = RULE_SCOPES[said]
-        if len(s.rule) >= 2 and [_word_text(a) for a in s.rule[:2]] == ["on", "station"]:
+        if len(s.rule) >= 2 and [word_text(a) for a in s.rule[:2]] == ["on", "station"]:
             self.sink.at(s.rule[0], "the rule comes before the station it is judged on",
                          "write `expect every Action: RULE on station NAME`; rules: "
                          + "; ".join(r.display() for r in self.rules))
@@ -663,10 +663,6 @@ class Lowering:
         self.sink.at(w, f'undefined measurement window "{w.value}"',
                      did_you_mean(w.value, scope.windows) or f'open it first: measure "{w.value}" for …')
         return False
-
-
-def _word_text(a: ast.Atom) -> str:
-    return a.text if isinstance(a, ast.Word) else ""
 
 
 def _span(atoms: ast.Atoms) -> int:

@@ -31,7 +31,7 @@ from dsl.render import render_atoms
 _NEAR_PREPOSITIONS = frozenset({"at", "in", "for", "from", "to", "of"})
 
 
-def _word(a: ast.Atom) -> str:
+def word_text(a: ast.Atom) -> str:
     return a.text if isinstance(a, ast.Word) else ""
 
 
@@ -39,7 +39,7 @@ def split_station(atoms: ast.Atoms, sink: ErrorSink, *, quoted: bool) -> tuple[a
     """The atoms without a trailing station suffix and the station named (None: none named), or None after
     reporting a malformed suffix. `quoted`: whether the name may be a quoted string (statements)."""
     # The word "station" after the first atom marks a suffix ("station" first is a station sum's source).
-    at = next((i for i in range(1, len(atoms)) if _word(atoms[i]) in ("station", "stations")), None)
+    at = next((i for i in range(1, len(atoms)) if word_text(atoms[i]) in ("station", "stations")), None)
     if at is None:
         return atoms, None
     said = render_atoms(atoms[at - 1:])
@@ -58,13 +58,13 @@ def split_station(atoms: ast.Atoms, sink: ErrorSink, *, quoted: bool) -> tuple[a
             sink.at(atoms[at], f'"{said}" does not name a station',
                     f"end the line with {example}: the station's id or its alias from the bench file")
         return None
-    if _word(atoms[at]) == "stations":
+    if word_text(atoms[at]) == "stations":
         sink.at(atoms[at], '"stations" names several', f'write "station" ({example})')
         return None
-    before = _word(atoms[at - 1])
-    if before == "has" and at == 2 and _word(atoms[0]) == "bench":
+    before = word_text(atoms[at - 1])
+    if before == "has" and at == 2 and word_text(atoms[0]) == "bench":
         return atoms, None  # `bench has station NAME`: a requirement of the scenario, not a suffix
-    evse = at >= 4 and _word(atoms[at - 4]) == "on" and _word(atoms[at - 3]) == "evse"
+    evse = at >= 4 and word_text(atoms[at - 4]) == "on" and word_text(atoms[at - 3]) == "evse"
     if before == "of" and evse:
         return atoms[:at - 1], name  # `on evse 2 of station B`
     if before == "on" and at >= 2:
@@ -91,7 +91,7 @@ def message_station(message: ast.Word, place: ast.Atoms, sink: ErrorSink, *,
     have held there instead, for words that say nothing of a station (worded as the parser's syntax errors)."""
     if not place:
         return True, None
-    if not any(_word(a) in ("station", "stations") for a in place):  # no station meant: a plain syntax error
+    if not any(word_text(a) in ("station", "stations") for a in place):  # no station meant: a plain syntax error
         sink.at(place[0], f'unexpected "{render_atoms(place[:1])}"', f"expected one of {expected}")
         return False, None
     named = split_station((message, *place), sink, quoted=True)
@@ -101,7 +101,7 @@ def message_station(message: ast.Word, place: ast.Atoms, sink: ErrorSink, *,
     if len(rest) > 1:  # words that name no station: `on evse 2 of station B`, `for 10 s`, …
         said = render_atoms(rest[1:])
         hint = ("a message names its EVSE in its field object ({evseId: 2}); end the line with on station NAME"
-                if any(_word(a) == "evse" for a in rest) else
+                if any(word_text(a) == "evse" for a in rest) else
                 "a message line may end with on station NAME (the station's id or its alias)")
         sink.at(rest[1], f'"{said}" after the message is not understood', hint)
         return False, None

@@ -976,14 +976,14 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
     # the spec's filter narrows (or overrides) the default
     fields = {**_PERIODIC.get(e.action, {}), **_bind(run, e.fields, e.source)}
     frames = _scenario_frames(run)
-    if end - start <= e.every.value + e.tolerance.value and not msg.interval_hits(
+    problems = msg.intervals(frames, e.action, e.every.value, e.tolerance.value,
+                             start - t0, end - t0, fields=fields)
+    if not problems and end - start <= e.every.value + e.tolerance.value and not msg.interval_hits(
             frames, e.action, start - t0, end - t0, fields=fields):
         # (no message, and none was due: a pass here would have measured nothing)
         raise BenchError(e.source, f"the window ({end - start:.1f} s) is not longer than one interval "
                                    f"({e.every.text} ± {e.tolerance.text}) and no {e.action} came in it: "
                                    "nothing to judge; judge a longer window")
-    problems = msg.intervals(frames, e.action, e.every.value, e.tolerance.value,
-                             start - t0, end - t0, fields=fields)
     _violations(m, problems)
     if problems:
         raise ExpectationFailed(e.source, _problems(problems))

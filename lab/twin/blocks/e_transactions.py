@@ -90,25 +90,18 @@ class Transactions(ChargerCore):
         e.bay_seen = e.bay_seen or snap.bay_occupied
         # EV gone: the transaction ends (TxStopPoint EVConnected, or PowerPathClosed: the power path opens
         # when the EV leaves, TC_E_37_CS). The charger lost the EV's pilot: the catalogue's cable-unplugged
-        # cases want EVCommunicationLost (EVDeparted is the parking bay's).
-        if (
-            not plugged
-            and tx.charging_state != "Idle"
-            and stops & {"EVConnected", "PowerPathClosed", "EnergyTransfer"}
-        ):
+        # cases want EVCommunicationLost (EVDeparted is the parking bay's). With a later stop point,
+        # StopTxOnEVSideDisconnect true stops the transaction administratively (E09): it is deauthorized, so
+        # with TxStopPoint Authorized it ends too (E06.FR.04, TC_E_17_CS), with another (the parking bay) it
+        # goes on without energy. False suspends it: the EV may come back and charge on (E10, TC_E_26_CS).
+        ev_gone = not plugged and tx.charging_state != "Idle"
+        deauthorize = ev_gone and e.authorized and self.device.bool("TxCtrlr", "StopTxOnEVSideDisconnect")
+        if ev_gone and (stops & {"EVConnected", "PowerPathClosed", "EnergyTransfer"}
+                        or (deauthorize and "Authorized" in stops)):
             self._end_tx(e, "EVCommunicationLost", tx.stop_reason or "EVDisconnected")
             self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
             return due
-        # The EV side disconnected with a later stop point: StopTxOnEVSideDisconnect true stops the transaction
-        # administratively (E09): it is deauthorized, so with TxStopPoint Authorized it ends now (E06.FR.04,
-        # TC_E_17_CS: Ended, EVCommunicationLost, EVDisconnected), with another (the parking bay) it goes on
-        # without energy. False suspends it: the EV may come back and charge on (E10, TC_E_26_CS).
-        if not plugged and tx.charging_state != "Idle" and e.authorized \
-                and self.device.bool("TxCtrlr", "StopTxOnEVSideDisconnect"):
-            if "Authorized" in stops:
-                self._end_tx(e, "EVCommunicationLost", tx.stop_reason or "EVDisconnected")
-                self._drive(e, offering=False, snap_state=snap.ev_state, now=now)
-                return due
+        if deauthorize:
             e.authorized = False
         offering = e.authorized and plugged and snap.pilot_state != "F"
         due = min(due, self._drive(e, offering=offering, snap_state=snap.ev_state, now=now))
