@@ -918,7 +918,16 @@ def expect_no_message(run: ScenarioRun, e: ExpectNoMessage, m: Draft) -> None:
         f = offenders[0]
         raise ExpectationFailed(e.source, f"charger sent {e.action} at {_rel(run, f.t)}, during the "
                                           f"{e.duration.text} in which it must not: {f.raw[:300]}")
-    _passed(run, m, f"no {e.action} for {e.duration.text} ({_rel(run, start)} … {_rel(run, end)})")
+    gaps = run.harness.offline_within(run.station.id, start, end)
+    if gaps:
+        # silence from a charger the harness could not hear is no evidence that it sent nothing
+        down = sum(b - a for a, b in gaps)
+        spans = ", ".join(f"{_rel(run, a)} … {_rel(run, b)}" for a, b in gaps[:3]) + (" …" if len(gaps) > 3 else "")
+        raise BenchError(e.source, f"no {e.action} came, but the charger was not connected for {down:.1f} s of the "
+                                   f"{e.duration.text} ({spans}): its silence then is not evidence; judge a "
+                                   "window in which it is connected")
+    _passed(run, m, f"no {e.action} for {e.duration.text} ({_rel(run, start)} … {_rel(run, end)}), connected "
+                    "throughout")
 
 
 @measured("reply")

@@ -101,6 +101,7 @@ class _Station:
     endpoint: str | None = None                # the endpoint of the current or last connection
     connections: int = 0
     connected_t: float | None = None
+    first_connected_t: float | None = None     # before it, the harness never heard from this identity
     disconnected_t: float | None = None
     booted_t: float | None = None              # last BootNotification answered Accepted
     offline: deque[tuple[float, float | None]] = field(default_factory=lambda: deque(maxlen=MAX_OFFLINE_PERIODS))
@@ -350,6 +351,8 @@ class CsmsHarness(CsmsCommands):
             st.endpoint = endpoint
             st.connections += 1
             st.connected_t = now
+            if st.first_connected_t is None:
+                st.first_connected_t = now
             if st.offline and st.offline[-1][1] is None:
                 st.offline[-1] = (st.offline[-1][0], now)
         peer = self._peer(ws)
@@ -564,6 +567,18 @@ class CsmsHarness(CsmsCommands):
         now = self.clock.now()
         with self._lock:
             return [(a, now if b is None else b) for a, b in st.offline]
+
+    def offline_within(self, station_id: str, start: float, end: float) -> list[tuple[float, float]]:
+        """The parts of [start, end] (bench time) in which the station had no connection to this harness,
+        including the time before it first connected; [] when it was connected throughout."""
+        st = self._station(station_id)
+        now = self.clock.now()
+        with self._lock:
+            periods = [(a, now if b is None else b) for a, b in st.offline]
+            first = st.first_connected_t
+        # before the first connection (or with none yet) the charger was not there to be heard
+        periods.insert(0, (-math.inf, math.inf if first is None else first))
+        return [(max(a, start), min(b, end)) for a, b in periods if min(b, end) > max(a, start)]
 
     def status(self, station_id: str, evse_id: int, connector_id: int | None = None) -> str | None:
         """The connector status last reported by StatusNotification since the charger's last boot; with no

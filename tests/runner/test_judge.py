@@ -18,6 +18,7 @@ from dsl.plan import (
     ExpectFor,
     ExpectInterval,
     ExpectMessage,
+    ExpectNoMessage,
     ExpectNow,
     ExpectRule,
     ExpectSettle,
@@ -38,6 +39,7 @@ from runner.judge import (
     expect_for,
     expect_interval,
     expect_message,
+    expect_no_message,
     expect_now,
     expect_rule,
     expect_settle,
@@ -353,6 +355,48 @@ def test_a_rule_over_no_message_is_no_pass() -> None:
     expect_rule(run, rule)
     with pytest.raises(ExpectationFailed, match=r'sent no TransactionEvent \{eventType: "Ended"\} in this'):
         expect_rule(run, msgspec.structs.replace(rule, fields={"eventType": "Ended"}))
+
+
+class Link:
+    """The harness's connection record, as expect_no_message reads it: the charger is offline in `down`
+    (offsets in bench seconds from `t0`)."""
+
+    def __init__(self, t0: float, down: list[tuple[float, float]]) -> None:
+        self.periods = [(t0 + a, t0 + b) for a, b in down]
+
+    def offline_within(self, station_id: str, start: float, end: float) -> list[tuple[float, float]]:
+        return [(max(a, start), min(b, end)) for a, b in self.periods if min(b, end) > max(a, start)]
+
+
+NO_STATUS = ExpectNoMessage("StatusNotification", {}, Quantity(10, "time", "10 s"), SRC, SRC.text)
+
+
+def test_no_message_from_a_connected_charger_passes_and_says_so() -> None:
+    run = make_run(speed=200)
+    run.session.harness = Link(run.clock.now(), [])
+    expect_no_message(run, NO_STATUS)
+    [m] = run.measurements
+    assert m.verdict == "passed" and m.observed.value == 0 and "connected throughout" in m.message
+
+
+def test_silence_while_the_charger_was_not_connected_is_broken_not_passed() -> None:
+    """No message came, but part of the window the harness could not hear the charger (it dropped, or had
+    not connected yet): that silence is no evidence, so the judgement is broken, naming the gap."""
+    run = make_run(speed=200)
+    run.session.harness = Link(run.clock.now(), [(2.0, 5.5)])
+    with pytest.raises(BenchError, match=r"no StatusNotification came, but the charger was not connected for "
+                                         r"3\.5 s of the 10 s \(t=[\d.]+ s … t=[\d.]+ s\): its silence then is "
+                                         r"not evidence") as broken:
+        expect_no_message(run, NO_STATUS)
+    assert str(broken.value).startswith("specs/x.spec:12:5")
+    assert run.measurements[-1].verdict == "broken"
+    # a message in the window fails it, offline or not: sending is evidence
+    run = make_run(speed=200)
+    run.session.harness = Link(run.clock.now(), [(0.0, 100.0)])
+    run.recorder.frame(station="CS1", direction="rx", t=run.clock.now() + 1, raw=json.dumps(
+        [2, "m1", "StatusNotification", {"connectorStatus": "Occupied", "evseId": 1, "connectorId": 1}]))
+    with pytest.raises(ExpectationFailed, match="charger sent StatusNotification at"):
+        expect_no_message(run, NO_STATUS)
 
 
 def test_the_plot_draws_a_settle_bound_from_the_action_with_its_deadline_and_hold() -> None:

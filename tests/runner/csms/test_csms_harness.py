@@ -322,6 +322,38 @@ def test_drop_refuse_and_accept_reconnects(run: Run) -> None:
     assert rec.events("csms.drop")[0]["station"] == "CS1"
 
 
+def test_offline_within_a_window_counts_before_the_first_connection_and_every_drop(run: Run) -> None:
+    """The parts of a window in which the harness could not hear the charger: before it ever connected,
+    and while it was dropped; none while it stays connected."""
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        t0 = h.clock.now()
+        assert h.offline_within("CS1", t0 - 5, t0) == [(t0 - 5, t0)]          # never connected: all of it
+        await h.clock.asleep(2)
+        async with open_charger(h.url):
+            await h.wait_connected("CS1", 50)
+            up = h.clock.now()
+            [(a, b)] = h.offline_within("CS1", t0, up + 10)
+            assert a == t0 and t0 + 2 <= b <= up                              # up to the first connection
+            await h.clock.asleep(3)
+            assert h.offline_within("CS1", up, h.clock.now()) == []           # connected throughout
+            h.refuse_reconnects()
+            await h.drop("CS1")
+        down = h.clock.now()
+        await h.clock.asleep(4)
+        [(a, b)] = h.offline_within("CS1", up, h.clock.now())
+        assert down - 1 <= a <= down and b == pytest.approx(h.clock.now(), abs=1)  # still open: ends now
+        h.accept_reconnects()
+        async with open_charger(h.url):
+            await h.wait_connected("CS1", 50)
+            back = h.clock.now()
+            await h.clock.asleep(2)
+            [(a, b)] = h.offline_within("CS1", up, h.clock.now())
+            assert a <= down and down + 4 <= b <= back                        # closed by the reconnection
+            assert h.offline_within("CS1", back, h.clock.now()) == []
+
+    run(test, speed=50)
+
+
 def test_identity_from_the_path_unknown_stations_refused_and_reconnect_replaces(run: Run) -> None:
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         with pytest.raises(InvalidStatus) as unknown:
