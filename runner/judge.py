@@ -922,10 +922,9 @@ def expect_no_message(run: ScenarioRun, e: ExpectNoMessage, m: Draft) -> None:
     if gaps:
         # silence from a charger the harness could not hear is no evidence that it sent nothing
         down = sum(b - a for a, b in gaps)
-        spans = ", ".join(f"{_rel(run, a)} … {_rel(run, b)}" for a, b in gaps[:3]) + (" …" if len(gaps) > 3 else "")
         raise BenchError(e.source, f"no {e.action} came, but the charger was not connected for {down:.1f} s of the "
-                                   f"{e.duration.text} ({spans}): its silence then is not evidence; judge a "
-                                   "window in which it is connected")
+                                   f"{e.duration.text} ({_spans(run, gaps)}): its silence then is not evidence; "
+                                   "judge a window in which it is connected")
     _passed(run, m, f"no {e.action} for {e.duration.text} ({_rel(run, start)} … {_rel(run, end)}), connected "
                     "throughout")
 
@@ -985,18 +984,54 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
     # the spec's filter narrows (or overrides) the default
     fields = {**_PERIODIC.get(e.action, {}), **_bind(run, e.fields, e.source)}
     frames = _scenario_frames(run)
-    problems = msg.intervals(frames, e.action, e.every.value, e.tolerance.value,
-                             start - t0, end - t0, fields=fields)
-    if not problems and end - start <= e.every.value + e.tolerance.value and not msg.interval_hits(
-            frames, e.action, start - t0, end - t0, fields=fields):
+    spans, offline = connected_spans(run, start, end)
+    if offline:
+        # Arrival times say nothing of a schedule across a disconnection: the charger could not send, and
+        # what it queued comes in a burst on reconnecting (flagged offline). Judged while it was connected.
+        frames = [f for f in frames if not (isinstance(f.payload, dict) and f.payload.get("offline") is True)]
+    problems, hits = [], False
+    for a, b in spans:
+        problems += msg.intervals(frames, e.action, e.every.value, e.tolerance.value, a - t0, b - t0, fields=fields)
+        hits = hits or bool(msg.interval_hits(frames, e.action, a - t0, b - t0, fields=fields))
+    limit = e.every.value + e.tolerance.value
+    if not problems and not hits and all(b - a <= limit for a, b in spans):
         # (no message, and none was due: a pass here would have measured nothing)
-        raise BenchError(e.source, f"the window ({end - start:.1f} s) is not longer than one interval "
-                                   f"({e.every.text} ± {e.tolerance.text}) and no {e.action} came in it: "
-                                   "nothing to judge; judge a longer window")
+        connected = sum(b - a for a, b in spans)
+        raise BenchError(e.source, f"the window ({end - start:.1f} s{_offline_words(run, connected, offline)}) is "
+                                   f"not longer than one interval ({e.every.text} ± {e.tolerance.text}) and no "
+                                   f"{e.action} came in it: nothing to judge; judge a longer window")
     _violations(m, problems)
     if problems:
         raise ExpectationFailed(e.source, _problems(problems))
-    _passed(run, m, f"{e.action} every {e.every.text} ± {e.tolerance.text} ({_rel(run, start)} … {_rel(run, end)})")
+    judged = _offline_words(run, sum(b - a for a, b in spans), offline)
+    _passed(run, m, f"{e.action} every {e.every.text} ± {e.tolerance.text} ({_rel(run, start)} … {_rel(run, end)}"
+                    f"{judged})")
+
+
+def connected_spans(run: ScenarioRun, start: float, end: float
+                    ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """[start, end] split by the harness's connection record: the parts in which the charger was connected,
+    and those in which it was not (bench time)."""
+    offline = run.harness.offline_within(run.station.id, start, end)
+    spans, t = [], start
+    for a, b in offline:
+        if a > t:
+            spans.append((t, a))
+        t = max(t, b)
+    if end > t:
+        spans.append((t, end))
+    return spans, offline
+
+
+def _offline_words(run: ScenarioRun, connected: float, offline: list[tuple[float, float]]) -> str:
+    """', of which the charger was connected N s (not connected a … b, …)', or '' when it was throughout."""
+    if not offline:
+        return ""
+    return f", judged while the charger was connected: {connected:.1f} s; not connected {_spans(run, offline)}"
+
+
+def _spans(run: ScenarioRun, spans: list[tuple[float, float]]) -> str:
+    return ", ".join(f"{_rel(run, a)} … {_rel(run, b)}" for a, b in spans[:3]) + (" …" if len(spans) > 3 else "")
 
 
 @measured("rule")

@@ -54,6 +54,17 @@ CUR = Signal("analyzer", "analyzer.current.L1", "current", "analyzer current L1"
 LIMIT = Comparison(CUR, "<=", Quantity(6.6, "current", "6 A + 0.6 A"))
 
 
+class Link:
+    """The harness's connection record, as expect_no_message reads it: the charger is offline in `down`
+    (offsets in bench seconds from `t0`)."""
+
+    def __init__(self, t0: float, down: list[tuple[float, float]]) -> None:
+        self.periods = [(t0 + a, t0 + b) for a, b in down]
+
+    def offline_within(self, station_id: str, start: float, end: float) -> list[tuple[float, float]]:
+        return [(max(a, start), min(b, end)) for a, b in self.periods if min(b, end) > max(a, start)]
+
+
 def make_run(speed: float = 50.0) -> ScenarioRun:
     clock = Clock(speed=speed)
     rec = Recorder(clock)
@@ -61,7 +72,9 @@ def make_run(speed: float = 50.0) -> ScenarioRun:
     station = SimpleNamespace(id="CS1", analyzers={}, broken=[], state=None)
     session = SimpleNamespace(clock=clock, recorder=rec, harness=None)
     plan = ScenarioPlan("spec", "scenario", {}, (), (), (), SRC)
-    return ScenarioRun(plan, session, station)  # type: ignore[arg-type]
+    run = ScenarioRun(plan, session, station)  # type: ignore[arg-type]
+    session.harness = Link(0, [])  # connected throughout (after the run, which would read its bench values)
+    return run
 
 
 class Feed(threading.Thread):
@@ -313,6 +326,46 @@ def test_a_periodic_filter_judges_only_the_messages_that_match() -> None:
         expect_interval(run, _interval({"evseId": 3}))
 
 
+def _meter_values_at(run: ScenarioRun, times: list[float], *, offline_flag: tuple[float, ...] = ()) -> None:
+    t0 = run.recorder.t_begin
+    for i, t in enumerate(times):
+        payload = {"evseId": 1, "meterValue": [], **({"offline": True} if t in offline_flag else {})}
+        raw = json.dumps([2, f"h{i}", "MeterValues", payload])
+        run.recorder.frame(station="CS1", direction="rx", t=t0 + t, raw=raw)
+
+
+def test_periodic_messages_are_judged_while_the_charger_is_connected() -> None:
+    """A bench that drops the charger is no charger failure: the missing messages while it was not connected and
+    the burst of queued ones on reconnecting (flagged offline) are not judged by arrival; the connected parts
+    are, and the pass says over how long. A gap while connected still fails."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 100)
+    # every 10 s, none from 32 s to 70 s (not connected 35 s to 60 s), then a burst of queued ones
+    _meter_values_at(run, [0, 10, 20, 30, 60.1, 60.2, 60.3, 70, 80, 90, 100], offline_flag=(60.1, 60.2, 60.3))
+    run.session.harness = Link(t0, [(35.0, 60.0)])
+    expect_interval(run, _interval({}))
+    assert re.search(r"judged while the charger was connected: 75\.0 s; not connected t=[\d.]+ s … t=[\d.]+ s\)$",
+                     run.measurements[-1].message)
+    run.session.harness = Link(t0, [])  # connected throughout: the same arrivals are the charger's failure
+    with pytest.raises(ExpectationFailed, match=r"observed 30\.100 s between t=30\.000 s and t=60\.100 s"):
+        expect_interval(run, _interval({}))
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 100)
+    _meter_values_at(run, [0, 10, 30, 70, 80, 90, 100])  # a gap of 20 s while connected, before the drop
+    run.session.harness = Link(t0, [(35.0, 60.0)])
+    with pytest.raises(ExpectationFailed, match=r"observed 20\.000 s between t=10\.000 s and t=30\.000 s"):
+        expect_interval(run, _interval({}))
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 100)
+    run.session.harness = Link(t0, [(5.0, 96.0)])  # connected 9 s of it, and nothing came: nothing to judge
+    with pytest.raises(BenchError, match=r"the window \(100\.0 s, judged while the charger was connected: 9\.0 s; "
+                                         r"not connected .*\) is not longer than one interval"):
+        expect_interval(run, _interval({}))
+
+
 def test_a_window_shorter_than_one_interval_without_a_message_judges_nothing() -> None:
     """No message in a window not longer than one interval is no violation, and no pass either: nothing was
     due, so nothing was measured. The line is broken, saying so; one message in such a window is judged."""
@@ -355,17 +408,6 @@ def test_a_rule_over_no_message_is_no_pass() -> None:
     expect_rule(run, rule)
     with pytest.raises(ExpectationFailed, match=r'sent no TransactionEvent \{eventType: "Ended"\} in this'):
         expect_rule(run, msgspec.structs.replace(rule, fields={"eventType": "Ended"}))
-
-
-class Link:
-    """The harness's connection record, as expect_no_message reads it: the charger is offline in `down`
-    (offsets in bench seconds from `t0`)."""
-
-    def __init__(self, t0: float, down: list[tuple[float, float]]) -> None:
-        self.periods = [(t0 + a, t0 + b) for a, b in down]
-
-    def offline_within(self, station_id: str, start: float, end: float) -> list[tuple[float, float]]:
-        return [(max(a, start), min(b, end)) for a, b in self.periods if min(b, end) > max(a, start)]
 
 
 NO_STATUS = ExpectNoMessage("StatusNotification", {}, Quantity(10, "time", "10 s"), SRC, SRC.text)
