@@ -334,19 +334,22 @@ def _meter_values_at(run: ScenarioRun, times: list[float], *, offline_flag: tupl
         run.recorder.frame(station="CS1", direction="rx", t=t0 + t, raw=raw)
 
 
-def test_periodic_messages_are_judged_while_the_charger_is_connected() -> None:
+def test_periodic_messages_across_a_disconnection_are_neither_passed_nor_failed() -> None:
     """A bench that drops the charger is no charger failure: the missing messages while it was not connected and
-    the burst of queued ones on reconnecting (flagged offline) are not judged by arrival; the connected parts
-    are, and the pass says over how long. A gap while connected still fails."""
+    the burst of queued ones on reconnecting (flagged offline) are not judged by arrival. Nor is it a pass (a
+    charger that went away by itself would pass): the connected parts are judged, a violation there fails, and
+    otherwise the line is broken, naming the gap."""
     run = make_run()
     t0 = run.recorder.t_begin
     run.windows["w"] = Window("w", t0, t0 + 100)
     # every 10 s, none from 32 s to 70 s (not connected 35 s to 60 s), then a burst of queued ones
     _meter_values_at(run, [0, 10, 20, 30, 60.1, 60.2, 60.3, 70, 80, 90, 100], offline_flag=(60.1, 60.2, 60.3))
     run.session.harness = Link(t0, [(35.0, 60.0)])
-    expect_interval(run, _interval({}))
-    assert re.search(r"judged while the charger was connected: 75\.0 s; not connected t=[\d.]+ s … t=[\d.]+ s\)$",
-                     run.measurements[-1].message)
+    with pytest.raises(BenchError, match=r"MeterValues came every 10 s ± 1 s while the charger was connected, but "
+                                         r"the window \(100\.0 s, judged while the charger was connected: 75\.0 s; "
+                                         r"not connected t=[\d.]+ s … t=[\d.]+ s\) has a gap no message could cross"):
+        expect_interval(run, _interval({}))
+    assert run.measurements[-1].verdict == "broken"
     run.session.harness = Link(t0, [])  # connected throughout: the same arrivals are the charger's failure
     with pytest.raises(ExpectationFailed, match=r"observed 30\.100 s between t=30\.000 s and t=60\.100 s"):
         expect_interval(run, _interval({}))
