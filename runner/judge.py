@@ -334,11 +334,24 @@ def _covered(run: ScenarioRun, signal: Signal, s: Sampling | None, start: float,
     """Raise :func:`not_covered` if the record of a sampled signal has a gap in [start, end]; the coverage
     (for the notes) otherwise, None for an event-driven signal."""
     if s is None:
+        _heard(run, signal, start, end, source, what)
         return None
     cov = coverage(*run.recorder.series(signal_key(signal)), start, end, s.max_gap)
     if cov.gap is not None:
         raise not_covered(run, signal, s, cov, source, what)
     return cov
+
+
+def _heard(run: ScenarioRun, signal: Signal, start: float, end: float, source: Source, what: str) -> None:
+    """A signal the charger reports (its status, its meter values) is known only while the harness hears it:
+    silence from a charger that was not connected in [start, end] is no report that nothing changed."""
+    if signal.source != "charger":
+        return
+    gaps = run.harness.offline_within(run.station.id, start, end)
+    if gaps:
+        raise BenchError(source, f"{signal.text} is what the charger reports, and the charger was not connected "
+                                 f"for {sum(b - a for a, b in gaps):.1f} s ({_spans(run, gaps)}): {what} cannot be "
+                                 "judged; judge a span in which it is connected")
 
 
 def _complete_until(run: ScenarioRun, key: str, s: Sampling | None, grace: float) -> float:
@@ -425,6 +438,10 @@ def expect_now(run: ScenarioRun, e: ExpectNow, m: Draft) -> None:
     m.saw(e.condition, t, v)
     if s is not None:
         _covered(run, signal, s, now, now, e.source, "its value now")
+    elif signal.source == "charger" and not run.harness.connected(run.station.id):
+        raise BenchError(e.source, f"{signal.text} is what the charger reports, and the charger is not connected "
+                                   f"now: its last report ({units.show(v, signal.dimension)} at {_rel(run, t)}) "
+                                   "may no longer hold; judge it once it is connected")
     if not holds(e.condition, v):
         raise ExpectationFailed(e.source, f"{e.condition.signal.text} is {units.show(v, e.condition.signal.dimension)}"
                                           f" at {_rel(run, t)}; expected {_bound_text(e.condition)}")

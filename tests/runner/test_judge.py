@@ -55,14 +55,18 @@ LIMIT = Comparison(CUR, "<=", Quantity(6.6, "current", "6 A + 0.6 A"))
 
 
 class Link:
-    """The harness's connection record, as expect_no_message reads it: the charger is offline in `down`
-    (offsets in bench seconds from `t0`)."""
+    """The harness's connection record, as the judges read it: the charger is offline in `down` (offsets in
+    bench seconds from `t0`; with `clock`, `connected` answers for now)."""
 
-    def __init__(self, t0: float, down: list[tuple[float, float]]) -> None:
-        self.periods = [(t0 + a, t0 + b) for a, b in down]
+    def __init__(self, t0: float, down: list[tuple[float, float]], clock: Clock | None = None) -> None:
+        self.periods, self.clock = [(t0 + a, t0 + b) for a, b in down], clock
 
     def offline_within(self, station_id: str, start: float, end: float) -> list[tuple[float, float]]:
         return [(max(a, start), min(b, end)) for a, b in self.periods if min(b, end) > max(a, start)]
+
+    def connected(self, station_id: str) -> bool:
+        now = self.clock.now() if self.clock is not None else 0.0
+        return not any(a <= now < b for a, b in self.periods)
 
 
 def make_run(speed: float = 50.0) -> ScenarioRun:
@@ -608,6 +612,33 @@ def test_a_charger_status_holds_until_the_next_report() -> None:
     expect_now(run, ExpectNow(cond, SRC, SRC.text))
     expect_for(run, ExpectFor(Quantity(10, "time", "10 s"), cond, SRC, SRC.text))
     assert any("held for 10 s (1 samples)" in n for n in run.notes)
+
+
+def test_a_charger_status_is_not_judged_across_a_disconnection() -> None:
+    """What the charger reports is known only while the harness hears it: a hold (or a settle, or "never
+    complied") over a span in which it was not connected is broken, naming the gap; so is its value now while
+    it is not connected. A report that violates the condition fails whatever the connection."""
+    status = Signal("charger", "charger.status.evse1", "state", "charger status evse 1", evse=1)
+    cond = StateIs(status, ("Charging",))
+    run = _bench_run()
+    t0 = run.clock.now()
+    run.recorder.sample(status.key, "Charging")
+    run.session.harness = Link(t0, [(3.0, 6.0)], run.clock)
+    with pytest.raises(BenchError, match=r"charger status evse 1 is what the charger reports, and the charger was not "
+                                         r"connected for 3\.0 s \(t=[\d.]+ s … t=[\d.]+ s\): the 10 s hold "
+                                         r"\(t=[\d.]+ s … t=[\d.]+ s\) cannot be judged"):
+        expect_for(run, ExpectFor(Quantity(10, "time", "10 s"), cond, SRC, SRC.text))
+    assert run.measurements[-1].verdict == "broken"
+    run.session.harness = Link(run.clock.now(), [(2.0, 5.0)], run.clock)
+    with pytest.raises(BenchError, match=r"whether it complied within 20 s .* cannot be judged"):
+        expect_within(run, ExpectWithin(Quantity(20, "time", "20 s"), StateIs(status, ("Faulted",)), SRC, SRC.text))
+    run.session.harness = Link(t0, [(0.0, 1e9)], run.clock)   # not connected now
+    with pytest.raises(BenchError, match=r"charger is not connected now: its last report \(Charging at t=[\d.]+ s\) "
+                                         r"may no longer hold"):
+        expect_now(run, ExpectNow(cond, SRC, SRC.text))
+    run.recorder.sample(status.key, "Faulted")  # a report that violates: failed, offline or not
+    with pytest.raises(ExpectationFailed, match="Faulted"):
+        expect_for(run, ExpectFor(Quantity(10, "time", "10 s"), cond, SRC, SRC.text))
 
 
 def test_the_max_gap_follows_the_update_interval_and_the_twin_clock() -> None:
