@@ -334,7 +334,6 @@ def _covered(run: ScenarioRun, signal: Signal, s: Sampling | None, start: float,
     """Raise :func:`not_covered` if the record of a sampled signal has a gap in [start, end]; the coverage
     (for the notes) otherwise, None for an event-driven signal."""
     if s is None:
-        _heard(run, signal, start, end, source, what)
         return None
     cov = coverage(*run.recorder.series(signal_key(signal)), start, end, s.max_gap)
     if cov.gap is not None:
@@ -342,12 +341,17 @@ def _covered(run: ScenarioRun, signal: Signal, s: Sampling | None, start: float,
     return cov
 
 
-def _heard(run: ScenarioRun, signal: Signal, start: float, end: float, source: Source, what: str) -> None:
+def _heard(run: ScenarioRun, signal: Signal, start: float, end: float, source: Source, what: str, *,
+           at_end: bool = False) -> None:
     """A signal the charger reports (its status, its meter values) is known only while the harness hears it:
-    silence from a charger that was not connected in [start, end] is no report that nothing changed."""
+    silence from a charger that was not connected in [start, end] is no report that nothing changed. A pass
+    needs the whole span connected; a "never" (`at_end`) the end of it (a charger back on line reports what
+    changed, so never having reported compliance by then is its own)."""
     if signal.source != "charger":
         return
     gaps = run.harness.offline_within(run.station.id, start, end)
+    if at_end:
+        gaps = [g for g in gaps if g[1] >= end]
     if gaps:
         raise BenchError(source, f"{signal.text} is what the charger reports, and the charger was not connected "
                                  f"for {sum(b - a for a, b in gaps):.1f} s ({_spans(run, gaps)}): {what} cannot be "
@@ -498,9 +502,10 @@ def expect_within(run: ScenarioRun, e: ExpectWithin, m: Draft) -> None:
         _passed(run, m, f"{e.condition} held after {hit[0] - t0:.1f} s (time to comply; allowed "
                         f"{e.duration.text}): {shown} at {_rel(run, hit[0])}")
         return
+    whether = f"whether it complied within {e.duration.text} ({_rel(run, t0)} … {_rel(run, deadline)})"
     if _recorded(run, key):  # a gap (a stale value, then silence, too) is named before anything else
-        _covered(run, e.condition.signal, s, t0, deadline, e.source,
-                 f"whether it complied within {e.duration.text} ({_rel(run, t0)} … {_rel(run, deadline)})")
+        _covered(run, e.condition.signal, s, t0, deadline, e.source, whether)
+    _heard(run, e.condition.signal, t0, deadline, e.source, whether, at_end=True)
     inside = held_from(*run.recorder.series(key), t0, deadline, _max_age(s))
     if not inside:
         raise no_samples(run, e.condition.signal, e.source, f" in the {e.duration.text} window")
@@ -556,6 +561,7 @@ def expect_for(run: ScenarioRun, e: ExpectFor, m: Draft) -> None:
             f"{e.condition.signal.text} = {units.show(v, e.condition.signal.dimension)} at {_rel(run, t)} "
             f"({t - t0:.1f} s into the {e.duration.text} hold) violates {_bound_text(e.condition)}")
     cov = _covered(run, signal, s, t0, end, e.source, what) if _recorded(run, key) else None
+    _heard(run, signal, t0, end, e.source, what)
     points = held_from(*run.recorder.series(key), t0, end, _max_age(s))
     n = m.samples = len(points)
     if n == 0:
@@ -593,14 +599,16 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle, m: Draft) -> None:
     cov = None
     if r is not None and _recorded(run, key):
         if r.state == "never":
-            _covered(run, e.condition.signal, s, t0, deadline, e.source,
-                     f"whether it settled within {e.within.text} ({_rel(run, t0)} … {_rel(run, deadline)})")
+            whether = f"whether it settled within {e.within.text} ({_rel(run, t0)} … {_rel(run, deadline)})"
+            _covered(run, e.condition.signal, s, t0, deadline, e.source, whether)
+            _heard(run, e.condition.signal, t0, deadline, e.source, whether, at_end=True)
         elif r.state == "broke" and r.violation is not None:
             _covered(run, e.condition.signal, s, t0, r.violation[0], e.source,
                      f"whether it settled ({_rel(run, t0)} … {_rel(run, r.violation[0])})")
         elif r.state == "settled" and r.start is not None:
-            cov = _covered(run, e.condition.signal, s, r.start, r.start + hold, e.source,
-                           f"the {e.hold.text} hold ({_rel(run, r.start)} … {_rel(run, r.start + hold)})")
+            what = f"the {e.hold.text} hold ({_rel(run, r.start)} … {_rel(run, r.start + hold)})"
+            cov = _covered(run, e.condition.signal, s, r.start, r.start + hold, e.source, what)
+            _heard(run, e.condition.signal, r.start, r.start + hold, e.source, what)
     if r is None or r.samples == 0 or (r.state == "never" and r.violation is None):
         raise no_samples(run, e.condition.signal, e.source, f" in the {e.within.text} settle window "
                                                             f"({_rel(run, t0)} … {_rel(run, deadline)})")
