@@ -126,5 +126,11 @@ def readings_from_frame(frame: Frame, tx_evse: int | None = None) -> list[Readin
 
 
 def samples_from_frame(frame: Frame, tx_evse: int | None = None) -> list[tuple[str, float | str, float]]:
-    """(key, value, bench time) for each signal in the frame, ready for `recorder.sample`."""
+    """(key, value, bench time) for each signal in the frame, ready for `recorder.sample`. A signal sample is
+    the value at its arrival, so a TransactionEvent the charger queued while offline (`offline: true`, sent
+    on reconnecting, minutes late) gives none: its readings are the past, and as samples they would read as
+    the present (a power from before a limit, an energy register behind the analyzer's). The frame stays in
+    the trace, and :func:`readings_from_frame` gives them with the charger's timestamps to the rules."""
+    if frame.action == "TransactionEvent" and isinstance(frame.payload, dict) and frame.payload.get("offline") is True:
+        return []
     return [(r.key, r.value, r.t) for r in readings_from_frame(frame, tx_evse)]

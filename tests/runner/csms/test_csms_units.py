@@ -168,6 +168,23 @@ def test_transaction_event_and_status_notification_become_signals() -> None:
     assert samples_from_frame(tx_frame) == []
 
 
+def test_readings_queued_offline_are_no_samples_of_the_present() -> None:
+    """A TransactionEvent sent late, flagged offline, carries readings from when it was raised: they are not
+    the signal's value at arrival (no sample), but the rules still read them, with the charger's timestamps."""
+    live = rx([2, "8", "TransactionEvent", {"eventType": "Updated", "timestamp": NOW, "seqNo": 2,
+                                            "triggerReason": "MeterValuePeriodic", "evse": {"id": 1},
+                                            "transactionInfo": {"transactionId": "T1"},
+                                            "meterValue": [{"timestamp": NOW, "sampledValue": [
+                                                {"value": 11.0, "measurand": "Power.Active.Import",
+                                                 "unitOfMeasure": {"unit": "kW"}}]}]}])
+    assert samples_from_frame(live) == [("charger.Power.Active.Import", 11000.0, 10.0)]
+    queued = rx([2, "9", "TransactionEvent", {**live.payload, "offline": True}])
+    assert samples_from_frame(queued) == []
+    [reading] = readings_from_frame(queued)
+    assert (reading.key, reading.value, reading.timestamp) == ("charger.Power.Active.Import", 11000.0, NOW)
+    assert samples_from_frame(rx([2, "10", "TransactionEvent", {**live.payload, "offline": False}])) != []
+
+
 def test_a_transaction_event_without_evse_is_its_transactions_evse() -> None:
     """Only the first TransactionEvent names the EVSE: the Updated events of EVSE 2's transaction are EVSE 2's
     readings (the harness gives the EVSE its book knows), never EVSE 1's plain key."""
