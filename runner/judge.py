@@ -875,6 +875,8 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
     m.observed = Reading(what, len(hits), "messages", str(len(hits)), m.rel(hits[0].t) if hits else None)
     m.margin, m.samples = margin(count.kind, len(hits), count.n, "messages"), len(hits)
     if count.allows(len(hits)) and verdict != "too many":
+        if count.kind != "at least":  # "no more than N" rests on the ones that did not come
+            _silence_heard(run, e.source, start, end, f"{len(hits)} {what} came ({count})", "the window")
         timing = f", the first {hits[0].t - start:.1f} s after the window began" if hits else ""
         _passed(run, m, f"{len(hits)} {what} {span}{timing}; expected {count}")
         return
@@ -943,15 +945,19 @@ def expect_no_message(run: ScenarioRun, e: ExpectNoMessage, m: Draft) -> None:
         f = offenders[0]
         raise ExpectationFailed(e.source, f"charger sent {e.action} at {_rel(run, f.t)}, during the "
                                           f"{e.duration.text} in which it must not: {f.raw[:300]}")
-    gaps = run.harness.offline_within(run.station.id, start, end)
-    if gaps:
-        # silence from a charger the harness could not hear is no evidence that it sent nothing
-        down = sum(b - a for a, b in gaps)
-        raise BenchError(e.source, f"no {e.action} came, but the charger was not connected for {down:.1f} s of the "
-                                   f"{e.duration.text} ({_spans(run, gaps)}): its silence then is not evidence; "
-                                   "judge a window in which it is connected")
+    _silence_heard(run, e.source, start, end, f"no {e.action} came", f"the {e.duration.text}")
     _passed(run, m, f"no {e.action} for {e.duration.text} ({_rel(run, start)} … {_rel(run, end)}), connected "
                     "throughout")
+
+
+def _silence_heard(run: ScenarioRun, source: Source, start: float, end: float, came: str, of: str) -> None:
+    """A verdict that rests on messages not coming needs the charger connected throughout [start, end]:
+    silence from a charger the harness could not hear is no evidence that it sent nothing (broken)."""
+    gaps = run.harness.offline_within(run.station.id, start, end)
+    if gaps:
+        raise BenchError(source, f"{came}, but the charger was not connected for {sum(b - a for a, b in gaps):.1f} s "
+                                 f"of {of} ({_spans(run, gaps)}): its silence then is not evidence; judge a window "
+                                 "in which it is connected")
 
 
 @measured("reply")

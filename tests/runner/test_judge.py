@@ -24,6 +24,7 @@ from dsl.plan import (
     ExpectSettle,
     ExpectTrials,
     ExpectWithin,
+    MessageCount,
     Quantity,
     ScenarioPlan,
     Signal,
@@ -446,6 +447,30 @@ def test_silence_while_the_charger_was_not_connected_is_broken_not_passed() -> N
         [2, "m1", "StatusNotification", {"connectorStatus": "Occupied", "evseId": 1, "connectorId": 1}]))
     with pytest.raises(ExpectationFailed, match="charger sent StatusNotification at"):
         expect_no_message(run, NO_STATUS)
+
+
+def test_at_most_and_exactly_need_the_charger_connected_for_the_window() -> None:
+    """"exactly N" and "at most N" pass on the messages that did not come: over a window with a disconnection
+    they are broken, naming the gap; "at least N" rests on those that came and passes; too many fails."""
+    def count(kind: str, n: int) -> ExpectMessage:
+        return ExpectMessage("StatusNotification", {}, Quantity(10, "time", "10 s"), SRC, SRC.text,
+                             count=MessageCount(kind, n))  # type: ignore[arg-type]
+
+    run = make_run(speed=200)
+    run.last_action_t = run.clock.now()
+    run.recorder.frame(station="CS1", direction="rx", t=run.clock.now() + 1, raw=json.dumps(
+        [2, "m1", "StatusNotification", {"connectorStatus": "Occupied", "evseId": 1, "connectorId": 1}]))
+    run.session.harness = Link(run.clock.now(), [(4.0, 6.0)])
+    expect_message(run, count("at least", 1))
+    for kind in ("exactly", "at most"):
+        with pytest.raises(BenchError, match=rf"1 StatusNotification came \({kind} 1\), but the charger was not "
+                                             r"connected for 2\.0 s of the window \(t=[\d.]+ s … t=[\d.]+ s\): its "
+                                             r"silence then is not evidence"):
+            expect_message(run, count(kind, 1))
+    with pytest.raises(ExpectationFailed, match=r"charger sent 1 StatusNotification .*; expected exactly 0"):
+        expect_message(run, count("exactly", 0))
+    run.session.harness = Link(0, [])
+    expect_message(run, count("exactly", 1))
 
 
 def test_the_plot_draws_a_settle_bound_from_the_action_with_its_deadline_and_hold() -> None:
