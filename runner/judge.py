@@ -820,7 +820,8 @@ def _expect_message(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
                    f"action began: it does not count)")
     window = f"within {e.within.text}" if e.within is not None else "by now"
     raise ExpectationFailed(e.source, f"charger did not send {_what(patterns)} {window} "
-                                      f"(looking since the preceding action at {_rel(run, since)}): {detail}")
+                                      f"(looking since the preceding action at {_rel(run, since)}): {detail}"
+                                      f"{_unheard(run, since, deadline)}")
 
 
 @measured("count")
@@ -889,7 +890,8 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
         if later:
             detail += (f"; the first matching one came at {_rel(run, later[0].t)}, "
                        f"{later[0].t - start:.1f} s after the window began")
-    raise ExpectationFailed(e.source, f"charger sent {len(hits)} {what} {span}; expected {count}: {detail}")
+    raise ExpectationFailed(e.source, f"charger sent {len(hits)} {what} {span}; expected {count}: {detail}"
+                                      f"{_unheard(run, start, end) if len(hits) < count.n else ''}")
 
 
 def _json(value: Any) -> str:
@@ -948,6 +950,13 @@ def expect_no_message(run: ScenarioRun, e: ExpectNoMessage, m: Draft) -> None:
     _silence_heard(run, e.source, start, end, f"no {e.action} came", f"the {e.duration.text}")
     _passed(run, m, f"no {e.action} for {e.duration.text} ({_rel(run, start)} … {_rel(run, end)}), connected "
                     "throughout")
+
+
+def _unheard(run: ScenarioRun, start: float, end: float) -> str:
+    """For a message that did not come: when the charger was not connected in [start, end], saying so (it is
+    still the charger's failure: a message due is due, however the connection went)."""
+    gaps = run.harness.offline_within(run.station.id, start, end)
+    return f"; the charger was not connected {_spans(run, gaps)}" if gaps else ""
 
 
 def _silence_heard(run: ScenarioRun, source: Source, start: float, end: float, came: str, of: str) -> None:

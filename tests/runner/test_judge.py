@@ -471,6 +471,14 @@ def test_at_most_and_exactly_need_the_charger_connected_for_the_window() -> None
         expect_message(run, count("exactly", 0))
     run.session.harness = Link(0, [])
     expect_message(run, count("exactly", 1))
+    # too few while it was not connected: still failed, and the message says when it could not be heard
+    run.session.harness = Link(run.clock.now(), [(1.0, 3.0)])
+    with pytest.raises(ExpectationFailed, match=r"expected at least 2: .*; the charger was not connected "
+                                                r"t=[\d.]+ s … t=[\d.]+ s\n"):
+        expect_message(run, count("at least", 2))
+    with pytest.raises(ExpectationFailed, match=r"did not send Heartbeat within 10 s .*; the charger was not "
+                                                r"connected t=[\d.]+ s … t=[\d.]+ s\n"):
+        expect_message(run, ExpectMessage("Heartbeat", {}, Quantity(10, "time", "10 s"), SRC, SRC.text))
 
 
 def test_the_plot_draws_a_settle_bound_from_the_action_with_its_deadline_and_hold() -> None:
