@@ -60,11 +60,11 @@ MAX_OFFLINE_PERIODS = 1000   # per station, the most recent
 MAX_CONNECTORS = 256         # (evse, connector) statuses per station; a charger inventing ids loses the oldest
 MAX_STATIONS = 1024          # identities remembered; the longest-disconnected is forgotten first
 MAX_ATTEMPTS = 1000          # connection attempts remembered (all endpoints), the most recent
-# Real seconds the harness waits for a charger's answer at the least. On the twin a bench timeout is a
-# fraction of a real second (30 s at 60x: 0.5 s), which a loaded host's scheduling stall can pass, and the
-# run read broken ("no answer to ChangeAvailability") with nothing late in the charger's logic. A real
-# charger runs at speed 1, where the bench timeout (30 s) is far above this; the twin's own calls wait the
-# same way (lab/twin/connection.py).
+# Real seconds the harness waits for a charger's answer (or its connection, or its boot) at the least. On
+# the twin a bench timeout is a fraction of a real second (30 s at 60x: 0.5 s), which a loaded host's
+# scheduling stall can pass, and the run read broken ("no answer to ChangeAvailability") with nothing late
+# in the charger's logic. A real charger runs at speed 1, where the bench timeouts are far above this; the
+# twin's own calls wait the same way (lab/twin/connection.py).
 REPLY_WAIT_FLOOR_S = 2.0
 # ("csms", "csms2", "invalid"): the first is `url`; a spec names them (`charger connects to csms2`). The last is
 # no CSMS: `invalid_url`, which closes every connection unanswered.
@@ -438,10 +438,11 @@ class CsmsHarness(CsmsCommands):
             while not predicate():
                 assert self._changed is not None
                 await self._changed.wait()
+        wait = max(self.clock.real(timeout_s), REPLY_WAIT_FLOOR_S)  # (the floor: see REPLY_WAIT_FLOOR_S)
         try:
-            await asyncio.wait_for(until(), self.clock.real(timeout_s))
+            await asyncio.wait_for(until(), wait)
         except TimeoutError:
-            raise CsmsTimeout(f"{what} within {timeout_s:g} s (bench time)") from None
+            raise CsmsTimeout(f"{what} within {self.clock.bench(wait):g} s (bench time)") from None
 
     async def wait_connected(self, station_id: str, timeout_s: float) -> None:
         st = self._station(station_id)

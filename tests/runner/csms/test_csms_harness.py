@@ -126,6 +126,32 @@ def test_a_fast_bench_still_waits_real_time_for_an_answer(run: Run) -> None:
     run(test, speed=600)
 
 
+def test_a_fast_bench_still_waits_real_time_for_a_connection_and_a_boot(run: Run) -> None:
+    """The same floor for the charger's connection and its boot: at 600x, 60 s of bench time is 0.1 s real; a
+    charger that connects and boots 0.3 s late in real time is in time, and a timeout says the bench time it
+    waited."""
+    from runner.csms.harness import REPLY_WAIT_FLOOR_S
+
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        async def late_charger() -> None:
+            await asyncio.sleep(0.3)
+            async with open_charger(h.url) as ws:
+                await asyncio.sleep(0.3)
+                await Charger(ws).call("BootNotification", BOOT)
+                await asyncio.sleep(REPLY_WAIT_FLOOR_S + 0.5)
+
+        charger = asyncio.create_task(late_charger())
+        await h.wait_connected("CS1", 60)
+        await h.wait_booted("CS1", 60)
+        started = time.monotonic()
+        with pytest.raises(CsmsTimeout, match=r"did not disconnect within 1200 s \(bench time\)"):
+            await h.wait_disconnected("CS1", 60)
+        assert time.monotonic() - started >= REPLY_WAIT_FLOOR_S - 0.05
+        await charger
+
+    run(test, speed=600)
+
+
 def test_call_outcomes_results_callerrors_and_timeouts(run: Run) -> None:
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         async with open_charger(h.url) as ws:
