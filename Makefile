@@ -32,7 +32,7 @@ tools:
 	  echo "make: chromium/poppler-utils not installed: the summary's browser and PDF checks will skip"
 
 test: $(STAMP) tools
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -76,6 +76,11 @@ SPEC = '''spec "Bench actions"
 '''
 
 
+# One worker runs this module (`make test` distributes by --dist loadgroup): its module fixture is a twin
+# run, which every worker that took one of its tests would otherwise make again.
+pytestmark = pytest.mark.xdist_group("bench-actions-run")
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict], str]:
     base = tmp_path_factory.mktemp("bench-actions")

@@ -59,6 +59,11 @@ SPEC = '''spec "Measured verdicts"
 '''
 
 
+# One worker runs this module (`make test` distributes by --dist loadgroup): its module fixture is a twin
+# run, which every worker that took one of its tests would otherwise make again.
+pytestmark = pytest.mark.xdist_group("measured-run")
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One run for all the checks below (a twin run costs half a minute): its folder and Allure results."""

@@ -64,6 +64,11 @@ SPEC = f'''spec "Network profiles"
 '''
 
 
+# One worker runs this module (`make test` distributes by --dist loadgroup): its module fixture is a twin
+# run, which every worker that took one of its tests would otherwise make again.
+pytestmark = pytest.mark.xdist_group("network-run")
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict], str]:
     base = tmp_path_factory.mktemp("network")

@@ -32,6 +32,9 @@ def _run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
                                          f"--out={pytester.path / 'out'}", *args, timeout=300)
 
 
+# The two meter-gain runs are fault-knob runs of library specs (~18 s each): with the fault matrix, out of the
+# quick suite (`-m "not fault_matrix"`), in `make test`.
+@pytest.mark.fault_matrix
 def test_meter_gain_fails_only_the_metering_spec(pytester: pytest.Pytester) -> None:
     _copy(pytester, METERING, LIMIT)
     result = _run(pytester, "--fault", "meter_gain=1.03")
@@ -56,6 +59,7 @@ def test_meter_gain_fails_only_the_metering_spec(pytester: pytest.Pytester) -> N
     assert [f["unit"] for f in acc["figures"]] == ["Wh", "Wh"]
 
 
+@pytest.mark.fault_matrix
 def test_small_meter_gain_passes_everything_and_writes_evidence(pytester: pytest.Pytester) -> None:
     _copy(pytester, METERING, LIMIT)
     result = _run(pytester, "--fault", "meter_gain=1.005", f"--alluredir={pytester.path / 'allure'}")

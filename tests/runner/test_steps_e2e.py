@@ -88,6 +88,11 @@ def _notes(evidence: Path, scenario: str) -> str:
     return _evidence(evidence, scenario, "notes.txt")
 
 
+# One worker runs this module (`make test` distributes by --dist loadgroup): its module fixture is a twin
+# run, which every worker that took one of its tests would otherwise make again.
+pytestmark = pytest.mark.xdist_group("steps-run")
+
+
 @pytest.fixture(scope="module")
 def steps_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict], Path, str]:
     import subprocess

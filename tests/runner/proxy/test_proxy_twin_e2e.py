@@ -69,6 +69,11 @@ SPEC = '''spec "Proxy mode"
 PROXY_TABLE = '\n[proxy]\nto = "ws://127.0.0.1:9/unused"\ntrigger_meter_values_at_window_edges = true\n'
 
 
+# One worker runs this module (`make test` distributes by --dist loadgroup): its module fixture is a twin
+# run, which every worker that took one of its tests would otherwise make again.
+pytestmark = pytest.mark.xdist_group("proxy-twin-run")
+
+
 @pytest.fixture(scope="module")
 def loop() -> Iterator[LoopThread]:
     lt = LoopThread("target-csms")
