@@ -354,8 +354,8 @@ def _heard(run: ScenarioRun, signal: Signal, start: float, end: float, source: S
         gaps = [g for g in gaps if g[1] >= end]
     if gaps:
         raise BenchError(source, f"{signal.text} is what the charger reports, and the charger was not connected "
-                                 f"for {sum(b - a for a, b in gaps):.1f} s ({_spans(run, gaps)}): {what} cannot be "
-                                 "judged; judge a span in which it is connected")
+                                 f"{_gap_words(run, gaps)}: {what} cannot be judged; judge a span in which it is "
+                                 "connected")
 
 
 def _complete_until(run: ScenarioRun, key: str, s: Sampling | None, grace: float) -> float:
@@ -964,9 +964,8 @@ def _silence_heard(run: ScenarioRun, source: Source, start: float, end: float, c
     silence from a charger the harness could not hear is no evidence that it sent nothing (broken)."""
     gaps = run.harness.offline_within(run.station.id, start, end)
     if gaps:
-        raise BenchError(source, f"{came}, but the charger was not connected for {sum(b - a for a, b in gaps):.1f} s "
-                                 f"of {of} ({_spans(run, gaps)}): its silence then is not evidence; judge a window "
-                                 "in which it is connected")
+        raise BenchError(source, f"{came}, but the charger was not connected {_gap_words(run, gaps, of)}: its "
+                                 "silence then is not evidence; judge a window in which it is connected")
 
 
 @measured("reply")
@@ -1024,7 +1023,7 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
     # the spec's filter narrows (or overrides) the default
     fields = {**_PERIODIC.get(e.action, {}), **_bind(run, e.fields, e.source)}
     frames = _scenario_frames(run)
-    spans, offline = connected_spans(run, start, end)
+    spans, offline = _connected_spans(run, start, end)
     if offline:
         # Arrival times say nothing of a schedule across a disconnection: the charger could not send, and
         # what it queued comes in a burst on reconnecting (flagged offline). The connected parts are judged.
@@ -1053,7 +1052,7 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
     _passed(run, m, f"{e.action} every {e.every.text} ± {e.tolerance.text} ({_rel(run, start)} … {_rel(run, end)})")
 
 
-def connected_spans(run: ScenarioRun, start: float, end: float
+def _connected_spans(run: ScenarioRun, start: float, end: float
                     ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
     """[start, end] split by the harness's connection record: the parts in which the charger was connected,
     and those in which it was not (bench time)."""
@@ -1069,10 +1068,15 @@ def connected_spans(run: ScenarioRun, start: float, end: float
 
 
 def _offline_words(run: ScenarioRun, connected: float, offline: list[tuple[float, float]]) -> str:
-    """', of which the charger was connected N s (not connected a … b, …)', or '' when it was throughout."""
+    """', judged while the charger was connected: N s; not connected a … b, …', or '' when it was throughout."""
     if not offline:
         return ""
     return f", judged while the charger was connected: {connected:.1f} s; not connected {_spans(run, offline)}"
+
+
+def _gap_words(run: ScenarioRun, gaps: list[tuple[float, float]], of: str | None = None) -> str:
+    """'for N s [of WHAT] (a … b, …)': how long, and when, the charger was not connected."""
+    return f"for {sum(b - a for a, b in gaps):.1f} s{f' of {of}' if of else ''} ({_spans(run, gaps)})"
 
 
 def _spans(run: ScenarioRun, spans: list[tuple[float, float]]) -> str:

@@ -572,13 +572,9 @@ class CsmsHarness(CsmsCommands):
     def offline_within(self, station_id: str, start: float, end: float) -> list[tuple[float, float]]:
         """The parts of [start, end] (bench time) in which the station had no connection to this harness,
         including the time before it first connected; [] when it was connected throughout."""
-        st = self._station(station_id)
-        now = self.clock.now()
-        with self._lock:
-            periods = [(a, now if b is None else b) for a, b in st.offline]
-            first = st.first_connected_t
+        first = self._station(station_id).first_connected_t
         # before the first connection (or with none yet) the charger was not there to be heard
-        periods.insert(0, (-math.inf, math.inf if first is None else first))
+        periods = [(-math.inf, math.inf if first is None else first), *self.offline_periods(station_id)]
         return [(max(a, start), min(b, end)) for a, b in periods if min(b, end) > max(a, start)]
 
     def status(self, station_id: str, evse_id: int, connector_id: int | None = None) -> str | None:
