@@ -1023,6 +1023,8 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
     # the spec's filter narrows (or overrides) the default
     fields = {**_PERIODIC.get(e.action, {}), **_bind(run, e.fields, e.source)}
     frames = _scenario_frames(run)
+    # Which transactions were due to send them, and while (from every frame: a queued Ended still ends one)
+    lifetimes = msg.transaction_lifetimes(frames, fields) if e.action == "TransactionEvent" else {}
     spans, offline = _connected_spans(run, start, end)
     if offline:
         # Arrival times say nothing of a schedule across a disconnection: the charger could not send, and
@@ -1030,7 +1032,8 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
         frames = [f for f in frames if not (isinstance(f.payload, dict) and f.payload.get("offline") is True)]
     problems, hits = [], False
     for a, b in spans:
-        problems += msg.intervals(frames, e.action, e.every.value, e.tolerance.value, a - t0, b - t0, fields=fields)
+        problems += msg.intervals(frames, e.action, e.every.value, e.tolerance.value, a - t0, b - t0, fields=fields,
+                                  lifetimes=lifetimes)
         hits = hits or bool(msg.interval_hits(frames, e.action, a - t0, b - t0, fields=fields))
     limit = e.every.value + e.tolerance.value
     if not problems and not hits and all(b - a <= limit for a, b in spans):
@@ -1049,7 +1052,24 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
                                    f"was connected, but the window ({end - start:.1f} s"
                                    f"{_offline_words(run, sum(b - a for a, b in spans), offline)}) has a gap no "
                                    "message could cross: judge a window in which it stays connected")
-    _passed(run, m, f"{e.action} every {e.every.text} ± {e.tolerance.text} ({_rel(run, start)} … {_rel(run, end)})")
+    _passed(run, m, f"{e.action} every {e.every.text} ± {e.tolerance.text} ({_rel(run, start)} … {_rel(run, end)})"
+                    f"{_judged_transactions(run, lifetimes, start, end)}")
+
+
+def _judged_transactions(run: ScenarioRun, lifetimes: dict[str, tuple[float, float]], start: float,
+                         end: float) -> str:
+    """'; for transaction T1, T2 (began t=…)': the transactions an interval check judged, and when one
+    began or ended inside the window (it was held to its own part of it)."""
+    t0 = run.recorder.t_begin
+    named = []
+    for stream, (began, ended) in lifetimes.items():
+        if began + t0 >= end or ended + t0 <= start:
+            continue
+        edges = [f"began {_rel(run, began + t0)}" if began + t0 > start else "",
+                 f"ended {_rel(run, ended + t0)}" if ended + t0 < end else ""]
+        edge = ", ".join(x for x in edges if x)
+        named.append(stream.removeprefix("transaction ") + (f" ({edge})" if edge else ""))
+    return f"; for transaction{'s' if len(named) > 1 else ''} {', '.join(named)}" if named else ""
 
 
 def _connected_spans(run: ScenarioRun, start: float, end: float

@@ -362,21 +362,76 @@ def stream_of(frame: Frame) -> str | None:
 
 def intervals(frames: Sequence[Frame], action: str, every_s: float, tolerance_s: float,
               start_t: float, end_t: float, *, fields: dict[str, Any] | None = None,
-              per_stream: bool = True) -> list[Violation]:
+              per_stream: bool = True, lifetimes: Mapping[str, tuple[float, float]] | None = None
+              ) -> list[Violation]:
     """`action` (matching `fields`) arrives every `every_s` ± `tolerance_s` within [start_t, end_t],
     judged on arrival times; the window's edges count as well (a message that stops coming is a gap).
     Counted per stream (:func:`stream_of`: per EVSE, per transaction), so two EVSEs' simultaneous
-    messages are two series of intervals, not one interval of 0 s."""
+    messages are two series of intervals, not one interval of 0 s.
+
+    `lifetimes` (stream -> bench-time span, from :func:`transaction_lifetimes`) are the streams that were
+    due: each is judged over the part of the window in which it ran, so a transaction that began or ended
+    inside the window is not held to the window's edges, and one that ran without any such message is a
+    gap of its own (not a stream that went unnoticed because the others came)."""
     hits = interval_hits(frames, action, start_t, end_t, fields=fields)
     streams: dict[str | None, list[Frame]] = {}
     for f in hits:
         streams.setdefault(stream_of(f) if per_stream else None, []).append(f)
-    if len(streams) <= 1:
+    due = dict(lifetimes or {}) if per_stream else {}
+    if len(streams) <= 1 and not due:
         return _intervals(hits, action, every_s, tolerance_s, start_t, end_t, next(iter(streams), None))
     out: list[Violation] = []
-    for stream, frames_of in streams.items():
-        out += _intervals(frames_of, action, every_s, tolerance_s, start_t, end_t, stream)
+    for stream in [*streams, *(s for s in due if s not in streams)]:
+        frames_of = streams.get(stream, [])
+        a, b = start_t, end_t
+        if stream in due:
+            began, ended = due[stream]
+            a, b = max(a, began), min(b, ended)
+            if frames_of:  # (a time read from the charger's clock may be a little off its arrivals)
+                a, b = min(a, frames_of[0].t), max(b, frames_of[-1].t)
+            elif b <= a:
+                continue  # it did not run in the window
+        out += _intervals(frames_of, action, every_s, tolerance_s, a, b, stream)
     return sorted(out, key=lambda v: v.t or 0.0)
+
+
+# The fields of a TransactionEvent filter that say which transactions it is about (the rest say which of
+# their messages count): a transaction is due in an interval check when one of its events matches these.
+_TX_IDENTITY = ("evse", "idToken")
+_TX_INFO_IDENTITY = ("transactionId", "remoteStartId")
+
+
+def transaction_lifetimes(frames: Sequence[Frame], fields: Mapping[str, Any] | None = None
+                          ) -> dict[str, tuple[float, float]]:
+    """When each transaction of the trace ran, as :func:`stream_of` names it ("transaction T"): from its
+    Started event (-inf when the trace holds none: it began earlier) to its Ended event (+inf when none
+    came). An event's time is when the charger says it happened (its timestamp on the bench's clock, the
+    measured clock offset corrected) when that is before its arrival: a queued event arrives late.
+    With `fields` (an interval check's filter), only the transactions one of whose events matches the
+    filter's identifying fields (transactionId, remoteStartId, evse, idToken)."""
+    identity: dict[str, Any] = {k: v for k, v in (fields or {}).items() if k in _TX_IDENTITY}
+    info = (fields or {}).get("transactionInfo")
+    if isinstance(info, dict):
+        picked = {k: v for k, v in info.items() if k in _TX_INFO_IDENTITY}
+        if picked:
+            identity["transactionInfo"] = picked
+    offset = charger_clock_offset(frames) or 0.0
+    spans: dict[str, list[float]] = {}
+    selected: set[str] = set()
+    for f, p in _tx_events(frames):
+        tid = _tid(p)
+        if tid is None:
+            continue
+        span = spans.setdefault(tid, [float("-inf"), float("inf")])
+        stamped = bench_time_of(f, p.get("timestamp", "")) if isinstance(p.get("timestamp"), str) else None
+        happened = f.t if stamped is None else min(f.t, stamped + offset)
+        if p.get("eventType") == "Started":
+            span[0] = happened
+        elif p.get("eventType") == "Ended":
+            span[1] = happened
+        if matches(p, identity):
+            selected.add(tid)
+    return {f"transaction {tid}": (a, b) for tid, (a, b) in spans.items() if tid in selected}
 
 
 def interval_hits(frames: Sequence[Frame], action: str, start_t: float, end_t: float, *,

@@ -324,6 +324,43 @@ def test_periodic_messages_are_counted_per_evse() -> None:
     expect_interval(run, _interval({"evseId": 2}))
 
 
+def _transaction_events(run: ScenarioRun, events: list[tuple[float, str, str, str]]) -> None:
+    """TransactionEvents (bench offset, transaction, eventType, triggerReason) of EVSE 1 (T1) and 2 (others)."""
+    t0 = run.recorder.t_begin
+    for i, (t, tid, kind, trigger) in enumerate(events):
+        payload = {"eventType": kind, "triggerReason": trigger, "seqNo": i, "transactionInfo": {"transactionId": tid},
+                   **({"evse": {"id": 1 if tid == "T1" else 2}} if kind == "Started" else {})}
+        run.recorder.frame(station="CS1", direction="rx", t=t0 + t,
+                           raw=json.dumps([2, f"tx{i}", "TransactionEvent", payload]))
+
+
+def test_every_transaction_that_ran_in_the_window_is_held_to_the_interval() -> None:
+    """`expect charger sends TransactionEvent every T` on a charger with two transactions: one that sent no
+    periodic event fails (it passed before, judged by the one stream that came); one that began inside the
+    window is judged from its start; the pass names the transactions it judged."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 60)
+    line = ExpectInterval("TransactionEvent", Quantity(10, "time", "10 s"), Quantity(1, "time", "1 s"), "w", SRC,
+                          SRC.text)
+    periodic = [(float(t), "T1", "Updated", "MeterValuePeriodic") for t in range(5, 60, 10)]
+    _transaction_events(run, [(-3.0, "T1", "Started", "Authorized"), (-2.0, "T2", "Started", "Authorized"),
+                              *periodic])
+    with pytest.raises(ExpectationFailed, match=r"TransactionEvent interval \(transaction T2\): expected 10 s ± 1 s, "
+                                                 r"observed no TransactionEvent between t=0\.000 s and t=60\.000 s"):
+        expect_interval(run, line)
+    expect_interval(run, msgspec.structs.replace(line, fields={"transactionInfo": {"transactionId": "T1"}}))
+    assert run.notes[-1].endswith("; for transaction T1")
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 60)
+    _transaction_events(run, [(-3.0, "T1", "Started", "Authorized"), *periodic,
+                              (30.0, "T2", "Started", "Authorized"), (40.2, "T2", "Updated", "MeterValuePeriodic"),
+                              (50.1, "T2", "Updated", "MeterValuePeriodic"), (52.0, "T2", "Ended", "StopAuthorized")])
+    expect_interval(run, line)
+    assert run.notes[-1].endswith("; for transactions T1, T2 (began t=30.0 s, ended t=52.0 s)")
+
+
 def test_a_periodic_filter_judges_only_the_messages_that_match() -> None:
     run = make_run()
     _meter_values_of_two_evses(run)

@@ -14,6 +14,7 @@ from runner.csms.expect import (
     offline_flagged,
     seqno_increments,
     timestamps_within,
+    transaction_lifetimes,
 )
 from runner.recorder import Frame, parse_frame
 
@@ -116,3 +117,52 @@ def test_intervals_judge_gaps_and_window_edges() -> None:
                 [(60, "MeterValuePeriodic"), (90, "ChargingStateChanged"), (120, "MeterValuePeriodic")]]
     assert intervals(filtered, "TransactionEvent", 60, 2, 30, 150,
                      fields={"triggerReason": "MeterValuePeriodic"}) == []
+
+
+PERIODIC = {"triggerReason": "MeterValuePeriodic"}
+
+
+def test_a_transaction_that_ran_without_its_periodic_events_is_a_gap_of_its_own() -> None:
+    # Two transactions on two EVSEs; only T1 reports every 60 s. Judged by the streams that came, T2's
+    # silence went unnoticed: the check passed for "the charger" while one transaction sent nothing.
+    frames = [te(1, 0, "Started", triggerReason="Authorized", tid="T1", evse={"id": 1}),
+              te(1, 1, "Started", triggerReason="Authorized", tid="T2", evse={"id": 2}),
+              *(te(n + 1, 60.0 * n, tid="T1") for n in range(1, 5))]
+    assert intervals(frames, "TransactionEvent", 60, 2, 0, 280, fields=PERIODIC) == []
+    lifetimes = transaction_lifetimes(frames, PERIODIC)
+    assert lifetimes == {"transaction T1": (0.0, float("inf")), "transaction T2": (1.0, float("inf"))}
+    [gap] = intervals(frames, "TransactionEvent", 60, 2, 0, 280, fields=PERIODIC, lifetimes=lifetimes)
+    assert gap.message == ("TransactionEvent interval (transaction T2): expected 60 s ± 2 s, observed no "
+                           "TransactionEvent between t=1.000 s and t=280.000 s")
+    # the filter's identifying fields say which transactions are meant: EVSE 1's alone is T1
+    only_one = transaction_lifetimes(frames, {**PERIODIC, "evse": {"id": 1}})
+    assert list(only_one) == ["transaction T1"]
+    assert intervals(frames, "TransactionEvent", 60, 2, 0, 280, fields=PERIODIC, lifetimes=only_one) == []
+
+
+def test_each_transaction_is_held_to_the_part_of_the_window_in_which_it_ran() -> None:
+    # T2 begins at 100 s (its first sample at 160 s) and ends at 230 s, inside the window 0-300 s: neither
+    # the window's start nor its end was due for it. T1 runs throughout.
+    frames = [te(1, -5, "Started", triggerReason="Authorized", tid="T1"),
+              te(1, 100, "Started", triggerReason="Authorized", tid="T2"),
+              *(te(n + 1, 60.0 * n, tid="T1") for n in range(1, 6)),
+              te(2, 160, tid="T2"), te(3, 220, tid="T2"), te(4, 230, "Ended", triggerReason="EVDeparted", tid="T2")]
+    lifetimes = transaction_lifetimes(frames, PERIODIC)
+    assert intervals(frames, "TransactionEvent", 60, 2, 0, 300, fields=PERIODIC, lifetimes=lifetimes) == []
+    # judged against the window alone, T2 failed twice: 160 s from the window's start, 80 s to its end
+    assert len(intervals(frames, "TransactionEvent", 60, 2, 0, 300, fields=PERIODIC)) == 2
+    # a stream that stops while its transaction runs is still a gap
+    stopped = [f for f in frames if not (f.payload.get("transactionInfo", {}).get("transactionId") == "T1"
+                                          and f.t > 130)]
+    [gap] = intervals(stopped, "TransactionEvent", 60, 2, 0, 300, fields=PERIODIC, lifetimes=lifetimes)
+    assert "(transaction T1)" in gap.message and "observed none after t=120.000 s" in gap.message
+
+
+def test_a_queued_ended_event_ends_its_transaction_when_it_happened() -> None:
+    # T1's Ended happened at 130 s while the charger was offline and arrived at 400 s (offline: true).
+    frames = [te(1, 0, "Started"), te(2, 60), te(3, 120),
+              te(4, 400, "Ended", triggerReason="EVDeparted", happened=130, offline=True)]
+    assert transaction_lifetimes(frames) == {"transaction T1": (0.0, 130.0)}
+    # T2 began and ended before the window: not due in it
+    lifetimes = {"transaction T2": (0.0, 50.0)}
+    assert intervals([], "TransactionEvent", 60, 2, 100, 300, lifetimes=lifetimes) == []
