@@ -69,6 +69,9 @@ class StationSession:
         self._seen_ids: set[str] = set()         # the last SEEN_IDS call ids, oldest first in _seen_order
         self._seen_order: deque[str] = deque()
         self._csms_call_lock = asyncio.Lock()    # OCPP-J: one outstanding CALL per direction
+        # What became of the harness's recent calls (message id -> "Reset, answered at t=…"), to name a
+        # second or late answer; bounded like _seen_ids.
+        self._settled: dict[str, str] = {}
         self._late: set[asyncio.Task[None]] = set()  # answers a rule delays (see _answer)
 
     @property
@@ -126,6 +129,11 @@ class StationSession:
 
     def _note(self, severity: str, text: str, raw: str | None = None) -> None:
         self.recorder.finding(severity, f"{self.station}: {text}", station=self.station, raw=raw)  # type: ignore[arg-type]
+
+    def _settle(self, uid: str, fate: str) -> None:
+        self._settled[uid] = fate
+        if len(self._settled) > SEEN_IDS:
+            del self._settled[next(iter(self._settled))]
 
     def _fail_pending(self) -> None:
         code = self.ws.close_code
@@ -212,14 +220,20 @@ class StationSession:
         return True
 
     def _deliver_answer(self, frame: Frame, msg: framing.Message) -> None:
+        """Settle the outstanding call this answer names: the first answer settles it (OCPP-J §4.1.4), so
+        a second one with the same id is a finding even when it is read before the caller resumes."""
         uid = msg.unique_id or ""
-        pending = self._pending.get(uid)
+        pending = self._pending.pop(uid, None)
         if pending is None:
             kind = "CALLRESULT" if msg.kind == "result" else "CALLERROR"
+            fate = self._settled.get(uid)
+            why = (f"the call ({fate}) was settled already" if fate is not None
+                   else "late, after a timeout, or never sent")
             self._note("warning", f"{kind} for message id {uid!r} at t={frame.t:.3f} s answers no "
-                       "outstanding call (late, after a timeout, or never sent)", frame.raw)
+                       f"outstanding call ({why}); not counted as its answer", frame.raw)
             return
         action, fut = pending
+        self._settle(uid, f"{action}, answered at t={frame.t:.3f} s")
         if msg.kind == "result" and uid not in self._unchecked:
             problems = validate(action, "response", msg.payload)
             if problems:
@@ -333,7 +347,8 @@ class StationSession:
                         f"{self.clock.bench(timeout_real_s):.1f} s bench time; the charger may be busy, "
                         "offline or ignoring the call") from None
             finally:
-                self._pending.pop(uid, None)
+                if self._pending.pop(uid, None) is not None:
+                    self._settle(uid, f"{action}, given up at t={self.clock.now():.3f} s")
                 self._unchecked.discard(uid)   # a late answer is reported as answering no call anyway
             if msg.kind == "error":
                 details = msg.payload if isinstance(msg.payload, dict) else None
