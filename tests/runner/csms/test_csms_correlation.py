@@ -10,7 +10,9 @@ from typing import Any
 
 from websockets.asyncio.client import connect
 
+from lab.bench import CsmsConfig
 from runner.csms import CsmsHarness
+from runner.csms import expect as msg
 from runner.recorder import Recorder
 
 Run = Callable[..., Recorder]  # the `run` fixture (conftest.py)
@@ -40,3 +42,33 @@ def test_a_second_answer_to_one_call_is_a_finding_even_when_it_arrives_before_th
     rec = run(test)
     [dup] = [f for f in rec.findings() if "answers no outstanding call" in f.message]
     assert '"Rejected"' in (dup.raw or "") and "Reset, answered at t=" in dup.message
+
+
+STARTED = {"eventType": "Started", "timestamp": "2025-01-01T00:00:00.000Z", "triggerReason": "CablePluggedIn",
+           "seqNo": 0, "transactionInfo": {"transactionId": "T-bad-id"}, "evse": {"id": 1, "connectorId": 1},
+           "meterValue": [{"timestamp": "2025-01-01T00:00:00.000Z",
+                           "sampledValue": [{"value": 7400.0, "measurand": "Power.Active.Import"}]}]}
+
+
+def test_a_call_whose_message_id_cannot_be_read_is_refused_and_never_counts_as_sent(run: Run) -> None:
+    """`[2, 7, "Heartbeat", {}]` is no CALL (the id must be a string): answered RpcFrameworkError with id
+    "-1", and neither an expectation, nor the transaction book, nor a signal may take it as received."""
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        async with open_charger(h.url) as ws:
+            status = {"timestamp": "2025-01-01T00:00:00.000Z", "connectorStatus": "Faulted", "evseId": 1,
+                      "connectorId": 1}
+            for uid, action, payload in ((7, "Heartbeat", {}), (8, "TransactionEvent", STARTED),
+                                         (None, "StatusNotification", status)):
+                await ws.send(json.dumps([2, uid, action, payload]))
+                reply = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                assert reply[:3] == [4, "-1", "RpcFrameworkError"]
+            assert h.transactions("CS1") == {} and h.status("CS1", 1, 1) is None
+
+    rec = run(test, CsmsConfig(strict_schema=False))   # lenient: only an expectation could fail the run
+    frames = rec.frames()
+    assert msg.find_any(frames, [("Heartbeat", {}), ("TransactionEvent", {})]) == []
+    assert msg.find_message(frames, "Heartbeat") is None
+    assert msg.forbidden(frames, "Heartbeat") == []
+    assert msg.seqno_increments(frames) == [] and msg.timestamps_within(frames, None, 1) == []
+    assert not [k for k in rec.series_keys() if k.startswith("charger.")]
+    assert sum("message id (element 2) is missing or not a string" in f.message for f in rec.findings()) == 3
