@@ -73,6 +73,8 @@ class StationSession:
         # second or late answer; bounded like _seen_ids.
         self._settled: dict[str, str] = {}
         self._late: set[asyncio.Task[None]] = set()  # answers a rule delays (see _answer)
+        # Charger CALLs whose answer a rule delays or withholds: message id -> (action, bench t, rule)
+        self._withheld: dict[str, tuple[str, float, str | None]] = {}
 
     @property
     def severity(self) -> str:
@@ -166,8 +168,9 @@ class StationSession:
             frame = self._record("rx", data)
             msg = framing.read_frame(data)
             if msg.kind == "call":
+                self._note_overlap(frame, msg)
                 if await self._admit_call(frame, msg):
-                    await self._answer(msg.unique_id or "-1", msg.action or "", msg.payload)
+                    await self._answer(msg.unique_id or "-1", msg.action or "", msg.payload, frame.t)
             elif msg.kind in ("result", "error"):
                 self._deliver_answer(frame, msg)
             else:
@@ -181,6 +184,17 @@ class StationSession:
         if answered:
             await self.send_raw(framing.call_error(msg.reply_id, msg.error_code or "RpcFrameworkError",
                                                    msg.problem))
+
+    def _note_overlap(self, frame: Frame, msg: framing.Message) -> None:
+        """OCPP-J §4.1.1: a charger sends a CALL only when each earlier one is answered or timed out. The
+        harness cannot know the charger's timeout, so a CALL that comes while an answer a rule delays or
+        withholds is still due is evidence (info), noted once per withheld call."""
+        for uid, (action, t, rule) in list(self._withheld.items()):
+            self._note("info", f"{msg.action} request (message id {msg.unique_id!r}) at t={frame.t:.3f} s came while "
+                       f"its {action} (message id {uid!r}, t={t:.3f} s) had no answer for {frame.t - t:.3f} s "
+                       f"({rule}); OCPP-J §4.1.1 allows a new CALL only once the earlier one timed out on the "
+                       "charger", frame.raw)
+        self._withheld.clear()
 
     async def _admit_call(self, frame: Frame, msg: framing.Message) -> bool:
         """Record what is wrong with a charger CALL; answer it here (False) or let the library route it."""
@@ -243,7 +257,7 @@ class StationSession:
         if not fut.done():
             fut.set_result((frame, msg))
 
-    async def _answer(self, uid: str, action: str, payload: dict[str, Any]) -> None:
+    async def _answer(self, uid: str, action: str, payload: dict[str, Any], t: float) -> None:
         """Answer one admitted charger CALL as `Responses` decides (one at a time, in arrival order)."""
         try:
             answer = self.responses.decide(action, payload, iso_utc(self.clock.wall()))
@@ -254,6 +268,8 @@ class StationSession:
             return
         if answer.rule is not None:
             self._record_rule(uid, action, answer)
+        if answer.silent or answer.delay_s > 0:
+            self._withheld[uid] = (action, t, answer.rule)
         if answer.silent:
             self._note("info", f"{action} (message id {uid!r}) not answered, as the spec configured: "
                        f"{answer.rule}")
@@ -269,6 +285,7 @@ class StationSession:
         await self._send_answer(uid, answer)
 
     async def _send_answer(self, uid: str, answer: Answer) -> None:
+        self._withheld.pop(uid, None)
         if answer.error_code is not None:
             await self.send_raw(framing.call_error(uid, answer.error_code, answer.error_description))
         else:

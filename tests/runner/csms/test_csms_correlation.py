@@ -72,3 +72,25 @@ def test_a_call_whose_message_id_cannot_be_read_is_refused_and_never_counts_as_s
     assert msg.seqno_increments(frames) == [] and msg.timestamps_within(frames, None, 1) == []
     assert not [k for k in rec.series_keys() if k.startswith("charger.")]
     assert sum("message id (element 2) is missing or not a string" in f.message for f in rec.findings()) == 3
+
+
+def test_a_charger_call_while_its_earlier_call_waits_for_an_answer_is_recorded(run: Run) -> None:
+    """OCPP-J §4.1.1: one outstanding CALL per direction. The harness cannot know the charger's timeout, so a
+    CALL sent while an earlier one waits for the answer a spec delays is evidence (info), once per call."""
+    from runner.csms.responses import AnswerRule
+
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        async with open_charger(h.url) as ws:
+            h.responses("CS1").add_rule(AnswerRule("Heartbeat", text="line 7: late", delay_s=3, count=1))
+            await ws.send(json.dumps([2, "slow-1", "Heartbeat", {}]))
+            for uid in ("hb-2", "hb-3"):
+                await ws.send(json.dumps([2, uid, "Heartbeat", {}]))
+                assert json.loads(await asyncio.wait_for(ws.recv(), 5))[:2] == [3, uid]
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))[:2] == [3, "slow-1"]
+            await ws.send(json.dumps([2, "hb-4", "Heartbeat", {}]))
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))[:2] == [3, "hb-4"]
+
+    rec = run(test, speed=10.0)
+    [note] = [f for f in rec.findings() if "§4.1.1" in f.message]
+    assert note.severity == "info" and note.raw is not None and '"hb-2"' in note.raw
+    assert "Heartbeat (message id 'slow-1'" in note.message and "line 7: late" in note.message
