@@ -760,7 +760,7 @@ def _what(patterns: list[tuple[str, Any]]) -> str:
 def _nearest(run: ScenarioRun, frames: list[Frame], patterns: list[tuple[str, Any]], since: float) -> str:
     """What came instead: how many of the actions arrived, and the one nearest to the patterns."""
     actions = list(dict.fromkeys(a for a, _ in patterns))
-    counts = {a: sum(1 for f in frames if f.direction == "rx" and f.action == a and f.message_type == 2
+    counts = {a: sum(1 for f in frames if msg.charger_call(f) and f.action == a
                      and f.t >= since) for a in actions}
     (first, fields), others = patterns[0], patterns[1:]
     near = msg.nearest_message(frames, first, fields, since, others=others)
@@ -1113,7 +1113,7 @@ def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
         frames = [f for f in frames if f.action == e.action]
     if e.fields:  # `expect every <Action> {fields}: …` judges the messages containing those fields only
         fields = _bind(run, e.fields, e.source)
-        frames = [f for f in frames if f.message_type == 2 and msg.matches(f.payload, fields)]
+        frames = [f for f in frames if msg.charger_call(f) and msg.matches(f.payload, fields)]
     if not frames:  # a rule over no message judged nothing: that is no pass
         m.observed = Reading("messages", 0, "messages", "0")
         what = (e.action or "message") + (f" {show(e.fields)}" if e.fields else "")

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from dsl.plan import Absent, AnyOf, Not, Pattern, Present, Remembered
 from instruments.clock import Clock
+from runner.csms.framing import charger_call
 from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame
 
 MessageKind = Literal["call", "result", "error", "any"]
@@ -116,15 +117,17 @@ def field_at(payload: Any, path: Sequence[str]) -> tuple[bool, Any]:
 
 
 def _selected(frames: Iterable[Frame], action: str, kind: MessageKind, direction: str | None) -> list[Frame]:
+    # A message id that cannot be read makes a frame no message of its type (for answers the recorder
+    # cannot name the action anyway).
     return [f for f in frames if f.action == action and f.message_type in _TYPES[kind]
-            and (direction is None or f.direction == direction)]
+            and isinstance(f.unique_id, str) and (direction is None or f.direction == direction)]
 
 
 def find_any(frames: Sequence[Frame], patterns: Sequence[tuple[str, Mapping[str, Any]]],
              since_t: float | None = None, until_t: float | None = None) -> list[Frame]:
     """Every call the charger sent in [since_t, until_t] that matches one of `patterns` (action, fields),
     in arrival order: `A {…} or B {…}`."""
-    return [f for f in frames if f.direction == "rx" and f.message_type == CALL
+    return [f for f in frames if charger_call(f)
             and (since_t is None or f.t >= since_t) and (until_t is None or f.t <= until_t)
             and any(f.action == action and matches(f.payload, fields) for action, fields in patterns)]
 
@@ -210,9 +213,7 @@ def bench_time_of(frame: Frame, timestamp: str) -> float | None:
 
 
 def _tx_events(frames: Iterable[Frame]) -> list[tuple[Frame, dict[str, Any]]]:
-    return [(f, f.payload) for f in frames
-            if f.direction == "rx" and f.message_type == CALL and f.action == "TransactionEvent"
-            and isinstance(f.payload, dict)]
+    return [(f, f.payload) for f in frames if charger_call(f) and f.action == "TransactionEvent"]
 
 
 def _tid(payload: dict[str, Any]) -> str | None:
@@ -271,7 +272,7 @@ def charger_clock_offset(frames: Sequence[Frame]) -> float | None:
     difference comes from the freshest message. None when no message carries a timestamp."""
     best: float | None = None
     for f in frames:
-        if f.direction != "rx" or f.message_type != CALL or not isinstance(f.payload, dict):
+        if not charger_call(f):
             continue
         moment, arrived = parse_timestamp(f.payload.get("timestamp")), parse_timestamp(f.wall)
         if moment is None or arrived is None:
@@ -323,7 +324,7 @@ def timestamps_within(frames: Sequence[Frame], clock: Clock | None, tolerance_s:
     of the harness clock at arrival. Replayed events (`offline: true`) are exempt: they are old by design."""
     out: list[Violation] = []
     for f in frames:
-        if f.direction != "rx" or f.message_type != CALL or not isinstance(f.payload, dict):
+        if not charger_call(f):
             continue
         if f.payload.get("offline") is True:
             continue

@@ -15,6 +15,8 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from runner.recorder import Frame
+
 CALL, CALLRESULT, CALLERROR = 2, 3, 4
 MAX_ID_LENGTH = 36          # MessageId is string[36]
 MAX_DESCRIPTION = 255       # ErrorDescription is string[255]
@@ -80,6 +82,14 @@ def read_frame(raw: str) -> Message:
         return _invalid("RpcFrameworkError", "a CALLERROR is [4, id, code, description, {details}]",
                         uid, mtype)
     return Message("error", uid, payload=msg[4], error_code=msg[2], description=msg[3], message_type=mtype)
+
+
+def charger_call(frame: Frame) -> bool:
+    """Whether a recorded frame is a CALL the charger sent, as OCPP-J reads one: a message id that is a string
+    and a payload that is an object. `[2, 7, "Heartbeat", {}]` is none: the harness refused it
+    (RpcFrameworkError, id "-1"), so no expectation, rule or signal may take it for a message that came."""
+    return (frame.direction == "rx" and frame.message_type == CALL and isinstance(frame.unique_id, str)
+            and isinstance(frame.payload, dict))
 
 
 def _dump(msg: list[Any]) -> str:

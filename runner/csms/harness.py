@@ -45,13 +45,14 @@ from instruments.clock import Clock
 from lab.bench import CsmsConfig
 from runner.csms.commands import CsmsCommands, Report
 from runner.csms.errors import CsmsError, CsmsNotConnected, CsmsTimeout
+from runner.csms.framing import charger_call
 from runner.csms.meter_values import samples_from_frame
 from runner.csms.responses import Responses
 from runner.csms.security import check_basic_auth, server_tls_context, uses_basic_auth
 from runner.csms.session import CallOutcome, StationSession
 from runner.csms.tls_front import Peer, TlsFront, TlsRefusal
 from runner.csms.transactions import TransactionBook, TransactionState
-from runner.recorder import CALL, CALLRESULT, Frame, Recorder
+from runner.recorder import CALLRESULT, Frame, Recorder
 
 SUBPROTOCOL = "ocpp2.0.1"
 MAX_IDENTITY = 48  # OCPP-J: the charging station identity is at most 48 characters
@@ -394,7 +395,7 @@ class CsmsHarness(CsmsCommands):
             for key, value, t in samples_from_frame(frame, tx.evse_id if tx is not None else None):
                 self.recorder.sample(prefix + key, value, t)
             with self._lock:
-                if frame.message_type == CALL and isinstance(frame.payload, dict):
+                if charger_call(frame):
                     self._track(st, frame.action, frame.payload)
         elif (frame.message_type == CALLRESULT and frame.action == "BootNotification"
               and isinstance(frame.payload, dict) and frame.payload.get("status") == "Accepted"):

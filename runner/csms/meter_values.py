@@ -16,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from runner.recorder import CALL, Frame
+from runner.csms.framing import charger_call
+from runner.recorder import Frame
 
 DEFAULT_MEASURAND = "Energy.Active.Import.Register"
 
@@ -106,7 +107,7 @@ def readings_from_frame(frame: Frame, tx_evse: int | None = None) -> list[Readin
     `tx_evse`: the EVSE of the frame's transaction as the harness's book knows it. A TransactionEvent names
     its EVSE only in its first event (E01: `evse` is required only on the first after it is known), so
     the Updated events of EVSE 2's transaction are EVSE 2's readings, not EVSE 1's."""
-    if frame.direction != "rx" or frame.message_type != CALL or not isinstance(frame.payload, dict):
+    if not charger_call(frame):
         return []
     p = frame.payload
     if frame.action == "MeterValues":

@@ -69,7 +69,12 @@ class StationSession:
         self._seen_ids: set[str] = set()         # the last SEEN_IDS call ids, oldest first in _seen_order
         self._seen_order: deque[str] = deque()
         self._csms_call_lock = asyncio.Lock()    # OCPP-J: one outstanding CALL per direction
+        # What became of the harness's recent calls (message id -> "Reset, answered at t=…"), to name a
+        # second or late answer; bounded like _seen_ids.
+        self._settled: dict[str, str] = {}
         self._late: set[asyncio.Task[None]] = set()  # answers a rule delays (see _answer)
+        # Charger CALLs whose answer a rule delays or withholds: message id -> (action, bench t, rule)
+        self._withheld: dict[str, tuple[str, float, str | None]] = {}
 
     @property
     def severity(self) -> str:
@@ -127,6 +132,11 @@ class StationSession:
     def _note(self, severity: str, text: str, raw: str | None = None) -> None:
         self.recorder.finding(severity, f"{self.station}: {text}", station=self.station, raw=raw)  # type: ignore[arg-type]
 
+    def _settle(self, uid: str, fate: str) -> None:
+        self._settled[uid] = fate
+        if len(self._settled) > SEEN_IDS:
+            del self._settled[next(iter(self._settled))]
+
     def _fail_pending(self) -> None:
         code = self.ws.close_code
         for uid, (action, fut) in list(self._pending.items()):
@@ -158,8 +168,9 @@ class StationSession:
             frame = self._record("rx", data)
             msg = framing.read_frame(data)
             if msg.kind == "call":
+                self._note_overlap(frame, msg)
                 if await self._admit_call(frame, msg):
-                    await self._answer(msg.unique_id or "-1", msg.action or "", msg.payload)
+                    await self._answer(msg.unique_id or "-1", msg.action or "", msg.payload, frame.t)
             elif msg.kind in ("result", "error"):
                 self._deliver_answer(frame, msg)
             else:
@@ -173,6 +184,17 @@ class StationSession:
         if answered:
             await self.send_raw(framing.call_error(msg.reply_id, msg.error_code or "RpcFrameworkError",
                                                    msg.problem))
+
+    def _note_overlap(self, frame: Frame, msg: framing.Message) -> None:
+        """OCPP-J §4.1.1: a charger sends a CALL only when each earlier one is answered or timed out. The
+        harness cannot know the charger's timeout, so a CALL that comes while an answer a rule delays or
+        withholds is still due is evidence (info), noted once per withheld call."""
+        for uid, (action, t, rule) in list(self._withheld.items()):
+            self._note("info", f"{msg.action} request (message id {msg.unique_id!r}) at t={frame.t:.3f} s came while "
+                       f"its {action} (message id {uid!r}, t={t:.3f} s) had no answer for {frame.t - t:.3f} s "
+                       f"({rule}); OCPP-J §4.1.1 allows a new CALL only once the earlier one timed out on the "
+                       "charger", frame.raw)
+        self._withheld.clear()
 
     async def _admit_call(self, frame: Frame, msg: framing.Message) -> bool:
         """Record what is wrong with a charger CALL; answer it here (False) or let the library route it."""
@@ -212,14 +234,20 @@ class StationSession:
         return True
 
     def _deliver_answer(self, frame: Frame, msg: framing.Message) -> None:
+        """Settle the outstanding call this answer names: the first answer settles it (OCPP-J §4.1.4), so
+        a second one with the same id is a finding even when it is read before the caller resumes."""
         uid = msg.unique_id or ""
-        pending = self._pending.get(uid)
+        pending = self._pending.pop(uid, None)
         if pending is None:
             kind = "CALLRESULT" if msg.kind == "result" else "CALLERROR"
+            fate = self._settled.get(uid)
+            why = (f"the call ({fate}) was settled already" if fate is not None
+                   else "late, after a timeout, or never sent")
             self._note("warning", f"{kind} for message id {uid!r} at t={frame.t:.3f} s answers no "
-                       "outstanding call (late, after a timeout, or never sent)", frame.raw)
+                       f"outstanding call ({why}); not counted as its answer", frame.raw)
             return
         action, fut = pending
+        self._settle(uid, f"{action}, answered at t={frame.t:.3f} s")
         if msg.kind == "result" and uid not in self._unchecked:
             problems = validate(action, "response", msg.payload)
             if problems:
@@ -229,7 +257,7 @@ class StationSession:
         if not fut.done():
             fut.set_result((frame, msg))
 
-    async def _answer(self, uid: str, action: str, payload: dict[str, Any]) -> None:
+    async def _answer(self, uid: str, action: str, payload: dict[str, Any], t: float) -> None:
         """Answer one admitted charger CALL as `Responses` decides (one at a time, in arrival order)."""
         try:
             answer = self.responses.decide(action, payload, iso_utc(self.clock.wall()))
@@ -240,6 +268,8 @@ class StationSession:
             return
         if answer.rule is not None:
             self._record_rule(uid, action, answer)
+        if answer.silent or answer.delay_s > 0:
+            self._withheld[uid] = (action, t, answer.rule)
         if answer.silent:
             self._note("info", f"{action} (message id {uid!r}) not answered, as the spec configured: "
                        f"{answer.rule}")
@@ -255,6 +285,7 @@ class StationSession:
         await self._send_answer(uid, answer)
 
     async def _send_answer(self, uid: str, answer: Answer) -> None:
+        self._withheld.pop(uid, None)
         if answer.error_code is not None:
             await self.send_raw(framing.call_error(uid, answer.error_code, answer.error_description))
         else:
@@ -333,7 +364,8 @@ class StationSession:
                         f"{self.clock.bench(timeout_real_s):.1f} s bench time; the charger may be busy, "
                         "offline or ignoring the call") from None
             finally:
-                self._pending.pop(uid, None)
+                if self._pending.pop(uid, None) is not None:
+                    self._settle(uid, f"{action}, given up at t={self.clock.now():.3f} s")
                 self._unchecked.discard(uid)   # a late answer is reported as answering no call anyway
             if msg.kind == "error":
                 details = msg.payload if isinstance(msg.payload, dict) else None

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from runner.recorder import CALL, Frame
+from runner.csms.framing import charger_call
+from runner.recorder import Frame
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,7 @@ class TransactionState:
 
 def transaction_event(frame: Frame) -> dict[str, Any] | None:
     """The payload of a charger TransactionEvent request, else None."""
-    if (frame.direction == "rx" and frame.message_type == CALL and frame.action == "TransactionEvent"
-            and isinstance(frame.payload, dict)):
+    if charger_call(frame) and frame.action == "TransactionEvent":
         return frame.payload
     return None
 
