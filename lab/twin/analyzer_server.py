@@ -22,6 +22,9 @@ It is as strict as the instrument, so a driver that would fail on the bench fail
   ``P1W2`` (each element on its own) and SIGMA reads ``NAN`` until ``:INPut:WIRing P3W4`` (or ``P3W3``,
   ``V3A3``) groups the three elements. A WT310 has one element and only ``P1W2``.
 - ``*ESE``/``*ESE?`` hold the event status enable register (drivers use it as a resynchronisation marker).
+- ``*ESR?`` shows each error's class in the event status register (IEEE 488.2: command error 32, execution
+  error 16, device-dependent error 8, query error 4) until it is read or ``*CLS``: a driver that reads
+  errors there sees every refusal, as on the instrument.
 """
 
 from __future__ import annotations
@@ -108,6 +111,8 @@ _ERRORS = {
     -350: "Queue overflow",
 }
 _ERROR_QUEUE = 16
+# Event status register bit of each SCPI error class (-1xx command, -2xx execution, -3xx device, -4xx query).
+_ESR_BITS = {1: 32, 2: 16, 3: 8, 4: 4}
 
 
 class ScpiError(Exception):
@@ -193,6 +198,7 @@ class AnalyzerServer(LineServer):
         self.integ_state = "RESET"
         self.wiring = "P1W2"
         self.ese = 0
+        self.esr = 0
         self._integ_acc = [0.0] * 3  # Wh per element accumulated over finished runs
         self._integ_acc_ah = [0.0] * 3
         self._integ_acc_time = 0.0
@@ -237,6 +243,7 @@ class AnalyzerServer(LineServer):
         return _ALIASES.get(word, word) + suffix
 
     def _error(self, code: int, detail: str) -> None:
+        self.esr |= _ESR_BITS.get(abs(code) // 100, 8)
         if len(self.errors) >= _ERROR_QUEUE:
             self.errors[-1] = (-350, _ERRORS[-350])
             return
@@ -297,10 +304,14 @@ class AnalyzerServer(LineServer):
             return None
         if head == "*CLS" and not query:
             self.errors.clear()
+            self.esr = 0
             return None
         if head == "*OPC":
             return "1" if query else None
-        if head in ("*ESR", "*STB") and query:
+        if head == "*ESR" and query:
+            esr, self.esr = self.esr, 0
+            return str(esr)
+        if head == "*STB" and query:
             return "0"
         if head == "*ESE":
             if query:

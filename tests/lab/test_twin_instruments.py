@@ -11,7 +11,7 @@ import pyvisa
 import serial
 
 from instruments.clock import Clock
-from instruments.errors import InstrumentConfigError
+from instruments.errors import InstrumentCommandRejected, InstrumentConfigError
 from instruments.registry import create
 from lab.bench import StationConfig
 from lab.loop import LoopThread
@@ -148,6 +148,40 @@ def test_analyzer_refuses_setting_changes_while_integrating(rig: tuple[Physics, 
     inst.write(":INTEG:STOP;:INTEG:RES;:RATE 100MS;:INP:WIR P3W4")
     assert inst.query(":STAT:ERR?") == '0,"No error"'
     assert inst.query(":RATE?;:INP:WIR?") == "100.0E-03;P3W4"
+
+
+def test_analyzer_event_status_register_shows_the_errors(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
+    """*ESR? sets a bit per error class (IEEE 488.2 11.5.1), cleared by reading it and by *CLS: a driver whose
+    error query is *ESR? sees on the twin every refusal the instrument would show it."""
+    _, inst, _ = rig
+    assert inst.query("*ESR?") == "0"
+    inst.write(":BOGUS:CMD 1;:RATE 300MS")  # -113 (command error, CME 32), -222 (execution error, EXE 16)
+    assert inst.query("*ESR?") == "48"
+    assert inst.query("*ESR?") == "0"  # read and cleared; the queue still holds the texts
+    assert inst.query(":SYST:ERR?").startswith("-113,")
+    inst.write(":NUM:NORM:VALUE2?;*CLS")
+    assert inst.query("*ESR?;:SYST:ERR?") == '0;0,"No error"'
+
+
+def test_generic_scpi_with_the_event_status_register_sees_the_twin_refuse_a_setting(loop: LoopThread) -> None:
+    clock = Clock(speed=SPEED)
+    phys = Physics(StationConfig(id="CS1", phases=1), clock, ev_lag_s=0.0, noise=0.0)
+    server = AnalyzerServer(phys, 1, serial="WT-5")
+    loop.run(server.start(), timeout=5)
+    an = create("generic-scpi", name="analyzer", address=server.address, clock=clock,
+                configure=[":NUM:FORM ASC", ":NUM:NORM:NUM {count}"], item_command=":NUM:NORM:ITEM{index} {item}",
+                rate_command=":RATE {ms}MS", read=":NUM:NORM:VAL?",  # error_query: *ESR? by default
+                items=[{"item": "U,1", "quantity": "voltage", "phase": "L1"},
+                       {"item": "I,1", "quantity": "current", "phase": "L1"},
+                       {"item": "P,1", "quantity": "power", "phase": "L1"}])
+    try:
+        an.open()
+        an.configure(phases=1, update_interval_s=0.5)
+        with pytest.raises(InstrumentCommandRejected, match=r"rejected ':RATE 300MS': 16,\"execution error"):
+            an.configure(phases=1, update_interval_s=0.3)  # no rates_s given: the WT300 has no 300 ms rate
+    finally:
+        an.close()
+        loop.run(server.stop(), timeout=5)
 
 
 def test_analyzer_unknown_query_gets_no_answer_only_an_error(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
