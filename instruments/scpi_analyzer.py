@@ -235,10 +235,12 @@ class ScpiAnalyzer(PowerAnalyzer):
         try:
             values = parse_values(self._strip_answer(answer), self.value_separator)
         except NotANumber as e:
+            self.link.distrust(query)
             raise InstrumentProtocolError(self.name, self.address,
                                           f"unreadable numeric answer {_clip(answer)}: {e}",
                                           last_command=self.last_command) from None
         if len(values) != expected:
+            self.link.distrust(query)  # half an answer, or another query's: the stream may be out of step
             raise InstrumentProtocolError(self.name, self.address,
                                           f"expected {expected} values, got {len(values)}: {_clip(answer)}; "
                                           "was the instrument reconfigured from its front panel?",
@@ -279,6 +281,7 @@ class ScpiAnalyzer(PowerAnalyzer):
         answer = self.link.query(cmds.state_query).strip()
         state = parse_state(answer, cmds.words)
         if state is None:
+            self.link.distrust(cmds.state_query)
             raise InstrumentProtocolError(self.name, self.address, f"unknown integrator state {answer!r}",
                                           last_command=self.last_command)
         return state

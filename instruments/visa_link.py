@@ -36,6 +36,9 @@ behind. So after any timeout the link resynchronises before anything else is rea
 
 An INSTR session reopened after a lost connection is resynchronised the same way before its first read:
 the device's output queue may still hold the lost session's answer. A reopened socket needs no marker.
+So is a link that read an answer it could not use (not text, an unreadable error-queue entry, or one a
+driver `distrust`s: too few values, an unknown state): half an answer broken by a stray line end, or an
+answer to another query, leaves the rest waiting in the stream, and every later reading one query behind.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ from instruments.errors import (
     InstrumentConfigError,
     InstrumentConnectionLost,
     InstrumentProtocolError,
+    InstrumentRejected,
     InstrumentTimeout,
 )
 from instruments.reconnecting_link import LinkOwner, ReconnectingLink
@@ -89,8 +93,9 @@ class VisaLink(ReconnectingLink):
         self.error_query = error_query or ESR_QUERY
         self.resyncs = 0  # resynchronisations after a timeout (evidence for the report)
         self.stale_answers = 0  # late answers discarded by them
-        self._unsynced = False  # a timeout happened and no marker has come back since
-        self._timed_out: str | None = None  # the command whose timeout left the link unsynchronised
+        self._unsynced = False  # a timeout or an unusable answer, and no marker has come back since
+        self._timed_out: str | None = None  # the command whose timeout (or bad answer) left it unsynchronised
+        self._why = ""  # what happened to that command, as the rejection after the resynchronisation says
         self._marker = 0
 
     @property
@@ -124,7 +129,19 @@ class VisaLink(ReconnectingLink):
                 raise InstrumentCommandRejected(self.owner.name, self.owner.address, command, errors,
                                                 source=self.error_query)
 
+    def distrust(self, command: str) -> None:
+        """The answer read for `command` was not one (too few values, an unknown word): it may be part of
+        another answer, or another query's; resynchronise before anything else is read."""
+        with self.lock:
+            self._desync(command, "an unusable answer")
+
     # -- internals -------------------------------------------------------------------------------------
+
+    def _desync(self, command: str, why: str) -> None:
+        """Resynchronise before the next read; the first cause is the one an error after it names."""
+        if not self._unsynced:
+            self._timed_out, self._why = command, why
+        self._unsynced = True
 
     def _connect(self) -> Any:
         try:
@@ -160,8 +177,7 @@ class VisaLink(ReconnectingLink):
         if self._wanted_open and self._conn is not None and not _is_socket(self.owner.address):
             # A new VXI-11/USBTMC session reaches the same device, whose output queue may still hold the
             # lost session's answer: clear and mark before the next read, as after a timeout.
-            self._unsynced = True
-            self._timed_out = self._timed_out or self.owner.last_command
+            self._desync(self.owner.last_command or "(unknown)", "a lost connection")
         super()._drop()
 
     def _run(self, command: str, op: Callable[[Any], R]) -> R:
@@ -177,12 +193,15 @@ class VisaLink(ReconnectingLink):
             try:
                 return body()
             except InstrumentTimeout:
-                self._unsynced = True
-                self._timed_out = command
+                self._desync(command, f"no answer within {self.timeout_s:g} s")
                 # Right away, so the error can say why (the error queue) and the next call starts clean;
                 # without reopening, so a hung instrument costs this call two timeouts, not four.
                 self._resync(reopen=False)
                 self.owner.last_command = command
+                raise
+            except InstrumentProtocolError as e:
+                if not isinstance(e, InstrumentRejected):  # a refusal was read whole; garbage may not be
+                    self._desync(command, "an unreadable answer")
                 raise
 
         return self._with_reconnect(command, exchange)
@@ -212,15 +231,15 @@ class VisaLink(ReconnectingLink):
         self.resyncs += 1
         try:
             errors = self._pop_errors(command)
-        except InstrumentTimeout:
-            self._unsynced = True  # the error query's own answer may still come: mark again
+        except (InstrumentTimeout, InstrumentProtocolError):
+            self._unsynced = True  # the error query's own answer may still come, or was not one: mark again
             raise
         refused = tuple(e for e in errors if not is_query_error(e[0], esr=self.error_query == ESR_QUERY))
         self._timed_out = None
         if refused:
             raise InstrumentCommandRejected(
                 self.owner.name, self.owner.address, command, refused, source=self.error_query,
-                context=f"no answer within {self.timeout_s:g} s: the instrument rejected")
+                context=f"{self._why or 'no answer'}: the instrument rejected")
 
     def _clear_and_mark(self, res: Any) -> None:
         if not _is_socket(self.owner.address):

@@ -25,11 +25,14 @@ the driver expects new data (never faster than 50 ms). A firmware that differs c
 
 from __future__ import annotations
 
+import re
+
 from instruments.integrator import IntegratorCommands
 from instruments.registry import register
 from instruments.scpi_analyzer import Item, ScpiAnalyzer, phase_names
 
 UPDATE_S = 0.05
+_HEADER = re.compile(r"^\s*[A-Z][A-Z0-9]*\s+(?=\S+\s*$)", re.IGNORECASE)
 
 
 def pw3390_items(phases: int) -> tuple[Item, ...]:
@@ -63,6 +66,7 @@ class HiokiPW3390(ScpiAnalyzer):
             self.values_query = ":MEASure? " + ",".join(item.function for item in items)  # type: ignore[misc]
 
     def _strip_answer(self, answer: str) -> str:
-        # With headers on each value reads "U1 +230.01E+0"; keep the number only.
+        # With headers on each value reads "U1 +230.01E+0"; keep the number only. Only a header (a letter,
+        # then letters or digits) is stripped: "+15 .998E+0" is garbage, not 0.998.
         tokens = answer.strip().replace(";", ",").split(",")
-        return ",".join(tok.split()[-1] if tok.strip() else tok for tok in tokens)
+        return ",".join(_HEADER.sub("", tok) for tok in tokens)

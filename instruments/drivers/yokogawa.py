@@ -6,8 +6,11 @@ rate — and differ in how the commands are spelt (``:NUM:NORM:ITEM1`` against `
 the energy function (``WH`` against ``WP``) and the rates they allow. A driver names those:
 
 The order is the instrument's: the update rate and the wiring cannot change while integrating, so a
-running or stopped integrator is stopped and reset first. Three phases are wired as one three-phase
-four-wire group (``:INPut:WIRing P3W4``): the SIGMA totals exist only for elements wired as a group.
+running or stopped integrator is stopped and reset first. Then the integration is set to run until it is
+told to stop (`integration_setup`: normal mode, no timer): a timer or continuous mode left by the last user
+would end or restart it inside a measurement window, and the reference energy would cover only part of it.
+Three phases are wired as one three-phase four-wire group (``:INPut:WIRing P3W4``): the SIGMA totals
+exist only for elements wired as a group.
 Every command is followed by a read of the error queue (``:STATus:ERRor?``), so a refusal stops the
 configuration with the instrument's own text. ``*IDN?`` must name a model of the family.
 
@@ -62,6 +65,8 @@ class YokogawaAnalyzer(ScpiAnalyzer):
     energy_function: ClassVar[str]
     #: The update intervals the instrument allows, in seconds.
     rates_s: ClassVar[tuple[float, ...]]
+    #: Sent with the integrator reset: integrate until told to stop (normal mode, no timer).
+    integration_setup: ClassVar[tuple[str, ...]] = ()
 
     def configure(self, *, phases: int = 3, update_interval_s: float = 0.5) -> None:
         self._require_open()
@@ -70,6 +75,8 @@ class YokogawaAnalyzer(ScpiAnalyzer):
         rate = nearest_not_slower(update_interval_s, self.rates_s)
         with self._reconfiguring(items, rate):
             self._quiesce_integrator()
+            for command in self.integration_setup:
+                self._send(command)
             self._send(self.format_command)
             if phases == 3:
                 self._send(self.wiring_command.format(wiring="P3W4"))

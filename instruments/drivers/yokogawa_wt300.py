@@ -3,7 +3,8 @@
 Speaks the WT300 communication command set (IM WT310-17EN): numeric items are set with
 ``:NUM:NORM:ITEM<k> <function>,<element>`` and read in one go with ``:NUM:NORM:VAL?``; ``:RATE`` takes
 100MS, 250MS, 500MS, 1S, 2S or 5S. The integrator is driven with ``:INTEG:STAR|STOP|RES`` and its state
-read with ``:INTEG:STAT?``; errors are read with ``:STAT:ERR?`` after every setting and after a timeout.
+read with ``:INTEG:STAT?``; ``:INTEG:MODE NORM`` and ``:INTEG:TIM 0,0,0`` make it run until stopped;
+errors are read with ``:STAT:ERR?`` after every setting and after a timeout.
 Three phases are wired ``:INP:WIR P3W4`` (SIGMA needs it). ``*IDN?`` must name a WT310 (also E, EH,
 HC), WT332 or WT333: the element count is the model's (WT310: 1, WT332: 2, WT333: 3).
 
@@ -47,6 +48,7 @@ class YokogawaWT300(YokogawaAnalyzer):
     item_command = ":NUM:NORM:ITEM{index} {function},{element}"
     energy_function = "WH"
     rates_s = RATES_S
+    integration_setup = (":INTEG:MODE NORM", ":INTEG:TIM 0,0,0")
 
     def elements_for(self, model: str) -> int | None:
         return 1 if model.upper().startswith("WT310") else int(model[4])

@@ -21,7 +21,13 @@ It is as strict as the instrument, so a driver that would fail on the bench fail
 - The SIGMA (Σ) items exist only for elements wired as one group: after ``*RST`` the wiring is
   ``P1W2`` (each element on its own) and SIGMA reads ``NAN`` until ``:INPut:WIRing P3W4`` (or ``P3W3``,
   ``V3A3``) groups the three elements. A WT310 has one element and only ``P1W2``.
+- An integration timer (``:INTeg:TIMer <h>,<m>,<s>``, 0 = none) ends a normal-mode integration after that
+  long (TIMEUP, the values frozen) and starts a continuous-mode one over each period, noticed at the first
+  command after it: the energy then falls back, as the instrument's does.
 - ``*ESE``/``*ESE?`` hold the event status enable register (drivers use it as a resynchronisation marker).
+- ``*ESR?`` shows each error's class in the event status register (IEEE 488.2: command error 32, execution
+  error 16, device-dependent error 8, query error 4) until it is read or ``*CLS``: a driver that reads
+  errors there sees every refusal, as on the instrument.
 """
 
 from __future__ import annotations
@@ -108,6 +114,8 @@ _ERRORS = {
     -350: "Queue overflow",
 }
 _ERROR_QUEUE = 16
+# Event status register bit of each SCPI error class (-1xx command, -2xx execution, -3xx device, -4xx query).
+_ESR_BITS = {1: 32, 2: 16, 3: 8, 4: 4}
 
 
 class ScpiError(Exception):
@@ -193,6 +201,7 @@ class AnalyzerServer(LineServer):
         self.integ_state = "RESET"
         self.wiring = "P1W2"
         self.ese = 0
+        self.esr = 0
         self._integ_acc = [0.0] * 3  # Wh per element accumulated over finished runs
         self._integ_acc_ah = [0.0] * 3
         self._integ_acc_time = 0.0
@@ -237,6 +246,7 @@ class AnalyzerServer(LineServer):
         return _ALIASES.get(word, word) + suffix
 
     def _error(self, code: int, detail: str) -> None:
+        self.esr |= _ESR_BITS.get(abs(code) // 100, 8)
         if len(self.errors) >= _ERROR_QUEUE:
             self.errors[-1] = (-350, _ERRORS[-350])
             return
@@ -297,10 +307,14 @@ class AnalyzerServer(LineServer):
             return None
         if head == "*CLS" and not query:
             self.errors.clear()
+            self.esr = 0
             return None
         if head == "*OPC":
             return "1" if query else None
-        if head in ("*ESR", "*STB") and query:
+        if head == "*ESR" and query:
+            esr, self.esr = self.esr, 0
+            return str(esr)
+        if head == "*STB" and query:
             return "0"
         if head == "*ESE":
             if query:
@@ -368,7 +382,31 @@ class AnalyzerServer(LineServer):
         return None
 
     # ------------------------------------------------------------------ integrator
+    def _timer(self) -> None:
+        """Apply the integration timer to a running integration: TIMEUP in normal mode, a new period in
+        continuous mode. The run's energy up to the timer is taken as its share of the run (exact while the
+        power is constant)."""
+        start, timer = self._integ_from, self.integ_timer_s
+        if self.integ_state != "START" or start is None or timer <= 0:
+            return
+        now = self.physics.snapshot(self.evse)
+        run_s = now.t - start.t
+        if run_s <= 0 or self._integ_acc_time + run_s < timer:
+            return
+        share = (timer - self._integ_acc_time) / run_s
+        wh, ah, _ = self._integ_running(now)
+        self._integ_acc = [a + (w - a) * share for a, w in zip(self._integ_acc, wh, strict=True)]
+        self._integ_acc_ah = [a + (h - a) * share for a, h in zip(self._integ_acc_ah, ah, strict=True)]
+        self._integ_acc_time = timer
+        self._integ_from = None
+        self.integ_state = "TIMEUP"
+        if self.integ_mode == "CONT":  # start over; the period's remainder counts from here
+            self._integ_acc, self._integ_acc_ah, self._integ_acc_time = [0.0] * 3, [0.0] * 3, 0.0
+            self._integ_from = now
+            self.integ_state = "START"
+
     def _integ(self, rest: tuple[str, ...], query: bool, args: str) -> str | None:
+        self._timer()
         cmd = rest[0] if rest else ""
         if cmd == "STAT" and query:
             return self.integ_state
@@ -394,7 +432,7 @@ class AnalyzerServer(LineServer):
         if query:
             raise ScpiError(-113, f"INTEG:{cmd}?")
         if cmd == "STAR":
-            if self.integ_state not in ("RESET", "STOP"):
+            if self.integ_state not in ("RESET", "STOP"):  # TIMEUP: reset first
                 raise ScpiError(-221, f"integration is {self.integ_state}; start only from RESET or STOP")
             self._integ_from = self.physics.snapshot(self.evse)
             self.integ_state = "START"
@@ -419,7 +457,7 @@ class AnalyzerServer(LineServer):
         """Accumulated Wh, Ah per element and seconds, including the run in progress up to `now`."""
         wh, ah, secs = list(self._integ_acc), list(self._integ_acc_ah), self._integ_acc_time
         start = self._integ_from
-        if start is not None:
+        if start is not None and now.t >= start.t:  # (a display held from before the start shows none of it)
             for k in range(len(now.phase_energy_wh)):
                 wh[k] += now.phase_energy_wh[k] - start.phase_energy_wh[k]
                 # Ah from the current held over the run: exact while the current is constant.
@@ -445,6 +483,7 @@ class AnalyzerServer(LineServer):
         return self._held
 
     def _values(self) -> list[str]:
+        self._timer()
         held = self._held_reading()
         integ = None if self.integ_state == "RESET" else self._integ_running(held.snap)
         out = []

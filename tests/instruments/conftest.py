@@ -109,6 +109,8 @@ class FakeScpi:
     - `hold` = {k}: the k-th values query is answered late: not until the next line arrives, just before
       that line's own answer (a deterministic "answered after the timeout"). `late_s` = {k: s}: it is
       answered after sleeping s real seconds, blocking later answers as an instrument does.
+    - `split` = {k}: the k-th values answer is broken in two by a stray line end after its second value
+      (line noise): the driver reads half an answer, and the other half waits for the next query.
     - `refuse` = {command: (code, text)}: that setting is refused (queued in the error queue).
     - Errors go to the queue (`:STAT:ERR?`/`:SYST:ERR?`); an unknown query is -113 and gets no answer.
     - `silent`: answers *IDN? only (a hung instrument).
@@ -116,8 +118,9 @@ class FakeScpi:
 
     def __init__(self, model: str = "WT310", *, hold: set[int] | None = None,
                  late_s: dict[int, float] | None = None, refuse: dict[str, tuple[int, str]] | None = None,
-                 silent: bool = False) -> None:
+                 silent: bool = False, split: set[int] | None = None) -> None:
         self.model = model
+        self.split = split or set()
         self.hold = hold or set()
         self.late_s = late_s or {}
         self.refuse = refuse or {}
@@ -156,6 +159,9 @@ class FakeScpi:
                     self._held.append(answer)
                     continue
                 delay = max(delay, self.late_s.get(k, 0.0))
+                if k in self.split:
+                    first, second, rest = answer.split(",", 2)
+                    answer = f"{first},{second}\n{rest}"
                 out.append(answer)
             elif h.endswith("?"):
                 self.errors.append((-113, f"Undefined header; {header}"))

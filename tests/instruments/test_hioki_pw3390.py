@@ -76,3 +76,18 @@ def test_integrator_state_rules(sim_analyzer) -> None:
         an.integration_stop()
     an.integration_start()  # continue
     assert an.integration_state() == "START"
+
+
+@pytest.mark.parametrize("answer", [
+    "+229.87E+0,+15 .998E+0,+3.6751E+3,+0.9991E+0,+1.2345E+3",  # a space in a number: not ".998"
+    "U1 +229.87E+0;I1 +15.998E+0 3;P1 +3.6751E+3;PF1 +0.9991E+0;WP1 +1.2345E+3",  # three words: not "3"
+    "U1 +229.87E+0;1 5.998E+0;P1 +3.6751E+3;PF1 +0.9991E+0;WP1 +1.2345E+3",  # "1" is no header
+])
+def test_only_a_header_is_stripped_never_part_of_a_garbled_number(answer: str) -> None:
+    from instruments.drivers.hioki_pw3390 import HiokiPW3390
+    from instruments.numeric import NotANumber, parse_values
+
+    an = HiokiPW3390("pa", "TCPIP0::127.0.0.1::1::SOCKET")
+    with pytest.raises(NotANumber):
+        parse_values(an._strip_answer(answer))
+    assert parse_values(an._strip_answer("U1 +229.87E+0;I1 +15.998E+0")) == [229.87, 15.998]

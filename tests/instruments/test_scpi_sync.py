@@ -7,7 +7,12 @@ import pytest
 import pyvisa
 
 from instruments import registry
-from instruments.errors import InstrumentCommandRejected, InstrumentConfigError, InstrumentTimeout
+from instruments.errors import (
+    InstrumentCommandRejected,
+    InstrumentConfigError,
+    InstrumentProtocolError,
+    InstrumentTimeout,
+)
 
 
 def wt(driver: str, address: str, **options: object):
@@ -277,3 +282,33 @@ def test_an_instr_session_reopened_after_a_lost_connection_is_cleared_before_rea
     link.open()
     assert link.query(":NUM:NORM:VAL?") == "1"  # reconnected once (the default), cleared, marked, asked
     assert (second.clears, link.reconnects, link.stale_answers) == (1, 1, 0)
+
+
+def test_a_reply_broken_in_two_never_shifts_the_readings_after_it(fake_scpi) -> None:
+    """Half an answer is a protocol error, and the other half must not become the next query's answer:
+    a malformed answer may belong to another query, so the link resynchronises before the next read."""
+    _, srv = fake_scpi(split={2})  # the 2nd values answer arrives as "230,2" and "460,1,2" on two lines
+    an = wt("yokogawa-wt300", srv.visa, timeout_s=0.3)
+    try:
+        an.configure(phases=1)
+        assert current(an) == 1.0
+        with pytest.raises(InstrumentProtocolError, match="expected 5 values, got 2"):
+            an.read()
+        assert not an.link.synchronised
+        assert [current(an) for _ in range(3)] == [3.0, 4.0, 5.0]  # never the left-over half, never one behind
+    finally:
+        an.close()
+    assert (an.link.resyncs, an.link.stale_answers) == (1, 1)
+
+
+def test_an_unreadable_error_queue_answer_leaves_the_link_unsynchronised(line_server) -> None:
+    """An answer to the error query that is not an entry may be another query's: resynchronise first."""
+    answers = {"*IDN?": ["YOKOGAWA,WT310,C2XA00001,F1.03"], ":STAT:ERR?": ["42"], "*ESE 1;*ESE?": ["1"]}
+    srv = line_server(lambda line, conn: answers.get(line, []))
+    an = wt("yokogawa-wt300", srv.visa, timeout_s=0.3)
+    try:
+        with pytest.raises(InstrumentProtocolError, match="unreadable answer '42' to :STAT:ERR\\? after ':RATE 1S'"):
+            an.link.write_checked(":RATE 1S")
+        assert not an.link.synchronised
+    finally:
+        an.close()

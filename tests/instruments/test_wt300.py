@@ -17,6 +17,7 @@ def checked(*commands: bytes) -> list[bytes]:
 
 
 WT333_CONFIGURE = [
+    b":INTEG:MODE NORM\n", b":INTEG:TIM 0,0,0\n",  # integrate until stopped, whatever the last user left
     b":NUM:FORM ASC\n",
     b":INP:WIR P3W4\n",  # three-phase four-wire: the SIGMA items need the elements wired as one group
     b":NUM:NORM:NUM 14\n",
@@ -53,7 +54,8 @@ def test_configure_single_phase_reads_element_1_only(sim_wt, record_writes) -> N
     sent = record_writes(wt)
     wt.configure(phases=1, update_interval_s=2)
     # integrator already reset, one element: no wiring command
-    assert sent == [b":INTEG:STAT?\n", *checked(b":NUM:FORM ASC\n", b":NUM:NORM:NUM 5\n",
+    assert sent == [b":INTEG:STAT?\n", *checked(b":INTEG:MODE NORM\n", b":INTEG:TIM 0,0,0\n",
+                                                b":NUM:FORM ASC\n", b":NUM:NORM:NUM 5\n",
                                                 b":NUM:NORM:ITEM1 U,1\n", b":NUM:NORM:ITEM2 I,1\n",
                                                 b":NUM:NORM:ITEM3 P,1\n", b":NUM:NORM:ITEM4 LAMBDA,1\n",
                                                 b":NUM:NORM:ITEM5 WH,1\n", b":RATE 2S\n")]

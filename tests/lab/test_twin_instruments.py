@@ -11,7 +11,7 @@ import pyvisa
 import serial
 
 from instruments.clock import Clock
-from instruments.errors import InstrumentConfigError
+from instruments.errors import InstrumentCommandRejected, InstrumentConfigError
 from instruments.registry import create
 from lab.bench import StationConfig
 from lab.loop import LoopThread
@@ -148,6 +148,91 @@ def test_analyzer_refuses_setting_changes_while_integrating(rig: tuple[Physics, 
     inst.write(":INTEG:STOP;:INTEG:RES;:RATE 100MS;:INP:WIR P3W4")
     assert inst.query(":STAT:ERR?") == '0,"No error"'
     assert inst.query(":RATE?;:INP:WIR?") == "100.0E-03;P3W4"
+
+
+def test_analyzer_event_status_register_shows_the_errors(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
+    """*ESR? sets a bit per error class (IEEE 488.2 11.5.1), cleared by reading it and by *CLS: a driver whose
+    error query is *ESR? sees on the twin every refusal the instrument would show it."""
+    _, inst, _ = rig
+    assert inst.query("*ESR?") == "0"
+    inst.write(":BOGUS:CMD 1;:RATE 300MS")  # -113 (command error, CME 32), -222 (execution error, EXE 16)
+    assert inst.query("*ESR?") == "48"
+    assert inst.query("*ESR?") == "0"  # read and cleared; the queue still holds the texts
+    assert inst.query(":SYST:ERR?").startswith("-113,")
+    inst.write(":NUM:NORM:VALUE2?;*CLS")
+    assert inst.query("*ESR?;:SYST:ERR?") == '0;0,"No error"'
+
+
+def test_generic_scpi_with_the_event_status_register_sees_the_twin_refuse_a_setting(loop: LoopThread) -> None:
+    clock = Clock(speed=SPEED)
+    phys = Physics(StationConfig(id="CS1", phases=1), clock, ev_lag_s=0.0, noise=0.0)
+    server = AnalyzerServer(phys, 1, serial="WT-5")
+    loop.run(server.start(), timeout=5)
+    an = create("generic-scpi", name="analyzer", address=server.address, clock=clock,
+                configure=[":NUM:FORM ASC", ":NUM:NORM:NUM {count}"], item_command=":NUM:NORM:ITEM{index} {item}",
+                rate_command=":RATE {ms}MS", read=":NUM:NORM:VAL?",  # error_query: *ESR? by default
+                items=[{"item": "U,1", "quantity": "voltage", "phase": "L1"},
+                       {"item": "I,1", "quantity": "current", "phase": "L1"},
+                       {"item": "P,1", "quantity": "power", "phase": "L1"}])
+    try:
+        an.open()
+        an.configure(phases=1, update_interval_s=0.5)
+        with pytest.raises(InstrumentCommandRejected, match=r"rejected ':RATE 300MS': 16,\"execution error"):
+            an.configure(phases=1, update_interval_s=0.3)  # no rates_s given: the WT300 has no 300 ms rate
+    finally:
+        an.close()
+        loop.run(server.stop(), timeout=5)
+
+
+def charge_16a(phys: Physics) -> None:
+    phys.set_ev_state(1, "C")
+    phys.set_ev_request(1, 16.0)
+    phys.set_offered(1, 32.0)
+    phys.set_energized(1, True)
+
+
+def test_analyzer_integration_timer_ends_or_restarts_it(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
+    """As the WT300 does: in normal mode a timer stops the integration (TIMEUP, the values frozen); in
+    continuous mode it starts it over each period (the energy falls back to zero)."""
+    phys, inst, _ = rig
+    charge_16a(phys)
+    inst.write(":NUM:NORM:NUM 1;:NUM:NORM:ITEM1 WH,1;:INTEG:TIM 0,0,2;:INTEG:STAR")
+    until(lambda: inst.query(":INTEG:STAT?") == "TIMEUP", phys.clock)
+    frozen = float(inst.query(":NUM:NORM:VAL?"))
+    assert frozen == pytest.approx(phys.voltages[0] * 16.0 * phys.power_factor * 2.0 / 3600.0, rel=0.02)  # 2 s
+    time.sleep(2.0 / SPEED)
+    assert float(inst.query(":NUM:NORM:VAL?")) == frozen
+    inst.write(":INTEG:RES;:INTEG:MODE CONT;:INTEG:STAR")
+    energies = [float(inst.query(":NUM:NORM:VAL?"))]
+    while len(energies) < 400 and energies[-1] >= max(energies) * 0.5:
+        time.sleep(0.2 / SPEED)
+        energies.append(float(inst.query(":NUM:NORM:VAL?")))
+    assert energies[-1] < max(energies) * 0.5 and inst.query(":INTEG:STAT?") == "START"  # restarted, still on
+
+
+def test_wt300_driver_integrates_until_told_whatever_timer_the_last_user_left(loop: LoopThread) -> None:
+    """A timer or continuous mode left on the instrument would end or restart the integration mid-window:
+    the driver sets normal mode without a timer, so the reference energy covers every window."""
+    clock = Clock(speed=SPEED)
+    phys = Physics(StationConfig(id="CS1", phases=1), clock, ev_lag_s=0.0, noise=0.0)
+    server = AnalyzerServer(phys, 1, serial="WT-3")
+    server.integ_mode, server.integ_timer_s = "CONT", 1.0  # the front panel's settings, kept over power-up
+    loop.run(server.start(), timeout=5)
+    wt = create("yokogawa-wt300", name="analyzer", address=server.address, clock=clock)
+    try:
+        wt.open()
+        wt.configure(phases=1, update_interval_s=0.1)
+        charge_16a(phys)
+        wt.integration_reset()
+        wt.integration_start()
+        time.sleep(3.0 / SPEED)
+        assert wt.integration_state() == "START"
+        watts = phys.voltages[0] * 16.0 * phys.power_factor
+        assert wt.read_energy_wh() >= watts * 2.5 / 3600.0  # three seconds' worth, not a 1 s period's
+        assert (server.integ_mode, server.integ_timer_s) == ("NORM", 0.0)
+    finally:
+        wt.close()
+        loop.run(server.stop(), timeout=5)
 
 
 def test_analyzer_unknown_query_gets_no_answer_only_an_error(rig: tuple[Physics, Any, serial.SerialBase]) -> None:
