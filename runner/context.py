@@ -34,7 +34,9 @@ class ScenarioRun:
     session: BenchSession
     station: Station
     windows: dict[str, Window] = field(default_factory=dict)
-    last_outcome: Any = None  # the harness's CallOutcome of the last `csms sends`
+    # the harness's CallOutcome of the last call a statement made (`csms sends`, `csms sets …`, `session starts`
+    # and `stops`); calls the runner makes on its own (window-edge triggers, device-model reads) are not one
+    last_outcome: Any = None
     last_action_t: float = 0.0
     trials: list[bool] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # time-to-comply and other measured figures

@@ -324,6 +324,7 @@ def session_starts(run: ScenarioRun, token: str, evse: int = 1) -> None:
     before = set(_transactions(run))
     out = _csms(run, "RequestStartTransaction", run.harness.request_start_transaction(
         run.station.id, token, evse_id=evse, timeout_s=CALL_TIMEOUT_S))
+    run.last_outcome = out  # the statement's own call: `expect charger replies` judges this answer, not an older one
     if out.error_code or (out.response or {}).get("status") != "Accepted":
         raise ExpectationFailed(None, f"charger did not accept RequestStartTransaction: "
                                       f"{out.error_code or out.response}")
@@ -345,6 +346,7 @@ def session_stops(run: ScenarioRun, evse: int | None = None) -> None:
         raise ExpectationFailed(None, f"session stops: the charger has no active transaction{where}")
     out = _csms(run, "RequestStopTransaction", run.harness.request_stop_transaction(
         run.station.id, tx.transaction_id, timeout_s=CALL_TIMEOUT_S))
+    run.last_outcome = out
     if out.error_code or (out.response or {}).get("status") != "Accepted":
         raise ExpectationFailed(None, f"charger did not accept RequestStopTransaction for {tx.transaction_id}: "
                                       f"{out.error_code or out.response}")

@@ -54,6 +54,18 @@ spec "The return to idle restores what a scenario changed"
     expect charger replies {getVariableResult: [{attributeValue: "10"}, {attributeValue: "900"}]}
     expect charger status evse 2 is Available
 
+spec "A reply is the answer to the last call a statement made"
+  setup
+    charger booted
+
+  scenario "session starts and stops are calls"
+    GET_ONE
+    ev plugs in
+    session starts with token "04A2B3C4"
+    expect charger replies {status: "Accepted"}
+    session stops
+    expect charger replies {status: "Accepted"}
+
 spec "Teardown runs every line"
   setup
     charger booted
@@ -71,6 +83,8 @@ spec "Teardown runs every line"
     csms sets variable SampledDataCtrlr.TxUpdatedInterval to "30"
 '''.replace("SET_ALIGNED", 'csms sends SetVariables {setVariableData: [{component: {name: "AlignedDataCtrlr"}, '
                            'variable: {name: "Interval"}, attributeValue: "60"}]}').replace(
+    "GET_ONE", 'csms sends GetVariables {getVariableData: [{component: {name: "SampledDataCtrlr"}, variable: '
+               '{name: "TxUpdatedInterval"}}]}').replace(
     "GET_BOTH", 'csms sends GetVariables {getVariableData: [{component: {name: "SampledDataCtrlr"}, variable: '
                 '{name: "TxUpdatedInterval"}}, {component: {name: "AlignedDataCtrlr"}, variable: {name: "Interval"}}]}')
 
@@ -126,6 +140,18 @@ def test_charger_booted_waits_for_a_reboot_in_progress(steps_run: tuple[dict[str
     actions = [f[2] for f in frames if f[0] == 2]
     # The scenario's first OCPP exchange is the reboot's boot, not a call to a charger that is off the air.
     assert actions.index("BootNotification") < actions.index("TriggerMessage"), actions
+
+
+def test_a_reply_after_session_starts_or_stops_is_the_answer_to_its_call(
+        steps_run: tuple[dict[str, dict], Path, str]) -> None:
+    """`session starts` and `session stops` send RequestStartTransaction / RequestStopTransaction: the reply
+    judged after them is theirs, not the GetVariables answer of the `csms sends` before (which has no status,
+    and which `expect charger replies {status: "Accepted"}` used to judge)."""
+    results, evidence, out = steps_run
+    assert results["session starts and stops are calls"]["status"] == "passed", out[-3000:]
+    notes = _notes(evidence, "session starts and stops are calls")
+    assert "charger's RequestStartTransaction response matches" in notes, notes
+    assert "charger's RequestStopTransaction response matches" in notes, notes
 
 
 def test_return_to_idle_restores_and_records_it(steps_run: tuple[dict[str, dict], Path, str]) -> None:
