@@ -48,7 +48,18 @@ from runner.csms import expect as msg
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.measurements import Draft, Limit, Reading, Timing, margin, quantity_limit, reading, unit_of, worst
 from runner.recorder import Frame, parse_frame
-from runner.signals import Coverage, coverage, covers, held_from, holds, is_sampled, over_window, settling
+from runner.signals import (
+    Coverage,
+    coverage,
+    covers,
+    first_fall,
+    held_from,
+    holds,
+    is_sampled,
+    never_falls,
+    over_window,
+    settling,
+)
 
 POLL_REAL_S = 0.02
 
@@ -705,6 +716,8 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
             raise BenchError(e.source, f"not enough samples of {sig.text} ({signal_key(sig)}) to span the window "
                                        f"{_rel(run, start)} … {_rel(run, end)}")
     assert mv is not None and rv is not None
+    for sig, key, a, b in ((e.measured, mk, m_start, m_end), (e.reference, rk, start, end)):
+        _counts_up(run, sig, key, a, b, e.source)
     t0 = run.recorder.t_begin
     run.recorder.event("band", line=e.source.line, measured=mk, reference=rk, tolerance=tol.value,
                        relative=tol.dimension == "ratio", text=tol.text, t_start=start - t0, t_end=end - t0,
@@ -731,6 +744,28 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
     if not ok:
         raise ExpectationFailed(e.source, f"{what}: {verdict}, {span}")
     _passed(run, m, f"{what}: {verdict}, {span}")
+
+
+def _counts_up(run: ScenarioRun, signal: Signal, key: str, start: float, end: float, source: Source) -> None:
+    """A register's change over a window is what flowed in it only if it never fell there. A fall in the
+    charger's register is the charger's failure (a register only counts up); in an instrument's (an
+    analyzer's integration reset, restarted or timed out) it is the bench's: the reference does not span
+    the window (broken)."""
+    if not never_falls(key):
+        return
+    fall = first_fall(*run.recorder.series(key), start, end)
+    if fall is None:
+        return
+    dim = signal.dimension
+    what = (f"{signal.text} ({key}) fell from {units.show(fall.before, dim)} at {_rel(run, fall.t_before)} to "
+            f"{units.show(fall.after, dim)} at {_rel(run, fall.t)}, inside the window {_rel(run, start)} … "
+            f"{_rel(run, end)}")
+    if signal.source == "charger":
+        raise ExpectationFailed(source, f"{what}: a register only counts up, so its change over the window is not "
+                                        "the energy delivered")
+    raise BenchError(source, f"{what}: the instrument's integration was reset or restarted (or power flowed "
+                             "back), so its change over the window is not the energy delivered; the reference "
+                             "must integrate throughout the window")
 
 
 # ---- OCPP messages -----------------------------------------------------------------------------------

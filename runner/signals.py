@@ -190,6 +190,36 @@ def over_window(key: str, ts: Sequence[float], vs: Sequence[float | None], start
     return WindowValue(sum(inside) / len(inside), min(inside), max(inside), len(inside))
 
 
+@dataclass(frozen=True)
+class Fall:
+    """Where a register fell: from `before` at `t_before` to `after` at `t`."""
+
+    t_before: float
+    before: float
+    t: float
+    after: float
+
+
+def never_falls(key: str) -> bool:
+    """Whether the signal is a register that only counts up (an import or export register, an analyzer's
+    integrated energy), so that a fall in it is a reset or a fault; net registers may fall."""
+    return is_cumulative(key) and ".Net" not in key
+
+
+def first_fall(ts: Sequence[float], vs: Sequence[float | None], start: float, end: float) -> Fall | None:
+    """The first fall of a register over [start, end], the samples either side that its interpolation at the
+    window's edges reads included; None when it only rose or held (a change below a part in 10^9 of its
+    value is rounding, not a fall)."""
+    pts = [(t, float(v)) for t, v in zip(ts, vs, strict=True) if isinstance(v, int | float)]
+    times = [t for t, _ in pts]
+    lo = max(0, bisect.bisect_right(times, start) - 1)
+    hi = bisect.bisect_left(times, end) + 1
+    for (ta, a), (tb, b) in itertools.pairwise(pts[lo:hi]):
+        if b < a - 1e-9 * max(abs(a), 1.0):
+            return Fall(ta, a, tb, b)
+    return None
+
+
 def covers(ts: Sequence[float], vs: Sequence[float | None], t: float) -> bool:
     """Whether the series has a numeric sample at or after t (so interpolation at t is possible)."""
     return any(tt >= t and isinstance(v, int | float) for tt, v in zip(ts, vs, strict=True))
