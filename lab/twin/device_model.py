@@ -180,6 +180,7 @@ class DeviceModel:
             Variable("SmartChargingCtrlr", "ProfileStackLevel", "10", "integer", ro),
             Variable("SmartChargingCtrlr", "PeriodsPerSchedule", "24", "integer", ro),
             Variable("SmartChargingCtrlr", "LimitChangeSignificance", "1.0", "decimal", minimum=0),
+            Variable("SmartChargingCtrlr", "NotifyChargingLimitWithSchedules", "true", "boolean"),
             Variable("SmartChargingCtrlr", "Entries", "0", "integer", ro, instance="ChargingProfiles"),
         ]
         for n in range(1, station.evses + 1):

@@ -501,6 +501,8 @@ def test_on_idle_reset_waits_and_firmware_update_sequence(twin_factory: Callable
     firmware = {
         "location": "https://fw.example/twin-ac22-1.5.0.bin",
         "retrieve_date_time": "2020-01-01T00:00:00Z",
+        "signing_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+        "signature": "c2lnbmF0dXJl",
     }
     reply = csms.wait_for(
         lambda: _try(lambda: csms.call(sid, call.UpdateFirmware(request_id=5, firmware=firmware))),
@@ -510,7 +512,7 @@ def test_on_idle_reset_waits_and_firmware_update_sequence(twin_factory: Callable
     assert reply.status == "Accepted"
     csms.wait_for(lambda: csms.find("FirmwareStatusNotification", status="Installed"), 5, "Installed")
     steps = [r.payload["status"] for r in csms.find("FirmwareStatusNotification", request_id=5)]
-    assert steps == ["Downloading", "Downloaded", "Installing", "InstallRebooting", "Installed"]
+    assert steps == ["Downloading", "Downloaded", "SignatureVerified", "Installing", "InstallRebooting", "Installed"]
     boot = csms.find("BootNotification", reason="FirmwareUpdate")[0]
     assert boot.payload["charging_station"]["firmware_version"] == "1.5.0"
     ev.close()

@@ -237,6 +237,37 @@ def test_remote_start_profile_ignored_when_smart_charging_is_off(twin_factory: C
     ev.close()
 
 
+# ---------------------------------------------------------------- K01 the station's declared profile capacity
+def _default_profile(stack_level: int, periods: int) -> dict[str, Any]:
+    return {
+        "id": 30 + stack_level, "stack_level": stack_level, "charging_profile_purpose": "TxDefaultProfile",
+        "charging_profile_kind": "Absolute",
+        "charging_schedule": [{"id": 1, "charging_rate_unit": "A", "start_schedule": "2020-01-01T00:00:00Z",
+                               "charging_schedule_period": [{"start_period": 60 * k, "limit": 16}
+                                                            for k in range(periods)]}],
+    }
+
+
+def test_profiles_beyond_the_declared_stack_level_or_period_count_are_rejected(
+        twin_factory: Callable[..., TwinEnv]) -> None:
+    """SmartChargingCtrlr.ProfileStackLevel is the highest stackLevel a station accepts, PeriodsPerSchedule
+    the most periods in a schedule (appendices): a profile beyond either is Rejected, at them Accepted."""
+    env = twin_factory()
+    booted(env)
+    top = int(env.twin.charger.device.value("SmartChargingCtrlr", "ProfileStackLevel"))
+    most = int(env.twin.charger.device.value("SmartChargingCtrlr", "PeriodsPerSchedule"))
+
+    def send(data: dict[str, Any]) -> Any:
+        return env.csms.call(env.station_id, call.SetChargingProfile(evse_id=1, charging_profile=data))
+
+    assert send(_default_profile(top, most)).status == "Accepted"
+    too_high = send(_default_profile(top + 1, 1))
+    assert too_high.status == "Rejected" and "ProfileStackLevel" in too_high.status_info["additional_info"]
+    too_long = send(_default_profile(0, most + 1))
+    assert too_long.status == "Rejected" and "PeriodsPerSchedule" in too_long.status_info["additional_info"]
+    assert [p.stack_level for p in env.twin.charger.profiles.profiles] == [top]
+
+
 # ---------------------------------------------------------------- B: resets, rejected boots, network profiles
 def test_reset_of_an_unknown_evse_is_rejected_with_a_valid_reply(twin_factory: Callable[..., TwinEnv]) -> None:
     env = twin_factory()

@@ -152,3 +152,21 @@ def test_knobs_bend_the_ems_part_of_the_firmware(twin_factory: Callable[..., Twi
     set_limit(ems, None)
     quiet.csms.wait_for(lambda: ems.registers[m.CHARGER_STATE] == m.STATE_NONE, 5, "CHARGER_STATE 0")
     assert not quiet.csms.find("NotifyChargingLimit") and not quiet.csms.find("ClearedChargingLimit")
+
+
+def test_the_notified_limit_carries_its_schedule_only_when_the_station_says_so(
+        twin_factory: Callable[..., TwinEnv]) -> None:
+    """SmartChargingCtrlr.NotifyChargingLimitWithSchedules (appendices: false when omitted) says whether
+    NotifyChargingLimit includes the external schedule; the twin declares it (true) and follows it."""
+    env = twin_factory()
+    csms, sid, ems = env.csms, env.station_id, ems_of(env)
+    booted(env)
+    variable = {"component": {"name": "SmartChargingCtrlr"}, "variable": {"name": "NotifyChargingLimitWithSchedules"}}
+    got = csms.call(sid, call.GetVariables(get_variable_data=[variable])).get_variable_result[0]
+    assert (got["attribute_status"], got.get("attribute_value")) == ("Accepted", "true")
+    reply = csms.call(sid, call.SetVariables(set_variable_data=[{**variable, "attribute_value": "false"}]))
+    assert reply.set_variable_result[0]["attribute_status"] == "Accepted"
+    set_limit(ems, SiteLimit(11000, "W"))
+    note = csms.wait_for(lambda: csms.find("NotifyChargingLimit"), 5, "NotifyChargingLimit")[0].payload
+    assert note["charging_limit"]["charging_limit_source"] == "EMS"
+    assert "charging_schedule" not in note

@@ -52,7 +52,9 @@ def test_triggered_firmware_status_is_idle_then_the_download_in_progress(twin_fa
     assert trigger(env, "FirmwareStatusNotification", {"id": 1}) == "Accepted"  # the EVSE is not relevant
     idle = csms.wait_for(lambda: csms.find("FirmwareStatusNotification"), 5, "Idle")[0]
     assert idle.payload == {"status": "Idle"}  # no requestId: no update (L01.FR.25)
-    firmware = {"location": "https://fw.example/twin.bin", "retrieve_date_time": "2020-01-01T00:00:00Z"}
+    firmware = {"location": "https://fw.example/twin.bin", "retrieve_date_time": "2020-01-01T00:00:00Z",
+                "signing_certificate": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+                "signature": "c2lnbmF0dXJl"}
     assert csms.call(sid, call.UpdateFirmware(request_id=41, firmware=firmware)).status == "Accepted"
     downloading = csms.wait_for(lambda: csms.find("FirmwareStatusNotification", status="Downloading"), 5, "Downloading")
     assert trigger(env, "FirmwareStatusNotification") == "Accepted"

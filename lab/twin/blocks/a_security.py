@@ -2,8 +2,9 @@
 
 The security profiles themselves (Basic auth, TLS, client certificates) are lab.twin.security. Events of
 the appendices' security events list that the twin can raise: StartupOfTheDevice after a power-up boot,
-ResetOrReboot after a boot that a reset or a firmware update caused (both critical, so they wait for the
-boot to be accepted rather than being lost). The no_security_event fault knob suppresses them.
+ResetOrReboot after a boot that a reset or a firmware update caused, FirmwareUpdated (first) after the boot
+that completes a firmware installation (all critical, so they wait for the boot to be accepted rather than
+being lost). The no_security_event fault knob suppresses them.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class SecurityEvents(ChargerCore):
     def _security_event_at_boot(self, boot_reason: str) -> None:
         """Queue the boot's security event, sent once the boot is accepted (A04.FR.01, critical)."""
         kind = "StartupOfTheDevice" if boot_reason in POWER_UP_REASONS else "ResetOrReboot"
+        if boot_reason == "FirmwareUpdate":  # the boot that completes an installation (TC_L_01_CS step 15)
+            self._security_event("FirmwareUpdated", "firmware installed", after_boot=True)
         self._security_event(kind, f"BootNotification reason {boot_reason}", after_boot=True)
 
     def _security_event(self, kind: str, tech_info: str | None = None, *, after_boot: bool = False) -> None:

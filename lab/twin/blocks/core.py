@@ -81,6 +81,8 @@ class ChargerCore:
 
         def _listed(self, id_token: dict[str, Any]) -> dict[str, Any] | None: ...  # d_local_list
 
+        def _within_capacity(self, profile: Any) -> None: ...  # k_smart_charging
+
         def _trigger_firmware_status(self) -> None: ...  # l_firmware
 
         def _trigger_log_status(self) -> None: ...  # l_firmware

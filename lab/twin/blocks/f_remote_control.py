@@ -47,7 +47,7 @@ class RemoteControl(ChargerCore):
             if charging_profile.get("charging_profile_purpose") != TX or charging_profile.get("transaction_id"):
                 return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": "InvalidProfile"})
             try:
-                parse_profile(e.id, charging_profile)
+                self._within_capacity(parse_profile(e.id, charging_profile))
             except ProfileRejected as err:
                 return res.RequestStartTransaction(
                     status="Rejected",

@@ -30,7 +30,7 @@ from lab.twin.blocks.state import (
 )
 from lab.twin.ems_server import EmsServer
 from lab.twin.physics import DRAWING_STATES
-from lab.twin.smart_charging import EXTERNAL, EXTERNAL_ID, ProfileRejected, TxContext, parse_profile
+from lab.twin.smart_charging import EXTERNAL, EXTERNAL_ID, Profile, ProfileRejected, TxContext, parse_profile
 
 log = logging.getLogger("lab.twin.charger")
 
@@ -82,11 +82,14 @@ class SmartCharging(ChargerCore):
             if not self.faults.external_constraint_ignored:
                 self.profiles.set_external(limit.value, limit.unit, since)
             if not self.faults.no_notify_charging_limit:
+                # The schedule goes along only when SmartChargingCtrlr.NotifyChargingLimitWithSchedules says so
+                # (appendices: false when omitted).
                 schedule = {"id": EXTERNAL_ID, "charging_rate_unit": limit.unit, "start_schedule": iso_utc(since),
                             "charging_schedule_period": [{"start_period": 0, "limit": round(limit.value, 1)}]}
+                with_schedule = self.device.bool("SmartChargingCtrlr", "NotifyChargingLimitWithSchedules")
                 self._send(call.NotifyChargingLimit(
                     charging_limit={"charging_limit_source": "EMS", "is_grid_critical": False},
-                    charging_schedule=[schedule]))
+                    charging_schedule=[schedule] if with_schedule else None))
         self._wake.set()
 
     def _drive(self, e: EvseState, *, offering: bool, snap_state: str, now: float) -> float:
@@ -163,7 +166,9 @@ class SmartCharging(ChargerCore):
         if not self.device.bool("SmartChargingCtrlr", "Enabled"):
             return res.SetChargingProfile(status="Rejected", status_info={"reason_code": "NotEnabled"})
         try:
-            self.profiles.add(parse_profile(evse_id, charging_profile), self._active_tx())
+            profile = parse_profile(evse_id, charging_profile)
+            self._within_capacity(profile)
+            self.profiles.add(profile, self._active_tx())
         except ProfileRejected as err:
             return res.SetChargingProfile(
                 status="Rejected",
@@ -176,6 +181,20 @@ class SmartCharging(ChargerCore):
             )
         self._wake.set()
         return res.SetChargingProfile(status="Accepted")
+
+    def _within_capacity(self, profile: Profile) -> None:
+        """The station's declared limits (appendices, SmartChargingCtrlr): stackLevel at most
+        ProfileStackLevel, at most PeriodsPerSchedule periods in the schedule."""
+        top = self.device.int("SmartChargingCtrlr", "ProfileStackLevel")
+        if profile.stack_level > top:
+            raise ProfileRejected(
+                "InvalidStackLevel",
+                f"stackLevel {profile.stack_level} is above SmartChargingCtrlr.ProfileStackLevel {top}")
+        most = self.device.int("SmartChargingCtrlr", "PeriodsPerSchedule")
+        if len(profile.schedule.periods) > most:
+            raise ProfileRejected(
+                "InvalidSchedule",
+                f"{len(profile.schedule.periods)} periods; SmartChargingCtrlr.PeriodsPerSchedule is {most}")
 
     def on_clear_charging_profile(
         self, profile_id: int | None, criteria: dict[str, Any] | None

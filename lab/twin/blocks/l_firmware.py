@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from ocpp.v201 import call
@@ -31,6 +32,15 @@ log = logging.getLogger("lab.twin.charger")
 # in progress (TriggerMessage while Downloading / Uploading: TC_F_19_CS, TC_F_16_CS), short beside a spec.
 DOWNLOAD_S = 60.0
 UPLOAD_S = 60.0
+# The statuses from which an update can no longer be canceled by a newer UpdateFirmware (L01.FR.27).
+UNCANCELABLE = ("Installing", "InstallRebooting")
+
+
+def _moment(text: str | None) -> datetime | None:
+    """A request's date-time; None when absent or unreadable (then the step is not deferred)."""
+    with contextlib.suppress(ProfileRejected):
+        return parse_time(text)
+    return None
 
 
 class Firmware(ChargerCore):
@@ -39,11 +49,31 @@ class Firmware(ChargerCore):
     _firmware_state: tuple[str, int] | None = None
     _log_state: tuple[str, int] | None = None
     _log_task: asyncio.Task[None] | None = None
+    _firmware_task: asyncio.Task[None] | None = None
 
     def on_update_firmware(self, request_id: int, firmware: dict[str, Any]) -> res.UpdateFirmware:
+        """L01 (secure firmware update; the twin is a station that supports it): a request without
+        signingCertificate and signature is Rejected (TC_L_18_CS). A request while an update is still
+        downloading or waiting to install cancels that one and is answered AcceptedCanceled (L01.FR.24,
+        TC_L_10_CS); once installing, the update cannot be cut short: Rejected."""
         assert self._loop is not None
-        self._loop.create_task(self._firmware_update(request_id, firmware))
-        return res.UpdateFirmware(status="Accepted")
+        if not firmware.get("signing_certificate") or not firmware.get("signature"):
+            return res.UpdateFirmware(
+                status="Rejected",
+                status_info={"reason_code": "InvalidValue",
+                             "additional_info": "secure firmware update: signingCertificate and signature needed"},
+            )
+        running = self._firmware_task is not None and not self._firmware_task.done()
+        if running and self._firmware_state is not None and self._firmware_state[0] in UNCANCELABLE:
+            return res.UpdateFirmware(
+                status="Rejected",
+                status_info={"reason_code": "InProgress",
+                             "additional_info": f"firmware update {self._firmware_state[1]} is installing"},
+            )
+        if running and self._firmware_task is not None:
+            self._firmware_task.cancel()
+        self._firmware_task = self._loop.create_task(self._firmware_update(request_id, firmware))
+        return res.UpdateFirmware(status="AcceptedCanceled" if running else "Accepted")
 
     def _firmware_status(self, name: str, request_id: int) -> Any:
         """A FirmwareStatusNotification of the update `request_id`; the state a trigger reports."""
@@ -53,26 +83,44 @@ class Firmware(ChargerCore):
     async def _firmware_update(self, request_id: int, firmware: dict[str, Any]) -> None:
         try:
             await self._firmware_steps(request_id, firmware)
-        finally:  # over, failed or cut short (power lost): a trigger reports Idle again
+        finally:  # over, canceled by a newer request, or failed: a trigger reports Idle again
             if self._firmware_state is not None and self._firmware_state[1] == request_id:
                 self._firmware_state = None
 
+    async def _until(self, moment: datetime | None) -> bool:
+        """Sleep until the wall-clock `moment`; whether it lay in the future."""
+        if moment is None:
+            return False
+        wait = (moment - self.clock.wall()).total_seconds()
+        if wait <= 0:
+            return False
+        await self.clock.asleep(wait)
+        return True
+
     async def _firmware_steps(self, request_id: int, firmware: dict[str, Any]) -> None:
-        retrieve = firmware.get("retrieve_date_time")
-        if retrieve:
-            with contextlib.suppress(ProfileRejected):
-                when = parse_time(retrieve)
-                if when is not None:
-                    await self.clock.asleep((when - self.clock.wall()).total_seconds())
+        # A retrieveDateTime in the future: DownloadScheduled until then (TC_L_03_CS step 3).
+        retrieve = _moment(firmware.get("retrieve_date_time"))
+        if retrieve is not None and retrieve > self.clock.wall():
+            self._send(self._firmware_status("DownloadScheduled", request_id))
+            await self._until(retrieve)
         self._send(self._firmware_status("Downloading", request_id))
         await self.clock.asleep(DOWNLOAD_S)
         self._send(self._firmware_status("Downloaded", request_id))
         await self.clock.asleep(FIRMWARE_STEP_S)
-        if firmware.get("signature"):
-            self._send(self._firmware_status("SignatureVerified", request_id))
-            await self.clock.asleep(FIRMWARE_STEP_S)
+        self._send(self._firmware_status("SignatureVerified", request_id))
+        await self.clock.asleep(FIRMWARE_STEP_S)
+        # Installation waits for an installDateTime in the future (TC_L_02_CS) and for every transaction to
+        # end (L01.FR.06); either way the CSMS hears InstallScheduled first (TC_L_02_CS / TC_L_14_CS step 9).
+        install = _moment(firmware.get("install_date_time"))
+        scheduled = install is not None and install > self.clock.wall()
+        if scheduled:
+            self._send(self._firmware_status("InstallScheduled", request_id))
+            await self._until(install)
         while any(e.tx is not None for e in self.evses.values()):
-            await self.clock.asleep(POLL_S)  # install only when idle
+            if not scheduled:
+                self._send(self._firmware_status("InstallScheduled", request_id))
+                scheduled = True
+            await self.clock.asleep(POLL_S)
         self._send(self._firmware_status("Installing", request_id))
         await self.clock.asleep(FIRMWARE_STEP_S)
         self._send(self._firmware_status("InstallRebooting", request_id))
@@ -80,10 +128,14 @@ class Firmware(ChargerCore):
         if version and not self.faults.firmware_version:
             self.firmware = version.group(1)
             self.device.put("Controller", "FirmwareVersion", self.firmware)
-        # Installed is the update's last status: after it a trigger reports Idle (L01.FR.25).
-        self._after_boot.append(call.FirmwareStatusNotification(status="Installed", request_id=request_id))
-        self._firmware_state = None
         await self._reboot("FirmwareUpdate", "Reboot")
+        # After the reboot: BootNotification (FirmwareUpdate), SecurityEventNotification FirmwareUpdated, the
+        # connectors' status, and then Installed, the update's last status (TC_L_01_CS steps 13-19); after it
+        # a trigger reports Idle (L01.FR.25).
+        while not (self.online and all(e.status is not None for e in self.evses.values())):
+            await self.clock.asleep(POLL_S / 4)
+        self._send(call.FirmwareStatusNotification(status="Installed", request_id=request_id))
+        self._firmware_state = None
 
     def _trigger_firmware_status(self) -> None:
         """F06.FR.16, L01.FR.25/26: Idle when no update runs, else the update's status and requestId."""
