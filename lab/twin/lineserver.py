@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 from lab.twin.tcpserver import TcpServer
 
@@ -23,8 +24,13 @@ MAX_LINE = 64 * 1024
 
 # How a twin instrument's line can fail, as real ones do: `silent` reads requests and never answers (a
 # hung instrument: the driver times out), `garbage` answers noise (a wrong baud rate, a bad cable), `drop`
-# closes the connection at the next request (an unplugged USB adapter, a rebooted LAN module).
-LINE_FAULTS = ("silent", "garbage", "drop")
+# closes the connection at the next request (an unplugged USB adapter, a rebooted LAN module), `late`
+# answers the next request LATE_S late, past the drivers' timeout, and the later ones on time (a busy
+# instrument). The late answer's numbers are 999 (no reading this bench can give): a driver that took it
+# for a later request's answer would show it in the record, as a real one would show a stale reading.
+LINE_FAULTS = ("silent", "garbage", "drop", "late")
+LATE_S = 3.0  # real seconds (the drivers wait 2 s)
+_NUMBER = re.compile(r"[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
 
 
 class LineServer(TcpServer):
@@ -68,11 +74,17 @@ class LineServer(TcpServer):
                     writer.write(b"\x15\xfe#\x00~~ 9$\n")
                     await writer.drain()
                     continue
+                late = fault == "late"
+                if late:
+                    self.line_fault = None  # once: the requests after it are answered on time
                 try:
                     replies = self.handle(line)
                 except Exception:  # a bug in the twin must not take the bench down silently
                     log.exception("%s: failed to handle %r", self.name, line)
                     replies = []
+                if late:
+                    await asyncio.sleep(LATE_S)  # (the requests sent meanwhile wait in the stream, as on a wire)
+                    replies = [_NUMBER.sub("999", r) for r in replies]
                 if replies:
                     writer.write("".join(r + "\n" for r in replies).encode("ascii", "replace"))
                     await writer.drain()
