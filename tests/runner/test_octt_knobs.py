@@ -83,7 +83,7 @@ KNOBS: dict[str, tuple[Caught, ...]] = {
     "energy_to_blocked_token=true": (
         # C10/C15/E05: an idToken the CSMS answers Invalid or Blocked ends, suspends or limits the energy.
         Caught("TC_C_15_CS", "analyzer current L1 <= 0.5 A",
-               r"analyzer current L1 never <= 0\.5 A \(500 mA\) within 5 min .*last observed 1[56](?:\.\d+)? A"),
+               r"analyzer current L1 never <= 0\.5 A \(500 mA\) within 30 min .*last observed 1[56](?:\.\d+)? A"),
         Caught("TC_C_16_CS", 'charger sends TransactionEvent {triggerReason: "Deauthorized"}',
                r'charger did not send TransactionEvent \{triggerReason: "Deauthorized"\} within 60 s'),
         Caught("TC_C_17_CS", 'chargingState: "SuspendedEVSE"',
