@@ -345,6 +345,8 @@ def test_ev_connection_timeout_after_authorization_alone(bench: Bench) -> None:
     bench.plug()
     plugged = bench.wait_event("CablePluggedIn", event_type="Updated", trigger_reason="CablePluggedIn")
     assert plugged["transaction_info"]["charging_state"] == "EVConnected"
+    # the first event after the EV connected names the EVSE and connector (TC_C_13_CS, TC_C_32_CS)
+    assert plugged["evse"] == {"id": 1, "connector_id": 1}
 
 
 def send_list(bench: Bench, version: int, update: str, entries: list[tuple[str, str | None]]) -> Any:

@@ -119,9 +119,10 @@ class Transactions(ChargerCore):
             due = min(due, now)
         elif state != tx.charging_state and tx.charging_state == "Idle" and plugged:
             # The EV arrives for a transaction begun without it: CablePluggedIn, EVConnected; any further change
-            # is a ChargingStateChanged on the next pass (Part 6 EnergyTransferStarted part 1, TC_C_13_CS).
+            # is a ChargingStateChanged on the next pass (Part 6 EnergyTransferStarted part 1, TC_C_13_CS). The first
+            # TransactionEvent after the EV connected names the EVSE and connector (TransactionEventRequest.evse).
             tx.charging_state = "EVConnected"
-            self._tx_event(e, "Updated", "CablePluggedIn")
+            self._tx_event(e, "Updated", "CablePluggedIn", evse=True)
             due = min(due, now)
         elif state != tx.charging_state:
             if tx.charging_state == "Charging" and state == "SuspendedEV" and "EnergyTransfer" in stops:
