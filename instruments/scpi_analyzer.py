@@ -130,6 +130,7 @@ class ScpiAnalyzer(PowerAnalyzer):
                              read_termination=self.read_termination, write_termination=self.write_termination,
                              error_query=self.error_query)
         self.idn: str | None = None  # the *IDN? answer read at open
+        self.errors_at_open: tuple[tuple[int, str], ...] = ()  # the error queue as the instrument had it
         self.model: str | None = None  # its model field
         self.elements: int | None = None  # input elements the model has; None if its name does not say
         self._items: tuple[Item, ...] | None = None
@@ -144,6 +145,7 @@ class ScpiAnalyzer(PowerAnalyzer):
         self._open = True
         try:
             self._check_identity(self.identify())
+            self.errors_at_open = self.link.drain_errors()
         except BaseException:
             self.close()
             raise

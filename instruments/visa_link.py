@@ -129,6 +129,13 @@ class VisaLink(ReconnectingLink):
                 raise InstrumentCommandRejected(self.owner.name, self.owner.address, command, errors,
                                                 source=self.error_query)
 
+    def drain_errors(self) -> tuple[tuple[int, str], ...]:
+        """Read and empty the error queue (or ``*ESR?``) without raising: what it held when chargespec
+        came to it is no refusal of a command of ours (the front panel, an earlier program), and left in
+        the queue it would be blamed on the first command we send."""
+        with self.lock:
+            return self._exchange(self.error_query, lambda: self._pop_errors("opening the connection"))
+
     def distrust(self, command: str) -> None:
         """The answer read for `command` was not one (too few values, an unknown word): it may be part of
         another answer, or another query's; resynchronise before anything else is read."""

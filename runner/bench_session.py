@@ -137,6 +137,14 @@ def _role_evse(role: str) -> tuple[str, int]:
     return base, int(role[len(base):] or 1)
 
 
+
+def errors_at_open_words(inst: object) -> str:
+    """'; error queue at open, emptied: -113 "Undefined header", …' for an instrument whose error queue held
+    entries when the run opened it (the front panel's, an earlier program's: kept as evidence, not blamed on
+    the run's first setting); '' otherwise."""
+    held = getattr(inst, "errors_at_open", ())
+    return "; error queue at open, emptied: " + ", ".join(f'{code} "{text}"' for code, text in held) if held else ""
+
 class BenchSession:
     def __init__(self, config: BenchConfig, *, faults: Mapping[str, Any] | None = None) -> None:
         self.config = config
@@ -277,7 +285,7 @@ class BenchSession:
             self.idn[f"{station.id}.{role}"] = idn
             cal = ic.calibration_due.isoformat() if ic.calibration_due else "unknown"
             self.identity[f"{station.id}.{role}"] = f"{idn} (serial in bench file {ic.serial or '-'}, " \
-                                                   f"calibration due {cal})"
+                                                   f"calibration due {cal}{errors_at_open_words(inst)})"
             if kind == "power":
                 assert isinstance(inst, PowerSwitch)
                 station.supply = inst

@@ -112,7 +112,7 @@ class FakeScpi:
     - `split` = {k}: the k-th values answer is broken in two by a stray line end after its second value
       (line noise): the driver reads half an answer, and the other half waits for the next query.
     - `refuse` = {command: (code, text)}: that setting is refused (queued in the error queue).
-    - Errors go to the queue (`:STAT:ERR?`/`:SYST:ERR?`); an unknown query is -113 and gets no answer.
+    - Errors go to the queue (`:STAT:ERR?`/`:SYST:ERR?`/`:STATUS:ERROR?`); an unknown query is -113 and gets no answer.
     - `silent`: answers *IDN? only (a hung instrument).
     """
 
@@ -146,7 +146,7 @@ class FakeScpi:
                 self.ese = int(arg)
             elif h == "*ESE?":
                 out.append(str(self.ese))
-            elif h in (":STAT:ERR?", ":SYST:ERR?"):
+            elif h in (":STAT:ERR?", ":SYST:ERR?", ":STATUS:ERROR?"):
                 code, text = self.errors.pop(0) if self.errors else (0, "No error")
                 out.append(f'{code},"{text}"')
             elif h == ":INTEG:STAT?":

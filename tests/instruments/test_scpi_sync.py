@@ -86,8 +86,9 @@ def test_a_really_late_answer_is_discarded_by_the_marker(fake_scpi) -> None:
 
 
 def test_a_hung_instrument_stays_a_timeout_and_reads_nothing_stale(fake_scpi) -> None:
-    _, srv = fake_scpi(silent=True)
+    fake, srv = fake_scpi()
     an = wt("yokogawa-wt300", srv.visa, timeout_s=0.2)
+    fake.silent = True  # it hangs after the open
     try:
         an._items = ()  # reading without configuring, to reach the values query
         with pytest.raises(InstrumentTimeout, match=r"no answer within 0.2 s; last command ':NUM:NORM:VAL\?'"):
@@ -102,6 +103,21 @@ def test_a_hung_instrument_stays_a_timeout_and_reads_nothing_stale(fake_scpi) ->
         f"instrument 'analyzer' at {srv.visa}: no answer within 0.2 s, nor to the resynchronisation query "
         "'*ESE?' after it, even on a new connection: the instrument may be hung or busy; last command "
         "':NUM:NORM:VAL?'")
+
+
+def test_errors_the_instrument_held_before_the_open_are_kept_not_blamed_on_our_first_command(fake_scpi) -> None:
+    """An instrument used from its front panel or by another program may hold errors in its queue: read at the
+    open and kept for the evidence, they are no refusal of the settings chargespec sends next (which were
+    reported as refused before, naming a command the instrument accepted)."""
+    fake, srv = fake_scpi()
+    fake.errors = [(-113, "Undefined header; FOO?"), (-221, "Settings conflict")]
+    an = wt("yokogawa-wt300", srv.visa, timeout_s=0.5)
+    try:
+        assert an.errors_at_open == ((-113, "Undefined header; FOO?"), (-221, "Settings conflict"))
+        an.configure(phases=1, update_interval_s=0.5)
+        assert current(an) == 1.0
+    finally:
+        an.close()
 
 
 def test_a_refused_setting_is_raised_with_the_command_and_the_instruments_text(fake_scpi) -> None:
@@ -177,7 +193,7 @@ def test_three_phases_on_a_single_element_wt310_is_an_error_naming_both(fake_scp
     assert str(e.value) == (
         f"instrument 'analyzer' at {srv.visa}: a 3-phase station needs 3 input elements, but this WT310 has 1 "
         "(YOKOGAWA,WT310,C2XA00001,F1.03); use an analyzer with 3 elements or a 1-phase station; last command "
-        "'*IDN?'")
+        "':STAT:ERR?'")
     assert fake.settings == []  # refused before anything was sent
 
 
@@ -304,7 +320,15 @@ def test_a_reply_broken_in_two_never_shifts_the_readings_after_it(fake_scpi) -> 
 def test_an_unreadable_error_queue_answer_leaves_the_link_unsynchronised(line_server) -> None:
     """An answer to the error query that is not an entry may be another query's: resynchronise first."""
     answers = {"*IDN?": ["YOKOGAWA,WT310,C2XA00001,F1.03"], ":STAT:ERR?": ["42"], "*ESE 1;*ESE?": ["1"]}
-    srv = line_server(lambda line, conn: answers.get(line, []))
+    asked = []
+
+    def reply(line: str, conn: int) -> list[str]:
+        asked.append(line)
+        if line == ":STAT:ERR?" and asked.count(line) == 1:
+            return ['0,"No error"']  # (the queue emptied at the open)
+        return answers.get(line, [])
+
+    srv = line_server(reply)
     an = wt("yokogawa-wt300", srv.visa, timeout_s=0.3)
     try:
         with pytest.raises(InstrumentProtocolError, match="unreadable answer '42' to :STAT:ERR\\? after ':RATE 1S'"):
