@@ -31,7 +31,7 @@ tools:
 	    --no-install-recommends chromium poppler-utils) >/dev/null 2>&1; } || \
 	  echo "make: chromium/poppler-utils not installed: the summary's browser and PDF checks will skip"
 
-test: $(STAMP) tools
+test: $(STAMP) $(NPM_STAMP) tools
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: $(STAMP)
