@@ -475,6 +475,9 @@ def expect_now(run: ScenarioRun, e: ExpectNow, m: Draft) -> None:
     m.saw(e.condition, t, v)
     if s is not None:
         _covered(run, signal, s, now, now, e.source, "its value now")
+        if v is None:  # the instrument answered without a reading (NAN, overrange): nothing was measured
+            raise BenchError(e.source, f"{signal.text} ({signal_key(signal)}) has no value now: its latest "
+                                       f"reading, at {_rel(run, t)}, gave none; {s.instrument}")
     elif signal.source == "charger" and not run.harness.connected(run.station.id):
         raise BenchError(e.source, f"{signal.text} is what the charger reports, and the charger is not connected "
                                    f"now: its last report ({units.show(v, signal.dimension)} at {_rel(run, t)}) "

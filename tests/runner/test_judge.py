@@ -788,3 +788,12 @@ def test_a_station_total_is_not_measured_longer_than_its_analyzers_were() -> Non
     part = r"station.current.L1: its part analyzer.evse2.current.L1\) (went|has had no sample since)"
     with pytest.raises(BenchError, match=part):
         expect_for(run, ExpectFor(Quantity(8, "time", "8 s"), limit, SRC, SRC.text))
+
+
+def test_a_reading_the_analyzer_could_not_give_is_no_failure_now() -> None:
+    # The analyzer answered NAN (overrange, a range change): the driver records no value. Nothing was
+    # measured now, so the charger cannot have failed on it: the bench could not judge.
+    run = _bench_run()
+    record_ahead(run, CUR.key, [(-1.0, 6.0), (-0.5, None)])
+    with pytest.raises(BenchError, match=r"analyzer current L1 \(analyzer.current.L1\) has no value now"):
+        expect_now(run, ExpectNow(LIMIT, SRC, SRC.text))
