@@ -323,7 +323,8 @@ def not_covered(run: ScenarioRun, signal: Signal, s: Sampling, cov: Coverage, so
         _await_poll(run, signal.evse or 1, source)
     gap = (f"has had no sample since {_rel(run, a)}: {b - a:.1f} s by {_rel(run, b)}" if still_open else
            f"went {b - a:.1f} s without a sample, from {_rel(run, a)} to {_rel(run, b)}")
-    return BenchError(source, f"{signal.text} ({signal_key(signal)}) {gap} (a sampled signal may go at most "
+    series = signal_key(signal) if cov.of is None else f"{signal_key(signal)}: its part {cov.of}"
+    return BenchError(source, f"{signal.text} ({series}) {gap} (a sampled signal may go at most "
                               f"{s.max_gap:g} s{s.why}): {what} cannot be judged; {s.instrument}")
 
 
@@ -340,13 +341,34 @@ def _await_poll(run: ScenarioRun, evse: int, source: Source) -> None:
         run.recorder.wait(lambda: False, 0.05)
 
 
+def _parts(run: ScenarioRun, signal: Signal) -> list[str]:
+    """The analyzer series a station total is made of (runner/signals.py StationSum); none for other signals."""
+    if signal.source != "station":
+        return []
+    station = run.station if signal.station is None else run.station_for(signal.station)
+    prefix, _, name = signal_key(signal).partition("station.")
+    return [f"{prefix}analyzer.{'' if n == 1 else f'evse{n}.'}{name}" for n in range(1, station.config.evses + 1)]
+
+
+def _coverage(run: ScenarioRun, signal: Signal, s: Sampling, start: float, end: float) -> Coverage:
+    """:func:`coverage` of a sampled signal's record over [start, end]. A station total holds each other
+    analyzer's latest reading for up to the max gap, so its own record can run a max gap past the moment
+    an analyzer fell silent: a total is measured only where each analyzer it adds was, so their gaps count."""
+    cov = coverage(*run.recorder.series(signal_key(signal)), start, end, s.max_gap)
+    for key in _parts(run, signal):
+        part = coverage(*run.recorder.series(key), start, end, s.max_gap)
+        if part.gap is not None and (cov.gap is None or part.gap[0] < cov.gap[0]):
+            cov = Coverage(cov.samples, max(cov.largest_gap, part.largest_gap), part.gap, key)
+    return cov
+
+
 def _covered(run: ScenarioRun, signal: Signal, s: Sampling | None, start: float, end: float, source: Source,
              what: str) -> Coverage | None:
     """Raise :func:`not_covered` if the record of a sampled signal has a gap in [start, end]; the coverage
     (for the notes) otherwise, None for an event-driven signal."""
     if s is None:
         return None
-    cov = coverage(*run.recorder.series(signal_key(signal)), start, end, s.max_gap)
+    cov = _coverage(run, signal, s, start, end)
     if cov.gap is not None:
         raise not_covered(run, signal, s, cov, source, what)
     return cov
@@ -453,6 +475,9 @@ def expect_now(run: ScenarioRun, e: ExpectNow, m: Draft) -> None:
     m.saw(e.condition, t, v)
     if s is not None:
         _covered(run, signal, s, now, now, e.source, "its value now")
+        if v is None:  # the instrument answered without a reading (NAN, overrange): nothing was measured
+            raise BenchError(e.source, f"{signal.text} ({signal_key(signal)}) has no value now: its latest "
+                                       f"reading, at {_rel(run, t)}, gave none; {s.instrument}")
     elif signal.source == "charger" and not run.harness.connected(run.station.id):
         raise BenchError(e.source, f"{signal.text} is what the charger reports, and the charger is not connected "
                                    f"now: its last report ({units.show(v, signal.dimension)} at {_rel(run, t)}) "
@@ -548,7 +573,7 @@ def expect_for(run: ScenarioRun, e: ExpectFor, m: Draft) -> None:
         until = min(end, _complete_until(run, key, s, grace))
         if s is None or until <= t0:
             return None
-        cov = coverage(*run.recorder.series(key), t0, until, s.max_gap)
+        cov = _coverage(run, signal, s, t0, until)
         # With nothing recorded at all, wait: no_samples names the instrument's own fault.
         return cov if cov.gap is not None and cov.samples > 0 else None
 
@@ -562,7 +587,7 @@ def expect_for(run: ScenarioRun, e: ExpectFor, m: Draft) -> None:
     what = f"the {e.duration.text} hold ({_rel(run, t0)} … {_rel(run, end)})"
     if isinstance(result, Coverage):
         assert s is not None and result.gap is not None
-        still_open = result.gap[1] < end and result.gap[1] not in run.recorder.series(key)[0]
+        still_open = result.gap[1] < end and result.gap[1] not in run.recorder.series(result.of or key)[0]
         raise not_covered(run, signal, s, result, e.source, what, still_open=still_open)
     if isinstance(result, tuple):
         t, v = result

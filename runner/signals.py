@@ -127,11 +127,13 @@ class Coverage:
 
     `samples` counts the valued samples the span is judged on (a held one included); `largest_gap` is
     the longest stretch without one; `gap` is the first stretch longer than the allowed max gap, as
-    (from, to) bench times, or None when the span is covered."""
+    (from, to) bench times, or None when the span is covered; `of` the series the gap is in, when the
+    judge found it in another than the signal's own (runner/judge.py: a station total's analyzers)."""
 
     samples: int
     largest_gap: float
     gap: tuple[float, float] | None
+    of: str | None = None  # the series the gap is in, when not the signal's own (a station total's part)
 
 
 def coverage(ts: Sequence[float], vs: Sequence[object], start: float, end: float, max_gap: float) -> Coverage:

@@ -766,3 +766,34 @@ def test_a_hung_instrument_names_its_own_fault_rather_than_the_gap() -> None:
     with pytest.raises(BenchError, match=r"no answer within 1\.5 s") as e:
         expect_for(run, ExpectFor(Quantity(30, "time", "30 s"), LIMIT, SRC, SRC.text))
     assert "without a sample" not in str(e.value) and "no sample since" not in str(e.value)
+
+
+STATION_L1 = Signal("station", "station.current.L1", "current", "station current L1")
+
+
+def test_a_station_total_is_not_measured_longer_than_its_analyzers_were() -> None:
+    # EVSE 2's analyzer answers once, then falls silent. Each of EVSE 1's readings for the next 5 s still
+    # makes a total (EVSE 2's latest is within the max gap of it), so the station's own record has no gap
+    # over the 8 s hold; but EVSE 2 went 8 s unmeasured, past the 5 s max gap: the hold was not measured.
+    run = _bench_run()
+    run.station.analyzers[2] = SimpleNamespace(**{**vars(ANALYZER), "name": "analyzer2"})
+    run.station.config = SimpleNamespace(evses=2)
+    t0 = run.clock.now()
+    run.recorder.sample("analyzer.evse2.current.L1", 10.0, t0)
+    for dt, v in _every_half_second(12, value=10.0, start=0.0):
+        run.recorder.sample("analyzer.current.L1", v, t0 + dt)
+        if dt <= 5.0:  # StationSum: EVSE 2's reading at t0 is no older than the 5 s max gap
+            run.recorder.sample(STATION_L1.key, v + 10.0, t0 + dt)
+    limit = Comparison(STATION_L1, "<=", Quantity(32.0, "current", "32 A"))
+    part = r"station.current.L1: its part analyzer.evse2.current.L1\) (went|has had no sample since)"
+    with pytest.raises(BenchError, match=part):
+        expect_for(run, ExpectFor(Quantity(8, "time", "8 s"), limit, SRC, SRC.text))
+
+
+def test_a_reading_the_analyzer_could_not_give_is_no_failure_now() -> None:
+    # The analyzer answered NAN (overrange, a range change): the driver records no value. Nothing was
+    # measured now, so the charger cannot have failed on it: the bench could not judge.
+    run = _bench_run()
+    record_ahead(run, CUR.key, [(-1.0, 6.0), (-0.5, None)])
+    with pytest.raises(BenchError, match=r"analyzer current L1 \(analyzer.current.L1\) has no value now"):
+        expect_now(run, ExpectNow(LIMIT, SRC, SRC.text))
