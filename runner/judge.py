@@ -52,6 +52,7 @@ from runner.signals import (
     Coverage,
     coverage,
     covers,
+    edge_bracket,
     first_fall,
     held_from,
     holds,
@@ -743,6 +744,7 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
     assert mv is not None and rv is not None
     for sig, key, a, b in ((e.measured, mk, m_start, m_end), (e.reference, rk, start, end)):
         _counts_up(run, sig, key, a, b, e.source)
+        _sampled_at_edges(run, sig, key, a, b, e.source)
     t0 = run.recorder.t_begin
     run.recorder.event("band", line=e.source.line, measured=mk, reference=rk, tolerance=tol.value,
                        relative=tol.dimension == "ratio", text=tol.text, t_start=start - t0, t_end=end - t0,
@@ -769,6 +771,26 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
     if not ok:
         raise ExpectationFailed(e.source, f"{what}: {verdict}, {span}")
     _passed(run, m, f"{what}: {verdict}, {span}")
+
+
+def _sampled_at_edges(run: ScenarioRun, signal: Signal, key: str, start: float, end: float, source: Source) -> None:
+    """A sampled signal's value at a window's edge is interpolated between the readings either side of it; those
+    must be no further apart than the signal's max gap, or the change over the window was not measured there
+    (broken, naming the edge and the readings). A charger's register is interpolated between its reports by
+    design (docs/language.md, measurement windows)."""
+    s = sampling(run, signal)
+    if s is None:
+        return
+    ts, vs = run.recorder.series(key)
+    for name, t in (("start", start), ("end", end)):
+        bracket = edge_bracket(ts, vs, t)
+        if bracket is not None and bracket[1] - bracket[0] > s.max_gap:
+            a, b = bracket
+            raise BenchError(source, f"{signal.text} ({key}) was not sampled at the window's {name} ({_rel(run, t)}): "
+                                     f"its readings either side are {b - a:.1f} s apart ({_rel(run, a)} and "
+                                     f"{_rel(run, b)}; a sampled signal may go at most {s.max_gap:g} s{s.why}), so "
+                                     f"its change over the window would be interpolated across the gap; "
+                                     f"{s.instrument}")
 
 
 def _counts_up(run: ScenarioRun, signal: Signal, key: str, start: float, end: float, source: Source) -> None:

@@ -222,6 +222,18 @@ def first_fall(ts: Sequence[float], vs: Sequence[float | None], start: float, en
     return None
 
 
+def edge_bracket(ts: Sequence[float], vs: Sequence[float | None], t: float) -> tuple[float, float] | None:
+    """The times of the numeric readings either side of `t` that :func:`interpolate` reads there ((t, t) on a
+    reading at t); None when one side has none (interpolation then has no value either)."""
+    pts = [tt for tt, v in zip(ts, vs, strict=True) if isinstance(v, int | float)]
+    i = bisect.bisect_left(pts, t)
+    if i < len(pts) and pts[i] == t:
+        return (t, t)
+    if i == 0 or i == len(pts):
+        return None
+    return (pts[i - 1], pts[i])
+
+
 def covers(ts: Sequence[float], vs: Sequence[float | None], t: float) -> bool:
     """Whether the series has a numeric sample at or after t (so interpolation at t is possible)."""
     return any(tt >= t and isinstance(v, int | float) for tt, v in zip(ts, vs, strict=True))

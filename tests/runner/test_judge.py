@@ -214,6 +214,20 @@ def test_a_register_that_falls_inside_the_window_is_no_measure_of_it() -> None:
     expect_accuracy(run, _accuracy(Quantity(0.02, "ratio", "2 %")))
 
 
+def test_a_reference_not_sampled_at_the_windows_edge_is_no_measure_of_it() -> None:
+    """The reference's value at the window's end is interpolated between its readings either side; with no reading
+    from 550 s to 600 s (the analyzer gave no value) the change over the window was not measured there: broken,
+    naming the edge, not a pass or a failure computed across the gap."""
+    run = _energy_run(1.0, analyzer=lambda i: None if 56 <= i <= 59 else i * 30.0)
+    with pytest.raises(BenchError, match=r"analyzer energy \(analyzer.energy\) was not sampled at the window's end "
+                                         r"\(t=595\.0 s\): its readings either side are 50\.0 s apart \(t=550\.0 s "
+                                         r"and t=600\.0 s; a sampled signal may go at most 15 s"):
+        expect_accuracy(run, _accuracy(Quantity(0.02, "ratio", "2 %")))
+    # the charger's register is interpolated between its reports by design: a gap there is judged as it is
+    expect_accuracy(_energy_run(1.0, charger=lambda i: None if 56 <= i <= 59 else 1000 + i * 30.0),
+                    _accuracy(Quantity(0.02, "ratio", "2 %")))
+
+
 def test_trials_rate() -> None:
     run = make_run()
     run.trials = [True] * 18 + [False] * 2
