@@ -44,8 +44,15 @@ SEEN_IDS = 1000          # message ids remembered per side to catch a reused one
 MAX_OUTSTANDING = 1024   # calls awaiting their answer per side; a side that never answers loses the oldest
 IN_FLIGHT_S = 30.0       # bench seconds a backend call counts as awaiting the charger's answer (for `inject`)
 INJECTED_SENDER = "chargespec (injected)"   # the sender ocpp.jsonl names for chargespec's own calls
+INJECTED_PREFIX = "chargespec-"             # the message ids of chargespec's own calls start so
 # Close codes that cannot be sent in a close frame (RFC 6455 §7.4.1): relayed as a cut connection.
 _UNSENDABLE = {1005, 1006, 1015}
+
+
+def injected_id() -> str:
+    """A message id for chargespec's own call: `chargespec-` and 100 random bits, 36 characters (MessageId is
+    string[36]: a longer id would make a charger that enforces it refuse the call, and be judged for it)."""
+    return f"{INJECTED_PREFIX}{uuid.uuid4().hex[:framing.MAX_ID_LENGTH - len(INJECTED_PREFIX)]}"
 
 
 def finding_station(station: str, side: str) -> str:
@@ -284,7 +291,7 @@ class RelaySession:
                 return any(self.clock.now() - t < IN_FLIGHT_S for _, t in list(backend.outstanding.values()))
             while in_flight() and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.005)
-            uid = f"chargespec-{uuid.uuid4()}"
+            uid = injected_id()
             fut: asyncio.Future[tuple[Frame, framing.Message]] = asyncio.get_running_loop().create_future()
             self._injected[uid] = (action, fut)
             self._injected_ids.add(uid)

@@ -27,6 +27,7 @@ from lab.bench import CsmsConfig, ProxyConfig, load_bench
 from runner.csms.serve import MAX_FRAME_CHARS, _LiveRecorder, _stamp
 from runner.exitcodes import UsageParser
 from runner.proxy.harness import ProxyHarness
+from runner.proxy.relay import INJECTED_PREFIX
 from runner.proxy.timing import response_times
 from runner.recorder import Frame, Recorder, redact_raw
 from runner.standalone import StartRefused, serve_main
@@ -36,7 +37,7 @@ _KIND = {2: "CALL", 3: "RESULT", 4: "ERROR"}
 
 def _print_frame(console: Console, frame: Frame) -> None:
     arrow = "[cyan]charger → backend[/]" if frame.direction == "rx" else "[green]backend → charger[/]"
-    if frame.unique_id and frame.unique_id.startswith("chargespec-"):
+    if frame.unique_id and frame.unique_id.startswith(INJECTED_PREFIX):
         arrow = "[magenta]chargespec → charger (injected)[/]" if frame.direction == "tx" else \
             "[magenta]charger → chargespec (injected)[/]"
     text = redact_raw(frame.raw)

@@ -244,3 +244,27 @@ def test_the_harness_still_names_itself_csms(tmp_path: Path) -> None:
     recorder.end()
     [line] = (tmp_path / "ocpp.jsonl").read_text().splitlines()
     assert json.loads(line)["sender"] == "csms" and "injected" not in json.loads(line)
+
+
+def test_an_injected_calls_message_id_is_one_ocpp_j_allows() -> None:
+    """MessageId is string[36] (OCPP-J §4.1.4): a charger that enforces it answers a longer id with a CALLERROR,
+    which `expect charger replies` would hold against the charger although chargespec sent the bad frame."""
+    from runner.csms import framing
+
+    async def main() -> str:
+        target = TargetCsms()
+        await target.start()
+        harness, _ = await _proxy(target)
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            task = asyncio.ensure_future(harness.inject("CS1", "TriggerMessage", {"requestedMessage": "Heartbeat"},
+                                                        timeout_s=5))
+            uid = json.loads(await asyncio.wait_for(ws.recv(), 5))[1]
+            await ws.send(f'[3,"{uid}",{{"status":"Accepted"}}]')
+            await task
+        await harness.stop()
+        await target.stop()
+        return uid
+
+    uid = asyncio.run(main())
+    assert uid.startswith("chargespec-") and len(uid) <= framing.MAX_ID_LENGTH, uid
+
