@@ -190,7 +190,11 @@ class RelaySession:
                 injected = (side == "charger" and msg.kind in ("result", "error")
                             and (msg.unique_id or "") in self._injected_ids)
                 frame = self._record(direction, data, injected=injected)
-                if self._judge(side, frame, msg):
+                try:
+                    self._judge(side, frame, msg)
+                except Exception as e:   # chargespec's fault, not the sender's: relay on, and say so
+                    self._fault(f"judging the {side}'s frame at t={frame.t:.3f} s", e, data)
+                if injected:
                     continue   # the answer to an injected call: consumed here
             try:
                 await target.send(data)
@@ -200,8 +204,18 @@ class RelaySession:
     def _record(self, direction: str, raw: str, *, sender: str | None = None, injected: bool = False) -> Frame:
         frame = self.recorder.frame(station=self.station, direction=direction, raw=raw,  # type: ignore[arg-type]
                                     sender=sender, injected=injected)
-        self._on_frame(frame)
+        try:
+            self._on_frame(frame)
+        except Exception as e:   # the harness's state from this frame is missing: chargespec's fault
+            self._fault(f"deriving the bench's state from the frame at t={frame.t:.3f} s", e, raw)
         return frame
+
+    def _fault(self, what: str, error: Exception, raw: str) -> None:
+        """A fault of chargespec's own while relaying: filed under "<id> (chargespec)", never the charger's
+        or the backend's; the frame is relayed all the same (runner/proxy/evidence.py makes the scenario
+        broken: what was derived from the traffic has a gap)."""
+        self._note("chargespec", "error", f"chargespec fault {what}: {type(error).__name__}: {error}; the frame "
+                   "was relayed unchanged", raw)
 
     def _note(self, side: str, severity: str, text: str, raw: str | None = None) -> None:
         """A finding against `side`. The charger's carry its identity as station, so they count as the
@@ -210,8 +224,8 @@ class RelaySession:
         self.recorder.finding(severity, f"{self.station}: {text}", station=finding_station(self.station, side),  # type: ignore[arg-type]
                               raw=raw)
 
-    def _judge(self, side: Side, frame: Frame, msg: framing.Message) -> bool:
-        """Record what is wrong with one frame, naming its sender; True when it answers an injected call."""
+    def _judge(self, side: Side, frame: Frame, msg: framing.Message) -> None:
+        """Record what is wrong with one frame, naming its sender; settle the injected call it answers."""
         raw = frame.raw
         me, other = self._sides[side], self._sides["backend" if side == "charger" else "charger"]
         if msg.kind == "call":
@@ -219,15 +233,15 @@ class RelaySession:
         elif msg.kind in ("result", "error"):
             uid = msg.unique_id or ""
             if side == "charger" and uid in self._injected:
-                _action, fut = self._injected[uid]
-                self._check_response(side, _action, frame, msg)
+                action, fut = self._injected[uid]
                 if not fut.done():
                     fut.set_result((frame, msg))
-                return True
+                self._check_response(side, action, frame, msg)
+                return
             if side == "charger" and uid in self._injected_ids:   # the backend never sent this call
                 self._note(side, "warning", f"the charger answered an injected call (message id {uid!r}) at "
                            f"t={frame.t:.3f} s after chargespec stopped waiting; consumed, not relayed", raw)
-                return True
+                return
             call = other.outstanding.pop(uid, None)
             if call is None:
                 kind = "CALLRESULT" if msg.kind == "result" else "CALLERROR"
@@ -238,7 +252,6 @@ class RelaySession:
         else:
             self._note(side, "error", f"the {side} sent a malformed frame at t={frame.t:.3f} s: {msg.problem}; "
                        "relayed unchanged", raw)
-        return False
 
     def _judge_call(self, side: Side, me: _Side, frame: Frame, msg: framing.Message) -> None:
         uid, action = msg.unique_id or "-1", msg.action or ""

@@ -268,3 +268,42 @@ def test_an_injected_calls_message_id_is_one_ocpp_j_allows() -> None:
     uid = asyncio.run(main())
     assert uid.startswith("chargespec-") and len(uid) <= framing.MAX_ID_LENGTH, uid
 
+
+def test_a_fault_in_chargespecs_own_judging_never_stops_the_relay_nor_reads_as_the_chargers_close() -> None:
+    """Whatever chargespec fails to make of a frame (here: deriving the harness's state from it raises), the
+    frame and every later one still pass both ways, the connection stays up, and the fault is chargespec's:
+    filed under "<id> (chargespec)", never under the charger's identity nor recorded as a close by it."""
+    async def main() -> tuple[list[str], list[str], Recorder, ProxyHarness]:
+        target = TargetCsms()
+        await target.start()
+        harness, recorder = await _proxy(target)
+        derive = harness._on_frame
+
+        def faulty(st: object, frame: object) -> None:
+            if getattr(frame, "action", None) == "Heartbeat" and getattr(frame, "direction", "") == "rx":
+                raise TypeError("unhashable type: 'list'")
+            derive(st, frame)  # type: ignore[arg-type]
+        harness._on_frame = faulty  # type: ignore[method-assign]
+        got: list[str] = []
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            for raw in (HEARTBEAT, BOOT):
+                await ws.send(raw)
+                got.append(await asyncio.wait_for(ws.recv(), 5))  # type: ignore[arg-type]
+            closed = list(recorder.events("proxy.closed"))
+        await harness.stop()
+        await target.stop()
+        assert not closed, closed
+        return got, target.sent, recorder, harness
+
+    got, sent, recorder, _ = asyncio.run(main())
+    assert got == sent and len(got) == 2                  # both answered, both relayed
+    faults = [f for f in recorder.findings() if "TypeError" in f.message]
+    assert faults and all(f.station == "CS1 (chargespec)" and f.severity == "error" for f in faults), faults
+    assert not [f for f in recorder.findings() if f.station == "CS1"]
+    # The bench's record of the traffic has a gap: the scenario is broken (runner/execute.py), never passed.
+    from types import SimpleNamespace
+
+    from runner.errors import BenchError
+    from runner.proxy.evidence import relay_faults
+    verdict = relay_faults(SimpleNamespace(recorder=recorder, station=SimpleNamespace(id="CS1")))
+    assert isinstance(verdict, BenchError) and "TypeError" in str(verdict)
