@@ -16,7 +16,7 @@ from typing import Any
 
 from runner.errors import BenchError
 from runner.proxy.relay import finding_station
-from runner.proxy.timing import response_times
+from runner.proxy.timing import response_times, undelivered
 
 
 def after_scenario(run: Any) -> None:
@@ -27,7 +27,7 @@ def after_scenario(run: Any) -> None:
         run.note(f"the backend broke the OCPP 2.0.1 protocol {len(backend)} time(s) (proxy mode; not the "
                  "charger's failure): " + "; ".join(f.message for f in backend[:3]))
     injected = {e.get("unique_id") for e in run.recorder.events("proxy.injected")}
-    figures = response_times(run.recorder.frames(station=sid), injected)
+    figures = response_times(run.recorder.frames(station=sid), injected, undelivered(run.recorder, sid))
     if not figures:
         return
     run.note("response times (proxy mode):\n" + "\n".join("  " + f.text() for f in figures.values()))

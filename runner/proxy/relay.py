@@ -15,7 +15,9 @@ action of the call it answers), and answers to no outstanding call. Strict mode 
 mode warnings; either way the frame is relayed as it was.
 
 A close on one side is relayed to the other with its code and reason; a connection lost without a closing
-handshake (1006) is relayed as a lost connection (the other side's TCP connection is cut).
+handshake (1006) is relayed as a lost connection (the other side's TCP connection is cut). A frame recorded
+but not passed on (the other side was gone) is named by a `proxy.undelivered` event: the frame was sent,
+never exchanged, and the side it was for is not judged on it (timing.py, steps.py).
 """
 
 from __future__ import annotations
@@ -118,7 +120,10 @@ class RelaySession:
         try:
             done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
             first = up if up in done else down
-            self.closed_by = "charger" if first is up else "backend"
+            gone: Side = "charger" if first is up else "backend"
+            if not first.cancelled() and first.exception() is None:
+                gone = first.result()   # a frame that could not reach the other side: that side is gone
+            self.closed_by = gone
             await self._relay_close(self.closed_by)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(up, down, return_exceptions=True), 5)
@@ -172,16 +177,18 @@ class RelaySession:
 
     # ---- relaying -----------------------------------------------------------------------------
 
-    async def _pump(self, side: Side) -> None:
-        """Read `side`'s frames until it closes; record, judge and pass each on before reading the next."""
-        source = self._ws(side)
-        target = self._ws("backend" if side == "charger" else "charger")
+    async def _pump(self, side: Side) -> Side:
+        """Read `side`'s frames until it closes; record, judge and pass each on before reading the next.
+        Returns the side that is gone: `side` when it closed, the other when a frame could not reach it."""
+        other: Side = "backend" if side == "charger" else "charger"
+        source, target = self._ws(side), self._ws(other)
         direction = "rx" if side == "charger" else "tx"
         while True:
+            frame: Frame | None = None
             try:
                 data = await source.recv()
             except ConnectionClosed:
-                return
+                return side
             if isinstance(data, bytes):
                 self._note(side, "error", f"the {side} sent a binary websocket frame ({len(data)} bytes); OCPP-J uses "
                            "text frames only; relayed unchanged", data[:200].hex())
@@ -198,8 +205,11 @@ class RelaySession:
                     continue   # the answer to an injected call: consumed here
             try:
                 await target.send(data)
-            except ConnectionClosed:
-                return   # the other side is gone: its reader relays the close
+            except ConnectionClosed:   # the other side is gone: it never got this frame
+                if frame is not None:
+                    self.recorder.event("proxy.undelivered", station=self.station, direction=direction,
+                                        unique_id=frame.unique_id, frame_t=frame.t, to=other)
+                return other
 
     def _record(self, direction: str, raw: str, *, sender: str | None = None, injected: bool = False) -> Frame:
         frame = self.recorder.frame(station=self.station, direction=direction, raw=raw,  # type: ignore[arg-type]

@@ -307,3 +307,59 @@ def test_a_fault_in_chargespecs_own_judging_never_stops_the_relay_nor_reads_as_t
     from runner.proxy.evidence import relay_faults
     verdict = relay_faults(SimpleNamespace(recorder=recorder, station=SimpleNamespace(id="CS1")))
     assert isinstance(verdict, BenchError) and "TypeError" in str(verdict)
+
+
+class _Gone:
+    """A websocket for RelaySession: reads `frames`, then waits until closed; `sends=False`: its peer is gone
+    (sending raises ConnectionClosed)."""
+
+    def __init__(self, frames: list[str] = (), *, sends: bool = True) -> None:  # type: ignore[assignment]
+        from types import SimpleNamespace
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        for raw in frames:
+            self.queue.put_nowait(raw)
+        self.sends = sends
+        self.sent: list[str] = []
+        self.protocol = SimpleNamespace(close_rcvd=None)
+        self.transport = SimpleNamespace(abort=lambda: self.queue.put_nowait(None))
+
+    async def recv(self) -> str:
+        raw = await self.queue.get()
+        if raw is None:
+            raise ConnectionClosed(None, None)
+        return raw
+
+    async def send(self, raw: str) -> None:
+        if not self.sends:   # (its reader learns it too, after the relay tried to send)
+            self.queue.put_nowait(None)
+            raise ConnectionClosed(None, None)
+        self.sent.append(raw)
+
+    async def wait_closed(self) -> None:
+        pass
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.queue.put_nowait(None)
+
+
+def test_a_frame_the_other_side_never_got_is_named_undelivered_and_the_gone_side_closed_it() -> None:
+    """The charger's connection is gone when the backend's Reset arrives: the relay records the Reset (the
+    backend sent it) but names it undelivered, and the close is the charger side's, not the backend's. The
+    charger is then never timed on it nor judged for not answering it (test_timing.py)."""
+    from runner.proxy.relay import RelaySession
+    from runner.proxy.timing import pending_calls, undelivered
+
+    async def main() -> tuple[Recorder, RelaySession]:
+        recorder = Recorder(Clock(1.0))
+        charger, backend = _Gone(sends=False), _Gone(['[2,"r-1","Reset",{"type":"OnIdle"}]'])
+        relay = RelaySession("CS1", charger, backend, recorder=recorder, clock=recorder.clock,  # type: ignore[arg-type]
+                             strict=True, on_frame=lambda fr: None)
+        await asyncio.wait_for(relay.run(), 5)
+        return recorder, relay
+
+    recorder, relay = asyncio.run(main())
+    [lost] = recorder.events("proxy.undelivered")
+    assert (lost["direction"], lost["unique_id"], lost["to"]) == ("tx", "r-1", "charger")
+    assert relay.closed_by == "charger" and recorder.events("proxy.closed")[0]["by"] == "charger"
+    assert pending_calls(recorder.frames(), (), undelivered(recorder, "CS1")) == {}
+    assert pending_calls(recorder.frames()) == {("charger", "Reset"): [recorder.frames()[0].t]}
