@@ -363,3 +363,32 @@ def test_a_frame_the_other_side_never_got_is_named_undelivered_and_the_gone_side
     assert relay.closed_by == "charger" and recorder.events("proxy.closed")[0]["by"] == "charger"
     assert pending_calls(recorder.frames(), (), undelivered(recorder, "CS1")) == {}
     assert pending_calls(recorder.frames()) == {("charger", "Reset"): [recorder.frames()[0].t]}
+
+
+def test_a_backend_that_does_not_pick_ocpp201_is_the_backends_finding_not_the_chargers() -> None:
+    """The charger offers ocpp2.0.1; the backend accepts without choosing it (websockets servers do when no
+    offer matches theirs). The charger then gets no subprotocol and its connection is closed (1002), but the
+    finding is the backend's: the charger did everything right."""
+    from websockets.asyncio.server import serve
+
+    async def main() -> tuple[Recorder, int | None]:
+        async def backend(ws: object) -> None:
+            await asyncio.sleep(1)
+        server = await serve(backend, "127.0.0.1", 0, select_subprotocol=lambda conn, offered: None)
+        port = server.sockets[0].getsockname()[1]
+        clock = Clock(1.0)
+        recorder = Recorder(clock)
+        harness = ProxyHarness(recorder, clock, CsmsConfig(), proxy=ProxyConfig(to=f"ws://127.0.0.1:{port}/ocpp"))
+        await harness.start()
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            with contextlib.suppress(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 5)
+            code = ws.close_code
+        await harness.stop()
+        server.close()
+        return recorder, code
+
+    recorder, code = asyncio.run(main())
+    assert code == 1002
+    assert not [f for f in recorder.findings() if f.station == "CS1"], recorder.findings()
+    assert [f for f in recorder.findings() if f.station == "CS1 (backend)" and "ocpp2.0.1" in f.message]
