@@ -282,9 +282,10 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
     if failure is None and broken is not None:  # a sampler fault after the last check: the record has a gap
         failure = BenchError(plan.source, f"the bench failed while recording: {broken}")
     if session.config.proxy is not None:  # proxy mode: the backend's errors (never the charger's), response times
-        from runner.proxy.evidence import after_scenario
+        from runner.proxy.evidence import after_scenario, relay_faults
         with contextlib.suppress(Exception):
             after_scenario(run)
+        failure = failure or relay_faults(run)   # a frame chargespec could not judge: broken, never a pass
     if failure is not None:
         unrecorded(run, failure)  # the verdict's own record, if no judgement made it
         raise failure

@@ -3,7 +3,9 @@
 Called at the end of each scenario (runner/execute.py) when the bench relays to a target CSMS. The backend's
 findings are filed under "<id> (backend)" (relay.py) so that strict mode never holds them against the
 charger; here they become a note. The response times per action and answering side go to the notes and to
-`response_times.json` in the scenario's evidence folder.
+`response_times.json` in the scenario's evidence folder. A fault of chargespec's own while relaying (filed
+under "<id> (chargespec)") leaves a gap in what the bench derived from the traffic: `relay_faults` makes the
+scenario broken, never a pass resting on the gap.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ import json
 import math
 from typing import Any
 
+from runner.errors import BenchError
 from runner.proxy.relay import finding_station
-from runner.proxy.timing import response_times
+from runner.proxy.timing import response_times, undelivered
 
 
 def after_scenario(run: Any) -> None:
@@ -24,7 +27,7 @@ def after_scenario(run: Any) -> None:
         run.note(f"the backend broke the OCPP 2.0.1 protocol {len(backend)} time(s) (proxy mode; not the "
                  "charger's failure): " + "; ".join(f.message for f in backend[:3]))
     injected = {e.get("unique_id") for e in run.recorder.events("proxy.injected")}
-    figures = response_times(run.recorder.frames(station=sid), injected)
+    figures = response_times(run.recorder.frames(station=sid), injected, undelivered(run.recorder, sid))
     if not figures:
         return
     run.note("response times (proxy mode):\n" + "\n".join("  " + f.text() for f in figures.values()))
@@ -35,3 +38,13 @@ def after_scenario(run: Any) -> None:
                  "max_ms": ms(f.max), "unanswered": f.unanswered} for f in figures.values()]
         (run.recorder.directory / "response_times.json").write_text(json.dumps(rows, indent=1) + "\n",
                                                                      encoding="utf-8")
+
+
+def relay_faults(run: Any) -> BenchError | None:
+    """The scenario's verdict when chargespec could not judge a relayed frame: broken (None when it could)."""
+    faults = [f for f in run.recorder.findings() if f.station == finding_station(run.station.id, "chargespec")
+              and f.severity == "error"]
+    if not faults:
+        return None
+    return BenchError(None, f"chargespec could not judge {len(faults)} relayed frame(s) (proxy mode; the frames "
+                            "were relayed unchanged): " + "; ".join(f.message for f in faults[:3]))

@@ -29,12 +29,12 @@ from websockets.http11 import Request, Response
 
 from instruments.clock import Clock
 from lab.bench import CsmsConfig, ProxyConfig
-from runner.csms.harness import CsmsHarness, _Endpoint, _Station, station_identity
+from runner.csms.harness import SUBPROTOCOL, CsmsHarness, _Endpoint, _Station, station_identity
 from runner.csms.responses import Responses
 from runner.csms.session import CallOutcome
 from runner.errors import BenchError
-from runner.proxy.relay import RelaySession
-from runner.proxy.upstream import client_tls_context, connect_options, upstream_url
+from runner.proxy.relay import RelaySession, finding_station
+from runner.proxy.upstream import client_tls_context, connect_options, offered_subprotocols, upstream_url
 from runner.recorder import Recorder
 
 ORPHAN_S = 30.0   # real seconds an opened upstream waits for its charger's handshake to complete
@@ -138,12 +138,29 @@ class ProxyHarness(CsmsHarness):
 
     async def _handle(self, ws: ServerConnection, endpoint: str = "csms") -> None:
         try:
+            if ws.subprotocol != SUBPROTOCOL and ws.request is not None \
+                    and SUBPROTOCOL in offered_subprotocols(ws.request):
+                await self._backend_refused_subprotocol(ws)   # the charger offered it; the backend did not pick it
+                return
             await super()._handle(ws, endpoint)
         finally:   # a connection the harness closed before relaying (no subprotocol): close its upstream too
             backend = self._upstream.pop(id(ws), None)
             if backend is not None:
                 with contextlib.suppress(Exception):
                     await backend.close(1000)
+
+    async def _backend_refused_subprotocol(self, ws: ServerConnection) -> None:
+        """The charger offered ocpp2.0.1 and the backend accepted without choosing it: the charger gets what
+        the backend chose (closed, 1002, as the harness closes a charger that offers no ocpp2.0.1), and the
+        finding is the backend's, never the charger's."""
+        station = station_identity(ws.request.path if ws.request else "")
+        backend = self._upstream.get(id(ws))
+        picked = backend.subprotocol if backend is not None else None
+        reason = f"the backend chose subprotocol {picked or 'none'} of the charger's offer of {SUBPROTOCOL}"
+        self._event("proxy.upstream_subprotocol", station=station, subprotocol=picked)
+        self.recorder.finding("error", f"{station}: {reason}; connection closed (OCPP-J §3.2)",
+                              station=finding_station(station, "backend"))
+        await ws.close(1002, reason[:120])
 
     # ---- the backend answers; chargespec only injects --------------------------------------------
 

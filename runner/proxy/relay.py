@@ -15,7 +15,9 @@ action of the call it answers), and answers to no outstanding call. Strict mode 
 mode warnings; either way the frame is relayed as it was.
 
 A close on one side is relayed to the other with its code and reason; a connection lost without a closing
-handshake (1006) is relayed as a lost connection (the other side's TCP connection is cut).
+handshake (1006) is relayed as a lost connection (the other side's TCP connection is cut). A frame recorded
+but not passed on (the other side was gone) is named by a `proxy.undelivered` event: the frame was sent,
+never exchanged, and the side it was for is not judged on it (timing.py, steps.py).
 """
 
 from __future__ import annotations
@@ -44,8 +46,15 @@ SEEN_IDS = 1000          # message ids remembered per side to catch a reused one
 MAX_OUTSTANDING = 1024   # calls awaiting their answer per side; a side that never answers loses the oldest
 IN_FLIGHT_S = 30.0       # bench seconds a backend call counts as awaiting the charger's answer (for `inject`)
 INJECTED_SENDER = "chargespec (injected)"   # the sender ocpp.jsonl names for chargespec's own calls
+INJECTED_PREFIX = "chargespec-"             # the message ids of chargespec's own calls start so
 # Close codes that cannot be sent in a close frame (RFC 6455 §7.4.1): relayed as a cut connection.
 _UNSENDABLE = {1005, 1006, 1015}
+
+
+def injected_id() -> str:
+    """A message id for chargespec's own call: `chargespec-` and 100 random bits, 36 characters (MessageId is
+    string[36]: a longer id would make a charger that enforces it refuse the call, and be judged for it)."""
+    return f"{INJECTED_PREFIX}{uuid.uuid4().hex[:framing.MAX_ID_LENGTH - len(INJECTED_PREFIX)]}"
 
 
 def finding_station(station: str, side: str) -> str:
@@ -111,7 +120,10 @@ class RelaySession:
         try:
             done, _ = await asyncio.wait({up, down}, return_when=asyncio.FIRST_COMPLETED)
             first = up if up in done else down
-            self.closed_by = "charger" if first is up else "backend"
+            gone: Side = "charger" if first is up else "backend"
+            if not first.cancelled() and first.exception() is None:
+                gone = first.result()   # a frame that could not reach the other side: that side is gone
+            self.closed_by = gone
             await self._relay_close(self.closed_by)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(up, down, return_exceptions=True), 5)
@@ -165,16 +177,18 @@ class RelaySession:
 
     # ---- relaying -----------------------------------------------------------------------------
 
-    async def _pump(self, side: Side) -> None:
-        """Read `side`'s frames until it closes; record, judge and pass each on before reading the next."""
-        source = self._ws(side)
-        target = self._ws("backend" if side == "charger" else "charger")
+    async def _pump(self, side: Side) -> Side:
+        """Read `side`'s frames until it closes; record, judge and pass each on before reading the next.
+        Returns the side that is gone: `side` when it closed, the other when a frame could not reach it."""
+        other: Side = "backend" if side == "charger" else "charger"
+        source, target = self._ws(side), self._ws(other)
         direction = "rx" if side == "charger" else "tx"
         while True:
+            frame: Frame | None = None
             try:
                 data = await source.recv()
             except ConnectionClosed:
-                return
+                return side
             if isinstance(data, bytes):
                 self._note(side, "error", f"the {side} sent a binary websocket frame ({len(data)} bytes); OCPP-J uses "
                            "text frames only; relayed unchanged", data[:200].hex())
@@ -183,18 +197,35 @@ class RelaySession:
                 injected = (side == "charger" and msg.kind in ("result", "error")
                             and (msg.unique_id or "") in self._injected_ids)
                 frame = self._record(direction, data, injected=injected)
-                if self._judge(side, frame, msg):
+                try:
+                    self._judge(side, frame, msg)
+                except Exception as e:   # chargespec's fault, not the sender's: relay on, and say so
+                    self._fault(f"judging the {side}'s frame at t={frame.t:.3f} s", e, data)
+                if injected:
                     continue   # the answer to an injected call: consumed here
             try:
                 await target.send(data)
-            except ConnectionClosed:
-                return   # the other side is gone: its reader relays the close
+            except ConnectionClosed:   # the other side is gone: it never got this frame
+                if frame is not None:
+                    self.recorder.event("proxy.undelivered", station=self.station, direction=direction,
+                                        unique_id=frame.unique_id, frame_t=frame.t, to=other)
+                return other
 
     def _record(self, direction: str, raw: str, *, sender: str | None = None, injected: bool = False) -> Frame:
         frame = self.recorder.frame(station=self.station, direction=direction, raw=raw,  # type: ignore[arg-type]
                                     sender=sender, injected=injected)
-        self._on_frame(frame)
+        try:
+            self._on_frame(frame)
+        except Exception as e:   # the harness's state from this frame is missing: chargespec's fault
+            self._fault(f"deriving the bench's state from the frame at t={frame.t:.3f} s", e, raw)
         return frame
+
+    def _fault(self, what: str, error: Exception, raw: str) -> None:
+        """A fault of chargespec's own while relaying: filed under "<id> (chargespec)", never the charger's
+        or the backend's; the frame is relayed all the same (runner/proxy/evidence.py makes the scenario
+        broken: what was derived from the traffic has a gap)."""
+        self._note("chargespec", "error", f"chargespec fault {what}: {type(error).__name__}: {error}; the frame "
+                   "was relayed unchanged", raw)
 
     def _note(self, side: str, severity: str, text: str, raw: str | None = None) -> None:
         """A finding against `side`. The charger's carry its identity as station, so they count as the
@@ -203,8 +234,8 @@ class RelaySession:
         self.recorder.finding(severity, f"{self.station}: {text}", station=finding_station(self.station, side),  # type: ignore[arg-type]
                               raw=raw)
 
-    def _judge(self, side: Side, frame: Frame, msg: framing.Message) -> bool:
-        """Record what is wrong with one frame, naming its sender; True when it answers an injected call."""
+    def _judge(self, side: Side, frame: Frame, msg: framing.Message) -> None:
+        """Record what is wrong with one frame, naming its sender; settle the injected call it answers."""
         raw = frame.raw
         me, other = self._sides[side], self._sides["backend" if side == "charger" else "charger"]
         if msg.kind == "call":
@@ -212,15 +243,15 @@ class RelaySession:
         elif msg.kind in ("result", "error"):
             uid = msg.unique_id or ""
             if side == "charger" and uid in self._injected:
-                _action, fut = self._injected[uid]
-                self._check_response(side, _action, frame, msg)
+                action, fut = self._injected[uid]
                 if not fut.done():
                     fut.set_result((frame, msg))
-                return True
+                self._check_response(side, action, frame, msg)
+                return
             if side == "charger" and uid in self._injected_ids:   # the backend never sent this call
                 self._note(side, "warning", f"the charger answered an injected call (message id {uid!r}) at "
                            f"t={frame.t:.3f} s after chargespec stopped waiting; consumed, not relayed", raw)
-                return True
+                return
             call = other.outstanding.pop(uid, None)
             if call is None:
                 kind = "CALLRESULT" if msg.kind == "result" else "CALLERROR"
@@ -231,7 +262,6 @@ class RelaySession:
         else:
             self._note(side, "error", f"the {side} sent a malformed frame at t={frame.t:.3f} s: {msg.problem}; "
                        "relayed unchanged", raw)
-        return False
 
     def _judge_call(self, side: Side, me: _Side, frame: Frame, msg: framing.Message) -> None:
         uid, action = msg.unique_id or "-1", msg.action or ""
@@ -284,7 +314,7 @@ class RelaySession:
                 return any(self.clock.now() - t < IN_FLIGHT_S for _, t in list(backend.outstanding.values()))
             while in_flight() and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.005)
-            uid = f"chargespec-{uuid.uuid4()}"
+            uid = injected_id()
             fut: asyncio.Future[tuple[Frame, framing.Message]] = asyncio.get_running_loop().create_future()
             self._injected[uid] = (action, fut)
             self._injected_ids.add(uid)

@@ -27,7 +27,8 @@ from lab.bench import CsmsConfig, ProxyConfig, load_bench
 from runner.csms.serve import MAX_FRAME_CHARS, _LiveRecorder, _stamp
 from runner.exitcodes import UsageParser
 from runner.proxy.harness import ProxyHarness
-from runner.proxy.timing import response_times
+from runner.proxy.relay import INJECTED_PREFIX
+from runner.proxy.timing import response_times, undelivered
 from runner.recorder import Frame, Recorder, redact_raw
 from runner.standalone import StartRefused, serve_main
 
@@ -36,7 +37,7 @@ _KIND = {2: "CALL", 3: "RESULT", 4: "ERROR"}
 
 def _print_frame(console: Console, frame: Frame) -> None:
     arrow = "[cyan]charger → backend[/]" if frame.direction == "rx" else "[green]backend → charger[/]"
-    if frame.unique_id and frame.unique_id.startswith("chargespec-"):
+    if frame.unique_id and frame.unique_id.startswith(INJECTED_PREFIX):
         arrow = "[magenta]chargespec → charger (injected)[/]" if frame.direction == "tx" else \
             "[magenta]charger → chargespec (injected)[/]"
     text = redact_raw(frame.raw)
@@ -55,7 +56,7 @@ def summary(recorder: Recorder, frames: list[Frame]) -> list[str]:
         lines.append(f"findings against the {side}: {sum(f.severity == 'error' for f in mine)} error(s), "
                      f"{sum(f.severity == 'warning' for f in mine)} warning(s)")
     injected = {e.get("unique_id") for e in recorder.events("proxy.injected")}
-    figures = response_times(frames, injected)
+    figures = response_times(frames, injected, undelivered(recorder))
     lines.append("response times (bench clock):" if figures else "no answered calls")
     lines += ["  " + fig.text() for fig in figures.values()]
     return lines

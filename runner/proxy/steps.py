@@ -23,7 +23,7 @@ from runner.csms import expect as msg
 from runner.csms.session import CallOutcome
 from runner.errors import BenchError, ExpectationFailed
 from runner.proxy.harness import ProxyHarness
-from runner.proxy.timing import answer_times, pending_calls, percentile
+from runner.proxy.timing import Lost, answer_times, delivered, pending_calls, percentile, undelivered
 from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame
 from runner.steps import CALL_TIMEOUT_S, _csms, _wait, implements
 
@@ -55,18 +55,23 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
     # The backend calls earlier such statements of this scenario took (kept on the run, which ends with it).
     taken: set[str] = run.__dict__.setdefault("_proxy_taken", set())
 
-    def sent() -> Frame | None:
-        for f in run.recorder.frames(station=run.station.id, since=run.recorder.t_begin):
-            if (f.direction == "tx" and f.message_type == CALL and f.action == action and f.unique_id not in taken
-                    and f.unique_id not in injected and msg.matches(f.payload, pattern)):
-                return f
-        return None
+    def calls() -> list[Frame]:
+        return [f for f in run.recorder.frames(station=run.station.id, since=run.recorder.t_begin)
+                if f.direction == "tx" and f.message_type == CALL and f.action == action and f.unique_id not in taken
+                and f.unique_id not in injected and msg.matches(f.payload, pattern)]
+
+    def sent() -> Frame | None:   # (one the relay could not pass on never reached the charger: not taken)
+        lost = undelivered(run.recorder, run.station.id)
+        return next((f for f in calls() if delivered(f, lost)), None)
 
     call = _wait(run, sent, budget)
     if call is None:
         # The backend, not the charger, did not do its part: nothing of the charger's to judge.
         matching = f" matching {pattern}" if pattern else ""
-        raise BenchError(None, f"the backend sent no (further) {action}{matching} within {budget:g} s: "
+        lost = [f for f in calls() if not delivered(f, undelivered(run.recorder, run.station.id))]
+        never = (f"; {len(lost)} such call(s) never reached the charger (its connection was gone; message id "
+                 f"{lost[0].unique_id})") if lost else ""
+        raise BenchError(None, f"the backend sent no (further) {action}{matching} within {budget:g} s{never}: "
                                "nothing to judge")
 
     def answered() -> Frame | None:
@@ -77,6 +82,9 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
 
     taken.add(call.unique_id or "")
     answer = _wait(run, answered, CALL_TIMEOUT_S)
+    if answer is None and not delivered(call, undelivered(run.recorder, run.station.id)):
+        raise BenchError(None, f"the backend's {action} (message id {call.unique_id}) never reached the charger "
+                               "(its connection was gone when the relay passed it on): nothing to judge")
     if answer is None:
         raise ExpectationFailed(None, f"the charger did not answer the backend's {action} (message id "
                                       f"{call.unique_id}) within {CALL_TIMEOUT_S:g} s")
@@ -101,18 +109,21 @@ def _bound(run: ScenarioRun, side: str, action: str, bound: Any, nth: int | None
     def frames() -> list[Frame]:
         return run.recorder.frames(station=run.station.id, since=run.recorder.t_begin)
 
+    def lost() -> Lost:   # calls the relay could not pass on: the side they were for is not timed on them
+        return undelivered(run.recorder, run.station.id)
+
     # A call still in flight is judged too: wait for its answer until it is older than the bound, when its
     # response time is over the bound whatever it turns out to be (never judged on the answers so far alone).
     def settled() -> bool:
         now = run.clock.now()
-        return all(now - t > bound.value for t in pending_calls(frames(), injected).get(key, []))
+        return all(now - t > bound.value for t in pending_calls(frames(), injected, lost()).get(key, []))
 
-    in_flight = pending_calls(frames(), injected).get(key, [])
+    in_flight = pending_calls(frames(), injected, lost()).get(key, [])
     if in_flight:
         _wait(run, settled, max(0.0, bound.value - (run.clock.now() - min(in_flight))) + 0.001)
     now = run.clock.now()
-    answered = answer_times(frames(), injected).get(key, [])
-    late = [now - t for t in pending_calls(frames(), injected).get(key, [])]
+    answered = answer_times(frames(), injected, lost()).get(key, [])
+    late = [now - t for t in pending_calls(frames(), injected, lost()).get(key, [])]
     times = answered + late
     if not times:
         raise BenchError(None, f"no {action} answered by the {side} in this scenario so far: no response time "

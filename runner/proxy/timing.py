@@ -3,7 +3,8 @@
 A call's response time is from its CALL to the other side's CALLRESULT or CALLERROR with the same message
 id, both as recorded. Charger calls (rx) are answered by the backend, backend calls (tx) by the charger;
 injected calls (chargespec's own, ids in `injected`) are left out: they time neither side's traffic with
-the other.
+the other. So are calls the relay could not pass on (`undelivered`, relay.py's `proxy.undelivered` events):
+the side they were for never got them, so its not answering is no response time of its.
 
     figures = response_times(recorder.frames(station="CS1"))
     figures[("backend", "TransactionEvent")].p95
@@ -15,7 +16,9 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame
+from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame, Recorder
+
+Lost = frozenset[tuple[str, str, float]]   # (direction, message id, bench t) of frames never passed on
 
 
 @dataclass(frozen=True)
@@ -43,9 +46,20 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def response_times(frames: Iterable[Frame], injected: Iterable[str] = ()) -> dict[tuple[str, str], Figures]:
+def undelivered(recorder: Recorder, station: str | None = None) -> Lost:
+    """The frames the relay recorded but could not pass on (of `station`, or of every station)."""
+    return frozenset((e["direction"], e["unique_id"], e["frame_t"]) for e in recorder.events("proxy.undelivered")
+                     if e.get("unique_id") is not None and station in (None, e.get("station")))
+
+
+def delivered(frame: Frame, lost: Lost) -> bool:
+    return (frame.direction, frame.unique_id, frame.t) not in lost
+
+
+def response_times(frames: Iterable[Frame], injected: Iterable[str] = (),
+                   lost: Lost = frozenset()) -> dict[tuple[str, str], Figures]:
     """(answering side, action) -> its figures, over every answered call in `frames`."""
-    times, unanswered, _ = _times(frames, injected)
+    times, unanswered, _ = _times(frames, injected, lost)
     out: dict[tuple[str, str], Figures] = {}
     for key in sorted(set(times) | set(unanswered)):
         got = times.get(key, [])
@@ -54,19 +68,21 @@ def response_times(frames: Iterable[Frame], injected: Iterable[str] = ()) -> dic
     return out
 
 
-def answer_times(frames: Iterable[Frame], injected: Iterable[str] = ()) -> dict[tuple[str, str], list[float]]:
+def answer_times(frames: Iterable[Frame], injected: Iterable[str] = (),
+                 lost: Lost = frozenset()) -> dict[tuple[str, str], list[float]]:
     """(answering side, action) -> each answered call's response time, in order."""
-    return _times(frames, injected)[0]
+    return _times(frames, injected, lost)[0]
 
 
-def pending_calls(frames: Iterable[Frame], injected: Iterable[str] = ()) -> dict[tuple[str, str], list[float]]:
+def pending_calls(frames: Iterable[Frame], injected: Iterable[str] = (),
+                  lost: Lost = frozenset()) -> dict[tuple[str, str], list[float]]:
     """(answering side, action) -> the call times of calls not (yet) answered in `frames`."""
-    return _times(frames, injected)[2]
+    return _times(frames, injected, lost)[2]
 
 
-def _times(frames: Iterable[Frame], injected: Iterable[str]) -> tuple[dict[tuple[str, str], list[float]],
-                                                                      dict[tuple[str, str], int],
-                                                                      dict[tuple[str, str], list[float]]]:
+def _times(frames: Iterable[Frame], injected: Iterable[str],
+           lost: Lost = frozenset()) -> tuple[dict[tuple[str, str], list[float]], dict[tuple[str, str], int],
+                                              dict[tuple[str, str], list[float]]]:
     skip = set(injected)
     open_calls: dict[tuple[str, str], tuple[str, float]] = {}   # (caller direction, id) -> (action, t)
     times: dict[tuple[str, str], list[float]] = {}
@@ -74,6 +90,9 @@ def _times(frames: Iterable[Frame], injected: Iterable[str]) -> tuple[dict[tuple
         if f.unique_id is None or f.unique_id in skip:
             continue
         if f.message_type == CALL and f.action:
+            if not delivered(f, lost):   # never reached the side that would answer it
+                open_calls.pop((f.direction, f.unique_id), None)
+                continue
             open_calls[(f.direction, f.unique_id)] = (f.action, f.t)
         elif f.message_type in (CALLRESULT, CALLERROR):
             caller = "tx" if f.direction == "rx" else "rx"

@@ -244,3 +244,151 @@ def test_the_harness_still_names_itself_csms(tmp_path: Path) -> None:
     recorder.end()
     [line] = (tmp_path / "ocpp.jsonl").read_text().splitlines()
     assert json.loads(line)["sender"] == "csms" and "injected" not in json.loads(line)
+
+
+def test_an_injected_calls_message_id_is_one_ocpp_j_allows() -> None:
+    """MessageId is string[36] (OCPP-J §4.1.4): a charger that enforces it answers a longer id with a CALLERROR,
+    which `expect charger replies` would hold against the charger although chargespec sent the bad frame."""
+    from runner.csms import framing
+
+    async def main() -> str:
+        target = TargetCsms()
+        await target.start()
+        harness, _ = await _proxy(target)
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            task = asyncio.ensure_future(harness.inject("CS1", "TriggerMessage", {"requestedMessage": "Heartbeat"},
+                                                        timeout_s=5))
+            uid = json.loads(await asyncio.wait_for(ws.recv(), 5))[1]
+            await ws.send(f'[3,"{uid}",{{"status":"Accepted"}}]')
+            await task
+        await harness.stop()
+        await target.stop()
+        return uid
+
+    uid = asyncio.run(main())
+    assert uid.startswith("chargespec-") and len(uid) <= framing.MAX_ID_LENGTH, uid
+
+
+def test_a_fault_in_chargespecs_own_judging_never_stops_the_relay_nor_reads_as_the_chargers_close() -> None:
+    """Whatever chargespec fails to make of a frame (here: deriving the harness's state from it raises), the
+    frame and every later one still pass both ways, the connection stays up, and the fault is chargespec's:
+    filed under "<id> (chargespec)", never under the charger's identity nor recorded as a close by it."""
+    async def main() -> tuple[list[str], list[str], Recorder, ProxyHarness]:
+        target = TargetCsms()
+        await target.start()
+        harness, recorder = await _proxy(target)
+        derive = harness._on_frame
+
+        def faulty(st: object, frame: object) -> None:
+            if getattr(frame, "action", None) == "Heartbeat" and getattr(frame, "direction", "") == "rx":
+                raise TypeError("unhashable type: 'list'")
+            derive(st, frame)  # type: ignore[arg-type]
+        harness._on_frame = faulty  # type: ignore[method-assign]
+        got: list[str] = []
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            for raw in (HEARTBEAT, BOOT):
+                await ws.send(raw)
+                got.append(await asyncio.wait_for(ws.recv(), 5))  # type: ignore[arg-type]
+            closed = list(recorder.events("proxy.closed"))
+        await harness.stop()
+        await target.stop()
+        assert not closed, closed
+        return got, target.sent, recorder, harness
+
+    got, sent, recorder, _ = asyncio.run(main())
+    assert got == sent and len(got) == 2                  # both answered, both relayed
+    faults = [f for f in recorder.findings() if "TypeError" in f.message]
+    assert faults and all(f.station == "CS1 (chargespec)" and f.severity == "error" for f in faults), faults
+    assert not [f for f in recorder.findings() if f.station == "CS1"]
+    # The bench's record of the traffic has a gap: the scenario is broken (runner/execute.py), never passed.
+    from types import SimpleNamespace
+
+    from runner.errors import BenchError
+    from runner.proxy.evidence import relay_faults
+    verdict = relay_faults(SimpleNamespace(recorder=recorder, station=SimpleNamespace(id="CS1")))
+    assert isinstance(verdict, BenchError) and "TypeError" in str(verdict)
+
+
+class _Gone:
+    """A websocket for RelaySession: reads `frames`, then waits until closed; `sends=False`: its peer is gone
+    (sending raises ConnectionClosed)."""
+
+    def __init__(self, frames: list[str] = (), *, sends: bool = True) -> None:  # type: ignore[assignment]
+        from types import SimpleNamespace
+        self.queue: asyncio.Queue[str | None] = asyncio.Queue()
+        for raw in frames:
+            self.queue.put_nowait(raw)
+        self.sends = sends
+        self.sent: list[str] = []
+        self.protocol = SimpleNamespace(close_rcvd=None)
+        self.transport = SimpleNamespace(abort=lambda: self.queue.put_nowait(None))
+
+    async def recv(self) -> str:
+        raw = await self.queue.get()
+        if raw is None:
+            raise ConnectionClosed(None, None)
+        return raw
+
+    async def send(self, raw: str) -> None:
+        if not self.sends:   # (its reader learns it too, after the relay tried to send)
+            self.queue.put_nowait(None)
+            raise ConnectionClosed(None, None)
+        self.sent.append(raw)
+
+    async def wait_closed(self) -> None:
+        pass
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        self.queue.put_nowait(None)
+
+
+def test_a_frame_the_other_side_never_got_is_named_undelivered_and_the_gone_side_closed_it() -> None:
+    """The charger's connection is gone when the backend's Reset arrives: the relay records the Reset (the
+    backend sent it) but names it undelivered, and the close is the charger side's, not the backend's. The
+    charger is then never timed on it nor judged for not answering it (test_timing.py)."""
+    from runner.proxy.relay import RelaySession
+    from runner.proxy.timing import pending_calls, undelivered
+
+    async def main() -> tuple[Recorder, RelaySession]:
+        recorder = Recorder(Clock(1.0))
+        charger, backend = _Gone(sends=False), _Gone(['[2,"r-1","Reset",{"type":"OnIdle"}]'])
+        relay = RelaySession("CS1", charger, backend, recorder=recorder, clock=recorder.clock,  # type: ignore[arg-type]
+                             strict=True, on_frame=lambda fr: None)
+        await asyncio.wait_for(relay.run(), 5)
+        return recorder, relay
+
+    recorder, relay = asyncio.run(main())
+    [lost] = recorder.events("proxy.undelivered")
+    assert (lost["direction"], lost["unique_id"], lost["to"]) == ("tx", "r-1", "charger")
+    assert relay.closed_by == "charger" and recorder.events("proxy.closed")[0]["by"] == "charger"
+    assert pending_calls(recorder.frames(), (), undelivered(recorder, "CS1")) == {}
+    assert pending_calls(recorder.frames()) == {("charger", "Reset"): [recorder.frames()[0].t]}
+
+
+def test_a_backend_that_does_not_pick_ocpp201_is_the_backends_finding_not_the_chargers() -> None:
+    """The charger offers ocpp2.0.1; the backend accepts without choosing it (websockets servers do when no
+    offer matches theirs). The charger then gets no subprotocol and its connection is closed (1002), but the
+    finding is the backend's: the charger did everything right."""
+    from websockets.asyncio.server import serve
+
+    async def main() -> tuple[Recorder, int | None]:
+        async def backend(ws: object) -> None:
+            await asyncio.sleep(1)
+        server = await serve(backend, "127.0.0.1", 0, select_subprotocol=lambda conn, offered: None)
+        port = server.sockets[0].getsockname()[1]
+        clock = Clock(1.0)
+        recorder = Recorder(clock)
+        harness = ProxyHarness(recorder, clock, CsmsConfig(), proxy=ProxyConfig(to=f"ws://127.0.0.1:{port}/ocpp"))
+        await harness.start()
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            with contextlib.suppress(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 5)
+            code = ws.close_code
+        await harness.stop()
+        server.close()
+        return recorder, code
+
+    recorder, code = asyncio.run(main())
+    assert code == 1002
+    assert not [f for f in recorder.findings() if f.station == "CS1"], recorder.findings()
+    assert [f for f in recorder.findings() if f.station == "CS1 (backend)" and "ocpp2.0.1" in f.message]

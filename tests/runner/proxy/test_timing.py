@@ -100,3 +100,31 @@ def test_a_call_unanswered_past_the_bound_fails_it() -> None:
         backend_answers_within(run, "Heartbeat", _bound_of(2.0, "2 s"))  # type: ignore[arg-type]
     assert "over the bound of 2 s (n=1" in str(failed.value)
     assert "1 still unanswered (counted at their age, already over the bound)" in str(failed.value)
+
+
+def _undelivered_reset(run: _Run) -> None:
+    """The backend's Reset, recorded as it arrived, that the relay could not pass on (the charger was gone)."""
+    frame = run.recorder.frame(station="CS1", direction="tx", raw='[2,"r-1","Reset",{"type":"OnIdle"}]')
+    run.recorder.event("proxy.undelivered", station="CS1", direction="tx", unique_id="r-1", frame_t=frame.t,
+                       to="charger")
+
+
+def test_a_backend_call_the_charger_never_got_is_no_response_time_of_the_chargers() -> None:
+    from runner.errors import BenchError
+    from runner.proxy.steps import charger_answers_within
+
+    run = _Run(Clock(60.0))
+    _undelivered_reset(run)
+    with pytest.raises(BenchError, match="no Reset answered by the charger"):   # nothing to judge, not failed
+        charger_answers_within(run, "Reset", _bound_of(2.0, "2 s"))  # type: ignore[arg-type]
+
+
+def test_waiting_for_the_backends_call_never_takes_one_the_charger_never_got() -> None:
+    from runner.errors import BenchError
+    from runner.proxy.steps import backend_sends
+
+    run = _Run(Clock(60.0))
+    run.last_outcome = None
+    _undelivered_reset(run)
+    with pytest.raises(BenchError, match=r"never reached the charger .*message id r-1"):
+        backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
