@@ -18,6 +18,7 @@ from runner.bench_session import BenchSession, Station
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, EvseNotOnBench, ExpectationFailed, StationNotOnBench
 from runner.judge import JUDGES, locate, step_failed, strict_protocol_record, unrecorded
+from runner.recorder import finding_station
 from runner.steps import run_action
 
 
@@ -282,15 +283,27 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
     if failure is None and broken is not None:  # a sampler fault after the last check: the record has a gap
         failure = BenchError(plan.source, f"the bench failed while recording: {broken}")
     if session.config.proxy is not None:  # proxy mode: the backend's errors (never the charger's), response times
-        from runner.proxy.evidence import after_scenario, relay_faults
+        from runner.proxy.evidence import after_scenario
         with contextlib.suppress(Exception):
             after_scenario(run)
-        failure = failure or relay_faults(run)   # a frame chargespec could not judge: broken, never a pass
+    failure = failure or own_faults(run)  # a frame chargespec could not handle: broken, never a pass
     if failure is not None:
         unrecorded(run, failure)  # the verdict's own record, if no judgement made it
         raise failure
     protocol_findings(run)
     return run
+
+
+def own_faults(run: ScenarioRun) -> BenchError | None:
+    """The scenario's verdict when chargespec itself failed on the charger's traffic (the CSMS harness or the
+    proxy's relay, filed under "<id> (chargespec)"): broken, since what the bench derived from the traffic has
+    a gap (None when it did not fail)."""
+    faults = [f for f in run.recorder.findings() if f.station == finding_station(run.station.id, "chargespec")
+              and f.severity == "error"]
+    if not faults:
+        return None
+    return BenchError(None, f"chargespec failed on the charger's traffic {len(faults)} time(s) (its own fault, not "
+                            "the charger's; the scenario is not judged): " + "; ".join(f.message for f in faults[:3]))
 
 
 def protocol_findings(run: ScenarioRun) -> None:

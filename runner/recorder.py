@@ -53,6 +53,13 @@ MAX_FINDING_RAW = 2000          # characters of a finding's frame kept in memory
 MAX_PENDING_CALLS = 1024        # calls awaiting their answer, to name the action of a late one
 
 
+def finding_station(station: str, side: str) -> str:
+    """The station a finding is filed under: the charger's identity for the charger's, else marked by side
+    ("CS1 (backend)" in proxy mode, "CS1 (chargespec)" for a fault of chargespec's own): strict mode holds
+    only the charger's against it."""
+    return station if side == "charger" else f"{station} ({side})"
+
+
 @dataclass(frozen=True, slots=True)
 class Frame:
     t: float

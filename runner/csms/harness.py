@@ -420,7 +420,9 @@ class CsmsHarness(CsmsCommands):
                 if len(st.status_order) > MAX_CONNECTORS:
                     del st.status[st.status_order.pop(0)]
         elif action in ("NotifyReport", "ReportChargingProfiles"):
-            collector = st.reports.get((action, p.get("requestId")))  # type: ignore[arg-type]
+            request = p.get("requestId")
+            # (a requestId that is no integer answers no request of ours; the schema finding names it)
+            collector = st.reports.get((action, request)) if isinstance(request, int) else None
             if collector is not None:
                 collector.append(p)
 

@@ -28,7 +28,7 @@ from runner.csms.actions import ALL_ACTIONS, CHARGER_TO_CSMS
 from runner.csms.errors import CsmsConnectionLost, CsmsTimeout
 from runner.csms.responses import Answer, Responses
 from runner.csms.schemas import UnknownSchema, validate
-from runner.recorder import Frame, Recorder
+from runner.recorder import Frame, Recorder, finding_station
 
 # Message ids remembered per connection to catch a reused one: a charger reusing an id reuses a recent one
 # (a counter that wrapped, a retry); remembering every id of a week-long connection would grow without end.
@@ -90,7 +90,7 @@ class StationSession:
             self._note_oversize(e)
         except Exception as e:  # a harness fault must be recorded, not kill the bench loop
             self._note("error", f"CSMS harness fault while serving the connection: {type(e).__name__}: {e}; "
-                       "connection closed (code 1011)")
+                       "connection closed (code 1011)", side="chargespec")
             with contextlib.suppress(Exception):
                 await self.ws.close(1011, "CSMS harness fault")
         finally:
@@ -129,8 +129,11 @@ class StationSession:
         self._note("error", f"sent a frame{size_text} over the harness's limit of {limit} bytes (bench file "
                    f"[csms] max_frame_bytes); connection closed with 1009 (message too big)")
 
-    def _note(self, severity: str, text: str, raw: str | None = None) -> None:
-        self.recorder.finding(severity, f"{self.station}: {text}", station=self.station, raw=raw)  # type: ignore[arg-type]
+    def _note(self, severity: str, text: str, raw: str | None = None, *, side: str = "charger") -> None:
+        """A finding about the charger's traffic; `side="chargespec"`: a fault of the harness's own (filed apart:
+        the scenario is broken, never the charger's failure; runner/execute.py own_faults)."""
+        self.recorder.finding(severity, f"{self.station}: {text}", station=finding_station(self.station, side),  # type: ignore[arg-type]
+                              raw=raw)
 
     def _settle(self, uid: str, fate: str) -> None:
         self._settled[uid] = fate
@@ -263,7 +266,7 @@ class StationSession:
             answer = self.responses.decide(action, payload, iso_utc(self.clock.wall()))
         except Exception as e:  # a fault in the configured answers is the harness's, not the charger's
             self._note("error", f"CSMS harness fault deciding the answer to {action} (message id {uid!r}): "
-                       f"{type(e).__name__}: {e}; answered CALLERROR InternalError")
+                       f"{type(e).__name__}: {e}; answered CALLERROR InternalError", side="chargespec")
             await self.send_raw(framing.call_error(uid, "InternalError", "CSMS harness fault"))
             return
         if answer.rule is not None:

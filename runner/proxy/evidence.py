@@ -4,8 +4,8 @@ Called at the end of each scenario (runner/execute.py) when the bench relays to 
 findings are filed under "<id> (backend)" (relay.py) so that strict mode never holds them against the
 charger; here they become a note. The response times per action and answering side go to the notes and to
 `response_times.json` in the scenario's evidence folder. A fault of chargespec's own while relaying (filed
-under "<id> (chargespec)") leaves a gap in what the bench derived from the traffic: `relay_faults` makes the
-scenario broken, never a pass resting on the gap.
+under "<id> (chargespec)") leaves a gap in what the bench derived from the traffic: the scenario is broken
+(runner/execute.py `own_faults`), never a pass resting on the gap.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ import json
 import math
 from typing import Any
 
-from runner.errors import BenchError
-from runner.proxy.relay import finding_station
 from runner.proxy.timing import response_times, undelivered
+from runner.recorder import finding_station
 
 
 def after_scenario(run: Any) -> None:
@@ -38,13 +37,3 @@ def after_scenario(run: Any) -> None:
                  "max_ms": ms(f.max), "unanswered": f.unanswered} for f in figures.values()]
         (run.recorder.directory / "response_times.json").write_text(json.dumps(rows, indent=1) + "\n",
                                                                      encoding="utf-8")
-
-
-def relay_faults(run: Any) -> BenchError | None:
-    """The scenario's verdict when chargespec could not judge a relayed frame: broken (None when it could)."""
-    faults = [f for f in run.recorder.findings() if f.station == finding_station(run.station.id, "chargespec")
-              and f.severity == "error"]
-    if not faults:
-        return None
-    return BenchError(None, f"chargespec could not judge {len(faults)} relayed frame(s) (proxy mode; the frames "
-                            "were relayed unchanged): " + "; ".join(f.message for f in faults[:3]))

@@ -33,9 +33,9 @@ from runner.csms.harness import SUBPROTOCOL, CsmsHarness, _Endpoint, _Station, s
 from runner.csms.responses import Responses
 from runner.csms.session import CallOutcome
 from runner.errors import BenchError
-from runner.proxy.relay import RelaySession, finding_station
+from runner.proxy.relay import RelaySession
 from runner.proxy.upstream import client_tls_context, connect_options, offered_subprotocols, upstream_url
-from runner.recorder import Recorder
+from runner.recorder import Recorder, finding_station
 
 ORPHAN_S = 30.0   # real seconds an opened upstream waits for its charger's handshake to complete
 

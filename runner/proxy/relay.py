@@ -39,7 +39,7 @@ from runner.csms.actions import ALL_ACTIONS, CHARGER_TO_CSMS, CSMS_TO_CHARGER
 from runner.csms.errors import CsmsConnectionLost, CsmsTimeout
 from runner.csms.schemas import UnknownSchema, validate
 from runner.csms.session import CallOutcome
-from runner.recorder import Frame, Recorder
+from runner.recorder import Frame, Recorder, finding_station
 
 Side = Literal["charger", "backend"]
 SEEN_IDS = 1000          # message ids remembered per side to catch a reused one (as session.py)
@@ -55,11 +55,6 @@ def injected_id() -> str:
     """A message id for chargespec's own call: `chargespec-` and 100 random bits, 36 characters (MessageId is
     string[36]: a longer id would make a charger that enforces it refuse the call, and be judged for it)."""
     return f"{INJECTED_PREFIX}{uuid.uuid4().hex[:framing.MAX_ID_LENGTH - len(INJECTED_PREFIX)]}"
-
-
-def finding_station(station: str, side: str) -> str:
-    """The station a finding is filed under: the charger's identity for the charger's, else marked by side."""
-    return station if side == "charger" else f"{station} ({side})"
 
 
 class _Side:

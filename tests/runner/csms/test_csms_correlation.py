@@ -94,3 +94,47 @@ def test_a_charger_call_while_its_earlier_call_waits_for_an_answer_is_recorded(r
     [note] = [f for f in rec.findings() if "§4.1.1" in f.message]
     assert note.severity == "info" and note.raw is not None and '"hb-2"' in note.raw
     assert "Heartbeat (message id 'slow-1'" in note.message and "line 7: late" in note.message
+
+
+def test_a_report_whose_request_id_is_no_integer_is_the_chargers_finding_and_the_harness_serves_on(run: Run) -> None:
+    """`NotifyReport {requestId: [1]}` broke the harness's report tracking (a list as a dict key): it closed the
+    connection (1011) with a "CSMS harness fault" filed under the charger, which strict mode held against it.
+    Now the frame is the charger's schema finding, and the connection goes on (a Heartbeat after it is answered)."""
+    report = {"requestId": [1], "generatedAt": "2025-01-01T00:00:00.000Z", "seqNo": 0, "tbc": False}
+
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        async with open_charger(h.url) as ws:
+            await ws.send(json.dumps([2, "r1", "NotifyReport", report]))
+            await ws.recv()
+            await ws.send(json.dumps([2, "h1", "Heartbeat", {}]))
+            answer = json.loads(await ws.recv())
+            assert answer[:2] == [3, "h1"], answer
+
+    rec = run(test)
+    assert not [f for f in rec.findings() if "harness fault" in f.message]
+    assert [f for f in rec.findings() if f.station == "CS1" and "NotifyReport" in f.message]
+
+
+def test_a_fault_of_the_harness_itself_is_filed_apart_and_breaks_the_scenario_never_fails_it(run: Run) -> None:
+    """A fault of chargespec's own while serving the charger is filed under "CS1 (chargespec)": strict mode never
+    counts it as the charger's (it did before: the charger "broke the protocol"), and the scenario is broken."""
+    from types import SimpleNamespace
+
+    from runner.errors import BenchError
+    from runner.execute import own_faults
+
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        def fail(*_: object) -> None:
+            raise RuntimeError("a bug in the configured answers")
+
+        h.responses("CS1").decide = fail  # type: ignore[method-assign]
+        async with open_charger(h.url) as ws:
+            await ws.send(json.dumps([2, "h1", "Heartbeat", {}]))
+            answer = json.loads(await ws.recv())
+            assert answer[0] == 4 and answer[2] == "InternalError", answer
+
+    rec = run(test)
+    [fault] = [f for f in rec.findings() if "harness fault" in f.message]
+    assert fault.station == "CS1 (chargespec)" and fault.severity == "error"
+    verdict = own_faults(SimpleNamespace(recorder=rec, station=SimpleNamespace(id="CS1")))  # type: ignore[arg-type]
+    assert isinstance(verdict, BenchError) and "a bug in the configured answers" in str(verdict)

@@ -304,8 +304,8 @@ def test_a_fault_in_chargespecs_own_judging_never_stops_the_relay_nor_reads_as_t
     from types import SimpleNamespace
 
     from runner.errors import BenchError
-    from runner.proxy.evidence import relay_faults
-    verdict = relay_faults(SimpleNamespace(recorder=recorder, station=SimpleNamespace(id="CS1")))
+    from runner.execute import own_faults
+    verdict = own_faults(SimpleNamespace(recorder=recorder, station=SimpleNamespace(id="CS1")))  # type: ignore[arg-type]
     assert isinstance(verdict, BenchError) and "TypeError" in str(verdict)
 
 
