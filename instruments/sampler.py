@@ -44,6 +44,9 @@ class Sampler:
         self.error: Exception | None = None
         self.samples = 0
         self.missed = 0  # grid slots skipped because a poll overran
+        # Bench time the poll now under way began (None between polls): its readings, stamped at or after it,
+        # are still to come, so a record of this instrument is complete only up to it (runner/judge.py).
+        self.polling_since: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -72,11 +75,15 @@ class Sampler:
         return not self._thread.is_alive()
 
     def _poll(self) -> None:
-        self.on_sample(self.analyzer.read())
-        self.samples += 1
-        if self.ev is not None and self.on_pwm is not None:
-            t = self.clock.now()
-            self.on_pwm(t, self.ev.read_pwm())
+        self.polling_since = self.clock.now()
+        try:
+            self.on_sample(self.analyzer.read())
+            self.samples += 1
+            if self.ev is not None and self.on_pwm is not None:
+                t = self.clock.now()
+                self.on_pwm(t, self.ev.read_pwm())
+        finally:
+            self.polling_since = None
 
     def _run(self) -> None:
         interval = self.interval_s

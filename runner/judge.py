@@ -230,15 +230,37 @@ def _bound_event(run: ScenarioRun, kind: str, source: Source, cond: Condition, s
 
 
 def wait_until(run: ScenarioRun, done: Callable[[], Any], deadline: float, source: Source) -> Any:
-    """Poll `done()` until it returns something truthy or bench time passes `deadline`."""
+    """Poll `done()` until it returns something truthy or bench time passes `deadline`. An instrument poll
+    begun before the deadline is waited out first (its readings are stamped when it began, so they belong
+    to what is judged): it ends with its readings or with the instrument's fault (broken)."""
+    overdue: float | None = None
     while True:
         run.check_bench(source)
         result = done()
         if result:
             return result
         if run.clock.now() >= deadline:
-            return done()
+            since = _in_flight_since(run)
+            if since is None or since >= deadline:
+                return done()
+            overdue = overdue if overdue is not None else time.monotonic()
+            if time.monotonic() - overdue > POLL_STUCK_REAL_S:
+                raise BenchError(source, f"an instrument poll begun at {_rel(run, since)} has not ended after "
+                                         f"{POLL_STUCK_REAL_S:g} s of real time: its readings, which belong to "
+                                         "the judged span, never came")
         run.recorder.wait(lambda: False, POLL_REAL_S)
+
+
+# Real seconds a poll may stay in flight past a judge's deadline (a driver's timeout and resynchronisation end
+# it well before: instruments time out in seconds); beyond that the sampler is taken as stuck.
+POLL_STUCK_REAL_S = 30.0
+
+
+def _in_flight_since(run: ScenarioRun) -> float | None:
+    """The bench time the earliest instrument poll now under way on the run's stations began, or None."""
+    times = [since for st in (run.station, *run.named.values()) for sampler in getattr(st, "samplers", ())
+             if (since := sampler.polling_since) is not None]
+    return min(times, default=None)
 
 
 def _grace(run: ScenarioRun) -> float:
@@ -400,7 +422,9 @@ def _complete_until(run: ScenarioRun, key: str, s: Sampling | None, grace: float
     if s is None:
         return now - grace
     last = run.recorder.last(key)
-    return max(now - grace - s.max_gap, last[0] if last is not None else float("-inf"))
+    complete = max(now - grace - s.max_gap, last[0] if last is not None else float("-inf"))
+    since = _in_flight_since(run)  # a poll under way: its readings, stamped from then on, are still to come
+    return complete if since is None else min(complete, since)
 
 
 def _patience(s: Sampling | None) -> float:

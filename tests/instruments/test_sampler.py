@@ -176,3 +176,26 @@ def test_samples_a_simulated_wt310(sim_wt) -> None:
     assert [r.phases["L1"].current_a for r in got[:3]] == [15.998] * 3
     assert got[0].t < got[1].t < got[2].t
     assert registry.driver("yokogawa-wt300") is type(wt)
+
+
+def test_a_poll_under_way_is_known_by_when_it_began() -> None:
+    """While a poll is under way the sampler says when it began (its readings are stamped from then on, so a
+    judge knows the record is not complete past it); between polls it says None."""
+    clock = Clock(speed=10.0)
+    seen: list[float | None] = []
+    holder: list[Sampler] = []
+
+    class Watching(FakeAnalyzer):
+        def read(self) -> AnalyzerReading:
+            seen.append(holder[0].polling_since)
+            return super().read()
+
+    an = Watching(clock, interval_s=1.0)
+    sampler = Sampler(an, clock, lambda r: None)
+    holder.append(sampler)
+    assert sampler.polling_since is None
+    sampler.start()
+    time.sleep(0.35)
+    sampler.stop()
+    assert seen and all(s is not None for s in seen)
+    assert sampler.polling_since is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from types import SimpleNamespace
@@ -623,6 +624,37 @@ def test_a_hold_passes_with_its_sample_count_and_largest_gap() -> None:
     [note] = [n for n in run.notes if "held for 10 s" in n]
     m = re.search(r"\((\d+) samples, largest gap ([\d.]+) s\)", note)
     assert m and 19 <= int(m[1]) <= 22 and float(m[2]) <= 1.0, note
+
+
+class _SlowPoll(threading.Thread):
+    """A sampler whose poll, begun at bench `since`, answers `real_s` real seconds later with `value` stamped
+    at `since` (as a driver stamps a reading when it asks): an answer slow but within its timeout."""
+
+    def __init__(self, run: ScenarioRun, since: float, value: float, real_s: float) -> None:
+        super().__init__(daemon=True)
+        self.run_, self.value, self.real_s = run, value, real_s
+        self.polling_since: float | None = since
+
+    def run(self) -> None:
+        time.sleep(self.real_s)
+        assert self.polling_since is not None
+        self.run_.recorder.sample(CUR.key, self.value, self.polling_since)
+        self.polling_since = None
+
+
+def test_a_reading_still_in_flight_at_the_end_of_a_hold_is_waited_for() -> None:
+    """A poll begun inside the hold whose answer comes late (1.5 s real, past the judge's patience of ~6 bench s
+    at 16x but within the driver's timeout) is part of the hold: the judge waits for it, and its 9.4 A fails
+    the hold. Before, the hold passed first and the reading landed in the evidence after the verdict."""
+    run = _bench_run()
+    t0 = run.clock.now()
+    record_ahead(run, CUR.key, _every_half_second(8.5))  # 0.5 … 8.5 s, then the slow poll's reading at 9 s
+    slow = _SlowPoll(run, t0 + 9.0, 9.4, 1.5)
+    run.station.samplers = [slow]
+    slow.start()
+    with pytest.raises(ExpectationFailed, match=r"analyzer current L1 = 9\.400 A at t=[\d.]+ s .*violates"):
+        expect_for(run, ExpectFor(Quantity(10, "time", "10 s"), LIMIT, SRC, SRC.text))
+    slow.join()
 
 
 def test_a_silent_analyzer_does_not_pass_a_hold() -> None:
