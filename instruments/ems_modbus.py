@@ -201,9 +201,9 @@ class ModbusEms(EnergyManager):
             mode, hi, lo = m.encode_limit(limit)
         except ValueError as e:
             raise InstrumentConfigError(self.name, self.address, str(e)) from None
-        # The value first, the mode last: a charger polling in between never sees a new mode with an old value.
-        self._write(m.LIMIT_HI, [hi, lo], f"write LIMIT {limit}")
-        self._write(m.LIMIT_MODE, [mode], f"write LIMIT_MODE {mode}")
+        # Mode and value in one request (LIMIT_MODE..LIMIT_LO): a charger polling between two requests would
+        # pair the old mode with the new value (6 A's 60 under W: 60 W; a release's 0 under W: 0 W).
+        self._write(m.LIMIT_MODE, [mode, hi, lo], f"write LIMIT_MODE {mode}, LIMIT {limit}")
 
     def set_fallback(self, limit: SiteLimit | None, watchdog_s: int) -> None:
         try:
@@ -212,10 +212,10 @@ class ModbusEms(EnergyManager):
             raise InstrumentConfigError(self.name, self.address, str(e)) from None
         if not (isinstance(watchdog_s, int) and 0 <= watchdog_s <= 0xFFFF):
             raise InstrumentConfigError(self.name, self.address, f"a watchdog of {watchdog_s!r} s: 0 to 65535")
-        self._write(m.FALLBACK_HI, [hi, lo], f"write FALLBACK {limit}")
-        self._write(m.FALLBACK_MODE, [mode], f"write FALLBACK_MODE {mode}")
+        # Watchdog, mode and value in one request (WATCHDOG_S..FALLBACK_LO), for the same reason as set_limit.
         self._watchdog_s = watchdog_s
-        self._write(m.WATCHDOG_S, [watchdog_s], f"write WATCHDOG_S {watchdog_s}")
+        self._write(m.WATCHDOG_S, [watchdog_s, mode, hi, lo],
+                    f"write WATCHDOG_S {watchdog_s}, FALLBACK_MODE {mode}, FALLBACK {limit}")
 
     def go_silent(self) -> None:
         self._raise_pump_error()

@@ -279,3 +279,39 @@ def test_a_silent_twin_server_is_a_timeout_not_a_pass(twin_ems: EmsServer) -> No
     finally:
         twin_ems.line_fault = None
         ems.close()
+
+
+class RecordingServer(EmsServer):
+    """The twin's EMS server keeping the whole map after every accepted write: what a charger polling
+    between two requests of the driver could read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[list[int]] = []
+
+    def _write(self, fc: int, address: int, values: list[int]) -> bytes | None:
+        refused = super()._write(fc, address, values)
+        if refused is None:
+            self.seen.append(list(self.registers))
+        return refused
+
+
+def test_a_charger_polling_between_requests_never_reads_a_limit_the_bench_did_not_set(bg: Background) -> None:
+    srv = RecordingServer()
+    bg.run(srv.start())
+    ems = make_ems(srv.address, heartbeat_s=1000.0)
+    try:
+        wanted = [SiteLimit(11000, "W"), SiteLimit(6, "A"), None, SiteLimit(16, "A")]
+        for limit in wanted:
+            ems.set_limit(limit)
+        ems.set_fallback(SiteLimit(4000, "W"), 60)
+        ems.set_fallback(None, 0)
+        limits = [m.decode_limit(*regs[m.LIMIT_MODE:m.LIMIT_LO + 1]) for regs in srv.seen]
+        fallbacks = [m.decode_limit(*regs[m.FALLBACK_MODE:m.FALLBACK_LO + 1]) for regs in srv.seen]
+        # Not 60 W (6 A's words under the W mode), not 0 W (a release's words under the old mode).
+        assert set(limits) <= {*wanted}, limits
+        assert set(fallbacks) <= {None, SiteLimit(4000, "W")}, fallbacks
+    finally:
+        ems.close()
+        bg.run(srv.stop())
+
