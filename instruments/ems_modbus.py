@@ -8,7 +8,8 @@ A background thread changes HEARTBEAT every ``heartbeat_s`` bench seconds (and a
 watchdog period) until :meth:`go_silent`. Every Modbus request holds one lock, so the heartbeat never
 interleaves with a write of the bench. Errors are bench faults: a Modbus exception answer is
 :class:`InstrumentRejected` (code 2 address, 3 value), no answer :class:`InstrumentTimeout`, a refused or
-dropped connection :class:`InstrumentConnectionLost`. A heartbeat that fails is raised by the next call,
+dropped connection :class:`InstrumentConnectionLost`, a write the device does not hold when read back
+:class:`InstrumentProtocolError`. A heartbeat that fails is raised by the next call,
 so a scenario cannot pass on an EMS that stopped beating by accident. Options: ``timeout_s``,
 ``reconnect_attempts``, ``heartbeat_s`` (5), ``unit`` (1).
 """
@@ -40,6 +41,7 @@ from instruments.registry import register
 
 _ADDRESS = re.compile(r"(?:modbus-tcp|tcp)://([^:/\s]+):(\d{1,5})/?")
 _EXCEPTIONS = {1: "illegal function", 2: "illegal data address", 3: "illegal data value", 4: "device failure"}
+_READ_MAP = "read the EMS map"
 _MIN_REAL_PERIOD_S = 0.02  # the heartbeat never spins faster than this, whatever the clock speed
 T = TypeVar("T")
 
@@ -144,7 +146,17 @@ class ModbusEms(EnergyManager):
     def _write(self, address: int, values: list[int], what: str) -> None:
         self._raise_pump_error()
         self._require_open()
-        self._request(what, lambda c: self._check(c.write_registers(address, values, device_id=self.unit)))
+        self._request(what, lambda c: self._write_held(c, address, values, what))
+
+    def _write_held(self, client: ModbusTcpClient, address: int, values: list[int], what: str) -> None:
+        """Write and read back: a device that acknowledges a write and holds something else (a register file
+        that is not the one the charger polls, a value clamped) is a bench fault, not a limit set."""
+        self._check(client.write_registers(address, values, device_id=self.unit))
+        held = self._read(client, address, len(values))
+        if held != values:
+            raise InstrumentProtocolError(self.name, self.address, f"wrote {values} to registers {address}-"
+                                          f"{address + len(values) - 1}, read back {held}: the device does not "
+                                          f"hold what it acknowledged", last_command=what)
 
     def _raise_pump_error(self) -> None:
         if self._pump_error is not None:
@@ -181,20 +193,20 @@ class ModbusEms(EnergyManager):
         regs = self.read_registers()
         try:
             EmsRegisters.decode(regs)
-        except ValueError as e:
-            raise InstrumentProtocolError(self.name, self.address, str(e), last_command=self.last_command) from e
+        except ValueError as e:  # (not self.last_command: the heartbeat may have written since)
+            raise InstrumentProtocolError(self.name, self.address, str(e), last_command=_READ_MAP) from e
         return f"chargespec EMS map v{regs[m.MAP_VERSION]} (Modbus TCP {self.host}:{self.port} unit {self.unit})"
 
     def read_registers(self) -> list[int]:
         self._raise_pump_error()
         self._require_open()
-        return self._request("read the EMS map", lambda c: self._read(c, 0, m.SIZE))
+        return self._request(_READ_MAP, lambda c: self._read(c, 0, m.SIZE))
 
     def read(self) -> EmsRegisters:
         try:
             return EmsRegisters.decode(self.read_registers())
         except ValueError as e:
-            raise InstrumentProtocolError(self.name, self.address, str(e), last_command=self.last_command) from e
+            raise InstrumentProtocolError(self.name, self.address, str(e), last_command=_READ_MAP) from e
 
     def set_limit(self, limit: SiteLimit | None) -> None:
         try:

@@ -315,3 +315,49 @@ def test_a_charger_polling_between_requests_never_reads_a_limit_the_bench_did_no
         ems.close()
         bg.run(srv.stop())
 
+
+
+class ForgetfulServer(EmsServer):
+    """A device that acknowledges every write and keeps none of LIMIT_MODE..LIMIT (a register file behind a
+    gateway that is not the one the charger polls, a PLC simulator with a map of its own)."""
+
+    def _write(self, fc: int, address: int, values: list[int]) -> bytes | None:
+        if m.LIMIT_MODE in range(address, address + len(values)):
+            return None
+        return super()._write(fc, address, values)
+
+
+def test_a_limit_the_device_acknowledges_but_does_not_hold_is_a_bench_fault(bg: Background) -> None:
+    srv = ForgetfulServer()
+    bg.run(srv.start())
+    ems = make_ems(srv.address, heartbeat_s=1000.0)
+    try:
+        with pytest.raises(InstrumentProtocolError, match=r"wrote \[1, 0, 11000\] to registers 2-4, read back "
+                                                          r"\[0, 0, 0\]") as e:
+            ems.set_limit(SiteLimit(11000, "W"))
+        assert e.value.last_command == "write LIMIT_MODE 1, LIMIT 11000 W"
+    finally:
+        ems.close()
+        bg.run(srv.stop())
+
+
+def test_a_map_error_names_the_read_even_when_the_heartbeat_wrote_since(plain) -> None:
+    srv = plain([0] * m.SIZE)
+    ems = make_ems(srv.url, heartbeat_s=1000.0)
+    read_registers = ems.read_registers  # type: ignore[attr-defined]
+
+    def then_a_beat() -> list[int]:
+        regs = read_registers()
+        ems.last_command = "write HEARTBEAT"  # the pump's request, between the read and its decoding
+        return regs
+
+    ems.read_registers = then_a_beat  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(InstrumentProtocolError) as e:
+            ems.read()
+        assert e.value.last_command == "read the EMS map"
+        with pytest.raises(InstrumentProtocolError) as e:
+            ems.identify()
+        assert e.value.last_command == "read the EMS map"
+    finally:
+        ems.close()
