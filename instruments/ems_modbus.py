@@ -69,6 +69,7 @@ class ModbusEms(EnergyManager):
         self._beat = 0
         self._pump_error: InstrumentError | None = None
         self._stop = threading.Event()
+        self._rearm = threading.Event()  # the watchdog changed: the pump starts a new period from now
         self._pump: threading.Thread | None = None
 
     # ---- lifecycle --------------------------------------------------------------------------------
@@ -79,12 +80,14 @@ class ModbusEms(EnergyManager):
         self._pump_error = None
         self._beat = self._request("read HEARTBEAT", lambda c: self._read(c, m.HEARTBEAT, 1))[0]
         self._stop.clear()
+        self._rearm.clear()
         self._pump = threading.Thread(target=self._heartbeat, name=f"{self.name} heartbeat", daemon=True)
         self._pump.start()
 
     def close(self) -> None:
         self._open = False
         self._stop.set()
+        self._rearm.set()
         if self._pump is not None:
             self._pump.join(timeout=self.opts.timeout_s + 1)
             self._pump = None
@@ -169,18 +172,29 @@ class ModbusEms(EnergyManager):
         return min(self.heartbeat_s, self._watchdog_s / 4) if self._watchdog_s else self.heartbeat_s
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(max(_MIN_REAL_PERIOD_S, self.clock.real(self._period_bench_s()))):
+        while True:
+            rearmed = self._rearm.wait(max(_MIN_REAL_PERIOD_S, self.clock.real(self._period_bench_s())))
+            if self._stop.is_set():
+                return
+            if rearmed:  # set_fallback beat with its new watchdog: a whole new period from now
+                self._rearm.clear()
+                continue
             if self._silent or self._pump_error is not None:
                 continue
-            self.beat()
+            self.beat(pump=True)
 
-    def beat(self) -> None:
+    def beat(self, *, pump: bool = False) -> None:
         """Change HEARTBEAT once (the pump does it on its own; a test may call it)."""
-        nxt = (self._beat + 1) & 0xFFFF
-        try:
-            self._request("write HEARTBEAT", lambda c: self._check(
-                c.write_registers(m.HEARTBEAT, [nxt], device_id=self.unit)))
+
+        def write(c: ModbusTcpClient) -> None:
+            if pump and self._silent:  # went silent while this beat waited for the line: it must not land
+                return
+            nxt = (self._beat + 1) & 0xFFFF
+            self._check(c.write_registers(m.HEARTBEAT, [nxt], device_id=self.unit))
             self._beat = nxt
+
+        try:
+            self._request("write HEARTBEAT", write)
         except InstrumentError as e:
             self._pump_error = e
         except Exception as e:  # a dead pump must surface, whatever killed it
@@ -224,14 +238,29 @@ class ModbusEms(EnergyManager):
             raise InstrumentConfigError(self.name, self.address, str(e)) from None
         if not (isinstance(watchdog_s, int) and 0 <= watchdog_s <= 0xFFFF):
             raise InstrumentConfigError(self.name, self.address, f"a watchdog of {watchdog_s!r} s: 0 to 65535")
-        # Watchdog, mode and value in one request (WATCHDOG_S..FALLBACK_LO), for the same reason as set_limit.
+        # Watchdog, mode and value in one request (WATCHDOG_S..FALLBACK_LO), for the same reason as set_limit;
+        # unless silent, with a beat (from HEARTBEAT): the charger counts a new watchdog from the last change
+        # it saw, which may be a whole heartbeat_s old, longer than the watchdog.
+        what = f"write WATCHDOG_S {watchdog_s}, FALLBACK_MODE {mode}, FALLBACK {limit}"
+        self._raise_pump_error()
+        self._require_open()
+
+        def write(c: ModbusTcpClient) -> None:
+            if self._silent:
+                self._write_held(c, m.WATCHDOG_S, [watchdog_s, mode, hi, lo], what)
+                return
+            nxt = (self._beat + 1) & 0xFFFF
+            self._write_held(c, m.HEARTBEAT, [nxt, watchdog_s, mode, hi, lo], what)
+            self._beat = nxt
+
+        self._request(what, write)
         self._watchdog_s = watchdog_s
-        self._write(m.WATCHDOG_S, [watchdog_s, mode, hi, lo],
-                    f"write WATCHDOG_S {watchdog_s}, FALLBACK_MODE {mode}, FALLBACK {limit}")
+        self._rearm.set()  # the pump's period follows the new watchdog, counted from the beat just written
 
     def go_silent(self) -> None:
         self._raise_pump_error()
-        self._silent = True
+        with self._lock:  # a beat already on the line lands before this returns; none after
+            self._silent = True
 
     def come_back(self) -> None:
         self._raise_pump_error()
