@@ -9,13 +9,14 @@ watchdog period) until :meth:`go_silent`. Every Modbus request holds one lock, s
 interleaves with a write of the bench. Errors are bench faults: a Modbus exception answer is
 :class:`InstrumentRejected` (code 2 address, 3 value), no answer :class:`InstrumentTimeout`, a refused or
 dropped connection :class:`InstrumentConnectionLost`, a write the device does not hold when read back
-:class:`InstrumentProtocolError`. A heartbeat that fails is raised by the next call,
-so a scenario cannot pass on an EMS that stopped beating by accident. Options: ``timeout_s``,
+:class:`InstrumentProtocolError`. A heartbeat that fails is handed to ``on_error`` at once and raised by the
+next call, so a scenario cannot pass on an EMS that stopped beating by accident. Options: ``timeout_s``,
 ``reconnect_attempts``, ``heartbeat_s`` (5), ``unit`` (1).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -39,6 +40,7 @@ from instruments.errors import (
 from instruments.options import DriverOptions
 from instruments.registry import register
 
+log = logging.getLogger(__name__)
 _ADDRESS = re.compile(r"(?:modbus-tcp|tcp)://([^:/\s]+):(\d{1,5})/?")
 _EXCEPTIONS = {1: "illegal function", 2: "illegal data address", 3: "illegal data value", 4: "device failure"}
 _READ_MAP = "read the EMS map"
@@ -182,6 +184,11 @@ class ModbusEms(EnergyManager):
             if self._silent or self._pump_error is not None:
                 continue
             self.beat(pump=True)
+            if self._pump_error is not None and self.on_error is not None:
+                try:  # now, not at the next call: an expectation may be judging while the watchdog runs out
+                    self.on_error(self._pump_error)
+                except Exception:
+                    log.exception("%s: the heartbeat's on_error handler failed", self.name)
 
     def beat(self, *, pump: bool = False) -> None:
         """Change HEARTBEAT once (the pump does it on its own; a test may call it)."""

@@ -394,3 +394,17 @@ def test_no_beat_lands_after_go_silent_returns(twin_ems: EmsServer) -> None:
         assert twin_ems.writes == writes, "a heartbeat landed after `ems goes silent` returned"
     finally:
         ems.close()
+
+
+def test_a_heartbeat_that_fails_in_the_background_is_reported_at_once(plain) -> None:
+    srv = plain()
+    ems = make_ems(srv.url, reconnect_attempts=0)
+    reported: list[Exception] = []
+    ems.on_error = reported.append
+    srv.stop()
+    try:
+        wait_until(lambda: bool(reported))  # not only at the next `ems ...` statement, which may never come
+        (err,) = reported
+        assert isinstance(err, InstrumentConnectionLost) and err.last_command == "write HEARTBEAT"
+    finally:
+        ems.close()
