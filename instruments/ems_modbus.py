@@ -42,7 +42,8 @@ from instruments.registry import register
 
 log = logging.getLogger(__name__)
 _ADDRESS = re.compile(r"(?:modbus-tcp|tcp)://([^:/\s]+):(\d{1,5})/?")
-_EXCEPTIONS = {1: "illegal function", 2: "illegal data address", 3: "illegal data value", 4: "device failure"}
+_EXCEPTIONS = {1: "illegal function", 2: "illegal data address", 3: "illegal data value", 4: "device failure",
+               10: "gateway path unavailable", 11: "gateway target device failed to respond"}
 _READ_MAP = "read the EMS map"
 _MIN_REAL_PERIOD_S = 0.02  # the heartbeat never spins faster than this, whatever the clock speed
 T = TypeVar("T")

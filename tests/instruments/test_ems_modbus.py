@@ -408,3 +408,15 @@ def test_a_heartbeat_that_fails_in_the_background_is_reported_at_once(plain) -> 
         assert isinstance(err, InstrumentConnectionLost) and err.last_command == "write HEARTBEAT"
     finally:
         ems.close()
+
+
+def test_the_twin_server_answers_its_own_unit_only(twin_ems: EmsServer) -> None:
+    # A driver that sent the wrong unit id (or none of the bench's) must not find the twin's map anyway.
+    with pytest.raises(InstrumentRejected) as e:
+        make_ems(twin_ems.address, unit=7)
+    assert e.value.code == 11 and "gateway target device failed to respond" in str(e.value)
+    ems = make_ems(twin_ems.address, unit=1, heartbeat_s=1000.0)
+    try:
+        assert ems.read().charger_state == m.STATE_NONE
+    finally:
+        ems.close()
