@@ -16,6 +16,7 @@ the twin EMS server's (lab/twin/ems_server.py). Drivers register by name like ev
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 
 from instruments.base import Instrument
 from instruments.ems_map import EmsRegisters, SiteLimit
@@ -25,6 +26,9 @@ __all__ = ["EnergyManager", "SiteLimit"]
 
 class EnergyManager(Instrument):
     kind = "ems"
+    #: Told of a fault of the background heartbeat as it happens (the bench: the scenario is broken); the
+    #: next call raises it as well.
+    on_error: Callable[[Exception], None] | None = None
 
     @abstractmethod
     def set_limit(self, limit: SiteLimit | None) -> None:

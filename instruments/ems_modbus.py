@@ -8,13 +8,15 @@ A background thread changes HEARTBEAT every ``heartbeat_s`` bench seconds (and a
 watchdog period) until :meth:`go_silent`. Every Modbus request holds one lock, so the heartbeat never
 interleaves with a write of the bench. Errors are bench faults: a Modbus exception answer is
 :class:`InstrumentRejected` (code 2 address, 3 value), no answer :class:`InstrumentTimeout`, a refused or
-dropped connection :class:`InstrumentConnectionLost`. A heartbeat that fails is raised by the next call,
-so a scenario cannot pass on an EMS that stopped beating by accident. Options: ``timeout_s``,
+dropped connection :class:`InstrumentConnectionLost`, a write the device does not hold when read back
+:class:`InstrumentProtocolError`. A heartbeat that fails is handed to ``on_error`` at once and raised by the
+next call, so a scenario cannot pass on an EMS that stopped beating by accident. Options: ``timeout_s``,
 ``reconnect_attempts``, ``heartbeat_s`` (5), ``unit`` (1).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -38,8 +40,11 @@ from instruments.errors import (
 from instruments.options import DriverOptions
 from instruments.registry import register
 
+log = logging.getLogger(__name__)
 _ADDRESS = re.compile(r"(?:modbus-tcp|tcp)://([^:/\s]+):(\d{1,5})/?")
-_EXCEPTIONS = {1: "illegal function", 2: "illegal data address", 3: "illegal data value", 4: "device failure"}
+_EXCEPTIONS = {1: "illegal function", 2: "illegal data address", 3: "illegal data value", 4: "device failure",
+               10: "gateway path unavailable", 11: "gateway target device failed to respond"}
+_READ_MAP = "read the EMS map"
 _MIN_REAL_PERIOD_S = 0.02  # the heartbeat never spins faster than this, whatever the clock speed
 T = TypeVar("T")
 
@@ -67,6 +72,7 @@ class ModbusEms(EnergyManager):
         self._beat = 0
         self._pump_error: InstrumentError | None = None
         self._stop = threading.Event()
+        self._rearm = threading.Event()  # the watchdog changed: the pump starts a new period from now
         self._pump: threading.Thread | None = None
 
     # ---- lifecycle --------------------------------------------------------------------------------
@@ -77,12 +83,14 @@ class ModbusEms(EnergyManager):
         self._pump_error = None
         self._beat = self._request("read HEARTBEAT", lambda c: self._read(c, m.HEARTBEAT, 1))[0]
         self._stop.clear()
+        self._rearm.clear()
         self._pump = threading.Thread(target=self._heartbeat, name=f"{self.name} heartbeat", daemon=True)
         self._pump.start()
 
     def close(self) -> None:
         self._open = False
         self._stop.set()
+        self._rearm.set()
         if self._pump is not None:
             self._pump.join(timeout=self.opts.timeout_s + 1)
             self._pump = None
@@ -144,7 +152,17 @@ class ModbusEms(EnergyManager):
     def _write(self, address: int, values: list[int], what: str) -> None:
         self._raise_pump_error()
         self._require_open()
-        self._request(what, lambda c: self._check(c.write_registers(address, values, device_id=self.unit)))
+        self._request(what, lambda c: self._write_held(c, address, values, what))
+
+    def _write_held(self, client: ModbusTcpClient, address: int, values: list[int], what: str) -> None:
+        """Write and read back: a device that acknowledges a write and holds something else (a register file
+        that is not the one the charger polls, a value clamped) is a bench fault, not a limit set."""
+        self._check(client.write_registers(address, values, device_id=self.unit))
+        held = self._read(client, address, len(values))
+        if held != values:
+            raise InstrumentProtocolError(self.name, self.address, f"wrote {values} to registers {address}-"
+                                          f"{address + len(values) - 1}, read back {held}: the device does not "
+                                          f"hold what it acknowledged", last_command=what)
 
     def _raise_pump_error(self) -> None:
         if self._pump_error is not None:
@@ -157,18 +175,34 @@ class ModbusEms(EnergyManager):
         return min(self.heartbeat_s, self._watchdog_s / 4) if self._watchdog_s else self.heartbeat_s
 
     def _heartbeat(self) -> None:
-        while not self._stop.wait(max(_MIN_REAL_PERIOD_S, self.clock.real(self._period_bench_s()))):
+        while True:
+            rearmed = self._rearm.wait(max(_MIN_REAL_PERIOD_S, self.clock.real(self._period_bench_s())))
+            if self._stop.is_set():
+                return
+            if rearmed:  # set_fallback beat with its new watchdog: a whole new period from now
+                self._rearm.clear()
+                continue
             if self._silent or self._pump_error is not None:
                 continue
-            self.beat()
+            self.beat(pump=True)
+            if self._pump_error is not None and self.on_error is not None:
+                try:  # now, not at the next call: an expectation may be judging while the watchdog runs out
+                    self.on_error(self._pump_error)
+                except Exception:
+                    log.exception("%s: the heartbeat's on_error handler failed", self.name)
 
-    def beat(self) -> None:
+    def beat(self, *, pump: bool = False) -> None:
         """Change HEARTBEAT once (the pump does it on its own; a test may call it)."""
-        nxt = (self._beat + 1) & 0xFFFF
-        try:
-            self._request("write HEARTBEAT", lambda c: self._check(
-                c.write_registers(m.HEARTBEAT, [nxt], device_id=self.unit)))
+
+        def write(c: ModbusTcpClient) -> None:
+            if pump and self._silent:  # went silent while this beat waited for the line: it must not land
+                return
+            nxt = (self._beat + 1) & 0xFFFF
+            self._check(c.write_registers(m.HEARTBEAT, [nxt], device_id=self.unit))
             self._beat = nxt
+
+        try:
+            self._request("write HEARTBEAT", write)
         except InstrumentError as e:
             self._pump_error = e
         except Exception as e:  # a dead pump must surface, whatever killed it
@@ -181,29 +215,29 @@ class ModbusEms(EnergyManager):
         regs = self.read_registers()
         try:
             EmsRegisters.decode(regs)
-        except ValueError as e:
-            raise InstrumentProtocolError(self.name, self.address, str(e), last_command=self.last_command) from e
+        except ValueError as e:  # (not self.last_command: the heartbeat may have written since)
+            raise InstrumentProtocolError(self.name, self.address, str(e), last_command=_READ_MAP) from e
         return f"chargespec EMS map v{regs[m.MAP_VERSION]} (Modbus TCP {self.host}:{self.port} unit {self.unit})"
 
     def read_registers(self) -> list[int]:
         self._raise_pump_error()
         self._require_open()
-        return self._request("read the EMS map", lambda c: self._read(c, 0, m.SIZE))
+        return self._request(_READ_MAP, lambda c: self._read(c, 0, m.SIZE))
 
     def read(self) -> EmsRegisters:
         try:
             return EmsRegisters.decode(self.read_registers())
         except ValueError as e:
-            raise InstrumentProtocolError(self.name, self.address, str(e), last_command=self.last_command) from e
+            raise InstrumentProtocolError(self.name, self.address, str(e), last_command=_READ_MAP) from e
 
     def set_limit(self, limit: SiteLimit | None) -> None:
         try:
             mode, hi, lo = m.encode_limit(limit)
         except ValueError as e:
             raise InstrumentConfigError(self.name, self.address, str(e)) from None
-        # The value first, the mode last: a charger polling in between never sees a new mode with an old value.
-        self._write(m.LIMIT_HI, [hi, lo], f"write LIMIT {limit}")
-        self._write(m.LIMIT_MODE, [mode], f"write LIMIT_MODE {mode}")
+        # Mode and value in one request (LIMIT_MODE..LIMIT_LO): a charger polling between two requests would
+        # pair the old mode with the new value (6 A's 60 under W: 60 W; a release's 0 under W: 0 W).
+        self._write(m.LIMIT_MODE, [mode, hi, lo], f"write LIMIT_MODE {mode}, LIMIT {limit}")
 
     def set_fallback(self, limit: SiteLimit | None, watchdog_s: int) -> None:
         try:
@@ -212,14 +246,29 @@ class ModbusEms(EnergyManager):
             raise InstrumentConfigError(self.name, self.address, str(e)) from None
         if not (isinstance(watchdog_s, int) and 0 <= watchdog_s <= 0xFFFF):
             raise InstrumentConfigError(self.name, self.address, f"a watchdog of {watchdog_s!r} s: 0 to 65535")
-        self._write(m.FALLBACK_HI, [hi, lo], f"write FALLBACK {limit}")
-        self._write(m.FALLBACK_MODE, [mode], f"write FALLBACK_MODE {mode}")
+        # Watchdog, mode and value in one request (WATCHDOG_S..FALLBACK_LO), for the same reason as set_limit;
+        # unless silent, with a beat (from HEARTBEAT): the charger counts a new watchdog from the last change
+        # it saw, which may be a whole heartbeat_s old, longer than the watchdog.
+        what = f"write WATCHDOG_S {watchdog_s}, FALLBACK_MODE {mode}, FALLBACK {limit}"
+        self._raise_pump_error()
+        self._require_open()
+
+        def write(c: ModbusTcpClient) -> None:
+            if self._silent:
+                self._write_held(c, m.WATCHDOG_S, [watchdog_s, mode, hi, lo], what)
+                return
+            nxt = (self._beat + 1) & 0xFFFF
+            self._write_held(c, m.HEARTBEAT, [nxt, watchdog_s, mode, hi, lo], what)
+            self._beat = nxt
+
+        self._request(what, write)
         self._watchdog_s = watchdog_s
-        self._write(m.WATCHDOG_S, [watchdog_s], f"write WATCHDOG_S {watchdog_s}")
+        self._rearm.set()  # the pump's period follows the new watchdog, counted from the beat just written
 
     def go_silent(self) -> None:
         self._raise_pump_error()
-        self._silent = True
+        with self._lock:  # a beat already on the line lands before this returns; none after
+            self._silent = True
 
     def come_back(self) -> None:
         self._raise_pump_error()

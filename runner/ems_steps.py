@@ -31,8 +31,18 @@ def _limit(q: Quantity) -> SiteLimit:
 
 
 def _ems(run: ScenarioRun) -> EnergyManager:
-    ems = run.station.ems()
-    run.station.ems_touched = True
+    station = run.station
+    ems = station.ems()
+    station.ems_touched = True
+
+    def heartbeat_failed(e: Exception) -> None:
+        # A scenario that spoke for the EMS is broken by a heartbeat fault even after its last `ems ...`
+        # statement (the charger's watchdog may run out under an expectation): the station's bench faults
+        # are checked after each step and while expectations wait. Once reset, the next statement raises it.
+        if station.ems_touched:
+            station.broken.append(e)
+
+    ems.on_error = heartbeat_failed
     return ems
 
 

@@ -7,7 +7,9 @@ client would poll them, and writes CHARGER_STATE back (lab/twin/blocks/k_smart_c
 written here rather than taken from pymodbus so that the twin controls every answer: read-only registers
 and unknown modes are refused with Modbus exceptions 2 and 3, and the line faults of the other twin
 instruments (`silent`, `garbage`, `drop`) apply. It speaks function codes 3 (read holding registers),
-6 (write one) and 16 (write several) for any unit id, the MBAP framing of Modbus TCP:
+6 (write one) and 16 (write several) for its unit id (1, as the map says) in the MBAP framing of Modbus TCP;
+another unit id is answered as a gateway answers for a device it cannot reach (exception 11), so a driver
+that does not send the bench's unit never finds the map by accident:
 
     server = EmsServer(); await server.start()              # 127.0.0.1, a free port
     server.address                                          # "modbus-tcp://127.0.0.1:40133"
@@ -25,6 +27,7 @@ from lab.twin.tcpserver import TcpServer
 log = logging.getLogger(__name__)
 
 READ_HOLDING, WRITE_ONE, WRITE_MANY = 3, 6, 16
+NO_SUCH_UNIT = 11  # gateway target device failed to respond
 _MAX_READ = 125  # registers in one read (Modbus application protocol 6.3)
 
 
@@ -37,6 +40,7 @@ class EmsServer(TcpServer):
         super().__init__()
         self.registers = m.initial_registers()
         self.line_fault: str | None = None
+        self.unit = 1  # the unit id it answers as
         self.writes = 0  # accepted write requests, for tests
 
     @property
@@ -104,7 +108,7 @@ class EmsServer(TcpServer):
                     await writer.drain()
                     continue
                 try:
-                    reply = self.handle(pdu)
+                    reply = self.handle(pdu) if unit == self.unit else bytes([(pdu[0] | 0x80) & 0xFF, NO_SUCH_UNIT])
                 except Exception:  # a bug in the twin must not take the bench down silently
                     log.exception("%s: failed to handle %r", self.name, pdu)
                     reply = bytes([(pdu[0] | 0x80) & 0xFF, 4])

@@ -151,8 +151,8 @@ def test_the_heartbeat_changes_until_silent_and_again_when_back(plain) -> None:
         held = srv.read(m.HEARTBEAT, 1)[0]
         time.sleep(0.2)  # ten heartbeat periods
         assert srv.read(m.HEARTBEAT, 1)[0] == held
-        ems.come_back()  # beats at once
-        assert srv.read(m.HEARTBEAT, 1)[0] == (held + 1) & 0xFFFF
+        ems.come_back()  # beats at once (and the pump, every 20 ms, may have beaten once more since)
+        assert srv.read(m.HEARTBEAT, 1)[0] != held
     finally:
         ems.close()
 
@@ -278,4 +278,145 @@ def test_a_silent_twin_server_is_a_timeout_not_a_pass(twin_ems: EmsServer) -> No
             ems.set_limit(SiteLimit(11000, "W"))
     finally:
         twin_ems.line_fault = None
+        ems.close()
+
+
+class RecordingServer(EmsServer):
+    """The twin's EMS server keeping the whole map after every accepted write: what a charger polling
+    between two requests of the driver could read."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[list[int]] = []
+
+    def _write(self, fc: int, address: int, values: list[int]) -> bytes | None:
+        refused = super()._write(fc, address, values)
+        if refused is None:
+            self.seen.append(list(self.registers))
+        return refused
+
+
+def test_a_charger_polling_between_requests_never_reads_a_limit_the_bench_did_not_set(bg: Background) -> None:
+    srv = RecordingServer()
+    bg.run(srv.start())
+    ems = make_ems(srv.address, heartbeat_s=1000.0)
+    try:
+        wanted = [SiteLimit(11000, "W"), SiteLimit(6, "A"), None, SiteLimit(16, "A")]
+        for limit in wanted:
+            ems.set_limit(limit)
+        ems.set_fallback(SiteLimit(4000, "W"), 60)
+        ems.set_fallback(None, 0)
+        limits = [m.decode_limit(*regs[m.LIMIT_MODE:m.LIMIT_LO + 1]) for regs in srv.seen]
+        fallbacks = [m.decode_limit(*regs[m.FALLBACK_MODE:m.FALLBACK_LO + 1]) for regs in srv.seen]
+        # Not 60 W (6 A's words under the W mode), not 0 W (a release's words under the old mode).
+        assert set(limits) <= {*wanted}, limits
+        assert set(fallbacks) <= {None, SiteLimit(4000, "W")}, fallbacks
+    finally:
+        ems.close()
+        bg.run(srv.stop())
+
+
+
+class ForgetfulServer(EmsServer):
+    """A device that acknowledges every write and keeps none of LIMIT_MODE..LIMIT (a register file behind a
+    gateway that is not the one the charger polls, a PLC simulator with a map of its own)."""
+
+    def _write(self, fc: int, address: int, values: list[int]) -> bytes | None:
+        if m.LIMIT_MODE in range(address, address + len(values)):
+            return None
+        return super()._write(fc, address, values)
+
+
+def test_a_limit_the_device_acknowledges_but_does_not_hold_is_a_bench_fault(bg: Background) -> None:
+    srv = ForgetfulServer()
+    bg.run(srv.start())
+    ems = make_ems(srv.address, heartbeat_s=1000.0)
+    try:
+        with pytest.raises(InstrumentProtocolError, match=r"wrote \[1, 0, 11000\] to registers 2-4, read back "
+                                                          r"\[0, 0, 0\]") as e:
+            ems.set_limit(SiteLimit(11000, "W"))
+        assert e.value.last_command == "write LIMIT_MODE 1, LIMIT 11000 W"
+    finally:
+        ems.close()
+        bg.run(srv.stop())
+
+
+def test_a_map_error_names_the_read_even_when_the_heartbeat_wrote_since(plain) -> None:
+    srv = plain([0] * m.SIZE)
+    ems = make_ems(srv.url, heartbeat_s=1000.0)
+    read_registers = ems.read_registers  # type: ignore[attr-defined]
+
+    def then_a_beat() -> list[int]:
+        regs = read_registers()
+        ems.last_command = "write HEARTBEAT"  # the pump's request, between the read and its decoding
+        return regs
+
+    ems.read_registers = then_a_beat  # type: ignore[attr-defined]
+    try:
+        with pytest.raises(InstrumentProtocolError) as e:
+            ems.read()
+        assert e.value.last_command == "read the EMS map"
+        with pytest.raises(InstrumentProtocolError) as e:
+            ems.identify()
+        assert e.value.last_command == "read the EMS map"
+    finally:
+        ems.close()
+
+
+def test_a_watchdog_shorter_than_the_heartbeat_period_is_beaten_in_time(twin_ems: EmsServer) -> None:
+    # heartbeat_s 1000: the pump is in a 1000 bench s wait when a 4 s watchdog arrives. The charger counts
+    # the watchdog from the last change it saw: the heartbeat must change with it and every 1 s after.
+    ems = make_ems(twin_ems.address, heartbeat_s=1000.0)
+    try:
+        before = twin_ems.registers[m.HEARTBEAT]
+        ems.set_fallback(SiteLimit(6000, "W"), watchdog_s=4)
+        assert twin_ems.registers[m.HEARTBEAT] != before  # with the watchdog, in the same request
+        beat = twin_ems.registers[m.HEARTBEAT]
+        wait_until(lambda: twin_ems.registers[m.HEARTBEAT] != beat, timeout=4 / SPEED * 10)
+    finally:
+        ems.close()
+
+
+def test_no_beat_lands_after_go_silent_returns(twin_ems: EmsServer) -> None:
+    ems = make_ems(twin_ems.address)  # a beat every 20 ms real
+    lock: threading.Lock = ems._lock  # type: ignore[attr-defined]
+    try:
+        with lock:
+            time.sleep(0.1)  # the pump has a beat to write and waits for the line
+            silenced = threading.Event()
+            quiet = threading.Thread(target=lambda: (ems.go_silent(), silenced.set()))
+            quiet.start()
+            quiet.join(0.2)
+            writes = twin_ems.writes if silenced.is_set() else None
+        quiet.join(2)
+        writes = twin_ems.writes if writes is None else writes
+        time.sleep(0.2)
+        assert twin_ems.writes == writes, "a heartbeat landed after `ems goes silent` returned"
+    finally:
+        ems.close()
+
+
+def test_a_heartbeat_that_fails_in_the_background_is_reported_at_once(plain) -> None:
+    srv = plain()
+    ems = make_ems(srv.url, reconnect_attempts=0)
+    reported: list[Exception] = []
+    ems.on_error = reported.append
+    srv.stop()
+    try:
+        wait_until(lambda: bool(reported))  # not only at the next `ems ...` statement, which may never come
+        (err,) = reported
+        assert isinstance(err, InstrumentConnectionLost) and err.last_command == "write HEARTBEAT"
+    finally:
+        ems.close()
+
+
+def test_the_twin_server_answers_its_own_unit_only(twin_ems: EmsServer) -> None:
+    # A driver that sent the wrong unit id (or none of the bench's) must not find the twin's map anyway.
+    with pytest.raises(InstrumentRejected) as e:
+        make_ems(twin_ems.address, unit=7)
+    assert e.value.code == 11 and "gateway target device failed to respond" in str(e.value)
+    ems = make_ems(twin_ems.address, unit=1, heartbeat_s=1000.0)
+    try:
+        assert ems.read().charger_state == m.STATE_NONE
+    finally:
         ems.close()

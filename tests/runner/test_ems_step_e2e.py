@@ -76,3 +76,32 @@ def test_a_bench_without_an_ems_is_broken_not_failed(pytester: pytest.Pytester) 
     assert "has no energy manager (instrument role 'ems')" in message
     assert "the `ems ...` statements need one (docs/ems.md)" in message
     assert "ems.spec:10:5" in message  # the statement's line
+
+
+def test_a_heartbeat_fault_after_the_last_ems_statement_makes_the_scenario_broken() -> None:
+    """The heartbeat runs on between statements: a fault of it while an expectation judges (the charger's
+    watchdog may run out and bring in the fallback) must reach the station's bench faults, which make the
+    scenario broken, not wait for an `ems ...` statement that may never come."""
+    from types import SimpleNamespace
+
+    from instruments.errors import InstrumentConnectionLost
+    from runner import ems_steps
+
+    class Ems:
+        on_error = None
+
+        def set_limit(self, limit: object) -> None:
+            pass
+
+    ems = Ems()
+    station = SimpleNamespace(ems=lambda: ems, ems_touched=False, broken=[])
+    run = SimpleNamespace(station=station, note=lambda text: None)
+    ems_steps.ems_releases_site(run)  # type: ignore[arg-type]
+    fault = InstrumentConnectionLost("ems", "modbus-tcp://127.0.0.1:502", "connection lost",
+                                     last_command="write HEARTBEAT")
+    assert ems.on_error is not None
+    ems.on_error(fault)
+    assert station.broken == [fault]
+    station.ems_touched = False  # reset by the return to idle: a later scenario that leaves the EMS alone
+    ems.on_error(fault)
+    assert station.broken == [fault]
