@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from runner.schedules.composite import to_unit
-from runner.schedules.model import DEFAULT_PHASES, CompositePeriod, CompositeSchedule, RateUnit, Supply
+from runner.schedules.composite import effective_phases, to_unit
+from runner.schedules.model import CompositePeriod, CompositeSchedule, RateUnit, Supply
 
 _SPAN_S = 1e-6  # spans shorter than this are artefacts of float offsets
 
@@ -34,15 +34,20 @@ class Mismatch:
     reported: float | None  # None: the charger's schedule has no period there
     unit: RateUnit
     bound_by: str
+    # The phases each side's limit is on, when they differ (a limit in A is per phase: 16 A on 3 phases
+    # allows three times the power of 16 A on 1); None when the phases agree or do not matter.
+    expected_phases: int | None = None
+    reported_phases: int | None = None
 
     def describe(self) -> str:
-        def show(v: float | None) -> str:
-            return "no period" if v is None else f"{v:g} {self.unit}"
+        def show(v: float | None, phases: int | None) -> str:
+            on = "" if phases is None else f" on {phases} phase{'s' if phases > 1 else ''}"
+            return "no period" if v is None else f"{v:g} {self.unit}{on}"
 
         why = f" (set by {self.bound_by})" if self.bound_by else ""
         return (
-            f"from {self.from_s:g} s to {self.to_s:g} s: expected {show(self.expected)}{why}, "
-            f"the charger reported {show(self.reported)}"
+            f"from {self.from_s:g} s to {self.to_s:g} s: expected {show(self.expected, self.expected_phases)}{why}, "
+            f"the charger reported {show(self.reported, self.reported_phases)}"
         )
 
 
@@ -64,7 +69,7 @@ def in_unit(schedule: CompositeSchedule, unit: RateUnit, supply: Supply) -> Comp
     def convert(p: CompositePeriod) -> CompositePeriod:
         if p.limit is None:
             return p
-        phases = min(supply.phases, p.number_phases or DEFAULT_PHASES)
+        phases = effective_phases(p.number_phases, supply)
         amps = p.limit if schedule.rate_unit == "A" else p.limit / (supply.voltage_v * phases)
         return CompositePeriod(p.start_s, to_unit(amps, phases, unit, supply), p.number_phases, p.bound_by)
 
@@ -105,8 +110,13 @@ def compare(
         tolerance = limit_tolerance
         if tolerance is None:
             tolerance = to_unit(0.1, want.number_phases, expected.rate_unit, supply)
+        phases: tuple[int | None, int | None] = (None, None)
         if got is not None and got.limit is not None and abs(got.limit - want.limit) <= tolerance + 1e-9:
-            continue
+            wanted_on = effective_phases(want.number_phases, supply)
+            got_on = effective_phases(got.number_phases, supply)
+            if expected.rate_unit != "A" or wanted_on == got_on:
+                continue
+            phases = (wanted_on, got_on)  # the same current per phase on other phases: another power
         if got is None:  # not covered: a latency at the window's edges does not count
             lo, hi = _trim(lo, hi, edges, boundary_slack_s)
             if hi - lo < _SPAN_S:
@@ -114,10 +124,11 @@ def compare(
         seen = None if got is None else got.limit
         last = mismatches[-1] if mismatches else None
         joins = last is not None and abs(last.to_s - lo) <= 2 * boundary_slack_s
-        if last is not None and joins and last.expected == want.limit and last.reported == seen:
-            mismatches[-1] = Mismatch(last.from_s, hi, last.expected, seen, last.unit, last.bound_by)
+        if (last is not None and joins and last.expected == want.limit and last.reported == seen
+                and (last.expected_phases, last.reported_phases) == phases):
+            mismatches[-1] = Mismatch(last.from_s, hi, last.expected, seen, last.unit, last.bound_by, *phases)
         else:
-            mismatches.append(Mismatch(lo, hi, want.limit, seen, expected.rate_unit, want.bound_by))
+            mismatches.append(Mismatch(lo, hi, want.limit, seen, expected.rate_unit, want.bound_by, *phases))
     return Comparison(tuple(mismatches), tuple(unjudged))
 
 

@@ -143,7 +143,8 @@ def _breakpoints(
     return sorted(t for t in points if start <= t < end)
 
 
-def _phases(number_phases: int | None, supply: Supply) -> int:
+def effective_phases(number_phases: int | None, supply: Supply) -> int:
+    """The phases a period's limit applies on: numberPhases (3 when absent), never more than the supply has."""
     return min(supply.phases, number_phases or DEFAULT_PHASES)
 
 
@@ -184,9 +185,10 @@ def _bounds_at(
         ext = _prevailing([p for p in external if p.evse_id == scope], t, relative_origin)
         if ext is not None:
             chosen.append(ext)
-    bounds = [_Bound(q.limit, p.schedule.rate_unit, _phases(q.number_phases, supply), p.label()) for p, q in chosen]
+    bounds = [_Bound(q.limit, p.schedule.rate_unit, effective_phases(q.number_phases, supply), p.label())
+              for p, q in chosen]
     if local_limit is not None:
-        phases = _phases(local_limit.number_phases, supply)
+        phases = effective_phases(local_limit.number_phases, supply)
         bounds.append(_Bound(local_limit.value, local_limit.rate_unit, phases, "the local limit"))
     return bounds
 

@@ -486,6 +486,20 @@ def test_a_wrong_limit_is_a_mismatch_and_a_tenth_of_an_amp_is_not() -> None:
     assert [(m.from_s, m.to_s, m.expected, m.reported) for m in result.mismatches] == [(602, 900, 6, 16)]
 
 
+def test_the_same_current_on_more_phases_is_a_mismatch() -> None:
+    """A limit in A is per phase: 16 A on 3 phases allows three times the power of 16 A on 1. A charger that
+    reports its period on 3 phases where the profile said 1 disagrees (it agreed before: limits alone)."""
+    expected = comp([profile(periods=[(0, 16, 1)], pid=12)], duration=900)
+    assert compare(expected, reported(T0, [{"startPeriod": 0, "limit": 16, "numberPhases": 1}])).agrees
+    result = compare(expected, reported(T0, [{"startPeriod": 0, "limit": 16}]))  # numberPhases absent: 3
+    assert [m.describe() for m in result.mismatches] == [
+        "from 0 s to 900 s: expected 16 A on 1 phase (set by TxDefaultProfile #12 (stackLevel 0, evse 1)), "
+        "the charger reported 16 A on 3 phases"
+    ]
+    # on a 1-phase supply both are one phase: they agree
+    assert compare(expected, reported(T0, [{"startPeriod": 0, "limit": 16}]), supply=Supply(phases=1)).agrees
+
+
 def test_a_reported_schedule_in_watts_is_judged_in_amps() -> None:
     got = reported(T0, [{"startPeriod": 0, "limit": 11040}, {"startPeriod": 600, "limit": 4140}], unit="W")
     assert compare(expected_16_then_6(), got).agrees
