@@ -150,14 +150,9 @@ def _report(args: argparse.Namespace) -> int:
 def report_name(folder: Path) -> str:
     """The report's title: the bench and the charger under test (vendor, model, serial), the run, "simulation"
     on the twin, and INCOMPLETE with the reason when it did not run to the end."""
-    import json
-
     from runner import runs
 
-    try:
-        identity = json.loads(runs.identity_file(folder).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        identity = {}
+    identity = runs.read_identity(folder)  # under pytest-xdist the bench and charger are the workers'
     status = str(identity.get("status", runs.INCOMPLETE))
     chargers = [str(v).split(", firmware")[0] for k, v in identity.items() if k.startswith("charger.")]
     name = f"chargespec run {folder.name}"

@@ -142,20 +142,10 @@ class Summary:
 
 
 def _identity(folder: Path) -> dict[str, Any]:
-    """run.json, with a pytest-xdist worker's bench identity (run-gw0.json) when the controller has none."""
-    ident = runs.read_json(runs.identity_file(folder))
-    if "bench" not in ident:
-        # per-station mode (runner/per_station.py): each worker opened a station of its own; the summary
-        # names every worker's charger and instruments (on a twin of one station they are the same station)
-        merged: dict[str, Any] = {}
-        for p in sorted(folder.glob("run-*.json")):
-            worker = runs.read_json(p)
-            if "bench" in worker:
-                instruments = {**(merged.get("instruments") or {}), **(worker.get("instruments") or {})}
-                merged = {**worker, **merged, "instruments": instruments}
-        if merged:
-            return {**merged, **ident}
-    return ident
+    """run.json, with the pytest-xdist workers' bench identity (run-gw0.json) when the controller has none:
+    in per-station mode (runner/per_station.py) each worker opened a station of its own; the summary names
+    every worker's charger and instruments (on a twin of one station they are the same station)."""
+    return runs.read_identity(folder)
 
 
 def _bench_file(identity: dict[str, Any]) -> dict[str, Any]:

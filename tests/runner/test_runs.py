@@ -69,6 +69,39 @@ def test_the_report_is_titled_with_bench_and_charger(tmp_path: Path) -> None:
                                    f"{folder.name} (simulation, faults meter_gain=1.03)")
 
 
+def _xdist_folder(tmp_path: Path, controller: dict) -> Path:
+    """A pytest-xdist run folder: the controller's run.json (no bench of its own) and a worker's identity."""
+    folder = runs.reserve(tmp_path)
+    runs.write_json(folder / "run.json", {"run": folder.name, **controller, "workers": ["run-gw0.json"]})
+    runs.write_json(folder / "run-gw0.json", {
+        "status": "complete", "status.reason": "1 scenario(s) ran to a verdict", "finished": "2026-12-01T10:00:00",
+        "exit code": 0, "bench": "twin", "bench.file": "lab/benches/twin.toml", "bench.kind": "twin",
+        "faults": "meter_gain=1.03",
+        "charger.CS1": "chargespec Twin AC22, serial TWIN-AC22-SN-0001, firmware 1.4.2 (bench file expects 1.4.2)"})
+    return folder
+
+
+def test_the_report_of_an_xdist_run_is_titled_with_its_workers_bench_and_says_simulation(tmp_path: Path) -> None:
+    # the controller opens no bench: without its workers' identity the title lost the charger and "simulation"
+    folder = _xdist_folder(tmp_path, {"status": "complete"})
+    assert report_name(folder) == (f"chargespec Twin AC22, serial TWIN-AC22-SN-0001 on bench twin: chargespec run "
+                                   f"{folder.name} (simulation, faults meter_gain=1.03)")
+    # a worker that finished says nothing of the run's state: the controller's stands
+    folder = _xdist_folder(tmp_path, {"status": "INCOMPLETE", "status.reason": "not finished"})
+    assert report_name(folder).endswith("(simulation, faults meter_gain=1.03) — INCOMPLETE: not finished")
+
+
+def test_the_verdict_file_of_an_xdist_run_names_its_workers_bench_and_faults(tmp_path: Path) -> None:
+    from runner.verdicts import VerdictFile
+
+    folder = _xdist_folder(tmp_path, {"status": "INCOMPLETE", "status.reason": "not finished"})
+    VerdictFile().write(folder, {"run": folder.name, "status": "INCOMPLETE", "status.reason": "not finished"})
+    data = json.loads((folder / "verdicts.json").read_text())
+    assert (data["bench"], data["bench.kind"], data["faults"]) == ("twin", "twin", "meter_gain=1.03")
+    assert (data["status"], data["verdict"]) == ("INCOMPLETE", "incomplete")
+    assert "finished" not in data and "exit code" not in data  # the worker's end is not the run's
+
+
 SPEC = '''spec "{title}"
   scenario "{title} holds"
     expect for 5 s: analyzer current L1 <= 40 A
