@@ -151,7 +151,10 @@ def test_all_passed_on_a_physical_bench_is_accepted(tmp_path: Path) -> None:
     ({"results": [_result("specs/x.spec", "x", [], "broken", [], "no analyzer answer")]},
      "1 scenario(s) broken: the bench could not judge them"),
     ({"results": []}, "no scenario ran"),
-], ids=["interrupted", "calibration-expired", "other-firmware", "other-serial", "broken", "nothing-ran"])
+    ({"results": [_result("specs/ui.spec", "ui", ["R-9"], "skipped", [], "charger lacks an optional feature")]},
+     "no scenario was judged: each one was skipped (the charger lacks the feature it is for)"),
+], ids=["interrupted", "calibration-expired", "other-firmware", "other-serial", "broken", "nothing-ran",
+        "all-skipped"])
 def test_what_keeps_a_passing_run_from_acceptance_makes_it_incomplete(tmp_path: Path, change: dict[str, Any],
                                                                       reason: str) -> None:
     passing = [_result("specs/limit.spec", "limit 16 A", ["OCPP 2.0.1 K01"], "passed", [PASSED_M])]
