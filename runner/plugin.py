@@ -394,10 +394,8 @@ class _RunState:
             alluredir = getattr(self.config.option, "allure_report_dir", None)
             if alluredir:
                 env = dict(data)
-                if self.worker is None and self.bench is None:  # the xdist controller: the workers' bench
-                    for p in sorted(self.folder.glob("run-*.json")):
-                        with contextlib.suppress(Exception):
-                            env = {**runs.read_json(p), **data}
+                if self.worker is None and self.bench is None:  # the xdist controller: every worker's bench
+                    env = {**runs.workers_identity(self.folder), **data}
                 runs.write_environment(Path(alluredir), _for_people(env))
 
 

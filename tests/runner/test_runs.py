@@ -152,3 +152,26 @@ def test_xdist_workers_write_into_one_run_folder(pytester: pytest.Pytester) -> N
     for r in verdicts["results"]:
         (m,) = [m for m in r["measurements"] if m["line"] == 3]
         assert m["verdict"] == "passed" and m["limits"][0]["value"] == 40.0 and m["margin"]["value"] > 0
+
+
+def test_the_allure_environment_of_an_xdist_run_names_every_worker_s_charger(tmp_path: Path) -> None:
+    """Per-station mode: each worker opened a station of its own; the report's environment names them all."""
+    from types import SimpleNamespace
+
+    from runner.plugin import _RunState
+
+    alluredir = tmp_path / "allure-results"
+    state = _RunState(SimpleNamespace(option=SimpleNamespace(maxfail=0, allure_report_dir=str(alluredir)),
+                                      stash={}))  # type: ignore[arg-type]
+    state.folder = runs.reserve(tmp_path)
+    for worker, station in (("gw0", "TWIN-A"), ("gw1", "TWIN-B")):
+        runs.write_json(state.folder / f"run-{worker}.json", {
+            "status": "complete", "finished": "2026-12-01T10:00:00", "bench": "twin-2station", "bench.kind": "twin",
+            f"charger.{station}": f"chargespec Twin AC22, serial SN-{station}, firmware 1.4.2",
+            "instruments": {f"{station}.analyzer": f"YOKOGAWA,WT333,WT-{station},F1.03"}})
+    state.write_identity()
+    env = (alluredir / "environment.properties").read_text(encoding="utf-8")
+    for station in ("TWIN-A", "TWIN-B"):
+        assert f"charger.{station}=chargespec Twin AC22, serial SN-{station}" in env
+        assert f"instruments.{station}.analyzer=YOKOGAWA,WT333,WT-{station},F1.03" in env
+    assert "status=INCOMPLETE" in env and "finished=" not in env  # the run's state is the controller's
