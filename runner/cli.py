@@ -126,7 +126,7 @@ def write_summary(folder: Path, target: Path) -> bool:
     except Exception as e:  # the run's verdicts stand in the folder; only the summary is missing
         print(f"chargespec: cannot make the acceptance summary of {folder}: {e}", file=sys.stderr)
         return False
-    print(f"Acceptance summary: {files.verdict}")
+    print(f"Acceptance summary: {files.verdict}" + (f" — {files.simulation}" if files.simulation else ""))
     print(f"  HTML: {files.html.resolve()}")
     print(f"  PDF:  {files.pdf.resolve()}")
     return True

@@ -178,6 +178,17 @@ def test_a_twin_run_or_a_fault_knob_carries_the_simulation_banner(tmp_path: Path
     assert "fault injected: meter_gain=1.03" in faulty.simulation
 
 
+def test_the_console_line_of_a_simulation_says_so_beside_the_verdict(tmp_path: Path, capsys) -> None:
+    """The run's closing lines are evidence too: a twin run or a fault knob is marked there as on every page."""
+    passing = [_result("specs/limit.spec", "limit 16 A", ["OCPP 2.0.1 K01"], "passed", [PASSED_M])]
+    folder = make_run(tmp_path / "twin", kind="twin", faults="meter_gain=1.03", results=passing)
+    assert cli_main(["report", str(folder)]) == 0
+    assert ("Acceptance summary: ACCEPTED — SIMULATION — NOT VALID FOR ACCEPTANCE (twin bench lab-3; fault injected: "
+            "meter_gain=1.03)\n") in capsys.readouterr().out
+    assert cli_main(["report", str(make_run(tmp_path / "lab", results=passing))]) == 0
+    assert "Acceptance summary: ACCEPTED\n" in capsys.readouterr().out  # a physical bench, no fault: no mark
+
+
 def test_a_folder_that_is_no_run_is_refused_and_a_missing_bench_file_is_said(tmp_path: Path, capsys) -> None:
     assert cli_main(["report", str(tmp_path), "-o", str(tmp_path / "out")]) == 4
     assert "is not a run folder" in capsys.readouterr().err
