@@ -126,7 +126,7 @@ def write_summary(folder: Path, target: Path) -> bool:
     except Exception as e:  # the run's verdicts stand in the folder; only the summary is missing
         print(f"chargespec: cannot make the acceptance summary of {folder}: {e}", file=sys.stderr)
         return False
-    print(f"Acceptance summary: {files.verdict}")
+    print(f"Acceptance summary: {files.verdict}" + (f" — {files.simulation}" if files.simulation else ""))
     print(f"  HTML: {files.html.resolve()}")
     print(f"  PDF:  {files.pdf.resolve()}")
     return True
@@ -150,14 +150,9 @@ def _report(args: argparse.Namespace) -> int:
 def report_name(folder: Path) -> str:
     """The report's title: the bench and the charger under test (vendor, model, serial), the run, "simulation"
     on the twin, and INCOMPLETE with the reason when it did not run to the end."""
-    import json
-
     from runner import runs
 
-    try:
-        identity = json.loads(runs.identity_file(folder).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        identity = {}
+    identity = runs.read_identity(folder)  # under pytest-xdist the bench and charger are the workers'
     status = str(identity.get("status", runs.INCOMPLETE))
     chargers = [str(v).split(", firmware")[0] for k, v in identity.items() if k.startswith("charger.")]
     name = f"chargespec run {folder.name}"

@@ -191,6 +191,7 @@ class _RunState:
         self.session: pytest.Session | None = None
         self.bench: BenchSession | None = None
         self.verdicts: dict[str, str] = {}  # nodeid -> worst verdict of its phases
+        self.unjudged: set[str] = set()  # set up, no verdict yet: counted as broken until one comes
         self.collection_errors = 0
         self.specs_seen = False  # a .spec file was collected: this is a chargespec session
         self.interrupted: str | None = None  # "by SIGINT at `x.spec:17` (...) after 43.2 s of the 60 s hold"
@@ -240,7 +241,16 @@ class _RunState:
         verdict = getattr(report, "chargespec_verdict", None)
         if verdict is None:  # a report made without this plugin's makereport: judge by its outcome
             verdict = "passed" if report.passed else "skipped" if report.skipped else "broken"
-        self.count(per_station.result_key(report.nodeid, getattr(report, "chargespec_station", None)), verdict)
+        key = per_station.result_key(report.nodeid, getattr(report, "chargespec_station", None))
+        if key in self.unjudged:  # its verdict came: it replaces "did not finish"
+            self.unjudged.discard(key)
+            self.verdicts.pop(key, None)
+        if report.when == "setup" and verdict == "passed":
+            # set up, not yet judged: broken "did not finish" until its call's report comes (under pytest-xdist
+            # a signal can stop the controller before it does), as verdicts.json has it
+            self.unjudged.add(key)
+            verdict = "broken"
+        self.count(key, verdict)
         if self.verdict_file.add(report):
             self.write_verdicts()
         self._stop_workers_on_maxfail(report)
@@ -254,8 +264,8 @@ class _RunState:
         if not maxfail:
             return
         if self.workerinput is None:
-            tally = self.tally()
-            if (self.folder is not None and tally.failed + tally.broken >= maxfail
+            tally = self.tally()  # (a scenario set up and not yet judged is no failure here)
+            if (self.folder is not None and tally.failed + tally.broken - len(self.unjudged) >= maxfail
                     and self.config.pluginmanager.hasplugin("dsession")
                     and not (self.folder / STOP_FILE).exists()):
                 runs.write_json(self.folder / STOP_FILE, {"reason": f"stopping after {maxfail} failure(s) (-x, "
@@ -384,10 +394,8 @@ class _RunState:
             alluredir = getattr(self.config.option, "allure_report_dir", None)
             if alluredir:
                 env = dict(data)
-                if self.worker is None and self.bench is None:  # the xdist controller: the workers' bench
-                    for p in sorted(self.folder.glob("run-*.json")):
-                        with contextlib.suppress(Exception):
-                            env = {**runs.read_json(p), **data}
+                if self.worker is None and self.bench is None:  # the xdist controller: every worker's bench
+                    env = {**runs.workers_identity(self.folder), **data}
                 runs.write_environment(Path(alluredir), _for_people(env))
 
 

@@ -103,6 +103,29 @@ def identity_file(folder: Path, worker: str | None = None) -> Path:
     return folder / (f"run-{worker}.json" if worker else "run.json")
 
 
+# What a run file says of the run itself (the controller's word), not of a worker's bench.
+_RUN_STATE = ("status", "status.reason", "run", "started", "finished", "scenarios", "exit code", "workers")
+
+
+def workers_identity(folder: Path) -> dict[str, Any]:
+    """The pytest-xdist workers' bench identities (run-gw0.json, ...) merged: bench, faults, every worker's
+    charger and instruments. Not their state: a worker that finished says nothing of whether the run did."""
+    merged: dict[str, Any] = {}
+    for p in sorted(folder.glob("run-*.json")):
+        worker = read_json(p)
+        if "bench" in worker:
+            instruments = {**(merged.get("instruments") or {}), **(worker.get("instruments") or {})}
+            merged = {**worker, **merged, "instruments": instruments}
+    return {k: v for k, v in merged.items() if k not in _RUN_STATE}
+
+
+def read_identity(folder: Path) -> dict[str, Any]:
+    """run.json, with the workers' bench identity when the controller has none (under pytest-xdist the
+    controller opens no bench; in per-station mode each worker opened a station of its own)."""
+    ident = read_json(identity_file(folder))
+    return ident if "bench" in ident else {**workers_identity(folder), **ident}
+
+
 def read_json(path: Path) -> dict[str, Any]:
     """A JSON object written by a run ({} when the file is missing, unreadable or not an object)."""
     try:

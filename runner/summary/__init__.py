@@ -22,6 +22,7 @@ class Files:
     html: Path
     pdf: Path
     verdict: str
+    simulation: str = ""  # the banner on every page ("" on a physical bench without faults)
 
 
 def build(folder: Path, target: Path) -> Files:
@@ -33,4 +34,4 @@ def build(folder: Path, target: Path) -> Files:
     h = target / HTML_NAME
     h.write_text(html.render(summary), encoding="utf-8")
     p = pdf.render(summary, target / PDF_NAME)
-    return Files(html=h, pdf=p, verdict=summary.verdict)
+    return Files(html=h, pdf=p, verdict=summary.verdict, simulation=summary.simulation)

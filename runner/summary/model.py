@@ -12,8 +12,9 @@ The overall verdict:
 - INCOMPLETE: the run did not finish (interrupted, killed, crashed: as verdicts.json says, whatever failed
   before the stop, which the reasons list);
 - NOT ACCEPTED: a scenario failed (the charger did not meet a criterion);
-- INCOMPLETE: else, a scenario is broken (the bench could not judge), no scenario ran, an instrument was out
-  of calibration, or the charger is not the one the bench file names;
+- INCOMPLETE: else, a scenario is broken (the bench could not judge), no scenario ran (or every one was
+  skipped: nothing was judged), an instrument was out of calibration, or the charger is not the one the
+  bench file names;
 - ACCEPTED: none of those. Skipped scenarios are listed under deviations: their requirements were not judged.
 """
 
@@ -142,20 +143,10 @@ class Summary:
 
 
 def _identity(folder: Path) -> dict[str, Any]:
-    """run.json, with a pytest-xdist worker's bench identity (run-gw0.json) when the controller has none."""
-    ident = runs.read_json(runs.identity_file(folder))
-    if "bench" not in ident:
-        # per-station mode (runner/per_station.py): each worker opened a station of its own; the summary
-        # names every worker's charger and instruments (on a twin of one station they are the same station)
-        merged: dict[str, Any] = {}
-        for p in sorted(folder.glob("run-*.json")):
-            worker = runs.read_json(p)
-            if "bench" in worker:
-                instruments = {**(merged.get("instruments") or {}), **(worker.get("instruments") or {})}
-                merged = {**worker, **merged, "instruments": instruments}
-        if merged:
-            return {**merged, **ident}
-    return ident
+    """run.json, with the pytest-xdist workers' bench identity (run-gw0.json) when the controller has none:
+    in per-station mode (runner/per_station.py) each worker opened a station of its own; the summary names
+    every worker's charger and instruments (on a twin of one station they are the same station)."""
+    return runs.read_identity(folder)
 
 
 def _bench_file(identity: dict[str, Any]) -> dict[str, Any]:
@@ -457,6 +448,8 @@ def read(folder: Path) -> Summary:
         reasons.append(f"{counts['broken']} scenario(s) broken: the bench could not judge them")
     if not results:
         reasons.append("no scenario ran")
+    elif counts["skipped"] == len(results):  # nothing was judged: no requirement met, none failed
+        reasons.append("no scenario was judged: each one was skipped (the charger lacks the feature it is for)")
     for i in instruments:
         if not i.ok:
             reasons.append(f"instrument {i.station}.{i.role}: {i.status}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -68,3 +69,33 @@ def test_a_signal_in_a_scenario_raises_and_one_while_reporting_is_deferred_once(
     finally:
         guard.restore()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def _report(when: str, verdict: str) -> object:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(nodeid="specs/x.spec::Hold::hold it", location=("specs/x.spec", 16, "Hold :: hold it"),
+                           when=when, chargespec_verdict=verdict, chargespec_station=None,
+                           passed=verdict == "passed", skipped=verdict == "skipped")
+
+
+def test_a_scenario_set_up_whose_verdict_never_came_counts_as_broken_not_passed(tmp_path: Path) -> None:
+    """Under pytest-xdist a signal stops the controller while a worker is in a scenario's call: the controller
+    has its setup report (passed) and never gets the call's. That scenario did not pass: the counts in run.json
+    and the console's verdict line say broken, as verdicts.json does ("did not finish")."""
+    from types import SimpleNamespace
+
+    from runner.plugin import STOP_FILE, _RunState
+
+    state = _RunState(SimpleNamespace(option=SimpleNamespace(maxfail=0)))  # type: ignore[arg-type]
+    state.pytest_runtest_logreport(_report("setup", "passed"))  # type: ignore[arg-type]
+    assert state.verdicts == {"specs/x.spec::Hold::hold it": "broken"}
+    assert state.tally().broken == 1
+    state.config.option.maxfail = 1  # (-x under pytest-xdist: a scenario being run is no failure to stop at)
+    state.folder = Path(tmp_path)
+    state.config.pluginmanager = SimpleNamespace(hasplugin=lambda name: True)
+    state.pytest_runtest_logreport(_report("setup", "passed"))  # type: ignore[arg-type]
+    assert not (tmp_path / STOP_FILE).exists()
+    for when in ("call", "teardown"):  # the verdict came: it stands, whatever stood for it before
+        state.pytest_runtest_logreport(_report(when, "passed"))  # type: ignore[arg-type]
+    assert state.verdicts == {"specs/x.spec::Hold::hold it": "passed"} and state.tally().broken == 0

@@ -69,6 +69,39 @@ def test_the_report_is_titled_with_bench_and_charger(tmp_path: Path) -> None:
                                    f"{folder.name} (simulation, faults meter_gain=1.03)")
 
 
+def _xdist_folder(tmp_path: Path, controller: dict) -> Path:
+    """A pytest-xdist run folder: the controller's run.json (no bench of its own) and a worker's identity."""
+    folder = runs.reserve(tmp_path)
+    runs.write_json(folder / "run.json", {"run": folder.name, **controller, "workers": ["run-gw0.json"]})
+    runs.write_json(folder / "run-gw0.json", {
+        "status": "complete", "status.reason": "1 scenario(s) ran to a verdict", "finished": "2026-12-01T10:00:00",
+        "exit code": 0, "bench": "twin", "bench.file": "lab/benches/twin.toml", "bench.kind": "twin",
+        "faults": "meter_gain=1.03",
+        "charger.CS1": "chargespec Twin AC22, serial TWIN-AC22-SN-0001, firmware 1.4.2 (bench file expects 1.4.2)"})
+    return folder
+
+
+def test_the_report_of_an_xdist_run_is_titled_with_its_workers_bench_and_says_simulation(tmp_path: Path) -> None:
+    # the controller opens no bench: without its workers' identity the title lost the charger and "simulation"
+    folder = _xdist_folder(tmp_path, {"status": "complete"})
+    assert report_name(folder) == (f"chargespec Twin AC22, serial TWIN-AC22-SN-0001 on bench twin: chargespec run "
+                                   f"{folder.name} (simulation, faults meter_gain=1.03)")
+    # a worker that finished says nothing of the run's state: the controller's stands
+    folder = _xdist_folder(tmp_path, {"status": "INCOMPLETE", "status.reason": "not finished"})
+    assert report_name(folder).endswith("(simulation, faults meter_gain=1.03) — INCOMPLETE: not finished")
+
+
+def test_the_verdict_file_of_an_xdist_run_names_its_workers_bench_and_faults(tmp_path: Path) -> None:
+    from runner.verdicts import VerdictFile
+
+    folder = _xdist_folder(tmp_path, {"status": "INCOMPLETE", "status.reason": "not finished"})
+    VerdictFile().write(folder, {"run": folder.name, "status": "INCOMPLETE", "status.reason": "not finished"})
+    data = json.loads((folder / "verdicts.json").read_text())
+    assert (data["bench"], data["bench.kind"], data["faults"]) == ("twin", "twin", "meter_gain=1.03")
+    assert (data["status"], data["verdict"]) == ("INCOMPLETE", "incomplete")
+    assert "finished" not in data and "exit code" not in data  # the worker's end is not the run's
+
+
 SPEC = '''spec "{title}"
   scenario "{title} holds"
     expect for 5 s: analyzer current L1 <= 40 A
@@ -119,3 +152,26 @@ def test_xdist_workers_write_into_one_run_folder(pytester: pytest.Pytester) -> N
     for r in verdicts["results"]:
         (m,) = [m for m in r["measurements"] if m["line"] == 3]
         assert m["verdict"] == "passed" and m["limits"][0]["value"] == 40.0 and m["margin"]["value"] > 0
+
+
+def test_the_allure_environment_of_an_xdist_run_names_every_worker_s_charger(tmp_path: Path) -> None:
+    """Per-station mode: each worker opened a station of its own; the report's environment names them all."""
+    from types import SimpleNamespace
+
+    from runner.plugin import _RunState
+
+    alluredir = tmp_path / "allure-results"
+    state = _RunState(SimpleNamespace(option=SimpleNamespace(maxfail=0, allure_report_dir=str(alluredir)),
+                                      stash={}))  # type: ignore[arg-type]
+    state.folder = runs.reserve(tmp_path)
+    for worker, station in (("gw0", "TWIN-A"), ("gw1", "TWIN-B")):
+        runs.write_json(state.folder / f"run-{worker}.json", {
+            "status": "complete", "finished": "2026-12-01T10:00:00", "bench": "twin-2station", "bench.kind": "twin",
+            f"charger.{station}": f"chargespec Twin AC22, serial SN-{station}, firmware 1.4.2",
+            "instruments": {f"{station}.analyzer": f"YOKOGAWA,WT333,WT-{station},F1.03"}})
+    state.write_identity()
+    env = (alluredir / "environment.properties").read_text(encoding="utf-8")
+    for station in ("TWIN-A", "TWIN-B"):
+        assert f"charger.{station}=chargespec Twin AC22, serial SN-{station}" in env
+        assert f"instruments.{station}.analyzer=YOKOGAWA,WT333,WT-{station},F1.03" in env
+    assert "status=INCOMPLETE" in env and "finished=" not in env  # the run's state is the controller's

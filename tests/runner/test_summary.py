@@ -151,7 +151,10 @@ def test_all_passed_on_a_physical_bench_is_accepted(tmp_path: Path) -> None:
     ({"results": [_result("specs/x.spec", "x", [], "broken", [], "no analyzer answer")]},
      "1 scenario(s) broken: the bench could not judge them"),
     ({"results": []}, "no scenario ran"),
-], ids=["interrupted", "calibration-expired", "other-firmware", "other-serial", "broken", "nothing-ran"])
+    ({"results": [_result("specs/ui.spec", "ui", ["R-9"], "skipped", [], "charger lacks an optional feature")]},
+     "no scenario was judged: each one was skipped (the charger lacks the feature it is for)"),
+], ids=["interrupted", "calibration-expired", "other-firmware", "other-serial", "broken", "nothing-ran",
+        "all-skipped"])
 def test_what_keeps_a_passing_run_from_acceptance_makes_it_incomplete(tmp_path: Path, change: dict[str, Any],
                                                                       reason: str) -> None:
     passing = [_result("specs/limit.spec", "limit 16 A", ["OCPP 2.0.1 K01"], "passed", [PASSED_M])]
@@ -173,6 +176,17 @@ def test_a_twin_run_or_a_fault_knob_carries_the_simulation_banner(tmp_path: Path
         "SIMULATION — NOT VALID FOR ACCEPTANCE (twin bench lab-3")
     faulty = model.read(make_run(tmp_path / "b", faults="meter_gain=1.03"))
     assert "fault injected: meter_gain=1.03" in faulty.simulation
+
+
+def test_the_console_line_of_a_simulation_says_so_beside_the_verdict(tmp_path: Path, capsys) -> None:
+    """The run's closing lines are evidence too: a twin run or a fault knob is marked there as on every page."""
+    passing = [_result("specs/limit.spec", "limit 16 A", ["OCPP 2.0.1 K01"], "passed", [PASSED_M])]
+    folder = make_run(tmp_path / "twin", kind="twin", faults="meter_gain=1.03", results=passing)
+    assert cli_main(["report", str(folder)]) == 0
+    assert ("Acceptance summary: ACCEPTED — SIMULATION — NOT VALID FOR ACCEPTANCE (twin bench lab-3; fault injected: "
+            "meter_gain=1.03)\n") in capsys.readouterr().out
+    assert cli_main(["report", str(make_run(tmp_path / "lab", results=passing))]) == 0
+    assert "Acceptance summary: ACCEPTED\n" in capsys.readouterr().out  # a physical bench, no fault: no mark
 
 
 def test_a_folder_that_is_no_run_is_refused_and_a_missing_bench_file_is_said(tmp_path: Path, capsys) -> None:

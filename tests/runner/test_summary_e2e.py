@@ -79,7 +79,8 @@ def test_a_run_with_a_pass_and_a_failure_ends_with_its_summary(tmp_path: Path) -
     proc = _cli("run", "pass.spec", "fail.spec", "--speed", "30", "--out", str(out), cwd=tmp_path)
     assert proc.returncode == RunExit.CHARGER_FAILED, proc.stdout + proc.stderr
     run = _only_run(out)
-    assert f"Acceptance summary: NOT ACCEPTED\n  HTML: {run.resolve() / 'summary.html'}" in proc.stdout
+    assert (f"Acceptance summary: NOT ACCEPTED — SIMULATION — NOT VALID FOR ACCEPTANCE (twin bench twin)\n"
+            f"  HTML: {run.resolve() / 'summary.html'}") in proc.stdout
     verdicts = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))
     assert sorted(r["verdict"] for r in verdicts["results"]) == ["failed", "passed"]
     assert {ref for r in verdicts["results"] for ref in r["refs"]} == set(REQUIREMENTS)
