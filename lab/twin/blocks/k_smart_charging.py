@@ -4,7 +4,7 @@ manager (EMS) as an external system: its site limit becomes a ChargingStationExt
 
 The EMS (lab/twin/ems_server.py; the map is instruments/ems_map.py) is polled every EMS_POLL_S bench
 seconds. Its limit is installed on EVSE 0 and reported with NotifyChargingLimit (chargingLimitSource EMS,
-the one-period schedule, no evseId: it caps the station), its release with ClearedChargingLimit (K12, K13;
+the one-period schedule, no evseId: it caps the station), its release with ClearedChargingLimit (K11/K12, K13;
 reading of Part 2's message descriptions, which are not among the documents here). The composite is then
 the lowest of the backend's profiles and the EMS limit (lab/twin/smart_charging.py). When the heartbeat
 register has not changed for WATCHDOG_S seconds, the EMS is lost: the fallback limit replaces its limit
