@@ -199,6 +199,15 @@ def signal_key(signal: Signal) -> str:
     return signal.key
 
 
+def _observed(cond: Condition, value: Any) -> str:
+    """An observed value beside the condition's bound, with the digits that tell it from the bound (a 16.0004 A
+    that violates `<= 16 A` reads "16.0004 A", not "16 A")."""
+    dim = cond.signal.dimension
+    if isinstance(cond, Comparison) and isinstance(value, int | float):
+        return units.show_against(value, cond.bound.value, dim)
+    return units.show(value, dim)
+
+
 def _bound_text(cond: Condition) -> str:
     if isinstance(cond, Comparison):
         shown = units.show(cond.bound.value, cond.bound.dimension)
@@ -508,7 +517,7 @@ def expect_now(run: ScenarioRun, e: ExpectNow, m: Draft) -> None:
                                    f"now: its last report ({units.show(v, signal.dimension)} at {_rel(run, t)}) "
                                    "may no longer hold; judge it once it is connected")
     if not holds(e.condition, v):
-        raise ExpectationFailed(e.source, f"{e.condition.signal.text} is {units.show(v, e.condition.signal.dimension)}"
+        raise ExpectationFailed(e.source, f"{e.condition.signal.text} is {_observed(e.condition, v)}"
                                           f" at {_rel(run, t)}; expected {_bound_text(e.condition)}")
     _passed(run, m, f"{signal.text} is {units.show(v, signal.dimension)} at {_rel(run, t)} "
                     f"({_bound_text(e.condition)})")
@@ -577,7 +586,7 @@ def expect_within(run: ScenarioRun, e: ExpectWithin, m: Draft) -> None:
         e.source,
         f"{e.condition.signal.text} never {_bound_text(e.condition)} within {e.duration.text} "
         f"({_rel(run, t0)} … {_rel(run, deadline)}, {len(inside)} samples); "
-        f"last observed {units.show(v_last, e.condition.signal.dimension)} at {_rel(run, t_last)}")
+        f"last observed {_observed(e.condition, v_last)} at {_rel(run, t_last)}")
 
 
 @measured("for")
@@ -619,7 +628,7 @@ def expect_for(run: ScenarioRun, e: ExpectFor, m: Draft) -> None:
         m.saw(e.condition, t, v)
         raise ExpectationFailed(
             e.source,
-            f"{e.condition.signal.text} = {units.show(v, e.condition.signal.dimension)} at {_rel(run, t)} "
+            f"{e.condition.signal.text} = {_observed(e.condition, v)} at {_rel(run, t)} "
             f"({t - t0:.1f} s into the {e.duration.text} hold) violates {_bound_text(e.condition)}")
     cov = _covered(run, signal, s, t0, end, e.source, what) if _recorded(run, key) else None
     _heard(run, signal, t0, end, e.source, what)
@@ -685,7 +694,7 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle, m: Draft) -> None:
             e.source,
             f"{e.condition.signal.text} never {_bound_text(e.condition)} within {e.within.text} of the previous "
             f"action ({_rel(run, t0)} … {_rel(run, deadline)}, {r.samples} samples): it did not settle, the "
-            f"{e.hold.text} hold never began; last observed {units.show(v, dim)} at {_rel(run, t)} "
+            f"{e.hold.text} hold never began; last observed {_observed(e.condition, v)} at {_rel(run, t)} "
             f"(the last violation)")
     assert r.start is not None
     settle_s = r.start - t0
@@ -705,7 +714,7 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle, m: Draft) -> None:
             e.source,
             f"{e.condition.signal.text} settled {_bound_text(e.condition)} {settle_s:.1f} s after the previous "
             f"action (at {_rel(run, r.start)}, allowed {e.within.text}), then broke: "
-            f"{units.show(v, dim)} at {_rel(run, t)}, {t - r.start:.1f} s into the {e.hold.text} hold")
+            f"{_observed(e.condition, v)} at {_rel(run, t)}, {t - r.start:.1f} s into the {e.hold.text} hold")
     in_hold = held_from(*run.recorder.series(key), r.start, r.start + hold, _max_age(s))
     m.samples = len(in_hold)
     w = worst(e.condition, in_hold)

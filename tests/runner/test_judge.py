@@ -657,6 +657,16 @@ def test_a_reading_still_in_flight_at_the_end_of_a_hold_is_waited_for() -> None:
     slow.join()
 
 
+def test_a_violation_a_hair_over_the_bound_is_shown_with_the_digits_that_tell_them_apart() -> None:
+    """16.0004 A violates `<= 16 A`; shown to the usual 3 decimals it read "16 A violates <= 16 A", which a reader
+    takes for a wrong verdict."""
+    limit = Comparison(CUR, "<=", Quantity(16.0, "current", "16 A"))
+    run = _bench_run()
+    record_ahead(run, CUR.key, [*_every_half_second(3, value=15.0), (3.5, 16.0004), *_every_half_second(8, 15.0, 4)])
+    with pytest.raises(ExpectationFailed, match=r"analyzer current L1 = 16\.0004 A at t=[\d.]+ s .*violates <= 16 A"):
+        expect_for(run, ExpectFor(Quantity(10, "time", "10 s"), limit, SRC, SRC.text))
+
+
 def test_a_silent_analyzer_does_not_pass_a_hold() -> None:
     # Two seconds of samples, then nothing: one stale value must not carry the 30 s hold.
     run = _bench_run()
