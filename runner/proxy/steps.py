@@ -86,6 +86,11 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
         raise BenchError(None, f"the backend's {action} (message id {call.unique_id}) never reached the charger "
                                "(its connection was gone when the relay passed it on): nothing to judge")
     if answer is None:
+        gaps = run.harness.offline_within(run.station.id, call.t, run.clock.now())
+        if gaps:  # its silence while its connection was down (the bench's or the backend's doing, or its own)
+            raise BenchError(None, f"the charger did not answer the backend's {action} (message id "
+                                   f"{call.unique_id}), but it was not connected for {sum(b - a for a, b in gaps):.1f} "
+                                   f"s of the {CALL_TIMEOUT_S:g} s after it: its silence then is not evidence")
         raise ExpectationFailed(None, f"the charger did not answer the backend's {action} (message id "
                                       f"{call.unique_id}) within {CALL_TIMEOUT_S:g} s")
     payload = call.payload if isinstance(call.payload, dict) else {}

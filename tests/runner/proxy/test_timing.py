@@ -128,3 +128,21 @@ def test_waiting_for_the_backends_call_never_takes_one_the_charger_never_got() -
     _undelivered_reset(run)
     with pytest.raises(BenchError, match=r"never reached the charger .*message id r-1"):
         backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
+
+
+def test_a_charger_that_was_not_connected_while_an_answer_was_due_is_not_failed_for_its_silence() -> None:
+    """The backend's Reset reached the charger, no answer came: a failure while the charger stayed connected,
+    broken when its connection was down for part of the time the answer was due (the backend or the bench may
+    have closed it; its silence then is no evidence)."""
+    from runner.errors import BenchError
+    from runner.proxy.steps import backend_sends
+
+    for down, expected in (([], ExpectationFailed), ([(0.0, 10.0)], BenchError)):
+        run = _Run(Clock(60.0))
+        run.last_outcome = None
+        t0 = run.clock.now()
+        run.harness.offline_within = (  # type: ignore[method-assign]
+            lambda sid, a, b, down=down, t0=t0: [(max(a, t0 + x), min(b, t0 + y)) for x, y in down])
+        run.recorder.frame(station="CS1", direction="tx", raw='[2,"r-2","Reset",{"type":"OnIdle"}]')
+        with pytest.raises(expected, match=r"the charger did not answer the backend's Reset \(message id r-2\)"):
+            backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
