@@ -1035,8 +1035,12 @@ def remember(run: ScenarioRun, e: Remember, m: Draft) -> None:
     run.remembered[e.name] = value
     m.observed = Reading(path, value if isinstance(value, str | int | float | bool) else _json(value), "",
                          _json(value), m.rel(f.t))
+    # (`remember` does not wait: say so when what it kept came before the previous action, e.g. the last
+    # transaction's id while a new one was still to come)
+    before = anchor(run)
+    earlier = f", before the previous action at {_rel(run, before)}" if f.t < before else ""
     _passed(run, m, f"remembered {path} = {_json(value)} of the {e.which} {e.message.action} "
-                    f"(at {_rel(run, f.t)}) as \"{e.name}\"")
+                    f"(at {_rel(run, f.t)}{earlier}) as \"{e.name}\"")
 
 
 @measured("no message")

@@ -107,3 +107,19 @@ def test_remember_keeps_a_field_for_later_lines() -> None:
         remember(run, Remember(("idToken", "idToken"), "last", last.message, "id", SRC, SRC.text))
     with pytest.raises(ExpectationFailed, match=r"nothing to remember .* no MeterValues arrived"):
         remember(run, Remember(("x",), "last", MessagePattern("MeterValues", {}), "id", SRC, SRC.text))
+
+
+def test_remember_says_when_what_it_kept_came_before_the_previous_action() -> None:
+    """`remember` does not wait: the last TransactionEvent before a new session's Started is the old one. The
+    pass says so, in the evidence, rather than passing as if it were the new one's."""
+    run = make_run()
+    _rx(run, "TransactionEvent", {"eventType": "Started", "transactionInfo": {"transactionId": "OLD"}}, 1)
+    run.clock.sleep(1)
+    _after_action(run)
+    last = Remember(("transactionInfo", "transactionId"), "last", MessagePattern("TransactionEvent", {}), "tx",
+                    SRC, SRC.text)
+    remember(run, last)
+    assert "before the previous action at t=" in run.notes[-1] and '"OLD"' in run.notes[-1]
+    _rx(run, "TransactionEvent", {"eventType": "Started", "transactionInfo": {"transactionId": "NEW"}}, 2)
+    remember(run, last)
+    assert "before the previous action" not in run.notes[-1] and '"NEW"' in run.notes[-1]
