@@ -91,31 +91,32 @@ def test_installation_reports_firmware_updated_and_the_connectors_before_install
         (n, "Available") for n in env.twin.charger.evses}
 
 
+def scheduled_until(env: TwinEnv, request_id: int, when: str, in_s: float, status: str) -> float:
+    """Ask for an update whose `when` (retrieve_date_time, install_date_time) is `in_s` bench seconds ahead; the
+    bench seconds from the request to the FirmwareStatusNotification `status`."""
+    csms = env.csms
+    booted(env)
+    asked = env.clock.now()
+    assert update(env, request_id, **{when: in_the_future(env, in_s)}).status == "Accepted"
+    reached = csms.wait_for(lambda: csms.find("FirmwareStatusNotification", status=status), 10, status)[0]
+    return reached.t - asked
+
+
 def test_a_future_retrieve_date_time_is_announced_as_download_scheduled(
     twin_factory: Callable[..., TwinEnv],
 ) -> None:
     """TC_L_03_CS step 3: DownloadScheduled, and Downloading only once retrieveDateTime is reached."""
     env = twin_factory()
-    csms = env.csms
-    booted(env)
-    asked = env.clock.now()
-    assert update(env, 3, retrieve_date_time=in_the_future(env, 120)).status == "Accepted"
-    downloading = csms.wait_for(lambda: csms.find("FirmwareStatusNotification", status="Downloading"), 10,
-                                "Downloading")[0]
-    assert downloading.t - asked >= 115
+    waited = scheduled_until(env, 3, "retrieve_date_time", 120, "Downloading")
+    assert waited >= 115
     assert statuses(env, 3)[:2] == ["DownloadScheduled", "Downloading"]
 
 
 def test_a_future_install_date_time_is_announced_as_install_scheduled(twin_factory: Callable[..., TwinEnv]) -> None:
     """TC_L_02_CS step 9: InstallScheduled after SignatureVerified; Installing once installDateTime is reached."""
     env = twin_factory()
-    csms = env.csms
-    booted(env)
-    asked = env.clock.now()
-    assert update(env, 2, install_date_time=in_the_future(env, 200)).status == "Accepted"
-    installing = csms.wait_for(lambda: csms.find("FirmwareStatusNotification", status="Installing"), 10,
-                               "Installing")[0]
-    assert installing.t - asked >= 195
+    waited = scheduled_until(env, 2, "install_date_time", 200, "Installing")
+    assert waited >= 195
     assert statuses(env, 2)[:5] == ["Downloading", "Downloaded", "SignatureVerified", "InstallScheduled",
                                     "Installing"]
 
