@@ -105,9 +105,13 @@ def _resolve(ref: ast.SignalRef, sink: ErrorSink) -> Signal | None:
     if found.evse is not None:  # charger status evse 1 on evse 2
         sink.at(ref, f'"{text}" names its EVSE twice', f'write "charger status evse {evse}"')
         return None
-    # EVSE 1 keeps the plain key (the recorder's, as before EVSEs were named); others are scoped.
-    key = found.key if evse == 1 else found.key.replace(".", f".evse{evse}.", 1)
-    return msgspec.structs.replace(found, key=key, evse=evse)
+    return msgspec.structs.replace(found, key=evse_key(found.key, evse), evse=evse)
+
+
+def evse_key(key: str, evse: int) -> str:
+    """A signal's record key on EVSE `evse`: EVSE 1 keeps the plain key (the recorder's, as before EVSEs were
+    named); others are scoped after the source (`analyzer.power` on EVSE 2: `analyzer.evse2.power`)."""
+    return key if evse == 1 else key.replace(".", f".evse{evse}.", 1)
 
 
 def _evse_suffix(ref: ast.SignalRef, sink: ErrorSink) -> int | bool | None:

@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dsl.signals import evse_key
 from instruments.base import EvEmulator, PowerAnalyzer, PowerSwitch, PwmReading, TokenReader, UserInterface
 from instruments.clock import Clock
 from instruments.ems import EnergyManager
@@ -384,13 +385,12 @@ class BenchSession:
             except InstrumentError as e:
                 station.needs_recovery = True
                 raise BenchError(None, f"analyzer for EVSE {evse}: {e}") from e
-            prefix = "" if evse == 1 else f"evse{evse}."
+            prefix = "" if evse == 1 else f"evse{evse}."  # (the EV's PWM keys: as dsl.signals.evse_key scopes them)
 
-            def on_sample(reading: Any, prefix: str = prefix, evse: int = evse) -> None:
+            def on_sample(reading: Any, evse: int = evse) -> None:
                 signals = reading.signals()
                 for key, value in signals.items():
-                    k = key if not prefix else key.replace("analyzer.", f"analyzer.{prefix}", 1)
-                    self.recorder.sample(sp + k, value, reading.t)
+                    self.recorder.sample(sp + evse_key(key, evse), value, reading.t)
                 with self._lock:  # the samplers of several EVSEs report from their own threads
                     sums = totals.add(evse, reading.t, signals)
                     for key, value in (sums or {}).items():

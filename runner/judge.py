@@ -42,6 +42,7 @@ from dsl.plan import (
     Source,
     show,
 )
+from dsl.signals import evse_key
 from runner import units
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
@@ -379,7 +380,7 @@ def _parts(run: ScenarioRun, signal: Signal) -> list[str]:
         return []
     station = run.station if signal.station is None else run.station_for(signal.station)
     prefix, _, name = signal_key(signal).partition("station.")
-    return [f"{prefix}analyzer.{'' if n == 1 else f'evse{n}.'}{name}" for n in range(1, station.config.evses + 1)]
+    return [prefix + evse_key(f"analyzer.{name}", n) for n in range(1, station.config.evses + 1)]
 
 
 def _coverage(run: ScenarioRun, signal: Signal, s: Sampling, start: float, end: float) -> Coverage:
