@@ -5,9 +5,11 @@ value's `signedMeterValue` (signedMeterData: the OCMF record, base64; publicKey:
 base64). For each transaction of the run this module says:
 
 - **verified**: every energy register reading of the transaction came signed, each signature verifies
-  (pyocmf) with the meter's key, and each signed reading is the value the charger reported beside it;
+  (pyocmf) with the meter's key, the meter marks each signed reading good (OCMF status G), and each signed
+  active-import reading is the value the charger reported beside it;
 - **not verified**: the first reason one did not (not OCMF, a signature that does not match, a key other
-  than the bench file's `meter_public_key`, a signed value that is not the reported one, readings unsigned);
+  than the bench file's `meter_public_key`, a reading the meter itself marks not good (manipulated, out of
+  range, ...), a signed value that is not the reported one or cannot be compared with it, readings unsigned);
 - **absent**: the bench file says the charger signs (`signed_meter_values = true`) and none came signed.
 
 Without `meter_public_key` in the bench file a record is checked against the key it carries: that proves
@@ -21,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -30,6 +33,9 @@ from typing import Any, Literal
 ENERGY = "Energy.Active.Import.Register"
 VALUE_TOLERANCE_WH = 1.0  # a signed reading and the reported one may differ by rounding, no more
 _TO_WH = {"Wh": 1.0, "kWh": 1000.0, "MWh": 1e6}
+# OBIS active energy import, total (C.D.E = 1.8.0), however the groups are padded or the channel written:
+# "1-b:1.8.0", "1-0:1.8.0", "01-00:01.08.00", "1.8.0*255"
+_OBIS_IMPORT = re.compile(r"(?:[0-9]+-[0-9a-z]+:)?0*1\.0*8\.0*0(?:\*[0-9]+)?", re.IGNORECASE)
 
 Status = Literal["verified", "not verified", "absent"]
 
@@ -70,7 +76,8 @@ def _wh(sv: dict[str, Any]) -> float | None:
 
 def _readings(frames: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[_Reading]]:
     """Energy register readings per (station, transaction), from raw frames (charger -> CSMS calls), each
-    frame once however many scenario folders recorded it."""
+    frame once however many scenario folders recorded it (the same text; a message id alone is no key: it is
+    unique on one connection only, and a charger may use it again after reconnecting)."""
     seen: set[tuple[str, str]] = set()
     out: dict[tuple[str, str], list[_Reading]] = {}
     for station, raw in frames:
@@ -80,11 +87,11 @@ def _readings(frames: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[_
             continue
         if not (isinstance(msg, list) and len(msg) == 4 and msg[0] == 2 and isinstance(msg[3], dict)):
             continue
-        _, uid, action, payload = msg
+        _, _uid, action, payload = msg
         # (billing is per transaction: a clock-aligned MeterValues outside one bills nothing)
-        if action != "TransactionEvent" or (station, str(uid)) in seen:
+        if action != "TransactionEvent" or (station, raw) in seen:
             continue
-        seen.add((station, str(uid)))
+        seen.add((station, raw))
         tx = str((payload.get("transactionInfo") or {}).get("transactionId") or "?")
         for mv in payload.get("meterValue") or []:
             for sv in mv.get("sampledValue") or []:
@@ -116,12 +123,34 @@ def _verify_one(r: _Reading, key: str) -> str | None:
         return f"cannot be checked: {e}"
     if not ok:
         return f"the signature does not match the signed data (page {ocmf.payload.PG or '?'})"
-    signed = [rd for rd in ocmf.payload.RD if rd.RV is not None]
-    if signed and r.value_wh is not None:
-        last = signed[-1]
-        wh = float(last.RV) * _TO_WH.get(str(last.RU.value if hasattr(last.RU, "value") else last.RU), 1000.0)
-        if abs(wh - r.value_wh) > VALUE_TOLERANCE_WH:
-            return f"the signed reading {wh:.1f} Wh is not the reported {r.value_wh:.1f} Wh"
+    return _signed_value_problem(ocmf.payload.RD, r.value_wh)
+
+
+def _signed_value_problem(rd: list[Any], reported_wh: float | None) -> str | None:
+    """Why the record's readings do not vouch for the reported value, or None when they do: every reading
+    the meter marks good (status G), and its active-import reading equal to the reported one."""
+    for reading in rd:
+        status = str(getattr(reading.ST, "value", reading.ST) or "")
+        if status != "G":
+            return f"the meter marks its signed reading {status or 'without a status'!r}, not G (good)"
+    valued = [x for x in rd if x.RV is not None]
+    named = [x for x in valued if x.RI is not None]
+    if named:  # (readings that name their register: the active-import one is the register reported)
+        valued = [x for x in named if _OBIS_IMPORT.fullmatch(str(x.RI).strip())]
+        if not valued:
+            return ("none of its signed readings is the active energy import register (OBIS 1.8.0): "
+                    + ", ".join(sorted({str(x.RI) for x in named})))
+    if not valued:
+        return "the signed record holds no reading value to compare with the reported one"
+    if reported_wh is None:
+        return "the reported register value beside it cannot be read as energy, so it cannot be compared"
+    last = valued[-1]
+    unit = str(getattr(last.RU, "value", last.RU) or "")
+    if unit not in _TO_WH:
+        return f"the signed reading is in {unit!r}, not an energy unit (Wh, kWh, MWh)"
+    wh = float(last.RV) * _TO_WH[unit]
+    if abs(wh - reported_wh) > VALUE_TOLERANCE_WH:
+        return f"the signed reading {wh:.1f} Wh is not the reported {reported_wh:.1f} Wh"
     return None
 
 

@@ -28,7 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 SIGNING_METHOD = "ECDSA-secp256r1-SHA256"
 ENCODING = "OCMF"
 OBIS_IMPORT = "1-b:1.8.0"  # active energy import, total
-# OCPP reading context -> OCMF transaction stage: B(egin), E(nd), T (a reading during the transaction)
+# OCPP reading context -> OCMF reading reason: B(egin), E(nd), C (charging: a reading during the transaction;
+# T is a tariff change)
 _STAGE = {"Transaction.Begin": "B", "Transaction.End": "E"}
 
 
@@ -60,7 +61,7 @@ class MeterSigner:
     def record(self, wh: float, when: datetime, context: str, *, tampered: bool = False) -> str:
         """The register reading `wh` at `when` as a signed OCMF record."""
         self.pages += 1
-        reading = {"TM": ocmf_time(when), "TX": _STAGE.get(context, "T"), "RV": round(wh / 1000.0, 4),
+        reading = {"TM": ocmf_time(when), "TX": _STAGE.get(context, "C"), "RV": round(wh / 1000.0, 4),
                    "RI": OBIS_IMPORT, "RU": "kWh", "RT": "AC", "ST": "G"}
         payload: dict[str, Any] = {
             "FV": "1.0", "GI": self.gateway, "GS": self.serial, "GV": self.firmware, "PG": f"T{self.pages}",

@@ -33,8 +33,9 @@ SIGNS = {"CS1": StationSigning(True)}
 
 
 def test_a_transaction_whose_readings_all_verify() -> None:
-    frames = [_event("a", "tx1", 1000.0, context="Transaction.Begin"), _event("b", "tx1", 1500.4),
-              _event("b", "tx1", 1500.4)]  # the same frame in two scenario folders counts once
+    again = _event("b", "tx1", 1500.4)
+    frames = [_event("a", "tx1", 1000.0, context="Transaction.Begin"), again,
+              again]  # the same frame in two scenario folders counts once
     [c] = ocmf.check(frames, SIGNS)
     assert (c.status, c.signed, c.readings, c.counts_against) == ("verified", 2, 2, False)
     assert "the key the records carry" in c.reason  # no meter_public_key: integrity, not origin
@@ -68,6 +69,66 @@ def test_unsigned_readings_are_absent_or_a_gap() -> None:
     assert c.status == "not verified" and c.reason == "1 of its 2 energy register readings came unsigned"
     # a charger the bench file does not say signs, and that sends nothing signed: no billing evidence row
     assert ocmf.check([_event("a", "tx1", 1000.0, sign=False)], {}) == ()
+
+
+def test_a_message_id_used_again_after_a_reconnect_is_another_reading() -> None:
+    # OCPP-J: a message id is unique on one connection; a charger that starts again at "1" sends new readings
+    bad = SIGNER.signed_meter_value(2000.0, WHEN, "Sample.Periodic", tampered=True)
+    [c] = ocmf.check([_event("1", "tx1", 1000.0), _event("1", "tx1", 2000.0, signed=bad)], SIGNS)
+    assert (c.status, c.readings) == ("not verified", 2)
+    assert c.reason.startswith("signed reading 2 of 2: the signature does not match")
+
+
+def _record(wh: float, **changes: Any) -> dict[str, str]:
+    """A record the twin's meter signs, with fields of its reading changed before signing (the signature
+    matches: what is judged is what the meter says)."""
+    import json as _json
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    text = SIGNER.record(wh, WHEN, "Sample.Periodic").split("|")[1]
+    payload = _json.loads(text)
+    for key, value in changes.items():
+        if value is None:
+            payload["RD"][0].pop(key)
+        else:
+            payload["RD"][0][key] = value
+    text = _json.dumps(payload, separators=(",", ":"))
+    sd = SIGNER.key.sign(text.encode(), ec.ECDSA(hashes.SHA256())).hex().upper()
+    record = f'OCMF|{text}|{{"SA":"ECDSA-secp256r1-SHA256","SD":"{sd}"}}'
+    smv = SIGNER.signed_meter_value(wh, WHEN, "Sample.Periodic")
+    return {**smv, "signed_meter_data": base64.b64encode(record.encode()).decode()}
+
+
+def test_a_reading_the_meter_marks_not_good_is_not_verified() -> None:
+    [c] = ocmf.check([_event("a", "tx1", 2000.0, signed=_record(2000.0, ST="M"))], SIGNS)
+    assert c.status == "not verified"
+    assert c.reason == "signed reading 1 of 1: the meter marks its signed reading 'M', not G (good)"
+
+
+def test_a_signed_record_that_cannot_be_compared_with_the_reported_value_is_not_verified() -> None:
+    cases = {
+        (("RV", None),): "the signed record holds no reading value to compare with the reported one",
+        (("RU", "varh"),): "the signed reading is in 'varh', not an energy unit (Wh, kWh, MWh)",
+        (("RI", "1-b:2.8.0"),): "none of its signed readings is the active energy import register (OBIS 1.8.0): "
+                                "1-b:2.8.0",
+    }
+    for changes, why in cases.items():
+        [c] = ocmf.check([_event("a", "tx1", 2000.0, signed=_record(2000.0, **dict(changes)))], SIGNS)
+        assert (c.status, c.reason) == ("not verified", f"signed reading 1 of 1: {why}"), changes
+    # the register written other ways is still the register
+    for obis in ("01-00:01.08.00", "1-0:1.8.0", "1.8.0*255"):
+        [c] = ocmf.check([_event("a", "tx1", 2000.0, signed=_record(2000.0, RI=obis))], SIGNS)
+        assert c.status == "verified", (obis, c.reason)
+
+
+def test_the_twins_reading_during_a_transaction_is_charging_not_a_tariff_change() -> None:
+    import json as _json
+
+    stages = [_json.loads(SIGNER.record(1.0, WHEN, ctx).split("|")[1])["RD"][0]["TX"]
+              for ctx in ("Transaction.Begin", "Sample.Periodic", "Transaction.End")]
+    assert stages == ["B", "C", "E"]
 
 
 def test_a_register_in_kwh_is_compared_in_wh() -> None:
