@@ -24,8 +24,8 @@ def env(twin_factory: Callable[..., TwinEnv]) -> Iterator[TwinEnv]:
 
 
 def send_list(env: TwinEnv, version: int, update: str, tokens: list[str], status: str | None = "Accepted") -> Any:
-    data = [{"id_token": {"id_token": t, "type": "ISO14443"}, **({"id_token_info": {"status": status}} if status else {})}
-            for t in tokens]
+    info = {"id_token_info": {"status": status}} if status else {}
+    data = [{"id_token": {"id_token": t, "type": "ISO14443"}, **info} for t in tokens]
     return env.csms.call(env.station_id, call.SendLocalList(version_number=version, update_type=update,
                                                            local_authorization_list=data or None))
 

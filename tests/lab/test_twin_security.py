@@ -18,6 +18,7 @@ from lab.bench import BenchConfig, load_bench
 from lab.loop import LoopThread
 from lab.twin import Twin, TwinSecurityError
 from lab.twin.faults import Faults
+from lab.twin.security import ChargerSecurity
 from runner.csms.harness import CsmsHarness
 from runner.recorder import Recorder
 
@@ -32,7 +33,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     d = tmp_path_factory.mktemp("pki")
     ca, rogue = trustme.CA(), trustme.CA()
     ca.cert_pem.write_to_path(str(d / "ca.pem"))
-    files = {"ca": str(d / "ca.pem")}
+    rogue.cert_pem.write_to_path(str(d / "rogue-ca.pem"))
+    files = {"ca": str(d / "ca.pem"), "rogue_ca": str(d / "rogue-ca.pem")}
     leaves = {
         "csms": ca.issue_cert("127.0.0.1"),
         "charger": ca.issue_cert("charger.example", common_name=STATION, organization_name="Lab CSO"),
@@ -179,3 +181,65 @@ def test_profile3_without_a_client_certificate_says_which_setting_is_missing(pki
     missing = bench(pki, 2, cafile=str(Path(pki["ca"]).with_name("nope.pem")))
     with pytest.raises(TwinSecurityError, match=r"cafile = .*nope.pem.*: no such file"):
         loop.run(Twin(missing, Clock(speed=60), Faults()).start("wss://127.0.0.1:1"), timeout=10)
+
+
+def security_events(rig: Rig) -> list[str]:
+    return [f.payload["type"] for f in rig.recorder.frames(station=STATION)
+            if f.action == "SecurityEventNotification" and f.message_type == 2]
+
+
+@pytest.mark.parametrize("password", ["fifteen-chars15", "sixteen-chars-ok!", "x" * 41])
+def test_tc_a_10_cs_a_password_outside_the_rules_is_rejected_and_the_old_one_stays(
+        password: str, pki: dict[str, str], loop: LoopThread, rigs: list[Rig]) -> None:
+    """TC_A_10_CS: a BasicAuthPassword under 16 characters is Rejected and the charger reconnects with the old one
+    (post-scenario validation); so is one over 40 or with a character passwordString lacks ('!'). Before the fix
+    the twin stored the 15-character and the '!' one and was refused (401) at the next connection."""
+    b = bench(pki, 1)
+    rig = Rig(loop, b, b)
+    rigs.append(rig)
+    rig.start()
+    loop.run(rig.harness.wait_booted(STATION, 300), timeout=10)
+    out = loop.run(rig.harness.set_variables(STATION, {"SecurityCtrlr.BasicAuthPassword": password}), timeout=10)
+    assert out.response["setVariableResult"][0]["attributeStatus"] == "Rejected"
+    loop.run(rig.harness.drop(STATION), timeout=10)
+    eventually(lambda: len(rig.recorder.events("csms.connected")) >= 2)
+    assert rig.recorder.events("csms.refused") == []
+    assert rig.twin.charger.counters.connect_failures == 0
+
+
+def test_tc_a_09_cs_every_character_passwordstring_allows_is_accepted(pki: dict[str, str], loop: LoopThread,
+                                                                       rigs: list[Rig]) -> None:
+    """TC_A_09_CS: 16 to 40 characters of a-z A-Z 0-9 * - _ = : + | @ . are Accepted (the rule of TC_A_10_CS
+    must not refuse a good one)."""
+    b = bench(pki, 1)
+    rig = Rig(loop, b, b)
+    rigs.append(rig)
+    rig.start()
+    loop.run(rig.harness.wait_booted(STATION, 300), timeout=10)
+    for password in ("aZ09*-_=:+|@.aaa", "A" * 40):
+        out = loop.run(rig.harness.set_variables(STATION, {"SecurityCtrlr.BasicAuthPassword": password}), timeout=10)
+        assert out.response["setVariableResult"][0]["attributeStatus"] == "Accepted", password
+
+
+def test_tc_a_05_cs_an_invalid_csms_certificate_is_reported_once_connected(pki: dict[str, str], loop: LoopThread,
+                                                                           rigs: list[Rig]) -> None:
+    """TC_A_05_CS: the charger ends the handshake on a CSMS certificate it cannot verify (here: signed by a CA it
+    does not trust), and once it connects with a valid one it sends SecurityEventNotification
+    InvalidCsmsCertificate (critical, A04), once for the run of refused attempts. Before the fix it sent none."""
+    twin_bench = bench(pki, 2, cafile=pki["rogue_ca"])
+    rig = Rig(loop, bench(pki, 2), twin_bench)
+    rigs.append(rig)
+    rig.start()
+    charger = rig.twin.charger
+    eventually(lambda: charger.counters.connect_failures >= 2, timeout=10)
+    assert "CERTIFICATE_VERIFY_FAILED" in charger.counters.last_error
+    # The CSMS now presents a certificate the charger trusts (TC_A_05_CS step 5): the twin's trust store is swapped.
+    charger._tls = ChargerSecurity.from_bench(bench(pki, 2).csms, STATION).tls_context()
+    loop.run(rig.harness.wait_booted(STATION, 300), timeout=10)
+    eventually(lambda: "InvalidCsmsCertificate" in security_events(rig))
+    eventually(lambda: "StartupOfTheDevice" in security_events(rig))
+    assert security_events(rig).count("InvalidCsmsCertificate") == 1
+    [frame] = [f for f in rig.recorder.frames(station=STATION) if f.action == "SecurityEventNotification"
+               and f.message_type == 2 and f.payload["type"] == "InvalidCsmsCertificate"]
+    assert frame.payload["techInfo"].startswith("TLS handshake ended: ")
+    assert not [f for f in rig.recorder.findings() if "schema" in f.message], rig.recorder.findings()
