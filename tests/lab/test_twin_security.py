@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import trustme
+from ocpp.v201 import call
 
 import lab
 from instruments.clock import Clock
@@ -243,3 +244,19 @@ def test_tc_a_05_cs_an_invalid_csms_certificate_is_reported_once_connected(pki: 
                and f.message_type == 2 and f.payload["type"] == "InvalidCsmsCertificate"]
     assert frame.payload["techInfo"].startswith("TLS handshake ended: ")
     assert not [f for f in rig.recorder.findings() if "schema" in f.message], rig.recorder.findings()
+
+
+def test_tc_a_20_cs_upgrade_without_a_csms_root_certificate(twin_factory: Callable[..., Any]) -> None:
+    """TC_A_20_CS through the charger: SetNetworkProfile for security profile 2 is Accepted (step 2), the
+    NetworkConfigurationPriority naming it Rejected (step 4); the charger stays on its own profile."""
+    env = twin_factory()
+    env.csms.wait_for(lambda: env.csms.find("BootNotification"), 5, "boot")
+    profile = {"ocpp_version": "OCPP20", "ocpp_transport": "JSON", "ocpp_csms_url": "wss://127.0.0.1:9443/",
+               "message_timeout": 30, "security_profile": 2, "ocpp_interface": "Wired0"}
+    reply = env.csms.call(env.station_id, call.SetNetworkProfile(configuration_slot=2, connection_data=profile))
+    assert reply.status == "Accepted"
+    reply = env.csms.call(env.station_id, call.SetVariables(set_variable_data=[{
+        "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "NetworkConfigurationPriority"},
+        "attribute_value": "2,1"}]))
+    assert reply.set_variable_result[0]["attribute_status"] == "Rejected"
+    assert env.twin.charger.device.value("OCPPCommCtrlr", "NetworkConfigurationPriority") == "1"
