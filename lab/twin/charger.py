@@ -142,6 +142,7 @@ class VirtualCharger(
         the profile, missing or unreadable certificate files), rather than retrying a hopeless connection.
         """
         self.security.check_url(csms_url)
+        self.security.check_password()
         self._tls = self.security.tls_context()
         self._loop = asyncio.get_running_loop()
         self.url = f"{csms_url.rstrip('/')}/{self.station.id}"

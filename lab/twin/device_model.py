@@ -38,7 +38,8 @@ TX_STOP_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPath
 # SecurityCtrlr.BasicAuthPassword (Part 2 appendix, errata 2023-12 2.17.3; TC_A_01_CS, TC_A_10_CS): 16 to 40
 # characters of passwordString's set, a-z A-Z 0-9 and * - _ = : + | @ . ; anything else is Rejected and the old
 # password stays in use.
-PASSWORD_PATTERN = r"[A-Za-z0-9*\-_=:+|@.]{16,40}"
+PASSWORD_CHAR = r"[A-Za-z0-9*\-_=:+|@.]"
+PASSWORD_PATTERN = PASSWORD_CHAR + "{16,40}"
 LOCAL_LIST_MAX_ENTRIES = 1000  # LocalAuthListCtrlr.Entries maxLimit: the idTokens the list can hold
 
 

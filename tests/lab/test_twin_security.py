@@ -260,3 +260,21 @@ def test_tc_a_20_cs_upgrade_without_a_csms_root_certificate(twin_factory: Callab
         "attribute_value": "2,1"}]))
     assert reply.set_variable_result[0]["attribute_status"] == "Rejected"
     assert env.twin.charger.device.value("OCPPCommCtrlr", "NetworkConfigurationPriority") == "1"
+
+
+@pytest.mark.parametrize(("password", "why"), [
+    ("short-pw", "it has 8 characters"),
+    ("sixteen-chars-ok!", "it has 17 characters, and '!' is not allowed"),
+    ("a" * 41, "it has 41 characters"),
+])
+def test_tc_a_01_cs_the_twin_presents_only_a_password_a_charger_may_have(
+        password: str, why: str, pki: dict[str, str], loop: LoopThread) -> None:
+    """TC_A_01_CS's tool validation: the Basic-auth password is 16 to 40 characters of passwordString's set. The
+    twin used to present whatever the bench file said; now start() names the rule (and never the password)."""
+    twin = Twin(bench(pki, 1, password=password), Clock(speed=60), Faults())
+    with pytest.raises(TwinSecurityError) as refused:
+        loop.run(twin.start("ws://127.0.0.1:1"), timeout=10)
+    assert str(refused.value) == (
+        f"station {STATION}: the Basic-auth password for security profile 1 must be 16 to 40 characters of a-z A-Z "
+        f"0-9 * - _ = : + | @ . (OCPP 2.0.1 BasicAuthPassword); {why}")
+    assert password not in str(refused.value)
