@@ -4,6 +4,7 @@ harness records why."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -278,3 +279,13 @@ def test_tc_a_01_cs_the_twin_presents_only_a_password_a_charger_may_have(
         f"station {STATION}: the Basic-auth password for security profile 1 must be 16 to 40 characters of a-z A-Z "
         f"0-9 * - _ = : + | @ . (OCPP 2.0.1 BasicAuthPassword); {why}")
     assert password not in str(refused.value)
+
+
+@pytest.mark.parametrize("profile", [2, 3])
+def test_tc_a_04_07_cs_tls_1_2_and_the_ecdsa_gcm_cipher_suites(profile: int, pki: dict[str, str]) -> None:
+    """TC_A_04_CS / TC_A_07_CS step validations: TLS 1.2 or above, and at least the pair
+    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 and _AES_256_GCM_SHA384 (or the TLS_RSA pair) offered."""
+    ctx = ChargerSecurity.from_bench(bench(pki, profile).csms, STATION).tls_context()
+    assert ctx is not None and ctx.minimum_version == ssl.TLSVersion.TLSv1_2
+    offered = {c["name"] for c in ctx.get_ciphers()}
+    assert {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384"} <= offered
