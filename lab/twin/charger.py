@@ -104,6 +104,7 @@ class VirtualCharger(
         self.device.live[("ClockCtrlr", "DateTime")] = lambda: self._ts()
         self.device.live[("SmartChargingCtrlr", "Entries")] = lambda: str(len(self.profiles.profiles))
         self.device.live[("LocalAuthListCtrlr", "Entries")] = lambda: str(len(self.local_list))
+        self.device.live[("LocalAuthListCtrlr", "Storage")] = self._list_storage
         self.evses = {n: EvseState(n) for n in range(1, station.evses + 1)}
         self.counters = ChargerCounters()
         self.url = ""
@@ -141,6 +142,7 @@ class VirtualCharger(
         the profile, missing or unreadable certificate files), rather than retrying a hopeless connection.
         """
         self.security.check_url(csms_url)
+        self.security.check_password()
         self._tls = self.security.tls_context()
         self._loop = asyncio.get_running_loop()
         self.url = f"{csms_url.rstrip('/')}/{self.station.id}"

@@ -75,6 +75,7 @@ class Connection(ChargerCore):
             except Exception as e:
                 if connecting:
                     self.counters.connect_failures += 1
+                    self._connection_failed(e)  # a refused CSMS certificate is a security event (A04)
                 self.counters.last_error = f"{type(e).__name__}: {e}"
                 log.info("%s: connection to %s (slot %d) ended: %s", self.station.id, url, self.network.slot, e)
             finally:

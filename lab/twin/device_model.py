@@ -35,6 +35,12 @@ MEASURANDS = (
 # reading) is honoured only by a meter that signs (the bench file's signed_meter_values): see for_station.
 TX_START_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")
 TX_STOP_POINTS = ("ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed", "EnergyTransfer")
+# SecurityCtrlr.BasicAuthPassword (Part 2 appendix, errata 2023-12 2.17.3; TC_A_01_CS, TC_A_10_CS): 16 to 40
+# characters of passwordString's set, a-z A-Z 0-9 and * - _ = : + | @ . ; anything else is Rejected and the old
+# password stays in use.
+PASSWORD_CHAR = r"[A-Za-z0-9*\-_=:+|@.]"
+PASSWORD_PATTERN = PASSWORD_CHAR + "{16,40}"
+LOCAL_LIST_MAX_ENTRIES = 1000  # LocalAuthListCtrlr.Entries maxLimit: the idTokens the list can hold
 
 
 @dataclass(frozen=True)
@@ -47,7 +53,8 @@ class Variable:
     values_list: tuple[str, ...] = ()
     evse: int | None = None
     minimum: float | None = None
-    maximum: float | None = None  # for strings: the longest value accepted
+    maximum: float | None = None  # for strings: the longest value accepted; reported as maxLimit
+    pattern: str | None = None  # strings: a regular expression the whole value must match
     instance: str | None = None
     connector: int | None = None  # Connector components: the connector id on `evse`
     unit: str | None = None  # variableCharacteristics.unit (TC_B_53_CS: "s" for times, W for EVSE.Power)
@@ -88,7 +95,8 @@ class DeviceModel:
             Variable("SecurityCtrlr", "Identity", station.id, mutability=ro),
             Variable("SecurityCtrlr", "SecurityProfile", str(security_profile), "integer", ro),
             # WriteOnly, as OCPP has it: a CSMS may set the password but never read it back.
-            Variable("SecurityCtrlr", "BasicAuthPassword", password or "", mutability="WriteOnly", maximum=40),
+            Variable("SecurityCtrlr", "BasicAuthPassword", password or "", mutability="WriteOnly", maximum=40,
+                     pattern=PASSWORD_PATTERN),
             Variable("OCPPCommCtrlr", "HeartbeatInterval", "300", "integer", minimum=1),
             Variable("OCPPCommCtrlr", "RetryBackOffWaitMinimum", "3", "integer", minimum=0),
             Variable("OCPPCommCtrlr", "RetryBackOffRandomRange", "2", "integer", minimum=0),
@@ -137,7 +145,8 @@ class DeviceModel:
             Variable("AuthCacheCtrlr", "DisablePostAuthorize", "false", "boolean"),
             Variable("LocalAuthListCtrlr", "Enabled", "true", "boolean"),
             Variable("LocalAuthListCtrlr", "Available", "true", "boolean", ro),
-            Variable("LocalAuthListCtrlr", "Entries", "0", "integer", ro),
+            # Entries counts the list (computed when read); its maxLimit is the capacity, as the appendix asks.
+            Variable("LocalAuthListCtrlr", "Entries", "0", "integer", ro, maximum=LOCAL_LIST_MAX_ENTRIES),
             Variable("LocalAuthListCtrlr", "ItemsPerMessage", "1000", "integer", ro),
             Variable("LocalAuthListCtrlr", "BytesPerMessage", "65536", "integer", ro),
             Variable("LocalAuthListCtrlr", "Storage", "0", "integer", ro),
@@ -312,6 +321,8 @@ class DeviceModel:
                 characteristics["values_list"] = ",".join(v.values_list)
             if v.unit:
                 characteristics["unit"] = v.unit
+            if v.maximum is not None:
+                characteristics["max_limit"] = v.maximum
             attribute: dict[str, Any] = {"type": "Actual", "mutability": v.mutability}
             if v.mutability != "WriteOnly":
                 attribute["value"] = self._current(v)
@@ -351,7 +362,7 @@ def _valid(var: Variable, value: str) -> bool:
             number = parse(value)
         except ValueError:
             return False
-        return var.minimum is None or number >= var.minimum
+        return (var.minimum is None or number >= var.minimum) and (var.maximum is None or number <= var.maximum)
     if var.data_type == "boolean":
         return value.lower() in ("true", "false")
     if var.data_type in ("MemberList", "SequenceList"):
@@ -361,6 +372,8 @@ def _valid(var: Variable, value: str) -> bool:
         return value in var.values_list
     if var.data_type == "dateTime":
         return _date_time(value)
+    if var.pattern is not None and not re.fullmatch(var.pattern, value):
+        return False
     return len(value) <= (var.maximum if var.maximum is not None else 1000)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from ocpp.exceptions import SecurityError
+from ocpp.exceptions import NotImplementedError as NotImplementedCallError
+from ocpp.exceptions import NotSupportedError, OCPPError, SecurityError
 from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint
 from ocpp.v201 import call_result as res
@@ -17,6 +18,17 @@ from ocpp.v201.enums import Action
 
 if TYPE_CHECKING:
     from lab.twin.charger import VirtualCharger
+
+
+def _unhandled(action: str) -> OCPPError:
+    """The CALLERROR for a call the twin has no handler for, by OCPP-J's table (Part 4): an OCPP 2.0.1 action
+    the twin does not implement (InstallCertificate, CertificateSigned, ReserveNow, ...) is recognized but not
+    supported, NotSupported; a name that is no 2.0.1 action is not known, NotImplemented. (The `ocpp` library
+    answers the other way round: its two codes' descriptions are swapped.)"""
+    known = action in {a.value for a in Action}
+    error = NotSupportedError if known else NotImplementedCallError
+    what = "an OCPP 2.0.1 action the twin does not support" if known else "not an OCPP 2.0.1 action"
+    return error(description=f"{action}: {what}")
 
 
 class Link(ChargePoint):
@@ -42,6 +54,9 @@ class Link(ChargePoint):
             error = SecurityError(description="BootNotification was Rejected; boot first")
             await self._send(msg.create_call_error(error).to_json())
             return
+        if msg.action not in self.route_map:
+            await self._send(msg.create_call_error(_unhandled(msg.action)).to_json())
+            return
         await super()._handle_call(msg)
 
     @on(Action.set_network_profile)
@@ -64,8 +79,12 @@ class Link(ChargePoint):
     def _send_local_list(self, version_number: int, update_type: str,
                          local_authorization_list: list[dict[str, Any]] | None = None,
                          **_: Any) -> res.SendLocalList:
-        status, reason = self.charger.on_send_local_list(version_number, update_type, local_authorization_list)
-        return res.SendLocalList(status=status, status_info={"reason_code": reason} if reason else None)
+        status, reason, info = self.charger.on_send_local_list(version_number, update_type, local_authorization_list)
+        if reason is None:
+            return res.SendLocalList(status=status)
+        # reasonCode is string[0..20] in the schema, additionalInfo string[0..512].
+        return res.SendLocalList(status=status, status_info={"reason_code": reason,
+                                                             **({"additional_info": info[:512]} if info else {})})
 
     @on(Action.get_local_list_version)
     def _get_local_list_version(self, **_: Any) -> res.GetLocalListVersion:

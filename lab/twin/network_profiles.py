@@ -3,10 +3,12 @@ connects by, and the fallback when a profile cannot be reached.
 
 Slots 1 to 3 hold a profile each; the bench's CSMS URL is in the bench file's [csms] configuration_slot (1)
 from the start. SetNetworkProfile fills a slot (B09): Accepted for a slot of 1..3 that the current
-connection does not use, with ocppVersion OCPP20, ocppTransport JSON and the security profile the charger
-runs (a lower one is refused, B09; the twin has no credentials for a higher one), else Rejected.
+connection does not use, with ocppVersion OCPP20, ocppTransport JSON, a security profile not below the one
+the charger runs (B09.FR.04, TC_A_22_CS) and a URL of that profile's scheme, else Rejected.
 OCPPCommCtrlr.NetworkConfigurationPriority lists the slots to connect by; a new list must name filled
-slots only and takes effect at the next boot (SetVariables answers RebootRequired, as TC_B_45_CS allows).
+slots of the charger's own security profile only (a higher one needs certificates the twin never holds: it
+is Rejected, A05.FR.02/03, TC_A_20/21_CS) and takes effect at the next boot (SetVariables answers
+RebootRequired, as TC_B_45_CS allows).
 
 Connecting (B10; the order rests on my reading of Part 6's TC_B_46/47/49_CS, Part 2 is not at hand): the
 charger tries the slots in priority order, each OCPPCommCtrlr.NetworkProfileConnectionAttempts times with
@@ -32,6 +34,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 SLOTS = (1, 2, 3)
+SECURITY_PROFILES = (0, 1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -65,15 +68,16 @@ class NetworkProfiles:
         if data.get("ocpp_version") != "OCPP20" or data.get("ocpp_transport") != "JSON":
             return f"{data.get('ocpp_version')}/{data.get('ocpp_transport')}: the twin speaks OCPP20 over JSON"
         profile = data.get("security_profile")
-        if profile != self.security_profile:
-            lower = isinstance(profile, int) and profile < self.security_profile
+        if not isinstance(profile, int) or profile not in SECURITY_PROFILES:
+            return f"securityProfile {profile}: OCPP 2.0.1 has security profiles 0 to 3"
+        if profile < self.security_profile:  # B09.FR.04, TC_A_22_CS
             return (f"securityProfile {profile}: the twin runs security profile {self.security_profile}"
-                    f"{' and may not go lower' if lower else ''}")
+                    " and may not go lower")
         url = str(data.get("ocpp_csms_url", ""))
-        want = "wss" if self.security_profile in (2, 3) else "ws"
+        want = "wss" if profile in (2, 3) else "ws"
         parts = urlsplit(url)
         if parts.scheme != want or not parts.hostname:
-            return f"ocppCsmsUrl {url!r}: security profile {self.security_profile} needs a {want}:// URL"
+            return f"ocppCsmsUrl {url!r}: security profile {profile} needs a {want}:// URL"
         self.profiles[slot] = NetworkProfile(url, profile, str(data.get("ocpp_interface", "")),
                                              int(data.get("message_timeout", 30)))
         return None
@@ -87,6 +91,13 @@ class NetworkProfiles:
         empty = [s for s in slots if s not in self.profiles]
         if not slots or empty or len(set(slots)) != len(slots):
             return f"{value!r}: every entry must be a filled slot, once ({sorted(self.profiles)} are filled)"
+        higher = [s for s in slots if self.profiles[s].security_profile != self.security_profile]
+        if higher:
+            # A05.FR.02/03 (TC_A_20/21_CS): without the certificates a higher profile needs, the charger refuses
+            # to connect by it. The twin has no certificate management, so it never holds them.
+            slot = higher[0]
+            return (f"slot {slot} is for security profile {self.profiles[slot].security_profile}; the twin has no "
+                    f"certificates to connect at it (it runs security profile {self.security_profile})")
         return None
 
     # ---- connecting (B10) ---------------------------------------------------------------------------

@@ -15,11 +15,13 @@ CSMS that changes it with SetVariables is answered with the new one at the next 
 from __future__ import annotations
 
 import base64
+import re
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
 
 from lab.bench import CsmsConfig
+from lab.twin.device_model import PASSWORD_CHAR, PASSWORD_PATTERN
 
 
 class TwinSecurityError(ValueError):
@@ -61,6 +63,25 @@ class ChargerSecurity:
             raise TwinSecurityError(
                 f"station {self.station_id}: security profile {self.profile} connects over {want}://, but the "
                 f"CSMS URL is {url!r}; give the CSMS the same [csms] security_profile as the twin"
+            )
+
+    def check_password(self) -> None:
+        """Profiles 1 and 2: the bench's password must be one a charger may present (TwinSecurityError if not):
+        16 to 40 characters of passwordString's set (A00.FR.205, SecurityCtrlr.BasicAuthPassword; TC_A_01_CS
+        checks it), so the twin never shows a CSMS a password no conformant charger could have."""
+        if not self.basic_auth:
+            return
+        if self.password is None:
+            raise TwinSecurityError(
+                f"station {self.station_id}: security profile {self.profile} needs a Basic-auth password; set "
+                f"[csms] password or [csms.passwords] {self.station_id!r} in the bench file"
+            )
+        if not re.fullmatch(PASSWORD_PATTERN, self.password):
+            bad = sorted({c for c in self.password if not re.fullmatch(PASSWORD_CHAR, c)})
+            why = f"it has {len(self.password)} characters" + (f", and {''.join(bad)!r} is not allowed" if bad else "")
+            raise TwinSecurityError(
+                f"station {self.station_id}: the Basic-auth password for security profile {self.profile} must be 16 "
+                f"to 40 characters of a-z A-Z 0-9 * - _ = : + | @ . (OCPP 2.0.1 BasicAuthPassword); {why}"
             )
 
     def headers(self, password: str | None) -> dict[str, str]:

@@ -27,7 +27,8 @@ def test_a_free_slot_takes_a_profile_the_charger_can_use() -> None:
     (1, data(), "slot 1 holds the profile of the current connection"),
     (2, data(ocpp_version="OCPP16"), "the twin speaks OCPP20 over JSON"),
     (2, data(ocpp_transport="SOAP"), "the twin speaks OCPP20 over JSON"),
-    (2, data(profile=1), "securityProfile 1: the twin runs security profile 0"),
+    (2, data(profile=4), "securityProfile 4: OCPP 2.0.1 has security profiles 0 to 3"),
+    (2, data(profile=2), "security profile 2 needs a wss:// URL"),
     (2, data(url="wss://127.0.0.1:9001"), "security profile 0 needs a ws:// URL"),
     (2, data(url="not a url"), "needs a ws:// URL"),
 ])
@@ -41,6 +42,18 @@ def test_a_profile_is_refused_with_its_reason(slot: int, payload: dict[str, obje
 def test_a_lower_security_profile_is_refused_as_lower() -> None:
     net = NetworkProfiles(slot=1, url="wss://127.0.0.1:9000", security_profile=2)
     assert "may not go lower" in (net.set_profile(2, data(url="ws://127.0.0.1:9001", profile=1), in_use=1) or "")
+
+
+@pytest.mark.parametrize("profile", [2, 3])
+def test_tc_a_20_21_cs_a_higher_profile_is_stored_but_the_priority_may_not_name_it(profile: int) -> None:
+    """TC_A_20_CS / TC_A_21_CS (A05.FR.02/03): SetNetworkProfile with a higher securityProfile is Accepted; the
+    priority that would connect by it is Rejected, the charger lacking the certificates. Before the fix the
+    SetNetworkProfile itself was refused (the case's step 2 expects Accepted)."""
+    net = NetworkProfiles(slot=1, url=URL, security_profile=1)
+    assert net.set_profile(2, data(url="wss://127.0.0.1:9443", profile=profile), in_use=1) is None
+    assert net.check_priority("2,1") == (f"slot 2 is for security profile {profile}; the twin has no certificates "
+                                         "to connect at it (it runs security profile 1)")
+    assert net.check_priority("1") is None
 
 
 def test_the_priority_names_filled_slots_once() -> None:

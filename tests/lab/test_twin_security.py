@@ -4,6 +4,7 @@ harness records why."""
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 import trustme
+from ocpp.v201 import call
 
 import lab
 from instruments.clock import Clock
@@ -18,6 +20,7 @@ from lab.bench import BenchConfig, load_bench
 from lab.loop import LoopThread
 from lab.twin import Twin, TwinSecurityError
 from lab.twin.faults import Faults
+from lab.twin.security import ChargerSecurity
 from runner.csms.harness import CsmsHarness
 from runner.recorder import Recorder
 
@@ -32,7 +35,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     d = tmp_path_factory.mktemp("pki")
     ca, rogue = trustme.CA(), trustme.CA()
     ca.cert_pem.write_to_path(str(d / "ca.pem"))
-    files = {"ca": str(d / "ca.pem")}
+    rogue.cert_pem.write_to_path(str(d / "rogue-ca.pem"))
+    files = {"ca": str(d / "ca.pem"), "rogue_ca": str(d / "rogue-ca.pem")}
     leaves = {
         "csms": ca.issue_cert("127.0.0.1"),
         "charger": ca.issue_cert("charger.example", common_name=STATION, organization_name="Lab CSO"),
@@ -179,3 +183,109 @@ def test_profile3_without_a_client_certificate_says_which_setting_is_missing(pki
     missing = bench(pki, 2, cafile=str(Path(pki["ca"]).with_name("nope.pem")))
     with pytest.raises(TwinSecurityError, match=r"cafile = .*nope.pem.*: no such file"):
         loop.run(Twin(missing, Clock(speed=60), Faults()).start("wss://127.0.0.1:1"), timeout=10)
+
+
+def security_events(rig: Rig) -> list[str]:
+    return [f.payload["type"] for f in rig.recorder.frames(station=STATION)
+            if f.action == "SecurityEventNotification" and f.message_type == 2]
+
+
+@pytest.mark.parametrize("password", ["fifteen-chars15", "sixteen-chars-ok!", "x" * 41])
+def test_tc_a_10_cs_a_password_outside_the_rules_is_rejected_and_the_old_one_stays(
+        password: str, pki: dict[str, str], loop: LoopThread, rigs: list[Rig]) -> None:
+    """TC_A_10_CS: a BasicAuthPassword under 16 characters is Rejected and the charger reconnects with the old one
+    (post-scenario validation); so is one over 40 or with a character passwordString lacks ('!'). Before the fix
+    the twin stored the 15-character and the '!' one and was refused (401) at the next connection."""
+    b = bench(pki, 1)
+    rig = Rig(loop, b, b)
+    rigs.append(rig)
+    rig.start()
+    loop.run(rig.harness.wait_booted(STATION, 300), timeout=10)
+    out = loop.run(rig.harness.set_variables(STATION, {"SecurityCtrlr.BasicAuthPassword": password}), timeout=10)
+    assert out.response["setVariableResult"][0]["attributeStatus"] == "Rejected"
+    loop.run(rig.harness.drop(STATION), timeout=10)
+    eventually(lambda: len(rig.recorder.events("csms.connected")) >= 2)
+    assert rig.recorder.events("csms.refused") == []
+    assert rig.twin.charger.counters.connect_failures == 0
+
+
+def test_tc_a_09_cs_every_character_passwordstring_allows_is_accepted(pki: dict[str, str], loop: LoopThread,
+                                                                       rigs: list[Rig]) -> None:
+    """TC_A_09_CS: 16 to 40 characters of a-z A-Z 0-9 * - _ = : + | @ . are Accepted (the rule of TC_A_10_CS
+    must not refuse a good one)."""
+    b = bench(pki, 1)
+    rig = Rig(loop, b, b)
+    rigs.append(rig)
+    rig.start()
+    loop.run(rig.harness.wait_booted(STATION, 300), timeout=10)
+    for password in ("aZ09*-_=:+|@.aaa", "A" * 40):
+        out = loop.run(rig.harness.set_variables(STATION, {"SecurityCtrlr.BasicAuthPassword": password}), timeout=10)
+        assert out.response["setVariableResult"][0]["attributeStatus"] == "Accepted", password
+
+
+def test_tc_a_05_cs_an_invalid_csms_certificate_is_reported_once_connected(pki: dict[str, str], loop: LoopThread,
+                                                                           rigs: list[Rig]) -> None:
+    """TC_A_05_CS: the charger ends the handshake on a CSMS certificate it cannot verify (here: signed by a CA it
+    does not trust), and once it connects with a valid one it sends SecurityEventNotification
+    InvalidCsmsCertificate (critical, A04), once for the run of refused attempts. Before the fix it sent none."""
+    twin_bench = bench(pki, 2, cafile=pki["rogue_ca"])
+    rig = Rig(loop, bench(pki, 2), twin_bench)
+    rigs.append(rig)
+    rig.start()
+    charger = rig.twin.charger
+    eventually(lambda: charger.counters.connect_failures >= 2, timeout=10)
+    assert "CERTIFICATE_VERIFY_FAILED" in charger.counters.last_error
+    # The CSMS now presents a certificate the charger trusts (TC_A_05_CS step 5): the twin's trust store is swapped.
+    charger._tls = ChargerSecurity.from_bench(bench(pki, 2).csms, STATION).tls_context()
+    loop.run(rig.harness.wait_booted(STATION, 300), timeout=10)
+    eventually(lambda: "InvalidCsmsCertificate" in security_events(rig))
+    eventually(lambda: "StartupOfTheDevice" in security_events(rig))
+    assert security_events(rig).count("InvalidCsmsCertificate") == 1
+    [frame] = [f for f in rig.recorder.frames(station=STATION) if f.action == "SecurityEventNotification"
+               and f.message_type == 2 and f.payload["type"] == "InvalidCsmsCertificate"]
+    assert frame.payload["techInfo"].startswith("TLS handshake ended: ")
+    assert not [f for f in rig.recorder.findings() if "schema" in f.message], rig.recorder.findings()
+
+
+def test_tc_a_20_cs_upgrade_without_a_csms_root_certificate(twin_factory: Callable[..., Any]) -> None:
+    """TC_A_20_CS through the charger: SetNetworkProfile for security profile 2 is Accepted (step 2), the
+    NetworkConfigurationPriority naming it Rejected (step 4); the charger stays on its own profile."""
+    env = twin_factory()
+    env.csms.wait_for(lambda: env.csms.find("BootNotification"), 5, "boot")
+    profile = {"ocpp_version": "OCPP20", "ocpp_transport": "JSON", "ocpp_csms_url": "wss://127.0.0.1:9443/",
+               "message_timeout": 30, "security_profile": 2, "ocpp_interface": "Wired0"}
+    reply = env.csms.call(env.station_id, call.SetNetworkProfile(configuration_slot=2, connection_data=profile))
+    assert reply.status == "Accepted"
+    reply = env.csms.call(env.station_id, call.SetVariables(set_variable_data=[{
+        "component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "NetworkConfigurationPriority"},
+        "attribute_value": "2,1"}]))
+    assert reply.set_variable_result[0]["attribute_status"] == "Rejected"
+    assert env.twin.charger.device.value("OCPPCommCtrlr", "NetworkConfigurationPriority") == "1"
+
+
+@pytest.mark.parametrize(("password", "why"), [
+    ("short-pw", "it has 8 characters"),
+    ("sixteen-chars-ok!", "it has 17 characters, and '!' is not allowed"),
+    ("a" * 41, "it has 41 characters"),
+])
+def test_tc_a_01_cs_the_twin_presents_only_a_password_a_charger_may_have(
+        password: str, why: str, pki: dict[str, str], loop: LoopThread) -> None:
+    """TC_A_01_CS's tool validation: the Basic-auth password is 16 to 40 characters of passwordString's set. The
+    twin used to present whatever the bench file said; now start() names the rule (and never the password)."""
+    twin = Twin(bench(pki, 1, password=password), Clock(speed=60), Faults())
+    with pytest.raises(TwinSecurityError) as refused:
+        loop.run(twin.start("ws://127.0.0.1:1"), timeout=10)
+    assert str(refused.value) == (
+        f"station {STATION}: the Basic-auth password for security profile 1 must be 16 to 40 characters of a-z A-Z "
+        f"0-9 * - _ = : + | @ . (OCPP 2.0.1 BasicAuthPassword); {why}")
+    assert password not in str(refused.value)
+
+
+@pytest.mark.parametrize("profile", [2, 3])
+def test_tc_a_04_07_cs_tls_1_2_and_the_ecdsa_gcm_cipher_suites(profile: int, pki: dict[str, str]) -> None:
+    """TC_A_04_CS / TC_A_07_CS step validations: TLS 1.2 or above, and at least the pair
+    TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256 and _AES_256_GCM_SHA384 (or the TLS_RSA pair) offered."""
+    ctx = ChargerSecurity.from_bench(bench(pki, profile).csms, STATION).tls_context()
+    assert ctx is not None and ctx.minimum_version == ssl.TLSVersion.TLSv1_2
+    offered = {c["name"] for c in ctx.get_ciphers()}
+    assert {"ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384"} <= offered

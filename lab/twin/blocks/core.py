@@ -75,6 +75,8 @@ class ChargerCore:
 
         def _security_event_at_boot(self, boot_reason: str) -> None: ...  # a_security
 
+        def _connection_failed(self, error: BaseException) -> None: ...  # a_security
+
         def _answered(self, request: Any, reply: Any) -> None: ...  # c_authorization
 
         def _auth_step(self, e: EvseState, now: float, plugged: bool) -> float: ...  # c_authorization

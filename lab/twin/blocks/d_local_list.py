@@ -7,18 +7,24 @@ updates the cache, never the list). It is non-volatile, like the cache. Authoriz
 - Full: the list becomes exactly the entries sent (an entry without idTokenInfo counts as Accepted: the
   catalogue's IdTokenLocalAuthList memory state sends none), with the version sent.
 - Differential: entries with idTokenInfo are added or replaced, entries without are removed; a version not
-  above the list's is refused with VersionMismatch (the list is unchanged).
+  above the list's is refused with VersionMismatch (the list is unchanged) (D01.FR.16, 17, 19).
+- Refused with Failed, the list unchanged: a versionNumber of 0 or below (D01.FR.18: 0 means "no list" to
+  GetLocalListVersion, so a list may never carry it), an idToken twice in one request (D01.FR.06: entries
+  are unique), more entries than LocalAuthListCtrlr.ItemsPerMessage or a list that would outgrow
+  LocalAuthListCtrlr.Entries' maxLimit (reasonCode TooManyElements, as the appendix's reason codes name it).
 - While LocalAuthListCtrlr.Enabled is false the list is not used and SendLocalList answers Failed;
-  GetLocalListVersion answers 0 then, and for a list never sent.
+  GetLocalListVersion answers 0 then, and for a list never sent (D02).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from lab.twin.blocks.core import ChargerCore
+from lab.twin.device_model import LOCAL_LIST_MAX_ENTRIES
 
-MAX_ENTRIES = 1000  # LocalAuthListCtrlr.Entries maxLimit
+Refusal = tuple[str, str | None, str | None]  # status, reasonCode, additionalInfo
 
 
 def _key(id_token: dict[str, Any]) -> tuple[str, str]:
@@ -36,30 +42,52 @@ class LocalList(ChargerCore):
         return self.local_list.get(_key(id_token))
 
     def on_send_local_list(self, version: int, update_type: str,
-                           entries: list[dict[str, Any]] | None) -> tuple[str, str | None]:
-        """D01: (status, reasonCode for statusInfo or None)."""
+                           entries: list[dict[str, Any]] | None) -> Refusal:
+        """D01: (status, reasonCode, additionalInfo); the last two None when there is nothing to say."""
         if not self._list_on():
-            return "Failed", "NotEnabled"
+            return "Failed", "NotEnabled", "LocalAuthListCtrlr.Enabled is false"
         entries = entries or []
+        refused = self._refusal(version, entries)
+        if refused is not None:
+            return refused
         if update_type == "Full":
-            if len(entries) > MAX_ENTRIES:
-                return "Failed", "TooManyEntries"
             self.local_list = {_key(x["id_token"]): dict(x.get("id_token_info") or {"status": "Accepted"})
                                for x in entries}
             self.local_list_version = version
-            return "Accepted", None
+            return "Accepted", None, None
         if version <= self.local_list_version:
-            return "VersionMismatch", None
+            return "VersionMismatch", None, None
         merged = dict(self.local_list)
         for x in entries:
             if x.get("id_token_info"):
                 merged[_key(x["id_token"])] = dict(x["id_token_info"])
             else:
                 merged.pop(_key(x["id_token"]), None)
-        if len(merged) > MAX_ENTRIES:
-            return "Failed", "TooManyEntries"
+        if len(merged) > LOCAL_LIST_MAX_ENTRIES:
+            return ("Failed", "TooManyElements",
+                    f"the list would hold {len(merged)} idTokens; it holds at most {LOCAL_LIST_MAX_ENTRIES}")
         self.local_list, self.local_list_version = merged, version
-        return "Accepted", None
+        return "Accepted", None, None
+
+    def _refusal(self, version: int, entries: list[dict[str, Any]]) -> Refusal | None:
+        """Why a SendLocalList is Failed whatever its updateType, or None."""
+        if version <= 0:
+            return "Failed", "InvalidValue", f"versionNumber {version}: it must be above 0 (D01.FR.18)"
+        most = min(self.device.int("LocalAuthListCtrlr", "ItemsPerMessage"), LOCAL_LIST_MAX_ENTRIES)
+        if len(entries) > most:
+            return "Failed", "TooManyElements", f"{len(entries)} entries; at most {most} per SendLocalList"
+        seen: set[tuple[str, str]] = set()
+        for x in entries:
+            key = _key(x["id_token"])
+            if key in seen:
+                return "Failed", "InvalidValue", f"idToken {key[0]!r} ({key[1]}) twice in one list (D01.FR.06)"
+            seen.add(key)
+        return None
+
+    def _list_storage(self) -> str:
+        """LocalAuthListCtrlr.Storage: the bytes the list takes, as the JSON it is kept in."""
+        kept = [[token, kind, info] for (token, kind), info in sorted(self.local_list.items())]
+        return str(len(json.dumps(kept, separators=(",", ":")).encode())) if kept else "0"
 
     def on_get_local_list_version(self) -> int:
         """D02: the version of the list, 0 while there is none in use."""
