@@ -5,6 +5,8 @@ failure as a bench fault (InstrumentError), never a pass."""
 from __future__ import annotations
 
 import asyncio
+import re
+import struct
 import threading
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -74,6 +76,14 @@ class PlainServer:
         try:
             assert client.connect()
             return list(client.read_holding_registers(address, count=count).registers)
+        finally:
+            client.close()
+
+    def write(self, address: int, values: list[int]) -> None:
+        client = ModbusTcpClient("127.0.0.1", port=self.port, timeout=2)
+        try:
+            assert client.connect()
+            assert not client.write_registers(address, values).isError()
         finally:
             client.close()
 
@@ -163,35 +173,52 @@ def test_the_heartbeat_wraps_at_16_bits(plain) -> None:
     srv = plain(values)
     ems = make_ems(srv.url, heartbeat_s=1000.0)
     try:
+        assert srv.read(m.HEARTBEAT, 1) == [0]  # open() beat with the fresh EMS it wrote
         ems.go_silent()
         ems.come_back()
-        assert srv.read(m.HEARTBEAT, 1) == [0]
+        assert srv.read(m.HEARTBEAT, 1) == [1]
     finally:
         ems.close()
 
 
-def test_a_device_without_the_map_is_a_protocol_error(plain) -> None:
+def test_a_device_without_the_map_is_a_protocol_error_and_is_never_written(plain) -> None:
+    # Not even a heartbeat: register 5 of a device that is not the map may be anything.
     srv = plain([0] * m.SIZE)
-    ems = make_ems(srv.url)
-    try:
-        with pytest.raises(InstrumentProtocolError, match=r"registers 0-1 read 0x0000 0, not the chargespec EMS map"):
-            ems.identify()
-    finally:
-        ems.close()
+    with pytest.raises(InstrumentProtocolError, match=r"opening failed while reading the EMS map \(the connection "
+                                                      r"is closed again\): registers 0-1 read 0x0000 0, not the "
+                                                      r"chargespec EMS map"):
+        make_ems(srv.url)
+    time.sleep(0.1)
+    assert srv.read(0, m.SIZE) == [0] * m.SIZE
 
 
-def test_a_modbus_exception_is_rejected_with_its_code(plain) -> None:
+def test_a_modbus_exception_is_rejected_with_its_code_and_the_registers(plain, bg: Background) -> None:
     srv = plain(m.initial_registers()[:6])  # up to HEARTBEAT only: the rest of the map is outside
-    ems = make_ems(srv.url, heartbeat_s=1000.0)
+    with pytest.raises(InstrumentRejected) as e:
+        make_ems(srv.url, heartbeat_s=1000.0)
+    assert e.value.code == 2
+    assert ("EMS 'ems' answered the read of registers 0-10 (the whole map) with Modbus exception 02 (illegal data "
+            "address)") in str(e.value)
+    assert e.value.last_command == "read the EMS map"
+
+    class Busy(EmsServer):
+        def _write(self, fc: int, address: int, values: list[int]) -> bytes | None:
+            if address == m.HEARTBEAT and len(values) > 1:  # set_fallback's write
+                return bytes([fc | 0x80, 6])
+            return super()._write(fc, address, values)
+
+    busy = Busy()
+    bg.run(busy.start())
+    ems = make_ems(busy.address, heartbeat_s=1000.0)
     try:
-        with pytest.raises(InstrumentRejected) as e:
-            ems.read()
-        assert e.value.code == 2 and "illegal data address" in str(e.value)
-        assert e.value.last_command == "read the EMS map"
-        with pytest.raises(InstrumentRejected, match="Modbus exception 2"):
+        with pytest.raises(InstrumentRejected, match=r"answered the write of \[\d+, 30, 2, 0, 60\] to registers 5-9 "
+                                                     r"\(HEARTBEAT, WATCHDOG_S, FALLBACK_MODE, FALLBACK\) with Modbus "
+                                                     r"exception 06 \(server device busy\)") as e:
             ems.set_fallback(SiteLimit(6, "A"), 30)
+        assert e.value.code == 6
     finally:
         ems.close()
+        bg.run(busy.stop())
 
 
 def test_no_server_and_a_lost_server_are_connection_faults(plain) -> None:
@@ -318,11 +345,11 @@ def test_a_charger_polling_between_requests_never_reads_a_limit_the_bench_did_no
 
 
 class ForgetfulServer(EmsServer):
-    """A device that acknowledges every write and keeps none of LIMIT_MODE..LIMIT (a register file behind a
+    """A device that acknowledges every write and keeps no limit in LIMIT_MODE..LIMIT (a register file behind a
     gateway that is not the one the charger polls, a PLC simulator with a map of its own)."""
 
     def _write(self, fc: int, address: int, values: list[int]) -> bytes | None:
-        if m.LIMIT_MODE in range(address, address + len(values)):
+        if address == m.LIMIT_MODE and values[0] != m.MODE_NONE:
             return None
         return super()._write(fc, address, values)
 
@@ -332,8 +359,8 @@ def test_a_limit_the_device_acknowledges_but_does_not_hold_is_a_bench_fault(bg: 
     bg.run(srv.start())
     ems = make_ems(srv.address, heartbeat_s=1000.0)
     try:
-        with pytest.raises(InstrumentProtocolError, match=r"wrote \[1, 0, 11000\] to registers 2-4, read back "
-                                                          r"\[0, 0, 0\]") as e:
+        with pytest.raises(InstrumentProtocolError, match=r"wrote \[1, 0, 11000\] to registers 2-4 \(LIMIT_MODE, "
+                                                          r"LIMIT\), read back \[0, 0, 0\]") as e:
             ems.set_limit(SiteLimit(11000, "W"))
         assert e.value.last_command == "write LIMIT_MODE 1, LIMIT 11000 W"
     finally:
@@ -342,8 +369,9 @@ def test_a_limit_the_device_acknowledges_but_does_not_hold_is_a_bench_fault(bg: 
 
 
 def test_a_map_error_names_the_read_even_when_the_heartbeat_wrote_since(plain) -> None:
-    srv = plain([0] * m.SIZE)
+    srv = plain()
     ems = make_ems(srv.url, heartbeat_s=1000.0)
+    srv.write(m.MAP_ID, [0, 0])  # another device behind the address since open()
     read_registers = ems.read_registers  # type: ignore[attr-defined]
 
     def then_a_beat() -> list[int]:
@@ -364,15 +392,15 @@ def test_a_map_error_names_the_read_even_when_the_heartbeat_wrote_since(plain) -
 
 
 def test_a_watchdog_shorter_than_the_heartbeat_period_is_beaten_in_time(twin_ems: EmsServer) -> None:
-    # heartbeat_s 1000: the pump is in a 1000 bench s wait when a 4 s watchdog arrives. The charger counts
-    # the watchdog from the last change it saw: the heartbeat must change with it and every 1 s after.
+    # heartbeat_s 1000: the pump is in a 1000 bench s wait when an 8 s watchdog arrives. The charger counts
+    # the watchdog from the last change it saw: the heartbeat must change with it and every 2 s after.
     ems = make_ems(twin_ems.address, heartbeat_s=1000.0)
     try:
         before = twin_ems.registers[m.HEARTBEAT]
-        ems.set_fallback(SiteLimit(6000, "W"), watchdog_s=4)
+        ems.set_fallback(SiteLimit(6000, "W"), watchdog_s=8)
         assert twin_ems.registers[m.HEARTBEAT] != before  # with the watchdog, in the same request
         beat = twin_ems.registers[m.HEARTBEAT]
-        wait_until(lambda: twin_ems.registers[m.HEARTBEAT] != beat, timeout=4 / SPEED * 10)
+        wait_until(lambda: twin_ems.registers[m.HEARTBEAT] != beat, timeout=8 / SPEED * 10)
     finally:
         ems.close()
 
@@ -418,5 +446,133 @@ def test_the_twin_server_answers_its_own_unit_only(twin_ems: EmsServer) -> None:
     ems = make_ems(twin_ems.address, unit=1, heartbeat_s=1000.0)
     try:
         assert ems.read().charger_state == m.STATE_NONE
+    finally:
+        ems.close()
+
+
+# ---- answers that are not this request's answer --------------------------------------------------------
+
+
+Answer = Callable[[int, int, bytes, bytes], bytes]
+
+
+class CraftedServer(EmsServer):
+    """The twin's EMS server with its answers rewritten by `answer(tid, unit, request, reply)` (the frame
+    to send; None: the right one) and each answer held back `delay_s` real seconds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answer: Answer | None = None
+        self.delay_s: Callable[[bytes], float] = lambda pdu: 0.0
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
+        try:
+            while True:
+                try:
+                    tid, _, length, unit = struct.unpack(">HHHB", await reader.readexactly(7))
+                    pdu = await reader.readexactly(length - 1)
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    break
+                await asyncio.sleep(self.delay_s(pdu))
+                reply = self.handle(pdu)
+                frame = (self.answer(tid, unit, pdu, reply) if self.answer is not None
+                         else struct.pack(">HHHB", tid, 0, len(reply) + 1, unit) + reply)
+                writer.write(frame)
+                await writer.drain()
+        finally:
+            self._writers.discard(writer)
+            writer.close()
+
+
+def mbap(tid: int, unit: int, pdu: bytes, *, pid: int = 0, length: int | None = None) -> bytes:
+    return struct.pack(">HHHB", tid, pid, len(pdu) + 1 if length is None else length, unit) + pdu
+
+
+@pytest.fixture
+def crafted(bg: Background) -> Iterator[CraftedServer]:
+    srv = CraftedServer()
+    bg.run(srv.start())
+    yield srv
+    bg.run(srv.stop())
+
+
+READ_MAP = r"the read of registers 0-10 \(the whole map\) got "
+
+
+@pytest.mark.parametrize(("answer", "message"), [
+    pytest.param(lambda tid, unit, req, rep: mbap(tid - 1, unit, rep),
+                 READ_MAP + r"an answer to an earlier request \(transaction id (\d+), expected (\d+)\)", id="earlier"),
+    pytest.param(lambda tid, unit, req, rep: mbap(tid + 1000, unit, rep),
+                 READ_MAP + r"an answer with transaction id \d+, expected \d+", id="unknown-tid"),
+    pytest.param(lambda tid, unit, req, rep: mbap(tid, unit, rep, pid=1),
+                 READ_MAP + r"an answer with protocol id 1 in its MBAP header, not 0 \(Modbus\)", id="protocol-id"),
+    pytest.param(lambda tid, unit, req, rep: mbap(tid, 3, rep),
+                 READ_MAP + r"an answer from unit 3, asked unit 1", id="unit"),
+    pytest.param(lambda tid, unit, req, rep: mbap(tid, unit, bytes([6]) + rep[1:5]),
+                 READ_MAP + r"an answer with function code 6 to a request with function code 3", id="function-code"),
+    pytest.param(lambda tid, unit, req, rep: mbap(tid, unit, bytes([3, 20]) + rep[2:22]),
+                 READ_MAP + r"a read of 11 registers answered with byte count 20 and 20 data bytes, not 22",
+                 id="short-read"),
+    pytest.param(lambda tid, unit, req, rep: mbap(tid, unit, rep, length=len(rep) - 1),
+                 READ_MAP + r"(an answer followed by 2 bytes nobody asked for \(00 00\)|a read of 11 registers "
+                            r"answered with byte count 22 and 20 data bytes, not 22)", id="mbap-length-short"),
+    pytest.param(lambda tid, unit, req, rep: mbap(tid, unit, bytes([0x83, 2, 0])),
+                 READ_MAP + r"an exception answer of 3 bytes, not 2", id="long-exception"),
+    pytest.param(lambda tid, unit, req, rep: b"\x15\xfe#\x00~~ 9$\n",
+                 READ_MAP + r"an answer with protocol id 8960 in its MBAP header", id="garbage"),
+])
+def test_an_answer_that_is_not_this_requests_is_a_protocol_error_saying_why(
+        crafted: CraftedServer, answer: Answer, message: str) -> None:
+    ems = make_ems(crafted.address, heartbeat_s=1000.0)
+    try:
+        crafted.answer = answer
+        with pytest.raises(InstrumentProtocolError, match=message) as e:
+            ems.read()
+        assert not isinstance(e.value, InstrumentRejected)
+        assert e.value.last_command == "read the EMS map"
+        if "earlier" in message:
+            got, expected = map(int, re.search(message, str(e.value)).groups())  # type: ignore[union-attr]
+            assert got == expected - 1
+        crafted.answer = None  # a new connection: nothing of the bad answer is read as the next one's
+        assert ems.read().limit is None
+    finally:
+        ems.close()
+
+
+def test_a_write_acknowledged_for_other_registers_is_a_protocol_error(crafted: CraftedServer) -> None:
+    ems = make_ems(crafted.address, heartbeat_s=1000.0)
+    try:
+        crafted.answer = lambda tid, unit, req, rep: mbap(tid, unit, rep[:1] + struct.pack(">HH", 5, 3))
+        with pytest.raises(InstrumentProtocolError, match=r"the write of \[1, 0, 11000\] to registers 2-4 "
+                                                          r"\(LIMIT_MODE, LIMIT\) got a write of 3 registers from 2 "
+                                                          r"acknowledged as 3 from 5"):
+            ems.set_limit(SiteLimit(11000, "W"))
+    finally:
+        ems.close()
+
+
+def test_a_late_answer_is_never_read_as_the_next_requests(crafted: CraftedServer) -> None:
+    ems = make_ems(crafted.address, heartbeat_s=1000.0, timeout_s=0.2)
+    try:
+        crafted.registers[m.CHARGER_STATE] = m.STATE_FALLBACK
+        crafted.delay_s = lambda pdu: 0.4 if pdu[0] == 3 else 0.0  # the read's answer comes after the timeout
+        with pytest.raises(InstrumentTimeout, match=r"no Modbus answer within 0\.2 s to the read of registers 0-10"):
+            ems.read()
+        crafted.delay_s = lambda pdu: 0.0
+        crafted.registers[m.CHARGER_STATE] = m.STATE_LIMIT
+        time.sleep(0.3)  # the late answer (CHARGER_STATE 2) is on its way
+        assert ems.read().charger_state == m.STATE_LIMIT
+    finally:
+        ems.close()
+
+
+def test_an_incomplete_answer_is_a_timeout_that_says_so(crafted: CraftedServer) -> None:
+    ems = make_ems(crafted.address, heartbeat_s=1000.0, timeout_s=0.2)
+    try:
+        crafted.answer = lambda tid, unit, req, rep: mbap(tid, unit, rep, length=len(rep) + 5)
+        with pytest.raises(InstrumentTimeout, match=r"an incomplete Modbus answer within 0\.2 s \(24 of 28 bytes\) "
+                                                    r"to the read of registers 0-10"):
+            ems.read()
     finally:
         ems.close()
