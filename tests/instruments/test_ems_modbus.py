@@ -5,6 +5,7 @@ failure as a bench fault (InstrumentError), never a pass."""
 from __future__ import annotations
 
 import asyncio
+import math
 import re
 import struct
 import threading
@@ -28,6 +29,7 @@ from instruments.errors import (
     InstrumentProtocolError,
     InstrumentRejected,
     InstrumentTimeout,
+    InstrumentUnsupported,
 )
 from lab.twin.ems_server import EmsServer
 
@@ -574,5 +576,123 @@ def test_an_incomplete_answer_is_a_timeout_that_says_so(crafted: CraftedServer) 
         with pytest.raises(InstrumentTimeout, match=r"an incomplete Modbus answer within 0\.2 s \(24 of 28 bytes\) "
                                                     r"to the read of registers 0-10"):
             ems.read()
+    finally:
+        ems.close()
+
+
+# ---- open, limits, watchdogs ----------------------------------------------------------------------------
+
+
+def test_an_open_that_fails_part_way_closes_what_it_opened_and_names_the_state(crafted: CraftedServer) -> None:
+    def refuse_writes(tid: int, unit: int, req: bytes, rep: bytes) -> bytes:
+        return mbap(tid, unit, bytes([req[0] | 0x80, 4]) if req[0] == 16 else rep)
+
+    crafted.answer = refuse_writes
+    ems = registry.create("modbus-ems", name="ems", address=crafted.address, clock=Clock(SPEED), timeout_s=1.0)
+    with pytest.raises(InstrumentRejected, match=r"opening failed while writing a fresh EMS \(no limit, no fallback, "
+                                                 r"no watchdog\) \(the connection is closed again\): EMS 'ems' "
+                                                 r"answered the write of .* to registers 2-9 .* with Modbus exception "
+                                                 r"04 \(server device failure\)"):
+        ems.open()
+    assert not ems.is_open
+    wait_until(lambda: not crafted._writers)  # the server saw the connection closed
+    assert not any(t.name == "ems heartbeat" for t in threading.enumerate())
+    crafted.answer = None
+    ems.open()  # and the same driver opens once the device is well
+    try:
+        assert ems.read().limit is None
+    finally:
+        ems.close()
+
+
+def test_an_open_whose_first_read_fails_leaves_no_connection(twin_ems: EmsServer) -> None:
+    ems = registry.create("modbus-ems", name="ems", address=twin_ems.address, clock=Clock(SPEED), unit=7)
+    with pytest.raises(InstrumentRejected, match=r"opening failed while reading the EMS map \(the connection is "
+                                                 r"closed again\): EMS 'ems' answered the read of registers 0-10 "
+                                                 r"\(the whole map\) with Modbus exception 0B \(gateway target "
+                                                 r"device failed to respond\)"):
+        ems.open()
+    assert not ems.is_open
+    wait_until(lambda: not twin_ems._writers)
+
+
+def test_open_clears_a_limit_an_earlier_run_left(twin_ems: EmsServer) -> None:
+    # A crashed session, a failed return to idle: the charger must not be held at the old limit by a
+    # scenario that never speaks for the EMS.
+    twin_ems.registers[m.LIMIT_MODE:m.FALLBACK_LO + 1] = [m.MODE_W, 0, 3000, 7, 60, m.MODE_W, 0, 1000]
+    ems = make_ems(twin_ems.address, heartbeat_s=1000.0)
+    try:
+        got = ems.read()
+        assert (got.limit, got.watchdog_s, got.fallback, got.heartbeat) == (None, 0, None, 8)
+    finally:
+        ems.close()
+
+
+def test_a_limit_the_register_cannot_hold_is_a_config_error_and_nothing_is_written(twin_ems: EmsServer) -> None:
+    ems = make_ems(twin_ems.address, heartbeat_s=1000.0)
+    try:
+        writes = twin_ems.writes
+        with pytest.raises(InstrumentConfigError, match=r"an EMS limit of 0\.04 A cannot be written exactly: LIMIT "
+                                                        r"\(registers 3-4: uint32, 0\.1 A\) .* 0 A and 0\.1 A"):
+            ems.set_limit(SiteLimit(0.04, "A"))
+        with pytest.raises(InstrumentConfigError, match=r"an EMS limit of inf W is not a number: FALLBACK"):
+            ems.set_fallback(SiteLimit(math.inf, "W"), 60)
+        with pytest.raises(InstrumentConfigError, match=r"a watchdog of 2\.5 s: WATCHDOG_S \(register 6\) holds whole "
+                                                        r"seconds 0 to 65535"):
+            ems.set_fallback(None, 2.5)  # type: ignore[arg-type]
+        assert twin_ems.writes == writes
+    finally:
+        ems.close()
+
+
+def test_options_that_would_stop_the_heartbeat_are_config_errors() -> None:
+    for options in ({"heartbeat_s": math.inf}, {"heartbeat_s": "5"}, {"unit": 1.5}, {"unit": True}):
+        with pytest.raises(InstrumentConfigError, match=r"heartbeat_s must be a number of seconds > 0 and unit "
+                                                        r"a whole number 0\.\.247"):
+            registry.create("modbus-ems", name="ems", address="modbus-tcp://127.0.0.1:502", **options)
+
+
+def test_a_watchdog_shorter_than_the_heartbeat_can_keep_at_the_bench_speed_is_refused(twin_ems: EmsServer) -> None:
+    ems = make_ems(twin_ems.address, heartbeat_s=1000.0)  # at 50x: 4 s of watchdog is 80 ms real
+    try:
+        before = list(twin_ems.registers)
+        with pytest.raises(InstrumentUnsupported, match=r"a watchdog of 4 s is 80 ms real at the bench's 50x speed, "
+                                                        r"shorter than this EMS's heartbeat can keep \(100 ms: .*\): "
+                                                        r"the charger could fall back while the EMS is alive\. Use a "
+                                                        r"watchdog of at least 5 s at this speed, or a slower speed"):
+            ems.set_fallback(SiteLimit(6000, "W"), 4)
+        assert twin_ems.registers == before
+        ems.set_fallback(SiteLimit(6000, "W"), 5)
+    finally:
+        ems.close()
+
+
+def test_a_slow_link_raises_the_shortest_watchdog(crafted: CraftedServer) -> None:
+    crafted.delay_s = lambda pdu: 0.05  # 50 ms a round trip: a watchdog needs 200 ms real, 10 s at 50x
+    ems = make_ems(crafted.address, heartbeat_s=1000.0)
+    try:
+        with pytest.raises(InstrumentUnsupported, match=r"a watchdog of 8 s is 160 ms real .* worst recent round trip "
+                                                        r"5\d\.\d ms\).* at least 1[01] s at this speed"):
+            ems.set_fallback(SiteLimit(6000, "W"), 8)
+    finally:
+        ems.close()
+
+
+def test_a_heartbeat_later_than_the_watchdog_is_reported_as_a_bench_fault(crafted: CraftedServer) -> None:
+    ems = make_ems(crafted.address, heartbeat_s=1000.0)
+    reported: list[Exception] = []
+    ems.on_error = reported.append
+    try:
+        ems.set_fallback(SiteLimit(6000, "W"), 10)  # 200 ms real; a beat every 50 ms
+        crafted.delay_s = lambda pdu: 0.3 if pdu[0] == 16 and pdu[1:3] == b"\x00\x05" else 0.0  # a loaded line
+        wait_until(lambda: bool(reported))
+        (err,) = reported
+        assert isinstance(err, InstrumentTimeout) and err.last_command == "write HEARTBEAT"
+        assert re.search(r"the heartbeat went 3\d\d ms real \(1\d\.?\d* s bench\) without a change, longer than the "
+                         r"watchdog of 10 s \(200 ms real at 50x\): the charger may have fallen back while the EMS "
+                         r"was alive", str(err)), str(err)
+        crafted.delay_s = lambda pdu: 0.0
+        with pytest.raises(InstrumentTimeout, match="the heartbeat went"):
+            ems.set_limit(None)  # and the next statement raises it
     finally:
         ems.close()
