@@ -259,7 +259,9 @@ class ModbusEms(EnergyManager):
             if pump and self._silent:  # went silent while this beat waited for the line: it must not land
                 return None
             nxt = (self._beat + 1) & 0xFFFF
-            self._write_many(link, m.HEARTBEAT, [nxt])
+            # Read back like every write: a device that acknowledges beats it does not hold lets the charger
+            # fall back under a live EMS, and the fallback would be judged as the charger's doing.
+            self._write_held(link, m.HEARTBEAT, [nxt], "write HEARTBEAT")
             now = time.monotonic()  # under the lock: no other beat (set_fallback's) lands in between
             gap, self._beat, self._last_change = now - self._last_change, nxt, now
             return gap

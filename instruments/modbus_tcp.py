@@ -138,7 +138,11 @@ class ModbusTcpLink:
         self._tid = self._tid % 0xFFFF + 1  # 1..65535, never 0: a zero from a device then is never ours
         tid, fc = self._tid, request[0]
         try:
+            self._sock.settimeout(self.timeout_s)  # (the check for stray bytes leaves it blocking)
             self._sock.sendall(struct.pack(">HHHB", tid, 0, len(request) + 1, self.unit) + request)
+        except TimeoutError:
+            self.close()
+            raise NoAnswer(f"the request could not be sent within {self.timeout_s:g} s") from None
         except OSError as e:
             self.close()
             raise LinkDown(f"connection lost while sending ({e})") from e
