@@ -351,7 +351,7 @@ class ModbusEms(EnergyManager):
         needed = max(_MIN_WATCHDOG_REAL_S, _ROUND_TRIPS_PER_WATCHDOG * round_trip)
         real = self.clock.real(watchdog_s)
         if real < needed:
-            shortest = math.ceil(self.clock.bench(needed))
+            shortest = math.ceil(self.clock.bench(needed) - 1e-9)  # 0.1 s x 60 is 6.000000000000001
             raise InstrumentUnsupported(
                 self.name, self.address,
                 f"a watchdog of {watchdog_s} s is {real * 1000:.0f} ms real at the bench's {self.clock.speed:g}x "
@@ -368,7 +368,8 @@ class ModbusEms(EnergyManager):
     def come_back(self) -> None:
         self._raise_pump_error()
         self._require_open()
-        self._silent = False
+        with self._lock:  # the silence was wanted: a pump beat that gets the line first counts from now
+            self._silent, self._last_change = False, time.monotonic()
         self.beat()
         self._raise_pump_error()
 

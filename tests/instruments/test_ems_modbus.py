@@ -726,3 +726,26 @@ def test_a_heartbeat_the_device_acknowledges_but_does_not_hold_is_reported(bg: B
     finally:
         ems.close()
         bg.run(srv.stop())
+
+
+def test_coming_back_from_a_silence_longer_than_the_watchdog_is_not_a_late_heartbeat(twin_ems: EmsServer) -> None:
+    ems = make_ems(twin_ems.address, heartbeat_s=1000.0)
+    reported: list[Exception] = []
+    ems.on_error = reported.append
+    beat = ems.beat  # type: ignore[attr-defined]
+
+    def come_back_beat_late(*, pump: bool = False) -> None:
+        if not pump:
+            time.sleep(0.15)  # the pump's next beat (every 50 ms) lands before come_back's own
+        beat(pump=pump)
+
+    ems.beat = come_back_beat_late  # type: ignore[attr-defined]
+    try:
+        ems.set_fallback(SiteLimit(6000, "W"), 10)  # 200 ms real; the pump beats every 50 ms
+        ems.go_silent()
+        time.sleep(0.4)  # the watchdog runs out, as wanted
+        ems.come_back()
+        time.sleep(0.2)
+        assert reported == []
+    finally:
+        ems.close()

@@ -32,6 +32,14 @@ SPEC = '''spec "Energy manager"
     wait 45 s
     expect analyzer power > 20 kW
 
+  scenario "a watchdog too short for the bench's speed"
+    ems sets the fallback to 4 kW after 2 s of silence
+
+  scenario "a short watchdog under a live EMS"
+    ems sets the fallback to 4 kW after 6 s of silence
+    ems limits the site to 8 kW
+    expect within 20 s, then for 60 s: analyzer power > 6 kW
+
   scenario "the composite cannot be judged under an EMS limit"
     ems limits the site to 8 kW
     expect charger composite schedule on evse 1
@@ -60,6 +68,14 @@ def test_the_ems_limits_the_charger_and_is_reset_between_scenarios(pytester: pyt
                  "EMS: site limit 8 kW", "EMS: heartbeat stopped",
                  "return to idle: the EMS is back to no site limit, no fallback, heartbeat running"):
         assert line in notes, line
+    # 2 s of watchdog is 67 ms real at 30x: the heartbeat could not keep it and the charger's fallback would be
+    # judged as its own. 6 s (200 ms real) it keeps: the charger never falls back under the live EMS.
+    result = results["a watchdog too short for the bench's speed"]
+    assert result["status"] == "broken"
+    assert ("a watchdog of 2 s is 67 ms real at the bench's 30x speed, shorter than this EMS's heartbeat can keep"
+            in result["statusDetails"]["message"])
+    result = results["a short watchdog under a live EMS"]
+    assert result["status"] == "passed", result.get("statusDetails")
     # The harness's own composite leaves out the EMS's limit: broken, never a verdict against it.
     result = results["the composite cannot be judged under an EMS limit"]
     assert result["status"] == "broken"
