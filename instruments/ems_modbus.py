@@ -351,7 +351,7 @@ class ModbusEms(EnergyManager):
         needed = max(_MIN_WATCHDOG_REAL_S, _ROUND_TRIPS_PER_WATCHDOG * round_trip)
         real = self.clock.real(watchdog_s)
         if real < needed:
-            shortest = math.ceil(self.clock.bench(needed) - 1e-9)  # 0.1 s x 60 is 6.000000000000001
+            shortest = math.ceil(self.clock.bench(needed))
             raise InstrumentUnsupported(
                 self.name, self.address,
                 f"a watchdog of {watchdog_s} s is {real * 1000:.0f} ms real at the bench's {self.clock.speed:g}x "

@@ -749,3 +749,16 @@ def test_coming_back_from_a_silence_longer_than_the_watchdog_is_not_a_late_heart
         assert reported == []
     finally:
         ems.close()
+
+
+def test_at_60x_the_shortest_watchdog_is_6_s(twin_ems: EmsServer) -> None:
+    ems = registry.create("modbus-ems", name="ems", address=twin_ems.address, clock=Clock(60), heartbeat_s=1000.0)
+    ems.open()
+    try:
+        with pytest.raises(InstrumentUnsupported, match=r"a watchdog of 5 s is 83 ms real at the bench's 60x speed, "
+                                                        r".* Use a watchdog of at least 6 s at this speed"):
+            ems.set_fallback(None, 5)
+        ems.set_fallback(None, 6)
+        assert twin_ems.registers[m.WATCHDOG_S] == 6
+    finally:
+        ems.close()
