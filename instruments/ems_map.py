@@ -23,6 +23,7 @@ site at the limit; a write the map does not allow is answered with Modbus except
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -40,6 +41,25 @@ STATE_NAMES = {STATE_NONE: "no EMS limit", STATE_LIMIT: "EMS limit applied", STA
 
 Unit = Literal["W", "A"]
 MAX_U32 = 2**32 - 1
+SCALE: dict[str, int] = {"W": 1, "A": 10}  # register counts per W, per A
+STEP = {"W": "1 W", "A": "0.1 A"}
+
+#: Each register's name by the addresses it spans (a 32-bit value spans two, high word first).
+REGISTERS: dict[str, tuple[int, ...]] = {
+    "MAP_ID": (MAP_ID,), "MAP_VERSION": (MAP_VERSION,), "LIMIT_MODE": (LIMIT_MODE,), "LIMIT": (LIMIT_HI, LIMIT_LO),
+    "HEARTBEAT": (HEARTBEAT,), "WATCHDOG_S": (WATCHDOG_S,), "FALLBACK_MODE": (FALLBACK_MODE,),
+    "FALLBACK": (FALLBACK_HI, FALLBACK_LO), "CHARGER_STATE": (CHARGER_STATE,),
+}
+
+
+def describe(address: int, count: int) -> str:
+    """The registers a request spans, by address and name: "registers 2-4 (LIMIT_MODE, LIMIT)"."""
+    span = range(address, address + count)
+    names = [name for name, addrs in REGISTERS.items() if any(a in span for a in addrs)]
+    if len(names) == len(REGISTERS):
+        names = ["the whole map"]
+    where = f"register {address}" if count == 1 else f"registers {address}-{span[-1]}"
+    return f"{where} ({', '.join(names) or 'outside the map'})"
 
 
 @dataclass(frozen=True)
@@ -50,19 +70,33 @@ class SiteLimit:
     unit: Unit
 
     def __str__(self) -> str:
-        return f"{self.value:g} {self.unit}"
+        return f"{self.value:.12g} {self.unit}"
 
 
-def encode_limit(limit: SiteLimit | None) -> tuple[int, int, int]:
-    """(mode, high word, low word) for a limit; None is mode 0. Raises ValueError outside the map's range."""
+def encode_limit(limit: SiteLimit | None, register: str = "LIMIT") -> tuple[int, int, int]:
+    """(mode, high word, low word) for a limit; None is mode 0. Raises ValueError, naming `register` (LIMIT
+    or FALLBACK), for a limit the register cannot hold exactly: not a number, negative, beyond uint32, or
+    finer than its resolution (1 W, 0.1 A). Never rounded: 16.06 A sent as 16.1 A would let the charger
+    draw more than the spec allowed and be judged for it; 0.04 A sent as 0 A would stop it."""
     if limit is None:
         return MODE_NONE, 0, 0
     if limit.unit not in ("W", "A"):
         raise ValueError(f"an EMS limit is in W or A, not {limit.unit!r}")
-    raw = round(limit.value * (10 if limit.unit == "A" else 1))
-    if limit.value < 0 or raw > MAX_U32:
-        raise ValueError(f"an EMS limit of {limit} is outside the register's range (0 to {MAX_U32} "
-                         f"{'W' if limit.unit == 'W' else 'x 0.1 A'})")
+    scale = SCALE[limit.unit]
+    where = f"{register} (registers {REGISTERS[register][0]}-{REGISTERS[register][-1]}: uint32, {STEP[limit.unit]})"
+    value = limit.value
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueError(f"an EMS limit of {value!r} {limit.unit} is not a number: {where} holds a finite one")
+    if value < 0 or value * scale > MAX_U32:
+        raise ValueError(f"an EMS limit of {limit} is outside the register's range: {where} holds 0 to "
+                         f"{MAX_U32 / scale:.12g} {limit.unit}")
+    exact = value * scale
+    raw = round(exact)
+    if not math.isclose(exact, raw, rel_tol=1e-9, abs_tol=1e-6):  # 15.9 * 10 is 159.00000000000003
+        below, above = math.floor(exact) / scale, math.ceil(exact) / scale
+        raise ValueError(f"an EMS limit of {limit} cannot be written exactly: {where} holds whole steps of "
+                         f"{STEP[limit.unit]}; the nearest it holds are {below:g} {limit.unit} and "
+                         f"{above:g} {limit.unit}")
     return (MODE_W if limit.unit == "W" else MODE_A), raw >> 16, raw & 0xFFFF
 
 

@@ -14,7 +14,10 @@ for the EMS has it reset by the return to idle (runner/execute.py).
 
 from __future__ import annotations
 
+import math
+
 from dsl.plan import Quantity
+from instruments import ems_map as m
 from instruments.ems import EnergyManager
 from instruments.ems_map import SiteLimit
 from runner.context import ScenarioRun
@@ -58,11 +61,22 @@ def ems_releases_site(run: ScenarioRun) -> None:
     run.note("EMS: site limit released")
 
 
+def _watchdog_s(timeout: Quantity) -> int:
+    """The watchdog in whole seconds, as WATCHDOG_S holds it; never rounded (2.5 s as 2 s would bring the
+    fallback in half a second before the spec's windows expect it, and be judged as the charger's)."""
+    value = timeout.value
+    where = f"WATCHDOG_S (register {m.WATCHDOG_S}) holds whole seconds from 1 to 65535"
+    if not (math.isfinite(value) and 1 <= value <= 0xFFFF):
+        raise BenchError(None, f"an EMS watchdog of {timeout}: {where}")
+    if not math.isclose(value, round(value), rel_tol=0, abs_tol=1e-9):
+        raise BenchError(None, f"an EMS watchdog of {timeout} ({value:g} s) cannot be written exactly: {where}; "
+                               f"the nearest it holds are {math.floor(value)} s and {math.ceil(value)} s")
+    return round(value)
+
+
 @implements("ems.sets_fallback")
 def ems_sets_fallback(run: ScenarioRun, limit: Quantity, timeout: Quantity) -> None:
-    seconds = round(timeout.value)
-    if not 1 <= seconds <= 0xFFFF:
-        raise BenchError(None, f"an EMS watchdog of {timeout}: the register holds 1 to 65535 whole seconds")
+    seconds = _watchdog_s(timeout)
     _ems(run).set_fallback(_limit(limit), seconds)
     run.note(f"EMS: fallback {limit} after {seconds} s without a heartbeat")
 

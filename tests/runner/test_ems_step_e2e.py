@@ -5,6 +5,7 @@ on a bench with no `ems` the scenario is broken, naming the missing role, never 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,14 @@ SPEC = '''spec "Energy manager"
   scenario "the next scenario finds a fresh EMS"
     wait 45 s
     expect analyzer power > 20 kW
+
+  scenario "a watchdog too short for the bench's speed"
+    ems sets the fallback to 4 kW after 2 s of silence
+
+  scenario "a short watchdog under a live EMS"
+    ems sets the fallback to 4 kW after 6 s of silence
+    ems limits the site to 8 kW
+    expect within 20 s, then for 60 s: analyzer power > 6 kW
 
   scenario "the composite cannot be judged under an EMS limit"
     ems limits the site to 8 kW
@@ -59,6 +68,14 @@ def test_the_ems_limits_the_charger_and_is_reset_between_scenarios(pytester: pyt
                  "EMS: site limit 8 kW", "EMS: heartbeat stopped",
                  "return to idle: the EMS is back to no site limit, no fallback, heartbeat running"):
         assert line in notes, line
+    # 2 s of watchdog is 67 ms real at 30x: the heartbeat could not keep it and the charger's fallback would be
+    # judged as its own. 6 s (200 ms real) it keeps: the charger never falls back under the live EMS.
+    result = results["a watchdog too short for the bench's speed"]
+    assert result["status"] == "broken"
+    assert ("a watchdog of 2 s is 67 ms real at the bench's 30x speed, shorter than this EMS's heartbeat can keep"
+            in result["statusDetails"]["message"])
+    result = results["a short watchdog under a live EMS"]
+    assert result["status"] == "passed", result.get("statusDetails")
     # The harness's own composite leaves out the EMS's limit: broken, never a verdict against it.
     result = results["the composite cannot be judged under an EMS limit"]
     assert result["status"] == "broken"
@@ -105,3 +122,30 @@ def test_a_heartbeat_fault_after_the_last_ems_statement_makes_the_scenario_broke
     station.ems_touched = False  # reset by the return to idle: a later scenario that leaves the EMS alone
     ems.on_error(fault)
     assert station.broken == [fault]
+
+
+@pytest.mark.parametrize(("text", "value", "message"), [
+    ("2.5 s", 2.5, r"an EMS watchdog of 2\.5 s \(2\.5 s\) cannot be written exactly: WATCHDOG_S \(register 6\) holds "
+                   r"whole seconds from 1 to 65535; the nearest it holds are 2 s and 3 s"),
+    ("1e400 s", math.inf, r"an EMS watchdog of 1e400 s: WATCHDOG_S \(register 6\) holds whole seconds from 1 to "
+                          r"65535"),
+    ("nan s", math.nan, r"an EMS watchdog of nan s: WATCHDOG_S"),
+    ("0.4 s", 0.4, r"an EMS watchdog of 0\.4 s: WATCHDOG_S"),
+    ("19 h", 68400.0, r"an EMS watchdog of 19 h: WATCHDOG_S"),
+])
+def test_a_watchdog_the_register_cannot_hold_is_broken_before_the_ems_is_touched(
+        text: str, value: float, message: str) -> None:
+    from types import SimpleNamespace
+
+    from dsl.plan import Quantity
+    from runner import ems_steps
+    from runner.errors import BenchError
+
+    sent: list[object] = []
+    ems = SimpleNamespace(on_error=None, set_fallback=lambda *args: sent.append(args))
+    station = SimpleNamespace(ems=lambda: ems, ems_touched=False, broken=[])
+    run = SimpleNamespace(station=station, note=lambda text: None)
+    with pytest.raises(BenchError, match=message):
+        ems_steps.ems_sets_fallback(run, Quantity(6000, "power", "6 kW"),  # type: ignore[arg-type]
+                                    Quantity(value, "time", text))
+    assert sent == []
