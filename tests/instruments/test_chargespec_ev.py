@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from collections.abc import Callable
@@ -259,3 +260,27 @@ def test_a_late_reply_is_never_taken_for_the_next_requests_answer(line_server) -
     finally:
         ev.close()
     assert srv.lines(0) == [b"1 PWM:DUTY?\n", b"2 PWM:DUTY?\n", b"3 PWM:DUTY?\n"]
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda ev: ev.set_current(float("inf")), "requested current must be a finite number >= 0 A, got inf"),
+    (lambda ev: ev.set_current(float("nan")), "requested current must be a finite number >= 0 A, got nan"),
+    (lambda ev: ev.follow_pilot(True, lag_s=float("inf")), "follow-the-pilot lag must be a finite number >= 0 s"),
+    (lambda ev: ev.set_watchdog(float("inf")), "watchdog must be a finite number >= 0 s, got inf"),
+    (lambda ev: ev.set_cable(float("inf")), "PP resistor must be a positive whole number of ohms"),
+    (lambda ev: ev.set_cable(219.6), "PP resistor must be a positive whole number of ohms or None (no cable), "
+                                     "got 219.6"),
+])
+def test_values_the_line_cannot_carry_are_clear_errors_and_nothing_is_sent(line_server, call, message: str) -> None:
+    """An infinite lag or watchdog was an OverflowError from round(), an infinite current went out as
+    `LOAD:CURR inf` (an exponent-free protocol has no such number), a fractional PP resistor as `PP:RES 219.6`
+    (the protocol takes whole ohms)."""
+    srv = line_server(answering())
+    ev = make_ev(srv.url)
+    try:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            call(ev)
+        ev.set_cable(680.0)
+    finally:
+        ev.close()
+    assert srv.lines(0) == [b"1 PP:RES 680\n"]
