@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -284,3 +285,23 @@ def test_values_the_line_cannot_carry_are_clear_errors_and_nothing_is_sent(line_
     finally:
         ev.close()
     assert srv.lines(0) == [b"1 PP:RES 680\n"]
+
+
+def test_a_reply_split_across_reads_and_a_duplicated_reply_are_each_taken_once(line_server) -> None:
+    """Request 1's reply comes in two pieces 50 ms apart and then again, whole (a device that repeats itself):
+    the pieces make one reply, and the copy, arriving while request 2 waits, is not request 2's answer."""
+    def reply(line: str, conn: int) -> list[bytes | str]:
+        rid = int(line.split()[0])
+        if rid == 1:
+            threading.Timer(0.05, lambda: srv.push(b"6.6\r\n1 OK 26.6\n")).start()
+            return [b"1 OK 2"]
+        return [f"{rid} OK 53.3"]
+
+    srv = line_server(reply)
+    ev = make_ev(srv.url)
+    try:
+        assert ev.request("PWM:DUTY?") == "26.6"
+        time.sleep(0.1)  # the copy is on the line before request 2 goes out
+        assert ev.request("PWM:DUTY?") == "53.3"
+    finally:
+        ev.close()
