@@ -63,6 +63,7 @@ class EvServer(LineServer):
     """One EV emulator on one EVSE, on 127.0.0.1."""
 
     name = "twin EV emulator"
+    echoes_id = True
 
     def __init__(self, physics: Physics, evse: int = 1, *, serial: str = "TWIN-EVE-0001") -> None:
         super().__init__()

@@ -32,6 +32,7 @@ class ReaderServer(LineServer):
     """One station's token reader, on 127.0.0.1; the request names the EVSE."""
 
     name = "twin token reader"
+    echoes_id = True
 
     def __init__(self, present: Presenter, *, serial: str = "TWIN-RDR-0001") -> None:
         super().__init__()

@@ -17,6 +17,7 @@ from lab.bench import StationConfig
 from lab.loop import LoopThread
 from lab.twin.analyzer_server import AnalyzerServer, engineering, nr3
 from lab.twin.ev_server import EvServer
+from lab.twin.lineserver import LATE_S
 from lab.twin.physics import Physics
 
 SPEED = 60.0
@@ -371,3 +372,20 @@ def test_ev_refuses_what_the_protocol_does_not_write(rig: tuple[Physics, Any, se
     assert (after.requested_a, after.lag_s, after.follow, after.pp_ohms) == (before.requested_a, before.lag_s,
                                                                              before.follow, before.pp_ohms)
     assert ask(port, 6, "LOAD:FOLLOW ON,250") == "6 OK" and phys.snapshot(1).lag_s == 0.25
+
+
+def test_a_late_ev_answer_keeps_its_request_id(loop: LoopThread) -> None:
+    """The `late` line fault answers one request 3 s late with its numbers 999, but the id stays the request's
+    own, as a real device's late answer would: the driver's id check is what is rehearsed (with the id turned
+    into 999 too, any driver would skip it unless its current request were number 999)."""
+    phys = Physics(StationConfig(id="CS1"), Clock(speed=SPEED), ev_lag_s=0.0, noise=0.0)
+    ev = EvServer(phys, 1)
+    loop.run(ev.start(), timeout=5)
+    port = serial.serial_for_url(ev.address, timeout=LATE_S + 2)
+    try:
+        ev.line_fault = "late"
+        assert ask(port, 41, "PWM:DUTY?") == "41 OK 999"
+        assert ask(port, 42, "PWM:DUTY?") == "42 OK 100.0"  # on time again
+    finally:
+        port.close()
+        loop.run(ev.stop(), timeout=5)
