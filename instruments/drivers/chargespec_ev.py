@@ -171,7 +171,14 @@ class ChargespecEv(SerialEvEmulator):
     def read_pwm(self) -> PwmReading:
         with self.link.lock:
             duty = self._number("PWM:DUTY?")
+            if duty is not None and not 0.0 <= duty <= 100.0:
+                # No pilot has such a duty: recorded, it would become an offered current the charger never gave.
+                raise InstrumentProtocolError(self.name, self.address, f"pilot duty {duty:g} % is outside 0..100 %",
+                                              last_command=self.last_command)
             freq = self._number("PWM:FREQ?")
+            if freq is not None and freq < 0.0:
+                raise InstrumentProtocolError(self.name, self.address, f"pilot frequency {freq:g} Hz is negative",
+                                              last_command=self.last_command)
         return PwmReading(duty_percent=duty, frequency_hz=freq)
 
     def set_watchdog(self, seconds: float) -> None:

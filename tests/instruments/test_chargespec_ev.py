@@ -305,3 +305,19 @@ def test_a_reply_split_across_reads_and_a_duplicated_reply_are_each_taken_once(l
         assert ev.request("PWM:DUTY?") == "53.3"
     finally:
         ev.close()
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"PWM:DUTY?": "999", "PWM:FREQ?": "1000.0"}, "pilot duty 999 % is outside 0..100 %; last command 'PWM:DUTY?'"),
+    ({"PWM:DUTY?": "-0.5", "PWM:FREQ?": "1000.0"}, "pilot duty -0.5 % is outside 0..100 %"),
+    ({"PWM:DUTY?": "26.6", "PWM:FREQ?": "-1000"}, "pilot frequency -1000 Hz is negative; last command 'PWM:FREQ?'"),
+])
+def test_an_impossible_pilot_reading_is_a_protocol_error_not_a_reading(line_server, values: dict[str, str],
+                                                                       message: str) -> None:
+    srv = line_server(answering(values))
+    ev = make_ev(srv.url)
+    try:
+        with pytest.raises(InstrumentProtocolError, match=re.escape(message)):
+            ev.read_pwm()
+    finally:
+        ev.close()
