@@ -21,6 +21,8 @@ from instruments.line_link import LineLink
 
 _REPLY = re.compile(r"^(\d{1,6}) (OK|ERR)(?: (.*))?$", re.IGNORECASE)
 _ERR = re.compile(r"^(\d+)\s*(.*)$")
+# A command is one line of printable ASCII: a line break inside it would send a second request unframed.
+_COMMAND = re.compile(r"[\x20-\x7e]+")
 MAX_ID = 999_999
 
 
@@ -55,6 +57,9 @@ class IdFraming:
     def request(self, command: str, *, resend: bool = True) -> str | None:
         """Send one command, return the value of its ``OK`` reply (None when the reply has no value).
         `resend` False: a command that must not be carried out twice is not sent again after a lost line."""
+        if not _COMMAND.fullmatch(command):
+            raise ValueError(f"{self.owner.kind} {self.owner.name!r}: a command is one line of printable ASCII, "
+                             f"got {command!r}")
 
         def exchange() -> str | None:
             rid = self.take_id()

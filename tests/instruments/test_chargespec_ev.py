@@ -321,3 +321,19 @@ def test_an_impossible_pilot_reading_is_a_protocol_error_not_a_reading(line_serv
             ev.read_pwm()
     finally:
         ev.close()
+
+
+@pytest.mark.parametrize("command", ["CP:STATE C\n5 EVT ON", "PP:RES 220\r", "CP:STATE \u00c4", ""])
+def test_a_command_is_one_line_of_ascii_or_a_clear_error(line_server, command: str) -> None:
+    """A line break would smuggle a second, unframed request onto the line; a non-ASCII character was a
+    UnicodeEncodeError from deep in the link."""
+    srv = line_server(answering())
+    ev = make_ev(srv.url)
+    try:
+        with pytest.raises(ValueError, match=re.escape(f"ev 'ev': a command is one line of printable ASCII, "
+                                                       f"got {command!r}")):
+            ev.request(command)
+        ev.identify()
+    finally:
+        ev.close()
+    assert srv.lines(0) == [b"1 *IDN?\n"]
