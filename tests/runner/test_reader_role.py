@@ -51,3 +51,20 @@ def test_another_evses_reader_is_never_used(readers: dict[str, int]) -> None:
 def test_no_reader_at_all_is_named() -> None:
     with pytest.raises(BenchError, match="station 'CS-1' has no token reader \\(instrument role 'reader'\\)"):
         _station().reader(1)
+
+
+def test_a_token_the_reader_cannot_present_is_broken_naming_why() -> None:
+    """`driver presents token "" of type ISO14443`: the reader refuses before sending anything; the step is
+    broken with the reader's reason (it was an unexpected ValueError with a traceback)."""
+    from instruments.registry import create
+    from runner.steps import IMPLEMENTATIONS
+
+    station = _station()
+    station.readers[1] = create("chargespec-reader", name="reader", address="socket://127.0.0.1:9")  # never opened
+    run = SimpleNamespace(station=station, notes=[])
+    run.note = run.notes.append
+    with pytest.raises(BenchError) as e:
+        IMPLEMENTATIONS["driver.presents_token"](run, token="", type="ISO14443", evse=1)
+    assert e.value.detail == ("reader 'reader': an idToken of type NoAuthorization is empty and one of any other "
+                              "type is not, got '' of type ISO14443; nothing was presented")
+    assert run.notes == []
