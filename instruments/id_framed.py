@@ -21,6 +21,8 @@ from instruments.line_link import LineLink
 
 _REPLY = re.compile(r"^(\d{1,6}) (OK|ERR)(?: (.*))?$", re.IGNORECASE)
 _ERR = re.compile(r"^(\d+)\s*(.*)$")
+# A command is one line of printable ASCII: a line break inside it would send a second request unframed.
+_COMMAND = re.compile(r"[\x20-\x7e]+")
 MAX_ID = 999_999
 
 
@@ -52,8 +54,12 @@ class IdFraming:
                                           last_command=self.owner.last_command)
         return int(m.group(1)), m.group(2).upper() == "OK", m.group(3)
 
-    def request(self, command: str) -> str | None:
-        """Send one command, return the value of its ``OK`` reply (None when the reply has no value)."""
+    def request(self, command: str, *, resend: bool = True) -> str | None:
+        """Send one command, return the value of its ``OK`` reply (None when the reply has no value).
+        `resend` False: a command that must not be carried out twice is not sent again after a lost line."""
+        if not _COMMAND.fullmatch(command):
+            raise ValueError(f"{self.owner.kind} {self.owner.name!r}: a command is one line of printable ASCII, "
+                             f"got {command!r}")
 
         def exchange() -> str | None:
             rid = self.take_id()
@@ -62,6 +68,13 @@ class IdFraming:
             while True:
                 line = self.link.read_line(deadline)
                 reply = self.dispatch(line)
+                if reply is not None and reply[0] == 0 and not reply[1]:
+                    # Id 0 is never sent: the device could not read a request's id (a garbled line). Only
+                    # one request is out at a time, so it is this one or an earlier one: the line is not sound.
+                    raise InstrumentProtocolError(self.owner.name, self.owner.address,
+                                                  f"the device could not read a request: {line.strip()!r} "
+                                                  f"(request {rid} was {command!r}); check the line",
+                                                  last_command=self.owner.last_command)
                 if reply is None or reply[0] != rid:
                     continue  # an event, a blank line, or a late reply to an earlier request
                 _, ok, rest = reply
@@ -75,7 +88,7 @@ class IdFraming:
                 raise InstrumentRejected(self.owner.name, self.owner.address, int(m.group(1)), m.group(2),
                                          last_command=self.owner.last_command)
 
-        return self.link.run(command, exchange)
+        return self.link.run(command, exchange, resend=resend)
 
     def drain(self) -> None:
         """Take in every line that arrived while no request was pending (events)."""

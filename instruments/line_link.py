@@ -13,6 +13,11 @@ not ASCII text or an endless line :class:`InstrumentProtocolError`. `run` reopen
 the whole exchange again, up to `reconnect_attempts` times (once by default). The lock is reentrant and
 shared by every thread that talks to the instrument.
 
+Running it again is only right for a command that does the same when done twice (set a state, read a value).
+For one that does not (a token presented twice starts a session and then stops it), `run(..., resend=False)`
+reconnects only while nothing has gone out: once the command was written, a lost line is an
+:class:`InstrumentConnectionLost` saying the command may have been carried out, and it is not sent again.
+
 A reply that arrives after its request timed out stays in the line's buffer. The link does not drain it
 (no timed drain can know the reply is complete); the protocol must tell replies apart instead: the
 chargespec-ev protocol carries a request id in every reply and its driver skips replies to other ids, and
@@ -38,6 +43,14 @@ from instruments.reconnecting_link import LinkOwner, ReconnectingLink
 
 R = TypeVar("R")
 
+
+class _SentOnce(Exception):
+    """Carries a lost line's error past the reconnect loop: the command went out and must not go again."""
+
+    def __init__(self, error: InstrumentConnectionLost) -> None:
+        super().__init__(str(error))
+        self.error = error
+
 # Longest line we wait for before calling the stream garbage (a wrong baud rate never sends "\n").
 MAX_LINE = 1024
 # Each low-level read blocks at most this long (real s), so deadlines hold without reconfiguring the port.
@@ -53,6 +66,7 @@ class LineLink(ReconnectingLink):
         self.url = url
         self.baudrate = baudrate
         self._buf = bytearray()
+        self.writes = 0  # writes attempted on the line (tells whether a command may have gone out)
 
     @property
     def port(self) -> Any:
@@ -68,6 +82,7 @@ class LineLink(ReconnectingLink):
 
     def send_raw(self, data: bytes) -> None:
         """Bytes exactly as given, no terminator (for single-character protocols)."""
+        self.writes += 1  # before writing: bytes may leave even if the write then fails
         try:
             self.port.write(data)
             self.port.flush()
@@ -112,9 +127,29 @@ class LineLink(ReconnectingLink):
         except (serial.SerialException, OSError) as e:
             raise self._error(InstrumentConnectionLost, f"line closed: {e}") from e
 
-    def run(self, command: str, exchange: Callable[[], R]) -> R:
-        """Run one exchange under the lock, naming `command`; reconnect and rerun it if the line drops."""
-        return self._with_reconnect(command, exchange)
+    def run(self, command: str, exchange: Callable[[], R], *, resend: bool = True) -> R:
+        """Run one exchange under the lock, naming `command`; reconnect and rerun it if the line drops.
+        With `resend` False it is rerun only if the line dropped before anything was written."""
+        if resend:
+            return self._with_reconnect(command, exchange)
+
+        def at_most_once() -> R:
+            written = self.writes
+            try:
+                return exchange()
+            except InstrumentConnectionLost as e:
+                if self.writes == written:
+                    raise  # nothing went out: reconnecting and running it again is safe
+                self._drop()  # the next exchange reconnects
+                raise _SentOnce(self._error(
+                    InstrumentConnectionLost,
+                    f"{e.detail} after {command!r} was sent; not sent again, since the device may already "
+                    "have carried it out (check the charger before running again)")) from e
+
+        try:
+            return self._with_reconnect(command, at_most_once)
+        except _SentOnce as once:
+            raise once.error from once.__cause__
 
     # -- internals -------------------------------------------------------------------------------------
 

@@ -106,11 +106,20 @@ class Station:
 
     def reader(self, evse: int = 1) -> TokenReader:
         """The token reader for `evse`: role reader<evse>, else the station's one reader (role `reader`)."""
-        found = self.readers.get(evse) or self.readers.get(1)
-        if found is None:
+        found = self.readers.get(evse)
+        if found is not None:
+            return found
+        only = next(iter(self.readers.values())) if len(self.readers) == 1 else None
+        if only is not None and only.name == "reader":
+            return only  # the station's one reader, which names the EVSE in each request
+        if not self.readers:
             raise BenchError(None, f"station {self.id!r} has no token reader (instrument role 'reader') in "
                                    f"{self.session.config.path}: `driver presents token` needs one")
-        return found
+        # Another EVSE's reader would present the token at that EVSE: the charger would be judged on the wrong one.
+        roles = ", ".join(repr(r.name) for _, r in sorted(self.readers.items()))
+        raise BenchError(None, f"station {self.id!r} has no token reader for EVSE {evse} (role 'reader{evse}') in "
+                               f"{self.session.config.path}, only {roles}, each at its own EVSE: "
+                               "`driver presents token` needs the EVSE's own reader or one role 'reader' for all")
 
 
 @dataclass

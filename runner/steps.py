@@ -305,7 +305,10 @@ def driver_presents_token(run: ScenarioRun, token: str, type: str = "ISO14443", 
     """The idToken at the charger's own reader (bench role `reader`). Returns once the reader delivered it;
     what the charger does with it (Authorize, a transaction starting or ending, nothing) is for the
     expectations that follow to judge, never this step."""
-    run.station.reader(evse).present(token, type, evse)
+    try:
+        run.station.reader(evse).present(token, type, evse)
+    except ValueError as e:  # the reader's own check: e.g. a NoAuthorization token that is not empty
+        raise BenchError(None, f"{e}; nothing was presented") from e
     run.note(f"driver presented idToken {token!r} ({type}) for evse {evse}")
 
 

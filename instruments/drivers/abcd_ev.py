@@ -17,7 +17,10 @@ The protocol (9600 baud, 8N1, no flow control, any pyserial URL):
     ev.read_pwm()        # PwmReading(duty_percent=26.7, frequency_hz=None): the frequency is not reported
 
 `read_pwm` returns the latest report if it is younger than ``stale_s`` (real seconds, default 2.5: the
-simulator reports once a real second), else waits up to ``timeout_s`` for the next one. There is no
+simulator reports once a real second), else waits up to ``timeout_s`` for the next one. A report's age counts
+from when it can first have arrived: one found already waiting in the buffer is as old as the last moment
+the driver saw the line empty (a simulator that hung long ago leaves its last report there, and reading it
+late must not make it fresh); one the driver waited for is as old as its arrival. There is no
 identification command, no cable, load or follow-the-pilot control: those calls raise
 :class:`InstrumentUnsupported`. Options: ``timeout_s``, ``reconnect_attempts``, ``baudrate`` (9600),
 ``stale_s``.
@@ -83,6 +86,11 @@ class AbcdEv(SerialEvEmulator):
         self.last_line: str | None = None  # the last line received, report or not
         self.noise = 0
         self.state: str | None = None  # the last state sent (the simulator does not confirm it)
+        self._quiet_at = time.monotonic()  # real time the line was last seen with nothing waiting
+
+    def open(self) -> None:
+        super().open()
+        self._quiet_at = time.monotonic()
 
     def identify(self) -> str:
         self._require_open()
@@ -92,25 +100,39 @@ class AbcdEv(SerialEvEmulator):
 
     def _take(self, deadline: float) -> None:
         """Read one line and keep it if it is a report."""
+        # A line already waiting arrived at some time since the line was last seen empty: take the
+        # earliest, so that its age is never understated. One waited for arrives now.
+        waiting = self.link.has_input()
+        since = self._quiet_at
         try:
             line = self.link.read_line(deadline)
+        except InstrumentTimeout:
+            if not self.link.has_input():
+                self._quiet_at = time.monotonic()  # nothing complete came until the deadline
+            raise
         except InstrumentProtocolError:
             self.noise += 1  # not ASCII or endless: the line is already discarded
             return
+        now = time.monotonic()
+        arrived = since if waiting else now
+        if not self.link.has_input():
+            self._quiet_at = now
         self.last_line = line
         duty = parse_duty(line)
         if duty is None:
             if line.strip():
                 self.noise += 1
             return
-        self.last_report = DutyReport(t=self.clock.now(), real_t=time.monotonic(), duty_percent=duty,
-                                      raw=line)
+        self.last_report = DutyReport(t=self.clock.now() - self.clock.bench(now - arrived), real_t=arrived,
+                                      duty_percent=duty, raw=line)
 
     def poll(self) -> DutyReport | None:
         """Take in every complete line waiting; returns the latest report."""
         self._require_open()
 
         def drain() -> None:
+            if not self.link.has_input():
+                self._quiet_at = time.monotonic()
             while self.link.has_input():
                 try:
                     # A short deadline: take what is there, never wait for the next report here.
@@ -136,6 +158,10 @@ class AbcdEv(SerialEvEmulator):
                 except InstrumentTimeout:
                     seen = f"{self.noise} line(s) without a duty, the last {self.last_line!r}" \
                         if self.noise else "nothing"
+                    if self.last_report is not None:
+                        age = time.monotonic() - self.last_report.real_t
+                        seen += (f"; the last report, {self.last_report.raw!r}, is {age:.1f} s old, more than "
+                                 f"stale_s {self.stale_s:g} s")
                     raise InstrumentTimeout(
                         self.name, self.address,
                         f"no duty report within {self.opts.timeout_s:g} s (received {seen}); check the baud "

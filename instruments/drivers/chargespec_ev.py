@@ -13,6 +13,7 @@ Options: ``timeout_s``, ``reconnect_attempts``, ``baudrate`` (115200). Durations
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,11 @@ class MeasEvent:
     frequency_hz: float | None
     currents_a: tuple[float | None, ...]
     raw: str
+
+
+def _finite(value: object) -> bool:
+    """A real number the line can carry: not a bool, NaN or infinity (no exponent, no "inf" on the wire)."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def number(value: float) -> str:
@@ -125,10 +131,11 @@ class ChargespecEv(SerialEvEmulator):
         self.request(f"CP:DIODE {'OK' if ok else 'SHORT'}")
 
     def set_cable(self, ohms: float | None) -> None:
-        if ohms is not None and not ohms > 0:
-            raise ValueError(f"EV {self.name!r}: PP resistor must be positive ohms or None (no cable), "
-                             f"got {ohms!r}")
-        self.request("PP:RES OPEN" if ohms is None else f"PP:RES {number(ohms)}")
+        # The protocol takes whole ohms: a fraction would be rounded by one emulator and refused by another.
+        if ohms is not None and not (_finite(ohms) and ohms > 0 and float(ohms).is_integer()):
+            raise ValueError(f"EV {self.name!r}: PP resistor must be a positive whole number of ohms or None "
+                             f"(no cable), got {ohms!r}")
+        self.request("PP:RES OPEN" if ohms is None else f"PP:RES {int(ohms)}")
 
     def set_parked(self, parked: bool) -> None:
         self.request("BAY:OCC ON" if parked else "BAY:OCC OFF")
@@ -136,8 +143,8 @@ class ChargespecEv(SerialEvEmulator):
     def set_current(self, amps: float, phases: int = 3) -> None:
         if phases not in (1, 3):
             raise ValueError(f"EV {self.name!r}: an EV draws on 1 or 3 phases, not {phases!r}")
-        if not amps >= 0:
-            raise ValueError(f"EV {self.name!r}: requested current must be >= 0 A, got {amps!r}")
+        if not (_finite(amps) and amps >= 0):
+            raise ValueError(f"EV {self.name!r}: requested current must be a finite number >= 0 A, got {amps!r}")
         with self.link.lock:  # both settings land together, with no sampler request in between
             self.request(f"LOAD:PHASES {phases}")
             self.request(f"LOAD:CURR {number(amps)}")
@@ -156,20 +163,28 @@ class ChargespecEv(SerialEvEmulator):
         return dict(zip(PHASES, amps, strict=True))
 
     def follow_pilot(self, enabled: bool, lag_s: float = 5.0) -> None:
-        if not lag_s >= 0:
-            raise ValueError(f"EV {self.name!r}: follow-the-pilot lag must be >= 0 s, got {lag_s!r}")
+        if not (_finite(lag_s) and lag_s >= 0):
+            raise ValueError(f"EV {self.name!r}: follow-the-pilot lag must be a finite number >= 0 s, "
+                             f"got {lag_s!r}")
         self.request(f"LOAD:FOLLOW ON,{round(lag_s * 1000)}" if enabled else "LOAD:FOLLOW OFF")
 
     def read_pwm(self) -> PwmReading:
         with self.link.lock:
             duty = self._number("PWM:DUTY?")
+            if duty is not None and not 0.0 <= duty <= 100.0:
+                # No pilot has such a duty: recorded, it would become an offered current the charger never gave.
+                raise InstrumentProtocolError(self.name, self.address, f"pilot duty {duty:g} % is outside 0..100 %",
+                                              last_command=self.last_command)
             freq = self._number("PWM:FREQ?")
+            if freq is not None and freq < 0.0:
+                raise InstrumentProtocolError(self.name, self.address, f"pilot frequency {freq:g} Hz is negative",
+                                              last_command=self.last_command)
         return PwmReading(duty_percent=duty, frequency_hz=freq)
 
     def set_watchdog(self, seconds: float) -> None:
         """With no request for `seconds` (bench time) the emulator drops to B, then A; 0 disables it."""
-        if not seconds >= 0:
-            raise ValueError(f"EV {self.name!r}: watchdog must be >= 0 s, got {seconds!r}")
+        if not (_finite(seconds) and seconds >= 0):
+            raise ValueError(f"EV {self.name!r}: watchdog must be a finite number >= 0 s, got {seconds!r}")
         self.request(f"SYST:WDOG {round(seconds * 1000)}")
 
     def set_events(self, enabled: bool) -> None:

@@ -6,7 +6,9 @@
 
 Same framing as the chargespec EV emulator protocol: each request carries an id, the reply with that id is
 the answer and replies to other ids (late answers to requests that timed out) are skipped; ``!`` events
-are ignored. ``ERR`` replies raise :class:`InstrumentRejected`. Options: ``timeout_s``,
+are ignored. ``ERR`` replies raise :class:`InstrumentRejected`. A ``TOKEN`` is never sent twice: if the line
+drops after it went out, the driver raises :class:`InstrumentConnectionLost` instead of presenting it again
+(a second presentation of the same token stops the session the first one started). Options: ``timeout_s``,
 ``reconnect_attempts``, ``baudrate`` (115200).
 """
 
@@ -21,9 +23,11 @@ from instruments.id_framed import IdFraming
 from instruments.registry import register
 from instruments.serial_ev import OnSerialLine
 
-# IdTokenType.idToken: identifierString, at most 36 characters (OCPP 2.0.1 Part 2, 2.28).
+# IdTokenType.idToken is a string of at most 36 characters (OCPP 2.0.1 JSON schemas); on this line protocol
+# it is printable ASCII without spaces (docs/reader-protocol.md).
 _TOKEN = re.compile(r"[\x21-\x7e]{0,36}")
-_TYPE = re.compile(r"[A-Za-z0-9]{1,20}")
+# IdTokenEnumType (OCPP 2.0.1 JSON schemas), spelled as OCPP spells it.
+TOKEN_TYPES = ("Central", "eMAID", "ISO14443", "ISO15693", "KeyCode", "Local", "MacAddress", "NoAuthorization")
 
 
 @register("chargespec-reader")
@@ -44,8 +48,15 @@ class ChargespecReader(OnSerialLine, TokenReader):
         if not _TOKEN.fullmatch(id_token):
             raise ValueError(f"reader {self.name!r}: an idToken is at most 36 printable ASCII characters "
                              f"without spaces, got {id_token!r}")
-        if not _TYPE.fullmatch(token_type):
-            raise ValueError(f"reader {self.name!r}: token type {token_type!r} is not an IdTokenEnumType word")
-        if not (isinstance(evse, int) and evse >= 1):
+        kind = next((t for t in TOKEN_TYPES if t.upper() == token_type.upper()), None)
+        if kind is None:
+            raise ValueError(f"reader {self.name!r}: token type {token_type!r} is not an IdTokenEnumType; "
+                             f"one of {', '.join(TOKEN_TYPES)}")
+        # NoAuthorization carries an empty idToken, every other type a value (OCTT's rule, errata 2023-12).
+        if (kind == "NoAuthorization") != (id_token == ""):
+            raise ValueError(f"reader {self.name!r}: an idToken of type NoAuthorization is empty and one of "
+                             f"any other type is not, got {id_token!r} of type {kind}")
+        if not (isinstance(evse, int) and not isinstance(evse, bool) and evse >= 1):
             raise ValueError(f"reader {self.name!r}: EVSE must be a whole number from 1, got {evse!r}")
-        self.request(f"TOKEN {evse} {token_type} {id_token}".rstrip())
+        self._require_open()
+        self.framing.request(f"TOKEN {evse} {kind} {id_token}".rstrip(), resend=False)

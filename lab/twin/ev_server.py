@@ -27,6 +27,12 @@ MODEL = "TWIN-EV"
 FIRMWARE = "1.0.0"
 EVENT_PERIOD_S = 1.0  # bench seconds between `! MEAS` events
 _ID = re.compile(r"\d{1,6}")
+# Numbers as the protocol writes them: "." decimal separator, never an exponent (so no "1e3", "nan", "inf",
+# "1_000", which Python's float() would take).
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_WHOLE = re.compile(r"\d+")
+# Queries take no argument; a real device refuses "PWM:DUTY? 3" rather than guess what was meant.
+_QUERIES = ("*IDN?", "CP:STATE?", "BAY:OCC?", "LOAD:CURR?", "PWM:DUTY?", "PWM:FREQ?")
 
 
 class ProtocolError(Exception):
@@ -37,10 +43,16 @@ class ProtocolError(Exception):
 
 
 def _num(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise ProtocolError(101, f"{text!r} is not a number") from None
+    if not _NUMBER.fullmatch(text):
+        raise ProtocolError(101, f"{text!r} is not a number")
+    return float(text)
+
+
+def _whole(text: str, what: str) -> int:
+    """Whole milliseconds or ohms, as the protocol gives durations and PP resistors."""
+    if not _WHOLE.fullmatch(text):
+        raise ProtocolError(101, f"{what} {text!r}; a whole number")
+    return int(text)
 
 
 def _fmt(x: float) -> str:
@@ -51,6 +63,7 @@ class EvServer(LineServer):
     """One EV emulator on one EVSE, on 127.0.0.1."""
 
     name = "twin EV emulator"
+    echoes_id = True
 
     def __init__(self, physics: Physics, evse: int = 1, *, serial: str = "TWIN-EVE-0001") -> None:
         super().__init__()
@@ -101,6 +114,8 @@ class EvServer(LineServer):
     def _command(self, cmd: str, args: str) -> str | None:
         phys, n = self.physics, self.evse
         arg = args.upper()
+        if cmd in _QUERIES and args:
+            raise ProtocolError(101, f"{cmd} takes no argument, got {args!r}")
         if cmd == "*IDN?":
             return f"{MAKER},{MODEL},{self.serial},{FIRMWARE}"
         if cmd == "CP:STATE":
@@ -119,7 +134,7 @@ class EvServer(LineServer):
             if arg == "OPEN":
                 phys.set_pp(n, None)
                 return None
-            ohms = _num(args)
+            ohms = _whole(args, "PP resistor")
             if not any(abs(ohms - r) <= 0.1 * r for r in CABLE_RATINGS):
                 valid = ", ".join(f"{r:g}" for r in CABLE_RATINGS)
                 raise ProtocolError(101, f"PP resistor {args!r}; one of {valid} ohm or OPEN")
@@ -151,9 +166,7 @@ class EvServer(LineServer):
         if cmd == "PWM:FREQ?":
             return _fmt(phys.snapshot(n).frequency_hz)
         if cmd == "SYST:WDOG":
-            ms = _num(args)
-            if ms < 0:
-                raise ProtocolError(101, f"watchdog {args!r} ms; 0 (off) or more")
+            ms = _whole(args, "watchdog ms")
             self.watchdog_s = ms / 1000.0
             return None
         if cmd == "EVT":
@@ -167,13 +180,10 @@ class EvServer(LineServer):
         if arg == "OFF":
             self.physics.set_follow(self.evse, False)
             return None
-        mode, _, lag = arg.partition(",")
-        if mode != "ON":
+        mode, comma, lag = arg.partition(",")
+        if mode != "ON" or not comma:
             raise ProtocolError(101, f"LOAD:FOLLOW {arg!r}; ON,<lag ms> or OFF")
-        lag_ms = _num(lag) if lag else None
-        if lag_ms is not None and lag_ms < 0:
-            raise ProtocolError(101, f"follow lag {lag!r} ms; 0 or more")
-        self.physics.set_follow(self.evse, True, None if lag_ms is None else lag_ms / 1000.0)
+        self.physics.set_follow(self.evse, True, _whole(lag, "follow lag ms") / 1000.0)
         return None
 
     def meas_event(self) -> str:

@@ -26,8 +26,9 @@ MAX_LINE = 64 * 1024
 # hung instrument: the driver times out), `garbage` answers noise (a wrong baud rate, a bad cable), `drop`
 # closes the connection at the next request (an unplugged USB adapter, a rebooted LAN module), `late`
 # answers the next request LATE_S late, past the drivers' timeout, and the later ones on time (a busy
-# instrument). The late answer's numbers are 999 (no reading this bench can give): a driver that took it
-# for a later request's answer would show it in the record, as a real one would show a stale reading.
+# instrument). The late answer's numbers are 999 (no reading this bench can give; a request id it echoes
+# is kept): a driver that took it for a later request's answer would show it in the record, as a real one
+# would show a stale reading.
 LINE_FAULTS = ("silent", "garbage", "drop", "late")
 LATE_S = 3.0  # real seconds (the drivers wait 2 s)
 _NUMBER = re.compile(r"[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
@@ -38,6 +39,9 @@ class LineServer(TcpServer):
 
     name = "line server"
     read_limit = MAX_LINE
+    #: Replies start with the request's id (the EV and reader protocols): a late answer keeps it, as a real
+    #: device's would, so that the driver's id check is what keeps it from being taken for a later answer.
+    echoes_id = False
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,7 +88,7 @@ class LineServer(TcpServer):
                     replies = []
                 if late:
                     await asyncio.sleep(LATE_S)  # (the requests sent meanwhile wait in the stream, as on a wire)
-                    replies = [_NUMBER.sub("999", r) for r in replies]
+                    replies = [self._stale(r) for r in replies]
                 if replies:
                     writer.write("".join(r + "\n" for r in replies).encode("ascii", "replace"))
                     await writer.drain()
@@ -93,3 +97,10 @@ class LineServer(TcpServer):
         finally:
             self._writers.discard(writer)
             writer.close()
+
+    def _stale(self, reply: str) -> str:
+        """A late reply with its numbers 999 (the request id, when replies echo one, kept)."""
+        if self.echoes_id:
+            rid, sep, rest = reply.partition(" ")
+            return rid + sep + _NUMBER.sub("999", rest)
+        return _NUMBER.sub("999", reply)

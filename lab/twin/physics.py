@@ -61,7 +61,7 @@ class EvseSnapshot:
     lag_s: float
     energized: bool
     offered_a: float | None  # what the charger offers; None: no PWM
-    duty_percent: float  # 100.0 when the oscillator is off (steady pilot)
+    duty_percent: float  # as the EV reads it: 100.0 for a steady +12/+9 V pilot, 0.0 at 0 V (E) or -12 V (F)
     frequency_hz: float
     pilot_current_a: float | None  # the current the duty allows, as an EV reads it
     phases: tuple[PhaseState, ...]  # on the EV side of the contactor: 0 V while it is open
@@ -230,13 +230,17 @@ class Physics:
             now = self.clock.now()
             self._advance(e, now)
             duty = self._duty(e)
+            pilot = self._pilot_state(e)
+            # IEC 61851-1: in E the pilot is shorted to PE (0 V), in F the charger holds it at -12 V. Either
+            # way the line is steady and never high: no PWM an EV could read, no current offered.
+            low = pilot in ("E", "F")
             phases = self._phase_states(e)
             power = sum(p.power_w for p in phases)
             return EvseSnapshot(
                 evse=evse,
                 t=now,
                 ev_state=e.ev_state,
-                pilot_state=self._pilot_state(e),
+                pilot_state=pilot,
                 diode_ok=e.diode_ok,
                 pp_ohms=e.pp_ohms,
                 parked=e.parked,
@@ -247,9 +251,9 @@ class Physics:
                 lag_s=e.lag_s,
                 energized=e.energized,
                 offered_a=e.offered_a,
-                duty_percent=100.0 if duty is None else duty,
-                frequency_hz=0.0 if duty is None else PWM_FREQUENCY_HZ,
-                pilot_current_a=current_for_duty(duty),
+                duty_percent=0.0 if low else 100.0 if duty is None else duty,
+                frequency_hz=0.0 if low or duty is None else PWM_FREQUENCY_HZ,
+                pilot_current_a=None if low else current_for_duty(duty),
                 phases=phases,
                 grid_voltages=self.voltages[: self.phases],
                 power_w=power,

@@ -32,6 +32,7 @@ class ReaderServer(LineServer):
     """One station's token reader, on 127.0.0.1; the request names the EVSE."""
 
     name = "twin token reader"
+    echoes_id = True
 
     def __init__(self, present: Presenter, *, serial: str = "TWIN-RDR-0001") -> None:
         super().__init__()
@@ -53,6 +54,8 @@ class ReaderServer(LineServer):
         command, _, args = rest.strip().partition(" ")
         cmd = command.upper()
         if cmd == "*IDN?":
+            if args.strip():
+                return [f"{rid} ERR 101 *IDN? takes no argument, got {args.strip()!r}"]
             return [f"{rid} OK {MAKER},{MODEL},{self.serial},{FIRMWARE}"]
         if cmd != "TOKEN":
             return [f"{rid} ERR 100 unknown command {command!r}"]
@@ -65,6 +68,8 @@ class ReaderServer(LineServer):
             return [f"{rid} ERR 101 token type {type_!r}; one of {', '.join(TOKEN_TYPES)}"]
         if not _TOKEN.fullmatch(token):
             return [f"{rid} ERR 101 idToken {token!r}: at most 36 printable characters without spaces"]
+        if (kind == "NoAuthorization") != (token == ""):
+            return [f"{rid} ERR 101 idToken {token!r} of type {kind}: NoAuthorization is empty, other types not"]
         try:
             self.present(evse, {"id_token": token, "type": kind})
         except ValueError as e:

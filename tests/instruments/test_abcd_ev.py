@@ -141,6 +141,7 @@ def test_a_stale_report_is_not_reused(sim: RawServer) -> None:
     ev = registry.create("abcd-ev", name="ev", address=sim.url, timeout_s=1.0, stale_s=0.1)
     ev.open()
     try:
+        ev.poll()  # the line is seen empty now: the report pushed next is younger than that
         sim.push(b"duty=40\n")
         assert ev.read_pwm().duty_percent == 40.0
         time.sleep(0.15)
@@ -148,6 +149,27 @@ def test_a_stale_report_is_not_reused(sim: RawServer) -> None:
         t0 = time.monotonic()
         assert ev.read_pwm().duty_percent == 30.0
         assert time.monotonic() - t0 >= 0.08  # it waited for the fresh report
+    finally:
+        ev.close()
+
+
+def test_a_report_left_waiting_by_a_hung_simulator_is_not_fresh_when_read_late(sim: RawServer) -> None:
+    """The simulator sent one report and hung; the driver reads that line only 0.3 s later. It is as old as
+    the last time the driver saw the line empty, not as young as the moment it was read: past stale_s it is
+    no reading of now, so read_pwm waits for a new one and, none coming, times out (broken, not a duty)."""
+    ev = registry.create("abcd-ev", name="ev", address=sim.url, timeout_s=0.3, stale_s=0.2)
+    ev.open()
+    try:
+        ev.poll()
+        sim.push(b"duty=53.3\n")
+        time.sleep(0.3)
+        with pytest.raises(InstrumentTimeout, match=r"no duty report within 0.3 s \(received nothing; the last "
+                                                     r"report, 'duty=53.3', is [0-9.]+ s old, more than stale_s "
+                                                     r"0.2 s\)"):
+            ev.read_pwm()
+        assert ev.last_report is not None and ev.last_report.raw == "duty=53.3"  # read, and known to be old
+        sim.push(b"duty=26.7\n")  # the simulator is back: a report that arrives while waiting is fresh
+        assert ev.read_pwm().duty_percent == 26.7
     finally:
         ev.close()
 

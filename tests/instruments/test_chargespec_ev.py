@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -259,3 +261,79 @@ def test_a_late_reply_is_never_taken_for_the_next_requests_answer(line_server) -
     finally:
         ev.close()
     assert srv.lines(0) == [b"1 PWM:DUTY?\n", b"2 PWM:DUTY?\n", b"3 PWM:DUTY?\n"]
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda ev: ev.set_current(float("inf")), "requested current must be a finite number >= 0 A, got inf"),
+    (lambda ev: ev.set_current(float("nan")), "requested current must be a finite number >= 0 A, got nan"),
+    (lambda ev: ev.follow_pilot(True, lag_s=float("inf")), "follow-the-pilot lag must be a finite number >= 0 s"),
+    (lambda ev: ev.set_watchdog(float("inf")), "watchdog must be a finite number >= 0 s, got inf"),
+    (lambda ev: ev.set_cable(float("inf")), "PP resistor must be a positive whole number of ohms"),
+    (lambda ev: ev.set_cable(219.6), "PP resistor must be a positive whole number of ohms or None (no cable), "
+                                     "got 219.6"),
+])
+def test_values_the_line_cannot_carry_are_clear_errors_and_nothing_is_sent(line_server, call, message: str) -> None:
+    """An infinite lag or watchdog was an OverflowError from round(), an infinite current went out as
+    `LOAD:CURR inf` (an exponent-free protocol has no such number), a fractional PP resistor as `PP:RES 219.6`
+    (the protocol takes whole ohms)."""
+    srv = line_server(answering())
+    ev = make_ev(srv.url)
+    try:
+        with pytest.raises(ValueError, match=re.escape(message)):
+            call(ev)
+        ev.set_cable(680.0)
+    finally:
+        ev.close()
+    assert srv.lines(0) == [b"1 PP:RES 680\n"]
+
+
+def test_a_reply_split_across_reads_and_a_duplicated_reply_are_each_taken_once(line_server) -> None:
+    """Request 1's reply comes in two pieces 50 ms apart and then again, whole (a device that repeats itself):
+    the pieces make one reply, and the copy, arriving while request 2 waits, is not request 2's answer."""
+    def reply(line: str, conn: int) -> list[bytes | str]:
+        rid = int(line.split()[0])
+        if rid == 1:
+            threading.Timer(0.05, lambda: srv.push(b"6.6\r\n1 OK 26.6\n")).start()
+            return [b"1 OK 2"]
+        return [f"{rid} OK 53.3"]
+
+    srv = line_server(reply)
+    ev = make_ev(srv.url)
+    try:
+        assert ev.request("PWM:DUTY?") == "26.6"
+        time.sleep(0.1)  # the copy is on the line before request 2 goes out
+        assert ev.request("PWM:DUTY?") == "53.3"
+    finally:
+        ev.close()
+
+
+@pytest.mark.parametrize(("values", "message"), [
+    ({"PWM:DUTY?": "999", "PWM:FREQ?": "1000.0"}, "pilot duty 999 % is outside 0..100 %; last command 'PWM:DUTY?'"),
+    ({"PWM:DUTY?": "-0.5", "PWM:FREQ?": "1000.0"}, "pilot duty -0.5 % is outside 0..100 %"),
+    ({"PWM:DUTY?": "26.6", "PWM:FREQ?": "-1000"}, "pilot frequency -1000 Hz is negative; last command 'PWM:FREQ?'"),
+])
+def test_an_impossible_pilot_reading_is_a_protocol_error_not_a_reading(line_server, values: dict[str, str],
+                                                                       message: str) -> None:
+    srv = line_server(answering(values))
+    ev = make_ev(srv.url)
+    try:
+        with pytest.raises(InstrumentProtocolError, match=re.escape(message)):
+            ev.read_pwm()
+    finally:
+        ev.close()
+
+
+@pytest.mark.parametrize("command", ["CP:STATE C\n5 EVT ON", "PP:RES 220\r", "CP:STATE \u00c4", ""])
+def test_a_command_is_one_line_of_ascii_or_a_clear_error(line_server, command: str) -> None:
+    """A line break would smuggle a second, unframed request onto the line; a non-ASCII character was a
+    UnicodeEncodeError from deep in the link."""
+    srv = line_server(answering())
+    ev = make_ev(srv.url)
+    try:
+        with pytest.raises(ValueError, match=re.escape(f"ev 'ev': a command is one line of printable ASCII, "
+                                                       f"got {command!r}")):
+            ev.request(command)
+        ev.identify()
+    finally:
+        ev.close()
+    assert srv.lines(0) == [b"1 *IDN?\n"]

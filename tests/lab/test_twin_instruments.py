@@ -17,6 +17,7 @@ from lab.bench import StationConfig
 from lab.loop import LoopThread
 from lab.twin.analyzer_server import AnalyzerServer, engineering, nr3
 from lab.twin.ev_server import EvServer
+from lab.twin.lineserver import LATE_S
 from lab.twin.physics import Physics
 
 SPEED = 60.0
@@ -344,3 +345,47 @@ def test_wt300_driver_drives_the_twin_analyzer(loop: LoopThread, phases: int, mo
     finally:
         wt.close()
         loop.run(server.stop(), timeout=5)
+
+
+@pytest.mark.parametrize(("command", "reply"), [
+    ("LOAD:CURR 1e1", "ERR 101 '1e1' is not a number"),
+    ("LOAD:CURR 1_6", "ERR 101 '1_6' is not a number"),
+    ("LOAD:CURR nan", "ERR 101 'nan' is not a number"),
+    ("LOAD:FOLLOW ON,nan", "ERR 101 follow lag ms 'NAN'; a whole number"),
+    ("LOAD:FOLLOW ON,2.5", "ERR 101 follow lag ms '2.5'; a whole number"),
+    ("LOAD:FOLLOW ON", "ERR 101 LOAD:FOLLOW 'ON'; ON,<lag ms> or OFF"),
+    ("SYST:WDOG inf", "ERR 101 watchdog ms 'inf'; a whole number"),
+    ("SYST:WDOG -5", "ERR 101 watchdog ms '-5'; a whole number"),
+    ("PP:RES 220.4", "ERR 101 PP resistor '220.4'; a whole number"),
+    ("PWM:DUTY? 3", "ERR 101 PWM:DUTY? takes no argument, got '3'"),
+    ("*IDN? x", "ERR 101 *IDN? takes no argument, got 'x'"),
+])
+def test_ev_refuses_what_the_protocol_does_not_write(rig: tuple[Physics, Any, serial.SerialBase], command: str,
+                                                     reply: str) -> None:
+    """Numbers with "." and no exponent, durations in whole ms, resistors in whole ohms, queries bare: the
+    twin refuses the rest as a strict device would (`LOAD:FOLLOW ON,nan` was taken, and the EV never followed
+    the pilot again: its next step was due at t+NaN), and the model keeps its settings."""
+    phys, _, port = rig
+    before = phys.snapshot(1)
+    assert ask(port, 5, command) == f"5 {reply}"
+    after = phys.snapshot(1)
+    assert (after.requested_a, after.lag_s, after.follow, after.pp_ohms) == (before.requested_a, before.lag_s,
+                                                                             before.follow, before.pp_ohms)
+    assert ask(port, 6, "LOAD:FOLLOW ON,250") == "6 OK" and phys.snapshot(1).lag_s == 0.25
+
+
+def test_a_late_ev_answer_keeps_its_request_id(loop: LoopThread) -> None:
+    """The `late` line fault answers one request 3 s late with its numbers 999, but the id stays the request's
+    own, as a real device's late answer would: the driver's id check is what is rehearsed (with the id turned
+    into 999 too, any driver would skip it unless its current request were number 999)."""
+    phys = Physics(StationConfig(id="CS1"), Clock(speed=SPEED), ev_lag_s=0.0, noise=0.0)
+    ev = EvServer(phys, 1)
+    loop.run(ev.start(), timeout=5)
+    port = serial.serial_for_url(ev.address, timeout=LATE_S + 2)
+    try:
+        ev.line_fault = "late"
+        assert ask(port, 41, "PWM:DUTY?") == "41 OK 999"
+        assert ask(port, 42, "PWM:DUTY?") == "42 OK 100.0"  # on time again
+    finally:
+        port.close()
+        loop.run(ev.stop(), timeout=5)

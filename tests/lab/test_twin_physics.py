@@ -122,7 +122,23 @@ def test_shorted_diode_shows_f_and_stops_the_pilot() -> None:
     charging(clock, phys)
     phys.set_diode(1, False)
     s = phys.snapshot(1)
-    assert s.pilot_state == "F" and s.duty_percent == 100.0 and s.currents == (0.0, 0.0, 0.0)
+    # The charger holds the pilot at -12 V (state F): steady and never high, so the EV reads 0 %, not the
+    # 100 % of a steady +12 V pilot (an EV unplugged or waiting), and no current offered.
+    assert s.pilot_state == "F" and s.currents == (0.0, 0.0, 0.0)
+    assert (s.duty_percent, s.frequency_hz, s.pilot_current_a) == (0.0, 0.0, None)
+
+
+def test_a_pilot_shorted_to_pe_reads_no_pwm_whatever_the_charger_offers() -> None:
+    """State E (IEC 61851-1: the pilot shorted to PE, 0 V): the charger may still drive its oscillator, but the
+    line shows no PWM, so the EV reads 0 % at 0 Hz and no offered current, and draws nothing."""
+    clock = HandClock()
+    phys = Physics(station(), clock)
+    charging(clock, phys)
+    assert phys.snapshot(1).duty_percent == 53.3  # 32 A offered
+    phys.set_ev_state(1, "E")
+    s = phys.snapshot(1)
+    assert s.pilot_state == "E" and s.offered_a == 32.0 and s.currents == (0.0, 0.0, 0.0)
+    assert (s.duty_percent, s.frequency_hz, s.pilot_current_a) == (0.0, 0.0, None)
 
 
 def test_bad_inputs_name_the_problem() -> None:

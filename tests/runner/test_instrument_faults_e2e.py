@@ -55,6 +55,11 @@ CASES = {
                    ["instrument 'ev' at socket://127.0.0.1:*: *; last command 'PP:RES 220*'"]),
     "ev-silent": ("ev", "silent", "ev plugs in on evse 1",
                   ["instrument 'ev' at socket://127.0.0.1:*: no answer within 2 s; last command 'PP:RES 220*'"]),
+    # The reader's line closes once the token went out: presenting it again on a new line could stop the session
+    # the first presentation started, so the token is not sent again and the scenario is broken.
+    "reader-drop": ("reader", "drop", 'driver presents token "04A2B3C4"',
+                    ["instrument 'reader' at socket://127.0.0.1:*: line closed*after 'TOKEN 1 ISO14443 04A2B3C4' "
+                     "was sent; not sent again, since the device may already have carried it out*"]),
 }
 
 
