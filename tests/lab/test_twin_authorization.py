@@ -397,6 +397,17 @@ def test_listed_token_authorizes_before_the_cache(bench: Bench) -> None:
     assert started["id_token"]["id_token"] == "LIST-OK" and bench.csms.find("Authorize") == []
 
 
+def test_a_listed_token_is_found_whatever_its_case(bench: Bench) -> None:
+    """IdTokenType: "IdToken is case insensitive": a card listed as 04a2b3c4 is the card a reader reads as
+    04A2B3C4 (the twin compared case-sensitively: the listed card went to an AuthorizeRequest)."""
+    bench.set("AuthCtrlr", "LocalPreAuthorize", "true")
+    send_list(bench, 1, "Full", [("04a2b3c4", "Accepted")])
+    bench.plug()
+    bench.present("04A2B3C4")
+    started = bench.wait_event("Started", event_type="Started", trigger_reason="Authorized")
+    assert started["id_token"]["id_token"] == "04A2B3C4" and bench.csms.find("Authorize") == []
+
+
 def test_listed_token_starts_offline_with_local_authorize_offline(bench: Bench) -> None:
     """C13: offline, a listed Accepted idToken starts a transaction when LocalAuthorizeOffline is true."""
     bench.set("AuthCtrlr", "LocalAuthorizeOffline", "true")

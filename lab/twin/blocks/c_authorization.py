@@ -33,7 +33,7 @@ from typing import Any
 from ocpp.v201 import call
 
 from lab.twin.blocks.core import ChargerCore
-from lab.twin.blocks.state import AuthState, EvseState
+from lab.twin.blocks.state import AuthState, EvseState, token_key
 
 log = logging.getLogger("lab.twin.charger")
 
@@ -45,10 +45,6 @@ class CacheEntry:
     info: dict[str, Any]
     expires_t: float | None  # cacheExpiryDateTime as bench t (None: none given)
     used_t: float  # stored or last used: AuthCacheCtrlr.LifeTime counts from here
-
-
-def _key(id_token: dict[str, Any]) -> tuple[str, str]:
-    return str(id_token.get("id_token", "")), str(id_token.get("type", ""))
 
 
 class Authorization(ChargerCore):
@@ -67,7 +63,7 @@ class Authorization(ChargerCore):
 
     async def _local_token(self, e: EvseState, id_token: dict[str, Any]) -> None:
         tx = e.tx
-        if tx is not None and tx.id_token is not None and _key(tx.id_token) == _key(id_token):
+        if tx is not None and tx.id_token is not None and token_key(tx.id_token) == token_key(id_token):
             # The idToken that started the transaction ends it, with no new authorization (E07.FR.02).
             self._stop_locally(e, id_token, "Local")
             return
@@ -83,7 +79,7 @@ class Authorization(ChargerCore):
         tx = e.tx
         if tx is not None and e.authorized:
             # Another idToken of the transaction's group ends it (C09.FR.03, E07); any other does nothing.
-            if accepted and group and tx.group_id and _key(group) == _key(tx.group_id):
+            if accepted and group and tx.group_id and token_key(group) == token_key(tx.group_id):
                 self._stop_locally(e, id_token, "Local")
             return
         if not accepted:
@@ -170,21 +166,21 @@ class Authorization(ChargerCore):
     def _cached(self, id_token: dict[str, Any]) -> CacheEntry | None:
         if not self._cache_on():
             return None
-        entry = self.auth_cache.get(_key(id_token))
+        entry = self.auth_cache.get(token_key(id_token))
         if entry is None:
             return None
         now = self.clock.now()
         if now >= entry.used_t + self.device.int("AuthCacheCtrlr", "LifeTime"):
-            del self.auth_cache[_key(id_token)]  # C10.FR.08: unused for LifeTime: gone
+            del self.auth_cache[token_key(id_token)]  # C10.FR.08: unused for LifeTime: gone
             return None
         if entry.expires_t is not None and now >= entry.expires_t:
             return replace(entry, info={**entry.info, "status": "Expired"})  # past its cacheExpiryDateTime
         return entry
 
     def _touch(self, id_token: dict[str, Any]) -> None:
-        entry = self.auth_cache.get(_key(id_token))
+        entry = self.auth_cache.get(token_key(id_token))
         if entry is not None:
-            self.auth_cache[_key(id_token)] = replace(entry, used_t=self.clock.now())
+            self.auth_cache[token_key(id_token)] = replace(entry, used_t=self.clock.now())
 
     def _remember(self, id_token: dict[str, Any] | None, info: dict[str, Any] | None) -> None:
         """C10.FR.04/05: keep the CSMS's idTokenInfo for the idToken, with its cacheExpiryDateTime if any."""
@@ -197,7 +193,7 @@ class Authorization(ChargerCore):
             with contextlib.suppress(ValueError):
                 at = datetime.fromisoformat(str(stamp).replace("Z", "+00:00"))
                 expires = now + (at - self.clock.wall(now)).total_seconds()
-        self.auth_cache[_key(id_token)] = CacheEntry(dict(info), expires, now)
+        self.auth_cache[token_key(id_token)] = CacheEntry(dict(info), expires, now)
 
     async def _authorization_of(self, id_token: dict[str, Any]) -> dict[str, Any] | None:
         """The idTokenInfo the charger goes by for a locally presented idToken; None when nobody could say.
@@ -265,11 +261,11 @@ class Authorization(ChargerCore):
         tx_id = request.transaction_info["transaction_id"]
         e = next((x for x in self.evses.values() if x.tx is not None and x.tx.id == tx_id), None)
         if e is not None and e.tx is not None and info.get("group_id_token") and e.tx.id_token is not None and (
-                _key(e.tx.id_token) == _key(request.id_token)):
+                token_key(e.tx.id_token) == token_key(request.id_token)):
             e.tx.group_id = dict(info["group_id_token"])  # the transaction's group, as the CSMS names it
         status = info.get("status") or "Accepted"
         if status != "Accepted" and e is not None and e.tx is not None and e.tx.id_token is not None and (
-                _key(e.tx.id_token) == _key(request.id_token)):
+                token_key(e.tx.id_token) == token_key(request.id_token)):
             self._token_refused(tx_id, status)
 
     def on_clear_cache(self) -> str:

@@ -22,13 +22,10 @@ import json
 from typing import Any
 
 from lab.twin.blocks.core import ChargerCore
+from lab.twin.blocks.state import token_key
 from lab.twin.device_model import LOCAL_LIST_MAX_ENTRIES
 
 Refusal = tuple[str, str | None, str | None]  # status, reasonCode, additionalInfo
-
-
-def _key(id_token: dict[str, Any]) -> tuple[str, str]:
-    return str(id_token.get("id_token", "")), str(id_token.get("type", ""))
 
 
 class LocalList(ChargerCore):
@@ -39,7 +36,7 @@ class LocalList(ChargerCore):
         """The idTokenInfo the Local Authorization List holds for the idToken (None: not in it, or off)."""
         if not self._list_on():
             return None
-        return self.local_list.get(_key(id_token))
+        return self.local_list.get(token_key(id_token))
 
     def on_send_local_list(self, version: int, update_type: str,
                            entries: list[dict[str, Any]] | None) -> Refusal:
@@ -51,7 +48,7 @@ class LocalList(ChargerCore):
         if refused is not None:
             return refused
         if update_type == "Full":
-            self.local_list = {_key(x["id_token"]): dict(x.get("id_token_info") or {"status": "Accepted"})
+            self.local_list = {token_key(x["id_token"]): dict(x.get("id_token_info") or {"status": "Accepted"})
                                for x in entries}
             self.local_list_version = version
             return "Accepted", None, None
@@ -60,9 +57,9 @@ class LocalList(ChargerCore):
         merged = dict(self.local_list)
         for x in entries:
             if x.get("id_token_info"):
-                merged[_key(x["id_token"])] = dict(x["id_token_info"])
+                merged[token_key(x["id_token"])] = dict(x["id_token_info"])
             else:
-                merged.pop(_key(x["id_token"]), None)
+                merged.pop(token_key(x["id_token"]), None)
         if len(merged) > LOCAL_LIST_MAX_ENTRIES:
             return ("Failed", "TooManyElements",
                     f"the list would hold {len(merged)} idTokens; it holds at most {LOCAL_LIST_MAX_ENTRIES}")
@@ -78,9 +75,10 @@ class LocalList(ChargerCore):
             return "Failed", "TooManyElements", f"{len(entries)} entries; at most {most} per SendLocalList"
         seen: set[tuple[str, str]] = set()
         for x in entries:
-            key = _key(x["id_token"])
-            if key in seen:
-                return "Failed", "InvalidValue", f"idToken {key[0]!r} ({key[1]}) twice in one list (D01.FR.06)"
+            key = token_key(x["id_token"])
+            if key in seen:  # (IdToken is case insensitive: "04a2" and "04A2" are one token)
+                return ("Failed", "InvalidValue",
+                        f"idToken {x['id_token'].get('id_token')!r} ({key[1]}) twice in one list (D01.FR.06)")
             seen.add(key)
         return None
 

@@ -17,6 +17,12 @@ START_POINTS_AUTH = {"Authorized"}
 START_POINTS_EARLY = {"ParkingBayOccupancy", "EVConnected", "Authorized", "PowerPathClosed"}
 
 
+def token_key(id_token: dict[str, Any]) -> tuple[str, str]:
+    """What tells idTokens apart: the value without regard to case (IdTokenType: "IdToken is case
+    insensitive") and the type."""
+    return str(id_token.get("id_token", "")).casefold(), str(id_token.get("type", ""))
+
+
 @dataclass
 class TxState:
     id: str
