@@ -398,7 +398,7 @@ def test_listed_token_authorizes_before_the_cache(bench: Bench) -> None:
 
 
 def test_a_listed_token_is_found_whatever_its_case(bench: Bench) -> None:
-    """IdTokenType: "IdToken is case insensitive": a card listed as 04a2b3c4 is the card a reader reads as
+    """IdTokenType holds "a case insensitive identifier": a card listed as 04a2b3c4 is the card a reader reads as
     04A2B3C4 (the twin compared case-sensitively: the listed card went to an AuthorizeRequest)."""
     bench.set("AuthCtrlr", "LocalPreAuthorize", "true")
     send_list(bench, 1, "Full", [("04a2b3c4", "Accepted")])

@@ -59,7 +59,7 @@ def test_d01_fr_06_an_idtoken_twice_in_one_list_is_failed(env: TwinEnv) -> None:
         assert (reply.status, reply.status_info["reason_code"]) == ("Failed", "InvalidValue"), update
         assert reply.status_info["additional_info"] == "idToken 'LIST-B' (ISO14443) twice in one list (D01.FR.06)"
     assert list_version(env) == 1 and variable(env, "LocalAuthListCtrlr", "Entries") == "1"
-    # IdToken is case insensitive (IdTokenType): the same card written in other letters is listed twice too
+    # IdTokenType holds a case insensitive identifier: the same card written in other letters is listed twice too
     reply = send_list(env, 4, "Full", ["list-b", "LIST-B"])
     assert reply.status_info["additional_info"] == "idToken 'LIST-B' (ISO14443) twice in one list (D01.FR.06)"
 

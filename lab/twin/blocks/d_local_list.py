@@ -76,7 +76,7 @@ class LocalList(ChargerCore):
         seen: set[tuple[str, str]] = set()
         for x in entries:
             key = token_key(x["id_token"])
-            if key in seen:  # (IdToken is case insensitive: "04a2" and "04A2" are one token)
+            if key in seen:  # (IdTokenType: a case insensitive identifier, "04a2" and "04A2" are one token)
                 return ("Failed", "InvalidValue",
                         f"idToken {x['id_token'].get('id_token')!r} ({key[1]}) twice in one list (D01.FR.06)")
             seen.add(key)

@@ -18,8 +18,8 @@ START_POINTS_EARLY = {"ParkingBayOccupancy", "EVConnected", "Authorized", "Power
 
 
 def token_key(id_token: dict[str, Any]) -> tuple[str, str]:
-    """What tells idTokens apart: the value without regard to case (IdTokenType: "IdToken is case
-    insensitive") and the type."""
+    """What tells idTokens apart: the value without regard to case (IdTokenType: "a case insensitive
+    identifier", OCPP 2.0.1 schemas) and the type."""
     return str(id_token.get("id_token", "")).casefold(), str(id_token.get("type", ""))
 
 
