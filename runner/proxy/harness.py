@@ -162,6 +162,14 @@ class ProxyHarness(CsmsHarness):
                               station=finding_station(station, "backend"))
         await ws.close(1002, reason[:120])
 
+    async def drop(self, station_id: str) -> None:
+        """The spec's network fault (`csms drops the connection`): the close is the bench's, never read as the
+        charger's or the backend's (`proxy.closed` by "bench"; an injected call it cuts short is broken)."""
+        session = self._station(station_id).session
+        if isinstance(session, RelaySession):
+            session.cut_by_bench = True
+        await super().drop(station_id)
+
     # ---- the backend answers; chargespec only injects --------------------------------------------
 
     def responses(self, station_id: str) -> Responses:

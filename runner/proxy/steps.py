@@ -23,7 +23,16 @@ from runner.csms import expect as msg
 from runner.csms.session import CallOutcome
 from runner.errors import BenchError, ExpectationFailed
 from runner.proxy.harness import ProxyHarness
-from runner.proxy.timing import Lost, answer_times, delivered, pending_calls, percentile, undelivered
+from runner.proxy.timing import (
+    Pending,
+    Relayed,
+    answer_times,
+    delivered,
+    pending_calls,
+    percentile,
+    relayed,
+    undelivered,
+)
 from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame
 from runner.steps import CALL_TIMEOUT_S, _csms, _wait, implements
 
@@ -114,31 +123,47 @@ def _bound(run: ScenarioRun, side: str, action: str, bound: Any, nth: int | None
     def frames() -> list[Frame]:
         return run.recorder.frames(station=run.station.id, since=run.recorder.t_begin)
 
-    def lost() -> Lost:   # calls the relay could not pass on: the side they were for is not timed on them
-        return undelivered(run.recorder, run.station.id)
+    def relay() -> Relayed:   # calls the relay never passed on or held, and the connection's closes
+        return relayed(run.recorder, run.station.id)
 
     # A call still in flight is judged too: wait for its answer until it is older than the bound, when its
     # response time is over the bound whatever it turns out to be (never judged on the answers so far alone).
+    # A call whose connection closed first gets no answer: it is settled at once.
+    def open_calls() -> list[Pending]:
+        return pending_calls(frames(), injected, relay()).get(key, [])
+
     def settled() -> bool:
         now = run.clock.now()
-        return all(now - t > bound.value for t in pending_calls(frames(), injected, lost()).get(key, []))
+        return all(p.closed_t is not None or now - p.t > bound.value for p in open_calls())
 
-    in_flight = pending_calls(frames(), injected, lost()).get(key, [])
+    in_flight = [p.t for p in open_calls() if p.closed_t is None]
     if in_flight:
         _wait(run, settled, max(0.0, bound.value - (run.clock.now() - min(in_flight))) + 0.001)
     now = run.clock.now()
-    answered = answer_times(frames(), injected, lost()).get(key, [])
-    late = [now - t for t in pending_calls(frames(), injected, lost()).get(key, [])]
-    times = answered + late
+    answered = answer_times(frames(), injected, relay()).get(key, [])
+    still = open_calls()
+    late = [now - p.t for p in still if p.closed_t is None]
+    # Open when the connection closed (whoever closed it): not answered because of the close. Unanswered
+    # while connected for longer than the bound is over it all the same (counted at its age at the close);
+    # a shorter wait says nothing of the answer that never came: left out, and said so.
+    cut_over = [p.closed_t - p.t for p in still if p.closed_t is not None and p.closed_t - p.t > bound.value]
+    cut_short = sum(p.closed_t is not None and p.closed_t - p.t <= bound.value for p in still)
+    times = answered + late + cut_over
     if not times:
-        raise BenchError(None, f"no {action} answered by the {side} in this scenario so far: no response time "
-                               "to judge")
+        closed = (f" ({cut_short} call(s) open when the connection closed: not answered because of the close)"
+                  if cut_short else "")
+        raise BenchError(None, f"no {action} answered by the {side} in this scenario so far{closed}: no response "
+                               "time to judge")
     q = nth or 100
     observed = max(times) if q == 100 else percentile(times, q)
     what = "every response" if q == 100 else f"the {q}th percentile"
     figures = (f"n={len(times)}, p50 {percentile(times, 50):.3f} s, p95 {percentile(times, 95):.3f} s, "
                f"max {max(times):.3f} s" + (f", {len(late)} still unanswered (counted at their age, "
-                                             "already over the bound)" if late else ""))
+                                             "already over the bound)" if late else "")
+               + (f", {len(cut_over)} open when the connection closed, unanswered for longer than the bound "
+                  "while it was up (counted at their age at the close)" if cut_over else "")
+               + (f", {cut_short} open when the connection closed within the bound (left out: not answered "
+                  "because the connection closed)" if cut_short else ""))
     if observed > bound.value:
         who = "the charger" if side == "charger" else "the backend (a criterion this spec sets for it)"
         raise ExpectationFailed(None, f"{who} answered {action} in {observed:.3f} s at {what}, over the bound of "

@@ -347,7 +347,7 @@ def test_a_frame_the_other_side_never_got_is_named_undelivered_and_the_gone_side
     backend sent it) but names it undelivered, and the close is the charger side's, not the backend's. The
     charger is then never timed on it nor judged for not answering it (test_timing.py)."""
     from runner.proxy.relay import RelaySession
-    from runner.proxy.timing import pending_calls, undelivered
+    from runner.proxy.timing import Pending, pending_calls, relayed
 
     async def main() -> tuple[Recorder, RelaySession]:
         recorder = Recorder(Clock(1.0))
@@ -361,8 +361,8 @@ def test_a_frame_the_other_side_never_got_is_named_undelivered_and_the_gone_side
     [lost] = recorder.events("proxy.undelivered")
     assert (lost["direction"], lost["unique_id"], lost["to"]) == ("tx", "r-1", "charger")
     assert relay.closed_by == "charger" and recorder.events("proxy.closed")[0]["by"] == "charger"
-    assert pending_calls(recorder.frames(), (), undelivered(recorder, "CS1")) == {}
-    assert pending_calls(recorder.frames()) == {("charger", "Reset"): [recorder.frames()[0].t]}
+    assert pending_calls(recorder.frames(), (), relayed(recorder, "CS1")) == {}
+    assert pending_calls(recorder.frames()) == {("charger", "Reset"): [Pending(recorder.frames()[0].t)]}
 
 
 def test_a_backend_that_does_not_pick_ocpp201_is_the_backends_finding_not_the_chargers() -> None:
