@@ -64,10 +64,13 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
     # The backend calls earlier such statements of this scenario took (kept on the run, which ends with it).
     taken: set[str] = run.__dict__.setdefault("_proxy_taken", set())
 
-    def calls() -> list[Frame]:
+    def calls(readable: bool = True) -> list[Frame]:
+        # A call OCPP-J cannot read (its message id not a string, its payload no object) is no call the charger
+        # can answer as asked: never taken, else its CALLERROR or silence would be held against the charger.
         return [f for f in run.recorder.frames(station=run.station.id, since=run.recorder.t_begin)
                 if f.direction == "tx" and f.message_type == CALL and f.action == action and f.unique_id not in taken
-                and f.unique_id not in injected and msg.matches(f.payload, pattern)]
+                and f.unique_id not in injected and msg.matches(f.payload, pattern)
+                and (isinstance(f.unique_id, str) and isinstance(f.payload, dict)) == readable]
 
     def sent() -> Frame | None:   # (one the relay could not pass on never reached the charger: not taken)
         lost = undelivered(run.recorder, run.station.id)
@@ -80,6 +83,10 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
         lost = [f for f in calls() if not delivered(f, undelivered(run.recorder, run.station.id))]
         never = (f"; {len(lost)} such call(s) never reached the charger (its connection was gone; message id "
                  f"{lost[0].unique_id})") if lost else ""
+        malformed = calls(readable=False)
+        if malformed:
+            never += (f"; {len(malformed)} such frame(s) malformed, no OCPP-J call the charger could answer "
+                      f"(the backend's, at t={malformed[0].t:.3f} s)")
         raise BenchError(None, f"the backend sent no (further) {action}{matching} within {budget:g} s{never}: "
                                "nothing to judge")
 

@@ -205,3 +205,30 @@ def test_a_malformed_answer_to_an_injected_call_is_consumed_and_named_not_timed_
     assert not [raw for raw in target.received if "chargespec-" in raw]
     assert [f for f in recorder.findings() if f.station == "CS1" and "malformed" in f.message
             and "consumed" in f.message]
+
+
+def test_frames_behind_a_held_call_keep_their_order_and_their_arrival_time() -> None:
+    """While the backend's Reset is held, the charger sends a Heartbeat and the backend answers it at once:
+    that answer is queued behind the Reset (the charger gets the backend's frames in the order sent), its delay
+    is recorded too, and the backend's response time is its own (the answer's arrival), not the hold's."""
+    async def main() -> tuple[list[str], Recorder]:
+        async with _Bench() as (harness, ws, target, recorder):
+            task = asyncio.ensure_future(harness.inject("CS1", "TriggerMessage", TRIGGER, timeout_s=5))
+            uid = json.loads(await asyncio.wait_for(ws.recv(), 5))[1]
+            await target.send_raw("CS1", RESET)
+            await asyncio.sleep(0.1)
+            await ws.send('[2,"h-2","Heartbeat",{}]')
+            await asyncio.sleep(0.4)
+            await ws.send(f'[3,"{uid}",{{"status":"Accepted"}}]')
+            await task
+            got = [await asyncio.wait_for(ws.recv(), 5) for _ in range(2)]
+            await asyncio.sleep(0.1)
+        return got, recorder
+
+    got, recorder = asyncio.run(main())
+    assert got[0] == RESET and json.loads(got[1])[:2] == [3, "h-2"]
+    held = {e["unique_id"]: e for e in recorder.events("proxy.held")}
+    assert held["h-2"]["behind"] == "the held frame 'r-1'" and held["h-2"]["held_s"] >= 0.3
+    injected = {e["unique_id"] for e in recorder.events("proxy.injected")}
+    heartbeat = response_times(recorder.frames(), injected, relayed(recorder, "CS1"))[("backend", "Heartbeat")]
+    assert heartbeat.count == 2 and heartbeat.max < 0.3, heartbeat

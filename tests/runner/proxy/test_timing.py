@@ -189,3 +189,18 @@ def test_a_call_unanswered_past_the_bound_before_the_close_fails_at_its_age_at_t
     assert "answered Heartbeat in 5.000 s at every response, over the bound of 2 s" in str(failed.value)
     assert "1 open when the connection closed, unanswered for longer than the bound while it was up" in \
         str(failed.value)
+
+
+def test_waiting_for_the_backends_call_never_takes_a_malformed_one() -> None:
+    """`[2, 5, "Reset", {...}]`: the message id is no string, so the charger cannot answer it with that id (it
+    answers CALLERROR "-1" at best); taking it would fail the charger for "not answering". Broken, named."""
+    from runner.errors import BenchError
+    from runner.proxy.steps import backend_sends
+
+    run = _Run(Clock(60.0))
+    run.last_outcome = None
+    run.harness.offline_within = lambda *a: []  # type: ignore[method-assign]
+    run.recorder.frame(station="CS1", direction="tx", raw='[2,5,"Reset",{"type":"OnIdle"}]')
+    with pytest.raises(BenchError, match=r"the backend sent no \(further\) Reset within 1 s; 1 such frame\(s\) "
+                                         r"malformed, no OCPP-J call the charger could answer"):
+        backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
