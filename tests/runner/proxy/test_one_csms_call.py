@@ -232,3 +232,23 @@ def test_frames_behind_a_held_call_keep_their_order_and_their_arrival_time() -> 
     injected = {e["unique_id"] for e in recorder.events("proxy.injected")}
     heartbeat = response_times(recorder.frames(), injected, relayed(recorder, "CS1"))[("backend", "Heartbeat")]
     assert heartbeat.count == 2 and heartbeat.max < 0.3, heartbeat
+
+
+def test_injecting_while_the_backend_keeps_the_charger_offline_is_broken_not_failed() -> None:
+    """The backend closed the connection (and then refuses reconnects, relayed to the charger as 502): a
+    `csms injects` then finds no charger connected, which is the backend's doing, not the charger's."""
+    async def main() -> BaseException | None:
+        async with _Bench() as (harness, ws, target, _):
+            await target.go_down()
+            with contextlib.suppress(ConnectionClosed, TimeoutError):
+                await asyncio.wait_for(ws.recv(), 5)
+            await asyncio.sleep(0.1)
+            try:
+                await harness.inject("CS1", "TriggerMessage", TRIGGER, timeout_s=1)
+            except BaseException as e:
+                return e
+        return None
+
+    error = asyncio.run(main())
+    assert isinstance(error, BenchError) and not isinstance(error, CsmsError), error
+    assert "cannot inject TriggerMessage: 'CS1' is not connected: the backend closed its last connection" in str(error)
