@@ -252,3 +252,22 @@ def test_injecting_while_the_backend_keeps_the_charger_offline_is_broken_not_fai
     error = asyncio.run(main())
     assert isinstance(error, BenchError) and not isinstance(error, CsmsError), error
     assert "cannot inject TriggerMessage: 'CS1' is not connected: the backend closed its last connection" in str(error)
+
+
+def test_the_chargers_answer_to_a_backend_call_reusing_an_injected_id_reaches_the_backend() -> None:
+    """The backend happens to send a call with the message id of a call chargespec injected earlier (answered):
+    the charger's answer to it is the backend's, relayed, never swallowed as a late answer to the injected one."""
+    async def main() -> TargetCsms:
+        async with _Bench() as (harness, ws, target, _):
+            task = asyncio.ensure_future(harness.inject("CS1", "TriggerMessage", TRIGGER, timeout_s=5))
+            uid = json.loads(await asyncio.wait_for(ws.recv(), 5))[1]
+            await ws.send(f'[3,"{uid}",{{"status":"Accepted"}}]')
+            await task
+            await target.send_raw("CS1", f'[2,"{uid}","Reset",{{"type":"OnIdle"}}]')
+            await asyncio.wait_for(ws.recv(), 5)
+            await ws.send(f'[3,"{uid}",{{"status":"Rejected"}}]')
+            await asyncio.sleep(0.2)
+        return target
+
+    target = asyncio.run(main())
+    assert [raw for raw in target.received if '"Rejected"' in raw], target.received
