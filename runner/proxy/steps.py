@@ -20,6 +20,7 @@ from typing import Any
 
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
+from runner.csms.schemas import UnknownSchema, validate
 from runner.csms.session import CallOutcome
 from runner.errors import BenchError, ExpectationFailed
 from runner.proxy.harness import ProxyHarness
@@ -112,11 +113,26 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
     payload = call.payload if isinstance(call.payload, dict) else {}
     if answer.message_type == CALLERROR:
         err = answer.payload if isinstance(answer.payload, dict) else {}
+        _refused_a_bad_call(action, call, answer, payload)
         run.last_outcome = CallOutcome(action, payload, None, answer.error_code, err.get("description"),
                                        call.t, answer.t, err.get("details"), call.unique_id or "")
     else:
         run.last_outcome = CallOutcome(action, payload, answer.payload, None, None, call.t, answer.t, None,
                                        call.unique_id or "")
+
+
+def _refused_a_bad_call(action: str, call: Frame, answer: Frame, payload: dict[str, Any]) -> None:
+    """A CALLERROR to a backend call that violates the OCPP 2.0.1 schema may be the charger rightly refusing it
+    (OCPP-J §4.1.7): no evidence against the charger either way, so broken, naming the backend's fault."""
+    try:
+        problems = validate(action, "request", payload)
+    except UnknownSchema:
+        return
+    if problems:
+        raise BenchError(None, f"the charger answered the backend's {action} (message id {call.unique_id}) with "
+                               f"CALLERROR {answer.error_code}, and that call violates the OCPP 2.0.1 schema ("
+                               + "; ".join(p.message for p in problems[:3]) + "): the charger may rightly refuse "
+                               "it, so its answer is no evidence (the backend's fault): nothing to judge")
 
 
 def _bound(run: ScenarioRun, side: str, action: str, bound: Any, nth: int | None) -> None:

@@ -204,3 +204,23 @@ def test_waiting_for_the_backends_call_never_takes_a_malformed_one() -> None:
     with pytest.raises(BenchError, match=r"the backend sent no \(further\) Reset within 1 s; 1 such frame\(s\) "
                                          r"malformed, no OCPP-J call the charger could answer"):
         backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
+
+
+def test_a_chargers_callerror_to_a_backend_call_that_violates_the_schema_is_no_evidence_against_it() -> None:
+    """The backend's Reset carries type "Sometimes": the charger answers CALLERROR FormatViolation, as OCPP-J
+    §4.1.7 asks. `expect charger replies {status: "Accepted"}` would fail the charger for it: broken instead."""
+    from runner.errors import BenchError
+    from runner.proxy.steps import backend_sends
+
+    run = _Run(Clock(60.0))
+    run.last_outcome = None
+    run.recorder.frame(station="CS1", direction="tx", raw='[2,"r-9","Reset",{"type":"Sometimes"}]')
+    run.recorder.frame(station="CS1", direction="rx", raw='[4,"r-9","FormatViolation","bad type",{}]')
+    with pytest.raises(BenchError, match=r"the charger answered the backend's Reset \(message id r-9\) with CALLERROR "
+                                         r"FormatViolation, and that call violates the OCPP 2.0.1 schema"):
+        backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
+    # A valid call refused is the charger's answer to judge.
+    run.recorder.frame(station="CS1", direction="tx", raw='[2,"r-10","Reset",{"type":"OnIdle"}]')
+    run.recorder.frame(station="CS1", direction="rx", raw='[4,"r-10","InternalError","busy",{}]')
+    backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
+    assert run.last_outcome.error_code == "InternalError"
