@@ -2,14 +2,14 @@
 
 Each text frame is recorded exactly as it arrived (the charger's as `rx`, the backend's as `tx`, as the
 harness records its own traffic; ocpp.jsonl names their senders `charger` and `backend`), judged, then
-written to the other side unchanged and in order. Per direction a reader records and judges each frame as it
-arrives (so its time is its arrival, whatever waits after it) and queues it; a writer passes the queue on in
-order, one frame at a time. Websockets delivers a text frame as the UTF-8 it decoded, and encoding it again
-gives the same bytes, so the far end receives what the near end sent, byte for byte (a fragmented message
-arrives as one frame). A full queue stops its reader: a side that does not read slows the other, as a
-plain TCP relay would. The relay never answers for either side; the one exception is an injected call
-(`inject`): chargespec's own CALL to the charger (sender `chargespec (injected)`), whose answer is consumed
-here and never reaches the backend (both marked `"injected": true` in ocpp.jsonl), even when it comes late.
+written to the other side unchanged and in order: one reader per direction, each sending what it read before
+reading the next, except behind a held call (below), when the frames that follow are recorded as they arrive
+(their times are their own) and queued in order. Websockets delivers a text frame as the UTF-8 it decoded,
+and encoding it again gives the same bytes, so the far end receives what the near end sent, byte for byte
+(a fragmented message arrives as one frame). The relay never answers for either side; the one exception is
+an injected call (`inject`): chargespec's own CALL to the charger (sender `chargespec (injected)`), whose
+answer is consumed here and never reaches the backend (both marked `"injected": true` in ocpp.jsonl), even
+when it comes late.
 
 OCPP-J §4.1.1: a CSMS has at most one CALL outstanding per connection, and to the charger the backend's calls
 and chargespec's injected ones come from one CSMS. So a backend CALL that arrives while an injected call is
@@ -62,7 +62,7 @@ Closer = Literal["charger", "backend", "bench"]
 SEEN_IDS = 1000          # message ids remembered per side to catch a reused one (as session.py)
 MAX_OUTSTANDING = 1024   # calls awaiting their answer per side; a side that never answers loses the oldest
 IN_FLIGHT_S = 30.0       # bench seconds a backend call counts as awaiting the charger's answer (for `inject`)
-QUEUE_FRAMES = 256       # frames read but not yet passed on, per direction; a full queue stops its reader
+QUEUE_FRAMES = 256       # frames queued behind a held call, per direction; a full queue stops reading that side
 TICK_S = 0.05            # real seconds between re-checks of a wait that time alone can end (IN_FLIGHT_S)
 INJECTED_SENDER = "chargespec (injected)"   # the sender ocpp.jsonl names for chargespec's own calls
 INJECTED_PREFIX = "chargespec-"             # the message ids of chargespec's own calls start so
@@ -246,41 +246,78 @@ class RelaySession:
     # ---- relaying -----------------------------------------------------------------------------
 
     async def _pipe(self, side: Side) -> None:
-        """Pass `side`'s frames on to the other side in the order they came, until `side` closes (after the
-        last frame it sent) or the other side is gone (what `side` sends after that is recorded, never
-        passed on: `proxy.undelivered`)."""
+        """Record, judge and pass on `side`'s frames in the order they came, until `side` closes (its close
+        follows the last frame it sent) or the other side is gone (what `side` sends after that is recorded,
+        never passed on: `proxy.undelivered`). Each frame is sent before the next is read, except behind a
+        held call: then the frames that follow are read and recorded as they arrive (their times are their
+        own) and queued, in order, for `_drain`; a full queue stops reading this side."""
         other: Side = "backend" if side == "charger" else "charger"
-        target = self._ws(other)
-        queue: asyncio.Queue[_Read | None] = asyncio.Queue(QUEUE_FRAMES)
-        reader = asyncio.ensure_future(self._read(side, queue))
+        source, target = self._ws(side), self._ws(other)
+        backlog: deque[_Read] = deque()   # frames behind a held call, passed on in order by `drain`
+        drain: asyncio.Task[bool] | None = None
         delivering = True
-        held_until = -math.inf   # bench t the last hold on this direction ended: frames before it waited too
-        held_id: str | None = None
         try:
             while True:
-                item = await queue.get()
-                if item is None:
+                try:
+                    data = await source.recv()
+                except ConnectionClosed:
+                    if drain is not None:
+                        await drain   # what `side` sent before it closed goes first
                     self._report_gone(side)
                     return
+                item = self._take(side, data)
+                if item is None:
+                    continue
+                if drain is not None and drain.done():
+                    delivering = delivering and drain.result()
+                    drain = None
                 if not delivering:
                     self._undelivered(item, other)
                     continue
-                try:
-                    if item.call_to_charger and self._injected:
-                        await self._hold(item)
-                        held_until, held_id = self.clock.now(), item.frame.unique_id if item.frame else None
-                    elif item.frame is not None and item.frame.t < held_until:
-                        self._held_event(item.frame, self.clock.now(), behind=f"the held frame {held_id!r}")
-                    await target.send(item.data)
-                    if item.call_to_charger and item.frame is not None:
-                        self._passed_on(item.frame)
-                except ConnectionClosed:   # the other side is gone: it never got this frame
-                    self._undelivered(item, other)
-                    self._report_gone(other)
-                    delivering = False
+                if drain is not None or (item.call_to_charger and self._injected):
+                    backlog.append(item)
+                    if drain is None:
+                        drain = asyncio.ensure_future(self._drain(backlog, target, other))
+                    elif len(backlog) >= QUEUE_FRAMES:
+                        await asyncio.wait({drain})
+                    continue
+                delivering = await self._send(item, target, other)
         finally:
-            reader.cancel()
+            if drain is not None:
+                drain.cancel()
             self._report_gone(side)
+
+    async def _send(self, item: _Read, target: ServerConnection | ClientConnection, to: Side) -> bool:
+        """Pass one frame on; False when `to` is gone (it never got the frame)."""
+        try:
+            await target.send(item.data)
+        except ConnectionClosed:
+            self._undelivered(item, to)
+            self._report_gone(to)
+            return False
+        if item.call_to_charger and item.frame is not None:
+            self._passed_on(item.frame)
+        return True
+
+    async def _drain(self, backlog: deque[_Read], target: ServerConnection | ClientConnection, to: Side) -> bool:
+        """Pass on the frames queued behind a held call, holding each backend CALL while an injected call is
+        outstanding; each frame that waited has a `proxy.held` event. False when `to` is gone."""
+        held_until, held_id = -math.inf, None
+        while backlog:
+            item = backlog[0]
+            if item.call_to_charger and self._injected:
+                await self._hold(item)
+                held_until, held_id = self.clock.now(), item.frame.unique_id if item.frame else None
+            elif item.frame is not None and item.frame.t < held_until:
+                self._held_event(item.frame, self.clock.now(), behind=f"the held frame {held_id!r}")
+            sent = await self._send(item, target, to)
+            backlog.popleft()
+            if not sent:
+                for rest in backlog:
+                    self._undelivered(rest, to)
+                backlog.clear()
+                return False
+        return True
 
     async def _hold(self, item: _Read) -> None:
         """OCPP-J §4.1.1: the charger has chargespec's injected call outstanding; the backend's CALL waits
@@ -306,20 +343,6 @@ class RelaySession:
         if item.frame is not None:
             self.recorder.event("proxy.undelivered", station=self.station, direction=item.frame.direction,
                                 unique_id=item.frame.unique_id, frame_t=item.frame.t, to=to)
-
-    async def _read(self, side: Side, queue: asyncio.Queue[_Read | None]) -> None:
-        """Record and judge each of `side`'s frames as it arrives; queue it to be passed on. Consumed here:
-        the charger's answers to injected calls. Ends (with None queued) when `side` closes."""
-        source = self._ws(side)
-        while True:
-            try:
-                data = await source.recv()
-            except ConnectionClosed:
-                await queue.put(None)
-                return
-            item = self._take(side, data)
-            if item is not None:
-                await queue.put(item)
 
     def _take(self, side: Side, data: str | bytes) -> _Read | None:
         """Record and judge one frame; what to pass on (None: an answer to an injected call, consumed)."""
