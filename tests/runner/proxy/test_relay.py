@@ -445,3 +445,41 @@ def test_frames_under_load_pass_in_order_both_ways() -> None:
     sent, got, target = asyncio.run(main())
     assert target.received == sent
     assert got == target.sent
+
+
+def test_malformed_frames_from_either_side_are_findings_of_their_sender_and_relayed_verbatim() -> None:
+    """Unreadable JSON, a message type OCPP-J does not know, a lone surrogate escape: each is a finding against
+    the side that sent it, relayed byte for byte, and the relay goes on."""
+    bad_charger = ['[2,"x-1","Heartbeat",{', '[7,"x-2",{}]', '[2,"x-3","DataTransfer",{"vendorId":"\\ud800"}]']
+    bad_backend = ['[3,"nope"', '{"not":"an array"}']
+
+    async def main() -> tuple[list[str], TargetCsms, Recorder]:
+        target = TargetCsms()
+        await target.start()
+        harness, recorder = await _proxy(target)
+        got: list[str] = []
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            await ws.send(HEARTBEAT)
+            await asyncio.wait_for(ws.recv(), 5)
+            for raw in bad_backend:
+                await target.send_raw("CS1", raw)
+                got.append(await asyncio.wait_for(ws.recv(), 5))  # type: ignore[arg-type]
+            for raw in bad_charger:
+                await ws.send(raw)
+            await asyncio.sleep(0.3)
+            await ws.send('[2,"h-2","Heartbeat",{}]')                  # still relaying both ways
+            while True:
+                answer = await asyncio.wait_for(ws.recv(), 5)
+                if '"h-2"' in answer:
+                    break
+        await harness.stop()
+        await target.stop()
+        return got, target, recorder
+
+    got, target, recorder = asyncio.run(main())
+    assert got == bad_backend
+    assert [raw for raw in target.received if raw in bad_charger] == bad_charger
+    findings = recorder.findings()
+    assert len([f for f in findings if f.station == "CS1 (backend)" and "malformed frame" in f.message]) == 2
+    assert len([f for f in findings if f.station == "CS1" and "malformed frame" in f.message]) == 2
+    assert not [f for f in findings if f.station == "CS1 (chargespec)"], findings
