@@ -64,7 +64,7 @@ def summary(recorder: Recorder, frames: list[Frame]) -> list[str]:
     if own:
         lines.append(f"faults of chargespec's own while relaying: {len(own)} (the traffic's record has a gap)")
     injected = {e.get("unique_id") for e in recorder.events("proxy.injected")}
-    figures = response_times(frames, injected, relayed(recorder))
+    figures = response_times(frames, injected, relayed(recorder), now=recorder.clock.now())
     lines.append("response times (bench clock):" if figures else "no answered calls")
     lines += ["  " + fig.text() for fig in figures.values()]
     return lines

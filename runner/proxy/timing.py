@@ -9,10 +9,12 @@ Charger calls (rx) are answered by the backend, backend calls (tx) by the charge
 are calls the relay could not pass on (relay.py's `proxy.undelivered` events): the side they were for
 never got them, so its not answering is no response time of its.
 
-A call that got no answer is one of two kinds, counted apart: *unanswered* (its connection stayed up to
-the end of the record: the other side has not answered) or *open at a close* (the connection closed
-first, `proxy.closed`: not answered because the connection closed, whoever closed it; no evidence that the
-other side would not have answered).
+A call that got no answer is one of three kinds, counted apart: *unanswered* (its connection stayed up to
+the end of the record, which came at least IN_FLIGHT_S after it: the other side has not answered), *in
+flight* (the record ended less than IN_FLIGHT_S after it: its answer may still come; only when the end of
+the record, `now`, is given) or *open at a close* (the connection closed first, `proxy.closed`: not
+answered because the connection closed, whoever closed it; no evidence that the other side would not have
+answered).
 
     figures = response_times(recorder.frames(station="CS1"), injected, relayed(recorder, "CS1"))
     figures[("backend", "TransactionEvent")].p95
@@ -29,6 +31,7 @@ from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame, Recorder
 
 FrameKey = tuple[str, str, float]          # (direction, message id, bench t) of a recorded frame
 Lost = frozenset[FrameKey]                 # frames the relay never passed on
+IN_FLIGHT_S = 30.0   # bench seconds an unanswered call counts as in flight (as relay.py's message timeout)
 
 
 @dataclass(frozen=True)
@@ -60,11 +63,14 @@ class Figures:
     max: float
     unanswered: int    # no answer, the connection up to the end of the record
     open_at_close: int = 0   # no answer because the connection closed first
+    in_flight: int = 0       # no answer yet, the record ended less than IN_FLIGHT_S after the call
 
     def text(self) -> str:
         return (f"{self.side:7} {self.action:32} n={self.count:<5} p50 {self.p50 * 1000:8.1f} ms  "
                 f"p95 {self.p95 * 1000:8.1f} ms  max {self.max * 1000:8.1f} ms"
                 + (f"  unanswered {self.unanswered}" if self.unanswered else "")
+                + (f"  in flight {self.in_flight} (sent under {IN_FLIGHT_S:g} s before the end)"
+                   if self.in_flight else "")
                 + (f"  open at a close {self.open_at_close} (the connection closed before an answer)"
                    if self.open_at_close else ""))
 
@@ -108,16 +114,19 @@ def delivered(frame: Frame, lost: Lost) -> bool:
     return (frame.direction, frame.unique_id, frame.t) not in lost
 
 
-def response_times(frames: Iterable[Frame], injected: Iterable[str] = (),
-                   relay: Relayed = Relayed()) -> dict[tuple[str, str], Figures]:
-    """(answering side, action) -> its figures, over every answered call in `frames`."""
+def response_times(frames: Iterable[Frame], injected: Iterable[str] = (), relay: Relayed = Relayed(),
+                   now: float | None = None) -> dict[tuple[str, str], Figures]:
+    """(answering side, action) -> its figures, over every answered call in `frames`; `now`: the end of the
+    record (bench t), to tell calls still in flight from unanswered ones."""
     times, pending = _times(frames, injected, relay)
     out: dict[tuple[str, str], Figures] = {}
     for key in sorted(set(times) | set(pending)):
         got = times.get(key, [])
-        cut = sum(p.closed_t is not None for p in pending.get(key, []))
+        waiting = pending.get(key, [])
+        cut = sum(p.closed_t is not None for p in waiting)
+        young = sum(p.closed_t is None and now is not None and now - p.t < IN_FLIGHT_S for p in waiting)
         out[key] = Figures(key[0], key[1], len(got), percentile(got, 50), percentile(got, 95),
-                           max(got) if got else math.nan, len(pending.get(key, [])) - cut, cut)
+                           max(got) if got else math.nan, len(waiting) - cut - young, cut, young)
     return out
 
 

@@ -162,6 +162,12 @@ def test_a_call_open_when_the_connection_closed_is_counted_apart_from_an_unanswe
     figures = response_times(rec.frames(), (), relayed(rec, "CS1"))[("backend", "Heartbeat")]
     assert (figures.count, figures.unanswered, figures.open_at_close) == (0, 1, 1)
     assert "unanswered 1  open at a close 1 (the connection closed before an answer)" in figures.text()
+    # At the end of the record (the end of a scenario) a call sent a moment before is in flight, not unanswered.
+    figures = response_times(rec.frames(), (), relayed(rec, "CS1"), now=2.5)[("backend", "Heartbeat")]
+    assert (figures.unanswered, figures.in_flight, figures.open_at_close) == (0, 1, 1)
+    assert "in flight 1 (sent under 30 s before the end)" in figures.text()
+    figures = response_times(rec.frames(), (), relayed(rec, "CS1"), now=40.0)[("backend", "Heartbeat")]
+    assert (figures.unanswered, figures.in_flight) == (1, 0)
 
 
 def test_a_call_cut_short_by_a_close_within_the_bound_is_left_out_not_failed() -> None:
