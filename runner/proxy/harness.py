@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import ssl
 from http import HTTPStatus
 from typing import Any
@@ -162,6 +163,14 @@ class ProxyHarness(CsmsHarness):
                               station=finding_station(station, "backend"))
         await ws.close(1002, reason[:120])
 
+    async def drop(self, station_id: str) -> None:
+        """The spec's network fault (`csms drops the connection`): the close is the bench's, never read as the
+        charger's or the backend's (`proxy.closed` by "bench"; an injected call it cuts short is broken)."""
+        session = self._station(station_id).session
+        if isinstance(session, RelaySession):
+            session.cut_by_bench = True
+        await super().drop(station_id)
+
     # ---- the backend answers; chargespec only injects --------------------------------------------
 
     def responses(self, station_id: str) -> Responses:
@@ -177,5 +186,27 @@ class ProxyHarness(CsmsHarness):
     async def inject(self, station_id: str, action: str, payload: dict[str, Any], timeout_s: float = 30, *,
                      validate: bool = True) -> CallOutcome:
         """Send chargespec's own CALL to the charger; its answer is consumed, not relayed (marked in the
-        evidence as a `proxy.injected` event)."""
+        evidence as a `proxy.injected` event). A charger that is not connected because the backend or the bench
+        closed or refused its connection makes this broken, not the charger's failure."""
+        if not self.connected(station_id):
+            why = self._offline_not_by_charger(station_id)
+            if why:
+                raise BenchError(None, f"cannot inject {action}: {station_id!r} is not connected: {why}; its absence "
+                                       "is no evidence (proxy mode; not the charger's failure)")
         return await super().call(station_id, action, payload, timeout_s, validate=validate)
+
+    def _offline_not_by_charger(self, station_id: str) -> str | None:
+        """Why the charger is offline when that is the backend's or the bench's doing, else None: its last
+        connection closed by them, or its reconnects since refused by the backend or by the spec's fault."""
+        closes = [e for e in self.recorder.events("proxy.closed") if e.get("station") == station_id]
+        since = closes[-1]["t"] if closes else -math.inf
+        refused = [e for e in self.recorder.events() if e.get("station") == station_id and e["t"] >= since
+                   and e["kind"] in ("proxy.upstream_refused", "proxy.upstream_unreachable")]
+        if refused:
+            return (f"the backend refused or could not be reached on {len(refused)} connection attempt(s) of its "
+                    f"since t={max(since, 0.0):.3f} s")
+        if self._refusing():
+            return "the bench refuses its reconnects (a network fault the spec asked for)"
+        if closes and closes[-1].get("by") in ("backend", "bench"):
+            return f"the {closes[-1]['by']} closed its last connection at t={since:.3f} s"
+        return None

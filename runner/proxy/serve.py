@@ -28,7 +28,7 @@ from runner.csms.serve import MAX_FRAME_CHARS, _LiveRecorder, _stamp
 from runner.exitcodes import UsageParser
 from runner.proxy.harness import ProxyHarness
 from runner.proxy.relay import INJECTED_PREFIX
-from runner.proxy.timing import response_times, undelivered
+from runner.proxy.timing import relayed, response_times
 from runner.recorder import Frame, Recorder, redact_raw
 from runner.standalone import StartRefused, serve_main
 
@@ -51,12 +51,20 @@ def summary(recorder: Recorder, frames: list[Frame]) -> list[str]:
     """The closing summary: findings per side, then response times per action."""
     lines = []
     findings = [f for f in recorder.findings() if f.severity in ("error", "warning")]
+
+    def side_of(station: str | None) -> str:   # filed by relay.py: "<id>", "<id> (backend)", "<id> (chargespec)"
+        return next((side for side in ("backend", "chargespec") if (station or "").endswith(f" ({side})")),
+                    "charger")
+
     for side in ("charger", "backend"):
-        mine = [f for f in findings if f"the {side}" in f.message]
+        mine = [f for f in findings if side_of(f.station) == side]
         lines.append(f"findings against the {side}: {sum(f.severity == 'error' for f in mine)} error(s), "
                      f"{sum(f.severity == 'warning' for f in mine)} warning(s)")
+    own = [f for f in findings if side_of(f.station) == "chargespec"]
+    if own:
+        lines.append(f"faults of chargespec's own while relaying: {len(own)} (the traffic's record has a gap)")
     injected = {e.get("unique_id") for e in recorder.events("proxy.injected")}
-    figures = response_times(frames, injected, undelivered(recorder))
+    figures = response_times(frames, injected, relayed(recorder), now=recorder.clock.now())
     lines.append("response times (bench clock):" if figures else "no answered calls")
     lines += ["  " + fig.text() for fig in figures.values()]
     return lines

@@ -20,10 +20,20 @@ from typing import Any
 
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
+from runner.csms.schemas import UnknownSchema, validate
 from runner.csms.session import CallOutcome
 from runner.errors import BenchError, ExpectationFailed
 from runner.proxy.harness import ProxyHarness
-from runner.proxy.timing import Lost, answer_times, delivered, pending_calls, percentile, undelivered
+from runner.proxy.timing import (
+    Pending,
+    Relayed,
+    answer_times,
+    delivered,
+    pending_calls,
+    percentile,
+    relayed,
+    undelivered,
+)
 from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame
 from runner.steps import CALL_TIMEOUT_S, _csms, _wait, implements
 
@@ -55,10 +65,13 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
     # The backend calls earlier such statements of this scenario took (kept on the run, which ends with it).
     taken: set[str] = run.__dict__.setdefault("_proxy_taken", set())
 
-    def calls() -> list[Frame]:
+    def calls(readable: bool = True) -> list[Frame]:
+        # A call OCPP-J cannot read (its message id not a string, its payload no object) is no call the charger
+        # can answer as asked: never taken, else its CALLERROR or silence would be held against the charger.
         return [f for f in run.recorder.frames(station=run.station.id, since=run.recorder.t_begin)
                 if f.direction == "tx" and f.message_type == CALL and f.action == action and f.unique_id not in taken
-                and f.unique_id not in injected and msg.matches(f.payload, pattern)]
+                and f.unique_id not in injected and msg.matches(f.payload, pattern)
+                and (isinstance(f.unique_id, str) and isinstance(f.payload, dict)) == readable]
 
     def sent() -> Frame | None:   # (one the relay could not pass on never reached the charger: not taken)
         lost = undelivered(run.recorder, run.station.id)
@@ -71,6 +84,10 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
         lost = [f for f in calls() if not delivered(f, undelivered(run.recorder, run.station.id))]
         never = (f"; {len(lost)} such call(s) never reached the charger (its connection was gone; message id "
                  f"{lost[0].unique_id})") if lost else ""
+        malformed = calls(readable=False)
+        if malformed:
+            never += (f"; {len(malformed)} such frame(s) malformed, no OCPP-J call the charger could answer "
+                      f"(the backend's, at t={malformed[0].t:.3f} s)")
         raise BenchError(None, f"the backend sent no (further) {action}{matching} within {budget:g} s{never}: "
                                "nothing to judge")
 
@@ -96,11 +113,26 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
     payload = call.payload if isinstance(call.payload, dict) else {}
     if answer.message_type == CALLERROR:
         err = answer.payload if isinstance(answer.payload, dict) else {}
+        _refused_a_bad_call(action, call, answer, payload)
         run.last_outcome = CallOutcome(action, payload, None, answer.error_code, err.get("description"),
                                        call.t, answer.t, err.get("details"), call.unique_id or "")
     else:
         run.last_outcome = CallOutcome(action, payload, answer.payload, None, None, call.t, answer.t, None,
                                        call.unique_id or "")
+
+
+def _refused_a_bad_call(action: str, call: Frame, answer: Frame, payload: dict[str, Any]) -> None:
+    """A CALLERROR to a backend call that violates the OCPP 2.0.1 schema may be the charger rightly refusing it
+    (OCPP-J §4.1.7): no evidence against the charger either way, so broken, naming the backend's fault."""
+    try:
+        problems = validate(action, "request", payload)
+    except UnknownSchema:
+        return
+    if problems:
+        raise BenchError(None, f"the charger answered the backend's {action} (message id {call.unique_id}) with "
+                               f"CALLERROR {answer.error_code}, and that call violates the OCPP 2.0.1 schema ("
+                               + "; ".join(p.message for p in problems[:3]) + "): the charger may rightly refuse "
+                               "it, so its answer is no evidence (the backend's fault): nothing to judge")
 
 
 def _bound(run: ScenarioRun, side: str, action: str, bound: Any, nth: int | None) -> None:
@@ -114,31 +146,47 @@ def _bound(run: ScenarioRun, side: str, action: str, bound: Any, nth: int | None
     def frames() -> list[Frame]:
         return run.recorder.frames(station=run.station.id, since=run.recorder.t_begin)
 
-    def lost() -> Lost:   # calls the relay could not pass on: the side they were for is not timed on them
-        return undelivered(run.recorder, run.station.id)
+    def relay() -> Relayed:   # calls the relay never passed on or held, and the connection's closes
+        return relayed(run.recorder, run.station.id)
 
     # A call still in flight is judged too: wait for its answer until it is older than the bound, when its
     # response time is over the bound whatever it turns out to be (never judged on the answers so far alone).
+    # A call whose connection closed first gets no answer: it is settled at once.
+    def open_calls() -> list[Pending]:
+        return pending_calls(frames(), injected, relay()).get(key, [])
+
     def settled() -> bool:
         now = run.clock.now()
-        return all(now - t > bound.value for t in pending_calls(frames(), injected, lost()).get(key, []))
+        return all(p.closed_t is not None or now - p.t > bound.value for p in open_calls())
 
-    in_flight = pending_calls(frames(), injected, lost()).get(key, [])
+    in_flight = [p.t for p in open_calls() if p.closed_t is None]
     if in_flight:
         _wait(run, settled, max(0.0, bound.value - (run.clock.now() - min(in_flight))) + 0.001)
     now = run.clock.now()
-    answered = answer_times(frames(), injected, lost()).get(key, [])
-    late = [now - t for t in pending_calls(frames(), injected, lost()).get(key, [])]
-    times = answered + late
+    answered = answer_times(frames(), injected, relay()).get(key, [])
+    still = open_calls()
+    late = [now - p.t for p in still if p.closed_t is None]
+    # Open when the connection closed (whoever closed it): not answered because of the close. Unanswered
+    # while connected for longer than the bound is over it all the same (counted at its age at the close);
+    # a shorter wait says nothing of the answer that never came: left out, and said so.
+    cut_over = [p.closed_t - p.t for p in still if p.closed_t is not None and p.closed_t - p.t > bound.value]
+    cut_short = sum(p.closed_t is not None and p.closed_t - p.t <= bound.value for p in still)
+    times = answered + late + cut_over
     if not times:
-        raise BenchError(None, f"no {action} answered by the {side} in this scenario so far: no response time "
-                               "to judge")
+        closed = (f" ({cut_short} call(s) open when the connection closed: not answered because of the close)"
+                  if cut_short else "")
+        raise BenchError(None, f"no {action} answered by the {side} in this scenario so far{closed}: no response "
+                               "time to judge")
     q = nth or 100
     observed = max(times) if q == 100 else percentile(times, q)
     what = "every response" if q == 100 else f"the {q}th percentile"
     figures = (f"n={len(times)}, p50 {percentile(times, 50):.3f} s, p95 {percentile(times, 95):.3f} s, "
                f"max {max(times):.3f} s" + (f", {len(late)} still unanswered (counted at their age, "
-                                             "already over the bound)" if late else ""))
+                                             "already over the bound)" if late else "")
+               + (f", {len(cut_over)} open when the connection closed, unanswered for longer than the bound "
+                  "while it was up (counted at their age at the close)" if cut_over else "")
+               + (f", {cut_short} open when the connection closed within the bound (left out: not answered "
+                  "because the connection closed)" if cut_short else ""))
     if observed > bound.value:
         who = "the charger" if side == "charger" else "the backend (a criterion this spec sets for it)"
         raise ExpectationFailed(None, f"{who} answered {action} in {observed:.3f} s at {what}, over the bound of "

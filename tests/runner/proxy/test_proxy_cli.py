@@ -78,3 +78,23 @@ def test_proxy_exits_4_naming_the_bench_file_and_key(tmp_path: Path, args: list[
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert f"chargespec proxy: {named.format(**where)}" in proc.stderr, proc.stderr
     assert "listening" not in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_the_summary_counts_each_finding_against_the_side_it_is_filed_under() -> None:
+    """A backend finding that mentions the charger (its offer, its request) is the backend's alone; a fault of
+    chargespec's own is neither side's."""
+    from instruments.clock import Clock
+    from runner.proxy.serve import summary
+    from runner.recorder import Recorder
+
+    recorder = Recorder(Clock(1.0))
+    recorder.finding("error", "CS1: the backend chose subprotocol none of the charger's offer of ocpp2.0.1",
+                     station="CS1 (backend)")
+    recorder.finding("warning", "CS1: the backend sent a CALLRESULT for message id 'x' that answers no "
+                     "outstanding call of the other side", station="CS1 (backend)")
+    recorder.finding("error", "CS1: chargespec fault judging the charger's frame: TypeError",
+                     station="CS1 (chargespec)")
+    lines = summary(recorder, [])
+    assert "findings against the charger: 0 error(s), 0 warning(s)" in lines
+    assert "findings against the backend: 1 error(s), 1 warning(s)" in lines
+    assert "faults of chargespec's own while relaying: 1 (the traffic's record has a gap)" in lines

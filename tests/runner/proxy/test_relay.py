@@ -347,7 +347,7 @@ def test_a_frame_the_other_side_never_got_is_named_undelivered_and_the_gone_side
     backend sent it) but names it undelivered, and the close is the charger side's, not the backend's. The
     charger is then never timed on it nor judged for not answering it (test_timing.py)."""
     from runner.proxy.relay import RelaySession
-    from runner.proxy.timing import pending_calls, undelivered
+    from runner.proxy.timing import Pending, pending_calls, relayed
 
     async def main() -> tuple[Recorder, RelaySession]:
         recorder = Recorder(Clock(1.0))
@@ -361,8 +361,8 @@ def test_a_frame_the_other_side_never_got_is_named_undelivered_and_the_gone_side
     [lost] = recorder.events("proxy.undelivered")
     assert (lost["direction"], lost["unique_id"], lost["to"]) == ("tx", "r-1", "charger")
     assert relay.closed_by == "charger" and recorder.events("proxy.closed")[0]["by"] == "charger"
-    assert pending_calls(recorder.frames(), (), undelivered(recorder, "CS1")) == {}
-    assert pending_calls(recorder.frames()) == {("charger", "Reset"): [recorder.frames()[0].t]}
+    assert pending_calls(recorder.frames(), (), relayed(recorder, "CS1")) == {}
+    assert pending_calls(recorder.frames()) == {("charger", "Reset"): [Pending(recorder.frames()[0].t)]}
 
 
 def test_a_backend_that_does_not_pick_ocpp201_is_the_backends_finding_not_the_chargers() -> None:
@@ -392,3 +392,94 @@ def test_a_backend_that_does_not_pick_ocpp201_is_the_backends_finding_not_the_ch
     assert code == 1002
     assert not [f for f in recorder.findings() if f.station == "CS1"], recorder.findings()
     assert [f for f in recorder.findings() if f.station == "CS1 (backend)" and "ocpp2.0.1" in f.message]
+
+
+def test_every_frame_a_side_sends_after_the_other_is_gone_is_recorded_and_named_undelivered() -> None:
+    """The backend is gone (a send to it fails) while the charger still sends two frames before its own side is
+    closed: both are in the trace as the charger sent them, each with its `proxy.undelivered` event, none
+    silently dropped from the record."""
+    from runner.proxy.relay import RelaySession
+
+    async def main() -> Recorder:
+        recorder = Recorder(Clock(1.0))
+        charger = _Gone(['[2,"h-1","Heartbeat",{}]', '[2,"s-1","StatusNotification",{}]'])
+        relay = RelaySession("CS1", charger, _Gone(sends=False), recorder=recorder,  # type: ignore[arg-type]
+                             clock=recorder.clock, strict=True, on_frame=lambda fr: None)
+        await asyncio.wait_for(relay.run(), 5)
+        return recorder
+
+    recorder = asyncio.run(main())
+    assert [f.unique_id for f in recorder.frames()] == ["h-1", "s-1"]
+    assert [(e["unique_id"], e["to"]) for e in recorder.events("proxy.undelivered")] == [("h-1", "backend"),
+                                                                                        ("s-1", "backend")]
+    assert recorder.events("proxy.closed")[0]["by"] == "backend"
+
+
+def test_frames_under_load_pass_in_order_both_ways() -> None:
+    """300 calls the charger sends without waiting, each answered by the backend, and 50 backend calls sent
+    meanwhile: each side receives the other's frames in the order sent, byte for byte."""
+    async def main() -> tuple[list[str], list[str], TargetCsms]:
+        target = TargetCsms()
+        await target.start()
+        harness, _ = await _proxy(target)
+        sent = [f'[2,"h-{i}","Heartbeat",{{}}]' for i in range(300)]
+        got: list[str] = []
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            await ws.send(HEARTBEAT)
+            got.append(await asyncio.wait_for(ws.recv(), 5))  # type: ignore[arg-type]
+
+            async def backend_calls() -> None:
+                for i in range(50):
+                    await target.send_raw("CS1", f'[2,"g-{i}","GetBaseReport",{{"requestId":{i},'
+                                                 '"reportBase":"FullInventory"}]')
+            calls = asyncio.ensure_future(backend_calls())
+            for raw in sent:
+                await ws.send(raw)
+            while len(got) < 1 + 300 + 50:
+                got.append(await asyncio.wait_for(ws.recv(), 10))  # type: ignore[arg-type]
+            await calls
+        await harness.stop()
+        await target.stop()
+        return [HEARTBEAT, *sent], got, target
+
+    sent, got, target = asyncio.run(main())
+    assert target.received == sent
+    assert got == target.sent
+
+
+def test_malformed_frames_from_either_side_are_findings_of_their_sender_and_relayed_verbatim() -> None:
+    """Unreadable JSON, a message type OCPP-J does not know, a lone surrogate escape: each is a finding against
+    the side that sent it, relayed byte for byte, and the relay goes on."""
+    bad_charger = ['[2,"x-1","Heartbeat",{', '[7,"x-2",{}]', '[2,"x-3","DataTransfer",{"vendorId":"\\ud800"}]']
+    bad_backend = ['[3,"nope"', '{"not":"an array"}']
+
+    async def main() -> tuple[list[str], TargetCsms, Recorder]:
+        target = TargetCsms()
+        await target.start()
+        harness, recorder = await _proxy(target)
+        got: list[str] = []
+        async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+            await ws.send(HEARTBEAT)
+            await asyncio.wait_for(ws.recv(), 5)
+            for raw in bad_backend:
+                await target.send_raw("CS1", raw)
+                got.append(await asyncio.wait_for(ws.recv(), 5))  # type: ignore[arg-type]
+            for raw in bad_charger:
+                await ws.send(raw)
+            await asyncio.sleep(0.3)
+            await ws.send('[2,"h-2","Heartbeat",{}]')                  # still relaying both ways
+            while True:
+                answer = await asyncio.wait_for(ws.recv(), 5)
+                if '"h-2"' in answer:
+                    break
+        await harness.stop()
+        await target.stop()
+        return got, target, recorder
+
+    got, target, recorder = asyncio.run(main())
+    assert got == bad_backend
+    assert [raw for raw in target.received if raw in bad_charger] == bad_charger
+    findings = recorder.findings()
+    assert len([f for f in findings if f.station == "CS1 (backend)" and "malformed frame" in f.message]) == 2
+    assert len([f for f in findings if f.station == "CS1" and "malformed frame" in f.message]) == 2
+    assert not [f for f in findings if f.station == "CS1 (chargespec)"], findings

@@ -146,3 +146,87 @@ def test_a_charger_that_was_not_connected_while_an_answer_was_due_is_not_failed_
         run.recorder.frame(station="CS1", direction="tx", raw='[2,"r-2","Reset",{"type":"OnIdle"}]')
         with pytest.raises(expected, match=r"the charger did not answer the backend's Reset \(message id r-2\)"):
             backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
+
+
+def test_a_call_open_when_the_connection_closed_is_counted_apart_from_an_unanswered_one() -> None:
+    """Not answered because the connection closed is not the other side never answering: the figures (and
+    response_times.json, chargespec proxy's summary) count the two apart."""
+    from runner.proxy.timing import relayed
+
+    clock = _Manual()
+    rec = Recorder(clock)
+    rec.frame(station="CS1", direction="rx", raw='[2,"a","Heartbeat",{}]')
+    rec.event("proxy.closed", station="CS1", by="charger", code=None, reason="", t=1.0)
+    clock.t = 2.0
+    rec.frame(station="CS1", direction="rx", raw='[2,"b","Heartbeat",{}]')         # the next connection: no answer
+    figures = response_times(rec.frames(), (), relayed(rec, "CS1"))[("backend", "Heartbeat")]
+    assert (figures.count, figures.unanswered, figures.open_at_close) == (0, 1, 1)
+    assert "unanswered 1  open at a close 1 (the connection closed before an answer)" in figures.text()
+    # At the end of the record (the end of a scenario) a call sent a moment before is in flight, not unanswered.
+    figures = response_times(rec.frames(), (), relayed(rec, "CS1"), now=2.5)[("backend", "Heartbeat")]
+    assert (figures.unanswered, figures.in_flight, figures.open_at_close) == (0, 1, 1)
+    assert "in flight 1 (sent under 30 s before the end)" in figures.text()
+    figures = response_times(rec.frames(), (), relayed(rec, "CS1"), now=40.0)[("backend", "Heartbeat")]
+    assert (figures.unanswered, figures.in_flight) == (1, 0)
+
+
+def test_a_call_cut_short_by_a_close_within_the_bound_is_left_out_not_failed() -> None:
+    """The backend's Heartbeat answer never came because the connection closed 0 s after the call: no
+    evidence the backend is slow (the close may be the charger's or the bench's). Judged on the rest."""
+    run = _Run(Clock(60.0))
+    run.recorder.frame(station="CS1", direction="rx", raw='[2,"h1","Heartbeat",{}]')
+    run.recorder.event("proxy.closed", station="CS1", by="bench", code=None, reason="")
+    run.recorder.frame(station="CS1", direction="rx", raw='[2,"h2","Heartbeat",{}]')
+    run.recorder.frame(station="CS1", direction="tx", raw='[3,"h2",{"currentTime":"2026-01-01T00:00:00Z"}]')
+    backend_answers_within(run, "Heartbeat", _bound_of(2.0, "2 s"))  # type: ignore[arg-type]
+    assert "n=1" in run.notes[0]
+    assert ("1 open when the connection closed within the bound (left out: not answered because the connection "
+            "closed)") in run.notes[0]
+
+
+def test_a_call_unanswered_past_the_bound_before_the_close_fails_at_its_age_at_the_close() -> None:
+    clock = _Manual()
+    run = _Run(clock)
+    run.recorder.frame(station="CS1", direction="rx", raw='[2,"h1","Heartbeat",{}]')
+    run.recorder.event("proxy.closed", station="CS1", by="backend", code=1001, reason="", t=5.0)
+    clock.t = 100.0
+    with pytest.raises(ExpectationFailed) as failed:
+        backend_answers_within(run, "Heartbeat", _bound_of(2.0, "2 s"))  # type: ignore[arg-type]
+    assert "answered Heartbeat in 5.000 s at every response, over the bound of 2 s" in str(failed.value)
+    assert "1 open when the connection closed, unanswered for longer than the bound while it was up" in \
+        str(failed.value)
+
+
+def test_waiting_for_the_backends_call_never_takes_a_malformed_one() -> None:
+    """`[2, 5, "Reset", {...}]`: the message id is no string, so the charger cannot answer it with that id (it
+    answers CALLERROR "-1" at best); taking it would fail the charger for "not answering". Broken, named."""
+    from runner.errors import BenchError
+    from runner.proxy.steps import backend_sends
+
+    run = _Run(Clock(60.0))
+    run.last_outcome = None
+    run.harness.offline_within = lambda *a: []  # type: ignore[method-assign]
+    run.recorder.frame(station="CS1", direction="tx", raw='[2,5,"Reset",{"type":"OnIdle"}]')
+    with pytest.raises(BenchError, match=r"the backend sent no \(further\) Reset within 1 s; 1 such frame\(s\) "
+                                         r"malformed, no OCPP-J call the charger could answer"):
+        backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
+
+
+def test_a_chargers_callerror_to_a_backend_call_that_violates_the_schema_is_no_evidence_against_it() -> None:
+    """The backend's Reset carries type "Sometimes": the charger answers CALLERROR FormatViolation, as OCPP-J
+    §4.1.7 asks. `expect charger replies {status: "Accepted"}` would fail the charger for it: broken instead."""
+    from runner.errors import BenchError
+    from runner.proxy.steps import backend_sends
+
+    run = _Run(Clock(60.0))
+    run.last_outcome = None
+    run.recorder.frame(station="CS1", direction="tx", raw='[2,"r-9","Reset",{"type":"Sometimes"}]')
+    run.recorder.frame(station="CS1", direction="rx", raw='[4,"r-9","FormatViolation","bad type",{}]')
+    with pytest.raises(BenchError, match=r"the charger answered the backend's Reset \(message id r-9\) with CALLERROR "
+                                         r"FormatViolation, and that call violates the OCPP 2.0.1 schema"):
+        backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
+    # A valid call refused is the charger's answer to judge.
+    run.recorder.frame(station="CS1", direction="tx", raw='[2,"r-10","Reset",{"type":"OnIdle"}]')
+    run.recorder.frame(station="CS1", direction="rx", raw='[4,"r-10","InternalError","busy",{}]')
+    backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
+    assert run.last_outcome.error_code == "InternalError"
