@@ -19,6 +19,7 @@ from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dsl.plan import Source
 from dsl.signals import evse_key
 from instruments.base import EvEmulator, PowerAnalyzer, PowerSwitch, PwmReading, TokenReader, UserInterface
 from instruments.clock import Clock
@@ -33,9 +34,26 @@ from runner.csms.harness import CsmsHarness
 from runner.errors import BenchError
 from runner.recorder import CALL, CALLRESULT, Frame, Recorder
 from runner.signals import StationSum
+from runner.units import show_t
 
 # Real seconds a bench-loop call may take on top of its bench-time budget (loopback latency, slow CI).
 _REAL_GRACE_S = 5.0
+
+
+@dataclass(frozen=True)
+class BenchFault:
+    """An instrument fault a background task (a sampler, the EMS heartbeat) hit, and the bench time it was seen:
+    the scenario is broken, and its message says when."""
+
+    t: float
+    error: Exception
+
+
+def recording_failed(source: Source | None, fault: BenchFault, t0: float) -> BenchError:
+    """The broken verdict of `fault`: what failed and when, in the scenario's time (it began at bench t0)."""
+    error = BenchError(source, f"the bench failed while recording, at {show_t(fault.t - t0)}: {fault.error}")
+    error.__cause__ = fault.error
+    return error
 
 
 @dataclass
@@ -46,7 +64,7 @@ class Station:
     evs: dict[int, EvEmulator] = field(default_factory=dict)
     readers: dict[int, TokenReader] = field(default_factory=dict)  # by EVSE id; 1 alone serves every EVSE
     samplers: list[Sampler] = field(default_factory=list)
-    broken: list[Exception] = field(default_factory=list)
+    broken: list[BenchFault] = field(default_factory=list)  # (see fault())
     needs_recovery: bool = False  # an instrument failed in the last scenario: reopen before the next
     supply: PowerSwitch | None = None  # the `power` role: a switch on the charger's supply
     ui: UserInterface | None = None  # the `ui` role: works the charger's own user interface
@@ -58,6 +76,10 @@ class Station:
     @property
     def id(self) -> str:
         return self.config.id
+
+    def fault(self, error: Exception) -> None:
+        """A background task's instrument fault, seen now (called from its thread)."""
+        self.broken.append(BenchFault(self.session.clock.now(), error))
 
     def analyzer(self, evse: int = 1) -> PowerAnalyzer:
         try:
@@ -406,7 +428,7 @@ class BenchSession:
                         self.recorder.sample(sp + key, value, reading.t)
 
             ev = station.evs.get(evse)
-            sampler = Sampler(analyzer, self.clock, on_sample, on_error=station.broken.append, ev=ev,
+            sampler = Sampler(analyzer, self.clock, on_sample, on_error=station.fault, ev=ev,
                               on_pwm=self._pwm_recorder(sp + "ev." + prefix) if ev is not None else None)
             sampler.start()
             station.samplers.append(sampler)

@@ -11,9 +11,8 @@ from typing import Any
 
 from dsl.plan import ScenarioPlan, Source
 from instruments.clock import Clock
-from runner.bench_session import BenchSession, Station
+from runner.bench_session import BenchSession, Station, recording_failed
 from runner.csms.harness import CsmsHarness
-from runner.errors import BenchError
 from runner.measurements import Measurement
 from runner.recorder import Recorder
 from runner.restore import Changes
@@ -101,8 +100,7 @@ class ScenarioRun:
         """Raise the first instrument fault a background sampler hit: the scenario is broken."""
         broken = [st.broken[0] for st in (self.station, *self.named.values()) if st.broken]
         if broken:
-            err = broken[0]
-            raise BenchError(source, f"the bench failed while recording: {err}") from err
+            raise recording_failed(source, broken[0], self.recorder.t_begin)
 
     def note(self, text: str) -> None:
         self.notes.append(text)

@@ -43,7 +43,7 @@ def _ems(run: ScenarioRun) -> EnergyManager:
         # statement (the charger's watchdog may run out under an expectation): the station's bench faults
         # are checked after each step and while expectations wait. Once reset, the next statement raises it.
         if station.ems_touched:
-            station.broken.append(e)
+            station.fault(e)
 
     ems.on_error = heartbeat_failed
     return ems

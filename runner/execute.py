@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dsl.plan import Action, Measure, Repeat, ScenarioPlan, Step
 from dsl.stations import named_stations, required_evses, required_stations
 from runner import restore, units
-from runner.bench_session import BenchSession, Station
+from runner.bench_session import BenchSession, Station, recording_failed
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, EvseNotOnBench, ExpectationFailed, StationNotOnBench
 from runner.judge import JUDGES, locate, step_failed, strict_protocol_record, unrecorded
@@ -281,7 +281,7 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
             st.needs_recovery = True
     broken = next((st.broken[0] for st in stations if st.broken), None)
     if failure is None and broken is not None:  # a sampler fault after the last check: the record has a gap
-        failure = BenchError(plan.source, f"the bench failed while recording: {broken}")
+        failure = recording_failed(plan.source, broken, run.recorder.t_begin)
     if session.config.proxy is not None:  # proxy mode: the backend's errors (never the charger's), response times
         from runner.proxy.evidence import after_scenario
         with contextlib.suppress(Exception):

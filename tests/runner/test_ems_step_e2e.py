@@ -111,17 +111,18 @@ def test_a_heartbeat_fault_after_the_last_ems_statement_makes_the_scenario_broke
             pass
 
     ems = Ems()
-    station = SimpleNamespace(ems=lambda: ems, ems_touched=False, broken=[])
+    faults: list[Exception] = []
+    station = SimpleNamespace(ems=lambda: ems, ems_touched=False, fault=faults.append)
     run = SimpleNamespace(station=station, note=lambda text: None)
     ems_steps.ems_releases_site(run)  # type: ignore[arg-type]
     fault = InstrumentConnectionLost("ems", "modbus-tcp://127.0.0.1:502", "connection lost",
                                      last_command="write HEARTBEAT")
     assert ems.on_error is not None
     ems.on_error(fault)
-    assert station.broken == [fault]
+    assert faults == [fault]
     station.ems_touched = False  # reset by the return to idle: a later scenario that leaves the EMS alone
     ems.on_error(fault)
-    assert station.broken == [fault]
+    assert faults == [fault]
 
 
 @pytest.mark.parametrize(("text", "value", "message"), [
@@ -143,7 +144,8 @@ def test_a_watchdog_the_register_cannot_hold_is_broken_before_the_ems_is_touched
 
     sent: list[object] = []
     ems = SimpleNamespace(on_error=None, set_fallback=lambda *args: sent.append(args))
-    station = SimpleNamespace(ems=lambda: ems, ems_touched=False, broken=[])
+    faults: list[Exception] = []
+    station = SimpleNamespace(ems=lambda: ems, ems_touched=False, fault=faults.append)
     run = SimpleNamespace(station=station, note=lambda text: None)
     with pytest.raises(BenchError, match=message):
         ems_steps.ems_sets_fallback(run, Quantity(6000, "power", "6 kW"),  # type: ignore[arg-type]

@@ -34,6 +34,7 @@ from dsl.plan import (
     StateIs,
 )
 from instruments.clock import Clock
+from runner.bench_session import BenchFault
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, ExpectationFailed
 from runner.judge import (
@@ -157,8 +158,9 @@ def test_no_samples_is_broken_not_failed() -> None:
 
 def test_a_sampler_fault_breaks_the_expectation() -> None:
     run = make_run()
-    run.station.broken.append(RuntimeError("instrument 'analyzer' at TCPIP0::x: timeout"))
-    with pytest.raises(BenchError, match="instrument 'analyzer'"):
+    run.clock.sleep(2.0)
+    run.station.broken.append(BenchFault(run.clock.now(), RuntimeError("instrument 'analyzer' at TCPIP0::x: timeout")))
+    with pytest.raises(BenchError, match=r"the bench failed while recording, at t=2\.\d s: instrument 'analyzer'"):
         expect_within(run, ExpectWithin(Quantity(5, "time", "5 s"), LIMIT, SRC, SRC.text))
 
 
@@ -818,7 +820,7 @@ def test_a_hung_instrument_names_its_own_fault_rather_than_the_gap() -> None:
     run.station.analyzers[1] = SimpleNamespace(**{**vars(ANALYZER), "options": {"timeout_s": 1.5}})
     record_ahead(run, CUR.key, _every_half_second(2))
     fault = RuntimeError("instrument 'analyzer' at TCPIP0::10.0.0.5::inst0::INSTR: no answer within 1.5 s")
-    threading.Timer(0.9, run.station.broken.append, [fault]).start()
+    threading.Timer(0.9, lambda: run.station.broken.append(BenchFault(run.clock.now(), fault))).start()
     with pytest.raises(BenchError, match=r"no answer within 1\.5 s") as e:
         expect_for(run, ExpectFor(Quantity(30, "time", "30 s"), LIMIT, SRC, SRC.text))
     assert "without a sample" not in str(e.value) and "no sample since" not in str(e.value)

@@ -25,6 +25,7 @@ from dsl.plan import (
     Source,
 )
 from runner import measurements, redact, steps, verdicts
+from runner.bench_session import BenchFault
 from runner.context import ScenarioRun
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.execute import protocol_findings, run_step
@@ -128,7 +129,7 @@ def test_a_failed_hold_records_the_violating_sample() -> None:
 
 def test_a_broken_judgement_keeps_its_limit_and_window_and_names_the_fault() -> None:
     run = make_run()
-    run.station.broken.append(RuntimeError("instrument 'analyzer' at TCPIP0::x: timeout"))
+    run.station.broken.append(BenchFault(run.clock.now(), RuntimeError("instrument 'analyzer' at TCPIP0::x: timeout")))
     with pytest.raises(BenchError):
         expect_within(run, ExpectWithin(Quantity(5, "time", "5 s"), LIMIT, SRC, SRC.text))
     m = _only(run)
