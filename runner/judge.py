@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -43,9 +44,10 @@ from dsl.plan import (
     show,
 )
 from dsl.signals import evse_key
-from runner import units
+from runner import features, units
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
+from runner.csms.meter_evses import DueEvses, due_evses, evse_transactions
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.measurements import Draft, Limit, Reading, Timing, margin, quantity_limit, reading, unit_of, worst
 from runner.recorder import Frame, parse_frame
@@ -1150,15 +1152,29 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
         # Arrival times say nothing of a schedule across a disconnection: the charger could not send, and
         # what it queued comes in a burst on reconnecting (flagged offline). The connected parts are judged.
         frames = [f for f in frames if not (isinstance(f.payload, dict) and f.payload.get("offline") is True)]
-    problems, hits = [], False
+    # MeterValues: every EVSE the charger has owes them, each except while its own transaction ran
+    due = _due_evses(run, frames, fields) if e.action == "MeterValues" else None
+    streams = [due.stream(n) for n in due.evses] if due is not None else []
+    excused = due.excused() if due is not None else {}
+    problems, hits, owed = [], False, False
+    limit = e.every.value + e.tolerance.value
     for a, b in spans:
         problems += msg.intervals(frames, e.action, e.every.value, e.tolerance.value, a - t0, b - t0, fields=fields,
-                                  lifetimes=lifetimes)
-        hits = hits or bool(msg.interval_hits(frames, e.action, a - t0, b - t0, fields=fields))
-    limit = e.every.value + e.tolerance.value
-    if not problems and not hits and all(b - a <= limit for a, b in spans):
+                                  lifetimes=lifetimes, due=streams, excused=excused)
+        hits = hits or any(not msg.excused_at(f.t, excused.get(msg.stream_of(f) or "", ()))
+                           for f in msg.interval_hits(frames, e.action, a - t0, b - t0, fields=fields))
+        owed = owed or (b - a > limit if not streams else
+                        any(y - x > limit for s in streams
+                            for x, y in msg.unexcused(a - t0, b - t0, excused.get(s, ()))))
+    if not problems and not hits and not owed:
         # (no message, and none was due: a pass here would have measured nothing)
         connected = sum(b - a for a, b in spans)
+        if any(b - a > limit for a, b in spans):  # long enough, but every EVSE was in a transaction
+            raise BenchError(e.source, f"no {e.action} was due in the window ({_rel(run, start)} … {_rel(run, end)}"
+                                       f"{_offline_words(run, connected, offline)}): {_excused_words(run, due)}, "
+                                       "and their meter values go in TransactionEvent then (OCPP 2.0.1 J01, "
+                                       "TC_J_02_CS): nothing to judge; judge a window in which an EVSE is idle, "
+                                       "or TransactionEvent")
         raise BenchError(e.source, f"the window ({end - start:.1f} s{_offline_words(run, connected, offline)}) is "
                                    f"not longer than one interval ({e.every.text} ± {e.tolerance.text}) and no "
                                    f"{e.action} came in it: nothing to judge; judge a longer window")
@@ -1173,7 +1189,56 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
                                    f"{_offline_words(run, sum(b - a for a, b in spans), offline)}) has a gap no "
                                    "message could cross: judge a window in which it stays connected")
     _passed(run, m, f"{e.action} every {e.every.text} ± {e.tolerance.text} ({_rel(run, start)} … {_rel(run, end)})"
-                    f"{_judged_transactions(run, lifetimes, start, end)}")
+                    f"{_judged_transactions(run, lifetimes, start, end)}{_judged_evses(run, due, start, end)}")
+
+
+def _due_evses(run: ScenarioRun, frames: list[Frame], fields: dict[str, Any]) -> DueEvses:
+    """The EVSEs of this station that owe MeterValues (:mod:`runner.csms.meter_evses`), from what chargespec
+    knows of them: the bench file, the charger's StatusNotifications since its boot, a device model read in
+    this session, the scenario's messages; with the transactions each ran (scenario-relative times)."""
+    t0 = run.recorder.t_begin
+    config = getattr(run.station, "config", None)
+    declared = getattr(config, "evses", None)
+    stated = "evses" in getattr(config, "model_fields_set", {"evses"})
+    reported = getattr(run.harness, "reported_evses", lambda _sid: [])(run.station.id)
+    matrix = features.read_already(run)
+    modelled = {v.evse for v in matrix.variables if v.component == "EVSE" and v.evse is not None} if matrix else set()
+    book = getattr(run.harness, "transactions", lambda _sid: {})(run.station.id)
+    tx_evse = {tid: tx.evse_id for tid, tx in book.items() if tx.evse_id is not None}
+    booked = {tid: (tx.started_t - t0 if tx.started_t is not None else -math.inf,
+                    tx.ended_t - t0 if tx.ended_t is not None else math.inf) for tid, tx in book.items()}
+    return due_evses(frames, fields, declared=declared if isinstance(declared, int) else None,
+                     declared_stated=stated, reported=reported, modelled=modelled,
+                     transactions=evse_transactions(frames, tx_evse, booked))
+
+
+def _excused_words(run: ScenarioRun, due: DueEvses | None) -> str:
+    """'EVSE 1 ran transaction T1 (t=… … t=…)', for each EVSE excused while its transaction ran."""
+    if due is None:
+        return ""
+    t0 = run.recorder.t_begin
+
+    def when(a: float, b: float) -> str:
+        return (f"{'from ' + _rel(run, a + t0) if math.isfinite(a) else 'from before the scenario'} "
+                f"{'to ' + _rel(run, b + t0) if math.isfinite(b) else 'on'}")
+
+    return "; ".join(f"EVSE {n} ran transaction{'s' if len(txs) > 1 else ''} "
+                     + ", ".join(f"{tid} ({when(*span)})" for tid, span in txs) for n, txs in due.transactions.items())
+
+
+def _judged_evses(run: ScenarioRun, due: DueEvses | None, start: float, end: float) -> str:
+    """'; per EVSE: 1, 2, 3 (where that list came from); EVSE 1 not held while …': the EVSEs a MeterValues
+    interval check judged, and the transactions in which one was not held to it."""
+    if due is None:
+        return ""
+    t0 = run.recorder.t_begin
+    ran = DueEvses(due.evses, due.said, {n: tuple((tid, span) for tid, span in txs
+                                                  if span[1] + t0 > start and span[0] + t0 < end)
+                                         for n, txs in due.transactions.items()})
+    ran = DueEvses(ran.evses, ran.said, {n: txs for n, txs in ran.transactions.items() if txs})
+    held = f"; not held while its transaction ran (its meter values go in TransactionEvent then): " \
+           f"{_excused_words(run, ran)}" if ran.transactions else ""
+    return f"; per EVSE: {', '.join(map(str, due.evses))} ({due.said}){held}"
 
 
 def _judged_transactions(run: ScenarioRun, lifetimes: dict[str, tuple[float, float]], start: float,

@@ -15,6 +15,7 @@ import msgspec
 import pytest
 
 from dsl.plan import (
+    AnyOf,
     Comparison,
     ExpectAccuracy,
     ExpectFor,
@@ -405,6 +406,103 @@ def test_a_periodic_filter_judges_only_the_messages_that_match() -> None:
     _meter_values_of_two_evses(run)
     with pytest.raises(ExpectationFailed, match=r"observed no MeterValues between"):
         expect_interval(run, _interval({"evseId": 3}))
+
+
+def _meter_values_from(run: ScenarioRun, evse: int, times: list[float]) -> None:
+    t0 = run.recorder.t_begin
+    for t in times:
+        run.recorder.frame(station="CS1", direction="rx", t=t0 + t,
+                           raw=json.dumps([2, f"mv{evse}-{t}", "MeterValues", {"evseId": evse, "meterValue": []}]))
+
+
+def _station_of(run: ScenarioRun, evses: int, *, reported: tuple[int, ...] = ()) -> None:
+    """The bench file's station has `evses` EVSEs; the charger reported a status for those in `reported`."""
+    run.station.config = SimpleNamespace(evses=evses)
+    run.session.harness.reported_evses = lambda _sid: list(reported)
+
+
+def test_an_evse_that_sent_no_meter_values_fails_the_periodic_check() -> None:
+    """MeterValues are owed by every EVSE the charger has (OCPP 2.0.1 J01, TC_J_01_CS), not only by those
+    that sent some: on a station of two EVSEs whose EVSE 2 sent none, the line fails naming EVSE 2, the
+    window and the interval (it passed before, judged by EVSE 1's stream alone)."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 52)
+    _meter_values_from(run, 1, [float(t) for t in range(0, 60, 10)])
+    _station_of(run, 2)
+    with pytest.raises(ExpectationFailed, match=r"^specs/x\.spec:12:5: .*\n.*MeterValues interval \(evse 2\): expected "
+                                                 r"10 s ± 1 s, observed no MeterValues between t=0\.000 s and "
+                                                 r"t=52\.000 s\n"):
+        expect_interval(run, _interval({}))
+    # the charger reported an EVSE 3 the bench file does not declare: it owes them too
+    _meter_values_from(run, 2, [float(t) for t in range(0, 60, 10)])
+    _station_of(run, 2, reported=(1, 2, 3))
+    with pytest.raises(ExpectationFailed, match=r"MeterValues interval \(evse 3\)"):
+        expect_interval(run, _interval({}))
+    _meter_values_from(run, 3, [float(t) + 0.5 for t in range(0, 60, 10)])
+    expect_interval(run, _interval({}))
+    assert run.notes[-1].endswith("; per EVSE: 1, 2, 3 (the bench file's evses = 2; the charger reported EVSEs "
+                                  "1, 2, 3; the main meter (EVSE 0) sent none in this scenario: not judged)")
+    # a filter's evseId narrows the EVSEs held to it
+    expect_interval(run, _interval({"evseId": AnyOf((1, 3))}))
+    assert "; per EVSE: 1, 3 (" in run.notes[-1]
+
+
+def test_the_main_meter_is_held_once_it_has_reported() -> None:
+    """EVSE 0 (the main meter) owes MeterValues where it has measurands configured; chargespec knows that it has
+    when it reported in this scenario: one that reported before the window and then stopped fails."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0 + 30, t0 + 80)
+    _station_of(run, 1)
+    _meter_values_from(run, 1, [float(t) for t in range(0, 90, 10)])
+    _meter_values_from(run, 0, [0.5, 10.5, 20.5])
+    with pytest.raises(ExpectationFailed, match=r"MeterValues interval \(evse 0\): expected 10 s ± 1 s, observed no "
+                                                 r"MeterValues between t=30\.000 s and t=80\.000 s"):
+        expect_interval(run, _interval({}))
+
+
+def test_an_evse_is_not_held_to_meter_values_while_its_transaction_runs() -> None:
+    """While a transaction runs on an EVSE its meter values go in TransactionEvent (OCPP 2.0.1 TC_J_02_CS): the
+    EVSE is held to MeterValues before and after it (stopping and resuming on time), not during it, and the pass
+    says so. (It failed before: "observed none after …".) A window in which every EVSE ran a transaction
+    throughout judged nothing: broken, never passed."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 100)
+    _station_of(run, 2)
+    _meter_values_from(run, 1, [0.0, 10.0, 20.0, 70.0, 80.0, 90.0, 100.0])  # T1 on EVSE 1 from 25 s to 62 s
+    _meter_values_from(run, 2, [float(t) + 0.5 for t in range(0, 100, 10)])
+    _transaction_events(run, [(25.0, "T1", "Started", "Authorized"), (35.0, "T1", "Updated", "MeterValueClock"),
+                              (62.0, "T1", "Ended", "StopAuthorized")])
+    expect_interval(run, _interval({}))
+    assert re.search(r"; per EVSE: 1, 2 \(.*\); not held while its transaction ran \(its meter values go in "
+                     r"TransactionEvent then\): EVSE 1 ran transaction T1 \(from t=25\.0 s to t=62\.0 s\)$",
+                     run.notes[-1]), run.notes[-1]
+    # it must stop and resume on time: 20 s to 25 s is fine, 62 s to 80 s is not
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 100)
+    _station_of(run, 1)
+    _meter_values_from(run, 1, [0.0, 10.0, 20.0, 80.0, 90.0, 100.0])
+    _transaction_events(run, [(25.0, "T1", "Started", "Authorized"), (62.0, "T1", "Ended", "StopAuthorized")])
+    with pytest.raises(ExpectationFailed, match=r"MeterValues interval \(evse 1\): expected 10 s ± 1 s, observed no "
+                                                 r"MeterValues for 18\.000 s between t=62\.000 s and t=80\.000 s "
+                                                 r"\(not held while its transaction ran: t=25\.000 s … t=62\.000 s\)"):
+        expect_interval(run, _interval({}))
+    # EVSE 1 charged throughout: no MeterValues were due
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0 + 10, t0 + 50)
+    _station_of(run, 2)
+    _transaction_events(run, [(1.0, "T1", "Started", "Authorized"), (60.0, "T1", "Ended", "StopAuthorized")])
+    with pytest.raises(BenchError, match=r"no MeterValues was due in the window \(t=10\.0 s … t=50\.0 s\): EVSE 1 "
+                                         r"ran transaction T1 \(from t=1\.0 s to t=60\.0 s\), and their meter values "
+                                         r"go in TransactionEvent then .*judge a window in which an EVSE is idle"):
+        expect_interval(run, _interval({"evseId": 1}))
+    assert run.measurements[-1].verdict == "broken"
+    with pytest.raises(ExpectationFailed, match=r"\(evse 2\).*observed no MeterValues between t=10\.000 s"):
+        expect_interval(run, _interval({}))  # EVSE 2 was idle and sent none
 
 
 def _meter_values_at(run: ScenarioRun, times: list[float], *, offline_flag: tuple[float, ...] = ()) -> None:
