@@ -1170,8 +1170,9 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
         # (no message, and none was due: a pass here would have measured nothing)
         connected = sum(b - a for a, b in spans)
         if any(b - a > limit for a, b in spans):  # long enough, but every EVSE was in a transaction
+            ran = _excused_words(run, due, start, end)
             raise BenchError(e.source, f"no {e.action} was due in the window ({_rel(run, start)} … {_rel(run, end)}"
-                                       f"{_offline_words(run, connected, offline)}): {_excused_words(run, due)}, "
+                                       f"{_offline_words(run, connected, offline)}): {ran}, "
                                        "and their meter values go in TransactionEvent then (OCPP 2.0.1 J01, "
                                        "TC_J_02_CS): nothing to judge; judge a window in which an EVSE is idle, "
                                        "or TransactionEvent")
@@ -1212,18 +1213,21 @@ def _due_evses(run: ScenarioRun, frames: list[Frame], fields: dict[str, Any]) ->
                      transactions=evse_transactions(frames, tx_evse, booked))
 
 
-def _excused_words(run: ScenarioRun, due: DueEvses | None) -> str:
-    """'EVSE 1 ran transaction T1 (t=… … t=…)', for each EVSE excused while its transaction ran."""
+def _excused_words(run: ScenarioRun, due: DueEvses | None, start: float, end: float) -> str:
+    """'EVSE 1 ran transaction T1 (from t=… to t=…)', for each EVSE excused while its transaction ran in
+    [start, end] (bench time)."""
     if due is None:
         return ""
     t0 = run.recorder.t_begin
+    ran = {n: [(tid, span) for tid, span in txs if span[1] + t0 > start and span[0] + t0 < end]
+           for n, txs in due.transactions.items()}
 
     def when(a: float, b: float) -> str:
         return (f"{'from ' + _rel(run, a + t0) if math.isfinite(a) else 'from before the scenario'} "
                 f"{'to ' + _rel(run, b + t0) if math.isfinite(b) else 'on'}")
 
     return "; ".join(f"EVSE {n} ran transaction{'s' if len(txs) > 1 else ''} "
-                     + ", ".join(f"{tid} ({when(*span)})" for tid, span in txs) for n, txs in due.transactions.items())
+                     + ", ".join(f"{tid} ({when(*span)})" for tid, span in txs) for n, txs in ran.items() if txs)
 
 
 def _judged_evses(run: ScenarioRun, due: DueEvses | None, start: float, end: float) -> str:
@@ -1231,13 +1235,8 @@ def _judged_evses(run: ScenarioRun, due: DueEvses | None, start: float, end: flo
     interval check judged, and the transactions in which one was not held to it."""
     if due is None:
         return ""
-    t0 = run.recorder.t_begin
-    ran = DueEvses(due.evses, due.said, {n: tuple((tid, span) for tid, span in txs
-                                                  if span[1] + t0 > start and span[0] + t0 < end)
-                                         for n, txs in due.transactions.items()})
-    ran = DueEvses(ran.evses, ran.said, {n: txs for n, txs in ran.transactions.items() if txs})
-    held = f"; not held while its transaction ran (its meter values go in TransactionEvent then): " \
-           f"{_excused_words(run, ran)}" if ran.transactions else ""
+    ran = _excused_words(run, due, start, end)
+    held = f"; not held while its transaction ran (its meter values go in TransactionEvent then): {ran}" if ran else ""
     return f"; per EVSE: {', '.join(map(str, due.evses))} ({due.said}){held}"
 
 
