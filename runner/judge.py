@@ -50,7 +50,7 @@ from runner.csms import expect as msg
 from runner.csms.meter_evses import DueEvses, due_evses, evse_transactions
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.measurements import Draft, Limit, Reading, Timing, margin, quantity_limit, reading, unit_of, worst
-from runner.recorder import Frame, parse_frame
+from runner.recorder import MAX_FINDING_RAW, Frame, parse_frame
 from runner.signals import (
     Coverage,
     coverage,
@@ -927,7 +927,7 @@ def _expect_message(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
             # since that action is the time to this line's deadline, and the margin the time left before it
             m.timing = Timing("time to arrive", round(took, 6), round(deadline - since, 6))
             m.margin = margin("at most", took, deadline - since, "s")
-        _passed(run, m, f"{frame.action} arrived {took:.1f} s after the preceding action")
+        _passed(run, m, f"{frame.action} arrived {took:.1f} s after the preceding action{_schema_words(run, [frame])}")
         return
     frames = run.recorder.frames(station=run.station.id, since=since)
     m.samples = 0
@@ -997,11 +997,11 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
         if count.kind != "at least":  # "no more than N" rests on the ones that did not come
             _silence_heard(run, e.source, start, end, f"{len(hits)} {what} came ({count})", "the window")
         timing = f", the first {hits[0].t - start:.1f} s after the window began" if hits else ""
-        _passed(run, m, f"{len(hits)} {what} {span}{timing}; expected {count}")
+        _passed(run, m, f"{len(hits)} {what} {span}{timing}; expected {count}{_schema_words(run, hits)}")
         return
     seen = ", ".join(f"{f.action} at {_rel(run, f.t)}" for f in hits[:5]) + (" …" if len(hits) > 5 else "")
     if hits:
-        detail = f"{len(hits)} arrived: {seen}"
+        detail = f"{len(hits)} arrived: {seen}{_schema_words(run, hits)}"
     else:
         detail = _nearest(run, [f for f in frames() if f.t <= end], patterns, start)
         later = msg.find_any(frames(), patterns, end)
@@ -1014,6 +1014,33 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
 
 def _json(value: Any) -> str:
     return value if value == msg.MISSING else json.dumps(value, default=str)
+
+
+_SCHEMA_FINDING = "violates the OCPP 2.0.1 schema"
+
+
+def _schema_words(run: ScenarioRun, frames: Sequence[Frame]) -> str:
+    """'; the one at t=… violates the OCPP 2.0.1 schema (…)': a verdict that rests on messages the charger sent
+    says when some of them broke the schema. They count (the charger did send them; strict mode fails the
+    scenario on them anyway, having answered CALLERROR), but never silently. `frames`: bench-time frames."""
+    flagged: dict[str, str] = {}
+    for finding in run.recorder.findings():
+        if finding.station == run.station.id and finding.raw and _SCHEMA_FINDING in finding.message:
+            raw = finding.raw
+            if len(raw) > MAX_FINDING_RAW:  # kept cut short in memory: its beginning names the frame
+                raw = raw[:MAX_FINDING_RAW]
+            flagged.setdefault(raw, finding.message)
+    bad = [(f, flagged.get(f.raw if len(f.raw) <= MAX_FINDING_RAW else f.raw[:MAX_FINDING_RAW])) for f in frames]
+    bad = [(f, why) for f, why in bad if why is not None]
+    if not bad:
+        return ""
+    why = bad[0][1]
+    detail = why.split(f"{_SCHEMA_FINDING}: ", 1)[-1][:200]
+    if len(frames) == 1:
+        return f"; it violates the OCPP 2.0.1 schema ({detail})"
+    at = ", ".join(_rel(run, g.t) for g, _ in bad[:5]) + (" …" if len(bad) > 5 else "")
+    return (f"; {len(bad)} of them ({at}) violate{'s' if len(bad) == 1 else ''} the OCPP 2.0.1 schema "
+            f"(the first: {detail})")
 
 
 @measured("remember")
@@ -1043,7 +1070,7 @@ def remember(run: ScenarioRun, e: Remember, m: Draft) -> None:
     before = anchor(run)
     earlier = f", before the previous action at {_rel(run, before)}" if f.t < before else ""
     _passed(run, m, f"remembered {path} = {_json(value)} of the {e.which} {e.message.action} "
-                    f"(at {_rel(run, f.t)}{earlier}) as \"{e.name}\"")
+                    f"(at {_rel(run, f.t)}{earlier}) as \"{e.name}\"{_schema_words(run, [f])}")
 
 
 @measured("no message")
@@ -1156,17 +1183,17 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
     due = _due_evses(run, frames, fields) if e.action == "MeterValues" else None
     streams = [due.stream(n) for n in due.evses] if due is not None else []
     excused = due.excused() if due is not None else {}
-    problems, hits, owed = [], False, False
+    problems, timed, owed = [], [], False
     limit = e.every.value + e.tolerance.value
     for a, b in spans:
         problems += msg.intervals(frames, e.action, e.every.value, e.tolerance.value, a - t0, b - t0, fields=fields,
                                   lifetimes=lifetimes, due=streams, excused=excused)
-        hits = hits or any(not msg.excused_at(f.t, excused.get(msg.stream_of(f) or "", ()))
-                           for f in msg.interval_hits(frames, e.action, a - t0, b - t0, fields=fields))
+        timed += [f for f in msg.interval_hits(frames, e.action, a - t0, b - t0, fields=fields)
+                  if not msg.excused_at(f.t, excused.get(msg.stream_of(f) or "", ()))]
         owed = owed or (b - a > limit if not streams else
                         any(y - x > limit for s in streams
                             for x, y in msg.unexcused(a - t0, b - t0, excused.get(s, ()))))
-    if not problems and not hits and not owed:
+    if not problems and not timed and not owed:
         # (no message, and none was due: a pass here would have measured nothing)
         connected = sum(b - a for a, b in spans)
         if any(b - a > limit for a, b in spans):  # long enough, but every EVSE was in a transaction
@@ -1190,7 +1217,8 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
                                    f"{_offline_words(run, sum(b - a for a, b in spans), offline)}) has a gap no "
                                    "message could cross: judge a window in which it stays connected")
     _passed(run, m, f"{e.action} every {e.every.text} ± {e.tolerance.text} ({_rel(run, start)} … {_rel(run, end)})"
-                    f"{_judged_transactions(run, lifetimes, start, end)}{_judged_evses(run, due, start, end)}")
+                    f"{_judged_transactions(run, lifetimes, start, end)}{_judged_evses(run, due, start, end)}"
+                    f"{_schema_words(run, [replace(f, t=f.t + t0) for f in timed])}")
 
 
 def _due_evses(run: ScenarioRun, frames: list[Frame], fields: dict[str, Any]) -> DueEvses:
@@ -1298,31 +1326,54 @@ def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
     if e.fields:  # `expect every <Action> {fields}: …` judges the messages containing those fields only
         fields = _bind(run, e.fields, e.source)
         frames = [f for f in frames if msg.charger_call(f) and msg.matches(f.payload, fields)]
-    if not frames:  # a rule over no message judged nothing: that is no pass
+    # (the charger's messages only: the harness's own requests and answers are in the trace too, and a rule
+    # that judged none of the charger's has measured nothing, however many frames there were)
+    sent = [f for f in frames if f.direction == "rx"] if e.rule == "schema_valid" else \
+        [f for f in frames if msg.charger_call(f)]
+    what = (e.action or "message") + (f" {show(e.fields)}" if e.fields else "")
+    if not sent:  # a rule over no message judged nothing: that is no pass
         m.observed = Reading("messages", 0, "messages", "0")
-        what = (e.action or "message") + (f" {show(e.fields)}" if e.fields else "")
         raise ExpectationFailed(e.source, f"the charger sent no {what} in this scenario: the rule had nothing "
                                           "to judge")
     if e.rule == "seqno_increments":
-        problems = msg.seqno_increments(frames)
+        judged = [f for f in sent if f.action == "TransactionEvent"]
+        problems = msg.seqno_increments(judged)
+        none = f"none of the {len(sent)} {what}(s) the charger sent is a TransactionEvent"
     elif e.rule == "offline_flagged":
         t0 = run.recorder.t_begin
-        problems = msg.offline_flagged(frames, [(a - t0, b - t0) for a, b in
-                                                run.harness.offline_periods(run.station.id)])
+        outages = [(a - t0, b - t0) for a, b in run.harness.offline_periods(run.station.id)]
+        # (all the scenario's messages measure the charger's clock offset, not only the selected ones)
+        judged = [f for f, _, _ in msg.events_while_offline(sent, outages)]
+        problems = msg.offline_flagged(sent, outages)
+        if not outages:  # no disconnection to replay events from: the scenario never made one
+            raise BenchError(e.source, f"the charger was connected throughout this scenario, so no event was "
+                                       f"replayed: the rule had nothing to judge ({len(sent)} {what}(s) came "
+                                       "live); disconnect it in the scenario (`csms drops the connection`)")
+        none = (f"none of the {len(sent)} {what}(s) the charger sent happened while it was not connected "
+                f"({_spans(run, [(a + t0, b + t0) for a, b in outages])}; the first "
+                f"{msg.OUTAGE_GRACE_S:g} s of each not judged)")
     elif e.rule == "timestamps_within":
         tol = e.params.get("tolerance")
+        judged = msg.timestamped(sent)
         # clock=None: each frame's recorded wall time is the harness clock at its arrival
-        problems = msg.timestamps_within(frames, None, tol.value if tol is not None else 2.0)
+        problems = msg.timestamps_within(sent, None, tol.value if tol is not None else 2.0)
+        none = (f"none of the {len(sent)} {what}(s) the charger sent carries a timestamp judged live "
+                "(timestamp, generatedAt; a replayed one, offline: true, is exempt)")
     elif e.rule == "schema_valid":
         bound = _bind(run, e.fields, e.source)
+        judged = sent
         problems = [f.message for f in run.recorder.findings() if f.station in (None, run.station.id)
                     and _selected_finding(f.raw, e, bound)]
+        none = ""
     else:
         raise BenchError(e.source, f"rule {e.rule!r} has no judge in this version of chargespec")
     _violations(m, problems)
     if problems:
         raise ExpectationFailed(e.source, _problems(problems))
-    _passed(run, m, f"{m.subject}: no violation in {len(frames)} frame(s)")
+    if not judged:
+        m.observed = Reading("messages", 0, "messages", "0")
+        raise ExpectationFailed(e.source, f"{none}: the rule had nothing to judge")
+    _passed(run, m, f"{m.subject}: no violation in {len(judged)} message(s)")
 
 
 def _violations(m: Draft, problems: Sequence[Any]) -> None:

@@ -299,13 +299,9 @@ def offline_flagged(frames: Sequence[Frame], offline_periods: Sequence[tuple[flo
     offline flags it set right."""
     out: list[Violation] = []
     offset = charger_clock_offset(frames) or 0.0
-    for f, p in _tx_events(frames):
-        stamped = bench_time_of(f, p.get("timestamp", ""))
-        if stamped is None:
-            continue
-        happened = stamped + offset
-        inside = next(((a, b) for a, b in offline_periods if a + grace_s < happened <= b), None)
-        if inside is not None and p.get("offline") is not True:
+    for f, happened, inside in events_while_offline(frames, offline_periods, grace_s=grace_s):
+        p = f.payload
+        if p.get("offline") is not True:
             clock = f"; charger clock {-offset:+.1f} s from the bench's, corrected" if abs(offset) >= 1 else ""
             out.append(Violation(
                 "offline", f"TransactionEvent offline (transaction {_tid(p)}, seqNo {p.get('seqNo')}): "
@@ -316,7 +312,30 @@ def offline_flagged(frames: Sequence[Frame], offline_periods: Sequence[tuple[flo
     return out
 
 
+def events_while_offline(frames: Sequence[Frame], offline_periods: Sequence[tuple[float, float]], *,
+                         grace_s: float = OUTAGE_GRACE_S) -> list[tuple[Frame, float, tuple[float, float]]]:
+    """The TransactionEvents :func:`offline_flagged` judges: (frame, when it happened on the bench's clock, the
+    outage it happened in) for each that happened in an outage, after its first `grace_s`."""
+    offset = charger_clock_offset(frames) or 0.0
+    out = []
+    for f, p in _tx_events(frames):
+        stamped = bench_time_of(f, p.get("timestamp", ""))
+        if stamped is None:
+            continue
+        happened = stamped + offset
+        inside = next(((a, b) for a, b in offline_periods if a + grace_s < happened <= b), None)
+        if inside is not None:
+            out.append((f, happened, inside))
+    return out
+
+
 _TIMESTAMP_FIELDS = ("timestamp", "generatedAt")
+
+
+def timestamped(frames: Sequence[Frame]) -> list[Frame]:
+    """The messages :func:`timestamps_within` judges: the charger's live calls that carry a timestamp field."""
+    return [f for f in frames if charger_call(f) and f.payload.get("offline") is not True
+            and any(f.payload.get(name) is not None for name in _TIMESTAMP_FIELDS)]
 
 
 def timestamps_within(frames: Sequence[Frame], clock: Clock | None, tolerance_s: float) -> list[Violation]:

@@ -68,6 +68,9 @@ class Link:
     def offline_within(self, station_id: str, start: float, end: float) -> list[tuple[float, float]]:
         return [(max(a, start), min(b, end)) for a, b in self.periods if min(b, end) > max(a, start)]
 
+    def offline_periods(self, station_id: str) -> list[tuple[float, float]]:
+        return list(self.periods)
+
     def connected(self, station_id: str) -> bool:
         now = self.clock.now() if self.clock is not None else 0.0
         return not any(a <= now < b for a, b in self.periods)
@@ -590,6 +593,62 @@ def test_a_rule_over_no_message_is_no_pass() -> None:
     expect_rule(run, rule)
     with pytest.raises(ExpectationFailed, match=r'sent no TransactionEvent \{eventType: "Ended"\} in this'):
         expect_rule(run, msgspec.structs.replace(rule, fields={"eventType": "Ended"}))
+
+
+def _answered(run: ScenarioRun, action: str, payload: dict[str, Any], n: int) -> None:
+    """A charger call and the harness's answer, as the trace records both."""
+    _rx(run, action, payload, n)
+    run.recorder.frame(station="CS1", direction="tx", raw=json.dumps([3, f"m{n}", {}]))
+
+
+def test_a_rule_judges_only_the_charger_s_messages_it_applies_to() -> None:
+    """A rule's pass rests on the messages it judged: not on the harness's own frames in the trace, nor on the
+    charger's messages the rule does not apply to (a Heartbeat has no timestamp to judge). With none judged,
+    it fails saying so; it passed before ("no violation in 4 frame(s)")."""
+    run = make_run()
+    every_ts = ExpectRule("timestamps_within", None, {"tolerance": Quantity(2, "time", "2 s")}, SRC, SRC.text)
+    run.recorder.frame(station="CS1", direction="tx", raw=json.dumps([2, "c1", "GetVariables", {}]))
+    run.recorder.frame(station="CS1", direction="rx", raw=json.dumps([3, "c1", {"getVariableResult": []}]))
+    with pytest.raises(ExpectationFailed, match=r"the charger sent no message in this scenario: the rule had "
+                                                 r"nothing to judge"):
+        expect_rule(run, every_ts)
+    _answered(run, "Heartbeat", {}, 1)
+    _answered(run, "Heartbeat", {}, 2)
+    with pytest.raises(ExpectationFailed, match=r"none of the 2 message\(s\) the charger sent carries a timestamp "
+                                                 r"judged live .*: the rule had nothing to judge"):
+        expect_rule(run, every_ts)
+    _answered(run, "StatusNotification", {"timestamp": run.clock.wall().isoformat(), "connectorStatus": "Occupied",
+                                          "evseId": 1, "connectorId": 1}, 3)
+    expect_rule(run, every_ts)
+    assert run.notes[-1].endswith(": no violation in 1 message(s)")
+    seq = ExpectRule("seqno_increments", "TransactionEvent", {}, SRC, SRC.text)
+    for n, kind in enumerate(("Started", "Updated")):
+        _answered(run, "TransactionEvent", {"eventType": kind, "seqNo": n, "transactionInfo": {"transactionId": "T"}},
+                  4 + n)
+    expect_rule(run, seq)
+    assert run.notes[-1].endswith(": no violation in 2 message(s)")  # the answers are no TransactionEvents judged
+
+
+def test_offline_flags_with_no_outage_or_no_event_in_it_judged_nothing() -> None:
+    """`offline is true when replayed` judges the events that happened while the charger was not connected. A
+    scenario in which it never was is broken (no outage: nothing could be replayed); an outage in which no event
+    happened fails, saying so; both passed before."""
+    run = make_run()
+    rule = ExpectRule("offline_flagged", "TransactionEvent", {}, SRC, SRC.text)
+    stamp = run.clock.wall().isoformat()
+    _rx(run, "TransactionEvent", {"eventType": "Started", "seqNo": 0, "timestamp": stamp,
+                                  "transactionInfo": {"transactionId": "T"}}, 1)
+    with pytest.raises(BenchError, match=r"the charger was connected throughout this scenario, so no event was "
+                                         r"replayed: the rule had nothing to judge \(1 TransactionEvent\(s\) came "
+                                         r"live\)"):
+        expect_rule(run, rule)
+    assert run.measurements[-1].verdict == "broken"
+    t0 = run.recorder.t_begin
+    run.session.harness = Link(t0, [(100.0, 200.0)])
+    with pytest.raises(ExpectationFailed, match=r"none of the 1 TransactionEvent\(s\) the charger sent happened "
+                                                 r"while it was not connected \(t=100\.0 s … t=200\.0 s; the first "
+                                                 r"2 s of each not judged\): the rule had nothing to judge"):
+        expect_rule(run, rule)
 
 
 NO_STATUS = ExpectNoMessage("StatusNotification", {}, Quantity(10, "time", "10 s"), SRC, SRC.text)
