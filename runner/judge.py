@@ -172,6 +172,14 @@ def draft(run: ScenarioRun, e: Any, kind: str) -> Draft:
                  wall=getattr(clock, "wall", None), phase=phase, trial=len(run.trials) + 1 if in_repeat else None)
 
 
+def _trial_start(run: ScenarioRun, step: Any) -> float | None:
+    """When the current trial began (bench time), for a line inside a `repeat` body; None elsewhere. Such a
+    line judges its own trial's messages: an earlier trial's would pass or fail every trial after it."""
+    _, in_repeat = placement((run.plan.setup, run.plan.steps, run.plan.teardown), step)
+    trials = run.recorder.events("trial") if in_repeat else []
+    return float(trials[-1]["t"]) if trials else None
+
+
 def placement(phases: tuple[Sequence[Any], Sequence[Any], Sequence[Any]], step: Any) -> tuple[str, bool]:
     """The phase (setup, steps, teardown) `step` belongs to, and whether it is inside a `repeat` body."""
 
@@ -1048,14 +1056,16 @@ def remember(run: ScenarioRun, e: Remember, m: Draft) -> None:
     """Keep a field of the first or last matching message of this scenario so far for `remembered "name"`.
     No such message, or one without the field, is the charger's failure: the spec relies on it."""
     pattern = [(e.message.action, _bind(run, e.message.fields, e.source))]
-    t0 = run.recorder.t_begin
+    trial = _trial_start(run, e)
+    t0 = run.recorder.t_begin if trial is None else trial  # (in a `repeat` body: this trial's messages)
     frames = run.recorder.frames(station=run.station.id)
     hits = msg.find_any(frames, pattern, t0)
     path = ".".join(e.path)
     m.subject, m.window = f"{path} of the {e.which} {_what(pattern)}", m.span(t0, run.clock.now())
     if not hits:
+        where = "scenario" if trial is None else f"trial (since {_rel(run, trial)})"
         raise ExpectationFailed(e.source, f"nothing to remember as \"{e.name}\": no {_what(pattern)} arrived in this "
-                                          f"scenario (by {_rel(run, run.clock.now())}): "
+                                          f"{where} (by {_rel(run, run.clock.now())}): "
                                           f"{_nearest(run, frames, pattern, t0)}")
     f = hits[0] if e.which == "first" else hits[-1]
     found, value = msg.field_at(f.payload, e.path)
@@ -1319,8 +1329,11 @@ def _spans(run: ScenarioRun, spans: list[tuple[float, float]]) -> str:
 def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
     m.subject = e.rule.replace("_", " ") + (f" of {e.action}" if e.action else "")
     m.limits = (Limit("==", 0, "violations", "0"),)
-    m.window = m.span(run.recorder.t_begin, run.clock.now())
+    trial = _trial_start(run, e)
+    m.window = m.span(run.recorder.t_begin if trial is None else trial, run.clock.now())
     frames = _scenario_frames(run)
+    if trial is not None:  # in a `repeat` body: this trial's messages (an earlier trial's are judged in it)
+        frames = [f for f in frames if f.t >= trial - run.recorder.t_begin]
     if e.action is not None:  # `expect every <Action>: …` judges that action's frames only
         frames = [f for f in frames if f.action == e.action]
     if e.fields:  # `expect every <Action> {fields}: …` judges the messages containing those fields only
@@ -1333,7 +1346,8 @@ def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
     what = (e.action or "message") + (f" {show(e.fields)}" if e.fields else "")
     if not sent:  # a rule over no message judged nothing: that is no pass
         m.observed = Reading("messages", 0, "messages", "0")
-        raise ExpectationFailed(e.source, f"the charger sent no {what} in this scenario: the rule had nothing "
+        where = "scenario" if trial is None else f"trial (since {_rel(run, trial)})"
+        raise ExpectationFailed(e.source, f"the charger sent no {what} in this {where}: the rule had nothing "
                                           "to judge")
     if e.rule == "seqno_increments":
         judged = [f for f in sent if f.action == "TransactionEvent"]

@@ -28,7 +28,10 @@ from dsl.plan import (
     ExpectTrials,
     ExpectWithin,
     MessageCount,
+    MessagePattern,
     Quantity,
+    Remember,
+    Repeat,
     ScenarioPlan,
     Signal,
     Source,
@@ -49,6 +52,7 @@ from runner.judge import (
     expect_settle,
     expect_trials,
     expect_within,
+    remember,
     sampling,
 )
 from runner.recorder import Recorder
@@ -649,6 +653,33 @@ def test_offline_flags_with_no_outage_or_no_event_in_it_judged_nothing() -> None
                                                  r"while it was not connected \(t=100\.0 s … t=200\.0 s; the first "
                                                  r"2 s of each not judged\): the rule had nothing to judge"):
         expect_rule(run, rule)
+
+
+def test_a_line_in_a_repeat_body_judges_its_own_trial_s_messages() -> None:
+    """Inside `repeat`, a rule and a `remember` judge the current trial's messages: before, trial 1's seqNo gap
+    failed every later trial too (the trials-passed ratio counted it again and again), and `remember … of the
+    first …` kept trial 1's transaction in every trial."""
+    run = make_run()
+    rule = ExpectRule("seqno_increments", "TransactionEvent", {}, SRC, SRC.text)
+    keep = Remember(("transactionInfo", "transactionId"), "first", MessagePattern("TransactionEvent", {}), "tx", SRC,
+                    SRC.text)
+    run.plan = ScenarioPlan("spec", "scenario", {}, (), (Repeat(2, (rule, keep), SRC, SRC.text),), (), SRC)
+
+    def trial(n: int, seqs: tuple[int, ...]) -> None:
+        run.recorder.event("trial", index=n, of=2)
+        for i, seq in enumerate(seqs):
+            run.clock.sleep(0.1)
+            _rx(run, "TransactionEvent", {"eventType": "Updated", "seqNo": seq, "transactionInfo":
+                                          {"transactionId": f"T{n}"}}, 10 * n + i)
+
+    trial(1, (0, 2))  # a gap in trial 1
+    with pytest.raises(ExpectationFailed, match=r"seqNo expected 1, observed 2"):
+        expect_rule(run, rule)
+    trial(2, (0, 1))
+    expect_rule(run, rule)
+    remember(run, keep)
+    assert run.remembered["tx"] == "T2"
+    assert "no violation in 2 message(s)" in run.notes[-2]
 
 
 NO_STATUS = ExpectNoMessage("StatusNotification", {}, Quantity(10, "time", "10 s"), SRC, SRC.text)
