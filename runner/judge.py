@@ -1185,9 +1185,10 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
     # Which transactions were due to send them, and while (from every frame: a queued Ended still ends one)
     lifetimes = msg.transaction_lifetimes(frames, fields) if e.action == "TransactionEvent" else {}
     spans, offline = _connected_spans(run, start, end)
-    if offline:
+    if "offline" not in fields:
         # Arrival times say nothing of a schedule across a disconnection: the charger could not send, and
-        # what it queued comes in a burst on reconnecting (flagged offline). The connected parts are judged.
+        # what it queued comes in a burst on reconnecting (flagged offline). The connected parts are judged,
+        # and a queued message is never timed by its arrival, also when its outage ended before the window.
         frames = [f for f in frames if not (isinstance(f.payload, dict) and f.payload.get("offline") is True)]
     # MeterValues: every EVSE the charger has owes them, each except while its own transaction ran
     due = _due_evses(run, frames, fields) if e.action == "MeterValues" else None

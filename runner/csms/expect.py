@@ -466,9 +466,9 @@ def transaction_lifetimes(frames: Sequence[Frame], fields: Mapping[str, Any] | N
 def interval_hits(frames: Sequence[Frame], action: str, start_t: float, end_t: float, *,
                   fields: dict[str, Any] | None = None) -> list[Frame]:
     """The messages :func:`intervals` judges: `action` calls from the charger in [start_t, end_t] whose
-    payload contains `fields`."""
-    return [f for f in _selected(frames, action, "call", "rx")
-            if start_t <= f.t <= end_t and matches(f.payload, fields or {})]
+    payload contains `fields`, in bench-time order."""
+    return sorted((f for f in _selected(frames, action, "call", "rx")
+                   if start_t <= f.t <= end_t and matches(f.payload, fields or {})), key=lambda f: f.t)
 
 
 def unexcused(start: float, end: float, excused: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:

@@ -536,8 +536,8 @@ def test_periodic_messages_across_a_disconnection_are_neither_passed_nor_failed(
                                          r"not connected t=[\d.]+ s … t=[\d.]+ s\) has a gap no message could cross"):
         expect_interval(run, _interval({}))
     assert run.measurements[-1].verdict == "broken"
-    run.session.harness = Link(t0, [])  # connected throughout: the same arrivals are the charger's failure
-    with pytest.raises(ExpectationFailed, match=r"observed 30\.100 s between t=30\.000 s and t=60\.100 s"):
+    run.session.harness = Link(t0, [])  # connected throughout: the gap is the charger's failure (the queued
+    with pytest.raises(ExpectationFailed, match=r"observed 40\.000 s between t=30\.000 s and t=70\.000 s"):  # untimed)
         expect_interval(run, _interval({}))
     run = make_run()
     t0 = run.recorder.t_begin
@@ -553,6 +553,27 @@ def test_periodic_messages_across_a_disconnection_are_neither_passed_nor_failed(
     with pytest.raises(BenchError, match=r"the window \(100\.0 s, judged while the charger was connected: 9\.0 s; "
                                          r"not connected .*\) is not longer than one interval"):
         expect_interval(run, _interval({}))
+
+
+def test_a_burst_of_queued_messages_is_not_timed_in_a_window_after_its_outage() -> None:
+    """What a charger queued while offline comes in a burst on reconnecting: in a window that opens just after
+    the outage ended, the burst's arrivals are no schedule (it failed before: "observed 0.100 s between …")."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0 + 60, t0 + 100)
+    run.session.harness = Link(t0, [(35.0, 59.9)])
+    line = ExpectInterval("TransactionEvent", Quantity(10, "time", "10 s"), Quantity(1, "time", "1 s"), "w", SRC,
+                          SRC.text)
+    events = [(-3.0, "T1", "Started", "Authorized"), *((float(t), "T1", "Updated", "MeterValuePeriodic")
+                                                        for t in (10, 20, 30, 70, 80, 90, 100))]
+    _transaction_events(run, events)
+    for i, t in enumerate((60.1, 60.2, 60.3)):  # queued at 40 s, 50 s, 60 s
+        payload = {"eventType": "Updated", "triggerReason": "MeterValuePeriodic", "seqNo": 20 + i, "offline": True,
+                   "transactionInfo": {"transactionId": "T1"}}
+        run.recorder.frame(station="CS1", direction="rx", t=t0 + t,
+                           raw=json.dumps([2, f"q{i}", "TransactionEvent", payload]))
+    expect_interval(run, line)
+    assert run.measurements[-1].verdict == "passed"
 
 
 def test_a_window_shorter_than_one_interval_without_a_message_judges_nothing() -> None:
