@@ -47,7 +47,7 @@ from dsl.signals import evse_key
 from runner import features, units
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
-from runner.csms.meter_evses import DueEvses, due_evses, evse_transactions
+from runner.csms.meter_evses import DueEvses, due_evses, evse_transactions, send_during_idle
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.measurements import Draft, Limit, Reading, Timing, margin, quantity_limit, reading, unit_of, worst
 from runner.recorder import MAX_FINDING_RAW, Frame, parse_frame
@@ -1210,10 +1210,10 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
         if any(b - a > limit for a, b in spans):  # long enough, but every EVSE was in a transaction
             ran = _excused_words(run, due, start, end)
             raise BenchError(e.source, f"no {e.action} was due in the window ({_rel(run, start)} … {_rel(run, end)}"
-                                       f"{_offline_words(run, connected, offline)}): {ran}, "
-                                       "and their meter values go in TransactionEvent then (OCPP 2.0.1 J01, "
-                                       "TC_J_02_CS): nothing to judge; judge a window in which an EVSE is idle, "
-                                       "or TransactionEvent")
+                                       f"{_offline_words(run, connected, offline)}): every EVSE held to it was in "
+                                       f"a transaction throughout ({ran}), and meter values go in TransactionEvent "
+                                       "then (OCPP 2.0.1 J01, TC_J_02_CS): nothing to judge; judge a window in "
+                                       "which an EVSE is idle, or TransactionEvent")
         raise BenchError(e.source, f"the window ({end - start:.1f} s{_offline_words(run, connected, offline)}) is "
                                    f"not longer than one interval ({e.every.text} ± {e.tolerance.text}) and no "
                                    f"{e.action} came in it: nothing to judge; judge a longer window")
@@ -1247,13 +1247,15 @@ def _due_evses(run: ScenarioRun, frames: list[Frame], fields: dict[str, Any]) ->
     tx_evse = {tid: tx.evse_id for tid, tx in book.items() if tx.evse_id is not None}
     booked = {tid: (tx.started_t - t0 if tx.started_t is not None else -math.inf,
                     tx.ended_t - t0 if tx.ended_t is not None else math.inf) for tid, tx in book.items()}
+    idle = [v.actual for v in matrix.find("AlignedDataCtrlr", "SendDuringIdle")] if matrix else []
     return due_evses(frames, fields, declared=declared if isinstance(declared, int) else None,
                      declared_stated=stated, reported=reported, modelled=modelled,
-                     transactions=evse_transactions(frames, tx_evse, booked))
+                     transactions=evse_transactions(frames, tx_evse, booked),
+                     idle_only=send_during_idle(frames, idle[0] if idle else None))
 
 
 def _excused_words(run: ScenarioRun, due: DueEvses | None, start: float, end: float) -> str:
-    """'EVSE 1 ran transaction T1 (from t=… to t=…)', for each EVSE excused while its transaction ran in
+    """'EVSE 1 during transaction T1 (from t=… to t=…)', for each EVSE excused while a transaction ran in
     [start, end] (bench time)."""
     if due is None:
         return ""
@@ -1265,7 +1267,7 @@ def _excused_words(run: ScenarioRun, due: DueEvses | None, start: float, end: fl
         return (f"{'from ' + _rel(run, a + t0) if math.isfinite(a) else 'from before the scenario'} "
                 f"{'to ' + _rel(run, b + t0) if math.isfinite(b) else 'on'}")
 
-    return "; ".join(f"EVSE {n} ran transaction{'s' if len(txs) > 1 else ''} "
+    return "; ".join(f"EVSE {n} during transaction{'s' if len(txs) > 1 else ''} "
                      + ", ".join(f"{tid} ({when(*span)})" for tid, span in txs) for n, txs in ran.items() if txs)
 
 
@@ -1275,7 +1277,7 @@ def _judged_evses(run: ScenarioRun, due: DueEvses | None, start: float, end: flo
     if due is None:
         return ""
     ran = _excused_words(run, due, start, end)
-    held = f"; not held while its transaction ran (its meter values go in TransactionEvent then): {ran}" if ran else ""
+    held = f"; not held while a transaction ran (meter values go in TransactionEvent then): {ran}" if ran else ""
     return f"; per EVSE: {', '.join(map(str, due.evses))} ({due.said}){held}"
 
 

@@ -529,7 +529,7 @@ def _intervals_outside(hits: list[Frame], action: str, what: str, every_s: float
     limit = every_s + tolerance_s
     during = ", ".join(f"t={a:.3f} s … t={b:.3f} s" for a, b in sorted(excused)[:3])
     during += " …" if len(excused) > 3 else ""
-    why = f" (not held while its transaction ran: {during})"
+    why = f" (not held while a transaction ran: {during})"
     points: list[tuple[float, Frame | None]] = [(start_t, None), *((f.t, f) for f in hits), (end_t, None)]
     out: list[Violation] = []
     for (p, pf), (q, qf) in itertools.pairwise(points):

@@ -76,6 +76,31 @@ def evse_transactions(frames: Sequence[Frame], tx_evse: Mapping[str, int] | None
     return out
 
 
+def _names(item: Any) -> tuple[Any, Any]:
+    comp, var = item.get("component"), item.get("variable")
+    return (comp.get("name") if isinstance(comp, dict) else None, var.get("name") if isinstance(var, dict) else None)
+
+
+def send_during_idle(frames: Sequence[Frame], reported: str | None = None) -> bool | None:
+    """AlignedDataCtrlr.SendDuringIdle as last known: the latest value the CSMS set in these frames and the
+    charger accepted (SetVariables), else `reported` (a device model's Actual value); None: not known."""
+    wanted = ("AlignedDataCtrlr", "SendDuringIdle")
+    asked: dict[str, str] = {}
+    known: str | None = reported
+    for f in frames:
+        if f.action != "SetVariables" or not isinstance(f.payload, dict) or not isinstance(f.unique_id, str):
+            continue
+        if f.direction == "tx" and f.message_type == 2:
+            for item in f.payload.get("setVariableData") or []:
+                if isinstance(item, dict) and _names(item) == wanted and isinstance(item.get("attributeValue"), str):
+                    asked[f.unique_id] = item["attributeValue"]
+        elif f.direction == "rx" and f.message_type == 3 and f.unique_id in asked:
+            for item in f.payload.get("setVariableResult") or []:
+                if isinstance(item, dict) and _names(item) == wanted and item.get("attributeStatus") == "Accepted":
+                    known = asked[f.unique_id]
+    return None if known is None else known.strip().lower() == "true"
+
+
 def _sent(frames: Sequence[Frame], fields: Mapping[str, Any]) -> set[int]:
     """The EVSEs that sent MeterValues matching `fields` in these frames."""
     out: set[int] = set()
@@ -93,11 +118,14 @@ def _ids(ns: Iterable[int]) -> str:
 
 def due_evses(frames: Sequence[Frame], fields: Mapping[str, Any], *, declared: int | None,
               declared_stated: bool = True, reported: Iterable[int] = (), modelled: Iterable[int] = (),
-              transactions: Mapping[int, Sequence[tuple[str, Span]]] | None = None) -> DueEvses:
+              transactions: Mapping[int, Sequence[tuple[str, Span]]] | None = None,
+              idle_only: bool | None = None) -> DueEvses:
     """The EVSEs that owe MeterValues matching `fields` (the spec's filter): every EVSE the charger has (see
     the module's doc), narrowed by the filter's `evseId` (a plain one is due even if nothing knows of it).
     `declared`: the bench file's `evses` (None: no bench file station); `declared_stated`: whether the bench
-    file states it or it is the default 1. `frames`: the scenario's, with their times."""
+    file states it or it is the default 1. `frames`: the scenario's, with their times. `idle_only`:
+    AlignedDataCtrlr.SendDuringIdle (:func:`send_during_idle`); when true, a charger may send no clock-aligned
+    values at all while a transaction runs, so every EVSE is excused during every transaction."""
     reported, modelled = set(reported) - {0}, set(modelled) - {0}
     sent = _sent(frames, fields)
     known = set(range(1, declared + 1)) if declared else set()
@@ -124,4 +152,8 @@ def due_evses(frames: Sequence[Frame], fields: Mapping[str, Any], *, declared: i
     if isinstance(pinned, int) and not isinstance(pinned, bool):
         said = [f"the filter's evseId {pinned}"]
     txs = {n: tuple(spans) for n, spans in (transactions or {}).items() if n in known}
+    if idle_only:  # (then any transaction of the station excuses every EVSE, the main meter too)
+        every = [(m, tid, span) for m, spans in (transactions or {}).items() for tid, span in spans]
+        txs = {n: tuple((tid if m == n else f"{tid} (on EVSE {m}; AlignedDataCtrlr.SendDuringIdle is true)", span)
+                        for m, tid, span in every) for n in known if every}
     return DueEvses(tuple(sorted(known)), "; ".join(said) or "those that sent some", txs)

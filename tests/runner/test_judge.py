@@ -483,8 +483,8 @@ def test_an_evse_is_not_held_to_meter_values_while_its_transaction_runs() -> Non
     _transaction_events(run, [(25.0, "T1", "Started", "Authorized"), (35.0, "T1", "Updated", "MeterValueClock"),
                               (62.0, "T1", "Ended", "StopAuthorized")])
     expect_interval(run, _interval({}))
-    assert re.search(r"; per EVSE: 1, 2 \(.*\); not held while its transaction ran \(its meter values go in "
-                     r"TransactionEvent then\): EVSE 1 ran transaction T1 \(from t=25\.0 s to t=62\.0 s\)$",
+    assert re.search(r"; per EVSE: 1, 2 \(.*\); not held while a transaction ran \(meter values go in "
+                     r"TransactionEvent then\): EVSE 1 during transaction T1 \(from t=25\.0 s to t=62\.0 s\)$",
                      run.notes[-1]), run.notes[-1]
     # it must stop and resume on time: 20 s to 25 s is fine, 62 s to 80 s is not
     run = make_run()
@@ -495,7 +495,7 @@ def test_an_evse_is_not_held_to_meter_values_while_its_transaction_runs() -> Non
     _transaction_events(run, [(25.0, "T1", "Started", "Authorized"), (62.0, "T1", "Ended", "StopAuthorized")])
     with pytest.raises(ExpectationFailed, match=r"MeterValues interval \(evse 1\): expected 10 s ± 1 s, observed no "
                                                  r"MeterValues for 18\.000 s between t=62\.000 s and t=80\.000 s "
-                                                 r"\(not held while its transaction ran: t=25\.000 s … t=62\.000 s\)"):
+                                                 r"\(not held while a transaction ran: t=25\.000 s … t=62\.000 s\)"):
         expect_interval(run, _interval({}))
     # EVSE 1 charged throughout: no MeterValues were due
     run = make_run()
@@ -503,13 +503,38 @@ def test_an_evse_is_not_held_to_meter_values_while_its_transaction_runs() -> Non
     run.windows["w"] = Window("w", t0 + 10, t0 + 50)
     _station_of(run, 2)
     _transaction_events(run, [(1.0, "T1", "Started", "Authorized"), (60.0, "T1", "Ended", "StopAuthorized")])
-    with pytest.raises(BenchError, match=r"no MeterValues was due in the window \(t=10\.0 s … t=50\.0 s\): EVSE 1 "
-                                         r"ran transaction T1 \(from t=1\.0 s to t=60\.0 s\), and their meter values "
-                                         r"go in TransactionEvent then .*judge a window in which an EVSE is idle"):
+    with pytest.raises(BenchError, match=r"no MeterValues was due in the window \(t=10\.0 s … t=50\.0 s\): every EVSE "
+                                         r"held to it was in a transaction throughout \(EVSE 1 during transaction T1 "
+                                         r"\(from t=1\.0 s to t=60\.0 s\)\), and meter values go in TransactionEvent "
+                                         r"then .*judge a window in which an EVSE is idle"):
         expect_interval(run, _interval({"evseId": 1}))
     assert run.measurements[-1].verdict == "broken"
     with pytest.raises(ExpectationFailed, match=r"\(evse 2\).*observed no MeterValues between t=10\.000 s"):
         expect_interval(run, _interval({}))  # EVSE 2 was idle and sent none
+
+
+def test_with_send_during_idle_no_evse_owes_meter_values_while_a_transaction_runs() -> None:
+    """AlignedDataCtrlr.SendDuringIdle true: the charger sends no clock-aligned values while a transaction runs
+    (OCPP 2.0.1 appendices), which a charger may read as station-wide: EVSE 2 going silent while EVSE 1 charges is
+    then no failure, once the CSMS set it and the charger accepted. Without it, EVSE 2 owes them."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 100)
+    _station_of(run, 2)
+    _meter_values_from(run, 1, [0.0, 10.0, 20.0, 70.0, 80.0, 90.0, 100.0])
+    _meter_values_from(run, 2, [0.5, 10.5, 20.5, 70.5, 80.5, 90.5, 100.0])
+    _transaction_events(run, [(25.0, "T1", "Started", "Authorized"), (62.0, "T1", "Ended", "StopAuthorized")])
+    with pytest.raises(ExpectationFailed, match=r"MeterValues interval \(evse 2\): expected 10 s ± 1 s, observed "
+                                                 r"50\.000 s between t=20\.500 s and t=70\.500 s"):
+        expect_interval(run, _interval({}))
+    item = {"component": {"name": "AlignedDataCtrlr"}, "variable": {"name": "SendDuringIdle"}}
+    run.recorder.frame(station="CS1", direction="tx", t=t0 - 0.5, raw=json.dumps(
+        [2, "sv1", "SetVariables", {"setVariableData": [{**item, "attributeValue": "true"}]}]))
+    run.recorder.frame(station="CS1", direction="rx", t=t0 - 0.4, raw=json.dumps(
+        [3, "sv1", {"setVariableResult": [{**item, "attributeStatus": "Accepted"}]}]))
+    expect_interval(run, _interval({}))
+    assert run.notes[-1].endswith("EVSE 2 during transaction T1 (on EVSE 1; AlignedDataCtrlr.SendDuringIdle is "
+                                  "true) (from t=25.0 s to t=62.0 s)"), run.notes[-1]
 
 
 def _meter_values_at(run: ScenarioRun, times: list[float], *, offline_flag: tuple[float, ...] = ()) -> None:

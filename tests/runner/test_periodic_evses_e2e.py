@@ -52,12 +52,13 @@ def test_meter_values_are_judged_per_evse_of_the_station(pytester: pytest.Pytest
     assert statuses == {"EVSE 1 charges, 2 and 3 idle": "passed", "EVSE 1 alone while it charges": "broken"}, out
     result.stdout.fnmatch_lines([
         "*evses.spec:21:5: `expect charger sends MeterValues {evseId: 1, *`*",
-        "*no MeterValues was due in the window (t=* s … t=* s): EVSE 1 ran transaction * (from t=* s on), and "
-        "their meter values go in TransactionEvent then (OCPP 2.0.1 J01, TC_J_02_CS): nothing to judge*",
+        "*no MeterValues was due in the window (t=* s … t=* s): every EVSE held to it was in a transaction "
+        "throughout (EVSE 1 during transaction * (from t=* s on)), and meter values go in TransactionEvent then "
+        "(OCPP 2.0.1 J01, TC_J_02_CS): nothing to judge*",
     ])
     notes = "".join(p.read_text() for p in (pytester.path / "evidence").rglob("notes.txt"))
     assert re.search(r"MeterValues every 60 s ± 15 s \(t=[\d.]+ s … t=[\d.]+ s\); per EVSE: 1, 2, 3 \(the bench "
                      r"file's evses = 3; the charger reported EVSEs 1, 2, 3; the main meter \(EVSE 0\) sent none in "
-                     r"this scenario: not judged\); not held while its transaction ran \(its meter values go in "
-                     r"TransactionEvent then\): EVSE 1 ran transaction \S+ \(from t=[\d.]+ s to t=[\d.]+ s\)$", notes,
-                     re.M), notes
+                     r"this scenario: not judged\); not held while a transaction ran \(meter values go in "
+                     r"TransactionEvent then\): EVSE 1 during transaction \S+ \(from t=[\d.]+ s to t=[\d.]+ s\)$",
+                     notes, re.M), notes
