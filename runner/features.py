@@ -63,6 +63,19 @@ def device_model(run: ScenarioRun, *, fresh: bool = False) -> Matrix:
     return matrix
 
 
+def read_already(run: ScenarioRun) -> Matrix | None:
+    """The station's matrix if it was read in this session since the charger's last boot, else None; asks the
+    charger nothing (a judge reads what is known, it does not send requests)."""
+    session = getattr(run, "session", None)
+    try:
+        with _lock:
+            kept = _cache.get(session, {}).get(run.station.id) if session is not None else None
+    except TypeError:  # (a session that cannot be weakly referenced has none kept)
+        return None
+    boot = getattr(run.harness, "booted_t", lambda _sid: None)(run.station.id)
+    return kept[1] if kept is not None and kept[0] == boot else None
+
+
 def require(run: ScenarioRun, feature: str) -> None:
     """Raise NotSupportedByCharger unless the device model says the charger has `feature`."""
     supported, said = device_model(run).supports(feature)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -43,12 +44,13 @@ from dsl.plan import (
     show,
 )
 from dsl.signals import evse_key
-from runner import units
+from runner import features, units
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
+from runner.csms.meter_evses import DueEvses, due_evses, evse_transactions, send_during_idle
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.measurements import Draft, Limit, Reading, Timing, margin, quantity_limit, reading, unit_of, worst
-from runner.recorder import Frame, parse_frame
+from runner.recorder import MAX_FINDING_RAW, Frame, parse_frame
 from runner.signals import (
     Coverage,
     coverage,
@@ -168,6 +170,14 @@ def draft(run: ScenarioRun, e: Any, kind: str) -> Draft:
     clock = getattr(run.session, "clock", None)
     return Draft(spec=e.source.file, line=e.source.line, criterion=e.text, kind=kind, t0=run.recorder.t_begin,
                  wall=getattr(clock, "wall", None), phase=phase, trial=len(run.trials) + 1 if in_repeat else None)
+
+
+def _trial_start(run: ScenarioRun, step: Any) -> float | None:
+    """When the current trial began (bench time), for a line inside a `repeat` body; None elsewhere. Such a
+    line judges its own trial's messages: an earlier trial's would pass or fail every trial after it."""
+    _, in_repeat = placement((run.plan.setup, run.plan.steps, run.plan.teardown), step)
+    trials = run.recorder.events("trial") if in_repeat else []
+    return float(trials[-1]["t"]) if trials else None
 
 
 def placement(phases: tuple[Sequence[Any], Sequence[Any], Sequence[Any]], step: Any) -> tuple[str, bool]:
@@ -925,7 +935,7 @@ def _expect_message(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
             # since that action is the time to this line's deadline, and the margin the time left before it
             m.timing = Timing("time to arrive", round(took, 6), round(deadline - since, 6))
             m.margin = margin("at most", took, deadline - since, "s")
-        _passed(run, m, f"{frame.action} arrived {took:.1f} s after the preceding action")
+        _passed(run, m, f"{frame.action} arrived {took:.1f} s after the preceding action{_schema_words(run, [frame])}")
         return
     frames = run.recorder.frames(station=run.station.id, since=since)
     m.samples = 0
@@ -995,11 +1005,11 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
         if count.kind != "at least":  # "no more than N" rests on the ones that did not come
             _silence_heard(run, e.source, start, end, f"{len(hits)} {what} came ({count})", "the window")
         timing = f", the first {hits[0].t - start:.1f} s after the window began" if hits else ""
-        _passed(run, m, f"{len(hits)} {what} {span}{timing}; expected {count}")
+        _passed(run, m, f"{len(hits)} {what} {span}{timing}; expected {count}{_schema_words(run, hits)}")
         return
     seen = ", ".join(f"{f.action} at {_rel(run, f.t)}" for f in hits[:5]) + (" …" if len(hits) > 5 else "")
     if hits:
-        detail = f"{len(hits)} arrived: {seen}"
+        detail = f"{len(hits)} arrived: {seen}{_schema_words(run, hits)}"
     else:
         detail = _nearest(run, [f for f in frames() if f.t <= end], patterns, start)
         later = msg.find_any(frames(), patterns, end)
@@ -1014,19 +1024,48 @@ def _json(value: Any) -> str:
     return value if value == msg.MISSING else json.dumps(value, default=str)
 
 
+_SCHEMA_FINDING = "violates the OCPP 2.0.1 schema"
+
+
+def _schema_words(run: ScenarioRun, frames: Sequence[Frame]) -> str:
+    """'; the one at t=… violates the OCPP 2.0.1 schema (…)': a verdict that rests on messages the charger sent
+    says when some of them broke the schema. They count (the charger did send them; strict mode fails the
+    scenario on them anyway, having answered CALLERROR), but never silently. `frames`: bench-time frames."""
+    flagged: dict[str, str] = {}
+    for finding in run.recorder.findings():
+        if finding.station == run.station.id and finding.raw and _SCHEMA_FINDING in finding.message:
+            raw = finding.raw
+            if len(raw) > MAX_FINDING_RAW:  # kept cut short in memory: its beginning names the frame
+                raw = raw[:MAX_FINDING_RAW]
+            flagged.setdefault(raw, finding.message)
+    bad = [(f, flagged.get(f.raw if len(f.raw) <= MAX_FINDING_RAW else f.raw[:MAX_FINDING_RAW])) for f in frames]
+    bad = [(f, why) for f, why in bad if why is not None]
+    if not bad:
+        return ""
+    why = bad[0][1]
+    detail = why.split(f"{_SCHEMA_FINDING}: ", 1)[-1][:200]
+    if len(frames) == 1:
+        return f"; it violates the OCPP 2.0.1 schema ({detail})"
+    at = ", ".join(_rel(run, g.t) for g, _ in bad[:5]) + (" …" if len(bad) > 5 else "")
+    return (f"; {len(bad)} of them ({at}) violate{'s' if len(bad) == 1 else ''} the OCPP 2.0.1 schema "
+            f"(the first: {detail})")
+
+
 @measured("remember")
 def remember(run: ScenarioRun, e: Remember, m: Draft) -> None:
     """Keep a field of the first or last matching message of this scenario so far for `remembered "name"`.
     No such message, or one without the field, is the charger's failure: the spec relies on it."""
     pattern = [(e.message.action, _bind(run, e.message.fields, e.source))]
-    t0 = run.recorder.t_begin
+    trial = _trial_start(run, e)
+    t0 = run.recorder.t_begin if trial is None else trial  # (in a `repeat` body: this trial's messages)
     frames = run.recorder.frames(station=run.station.id)
     hits = msg.find_any(frames, pattern, t0)
     path = ".".join(e.path)
     m.subject, m.window = f"{path} of the {e.which} {_what(pattern)}", m.span(t0, run.clock.now())
     if not hits:
+        where = "scenario" if trial is None else f"trial (since {_rel(run, trial)})"
         raise ExpectationFailed(e.source, f"nothing to remember as \"{e.name}\": no {_what(pattern)} arrived in this "
-                                          f"scenario (by {_rel(run, run.clock.now())}): "
+                                          f"{where} (by {_rel(run, run.clock.now())}): "
                                           f"{_nearest(run, frames, pattern, t0)}")
     f = hits[0] if e.which == "first" else hits[-1]
     found, value = msg.field_at(f.payload, e.path)
@@ -1041,7 +1080,7 @@ def remember(run: ScenarioRun, e: Remember, m: Draft) -> None:
     before = anchor(run)
     earlier = f", before the previous action at {_rel(run, before)}" if f.t < before else ""
     _passed(run, m, f"remembered {path} = {_json(value)} of the {e.which} {e.message.action} "
-                    f"(at {_rel(run, f.t)}{earlier}) as \"{e.name}\"")
+                    f"(at {_rel(run, f.t)}{earlier}) as \"{e.name}\"{_schema_words(run, [f])}")
 
 
 @measured("no message")
@@ -1146,19 +1185,35 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
     # Which transactions were due to send them, and while (from every frame: a queued Ended still ends one)
     lifetimes = msg.transaction_lifetimes(frames, fields) if e.action == "TransactionEvent" else {}
     spans, offline = _connected_spans(run, start, end)
-    if offline:
+    if "offline" not in fields:
         # Arrival times say nothing of a schedule across a disconnection: the charger could not send, and
-        # what it queued comes in a burst on reconnecting (flagged offline). The connected parts are judged.
+        # what it queued comes in a burst on reconnecting (flagged offline). The connected parts are judged,
+        # and a queued message is never timed by its arrival, also when its outage ended before the window.
         frames = [f for f in frames if not (isinstance(f.payload, dict) and f.payload.get("offline") is True)]
-    problems, hits = [], False
+    # MeterValues: every EVSE the charger has owes them, each except while its own transaction ran
+    due = _due_evses(run, frames, fields) if e.action == "MeterValues" else None
+    streams = [due.stream(n) for n in due.evses] if due is not None else []
+    excused = due.excused() if due is not None else {}
+    problems, timed, owed = [], [], False
+    limit = e.every.value + e.tolerance.value
     for a, b in spans:
         problems += msg.intervals(frames, e.action, e.every.value, e.tolerance.value, a - t0, b - t0, fields=fields,
-                                  lifetimes=lifetimes)
-        hits = hits or bool(msg.interval_hits(frames, e.action, a - t0, b - t0, fields=fields))
-    limit = e.every.value + e.tolerance.value
-    if not problems and not hits and all(b - a <= limit for a, b in spans):
+                                  lifetimes=lifetimes, due=streams, excused=excused)
+        timed += [f for f in msg.interval_hits(frames, e.action, a - t0, b - t0, fields=fields)
+                  if not msg.excused_at(f.t, excused.get(msg.stream_of(f) or "", ()))]
+        owed = owed or (b - a > limit if not streams else
+                        any(y - x > limit for s in streams
+                            for x, y in msg.unexcused(a - t0, b - t0, excused.get(s, ()))))
+    if not problems and not timed and not owed:
         # (no message, and none was due: a pass here would have measured nothing)
         connected = sum(b - a for a, b in spans)
+        if any(b - a > limit for a, b in spans):  # long enough, but every EVSE was in a transaction
+            ran = _excused_words(run, due, start, end)
+            raise BenchError(e.source, f"no {e.action} was due in the window ({_rel(run, start)} … {_rel(run, end)}"
+                                       f"{_offline_words(run, connected, offline)}): every EVSE held to it was in "
+                                       f"a transaction throughout ({ran}), and meter values go in TransactionEvent "
+                                       "then (OCPP 2.0.1 J01, TC_J_02_CS): nothing to judge; judge a window in "
+                                       "which an EVSE is idle, or TransactionEvent")
         raise BenchError(e.source, f"the window ({end - start:.1f} s{_offline_words(run, connected, offline)}) is "
                                    f"not longer than one interval ({e.every.text} ± {e.tolerance.text}) and no "
                                    f"{e.action} came in it: nothing to judge; judge a longer window")
@@ -1173,7 +1228,57 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
                                    f"{_offline_words(run, sum(b - a for a, b in spans), offline)}) has a gap no "
                                    "message could cross: judge a window in which it stays connected")
     _passed(run, m, f"{e.action} every {e.every.text} ± {e.tolerance.text} ({_rel(run, start)} … {_rel(run, end)})"
-                    f"{_judged_transactions(run, lifetimes, start, end)}")
+                    f"{_judged_transactions(run, lifetimes, start, end)}{_judged_evses(run, due, start, end)}"
+                    f"{_schema_words(run, [replace(f, t=f.t + t0) for f in timed])}")
+
+
+def _due_evses(run: ScenarioRun, frames: list[Frame], fields: dict[str, Any]) -> DueEvses:
+    """The EVSEs of this station that owe MeterValues (:mod:`runner.csms.meter_evses`), from what chargespec
+    knows of them: the bench file, the charger's StatusNotifications since its boot, a device model read in
+    this session, the scenario's messages; with the transactions each ran (scenario-relative times)."""
+    t0 = run.recorder.t_begin
+    config = getattr(run.station, "config", None)
+    declared = getattr(config, "evses", None)
+    stated = "evses" in getattr(config, "model_fields_set", {"evses"})
+    reported = getattr(run.harness, "reported_evses", lambda _sid: [])(run.station.id)
+    matrix = features.read_already(run)
+    modelled = {v.evse for v in matrix.variables if v.component == "EVSE" and v.evse is not None} if matrix else set()
+    book = getattr(run.harness, "transactions", lambda _sid: {})(run.station.id)
+    tx_evse = {tid: tx.evse_id for tid, tx in book.items() if tx.evse_id is not None}
+    booked = {tid: (tx.started_t - t0 if tx.started_t is not None else -math.inf,
+                    tx.ended_t - t0 if tx.ended_t is not None else math.inf) for tid, tx in book.items()}
+    idle = [v.actual for v in matrix.find("AlignedDataCtrlr", "SendDuringIdle")] if matrix else []
+    return due_evses(frames, fields, declared=declared if isinstance(declared, int) else None,
+                     declared_stated=stated, reported=reported, modelled=modelled,
+                     transactions=evse_transactions(frames, tx_evse, booked),
+                     idle_only=send_during_idle(frames, idle[0] if idle else None))
+
+
+def _excused_words(run: ScenarioRun, due: DueEvses | None, start: float, end: float) -> str:
+    """'EVSE 1 during transaction T1 (from t=… to t=…)', for each EVSE excused while a transaction ran in
+    [start, end] (bench time)."""
+    if due is None:
+        return ""
+    t0 = run.recorder.t_begin
+    ran = {n: [(tid, span) for tid, span in txs if span[1] + t0 > start and span[0] + t0 < end]
+           for n, txs in due.transactions.items()}
+
+    def when(a: float, b: float) -> str:
+        return (f"{'from ' + _rel(run, a + t0) if math.isfinite(a) else 'from before the scenario'} "
+                f"{'to ' + _rel(run, b + t0) if math.isfinite(b) else 'on'}")
+
+    return "; ".join(f"EVSE {n} during transaction{'s' if len(txs) > 1 else ''} "
+                     + ", ".join(f"{tid} ({when(*span)})" for tid, span in txs) for n, txs in ran.items() if txs)
+
+
+def _judged_evses(run: ScenarioRun, due: DueEvses | None, start: float, end: float) -> str:
+    """'; per EVSE: 1, 2, 3 (where that list came from); EVSE 1 not held while …': the EVSEs a MeterValues
+    interval check judged, and the transactions in which one was not held to it."""
+    if due is None:
+        return ""
+    ran = _excused_words(run, due, start, end)
+    held = f"; not held while a transaction ran (meter values go in TransactionEvent then): {ran}" if ran else ""
+    return f"; per EVSE: {', '.join(map(str, due.evses))} ({due.said}){held}"
 
 
 def _judged_transactions(run: ScenarioRun, lifetimes: dict[str, tuple[float, float]], start: float,
@@ -1227,38 +1332,65 @@ def _spans(run: ScenarioRun, spans: list[tuple[float, float]]) -> str:
 def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
     m.subject = e.rule.replace("_", " ") + (f" of {e.action}" if e.action else "")
     m.limits = (Limit("==", 0, "violations", "0"),)
-    m.window = m.span(run.recorder.t_begin, run.clock.now())
+    trial = _trial_start(run, e)
+    m.window = m.span(run.recorder.t_begin if trial is None else trial, run.clock.now())
     frames = _scenario_frames(run)
+    if trial is not None:  # in a `repeat` body: this trial's messages (an earlier trial's are judged in it)
+        frames = [f for f in frames if f.t >= trial - run.recorder.t_begin]
     if e.action is not None:  # `expect every <Action>: …` judges that action's frames only
         frames = [f for f in frames if f.action == e.action]
     if e.fields:  # `expect every <Action> {fields}: …` judges the messages containing those fields only
         fields = _bind(run, e.fields, e.source)
         frames = [f for f in frames if msg.charger_call(f) and msg.matches(f.payload, fields)]
-    if not frames:  # a rule over no message judged nothing: that is no pass
+    # (the charger's messages only: the harness's own requests and answers are in the trace too, and a rule
+    # that judged none of the charger's has measured nothing, however many frames there were)
+    sent = [f for f in frames if f.direction == "rx"] if e.rule == "schema_valid" else \
+        [f for f in frames if msg.charger_call(f)]
+    what = (e.action or "message") + (f" {show(e.fields)}" if e.fields else "")
+    if not sent:  # a rule over no message judged nothing: that is no pass
         m.observed = Reading("messages", 0, "messages", "0")
-        what = (e.action or "message") + (f" {show(e.fields)}" if e.fields else "")
-        raise ExpectationFailed(e.source, f"the charger sent no {what} in this scenario: the rule had nothing "
+        where = "scenario" if trial is None else f"trial (since {_rel(run, trial)})"
+        raise ExpectationFailed(e.source, f"the charger sent no {what} in this {where}: the rule had nothing "
                                           "to judge")
     if e.rule == "seqno_increments":
-        problems = msg.seqno_increments(frames)
+        judged = [f for f in sent if f.action == "TransactionEvent"]
+        problems = msg.seqno_increments(judged)
+        none = f"none of the {len(sent)} {what}(s) the charger sent is a TransactionEvent"
     elif e.rule == "offline_flagged":
         t0 = run.recorder.t_begin
-        problems = msg.offline_flagged(frames, [(a - t0, b - t0) for a, b in
-                                                run.harness.offline_periods(run.station.id)])
+        outages = [(a - t0, b - t0) for a, b in run.harness.offline_periods(run.station.id)]
+        # (all the scenario's messages measure the charger's clock offset, not only the selected ones)
+        judged = [f for f, _, _ in msg.events_while_offline(sent, outages)]
+        problems = msg.offline_flagged(sent, outages)
+        if not outages:  # no disconnection to replay events from: the scenario never made one
+            raise BenchError(e.source, f"the charger was connected throughout this scenario, so no event was "
+                                       f"replayed: the rule had nothing to judge ({len(sent)} {what}(s) came "
+                                       "live); disconnect it in the scenario (`csms drops the connection`)")
+        none = (f"none of the {len(sent)} {what}(s) the charger sent happened while it was not connected "
+                f"({_spans(run, [(a + t0, b + t0) for a, b in outages])}; the first "
+                f"{msg.OUTAGE_GRACE_S:g} s of each not judged)")
     elif e.rule == "timestamps_within":
         tol = e.params.get("tolerance")
+        judged = msg.timestamped(sent)
         # clock=None: each frame's recorded wall time is the harness clock at its arrival
-        problems = msg.timestamps_within(frames, None, tol.value if tol is not None else 2.0)
+        problems = msg.timestamps_within(sent, None, tol.value if tol is not None else 2.0)
+        none = (f"none of the {len(sent)} {what}(s) the charger sent carries a timestamp judged live "
+                "(timestamp, generatedAt; a replayed one, offline: true, is exempt)")
     elif e.rule == "schema_valid":
         bound = _bind(run, e.fields, e.source)
+        judged = sent
         problems = [f.message for f in run.recorder.findings() if f.station in (None, run.station.id)
                     and _selected_finding(f.raw, e, bound)]
+        none = ""
     else:
         raise BenchError(e.source, f"rule {e.rule!r} has no judge in this version of chargespec")
     _violations(m, problems)
     if problems:
         raise ExpectationFailed(e.source, _problems(problems))
-    _passed(run, m, f"{m.subject}: no violation in {len(frames)} frame(s)")
+    if not judged:
+        m.observed = Reading("messages", 0, "messages", "0")
+        raise ExpectationFailed(e.source, f"{none}: the rule had nothing to judge")
+    _passed(run, m, f"{m.subject}: no violation in {len(judged)} message(s)")
 
 
 def _violations(m: Draft, problems: Sequence[Any]) -> None:

@@ -299,13 +299,9 @@ def offline_flagged(frames: Sequence[Frame], offline_periods: Sequence[tuple[flo
     offline flags it set right."""
     out: list[Violation] = []
     offset = charger_clock_offset(frames) or 0.0
-    for f, p in _tx_events(frames):
-        stamped = bench_time_of(f, p.get("timestamp", ""))
-        if stamped is None:
-            continue
-        happened = stamped + offset
-        inside = next(((a, b) for a, b in offline_periods if a + grace_s < happened <= b), None)
-        if inside is not None and p.get("offline") is not True:
+    for f, happened, inside in events_while_offline(frames, offline_periods, grace_s=grace_s):
+        p = f.payload
+        if p.get("offline") is not True:
             clock = f"; charger clock {-offset:+.1f} s from the bench's, corrected" if abs(offset) >= 1 else ""
             out.append(Violation(
                 "offline", f"TransactionEvent offline (transaction {_tid(p)}, seqNo {p.get('seqNo')}): "
@@ -316,7 +312,30 @@ def offline_flagged(frames: Sequence[Frame], offline_periods: Sequence[tuple[flo
     return out
 
 
+def events_while_offline(frames: Sequence[Frame], offline_periods: Sequence[tuple[float, float]], *,
+                         grace_s: float = OUTAGE_GRACE_S) -> list[tuple[Frame, float, tuple[float, float]]]:
+    """The TransactionEvents :func:`offline_flagged` judges: (frame, when it happened on the bench's clock, the
+    outage it happened in) for each that happened in an outage, after its first `grace_s`."""
+    offset = charger_clock_offset(frames) or 0.0
+    out = []
+    for f, p in _tx_events(frames):
+        stamped = bench_time_of(f, p.get("timestamp", ""))
+        if stamped is None:
+            continue
+        happened = stamped + offset
+        inside = next(((a, b) for a, b in offline_periods if a + grace_s < happened <= b), None)
+        if inside is not None:
+            out.append((f, happened, inside))
+    return out
+
+
 _TIMESTAMP_FIELDS = ("timestamp", "generatedAt")
+
+
+def timestamped(frames: Sequence[Frame]) -> list[Frame]:
+    """The messages :func:`timestamps_within` judges: the charger's live calls that carry a timestamp field."""
+    return [f for f in frames if charger_call(f) and f.payload.get("offline") is not True
+            and any(f.payload.get(name) is not None for name in _TIMESTAMP_FIELDS)]
 
 
 def timestamps_within(frames: Sequence[Frame], clock: Clock | None, tolerance_s: float) -> list[Violation]:
@@ -363,7 +382,8 @@ def stream_of(frame: Frame) -> str | None:
 
 def intervals(frames: Sequence[Frame], action: str, every_s: float, tolerance_s: float,
               start_t: float, end_t: float, *, fields: dict[str, Any] | None = None,
-              per_stream: bool = True, lifetimes: Mapping[str, tuple[float, float]] | None = None
+              per_stream: bool = True, lifetimes: Mapping[str, tuple[float, float]] | None = None,
+              due: Iterable[str] = (), excused: Mapping[str, Sequence[tuple[float, float]]] | None = None
               ) -> list[Violation]:
     """`action` (matching `fields`) arrives every `every_s` ± `tolerance_s` within [start_t, end_t],
     judged on arrival times; the window's edges count as well (a message that stops coming is a gap).
@@ -373,26 +393,34 @@ def intervals(frames: Sequence[Frame], action: str, every_s: float, tolerance_s:
     `lifetimes` (stream -> bench-time span, from :func:`transaction_lifetimes`) are the streams that were
     due: each is judged over the part of the window in which it ran, so a transaction that began or ended
     inside the window is not held to the window's edges, and one that ran without any such message is a
-    gap of its own (not a stream that went unnoticed because the others came)."""
+    gap of its own (not a stream that went unnoticed because the others came).
+
+    `due`: streams held to the interval over the whole window whether or not they sent (an EVSE the
+    charger has: :mod:`runner.csms.meter_evses`); `excused`: per stream, spans in which it need not send
+    (its messages there are not timed), e.g. an EVSE's transactions, whose meter values go in
+    TransactionEvent."""
     hits = interval_hits(frames, action, start_t, end_t, fields=fields)
     streams: dict[str | None, list[Frame]] = {}
     for f in hits:
         streams.setdefault(stream_of(f) if per_stream else None, []).append(f)
-    due = dict(lifetimes or {}) if per_stream else {}
-    if len(streams) <= 1 and not due:
-        return _intervals(hits, action, every_s, tolerance_s, start_t, end_t, next(iter(streams), None))
+    lives = dict(lifetimes or {}) if per_stream else {}
+    owed = [s for s in due if s not in streams and s not in lives] if per_stream else []
+    spare = dict(excused or {}) if per_stream else {}
+    if len(streams) <= 1 and not lives and not owed:
+        stream = next(iter(streams), None)
+        return _intervals(hits, action, every_s, tolerance_s, start_t, end_t, stream, spare.get(stream or "", ()))
     out: list[Violation] = []
-    for stream in [*streams, *(s for s in due if s not in streams)]:
+    for stream in [*streams, *(s for s in lives if s not in streams), *owed]:
         frames_of = streams.get(stream, [])
         a, b = start_t, end_t
-        if stream in due:
-            began, ended = due[stream]
+        if stream in lives:
+            began, ended = lives[stream]
             a, b = max(a, began), min(b, ended)
             if frames_of:  # (a time read from the charger's clock may be a little off its arrivals)
                 a, b = min(a, frames_of[0].t), max(b, frames_of[-1].t)
             elif b <= a:
                 continue  # it did not run in the window
-        out += _intervals(frames_of, action, every_s, tolerance_s, a, b, stream)
+        out += _intervals(frames_of, action, every_s, tolerance_s, a, b, stream, spare.get(stream or "", ()))
     return sorted(out, key=lambda v: v.t or 0.0)
 
 
@@ -438,16 +466,39 @@ def transaction_lifetimes(frames: Sequence[Frame], fields: Mapping[str, Any] | N
 def interval_hits(frames: Sequence[Frame], action: str, start_t: float, end_t: float, *,
                   fields: dict[str, Any] | None = None) -> list[Frame]:
     """The messages :func:`intervals` judges: `action` calls from the charger in [start_t, end_t] whose
-    payload contains `fields`."""
-    return [f for f in _selected(frames, action, "call", "rx")
-            if start_t <= f.t <= end_t and matches(f.payload, fields or {})]
+    payload contains `fields`, in bench-time order."""
+    return sorted((f for f in _selected(frames, action, "call", "rx")
+                   if start_t <= f.t <= end_t and matches(f.payload, fields or {})), key=lambda f: f.t)
+
+
+def unexcused(start: float, end: float, excused: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
+    """[start, end] less the excused spans: the parts in which a stream is held to its interval."""
+    out, t = [], start
+    for a, b in sorted(excused):
+        if b <= t or a >= end:
+            continue
+        if a > t:
+            out.append((t, a))
+        t = max(t, b)
+    if end > t:
+        out.append((t, end))
+    return out
+
+
+def excused_at(t: float, excused: Iterable[tuple[float, float]]) -> bool:
+    """Whether bench time `t` lies in one of the excused spans."""
+    return any(a <= t <= b for a, b in excused)
 
 
 def _intervals(hits: list[Frame], action: str, every_s: float, tolerance_s: float, start_t: float,
-               end_t: float, stream: str | None) -> list[Violation]:
+               end_t: float, stream: str | None, excused: Sequence[tuple[float, float]] = ()) -> list[Violation]:
     of = f" ({stream})" if stream is not None else ""
     what = f"{action} interval{of}: expected {every_s:g} s ± {tolerance_s:g} s"
     limit = every_s + tolerance_s
+    excused = [(max(a, start_t), min(b, end_t)) for a, b in excused if b > start_t and a < end_t]
+    if excused:
+        return _intervals_outside([f for f in hits if not excused_at(f.t, excused)], action, what, every_s,
+                                  tolerance_s, start_t, end_t, excused)
     if not hits:
         if end_t - start_t <= limit:
             return []
@@ -466,4 +517,33 @@ def _intervals(hits: list[Frame], action: str, every_s: float, tolerance_s: floa
     if end_t - hits[-1].t > limit:
         out.append(Violation("interval", f"{what}, observed none after t={hits[-1].t:.3f} s until the "
                              f"window end t={end_t:.3f} s", end_t, None, every_s, end_t - hits[-1].t))
+    return out
+
+
+def _intervals_outside(hits: list[Frame], action: str, what: str, every_s: float, tolerance_s: float,
+                       start_t: float, end_t: float, excused: Sequence[tuple[float, float]]) -> list[Violation]:
+    """:func:`_intervals` for a stream excused in some spans (an EVSE while its transaction ran): between
+    two moments (the window's edges, its messages outside the spans) it is held to the interval as usual
+    when no excused span lies between them; when one does, each part outside the spans may be at most one
+    interval long (it must stop and resume on time, and may resume at its own phase)."""
+    limit = every_s + tolerance_s
+    during = ", ".join(f"t={a:.3f} s … t={b:.3f} s" for a, b in sorted(excused)[:3])
+    during += " …" if len(excused) > 3 else ""
+    why = f" (not held while a transaction ran: {during})"
+    points: list[tuple[float, Frame | None]] = [(start_t, None), *((f.t, f) for f in hits), (end_t, None)]
+    out: list[Violation] = []
+    for (p, pf), (q, qf) in itertools.pairwise(points):
+        if not any(a < q and b > p for a, b in excused):
+            if pf is not None and qf is not None:
+                if abs(q - p - every_s) > tolerance_s:
+                    out.append(Violation("interval", f"{what}, observed {q - p:.3f} s between t={p:.3f} s and "
+                                         f"t={q:.3f} s", q, qf, every_s, q - p))
+            elif q - p > limit:
+                out.append(Violation("interval", f"{what}, observed no {action} for {q - p:.3f} s between "
+                                     f"t={p:.3f} s and t={q:.3f} s{why}", q, qf, every_s, q - p))
+            continue
+        for a, b in unexcused(p, q, excused):
+            if b - a > limit:
+                out.append(Violation("interval", f"{what}, observed no {action} for {b - a:.3f} s between "
+                                     f"t={a:.3f} s and t={b:.3f} s{why}", b, qf, every_s, b - a))
     return out

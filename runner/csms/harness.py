@@ -592,6 +592,12 @@ class CsmsHarness(CsmsCommands):
                     return st.status[key]
             return None
 
+    def reported_evses(self, station_id: str) -> list[int]:
+        """The EVSEs the charger reported a connector status of (StatusNotification) since its last boot."""
+        st = self._station(station_id)
+        with self._lock:
+            return sorted({evse for evse, _ in st.status})
+
     def booted_t(self, station_id: str) -> float | None:
         """Bench time of the last BootNotification answered Accepted, or None."""
         return self._station(station_id).booted_t

@@ -15,6 +15,7 @@ import msgspec
 import pytest
 
 from dsl.plan import (
+    AnyOf,
     Comparison,
     ExpectAccuracy,
     ExpectFor,
@@ -27,7 +28,10 @@ from dsl.plan import (
     ExpectTrials,
     ExpectWithin,
     MessageCount,
+    MessagePattern,
     Quantity,
+    Remember,
+    Repeat,
     ScenarioPlan,
     Signal,
     Source,
@@ -49,6 +53,7 @@ from runner.judge import (
     expect_settle,
     expect_trials,
     expect_within,
+    remember,
     sampling,
 )
 from runner.recorder import Recorder
@@ -67,6 +72,9 @@ class Link:
 
     def offline_within(self, station_id: str, start: float, end: float) -> list[tuple[float, float]]:
         return [(max(a, start), min(b, end)) for a, b in self.periods if min(b, end) > max(a, start)]
+
+    def offline_periods(self, station_id: str) -> list[tuple[float, float]]:
+        return list(self.periods)
 
     def connected(self, station_id: str) -> bool:
         now = self.clock.now() if self.clock is not None else 0.0
@@ -409,6 +417,128 @@ def test_a_periodic_filter_judges_only_the_messages_that_match() -> None:
         expect_interval(run, _interval({"evseId": 3}))
 
 
+def _meter_values_from(run: ScenarioRun, evse: int, times: list[float]) -> None:
+    t0 = run.recorder.t_begin
+    for t in times:
+        run.recorder.frame(station="CS1", direction="rx", t=t0 + t,
+                           raw=json.dumps([2, f"mv{evse}-{t}", "MeterValues", {"evseId": evse, "meterValue": []}]))
+
+
+def _station_of(run: ScenarioRun, evses: int, *, reported: tuple[int, ...] = ()) -> None:
+    """The bench file's station has `evses` EVSEs; the charger reported a status for those in `reported`."""
+    run.station.config = SimpleNamespace(evses=evses)
+    run.session.harness.reported_evses = lambda _sid: list(reported)
+
+
+def test_an_evse_that_sent_no_meter_values_fails_the_periodic_check() -> None:
+    """MeterValues are owed by every EVSE the charger has (OCPP 2.0.1 J01, TC_J_01_CS), not only by those
+    that sent some: on a station of two EVSEs whose EVSE 2 sent none, the line fails naming EVSE 2, the
+    window and the interval (it passed before, judged by EVSE 1's stream alone)."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 52)
+    _meter_values_from(run, 1, [float(t) for t in range(0, 60, 10)])
+    _station_of(run, 2)
+    with pytest.raises(ExpectationFailed, match=r"^specs/x\.spec:12:5: .*\n.*MeterValues interval \(evse 2\): expected "
+                                                 r"10 s ± 1 s, observed no MeterValues between t=0\.000 s and "
+                                                 r"t=52\.000 s\n"):
+        expect_interval(run, _interval({}))
+    # the charger reported an EVSE 3 the bench file does not declare: it owes them too
+    _meter_values_from(run, 2, [float(t) for t in range(0, 60, 10)])
+    _station_of(run, 2, reported=(1, 2, 3))
+    with pytest.raises(ExpectationFailed, match=r"MeterValues interval \(evse 3\)"):
+        expect_interval(run, _interval({}))
+    _meter_values_from(run, 3, [float(t) + 0.5 for t in range(0, 60, 10)])
+    expect_interval(run, _interval({}))
+    assert run.notes[-1].endswith("; per EVSE: 1, 2, 3 (the bench file's evses = 2; the charger reported EVSEs "
+                                  "1, 2, 3; the main meter (EVSE 0) sent none in this scenario: not judged)")
+    # a filter's evseId narrows the EVSEs held to it
+    expect_interval(run, _interval({"evseId": AnyOf((1, 3))}))
+    assert "; per EVSE: 1, 3 (" in run.notes[-1]
+
+
+def test_the_main_meter_is_held_once_it_has_reported() -> None:
+    """EVSE 0 (the main meter) owes MeterValues where it has measurands configured; chargespec knows that it has
+    when it reported in this scenario: one that reported before the window and then stopped fails."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0 + 30, t0 + 80)
+    _station_of(run, 1)
+    _meter_values_from(run, 1, [float(t) for t in range(0, 90, 10)])
+    _meter_values_from(run, 0, [0.5, 10.5, 20.5])
+    with pytest.raises(ExpectationFailed, match=r"MeterValues interval \(evse 0\): expected 10 s ± 1 s, observed no "
+                                                 r"MeterValues between t=30\.000 s and t=80\.000 s"):
+        expect_interval(run, _interval({}))
+
+
+def test_an_evse_is_not_held_to_meter_values_while_its_transaction_runs() -> None:
+    """While a transaction runs on an EVSE its meter values go in TransactionEvent (OCPP 2.0.1 TC_J_02_CS): the
+    EVSE is held to MeterValues before and after it (stopping and resuming on time), not during it, and the pass
+    says so. (It failed before: "observed none after …".) A window in which every EVSE ran a transaction
+    throughout judged nothing: broken, never passed."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 100)
+    _station_of(run, 2)
+    _meter_values_from(run, 1, [0.0, 10.0, 20.0, 70.0, 80.0, 90.0, 100.0])  # T1 on EVSE 1 from 25 s to 62 s
+    _meter_values_from(run, 2, [float(t) + 0.5 for t in range(0, 100, 10)])
+    _transaction_events(run, [(25.0, "T1", "Started", "Authorized"), (35.0, "T1", "Updated", "MeterValueClock"),
+                              (62.0, "T1", "Ended", "StopAuthorized")])
+    expect_interval(run, _interval({}))
+    assert re.search(r"; per EVSE: 1, 2 \(.*\); not held while a transaction ran \(meter values go in "
+                     r"TransactionEvent then\): EVSE 1 during transaction T1 \(from t=25\.0 s to t=62\.0 s\)$",
+                     run.notes[-1]), run.notes[-1]
+    # it must stop and resume on time: 20 s to 25 s is fine, 62 s to 80 s is not
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 100)
+    _station_of(run, 1)
+    _meter_values_from(run, 1, [0.0, 10.0, 20.0, 80.0, 90.0, 100.0])
+    _transaction_events(run, [(25.0, "T1", "Started", "Authorized"), (62.0, "T1", "Ended", "StopAuthorized")])
+    with pytest.raises(ExpectationFailed, match=r"MeterValues interval \(evse 1\): expected 10 s ± 1 s, observed no "
+                                                 r"MeterValues for 18\.000 s between t=62\.000 s and t=80\.000 s "
+                                                 r"\(not held while a transaction ran: t=25\.000 s … t=62\.000 s\)"):
+        expect_interval(run, _interval({}))
+    # EVSE 1 charged throughout: no MeterValues were due
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0 + 10, t0 + 50)
+    _station_of(run, 2)
+    _transaction_events(run, [(1.0, "T1", "Started", "Authorized"), (60.0, "T1", "Ended", "StopAuthorized")])
+    with pytest.raises(BenchError, match=r"no MeterValues was due in the window \(t=10\.0 s … t=50\.0 s\): every EVSE "
+                                         r"held to it was in a transaction throughout \(EVSE 1 during transaction T1 "
+                                         r"\(from t=1\.0 s to t=60\.0 s\)\), and meter values go in TransactionEvent "
+                                         r"then .*judge a window in which an EVSE is idle"):
+        expect_interval(run, _interval({"evseId": 1}))
+    assert run.measurements[-1].verdict == "broken"
+    with pytest.raises(ExpectationFailed, match=r"\(evse 2\).*observed no MeterValues between t=10\.000 s"):
+        expect_interval(run, _interval({}))  # EVSE 2 was idle and sent none
+
+
+def test_with_send_during_idle_no_evse_owes_meter_values_while_a_transaction_runs() -> None:
+    """AlignedDataCtrlr.SendDuringIdle true: the charger sends no clock-aligned values while a transaction runs
+    (OCPP 2.0.1 appendices), which a charger may read as station-wide: EVSE 2 going silent while EVSE 1 charges is
+    then no failure, once the CSMS set it and the charger accepted. Without it, EVSE 2 owes them."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0, t0 + 100)
+    _station_of(run, 2)
+    _meter_values_from(run, 1, [0.0, 10.0, 20.0, 70.0, 80.0, 90.0, 100.0])
+    _meter_values_from(run, 2, [0.5, 10.5, 20.5, 70.5, 80.5, 90.5, 100.0])
+    _transaction_events(run, [(25.0, "T1", "Started", "Authorized"), (62.0, "T1", "Ended", "StopAuthorized")])
+    with pytest.raises(ExpectationFailed, match=r"MeterValues interval \(evse 2\): expected 10 s ± 1 s, observed "
+                                                 r"50\.000 s between t=20\.500 s and t=70\.500 s"):
+        expect_interval(run, _interval({}))
+    item = {"component": {"name": "AlignedDataCtrlr"}, "variable": {"name": "SendDuringIdle"}}
+    run.recorder.frame(station="CS1", direction="tx", t=t0 - 0.5, raw=json.dumps(
+        [2, "sv1", "SetVariables", {"setVariableData": [{**item, "attributeValue": "true"}]}]))
+    run.recorder.frame(station="CS1", direction="rx", t=t0 - 0.4, raw=json.dumps(
+        [3, "sv1", {"setVariableResult": [{**item, "attributeStatus": "Accepted"}]}]))
+    expect_interval(run, _interval({}))
+    assert run.notes[-1].endswith("EVSE 2 during transaction T1 (on EVSE 1; AlignedDataCtrlr.SendDuringIdle is "
+                                  "true) (from t=25.0 s to t=62.0 s)"), run.notes[-1]
+
+
 def _meter_values_at(run: ScenarioRun, times: list[float], *, offline_flag: tuple[float, ...] = ()) -> None:
     t0 = run.recorder.t_begin
     for i, t in enumerate(times):
@@ -433,8 +563,8 @@ def test_periodic_messages_across_a_disconnection_are_neither_passed_nor_failed(
                                          r"not connected t=[\d.]+ s … t=[\d.]+ s\) has a gap no message could cross"):
         expect_interval(run, _interval({}))
     assert run.measurements[-1].verdict == "broken"
-    run.session.harness = Link(t0, [])  # connected throughout: the same arrivals are the charger's failure
-    with pytest.raises(ExpectationFailed, match=r"observed 30\.100 s between t=30\.000 s and t=60\.100 s"):
+    run.session.harness = Link(t0, [])  # connected throughout: the gap is the charger's failure (the queued
+    with pytest.raises(ExpectationFailed, match=r"observed 40\.000 s between t=30\.000 s and t=70\.000 s"):  # untimed)
         expect_interval(run, _interval({}))
     run = make_run()
     t0 = run.recorder.t_begin
@@ -450,6 +580,27 @@ def test_periodic_messages_across_a_disconnection_are_neither_passed_nor_failed(
     with pytest.raises(BenchError, match=r"the window \(100\.0 s, judged while the charger was connected: 9\.0 s; "
                                          r"not connected .*\) is not longer than one interval"):
         expect_interval(run, _interval({}))
+
+
+def test_a_burst_of_queued_messages_is_not_timed_in_a_window_after_its_outage() -> None:
+    """What a charger queued while offline comes in a burst on reconnecting: in a window that opens just after
+    the outage ended, the burst's arrivals are no schedule (it failed before: "observed 0.100 s between …")."""
+    run = make_run()
+    t0 = run.recorder.t_begin
+    run.windows["w"] = Window("w", t0 + 60, t0 + 100)
+    run.session.harness = Link(t0, [(35.0, 59.9)])
+    line = ExpectInterval("TransactionEvent", Quantity(10, "time", "10 s"), Quantity(1, "time", "1 s"), "w", SRC,
+                          SRC.text)
+    events = [(-3.0, "T1", "Started", "Authorized"), *((float(t), "T1", "Updated", "MeterValuePeriodic")
+                                                        for t in (10, 20, 30, 70, 80, 90, 100))]
+    _transaction_events(run, events)
+    for i, t in enumerate((60.1, 60.2, 60.3)):  # queued at 40 s, 50 s, 60 s
+        payload = {"eventType": "Updated", "triggerReason": "MeterValuePeriodic", "seqNo": 20 + i, "offline": True,
+                   "transactionInfo": {"transactionId": "T1"}}
+        run.recorder.frame(station="CS1", direction="rx", t=t0 + t,
+                           raw=json.dumps([2, f"q{i}", "TransactionEvent", payload]))
+    expect_interval(run, line)
+    assert run.measurements[-1].verdict == "passed"
 
 
 def test_a_window_shorter_than_one_interval_without_a_message_judges_nothing() -> None:
@@ -494,6 +645,89 @@ def test_a_rule_over_no_message_is_no_pass() -> None:
     expect_rule(run, rule)
     with pytest.raises(ExpectationFailed, match=r'sent no TransactionEvent \{eventType: "Ended"\} in this'):
         expect_rule(run, msgspec.structs.replace(rule, fields={"eventType": "Ended"}))
+
+
+def _answered(run: ScenarioRun, action: str, payload: dict[str, Any], n: int) -> None:
+    """A charger call and the harness's answer, as the trace records both."""
+    _rx(run, action, payload, n)
+    run.recorder.frame(station="CS1", direction="tx", raw=json.dumps([3, f"m{n}", {}]))
+
+
+def test_a_rule_judges_only_the_charger_s_messages_it_applies_to() -> None:
+    """A rule's pass rests on the messages it judged: not on the harness's own frames in the trace, nor on the
+    charger's messages the rule does not apply to (a Heartbeat has no timestamp to judge). With none judged,
+    it fails saying so; it passed before ("no violation in 4 frame(s)")."""
+    run = make_run()
+    every_ts = ExpectRule("timestamps_within", None, {"tolerance": Quantity(2, "time", "2 s")}, SRC, SRC.text)
+    run.recorder.frame(station="CS1", direction="tx", raw=json.dumps([2, "c1", "GetVariables", {}]))
+    run.recorder.frame(station="CS1", direction="rx", raw=json.dumps([3, "c1", {"getVariableResult": []}]))
+    with pytest.raises(ExpectationFailed, match=r"the charger sent no message in this scenario: the rule had "
+                                                 r"nothing to judge"):
+        expect_rule(run, every_ts)
+    _answered(run, "Heartbeat", {}, 1)
+    _answered(run, "Heartbeat", {}, 2)
+    with pytest.raises(ExpectationFailed, match=r"none of the 2 message\(s\) the charger sent carries a timestamp "
+                                                 r"judged live .*: the rule had nothing to judge"):
+        expect_rule(run, every_ts)
+    _answered(run, "StatusNotification", {"timestamp": run.clock.wall().isoformat(), "connectorStatus": "Occupied",
+                                          "evseId": 1, "connectorId": 1}, 3)
+    expect_rule(run, every_ts)
+    assert run.notes[-1].endswith(": no violation in 1 message(s)")
+    seq = ExpectRule("seqno_increments", "TransactionEvent", {}, SRC, SRC.text)
+    for n, kind in enumerate(("Started", "Updated")):
+        _answered(run, "TransactionEvent", {"eventType": kind, "seqNo": n, "transactionInfo": {"transactionId": "T"}},
+                  4 + n)
+    expect_rule(run, seq)
+    assert run.notes[-1].endswith(": no violation in 2 message(s)")  # the answers are no TransactionEvents judged
+
+
+def test_offline_flags_with_no_outage_or_no_event_in_it_judged_nothing() -> None:
+    """`offline is true when replayed` judges the events that happened while the charger was not connected. A
+    scenario in which it never was is broken (no outage: nothing could be replayed); an outage in which no event
+    happened fails, saying so; both passed before."""
+    run = make_run()
+    rule = ExpectRule("offline_flagged", "TransactionEvent", {}, SRC, SRC.text)
+    stamp = run.clock.wall().isoformat()
+    _rx(run, "TransactionEvent", {"eventType": "Started", "seqNo": 0, "timestamp": stamp,
+                                  "transactionInfo": {"transactionId": "T"}}, 1)
+    with pytest.raises(BenchError, match=r"the charger was connected throughout this scenario, so no event was "
+                                         r"replayed: the rule had nothing to judge \(1 TransactionEvent\(s\) came "
+                                         r"live\)"):
+        expect_rule(run, rule)
+    assert run.measurements[-1].verdict == "broken"
+    t0 = run.recorder.t_begin
+    run.session.harness = Link(t0, [(100.0, 200.0)])
+    with pytest.raises(ExpectationFailed, match=r"none of the 1 TransactionEvent\(s\) the charger sent happened "
+                                                 r"while it was not connected \(t=100\.0 s … t=200\.0 s; the first "
+                                                 r"2 s of each not judged\): the rule had nothing to judge"):
+        expect_rule(run, rule)
+
+
+def test_a_line_in_a_repeat_body_judges_its_own_trial_s_messages() -> None:
+    """Inside `repeat`, a rule and a `remember` judge the current trial's messages: before, trial 1's seqNo gap
+    failed every later trial too (the trials-passed ratio counted it again and again), and `remember … of the
+    first …` kept trial 1's transaction in every trial."""
+    run = make_run()
+    rule = ExpectRule("seqno_increments", "TransactionEvent", {}, SRC, SRC.text)
+    keep = Remember(("transactionInfo", "transactionId"), "first", MessagePattern("TransactionEvent", {}), "tx", SRC,
+                    SRC.text)
+    run.plan = ScenarioPlan("spec", "scenario", {}, (), (Repeat(2, (rule, keep), SRC, SRC.text),), (), SRC)
+
+    def trial(n: int, seqs: tuple[int, ...]) -> None:
+        run.recorder.event("trial", index=n, of=2)
+        for i, seq in enumerate(seqs):
+            run.clock.sleep(0.1)
+            _rx(run, "TransactionEvent", {"eventType": "Updated", "seqNo": seq, "transactionInfo":
+                                          {"transactionId": f"T{n}"}}, 10 * n + i)
+
+    trial(1, (0, 2))  # a gap in trial 1
+    with pytest.raises(ExpectationFailed, match=r"seqNo expected 1, observed 2"):
+        expect_rule(run, rule)
+    trial(2, (0, 1))
+    expect_rule(run, rule)
+    remember(run, keep)
+    assert run.remembered["tx"] == "T2"
+    assert "no violation in 2 message(s)" in run.notes[-2]
 
 
 NO_STATUS = ExpectNoMessage("StatusNotification", {}, Quantity(10, "time", "10 s"), SRC, SRC.text)

@@ -123,3 +123,28 @@ def test_remember_says_when_what_it_kept_came_before_the_previous_action() -> No
     _rx(run, "TransactionEvent", {"eventType": "Started", "transactionInfo": {"transactionId": "NEW"}}, 2)
     remember(run, last)
     assert "before the previous action" not in run.notes[-1] and '"NEW"' in run.notes[-1]
+
+
+def test_a_message_that_broke_the_schema_is_counted_but_never_silently() -> None:
+    """A verdict resting on a message that violated the OCPP 2.0.1 schema (lenient mode took it; strict mode
+    answered CALLERROR) says so: before, `charger sends` and counts passed on it without a word."""
+    import json
+
+    run = make_run()
+    _after_action(run)
+    bad = {"connectorStatus": "Occupied", "evseId": "1"}  # evseId a string: the schema wants an integer
+    _rx(run, "StatusNotification", bad, 1)
+    raw = json.dumps([2, "m1", "StatusNotification", bad])
+    run.recorder.finding("warning", "CS1: StatusNotification request (message id 'm1') at t=0.000 s violates the "
+                         "OCPP 2.0.1 schema: evseId: '1' is not of type 'integer'; answered anyway (lenient)",
+                         station="CS1", raw=raw)
+    expect_message(run, _expect("StatusNotification", {"connectorStatus": "Occupied"}))
+    assert run.notes[-1].endswith("after the preceding action; it violates the OCPP 2.0.1 schema (evseId: '1' is not "
+                                  "of type 'integer'; answered anyway (lenient))"), run.notes[-1]
+    _rx(run, "StatusNotification", {"connectorStatus": "Occupied", "evseId": 1}, 2)
+    expect_message(run, _expect("StatusNotification", {"connectorStatus": "Occupied"},
+                                count=MessageCount("at least", 2)))
+    assert "; 1 of them (t=" in run.notes[-1]
+    assert ") violates the OCPP 2.0.1 schema (the first: evseId" in run.notes[-1]
+    remember(run, Remember(("evseId",), "first", MessagePattern("StatusNotification", {}), "evse", SRC, SRC.text))
+    assert "it violates the OCPP 2.0.1 schema" in run.notes[-1]

@@ -133,7 +133,7 @@ def test_rules_and_intervals_are_judged_on_the_station_they_name(tmp_path: Path)
     assert named["verdict"] == "passed"
     judged = {m["line"]: m for m in named["measurements"] if m["kind"] in ("interval", "rule")}
     assert judged[18]["verdict"] == judged[19]["verdict"] == "passed"
-    frames = re.search(r"no violation in (\d+) frame", judged[19]["message"])
+    frames = re.search(r"no violation in (\d+) message", judged[19]["message"])
     assert frames and int(frames.group(1)) >= 4, judged[19]["message"]  # the second station's events, judged
     failed = results["unnamed: the first station, which has none"]["message"]
     assert "observed no TransactionEvent between" in failed and "— on station TWIN-A (alias left)" in failed
