@@ -338,9 +338,12 @@ def timestamped(frames: Sequence[Frame]) -> list[Frame]:
             and any(f.payload.get(name) is not None for name in _TIMESTAMP_FIELDS)]
 
 
-def timestamps_within(frames: Sequence[Frame], clock: Clock | None, tolerance_s: float) -> list[Violation]:
+def timestamps_within(frames: Sequence[Frame], clock: Clock | None, tolerance_s: float,
+                      transit_s: float = 0.0) -> list[Violation]:
     """Charger timestamps (`timestamp`, `generatedAt`) of live messages must be within `tolerance_s`
-    of the harness clock at arrival. Replayed events (`offline: true`) are exempt: they are old by design."""
+    of the harness clock at arrival; one behind it may be `transit_s` more, the time a message may take
+    from the charger to the harness (a timestamp is taken before the message leaves; one ahead of its
+    arrival has no such excuse). Replayed events (`offline: true`) are exempt: they are old by design."""
     out: list[Violation] = []
     for f in frames:
         if not charger_call(f):
@@ -359,9 +362,11 @@ def timestamps_within(frames: Sequence[Frame], clock: Clock | None, tolerance_s:
                                      f.t, f, "date-time", text))
                 continue
             skew = (moment - harness_now).total_seconds()
-            if abs(skew) > tolerance_s:
+            if skew > tolerance_s or skew < -(tolerance_s + transit_s):
+                allowed = (f" (behind it {tolerance_s + transit_s:g} s: {transit_s:g} s for the message's transit)"
+                           if transit_s and skew < 0 else "")
                 out.append(Violation("timestamp", f"{f.action} {name}: expected within {tolerance_s:g} s "
-                                     f"of the harness clock, observed {text} ({skew:+.3f} s) "
+                                     f"of the harness clock{allowed}, observed {text} ({skew:+.3f} s) "
                                      f"at t={f.t:.3f} s",
                                      f.t, f, tolerance_s, skew))
     return out

@@ -103,6 +103,20 @@ def test_timestamps_within_tolerance_of_the_harness_clock() -> None:
     assert timestamps_within(frames[:1], None, 2.0) == []
 
 
+def test_a_timestamp_behind_its_arrival_is_allowed_the_messages_transit_one_ahead_is_not() -> None:
+    # A timestamp is taken before the message leaves: at 60x, 39 ms of real transit put a healthy twin's
+    # timestamps 2.345 bench s behind their arrival, which failed `timestamp within 2 s` (1 run in 3).
+    clock = Clock(start_wall=WALL0)
+    late = frame("StatusNotification", {"timestamp": at(7.5)}, 10.0)     # 2.5 s behind its arrival
+    early = frame("StatusNotification", {"timestamp": at(22.5)}, 20.0)   # 2.5 s ahead: the charger's clock
+    later = frame("StatusNotification", {"timestamp": at(26.0)}, 30.0)   # 4 s behind: more than transit explains
+    assert [v.frame for v in timestamps_within([late, early, later], clock, 2.0, 1.0)] == [early, later]
+    assert [v.frame for v in timestamps_within([late], clock, 2.0)] == [late]  # no transit allowed: as before
+    [v] = timestamps_within([later], clock, 2.0, 1.0)
+    assert ("expected within 2 s of the harness clock (behind it 3 s: 1 s for the message's transit), "
+            "observed") in v.message and "(-4.000 s)" in v.message
+
+
 def test_intervals_judge_gaps_and_window_edges() -> None:
     good = [frame("MeterValues", {}, t) for t in (60, 120.5, 181, 239.8)]
     assert intervals(good, "MeterValues", 60, 2, 0, 260) == []
