@@ -1360,9 +1360,11 @@ def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
                                           "to judge")
     allowance = ""  # (what a rule allowed beyond its bound, said with its pass)
     if e.rule == "seqno_increments":
-        judged = [f for f in sent if f.action == "TransactionEvent"]
-        problems = msg.seqno_increments(judged)
-        none = f"none of the {len(sent)} {what}(s) the charger sent is a TransactionEvent"
+        judged = [f for f in sent if f.action == "TransactionEvent"
+                  or (isinstance(f.payload, dict) and "seqNo" in f.payload)]
+        problems = sorted([*msg.seqno_increments(judged), *msg.seqno_series(judged)], key=lambda v: v.t or 0.0)
+        none = (f"none of the {len(sent)} {what}(s) the charger sent is a TransactionEvent or another message with "
+                "a seqNo (NotifyReport, NotifyEvent, ...)")
     elif e.rule == "offline_flagged":
         t0 = run.recorder.t_begin
         outages = [(a - t0, b - t0) for a, b in run.harness.offline_periods(run.station.id)]

@@ -265,6 +265,38 @@ def seqno_increments(frames: Sequence[Frame]) -> list[Violation]:
     return sorted(out, key=lambda v: v.t or 0.0)
 
 
+def seqno_series(frames: Sequence[Frame]) -> list[Violation]:
+    """The charger's other numbered messages (NotifyReport, NotifyMonitoringReport, NotifyEvent,
+    NotifyCustomerInformation, NotifyDisplayMessages ...: a seqNo, and tbc while more follow), in arrival
+    order per action and requestId: a series starts at seqNo 0 and counts up by 1 until a message without
+    tbc (or tbc false) ends it. A series still open when the frames end is not judged as incomplete here."""
+    out: list[Violation] = []
+    expected: dict[tuple[str | None, Any], int] = {}
+    seen: dict[tuple[str | None, Any], list[dict[str, Any]]] = {}
+    for f in frames:
+        p = f.payload
+        if not charger_call(f) or f.action == "TransactionEvent" or not isinstance(p, dict) or "seqNo" not in p:
+            continue
+        request = p.get("requestId")
+        key = (f.action, request if isinstance(request, int) and not isinstance(request, bool) else None)
+        if any(q == p for q in seen.get(key, [])):  # the same message sent again (its answer was lost)
+            continue
+        seen.setdefault(key, []).append(p)
+        what = f"{f.action} of request {key[1]}" if key[1] is not None else f.action
+        seq, due = p.get("seqNo"), expected.get(key, 0)
+        if not isinstance(seq, int) or isinstance(seq, bool):
+            out.append(Violation("seqno", f"{what}: seqNo expected an integer, observed {seq!r} at t={f.t:.3f} s",
+                                 f.t, f, "integer", seq))
+            continue
+        if seq != due:
+            how = ("a new series must start at 0" if due == 0 else
+                   "repeated" if seq == due - 1 else "decreased" if seq < due else "skipped")
+            out.append(Violation("seqno", f"{what}: seqNo expected {due}, observed {seq} ({how}) at t={f.t:.3f} s",
+                                 f.t, f, due, seq))
+        expected[key] = seq + 1 if p.get("tbc") is True else 0
+    return out
+
+
 def charger_clock_offset(frames: Sequence[Frame]) -> float | None:
     """How far the charger's clock is behind the bench's (seconds; negative: ahead), measured on arrival:
     the least (arrival wall time − charger timestamp) over the charger's timestamped messages. A message

@@ -634,6 +634,21 @@ def test_a_rule_filter_selects_the_messages_the_rule_judges() -> None:
         expect_rule(run, msgspec.structs.replace(rule, fields={"eventType": "Started"}))
 
 
+def test_seqno_rule_judges_a_report_series() -> None:
+    """`expect every NotifyReport: seqNo increases by 1` judged nothing before (the rule took TransactionEvents
+    only, and failed saying none came)."""
+    run = make_run()
+    rule = ExpectRule("seqno_increments", "NotifyReport", {}, SRC, SRC.text, fields={"requestId": 5})
+    _rx(run, "NotifyReport", {"requestId": 5, "seqNo": 0, "tbc": True, "generatedAt": "x"}, 1)
+    _rx(run, "NotifyReport", {"requestId": 5, "seqNo": 1, "generatedAt": "x"}, 2)
+    expect_rule(run, rule)
+    assert run.notes[-1].endswith(": no violation in 2 message(s)")
+    _rx(run, "NotifyReport", {"requestId": 5, "seqNo": 2, "generatedAt": "x"}, 3)
+    with pytest.raises(ExpectationFailed, match=r"NotifyReport of request 5: seqNo expected 0, observed 2 "
+                                                 r"\(a new series must start at 0\)"):
+        expect_rule(run, rule)
+
+
 def test_a_rule_over_no_message_is_no_pass() -> None:
     """`expect every A: RULE` when the charger sent no A (or none matching the filter) judged nothing: it fails
     saying so, rather than passing with "no violation in 0 frame(s)"."""

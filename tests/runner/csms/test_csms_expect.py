@@ -13,6 +13,7 @@ from runner.csms.expect import (
     matches,
     offline_flagged,
     seqno_increments,
+    seqno_series,
     timestamps_within,
     transaction_lifetimes,
 )
@@ -79,6 +80,26 @@ def test_seqno_rule_accepts_reordered_arrival_and_names_gaps() -> None:
     first, order = seqno_increments(late_start)
     assert (first.expected, first.observed) == ("Started", "Updated")
     assert (order.expected, order.observed) == (2, 0) and "(decreased)" in order.message
+
+
+def test_a_report_series_counts_up_from_0_until_tbc_ends_it() -> None:
+    """B07/B08 (TC_B_12/13/53_CS): NotifyReport seqNo 0 first, then each + 1 while tbc is true, per requestId;
+    a series ended by tbc false starts again at 0. The rule judged TransactionEvents only."""
+    def nr(req: int, seq: object, t: float, tbc: bool | None = True) -> Frame:
+        return frame("NotifyReport", {"requestId": req, "seqNo": seq, "generatedAt": "x",
+                                      **({"tbc": tbc} if tbc is not None else {})}, t)
+
+    healthy = [nr(7, 0, 1), nr(8, 0, 1.5, None), nr(7, 1, 2), nr(7, 1, 2.1), nr(7, 2, 3, None),
+               frame("NotifyEvent", {"seqNo": 0, "generatedAt": "x", "eventData": []}, 4),
+               frame("NotifyEvent", {"seqNo": 0, "generatedAt": "x", "eventData": []}, 5)]
+    assert seqno_series(healthy) == []  # (7, seqNo 1 sent twice: the same message again, not a repeat)
+    gap = [nr(7, 0, 1), nr(7, 2, 2), nr(9, 1, 3, None), nr(7, 3, 4, False), nr(7, 1, 5, None)]
+    assert [v.message for v in seqno_series(gap)] == [
+        "NotifyReport of request 7: seqNo expected 1, observed 2 (skipped) at t=2.000 s",
+        "NotifyReport of request 9: seqNo expected 0, observed 1 (a new series must start at 0) at t=3.000 s",
+        "NotifyReport of request 7: seqNo expected 0, observed 1 (a new series must start at 0) at t=5.000 s",
+    ]
+    assert seqno_increments(gap) == []  # (the transaction rule leaves them to this one)
 
 
 def test_offline_flag_required_for_events_that_happened_during_an_outage() -> None:
