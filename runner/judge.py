@@ -1005,17 +1005,21 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
 
     verdict, hits = wait_until(run, decided, end, e.source) or ("over", [])
     what = _what(patterns)
+    # `… within D after M` counts from M itself: where M also matches what is counted, it is among the
+    # hits, and the verdict says so (`at least 1 A within D after A` would otherwise read as a second A).
+    itself = (f" (counting the {_what(ref)} at {_rel(run, y.t)} that the window starts from)"
+              if e.after is not None and any(h.t == y.t and h.raw == y.raw for h in hits) else "")
     m.observed = Reading(what, len(hits), "messages", str(len(hits)), m.rel(hits[0].t) if hits else None)
     m.margin, m.samples = margin(count.kind, len(hits), count.n, "messages"), len(hits)
     if count.allows(len(hits)) and verdict != "too many":
         if count.kind != "at least":  # "no more than N" rests on the ones that did not come
             _silence_heard(run, e.source, start, end, f"{len(hits)} {what} came ({count})", "the window")
         timing = f", the first {hits[0].t - start:.1f} s after the window began" if hits else ""
-        _passed(run, m, f"{len(hits)} {what} {span}{timing}; expected {count}{_schema_words(run, hits)}")
+        _passed(run, m, f"{len(hits)} {what} {span}{timing}{itself}; expected {count}{_schema_words(run, hits)}")
         return
     seen = ", ".join(f"{f.action} at {_rel(run, f.t)}" for f in hits[:5]) + (" …" if len(hits) > 5 else "")
     if hits:
-        detail = f"{len(hits)} arrived: {seen}{_schema_words(run, hits)}"
+        detail = f"{len(hits)} arrived: {seen}{itself}{_schema_words(run, hits)}"
     else:
         detail = _nearest(run, [f for f in frames() if f.t <= end], patterns, start)
         later = msg.find_any(frames(), patterns, end)

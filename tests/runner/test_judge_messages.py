@@ -86,6 +86,23 @@ def test_within_after_measures_from_the_reference_message() -> None:
         expect_message(run, missing_ref)
 
 
+def test_a_count_after_a_message_says_when_it_counts_that_message_itself() -> None:
+    """`… within D after M` counts from M, so M is among what it counts where it matches: `at least 1 A within D
+    after A` passes on the reference alone. The verdict says so rather than reading as a second A."""
+    run = make_run()
+    _after_action(run)
+    _rx(run, "TransactionEvent", {"eventType": "Started"}, 1)
+    started = MessagePattern("TransactionEvent", {"eventType": "Started"})
+    expect_message(run, _expect("TransactionEvent", {"eventType": "Started"}, count=MessageCount("at least", 1),
+                                after=After(_secs(1), started)))
+    assert run.notes[-1].endswith("(counting the TransactionEvent {eventType: \"Started\"} at t=0.0 s that the "
+                                  "window starts from); expected at least 1")
+    with pytest.raises(ExpectationFailed, match=r"expected at least 2: 1 arrived: TransactionEvent at t=0\.\d s "
+                                                r"\(counting the TransactionEvent"):
+        expect_message(run, _expect("TransactionEvent", {}, count=MessageCount("at least", 2),
+                                    after=After(_secs(1), started)))
+
+
 def test_remember_keeps_a_field_for_later_lines() -> None:
     run = make_run()
     _rx(run, "TransactionEvent", {"eventType": "Started", "transactionInfo": {"transactionId": "T1"}}, 1)
