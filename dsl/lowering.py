@@ -221,7 +221,13 @@ class Lowering:
             if q is None:
                 return None
             allowed = PHYSICAL if "quantity" in p.kinds else tuple(k for k in p.kinds if k in QUANTITY_TYPES)
-            return q if check_dimension(q, allowed, node, self.sink, what=f"<{p.name}>") else None
+            if not check_dimension(q, allowed, node, self.sink, what=f"<{p.name}>"):
+                return None
+            if q.dimension == "time" and q.value < 0:  # (`wait 5 s - 10 s`: a time limit already past)
+                self.sink.at(node, f"<{p.name}> is a duration and cannot be negative: {q.text} is {q.value:g} s",
+                             "write the time as one positive value")
+                return None
+            return q
         if p.type == "ordinal":
             return self.arg_ordinal(atoms, p)
         if p.type == "count":
@@ -366,6 +372,10 @@ class Lowering:
         nodes = _walk_fields(f)
         for node in nodes:
             if type(node) in _PLAIN_VALUES:  # (most values: none of the checks below concerns them)
+                if type(node) is ast.Number and not node.text.lstrip("-").isdigit() and float(node.text) in _INFINITE:
+                    self.sink.at(node, f"too large a number: {node.text}",
+                                 "a message holds JSON numbers, which are at most about 1.8e308")
+                    ok = False
                 continue
             if isinstance(node, ast.Word) and node.text not in ("true", "false", "null"):
                 if matching and node.text in ("present", "absent"):
@@ -705,7 +715,12 @@ def _plain(v: ast.FieldValue, matching: bool) -> Any:
         return out
     if kind is ast.Number:
         text = v.text  # type: ignore[union-attr]
-        return int(text) if text.lstrip("-").isdigit() else float(text)
+        if text.lstrip("-").isdigit():
+            return int(text)
+        number = float(text)
+        if number in _INFINITE:  # (checked_fields reports it)
+            raise _NotPlain
+        return number
     if kind is ast.FieldList:
         return [_plain(i, matching) for i in v.items]  # type: ignore[union-attr]
     if kind is ast.Word:
@@ -730,6 +745,7 @@ def _plain(v: ast.FieldValue, matching: bool) -> Any:
 
 
 _JSON_WORDS = {"true": True, "false": False, "null": None}
+_INFINITE = (float("inf"), float("-inf"))  # a field's number of 309 digits before its point: no JSON number
 
 
 def _walk_fields(node: ast.FieldValue) -> list[ast.FieldValue]:

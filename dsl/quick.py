@@ -61,7 +61,8 @@ _STRING_SPLIT = re.compile(r'("(?:[^"\\\n]|\\.)*")')
 # A string value whose text no reading or check of a line looks at: no quote, escape, bracket (nesting,
 # placeholders), `#` (a comment's mark), `+` (the `+-` test) or control character.
 # A number that is a field's value when it stands inside braces: after a key's colon, before `,`, `}` or `]`.
-_VALUE_NUMBER = re.compile(r": ([0-9]+(?:\.[0-9]+)?)(?=[,}\]])")  # (a literal first: searched fast)
+# (Up to 300 digits before its point: a longer one may be too large a number, which lowering reports.)
+_VALUE_NUMBER = re.compile(r": ([0-9]{1,300}(?:\.[0-9]+)?)(?=[,}\]])")  # (a literal first: searched fast)
 _STRING_KEY = re.compile(r'" *:')  # a string's closing quote before a colon: a key written as a string
 _OPAQUE_STRING = re.compile(r'"[^"\\{}\[\]#+\x00-\x1f\x7f]*"')
 
@@ -360,12 +361,13 @@ def _shape(line: str) -> str | None:
 
     Two lines of one shape differ only in such values, which nothing between reading a line and its
     template looks at: each is one STRING or NUMBER token wherever it stands (a string with quotes only at
-    its ends and no escape; a number between `: ` and `,`, `}` or `]`); the grammar takes any string or
-    number there; the screens (nesting, comments, `+-`) see none of their characters; and lowering passes
-    a field's value through to the pattern or payload unchecked (every check of
-    :meth:`dsl.lowering.Lowering.fields` is on keys, structure, words and `remembered` names, which stay
-    in the shape). So one lowers without an error exactly when the other does, opening, reading and
-    remembering the same names. Keys (a string before `:`), everything outside braces (windows, names,
+    its ends and no escape; a number between `: ` and `,`, `}` or `]`, of at most 300 digits before its
+    point); the grammar takes any string or number there; the screens (nesting, comments, `+-`) see none
+    of their characters; and lowering passes a field's value through to the pattern or payload unchecked
+    (every check of :meth:`dsl.lowering.Lowering.fields` is on keys, structure, words and `remembered`
+    names, which stay in the shape, and on a number too large for a float, which such a number is not).
+    So one lowers without an error exactly when the other does, opening, reading and remembering the
+    same names. Keys (a string before `:`), everything outside braces (windows, names,
     durations, an action's arguments) and `remembered "name"` stay in the shape. tests/dsl/test_quick.py
     holds it to that on every such line of the library and the docs with its values changed.
     """
