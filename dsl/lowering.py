@@ -113,10 +113,11 @@ class Lowering:
                              "in this file",
                              "each include is expanded where it stands: include shared setups fewer times")
             return ()
-        key = f"{setup.file}:{setup.name.value}"
+        key = f"{setup.file}\0{setup.name.value}"  # (NUL: in no path and no name, which may hold ":")
         if key in scope.including:
-            chain = " -> ".join(k.rsplit(":", 1)[1] for k in (*scope.including, key))
-            self.sink.at(inc, f"include cycle: {chain}")
+            chain = " -> ".join(f'"{k.split(chr(0), 1)[1]}"' for k in (*scope.including, key))
+            self.sink.at(inc, f"include cycle: {chain}",
+                         "a shared setup cannot include itself, directly or through another: drop one include")
             return ()
         owner = scope.file if setup.file == scope.file.file else self._file_of(setup, scope)
         for name, node in placeholders(setup.body):
@@ -418,7 +419,7 @@ class Lowering:
                 continue
             dup = next((item for item in obj.items if keys.count(item.key) > 1), None)
             if dup is not None:
-                self.sink.at(dup, f'field "{dup.key}" appears twice')
+                self.sink.at(dup, f'field "{dup.key}" appears twice', "write each field once")
                 ok = False
         if not ok:
             return None
