@@ -18,6 +18,7 @@ from dsl import ast, plan, units
 from dsl.errors import ErrorSink
 from dsl.examples import may_hold_placeholders, placeholders
 from dsl.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDED_STATEMENTS
+from dsl.patterns import check_pattern
 from dsl.quantities import check_dimension, evaluate
 from dsl.render import atom as render_atom
 from dsl.render import field_value, render_atoms
@@ -152,6 +153,8 @@ class Lowering:
             return None
         if step.name == "csms.sets_profile" and not self._profile_consistent(args, binding):
             return None
+        if not self._patterns_fit(step.params, args, binding):
+            return None
         text = self._text(action_text, s.atoms, named[1])
         return plan.Action(step=step.name, args=args, source=s.source, text=text, station=named[1])
 
@@ -181,6 +184,17 @@ class Lowering:
                              "OCPP counts schedule periods in whole seconds (startPeriod)")
                 return False
         return True
+
+    def _patterns_fit(self, params: tuple[Param, ...], args: Mapping[str, Any],
+                      binding: Mapping[str, ast.Atoms]) -> bool:
+        """A statement's `{…}` pattern matches the message its action parameter names (`csms answers
+        Authorize {idToken: …}`): each field and enumerated value is one that message can have."""
+        patterns = [p.name for p in params if p.type == "pattern" and p.name in args]
+        actions = [args[p.name] for p in params if p.type in ("action", "call") and p.name in args]
+        if not patterns or len(actions) != 1:
+            return True
+        return all([check_pattern(actions[0], binding[name][0], self.sink)  # type: ignore[arg-type]
+                    for name in patterns])
 
     def _unknown_statement(self, s: ast.ActionStmt) -> None:
         head = s.atoms[0]
@@ -519,8 +533,18 @@ class Lowering:
 
     def message(self, action: ast.Word, fields: ast.Fields | None, scope: Scope) -> plan.MessagePattern | None:
         name = self.action(action)
-        values = self.fields(fields, scope) if fields is not None else {}
+        values = self.pattern(name, fields, scope)
         return plan.MessagePattern(name, values) if name is not None and values is not None else None
+
+    def pattern(self, action: str | None, fields: ast.Fields | None, scope: Scope) -> dict[str, Any] | None:
+        """A field object to match a charger's `action` message against; its fields and enumerated values
+        must be ones the message can have (dsl.patterns), else it would match nothing."""
+        if fields is None:
+            return {}
+        values = self.fields(fields, scope)
+        if action is not None and not check_pattern(action, fields, self.sink):
+            return None
+        return values
 
     def stmt_ExpectMessage(self, s: ast.ExpectMessage, scope: Scope) -> plan.Step | None:
         if s.within_twice is not None:
@@ -576,7 +600,7 @@ class Lowering:
 
     def stmt_ExpectInterval(self, s: ast.ExpectInterval, scope: Scope) -> plan.Step | None:
         action = self.action(s.action)
-        fields = self.fields(s.fields, scope) if s.fields is not None else {}
+        fields = self.pattern(action, s.fields, scope)
         every = self.duration(s.every)
         tolerance = self.duration(s.tolerance)
         window_ok = s.window is None or self.window(s.window, scope)
@@ -600,7 +624,7 @@ class Lowering:
 
     def stmt_ExpectNoMessage(self, s: ast.ExpectNoMessage, scope: Scope) -> plan.Step | None:
         action = self.action(s.action)
-        fields = self.fields(s.fields, scope) if s.fields is not None else {}
+        fields = self.pattern(action, s.fields, scope)
         duration = self.duration(s.duration)
         placed, station = message_station(s.action, s.place, self.sink)
         if action is None or fields is None or duration is None or not placed:
@@ -612,7 +636,7 @@ class Lowering:
         action = None if s.action.text == ANY_MESSAGE else self.action(s.action)
         if action is None and s.action.text != ANY_MESSAGE:
             return None
-        fields = self.fields(s.fields, scope) if s.fields is not None else {}
+        fields = self.pattern(action, s.fields, scope)
         if fields is None:
             return None
         params: dict[str, Any] = {}

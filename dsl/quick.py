@@ -34,6 +34,7 @@ from dsl.examples import placeholders
 from dsl.lazy import LazyScenarioPlan
 from dsl.limits import MAX_LINE_CHARS, MAX_PLAN_STEPS
 from dsl.lowering import Lowering, Scope  # (here, not in _lower: each line would pay for the imports)
+from dsl.patterns import ENUM_KEY
 from dsl.quickfile import read_file
 from dsl.quickline import read_statement
 from dsl.screen import has_hostile_characters
@@ -365,7 +366,9 @@ def _shape(line: str) -> str | None:
     point); the grammar takes any string or number there; the screens (nesting, comments, `+-`) see none
     of their characters; and lowering passes a field's value through to the pattern or payload unchecked
     (every check of :meth:`dsl.lowering.Lowering.fields` is on keys, structure, words and `remembered`
-    names, which stay in the shape, and on a number too large for a float, which such a number is not).
+    names, which stay in the shape, and on a number too large for a float, which such a number is not;
+    :mod:`dsl.patterns` checks the strings of fields that are enumerations, so every string from the first
+    key naming such a field on (:data:`dsl.patterns.ENUM_KEY`, whatever the message) stays in the shape).
     So one lowers without an error exactly when the other does, opening, reading and remembering the
     same names. Keys (a string before `:`), everything outside braces (windows, names,
     durations, an action's arguments) and `remembered "name"` stay in the shape. tests/dsl/test_quick.py
@@ -384,12 +387,17 @@ def _shaped(line: str, string: Callable[[], str] | None = None, number: Callable
     numbers = _VALUE_NUMBER.search(line) is not None  # (rarely: most lines are read for strings alone)
     keys = _STRING_KEY.search(line) is not None  # (a key written as a string: each string is looked at)
     recalls = "remembered" in line
+    # Strings from the first field whose values are an enumeration on may be checked (dsl.patterns): kept.
+    enum = ENUM_KEY.search(line)
+    checked = enum.start() if enum is not None else len(line)
     out: list[str] = []
     depth = 0
+    at_char = 0  # where parts[k] starts in the line
     opaque = False
     n = len(parts)
     for k in range(0, n, 2):
         text = parts[k]
+        at_char += len(text)
         if numbers and _VALUE_NUMBER.search(text) is not None:
             at = 0
             for m in _VALUE_NUMBER.finditer(text):
@@ -407,7 +415,8 @@ def _shaped(line: str, string: Callable[[], str] | None = None, number: Callable
         if k + 1 == n:
             break
         value = parts[k + 1]
-        if (depth > 0 and _OPAQUE_STRING.fullmatch(value)
+        at_char += len(value)
+        if (depth > 0 and at_char - len(value) < checked and _OPAQUE_STRING.fullmatch(value)
                 and not (keys and parts[k + 2].lstrip(" ").startswith(":"))
                 and not (recalls and text.rstrip(" ").endswith("remembered"))):
             out.append(string() if string else '""')
