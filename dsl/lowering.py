@@ -18,7 +18,7 @@ from dsl import ast, plan, units
 from dsl.errors import ErrorSink
 from dsl.examples import may_hold_placeholders, placeholders
 from dsl.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDED_STATEMENTS
-from dsl.patterns import check_pattern
+from dsl.patterns import check_path, check_pattern
 from dsl.quantities import check_dimension, evaluate
 from dsl.render import atom as render_atom
 from dsl.render import field_value, render_atoms
@@ -592,7 +592,9 @@ class Lowering:
                          f'write another name, e.g. "{s.name.value.removeprefix("bench.")}"')
             return None
         scope.remembered.add(s.name.value)
-        if message is None or not placed:
+        # (a field the message cannot have would fail the charger at run time: "no such field to remember")
+        read = message is not None and check_path(message.action, s.path, self.sink)
+        if message is None or not placed or not read:
             return None
         return plan.Remember(path=tuple(s.path.text.split(".")), which=s.which.text,  # type: ignore[arg-type]
                              message=message, name=s.name.value, source=s.source, text=self._text(render_stmt, s),

@@ -7,9 +7,11 @@ would pass having judged nothing. Each is an error at the key or value::
 
     check_pattern("StatusNotification", fields, sink)   # False after reporting
 
-Only what the schema closes is checked (:mod:`dsl.messages`): keys of closed objects and string values
-of enumerations. A value of another type, ``present``/``absent``, ``remembered "x"`` and open objects
-(``customData``, ``DataTransfer.data``) are left to the charger's message.
+The field a ``remember`` line reads is checked alike (:func:`check_path`: at run time a missing one is
+the charger's failure). Only what the schema closes is checked (:mod:`dsl.messages`): keys of closed
+objects and string values of enumerations. A value of another type, ``present``/``absent``,
+``remembered "x"`` and open objects (``customData``, ``DataTransfer.data``) are left to the charger's
+message; so is a scalar read as an object (``evse.id.x``: the table does not tell scalars from open objects).
 """
 
 from __future__ import annotations
@@ -29,6 +31,29 @@ def check_pattern(action: str, fields: ast.Fields, sink: ErrorSink) -> bool:
     """Report each field no `action` request has and each value its enumeration lacks; True when none."""
     entry = REQUESTS.get(action)
     return True if entry is None else _object(action, fields, entry, "", sink)
+
+
+def check_path(action: str, path: ast.Word, sink: ErrorSink) -> bool:
+    """`remember transactionInfo.transactionId of …`: a path of fields the `action` request can have, through
+    objects only (a list has no field to read); True when it is one, else reported at the path."""
+    entry: Any = REQUESTS.get(action)
+    walked: list[str] = []
+    for key in path.text.split("."):
+        if entry is None:  # (an open object, customData: any field)
+            return True
+        dotted = ".".join([*walked, key])
+        if isinstance(entry, list | frozenset):
+            what = "a list" if isinstance(entry, list) else "a value"
+            sink.at(path, f'{action} {".".join(walked)} is {what}, not an object: it has no field "{key}"',
+                    "remember reads a field of nested objects")
+            return False
+        if key not in entry:
+            sink.at(path, f'{action} has no field "{dotted}"',
+                    did_you_mean(key, entry) or "its fields there: " + ", ".join(entry))
+            return False
+        walked.append(key)
+        entry = entry[key]
+    return True
 
 
 def _object(action: str, fields: ast.Fields, entry: dict[str, Any], path: str, sink: ErrorSink) -> bool:

@@ -142,7 +142,25 @@ def test_a_pattern_names_fields_and_values_its_message_can_have(line: str, messa
     assert caret == "  " + " " * (column - 5) + "^" * len(underlined)
 
 
+@pytest.mark.parametrize(("line", "message"), [
+    ('remember transactionInfo.transactionID of the last TransactionEvent as "tx"',
+     'TransactionEvent has no field "transactionInfo.transactionID" — did you mean "transactionId"?'),
+    ('remember meterValue.timestamp of the last MeterValues as "t"',
+     'MeterValues meterValue is a list, not an object: it has no field "timestamp" — remember reads a field of '
+     "nested objects"),
+])
+def test_the_field_a_remember_line_reads_is_one_its_message_can_have(line: str, message: str) -> None:
+    # (at run time a missing field is the charger's failure: "has no … to remember")
+    (rendered,) = _errors(line)
+    headline, _, caret = rendered.split("\n")
+    path = line.split(" ")[1]
+    assert headline == f"x.spec:4:14: {message}"
+    assert caret == "  " + " " * 9 + "^" * len(path)
+
+
 @pytest.mark.parametrize("line", [
+    'remember transactionInfo.transactionId of the last TransactionEvent as "tx"',
+    'remember customData.anything of the last TransactionEvent as "c"',
     'expect charger sends StatusNotification {connectorStatus: "Available" or "Occupied", evseId: not 2, '
     "connectorId: present, customData: absent}",
     'expect charger sends DataTransfer {vendorId: "x", data: {anything: [1, "y"]}, customData: {vendorId: "v", z: 1}}',
