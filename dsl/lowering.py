@@ -193,8 +193,8 @@ class Lowering:
         actions = [args[p.name] for p in params if p.type in ("action", "call") and p.name in args]
         if not patterns or len(actions) != 1:
             return True
-        return all([check_pattern(actions[0], binding[name][0], self.sink)  # type: ignore[arg-type]
-                    for name in patterns])
+        return all([check_pattern(actions[0], binding[name][0], self.sink) for name in patterns
+                    if isinstance(binding[name][0], ast.Fields)])
 
     def _unknown_statement(self, s: ast.ActionStmt) -> None:
         head = s.atoms[0]
