@@ -388,7 +388,8 @@ def _shaped(line: str, string: Callable[[], str] | None = None, number: Callable
     keys = _STRING_KEY.search(line) is not None  # (a key written as a string: each string is looked at)
     recalls = "remembered" in line
     # Strings from the first field whose values are an enumeration on may be checked (dsl.patterns): kept.
-    enum = ENUM_KEY.search(line)
+    # (Not in a reply, `expect charger replies {…}`, the grammar's own statement: its fields are not checked.)
+    enum = None if line.lstrip(" ").startswith("expect charger replies {") else ENUM_KEY.search(line)
     checked = enum.start() if enum is not None else len(line)
     out: list[str] = []
     depth = 0
