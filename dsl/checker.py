@@ -27,7 +27,7 @@ def check_structure(spec_file: ast.SpecFile, sink: ErrorSink) -> None:
     for setup in spec_file.setups:
         if setup.name.value in names:
             sink.at(setup.name, f'setup "{setup.name.value}" is already defined on line '
-                    f"{names[setup.name.value].line}")
+                    f"{names[setup.name.value].line}", "give each shared setup its own name")
         names.setdefault(setup.name.value, setup)
         _no_placeholders(setup.body, sink, "a shared setup")
 
@@ -36,7 +36,8 @@ def check_spec(spec: ast.Spec, sink: ErrorSink) -> None:
     for kind, items in (("version", spec.versions), ("setup", spec.blocks("setup")),
                         ("teardown", spec.blocks("teardown"))):
         for extra in items[1:]:
-            sink.at(extra, f"a spec has at most one {kind} (first on line {items[0].line})")
+            sink.at(extra, f"a spec has at most one {kind} (first on line {items[0].line})",
+                    "keep one version line" if kind == "version" else f"put all its statements in one {kind} block")
     for kind in (ast.Refs, ast.Tags):
         lines = [i for i in spec.items if isinstance(i, kind)]
         for extra in lines[1:]:

@@ -18,6 +18,7 @@ from dsl import ast, plan, units
 from dsl.errors import ErrorSink
 from dsl.examples import may_hold_placeholders, placeholders
 from dsl.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDED_STATEMENTS
+from dsl.patterns import check_path, check_pattern
 from dsl.quantities import check_dimension, evaluate
 from dsl.render import atom as render_atom
 from dsl.render import field_value, render_atoms
@@ -113,10 +114,11 @@ class Lowering:
                              "in this file",
                              "each include is expanded where it stands: include shared setups fewer times")
             return ()
-        key = f"{setup.file}:{setup.name.value}"
+        key = f"{setup.file}\0{setup.name.value}"  # (NUL: in no path and no name, which may hold ":")
         if key in scope.including:
-            chain = " -> ".join(k.rsplit(":", 1)[1] for k in (*scope.including, key))
-            self.sink.at(inc, f"include cycle: {chain}")
+            chain = " -> ".join(f'"{k.split(chr(0), 1)[1]}"' for k in (*scope.including, key))
+            self.sink.at(inc, f"include cycle: {chain}",
+                         "a shared setup cannot include itself, directly or through another: drop one include")
             return ()
         owner = scope.file if setup.file == scope.file.file else self._file_of(setup, scope)
         for name, node in placeholders(setup.body):
@@ -151,6 +153,8 @@ class Lowering:
             return None
         if step.name == "csms.sets_profile" and not self._profile_consistent(args, binding):
             return None
+        if not self._patterns_fit(step.params, args, binding):
+            return None
         text = self._text(action_text, s.atoms, named[1])
         return plan.Action(step=step.name, args=args, source=s.source, text=text, station=named[1])
 
@@ -180,6 +184,17 @@ class Lowering:
                              "OCPP counts schedule periods in whole seconds (startPeriod)")
                 return False
         return True
+
+    def _patterns_fit(self, params: tuple[Param, ...], args: Mapping[str, Any],
+                      binding: Mapping[str, ast.Atoms]) -> bool:
+        """A statement's `{…}` pattern matches the message its action parameter names (`csms answers
+        Authorize {idToken: …}`): each field and enumerated value is one that message can have."""
+        patterns = [p.name for p in params if p.type == "pattern" and p.name in args]
+        actions = [args[p.name] for p in params if p.type in ("action", "call") and p.name in args]
+        if not patterns or len(actions) != 1:
+            return True
+        return all([check_pattern(actions[0], binding[name][0], self.sink) for name in patterns
+                    if isinstance(binding[name][0], ast.Fields)])
 
     def _unknown_statement(self, s: ast.ActionStmt) -> None:
         head = s.atoms[0]
@@ -221,7 +236,13 @@ class Lowering:
             if q is None:
                 return None
             allowed = PHYSICAL if "quantity" in p.kinds else tuple(k for k in p.kinds if k in QUANTITY_TYPES)
-            return q if check_dimension(q, allowed, node, self.sink, what=f"<{p.name}>") else None
+            if not check_dimension(q, allowed, node, self.sink, what=f"<{p.name}>"):
+                return None
+            if q.dimension == "time" and q.value < 0:  # (`wait 5 s - 10 s`: a time limit already past)
+                self.sink.at(node, f"<{p.name}> is a duration and cannot be negative: {q.text} is {q.value:g} s",
+                             "write the time as one positive value")
+                return None
+            return q
         if p.type == "ordinal":
             return self.arg_ordinal(atoms, p)
         if p.type == "count":
@@ -366,6 +387,10 @@ class Lowering:
         nodes = _walk_fields(f)
         for node in nodes:
             if type(node) in _PLAIN_VALUES:  # (most values: none of the checks below concerns them)
+                if type(node) is ast.Number and not node.text.lstrip("-").isdigit() and float(node.text) in _INFINITE:
+                    self.sink.at(node, f"too large a number: {node.text}",
+                                 "a message holds JSON numbers, which are at most about 1.8e308")
+                    ok = False
                 continue
             if isinstance(node, ast.Word) and node.text not in ("true", "false", "null"):
                 if matching and node.text in ("present", "absent"):
@@ -408,7 +433,7 @@ class Lowering:
                 continue
             dup = next((item for item in obj.items if keys.count(item.key) > 1), None)
             if dup is not None:
-                self.sink.at(dup, f'field "{dup.key}" appears twice')
+                self.sink.at(dup, f'field "{dup.key}" appears twice', "write each field once")
                 ok = False
         if not ok:
             return None
@@ -508,8 +533,18 @@ class Lowering:
 
     def message(self, action: ast.Word, fields: ast.Fields | None, scope: Scope) -> plan.MessagePattern | None:
         name = self.action(action)
-        values = self.fields(fields, scope) if fields is not None else {}
+        values = self.pattern(name, fields, scope)
         return plan.MessagePattern(name, values) if name is not None and values is not None else None
+
+    def pattern(self, action: str | None, fields: ast.Fields | None, scope: Scope) -> dict[str, Any] | None:
+        """A field object to match a charger's `action` message against; its fields and enumerated values
+        must be ones the message can have (dsl.patterns), else it would match nothing."""
+        if fields is None:
+            return {}
+        values = self.fields(fields, scope)
+        if action is not None and not check_pattern(action, fields, self.sink):
+            return None
+        return values
 
     def stmt_ExpectMessage(self, s: ast.ExpectMessage, scope: Scope) -> plan.Step | None:
         if s.within_twice is not None:
@@ -557,7 +592,9 @@ class Lowering:
                          f'write another name, e.g. "{s.name.value.removeprefix("bench.")}"')
             return None
         scope.remembered.add(s.name.value)
-        if message is None or not placed:
+        # (a field the message cannot have would fail the charger at run time: "no such field to remember")
+        read = message is not None and check_path(message.action, s.path, self.sink)
+        if message is None or not placed or not read:
             return None
         return plan.Remember(path=tuple(s.path.text.split(".")), which=s.which.text,  # type: ignore[arg-type]
                              message=message, name=s.name.value, source=s.source, text=self._text(render_stmt, s),
@@ -565,7 +602,7 @@ class Lowering:
 
     def stmt_ExpectInterval(self, s: ast.ExpectInterval, scope: Scope) -> plan.Step | None:
         action = self.action(s.action)
-        fields = self.fields(s.fields, scope) if s.fields is not None else {}
+        fields = self.pattern(action, s.fields, scope)
         every = self.duration(s.every)
         tolerance = self.duration(s.tolerance)
         window_ok = s.window is None or self.window(s.window, scope)
@@ -589,7 +626,7 @@ class Lowering:
 
     def stmt_ExpectNoMessage(self, s: ast.ExpectNoMessage, scope: Scope) -> plan.Step | None:
         action = self.action(s.action)
-        fields = self.fields(s.fields, scope) if s.fields is not None else {}
+        fields = self.pattern(action, s.fields, scope)
         duration = self.duration(s.duration)
         placed, station = message_station(s.action, s.place, self.sink)
         if action is None or fields is None or duration is None or not placed:
@@ -601,7 +638,7 @@ class Lowering:
         action = None if s.action.text == ANY_MESSAGE else self.action(s.action)
         if action is None and s.action.text != ANY_MESSAGE:
             return None
-        fields = self.fields(s.fields, scope) if s.fields is not None else {}
+        fields = self.pattern(action, s.fields, scope)
         if fields is None:
             return None
         params: dict[str, Any] = {}
@@ -705,7 +742,12 @@ def _plain(v: ast.FieldValue, matching: bool) -> Any:
         return out
     if kind is ast.Number:
         text = v.text  # type: ignore[union-attr]
-        return int(text) if text.lstrip("-").isdigit() else float(text)
+        if text.lstrip("-").isdigit():
+            return int(text)
+        number = float(text)
+        if number in _INFINITE:  # (checked_fields reports it)
+            raise _NotPlain
+        return number
     if kind is ast.FieldList:
         return [_plain(i, matching) for i in v.items]  # type: ignore[union-attr]
     if kind is ast.Word:
@@ -730,6 +772,7 @@ def _plain(v: ast.FieldValue, matching: bool) -> Any:
 
 
 _JSON_WORDS = {"true": True, "false": False, "null": None}
+_INFINITE = (float("inf"), float("-inf"))  # a field's number of 309 digits before its point: no JSON number
 
 
 def _walk_fields(node: ast.FieldValue) -> list[ast.FieldValue]:

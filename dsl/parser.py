@@ -16,6 +16,7 @@ import os
 import re
 import sys
 import tempfile
+import unicodedata
 from collections.abc import Iterator
 from importlib import resources
 from typing import Any
@@ -29,7 +30,7 @@ from dsl import ast
 from dsl.errors import SpecError, SpecErrors, sort_errors
 from dsl.limits import MAX_BLOCK_DEPTH
 from dsl.plan import Source
-from dsl.screen import line_too_big, screen
+from dsl.screen import describe, line_too_big, screen
 from dsl.text import decode, normalize, sha256_bytes, sha256_text
 
 __all__ = ["decode", "error_at", "normalize", "parse", "parse_partial", "parse_statement", "sha256_bytes",
@@ -324,9 +325,10 @@ def _syntax_error(exc: Exception, file: str, lines: list[str]) -> SpecError:
         return unclosed
     if isinstance(exc, UnexpectedCharacters):
         char = lines[exc.line - 1][exc.column - 1] if _inside(lines, exc.line, exc.column) else "?"
-        shown = char if char.isprintable() else f"\\x{ord(char):02x}"
-        return error_at(file, lines, exc.line, exc.column, f'unexpected character "{shown}"',
-                        _expected(_accepted(exc) or getattr(exc, "allowed", None) or set()))
+        # (an invisible one by its name: "\\x2028" read as a space and the digits 28)
+        shown = f'"{char}"' if char.isprintable() and not char.isspace() else describe(char)
+        return error_at(file, lines, exc.line, exc.column, f"unexpected character {shown}",
+                        _lookalike(char) or _expected(_accepted(exc) or getattr(exc, "allowed", None) or set()))
     if isinstance(exc, UnexpectedToken):
         tok = exc.token
         width = 1 if tok.type in _TOKEN_NAMES else len(tok.value)
@@ -343,6 +345,27 @@ def _syntax_error(exc: Exception, file: str, lines: list[str]) -> SpecError:
         return error_at(file, lines, len(lines), 1, "unexpected end of file",
                    _expected(getattr(exc, "expected", None) or set()))
     return error_at(file, lines, 1, 1, f"cannot parse: {exc}", None)
+
+
+# Characters a word processor or a web page puts where the language has a plain one.
+_QUOTES = frozenset("\u201c\u201d\u201e\u201f\u00ab\u00bb\u2018\u2019\u201a\u201b\u2032\u2033")
+_DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+
+
+def _lookalike(char: str) -> str | None:
+    """What to write instead of a character that looks like (or hides) one the language reads."""
+    if char in _QUOTES:
+        return 'a typographic quote (copied from a document?): write strings in straight double quotes "…"'
+    if char in _DASHES:
+        return 'a dash that is not a minus: write "-"'
+    category = unicodedata.category(char)
+    if category == "Zs":
+        return "a space that is not a plain one (copied from a document?): write a plain space"
+    if category in ("Zl", "Zp"):
+        return "a Unicode line separator: end the line with a plain newline"
+    if category == "Cf":
+        return "an invisible character: delete it"
+    return None
 
 
 _STRING_OR_OTHER = re.compile(r'"(?:[^"\\\n]|\\.)*"|"|[{}]|#.*')

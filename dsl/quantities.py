@@ -9,6 +9,7 @@ number is a plain count. Every value is converted to the canonical unit of its d
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -81,7 +82,11 @@ def _evaluate(atoms: ast.Atoms, node: ast.Node, sink: ErrorSink) -> Quantity | N
             ok = False
     if not ok:
         return None
-    return Quantity(value=float(value), dimension=dimension, text=render_atoms(atoms))
+    text = render_atoms(atoms)
+    if not math.isfinite(float(value)):  # (a number of 309 digits is infinity as a float: no bench value)
+        sink.at(node, f"too large a quantity: {text}", "write a value the bench can set or measure")
+        return None
+    return Quantity(value=float(value), dimension=dimension, text=text)
 
 
 def _unit_text(term: _Term) -> str:

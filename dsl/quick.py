@@ -34,6 +34,7 @@ from dsl.examples import placeholders
 from dsl.lazy import LazyScenarioPlan
 from dsl.limits import MAX_LINE_CHARS, MAX_PLAN_STEPS
 from dsl.lowering import Lowering, Scope  # (here, not in _lower: each line would pay for the imports)
+from dsl.patterns import ENUM_KEY
 from dsl.quickfile import read_file
 from dsl.quickline import read_statement
 from dsl.screen import has_hostile_characters
@@ -61,7 +62,8 @@ _STRING_SPLIT = re.compile(r'("(?:[^"\\\n]|\\.)*")')
 # A string value whose text no reading or check of a line looks at: no quote, escape, bracket (nesting,
 # placeholders), `#` (a comment's mark), `+` (the `+-` test) or control character.
 # A number that is a field's value when it stands inside braces: after a key's colon, before `,`, `}` or `]`.
-_VALUE_NUMBER = re.compile(r": ([0-9]+(?:\.[0-9]+)?)(?=[,}\]])")  # (a literal first: searched fast)
+# (Up to 300 digits before its point: a longer one may be too large a number, which lowering reports.)
+_VALUE_NUMBER = re.compile(r": ([0-9]{1,300}(?:\.[0-9]+)?)(?=[,}\]])")  # (a literal first: searched fast)
 _STRING_KEY = re.compile(r'" *:')  # a string's closing quote before a colon: a key written as a string
 _OPAQUE_STRING = re.compile(r'"[^"\\{}\[\]#+\x00-\x1f\x7f]*"')
 
@@ -360,12 +362,15 @@ def _shape(line: str) -> str | None:
 
     Two lines of one shape differ only in such values, which nothing between reading a line and its
     template looks at: each is one STRING or NUMBER token wherever it stands (a string with quotes only at
-    its ends and no escape; a number between `: ` and `,`, `}` or `]`); the grammar takes any string or
-    number there; the screens (nesting, comments, `+-`) see none of their characters; and lowering passes
-    a field's value through to the pattern or payload unchecked (every check of
-    :meth:`dsl.lowering.Lowering.fields` is on keys, structure, words and `remembered` names, which stay
-    in the shape). So one lowers without an error exactly when the other does, opening, reading and
-    remembering the same names. Keys (a string before `:`), everything outside braces (windows, names,
+    its ends and no escape; a number between `: ` and `,`, `}` or `]`, of at most 300 digits before its
+    point); the grammar takes any string or number there; the screens (nesting, comments, `+-`) see none
+    of their characters; and lowering passes a field's value through to the pattern or payload unchecked
+    (every check of :meth:`dsl.lowering.Lowering.fields` is on keys, structure, words and `remembered`
+    names, which stay in the shape, and on a number too large for a float, which such a number is not;
+    :mod:`dsl.patterns` checks the strings of fields that are enumerations, so every string from the first
+    key naming such a field on (:data:`dsl.patterns.ENUM_KEY`, whatever the message) stays in the shape).
+    So one lowers without an error exactly when the other does, opening, reading and remembering the
+    same names. Keys (a string before `:`), everything outside braces (windows, names,
     durations, an action's arguments) and `remembered "name"` stay in the shape. tests/dsl/test_quick.py
     holds it to that on every such line of the library and the docs with its values changed.
     """
@@ -382,12 +387,18 @@ def _shaped(line: str, string: Callable[[], str] | None = None, number: Callable
     numbers = _VALUE_NUMBER.search(line) is not None  # (rarely: most lines are read for strings alone)
     keys = _STRING_KEY.search(line) is not None  # (a key written as a string: each string is looked at)
     recalls = "remembered" in line
+    # Strings from the first field whose values are an enumeration on may be checked (dsl.patterns): kept.
+    # (Not in a reply, `expect charger replies {…}`, the grammar's own statement: its fields are not checked.)
+    enum = None if line.lstrip(" ").startswith("expect charger replies {") else ENUM_KEY.search(line)
+    checked = enum.start() if enum is not None else len(line)
     out: list[str] = []
     depth = 0
+    at_char = 0  # where parts[k] starts in the line
     opaque = False
     n = len(parts)
     for k in range(0, n, 2):
         text = parts[k]
+        at_char += len(text)
         if numbers and _VALUE_NUMBER.search(text) is not None:
             at = 0
             for m in _VALUE_NUMBER.finditer(text):
@@ -405,7 +416,8 @@ def _shaped(line: str, string: Callable[[], str] | None = None, number: Callable
         if k + 1 == n:
             break
         value = parts[k + 1]
-        if (depth > 0 and _OPAQUE_STRING.fullmatch(value)
+        at_char += len(value)
+        if (depth > 0 and at_char - len(value) < checked and _OPAQUE_STRING.fullmatch(value)
                 and not (keys and parts[k + 2].lstrip(" ").startswith(":"))
                 and not (recalls and text.rstrip(" ").endswith("remembered"))):
             out.append(string() if string else '""')

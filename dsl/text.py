@@ -34,12 +34,15 @@ def decode(data: bytes, file: str) -> str:
     except UnicodeDecodeError:
         pass
     errors: list[SpecError] = []
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+    # Lines and columns as in the text the parser reads (normalize): no BOM, CR LF and a lone CR end a line
+    # (bytes CR and LF are never inside a UTF-8 sequence, so they are replaced before decoding).
+    lines = data.removeprefix(b"\xef\xbb\xbf").replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    for number, raw in enumerate(lines, start=1):
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as e:
-            shown = raw.decode("utf-8", "replace").rstrip("\r")
-            column = len(raw[: e.start].decode("utf-8", "replace")) + 1
+            shown = raw.decode("utf-8", "replace")
+            column = len(raw[: e.start].decode("utf-8")) + 1  # (the first undecodable byte of its line)
             errors.append(SpecError(
                 Source(file, number, column, shown),
                 f"byte 0x{raw[e.start]:02x} is not UTF-8 text",

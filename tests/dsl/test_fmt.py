@@ -168,7 +168,7 @@ def test_settle_form_and_field_filters_get_the_canonical_layout() -> None:
 def test_message_patterns_counts_and_remember_get_the_canonical_layout() -> None:
     messy = ('spec "s"\n  scenario "x"\n'
              '    expect   charger sends  StatusNotification {connectorStatus:"Available"or "Occupied",'
-             'evseId:not 2 ,x : absent}  or  NotifyEvent\n'
+             'evseId:not 2 ,timestamp : absent}  or  NotifyEvent\n'
              '    remember  transactionInfo.transactionId   of the last TransactionEvent{eventType:"Started"} as "tx"\n'
              '    expect within 5 s:charger sends   at   least 2 TransactionEvent '
              '{transactionInfo:{transactionId:remembered"tx"}} within 3 s  after MeterValues\n'
@@ -176,7 +176,7 @@ def test_message_patterns_counts_and_remember_get_the_canonical_layout() -> None
     canonical = (
         'spec "s"\n  scenario "x"\n'
         '    expect charger sends StatusNotification {connectorStatus: "Available" or "Occupied", evseId: not 2, '
-        'x: absent} or NotifyEvent\n'
+        'timestamp: absent} or NotifyEvent\n'
         '    remember transactionInfo.transactionId of the last TransactionEvent {eventType: "Started"} as "tx"\n'
         '    expect within 5 s: charger sends at least 2 TransactionEvent {transactionInfo: {transactionId: '
         'remembered "tx"}} within 3 s after MeterValues\n'

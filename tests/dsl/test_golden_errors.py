@@ -43,3 +43,16 @@ def test_error_message_matches_golden(case: Path, monkeypatch: pytest.MonkeyPatc
         expected_path.write_text(got, encoding="utf-8")
     assert expected_path.exists(), f"no {expected_path.name}: run with CHARGESPEC_UPDATE_GOLDEN=1"
     assert got == expected_path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["plain", "plan-cache"])
+def test_collection_reports_what_check_reports(cached: bool, monkeypatch: pytest.MonkeyPatch,
+                                               tmp_path: Path) -> None:
+    """pytest collection loads each file (dsl.load, with the plan cache, lazily) and shows SpecErrors.render();
+    `chargespec check` shows check_paths: the same errors, rendered alike, for every golden mistake."""
+    monkeypatch.chdir(GOLDEN)
+    for case in CASES:
+        checked = [e.render() for e in dsl.check_paths([case.name], include_root=GOLDEN)]  # (as the CLI: cwd)
+        with pytest.raises(dsl.SpecErrors) as raised:
+            dsl.load(case.name, cache_dir=tmp_path if cached else None, lazy=True, include_root=GOLDEN)
+        assert [e.render() for e in raised.value.errors] == checked, case.name

@@ -26,7 +26,7 @@ FAILURES = {
     "a variable on an evse the charger does not have": r"patterns.spec:37:5: .*\n.*charger did not accept "
                                                        r"SampledDataCtrlr.TxUpdatedInterval = 10: .*UnknownComponent"
                                                        r".*'evse': \{'id': 1\}",
-    "present fails on a field that is not there": r"patterns.spec:41:5: .*\n.*differs in 1 field \(vendorId: "
+    "present fails on a field that is not there": r"patterns.spec:41:5: .*\n.*differs in 1 field \(customData: "
                                                   r"expected present, observed \(absent\)\)",
     "not fails on the value it excludes": r'patterns.spec:45:5: .*\n.*differs in 1 field \(connectorStatus: '
                                           r'expected not "Occupied", observed "Occupied"\)',
