@@ -229,10 +229,12 @@ class _KeepDone:
 
     def __init__(self, done: set[str]) -> None:
         self.done = done
+        self.kept = 0  # how many selected scenarios keep their verdict (are not run again)
 
     def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
         keep = [i for i in items if i.nodeid not in self.done]
         dropped = [i for i in items if i.nodeid in self.done]
+        self.kept = len(dropped)
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = keep
@@ -284,15 +286,13 @@ def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
         return RunExit.USAGE_ERROR
     print(f"Campaign {camp.name!r}: {len(camp.units)} unit(s) on bench {camp.bench}, up to {at_once} at once; "
           f"results in {camp.out}", flush=True)
+    # Every unit starts, even one whose every earlier scenario has its final verdict: only its collection knows
+    # what the campaign selects now (a spec or a scenario added since, other tags). With nothing left to run it
+    # opens no bench and says so in its run file (unit_main).
     pending: list[tuple[Unit, set[str]]] = []
     for unit in camp.units:
-        tried = attempts(unit)
-        finals = final_verdicts(tried)
-        done = {n for n, r in finals.items() if r.get("verdict") in FINAL}
-        if tried and _complete(tried[-1]) and len(done) == len(finals):
-            print(f"Unit {unit.serial}: every scenario has a final verdict; nothing to run again")
-            continue
-        pending.append((unit, done))
+        finals = final_verdicts(attempts(unit))
+        pending.append((unit, {n for n, r in finals.items() if r.get("verdict") in FINAL}))
     codes: list[int] = []
     running: list[tuple[Unit, Path, subprocess.Popen[bytes], Any]] = []
     stop = _Stop()
@@ -449,10 +449,24 @@ def unit_main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[0] != "--kept" or argv[2] != "--":
         print("usage: python -m runner.campaign --kept FILE -- PYTEST ARGS", file=sys.stderr)
         return 4
-    kept = set(runs.read_json(Path(argv[1])).get("kept") or [])
+    from runner.exitcodes import RunExit
+
+    done_file = Path(argv[1])
+    keep = _KeepDone(set(runs.read_json(done_file).get("kept") or []))
     for tell in TELL_UNIT.values():
         signal.signal(tell, _told_to_stop)
-    return int(pytest.main(argv[3:], plugins=[_KeepDone(kept)]))
+    started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    code = int(pytest.main(argv[3:], plugins=[keep]))
+    folder = done_file.parent
+    if code == RunExit.NO_SPECS and not runs.identity_file(folder).exists():
+        # Nothing to run, so the plugin opened no bench and wrote no run file. Said here, or the attempt would
+        # read as one killed before its first scenario: never complete, however often the unit is resumed.
+        runs.write_json(runs.identity_file(folder), {
+            "status": runs.COMPLETE, "run": folder.name, "started": started,
+            "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "exit code": code,
+            "status.reason": (f"nothing left to run: each of the {keep.kept} selected scenario(s) keeps its verdict "
+                              "from an earlier attempt") if keep.kept else "no scenario selected"})
+    return code
 
 
 def _complete(folder: Path) -> bool:
@@ -492,26 +506,48 @@ def merge(unit: Unit) -> Path | None:
             rec["message"] = f"{rec['message']} [{note}]" if rec.get("message") else note
         results.append(rec)
     last = folders[-1]
-    identity = dict(runs.read_json(runs.identity_file(last)))
-    first = runs.read_json(runs.identity_file(folders[0]))
+    idents = {f.name: runs.read_identity(f) for f in folders}
+    # The bench and device the merged results were measured with: the newest attempt that opened a bench (an
+    # attempt with nothing left to run opens none), checked against every other attempt a result comes from.
+    measured = [f for f in folders if "bench" in idents[f.name]]
+    identity = dict(idents[measured[-1].name] if measured else idents[last.name])
+    sources = [f for f in measured if f.name in {r["run"] for r in results}]
+    setups = {f.name: _setup(f, idents[f.name], unit.station) for f in sources}
+    for rec in results:
+        if rec["run"] in setups:  # each result names the charger it was measured on
+            rec["charger"] = setups[rec["run"]].get("charger", "not identified (no BootNotification recorded)")
+    differ = _differences(setups)
+    first = idents[folders[0].name]
     specs: dict[str, str] = {}
     for folder in folders:
-        specs.update(runs.read_json(runs.identity_file(folder)).get("specs") or {})
+        specs.update(idents[folder.name].get("specs") or {})
     provisional = any(r.get("verdict") == "broken" and str(r.get("message", "")).startswith(UNFINISHED)
                       for r in results)
     complete = _complete(last) and not provisional
+    counts = {v: sum(r.get("verdict") == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
+    identity = {k: v for k, v in identity.items() if k not in ("exit code", "finished")}  # (an attempt's own)
     identity.update({
         "run": f"{unit.folder.name} (merged from {len(folders)} attempt(s))",
         "status": runs.COMPLETE if complete else runs.INCOMPLETE.upper(),
         "status.reason": (f"{len(folders)} attempt(s): " + ", ".join(
-            f"{f.name} {runs.read_json(runs.identity_file(f)).get('status', 'INCOMPLETE')}" for f in folders)),
-        "started": first.get("started", identity.get("started")), "specs": specs,
+            f"{f.name} {idents[f.name].get('status', 'INCOMPLETE')}" for f in folders)),
+        "started": first.get("started", identity.get("started")), "specs": specs, "scenarios": counts,
         "attempts": [f.name for f in folders], "unit": unit.serial, "station": unit.station})
+    if idents[last.name].get("finished"):
+        identity["finished"] = idents[last.name]["finished"]
+    if differ:
+        identity[runs.ATTEMPTS_DIFFER] = differ
+    shown = _setup(measured[-1], identity, unit.station)["simulated"] if measured else ()  # the banner's own
+    simulated = sorted({f"run {name}: {why}" for name, st in setups.items() for why in st["simulated"]
+                        if why not in shown})
+    if simulated:
+        identity[runs.SIMULATED_ATTEMPTS] = simulated
     runs.write_json(runs.identity_file(target), identity)
     verdicts = runs.read_json(last / "verdicts.json")
-    counts = {v: sum(r.get("verdict") == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
     runs.write_json(target / "verdicts.json", {
-        **{k: v for k, v in verdicts.items() if k not in ("results", "scenarios", "run", "status", "status.reason")},
+        **{k: v for k, v in verdicts.items()
+           if k not in ("results", "scenarios", "run", "status", "status.reason", "exit code", "finished")},
+        **{k: identity[k] for k in ("bench", "bench.kind", "faults", "finished") if k in identity},
         "run": identity["run"], "status": identity["status"], "status.reason": identity["status.reason"],
         "verdict": _overall(results, complete), "scenarios": counts, "results": results})
     for folder in reversed(folders):  # the newest proof of the device, and feature matrix, of the unit
@@ -534,13 +570,49 @@ def _overall(results: list[dict[str, Any]], complete: bool) -> str:
     return next((v for v in ("failed", "broken") if v in verdicts), "passed")
 
 
+def _setup(folder: Path, identity: dict[str, Any], station: str) -> dict[str, Any]:
+    """What an attempt measured with: the bench, the charger as its BootNotification named itself, each
+    instrument as it identified itself (the part of its answer that names it: not the twin's port numbers)."""
+    from runner.summary import boot
+
+    out: dict[str, Any] = {"bench": f"{identity.get('bench', '?')} ({identity.get('bench.kind', '?')})",
+                           "faults": str(identity.get("faults") or "none")}
+    cs = boot.read_all(folder).get(station, {}).get("chargingStation") or {}
+    if cs:
+        out["charger"] = (f"{cs.get('vendorName', '?')} {cs.get('model', '?')}, serial {cs.get('serialNumber', '?')}, "
+                          f"firmware {cs.get('firmwareVersion', '?')}")
+    for key, said in sorted((identity.get("instruments") or {}).items()):
+        out[f"instrument {key}"] = str(said).split(" (", 1)[0]
+    out["simulated"] = tuple(w for w in (
+        "twin bench" if identity.get("bench.kind") == "twin" else "",
+        f"fault injected: {identity['faults']}" if identity.get("faults") else "") if w)
+    return out
+
+
+def _differences(setups: dict[str, dict[str, Any]]) -> list[str]:
+    """Each aspect of the setup on which the attempts whose results are merged differ, naming the attempts.
+    A charger that did not identify itself in an attempt differs from one that did: its results' device is
+    unknown."""
+    out: list[str] = []
+    aspects = sorted({k for st in setups.values() for k in st if k != "simulated"} | {"charger"})
+    for aspect in aspects:
+        seen: dict[str, list[str]] = {}
+        for name, st in setups.items():
+            seen.setdefault(str(st.get(aspect, "not identified")), []).append(name)
+        if len(seen) > 1:
+            out.append(f"{aspect}: " + "; ".join(f"{value} (run {', '.join(names)})" for value, names in seen.items()))
+    return out
+
+
 def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) -> int:
     """Merge each unit's attempts, make its acceptance summary, write the campaign overview; the exit code."""
     from runner import summary
-    from runner.exitcodes import Tally, decide
+    from runner.exitcodes import RunExit, Tally, decide
 
     rows: list[dict[str, Any]] = []
     failed = broken = 0
+    unfinished: list[str] = []  # units whose merged run is not complete: killed, crashed, never started
+    judged = no_summary = False
     for unit in camp.units:
         merged = merge(unit)
         row: dict[str, Any] = {"unit": unit.serial, "station": unit.station,
@@ -548,18 +620,25 @@ def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) 
         if merged is None:
             row.update(verdict="NOT RUN", scenarios={}, results=[])
             rows.append(row)
+            unfinished.append(unit.serial)
             continue
         data = runs.read_json(merged / "verdicts.json")
         failed += data["scenarios"]["failed"]
         broken += data["scenarios"]["broken"]
+        judged = judged or bool(data["results"])
+        if data["status"] != runs.COMPLETE:
+            unfinished.append(unit.serial)
         try:
             files = summary.build(merged, unit.folder)
             row.update(verdict=files.verdict, summary_html=str(files.html), summary_pdf=str(files.pdf))
         except Exception as e:  # the merged verdicts stand; only the summary is missing
             row.update(verdict="no summary", error=str(e))
+            no_summary = True
         row.update(scenarios=data["scenarios"], status=data["status"], results=[
             {"spec": r.get("spec"), "scenario": r.get("scenario"), "verdict": r.get("verdict"),
              "attempts": r.get("attempts", [])} for r in data["results"]])
+        if data["status"] != runs.COMPLETE:
+            row["status.reason"] = data.get("status.reason", "")
         rows.append(row)
     overview = {"campaign": camp.name, "file": str(camp.path), "bench": str(camp.bench), "units": rows}
     runs.write_json(camp.out / OVERVIEW_JSON, overview)
@@ -569,9 +648,16 @@ def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) 
         counts = ", ".join(f"{n} {v}" for v, n in (row.get("scenarios") or {}).items())
         print(f"  unit {row['unit']} (station {row['station']}): {row['verdict']}; {counts or 'no scenario'}; "
               f"{len(row['attempts'])} attempt(s)" + (f"; summary {row['summary_html']}" if "summary_html" in row
-                                                        else ""))
+                                                        else "")
+              + (f"; run {row['status']}: {row['status.reason']}" if row.get("status.reason") else ""))
     print(f"Campaign overview: {(camp.out / OVERVIEW_HTML).resolve()}")
-    code = decide(0, Tally(failed=failed, broken=broken, interrupted=interrupted, refused=refused))
+    # The code a single run over the merged results would have (runner/exitcodes.py). A unit whose run did not
+    # finish without a signal that stopped the campaign (killed, crashed: the rest of its scenarios never ran)
+    # is no pass, whatever it ran before: the bench could not judge the rest. Nothing selected at all: 5.
+    # A summary that could not be made: 6 (the verdicts are in the merged folders).
+    status = (RunExit.BENCH_BROKEN if unfinished else RunExit.NO_SPECS if not judged
+              else RunExit.NO_REPORT if no_summary else RunExit.PASSED)
+    code = decide(int(status), Tally(failed=failed, broken=broken, interrupted=interrupted, refused=refused))
     return int(code)
 
 

@@ -31,6 +31,12 @@ INCOMPLETE = "incomplete"
 
 _MAX_SAME_SECOND = 1000
 
+# Keys of a campaign's merged run.json (runner/campaign.py; the acceptance summary reads them): each aspect of
+# the setup (bench, charger, instrument) on which the merged attempts differ, and the attempts that ran on a
+# simulation (a twin bench, a fault knob).
+ATTEMPTS_DIFFER = "attempts differ"
+SIMULATED_ATTEMPTS = "simulated attempts"
+
 
 def utc_stamp(when: datetime | None = None) -> str:
     """A folder-safe UTC time stamp: ``2026-11-30T13-07-39Z`` (no colons: Windows and URLs)."""

@@ -416,6 +416,8 @@ def simulation_banner(identity: dict[str, Any]) -> str:
         why.append(f"fault injected: {identity['faults']}")
     if not identity.get("bench.kind"):
         why.append("bench unknown (the run did not open one)")
+    # a campaign's merged results: an attempt on a simulation makes them all one (runner/campaign.py)
+    why += [w for w in identity.get(runs.SIMULATED_ATTEMPTS) or [] if isinstance(w, str)]
     return f"SIMULATION — NOT VALID FOR ACCEPTANCE ({'; '.join(why)})" if why else ""
 
 
@@ -455,6 +457,10 @@ def read(folder: Path) -> Summary:
             reasons.append(f"instrument {i.station}.{i.role}: {i.status}")
     for d in devices:
         reasons += [f"device {d.station}: {c}" for c in d.checks]
+    # a campaign's merged results measured on different setups: the device and equipment named above are only
+    # the newest attempt's (runner/campaign.py)
+    reasons += [f"the merged attempts were not measured on one setup: {c}"
+                for c in identity.get(runs.ATTEMPTS_DIFFER) or [] if isinstance(c, str)]
     for r in results:
         if r.verdict == "skipped":
             deviations.append(f"not judged: {r.spec} · {r.scenario}: {r.message or 'skipped'}")

@@ -237,3 +237,36 @@ def test_the_shipped_campaign_files_load(path: Path) -> None:
 
     camp = load_campaign(path)
     assert camp.units and all(p.exists() for p in camp.paths)
+
+
+def test_a_campaign_that_selects_no_scenario_exits_5_and_one_with_nothing_left_completes(tmp_path: Path) -> None:
+    """`tags` that match no scenario: each unit selects nothing (pytest's 5); the campaign said 0, "every
+    selected scenario passed". And a unit whose every scenario already has its final verdict, while its last
+    attempt did not finish (killed after its last scenario), stayed INCOMPLETE however often it was resumed:
+    the attempt that had nothing left to run wrote no run file."""
+    campaign = _setup(tmp_path)
+    text = campaign.read_text(encoding="utf-8")
+    campaign.write_text(text.replace('paths = ["specs"]', 'paths = ["specs"]\ntags = "nosuchtag"'), encoding="utf-8")
+    command = [sys.executable, "-m", "runner.cli", "run", "--campaign", str(campaign), "--speed", "100",
+               "--progress", "off"]
+    r = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == RunExit.NO_SPECS, r.stdout + r.stderr
+    assert "INCOMPLETE; 0 passed, 0 failed, 0 broken, 0 skipped" in r.stdout
+
+    campaign.write_text(text, encoding="utf-8")
+    r = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    unit = tmp_path / "out" / UNITS[0]
+    newest = sorted((unit / "runs").iterdir())[-1]
+    run = json.loads((newest / "run.json").read_text(encoding="utf-8"))
+    run["status"], run["status.reason"] = "INCOMPLETE", "not finished: the run is in progress, or was killed"
+    (newest / "run.json").write_text(json.dumps(run), encoding="utf-8")  # as a kill after the last verdict leaves it
+
+    r = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    merged = json.loads((unit / "merged" / "verdicts.json").read_text(encoding="utf-8"))
+    assert merged["status"] == "complete" and merged["scenarios"]["passed"] == 3
+    last = sorted((unit / "runs").iterdir())[-1]
+    assert json.loads((last / "run.json").read_text(encoding="utf-8"))["status.reason"] == (
+        "nothing left to run: each of the 3 selected scenario(s) keeps its verdict from an earlier attempt")
+    assert "SIMULATION" in (unit / "summary.html").read_text(encoding="utf-8")
