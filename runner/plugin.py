@@ -777,6 +777,12 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
 
 
 @pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+    """pytest-xdist controller: a worker died while running a scenario; its report is the station's."""
+    per_station.crashed(report)
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """pytest-xdist controller: a worker a signal stopped makes the whole run interrupted."""
     per_station.node_down(node)
