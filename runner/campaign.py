@@ -225,19 +225,38 @@ def final_verdicts(folders: list[Path]) -> dict[str, dict[str, Any]]:
 
 class _KeepDone:
     """A pytest plugin for a resumed attempt: the scenarios that already have a final verdict are
-    deselected (by their exact node id), so only the rest runs."""
+    deselected (by their exact node id), so only the rest runs. Not one whose spec file changed since that
+    verdict (another SHA-256: a limit tightened, a step added): the verdict was earned against another spec,
+    so it runs again (and `run again` in the attempt's DONE_FILE says why)."""
 
-    def __init__(self, done: set[str]) -> None:
-        self.done = done
+    def __init__(self, done: dict[str, str], done_file: Path | None = None) -> None:
+        self.done = done  # nodeid -> the SHA-256 of the spec its final verdict was judged by ("" if unknown)
+        self.done_file = done_file
         self.kept = 0  # how many selected scenarios keep their verdict (are not run again)
 
+    def _keeps(self, item: Any) -> bool:
+        if item.nodeid not in self.done:
+            return False
+        sha = self.done[item.nodeid]
+        return not sha or getattr(getattr(item, "spec", None), "sha256", sha) == sha
+
     def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
-        keep = [i for i in items if i.nodeid not in self.done]
-        dropped = [i for i in items if i.nodeid in self.done]
+        keep = [i for i in items if not self._keeps(i)]
+        dropped = [i for i in items if self._keeps(i)]
+        changed = {i.nodeid: f"its spec changed since its verdict (SHA-256 {self.done[i.nodeid][:12]}… then, "
+                             f"{i.spec.sha256[:12]}… now): run again" for i in keep if i.nodeid in self.done}
         self.kept = len(dropped)
+        if changed and self.done_file is not None:
+            runs.write_json(self.done_file, {**runs.read_json(self.done_file), "run again": changed})
         if dropped:
             config.hook.pytest_deselected(items=dropped)
             items[:] = keep
+
+
+def kept_verdicts(finals: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The scenarios a resumed attempt keeps (a final verdict), each with the SHA-256 of the spec it was judged
+    by."""
+    return {n: str(r.get("spec sha256") or "") for n, r in finals.items() if r.get("verdict") in FINAL}
 
 
 # ---- running -------------------------------------------------------------------------------------
@@ -289,10 +308,9 @@ def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
     # Every unit starts, even one whose every earlier scenario has its final verdict: only its collection knows
     # what the campaign selects now (a spec or a scenario added since, other tags). With nothing left to run it
     # opens no bench and says so in its run file (unit_main).
-    pending: list[tuple[Unit, set[str]]] = []
+    pending: list[tuple[Unit, dict[str, str]]] = []
     for unit in camp.units:
-        finals = final_verdicts(attempts(unit))
-        pending.append((unit, {n for n, r in finals.items() if r.get("verdict") in FINAL}))
+        pending.append((unit, kept_verdicts(final_verdicts(attempts(unit)))))
     codes: list[int] = []
     running: list[tuple[Unit, Path, subprocess.Popen[bytes], Any]] = []
     stop = _Stop()
@@ -410,13 +428,13 @@ def _told_to_stop(signum: int, frame: Any) -> None:
         os.kill(os.getpid(), stands_for)
 
 
-def _start(camp: Campaign, unit: Unit, done: set[str], args: argparse.Namespace, extra: list[str],
+def _start(camp: Campaign, unit: Unit, done: dict[str, str], args: argparse.Namespace, extra: list[str],
            *, quiet: bool) -> tuple[Unit, Path, subprocess.Popen[bytes], Any]:
     """Start one attempt of a unit: a run folder of its own, a pytest process bound to the unit's station.
     With several units at once, each one's console goes to console.log in its run folder."""
     folder = runs.reserve(unit.folder)
     done_file = folder / DONE_FILE
-    runs.write_json(done_file, {"kept": sorted(done)})
+    runs.write_json(done_file, {"kept": sorted(done), "spec sha256": done})
     pytest_args = [*(str(p) for p in camp.paths), f"--bench={camp.bench}", f"--station={unit.station}",
                    f"--run-dir={folder}", f"--alluredir={folder / runs.ALLURE_RESULTS}",
                    "-o", f"cache_dir={camp.out / '.cache'}", "-rfEs",
@@ -452,7 +470,9 @@ def unit_main(argv: list[str]) -> int:
     from runner.exitcodes import RunExit
 
     done_file = Path(argv[1])
-    keep = _KeepDone(set(runs.read_json(done_file).get("kept") or []))
+    said = runs.read_json(done_file)
+    shas = said.get("spec sha256") if isinstance(said.get("spec sha256"), dict) else {}
+    keep = _KeepDone({str(n): str(shas.get(n) or "") for n in said.get("kept") or []}, done_file)
     for tell in TELL_UNIT.values():
         signal.signal(tell, _told_to_stop)
     started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")

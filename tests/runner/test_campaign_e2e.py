@@ -270,3 +270,37 @@ def test_a_campaign_that_selects_no_scenario_exits_5_and_one_with_nothing_left_c
     assert json.loads((last / "run.json").read_text(encoding="utf-8"))["status.reason"] == (
         "nothing left to run: each of the 3 selected scenario(s) keeps its verdict from an earlier attempt")
     assert "SIMULATION" in (unit / "summary.html").read_text(encoding="utf-8")
+
+
+LIMIT_SPEC = '''spec "Limit"
+  scenario "idle current"
+    charger booted
+    expect analyzer current L1 <= {limit}
+'''
+
+
+def test_a_kept_verdict_whose_spec_changed_since_runs_again(tmp_path: Path) -> None:
+    """Attempt 1 passes against `<= 1000 A`; the lab tightens the spec to `< 0 A` (the charger cannot meet it)
+    and resumes. The pass was kept, measured against the old spec: the campaign said 0 and the summary
+    ACCEPTED. A verdict is kept only for the spec it was judged by."""
+    campaign = _setup(tmp_path)
+    one_unit = CAMPAIGN.split("[[units]]\nserial = \"TWIN-AC22-SN-0002\"")[0]
+    campaign.write_text(one_unit, encoding="utf-8")
+    (tmp_path / "specs" / "a.spec").unlink()
+    spec = tmp_path / "specs" / "limit.spec"
+    spec.write_text(LIMIT_SPEC.format(limit="1000 A"), encoding="utf-8")
+    command = [sys.executable, "-m", "runner.cli", "run", "--campaign", str(campaign), "--speed", "100",
+               "--progress", "off"]
+    r = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+
+    spec.write_text(LIMIT_SPEC.format(limit="0 A - 1 A"), encoding="utf-8")
+    r = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       check=False)
+    assert r.returncode == RunExit.CHARGER_FAILED, r.stdout + r.stderr
+    unit = tmp_path / "out" / UNITS[0]
+    (result,) = json.loads((unit / "merged" / "verdicts.json").read_text(encoding="utf-8"))["results"]
+    assert result["verdict"] == "failed" and [a["verdict"] for a in result["attempts"]] == ["passed", "failed"]
+    last = sorted((unit / "runs").iterdir())[-1]
+    (why,) = json.loads((last / "campaign-kept.json").read_text(encoding="utf-8"))["run again"].values()
+    assert why.startswith("its spec changed since its verdict (SHA-256 ") and why.endswith("now): run again")
