@@ -596,8 +596,8 @@ class ScenarioItem(pytest.Item):
             evidence.words_for_people(self.config)
             evidence.label_scenario(self.spec, self.plan)
             own = per_station.worker_station(self.config)  # per-station mode: each station's evidence apart
-            directory = (state.evidence_dir() / (evidence.slug(own) if own else "")
-                         / evidence.slug(self.spec.title) / evidence.slug(self.plan.name))
+            directory = evidence.scenario_dir(state.evidence_dir() / (evidence.slug(own) if own else "")
+                                              / evidence.slug(self.spec.title), self.plan.name)
             _write_provisional(self.config, state)
             session = holder.get()
             per_station.label_unit(self.config, session)

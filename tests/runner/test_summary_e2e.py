@@ -159,3 +159,35 @@ def test_a_killed_run_reported_afterwards_says_incomplete(tmp_path: Path) -> Non
     text = " ".join(_pdf_text(tmp_path / "summary" / "summary.pdf").split())
     assert "INCOMPLETE" in text and "1 scenario(s) broken" in text and "did not finish" in text
     assert "TWIN-AC22-SN-0001" in text  # the identity was on disk before the kill
+
+
+ALIKE_PASSES = '''spec "Boot"
+  scenario "current"
+    charger booted
+    expect analyzer current L1 <= 1000 A
+'''
+ALIKE_FAILS = '''spec "Boot"
+  scenario "current"
+    charger booted
+    wait 2 s
+    expect analyzer current L1 > 1000 A
+'''
+
+
+def test_two_scenarios_named_alike_keep_evidence_of_their_own(tmp_path: Path) -> None:
+    """Two spec files titled alike, each with a scenario "current": both wrote evidence/Boot/current/, the second
+    replacing the first's files, so that the passed verdict pointed at the failed scenario's measurements."""
+    for folder, text in (("a", ALIKE_PASSES), ("b", ALIKE_FAILS)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "boot.spec").write_text(text, encoding="utf-8")
+    r = _cli("run", "a/boot.spec", "b/boot.spec", "--speed", "60", "--progress", "off", "--out", "out", cwd=tmp_path)
+    assert r.returncode == RunExit.CHARGER_FAILED, r.stdout + r.stderr
+    run = _only_run(tmp_path / "out")
+    results = {x["spec"]: x for x in json.loads((run / "verdicts.json").read_text(encoding="utf-8"))["results"]}
+    assert (results["a/boot.spec"]["evidence"], results["b/boot.spec"]["evidence"]) == (
+        "evidence/Boot/current", "evidence/Boot/current-2")
+    for spec, verdict, line in (("a/boot.spec", "passed", 4), ("b/boot.spec", "failed", 5)):
+        folder = run / results[spec]["evidence"]
+        assert results[spec]["verdict"] == verdict
+        measured = json.loads((folder / "measurements.json").read_text(encoding="utf-8"))
+        assert [(m["line"], m["verdict"]) for m in measured if m["line"] == line] == [(line, verdict)], measured
