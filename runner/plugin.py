@@ -16,6 +16,7 @@ ends; the session's exit code is a chargespec code (runner/exitcodes.py) wheneve
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import os
@@ -503,6 +504,15 @@ def pytest_collection(session: pytest.Session) -> Any:
             gc.enable()
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every selected scenario has a node id of its own (its verdict is kept by it), or nothing runs. (A
+    pytest-xdist worker leaves it to the controller: a usage error raised in a worker is an internal error.)"""
+    problem = verdicts.same_node_id(items) if getattr(config, "workerinput", None) is None else None
+    if problem:
+        raise pytest.UsageError(problem)
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix == ".spec":
         return SpecFile.from_parent(parent, path=file_path)
@@ -769,6 +779,11 @@ def pytest_configure_node(node: Any) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     state = _run_state(node.config)
+    twice = next((i for i, n in collections.Counter(ids).items() if n > 1), None)
+    if twice is not None:  # (as pytest_collection_modifyitems says without pytest-xdist)
+        pytest.exit(f"two scenarios have the node id {twice!r}: their verdicts would be one. Spec files outside "
+                    "the rootdir are named without their path: give --rootdir a folder that holds every spec file "
+                    "(and each spec file once)", returncode=int(RunExit.USAGE_ERROR))
     if not state.specs_seen and any(i.split("::", 1)[0].endswith(".spec") for i in ids):
         state.specs_seen = True
         if state.reserved and state.folder is not None:

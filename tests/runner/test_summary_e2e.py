@@ -191,3 +191,22 @@ def test_two_scenarios_named_alike_keep_evidence_of_their_own(tmp_path: Path) ->
         assert results[spec]["verdict"] == verdict
         measured = json.loads((folder / "measurements.json").read_text(encoding="utf-8"))
         assert [(m["line"], m["verdict"]) for m in measured if m["line"] == line] == [(line, verdict)], measured
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["one process", "pytest-xdist"])
+def test_two_scenarios_with_one_node_id_are_a_usage_error(tmp_path: Path, xdist: list[str]) -> None:
+    """Spec files outside the rootdir get node ids without their path: a/boot.spec and b/boot.spec, both titled
+    "Boot" with a scenario "current", were both `::Boot::current`. Their verdicts were kept as one (the pass
+    lost, the run "stopped early: 1 of 2 scenarios ran"; a pass after a failure written over it)."""
+    for folder, text in (("a", ALIKE_PASSES), ("b", ALIKE_FAILS)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "boot.spec").write_text(text, encoding="utf-8")
+    (tmp_path / "c").mkdir()
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--rootdir={tmp_path / 'c'}",
+                        "--out=out", "a/boot.spec", "b/boot.spec", "--speed=60", *xdist],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == RunExit.USAGE_ERROR, r.stdout + r.stderr
+    said = r.stdout + r.stderr
+    assert "two scenarios have the node id '::Boot::current'" in said, said
+    assert "give --rootdir a folder that holds every spec file" in said
+    assert not list((tmp_path / "out").glob("runs/*/verdicts.json"))  # nothing ran
