@@ -443,6 +443,11 @@ def _check_bench_and_options(config: pytest.Config) -> None:
     mistake is a usage error naming the file and key (or the option), never a run of broken scenarios."""
     opt = config.option
     faults = parse_fault_args(opt.fault)
+    if opt.chargespec_run_dir and getattr(config, "workerinput", None) is None and not opt.collectonly:
+        earlier = runs.earlier_run(Path(opt.chargespec_run_dir))
+        if earlier:
+            raise pytest.UsageError(f"--run-dir {opt.chargespec_run_dir}: it holds an earlier run ({earlier}); a run "
+                                    "writes into a folder of its own (give a new one, or leave --run-dir out)")
     if opt.speed is not None:
         from lab.bench import speed_problem
 

@@ -104,6 +104,21 @@ def discard_if_unused(folder: Path) -> bool:
     return True
 
 
+# What a run leaves in its folder (an attempt's campaign-kept.json and console.log are written before it starts).
+_RUN_FILES = ("run.json", "run-*.json", "verdicts.json", "preflight.json", "feature-matrix.json", "boot", EVIDENCE)
+
+
+def earlier_run(folder: Path) -> str | None:
+    """What in `folder` shows that a run was written there already (None: a fresh folder). A run given such a
+    folder (`--run-dir`) would leave the earlier run's files beside its own: its BootNotification as this run's
+    proof of the device, a worker's run-gw2.json naming a station this run never opened, its evidence."""
+    for pattern in _RUN_FILES:
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0].name
+    return None
+
+
 def identity_file(folder: Path, worker: str | None = None) -> Path:
     """run.json; under pytest-xdist each worker opens its own bench, so each writes run-<worker>.json."""
     return folder / (f"run-{worker}.json" if worker else "run.json")
