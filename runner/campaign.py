@@ -628,6 +628,7 @@ def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) 
     """Merge each unit's attempts, make its acceptance summary, write the campaign overview; the exit code."""
     from runner import summary
     from runner.exitcodes import RunExit, Tally, decide
+    from runner.summary.model import simulation_banner
 
     rows: list[dict[str, Any]] = []
     failed = broken = 0
@@ -648,6 +649,8 @@ def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) 
         judged = judged or bool(data["results"])
         if data["status"] != runs.COMPLETE:
             unfinished.append(unit.serial)
+        # the banner of the unit's summary, said wherever its verdict is (console, overview), summary or not
+        row["simulation"] = simulation_banner(runs.read_identity(merged))
         try:
             files = summary.build(merged, unit.folder)
             row.update(verdict=files.verdict, summary_html=str(files.html), summary_pdf=str(files.pdf))
@@ -666,7 +669,7 @@ def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) 
     print(f"\nCampaign {camp.name!r}")
     for row in rows:
         counts = ", ".join(f"{n} {v}" for v, n in (row.get("scenarios") or {}).items())
-        print(f"  unit {row['unit']} (station {row['station']}): {row['verdict']}; {counts or 'no scenario'}; "
+        print(f"  unit {row['unit']} (station {row['station']}): {_verdict(row)}; {counts or 'no scenario'}; "
               f"{len(row['attempts'])} attempt(s)" + (f"; summary {row['summary_html']}" if "summary_html" in row
                                                         else "")
               + (f"; run {row['status']}: {row['status.reason']}" if row.get("status.reason") else ""))
@@ -681,14 +684,22 @@ def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) 
     return int(code)
 
 
+def _verdict(row: dict[str, Any]) -> str:
+    """A unit's verdict as its summary says it: with the simulation banner on a twin or with a fault knob."""
+    return str(row["verdict"]) + (f" — {row['simulation']}" if row.get("simulation") else "")
+
+
 def render_overview(overview: dict[str, Any]) -> str:
     """The campaign overview: one table of units, then each unit's scenarios with every attempt."""
     e = html.escape
+    simulated = sorted({str(row["simulation"]) for row in overview["units"] if row.get("simulation")})
     out = ["<!doctype html><html><head><meta charset='utf-8'>",
            f"<title>Campaign {e(overview['campaign'])}</title>",
            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
            "td,th{border:1px solid #999;padding:3px 8px;text-align:left}.failed{color:#b00}.broken{color:#a60}"
-           ".passed{color:#070}</style></head><body>",
+           ".passed{color:#070}.banner{background:#c00;color:#fff;font-weight:bold;text-align:center;padding:4px}"
+           "</style></head><body>",
+           *(f"<div class='banner'>{e(b)}</div>" for b in simulated),
            f"<h1>Campaign {e(overview['campaign'])}</h1><p>Campaign file {e(overview['file'])}; bench "
            f"{e(overview['bench'])}</p>",
            "<table><tr><th>unit</th><th>station</th><th>verdict</th><th>scenarios</th><th>attempts</th>"
@@ -699,7 +710,7 @@ def render_overview(overview: dict[str, Any]) -> str:
         if "summary_html" in row:
             rel = f"{unit_folder_name(row['unit'])}/{Path(row['summary_html']).name}"
             summary_cell = f"<a href='{e(rel)}'>HTML</a>, <a href='{e(rel[:-4] + 'pdf')}'>PDF</a>"
-        out.append(f"<tr><td>{e(row['unit'])}</td><td>{e(row['station'])}</td><td>{e(row['verdict'])}</td>"
+        out.append(f"<tr><td>{e(row['unit'])}</td><td>{e(row['station'])}</td><td>{e(_verdict(row))}</td>"
                    f"<td>{e(counts)}</td><td>{len(row['attempts'])}</td><td>{summary_cell}</td></tr>")
     out.append("</table>")
     for row in overview["units"]:

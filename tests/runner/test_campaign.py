@@ -185,3 +185,18 @@ def test_the_merged_run_file_counts_the_merged_results_not_the_last_attempts(tmp
     assert runs.read_json(merged / "verdicts.json")["scenarios"] == counts
     assert "exit code" not in runs.read_json(merged / "run.json")  # the last attempt's 0 is not the unit's
     assert "exit code" not in runs.read_json(merged / "verdicts.json")
+
+
+def test_a_unit_accepted_on_the_twin_says_simulation_in_the_console_and_the_overview(tmp_path: Path,
+                                                                                       capsys: Any) -> None:
+    """The unit's summary carries the SIMULATION banner; the campaign's console line and overview said only
+    "ACCEPTED" for the same unit."""
+    unit = Unit("SN-1", "ST-1", tmp_path / "SN-1")
+    _attempt(unit, "2026-11-30T10-00-00Z", "complete", {"a": ("passed", "")})
+    assert finish(_campaign(tmp_path, unit)) == RunExit.PASSED
+    banner = "SIMULATION — NOT VALID FOR ACCEPTANCE (twin bench twin)"
+    assert f"unit SN-1 (station ST-1): ACCEPTED — {banner}; 1 passed" in capsys.readouterr().out
+    (row,) = json.loads((tmp_path / "overview.json").read_text(encoding="utf-8"))["units"]
+    assert (row["verdict"], row["simulation"]) == ("ACCEPTED", banner)
+    page = (tmp_path / "overview.html").read_text(encoding="utf-8")
+    assert f"<div class='banner'>{banner}</div>" in page and f"<td>ACCEPTED — {banner}</td>" in page
