@@ -177,6 +177,11 @@ def load_campaign(path: Path | str) -> Campaign:
                 problems.append(f"units.{i}.serial: station {station.id} of the bench file expects the charger "
                                 f"{station.serial}, not {u.serial}")
                 continue
+            if not station.serial:  # nothing would check that the charger there is this unit
+                problems.append(f"units.{i}.station: station {station.id} of the bench file states no `serial`, so "
+                                f"neither the preflight nor the summary would check that the charger there is "
+                                f"{u.serial}: set its `serial = \"{u.serial}\"`")
+                continue
         else:
             station = next((s for s in bench.stations if s.serial == u.serial), None)
             if station is None:

@@ -304,3 +304,19 @@ def test_a_kept_verdict_whose_spec_changed_since_runs_again(tmp_path: Path) -> N
     last = sorted((unit / "runs").iterdir())[-1]
     (why,) = json.loads((last / "campaign-kept.json").read_text(encoding="utf-8"))["run again"].values()
     assert why.startswith("its spec changed since its verdict (SHA-256 ") and why.endswith("now): run again")
+
+
+def test_a_unit_at_a_station_that_states_no_serial_is_refused(tmp_path: Path) -> None:
+    """A unit placed at a station (`station = ...`) whose bench-file entry has no `serial`: nothing checked that
+    the charger there was the unit, and the overview named the unit's serial beside results measured on
+    whatever charger stood there."""
+    from runner.campaign import CampaignFileError, load_campaign
+
+    campaign = _setup(tmp_path)
+    bench = tmp_path / "bench.toml"
+    bench.write_text(bench.read_text(encoding="utf-8").replace('serial = "TWIN-AC22-SN-0002"\n', ""), encoding="utf-8")
+    with pytest.raises(CampaignFileError) as e:
+        load_campaign(campaign)
+    assert str(e.value) == (f"{campaign}: units.1.station: station TWIN-AC22-002 of the bench file states no `serial`, "
+                            "so neither the preflight nor the summary would check that the charger there is "
+                            'TWIN-AC22-SN-0002: set its `serial = "TWIN-AC22-SN-0002"`')
