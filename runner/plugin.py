@@ -319,6 +319,9 @@ class _RunState:
             return runs.INCOMPLETE, f"refused to start: {self.refused}"
         if self.interruption() is not None:
             return runs.INCOMPLETE, f"interrupted {self.interruption()}"
+        if self.collection_errors:  # (pytest --continue-on-collection-errors ran the rest): not all was judged
+            return runs.INCOMPLETE, (f"{self.collection_errors} spec file(s) could not be collected (a spec error): "
+                                     "their scenarios did not run")
         selected = self.session.testscollected if self.session is not None else 0
         selected *= len(per_station.stations(self.config) or [None])  # per-station mode: once per station
         if self.workerinput is None and len(self.verdicts) < selected:

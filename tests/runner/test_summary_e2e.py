@@ -210,3 +210,20 @@ def test_two_scenarios_with_one_node_id_are_a_usage_error(tmp_path: Path, xdist:
     assert "two scenarios have the node id '::Boot::current'" in said, said
     assert "give --rootdir a folder that holds every spec file" in said
     assert not list((tmp_path / "out").glob("runs/*/verdicts.json"))  # nothing ran
+
+
+def test_a_spec_file_that_does_not_compile_keeps_the_run_from_accepted(tmp_path: Path) -> None:
+    """`-- --continue-on-collection-errors`: pytest runs the scenarios of the spec files that compiled. The
+    run was "complete" and its summary ACCEPTED, while a selected spec file's scenarios never ran."""
+    (tmp_path / "good.spec").write_text('spec "Good"\n  scenario "ok"\n    wait 1 s\n', encoding="utf-8")
+    (tmp_path / "bad.spec").write_text('spec "Bad"\n  scenario "x"\n    frobnicate the charger\n', encoding="utf-8")
+    r = _cli("run", "good.spec", "bad.spec", "--speed", "60", "--progress", "off", "--out", "out", "--",
+             "--continue-on-collection-errors", cwd=tmp_path)
+    assert r.returncode == RunExit.USAGE_ERROR, r.stdout + r.stderr
+    assert "Acceptance summary: INCOMPLETE" in r.stdout
+    run = _only_run(tmp_path / "out")
+    identity = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert identity["status"] == "INCOMPLETE"
+    assert identity["status.reason"] == ("1 spec file(s) could not be collected (a spec error): their scenarios did "
+                                         "not run")
+    assert json.loads((run / "verdicts.json").read_text(encoding="utf-8"))["verdict"] == "incomplete"
