@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -407,6 +408,23 @@ def _requirements(results: list[Result]) -> list[Requirement]:
     return sorted(out, key=lambda q: (q.ref == NO_REF, q.ref))
 
 
+def _frames(folder: Path, verdicts: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """The charger's frames the billing evidence is read from: the run's evidence folders, and those of its
+    results kept elsewhere (a campaign's merged folder has no evidence of its own: each result names its
+    attempt's folder, runner/campaign.py)."""
+    yield from ocmf.run_frames(folder)
+    inside = (folder / runs.EVIDENCE).resolve()
+    seen: set[Path] = set()
+    for r in verdicts.get("results") or []:
+        if not isinstance(r, dict) or not r.get("evidence"):
+            continue
+        where = (folder / str(r["evidence"])).resolve()
+        if where in seen or where.is_relative_to(inside):
+            continue
+        seen.add(where)
+        yield from ocmf.trace_frames(where / "ocpp.jsonl")
+
+
 def simulation_banner(identity: dict[str, Any]) -> str:
     """The banner a twin run or a run with fault knobs carries on every page ("" for neither)."""
     why = []
@@ -438,7 +456,7 @@ def read(folder: Path) -> Summary:
     devices = _devices(folder, identity, bench)
     instruments = _instruments(identity, bench, on, bool(simulated))
     counts = {v: sum(r.verdict == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
-    billing = ocmf.check(ocmf.run_frames(folder), ocmf.stations_of(bench))
+    billing = ocmf.check(_frames(folder, verdicts), ocmf.stations_of(bench))
 
     reasons: list[str] = []
     deviations: list[str] = []

@@ -200,3 +200,29 @@ def test_a_unit_accepted_on_the_twin_says_simulation_in_the_console_and_the_over
     assert (row["verdict"], row["simulation"]) == ("ACCEPTED", banner)
     page = (tmp_path / "overview.html").read_text(encoding="utf-8")
     assert f"<div class='banner'>{banner}</div>" in page and f"<td>ACCEPTED — {banner}</td>" in page
+
+
+def test_the_merged_summary_checks_the_billing_evidence_of_the_attempts(tmp_path: Path) -> None:
+    """The bench file says the charger signs its meter values; attempt 1's transaction came unsigned. The attempt's
+    own summary is INCOMPLETE for it; the merged summary read billing frames from merged/evidence/, which holds
+    none (the evidence stays in the attempts' folders): no transaction, ACCEPTED."""
+    from runner.summary import model
+
+    bench = tmp_path / "bench.toml"
+    bench.write_text('name = "lab"\nkind = "twin"\n[[stations]]\nid = "ST-1"\nsigned_meter_values = true\n',
+                     encoding="utf-8")
+    unit = Unit("SN-1", "ST-1", tmp_path / "SN-1")
+    one = _attempt(unit, "2026-11-30T10-00-00Z", "complete", {"a": ("passed", "")})
+    runs.write_json(one / "run.json", {**runs.read_json(one / "run.json"), "bench.file": str(bench)})
+    frame = json.dumps([2, "m1", "TransactionEvent", {"eventType": "Updated", "transactionInfo": {
+        "transactionId": "T1"}, "meterValue": [{"sampledValue": [{"value": 120.0}]}]}])
+    (one / "evidence" / "S" / "a").mkdir(parents=True)
+    (one / "evidence" / "S" / "a" / "ocpp.jsonl").write_text(
+        json.dumps({"direction": "rx", "station": "ST-1", "frame": frame}) + "\n", encoding="utf-8")
+    reason = ("billing evidence of ST-1 transaction T1: absent: none of its 1 energy register readings came signed; "
+              "the bench file says this charger signs them")
+    assert reason in model.read(one).verdict_reasons  # the attempt's own summary
+    merged = merge(unit)
+    assert merged is not None
+    summary = model.read(merged)
+    assert summary.verdict == model.INCOMPLETE and reason in summary.verdict_reasons
