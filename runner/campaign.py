@@ -189,6 +189,12 @@ def load_campaign(path: Path | str) -> Campaign:
                                 "(set the station's `serial`, or the unit's `station`)")
                 continue
         units.append(Unit(u.serial, station.id, out / unit_folder_name(u.serial)))
+    by_folder: dict[str, str] = {}
+    for u in units:  # (a case-insensitive file system makes SN-1 and sn-1 one folder)
+        other = by_folder.setdefault(u.folder.name.casefold(), u.serial)
+        if other != u.serial:
+            problems.append(f"units: {other} and {u.serial} would keep their results in one folder "
+                            f"({u.folder.name}): their attempts would merge into one summary")
     by_station: dict[str, str] = {}
     for u in units:
         if u.station in by_station:

@@ -320,3 +320,24 @@ def test_a_unit_at_a_station_that_states_no_serial_is_refused(tmp_path: Path) ->
     assert str(e.value) == (f"{campaign}: units.1.station: station TWIN-AC22-002 of the bench file states no `serial`, "
                             "so neither the preflight nor the summary would check that the charger there is "
                             'TWIN-AC22-SN-0002: set its `serial = "TWIN-AC22-SN-0002"`')
+
+
+@pytest.mark.parametrize("second", ["TWIN-AC22-SN/0001", "twin-ac22-sn-0001"], ids=["slash", "case"])
+def test_two_units_whose_results_would_share_a_folder_are_refused(tmp_path: Path, second: str) -> None:
+    """Unit folders are named by serial, made file-system safe: "TWIN-AC22-SN/0001" became the folder of
+    "TWIN-AC22-SN_0001"... and of no one else only by luck; "twin-ac22-sn-0001" is "TWIN-AC22-SN-0001"'s on a
+    case-insensitive file system. Two units in one folder merge their attempts into one summary."""
+    from runner.campaign import CampaignFileError, load_campaign
+
+    campaign = _setup(tmp_path)
+    first = "TWIN-AC22-SN_0001" if "/" in second else "TWIN-AC22-SN-0001"
+    bench = tmp_path / "bench.toml"
+    text = bench.read_text(encoding="utf-8").replace('serial = "TWIN-AC22-SN-0002"', f'serial = "{second}"')
+    bench.write_text(text.replace('serial = "TWIN-AC22-SN-0001"', f'serial = "{first}"', 1), encoding="utf-8")
+    campaign.write_text(CAMPAIGN.replace("TWIN-AC22-SN-0002", second).replace("TWIN-AC22-SN-0001", first),
+                        encoding="utf-8")
+    with pytest.raises(CampaignFileError) as e:
+        load_campaign(campaign)
+    folder = first if "/" in second else second.replace("/", "_")
+    assert str(e.value) == (f"{campaign}: units: {first} and {second} would keep their results in one folder "
+                            f"({folder}): their attempts would merge into one summary")
