@@ -260,6 +260,8 @@ class _KeepDone:
         if changed and self.done_file is not None:
             runs.write_json(self.done_file, {**runs.read_json(self.done_file), "run again": changed})
         if dropped:
+            for item in dropped:
+                item.chargespec_kept = True  # judged in an earlier attempt, not left out (runner/plugin.py)
             config.hook.pytest_deselected(items=dropped)
             items[:] = keep
 

@@ -194,6 +194,7 @@ class _RunState:
         self.verdicts: dict[str, str] = {}  # nodeid -> worst verdict of its phases
         self.unjudged: set[str] = set()  # set up, no verdict yet: counted as broken until one comes
         self.collection_errors = 0
+        self.deselected = 0  # scenarios of the spec files given that -m / -k left out (not judged here)
         self.specs_seen = False  # a .spec file was collected: this is a chargespec session
         self.interrupted: str | None = None  # "by SIGINT at `x.spec:17` (...) after 43.2 s of the 60 s hold"
         self.refused: str | None = None  # why the preflight refused to start the run (runner/preflight.py)
@@ -296,6 +297,20 @@ class _RunState:
         if report.failed:
             self.collection_errors += 1
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        # (not the ones a resumed campaign keeps from an earlier attempt: they were judged, runner/campaign.py)
+        self.deselected += sum(isinstance(i, ScenarioItem) and not getattr(i, "chargespec_kept", False)
+                               for i in items)
+
+    def selection(self) -> dict[str, Any]:
+        """What the run's selection left out, for the acceptance summary: a pass is a pass of what ran."""
+        if not self.deselected:
+            return {}
+        opt = self.config.option
+        how = [f"{flag} {value!r}" for flag, value in (("-m", getattr(opt, "markexpr", "")),
+                                                        ("-k", getattr(opt, "keyword", ""))) if value]
+        return {"deselected": self.deselected, **({"selection": " ".join(how)} if how else {})}
+
     def count(self, nodeid: str, verdict: str) -> None:
         if _RANK[verdict] >= _RANK[self.verdicts.get(nodeid, "passed")]:
             self.verdicts[nodeid] = verdict
@@ -380,6 +395,7 @@ class _RunState:
                 **bench.charger_identity(),
                 "instruments": dict(bench.identity),
             })
+        out.update(self.selection())
         holder = self.config.stash.get(_session_key, None)
         if holder is not None and holder.spec_hashes:
             out["specs"] = dict(holder.spec_hashes)

@@ -489,6 +489,10 @@ def read(folder: Path) -> Summary:
             reasons.append(f"billing evidence of {b.station} transaction {b.transaction}: {b.status}: {b.reason}")
     if identity.get("faults"):
         deviations.append(f"fault knobs set on the twin: {identity['faults']}")
+    if identity.get("deselected"):  # the verdict is the selection's; say what it left out
+        how = f" ({identity['selection']})" if identity.get("selection") else ""
+        deviations.append(f"not selected: {identity['deselected']} scenario(s) of the spec files given{how}, not "
+                          "judged in this run")
     if not complete:  # as verdicts.json says: a run that did not finish has no verdict, failures or not
         verdict = INCOMPLETE
     elif counts["failed"]:

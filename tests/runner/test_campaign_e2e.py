@@ -209,6 +209,9 @@ def test_a_stopped_campaign_stops_its_units_and_keeps_what_finished(tmp_path: Pa
         assert {x["verdict"] for x in merged["results"]} == {"passed"}
         quick = next(x for x in merged["results"] if x["scenario"] == "quick one")
         assert len(quick["attempts"]) == 1  # kept from the interrupted attempt, not run again
+        resumed = json.loads((out / unit["unit"] / "runs" / unit["attempts"][-1] / "run.json").read_text(
+            encoding="utf-8"))
+        assert "deselected" not in resumed  # what it kept was judged, not left out of the selection
 
 
 def test_a_campaign_file_error_names_the_file_and_the_key(tmp_path: Path) -> None:

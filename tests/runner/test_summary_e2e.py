@@ -227,3 +227,18 @@ def test_a_spec_file_that_does_not_compile_keeps_the_run_from_accepted(tmp_path:
     assert identity["status.reason"] == ("1 spec file(s) could not be collected (a spec error): their scenarios did "
                                          "not run")
     assert json.loads((run / "verdicts.json").read_text(encoding="utf-8"))["verdict"] == "incomplete"
+
+
+def test_the_summary_says_what_the_selection_left_out(tmp_path: Path) -> None:
+    """`-- -k ...` ran one scenario of four; the summary said ACCEPTED and nothing of the three left out."""
+    (tmp_path / "m.spec").write_text('spec "Mix"\n' + "".join(f'  scenario "{n}"\n    wait 1 s\n\n' for n in (
+        "one", "two", "three", "four")), encoding="utf-8")
+    r = _cli("run", "m.spec", "--speed", "60", "--progress", "off", "--out", "out", "--", "-k", "two", cwd=tmp_path)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    run = _only_run(tmp_path / "out")
+    identity = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert (identity["deselected"], identity["selection"]) == (3, "-k 'two'")
+    from runner.summary import model
+
+    assert "not selected: 3 scenario(s) of the spec files given (-k 'two'), not judged in this run" in \
+        model.read(run).deviations
