@@ -254,7 +254,8 @@ def test_a_campaign_that_selects_no_scenario_exits_5_and_one_with_nothing_left_c
                "--progress", "off"]
     r = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
     assert r.returncode == RunExit.NO_SPECS, r.stdout + r.stderr
-    assert "INCOMPLETE; 0 passed, 0 failed, 0 broken, 0 skipped" in r.stdout
+    line = next(x for x in r.stdout.splitlines() if x.startswith(f"  unit {UNITS[0]}"))
+    assert ": INCOMPLETE — SIMULATION" in line and "; 0 passed, 0 failed, 0 broken, 0 skipped;" in line, line
 
     campaign.write_text(text, encoding="utf-8")
     r = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
