@@ -21,11 +21,14 @@ Results are kept per unit and per run: each attempt of a unit is an ordinary run
 under ``OUT/<unit>/runs/<UTC start>/``, with its own preflight, verdicts, evidence and acceptance summary.
 A resumed campaign re-runs, per unit, only the scenarios without a final verdict in an earlier attempt:
 one that never started, did not finish (the run was killed) or was broken (the bench could not judge).
-Passed, failed and skipped scenarios keep their verdict. Then, per unit, the attempts are merged into
-``OUT/<unit>/merged/`` (each scenario's final verdict with every attempt beside it: nothing is hidden) and
-the unit's acceptance summary is made from it (``OUT/<unit>/summary.html``, ``.pdf``); the campaign
-overview (``OUT/overview.html``, ``overview.json``) lists every unit, every attempt and every scenario's
-history. The exit code is the one a single run would have (runner/exitcodes.py) over the merged results.
+Passed, failed and skipped scenarios keep their verdict (unless their spec changed since: _KeepDone). Then,
+per unit, the attempts are merged into ``OUT/<unit>/merged/`` (each scenario's final verdict with every
+attempt beside it and the charger it was measured on: nothing is hidden; attempts measured on different
+setups are named in the merged run.json, and the summary is then not ACCEPTED) and the unit's acceptance
+summary is made from it (``OUT/<unit>/summary.html``, ``.pdf``); the campaign overview
+(``OUT/overview.html``, ``overview.json``) lists every unit, every attempt and every scenario's history.
+The exit code is the one a single run would have (runner/exitcodes.py) over the merged results; a unit
+whose run did not finish is never a pass (finish).
 
 Each unit runs in a pytest process of its own that opens only the unit's station (``--station``,
 runner/plugin.py), so two scenarios never run on one station at once; ``-- -n N`` runs up to N units (N
@@ -664,6 +667,8 @@ def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) 
             unfinished.append(unit.serial)
         # the banner of the unit's summary, said wherever its verdict is (console, overview), summary or not
         row["simulation"] = simulation_banner(runs.read_identity(merged))
+        for name in (summary.HTML_NAME, summary.PDF_NAME):  # an earlier invocation's: not this verdict's
+            (unit.folder / name).unlink(missing_ok=True)
         try:
             files = summary.build(merged, unit.folder)
             row.update(verdict=files.verdict, summary_html=str(files.html), summary_pdf=str(files.pdf))

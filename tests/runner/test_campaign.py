@@ -103,7 +103,10 @@ def test_a_campaign_whose_summary_could_not_be_made_exits_6(tmp_path: Path, monk
     monkeypatch.setattr(summary, "build", broken_build)
     unit = Unit("SN-1", "ST-1", tmp_path / "SN-1")
     _attempt(unit, "2026-11-30T10-00-00Z", "complete", {"a": ("passed", "")})
+    for name in ("summary.html", "summary.pdf"):  # an earlier invocation's summary, ACCEPTED before this attempt
+        (unit.folder / name).write_text("ACCEPTED", encoding="utf-8")
     assert finish(_campaign(tmp_path, unit)) == RunExit.NO_REPORT
+    assert not list(unit.folder.glob("summary.*"))  # no stale summary beside "no summary"
     overview = json.loads((tmp_path / "overview.json").read_text(encoding="utf-8"))
     assert overview["units"][0]["verdict"] == "no summary" and overview["units"][0]["error"] == "disk full"
 

@@ -242,12 +242,25 @@ def test_the_shipped_campaign_files_load(path: Path) -> None:
     assert camp.units and all(p.exists() for p in camp.paths)
 
 
+QUICK_SPEC = '''spec "Campaign"
+  scenario "quick one"
+    charger booted
+
+  scenario "quick two"
+    wait 1 s
+
+  scenario "quick three"
+    wait 1 s
+'''
+
+
 def test_a_campaign_that_selects_no_scenario_exits_5_and_one_with_nothing_left_completes(tmp_path: Path) -> None:
     """`tags` that match no scenario: each unit selects nothing (pytest's 5); the campaign said 0, "every
     selected scenario passed". And a unit whose every scenario already has its final verdict, while its last
     attempt did not finish (killed after its last scenario), stayed INCOMPLETE however often it was resumed:
     the attempt that had nothing left to run wrote no run file."""
     campaign = _setup(tmp_path)
+    (tmp_path / "specs" / "a.spec").write_text(QUICK_SPEC, encoding="utf-8")  # (no hold: a loaded host is no matter)
     text = campaign.read_text(encoding="utf-8")
     campaign.write_text(text.replace('paths = ["specs"]', 'paths = ["specs"]\ntags = "nosuchtag"'), encoding="utf-8")
     command = [sys.executable, "-m", "runner.cli", "run", "--campaign", str(campaign), "--speed", "100",
