@@ -261,7 +261,8 @@ class _KeepDone:
                              f"{i.spec.sha256[:12]}… now): run again" for i in keep if i.nodeid in self.done}
         self.kept = len(dropped)
         if changed and self.done_file is not None:
-            runs.write_json(self.done_file, {**runs.read_json(self.done_file), "run again": changed})
+            said = runs.read_json(self.done_file)
+            runs.write_json(self.done_file, {**said, "run again": {**(said.get("run again") or {}), **changed}})
         if dropped:
             for item in dropped:
                 item.chargespec_kept = True  # judged in an earlier attempt, not left out (runner/plugin.py)
@@ -269,10 +270,39 @@ class _KeepDone:
             items[:] = keep
 
 
-def kept_verdicts(finals: dict[str, dict[str, Any]]) -> dict[str, str]:
+def kept_verdicts(unit: Unit, finals: dict[str, dict[str, Any]], firmware: str = ""
+                  ) -> tuple[dict[str, str], dict[str, str]]:
     """The scenarios a resumed attempt keeps (a final verdict), each with the SHA-256 of the spec it was judged
-    by."""
-    return {n: str(r.get("spec sha256") or "") for n, r in finals.items() if r.get("verdict") in FINAL}
+    by; and those it runs again although final, with why: measured on another firmware than the one the
+    bench file now expects (the charger was updated since: its verdicts are the old firmware's)."""
+    from runner.summary import boot
+
+    done: dict[str, str] = {}
+    again: dict[str, str] = {}
+    booted: dict[str, str] = {}
+    for n, r in finals.items():
+        if r.get("verdict") not in FINAL:
+            continue
+        run = str(r.get("run", ""))
+        if run not in booted:
+            proof = boot.read_all(unit.folder / runs.RUNS / run).get(unit.station, {})
+            booted[run] = str((proof.get("chargingStation") or {}).get("firmwareVersion") or "")
+        if firmware and firmware != "unknown" and booted[run] and booted[run] != firmware:
+            again[n] = (f"measured on firmware {booted[run]} (run {run}); the bench file now expects {firmware}: "
+                        "run again")
+            continue
+        done[n] = str(r.get("spec sha256") or "")
+    return done, again
+
+
+def _expected_firmware(camp: Campaign, unit: Unit) -> str:
+    from lab.bench import BenchFileError, load_bench
+
+    try:
+        bench = load_bench(camp.bench)
+    except BenchFileError:
+        return ""
+    return next((s.firmware for s in bench.stations if s.id == unit.station), "")
 
 
 # ---- running -------------------------------------------------------------------------------------
@@ -324,17 +354,17 @@ def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
     # Every unit starts, even one whose every earlier scenario has its final verdict: only its collection knows
     # what the campaign selects now (a spec or a scenario added since, other tags). With nothing left to run it
     # opens no bench and says so in its run file (unit_main).
-    pending: list[tuple[Unit, dict[str, str]]] = []
+    pending: list[tuple[Unit, dict[str, str], dict[str, str]]] = []
     for unit in camp.units:
-        pending.append((unit, kept_verdicts(final_verdicts(attempts(unit)))))
+        pending.append((unit, *kept_verdicts(unit, final_verdicts(attempts(unit)), _expected_firmware(camp, unit))))
     codes: list[int] = []
     running: list[tuple[Unit, Path, subprocess.Popen[bytes], Any]] = []
     stop = _Stop()
     with stop.installed():
         while (pending and not stop.signals) or running:
             while pending and not stop.signals and len(running) < at_once:
-                unit, done = pending.pop(0)
-                running.append(_start(camp, unit, done, args, extra, quiet=at_once > 1))
+                unit, done, again = pending.pop(0)
+                running.append(_start(camp, unit, done, again, args, extra, quiet=at_once > 1))
             for entry in list(running):
                 unit, folder, proc, log = entry
                 stop.forward(proc)
@@ -350,7 +380,7 @@ def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
             if running:
                 time.sleep(0.1)
     if stop.first:
-        left = [u.serial for u, _ in pending]
+        left = [u.serial for u, _, _ in pending]
         print(f"Campaign stopped by {stop.first.name}" + (f"; not started: {', '.join(left)}" if left else "")
               + f"; what finished is kept: `chargespec run --campaign {args.campaign} --resume` goes on",
               flush=True)
@@ -444,13 +474,13 @@ def _told_to_stop(signum: int, frame: Any) -> None:
         os.kill(os.getpid(), stands_for)
 
 
-def _start(camp: Campaign, unit: Unit, done: dict[str, str], args: argparse.Namespace, extra: list[str],
-           *, quiet: bool) -> tuple[Unit, Path, subprocess.Popen[bytes], Any]:
+def _start(camp: Campaign, unit: Unit, done: dict[str, str], again: dict[str, str], args: argparse.Namespace,
+           extra: list[str], *, quiet: bool) -> tuple[Unit, Path, subprocess.Popen[bytes], Any]:
     """Start one attempt of a unit: a run folder of its own, a pytest process bound to the unit's station.
     With several units at once, each one's console goes to console.log in its run folder."""
     folder = runs.reserve(unit.folder)
     done_file = folder / DONE_FILE
-    runs.write_json(done_file, {"kept": sorted(done), "spec sha256": done})
+    runs.write_json(done_file, {"kept": sorted(done), "spec sha256": done, **({"run again": again} if again else {})})
     pytest_args = [*(str(p) for p in camp.paths), f"--bench={camp.bench}", f"--station={unit.station}",
                    f"--run-dir={folder}", f"--alluredir={folder / runs.ALLURE_RESULTS}",
                    "-o", f"cache_dir={camp.out / '.cache'}", "-rfEs",

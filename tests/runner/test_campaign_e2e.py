@@ -358,3 +358,32 @@ def test_two_units_whose_results_would_share_a_folder_are_refused(tmp_path: Path
     folder = first if "/" in second else second.replace("/", "_")
     assert str(e.value) == (f"{campaign}: units: {first} and {second} would keep their results in one folder "
                             f"({folder}): their attempts would merge into one summary")
+
+
+def test_kept_verdicts_of_an_earlier_firmware_run_again_after_the_update(tmp_path: Path) -> None:
+    """The charger is updated from 1.4.2 to 1.4.3 after attempt 1, and the bench file with it (the preflight
+    checks the charger reports 1.4.3). Resumed, the campaign kept every verdict of 1.4.2 and ran nothing: the
+    merged results were the old firmware's. They run again, and the merged summary is one firmware's."""
+    campaign = _setup(tmp_path)
+    campaign.write_text(CAMPAIGN.split("[[units]]\nserial = \"TWIN-AC22-SN-0002\"")[0], encoding="utf-8")
+    (tmp_path / "specs" / "a.spec").write_text(QUICK_SPEC, encoding="utf-8")
+    command = [sys.executable, "-m", "runner.cli", "run", "--campaign", str(campaign), "--speed", "100",
+               "--progress", "off"]
+    r = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    bench = tmp_path / "bench.toml"
+    bench.write_text(bench.read_text(encoding="utf-8").replace('firmware = "1.4.2"', 'firmware = "1.4.3"', 1),
+                     encoding="utf-8")
+    r = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    unit = tmp_path / "out" / UNITS[0]
+    merged = json.loads((unit / "merged" / "verdicts.json").read_text(encoding="utf-8"))
+    assert {x["charger"] for x in merged["results"]} == {
+        "chargespec Twin AC22, serial TWIN-AC22-SN-0001, firmware 1.4.3"}
+    assert all(len(x["attempts"]) == 2 for x in merged["results"])
+    assert "attempts differ" not in json.loads((unit / "merged" / "run.json").read_text(encoding="utf-8"))
+    last = sorted((unit / "runs").iterdir())[-1]
+    again = json.loads((last / "campaign-kept.json").read_text(encoding="utf-8"))["run again"]
+    assert len(again) == 3 and all(why.startswith("measured on firmware 1.4.2 (run ") and why.endswith(
+        "the bench file now expects 1.4.3: run again") for why in again.values()), again
