@@ -21,11 +21,14 @@ Results are kept per unit and per run: each attempt of a unit is an ordinary run
 under ``OUT/<unit>/runs/<UTC start>/``, with its own preflight, verdicts, evidence and acceptance summary.
 A resumed campaign re-runs, per unit, only the scenarios without a final verdict in an earlier attempt:
 one that never started, did not finish (the run was killed) or was broken (the bench could not judge).
-Passed, failed and skipped scenarios keep their verdict. Then, per unit, the attempts are merged into
-``OUT/<unit>/merged/`` (each scenario's final verdict with every attempt beside it: nothing is hidden) and
-the unit's acceptance summary is made from it (``OUT/<unit>/summary.html``, ``.pdf``); the campaign
-overview (``OUT/overview.html``, ``overview.json``) lists every unit, every attempt and every scenario's
-history. The exit code is the one a single run would have (runner/exitcodes.py) over the merged results.
+Passed, failed and skipped scenarios keep their verdict (unless their spec changed since: _KeepDone). Then,
+per unit, the attempts are merged into ``OUT/<unit>/merged/`` (each scenario's final verdict with every
+attempt beside it and the charger it was measured on: nothing is hidden; attempts measured on different
+setups are named in the merged run.json, and the summary is then not ACCEPTED) and the unit's acceptance
+summary is made from it (``OUT/<unit>/summary.html``, ``.pdf``); the campaign overview
+(``OUT/overview.html``, ``overview.json``) lists every unit, every attempt and every scenario's history.
+The exit code is the one a single run would have (runner/exitcodes.py) over the merged results; a unit
+whose run did not finish is never a pass (finish).
 
 Each unit runs in a pytest process of its own that opens only the unit's station (``--station``,
 runner/plugin.py), so two scenarios never run on one station at once; ``-- -n N`` runs up to N units (N
@@ -177,6 +180,11 @@ def load_campaign(path: Path | str) -> Campaign:
                 problems.append(f"units.{i}.serial: station {station.id} of the bench file expects the charger "
                                 f"{station.serial}, not {u.serial}")
                 continue
+            if not station.serial:  # nothing would check that the charger there is this unit
+                problems.append(f"units.{i}.station: station {station.id} of the bench file states no `serial`, so "
+                                f"neither the preflight nor the summary would check that the charger there is "
+                                f"{u.serial}: set its `serial = \"{u.serial}\"`")
+                continue
         else:
             station = next((s for s in bench.stations if s.serial == u.serial), None)
             if station is None:
@@ -184,6 +192,12 @@ def load_campaign(path: Path | str) -> Campaign:
                                 "(set the station's `serial`, or the unit's `station`)")
                 continue
         units.append(Unit(u.serial, station.id, out / unit_folder_name(u.serial)))
+    by_folder: dict[str, str] = {}
+    for u in units:  # (a case-insensitive file system makes SN-1 and sn-1 one folder)
+        other = by_folder.setdefault(u.folder.name.casefold(), u.serial)
+        if other != u.serial:
+            problems.append(f"units: {other} and {u.serial} would keep their results in one folder "
+                            f"({u.folder.name}): their attempts would merge into one summary")
     by_station: dict[str, str] = {}
     for u in units:
         if u.station in by_station:
@@ -225,17 +239,70 @@ def final_verdicts(folders: list[Path]) -> dict[str, dict[str, Any]]:
 
 class _KeepDone:
     """A pytest plugin for a resumed attempt: the scenarios that already have a final verdict are
-    deselected (by their exact node id), so only the rest runs."""
+    deselected (by their exact node id), so only the rest runs. Not one whose spec file changed since that
+    verdict (another SHA-256: a limit tightened, a step added): the verdict was earned against another spec,
+    so it runs again (and `run again` in the attempt's DONE_FILE says why)."""
 
-    def __init__(self, done: set[str]) -> None:
-        self.done = done
+    def __init__(self, done: dict[str, str], done_file: Path | None = None) -> None:
+        self.done = done  # nodeid -> the SHA-256 of the spec its final verdict was judged by ("" if unknown)
+        self.done_file = done_file
+        self.kept = 0  # how many selected scenarios keep their verdict (are not run again)
+
+    def _keeps(self, item: Any) -> bool:
+        if item.nodeid not in self.done:
+            return False
+        sha = self.done[item.nodeid]
+        return not sha or getattr(getattr(item, "spec", None), "sha256", sha) == sha
 
     def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
-        keep = [i for i in items if i.nodeid not in self.done]
-        dropped = [i for i in items if i.nodeid in self.done]
+        keep = [i for i in items if not self._keeps(i)]
+        dropped = [i for i in items if self._keeps(i)]
+        changed = {i.nodeid: f"its spec changed since its verdict (SHA-256 {self.done[i.nodeid][:12]}… then, "
+                             f"{i.spec.sha256[:12]}… now): run again" for i in keep if i.nodeid in self.done}
+        self.kept = len(dropped)
+        if changed and self.done_file is not None:
+            said = runs.read_json(self.done_file)
+            runs.write_json(self.done_file, {**said, "run again": {**(said.get("run again") or {}), **changed}})
         if dropped:
+            for item in dropped:
+                item.chargespec_kept = True  # judged in an earlier attempt, not left out (runner/plugin.py)
             config.hook.pytest_deselected(items=dropped)
             items[:] = keep
+
+
+def kept_verdicts(unit: Unit, finals: dict[str, dict[str, Any]], firmware: str = ""
+                  ) -> tuple[dict[str, str], dict[str, str]]:
+    """The scenarios a resumed attempt keeps (a final verdict), each with the SHA-256 of the spec it was judged
+    by; and those it runs again although final, with why: measured on another firmware than the one the
+    bench file now expects (the charger was updated since: its verdicts are the old firmware's)."""
+    from runner.summary import boot
+
+    done: dict[str, str] = {}
+    again: dict[str, str] = {}
+    booted: dict[str, str] = {}
+    for n, r in finals.items():
+        if r.get("verdict") not in FINAL:
+            continue
+        run = str(r.get("run", ""))
+        if run not in booted:
+            proof = boot.read_all(unit.folder / runs.RUNS / run).get(unit.station, {})
+            booted[run] = str((proof.get("chargingStation") or {}).get("firmwareVersion") or "")
+        if firmware and firmware != "unknown" and booted[run] and booted[run] != firmware:
+            again[n] = (f"measured on firmware {booted[run]} (run {run}); the bench file now expects {firmware}: "
+                        "run again")
+            continue
+        done[n] = str(r.get("spec sha256") or "")
+    return done, again
+
+
+def _expected_firmware(camp: Campaign, unit: Unit) -> str:
+    from lab.bench import BenchFileError, load_bench
+
+    try:
+        bench = load_bench(camp.bench)
+    except BenchFileError:
+        return ""
+    return next((s.firmware for s in bench.stations if s.id == unit.station), "")
 
 
 # ---- running -------------------------------------------------------------------------------------
@@ -284,23 +351,20 @@ def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
         return RunExit.USAGE_ERROR
     print(f"Campaign {camp.name!r}: {len(camp.units)} unit(s) on bench {camp.bench}, up to {at_once} at once; "
           f"results in {camp.out}", flush=True)
-    pending: list[tuple[Unit, set[str]]] = []
+    # Every unit starts, even one whose every earlier scenario has its final verdict: only its collection knows
+    # what the campaign selects now (a spec or a scenario added since, other tags). With nothing left to run it
+    # opens no bench and says so in its run file (unit_main).
+    pending: list[tuple[Unit, dict[str, str], dict[str, str]]] = []
     for unit in camp.units:
-        tried = attempts(unit)
-        finals = final_verdicts(tried)
-        done = {n for n, r in finals.items() if r.get("verdict") in FINAL}
-        if tried and _complete(tried[-1]) and len(done) == len(finals):
-            print(f"Unit {unit.serial}: every scenario has a final verdict; nothing to run again")
-            continue
-        pending.append((unit, done))
+        pending.append((unit, *kept_verdicts(unit, final_verdicts(attempts(unit)), _expected_firmware(camp, unit))))
     codes: list[int] = []
     running: list[tuple[Unit, Path, subprocess.Popen[bytes], Any]] = []
     stop = _Stop()
     with stop.installed():
         while (pending and not stop.signals) or running:
             while pending and not stop.signals and len(running) < at_once:
-                unit, done = pending.pop(0)
-                running.append(_start(camp, unit, done, args, extra, quiet=at_once > 1))
+                unit, done, again = pending.pop(0)
+                running.append(_start(camp, unit, done, again, args, extra, quiet=at_once > 1))
             for entry in list(running):
                 unit, folder, proc, log = entry
                 stop.forward(proc)
@@ -316,7 +380,7 @@ def run_campaign(args: argparse.Namespace, extra: list[str]) -> int:
             if running:
                 time.sleep(0.1)
     if stop.first:
-        left = [u.serial for u, _ in pending]
+        left = [u.serial for u, _, _ in pending]
         print(f"Campaign stopped by {stop.first.name}" + (f"; not started: {', '.join(left)}" if left else "")
               + f"; what finished is kept: `chargespec run --campaign {args.campaign} --resume` goes on",
               flush=True)
@@ -410,13 +474,13 @@ def _told_to_stop(signum: int, frame: Any) -> None:
         os.kill(os.getpid(), stands_for)
 
 
-def _start(camp: Campaign, unit: Unit, done: set[str], args: argparse.Namespace, extra: list[str],
-           *, quiet: bool) -> tuple[Unit, Path, subprocess.Popen[bytes], Any]:
+def _start(camp: Campaign, unit: Unit, done: dict[str, str], again: dict[str, str], args: argparse.Namespace,
+           extra: list[str], *, quiet: bool) -> tuple[Unit, Path, subprocess.Popen[bytes], Any]:
     """Start one attempt of a unit: a run folder of its own, a pytest process bound to the unit's station.
     With several units at once, each one's console goes to console.log in its run folder."""
     folder = runs.reserve(unit.folder)
     done_file = folder / DONE_FILE
-    runs.write_json(done_file, {"kept": sorted(done)})
+    runs.write_json(done_file, {"kept": sorted(done), "spec sha256": done, **({"run again": again} if again else {})})
     pytest_args = [*(str(p) for p in camp.paths), f"--bench={camp.bench}", f"--station={unit.station}",
                    f"--run-dir={folder}", f"--alluredir={folder / runs.ALLURE_RESULTS}",
                    "-o", f"cache_dir={camp.out / '.cache'}", "-rfEs",
@@ -449,10 +513,26 @@ def unit_main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[0] != "--kept" or argv[2] != "--":
         print("usage: python -m runner.campaign --kept FILE -- PYTEST ARGS", file=sys.stderr)
         return 4
-    kept = set(runs.read_json(Path(argv[1])).get("kept") or [])
+    from runner.exitcodes import RunExit
+
+    done_file = Path(argv[1])
+    said = runs.read_json(done_file)
+    shas = said.get("spec sha256") if isinstance(said.get("spec sha256"), dict) else {}
+    keep = _KeepDone({str(n): str(shas.get(n) or "") for n in said.get("kept") or []}, done_file)
     for tell in TELL_UNIT.values():
         signal.signal(tell, _told_to_stop)
-    return int(pytest.main(argv[3:], plugins=[_KeepDone(kept)]))
+    started = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+    code = int(pytest.main(argv[3:], plugins=[keep]))
+    folder = done_file.parent
+    if code == RunExit.NO_SPECS and not runs.identity_file(folder).exists():
+        # Nothing to run, so the plugin opened no bench and wrote no run file. Said here, or the attempt would
+        # read as one killed before its first scenario: never complete, however often the unit is resumed.
+        runs.write_json(runs.identity_file(folder), {
+            "status": runs.COMPLETE, "run": folder.name, "started": started,
+            "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"), "exit code": code,
+            "status.reason": (f"nothing left to run: each of the {keep.kept} selected scenario(s) keeps its verdict "
+                              "from an earlier attempt") if keep.kept else "no scenario selected"})
+    return code
 
 
 def _complete(folder: Path) -> bool:
@@ -492,26 +572,48 @@ def merge(unit: Unit) -> Path | None:
             rec["message"] = f"{rec['message']} [{note}]" if rec.get("message") else note
         results.append(rec)
     last = folders[-1]
-    identity = dict(runs.read_json(runs.identity_file(last)))
-    first = runs.read_json(runs.identity_file(folders[0]))
+    idents = {f.name: runs.read_identity(f) for f in folders}
+    # The bench and device the merged results were measured with: the newest attempt that opened a bench (an
+    # attempt with nothing left to run opens none), checked against every other attempt a result comes from.
+    measured = [f for f in folders if "bench" in idents[f.name]]
+    identity = dict(idents[measured[-1].name] if measured else idents[last.name])
+    sources = [f for f in measured if f.name in {r["run"] for r in results}]
+    setups = {f.name: _setup(f, idents[f.name], unit.station) for f in sources}
+    for rec in results:
+        if rec["run"] in setups:  # each result names the charger it was measured on
+            rec["charger"] = setups[rec["run"]].get("charger", "not identified (no BootNotification recorded)")
+    differ = _differences(setups)
+    first = idents[folders[0].name]
     specs: dict[str, str] = {}
     for folder in folders:
-        specs.update(runs.read_json(runs.identity_file(folder)).get("specs") or {})
+        specs.update(idents[folder.name].get("specs") or {})
     provisional = any(r.get("verdict") == "broken" and str(r.get("message", "")).startswith(UNFINISHED)
                       for r in results)
     complete = _complete(last) and not provisional
+    counts = {v: sum(r.get("verdict") == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
+    identity = {k: v for k, v in identity.items() if k not in ("exit code", "finished")}  # (an attempt's own)
     identity.update({
         "run": f"{unit.folder.name} (merged from {len(folders)} attempt(s))",
         "status": runs.COMPLETE if complete else runs.INCOMPLETE.upper(),
         "status.reason": (f"{len(folders)} attempt(s): " + ", ".join(
-            f"{f.name} {runs.read_json(runs.identity_file(f)).get('status', 'INCOMPLETE')}" for f in folders)),
-        "started": first.get("started", identity.get("started")), "specs": specs,
+            f"{f.name} {idents[f.name].get('status', 'INCOMPLETE')}" for f in folders)),
+        "started": first.get("started", identity.get("started")), "specs": specs, "scenarios": counts,
         "attempts": [f.name for f in folders], "unit": unit.serial, "station": unit.station})
+    if idents[last.name].get("finished"):
+        identity["finished"] = idents[last.name]["finished"]
+    if differ:
+        identity[runs.ATTEMPTS_DIFFER] = differ
+    shown = _setup(measured[-1], identity, unit.station)["simulated"] if measured else ()  # the banner's own
+    simulated = sorted({f"run {name}: {why}" for name, st in setups.items() for why in st["simulated"]
+                        if why not in shown})
+    if simulated:
+        identity[runs.SIMULATED_ATTEMPTS] = simulated
     runs.write_json(runs.identity_file(target), identity)
     verdicts = runs.read_json(last / "verdicts.json")
-    counts = {v: sum(r.get("verdict") == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
     runs.write_json(target / "verdicts.json", {
-        **{k: v for k, v in verdicts.items() if k not in ("results", "scenarios", "run", "status", "status.reason")},
+        **{k: v for k, v in verdicts.items()
+           if k not in ("results", "scenarios", "run", "status", "status.reason", "exit code", "finished")},
+        **{k: identity[k] for k in ("bench", "bench.kind", "faults", "finished") if k in identity},
         "run": identity["run"], "status": identity["status"], "status.reason": identity["status.reason"],
         "verdict": _overall(results, complete), "scenarios": counts, "results": results})
     for folder in reversed(folders):  # the newest proof of the device, and feature matrix, of the unit
@@ -534,13 +636,50 @@ def _overall(results: list[dict[str, Any]], complete: bool) -> str:
     return next((v for v in ("failed", "broken") if v in verdicts), "passed")
 
 
+def _setup(folder: Path, identity: dict[str, Any], station: str) -> dict[str, Any]:
+    """What an attempt measured with: the bench, the charger as its BootNotification named itself, each
+    instrument as it identified itself (the part of its answer that names it: not the twin's port numbers)."""
+    from runner.summary import boot
+
+    out: dict[str, Any] = {"bench": f"{identity.get('bench', '?')} ({identity.get('bench.kind', '?')})",
+                           "faults": str(identity.get("faults") or "none")}
+    cs = boot.read_all(folder).get(station, {}).get("chargingStation") or {}
+    if cs:
+        out["charger"] = (f"{cs.get('vendorName', '?')} {cs.get('model', '?')}, serial {cs.get('serialNumber', '?')}, "
+                          f"firmware {cs.get('firmwareVersion', '?')}")
+    for key, said in sorted((identity.get("instruments") or {}).items()):
+        out[f"instrument {key}"] = str(said).split(" (", 1)[0]
+    out["simulated"] = tuple(w for w in (
+        "twin bench" if identity.get("bench.kind") == "twin" else "",
+        f"fault injected: {identity['faults']}" if identity.get("faults") else "") if w)
+    return out
+
+
+def _differences(setups: dict[str, dict[str, Any]]) -> list[str]:
+    """Each aspect of the setup on which the attempts whose results are merged differ, naming the attempts.
+    A charger that did not identify itself in an attempt differs from one that did: its results' device is
+    unknown."""
+    out: list[str] = []
+    aspects = sorted({k for st in setups.values() for k in st if k != "simulated"} | {"charger"})
+    for aspect in aspects:
+        seen: dict[str, list[str]] = {}
+        for name, st in setups.items():
+            seen.setdefault(str(st.get(aspect, "not identified")), []).append(name)
+        if len(seen) > 1:
+            out.append(f"{aspect}: " + "; ".join(f"{value} (run {', '.join(names)})" for value, names in seen.items()))
+    return out
+
+
 def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) -> int:
     """Merge each unit's attempts, make its acceptance summary, write the campaign overview; the exit code."""
     from runner import summary
-    from runner.exitcodes import Tally, decide
+    from runner.exitcodes import RunExit, Tally, decide
+    from runner.summary.model import simulation_banner
 
     rows: list[dict[str, Any]] = []
     failed = broken = 0
+    unfinished: list[str] = []  # units whose merged run is not complete: killed, crashed, never started
+    judged = no_summary = False
     for unit in camp.units:
         merged = merge(unit)
         row: dict[str, Any] = {"unit": unit.serial, "station": unit.station,
@@ -548,18 +687,29 @@ def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) 
         if merged is None:
             row.update(verdict="NOT RUN", scenarios={}, results=[])
             rows.append(row)
+            unfinished.append(unit.serial)
             continue
         data = runs.read_json(merged / "verdicts.json")
         failed += data["scenarios"]["failed"]
         broken += data["scenarios"]["broken"]
+        judged = judged or bool(data["results"])
+        if data["status"] != runs.COMPLETE:
+            unfinished.append(unit.serial)
+        # the banner of the unit's summary, said wherever its verdict is (console, overview), summary or not
+        row["simulation"] = simulation_banner(runs.read_identity(merged))
+        for name in (summary.HTML_NAME, summary.PDF_NAME):  # an earlier invocation's: not this verdict's
+            (unit.folder / name).unlink(missing_ok=True)
         try:
             files = summary.build(merged, unit.folder)
             row.update(verdict=files.verdict, summary_html=str(files.html), summary_pdf=str(files.pdf))
         except Exception as e:  # the merged verdicts stand; only the summary is missing
             row.update(verdict="no summary", error=str(e))
+            no_summary = True
         row.update(scenarios=data["scenarios"], status=data["status"], results=[
             {"spec": r.get("spec"), "scenario": r.get("scenario"), "verdict": r.get("verdict"),
              "attempts": r.get("attempts", [])} for r in data["results"]])
+        if data["status"] != runs.COMPLETE:
+            row["status.reason"] = data.get("status.reason", "")
         rows.append(row)
     overview = {"campaign": camp.name, "file": str(camp.path), "bench": str(camp.bench), "units": rows}
     runs.write_json(camp.out / OVERVIEW_JSON, overview)
@@ -567,22 +717,37 @@ def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) 
     print(f"\nCampaign {camp.name!r}")
     for row in rows:
         counts = ", ".join(f"{n} {v}" for v, n in (row.get("scenarios") or {}).items())
-        print(f"  unit {row['unit']} (station {row['station']}): {row['verdict']}; {counts or 'no scenario'}; "
+        print(f"  unit {row['unit']} (station {row['station']}): {_verdict(row)}; {counts or 'no scenario'}; "
               f"{len(row['attempts'])} attempt(s)" + (f"; summary {row['summary_html']}" if "summary_html" in row
-                                                        else ""))
+                                                        else "")
+              + (f"; run {row['status']}: {row['status.reason']}" if row.get("status.reason") else ""))
     print(f"Campaign overview: {(camp.out / OVERVIEW_HTML).resolve()}")
-    code = decide(0, Tally(failed=failed, broken=broken, interrupted=interrupted, refused=refused))
+    # The code a single run over the merged results would have (runner/exitcodes.py). A unit whose run did not
+    # finish without a signal that stopped the campaign (killed, crashed: the rest of its scenarios never ran)
+    # is no pass, whatever it ran before: the bench could not judge the rest. Nothing selected at all: 5.
+    # A summary that could not be made: 6 (the verdicts are in the merged folders).
+    status = (RunExit.BENCH_BROKEN if unfinished else RunExit.NO_SPECS if not judged
+              else RunExit.NO_REPORT if no_summary else RunExit.PASSED)
+    code = decide(int(status), Tally(failed=failed, broken=broken, interrupted=interrupted, refused=refused))
     return int(code)
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    """A unit's verdict as its summary says it: with the simulation banner on a twin or with a fault knob."""
+    return str(row["verdict"]) + (f" — {row['simulation']}" if row.get("simulation") else "")
 
 
 def render_overview(overview: dict[str, Any]) -> str:
     """The campaign overview: one table of units, then each unit's scenarios with every attempt."""
     e = html.escape
+    simulated = sorted({str(row["simulation"]) for row in overview["units"] if row.get("simulation")})
     out = ["<!doctype html><html><head><meta charset='utf-8'>",
            f"<title>Campaign {e(overview['campaign'])}</title>",
            "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:1em 0}"
            "td,th{border:1px solid #999;padding:3px 8px;text-align:left}.failed{color:#b00}.broken{color:#a60}"
-           ".passed{color:#070}</style></head><body>",
+           ".passed{color:#070}.banner{background:#c00;color:#fff;font-weight:bold;text-align:center;padding:4px}"
+           "</style></head><body>",
+           *(f"<div class='banner'>{e(b)}</div>" for b in simulated),
            f"<h1>Campaign {e(overview['campaign'])}</h1><p>Campaign file {e(overview['file'])}; bench "
            f"{e(overview['bench'])}</p>",
            "<table><tr><th>unit</th><th>station</th><th>verdict</th><th>scenarios</th><th>attempts</th>"
@@ -593,7 +758,7 @@ def render_overview(overview: dict[str, Any]) -> str:
         if "summary_html" in row:
             rel = f"{unit_folder_name(row['unit'])}/{Path(row['summary_html']).name}"
             summary_cell = f"<a href='{e(rel)}'>HTML</a>, <a href='{e(rel[:-4] + 'pdf')}'>PDF</a>"
-        out.append(f"<tr><td>{e(row['unit'])}</td><td>{e(row['station'])}</td><td>{e(row['verdict'])}</td>"
+        out.append(f"<tr><td>{e(row['unit'])}</td><td>{e(row['station'])}</td><td>{e(_verdict(row))}</td>"
                    f"<td>{e(counts)}</td><td>{len(row['attempts'])}</td><td>{summary_cell}</td></tr>")
     out.append("</table>")
     for row in overview["units"]:

@@ -37,6 +37,27 @@ def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-")[:120] or "scenario"
 
 
+_MAX_SAME_NAME = 1000
+
+
+def scenario_dir(parent: Path, name: str) -> Path:
+    """A scenario's evidence folder, ``parent/<slug(name)>``, made here and its own. Two scenarios of one run
+    whose spec titles and names give the same folder (two spec files both titled "Boot" with a scenario
+    "current"; "a/b" and "a-b") would write into one folder, the second's files replacing the first's, whose
+    verdict would then point at another scenario's trace and measurements: the second gets ``-2`` (then
+    ``-3``, ...). An exclusive mkdir, so that two pytest-xdist workers cannot both take one folder."""
+    parent.mkdir(parents=True, exist_ok=True)
+    base = slug(name)
+    for n in range(1, _MAX_SAME_NAME + 1):
+        folder = parent / (base if n == 1 else f"{base}-{n}")
+        try:
+            folder.mkdir()
+        except FileExistsError:
+            continue
+        return folder
+    raise OSError(f"{parent}: {_MAX_SAME_NAME} scenarios already named {base!r} in this run")
+
+
 _WORDS_KEY = "chargespec-words"
 
 

@@ -197,17 +197,22 @@ def check(frames: Iterable[tuple[str, str]], stations: dict[str, StationSigning]
 def run_frames(folder: Path) -> Iterator[tuple[str, str]]:
     """(station, raw frame) of every charger-to-CSMS frame the run's evidence folders recorded."""
     for path in sorted((folder / "evidence").rglob("ocpp.jsonl")):
+        yield from trace_frames(path)
+
+
+def trace_frames(path: Path) -> Iterator[tuple[str, str]]:
+    """(station, raw frame) of every charger-to-CSMS frame of one scenario's trace (ocpp.jsonl)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return
+    for line in lines:
         try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except OSError:
+            rec = json.loads(line)
+        except ValueError:
             continue
-        for line in lines:
-            try:
-                rec = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(rec, dict) and rec.get("direction") == "rx" and isinstance(rec.get("frame"), str):
-                yield str(rec.get("station", "?")), rec["frame"]
+        if isinstance(rec, dict) and rec.get("direction") == "rx" and isinstance(rec.get("frame"), str):
+            yield str(rec.get("station", "?")), rec["frame"]
 
 
 def stations_of(bench: dict[str, Any]) -> dict[str, StationSigning]:

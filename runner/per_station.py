@@ -137,6 +137,17 @@ def worker_station(config: pytest.Config) -> str | None:
     return (getattr(config, "workerinput", None) or {}).get(WORKER_STATION)
 
 
+def crashed(report: Any) -> None:
+    """pytest-xdist's report of a scenario whose worker died (made on the controller, without this plugin's
+    makereport): broken, and in per-station mode the result of the crashed worker's station. Without the
+    station it counted as a result of no station beside the station's own "did not finish": one result too
+    many, so that a run whose crashed station never ran its remaining scenarios read as complete."""
+    report.chargespec_verdict = "broken"
+    station = (getattr(getattr(report, "node", None), "workerinput", None) or {}).get(WORKER_STATION)
+    if station:
+        report.chargespec_station = station
+
+
 def result_key(nodeid: str, station: str | None) -> str:
     """One result per scenario and station: the key the controller counts and lists results by."""
     return f"{nodeid}@{station}" if station else nodeid

@@ -16,6 +16,7 @@ ends; the session's exit code is a chargespec code (runner/exitcodes.py) wheneve
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import os
@@ -193,6 +194,7 @@ class _RunState:
         self.verdicts: dict[str, str] = {}  # nodeid -> worst verdict of its phases
         self.unjudged: set[str] = set()  # set up, no verdict yet: counted as broken until one comes
         self.collection_errors = 0
+        self.deselected = 0  # scenarios of the spec files given that -m / -k left out (not judged here)
         self.specs_seen = False  # a .spec file was collected: this is a chargespec session
         self.interrupted: str | None = None  # "by SIGINT at `x.spec:17` (...) after 43.2 s of the 60 s hold"
         self.refused: str | None = None  # why the preflight refused to start the run (runner/preflight.py)
@@ -295,6 +297,20 @@ class _RunState:
         if report.failed:
             self.collection_errors += 1
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        # (not the ones a resumed campaign keeps from an earlier attempt: they were judged, runner/campaign.py)
+        self.deselected += sum(isinstance(i, ScenarioItem) and not getattr(i, "chargespec_kept", False)
+                               for i in items)
+
+    def selection(self) -> dict[str, Any]:
+        """What the run's selection left out, for the acceptance summary: a pass is a pass of what ran."""
+        if not self.deselected:
+            return {}
+        opt = self.config.option
+        how = [f"{flag} {value!r}" for flag, value in (("-m", getattr(opt, "markexpr", "")),
+                                                        ("-k", getattr(opt, "keyword", ""))) if value]
+        return {"deselected": self.deselected, **({"selection": " ".join(how)} if how else {})}
+
     def count(self, nodeid: str, verdict: str) -> None:
         if _RANK[verdict] >= _RANK[self.verdicts.get(nodeid, "passed")]:
             self.verdicts[nodeid] = verdict
@@ -318,6 +334,9 @@ class _RunState:
             return runs.INCOMPLETE, f"refused to start: {self.refused}"
         if self.interruption() is not None:
             return runs.INCOMPLETE, f"interrupted {self.interruption()}"
+        if self.collection_errors:  # (pytest --continue-on-collection-errors ran the rest): not all was judged
+            return runs.INCOMPLETE, (f"{self.collection_errors} spec file(s) could not be collected (a spec error): "
+                                     "their scenarios did not run")
         selected = self.session.testscollected if self.session is not None else 0
         selected *= len(per_station.stations(self.config) or [None])  # per-station mode: once per station
         if self.workerinput is None and len(self.verdicts) < selected:
@@ -376,6 +395,7 @@ class _RunState:
                 **bench.charger_identity(),
                 "instruments": dict(bench.identity),
             })
+        out.update(self.selection())
         holder = self.config.stash.get(_session_key, None)
         if holder is not None and holder.spec_hashes:
             out["specs"] = dict(holder.spec_hashes)
@@ -442,6 +462,11 @@ def _check_bench_and_options(config: pytest.Config) -> None:
     mistake is a usage error naming the file and key (or the option), never a run of broken scenarios."""
     opt = config.option
     faults = parse_fault_args(opt.fault)
+    if opt.chargespec_run_dir and getattr(config, "workerinput", None) is None and not opt.collectonly:
+        earlier = runs.earlier_run(Path(opt.chargespec_run_dir))
+        if earlier:
+            raise pytest.UsageError(f"--run-dir {opt.chargespec_run_dir}: it holds an earlier run ({earlier}); a run "
+                                    "writes into a folder of its own (give a new one, or leave --run-dir out)")
     if opt.speed is not None:
         from lab.bench import speed_problem
 
@@ -501,6 +526,15 @@ def pytest_collection(session: pytest.Session) -> Any:
             gc.freeze()
             gc.unfreeze()
             gc.enable()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every selected scenario has a node id of its own (its verdict is kept by it), or nothing runs. (A
+    pytest-xdist worker leaves it to the controller: a usage error raised in a worker is an internal error.)"""
+    problem = verdicts.same_node_id(items) if getattr(config, "workerinput", None) is None else None
+    if problem:
+        raise pytest.UsageError(problem)
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -596,8 +630,8 @@ class ScenarioItem(pytest.Item):
             evidence.words_for_people(self.config)
             evidence.label_scenario(self.spec, self.plan)
             own = per_station.worker_station(self.config)  # per-station mode: each station's evidence apart
-            directory = (state.evidence_dir() / (evidence.slug(own) if own else "")
-                         / evidence.slug(self.spec.title) / evidence.slug(self.plan.name))
+            directory = evidence.scenario_dir(state.evidence_dir() / (evidence.slug(own) if own else "")
+                                              / evidence.slug(self.spec.title), self.plan.name)
             _write_provisional(self.config, state)
             session = holder.get()
             per_station.label_unit(self.config, session)
@@ -769,11 +803,22 @@ def pytest_configure_node(node: Any) -> None:
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     state = _run_state(node.config)
+    twice = next((i for i, n in collections.Counter(ids).items() if n > 1), None)
+    if twice is not None:  # (as pytest_collection_modifyitems says without pytest-xdist)
+        pytest.exit(f"two scenarios have the node id {twice!r}: their verdicts would be one. Spec files outside "
+                    "the rootdir are named without their path: give --rootdir a folder that holds every spec file "
+                    "(and each spec file once)", returncode=int(RunExit.USAGE_ERROR))
     if not state.specs_seen and any(i.split("::", 1)[0].endswith(".spec") for i in ids):
         state.specs_seen = True
         if state.reserved and state.folder is not None:
             runs.point_latest(Path(node.config.option.chargespec_out), state.folder)
         state.write_identity()  # the run's folder holds specs: its identity file exists from now on
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any) -> None:
+    """pytest-xdist controller: a worker died while running a scenario; its report is the station's."""
+    per_station.crashed(report)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -31,6 +31,12 @@ INCOMPLETE = "incomplete"
 
 _MAX_SAME_SECOND = 1000
 
+# Keys of a campaign's merged run.json (runner/campaign.py; the acceptance summary reads them): each aspect of
+# the setup (bench, charger, instrument) on which the merged attempts differ, and the attempts that ran on a
+# simulation (a twin bench, a fault knob).
+ATTEMPTS_DIFFER = "attempts differ"
+SIMULATED_ATTEMPTS = "simulated attempts"
+
 
 def utc_stamp(when: datetime | None = None) -> str:
     """A folder-safe UTC time stamp: ``2026-11-30T13-07-39Z`` (no colons: Windows and URLs)."""
@@ -96,6 +102,21 @@ def discard_if_unused(folder: Path) -> bool:
         with contextlib.suppress(OSError):
             d.rmdir()
     return True
+
+
+# What a run leaves in its folder (an attempt's campaign-kept.json and console.log are written before it starts).
+_RUN_FILES = ("run.json", "run-*.json", "verdicts.json", "preflight.json", "feature-matrix.json", "boot", EVIDENCE)
+
+
+def earlier_run(folder: Path) -> str | None:
+    """What in `folder` shows that a run was written there already (None: a fresh folder). A run given such a
+    folder (`--run-dir`) would leave the earlier run's files beside its own: its BootNotification as this run's
+    proof of the device, a worker's run-gw2.json naming a station this run never opened, its evidence."""
+    for pattern in _RUN_FILES:
+        found = sorted(folder.glob(pattern))
+        if found:
+            return found[0].name
+    return None
 
 
 def identity_file(folder: Path, worker: str | None = None) -> Path:

@@ -57,6 +57,27 @@ def scenario_record(item: Any, report: Any, call: Any, verdict: str) -> dict[str
     return record
 
 
+def same_node_id(items: list[Any]) -> str | None:
+    """Why the scenarios collected cannot each have a result of their own, or None. A result is kept by its
+    scenario's pytest node id, and pytest gives two spec files outside the rootdir (specs from two places in
+    one run) node ids without their path, so two scenarios of the same spec title and name get one node id:
+    one's verdict would replace the other's (a pass written over a failure), and the run would count one
+    result too few. So would a spec file given twice (`--keep-duplicates`)."""
+    seen: dict[str, Any] = {}
+    for item in items:
+        spec, plan = getattr(item, "spec", None), getattr(item, "plan", None)
+        if spec is None or plan is None:
+            continue
+        first = seen.setdefault(item.nodeid, item)
+        if first is item:
+            continue
+        where = [f"{relative_path(i.spec.file)}:{i.plan.source.line}" for i in (first, item)]
+        return (f"two scenarios have the node id {item.nodeid!r} ({where[0]} and {where[1]}): their verdicts "
+                "would be one. Spec files outside the rootdir are named without their path: give --rootdir a "
+                "folder that holds every spec file (and each spec file once)")
+    return None
+
+
 def _message(report: Any, call: Any, verdict: str) -> str:
     if verdict == "passed":
         return ""

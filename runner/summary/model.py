@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -407,6 +408,23 @@ def _requirements(results: list[Result]) -> list[Requirement]:
     return sorted(out, key=lambda q: (q.ref == NO_REF, q.ref))
 
 
+def _frames(folder: Path, verdicts: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """The charger's frames the billing evidence is read from: the run's evidence folders, and those of its
+    results kept elsewhere (a campaign's merged folder has no evidence of its own: each result names its
+    attempt's folder, runner/campaign.py)."""
+    yield from ocmf.run_frames(folder)
+    inside = (folder / runs.EVIDENCE).resolve()
+    seen: set[Path] = set()
+    for r in verdicts.get("results") or []:
+        if not isinstance(r, dict) or not r.get("evidence"):
+            continue
+        where = (folder / str(r["evidence"])).resolve()
+        if where in seen or where.is_relative_to(inside):
+            continue
+        seen.add(where)
+        yield from ocmf.trace_frames(where / "ocpp.jsonl")
+
+
 def simulation_banner(identity: dict[str, Any]) -> str:
     """The banner a twin run or a run with fault knobs carries on every page ("" for neither)."""
     why = []
@@ -416,6 +434,8 @@ def simulation_banner(identity: dict[str, Any]) -> str:
         why.append(f"fault injected: {identity['faults']}")
     if not identity.get("bench.kind"):
         why.append("bench unknown (the run did not open one)")
+    # a campaign's merged results: an attempt on a simulation makes them all one (runner/campaign.py)
+    why += [w for w in identity.get(runs.SIMULATED_ATTEMPTS) or [] if isinstance(w, str)]
     return f"SIMULATION — NOT VALID FOR ACCEPTANCE ({'; '.join(why)})" if why else ""
 
 
@@ -436,7 +456,7 @@ def read(folder: Path) -> Summary:
     devices = _devices(folder, identity, bench)
     instruments = _instruments(identity, bench, on, bool(simulated))
     counts = {v: sum(r.verdict == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
-    billing = ocmf.check(ocmf.run_frames(folder), ocmf.stations_of(bench))
+    billing = ocmf.check(_frames(folder, verdicts), ocmf.stations_of(bench))
 
     reasons: list[str] = []
     deviations: list[str] = []
@@ -455,6 +475,10 @@ def read(folder: Path) -> Summary:
             reasons.append(f"instrument {i.station}.{i.role}: {i.status}")
     for d in devices:
         reasons += [f"device {d.station}: {c}" for c in d.checks]
+    # a campaign's merged results measured on different setups: the device and equipment named above are only
+    # the newest attempt's (runner/campaign.py)
+    reasons += [f"the merged attempts were not measured on one setup: {c}"
+                for c in identity.get(runs.ATTEMPTS_DIFFER) or [] if isinstance(c, str)]
     for r in results:
         if r.verdict == "skipped":
             deviations.append(f"not judged: {r.spec} · {r.scenario}: {r.message or 'skipped'}")
@@ -465,6 +489,10 @@ def read(folder: Path) -> Summary:
             reasons.append(f"billing evidence of {b.station} transaction {b.transaction}: {b.status}: {b.reason}")
     if identity.get("faults"):
         deviations.append(f"fault knobs set on the twin: {identity['faults']}")
+    if identity.get("deselected"):  # the verdict is the selection's; say what it left out
+        how = f" ({identity['selection']})" if identity.get("selection") else ""
+        deviations.append(f"not selected: {identity['deselected']} scenario(s) of the spec files given{how}, not "
+                          "judged in this run")
     if not complete:  # as verdicts.json says: a run that did not finish has no verdict, failures or not
         verdict = INCOMPLETE
     elif counts["failed"]:

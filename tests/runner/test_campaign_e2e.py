@@ -209,6 +209,9 @@ def test_a_stopped_campaign_stops_its_units_and_keeps_what_finished(tmp_path: Pa
         assert {x["verdict"] for x in merged["results"]} == {"passed"}
         quick = next(x for x in merged["results"] if x["scenario"] == "quick one")
         assert len(quick["attempts"]) == 1  # kept from the interrupted attempt, not run again
+        resumed = json.loads((out / unit["unit"] / "runs" / unit["attempts"][-1] / "run.json").read_text(
+            encoding="utf-8"))
+        assert "deselected" not in resumed  # what it kept was judged, not left out of the selection
 
 
 def test_a_campaign_file_error_names_the_file_and_the_key(tmp_path: Path) -> None:
@@ -237,3 +240,150 @@ def test_the_shipped_campaign_files_load(path: Path) -> None:
 
     camp = load_campaign(path)
     assert camp.units and all(p.exists() for p in camp.paths)
+
+
+QUICK_SPEC = '''spec "Campaign"
+  scenario "quick one"
+    charger booted
+
+  scenario "quick two"
+    wait 1 s
+
+  scenario "quick three"
+    wait 1 s
+'''
+
+
+def test_a_campaign_that_selects_no_scenario_exits_5_and_one_with_nothing_left_completes(tmp_path: Path) -> None:
+    """`tags` that match no scenario: each unit selects nothing (pytest's 5); the campaign said 0, "every
+    selected scenario passed". And a unit whose every scenario already has its final verdict, while its last
+    attempt did not finish (killed after its last scenario), stayed INCOMPLETE however often it was resumed:
+    the attempt that had nothing left to run wrote no run file."""
+    campaign = _setup(tmp_path)
+    (tmp_path / "specs" / "a.spec").write_text(QUICK_SPEC, encoding="utf-8")  # (no hold: a loaded host is no matter)
+    text = campaign.read_text(encoding="utf-8")
+    campaign.write_text(text.replace('paths = ["specs"]', 'paths = ["specs"]\ntags = "nosuchtag"'), encoding="utf-8")
+    command = [sys.executable, "-m", "runner.cli", "run", "--campaign", str(campaign), "--speed", "100",
+               "--progress", "off"]
+    r = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == RunExit.NO_SPECS, r.stdout + r.stderr
+    line = next(x for x in r.stdout.splitlines() if x.startswith(f"  unit {UNITS[0]}"))
+    assert ": INCOMPLETE — SIMULATION" in line and "; 0 passed, 0 failed, 0 broken, 0 skipped;" in line, line
+
+    campaign.write_text(text, encoding="utf-8")
+    r = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    unit = tmp_path / "out" / UNITS[0]
+    newest = sorted((unit / "runs").iterdir())[-1]
+    run = json.loads((newest / "run.json").read_text(encoding="utf-8"))
+    run["status"], run["status.reason"] = "INCOMPLETE", "not finished: the run is in progress, or was killed"
+    (newest / "run.json").write_text(json.dumps(run), encoding="utf-8")  # as a kill after the last verdict leaves it
+
+    r = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    merged = json.loads((unit / "merged" / "verdicts.json").read_text(encoding="utf-8"))
+    assert merged["status"] == "complete" and merged["scenarios"]["passed"] == 3
+    last = sorted((unit / "runs").iterdir())[-1]
+    assert json.loads((last / "run.json").read_text(encoding="utf-8"))["status.reason"] == (
+        "nothing left to run: each of the 3 selected scenario(s) keeps its verdict from an earlier attempt")
+    assert "SIMULATION" in (unit / "summary.html").read_text(encoding="utf-8")
+
+
+LIMIT_SPEC = '''spec "Limit"
+  scenario "idle current"
+    charger booted
+    expect analyzer current L1 <= {limit}
+'''
+
+
+def test_a_kept_verdict_whose_spec_changed_since_runs_again(tmp_path: Path) -> None:
+    """Attempt 1 passes against `<= 1000 A`; the lab tightens the spec to `< 0 A` (the charger cannot meet it)
+    and resumes. The pass was kept, measured against the old spec: the campaign said 0 and the summary
+    ACCEPTED. A verdict is kept only for the spec it was judged by."""
+    campaign = _setup(tmp_path)
+    one_unit = CAMPAIGN.split("[[units]]\nserial = \"TWIN-AC22-SN-0002\"")[0]
+    campaign.write_text(one_unit, encoding="utf-8")
+    (tmp_path / "specs" / "a.spec").unlink()
+    spec = tmp_path / "specs" / "limit.spec"
+    spec.write_text(LIMIT_SPEC.format(limit="1000 A"), encoding="utf-8")
+    command = [sys.executable, "-m", "runner.cli", "run", "--campaign", str(campaign), "--speed", "100",
+               "--progress", "off"]
+    r = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+
+    spec.write_text(LIMIT_SPEC.format(limit="0 A - 1 A"), encoding="utf-8")
+    r = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       check=False)
+    assert r.returncode == RunExit.CHARGER_FAILED, r.stdout + r.stderr
+    unit = tmp_path / "out" / UNITS[0]
+    (result,) = json.loads((unit / "merged" / "verdicts.json").read_text(encoding="utf-8"))["results"]
+    assert result["verdict"] == "failed" and [a["verdict"] for a in result["attempts"]] == ["passed", "failed"]
+    last = sorted((unit / "runs").iterdir())[-1]
+    (why,) = json.loads((last / "campaign-kept.json").read_text(encoding="utf-8"))["run again"].values()
+    assert why.startswith("its spec changed since its verdict (SHA-256 ") and why.endswith("now): run again")
+
+
+def test_a_unit_at_a_station_that_states_no_serial_is_refused(tmp_path: Path) -> None:
+    """A unit placed at a station (`station = ...`) whose bench-file entry has no `serial`: nothing checked that
+    the charger there was the unit, and the overview named the unit's serial beside results measured on
+    whatever charger stood there."""
+    from runner.campaign import CampaignFileError, load_campaign
+
+    campaign = _setup(tmp_path)
+    bench = tmp_path / "bench.toml"
+    bench.write_text(bench.read_text(encoding="utf-8").replace('serial = "TWIN-AC22-SN-0002"\n', ""), encoding="utf-8")
+    with pytest.raises(CampaignFileError) as e:
+        load_campaign(campaign)
+    assert str(e.value) == (f"{campaign}: units.1.station: station TWIN-AC22-002 of the bench file states no `serial`, "
+                            "so neither the preflight nor the summary would check that the charger there is "
+                            'TWIN-AC22-SN-0002: set its `serial = "TWIN-AC22-SN-0002"`')
+
+
+@pytest.mark.parametrize("second", ["TWIN-AC22-SN/0001", "twin-ac22-sn-0001"], ids=["slash", "case"])
+def test_two_units_whose_results_would_share_a_folder_are_refused(tmp_path: Path, second: str) -> None:
+    """Unit folders are named by serial, made file-system safe: "TWIN-AC22-SN/0001" became the folder of
+    "TWIN-AC22-SN_0001"... and of no one else only by luck; "twin-ac22-sn-0001" is "TWIN-AC22-SN-0001"'s on a
+    case-insensitive file system. Two units in one folder merge their attempts into one summary."""
+    from runner.campaign import CampaignFileError, load_campaign
+
+    campaign = _setup(tmp_path)
+    first = "TWIN-AC22-SN_0001" if "/" in second else "TWIN-AC22-SN-0001"
+    bench = tmp_path / "bench.toml"
+    text = bench.read_text(encoding="utf-8").replace('serial = "TWIN-AC22-SN-0002"', f'serial = "{second}"')
+    bench.write_text(text.replace('serial = "TWIN-AC22-SN-0001"', f'serial = "{first}"', 1), encoding="utf-8")
+    campaign.write_text(CAMPAIGN.replace("TWIN-AC22-SN-0002", second).replace("TWIN-AC22-SN-0001", first),
+                        encoding="utf-8")
+    with pytest.raises(CampaignFileError) as e:
+        load_campaign(campaign)
+    folder = first if "/" in second else second.replace("/", "_")
+    assert str(e.value) == (f"{campaign}: units: {first} and {second} would keep their results in one folder "
+                            f"({folder}): their attempts would merge into one summary")
+
+
+def test_kept_verdicts_of_an_earlier_firmware_run_again_after_the_update(tmp_path: Path) -> None:
+    """The charger is updated from 1.4.2 to 1.4.3 after attempt 1, and the bench file with it (the preflight
+    checks the charger reports 1.4.3). Resumed, the campaign kept every verdict of 1.4.2 and ran nothing: the
+    merged results were the old firmware's. They run again, and the merged summary is one firmware's."""
+    campaign = _setup(tmp_path)
+    campaign.write_text(CAMPAIGN.split("[[units]]\nserial = \"TWIN-AC22-SN-0002\"")[0], encoding="utf-8")
+    (tmp_path / "specs" / "a.spec").write_text(QUICK_SPEC, encoding="utf-8")
+    command = [sys.executable, "-m", "runner.cli", "run", "--campaign", str(campaign), "--speed", "100",
+               "--progress", "off"]
+    r = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    bench = tmp_path / "bench.toml"
+    bench.write_text(bench.read_text(encoding="utf-8").replace('firmware = "1.4.2"', 'firmware = "1.4.3"', 1),
+                     encoding="utf-8")
+    r = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                       check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    unit = tmp_path / "out" / UNITS[0]
+    merged = json.loads((unit / "merged" / "verdicts.json").read_text(encoding="utf-8"))
+    assert {x["charger"] for x in merged["results"]} == {
+        "chargespec Twin AC22, serial TWIN-AC22-SN-0001, firmware 1.4.3"}
+    assert all(len(x["attempts"]) == 2 for x in merged["results"])
+    assert "attempts differ" not in json.loads((unit / "merged" / "run.json").read_text(encoding="utf-8"))
+    last = sorted((unit / "runs").iterdir())[-1]
+    again = json.loads((last / "campaign-kept.json").read_text(encoding="utf-8"))["run again"]
+    assert len(again) == 3 and all(why.startswith("measured on firmware 1.4.2 (run ") and why.endswith(
+        "the bench file now expects 1.4.3: run again") for why in again.values()), again

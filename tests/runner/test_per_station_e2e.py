@@ -180,3 +180,49 @@ def test_dist_each_given_is_per_station_mode(tmp_path: Path) -> None:
     assert sorted((r["scenario"], r["station"]) for r in results if r["verdict"] == "passed") == [
         ("boots", "TWIN-A"), ("boots", "TWIN-B"), ("names the right station", "TWIN-B"),
         ("waits", "TWIN-A"), ("waits", "TWIN-B")]
+
+
+CRASHING = '''spec "Per station"
+  scenario "boots"
+    charger booted
+
+  scenario "crashes"
+    wait 1 s
+
+  scenario "waits"
+    wait 1 s
+'''
+CRASH_CONFTEST = '''import os
+
+
+def pytest_runtest_call(item):
+    station = (getattr(item.config, "workerinput", None) or {}).get("chargespec_station")
+    if item.name == "crashes" and station == "TWIN-B":
+        os._exit(1)  # the worker process dies (a driver's segfault, the OOM killer)
+'''
+
+
+def test_a_worker_that_crashes_is_its_stations_broken_result_and_the_run_is_not_complete(tmp_path: Path) -> None:
+    """TWIN-B's worker dies in "crashes" and is not replaced (--max-worker-restart=0): "waits" never runs on
+    TWIN-B. pytest-xdist's report of the crash named no station, so it counted as a seventh result beside
+    TWIN-B's own "did not finish": "6 scenario(s) ran to a verdict", the run complete, the console counting 2
+    broken where verdicts.json had 1."""
+    spec = tmp_path / "a.spec"
+    spec.write_text(CRASHING, encoding="utf-8")
+    (tmp_path / "conftest.py").write_text(CRASH_CONFTEST, encoding="utf-8")
+    proc = _pytest(tmp_path, str(spec), "-n", "2", "--max-worker-restart=0", f"--bench={TWO}", "--speed=60")
+    assert proc.returncode == RunExit.BENCH_BROKEN, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "4 passed, 0 failed, 1 broken, 0 skipped; exit code 3" in proc.stdout
+    (run,) = (tmp_path / "out" / "runs").iterdir()
+    identity = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    verdicts = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))
+    assert identity["status"] == verdicts["status"] == "INCOMPLETE"
+    assert identity["status.reason"] == "stopped early: 5 of 6 scenarios ran"
+    counts = {"passed": 4, "failed": 0, "broken": 1, "skipped": 0}
+    assert identity["scenarios"] == verdicts["scenarios"] == counts
+    got = sorted((r["scenario"], r["station"], r["verdict"]) for r in verdicts["results"])
+    assert got == [("boots", "TWIN-A", "passed"), ("boots", "TWIN-B", "passed"), ("crashes", "TWIN-A", "passed"),
+                   ("crashes", "TWIN-B", "broken"), ("waits", "TWIN-A", "passed")]
+    summary = model.read(run)
+    assert summary.verdict == model.INCOMPLETE and summary.counts == counts
+    assert summary.verdict_reasons[0] == "the run did not finish: stopped early: 5 of 6 scenarios ran"

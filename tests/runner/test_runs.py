@@ -175,3 +175,26 @@ def test_the_allure_environment_of_an_xdist_run_names_every_worker_s_charger(tmp
         assert f"charger.{station}=chargespec Twin AC22, serial SN-{station}" in env
         assert f"instruments.{station}.analyzer=YOKOGAWA,WT333,WT-{station},F1.03" in env
     assert "status=INCOMPLETE" in env and "finished=" not in env  # the run's state is the controller's
+
+
+def test_a_run_refuses_a_run_dir_that_holds_an_earlier_run(tmp_path: Path) -> None:
+    """`--run-dir` given a folder an earlier run wrote: the new run left the earlier one's files beside its own
+    (its boot/<station>.json as this run's proof of the device, a run-gw2.json naming a station this run never
+    opened, its evidence). A fresh folder, or one holding only what a campaign writes before its unit starts,
+    is taken."""
+    spec = tmp_path / "a.spec"
+    spec.write_text('spec "S"\n  scenario "x"\n    wait 1 s\n', encoding="utf-8")
+    folder = tmp_path / "run"
+    (folder / "boot").mkdir(parents=True)
+    (folder / "campaign-kept.json").write_text("{}", encoding="utf-8")
+    assert runs.earlier_run(folder) == "boot"
+    (folder / "run-gw2.json").write_text("{}", encoding="utf-8")
+    assert runs.earlier_run(folder) == "run-gw2.json"
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--run-dir={folder}",
+                        str(spec)], cwd=tmp_path, capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert f"--run-dir {folder}: it holds an earlier run (run-gw2.json)" in r.stderr
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "campaign-kept.json").write_text("{}", encoding="utf-8")
+    assert runs.earlier_run(fresh) is None

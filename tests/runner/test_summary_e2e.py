@@ -159,3 +159,86 @@ def test_a_killed_run_reported_afterwards_says_incomplete(tmp_path: Path) -> Non
     text = " ".join(_pdf_text(tmp_path / "summary" / "summary.pdf").split())
     assert "INCOMPLETE" in text and "1 scenario(s) broken" in text and "did not finish" in text
     assert "TWIN-AC22-SN-0001" in text  # the identity was on disk before the kill
+
+
+ALIKE_PASSES = '''spec "Boot"
+  scenario "current"
+    charger booted
+    expect analyzer current L1 <= 1000 A
+'''
+ALIKE_FAILS = '''spec "Boot"
+  scenario "current"
+    charger booted
+    wait 2 s
+    expect analyzer current L1 > 1000 A
+'''
+
+
+def test_two_scenarios_named_alike_keep_evidence_of_their_own(tmp_path: Path) -> None:
+    """Two spec files titled alike, each with a scenario "current": both wrote evidence/Boot/current/, the second
+    replacing the first's files, so that the passed verdict pointed at the failed scenario's measurements."""
+    for folder, text in (("a", ALIKE_PASSES), ("b", ALIKE_FAILS)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "boot.spec").write_text(text, encoding="utf-8")
+    r = _cli("run", "a/boot.spec", "b/boot.spec", "--speed", "60", "--progress", "off", "--out", "out", cwd=tmp_path)
+    assert r.returncode == RunExit.CHARGER_FAILED, r.stdout + r.stderr
+    run = _only_run(tmp_path / "out")
+    results = {x["spec"]: x for x in json.loads((run / "verdicts.json").read_text(encoding="utf-8"))["results"]}
+    assert (results["a/boot.spec"]["evidence"], results["b/boot.spec"]["evidence"]) == (
+        "evidence/Boot/current", "evidence/Boot/current-2")
+    for spec, verdict, line in (("a/boot.spec", "passed", 4), ("b/boot.spec", "failed", 5)):
+        folder = run / results[spec]["evidence"]
+        assert results[spec]["verdict"] == verdict
+        measured = json.loads((folder / "measurements.json").read_text(encoding="utf-8"))
+        assert [(m["line"], m["verdict"]) for m in measured if m["line"] == line] == [(line, verdict)], measured
+
+
+@pytest.mark.parametrize("xdist", [[], ["-n", "2"]], ids=["one process", "pytest-xdist"])
+def test_two_scenarios_with_one_node_id_are_a_usage_error(tmp_path: Path, xdist: list[str]) -> None:
+    """Spec files outside the rootdir get node ids without their path: a/boot.spec and b/boot.spec, both titled
+    "Boot" with a scenario "current", were both `::Boot::current`. Their verdicts were kept as one (the pass
+    lost, the run "stopped early: 1 of 2 scenarios ran"; a pass after a failure written over it)."""
+    for folder, text in (("a", ALIKE_PASSES), ("b", ALIKE_FAILS)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "boot.spec").write_text(text, encoding="utf-8")
+    (tmp_path / "c").mkdir()
+    r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--rootdir={tmp_path / 'c'}",
+                        "--out=out", "a/boot.spec", "b/boot.spec", "--speed=60", *xdist],
+                       cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert r.returncode == RunExit.USAGE_ERROR, r.stdout + r.stderr
+    said = r.stdout + r.stderr
+    assert "two scenarios have the node id '::Boot::current'" in said, said
+    assert "give --rootdir a folder that holds every spec file" in said
+    assert not list((tmp_path / "out").glob("runs/*/verdicts.json"))  # nothing ran
+
+
+def test_a_spec_file_that_does_not_compile_keeps_the_run_from_accepted(tmp_path: Path) -> None:
+    """`-- --continue-on-collection-errors`: pytest runs the scenarios of the spec files that compiled. The
+    run was "complete" and its summary ACCEPTED, while a selected spec file's scenarios never ran."""
+    (tmp_path / "good.spec").write_text('spec "Good"\n  scenario "ok"\n    wait 1 s\n', encoding="utf-8")
+    (tmp_path / "bad.spec").write_text('spec "Bad"\n  scenario "x"\n    frobnicate the charger\n', encoding="utf-8")
+    r = _cli("run", "good.spec", "bad.spec", "--speed", "60", "--progress", "off", "--out", "out", "--",
+             "--continue-on-collection-errors", cwd=tmp_path)
+    assert r.returncode == RunExit.USAGE_ERROR, r.stdout + r.stderr
+    assert "Acceptance summary: INCOMPLETE" in r.stdout
+    run = _only_run(tmp_path / "out")
+    identity = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert identity["status"] == "INCOMPLETE"
+    assert identity["status.reason"] == ("1 spec file(s) could not be collected (a spec error): their scenarios did "
+                                         "not run")
+    assert json.loads((run / "verdicts.json").read_text(encoding="utf-8"))["verdict"] == "incomplete"
+
+
+def test_the_summary_says_what_the_selection_left_out(tmp_path: Path) -> None:
+    """`-- -k ...` ran one scenario of four; the summary said ACCEPTED and nothing of the three left out."""
+    (tmp_path / "m.spec").write_text('spec "Mix"\n' + "".join(f'  scenario "{n}"\n    wait 1 s\n\n' for n in (
+        "one", "two", "three", "four")), encoding="utf-8")
+    r = _cli("run", "m.spec", "--speed", "60", "--progress", "off", "--out", "out", "--", "-k", "two", cwd=tmp_path)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    run = _only_run(tmp_path / "out")
+    identity = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert (identity["deselected"], identity["selection"]) == (3, "-k 'two'")
+    from runner.summary import model
+
+    assert "not selected: 3 scenario(s) of the spec files given (-k 'two'), not judged in this run" in \
+        model.read(run).deviations
