@@ -52,8 +52,13 @@ class AnalyzerReading:
 
 @dataclass(frozen=True)
 class PwmReading:
+    """The pilot PWM as the EV emulator measured it. `t` is bench seconds on the bench clock when it was
+    measured (as near as the protocol tells: a report's arrival, a query's answer), never when someone asked
+    for it: a reading stamped later than it was measured would be judged as the pilot of a later instant."""
+
     duty_percent: float | None
     frequency_hz: float | None
+    t: float
 
 
 class Instrument(ABC):
