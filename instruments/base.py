@@ -52,8 +52,13 @@ class AnalyzerReading:
 
 @dataclass(frozen=True)
 class PwmReading:
+    """The pilot PWM as the EV emulator measured it. `t` is bench seconds on the bench clock when it was
+    measured (as near as the protocol tells: a report's arrival, a query's answer), never when someone asked
+    for it: a reading stamped later than it was measured would be judged as the pilot of a later instant."""
+
     duty_percent: float | None
     frequency_hz: float | None
+    t: float
 
 
 class Instrument(ABC):
@@ -149,7 +154,10 @@ class EvEmulator(Instrument):
         """Draw min(requested, offered by the pilot) after `lag_s`, like a car."""
 
     @abstractmethod
-    def read_pwm(self) -> PwmReading: ...
+    def read_pwm(self) -> PwmReading:
+        """The pilot PWM as last measured, with the bench time it was measured (`PwmReading.t`): a report's
+        arrival, a query's answer, the emulator's own time stamp mapped to the bench clock; never the time of
+        this call, unless the emulator measures the moment it is asked."""
 
     def set_parked(self, parked: bool) -> None:
         """The EV drives into (True) or out of (False) the parking bay, as its occupancy sensor sees it.

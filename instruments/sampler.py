@@ -12,7 +12,17 @@ never made up in a burst. Each reading is timestamped on the bench clock by the 
 (an instrument fault, or a callback raising) stops the sampler, is kept in `error` and passed to
 `on_error`, so the runner can mark the scenario broken rather than judge on a gap.
 
-With `ev` and `on_pwm`, the EV emulator's pilot PWM is read each interval too: ``on_pwm(t, reading)``.
+With `ev` and `on_pwm`, the EV emulator's pilot PWM is read each interval too: ``on_pwm(reading)``, to be
+recorded at ``reading.t``, the bench time the emulator measured it (a report that waited, an answer that
+came late), never the time of the poll. A reading is handed on only if it is a fresh sample: newer than the
+last one handed on (an emulator that reports once a second returns the same report to several polls) and
+no older than `pwm_max_age_s` when it comes in (the longest a sampled signal may go without a sample, as
+the judge allows: runner/judge.py). An older one is counted in `pwm_stale`, a repeat in `pwm_repeats`;
+neither fills a gap in the record.
+
+`polling_since` is, while a poll is under way, the earliest bench time a reading still to come from it may
+carry (the poll's start, or for the PWM the oldest reading it would still take), so a judge knows the record
+is not complete past it (runner/judge.py); None between polls.
 """
 
 from __future__ import annotations
@@ -29,22 +39,29 @@ class Sampler:
     def __init__(self, analyzer: PowerAnalyzer, clock: Clock,
                  on_sample: Callable[[AnalyzerReading], None], interval_s: float | None = None,
                  ev: EvEmulator | None = None, on_error: Callable[[Exception], None] | None = None,
-                 *, on_pwm: Callable[[float, PwmReading], None] | None = None) -> None:
+                 *, on_pwm: Callable[[PwmReading], None] | None = None,
+                 pwm_max_age_s: float | None = None) -> None:
         if interval_s is not None and not interval_s > 0:
             raise ValueError(f"sampler interval must be positive bench seconds, got {interval_s!r}")
-        if (ev is None) != (on_pwm is None):
-            raise ValueError("give the sampler both ev= and on_pwm= to poll the pilot PWM, or neither")
+        if not ((ev is None) == (on_pwm is None) == (pwm_max_age_s is None)):
+            raise ValueError("give the sampler ev=, on_pwm= and pwm_max_age_s= to poll the pilot PWM, or none")
+        if pwm_max_age_s is not None and not pwm_max_age_s > 0:
+            raise ValueError(f"pwm_max_age_s must be positive bench seconds, got {pwm_max_age_s!r}")
         self.analyzer = analyzer
         self.clock = clock
         self.on_sample = on_sample
         self.on_error = on_error
         self.ev = ev
         self.on_pwm = on_pwm
+        self.pwm_max_age_s = pwm_max_age_s
+        self.last_pwm_t: float | None = None  # the measured time of the last PWM reading handed on
+        self.pwm_stale = 0  # PWM readings older than pwm_max_age_s when they came in: not handed on
+        self.pwm_repeats = 0  # PWM readings no newer than the last one handed on: not handed on again
         self._interval_s = interval_s
         self.error: Exception | None = None
         self.samples = 0
         self.missed = 0  # grid slots skipped because a poll overran
-        # Bench time the poll now under way began (None between polls): its readings, stamped at or after it,
+        # While a poll is under way, the earliest bench time its readings may carry (None between polls): they
         # are still to come, so a record of this instrument is complete only up to it (runner/judge.py).
         self.polling_since: float | None = None
         self._stop = threading.Event()
@@ -74,16 +91,36 @@ class Sampler:
         self._thread.join(timeout_s)
         return not self._thread.is_alive()
 
+    def _pwm_floor(self, start: float) -> float:
+        """The oldest measured time a PWM reading of a poll begun at `start` may have and still be taken."""
+        assert self.pwm_max_age_s is not None
+        oldest = start - self.pwm_max_age_s
+        return oldest if self.last_pwm_t is None else max(oldest, self.last_pwm_t)
+
     def _poll(self) -> None:
-        self.polling_since = self.clock.now()
+        start = self.clock.now()
+        # The analyzer's reading is stamped at or after the start; the pilot's may be older (measured before
+        # it was read), down to the oldest this poll would still take.
+        self.polling_since = start if self.ev is None else min(start, self._pwm_floor(start))
         try:
             self.on_sample(self.analyzer.read())
             self.samples += 1
             if self.ev is not None and self.on_pwm is not None:
-                t = self.clock.now()
-                self.on_pwm(t, self.ev.read_pwm())
+                self._take_pwm(self.ev.read_pwm())
         finally:
             self.polling_since = None
+
+    def _take_pwm(self, reading: PwmReading) -> None:
+        """Hand on a fresh reading; a repeat or one older than the allowed gap measured nothing new."""
+        assert self.on_pwm is not None and self.pwm_max_age_s is not None
+        if self.last_pwm_t is not None and reading.t <= self.last_pwm_t:
+            self.pwm_repeats += 1
+            return
+        if self.clock.now() - reading.t > self.pwm_max_age_s:
+            self.pwm_stale += 1
+            return
+        self.on_pwm(reading)
+        self.last_pwm_t = reading.t
 
     def _run(self) -> None:
         interval = self.interval_s

@@ -5,7 +5,7 @@ talks through ``self.link``, a :class:`~instruments.line_link.LineLink` on the i
 
     class MyEv(SerialEvEmulator):
         extra_options = {"baudrate": 9600}
-        def read_pwm(self) -> PwmReading:
+        def read_pwm(self) -> PwmReading:   # PwmReading(duty, freq, t=<bench time it was measured>)
             return self.link.run("PWM?", lambda: ...)
 
 Another role on a serial line mixes :class:`OnSerialLine` in before its protocol class

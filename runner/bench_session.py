@@ -428,30 +428,37 @@ class BenchSession:
                         self.recorder.sample(sp + key, value, reading.t)
 
             ev = station.evs.get(evse)
+            # The pilot is read in this analyzer's poll, so the judge allows its record this analyzer's max gap
+            # (runner/judge.py sampling): a reading older than that when it comes in is no fresh sample.
             sampler = Sampler(analyzer, self.clock, on_sample, on_error=station.fault, ev=ev,
-                              on_pwm=self._pwm_recorder(sp + "ev." + prefix) if ev is not None else None)
+                              on_pwm=self._pwm_recorder(sp + "ev." + prefix) if ev is not None else None,
+                              pwm_max_age_s=self._max_gap(float(analyzer.update_interval_s)) if ev is not None
+                              else None)
             sampler.start()
             station.samplers.append(sampler)
 
-    def _station_sum(self, station: Station) -> StationSum:
-        """The station.* totals over the station's analyzers, with the judge's rule for a stale reading."""
+    def _max_gap(self, interval_s: float) -> float:
+        """The judge's max gap (runner/judge.py sampling) of a signal sampled every `interval_s` bench seconds."""
         from runner.judge import MAX_GAP_FLOOR_S, MAX_GAP_INTERVALS, MAX_GAP_REAL_S
 
+        return max(MAX_GAP_INTERVALS * interval_s, MAX_GAP_FLOOR_S, MAX_GAP_REAL_S * self.clock.speed)
+
+    def _station_sum(self, station: Station) -> StationSum:
+        """The station.* totals over the station's analyzers, with the judge's rule for a stale reading."""
         interval = max((float(a.update_interval_s) for a in station.analyzers.values()), default=1.0)
-        max_age = max(MAX_GAP_INTERVALS * interval, MAX_GAP_FLOOR_S, MAX_GAP_REAL_S * self.clock.speed)
         # Every EVSE of the station, not just those with an analyzer: a total that left one out would not be
         # the station's, so without an analyzer on each EVSE no total is made (the judge says why).
-        return StationSum(range(1, station.config.evses + 1), max_age)
+        return StationSum(range(1, station.config.evses + 1), self._max_gap(interval))
 
-    def _pwm_recorder(self, prefix: str) -> Callable[[float, PwmReading], None]:
-        """Record the pilot as the EV sees it: duty (a fraction) and the current it offers (IEC 61851-1);
-        a PWM that offers no charging (state B at 100 %, or off) offers 0 A."""
+    def _pwm_recorder(self, prefix: str) -> Callable[[PwmReading], None]:
+        """Record the pilot as the EV sees it, at the bench time it was measured: duty (a fraction) and the
+        current it offers (IEC 61851-1); a PWM that offers no charging (state B at 100 %, or off) offers 0 A."""
 
-        def on_pwm(t: float, pwm: PwmReading) -> None:
+        def on_pwm(pwm: PwmReading) -> None:
             duty = pwm.duty_percent
-            self.recorder.sample(f"{prefix}pwm_duty", None if duty is None else duty / 100.0, t)
+            self.recorder.sample(f"{prefix}pwm_duty", None if duty is None else duty / 100.0, pwm.t)
             offered = None if duty is None else (current_for_duty(duty) or 0.0)
-            self.recorder.sample(f"{prefix}offered_current", offered, t)
+            self.recorder.sample(f"{prefix}offered_current", offered, pwm.t)
 
         return on_pwm
 

@@ -14,13 +14,15 @@ The protocol (9600 baud, 8N1, no flow control, any pyserial URL):
 
     ev = create("abcd-ev", name="ev", address="/dev/ttyACM0")
     ev.open(); ev.set_state("C")
-    ev.read_pwm()        # PwmReading(duty_percent=26.7, frequency_hz=None): the frequency is not reported
+    ev.read_pwm()        # PwmReading(duty_percent=26.7, frequency_hz=None, t=...): no frequency is reported
 
 `read_pwm` returns the latest report if it is younger than ``stale_s`` (real seconds, default 2.5: the
 simulator reports once a real second), else waits up to ``timeout_s`` for the next one. A report's age counts
 from when it can first have arrived: one found already waiting in the buffer is as old as the last moment
 the driver saw the line empty (a simulator that hung long ago leaves its last report there, and reading it
-late must not make it fresh); one the driver waited for is as old as its arrival. There is no
+late must not make it fresh); one the driver waited for is as old as its arrival. The reading's `t` is that
+bench time, the report's, not the time `read_pwm` was called: a report returned again is the same reading,
+with the same `t`. There is no
 identification command, no cable, load or follow-the-pilot control: those calls raise
 :class:`InstrumentUnsupported`. Options: ``timeout_s``, ``reconnect_attempts``, ``baudrate`` (9600),
 ``stale_s``.
@@ -171,7 +173,7 @@ class AbcdEv(SerialEvEmulator):
             return self.last_report
 
         report = self.link.run(self.last_command or "(waiting for a duty report)", wait)
-        return PwmReading(duty_percent=report.duty_percent, frequency_hz=None)
+        return PwmReading(duty_percent=report.duty_percent, frequency_hz=None, t=report.t)
 
     # -- EvEmulator ----------------------------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
     ev = create("chargespec-ev", name="ev", address="socket://127.0.0.1:7001")   # or "/dev/ttyUSB0"
     ev.open()
     ev.set_cable(220); ev.set_state("B"); ev.set_current(16, phases=3); ev.follow_pilot(True, lag_s=5)
-    ev.read_pwm()        # PwmReading(duty_percent=26.7, frequency_hz=1000.0)
+    ev.read_pwm()        # PwmReading(duty_percent=26.7, frequency_hz=1000.0, t=...)
 
 Each request carries an id; the reply with that id is the answer, replies with other ids are late
 answers to earlier requests and are skipped, ``!`` events are kept (the last ``! MEAS`` is
@@ -169,8 +169,12 @@ class ChargespecEv(SerialEvEmulator):
         self.request(f"LOAD:FOLLOW ON,{round(lag_s * 1000)}" if enabled else "LOAD:FOLLOW OFF")
 
     def read_pwm(self) -> PwmReading:
+        """`PWM:DUTY?` then `PWM:FREQ?`. The protocol carries no time of measurement; the answer is the duty
+        as the emulator measures it when it answers (docs/ev-emulator-protocol.md), so the reading's `t` is when
+        that answer came: after any wait for the line and a slow answer, never when the reading was asked for."""
         with self.link.lock:
             duty = self._number("PWM:DUTY?")
+            t = self.clock.now()
             if duty is not None and not 0.0 <= duty <= 100.0:
                 # No pilot has such a duty: recorded, it would become an offered current the charger never gave.
                 raise InstrumentProtocolError(self.name, self.address, f"pilot duty {duty:g} % is outside 0..100 %",
@@ -179,7 +183,7 @@ class ChargespecEv(SerialEvEmulator):
             if freq is not None and freq < 0.0:
                 raise InstrumentProtocolError(self.name, self.address, f"pilot frequency {freq:g} Hz is negative",
                                               last_command=self.last_command)
-        return PwmReading(duty_percent=duty, frequency_hz=freq)
+        return PwmReading(duty_percent=duty, frequency_hz=freq, t=t)
 
     def set_watchdog(self, seconds: float) -> None:
         """With no request for `seconds` (bench time) the emulator drops to B, then A; 0 disables it."""

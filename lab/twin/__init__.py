@@ -108,7 +108,10 @@ class Twin:
                     physics, n, serial=self._serial(cfg, role("analyzer", n), f"TWIN-{model}-{n:04d}")
                 )
                 station.evs[n] = EvServer(physics, n, serial=self._serial(cfg, role("ev", n), f"TWIN-EVE-{n:04d}"))
-            station.reader = ReaderServer(charger.present_token, serial=self._serial(cfg, "reader", "TWIN-RDR-0001"))
+            # The reader is the charger's own: dead without its supply, reading nothing while it boots.
+            station.reader = ReaderServer(charger.present_token, serial=self._serial(cfg, "reader", "TWIN-RDR-0001"),
+                                          powered=lambda c=charger: c.powered,
+                                          running=lambda c=charger: not c.is_down)
             station.ems = charger.ems = EmsServer()
             self.stations[cfg.id] = station
         self._started = False

@@ -3,7 +3,11 @@
 Per EVSE the EV side sets the pilot state (A..E), the PP cable, the current it asks for and its phases;
 the charger side closes the contactor and offers a current, which becomes a PWM duty (IEC 61851-1). An EV
 in follow mode draws min(requested, current read from the duty) ``lag_s`` bench seconds after a change,
-as a car does; a contactor opening or the EV leaving state C cuts the current at once. Power is
+as a car does; a contactor opening or the EV leaving state C cuts the current at once. A pilot fault (IEC
+61851-1 state E, the pilot shorted to PE, or F, the charger's -12 V on a missing diode) is caught by the
+charger's own pilot circuit: while it lasts the charger puts no PWM on the pilot (it offers no current) and
+keeps its contactor open, whatever its firmware asked; the firmware's offer applies again once the pilot
+is out of the fault. Power is
 U x I x PF per phase; true energy is integrated exactly, piecewise, on bench time (``clock.now()``), never
 on wall time. The charger's meter register is the true energy x ``meter_gain`` plus its start value and
 any phantom offsets, so the analyzer (true energy) and the charger can disagree as a faulty meter would.
@@ -59,8 +63,9 @@ class EvseSnapshot:
     ev_phases: int
     follow: bool
     lag_s: float
-    energized: bool
-    offered_a: float | None  # what the charger offers; None: no PWM
+    energized: bool  # the charger's contactor is closed (never during a pilot fault)
+    offered_a: float | None  # what the charger offers on the pilot; None: no PWM (none set, or a pilot fault)
+    pilot_fault: bool  # the charger's pilot circuit sees state E or F: an error, not a connector in use
     duty_percent: float  # as the EV reads it: 100.0 for a steady +12/+9 V pilot, 0.0 at 0 V (E) or -12 V (F)
     frequency_hz: float
     pilot_current_a: float | None  # the current the duty allows, as an EV reads it
@@ -163,14 +168,25 @@ class Physics:
         for listener in list(self._listeners):
             listener(evse)
 
+    @staticmethod
+    def _settings(e: _Evse) -> tuple[object, ...]:
+        """What a listener may act on (everything but the energy integrated)."""
+        return (e.ev_state, e.diode_ok, e.pp_ohms, e.parked, e.requested_a, e.ev_phases, e.follow, e.lag_s,
+                e.energized, e.offered_a, e.drawn_a, tuple(e.pending))
+
     def _mutate(self, evse: int, change: Callable[[_Evse], None]) -> None:
         with self._lock:
             e = self._evse(evse)
+            before = self._settings(e)
             now = self.clock.now()
             self._advance(e, now)
             change(e)
             self._retarget(e, now)
-        self._notify(evse)
+            changed = self._settings(e) != before
+        # Only a change is news: a firmware that sets again what it set (its offer, held off the pilot during a
+        # pilot fault) must not wake itself into a loop.
+        if changed:
+            self._notify(evse)
 
     # ------------------------------------------------------------------ EV side
     def set_ev_state(self, evse: int, state: str) -> None:
@@ -233,7 +249,7 @@ class Physics:
             pilot = self._pilot_state(e)
             # IEC 61851-1: in E the pilot is shorted to PE (0 V), in F the charger holds it at -12 V. Either
             # way the line is steady and never high: no PWM an EV could read, no current offered.
-            low = pilot in ("E", "F")
+            low = self._pilot_fault(e)
             phases = self._phase_states(e)
             power = sum(p.power_w for p in phases)
             return EvseSnapshot(
@@ -249,8 +265,9 @@ class Physics:
                 ev_phases=e.ev_phases,
                 follow=e.follow,
                 lag_s=e.lag_s,
-                energized=e.energized,
-                offered_a=e.offered_a,
+                energized=self._energized(e),
+                offered_a=None if low else e.offered_a,
+                pilot_fault=low,
                 duty_percent=0.0 if low else 100.0 if duty is None else duty,
                 frequency_hz=0.0 if low or duty is None else PWM_FREQUENCY_HZ,
                 pilot_current_a=None if low else current_for_duty(duty),
@@ -286,8 +303,20 @@ class Physics:
         return e.ev_state
 
     @staticmethod
-    def _duty(e: _Evse) -> float | None:
-        if e.offered_a is None or e.ev_state == "A" or not e.diode_ok:
+    def _pilot_fault(e: _Evse) -> bool:
+        """The charger's pilot circuit sees an error: the pilot at 0 V (E, shorted to PE) or a missing diode
+        (it answers with -12 V, F). IEC 61851-1 energizes only in C and D and a shorted pilot carries no PWM:
+        the charger stops its PWM and opens its contactor until the fault is gone."""
+        return e.ev_state == "E" or (not e.diode_ok and e.ev_state != "A")
+
+    @classmethod
+    def _energized(cls, e: _Evse) -> bool:
+        """The contactor as it is: closed only if the firmware closed it and the pilot has no fault."""
+        return e.energized and not cls._pilot_fault(e)
+
+    @classmethod
+    def _duty(cls, e: _Evse) -> float | None:
+        if e.offered_a is None or e.ev_state == "A" or cls._pilot_fault(e):
             return None
         offered = e.offered_a
         cable = cable_rating_a(e.pp_ohms)
@@ -302,7 +331,7 @@ class Physics:
     def _phase_states(self, e: _Evse) -> tuple[PhaseState, ...]:
         out = []
         for k, amps in enumerate(self._phase_currents(e)):
-            volts = self.voltages[k] if e.energized else 0.0
+            volts = self.voltages[k] if self._energized(e) else 0.0
             out.append(PhaseState(PHASE_NAMES[k], volts, amps, volts * amps * self.power_factor, self.power_factor))
         return tuple(out)
 
@@ -323,7 +352,7 @@ class Physics:
         self._integrate(e, t)
 
     def _retarget(self, e: _Evse, t: float) -> None:
-        flowing = e.energized and e.ev_state in DRAWING_STATES and e.diode_ok
+        flowing = self._energized(e) and e.ev_state in DRAWING_STATES
         if not flowing:
             # A contactor opening (or an EV leaving C) cuts the current at once, not after the lag.
             e.drawn_a = 0.0

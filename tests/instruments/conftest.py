@@ -251,3 +251,40 @@ def _record_writes(instrument: object) -> list[bytes]:
 def record_writes() -> Callable[[object], list[bytes]]:
     """record_writes(driver) -> list that fills with the exact bytes written to its open VISA resource."""
     return _record_writes
+
+
+class _SilentAnalyzer:
+    """Just enough of a PowerAnalyzer for a Sampler that is there to read an EV emulator's pilot."""
+
+    kind = "analyzer"
+    name = "analyzer"
+
+    def __init__(self, clock: Clock, interval_s: float) -> None:
+        self.clock = clock
+        self.update_interval_s = interval_s
+
+    def read(self) -> object:
+        return None
+
+
+@pytest.fixture
+def pwm_polls() -> Callable[..., tuple[object, list[object]]]:
+    """pwm_polls(ev, polls, max_age_s, interval_s=0.1) -> (sampler, readings handed on): a Sampler reading `ev`'s
+    pilot PWM, stopped after `polls` polls (real seconds at the driver's clock)."""
+    from instruments.sampler import Sampler
+
+    def run(ev: object, polls: int, max_age_s: float, interval_s: float = 0.1) -> tuple[object, list[object]]:
+        clock = ev.clock  # type: ignore[attr-defined]
+        got: list[object] = []
+        analyzer = _SilentAnalyzer(clock, interval_s)
+        sampler = Sampler(analyzer, clock, lambda r: None, ev=ev,  # type: ignore[arg-type]
+                          on_pwm=got.append, pwm_max_age_s=max_age_s)
+        sampler.start()
+        deadline = time.monotonic() + 10
+        while sampler.samples < polls and sampler.error is None and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert sampler.stop()
+        assert sampler.error is None, sampler.error
+        return sampler, got
+
+    return run

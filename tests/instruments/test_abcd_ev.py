@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from instruments import registry
-from instruments.base import EvEmulator, PwmReading
+from instruments.base import EvEmulator
 from instruments.drivers.abcd_ev import AbcdEv, parse_duty
 from instruments.errors import InstrumentConfigError, InstrumentTimeout, InstrumentUnsupported
 
@@ -123,7 +123,8 @@ def test_unsupported_operations_say_so(ev: AbcdEv, sim: RawServer) -> None:
 
 def test_read_pwm_skips_noise(ev: AbcdEv, sim: RawServer) -> None:
     sim.push(b"EV simulator v1.2 ready\r\n\xff\xfe\x00\n\r\nduty=53.3\r\n")
-    assert ev.read_pwm() == PwmReading(duty_percent=53.3, frequency_hz=None)
+    pwm = ev.read_pwm()
+    assert (pwm.duty_percent, pwm.frequency_hz) == (53.3, None)
     assert ev.noise == 2  # the banner and the non-ASCII glitch; blank lines are not noise
     sim.push(b"D:26.7\n")
     time.sleep(0.05)
@@ -172,6 +173,41 @@ def test_a_report_left_waiting_by_a_hung_simulator_is_not_fresh_when_read_late(s
         assert ev.read_pwm().duty_percent == 26.7
     finally:
         ev.close()
+
+
+def test_a_report_left_waiting_is_dated_when_it_came_not_when_it_was_read(ev: AbcdEv, sim: RawServer) -> None:
+    """The simulator reported; the report waited 0.3 s in the buffer before the driver read it. The reading is
+    of the moment the report came (at the latest the last time the driver saw the line empty), not of the
+    read: stamped at the read it would be judged as the pilot of 0.3 s later. Read again, it is the same
+    reading, with the same time."""
+    ev.poll()  # the driver sees the line empty
+    seen_empty = ev.clock.now()
+    sim.push(b"duty=26.7\n")
+    time.sleep(0.3)
+    asked = ev.clock.now()
+    pwm = ev.read_pwm()
+    assert pwm.duty_percent == 26.7
+    assert seen_empty - 0.01 <= pwm.t <= seen_empty + 0.05 and pwm.t < asked - 0.25
+    assert ev.read_pwm() == pwm
+
+
+def test_the_sampler_records_a_waiting_report_at_its_time_once_and_never_one_older_than_the_max_gap(
+        ev: AbcdEv, sim: RawServer, pwm_polls) -> None:
+    """Polled every 0.1 s, a simulator's report is one sample at the time it came, however many polls return
+    it; a report that waited longer than the judge's max gap (here 0.2 s; stale_s is 2.5 s) is no fresh
+    sample of the pilot and leaves the record's gap a gap."""
+    ev.poll()
+    sim.push(b"duty=26.7\n")
+    came = ev.clock.now()
+    time.sleep(0.1)
+    sampler, got = pwm_polls(ev, polls=3, max_age_s=0.2)
+    assert [(r.duty_percent, r.t < came + 0.05) for r in got] == [(26.7, True)]
+    assert sampler.pwm_repeats >= 2  # the same report, returned to the later polls
+    ev.poll()
+    sim.push(b"duty=10.0\n")
+    time.sleep(0.3)  # older than the max gap by the time it is read
+    sampler, got = pwm_polls(ev, polls=2, max_age_s=0.2)
+    assert got == [] and sampler.pwm_stale >= 1
 
 
 def test_no_report_is_a_timeout_that_says_what_arrived(ev: AbcdEv, sim: RawServer) -> None:

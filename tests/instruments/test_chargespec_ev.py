@@ -11,7 +11,6 @@ from collections.abc import Callable
 import pytest
 
 from instruments import registry
-from instruments.base import PwmReading
 from instruments.errors import (
     InstrumentConnectionLost,
     InstrumentProtocolError,
@@ -76,7 +75,8 @@ def test_queries_parse_their_values(line_server) -> None:
     ev = make_ev(srv.url)
     try:
         assert ev.identify() == "chargespec,EVE-1,SN0001,1.0.0"
-        assert ev.read_pwm() == PwmReading(duty_percent=26.7, frequency_hz=1000.0)
+        pwm = ev.read_pwm()
+        assert (pwm.duty_percent, pwm.frequency_hz) == (26.7, 1000.0)
         assert ev.read_current() == {"L1": 16.0, "L2": 15.9, "L3": None}
         assert ev.read_state() == "C"
     finally:
@@ -129,6 +129,46 @@ def test_garbage_on_the_line_is_a_protocol_error(line_server, garbage: bytes) ->
         ev.close()
     assert e.value.last_command == "PWM:DUTY?"
     assert e.value.address == srv.url
+
+
+def slow_duty(delay_s: float) -> Callable[[str, int], list[str]]:
+    """Answer as `answering()` does, but `PWM:DUTY?` only after `delay_s` real seconds (a busy emulator)."""
+    answer = answering()
+
+    def reply(line: str, conn: int) -> list[str]:
+        if line.endswith("PWM:DUTY?"):
+            time.sleep(delay_s)
+        return answer(line, conn)
+
+    return reply
+
+
+def test_a_slow_answer_is_dated_when_it_came_not_when_it_was_asked(line_server) -> None:
+    """The emulator measures the duty when it answers (the protocol carries no other time): answered 0.3 s
+    after the query, the reading is of then. Dated at the question, a slow answer would be judged as the
+    pilot of 0.3 s earlier than it was measured."""
+    srv = line_server(slow_duty(0.3))
+    ev = make_ev(srv.url)
+    try:
+        asked = ev.clock.now()
+        pwm = ev.read_pwm()
+        returned = ev.clock.now()
+    finally:
+        ev.close()
+    assert (pwm.duty_percent, pwm.frequency_hz) == (26.7, 1000.0)
+    assert asked + 0.3 <= pwm.t <= returned
+
+
+def test_the_sampler_records_a_slow_answer_at_its_time(line_server, pwm_polls) -> None:
+    srv = line_server(slow_duty(0.15))
+    ev = make_ev(srv.url)
+    try:
+        began = ev.clock.now()
+        sampler, got = pwm_polls(ev, polls=2, max_age_s=5.0)
+    finally:
+        ev.close()
+    assert len(got) >= 2 and got[0].t >= began + 0.15 and got[1].t >= got[0].t + 0.15
+    assert (sampler.pwm_repeats, sampler.pwm_stale) == (0, 0)
 
 
 def test_a_non_number_where_a_number_belongs_is_a_protocol_error(line_server) -> None:
@@ -214,7 +254,11 @@ def test_two_threads_never_get_each_others_replies(line_server) -> None:
         except BaseException as e:
             errors.append(e)
 
-    threads = [threading.Thread(target=hammer, args=(ev.read_pwm, PwmReading(26.7, 1000.0))),
+    def pwm() -> tuple[float | None, float | None]:
+        r = ev.read_pwm()
+        return r.duty_percent, r.frequency_hz
+
+    threads = [threading.Thread(target=hammer, args=(pwm, (26.7, 1000.0))),
                threading.Thread(target=hammer, args=(ev.read_state, "C"))]
     try:
         for t in threads:

@@ -154,17 +154,83 @@ class FakeEv(EvEmulator):
     def set_current(self, amps: float, phases: int = 3) -> None: ...
     def follow_pilot(self, enabled: bool, lag_s: float = 5.0) -> None: ...
     def read_pwm(self) -> PwmReading:
-        return PwmReading(26.7, 1000.0)
+        return PwmReading(26.7, 1000.0, t=self.clock.now())
 
 
 def test_polls_the_ev_pwm_each_interval_when_asked() -> None:
     clock = Clock(speed=50)
-    pwm: list[tuple[float, PwmReading]] = []
+    pwm: list[PwmReading] = []
     _sampler, _got = collect(lambda cb: Sampler(FakeAnalyzer(clock), clock, cb, ev=FakeEv("ev", "x", clock),
-                                              on_pwm=lambda t, r: pwm.append((t, r))), 3)
-    assert len(pwm) >= 3 and pwm[0][1] == PwmReading(26.7, 1000.0)
-    with pytest.raises(ValueError, match="both ev= and on_pwm="):
-        Sampler(FakeAnalyzer(clock), clock, lambda r: None, ev=FakeEv("ev", "x", clock))
+                                              on_pwm=pwm.append, pwm_max_age_s=5.0), 3)
+    assert len(pwm) >= 3 and (pwm[0].duty_percent, pwm[0].frequency_hz) == (26.7, 1000.0)
+    assert pwm[0].t < pwm[1].t < pwm[2].t
+    for kwargs in ({"ev": FakeEv("ev", "x", clock)}, {"ev": FakeEv("ev", "x", clock), "on_pwm": pwm.append},
+                   {"on_pwm": pwm.append, "pwm_max_age_s": 5.0}):
+        with pytest.raises(ValueError, match="ev=, on_pwm= and pwm_max_age_s= to poll the pilot PWM, or none"):
+            Sampler(FakeAnalyzer(clock), clock, lambda r: None, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="pwm_max_age_s must be positive bench seconds, got 0"):
+        Sampler(FakeAnalyzer(clock), clock, lambda r: None, ev=FakeEv("ev", "x", clock), on_pwm=pwm.append,
+                pwm_max_age_s=0)
+
+
+class ScriptedEv(FakeEv):
+    """Each read returns the next of `ages`: a reading measured that many bench seconds before the read
+    began (None: the same reading as the last read, as an emulator that reports once a second returns it).
+    Keeps the sampler's polling_since as it was during each read."""
+
+    def __init__(self, clock: Clock, ages: list[float | None]) -> None:
+        super().__init__("ev", "x", clock)
+        self.ages = list(ages)
+        self.sampler: Sampler | None = None
+        self.reads: list[tuple[float, PwmReading, float | None]] = []  # (read began, reading, polling_since)
+
+    def read_pwm(self) -> PwmReading:
+        began = self.clock.now()
+        age = self.ages.pop(0) if self.ages else 0.0
+        reading = self.reads[-1][1] if age is None else PwmReading(10.0 * len(self.reads), 1000.0, t=began - age)
+        assert self.sampler is not None
+        self.reads.append((began, reading, self.sampler.polling_since))
+        return reading
+
+
+def run_polls(ev: ScriptedEv, clock: Clock, polls: int, max_age_s: float) -> tuple[Sampler, list[PwmReading]]:
+    got: list[PwmReading] = []
+    sampler = Sampler(FakeAnalyzer(clock, interval_s=1.0), clock, lambda r: None, ev=ev, on_pwm=got.append,
+                      pwm_max_age_s=max_age_s)
+    ev.sampler = sampler
+    sampler.start()
+    deadline = time.monotonic() + 10
+    while len(ev.reads) < polls and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert sampler.stop() and sampler.error is None
+    return sampler, got
+
+
+def test_a_pilot_reading_is_handed_on_with_the_time_it_was_measured_and_only_while_fresh() -> None:
+    """A reading measured 3 s before it was read is recorded at its own time, not the poll's; one older than the
+    judge's max gap (here 5 s) is no fresh sample, and neither is the same reading returned to a second poll."""
+    clock = Clock(speed=20)
+    ev = ScriptedEv(clock, [3.0, None, None, 5.5, 0.0])  # polls at 0, 1, 2, 3, 4 s
+    sampler, got = run_polls(ev, clock, 5, max_age_s=5.0)
+    (began0, first, _), _, _, (began3, stale, _), (_, fresh, _) = ev.reads[:5]
+    assert got[:2] == [first, fresh]
+    assert first.t == pytest.approx(began0 - 3.0) and first.t < began0  # as measured, not when polled
+    assert first.t < stale.t < began3 - 5.0 and stale not in got  # newer than the last, but too old
+    assert (sampler.pwm_repeats, sampler.pwm_stale) == (2, 1)
+    assert sampler.last_pwm_t == got[-1].t
+
+
+def test_while_the_pilot_is_read_the_record_is_known_complete_only_up_to_the_oldest_reading_it_may_take() -> None:
+    """A judge takes a record as complete up to `polling_since` while a poll is under way: a reading measured
+    before the poll began must not land behind it. During the read it is at most the oldest time the sampler
+    would still take (the last reading handed on, or the max gap back), so every reading taken is at or after
+    it."""
+    clock = Clock(speed=20)
+    ev = ScriptedEv(clock, [2.0, 0.5, 0.2])
+    _, got = run_polls(ev, clock, 3, max_age_s=5.0)
+    assert len(got) == 3
+    for began, reading, since in ev.reads[:3]:
+        assert since is not None and since <= reading.t and since <= began
 
 
 def test_samples_a_simulated_wt310(sim_wt) -> None:

@@ -389,3 +389,36 @@ def test_a_late_ev_answer_keeps_its_request_id(loop: LoopThread) -> None:
     finally:
         port.close()
         loop.run(ev.stop(), timeout=5)
+
+
+def test_a_shorted_pilot_stops_the_twin_chargers_offer_and_does_not_spin_its_firmware(twin_factory: Any) -> None:
+    """The EV shorts the pilot to PE (state E) mid-charge: the twin charger offers nothing (no PWM, no offered
+    current, contactor open), and its firmware, which sets its offer again on each pass, is not woken into a
+    loop by settings that change nothing (counted over 0.5 s of real time, 30 bench s)."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("twin_conformance",
+                                                  Path(__file__).with_name("test_twin_conformance.py"))
+    assert spec is not None and spec.loader is not None
+    conformance = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conformance)
+    env = twin_factory()
+    phys = env.twin.physics
+    ev, _ = conformance.charge(env)
+    env.csms.wait_for(lambda: phys.snapshot(1).currents[0] > 0, 5, "current flowing")
+    offers: list[float | None] = []
+    set_offered = phys.set_offered
+
+    def counting(evse: int, amps: float | None) -> None:
+        offers.append(amps)
+        set_offered(evse, amps)
+
+    phys.set_offered = counting  # type: ignore[method-assign]
+    ev.ok("CP:STATE E")
+    time.sleep(0.5)
+    s = phys.snapshot(1)
+    assert s.pilot_fault and s.offered_a is None and not s.energized and s.currents == (0.0, 0.0, 0.0)
+    assert ev.value("PWM:DUTY?") == "0.0" and ev.value("CP:STATE?") == "E"
+    assert len(offers) < 50, f"the firmware set its offer {len(offers)} times in 0.5 s"
+    ev.close()

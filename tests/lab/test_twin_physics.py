@@ -128,17 +128,59 @@ def test_shorted_diode_shows_f_and_stops_the_pilot() -> None:
     assert (s.duty_percent, s.frequency_hz, s.pilot_current_a) == (0.0, 0.0, None)
 
 
-def test_a_pilot_shorted_to_pe_reads_no_pwm_whatever_the_charger_offers() -> None:
-    """State E (IEC 61851-1: the pilot shorted to PE, 0 V): the charger may still drive its oscillator, but the
-    line shows no PWM, so the EV reads 0 % at 0 Hz and no offered current, and draws nothing."""
+def test_a_pilot_shorted_to_pe_is_a_fault_the_charger_answers_by_offering_nothing_and_opening() -> None:
+    """State E (IEC 61851-1: the pilot shorted to PE, 0 V) is an error, not an EV in use: the line carries no
+    PWM (the EV reads 0 % at 0 Hz, no current), the charger's pilot circuit sees the fault and stops offering
+    (no offered current: what its meter values report as Current.Offered) and keeps its contactor open, even
+    with its firmware still asking for 32 A and a closed contactor (energy only in C and D). Once the short
+    is gone the firmware's offer is on the pilot again."""
     clock = HandClock()
     phys = Physics(station(), clock)
     charging(clock, phys)
     assert phys.snapshot(1).duty_percent == 53.3  # 32 A offered
     phys.set_ev_state(1, "E")
+    phys.set_offered(1, 32.0)  # the firmware, unaware, sets its offer again and closes the contactor
+    phys.set_energized(1, True)
+    clock.t = 60.0
     s = phys.snapshot(1)
-    assert s.pilot_state == "E" and s.offered_a == 32.0 and s.currents == (0.0, 0.0, 0.0)
+    assert s.pilot_state == "E" and s.pilot_fault
+    assert s.offered_a is None and s.energized is False
+    assert s.currents == (0.0, 0.0, 0.0) and s.power_w == 0.0
+    assert [p.voltage_v for p in s.phases] == [0.0, 0.0, 0.0]  # the EV side of the open contactor
     assert (s.duty_percent, s.frequency_hz, s.pilot_current_a) == (0.0, 0.0, None)
+    phys.set_ev_state(1, "C")
+    s = phys.snapshot(1)
+    assert not s.pilot_fault and s.offered_a == 32.0 and s.energized and s.duty_percent == 53.3
+    clock.t = 70.0  # the EV's lag
+    assert phys.snapshot(1).currents == (16.0, 16.0, 16.0)
+
+
+def test_a_missing_diode_is_the_same_fault_on_the_charger_side() -> None:
+    clock = HandClock()
+    phys = Physics(station(), clock)
+    charging(clock, phys)
+    phys.set_diode(1, False)
+    s = phys.snapshot(1)
+    assert s.pilot_state == "F" and s.pilot_fault and s.offered_a is None and s.energized is False
+
+
+def test_listeners_hear_of_changes_only() -> None:
+    """The twin's firmware wakes on every physics notification and sets its offer again when the pilot does
+    not show it (during a pilot fault it never does): a notification for a setting that changed nothing would
+    wake it into a loop."""
+    clock = HandClock()
+    phys = Physics(station(), clock)
+    heard: list[int] = []
+    phys.subscribe(heard.append)
+    charging(clock, phys)
+    assert heard == [1, 1, 1, 1]
+    phys.set_ev_state(1, "E")
+    for _ in range(3):
+        phys.set_offered(1, 32.0)
+        phys.set_energized(1, True)
+    assert heard == [1] * 5
+    phys.set_offered(1, 10.0)
+    assert heard == [1] * 6
 
 
 def test_bad_inputs_name_the_problem() -> None:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
-from runner.bench_session import errors_at_open_words
+import pytest
+
+from instruments.base import PwmReading
+from lab.bench import load_bench
+from runner.bench_session import BenchSession, errors_at_open_words
+from runner.judge import MAX_GAP_FLOOR_S, MAX_GAP_INTERVALS, MAX_GAP_REAL_S
 
 
 def test_errors_held_at_open_are_named_in_the_instruments_identity() -> None:
@@ -13,3 +19,18 @@ def test_errors_held_at_open_are_named_in_the_instruments_identity() -> None:
                                           '-221 "Settings conflict"')
     assert errors_at_open_words(SimpleNamespace(errors_at_open=())) == ""
     assert errors_at_open_words(object()) == ""  # an instrument without an error queue (the EV emulator)
+
+
+def test_the_pilot_is_recorded_at_the_time_it_was_measured_and_allowed_the_judges_max_gap() -> None:
+    """The EV emulator's reading carries when it was measured (a report that waited, a slow answer): the
+    record takes that time, not the time it was handed on; the sampler drops a reading older than the max
+    gap the judge allows the ev.* signals of a station polled at its analyzer's interval."""
+    session = BenchSession(load_bench(Path("lab/benches/twin.toml")))
+    on_pwm = session._pwm_recorder("ev.")
+    session.clock.sleep(0.01)
+    on_pwm(PwmReading(26.7, 1000.0, t=0.001))
+    assert session.recorder.series("ev.pwm_duty") == ([0.001], [pytest.approx(0.267)])
+    assert session.recorder.series("ev.offered_current") == ([0.001], [pytest.approx(16.02)])
+    speed = session.clock.speed  # 60 on the twin bench: 0.3 s of real time is 18 bench s
+    assert session._max_gap(0.5) == max(MAX_GAP_INTERVALS * 0.5, MAX_GAP_FLOOR_S, MAX_GAP_REAL_S * speed)
+    assert session._max_gap(10.0) == 50.0
