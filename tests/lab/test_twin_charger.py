@@ -576,11 +576,12 @@ def test_sign_readings_decide_which_readings_the_meter_signs(twin_factory: Calla
     assert all("signed_meter_value" not in sv for sv in registers("MeterValueClock")[seen[1] + 1:])
 
 
-def test_send_during_idle_keeps_clock_aligned_values_from_an_evse_in_a_transaction(
+def test_send_during_idle_keeps_clock_aligned_values_while_any_transaction_runs(
         twin_factory: Callable[..., TwinEnv]) -> None:
-    """AlignedDataCtrlr.SendDuringIdle true (J01; TC_J_06_CS): the EVSE in a transaction sends no clock-aligned
-    values (no MeterValueClock event, no MeterValues), its sampled ones still come; the idle EVSE 2 sends its
-    clock-aligned MeterValues as before."""
+    """AlignedDataCtrlr.SendDuringIdle true (Part 2 appendix: "the Charging Station SHALL not send clock aligned
+    meter values when a transaction is ongoing"; TC_J_06_CS: no MeterValuesRequest at all during the
+    transaction): while EVSE 1 charges, no MeterValueClock event and no clock-aligned MeterValues from any EVSE,
+    the idle EVSE 2 included; the sampled values still come; once the transaction ends both EVSEs send again."""
     env = twin_factory()
     csms, sid = env.csms, env.station_id
     csms.wait_for(lambda: csms.find("BootNotification"), 5, "BootNotification")  # (connected: calls may go)
@@ -588,13 +589,17 @@ def test_send_during_idle_keeps_clock_aligned_values_from_an_evse_in_a_transacti
         {"component": {"name": "AlignedDataCtrlr"}, "variable": {"name": name}, "attribute_value": value}
         for name, value in (("Interval", "60"), ("SendDuringIdle", "true"))]))
     assert [r["attribute_status"] for r in reply.set_variable_result] == ["Accepted", "Accepted"]
-    _, tx_id = start_session(env)
+    ev, tx_id = start_session(env)
     since = len(csms.find("MeterValues"))
-    csms.wait_for(lambda: len([r for r in csms.find("MeterValues")[since:] if r.payload["evse_id"] == 2]) >= 2,
-                  10, "two clock-aligned MeterValues of the idle EVSE 2")
+    time.sleep(150 / env.clock.speed)  # two clock-aligned intervals and more
     assert not [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValueClock"]
-    assert not [r for r in csms.find("MeterValues")[since:] if r.payload["evse_id"] == 1]
+    assert [r.payload["evse_id"] for r in csms.find("MeterValues")[since:]] == []
     assert [r for r in tx_events(env, tx_id) if r.payload["trigger_reason"] == "MeterValuePeriodic"]
+    assert csms.call(sid, call.RequestStopTransaction(transaction_id=tx_id)).status == "Accepted"
+    csms.wait_for(lambda: csms.find("TransactionEvent", event_type="Ended"), 5, "Ended")
+    ev.value("CP:STATE A")
+    csms.wait_for(lambda: {r.payload["evse_id"] for r in csms.find("MeterValues")[since:]} >= {1, 2},
+                  10, "clock-aligned MeterValues of both EVSEs after the transaction")
 
 
 @pytest.mark.parametrize(("stop_point", "stop_on_ev_side", "after"), [

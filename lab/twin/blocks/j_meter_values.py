@@ -94,10 +94,14 @@ class MeterValues(ChargerCore):
         if now < self._next_aligned_t:
             return self._next_aligned_t
         measurands = self.device.members("AlignedDataCtrlr", "Measurands")
-        idle_only = self.device.bool("AlignedDataCtrlr", "SendDuringIdle")
+        # SendDuringIdle (Part 2 appendix, AlignedDataCtrlr): "the Charging Station SHALL not send clock
+        # aligned meter values when a transaction is ongoing": none from any EVSE while one runs (TC_J_06_CS:
+        # no MeterValuesRequest at all during the transaction).
+        if self.device.bool("AlignedDataCtrlr", "SendDuringIdle") and any(
+                e.tx is not None for e in self.evses.values()):
+            self._schedule_aligned(now + 1e-6)
+            return self._next_aligned_t
         for e in self.evses.values():
-            if idle_only and e.tx is not None:
-                continue  # SendDuringIdle: no clock-aligned values from an EVSE while its transaction runs
             meter = self._meter_value(e.id, "Sample.Clock", measurands)
             if e.tx is not None:
                 self._tx_event(e, "Updated", "MeterValueClock", meter=meter)
