@@ -422,3 +422,33 @@ def test_a_shorted_pilot_stops_the_twin_chargers_offer_and_does_not_spin_its_fir
     assert ev.value("PWM:DUTY?") == "0.0" and ev.value("CP:STATE?") == "E"
     assert len(offers) < 50, f"the firmware set its offer {len(offers)} times in 0.5 s"
     ev.close()
+
+
+def test_a_shorted_pilot_is_reported_faulted_and_the_transaction_suspended_by_the_charger(twin_factory: Any) -> None:
+    """IEC 61851-1 state E is an error of the charging circuit, as F is: the twin reports the connector Faulted
+    (it stayed Occupied) and its firmware stops offering, so the transaction is SuspendedEVSE, not the EV's
+    SuspendedEV; when the short is gone the connector is Occupied again."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("twin_conformance",
+                                                  Path(__file__).with_name("test_twin_conformance.py"))
+    assert spec is not None and spec.loader is not None
+    conformance = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(conformance)
+    env = twin_factory()
+    ev, _ = conformance.charge(env)
+    env.csms.wait_for(lambda: env.twin.physics.snapshot(1).currents[0] > 0, 5, "current flowing")
+
+    def statuses() -> list[str]:
+        return [f.payload["connector_status"] for f in env.csms.find("StatusNotification")
+                if f.payload.get("evse_id") == 1]
+
+    before = len(statuses())
+    ev.ok("CP:STATE E")
+    env.csms.wait_for(lambda: "Faulted" in statuses()[before:], 5, "StatusNotification Faulted")
+    env.csms.wait_for(lambda: any(f.payload.get("transaction_info", {}).get("charging_state") == "SuspendedEVSE"
+                                  for f in env.csms.find("TransactionEvent")), 5, "chargingState SuspendedEVSE")
+    ev.ok("CP:STATE C")
+    env.csms.wait_for(lambda: statuses()[-1] == "Occupied", 5, "Occupied again")
+    ev.close()

@@ -48,7 +48,7 @@ class Transactions(ChargerCore):
             # (E01.FR.06, TC_E_02_CS); every earlier point starts it at that point instead.
             energy_only = "EnergyTransfer" in starts and not starts & START_POINTS_EARLY
             if energy_only:
-                self._drive(e, offering=fresh_plug and authorized and snap.pilot_state != "F",
+                self._drive(e, offering=fresh_plug and authorized and not snap.pilot_fault,
                             snap_state=snap.ev_state, now=now)
                 if fresh_plug and authorized and e.energized:
                     self._start_tx(e, now, plugged, state="Charging")
@@ -103,7 +103,7 @@ class Transactions(ChargerCore):
             return due
         if deauthorize:
             e.authorized = False
-        offering = e.authorized and plugged and snap.pilot_state != "F"
+        offering = e.authorized and plugged and not snap.pilot_fault
         due = min(due, self._drive(e, offering=offering, snap_state=snap.ev_state, now=now))
         state = self._charging_state(e, plugged, snap.ev_state)
         if tx.evse_pending and plugged:

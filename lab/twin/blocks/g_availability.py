@@ -59,7 +59,7 @@ class Availability(ChargerCore):
         # A cable left in the socket after the EV side disconnected still occupies the connector.
         occupied = snap.plugged or snap.cable_in_socket
         status = "Occupied" if occupied and not self.faults.status_stuck else "Available"
-        if snap.pilot_state == "F":
+        if snap.pilot_fault:  # IEC 61851-1 state E (pilot shorted to PE) or F: an error, not a connector in use
             status = "Faulted"
         elif not e.operative and e.tx is None:
             status = "Unavailable"  # a scheduled Inoperative takes effect when the transaction has ended
