@@ -251,8 +251,10 @@ def _bound_event(run: ScenarioRun, kind: str, source: Source, cond: Condition, s
 
 def wait_until(run: ScenarioRun, done: Callable[[], Any], deadline: float, source: Source) -> Any:
     """Poll `done()` until it returns something truthy or bench time passes `deadline`. An instrument poll
-    begun before the deadline is waited out first (its readings are stamped when it began, so they belong
-    to what is judged): it ends with its readings or with the instrument's fault (broken)."""
+    that may still hand in a reading stamped before the deadline is waited out first (the sampler's
+    `polling_since`: the earliest time a reading of the poll under way may carry, its start or, for a pilot
+    report read late, the report's own time): it ends with its readings or with the instrument's fault
+    (broken)."""
     overdue: float | None = None
     while True:
         run.check_bench(source)
@@ -265,9 +267,9 @@ def wait_until(run: ScenarioRun, done: Callable[[], Any], deadline: float, sourc
                 return done()
             overdue = overdue if overdue is not None else time.monotonic()
             if time.monotonic() - overdue > POLL_STUCK_REAL_S:
-                raise BenchError(source, f"an instrument poll begun at {_rel(run, since)} has not ended after "
-                                         f"{POLL_STUCK_REAL_S:g} s of real time: its readings, which belong to "
-                                         "the judged span, never came")
+                raise BenchError(source, f"an instrument poll whose readings may be stamped from {_rel(run, since)} "
+                                         f"has not ended after {POLL_STUCK_REAL_S:g} s of real time: its "
+                                         "readings, which belong to the judged span, never came")
         run.recorder.wait(lambda: False, POLL_REAL_S)
 
 
@@ -277,7 +279,8 @@ POLL_STUCK_REAL_S = 30.0
 
 
 def _in_flight_since(run: ScenarioRun) -> float | None:
-    """The bench time the earliest instrument poll now under way on the run's stations began, or None."""
+    """The earliest bench time a reading of an instrument poll now under way on the run's stations may carry
+    (the samplers' `polling_since`), or None."""
     times = [since for st in (run.station, *run.named.values()) for sampler in getattr(st, "samplers", ())
              if (since := sampler.polling_since) is not None]
     return min(times, default=None)
