@@ -391,18 +391,25 @@ def test_a_late_ev_answer_keeps_its_request_id(loop: LoopThread) -> None:
         loop.run(ev.stop(), timeout=5)
 
 
-def test_a_shorted_pilot_stops_the_twin_chargers_offer_and_does_not_spin_its_firmware(twin_factory: Any) -> None:
-    """The EV shorts the pilot to PE (state E) mid-charge: the twin charger offers nothing (no PWM, no offered
-    current, contactor open), and its firmware, which sets its offer again on each pass, is not woken into a
-    loop by settings that change nothing (counted over 0.5 s of real time, 30 bench s)."""
+def _conformance() -> Any:
+    """tests/lab/test_twin_conformance.py as a module, for its `charge` (conftest-style helpers are not importable
+    under pytest's importlib mode)."""
     import importlib.util
     from pathlib import Path
 
     spec = importlib.util.spec_from_file_location("twin_conformance",
                                                   Path(__file__).with_name("test_twin_conformance.py"))
     assert spec is not None and spec.loader is not None
-    conformance = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conformance)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_shorted_pilot_stops_the_twin_chargers_offer_and_does_not_spin_its_firmware(twin_factory: Any) -> None:
+    """The EV shorts the pilot to PE (state E) mid-charge: the twin charger offers nothing (no PWM, no offered
+    current, contactor open), and its firmware, which sets its offer again on each pass, is not woken into a
+    loop by settings that change nothing (counted over 0.5 s of real time, 30 bench s)."""
+    conformance = _conformance()
     env = twin_factory()
     phys = env.twin.physics
     ev, _ = conformance.charge(env)
@@ -428,14 +435,7 @@ def test_a_shorted_pilot_is_reported_faulted_and_the_transaction_suspended_by_th
     """IEC 61851-1 state E is an error of the charging circuit, as F is: the twin reports the connector Faulted
     (it stayed Occupied) and its firmware stops offering, so the transaction is SuspendedEVSE, not the EV's
     SuspendedEV; when the short is gone the connector is Occupied again."""
-    import importlib.util
-    from pathlib import Path
-
-    spec = importlib.util.spec_from_file_location("twin_conformance",
-                                                  Path(__file__).with_name("test_twin_conformance.py"))
-    assert spec is not None and spec.loader is not None
-    conformance = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(conformance)
+    conformance = _conformance()
     env = twin_factory()
     ev, _ = conformance.charge(env)
     env.csms.wait_for(lambda: env.twin.physics.snapshot(1).currents[0] > 0, 5, "current flowing")
