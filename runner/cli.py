@@ -224,6 +224,12 @@ def _check(args: argparse.Namespace) -> int:
     except BenchFileError as e:
         print(f"chargespec: {e}", file=sys.stderr)
         return RunExit.USAGE_ERROR
+    empty = [p for p in args.paths if Path(p).is_dir() and next(Path(p).rglob("*.spec"), None) is None]
+    for p in empty:  # (checking nothing is no "ok": a mistyped folder would pass any campaign's check)
+        print(f"chargespec: no spec file (*.spec) in {p}", file=sys.stderr)
+    if len(empty) == len(args.paths):  # as `run` exits when it finds no spec file: nothing was selected
+        print("chargespec: nothing checked", file=sys.stderr)
+        return RunExit.NO_SPECS
     errors = dsl.check_paths([Path(p) for p in args.paths], include_root=root)
     if proxy is not None:
         from dsl.errors import sort_errors
@@ -363,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("results", metavar="RUN_FOLDER", help="a run folder, e.g. out/latest or out/runs/<UTC start>")
     rp.add_argument("-o", "--output", metavar="DIR", help="where to write it (default: the run folder)")
 
-    c = sub.add_parser("check", help="parse and check specs; exit 4 (usage error) on any error")
+    c = sub.add_parser("check", help="parse and check specs; exit 4 (usage error) on any error, 5 when no "
+                                     "spec file is found")
     c.add_argument("--include-root", metavar="DIR",
                    help="includes may read .spec files under DIR too (default: the current directory)")
     c.add_argument("--bench", metavar="FILE",

@@ -131,3 +131,21 @@ def test_a_command_line_mistake_is_a_usage_error(tmp_path: Path, args: list[str]
     assert r.returncode == 4, r.stdout + r.stderr
     assert said in r.stderr and r.stderr.startswith("usage: chargespec"), r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_check_of_a_folder_without_specs_says_so_and_is_no_ok(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`check emptydir/` used to print "ok: no errors" having checked nothing: a mistyped folder passed."""
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "notes.txt").write_text("not a spec")
+    assert main(["check", str(tmp_path / "empty")]) == 5  # RunExit.NO_SPECS, as `run` exits on it
+    out, err = capsys.readouterr()
+    assert "ok" not in out
+    assert err.splitlines() == [f"chargespec: no spec file (*.spec) in {tmp_path / 'empty'}",
+                                "chargespec: nothing checked"]
+    # beside a folder with specs, the empty one is named and the others are checked as before
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "x.spec").write_text('spec "S"\n  scenario "s"\n    ev plugs in\n')
+    assert main(["check", str(tmp_path / "empty"), str(tmp_path / "specs")]) == 0
+    out, err = capsys.readouterr()
+    assert out == "ok: no errors\n" and err == f"chargespec: no spec file (*.spec) in {tmp_path / 'empty'}\n"
