@@ -221,6 +221,8 @@ class Lowering:
                 "statements start with " + ", ".join(actors))
             self.sink.at(head, f'unknown actor "{word}"', hint)
             return
+        if self._negated_requirement(s):
+            return
         nearest = self.registry.nearest(s.atoms)
         quoting = nearest.misquoted(s.atoms) if nearest else None
         if quoting is not None:
@@ -229,6 +231,29 @@ class Lowering:
             return
         hint = f'did you mean "{nearest.display()}"?' if nearest else None
         self.sink.at(s, f'unknown statement "{render_atoms(s.atoms)}"', hint)
+
+    def _negated_requirement(self, s: ast.ActionStmt) -> bool:
+        """`charger supports variable X with value not "V"`, `… not settable to "V"`, `charger lacks variable X
+        …`: a prerequisite in the negative, written as it reads in English. The nearest statement would be the
+        positive one (and "write value "not"" its advice): name the negative form instead. True if reported."""
+        words = [render_atoms((a,)) for a in s.atoms]
+        if words[:1] != ["charger"] or len(words) < 4 or words[2] != "variable":
+            return False
+        negation = next((i for i, w in enumerate(words[3:], 3) if w in ("not", "without")), None)
+        if words[1] == "lacks":
+            at: ast.Node = s.atoms[1]
+            wrong = "`charger lacks` takes a capability, not a variable"
+        elif words[1] == "supports" and negation is not None and words[negation:negation + 2] != ["without", "value"]:
+            at = s.atoms[negation]
+            wrong = f'a variable\'s value is excluded with "without value", not "{words[negation]}"'
+        else:
+            return False
+        string = next((a for a in s.atoms[4:] if isinstance(a, ast.String)), None)
+        value = render_atoms((string,)) if string is not None else '"V"'
+        hint = f"write `charger supports variable {words[3]} without value {value}` (its Actual value is not {value})"
+        self.sink.at(at, wrong, hint + (", or `charger lacks capability NAME` for a capability"
+                                        if words[1] == "lacks" else ""))
+        return True
 
     def args(self, params: tuple[Param, ...], binding: Mapping[str, ast.Atoms],
              at: ast.Node, scope: Scope | None = None) -> dict[str, Any] | None:
