@@ -508,14 +508,16 @@ class Lowering:
         if not s.times.is_integer or int(s.times.text) < 1:
             self.sink.at(s.times, f"repeat needs a whole number of times (1 or more), not {s.times.text}")
             return None
-        if len(s.times.text.lstrip("0")) > len(str(MAX_REPEAT_TIMES)) or int(s.times.text) > MAX_REPEAT_TIMES:
+        too_many = len(s.times.text.lstrip("0")) > len(str(MAX_REPEAT_TIMES)) or int(s.times.text) > MAX_REPEAT_TIMES
+        if too_many:
             self.sink.at(s.times, f"repeat runs at most {MAX_REPEAT_TIMES:,} trials, not {shown_number(s.times.text)}",
                          "each trial runs on the bench: repeat fewer times, or split the trials over scenarios")
-            return None
         trial = scope.trial()
-        body = self.block(s.body, trial)
+        body = self.block(s.body, trial)  # (checked all the same: its errors and windows are known)
         for name in trial.windows - scope.windows:  # (each trial's own: none of them after the block)
             scope.trial_windows.setdefault(name, s.line)
+        if too_many:
+            return None
         return plan.Repeat(times=int(s.times.text), body=body, source=s.source, text=self._text(render_stmt, s))
 
     # ---- expectations ----

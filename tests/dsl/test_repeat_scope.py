@@ -50,3 +50,13 @@ def test_repeat_and_evse_bounds_are_inclusive() -> None:
                    f"expect analyzer power on evse {MAX_EVSE} <= 3 kW") == []
     assert _errors(f"repeat {MAX_REPEAT_TIMES + 1} times\n  wait 1 s") == [
         f"repeat runs at most {MAX_REPEAT_TIMES:,} trials, not {MAX_REPEAT_TIMES + 1}"]
+
+
+def test_a_repeat_with_too_many_trials_still_has_its_body_checked() -> None:
+    assert _errors(f'''
+repeat {MAX_REPEAT_TIMES + 1} times
+  measure "w" for 1 min
+  ev draws 16 kW
+  expect charger energy over "w" within 2 % of analyzer energy over "w"
+''') == [f"repeat runs at most {MAX_REPEAT_TIMES:,} trials, not {MAX_REPEAT_TIMES + 1}",
+         "dimension mismatch: <current> is a current (A), but 16 kW is a power (W)"]
