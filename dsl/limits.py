@@ -35,3 +35,25 @@ MAX_ERRORS = 200
 
 ERROR_CONTEXT = 80
 """Characters of a long source line shown each side of the caret in a rendered error."""
+
+MAX_REPEAT_TIMES = 10_000
+"""Trials of one `repeat N times`: a repeat runs its block N times on the bench, at least seconds each, so
+10,000 is days of bench time; a larger N (`repeat 10^400 times`) would never end."""
+
+MAX_EVSE = 999
+"""The largest EVSE number a line may name (`on evse N`, `charger status evse N`): stations have a handful,
+a depot a few dozen; OCPP numbers them from 1. A number past it is a typo, and could not be held by a bench."""
+
+
+def evse_in_range(digits: str) -> bool:
+    """Whether a whole number written in ASCII digits is at most MAX_EVSE (not read when it is long)."""
+    return len(digits.lstrip("0")) <= len(str(MAX_EVSE)) and int(digits) <= MAX_EVSE
+
+
+def evse_out_of_range(digits: str) -> str:
+    return f"EVSE {shown_number(digits)} is past the largest EVSE number a spec may name ({MAX_EVSE})"
+
+
+def shown_number(digits: str) -> str:
+    """A whole number for a message: a long one as its ends and its length (`10000…0000, 401 digits`)."""
+    return digits if len(digits) <= 12 else f"{digits[:5]}…{digits[-4:]} ({len(digits)} digits)"

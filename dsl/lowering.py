@@ -17,7 +17,15 @@ import msgspec
 from dsl import ast, plan, units
 from dsl.errors import ErrorSink
 from dsl.examples import may_hold_placeholders, placeholders
-from dsl.limits import MAX_INCLUDE_DEPTH, MAX_INCLUDED_STATEMENTS
+from dsl.limits import (
+    MAX_EVSE,
+    MAX_INCLUDE_DEPTH,
+    MAX_INCLUDED_STATEMENTS,
+    MAX_REPEAT_TIMES,
+    evse_in_range,
+    evse_out_of_range,
+    shown_number,
+)
 from dsl.patterns import check_path, check_pattern
 from dsl.quantities import check_dimension, evaluate
 from dsl.render import atom as render_atom
@@ -55,9 +63,16 @@ class Scope:
     including: tuple[str, ...] = ()
     # Names `remember … as "name"` has kept so far; the bench's values (`bench.csmsUrl`, …) from the start.
     remembered: set[str] = field(default_factory=lambda: set(BENCH_VALUES))
+    # Windows opened in a `repeat` body that has ended, by name: the line of that repeat. Each trial had its
+    # own window of that name, so after the block the name means no one window (docs/language.md).
+    trial_windows: dict[str, int] = field(default_factory=dict)
 
     def child(self, file: ast.SpecFile, key: str) -> Scope:
-        return Scope(file, self.windows, (*self.including, key), self.remembered)
+        return Scope(file, self.windows, (*self.including, key), self.remembered, self.trial_windows)
+
+    def trial(self) -> Scope:
+        """The scope of a `repeat` body: it sees the windows opened before it; those it opens are its own."""
+        return Scope(self.file, set(self.windows), self.including, self.remembered, self.trial_windows)
 
 
 class Lowering:
@@ -206,6 +221,8 @@ class Lowering:
                 "statements start with " + ", ".join(actors))
             self.sink.at(head, f'unknown actor "{word}"', hint)
             return
+        if self._negated_requirement(s):
+            return
         nearest = self.registry.nearest(s.atoms)
         quoting = nearest.misquoted(s.atoms) if nearest else None
         if quoting is not None:
@@ -214,6 +231,29 @@ class Lowering:
             return
         hint = f'did you mean "{nearest.display()}"?' if nearest else None
         self.sink.at(s, f'unknown statement "{render_atoms(s.atoms)}"', hint)
+
+    def _negated_requirement(self, s: ast.ActionStmt) -> bool:
+        """`charger supports variable X with value not "V"`, `… not settable to "V"`, `charger lacks variable X
+        …`: a prerequisite in the negative, written as it reads in English. The nearest statement would be the
+        positive one (and "write value "not"" its advice): name the negative form instead. True if reported."""
+        words = [render_atoms((a,)) for a in s.atoms]
+        if words[:1] != ["charger"] or len(words) < 4 or words[2] != "variable":
+            return False
+        negation = next((i for i, w in enumerate(words[3:], 3) if w in ("not", "without")), None)
+        if words[1] == "lacks":
+            at: ast.Node = s.atoms[1]
+            wrong = "`charger lacks` takes a capability, not a variable"
+        elif words[1] == "supports" and negation is not None and words[negation:negation + 2] != ["without", "value"]:
+            at = s.atoms[negation]
+            wrong = f'a variable\'s value is excluded with "without value", not "{words[negation]}"'
+        else:
+            return False
+        string = next((a for a in s.atoms[4:] if isinstance(a, ast.String)), None)
+        value = render_atoms((string,)) if string is not None else '"V"'
+        hint = f"write `charger supports variable {words[3]} without value {value}` (its Actual value is not {value})"
+        self.sink.at(at, wrong, hint + (", or `charger lacks capability NAME` for a capability"
+                                        if words[1] == "lacks" else ""))
+        return True
 
     def args(self, params: tuple[Param, ...], binding: Mapping[str, ast.Atoms],
              at: ast.Node, scope: Scope | None = None) -> dict[str, Any] | None:
@@ -254,6 +294,9 @@ class Lowering:
             assert isinstance(a, ast.Number)
             if not a.is_integer:
                 self.sink.at(a, f"<{p.name}> must be a whole number, not {a.text}")
+                return None
+            if p.name == "evse" and not evse_in_range(a.text):
+                self.sink.at(a, evse_out_of_range(a.text), f"number the EVSEs from 1 to at most {MAX_EVSE}")
                 return None
             return int(a.text)
         if p.type == "string":
@@ -445,6 +488,10 @@ class Lowering:
         if name in scope.windows:
             self.sink.at(s.window, f'measurement window "{name}" is already measured in this scenario',
                          "give each window its own name")
+        elif name in scope.trial_windows:
+            self.sink.at(s.window, f'measurement window "{name}" is already measured in this scenario (each '
+                         f"trial of the repeat block on line {scope.trial_windows[name]} measured its own)",
+                         "give each window its own name")
         scope.windows.add(name)
         duration = self.duration(s.duration) if s.duration else None
         until = " ".join(w.text for w in s.until) if s.until else None
@@ -461,7 +508,16 @@ class Lowering:
         if not s.times.is_integer or int(s.times.text) < 1:
             self.sink.at(s.times, f"repeat needs a whole number of times (1 or more), not {s.times.text}")
             return None
-        body = self.block(s.body, scope)
+        too_many = len(s.times.text.lstrip("0")) > len(str(MAX_REPEAT_TIMES)) or int(s.times.text) > MAX_REPEAT_TIMES
+        if too_many:
+            self.sink.at(s.times, f"repeat runs at most {MAX_REPEAT_TIMES:,} trials, not {shown_number(s.times.text)}",
+                         "each trial runs on the bench: repeat fewer times, or split the trials over scenarios")
+        trial = scope.trial()
+        body = self.block(s.body, trial)  # (checked all the same: its errors and windows are known)
+        for name in trial.windows - scope.windows:  # (each trial's own: none of them after the block)
+            scope.trial_windows.setdefault(name, s.line)
+        if too_many:
+            return None
         return plan.Repeat(times=int(s.times.text), body=body, source=s.source, text=self._text(render_stmt, s))
 
     # ---- expectations ----
@@ -697,6 +753,12 @@ class Lowering:
     def window(self, w: ast.String, scope: Scope) -> bool:
         if w.value in scope.windows:
             return True
+        if w.value in scope.trial_windows:
+            self.sink.at(w, f'measurement window "{w.value}" is opened inside the repeat block on line '
+                         f"{scope.trial_windows[w.value]}: each trial measures its own, so after the block "
+                         "it names no one window",
+                         "judge it inside the repeat block, after its measure line (each trial then judges its own)")
+            return False
         self.sink.at(w, f'undefined measurement window "{w.value}"',
                      did_you_mean(w.value, scope.windows) or f'open it first: measure "{w.value}" for …')
         return False

@@ -28,6 +28,7 @@ import msgspec
 
 from dsl import ast
 from dsl.errors import ErrorSink
+from dsl.limits import MAX_EVSE, evse_in_range, evse_out_of_range
 from dsl.plan import Signal
 from dsl.render import render_atoms
 from dsl.stations import split_station
@@ -127,6 +128,9 @@ def _evse_suffix(ref: ast.SignalRef, sink: ErrorSink) -> int | bool | None:
         sink.at(ref.atoms[bad], f'"{render_atoms(ref.atoms[at:])}" does not name an EVSE',
                 'end the signal with "on evse N", N = 1, 2, ...')
         return False
+    if not evse_in_range(tail[2]):
+        sink.at(ref.atoms[at + 2], evse_out_of_range(tail[2]), f"number the EVSEs from 1 to at most {MAX_EVSE}")
+        return False
     return int(tail[2])
 
 
@@ -192,6 +196,10 @@ def _charger(ref: ast.SignalRef, text: str, sink: ErrorSink) -> Signal | None:
     if words[1] == "status":
         if len(words) != 4 or words[2] != "evse" or not words[3].isdigit():
             sink.at(ref, f'"{text}" is not a status signal', 'write "charger status evse <n>"')
+            return None
+        if not evse_in_range(words[3]):
+            sink.at(ref.atoms[3] if len(ref.atoms) > 3 else ref, evse_out_of_range(words[3]),
+                    f"number the EVSEs from 1 to at most {MAX_EVSE}")
             return None
         evse = int(words[3])
         return Signal(source="charger", key=f"charger.status.evse{evse}", dimension="state", text=text,

@@ -112,6 +112,9 @@ BUILTIN_STEPS: dict[str, str] = {
     "charger.supports_writable": "charger supports variable {variable:variable} writable",
     "charger.supports_value": "charger supports variable {variable:variable} with value {value:string}",
     "charger.supports_settable": "charger supports variable {variable:variable} settable to {value:string}",
+    # A prerequisite in the negative (Part 6's "TxStartPoint should not be EnergyTransfer"): reported, and its
+    # Actual value is not the one written.
+    "charger.supports_without_value": "charger supports variable {variable:variable} without value {value:string}",
     "charger.supports_capability": "charger supports capability {capability:capability}",
     "charger.lacks_capability": "charger lacks capability {capability:capability}",
     "wait": "wait {duration:time}",

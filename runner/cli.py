@@ -224,6 +224,22 @@ def _check(args: argparse.Namespace) -> int:
     except BenchFileError as e:
         print(f"chargespec: {e}", file=sys.stderr)
         return RunExit.USAGE_ERROR
+    empty = [p for p in args.paths if Path(p).is_dir() and next(Path(p).rglob("*.spec"), None) is None]
+    for p in empty:  # (checking nothing is no "ok": a mistyped folder would pass any campaign's check)
+        print(f"chargespec: no spec file (*.spec) in {p}", file=sys.stderr)
+    if len(empty) == len(args.paths):  # as `run` exits when it finds no spec file: nothing was selected
+        print("chargespec: nothing checked", file=sys.stderr)
+        return RunExit.NO_SPECS
+    conftests: list[Path] = []
+    if not args.no_conftest:  # the statements a lab defines with @step, as pytest collection knows them
+        from runner.conftests import ConftestError, conftests_for, load
+
+        conftests = conftests_for(args.paths, Path.cwd())
+        try:
+            load(conftests)
+        except ConftestError as e:
+            print(f"chargespec: {e}", file=sys.stderr)
+            return RunExit.USAGE_ERROR
     errors = dsl.check_paths([Path(p) for p in args.paths], include_root=root)
     if proxy is not None:
         from dsl.errors import sort_errors
@@ -238,11 +254,21 @@ def _check(args: argparse.Namespace) -> int:
     for e in errors:
         print(e.render(), file=sys.stderr)
     if errors:
+        if any(e.message.startswith(("unknown actor", "unknown statement")) for e in errors):
+            print(_UNKNOWN_NOTE.format(loaded=", ".join(str(c) for c in conftests) or "none",
+                                       skipped=" (--no-conftest: none was)" if args.no_conftest else ""),
+                  file=sys.stderr)
         print(f"{len(errors)} error(s)", file=sys.stderr)
         return RunExit.USAGE_ERROR
     mode = "" if proxy is None else f" (checked for {'proxy mode' if proxy else 'the harness'})"
     print(f"ok: no errors{mode}")
     return 0
+
+
+_UNKNOWN_NOTE = ("note: a statement a lab defines with @step (runner.steps.step) is known to check when its module is "
+                 "imported by a conftest.py in the current directory or a folder on the way to the spec, as pytest "
+                 "collection imports it{skipped}; run check from where `chargespec run` runs (conftest.py loaded: "
+                 "{loaded})")
 
 
 def _bench_mode(bench: str | None, proxy_to: str | None) -> bool | None:
@@ -363,13 +389,18 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("results", metavar="RUN_FOLDER", help="a run folder, e.g. out/latest or out/runs/<UTC start>")
     rp.add_argument("-o", "--output", metavar="DIR", help="where to write it (default: the run folder)")
 
-    c = sub.add_parser("check", help="parse and check specs; exit 4 (usage error) on any error")
+    c = sub.add_parser("check", help="parse and check specs; exit 4 (usage error) on any error, 5 when no "
+                                     "spec file is found")
     c.add_argument("--include-root", metavar="DIR",
                    help="includes may read .spec files under DIR too (default: the current directory)")
     c.add_argument("--bench", metavar="FILE",
                    help="also check that every station a spec names (`on station NAME`) is on this bench, and "
                         "report each line that cannot run in this bench's mode (proxy or harness)")
     c.add_argument("--proxy-to", metavar="URL", help="check for proxy mode, as `run --proxy-to URL` runs")
+    c.add_argument("--no-conftest", action="store_true",
+                   help="do not import the conftest.py files on the way from the current directory to the specs "
+                        "(by default imported, as pytest collection does, so statements a lab defines with @step "
+                        "are known)")
     c.add_argument("paths", nargs="+")
 
     f = sub.add_parser("fmt", help="rewrite specs in the canonical layout")

@@ -103,7 +103,10 @@ def fresh_register_reading(run: ScenarioRun, evse: int = 1) -> None:
 
 def repeat(run: ScenarioRun, r: Repeat) -> None:
     run.trials = []
+    own = trial_windows(r.body)
     for i in range(r.times):
+        for name in own:  # each trial measures its own window: the previous trial's is done with
+            run.windows.pop(name, None)
         run.recorder.event("trial", index=i + 1, of=r.times)
         try:
             run_steps(run, r.body)
@@ -112,6 +115,18 @@ def repeat(run: ScenarioRun, r: Repeat) -> None:
             run.note(f"trial {i + 1} of {r.times} failed: {e}")
         else:
             run.trials.append(True)
+
+
+def trial_windows(body: Iterable[Step]) -> frozenset[str]:
+    """The windows a `repeat` body opens, nested repeats' included: each trial's own (the checker lets no
+    line after the block name them; docs/language.md, "repeat and trials")."""
+    names: set[str] = set()
+    for s in body:
+        if isinstance(s, Measure):
+            names.add(s.window)
+        elif isinstance(s, Repeat):
+            names |= trial_windows(s.body)
+    return frozenset(names)
 
 
 # Bench seconds the return to idle waits for a charger that is offline or rebooting before it restores

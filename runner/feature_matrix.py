@@ -141,14 +141,16 @@ class Matrix:
         return all((v.actual or "").lower() != "false" for v in found), said
 
     def variable(self, name: str, *, writable: bool = False, value: str | None = None,
-                 settable_to: str | None = None) -> tuple[bool, str]:
-        """`charger supports variable NAME [writable | with value V | settable to V]`: whether the device
-        model has `Component.Variable[instance]` (at every place it is reported: each EVSE of a per-EVSE
-        variable), and what it said.
+                 settable_to: str | None = None, without_value: str | None = None) -> tuple[bool, str]:
+        """`charger supports variable NAME [writable | with value V | settable to V | without value V]`: whether
+        the device model has `Component.Variable[instance]` (at every place it is reported: each EVSE of a
+        per-EVSE variable), and what it said.
 
         writable: mutability ReadWrite or WriteOnly. value: the Actual value is V (booleans without case).
         settable_to: writable with every comma-separated member of V in its valuesList (where one is
-        reported), or its Actual value already V: the catalogue's "set where writable, else it must be V"."""
+        reported), or its Actual value already V: the catalogue's "set where writable, else it must be V".
+        without_value: an Actual value is reported and is not V (compared as `value` compares): a variable
+        whose value is not reported (WriteOnly, no Actual) cannot be said not to be V, and does not hold."""
         component, _, rest = name.partition(".")
         variable, _, inst = rest.partition("[")
         found = self.find(component, variable, inst.rstrip("]") or None)
@@ -160,6 +162,8 @@ class Matrix:
             return all(v.writable for v in found), said
         if value is not None:
             return all(_same(v.actual, value) for v in found), said
+        if without_value is not None:
+            return all(v.actual is not None and not _same(v.actual, without_value) for v in found), said
         if settable_to is not None:
             wanted = [m.strip() for m in settable_to.split(",") if m.strip()]
             return all(_same(v.actual, settable_to)

@@ -86,11 +86,14 @@ def require(run: ScenarioRun, feature: str) -> None:
 
 
 def require_variable(run: ScenarioRun, variable: str, *, writable: bool = False, value: str | None = None,
-                     settable_to: str | None = None) -> None:
+                     settable_to: str | None = None, without_value: str | None = None) -> None:
     """Raise NotSupportedByCharger unless the device model reports `variable` as the form asks."""
-    feature = f"variable {variable}" + (" writable" if writable else f' with value "{value}"' if value is not None
-                                        else f' settable to "{settable_to}"' if settable_to is not None else "")
-    supported, said = device_model(run).variable(variable, writable=writable, value=value, settable_to=settable_to)
+    feature = f"variable {variable}" + (
+        " writable" if writable else f' with value "{value}"' if value is not None
+        else f' settable to "{settable_to}"' if settable_to is not None
+        else f' without value "{without_value}"' if without_value is not None else "")
+    supported, said = device_model(run).variable(variable, writable=writable, value=value, settable_to=settable_to,
+                                                 without_value=without_value)
     run.recorder.event("feature", station=run.station.id, feature=feature, supported=supported, said=said)
     if not supported:
         raise NotSupportedByCharger(feature, f"the device model says: {said}")

@@ -634,6 +634,11 @@ def charger_supports_settable(run: ScenarioRun, variable: str, value: str) -> No
     features.require_variable(run, variable, settable_to=value)
 
 
+@implements("charger.supports_without_value")
+def charger_supports_without_value(run: ScenarioRun, variable: str, value: str) -> None:
+    features.require_variable(run, variable, without_value=value)
+
+
 @implements("charger.supports_capability")
 def charger_supports_capability(run: ScenarioRun, capability: str) -> None:
     features.require_capability(run, capability)

@@ -76,6 +76,8 @@ RULES: Mapping[str, ModeRule] = {
     "charger.supports_writable": ModeRule("harness", "charger supports variable … writable", _DEVICE_MODEL),
     "charger.supports_value": ModeRule("harness", "charger supports variable … with value", _DEVICE_MODEL),
     "charger.supports_settable": ModeRule("harness", "charger supports variable … settable to", _DEVICE_MODEL),
+    "charger.supports_without_value": ModeRule("harness", "charger supports variable … without value",
+                                               _DEVICE_MODEL),
     "session.starts": ModeRule("harness", "session starts",
                                "it sends RequestStartTransaction; in proxy mode start the session as a driver does: "
                                "`driver presents token \"…\"`"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -131,3 +132,99 @@ def test_a_command_line_mistake_is_a_usage_error(tmp_path: Path, args: list[str]
     assert r.returncode == 4, r.stdout + r.stderr
     assert said in r.stderr and r.stderr.startswith("usage: chargespec"), r.stderr
     assert not (tmp_path / "out").exists()
+
+
+def test_check_of_a_folder_without_specs_says_so_and_is_no_ok(tmp_path: Path,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`check emptydir/` used to print "ok: no errors" having checked nothing: a mistyped folder passed."""
+    (tmp_path / "empty" / "sub").mkdir(parents=True)
+    (tmp_path / "empty" / "notes.txt").write_text("not a spec")
+    assert main(["check", str(tmp_path / "empty")]) == 5  # RunExit.NO_SPECS, as `run` exits on it
+    out, err = capsys.readouterr()
+    assert "ok" not in out
+    assert err.splitlines() == [f"chargespec: no spec file (*.spec) in {tmp_path / 'empty'}",
+                                "chargespec: nothing checked"]
+    # beside a folder with specs, the empty one is named and the others are checked as before
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "x.spec").write_text('spec "S"\n  scenario "s"\n    ev plugs in\n')
+    assert main(["check", str(tmp_path / "empty"), str(tmp_path / "specs")]) == 0
+    out, err = capsys.readouterr()
+    assert out == "ok: no errors\n" and err == f"chargespec: no spec file (*.spec) in {tmp_path / 'empty'}\n"
+
+
+LAB_STEP = '''from runner.steps import step
+
+
+@step("load bank draws {power:power}", name="cli_lab.loadbank.draws")
+def loadbank_draws(run, power):
+    run.station.session.extra["loadbank"].set_power("L1", power.value)
+'''
+LAB_SPEC = 'spec "Site load"\n  scenario "site load"\n    load bank draws 3 kW\n'
+
+
+@pytest.fixture
+def lab_tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A lab's tree as docs/language.md shows it: its conftest.py imports a module defining a statement with
+    @step, and a spec uses it. The registry, the implementations and sys.path are the test's own."""
+    import dsl.steps
+    import runner.steps
+
+    monkeypatch.setattr(dsl.steps, "_SHARED", dsl.builtin_registry().copy())
+    monkeypatch.setattr(runner.steps, "IMPLEMENTATIONS", dict(runner.steps.IMPLEMENTATIONS))
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    (tmp_path / "cli_lab_loadbank.py").write_text(LAB_STEP, encoding="utf-8")
+    (tmp_path / "conftest.py").write_text("import cli_lab_loadbank  # noqa: F401\n", encoding="utf-8")
+    (tmp_path / "specs" / "site").mkdir(parents=True)
+    (tmp_path / "specs" / "site" / "load.spec").write_text(LAB_SPEC, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    before = set(sys.modules)
+    yield tmp_path
+    for name in set(sys.modules) - before:  # (the lab's modules and the conftests check imported)
+        if name.startswith(("cli_lab_", "_chargespec_conftest_")):
+            del sys.modules[name]
+
+
+def test_check_knows_the_statements_a_labs_conftest_defines(lab_tree: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """`check` used to report a lab's @step statement as unknown, where pytest collection (which imports the
+    conftest.py) accepts it: check imports the same conftest.py files, from the current directory down."""
+    assert main(["check", "specs"]) == 0
+    assert capsys.readouterr().out == "ok: no errors\n"
+
+
+def test_check_without_the_conftest_says_why_a_lab_statement_is_unknown(lab_tree: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--no-conftest", "specs"]) == 4
+    err = capsys.readouterr().err
+    assert 'unknown actor "load"' in err
+    assert ("note: a statement a lab defines with @step (runner.steps.step) is known to check when its module is "
+            "imported by a conftest.py in the current directory or a folder on the way to the spec, as pytest "
+            "collection imports it (--no-conftest: none was); run check from where `chargespec run` runs "
+            "(conftest.py loaded: none)") in err
+
+
+def test_check_of_a_spec_outside_the_current_directory_imports_no_conftest(
+        lab_tree: Path, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path_factory.mktemp("elsewhere"))  # (a spec from elsewhere brings no Python to run)
+    assert main(["check", str(lab_tree / "specs")]) == 4
+    assert "(conftest.py loaded: none)" in capsys.readouterr().err
+
+
+def test_check_stops_on_a_conftest_that_does_not_import(lab_tree: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (lab_tree / "specs" / "conftest.py").write_text("import no_such_lab_module\n", encoding="utf-8")
+    assert main(["check", "specs/site/load.spec"]) == 4  # as pytest collection stops on it (its usage error)
+    assert capsys.readouterr().err == (
+        f"chargespec: cannot import {lab_tree / 'specs' / 'conftest.py'} (pytest collection imports it too): "
+        "ModuleNotFoundError: No module named 'no_such_lab_module'\n")
+
+
+def test_collection_and_check_agree_on_a_lab_statement(lab_tree: Path, pytester: pytest.Pytester) -> None:
+    """The same tree collected by pytest (the plugin): the spec's scenario is an item, no error."""
+    for name in ("cli_lab_loadbank.py", "conftest.py"):
+        (pytester.path / name).write_text((lab_tree / name).read_text(encoding="utf-8"), encoding="utf-8")
+    (pytester.path / "load.spec").write_text(LAB_SPEC, encoding="utf-8")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--collect-only", "-q", "load.spec",
+                                           timeout=120)
+    result.stdout.fnmatch_lines(["load.spec::Site load::site load"])
+    assert result.ret == 0

@@ -85,6 +85,23 @@ ABSENT = "is not in the device model (a FullInventory report of 8 variables of 4
      "TxCtrlr.TxStopPoint = EVConnected,Authorized, ReadOnly, valuesList EVConnected,Authorized"),
     ("TxCtrlr.TxStopPoint", {"settable_to": "Authorized"}, False,
      "TxCtrlr.TxStopPoint = EVConnected,Authorized, ReadOnly, valuesList EVConnected,Authorized"),
+    # without value: reported with an Actual value that is not V (compared as `with value`: Part 6's "TxStartPoint
+    # should not be EnergyTransfer"); a value not reported is not known not to be V
+    ("TxCtrlr.TxStartPoint", {"without_value": "EnergyTransfer"}, True,
+     "TxCtrlr.TxStartPoint = PowerPathClosed, ReadWrite, valuesList EVConnected,Authorized,PowerPathClosed"),
+    ("TxCtrlr.TxStartPoint", {"without_value": "PowerPathClosed"}, False,
+     "TxCtrlr.TxStartPoint = PowerPathClosed, ReadWrite, valuesList EVConnected,Authorized,PowerPathClosed"),
+    ("TxCtrlr.TxStopPoint", {"without_value": "EVConnected, Authorized"}, False,
+     "TxCtrlr.TxStopPoint = EVConnected,Authorized, ReadOnly, valuesList EVConnected,Authorized"),
+    ("TxCtrlr.TxStopPoint", {"without_value": "Authorized"}, True,
+     "TxCtrlr.TxStopPoint = EVConnected,Authorized, ReadOnly, valuesList EVConnected,Authorized"),
+    ("TxCtrlr.StopTxOnEVSideDisconnect", {"without_value": "true"}, False,
+     "TxCtrlr.StopTxOnEVSideDisconnect = TRUE, ReadWrite"),
+    ("SecurityCtrlr.BasicAuthPassword", {"without_value": "secret"}, False,
+     "SecurityCtrlr.BasicAuthPassword no Actual value, WriteOnly"),
+    ("AlignedDataCtrlr.SignReadings", {"without_value": "true"}, False, f"AlignedDataCtrlr.SignReadings {ABSENT}"),
+    ("EVSE.AvailabilityState", {"without_value": "Occupied"}, False,
+     "EVSE.AvailabilityState (evse 1) = Available, ReadOnly; EVSE.AvailabilityState (evse 2) = Occupied, ReadOnly"),
     # a per-EVSE variable: every EVSE must satisfy the form
     ("EVSE.AvailabilityState", {"value": "Available"}, False,
      "EVSE.AvailabilityState (evse 1) = Available, ReadOnly; EVSE.AvailabilityState (evse 2) = Occupied, ReadOnly"),
@@ -110,9 +127,13 @@ def test_every_form_checks_and_lowers_to_its_statement() -> None:
                      '    charger supports variable TxCtrlr.StopTxOnEVSideDisconnect writable\n'
                      '    charger supports variable OCPPCommCtrlr.MessageAttempts[TransactionEvent] with value "3"\n'
                      '    charger supports variable TxCtrlr.TxStartPoint settable to "EVConnected,Authorized"\n'
+                     '    charger supports variable TxCtrlr.TxStartPoint without value "EnergyTransfer"\n'
                      '    charger supports capability EvseReset\n'
                      '    charger lacks capability SummaryInventory\n', "x.spec")
     assert not dsl.check(spec)
+    (plan,) = dsl.compile(spec)
+    assert [s.step for s in plan.scenarios[0].steps][4:6] == ["charger.supports_settable",
+                                                              "charger.supports_without_value"]
 
 
 def test_the_twin_bench_declares_what_its_firmware_does() -> None:
