@@ -876,8 +876,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 state.write_verdicts()
             if state.workerinput is None:
                 (state.folder / STOP_FILE).unlink(missing_ok=True)  # (the workers have stopped)
-            elif state.reserved:
-                runs.discard_if_unused(state.folder)  # an xdist controller whose workers ran no spec
+                if state.reserved and not state.specs_seen:
+                    # An xdist controller reserves the folder for its workers before anyone knows whether they
+                    # will collect a spec (pytest_configure_node): `pytest -n 2` on a project's own tests left an
+                    # empty run folder each time. Only empty folders go (never a file: runs.discard_if_unused).
+                    runs.discard_if_unused(state.folder)
     finally:
         if holder is not None:
             holder.close()
