@@ -63,7 +63,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runner import runs
-from runner.verdicts import UNFINISHED
+from runner.verdicts import INTERRUPTED, UNFINISHED
 
 MERGED = "merged"
 OVERVIEW_JSON, OVERVIEW_HTML = "overview.json", "overview.html"
@@ -587,8 +587,8 @@ def merge(unit: Unit) -> Path | None:
     specs: dict[str, str] = {}
     for folder in folders:
         specs.update(idents[folder.name].get("specs") or {})
-    provisional = any(r.get("verdict") == "broken" and str(r.get("message", "")).startswith(UNFINISHED)
-                      for r in results)
+    provisional = any(r.get("verdict") == "broken" and str(r.get("message", "")).startswith((UNFINISHED, INTERRUPTED))
+                      for r in results)  # (a scenario that never ran to a verdict: the unit's run is not complete)
     complete = _complete(last) and not provisional
     counts = {v: sum(r.get("verdict") == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
     identity = {k: v for k, v in identity.items() if k not in ("exit code", "finished")}  # (an attempt's own)

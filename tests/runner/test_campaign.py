@@ -229,3 +229,15 @@ def test_the_merged_summary_checks_the_billing_evidence_of_the_attempts(tmp_path
     assert merged is not None
     summary = model.read(merged)
     assert summary.verdict == model.INCOMPLETE and reason in summary.verdict_reasons
+
+
+def test_a_scenario_a_signal_stopped_keeps_the_merged_run_incomplete(tmp_path: Path) -> None:
+    """A scenario stopped by a signal has no verdict, as one that did not finish has none: the merged run that
+    holds it as its final result is not complete (merge keyed on "did not finish" alone)."""
+    unit = Unit("SN-1", "ST-1", tmp_path / "SN-1")
+    _attempt(unit, "2026-11-30T10-00-00Z", "complete", {"a": ("passed", ""), "b": (
+        "broken", "interrupted by SIGINT at `a.spec:4` (`wait 60 s`) after 3.0 s: no verdict, the run is incomplete")})
+    merged = merge(unit)
+    assert merged is not None
+    data = json.loads((merged / "verdicts.json").read_text(encoding="utf-8"))
+    assert data["status"] == "INCOMPLETE" and data["verdict"] == "incomplete"
