@@ -241,3 +241,24 @@ def test_a_scenario_a_signal_stopped_keeps_the_merged_run_incomplete(tmp_path: P
     assert merged is not None
     data = json.loads((merged / "verdicts.json").read_text(encoding="utf-8"))
     assert data["status"] == "INCOMPLETE" and data["verdict"] == "incomplete"
+
+
+def test_a_result_that_passed_only_on_a_re_run_is_a_deviation_of_the_summary(tmp_path: Path) -> None:
+    """Broken (an analyzer timeout) in attempt 1, passed when the campaign was resumed: the merged result's
+    message said so, but the summary listed nothing under deviations, so a reader of the summary saw a clean
+    pass. A failure after a broken attempt is a deviation as ever, its message naming the earlier attempt."""
+    from runner.summary import model
+
+    unit = Unit("SN-1", "ST-1", tmp_path / "SN-1")
+    _attempt(unit, "2026-11-30T10-00-00Z", "INCOMPLETE", {
+        "passes": ("passed", ""), "breaks": ("broken", "analyzer timeout"), "killed": ("broken", UNFINISHED)})
+    _attempt(unit, "2026-11-30T10-00-00Z-2", "complete", {"breaks": ("passed", ""), "killed": ("failed", "late")})
+    merged = merge(unit)
+    assert merged is not None
+    deviations = model.read(merged).deviations
+    assert ("passed only on a re-run: a.spec · breaks: attempt 1 (run 2026-11-30T10-00-00Z): broken — analyzer "
+            "timeout; attempt 2 (run 2026-11-30T10-00-00Z-2): passed") in deviations
+    assert [d for d in deviations if "· passes" in d] == []  # passed once, in the one attempt that ran it
+    (killed,) = [d for d in deviations if "· killed" in d]
+    assert killed.startswith("failed: a.spec · killed: late [attempt 2 of 2 (run 2026-11-30T10-00-00Z-2); earlier: "
+                             "attempt 1 (run 2026-11-30T10-00-00Z): broken — did not finish")
