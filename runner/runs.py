@@ -36,6 +36,9 @@ _MAX_SAME_SECOND = 1000
 # simulation (a twin bench, a fault knob).
 ATTEMPTS_DIFFER = "attempts differ"
 SIMULATED_ATTEMPTS = "simulated attempts"
+# Key of a campaign's merged verdicts.json: results kept from earlier attempts for scenarios the campaign no longer
+# selects (renamed, deleted, deselected since): listed apart, not counted.
+NO_LONGER_SELECTED = "no longer selected"
 # Key of a pytest-xdist worker's run file: the scenario a signal stopped there, and where (runner/plugin.py): its
 # controller, stopped by the same Ctrl-C, may never receive that scenario's report.
 INTERRUPTED_SCENARIO = "interrupted scenario"

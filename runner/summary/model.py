@@ -515,6 +515,12 @@ def read(folder: Path) -> Summary:
             reasons.append(f"billing evidence of {b.station} transaction {b.transaction}: {b.status}: {b.reason}")
     if identity.get("faults"):
         deviations.append(f"fault knobs set on the twin: {identity['faults']}")
+    apart = [a for a in verdicts.get(runs.NO_LONGER_SELECTED) or [] if isinstance(a, dict)]
+    if apart:  # a campaign's earlier results for scenarios it no longer selects: not part of this verdict
+        deviations.append(
+            f"not counted: {len(apart)} result(s) of earlier attempts for scenarios the campaign no longer selects "
+            "(renamed, deleted or deselected since): " + "; ".join(
+                f"{a.get('spec')} · {a.get('scenario')}: {a.get('verdict')} (run {a.get('run')})" for a in apart))
     if identity.get("deselected"):  # the verdict is the selection's; say what it left out
         how = f" ({identity['selection']})" if identity.get("selection") else ""
         deviations.append(f"not selected: {identity['deselected']} scenario(s) of the spec files given{how}, not "
