@@ -22,8 +22,9 @@ under ``OUT/<unit>/runs/<UTC start>/``, with its own preflight, verdicts, eviden
 A resumed campaign re-runs, per unit, only the scenarios without a final verdict in an earlier attempt:
 one that never started, did not finish (the run was killed) or was broken (the bench could not judge).
 Passed, failed and skipped scenarios keep their verdict (unless their spec changed since: _KeepDone). Then,
-per unit, the attempts are merged into ``OUT/<unit>/merged/`` (each scenario's final verdict with every
-attempt beside it and the charger it was measured on: nothing is hidden; attempts measured on different
+per unit, the attempts are merged into ``OUT/<unit>/merged/`` (each scenario the campaign selects now with its
+final verdict, every attempt beside it and the charger it was measured on: nothing is hidden; results of
+scenarios renamed, deleted or deselected since are listed apart, not counted; attempts measured on different
 setups are named in the merged run.json, and the summary is then not ACCEPTED) and the unit's acceptance
 summary is made from it (``OUT/<unit>/summary.html``, ``.pdf``); the campaign overview
 (``OUT/overview.html``, ``overview.json``) lists every unit, every attempt and every scenario's history.
