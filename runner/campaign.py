@@ -22,8 +22,9 @@ under ``OUT/<unit>/runs/<UTC start>/``, with its own preflight, verdicts, eviden
 A resumed campaign re-runs, per unit, only the scenarios without a final verdict in an earlier attempt:
 one that never started, did not finish (the run was killed) or was broken (the bench could not judge).
 Passed, failed and skipped scenarios keep their verdict (unless their spec changed since: _KeepDone). Then,
-per unit, the attempts are merged into ``OUT/<unit>/merged/`` (each scenario's final verdict with every
-attempt beside it and the charger it was measured on: nothing is hidden; attempts measured on different
+per unit, the attempts are merged into ``OUT/<unit>/merged/`` (each scenario the campaign selects now with its
+final verdict, every attempt beside it and the charger it was measured on: nothing is hidden; results of
+scenarios renamed, deleted or deselected since are listed apart, not counted; attempts measured on different
 setups are named in the merged run.json, and the summary is then not ACCEPTED) and the unit's acceptance
 summary is made from it (``OUT/<unit>/summary.html``, ``.pdf``); the campaign overview
 (``OUT/overview.html``, ``overview.json``) lists every unit, every attempt and every scenario's history.
@@ -60,14 +61,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from runner import runs
-from runner.verdicts import UNFINISHED
+from runner.verdicts import INTERRUPTED, UNFINISHED
 
 MERGED = "merged"
 OVERVIEW_JSON, OVERVIEW_HTML = "overview.json", "overview.html"
 DONE_FILE = "campaign-kept.json"  # in an attempt's folder: the scenarios it did not run again, and why
+SELECTED = "selected"  # in DONE_FILE: every scenario the attempt's collection selected (kept or run), by node id
 FINAL = ("passed", "failed", "skipped")  # a verdict a resumed campaign keeps; broken ones run again
 
 
@@ -241,7 +244,12 @@ class _KeepDone:
     """A pytest plugin for a resumed attempt: the scenarios that already have a final verdict are
     deselected (by their exact node id), so only the rest runs. Not one whose spec file changed since that
     verdict (another SHA-256: a limit tightened, a step added): the verdict was earned against another spec,
-    so it runs again (and `run again` in the attempt's DONE_FILE says why)."""
+    so it runs again (and `run again` in the attempt's DONE_FILE says why).
+
+    It also writes down what the campaign selects now (SELECTED in DONE_FILE: every scenario, kept or run), so
+    that merge() counts only the current selection's results: not a pass kept from an earlier attempt for a
+    scenario renamed, deleted or deselected since. After -m and -k (trylast): their selection is the campaign's.
+    Not when a spec file did not collect: what it holds now is unknown."""
 
     def __init__(self, done: dict[str, str], done_file: Path | None = None) -> None:
         self.done = done  # nodeid -> the SHA-256 of the spec its final verdict was judged by ("" if unknown)
@@ -254,7 +262,12 @@ class _KeepDone:
         sha = self.done[item.nodeid]
         return not sha or getattr(getattr(item, "spec", None), "sha256", sha) == sha
 
-    def pytest_collection_modifyitems(self, config: Any, items: list[Any]) -> None:
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, session: Any, config: Any, items: list[Any]) -> None:
+        if self.done_file is not None and not session.testsfailed:  # (a collection error counts as a failure)
+            said = runs.read_json(self.done_file)
+            runs.write_json(self.done_file, {**said, SELECTED: sorted(
+                i.nodeid for i in items if getattr(i, "spec", None) is not None)})
         keep = [i for i in items if not self._keeps(i)]
         dropped = [i for i in items if self._keeps(i)]
         changed = {i.nodeid: f"its spec changed since its verdict (SHA-256 {self.done[i.nodeid][:12]}… then, "
@@ -559,7 +572,13 @@ def merge(unit: Unit) -> Path | None:
                 history.setdefault(r["nodeid"], []).append(
                     {"run": folder.name, "verdict": r.get("verdict"), "message": r.get("message", "")})
     results = []
+    selected, decided = _selection(folders)
+    apart: list[dict[str, Any]] = []  # results of scenarios the campaign no longer selects: listed, not counted
     for nodeid, rec in final_verdicts(folders).items():
+        if selected is not None and nodeid not in selected and rec["run"] in decided:
+            apart.append({k: rec.get(k) for k in ("nodeid", "spec", "scenario", "verdict", "message", "run")}
+                         | {"attempts": history.get(nodeid, [])})
+            continue
         rec = dict(rec)
         tries = history.get(nodeid, [])
         rec["attempts"] = tries
@@ -587,8 +606,8 @@ def merge(unit: Unit) -> Path | None:
     specs: dict[str, str] = {}
     for folder in folders:
         specs.update(idents[folder.name].get("specs") or {})
-    provisional = any(r.get("verdict") == "broken" and str(r.get("message", "")).startswith(UNFINISHED)
-                      for r in results)
+    provisional = any(r.get("verdict") == "broken" and str(r.get("message", "")).startswith((UNFINISHED, INTERRUPTED))
+                      for r in results)  # (a scenario that never ran to a verdict: the unit's run is not complete)
     complete = _complete(last) and not provisional
     counts = {v: sum(r.get("verdict") == v for r in results) for v in ("passed", "failed", "broken", "skipped")}
     identity = {k: v for k, v in identity.items() if k not in ("exit code", "finished")}  # (an attempt's own)
@@ -615,7 +634,8 @@ def merge(unit: Unit) -> Path | None:
            if k not in ("results", "scenarios", "run", "status", "status.reason", "exit code", "finished")},
         **{k: identity[k] for k in ("bench", "bench.kind", "faults", "finished") if k in identity},
         "run": identity["run"], "status": identity["status"], "status.reason": identity["status.reason"],
-        "verdict": _overall(results, complete), "scenarios": counts, "results": results})
+        "verdict": _overall(results, complete), "scenarios": counts, "results": results,
+        **({runs.NO_LONGER_SELECTED: apart} if apart else {})})
     for folder in reversed(folders):  # the newest proof of the device, and feature matrix, of the unit
         if (folder / "boot").is_dir():
             shutil.copytree(folder / "boot", target / "boot")
@@ -625,6 +645,18 @@ def merge(unit: Unit) -> Path | None:
             if (folder / name).exists() and not (target / name).exists():
                 shutil.copy2(folder / name, target / name)
     return target
+
+
+def _selection(folders: list[Path]) -> tuple[set[str] | None, set[str]]:
+    """What the campaign selects now: the scenarios the newest attempt that wrote down its selection collected
+    (_KeepDone), and the attempts that selection decides for (that one and every earlier one: what a later
+    attempt ran was collected since). (None, {}) when no attempt wrote one down (a campaign run before
+    attempts did): every result counts, as it did then."""
+    for i in range(len(folders) - 1, -1, -1):
+        said = runs.read_json(folders[i] / DONE_FILE).get(SELECTED)
+        if isinstance(said, list):
+            return {str(n) for n in said}, {f.name for f in folders[:i + 1]}
+    return None, set()
 
 
 def _overall(results: list[dict[str, Any]], complete: bool) -> str:
@@ -708,6 +740,9 @@ def finish(camp: Campaign, *, interrupted: bool = False, refused: bool = False) 
         row.update(scenarios=data["scenarios"], status=data["status"], results=[
             {"spec": r.get("spec"), "scenario": r.get("scenario"), "verdict": r.get("verdict"),
              "attempts": r.get("attempts", [])} for r in data["results"]])
+        if data.get(runs.NO_LONGER_SELECTED):  # listed apart in the overview, as in the summary: not counted
+            row[runs.NO_LONGER_SELECTED] = [{k: r.get(k) for k in ("spec", "scenario", "verdict", "run")}
+                                            for r in data[runs.NO_LONGER_SELECTED]]
         if data["status"] != runs.COMPLETE:
             row["status.reason"] = data.get("status.reason", "")
         rows.append(row)
@@ -770,6 +805,12 @@ def render_overview(overview: dict[str, Any]) -> str:
             out.append(f"<tr><td>{e(str(r.get('spec')))}</td><td>{e(str(r.get('scenario')))}</td>"
                        f"<td class='{e(v)}'>{e(v)}</td><td>{e(tries)}</td></tr>")
         out.append("</table>")
+        apart = row.get(runs.NO_LONGER_SELECTED) or []
+        if apart:
+            out.append("<p>Not counted: results of earlier attempts for scenarios the campaign no longer selects "
+                       "(renamed, deleted or deselected since): " + e("; ".join(
+                           f"{r.get('spec')} · {r.get('scenario')}: {r.get('verdict')} (run {r.get('run')})"
+                           for r in apart)) + "</p>")
     out.append("</body></html>")
     return "\n".join(out)
 

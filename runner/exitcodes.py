@@ -31,7 +31,8 @@ class RunExit(IntEnum):
     CHARGER_FAILED = 1  # a charger did not meet a criterion in at least one scenario
     INTERRUPTED = 2  # SIGINT/SIGTERM (Ctrl-C): the run is incomplete
     BENCH_BROKEN = 3  # a scenario was broken (the bench could not judge) and no charger failed
-    USAGE_ERROR = 4  # command line, bench file or spec file error: nothing ran
+    USAGE_ERROR = 4  # command line, bench file or spec file error: nothing ran (with pytest's
+    # --continue-on-collection-errors the other spec files' scenarios ran; the run is incomplete)
     NO_SPECS = 5  # no scenario was selected
     NO_REPORT = 6  # every scenario passed but the acceptance summary (or, with --html, the HTML report) was not made
     PREFLIGHT_FAILED = 7  # the preflight found the bench or a charger not as the bench file says: nothing ran

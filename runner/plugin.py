@@ -197,6 +197,7 @@ class _RunState:
         self.deselected = 0  # scenarios of the spec files given that -m / -k left out (not judged here)
         self.specs_seen = False  # a .spec file was collected: this is a chargespec session
         self.interrupted: str | None = None  # "by SIGINT at `x.spec:17` (...) after 43.2 s of the 60 s hold"
+        self.interrupted_scenario: str | None = None  # the node id of the scenario that account is of
         self.refused: str | None = None  # why the preflight refused to start the run (runner/preflight.py)
         self.finished = False
         self.exit_code: int | None = None
@@ -224,9 +225,10 @@ class _RunState:
 
     # ---- interruptions --------------------------------------------------------------------------
 
-    def interrupt(self, description: str) -> None:
+    def interrupt(self, description: str, scenario: str | None = None) -> None:
         if self.interrupted is None:
             self.interrupted = description
+            self.interrupted_scenario = scenario
         if self.session is not None:
             self.session.shouldstop = f"interrupted {description}"
 
@@ -311,6 +313,17 @@ class _RunState:
                                                         ("-k", getattr(opt, "keyword", ""))) if value]
         return {"deselected": self.deselected, **({"selection": " ".join(how)} if how else {})}
 
+    def worker_interrupted(self, account: Any, worker: str) -> None:
+        """pytest-xdist controller: a worker's account of the scenario a signal stopped there (its run file's
+        INTERRUPTED_SCENARIO, or its workeroutput). A signal to the process group (Ctrl-C) stops the controller
+        too, before the worker's report of that scenario arrives: without the account the scenario read "did not
+        finish" (killed, crashed) in verdicts.json, while the worker knew where and by what it was stopped."""
+        if not isinstance(account, dict) or not account.get("nodeid") or not account.get("by"):
+            return
+        key = per_station.result_key(str(account["nodeid"]), account.get("station") or None)
+        self.verdict_file.interrupted(key, interrupted_message(str(account["by"])))
+        self.interrupt(f"{account['by']} (worker {worker})")
+
     def count(self, nodeid: str, verdict: str) -> None:
         if _RANK[verdict] >= _RANK[self.verdicts.get(nodeid, "passed")]:
             self.verdicts[nodeid] = verdict
@@ -320,6 +333,11 @@ class _RunState:
         if self.interrupted is not None:
             return self.interrupted
         return f"by {self.guard.received}" if self.guard.received else None
+
+    def interrupted_account(self) -> dict[str, Any]:
+        """The scenario a signal stopped in this pytest-xdist worker, for its controller."""
+        return {"nodeid": self.interrupted_scenario, "station": per_station.worker_station(self.config),
+                "by": self.interrupted}
 
     def tally(self) -> Tally:
         values = list(self.verdicts.values())
@@ -399,6 +417,8 @@ class _RunState:
         holder = self.config.stash.get(_session_key, None)
         if holder is not None and holder.spec_hashes:
             out["specs"] = dict(holder.spec_hashes)
+        if self.workerinput is not None and self.interrupted_scenario is not None:
+            out[runs.INTERRUPTED_SCENARIO] = self.interrupted_account()
         if self.workerinput is None and self.bench is None and self.folder is not None:
             workers = sorted(p.name for p in self.folder.glob("run-*.json"))
             if workers:
@@ -642,9 +662,8 @@ class ScenarioItem(pytest.Item):
             signame = e.signame if isinstance(e, RunInterrupted) else "KeyboardInterrupt"
             where = (tracker.stopped or tracker.where()) if tracker is not None else "before its first step"
             where = redact.text(where)  # the step's text may name a token; it goes to run.json and the console
-            state.interrupt(f"by {signame} {where}")
-            raise ScenarioInterrupted(None, f"interrupted by {signame} {where}: no verdict, "
-                                            "the run is incomplete") from None
+            state.interrupt(f"by {signame} {where}", self.nodeid)
+            raise ScenarioInterrupted(None, interrupted_message(f"by {signame} {where}")) from None
         finally:
             state.guard.defer = True  # the verdict is earned: a signal now stops the run after its report
 
@@ -688,6 +707,11 @@ class ScenarioItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, self.plan.source.line - 1, f"{self.spec.title} :: {self.plan.name}"
+
+
+def interrupted_message(account: str) -> str:
+    """The message of a scenario a signal stopped: `account` is "by SIGINT at `x.spec:17` (...) after ..."."""
+    return f"interrupted {account}: no verdict, the run is incomplete"  # (verdicts.INTERRUPTED: `account` is "by …")
 
 
 def _write_provisional(config: pytest.Config, state: _RunState) -> None:
@@ -825,9 +849,14 @@ def pytest_handlecrashitem(crashitem: str, report: pytest.TestReport, sched: Any
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """pytest-xdist controller: a worker a signal stopped makes the whole run interrupted."""
     per_station.node_down(node)
-    where = (getattr(node, "workeroutput", None) or {}).get("chargespec_interrupted")
+    output = getattr(node, "workeroutput", None) or {}
+    state = _run_state(node.config)
+    if output.get("chargespec_interrupted_scenario"):  # (the scenario's own account, before a mere "by SIGINT")
+        state.worker_interrupted(output["chargespec_interrupted_scenario"], node.gateway.id)
+        state.write_verdicts()
+    where = output.get("chargespec_interrupted")
     if where:
-        _run_state(node.config).interrupt(f"{where} (worker {node.gateway.id})")
+        state.interrupt(f"{where} (worker {node.gateway.id})")
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -869,15 +898,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         workeroutput = getattr(session.config, "workeroutput", None)
         if workeroutput is not None and state.interruption():
             workeroutput["chargespec_interrupted"] = state.interruption()
+            if state.interrupted_scenario is not None:
+                workeroutput["chargespec_interrupted_scenario"] = state.interrupted_account()
         if state.folder is not None:
+            if state.specs_seen and state.workerinput is None:
+                for worker_file in sorted(state.folder.glob("run-*.json")):  # (pytest-xdist: each worker's)
+                    state.worker_interrupted(runs.read_json(worker_file).get(runs.INTERRUPTED_SCENARIO),
+                                             worker_file.stem.removeprefix("run-"))
             if state.bench is not None or (state.specs_seen and state.workerinput is None):
                 state.write_identity()  # (a worker that ran no scenario has no bench to name)
             if state.specs_seen and state.workerinput is None:
                 state.write_verdicts()
             if state.workerinput is None:
                 (state.folder / STOP_FILE).unlink(missing_ok=True)  # (the workers have stopped)
-            elif state.reserved:
-                runs.discard_if_unused(state.folder)  # an xdist controller whose workers ran no spec
+                if state.reserved and not state.specs_seen:
+                    # An xdist controller reserves the folder for its workers before anyone knows whether they
+                    # will collect a spec (pytest_configure_node): `pytest -n 2` on a project's own tests left an
+                    # empty run folder each time. Only empty folders go (never a file: runs.discard_if_unused).
+                    runs.discard_if_unused(state.folder)
     finally:
         if holder is not None:
             holder.close()

@@ -36,6 +36,12 @@ _MAX_SAME_SECOND = 1000
 # simulation (a twin bench, a fault knob).
 ATTEMPTS_DIFFER = "attempts differ"
 SIMULATED_ATTEMPTS = "simulated attempts"
+# Key of a campaign's merged verdicts.json: results kept from earlier attempts for scenarios the campaign no longer
+# selects (renamed, deleted, deselected since): listed apart, not counted.
+NO_LONGER_SELECTED = "no longer selected"
+# Key of a pytest-xdist worker's run file: the scenario a signal stopped there, and where (runner/plugin.py): its
+# controller, stopped by the same Ctrl-C, may never receive that scenario's report.
+INTERRUPTED_SCENARIO = "interrupted scenario"
 
 
 def utc_stamp(when: datetime | None = None) -> str:
@@ -125,7 +131,8 @@ def identity_file(folder: Path, worker: str | None = None) -> Path:
 
 
 # What a run file says of the run itself (the controller's word), not of a worker's bench.
-_RUN_STATE = ("status", "status.reason", "run", "started", "finished", "scenarios", "exit code", "workers")
+_RUN_STATE = ("status", "status.reason", "run", "started", "finished", "scenarios", "exit code", "workers",
+              INTERRUPTED_SCENARIO)
 
 
 def workers_identity(folder: Path) -> dict[str, Any]:

@@ -30,6 +30,7 @@ from runner.measurements import masked, relative_path
 
 FILE = "verdicts.json"
 UNFINISHED = "did not finish: the run stopped while this scenario ran (killed, crashed or powered off); no verdict"
+INTERRUPTED = "interrupted by "  # the message of a scenario a signal stopped (runner/plugin.py): no verdict either
 _RANK = {"passed": 0, "skipped": 1, "broken": 2, "failed": 3}
 
 
@@ -132,6 +133,13 @@ class VerdictFile:
         known["measurements"] = known["measurements"] + record["measurements"]
         known["evidence"] = known["evidence"] or record["evidence"]
         return True
+
+    def interrupted(self, key: str, message: str) -> None:
+        """A scenario still standing as "did not finish" was stopped by a signal, as `message` says (a
+        pytest-xdist worker's account, runner/plugin.py). Its report, should it still come, replaces it."""
+        known = self.results.get(key)
+        if known is not None and known.get("provisional"):
+            known["message"] = message
 
     def data(self, identity: dict[str, Any]) -> dict[str, Any]:
         """The file's content: the run's state (from its identity: status, times, exit code) and entries."""

@@ -100,6 +100,14 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Attempt:
+    """One attempt of a campaign's merged result (runner/campaign.py), oldest first; the last is the result's."""
+    run: str
+    verdict: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Result:
     spec: str
     version: str
@@ -110,6 +118,7 @@ class Result:
     message: str
     checks: tuple[Check, ...]
     evidence: str
+    attempts: tuple[Attempt, ...] = ()  # a campaign's merged result: every attempt that ran it
 
 
 @dataclass(frozen=True)
@@ -380,11 +389,25 @@ def _results(verdicts: dict[str, Any], identity: dict[str, Any], zone: ZoneInfo,
             refs=tuple(r.get("refs") or ()),
             verdict=str(r.get("verdict") or "broken"), message=_for_people(str(r.get("message") or ""), folder),
             checks=tuple(_check(m, zone, twin) for m in r.get("measurements") or [] if isinstance(m, dict)),
-            evidence=str(r.get("evidence") or "")))
+            evidence=str(r.get("evidence") or ""),
+            attempts=tuple(Attempt(run=str(a.get("run") or "?"), verdict=str(a.get("verdict") or "broken"),
+                                   message=_for_people(str(a.get("message") or ""), folder))
+                           for a in r.get("attempts") or [] if isinstance(a, dict))))
     stations = [str(r.get("station") or "") for r in verdicts.get("results") or []]
     if any(stations):  # grouped by unit, each unit's results in the order they ran
         out = [res for _, res in sorted(zip(stations, out, strict=True), key=lambda pair: pair[0])]  # (stable)
     return out
+
+
+def _rerun(r: Result) -> str:
+    """A campaign's result that another attempt judged otherwise first (broken then passed: the bench could not
+    judge it until a re-run): every attempt, for the deviations; "" when there is none such."""
+    if len(r.attempts) < 2 or all(a.verdict == r.verdict for a in r.attempts[:-1]):
+        return ""
+    tries = "; ".join(f"attempt {i} (run {a.run}): {a.verdict}" + (f" — {a.message}" if a.message else "")
+                      for i, a in enumerate(r.attempts[:-1], 1))
+    return (f"{r.verdict} only on a re-run: {r.spec} · {r.scenario}: {tries}; attempt {len(r.attempts)} "
+            f"(run {r.attempts[-1].run}): {r.verdict}")
 
 
 def _title(ref: str) -> str:
@@ -484,11 +507,20 @@ def read(folder: Path) -> Summary:
             deviations.append(f"not judged: {r.spec} · {r.scenario}: {r.message or 'skipped'}")
         elif r.verdict in ("failed", "broken"):
             deviations.append(f"{r.verdict}: {r.spec} · {r.scenario}: {r.message}")
+        rerun = _rerun(r)
+        if rerun and r.verdict not in ("failed", "broken"):  # (theirs name the earlier attempts in the message)
+            deviations.append(rerun)
     for b in billing:
         if b.counts_against:  # evidence the bench file says the charger gives, missing or not verifiable
             reasons.append(f"billing evidence of {b.station} transaction {b.transaction}: {b.status}: {b.reason}")
     if identity.get("faults"):
         deviations.append(f"fault knobs set on the twin: {identity['faults']}")
+    apart = [a for a in verdicts.get(runs.NO_LONGER_SELECTED) or [] if isinstance(a, dict)]
+    if apart:  # a campaign's earlier results for scenarios it no longer selects: not part of this verdict
+        deviations.append(
+            f"not counted: {len(apart)} result(s) of earlier attempts for scenarios the campaign no longer selects "
+            "(renamed, deleted or deselected since): " + "; ".join(
+                f"{a.get('spec')} · {a.get('scenario')}: {a.get('verdict')} (run {a.get('run')})" for a in apart))
     if identity.get("deselected"):  # the verdict is the selection's; say what it left out
         how = f" ({identity['selection']})" if identity.get("selection") else ""
         deviations.append(f"not selected: {identity['deselected']} scenario(s) of the spec files given{how}, not "

@@ -229,3 +229,83 @@ def test_the_merged_summary_checks_the_billing_evidence_of_the_attempts(tmp_path
     assert merged is not None
     summary = model.read(merged)
     assert summary.verdict == model.INCOMPLETE and reason in summary.verdict_reasons
+
+
+def test_a_scenario_a_signal_stopped_keeps_the_merged_run_incomplete(tmp_path: Path) -> None:
+    """A scenario stopped by a signal has no verdict, as one that did not finish has none: the merged run that
+    holds it as its final result is not complete (merge keyed on "did not finish" alone)."""
+    unit = Unit("SN-1", "ST-1", tmp_path / "SN-1")
+    _attempt(unit, "2026-11-30T10-00-00Z", "complete", {"a": ("passed", ""), "b": (
+        "broken", "interrupted by SIGINT at `a.spec:4` (`wait 60 s`) after 3.0 s: no verdict, the run is incomplete")})
+    merged = merge(unit)
+    assert merged is not None
+    data = json.loads((merged / "verdicts.json").read_text(encoding="utf-8"))
+    assert data["status"] == "INCOMPLETE" and data["verdict"] == "incomplete"
+
+
+def test_a_result_that_passed_only_on_a_re_run_is_a_deviation_of_the_summary(tmp_path: Path) -> None:
+    """Broken (an analyzer timeout) in attempt 1, passed when the campaign was resumed: the merged result's
+    message said so, but the summary listed nothing under deviations, so a reader of the summary saw a clean
+    pass. A failure after a broken attempt is a deviation as ever, its message naming the earlier attempt."""
+    from runner.summary import model
+
+    unit = Unit("SN-1", "ST-1", tmp_path / "SN-1")
+    _attempt(unit, "2026-11-30T10-00-00Z", "INCOMPLETE", {
+        "passes": ("passed", ""), "breaks": ("broken", "analyzer timeout"), "killed": ("broken", UNFINISHED)})
+    _attempt(unit, "2026-11-30T10-00-00Z-2", "complete", {"breaks": ("passed", ""), "killed": ("failed", "late")})
+    merged = merge(unit)
+    assert merged is not None
+    deviations = model.read(merged).deviations
+    assert ("passed only on a re-run: a.spec · breaks: attempt 1 (run 2026-11-30T10-00-00Z): broken — analyzer "
+            "timeout; attempt 2 (run 2026-11-30T10-00-00Z-2): passed") in deviations
+    assert [d for d in deviations if "· passes" in d] == []  # passed once, in the one attempt that ran it
+    (killed,) = [d for d in deviations if "· killed" in d]
+    assert killed.startswith("failed: a.spec · killed: late [attempt 2 of 2 (run 2026-11-30T10-00-00Z-2); earlier: "
+                             "attempt 1 (run 2026-11-30T10-00-00Z): broken — did not finish")
+
+
+def test_results_of_scenarios_no_longer_selected_are_listed_apart_not_counted(tmp_path: Path) -> None:
+    """Attempt 1 judged "old name" (passed) and "dropped" (failed); the scenario was renamed and "dropped"
+    deleted (or deselected) before attempt 2, whose collection selected "kept" and "new name". The merge
+    counted all four: the signed summary claimed a pass for a scenario the spec library no longer holds. The
+    current selection's results count; the others are listed apart, in verdicts.json, summary and overview."""
+    from runner.summary import model
+
+    unit = Unit("SN-1", "ST-1", tmp_path / "SN-1")
+    _attempt(unit, "2026-11-30T10-00-00Z", "complete", {
+        "kept": ("passed", ""), "old name": ("passed", ""), "dropped": ("failed", "L1 above 16.6 A")})
+    second = _attempt(unit, "2026-11-30T10-00-00Z-2", "complete", {"new name": ("passed", "")})
+    runs.write_json(second / DONE_FILE, {"kept": ["a.spec::S::kept"], "selected": [
+        "a.spec::S::kept", "a.spec::S::new name"]})
+    assert finish(_campaign(tmp_path, unit)) == RunExit.PASSED
+    data = json.loads((unit.folder / "merged" / "verdicts.json").read_text(encoding="utf-8"))
+    assert sorted(r["scenario"] for r in data["results"]) == ["kept", "new name"]
+    assert data["scenarios"] == {"passed": 2, "failed": 0, "broken": 0, "skipped": 0}
+    assert [(r["scenario"], r["verdict"], r["run"]) for r in data["no longer selected"]] == [
+        ("old name", "passed", "2026-11-30T10-00-00Z"), ("dropped", "failed", "2026-11-30T10-00-00Z")]
+    summary = model.read(unit.folder / "merged")
+    assert [r.scenario for r in summary.results] == ["kept", "new name"]
+    assert ("not counted: 2 result(s) of earlier attempts for scenarios the campaign no longer selects (renamed, "
+            "deleted or deselected since): a.spec · old name: passed (run 2026-11-30T10-00-00Z); a.spec · dropped: "
+            "failed (run 2026-11-30T10-00-00Z)") in summary.deviations
+    overview = json.loads((tmp_path / "overview.json").read_text(encoding="utf-8"))
+    assert [r["scenario"] for r in overview["units"][0]["no longer selected"]] == ["old name", "dropped"]
+    assert "a.spec · old name: passed (run 2026-11-30T10-00-00Z)" in (tmp_path / "overview.html").read_text(
+        encoding="utf-8")
+
+
+def test_results_ran_after_the_newest_known_selection_count(tmp_path: Path) -> None:
+    """An attempt that wrote down no selection (a spec file did not collect, or killed while collecting) was
+    collected after the newest one that did: what it ran counts. So does everything of a campaign whose
+    attempts predate the selection being written down."""
+    unit = Unit("SN-1", "ST-1", tmp_path / "SN-1")
+    first = _attempt(unit, "2026-11-30T10-00-00Z", "complete", {"one": ("passed", ""), "gone": ("passed", "")})
+    _attempt(unit, "2026-11-30T10-00-00Z-2", "complete", {"added": ("passed", "")})
+    merged = merge(unit)
+    assert merged is not None
+    data = json.loads((merged / "verdicts.json").read_text(encoding="utf-8"))
+    assert sorted(r["scenario"] for r in data["results"]) == ["added", "gone", "one"]
+    runs.write_json(first / DONE_FILE, {"kept": [], "selected": ["a.spec::S::one"]})
+    data = json.loads((merge(unit) / "verdicts.json").read_text(encoding="utf-8"))  # type: ignore[operator]
+    assert sorted(r["scenario"] for r in data["results"]) == ["added", "one"]
+    assert [r["scenario"] for r in data["no longer selected"]] == ["gone"]

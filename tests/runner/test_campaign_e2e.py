@@ -387,3 +387,43 @@ def test_kept_verdicts_of_an_earlier_firmware_run_again_after_the_update(tmp_pat
     again = json.loads((last / "campaign-kept.json").read_text(encoding="utf-8"))["run again"]
     assert len(again) == 3 and all(why.startswith("measured on firmware 1.4.2 (run ") and why.endswith(
         "the bench file now expects 1.4.3: run again") for why in again.values()), again
+
+
+@pytest.mark.parametrize("change", ["deleted", "deselected"])
+def test_a_resume_after_a_spec_was_dropped_counts_only_what_the_campaign_selects_now(tmp_path: Path,
+                                                                                     change: str) -> None:
+    """Attempt 1 passes a.spec's three scenarios and b.spec's one; b.spec is deleted (or the campaign's `tags`
+    leave it out) and the campaign resumed. The merge counted b.spec's pass with the rest: the summary claimed a
+    verdict for a scenario the campaign no longer selects. It is listed apart now (not counted), and the
+    summary says so."""
+    from runner.summary import model
+
+    campaign = _setup(tmp_path)
+    campaign.write_text(CAMPAIGN.split("[[units]]\nserial = \"TWIN-AC22-SN-0002\"")[0], encoding="utf-8")
+    (tmp_path / "specs" / "a.spec").write_text(QUICK_SPEC, encoding="utf-8")
+    (tmp_path / "specs" / "b.spec").write_text('spec "Other"\n  tags other\n  scenario "gone soon"\n    wait 1 s\n',
+                                               encoding="utf-8")
+    command = [sys.executable, "-m", "runner.cli", "run", "--campaign", str(campaign), "--speed", "100",
+               "--progress", "off"]
+    r = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    if change == "deleted":
+        (tmp_path / "specs" / "b.spec").unlink()
+    else:
+        text = campaign.read_text(encoding="utf-8")
+        campaign.write_text(text.replace('paths = ["specs"]', 'paths = ["specs"]\ntags = "not other"'),
+                            encoding="utf-8")
+    r = subprocess.run([*command, "--resume"], cwd=tmp_path, capture_output=True, text=True, timeout=180, check=False)
+    assert r.returncode == RunExit.PASSED, r.stdout + r.stderr
+    unit = tmp_path / "out" / UNITS[0]
+    merged = json.loads((unit / "merged" / "verdicts.json").read_text(encoding="utf-8"))
+    assert sorted(x["scenario"] for x in merged["results"]) == ["quick one", "quick three", "quick two"]
+    assert merged["scenarios"]["passed"] == 3 and merged["status"] == "complete"
+    assert [(x["spec"], x["scenario"], x["verdict"]) for x in merged["no longer selected"]] == [
+        ("specs/b.spec", "gone soon", "passed")]
+    first = sorted((unit / "runs").iterdir())[0].name
+    assert (f"not counted: 1 result(s) of earlier attempts for scenarios the campaign no longer selects (renamed, "
+            f"deleted or deselected since): specs/b.spec · gone soon: passed (run {first})"
+            ) in model.read(unit / "merged").deviations
+    line = next(x for x in r.stdout.splitlines() if x.startswith(f"  unit {UNITS[0]}"))
+    assert "; 3 passed, 0 failed, 0 broken, 0 skipped;" in line, line

@@ -10,6 +10,7 @@ finish") and the run's identity (charger, firmware, instruments) is on disk, sta
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from runner import runs
 from runner.exitcodes import RunExit
 
 HOLD = '''spec "Hold"
@@ -130,3 +132,50 @@ def test_sigkill_during_expect_for_leaves_the_scenario_broken_and_the_identity_o
     records = json.loads(next(run.rglob("long-hold/measurements.json")).read_text(encoding="utf-8"))
     assert [(m["line"], m["verdict"]) for m in records] == [(HOLD_LINE, "broken")]  # the hold, unfinished
     assert records[0]["message"].startswith("did not finish")
+
+
+def test_ctrl_c_in_per_station_mode_says_where_each_stations_scenario_was_stopped(tmp_path: Path) -> None:
+    """`pytest -n 2` on the two-station twin, Ctrl-C (SIGINT to the process group) while both stations hold.
+    Each worker stops its scenario with the line, step and time; the controller, stopped by the same Ctrl-C,
+    never received those reports, so verdicts.json said "did not finish" (killed, crashed) for both: the
+    merged verdict takes each worker's own account from its run file."""
+    spec = tmp_path / "hold.spec"
+    spec.write_text(HOLD, encoding="utf-8")
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", f"--out={out}", str(spec),
+                             "-n", "2", "--bench=lab/benches/twin-2station.toml", "--speed=20"],
+                            cwd=Path(__file__).resolve().parents[2], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        held = [p for p in out.glob("runs/*/evidence/*/Hold/long-hold/events.jsonl")
+                if any(json.loads(x).get("kind") == "step" and json.loads(x).get("line") == HOLD_LINE
+                       for x in p.read_text(encoding="utf-8").splitlines() if x.strip())]
+        if len(held) == 2:
+            time.sleep(0.5)
+            break
+        if proc.poll() is not None:
+            pytest.fail(f"the run ended before the hold:\n{proc.stdout.read() if proc.stdout else ''}")
+        time.sleep(0.05)
+    else:
+        proc.kill()
+        pytest.fail("the stations did not reach the hold within 90 s")
+    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C at a terminal: the controller and both workers
+    try:
+        stdout, _ = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == RunExit.INTERRUPTED, stdout
+    run = next((out / "runs").iterdir())
+    verdicts = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))
+    assert (verdicts["status"], verdicts["verdict"]) == ("INCOMPLETE", "incomplete")
+    message = re.compile(rf"interrupted by SIGINT at `[^`]*hold\.spec:{HOLD_LINE}` \(`expect for 600 s: analyzer "
+                         r"current L1 <= 40 A`\) after \d+\.\d s of the 600 s hold: no verdict, the run is incomplete")
+    assert sorted(r["station"] for r in verdicts["results"]) == ["TWIN-A", "TWIN-B"]  # and "after" never ran
+    for r in verdicts["results"]:
+        assert r["scenario"] == "long hold" and r["verdict"] == "broken" and message.fullmatch(r["message"]), r
+    identity = json.loads((run / "run.json").read_text(encoding="utf-8"))
+    assert re.match(rf"interrupted by SIGINT at `[^`]*hold\.spec:{HOLD_LINE}` .* \(worker gw[01]\)$",
+                    identity["status.reason"]), identity["status.reason"]
+    assert runs.INTERRUPTED_SCENARIO not in identity  # (a worker's account stays in its own run file)

@@ -101,3 +101,15 @@ def test_a_spec_error_is_a_collection_error_with_caret(pytester: pytest.Pytester
     result = pytester.runpytest_subprocess("--collect-only", "-q")
     assert result.ret == RunExit.USAGE_ERROR  # pytest would say "interrupted"; a spec error is a usage error
     result.stdout.fnmatch_lines(["*bad.spec:3:*analyzer current L1*7 kW*", "*^*"])
+
+
+def test_an_xdist_run_of_python_tests_leaves_no_run_folder(pytester: pytest.Pytester) -> None:
+    """`pytest -n 2` on a project's own Python tests (no spec): the xdist controller reserves a run folder for
+    its workers before they collect anything; it discarded it only in a worker (which never reserves one), so
+    every such run left an empty `out/runs/<UTC start>/` behind."""
+    pytester.makepyfile(test_plain="def test_one() -> None:\n    assert 1 + 1 == 2\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", f"--out={pytester.path / 'out'}",
+                                           timeout=120)
+    assert result.ret == 0, result.stdout.str()
+    result.stdout.fnmatch_lines(["*1 passed*"])
+    assert not (pytester.path / "out").exists(), sorted(str(p) for p in (pytester.path / "out").rglob("*"))

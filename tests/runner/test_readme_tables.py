@@ -60,3 +60,14 @@ def test_the_stated_precedence_is_the_one_applied() -> None:
     assert set(order) == set(TRIGGERS)
     for before, after in itertools.combinations(order, 2):
         assert decide(RunExit.CHARGER_FAILED, Tally(**TRIGGERS[before], **TRIGGERS[after])) == before
+
+
+def test_the_usage_error_row_says_when_scenarios_ran_all_the_same() -> None:
+    """A spec file that does not compile is exit code 4 even when pytest's --continue-on-collection-errors ran
+    the other spec files' scenarios, and even when one of them failed (test_summary_e2e.py runs it). The row
+    said "nothing ran", unqualified: a reader of a 4 would not look for the verdicts that were written."""
+    assert decide(RunExit.CHARGER_FAILED, Tally(failed=1, collection_errors=1)) == RunExit.USAGE_ERROR
+    row = _table("code")[str(int(RunExit.USAGE_ERROR))]
+    assert row.endswith("nothing ran, unless pytest's `--continue-on-collection-errors` was given: then the "
+                        "scenarios of the spec files that compiled ran, their verdicts (failures too) are in "
+                        "`verdicts.json`, and the run is INCOMPLETE"), row
