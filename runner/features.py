@@ -63,6 +63,15 @@ def device_model(run: ScenarioRun, *, fresh: bool = False) -> Matrix:
     return matrix
 
 
+def forget(run: ScenarioRun) -> None:
+    """The station's matrix no longer holds what the charger holds: it accepted a change (SetVariables,
+    ChangeAvailability) or had one put back since the matrix was read. The next `charger supports …` reads
+    the device model again rather than decide on a value the charger no longer has."""
+    session = getattr(run, "session", None)
+    with _lock, contextlib.suppress(TypeError):  # (a session that cannot be weakly referenced has none kept)
+        _cache.get(session, {}).pop(run.station.id, None)
+
+
 def read_already(run: ScenarioRun) -> Matrix | None:
     """The station's matrix if it was read in this session since the charger's last boot, else None; asks the
     charger nothing (a judge reads what is known, it does not send requests)."""

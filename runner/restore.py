@@ -156,13 +156,23 @@ def commit(run: ScenarioRun, accepted: bool | Callable[[str], bool]) -> None:
     """After the change: keep the originals read for it if the charger accepted it (per variable name
     when `accepted` is a function of it), forget them if it changed nothing."""
     changes = run.changes
+    changed = False
     for kind, key in changes._pending:
         store: dict[str, Any] = changes.variables if kind == "variable" else changes.availability
         original = store.get(key)
         ok = accepted(original.name) if callable(accepted) and original is not None else bool(accepted)
+        changed = changed or ok
         if not ok:
             store.pop(key, None)
     changes._pending.clear()
+    if changed:
+        _forget_device_model(run)
+
+
+def _forget_device_model(run: ScenarioRun) -> None:
+    from runner.features import forget  # (runner.features imports runner.context, which imports this module)
+
+    forget(run)
 
 
 def _shown(original: VariableOriginal, value: str | None) -> str:
@@ -197,4 +207,6 @@ def restore(run: ScenarioRun) -> list[str]:
             status = f"failed: {e}"
         verb = "restored" if status in ("Accepted", "Scheduled") else "NOT restored"
         lines.append(f"availability of {avail.name} {verb} to {avail.status} ({status}; {avail.source})")
+    if lines:
+        _forget_device_model(run)
     return lines

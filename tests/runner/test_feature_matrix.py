@@ -148,3 +148,37 @@ def test_characteristics_problems_name_each_variable() -> None:
     assert m.characteristics_problems() == ["ClockCtrlr.DateTime: no variableCharacteristics",
                                             "TxCtrlr.TxStartPoint: dataType MemberList without a valuesList"]
     assert matrix_from_report(parts([listed])).characteristics_problems() == []
+
+
+def test_a_change_the_charger_accepted_or_had_put_back_drops_the_matrix_read_before_it() -> None:
+    """`charger supports variable X with value "V"` after a scenario set X (or set it and had it restored) decided
+    on the value the matrix was read with, which the charger no longer held: a wrong skip or run. Any accepted
+    change, and any restoration, now drops the station's matrix; the next prerequisite reads it again."""
+    from types import SimpleNamespace
+
+    from runner import features, restore
+    from runner.feature_matrix import Matrix
+
+    class Session:  # (weakly referable, as the bench session is)
+        pass
+
+    session = Session()
+    run: Any = SimpleNamespace(session=session, station=SimpleNamespace(id="CS1"),
+                               harness=SimpleNamespace(booted_t=lambda _sid: 1.0),
+                               changes=restore.Changes())
+
+    def kept() -> bool:
+        return features._cache.get(session, {}).get("CS1") is not None
+
+    features._cache.setdefault(session, {})["CS1"] = (1.0, Matrix(variables=()))
+    assert features.read_already(run) is not None
+    run.changes._pending.append(("variable", "TxCtrlr.TxStartPoint"))
+    restore.commit(run, accepted=False)  # refused: the charger holds what was read
+    assert kept()
+    run.changes._pending.append(("variable", "TxCtrlr.TxStartPoint"))
+    restore.commit(run, accepted=True)
+    assert not kept() and features.read_already(run) is None
+    features._cache.setdefault(session, {})["CS1"] = (1.0, Matrix(variables=()))
+    run.changes.variables["TxCtrlr.TxStartPoint"] = restore.VariableOriginal(
+        {"component": {"name": "TxCtrlr"}, "variable": {"name": "TxStartPoint"}}, None, "write-only")
+    assert restore.restore(run) and not kept()  # (a line per restoration, even one it could not make)
