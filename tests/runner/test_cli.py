@@ -228,3 +228,14 @@ def test_collection_and_check_agree_on_a_lab_statement(lab_tree: Path, pytester:
                                            timeout=120)
     result.stdout.fnmatch_lines(["load.spec::Site load::site load"])
     assert result.ret == 0
+
+
+def test_a_run_from_the_repository_prints_no_warning_about_chargespecs_own_modules(tmp_path: Path) -> None:
+    """`python -m runner.cli run` (or the command started where its packages are importable) imports chargespec
+    before pytest starts, and pytest warned that it could not rewrite runner's and dsl's asserts: noise in every
+    run's output that a lab reads as something wrong."""
+    proc = subprocess.run([sys.executable, "-m", "runner.cli", "run", "specs/octt/B/TC_B_02_CS.spec", "--speed", "60",
+                           "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert "cannot be rewritten" not in out and "warnings summary" not in out, out[-3000:]
