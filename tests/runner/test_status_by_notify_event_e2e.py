@@ -27,7 +27,8 @@ SPEC = '''spec "Status by NotifyEvent"
     ev unplugs
     expect within 30 s, then for 10 s: charger status evse 1 is Available
 '''
-LIBRARY = ("specs/status/connector-status.spec", "specs/octt/G/TC_G_01_CS.spec", "specs/octt/G/TC_G_03_CS.spec")
+LIBRARY = ("specs/status/connector-status.spec", "specs/site/multi-evse-status.spec", "specs/octt/G/TC_G_01_CS.spec",
+           "specs/octt/G/TC_G_03_CS.spec")
 
 pytestmark = pytest.mark.xdist_group("status-by-notify-event")
 
@@ -49,7 +50,7 @@ def test_a_charger_reporting_status_by_notify_event_passes_the_status_lines(tmp_
                           cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
     out = proc.stdout + proc.stderr
     results = _results(alluredir)
-    assert len(results) == 4, out[-3000:]
+    assert len(results) == 6, out[-3000:]
     for name, result in results.items():
         assert result["status"] == "passed", f"{name}: {result.get('statusDetails')}\n{out[-3000:]}"
     # The verdicts rest on NotifyEvents: the twin sent no StatusNotification in any scenario.
