@@ -115,11 +115,11 @@ def _status(run: ScenarioRun, evse: int) -> str | None:
 
 def _status_evidence(run: ScenarioRun, evse: int) -> str:
     """The EVSE's last reported status with the message that reported it (StatusNotification or NotifyEvent)
-    and when, for a step's message: `'Occupied' by NotifyEvent (message id 7, ...) at t=3.2 s`."""
+    and when, for a step's message: `'Occupied' by NotifyEvent (message id 7, ..., received at t=3.2 s)`."""
     reported = run.harness.connector_status(run.station.id, evse)
     if reported is None:
         return "none reported since the charger's boot"
-    return f"{reported.evidence()} at t={reported.t - run.recorder.t_begin:.1f} s"
+    return reported.evidence(run.recorder.t_begin)
 
 
 def _transactions(run: ScenarioRun) -> dict[str, Any]:

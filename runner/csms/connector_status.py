@@ -45,14 +45,17 @@ class ConnectorStatus:
     message_id: str | None        # the OCPP-J message id of that message
     event_id: int | None = None   # NotifyEvent: the eventData entry's eventId
 
-    def evidence(self) -> str:
-        """`'Occupied' by NotifyEvent (message id 17, eventId 4, Connector 1/1, charger time ...)`."""
+    def evidence(self, t0: float | None = None) -> str:
+        """`'Occupied' by NotifyEvent (message id 17, eventId 4, evse 1 connector 1, charger time ...)`; with
+        `t0` (a scenario's start, bench time), also when it arrived: `received at t=3.2 s`."""
         ids = [f"message id {self.message_id}"] if self.message_id is not None else []
         if self.event_id is not None:
             ids.append(f"eventId {self.event_id}")
         ids.append(f"evse {self.evse} connector {self.connector}")
         if self.timestamp is not None:
             ids.append(f"charger time {self.timestamp}")
+        if t0 is not None:
+            ids.append(f"received at t={self.t - t0:.1f} s")
         return f"{self.status!r} by {self.action} ({', '.join(ids)})"
 
 

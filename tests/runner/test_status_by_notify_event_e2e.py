@@ -7,6 +7,7 @@ window and a hold) and the library's status specs pass, and the trace holds no S
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,19 +38,22 @@ def _results(alluredir: Path) -> dict[str, dict]:
     return {r["name"]: r for r in (json.loads(p.read_text()) for p in alluredir.glob("*-result.json"))}
 
 
-def test_a_charger_reporting_status_by_notify_event_passes_the_status_lines(tmp_path: Path) -> None:
-    (tmp_path / "status.spec").write_text(SPEC, encoding="utf-8")
+def _run(tmp_path: Path, specs: list[str], *args: str) -> tuple[dict[str, dict], Path, str]:
+    """Run `specs` on the twin with `status_report = "NotifyEvent"`: (results by scenario, evidence, output)."""
     bench = (REPO / "lab/benches/twin.toml").read_text(encoding="utf-8")
     (tmp_path / "bench.toml").write_text(bench + '\n[twin.options]\nstatus_report = "NotifyEvent"\n',
                                          encoding="utf-8")
     alluredir, evidence = tmp_path / "allure", tmp_path / "evidence"
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(tmp_path / "status.spec"),
-                           *(str(REPO / s) for s in LIBRARY), "-p", "no:cacheprovider", "-rA", "--speed", "60",
+    proc = subprocess.run([sys.executable, "-m", "pytest", *specs, "-p", "no:cacheprovider", "-rA", "--speed", "60",
                            "--bench", str(tmp_path / "bench.toml"), f"--alluredir={alluredir}",
-                           f"--evidence={evidence}"],
+                           f"--evidence={evidence}", *args],
                           cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False)
-    out = proc.stdout + proc.stderr
-    results = _results(alluredir)
+    return _results(alluredir), evidence, proc.stdout + proc.stderr
+
+
+def test_a_charger_reporting_status_by_notify_event_passes_the_status_lines(tmp_path: Path) -> None:
+    (tmp_path / "status.spec").write_text(SPEC, encoding="utf-8")
+    results, evidence, out = _run(tmp_path, [str(tmp_path / "status.spec"), *(str(REPO / s) for s in LIBRARY)])
     assert len(results) == 6, out[-3000:]
     for name, result in results.items():
         assert result["status"] == "passed", f"{name}: {result.get('statusDetails')}\n{out[-3000:]}"
@@ -58,3 +62,26 @@ def test_a_charger_reporting_status_by_notify_event_passes_the_status_lines(tmp_
               for line in p.read_text(encoding="utf-8").splitlines()]
     actions = [f[2] for f in frames if f[0] == 2]
     assert "NotifyEvent" in actions and "StatusNotification" not in actions
+
+
+STUCK = '''spec "Stuck status by NotifyEvent"
+  scenario "plug in"
+    charger booted
+    ev plugs in on evse 1
+    expect within 30 s: charger status evse 1 is Occupied
+'''
+
+
+def test_a_stuck_status_reported_by_notify_event_still_fails_and_names_its_message(tmp_path: Path) -> None:
+    """The other side: a charger whose connector stays Available when an EV plugs in (`status_stuck`) fails
+    however it reports, and the step's note names the report it saw, by message."""
+    (tmp_path / "stuck.spec").write_text(STUCK, encoding="utf-8")
+    results, evidence, out = _run(tmp_path, [str(tmp_path / "stuck.spec")], "--fault", "status_stuck=true")
+    result = results["plug in"]
+    assert result["status"] == "failed", out[-3000:]
+    assert "charger status evse 1 never is Occupied within 30 s" in result["statusDetails"]["message"]
+    (notes,) = [p for p in evidence.rglob("notes.txt") if p.parent.name == "plug-in"]
+    text = notes.read_text(encoding="utf-8")
+    assert re.search(r"charger status evse 1 was 'Available' by NotifyEvent \(message id [^,]+, eventId \d+, "
+                     r"evse 1 connector 1, charger time \S+Z, received at t=-?[\d.]+ s\) 10 s after the EV plugged in "
+                     r"\(not judged by this step\)", text), text

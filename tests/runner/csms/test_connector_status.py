@@ -64,6 +64,8 @@ def test_notify_event_availability_state_is_the_connector_status_with_its_eviden
                 "NotifyEvent", "n2", 14, "2025-01-01T00:00:09Z")
             assert reported.evidence() == ("'Available' by NotifyEvent (message id n2, eventId 14, evse 1 "
                                            "connector 1, charger time 2025-01-01T00:00:09Z)")
+            assert reported.evidence(reported.t - 2.5).endswith("charger time 2025-01-01T00:00:09Z, received at "
+                                                                "t=2.5 s)")
             # The EVSE's own AvailabilityState, another variable, another component: no connector status.
             await call(ws, "n3", "NotifyEvent", notify(
                 event("Faulted", {"id": 2}, name="EVSE"),
