@@ -280,6 +280,15 @@ class TwinConfig(_Model):
     faults: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("options")
+    @classmethod
+    def _twin_options(cls, v: dict[str, Any]) -> dict[str, Any]:
+        """A twin option's value checked as the bench file loads (lab/twin/options.py), not when the twin starts."""
+        from lab.twin.options import check_options
+
+        check_options(v)   # TwinOptionError is a ValueError: the bench file's error names [twin] options
+        return v
+
 
 class ReportConfig(_Model):
     """The acceptance summary's header (runner/summary/): who tested what for whom. All optional."""

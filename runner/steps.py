@@ -113,6 +113,15 @@ def _status(run: ScenarioRun, evse: int) -> str | None:
     return run.harness.status(run.station.id, evse)
 
 
+def _status_evidence(run: ScenarioRun, evse: int) -> str:
+    """The EVSE's last reported status with the message that reported it (StatusNotification or NotifyEvent)
+    and when, for a step's message: `'Occupied' by NotifyEvent (message id 7, ..., received at t=3.2 s)`."""
+    reported = run.harness.connector_status(run.station.id, evse)
+    if reported is None:
+        return "none reported since the charger's boot"
+    return reported.evidence(run.recorder.t_begin)
+
+
 def _transactions(run: ScenarioRun) -> dict[str, Any]:
     return run.harness.transactions(run.station.id)
 
@@ -140,9 +149,10 @@ def charger_booted(run: ScenarioRun) -> None:
     evses = range(1, run.station.config.evses + 1)
     ok = _wait(run, lambda: all(_status(run, e) == "Available" for e in evses), STATUS_TIMEOUT_S)
     if not ok:
-        seen = {e: _status(run, e) for e in evses}
+        seen = "; ".join(f"evse {e}: {_status_evidence(run, e)}" for e in evses)
         raise ExpectationFailed(None, f"charger booted but its EVSEs are not all Available within "
-                                      f"{STATUS_TIMEOUT_S:.0f} s: {seen}")
+                                      f"{STATUS_TIMEOUT_S:.0f} s (a connector's status counts from a "
+                                      f"StatusNotification or a NotifyEvent Connector.AvailabilityState): {seen}")
 
 
 def _boot_story(run: ScenarioRun, since: float) -> str:
@@ -235,8 +245,8 @@ def ev_plugs_in(run: ScenarioRun, evse: int = 1) -> None:
         run.note(f"EV plugged in on evse {evse} while the charger is offline")
         return
     if not _wait(run, lambda: _status(run, evse) == "Occupied", PLUG_REPORT_WAIT_S):
-        run.note(f"charger status evse {evse} was {_status(run, evse)!r} {PLUG_REPORT_WAIT_S:.0f} s after the "
-                 "EV plugged in (not judged by this step)")
+        run.note(f"charger status evse {evse} was {_status_evidence(run, evse)} {PLUG_REPORT_WAIT_S:.0f} s "
+                 "after the EV plugged in (not judged by this step)")
 
 
 def _ev_load(run: ScenarioRun, current: Quantity, evse: int = 1, phases: int | None = None) -> None:

@@ -27,6 +27,7 @@ from lab.twin.ems_server import EmsServer
 from lab.twin.ev_server import EvServer
 from lab.twin.faults import FaultError, Faults, parse_fault_args, parse_faults, valid_knobs
 from lab.twin.lineserver import LINE_FAULTS
+from lab.twin.options import TwinOptionError, status_report
 from lab.twin.physics import Physics
 from lab.twin.reader_server import ReaderServer
 from lab.twin.security import ChargerSecurity, TwinSecurityError
@@ -35,6 +36,7 @@ __all__ = [
     "FaultError",
     "Faults",
     "Twin",
+    "TwinOptionError",
     "TwinSecurityError",
     "TwinStation",
     "parse_fault_args",
@@ -82,6 +84,7 @@ class Twin:
         twin_cfg = bench.twin
         self.faults = faults if faults is not None else parse_faults(twin_cfg.faults if twin_cfg else {})
         options = dict(twin_cfg.options) if twin_cfg else {}
+        reports = status_report(options)   # (TwinOptionError names the option and its values)
         self.stations: dict[str, TwinStation] = {}
         for cfg in bench.stations:
             physics = Physics(
@@ -100,6 +103,7 @@ class Twin:
                 reboot_s=float(options.get("reboot_s", 10.0)),
                 security=ChargerSecurity.from_bench(bench.csms, cfg.id),
                 network_slot=bench.csms.configuration_slot,
+                status_report=reports,
             )
             station = TwinStation(cfg, physics, charger)
             for n in range(1, cfg.evses + 1):

@@ -77,8 +77,12 @@ class VirtualCharger(
         reboot_s: float = REBOOT_S,
         security: ChargerSecurity | None = None,
         network_slot: int = 1,
+        status_report: str = "StatusNotification",
     ) -> None:
         self.station = station
+        # StatusNotification or NotifyEvent: how connectors report their status (lab/twin/options.py)
+        self.status_report = status_report
+        self._event_id = 0  # the last NotifyEvent eventId given
         self.network_slot = network_slot  # the slot the bench's CSMS URL is in (lab/twin/network_profiles.py)
         self.security = security or ChargerSecurity(0, station.id)
         self.physics = physics

@@ -44,6 +44,7 @@ from dsl.vocab import CSMS_ENDPOINTS
 from instruments.clock import Clock
 from lab.bench import CsmsConfig
 from runner.csms.commands import CsmsCommands, Report
+from runner.csms.connector_status import ConnectorStatus, statuses_from_frame
 from runner.csms.errors import CsmsError, CsmsNotConnected, CsmsTimeout
 from runner.csms.framing import charger_call
 from runner.csms.meter_values import samples_from_frame
@@ -107,7 +108,8 @@ class _Station:
     booted_t: float | None = None              # last BootNotification answered Accepted
     offline: deque[tuple[float, float | None]] = field(default_factory=lambda: deque(maxlen=MAX_OFFLINE_PERIODS))
     done: asyncio.Event | None = None          # set when the current connection's handler has finished
-    status: dict[tuple[int, int], str] = field(default_factory=dict)   # (evse, connector) -> last status
+    # (evse, connector) -> its last status, by StatusNotification or NotifyEvent (connector_status.py)
+    status: dict[tuple[int, int], ConnectorStatus] = field(default_factory=dict)
     status_order: list[tuple[int, int]] = field(default_factory=list)  # most recently reported last
     reports: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)  # open collectors
 
@@ -394,9 +396,13 @@ class CsmsHarness(CsmsCommands):
             prefix = self.key_prefix(st.station_id)
             for key, value, t in samples_from_frame(frame, tx.evse_id if tx is not None else None):
                 self.recorder.sample(prefix + key, value, t)
+            problems: list[str] = []
             with self._lock:
                 if charger_call(frame):
-                    self._track(st, frame.action, frame.payload)
+                    problems = self._track(st, frame)
+            for problem in problems:   # a malformed status report is the charger's finding, never a crash
+                self.recorder.finding("error", f"{st.station_id}: {problem}", station=st.station_id,
+                                      raw=frame.raw)
         elif (frame.message_type == CALLRESULT and frame.action == "BootNotification"
               and isinstance(frame.payload, dict) and frame.payload.get("status") == "Accepted"):
             with self._lock:
@@ -404,27 +410,31 @@ class CsmsHarness(CsmsCommands):
         self._notify()
 
     @staticmethod
-    def _track(st: _Station, action: str | None, p: dict[str, Any]) -> None:
-        """Connector status and report parts from a charger CALL (caller holds the lock)."""
+    def _track(st: _Station, frame: Frame) -> list[str]:
+        """Connector status and report parts from a charger CALL (caller holds the lock); the problems of
+        its connector status entries, for findings."""
+        action, p = frame.action, frame.payload
         if action == "BootNotification":
             st.status.clear()        # a rebooted charger re-reports every connector
             st.status_order.clear()
-        elif action == "StatusNotification":
-            evse, connector, status = p.get("evseId"), p.get("connectorId"), p.get("connectorStatus")
-            if isinstance(evse, int) and isinstance(connector, int) and isinstance(status, str):
-                key = (evse, connector)
-                st.status[key] = status
-                if key in st.status_order:
-                    st.status_order.remove(key)
-                st.status_order.append(key)
-                if len(st.status_order) > MAX_CONNECTORS:
-                    del st.status[st.status_order.pop(0)]
-        elif action in ("NotifyReport", "ReportChargingProfiles"):
+            return []
+        if action in ("NotifyReport", "ReportChargingProfiles") and isinstance(p, dict):
             request = p.get("requestId")
             # (a requestId that is no integer answers no request of ours; the schema finding names it)
             collector = st.reports.get((action, request)) if isinstance(request, int) else None
             if collector is not None:
                 collector.append(p)
+            return []
+        statuses, problems = statuses_from_frame(frame)
+        for reported in statuses:
+            key = (reported.evse, reported.connector)
+            st.status[key] = reported
+            if key in st.status_order:
+                st.status_order.remove(key)
+            st.status_order.append(key)
+            if len(st.status_order) > MAX_CONNECTORS:
+                del st.status[st.status_order.pop(0)]
+        return problems
 
     def _event(self, kind: str, **data: Any) -> None:
         self.recorder.event(kind, **data)
@@ -581,8 +591,15 @@ class CsmsHarness(CsmsCommands):
         return [(max(a, start), min(b, end)) for a, b in periods if min(b, end) > max(a, start)]
 
     def status(self, station_id: str, evse_id: int, connector_id: int | None = None) -> str | None:
-        """The connector status last reported by StatusNotification since the charger's last boot; with no
-        connector, that of the EVSE's most recently reported connector. Survives recorder.begin()."""
+        """The connector status last reported (StatusNotification, or NotifyEvent Connector.AvailabilityState)
+        since the charger's last boot; with no connector, that of the EVSE's most recently reported connector.
+        Survives recorder.begin()."""
+        reported = self.connector_status(station_id, evse_id, connector_id)
+        return reported.status if reported is not None else None
+
+    def connector_status(self, station_id: str, evse_id: int,
+                         connector_id: int | None = None) -> ConnectorStatus | None:
+        """As `status`, with its evidence: which message reported it, when, and the charger's own time."""
         st = self._station(station_id)
         with self._lock:
             if connector_id is not None:
@@ -593,7 +610,8 @@ class CsmsHarness(CsmsCommands):
             return None
 
     def reported_evses(self, station_id: str) -> list[int]:
-        """The EVSEs the charger reported a connector status of (StatusNotification) since its last boot."""
+        """The EVSEs the charger reported a connector status of (StatusNotification or NotifyEvent) since
+        its last boot."""
         st = self._station(station_id)
         with self._lock:
             return sorted({evse for evse, _ in st.status})

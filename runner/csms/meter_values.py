@@ -1,7 +1,8 @@
-"""Turn charger MeterValues / TransactionEvent / StatusNotification frames into recorder signals.
+"""Turn charger MeterValues / TransactionEvent / StatusNotification / NotifyEvent frames into recorder signals.
 
 Keys are what expectations read: `charger.<measurand>` for totals, `charger.<measurand>.<phase>` per
-phase, `charger.status.evse<N>` for connector status. Values are normalised on arrival: the multiplier
+phase, `charger.status.evse<N>` for connector status (by StatusNotification, or by NotifyEvent
+Connector.AvailabilityState: runner/csms/connector_status.py). Values are normalised on arrival: the multiplier
 applied (value x 10^multiplier) and kilo-units brought to canonical ones (kWh -> Wh, kW -> W, ...), so
 a charger that reports kWh where it means Wh shows up as a 1000x energy error, not a unit mismatch.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from runner.csms.connector_status import statuses_from_frame
 from runner.csms.framing import charger_call
 from runner.recorder import Frame
 
@@ -117,12 +119,11 @@ def readings_from_frame(frame: Frame, tx_evse: int | None = None) -> list[Readin
         evse = p.get("evse")
         evse_id = evse.get("id") if isinstance(evse, dict) and isinstance(evse.get("id"), int) else tx_evse
         return _meter_readings(frame, p, evse_id)
-    if frame.action == "StatusNotification":
-        evse_id, status = p.get("evseId"), p.get("connectorStatus")
-        if isinstance(evse_id, int) and isinstance(status, str):
-            stamp = p.get("timestamp") if isinstance(p.get("timestamp"), str) else None
-            return [Reading(f"charger.status.evse{evse_id}", status, frame.t, stamp, "status", None, None,
-                            None, evse_id, "StatusNotification")]
+    if frame.action in ("StatusNotification", "NotifyEvent"):
+        # (the problems of malformed entries are the harness's findings, recorded once there)
+        statuses, _problems = statuses_from_frame(frame)
+        return [Reading(f"charger.status.evse{s.evse}", s.status, frame.t, s.timestamp, "status", None, None,
+                        None, s.evse, s.action) for s in statuses]
     return []
 
 

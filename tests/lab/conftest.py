@@ -73,6 +73,11 @@ class _CsmsSide(ChargePoint):
         self._rec("StatusNotification", kw)
         return res.StatusNotification()
 
+    @on(Action.notify_event)
+    def notify_event(self, **kw: Any) -> res.NotifyEvent:
+        self._rec("NotifyEvent", kw)
+        return res.NotifyEvent()
+
     @on(Action.transaction_event)
     def tx_event(self, **kw: Any) -> res.TransactionEvent:
         self._rec("TransactionEvent", kw)
@@ -278,8 +283,10 @@ def loop() -> Iterator[LoopThread]:
     lt.close()
 
 
-def make_env(loop: LoopThread, faults: Faults | None = None, speed: float = SPEED, heartbeat_s: int = 300) -> TwinEnv:
-    bench = twin_bench(speed)
+def make_env(loop: LoopThread, faults: Faults | None = None, speed: float = SPEED, heartbeat_s: int = 300,
+             options: dict[str, Any] | None = None) -> TwinEnv:
+    """`options`: the bench file's [twin.options] (lab/twin/options.py)."""
+    bench = twin_bench(speed, **({"twin.options": options} if options else {}))
     clock = Clock(speed=bench.clock.speed)
     csms = MiniCsms(clock, loop)
     csms.heartbeat_s = heartbeat_s
@@ -293,8 +300,9 @@ def make_env(loop: LoopThread, faults: Faults | None = None, speed: float = SPEE
 def twin_factory(loop: LoopThread) -> Iterator[Callable[..., TwinEnv]]:
     envs: list[TwinEnv] = []
 
-    def factory(faults: Faults | None = None, speed: float = SPEED, heartbeat_s: int = 300) -> TwinEnv:
-        env = make_env(loop, faults, speed, heartbeat_s)
+    def factory(faults: Faults | None = None, speed: float = SPEED, heartbeat_s: int = 300,
+                options: dict[str, Any] | None = None) -> TwinEnv:
+        env = make_env(loop, faults, speed, heartbeat_s, options)
         envs.append(env)
         return env
 

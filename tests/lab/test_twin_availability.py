@@ -4,14 +4,18 @@ whole twin against the tests' minimal CSMS (the EV is moved through the physics 
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ocpp.v201 import call
+
+import lab
 
 # The conftest's TwinEnv (conftest modules are not importable under pytest's importlib mode).
 TwinEnv = Any
 
 TOKEN = {"id_token": "04A2B3C4", "type": "ISO14443"}
+TWIN_BENCH = Path(lab.__file__).parent / "benches" / "twin.toml"
 
 
 def statuses(env: TwinEnv, evse: int) -> list[str]:
@@ -139,3 +143,61 @@ def test_set_charging_profile_limit_with_two_decimals_is_rejected(twin_factory: 
     assert rejected.status == "Rejected" and rejected.status_info["reason_code"] == "InvalidSchedule"
     assert "more than one decimal" in rejected.status_info["additional_info"]
     assert set_limit(10.2).status == "Accepted"
+
+
+NOTIFY_EVENT = {"status_report": "NotifyEvent"}
+
+
+def availability_events(env: TwinEnv, evse: int) -> list[dict[str, Any]]:
+    """The Connector.AvailabilityState events of EVSE `evse`'s connector, in the order the CSMS got them."""
+    return [d for r in env.csms.find("NotifyEvent") for d in r.payload["event_data"]
+            if d["component"].get("evse", {}).get("id") == evse]
+
+
+def test_status_report_notify_event_reports_connectors_by_the_device_model(
+        twin_factory: Callable[..., TwinEnv]) -> None:
+    """A charger may report connector status by NotifyEvent AvailabilityState instead of StatusNotification
+    (Part 6 reusable states accept either); the twin option makes it one, in the shape Part 6 validates."""
+    env = twin_factory(options=NOTIFY_EVENT)
+    csms, sid = env.csms, env.station_id
+
+    def values(evse: int) -> list[str]:
+        return [d["actual_value"] for d in availability_events(env, evse)]
+
+    for evse in (1, 2):
+        csms.wait_for(lambda e=evse: "Available" in values(e), 5, f"EVSE {evse} Available by NotifyEvent")
+    env.twin.physics.set_ev_state(1, "B")
+    csms.wait_for(lambda: "Occupied" in values(1), 5, "EVSE 1 Occupied by NotifyEvent")
+    inoperative = call.ChangeAvailability(operational_status="Inoperative", evse={"id": 2})
+    assert csms.call(sid, inoperative).status == "Accepted"
+    csms.wait_for(lambda: "Unavailable" in values(2), 5, "EVSE 2 Unavailable by NotifyEvent")
+    assert csms.find("StatusNotification") == []
+    assert values(1) == ["Available", "Occupied"] and values(2) == ["Available", "Unavailable"]
+    for r in csms.find("NotifyEvent"):
+        assert r.payload["seq_no"] == 0 and not r.payload.get("tbc") and len(r.payload["event_data"]) == 1
+    events = availability_events(env, 1) + availability_events(env, 2)
+    for d in events:
+        assert (d["trigger"], d["event_notification_type"]) == ("Delta", "HardWiredNotification")
+        assert d["component"]["name"] == "Connector" and d["component"]["evse"]["connector_id"] == 1
+        assert d["variable"] == {"name": "AvailabilityState"} and d["timestamp"].endswith("Z")
+    ids = [d["event_id"] for d in events]
+    assert len(set(ids)) == len(ids)
+    # A TriggerMessage for StatusNotification is still answered with the message asked for (F06).
+    assert csms.call(sid, call.TriggerMessage(requested_message="StatusNotification",
+                                              evse={"id": 1, "connector_id": 1})).status == "Accepted"
+    csms.wait_for(lambda: csms.find("StatusNotification", evse_id=1, connector_status="Occupied"), 5, "triggered")
+
+
+def test_status_report_option_with_a_value_the_twin_cannot_take_is_a_bench_file_error() -> None:
+    import pytest
+
+    from lab.bench import BenchFileError, load_bench
+    from lab.twin.options import TwinOptionError, status_report
+
+    with pytest.raises(BenchFileError) as err:
+        load_bench(TWIN_BENCH, overrides={"twin.options": {"status_report": "SecurityEvent"}})
+    assert ("[twin.options] status_report = 'SecurityEvent': the twin reports connector status by one of "
+            "'StatusNotification', 'NotifyEvent'") in str(err.value)
+    with pytest.raises(TwinOptionError):
+        status_report({"status_report": "notifyevent"})
+    assert status_report({}) == "StatusNotification"

@@ -221,7 +221,7 @@ MATRIX: dict[str, dict[str, Fails]] = {
     "status_stuck=true": {
         STATUS: fails(12, r"charger status evse 1 never is Occupied within 30 s .*last observed Available"),
         SITE_STATUS_ONE: fails(17, r'charger did not send StatusNotification \{evseId: 2, connectorId: 1, '
-                                   r'connectorStatus: "Occupied"\} within 30 s'),
+                                   r'connectorStatus: "Occupied"\} or NotifyEvent \{.*"Occupied".*\} within 30 s'),
         SITE_STATUS_BOTH: fails(26, r"charger status evse 1 never is Occupied within 30 s .*last observed Available"),
     },
     "firmware_version=9.9.9": {

@@ -32,6 +32,8 @@ class ChargerCore:
     clock: Clock
     faults: Faults
     reboot_s: float
+    status_report: str  # "StatusNotification" or "NotifyEvent" (lab/twin/options.py)
+    _event_id: int  # the last NotifyEvent eventId given
     firmware: str
     device: DeviceModel
     profiles: ProfileStore

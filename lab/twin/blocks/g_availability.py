@@ -1,4 +1,6 @@
-"""OCPP 2.0.1 block G, availability: StatusNotification from the pilot (G01), ChangeAvailability (G03-G04)."""
+"""OCPP 2.0.1 block G, availability: connector status from the pilot (G01), by StatusNotification or, with the
+twin option `status_report = "NotifyEvent"`, by NotifyEvent Connector.AvailabilityState (lab/twin/options.py);
+ChangeAvailability (G03-G04)."""
 
 from __future__ import annotations
 
@@ -65,8 +67,34 @@ class Availability(ChargerCore):
             status = "Unavailable"  # a scheduled Inoperative takes effect when the transaction has ended
         if self.online and status != e.status:
             e.status = status
-            self._send(
-                call.StatusNotification(timestamp=self._ts(), connector_status=status, evse_id=e.id, connector_id=1)
-            )
+            if self.status_report == "NotifyEvent":
+                self._send(self._availability_event(e.id, status))
+            else:
+                self._send(
+                    call.StatusNotification(timestamp=self._ts(), connector_status=status, evse_id=e.id, connector_id=1)
+                )
             self.device.put("EVSE", "AvailabilityState", status, evse=e.id)
             self.device.put("Connector", "AvailabilityState", status, evse=e.id)
+
+    def _availability_event(self, evse_id: int, status: str) -> call.NotifyEvent:
+        """The connector's new status as a device-model event (Part 6: trigger Delta, component Connector with
+        evse.id and evse.connectorId, variable AvailabilityState, actualValue the ConnectorStatusEnumType
+        value); no monitor raised it, so it is a HardWiredNotification. One event per message, which is
+        complete (seqNo 0, no tbc)."""
+        self._event_id += 1
+        now = self._ts()
+        return call.NotifyEvent(
+            generated_at=now,
+            seq_no=0,
+            event_data=[
+                {
+                    "event_id": self._event_id,
+                    "timestamp": now,
+                    "trigger": "Delta",
+                    "actual_value": status,
+                    "event_notification_type": "HardWiredNotification",
+                    "component": {"name": "Connector", "evse": {"id": evse_id, "connector_id": 1}},
+                    "variable": {"name": "AvailabilityState"},
+                }
+            ],
+        )
