@@ -1395,6 +1395,24 @@ def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
                      f"transit: {TRANSIT_REAL_S:g} s of real time at {run.clock.speed:g}x)")
         none = (f"none of the {len(sent)} {what}(s) the charger sent carries a timestamp judged live "
                 "(timestamp, generatedAt; a replayed one, offline: true, is exempt)")
+    elif e.rule in ("meter_timestamps_aligned", "meter_timestamps_every"):
+        aligned = e.rule == "meter_timestamps_aligned"
+        interval, tol = e.params["interval"].value, e.params["tolerance"].value
+        context = "Sample.Clock" if aligned else msg.DEFAULT_CONTEXT
+        samples = msg.meter_samples(sent, context)
+        carrying = list({id(r.frame): r.frame for r in samples}.values())  # (the messages the readings are in)
+        if aligned:
+            problems, judged = msg.timestamps_aligned(samples, interval, tol), carrying
+            allowance = f" ({len(judged)} {context} reading(s) on midnight + k × {interval:g} s within {tol:g} s)"
+            none = (f"none of the {len(sent)} {what}(s) the charger sent carries a {context} meter value "
+                    "(meterValue[].timestamp: the clock-aligned readings)")
+        else:
+            problems, intervals = msg.timestamps_every(samples, interval, tol)
+            judged = carrying if intervals else []
+            allowance = f" ({intervals} interval(s) between {context} readings, {interval:g} s within {tol:g} s)"
+            none = (f"no two {context} meter values in one stream (transaction, EVSE) among the {len(sent)} "
+                    f"{what}(s) the charger sent ({len(samples)} reading(s)): no interval between timestamps "
+                    "to judge")
     elif e.rule == "schema_valid":
         bound = _bind(run, e.fields, e.source)
         judged = sent
