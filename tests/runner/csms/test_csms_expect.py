@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from instruments.clock import Clock, iso_utc
 from runner.csms.expect import (
+    clock_aligned,
     find_message,
     forbidden,
-    clock_aligned,
     intervals,
     matches,
     meter_samples,
