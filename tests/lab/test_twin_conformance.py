@@ -187,7 +187,26 @@ def test_aligned_tx_ended_interval_puts_clock_values_in_ended(twin_factory: Call
     assert contexts.count("Sample.Clock") == math.floor(end_s / 60) - math.floor(start_s / 60) >= 3, contexts
     stamps = [mv["timestamp"] for mv in ended["meter_value"] if mv["sampled_value"][0]["context"] == "Sample.Clock"]
     assert stamps == sorted(stamps)
+    assert [stamp[17:] for stamp in stamps] == ["00.000Z"] * len(stamps), stamps  # on the minute (clock-aligned)
     ev.close()
+
+
+# ---------------------------------------------------------------- J01 clock-aligned timestamps
+def test_clock_aligned_meter_values_carry_the_aligned_instant(twin_factory: Callable[..., TwinEnv]) -> None:
+    """J01 / TC_J_01_CS: a clock-aligned reading is stamped with its instant on the clock (midnight + k·Interval),
+    not with the moment the twin's loop took it (the instant plus the loop's delay: seconds at 60x, which
+    `meterValue timestamps every 60 s aligned to the clock` reads as a charger off the clock)."""
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "AlignedDataCtrlr", "Interval", "60") == "Accepted"
+    readings = env.csms.wait_for(lambda: [mv for r in env.csms.find("MeterValues") for mv in r.payload["meter_value"]
+                                          if mv["sampled_value"][0]["context"] == "Sample.Clock"][4:] or None,
+                                 300 / env.clock.speed, "five clock-aligned readings")
+    stamps = [mv["timestamp"] for r in env.csms.find("MeterValues") for mv in r.payload["meter_value"]]
+    assert [stamp[17:] for stamp in stamps] == ["00.000Z"] * len(stamps), stamps
+    minutes = sorted({datetime.fromisoformat(stamp.replace("Z", "+00:00")) for stamp in stamps})
+    assert all((b - a).total_seconds() == 60 for a, b in itertools.pairwise(minutes)), minutes
+    assert readings
 
 
 # ---------------------------------------------------------------- C12 / E05 a refused idToken
