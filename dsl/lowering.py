@@ -676,6 +676,9 @@ class Lowering:
                                   atoms=binding[p.name]) for p in rule.params if p.name in binding}
         if not check_rule(rule.name, action, s.action, params, nodes, self.sink):
             return None
+        window = binding.get("window")
+        if window and isinstance(window[0], ast.String) and not self.window(window[0], scope):
+            return None
         return plan.ExpectRule(rule=rule.name, action=action, params=params, source=s.source,
                                text=self._text(render_stmt, s), fields=fields, station=named[1])
 

@@ -1399,20 +1399,26 @@ def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
         aligned = e.rule == "meter_timestamps_aligned"
         interval, tol = e.params["interval"].value, e.params["tolerance"].value
         context = "Sample.Clock" if aligned else msg.DEFAULT_CONTEXT
+        window, inside = e.params.get("window"), ""
+        if isinstance(window, str):  # `during "w"`: the messages that arrived in it (not a setup's earlier interval)
+            start, end = _window_bounds(run, window, e.source)
+            t0 = run.recorder.t_begin
+            sent = [f for f in sent if start - t0 <= f.t <= end - t0]
+            inside = f" during {window!r} ({_rel(run, start)} … {_rel(run, end)})"
         samples = msg.meter_samples(sent, context)
         carrying = list({id(r.frame): r.frame for r in samples}.values())  # (the messages the readings are in)
         if aligned:
             problems, judged = msg.timestamps_aligned(samples, interval, tol), carrying
             allowance = f" ({len(judged)} {context} reading(s) on midnight + k × {interval:g} s within {tol:g} s)"
-            none = (f"none of the {len(sent)} {what}(s) the charger sent carries a {context} meter value "
+            none = (f"none of the {len(sent)} {what}(s) the charger sent{inside} carries a {context} meter value "
                     "(meterValue[].timestamp: the clock-aligned readings)")
         else:
             problems, intervals = msg.timestamps_every(samples, interval, tol)
             judged = carrying if intervals else []
             allowance = f" ({intervals} interval(s) between {context} readings, {interval:g} s within {tol:g} s)"
             none = (f"no two {context} meter values in one stream (transaction, EVSE) among the {len(sent)} "
-                    f"{what}(s) the charger sent ({len(samples)} reading(s)): no interval between timestamps "
-                    "to judge")
+                    f"{what}(s) the charger sent{inside} ({len(samples)} reading(s)): no interval between "
+                    "timestamps to judge")
     elif e.rule == "schema_valid":
         bound = _bind(run, e.fields, e.source)
         judged = sent

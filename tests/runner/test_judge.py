@@ -1157,3 +1157,24 @@ def test_meter_timestamps_every_needs_an_interval_to_judge() -> None:
     with pytest.raises(ExpectationFailed, match=r"expected 20 s after the reading at 2025-03-01T08:00:41\.000Z "
                                                  r"within 2 s, observed 24\.000 s \(\+4\.000 s\)"):
         expect_rule(run, rule)
+
+
+def test_meter_timestamps_during_a_window_judge_the_messages_that_arrived_in_it() -> None:
+    """`… during "idle"`: a reading of the interval the setup replaced (10 s, off the new 60 s clock) is not the
+    charger's failure; without the window it is judged, and a window with no reading in it is no pass."""
+    run = make_run()
+    params = {"interval": Quantity(60, "time", "60 s"), "tolerance": Quantity(2, "time", "2 s")}
+    rule = ExpectRule("meter_timestamps_aligned", "MeterValues", {**params, "window": "idle"}, SRC, SRC.text)
+    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:00:10Z")]}, 1)
+    run.clock.sleep(1)
+    run.windows["idle"] = Window("idle", run.clock.now())
+    with pytest.raises(ExpectationFailed, match=r"none of the 0 MeterValues\(s\) the charger sent during 'idle' "
+                                                 r"\(t=[\d.]+ s … t=[\d.]+ s\) carries a Sample\.Clock meter value"):
+        expect_rule(run, rule)
+    run.clock.sleep(1)
+    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:01:00Z")]}, 2)
+    expect_rule(run, rule)
+    assert run.measurements[-1].verdict == "passed"
+    with pytest.raises(ExpectationFailed, match=r"expected the clock-aligned time 2025-03-01T08:00:00\.000Z "
+                                                 r"\(midnight \+ k × 60 s\) within 2 s, observed 10\.000 s late"):
+        expect_rule(run, ExpectRule("meter_timestamps_aligned", "MeterValues", params, SRC, SRC.text))
