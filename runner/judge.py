@@ -317,6 +317,12 @@ MAX_GAP_FLOOR_S = 5.0
 # arrival; 0.1 s is about 2.5 times that (6 s at 60x, 3 s at 30x, 0.1 s at 1x). Only lateness is excused: a
 # timestamp ahead of its arrival is the charger's clock.
 TRANSIT_REAL_S = 0.1
+# A charger samples its meter on its own schedule; the twin's loop runs on the machine's, and a stall of real
+# time is bench seconds at 60x: a healthy twin at 60x on the loaded 2-core machine took one TxEndedInterval
+# reading 6.7 bench s (112 ms real) late (TC_J_10_CS, 2026-12-01). The interval rule over sampled timestamps
+# allows SAMPLING_REAL_S of real time more (9 s at 60x, 0.15 s at 1x, where it never counts); clock-aligned
+# readings carry their instant on the clock, which no stall delays, and get none.
+SAMPLING_REAL_S = 0.15
 MAX_GAP_REAL_S = 0.3
 DEFAULT_UPDATE_INTERVAL_S = 0.5  # lab.bench.InstrumentConfig's default, for a station without an analyzer
 
@@ -1413,9 +1419,12 @@ def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
             none = (f"none of the {len(sent)} {what}(s) the charger sent{inside} carries a {context} meter value "
                     "(meterValue[].timestamp: the clock-aligned readings)")
         else:
-            problems, intervals = msg.timestamps_every(samples, interval, tol)
+            slack = SAMPLING_REAL_S * run.clock.speed
+            problems, intervals = msg.timestamps_every(samples, interval, tol, slack)
             judged = carrying if intervals else []
-            allowance = f" ({intervals} interval(s) between {context} readings, {interval:g} s within {tol:g} s)"
+            allowance = (f" ({intervals} interval(s) between {context} readings, {interval:g} s within {tol:g} s "
+                         f"and {slack:g} s for the bench's scheduling: {SAMPLING_REAL_S:g} s of real time at "
+                         f"{run.clock.speed:g}x)")
             none = (f"no two {context} meter values in one stream (transaction, EVSE) among the {len(sent)} "
                     f"{what}(s) the charger sent{inside} ({len(samples)} reading(s)): no interval between "
                     "timestamps to judge")

@@ -1136,8 +1136,9 @@ def test_meter_timestamps_aligned_judges_the_readings_and_never_passes_on_none()
 
 
 def test_meter_timestamps_every_needs_an_interval_to_judge() -> None:
-    """`meterValue timestamps every 20 s within 2 s` (TC_J_09_CS): one sampled reading is no interval: no pass."""
-    run = make_run()
+    """`meterValue timestamps every 20 s within 2 s` (TC_J_09_CS): one sampled reading is no interval: no pass.
+    The bench's scheduling is allowed 0.15 s of real time (at 1x here, nothing to speak of; 7.5 s at 50x)."""
+    run = make_run(speed=1.0)
     rule = ExpectRule("meter_timestamps_every", "TransactionEvent", {"interval": Quantity(20, "time", "20 s"),
                                                                      "tolerance": Quantity(2, "time", "2 s")},
                       SRC, SRC.text)
@@ -1151,12 +1152,18 @@ def test_meter_timestamps_every_needs_an_interval_to_judge() -> None:
     _rx(run, "TransactionEvent", {**tx, "seqNo": 2, "meterValue": [_reading("2025-03-01T08:00:41Z",
                                                                             "Sample.Periodic")]}, 2)
     expect_rule(run, rule)
-    assert run.notes[-1].endswith("(1 interval(s) between Sample.Periodic readings, 20 s within 2 s)")
+    assert run.notes[-1].endswith("(1 interval(s) between Sample.Periodic readings, 20 s within 2 s and 0.15 s for "
+                                  "the bench's scheduling: 0.15 s of real time at 1x)")
     _rx(run, "TransactionEvent", {**tx, "seqNo": 3, "meterValue": [_reading("2025-03-01T08:01:05Z",
                                                                             "Sample.Periodic")]}, 3)
     with pytest.raises(ExpectationFailed, match=r"expected 20 s after the reading at 2025-03-01T08:00:41\.000Z "
-                                                 r"within 2 s, observed 24\.000 s \(\+4\.000 s\)"):
+                                                 r"within 2 s \(and 0\.15 s for the bench's scheduling\), observed "
+                                                 r"24\.000 s \(\+4\.000 s\)"):
         expect_rule(run, rule)
+    run.clock.speed = 50.0  # (a stall of 80 ms real is 4 s at 50x: the bench's, not the charger's)
+    expect_rule(run, rule)
+    assert run.notes[-1].endswith("(2 interval(s) between Sample.Periodic readings, 20 s within 2 s and 7.5 s for "
+                                  "the bench's scheduling: 0.15 s of real time at 50x)")
 
 
 def test_meter_timestamps_during_a_window_judge_the_messages_that_arrived_in_it() -> None:
