@@ -1415,7 +1415,7 @@ def expect_rule(run: ScenarioRun, e: ExpectRule, m: Draft) -> None:
         carrying = list({id(r.frame): r.frame for r in samples}.values())  # (the messages the readings are in)
         if aligned:
             problems, judged = msg.timestamps_aligned(samples, interval, tol), carrying
-            allowance = f" ({len(judged)} {context} reading(s) on midnight + k × {interval:g} s within {tol:g} s)"
+            allowance = f" ({len(samples)} {context} reading(s) on midnight + k × {interval:g} s within {tol:g} s)"
             none = (f"none of the {len(sent)} {what}(s) the charger sent{inside} carries a {context} meter value "
                     "(meterValue[].timestamp: the clock-aligned readings)")
         else:

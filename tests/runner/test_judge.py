@@ -1123,14 +1123,15 @@ def test_meter_timestamps_aligned_judges_the_readings_and_never_passes_on_none()
                                                  r"Sample\.Clock meter value .*: the rule had nothing to judge"):
         expect_rule(run, rule)
     _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:01:00Z")]}, 2)
-    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:02:00.5Z")]}, 3)
+    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:02:00.5Z"),
+                                                         _reading("2025-03-01T08:03:00Z")]}, 3)
     expect_rule(run, rule)
-    assert run.notes[-1].endswith(": no violation in 2 message(s) (2 Sample.Clock reading(s) on midnight + k × "
+    assert run.notes[-1].endswith(": no violation in 2 message(s) (3 Sample.Clock reading(s) on midnight + k × "
                                   "60 s within 2 s)")
-    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:03:04Z")]}, 4)
+    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:04:04Z")]}, 4)
     with pytest.raises(ExpectationFailed, match=re.escape(
-            "MeterValues (evse 1) meterValue[0].timestamp 2025-03-01T08:03:04.000Z: expected the clock-aligned time "
-            "2025-03-01T08:03:00.000Z (midnight + k × 60 s) within 2 s, observed 4.000 s late")):
+            "MeterValues (evse 1) meterValue[0].timestamp 2025-03-01T08:04:04.000Z: expected the clock-aligned time "
+            "2025-03-01T08:04:00.000Z (midnight + k × 60 s) within 2 s, observed 4.000 s late")):
         expect_rule(run, rule)
     assert run.measurements[-1].observed.value == 1
 
