@@ -3,11 +3,13 @@ judge something other than what it says, or nothing at all, is an error at the w
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
 from dsl import ast, plan
 from dsl.errors import ErrorSink
+from dsl.stations import word_text
 
 # The meter-timestamp rules read meterValue[].timestamp: only these actions carry it.
 METER_VALUE_ACTIONS: tuple[str, ...] = ("MeterValues", "TransactionEvent")
@@ -38,3 +40,9 @@ def check_rule(rule: str, action: str | None, action_node: ast.Node, params: Map
                 "the deviation the case allows, e.g. `within 2 s`")
         return False
     return True
+
+
+def rule_windows(rule: ast.Atoms) -> set[str]:
+    """The measurement windows a rule's words read (`… during "w"`): a line-at-a-time reader (dsl.quick) checks
+    them against the windows its scenario opened, as it does a periodic check's."""
+    return {b.value for a, b in itertools.pairwise(rule) if isinstance(b, ast.String) and word_text(a) == "during"}
