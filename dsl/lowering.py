@@ -31,6 +31,7 @@ from dsl.quantities import check_dimension, evaluate
 from dsl.render import atom as render_atom
 from dsl.render import field_value, render_atoms
 from dsl.render import stmt as render_stmt
+from dsl.rule_checks import check_rule
 from dsl.signals import resolve
 from dsl.statements import ANY_MESSAGE, BENCH_VALUES, RULE_SCOPES, WINDOW_EVENTS
 from dsl.stations import message_station, split_station, word_text
@@ -727,6 +728,13 @@ class Lowering:
         if args is None:
             return None
         params.update(args)
+        nodes = {p.name: ast.Expr(source=binding[p.name][0].source, width=_span(binding[p.name]),
+                                  atoms=binding[p.name]) for p in rule.params if p.name in binding}
+        if not check_rule(rule.name, action, s.action, params, nodes, self.sink):
+            return None
+        window = binding.get("window")
+        if window and isinstance(window[0], ast.String) and not self.window(window[0], scope):
+            return None
         return plan.ExpectRule(rule=rule.name, action=action, params=params, source=s.source,
                                text=self._text(render_stmt, s), fields=fields, station=named[1])
 

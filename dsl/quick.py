@@ -37,6 +37,7 @@ from dsl.lowering import Lowering, Scope  # (here, not in _lower: each line woul
 from dsl.patterns import ENUM_KEY
 from dsl.quickfile import read_file
 from dsl.quickline import read_statement
+from dsl.rule_checks import rule_windows
 from dsl.screen import has_hostile_characters
 from dsl.statements import BENCH_VALUES, LANGUAGE_VERSIONS
 from dsl.text import excerpt
@@ -455,6 +456,8 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
         uses = {w.value for w in (node.window, node.measured_window) if w is not None}
     elif isinstance(node, ast.ExpectInterval) and node.window is not None:
         uses = {node.window.value}
+    elif isinstance(node, ast.ExpectRule):
+        uses = rule_windows(node.rule)
     recalls = frozenset(_recalled(node)) if "remembered" in line else frozenset()
     sink = ErrorSink()
     # (a scope's file serves includes only; the names it recalls are checked per file by _check_windows)

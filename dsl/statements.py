@@ -126,6 +126,13 @@ RULES: dict[str, str] = {
     "offline_flagged": "offline is true when replayed",
     "timestamps_within": "timestamp within {tolerance:time} of bench time",
     "schema_valid": "matches the schema",
+    # The timestamps inside MeterValues (meterValue[].timestamp) of the readings taken on an interval: clock-aligned
+    # ones (Sample.Clock) on midnight + k·interval, sampled ones (Sample.Periodic) an interval apart (J01, J02);
+    # `during "w"`: those of the messages that arrived in window w (not those of a setup's earlier interval).
+    "meter_timestamps_aligned": "meterValue timestamps every {interval:time} aligned to the clock "
+                                "within {tolerance:time} [during {window:string}]",
+    "meter_timestamps_every": "meterValue timestamps every {interval:time} within {tolerance:time} "
+                              "[during {window:string}]",
 }
 
 # `measure "w" until <event>`: the events the runner can close a window on.

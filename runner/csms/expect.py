@@ -15,9 +15,10 @@ wall time), so no clock is needed to judge a trace read back from evidence files
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from dsl.plan import Absent, AnyOf, Not, Pattern, Present, Remembered
@@ -402,6 +403,149 @@ def timestamps_within(frames: Sequence[Frame], clock: Clock | None, tolerance_s:
                                      f"at t={f.t:.3f} s",
                                      f.t, f, tolerance_s, skew))
     return out
+
+
+# ---- meter value timestamps (J01 clock-aligned, J02 sampled) ----------------------------------
+
+# The context a sampledValue has when it names none (OCPP 2.0.1 SampledValueType: Sample.Periodic).
+DEFAULT_CONTEXT = "Sample.Periodic"
+_DAY_S = 86400.0
+
+
+@dataclass(frozen=True)
+class MeterSample:
+    """One meterValue element a meter-timestamp rule judges: the message, where in it, its timestamp."""
+    frame: Frame
+    index: int  # meterValue[index]
+    text: Any  # the timestamp as written
+    moment: datetime | None  # None: not an RFC 3339 timestamp with a zone
+    stream: str | None  # :func:`stream_of` the message
+
+    @property
+    def where(self) -> str:
+        return (f"{self.frame.action}{f' ({self.stream})' if self.stream else ''} "
+                f"meterValue[{self.index}].timestamp")
+
+
+def meter_samples(frames: Sequence[Frame], context: str) -> list[MeterSample]:
+    """The charger's meterValue elements of `context` (an element counts when one of its sampledValues has
+    it; a sampledValue without one is Sample.Periodic), in the charger's calls (MeterValues, TransactionEvent):
+    readings taken on an interval, not those taken at an event (Transaction.Begin/End, Trigger, …)."""
+    out: list[MeterSample] = []
+    for f in frames:
+        if not charger_call(f) or not isinstance(f.payload, dict):
+            continue
+        values = f.payload.get("meterValue")
+        if not isinstance(values, list):
+            continue
+        for i, mv in enumerate(values):
+            sampled = mv.get("sampledValue") if isinstance(mv, dict) else None
+            if not isinstance(sampled, list) or not any(
+                    isinstance(sv, dict) and sv.get("context", DEFAULT_CONTEXT) == context for sv in sampled):
+                continue
+            text = mv.get("timestamp")
+            out.append(MeterSample(f, i, text, parse_timestamp(text), stream_of(f)))
+    return out
+
+
+def _unreadable(s: MeterSample) -> Violation:
+    return Violation("meter_timestamp", f"{s.where}: expected an RFC 3339 timestamp with a zone, observed "
+                     f"{s.text!r} at t={s.frame.t:.3f} s", s.frame.t, s.frame, "date-time", s.text)
+
+
+def _iso(moment: datetime) -> str:
+    """A timestamp as the charger wrote it (its own UTC offset), to the millisecond."""
+    text = moment.isoformat(timespec="milliseconds")
+    return text.replace("+00:00", "Z")
+
+
+def clock_aligned(moment: datetime, interval_s: float) -> datetime:
+    """The clock-aligned instant nearest `moment`: midnight + k·interval, midnight of the day in the UTC
+    offset the timestamp is written in (OCPP: the intervals of the day start at 00:00:00). A day not divisible
+    by the interval ends on a shorter last interval: the next midnight is aligned too."""
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    into = (moment - midnight).total_seconds()
+    k = math.floor(into / interval_s)
+    grid = [k * interval_s, min((k + 1) * interval_s, _DAY_S)]
+    best = min(grid, key=lambda g: abs(into - g))
+    return midnight + timedelta(seconds=best)
+
+
+def _next_aligned(aligned: datetime, interval_s: float) -> datetime:
+    """The clock-aligned instant after `aligned` (itself one): one interval on, or the next midnight."""
+    nxt = aligned + timedelta(seconds=interval_s)
+    midnight = aligned.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    return min(nxt, midnight)
+
+
+def timestamps_aligned(samples: Sequence[MeterSample], interval_s: float, tolerance_s: float
+                       ) -> list[Violation]:
+    """J01 (TC_J_01_CS post-scenario validation): every clock-aligned reading's timestamp is a clock-aligned
+    instant (midnight + k·interval) within `tolerance_s`, and per stream (EVSE, transaction) consecutive
+    readings are one interval apart: readings of the same instant may come in several messages (they carry
+    the same timestamp), an interval with none is a violation."""
+    out: list[Violation] = []
+    by_stream: dict[str | None, list[tuple[datetime, MeterSample]]] = {}
+    for s in samples:
+        if s.moment is None:
+            out.append(_unreadable(s))
+            continue
+        aligned = clock_aligned(s.moment, interval_s)
+        off = (s.moment - aligned).total_seconds()
+        if abs(off) > tolerance_s:
+            out.append(Violation(
+                "meter_timestamp", f"{s.where} {_iso(s.moment)}: expected the clock-aligned time {_iso(aligned)} "
+                f"(midnight + k × {interval_s:g} s) within {tolerance_s:g} s, observed {abs(off):.3f} s "
+                f"{'late' if off > 0 else 'early'} at t={s.frame.t:.3f} s", s.frame.t, s.frame, _iso(aligned), off))
+            continue
+        by_stream.setdefault(s.stream, []).append((aligned, s))
+    for readings in by_stream.values():
+        instants = sorted({a for a, _ in readings})
+        for prev, cur in itertools.pairwise(instants):
+            due = _next_aligned(prev, interval_s)
+            if cur > due:
+                s = min((r for a, r in readings if a == cur), key=lambda r: r.frame.t)
+                missed = round((cur - prev).total_seconds() / interval_s) - 1
+                out.append(Violation(
+                    "meter_timestamp", f"{s.where} {_iso(s.moment or cur)}: expected a clock-aligned reading at "
+                    f"{_iso(due)} ({interval_s:g} s after the one at {_iso(prev)}), observed none until "
+                    f"{_iso(cur)} ({max(missed, 1)} interval{'s' if missed > 1 else ''} without a reading) "
+                    f"at t={s.frame.t:.3f} s", s.frame.t, s.frame, _iso(due), _iso(cur)))
+    return sorted(out, key=lambda v: v.t or 0.0)
+
+
+def timestamps_every(samples: Sequence[MeterSample], interval_s: float, tolerance_s: float, slack_s: float = 0.0
+                     ) -> tuple[list[Violation], int]:
+    """J02 (TC_J_09_CS post-scenario validation): per stream (transaction, EVSE), the timestamps of
+    consecutive readings are `interval_s` apart within `tolerance_s`; readings within `tolerance_s` of each
+    other are one reading sent in several messages (they must carry the same timestamp, the case says: the
+    tolerance is the deviation allowed). `slack_s`: what an interval may differ more, the bench's own
+    scheduling (a reading taken late by a stall of the machine the charger runs on, the twin at 60x). Returns the
+    violations and the number of intervals judged."""
+    out: list[Violation] = []
+    by_stream: dict[str | None, list[tuple[datetime, MeterSample]]] = {}
+    for s in samples:
+        if s.moment is None:
+            out.append(_unreadable(s))
+        else:
+            by_stream.setdefault(s.stream, []).append((s.moment, s))
+    judged = 0
+    for readings in by_stream.values():
+        readings.sort(key=lambda r: (r[0], r[1].frame.t))
+        firsts: list[tuple[datetime, MeterSample]] = []  # the first reading of each instant
+        for moment, s in readings:
+            if not firsts or (moment - firsts[-1][0]).total_seconds() > tolerance_s:
+                firsts.append((moment, s))
+        for (before, _), (moment, s) in itertools.pairwise(firsts):
+            judged += 1
+            gap = (moment - before).total_seconds()
+            if abs(gap - interval_s) > tolerance_s + slack_s:
+                slack = f" (and {slack_s:g} s for the bench's scheduling)" if slack_s else ""
+                out.append(Violation(
+                    "meter_timestamp", f"{s.where} {_iso(moment)}: expected {interval_s:g} s after the reading "
+                    f"at {_iso(before)} within {tolerance_s:g} s{slack}, observed {gap:.3f} s "
+                    f"({gap - interval_s:+.3f} s) at t={s.frame.t:.3f} s", s.frame.t, s.frame, interval_s, gap))
+    return sorted(out, key=lambda v: v.t or 0.0), judged
 
 
 def stream_of(frame: Frame) -> str | None:

@@ -206,3 +206,22 @@ def test_settle_form_and_filters_compile() -> None:
     (plain,) = dsl.compile(dsl.parse(text.replace(" {evseId: 1}", "").replace(' {eventType: "Updated"}', ""),
                                      "p.spec"))
     assert plain.scenarios[0].steps[3].fields == {} and plain.scenarios[0].steps[4].fields == {}
+
+
+def test_meter_timestamp_rules_compile_to_their_interval_and_tolerance() -> None:
+    text = '''spec "meter"
+  scenario "one"
+    measure "idle" for 3 min
+    expect every MeterValues {evseId: 1}: meterValue timestamps every 1 min aligned to the clock within 2 s \
+      during "idle"
+    expect every TransactionEvent {eventType: "Updated"}: meterValue timestamps every 20 s within 500 ms
+'''
+    (spec,) = dsl.compile(dsl.parse(text, "meter.spec"))
+    _, aligned, every = spec.scenarios[0].steps
+    assert isinstance(aligned, plan.ExpectRule) and isinstance(every, plan.ExpectRule)
+    assert (aligned.rule, aligned.action, dict(aligned.fields), aligned.params["interval"].value,
+            aligned.params["tolerance"].value, aligned.params["window"]) == (
+        "meter_timestamps_aligned", "MeterValues", {"evseId": 1}, 60.0, 2.0, "idle")
+    assert (every.rule, every.action, every.params["interval"].value, every.params["tolerance"].value) == (
+        "meter_timestamps_every", "TransactionEvent", 20.0, 0.5)
+    assert "window" not in every.params

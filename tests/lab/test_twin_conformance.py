@@ -9,7 +9,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -187,7 +187,44 @@ def test_aligned_tx_ended_interval_puts_clock_values_in_ended(twin_factory: Call
     assert contexts.count("Sample.Clock") == math.floor(end_s / 60) - math.floor(start_s / 60) >= 3, contexts
     stamps = [mv["timestamp"] for mv in ended["meter_value"] if mv["sampled_value"][0]["context"] == "Sample.Clock"]
     assert stamps == sorted(stamps)
+    assert [stamp[17:] for stamp in stamps] == ["00.000Z"] * len(stamps), stamps  # on the minute (clock-aligned)
     ev.close()
+
+
+# ---------------------------------------------------------------- J01 clock-aligned timestamps
+def test_the_clock_aligned_grid_starts_at_midnight() -> None:
+    """The intervals of a day start at 00:00:00: with 7 s (which does not divide a day) the last interval before
+    midnight is shorter and midnight is aligned; the grid counted from the epoch put it at 23:59:59 + 5 s."""
+    from types import SimpleNamespace
+
+    from instruments.clock import Clock
+    from lab.twin.blocks.j_meter_values import MeterValues
+
+    wall0 = datetime(2025, 3, 1, 23, 59, 50, tzinfo=UTC)
+    twin = SimpleNamespace(clock=Clock(start_wall=wall0))
+    due = MeterValues._clock_grid_after(twin, 0.0, 7)  # type: ignore[arg-type]  # (86394 s = 12342 x 7 s)
+    assert (twin.clock.wall(due), MeterValues._clock_instant(twin, due, 7)) == (  # type: ignore[arg-type]
+        datetime(2025, 3, 1, 23, 59, 54, tzinfo=UTC),) * 2
+    later = MeterValues._clock_grid_after(twin, due, 7)  # type: ignore[arg-type]
+    assert MeterValues._clock_instant(twin, later, 7) == datetime(2025, 3, 2, tzinfo=UTC)  # type: ignore[arg-type]
+    assert MeterValues._clock_next(datetime(2025, 3, 2, tzinfo=UTC), 7) == datetime(2025, 3, 2, 0, 0, 7, tzinfo=UTC)
+
+
+def test_clock_aligned_meter_values_carry_the_aligned_instant(twin_factory: Callable[..., TwinEnv]) -> None:
+    """J01 / TC_J_01_CS: a clock-aligned reading is stamped with its instant on the clock (midnight + k·Interval),
+    not with the moment the twin's loop took it (the instant plus the loop's delay: seconds at 60x, which
+    `meterValue timestamps every 60 s aligned to the clock` reads as a charger off the clock)."""
+    env = twin_factory()
+    booted(env)
+    assert set_var(env, "AlignedDataCtrlr", "Interval", "60") == "Accepted"
+    readings = env.csms.wait_for(lambda: [mv for r in env.csms.find("MeterValues") for mv in r.payload["meter_value"]
+                                          if mv["sampled_value"][0]["context"] == "Sample.Clock"][4:] or None,
+                                 300 / env.clock.speed, "five clock-aligned readings")
+    stamps = [mv["timestamp"] for r in env.csms.find("MeterValues") for mv in r.payload["meter_value"]]
+    assert [stamp[17:] for stamp in stamps] == ["00.000Z"] * len(stamps), stamps
+    minutes = sorted({datetime.fromisoformat(stamp.replace("Z", "+00:00")) for stamp in stamps})
+    assert all((b - a).total_seconds() == 60 for a, b in itertools.pairwise(minutes)), minutes
+    assert readings
 
 
 # ---------------------------------------------------------------- C12 / E05 a refused idToken

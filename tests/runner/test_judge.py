@@ -1105,3 +1105,84 @@ def test_a_reading_the_analyzer_could_not_give_is_no_failure_now() -> None:
     record_ahead(run, CUR.key, [(-1.0, 6.0), (-0.5, None)])
     with pytest.raises(BenchError, match=r"analyzer current L1 \(analyzer.current.L1\) has no value now"):
         expect_now(run, ExpectNow(LIMIT, SRC, SRC.text))
+
+
+def _reading(stamp: str, context: str = "Sample.Clock") -> dict[str, Any]:
+    return {"timestamp": stamp, "sampledValue": [{"value": 1.0, "context": context}]}
+
+
+def test_meter_timestamps_aligned_judges_the_readings_and_never_passes_on_none() -> None:
+    """`meterValue timestamps every 60 s aligned to the clock within 2 s` (TC_J_01_CS): the timestamps inside the
+    MeterValues, not their arrival; a scenario without a clock-aligned reading fails saying so."""
+    run = make_run()
+    rule = ExpectRule("meter_timestamps_aligned", "MeterValues", {"interval": Quantity(60, "time", "60 s"),
+                                                                  "tolerance": Quantity(2, "time", "2 s")},
+                      SRC, SRC.text)
+    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:01:00Z", "Trigger")]}, 1)
+    with pytest.raises(ExpectationFailed, match=r"none of the 1 MeterValues\(s\) the charger sent carries a "
+                                                 r"Sample\.Clock meter value .*: the rule had nothing to judge"):
+        expect_rule(run, rule)
+    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:01:00Z")]}, 2)
+    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:02:00.5Z"),
+                                                         _reading("2025-03-01T08:03:00Z")]}, 3)
+    expect_rule(run, rule)
+    assert run.notes[-1].endswith(": no violation in 2 message(s) (3 Sample.Clock reading(s) on midnight + k × "
+                                  "60 s within 2 s)")
+    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:04:04Z")]}, 4)
+    with pytest.raises(ExpectationFailed, match=re.escape(
+            "MeterValues (evse 1) meterValue[0].timestamp 2025-03-01T08:04:04.000Z: expected the clock-aligned time "
+            "2025-03-01T08:04:00.000Z (midnight + k × 60 s) within 2 s, observed 4.000 s late")):
+        expect_rule(run, rule)
+    assert run.measurements[-1].observed.value == 1
+
+
+def test_meter_timestamps_every_needs_an_interval_to_judge() -> None:
+    """`meterValue timestamps every 20 s within 2 s` (TC_J_09_CS): one sampled reading is no interval: no pass.
+    The bench's scheduling is allowed 0.15 s of real time (at 1x here, nothing to speak of; 7.5 s at 50x)."""
+    run = make_run(speed=1.0)
+    rule = ExpectRule("meter_timestamps_every", "TransactionEvent", {"interval": Quantity(20, "time", "20 s"),
+                                                                     "tolerance": Quantity(2, "time", "2 s")},
+                      SRC, SRC.text)
+    tx = {"eventType": "Updated", "transactionInfo": {"transactionId": "T1"}}
+    _rx(run, "TransactionEvent", {**tx, "seqNo": 1, "meterValue": [_reading("2025-03-01T08:00:20Z",
+                                                                            "Sample.Periodic")]}, 1)
+    with pytest.raises(ExpectationFailed, match=r"no two Sample\.Periodic meter values in one stream \(transaction, "
+                                                 r"EVSE\) among the 1 TransactionEvent\(s\) the charger sent \(1 "
+                                                 r"reading\(s\)\): no interval between timestamps to judge"):
+        expect_rule(run, rule)
+    _rx(run, "TransactionEvent", {**tx, "seqNo": 2, "meterValue": [_reading("2025-03-01T08:00:41Z",
+                                                                            "Sample.Periodic")]}, 2)
+    expect_rule(run, rule)
+    assert run.notes[-1].endswith("(1 interval(s) between Sample.Periodic readings, 20 s within 2 s and 0.15 s for "
+                                  "the bench's scheduling: 0.15 s of real time at 1x)")
+    _rx(run, "TransactionEvent", {**tx, "seqNo": 3, "meterValue": [_reading("2025-03-01T08:01:05Z",
+                                                                            "Sample.Periodic")]}, 3)
+    with pytest.raises(ExpectationFailed, match=r"expected 20 s after the reading at 2025-03-01T08:00:41\.000Z "
+                                                 r"within 2 s \(and 0\.15 s for the bench's scheduling\), observed "
+                                                 r"24\.000 s \(\+4\.000 s\)"):
+        expect_rule(run, rule)
+    run.clock.speed = 50.0  # (a stall of 80 ms real is 4 s at 50x: the bench's, not the charger's)
+    expect_rule(run, rule)
+    assert run.notes[-1].endswith("(2 interval(s) between Sample.Periodic readings, 20 s within 2 s and 7.5 s for "
+                                  "the bench's scheduling: 0.15 s of real time at 50x)")
+
+
+def test_meter_timestamps_during_a_window_judge_the_messages_that_arrived_in_it() -> None:
+    """`… during "idle"`: a reading of the interval the setup replaced (10 s, off the new 60 s clock) is not the
+    charger's failure; without the window it is judged, and a window with no reading in it is no pass."""
+    run = make_run()
+    params = {"interval": Quantity(60, "time", "60 s"), "tolerance": Quantity(2, "time", "2 s")}
+    rule = ExpectRule("meter_timestamps_aligned", "MeterValues", {**params, "window": "idle"}, SRC, SRC.text)
+    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:00:10Z")]}, 1)
+    run.clock.sleep(1)
+    run.windows["idle"] = Window("idle", run.clock.now())
+    with pytest.raises(ExpectationFailed, match=r"none of the 0 MeterValues\(s\) the charger sent during 'idle' "
+                                                 r"\(t=[\d.]+ s … t=[\d.]+ s\) carries a Sample\.Clock meter value"):
+        expect_rule(run, rule)
+    run.clock.sleep(1)
+    _rx(run, "MeterValues", {"evseId": 1, "meterValue": [_reading("2025-03-01T08:01:00Z")]}, 2)
+    expect_rule(run, rule)
+    assert run.measurements[-1].verdict == "passed"
+    with pytest.raises(ExpectationFailed, match=r"expected the clock-aligned time 2025-03-01T08:00:00\.000Z "
+                                                 r"\(midnight \+ k × 60 s\) within 2 s, observed 10\.000 s late"):
+        expect_rule(run, ExpectRule("meter_timestamps_aligned", "MeterValues", params, SRC, SRC.text))

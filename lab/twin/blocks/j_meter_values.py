@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import math
+from datetime import datetime, timedelta
 from typing import Any
 
 from ocpp.v201 import call
 
+from instruments.clock import iso_utc
 from lab.twin.blocks.core import ChargerCore
 from lab.twin.blocks.state import EvseState
 from lab.twin.ocmf import MeterSigner
@@ -17,7 +19,11 @@ log = logging.getLogger("lab.twin.charger")
 
 
 class MeterValues(ChargerCore):
-    def _meter_value(self, evse: int, context: str, measurands: list[str]) -> dict[str, Any]:
+    def _meter_value(self, evse: int, context: str, measurands: list[str],
+                     aligned: datetime | None = None) -> dict[str, Any]:
+        """A meterValue element read now; a clock-aligned reading (`aligned`: its instant on the clock) carries
+        that instant, not the moment the loop got round to reading it (J01: the values of the interval that
+        ends there; the CSMS and the OCTT read the timestamp as the aligned time)."""
         snap = self.physics.snapshot(evse)
         gain = self.faults.meter_gain
         phases = [p.name for p in snap.phases]
@@ -40,7 +46,7 @@ class MeterValues(ChargerCore):
                 add(m, round(snap.meter_wh, 1), "kWh" if self.faults.meter_multiplier_bug else "Wh")
                 if self._signs(context):  # the meter signs it (OCMF), as its controller's SignReadings asks
                     sampled[-1]["signed_meter_value"] = self._meter_signer().signed_meter_value(
-                        snap.meter_wh, self.clock.wall(snap.t), context)
+                        snap.meter_wh, self.clock.wall(snap.t) if aligned is None else aligned, context)
             elif m == "Power.Active.Import":
                 add(m, round(snap.power_w * gain, 1), "W")
             elif m == "Current.Import":
@@ -61,7 +67,8 @@ class MeterValues(ChargerCore):
                 add(m, 50.0, "Hz")
             elif m == "Power.Factor":
                 add(m, round(self.physics.power_factor, 2), "Percent")
-        return {"timestamp": self._ts(snap.t), "sampled_value": sampled}
+        stamp = self._ts(snap.t) if aligned is None else iso_utc(aligned + timedelta(seconds=self.faults.clock_skew_s))
+        return {"timestamp": stamp, "sampled_value": sampled}
 
     def _signs(self, context: str) -> bool:
         """Whether a reading in `context` is signed: the meter can (the bench file's signed_meter_values) and
@@ -87,8 +94,30 @@ class MeterValues(ChargerCore):
         if interval <= 0:
             self._next_aligned_t = math.inf
             return
-        epoch = self.clock.wall(now).timestamp()
-        self._next_aligned_t = now + (math.floor(epoch / interval) + 1) * interval - epoch
+        self._next_aligned_t = self._clock_grid_after(now, interval)
+
+    def _clock_instant(self, at: float, interval: int) -> datetime:
+        """The clock-aligned instant nearest bench time `at` (exact: `at` is one, give or take a float's
+        rounding): midnight (the twin's clock is UTC) + k·interval, or the next midnight when the interval does
+        not divide the day (the intervals of a day start at 00:00:00)."""
+        wall = self.clock.wall(at)
+        midnight = wall.replace(hour=0, minute=0, second=0, microsecond=0)
+        k = round((wall - midnight) / timedelta(seconds=interval))
+        return min(midnight + timedelta(seconds=k * interval), midnight + timedelta(days=1))
+
+    @staticmethod
+    def _clock_next(instant: datetime, interval: int) -> datetime:
+        """The clock-aligned instant after `instant` (one itself): an interval on, at most the next midnight."""
+        midnight = instant.replace(hour=0, minute=0, second=0, microsecond=0)
+        return min(instant + timedelta(seconds=interval), midnight + timedelta(days=1))
+
+    def _clock_grid_after(self, now: float, interval: int) -> float:
+        """The bench time of the first clock-aligned instant after `now`."""
+        wall = self.clock.wall(now)
+        midnight = wall.replace(hour=0, minute=0, second=0, microsecond=0)
+        k = math.floor((wall - midnight) / timedelta(seconds=interval)) + 1
+        instant = min(midnight + timedelta(seconds=k * interval), midnight + timedelta(days=1))
+        return now + (instant - wall).total_seconds()
 
     def _aligned(self, now: float) -> float:
         if now < self._next_aligned_t:
@@ -101,8 +130,9 @@ class MeterValues(ChargerCore):
                 e.tx is not None for e in self.evses.values()):
             self._schedule_aligned(now + 1e-6)
             return self._next_aligned_t
+        instant = self._clock_instant(self._next_aligned_t, self.device.int("AlignedDataCtrlr", "Interval"))
         for e in self.evses.values():
-            meter = self._meter_value(e.id, "Sample.Clock", measurands)
+            meter = self._meter_value(e.id, "Sample.Clock", measurands, aligned=instant)
             if e.tx is not None:
                 self._tx_event(e, "Updated", "MeterValueClock", meter=meter)
             else:
@@ -128,15 +158,16 @@ class MeterValues(ChargerCore):
                 continue
             known, next_t = tx.ended_next.get(kind, (0, math.inf))
             if known != interval:
-                if kind == "sampled":
-                    next_t = now + interval
-                else:
-                    epoch = self.clock.wall(now).timestamp()
-                    next_t = now + (math.floor(epoch / interval) + 1) * interval - epoch
+                next_t = now + interval if kind == "sampled" else self._clock_grid_after(now, interval)
             while now >= next_t:
                 measurands = self.device.members(component, "TxEndedMeasurands")
-                tx.ended_values.append(self._meter_value(e.id, context, measurands))
-                next_t += interval
+                if kind == "sampled":
+                    tx.ended_values.append(self._meter_value(e.id, context, measurands))
+                    next_t += interval
+                else:  # (stamped with its instant on the clock; the next one an interval on, or at midnight)
+                    instant = self._clock_instant(next_t, interval)
+                    tx.ended_values.append(self._meter_value(e.id, context, measurands, aligned=instant))
+                    next_t += (self._clock_next(instant, interval) - instant).total_seconds()
             tx.ended_next[kind] = (interval, next_t)
             due = min(due, next_t)
         return due

@@ -7,13 +7,17 @@ from datetime import UTC, datetime, timedelta
 
 from instruments.clock import Clock, iso_utc
 from runner.csms.expect import (
+    clock_aligned,
     find_message,
     forbidden,
     intervals,
     matches,
+    meter_samples,
     offline_flagged,
     seqno_increments,
     seqno_series,
+    timestamps_aligned,
+    timestamps_every,
     timestamps_within,
     transaction_lifetimes,
 )
@@ -201,3 +205,75 @@ def test_a_queued_ended_event_ends_its_transaction_when_it_happened() -> None:
     # T2 began and ended before the window: not due in it
     lifetimes = {"transaction T2": (0.0, 50.0)}
     assert intervals([], "TransactionEvent", 60, 2, 100, 300, lifetimes=lifetimes) == []
+
+
+def mv(evse: int, stamped: float | str, t: float, context: str | None = "Sample.Clock") -> Frame:
+    """A MeterValues of one reading stamped `stamped` (bench s after WALL0, or the text), arriving at `t`."""
+    sv: dict[str, object] = {"value": 1.0, "measurand": "Power.Active.Import"}
+    if context is not None:
+        sv["context"] = context
+    text = at(stamped) if isinstance(stamped, float | int) else stamped
+    return frame("MeterValues", {"evseId": evse, "meterValue": [{"timestamp": text, "sampledValue": [sv]}]}, t)
+
+
+def test_clock_aligned_instants_start_at_midnight_in_the_timestamps_own_offset() -> None:
+    moment = datetime(2025, 3, 1, 8, 0, 58, tzinfo=UTC)
+    assert clock_aligned(moment, 60) == datetime(2025, 3, 1, 8, 1, tzinfo=UTC)
+    assert clock_aligned(moment, 900) == datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+    local = datetime.fromisoformat("2025-03-01T13:45:02+05:45")  # (Nepal: 08:00:02 UTC)
+    assert clock_aligned(local, 3600).isoformat() == "2025-03-01T14:00:00+05:45"
+    # 7 s does not divide a day: its last interval is shorter, and the next midnight is aligned too.
+    assert clock_aligned(datetime(2025, 3, 1, 23, 59, 59, tzinfo=UTC), 7) == datetime(2025, 3, 2, tzinfo=UTC)
+
+
+def test_timestamps_aligned_judges_each_reading_against_the_clock_not_its_arrival() -> None:
+    """J01: a clock-aligned reading carries the aligned instant, however late the message comes; one stamped
+    with the time it was taken (the aligned instant plus a delay) is off the clock."""
+    healthy = [mv(1, 60.0, 63.0), mv(0, 60.0, 61.0), mv(1, 120.0, 129.0), mv(1, 180.0, 181.0)]
+    assert timestamps_aligned(meter_samples(healthy, "Sample.Clock"), 60, 2) == []
+    late = [mv(1, 60.0, 63.0), mv(1, 125.4, 126.0)]
+    [v] = timestamps_aligned(meter_samples(late, "Sample.Clock"), 60, 2)
+    assert v.message == ("MeterValues (evse 1) meterValue[0].timestamp 2025-03-01T08:02:05.400Z: expected the "
+                         "clock-aligned time 2025-03-01T08:02:00.000Z (midnight + k × 60 s) within 2 s, observed "
+                         "5.400 s late at t=126.000 s")
+    assert timestamps_aligned(meter_samples(late, "Sample.Clock"), 60, 6) == []
+
+
+def test_timestamps_aligned_wants_one_reading_per_interval_per_stream() -> None:
+    skipped = [mv(1, 60.0, 61.0), mv(2, 120.0, 121.0), mv(1, 240.0, 241.0), mv(2, 180.0, 181.0)]
+    [v] = timestamps_aligned(meter_samples(skipped, "Sample.Clock"), 60, 2)
+    assert v.message == ("MeterValues (evse 1) meterValue[0].timestamp 2025-03-01T08:04:00.000Z: expected a "
+                         "clock-aligned reading at 2025-03-01T08:02:00.000Z (60 s after the one at "
+                         "2025-03-01T08:01:00.000Z), observed none until 2025-03-01T08:04:00.000Z (2 intervals "
+                         "without a reading) at t=241.000 s")
+
+
+def test_meter_samples_are_the_readings_of_the_context_in_the_charger_s_calls() -> None:
+    frames = [mv(1, 60.0, 61.0), mv(1, 61.0, 62.0, context="Trigger"), mv(1, 62.0, 63.0, context=None),
+              mv(1, "yesterday", 64.0), mv(1, 65.0, 65.0, context="Sample.Clock")]
+    answer = frame("MeterValues", {}, 66.0, direction="tx", mtype=3)
+    assert [s.frame.t for s in meter_samples([*frames, answer], "Sample.Clock")] == [61.0, 64.0, 65.0]
+    assert [s.frame.t for s in meter_samples(frames, "Sample.Periodic")] == [63.0]  # (no context: Sample.Periodic)
+    [v] = timestamps_aligned(meter_samples(frames[3:4], "Sample.Clock"), 60, 2)
+    assert v.message == ("MeterValues (evse 1) meterValue[0].timestamp: expected an RFC 3339 timestamp with a "
+                         "zone, observed 'yesterday' at t=64.000 s")
+
+
+def test_timestamps_every_judges_the_interval_between_readings_of_a_stream() -> None:
+    """J02 (TC_J_09_CS): consecutive sampled readings of a transaction are the configured interval apart,
+    whenever their messages arrive; the same reading in two messages is one instant, not an interval of 0 s."""
+    def upd(seq: int, stamped: float, t: float, tid: str = "T1") -> Frame:
+        return te(seq, t, tid=tid, meterValue=[{"timestamp": at(stamped), "sampledValue": [
+            {"value": 1.0, "context": "Sample.Periodic"}]}])
+    healthy = [upd(1, 20.3, 25.0), upd(2, 40.1, 41.0), upd(3, 40.1, 42.0), upd(4, 60.2, 70.0),
+               upd(1, 33.0, 34.0, tid="T2"), upd(2, 53.5, 54.0, tid="T2")]
+    assert timestamps_every(meter_samples(healthy, "Sample.Periodic"), 20, 2) == ([], 3)
+    drifting = [upd(1, 20.0, 21.0), upd(2, 40.0, 41.0), upd(3, 63.0, 63.5)]
+    violations, judged = timestamps_every(meter_samples(drifting, "Sample.Periodic"), 20, 2)
+    assert judged == 2
+    assert [v.message for v in violations] == [
+        "TransactionEvent (transaction T1) meterValue[0].timestamp 2025-03-01T08:01:03.000Z: expected 20 s after "
+        "the reading at 2025-03-01T08:00:40.000Z within 2 s, observed 23.000 s (+3.000 s) at t=63.500 s"]
+    assert timestamps_every(meter_samples(drifting, "Sample.Periodic"), 20, 2, slack_s=1.0) == ([], 2)
+    [v], _ = timestamps_every(meter_samples(drifting, "Sample.Periodic"), 20, 2, slack_s=0.5)
+    assert "within 2 s (and 0.5 s for the bench's scheduling), observed 23.000 s (+3.000 s)" in v.message
