@@ -97,42 +97,366 @@ _UploadLogStatus = frozenset({"AcceptedCanceled", "BadMessage", "Idle", "NotSupp
     "PermissionDenied", "UploadFailure", "Uploaded", "Uploading"})
 _VPN = frozenset({"IKEv2", "IPSec", "L2TP", "PPTP"})
 
+_AdditionalInfoType: dict[str, Any] = {
+    "additionalIdToken": None,
+    "customData": None,
+    "type": None,
+}
+_IdTokenType: dict[str, Any] = {
+    "additionalInfo": [_AdditionalInfoType],
+    "customData": None,
+    "idToken": None,
+    "type": _IdToken,
+}
+_OCSPRequestDataType: dict[str, Any] = {
+    "customData": None,
+    "hashAlgorithm": _HashAlgorithm,
+    "issuerKeyHash": None,
+    "issuerNameHash": None,
+    "responderURL": None,
+    "serialNumber": None,
+}
+_ModemType: dict[str, Any] = {
+    "customData": None,
+    "iccid": None,
+    "imsi": None,
+}
+_ChargingStationType: dict[str, Any] = {
+    "customData": None,
+    "firmwareVersion": None,
+    "model": None,
+    "modem": _ModemType,
+    "serialNumber": None,
+    "vendorName": None,
+}
+_EVSEType: dict[str, Any] = {
+    "connectorId": None,
+    "customData": None,
+    "id": None,
+}
+_ClearChargingProfileType: dict[str, Any] = {
+    "chargingProfilePurpose": _ChargingProfilePurpose,
+    "customData": None,
+    "evseId": None,
+    "stackLevel": None,
+}
+_CertificateHashDataType: dict[str, Any] = {
+    "customData": None,
+    "hashAlgorithm": _HashAlgorithm,
+    "issuerKeyHash": None,
+    "issuerNameHash": None,
+    "serialNumber": None,
+}
+_ChargingProfileCriterionType: dict[str, Any] = {
+    "chargingLimitSource": [_ChargingLimitSource],
+    "chargingProfileId": [None],
+    "chargingProfilePurpose": _ChargingProfilePurpose,
+    "customData": None,
+    "stackLevel": None,
+}
+_LogParametersType: dict[str, Any] = {
+    "customData": None,
+    "latestTimestamp": None,
+    "oldestTimestamp": None,
+    "remoteLocation": None,
+}
+_ComponentType: dict[str, Any] = {
+    "customData": None,
+    "evse": _EVSEType,
+    "instance": None,
+    "name": None,
+}
+_VariableType: dict[str, Any] = {
+    "customData": None,
+    "instance": None,
+    "name": None,
+}
+_ComponentVariableType: dict[str, Any] = {
+    "component": _ComponentType,
+    "customData": None,
+    "variable": _VariableType,
+}
+_GetVariableDataType: dict[str, Any] = {
+    "attributeType": _Attribute,
+    "component": _ComponentType,
+    "customData": None,
+    "variable": _VariableType,
+}
+_SignedMeterValueType: dict[str, Any] = {
+    "customData": None,
+    "encodingMethod": None,
+    "publicKey": None,
+    "signedMeterData": None,
+    "signingMethod": None,
+}
+_UnitOfMeasureType: dict[str, Any] = {
+    "customData": None,
+    "multiplier": None,
+    "unit": None,
+}
+_SampledValueType: dict[str, Any] = {
+    "context": _ReadingContext,
+    "customData": None,
+    "location": _Location,
+    "measurand": _Measurand,
+    "phase": _Phase,
+    "signedMeterValue": _SignedMeterValueType,
+    "unitOfMeasure": _UnitOfMeasureType,
+    "value": None,
+}
+_MeterValueType: dict[str, Any] = {
+    "customData": None,
+    "sampledValue": [_SampledValueType],
+    "timestamp": None,
+}
+_ChargingLimitType: dict[str, Any] = {
+    "chargingLimitSource": _ChargingLimitSource,
+    "customData": None,
+    "isGridCritical": None,
+}
+_ChargingSchedulePeriodType: dict[str, Any] = {
+    "customData": None,
+    "limit": None,
+    "numberPhases": None,
+    "phaseToUse": None,
+    "startPeriod": None,
+}
+_CostType: dict[str, Any] = {
+    "amount": None,
+    "amountMultiplier": None,
+    "costKind": _CostKind,
+    "customData": None,
+}
+_ConsumptionCostType: dict[str, Any] = {
+    "cost": [_CostType],
+    "customData": None,
+    "startValue": None,
+}
+_RelativeTimeIntervalType: dict[str, Any] = {
+    "customData": None,
+    "duration": None,
+    "start": None,
+}
+_SalesTariffEntryType: dict[str, Any] = {
+    "consumptionCost": [_ConsumptionCostType],
+    "customData": None,
+    "ePriceLevel": None,
+    "relativeTimeInterval": _RelativeTimeIntervalType,
+}
+_SalesTariffType: dict[str, Any] = {
+    "customData": None,
+    "id": None,
+    "numEPriceLevels": None,
+    "salesTariffDescription": None,
+    "salesTariffEntry": [_SalesTariffEntryType],
+}
+_ChargingScheduleType: dict[str, Any] = {
+    "chargingRateUnit": _ChargingRateUnit,
+    "chargingSchedulePeriod": [_ChargingSchedulePeriodType],
+    "customData": None,
+    "duration": None,
+    "id": None,
+    "minChargingRate": None,
+    "salesTariff": _SalesTariffType,
+    "startSchedule": None,
+}
+_MessageContentType: dict[str, Any] = {
+    "content": None,
+    "customData": None,
+    "format": _MessageFormat,
+    "language": None,
+}
+_MessageInfoType: dict[str, Any] = {
+    "customData": None,
+    "display": _ComponentType,
+    "endDateTime": None,
+    "id": None,
+    "message": _MessageContentType,
+    "priority": _MessagePriority,
+    "startDateTime": None,
+    "state": _MessageState,
+    "transactionId": None,
+}
+_ACChargingParametersType: dict[str, Any] = {
+    "customData": None,
+    "energyAmount": None,
+    "evMaxCurrent": None,
+    "evMaxVoltage": None,
+    "evMinCurrent": None,
+}
+_DCChargingParametersType: dict[str, Any] = {
+    "bulkSoC": None,
+    "customData": None,
+    "energyAmount": None,
+    "evEnergyCapacity": None,
+    "evMaxCurrent": None,
+    "evMaxPower": None,
+    "evMaxVoltage": None,
+    "fullSoC": None,
+    "stateOfCharge": None,
+}
+_ChargingNeedsType: dict[str, Any] = {
+    "acChargingParameters": _ACChargingParametersType,
+    "customData": None,
+    "dcChargingParameters": _DCChargingParametersType,
+    "departureTime": None,
+    "requestedEnergyTransfer": _EnergyTransferMode,
+}
+_EventDataType: dict[str, Any] = {
+    "actualValue": None,
+    "cause": None,
+    "cleared": None,
+    "component": _ComponentType,
+    "customData": None,
+    "eventId": None,
+    "eventNotificationType": _EventNotification,
+    "techCode": None,
+    "techInfo": None,
+    "timestamp": None,
+    "transactionId": None,
+    "trigger": _EventTrigger,
+    "variable": _VariableType,
+    "variableMonitoringId": None,
+}
+_VariableMonitoringType: dict[str, Any] = {
+    "customData": None,
+    "id": None,
+    "severity": None,
+    "transaction": None,
+    "type": _Monitor,
+    "value": None,
+}
+_MonitoringDataType: dict[str, Any] = {
+    "component": _ComponentType,
+    "customData": None,
+    "variable": _VariableType,
+    "variableMonitoring": [_VariableMonitoringType],
+}
+_VariableAttributeType: dict[str, Any] = {
+    "constant": None,
+    "customData": None,
+    "mutability": _Mutability,
+    "persistent": None,
+    "type": _Attribute,
+    "value": None,
+}
+_VariableCharacteristicsType: dict[str, Any] = {
+    "customData": None,
+    "dataType": _Data,
+    "maxLimit": None,
+    "minLimit": None,
+    "supportsMonitoring": None,
+    "unit": None,
+    "valuesList": None,
+}
+_ReportDataType: dict[str, Any] = {
+    "component": _ComponentType,
+    "customData": None,
+    "variable": _VariableType,
+    "variableAttribute": [_VariableAttributeType],
+    "variableCharacteristics": _VariableCharacteristicsType,
+}
+_ChargingProfileType: dict[str, Any] = {
+    "chargingProfileKind": _ChargingProfileKind,
+    "chargingProfilePurpose": _ChargingProfilePurpose,
+    "chargingSchedule": [_ChargingScheduleType],
+    "customData": None,
+    "id": None,
+    "recurrencyKind": _RecurrencyKind,
+    "stackLevel": None,
+    "transactionId": None,
+    "validFrom": None,
+    "validTo": None,
+}
+_IdTokenInfoType: dict[str, Any] = {
+    "cacheExpiryDateTime": None,
+    "chargingPriority": None,
+    "customData": None,
+    "evseId": [None],
+    "groupIdToken": _IdTokenType,
+    "language1": None,
+    "language2": None,
+    "personalMessage": _MessageContentType,
+    "status": _AuthorizationStatus,
+}
+_AuthorizationData: dict[str, Any] = {
+    "customData": None,
+    "idToken": _IdTokenType,
+    "idTokenInfo": _IdTokenInfoType,
+}
+_APNType: dict[str, Any] = {
+    "apn": None,
+    "apnAuthentication": _APNAuthentication,
+    "apnPassword": None,
+    "apnUserName": None,
+    "customData": None,
+    "preferredNetwork": None,
+    "simPin": None,
+    "useOnlyPreferredNetwork": None,
+}
+_VPNType: dict[str, Any] = {
+    "customData": None,
+    "group": None,
+    "key": None,
+    "password": None,
+    "server": None,
+    "type": _VPN,
+    "user": None,
+}
+_NetworkConnectionProfileType: dict[str, Any] = {
+    "apn": _APNType,
+    "customData": None,
+    "messageTimeout": None,
+    "ocppCsmsUrl": None,
+    "ocppInterface": _OCPPInterface,
+    "ocppTransport": _OCPPTransport,
+    "ocppVersion": _OCPPVersion,
+    "securityProfile": None,
+    "vpn": _VPNType,
+}
+_SetMonitoringDataType: dict[str, Any] = {
+    "component": _ComponentType,
+    "customData": None,
+    "id": None,
+    "severity": None,
+    "transaction": None,
+    "type": _Monitor,
+    "value": None,
+    "variable": _VariableType,
+}
+_SetVariableDataType: dict[str, Any] = {
+    "attributeType": _Attribute,
+    "attributeValue": None,
+    "component": _ComponentType,
+    "customData": None,
+    "variable": _VariableType,
+}
+_TransactionType: dict[str, Any] = {
+    "chargingState": _ChargingState,
+    "customData": None,
+    "remoteStartId": None,
+    "stoppedReason": _Reason,
+    "timeSpentCharging": None,
+    "transactionId": None,
+}
+_FirmwareType: dict[str, Any] = {
+    "customData": None,
+    "installDateTime": None,
+    "location": None,
+    "retrieveDateTime": None,
+    "signature": None,
+    "signingCertificate": None,
+}
+
 REQUESTS: dict[str, dict[str, Any]] = {
     "Authorize": {
         "certificate": None,
         "customData": None,
-        "idToken": {
-            "additionalInfo": [{
-                "additionalIdToken": None,
-                "customData": None,
-                "type": None,
-            }],
-            "customData": None,
-            "idToken": None,
-            "type": _IdToken,
-        },
-        "iso15118CertificateHashData": [{
-            "customData": None,
-            "hashAlgorithm": _HashAlgorithm,
-            "issuerKeyHash": None,
-            "issuerNameHash": None,
-            "responderURL": None,
-            "serialNumber": None,
-        }],
+        "idToken": _IdTokenType,
+        "iso15118CertificateHashData": [_OCSPRequestDataType],
     },
     "BootNotification": {
-        "chargingStation": {
-            "customData": None,
-            "firmwareVersion": None,
-            "model": None,
-            "modem": {
-                "customData": None,
-                "iccid": None,
-                "imsi": None,
-            },
-            "serialNumber": None,
-            "vendorName": None,
-        },
+        "chargingStation": _ChargingStationType,
         "customData": None,
         "reason": _BootReason,
     },
@@ -147,23 +471,14 @@ REQUESTS: dict[str, dict[str, Any]] = {
     },
     "ChangeAvailability": {
         "customData": None,
-        "evse": {
-            "connectorId": None,
-            "customData": None,
-            "id": None,
-        },
+        "evse": _EVSEType,
         "operationalStatus": _OperationalStatus,
     },
     "ClearCache": {
         "customData": None,
     },
     "ClearChargingProfile": {
-        "chargingProfileCriteria": {
-            "chargingProfilePurpose": _ChargingProfilePurpose,
-            "customData": None,
-            "evseId": None,
-            "stackLevel": None,
-        },
+        "chargingProfileCriteria": _ClearChargingProfileType,
         "chargingProfileId": None,
         "customData": None,
     },
@@ -188,24 +503,9 @@ REQUESTS: dict[str, dict[str, Any]] = {
     "CustomerInformation": {
         "clear": None,
         "customData": None,
-        "customerCertificate": {
-            "customData": None,
-            "hashAlgorithm": _HashAlgorithm,
-            "issuerKeyHash": None,
-            "issuerNameHash": None,
-            "serialNumber": None,
-        },
+        "customerCertificate": _CertificateHashDataType,
         "customerIdentifier": None,
-        "idToken": {
-            "additionalInfo": [{
-                "additionalIdToken": None,
-                "customData": None,
-                "type": None,
-            }],
-            "customData": None,
-            "idToken": None,
-            "type": _IdToken,
-        },
+        "idToken": _IdTokenType,
         "report": None,
         "requestId": None,
     },
@@ -216,13 +516,7 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "vendorId": None,
     },
     "DeleteCertificate": {
-        "certificateHashData": {
-            "customData": None,
-            "hashAlgorithm": _HashAlgorithm,
-            "issuerKeyHash": None,
-            "issuerNameHash": None,
-            "serialNumber": None,
-        },
+        "certificateHashData": _CertificateHashDataType,
         "customData": None,
     },
     "FirmwareStatusNotification": {
@@ -243,23 +537,10 @@ REQUESTS: dict[str, dict[str, Any]] = {
     },
     "GetCertificateStatus": {
         "customData": None,
-        "ocspRequestData": {
-            "customData": None,
-            "hashAlgorithm": _HashAlgorithm,
-            "issuerKeyHash": None,
-            "issuerNameHash": None,
-            "responderURL": None,
-            "serialNumber": None,
-        },
+        "ocspRequestData": _OCSPRequestDataType,
     },
     "GetChargingProfiles": {
-        "chargingProfile": {
-            "chargingLimitSource": [_ChargingLimitSource],
-            "chargingProfileId": [None],
-            "chargingProfilePurpose": _ChargingProfilePurpose,
-            "customData": None,
-            "stackLevel": None,
-        },
+        "chargingProfile": _ChargingProfileCriterionType,
         "customData": None,
         "evseId": None,
         "requestId": None,
@@ -286,60 +567,21 @@ REQUESTS: dict[str, dict[str, Any]] = {
     },
     "GetLog": {
         "customData": None,
-        "log": {
-            "customData": None,
-            "latestTimestamp": None,
-            "oldestTimestamp": None,
-            "remoteLocation": None,
-        },
+        "log": _LogParametersType,
         "logType": _Log,
         "requestId": None,
         "retries": None,
         "retryInterval": None,
     },
     "GetMonitoringReport": {
-        "componentVariable": [{
-            "component": {
-                "customData": None,
-                "evse": {
-                    "connectorId": None,
-                    "customData": None,
-                    "id": None,
-                },
-                "instance": None,
-                "name": None,
-            },
-            "customData": None,
-            "variable": {
-                "customData": None,
-                "instance": None,
-                "name": None,
-            },
-        }],
+        "componentVariable": [_ComponentVariableType],
         "customData": None,
         "monitoringCriteria": [_MonitoringCriterion],
         "requestId": None,
     },
     "GetReport": {
         "componentCriteria": [_ComponentCriterion],
-        "componentVariable": [{
-            "component": {
-                "customData": None,
-                "evse": {
-                    "connectorId": None,
-                    "customData": None,
-                    "id": None,
-                },
-                "instance": None,
-                "name": None,
-            },
-            "customData": None,
-            "variable": {
-                "customData": None,
-                "instance": None,
-                "name": None,
-            },
-        }],
+        "componentVariable": [_ComponentVariableType],
         "customData": None,
         "requestId": None,
     },
@@ -349,25 +591,7 @@ REQUESTS: dict[str, dict[str, Any]] = {
     },
     "GetVariables": {
         "customData": None,
-        "getVariableData": [{
-            "attributeType": _Attribute,
-            "component": {
-                "customData": None,
-                "evse": {
-                    "connectorId": None,
-                    "customData": None,
-                    "id": None,
-                },
-                "instance": None,
-                "name": None,
-            },
-            "customData": None,
-            "variable": {
-                "customData": None,
-                "instance": None,
-                "name": None,
-            },
-        }],
+        "getVariableData": [_GetVariableDataType],
     },
     "Heartbeat": {
         "customData": None,
@@ -385,77 +609,11 @@ REQUESTS: dict[str, dict[str, Any]] = {
     "MeterValues": {
         "customData": None,
         "evseId": None,
-        "meterValue": [{
-            "customData": None,
-            "sampledValue": [{
-                "context": _ReadingContext,
-                "customData": None,
-                "location": _Location,
-                "measurand": _Measurand,
-                "phase": _Phase,
-                "signedMeterValue": {
-                    "customData": None,
-                    "encodingMethod": None,
-                    "publicKey": None,
-                    "signedMeterData": None,
-                    "signingMethod": None,
-                },
-                "unitOfMeasure": {
-                    "customData": None,
-                    "multiplier": None,
-                    "unit": None,
-                },
-                "value": None,
-            }],
-            "timestamp": None,
-        }],
+        "meterValue": [_MeterValueType],
     },
     "NotifyChargingLimit": {
-        "chargingLimit": {
-            "chargingLimitSource": _ChargingLimitSource,
-            "customData": None,
-            "isGridCritical": None,
-        },
-        "chargingSchedule": [{
-            "chargingRateUnit": _ChargingRateUnit,
-            "chargingSchedulePeriod": [{
-                "customData": None,
-                "limit": None,
-                "numberPhases": None,
-                "phaseToUse": None,
-                "startPeriod": None,
-            }],
-            "customData": None,
-            "duration": None,
-            "id": None,
-            "minChargingRate": None,
-            "salesTariff": {
-                "customData": None,
-                "id": None,
-                "numEPriceLevels": None,
-                "salesTariffDescription": None,
-                "salesTariffEntry": [{
-                    "consumptionCost": [{
-                        "cost": [{
-                            "amount": None,
-                            "amountMultiplier": None,
-                            "costKind": _CostKind,
-                            "customData": None,
-                        }],
-                        "customData": None,
-                        "startValue": None,
-                    }],
-                    "customData": None,
-                    "ePriceLevel": None,
-                    "relativeTimeInterval": {
-                        "customData": None,
-                        "duration": None,
-                        "start": None,
-                    },
-                }],
-            },
-            "startSchedule": None,
-        }],
+        "chargingLimit": _ChargingLimitType,
+        "chargingSchedule": [_ChargingScheduleType],
         "customData": None,
         "evseId": None,
     },
@@ -469,138 +627,25 @@ REQUESTS: dict[str, dict[str, Any]] = {
     },
     "NotifyDisplayMessages": {
         "customData": None,
-        "messageInfo": [{
-            "customData": None,
-            "display": {
-                "customData": None,
-                "evse": {
-                    "connectorId": None,
-                    "customData": None,
-                    "id": None,
-                },
-                "instance": None,
-                "name": None,
-            },
-            "endDateTime": None,
-            "id": None,
-            "message": {
-                "content": None,
-                "customData": None,
-                "format": _MessageFormat,
-                "language": None,
-            },
-            "priority": _MessagePriority,
-            "startDateTime": None,
-            "state": _MessageState,
-            "transactionId": None,
-        }],
+        "messageInfo": [_MessageInfoType],
         "requestId": None,
         "tbc": None,
     },
     "NotifyEVChargingNeeds": {
-        "chargingNeeds": {
-            "acChargingParameters": {
-                "customData": None,
-                "energyAmount": None,
-                "evMaxCurrent": None,
-                "evMaxVoltage": None,
-                "evMinCurrent": None,
-            },
-            "customData": None,
-            "dcChargingParameters": {
-                "bulkSoC": None,
-                "customData": None,
-                "energyAmount": None,
-                "evEnergyCapacity": None,
-                "evMaxCurrent": None,
-                "evMaxPower": None,
-                "evMaxVoltage": None,
-                "fullSoC": None,
-                "stateOfCharge": None,
-            },
-            "departureTime": None,
-            "requestedEnergyTransfer": _EnergyTransferMode,
-        },
+        "chargingNeeds": _ChargingNeedsType,
         "customData": None,
         "evseId": None,
         "maxScheduleTuples": None,
     },
     "NotifyEVChargingSchedule": {
-        "chargingSchedule": {
-            "chargingRateUnit": _ChargingRateUnit,
-            "chargingSchedulePeriod": [{
-                "customData": None,
-                "limit": None,
-                "numberPhases": None,
-                "phaseToUse": None,
-                "startPeriod": None,
-            }],
-            "customData": None,
-            "duration": None,
-            "id": None,
-            "minChargingRate": None,
-            "salesTariff": {
-                "customData": None,
-                "id": None,
-                "numEPriceLevels": None,
-                "salesTariffDescription": None,
-                "salesTariffEntry": [{
-                    "consumptionCost": [{
-                        "cost": [{
-                            "amount": None,
-                            "amountMultiplier": None,
-                            "costKind": _CostKind,
-                            "customData": None,
-                        }],
-                        "customData": None,
-                        "startValue": None,
-                    }],
-                    "customData": None,
-                    "ePriceLevel": None,
-                    "relativeTimeInterval": {
-                        "customData": None,
-                        "duration": None,
-                        "start": None,
-                    },
-                }],
-            },
-            "startSchedule": None,
-        },
+        "chargingSchedule": _ChargingScheduleType,
         "customData": None,
         "evseId": None,
         "timeBase": None,
     },
     "NotifyEvent": {
         "customData": None,
-        "eventData": [{
-            "actualValue": None,
-            "cause": None,
-            "cleared": None,
-            "component": {
-                "customData": None,
-                "evse": {
-                    "connectorId": None,
-                    "customData": None,
-                    "id": None,
-                },
-                "instance": None,
-                "name": None,
-            },
-            "customData": None,
-            "eventId": None,
-            "eventNotificationType": _EventNotification,
-            "techCode": None,
-            "techInfo": None,
-            "timestamp": None,
-            "transactionId": None,
-            "trigger": _EventTrigger,
-            "variable": {
-                "customData": None,
-                "instance": None,
-                "name": None,
-            },
-            "variableMonitoringId": None,
-        }],
+        "eventData": [_EventDataType],
         "generatedAt": None,
         "seqNo": None,
         "tbc": None,
@@ -608,32 +653,7 @@ REQUESTS: dict[str, dict[str, Any]] = {
     "NotifyMonitoringReport": {
         "customData": None,
         "generatedAt": None,
-        "monitor": [{
-            "component": {
-                "customData": None,
-                "evse": {
-                    "connectorId": None,
-                    "customData": None,
-                    "id": None,
-                },
-                "instance": None,
-                "name": None,
-            },
-            "customData": None,
-            "variable": {
-                "customData": None,
-                "instance": None,
-                "name": None,
-            },
-            "variableMonitoring": [{
-                "customData": None,
-                "id": None,
-                "severity": None,
-                "transaction": None,
-                "type": _Monitor,
-                "value": None,
-            }],
-        }],
+        "monitor": [_MonitoringDataType],
         "requestId": None,
         "seqNo": None,
         "tbc": None,
@@ -641,41 +661,7 @@ REQUESTS: dict[str, dict[str, Any]] = {
     "NotifyReport": {
         "customData": None,
         "generatedAt": None,
-        "reportData": [{
-            "component": {
-                "customData": None,
-                "evse": {
-                    "connectorId": None,
-                    "customData": None,
-                    "id": None,
-                },
-                "instance": None,
-                "name": None,
-            },
-            "customData": None,
-            "variable": {
-                "customData": None,
-                "instance": None,
-                "name": None,
-            },
-            "variableAttribute": [{
-                "constant": None,
-                "customData": None,
-                "mutability": _Mutability,
-                "persistent": None,
-                "type": _Attribute,
-                "value": None,
-            }],
-            "variableCharacteristics": {
-                "customData": None,
-                "dataType": _Data,
-                "maxLimit": None,
-                "minLimit": None,
-                "supportsMonitoring": None,
-                "unit": None,
-                "valuesList": None,
-            },
-        }],
+        "reportData": [_ReportDataType],
         "requestId": None,
         "seqNo": None,
         "tbc": None,
@@ -696,136 +682,18 @@ REQUESTS: dict[str, dict[str, Any]] = {
     },
     "ReportChargingProfiles": {
         "chargingLimitSource": _ChargingLimitSource,
-        "chargingProfile": [{
-            "chargingProfileKind": _ChargingProfileKind,
-            "chargingProfilePurpose": _ChargingProfilePurpose,
-            "chargingSchedule": [{
-                "chargingRateUnit": _ChargingRateUnit,
-                "chargingSchedulePeriod": [{
-                    "customData": None,
-                    "limit": None,
-                    "numberPhases": None,
-                    "phaseToUse": None,
-                    "startPeriod": None,
-                }],
-                "customData": None,
-                "duration": None,
-                "id": None,
-                "minChargingRate": None,
-                "salesTariff": {
-                    "customData": None,
-                    "id": None,
-                    "numEPriceLevels": None,
-                    "salesTariffDescription": None,
-                    "salesTariffEntry": [{
-                        "consumptionCost": [{
-                            "cost": [{
-                                "amount": None,
-                                "amountMultiplier": None,
-                                "costKind": _CostKind,
-                                "customData": None,
-                            }],
-                            "customData": None,
-                            "startValue": None,
-                        }],
-                        "customData": None,
-                        "ePriceLevel": None,
-                        "relativeTimeInterval": {
-                            "customData": None,
-                            "duration": None,
-                            "start": None,
-                        },
-                    }],
-                },
-                "startSchedule": None,
-            }],
-            "customData": None,
-            "id": None,
-            "recurrencyKind": _RecurrencyKind,
-            "stackLevel": None,
-            "transactionId": None,
-            "validFrom": None,
-            "validTo": None,
-        }],
+        "chargingProfile": [_ChargingProfileType],
         "customData": None,
         "evseId": None,
         "requestId": None,
         "tbc": None,
     },
     "RequestStartTransaction": {
-        "chargingProfile": {
-            "chargingProfileKind": _ChargingProfileKind,
-            "chargingProfilePurpose": _ChargingProfilePurpose,
-            "chargingSchedule": [{
-                "chargingRateUnit": _ChargingRateUnit,
-                "chargingSchedulePeriod": [{
-                    "customData": None,
-                    "limit": None,
-                    "numberPhases": None,
-                    "phaseToUse": None,
-                    "startPeriod": None,
-                }],
-                "customData": None,
-                "duration": None,
-                "id": None,
-                "minChargingRate": None,
-                "salesTariff": {
-                    "customData": None,
-                    "id": None,
-                    "numEPriceLevels": None,
-                    "salesTariffDescription": None,
-                    "salesTariffEntry": [{
-                        "consumptionCost": [{
-                            "cost": [{
-                                "amount": None,
-                                "amountMultiplier": None,
-                                "costKind": _CostKind,
-                                "customData": None,
-                            }],
-                            "customData": None,
-                            "startValue": None,
-                        }],
-                        "customData": None,
-                        "ePriceLevel": None,
-                        "relativeTimeInterval": {
-                            "customData": None,
-                            "duration": None,
-                            "start": None,
-                        },
-                    }],
-                },
-                "startSchedule": None,
-            }],
-            "customData": None,
-            "id": None,
-            "recurrencyKind": _RecurrencyKind,
-            "stackLevel": None,
-            "transactionId": None,
-            "validFrom": None,
-            "validTo": None,
-        },
+        "chargingProfile": _ChargingProfileType,
         "customData": None,
         "evseId": None,
-        "groupIdToken": {
-            "additionalInfo": [{
-                "additionalIdToken": None,
-                "customData": None,
-                "type": None,
-            }],
-            "customData": None,
-            "idToken": None,
-            "type": _IdToken,
-        },
-        "idToken": {
-            "additionalInfo": [{
-                "additionalIdToken": None,
-                "customData": None,
-                "type": None,
-            }],
-            "customData": None,
-            "idToken": None,
-            "type": _IdToken,
-        },
+        "groupIdToken": _IdTokenType,
+        "idToken": _IdTokenType,
         "remoteStartId": None,
     },
     "RequestStopTransaction": {
@@ -842,27 +710,9 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "customData": None,
         "evseId": None,
         "expiryDateTime": None,
-        "groupIdToken": {
-            "additionalInfo": [{
-                "additionalIdToken": None,
-                "customData": None,
-                "type": None,
-            }],
-            "customData": None,
-            "idToken": None,
-            "type": _IdToken,
-        },
+        "groupIdToken": _IdTokenType,
         "id": None,
-        "idToken": {
-            "additionalInfo": [{
-                "additionalIdToken": None,
-                "customData": None,
-                "type": None,
-            }],
-            "customData": None,
-            "idToken": None,
-            "type": _IdToken,
-        },
+        "idToken": _IdTokenType,
     },
     "Reset": {
         "customData": None,
@@ -877,129 +727,18 @@ REQUESTS: dict[str, dict[str, Any]] = {
     },
     "SendLocalList": {
         "customData": None,
-        "localAuthorizationList": [{
-            "customData": None,
-            "idToken": {
-                "additionalInfo": [{
-                    "additionalIdToken": None,
-                    "customData": None,
-                    "type": None,
-                }],
-                "customData": None,
-                "idToken": None,
-                "type": _IdToken,
-            },
-            "idTokenInfo": {
-                "cacheExpiryDateTime": None,
-                "chargingPriority": None,
-                "customData": None,
-                "evseId": [None],
-                "groupIdToken": {
-                    "additionalInfo": [{
-                        "additionalIdToken": None,
-                        "customData": None,
-                        "type": None,
-                    }],
-                    "customData": None,
-                    "idToken": None,
-                    "type": _IdToken,
-                },
-                "language1": None,
-                "language2": None,
-                "personalMessage": {
-                    "content": None,
-                    "customData": None,
-                    "format": _MessageFormat,
-                    "language": None,
-                },
-                "status": _AuthorizationStatus,
-            },
-        }],
+        "localAuthorizationList": [_AuthorizationData],
         "updateType": _Update,
         "versionNumber": None,
     },
     "SetChargingProfile": {
-        "chargingProfile": {
-            "chargingProfileKind": _ChargingProfileKind,
-            "chargingProfilePurpose": _ChargingProfilePurpose,
-            "chargingSchedule": [{
-                "chargingRateUnit": _ChargingRateUnit,
-                "chargingSchedulePeriod": [{
-                    "customData": None,
-                    "limit": None,
-                    "numberPhases": None,
-                    "phaseToUse": None,
-                    "startPeriod": None,
-                }],
-                "customData": None,
-                "duration": None,
-                "id": None,
-                "minChargingRate": None,
-                "salesTariff": {
-                    "customData": None,
-                    "id": None,
-                    "numEPriceLevels": None,
-                    "salesTariffDescription": None,
-                    "salesTariffEntry": [{
-                        "consumptionCost": [{
-                            "cost": [{
-                                "amount": None,
-                                "amountMultiplier": None,
-                                "costKind": _CostKind,
-                                "customData": None,
-                            }],
-                            "customData": None,
-                            "startValue": None,
-                        }],
-                        "customData": None,
-                        "ePriceLevel": None,
-                        "relativeTimeInterval": {
-                            "customData": None,
-                            "duration": None,
-                            "start": None,
-                        },
-                    }],
-                },
-                "startSchedule": None,
-            }],
-            "customData": None,
-            "id": None,
-            "recurrencyKind": _RecurrencyKind,
-            "stackLevel": None,
-            "transactionId": None,
-            "validFrom": None,
-            "validTo": None,
-        },
+        "chargingProfile": _ChargingProfileType,
         "customData": None,
         "evseId": None,
     },
     "SetDisplayMessage": {
         "customData": None,
-        "message": {
-            "customData": None,
-            "display": {
-                "customData": None,
-                "evse": {
-                    "connectorId": None,
-                    "customData": None,
-                    "id": None,
-                },
-                "instance": None,
-                "name": None,
-            },
-            "endDateTime": None,
-            "id": None,
-            "message": {
-                "content": None,
-                "customData": None,
-                "format": _MessageFormat,
-                "language": None,
-            },
-            "priority": _MessagePriority,
-            "startDateTime": None,
-            "state": _MessageState,
-            "transactionId": None,
-        },
+        "message": _MessageInfoType,
     },
     "SetMonitoringBase": {
         "customData": None,
@@ -1011,84 +750,16 @@ REQUESTS: dict[str, dict[str, Any]] = {
     },
     "SetNetworkProfile": {
         "configurationSlot": None,
-        "connectionData": {
-            "apn": {
-                "apn": None,
-                "apnAuthentication": _APNAuthentication,
-                "apnPassword": None,
-                "apnUserName": None,
-                "customData": None,
-                "preferredNetwork": None,
-                "simPin": None,
-                "useOnlyPreferredNetwork": None,
-            },
-            "customData": None,
-            "messageTimeout": None,
-            "ocppCsmsUrl": None,
-            "ocppInterface": _OCPPInterface,
-            "ocppTransport": _OCPPTransport,
-            "ocppVersion": _OCPPVersion,
-            "securityProfile": None,
-            "vpn": {
-                "customData": None,
-                "group": None,
-                "key": None,
-                "password": None,
-                "server": None,
-                "type": _VPN,
-                "user": None,
-            },
-        },
+        "connectionData": _NetworkConnectionProfileType,
         "customData": None,
     },
     "SetVariableMonitoring": {
         "customData": None,
-        "setMonitoringData": [{
-            "component": {
-                "customData": None,
-                "evse": {
-                    "connectorId": None,
-                    "customData": None,
-                    "id": None,
-                },
-                "instance": None,
-                "name": None,
-            },
-            "customData": None,
-            "id": None,
-            "severity": None,
-            "transaction": None,
-            "type": _Monitor,
-            "value": None,
-            "variable": {
-                "customData": None,
-                "instance": None,
-                "name": None,
-            },
-        }],
+        "setMonitoringData": [_SetMonitoringDataType],
     },
     "SetVariables": {
         "customData": None,
-        "setVariableData": [{
-            "attributeType": _Attribute,
-            "attributeValue": None,
-            "component": {
-                "customData": None,
-                "evse": {
-                    "connectorId": None,
-                    "customData": None,
-                    "id": None,
-                },
-                "instance": None,
-                "name": None,
-            },
-            "customData": None,
-            "variable": {
-                "customData": None,
-                "instance": None,
-                "name": None,
-            },
-        }],
+        "setVariableData": [_SetVariableDataType],
     },
     "SignCertificate": {
         "certificateType": _CertificateSigningUse,
@@ -1106,67 +777,20 @@ REQUESTS: dict[str, dict[str, Any]] = {
         "cableMaxCurrent": None,
         "customData": None,
         "eventType": _TransactionEvent,
-        "evse": {
-            "connectorId": None,
-            "customData": None,
-            "id": None,
-        },
-        "idToken": {
-            "additionalInfo": [{
-                "additionalIdToken": None,
-                "customData": None,
-                "type": None,
-            }],
-            "customData": None,
-            "idToken": None,
-            "type": _IdToken,
-        },
-        "meterValue": [{
-            "customData": None,
-            "sampledValue": [{
-                "context": _ReadingContext,
-                "customData": None,
-                "location": _Location,
-                "measurand": _Measurand,
-                "phase": _Phase,
-                "signedMeterValue": {
-                    "customData": None,
-                    "encodingMethod": None,
-                    "publicKey": None,
-                    "signedMeterData": None,
-                    "signingMethod": None,
-                },
-                "unitOfMeasure": {
-                    "customData": None,
-                    "multiplier": None,
-                    "unit": None,
-                },
-                "value": None,
-            }],
-            "timestamp": None,
-        }],
+        "evse": _EVSEType,
+        "idToken": _IdTokenType,
+        "meterValue": [_MeterValueType],
         "numberOfPhasesUsed": None,
         "offline": None,
         "reservationId": None,
         "seqNo": None,
         "timestamp": None,
-        "transactionInfo": {
-            "chargingState": _ChargingState,
-            "customData": None,
-            "remoteStartId": None,
-            "stoppedReason": _Reason,
-            "timeSpentCharging": None,
-            "transactionId": None,
-        },
+        "transactionInfo": _TransactionType,
         "triggerReason": _TriggerReason,
     },
     "TriggerMessage": {
         "customData": None,
-        "evse": {
-            "connectorId": None,
-            "customData": None,
-            "id": None,
-        },
+        "evse": _EVSEType,
         "requestedMessage": _MessageTrigger,
     },
     "UnlockConnector": {
@@ -1180,14 +804,7 @@ REQUESTS: dict[str, dict[str, Any]] = {
     },
     "UpdateFirmware": {
         "customData": None,
-        "firmware": {
-            "customData": None,
-            "installDateTime": None,
-            "location": None,
-            "retrieveDateTime": None,
-            "signature": None,
-            "signingCertificate": None,
-        },
+        "firmware": _FirmwareType,
         "requestId": None,
         "retries": None,
         "retryInterval": None,

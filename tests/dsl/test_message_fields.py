@@ -26,51 +26,67 @@ SCHEMAS = Path(ocpp.__file__).parent / "v201" / "schemas"
 MODULE = Path(dsl.__file__).parent / "messages.py"
 
 
-def _tree(node: dict[str, Any], definitions: dict[str, Any], enums: dict[str, tuple[str, ...]]) -> Any:
-    """A schema node as dsl.messages describes it (an enumeration as ("enum", its definition's name))."""
+def _tree(node: dict[str, Any], definitions: dict[str, Any], enums: dict[str, tuple[str, ...]],
+          objects: dict[str, Any]) -> Any:
+    """A schema node as dsl.messages describes it: an enumeration as ("enum", its definition's name), a closed
+    object type the schema names as ("object", its name), its fields kept once in `objects` (in the order they
+    must be written: the types a type uses before it)."""
     if "$ref" in node:
         name = node["$ref"].rsplit("/", 1)[1]
         if "enum" in definitions[name]:
             enums[name] = tuple(sorted(definitions[name]["enum"]))
             return ("enum", name)
-        return _tree(definitions[name], definitions, enums)
+        tree = _tree(definitions[name], definitions, enums, objects)
+        if not isinstance(tree, dict):  # (CustomDataType: open, any value)
+            return tree
+        assert objects.setdefault(name, tree) == tree, name  # one name, one type in every schema
+        return ("object", name)
     assert "enum" not in node  # (2.0.1 names every enumeration)
     if node.get("type") == "object":
         if node.get("additionalProperties") is not False:
             return None  # (CustomDataType: open)
-        return {k: _tree(v, definitions, enums) for k, v in sorted(node.get("properties", {}).items())}
+        return {k: _tree(v, definitions, enums, objects) for k, v in sorted(node.get("properties", {}).items())}
     if node.get("type") == "array":
-        return ["list", _tree(node["items"], definitions, enums)]
+        return ["list", _tree(node["items"], definitions, enums, objects)]
     return None
 
 
-def _schemas() -> tuple[dict[str, Any], dict[str, tuple[str, ...]]]:
-    requests, enums = {}, {}
+def _schemas() -> tuple[dict[str, Any], dict[str, tuple[str, ...]], dict[str, Any]]:
+    requests: dict[str, Any] = {}
+    enums: dict[str, tuple[str, ...]] = {}
+    objects: dict[str, Any] = {}
     for path in sorted(SCHEMAS.glob("*Request.json")):
         schema = json.loads(path.read_text(encoding="utf-8"))
         seen: dict[str, tuple[str, ...]] = {}
-        requests[path.name.removesuffix("Request.json")] = _tree(schema, schema.get("definitions", {}), seen)
+        requests[path.name.removesuffix("Request.json")] = _tree(schema, schema.get("definitions", {}), seen, objects)
         for name, values in seen.items():
             assert enums.setdefault(name, values) == values, name  # one name, one enumeration everywhere
-    return requests, enums
+    return requests, enums, objects
 
 
-def _resolved(tree: Any, enums: dict[str, tuple[str, ...]]) -> Any:
-    """A generated tree as dsl.messages holds it (enumerations as frozensets, arrays as one-item lists)."""
+def _resolved(tree: Any, enums: dict[str, tuple[str, ...]], objects: dict[str, Any]) -> Any:
+    """A generated tree as dsl.messages holds it (enumerations as frozensets, arrays as one-item lists, named
+    object types as their fields)."""
     if isinstance(tree, tuple):
-        return frozenset(enums[tree[1]])
+        return frozenset(enums[tree[1]]) if tree[0] == "enum" else _resolved(objects[tree[1]], enums, objects)
     if isinstance(tree, list):
-        return [_resolved(tree[1], enums)]
+        return [_resolved(tree[1], enums, objects)]
     if isinstance(tree, dict):
-        return {k: _resolved(v, enums) for k, v in tree.items()}
+        return {k: _resolved(v, enums, objects) for k, v in tree.items()}
     return tree
+
+
+def _name(kind: str, name: str) -> str:
+    """`_ChargingRateUnit` for ChargingRateUnitEnumType, `_ChargingProfileType` for ChargingProfileType (an object
+    type keeps its suffix: IdTokenEnumType and IdTokenType are both in 2.0.1)."""
+    return "_" + (name.removesuffix("EnumType") if kind == "enum" else name)
 
 
 def _render(tree: Any, indent: int) -> str:
     if tree is None:
         return "None"
     if isinstance(tree, tuple):
-        return "_" + tree[1].removesuffix("EnumType")
+        return _name(*tree)
     if isinstance(tree, list):
         return "[" + _render(tree[1], indent) + "]"
     if not tree:
@@ -80,29 +96,34 @@ def _render(tree: Any, indent: int) -> str:
     return "{\n" + fields + " " * indent + "}"
 
 
-def _module(requests: dict[str, Any], enums: dict[str, tuple[str, ...]]) -> str:
+def _module(requests: dict[str, Any], enums: dict[str, tuple[str, ...]], objects: dict[str, Any]) -> str:
     doc = MODULE.read_text(encoding="utf-8").split('"""')[1]  # (the docstring is kept as written)
     out = [f'"""{doc}"""', "", "from __future__ import annotations", "", "from typing import Any", ""]
     for name, values in sorted(enums.items()):
-        line, lines = f"_{name.removesuffix('EnumType')} = frozenset({{", []
+        line, lines = f"{_name('enum', name)} = frozenset({{", []
         for item in (json.dumps(v) + "," for v in values):
             if len(line) + len(item) + 1 > 116:
                 lines.append(line.rstrip())
                 line = "    "
             line += item + " "
         out += [*lines, line.rstrip().rstrip(",") + "})"]
+    names = [_name("enum", n) for n in enums] + [_name("object", n) for n in objects]
+    assert len(set(names)) == len(names), "an enumeration and an object type would share a name"
+    out.append("")
+    # (each object type once, after the types it uses: `objects` is in that order)
+    out += [f"{_name('object', name)}: dict[str, Any] = {_render(tree, 0)}" for name, tree in objects.items()]
     out += ["", "REQUESTS: dict[str, dict[str, Any]] = {"]
     out += [f"    {json.dumps(action)}: {_render(tree, 4)}," for action, tree in requests.items()]
     return "\n".join([*out, "}"]) + "\n"
 
 
 def test_the_message_fields_are_the_ocpp_schemas() -> None:
-    requests, enums = _schemas()
+    requests, enums, objects = _schemas()
     if os.environ.get("CHARGESPEC_UPDATE_MESSAGES") == "1":
-        MODULE.write_text(_module(requests, enums), encoding="utf-8")
-    assert {a: _resolved(t, enums) for a, t in requests.items()} == REQUESTS
+        MODULE.write_text(_module(requests, enums, objects), encoding="utf-8")
+    assert {a: _resolved(t, enums, objects) for a, t in requests.items()} == REQUESTS
     assert len(REQUESTS) == 64
-    assert MODULE.read_text(encoding="utf-8") == _module(requests, enums)  # (as generated: reviewable diffs)
+    assert MODULE.read_text(encoding="utf-8") == _module(requests, enums, objects)  # (as generated: reviewable diffs)
 
 
 def _errors(line: str) -> list[str]:
