@@ -9,7 +9,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -501,3 +501,31 @@ def test_trigger_boot_notification_while_pending(twin_factory: Callable[..., Twi
     # (TC_B_02_CS step 15)
     events_ = csms.wait_for(lambda: csms.find("SecurityEventNotification")[1:], 5, "security event")
     assert events_[0].payload["type"] == "ResetOrReboot"  # the startup's reason, not the trigger's
+
+
+def test_a_transactions_events_are_stamped_in_the_order_of_their_seqno(twin_factory: Callable[..., TwinEnv]) -> None:
+    """E01: a TransactionEvent's timestamp is when the event happened, so seqNo order is time order (`seqNo
+    increases by 1` judges in the charger's chronological order). The twin copied a clock-aligned reading's
+    instant into its MeterValueClock event: taken a loop late (seconds at 240x, under load), after a periodic
+    event stamped later than that instant, it went out with the next seqNo and an earlier time (CI: "seqNo
+    expected 79, observed 77 (decreased)"). The reading inside keeps its aligned instant."""
+    env = twin_factory()
+    booted(env)
+    ev, _ = charge(env)
+    charger = env.twin.stations[env.station_id].charger
+    evse = charger.evses[1]
+    env.csms.wait_for(lambda: events(env, event_type="Updated"), 10, "an Updated event")
+    instant = env.clock.wall() - timedelta(seconds=30)  # an aligned instant some seconds back: the loop is late
+    instant = instant.replace(microsecond=instant.microsecond // 1000 * 1000)  # (timestamps carry milliseconds)
+
+    async def late_clock_event() -> None:
+        meter = charger._meter_value(1, "Sample.Clock", ["Energy.Active.Import.Register"], aligned=instant)
+        charger._tx_event(evse, "Updated", "MeterValueClock", meter=meter)
+
+    env.loop.run(late_clock_event(), 5)
+    sent = env.csms.wait_for(lambda: events(env, trigger_reason="MeterValueClock"), 10, "the MeterValueClock event")[0]
+    updated = sorted((e.payload for e in events(env)), key=lambda p: p["seq_no"])
+    stamps = [datetime.fromisoformat(p["timestamp"].replace("Z", "+00:00")) for p in updated]
+    assert stamps == sorted(stamps), [(p["seq_no"], p["trigger_reason"], p["timestamp"]) for p in updated]
+    assert datetime.fromisoformat(sent.payload["meter_value"][0]["timestamp"].replace("Z", "+00:00")) == instant
+    ev.close()

@@ -288,7 +288,9 @@ class Transactions(ChargerCore):
             skip_schema = True
         payload = call.TransactionEvent(
             event_type=event_type,
-            timestamp=meter["timestamp"] if meter else self._ts(at),
+            # when the event happens, which orders it with the others (seqNo); a clock-aligned reading inside
+            # keeps its own instant, which the twin's loop may reach a little late
+            timestamp=self._ts(at),
             trigger_reason=trigger,
             seq_no=seq,
             transaction_info=info,
