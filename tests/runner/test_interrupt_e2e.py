@@ -70,18 +70,24 @@ def _only_run(out: Path) -> Path:
     return runs[0]
 
 
+def _interrupted(proc: subprocess.Popen[str], timeout_s: float) -> str:
+    """The output of a run just sent a signal, which must end it as interrupted within `timeout_s`."""
+    try:
+        stdout, _ = proc.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        raise
+    assert proc.returncode == RunExit.INTERRUPTED, stdout
+    return stdout
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP], ids=["SIGINT", "SIGTERM", "SIGHUP"])
 def test_a_signal_during_expect_for_breaks_the_scenario_and_the_run_is_incomplete(tmp_path: Path,
                                                                                    sig: signal.Signals) -> None:
     proc, out = _start(tmp_path)
     _wait_for_the_hold(proc, out)
     proc.send_signal(sig)
-    try:
-        stdout, _ = proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
-    assert proc.returncode == RunExit.INTERRUPTED, stdout
+    stdout = _interrupted(proc, 60)
     message = re.compile(rf"interrupted by {sig.name} at `[^`]*hold\.spec:{HOLD_LINE}` "
                          r"\(`expect for 600 s: analyzer current L1 <= 40 A`\) after (\d+\.\d) s of the 600 s hold")
     m = message.search(stdout)
@@ -161,12 +167,7 @@ def test_ctrl_c_in_per_station_mode_says_where_each_stations_scenario_was_stoppe
         proc.kill()
         pytest.fail("the stations did not reach the hold within 90 s")
     os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C at a terminal: the controller and both workers
-    try:
-        stdout, _ = proc.communicate(timeout=90)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        raise
-    assert proc.returncode == RunExit.INTERRUPTED, stdout
+    _interrupted(proc, 90)
     run = next((out / "runs").iterdir())
     verdicts = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))
     assert (verdicts["status"], verdicts["verdict"]) == ("INCOMPLETE", "incomplete")
