@@ -48,6 +48,7 @@ from runner import features, units
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
 from runner.csms.meter_evses import DueEvses, due_evses, evse_transactions, send_during_idle
+from runner.csms.reading_time import AT_ARRIVAL
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.measurements import Draft, Limit, Reading, Timing, margin, quantity_limit, reading, unit_of, worst
 from runner.recorder import MAX_FINDING_RAW, Frame, parse_frame
@@ -827,9 +828,33 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
         verdict = f"difference {units.show(err, dim)} (allowed ±{units.show(tol.value, dim)})"
         m.observed = reading("difference", err, dim)
     m.margin = margin("within ±", m.observed.value, m.limits[0].value, m.limits[0].unit)
+    late = _edges_at_arrival(run, e.measured, mk, m_start, m_end)
     if not ok:
-        raise ExpectationFailed(e.source, f"{what}: {verdict}, {span}")
-    _passed(run, m, f"{what}: {verdict}, {span}")
+        raise ExpectationFailed(e.source, f"{what}: {verdict}, {span}{late}")
+    _passed(run, m, f"{what}: {verdict}, {span}{late}")
+
+
+def _edges_at_arrival(run: ScenarioRun, signal: Signal, key: str, start: float, end: float) -> str:
+    """A note for the verdict when a charger reading a window's edge is interpolated from was placed at its
+    frame's arrival, not at the time the charger took it (no usable timestamp, its clock not yet measured,
+    out of order: runner/csms/reading_time.py): that edge is read late by the reading's transit. Empty when
+    every such reading is placed at its own time."""
+    if signal.source != "charger":
+        return ""
+    events = run.recorder.events(AT_ARRIVAL)
+    ts, vs = run.recorder.series(key)
+    late: dict[str, dict[str, list[float]]] = {}     # why -> edge -> times of its readings placed at arrival
+    for name, t in (("start", start), ("end", end)):
+        for at in sorted(set(edge_bracket(ts, vs, t) or ())):
+            why = next((ev["why"] for ev in events if ev["t"] == at and key in ev.get("keys", ())), None)
+            if why is not None:
+                late.setdefault(why, {}).setdefault(name, []).append(at)
+    notes = [" and ".join(f"{name} ({', '.join(_rel(run, at) for at in times)})" for name, times in edges.items())
+             + f" are placed at their frames' arrival ({why})" for why, edges in late.items()]
+    if not notes:
+        return ""
+    return (f"; {signal.text}: its readings either side of the window's {'; '.join(notes)}, so "
+            "the window is read late there by their transit")
 
 
 def _sampled_at_edges(run: ScenarioRun, signal: Signal, key: str, start: float, end: float, source: Source) -> None:

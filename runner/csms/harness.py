@@ -47,7 +47,8 @@ from runner.csms.commands import CsmsCommands, Report
 from runner.csms.connector_status import ConnectorStatus, statuses_from_frame
 from runner.csms.errors import CsmsError, CsmsNotConnected, CsmsTimeout
 from runner.csms.framing import charger_call
-from runner.csms.meter_values import samples_from_frame
+from runner.csms.meter_values import placed_samples
+from runner.csms.reading_time import AT_ARRIVAL, ChargerClock, in_order
 from runner.csms.responses import Responses
 from runner.csms.security import check_basic_auth, server_tls_context, uses_basic_auth
 from runner.csms.session import CallOutcome, StationSession
@@ -112,6 +113,7 @@ class _Station:
     status: dict[tuple[int, int], ConnectorStatus] = field(default_factory=dict)
     status_order: list[tuple[int, int]] = field(default_factory=list)  # most recently reported last
     reports: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)  # open collectors
+    clock: ChargerClock = field(default_factory=ChargerClock)  # its clock, for placing its readings
 
 
 def station_identity(path: str) -> str:
@@ -392,10 +394,9 @@ class CsmsHarness(CsmsCommands):
         if frame.direction == "rx":
             with self._lock:
                 tx = st.book.apply(frame)
-            # A TransactionEvent without `evse` belongs to its transaction's EVSE (the book knows it).
-            prefix = self.key_prefix(st.station_id)
-            for key, value, t in samples_from_frame(frame, tx.evse_id if tx is not None else None):
-                self.recorder.sample(prefix + key, value, t)
+                st.clock.observe(frame)
+                lag = st.clock.lag
+            self._record_samples(st, frame, tx.evse_id if tx is not None else None, lag)
             problems: list[str] = []
             with self._lock:
                 if charger_call(frame):
@@ -408,6 +409,22 @@ class CsmsHarness(CsmsCommands):
             with self._lock:
                 st.booted_t = frame.t
         self._notify()
+
+    def _record_samples(self, st: _Station, frame: Frame, tx_evse: int | None, lag: float | None) -> None:
+        """The frame's signals into the recorder, each reading at the time the charger took it (or at the frame's
+        arrival, with an event saying why: runner/csms/reading_time.py). A TransactionEvent without `evse`
+        belongs to its transaction's EVSE (`tx_evse`: the book knows it)."""
+        prefix = self.key_prefix(st.station_id)
+        at_arrival: dict[str, list[str]] = {}
+        for key, value, placement in placed_samples(frame, tx_evse, lag):
+            last = self.recorder.last(prefix + key)
+            p = in_order(placement, frame.t, last[0] if last is not None else None)
+            self.recorder.sample(prefix + key, value, p.t)
+            if p.at_arrival is not None:
+                at_arrival.setdefault(p.at_arrival, []).append(prefix + key)
+        for why, keys in at_arrival.items():   # one event a reason and frame, not one a reading
+            self.recorder.event(AT_ARRIVAL, t=frame.t, station=st.station_id, action=frame.action,
+                                keys=sorted(set(keys)), why=why)
 
     @staticmethod
     def _track(st: _Station, frame: Frame) -> list[str]:

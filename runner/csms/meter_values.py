@@ -6,10 +6,12 @@ Connector.AvailabilityState: runner/csms/connector_status.py). Values are normal
 applied (value x 10^multiplier) and kilo-units brought to canonical ones (kWh -> Wh, kW -> W, ...), so
 a charger that reports kWh where it means Wh shows up as a 1000x energy error, not a unit mismatch.
 
-    for key, value, t in samples_from_frame(frame):
+    for key, value, t in samples_from_frame(frame, lag=charger_clock.lag):
         recorder.sample(key, value, t)
 
-`readings_from_frame` keeps the charger's own timestamp and context for the rules that need them.
+A meter reading's sample is placed at the time the charger took it (its meterValue.timestamp, the charger's
+measured clock offset corrected, never after the frame's arrival: runner/csms/reading_time.py); a status at
+its arrival. `readings_from_frame` keeps the charger's own timestamp and context for the rules that need them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 from runner.csms.connector_status import statuses_from_frame
 from runner.csms.framing import charger_call
+from runner.csms.reading_time import Placement, place
 from runner.recorder import Frame
 
 DEFAULT_MEASURAND = "Energy.Active.Import.Register"
@@ -35,7 +38,7 @@ _CANONICAL: dict[str, tuple[str, float]] = {
 class Reading:
     key: str
     value: float | str
-    t: float                       # bench time the frame arrived
+    t: float                       # bench time the frame arrived (its sample's place: placed_samples)
     timestamp: str | None          # the charger's own timestamp of this reading (meterValue.timestamp)
     measurand: str
     phase: str | None
@@ -127,12 +130,28 @@ def readings_from_frame(frame: Frame, tx_evse: int | None = None) -> list[Readin
     return []
 
 
-def samples_from_frame(frame: Frame, tx_evse: int | None = None) -> list[tuple[str, float | str, float]]:
-    """(key, value, bench time) for each signal in the frame, ready for `recorder.sample`. A signal sample is
-    the value at its arrival, so a TransactionEvent the charger queued while offline (`offline: true`, sent
-    on reconnecting, minutes late) gives none: its readings are the past, and as samples they would read as
-    the present (a power from before a limit, an energy register behind the analyzer's). The frame stays in
-    the trace, and :func:`readings_from_frame` gives them with the charger's timestamps to the rules."""
+def samples_from_frame(frame: Frame, tx_evse: int | None = None, lag: float | None = None
+                       ) -> list[tuple[str, float | str, float]]:
+    """(key, value, bench time) for each signal in the frame, ready for `recorder.sample`; see
+    :func:`placed_samples`."""
+    return [(key, value, p.t) for key, value, p in placed_samples(frame, tx_evse, lag)]
+
+
+def placed_samples(frame: Frame, tx_evse: int | None = None, lag: float | None = None
+                   ) -> list[tuple[str, float | str, Placement]]:
+    """(key, value, placement) for each signal in the frame, in time order. A meter reading is placed at the
+    time the charger took it: its meterValue.timestamp, corrected by `lag` (the charger's clock as its live
+    messages show it, :class:`runner.csms.reading_time.ChargerClock`), never after the frame's arrival; at
+    the arrival when it has no usable timestamp or no lag is known (the placement says why). A status is
+    placed at its arrival.
+
+    A TransactionEvent the charger queued while offline (`offline: true`, sent on reconnecting, minutes late)
+    gives none: its readings are minutes old, stamped before samples recorded since, which judges may already
+    have read (a series stays in time order: the out-of-order rule would put them at their arrival, as the
+    present: a power from before a limit, a register behind the analyzer's). The frame stays in the trace,
+    and :func:`readings_from_frame` gives them with the charger's timestamps to the rules."""
     if frame.action == "TransactionEvent" and isinstance(frame.payload, dict) and frame.payload.get("offline") is True:
         return []
-    return [(r.key, r.value, r.t) for r in readings_from_frame(frame, tx_evse)]
+    out = [(r.key, r.value, place(frame, r.timestamp, lag) if r.measurand != "status" else Placement(r.t, None))
+           for r in readings_from_frame(frame, tx_evse)]
+    return sorted(out, key=lambda s: s[2].t)   # (stable: readings of one instant keep the frame's order)
