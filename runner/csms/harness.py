@@ -62,6 +62,7 @@ MAX_IDENTITY = 48  # OCPP-J: the charging station identity is at most 48 charact
 MAX_OFFLINE_PERIODS = 1000   # per station, the most recent
 MAX_CONNECTORS = 256         # (evse, connector) statuses per station; a charger inventing ids loses the oldest
 MAX_STATIONS = 1024          # identities remembered; the longest-disconnected is forgotten first
+MAX_PLACED_KEYS = 1024       # signals per station whose last sample time is kept (reading_time.in_order)
 MAX_ATTEMPTS = 1000          # connection attempts remembered (all endpoints), the most recent
 # Real seconds the harness waits for a charger's answer (or its connection, or its boot) at the least. On
 # the twin a bench timeout is a fraction of a real second (30 s at 60x: 0.5 s), which a loaded host's
@@ -114,6 +115,8 @@ class _Station:
     status_order: list[tuple[int, int]] = field(default_factory=list)  # most recently reported last
     reports: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)  # open collectors
     clock: ChargerClock = field(default_factory=ChargerClock)  # its clock, for placing its readings
+    # signal key -> the time of its last sample, most recently placed last (a series stays in time order)
+    placed: dict[str, float] = field(default_factory=dict)
 
 
 def station_identity(path: str) -> str:
@@ -417,8 +420,10 @@ class CsmsHarness(CsmsCommands):
         prefix = self.key_prefix(st.station_id)
         at_arrival: dict[str, list[str]] = {}
         for key, value, placement in placed_samples(frame, tx_evse, lag):
-            last = self.recorder.last(prefix + key)
-            p = in_order(placement, frame.t, last[0] if last is not None else None)
+            p = in_order(placement, frame.t, st.placed.pop(key, None))
+            st.placed[key] = p.t
+            if len(st.placed) > MAX_PLACED_KEYS:   # a charger inventing signal names
+                del st.placed[next(iter(st.placed))]
             self.recorder.sample(prefix + key, value, p.t)
             if p.at_arrival is not None:
                 at_arrival.setdefault(p.at_arrival, []).append(prefix + key)
