@@ -842,11 +842,12 @@ def _edges_at_arrival(run: ScenarioRun, signal: Signal, key: str, start: float, 
     if signal.source != "charger":
         return ""
     events = run.recorder.events(AT_ARRIVAL)
+    recorded = run.recorder.resolve(key)   # as the harness recorded it (the events name that key)
     ts, vs = run.recorder.series(key)
     late: dict[str, dict[str, list[float]]] = {}     # why -> edge -> times of its readings placed at arrival
     for name, t in (("start", start), ("end", end)):
         for at in sorted(set(edge_bracket(ts, vs, t) or ())):
-            why = next((ev["why"] for ev in events if ev["t"] == at and key in ev.get("keys", ())), None)
+            why = next((ev["why"] for ev in events if ev["t"] == at and recorded in ev.get("keys", ())), None)
             if why is not None:
                 late.setdefault(why, {}).setdefault(name, []).append(at)
     notes = [" and ".join(f"{name} ({', '.join(_rel(run, at) for at in times)})" for name, times in edges.items())

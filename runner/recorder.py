@@ -312,6 +312,11 @@ class Recorder:
         with self._lock:
             self._station_keys = dict(prefixes)
 
+    def resolve(self, key: str) -> str:
+        """The key `key`'s samples are recorded under (a station's alias read as its prefix)."""
+        with self._lock:
+            return self._key(key)
+
     def _key(self, key: str) -> str:
         if key.startswith("@"):
             head, _, rest = key.partition(".")

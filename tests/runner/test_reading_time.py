@@ -130,6 +130,13 @@ def test_readings_without_a_timestamp_are_placed_at_arrival_and_the_verdict_says
         "error -2.82 % (allowed ±2 %), window t=5.0 s … t=595.0 s; charger energy: its readings either side of the "
         "window's start (t=0.1 s, t=10.1 s) and end (t=570.1 s, t=600.0 s) are placed at their frames' arrival (its "
         "meterValue has no timestamp), so the window is read late there by their transit")
+    # a spec naming the station (`charger "left" energy`) reads the same series through the recorder's alias
+    b.rec.alias_stations({"left": ""})
+    named = accuracy()
+    named = ExpectAccuracy(Signal("charger", f"@left.{REGISTER}", "energy", 'charger "left" energy'), named.reference,
+                           named.tolerance, named.window, named.measured_window, named.source, named.text)
+    with pytest.raises(ExpectationFailed, match="are placed at their frames' arrival"):
+        expect_accuracy(b.run(), named)
 
 
 # ---- placement, one reading at a time -------------------------------------------------------------------
