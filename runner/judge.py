@@ -48,6 +48,7 @@ from runner import features, units
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
 from runner.csms.meter_evses import DueEvses, due_evses, evse_transactions, send_during_idle
+from runner.csms.meter_values import readings_from_frame
 from runner.csms.reading_time import AT_ARRIVAL
 from runner.errors import BenchError, ExpectationFailed, NotSupportedByCharger
 from runner.measurements import Draft, Limit, Reading, Timing, margin, quantity_limit, reading, unit_of, worst
@@ -777,6 +778,32 @@ def _session_end(run: ScenarioRun, after: float) -> float | None:
     return min(ends) if ends else None
 
 
+def _session_end_reading(run: ScenarioRun, signal: Signal, key: str, name: str | None, end: float) -> float:
+    """Where a charger's register is read at the end of a window that closed with its session: at the reading
+    the transaction's Ended event carried (Transaction.End), which the charger took when the session ended,
+    not by interpolation at the event's arrival (`end`, the window's end for the reference: no energy
+    flows once the session has ended). A reading is recorded when the charger took it, before its frame
+    arrived (runner/csms/reading_time.py), so nothing of the register may follow the Ended event's arrival
+    in time to be interpolated against. `end` itself when the window did not close with its session or
+    the Ended event carried no reading of this signal (then its value at `end` is interpolated, as ever)."""
+    w = run.windows.get(name) if name is not None else None
+    if signal.source != "charger" or w is None or w.end is not None or w.until != "session ends":
+        return end
+    ended = next((f for f in run.recorder.frames(station=run.station.id, since=end) if f.t == end
+                  and f.action == "TransactionEvent" and msg.charger_call(f) and f.payload.get("eventType") == "Ended"),
+                 None)
+    if ended is None:
+        return end
+    # (an Ended event names its EVSE only if it is the transaction's first: the book knows it)
+    evse = next((tx.evse_id for tx in run.harness.transactions(run.station.id).values() if tx.ended_t == end), None)
+    prefix, recorded = run.harness.key_prefix(run.station.id), run.recorder.resolve(key)
+    if not any(prefix + r.key == recorded for r in readings_from_frame(ended, evse)):
+        return end
+    ts, vs = run.recorder.series(key)
+    at = [t for t, v in zip(ts, vs, strict=True) if t <= end and isinstance(v, int | float)]
+    return at[-1] if at else end
+
+
 @measured("accuracy")
 def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
     mk, rk = signal_key(e.measured), signal_key(e.reference)
@@ -787,6 +814,10 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
                       "%" if tol.dimension == "ratio" else unit_of(tol.dimension), tol.text),)
     start, end = _window_bounds(run, e.window, e.source)
     m_start, m_end = _window_bounds(run, e.measured_window or e.window, e.source)
+    closed = _session_end_reading(run, e.measured, mk, e.measured_window or e.window, m_end)
+    to_end = (f"; {e.measured.text} to the reading its transaction's Ended event carried (at {_rel(run, closed)})"
+              if closed != m_end else "")
+    m_end = closed
     m.window = m.span(start, end)
 
     # Both series must reach past the window end so its boundary can be interpolated; a charger sends its
@@ -828,7 +859,7 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
         verdict = f"difference {units.show(err, dim)} (allowed ±{units.show(tol.value, dim)})"
         m.observed = reading("difference", err, dim)
     m.margin = margin("within ±", m.observed.value, m.limits[0].value, m.limits[0].unit)
-    late = _edges_at_arrival(run, e.measured, mk, m_start, m_end)
+    late = to_end + _edges_at_arrival(run, e.measured, mk, m_start, m_end)
     if not ok:
         raise ExpectationFailed(e.source, f"{what}: {verdict}, {span}{late}")
     _passed(run, m, f"{what}: {verdict}, {span}{late}")

@@ -139,6 +139,43 @@ def test_readings_without_a_timestamp_are_placed_at_arrival_and_the_verdict_says
         expect_accuracy(b.run(), named)
 
 
+def test_a_window_until_the_session_ends_reads_the_register_at_the_transactions_end_reading() -> None:
+    """A window closed by the session's end ends, for the reference, when the Ended event arrived (nothing flows
+    after it); the charger's register is read at the Transaction.End reading that event carried. Recorded when
+    the charger took it, that reading is before the event's arrival, and nothing of the register follows it to
+    interpolate against: the check was broken ("not enough samples") until the end was read there."""
+    b = Bench()
+    tx = {"transactionInfo": {"transactionId": "T1"}}
+
+    def reading(taken: float, context: str) -> list[dict[str, Any]]:
+        return [{"timestamp": b.stamp(taken, 0), "sampledValue": [
+            {"value": 1000 + min(taken, 300.0) * WH_PER_S, "context": context,
+             "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "Wh"}}]}]
+
+    b.charger_sends({"eventType": "Started", "timestamp": b.stamp(0, 0), "seqNo": 0, "triggerReason":
+                     "CablePluggedIn", "evse": {"id": 1}, "meterValue": reading(0, "Transaction.Begin"), **tx},
+                    "TransactionEvent", 0.05)
+
+    for i in range(1, 30):
+        b.charger_sends({"eventType": "Updated", "timestamp": b.stamp(i * 10, 0), "seqNo": i, "triggerReason":
+                         "MeterValuePeriodic", "meterValue": reading(i * 10, "Sample.Periodic"), **tx},
+                        "TransactionEvent", i * 10 + 0.05)
+    b.charger_sends({"eventType": "Ended", "timestamp": b.stamp(300, 0), "seqNo": 30, "triggerReason": "StopAuthorized",
+                     "meterValue": reading(300, "Transaction.End"), **tx}, "TransactionEvent", 312.0)  # held up
+    for k in range(0, 71):
+        b.rec.sample("analyzer.energy", min(k * 5.0, 300.0) * WH_PER_S, b.t0 + k * 5.0)
+    run = b.run()
+    run.windows["session"] = Window("session", b.t0 + 5, until="session ends")
+    e = accuracy()
+    e = ExpectAccuracy(e.measured, e.reference, e.tolerance, "session", None, e.source, e.text)
+    expect_accuracy(run, e)
+    [passed] = [ev for ev in b.rec.events("note") if "error" in ev["text"]]
+    # (the 0.15 Wh: each reading is placed the 50 ms of the fastest message's transit after it was taken)
+    assert passed["text"] == ('line 16: charger energy over "session" = 885.150 Wh, analyzer energy over "session" '
+                              "= 885 Wh: error +0.02 % (allowed ±2 %), window t=5.0 s … t=312.0 s; charger energy to "
+                              "the reading its transaction's Ended event carried (at t=300.1 s)")
+
+
 # ---- placement, one reading at a time -------------------------------------------------------------------
 
 NOW = "2025-01-01T12:00:00.000Z"
