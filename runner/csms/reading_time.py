@@ -23,8 +23,11 @@ taken, its meterValue.timestamp on the bench's clock, corrected by how far the c
   (:func:`runner.csms.meter_values.samples_from_frame`). A delay every recent message shares cannot be told
   from a clock offset: it is taken as one, and the placement falls back toward arrival (late, never early).
 - Recent: the least over the last :data:`LAG_WINDOW` such messages, forgotten at each BootNotification (a
-  charger sets its clock from the CSMS's currentTime at boot), so a clock the charger steps is followed
-  instead of placing its readings by the step too early.
+  charger sets its clock from the CSMS's currentTime at boot). The window is the one trade-off: a clock the
+  charger steps back mid-connection (one that ran ahead, set again from a HeartbeatResponse) places its
+  readings early by the step until the messages from before it have left the window; a delay longer than
+  the window is taken for clock offset, which places late (safe). So the window is short: 16 messages, a
+  few minutes of TransactionEvents.
 - Never in the future: a stamp later than its own arrival on the measured clock (a meter's clock ahead of
   the charger's messages') is placed at arrival, which is then the nearer of the two to the truth.
 
@@ -49,7 +52,7 @@ from runner.csms.expect import bench_time_of
 from runner.csms.framing import charger_call
 from runner.recorder import Frame
 
-LAG_WINDOW = 32             # live timestamped messages the least lag is taken over
+LAG_WINDOW = 16             # live timestamped messages the least lag is taken over
 AT_ARRIVAL = "charger.reading_at_arrival"   # recorder event: readings placed at their arrival, and why
 
 
