@@ -228,14 +228,14 @@ class DeviceModel:
         live = self.live.get((var.component, var.name))
         return live() if live is not None else var.value
 
-    def value(self, component: str, name: str, evse: int | None = None) -> str:
-        var = self._find(component, name, evse)
+    def value(self, component: str, name: str, evse: int | None = None, instance: str | None = None) -> str:
+        var = self._find(component, name, evse, instance)
         if var is None:
-            raise KeyError(f"device model has no {component}.{name}")
+            raise KeyError(f"device model has no {component}.{name}" + (f"[{instance}]" if instance else ""))
         return self._current(var)
 
-    def int(self, component: str, name: str) -> int:
-        return int(float(self.value(component, name)))
+    def int(self, component: str, name: str, instance: str | None = None) -> int:
+        return int(float(self.value(component, name, instance=instance)))
 
     def bool(self, component: str, name: str) -> bool:
         return self.value(component, name).lower() == "true"
