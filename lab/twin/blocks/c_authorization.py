@@ -93,8 +93,9 @@ class Authorization(ChargerCore):
             self._tx_event(e, "Updated", "Authorized", id_token=id_token)
         elif tx is None and e.auth is None:
             timeout = self.device.int("TxCtrlr", "EVConnectionTimeOut")
-            e.auth = AuthState(id_token, None, self.clock.now() + timeout,
-                               ev_was_plugged=self.physics.snapshot(e.id).plugged, group_id=group)
+            snap = self.physics.snapshot(e.id)
+            e.auth = AuthState(id_token, None, self.clock.now() + timeout, ev_was_plugged=snap.plugged,
+                               group_id=group, at_occupied=snap.plugged or snap.cable_in_socket)
         self._wake.set()
 
     def _master_pass(self, group: dict[str, Any] | None) -> bool:

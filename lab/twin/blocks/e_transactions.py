@@ -35,6 +35,14 @@ class Transactions(ChargerCore):
         # Authorization waiting for an EV, and the transaction start point.
         if e.auth is not None and e.tx is None and now >= e.auth.expires_t and not plugged:
             e.auth = None
+        if e.auth is not None and e.tx is None and e.auth.at_occupied and not plugged and not snap.cable_in_socket:
+            # Authorized at a connector an EV or a cable held (TC_E_17_CS: the idToken shown for the ended
+            # session's cable), and the connector is free again: the incipient transaction is cancelled and the
+            # EVSE back to its original state, Available (TxCtrlr.EVConnectionTimeOut, Part 2 appendix 3), so
+            # the next EV does not start on that driver's idToken.
+            log.info("%s: EVSE %d free again: the authorization of %s lapses", self.station.id, e.id,
+                     e.auth.id_token.get("id_token"))
+            e.auth = None
         if not plugged:
             e.plug_used = False
         if not snap.bay_occupied:
