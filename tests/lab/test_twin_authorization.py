@@ -525,3 +525,50 @@ def test_an_authorization_with_the_cable_already_in_the_socket_starts_the_ev_tha
     bench.ev.ok("CP:STATE B")
     started = bench.wait_event("Started", event_type="Started")
     assert started["id_token"]["id_token"] == "04A2B3C4"
+
+
+def test_a_token_at_an_unavailable_evse_authorizes_nothing_for_later(bench: Bench) -> None:
+    """G03/G04: an Inoperative EVSE is unavailable for charging (a remote start there is Rejected, reasonCode
+    Unavailable). An idToken presented at its reader while it is so is not kept waiting for it to come back:
+    made Operative again within EVConnectionTimeOut, the EV there starts no transaction on it."""
+    bench.set("TxCtrlr", "EVConnectionTimeOut", "600")
+    reply = bench.csms.call(bench.sid, call.ChangeAvailability(operational_status="Inoperative",
+                                                               evse={"id": 1}))
+    assert reply.status == "Accepted"
+    bench.csms.wait_for(lambda: bench.csms.find("StatusNotification", evse_id=1, connector_status="Unavailable"),
+                        5, "Unavailable")
+    bench.ev.ok("CP:STATE B")
+    bench.present("04A2B3C4")
+    bench.csms.wait_for(lambda: bench.authorizes("04A2B3C4"), 5, "Authorize")
+    bench.quiet(5)
+    reply = bench.csms.call(bench.sid, call.ChangeAvailability(operational_status="Operative", evse={"id": 1}))
+    assert reply.status == "Accepted"
+    bench.csms.wait_for(lambda: bench.csms.find("StatusNotification", evse_id=1, connector_status="Occupied"),
+                        5, "Occupied")
+    bench.quiet(30)
+    assert bench.events() == []
+
+
+def test_the_firmware_pass_survives_an_authorization_pending_at_an_inoperative_evse(bench: Bench) -> None:
+    """An authorization waiting at an Inoperative EVSE with no transaction (which the reader no longer leaves,
+    above) once sent the firmware pass into the branch for a transaction begun at plug-in: AttributeError, the
+    firmware task dead and the charger silent from then on. Put there by hand, the pass goes on."""
+    from lab.twin.blocks.state import AuthState
+
+    charger = next(iter(bench.env.twin.stations.values())).charger
+    reply = bench.csms.call(bench.sid, call.ChangeAvailability(operational_status="Inoperative", evse={"id": 1}))
+    assert reply.status == "Accepted"
+
+    async def pending() -> None:
+        charger.evses[1].auth = AuthState({"id_token": "04A2B3C4", "type": "ISO14443"}, None,
+                                          bench.env.clock.now() + 600)
+        charger._wake.set()
+
+    bench.env.loop.run(pending(), 5)
+    bench.quiet(5)
+    assert not any(t.done() for t in charger._tasks), [t.exception() for t in charger._tasks if t.done()]
+    bench.ev.ok("CP:STATE B")
+    bench.ev.ok("CP:STATE A")
+    reply = bench.csms.call(bench.sid, call.ChangeAvailability(operational_status="Operative", evse={"id": 1}))
+    bench.csms.wait_for(lambda: len(bench.csms.find("StatusNotification", evse_id=1, connector_status="Available"))
+                        >= 2, 5, "Available again")

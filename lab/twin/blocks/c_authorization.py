@@ -91,6 +91,11 @@ class Authorization(ChargerCore):
             tx.id_token, tx.group_id = id_token, group
             tx.connect_deadline_t = math.inf
             self._tx_event(e, "Updated", "Authorized", id_token=id_token)
+        elif tx is None and not e.operative:
+            # An Inoperative EVSE is unavailable for charging (G03/G04; a remote start there is Rejected): the
+            # idToken is not kept waiting for it to come back, when the EV there would start on it unasked.
+            log.info("%s: EVSE %d is Inoperative; idToken %s starts nothing", self.station.id, e.id,
+                     id_token.get("id_token"))
         elif tx is None and e.auth is None:
             timeout = self.device.int("TxCtrlr", "EVConnectionTimeOut")
             snap = self.physics.snapshot(e.id)

@@ -72,8 +72,9 @@ class Transactions(ChargerCore):
             elif snap.bay_occupied and not e.bay_used and "ParkingBayOccupancy" in starts:
                 # The bay sensor saw an EV arrive: the transaction starts before any cable (E01.FR.01).
                 self._start_tx(e, now, plugged, trigger="EVDetected")
-        elif e.auth is not None and not e.auth.authorizing:
-            # A transaction begun at plug-in gets its authorization now.
+        elif e.tx is not None and e.auth is not None and not e.auth.authorizing:
+            # A transaction begun at plug-in gets its authorization now. (Not an Inoperative EVSE's pending
+            # authorization with no transaction: this pass once took that for one, and the firmware task died.)
             auth, e.auth = e.auth, None
             e.authorized, e.deauthorized = True, False
             e.tx.id_token, e.tx.remote_start_id = auth.id_token, auth.remote_start_id
