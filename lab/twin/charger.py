@@ -167,10 +167,19 @@ class VirtualCharger(
         for task in self._tasks:
             task.add_done_callback(self._task_ended)
 
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        """A task of the firmware's own (a reset, a token at the reader, a firmware update): one that ends on an
+        error is a twin bug too, and breaks the twin as a dead firmware pass does (_task_ended)."""
+        assert self._loop is not None
+        task = self._loop.create_task(coro, name=f"{self.station.id} {name}")
+        task.add_done_callback(self._task_ended)
+        return task
+
     def _task_ended(self, task: asyncio.Task[Any]) -> None:
-        """Both tasks run until stop(): one that ends on an error leaves a charger that no longer connects or
-        acts, silently. Kept in `crashed`, logged, and told to the listeners, so that what follows is judged
-        broken (the bench failed), not failed (runner/bench_session.py)."""
+        """The connection and the firmware run until stop(); the others (_spawn) until done. One that ends on an
+        error leaves a charger that no longer connects, acts or does what it took on, silently. Kept in
+        `crashed`, logged, and told to the listeners, so that what follows is judged broken (the bench failed),
+        not failed (runner/bench_session.py)."""
         if task.cancelled() or task.exception() is None:
             return
         err = task.exception()

@@ -572,3 +572,20 @@ def test_the_firmware_pass_survives_an_authorization_pending_at_an_inoperative_e
     reply = bench.csms.call(bench.sid, call.ChangeAvailability(operational_status="Operative", evse={"id": 1}))
     bench.csms.wait_for(lambda: len(bench.csms.find("StatusNotification", evse_id=1, connector_status="Available"))
                         >= 2, 5, "Available again")
+
+
+def test_a_firmware_task_that_fails_is_kept_and_told_not_lost(bench: Bench) -> None:
+    """A one-shot task of the firmware (here the idToken at the reader) that ends on an error is a twin bug: kept
+    in `crashed` and told to the listeners (the runner reports the station broken: tests/runner/
+    test_bench_session.py), not lost with the task while the charger looks as if it ignored the idToken."""
+    charger = next(iter(bench.env.twin.stations.values())).charger
+    told: list[BaseException] = []
+    charger.on_crash.append(told.append)
+
+    async def fails(id_token: dict[str, Any]) -> None:
+        raise KeyError("status")
+
+    charger._authorization_of = fails
+    bench.present("04A2B3C4")
+    bench.csms.wait_for(lambda: charger.crashed is not None, 5, "the token task's error")
+    assert isinstance(charger.crashed, KeyError) and told == [charger.crashed]

@@ -226,9 +226,9 @@ class Provisioning(ChargerCore):
         if evse_id is not None:
             e = self.evses.get(evse_id)
             if e is not None and not e.reset_pending:
-                self._loop.create_task(self._reset_evse(e))
+                self._spawn(self._reset_evse(e), f"reset of EVSE {e.id}")
         elif self._reset_pending is None:
-            self._loop.create_task(self._reboot("RemoteReset", "ImmediateReset"))
+            self._spawn(self._reboot("RemoteReset", "ImmediateReset"), "reboot")
 
     async def _reset_evse(self, e: EvseState) -> None:
         """Reset one EVSE: its transaction ends (Immediate), energy stops, a waiting remote start is void."""
@@ -246,12 +246,12 @@ class Provisioning(ChargerCore):
         for e in self.evses.values():
             if e.reset_pending and e.tx is None:  # OnIdle: the EVSE's transaction has ended (B12)
                 e.reset_pending = False
-                self._loop.create_task(self._reset_evse(e))
+                self._spawn(self._reset_evse(e), f"reset of EVSE {e.id}")
         if self._reset_pending and all(e.tx is None for e in self.evses.values()):
             self._reset_pending = None
             assert self._loop is not None
             # A reset that waited for the transactions to end boots as ScheduledReset (TC_B_21_CS step 7).
-            self._loop.create_task(self._reboot("ScheduledReset", "ImmediateReset"))
+            self._spawn(self._reboot("ScheduledReset", "ImmediateReset"), "reboot")
 
     async def _reboot(self, boot_reason: str, stopped_reason: str) -> None:
         """End transactions, drop the connection, stay off for reboot_s, then boot with `boot_reason`."""

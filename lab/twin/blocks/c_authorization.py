@@ -59,7 +59,7 @@ class Authorization(ChargerCore):
         if self.is_down or self._loop is None:
             log.info("%s: idToken presented while the charger is off; nothing reads it", self.station.id)
             return
-        self._loop.create_task(self._local_token(e, dict(id_token)))
+        self._spawn(self._local_token(e, dict(id_token)), f"idToken at EVSE {e.id}")
 
     async def _local_token(self, e: EvseState, id_token: dict[str, Any]) -> None:
         tx = e.tx
@@ -313,7 +313,7 @@ class Authorization(ChargerCore):
     def _authorize_remote_start(self, e: EvseState, auth: AuthState) -> None:
         """AuthorizeRemoteStart: ask the CSMS about the remote start's idToken before it counts."""
         assert self._loop is not None
-        self._loop.create_task(self._authorize(e, auth))
+        self._spawn(self._authorize(e, auth), f"remote start authorization at EVSE {e.id}")
 
     async def _authorize(self, e: EvseState, auth: AuthState) -> None:
         # "Authorized beforehand like a local action" (AuthCtrlr.AuthorizeRemoteStart): the list and cache
