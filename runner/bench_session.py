@@ -56,6 +56,14 @@ def recording_failed(source: Source | None, fault: BenchFault, t0: float) -> Ben
     return error
 
 
+def twin_crashed(station_id: str, err: BaseException) -> Exception:
+    """The fault a twin charger's stopped task (lab/twin/charger.py, `crashed`) is reported as."""
+    fault = RuntimeError(f"the twin's charger {station_id} stopped working ({type(err).__name__}: {err}): a twin "
+                         "bug, so nothing it did or failed to do since is the charger's")
+    fault.__cause__ = err
+    return fault
+
+
 @dataclass
 class Station:
     config: StationConfig
@@ -294,6 +302,9 @@ class BenchSession:
         for sc in self.config.stations:
             station = Station(sc, self)
             self.stations[sc.id] = station
+            if self.twin is not None:  # the twin's charger failing is the bench failing (broken), never the charger
+                self.twin.station(sc.id).charger.on_crash.append(
+                    lambda err, st=station: st.fault(twin_crashed(st.id, err)))
         for sc in self.config.stations:
             self._open_instruments(self.stations[sc.id], addresses.get(sc.id, {}))
         for sc in self.config.stations:
@@ -405,6 +416,9 @@ class BenchSession:
         if station.needs_recovery:
             self.recover(station)
         station.broken.clear()
+        crashed = self.twin.station(station.id).charger.crashed if self.twin is not None else None
+        if crashed is not None:  # a dead twin charger stays dead: every later scenario is broken too
+            station.fault(twin_crashed(station.id, crashed))
         totals = self._station_sum(station)
         sp = self.key_prefix(station.id)
         for evse, analyzer in station.analyzers.items():

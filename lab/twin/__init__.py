@@ -27,7 +27,7 @@ from lab.twin.ems_server import EmsServer
 from lab.twin.ev_server import EvServer
 from lab.twin.faults import FaultError, Faults, parse_fault_args, parse_faults, valid_knobs
 from lab.twin.lineserver import LINE_FAULTS
-from lab.twin.options import TwinOptionError, status_report
+from lab.twin.options import TwinOptionError, check_options, meter_start_wh, reboot_s, status_report
 from lab.twin.physics import Physics
 from lab.twin.reader_server import ReaderServer
 from lab.twin.security import ChargerSecurity, TwinSecurityError
@@ -84,7 +84,8 @@ class Twin:
         twin_cfg = bench.twin
         self.faults = faults if faults is not None else parse_faults(twin_cfg.faults if twin_cfg else {})
         options = dict(twin_cfg.options) if twin_cfg else {}
-        reports = status_report(options)   # (TwinOptionError names the option and its values)
+        check_options(options)   # (as the bench file loads; TwinOptionError names the option)
+        reports = status_report(options)
         self.stations: dict[str, TwinStation] = {}
         for cfg in bench.stations:
             physics = Physics(
@@ -93,14 +94,14 @@ class Twin:
                 ev_lag_s=twin_cfg.ev_lag_s if twin_cfg else 3.0,
                 noise=twin_cfg.noise if twin_cfg else 0.0005,
                 faults=self.faults,
-                meter_start_wh=float(options.get("meter_start_wh", 1000.0)),
+                meter_start_wh=meter_start_wh(options),
             )
             charger = VirtualCharger(
                 cfg,
                 physics,
                 clock,
                 self.faults,
-                reboot_s=float(options.get("reboot_s", 10.0)),
+                reboot_s=reboot_s(options),
                 security=ChargerSecurity.from_bench(bench.csms, cfg.id),
                 network_slot=bench.csms.configuration_slot,
                 status_report=reports,

@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import random
 from collections import deque
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -50,6 +52,8 @@ from lab.twin.network_profiles import NetworkProfiles
 from lab.twin.physics import Physics
 from lab.twin.security import ChargerSecurity
 from lab.twin.smart_charging import ProfileStore
+
+log = logging.getLogger("lab.twin.charger")
 
 __all__ = ["ChargerCounters", "VirtualCharger"]
 
@@ -113,6 +117,10 @@ class VirtualCharger(
         self.counters = ChargerCounters()
         self.url = ""
         self.online = False  # connected and boot accepted
+        # A task of the charger (its connection, its firmware) that stopped on an error: the twin is broken from
+        # then on (a twin bug, never the charger's behaviour). Listeners (the runner) are told at once.
+        self.crashed: BaseException | None = None
+        self.on_crash: list[Callable[[BaseException], None]] = []
         self._link: Link | None = None
         self._ws: Any = None
         self._outbox: deque[Outgoing] = deque()
@@ -156,6 +164,31 @@ class VirtualCharger(
             self._loop.create_task(self._run(), name=f"{self.station.id} connection"),
             self._loop.create_task(self._control(), name=f"{self.station.id} firmware"),
         ]
+        for task in self._tasks:
+            task.add_done_callback(self._task_ended)
+
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        """A task of the firmware's own (a reset, a token at the reader, a firmware update): one that ends on an
+        error is a twin bug too, and breaks the twin as a dead firmware pass does (_task_ended)."""
+        assert self._loop is not None
+        task = self._loop.create_task(coro, name=f"{self.station.id} {name}")
+        task.add_done_callback(self._task_ended)
+        return task
+
+    def _task_ended(self, task: asyncio.Task[Any]) -> None:
+        """The connection and the firmware run until stop(); the others (_spawn) until done. One that ends on an
+        error leaves a charger that no longer connects, acts or does what it took on, silently. Kept in
+        `crashed`, logged, and told to the listeners, so that what follows is judged broken (the bench failed),
+        not failed (runner/bench_session.py)."""
+        if task.cancelled() or task.exception() is None:
+            return
+        err = task.exception()
+        assert err is not None
+        self.crashed = err
+        log.error("%s: the twin's %s task stopped on %s: %s", self.station.id, task.get_name(), type(err).__name__,
+                  err, exc_info=err)
+        for listener in self.on_crash:
+            listener(err)
 
     async def stop(self) -> None:
         self._stopping = True

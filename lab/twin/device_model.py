@@ -11,6 +11,7 @@ data type and value list, so a bad value is Rejected, not stored.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -228,14 +229,14 @@ class DeviceModel:
         live = self.live.get((var.component, var.name))
         return live() if live is not None else var.value
 
-    def value(self, component: str, name: str, evse: int | None = None) -> str:
-        var = self._find(component, name, evse)
+    def value(self, component: str, name: str, evse: int | None = None, instance: str | None = None) -> str:
+        var = self._find(component, name, evse, instance)
         if var is None:
-            raise KeyError(f"device model has no {component}.{name}")
+            raise KeyError(f"device model has no {component}.{name}" + (f"[{instance}]" if instance else ""))
         return self._current(var)
 
-    def int(self, component: str, name: str) -> int:
-        return int(float(self.value(component, name)))
+    def int(self, component: str, name: str, instance: str | None = None) -> int:
+        return int(float(self.value(component, name, instance=instance)))
 
     def bool(self, component: str, name: str) -> bool:
         return self.value(component, name).lower() == "true"
@@ -355,12 +356,26 @@ def _measurands(component: str, name: str, default: str = "Energy.Active.Import.
     return Variable(component, name, default, "MemberList", values_list=MEASURANDS)
 
 
+# The written forms of OCPP's integer and decimal (ASCII digits, an optional sign, a decimal point, an exponent):
+# Python's int() and float() also read "3_0", " 30", other scripts' digits and "inf", which a charger must refuse
+# as invalidly formatted (B05.FR.07, TC_B_11_CS), not store and report back by GetVariables.
+INT32 = (-2**31, 2**31 - 1)
+_NUMBER = {"integer": re.compile(r"[+-]?[0-9]+"),
+           "decimal": re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")}
+
+
 def _valid(var: Variable, value: str) -> bool:
     if var.data_type in ("integer", "decimal"):
+        if not _NUMBER[var.data_type].fullmatch(value):
+            return False
         parse: Callable[[str], float] = int if var.data_type == "integer" else float
-        try:
-            number = parse(value)
-        except ValueError:
+        number = parse(value)
+        if isinstance(number, float) and not math.isfinite(number):
+            return False  # "1e400": a decimal too large to hold
+        if isinstance(number, int) and not INT32[0] <= number <= INT32[1]:
+            # The twin holds an integer in 32 bits, as chargers commonly do (Part 2's primitive datatypes are not
+            # at hand; a value a charger cannot hold may be Rejected, TC_B_11_CS). Unbounded, one stored would
+            # break the firmware reading it: DeviceModel.int of a TxUpdatedInterval of 10**400 raises OverflowError.
             return False
         return (var.minimum is None or number >= var.minimum) and (var.maximum is None or number <= var.maximum)
     if var.data_type == "boolean":

@@ -35,6 +35,7 @@ class Link(ChargePoint):
     def __init__(self, charger: VirtualCharger, connection: Any, response_timeout: float) -> None:
         super().__init__(charger.station.id, connection, response_timeout=response_timeout)
         self.charger = charger
+        self._frame_bytes = 0
 
     async def route_message(self, raw_msg: str) -> None:
         # B03.FR.08 in wire order: a BootNotification answer takes effect before the next frame is routed, so a
@@ -46,6 +47,9 @@ class Link(ChargePoint):
         if isinstance(frame, list) and len(frame) == 3 and frame[0] == 3 and isinstance(frame[2], dict) \
                 and {"currentTime", "interval", "status"} <= frame[2].keys():  # a BootNotificationResponse
             self.charger.boot_rejected = frame[2]["status"] == "Rejected"
+        # The size of the frame as it came (B06.FR.17 weighs a request against BytesPerMessage); calls are handled
+        # one at a time, inside route_message, so _handle_call reads this frame's.
+        self._frame_bytes = len(raw_msg.encode("utf-8")) if isinstance(raw_msg, str) else len(raw_msg)
         await super().route_message(raw_msg)
 
     async def _handle_call(self, msg: Any) -> None:
@@ -56,6 +60,11 @@ class Link(ChargePoint):
             return
         if msg.action not in self.route_map:
             await self._send(msg.create_call_error(_unhandled(msg.action)).to_json())
+            return
+        # A request beyond the ItemsPerMessage / BytesPerMessage the twin reports is refused whole (B06.FR.16/17).
+        refused = self.charger.message_limit_error(msg.action, msg.payload, self._frame_bytes)
+        if refused is not None:
+            await self._send(msg.create_call_error(refused).to_json())
             return
         await super()._handle_call(msg)
 

@@ -196,7 +196,7 @@ def test_status_report_option_with_a_value_the_twin_cannot_take_is_a_bench_file_
 
     with pytest.raises(BenchFileError) as err:
         load_bench(TWIN_BENCH, overrides={"twin.options": {"status_report": "SecurityEvent"}})
-    assert ("[twin.options] status_report = 'SecurityEvent': the twin reports connector status by one of "
+    assert ("twin.options.status_report: 'SecurityEvent': the twin reports connector status by one of "
             "'StatusNotification', 'NotifyEvent'") in str(err.value)
     with pytest.raises(TwinOptionError):
         status_report({"status_report": "notifyevent"})

@@ -43,6 +43,21 @@ def test_get_reads_the_actual_value_but_never_a_write_only_one(dm) -> None:
     ("SmartChargingCtrlr", "LimitChangeSignificance", "0.5", "Accepted"),
     ("SmartChargingCtrlr", "LimitChangeSignificance", "-0.1", "Rejected"),  # minimum 0
     ("SmartChargingCtrlr", "LimitChangeSignificance", "much", "Rejected"),
+    # B05.FR.07 (TC_B_11_CS): what Python's int()/float() would read but is no OCPP integer or decimal is Rejected,
+    # not stored and then reported back by GetVariables as the variable's value
+    ("OCPPCommCtrlr", "HeartbeatInterval", "3_0", "Rejected"),
+    ("OCPPCommCtrlr", "HeartbeatInterval", " 30", "Rejected"),
+    ("OCPPCommCtrlr", "HeartbeatInterval", "\u0663\u0660", "Rejected"),  # Arabic-Indic digits 30
+    ("OCPPCommCtrlr", "HeartbeatInterval", "+30", "Accepted"),
+    ("SampledDataCtrlr", "TxUpdatedInterval", "2147483647", "Accepted"),  # the twin's integers are 32-bit
+    ("SampledDataCtrlr", "TxUpdatedInterval", "2147483648", "Rejected"),
+    ("SampledDataCtrlr", "TxUpdatedInterval", "1" + "0" * 400, "Rejected"),  # was Accepted; reading it raised
+    ("SmartChargingCtrlr", "LimitChangeSignificance", "inf", "Rejected"),
+    ("SmartChargingCtrlr", "LimitChangeSignificance", "Infinity", "Rejected"),
+    ("SmartChargingCtrlr", "LimitChangeSignificance", "1e400", "Rejected"),  # overflows to infinity
+    ("SmartChargingCtrlr", "LimitChangeSignificance", "1_0.5", "Rejected"),
+    ("SmartChargingCtrlr", "LimitChangeSignificance", ".5", "Accepted"),
+    ("SmartChargingCtrlr", "LimitChangeSignificance", "60", "Accepted"),
     ("AuthCtrlr", "Enabled", "FALSE", "Accepted"),
     ("AuthCtrlr", "Enabled", "no", "Rejected"),
     ("SampledDataCtrlr", "TxUpdatedMeasurands", "Voltage, Frequency", "Accepted"),

@@ -34,3 +34,42 @@ def test_the_pilot_is_recorded_at_the_time_it_was_measured_and_allowed_the_judge
     speed = session.clock.speed  # 60 on the twin bench: 0.3 s of real time is 18 bench s
     assert session._max_gap(0.5) == max(MAX_GAP_INTERVALS * 0.5, MAX_GAP_FLOOR_S, MAX_GAP_REAL_S * speed)
     assert session._max_gap(10.0) == 50.0
+
+
+def test_a_twin_charger_that_stops_working_breaks_the_scenario_not_the_charger() -> None:
+    """A task of the twin's charger that ends on an error (its firmware pass once died on an AttributeError)
+    leaves a charger that does nothing from then on: each expectation after it would fail as the charger's.
+    The station is broken at once, with the twin's error, and stays so for the next scenarios."""
+    import time
+
+    from runner.bench_session import recording_failed
+    from runner.errors import BenchError
+
+    session = BenchSession(load_bench(Path("lab/benches/twin.toml")))
+    session.open()
+    try:
+        station = session.station()
+        charger = session.twin.station(station.id).charger
+        assert charger.crashed is None and not station.broken
+
+        def fails(e: object, now: float) -> float:
+            raise AttributeError("'NoneType' object has no attribute 'id_token'")
+
+        async def wake() -> None:
+            charger._step = fails  # the firmware pass fails, as it did on a pending authorization without a tx
+            charger._wake.set()
+
+        session.run(wake(), bench_timeout=5, what="breaking the twin's firmware")
+        deadline = time.monotonic() + 5
+        while not station.broken and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert isinstance(charger.crashed, AttributeError)
+        error = recording_failed(None, station.broken[0], 0.0)
+        assert isinstance(error, BenchError)
+        assert ("the twin's charger TWIN-AC22-001 stopped working (AttributeError: 'NoneType' object has no "
+                "attribute 'id_token'): a twin bug, so nothing it did or failed to do since is the charger's"
+                ) in str(error)
+        session.start_sampling(station)  # the next scenario: still broken
+        assert len(station.broken) == 1 and "stopped working" in str(station.broken[0].error)
+    finally:
+        session.close()

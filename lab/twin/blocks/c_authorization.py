@@ -59,7 +59,7 @@ class Authorization(ChargerCore):
         if self.is_down or self._loop is None:
             log.info("%s: idToken presented while the charger is off; nothing reads it", self.station.id)
             return
-        self._loop.create_task(self._local_token(e, dict(id_token)))
+        self._spawn(self._local_token(e, dict(id_token)), f"idToken at EVSE {e.id}")
 
     async def _local_token(self, e: EvseState, id_token: dict[str, Any]) -> None:
         tx = e.tx
@@ -91,10 +91,16 @@ class Authorization(ChargerCore):
             tx.id_token, tx.group_id = id_token, group
             tx.connect_deadline_t = math.inf
             self._tx_event(e, "Updated", "Authorized", id_token=id_token)
+        elif tx is None and not e.operative:
+            # An Inoperative EVSE is unavailable for charging (G03/G04; a remote start there is Rejected): the
+            # idToken is not kept waiting for it to come back, when the EV there would start on it unasked.
+            log.info("%s: EVSE %d is Inoperative; idToken %s starts nothing", self.station.id, e.id,
+                     id_token.get("id_token"))
         elif tx is None and e.auth is None:
             timeout = self.device.int("TxCtrlr", "EVConnectionTimeOut")
-            e.auth = AuthState(id_token, None, self.clock.now() + timeout,
-                               ev_was_plugged=self.physics.snapshot(e.id).plugged, group_id=group)
+            snap = self.physics.snapshot(e.id)
+            e.auth = AuthState(id_token, None, self.clock.now() + timeout, ev_was_plugged=snap.plugged,
+                               group_id=group, at_occupied=snap.plugged or snap.cable_in_socket)
         self._wake.set()
 
     def _master_pass(self, group: dict[str, Any] | None) -> bool:
@@ -307,7 +313,7 @@ class Authorization(ChargerCore):
     def _authorize_remote_start(self, e: EvseState, auth: AuthState) -> None:
         """AuthorizeRemoteStart: ask the CSMS about the remote start's idToken before it counts."""
         assert self._loop is not None
-        self._loop.create_task(self._authorize(e, auth))
+        self._spawn(self._authorize(e, auth), f"remote start authorization at EVSE {e.id}")
 
     async def _authorize(self, e: EvseState, auth: AuthState) -> None:
         # "Authorized beforehand like a local action" (AuthCtrlr.AuthorizeRemoteStart): the list and cache

@@ -72,6 +72,7 @@ class ChargerCore:
         @property
         def is_down(self) -> bool: ...  # charger
         def _ts(self, at: float | None = None) -> str: ...  # charger
+        def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]: ...  # charger
 
         def _send(self, payload: Any, *, transactional: bool = False, skip_schema: bool = False) -> None: ...
 

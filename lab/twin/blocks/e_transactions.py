@@ -35,6 +35,14 @@ class Transactions(ChargerCore):
         # Authorization waiting for an EV, and the transaction start point.
         if e.auth is not None and e.tx is None and now >= e.auth.expires_t and not plugged:
             e.auth = None
+        if e.auth is not None and e.tx is None and e.auth.at_occupied and not plugged and not snap.cable_in_socket:
+            # Authorized at a connector an EV or a cable held (TC_E_17_CS: the idToken shown for the ended
+            # session's cable), and the connector is free again: the incipient transaction is cancelled and the
+            # EVSE back to its original state, Available (TxCtrlr.EVConnectionTimeOut, Part 2 appendix 3), so
+            # the next EV does not start on that driver's idToken.
+            log.info("%s: EVSE %d free again: the authorization of %s lapses", self.station.id, e.id,
+                     e.auth.id_token.get("id_token"))
+            e.auth = None
         if not plugged:
             e.plug_used = False
         if not snap.bay_occupied:
@@ -64,8 +72,9 @@ class Transactions(ChargerCore):
             elif snap.bay_occupied and not e.bay_used and "ParkingBayOccupancy" in starts:
                 # The bay sensor saw an EV arrive: the transaction starts before any cable (E01.FR.01).
                 self._start_tx(e, now, plugged, trigger="EVDetected")
-        elif e.auth is not None and not e.auth.authorizing:
-            # A transaction begun at plug-in gets its authorization now.
+        elif e.tx is not None and e.auth is not None and not e.auth.authorizing:
+            # A transaction begun at plug-in gets its authorization now. (Not an Inoperative EVSE's pending
+            # authorization with no transaction: this pass once took that for one, and the firmware task died.)
             auth, e.auth = e.auth, None
             e.authorized, e.deauthorized = True, False
             e.tx.id_token, e.tx.remote_start_id = auth.id_token, auth.remote_start_id

@@ -72,7 +72,7 @@ class Firmware(ChargerCore):
             )
         if running and self._firmware_task is not None:
             self._firmware_task.cancel()
-        self._firmware_task = self._loop.create_task(self._firmware_update(request_id, firmware))
+        self._firmware_task = self._spawn(self._firmware_update(request_id, firmware), "firmware update")
         return res.UpdateFirmware(status="AcceptedCanceled" if running else "Accepted")
 
     def _firmware_status(self, name: str, request_id: int) -> Any:
@@ -155,7 +155,7 @@ class Firmware(ChargerCore):
             if self._log_state is not None:
                 self._send(call.LogStatusNotification(status="AcceptedCanceled", request_id=self._log_state[1]))
                 self._log_state = None
-        self._log_task = self._loop.create_task(self._log_upload(request_id))
+        self._log_task = self._spawn(self._log_upload(request_id), "log upload")
         log.info("log upload %s (%s) to %s: played, nothing is sent", request_id, log_type, remote_location)
         filename = f"{self.station.id}-{log_type}-{request_id}.log"
         return res.GetLog(status="AcceptedCanceled" if canceled else "Accepted", filename=filename)

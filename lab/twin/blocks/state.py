@@ -56,6 +56,9 @@ class AuthState:
     authorizing: bool = False  # AuthorizeRemoteStart: waiting for the CSMS's AuthorizeResponse
     unbound: bool = False  # RequestStartTransaction named no EVSE (the twin reserved the first free one)
     group_id: dict[str, Any] | None = None  # the idToken's groupIdToken, once known
+    # Taken at a connector with an EV or a cable there and no transaction to use it (an ended session's cable
+    # still in the socket, TC_E_17_CS): it lapses when the connector comes free (Transactions._step).
+    at_occupied: bool = False
 
 
 @dataclass
