@@ -85,8 +85,8 @@ class Provisioning(ChargerCore):
         (B06.FR.05, a CSMS requirement: errata 2023-12 withdrew TC_B_08_CS for it). A request beyond them may be
         refused whole: more getVariableData than ItemsPerMessage, OccurrenceConstraintViolation (B06.FR.16); a
         message longer than BytesPerMessage, FormatViolation (B06.FR.17). The twin refuses, so that a limit it
-        reports is a limit it keeps. (Part 2's text is not in /work/shared: the ids and codes as EVerest libocpp's
-        provisioning and the e-mobility simulator's B06 analysis cite them.)"""
+        reports is a limit it keeps. (Part 2's text is not among the documents this project holds: the ids and codes are
+        as other implementations cite them, unchecked here.)"""
         if action != "GetVariables" or not isinstance(payload, dict):
             return None
         items = payload.get("getVariableData")
