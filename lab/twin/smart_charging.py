@@ -195,7 +195,7 @@ class ProfileStore:
     def check(self, profile: Profile, active_tx: Mapping[int, str | None]) -> None:
         """Raise :class:`ProfileRejected` if the station must refuse `profile`."""
         if not 0 <= profile.evse_id <= self.evses:
-            raise ProfileRejected("UnknownEVSE", f"evseId {profile.evse_id}; this station has EVSE 1..{self.evses}")
+            raise ProfileRejected("UnknownEvse", f"evseId {profile.evse_id}; this station has EVSE 1..{self.evses}")
         if profile.schedule.rate_unit not in self.rate_units:
             raise ProfileRejected(
                 "InvalidValue",

@@ -73,7 +73,7 @@ def test_evse_inoperative_and_back_survives_a_reboot(twin_factory: Callable[...,
     assert reply.status == "Accepted"
     wait_status(env, 1, "Occupied", after=n)  # back in service, with the EV that is still plugged in
     assert remote_start(env, 1).status == "Accepted"
-    for evse, words in (({"id": 3}, "UnknownEvse"), ({"id": 1, "connector_id": 2}, "UnknownConnector")):
+    for evse, words in (({"id": 3}, "UnknownEvse"), ({"id": 1, "connector_id": 2}, "UnknownConnectorId")):
         bad = csms.call(sid, call.ChangeAvailability(operational_status="Inoperative", evse=evse))
         assert bad.status == "Rejected" and bad.status_info["reason_code"] == words
 

@@ -68,7 +68,7 @@ ACTIVE = {1: "tx-1", 2: None}
             "InvalidValue",
             "cannot be Relative",
         ),
-        (3, profile(1, "TxDefaultProfile", 10), "UnknownEVSE", "EVSE 1..2"),
+        (3, profile(1, "TxDefaultProfile", 10), "UnknownEvse", "EVSE 1..2"),
         (1, profile(1, "TxDefaultProfile", 10, unit="kW"), "InvalidValue", "chargingRateUnit 'kW'"),
     ],
 )

@@ -58,7 +58,7 @@ def test_a_refused_composite_fails_and_nothing_to_wait_for_is_broken(pytester: p
     out = result.stdout.str()
     assert "1 passed" not in out and re.search(r"0 passed, 1 failed, 1 broken", out), out[-3000:]
     assert re.search(r"schedule-mistakes.spec:10:5: .*\n\s+charger did not give its composite schedule for evse 7: "
-                     r".*'status': 'Rejected'.*UnknownEVSE", out), out[-3000:]
+                     r".*'status': 'Rejected'.*UnknownEvse", out), out[-3000:]
     assert re.search(r"schedule-mistakes.spec:14:5: .*\n\s+no schedule period begins on evse 1 after t=[\d.]+ s "
                      r"\(looking 48 h ahead in the profiles the charger accepted\): nothing to wait for", out), \
         out[-3000:]

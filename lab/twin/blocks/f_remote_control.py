@@ -27,7 +27,7 @@ class RemoteControl(ChargerCore):
         charging_profile: dict[str, Any] | None,
     ) -> res.RequestStartTransaction:
         if not self.online:  # boot not yet accepted (Pending): no transactions (B02, TC_B_02_CS step 12)
-            return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": "NotAccepted"})
+            return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": "CSNotAccepted"})
         if evse_id is None:
             free = [
                 e for e in self.evses.values() if e.operative and e.auth is None and (e.tx is None or not e.authorized)
@@ -40,9 +40,11 @@ class RemoteControl(ChargerCore):
         if e is not None and not e.operative:
             return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": "Unavailable"})
         if e is None or e.auth is not None or (e.tx is not None and e.authorized):
-            return res.RequestStartTransaction(
-                status="Rejected", status_info={"reason_code": "Busy" if e is not None else "UnknownEvse"}
-            )
+            # Part 2 Appendix 5's codes where one fits (TxInProgress, UnknownEvse); a pending authorization has none
+            code = "UnknownEvse" if e is None else "TxInProgress" if e.tx is not None else "Unspecified"
+            pending = f"an authorization is pending at EVSE {evse_id}"
+            info = {"additional_info": pending} if code == "Unspecified" else {}
+            return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": code, **info})
         if charging_profile is not None:
             if charging_profile.get("charging_profile_purpose") != TX or charging_profile.get("transaction_id"):
                 return res.RequestStartTransaction(status="Rejected", status_info={"reason_code": "InvalidProfile"})
@@ -112,7 +114,7 @@ class RemoteControl(ChargerCore):
             return res.UnlockConnector(
                 status="UnknownConnector",
                 status_info={
-                    "reason_code": "UnknownConnector",
+                    "reason_code": "UnknownConnectorId",
                     "additional_info": f"EVSE {evse_id} connector {connector_id} does not exist; this station "
                     f"has EVSEs 1..{len(self.evses)} with connector 1 each",
                 },

@@ -35,7 +35,7 @@ class Availability(ChargerCore):
             return res.ChangeAvailability(
                 status="Rejected",
                 status_info={
-                    "reason_code": "UnknownEvse" if evse_id not in self.evses else "UnknownConnector",
+                    "reason_code": "UnknownEvse" if evse_id not in self.evses else "UnknownConnectorId",
                     "additional_info": f"{what} does not exist; this station has EVSEs 1..{len(self.evses)} "
                     "with connector 1 each",
                 },

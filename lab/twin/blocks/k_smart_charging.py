@@ -247,7 +247,7 @@ class SmartCharging(ChargerCore):
 
     def on_get_composite_schedule(self, duration: int, evse_id: int, unit: str | None) -> res.GetCompositeSchedule:
         if not 0 <= evse_id <= self.station.evses:
-            return res.GetCompositeSchedule(status="Rejected", status_info={"reason_code": "UnknownEVSE"})
+            return res.GetCompositeSchedule(status="Rejected", status_info={"reason_code": "UnknownEvse"})
         unit = unit or "A"
         if unit not in ("A", "W"):
             return res.GetCompositeSchedule(status="Rejected", status_info={"reason_code": "UnsupportedRateUnit"})

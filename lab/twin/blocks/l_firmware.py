@@ -67,7 +67,7 @@ class Firmware(ChargerCore):
         if running and self._firmware_state is not None and self._firmware_state[0] in UNCANCELABLE:
             return res.UpdateFirmware(
                 status="Rejected",
-                status_info={"reason_code": "InProgress",
+                status_info={"reason_code": "FwUpdateInProgress",
                              "additional_info": f"firmware update {self._firmware_state[1]} is installing"},
             )
         if running and self._firmware_task is not None:
