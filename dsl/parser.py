@@ -220,7 +220,7 @@ def _parse_rest(file: str, text: str, lines: list[str], work: list[str],
 # whole, the one way errors are reported.
 
 _STRUCTURAL = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
-                         "repeat"})
+                         "repeat", "when"})
 _FIRST_WORD = re.compile(r"[A-Za-z_]*")
 _LINE_TREES: dict[str, Tree | None] = {}
 _LINE_TREES_MAX = 50_000  # distinct statement texts kept; a long-lived process starts over beyond it
@@ -624,6 +624,13 @@ class _Builder:
         times = self.atom(_tokens(tree, "NUMBER")[0])
         assert isinstance(times, ast.Number)
         return ast.Repeat(**self.tree_pos(tree), times=times, body=self.body(_subtree(tree, "body")))
+
+    def stmt_when(self, tree: Tree) -> ast.When:
+        name = next(t for t in tree.children if isinstance(t, Token) and t.type in ("VARIABLE", "WORD"))
+        test = _subtree(tree, "when_test")
+        words = [str(t) for t in test.children]
+        return ast.When(**self.tree_pos(tree), variable=self.word(name), test=" ".join(words),
+                        value=self.string(_tokens(tree, "STRING")[0]), body=self.body(_subtree(tree, "body")))
 
     def stmt_expect_now(self, tree: Tree) -> ast.ExpectCondition:
         return ast.ExpectCondition(**self.tree_pos(tree), mode="now", duration=None,

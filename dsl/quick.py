@@ -56,7 +56,7 @@ _TAGS = re.compile(r"tags ([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
 _PLACEHOLDER_TEXT = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")  # (the grammar's PLACEHOLDER terminal)
 # First words of block lines, never statements (dsl.parser's parse_statement answers None for them).
 _BLOCK_WORDS = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
-                          "repeat"})
+                          "repeat", "when"})
 _TEMPLATES_MAX = 50_000  # distinct (registry, line) pairs kept; a long-lived process starts over beyond it
 # A string token, split out with its quotes (a line's other text then holds every bracket that is a token).
 _STRING_SPLIT = re.compile(r'("(?:[^"\\\n]|\\.)*")')
@@ -203,6 +203,8 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry, *, lazy: b
             stmt_indent = indent
             if body.startswith("repeat "):
                 raise _Whole
+            if body.startswith("when "):  # (a `when` block: the full path reads it, Lark and all)
+                raise _Unusual
             template = _template(fingerprint, line, registry, lazy=lazy)
             if template is None:
                 raise _Unusual
@@ -443,7 +445,7 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
         from dsl.parser import parse_statement
 
         node = parse_statement(line)
-    if node is None or isinstance(node, ast.Include | ast.Repeat | ast.ExpectTrials):
+    if node is None or isinstance(node, ast.Include | ast.Repeat | ast.When | ast.ExpectTrials):
         return None
     # (a placeholder is a token, so a line without its text has none: the walk is skipped)
     if _PLACEHOLDER_TEXT.search(line) and any(True for _ in placeholders(node)):

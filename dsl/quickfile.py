@@ -41,7 +41,7 @@ _REPEAT = re.compile(r"repeat ([0-9]+(?:\.[0-9]+)?) times")
 _ITEM = re.compile(r'"[^"\\\n]*"|[^ ,]+')
 # First words of lines that are block keywords, never statements (dsl.parser's _STRUCTURAL, and include).
 _STRUCTURAL = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
-                         "repeat", "include"})
+                         "repeat", "include", "when"})
 
 
 class _Row(msgspec.Struct, frozen=True):
