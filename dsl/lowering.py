@@ -553,7 +553,7 @@ class Lowering:
         if s.test in ("holds", "does not hold") and not all(members):
             self.sink.at(s.value, f'"{s.value.value}" is no list of members: `{s.test}` takes one member or '
                          'several, comma-separated ("PowerPathClosed" or "EVConnected,Authorized")',
-                         'compare the whole value with `is` ("is \"\"" for an empty one)')
+                         "compare the whole value with `is` (an empty value: is \"\")")
             variable = None
         branch = scope.branch()
         body = self.block(s.body, branch)  # (checked all the same: its errors are known on every charger)

@@ -330,6 +330,9 @@ def _syntax_error(exc: Exception, file: str, lines: list[str]) -> SpecError:
         return error_at(file, lines, exc.line, exc.column, f"unexpected character {shown}",
                         _lookalike(char) or _expected(_accepted(exc) or getattr(exc, "allowed", None) or set()))
     if isinstance(exc, UnexpectedToken):
+        when = _when_error(exc, file, lines)
+        if when is not None:
+            return when
         tok = exc.token
         width = 1 if tok.type in _TOKEN_NAMES else len(tok.value)
         before = lines[tok.line - 1][:(tok.column or 1) - 1].split() if tok.line and tok.line <= len(lines) else []
@@ -345,6 +348,44 @@ def _syntax_error(exc: Exception, file: str, lines: list[str]) -> SpecError:
         return error_at(file, lines, len(lines), 1, "unexpected end of file",
                    _expected(getattr(exc, "expected", None) or set()))
     return error_at(file, lines, 1, 1, f"cannot parse: {exc}", None)
+
+
+_WHEN_TESTS = 'is "v", is not "v", holds "v" (members of a list: TxStartPoint holds "Authorized") or does not hold "v"'
+_WHEN_LIKE = {"contains": "holds", "has": "holds", "includes": "holds", "equals": "is", "=": "is", "==": "is",
+              "!=": "is not", "lacks": "does not hold", "excludes": "does not hold"}
+
+
+def _when_error(exc: UnexpectedToken, file: str, lines: list[str]) -> SpecError | None:
+    """The common mistakes of a `when` line, worded for it: a test it does not know, the missing colon, a block
+    with no line in it (Lark's own words would name tokens, not the fix)."""
+    tok = exc.token
+    line = tok.line or len(lines)
+    if not 1 <= line <= len(lines):
+        return None
+    accepted = _accepted(exc) or set(exc.expected)
+    text = lines[line - 1]
+    if text.lstrip(" ").startswith("when ") and tok.type != "_INDENT":
+        if "HOLDS" in accepted:
+            like = _WHEN_LIKE.get(str(tok.value))
+            return error_at(file, lines, line, tok.column or 1, f'unexpected "{tok.value}": a when line tests the '
+                            f"value with {_WHEN_TESTS}", f"write {like} \"…\"" if like else None,
+                            max(1, len(str(tok.value))))
+        if "STRING" in accepted and tok.type in ("WORD", "NUMBER"):
+            return error_at(file, lines, line, tok.column or 1, f"unquoted value {tok.value}: a when line compares "
+                            "the charger's value with a quoted string", f'write "{tok.value}"', max(1, len(str(tok.value))))
+        if "COLON" in accepted and tok.type == "_NL":
+            return error_at(file, lines, line, tok.column or 1, 'a when line ends with ":"',
+                            "its block follows, indented under it: the lines that apply only when the value passes "
+                            "the test")
+    if "_INDENT" in accepted and tok.type != "_INDENT":
+        above = next((k for k in range(line - 1, 0, -1) if lines[k - 1].strip()
+                      and not lines[k - 1].lstrip().startswith("#")), None)
+        if above is not None and lines[above - 1].lstrip(" ").startswith("when "):
+            head = lines[above - 1]
+            return error_at(file, lines, above, len(head) - len(head.lstrip(" ")) + 1, "this when block is empty",
+                            "indent the lines that apply only when the value passes the test under the when line",
+                            len(head.strip()))
+    return None
 
 
 # Characters a word processor or a web page puts where the language has a plain one.

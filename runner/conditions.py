@@ -68,6 +68,11 @@ def body_lines(w: When) -> str:
     return " and ".join(parts) or "its lines"
 
 
+def _apply(w: When) -> str:
+    lines = body_lines(w)
+    return "applies" if lines.startswith("line ") and " and " not in lines else "apply"
+
+
 def _steps(steps: Iterable[Any]) -> Iterable[Any]:
     for s in steps:
         yield s
@@ -105,7 +110,7 @@ def decide(run: ScenarioRun, w: When) -> bool:
         why = "" if yes or w.test == "is not" else f', not "{w.value}"'
     else:
         why = f', which {"holds" if (w.test == "holds") == yes else "does not hold"} "{w.value}"'
-    said = f"{read}{why}: {body_lines(w)} {'apply' if yes else 'not applicable'}"
+    said = f"{read}{why}: {body_lines(w)} {_apply(w) if yes else 'not applicable'}"
     run.recorder.event("condition", line=w.source.line, variable=w.variable, test=w.test, value=w.value,
                        read=value, t_read=t, applies=yes)
     run.note(f"line {w.source.line}: {said}")
@@ -119,7 +124,7 @@ def decide(run: ScenarioRun, w: When) -> bool:
 def _read(run: ScenarioRun, w: When) -> tuple[str, float]:
     """The variable's Actual value and when it was read (bench time), or the verdict on why there is none."""
     sid = run.station.id
-    unknown = f"whether {body_lines(w)} apply is unknown"
+    unknown = f"whether {body_lines(w)} {_apply(w)} is unknown"
     try:
         out = run.run(run.harness.get_variables(sid, [variable_ref(w.variable, None)], timeout_s=READ_TIMEOUT_S),
                       bench_timeout=READ_TIMEOUT_S + 5, what=f"GetVariables {w.variable} to charger {sid!r}")
