@@ -372,7 +372,8 @@ def _when_error(exc: UnexpectedToken, file: str, lines: list[str]) -> SpecError 
                             max(1, len(str(tok.value))))
         if "STRING" in accepted and tok.type in ("WORD", "NUMBER"):
             return error_at(file, lines, line, tok.column or 1, f"unquoted value {tok.value}: a when line compares "
-                            "the charger's value with a quoted string", f'write "{tok.value}"', max(1, len(str(tok.value))))
+                            "the charger's value with a quoted string", f'write "{tok.value}"',
+                            max(1, len(str(tok.value))))
         if "COLON" in accepted and tok.type == "_NL":
             return error_at(file, lines, line, tok.column or 1, 'a when line ends with ":"',
                             "its block follows, indented under it: the lines that apply only when the value passes "

@@ -121,8 +121,8 @@ def repeat(run: ScenarioRun, r: Repeat) -> None:
 
 
 def trial_windows(body: Iterable[Step]) -> frozenset[str]:
-    """The windows a `repeat` body opens, nested repeats' and when blocks' included: each trial's own (the checker lets no
-    line after the block name them; docs/language.md, "repeat and trials")."""
+    """The windows a `repeat` body opens, nested repeats' and when blocks' included: each trial's own (the
+    checker lets no line after the block name them; docs/language.md, "repeat and trials")."""
     names: set[str] = set()
     for s in body:
         if isinstance(s, Measure):

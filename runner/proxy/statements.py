@@ -100,8 +100,9 @@ HARNESS_ONLY: frozenset[str] = frozenset(step for step, rule in RULES.items() if
 PROXY_ONLY: frozenset[str] = frozenset(step for step, rule in RULES.items() if rule.needs == "proxy")
 # A `when` line reads its variable with a GetVariables of chargespec's own (runner/conditions.py).
 WHEN_RULE = ModeRule("harness", "when charger variable",
-                     "it reads the value with chargespec's own GetVariables; in proxy mode `csms injects GetVariables "
-                     "{…}` then `expect charger replies {…}` reads it (and judges one value), or run this on the harness")
+                     "it reads the value with chargespec's own GetVariables; in proxy mode `csms injects "
+                     "GetVariables {…}` then `expect charger replies {…}` reads it (and judges one value), or run "
+                     "this on the harness")
 
 
 def _actions(steps: Iterable[Any]) -> Iterator[Action | When]:
