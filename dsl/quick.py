@@ -74,7 +74,7 @@ class _Unusual(Exception):
 
 
 class _Whole(_Unusual):
-    """A scenario with examples or a repeat block: the file may still be read without Lark, whole."""
+    """A scenario with examples, a repeat or a when block: the file may still be read without Lark, whole."""
 
 
 class _Template(msgspec.Struct, frozen=True):
@@ -201,10 +201,8 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry, *, lazy: b
             block = _item(spec, number, line, body)
         elif indent > item_indent and block is not None and indent == (stmt_indent or indent):
             stmt_indent = indent
-            if body.startswith("repeat "):
+            if body.startswith(("repeat ", "when ")):
                 raise _Whole
-            if body.startswith("when "):  # (a `when` block: the full path reads it, Lark and all)
-                raise _Unusual
             template = _template(fingerprint, line, registry, lazy=lazy)
             if template is None:
                 raise _Unusual

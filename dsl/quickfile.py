@@ -1,6 +1,6 @@
 """A whole spec file read without Lark, to exactly the syntax tree dsl.parser builds: for the files the
 template path (:mod:`dsl.quick`) leaves because a scenario has examples (``for x in …``) or a statement
-is a ``repeat`` block.
+is a ``repeat`` or ``when`` block.
 
 Such a file cannot be compiled from per-line templates (each example instance substitutes its values
 into the lines; a repeat nests statements), but it can still be read without the Lark parser: its block
@@ -38,6 +38,9 @@ _REFS = re.compile(r'refs ("[^"\\\n]*"(?: *, *"[^"\\\n]*")*)')
 _TAGS = re.compile(r"tags ([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
                    r"(?: *, *[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*)*)")
 _REPEAT = re.compile(r"repeat ([0-9]+(?:\.[0-9]+)?) times")
+# (a name the grammar reads as one WORD or VARIABLE token: ASCII, dotted, an optional [instance]; others to the parser)
+_WHEN = re.compile(r'when charger variable ([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+'
+                   r'(?:\[[A-Za-z0-9_.\-]+\])?) (is not|is|holds|does not hold) ("[^"\\\n]*"):')
 _ITEM = re.compile(r'"[^"\\\n]*"|[^ ,]+')
 # First words of lines that are block keywords, never statements (dsl.parser's _STRUCTURAL, and include).
 _STRUCTURAL = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
@@ -187,6 +190,14 @@ class _File:
                 at = row.indent
                 times = ast.Number(**self.span(row, at + m.start(1), at + m.end(1)), text=m.group(1))
                 out.append(ast.Repeat(**self.multi(row), times=times, body=self.body(k + 1, e, row.indent, depth + 1)))
+                continue
+            m = _WHEN.fullmatch(row.body)
+            if m:
+                at = row.indent
+                variable = ast.Word(**self.span(row, at + m.start(1), at + m.end(1)), text=m.group(1))
+                out.append(ast.When(**self.multi(row), variable=variable, test=m.group(2),
+                                    value=self.string(row, at + m.start(3), at + m.end(3)),
+                                    body=self.body(k + 1, e, row.indent, depth + 1)))
                 continue
             first = row.body.split(" ", 1)[0]
             if e != k + 1 or first in _STRUCTURAL:
