@@ -169,6 +169,7 @@ class When(Node, frozen=True, kw_only=True):
     test: str  # is | is not | holds | does not hold
     value: String
     body: tuple[Stmt, ...]
+    absent: bool = False  # `… or absent`: the block applies too when the charger does not have the variable
 
 
 class ExpectCondition(Node, frozen=True, kw_only=True):

@@ -564,7 +564,7 @@ class Lowering:
         if variable is None:
             return None
         return plan.When(variable=variable, test=s.test, value=s.value.value,  # type: ignore[arg-type]
-                         body=body, source=s.source, text=self._text(render_stmt, s))
+                         body=body, source=s.source, text=self._text(render_stmt, s), or_absent=s.absent)
 
     # ---- expectations ----
 

@@ -672,7 +672,8 @@ class _Builder:
         test = _subtree(tree, "when_test")
         words = [str(t) for t in test.children]
         return ast.When(**self.tree_pos(tree), variable=self.word(name), test=" ".join(words),
-                        value=self.string(_tokens(tree, "STRING")[0]), body=self.body(_subtree(tree, "body")))
+                        value=self.string(_tokens(tree, "STRING")[0]), body=self.body(_subtree(tree, "body")),
+                        absent=bool(_subtrees(tree, "when_absent")))
 
     def stmt_expect_now(self, tree: Tree) -> ast.ExpectCondition:
         return ast.ExpectCondition(**self.tree_pos(tree), mode="now", duration=None,

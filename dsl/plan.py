@@ -406,6 +406,7 @@ class When(msgspec.Struct, frozen=True):
     body: tuple[Step, ...]
     source: Source
     text: str
+    or_absent: bool = False  # `… or absent`: `body` runs too when the charger does not have the variable
 
 
 class ExpectTrials(msgspec.Struct, frozen=True):

@@ -40,7 +40,7 @@ _TAGS = re.compile(r"tags ([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
 _REPEAT = re.compile(r"repeat ([0-9]+(?:\.[0-9]+)?) times")
 # (a name the grammar reads as one WORD or VARIABLE token: ASCII, dotted, an optional [instance]; others to the parser)
 _WHEN = re.compile(r'when charger variable ([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+'
-                   r'(?:\[[A-Za-z0-9_.\-]+\])?) (is not|is|holds|does not hold) ("[^"\\\n]*"):')
+                   r'(?:\[[A-Za-z0-9_.\-]+\])?) (is not|is|holds|does not hold) ("[^"\\\n]*")( or absent)?:')
 _ITEM = re.compile(r'"[^"\\\n]*"|[^ ,]+')
 # First words of lines that are block keywords, never statements (dsl.parser's _STRUCTURAL, and include).
 _STRUCTURAL = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
@@ -197,7 +197,7 @@ class _File:
                 variable = ast.Word(**self.span(row, at + m.start(1), at + m.end(1)), text=m.group(1))
                 out.append(ast.When(**self.multi(row), variable=variable, test=m.group(2),
                                     value=self.string(row, at + m.start(3), at + m.end(3)),
-                                    body=self.body(k + 1, e, row.indent, depth + 1)))
+                                    body=self.body(k + 1, e, row.indent, depth + 1), absent=m.group(4) is not None))
                 continue
             first = row.body.split(" ", 1)[0]
             if e != k + 1 or first in _STRUCTURAL:

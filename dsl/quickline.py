@@ -33,7 +33,7 @@ from dsl.plan import Source
 from dsl.screen import line_too_big
 
 # sha256 of dsl/chargespec.lark this reader follows (see the module docstring).
-GRAMMAR_SHA256 = "fa86f4f8eb24e3735813cecaf0cef887b57f9f26cd44f73a3172575331e36a3d"
+GRAMMAR_SHA256 = "b15c619c9b50307bdc8996de68c2077aa4c1c51493c82dbdf0c6c5beb4d30602"
 
 _WORD = r"[A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*(?:[.\-][A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*)*"
 # The tokens, by kind. A word first (most tokens are words), read whole (atomic) and never followed by `[`: a
@@ -69,7 +69,8 @@ _KEYWORDS = frozenset({
     "spec", "version", "refs", "tags", "setup", "teardown", "scenario", "for", "in", "examples", "include",
     "from", "measure", "until", "repeat", "times", "remember", "of", "the", "as", "expect", "within", "then",
     "every", "during", "charger", "sends", "replies", "error", "no", "at", "least", "most", "trials", "pass",
-    "or", "exactly", "after", "over", "is", "not", "remembered", "when", "variable", "holds", "does", "hold"})
+    "or", "exactly", "after", "over", "is", "not", "remembered", "when", "variable", "holds", "does", "hold",
+    "absent"})
 # The keywords that may follow a field object somewhere in the grammar. The state after a field object's
 # closing brace is shared by every statement with one, so there the contextual lexer reads these as
 # keywords even in an action (where they are then an error): such an action is left to Lark. (Measured

@@ -121,7 +121,7 @@ def stmt(s: ast.Stmt) -> str:
     if isinstance(s, ast.Repeat):
         return f"repeat {s.times.text} times"
     if isinstance(s, ast.When):
-        return f"when charger variable {s.variable.text} {s.test} {quote(s.value.value)}:"
+        return f"when charger variable {s.variable.text} {s.test} {quote(s.value.value)}{' or absent' * s.absent}:"
     if isinstance(s, ast.ExpectCondition):
         if s.mode == "now" or s.duration is None:
             return f"expect {condition(s.condition)}"

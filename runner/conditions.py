@@ -10,11 +10,13 @@ what was read, when, and which lines therefore apply or not:
     AuthCtrlr.AuthorizeRemoteStart is "false" (read by GetVariables at t=12.3 s), not "true": lines 20-21 not
     applicable
 
-A value the charger does not give never skips the lines silently: the scenario fails where OCPP requires the
-charger to give it (a CALLERROR or no answer to GetVariables, B06; an Accepted result without a value; a
-variable the catalogue requires of every charger reported unknown, TC_B_53_CS), and is broken where the bench
-cannot tell (the charger not connected, an optional variable it does not have or will not read: a case for
-chargers that have it states `charger supports variable …` first, which skips the others).
+`… or absent` (Part 6's "unless X is implemented with …") makes the lines apply too when the charger answers
+UnknownComponent or UnknownVariable, and the record says so. Any other value the charger does not give never
+skips the lines silently: the scenario fails where OCPP requires the charger to give it (a CALLERROR or no
+answer to GetVariables, B06; an Accepted result without a value; a variable the catalogue requires of every
+charger reported unknown, TC_B_53_CS), and is broken where the bench cannot tell (the charger not connected, an
+optional variable it does not have or will not read: a case for chargers that have it states `charger supports
+variable …` first, which skips the others).
 
 The read is no "previous action" (expectations in the block still count from the statement before the
 `when`) and no reply for `expect charger replies` (that judges the last call a statement made).
@@ -90,7 +92,7 @@ def decide(run: ScenarioRun, w: When) -> bool:
     run.judging(m.finish("broken", UNFINISHED))  # on disk until the decision replaces it
     start = run.clock.now()
     try:
-        value, at = _read(run, w)
+        value, at, status = _read(run, w)
     except (ExpectationFailed, BenchError) as x:
         if x.source is None:
             x = type(x)(w.source, x.detail)
@@ -101,16 +103,22 @@ def decide(run: ScenarioRun, w: When) -> bool:
     except BaseException as x:
         run.measured(m.finish("broken", _fault(x)))
         raise
-    yes = applies(w.test, value, w.value)
     t = at - run.recorder.t_begin
-    m.observed = Reading(w.variable, value, "", f'"{value}"', round(t, 6))
     m.window, m.samples = m.span(start, run.clock.now()), 1
-    read = f'{w.variable} is "{value}" (read by GetVariables at t={t:.1f} s)'
-    if w.test in ("is", "is not"):  # (the value read says it: `is "false"`, against `is "true"`)
-        why = "" if yes or w.test == "is not" else f', not "{w.value}"'
+    if value is None:  # (`or absent`, and the charger does not have the variable)
+        yes = True
+        m.observed = Reading(w.variable, None, "", status, round(t, 6))
+        said = (f"{w.variable} is not in the charger's device model (GetVariables answered {status} at t={t:.1f} s; "
+                f"the line says `or absent`): {body_lines(w)} {_apply(w)}")
     else:
-        why = f', which {"holds" if (w.test == "holds") == yes else "does not hold"} "{w.value}"'
-    said = f"{read}{why}: {body_lines(w)} {_apply(w) if yes else 'not applicable'}"
+        yes = applies(w.test, value, w.value)
+        m.observed = Reading(w.variable, value, "", f'"{value}"', round(t, 6))
+        read = f'{w.variable} is "{value}" (read by GetVariables at t={t:.1f} s)'
+        if w.test in ("is", "is not"):  # (the value read says it: `is "false"`, against `is "true"`)
+            why = "" if yes or w.test == "is not" else f', not "{w.value}"'
+        else:
+            why = f', which {"holds" if (w.test == "holds") == yes else "does not hold"} "{w.value}"'
+        said = f"{read}{why}: {body_lines(w)} {_apply(w) if yes else 'not applicable'}"
     run.recorder.event("condition", line=w.source.line, variable=w.variable, test=w.test, value=w.value,
                        read=value, t_read=t, applies=yes)
     run.note(f"line {w.source.line}: {said}")
@@ -121,8 +129,9 @@ def decide(run: ScenarioRun, w: When) -> bool:
     return yes
 
 
-def _read(run: ScenarioRun, w: When) -> tuple[str, float]:
-    """The variable's Actual value and when it was read (bench time), or the verdict on why there is none."""
+def _read(run: ScenarioRun, w: When) -> tuple[str | None, float, str]:
+    """The variable's Actual value, when it was read (bench time) and the attributeStatus, or the verdict on why
+    there is none. None: the charger does not have the variable, and the line says `or absent`."""
     sid = run.station.id
     unknown = f"whether {body_lines(w)} {_apply(w)} is unknown"
     try:
@@ -140,8 +149,11 @@ def _read(run: ScenarioRun, w: When) -> tuple[str, float]:
     results = (out.response or {}).get("getVariableResult") or []
     result = results[0] if results and isinstance(results[0], dict) else {}
     status, value = result.get("attributeStatus"), result.get("attributeValue")
+    at = out.t_answered if out.t_answered is not None else run.clock.now()
     if status == "Accepted" and isinstance(value, str):
-        return value, out.t_answered if out.t_answered is not None else run.clock.now()
+        return value, at, status
+    if status in ("UnknownComponent", "UnknownVariable") and w.or_absent:
+        return None, at, status
     if status == "Accepted":
         raise ExpectationFailed(None, f"GetVariables for {w.variable} answered Accepted without an attributeValue "
                                       f"(OCPP 2.0.1 GetVariableResultType: it is empty only when the status is not "

@@ -107,6 +107,8 @@ WHEN = BASE.replace("    repeat 2 times\n", '    when charger variable AuthCtrlr
 @pytest.mark.parametrize(("text", "served"), [
     (WHEN, True),
     (WHEN.replace(" is ", " is not "), True),
+    (WHEN.replace('"true":', '"true" or absent:'), True),
+    (WHEN.replace('"true":', '"true" or  absent:'), False),
     (WHEN.replace('AuthorizeRemoteStart is "true"', 'TxStartPoint holds "EVConnected,Authorized"'), True),
     (WHEN.replace('AuthorizeRemoteStart is "true"', 'TxStartPoint does not hold "Authorized"'), True),
     (WHEN.replace("AuthCtrlr.AuthorizeRemoteStart", "OCPPCommCtrlr.MessageAttempts[TransactionEvent]"), True),

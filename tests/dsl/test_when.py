@@ -26,6 +26,8 @@ SPEC = '''spec "S"
           expect charger energy over "w" within 2 % of analyzer energy over "w"
     when charger variable OCPPCommCtrlr.MessageAttempts[TransactionEvent] is not "3":
       wait 1 s
+    when charger variable AuthCtrlr.Enabled is not "false" or absent:
+      wait 1 s
 '''
 
 
@@ -40,7 +42,7 @@ def _errors(text: str) -> list[str]:
 
 def test_a_when_block_compiles_to_its_test_and_its_lines() -> None:
     assert _errors(SPEC) == []
-    _, first, last = _steps(SPEC)
+    _, first, last, absent = _steps(SPEC)
     assert isinstance(first, plan.When) and isinstance(last, plan.When)
     assert (first.variable, first.test, first.value) == ("AuthCtrlr.AuthorizeRemoteStart", "is", "true")
     assert first.text == 'when charger variable AuthCtrlr.AuthorizeRemoteStart is "true":'
@@ -50,6 +52,8 @@ def test_a_when_block_compiles_to_its_test_and_its_lines() -> None:
     inner = repeat.body[0]
     assert isinstance(inner, plan.When) and (inner.test, inner.value) == ("does not hold", "EVConnected,Authorized")
     assert (last.variable, last.test) == ("OCPPCommCtrlr.MessageAttempts[TransactionEvent]", "is not")
+    assert not first.or_absent and absent.or_absent
+    assert absent.text == 'when charger variable AuthCtrlr.Enabled is not "false" or absent:'
 
 
 def test_what_a_block_opens_or_remembers_is_its_own() -> None:
@@ -73,7 +77,8 @@ def test_a_block_is_checked_whatever_the_charger_will_say() -> None:
 
 
 def test_the_canonical_layout() -> None:
-    messy = SPEC.replace('is "true":', 'is  "true" :').replace("does not hold", "does  not hold")
+    messy = SPEC.replace('is "true":', 'is  "true" :').replace("does not hold", "does  not hold").replace(
+        "or absent", "or  absent")
     assert format_text(messy, "x.spec") == SPEC
 
 
@@ -99,6 +104,6 @@ def test_proxy_mode_names_the_when_line() -> None:
     (spec,) = dsl.compile(dsl.parse(SPEC, "x.spec"))
     errors = mode_errors(spec.scenarios[0], proxy=True)
     whens = [e for e in errors if e.message.startswith("`when charger variable`")]
-    assert [e.source.line for e in whens] == [4, 9, 12]
+    assert [e.source.line for e in whens] == [4, 9, 12, 14]
     assert "GetVariables" in (whens[0].hint or "")
     assert mode_errors(spec.scenarios[0], proxy=False) == []

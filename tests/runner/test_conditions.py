@@ -156,3 +156,26 @@ def test_a_when_block_is_no_repeat_trial_but_one_inside_a_repeat_is() -> None:
     assert placement(phases, first.body[0]) == ("steps", False)  # (was: any block's body counted as a trial)
     assert placement(phases, inner.body[0]) == ("steps", True)
     assert conditions.body_lines(inner) == "line 9"
+
+
+def test_or_absent_applies_the_lines_to_a_charger_without_the_variable_and_says_so() -> None:
+    run = _run(Harness({"attributeStatus": "UnknownVariable", "component": {"name": "AuthCtrlr"},
+                        "variable": {"name": "AuthorizeRemoteStart"}}))
+    w = _when(run)
+    absent = When(variable=w.variable, test=w.test, value=w.value, body=w.body, source=w.source, text=w.text,
+                  or_absent=True)
+    assert conditions.decide(run, absent) is True
+    (m,) = run.measurements
+    assert m.verdict == "passed" and m.observed is not None and m.observed.text == "UnknownVariable"
+    assert m.message.startswith("AuthCtrlr.AuthorizeRemoteStart is not in the charger's device model (GetVariables "
+                                "answered UnknownVariable at t=")
+    assert m.message.endswith("the line says `or absent`): lines 5-6 apply")
+
+
+def test_or_absent_does_not_excuse_a_value_the_charger_will_not_give() -> None:
+    run = _run(Harness(_value(None, "Rejected")))
+    w = _when(run)
+    absent = When(variable=w.variable, test=w.test, value=w.value, body=w.body, source=w.source, text=w.text,
+                  or_absent=True)
+    with pytest.raises(BenchError, match="GetVariables answered Rejected"):
+        conditions.decide(run, absent)
