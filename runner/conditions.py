@@ -25,6 +25,7 @@ The read is no "previous action" (expectations in the block still count from the
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from dsl.plan import Repeat, When
@@ -37,6 +38,21 @@ from runner.judge import UNFINISHED, _fault, clock_note, draft
 from runner.measurements import Limit, Reading
 
 READ_TIMEOUT_S = 30.0  # bench seconds the charger gets to answer the GetVariables (as any CSMS call's budget)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Which way a `when` line went, and why, in the words of its record."""
+
+    applies: bool
+    said: str  # `AuthCtrlr.AuthorizeRemoteStart is "true" (read by GetVariables at t=3.1 s): line 21 applies`
+
+
+def explain(w: When, decision: Decision, failure: ExpectationFailed | BenchError) -> None:
+    """A line of the block failed or broke: its message also says why the line applied (under the message, after
+    the judge's own note), so that the verdict text reads on its own."""
+    if failure.args:
+        failure.args = (f"{failure.args[0]}\n  (it applied: line {w.source.line}: {decision.said})",)
 
 
 def applies(test: str, actual: str, wanted: str) -> bool:
@@ -82,8 +98,8 @@ def _steps(steps: Iterable[Any]) -> Iterable[Any]:
             yield from _steps(s.body)
 
 
-def decide(run: ScenarioRun, w: When) -> bool:
-    """Read the variable, record the decision on the `when` line and return whether the block applies.
+def decide(run: ScenarioRun, w: When) -> Decision:
+    """Read the variable, record the decision on the `when` line and return whether the block applies (and why).
     Raises ExpectationFailed (the charger did not give a value OCPP requires it to give) or BenchError (the
     bench cannot tell), each recorded, never a silent skip."""
     m = draft(run, w, "condition")
@@ -126,7 +142,7 @@ def decide(run: ScenarioRun, w: When) -> bool:
     if not yes:
         for s in _steps(w.body):
             run.recorder.event("not_applicable", line=s.source.line, text=s.text, when_line=w.source.line)
-    return yes
+    return Decision(yes, said)
 
 
 def _read(run: ScenarioRun, w: When) -> tuple[str | None, float, str]:

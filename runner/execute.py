@@ -45,8 +45,13 @@ def run_step(run: ScenarioRun, s: Step) -> None:
     elif isinstance(s, Repeat):
         repeat(run, s)
     elif isinstance(s, When):
-        if conditions.decide(run, s):  # (recorded either way, on the when line: runner/conditions.py)
-            run_steps(run, s.body)
+        decision = conditions.decide(run, s)  # (recorded either way, on the when line: runner/conditions.py)
+        if decision.applies:
+            try:
+                run_steps(run, s.body)
+            except (ExpectationFailed, BenchError) as e:
+                conditions.explain(s, decision, e)
+                raise
     else:
         judge = JUDGES.get(type(s))
         if judge is None:

@@ -91,7 +91,7 @@ def test_a_value_that_fails_the_test_makes_the_lines_not_applicable_and_says_so(
     harness = Harness(_value("false"))
     run = _run(harness)
     w = _when(run)
-    assert conditions.decide(run, w) is False
+    assert conditions.decide(run, w).applies is False
     assert harness.asked == [[{"component": {"name": "AuthCtrlr"}, "variable": {"name": "AuthorizeRemoteStart"}}]]
     (m,) = run.measurements
     assert (m.line, m.kind, m.verdict, m.subject) == (4, "condition", "passed", "AuthCtrlr.AuthorizeRemoteStart")
@@ -104,7 +104,7 @@ def test_a_value_that_fails_the_test_makes_the_lines_not_applicable_and_says_so(
 
 def test_a_value_that_passes_the_test_makes_the_lines_apply() -> None:
     run = _run(Harness(_value("true")))
-    assert conditions.decide(run, _when(run)) is True
+    assert conditions.decide(run, _when(run)).applies is True
     (m,) = run.measurements
     assert m.verdict == "passed" and m.message.endswith("): lines 5-6 apply")
     assert run.recorder.events("not_applicable") == []
@@ -164,7 +164,7 @@ def test_or_absent_applies_the_lines_to_a_charger_without_the_variable_and_says_
     w = _when(run)
     absent = When(variable=w.variable, test=w.test, value=w.value, body=w.body, source=w.source, text=w.text,
                   or_absent=True)
-    assert conditions.decide(run, absent) is True
+    assert conditions.decide(run, absent).applies is True
     (m,) = run.measurements
     assert m.verdict == "passed" and m.observed is not None and m.observed.text == "UnknownVariable"
     assert m.message.startswith("AuthCtrlr.AuthorizeRemoteStart is not in the charger's device model (GetVariables "

@@ -78,6 +78,8 @@ def test_both_branches_are_decided_from_the_charger_and_recorded(pytester: pytes
     # the branch's own expectation fails the scenario at its line (33), the charger having said "true"
     assert "conditions.spec:33:7: `expect within 10 s: charger sends Authorize" in text
     assert "no Authorize arrived" in text
+    assert ('(it applied: line 32: AuthCtrlr.AuthorizeRemoteStart is "true" (read by GetVariables at t=' in text
+            and "): line 33 applies)" in text)  # the failure says why the line was judged
     # a value the charger does not give: broken at the when line, naming why
     assert "conditions.spec:24:5: `when charger variable AuthCtrlr.NoSuchVariable is \"true\":`" in text
     assert ("the charger gives no value of AuthCtrlr.NoSuchVariable (GetVariables answered UnknownVariable): "
