@@ -38,9 +38,10 @@ _REFS = re.compile(r'refs ("[^"\\\n]*"(?: *, *"[^"\\\n]*")*)')
 _TAGS = re.compile(r"tags ([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
                    r"(?: *, *[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*)*)")
 _REPEAT = re.compile(r"repeat ([0-9]+(?:\.[0-9]+)?) times")
-# (a name the grammar reads as one WORD or VARIABLE token: ASCII, dotted, an optional [instance]; others to the parser)
-_WHEN = re.compile(r'when charger variable ([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+'
-                   r'(?:\[[A-Za-z0-9_.\-]+\])?) (is not|is|holds|does not hold) ("[^"\\\n]*")( or absent)?:')
+# A `when` line (dsl.quick reads it too). The name: one WORD or VARIABLE token, ASCII, dotted, an optional [instance]
+# (any other to the parser).
+WHEN_LINE = re.compile(r'when charger variable ([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+'
+                       r'(?:\[[A-Za-z0-9_.\-]+\])?) (is not|is|holds|does not hold) ("[^"\\\n]*")( or absent)?:')
 _ITEM = re.compile(r'"[^"\\\n]*"|[^ ,]+')
 # First words of lines that are block keywords, never statements (dsl.parser's _STRUCTURAL, and include).
 _STRUCTURAL = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
@@ -191,7 +192,7 @@ class _File:
                 times = ast.Number(**self.span(row, at + m.start(1), at + m.end(1)), text=m.group(1))
                 out.append(ast.Repeat(**self.multi(row), times=times, body=self.body(k + 1, e, row.indent, depth + 1)))
                 continue
-            m = _WHEN.fullmatch(row.body)
+            m = WHEN_LINE.fullmatch(row.body)
             if m:
                 at = row.indent
                 variable = ast.Word(**self.span(row, at + m.start(1), at + m.end(1)), text=m.group(1))

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
 import dsl
-from dsl import plan
+from dsl import plan, quick
 from dsl.fmt import format_text
+from dsl.steps import builtin_registry
 from runner.proxy.statements import mode_errors
 from tests.dsl.test_quick import assert_agrees, full
 
@@ -107,3 +110,48 @@ def test_proxy_mode_names_the_when_line() -> None:
     assert [e.source.line for e in whens] == [4, 9, 12, 14]
     assert "GetVariables" in (whens[0].hint or "")
     assert mode_errors(spec.scenarios[0], proxy=False) == []
+
+
+def _templates_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The per-line template path must serve: the whole-file reader would be the fallback."""
+    def whole(*_: object) -> None:
+        raise AssertionError("left to the whole-file path")
+
+    monkeypatch.setattr(quick, "_whole", whole)
+
+
+def test_the_template_path_serves_when_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (the OCTT pack's forty specs with `when` lines are collected as the rest: each line lowered once a process)
+    _templates_only(monkeypatch)
+    flat = SPEC.replace("      repeat 2 times\n        when", "      when")
+    for line in ('measure "w"', "expect charger energy"):
+        flat = flat.replace("          " + line, "        " + line)
+    served = assert_agrees(flat)
+    assert served is not None
+    body = served[0].scenarios[0].steps[1]
+    assert isinstance(body, plan.When) and body.source.line == 4 and body.source.column == 5
+    inner = body.body[3]
+    assert isinstance(inner, plan.When) and [s.source.line for s in inner.body] == [9, 10]
+
+
+@pytest.mark.parametrize(("text", "valid"), [
+    (SPEC.replace('absent:\n      wait 1 s\n', 'absent:\n'), False),                                  # an empty block
+    (SPEC.replace('3":\n      wait 1 s\n', '3":\n'), False),                                          # another
+    (SPEC + '    expect charger energy over "w" within 2 % of analyzer energy over "w"\n', False),  # window after it
+    (SPEC.replace('is "true":', 'is  "true":'), True),                                                # spacing
+    (SPEC.replace('"EVConnected,Authorized"', '"{x}"'), False),                                      # a placeholder
+    (SPEC.replace("AuthCtrlr.AuthorizeRemoteStart", "AuthCtrl.AuthorizeRemoteStart"), False),        # a misspelling
+    (SPEC.replace("      expect within 30 s: charger sends Authorize\n",
+                  "        expect within 30 s: charger sends Authorize\n"), False),                  # a stray dedent
+    (SPEC.replace("    when charger variable AuthCtrlr.Enabled", "   when charger variable AuthCtrlr.Enabled"), False),
+])
+def test_what_the_quick_paths_leave_is_the_full_paths(text: str, valid: bool) -> None:
+    assert quick.compile_text(text, "quick.spec", "digest", builtin_registry()) is None
+    assert (full(text, "quick.spec") is not None) is valid
+
+
+def test_a_window_opened_in_a_block_may_be_opened_again_after_it_on_either_path() -> None:
+    text = SPEC + ('    measure "w" for 10 s\n'
+                   '    expect charger energy over "w" within 2 % of analyzer energy over "w"\n')
+    assert _errors(text) == []
+    assert assert_agrees(text) is not None
