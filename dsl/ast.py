@@ -161,6 +161,17 @@ class Repeat(Node, frozen=True, kw_only=True):
     body: tuple[Stmt, ...]
 
 
+class When(Node, frozen=True, kw_only=True):
+    """``when charger variable AuthCtrlr.AuthorizeRemoteStart is "true":`` and its block: lines that apply only
+    when the charger's value (GetVariables, when the line is reached) passes `test` against `value`."""
+
+    variable: Word  # `Component.Variable` or `Component.Variable[instance]`, as written
+    test: str  # is | is not | holds | does not hold
+    value: String
+    body: tuple[Stmt, ...]
+    absent: bool = False  # `… or absent`: the block applies too when the charger does not have the variable
+
+
 class ExpectCondition(Node, frozen=True, kw_only=True):
     """``expect C`` (mode "now"), ``expect within T: C``, ``expect for T: C``, and the settle form
     ``expect within T, then for H: C`` (mode "settle": `duration` is T, `hold` is H)."""
@@ -262,7 +273,7 @@ Expect = (
     ExpectCondition | ExpectAccuracy | ExpectMessage | ExpectInterval | ExpectReply | ExpectNoMessage
     | ExpectRule | ExpectTrials
 )
-Stmt = ActionStmt | Include | Measure | Repeat | Remember | Expect
+Stmt = ActionStmt | Include | Measure | Repeat | When | Remember | Expect
 
 
 # ---- blocks ------------------------------------------------------------------------------------------

@@ -46,8 +46,9 @@ def analyze(spec_file: ast.SpecFile, registry: StepRegistry | None = None,
 
 
 def _statements(stmts: tuple[ast.Stmt, ...]) -> int:
-    """Statements in a block, those of repeat blocks included (an include counts one: it has its own bound)."""
-    return sum(1 + (_statements(s.body) if isinstance(s, ast.Repeat) else 0) for s in stmts)
+    """Statements in a block, those of repeat and when blocks included (an include counts one: it has its own
+    bound)."""
+    return sum(1 + (_statements(s.body) if isinstance(s, ast.Repeat | ast.When) else 0) for s in stmts)
 
 
 def _spec(spec: ast.Spec, spec_file: ast.SpecFile, lowering: Lowering, compiled: list[int]) -> plan.SpecPlan:

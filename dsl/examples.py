@@ -120,9 +120,9 @@ def placeholders(node: Any) -> Iterator[tuple[str, ast.Node]]:
 def may_hold_placeholders(s: ast.Stmt) -> bool:
     """Whether a statement may hold a placeholder (walk it with :func:`placeholders` to know): one whose
     line holds none has none, nor got one from an example value (a value is put only where the line had
-    one). A repeat's body is on other lines, and a node made without its line is walked."""
+    one). A repeat's or a when's body is on other lines, and a node made without its line is walked."""
     text = s.source.text
-    return not text or isinstance(s, ast.Repeat) or PLACEHOLDER.search(text) is not None
+    return not text or isinstance(s, ast.Repeat | ast.When) or PLACEHOLDER.search(text) is not None
 
 
 def placeholders_in(stmts: tuple[ast.Stmt, ...]) -> Iterator[tuple[str, ast.Node]]:

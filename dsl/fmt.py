@@ -111,7 +111,7 @@ class _Lines:
 
     def body(self, stmts: tuple[ast.Stmt, ...], depth: int, parents: tuple[int, ...]) -> None:
         for s in stmts:
-            if isinstance(s, ast.Repeat):
+            if isinstance(s, ast.Repeat | ast.When):
                 mine = self.add(s, depth, render_stmt(s), "stmt", parents, opens=True)
                 self.body(s.body, depth + 1, mine)
             else:

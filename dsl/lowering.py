@@ -67,13 +67,24 @@ class Scope:
     # Windows opened in a `repeat` body that has ended, by name: the line of that repeat. Each trial had its
     # own window of that name, so after the block the name means no one window (docs/language.md).
     trial_windows: dict[str, int] = field(default_factory=dict)
+    # Windows and remembered names a `when` block that has ended opened or kept, by name: the line of that
+    # `when`. They exist only when its condition held, so a line after the block may not rely on them.
+    conditional_windows: dict[str, int] = field(default_factory=dict)
+    conditional_remembered: dict[str, int] = field(default_factory=dict)
 
     def child(self, file: ast.SpecFile, key: str) -> Scope:
-        return Scope(file, self.windows, (*self.including, key), self.remembered, self.trial_windows)
+        return Scope(file, self.windows, (*self.including, key), self.remembered, self.trial_windows,
+                     self.conditional_windows, self.conditional_remembered)
 
     def trial(self) -> Scope:
         """The scope of a `repeat` body: it sees the windows opened before it; those it opens are its own."""
-        return Scope(self.file, set(self.windows), self.including, self.remembered, self.trial_windows)
+        return Scope(self.file, set(self.windows), self.including, self.remembered, self.trial_windows,
+                     self.conditional_windows, self.conditional_remembered)
+
+    def branch(self) -> Scope:
+        """The scope of a `when` body: it sees what was opened and remembered before it; what it adds is its own."""
+        return Scope(self.file, set(self.windows), self.including, set(self.remembered), self.trial_windows,
+                     self.conditional_windows, self.conditional_remembered)
 
 
 class Lowering:
@@ -456,6 +467,12 @@ class Lowering:
                              did_you_mean(node.name.value, BENCH_VALUES) or
                              "bench values: " + ", ".join(BENCH_VALUES))
                 ok = False
+            elif (isinstance(node, ast.Remembered) and scope is not None and node.name.value not in scope.remembered
+                  and node.name.value in scope.conditional_remembered):
+                self.sink.at(node, f'"{node.name.value}" is remembered inside the when block on line '
+                             f"{scope.conditional_remembered[node.name.value]}: it is kept only when that block "
+                             "applies", "use it inside the block, or remember it before the block")
+                ok = False
             elif isinstance(node, ast.Remembered) and scope is not None and node.name.value not in scope.remembered:
                 self.sink.at(node, f'nothing is remembered as "{node.name.value}" before this line',
                              did_you_mean(node.name.value, scope.remembered) or
@@ -520,6 +537,34 @@ class Lowering:
         if too_many:
             return None
         return plan.Repeat(times=int(s.times.text), body=body, source=s.source, text=self._text(render_stmt, s))
+
+    def stmt_When(self, s: ast.When, scope: Scope) -> plan.Step | None:
+        """`when charger variable C.V[i] is "v":` and its block (docs/language.md, "Lines that depend on the
+        charger's configuration"). The block is checked whatever the charger will say; what it opens or
+        remembers is its own (it may not run)."""
+        variable = None
+        if "." not in s.variable.text:
+            self.sink.at(s.variable, f'"{s.variable.text}" names a component, not a variable: write '
+                         "Component.Variable or Component.Variable[instance]",
+                         "a `when` line reads one variable of the charger's device model")
+        else:
+            variable = self.feature(s.variable)
+        members = [m.strip() for m in s.value.value.split(",")]
+        if s.test in ("holds", "does not hold") and not all(members):
+            self.sink.at(s.value, f'"{s.value.value}" is no list of members: `{s.test}` takes one member or '
+                         'several, comma-separated ("PowerPathClosed" or "EVConnected,Authorized")',
+                         "compare the whole value with `is` (an empty value: is \"\")")
+            variable = None
+        branch = scope.branch()
+        body = self.block(s.body, branch)  # (checked all the same: its errors are known on every charger)
+        for name in branch.windows - scope.windows:
+            scope.conditional_windows.setdefault(name, s.line)
+        for name in branch.remembered - scope.remembered:
+            scope.conditional_remembered.setdefault(name, s.line)
+        if variable is None:
+            return None
+        return plan.When(variable=variable, test=s.test, value=s.value.value,  # type: ignore[arg-type]
+                         body=body, source=s.source, text=self._text(render_stmt, s), or_absent=s.absent)
 
     # ---- expectations ----
 
@@ -761,6 +806,11 @@ class Lowering:
     def window(self, w: ast.String, scope: Scope) -> bool:
         if w.value in scope.windows:
             return True
+        if w.value in scope.conditional_windows:
+            self.sink.at(w, f'measurement window "{w.value}" is opened inside the when block on line '
+                         f"{scope.conditional_windows[w.value]}: it is measured only when that block applies",
+                         "judge it inside the block, or open it before the block")
+            return False
         if w.value in scope.trial_windows:
             self.sink.at(w, f'measurement window "{w.value}" is opened inside the repeat block on line '
                          f"{scope.trial_windows[w.value]}: each trial measures its own, so after the block "

@@ -220,7 +220,7 @@ def _parse_rest(file: str, text: str, lines: list[str], work: list[str],
 # whole, the one way errors are reported.
 
 _STRUCTURAL = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
-                         "repeat"})
+                         "repeat", "when"})
 _FIRST_WORD = re.compile(r"[A-Za-z_]*")
 _LINE_TREES: dict[str, Tree | None] = {}
 _LINE_TREES_MAX = 50_000  # distinct statement texts kept; a long-lived process starts over beyond it
@@ -330,6 +330,9 @@ def _syntax_error(exc: Exception, file: str, lines: list[str]) -> SpecError:
         return error_at(file, lines, exc.line, exc.column, f"unexpected character {shown}",
                         _lookalike(char) or _expected(_accepted(exc) or getattr(exc, "allowed", None) or set()))
     if isinstance(exc, UnexpectedToken):
+        when = _when_error(exc, file, lines)
+        if when is not None:
+            return when
         tok = exc.token
         width = 1 if tok.type in _TOKEN_NAMES else len(tok.value)
         before = lines[tok.line - 1][:(tok.column or 1) - 1].split() if tok.line and tok.line <= len(lines) else []
@@ -345,6 +348,45 @@ def _syntax_error(exc: Exception, file: str, lines: list[str]) -> SpecError:
         return error_at(file, lines, len(lines), 1, "unexpected end of file",
                    _expected(getattr(exc, "expected", None) or set()))
     return error_at(file, lines, 1, 1, f"cannot parse: {exc}", None)
+
+
+_WHEN_TESTS = 'is "v", is not "v", holds "v" (members of a list: TxStartPoint holds "Authorized") or does not hold "v"'
+_WHEN_LIKE = {"contains": "holds", "has": "holds", "includes": "holds", "equals": "is", "=": "is", "==": "is",
+              "!=": "is not", "lacks": "does not hold", "excludes": "does not hold"}
+
+
+def _when_error(exc: UnexpectedToken, file: str, lines: list[str]) -> SpecError | None:
+    """The common mistakes of a `when` line, worded for it: a test it does not know, the missing colon, a block
+    with no line in it (Lark's own words would name tokens, not the fix)."""
+    tok = exc.token
+    line = tok.line or len(lines)
+    if not 1 <= line <= len(lines):
+        return None
+    accepted = _accepted(exc) or set(exc.expected)
+    text = lines[line - 1]
+    if text.lstrip(" ").startswith("when ") and tok.type != "_INDENT":
+        if "HOLDS" in accepted:
+            like = _WHEN_LIKE.get(str(tok.value))
+            return error_at(file, lines, line, tok.column or 1, f'unexpected "{tok.value}": a when line tests the '
+                            f"value with {_WHEN_TESTS}", f"write {like} \"…\"" if like else None,
+                            max(1, len(str(tok.value))))
+        if "STRING" in accepted and tok.type in ("WORD", "NUMBER"):
+            return error_at(file, lines, line, tok.column or 1, f"unquoted value {tok.value}: a when line compares "
+                            "the charger's value with a quoted string", f'write "{tok.value}"',
+                            max(1, len(str(tok.value))))
+        if "COLON" in accepted and tok.type == "_NL":
+            return error_at(file, lines, line, tok.column or 1, 'a when line ends with ":"',
+                            "its block follows, indented under it: the lines that apply only when the value passes "
+                            "the test")
+    if "_INDENT" in accepted and tok.type != "_INDENT":
+        above = next((k for k in range(line - 1, 0, -1) if lines[k - 1].strip()
+                      and not lines[k - 1].lstrip().startswith("#")), None)
+        if above is not None and lines[above - 1].lstrip(" ").startswith("when "):
+            head = lines[above - 1]
+            return error_at(file, lines, above, len(head) - len(head.lstrip(" ")) + 1, "this when block is empty",
+                            "indent the lines that apply only when the value passes the test under the when line",
+                            len(head.strip()))
+    return None
 
 
 # Characters a word processor or a web page puts where the language has a plain one.
@@ -624,6 +666,14 @@ class _Builder:
         times = self.atom(_tokens(tree, "NUMBER")[0])
         assert isinstance(times, ast.Number)
         return ast.Repeat(**self.tree_pos(tree), times=times, body=self.body(_subtree(tree, "body")))
+
+    def stmt_when(self, tree: Tree) -> ast.When:
+        name = next(t for t in tree.children if isinstance(t, Token) and t.type in ("VARIABLE", "WORD"))
+        test = _subtree(tree, "when_test")
+        words = [str(t) for t in test.children]
+        return ast.When(**self.tree_pos(tree), variable=self.word(name), test=" ".join(words),
+                        value=self.string(_tokens(tree, "STRING")[0]), body=self.body(_subtree(tree, "body")),
+                        absent=bool(_subtrees(tree, "when_absent")))
 
     def stmt_expect_now(self, tree: Tree) -> ast.ExpectCondition:
         return ast.ExpectCondition(**self.tree_pos(tree), mode="now", duration=None,

@@ -395,6 +395,20 @@ class Repeat(msgspec.Struct, frozen=True):
     text: str
 
 
+class When(msgspec.Struct, frozen=True):
+    """`when charger variable C.V[i] is "v":` and its block: `body` runs only when the charger's value of
+    `variable`, read by GetVariables when the line is reached, passes `test` (is | is not | holds | does not
+    hold) against `value`. The runner records which way it went and why (runner/conditions.py)."""
+
+    variable: str  # `Component.Variable` or `Component.Variable[instance]`
+    test: Literal["is", "is not", "holds", "does not hold"]
+    value: str
+    body: tuple[Step, ...]
+    source: Source
+    text: str
+    or_absent: bool = False  # `… or absent`: `body` runs too when the charger does not have the variable
+
+
 class ExpectTrials(msgspec.Struct, frozen=True):
     """`expect at least P % of trials pass`, judged over the preceding `repeat` block."""
 
@@ -407,7 +421,7 @@ Expectation = (
     ExpectNow | ExpectWithin | ExpectSettle | ExpectFor | ExpectAccuracy | ExpectMessage | ExpectNoMessage | ExpectReply
     | ExpectInterval | ExpectRule | ExpectTrials | Remember
 )
-Step = Action | Measure | Repeat | Expectation
+Step = Action | Measure | Repeat | When | Expectation
 
 
 # ---- plans -----------------------------------------------------------------------------------------

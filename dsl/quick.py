@@ -35,7 +35,7 @@ from dsl.lazy import LazyScenarioPlan
 from dsl.limits import MAX_LINE_CHARS, MAX_PLAN_STEPS
 from dsl.lowering import Lowering, Scope  # (here, not in _lower: each line would pay for the imports)
 from dsl.patterns import ENUM_KEY
-from dsl.quickfile import read_file
+from dsl.quickfile import WHEN_LINE, read_file
 from dsl.quickline import read_statement
 from dsl.rule_checks import rule_windows
 from dsl.screen import has_hostile_characters
@@ -56,7 +56,7 @@ _TAGS = re.compile(r"tags ([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
 _PLACEHOLDER_TEXT = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}")  # (the grammar's PLACEHOLDER terminal)
 # First words of block lines, never statements (dsl.parser's parse_statement answers None for them).
 _BLOCK_WORDS = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
-                          "repeat"})
+                          "repeat", "when"})
 _TEMPLATES_MAX = 50_000  # distinct (registry, line) pairs kept; a long-lived process starts over beyond it
 # A string token, split out with its quotes (a line's other text then holds every bracket that is a token).
 _STRING_SPLIT = re.compile(r'("(?:[^"\\\n]|\\.)*")')
@@ -74,7 +74,7 @@ class _Unusual(Exception):
 
 
 class _Whole(_Unusual):
-    """A scenario with examples or a repeat block: the file may still be read without Lark, whole."""
+    """A scenario with examples, a repeat or a when block: the file may still be read without Lark, whole."""
 
 
 class _Template(msgspec.Struct, frozen=True):
@@ -140,12 +140,25 @@ class _Later:
         return self._plans
 
 
+class _Nested(msgspec.Struct):
+    """A `when` block among a block's statements: its line's checked header (a plan.When without its body) and
+    its own statements, placed inside it."""
+
+    number: int
+    line: str
+    header: plan.When
+    steps: list[_Entry]
+
+
+_Entry = tuple[int, str, _Template] | _Nested
+
+
 class _Block(msgspec.Struct):
     kind: str  # setup | teardown | scenario
     number: int
     line: str
     title: str = ""
-    steps: list[tuple[int, str, _Template]] | None = None
+    steps: list[_Entry] | None = None
 
 
 class _Spec(msgspec.Struct):
@@ -177,7 +190,11 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry, *, lazy: b
     the outline of their shape, when no step will be placed now)."""
     spec: _Spec | None = None
     block: _Block | None = None
-    item_indent = stmt_indent = 0
+    item_indent = 0
+    # The statement levels open in the block, innermost last: (indentation, the list its lines go to); a `when`
+    # line opens one, which its next line must enter (deeper: a block without a line is a syntax error).
+    levels: list[tuple[int, list[_Entry]]] = []
+    opened: _Nested | None = None
     for number, line in enumerate(lines, start=1):
         if len(line) > MAX_LINE_CHARS:  # (comments too; a statement nested too deep has no template)
             raise _Unusual
@@ -189,28 +206,48 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry, *, lazy: b
         indent = len(line) - len(body)
         if indent == 0:
             m = _SPEC.fullmatch(line)
-            if m is None:
+            if m is None or opened is not None:
                 raise _Unusual
             if spec is not None:
                 yield spec
-            spec, block, item_indent = _Spec(number, line, m.group(1), []), None, 0
+            spec, block, item_indent, levels = _Spec(number, line, m.group(1), []), None, 0, []
         elif spec is None:
             raise _Unusual
         elif indent == item_indent or not item_indent:
-            item_indent, stmt_indent = indent, 0
+            if opened is not None:
+                raise _Unusual
+            item_indent, levels = indent, []
             block = _item(spec, number, line, body)
-        elif indent > item_indent and block is not None and indent == (stmt_indent or indent):
-            stmt_indent = indent
+        elif indent > item_indent and block is not None:
+            if not levels:
+                assert block.steps is not None
+                levels.append((indent, block.steps))
+            elif opened is not None:
+                if indent <= levels[-1][0]:
+                    raise _Unusual
+                levels.append((indent, opened.steps))
+                opened = None
+            else:
+                while indent < levels[-1][0] and len(levels) > 1:
+                    levels.pop()
+                if indent != levels[-1][0]:
+                    raise _Unusual
             if body.startswith("repeat "):
                 raise _Whole
+            if body.startswith("when "):
+                header = _when_header(fingerprint, line, registry)
+                if header is None:
+                    raise _Unusual
+                opened = _Nested(number, line, header, [])
+                levels[-1][1].append(opened)
+                continue
             template = _template(fingerprint, line, registry, lazy=lazy)
             if template is None:
                 raise _Unusual
-            assert block.steps is not None
-            block.steps.append((number, line, template))
+            levels[-1][1].append((number, line, template))
         else:
             raise _Unusual
-    if spec is None:
+    if spec is None or opened is not None:
         raise _Unusual
     yield spec
 
@@ -218,8 +255,13 @@ def _read(lines: list[str], fingerprint: str, registry: StepRegistry, *, lazy: b
 def _steps(spec: _Spec) -> int:
     """Steps the spec compiles to: each scenario with the setup and teardown (as dsl.compiler counts)."""
     blocks = [b for _, b in spec.items if isinstance(b, _Block)]
-    shared = sum(len(b.steps or ()) for b in blocks if b.kind != "scenario")
-    return sum(shared + len(b.steps or ()) for b in blocks if b.kind == "scenario")
+    shared = sum(_count(b.steps or ()) for b in blocks if b.kind != "scenario")
+    return sum(shared + _count(b.steps or ()) for b in blocks if b.kind == "scenario")
+
+
+def _count(entries: list[_Entry]) -> int:
+    """Statements, those of `when` blocks included (dsl.compiler's count)."""
+    return sum(1 + (_count(e.steps) if isinstance(e, _Nested) else 0) for e in entries)
 
 
 def _item(spec: _Spec, number: int, line: str, body: str) -> _Block | None:
@@ -299,8 +341,18 @@ def _place(file: str, block: _Block | None) -> tuple[plan.Step, ...]:
     """The block's steps, each its line's template placed at the line."""
     if block is None or block.steps is None:
         return ()
-    out = []
-    for number, line, template in block.steps:
+    return _placed(file, block.steps)
+
+
+def _placed(file: str, entries: list[_Entry]) -> tuple[plan.Step, ...]:
+    out: list[plan.Step] = []
+    for entry in entries:
+        if isinstance(entry, _Nested):  # (a when line's node: where it stands, with its own lines inside)
+            column = len(entry.line) - len(entry.line.lstrip(" ")) + 1
+            out.append(replace(entry.header, body=_placed(file, entry.steps),
+                               source=plan.Source(file, entry.number, column, entry.line)))
+            continue
+        number, line, template = entry
         step = template.step
         assert step is not None  # (an outline is never placed: the eager path reads every line itself)
         source = plan.Source(file, number, step.source.column, line)
@@ -318,13 +370,23 @@ def _check_windows(*blocks: _Block | None) -> None:
     opened: set[str] = set()
     remembered: set[str] = set(BENCH_VALUES)  # the bench's values are there from the start
     for block in blocks:
-        for _, _, t in (block.steps or ()) if block is not None else ():
-            if not t.uses <= opened or t.opens in opened or not t.recalls <= remembered:
-                raise _Unusual
-            if t.opens is not None:
-                opened.add(t.opens)
-            if t.remembers is not None:
-                remembered.add(t.remembers)
+        _check_scope((block.steps or ()) if block is not None else (), opened, remembered)
+
+
+def _check_scope(entries: list[_Entry] | tuple[()], opened: set[str], remembered: set[str]) -> None:
+    """As dsl.lowering's Scope: a `when` block sees what was opened and remembered before it, and what it opens
+    or remembers is its own (a line after it naming such a name is the full path's error to report)."""
+    for entry in entries:
+        if isinstance(entry, _Nested):
+            _check_scope(entry.steps, set(opened), set(remembered))
+            continue
+        t = entry[2]
+        if not t.uses <= opened or t.opens in opened or not t.recalls <= remembered:
+            raise _Unusual
+        if t.opens is not None:
+            opened.add(t.opens)
+        if t.remembers is not None:
+            remembered.add(t.remembers)
 
 
 def _template(fingerprint: str, line: str, registry: StepRegistry, *, lazy: bool = False) -> _Template | None:
@@ -433,6 +495,38 @@ def _rules() -> StepRegistry:
     return rule_registry()
 
 
+_HEADERS: dict[tuple[str, str], plan.When | None] = {}
+
+
+def _when_header(fingerprint: str, line: str, registry: StepRegistry) -> plan.When | None:
+    """A `when` line checked alone (its node without a body: the block's lines are placed inside it), or None
+    when the full path must read it (another spacing, a placeholder, any error: it reports them)."""
+    key = (fingerprint, line)
+    if key in _HEADERS:
+        return _HEADERS[key]
+    header = None
+    body = line.lstrip(" ")
+    m = WHEN_LINE.fullmatch(body)
+    if m is not None and _PLACEHOLDER_TEXT.search(line) is None:
+        source = plan.Source("", 1, len(line) - len(body) + 1, line)
+        at = len(line) - len(body)
+
+        def pos(group: int) -> dict[str, Any]:
+            return {"source": plan.Source("", 1, at + m.start(group) + 1, line), "width": m.end(group) - m.start(group)}
+
+        node = ast.When(source=source, width=len(body), variable=ast.Word(**pos(1), text=m.group(1)),
+                        test=m.group(2), value=ast.String(**pos(3), value=m.group(3)[1:-1]), body=(),
+                        absent=m.group(4) is not None)
+        sink = ErrorSink()
+        lowering = Lowering(registry, _rules(), None, sink)  # type: ignore[arg-type]
+        step = lowering.stmt(node, Scope(None))  # type: ignore[arg-type]
+        header = step if isinstance(step, plan.When) and not len(sink) else None
+    if len(_HEADERS) >= _TEMPLATES_MAX:
+        _HEADERS.clear()
+    _HEADERS[key] = header
+    return header
+
+
 def _lower(line: str, registry: StepRegistry) -> _Template | None:
     """Parse, check and lower one statement line alone; None if it is unusual or has any error."""
     # The common forms without Lark (dsl.quickline: the same node); the rest, and every error, with it.
@@ -443,7 +537,7 @@ def _lower(line: str, registry: StepRegistry) -> _Template | None:
         from dsl.parser import parse_statement
 
         node = parse_statement(line)
-    if node is None or isinstance(node, ast.Include | ast.Repeat | ast.ExpectTrials):
+    if node is None or isinstance(node, ast.Include | ast.Repeat | ast.When | ast.ExpectTrials):
         return None
     # (a placeholder is a token, so a line without its text has none: the walk is skipped)
     if _PLACEHOLDER_TEXT.search(line) and any(True for _ in placeholders(node)):

@@ -1,6 +1,6 @@
 """A whole spec file read without Lark, to exactly the syntax tree dsl.parser builds: for the files the
 template path (:mod:`dsl.quick`) leaves because a scenario has examples (``for x in …``) or a statement
-is a ``repeat`` block.
+is a ``repeat`` or ``when`` block.
 
 Such a file cannot be compiled from per-line templates (each example instance substitutes its values
 into the lines; a repeat nests statements), but it can still be read without the Lark parser: its block
@@ -38,10 +38,14 @@ _REFS = re.compile(r'refs ("[^"\\\n]*"(?: *, *"[^"\\\n]*")*)')
 _TAGS = re.compile(r"tags ([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*"
                    r"(?: *, *[A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z_][A-Za-z0-9_]*)*)*)")
 _REPEAT = re.compile(r"repeat ([0-9]+(?:\.[0-9]+)?) times")
+# A `when` line (dsl.quick reads it too). The name: one WORD or VARIABLE token, ASCII, dotted, an optional [instance]
+# (any other to the parser).
+WHEN_LINE = re.compile(r'when charger variable ([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+'
+                       r'(?:\[[A-Za-z0-9_.\-]+\])?) (is not|is|holds|does not hold) ("[^"\\\n]*")( or absent)?:')
 _ITEM = re.compile(r'"[^"\\\n]*"|[^ ,]+')
 # First words of lines that are block keywords, never statements (dsl.parser's _STRUCTURAL, and include).
 _STRUCTURAL = frozenset({"spec", "setup", "teardown", "scenario", "examples", "refs", "tags", "version",
-                         "repeat", "include"})
+                         "repeat", "include", "when"})
 
 
 class _Row(msgspec.Struct, frozen=True):
@@ -187,6 +191,14 @@ class _File:
                 at = row.indent
                 times = ast.Number(**self.span(row, at + m.start(1), at + m.end(1)), text=m.group(1))
                 out.append(ast.Repeat(**self.multi(row), times=times, body=self.body(k + 1, e, row.indent, depth + 1)))
+                continue
+            m = WHEN_LINE.fullmatch(row.body)
+            if m:
+                at = row.indent
+                variable = ast.Word(**self.span(row, at + m.start(1), at + m.end(1)), text=m.group(1))
+                out.append(ast.When(**self.multi(row), variable=variable, test=m.group(2),
+                                    value=self.string(row, at + m.start(3), at + m.end(3)),
+                                    body=self.body(k + 1, e, row.indent, depth + 1), absent=m.group(4) is not None))
                 continue
             first = row.body.split(" ", 1)[0]
             if e != k + 1 or first in _STRUCTURAL:

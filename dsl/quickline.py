@@ -33,7 +33,7 @@ from dsl.plan import Source
 from dsl.screen import line_too_big
 
 # sha256 of dsl/chargespec.lark this reader follows (see the module docstring).
-GRAMMAR_SHA256 = "ea88e0865af41dabc2b5cb814d69bdb3666a6e4e4aca39a9a671e8a6425ffa00"
+GRAMMAR_SHA256 = "b15c619c9b50307bdc8996de68c2077aa4c1c51493c82dbdf0c6c5beb4d30602"
 
 _WORD = r"[A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*(?:[.\-][A-Za-z_\u00b5\u03a9][A-Za-z0-9_\u00b5\u03a9]*)*"
 # The tokens, by kind. A word first (most tokens are words), read whole (atomic) and never followed by `[`: a
@@ -60,7 +60,7 @@ _ATOM_KINDS = frozenset({"WORD", "VARIABLE", "NUMBER", "STRING", "PLACEHOLDER", 
                          "PERCENT", "PLUSMINUS"})
 _ESCAPE = re.compile(r"\\(.)")
 # First words that start a statement other than an action (the grammar's keywords at a statement's start).
-_STATEMENT_KEYWORDS = frozenset({"expect", "measure", "include", "repeat", "remember"})
+_STATEMENT_KEYWORDS = frozenset({"expect", "measure", "include", "repeat", "when", "remember"})
 # Keywords after a quantity's number or unit: LALR shares the states inside every expression, so the
 # contextual lexer reads these as keywords there whatever the statement (a unit is never one of them).
 _AFTER_EXPR = frozenset({"of", "after", "during"})
@@ -69,7 +69,8 @@ _KEYWORDS = frozenset({
     "spec", "version", "refs", "tags", "setup", "teardown", "scenario", "for", "in", "examples", "include",
     "from", "measure", "until", "repeat", "times", "remember", "of", "the", "as", "expect", "within", "then",
     "every", "during", "charger", "sends", "replies", "error", "no", "at", "least", "most", "trials", "pass",
-    "or", "exactly", "after", "over", "is", "not", "remembered"})
+    "or", "exactly", "after", "over", "is", "not", "remembered", "when", "variable", "holds", "does", "hold",
+    "absent"})
 # The keywords that may follow a field object somewhere in the grammar. The state after a field object's
 # closing brace is shared by every statement with one, so there the contextual lexer reads these as
 # keywords even in an action (where they are then an error): such an action is left to Lark. (Measured

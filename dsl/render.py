@@ -106,7 +106,7 @@ def _window(w: ast.String | None, word: str = "over") -> str:
 
 
 def stmt(s: ast.Stmt) -> str:
-    """One statement on one line (a repeat block renders its header only)."""
+    """One statement on one line (a repeat or when block renders its header only)."""
     if isinstance(s, ast.ActionStmt):
         return render_atoms(s.atoms)
     if isinstance(s, ast.Include):
@@ -120,6 +120,8 @@ def stmt(s: ast.Stmt) -> str:
         return f"measure {quote(s.window.value)}{tail}"
     if isinstance(s, ast.Repeat):
         return f"repeat {s.times.text} times"
+    if isinstance(s, ast.When):
+        return f"when charger variable {s.variable.text} {s.test} {quote(s.value.value)}{' or absent' * s.absent}:"
     if isinstance(s, ast.ExpectCondition):
         if s.mode == "now" or s.duration is None:
             return f"expect {condition(s.condition)}"

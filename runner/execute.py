@@ -11,9 +11,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable
 
-from dsl.plan import Action, Measure, Repeat, ScenarioPlan, Step
+from dsl.plan import Action, Measure, Repeat, ScenarioPlan, Step, When
 from dsl.stations import named_stations, required_evses, required_stations
-from runner import restore, units
+from runner import conditions, restore, units
 from runner.bench_session import BenchSession, Station, recording_failed
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, EvseNotOnBench, ExpectationFailed, StationNotOnBench
@@ -44,6 +44,14 @@ def run_step(run: ScenarioRun, s: Step) -> None:
             raise
     elif isinstance(s, Repeat):
         repeat(run, s)
+    elif isinstance(s, When):
+        decision = conditions.decide(run, s)  # (recorded either way, on the when line: runner/conditions.py)
+        if decision.applies:
+            try:
+                run_steps(run, s.body)
+            except (ExpectationFailed, BenchError) as e:
+                conditions.explain(s, decision, e)
+                raise
     else:
         judge = JUDGES.get(type(s))
         if judge is None:
@@ -118,13 +126,13 @@ def repeat(run: ScenarioRun, r: Repeat) -> None:
 
 
 def trial_windows(body: Iterable[Step]) -> frozenset[str]:
-    """The windows a `repeat` body opens, nested repeats' included: each trial's own (the checker lets no
-    line after the block name them; docs/language.md, "repeat and trials")."""
+    """The windows a `repeat` body opens, nested repeats' and when blocks' included: each trial's own (the
+    checker lets no line after the block name them; docs/language.md, "repeat and trials")."""
     names: set[str] = set()
     for s in body:
         if isinstance(s, Measure):
             names.add(s.window)
-        elif isinstance(s, Repeat):
+        elif isinstance(s, Repeat | When):
             names |= trial_windows(s.body)
     return frozenset(names)
 

@@ -39,6 +39,7 @@ from dsl.plan import (
     ExpectWithin,
     MessageCount,
     Remember,
+    Repeat,
     Signal,
     Source,
     show,
@@ -185,13 +186,14 @@ def _trial_start(run: ScenarioRun, step: Any) -> float | None:
 def placement(phases: tuple[Sequence[Any], Sequence[Any], Sequence[Any]], step: Any) -> tuple[str, bool]:
     """The phase (setup, steps, teardown) `step` belongs to, and whether it is inside a `repeat` body."""
 
-    def find(steps: Sequence[Any]) -> bool | None:
+    def find(steps: Sequence[Any], in_repeat: bool = False) -> bool | None:
         for s in steps:
             if s is step:
-                return False
-            body = getattr(s, "body", None)
-            if body and find(body) is not None:
-                return True
+                return in_repeat
+            body = getattr(s, "body", None)  # (a `when` block's lines are in a repeat only if the when is)
+            found = find(body, in_repeat or isinstance(s, Repeat)) if body else None
+            if found is not None:
+                return found
         return None
 
     for name, steps in zip(("setup", "steps", "teardown"), phases, strict=True):

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from dsl.errors import SpecError, sort_errors
-from dsl.plan import Action, Repeat
+from dsl.plan import Action, Repeat, When
 
 
 @dataclass(frozen=True)
@@ -98,25 +98,37 @@ RULES: Mapping[str, ModeRule] = {
 }
 HARNESS_ONLY: frozenset[str] = frozenset(step for step, rule in RULES.items() if rule.needs == "harness")
 PROXY_ONLY: frozenset[str] = frozenset(step for step, rule in RULES.items() if rule.needs == "proxy")
+# A `when` line reads its variable with a GetVariables of chargespec's own (runner/conditions.py).
+WHEN_RULE = ModeRule("harness", "when charger variable",
+                     "it reads the value with chargespec's own GetVariables; in proxy mode `csms injects "
+                     "GetVariables {…}` then `expect charger replies {…}` reads it (and judges one value), or run "
+                     "this on the harness")
 
 
-def _actions(steps: Iterable[Any]) -> Iterator[Action]:
+def _actions(steps: Iterable[Any]) -> Iterator[Action | When]:
     for step in steps:
         if isinstance(step, Action):
             yield step
+        elif isinstance(step, When):
+            yield step
+            yield from _actions(step.body)
         elif isinstance(step, Repeat):
             yield from _actions(step.body)
 
 
-def _wrong(plan: Any, proxy: bool) -> list[tuple[Action, ModeRule]]:
+def _rule(step: Action | When) -> ModeRule | None:
+    return WHEN_RULE if isinstance(step, When) else RULES.get(step.step)
+
+
+def _wrong(plan: Any, proxy: bool) -> list[tuple[Action | When, ModeRule]]:
     """The judgement itself: each statement of one scenario plan (setup, steps, teardown) that cannot run in
     this mode, with its rule."""
     wrong = "harness" if proxy else "proxy"
-    return [(a, RULES[a.step]) for a in _actions([*plan.setup, *plan.steps, *plan.teardown])
-            if a.step in RULES and RULES[a.step].needs == wrong]
+    found = ((a, _rule(a)) for a in _actions([*plan.setup, *plan.steps, *plan.teardown]))
+    return [(a, rule) for a, rule in found if rule is not None and rule.needs == wrong]
 
 
-def _written(action: Action) -> str:
+def _written(action: Action | When) -> str:
     """The statement as the spec wrote it (the line's rest), not as an example's values made it."""
     return (action.source.text[action.source.column - 1:] if action.source.text else action.text).strip()
 

@@ -40,7 +40,8 @@ def test_the_reference_has_examples_of_every_construct() -> None:
                       "repeat", "include setup", "measure", "expect within", "expect for", ", then for", "over",
                       "charger sends", "every", "expect no", "replies error", "expect at least", "±", "#",
                       '" or "', "present", "absent", "not 0", "} or ", "exactly", "at least 2", " after ",
-                      "remember ", "remembered", "[TransactionEvent]", "on evse 1 to"):
+                      "remember ", "remembered", "[TransactionEvent]", "on evse 1 to", "when charger variable",
+                      " holds ", " does not hold ", " is not "):
         assert construct in joined, f"no checked example shows {construct!r}"
 
 

@@ -25,7 +25,8 @@ from dsl.text import normalize
 REPO = Path(__file__).resolve().parents[2]
 LIBRARY = sorted((REPO / "specs").rglob("*.spec"))
 # The library's files the template path leaves (examples or repeats): the ones this reader is for.
-WHOLE = [p for p in LIBRARY if re.search(r"^ +(scenario .* for \w+ in |repeat )", p.read_text(encoding="utf-8"), re.M)]
+WHOLE = [p for p in LIBRARY
+         if re.search(r"^ +(scenario .* for \w+ in |repeat |when )", p.read_text(encoding="utf-8"), re.M)]
 
 
 def agrees(text: str, file: str = "x.spec") -> bool:
@@ -100,12 +101,39 @@ def test_edge_files_agree(text: str) -> None:
     agrees(text)
 
 
+WHEN = BASE.replace("    repeat 2 times\n", '    when charger variable AuthCtrlr.AuthorizeRemoteStart is "true":\n')
+
+
+@pytest.mark.parametrize(("text", "served"), [
+    (WHEN, True),
+    (WHEN.replace(" is ", " is not "), True),
+    (WHEN.replace('"true":', '"true" or absent:'), True),
+    (WHEN.replace('"true":', '"true" or  absent:'), False),
+    (WHEN.replace('AuthorizeRemoteStart is "true"', 'TxStartPoint holds "EVConnected,Authorized"'), True),
+    (WHEN.replace('AuthorizeRemoteStart is "true"', 'TxStartPoint does not hold "Authorized"'), True),
+    (WHEN.replace("AuthCtrlr.AuthorizeRemoteStart", "OCPPCommCtrlr.MessageAttempts[TransactionEvent]"), True),
+    (WHEN.replace('"true":\n', '"true":\n      when charger variable TxCtrlr.TxStartPoint holds "x":\n  '), True),
+    (BASE.replace("      expect within", '      when charger variable AuthCtrlr.Enabled is "{limit}":\n'
+                  "        expect within"), True),                              # in a repeat, with a placeholder
+    (WHEN.replace('"true":', '"true"'), False),                                 # no colon: a syntax error
+    (WHEN.replace(" is ", "  is "), False),                                     # unusual spacing
+    (WHEN.replace(" is ", " equals "), False),
+    (WHEN.replace("AuthCtrlr.AuthorizeRemoteStart", "AuthCtrlr"), False),       # one word: the parser decides
+    (WHEN.replace("AuthCtrlr.AuthorizeRemoteStart", "Auth-Ctrlr.X"), False),
+    (WHEN.replace('"true":\n', '"true":\n    ev unplugs\n'), False),            # an empty block
+    (WHEN.replace("charger variable", "charger  variable"), False),
+])
+def test_when_blocks_are_read_to_the_parsers_tree(text: str, served: bool) -> None:
+    assert agrees(text) is served
+
+
 _PIECES = [" ", "  ", "\n", "\n  ", "\n    ", "repeat 2 times", "for x in 1, 2", ",", "{x}", '"', "#", "\t",
-           "scenario", "setup", "examples", "| a |", "times", "in", "1 A", "%"]
+           "scenario", "setup", "examples", "| a |", "times", "in", "1 A", "%",
+           'when charger variable TxCtrlr.TxStartPoint holds "A":', " is not", ":"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from([p.read_text(encoding="utf-8") for p in WHOLE] + [BASE]),
+@given(st.sampled_from([p.read_text(encoding="utf-8") for p in WHOLE] + [BASE, WHEN]),
        st.lists(st.tuples(st.integers(0, 4000), st.integers(0, 3), st.sampled_from(_PIECES)),
                 min_size=1, max_size=3))
 def test_mutated_files_agree(text: str, edits: list[tuple[int, int, str]]) -> None:
