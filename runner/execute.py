@@ -301,12 +301,27 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
         from runner.proxy.evidence import after_scenario
         with contextlib.suppress(Exception):
             after_scenario(run)
-    failure = failure or own_faults(run)  # a frame chargespec could not handle: broken, never a pass
+    failure = _own_faults_first(run, failure)  # a frame chargespec could not handle: broken, never passed or failed
     if failure is not None:
         unrecorded(run, failure)  # the verdict's own record, if no judgement made it
         raise failure
     protocol_findings(run)
     return run
+
+
+def _own_faults_first(run: ScenarioRun, failure: BaseException | None) -> BaseException | None:
+    """The scenario's outcome once chargespec's own faults on the traffic are counted: they break a scenario
+    that passed and one that failed alike, since what the charger seemed not to do (a transaction the harness
+    never booked, an answer lost with a connection the harness closed) may be the gap they left."""
+    own = own_faults(run)
+    if own is None or (failure is not None and not isinstance(failure, ExpectationFailed)):
+        return failure
+    if isinstance(failure, ExpectationFailed):
+        line = f"line {failure.source.line}: " if failure.source is not None else ""
+        own = BenchError(None, f"{own.detail}; what looked like the charger's failure is not judged: "
+                               f"{line}{failure.detail}")
+        own.__cause__ = failure
+    return own
 
 
 def own_faults(run: ScenarioRun) -> BenchError | None:

@@ -25,7 +25,7 @@ from instruments.errors import InstrumentError
 from runner import features, restore
 from runner.context import ScenarioRun
 from runner.csms.commands import variable_ref
-from runner.csms.errors import CsmsError
+from runner.csms.errors import CsmsBenchFault, CsmsError
 from runner.csms.expect import Unbound, bind
 from runner.csms.responses import AnswerRule
 from runner.errors import BenchError, ExpectationFailed
@@ -76,7 +76,12 @@ def run_action(run: ScenarioRun, action: Action) -> None:
         fn(run, **dict(action.args))
     except InstrumentError as e:
         raise BenchError(action.source, str(e)) from e
+    except CsmsBenchFault as e:  # the harness, its loop or a network fault the spec asked for: nothing judged
+        raise BenchError(action.source, f"the bench, not the charger, kept this exchange from happening: {e}") from e
     except CsmsError as e:
+        if run.station.supply_off:  # the bench cut its supply: not connected, gone mid-call, silent, all alike
+            raise BenchError(action.source, f"{e}; the bench cut the charger's supply in this scenario and has "
+                                            "not restored it, so its absence is no evidence") from e
         # The harness is up and the charger is the one not answering or not connected: a charger failure.
         raise ExpectationFailed(action.source, f"the charger did not respond as OCPP requires: {e}") from e
     except (ExpectationFailed, BenchError) as e:
