@@ -482,9 +482,19 @@ class CsmsHarness(CsmsCommands):
 
         def booted() -> bool:
             return st.booted_t is not None and (since_t is None or st.booted_t >= since_t)
-        await self._wait_for(booted, timeout_s,
-                             f"charging station {station_id!r} did not complete an accepted BootNotification "
-                             f"(boot status configured: {st.responses.boot_status})")
+        try:
+            await self._wait_for(booted, timeout_s,
+                                 f"charging station {station_id!r} did not complete an accepted BootNotification "
+                                 f"(boot status configured: {st.responses.boot_status})")
+        except CsmsTimeout as e:
+            # The harness answering boots other than Accepted, or refusing the connection, is the spec's doing.
+            why = ([f"the harness answers its boots {st.responses.boot_status}, as the spec asked"]
+                   if st.responses.boot_status != "Accepted" else [])
+            refusing = self.bench_refuses() if st.session is None else ""
+            if why or refusing:
+                raise CsmsBenchFault(f"{e}; {'; '.join([*why, refusing] if refusing else why)}: no accepted boot "
+                                     "could come, which is no evidence against the charger") from None
+            raise
 
     # ---- calls --------------------------------------------------------------------------------
 
@@ -516,6 +526,13 @@ class CsmsHarness(CsmsCommands):
         if st.closed_by_bench and st.disconnected_t is not None:
             reasons.append(f"its last connection closed at t={st.disconnected_t - self.recorder.t_begin:.1f} s: "
                            f"{st.closed_by_bench}")
+        refusing = self.bench_refuses()
+        return "; ".join([*reasons, refusing] if refusing else reasons)
+
+    def bench_refuses(self) -> str:
+        """What connections the bench refuses now at the spec's request (`csms refuses reconnects`, `csms refuses
+        connections to csms2`), else "": a charger cannot be blamed for not being connected meanwhile."""
+        reasons = []
         if self._refusing():
             reasons.append("the bench refuses its reconnects (`csms refuses reconnects`)")
         refusing = [ep.name for ep in self._endpoints.values() if ep.refuse > 0]

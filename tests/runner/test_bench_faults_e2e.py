@@ -1,7 +1,8 @@
 """A fault of the bench is *broken*, never the charger's failure, end to end on the twin: the CSMS harness
 failing on the charger's traffic (while a call waits for its answer, or on the TransactionEvent a step waits
 for), a call to a charger the bench cut off (`csms drops the connection`, `charger loses power`), and the
-bench's event loop stalled across a call's deadline. Each message names what the bench did. And the reverse:
+bench's event loop stalled across a call's deadline, a boot or a reconnection the bench itself refuses (boots
+answered Pending, reconnects refused). Each message names what the bench did. And the reverse:
 a charger that does not answer a call *fails*, never reads as the bench's timeout.
 
 The faults are put in through statements the test's conftest adds in Python (`runner.steps.step`), as a lab
@@ -125,6 +126,24 @@ CASES = {
 ''', ["faults.spec:7:", "the bench, not the charger, kept this exchange from happening",
        "waiting for the answer to TriggerMessage", "the bench's event loop was stalled, and reached the deadline",
        "the bench's fault, not the charger's silence"]),
+    "harness-answers-boots-pending": ('''  scenario "the harness answers boots Pending"
+    csms answers BootNotification with Pending every 10 s
+    charger power cycles
+    charger booted
+''', ["faults.spec:8:", "has not booted 120 s after this step began", "the harness answers boots Pending",
+       "; the harness answers its boots Pending, as the spec asked: not the charger's failure"]),
+    "bench-refuses-then-booted": ('''  scenario "the bench refuses while the charger should boot"
+    csms refuses reconnects for 10 min
+    csms drops the connection
+    charger booted
+''', ["faults.spec:8:", "has not booted 120 s after this step began: connected: no",
+       "; the bench refuses its reconnects (`csms refuses reconnects`): not the charger's failure"]),
+    "bench-refuses-then-reconnects": ('''  scenario "the bench refuses while the charger should reconnect"
+    csms refuses reconnects for 10 min
+    csms drops the connection
+    charger reconnects within 30 s
+''', ["faults.spec:8:", "the charger did not reconnect within 30 s (connection lost at t=",
+       "; at the deadline the bench refuses its reconnects (`csms refuses reconnects`): not the charger's failure"]),
     "harness-fault-books-no-transaction": ('''  scenario "the harness books no transaction"
     bench harness fails on transaction events
     ev plugs in on evse 1
