@@ -172,6 +172,21 @@ def test_a_boot_the_harness_itself_answers_pending_times_out_as_the_benchs_doing
     run(test)
 
 
+def test_a_wait_the_stalled_bench_loop_checks_late_is_the_benchs_fault(run: Run) -> None:
+    """A wait whose deadline the bench loop reached over a second late (the loop blocked across it) is broken
+    (CsmsBenchFault, naming the stall): what the charger sent meanwhile may lie unread. On time, it is the
+    charger's timeout."""
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        asyncio.get_running_loop().call_later(0.2, time.sleep, 3.5)  # across the 2 s (real) floor's deadline
+        with pytest.raises(CsmsBenchFault, match=r"^charging station 'CS1' did not connect to .*: the bench's "
+                           r"event loop was stalled, and reached the deadline \(2\.0 s real\) 1\.\d s late"):
+            await h.wait_connected("CS1", 1)
+        with pytest.raises(CsmsTimeout, match=r"did not connect to .* within 2 s \(bench time\)$"):
+            await h.wait_connected("CS1", 1)
+
+    run(test)
+
+
 def test_call_outcomes_results_callerrors_and_timeouts(run: Run) -> None:
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         async with open_charger(h.url) as ws:
