@@ -179,7 +179,7 @@ def test_a_wait_the_stalled_bench_loop_checks_late_is_the_benchs_fault(run: Run)
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         asyncio.get_running_loop().call_later(0.2, time.sleep, 3.5)  # across the 2 s (real) floor's deadline
         with pytest.raises(CsmsBenchFault, match=r"^charging station 'CS1' did not connect to .*: the bench's "
-                           r"event loop was stalled, and reached the deadline \(2\.0 s real\) 1\.\d s late"):
+                           r"event loop was stalled, and reached the deadline \(2\.0 s real\) \d+\.\d s late"):
             await h.wait_connected("CS1", 1)
         with pytest.raises(CsmsTimeout, match=r"did not connect to .* within 2 s \(bench time\)$"):
             await h.wait_connected("CS1", 1)
