@@ -54,6 +54,7 @@ from runner.csms.actions import ALL_ACTIONS, CHARGER_TO_CSMS, CSMS_TO_CHARGER
 from runner.csms.errors import CsmsConnectionLost, CsmsError, CsmsTimeout
 from runner.csms.schemas import UnknownSchema, validate
 from runner.csms.session import CallOutcome
+from runner.csms.waiting import within
 from runner.errors import BenchError
 from runner.recorder import Frame, Recorder, finding_station
 
@@ -520,8 +521,9 @@ class RelaySession:
                     await self.charger.send(raw)
                 except ConnectionClosed:
                     raise self._closed_error(f"before the injected {action} could be sent") from None
-                try:
-                    answer, msg = await asyncio.wait_for(asyncio.shield(fut), timeout_real_s)
+                try:  # (a deadline the stalled bench loop reached late: CsmsBenchFault, runner/csms/waiting.py)
+                    answer, msg = await within(asyncio.shield(fut), timeout_real_s, f"{self.station}: waiting for "
+                                               f"the answer to the injected {action} (message id {uid})")
                 except TimeoutError:
                     raise CsmsTimeout(f"{self.station}: no answer to the injected {action} (message id {uid}) "
                                       f"within {self.clock.bench(timeout_real_s):.1f} s bench time") from None
