@@ -2,7 +2,8 @@
 failing on the charger's traffic (while a call waits for its answer, or on the TransactionEvent a step waits
 for), a call to a charger the bench cut off (`csms drops the connection`, `charger loses power`), and the
 bench's event loop stalled across a call's deadline, a boot or a reconnection the bench itself refuses (boots
-answered Pending, reconnects refused). Each message names what the bench did. And the reverse:
+answered Pending, reconnects refused), a message due while the bench refuses the connection. Each message
+names what the bench did. And the reverse:
 a charger that does not answer a call *fails*, never reads as the bench's timeout.
 
 The faults are put in through statements the test's conftest adds in Python (`runner.steps.step`), as a lab
@@ -144,6 +145,13 @@ CASES = {
     charger reconnects within 30 s
 ''', ["faults.spec:8:", "the charger did not reconnect within 30 s (connection lost at t=",
        "; at the deadline the bench refuses its reconnects (`csms refuses reconnects`): not the charger's failure"]),
+    "bench-refuses-while-a-message-is-due": ('''  scenario "the bench refuses while a message is due"
+    csms refuses reconnects for 10 min
+    csms drops the connection
+    expect within 20 s: charger sends Heartbeat
+''', ["faults.spec:8:", "charger did not send Heartbeat within 20 s", "; the charger was not connected t=",
+       "; and at the end the bench refuses its reconnects (`csms refuses reconnects`), so it could not have sent it: "
+       "not the charger's failure"]),
     "harness-fault-books-no-transaction": ('''  scenario "the harness books no transaction"
     bench harness fails on transaction events
     ev plugs in on evse 1
