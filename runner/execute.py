@@ -327,9 +327,10 @@ def _own_faults_first(run: ScenarioRun, failure: BaseException | None) -> BaseEx
 def own_faults(run: ScenarioRun) -> BenchError | None:
     """The scenario's verdict when chargespec itself failed on the charger's traffic (the CSMS harness or the
     proxy's relay, filed under "<id> (chargespec)"): broken, since what the bench derived from the traffic has
-    a gap (None when it did not fail)."""
-    faults = [f for f in run.recorder.findings() if f.station == finding_station(run.station.id, "chargespec")
-              and f.severity == "error"]
+    a gap (None when it did not fail). The stations its lines name count as its own: on a bench of several, a
+    fault on another station's traffic that a line judged breaks the scenario as one on the first's."""
+    mine = {finding_station(sid, "chargespec") for sid in (run.station.id, *(st.id for st in run.named.values()))}
+    faults = [f for f in run.recorder.findings() if f.station in mine and f.severity == "error"]
     if not faults:
         return None
     return BenchError(None, f"chargespec failed on the charger's traffic {len(faults)} time(s) (its own fault, not "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -197,3 +198,30 @@ def test_a_charger_that_does_not_answer_a_call_fails(pytester: pytest.Pytester) 
     assert status == "failed", (status, message)
     assert re.search(r"faults\.spec:7:5: .*\n  the charger did not respond as OCPP requires: TWIN-AC22-001: no "
                      r"answer to TriggerMessage \(message id \S+\) within 40\.0 s bench time", message), message
+
+
+def test_a_harness_fault_on_a_named_stations_traffic_breaks_the_scenario(pytester: pytest.Pytester) -> None:
+    """On a bench of two, chargespec's own fault on the traffic of the station a line names (`on station right`)
+    breaks the scenario as one on the first station's: it failed ("no TransactionEvent Started")."""
+    pytester.makeconftest(CONFTEST)
+    pytester.makefile(".spec", faults='''spec "Bench faults are broken"
+  setup
+    bench has station right
+    charger booted on station right
+
+  scenario "the harness books no transaction on station right"
+    bench harness fails on transaction events
+    ev plugs in on station right
+    session starts with token "04A2B3C5" on station right
+''')
+    alluredir = pytester.path / "allure"
+    bench = Path(__file__).resolve().parents[2] / "lab" / "benches" / "twin-2station.toml"
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfE", "--speed", "20", "--bench", str(bench),
+                                  f"--alluredir={alluredir}", timeout=300)
+    [(status, message)] = [(r["status"], r.get("statusDetails", {}).get("message", "")) for r in
+                           (json.loads(p.read_text()) for p in alluredir.glob("*-result.json"))]
+    assert status == "broken", (status, message)
+    assert re.search(r"chargespec failed on the charger's traffic \d+ time\(s\) \(its own fault, not the charger's; "
+                     r"the scenario is not judged\): TWIN-B: CSMS harness fault while serving the connection: "
+                     r"RuntimeError: a bug of the harness on TransactionEvent; .*what looked like the charger's "
+                     r"failure is not judged: line 9: no TransactionEvent Started", message), message
