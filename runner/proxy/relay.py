@@ -131,6 +131,7 @@ class RelaySession:
         self._gone: asyncio.Future[Side] | None = None
         self._gone_t: float | None = None
         self.cut_by_bench = False            # set by the harness's `drop` before it cuts the charger's side
+        self.fault: str | None = None        # (a relay never closes on a fault of its own: it relays on, and says so)
         self.closed_by: Closer | None = None
         self._close: tuple[int | None, str] = (None, "")
 
@@ -195,8 +196,10 @@ class RelaySession:
     def close_reason(self) -> str:
         return self._close[1]
 
-    def abort(self) -> None:
-        """Cut the charger's connection (a network loss between charger and backend): both sides lose it."""
+    def abort(self, *, by_bench: bool = False) -> None:
+        """Cut the charger's connection (a network loss between charger and backend): both sides lose it.
+        `by_bench`: the spec's network fault (`csms drops the connection`), as the harness's `drop` says."""
+        self.cut_by_bench = self.cut_by_bench or by_bench
         self.charger.transport.abort()
 
     def _closed_error(self, what: str) -> CsmsError | BenchError:

@@ -339,7 +339,7 @@ def test_a_fault_in_chargespecs_own_judging_never_stops_the_relay_nor_reads_as_t
 
     from runner.errors import BenchError
     from runner.execute import own_faults
-    verdict = own_faults(SimpleNamespace(recorder=recorder, station=SimpleNamespace(id="CS1")))  # type: ignore[arg-type]
+    verdict = own_faults(SimpleNamespace(recorder=recorder, station=SimpleNamespace(id="CS1"), named={}))  # type: ignore[arg-type]
     assert isinstance(verdict, BenchError) and "TypeError" in str(verdict)
 
 
