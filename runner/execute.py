@@ -314,7 +314,10 @@ def _own_faults_first(run: ScenarioRun, failure: BaseException | None) -> BaseEx
     that passed and one that failed alike, since what the charger seemed not to do (a transaction the harness
     never booked, an answer lost with a connection the harness closed) may be the gap they left."""
     own = own_faults(run)
-    if own is None or (failure is not None and not isinstance(failure, ExpectationFailed)):
+    if own is None:
+        return failure
+    _unjudge_failures(run)
+    if failure is not None and not isinstance(failure, ExpectationFailed):
         return failure
     if isinstance(failure, ExpectationFailed):
         line = f"line {failure.source.line}: " if failure.source is not None else ""
@@ -322,6 +325,24 @@ def _own_faults_first(run: ScenarioRun, failure: BaseException | None) -> BaseEx
                                f"{line}{failure.detail}")
         own.__cause__ = failure
     return own
+
+
+def _unjudge_failures(run: ScenarioRun) -> None:
+    """The scenario's failed records become broken ("not judged"): with chargespec's own fault on the traffic
+    none of them is evidence against the charger, and the record must not say otherwise (measurements.json and
+    the verdicts' measurements are read per line)."""
+    from dataclasses import replace
+
+    from runner import measurements
+
+    changed = False
+    for i, m in enumerate(run.measurements):
+        if m.verdict == "failed":
+            run.measurements[i] = replace(m, verdict="broken", message="not judged: chargespec failed on the "
+                                          f"charger's traffic in this scenario (it read: {m.message})")
+            changed = True
+    if changed and run.recorder.directory is not None:
+        measurements.write(run.recorder.directory, run.measurements)
 
 
 def own_faults(run: ScenarioRun) -> BenchError | None:

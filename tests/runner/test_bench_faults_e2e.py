@@ -170,8 +170,12 @@ def test_a_bench_fault_breaks_the_scenario_and_says_what_the_bench_did(pytester:
     pytester.makefile(".spec", faults=SETUP + scenario)
     alluredir = pytester.path / "allure"
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rfE", "--speed", "20",
-                                           f"--alluredir={alluredir}", timeout=300)
+                                           f"--alluredir={alluredir}", f"--out={pytester.path / 'out'}", timeout=300)
     assert "FAILED (the charger" not in result.stdout.str(), result.stdout.str()
+    # No record of the run holds a line against the charger either (measurements are read per line).
+    [verdicts] = (pytester.path / "out" / "runs").glob("*/verdicts.json")
+    records = [m for r in json.loads(verdicts.read_text())["results"] for m in r["measurements"]]
+    assert records and not [m for m in records if m["verdict"] == "failed"], records
     [(status, message)] = [(r["status"], r.get("statusDetails", {}).get("message", "")) for r in
                            (json.loads(p.read_text()) for p in alluredir.glob("*-result.json"))]
     assert status == "broken", (status, message)
