@@ -76,8 +76,8 @@ class StationSession:
         self._late: set[asyncio.Task[None]] = set()  # answers a rule delays (see _answer)
         # Charger CALLs whose answer a rule delays or withholds: message id -> (action, bench t, rule)
         self._withheld: dict[str, tuple[str, float, str | None]] = {}
-        # Who closed the connection when it was not the charger: "bench" (`csms drops the connection`), or the
-        # harness's own fault (its text). A call this leaves unanswered is then the bench's, never the charger's.
+        # When the charger did not close the connection itself: the bench cut it (`csms drops the connection`), or
+        # the harness closed it on a fault of its own (the fault's text). A call left unanswered is then the bench's.
         self.cut_by_bench = False
         self.fault: str | None = None
 
