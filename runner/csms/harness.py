@@ -530,15 +530,15 @@ class CsmsHarness(CsmsCommands):
         return "; ".join([*reasons, refusing] if refusing else reasons)
 
     def bench_refuses(self) -> str:
-        """What connections the bench refuses now at the spec's request (`csms refuses reconnects`, `csms refuses
-        connections to csms2`), else "": a charger cannot be blamed for not being connected meanwhile."""
-        reasons = []
+        """How the bench, at the spec's request, refuses every connection the charger could make now, else "": a
+        charger cannot be blamed for not being connected meanwhile. One endpoint refused (`csms refuses
+        connections to csms2`: the charger is to fall back to the other) or a count of attempts (which retrying
+        uses up) leaves it a way in, so it counts only with every endpoint refusing every attempt."""
         if self._refusing():
-            reasons.append("the bench refuses its reconnects (`csms refuses reconnects`)")
-        refusing = [ep.name for ep in self._endpoints.values() if ep.refuse > 0]
-        if refusing:
-            reasons.append(f"the bench refuses connections at {', '.join(refusing)}")
-        return "; ".join(reasons)
+            return "the bench refuses its reconnects (`csms refuses reconnects`)"
+        if all(ep.refuse == math.inf for ep in self._endpoints.values()):
+            return f"the bench refuses every connection at {', '.join(self._endpoints)}"
+        return ""
 
     # ---- network faults -----------------------------------------------------------------------
 

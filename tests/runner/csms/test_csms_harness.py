@@ -187,6 +187,25 @@ def test_a_wait_the_stalled_bench_loop_checks_late_is_the_benchs_fault(run: Run)
     run(test)
 
 
+def test_the_bench_refuses_the_charger_only_when_every_way_in_is_refused(run: Run) -> None:
+    """`bench_refuses` (a charger offline meanwhile is no evidence against it): reconnects refused, or every
+    endpoint refusing every attempt. One endpoint refused leaves the other (B10: the charger falls back to it),
+    and a count of refusals is used up by retrying: then a charger that stays away is its own failure."""
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        assert h.bench_refuses() == ""
+        h.refuse_endpoint("csms2")
+        assert h.bench_refuses() == ""
+        h.refuse_endpoint("csms", 1)
+        assert h.bench_refuses() == ""
+        h.refuse_endpoint("csms")
+        assert h.bench_refuses() == "the bench refuses every connection at csms, csms2"
+        h.accept_reconnects()
+        h.refuse_reconnects(60)
+        assert h.bench_refuses() == "the bench refuses its reconnects (`csms refuses reconnects`)"
+
+    run(test)
+
+
 def test_call_outcomes_results_callerrors_and_timeouts(run: Run) -> None:
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         async with open_charger(h.url) as ws:
