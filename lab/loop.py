@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import Coroutine
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import wait
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -36,12 +36,14 @@ class LoopThread:
     def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None, what: str = "") -> T:
         """Run `coro` on the loop and wait for it, at most `timeout` real seconds."""
         fut = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        try:
-            return fut.result(timeout)
-        except FutureTimeout:
+        # Wait, then read the result: `fut.result(timeout)` raises the same TimeoutError (concurrent.futures'
+        # is the builtin) for a wait that ran out and for a coroutine that raised one of its own (the CSMS
+        # harness's CsmsTimeout: the charger did not answer), and the charger's silence read as the bench's.
+        if not wait([fut], timeout).done:
             fut.cancel()
             raise LoopTimeout(
-                f"{what or 'bench operation'} did not finish within {timeout:.1f} s (real time)") from None
+                f"{what or 'bench operation'} did not finish within {timeout:.1f} s (real time)")
+        return fut.result()
 
     def spawn(self, coro: Coroutine[Any, Any, Any]) -> Any:
         return asyncio.run_coroutine_threadsafe(coro, self.loop)

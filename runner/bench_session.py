@@ -102,6 +102,10 @@ class Station:
         twin = self.session.twin
         if not on:
             self.supply_off = True  # before the switch: one that fails half-way is switched on again too
+            # The charger reboots when the supply returns: until a boot after this one is accepted it is not
+            # booted, whatever the harness still holds of its old connection (a real charger's TCP connection
+            # dies silently and stays "connected" until it times out; `charger booted` must not pass on it).
+            self.session.supply_cut(self.id)
         if self.supply is not None:
             self.supply.set_on(on)
         elif twin is not None:
@@ -156,12 +160,12 @@ class Station:
 class BootState:
     """A station's boots as the harness saw them (bench times), to tell whether one is in progress.
 
-    A boot is in progress from an accepted station Reset (or a firmware InstallRebooting) until a
-    BootNotification is answered Accepted, and from a BootNotification answered Pending or Rejected until
-    one is answered Accepted."""
+    A boot is in progress from an accepted station Reset (a firmware InstallRebooting, the bench cutting the
+    supply) until a BootNotification is answered Accepted, and from a BootNotification answered Pending or
+    Rejected until one is answered Accepted."""
     requested_t: float | None = None   # the last BootNotification the charger sent
     accepted_t: float | None = None    # the last one answered Accepted
-    reboot_t: float | None = None      # the last announced reboot (Reset accepted, InstallRebooting)
+    reboot_t: float | None = None      # the last announced reboot (Reset accepted, InstallRebooting, supply cut)
     reboot_why: str = ""
 
     @property
@@ -243,6 +247,12 @@ class BenchSession:
             elif (frame.direction == "tx" and frame.message_type == CALLRESULT
                   and frame.action == "BootNotification" and p.get("status") == "Accepted"):
                 boots.accepted_t = frame.t
+
+    def supply_cut(self, station_id: str) -> None:
+        """The bench is cutting the station's supply now: a reboot it has not yet announced (see BootState)."""
+        with self._lock:
+            boots = self._boots.setdefault(station_id, BootState())
+            boots.reboot_t, boots.reboot_why = self.clock.now(), "the bench cut its supply"
 
     def boot_state(self, station_id: str) -> BootState:
         """A copy of the station's boot record (see :class:`BootState`)."""

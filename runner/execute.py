@@ -309,7 +309,7 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
         from runner.proxy.evidence import after_scenario
         with contextlib.suppress(Exception):
             after_scenario(run)
-    failure = failure or own_faults(run)  # a frame chargespec could not handle: broken, never a pass
+    failure = _own_faults_first(run, failure)  # a frame chargespec could not handle: broken, never passed or failed
     if failure is not None:
         unrecorded(run, failure)  # the verdict's own record, if no judgement made it
         raise failure
@@ -317,12 +317,49 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
     return run
 
 
+def _own_faults_first(run: ScenarioRun, failure: BaseException | None) -> BaseException | None:
+    """The scenario's outcome once chargespec's own faults on the traffic are counted: they break a scenario
+    that passed and one that failed alike, since what the charger seemed not to do (a transaction the harness
+    never booked, an answer lost with a connection the harness closed) may be the gap they left."""
+    own = own_faults(run)
+    if own is None:
+        return failure
+    _unjudge_failures(run)
+    if failure is not None and not isinstance(failure, ExpectationFailed):
+        return failure
+    if isinstance(failure, ExpectationFailed):
+        line = f"line {failure.source.line}: " if failure.source is not None else ""
+        own = BenchError(None, f"{own.detail}; what looked like the charger's failure is not judged: "
+                               f"{line}{failure.detail}")
+        own.__cause__ = failure
+    return own
+
+
+def _unjudge_failures(run: ScenarioRun) -> None:
+    """The scenario's failed records become broken ("not judged"): with chargespec's own fault on the traffic
+    none of them is evidence against the charger, and the record must not say otherwise (measurements.json and
+    the verdicts' measurements are read per line)."""
+    from dataclasses import replace
+
+    from runner import measurements
+
+    changed = False
+    for i, m in enumerate(run.measurements):
+        if m.verdict == "failed":
+            run.measurements[i] = replace(m, verdict="broken", message="not judged: chargespec failed on the "
+                                          f"charger's traffic in this scenario (it read: {m.message})")
+            changed = True
+    if changed and run.recorder.directory is not None:
+        measurements.write(run.recorder.directory, run.measurements)
+
+
 def own_faults(run: ScenarioRun) -> BenchError | None:
     """The scenario's verdict when chargespec itself failed on the charger's traffic (the CSMS harness or the
     proxy's relay, filed under "<id> (chargespec)"): broken, since what the bench derived from the traffic has
-    a gap (None when it did not fail)."""
-    faults = [f for f in run.recorder.findings() if f.station == finding_station(run.station.id, "chargespec")
-              and f.severity == "error"]
+    a gap (None when it did not fail). The stations its lines name count as its own: on a bench of several, a
+    fault on another station's traffic that a line judged breaks the scenario as one on the first's."""
+    mine = {finding_station(sid, "chargespec") for sid in (run.station.id, *(st.id for st in run.named.values()))}
+    faults = [f for f in run.recorder.findings() if f.station in mine and f.severity == "error"]
     if not faults:
         return None
     return BenchError(None, f"chargespec failed on the charger's traffic {len(faults)} time(s) (its own fault, not "

@@ -1019,9 +1019,8 @@ def _expect_message(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
         detail += (f" (a matching {earlier[0].action} arrived at {_rel(run, earlier[0].t)}, before the preceding "
                    f"action began: it does not count)")
     window = f"within {e.within.text}" if e.within is not None else "by now"
-    raise ExpectationFailed(e.source, f"charger did not send {_what(patterns)} {window} "
-                                      f"(looking since the preceding action at {_rel(run, since)}): {detail}"
-                                      f"{_unheard(run, since, deadline)}")
+    raise _not_sent(run, e.source, f"charger did not send {_what(patterns)} {window} (looking since the preceding "
+                                   f"action at {_rel(run, since)}): {detail}", since, deadline)
 
 
 @measured("count")
@@ -1052,9 +1051,9 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
 
         y = wait_until(run, reference, deadline, e.source)
         if not y:
-            raise ExpectationFailed(e.source, f"charger did not send {_what(ref)} {window} (looking since the "
-                                              f"preceding action at {_rel(run, since)}), so {_what(patterns)} "
-                                              f"could not be timed from it: {_nearest(run, frames(), ref, since)}")
+            raise _not_sent(run, e.source, f"charger did not send {_what(ref)} {window} (looking since the preceding "
+                                           f"action at {_rel(run, since)}), so {_what(patterns)} could not be timed "
+                                           f"from it: {_nearest(run, frames(), ref, since)}", since, deadline)
         start, end = y.t, y.t + e.after.within.value
         m.window = m.span(start, end)
         span = (f"within {e.after.within.text} after {_what(ref)} (at {_rel(run, y.t)}; "
@@ -1094,8 +1093,10 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
         if later:
             detail += (f"; the first matching one came at {_rel(run, later[0].t)}, "
                        f"{later[0].t - start:.1f} s after the window began")
-    raise ExpectationFailed(e.source, f"charger sent {len(hits)} {what} {span}; expected {count}: {detail}"
-                                      f"{_unheard(run, start, end) if len(hits) < count.n else ''}")
+    text = f"charger sent {len(hits)} {what} {span}; expected {count}: {detail}"
+    if len(hits) < count.n:
+        raise _not_sent(run, e.source, text, start, end)
+    raise ExpectationFailed(e.source, text)
 
 
 def _json(value: Any) -> str:
@@ -1187,6 +1188,29 @@ def expect_no_message(run: ScenarioRun, e: ExpectNoMessage, m: Draft) -> None:
     _silence_heard(run, e.source, start, end, f"no {e.action} came", f"the {e.duration.text}")
     _passed(run, m, f"no {e.action} for {e.duration.text} ({_rel(run, start)} … {_rel(run, end)}), connected "
                     "throughout")
+
+
+def _not_sent(run: ScenarioRun, source: Source, text: str, start: float, end: float) -> ExpectationFailed | BenchError:
+    """The verdict on a message that did not come in [start, end] (`text` says so): the charger's failure, also
+    when it was not connected for part of it (:func:`_unheard`), except when at the end the charger was not
+    connected because the bench refuses its connection or has cut its supply: then it could not have sent it
+    (broken, saying what the bench did)."""
+    kept = _kept_offline(run)
+    if kept:
+        return BenchError(source, f"{text}{_unheard(run, start, end)}; and at the end {kept}, so it could not "
+                                  "have sent it: not the charger's failure")
+    return ExpectationFailed(source, text + _unheard(run, start, end))
+
+
+def _kept_offline(run: ScenarioRun) -> str:
+    """What the bench does now, at the spec's request, that keeps the charger (not connected now) away: it
+    refuses the connection or has cut the supply; "" when the charger is connected or nothing keeps it away."""
+    if run.harness.connected(run.station.id):
+        return ""
+    why = [run.harness.bench_refuses()]
+    if getattr(run.station, "supply_off", False):
+        why.append("the bench cut the charger's supply")
+    return "; ".join(w for w in why if w)
 
 
 def _unheard(run: ScenarioRun, start: float, end: float) -> str:

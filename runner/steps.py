@@ -25,7 +25,7 @@ from instruments.errors import InstrumentError
 from runner import features, restore
 from runner.context import ScenarioRun
 from runner.csms.commands import variable_ref
-from runner.csms.errors import CsmsError
+from runner.csms.errors import CsmsBenchFault, CsmsError
 from runner.csms.expect import Unbound, bind
 from runner.csms.responses import AnswerRule
 from runner.errors import BenchError, ExpectationFailed
@@ -76,7 +76,12 @@ def run_action(run: ScenarioRun, action: Action) -> None:
         fn(run, **dict(action.args))
     except InstrumentError as e:
         raise BenchError(action.source, str(e)) from e
+    except CsmsBenchFault as e:  # the harness, its loop or a network fault the spec asked for: nothing judged
+        raise BenchError(action.source, f"the bench, not the charger, kept this exchange from happening: {e}") from e
     except CsmsError as e:
+        if run.station.supply_off:  # the bench cut its supply: not connected, gone mid-call, silent, all alike
+            raise BenchError(action.source, f"{e}; the bench cut the charger's supply in this scenario and has "
+                                            "not restored it, so its absence is no evidence") from e
         # The harness is up and the charger is the one not answering or not connected: a charger failure.
         raise ExpectationFailed(action.source, f"the charger did not respond as OCPP requires: {e}") from e
     except (ExpectationFailed, BenchError) as e:
@@ -144,8 +149,10 @@ def charger_booted(run: ScenarioRun) -> None:
     started = run.clock.now()
     up = _wait(run, lambda: run.harness.connected(sid) and run.session.boot_state(sid).settled, BOOT_TIMEOUT_S)
     if not up:
-        raise ExpectationFailed(None, f"charger {sid!r} has not booted {BOOT_TIMEOUT_S:.0f} s after this step "
-                                      f"began: {_boot_story(run, started)}")
+        kept = _bench_kept_from_booting(run)
+        raise (BenchError if kept else ExpectationFailed)(
+            None, f"charger {sid!r} has not booted {BOOT_TIMEOUT_S:.0f} s after this step began: "
+                  f"{_boot_story(run, started)}" + (f"; {kept}: not the charger's failure" if kept else ""))
     evses = range(1, run.station.config.evses + 1)
     ok = _wait(run, lambda: all(_status(run, e) == "Available" for e in evses), STATUS_TIMEOUT_S)
     if not ok:
@@ -153,6 +160,18 @@ def charger_booted(run: ScenarioRun) -> None:
         raise ExpectationFailed(None, f"charger booted but its EVSEs are not all Available within "
                                       f"{STATUS_TIMEOUT_S:.0f} s (a connector's status counts from a "
                                       f"StatusNotification or a NotifyEvent Connector.AvailabilityState): {seen}")
+
+
+def _bench_kept_from_booting(run: ScenarioRun) -> str:
+    """What the bench does, at the spec's request, that keeps the charger from booting (the harness answers
+    its boots Pending or Rejected, or refuses its connection), else ""."""
+    sid = run.station.id
+    status = run.harness.responses(sid).boot_status
+    why = [f"the harness answers its boots {status}, as the spec asked"] if status != "Accepted" else []
+    refusing = run.harness.bench_refuses() if not run.harness.connected(sid) else ""
+    if run.station.supply_off:
+        why.append("the bench cut the charger's supply and has not restored it")
+    return "; ".join([*why, refusing] if refusing else why)
 
 
 def _boot_story(run: ScenarioRun, since: float) -> str:
@@ -217,8 +236,13 @@ def charger_reconnects(run: ScenarioRun, earliest: Quantity | None = None, timeo
 
     t0 = run.recorder.t_begin
     if not _wait(run, back, budget):
-        raise ExpectationFailed(None, f"the charger did not reconnect within {budget:g} s "
-                                      f"(connection lost at t={lost - t0:.1f} s)")
+        refusing = run.harness.bench_refuses()
+        if run.station.supply_off:
+            refusing = "; ".join(r for r in ("the bench cut the charger's supply and has not restored it", refusing)
+                                 if r)
+        raise (BenchError if refusing else ExpectationFailed)(
+            None, f"the charger did not reconnect within {budget:g} s (connection lost at t={lost - t0:.1f} s)"
+                  + (f"; at the deadline {refusing}: not the charger's failure" if refusing else ""))
     opened, closed = run.harness.connection_times(sid)
     assert opened is not None and closed is not None
     after = opened - closed

@@ -11,12 +11,12 @@ recorded frames), serve (`chargespec csms`). See docs/csms.md.
 """
 
 from runner.csms.commands import Report
-from runner.csms.errors import CsmsConnectionLost, CsmsError, CsmsNotConnected, CsmsTimeout
+from runner.csms.errors import CsmsBenchFault, CsmsConnectionLost, CsmsError, CsmsNotConnected, CsmsTimeout
 from runner.csms.harness import CsmsHarness
 from runner.csms.responses import Responses
 from runner.csms.security import SecurityConfigError
 from runner.csms.session import CallOutcome
 from runner.csms.transactions import TransactionState
 
-__all__ = ["CallOutcome", "CsmsConnectionLost", "CsmsError", "CsmsHarness", "CsmsNotConnected", "CsmsTimeout",
-           "Report", "Responses", "SecurityConfigError", "TransactionState"]
+__all__ = ["CallOutcome", "CsmsBenchFault", "CsmsConnectionLost", "CsmsError", "CsmsHarness", "CsmsNotConnected",
+           "CsmsTimeout", "Report", "Responses", "SecurityConfigError", "TransactionState"]

@@ -45,7 +45,7 @@ from instruments.clock import Clock
 from lab.bench import CsmsConfig
 from runner.csms.commands import CsmsCommands, Report
 from runner.csms.connector_status import ConnectorStatus, statuses_from_frame
-from runner.csms.errors import CsmsError, CsmsNotConnected, CsmsTimeout
+from runner.csms.errors import CsmsBenchFault, CsmsNotConnected, CsmsTimeout
 from runner.csms.framing import charger_call
 from runner.csms.meter_values import placed_samples
 from runner.csms.reading_time import AT_ARRIVAL, ChargerClock, in_order
@@ -54,6 +54,7 @@ from runner.csms.security import check_basic_auth, server_tls_context, uses_basi
 from runner.csms.session import CallOutcome, StationSession
 from runner.csms.tls_front import Peer, TlsFront, TlsRefusal
 from runner.csms.transactions import TransactionBook, TransactionState
+from runner.csms.waiting import within
 from runner.recorder import CALLRESULT, Frame, Recorder
 
 SUBPROTOCOL = "ocpp2.0.1"
@@ -107,6 +108,9 @@ class _Station:
     connected_t: float | None = None
     first_connected_t: float | None = None     # before it, the harness never heard from this identity
     disconnected_t: float | None = None
+    # Why the last connection closed when it was the bench's doing (the drop a spec asked for, a harness fault),
+    # else "": a call while it stays closed is then no evidence against the charger (`CsmsHarness.call`).
+    closed_by_bench: str = ""
     booted_t: float | None = None              # last BootNotification answered Accepted
     offline: deque[tuple[float, float | None]] = field(default_factory=lambda: deque(maxlen=MAX_OFFLINE_PERIODS))
     done: asyncio.Event | None = None          # set when the current connection's handler has finished
@@ -378,10 +382,14 @@ class CsmsHarness(CsmsCommands):
             await session.run()
         finally:
             t = self.clock.now()
+            by_bench = (f"the CSMS harness closed it after a fault of its own ({session.fault})"
+                        if session.fault is not None else
+                        "the bench cut it (`csms drops the connection`)" if session.cut_by_bench else "")
             with self._lock:
                 if st.session is session:
                     st.session = None
                     st.disconnected_t = t
+                    st.closed_by_bench = by_bench
                     st.offline.append((t, None))
             self._event("csms.disconnected", station=station, code=session.close_code,
                         reason=session.close_reason)
@@ -467,7 +475,7 @@ class CsmsHarness(CsmsCommands):
 
     async def _wait_for(self, predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
         if self._changed is None:
-            raise CsmsError("the CSMS harness is not started; call `await harness.start()` first")
+            raise CsmsBenchFault("the CSMS harness is not started; call `await harness.start()` first")
 
         async def until() -> None:
             while not predicate():
@@ -475,7 +483,7 @@ class CsmsHarness(CsmsCommands):
                 await self._changed.wait()
         wait = max(self.clock.real(timeout_s), REPLY_WAIT_FLOOR_S)  # (the floor: see REPLY_WAIT_FLOOR_S)
         try:
-            await asyncio.wait_for(until(), wait)
+            await within(until(), wait, what or "waiting on the CSMS harness")
         except TimeoutError:
             raise CsmsTimeout(f"{what} within {self.clock.bench(wait):g} s (bench time)") from None
 
@@ -496,9 +504,19 @@ class CsmsHarness(CsmsCommands):
 
         def booted() -> bool:
             return st.booted_t is not None and (since_t is None or st.booted_t >= since_t)
-        await self._wait_for(booted, timeout_s,
-                             f"charging station {station_id!r} did not complete an accepted BootNotification "
-                             f"(boot status configured: {st.responses.boot_status})")
+        try:
+            await self._wait_for(booted, timeout_s,
+                                 f"charging station {station_id!r} did not complete an accepted BootNotification "
+                                 f"(boot status configured: {st.responses.boot_status})")
+        except CsmsTimeout as e:
+            # The harness answering boots other than Accepted, or refusing the connection, is the spec's doing.
+            why = ([f"the harness answers its boots {st.responses.boot_status}, as the spec asked"]
+                   if st.responses.boot_status != "Accepted" else [])
+            refusing = self.bench_refuses() if st.session is None else ""
+            if why or refusing:
+                raise CsmsBenchFault(f"{e}; {'; '.join([*why, refusing] if refusing else why)}: no accepted boot "
+                                     "could come, which is no evidence against the charger") from None
+            raise
 
     # ---- calls --------------------------------------------------------------------------------
 
@@ -512,11 +530,37 @@ class CsmsHarness(CsmsCommands):
         st = self._station(station_id)
         session = st.session
         if session is None:
+            why = self._offline_by_bench(st)
+            if why:
+                raise CsmsBenchFault(f"cannot send {action} to {station_id!r}: it is not connected, and {why}; its "
+                                     "absence is no evidence against the charger (wait for it with `charger "
+                                     "reconnects` first)")
             raise CsmsNotConnected(f"cannot send {action} to {station_id!r}: it is not connected "
                                    f"(connections so far: {st.connections})")
         # Listen to the answer while the call is sent: the waiting happens inside the session.
         wait = max(self.clock.real(timeout_s), REPLY_WAIT_FLOOR_S)
         return await session.request(action, payload, wait, validate_request=validate)
+
+    def _offline_by_bench(self, st: _Station) -> str:
+        """Why a station with no connection is offline when that is the bench's doing (it cut or closed the
+        last connection, or refuses new ones), else ""."""
+        reasons = []
+        if st.closed_by_bench and st.disconnected_t is not None:
+            reasons.append(f"its last connection closed at t={st.disconnected_t - self.recorder.t_begin:.1f} s: "
+                           f"{st.closed_by_bench}")
+        refusing = self.bench_refuses()
+        return "; ".join([*reasons, refusing] if refusing else reasons)
+
+    def bench_refuses(self) -> str:
+        """How the bench, at the spec's request, refuses every connection the charger could make now, else "": a
+        charger cannot be blamed for not being connected meanwhile. One endpoint refused (`csms refuses
+        connections to csms2`: the charger is to fall back to the other) or a count of attempts (which retrying
+        uses up) leaves it a way in, so it counts only with every endpoint refusing every attempt."""
+        if self._refusing():
+            return "the bench refuses its reconnects (`csms refuses reconnects`)"
+        if all(ep.refuse == math.inf for ep in self._endpoints.values()):
+            return f"the bench refuses every connection at {', '.join(self._endpoints)}"
+        return ""
 
     # ---- network faults -----------------------------------------------------------------------
 
@@ -527,7 +571,7 @@ class CsmsHarness(CsmsCommands):
         self._event("csms.drop", station=station_id, connected=session is not None)
         if session is None:
             return
-        session.abort()
+        session.abort(by_bench=True)
         if done is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(done.wait(), 5)
@@ -553,7 +597,7 @@ class CsmsHarness(CsmsCommands):
     def _endpoint(self, name: str) -> _Endpoint:
         ep = self._endpoints.get(name)
         if ep is None:
-            raise CsmsError(f"no CSMS endpoint {name!r}; the harness listens as {', '.join(ENDPOINTS)}")
+            raise CsmsBenchFault(f"no CSMS endpoint {name!r}; the harness listens as {', '.join(ENDPOINTS)}")
         return ep
 
     def attempts(self, station_id: str | None = None, since_t: float = -math.inf) -> list[Attempt]:

@@ -25,9 +25,10 @@ from websockets.exceptions import ConnectionClosed, PayloadTooBig
 from instruments.clock import Clock, iso_utc
 from runner.csms import framing
 from runner.csms.actions import ALL_ACTIONS, CHARGER_TO_CSMS
-from runner.csms.errors import CsmsConnectionLost, CsmsTimeout
+from runner.csms.errors import CsmsBenchFault, CsmsConnectionLost, CsmsError, CsmsTimeout
 from runner.csms.responses import Answer, Responses
 from runner.csms.schemas import UnknownSchema, validate
+from runner.csms.waiting import within
 from runner.recorder import Frame, Recorder, finding_station
 
 # Message ids remembered per connection to catch a reused one: a charger reusing an id reuses a recent one
@@ -75,6 +76,10 @@ class StationSession:
         self._late: set[asyncio.Task[None]] = set()  # answers a rule delays (see _answer)
         # Charger CALLs whose answer a rule delays or withholds: message id -> (action, bench t, rule)
         self._withheld: dict[str, tuple[str, float, str | None]] = {}
+        # When the charger did not close the connection itself: the bench cut it (`csms drops the connection`), or
+        # the harness closed it on a fault of its own (the fault's text). A call left unanswered is then the bench's.
+        self.cut_by_bench = False
+        self.fault: str | None = None
 
     @property
     def severity(self) -> str:
@@ -89,6 +94,7 @@ class StationSession:
         except ConnectionClosed as e:
             self._note_oversize(e)
         except Exception as e:  # a harness fault must be recorded, not kill the bench loop
+            self.fault = f"{type(e).__name__}: {e}"
             self._note("error", f"CSMS harness fault while serving the connection: {type(e).__name__}: {e}; "
                        "connection closed (code 1011)", side="chargespec")
             with contextlib.suppress(Exception):
@@ -144,13 +150,25 @@ class StationSession:
         code = self.ws.close_code
         for uid, (action, fut) in list(self._pending.items()):
             if not fut.done():
-                fut.set_exception(CsmsConnectionLost(
-                    f"{self.station}: connection closed (code {code}) before the charger answered {action} "
-                    f"(message id {uid})"))
+                fut.set_exception(self._closed_error(f"connection closed (code {code}) before the charger answered "
+                                                     f"{action} (message id {uid})"))
         self._pending.clear()
 
-    def abort(self) -> None:
-        """Cut the TCP connection without a closing handshake, as a network loss would."""
+    def _closed_error(self, what: str) -> CsmsError:
+        """The connection closed before a call was answered (`what`): the charger's failure only when the
+        bench neither cut it nor closed it on a fault of the harness's own."""
+        if self.fault is not None:
+            return CsmsBenchFault(f"{self.station}: {what}: the CSMS harness closed it after a fault of its own "
+                                  f"({self.fault}); not the charger's failure")
+        if self.cut_by_bench:
+            return CsmsBenchFault(f"{self.station}: {what}: the bench cut it (`csms drops the connection`); not "
+                                  "the charger's failure")
+        return CsmsConnectionLost(f"{self.station}: {what}")
+
+    def abort(self, *, by_bench: bool = False) -> None:
+        """Cut the TCP connection without a closing handshake, as a network loss would. `by_bench`: a network
+        fault the spec asked for (a charger that reconnects over its old connection is not one)."""
+        self.cut_by_bench = self.cut_by_bench or by_bench
         self.ws.transport.abort()
 
     # ---- receiving ----------------------------------------------------------------------------
@@ -357,11 +375,12 @@ class StationSession:
                     await self.send_raw(framing.call(uid, action, payload))
                 except ConnectionClosed as e:
                     code = e.rcvd.code if e.rcvd else None
-                    raise CsmsConnectionLost(f"{self.station}: connection closed (code {code}) before "
-                                             f"{action} could be sent") from None
+                    raise self._closed_error(f"connection closed (code {code}) before {action} could be "
+                                             "sent") from None
                 try:
-                    frame, msg = await asyncio.wait_for(asyncio.shield(fut), timeout_real_s)
-                except TimeoutError:
+                    frame, msg = await within(asyncio.shield(fut), timeout_real_s,
+                                              f"{self.station}: waiting for the answer to {action} (message id {uid})")
+                except TimeoutError:  # (a deadline the stalled loop reached late: CsmsBenchFault, from `within`)
                     raise CsmsTimeout(
                         f"{self.station}: no answer to {action} (message id {uid}) within "
                         f"{self.clock.bench(timeout_real_s):.1f} s bench time; the charger may be busy, "

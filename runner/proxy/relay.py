@@ -54,6 +54,7 @@ from runner.csms.actions import ALL_ACTIONS, CHARGER_TO_CSMS, CSMS_TO_CHARGER
 from runner.csms.errors import CsmsConnectionLost, CsmsError, CsmsTimeout
 from runner.csms.schemas import UnknownSchema, validate
 from runner.csms.session import CallOutcome
+from runner.csms.waiting import within
 from runner.errors import BenchError
 from runner.recorder import Frame, Recorder, finding_station
 
@@ -130,6 +131,7 @@ class RelaySession:
         self._gone: asyncio.Future[Side] | None = None
         self._gone_t: float | None = None
         self.cut_by_bench = False            # set by the harness's `drop` before it cuts the charger's side
+        self.fault: str | None = None        # (a relay never closes on a fault of its own: it relays on, and says so)
         self.closed_by: Closer | None = None
         self._close: tuple[int | None, str] = (None, "")
 
@@ -194,8 +196,10 @@ class RelaySession:
     def close_reason(self) -> str:
         return self._close[1]
 
-    def abort(self) -> None:
-        """Cut the charger's connection (a network loss between charger and backend): both sides lose it."""
+    def abort(self, *, by_bench: bool = False) -> None:
+        """Cut the charger's connection (a network loss between charger and backend): both sides lose it.
+        `by_bench`: the spec's network fault (`csms drops the connection`), as the harness's `drop` says."""
+        self.cut_by_bench = self.cut_by_bench or by_bench
         self.charger.transport.abort()
 
     def _closed_error(self, what: str) -> CsmsError | BenchError:
@@ -520,8 +524,9 @@ class RelaySession:
                     await self.charger.send(raw)
                 except ConnectionClosed:
                     raise self._closed_error(f"before the injected {action} could be sent") from None
-                try:
-                    answer, msg = await asyncio.wait_for(asyncio.shield(fut), timeout_real_s)
+                try:  # (a deadline the stalled bench loop reached late: CsmsBenchFault, runner/csms/waiting.py)
+                    answer, msg = await within(asyncio.shield(fut), timeout_real_s, f"{self.station}: waiting for "
+                                               f"the answer to the injected {action} (message id {uid})")
                 except TimeoutError:
                     raise CsmsTimeout(f"{self.station}: no answer to the injected {action} (message id {uid}) "
                                       f"within {self.clock.bench(timeout_real_s):.1f} s bench time") from None

@@ -78,3 +78,25 @@ def test_install_rebooting_is_a_boot_in_progress() -> None:
     assert not w.settled
     w.boot("Accepted")
     assert w.settled
+
+
+def test_the_bench_cutting_the_supply_is_a_boot_in_progress() -> None:
+    """`charger power cycles` then `charger booted`: the harness may still hold the old connection (a real
+    charger's dies silently; the twin's closes a moment later), and the boot accepted before the cut passed the
+    step before the charger had booted again (the e2e case of tests/runner/test_bench_faults_e2e.py with boots
+    answered Pending passed one run in three)."""
+    from types import SimpleNamespace
+
+    from runner.bench_session import Station
+
+    w = Wire()
+    w.boot("Accepted")
+    assert w.settled
+    station = Station(w.session.config.stations[0], w.session)
+    station.supply = SimpleNamespace(set_on=lambda on: None)  # type: ignore[assignment]
+    station.set_power(False)
+    assert not w.settled and w.session.boot_state(SID).reboot_why == "the bench cut its supply"
+    station.set_power(True)
+    assert not w.settled
+    w.boot("Accepted")
+    assert w.settled

@@ -80,6 +80,9 @@ class Link:
         now = self.clock.now() if self.clock is not None else 0.0
         return not any(a <= now < b for a, b in self.periods)
 
+    def bench_refuses(self) -> str:
+        return ""  # (the offline periods here are the charger's own)
+
 
 def make_run(speed: float = 50.0) -> ScenarioRun:
     clock = Clock(speed=speed)

@@ -136,5 +136,5 @@ def test_a_fault_of_the_harness_itself_is_filed_apart_and_breaks_the_scenario_ne
     rec = run(test)
     [fault] = [f for f in rec.findings() if "harness fault" in f.message]
     assert fault.station == "CS1 (chargespec)" and fault.severity == "error"
-    verdict = own_faults(SimpleNamespace(recorder=rec, station=SimpleNamespace(id="CS1")))  # type: ignore[arg-type]
+    verdict = own_faults(SimpleNamespace(recorder=rec, station=SimpleNamespace(id="CS1"), named={}))  # type: ignore[arg-type]
     assert isinstance(verdict, BenchError) and "a bug in the configured answers" in str(verdict)

@@ -13,7 +13,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from lab.bench import CsmsConfig
-from runner.csms import CsmsConnectionLost, CsmsHarness, CsmsNotConnected, CsmsTimeout
+from runner.csms import CsmsBenchFault, CsmsConnectionLost, CsmsHarness, CsmsNotConnected, CsmsTimeout
 from runner.recorder import Recorder
 
 Run = Callable[..., Recorder]  # the `run` fixture (conftest.py)
@@ -152,6 +152,60 @@ def test_a_fast_bench_still_waits_real_time_for_a_connection_and_a_boot(run: Run
     run(test, speed=600)
 
 
+def test_a_boot_the_harness_itself_answers_pending_times_out_as_the_benchs_doing(run: Run) -> None:
+    """`csms answers BootNotification with Pending`: no accepted boot can come while the harness answers so; a
+    wait for one that runs out is the bench's (CsmsBenchFault, broken), never the charger's failure. Answered
+    Accepted, a boot that does not come is the charger's (CsmsTimeout)."""
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        h.responses("CS1").boot("Pending", 10)
+        async with open_charger(h.url) as ws:
+            assert (await Charger(ws).call("BootNotification", BOOT))[2]["status"] == "Pending"
+            with pytest.raises(CsmsBenchFault, match=r"^charging station 'CS1' did not complete an accepted "
+                               r"BootNotification \(boot status configured: Pending\) within 2 s \(bench time\); "
+                               r"the harness answers its boots Pending, as the spec asked: no accepted boot could "
+                               r"come, which is no evidence against the charger$"):
+                await h.wait_booted("CS1", 1)
+            h.responses("CS1").boot("Accepted", 10)
+            with pytest.raises(CsmsTimeout):
+                await h.wait_booted("CS1", 1)
+
+    run(test)
+
+
+def test_a_wait_the_stalled_bench_loop_checks_late_is_the_benchs_fault(run: Run) -> None:
+    """A wait whose deadline the bench loop reached over a second late (the loop blocked across it) is broken
+    (CsmsBenchFault, naming the stall): what the charger sent meanwhile may lie unread. On time, it is the
+    charger's timeout."""
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        asyncio.get_running_loop().call_later(0.2, time.sleep, 3.5)  # across the 2 s (real) floor's deadline
+        with pytest.raises(CsmsBenchFault, match=r"^charging station 'CS1' did not connect to .*: the bench's "
+                           r"event loop was stalled, and reached the deadline \(2\.0 s real\) \d+\.\d s late"):
+            await h.wait_connected("CS1", 1)
+        with pytest.raises(CsmsTimeout, match=r"did not connect to .* within 2 s \(bench time\)$"):
+            await h.wait_connected("CS1", 1)
+
+    run(test)
+
+
+def test_the_bench_refuses_the_charger_only_when_every_way_in_is_refused(run: Run) -> None:
+    """`bench_refuses` (a charger offline meanwhile is no evidence against it): reconnects refused, or every
+    endpoint refusing every attempt. One endpoint refused leaves the other (B10: the charger falls back to it),
+    and a count of refusals is used up by retrying: then a charger that stays away is its own failure."""
+    async def test(h: CsmsHarness, rec: Recorder) -> None:
+        assert h.bench_refuses() == ""
+        h.refuse_endpoint("csms2")
+        assert h.bench_refuses() == ""
+        h.refuse_endpoint("csms", 1)
+        assert h.bench_refuses() == ""
+        h.refuse_endpoint("csms")
+        assert h.bench_refuses() == "the bench refuses every connection at csms, csms2"
+        h.accept_reconnects()
+        h.refuse_reconnects(60)
+        assert h.bench_refuses() == "the bench refuses its reconnects (`csms refuses reconnects`)"
+
+    run(test)
+
+
 def test_call_outcomes_results_callerrors_and_timeouts(run: Run) -> None:
     async def test(h: CsmsHarness, rec: Recorder) -> None:
         async with open_charger(h.url) as ws:
@@ -253,8 +307,8 @@ def test_configured_answers_boot_pending_tokens_and_injected_callerror(run: Run)
         async with open_charger(h.url) as ws:
             cp = Charger(ws)
             assert (await cp.call("BootNotification", BOOT))[2]["status"] == "Pending"
-            with pytest.raises(CsmsTimeout, match="did not complete an accepted BootNotification"):
-                await h.wait_booted("CS1", 0.2)
+            with pytest.raises(CsmsBenchFault, match="did not complete an accepted BootNotification"):
+                await h.wait_booted("CS1", 0.2)  # (the harness's own Pending: the bench's doing)
             r.boot("Accepted", interval=7)
             t_boot = h.clock.now()
             accepted = (await cp.call("BootNotification", BOOT))[2]

@@ -10,9 +10,12 @@ import asyncio
 import base64
 import contextlib
 import json
+import re
 import ssl
+import time
 from pathlib import Path
 
+import pytest
 import trustme
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
@@ -237,6 +240,37 @@ def test_the_trace_names_the_backend_and_marks_injected_calls_and_their_answers(
     assert [r["direction"] for r in lines] == ["rx", "tx", "tx", "rx", "tx", "rx", "tx", "rx"]
 
 
+def test_an_injected_call_whose_deadline_the_stalled_bench_loop_reached_late_is_the_benchs_fault() -> None:
+    """The bench loop blocked across an injected call's deadline (the charger's answer unread meanwhile): a
+    CsmsBenchFault naming the stall (broken), not the charger's CsmsTimeout."""
+    from runner.csms.errors import CsmsBenchFault
+
+    async def main() -> str:
+        target = TargetCsms()
+        await target.start()
+        harness, _ = await _proxy(target)
+        try:
+            async with connect(f"{harness.url}/CS1", subprotocols=["ocpp2.0.1"]) as ws:  # type: ignore[list-item]
+                await ws.send(HEARTBEAT)
+                await asyncio.wait_for(ws.recv(), 5)
+                task = asyncio.ensure_future(harness.inject("CS1", "TriggerMessage",
+                                                            {"requestedMessage": "Heartbeat"}, timeout_s=1))
+                await asyncio.wait_for(ws.recv(), 5)  # the call reached the charger; the loop stalls before it answers
+                asyncio.get_running_loop().call_soon(time.sleep, 3.5)  # across the 2 s (real) floor's deadline
+                with pytest.raises(CsmsBenchFault) as stalled:
+                    await task
+                return str(stalled.value)
+        finally:
+            await harness.stop()
+            await target.stop()
+
+    message = asyncio.run(main())
+    assert re.fullmatch(r"CS1: waiting for the answer to the injected TriggerMessage \(message id \S+\): the bench's "
+                        r"event loop was stalled, and reached the deadline \(2\.0 s real\) \d+\.\d s late, so what "
+                        r"the charger sent meanwhile may not have been read yet; the bench's fault, not the charger's "
+                        r"silence", message), message
+
+
 def test_the_harness_still_names_itself_csms(tmp_path: Path) -> None:
     recorder = Recorder(Clock(1.0))
     recorder.begin(tmp_path)
@@ -305,7 +339,7 @@ def test_a_fault_in_chargespecs_own_judging_never_stops_the_relay_nor_reads_as_t
 
     from runner.errors import BenchError
     from runner.execute import own_faults
-    verdict = own_faults(SimpleNamespace(recorder=recorder, station=SimpleNamespace(id="CS1")))  # type: ignore[arg-type]
+    verdict = own_faults(SimpleNamespace(recorder=recorder, station=SimpleNamespace(id="CS1"), named={}))  # type: ignore[arg-type]
     assert isinstance(verdict, BenchError) and "TypeError" in str(verdict)
 
 
