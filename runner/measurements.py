@@ -90,7 +90,7 @@ class Margin:
 class Timing:
     """The time the charger took, against the time allowed: to comply, to settle, or for a message."""
 
-    what: Literal["time to comply", "time to settle", "time to arrive"]
+    what: Literal["time to comply", "time to settle", "time to arrive", "time to send"]
     seconds: float | None  # None: it never did within the window
     allowed_s: float | None
     unit: str = "s"
