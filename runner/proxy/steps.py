@@ -20,6 +20,7 @@ from typing import Any
 
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
+from runner.csms.harness import REPLY_WAIT_FLOOR_S
 from runner.csms.schemas import UnknownSchema, validate
 from runner.csms.session import CallOutcome
 from runner.errors import BenchError, ExpectationFailed
@@ -38,6 +39,17 @@ from runner.recorder import CALL, CALLERROR, CALLRESULT, Frame
 from runner.steps import CALL_TIMEOUT_S, _csms, _wait, implements
 
 DEFAULT_WAIT_S = 60.0
+
+
+def _floored(run: ScenarioRun, budget_s: float) -> tuple[float, str]:
+    """The bench seconds to wait for `budget_s`: at least REPLY_WAIT_FLOOR_S of real time, as the harness waits
+    for a charger's answer (runner/csms/harness.py). At twin speeds a bench budget is a fraction of a real
+    second (30 s at 60x: 0.5 s), which a loaded host's scheduling stall, or a message on its way, can pass:
+    the backend's call or the charger's answer would read as never sent. With the words that say so."""
+    waited = max(budget_s, run.clock.bench(REPLY_WAIT_FLOOR_S))
+    said = (f" (waited {waited:g} s of bench time: at least {REPLY_WAIT_FLOOR_S:g} s of real time at "
+            f"{run.clock.speed:g}x)" if waited > budget_s else "")
+    return waited, said
 
 
 def _proxy(run: ScenarioRun, statement: str) -> ProxyHarness:
@@ -77,7 +89,8 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
         lost = undelivered(run.recorder, run.station.id)
         return next((f for f in calls() if delivered(f, lost)), None)
 
-    call = _wait(run, sent, budget)
+    waited, said = _floored(run, budget)
+    call = _wait(run, sent, waited)
     if call is None:
         # The backend, not the charger, did not do its part: nothing of the charger's to judge.
         matching = f" matching {pattern}" if pattern else ""
@@ -88,7 +101,7 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
         if malformed:
             never += (f"; {len(malformed)} such frame(s) malformed, no OCPP-J call the charger could answer "
                       f"(the backend's, at t={malformed[0].t:.3f} s)")
-        raise BenchError(None, f"the backend sent no (further) {action}{matching} within {budget:g} s{never}: "
+        raise BenchError(None, f"the backend sent no (further) {action}{matching} within {budget:g} s{said}{never}: "
                                "nothing to judge")
 
     def answered() -> Frame | None:
@@ -98,7 +111,8 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
         return None
 
     taken.add(call.unique_id or "")
-    answer = _wait(run, answered, CALL_TIMEOUT_S)
+    answer_wait, answer_said = _floored(run, CALL_TIMEOUT_S)
+    answer = _wait(run, answered, answer_wait)
     if answer is None and not delivered(call, undelivered(run.recorder, run.station.id)):
         raise BenchError(None, f"the backend's {action} (message id {call.unique_id}) never reached the charger "
                                "(its connection was gone when the relay passed it on): nothing to judge")
@@ -107,9 +121,9 @@ def backend_sends(run: ScenarioRun, action: str, match: Mapping[str, Any] | None
         if gaps:  # its silence while its connection was down (the bench's or the backend's doing, or its own)
             raise BenchError(None, f"the charger did not answer the backend's {action} (message id "
                                    f"{call.unique_id}), but it was not connected for {sum(b - a for a, b in gaps):.1f} "
-                                   f"s of the {CALL_TIMEOUT_S:g} s after it: its silence then is not evidence")
+                                   f"s of the {answer_wait:g} s after it: its silence then is not evidence")
         raise ExpectationFailed(None, f"the charger did not answer the backend's {action} (message id "
-                                      f"{call.unique_id}) within {CALL_TIMEOUT_S:g} s")
+                                      f"{call.unique_id}) within {CALL_TIMEOUT_S:g} s{answer_said}")
     payload = call.payload if isinstance(call.payload, dict) else {}
     if answer.message_type == CALLERROR:
         err = answer.payload if isinstance(answer.payload, dict) else {}

@@ -207,7 +207,8 @@ def test_waiting_for_the_backends_call_never_takes_a_malformed_one() -> None:
     run.last_outcome = None
     run.harness.offline_within = lambda *a: []  # type: ignore[method-assign]
     run.recorder.frame(station="CS1", direction="tx", raw='[2,5,"Reset",{"type":"OnIdle"}]')
-    with pytest.raises(BenchError, match=r"the backend sent no \(further\) Reset within 1 s; 1 such frame\(s\) "
+    with pytest.raises(BenchError, match=r"the backend sent no \(further\) Reset within 1 s \(waited 120 s of bench "
+                                         r"time: at least 2 s of real time at 60x\); 1 such frame\(s\) "
                                          r"malformed, no OCPP-J call the charger could answer"):
         backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
 
@@ -230,3 +231,27 @@ def test_a_chargers_callerror_to_a_backend_call_that_violates_the_schema_is_no_e
     run.recorder.frame(station="CS1", direction="rx", raw='[4,"r-10","InternalError","busy",{}]')
     backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
     assert run.last_outcome.error_code == "InternalError"
+
+
+def test_waiting_for_the_backend_and_the_charger_has_a_real_time_floor() -> None:
+    """At 60x the backend's 1 s and the charger's 30 s are 17 and 500 ms of real time, which a loaded host's
+    scheduling (or a message on its way) can pass: the waits last REPLY_WAIT_FLOOR_S of real time at least, as
+    the harness's do. The backend's Reset comes 0.3 s real (18 bench s) into a `within 1 s` wait, the
+    charger's answer 0.6 s real (36 bench s) after it: both taken."""
+    from runner.proxy.steps import backend_sends
+
+    run = _Run(Clock(60.0))
+    run.last_outcome = None
+    run.harness.offline_within = lambda *a: []  # type: ignore[method-assign]
+
+    def backend_then_charger() -> None:
+        run.clock.sleep(18.0)
+        run.recorder.frame(station="CS1", direction="tx", raw='[2,"r-3","Reset",{"type":"OnIdle"}]')
+        run.clock.sleep(36.0)
+        run.recorder.frame(station="CS1", direction="rx", raw='[3,"r-3",{"status":"Accepted"}]')
+
+    th = threading.Thread(target=backend_then_charger, daemon=True)
+    th.start()
+    backend_sends(run, "Reset", None, SimpleNamespace(value=1.0))  # type: ignore[arg-type]
+    th.join()
+    assert run.last_outcome.response == {"status": "Accepted"}
