@@ -982,7 +982,7 @@ def _expect_message(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
     from this line (no wait without `within`). With `A {…} or B {…}` a message matching either counts;
     with a count or `within D after M`, see :func:`_expect_count`. None by the deadline: the judge listens
     for the transit allowance more (:mod:`runner.csms.transit`), for a message sent before the deadline
-    still on its way: one whose timestamp places its sending before the deadline counts, and so does one
+    still on its way: one whose timestamp places it before the deadline counts, and so does one
     that cannot be placed (the charger gets the benefit, and the pass says so)."""
     since = anchor(run)
     budget = e.within.value if e.within is not None else 0.0
@@ -1060,7 +1060,7 @@ def _expect_message(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
 def _late_count_words(run: ScenarioRun, placed_in: list[Late], maybe: list[Late], after: list[Late],
                       end: float) -> str:
     """What a count made of the messages that arrived after its window's end, inside the transit allowance:
-    '; counted: … (its timestamp … places its sending at …, inside the window)' and so on."""
+    '; counted: … (its timestamp … places it at …, inside the window)' and so on."""
     out = ""
     for x in placed_in:
         out += f"; counted: {_late_words(run, x, end, 'window')}, and {x.why}, inside the window"
@@ -1261,7 +1261,7 @@ def remember(run: ScenarioRun, e: Remember, m: Draft) -> None:
 def expect_no_message(run: ScenarioRun, e: ExpectNoMessage, m: Draft) -> None:
     """No matching message for T from this line, and the charger connected throughout. The judge listens past
     the end for the transit allowance (:mod:`runner.csms.transit`): a matching message arriving in it whose
-    timestamp places its sending inside the window fails the line; one that cannot be placed breaks it (it
+    timestamp places it inside the window fails the line; one that cannot be placed breaks it (it
     may have been sent inside or after: neither silence measured nor a violation shown)."""
     start = run.clock.now()
     end = start + e.duration.value

@@ -11,16 +11,21 @@ So a message judge keeps listening past a window's end for the transit allowance
 TRANSIT_REAL_S of real time at the clock's speed; 0.1 s at 1x, every physical bench), and a matching
 message that arrives in (end, end + allowance] is placed (:func:`send_time`):
 
-- where it carries a live timestamp (top-level `timestamp`, or `generatedAt`), at the time that timestamp
+- where it carries a live timestamp (top-level `timestamp`, or `generatedAt`; else a MeterValues' latest
+  `meterValue[].timestamp`, its reading taken before it was sent), at the time that timestamp
   stands for on the bench's clock, corrected by the charger's measured clock lag as
   :mod:`runner.csms.reading_time` places readings: min(arrival, stamp + lag), the lag being the least
   (arrival − timestamp) over the charger's other live timestamped messages of the scenario since its last
   boot. That is never before the time the charger claims, and late by at most the transit of the fastest
   of those messages (the lag cannot tell clock offset from transit);
 - else it cannot be placed (no timestamp, one that does not parse, a replayed event's `offline: true`
-  timestamp, which is the event's and not its sending's, or a charger clock not yet measured): the judge
+  timestamp, which is the event's, queued while offline, or a charger clock not yet measured): the judge
   does not pretend to know. `within` and `at least` give the charger the benefit and say so; `expect no`,
   `at most` and the upper side of `exactly` do not pass on it (docs/language.md, "Matching messages").
+
+A live message's timestamp is the time of the event or reading it reports, which the charger sends at once:
+a message placed inside the window is taken as sent in it (a TransactionEvent of an event inside the window
+is the charger acting inside it, however long its frame took on the way).
 
 The frame itself never measures the lag it is placed by: its own (arrival − timestamp) would place it at
 its arrival, after the end, however early it was sent.
@@ -30,8 +35,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from runner.csms.expect import bench_time_of
+from runner.csms.expect import bench_time_of, parse_timestamp
 from runner.csms.framing import charger_call
 from runner.csms.reading_time import ChargerClock
 from runner.recorder import Frame
@@ -56,8 +62,8 @@ class Late:
     """A matching message that arrived after a window's end, inside the transit allowance."""
 
     frame: Frame
-    sent: float | None  # bench time its timestamp places its sending at; None: it cannot be placed
-    why: str            # how it was placed, or why it could not be ("its timestamp … places its sending at …")
+    sent: float | None  # bench time its timestamp places it at; None: it cannot be placed
+    why: str            # how it was placed, or why it could not be ("its timestamp … places it at …")
 
 
 def send_time(frames: Sequence[Frame], frame: Frame, t0: float = 0.0) -> Late:
@@ -65,12 +71,13 @@ def send_time(frames: Sequence[Frame], frame: Frame, t0: float = 0.0) -> Late:
     charger's clock. `t0`: the scenario's start, for the scenario times in `why`."""
     payload = frame.payload if isinstance(frame.payload, dict) else {}
     name = next((n for n in _STAMPS if isinstance(payload.get(n), str)), None)
-    if name is None:
+    stamp = payload.get(name) if name is not None else _latest_reading(payload)
+    if stamp is None:
         return Late(frame, None, "it carries no timestamp")
-    stamp = payload[name]
+    name = name or "latest meterValue timestamp"
     if payload.get("offline") is True:
         return Late(frame, None, f"it is a replayed event (offline: true): its {name} {stamp} is the event's, "
-                                 "not its sending's")
+                                 "queued while offline, not when it was sent")
     stamped = bench_time_of(frame, stamp)
     if stamped is None:
         return Late(frame, None, f"its {name} {stamp!r} does not parse")
@@ -84,7 +91,16 @@ def send_time(frames: Sequence[Frame], frame: Frame, t0: float = 0.0) -> Late:
                                  "charger's since its boot measured its clock")
     sent = min(frame.t, stamped + lag)
     return Late(frame, sent, f"its {name} {stamp}, on the bench's clock with the charger's measured lag of "
-                             f"{lag:+.3f} s, places its sending at t={sent - t0:.3f} s")
+                             f"{lag:+.3f} s, places it at t={sent - t0:.3f} s")
+
+
+def _latest_reading(payload: dict[str, Any]) -> str | None:
+    """A MeterValues' (or any message's) latest meterValue[].timestamp: its message was sent after the reading
+    was taken, as a TransactionEvent is sent after its event. None when none parses."""
+    values = payload.get("meterValue")
+    stamps = [(moment, v["timestamp"]) for v in values if isinstance(v, dict)
+              and (moment := parse_timestamp(v.get("timestamp"))) is not None] if isinstance(values, list) else []
+    return max(stamps)[1] if stamps else None
 
 
 def late_arrivals(frames: Sequence[Frame], hits: Sequence[Frame], end: float, until: float,

@@ -92,7 +92,7 @@ def test_within_counts_a_late_message_sent_before_the_deadline_and_not_one_sent_
     [m] = run.measurements
     assert m.verdict == "passed"
     assert "real after the deadline, inside the 0.5 s transit allowance" in m.message
-    assert "places its sending at" in m.message and "before the deadline" in m.message
+    assert "places it at" in m.message and "before the deadline" in m.message
     # the time judged is its sending's, inside what was allowed: the margin stays on the compliant side
     assert m.timing.what == "time to send" and m.timing.seconds <= m.timing.allowed_s and m.margin.value >= 0
 
@@ -123,7 +123,7 @@ def test_expect_no_fails_on_a_late_message_sent_inside_and_passes_one_sent_after
     th = _arrives_late(run, sent=-3.0)
     with pytest.raises(ExpectationFailed, match=r"charger sent StatusNotification at t=[\d.]+ s, during the 10 s "
                                                 r"in which it must not \(StatusNotification arrived .* real after "
-                                                r"the window, .* places its sending at t=[\d.]+ s, inside the "
+                                                r"the window, .* places it at t=[\d.]+ s, inside the "
                                                 r"window\)"):
         expect_no_message(run, NO_STATUS)
     th.join()
@@ -202,3 +202,16 @@ def test_a_message_is_never_placed_by_its_own_lag_nor_by_a_replayed_timestamp() 
     assert placed.sent == pytest.approx(12.1) and "lag of +0.100 s" in placed.why
     replayed = _frame(20.0, "TransactionEvent", {"offline": True, "timestamp": stamp(12.0)})
     assert send_time([earlier, replayed], replayed).sent is None
+
+
+def test_a_meter_values_message_is_placed_by_its_latest_reading() -> None:
+    def stamp(t: float) -> str:
+        return _frame(t, "x", {}).wall
+
+    earlier = _frame(5.0, "SecurityEventNotification", {"type": "x", "timestamp": stamp(5.0)})
+    late = _frame(20.0, "MeterValues", {"evseId": 1, "meterValue": [
+        {"timestamp": stamp(11.0), "sampledValue": [{"value": 1}]},
+        {"timestamp": stamp(12.0), "sampledValue": [{"value": 2}]}]})
+    placed = send_time([earlier, late], late)
+    assert placed.sent == pytest.approx(12.0) and "latest meterValue timestamp" in placed.why
+    assert send_time([earlier, _frame(20.0, "Heartbeat", {})], _frame(20.0, "Heartbeat", {})).sent is None
