@@ -1174,6 +1174,9 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
     if not too_many and hi >= least:
         if count.kind != "at least":  # "no more than N" rests on the ones that did not come
             _silence_heard(run, e.source, start, end, f"{len(hits)} {what} came ({count})", "the window")
+            # (and through the transit allowance: a message on its way when the connection went was lost)
+            _silence_heard(run, e.source, end, end + transit, f"{len(hits)} {what} came ({count})",
+                           "the transit allowance after the window")
         timing = f", the first {hits[0].t - start:.1f} s after the window began" if hits else ""
         benefit = "; the charger is given the benefit of the allowance" if lo < least else ""
         _passed(run, m, f"{len(hits)} {what} {span}{timing}{itself}; expected {count}{late_words}{benefit}"
@@ -1305,6 +1308,8 @@ def expect_no_message(run: ScenarioRun, e: ExpectNoMessage, m: Draft) -> None:
                                    f"not measured; no verdict (neither a pass nor the charger's failure): "
                                    f"{x.frame.raw[:300]}")
     _silence_heard(run, e.source, start, end, f"no {e.action} came", f"the {e.duration.text}")
+    # (and through the transit allowance: a message on its way when the connection went was lost)
+    _silence_heard(run, e.source, end, end + transit, f"no {e.action} came", "the transit allowance after the window")
     later = "".join(f"; {_late_words(run, x, end, 'window')}, and {x.why}, after the window" for x in after)
     _passed(run, m, f"no {e.action} for {e.duration.text} ({_rel(run, start)} … {_rel(run, end)}), connected "
                     f"throughout{later}")

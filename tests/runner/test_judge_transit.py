@@ -215,3 +215,16 @@ def test_a_meter_values_message_is_placed_by_its_latest_reading() -> None:
     placed = send_time([earlier, late], late)
     assert placed.sent == pytest.approx(12.0) and "latest meterValue timestamp" in placed.why
     assert send_time([earlier, _frame(20.0, "Heartbeat", {})], _frame(20.0, "Heartbeat", {})).sent is None
+
+
+def test_silence_is_heard_through_the_transit_allowance() -> None:
+    """A message on its way at the window's end is lost when the connection goes in the allowance after it:
+    the end of the window was not heard (broken), for `expect no` as for `at most`."""
+    from tests.runner.test_judge import Link
+
+    for judge, e in ((expect_no_message, NO_STATUS), (expect_message, _count("at most", 0))):
+        run = _run()
+        run.session.harness = Link(run.clock.now(), [(WINDOW_S + 3.0, WINDOW_S + 5.0)])  # in the allowance
+        with pytest.raises(BenchError, match=r"came.*, but the charger was not connected for 2\.0 s of the transit "
+                                             r"allowance after the window"):
+            judge(run, e)
