@@ -122,3 +122,17 @@ def test_when_the_return_to_idle_restores_all_nothing_changes(tmp_path: Path) ->
     assert "left changed" not in json.loads((run / "run.json").read_text(encoding="utf-8"))
     first = run / "evidence" / "A-scenario-leaves-EVSE-1-Inoperative" / "EVSE-1-made-inoperative" / "notes.txt"
     assert "availability of evse 1 restored to Operative (Accepted" in first.read_text(encoding="utf-8")
+
+
+def test_a_variable_whose_original_cannot_be_known_leaves_nothing_to_retry(tmp_path: Path) -> None:
+    """A WriteOnly variable (the Basic-auth password): the charger will not tell its original, so it cannot be
+    put back nor known to matter (runner/leftovers.py): said in the evidence, the next scenario runs."""
+    proc = _run(tmp_path / "out", 0, spec="tests/runner/fixtures/leftover-write-only.spec")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    run = _run_folder(tmp_path / "out")
+    assert {r["verdict"] for r in _results(run).values()} == {"passed"}
+    notes = next(run.glob("evidence/*/the-Basic-auth-password-rotated/notes.txt")).read_text(encoding="utf-8")
+    assert "SecurityCtrlr.BasicAuthPassword NOT restored: its original value is unknown" in notes
+    assert "left changed" not in notes
+    assert not list(run.glob("evidence/*/*/return-to-idle-retry"))
+    assert "left changed" not in json.loads((run / "run.json").read_text(encoding="utf-8"))
