@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 
 from dsl.plan import Action, Measure, Repeat, ScenarioPlan, Step, When
 from dsl.stations import named_stations, required_evses, required_stations
+from instruments.errors import InstrumentUnsupported
 from runner import conditions, restore, units
 from runner.bench_session import BenchSession, Station, recording_failed
 from runner.context import ScenarioRun, Window
@@ -187,9 +188,14 @@ def return_to_idle(run: ScenarioRun, *, retry: Left | None = None, prefix: str =
     for evse, ev in station.evs.items():
         try:
             ev.set_state("A")
-            ev.set_cable(None)
         except Exception as e:
             left.append(Leftover(f"the EV on EVSE {evse} still plugged in", f"the EV emulator: {e}"))
+        try:
+            ev.set_cable(None)
+        except InstrumentUnsupported:
+            pass  # an emulator whose cable is fixed in hardware (abcd-ev): no scenario changed it
+        except Exception as e:
+            left.append(Leftover(f"the EV on EVSE {evse} still with a cable (PP) in", f"the EV emulator: {e}"))
     for evse in sorted(station.parked):  # EVs a scenario parked drive out of their bays
         try:
             station.ev(evse).set_parked(False)
