@@ -11,12 +11,16 @@ the charger was left changed.
 
 What counts (each breaks the next scenario if it stays):
 - the charger not back online (or still rebooting) within the return to idle's budget;
-- a transaction the charger was asked to stop and did not answer for (a charger that answers Rejected has no
-  such transaction: nothing is left on the charger);
+- a transaction the charger was asked to stop and did not answer for, still open 30 s after the EV unplugged (a
+  charger that answers Rejected has no such transaction: nothing is left on the charger; in proxy mode chargespec
+  sends no RequestStopTransaction, docs/proxy.md, and an open transaction is not counted);
 - an EV still plugged in, or parked in its bay, because the emulator did not obey;
 - the supply still cut; the EMS not reset;
 - charging profiles that could not be cleared;
 - a variable or an availability whose original the charger refused (or did not answer) to take back.
+
+Not counted either: a charger offline at the end of a scenario that changed nothing and left no transaction open
+(the return to idle does not wait for it; the next scenario's `charger booted` does, as before).
 
 What does not count: a variable whose original the charger would not tell (WriteOnly, such as
 SecurityCtrlr.BasicAuthPassword, or unreadable): it cannot be known, so it cannot be put back or checked, and
