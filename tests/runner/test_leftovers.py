@@ -120,3 +120,16 @@ def test_a_transaction_that_ends_once_the_ev_unplugs_is_no_leftover() -> None:
     run.recorder = SimpleNamespace(wait=wait)
     return_to_idle(run)
     assert run.station.leftovers is None
+
+
+def test_each_workers_leftovers_reach_the_run_identity(tmp_path: Any) -> None:
+    """Per-station mode: each pytest-xdist worker's run file names its own station's leftovers; the run's
+    identity (what the acceptance summary reads) has them all, not the first worker's alone."""
+    from runner import runs
+
+    runs.write_json(runs.identity_file(tmp_path), {"status": "complete"})
+    for worker, sid in (("gw0", "CS1"), ("gw1", "CS2")):
+        runs.write_json(runs.identity_file(tmp_path, worker),
+                        {"bench": "lab", runs.LEFT_CHANGED: {sid: f"by scenario 'x' (a.spec:3): {sid} left"}})
+    assert runs.read_identity(tmp_path)[runs.LEFT_CHANGED] == {"CS1": "by scenario 'x' (a.spec:3): CS1 left",
+                                                                "CS2": "by scenario 'x' (a.spec:3): CS2 left"}
