@@ -74,6 +74,8 @@ def test_a_leftover_that_stays_breaks_the_next_scenario_naming_it(tmp_path: Path
     assert identity["left changed"] == {"TWIN-AC22-001": "by scenario 'EVSE 1 made inoperative' (tests/runner/"
                                         "fixtures/leftover.spec:5): availability of evse 1 not back to Operative "
                                         "(ChangeAvailability: Rejected)"}
+    verdicts = json.loads((run / "verdicts.json").read_text(encoding="utf-8"))
+    assert verdicts["left changed"] == identity["left changed"]
     from runner.summary import model
 
     assert any(d.startswith("the charger was left changed at the end of the run: station TWIN-AC22-001 by "
