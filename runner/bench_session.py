@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dsl.plan import Source
 from dsl.signals import evse_key
@@ -35,6 +35,9 @@ from runner.errors import BenchError
 from runner.recorder import CALL, CALLRESULT, Frame, Recorder
 from runner.signals import StationSum
 from runner.units import show_t
+
+if TYPE_CHECKING:
+    from runner.leftovers import Left
 
 # Real seconds a bench-loop call may take on top of its bench-time budget (loopback latency, slow CI).
 _REAL_GRACE_S = 5.0
@@ -80,6 +83,9 @@ class Station:
     parked: set[int] = field(default_factory=set)  # EVSEs whose bay a scenario occupied (`ev parks`)
     ems_manager: EnergyManager | None = None  # the `ems` role: the site's energy manager
     ems_touched: bool = False  # a scenario spoke for the EMS; the return to idle resets it
+    # What the last return to idle on this station could not put back, and by which scenario: tried again
+    # before the next scenario on it, which is broken if it stays (runner/leftovers.py). None: nothing left.
+    leftovers: Left | None = None
 
     @property
     def id(self) -> str:

@@ -3,7 +3,9 @@
 Teardown runs whatever happened before it, every line of it even when one fails; each failure is in the
 result. Afterwards the station is brought back to idle (transaction stopped, EV unplugged, profiles
 cleared, every variable and availability the scenario changed set back to its original), and the
-evidence says what was done, so that the next scenario starts clean even after a failure.
+evidence says what was done, so that the next scenario starts clean even after a failure. What it could not
+put back is the station's state (runner/leftovers.py): tried again before the next scenario on that station,
+which is broken, naming it, if it stays.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from collections.abc import Callable, Iterable
 
 from dsl.plan import Action, Measure, Repeat, ScenarioPlan, Step, When
 from dsl.stations import named_stations, required_evses, required_stations
+from instruments.errors import InstrumentUnsupported
 from runner import conditions, restore, units
 from runner.bench_session import BenchSession, Station, recording_failed
 from runner.context import ScenarioRun, Window
 from runner.errors import BenchError, EvseNotOnBench, ExpectationFailed, StationNotOnBench
 from runner.judge import JUDGES, locate, step_failed, strict_protocol_record, unrecorded
+from runner.leftovers import Left, Leftover, not_restored_message, scenario_label
 from runner.recorder import finding_station
+from runner.restore import Changes
 from runner.steps import run_action
 
 
@@ -140,58 +145,154 @@ def trial_windows(body: Iterable[Step]) -> frozenset[str]:
 # Bench seconds the return to idle waits for a charger that is offline or rebooting before it restores
 # what the scenario changed (a reboot is ~10 s on the twin; physical chargers take a minute or two).
 RECONNECT_BUDGET_S = 120.0
+# Bench seconds it waits for a transaction whose stop the charger did not answer to end on its own (the EV has
+# unplugged) before it is left open (runner/leftovers.py).
+TX_END_BUDGET_S = 30.0
 
 
-def return_to_idle(run: ScenarioRun) -> None:
+def return_to_idle(run: ScenarioRun, *, retry: Left | None = None, prefix: str = "return to idle") -> None:
     """Best effort, never raises: reconnects allowed, the harness's configured answers reset, open
     transactions stopped, EVs unplugged, profiles cleared, changed variables and availability restored.
-    What was restored (or could not be) is noted in the evidence."""
-    harness, sid = run.harness, run.station.id
+    What was restored (or could not be) is noted in the evidence; what could not be is kept on the station
+    (`leftovers`, runner/leftovers.py) for the next scenario on it. `retry`: what an earlier scenario left,
+    tried again (run.changes are then its originals still to be set back)."""
+    harness, sid, station = run.harness, run.station.id, run.station
+    left: list[Leftover] = []
+    left_changes = Changes()
+    offline = False
     with contextlib.suppress(Exception):
         harness.accept_reconnects()
-    if run.station.supply_off:  # the scenario cut the charger's supply: it comes back (and boots) first
-        with contextlib.suppress(Exception):
-            run.station.set_power(True)
+    if station.supply_off:  # the scenario cut the charger's supply: it comes back (and boots) first
+        try:
+            station.set_power(True)
+        except Exception as e:
+            left.append(Leftover("the charger's supply still cut", f"switching it on failed: {e}"))
     with contextlib.suppress(Exception):  # answers a scenario configured (Pending boots, blocked tokens, errors)
         harness.responses(sid).reset()
     active = [t.transaction_id for t in harness.transactions(sid).values() if t.active]
-    if (active or not run.changes.empty()) and not (harness.connected(sid)
-                                                     and run.session.boot_state(sid).settled):
+    wait = active or not run.changes.empty() or (retry is not None and retry.offline)
+    if wait and not (harness.connected(sid) and run.session.boot_state(sid).settled):
         # The scenario left the charger offline or rebooting: what it changed is undone once it is back.
         up = _wait_for(run, lambda: harness.connected(sid) and run.session.boot_state(sid).settled,
                        RECONNECT_BUDGET_S)
         if not up:
-            run.note(f"return to idle: the charger was not back online within {RECONNECT_BUDGET_S:.0f} s; "
+            offline = True
+            left.append(Leftover("the charger offline or rebooting",
+                                 f"not back online within {RECONNECT_BUDGET_S:.0f} s"))
+            run.note(f"{prefix}: the charger was not back online within {RECONNECT_BUDGET_S:.0f} s; "
                      "what the scenario changed may not be restored")
+    unanswered: dict[str, str] = {}
     for tx_id in active:
-        with contextlib.suppress(Exception):
-            run.run(harness.request_stop_transaction(sid, tx_id, timeout_s=30), bench_timeout=35,
-                    what="stopping the transaction left open")
-    for ev in run.station.evs.values():
-        with contextlib.suppress(Exception):
+        try:
+            out = run.run(harness.request_stop_transaction(sid, tx_id, timeout_s=30), bench_timeout=35,
+                          what="stopping the transaction left open")
+            if out.error_code:
+                unanswered[tx_id] = f"RequestStopTransaction answered {out.error_code}"
+        except Exception as e:
+            if run.session.config.proxy is None:  # (in proxy mode chargespec sends none: docs/proxy.md)
+                unanswered[tx_id] = f"RequestStopTransaction failed: {e}"
+    for evse, ev in station.evs.items():
+        try:
             ev.set_state("A")
+        except Exception as e:
+            left.append(Leftover(f"the EV on EVSE {evse} still plugged in", f"the EV emulator: {e}"))
+        try:
             ev.set_cable(None)
-    for evse in sorted(run.station.parked):  # EVs a scenario parked drive out of their bays
-        with contextlib.suppress(Exception):
-            run.station.ev(evse).set_parked(False)
-    run.station.parked.clear()
+        except InstrumentUnsupported:
+            pass  # an emulator whose cable is fixed in hardware (abcd-ev): no scenario changed it
+        except Exception as e:
+            left.append(Leftover(f"the EV on EVSE {evse} still with a cable (PP) in", f"the EV emulator: {e}"))
+    for evse in sorted(station.parked):  # EVs a scenario parked drive out of their bays
+        try:
+            station.ev(evse).set_parked(False)
+            station.parked.discard(evse)
+        except Exception as e:
+            left.append(Leftover(f"the EV on EVSE {evse} still parked in its bay", f"the EV emulator: {e}"))
 
-    with contextlib.suppress(Exception):
+    try:
         out = run.run(harness.clear_charging_profile(sid, timeout_s=30), bench_timeout=35,
                       what="clearing charging profiles")
+        status = out.error_code or (out.response or {}).get("status")
         if run.changes.profiles:
-            status = out.error_code or (out.response or {}).get("status")
-            run.note(f"return to idle: charging profiles cleared ({status})")
-    for line in restore.restore(run):
-        run.note(f"return to idle: {line}")
-    if run.station.ems_touched and run.station.ems_manager is not None:
+            run.note(f"{prefix}: charging profiles cleared ({status})")
+            if out.error_code:  # (Unknown: there was none to clear)
+                left_changes.profiles = True
+                left.append(Leftover("charging profiles not cleared", f"ClearChargingProfile answered {status}"))
+    except Exception as e:
+        if run.changes.profiles:
+            left_changes.profiles = True
+            left.append(Leftover("charging profiles not cleared", f"ClearChargingProfile failed: {e}"))
+    failed: list[tuple[str, str]] = []
+    for line in restore.restore(run, left_changes, failed):
+        run.note(f"{prefix}: {line}")
+    left += [Leftover(what, why) for what, why in failed]
+    if station.ems_touched and station.ems_manager is not None:
         try:  # a fresh EMS: no site limit, no fallback, its heartbeat running
-            run.station.ems_manager.reset()
-            run.station.ems_touched = False
-            run.note("return to idle: the EMS is back to no site limit, no fallback, heartbeat running")
+            station.ems_manager.reset()
+            station.ems_touched = False
+            run.note(f"{prefix}: the EMS is back to no site limit, no fallback, heartbeat running")
         except Exception as e:  # best effort, as the rest of the return to idle
-            run.station.needs_recovery = True
-            run.note(f"return to idle: the EMS could not be reset: {e}")
+            station.needs_recovery = True
+            left.append(Leftover("the EMS not reset", str(e)))
+            run.note(f"{prefix}: the EMS could not be reset: {e}")
+    def still_open() -> list[str]:
+        book = harness.transactions(sid)
+        return [t for t in unanswered if (tx := book.get(t)) is not None and tx.active]
+
+    if still_open():  # the EV unplugged: a charger ends the transaction on its own, a moment later
+        _wait_for(run, lambda: not still_open(), TX_END_BUDGET_S)
+    # (A stop the charger answered, Rejected included, is no leftover: Rejected says it has no such transaction,
+    # as after a reboot that lost it; the harness's book is what is stale.)
+    left += [Leftover(f"transaction {t} still open", unanswered[t]) for t in still_open()]
+    _keep_leftovers(run, retry, tuple(left), left_changes, offline)
+
+
+def _keep_leftovers(run: ScenarioRun, retry: Left | None, items: tuple[Leftover, ...], changes: Changes,
+                    offline: bool) -> None:
+    """Keep on the station what this return to idle could not put back (None when nothing), by the scenario
+    that left it: this one's, or the retried one's."""
+    if not items:
+        run.station.leftovers = None
+        return
+    plan = run.plan
+    by = retry.scenario if retry is not None else scenario_label(plan.name, plan.source.file, plan.source.line)
+    run.station.leftovers = Left(by, items, changes, offline)
+    if retry is None:
+        run.note(f"return to idle: station {run.station.id!r} is left changed: {run.station.leftovers.words()}; "
+                 "the next scenario on it tries again, and is not run if it stays")
+
+
+def retry_leftovers(run: ScenarioRun, stations: list[Station]) -> BenchError | None:
+    """Before a scenario: what the scenarios before it left on its stations, tried again (its traffic kept in
+    the scenario's evidence folder, under return-to-idle-retry/, and out of its judged record). The broken
+    verdict naming what stays, or None when every station is back."""
+    todo = [st for st in stations if st.leftovers is not None]
+    if not todo:
+        return None
+    recorder = run.recorder
+    directory = recorder.directory
+    recorder.begin(directory / "return-to-idle-retry" if directory is not None else None)
+    try:
+        for st in todo:
+            left = st.leftovers
+            assert left is not None
+            if st.needs_recovery:  # the EV emulator the retry works may be the instrument that failed
+                run.session.recover(st)
+            home, home_changes = run.station, run.changes
+            run.station, run.changes = st, left.changes
+            try:
+                run.note(f"before the scenario: station {st.id!r} was left changed by scenario {left.scenario}: "
+                         f"{left.words()}; the return to idle is tried again")
+                return_to_idle(run, retry=left, prefix="before the scenario, return to idle again")
+            finally:
+                run.station, run.changes = home, home_changes
+            if st.leftovers is None:
+                run.note(f"before the scenario: station {st.id!r} is back to idle")
+    finally:
+        recorder.begin(directory)  # the scenario's own record (and t=0) starts after the retry
+    still = [(st.id, st.leftovers) for st in todo if st.leftovers is not None]
+    return BenchError(run.plan.source, "; and ".join(not_restored_message(sid, left) for sid, left in still)) \
+        if still else None
 
 
 def _wait_for(run: ScenarioRun, done: Callable[[], bool], budget_s: float) -> bool:
@@ -275,6 +376,10 @@ def execute(session: BenchSession, plan: ScenarioPlan, run: ScenarioRun | None =
         unrecorded(run, failure)
         raise failure
     stations = name_stations(session, run)
+    left = retry_leftovers(run, stations)
+    if left is not None:  # a station still as an earlier scenario left it: this one would be judged on that
+        unrecorded(run, left)
+        raise left
     # Scenario-start state the record would otherwise lack: the last known connector statuses.
     assert session.harness is not None
     for st in stations:

@@ -413,6 +413,12 @@ class _RunState:
                 **bench.charger_identity(),
                 "instruments": dict(bench.identity),
             })
+            from runner.leftovers import run_summary
+
+            lefts = {sid: st.leftovers for sid, st in getattr(bench, "stations", {}).items()
+                     if getattr(st, "leftovers", None) is not None}
+            if lefts:  # the last return to idle on a station could not put it back: the charger is left changed
+                out[runs.LEFT_CHANGED] = run_summary(lefts)
         out.update(self.selection())
         holder = self.config.stash.get(_session_key, None)
         if holder is not None and holder.spec_hashes:

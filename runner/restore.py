@@ -179,8 +179,13 @@ def _shown(original: VariableOriginal, value: str | None) -> str:
     return "(value not shown)" if original.secret or value is None else repr(value)
 
 
-def restore(run: ScenarioRun) -> list[str]:
-    """Set every original back, latest change first; one line per restoration (or why not). Never raises."""
+def restore(run: ScenarioRun, left: Changes | None = None,
+            failed: list[tuple[str, str]] | None = None) -> list[str]:
+    """Set every original back, latest change first; one line per restoration (or why not). Never raises.
+
+    Each original the charger refused (or did not answer for) is kept in `left`, to be tried again before the
+    next scenario, and (what, why) in `failed` (runner/leftovers.py). An original the charger would not tell
+    is neither: it cannot be put back, nor known to matter (runner/leftovers.py says why)."""
     lines: list[str] = []
     changes = run.changes
     for original in reversed(list(changes.variables.values())):
@@ -196,6 +201,12 @@ def restore(run: ScenarioRun) -> list[str]:
             status = f"failed: {e}"
         verb = "restored" if status in ("Accepted", "RebootRequired") else "NOT restored"
         lines.append(f"{original.name} {verb} to {_shown(original, original.value)} ({status})")
+        if verb != "restored":
+            if left is not None:
+                left.variables[_key(original.item)] = original
+            if failed is not None:
+                failed.append((f"{original.name} not back to {_shown(original, original.value)}",
+                               f"SetVariables: {status}"))
     for avail in reversed(list(changes.availability.values())):
         payload: dict[str, Any] = {"operationalStatus": avail.status}
         if avail.evse is not None:
@@ -207,6 +218,15 @@ def restore(run: ScenarioRun) -> list[str]:
             status = f"failed: {e}"
         verb = "restored" if status in ("Accepted", "Scheduled") else "NOT restored"
         lines.append(f"availability of {avail.name} {verb} to {avail.status} ({status}; {avail.source})")
+        if verb != "restored":
+            if left is not None:
+                left.availability[json.dumps(avail.evse, sort_keys=True)] = avail
+            if failed is not None:
+                failed.append((f"availability of {avail.name} not back to {avail.status}",
+                               f"ChangeAvailability: {status}"))
+    if left is not None:  # in the order they were changed, as the retry restores them latest first again
+        left.variables = {k: v for k, v in changes.variables.items() if k in left.variables}
+        left.availability = {k: v for k, v in changes.availability.items() if k in left.availability}
     if lines:
         _forget_device_model(run)
     return lines

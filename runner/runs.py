@@ -42,6 +42,9 @@ NO_LONGER_SELECTED = "no longer selected"
 # Key of a pytest-xdist worker's run file: the scenario a signal stopped there, and where (runner/plugin.py): its
 # controller, stopped by the same Ctrl-C, may never receive that scenario's report.
 INTERRUPTED_SCENARIO = "interrupted scenario"
+# Key of run.json (a worker's run file too): by station id, what the run's last return to idle on it could not put
+# back, by which scenario (runner/leftovers.py): the charger is left changed; the acceptance summary says so.
+LEFT_CHANGED = "left changed"
 
 
 def utc_stamp(when: datetime | None = None) -> str:
@@ -143,7 +146,8 @@ def workers_identity(folder: Path) -> dict[str, Any]:
         worker = read_json(p)
         if "bench" in worker:
             instruments = {**(merged.get("instruments") or {}), **(worker.get("instruments") or {})}
-            merged = {**worker, **merged, "instruments": instruments}
+            left = {**(merged.get(LEFT_CHANGED) or {}), **(worker.get(LEFT_CHANGED) or {})}  # (each its station's)
+            merged = {**worker, **merged, "instruments": instruments, **({LEFT_CHANGED: left} if left else {})}
     return {k: v for k, v in merged.items() if k not in _RUN_STATE}
 
 

@@ -154,7 +154,7 @@ class VerdictFile:
             worst = max(verdicts, key=lambda v: _RANK.get(v, 0))
             overall = "passed" if worst == "skipped" else worst
         head = {k: identity[k] for k in ("run", "status", "status.reason", "started", "finished", "exit code",
-                                         "bench", "bench.kind", "faults") if k in identity}
+                                         "bench", "bench.kind", "faults", runs.LEFT_CHANGED) if k in identity}
         return {**head, "verdict": overall,
                 "scenarios": {v: verdicts.count(v) for v in ("passed", "failed", "broken", "skipped")},
                 "results": [masked(r) for r in results]}

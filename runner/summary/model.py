@@ -515,6 +515,10 @@ def read(folder: Path) -> Summary:
             reasons.append(f"billing evidence of {b.station} transaction {b.transaction}: {b.status}: {b.reason}")
     if identity.get("faults"):
         deviations.append(f"fault knobs set on the twin: {identity['faults']}")
+    left = identity.get(runs.LEFT_CHANGED)
+    if isinstance(left, dict):  # the last return to idle on a station could not put it back (runner/leftovers.py)
+        deviations += [f"the charger was left changed at the end of the run: station {sid} {what}"
+                       for sid, what in sorted(left.items())]
     apart = [a for a in verdicts.get(runs.NO_LONGER_SELECTED) or [] if isinstance(a, dict)]
     if apart:  # a campaign's earlier results for scenarios it no longer selects: not part of this verdict
         deviations.append(
