@@ -88,11 +88,9 @@ class Margin:
 
 @dataclass(frozen=True)
 class Timing:
-    """The time the charger took, against the time allowed: to comply, to settle, or for a message (to arrive;
-    "time to send" for one that arrived after its deadline, inside the transit allowance, and whose timestamp
-    places its sending before it: runner/csms/transit.py)."""
+    """The time the charger took, against the time allowed: to comply, to settle, or for a message."""
 
-    what: Literal["time to comply", "time to settle", "time to arrive", "time to send"]
+    what: Literal["time to comply", "time to settle", "time to arrive"]
     seconds: float | None  # None: it never did within the window
     allowed_s: float | None
     unit: str = "s"

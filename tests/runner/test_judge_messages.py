@@ -72,15 +72,15 @@ def test_within_after_measures_from_the_reference_message() -> None:
     run = make_run()
     _after_action(run)
     _rx(run, "StatusNotification", {"connectorStatus": "Available"}, 1)
-    run.clock.sleep(12)  # (past the window's end and the transit allowance after it: 5 bench s at 50x)
+    run.clock.sleep(5)
     _rx(run, "TransactionEvent", {"eventType": "Ended"}, 2)
     ref = MessagePattern("StatusNotification", {"connectorStatus": "Available"})
     late = _expect("TransactionEvent", {"eventType": "Ended"}, after=After(_secs(2), ref))
     with pytest.raises(ExpectationFailed, match=r"charger sent 0 TransactionEvent \{eventType: \"Ended\"\} within "
                                                 r"2 s after StatusNotification .*the first matching one came at "
-                                                r"t=1\d\.\d s, 1\d\.\d s after the window began"):
+                                                r"t=5\.\d s, 5\.\d s after the window began"):
         expect_message(run, late)
-    expect_message(run, _expect("TransactionEvent", {"eventType": "Ended"}, after=After(_secs(20), ref)))
+    expect_message(run, _expect("TransactionEvent", {"eventType": "Ended"}, after=After(_secs(10), ref)))
     missing_ref = _expect("TransactionEvent", {}, after=After(_secs(10), MessagePattern("BootNotification", {})))
     with pytest.raises(ExpectationFailed, match=r"did not send BootNotification by now .* could not be timed"):
         expect_message(run, missing_ref)
