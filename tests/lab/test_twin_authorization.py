@@ -587,5 +587,6 @@ def test_a_firmware_task_that_fails_is_kept_and_told_not_lost(bench: Bench) -> N
 
     charger._authorization_of = fails
     bench.present("04A2B3C4")
-    bench.csms.wait_for(lambda: charger.crashed is not None, 5, "the token task's error")
+    # (kept, then told, on the twin's loop thread: wait for both, or the check can fall between them)
+    bench.csms.wait_for(lambda: charger.crashed is not None and bool(told), 5, "the token task's error, told")
     assert isinstance(charger.crashed, KeyError) and told == [charger.crashed]
