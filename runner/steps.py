@@ -565,7 +565,8 @@ CALLERROR_CODES = ("FormatViolation", "GenericError", "InternalError", "MessageT
 def csms_answers_boot(run: ScenarioRun, status: str, interval: Quantity | None = None) -> None:
     if status not in BOOT_STATUSES:
         raise BenchError(None, f"BootNotification status {status!r} is not one of {', '.join(BOOT_STATUSES)}")
-    run.harness.responses(run.station.id).boot(status, round(interval.value) if interval else 300)
+    run.harness.responses(run.station.id).boot(status, round(interval.value) if interval else 300,
+                                               since_t=run.clock.now())
 
 
 @implements("csms.blocks_token")

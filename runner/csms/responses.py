@@ -141,6 +141,9 @@ class Responses:
             self.generation += 1
             self._boot_status: BootStatus = "Accepted"
             self._boot_interval = 300
+            # (bench time of the last change, the answer before it): a boot that arrived before a change is
+            # answered as configured when it arrived (see `boot`)
+            self._boot_before: tuple[float, BootStatus, int] | None = None
             self._accepted: set[str] = set()
             self._blocked: set[str] = set()
             self._errors: dict[str, InjectedError] = {}
@@ -150,12 +153,19 @@ class Responses:
 
     # ---- configuring --------------------------------------------------------------------------
 
-    def boot(self, status: BootStatus = "Accepted", interval: int = 300) -> None:
+    def boot(self, status: BootStatus = "Accepted", interval: int = 300, since_t: float | None = None) -> None:
+        """How BootNotifications are answered from bench time `since_t` on (from now, when not given). A boot
+        that arrived before `since_t` and is answered after it (it was in flight while the spec changed the
+        answer) gets the answer in force when it arrived: the judge does not count a message that came before
+        the statement (`expect … charger sends BootNotification` looks since it), so the harness must not
+        accept the charger on that message either, or the charger, accepted, would send no boot to count."""
         if status not in ("Accepted", "Pending", "Rejected"):
             raise ValueError(f"BootNotification status must be Accepted, Pending or Rejected, not {status!r}")
         if interval < 0:
             raise ValueError(f"BootNotification interval must be >= 0 s, not {interval}")
         with self._lock:
+            if since_t is not None:
+                self._boot_before = (since_t, self._boot_status, self._boot_interval)
             self._boot_status, self._boot_interval = status, int(interval)
 
     def accept_tokens(self, *tokens: str) -> None:
@@ -224,9 +234,9 @@ class Responses:
                 return "Invalid"
             return "Accepted"
 
-    def decide(self, action: str, payload: dict[str, Any], now_iso: str) -> Answer:
-        """The answer to one charger-initiated call. Consumes one use of the answer rule (or injected
-        error) that decides it, if one does."""
+    def decide(self, action: str, payload: dict[str, Any], now_iso: str, arrived_t: float | None = None) -> Answer:
+        """The answer to one charger-initiated call (that arrived at bench time `arrived_t`, if known).
+        Consumes one use of the answer rule (or injected error) that decides it, if one does."""
         rule = self._apply_rules(action, payload)
         if rule is not None:
             if rule.silent:
@@ -235,12 +245,12 @@ class Responses:
                 text = rule.error_description or f"answered by the spec: {rule.text or rule.error_code}"
                 return Answer(error_code=rule.error_code, error_description=text, delay_s=rule.delay_s,
                               rule=rule.text)
-            base = self._default(action, payload, now_iso)
+            base = self._default(action, payload, now_iso, arrived_t)
             if base.error_code is None and rule.payload:
                 base = Answer(_merged(base.payload or {}, rule.payload))
             return Answer(base.payload, base.error_code, base.error_description, delay_s=rule.delay_s,
                           rule=rule.text)
-        return self._default(action, payload, now_iso)
+        return self._default(action, payload, now_iso, arrived_t)
 
     def _apply_rules(self, action: str, payload: dict[str, Any]) -> AnswerRule | None:
         """Count the call for every rule it matches; the newest rule that applies to it, used once."""
@@ -260,7 +270,7 @@ class Responses:
             chosen.used += 1
             return chosen.rule
 
-    def _default(self, action: str, payload: dict[str, Any], now_iso: str) -> Answer:
+    def _default(self, action: str, payload: dict[str, Any], now_iso: str, arrived_t: float | None = None) -> Answer:
         with self._lock:
             err = self._errors.get(action)
             if err is not None:
@@ -274,6 +284,8 @@ class Responses:
             if fixed is not None:
                 return Answer(copy.deepcopy(fixed))
             boot = (self._boot_status, self._boot_interval)
+            if self._boot_before is not None and arrived_t is not None and arrived_t < self._boot_before[0]:
+                boot = self._boot_before[1:]
         if action == "BootNotification":
             return Answer({"currentTime": now_iso, "interval": boot[1], "status": boot[0]})
         if action == "Heartbeat":

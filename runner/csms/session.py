@@ -281,7 +281,7 @@ class StationSession:
     async def _answer(self, uid: str, action: str, payload: dict[str, Any], t: float) -> None:
         """Answer one admitted charger CALL as `Responses` decides (one at a time, in arrival order)."""
         try:
-            answer = self.responses.decide(action, payload, iso_utc(self.clock.wall()))
+            answer = self.responses.decide(action, payload, iso_utc(self.clock.wall()), arrived_t=t)
         except Exception as e:  # a fault in the configured answers is the harness's, not the charger's
             self._note("error", f"CSMS harness fault deciding the answer to {action} (message id {uid!r}): "
                        f"{type(e).__name__}: {e}; answered CALLERROR InternalError", side="chargespec")

@@ -235,3 +235,17 @@ def test_transaction_book_is_bounded_and_forgets_finished_transactions_first() -
     # the one still charging survives; of the finished ones, the oldest went
     assert "OPEN" in kept and "T0" not in kept and f"T{MAX_TRANSACTIONS + 9}" in kept
     assert book.active(1) == "OPEN"
+
+
+def test_a_boot_in_flight_when_the_answer_changes_gets_the_answer_in_force_when_it_arrived() -> None:
+    """boot-pending.spec under load (CI, session 12): a Pending charger's retry arrived 0.2 s before `csms answers
+    BootNotification with Accepted` and was answered after it, Accepted; the next line, looking for a boot since
+    that statement, found none (the charger, accepted, had no reason to send one) and failed the charger."""
+    r = Responses()
+    r.boot("Pending", interval=20)
+    r.boot("Accepted", interval=300, since_t=46.4)
+    before = r.decide("BootNotification", {}, "2026-12-01T00:00:00Z", arrived_t=46.2)
+    after = r.decide("BootNotification", {}, "2026-12-01T00:00:00Z", arrived_t=46.5)
+    unknown = r.decide("BootNotification", {}, "2026-12-01T00:00:00Z")
+    assert (before.payload or {})["status"] == "Pending" and (before.payload or {})["interval"] == 20
+    assert (after.payload or {})["status"] == "Accepted" and (unknown.payload or {})["status"] == "Accepted"
