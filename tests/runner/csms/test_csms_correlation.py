@@ -124,7 +124,7 @@ def test_a_fault_of_the_harness_itself_is_filed_apart_and_breaks_the_scenario_ne
     from runner.execute import own_faults
 
     async def test(h: CsmsHarness, rec: Recorder) -> None:
-        def fail(*_: object) -> None:
+        def fail(*_: object, **__: object) -> None:
             raise RuntimeError("a bug in the configured answers")
 
         h.responses("CS1").decide = fail  # type: ignore[method-assign]
