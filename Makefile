@@ -1,6 +1,9 @@
 # Two entry points: `make run` (the spec library on the twin bench, ending in an HTML report)
 # and `make test` (the project's own test suite). Each sets itself up on a fresh machine.
 PY ?= python3
+# Bytecode is cached (a machine may switch it off with PYTHONDONTWRITEBYTECODE): the suite and the fault matrix
+# start well over a hundred Python processes, each of which would compile every module it imports again.
+unexport PYTHONDONTWRITEBYTECODE
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -46,6 +46,7 @@ from dsl.plan import (
 )
 from dsl.signals import evse_key
 from runner import features, units
+from runner.arrivals import heard_through, held_up, place, stalled
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
 from runner.csms.meter_evses import DueEvses, due_evses, evse_transactions, send_during_idle
@@ -999,6 +1000,13 @@ def _expect_message(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
         return hits[0] if hits else None
 
     frame = wait_until(run, found, deadline, e.source)
+    if not frame:
+        heard_through(run, deadline, e.source)  # (what came before the deadline, read late, may still count)
+    placed = place(run, msg.find_any(run.recorder.frames(station=run.station.id), patterns, since), since, deadline)
+    arrived = placed.verdict(lambda n: n >= 1)
+    if arrived is None:
+        raise stalled(run, placed.doubtful[0], e.source, f"expect charger sends {_what(patterns)}", since, deadline)
+    frame = placed.certain[0] if arrived else None
     if frame:
         took = frame.t - since
         m.observed = Reading(frame.action or "", round(took, 6), "s",
@@ -1072,6 +1080,14 @@ def _expect_count(run: ScenarioRun, e: ExpectMessage, m: Draft) -> None:
 
     verdict, hits = wait_until(run, decided, end, e.source) or ("over", [])
     what = _what(patterns)
+    if verdict == "over":
+        heard_through(run, end, e.source)
+    placed = place(run, msg.find_any(frames(), patterns, start), start, end)
+    allowed = placed.verdict(count.allows)
+    if allowed is None:
+        raise stalled(run, placed.doubtful[0], e.source, f"expect charger sends {count} {what}", start, end)
+    if allowed and verdict == "too many":
+        verdict = "over"  # (one too many by their stamps, not by when they may have arrived: see `place`)
     # `… within D after M` counts from M itself: where M also matches what is counted, it is among the
     # hits, and the verdict says so (`at least 1 A within D after A` would otherwise read as a second A).
     itself = (f" (counting the {_what(ref)} at {_rel(run, y.t)} that the window starts from)"
@@ -1177,7 +1193,13 @@ def expect_no_message(run: ScenarioRun, e: ExpectNoMessage, m: Draft) -> None:
         return bad() or (run.clock.now() >= end)
 
     wait_until(run, finished, end, e.source)
-    offenders = bad() or []
+    if not bad():
+        heard_through(run, end, e.source)
+    placed = place(run, msg.forbidden(run.recorder.frames(station=run.station.id), e.action, fields, start), start, end)
+    silent = placed.verdict(lambda n: n == 0)
+    if silent is None:
+        raise stalled(run, placed.doubtful[0], e.source, f"expect no {e.action}", start, end)
+    offenders = list(placed.certain)
     m.observed = Reading(e.action, len(offenders), "messages", str(len(offenders)),
                          m.rel(offenders[0].t) if offenders else None)
     m.samples = len(offenders)
@@ -1319,6 +1341,14 @@ def expect_interval(run: ScenarioRun, e: ExpectInterval, m: Draft) -> None:
         raise BenchError(e.source, f"the window ({end - start:.1f} s{_offline_words(run, connected, offline)}) is "
                                    f"not longer than one interval ({e.every.text} ± {e.tolerance.text}) and no "
                                    f"{e.action} came in it: nothing to judge; judge a longer window")
+    # Every message is timed: one the harness read after a stall of its loop arrived when, it cannot tell.
+    heard_through(run, end, e.source)
+    held = held_up(run, [replace(f, t=f.t + t0) for f in msg.interval_hits(frames, e.action, start - t0, math.inf,
+                                                                          fields=fields)], start, end)
+    if held:
+        raise stalled(run, held, e.source, f"expect charger sends {e.action} every {e.every.text} ± "
+                                           f"{e.tolerance.text}", start, end,
+                      so="when it arrived cannot be told to within the stall, so neither can its interval")
     _violations(m, problems)
     if problems:
         raise ExpectationFailed(e.source, _problems(problems))

@@ -54,7 +54,7 @@ from runner.csms.security import check_basic_auth, server_tls_context, uses_basi
 from runner.csms.session import CallOutcome, StationSession
 from runner.csms.tls_front import Peer, TlsFront, TlsRefusal
 from runner.csms.transactions import TransactionBook, TransactionState
-from runner.csms.waiting import within
+from runner.csms.waiting import LoopWatch, Stall, within
 from runner.recorder import CALLRESULT, Frame, Recorder
 
 SUBPROTOCOL = "ocpp2.0.1"
@@ -153,6 +153,7 @@ class CsmsHarness(CsmsCommands):
         self.url = ""
         self.urls: dict[str, str] = {}
         self.invalid_url = ""
+        self.watch = LoopWatch(clock)  # the loop's stalls: when a frame's stamp may not be its arrival
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -179,6 +180,7 @@ class CsmsHarness(CsmsCommands):
         port = self._unreachable.sockets[0].getsockname()[1]
         self.invalid_url = f"{'wss' if tls else 'ws'}://{self.config.host}:{port}"
         self._listening = True
+        self.watch.start()
         self._event("csms.listening", url=self.url, url2=self.urls["csms2"], invalid_url=self.invalid_url,
                     security_profile=self.config.security_profile)
         return self.url
@@ -220,6 +222,7 @@ class CsmsHarness(CsmsCommands):
                 await asyncio.wait_for(self._unreachable.wait_closed(), 5)
             self._unreachable = None
         self._listening = False
+        self.watch.stop()
         self._event("csms.stopped")
 
     # ---- handshake ----------------------------------------------------------------------------
@@ -647,6 +650,15 @@ class CsmsHarness(CsmsCommands):
         now = self.clock.now()
         with self._lock:
             return [(a, now if b is None else b) for a, b in st.offline]
+
+    def heard_until(self) -> float:
+        """Bench time before which everything the chargers sent has been read and stamped (LoopWatch)."""
+        return self.watch.heard_until()
+
+    def stalls(self, start: float, end: float) -> list[Stall]:
+        """The bench loop's stalls whose shadow meets [start, end]: frames stamped in one may have arrived
+        anywhere in it (LoopWatch)."""
+        return self.watch.stalls(start, end)
 
     def offline_within(self, station_id: str, start: float, end: float) -> list[tuple[float, float]]:
         """The parts of [start, end] (bench time) in which the station had no connection to this harness,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -40,6 +41,7 @@ from dsl.plan import (
 from instruments.clock import Clock
 from runner.bench_session import BenchFault
 from runner.context import ScenarioRun, Window
+from runner.csms.waiting import Stall
 from runner.errors import BenchError, ExpectationFailed
 from runner.judge import (
     MAX_GAP_REAL_S,
@@ -82,6 +84,12 @@ class Link:
 
     def bench_refuses(self) -> str:
         return ""  # (the offline periods here are the charger's own)
+
+    def heard_until(self) -> float:
+        return math.inf  # (frames are recorded here as they are made: nothing waits unread)
+
+    def stalls(self, start: float, end: float) -> list:
+        return list(getattr(self, "stalled", ()))  # (a test sets `stalled` to the bench loop's stalls)
 
 
 def make_run(speed: float = 50.0) -> ScenarioRun:
@@ -374,6 +382,22 @@ def test_periodic_messages_are_counted_per_evse() -> None:
     _meter_values_of_two_evses(run)
     expect_interval(run, _interval({}))  # two streams every 10 s, not intervals of 0.04 s
     expect_interval(run, _interval({"evseId": 2}))
+
+
+def test_intervals_timed_on_a_message_read_after_a_stall_are_undecided() -> None:
+    """The harness read one MeterValues after its loop stood still for 3 s: it came when, within the stall, it
+    cannot tell, so neither can the interval it closes: broken, naming the stall (it passed before)."""
+    run = make_run()
+    _meter_values_of_two_evses(run)
+    t0 = run.recorder.t_begin
+    run.harness.stalled = [Stall(t0 + 18, t0 + 18.5, t0 + 20.02, t0 + 20.1)]  # read evse 1's at t=20.04 late
+    with pytest.raises(BenchError, match=r"expect charger sends MeterValues every 10 s ± 1 s: undecided, and the "
+                                         r"bench's fault: its event loop was stalled for 30 ms of real time "
+                                         r"\(t=18\.5 s … t=20\.0 s\), and the MeterValues stamped at t=20\.0 s "
+                                         r"was read after it: when it arrived cannot be told to within the stall"):
+        expect_interval(run, _interval({}))
+    run.harness.stalled = [Stall(t0 + 23, t0 + 23.5, t0 + 26, t0 + 26.1)]  # nothing read in its shadow
+    expect_interval(run, _interval({}))
 
 
 def _transaction_events(run: ScenarioRun, events: list[tuple[float, str, str, str]]) -> None:

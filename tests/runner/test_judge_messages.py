@@ -4,11 +4,24 @@ reader needs on the wrong one."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from dsl.plan import After, AnyOf, ExpectMessage, MessageCount, MessagePattern, Quantity, Remember, Remembered
+from dsl.plan import (
+    After,
+    AnyOf,
+    ExpectMessage,
+    ExpectNoMessage,
+    MessageCount,
+    MessagePattern,
+    Quantity,
+    Remember,
+    Remembered,
+)
+from runner.csms.waiting import Stall
 from runner.errors import BenchError, ExpectationFailed
-from runner.judge import expect_message, remember
+from runner.judge import expect_message, expect_no_message, remember
 from tests.runner.test_judge import SRC, _after_action, _rx, make_run
 
 
@@ -165,3 +178,95 @@ def test_a_message_that_broke_the_schema_is_counted_but_never_silently() -> None
     assert ") violates the OCPP 2.0.1 schema (the first: evseId" in run.notes[-1]
     remember(run, Remember(("evseId",), "first", MessagePattern("StatusNotification", {}), "evse", SRC, SRC.text))
     assert "it violates the OCPP 2.0.1 schema" in run.notes[-1]
+
+
+# ---- the bench loop's stalls: a frame read after one may have arrived anywhere in it ----------------------
+
+def _stall(run, since: float, start: float, end: float, after: float) -> None:
+    """The harness's loop stood still from `start` to `end` (bench seconds from now); what it read up to the
+    beat at `after` may have arrived from `since` on."""
+    t = run.clock.now()
+    run.harness.stalled = [Stall(t + since, t + start, t + end, t + after)]
+
+
+def _rx_at(run, action: str, payload: dict, n: int, at: float) -> None:
+    run.recorder.frame(station="CS1", direction="rx", t=run.clock.now() + at,
+                       raw=json.dumps([2, f"m{n}", action, payload]))
+
+
+NO_STATUS_10 = ExpectNoMessage("StatusNotification", {}, _secs(10), SRC, SRC.text)
+
+
+def test_silence_is_undecided_when_a_message_read_after_a_stall_across_the_end_may_be_in_it() -> None:
+    """`expect no X for 10 s`: an X stamped 0.7 s after the window, read after the loop stood still across its
+    end, may have been sent inside it: broken, naming the stall and the frame, not passed."""
+    run = make_run(speed=20)
+    _rx_at(run, "StatusNotification", {"connectorStatus": "Occupied"}, 1, at=10.7)
+    _stall(run, since=8, start=8.5, end=10.5, after=11)
+    with pytest.raises(BenchError, match=r"^specs/x\.spec:12:5: .*\n  expect no StatusNotification: undecided, and "
+                                         r"the bench's fault: its event loop was stalled for 0\.1 s of real time "
+                                         r"\(t=8\.\d s … t=10\.\d s\), and the StatusNotification stamped at "
+                                         r"t=10\.\d s was read after it: it may have arrived before the window ended "
+                                         r"\(the window: t=0\.\d s … t=10\.\d s\)"):
+        expect_no_message(run, NO_STATUS_10)
+    assert run.measurements[-1].verdict == "broken"
+    # the same frame with no stall was read when it came: after the window, and the silence stands
+    run = make_run(speed=20)
+    _rx_at(run, "StatusNotification", {"connectorStatus": "Occupied"}, 1, at=10.7)
+    expect_no_message(run, NO_STATUS_10)
+    assert run.measurements[-1].verdict == "passed"
+    # a stall across the end with nothing of the kind read in its shadow decides nothing either way
+    run = make_run(speed=20)
+    _rx_at(run, "Heartbeat", {}, 1, at=10.7)
+    _stall(run, since=8, start=8.5, end=10.5, after=11)
+    expect_no_message(run, NO_STATUS_10)
+    assert run.measurements[-1].verdict == "passed"
+
+
+def test_a_message_read_after_a_stall_across_the_action_may_be_older_than_it() -> None:
+    """The only matching message, stamped after the preceding action but read after a stall that began before
+    it, may answer something earlier: broken; another matching one read in time passes it."""
+    run = make_run(speed=20)
+    _stall(run, since=-2, start=-1.5, end=0.2, after=0.4)
+    _after_action(run)
+    _rx_at(run, "StatusNotification", {"connectorStatus": "Occupied"}, 1, at=0.3)
+    e = _expect("StatusNotification", {"connectorStatus": "Occupied"}, within=_secs(2))
+    with pytest.raises(BenchError, match=r"expect charger sends StatusNotification \{connectorStatus: \"Occupied\"\}: "
+                                         r"undecided.* stamped at t=[\d.]+ s was read after it: it may have arrived "
+                                         r"before the window began"):
+        expect_message(run, e)
+    _rx_at(run, "StatusNotification", {"connectorStatus": "Occupied"}, 2, at=1.0)
+    expect_message(run, e)
+    assert run.measurements[-1].verdict == "passed"
+
+
+def test_a_message_read_after_a_stall_across_the_deadline_is_no_proof_it_came_late() -> None:
+    """Nothing stamped within 2 s, but a match stamped after the deadline was read after a stall across it: it may
+    have come in time, so the charger is not failed (broken)."""
+    run = make_run(speed=20)
+    _after_action(run)
+    _rx_at(run, "StatusNotification", {"connectorStatus": "Occupied"}, 1, at=2.5)
+    _stall(run, since=1.0, start=1.2, end=2.4, after=2.6)
+    e = _expect("StatusNotification", {"connectorStatus": "Occupied"}, within=_secs(2))
+    with pytest.raises(BenchError, match=r"undecided.*may have arrived before the window ended"):
+        expect_message(run, e)
+    run.harness.stalled = []  # read when it came: late, the charger's failure
+    with pytest.raises(ExpectationFailed, match=r"did not send StatusNotification"):
+        expect_message(run, e)
+
+
+def test_exactly_one_is_undecided_when_a_second_may_have_come_inside() -> None:
+    """Two matches stamped in the window, one read after a stall that began before it: one or two came inside,
+    so `exactly 1` is undecided (broken); read when they came, two are one too many (failed)."""
+    run = make_run(speed=20)
+    _stall(run, since=-1, start=-0.5, end=0.05, after=0.2)
+    _after_action(run)
+    e = _expect("StatusNotification", {}, count=MessageCount("exactly", 1), within=_secs(2))
+    _rx_at(run, "StatusNotification", {"evseId": 1}, 1, at=0.1)
+    _rx_at(run, "StatusNotification", {"evseId": 1}, 2, at=1.0)
+    with pytest.raises(BenchError, match=r"expect charger sends exactly 1 StatusNotification: undecided.*it may have "
+                                         r"arrived before the window began"):
+        expect_message(run, e)
+    run.harness.stalled = []
+    with pytest.raises(ExpectationFailed, match=r"charger sent 2 StatusNotification .*expected exactly 1"):
+        expect_message(run, e)
