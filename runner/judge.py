@@ -57,12 +57,14 @@ from runner.measurements import Draft, Limit, Reading, Timing, margin, quantity_
 from runner.recorder import MAX_FINDING_RAW, Frame, parse_frame
 from runner.signals import (
     Coverage,
+    as_claimed,
     coverage,
     covers,
     edge_bracket,
     first_fall,
     held_from,
     holds,
+    is_cumulative,
     is_sampled,
     never_falls,
     over_window,
@@ -863,9 +865,37 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
         m.observed = reading("difference", err, dim)
     m.margin = margin("within ±", m.observed.value, m.limits[0].value, m.limits[0].unit)
     late = to_end + _edges_at_arrival(run, e.measured, mk, m_start, m_end)
+    claimed = _as_claimed(run, e.measured, mk, m_start, m_end)
+    if claimed is not None:
+        # Readings at an edge placed at their arrival (out of order) were taken earlier, when the charger's
+        # timestamps say: the verdict must be the same there as at arrival, or it rests on the transit.
+        alt = (claimed - rv.value) / rv.value if tol.dimension == "ratio" else claimed - rv.value
+        if (abs(alt) <= tol.value + 1e-12) != ok:
+            shown = f"{alt * 100:+.2f} %" if tol.dimension == "ratio" else units.show(alt, dim)
+            raise BenchError(e.source, f"{what}: {verdict}, {span}{late}; undecided: placed where the charger's "
+                                       f"timestamps put them, those readings give an error of {shown}, on the other "
+                                       "side of the bound: the verdict rests on when the charger took them, which "
+                                       "the bench cannot tell")
     if not ok:
         raise ExpectationFailed(e.source, f"{what}: {verdict}, {span}{late}")
     _passed(run, m, f"{what}: {verdict}, {span}{late}")
+
+
+def _as_claimed(run: ScenarioRun, signal: Signal, key: str, start: float, end: float) -> float | None:
+    """A charger register's change over [start, end] with its readings placed at their frames' arrival (out of
+    order) moved back to the times its timestamps claim (:func:`runner.signals.as_claimed`); None when no
+    such reading moves it."""
+    if signal.source != "charger" or not is_cumulative(key):
+        return None
+    recorded = run.recorder.resolve(key)
+    claims = {ev["t"]: ev["claimed"][recorded] for ev in run.recorder.events(AT_ARRIVAL)
+              if recorded in (ev.get("claimed") or {})}
+    if not claims:
+        return None
+    ts, vs = run.recorder.series(key)
+    moved = over_window(key, *as_claimed(ts, vs, claims), start, end)
+    nominal = over_window(key, ts, vs, start, end)
+    return moved.value if moved is not None and nominal is not None and moved.value != nominal.value else None
 
 
 def _edges_at_arrival(run: ScenarioRun, signal: Signal, key: str, start: float, end: float) -> str:

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -167,6 +168,18 @@ def interpolate(ts: Sequence[float], vs: Sequence[float | None], t: float) -> fl
         return None
     (t0, v0), (t1, v1) = pts[i - 1], pts[i]
     return float(v0 + (v1 - v0) * (t - t0) / (t1 - t0))
+
+
+def as_claimed(ts: Sequence[float], vs: Sequence[float | None], claims: Mapping[float, float]
+               ) -> tuple[list[float], list[float | None]]:
+    """The series with each reading that `claims` names (by its time in the series) moved back to the time
+    claimed for it, as far as the order of the series allows (just after the reading before it, as moved)."""
+    out_t: list[float] = []
+    for t in ts:
+        if t in claims:
+            t = max(claims[t], math.nextafter(out_t[-1], math.inf)) if out_t else claims[t]
+        out_t.append(t)
+    return out_t, list(vs)
 
 
 @dataclass(frozen=True)

@@ -430,6 +430,7 @@ class CsmsHarness(CsmsCommands):
         belongs to its transaction's EVSE (`tx_evse`: the book knows it)."""
         prefix = self.key_prefix(st.station_id)
         at_arrival: dict[str, list[str]] = {}
+        claimed: dict[str, dict[str, float]] = {}
         for key, value, placement in placed_samples(frame, tx_evse, lag):
             p = in_order(placement, frame.t, st.placed.pop(key, None))
             st.placed[key] = p.t
@@ -438,9 +439,12 @@ class CsmsHarness(CsmsCommands):
             self.recorder.sample(prefix + key, value, p.t)
             if p.at_arrival is not None:
                 at_arrival.setdefault(p.at_arrival, []).append(prefix + key)
+                if p.claimed is not None:
+                    claimed.setdefault(p.at_arrival, {})[prefix + key] = p.claimed
         for why, keys in at_arrival.items():   # one event a reason and frame, not one a reading
             self.recorder.event(AT_ARRIVAL, t=frame.t, station=st.station_id, action=frame.action,
-                                keys=sorted(set(keys)), why=why)
+                                keys=sorted(set(keys)), why=why,
+                                **({"claimed": claimed[why]} if why in claimed else {}))
 
     @staticmethod
     def _track(st: _Station, frame: Frame) -> list[str]:

@@ -38,7 +38,9 @@ A reading is placed at its arrival instead (the way every reading was before), w
 - stamped before the signal's last recorded sample (readings out of order): the recorder's series stay in
   time order, which the judges' interpolation relies on (a window's edge is read between the readings
   either side of it, found by bisection: runner/signals.py), and a sample may never land behind one a
-  judge has already read. That is the old arrival-order behaviour, late not early.
+  judge has already read. That is the old arrival-order behaviour, late not early. The event keeps where
+  the stamp would have put it (`claimed`), and the accuracy judge's verdict must be the same there as at
+  the arrival, or it is broken (undecided: it would rest on the transit).
 
 Connector statuses stay at their arrival: a status is judged as the CSMS learned it, not as a measurement.
 """
@@ -87,6 +89,7 @@ class ChargerClock:
 class Placement:
     t: float                  # bench time of the sample
     at_arrival: str | None    # why it is the frame's arrival instead of the charger's time; None when it is not
+    claimed: float | None = None  # at arrival: where the charger's stamp would have put it, when that is known
 
 
 def place(frame: Frame, timestamp: str | None, lag: float | None) -> Placement:
@@ -106,4 +109,4 @@ def in_order(p: Placement, arrival: float, last_t: float | None) -> Placement:
     """`p`, or the arrival when `p` would land before the signal's last recorded sample (at `last_t`)."""
     if last_t is None or p.t >= last_t:
         return p
-    return Placement(arrival, "stamped before the signal's last reading: out of order")
+    return Placement(arrival, "stamped before the signal's last reading: out of order", claimed=p.t)

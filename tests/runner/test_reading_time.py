@@ -11,6 +11,7 @@ register is really short still fails, naming the line, the signal, the bound, th
 from __future__ import annotations
 
 import json
+import math
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -23,9 +24,10 @@ from runner.context import ScenarioRun, Window
 from runner.csms.harness import CsmsHarness
 from runner.csms.meter_values import placed_samples
 from runner.csms.reading_time import AT_ARRIVAL, ChargerClock, Placement, in_order, place
-from runner.errors import ExpectationFailed
+from runner.errors import BenchError, ExpectationFailed
 from runner.judge import expect_accuracy
 from runner.recorder import Frame, Recorder, parse_frame
+from runner.signals import as_claimed
 
 SRC = Source("specs/metering/energy-register-accuracy.spec", 16, 5,
              '    expect charger energy over "steady" within 2 % of analyzer energy over "steady"')
@@ -228,7 +230,8 @@ def test_a_reading_is_placed_at_its_timestamp_corrected_never_after_its_arrival(
         "no live timestamped message since the charger booted measured its clock")
     early = Placement(80.25, None)
     assert in_order(early, 100.0, 80.0) is early and in_order(early, 100.0, None) is early
-    assert in_order(early, 100.0, 90.0) == Placement(100.0, "stamped before the signal's last reading: out of order")
+    assert in_order(early, 100.0, 90.0) == Placement(100.0, "stamped before the signal's last reading: out of order",
+                                                     claimed=80.25)  # (where its stamp put it: for the judges)
 
 
 def test_a_frames_readings_come_in_time_order_and_statuses_at_arrival() -> None:
@@ -257,3 +260,36 @@ def test_the_harness_keeps_a_signal_in_time_order_and_records_why_a_reading_is_a
     [event] = b.rec.events(AT_ARRIVAL)
     assert (round(event["t"] - b.t0, 3), event["keys"], event["action"]) == (21.0, [REGISTER], "MeterValues")
     assert event["why"] == "stamped before the signal's last reading: out of order"
+
+
+def test_a_verdict_that_flips_where_the_charger_stamped_its_late_readings_is_undecided() -> None:
+    """The readings the window's end is read from came in late and out of order, so they sit at their arrival
+    (-2.82 %: failed, before); where the charger's timestamps put them the register is right. Which is true the
+    bench cannot tell: broken, giving both errors. A register short either way still fails."""
+    b = charging(meter_stamps=False)
+    late = [t for t in b.rec.series(REGISTER)[0] if 574 <= t - b.t0 <= 600.04]  # the ones the stall held
+    for t, taken in zip(late, (580.05, 590.05), strict=True):
+        b.rec.event(AT_ARRIVAL, t=t, station="CS1", action="TransactionEvent", keys=[REGISTER],
+                    why="stamped before the signal's last reading: out of order", claimed={REGISTER: b.t0 + taken})
+    with pytest.raises(BenchError) as e:
+        expect_accuracy(b.run(), accuracy())
+    assert e.value.detail.startswith('charger energy over "steady" = 1.720 kWh, analyzer energy over "steady" = '
+                                     "1.770 kWh: error -2.82 % (allowed ±2 %)")
+    assert e.value.detail.endswith("; undecided: placed where the charger's timestamps put them, those readings "
+                                   "give an error of +0.00 %, on the other side of the bound: the verdict rests on "
+                                   "when the charger took them, which the bench cannot tell")
+    short = charging(gain=0.95, meter_stamps=False)
+    for t, taken in zip([t for t in short.rec.series(REGISTER)[0] if 574 <= t - short.t0 <= 600.04],
+                        (580.05, 590.05), strict=True):
+        short.rec.event(AT_ARRIVAL, t=t, station="CS1", action="TransactionEvent", keys=[REGISTER],
+                        why="stamped before the signal's last reading: out of order",
+                        claimed={REGISTER: short.t0 + taken})
+    with pytest.raises(ExpectationFailed, match=r"error -7\.\d\d % \(allowed ±2 %\)"):
+        expect_accuracy(short.run(), accuracy())
+
+
+def test_as_claimed_moves_readings_back_as_far_as_the_order_allows() -> None:
+    ts, vs = [0.0, 10.0, 30.0, 31.0, 40.0], [0.0, 10.0, 20.0, 30.0, 40.0]
+    assert as_claimed(ts, vs, {30.0: 20.0, 31.0: 15.0}) == ([0.0, 10.0, 20.0, math.nextafter(20.0, math.inf), 40.0],
+                                                            vs)
+    assert as_claimed(ts, vs, {}) == (ts, vs)
