@@ -1,9 +1,9 @@
 """Hostile spec files get errors, not effects (issue 10, item 6).
 
 Each input here once read a file outside the specs and echoed it, grew to gigabytes, hung on a FIFO or
-crashed with a RecursionError. Each must now end in a positioned SpecError, and within a second: every
-call runs under :func:`within_a_second`, in a thread joined with a timeout (a hang fails the test instead
-of hanging it) whose CPU time must stay under a second (runaway work; most calls take ~10 ms).
+crashed with a RecursionError. Each must now end in a positioned SpecError, and soon: every
+call runs under :func:`within_bounds`, in a thread joined with a timeout (a hang fails the test instead
+of hanging it) whose CPU time must stay under CPU_S (runaway work; most calls take ~10 ms).
 """
 
 from __future__ import annotations
@@ -38,13 +38,17 @@ from dsl.quick import compile_text
 from dsl.text import normalize
 
 T = TypeVar("T")
-CPU_S = 1.0  # the bound: a second of work (CPU time: on a shared machine wall-clock time stretches)
+# The bound on a call's work, in CPU time (on a shared machine wall-clock time stretches). What it catches is
+# runaway work, tens of times over (20,000 unknown statements once took a minute); most calls take ~10 ms, the
+# largest (a 1 MiB file) ~0.5 s quietly, and a loaded CI host stretched that to 1.3 s (CPU time too: caches and
+# cores are shared), so the bound is two seconds, not one.
+CPU_S = 2.0
 HANG_S = 5.0  # a call that has not returned by then hangs (a FIFO opened, a read that never ends)
 SECRET = "TOP-SECRET-CONTENT"
 
 
-def within_a_second(fn: Callable[[], T]) -> T:
-    """fn's result (or its exception), failing the test if it hangs or works longer than a second."""
+def within_bounds(fn: Callable[[], T]) -> T:
+    """fn's result (or its exception), failing the test if it hangs or works longer than CPU_S."""
     box: dict[str, Any] = {}
 
     def run() -> None:
@@ -92,7 +96,7 @@ def root(tmp_path: Path) -> Path:
 def check_include(root: Path, path: str) -> SpecError:
     """The one error `chargespec check <root>` gives for a spec including `path` (under the guard)."""
     (root / "x.spec").write_text(spec_including(path), encoding="utf-8")
-    errors = within_a_second(lambda: dsl.check_paths([root]))
+    errors = within_bounds(lambda: dsl.check_paths([root]))
     assert all(SECRET not in e.render() for e in errors)
     # (a hostile target inside the root is itself refused as a spec file found there)
     errors = [e for e in errors if Path(e.source.file).name == "x.spec"]
@@ -104,7 +108,7 @@ def check_include(root: Path, path: str) -> SpecError:
     assert SECRET not in error.render()
     # dsl.load (what the plugin calls) refuses it alike.
     with pytest.raises(SpecErrors) as raised:
-        within_a_second(lambda: dsl.load(root / "x.spec", include_root=root))
+        within_bounds(lambda: dsl.load(root / "x.spec", include_root=root))
     assert [e.message for e in raised.value.errors] == [error.message] and SECRET not in str(raised.value)
     return error
 
@@ -146,7 +150,7 @@ def test_a_fifo_is_refused_without_opening_it(root: Path) -> None:
     error = check_include(root, "pipe.spec")
     assert error.message == 'cannot include "pipe.spec": not a regular file (a FIFO)'
     # A FIFO found among the specs, and one named alone, are refused too.
-    errors = within_a_second(lambda: dsl.check_paths([root / "pipe.spec"]))
+    errors = within_bounds(lambda: dsl.check_paths([root / "pipe.spec"]))
     assert [e.message for e in errors] == ["cannot read spec file: not a regular file (a FIFO)"]
 
 
@@ -166,7 +170,7 @@ def test_a_big_file_is_refused_without_reading_it_whole(root: Path) -> None:
     (root / "ok.spec").write_text(ok, encoding="utf-8")
     assert (root / "ok.spec").stat().st_size == MAX_SPEC_BYTES
     (root / "x.spec").write_text(spec_including("ok.spec"), encoding="utf-8")
-    assert within_a_second(lambda: dsl.check_paths([root])) == []  # exactly at the cap: read
+    assert within_bounds(lambda: dsl.check_paths([root])) == []  # exactly at the cap: read
 
 
 def test_a_file_that_is_not_a_spec_is_never_read(root: Path) -> None:
@@ -180,7 +184,7 @@ def test_a_file_that_is_not_a_spec_is_never_read(root: Path) -> None:
 
 def test_a_spec_file_that_links_to_another_kind_of_file_is_not_echoed(root: Path) -> None:
     os.symlink(root.parent / "secret.txt", root / "found.spec")
-    errors = within_a_second(lambda: dsl.check_paths([root]))
+    errors = within_bounds(lambda: dsl.check_paths([root]))
     assert [e.message for e in errors] == ["cannot read spec file: a link to a file that is not a .spec file"]
     assert SECRET not in errors[0].render()
 
@@ -215,7 +219,7 @@ def test_a_cache_hit_gives_the_errors_a_miss_gives(root: Path, tmp_path: Path) -
     (root / "common" / "setup.spec").unlink()
     os.mkfifo(root / "common" / "setup.spec")  # the dependency swapped for a FIFO: no hang on the hit
     with pytest.raises(SpecErrors, match="not a regular file"):
-        within_a_second(lambda: dsl.load(spec, include_root=root, cache_dir=cache))
+        within_bounds(lambda: dsl.load(spec, include_root=root, cache_dir=cache))
 
 
 def test_roots_of_a_relative_spec_path_follow_the_working_directory(root: Path, tmp_path: Path,
@@ -262,7 +266,7 @@ def check_text(text: str) -> list[SpecError]:
         assert served is None or not errors  # the quick compiler never serves a file with errors
         return errors
 
-    return within_a_second(run)
+    return within_bounds(run)
 
 
 def nested(depth: int, opener: str = "{a: ", closer: str = "}") -> str:
@@ -369,7 +373,7 @@ def test_a_big_file_with_many_syntax_errors_errors_fast() -> None:
     lines = ["    wait 1 s" if i % 1000 else "    expect within : x" for i in range(70_000)]
     text = 'spec "S"\n  scenario "a"\n' + "\n".join(lines) + "\n"
     assert len(text) < MAX_SPEC_BYTES
-    errors = within_a_second(lambda: parse_partial(text, "h.spec")[1])
+    errors = within_bounds(lambda: parse_partial(text, "h.spec")[1])
     assert 1 <= len(errors) < 50 and all(e.message == 'unexpected ":"' for e in errors)
 
 
@@ -505,7 +509,7 @@ def test_hostile_fragments_anywhere_end_in_spec_errors(at: int, fragment: str) -
             assert 1 <= e.source.line <= len(lines) and 1 <= e.source.column <= len(lines[e.source.line - 1]) + 1
             assert all(len(part) < 1000 for part in e.render().split("\n"))
 
-    within_a_second(run)
+    within_bounds(run)
 
 
 def test_the_language_reference_publishes_the_limits_in_force() -> None:
