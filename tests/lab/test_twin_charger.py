@@ -479,7 +479,9 @@ def test_reboot_loses_tx_and_meter_offset(twin_factory: Callable[..., TwinEnv]) 
     csms.wait_for(lambda: csms.find("TransactionEvent", event_type="Ended"), 5, "Ended")
     events = tx_events(env, tx_id)
     delivered = env.twin.physics.energy_wh(1)
-    assert register_wh(events[-1]) - register_wh(events[0]) == pytest.approx(delivered + 50, abs=0.2)
+    # The register carries the 50 Wh offset; the physics, read after the Ended arrived, may have counted a little
+    # more while the EV reacted to the stopped pilot (0.2 Wh on a loaded CI host): the register never leads it.
+    assert -1.0 <= register_wh(events[-1]) - register_wh(events[0]) - (delivered + 50) <= 0.2
     ev.close()
 
 
