@@ -865,7 +865,7 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
         m.observed = reading("difference", err, dim)
     m.margin = margin("within ±", m.observed.value, m.limits[0].value, m.limits[0].unit)
     late = to_end + _edges_at_arrival(run, e.measured, mk, m_start, m_end)
-    claimed = _as_claimed(run, e.measured, mk, m_start, m_end)
+    claimed = _as_claimed(run, e.measured, mk, m_start, m_end, mv.value)
     if claimed is not None:
         # Readings at an edge placed at their arrival (out of order) were taken earlier, when the charger's
         # timestamps say: the verdict must be the same there as at arrival, or it rests on the transit.
@@ -881,10 +881,11 @@ def expect_accuracy(run: ScenarioRun, e: ExpectAccuracy, m: Draft) -> None:
     _passed(run, m, f"{what}: {verdict}, {span}{late}")
 
 
-def _as_claimed(run: ScenarioRun, signal: Signal, key: str, start: float, end: float) -> float | None:
+def _as_claimed(run: ScenarioRun, signal: Signal, key: str, start: float, end: float, nominal: float
+                ) -> float | None:
     """A charger register's change over [start, end] with its readings placed at their frames' arrival (out of
     order) moved back to the times its timestamps claim (:func:`runner.signals.as_claimed`); None when no
-    such reading moves it."""
+    such reading moves it off `nominal` (the change as recorded)."""
     if signal.source != "charger" or not is_cumulative(key):
         return None
     recorded = run.recorder.resolve(key)
@@ -894,8 +895,7 @@ def _as_claimed(run: ScenarioRun, signal: Signal, key: str, start: float, end: f
         return None
     ts, vs = run.recorder.series(key)
     moved = over_window(key, *as_claimed(ts, vs, claims), start, end)
-    nominal = over_window(key, ts, vs, start, end)
-    return moved.value if moved is not None and nominal is not None and moved.value != nominal.value else None
+    return moved.value if moved is not None and moved.value != nominal else None
 
 
 def _edges_at_arrival(run: ScenarioRun, signal: Signal, key: str, start: float, end: float) -> str:

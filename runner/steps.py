@@ -104,9 +104,9 @@ def _tx_budget(run: ScenarioRun) -> float:
     least REPLY_WAIT_FLOOR_S of real time, as the harness waits for an answer. Not a spec's bound but the steps'
     own patience: at twin speeds 60 s is half a real second, which a charger delivering its queued events in
     order (one CALL at a time, each answered across a loaded host) can pass with nothing late in its logic."""
-    from runner.csms.harness import REPLY_WAIT_FLOOR_S
+    from runner.csms.harness import floored
 
-    return max(TX_TIMEOUT_S, run.clock.bench(REPLY_WAIT_FLOOR_S))
+    return floored(run.clock, TX_TIMEOUT_S)
 
 
 def _wait(run: ScenarioRun, done: Callable[[], Any], budget_s: float) -> Any:

@@ -71,6 +71,12 @@ MAX_ATTEMPTS = 1000          # connection attempts remembered (all endpoints), t
 # in the charger's logic. A real charger runs at speed 1, where the bench timeouts are far above this; the
 # twin's own calls wait the same way (lab/twin/connection.py).
 REPLY_WAIT_FLOOR_S = 2.0
+
+
+def floored(clock: Clock, bench_s: float) -> float:
+    """`bench_s`, or the bench seconds of REPLY_WAIT_FLOOR_S of real time when that is longer: a wait of the
+    bench's own patience (never a spec's bound) at twin speeds."""
+    return max(bench_s, clock.bench(REPLY_WAIT_FLOOR_S))
 # ("csms", "csms2", "invalid"): the first is `url`; a spec names them (`charger connects to csms2`). The last is
 # no CSMS: `invalid_url`, which closes every connection unanswered.
 ENDPOINTS = tuple(e for e in CSMS_ENDPOINTS if e != "invalid")

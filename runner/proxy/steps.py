@@ -20,7 +20,7 @@ from typing import Any
 
 from runner.context import ScenarioRun
 from runner.csms import expect as msg
-from runner.csms.harness import REPLY_WAIT_FLOOR_S
+from runner.csms.harness import REPLY_WAIT_FLOOR_S, floored
 from runner.csms.schemas import UnknownSchema, validate
 from runner.csms.session import CallOutcome
 from runner.errors import BenchError, ExpectationFailed
@@ -46,7 +46,7 @@ def _floored(run: ScenarioRun, budget_s: float) -> tuple[float, str]:
     for a charger's answer (runner/csms/harness.py). At twin speeds a bench budget is a fraction of a real
     second (30 s at 60x: 0.5 s), which a loaded host's scheduling stall, or a message on its way, can pass:
     the backend's call or the charger's answer would read as never sent. With the words that say so."""
-    waited = max(budget_s, run.clock.bench(REPLY_WAIT_FLOOR_S))
+    waited = floored(run.clock, budget_s)
     said = (f" (waited {waited:g} s of bench time: at least {REPLY_WAIT_FLOOR_S:g} s of real time at "
             f"{run.clock.speed:g}x)" if waited > budget_s else "")
     return waited, said
