@@ -638,3 +638,25 @@ def test_ev_side_disconnect_follows_stop_tx_on_ev_side_disconnect(
         time.sleep(20 / env.clock.speed)
         states = [r.payload["transaction_info"].get("charging_state") for r in tx_events(env, tx_id)]
         assert "Charging" not in states[states.index("Idle"):] and not csms.find("TransactionEvent", event_type="Ended")
+
+
+def test_payloads_are_validated_on_the_bench_loop(twin_factory: Callable[..., TwinEnv], monkeypatch: Any) -> None:
+    """The twin checks each payload against the schemas on its own loop, not in the library's thread pool:
+    the hand-offs cost tens of ms per round trip on a loaded host and put the twin's outbox minutes behind
+    at 120x. (The conftest's CSMS is an ocpp ChargePoint too, in the same process: both are counted.)"""
+    import threading
+
+    import ocpp.messages
+
+    threads: list[str] = []
+    validate = ocpp.messages._validate_payload
+
+    def recording(message: Any, version: str) -> None:
+        threads.append(threading.current_thread().name)
+        validate(message, version)
+
+    monkeypatch.setattr(ocpp.messages, "_validate_payload", recording)
+    env = twin_factory()
+    env.csms.wait_for(lambda: len(env.csms.find("StatusNotification")) >= 2, 5, "status")
+    assert threads, "no payload was validated"
+    assert set(threads) == {"test-bench"}, f"validated on {sorted(set(threads))}"
