@@ -33,7 +33,7 @@ from lab.loop import LoopThread, LoopTimeout
 from runner.csms.harness import CsmsHarness
 from runner.errors import BenchError
 from runner.recorder import CALL, CALLRESULT, Frame, Recorder
-from runner.signals import StationSum
+from runner.station_sum import StationSum
 from runner.units import show_t
 
 if TYPE_CHECKING:
@@ -453,9 +453,9 @@ class BenchSession:
                 for key, value in signals.items():
                     self.recorder.sample(sp + evse_key(key, evse), value, reading.t)
                 with self._lock:  # the samplers of several EVSEs report from their own threads
-                    sums = totals.add(evse, reading.t, signals)
-                    for key, value in (sums or {}).items():
-                        self.recorder.sample(sp + key, value, reading.t)
+                    for t, sums in totals.add(evse, reading.t, signals):
+                        for key, value in sums.items():
+                            self.recorder.sample(sp + key, value, t)
 
             ev = station.evs.get(evse)
             # The pilot is read in this analyzer's poll, so the judge allows its record this analyzer's max gap

@@ -5,7 +5,7 @@ Pure functions over (t, v) lists as the recorder keeps them; no waiting, no I/O.
 
 Two kinds of signal. Event-driven ones (``charger.*``: a status, a periodic meter value) are reported by
 the charger and hold their value until the next report: sample-and-hold is their meaning. Sampled ones
-(``analyzer.*``, ``ev.*``, and the ``station.*`` sums over a station's analyzers: :class:`StationSum`) are
+(``analyzer.*``, ``ev.*``, and the ``station.*`` sums over a station's analyzers: runner/station_sum.py) are
 polled by the bench at an update interval: a value holds only as long as the bench kept looking, so a
 span judged on them must be covered (:func:`coverage`) and a value held from longer ago than the
 signal's max gap is stale (``max_age`` below), not evidence.
@@ -252,51 +252,3 @@ def covers(ts: Sequence[float], vs: Sequence[float | None], t: float) -> bool:
     return any(tt >= t and isinstance(v, int | float) for tt, v in zip(ts, vs, strict=True))
 
 
-# ---- station sums ---------------------------------------------------------------------------------------
-
-# Analyzer signals a station total adds up (voltages and power factors are not additive).
-ADDITIVE = ("power", "energy", "power.L1", "power.L2", "power.L3", "current.L1", "current.L2", "current.L3")
-
-
-class StationSum:
-    """The station's totals (``station.power``, ``station.energy``, ``station.current.L1`` ...) from its
-    EVSEs' analyzers, computed each time one of them reports (runner/bench_session.py records them).
-
-    A total at bench time t adds this analyzer's reading to each other analyzer's latest: its power held
-    (as a sampled signal holds its value), its energy brought forward to t at that power, so a total
-    sampled between two polls neither drops nor double-counts the energy since the last one. A total is
-    made only when every analyzer of the station has a reading no older than `max_age` (the max gap a
-    sampled signal may have; runner/judge.py): a missing or stale one means the total was not measured,
-    and the gap shows as a gap in the station's record, which the judge reports as such. Totals are kept
-    in time order (two analyzers report from two threads): one older than the last total is dropped.
-    """
-
-    def __init__(self, evses: Sequence[int], max_age: float) -> None:
-        self.evses = tuple(evses)
-        self.max_age = max_age
-        self._latest: dict[int, tuple[float, dict[str, float | None]]] = {}
-        self._last_t = float("-inf")
-
-    def add(self, evse: int, t: float, signals: dict[str, float | None]) -> dict[str, float | None] | None:
-        """Take one analyzer's reading (its ``analyzer.*`` signals); the totals at `t`, or None."""
-        self._latest[evse] = (t, signals)
-        if t <= self._last_t or any(
-                n not in self._latest or abs(t - self._latest[n][0]) > self.max_age for n in self.evses):
-            return None
-        out: dict[str, float | None] = {}
-        for name in ADDITIVE:
-            total: float | None = 0.0
-            for n in self.evses:
-                t_n, values = self._latest[n]
-                v = values.get(f"analyzer.{name}")
-                if v is None or total is None:
-                    total = None
-                    continue
-                if name == "energy":
-                    power = values.get("analyzer.power") or 0.0
-                    v += power * (t - t_n) / 3600.0
-                total += v
-            if total is not None or any(f"analyzer.{name}" in self._latest[n][1] for n in self.evses):
-                out[f"station.{name}"] = total
-        self._last_t = t
-        return out
