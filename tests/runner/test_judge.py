@@ -742,8 +742,37 @@ def test_offline_flags_with_no_outage_or_no_event_in_it_judged_nothing() -> None
     run.session.harness = Link(t0, [(100.0, 200.0)])
     with pytest.raises(ExpectationFailed, match=r"none of the 1 TransactionEvent\(s\) the charger sent happened "
                                                  r"while it was not connected \(t=100\.0 s … t=200\.0 s; the first "
-                                                 r"2 s of each not judged\): the rule had nothing to judge"):
+                                                 r"5 s of each not judged\): the rule had nothing to judge"):
         expect_rule(run, rule)
+
+
+@pytest.mark.parametrize(("speed", "verdict"), [(20.0, "failed"), (100.0, "passed")])
+def test_the_start_of_an_outage_not_judged_is_the_charger_s_moment_to_notice(speed: float, verdict: str) -> None:
+    """A charger learns of a dropped link a moment after the harness drops it, in real time; an event raised in
+    that moment goes out as live and is resent unflagged. The moment not judged is 0.1 s of real time at the
+    clock's speed, at least 2 bench s: an event 4 bench s into the outage (40 ms real at 100x; a loaded twin at
+    60x took 33 ms to notice) is the charger's fault at 20x (0.2 s real), not at 100x. Before, 2 bench s at any
+    speed."""
+    run = make_run(speed=speed)
+    t0 = run.recorder.t_begin
+    run.session.harness = Link(t0, [(1.0, 30.0)])
+    rule = ExpectRule("offline_flagged", "TransactionEvent", {}, SRC, SRC.text)
+    _rx(run, "TransactionEvent", {"eventType": "Started", "seqNo": 0, "timestamp": run.clock.wall().isoformat(),
+                                  "transactionInfo": {"transactionId": "T"}}, 1)
+    run.clock.sleep(31.0)  # reconnected: the queued events come in
+    for n, (at, flag) in enumerate(((5.0, None), (20.0, True)), start=1):
+        payload = {"eventType": "Updated", "seqNo": n, "timestamp": run.clock.wall(t0 + at).isoformat(),
+                   "transactionInfo": {"transactionId": "T"}, **({"offline": flag} if flag else {})}
+        _rx(run, "TransactionEvent", payload, 1 + n)
+    if verdict == "failed":
+        with pytest.raises(ExpectationFailed, match=r"seqNo 1\): expected true for an event at t=5\.0\d\d s, inside "
+                                                     r"the outage 1\.000-30\.000 s; observed None"):
+            expect_rule(run, rule)
+    else:
+        expect_rule(run, rule)
+        assert run.notes[-1].endswith(": no violation in 1 message(s) (the first 10 s of each outage not judged: "
+                                      "the charger learns of a dropped link a moment after it, up to 0.1 s of real "
+                                      "time at 100x)")
 
 
 def test_a_line_in_a_repeat_body_judges_its_own_trial_s_messages() -> None:
