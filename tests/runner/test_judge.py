@@ -157,6 +157,25 @@ def test_within_failure_names_line_signal_bound_value_and_time() -> None:
     assert "last observed 16.100 A at t=" in msg
 
 
+@pytest.mark.parametrize("after", [6.1, 16.2])
+def test_within_an_unobserved_stretch_before_the_deadline_is_undecided(after: float) -> None:
+    """The last sample before the deadline came 4 s before it (update interval 0.5 s: a starved sampler; two
+    polls in 15 bench s at 60x failed schedule-periods.spec on a loaded host) and the next, after it, complies:
+    the signal came to comply at a moment nobody saw, in time or not: broken, naming the stretch. When the next
+    still does not comply, the held value stands: failed."""
+    run = make_run(speed=10)
+    feed(run, CUR.key, [(1, 16.0), (3, 16.0), (6, 16.0), (10.8, after)])
+    if after > 6.6:
+        with pytest.raises(ExpectationFailed, match=r"never <= 6 A \+ 0\.6 A \(6\.600 A\) within 10 s"):
+            expect_within(run, ExpectWithin(Quantity(10, "time", "10 s"), LIMIT, SRC, SRC.text))
+        return
+    with pytest.raises(BenchError, match=r"analyzer current L1 <= 6 A \+ 0\.6 A \(6\.600 A\) within 10 s: undecided, "
+                                         r"and the bench's fault: its sampler left t=[\d.]+ s … t=[\d.]+ s unobserved "
+                                         r"\(4\.8 s at an update interval of 0\.5 s\), and the signal, 16 A before "
+                                         r"that stretch, was 6\.100 A after it: whether it complied by the deadline"):
+        expect_within(run, ExpectWithin(Quantity(10, "time", "10 s"), LIMIT, SRC, SRC.text))
+
+
 def test_for_fails_at_the_first_violation_with_its_time() -> None:
     run = make_run(speed=10)  # the 7.4 A comes 300 ms after the feed starts: inside the hold under load
     f = feed(run, CUR.key, [(1, 6.0), (2, 6.1), (3, 7.4), (4, 6.0)])
