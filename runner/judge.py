@@ -616,7 +616,7 @@ def expect_within(run: ScenarioRun, e: ExpectWithin, m: Draft) -> None:
     t_last, v_last = inside[-1]
     m.saw(e.condition, t_last, v_last)
     m.samples = len(inside)
-    _unseen_tail(run, e, key, s, (t_last, v_last), deadline)
+    _unseen_tail(run, e.source, e.condition, e.duration.text, key, s, (t_last, v_last), deadline)
     raise ExpectationFailed(
         e.source,
         f"{e.condition.signal.text} never {_bound_text(e.condition)} within {e.duration.text} "
@@ -629,8 +629,8 @@ def expect_within(run: ScenarioRun, e: ExpectWithin, m: Draft) -> None:
 UNSEEN_INTERVALS = 2
 
 
-def _unseen_tail(run: ScenarioRun, e: ExpectWithin, key: str, s: Sampling | None, last: tuple[float, Any],
-                 deadline: float) -> None:
+def _unseen_tail(run: ScenarioRun, source: Source, cond: Condition, within: str, key: str, s: Sampling | None,
+                 last: tuple[float, Any], deadline: float) -> None:
     """Broken instead of failed when the record cannot tell: the last sample before the deadline came more than
     UNSEEN_INTERVALS update intervals before it, and the first after it complied, so the signal came to comply
     at some moment nobody observed, in time or not. Held values stand for that stretch only until a sample
@@ -639,16 +639,16 @@ def _unseen_tail(run: ScenarioRun, e: ExpectWithin, key: str, s: Sampling | None
     if s is None or deadline - t_last <= UNSEEN_INTERVALS * s.interval:
         return
     after = [(t, v) for t, v in zip(*run.recorder.series(key), strict=True) if deadline < t <= t_last + s.max_gap]
-    if not after or holds(e.condition, after[0][1]) is not True:
+    if not after or holds(cond, after[0][1]) is not True:
         return
     t_next, v_next = after[0]
     raise BenchError(
-        e.source,
-        f"{e.condition.signal.text} {_bound_text(e.condition)} within {e.duration.text}: undecided, and the "
+        source,
+        f"{cond.signal.text} {_bound_text(cond)} within {within}: undecided, and the "
         f"bench's fault: its sampler left {_rel(run, t_last)} … {_rel(run, t_next)} unobserved "
         f"({t_next - t_last:.1f} s at an update interval of {s.interval:g} s), and the signal, "
-        f"{_observed(e.condition, v_last)} before that stretch, was "
-        f"{_observed(e.condition, v_next)} after it: whether it complied by the deadline ({_rel(run, deadline)}) "
+        f"{_observed(cond, v_last)} before that stretch, was "
+        f"{_observed(cond, v_next)} after it: whether it complied by the deadline ({_rel(run, deadline)}) "
         "was not observed")
 
 
@@ -751,6 +751,7 @@ def expect_settle(run: ScenarioRun, e: ExpectSettle, m: Draft) -> None:
     if r.state == "never":
         assert r.violation is not None
         t, v = r.violation
+        _unseen_tail(run, e.source, e.condition, e.within.text, key, s, (t, v), deadline)
         _bound_event(run, "settle", e.source, e.condition, t0, deadline + hold, t_deadline=deadline)
         run.note(f"line {e.source.line}: {e.condition} did not settle within {e.within.text} of the previous action")
         raise ExpectationFailed(
