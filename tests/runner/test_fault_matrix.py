@@ -12,7 +12,8 @@ then rewrite the docs section and check a row by hand:
 The rows are expensive (the library holds ~75 bench minutes): they carry the `fault_matrix` marker, so a
 quick run leaves them out (`pytest -m "not fault_matrix"`), and they spread over pytest-xdist workers.
 The twin runs each spec file as fast as its timing tolerances allow (SPEEDS), the speed groups in three lanes
-side by side. Measured on a shared 2-core machine (session 5): ~45 s and ~44 CPU seconds a row (28 scenarios,
+side by side. A file with a BROKEN scenario (the bench's verdict on itself: a starved sampler, a twin behind its
+clock on a loaded host) runs once more, and its second outcome stands; the matrix never expects BROKEN. Measured on a shared 2-core machine (session 5): ~45 s and ~44 CPU seconds a row (28 scenarios,
 ~80 bench minutes), two rows in 91 s.
 """
 
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from dataclasses import fields as dataclass_fields
 from pathlib import Path
@@ -330,12 +332,16 @@ def _lanes(groups: dict[float, list[str]]) -> list[list[float]]:
 SLOWEST_LANE_BELOW = 30.0
 
 
-def run_library(knob: str, out: Path) -> tuple[dict[str, Outcome], dict[float, float]]:
-    """Run every spec file under `knob` ("healthy": no fault), one pytest process per speed, in lanes (`_lanes`).
-    Returns each scenario's outcome and each speed group's wall time."""
+def run_library(knob: str, out: Path, only: Collection[str] | None = None
+                ) -> tuple[dict[str, Outcome], dict[float, float]]:
+    """Run every spec file (those named in `only`, relative to specs/) under `knob` ("healthy": no fault), one
+    pytest process per speed, in lanes (`_lanes`). Returns each scenario's outcome and each speed group's wall
+    time."""
     groups: dict[float, list[str]] = {}
     for path in LIBRARY_FILES:
         rel = path.relative_to(SPECS).as_posix()
+        if only is not None and rel not in only:
+            continue
         groups.setdefault(SPEEDS.get(rel, DEFAULT_SPEED), []).append(f"specs/{rel}")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT"))}
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env.get("PYTHONPATH", "")])
@@ -408,9 +414,18 @@ def differences(knob: str, results: dict[str, Outcome], scenarios: list[str]) ->
 @pytest.mark.parametrize("knob", list(MATRIX), ids=[k.split("=")[0] for k in MATRIX])
 def test_library_under_fault(knob: str, tmp_path: Path) -> None:
     results, walls = run_library(knob, tmp_path)
+    # BROKEN is the bench's verdict on itself (a starved sampler, a twin behind its clock on a loaded host), never
+    # a result the matrix expects: the files that had one run once more, as a lab reruns a broken scenario; a
+    # scenario broken twice, and every failure, stands.
+    again = sorted({sid.split("::")[0] for sid, r in results.items() if r.text.startswith("BROKEN")})
+    rerun = ""
+    if again:
+        retried, _ = run_library(knob, tmp_path / "again", only=again)
+        results.update(retried)
+        rerun = f"; re-run once for a BROKEN verdict: {', '.join(again)}, evidence in {tmp_path / 'again'}"
     problems = differences(knob, results, library())
     timing = ", ".join(f"{w:.1f} s at {s:g}x" for s, w in walls.items())
-    assert not problems, f"under {knob} ({timing}; evidence in {tmp_path}):\n" + "\n\n".join(problems)
+    assert not problems, f"under {knob} ({timing}; evidence in {tmp_path}{rerun}):\n" + "\n\n".join(problems)
 
 
 def test_matrix_covers_every_knob_and_scenario() -> None:
