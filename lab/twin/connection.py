@@ -136,9 +136,12 @@ class Connection(ChargerCore):
             self.online = False
             for t in [receiver, *helpers]:
                 t.cancel()
-            for t in [receiver, *helpers]:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await t
+            # Bounded: Python 3.11's wait_for (inside the library's call) swallows a cancel that races the answer
+            # it was waiting for, so a cancelled task may go on; the sender then ends by itself (offline), and a
+            # session never waits on its tasks for ever (it did: a power cut right as an answer came kept the twin
+            # from booting again until the bench stopped it).
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait([receiver, *helpers], timeout=5.0)
 
     async def _heartbeats(self) -> None:
         while not self._stopping:
@@ -194,6 +197,8 @@ class Connection(ChargerCore):
                     self._answered(item.payload, reply)
                 if self._outbox and self._outbox[0] is item:
                     self._outbox.popleft()
+            if not self.online:
+                return  # the session ended (this task's cancel may have been swallowed: _session)
             self._out_ready.clear()
             await self._out_ready.wait()
 
