@@ -36,8 +36,9 @@ MALFORMED = {
     "NotSupported",
 }
 
-# Real seconds a message may wait in the outbox of a connected charger with nothing ahead of it to wait for (no
-# retry, no outage) before the twin counts itself behind its own clock: the bench loop's stall bound
+# Real seconds a message may wait in the outbox of a connected charger, not counting the CSMS's turns (its answers
+# to the calls ahead, their timeouts) and retry intervals, before the twin counts itself behind its own clock:
+# the bench loop's stall bound
 # (runner/csms/waiting.py STALL_S). At 120x that is 120 bench s; a twin that fell this far behind sent a
 # remote stop's Ended 8 bench minutes late. A real charger at speed 1 is never this far behind by the bench's doing.
 BEHIND_REAL_S = 1.0
