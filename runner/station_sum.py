@@ -85,13 +85,13 @@ class StationSum:
         while self._candidates:
             ct, cn = self._candidates[0]
             total = self._total(ct, cn)
-            if total == "wait":
-                break
+            if total == "wait" and t - ct <= self.max_age:
+                break  # (an analyzer silent for longer than the max gap since: no total at ct, and no waiting)
             self._candidates.pop(0)
-            if total is not None and ct > self._last_t:
+            if isinstance(total, dict) and ct > self._last_t:
                 out.append((ct, total))
                 self._last_t = ct
-        self._prune()
+        self._prune(t)
         return out
 
     def _total(self, t: float, evse: int) -> Values | Literal["wait"] | None:
@@ -121,9 +121,11 @@ class StationSum:
     def _at(self, evse: int, t: float) -> _Reading | None:
         return next((r for r in self._readings[evse] if r.t == t), None)
 
-    def _prune(self) -> None:
-        """Keep each analyzer's readings from the last one at or before the oldest total still to make."""
-        oldest = self._candidates[0][0] if self._candidates else self._last_t
+    def _prune(self, now: float) -> None:
+        """Keep each analyzer's readings from the last one at or before the oldest total still to make (with none
+        to make, `now`: the latest reading's time), less the max gap: a reading another thread hands in late
+        may still need them."""
+        oldest = (self._candidates[0][0] if self._candidates else now) - self.max_age
         for readings in self._readings.values():
             i = bisect.bisect_right([r.t for r in readings], oldest)
             del readings[:max(0, i - 1)]

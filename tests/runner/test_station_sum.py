@@ -96,3 +96,15 @@ def test_a_value_an_analyzer_did_not_give_leaves_the_total_unmeasured() -> None:
     made = s.add(1, 10.2, {**reading(1000.0, 1.0, 4.0), "analyzer.power": None})
     assert [t for t, _ in made] == [10.1]
     assert made[0][1]["station.power"] is None and made[0][1]["station.current.L1"] == 8.0
+
+
+def test_an_analyzer_gone_silent_does_not_hold_up_the_others_totals_for_ever() -> None:
+    """EVSE 2's reading at 10.5 waits for EVSE 1's next one, which never comes (its sampler stopped); once the
+    readings have gone on for longer than the max gap, it is given up: no total there, and nothing kept for it."""
+    s = StationSum([1, 2], max_age=5.0)
+    s.add(1, 10.0, reading(1.0, 1.0, 1.0))
+    s.add(2, 10.5, reading(1.0, 1.0, 1.0))
+    for t in (11.5, 12.5, 14.5, 16.0, 17.0, 20.0):
+        assert s.add(2, t, reading(1.0, 1.0, 1.0)) == []
+    assert s._candidates == []
+    assert [r.t for r in s._readings[2]] == [14.5, 16.0, 17.0, 20.0]  # the max gap's worth, and the one before it
