@@ -67,12 +67,6 @@ def twin_crashed(station_id: str, err: BaseException) -> Exception:
     return fault
 
 
-def twin_behind(station_id: str, why: str) -> Exception:
-    """The fault a twin charger running behind its clock (lab/twin/connection.py, `on_behind`) is reported as."""
-    return RuntimeError(f"the twin's charger {station_id} ran behind its clock ({why}): what it sent or did "
-                        "meanwhile came late by the bench's doing (a loaded host), not a charger's")
-
-
 @dataclass
 class Station:
     config: StationConfig
@@ -325,9 +319,8 @@ class BenchSession:
             station = Station(sc, self)
             self.stations[sc.id] = station
             if self.twin is not None:  # the twin's charger failing is the bench failing (broken), never the charger
-                charger = self.twin.station(sc.id).charger
-                charger.on_crash.append(lambda err, st=station: st.fault(twin_crashed(st.id, err)))
-                charger.on_behind.append(lambda why, st=station: st.fault(twin_behind(st.id, why)))
+                self.twin.station(sc.id).charger.on_crash.append(
+                    lambda err, st=station: st.fault(twin_crashed(st.id, err)))
         for sc in self.config.stations:
             self._open_instruments(self.stations[sc.id], addresses.get(sc.id, {}))
         for sc in self.config.stations:

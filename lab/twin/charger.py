@@ -121,12 +121,6 @@ class VirtualCharger(
         # then on (a twin bug, never the charger's behaviour). Listeners (the runner) are told at once.
         self.crashed: BaseException | None = None
         self.on_crash: list[Callable[[BaseException], None]] = []
-        # Told when the twin ran behind its clock (connection.py BEHIND_REAL_S): why, in words.
-        self.on_behind: list[Callable[[str], None]] = []
-        self._clear_since = 0.0  # when the current session's sender began (connection.py)
-        self._excused = 0.0  # bench s the sender waited rightly: the CSMS's turns, retry intervals
-        self._excused_at_clear = 0.0
-        self._behind_told = -math.inf
         self._link: Link | None = None
         self._ws: Any = None
         self._outbox: deque[Outgoing] = deque()

@@ -36,13 +36,6 @@ MALFORMED = {
     "NotSupported",
 }
 
-# Real seconds a message may wait in the outbox of a connected charger, not counting the CSMS's turns (its answers
-# to the calls ahead, their timeouts) and retry intervals, before the twin counts itself behind its own clock:
-# the bench loop's stall bound
-# (runner/csms/waiting.py STALL_S). At 120x that is 120 bench s; a twin that fell this far behind sent a
-# remote stop's Ended 8 bench minutes late. A real charger at speed 1 is never this far behind by the bench's doing.
-BEHIND_REAL_S = 1.0
-
 # Messages a charger sends while its boot is Pending: those the CSMS asked for (B02.FR.02/03).
 SENT_WHILE_PENDING = {"NotifyReport", "ReportChargingProfiles", "NotifyMonitoringReport"}
 
@@ -157,19 +150,13 @@ class Connection(ChargerCore):
         A CALLERROR that says the message itself is malformed (MALFORMED) is not retried: the same bytes
         would be refused the same way. Other messages are sent once.
         """
-        self._clear_since, self._excused_at_clear = self.clock.now(), self._excused
         while not self._stopping:
             while self._outbox and self.online:
                 item = self._outbox[0]
                 name = type(item.payload).__name__
-                if item.attempts == 0:
-                    self._check_behind(item, name)
-                waited = link.waited_on_csms
                 try:
                     reply = await link.call(item.payload, suppress=False, skip_schema_validation=item.skip_schema)
                 except (OCPPError, TimeoutError) as e:
-                    link.answer_came()  # (a timeout: the wait for an answer ended without one)
-                    self._excused += link.waited_on_csms - waited
                     item.attempts += 1
                     refused = isinstance(e, OCPPError)
                     if refused:
@@ -181,7 +168,6 @@ class Connection(ChargerCore):
                     if retry and item.attempts < self.device.int("OCPPCommCtrlr", "MessageAttempts"):
                         interval = self.device.int("OCPPCommCtrlr", "MessageAttemptInterval")
                         await self.clock.asleep(interval * item.attempts)
-                        self._excused += interval * item.attempts  # what waits behind a retry waits rightly
                         continue
                     log.info(
                         "%s: %s %s; giving up after %d attempt(s)",
@@ -193,7 +179,6 @@ class Connection(ChargerCore):
                 except websockets.ConnectionClosed:
                     return  # the item stays at the head; the next session sends it
                 else:
-                    self._excused += link.waited_on_csms - waited
                     self.counters.sent[name] = self.counters.sent.get(name, 0) + 1
                     self._answered(item.payload, reply)
                 if self._outbox and self._outbox[0] is item:
@@ -203,26 +188,6 @@ class Connection(ChargerCore):
             self._out_ready.clear()
             await self._out_ready.wait()
 
-    def _check_behind(self, item: Outgoing, name: str) -> None:
-        """A message about to go out first: if it waited longer than BEHIND_REAL_S of real time with the link up,
-        not counting the CSMS's turns (its answers to the calls before it, their timeouts) and retry intervals,
-        the twin ran slower than its clock (a loaded host), and what it did meanwhile is the bench's timing, not
-        a charger's: told to the listeners (runner/bench_session.py breaks the scenario), at most once a real
-        second."""
-        now = self.clock.now()
-        fresh = item.queued_t >= self._clear_since  # queued in this session (else: since it began)
-        excused = self._excused - (item.excused_at if fresh else self._excused_at_clear)
-        waited = now - max(item.queued_t, self._clear_since) - excused
-        if self.clock.real(waited) <= BEHIND_REAL_S or self.clock.real(now - self._behind_told) < 1.0:
-            return
-        self._behind_told = now
-        why = (f"its {name} waited {waited:.1f} bench s ({self.clock.real(waited):.2f} s of real time at "
-               f"{self.clock.speed:g}x) in the outbox of a connected charger, not counting the CSMS's answers to "
-               "what went before it")
-        log.warning("%s: the twin is behind its clock: %s", self.station.id, why)
-        for listener in self.on_behind:
-            listener(why)
-
     def _send(self, payload: Any, *, transactional: bool = False, skip_schema: bool = False) -> None:
         """Queue a message. Only transaction events survive being offline (they are replayed). While the
         boot is Pending, what answers the CSMS's own requests (reports) goes out at once, in order (B02)."""
@@ -230,8 +195,7 @@ class Connection(ChargerCore):
             if self._boot_link is not None and type(payload).__name__ in SENT_WHILE_PENDING:
                 self._send_while_booting(self._boot_link, payload)
             return
-        self._outbox.append(Outgoing(payload, transactional, skip_schema, queued_t=self.clock.now(),
-                                     excused_at=self._excused))
+        self._outbox.append(Outgoing(payload, transactional, skip_schema))
         self._out_ready.set()
 
     async def _drained(self) -> None:

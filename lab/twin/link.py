@@ -44,19 +44,6 @@ class Link(ChargePoint):
         super().__init__(charger.station.id, connection, response_timeout=response_timeout)
         self.charger = charger
         self._frame_bytes = 0
-        self._asked_t: float | None = None  # bench t the charger's last call went out, until its answer came
-        self.waited_on_csms = 0.0  # bench seconds in all between the charger's calls and the CSMS's answers
-
-    async def _send(self, message: str) -> None:
-        if message.startswith("[2,"):  # a call of the charger's: the CSMS's turn until its answer comes
-            self._asked_t = self.charger.clock.now()
-        await super()._send(message)
-
-    def answer_came(self) -> None:
-        """The CSMS answered the charger's call (or the charger stopped waiting for it): its turn is counted."""
-        if self._asked_t is not None:
-            self.waited_on_csms += self.charger.clock.now() - self._asked_t
-            self._asked_t = None
 
     async def route_message(self, raw_msg: str) -> None:
         # B03.FR.08 in wire order: a BootNotification answer takes effect before the next frame is routed, so a
@@ -65,8 +52,6 @@ class Link(ChargePoint):
             frame = json.loads(raw_msg)
         except ValueError:
             frame = None
-        if isinstance(frame, list) and frame and frame[0] in (3, 4):
-            self.answer_came()
         if isinstance(frame, list) and len(frame) == 3 and frame[0] == 3 and isinstance(frame[2], dict) \
                 and {"currentTime", "interval", "status"} <= frame[2].keys():  # a BootNotificationResponse
             self.charger.boot_rejected = frame[2]["status"] == "Rejected"

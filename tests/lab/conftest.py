@@ -9,7 +9,6 @@ and lets a test call the charger from the test thread:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
@@ -65,10 +64,8 @@ class _CsmsSide(ChargePoint):
         )
 
     @on(Action.heartbeat)
-    async def heartbeat(self, **kw: Any) -> res.Heartbeat:
+    def heartbeat(self, **kw: Any) -> res.Heartbeat:
         self._rec("Heartbeat", kw)
-        if self.csms.heartbeat_answer_real_s:
-            await asyncio.sleep(self.csms.heartbeat_answer_real_s)  # a slow backend
         return res.Heartbeat(current_time=iso_utc(self.csms.clock.wall()))
 
     @on(Action.status_notification)
@@ -147,7 +144,6 @@ class MiniCsms:
         self.clock = clock
         self.loop = loop
         self.heartbeat_s = 300
-        self.heartbeat_answer_real_s = 0.0  # real seconds before a Heartbeat is answered
         self.boot_status = "Accepted"
         self.received: list[Received] = []
         self.sides: dict[str, _CsmsSide] = {}

@@ -12,9 +12,9 @@ then rewrite the docs section and check a row by hand:
 The rows are expensive (the library holds ~75 bench minutes): they carry the `fault_matrix` marker, so a
 quick run leaves them out (`pytest -m "not fault_matrix"`), and they spread over pytest-xdist workers.
 The twin runs each spec file as fast as its timing tolerances allow (SPEEDS), the speed groups in three lanes
-side by side. A file with a BROKEN scenario (the bench's verdict on itself: a starved sampler, a twin behind its
-clock on a loaded host) runs once more, and its second outcome stands; the matrix never expects BROKEN. Measured on a shared 2-core machine (session 5): ~45 s and ~44 CPU seconds a row (28 scenarios,
-~80 bench minutes), two rows in 91 s.
+side by side. A file with a BROKEN scenario (the bench's verdict on itself: a sampler starved on a loaded host)
+runs once more, and its second outcome stands; the matrix never expects BROKEN. Measured on a shared 2-core
+machine (session 5): ~45 s and ~44 CPU seconds a row (28 scenarios, ~80 bench minutes), two rows in 91 s.
 """
 
 from __future__ import annotations
@@ -414,7 +414,7 @@ def differences(knob: str, results: dict[str, Outcome], scenarios: list[str]) ->
 @pytest.mark.parametrize("knob", list(MATRIX), ids=[k.split("=")[0] for k in MATRIX])
 def test_library_under_fault(knob: str, tmp_path: Path) -> None:
     results, walls = run_library(knob, tmp_path)
-    # BROKEN is the bench's verdict on itself (a starved sampler, a twin behind its clock on a loaded host), never
+    # BROKEN is the bench's verdict on itself (a sampler starved on a loaded host), never
     # a result the matrix expects: the files that had one run once more, as a lab reruns a broken scenario; a
     # scenario broken twice, and every failure, stands.
     again = sorted({sid.split("::")[0] for sid, r in results.items() if r.text.startswith("BROKEN")})

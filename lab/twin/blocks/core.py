@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -48,11 +47,6 @@ class ChargerCore:
     _outbox: deque[Outgoing]
     _wake: asyncio.Event
     _out_ready: asyncio.Event
-    on_behind: list[Callable[[str], None]]  # told when the twin ran behind its clock (connection.py)
-    _clear_since: float  # bench t the current session's sender began
-    _excused: float  # bench s the sender waited rightly: the CSMS's turns, retry intervals
-    _excused_at_clear: float
-    _behind_told: float  # bench t the twin last told it was behind
     _tasks: list[asyncio.Task[Any]]
     _loop: asyncio.AbstractEventLoop | None
     _down_until: float  # bench t until which the charger is rebooting (off)

@@ -90,8 +90,6 @@ class Outgoing:
     transactional: bool  # kept while offline and replayed (TransactionEvent)
     skip_schema: bool = False
     attempts: int = 0
-    queued_t: float = 0.0  # bench time it was queued: how long it waited is the twin's own lateness (connection.py)
-    excused_at: float = 0.0  # the charger's excused waiting (connection.py) when it was queued
 
 
 @dataclass
