@@ -55,6 +55,9 @@ DEFAULT_SPEED = 120.0
 # took 3 samples in the window; at 60x they have 250 ms, as ems.spec.
 SPEEDS = {"protocol/messages.spec": 10.0, "metering/session-energy.spec": 240.0,
           "smart-charging/schedule-periods.spec": 60.0, "site/schedule-offline.spec": 60.0,
+          # two EVSEs' periodic TransactionEvents are 24 messages a real second at 120x: beside the CI lanes the
+          # twin's outbox fell behind (a remote stop's Ended minutes late, session 14), at 60x it is 12
+          "site/depot.spec": 60.0,
           # the EMS's heartbeat is a thread of the runner (120 s of watchdog: 2 real s at 60x). The sampling
           # gaps once blamed on load were the twin's firmware loop spinning after the watchdog expired (fixed).
           "site/ems.spec": 60.0,
@@ -103,8 +106,10 @@ DEPOT_1PH = "site/depot.spec::a 1-phase EV and a 3-phase EV"
 SITE_STATUS_ONE = "site/multi-evse-status.spec::plug in on EVSE 2 alone"
 SITE_STATUS_BOTH = "site/multi-evse-status.spec::both EVSEs occupied, then EVSE 1 freed"
 # The depot's station total, when the station maximum is not shared out (43.7 kW: both at 32 A; 29.2 kW:
-# a 1-phase EV at 32 A and a 3-phase one at 32 A).
-OVER_22 = r"station power never <= 22 kW \+ 3 % \(22\.660 kW\) within 20 s of the previous action .*last observed "
+# a 1-phase EV at 32 A and a 3-phase one at 32 A). Either it never came under the bound, or it was under it at the
+# action (the EVs not yet drawing: a total from readings both taken before the ramp) and broke once they drew.
+OVER_22 = (r"station power (?:never <= 22 kW \+ 3 % \(22\.660 kW\) within 20 s of the previous action .*last "
+           r"observed |settled <= 22 kW \+ 3 % \(22\.660 kW\) .*then broke: )")
 EMS_LIMIT = "site/ems.spec::the EMS lowers the site to 11 kW"
 EMS_BACKEND = "site/ems.spec::a backend limit above the EMS limit loses"
 EMS_SILENT = "site/ems.spec::the EMS going silent applies the fallback"
