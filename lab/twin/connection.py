@@ -44,15 +44,20 @@ class Connection(ChargerCore):
     async def _run(self) -> None:
         """Connect by the network profiles (lab/twin/network_profiles.py), reconnect with back-off."""
         attempt = 0
+        booted = self._down_until  # the reboot whose end last started the network profiles over
         self.network.begin(self.device.value("OCPPCommCtrlr", "NetworkConfigurationPriority"))
         while not self._stopping:
             if self.is_down:
                 # Off (rebooting, or without power until power_on: _down_until is infinite then).
                 await self.clock.asleep(min(self._down_until - self.clock.now(), 1.0))
-                if not self.is_down:  # booting: NetworkConfigurationPriority as it is now applies (B10)
-                    self.network.begin(self.device.value("OCPPCommCtrlr", "NetworkConfigurationPriority"))
-                    attempt = 0
                 continue
+            if self._down_until != booted:
+                # Booting: NetworkConfigurationPriority as it is now applies (B10). Checked here, not on waking from
+                # the reboot: a reboot can end while the last session still winds down (a close handshake of up to
+                # 2 s real is minutes at twin speeds), and the twin then reconnected by the old profile (TC_B_49_CS).
+                booted = self._down_until
+                self.network.begin(self.device.value("OCPPCommCtrlr", "NetworkConfigurationPriority"))
+                attempt = 0
             url = self.url = self.network.url(self.station.id)
             connecting = True
             try:

@@ -120,3 +120,24 @@ def test_power_loss_ends_the_transaction_at_power_return(twin_factory: Callable[
     assert ended["trigger_reason"] == "AbnormalCondition"
     assert ended["offline"] is True
     ev.close()
+
+
+def test_a_reboot_that_ends_before_its_session_wound_down_still_boots_by_the_priority(
+        twin_factory: Callable[..., TwinEnv]) -> None:
+    """B10: a boot starts the network profiles over by NetworkConfigurationPriority as it is then. A reboot that
+    ended while the last session still wound down (here at once: no reboot time; on a loaded host a close
+    handshake outlasted it) once skipped that, and the twin reconnected by the profile it had (TC_B_49_CS tried
+    csms before csms2 in CI)."""
+    from ocpp.v201 import call as calls
+
+    env = twin_factory()
+    csms, charger = env.csms, env.twin.charger
+    csms.wait_for(lambda: csms.find("BootNotification"), 5, "boot")
+    begun: list[str] = []
+    begin = charger.network.begin
+    charger.network.begin = lambda priority: (begun.append(priority), begin(priority))[1]
+    charger.reboot_s = 0.0
+    boots = len(csms.find("BootNotification"))
+    assert csms.call(env.station_id, calls.Reset(type="Immediate")).status == "Accepted"
+    csms.wait_for(lambda: csms.find("BootNotification")[boots:], 10, "boot after the reset")
+    assert begun, "the reboot did not start the network profiles over"
