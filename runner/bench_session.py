@@ -27,7 +27,7 @@ from instruments.ems import EnergyManager
 from instruments.errors import InstrumentError, InstrumentStateError
 from instruments.iec61851 import current_for_duty
 from instruments.registry import create
-from instruments.sampler import Sampler
+from instruments.sampler import Sampler, poll_interval_s
 from lab.bench import BenchConfig, StationConfig
 from lab.loop import LoopThread, LoopTimeout
 from runner.csms.harness import CsmsHarness
@@ -462,10 +462,14 @@ class BenchSession:
             # (runner/judge.py sampling): a reading older than that when it comes in is no fresh sample.
             sampler = Sampler(analyzer, self.clock, on_sample, on_error=station.fault, ev=ev,
                               on_pwm=self._pwm_recorder(sp + "ev." + prefix) if ev is not None else None,
-                              pwm_max_age_s=self._max_gap(float(analyzer.update_interval_s)) if ev is not None
+                              pwm_max_age_s=self._max_gap(self._poll_interval(analyzer)) if ev is not None
                               else None)
             sampler.start()
             station.samplers.append(sampler)
+
+    def _poll_interval(self, analyzer: PowerAnalyzer) -> float:
+        """Bench seconds between the sampler's polls of `analyzer` (instruments.sampler.poll_interval_s)."""
+        return poll_interval_s(float(analyzer.update_interval_s), self.clock.speed)
 
     def _max_gap(self, interval_s: float) -> float:
         """The judge's max gap (runner/judge.py sampling) of a signal sampled every `interval_s` bench seconds."""
@@ -475,7 +479,7 @@ class BenchSession:
 
     def _station_sum(self, station: Station) -> StationSum:
         """The station.* totals over the station's analyzers, with the judge's rule for a stale reading."""
-        interval = max((float(a.update_interval_s) for a in station.analyzers.values()), default=1.0)
+        interval = max((self._poll_interval(a) for a in station.analyzers.values()), default=1.0)
         # Every EVSE of the station, not just those with an analyzer: a total that left one out would not be
         # the station's, so without an analyzer on each EVSE no total is made (the judge says why).
         return StationSum(range(1, station.config.evses + 1), self._max_gap(interval))

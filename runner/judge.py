@@ -45,6 +45,7 @@ from dsl.plan import (
     show,
 )
 from dsl.signals import evse_key
+from instruments.sampler import poll_interval_s
 from runner import features, units
 from runner.arrivals import heard_through, held_up, place, stalled
 from runner.context import ScenarioRun
@@ -295,8 +296,8 @@ def _in_flight_since(run: ScenarioRun) -> float | None:
 
 def _grace(run: ScenarioRun) -> float:
     """Bench seconds to wait past a window for samples in flight: one analyzer update, at least 1 s."""
-    intervals = [a.update_interval_s for a in run.station.analyzers.values()] or [1.0]
-    return max(1.0, 2 * max(intervals))
+    intervals = [poll_interval_s(a.update_interval_s, run.clock.speed) for a in run.station.analyzers.values()]
+    return max(1.0, 2 * max(intervals or [1.0]))
 
 
 # ---- coverage of sampled signals ------------------------------------------------------------------------
@@ -353,17 +354,22 @@ def sampling(run: ScenarioRun, signal: Signal) -> Sampling | None:
     evse = signal.evse or 1
     station = run.station if signal.station is None else run.station_for(signal.station)
     analyzer = station.analyzers.get(evse)
-    interval = float(analyzer.update_interval_s) if analyzer is not None else DEFAULT_UPDATE_INTERVAL_S
+    speed = run.clock.speed
+    interval = poll_interval_s(float(analyzer.update_interval_s) if analyzer is not None
+                               else DEFAULT_UPDATE_INTERVAL_S, speed)
     inst = analyzer if signal.source == "analyzer" else getattr(station, "evs", {}).get(evse)
     if signal.source == "station":  # a sum over every analyzer of the station (runner/signals.py StationSum)
         analyzers = list(station.analyzers.values())
-        interval = max((float(a.update_interval_s) for a in analyzers), default=DEFAULT_UPDATE_INTERVAL_S)
+        interval = max((poll_interval_s(float(a.update_interval_s), speed) for a in analyzers),
+                       default=poll_interval_s(DEFAULT_UPDATE_INTERVAL_S, speed))
         who = (f"the sum of the station's {len(analyzers)} analyzer(s) "
                f"({', '.join(repr(a.name) for a in analyzers) or 'none'}), updated every {interval:g} s at most")
     elif inst is None:
         who = f"no {signal.source} instrument on EVSE {evse} (update interval taken as {interval:g} s)"
     elif inst is analyzer:
-        who = f"{inst.kind} {inst.name!r} at {inst.address}, update interval {interval:g} s"
+        configured = float(analyzer.update_interval_s)
+        who = (f"{inst.kind} {inst.name!r} at {inst.address}, update interval {configured:g} s"
+               + (f", polled every {interval:g} s at clock speed {speed:g}" if interval > configured else ""))
     else:
         who = (f"{inst.kind} {inst.name!r} at {inst.address}, read with the EVSE {evse} analyzer's poll every "
                f"{interval:g} s")
@@ -646,7 +652,7 @@ def _unseen_tail(run: ScenarioRun, source: Source, cond: Condition, within: str,
         source,
         f"{cond.signal.text} {_bound_text(cond)} within {within}: undecided, and the "
         f"bench's fault: its sampler left {_rel(run, t_last)} … {_rel(run, t_next)} unobserved "
-        f"({t_next - t_last:.1f} s at an update interval of {s.interval:g} s), and the signal, "
+        f"({t_next - t_last:.1f} s, where it polls every {s.interval:g} s), and the signal, "
         f"{_observed(cond, v_last)} before that stretch, was "
         f"{_observed(cond, v_next)} after it: whether it complied by the deadline ({_rel(run, deadline)}) "
         "was not observed")

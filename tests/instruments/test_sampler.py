@@ -13,7 +13,7 @@ from instruments import registry
 from instruments.base import AnalyzerReading, EvEmulator, PowerAnalyzer, PwmReading
 from instruments.clock import Clock
 from instruments.errors import InstrumentTimeout
-from instruments.sampler import Sampler
+from instruments.sampler import POLL_FLOOR_REAL_S, Sampler, poll_interval_s
 
 
 class FakeAnalyzer(PowerAnalyzer):
@@ -97,6 +97,18 @@ def test_interval_defaults_to_the_analyzers_and_can_be_overridden() -> None:
     assert Sampler(analyzer, clock, lambda r: None, interval_s=0.5).interval_s == 0.5
     with pytest.raises(ValueError, match="positive"):
         Sampler(analyzer, clock, lambda r: None, interval_s=0)
+
+
+def test_a_fast_clock_is_polled_no_more_often_than_the_real_time_floor() -> None:
+    """On the twin at 200x a 0.5 bench s update interval is 2.5 ms of real time: polled flat out, the sampler
+    would take a core from the charger it measures; it polls every 25 ms of real time (5 bench s) instead."""
+    clock = Clock(speed=200)
+    analyzer = FakeAnalyzer(clock, interval_s=0.5)
+    sampler, got = collect(lambda cb: Sampler(analyzer, clock, cb), 6)
+    assert sampler.interval_s == pytest.approx(POLL_FLOOR_REAL_S * 200) == poll_interval_s(0.5, 200)
+    steps = [b.t - a.t for a, b in itertools.pairwise(got[:6])]
+    assert all(step >= 0.9 * sampler.interval_s for step in steps), steps
+    assert poll_interval_s(0.5, 1.0) == 0.5  # a physical bench polls at the analyzer's own interval
 
 
 def test_first_error_stops_sampling_and_is_reported_once() -> None:

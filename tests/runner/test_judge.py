@@ -171,7 +171,7 @@ def test_within_an_unobserved_stretch_before_the_deadline_is_undecided(after: fl
         return
     with pytest.raises(BenchError, match=r"analyzer current L1 <= 6 A \+ 0\.6 A \(6\.600 A\) within 10 s: undecided, "
                                          r"and the bench's fault: its sampler left t=[\d.]+ s … t=[\d.]+ s unobserved "
-                                         r"\(4\.8 s at an update interval of 0\.5 s\), and the signal, 16 A before "
+                                         r"\(4\.8 s, where it polls every 0\.5 s\), and the signal, 16 A before "
                                          r"that stretch, was 6\.100 A after it: whether it complied by the deadline"):
         expect_within(run, ExpectWithin(Quantity(10, "time", "10 s"), LIMIT, SRC, SRC.text))
 
@@ -322,12 +322,13 @@ def test_settle_that_never_happens_names_the_last_violation_before_the_deadline(
 
 
 def test_settle_whose_compliance_fell_in_an_unobserved_stretch_is_undecided() -> None:
-    """As the case before, but the first sample after the deadline complies, and the last before it came 3 s
-    (6 update intervals) before it: the current came down at a moment nobody saw, in time or not (2 samples in
-    15 s at 120x failed txprofile-current-limit.spec on a loaded host): broken, not failed."""
+    """As the case before, but the first sample after the deadline complies, and the last before it came 7 s
+    before it (nearly 3 poll intervals: at 100x the sampler polls every 2.5 bench s, its floor of 25 ms real):
+    the current came down at a moment nobody saw, in time or not (2 samples in 15 s at 120x failed
+    txprofile-current-limit.spec on a loaded host): broken, not failed."""
     run = make_run(speed=100)
     _after_action(run)
-    feed(run, CUR.key, at=run.last_action_t, values=[(1, 31.0), (4, 31.5), (7, 30.8), (12, 6.1)])
+    feed(run, CUR.key, at=run.last_action_t, values=[(1, 31.0), (2, 31.5), (3, 30.8), (12, 6.1)])
     with pytest.raises(BenchError, match=r"analyzer current L1 <= 6 A \+ 0\.6 A \(6\.600 A\) within 10 s: undecided, "
                                          r"and the bench's fault: its sampler left t=[\d.]+ s … t=[\d.]+ s unobserved"):
         expect_settle(run, _settle(within=10, hold=20))
