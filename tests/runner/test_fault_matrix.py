@@ -14,7 +14,9 @@ quick run leaves them out (`pytest -m "not fault_matrix"`), and they spread over
 The twin runs each spec file as fast as its timing tolerances allow (SPEEDS), the speed groups in three lanes
 side by side. A file with a BROKEN scenario (the bench's verdict on itself: a sampler starved on a loaded host)
 runs once more, and its second outcome stands; the matrix never expects BROKEN. Measured on a shared 2-core
-machine (session 5): ~45 s and ~44 CPU seconds a row (28 scenarios, ~80 bench minutes), two rows in 91 s.
+machine (session 5): ~45 s and ~44 CPU seconds a row (28 scenarios, ~80 bench minutes), two rows in 91 s; session
+15, alone on a slower one (30 scenarios): 62 s wall (the 60x lane's), 66 CPU s with samplers polling flat out,
+41.5 since they poll at most every 25 ms of real time (instruments/sampler.py).
 """
 
 from __future__ import annotations
